@@ -1,0 +1,41 @@
+namespace MLNetTransformers.Core.Kernels;
+
+/// <summary>
+/// SplitMix64: a small, fast generator whose sequence is fixed by this code (not by the runtime's
+/// <see cref="Random"/>, whose algorithm may change), so a seed gives the same weights and dropout masks
+/// on every machine and .NET version.
+/// </summary>
+public struct DeterministicRandom
+{
+    private ulong _state;
+
+    /// <summary>Starts the sequence for <paramref name="seed"/>.</summary>
+    public DeterministicRandom(ulong seed) => _state = seed;
+
+    /// <summary>A generator for a sub-stream (a step, a layer) that does not overlap its parent's early values.</summary>
+    public static DeterministicRandom Derive(ulong seed, ulong stream) => new(Mix(seed ^ Mix(stream + 0x632BE59BD9B4E019UL)));
+
+    /// <summary>Next 64 random bits.</summary>
+    public ulong NextUInt64() => Mix(_state += 0x9E3779B97F4A7C15UL);
+
+    /// <summary>Uniform in [0, 1) with 24 bits of precision.</summary>
+    public float NextFloat() => (NextUInt64() >> 40) * (1.0f / (1 << 24));
+
+    /// <summary>Uniform integer in [0, n).</summary>
+    public int NextInt(int n) => (int)((NextUInt64() >> 33) % (ulong)n);
+
+    /// <summary>Standard normal sample (Box-Muller).</summary>
+    public double NextGaussian()
+    {
+        double u1 = ((NextUInt64() >> 11) + 1.0) * (1.0 / (1UL << 53)); // (0, 1]
+        double u2 = (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+        return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
+    }
+
+    private static ulong Mix(ulong z)
+    {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+}

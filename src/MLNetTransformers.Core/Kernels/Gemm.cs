@@ -1,0 +1,428 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+
+namespace MLNetTransformers.Core.Kernels;
+
+/// <summary>Whether a GEMM operand is used as stored or transposed.</summary>
+public enum Transpose
+{
+    /// <summary>Use the matrix as stored (row-major).</summary>
+    No,
+    /// <summary>Use the transpose of the stored matrix.</summary>
+    Yes,
+}
+
+/// <summary>SIMD width used by the GEMM micro-kernel.</summary>
+public enum SimdWidth
+{
+    /// <summary>Widest the hardware accelerates.</summary>
+    Auto,
+    /// <summary>Vector128 (SSE / NEON), 6x8 micro-tile.</summary>
+    V128,
+    /// <summary>Vector256 (AVX2), 6x16 micro-tile.</summary>
+    V256,
+    /// <summary>Vector512 (AVX-512), 12x32 micro-tile.</summary>
+    V512,
+}
+
+/// <summary>
+/// Single-precision matrix multiply on row-major spans: C[m,n] = (accumulate ? C : 0) + op(A)[m,k] · op(B)[k,n].
+/// BLIS-style: op(B) is packed into KC×NC blocks of NR-wide column panels, op(A) into MC×KC blocks of MR-row
+/// panels (the transposes are absorbed by packing, so every variant runs the same micro-kernel), and a
+/// register-tiled micro-kernel computes MR×NR tiles. Work is split across cores along the longer output side;
+/// each output element is computed by exactly one thread in a fixed order, so results are deterministic.
+/// </summary>
+public static unsafe class Gemm
+{
+    private const int KC = 256;   // depth of a packed block: a KC×NR B panel (32 KB at NR=32) stays in L1
+    private const int MC = 96;    // rows of a packed A block (MC×KC = 96 KB, in L2); a multiple of every MR
+    private const int NC = 2048;  // columns of a packed B block (KC×NC = 2 MB, in L2/L3)
+
+    /// <summary>Micro-kernel width in use; tests set it to exercise every fallback.</summary>
+    internal static SimdWidth Width { get; set; } = SimdWidth.Auto;
+
+    /// <summary>The width <see cref="SimdWidth.Auto"/> resolves to on this machine.</summary>
+    public static SimdWidth HardwareWidth { get; } =
+        Vector512.IsHardwareAccelerated ? SimdWidth.V512 :
+        Vector256.IsHardwareAccelerated ? SimdWidth.V256 : SimdWidth.V128;
+
+    /// <summary>C[m,n] = A[m,k] · B[n,k]ᵀ (x·Wᵀ with W stored [out, in]).</summary>
+    public static void MatMulTransB(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, bool accumulate = false)
+        => Multiply(Transpose.No, Transpose.Yes, m, n, k, a, k, b, k, c, n, accumulate);
+
+    /// <summary>C[m,n] = A[m,k] · B[k,n].</summary>
+    public static void MatMul(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, bool accumulate = false)
+        => Multiply(Transpose.No, Transpose.No, m, n, k, a, k, b, n, c, n, accumulate);
+
+    /// <summary>C[m,n] = A[k,m]ᵀ · B[k,n] (weight gradient dYᵀ·X).</summary>
+    public static void MatMulTransA(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, bool accumulate = false)
+        => Multiply(Transpose.Yes, Transpose.No, m, n, k, a, m, b, n, c, n, accumulate);
+
+    /// <summary>
+    /// General form with leading dimensions (row strides), so sub-matrices such as one attention head inside a
+    /// [T, 3C] projection can be used in place. op(A) is m×k, op(B) is k×n.
+    /// </summary>
+    /// <param name="parallel">Split across cores. Callers already running one piece per core pass false.</param>
+    public static void Multiply(Transpose transA, Transpose transB, int m, int n, int k,
+        ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
+        bool accumulate = false, bool parallel = true)
+    {
+        if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"GEMM sizes must be non-negative, got m={m}, n={n}, k={k}.");
+        if (m == 0 || n == 0) return;
+        Check(nameof(a), a.Length, transA == Transpose.No ? m : k, transA == Transpose.No ? k : m, lda);
+        Check(nameof(b), b.Length, transB == Transpose.No ? k : n, transB == Transpose.No ? n : k, ldb);
+        Check(nameof(c), c.Length, m, n, ldc);
+        if (k == 0)
+        {
+            if (!accumulate) for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+            return;
+        }
+
+        var width = Width == SimdWidth.Auto ? HardwareWidth : Width;
+        fixed (float* pa = a, pb = b, pc = c)
+        {
+            var job = Job.ForThisThread;
+            job.Set(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, width);
+            long flops = (long)m * n * k;
+            int pieces = parallel && flops >= 64 * 64 * 64 ? WorkerPool.Degree : 1;
+            job.Split(pieces);
+            if (job.Pieces == 1) job.Run(0);
+            else WorkerPool.For(job.Pieces, job);
+        }
+    }
+
+    private static void Check(string name, int length, int rows, int cols, int ld)
+    {
+        if (rows == 0 || cols == 0) return;
+        if (ld < cols) throw new ArgumentException($"Leading dimension of '{name}' is {ld}, smaller than its {cols} columns.", name);
+        long need = (long)(rows - 1) * ld + cols;
+        if (length < need) throw new ArgumentException($"Span '{name}' has {length} elements; a {rows}×{cols} matrix with row stride {ld} needs {need}.", name);
+    }
+
+    /// <summary>One GEMM call's arguments and its split into per-core pieces; cached per calling thread.</summary>
+    private sealed class Job : IParallelWork
+    {
+        [ThreadStatic] private static Job? _cached;
+        public static Job ForThisThread => _cached ??= new Job();
+
+        private Transpose _ta, _tb;
+        private int _m, _n, _k, _lda, _ldb, _ldc;
+        private float* _a, _b, _c;
+        private bool _acc;
+        private SimdWidth _width;
+        private bool _splitRows;
+        private int _chunk;
+        public int Pieces;
+
+        public void Set(Transpose ta, Transpose tb, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool acc, SimdWidth width)
+        {
+            (_ta, _tb, _m, _n, _k, _lda, _ldb, _ldc, _acc, _width) = (ta, tb, m, n, k, lda, ldb, ldc, acc, width);
+            _a = a; _b = b; _c = c;
+        }
+
+        public void Split(int pieces)
+        {
+            var (mr, nr) = Tile(_width);
+            // Split the longer output side in whole micro-tiles so no tile straddles two threads.
+            _splitRows = _m >= _n;
+            int len = _splitRows ? _m : _n, unit = _splitRows ? mr : nr;
+            int tiles = (len + unit - 1) / unit;
+            pieces = Math.Max(1, Math.Min(pieces, tiles));
+            _chunk = (tiles + pieces - 1) / pieces * unit;
+            Pieces = (len + _chunk - 1) / _chunk;
+        }
+
+        public void Run(int index)
+        {
+            int start = index * _chunk;
+            if (_splitRows)
+            {
+                int rows = Math.Min(_chunk, _m - start);
+                float* a = _ta == Transpose.No ? _a + (long)start * _lda : _a + start;
+                Block(_ta, _tb, rows, _n, _k, a, _lda, _b, _ldb, _c + (long)start * _ldc, _ldc, _acc, _width);
+            }
+            else
+            {
+                int cols = Math.Min(_chunk, _n - start);
+                float* b = _tb == Transpose.No ? _b + start : _b + (long)start * _ldb;
+                Block(_ta, _tb, _m, cols, _k, _a, _lda, b, _ldb, _c + start, _ldc, _acc, _width);
+            }
+        }
+    }
+
+    private static (int mr, int nr) Tile(SimdWidth w) => w switch
+    {
+        SimdWidth.V512 => (12, 32),
+        SimdWidth.V256 => (6, 16),
+        _ => (6, 8),
+    };
+
+    /// <summary>Per-thread packing buffers, 64-byte aligned, allocated once.</summary>
+    private sealed class PackBuffers
+    {
+        [ThreadStatic] private static PackBuffers? _cached;
+        public static PackBuffers ForThisThread => _cached ??= new PackBuffers();
+        public readonly float* A = (float*)NativeMemory.AlignedAlloc((nuint)(MC * KC * sizeof(float)), 64);
+        public readonly float* B = (float*)NativeMemory.AlignedAlloc((nuint)((NC + 32) * KC * sizeof(float)), 64);
+        ~PackBuffers()
+        {
+            NativeMemory.AlignedFree(A);
+            NativeMemory.AlignedFree(B);
+        }
+    }
+
+    // The sequential BLIS loop nest over one thread's share of C.
+    private static void Block(Transpose ta, Transpose tb, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, SimdWidth width)
+    {
+        var (mr, nr) = Tile(width);
+        var buf = PackBuffers.ForThisThread;
+        float* tile = stackalloc float[12 * 32];
+        for (int jc = 0; jc < n; jc += NC)
+        {
+            int nc = Math.Min(NC, n - jc);
+            for (int pc = 0; pc < k; pc += KC)
+            {
+                int kc = Math.Min(KC, k - pc);
+                bool load = accumulate || pc > 0;
+                PackB(tb, b, ldb, pc, jc, kc, nc, nr, buf.B);
+                for (int ic = 0; ic < m; ic += MC)
+                {
+                    int mc = Math.Min(MC, m - ic);
+                    PackA(ta, a, lda, ic, pc, mc, kc, mr, buf.A);
+                    for (int jr = 0; jr < nc; jr += nr)
+                    {
+                        int nrr = Math.Min(nr, nc - jr);
+                        float* bp = buf.B + (long)jr * kc;
+                        for (int ir = 0; ir < mc; ir += mr)
+                        {
+                            int mrr = Math.Min(mr, mc - ir);
+                            float* ap = buf.A + (long)ir * kc;
+                            float* cp = c + (long)(ic + ir) * ldc + jc + jr;
+                            if (mrr == mr && nrr == nr)
+                            {
+                                Kernel(width, kc, ap, bp, cp, ldc, load);
+                            }
+                            else
+                            {
+                                Kernel(width, kc, ap, bp, tile, nr, false);
+                                for (int i = 0; i < mrr; i++)
+                                for (int j = 0; j < nrr; j++)
+                                {
+                                    float v = tile[i * nr + j];
+                                    cp[(long)i * ldc + j] = load ? cp[(long)i * ldc + j] + v : v;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    // op(A)[ic.., pc..] (mc×kc) → panels of mr rows: panel[p*mr + r] = op(A)[ic+i0+r, pc+p], zero-padded.
+    private static void PackA(Transpose ta, float* a, int lda, int ic, int pc, int mc, int kc, int mr, float* dst)
+    {
+        for (int i0 = 0; i0 < mc; i0 += mr)
+        {
+            int rows = Math.Min(mr, mc - i0);
+            float* panel = dst + (long)i0 * kc;
+            if (ta == Transpose.No)
+            {
+                for (int r = 0; r < rows; r++)
+                {
+                    float* src = a + (long)(ic + i0 + r) * lda + pc;
+                    for (int p = 0; p < kc; p++) panel[p * mr + r] = src[p];
+                }
+            }
+            else
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = a + (long)(pc + p) * lda + ic + i0;
+                    for (int r = 0; r < rows; r++) panel[p * mr + r] = src[r];
+                }
+            }
+            if (rows < mr)
+                for (int p = 0; p < kc; p++)
+                for (int r = rows; r < mr; r++) panel[p * mr + r] = 0f;
+        }
+    }
+
+    // op(B)[pc.., jc..] (kc×nc) → panels of nr columns: panel[p*nr + j] = op(B)[pc+p, jc+j0+j], zero-padded.
+    private static void PackB(Transpose tb, float* b, int ldb, int pc, int jc, int kc, int nc, int nr, float* dst)
+    {
+        for (int j0 = 0; j0 < nc; j0 += nr)
+        {
+            int cols = Math.Min(nr, nc - j0);
+            float* panel = dst + (long)j0 * kc;
+            if (tb == Transpose.No)
+            {
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = b + (long)(pc + p) * ldb + jc + j0;
+                    float* d = panel + p * nr;
+                    if (cols == nr) new ReadOnlySpan<float>(src, nr).CopyTo(new Span<float>(d, nr));
+                    else
+                    {
+                        for (int j = 0; j < cols; j++) d[j] = src[j];
+                        for (int j = cols; j < nr; j++) d[j] = 0f;
+                    }
+                }
+            }
+            else
+            {
+                for (int j = 0; j < cols; j++)
+                {
+                    float* src = b + (long)(jc + j0 + j) * ldb + pc;
+                    for (int p = 0; p < kc; p++) panel[p * nr + j] = src[p];
+                }
+                if (cols < nr)
+                    for (int p = 0; p < kc; p++)
+                    for (int j = cols; j < nr; j++) panel[p * nr + j] = 0f;
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Kernel(SimdWidth w, int kc, float* a, float* b, float* c, int ldc, bool load)
+    {
+        if (w == SimdWidth.V512) Kernel12x32(kc, a, b, c, ldc, load);
+        else if (w == SimdWidth.V256) Kernel6x16(kc, a, b, c, ldc, load);
+        else Kernel6x8(kc, a, b, c, ldc, load);
+    }
+
+    // 12×32 tile in 24 zmm accumulators; per depth step: 2 B loads, 12 broadcasts, 24 FMAs.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel12x32(int kc, float* a, float* b, float* c, int ldc, bool load)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
+            c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default,
+            c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            Vector512<float> x;
+            x = Vector512.Create(a[0]); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a[1]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a[2]); c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            x = Vector512.Create(a[8]); c80 = Vector512.FusedMultiplyAdd(x, b0, c80); c81 = Vector512.FusedMultiplyAdd(x, b1, c81);
+            x = Vector512.Create(a[9]); c90 = Vector512.FusedMultiplyAdd(x, b0, c90); c91 = Vector512.FusedMultiplyAdd(x, b1, c91);
+            x = Vector512.Create(a[10]); ca0 = Vector512.FusedMultiplyAdd(x, b0, ca0); ca1 = Vector512.FusedMultiplyAdd(x, b1, ca1);
+            x = Vector512.Create(a[11]); cb0 = Vector512.FusedMultiplyAdd(x, b0, cb0); cb1 = Vector512.FusedMultiplyAdd(x, b1, cb1);
+            a += 12;
+            b += 32;
+        }
+        Store512(c, c00, c01, load); c += ldc;
+        Store512(c, c10, c11, load); c += ldc;
+        Store512(c, c20, c21, load); c += ldc;
+        Store512(c, c30, c31, load); c += ldc;
+        Store512(c, c40, c41, load); c += ldc;
+        Store512(c, c50, c51, load); c += ldc;
+        Store512(c, c60, c61, load); c += ldc;
+        Store512(c, c70, c71, load); c += ldc;
+        Store512(c, c80, c81, load); c += ldc;
+        Store512(c, c90, c91, load); c += ldc;
+        Store512(c, ca0, ca1, load); c += ldc;
+        Store512(c, cb0, cb1, load);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store512(float* c, Vector512<float> v0, Vector512<float> v1, bool load)
+    {
+        if (load)
+        {
+            v0 += Vector512.Load(c);
+            v1 += Vector512.Load(c + 16);
+        }
+        v0.Store(c);
+        v1.Store(c + 16);
+    }
+
+    // 6×16 tile in 12 ymm accumulators (AVX2 has 16 registers).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x16(int kc, float* a, float* b, float* c, int ldc, bool load)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            Vector256<float> x;
+            x = Vector256.Create(a[0]); c00 = Vector256.FusedMultiplyAdd(x, b0, c00); c01 = Vector256.FusedMultiplyAdd(x, b1, c01);
+            x = Vector256.Create(a[1]); c10 = Vector256.FusedMultiplyAdd(x, b0, c10); c11 = Vector256.FusedMultiplyAdd(x, b1, c11);
+            x = Vector256.Create(a[2]); c20 = Vector256.FusedMultiplyAdd(x, b0, c20); c21 = Vector256.FusedMultiplyAdd(x, b1, c21);
+            x = Vector256.Create(a[3]); c30 = Vector256.FusedMultiplyAdd(x, b0, c30); c31 = Vector256.FusedMultiplyAdd(x, b1, c31);
+            x = Vector256.Create(a[4]); c40 = Vector256.FusedMultiplyAdd(x, b0, c40); c41 = Vector256.FusedMultiplyAdd(x, b1, c41);
+            x = Vector256.Create(a[5]); c50 = Vector256.FusedMultiplyAdd(x, b0, c50); c51 = Vector256.FusedMultiplyAdd(x, b1, c51);
+            a += 6;
+            b += 16;
+        }
+        Store256(c, c00, c01, load); c += ldc;
+        Store256(c, c10, c11, load); c += ldc;
+        Store256(c, c20, c21, load); c += ldc;
+        Store256(c, c30, c31, load); c += ldc;
+        Store256(c, c40, c41, load); c += ldc;
+        Store256(c, c50, c51, load);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store256(float* c, Vector256<float> v0, Vector256<float> v1, bool load)
+    {
+        if (load)
+        {
+            v0 += Vector256.Load(c);
+            v1 += Vector256.Load(c + 8);
+        }
+        v0.Store(c);
+        v1.Store(c + 8);
+    }
+
+    // 6×8 tile in 12 xmm accumulators (SSE / NEON).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel6x8(int kc, float* a, float* b, float* c, int ldc, bool load)
+    {
+        Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector128.Load(b);
+            var b1 = Vector128.Load(b + 4);
+            Vector128<float> x;
+            x = Vector128.Create(a[0]); c00 = Vector128.FusedMultiplyAdd(x, b0, c00); c01 = Vector128.FusedMultiplyAdd(x, b1, c01);
+            x = Vector128.Create(a[1]); c10 = Vector128.FusedMultiplyAdd(x, b0, c10); c11 = Vector128.FusedMultiplyAdd(x, b1, c11);
+            x = Vector128.Create(a[2]); c20 = Vector128.FusedMultiplyAdd(x, b0, c20); c21 = Vector128.FusedMultiplyAdd(x, b1, c21);
+            x = Vector128.Create(a[3]); c30 = Vector128.FusedMultiplyAdd(x, b0, c30); c31 = Vector128.FusedMultiplyAdd(x, b1, c31);
+            x = Vector128.Create(a[4]); c40 = Vector128.FusedMultiplyAdd(x, b0, c40); c41 = Vector128.FusedMultiplyAdd(x, b1, c41);
+            x = Vector128.Create(a[5]); c50 = Vector128.FusedMultiplyAdd(x, b0, c50); c51 = Vector128.FusedMultiplyAdd(x, b1, c51);
+            a += 6;
+            b += 8;
+        }
+        Store128(c, c00, c01, load); c += ldc;
+        Store128(c, c10, c11, load); c += ldc;
+        Store128(c, c20, c21, load); c += ldc;
+        Store128(c, c30, c31, load); c += ldc;
+        Store128(c, c40, c41, load); c += ldc;
+        Store128(c, c50, c51, load);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store128(float* c, Vector128<float> v0, Vector128<float> v1, bool load)
+    {
+        if (load)
+        {
+            v0 += Vector128.Load(c);
+            v1 += Vector128.Load(c + 4);
+        }
+        v0.Store(c);
+        v1.Store(c + 4);
+    }
+}

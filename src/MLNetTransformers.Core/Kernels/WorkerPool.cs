@@ -1,0 +1,100 @@
+namespace MLNetTransformers.Core.Kernels;
+
+/// <summary>Work split into numbered, independent pieces; <see cref="Run"/> may be called from any thread.</summary>
+internal interface IParallelWork
+{
+    void Run(int index);
+}
+
+/// <summary>
+/// A fixed set of threads, one per core, that kernels split work across. Unlike <c>Parallel.For</c> it does
+/// not allocate per call (the training step must not allocate) and it never oversubscribes: a call made from
+/// inside a running piece, or while another thread owns the pool, runs inline on the calling thread.
+/// Pieces are dealt round-robin (piece i to thread i mod Degree), so which thread computes what is fixed,
+/// and results do not depend on timing.
+/// </summary>
+internal static class WorkerPool
+{
+    /// <summary>Number of threads that share work (the calling thread included).</summary>
+    public static int Degree { get; } = Math.Max(1, Environment.ProcessorCount);
+
+    private static readonly object Gate = new();
+    private static SemaphoreSlim[]? _wake;
+    private static IParallelWork? _work;
+    private static int _count;
+    private static int _pending;
+    private static Exception? _error;
+
+    [ThreadStatic] private static bool _inside;
+
+    /// <summary>Runs <paramref name="work"/> for every index in [0, count) and returns when all are done.</summary>
+    public static void For(int count, IParallelWork work)
+    {
+        if (count <= 0) return;
+        if (count == 1 || Degree == 1 || _inside || !Monitor.TryEnter(Gate))
+        {
+            for (int i = 0; i < count; i++) work.Run(i);
+            return;
+        }
+        try
+        {
+            var wake = _wake ??= StartWorkers();
+            int helpers = Math.Min(Degree, count) - 1;
+            _work = work;
+            _count = count;
+            _error = null;
+            Volatile.Write(ref _pending, helpers);
+            for (int t = 0; t < helpers; t++) wake[t].Release();
+
+            Exception? own = null;
+            _inside = true;
+            try { RunSlice(0); }
+            catch (Exception ex) { own = ex; }
+            finally { _inside = false; }
+
+            // Wait for the helpers even when our own slice failed: the next call must not start under them.
+            var spin = new SpinWait();
+            while (Volatile.Read(ref _pending) > 0) spin.SpinOnce(sleep1Threshold: -1);
+            _work = null;
+            if (own is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(own);
+            if (_error is { } e) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e);
+        }
+        finally
+        {
+            Monitor.Exit(Gate);
+        }
+    }
+
+    private static void RunSlice(int thread)
+    {
+        var work = _work!;
+        int stride = Math.Min(Degree, _count);
+        for (int i = thread; i < _count; i += stride) work.Run(i);
+    }
+
+    private static SemaphoreSlim[] StartWorkers()
+    {
+        var wake = new SemaphoreSlim[Degree - 1];
+        for (int t = 0; t < wake.Length; t++)
+        {
+            wake[t] = new SemaphoreSlim(0);
+            int id = t + 1;
+            var sem = wake[t];
+            var thread = new Thread(() => WorkerLoop(id, sem)) { IsBackground = true, Name = $"MLNetTransformers worker {id}" };
+            thread.Start();
+        }
+        return wake;
+    }
+
+    private static void WorkerLoop(int id, SemaphoreSlim wake)
+    {
+        _inside = true;
+        while (true)
+        {
+            wake.Wait();
+            try { RunSlice(id); }
+            catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
+            finally { Interlocked.Decrement(ref _pending); }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using System.Numerics.Tensors;
+using MLNetTransformers.Core.Kernels;
+
+namespace MLNetTransformers.Core.Layers;
+
+/// <summary>
+/// Inverted dropout: in training each element is zeroed with probability p and the rest scaled by 1/(1−p), so
+/// inference needs no rescaling. The mask of call i comes from stream i of the layer's seed: a run with the
+/// same seed draws the same masks.
+/// </summary>
+public sealed class Dropout
+{
+    private float[]? _y, _dx, _mask;
+    private bool _active;
+    private long _calls;
+
+    /// <summary>Creates a dropout with drop probability <paramref name="p"/> in [0, 1).</summary>
+    public Dropout(float p, ulong seed)
+    {
+        if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout probability must be in [0, 1).");
+        P = p;
+        Seed = seed;
+    }
+
+    /// <summary>Drop probability.</summary>
+    public float P { get; }
+    /// <summary>Seed of the mask streams.</summary>
+    public ulong Seed { get; set; }
+
+    /// <summary>Returns x itself when not training or p = 0; otherwise a masked, rescaled copy.</summary>
+    public float[] Forward(float[] x, int length, bool training)
+    {
+        _active = training && P > 0f;
+        if (!_active) return x;
+        var y = Workspace.Ensure(ref _y, length);
+        var mask = Workspace.Ensure(ref _mask, length);
+        var rng = DeterministicRandom.Derive(Seed, (ulong)_calls++);
+        float keep = 1f / (1f - P);
+        // 24-bit threshold: compare raw bits rather than building floats.
+        ulong threshold = (ulong)(P * (1 << 24));
+        for (int i = 0; i < length; i++) mask[i] = (rng.NextUInt64() >> 40) < threshold ? 0f : keep;
+        TensorPrimitives.Multiply(x.AsSpan(0, length), mask.AsSpan(0, length), y.AsSpan(0, length));
+        return y;
+    }
+
+    /// <summary>dx = dy ⊙ mask (dy itself when inactive).</summary>
+    public float[] Backward(float[] dy, int length)
+    {
+        if (!_active) return dy;
+        var dx = Workspace.Ensure(ref _dx, length);
+        TensorPrimitives.Multiply(dy.AsSpan(0, length), _mask.AsSpan(0, length), dx.AsSpan(0, length));
+        return dx;
+    }
+}

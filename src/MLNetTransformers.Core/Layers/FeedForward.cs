@@ -1,0 +1,47 @@
+using MLNetTransformers.Core.Kernels;
+
+namespace MLNetTransformers.Core.Layers;
+
+/// <summary>Position-wise feed-forward: linear2(dropout(act(linear1(x)))), PyTorch's names <c>linear1</c>, <c>linear2</c>.</summary>
+public sealed class FeedForward
+{
+    private readonly Linear _fc1, _fc2;
+    private readonly Dropout _drop;
+    private float[]? _act;
+    private float[] _h = Array.Empty<float>();
+
+    /// <summary>Declares <c>{prefix}linear1.*</c> [ffn, d] and <c>{prefix}linear2.*</c> [d, ffn].</summary>
+    public FeedForward(ParameterSet parameters, string prefix, int dim, int hidden, Activation activation, float dropout, ulong seed)
+    {
+        _fc1 = new Linear(parameters, prefix + "linear1.", dim, hidden);
+        _fc2 = new Linear(parameters, prefix + "linear2.", hidden, dim);
+        _drop = new Dropout(dropout, seed);
+        Activation = activation;
+    }
+
+    /// <summary>The non-linearity.</summary>
+    public Activation Activation { get; }
+    /// <summary>Expansion layer.</summary>
+    public Linear Linear1 => _fc1;
+    /// <summary>Projection back to d.</summary>
+    public Linear Linear2 => _fc2;
+
+    /// <summary>x: [n, d] → [n, d].</summary>
+    public float[] Forward(float[] x, int n, bool training)
+    {
+        _h = _fc1.Forward(x, n);                       // [n, ffn]
+        int len = n * _fc1.Out;
+        var a = Workspace.Ensure(ref _act, len);
+        Activations.Forward(Activation, _h.AsSpan(0, len), a.AsSpan(0, len));
+        return _fc2.Forward(_drop.Forward(a, len, training), n);
+    }
+
+    /// <summary>dy: [n, d] → dx: [n, d].</summary>
+    public float[] Backward(float[] dy, int n)
+    {
+        int len = n * _fc1.Out;
+        var da = _drop.Backward(_fc2.Backward(dy, n), len);
+        Activations.Backward(Activation, _h.AsSpan(0, len), da.AsSpan(0, len), da.AsSpan(0, len)); // in place
+        return _fc1.Backward(da, n);
+    }
+}

@@ -1,0 +1,85 @@
+using System.Numerics.Tensors;
+using MLNetTransformers.Core.Kernels;
+
+namespace MLNetTransformers.Core.Layers;
+
+/// <summary>Layer normalisation over the last axis (biased variance, as PyTorch's <c>nn.LayerNorm</c>).</summary>
+public sealed class LayerNorm
+{
+    private float[]? _y, _dx, _mean, _rstd;
+    private float[] _x = Array.Empty<float>();
+
+    /// <summary>Declares <c>{prefix}weight</c> (ones) and <c>{prefix}bias</c> (zeros), both [dim].</summary>
+    public LayerNorm(ParameterSet parameters, string prefix, int dim, float eps = 1e-5f)
+    {
+        Dim = dim;
+        Eps = eps;
+        Weight = parameters.Add(prefix + "weight", new[] { dim }, Init.Ones, decay: false);
+        Bias = parameters.Add(prefix + "bias", new[] { dim }, Init.Zeros, decay: false);
+    }
+
+    /// <summary>Normalised size.</summary>
+    public int Dim { get; }
+    /// <summary>Added to the variance.</summary>
+    public float Eps { get; }
+    /// <summary>Gain γ, [dim].</summary>
+    public ParameterTensor Weight { get; }
+    /// <summary>Shift β, [dim].</summary>
+    public ParameterTensor Bias { get; }
+
+    /// <summary>x: [n, dim] → y = (x − μ)/σ · γ + β.</summary>
+    public float[] Forward(float[] x, int n)
+    {
+        int d = Dim;
+        var y = Workspace.Ensure(ref _y, n * d);
+        var mean = Workspace.Ensure(ref _mean, n);
+        var rstd = Workspace.Ensure(ref _rstd, n);
+        var w = Weight.Value;
+        var b = Bias.Value;
+        for (int r = 0; r < n; r++)
+        {
+            var xr = x.AsSpan(r * d, d);
+            var yr = y.AsSpan(r * d, d);
+            float mu = TensorPrimitives.Sum(xr) / d;
+            TensorPrimitives.Subtract(xr, mu, yr);
+            float var = TensorPrimitives.SumOfSquares(yr) / d;
+            float rs = 1f / MathF.Sqrt(var + Eps);
+            mean[r] = mu;
+            rstd[r] = rs;
+            TensorPrimitives.Multiply(yr, rs, yr);
+            TensorPrimitives.FusedMultiplyAdd(yr, w, b, yr);
+        }
+        _x = x;
+        return y;
+    }
+
+    /// <summary>dy: [n, dim] → dx; adds to γ and β gradients.</summary>
+    public float[] Backward(float[] dy, int n)
+    {
+        int d = Dim;
+        var dx = Workspace.Ensure(ref _dx, n * d);
+        var w = Weight.Value;
+        var dw = Weight.Grad;
+        var db = Bias.Grad;
+        Span<float> xhat = d <= 4096 ? stackalloc float[d] : new float[d];
+        for (int r = 0; r < n; r++)
+        {
+            var xr = _x.AsSpan(r * d, d);
+            var dyr = dy.AsSpan(r * d, d);
+            var dxr = dx.AsSpan(r * d, d);
+            float rs = _rstd![r];
+            TensorPrimitives.Subtract(xr, _mean![r], xhat);
+            TensorPrimitives.Multiply(xhat, rs, xhat);
+            TensorPrimitives.FusedMultiplyAdd(dyr, xhat, dw, dw);
+            TensorPrimitives.Add(db, dyr, db);
+            // dxhat = dy·γ;  dx = rstd·(dxhat − mean(dxhat) − x̂·mean(dxhat·x̂))
+            TensorPrimitives.Multiply(dyr, w, dxr);
+            float m1 = TensorPrimitives.Sum(dxr) / d;
+            float m2 = TensorPrimitives.Dot(dxr, xhat) / d;
+            TensorPrimitives.MultiplyAdd(xhat, -m2, dxr, dxr);
+            TensorPrimitives.Subtract(dxr, m1, dxr);
+            TensorPrimitives.Multiply(dxr, rs, dxr);
+        }
+        return dx;
+    }
+}

@@ -1,0 +1,68 @@
+using System.Numerics.Tensors;
+using MLNetTransformers.Core.Kernels;
+
+namespace MLNetTransformers.Core.Layers;
+
+/// <summary>y = x·Wᵀ + b with W stored [out, in] as in PyTorch's <c>nn.Linear</c>.</summary>
+public sealed class Linear
+{
+    private float[]? _y, _dx;
+    private float[] _x = Array.Empty<float>();
+
+    /// <summary>Declares <c>{prefix}weight</c> [out, in] and, when <paramref name="bias"/>, <c>{prefix}bias</c> [out].</summary>
+    public Linear(ParameterSet parameters, string prefix, int inFeatures, int outFeatures, bool bias = true, float initStd = 0.02f)
+    {
+        if (inFeatures <= 0 || outFeatures <= 0)
+            throw new ArgumentOutOfRangeException(nameof(inFeatures), $"Linear '{prefix}' needs positive sizes, got in={inFeatures}, out={outFeatures}.");
+        In = inFeatures;
+        Out = outFeatures;
+        Weight = parameters.Add(prefix + "weight", new[] { outFeatures, inFeatures }, Init.Normal(initStd), decay: true);
+        Bias = bias ? parameters.Add(prefix + "bias", new[] { outFeatures }, Init.Zeros, decay: false) : null;
+    }
+
+    /// <summary>Input features.</summary>
+    public int In { get; }
+    /// <summary>Output features.</summary>
+    public int Out { get; }
+    /// <summary>[out, in]</summary>
+    public ParameterTensor Weight { get; }
+    /// <summary>[out], or null without bias.</summary>
+    public ParameterTensor? Bias { get; }
+
+    /// <summary>x: [n, in] → y: [n, out] (a buffer owned by the layer, valid until the next Forward).</summary>
+    public float[] Forward(float[] x, int n)
+    {
+        var y = Workspace.Ensure(ref _y, n * Out);
+        Gemm.MatMulTransB(x.AsSpan(0, n * In), Weight.Value, y.AsSpan(0, n * Out), n, Out, In);
+        if (Bias is not null) AddBias(y, n, Out, Bias.Value);
+        _x = x;
+        return y;
+    }
+
+    /// <summary>dy: [n, out] → dx: [n, in]; adds to the weight and bias gradients.</summary>
+    public float[] Backward(float[] dy, int n, bool inputGrad = true)
+    {
+        Gemm.MatMulTransA(dy.AsSpan(0, n * Out), _x.AsSpan(0, n * In), Weight.Grad, Out, In, n, accumulate: true);
+        if (Bias is not null) SumRows(dy, n, Out, Bias.Grad);
+        if (!inputGrad) return Array.Empty<float>();
+        var dx = Workspace.Ensure(ref _dx, n * In);
+        Gemm.MatMul(dy.AsSpan(0, n * Out), Weight.Value, dx.AsSpan(0, n * In), n, In, Out);
+        return dx;
+    }
+
+    /// <summary>y[r, :] += b for every row.</summary>
+    internal static void AddBias(Span<float> y, int rows, int cols, ReadOnlySpan<float> b)
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            var row = y.Slice(r * cols, cols);
+            TensorPrimitives.Add(row, b, row);
+        }
+    }
+
+    /// <summary>acc += Σ_rows dy[r, :], rows in order (deterministic).</summary>
+    internal static void SumRows(ReadOnlySpan<float> dy, int rows, int cols, Span<float> acc)
+    {
+        for (int r = 0; r < rows; r++) TensorPrimitives.Add(acc, dy.Slice(r * cols, cols), acc);
+    }
+}

@@ -1,0 +1,142 @@
+using MLNetTransformers.Core.Kernels;
+
+namespace MLNetTransformers.Core.Layers;
+
+/// <summary>
+/// Multi-head attention as PyTorch's <c>nn.MultiheadAttention</c>: one input projection <c>in_proj_weight</c>
+/// [3A, d] stacking Wq;Wk;Wv (heads are column blocks of it), scaled dot-product attention per head, and an
+/// output projection <c>out_proj</c> [d, A]. Self-attention (optionally causal, with a key-padding mask) or
+/// cross-attention, where queries come from x and keys/values from a separate memory.
+/// </summary>
+public sealed class MultiHeadAttention
+{
+    private readonly ScaledDotProductAttention _attention = new();
+    private readonly Linear? _outProj;
+    private float[]? _qkv, _dqkv, _q, _kv, _dq, _dkv, _ctx, _dx, _dmem;
+    private float[] _x = Array.Empty<float>(), _mem = Array.Empty<float>();
+    private int _batch, _tq, _tk;
+    private bool _cross;
+
+    /// <summary>Declares <c>{prefix}in_proj_weight</c> [3d, d], <c>{prefix}in_proj_bias</c> [3d], <c>{prefix}out_proj.*</c> [d, d].</summary>
+    /// <param name="causal">Self-attention only: position i attends to positions j ≤ i.</param>
+    public MultiHeadAttention(ParameterSet parameters, string prefix, int dim, int heads, bool causal = false, bool bias = true)
+        : this(parameters, prefix, dim, dim, heads, causal, bias, outProjection: true)
+    {
+    }
+
+    /// <summary>General form: inputs of size <paramref name="inDim"/>, attention width <paramref name="attnDim"/> = heads·hd.</summary>
+    internal MultiHeadAttention(ParameterSet parameters, string prefix, int inDim, int attnDim, int heads, bool causal, bool bias, bool outProjection)
+    {
+        if (heads <= 0 || attnDim % heads != 0)
+            throw new ArgumentException($"Attention '{prefix}': width {attnDim} is not divisible by {heads} heads.", nameof(heads));
+        InDim = inDim;
+        AttnDim = attnDim;
+        Heads = heads;
+        HeadDim = attnDim / heads;
+        Causal = causal;
+        InProjWeight = parameters.Add(prefix + "in_proj_weight", new[] { 3 * attnDim, inDim }, Init.Normal(0.02f), decay: true);
+        InProjBias = bias ? parameters.Add(prefix + "in_proj_bias", new[] { 3 * attnDim }, Init.Zeros, decay: false) : null;
+        if (outProjection) _outProj = new Linear(parameters, prefix + "out_proj.", attnDim, inDim, bias);
+    }
+
+    /// <summary>Input (and output, with the output projection) feature size.</summary>
+    public int InDim { get; }
+    /// <summary>Heads·head size.</summary>
+    public int AttnDim { get; }
+    /// <summary>Number of heads.</summary>
+    public int Heads { get; }
+    /// <summary>Size of one head.</summary>
+    public int HeadDim { get; }
+    /// <summary>Whether self-attention is causal.</summary>
+    public bool Causal { get; }
+    /// <summary>Wq;Wk;Wv stacked, [3A, d].</summary>
+    public ParameterTensor InProjWeight { get; }
+    /// <summary>bq;bk;bv, [3A] (null without bias).</summary>
+    public ParameterTensor? InProjBias { get; }
+    /// <summary>Output projection (null for single-head <see cref="SelfAttention"/>).</summary>
+    public Linear? OutProj => _outProj;
+    /// <summary>Size of the output rows.</summary>
+    public int OutDim => _outProj?.Out ?? AttnDim;
+
+    /// <summary>Per-head attention weights of the last Forward, [B, H, Tq, Tk].</summary>
+    public ReadOnlySpan<float> Weights => _attention.Weights;
+
+    /// <summary>Self-attention. x: [B, T, d] → [B, T, d]. <paramref name="keyPadding"/>: [B, T], true = padded.</summary>
+    public float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding = null)
+    {
+        int n = batch * seqLen, a = AttnDim;
+        (_batch, _tq, _tk, _cross, _x) = (batch, seqLen, seqLen, false, x);
+        var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);                              // [n, 3A]
+        Gemm.MatMulTransB(x.AsSpan(0, n * InDim), InProjWeight.Value, qkv.AsSpan(0, n * 3 * a), n, 3 * a, InDim);
+        if (InProjBias is not null) Linear.AddBias(qkv, n, 3 * a, InProjBias.Value);
+        var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [n, A]
+        _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
+            batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding);
+        return _outProj is null ? ctx : _outProj.Forward(ctx, n);
+    }
+
+    /// <summary>
+    /// Cross-attention: queries from x [B, Tq, d], keys and values from memory [B, Tk, d].
+    /// <paramref name="memoryPadding"/>: [B, Tk], true = padded memory position.
+    /// </summary>
+    public float[] Forward(float[] x, int batch, int queryLength, float[] memory, int memoryLength, bool[]? memoryPadding = null)
+    {
+        int n = batch * queryLength, nm = batch * memoryLength, a = AttnDim, d = InDim;
+        (_batch, _tq, _tk, _cross, _x, _mem) = (batch, queryLength, memoryLength, true, x, memory);
+        var w = InProjWeight.Value;
+        var q = Workspace.Ensure(ref _q, n * a);                                      // [n, A]
+        var kv = Workspace.Ensure(ref _kv, nm * 2 * a);                               // [nm, 2A]
+        Gemm.MatMulTransB(x.AsSpan(0, n * d), w[..(a * d)], q.AsSpan(0, n * a), n, a, d);
+        Gemm.MatMulTransB(memory.AsSpan(0, nm * d), w[(a * d)..], kv.AsSpan(0, nm * 2 * a), nm, 2 * a, d);
+        if (InProjBias is not null)
+        {
+            var bias = InProjBias.Value;
+            Linear.AddBias(q, n, a, bias[..a]);
+            Linear.AddBias(kv, nm, 2 * a, bias[a..]);
+        }
+        var ctx = Workspace.Ensure(ref _ctx, n * a);
+        _attention.Forward(new(q, 0, a), new(kv, 0, 2 * a), new(kv, a, 2 * a), ctx,
+            batch, Heads, queryLength, memoryLength, HeadDim, 1f / MathF.Sqrt(HeadDim), causal: false, memoryPadding);
+        return _outProj is null ? ctx : _outProj.Forward(ctx, n);
+    }
+
+    /// <summary>dy: [B, Tq, d] → dx: [B, Tq, d]; for cross-attention the memory gradient is in <see cref="MemoryGrad"/>.</summary>
+    public float[] Backward(float[] dy)
+    {
+        int n = _batch * _tq, nm = _batch * _tk, a = AttnDim, d = InDim;
+        var dctx = _outProj is null ? dy : _outProj.Backward(dy, n);
+        var w = InProjWeight.Value;
+        var gw = InProjWeight.Grad;
+        var dx = Workspace.Ensure(ref _dx, n * d);
+        if (!_cross)
+        {
+            var dqkv = Workspace.Ensure(ref _dqkv, n * 3 * a);
+            dqkv.AsSpan(0, n * 3 * a).Clear();
+            _attention.Backward(dctx, new(dqkv, 0, 3 * a), new(dqkv, a, 3 * a), new(dqkv, 2 * a, 3 * a));
+            Gemm.MatMulTransA(dqkv.AsSpan(0, n * 3 * a), _x.AsSpan(0, n * d), gw, 3 * a, d, n, accumulate: true);
+            if (InProjBias is not null) Linear.SumRows(dqkv, n, 3 * a, InProjBias.Grad);
+            Gemm.MatMul(dqkv.AsSpan(0, n * 3 * a), w, dx.AsSpan(0, n * d), n, d, 3 * a);
+            return dx;
+        }
+        var dq = Workspace.Ensure(ref _dq, n * a);
+        var dkv = Workspace.Ensure(ref _dkv, nm * 2 * a);
+        dq.AsSpan(0, n * a).Clear();
+        dkv.AsSpan(0, nm * 2 * a).Clear();
+        _attention.Backward(dctx, new(dq, 0, a), new(dkv, 0, 2 * a), new(dkv, a, 2 * a));
+        Gemm.MatMulTransA(dq.AsSpan(0, n * a), _x.AsSpan(0, n * d), gw[..(a * d)], a, d, n, accumulate: true);
+        Gemm.MatMulTransA(dkv.AsSpan(0, nm * 2 * a), _mem.AsSpan(0, nm * d), gw[(a * d)..], 2 * a, d, nm, accumulate: true);
+        if (InProjBias is not null)
+        {
+            var gb = InProjBias.Grad;
+            Linear.SumRows(dq, n, a, gb[..a]);
+            Linear.SumRows(dkv, nm, 2 * a, gb[a..]);
+        }
+        Gemm.MatMul(dq.AsSpan(0, n * a), w[..(a * d)], dx.AsSpan(0, n * d), n, d, a);
+        var dmem = Workspace.Ensure(ref _dmem, nm * d);
+        Gemm.MatMul(dkv.AsSpan(0, nm * 2 * a), w[(a * d)..], dmem.AsSpan(0, nm * d), nm, d, 2 * a);
+        return dx;
+    }
+
+    /// <summary>Gradient of the memory after a cross-attention Backward, [B, Tk, d].</summary>
+    public float[] MemoryGrad => _cross ? _dmem! : throw new InvalidOperationException("The last Backward was not cross-attention.");
+}

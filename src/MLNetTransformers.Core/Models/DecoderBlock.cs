@@ -1,0 +1,81 @@
+using System.Numerics.Tensors;
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Layers;
+
+namespace MLNetTransformers.Core.Models;
+
+/// <summary>
+/// A transformer decoder layer: causal self-attention, optionally cross-attention over an encoder memory (as
+/// PyTorch's <c>nn.TransformerDecoderLayer</c>), then feed-forward. Without cross-attention it is a GPT block.
+/// Names: <c>self_attn.*</c>, <c>multihead_attn.*</c>, <c>linear1/2.*</c>, <c>norm1/2(/3).*</c>.
+/// </summary>
+public sealed class DecoderBlock
+{
+    private readonly SelfAttentionSublayer _sa;
+    private readonly CrossAttentionSublayer? _ca;
+    private readonly ResidualSublayer _selfBranch, _ffBranch;
+    private readonly ResidualSublayer? _crossBranch;
+    private readonly int _dim;
+
+    /// <summary>Declares the block's parameters under <paramref name="prefix"/>; cross-attention when <see cref="TransformerConfig.CrossAttention"/>.</summary>
+    public DecoderBlock(ParameterSet parameters, string prefix, TransformerConfig config, ulong seed)
+    {
+        _dim = config.ModelDim;
+        int d = config.ModelDim;
+        var self = new MultiHeadAttention(parameters, prefix + "self_attn.", d, config.Heads, causal: true);
+        MultiHeadAttention? cross = config.CrossAttention ? new MultiHeadAttention(parameters, prefix + "multihead_attn.", d, config.Heads) : null;
+        var ff = new FeedForward(parameters, prefix, d, config.FeedForwardDim, config.Activation, config.Dropout, seed + 1);
+        var norm1 = new LayerNorm(parameters, prefix + "norm1.", d, config.LayerNormEps);
+        var norm2 = new LayerNorm(parameters, prefix + "norm2.", d, config.LayerNormEps);
+        var norm3 = cross is null ? null : new LayerNorm(parameters, prefix + "norm3.", d, config.LayerNormEps);
+        _sa = new SelfAttentionSublayer(self);
+        _selfBranch = new ResidualSublayer(norm1, _sa, new Dropout(config.Dropout, seed + 2), config.Norm);
+        if (cross is not null)
+        {
+            _ca = new CrossAttentionSublayer(cross);
+            _crossBranch = new ResidualSublayer(norm2, _ca, new Dropout(config.Dropout, seed + 3), config.Norm);
+        }
+        _ffBranch = new ResidualSublayer(norm3 ?? norm2, new FeedForwardSublayer(ff), new Dropout(config.Dropout, seed + 4), config.Norm);
+    }
+
+    /// <summary>Causal self-attention.</summary>
+    public MultiHeadAttention SelfAttention => _sa.Attention;
+    /// <summary>Cross-attention, or null.</summary>
+    public MultiHeadAttention? CrossAttention => _ca?.Attention;
+
+    /// <summary>
+    /// x: [B, T, d] → [B, T, d]. <paramref name="memory"/>: [B, Tm, d] (required with cross-attention),
+    /// <paramref name="memoryPadding"/>: [B, Tm], <paramref name="keyPadding"/>: [B, T]; true = padded.
+    /// </summary>
+    public float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, float[]? memory, int memoryLength, bool[]? memoryPadding, bool training)
+    {
+        int n = batch * seqLen;
+        (_sa.Batch, _sa.SeqLen, _sa.KeyPadding) = (batch, seqLen, keyPadding);
+        var h = _selfBranch.Forward(x, n, _dim, training);
+        if (_ca is not null)
+        {
+            if (memory is null) throw new ArgumentNullException(nameof(memory), "This decoder block has cross-attention and needs an encoder memory.");
+            (_ca.Batch, _ca.QueryLength, _ca.MemoryLength, _ca.Memory, _ca.MemoryPadding) = (batch, seqLen, memoryLength, memory, memoryPadding);
+            h = _crossBranch!.Forward(h, n, _dim, training);
+        }
+        return _ffBranch.Forward(h, n, _dim, training);
+    }
+
+    /// <summary>dy → dx; with cross-attention, adds the memory gradient into <paramref name="memoryGrad"/>.</summary>
+    public float[] Backward(float[] dy, int batch, int seqLen, float[]? memoryGrad = null)
+    {
+        int n = batch * seqLen;
+        var dh = _ffBranch.Backward(dy, n, _dim);
+        if (_crossBranch is not null)
+        {
+            dh = _crossBranch.Backward(dh, n, _dim);
+            if (memoryGrad is not null)
+            {
+                int len = batch * _ca!.MemoryLength * _dim;
+                var dm = _ca.Attention.MemoryGrad;
+                TensorPrimitives.Add(memoryGrad.AsSpan(0, len), dm.AsSpan(0, len), memoryGrad.AsSpan(0, len));
+            }
+        }
+        return _selfBranch.Backward(dh, n, _dim);
+    }
+}

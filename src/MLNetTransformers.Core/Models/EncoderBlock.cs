@@ -1,0 +1,46 @@
+using MLNetTransformers.Core.Layers;
+
+namespace MLNetTransformers.Core.Models;
+
+/// <summary>
+/// A transformer encoder layer as PyTorch's <c>nn.TransformerEncoderLayer</c>: self-attention then feed-forward,
+/// each in a residual branch (pre- or post-norm). Parameter names: <c>self_attn.*</c>, <c>linear1/2.*</c>, <c>norm1/2.*</c>.
+/// </summary>
+public sealed class EncoderBlock
+{
+    private readonly SelfAttentionSublayer _sa;
+    private readonly ResidualSublayer _attnBranch, _ffBranch;
+    private readonly int _dim;
+
+    /// <summary>Declares the block's parameters under <paramref name="prefix"/>.</summary>
+    /// <param name="causal">Mask future positions (a decoder-only block).</param>
+    public EncoderBlock(ParameterSet parameters, string prefix, TransformerConfig config, bool causal, ulong seed)
+    {
+        _dim = config.ModelDim;
+        var mha = new MultiHeadAttention(parameters, prefix + "self_attn.", config.ModelDim, config.Heads, causal);
+        var ff = new FeedForward(parameters, prefix, config.ModelDim, config.FeedForwardDim, config.Activation, config.Dropout, seed + 1);
+        var norm1 = new LayerNorm(parameters, prefix + "norm1.", config.ModelDim, config.LayerNormEps);
+        var norm2 = new LayerNorm(parameters, prefix + "norm2.", config.ModelDim, config.LayerNormEps);
+        _sa = new SelfAttentionSublayer(mha);
+        _attnBranch = new ResidualSublayer(norm1, _sa, new Dropout(config.Dropout, seed + 2), config.Norm);
+        _ffBranch = new ResidualSublayer(norm2, new FeedForwardSublayer(ff), new Dropout(config.Dropout, seed + 3), config.Norm);
+    }
+
+    /// <summary>The self-attention layer (its <see cref="MultiHeadAttention.Weights"/> hold the last attention map).</summary>
+    public MultiHeadAttention SelfAttention => _sa.Attention;
+
+    /// <summary>x: [B, T, d] → [B, T, d]. <paramref name="keyPadding"/>: [B, T], true = padded.</summary>
+    public float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool training)
+    {
+        int n = batch * seqLen;
+        (_sa.Batch, _sa.SeqLen, _sa.KeyPadding) = (batch, seqLen, keyPadding);
+        return _ffBranch.Forward(_attnBranch.Forward(x, n, _dim, training), n, _dim, training);
+    }
+
+    /// <summary>dy → dx for the last Forward; adds parameter gradients.</summary>
+    public float[] Backward(float[] dy, int batch, int seqLen)
+    {
+        int n = batch * seqLen;
+        return _attnBranch.Backward(_ffBranch.Backward(dy, n, _dim), n, _dim);
+    }
+}

@@ -1,0 +1,42 @@
+namespace MLNetTransformers.Core.Models;
+
+/// <summary>
+/// A batch of token sequences, [B, T] row-major: <see cref="Ids"/>, an optional <see cref="AttentionMask"/>
+/// (1 = real token, 0 = padding, as Hugging Face and ONNX exports use) and optional <see cref="Labels"/>:
+/// [B] class indices for a classifier, [B, T] next-token targets for a language model (−100 = ignored).
+/// </summary>
+public sealed class TokenBatch
+{
+    /// <summary>Wraps existing arrays (not copied) after checking their sizes.</summary>
+    public TokenBatch(int batchSize, int seqLen, int[] ids, int[]? attentionMask = null, int[]? labels = null)
+    {
+        if (batchSize <= 0 || seqLen <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), $"Batch shape must be positive, got [{batchSize}, {seqLen}].");
+        int n = batchSize * seqLen;
+        ArgumentNullException.ThrowIfNull(ids);
+        if (ids.Length < n) throw new ArgumentException($"Ids hold {ids.Length} values; a [{batchSize}, {seqLen}] batch needs {n}.", nameof(ids));
+        if (attentionMask is not null && attentionMask.Length < n)
+            throw new ArgumentException($"Attention mask holds {attentionMask.Length} values; a [{batchSize}, {seqLen}] batch needs {n}.", nameof(attentionMask));
+        (BatchSize, SeqLen, Ids, AttentionMask, Labels) = (batchSize, seqLen, ids, attentionMask, labels);
+    }
+
+    /// <summary>B.</summary>
+    public int BatchSize { get; }
+    /// <summary>T.</summary>
+    public int SeqLen { get; }
+    /// <summary>[B, T] token ids.</summary>
+    public int[] Ids { get; }
+    /// <summary>[B, T], 1 = attend, 0 = padding; null = no padding.</summary>
+    public int[]? AttentionMask { get; }
+    /// <summary>[B] or [B, T] targets; null when only predicting.</summary>
+    public int[]? Labels { get; }
+
+    /// <summary>Writes the key-padding flags (true = padded) into <paramref name="padding"/>, or returns null when nothing is padded.</summary>
+    internal bool[]? PaddingFlags(ref bool[]? padding)
+    {
+        if (AttentionMask is null) return null;
+        int n = BatchSize * SeqLen;
+        if (padding is null || padding.Length < n) padding = new bool[n];
+        for (int i = 0; i < n; i++) padding[i] = AttentionMask[i] == 0;
+        return padding;
+    }
+}

@@ -1,0 +1,91 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Layers;
+
+namespace MLNetTransformers.Core.Models;
+
+/// <summary>Where LayerNorm sits relative to each residual branch.</summary>
+public enum NormPlacement
+{
+    /// <summary>x + f(LN(x)), with a final LayerNorm after the stack (GPT-2; trains stably without warmup tricks).</summary>
+    PreNorm,
+    /// <summary>LN(x + f(x)) (the original Transformer, BERT).</summary>
+    PostNorm,
+}
+
+/// <summary>How a classifier turns token states into one vector.</summary>
+public enum Pooling
+{
+    /// <summary>The state of the first token (BERT's [CLS]).</summary>
+    Cls,
+    /// <summary>The mean over non-padded tokens.</summary>
+    Mean,
+}
+
+/// <summary>Shape and options of a transformer encoder or decoder; every model is built from one of these.</summary>
+public sealed record TransformerConfig
+{
+    /// <summary>Token ids are 0..VocabSize−1.</summary>
+    public int VocabSize { get; init; } = 8000;
+    /// <summary>d_model.</summary>
+    public int ModelDim { get; init; } = 256;
+    /// <summary>Attention heads; must divide <see cref="ModelDim"/>.</summary>
+    public int Heads { get; init; } = 4;
+    /// <summary>Number of blocks.</summary>
+    public int Layers { get; init; } = 4;
+    /// <summary>Hidden size of the feed-forward block.</summary>
+    public int FeedForwardDim { get; init; } = 1024;
+    /// <summary>Longest sequence (positions 0..MaxLength−1).</summary>
+    public int MaxLength { get; init; } = 128;
+    /// <summary>Dropout probability on embeddings, attention outputs and feed-forward.</summary>
+    public float Dropout { get; init; } = 0.1f;
+    /// <summary>Pre-norm or post-norm blocks.</summary>
+    public NormPlacement Norm { get; init; } = NormPlacement.PreNorm;
+    /// <summary>Feed-forward non-linearity.</summary>
+    public Activation Activation { get; init; } = Activation.Gelu;
+    /// <summary>Learned or sinusoidal positions.</summary>
+    public PositionalEncodingKind PositionalEncoding { get; init; } = PositionalEncodingKind.Learned;
+    /// <summary>Classifier pooling.</summary>
+    public Pooling Pooling { get; init; } = Pooling.Mean;
+    /// <summary>Classifier outputs.</summary>
+    public int NumClasses { get; init; } = 2;
+    /// <summary>Decoder blocks also attend to an encoder memory.</summary>
+    public bool CrossAttention { get; init; }
+    /// <summary>LayerNorm epsilon.</summary>
+    public float LayerNormEps { get; init; } = 1e-5f;
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
+    public TransformerConfig Validate()
+    {
+        Positive(VocabSize, nameof(VocabSize));
+        Positive(ModelDim, nameof(ModelDim));
+        Positive(Heads, nameof(Heads));
+        Positive(Layers, nameof(Layers));
+        Positive(FeedForwardDim, nameof(FeedForwardDim));
+        Positive(MaxLength, nameof(MaxLength));
+        Positive(NumClasses, nameof(NumClasses));
+        if (ModelDim % Heads != 0) throw new ArgumentException($"{nameof(ModelDim)} {ModelDim} is not divisible by {nameof(Heads)} {Heads}.");
+        if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentException($"{nameof(Dropout)} must be in [0, 1), got {Dropout}.");
+        if (!(LayerNormEps > 0f)) throw new ArgumentException($"{nameof(LayerNormEps)} must be positive, got {LayerNormEps}.");
+        if (!Enum.IsDefined(Norm)) throw new ArgumentException($"Unknown {nameof(Norm)} {Norm}.");
+        if (!Enum.IsDefined(Activation)) throw new ArgumentException($"Unknown {nameof(Activation)} {Activation}.");
+        if (!Enum.IsDefined(PositionalEncoding)) throw new ArgumentException($"Unknown {nameof(PositionalEncoding)} {PositionalEncoding}.");
+        if (!Enum.IsDefined(Pooling)) throw new ArgumentException($"Unknown {nameof(Pooling)} {Pooling}.");
+        return this;
+    }
+
+    private static void Positive(int value, string name)
+    {
+        if (value <= 0) throw new ArgumentException($"{name} must be positive, got {value}.");
+    }
+
+    private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
+
+    /// <summary>The config as JSON (enums by name), as stored in checkpoints and model metadata.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Parses <see cref="ToJson"/> output and validates it.</summary>
+    public static TransformerConfig FromJson(string json) =>
+        (JsonSerializer.Deserialize<TransformerConfig>(json, Json) ?? throw new ArgumentException("Config JSON is null.")).Validate();
+}

@@ -1,0 +1,99 @@
+using System.Numerics;
+using MLNetTransformers.Core.Layers;
+
+namespace MLNetTransformers.Core.Training;
+
+/// <summary>Hyper-parameters of <see cref="AdamW"/>.</summary>
+public sealed record AdamWOptions
+{
+    /// <summary>β₁.</summary>
+    public float Beta1 { get; init; } = 0.9f;
+    /// <summary>β₂.</summary>
+    public float Beta2 { get; init; } = 0.999f;
+    /// <summary>ε.</summary>
+    public float Epsilon { get; init; } = 1e-8f;
+    /// <summary>Decoupled weight decay λ (applied as θ ← θ − lr·λ·θ to tensors marked for decay).</summary>
+    public float WeightDecay { get; init; } = 0.01f;
+
+    /// <summary>Throws naming the first invalid setting.</summary>
+    public AdamWOptions Validate()
+    {
+        if (!(Beta1 >= 0f && Beta1 < 1f)) throw new ArgumentException($"{nameof(Beta1)} must be in [0, 1), got {Beta1}.");
+        if (!(Beta2 >= 0f && Beta2 < 1f)) throw new ArgumentException($"{nameof(Beta2)} must be in [0, 1), got {Beta2}.");
+        if (!(Epsilon > 0f)) throw new ArgumentException($"{nameof(Epsilon)} must be positive, got {Epsilon}.");
+        if (!(WeightDecay >= 0f)) throw new ArgumentException($"{nameof(WeightDecay)} must be non-negative, got {WeightDecay}.");
+        return this;
+    }
+}
+
+/// <summary>
+/// Adam with decoupled weight decay (Loshchilov &amp; Hutter), over a model's flat parameter buffer. Decay applies
+/// only to tensors with <see cref="ParameterTensor.Decay"/> (weights of linear layers by default; not biases,
+/// LayerNorm or embeddings).
+/// </summary>
+public sealed class AdamW
+{
+    private readonly ParameterSet _params;
+
+    /// <summary>Creates zeroed moment buffers for <paramref name="parameters"/>.</summary>
+    public AdamW(ParameterSet parameters, AdamWOptions? options = null)
+    {
+        _params = parameters;
+        Options = (options ?? new AdamWOptions()).Validate();
+        M = new float[parameters.Count];
+        V = new float[parameters.Count];
+    }
+
+    /// <summary>Hyper-parameters.</summary>
+    public AdamWOptions Options { get; }
+    /// <summary>First moments, same layout as the parameters.</summary>
+    public float[] M { get; }
+    /// <summary>Second moments.</summary>
+    public float[] V { get; }
+    /// <summary>Updates applied so far (bias corrections use it).</summary>
+    public long Step { get; set; }
+
+    /// <summary>θ ← θ − lr·(m̂/(√v̂ + ε) + λ·θ) for every tensor.</summary>
+    public void Update(float learningRate)
+    {
+        Step++;
+        float b1 = Options.Beta1, b2 = Options.Beta2, eps = Options.Epsilon;
+        float bc1 = 1f - MathF.Pow(b1, Step), bc2 = 1f - MathF.Pow(b2, Step);
+        float stepSize = learningRate / bc1, invSqrtBc2 = 1f / MathF.Sqrt(bc2);
+        var data = _params.Data;
+        var grad = _params.Grad;
+        foreach (var t in _params.Tensors)
+        {
+            float decay = t.Decay ? 1f - learningRate * Options.WeightDecay : 1f;
+            UpdateRange(data.AsSpan(t.Offset, t.Length), grad.AsSpan(t.Offset, t.Length), M.AsSpan(t.Offset, t.Length), V.AsSpan(t.Offset, t.Length),
+                b1, b2, eps, stepSize, invSqrtBc2, decay);
+        }
+    }
+
+    private static void UpdateRange(Span<float> p, ReadOnlySpan<float> g, Span<float> m, Span<float> v,
+        float b1, float b2, float eps, float stepSize, float invSqrtBc2, float decay)
+    {
+        int i = 0, w = Vector<float>.Count;
+        var vb1 = new Vector<float>(b1); var vb1c = new Vector<float>(1f - b1);
+        var vb2 = new Vector<float>(b2); var vb2c = new Vector<float>(1f - b2);
+        var veps = new Vector<float>(eps); var vstep = new Vector<float>(stepSize);
+        var vbc2 = new Vector<float>(invSqrtBc2); var vdecay = new Vector<float>(decay);
+        for (; i <= p.Length - w; i += w)
+        {
+            var gi = new Vector<float>(g[i..]);
+            var mi = vb1 * new Vector<float>(m[i..]) + vb1c * gi;
+            var vi = vb2 * new Vector<float>(v[i..]) + vb2c * gi * gi;
+            mi.CopyTo(m[i..]);
+            vi.CopyTo(v[i..]);
+            var pi = new Vector<float>(p[i..]) * vdecay - vstep * mi / (Vector.SquareRoot(vi) * vbc2 + veps);
+            pi.CopyTo(p[i..]);
+        }
+        for (; i < p.Length; i++)
+        {
+            float gi = g[i];
+            float mi = m[i] = b1 * m[i] + (1f - b1) * gi;
+            float vi = v[i] = b2 * v[i] + (1f - b2) * gi * gi;
+            p[i] = p[i] * decay - stepSize * mi / (MathF.Sqrt(vi) * invSqrtBc2 + eps);
+        }
+    }
+}

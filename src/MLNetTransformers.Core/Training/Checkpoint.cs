@@ -1,0 +1,182 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using MLNetTransformers.Core.Models;
+
+namespace MLNetTransformers.Core.Training;
+
+/// <summary>A model (and optionally its optimizer state) read from a checkpoint file.</summary>
+public sealed record CheckpointContents(ITrainableModel Model, AdamW? Optimizer);
+
+/// <summary>
+/// Checkpoint files: config, weights and optimizer state in one little-endian binary file.
+/// Layout (version 1): magic <c>MLNTCKPT</c> · u32 version · u32 model kind · config JSON · tensor table
+/// (name, shape) · weights (f32) · optional optimizer (step, options JSON, m, v) · SHA-256 of all preceding bytes.
+/// Writes go to a temporary file that is renamed over the target, so a crash never leaves a half-written
+/// checkpoint; reads verify magic, checksum and version before building anything, so a truncated, corrupt or
+/// foreign file raises <see cref="InvalidDataException"/> naming the file and never yields a partial model.
+/// </summary>
+public static class Checkpoint
+{
+    /// <summary>Format version written by this build.</summary>
+    public const uint FormatVersion = 1;
+    private static ReadOnlySpan<byte> Magic => "MLNTCKPT"u8;
+    private const int HashSize = 32;
+
+    /// <summary>Writes <paramref name="model"/> (and <paramref name="optimizer"/> when given) to <paramref name="path"/> atomically.</summary>
+    public static void Save(string path, ITrainableModel model, AdamW? optimizer = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var ps = model.Parameters;
+        using var body = new MemoryStream();
+        using (var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write(Magic);
+            w.Write(FormatVersion);
+            w.Write((uint)model.Kind);
+            WriteString(w, model.Config.ToJson());
+            w.Write(ps.Tensors.Count);
+            foreach (var t in ps.Tensors)
+            {
+                WriteString(w, t.Name);
+                w.Write(t.Shape.Length);
+                foreach (int s in t.Shape) w.Write(s);
+            }
+            w.Write((long)ps.Count);
+            WriteFloats(w, ps.Data);
+            w.Write(optimizer is null ? (byte)0 : (byte)1);
+            if (optimizer is not null)
+            {
+                w.Write(optimizer.Step);
+                WriteString(w, JsonSerializer.Serialize(optimizer.Options));
+                WriteFloats(w, optimizer.M);
+                WriteFloats(w, optimizer.V);
+            }
+        }
+        var bytes = body.GetBuffer().AsSpan(0, (int)body.Length);
+        var hash = SHA256.HashData(bytes);
+
+        string full = Path.GetFullPath(path);
+        string dir = Path.GetDirectoryName(full) ?? ".";
+        Directory.CreateDirectory(dir);
+        string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            using (var f = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
+            {
+                f.Write(bytes);
+                f.Write(hash);
+                f.Flush(flushToDisk: true);
+            }
+            File.Move(tmp, full, overwrite: true);
+        }
+        catch
+        {
+            try { File.Delete(tmp); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    /// <summary>Reads a checkpoint written by <see cref="Save"/>.</summary>
+    /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
+    /// <exception cref="InvalidDataException">The file is truncated, corrupt, of another format or of an unknown version.</exception>
+    public static CheckpointContents Load(string path, bool withOptimizer = true)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint file '{path}' does not exist.", path);
+        var info = new FileInfo(path);
+        if (info.Length > Array.MaxLength) throw new InvalidDataException($"Checkpoint '{path}' is {info.Length} bytes, larger than this reader supports.");
+        byte[] bytes = File.ReadAllBytes(path);
+        if (bytes.Length < Magic.Length || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
+            throw new InvalidDataException($"'{path}' is not an MLNetTransformers checkpoint (wrong magic number).");
+        if (bytes.Length < Magic.Length + 8 + HashSize)
+            throw new InvalidDataException($"Checkpoint '{path}' is truncated ({bytes.Length} bytes).");
+        var body = bytes.AsSpan(0, bytes.Length - HashSize);
+        if (!SHA256.HashData(body).AsSpan().SequenceEqual(bytes.AsSpan(bytes.Length - HashSize)))
+            throw new InvalidDataException($"Checkpoint '{path}' is truncated or corrupt (checksum mismatch).");
+        try
+        {
+            return Parse(bytes, bytes.Length - HashSize, withOptimizer, path);
+        }
+        catch (Exception e) when (e is EndOfStreamException or ArgumentException or JsonException or OverflowException)
+        {
+            throw new InvalidDataException($"Checkpoint '{path}' is malformed: {e.Message}", e);
+        }
+    }
+
+    private static CheckpointContents Parse(byte[] bytes, int length, bool withOptimizer, string path)
+    {
+        using var r = new BinaryReader(new MemoryStream(bytes, 0, length, writable: false), Encoding.UTF8);
+        r.ReadBytes(Magic.Length);
+        uint version = r.ReadUInt32();
+        if (version != FormatVersion)
+            throw new InvalidDataException($"Checkpoint '{path}' has format version {version}; this build reads version {FormatVersion}.");
+        var kind = (ModelKind)r.ReadUInt32();
+        var config = TransformerConfig.FromJson(ReadString(r));
+        ITrainableModel model = kind switch
+        {
+            ModelKind.Classifier => new TransformerClassifier(config),
+            ModelKind.LanguageModel => new TransformerLanguageModel(config),
+            _ => throw new InvalidDataException($"Checkpoint '{path}' holds an unknown model kind {(uint)kind}."),
+        };
+        var ps = model.Parameters;
+        int count = r.ReadInt32();
+        if (count != ps.Tensors.Count)
+            throw new InvalidDataException($"Checkpoint '{path}' lists {count} tensors; its config builds a model with {ps.Tensors.Count}.");
+        foreach (var t in ps.Tensors)
+        {
+            string name = ReadString(r);
+            int rank = r.ReadInt32();
+            if (rank is < 0 or > 8) throw new InvalidDataException($"Checkpoint '{path}': tensor '{name}' has rank {rank}.");
+            var shape = new int[rank];
+            for (int i = 0; i < rank; i++) shape[i] = r.ReadInt32();
+            if (name != t.Name || !shape.AsSpan().SequenceEqual(t.Shape))
+                throw new InvalidDataException($"Checkpoint '{path}': tensor '{name}' [{string.Join(", ", shape)}] does not match the model's '{t.Name}' [{string.Join(", ", t.Shape)}].");
+        }
+        long total = r.ReadInt64();
+        if (total != ps.Count) throw new InvalidDataException($"Checkpoint '{path}' holds {total} weights; the model has {ps.Count}.");
+        ReadFloats(r, ps.Data);
+        AdamW? optimizer = null;
+        if (r.ReadByte() == 1 && withOptimizer)
+        {
+            long step = r.ReadInt64();
+            var options = JsonSerializer.Deserialize<AdamWOptions>(ReadString(r)) ?? new AdamWOptions();
+            optimizer = new AdamW(ps, options) { Step = step };
+            ReadFloats(r, optimizer.M);
+            ReadFloats(r, optimizer.V);
+        }
+        return new CheckpointContents(model, optimizer);
+    }
+
+    private static void WriteString(BinaryWriter w, string s)
+    {
+        var b = Encoding.UTF8.GetBytes(s);
+        w.Write(b.Length);
+        w.Write(b);
+    }
+
+    private static string ReadString(BinaryReader r)
+    {
+        int n = r.ReadInt32();
+        long left = r.BaseStream.Length - r.BaseStream.Position;
+        if (n < 0 || n > left) throw new EndOfStreamException($"a string of {n} bytes runs past the end of the data.");
+        return Encoding.UTF8.GetString(r.ReadBytes(n));
+    }
+
+    private static void WriteFloats(BinaryWriter w, float[] data)
+    {
+        if (BitConverter.IsLittleEndian) w.Write(MemoryMarshal.AsBytes(data.AsSpan()));
+        else foreach (float f in data) w.Write(f); // BinaryWriter writes little-endian
+    }
+
+    private static void ReadFloats(BinaryReader r, float[] dst)
+    {
+        var bytes = MemoryMarshal.AsBytes(dst.AsSpan());
+        if (r.Read(bytes) != bytes.Length) throw new EndOfStreamException($"expected {dst.Length} floats.");
+        if (!BitConverter.IsLittleEndian)
+            for (int i = 0; i < dst.Length; i++)
+                dst[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.Slice(i * 4, 4));
+    }
+}

@@ -1,0 +1,98 @@
+using MLNetTransformers.Core.Models;
+
+namespace MLNetTransformers.Core.Training;
+
+/// <summary>Options of the training loop.</summary>
+public sealed record TrainerOptions
+{
+    /// <summary>Peak learning rate.</summary>
+    public float LearningRate { get; init; } = 3e-4f;
+    /// <summary>Steps of linear warmup from 0.</summary>
+    public int WarmupSteps { get; init; }
+    /// <summary>Step at which decay reaches its minimum; 0 keeps the peak after warmup.</summary>
+    public int TotalSteps { get; init; }
+    /// <summary>Decay shape after warmup.</summary>
+    public DecayKind Decay { get; init; } = DecayKind.Cosine;
+    /// <summary>Final learning rate as a fraction of the peak.</summary>
+    public float MinLearningRateRatio { get; init; } = 0.1f;
+    /// <summary>Clip the global gradient norm to this (0 = no clipping).</summary>
+    public float MaxGradNorm { get; init; } = 1f;
+    /// <summary>Optimizer settings.</summary>
+    public AdamWOptions AdamW { get; init; } = new();
+}
+
+/// <summary>What one optimisation step did.</summary>
+public readonly record struct StepResult(long Step, float Loss, float GradNorm, float LearningRate);
+
+/// <summary>Progress reported by <see cref="Trainer.Fit"/> after every step.</summary>
+public readonly record struct TrainingProgress(int Epoch, long Step, float Loss, float GradNorm, float LearningRate, double TokensPerSecond);
+
+/// <summary>
+/// The training loop: zero gradients, forward/backward, check the loss and gradient are finite, clip by global
+/// norm, AdamW step with the scheduled learning rate. A non-finite loss or gradient throws
+/// <see cref="TrainingDivergedException"/> before the update, leaving the previous weights intact.
+/// </summary>
+public sealed class Trainer
+{
+    private readonly LearningRateSchedule _schedule;
+
+    /// <summary>Creates a trainer (and a fresh optimizer unless one is given, e.g. from a checkpoint).</summary>
+    public Trainer(ITrainableModel model, TrainerOptions? options = null, AdamW? optimizer = null)
+    {
+        Model = model;
+        Options = options ?? new TrainerOptions();
+        if (!(Options.MaxGradNorm >= 0f)) throw new ArgumentException($"{nameof(TrainerOptions.MaxGradNorm)} must be non-negative, got {Options.MaxGradNorm}.");
+        _schedule = new LearningRateSchedule(Options.LearningRate, Options.WarmupSteps, Options.TotalSteps, Options.Decay, Options.MinLearningRateRatio).Validate();
+        Optimizer = optimizer ?? new AdamW(model.Parameters, Options.AdamW);
+        if (Optimizer.M.Length != model.Parameters.Count)
+            throw new ArgumentException($"The optimizer holds state for {Optimizer.M.Length} parameters; the model has {model.Parameters.Count}.", nameof(optimizer));
+    }
+
+    /// <summary>The model being trained.</summary>
+    public ITrainableModel Model { get; }
+    /// <summary>Loop options.</summary>
+    public TrainerOptions Options { get; }
+    /// <summary>The optimizer (its <see cref="AdamW.Step"/> counts completed steps).</summary>
+    public AdamW Optimizer { get; }
+
+    /// <summary>One optimisation step on <paramref name="batch"/>.</summary>
+    public StepResult TrainStep(TokenBatch batch)
+    {
+        long step = Optimizer.Step;
+        var ps = Model.Parameters;
+        ps.ZeroGrad();
+        float loss = Model.ForwardBackward(batch);
+        if (!float.IsFinite(loss)) throw new TrainingDivergedException(step, "loss", loss);
+        float norm = GradientClipping.ClipGlobalNorm(ps.Grad, Options.MaxGradNorm);
+        if (!float.IsFinite(norm)) throw new TrainingDivergedException(step, "gradient norm", norm);
+        float lr = _schedule.At(step);
+        Optimizer.Update(lr);
+        return new StepResult(step, loss, norm, lr);
+    }
+
+    /// <summary>
+    /// Trains for <paramref name="epochs"/> passes over the batches that <paramref name="epochBatches"/> yields for each
+    /// epoch (it gets the epoch number, e.g. to shuffle). Stops between steps when <paramref name="cancellation"/> fires.
+    /// </summary>
+    /// <returns>The result of the last step, or null if none ran.</returns>
+    public StepResult? Fit(Func<int, IEnumerable<TokenBatch>> epochBatches, int epochs, IProgress<TrainingProgress>? progress = null,
+        CancellationToken cancellation = default)
+    {
+        if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "Epochs must be non-negative.");
+        StepResult? last = null;
+        for (int epoch = 0; epoch < epochs; epoch++)
+        {
+            foreach (var batch in epochBatches(epoch))
+            {
+                if (cancellation.IsCancellationRequested) return last;
+                long start = System.Diagnostics.Stopwatch.GetTimestamp();
+                var r = TrainStep(batch);
+                double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+                last = r;
+                progress?.Report(new TrainingProgress(epoch, r.Step, r.Loss, r.GradNorm, r.LearningRate,
+                    batch.BatchSize * batch.SeqLen / Math.Max(seconds, 1e-9)));
+            }
+        }
+        return last;
+    }
+}

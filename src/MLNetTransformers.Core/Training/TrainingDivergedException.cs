@@ -1,0 +1,24 @@
+namespace MLNetTransformers.Core.Training;
+
+/// <summary>
+/// Training produced a NaN or infinite loss or gradient. Thrown before the optimizer step, so the model keeps
+/// the weights of the last good step.
+/// </summary>
+public sealed class TrainingDivergedException : Exception
+{
+    /// <summary>Creates the exception for 0-based <paramref name="step"/>.</summary>
+    public TrainingDivergedException(long step, string what, float value)
+        : base($"Training diverged at step {step}: the {what} is {value}. The weights of step {step - 1} are kept; lower the learning rate or enable gradient clipping.")
+    {
+        Step = step;
+        What = what;
+        Value = value;
+    }
+
+    /// <summary>The step whose loss or gradient was not finite.</summary>
+    public long Step { get; }
+    /// <summary>"loss" or "gradient norm".</summary>
+    public string What { get; }
+    /// <summary>The offending value.</summary>
+    public float Value { get; }
+}
