@@ -39,8 +39,9 @@ public static unsafe class Gemm
     private const int MC = 96;    // rows of a packed A block (MC×KC = 96 KB, in L2); a multiple of every MR
     private const int NC = 2048;  // columns of a packed B block (KC×NC = 2 MB, in L2/L3)
 
-    /// <summary>Micro-kernel width in use; tests set it to exercise every fallback.</summary>
-    internal static SimdWidth Width { get; set; } = SimdWidth.Auto;
+    /// <summary>Micro-kernel width for calls made on this thread; tests set it to exercise every fallback.</summary>
+    internal static SimdWidth Width { get => _width; set => _width = value; }
+    [ThreadStatic] private static SimdWidth _width;
 
     /// <summary>The width <see cref="SimdWidth.Auto"/> resolves to on this machine.</summary>
     public static SimdWidth HardwareWidth { get; } =

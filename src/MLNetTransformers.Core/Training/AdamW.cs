@@ -62,8 +62,10 @@ public sealed class AdamW
         float stepSize = learningRate / bc1, invSqrtBc2 = 1f / MathF.Sqrt(bc2);
         var data = _params.Data;
         var grad = _params.Grad;
-        foreach (var t in _params.Tensors)
+        var tensors = _params.Tensors;
+        for (int i = 0; i < tensors.Count; i++) // indexed: foreach over the interface would box an enumerator every step
         {
+            var t = tensors[i];
             float decay = t.Decay ? 1f - learningRate * Options.WeightDecay : 1f;
             UpdateRange(data.AsSpan(t.Offset, t.Length), grad.AsSpan(t.Offset, t.Length), M.AsSpan(t.Offset, t.Length), V.AsSpan(t.Offset, t.Length),
                 b1, b2, eps, stepSize, invSqrtBc2, decay);

@@ -1,0 +1,189 @@
+using System.Diagnostics;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Core.Training;
+
+namespace MLNetTransformers.Benchmarks;
+
+/// <summary>
+/// `throughput`: GEMM GFLOP/s and reference-model training/inference tokens/s and peak memory, printed as one
+/// JSON object on the last line. Each model runs in a child process so its peak resident memory is its own.
+/// With `--peers DIR` (../shared/peers) it also runs OpenBLAS sgemm and PyTorch on the same shapes in the same
+/// run and reports the ratios.
+/// </summary>
+internal static class Throughput
+{
+    public static int Run(string[] args)
+    {
+        string? peers = Option(args, "--peers");
+        int steps = int.Parse(Option(args, "--steps") ?? "8");
+        var result = new JsonObject
+        {
+            ["machine"] = Machine(),
+            ["gemm_gflops"] = GemmFigures(),
+            ["encoder"] = Child("encoder", steps),
+            ["decoder"] = Child("decoder", steps),
+        };
+        if (peers is not null) AddPeers(result, peers, steps);
+        Console.WriteLine(result.ToJsonString());
+        return 0;
+    }
+
+    /// <summary>The child side: one model's figures as a JSON line.</summary>
+    public static int RunModel(string which, int steps)
+    {
+        bool causal = which == "decoder";
+        ITrainableModel model = causal ? new TransformerLanguageModel(ReferenceModel.Config, 1) : new TransformerClassifier(ReferenceModel.Config, 1);
+        var trainer = new Trainer(model, new TrainerOptions { LearningRate = 3e-4f });
+        var batch = ReferenceModel.RandomBatch(causal);
+        int tokens = ReferenceModel.Batch * ReferenceModel.SeqLen;
+        for (int i = 0; i < 2; i++) trainer.TrainStep(batch);
+        long alloc0 = GC.GetTotalAllocatedBytes(precise: true);
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < steps; i++) trainer.TrainStep(batch);
+        double train = steps * tokens / sw.Elapsed.TotalSeconds;
+        long allocPerStep = (GC.GetTotalAllocatedBytes(precise: true) - alloc0) / steps;
+
+        Action infer = model is TransformerLanguageModel lm ? () => lm.Forward(batch) : () => ((TransformerClassifier)model).Forward(batch);
+        for (int i = 0; i < 2; i++) infer();
+        sw.Restart();
+        for (int i = 0; i < steps; i++) infer();
+        double inferRate = steps * tokens / sw.Elapsed.TotalSeconds;
+        var o = new JsonObject
+        {
+            ["params"] = model.Parameters.Count,
+            ["train_tokens_per_s"] = Math.Round(train),
+            ["infer_tokens_per_s"] = Math.Round(inferRate),
+            ["peak_memory_mb"] = Math.Round(PeakResidentMb()),
+            ["allocated_bytes_per_train_step"] = allocPerStep,
+        };
+        Console.WriteLine(o.ToJsonString());
+        return 0;
+    }
+
+    private static JsonObject GemmFigures()
+    {
+        var o = new JsonObject();
+        foreach (int s in new[] { 512, 1024, 2048 }) o[s.ToString()] = Math.Round(MeasureGemm(Transpose.No, Transpose.No, s, s, s), 1);
+        // The reference model's products (tokens = 32·128 = 4096): QKV, FFN up, FFN down, LM head, weight gradient.
+        o["qkv_4096x768x256_NT"] = Math.Round(MeasureGemm(Transpose.No, Transpose.Yes, 4096, 768, 256), 1);
+        o["ffn1_4096x1024x256_NT"] = Math.Round(MeasureGemm(Transpose.No, Transpose.Yes, 4096, 1024, 256), 1);
+        o["ffn2_4096x256x1024_NT"] = Math.Round(MeasureGemm(Transpose.No, Transpose.Yes, 4096, 256, 1024), 1);
+        o["lmhead_4096x8000x256_NT"] = Math.Round(MeasureGemm(Transpose.No, Transpose.Yes, 4096, 8000, 256), 1);
+        o["dW_1024x256x4096_TN"] = Math.Round(MeasureGemm(Transpose.Yes, Transpose.No, 1024, 256, 4096), 1);
+        return o;
+    }
+
+    internal static double MeasureGemm(Transpose ta, Transpose tb, int m, int n, int k)
+    {
+        var rng = new Random(1);
+        var a = new float[m * k]; var b = new float[k * n]; var c = new float[m * n];
+        for (int i = 0; i < a.Length; i++) a[i] = (float)rng.NextDouble();
+        for (int i = 0; i < b.Length; i++) b[i] = (float)rng.NextDouble();
+        int lda = ta == Transpose.No ? k : m, ldb = tb == Transpose.No ? n : k;
+        for (int i = 0; i < 3; i++) Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n);
+        int reps = Math.Max(3, (int)(2e10 / (2.0 * m * n * k)));
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < reps; i++) Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n);
+        return 2.0 * m * n * k * reps / sw.Elapsed.TotalSeconds / 1e9;
+    }
+
+    private static JsonNode? Child(string which, int steps)
+    {
+        string exe = Environment.ProcessPath!;
+        var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, UseShellExecute = false };
+        if (Path.GetFileNameWithoutExtension(exe) == "dotnet") psi.ArgumentList.Add(typeof(Throughput).Assembly.Location);
+        psi.ArgumentList.Add("throughput-model");
+        psi.ArgumentList.Add(which);
+        psi.ArgumentList.Add(steps.ToString());
+        using var p = Process.Start(psi)!;
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException($"The {which} run failed (exit code {p.ExitCode}).");
+        return JsonNode.Parse(output.Trim().Split('\n')[^1]);
+    }
+
+    private static void AddPeers(JsonObject result, string dir, int steps)
+    {
+        var env = new Dictionary<string, string> { ["OPENBLAS_NUM_THREADS"] = Environment.ProcessorCount.ToString() };
+        var sgemm = RunPython(Path.Combine(dir, "sgemm.py"), env, "512", "1024", "2048");
+        var torch = RunPython(Path.Combine(dir, "torch_ref.py"), env, "--steps", steps.ToString(), "--threads", Environment.ProcessorCount.ToString());
+        var peers = new JsonObject { ["openblas"] = sgemm?["openblas_sgemm_gflops"]?.DeepClone(), ["torch"] = torch?["results"]?.DeepClone(), ["torch_version"] = torch?["torch"]?.DeepClone() };
+        result["peers"] = peers;
+        var ratios = new JsonObject();
+        foreach (string s in new[] { "1024", "2048" })
+        {
+            double? ours = result["gemm_gflops"]?[s]?.GetValue<double>(), theirs = sgemm?["openblas_sgemm_gflops"]?[s]?.GetValue<double>();
+            if (ours is not null && theirs is > 0) ratios[$"gemm_{s}_vs_openblas"] = Math.Round(ours.Value / theirs.Value, 2);
+        }
+        if (torch?["results"] is JsonArray arr)
+        {
+            foreach (var r in arr)
+            {
+                string key = r!["model"]!.GetValue<string>() == "decoder-lm" ? "decoder" : "encoder";
+                foreach (string m in new[] { "train_tokens_per_s", "infer_tokens_per_s" })
+                {
+                    double ours = result[key]![m]!.GetValue<double>(), theirs = r[m]!.GetValue<double>();
+                    ratios[$"{key}_{m.Replace("_tokens_per_s", "")}_vs_torch"] = Math.Round(ours / theirs, 2);
+                }
+            }
+        }
+        result["ratios"] = ratios;
+    }
+
+    private static JsonNode? RunPython(string script, Dictionary<string, string> env, params string[] args)
+    {
+        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(script);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        try
+        {
+            using var p = Process.Start(psi)!;
+            string output = p.StandardOutput.ReadToEnd();
+            string err = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0) { Console.Error.WriteLine($"peer {script} failed: {err}"); return null; }
+            return JsonNode.Parse(output);
+        }
+        catch (Exception e) when (e is System.ComponentModel.Win32Exception or JsonException)
+        {
+            Console.Error.WriteLine($"peer {script} could not run: {e.Message} (install with ../shared/peers/install.sh)");
+            return null;
+        }
+    }
+
+    private static double PeakResidentMb()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith("VmHWM:")) return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
+        return Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
+    }
+
+    private static JsonObject Machine() => new()
+    {
+        ["cores"] = Environment.ProcessorCount,
+        ["cpu"] = CpuName(),
+        ["simd"] = Gemm.HardwareWidth.ToString(),
+        ["dotnet"] = Environment.Version.ToString(),
+    };
+
+    private static string CpuName()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/cpuinfo"))
+                if (line.StartsWith("model name")) return line.Split(':', 2)[1].Trim();
+        }
+        catch (IOException) { }
+        return "unknown";
+    }
+
+    private static string? Option(string[] args, string name)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+    }
+}

@@ -1,0 +1,118 @@
+using MLNetTransformers.Core.Kernels;
+using Xunit;
+
+namespace MLNetTransformers.Core.Tests;
+
+public class GemmTests
+{
+    public static IEnumerable<object[]> Variants()
+    {
+        foreach (var w in new[] { SimdWidth.V128, SimdWidth.V256, SimdWidth.V512 })
+        foreach (var ta in new[] { Transpose.No, Transpose.Yes })
+        foreach (var tb in new[] { Transpose.No, Transpose.Yes })
+            yield return new object[] { w, ta, tb };
+    }
+
+    [Theory]
+    [MemberData(nameof(Variants))]
+    public void MatchesNaiveLoop_OnRandomOddShapes(SimdWidth width, Transpose ta, Transpose tb)
+    {
+        var rng = new Random(HashCode.Combine((int)width, (int)ta, (int)tb));
+        var shapes = new List<(int m, int n, int k)> { (1, 1, 1), (1, 300, 7), (299, 1, 33), (13, 37, 300) };
+        for (int i = 0; i < 5; i++) shapes.Add((rng.Next(1, 301), rng.Next(1, 301), rng.Next(1, 301)));
+        var saved = Gemm.Width;
+        try
+        {
+            Gemm.Width = width;
+            foreach (var (m, n, k) in shapes)
+            foreach (bool accumulate in new[] { false, true })
+                CheckOne(rng, ta, tb, m, n, k, accumulate, extraLd: rng.Next(0, 5));
+        }
+        finally { Gemm.Width = saved; }
+    }
+
+    private static void CheckOne(Random rng, Transpose ta, Transpose tb, int m, int n, int k, bool accumulate, int extraLd)
+    {
+        int aRows = ta == Transpose.No ? m : k, aCols = ta == Transpose.No ? k : m;
+        int bRows = tb == Transpose.No ? k : n, bCols = tb == Transpose.No ? n : k;
+        int lda = aCols + extraLd, ldb = bCols + extraLd, ldc = n + extraLd;
+        var a = Random(rng, aRows * lda);
+        var b = Random(rng, bRows * ldb);
+        var c = Random(rng, m * ldc);
+        var c0 = (float[])c.Clone();
+        Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+        for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+        {
+            double sum = accumulate ? c0[i * ldc + j] : 0, mag = Math.Abs(sum);
+            for (int p = 0; p < k; p++)
+            {
+                double x = ta == Transpose.No ? a[i * lda + p] : a[p * lda + i];
+                double y = tb == Transpose.No ? b[p * ldb + j] : b[j * ldb + p];
+                sum += x * y;
+                mag += Math.Abs(x * y);
+            }
+            Assert.True(Math.Abs(c[i * ldc + j] - sum) <= 1e-5 * mag + 1e-6,
+                $"{ta}{tb} m={m} n={n} k={k} acc={accumulate}: C[{i},{j}] = {c[i * ldc + j]}, expected {sum}");
+        }
+        // Padding columns between rows of C are never written.
+        for (int i = 0; i < m; i++)
+        for (int j = n; j < ldc && i * ldc + j < c.Length; j++)
+            Assert.Equal(c0[i * ldc + j], c[i * ldc + j]);
+    }
+
+    [Fact]
+    public void ParallelAndSerial_GiveBitIdenticalResults()
+    {
+        var rng = new Random(5);
+        int m = 517, n = 389, k = 301;
+        var a = Random(rng, m * k); var b = Random(rng, n * k);
+        var c1 = new float[m * n]; var c2 = new float[m * n];
+        Gemm.Multiply(Transpose.No, Transpose.Yes, m, n, k, a, k, b, k, c1, n, parallel: true);
+        Gemm.Multiply(Transpose.No, Transpose.Yes, m, n, k, a, k, b, k, c2, n, parallel: false);
+        Assert.Equal(c1, c2);
+    }
+
+    [Fact]
+    public void ConcurrentCallers_GetCorrectResults()
+    {
+        var rng = new Random(9);
+        int m = 200, n = 180, k = 160;
+        var a = Random(rng, m * k); var b = Random(rng, k * n);
+        var expected = new float[m * n];
+        Gemm.MatMul(a, b, expected, m, n, k);
+        var results = new float[4][];
+        Parallel.For(0, 4, t =>
+        {
+            var c = new float[m * n];
+            for (int rep = 0; rep < 5; rep++) Gemm.MatMul(a, b, c, m, n, k);
+            results[t] = c;
+        });
+        foreach (var r in results) Assert.Equal(expected, r);
+    }
+
+    [Fact]
+    public void RejectsSpansTooShortForTheShape()
+    {
+        var ex = Assert.Throws<ArgumentException>(() => Gemm.MatMul(new float[5], new float[6], new float[6], 2, 3, 3));
+        Assert.Contains("'a'", ex.Message);
+        Assert.Throws<ArgumentException>(() => Gemm.Multiply(Transpose.No, Transpose.No, 2, 2, 2, new float[4], 1, new float[4], 2, new float[4], 2));
+    }
+
+    [Fact]
+    public void ZeroDepth_ClearsOrKeepsC()
+    {
+        var c = new float[] { 1, 2, 3, 4 };
+        Gemm.Multiply(Transpose.No, Transpose.No, 2, 2, 0, Array.Empty<float>(), 0, Array.Empty<float>(), 2, c, 2, accumulate: true);
+        Assert.Equal(new float[] { 1, 2, 3, 4 }, c);
+        Gemm.Multiply(Transpose.No, Transpose.No, 2, 2, 0, Array.Empty<float>(), 0, Array.Empty<float>(), 2, c, 2);
+        Assert.Equal(new float[4], c);
+    }
+
+    internal static float[] Random(Random rng, int n)
+    {
+        var x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float)(rng.NextDouble() * 2 - 1);
+        return x;
+    }
+}

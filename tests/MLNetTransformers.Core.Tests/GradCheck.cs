@@ -1,0 +1,72 @@
+using MLNetTransformers.Core.Layers;
+using Xunit;
+
+namespace MLNetTransformers.Core.Tests;
+
+/// <summary>Central finite differences against analytic gradients.</summary>
+internal static class GradCheck
+{
+    public static double Dot(float[] y, float[] r, int length)
+    {
+        double s = 0;
+        for (int i = 0; i < length; i++) s += (double)y[i] * r[i];
+        return s;
+    }
+
+    /// <summary>
+    /// Perturbs <paramref name="samples"/> entries of values[offset..offset+length] by ±eps and compares
+    /// (L(+) − L(−))/2eps with <paramref name="analytic"/>.
+    /// </summary>
+    public static void Check(string what, float[] values, int offset, int length, float[] analytic, Func<double> loss,
+        int samples = 10, float eps = 1e-2f, int seed = 1, bool kinks = false)
+    {
+        var rng = new Random(seed);
+        double scale = 0;
+        for (int i = 0; i < length; i++) scale = Math.Max(scale, Math.Abs(analytic[i]));
+        var picks = length <= samples ? Enumerable.Range(0, length) : Enumerable.Range(0, samples).Select(_ => rng.Next(length));
+        foreach (int i in picks)
+        {
+            float saved = values[offset + i];
+            values[offset + i] = saved + eps;
+            double up = loss();
+            values[offset + i] = saved - eps;
+            double down = loss();
+            values[offset + i] = saved;
+            double fd = (up - down) / (2 * eps);
+            double an = analytic[i];
+            bool Near(double f) => Math.Abs(f - an) <= 2e-2 * Math.Max(Math.Abs(f), Math.Abs(an)) + 2e-3 * scale + 1e-5;
+            if (!Near(fd) && kinks)
+            {
+                // A piecewise-linear function (ReLU) with a kink inside [x−eps, x+eps]: the analytic gradient is
+                // the slope of one side, so compare with the one-sided differences instead.
+                double mid = loss();
+                fd = Near((up - mid) / eps) ? (up - mid) / eps : (mid - down) / eps;
+            }
+            Assert.True(Near(fd),
+                $"{what}[{i}]: finite difference {fd:G6}, analytic {an:G6} (gradient scale {scale:G3})");
+        }
+    }
+
+    /// <summary>Checks every parameter tensor of <paramref name="ps"/> (grads must hold the analytic gradient).</summary>
+    public static void CheckParameters(ParameterSet ps, Func<double> loss, int samples = 6, bool kinks = false)
+    {
+        var grads = (float[])ps.Grad.Clone();
+        foreach (var t in ps.Tensors)
+            Check(t.Name, ps.Data, t.Offset, t.Length, grads.AsSpan(t.Offset, t.Length).ToArray(), loss, samples, kinks: kinks);
+    }
+
+    public static float[] Random(int n, int seed, float scale = 1f)
+    {
+        var rng = new Random(seed);
+        var x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float)(rng.NextDouble() * 2 - 1) * scale;
+        return x;
+    }
+
+    /// <summary>Perturbs weights away from their initial values (biases 0, norms 1) so every path carries gradient.</summary>
+    public static void Scramble(ParameterSet ps, int seed, float scale = 0.3f)
+    {
+        var r = Random(ps.Count, seed, scale);
+        for (int i = 0; i < ps.Count; i++) ps.Data[i] += r[i];
+    }
+}

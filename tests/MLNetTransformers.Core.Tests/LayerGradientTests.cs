@@ -1,0 +1,253 @@
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Layers;
+using MLNetTransformers.Core.Models;
+using Xunit;
+
+namespace MLNetTransformers.Core.Tests;
+
+/// <summary>Every layer's backward against central finite differences of L = Σ y·R.</summary>
+public class LayerGradientTests
+{
+    [Fact]
+    public void Linear()
+    {
+        var ps = new ParameterSet();
+        var layer = new Linear(ps, "", 7, 5);
+        ps.Allocate(3);
+        GradCheck.Scramble(ps, 4);
+        var x = GradCheck.Random(4 * 7, 1);
+        var r = GradCheck.Random(4 * 5, 2);
+        layer.Forward(x, 4);
+        var dx = (float[])layer.Backward(r, 4).Clone();
+        double L() => GradCheck.Dot(layer.Forward(x, 4), r, 20);
+        GradCheck.Check("x", x, 0, x.Length, dx, L);
+        GradCheck.CheckParameters(ps, L);
+    }
+
+    [Fact]
+    public void LayerNorm()
+    {
+        var ps = new ParameterSet();
+        var layer = new LayerNorm(ps, "", 9);
+        ps.Allocate(3);
+        GradCheck.Scramble(ps, 4);
+        var x = GradCheck.Random(3 * 9, 1, 2f);
+        var r = GradCheck.Random(3 * 9, 2);
+        layer.Forward(x, 3);
+        var dx = (float[])layer.Backward(r, 3).Clone();
+        double L() => GradCheck.Dot(layer.Forward(x, 3), r, 27);
+        GradCheck.Check("x", x, 0, x.Length, dx, L, eps: 1e-3f);
+        GradCheck.CheckParameters(ps, L);
+    }
+
+    [Fact]
+    public void EmbeddingAndLearnedPositions()
+    {
+        var ps = new ParameterSet();
+        var emb = new Embedding(ps, "tok.", 6, 4);
+        var pos = new LearnedPositionalEncoding(ps, "pos.", 5, 4);
+        ps.Allocate(1);
+        int[] ids = { 1, 5, 1, 0, 2, 2 }; // [2, 3], repeated ids exercise the scatter-add
+        var r = GradCheck.Random(24, 2);
+        float[] Fwd() { var y = emb.Forward(ids, 6); pos.AddTo(y, 2, 3); return y; }
+        Fwd();
+        emb.Backward(r, 6);
+        pos.Backward(r, 2, 3);
+        GradCheck.CheckParameters(ps, () => GradCheck.Dot(Fwd(), r, 24), samples: 30);
+    }
+
+    [Theory]
+    [InlineData(Activation.Gelu)]
+    [InlineData(Activation.GeluTanh)]
+    [InlineData(Activation.Relu)]
+    public void FeedForward(Activation act)
+    {
+        var ps = new ParameterSet();
+        var ff = new FeedForward(ps, "", 6, 10, act, 0f, 1);
+        ps.Allocate(5);
+        GradCheck.Scramble(ps, 6);
+        var x = GradCheck.Random(3 * 6, 1);
+        var r = GradCheck.Random(3 * 6, 2);
+        ff.Forward(x, 3, false);
+        var dx = (float[])ff.Backward(r, 3).Clone();
+        double L() => GradCheck.Dot(ff.Forward(x, 3, false), r, 18);
+        bool relu = act == Activation.Relu;
+        GradCheck.Check("x", x, 0, x.Length, dx, L, eps: relu ? 1e-3f : 1e-2f, kinks: relu);
+        GradCheck.CheckParameters(ps, L, kinks: relu);
+    }
+
+    [Fact]
+    public void Dropout_BackwardAppliesTheForwardMask()
+    {
+        var drop = new Dropout(0.5f, 7);
+        var x = GradCheck.Random(1000, 1);
+        var y = drop.Forward(x, 1000, training: true);
+        var dy = GradCheck.Random(1000, 2);
+        var dx = drop.Backward(dy, 1000);
+        int dropped = 0;
+        for (int i = 0; i < 1000; i++)
+        {
+            if (y[i] == 0f) { dropped++; Assert.Equal(0f, dx[i]); }
+            else
+            {
+                Assert.Equal(2f * x[i], y[i], 6);   // inverted: kept values scaled by 1/(1-p)
+                Assert.Equal(2f * dy[i], dx[i], 6);
+            }
+        }
+        Assert.InRange(dropped, 420, 580);
+        Assert.Same(x, drop.Forward(x, 1000, training: false)); // identity at inference
+    }
+
+    [Fact]
+    public void Dropout_SameSeedSameMasks()
+    {
+        var x = GradCheck.Random(500, 1);
+        var a = new Dropout(0.3f, 11); var b = new Dropout(0.3f, 11);
+        Assert.Equal(a.Forward(x, 500, true).Take(500), b.Forward(x, 500, true).Take(500));
+        var first = a.Forward(x, 500, true).Take(500).ToArray();
+        Assert.NotEqual(first, a.Forward(x, 500, true).Take(500).ToArray()); // a new mask every call
+    }
+
+    [Fact]
+    public void SimplifiedSelfAttention()
+    {
+        var att = new SimplifiedSelfAttention();
+        var x = GradCheck.Random(2 * 4 * 3, 1);
+        var r = GradCheck.Random(2 * 4 * 3, 2);
+        att.Forward(x, 2, 4, 3);
+        var dx = (float[])att.Backward(r).Clone();
+        GradCheck.Check("x", x, 0, x.Length, dx, () => GradCheck.Dot(att.Forward(x, 2, 4, 3), r, 24), samples: 24);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void SelfAttention_AndCausal(bool causal)
+    {
+        var ps = new ParameterSet();
+        SelfAttention att = causal ? new CausalSelfAttention(ps, "", 5, 4, qkvBias: true) : new SelfAttention(ps, "", 5, 4);
+        ps.Allocate(1);
+        GradCheck.Scramble(ps, 2, 0.5f);
+        var x = GradCheck.Random(2 * 3 * 5, 1);
+        var r = GradCheck.Random(2 * 3 * 4, 2);
+        att.Forward(x, 2, 3);
+        var dx = (float[])att.Backward(r).Clone();
+        double L() => GradCheck.Dot(att.Forward(x, 2, 3), r, 24);
+        GradCheck.Check("x", x, 0, x.Length, dx, L);
+        GradCheck.CheckParameters(ps, L, samples: 12);
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public void MultiHeadSelfAttention(bool causal, bool padded)
+    {
+        var ps = new ParameterSet();
+        var mha = new MultiHeadAttention(ps, "", 8, 2, causal);
+        ps.Allocate(1);
+        GradCheck.Scramble(ps, 2, 0.4f);
+        var x = GradCheck.Random(2 * 4 * 8, 1);
+        var r = GradCheck.Random(2 * 4 * 8, 2);
+        bool[]? pad = padded ? new[] { false, false, true, true, false, false, false, true } : null;
+        mha.Forward(x, 2, 4, pad);
+        var dx = (float[])mha.Backward(r).Clone();
+        double L() => GradCheck.Dot(mha.Forward(x, 2, 4, pad), r, 64);
+        GradCheck.Check("x", x, 0, x.Length, dx, L, samples: 16);
+        GradCheck.CheckParameters(ps, L, samples: 10);
+    }
+
+    [Fact]
+    public void CrossAttention_WithMemoryPadding()
+    {
+        var ps = new ParameterSet();
+        var mha = new MultiHeadAttention(ps, "", 8, 2);
+        ps.Allocate(1);
+        GradCheck.Scramble(ps, 2, 0.4f);
+        var x = GradCheck.Random(2 * 3 * 8, 1);
+        var mem = GradCheck.Random(2 * 5 * 8, 3);
+        var r = GradCheck.Random(2 * 3 * 8, 2);
+        var pad = new[] { false, false, false, true, true, false, false, false, false, false };
+        mha.Forward(x, 2, 3, mem, 5, pad);
+        var dx = (float[])mha.Backward(r).Clone();
+        var dmem = (float[])mha.MemoryGrad.Clone();
+        double L() => GradCheck.Dot(mha.Forward(x, 2, 3, mem, 5, pad), r, 48);
+        GradCheck.Check("x", x, 0, x.Length, dx, L, samples: 16);
+        GradCheck.Check("memory", mem, 0, mem.Length, dmem, L, samples: 24);
+        for (int t = 3; t < 5; t++) for (int c = 0; c < 8; c++) Assert.Equal(0f, dmem[t * 8 + c]); // padded memory gets no gradient
+        GradCheck.CheckParameters(ps, L, samples: 10);
+    }
+
+    [Theory]
+    [InlineData(NormPlacement.PreNorm, false)]
+    [InlineData(NormPlacement.PostNorm, false)]
+    [InlineData(NormPlacement.PreNorm, true)]
+    public void EncoderBlock(NormPlacement norm, bool causal)
+    {
+        var config = new TransformerConfig { ModelDim = 8, Heads = 2, FeedForwardDim = 12, Dropout = 0f, Norm = norm };
+        var ps = new ParameterSet();
+        var block = new EncoderBlock(ps, "", config, causal, 1);
+        ps.Allocate(2);
+        GradCheck.Scramble(ps, 3, 0.3f);
+        var x = GradCheck.Random(2 * 3 * 8, 1);
+        var r = GradCheck.Random(2 * 3 * 8, 2);
+        block.Forward(x, 2, 3, null, false);
+        var dx = (float[])block.Backward(r, 2, 3).Clone();
+        double L() => GradCheck.Dot(block.Forward(x, 2, 3, null, false), r, 48);
+        GradCheck.Check("x", x, 0, x.Length, dx, L, samples: 16);
+        GradCheck.CheckParameters(ps, L, samples: 5);
+    }
+
+    [Theory]
+    [InlineData(NormPlacement.PreNorm)]
+    [InlineData(NormPlacement.PostNorm)]
+    public void DecoderBlock_WithCrossAttention(NormPlacement norm)
+    {
+        var config = new TransformerConfig { ModelDim = 8, Heads = 2, FeedForwardDim = 12, Dropout = 0f, Norm = norm, CrossAttention = true };
+        var ps = new ParameterSet();
+        var block = new DecoderBlock(ps, "", config, 1);
+        ps.Allocate(2);
+        GradCheck.Scramble(ps, 3, 0.3f);
+        var x = GradCheck.Random(2 * 3 * 8, 1);
+        var mem = GradCheck.Random(2 * 4 * 8, 5);
+        var r = GradCheck.Random(2 * 3 * 8, 2);
+        block.Forward(x, 2, 3, null, mem, 4, null, false);
+        var dmem = new float[mem.Length];
+        var dx = (float[])block.Backward(r, 2, 3, dmem).Clone();
+        double L() => GradCheck.Dot(block.Forward(x, 2, 3, null, mem, 4, null, false), r, 48);
+        GradCheck.Check("x", x, 0, x.Length, dx, L, samples: 16);
+        GradCheck.Check("memory", mem, 0, mem.Length, dmem, L, samples: 16);
+        GradCheck.CheckParameters(ps, L, samples: 5);
+    }
+
+    [Theory]
+    [InlineData(Pooling.Mean, NormPlacement.PreNorm, PositionalEncodingKind.Learned)]
+    [InlineData(Pooling.Cls, NormPlacement.PostNorm, PositionalEncodingKind.Sinusoidal)]
+    public void Classifier_EndToEnd(Pooling pooling, NormPlacement norm, PositionalEncodingKind pe)
+    {
+        var config = new TransformerConfig
+        {
+            VocabSize = 13, ModelDim = 8, Heads = 2, Layers = 2, FeedForwardDim = 12, MaxLength = 5, Dropout = 0f,
+            NumClasses = 3, Pooling = pooling, Norm = norm, PositionalEncoding = pe,
+        };
+        var model = new TransformerClassifier(config, 3);
+        GradCheck.Scramble(model.Parameters, 4, 0.2f);
+        var batch = new TokenBatch(2, 4, new[] { 1, 4, 12, 0, 5, 5, 0, 0 }, new[] { 1, 1, 1, 1, 1, 1, 0, 0 }, new[] { 2, 0 });
+        model.Parameters.ZeroGrad();
+        model.ForwardBackward(batch);
+        GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 4);
+    }
+
+    [Fact]
+    public void LanguageModel_EndToEnd()
+    {
+        var config = new TransformerConfig { VocabSize = 9, ModelDim = 8, Heads = 2, Layers = 2, FeedForwardDim = 12, MaxLength = 6, Dropout = 0f, Activation = Activation.GeluTanh };
+        var model = new TransformerLanguageModel(config, 3);
+        GradCheck.Scramble(model.Parameters, 4, 0.2f);
+        var batch = new TokenBatch(2, 5, new[] { 1, 2, 3, 4, 5, 8, 7, 6, 5, 4 }, labels: new[] { 2, 3, 4, 5, 6, 7, 6, 5, -100, 3 });
+        model.Parameters.ZeroGrad();
+        model.ForwardBackward(batch);
+        GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 4);
+    }
+}
