@@ -25,6 +25,11 @@ public sealed class CrossEntropy : IParallelWork
     /// </summary>
     /// <param name="logits">[rows, classes]</param>
     /// <param name="targets">[rows], class index or <paramref name="ignoreIndex"/></param>
+    /// <param name="rows">Number of rows.</param>
+    /// <param name="classes">Number of classes.</param>
+    /// <param name="dlogits">Where to write the gradient, or null for the loss only.</param>
+    /// <param name="ignoreIndex">Target value of rows to skip.</param>
+    /// <param name="labelSmoothing">ε in [0, 1).</param>
     /// <returns>The mean loss, or 0 when every row is ignored.</returns>
     public float Compute(float[] logits, int[] targets, int rows, int classes, float[]? dlogits = null,
         int ignoreIndex = DefaultIgnoreIndex, float labelSmoothing = 0f)

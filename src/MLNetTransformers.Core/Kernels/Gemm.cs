@@ -61,10 +61,11 @@ public static unsafe class Gemm
         => Multiply(Transpose.Yes, Transpose.No, m, n, k, a, m, b, n, c, n, accumulate);
 
     /// <summary>
-    /// General form with leading dimensions (row strides), so sub-matrices such as one attention head inside a
-    /// [T, 3C] projection can be used in place. op(A) is m×k, op(B) is k×n.
+    /// General form with leading dimensions (row strides <paramref name="lda"/>, <paramref name="ldb"/>,
+    /// <paramref name="ldc"/>), so sub-matrices such as one attention head inside a [T, 3C] projection can be used
+    /// in place. op(A) is m×k, op(B) is k×n. With <paramref name="parallel"/> the work is split across cores
+    /// (callers already running one piece per core pass false).
     /// </summary>
-    /// <param name="parallel">Split across cores. Callers already running one piece per core pass false.</param>
     public static void Multiply(Transpose transA, Transpose transB, int m, int n, int k,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
         bool accumulate = false, bool parallel = true)

@@ -17,8 +17,12 @@ public sealed class MultiHeadAttention
     private int _batch, _tq, _tk;
     private bool _cross;
 
-    /// <summary>Declares <c>{prefix}in_proj_weight</c> [3d, d], <c>{prefix}in_proj_bias</c> [3d], <c>{prefix}out_proj.*</c> [d, d].</summary>
-    /// <param name="causal">Self-attention only: position i attends to positions j ≤ i.</param>
+    /// <summary>
+    /// Declares <c>{prefix}in_proj_weight</c> [3d, d], <c>{prefix}in_proj_bias</c> [3d] and <c>{prefix}out_proj.*</c>
+    /// [d, d] in <paramref name="parameters"/>, for <paramref name="heads"/> heads of size <paramref name="dim"/>/heads.
+    /// With <paramref name="causal"/>, self-attention lets position i attend only to j ≤ i; <paramref name="bias"/>
+    /// adds the projection biases.
+    /// </summary>
     public MultiHeadAttention(ParameterSet parameters, string prefix, int dim, int heads, bool causal = false, bool bias = true)
         : this(parameters, prefix, dim, dim, heads, causal, bias, outProjection: true)
     {

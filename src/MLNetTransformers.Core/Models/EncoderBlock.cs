@@ -12,8 +12,11 @@ public sealed class EncoderBlock
     private readonly ResidualSublayer _attnBranch, _ffBranch;
     private readonly int _dim;
 
-    /// <summary>Declares the block's parameters under <paramref name="prefix"/>.</summary>
-    /// <param name="causal">Mask future positions (a decoder-only block).</param>
+    /// <summary>
+    /// Declares the block's parameters in <paramref name="parameters"/> under <paramref name="prefix"/>, shaped by
+    /// <paramref name="config"/>; <paramref name="causal"/> masks future positions (a decoder-only block);
+    /// <paramref name="seed"/> seeds its dropout masks.
+    /// </summary>
     public EncoderBlock(ParameterSet parameters, string prefix, TransformerConfig config, bool causal, ulong seed)
     {
         _dim = config.ModelDim;
