@@ -33,6 +33,8 @@ public sealed class TransformerClassifier : ITrainableModel
     public TransformerEncoder Encoder { get; }
     /// <summary>Pooling and output layer.</summary>
     public ClassificationHead Head { get; }
+    /// <summary>Label smoothing ε of the training loss.</summary>
+    public float LabelSmoothing { get; set; }
 
     /// <summary>Logits [B, classes] (a buffer reused by the next call).</summary>
     public float[] Forward(TokenBatch batch, bool training = false)
@@ -65,7 +67,7 @@ public sealed class TransformerClassifier : ITrainableModel
     {
         var labels = RequireLabels(batch);
         var logits = Forward(batch, training: true);
-        float loss = _loss.Compute(logits, labels, batch.BatchSize, Config.NumClasses, dlogits: logits);
+        float loss = _loss.Compute(logits, labels, batch.BatchSize, Config.NumClasses, dlogits: logits, labelSmoothing: LabelSmoothing);
         Encoder.Backward(Head.Backward(logits), batch.BatchSize, batch.SeqLen);
         return loss;
     }

@@ -29,6 +29,12 @@ public static class Checkpoint
     public static void Save(string path, ITrainableModel model, AdamW? optimizer = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
+        WriteAtomically(path, ToBytes(model, optimizer));
+    }
+
+    /// <summary>The checkpoint file's bytes (checksum included), for embedding in other containers.</summary>
+    public static byte[] ToBytes(ITrainableModel model, AdamW? optimizer = null)
+    {
         var ps = model.Parameters;
         using var body = new MemoryStream();
         using (var w = new BinaryWriter(body, Encoding.UTF8, leaveOpen: true))
@@ -55,9 +61,13 @@ public static class Checkpoint
                 WriteFloats(w, optimizer.V);
             }
         }
-        var bytes = body.GetBuffer().AsSpan(0, (int)body.Length);
-        var hash = SHA256.HashData(bytes);
+        body.Write(SHA256.HashData(body.GetBuffer().AsSpan(0, (int)body.Length)));
+        return body.ToArray();
+    }
 
+    /// <summary>Writes <paramref name="bytes"/> to a temporary file beside <paramref name="path"/> and renames it over the target.</summary>
+    public static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
+    {
         string full = Path.GetFullPath(path);
         string dir = Path.GetDirectoryName(full) ?? ".";
         Directory.CreateDirectory(dir);
@@ -67,7 +77,6 @@ public static class Checkpoint
             using (var f = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
                 f.Write(bytes);
-                f.Write(hash);
                 f.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);
@@ -88,7 +97,13 @@ public static class Checkpoint
         if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint file '{path}' does not exist.", path);
         var info = new FileInfo(path);
         if (info.Length > Array.MaxLength) throw new InvalidDataException($"Checkpoint '{path}' is {info.Length} bytes, larger than this reader supports.");
-        byte[] bytes = File.ReadAllBytes(path);
+        return FromBytes(File.ReadAllBytes(path), path, withOptimizer);
+    }
+
+    /// <summary>Reads checkpoint bytes (from <see cref="ToBytes"/>); <paramref name="source"/> names them in errors.</summary>
+    public static CheckpointContents FromBytes(byte[] bytes, string source, bool withOptimizer = true)
+    {
+        string path = source;
         if (bytes.Length < Magic.Length || !bytes.AsSpan(0, Magic.Length).SequenceEqual(Magic))
             throw new InvalidDataException($"'{path}' is not an MLNetTransformers checkpoint (wrong magic number).");
         if (bytes.Length < Magic.Length + 8 + HashSize)

@@ -1,0 +1,283 @@
+using System.Diagnostics;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using Microsoft.ML.Runtime;
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Core.Training;
+using MLNetTransformers.Data;
+using MLNetTransformers.Tokenization;
+
+namespace MLNetTransformers.Classification;
+
+/// <summary>
+/// Trains tokenizer vocabulary, transformer encoder and classification head end to end from a text column.
+/// Created by <c>mlContext.BinaryClassification.Trainers.TransformerClassifier</c> or
+/// <c>mlContext.MulticlassClassification.Trainers.TransformerClassifier</c>.
+/// </summary>
+public sealed class TransformerClassificationTrainer : IEstimator<TransformerClassificationTransformer>
+{
+    private readonly TransformerClassifierOptions _options;
+    private readonly bool _binary;
+    private readonly IChannelProvider? _log;
+
+    internal TransformerClassificationTrainer(TransformerClassifierOptions options, bool binary, IChannelProvider? log)
+    {
+        options.Validate();
+        _options = options;
+        _binary = binary;
+        _log = log;
+    }
+
+    /// <summary>Whether this trains a binary classifier.</summary>
+    public bool IsBinary => _binary;
+
+    /// <inheritdoc/>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        var text = inputSchema.FirstOrDefault(c => c.Name == _options.TextColumnName);
+        if (text.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{_options.TextColumnName}' was not found in the input.");
+        if (text.Kind != SchemaShape.Column.VectorKind.Scalar || text.ItemType is not TextDataViewType)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{_options.TextColumnName}' has type {text.ItemType}; expected String (text).");
+        var label = inputSchema.FirstOrDefault(c => c.Name == _options.LabelColumnName);
+        if (label.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' was not found in the input.");
+        if (_binary && !(label.ItemType is BooleanDataViewType || label.ItemType == NumberDataViewType.Single || label.ItemType == NumberDataViewType.Double))
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label.Name}' has type {label.ItemType}; binary classification needs Boolean (or Single/Double holding 0 and 1).");
+        if (!_binary && !label.IsKey)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label.Name}' has type {label.ItemType}; multiclass classification needs a key type (MapValueToKey).");
+        // Multiclass output types depend on the key count, known only from the data: describe them with a
+        // placeholder key type; Fit's transformer reports the exact schema.
+        int classes = _binary ? 2 : 2;
+        return SchemaShapeColumns.Extend(inputSchema, TransformerClassificationTransformer.OutputColumns(_options, _binary, classes, null, new KeyDataViewType(typeof(uint), classes)));
+    }
+
+    /// <summary>Reads the data, builds the tokenizer, trains, and returns the scoring transformer.</summary>
+    public TransformerClassificationTransformer Fit(IDataView input)
+    {
+        var o = _options;
+        using var ch = _log?.Start("TransformerClassifier");
+        var textCol = TokenizerTransformer.RequireText(input.Schema, o.TextColumnName);
+        var labelCol = LabeledText.LabelColumn(input.Schema, o.LabelColumnName, _binary);
+        int classes = _binary ? 2 : (int)((KeyDataViewType)labelCol.Type).Count;
+        if (classes < 2) throw new ArgumentException($"Label column '{labelCol.Name}' has {classes} class(es); classification needs at least 2.");
+        var classNames = _binary ? new[] { "false", "true" } : LabeledText.ClassNames(labelCol, classes);
+
+        var train = LabeledText.Read(input, textCol, labelCol, _binary, "training data");
+        LabeledText? valid = null;
+        if (o.ValidationSet is { } vs)
+        {
+            var vText = TokenizerTransformer.RequireText(vs.Schema, o.TextColumnName);
+            var vLabel = LabeledText.LabelColumn(vs.Schema, o.LabelColumnName, _binary);
+            if (!_binary && ((KeyDataViewType)vLabel.Type).Count != (ulong)classes)
+                throw new ArgumentException($"Validation label column '{vLabel.Name}' has {((KeyDataViewType)vLabel.Type).Count} classes; the training data has {classes}. Map both with the same MapValueToKey transformer.");
+            valid = LabeledText.Read(vs, vText, vLabel, _binary, "validation data");
+        }
+        var seen = new bool[classes];
+        foreach (int l in train.Labels) seen[l] = true;
+        if (seen.Count(s => s) < 2) throw new ArgumentException($"The training data has only one label value in column '{labelCol.Name}'; classification needs at least two.");
+
+        var sw = Stopwatch.StartNew();
+        var tokenizer = o.PretrainedTokenizer ?? o.Tokenizer.Build(() => train.Texts);
+        ch?.Info(MessageSensitivity.None, $"Tokenizer: {tokenizer} ({sw.Elapsed.TotalSeconds:F1} s)");
+        var trainIds = new EncodedTexts(tokenizer, train.Texts);
+        var validIds = valid is null ? null : new EncodedTexts(tokenizer, valid.Texts);
+
+        var model = CreateModel(tokenizer, classes);
+        model.LabelSmoothing = o.LabelSmoothing;
+        var result = TrainLoop(model, trainIds, train.Labels, validIds, valid?.Labels, ch, sw);
+        ch?.Info(MessageSensitivity.None, $"Training finished after {result.Steps} steps in {sw.Elapsed.TotalSeconds:F1} s ({result.StopReason}).");
+        return new TransformerClassificationTransformer(tokenizer, model, _binary, classNames, labelCol.Type as KeyDataViewType, labelCol.Annotations,
+            o.TextColumnName, o.ScoreColumnName, o.ProbabilityColumnName, o.PredictedLabelColumnName)
+        { TrainingSummary = result };
+    }
+
+    private TransformerClassifier CreateModel(TextTokenizer tokenizer, int classes)
+    {
+        var o = _options;
+        if (o.InitialModel is { } init)
+        {
+            if (init.Config.VocabSize != tokenizer.VocabularySize)
+                throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
+            var config = init.Config with { NumClasses = classes, MaxLength = Math.Max(init.Config.MaxLength, tokenizer.MaxTokens) };
+            if (config.MaxLength != init.Config.MaxLength)
+                throw new ArgumentException($"InitialModel handles {init.Config.MaxLength} positions; MaxTokens is {tokenizer.MaxTokens}.");
+            var m = new TransformerClassifier(config, (ulong)o.Seed);
+            foreach (var t in init.Parameters.Tensors)
+                if (m.Parameters.Contains(t.Name) && m.Parameters[t.Name].Length == t.Length) t.Value.CopyTo(m.Parameters[t.Name].Value);
+            return m;
+        }
+        return new TransformerClassifier(new TransformerConfig
+        {
+            VocabSize = tokenizer.VocabularySize, ModelDim = o.ModelDim, Heads = o.Heads, Layers = o.Layers, FeedForwardDim = o.FeedForwardDim,
+            MaxLength = tokenizer.MaxTokens, Dropout = o.Dropout, Norm = o.Norm, Activation = o.Activation, Pooling = o.Pooling, NumClasses = classes,
+        }, (ulong)o.Seed);
+    }
+
+    private TrainingSummary TrainLoop(TransformerClassifier model, EncodedTexts train, List<int> labels, EncodedTexts? valid, List<int>? validLabels,
+        IChannel? ch, Stopwatch clock)
+    {
+        var o = _options;
+        int n = train.Count, bs = Math.Min(o.BatchSize, n);
+        int stepsPerEpoch = (n + bs - 1) / bs;
+        long totalSteps = (long)stepsPerEpoch * o.Epochs;
+        int warmup = o.WarmupSteps >= 0 ? o.WarmupSteps : (int)Math.Max(1, totalSteps * 0.06);
+        var trainer = new Trainer(model, new TrainerOptions
+        {
+            LearningRate = o.LearningRate, WarmupSteps = warmup, TotalSteps = (int)totalSteps, Decay = DecayKind.Linear, MinLearningRateRatio = 0f,
+            MaxGradNorm = 1f, AdamW = new AdamWOptions { WeightDecay = o.WeightDecay },
+        });
+        var batcher = new Batcher(train, labels, bs, (ulong)o.Seed);
+        float[]? best = null;
+        double bestAcc = double.NegativeInfinity, bestLoss = double.PositiveInfinity;
+        int epochsWithoutImprovement = 0;
+        string stop = "all epochs done";
+        double lossSum = 0; int lossCount = 0; long tokens = 0;
+        var window = Stopwatch.StartNew();
+        long step = 0;
+
+        bool Validate(out double acc, out double loss)
+        {
+            (acc, loss) = valid is null ? (0, 0) : Evaluate(model, valid, validLabels!);
+            if (valid is null) return false;
+            bool better = acc > bestAcc || (acc == bestAcc && loss < bestLoss);
+            if (better) { bestAcc = acc; bestLoss = loss; best = (float[])model.Parameters.Data.Clone(); }
+            return better;
+        }
+
+        void Report(int epoch, bool endOfEpoch, double? acc, double? vloss)
+        {
+            var p = new ClassificationTrainingProgress(epoch, step, totalSteps, lossCount == 0 ? float.NaN : (float)(lossSum / lossCount),
+                tokens / Math.Max(window.Elapsed.TotalSeconds, 1e-9), acc, vloss, clock.Elapsed, endOfEpoch);
+            o.Progress?.Report(p);
+            ch?.Info(MessageSensitivity.None, p.ToString());
+            lossSum = 0; lossCount = 0; tokens = 0; window.Restart();
+        }
+
+        for (int epoch = 0; epoch < o.Epochs; epoch++)
+        {
+            foreach (var batch in batcher.Epoch(epoch))
+            {
+                if (o.CancellationToken.IsCancellationRequested) { stop = "cancelled"; goto done; }
+                if (o.TimeBudget is { } budget && clock.Elapsed >= budget) { stop = "time budget reached"; goto done; }
+                var r = trainer.TrainStep(batch.Tokens);
+                lossSum += r.Loss; lossCount++; tokens += batch.RealTokens; step++;
+                if (o.ReportEverySteps > 0 && step % o.ReportEverySteps == 0 && step % stepsPerEpoch != 0)
+                {
+                    double? acc = null, vl = null;
+                    if (valid is not null) { Validate(out var a, out var l); (acc, vl) = (a, l); }
+                    Report(epoch, false, acc, vl);
+                }
+            }
+            {
+                double? acc = null, vl = null;
+                if (valid is not null)
+                {
+                    bool improved = Validate(out var a, out var l);
+                    (acc, vl) = (a, l);
+                    epochsWithoutImprovement = improved ? 0 : epochsWithoutImprovement + 1;
+                }
+                Report(epoch, true, acc, vl);
+                if (valid is not null && o.EarlyStoppingPatience > 0 && epochsWithoutImprovement >= o.EarlyStoppingPatience)
+                {
+                    stop = $"early stopping: no validation improvement for {epochsWithoutImprovement} epochs";
+                    break;
+                }
+            }
+        }
+    done:
+        if (valid is not null && stop is "cancelled" or "time budget reached") Validate(out _, out _); // the current weights may be the best
+        if (best is not null) best.CopyTo(model.Parameters.Data, 0);
+        return new TrainingSummary(step, stop, valid is null ? null : bestAcc, clock.Elapsed);
+    }
+
+    /// <summary>Accuracy and mean cross-entropy of <paramref name="model"/> on encoded data (inference mode).</summary>
+    internal static (double Accuracy, double Loss) Evaluate(TransformerClassifier model, EncodedTexts data, List<int> labels)
+    {
+        int correct = 0; double loss = 0;
+        int classes = model.Config.NumClasses;
+        const int bs = 64;
+        var ids = new int[bs * data.MaxTokens];
+        var mask = new int[bs * data.MaxTokens];
+        for (int start = 0; start < data.Count; start += bs)
+        {
+            int b = Math.Min(bs, data.Count - start);
+            var batch = Batcher.Pack(data, Enumerable.Range(start, b), ids, mask, null);
+            var probs = model.PredictProbabilities(batch);
+            for (int i = 0; i < b; i++)
+            {
+                var p = probs.AsSpan(i * classes, classes);
+                int label = labels[start + i], arg = 0;
+                for (int c = 1; c < classes; c++) if (p[c] > p[arg]) arg = c;
+                if (arg == label) correct++;
+                loss -= Math.Log(Math.Max(p[label], 1e-12f));
+            }
+        }
+        return ((double)correct / data.Count, loss / data.Count);
+    }
+}
+
+/// <summary>How a training run ended.</summary>
+/// <param name="Steps">Optimisation steps taken.</param>
+/// <param name="StopReason">Why training stopped.</param>
+/// <param name="BestValidationAccuracy">Accuracy of the kept weights on the validation set, if one was given.</param>
+/// <param name="Duration">Wall-clock time of tokenizer building and training.</param>
+public sealed record TrainingSummary(long Steps, string StopReason, double? BestValidationAccuracy, TimeSpan Duration);
+
+/// <summary>Shuffled, length-bucketed batches trimmed to their longest row (short sentences do not pay for MaxTokens).</summary>
+internal sealed class Batcher
+{
+    private readonly EncodedTexts _data;
+    private readonly List<int> _labels;
+    private readonly int _batchSize;
+    private readonly ulong _seed;
+    private readonly int[] _ids, _mask;
+
+    public Batcher(EncodedTexts data, List<int> labels, int batchSize, ulong seed)
+    {
+        (_data, _labels, _batchSize, _seed) = (data, labels, batchSize, seed);
+        _ids = new int[batchSize * data.MaxTokens];
+        _mask = new int[batchSize * data.MaxTokens];
+    }
+
+    public readonly record struct Item(TokenBatch Tokens, int RealTokens);
+
+    public IEnumerable<Item> Epoch(int epoch)
+    {
+        var rng = DeterministicRandom.Derive(_seed, (ulong)epoch + 1000);
+        int n = _data.Count;
+        var order = Enumerable.Range(0, n).ToArray();
+        for (int i = n - 1; i > 0; i--) { int j = rng.NextInt(i + 1); (order[i], order[j]) = (order[j], order[i]); }
+        // Sort within chunks of 50 batches by length, then shuffle the batches: similar lengths share a batch.
+        int chunk = _batchSize * 50;
+        for (int s = 0; s < n; s += chunk)
+            Array.Sort(order, s, Math.Min(chunk, n - s), Comparer<int>.Create((a, b) => _data.Lengths[a].CompareTo(_data.Lengths[b])));
+        int batches = (n + _batchSize - 1) / _batchSize;
+        var batchOrder = Enumerable.Range(0, batches).ToArray();
+        for (int i = batches - 1; i > 0; i--) { int j = rng.NextInt(i + 1); (batchOrder[i], batchOrder[j]) = (batchOrder[j], batchOrder[i]); }
+        foreach (int bi in batchOrder)
+        {
+            int start = bi * _batchSize, b = Math.Min(_batchSize, n - start);
+            var rows = order.AsSpan(start, b).ToArray();
+            var labels = new int[b];
+            for (int i = 0; i < b; i++) labels[i] = _labels[rows[i]];
+            int real = rows.Sum(r => _data.Lengths[r]);
+            yield return new Item(Pack(_data, rows, _ids, _mask, labels), real);
+        }
+    }
+
+    /// <summary>Copies the given rows into [b, T] arrays with T = the longest row.</summary>
+    public static TokenBatch Pack(EncodedTexts data, IEnumerable<int> rows, int[] ids, int[] mask, int[]? labels)
+    {
+        var list = rows as IReadOnlyList<int> ?? rows.ToArray();
+        int b = list.Count, t = 1;
+        foreach (int r in list) t = Math.Max(t, data.Lengths[r]);
+        for (int i = 0; i < b; i++)
+        {
+            int r = list[i], len = data.Lengths[r];
+            data.Ids.AsSpan(r * data.MaxTokens, t).CopyTo(ids.AsSpan(i * t, t));
+            mask.AsSpan(i * t, len).Fill(1);
+            mask.AsSpan(i * t + len, t - len).Clear();
+        }
+        return new TokenBatch(b, t, ids, mask, labels);
+    }
+}

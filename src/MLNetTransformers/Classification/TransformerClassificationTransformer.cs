@@ -1,0 +1,234 @@
+using System.Collections.Concurrent;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Data;
+using MLNetTransformers.Tokenization;
+
+namespace MLNetTransformers.Classification;
+
+/// <summary>
+/// Scores a text column with a trained transformer classifier: binary → <c>Score</c> (logit difference),
+/// <c>Probability</c>, <c>PredictedLabel</c> (Boolean); multiclass → <c>Score</c> (class probabilities, with slot
+/// names) and <c>PredictedLabel</c> (the label's key type). Lazy; cursors over a whole view score 64 rows at a
+/// time, PredictionEngine one row; safe to use from several threads (each borrows its own model replica).
+/// </summary>
+public sealed class TransformerClassificationTransformer : LazyRowTransformer
+{
+    private const int ScoreBatch = 64;
+    private readonly ConcurrentBag<TransformerClassifier> _replicas = new();
+    private readonly KeyDataViewType? _labelType;
+    private readonly DataViewSchema.Annotations? _labelAnnotations;
+
+    internal TransformerClassificationTransformer(TextTokenizer tokenizer, TransformerClassifier model, bool binary, string[] classNames,
+        KeyDataViewType? labelType, DataViewSchema.Annotations? labelAnnotations,
+        string textColumn, string scoreColumn, string probabilityColumn, string predictedLabelColumn)
+    {
+        Tokenizer = tokenizer;
+        Model = model;
+        IsBinary = binary;
+        ClassNames = classNames;
+        _labelType = labelType;
+        _labelAnnotations = labelAnnotations;
+        (TextColumnName, ScoreColumnName, ProbabilityColumnName, PredictedLabelColumnName) = (textColumn, scoreColumn, probabilityColumn, predictedLabelColumn);
+    }
+
+    /// <summary>The tokenizer the model was trained with.</summary>
+    public TextTokenizer Tokenizer { get; }
+    /// <summary>The trained network (treat as read-only: scoring uses copies of its weights).</summary>
+    public TransformerClassifier Model { get; }
+    /// <summary>Binary (Boolean label) or multiclass (key label).</summary>
+    public bool IsBinary { get; }
+    /// <summary>Class names in score order.</summary>
+    public IReadOnlyList<string> ClassNames { get; }
+    /// <summary>Text column read.</summary>
+    public string TextColumnName { get; }
+    /// <summary>Score column written.</summary>
+    public string ScoreColumnName { get; }
+    /// <summary>Probability column written (binary only).</summary>
+    public string ProbabilityColumnName { get; }
+    /// <summary>Predicted label column written.</summary>
+    public string PredictedLabelColumnName { get; }
+    /// <summary>How training went (null for a loaded model).</summary>
+    public TrainingSummary? TrainingSummary { get; internal init; }
+    internal KeyDataViewType? LabelType => _labelType;
+    internal DataViewSchema.Annotations? LabelAnnotations => _labelAnnotations;
+
+    /// <summary>Class probabilities for one text (thread-safe).</summary>
+    public float[] PredictProbabilities(string? text)
+    {
+        var result = new float[Model.Config.NumClasses];
+        ScoreTexts(new[] { text }, result);
+        return result;
+    }
+
+    internal static DataViewSchema.DetachedColumn[] OutputColumns(TransformerClassifierOptions o, bool binary, int classes, string[]? names, KeyDataViewType labelType)
+        => OutputColumns(o.ScoreColumnName, o.ProbabilityColumnName, o.PredictedLabelColumnName, binary, classes, names, labelType, null);
+
+    private static DataViewSchema.DetachedColumn[] OutputColumns(string score, string prob, string predicted, bool binary, int classes, string[]? names,
+        KeyDataViewType? labelType, DataViewSchema.Annotations? labelAnnotations)
+    {
+        if (binary)
+            return new[]
+            {
+                new DataViewSchema.DetachedColumn(score, NumberDataViewType.Single),
+                new DataViewSchema.DetachedColumn(prob, NumberDataViewType.Single),
+                new DataViewSchema.DetachedColumn(predicted, BooleanDataViewType.Instance),
+            };
+        var slots = new DataViewSchema.Annotations.Builder();
+        if (names is not null)
+        {
+            var buffer = new VBuffer<ReadOnlyMemory<char>>(names.Length, names.Select(n => n.AsMemory()).ToArray());
+            slots.Add("SlotNames", new VectorDataViewType(TextDataViewType.Instance, names.Length), (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> v) => buffer.CopyTo(ref v)));
+        }
+        return new[]
+        {
+            new DataViewSchema.DetachedColumn(score, new VectorDataViewType(NumberDataViewType.Single, classes), slots.ToAnnotations()),
+            new DataViewSchema.DetachedColumn(predicted, labelType!, labelAnnotations ?? new DataViewSchema.Annotations.Builder().ToAnnotations()),
+        };
+    }
+
+    /// <inheritdoc/>
+    protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
+
+    private TransformerClassifier Rent()
+    {
+        if (_replicas.TryTake(out var m)) return m;
+        var replica = new TransformerClassifier(Model.Config);
+        Model.Parameters.Data.CopyTo(replica.Parameters.Data, 0);
+        return replica;
+    }
+
+    /// <summary>Writes class probabilities of <paramref name="texts"/> into <paramref name="probs"/> ([n, classes]).</summary>
+    internal void ScoreTexts(IReadOnlyList<string?> texts, Span<float> probs)
+    {
+        int classes = Model.Config.NumClasses;
+        var model = Rent();
+        try
+        {
+            var encoded = new EncodedTexts(Tokenizer, texts);
+            var ids = new int[texts.Count * Tokenizer.MaxTokens];
+            var mask = new int[texts.Count * Tokenizer.MaxTokens];
+            var batch = Batcher.Pack(encoded, Enumerable.Range(0, texts.Count), ids, mask, null);
+            model.PredictProbabilities(batch).AsSpan(0, texts.Count * classes).CopyTo(probs);
+        }
+        finally { _replicas.Add(model); }
+    }
+
+    private sealed class Mapper : ColumnMapper
+    {
+        private readonly TransformerClassificationTransformer _p;
+        private readonly DataViewSchema.Column _text;
+        private readonly DataViewSchema.DetachedColumn[] _outputs;
+
+        public Mapper(TransformerClassificationTransformer p, DataViewSchema input) : base(input)
+        {
+            _p = p;
+            _text = TokenizerTransformer.RequireText(input, p.TextColumnName);
+            _outputs = OutputColumns(p.ScoreColumnName, p.ProbabilityColumnName, p.PredictedLabelColumnName, p.IsBinary,
+                p.Model.Config.NumClasses, p.ClassNames.ToArray(), p._labelType, p._labelAnnotations);
+        }
+
+        public override IReadOnlyList<DataViewSchema.DetachedColumn> Outputs => _outputs;
+        public override IEnumerable<DataViewSchema.Column> Dependencies => new[] { _text };
+
+        public override Delegate?[] CreateGetters(RowContext row, bool[] active)
+        {
+            var cache = new ScoreCache(_p, row, _text);
+            int classes = _p.Model.Config.NumClasses;
+            if (_p.IsBinary)
+            {
+                return new Delegate?[]
+                {
+                    active[0] ? (ValueGetter<float>)((ref float v) => { var p = cache.Current(); v = MathF.Log(p[1]) - MathF.Log(p[0]); }) : null,
+                    active[1] ? (ValueGetter<float>)((ref float v) => v = cache.Current()[1]) : null,
+                    active[2] ? (ValueGetter<bool>)((ref bool v) => { var p = cache.Current(); v = p[1] > p[0]; }) : null,
+                };
+            }
+            return new Delegate?[]
+            {
+                active[0] ? (ValueGetter<VBuffer<float>>)((ref VBuffer<float> v) =>
+                {
+                    var p = cache.Current();
+                    var e = VBufferEditor.Create(ref v, classes);
+                    p.CopyTo(e.Values);
+                    v = e.Commit();
+                }) : null,
+                active[1] ? (ValueGetter<uint>)((ref uint v) =>
+                {
+                    var p = cache.Current();
+                    int arg = 0;
+                    for (int c = 1; c < classes; c++) if (p[c] > p[arg]) arg = c;
+                    v = (uint)arg + 1;
+                }) : null,
+            };
+        }
+    }
+
+    /// <summary>
+    /// Probabilities of the current row. When the row comes from a cursor walking its source in order, a second
+    /// cursor over the same source reads ahead and rows are scored 64 at a time; otherwise one at a time.
+    /// </summary>
+    private sealed class ScoreCache
+    {
+        private readonly TransformerClassificationTransformer _p;
+        private readonly RowContext _row;
+        private readonly ValueGetter<ReadOnlyMemory<char>> _text;
+        private readonly DataViewSchema.Column _textColumn;
+        private readonly int _classes;
+        private readonly float[] _probs;
+        private readonly string?[] _texts = new string?[ScoreBatch];
+        private long _start = -1, _count;
+        private DataViewRowCursor? _ahead;
+        private ValueGetter<ReadOnlyMemory<char>>? _aheadText;
+
+        public ScoreCache(TransformerClassificationTransformer p, RowContext row, DataViewSchema.Column text)
+        {
+            (_p, _row, _textColumn) = (p, row, text);
+            _text = row.Input.GetGetter<ReadOnlyMemory<char>>(text);
+            _classes = p.Model.Config.NumClasses;
+            _probs = new float[ScoreBatch * _classes];
+        }
+
+        public ReadOnlySpan<float> Current()
+        {
+            long pos = _row.Input.Position;
+            if (pos < _start || pos >= _start + _count) Fill(pos);
+            return _probs.AsSpan((int)(pos - _start) * _classes, _classes);
+        }
+
+        private void Fill(long pos)
+        {
+            int n = 0;
+            if (_row.Sequential && _row.Source is not null && TryReadAhead(pos, out n)) { }
+            else
+            {
+                ReadOnlyMemory<char> t = default;
+                _text(ref t);
+                _texts[0] = t.ToString();
+                n = 1;
+            }
+            _p.ScoreTexts(new ArraySegment<string?>(_texts, 0, n), _probs);
+            (_start, _count) = (pos, n);
+        }
+
+        private bool TryReadAhead(long pos, out int n)
+        {
+            n = 0;
+            if (_ahead is null)
+            {
+                _ahead = _row.Source!.GetRowCursor(new[] { _row.Source.Schema[_textColumn.Index] });
+                _aheadText = _ahead.GetGetter<ReadOnlyMemory<char>>(_ahead.Schema[_textColumn.Index]);
+            }
+            while (_ahead.Position < pos && _ahead.MoveNext()) { }
+            if (_ahead.Position != pos) return false; // the views disagree: score this row alone
+            ReadOnlyMemory<char> t = default;
+            do
+            {
+                _aheadText!(ref t);
+                _texts[n++] = t.ToString();
+            } while (n < ScoreBatch && _ahead.MoveNext());
+            return true;
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using Microsoft.ML;
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Tokenization;
+
+namespace MLNetTransformers.Classification;
+
+/// <summary>
+/// Options of the transformer classification trainers (<c>mlContext.BinaryClassification.Trainers.TransformerClassifier</c>
+/// and the multiclass one): columns, tokenizer, network shape and optimisation. Defaults train a small encoder
+/// (2 layers, d_model 128) that fits sentence classification on two cores.
+/// </summary>
+public sealed class TransformerClassifierOptions
+{
+    /// <summary>Label column: Boolean (or 0/1 numbers) for binary; a key type for multiclass (use MapValueToKey).</summary>
+    public string LabelColumnName { get; set; } = "Label";
+    /// <summary>Text column.</summary>
+    public string TextColumnName { get; set; } = "Text";
+    /// <summary>Output: raw score (binary: logit of the positive class minus the negative; multiclass: probability vector).</summary>
+    public string ScoreColumnName { get; set; } = "Score";
+    /// <summary>Output (binary): probability of the positive class.</summary>
+    public string ProbabilityColumnName { get; set; } = "Probability";
+    /// <summary>Output: predicted label (Boolean, or the label's key type).</summary>
+    public string PredictedLabelColumnName { get; set; } = "PredictedLabel";
+
+    /// <summary>Tokenizer; by default a WordPiece vocabulary is learned from the training text.</summary>
+    public TokenizerOptions Tokenizer { get; set; } = new() { MaxTokens = 64 };
+
+    /// <summary>Encoder blocks.</summary>
+    public int Layers { get; set; } = 2;
+    /// <summary>d_model.</summary>
+    public int ModelDim { get; set; } = 128;
+    /// <summary>Attention heads (must divide d_model).</summary>
+    public int Heads { get; set; } = 4;
+    /// <summary>Feed-forward hidden size.</summary>
+    public int FeedForwardDim { get; set; } = 512;
+    /// <summary>Dropout probability.</summary>
+    public float Dropout { get; set; } = 0.1f;
+    /// <summary>CLS or mean pooling.</summary>
+    public Pooling Pooling { get; set; } = Pooling.Mean;
+    /// <summary>Pre- or post-norm blocks.</summary>
+    public NormPlacement Norm { get; set; } = NormPlacement.PreNorm;
+    /// <summary>Feed-forward activation.</summary>
+    public Activation Activation { get; set; } = Activation.Gelu;
+
+    /// <summary>Passes over the training data.</summary>
+    public int Epochs { get; set; } = 4;
+    /// <summary>Sequences per step.</summary>
+    public int BatchSize { get; set; } = 32;
+    /// <summary>Peak learning rate.</summary>
+    public float LearningRate { get; set; } = 5e-4f;
+    /// <summary>Warmup steps; −1 = 6% of all steps.</summary>
+    public int WarmupSteps { get; set; } = -1;
+    /// <summary>AdamW decoupled weight decay.</summary>
+    public float WeightDecay { get; set; } = 0.01f;
+    /// <summary>Label smoothing ε.</summary>
+    public float LabelSmoothing { get; set; }
+    /// <summary>Seed of weights, shuffling and dropout: the same seed and data give the same model.</summary>
+    public int Seed { get; set; }
+
+    /// <summary>Held-out data (same columns) evaluated after every epoch; the best epoch's weights are kept.</summary>
+    public IDataView? ValidationSet { get; set; }
+    /// <summary>Stop after this many epochs without validation improvement (0 = never stop early).</summary>
+    public int EarlyStoppingPatience { get; set; } = 2;
+    /// <summary>Also report (and validate, when a validation set is given) every this many steps (0 = per epoch only).</summary>
+    public int ReportEverySteps { get; set; } = 100;
+    /// <summary>Stop training after this long (the best weights so far are kept).</summary>
+    public TimeSpan? TimeBudget { get; set; }
+
+    /// <summary>Receives loss, tokens/s and validation accuracy as training goes.</summary>
+    public IProgress<ClassificationTrainingProgress>? Progress { get; set; }
+    /// <summary>Stops training within one step, keeping the best weights so far.</summary>
+    public CancellationToken CancellationToken { get; set; }
+
+    /// <summary>Start from this encoder's weights (e.g. masked-LM pretraining) instead of random ones; its config wins.</summary>
+    public TransformerClassifier? InitialModel { get; set; }
+    /// <summary>Use this tokenizer instead of building one from <see cref="Tokenizer"/>.</summary>
+    public TextTokenizer? PretrainedTokenizer { get; set; }
+
+    internal void Validate()
+    {
+        void Positive(int v, string name) { if (v <= 0) throw new ArgumentOutOfRangeException(name, v, $"{name} must be positive."); }
+        Positive(Layers, nameof(Layers)); Positive(ModelDim, nameof(ModelDim)); Positive(Heads, nameof(Heads));
+        Positive(FeedForwardDim, nameof(FeedForwardDim)); Positive(Epochs, nameof(Epochs)); Positive(BatchSize, nameof(BatchSize));
+        if (ModelDim % Heads != 0) throw new ArgumentOutOfRangeException(nameof(Heads), Heads, $"Heads must divide ModelDim ({ModelDim}).");
+        if (!(LearningRate > 0f)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be positive.");
+        if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "Dropout must be in [0, 1).");
+        if (!(WeightDecay >= 0f)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be non-negative.");
+        if (!(LabelSmoothing >= 0f && LabelSmoothing < 1f)) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must be in [0, 1).");
+        if (EarlyStoppingPatience < 0) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience must be non-negative.");
+        if (TimeBudget is { } t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeBudget), t, "TimeBudget must be positive.");
+        Tokenizer.Validate();
+    }
+}
+
+/// <summary>A progress report of the transformer classification trainer.</summary>
+/// <param name="Epoch">0-based epoch.</param>
+/// <param name="Step">Optimisation steps done.</param>
+/// <param name="TotalSteps">Steps planned (epochs × steps per epoch).</param>
+/// <param name="TrainLoss">Mean training loss since the previous report.</param>
+/// <param name="TokensPerSecond">Training throughput since the previous report (real tokens, padding excluded).</param>
+/// <param name="ValidationAccuracy">Accuracy on the validation set, when one was evaluated for this report.</param>
+/// <param name="ValidationLoss">Mean cross-entropy on the validation set, when evaluated.</param>
+/// <param name="Elapsed">Time since training started.</param>
+/// <param name="EndOfEpoch">Whether this report closes an epoch.</param>
+public readonly record struct ClassificationTrainingProgress(int Epoch, long Step, long TotalSteps, float TrainLoss, double TokensPerSecond,
+    double? ValidationAccuracy, double? ValidationLoss, TimeSpan Elapsed, bool EndOfEpoch)
+{
+    /// <summary>One line for logs and the CLI.</summary>
+    public override string ToString() =>
+        $"epoch {Epoch + 1} step {Step}/{TotalSteps} loss {TrainLoss:F4} {TokensPerSecond:F0} tok/s" +
+        (ValidationAccuracy is { } a ? $" val_acc {a:P2} val_loss {ValidationLoss:F4}" : "") + $" [{Elapsed:hh\\:mm\\:ss}]";
+}

@@ -1,0 +1,55 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+
+namespace MLNetTransformers.Data;
+
+/// <summary>Where a mapper's getters read from: the input row, and for a sequential cursor the whole source view.</summary>
+/// <param name="Input">The current input row.</param>
+/// <param name="Source">The view the input cursor walks (null for a single row from a PredictionEngine).</param>
+/// <param name="Sequential">True when the input cursor visits the source in its natural order, so a second cursor over
+/// <paramref name="Source"/> sees the same rows in the same order (used to score ahead in batches).</param>
+public readonly record struct RowContext(DataViewRow Input, IDataView? Source, bool Sequential);
+
+/// <summary>
+/// The columns a transformer adds to a given input schema and how to compute them for a row. Subclasses validate
+/// the input schema in their constructor, naming the offending column.
+/// </summary>
+public abstract class ColumnMapper
+{
+    /// <summary>Binds to <paramref name="inputSchema"/>.</summary>
+    protected ColumnMapper(DataViewSchema inputSchema) => InputSchema = inputSchema;
+
+    /// <summary>The schema this mapper was bound to.</summary>
+    public DataViewSchema InputSchema { get; }
+
+    /// <summary>The added columns (they hide same-named input columns).</summary>
+    public abstract IReadOnlyList<DataViewSchema.DetachedColumn> Outputs { get; }
+
+    /// <summary>Input columns any output reads.</summary>
+    public abstract IEnumerable<DataViewSchema.Column> Dependencies { get; }
+
+    /// <summary>Getters (ValueGetter&lt;T&gt;) for the outputs marked active; null for inactive ones.</summary>
+    public abstract Delegate?[] CreateGetters(RowContext row, bool[] activeOutputs);
+
+    /// <summary>Input schema plus <see cref="Outputs"/>.</summary>
+    public DataViewSchema OutputSchema => _outputSchema ??= BuildOutputSchema();
+    private DataViewSchema? _outputSchema;
+
+    private DataViewSchema BuildOutputSchema()
+    {
+        var b = new DataViewSchema.Builder();
+        b.AddColumns(InputSchema);
+        foreach (var c in Outputs) b.AddColumn(c.Name, c.Type, c.Annotations);
+        return b.ToSchema();
+    }
+
+    /// <summary>Finds a required input column or throws naming it and what was expected.</summary>
+    protected static DataViewSchema.Column RequireColumn(DataViewSchema schema, string name, string role, Func<DataViewType, bool> typeOk, string expected)
+    {
+        if (string.IsNullOrEmpty(name)) throw new ArgumentException($"No {role} column name was given.");
+        var col = schema.GetColumnOrNull(name) ?? throw new ArgumentOutOfRangeException(nameof(name),
+            $"{role} column '{name}' was not found in the input (columns: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => c.Name))}).");
+        if (!typeOk(col.Type)) throw new ArgumentOutOfRangeException(nameof(name), $"{role} column '{name}' has type {col.Type}; expected {expected}.");
+        return col;
+    }
+}

@@ -1,0 +1,187 @@
+using System.Text;
+using System.Text.Json;
+using Microsoft.ML.Tokenizers;
+
+namespace MLNetTransformers.Tokenization;
+
+/// <summary>
+/// Turns text into the fixed-size model input of a transformer: token ids and an attention mask of
+/// <see cref="MaxTokens"/> entries, <c>[CLS] tokens… [SEP] [PAD]…</c>, truncated to fit. Encoding is done by
+/// Microsoft.ML.Tokenizers (BERT WordPiece, BPE, Tiktoken); for BPE and Tiktoken vocabularies, which have no
+/// [CLS]/[SEP]/[PAD]/[MASK], those four get the ids just past the vocabulary.
+/// Null, empty or whitespace text encodes as <c>[CLS] [SEP]</c>; invalid UTF-16 (lone surrogates) is replaced by
+/// U+FFFD before encoding. Thread-safe: the underlying tokenizers are immutable.
+/// </summary>
+public sealed class TextTokenizer
+{
+    private readonly Tokenizer _tokenizer;
+    private readonly State _state;
+
+    private TextTokenizer(State state)
+    {
+        if (state.MaxTokens < 2) throw new ArgumentOutOfRangeException(nameof(state), state.MaxTokens, "MaxTokens must be at least 2 ([CLS] and [SEP]).");
+        _state = state;
+        switch (state.Kind)
+        {
+            case TokenizerKind.Learned:
+            case TokenizerKind.WordPiece:
+                var bert = BertTokenizer.Create(new MemoryStream(Encoding.UTF8.GetBytes(state.Vocabulary!)),
+                    new BertOptions { LowerCaseBeforeTokenization = state.LowerCase, RemoveNonSpacingMarks = state.LowerCase });
+                _tokenizer = bert;
+                (ClsId, SepId, PadId, MaskId) = (bert.ClassificationTokenId, bert.SeparatorTokenId, bert.PaddingTokenId, bert.MaskingTokenId);
+                BaseVocabularySize = state.Vocabulary!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
+                VocabularySize = BaseVocabularySize;
+                break;
+            case TokenizerKind.Bpe:
+                var bpe = BpeTokenizer.Create(new MemoryStream(Encoding.UTF8.GetBytes(state.Vocabulary!)), new MemoryStream(Encoding.UTF8.GetBytes(state.Merges!)));
+                _tokenizer = bpe;
+                BaseVocabularySize = bpe.Vocabulary.Values.Max() + 1;
+                (ClsId, SepId, PadId, MaskId) = (BaseVocabularySize, BaseVocabularySize + 1, BaseVocabularySize + 2, BaseVocabularySize + 3);
+                VocabularySize = BaseVocabularySize + 4;
+                break;
+            case TokenizerKind.Tiktoken:
+                var tk = TiktokenTokenizer.CreateForEncoding(state.Encoding!);
+                _tokenizer = tk;
+                int maxSpecial = tk.SpecialTokens?.Values.DefaultIfEmpty(0).Max() ?? 0;
+                BaseVocabularySize = Math.Max(maxSpecial + 1, state.Encoding == "o200k_base" ? 200019 : 100277);
+                (ClsId, SepId, PadId, MaskId) = (BaseVocabularySize, BaseVocabularySize + 1, BaseVocabularySize + 2, BaseVocabularySize + 3);
+                VocabularySize = BaseVocabularySize + 4;
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(state), state.Kind, "Unknown tokenizer kind.");
+        }
+    }
+
+    /// <summary>The algorithm.</summary>
+    public TokenizerKind Kind => _state.Kind;
+    /// <summary>Length of every encoded sequence (specials included).</summary>
+    public int MaxTokens => _state.MaxTokens;
+    /// <summary>Model vocabulary size: every id produced is below it.</summary>
+    public int VocabularySize { get; }
+    /// <summary>Size of the tokenizer's own vocabulary (before any added special tokens).</summary>
+    public int BaseVocabularySize { get; }
+    /// <summary>Id of [CLS], the first token of every sequence.</summary>
+    public int ClsId { get; }
+    /// <summary>Id of [SEP], after the last text token.</summary>
+    public int SepId { get; }
+    /// <summary>Id of [PAD] (attention mask 0).</summary>
+    public int PadId { get; }
+    /// <summary>Id of [MASK] (masked-LM pretraining).</summary>
+    public int MaskId { get; }
+    /// <summary>Whether text is lower-cased before WordPiece encoding.</summary>
+    public bool LowerCase => _state.LowerCase;
+    /// <summary>The Microsoft.ML.Tokenizers tokenizer doing the work.</summary>
+    public Tokenizer Inner => _tokenizer;
+
+    /// <summary>Learns a WordPiece vocabulary from <paramref name="texts"/> (see <see cref="WordPieceVocabularyLearner"/>).</summary>
+    public static TextTokenizer Learn(IEnumerable<string?> texts, int maxTokens, int vocabularySize = 8000, int minFrequency = 2, bool lowerCase = true)
+    {
+        var vocab = WordPieceVocabularyLearner.Learn(texts, vocabularySize, minFrequency, lowerCase);
+        return new TextTokenizer(new State(TokenizerKind.Learned, maxTokens, lowerCase, string.Join('\n', vocab) + "\n", null, null));
+    }
+
+    /// <summary>BERT WordPiece from a <c>vocab.txt</c> (its contents are kept, so a saved model does not need the file).</summary>
+    public static TextTokenizer FromWordPieceVocabulary(string vocabPath, int maxTokens, bool lowerCase = true)
+    {
+        string text = ReadFile(vocabPath, "WordPiece vocabulary");
+        foreach (var special in new[] { "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]" })
+            if (!text.Split('\n').Any(l => l.TrimEnd('\r') == special))
+                throw new InvalidDataException($"WordPiece vocabulary '{vocabPath}' has no {special} line; BERT vocabularies need [CLS], [SEP], [PAD], [UNK] and [MASK].");
+        return new TextTokenizer(new State(TokenizerKind.WordPiece, maxTokens, lowerCase, text.Replace("\r\n", "\n"), null, null));
+    }
+
+    /// <summary>BPE from Hugging Face style <c>vocab.json</c> and <c>merges.txt</c> (contents kept).</summary>
+    public static TextTokenizer FromBpeFiles(string vocabJsonPath, string mergesPath, int maxTokens)
+    {
+        string vocab = ReadFile(vocabJsonPath, "BPE vocabulary"), merges = ReadFile(mergesPath, "BPE merges");
+        try { return new TextTokenizer(new State(TokenizerKind.Bpe, maxTokens, false, vocab, merges, null)); }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"BPE files '{vocabJsonPath}' / '{mergesPath}' could not be read: {e.Message}", e);
+        }
+    }
+
+    /// <summary>A tiktoken encoding: <c>cl100k_base</c> (GPT-4) or <c>o200k_base</c> (GPT-4o).</summary>
+    public static TextTokenizer FromTiktoken(string encoding, int maxTokens)
+    {
+        if (encoding is not ("cl100k_base" or "o200k_base"))
+            throw new ArgumentException($"Tiktoken encoding '{encoding}' is not available; use 'cl100k_base' or 'o200k_base'.", nameof(encoding));
+        return new TextTokenizer(new State(TokenizerKind.Tiktoken, maxTokens, false, null, null, encoding));
+    }
+
+    /// <summary>
+    /// Encodes <paramref name="text"/> into <paramref name="ids"/> and <paramref name="mask"/> (each of length
+    /// <see cref="MaxTokens"/>): [CLS], as many text tokens as fit, [SEP], then [PAD] with mask 0.
+    /// </summary>
+    /// <returns>The number of real tokens (mask 1), specials included.</returns>
+    public int Encode(ReadOnlySpan<char> text, Span<int> ids, Span<int> mask)
+    {
+        int max = MaxTokens;
+        if (ids.Length < max || mask.Length < max) throw new ArgumentException($"Output spans must hold {max} entries.");
+        int n = 0;
+        ids[n++] = ClsId;
+        if (!text.IsWhiteSpace())
+        {
+            string s = Sanitize(text);
+            IReadOnlyList<int> tokens = _tokenizer is BertTokenizer bert
+                ? bert.EncodeToIds(s, max - 2, addSpecialTokens: false, out _, out _)
+                : _tokenizer.EncodeToIds(s, max - 2, out _, out _);
+            for (int i = 0; i < tokens.Count && n < max - 1; i++) ids[n++] = tokens[i];
+        }
+        ids[n++] = SepId;
+        mask[..n].Fill(1);
+        ids[n..max].Fill(PadId);
+        mask[n..max].Clear();
+        return n;
+    }
+
+    /// <summary>Decodes ids back to text, skipping the added specials.</summary>
+    public string Decode(IEnumerable<int> ids) =>
+        _tokenizer.Decode(ids.Where(i => i != ClsId && i != SepId && i != PadId && i != MaskId && i < BaseVocabularySize)) ?? "";
+
+    /// <summary>Replaces lone surrogates (invalid UTF-16) with U+FFFD; the tokenizers' Unicode normalization rejects them.</summary>
+    public static string Sanitize(ReadOnlySpan<char> text)
+    {
+        int bad = -1;
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) { i++; continue; }
+            if (char.IsSurrogate(text[i])) { bad = i; break; }
+        }
+        if (bad < 0) return text.ToString();
+        var sb = new StringBuilder(text.Length);
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])) { sb.Append(c).Append(text[++i]); }
+            else sb.Append(char.IsSurrogate(c) ? '\uFFFD' : c);
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>Everything needed to rebuild this tokenizer (vocabulary contents included), as UTF-8 JSON.</summary>
+    public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(_state);
+
+    /// <summary>Rebuilds a tokenizer from <see cref="Serialize"/> output.</summary>
+    public static TextTokenizer Deserialize(ReadOnlySpan<byte> utf8Json)
+    {
+        State? state;
+        try { state = JsonSerializer.Deserialize<State>(utf8Json); }
+        catch (JsonException e) { throw new InvalidDataException($"The tokenizer description is not valid: {e.Message}", e); }
+        if (state is null) throw new InvalidDataException("The tokenizer description is empty.");
+        return new TextTokenizer(state);
+    }
+
+    /// <summary>A human-readable description for model metadata.</summary>
+    public override string ToString() => $"{Kind} tokenizer, vocabulary {VocabularySize}, max tokens {MaxTokens}";
+
+    private static string ReadFile(string path, string what)
+    {
+        if (string.IsNullOrEmpty(path)) throw new ArgumentException($"No {what} file was given.", nameof(path));
+        if (!File.Exists(path)) throw new FileNotFoundException($"{what} file '{path}' does not exist.", path);
+        return File.ReadAllText(path);
+    }
+
+    /// <summary>Serializable description.</summary>
+    internal sealed record State(TokenizerKind Kind, int MaxTokens, bool LowerCase, string? Vocabulary, string? Merges, string? Encoding);
+}

@@ -1,0 +1,141 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetTransformers.Data;
+
+namespace MLNetTransformers.Tokenization;
+
+/// <summary>
+/// Tokenizes a text column into <c>TokenIds</c> and <c>AttentionMask</c> columns (Int64 vectors of MaxTokens,
+/// the input of transformer models and of ONNX encoders). A learned vocabulary is learned from the text column at Fit.
+/// </summary>
+public sealed class TokenizerEstimator : IEstimator<TokenizerTransformer>
+{
+    private readonly string _input, _ids, _mask;
+    private readonly TokenizerOptions _options;
+
+    /// <summary>Creates the estimator; see <c>mlContext.Transforms.Text.TokenizeForTransformer</c>.</summary>
+    public TokenizerEstimator(string inputColumnName, string tokenIdsColumnName, string attentionMaskColumnName, TokenizerOptions options)
+    {
+        _input = inputColumnName;
+        _ids = tokenIdsColumnName;
+        _mask = attentionMaskColumnName;
+        _options = options ?? throw new ArgumentNullException(nameof(options));
+        _options.Validate();
+    }
+
+    /// <summary>Learns the vocabulary (when learned) and returns the transformer.</summary>
+    public TokenizerTransformer Fit(IDataView input)
+    {
+        var col = TokenizerTransformer.RequireText(input.Schema, _input);
+        var tokenizer = _options.Build(() => TextColumn.Read(input, col));
+        return new TokenizerTransformer(tokenizer, _input, _ids, _mask);
+    }
+
+    /// <inheritdoc/>
+    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    {
+        var found = inputSchema.FirstOrDefault(c => c.Name == _input);
+        if (found.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{_input}' was not found in the input.");
+        if (found.Kind != SchemaShape.Column.VectorKind.Scalar || found.ItemType is not TextDataViewType)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{_input}' has type {found.ItemType}{(found.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}; expected String (text).");
+        return SchemaShapeColumns.Extend(inputSchema, TokenizerTransformer.OutputColumns(_ids, _mask, _options.MaxTokens));
+    }
+}
+
+/// <summary>Maps a text column to token ids and an attention mask with a fitted <see cref="TextTokenizer"/>.</summary>
+public sealed class TokenizerTransformer : LazyRowTransformer
+{
+    /// <summary>Wraps a tokenizer.</summary>
+    public TokenizerTransformer(TextTokenizer tokenizer, string inputColumnName = "Text", string tokenIdsColumnName = "TokenIds", string attentionMaskColumnName = "AttentionMask")
+    {
+        Tokenizer = tokenizer;
+        InputColumnName = inputColumnName;
+        TokenIdsColumnName = tokenIdsColumnName;
+        AttentionMaskColumnName = attentionMaskColumnName;
+    }
+
+    /// <summary>The fitted tokenizer.</summary>
+    public TextTokenizer Tokenizer { get; }
+    /// <summary>Text column read.</summary>
+    public string InputColumnName { get; }
+    /// <summary>Output column of token ids.</summary>
+    public string TokenIdsColumnName { get; }
+    /// <summary>Output column of the attention mask.</summary>
+    public string AttentionMaskColumnName { get; }
+
+    internal static DataViewSchema.DetachedColumn[] OutputColumns(string ids, string mask, int maxTokens) => new[]
+    {
+        new DataViewSchema.DetachedColumn(ids, new VectorDataViewType(NumberDataViewType.Int64, maxTokens)),
+        new DataViewSchema.DetachedColumn(mask, new VectorDataViewType(NumberDataViewType.Int64, maxTokens)),
+    };
+
+    internal static DataViewSchema.Column RequireText(DataViewSchema schema, string name)
+    {
+        var col = schema.GetColumnOrNull(name) ?? throw new ArgumentOutOfRangeException(nameof(name),
+            $"Text column '{name}' was not found in the input (columns: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => c.Name))}).");
+        if (col.Type is not TextDataViewType) throw new ArgumentOutOfRangeException(nameof(name), $"Text column '{name}' has type {col.Type}; expected String (text).");
+        return col;
+    }
+
+    /// <inheritdoc/>
+    protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
+
+    private sealed class Mapper : ColumnMapper
+    {
+        private readonly TokenizerTransformer _parent;
+        private readonly DataViewSchema.Column _text;
+        private readonly DataViewSchema.DetachedColumn[] _outputs;
+
+        public Mapper(TokenizerTransformer parent, DataViewSchema input) : base(input)
+        {
+            _parent = parent;
+            _text = RequireText(input, parent.InputColumnName);
+            _outputs = OutputColumns(parent.TokenIdsColumnName, parent.AttentionMaskColumnName, parent.Tokenizer.MaxTokens);
+        }
+
+        public override IReadOnlyList<DataViewSchema.DetachedColumn> Outputs => _outputs;
+        public override IEnumerable<DataViewSchema.Column> Dependencies => new[] { _text };
+
+        public override Delegate?[] CreateGetters(RowContext row, bool[] active)
+        {
+            var tokenizer = _parent.Tokenizer;
+            int max = tokenizer.MaxTokens;
+            var textGetter = row.Input.GetGetter<ReadOnlyMemory<char>>(_text);
+            var ids = new int[max];
+            var mask = new int[max];
+            long cached = -1;
+            ReadOnlyMemory<char> text = default;
+            void Compute()
+            {
+                if (cached == row.Input.Position) return;
+                textGetter(ref text);
+                tokenizer.Encode(text.Span, ids, mask);
+                cached = row.Input.Position;
+            }
+            ValueGetter<VBuffer<long>> Vector(int[] source) => (ref VBuffer<long> dst) =>
+            {
+                Compute();
+                var editor = VBufferEditor.Create(ref dst, max);
+                for (int i = 0; i < max; i++) editor.Values[i] = source[i];
+                dst = editor.Commit();
+            };
+            return new Delegate?[] { active[0] ? Vector(ids) : null, active[1] ? Vector(mask) : null };
+        }
+    }
+}
+
+/// <summary>Reads a text column of a view into strings.</summary>
+internal static class TextColumn
+{
+    public static IEnumerable<string?> Read(IDataView data, DataViewSchema.Column column)
+    {
+        using var cursor = data.GetRowCursor(new[] { column });
+        var getter = cursor.GetGetter<ReadOnlyMemory<char>>(column);
+        ReadOnlyMemory<char> value = default;
+        while (cursor.MoveNext())
+        {
+            getter(ref value);
+            yield return value.ToString();
+        }
+    }
+}

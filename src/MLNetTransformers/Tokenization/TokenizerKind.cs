@@ -1,0 +1,14 @@
+namespace MLNetTransformers.Tokenization;
+
+/// <summary>Which tokenization algorithm and vocabulary a <see cref="TextTokenizer"/> uses.</summary>
+public enum TokenizerKind
+{
+    /// <summary>A WordPiece vocabulary learned from the training text at Fit time, encoded by Microsoft.ML.Tokenizers' BERT tokenizer.</summary>
+    Learned,
+    /// <summary>BERT WordPiece from a <c>vocab.txt</c> file (one token per line).</summary>
+    WordPiece,
+    /// <summary>Byte-pair encoding from <c>vocab.json</c> and <c>merges.txt</c> files.</summary>
+    Bpe,
+    /// <summary>OpenAI's tiktoken encodings <c>cl100k_base</c> or <c>o200k_base</c> (from the Microsoft.ML.Tokenizers.Data packages).</summary>
+    Tiktoken,
+}

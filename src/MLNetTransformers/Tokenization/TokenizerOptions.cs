@@ -1,0 +1,43 @@
+namespace MLNetTransformers.Tokenization;
+
+/// <summary>Options of <see cref="TokenizerEstimator"/> and of the tokenizer inside the transformer trainers.</summary>
+public sealed class TokenizerOptions
+{
+    /// <summary>Algorithm and vocabulary source.</summary>
+    public TokenizerKind Kind { get; set; } = TokenizerKind.Learned;
+    /// <summary>Length of the id and mask vectors, [CLS] and [SEP] included.</summary>
+    public int MaxTokens { get; set; } = 128;
+    /// <summary>Learned vocabularies: target size, special tokens included.</summary>
+    public int VocabularySize { get; set; } = 8000;
+    /// <summary>Learned vocabularies: pairs rarer than this are not merged.</summary>
+    public int MinFrequency { get; set; } = 2;
+    /// <summary>WordPiece (learned or from file): lower-case and strip accents first.</summary>
+    public bool LowerCase { get; set; } = true;
+    /// <summary><see cref="TokenizerKind.WordPiece"/>: vocab.txt; <see cref="TokenizerKind.Bpe"/>: vocab.json.</summary>
+    public string? VocabularyFile { get; set; }
+    /// <summary><see cref="TokenizerKind.Bpe"/>: merges.txt.</summary>
+    public string? MergesFile { get; set; }
+    /// <summary><see cref="TokenizerKind.Tiktoken"/>: <c>cl100k_base</c> or <c>o200k_base</c>.</summary>
+    public string TiktokenEncoding { get; set; } = "cl100k_base";
+
+    /// <summary>Builds the tokenizer; for <see cref="TokenizerKind.Learned"/> the vocabulary is learned from <paramref name="texts"/>.</summary>
+    internal TextTokenizer Build(Func<IEnumerable<string?>> texts) => Kind switch
+    {
+        TokenizerKind.Learned => TextTokenizer.Learn(texts(), MaxTokens, VocabularySize, MinFrequency, LowerCase),
+        TokenizerKind.WordPiece => TextTokenizer.FromWordPieceVocabulary(VocabularyFile ?? throw new ArgumentException("WordPiece tokenization needs VocabularyFile (a vocab.txt)."), MaxTokens, LowerCase),
+        TokenizerKind.Bpe => TextTokenizer.FromBpeFiles(
+            VocabularyFile ?? throw new ArgumentException("BPE tokenization needs VocabularyFile (vocab.json)."),
+            MergesFile ?? throw new ArgumentException("BPE tokenization needs MergesFile (merges.txt)."), MaxTokens),
+        TokenizerKind.Tiktoken => TextTokenizer.FromTiktoken(TiktokenEncoding, MaxTokens),
+        _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "Unknown tokenizer kind."),
+    };
+
+    /// <summary>Throws naming the first invalid setting.</summary>
+    internal void Validate()
+    {
+        if (MaxTokens < 2) throw new ArgumentOutOfRangeException(nameof(MaxTokens), MaxTokens, "MaxTokens must be at least 2 ([CLS] and [SEP]).");
+        if (Kind == TokenizerKind.Learned && VocabularySize <= WordPieceVocabularyLearner.SpecialTokens.Length)
+            throw new ArgumentOutOfRangeException(nameof(VocabularySize), VocabularySize, "A learned vocabulary needs more entries than its 5 special tokens.");
+        if (MinFrequency < 1) throw new ArgumentOutOfRangeException(nameof(MinFrequency), MinFrequency, "MinFrequency must be at least 1.");
+    }
+}

@@ -1,0 +1,80 @@
+using System.Reflection;
+using Microsoft.ML;
+using Microsoft.ML.Runtime;
+using MLNetTransformers.Classification;
+using MLNetTransformers.Featurization;
+using MLNetTransformers.Tokenization;
+
+namespace MLNetTransformers;
+
+/// <summary>Catalog extension methods, ML.NET style: a simple overload and an Options overload each.</summary>
+public static class TransformerCatalog
+{
+    /// <summary>
+    /// Tokenizes <paramref name="inputColumnName"/> into token ids and an attention mask (Int64 vectors of
+    /// <paramref name="maxTokens"/>), learning a WordPiece vocabulary of <paramref name="vocabularySize"/> at Fit.
+    /// </summary>
+    public static TokenizerEstimator TokenizeForTransformer(this TransformsCatalog.TextTransforms catalog,
+        string tokenIdsColumnName = "TokenIds", string inputColumnName = "Text", string attentionMaskColumnName = "AttentionMask",
+        int maxTokens = 128, int vocabularySize = 8000)
+        => new(inputColumnName, tokenIdsColumnName, attentionMaskColumnName, new TokenizerOptions { MaxTokens = maxTokens, VocabularySize = vocabularySize });
+
+    /// <summary>Tokenization with every option (learned, WordPiece, BPE or Tiktoken).</summary>
+    public static TokenizerEstimator TokenizeForTransformer(this TransformsCatalog.TextTransforms catalog, TokenizerOptions options,
+        string tokenIdsColumnName = "TokenIds", string inputColumnName = "Text", string attentionMaskColumnName = "AttentionMask")
+        => new(inputColumnName, tokenIdsColumnName, attentionMaskColumnName, options);
+
+    /// <summary>Trains a transformer encoder binary classifier from a text column (Boolean label).</summary>
+    public static TransformerClassificationTrainer TransformerClassifier(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
+        string labelColumnName = "Label", string textColumnName = "Text", int epochs = 4, int batchSize = 32, float learningRate = 5e-4f,
+        IDataView? validationSet = null)
+        => new(new TransformerClassifierOptions
+        {
+            LabelColumnName = labelColumnName, TextColumnName = textColumnName, Epochs = epochs, BatchSize = batchSize,
+            LearningRate = learningRate, ValidationSet = validationSet,
+        }, binary: true, Environment(catalog));
+
+    /// <summary>Binary transformer classifier with every option.</summary>
+    public static TransformerClassificationTrainer TransformerClassifier(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
+        TransformerClassifierOptions options)
+        => new(options, binary: true, Environment(catalog));
+
+    /// <summary>Trains a transformer encoder multiclass classifier from a text column (key-typed label).</summary>
+    public static TransformerClassificationTrainer TransformerClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = "Label", string textColumnName = "Text", int epochs = 4, int batchSize = 32, float learningRate = 5e-4f,
+        IDataView? validationSet = null)
+        => new(new TransformerClassifierOptions
+        {
+            LabelColumnName = labelColumnName, TextColumnName = textColumnName, Epochs = epochs, BatchSize = batchSize,
+            LearningRate = learningRate, ValidationSet = validationSet,
+        }, binary: false, Environment(catalog));
+
+    /// <summary>Multiclass transformer classifier with every option.</summary>
+    public static TransformerClassificationTrainer TransformerClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        TransformerClassifierOptions options)
+        => new(options, binary: false, Environment(catalog));
+
+    /// <summary>
+    /// Sentence embeddings from a trained transformer encoder: text → a [d_model] float vector (the classifier's
+    /// pooling), usable as <c>Features</c> by any ML.NET trainer.
+    /// </summary>
+    public static EncoderFeaturizerEstimator TransformerFeaturizer(this TransformsCatalog.TextTransforms catalog,
+        TransformerClassificationTransformer trainedModel, string outputColumnName = "Features", string inputColumnName = "Text")
+        => new(trainedModel.Tokenizer, trainedModel.Model, inputColumnName, outputColumnName);
+
+    /// <summary>
+    /// ML.NET keeps a catalog's MLContext internal; its log is reached through the catalog's non-public
+    /// <c>Environment</c> property when present, and training still works (without MLContext.Log messages) if not.
+    /// </summary>
+    private static IChannelProvider? Environment(object catalog)
+    {
+        for (var t = catalog.GetType(); t is not null; t = t.BaseType)
+        {
+            var prop = t.GetProperty("Environment", BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public);
+            if (prop?.GetValue(catalog) is IChannelProvider env) return env;
+            foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.NonPublic))
+                if (f.GetValue(catalog) is IChannelProvider env2) return env2;
+        }
+        return null;
+    }
+}

@@ -1,0 +1,196 @@
+using System.IO.Compression;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetTransformers.Classification;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Core.Training;
+using MLNetTransformers.Featurization;
+using MLNetTransformers.Tokenization;
+
+namespace MLNetTransformers;
+
+/// <summary>
+/// Saves and loads fitted pipelines that contain this library's transformers. ML.NET keeps the writer of its
+/// model files internal to its own assemblies, so <c>mlContext.Model.Save</c> cannot store them; this format wraps
+/// it instead: a zip whose runs of stock transformers are stored by <c>mlContext.Model.Save</c> itself (nested
+/// ML.NET models) and whose transformer-library parts hold the tokenizer description and a checksummed
+/// weights checkpoint. Writing is atomic (temporary file, then rename).
+/// </summary>
+public static class TransformerModel
+{
+    private const string Format = "MLNetTransformers.Model";
+    private const int Version = 1;
+
+    /// <summary>Writes <paramref name="model"/> (any chain of stock and MLNetTransformers transformers) to <paramref name="path"/>.</summary>
+    public static void Save(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string path)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var parts = Flatten(model).ToList();
+        using var buffer = new MemoryStream();
+        using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            var segments = new JsonArray();
+            var schema = inputSchema;
+            using (var s = zip.CreateEntry("input-schema.mlnet").Open()) mlContext.Model.Save(new TransformerChain<ITransformer>(), inputSchema, s);
+            var stock = new List<ITransformer>();
+            var stockSchema = schema;
+            void FlushStock()
+            {
+                if (stock.Count == 0) return;
+                string entry = $"segment{segments.Count}.mlnet";
+                using (var s = zip.CreateEntry(entry).Open()) mlContext.Model.Save(new TransformerChain<ITransformer>(stock.ToArray()), stockSchema, s);
+                segments.Add(new JsonObject { ["kind"] = "mlnet", ["entry"] = entry });
+                stock.Clear();
+            }
+            foreach (var t in parts)
+            {
+                var segment = Describe(t, zip, segments.Count);
+                if (segment is null)
+                {
+                    if (stock.Count == 0) stockSchema = schema;
+                    stock.Add(t);
+                }
+                else
+                {
+                    FlushStock();
+                    segments.Add(segment);
+                }
+                schema = t.GetOutputSchema(schema);
+            }
+            FlushStock();
+            var manifest = new JsonObject { ["format"] = Format, ["version"] = Version, ["segments"] = segments };
+            using var m = zip.CreateEntry("manifest.json").Open();
+            JsonSerializer.Serialize(m, manifest, new JsonSerializerOptions { WriteIndented = true });
+        }
+        Checkpoint.WriteAtomically(path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+    }
+
+    /// <summary>Reads a model written by <see cref="Save"/>.</summary>
+    /// <exception cref="InvalidDataException">The file is not such a model, or is truncated or corrupt.</exception>
+    public static ITransformer Load(MLContext mlContext, string path, out DataViewSchema inputSchema)
+    {
+        ArgumentNullException.ThrowIfNull(mlContext);
+        if (!File.Exists(path)) throw new FileNotFoundException($"Model file '{path}' does not exist.", path);
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            var manifestEntry = zip.GetEntry("manifest.json") ?? throw new InvalidDataException($"'{path}' is not an MLNetTransformers model (no manifest).");
+            JsonNode manifest;
+            using (var s = manifestEntry.Open()) manifest = JsonNode.Parse(s) ?? throw new InvalidDataException($"'{path}': empty manifest.");
+            if ((string?)manifest["format"] != Format) throw new InvalidDataException($"'{path}' is not an MLNetTransformers model.");
+            int version = (int?)manifest["version"] ?? -1;
+            if (version != Version) throw new InvalidDataException($"'{path}' has model format version {version}; this build reads version {Version}.");
+            using (var s = Seekable(zip, "input-schema.mlnet", path)) mlContext.Model.Load(s, out inputSchema);
+            var parts = new List<ITransformer>();
+            foreach (var seg in manifest["segments"]!.AsArray())
+            {
+                string kind = (string)seg!["kind"]!;
+                if (kind == "mlnet")
+                {
+                    using var s = Seekable(zip, (string)seg["entry"]!, path);
+                    parts.Add(mlContext.Model.Load(s, out _));
+                }
+                else parts.Add(Restore(seg, zip, path));
+            }
+            return new TransformerChain<ITransformer>(parts.ToArray());
+        }
+        catch (Exception e) when (e is InvalidDataException or JsonException or NullReferenceException or InvalidCastException or KeyNotFoundException or FormatException)
+        {
+            throw e is InvalidDataException ide && ide.Message.Contains(path) ? ide : new InvalidDataException($"Model file '{path}' is corrupt or truncated: {e.Message}", e);
+        }
+    }
+
+    private static IEnumerable<ITransformer> Flatten(ITransformer t)
+    {
+        if (t is TransformerChain<ITransformer> chain) { foreach (var c in chain) foreach (var x in Flatten(c)) yield return x; }
+        else if (t is IEnumerable<ITransformer> generic && t.GetType().IsGenericType && t.GetType().GetGenericTypeDefinition() == typeof(TransformerChain<>))
+        { foreach (var c in generic) foreach (var x in Flatten(c)) yield return x; }
+        else yield return t;
+    }
+
+    private static JsonObject? Describe(ITransformer t, ZipArchive zip, int index)
+    {
+        void Write(string entry, byte[] bytes) { using var s = zip.CreateEntry(entry).Open(); s.Write(bytes); }
+        switch (t)
+        {
+            case TokenizerTransformer tok:
+                Write($"segment{index}.tokenizer.json", tok.Tokenizer.Serialize());
+                return new JsonObject
+                {
+                    ["kind"] = "tokenizer", ["tokenizer"] = $"segment{index}.tokenizer.json",
+                    ["input"] = tok.InputColumnName, ["ids"] = tok.TokenIdsColumnName, ["mask"] = tok.AttentionMaskColumnName,
+                };
+            case TransformerClassificationTransformer cls:
+                Write($"segment{index}.tokenizer.json", cls.Tokenizer.Serialize());
+                Write($"segment{index}.ckpt", Checkpoint.ToBytes(cls.Model));
+                return new JsonObject
+                {
+                    ["kind"] = "classifier", ["tokenizer"] = $"segment{index}.tokenizer.json", ["checkpoint"] = $"segment{index}.ckpt",
+                    ["binary"] = cls.IsBinary, ["classes"] = new JsonArray(cls.ClassNames.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
+                    ["text"] = cls.TextColumnName, ["score"] = cls.ScoreColumnName, ["probability"] = cls.ProbabilityColumnName,
+                    ["predicted"] = cls.PredictedLabelColumnName,
+                };
+            case EncoderFeaturizerTransformer feat:
+                Write($"segment{index}.tokenizer.json", feat.Tokenizer.Serialize());
+                Write($"segment{index}.ckpt", Checkpoint.ToBytes(feat.Encoder));
+                return new JsonObject
+                {
+                    ["kind"] = "featurizer", ["tokenizer"] = $"segment{index}.tokenizer.json", ["checkpoint"] = $"segment{index}.ckpt",
+                    ["input"] = feat.InputColumnName, ["output"] = feat.OutputColumnName,
+                };
+            default:
+                return null;
+        }
+    }
+
+    private static ITransformer Restore(JsonNode seg, ZipArchive zip, string path)
+    {
+        string kind = (string)seg["kind"]!;
+        var tokenizer = TextTokenizer.Deserialize(ReadAll(zip, (string)seg["tokenizer"]!, path));
+        switch (kind)
+        {
+            case "tokenizer":
+                return new TokenizerTransformer(tokenizer, (string)seg["input"]!, (string)seg["ids"]!, (string)seg["mask"]!);
+            case "classifier":
+            {
+                var model = (TransformerClassifier)Checkpoint.FromBytes(ReadAll(zip, (string)seg["checkpoint"]!, path), path).Model;
+                bool binary = (bool)seg["binary"]!;
+                var names = seg["classes"]!.AsArray().Select(n => (string)n!).ToArray();
+                KeyDataViewType? keyType = binary ? null : new KeyDataViewType(typeof(uint), names.Length);
+                DataViewSchema.Annotations? annotations = null;
+                if (!binary)
+                {
+                    var b = new DataViewSchema.Annotations.Builder();
+                    var values = new VBuffer<ReadOnlyMemory<char>>(names.Length, names.Select(n => n.AsMemory()).ToArray());
+                    b.Add("KeyValues", new VectorDataViewType(TextDataViewType.Instance, names.Length),
+                        (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> v) => values.CopyTo(ref v)));
+                    annotations = b.ToAnnotations();
+                }
+                return new TransformerClassificationTransformer(tokenizer, model, binary, names, keyType, annotations,
+                    (string)seg["text"]!, (string)seg["score"]!, (string)seg["probability"]!, (string)seg["predicted"]!);
+            }
+            case "featurizer":
+            {
+                var model = (TransformerClassifier)Checkpoint.FromBytes(ReadAll(zip, (string)seg["checkpoint"]!, path), path).Model;
+                return new EncoderFeaturizerTransformer(tokenizer, model, (string)seg["input"]!, (string)seg["output"]!);
+            }
+            default:
+                throw new InvalidDataException($"Model file '{path}' has a segment of unknown kind '{kind}'.");
+        }
+    }
+
+    private static byte[] ReadAll(ZipArchive zip, string entry, string path)
+    {
+        var e = zip.GetEntry(entry) ?? throw new InvalidDataException($"Model file '{path}' lacks '{entry}'.");
+        using var s = e.Open();
+        using var ms = new MemoryStream();
+        s.CopyTo(ms);
+        return ms.ToArray();
+    }
+
+    private static MemoryStream Seekable(ZipArchive zip, string entry, string path) => new(ReadAll(zip, entry, path));
+}
