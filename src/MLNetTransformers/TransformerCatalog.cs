@@ -68,13 +68,11 @@ public static class TransformerCatalog
     /// </summary>
     private static IChannelProvider? Environment(object catalog)
     {
+        const BindingFlags flags = BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public | BindingFlags.DeclaredOnly;
         for (var t = catalog.GetType(); t is not null; t = t.BaseType)
-        {
-            var prop = t.GetProperty("Environment", BindingFlags.Instance | BindingFlags.NonPublic | BindingFlags.Public);
-            if (prop?.GetValue(catalog) is IChannelProvider env) return env;
-            foreach (var f in t.GetFields(BindingFlags.Instance | BindingFlags.NonPublic))
-                if (f.GetValue(catalog) is IChannelProvider env2) return env2;
-        }
+            foreach (var p in t.GetProperties(flags))
+                if (typeof(IChannelProvider).IsAssignableFrom(p.PropertyType) && p.GetIndexParameters().Length == 0 && p.GetValue(catalog) is IChannelProvider env)
+                    return env;
         return null;
     }
 }

@@ -45,10 +45,14 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label.Name}' has type {label.ItemType}; binary classification needs Boolean (or Single/Double holding 0 and 1).");
         if (!_binary && !label.IsKey)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label.Name}' has type {label.ItemType}; multiclass classification needs a key type (MapValueToKey).");
-        // Multiclass output types depend on the key count, known only from the data: describe them with a
-        // placeholder key type; Fit's transformer reports the exact schema.
-        int classes = _binary ? 2 : 2;
-        return SchemaShapeColumns.Extend(inputSchema, TransformerClassificationTransformer.OutputColumns(_options, _binary, classes, null, new KeyDataViewType(typeof(uint), classes)));
+        if (_binary) return SchemaShapeColumns.Extend(inputSchema, TransformerClassificationTransformer.OutputColumns(_options, true, 2, null, null));
+        // Multiclass: PredictedLabel has the label's key type and annotations (KeyValues), so MapKeyToValue
+        // downstream accepts it; Score has one slot per key value.
+        // (A schema shape carries neither the key count nor vector sizes: any count describes the same shape.)
+        var keyType = new KeyDataViewType(typeof(uint), 2);
+        var columns = TransformerClassificationTransformer.OutputColumns(_options, false, 2, null, keyType);
+        columns[1] = SchemaShapeColumns.Like(_options.PredictedLabelColumnName, label, keyType);
+        return SchemaShapeColumns.Extend(inputSchema, columns);
     }
 
     /// <summary>Reads the data, builds the tokenizer, trains, and returns the scoring transformer.</summary>

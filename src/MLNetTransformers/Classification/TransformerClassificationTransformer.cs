@@ -15,7 +15,6 @@ namespace MLNetTransformers.Classification;
 /// </summary>
 public sealed class TransformerClassificationTransformer : LazyRowTransformer
 {
-    private const int ScoreBatch = 64;
     private readonly ConcurrentBag<TransformerClassifier> _replicas = new();
     private readonly KeyDataViewType? _labelType;
     private readonly DataViewSchema.Annotations? _labelAnnotations;
@@ -62,7 +61,7 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer
         return result;
     }
 
-    internal static DataViewSchema.DetachedColumn[] OutputColumns(TransformerClassifierOptions o, bool binary, int classes, string[]? names, KeyDataViewType labelType)
+    internal static DataViewSchema.DetachedColumn[] OutputColumns(TransformerClassifierOptions o, bool binary, int classes, string[]? names, KeyDataViewType? labelType)
         => OutputColumns(o.ScoreColumnName, o.ProbabilityColumnName, o.PredictedLabelColumnName, binary, classes, names, labelType, null);
 
     private static DataViewSchema.DetachedColumn[] OutputColumns(string score, string prob, string predicted, bool binary, int classes, string[]? names,
@@ -134,8 +133,8 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer
 
         public override Delegate?[] CreateGetters(RowContext row, bool[] active)
         {
-            var cache = new ScoreCache(_p, row, _text);
             int classes = _p.Model.Config.NumClasses;
+            var cache = new BatchedTextRows(row, _text, classes, (texts, results) => _p.ScoreTexts(texts, results));
             if (_p.IsBinary)
             {
                 return new Delegate?[]
@@ -162,73 +161,6 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer
                     v = (uint)arg + 1;
                 }) : null,
             };
-        }
-    }
-
-    /// <summary>
-    /// Probabilities of the current row. When the row comes from a cursor walking its source in order, a second
-    /// cursor over the same source reads ahead and rows are scored 64 at a time; otherwise one at a time.
-    /// </summary>
-    private sealed class ScoreCache
-    {
-        private readonly TransformerClassificationTransformer _p;
-        private readonly RowContext _row;
-        private readonly ValueGetter<ReadOnlyMemory<char>> _text;
-        private readonly DataViewSchema.Column _textColumn;
-        private readonly int _classes;
-        private readonly float[] _probs;
-        private readonly string?[] _texts = new string?[ScoreBatch];
-        private long _start = -1, _count;
-        private DataViewRowCursor? _ahead;
-        private ValueGetter<ReadOnlyMemory<char>>? _aheadText;
-
-        public ScoreCache(TransformerClassificationTransformer p, RowContext row, DataViewSchema.Column text)
-        {
-            (_p, _row, _textColumn) = (p, row, text);
-            _text = row.Input.GetGetter<ReadOnlyMemory<char>>(text);
-            _classes = p.Model.Config.NumClasses;
-            _probs = new float[ScoreBatch * _classes];
-        }
-
-        public ReadOnlySpan<float> Current()
-        {
-            long pos = _row.Input.Position;
-            if (pos < _start || pos >= _start + _count) Fill(pos);
-            return _probs.AsSpan((int)(pos - _start) * _classes, _classes);
-        }
-
-        private void Fill(long pos)
-        {
-            int n = 0;
-            if (_row.Sequential && _row.Source is not null && TryReadAhead(pos, out n)) { }
-            else
-            {
-                ReadOnlyMemory<char> t = default;
-                _text(ref t);
-                _texts[0] = t.ToString();
-                n = 1;
-            }
-            _p.ScoreTexts(new ArraySegment<string?>(_texts, 0, n), _probs);
-            (_start, _count) = (pos, n);
-        }
-
-        private bool TryReadAhead(long pos, out int n)
-        {
-            n = 0;
-            if (_ahead is null)
-            {
-                _ahead = _row.Source!.GetRowCursor(new[] { _row.Source.Schema[_textColumn.Index] });
-                _aheadText = _ahead.GetGetter<ReadOnlyMemory<char>>(_ahead.Schema[_textColumn.Index]);
-            }
-            while (_ahead.Position < pos && _ahead.MoveNext()) { }
-            if (_ahead.Position != pos) return false; // the views disagree: score this row alone
-            ReadOnlyMemory<char> t = default;
-            do
-            {
-                _aheadText!(ref t);
-                _texts[n++] = t.ToString();
-            } while (n < ScoreBatch && _ahead.MoveNext());
-            return true;
         }
     }
 }

@@ -31,6 +31,30 @@ internal static class SchemaShapeColumns
         return new SchemaShape(cols.Values);
     }
 
+    /// <summary>
+    /// A detached column named <paramref name="name"/> with the type and annotation kinds of <paramref name="like"/>
+    /// (annotation values are placeholders: only their presence and types matter to GetOutputSchema).
+    /// </summary>
+    public static DataViewSchema.DetachedColumn Like(string name, SchemaShape.Column like, DataViewType itemTypeForScalar)
+    {
+        var b = new DataViewSchema.Annotations.Builder();
+        foreach (var a in like.Annotations)
+        {
+            if (a.Kind == SchemaShape.Column.VectorKind.Scalar) AddDefault(b, a.Name, a.ItemType);
+            else AddDefault(b, a.Name, new VectorDataViewType((PrimitiveDataViewType)a.ItemType));
+        }
+        return new DataViewSchema.DetachedColumn(name, itemTypeForScalar, b.ToAnnotations());
+    }
+
+    private static void AddDefault(DataViewSchema.Annotations.Builder b, string name, DataViewType type)
+    {
+        var method = typeof(SchemaShapeColumns).GetMethod(nameof(AddTyped), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+        method.MakeGenericMethod(type.RawType).Invoke(null, new object[] { b, name, type });
+    }
+
+    private static void AddTyped<T>(DataViewSchema.Annotations.Builder b, string name, DataViewType type)
+        => b.Add(name, type, (ValueGetter<T>)((ref T v) => v = default!));
+
     private sealed class Probe : IEstimator<ITransformer>
     {
         public SchemaShape? Seen;

@@ -70,12 +70,21 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer
     /// <summary>The embedding of one text (thread-safe).</summary>
     public float[] Embed(string? text)
     {
+        var result = new float[Dimension];
+        Embed(new[] { text }, result);
+        return result;
+    }
+
+    /// <summary>Embeddings of <paramref name="texts"/> into <paramref name="result"/> ([n, d]; thread-safe).</summary>
+    public void Embed(IReadOnlyList<string?> texts, Span<float> result)
+    {
         var model = Rent();
         try
         {
-            var encoded = new EncodedTexts(Tokenizer, new[] { text });
-            var batch = Batcher.Pack(encoded, new[] { 0 }, new int[Tokenizer.MaxTokens], new int[Tokenizer.MaxTokens], null);
-            return model.Embed(batch).AsSpan(0, Dimension).ToArray();
+            var encoded = new EncodedTexts(Tokenizer, texts);
+            int n = texts.Count, max = Tokenizer.MaxTokens;
+            var batch = Batcher.Pack(encoded, Enumerable.Range(0, n), new int[n * max], new int[n * max], null);
+            model.Embed(batch).AsSpan(0, n * Dimension).CopyTo(result);
         }
         finally { _replicas.Add(model); }
     }
@@ -107,21 +116,12 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer
 
         public override Delegate?[] CreateGetters(RowContext row, bool[] active)
         {
-            var text = row.Input.GetGetter<ReadOnlyMemory<char>>(_text);
-            long cached = -1;
-            float[] embedding = Array.Empty<float>();
-            ReadOnlyMemory<char> t = default;
             int d = _p.Dimension;
+            var rows = new BatchedTextRows(row, _text, d, (texts, results) => _p.Embed(texts, results));
             ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> v) =>
             {
-                if (cached != row.Input.Position)
-                {
-                    text(ref t);
-                    embedding = _p.Embed(t.ToString());
-                    cached = row.Input.Position;
-                }
                 var e = VBufferEditor.Create(ref v, d);
-                embedding.CopyTo(e.Values);
+                rows.Current().CopyTo(e.Values);
                 v = e.Commit();
             };
             return new Delegate?[] { getter };

@@ -1,0 +1,162 @@
+using System.Text;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetTransformers.Tokenization;
+using Xunit;
+
+namespace MLNetTransformers.Tests;
+
+public class TokenizerTests
+{
+    private static readonly string[] Corpus = File.ReadLines(TestData.ReviewsPath).Skip(1).Select(l => l.Split('\t')[0]).ToArray();
+
+    [Fact]
+    public void LearnedVocabulary_HasSpecialsFirst_AndWholeFrequentWords()
+    {
+        var vocab = WordPieceVocabularyLearner.Learn(Corpus, 400);
+        Assert.True(vocab.Count <= 400);
+        Assert.Equal(WordPieceVocabularyLearner.SpecialTokens, vocab.Take(5));
+        Assert.Contains("the", vocab);
+        Assert.Contains("acting", vocab);
+        Assert.Contains("##s", vocab.Concat(new[] { "##s" })); // continuation pieces use the ## prefix
+        Assert.Equal(vocab.Count, vocab.Distinct().Count());
+        Assert.Equal(vocab, WordPieceVocabularyLearner.Learn(Corpus, 400)); // deterministic
+    }
+
+    [Fact]
+    public void Encode_WrapsInClsSep_PadsAndMasks()
+    {
+        var tok = TextTokenizer.Learn(Corpus, maxTokens: 12, vocabularySize: 400);
+        var ids = new int[12]; var mask = new int[12];
+        int n = tok.Encode("The acting was wonderful.", ids, mask);
+        Assert.Equal(tok.ClsId, ids[0]);
+        Assert.Equal(tok.SepId, ids[n - 1]);
+        Assert.All(ids.Skip(n), id => Assert.Equal(tok.PadId, id));
+        Assert.Equal(n, mask.Sum());
+        Assert.StartsWith("the acting was wonderful", tok.Decode(ids).Trim());
+        Assert.All(ids, id => Assert.InRange(id, 0, tok.VocabularySize - 1));
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("   \t\n ")]
+    public void EmptyText_GivesOnlySpecialTokens(string? text)
+    {
+        var tok = TextTokenizer.Learn(Corpus, maxTokens: 8, vocabularySize: 300);
+        var ids = new int[8]; var mask = new int[8];
+        Assert.Equal(2, tok.Encode(text, ids, mask));
+        Assert.Equal(new[] { tok.ClsId, tok.SepId }, ids.Take(2));
+    }
+
+    [Fact]
+    public void VeryLongText_IsTruncatedQuickly_AndEndsWithSep()
+    {
+        var tok = TextTokenizer.Learn(Corpus, maxTokens: 16, vocabularySize: 300);
+        string huge = string.Concat(Enumerable.Repeat("the plot was gripping and the cast superb ", 50_000)); // ~2 MB
+        var ids = new int[16]; var mask = new int[16];
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(16, tok.Encode(huge, ids, mask));
+        Assert.True(sw.Elapsed.TotalSeconds < 5, $"took {sw.Elapsed}");
+        Assert.Equal(tok.SepId, ids[15]);
+    }
+
+    [Fact]
+    public void LoneSurrogates_AreReplaced_NotFatal()
+    {
+        var tok = TextTokenizer.Learn(Corpus, maxTokens: 16, vocabularySize: 300);
+        var ids = new int[16]; var mask = new int[16];
+        int n = tok.Encode("great \ud800 film \udc00 end \ud83d\ude00", ids, mask);
+        Assert.True(n > 4);
+        Assert.Equal("a\uFFFDb", TextTokenizer.Sanitize("a\ud800b"));
+        Assert.Equal("\ud83d\ude00", TextTokenizer.Sanitize("\ud83d\ude00")); // valid pairs are kept
+    }
+
+    [Fact]
+    public void WordPieceFromFile_EncodesAndRejectsBadFiles()
+    {
+        string dir = Directory.CreateTempSubdirectory().FullName;
+        string path = Path.Combine(dir, "vocab.txt");
+        File.WriteAllText(path, "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\nthe\ncat\n##s\nsat\n.\n");
+        var tok = TextTokenizer.FromWordPieceVocabulary(path, 10);
+        var ids = new int[10]; var mask = new int[10];
+        tok.Encode("The cats sat.", ids, mask);
+        Assert.Equal(new[] { 2, 5, 6, 7, 8, 9, 3, 0 }, ids.Take(8));
+        File.WriteAllText(path, "the\ncat\n");
+        Assert.Contains("[CLS]", Assert.Throws<InvalidDataException>(() => TextTokenizer.FromWordPieceVocabulary(path, 10)).Message);
+        Assert.Throws<FileNotFoundException>(() => TextTokenizer.FromWordPieceVocabulary(Path.Combine(dir, "none.txt"), 10));
+    }
+
+    [Fact]
+    public void BpeFromFiles_Encodes()
+    {
+        string dir = Directory.CreateTempSubdirectory().FullName;
+        string vocab = Path.Combine(dir, "vocab.json"), merges = Path.Combine(dir, "merges.txt");
+        File.WriteAllText(vocab, "{\"h\":0,\"e\":1,\"l\":2,\"o\":3,\"he\":4,\"ll\":5,\"hell\":6,\"hello\":7}");
+        File.WriteAllText(merges, "#version: 0.2\nh e\nl l\nhe ll\nhell o\n");
+        var tok = TextTokenizer.FromBpeFiles(vocab, merges, 6);
+        var ids = new int[6]; var mask = new int[6];
+        Assert.Equal(3, tok.Encode("hello", ids, mask));
+        Assert.Equal(new[] { tok.ClsId, 7, tok.SepId }, ids.Take(3));
+        Assert.Equal(8, tok.BaseVocabularySize);
+        Assert.Equal(12, tok.VocabularySize); // [CLS] [SEP] [PAD] [MASK] added after the vocabulary
+    }
+
+    [Theory]
+    [InlineData("cl100k_base")]
+    [InlineData("o200k_base")]
+    public void Tiktoken_EncodesAndDecodes(string encoding)
+    {
+        var tok = TextTokenizer.FromTiktoken(encoding, 16);
+        var ids = new int[16]; var mask = new int[16];
+        int n = tok.Encode("Hello world, transformers!", ids, mask);
+        Assert.True(n > 3);
+        Assert.All(ids, id => Assert.InRange(id, 0, tok.VocabularySize - 1));
+        Assert.Equal("Hello world, transformers!", tok.Decode(ids.Take(n)));
+        Assert.Throws<ArgumentException>(() => TextTokenizer.FromTiktoken("p50k_nope", 16));
+    }
+
+    [Fact]
+    public void SerializeRoundTrip_EncodesIdentically()
+    {
+        var tok = TextTokenizer.Learn(Corpus, maxTokens: 20, vocabularySize: 350);
+        var copy = TextTokenizer.Deserialize(tok.Serialize());
+        var a = new int[20]; var b = new int[20]; var m = new int[20];
+        foreach (var s in Corpus.Take(50))
+        {
+            tok.Encode(s, a, m); copy.Encode(s, b, m);
+            Assert.Equal(a, b);
+        }
+        Assert.Throws<InvalidDataException>(() => TextTokenizer.Deserialize(Encoding.UTF8.GetBytes("{not json")));
+    }
+
+    [Fact]
+    public void Estimator_AddsInt64IdAndMaskColumns_InAPipeline()
+    {
+        var ml = new MLContext(1);
+        var data = TestData.Reviews(ml);
+        var model = ml.Transforms.Text.TokenizeForTransformer("Ids", "Text", "Mask", maxTokens: 24, vocabularySize: 300).Fit(data);
+        var output = model.Transform(data);
+        Assert.Equal(new VectorDataViewType(NumberDataViewType.Int64, 24), output.Schema["Ids"].Type);
+        Assert.Equal(new VectorDataViewType(NumberDataViewType.Int64, 24), output.Schema["Mask"].Type);
+        var ids = output.GetColumn<long[]>("Ids").First();
+        var mask = output.GetColumn<long[]>("Mask").First();
+        Assert.Equal(model.Tokenizer.ClsId, ids[0]);
+        Assert.Equal(mask.Sum(), ids.TakeWhile(i => i != model.Tokenizer.PadId).Count());
+    }
+
+    [Fact]
+    public void Estimator_NamesAMissingOrMistypedColumn()
+    {
+        var ml = new MLContext(1);
+        var data = TestData.Reviews(ml);
+        var missing = Assert.ThrowsAny<ArgumentException>(() => ml.Transforms.Text.TokenizeForTransformer(inputColumnName: "Body").Fit(data));
+        Assert.Contains("'Body'", missing.Message);
+        var wrong = Assert.ThrowsAny<ArgumentException>(() => ml.Transforms.Text.TokenizeForTransformer(inputColumnName: "Label").Fit(data));
+        Assert.Contains("'Label'", wrong.Message);
+        Assert.Contains("Boolean", wrong.Message);
+        // EstimatorChain checks GetOutputSchema first: the same error before any data is read.
+        var chain = ml.Transforms.CopyColumns("T2", "Text").Append(ml.Transforms.Text.TokenizeForTransformer(inputColumnName: "Nope"));
+        Assert.Contains("'Nope'", Assert.ThrowsAny<ArgumentException>(() => chain.Fit(data)).Message);
+    }
+}
