@@ -205,12 +205,14 @@ public class MulticlassAndTrainingTests
         var options = TestData.Tiny(epochs: 4);
         options.ValidationSet = split.TestSet;
         options.ReportEverySteps = 10;
+        options.ValidateEverySteps = 30;
         options.Progress = new Sync(reports.Add);
         var log = new List<string>();
         ml.Log += (_, e) => { if (e.Source.Contains("TransformerClassifier")) log.Add(e.Message); };
         var model = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(split.TrainSet);
         Assert.Contains(reports, r => r.EndOfEpoch && r.ValidationAccuracy is not null);
-        Assert.Contains(reports, r => !r.EndOfEpoch);
+        Assert.Contains(reports, r => !r.EndOfEpoch && r.ValidationAccuracy is null);
+        Assert.Contains(reports, r => !r.EndOfEpoch && r.ValidationAccuracy is not null && r.Step % 30 == 0);
         Assert.All(reports, r => Assert.True(float.IsFinite(r.TrainLoss) && r.TokensPerSecond > 0));
         Assert.Equal(4, reports.Count(r => r.EndOfEpoch));
         Assert.Equal(reports.Max(r => r.ValidationAccuracy ?? 0), model.TrainingSummary!.BestValidationAccuracy!.Value, 6);

@@ -148,10 +148,11 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
             return better;
         }
 
+        double trainSeconds = 0; // training time in the current report window (validation excluded)
         void Report(int epoch, bool endOfEpoch, double? acc, double? vloss)
         {
             var p = new ClassificationTrainingProgress(epoch, step, totalSteps, lossCount == 0 ? float.NaN : (float)(lossSum / lossCount),
-                tokens / Math.Max(window.Elapsed.TotalSeconds, 1e-9), acc, vloss, clock.Elapsed, endOfEpoch);
+                tokens / Math.Max(trainSeconds, 1e-9), acc, vloss, clock.Elapsed, endOfEpoch);
             o.Progress?.Report(p);
             ch?.Info(MessageSensitivity.None, p.ToString());
             lossSum = 0; lossCount = 0; tokens = 0; window.Restart();
@@ -165,14 +166,17 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
                 if (o.TimeBudget is { } budget && clock.Elapsed >= budget) { stop = "time budget reached"; goto done; }
                 var r = trainer.TrainStep(batch.Tokens);
                 lossSum += r.Loss; lossCount++; tokens += batch.RealTokens; step++;
-                if (o.ReportEverySteps > 0 && step % o.ReportEverySteps == 0 && step % stepsPerEpoch != 0)
+                bool validateNow = valid is not null && o.ValidateEverySteps > 0 && step % o.ValidateEverySteps == 0;
+                if ((validateNow || (o.ReportEverySteps > 0 && step % o.ReportEverySteps == 0)) && step % stepsPerEpoch != 0)
                 {
+                    trainSeconds = window.Elapsed.TotalSeconds;
                     double? acc = null, vl = null;
-                    if (valid is not null) { Validate(out var a, out var l); (acc, vl) = (a, l); }
+                    if (validateNow) { Validate(out var a, out var l); (acc, vl) = (a, l); }
                     Report(epoch, false, acc, vl);
                 }
             }
             {
+                trainSeconds = window.Elapsed.TotalSeconds;
                 double? acc = null, vl = null;
                 if (valid is not null)
                 {

@@ -62,8 +62,10 @@ public sealed class TransformerClassifierOptions
     public IDataView? ValidationSet { get; set; }
     /// <summary>Stop after this many epochs without validation improvement (0 = never stop early).</summary>
     public int EarlyStoppingPatience { get; set; } = 2;
-    /// <summary>Also report (and validate, when a validation set is given) every this many steps (0 = per epoch only).</summary>
+    /// <summary>Report loss and tokens/s every this many steps, besides every epoch end (0 = per epoch only).</summary>
     public int ReportEverySteps { get; set; } = 100;
+    /// <summary>Also evaluate the validation set (and keep the best weights) every this many steps (0 = per epoch only).</summary>
+    public int ValidateEverySteps { get; set; }
     /// <summary>Stop training after this long (the best weights so far are kept).</summary>
     public TimeSpan? TimeBudget { get; set; }
 
@@ -87,6 +89,8 @@ public sealed class TransformerClassifierOptions
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "Dropout must be in [0, 1).");
         if (!(WeightDecay >= 0f)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be non-negative.");
         if (!(LabelSmoothing >= 0f && LabelSmoothing < 1f)) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must be in [0, 1).");
+        if (ReportEverySteps < 0) throw new ArgumentOutOfRangeException(nameof(ReportEverySteps), ReportEverySteps, "ReportEverySteps must be non-negative.");
+        if (ValidateEverySteps < 0) throw new ArgumentOutOfRangeException(nameof(ValidateEverySteps), ValidateEverySteps, "ValidateEverySteps must be non-negative.");
         if (EarlyStoppingPatience < 0) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience must be non-negative.");
         if (TimeBudget is { } t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeBudget), t, "TimeBudget must be positive.");
         Tokenizer.Validate();

@@ -1,0 +1,179 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetTransformers;
+using MLNetTransformers.Classification;
+using MLNetTransformers.Cli;
+using MLNetTransformers.Tokenization;
+
+const string Usage = """
+    mlnet-transformers: train and use transformer text classifiers with ML.NET
+
+      train    --task binary|multiclass --train PATH [--valid PATH] [--text-col NAME] [--label-col NAME] --model PATH
+               [--epochs N] [--batch-size N] [--lr X] [--warmup N] [--weight-decay X] [--dropout X] [--seed N]
+               [--layers N] [--dim N] [--heads N] [--ffn N] [--max-tokens N] [--time-budget SECONDS] [--patience N]
+               [--tokenizer learned|wordpiece|bpe|tiktoken] [--vocab N] [--vocab-file PATH] [--merges-file PATH]
+               [--tiktoken-encoding cl100k_base|o200k_base]
+      evaluate --model PATH --test PATH [--text-col NAME] [--label-col NAME]
+      predict  --model PATH --text "..."
+
+    Data files are tab-separated with a header row; by default text is the first column and the label the second
+    (binary labels 0/1 or true/false; multiclass labels any strings). evaluate and predict print JSON.
+    """;
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help") { Console.WriteLine(Usage); return 0; }
+try
+{
+    return args[0] switch
+    {
+        "train" => Train(new CommandLine(args.Skip(1), new HashSet<string>())),
+        "evaluate" => Evaluate(new CommandLine(args.Skip(1), new HashSet<string>())),
+        "predict" => Predict(new CommandLine(args.Skip(1), new HashSet<string>())),
+        _ => throw new UsageException($"Unknown command '{args[0]}'."),
+    };
+}
+catch (UsageException e)
+{
+    Console.Error.WriteLine($"error: {e.Message}\n\n{Usage}");
+    return 2;
+}
+catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or InvalidOperationException or FormatException or NotSupportedException)
+{
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 1;
+}
+
+static int Train(CommandLine cl)
+{
+    string task = cl.Require("--task");
+    bool binary = task switch { "binary" => true, "multiclass" => false, _ => throw new UsageException($"--task must be binary or multiclass, got '{task}'.") };
+    string trainPath = cl.Require("--train"), modelPath = cl.Require("--model");
+    string? validPath = cl.Get("--valid"), textCol = cl.Get("--text-col"), labelCol = cl.Get("--label-col");
+    var ml = new MLContext(seed: cl.Int("--seed", 0));
+    var labelKind = binary ? DataKind.Boolean : DataKind.String;
+    var (train, cols) = TsvData.Load(ml, trainPath, textCol, labelCol, needLabel: true, labelKind);
+    IDataView? valid = validPath is null ? null : TsvData.Load(ml, validPath, cols.Text, cols.Label, needLabel: true, labelKind).Data;
+
+    var tokenizer = new TokenizerOptions
+    {
+        Kind = (cl.Get("--tokenizer") ?? "learned") switch
+        {
+            "learned" => TokenizerKind.Learned, "wordpiece" => TokenizerKind.WordPiece, "bpe" => TokenizerKind.Bpe, "tiktoken" => TokenizerKind.Tiktoken,
+            var k => throw new UsageException($"--tokenizer must be learned, wordpiece, bpe or tiktoken, got '{k}'."),
+        },
+        MaxTokens = cl.Int("--max-tokens", 64), VocabularySize = cl.Int("--vocab", 8000),
+        VocabularyFile = cl.Get("--vocab-file"), MergesFile = cl.Get("--merges-file"),
+        TiktokenEncoding = cl.Get("--tiktoken-encoding") ?? "cl100k_base",
+    };
+    using var cancel = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); Console.Error.WriteLine("\nstopping after this step (Ctrl+C again to kill)..."); };
+    var options = new TransformerClassifierOptions
+    {
+        TextColumnName = cols.Text, LabelColumnName = cols.Label!, Tokenizer = tokenizer,
+        Epochs = cl.Int("--epochs", 4), BatchSize = cl.Int("--batch-size", 32), LearningRate = (float)cl.Double("--lr", 5e-4),
+        WarmupSteps = cl.Int("--warmup", -1), WeightDecay = (float)cl.Double("--weight-decay", 0.01), Dropout = (float)cl.Double("--dropout", 0.1),
+        Seed = cl.Int("--seed", 0), Layers = cl.Int("--layers", 2), ModelDim = cl.Int("--dim", 128), Heads = cl.Int("--heads", 4),
+        FeedForwardDim = cl.Int("--ffn", 512), EarlyStoppingPatience = cl.Int("--patience", 2),
+        TimeBudget = cl.Get("--time-budget") is { } tb ? TimeSpan.FromSeconds(double.Parse(tb, CultureInfo.InvariantCulture)) : null,
+        ReportEverySteps = 20, CancellationToken = cancel.Token,
+        Progress = new LiveProgress(),
+    };
+    cl.RejectUnknown();
+    if (valid is not null) options.ValidationSet = binary ? valid : ml.Transforms.Conversion.MapValueToKey(cols.Label).Fit(train).Transform(valid);
+
+    ITransformer model;
+    TransformerClassificationTransformer classifier;
+    if (binary)
+    {
+        classifier = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(train);
+        model = new TransformerChain<ITransformer>(classifier);
+    }
+    else
+    {
+        var keys = ml.Transforms.Conversion.MapValueToKey(cols.Label!).Fit(train);
+        classifier = ml.MulticlassClassification.Trainers.TransformerClassifier(options).Fit(keys.Transform(train));
+        var toValue = ml.Transforms.Conversion.MapKeyToValue("PredictedLabelValue", "PredictedLabel").Fit(classifier.Transform(keys.Transform(train)));
+        model = new TransformerChain<ITransformer>(keys, classifier, toValue);
+    }
+    TransformerModel.Save(ml, model, train.Schema, modelPath);
+    var s = classifier.TrainingSummary!;
+    Console.WriteLine(JsonSerializer.Serialize(new
+    {
+        model = modelPath, task, steps = s.Steps, stop_reason = s.StopReason, train_seconds = Math.Round(s.Duration.TotalSeconds, 1),
+        best_validation_accuracy = s.BestValidationAccuracy is { } a ? Math.Round(a, 4) : (double?)null, parameters = classifier.Model.Parameters.Count,
+    }));
+    return 0;
+}
+
+static int Evaluate(CommandLine cl)
+{
+    string modelPath = cl.Require("--model"), testPath = cl.Require("--test");
+    string? textCol = cl.Get("--text-col"), labelCol = cl.Get("--label-col");
+    cl.RejectUnknown();
+    var ml = new MLContext(seed: 0);
+    var model = TransformerModel.Load(ml, modelPath, out var schema);
+    var classifier = Classifier(model, modelPath);
+    string trainedLabel = schema.First(c => !c.IsHidden && c.Name != classifier.TextColumnName).Name;
+    var (test, cols) = TsvData.Load(ml, testPath, textCol, labelCol, needLabel: true, classifier.IsBinary ? DataKind.Boolean : DataKind.String);
+    // The model reads the column names it was trained with.
+    var data = Rename(ml, test, cols.Text, classifier.TextColumnName, cols.Label!, trainedLabel);
+    var scored = model.Transform(data);
+    JsonObject result;
+    if (classifier.IsBinary)
+    {
+        var m = ml.BinaryClassification.Evaluate(scored, trainedLabel);
+        result = new JsonObject { ["accuracy"] = Math.Round(m.Accuracy, 4), ["auc"] = Math.Round(m.AreaUnderRocCurve, 4), ["f1"] = Math.Round(m.F1Score, 4),
+            ["precision"] = Math.Round(m.PositivePrecision, 4), ["recall"] = Math.Round(m.PositiveRecall, 4) };
+    }
+    else
+    {
+        var m = ml.MulticlassClassification.Evaluate(scored, trainedLabel);
+        result = new JsonObject { ["micro_accuracy"] = Math.Round(m.MicroAccuracy, 4), ["macro_accuracy"] = Math.Round(m.MacroAccuracy, 4), ["log_loss"] = Math.Round(m.LogLoss, 4) };
+    }
+    long rows = 0;
+    using (var cursor = scored.GetRowCursor(Array.Empty<DataViewSchema.Column>())) while (cursor.MoveNext()) rows++;
+    result["rows"] = rows;
+    Console.WriteLine(result.ToJsonString());
+    return 0;
+}
+
+static int Predict(CommandLine cl)
+{
+    string modelPath = cl.Require("--model"), text = cl.Require("--text");
+    cl.RejectUnknown();
+    var ml = new MLContext(seed: 0);
+    var model = TransformerModel.Load(ml, modelPath, out _);
+    var classifier = Classifier(model, modelPath);
+    var probs = classifier.PredictProbabilities(text);
+    int best = Array.IndexOf(probs, probs.Max());
+    var byClass = new JsonObject();
+    for (int i = 0; i < probs.Length; i++) byClass[classifier.IsBinary ? (i == 1 ? "true" : "false") : classifier.ClassNames[i]] = Math.Round(probs[i], 6);
+    JsonNode label = classifier.IsBinary ? JsonValue.Create(best == 1) : JsonValue.Create(classifier.ClassNames[best]);
+    Console.WriteLine(new JsonObject { ["label"] = label, ["probabilities"] = byClass }.ToJsonString());
+    return 0;
+}
+
+static TransformerClassificationTransformer Classifier(ITransformer model, string path) =>
+    (model as IEnumerable<ITransformer>)?.OfType<TransformerClassificationTransformer>().FirstOrDefault()
+    ?? throw new InvalidDataException($"Model '{path}' holds no transformer classifier.");
+
+static IDataView Rename(MLContext ml, IDataView data, string text, string wantText, string label, string wantLabel)
+{
+    IEstimator<ITransformer> chain = new EstimatorChain<ITransformer>();
+    if (text != wantText) chain = chain.Append(ml.Transforms.CopyColumns(wantText, text));
+    if (label != wantLabel) chain = chain.Append(ml.Transforms.CopyColumns(wantLabel, label));
+    return chain.Fit(data).Transform(data);
+}
+
+/// <summary>A live progress line on stderr (rewritten in place), kept at each epoch end.</summary>
+sealed class LiveProgress : IProgress<ClassificationTrainingProgress>
+{
+    public void Report(ClassificationTrainingProgress p)
+    {
+        string line = p.ToString().PadRight(110);
+        if (p.EndOfEpoch) Console.Error.WriteLine("\r" + line);
+        else Console.Error.Write("\r" + line);
+    }
+}
