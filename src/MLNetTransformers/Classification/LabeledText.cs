@@ -111,6 +111,29 @@ internal sealed class EncodedTexts
         }, _ => { });
     }
 
+    /// <summary>Rows of token ids (e.g. a TokenIds column): each row ends at its first [PAD] and is cut at <paramref name="maxTokens"/>.</summary>
+    public EncodedTexts(int maxTokens, IReadOnlyList<long[]> rows, int padId, int vocabularySize)
+    {
+        Count = rows.Count;
+        MaxTokens = maxTokens;
+        Ids = new int[Count * maxTokens];
+        Lengths = new int[Count];
+        for (int i = 0; i < Count; i++)
+        {
+            var r = rows[i];
+            int n = 0;
+            for (; n < r.Length && n < maxTokens && r[n] != padId; n++)
+            {
+                if (r[n] < 0 || r[n] >= vocabularySize)
+                    throw new ArgumentOutOfRangeException(nameof(rows), r[n], $"Token id {r[n]} at position {n} is outside the encoder's vocabulary [0, {vocabularySize}).");
+                Ids[i * maxTokens + n] = (int)r[n];
+            }
+            if (n == 0) { Ids[i * maxTokens] = padId; n = 1; } // an all-padding row: one (masked-out) token
+            Ids.AsSpan(i * maxTokens + n, maxTokens - n).Fill(padId);
+            Lengths[i] = n;
+        }
+    }
+
     public int Count { get; }
     public int MaxTokens { get; }
     public int[] Ids { get; }

@@ -134,7 +134,7 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer
         public override Delegate?[] CreateGetters(RowContext row, bool[] active)
         {
             int classes = _p.Model.Config.NumClasses;
-            var cache = new BatchedTextRows(row, _text, classes, (texts, results) => _p.ScoreTexts(texts, results));
+            var cache = new BatchedRows<ReadOnlyMemory<char>, string?>(row, _text, classes, t => t.ToString(), (texts, results) => _p.ScoreTexts(texts, results));
             if (_p.IsBinary)
             {
                 return new Delegate?[]

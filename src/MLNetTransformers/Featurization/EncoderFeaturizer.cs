@@ -13,7 +13,7 @@ public sealed class EncoderFeaturizerEstimator : IEstimator<EncoderFeaturizerTra
 {
     private readonly EncoderFeaturizerTransformer _transformer;
 
-    /// <summary>Featurizes with a trained encoder.</summary>
+    /// <summary>Featurizes with a trained encoder; the input column holds text, or token ids from this tokenizer.</summary>
     public EncoderFeaturizerEstimator(TextTokenizer tokenizer, TransformerClassifier encoder, string inputColumnName = "Text", string outputColumnName = "Features")
         => _transformer = new EncoderFeaturizerTransformer(tokenizer, encoder, inputColumnName, outputColumnName);
 
@@ -27,17 +27,21 @@ public sealed class EncoderFeaturizerEstimator : IEstimator<EncoderFeaturizerTra
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        var text = inputSchema.FirstOrDefault(c => c.Name == _transformer.InputColumnName);
-        if (text.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{_transformer.InputColumnName}' was not found in the input.");
-        if (text.Kind != SchemaShape.Column.VectorKind.Scalar || text.ItemType is not TextDataViewType)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{_transformer.InputColumnName}' has type {text.ItemType}; expected String (text).");
+        var input = inputSchema.FirstOrDefault(c => c.Name == _transformer.InputColumnName);
+        if (input.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Input column '{_transformer.InputColumnName}' was not found in the input.");
+        bool text = input.Kind == SchemaShape.Column.VectorKind.Scalar && input.ItemType is TextDataViewType;
+        bool ids = input.Kind != SchemaShape.Column.VectorKind.Scalar && (input.ItemType == NumberDataViewType.Int64 || input.ItemType == NumberDataViewType.Int32);
+        if (!text && !ids)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Input column '{_transformer.InputColumnName}' has type {input.ItemType}; expected String (text) or a vector of Int64/Int32 token ids.");
         return SchemaShapeColumns.Extend(inputSchema, new[] { _transformer.OutputColumn });
     }
 }
 
 /// <summary>
-/// Text → sentence embedding ([d_model] floats, CLS or mean pooling as the encoder was trained) from a trained
-/// transformer encoder, for stock trainers such as SdcaLogisticRegression or LightGbm.
+/// Text or token ids → sentence embedding ([d_model] floats, CLS or mean pooling as the encoder was trained) from a
+/// trained transformer encoder, for stock trainers such as SdcaLogisticRegression or LightGbm. A token-id input
+/// (Int64 or Int32 vector, e.g. the TokenIds column of <c>TokenizeForTransformer</c> with the encoder's tokenizer)
+/// is read up to its first [PAD].
 /// </summary>
 public sealed class EncoderFeaturizerTransformer : LazyRowTransformer
 {
@@ -89,6 +93,20 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer
         finally { _replicas.Add(model); }
     }
 
+    /// <summary>Embeddings of rows of token ids into <paramref name="result"/> ([n, d]; thread-safe).</summary>
+    public void EmbedIds(IReadOnlyList<long[]> ids, Span<float> result)
+    {
+        var model = Rent();
+        try
+        {
+            var encoded = new EncodedTexts(Encoder.Config.MaxLength, ids, Tokenizer.PadId, Encoder.Config.VocabSize);
+            int n = ids.Count, max = encoded.MaxTokens;
+            var batch = Batcher.Pack(encoded, Enumerable.Range(0, n), new int[n * max], new int[n * max], null);
+            model.Embed(batch).AsSpan(0, n * Dimension).CopyTo(result);
+        }
+        finally { _replicas.Add(model); }
+    }
+
     private TransformerClassifier Rent()
     {
         if (_replicas.TryTake(out var m)) return m;
@@ -105,10 +123,17 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer
         private readonly EncoderFeaturizerTransformer _p;
         private readonly DataViewSchema.Column _text;
 
+        private readonly bool _ids;
+
         public Mapper(EncoderFeaturizerTransformer p, DataViewSchema input) : base(input)
         {
             _p = p;
-            _text = TokenizerTransformer.RequireText(input, p.InputColumnName);
+            var col = input.GetColumnOrNull(p.InputColumnName) ?? throw new ArgumentOutOfRangeException(nameof(input),
+                $"Input column '{p.InputColumnName}' was not found in the input (columns: {string.Join(", ", input.Where(c => !c.IsHidden).Select(c => c.Name))}).");
+            _ids = col.Type is VectorDataViewType v && (v.ItemType == NumberDataViewType.Int64 || v.ItemType == NumberDataViewType.Int32);
+            if (!_ids && col.Type is not TextDataViewType)
+                throw new ArgumentOutOfRangeException(nameof(input), $"Input column '{p.InputColumnName}' has type {col.Type}; expected String (text) or a vector of Int64/Int32 token ids.");
+            _text = col;
         }
 
         public override IReadOnlyList<DataViewSchema.DetachedColumn> Outputs => new[] { _p.OutputColumn };
@@ -117,11 +142,26 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer
         public override Delegate?[] CreateGetters(RowContext row, bool[] active)
         {
             int d = _p.Dimension;
-            var rows = new BatchedTextRows(row, _text, d, (texts, results) => _p.Embed(texts, results));
+            Func<ReadOnlySpan<float>> current;
+            if (!_ids)
+            {
+                var rows = new BatchedRows<ReadOnlyMemory<char>, string?>(row, _text, d, t => t.ToString(), (texts, results) => _p.Embed(texts, results));
+                current = rows.Current;
+            }
+            else if (((VectorDataViewType)_text.Type).ItemType == NumberDataViewType.Int64)
+            {
+                var rows = new BatchedRows<VBuffer<long>, long[]>(row, _text, d, v => v.DenseValues().ToArray(), (ids, results) => _p.EmbedIds(ids, results));
+                current = rows.Current;
+            }
+            else
+            {
+                var rows = new BatchedRows<VBuffer<int>, long[]>(row, _text, d, v => v.DenseValues().Select(x => (long)x).ToArray(), (ids, results) => _p.EmbedIds(ids, results));
+                current = rows.Current;
+            }
             ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> v) =>
             {
                 var e = VBufferEditor.Create(ref v, d);
-                rows.Current().CopyTo(e.Values);
+                current().CopyTo(e.Values);
                 v = e.Commit();
             };
             return new Delegate?[] { getter };

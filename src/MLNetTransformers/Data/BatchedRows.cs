@@ -4,31 +4,35 @@ using Microsoft.ML.Data;
 namespace MLNetTransformers.Data;
 
 /// <summary>
-/// Per-row results of a text model, computed in batches. When the row comes from a cursor walking its source in
-/// order, a second cursor over the same source reads the next rows' text ahead, so a whole batch goes through the
+/// Per-row results of a model, computed in batches. When the row comes from a cursor walking its source in order,
+/// a second cursor over the same source reads the next rows' input ahead, so a whole batch goes through the
 /// network at once; otherwise (PredictionEngine, shuffled cursors) rows are computed one at a time.
 /// </summary>
-internal sealed class BatchedTextRows
+/// <typeparam name="TValue">Type of the input column's values (e.g. ReadOnlyMemory&lt;char&gt;).</typeparam>
+/// <typeparam name="TItem">What is kept of each value for the batch (e.g. string).</typeparam>
+internal sealed class BatchedRows<TValue, TItem>
 {
     public const int BatchSize = 64;
     private readonly RowContext _row;
-    private readonly ValueGetter<ReadOnlyMemory<char>> _text;
+    private readonly ValueGetter<TValue> _value;
+    private readonly Func<TValue, TItem> _keep;
     private readonly int _textIndex, _width;
-    private readonly Action<IReadOnlyList<string?>, float[]> _compute;
+    private readonly Action<IReadOnlyList<TItem>, float[]> _compute;
     private readonly float[] _results;
-    private readonly string?[] _texts = new string?[BatchSize];
+    private readonly TItem[] _items = new TItem[BatchSize];
     private long _start = -1, _count;
     private DataViewRowCursor? _ahead;
-    private ValueGetter<ReadOnlyMemory<char>>? _aheadText;
+    private ValueGetter<TValue>? _aheadValue;
 
     /// <param name="row">The row (and, for cursors, the source view).</param>
-    /// <param name="text">Text column of the input schema.</param>
+    /// <param name="input">Input column of the input schema.</param>
     /// <param name="width">Results per row.</param>
-    /// <param name="compute">Fills [texts.Count, width] results for a batch of texts.</param>
-    public BatchedTextRows(RowContext row, DataViewSchema.Column text, int width, Action<IReadOnlyList<string?>, float[]> compute)
+    /// <param name="keep">Copies what the batch needs out of a (reused) column value.</param>
+    /// <param name="compute">Fills [items.Count, width] results for a batch of items.</param>
+    public BatchedRows(RowContext row, DataViewSchema.Column input, int width, Func<TValue, TItem> keep, Action<IReadOnlyList<TItem>, float[]> compute)
     {
-        (_row, _textIndex, _width, _compute) = (row, text.Index, width, compute);
-        _text = row.Input.GetGetter<ReadOnlyMemory<char>>(text);
+        (_row, _textIndex, _width, _keep, _compute) = (row, input.Index, width, keep, compute);
+        _value = row.Input.GetGetter<TValue>(input);
         _results = new float[BatchSize * width];
     }
 
@@ -44,12 +48,12 @@ internal sealed class BatchedTextRows
     {
         if (!(_row.Sequential && _row.Source is not null && TryReadAhead(pos, out int n)))
         {
-            ReadOnlyMemory<char> t = default;
-            _text(ref t);
-            _texts[0] = t.ToString();
+            TValue v = default!;
+            _value(ref v);
+            _items[0] = _keep(v);
             n = 1;
         }
-        _compute(new ArraySegment<string?>(_texts, 0, n), _results);
+        _compute(new ArraySegment<TItem>(_items, 0, n), _results);
         (_start, _count) = (pos, n);
     }
 
@@ -60,15 +64,15 @@ internal sealed class BatchedTextRows
         {
             var col = _row.Source!.Schema[_textIndex];
             _ahead = _row.Source.GetRowCursor(new[] { col });
-            _aheadText = _ahead.GetGetter<ReadOnlyMemory<char>>(col);
+            _aheadValue = _ahead.GetGetter<TValue>(col);
         }
         while (_ahead.Position < pos && _ahead.MoveNext()) { }
         if (_ahead.Position != pos) return false; // the two cursors disagree: compute this row alone
-        ReadOnlyMemory<char> t = default;
+        TValue v = default!;
         do
         {
-            _aheadText!(ref t);
-            _texts[n++] = t.ToString();
+            _aheadValue!(ref v);
+            _items[n++] = _keep(v);
         } while (n < BatchSize && _ahead.MoveNext());
         return true;
     }
