@@ -30,6 +30,9 @@ public abstract class PositionalEncoding
     /// <summary>The vectors, [MaxLength, Dim].</summary>
     protected abstract ReadOnlySpan<float> Table { get; }
 
+    /// <summary>The position vectors, [MaxLength, Dim] (for export).</summary>
+    public ReadOnlySpan<float> Vectors => Table;
+
     /// <summary>x[b, t, :] += PE[start + t] for a batch of <paramref name="batch"/> sequences of length <paramref name="seqLen"/>.</summary>
     public void AddTo(float[] x, int batch, int seqLen, int start = 0)
     {

@@ -1,0 +1,194 @@
+using System.Text.Json;
+using Google.Protobuf;
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Layers;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Core.Training;
+using MLNetTransformers.Onnx.Proto;
+using MLNetTransformers.Tokenization;
+using static MLNetTransformers.Onnx.OnnxGraphBuilder;
+using DataType = MLNetTransformers.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace MLNetTransformers.Onnx;
+
+/// <summary>What an exported graph computes.</summary>
+public enum OnnxExportKind
+{
+    /// <summary>Encoder classifier: outputs <c>logits</c> [batch, classes] and <c>embeddings</c> [batch, d_model].</summary>
+    Classifier,
+    /// <summary>Encoder featurizer: outputs <c>embeddings</c> [batch, d_model] (the pooled sentence vector).</summary>
+    Featurizer,
+    /// <summary>Causal decoder LM: outputs <c>logits</c> [batch, sequence, vocab].</summary>
+    LanguageModel,
+}
+
+/// <summary>
+/// Writes MLNetTransformers models as standard ONNX (opset 17, only ai.onnx operators). Inputs are
+/// <c>input_ids</c> and <c>attention_mask</c> (int64, [batch, sequence], both axes dynamic); the model config,
+/// tokenizer and class names travel in the metadata. The contract is documented in <c>onnx/README.md</c>.
+/// Weights are stored in PyTorch layout under their parameter names, so <see cref="OnnxImporter"/> maps them back.
+/// </summary>
+public static class OnnxExporter
+{
+    /// <summary>Opset of the exported graphs.</summary>
+    public const int Opset = 17;
+    internal const string KindKey = "mlnettransformers.kind", ConfigKey = "mlnettransformers.config",
+        TokenizerKey = "mlnettransformers.tokenizer", ClassesKey = "mlnettransformers.class_names", VersionKey = "mlnettransformers.format_version";
+
+    /// <summary>The encoder classifier (or, with <see cref="OnnxExportKind.Featurizer"/>, its pooled embeddings only).</summary>
+    public static byte[] Export(TransformerClassifier model, TextTokenizer? tokenizer = null, IReadOnlyList<string>? classNames = null,
+        OnnxExportKind kind = OnnxExportKind.Classifier)
+    {
+        if (kind == OnnxExportKind.LanguageModel) throw new ArgumentException("A classifier exports as Classifier or Featurizer.", nameof(kind));
+        var g = new OnnxGraphBuilder();
+        var (ids, mask) = Inputs(g);
+        var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
+        var hidden = Stack(g, model.Parameters, model.Config, ids, maskF, causal: false);
+        string pooled;
+        if (model.Config.Pooling == Pooling.Cls)
+            pooled = g.Node("Gather", new[] { hidden, g.Int64Scalar(0) }, Int("axis", 1));
+        else
+        {
+            var m3 = g.Node("Unsqueeze", new[] { maskF, g.Int64s(2) });
+            var sum = g.Node("ReduceSum", new[] { g.Node("Mul", new[] { hidden, m3 }), g.Int64s(1) }, Int("keepdims", 0));
+            var count = g.Node("ReduceSum", new[] { maskF, g.Int64s(1) }, Int("keepdims", 1));
+            pooled = g.Node("Div", new[] { sum, g.Node("Max", new[] { count, g.FloatScalar(1f) }) });
+        }
+        g.Output(pooled, "embeddings", DataType.Float, "batch", model.Config.ModelDim);
+        if (kind == OnnxExportKind.Classifier)
+        {
+            var logits = Linear(g, model.Parameters, "head.", pooled);
+            g.Output(logits, "logits", DataType.Float, "batch", model.Config.NumClasses);
+        }
+        return Model(g, model, kind, tokenizer, classNames);
+    }
+
+    /// <summary>The causal language model: <c>logits</c> [batch, sequence, vocab].</summary>
+    public static byte[] Export(TransformerLanguageModel model, TextTokenizer? tokenizer = null)
+    {
+        var g = new OnnxGraphBuilder();
+        var (ids, mask) = Inputs(g);
+        var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
+        var hidden = Stack(g, model.Parameters, model.Config, ids, maskF, causal: true);
+        var logits = Linear(g, model.Parameters, "head.", hidden);
+        g.Output(logits, "logits", DataType.Float, "batch", "sequence", model.Config.VocabSize);
+        return Model(g, model, OnnxExportKind.LanguageModel, tokenizer, null);
+    }
+
+    /// <summary>Writes <paramref name="onnx"/> to <paramref name="path"/> atomically.</summary>
+    public static void Save(byte[] onnx, string path) => Checkpoint.WriteAtomically(path, onnx);
+
+    private static (string Ids, string Mask) Inputs(OnnxGraphBuilder g) =>
+        (g.Input("input_ids", DataType.Int64, "batch", "sequence"), g.Input("attention_mask", DataType.Int64, "batch", "sequence"));
+
+    private static byte[] Model(OnnxGraphBuilder g, ITrainableModel model, OnnxExportKind kind, TextTokenizer? tokenizer, IReadOnlyList<string>? classNames)
+    {
+        var m = new ModelProto
+        {
+            IrVersion = 8, ProducerName = "MLNetTransformers", ProducerVersion = typeof(OnnxExporter).Assembly.GetName().Version?.ToString() ?? "0",
+            Graph = g.Graph, DocString = $"MLNetTransformers {kind}: {model.Config.Layers} layers, d_model {model.Config.ModelDim}, {model.Config.Heads} heads.",
+        };
+        m.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        void Meta(string k, string v) => m.MetadataProps.Add(new StringStringEntryProto { Key = k, Value = v });
+        Meta(VersionKey, "1");
+        Meta(KindKey, kind.ToString());
+        Meta(ConfigKey, model.Config.ToJson());
+        if (tokenizer is not null) Meta(TokenizerKey, System.Text.Encoding.UTF8.GetString(tokenizer.Serialize()));
+        if (classNames is not null) Meta(ClassesKey, JsonSerializer.Serialize(classNames));
+        // Weights are added last so a reader can reject a model by its metadata without parsing them.
+        foreach (var t in model.Parameters.Tensors)
+            g.Initializer(t.Name, t.Value, t.Shape.Select(d => (long)d).ToArray());
+        return m.ToByteArray();
+    }
+
+    /// <summary>Token + position embeddings and the blocks (and the final norm for pre-norm) → hidden [B, T, d].</summary>
+    private static string Stack(OnnxGraphBuilder g, ParameterSet p, TransformerConfig c, string ids, string maskF, bool causal)
+    {
+        int d = c.ModelDim, h = c.Heads, hd = d / h;
+        var x = g.Node("Gather", new[] { "tok.weight", ids });                                   // [B, T, d]
+        var seqLen = g.Node("Gather", new[] { g.Node("Shape", new[] { ids }), g.Int64Scalar(1) });   // scalar T
+        var positions = g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) });    // [T]
+        string table = c.PositionalEncoding == PositionalEncodingKind.Learned
+            ? "pos.weight"
+            : g.Initializer("pos.sinusoidal", new SinusoidalPositionalEncoding(c.MaxLength, d).Vectors, c.MaxLength, d);
+        x = g.Node("Add", new[] { x, g.Node("Gather", new[] { table, positions }) });
+
+        // Additive attention bias: 0 where attended, −1e9 where blocked (padded keys; future positions if causal).
+        var keyBias = g.Node("Mul", new[] { g.Node("Sub", new[] { maskF, g.FloatScalar(1f) }), g.FloatScalar(1e9f) }); // [B, T]
+        var bias = g.Node("Unsqueeze", new[] { keyBias, g.Int64s(1, 2) });                         // [B, 1, 1, T]
+        if (causal)
+        {
+            var t1 = g.Node("Unsqueeze", new[] { seqLen, g.Int64s(0) });
+            var one = new TensorProto { DataType = (int)DataType.Float, Dims = { 1 } };
+            one.FloatData.Add(1f);
+            var ones = g.Node("ConstantOfShape", new[] { g.Node("Concat", new[] { t1, t1 }, Int("axis", 0)) }, Tensor("value", one));
+            var lower = g.Node("Trilu", new[] { ones }, Int("upper", 0));                         // 1 where j ≤ i
+            var causalBias = g.Node("Mul", new[] { g.Node("Sub", new[] { lower, g.FloatScalar(1f) }), g.FloatScalar(1e9f) });
+            bias = g.Node("Add", new[] { bias, causalBias });                                      // [B, 1, T, T]
+        }
+
+        var headShape = g.Int64s(0, 0, h, hd);
+        var mergedShape = g.Int64s(0, 0, d);
+        var split = g.Int64s(d, d, d);
+        var scale = g.FloatScalar(1f / MathF.Sqrt(hd));
+        for (int i = 0; i < c.Layers; i++)
+        {
+            string pre = $"layers.{i}.";
+            string Attention(string input)
+            {
+                var qkv = g.Node("Add", new[] { g.Node("MatMul", new[] { input, T(g, pre + "self_attn.in_proj_weight") }), pre + "self_attn.in_proj_bias" });
+                var parts = g.Nodes("Split", new[] { qkv, split }, 3, Int("axis", -1));
+                var q = g.Node("Transpose", new[] { g.Node("Reshape", new[] { parts[0], headShape }) }, Ints("perm", 0, 2, 1, 3));  // [B, H, T, hd]
+                var kT = g.Node("Transpose", new[] { g.Node("Reshape", new[] { parts[1], headShape }) }, Ints("perm", 0, 2, 3, 1)); // [B, H, hd, T]
+                var v = g.Node("Transpose", new[] { g.Node("Reshape", new[] { parts[2], headShape }) }, Ints("perm", 0, 2, 1, 3));
+                var scores = g.Node("Add", new[] { g.Node("Mul", new[] { g.Node("MatMul", new[] { q, kT }), scale }), bias });
+                var probs = g.Node("Softmax", new[] { scores }, Int("axis", -1));
+                var ctx = g.Node("Reshape", new[] { g.Node("Transpose", new[] { g.Node("MatMul", new[] { probs, v }) }, Ints("perm", 0, 2, 1, 3)), mergedShape });
+                return Linear(g, p, pre + "self_attn.out_proj.", ctx);
+            }
+            string FeedForward(string input)
+            {
+                var a = Linear(g, p, pre + "linear1.", input);
+                return Linear(g, p, pre + "linear2.", Activation(g, c.Activation, a));
+            }
+            string Norm(string input, string name) => g.Node("LayerNormalization", new[] { input, name + "weight", name + "bias" },
+                Int("axis", -1), Float("epsilon", c.LayerNormEps));
+
+            if (c.Norm == NormPlacement.PreNorm)
+            {
+                x = g.Node("Add", new[] { x, Attention(Norm(x, pre + "norm1.")) });
+                x = g.Node("Add", new[] { x, FeedForward(Norm(x, pre + "norm2.")) });
+            }
+            else
+            {
+                x = Norm(g.Node("Add", new[] { x, Attention(x) }), pre + "norm1.");
+                x = Norm(g.Node("Add", new[] { x, FeedForward(x) }), pre + "norm2.");
+            }
+        }
+        if (c.Norm == NormPlacement.PreNorm)
+            x = g.Node("LayerNormalization", new[] { x, "lnf.weight", "lnf.bias" }, Int("axis", -1), Float("epsilon", c.LayerNormEps));
+        return x;
+    }
+
+    private static string T(OnnxGraphBuilder g, string weight) => g.Node("Transpose", new[] { weight }, Ints("perm", 1, 0));
+
+    private static string Linear(OnnxGraphBuilder g, ParameterSet p, string prefix, string input)
+    {
+        var y = g.Node("MatMul", new[] { input, T(g, prefix + "weight") });
+        return p.Contains(prefix + "bias") ? g.Node("Add", new[] { y, prefix + "bias" }) : y;
+    }
+
+    private static string Activation(OnnxGraphBuilder g, Activation act, string x) => act switch
+    {
+        Core.Kernels.Activation.Relu => g.Node("Relu", new[] { x }),
+        // 0.5·x·(1 + erf(x/√2))
+        Core.Kernels.Activation.Gelu => g.Node("Mul", new[] { g.Node("Mul", new[] { x, g.FloatScalar(0.5f) }),
+            g.Node("Add", new[] { g.Node("Erf", new[] { g.Node("Mul", new[] { x, g.FloatScalar(0.70710678118654752f) }) }), g.FloatScalar(1f) }) }),
+        // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+        Core.Kernels.Activation.GeluTanh => g.Node("Mul", new[] { g.Node("Mul", new[] { x, g.FloatScalar(0.5f) }),
+            g.Node("Add", new[] { g.Node("Tanh", new[] { g.Node("Mul", new[] { g.FloatScalar(0.79788456080286536f),
+                g.Node("Add", new[] { x, g.Node("Mul", new[] { g.FloatScalar(0.044715f), g.Node("Mul", new[] { x, g.Node("Mul", new[] { x, x }) }) }) }) }) }),
+                g.FloatScalar(1f) }) }),
+        _ => throw new ArgumentOutOfRangeException(nameof(act), act, "Unknown activation."),
+    };
+}

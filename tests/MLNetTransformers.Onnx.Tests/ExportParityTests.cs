@@ -1,0 +1,116 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Layers;
+using MLNetTransformers.Core.Models;
+using Xunit;
+
+namespace MLNetTransformers.Onnx.Tests;
+
+public class ExportParityTests
+{
+    internal static TransformerConfig Small(NormPlacement norm = NormPlacement.PreNorm, Pooling pooling = Pooling.Mean,
+        Activation act = Activation.Gelu, PositionalEncodingKind pe = PositionalEncodingKind.Learned) => new()
+    {
+        VocabSize = 50, ModelDim = 16, Heads = 4, Layers = 2, FeedForwardDim = 32, MaxLength = 16, Dropout = 0f,
+        NumClasses = 3, Norm = norm, Pooling = pooling, Activation = act, PositionalEncoding = pe,
+    };
+
+    /// <summary>Random ids with a random amount of trailing padding per row (at least one real token).</summary>
+    internal static (int[] Ids, int[] Mask) RandomBatch(int b, int t, int seed, int vocab = 50)
+    {
+        var rng = new Random(seed);
+        var ids = new int[b * t]; var mask = new int[b * t];
+        for (int i = 0; i < b; i++)
+        {
+            int len = i == 0 ? t : rng.Next(1, t + 1);
+            for (int j = 0; j < t; j++) { ids[i * t + j] = j < len ? rng.Next(vocab) : 0; mask[i * t + j] = j < len ? 1 : 0; }
+        }
+        return (ids, mask);
+    }
+
+    internal static Dictionary<string, float[]> RunOrt(byte[] onnx, int[] ids, int[] mask, int b, int t)
+    {
+        using var session = new InferenceSession(onnx);
+        var inputs = new List<NamedOnnxValue>
+        {
+            NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids.Select(i => (long)i).ToArray(), new[] { b, t })),
+            NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(mask.Select(i => (long)i).ToArray(), new[] { b, t })),
+        };
+        using var results = session.Run(inputs);
+        return results.ToDictionary(r => r.Name, r => r.AsTensor<float>().ToArray());
+    }
+
+    internal static void Close(ReadOnlySpan<float> expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        float scale = 0;
+        foreach (var v in expected) scale = Math.Max(scale, Math.Abs(v));
+        for (int i = 0; i < actual.Length; i++)
+        {
+            double rel = Math.Abs(actual[i] - expected[i]) / Math.Max(Math.Abs(expected[i]), 0.1 * scale);
+            Assert.True(rel <= 1e-4, $"{what}[{i}]: ONNX Runtime {actual[i]}, managed {expected[i]} (relative error {rel:E2})");
+        }
+    }
+
+    public static IEnumerable<object[]> ClassifierShapes()
+    {
+        yield return new object[] { NormPlacement.PreNorm, Pooling.Mean, Activation.Gelu, PositionalEncodingKind.Learned };
+        yield return new object[] { NormPlacement.PostNorm, Pooling.Cls, Activation.GeluTanh, PositionalEncodingKind.Sinusoidal };
+        yield return new object[] { NormPlacement.PreNorm, Pooling.Cls, Activation.Relu, PositionalEncodingKind.Sinusoidal };
+    }
+
+    [Theory]
+    [MemberData(nameof(ClassifierShapes))]
+    public void Classifier_OnnxRuntimeMatchesManaged(NormPlacement norm, Pooling pooling, Activation act, PositionalEncodingKind pe)
+    {
+        var model = new TransformerClassifier(Small(norm, pooling, act, pe), 3);
+        Weights.Scramble(model.Parameters, 5);
+        var onnx = OnnxExporter.Export(model);
+        foreach (var (b, t) in new[] { (1, 1), (1, 7), (3, 5), (4, 16) })
+        {
+            var (ids, mask) = RandomBatch(b, t, b * 31 + t);
+            var batch = new TokenBatch(b, t, ids, mask);
+            var expected = model.Forward(batch).AsSpan(0, b * 3).ToArray();
+            var embeddings = model.Embed(batch).AsSpan(0, b * 16).ToArray();
+            var ort = RunOrt(onnx, ids, mask, b, t);
+            Close(expected, ort["logits"], $"logits b={b} t={t}");
+            Close(embeddings, ort["embeddings"], $"embeddings b={b} t={t}");
+        }
+    }
+
+    [Fact]
+    public void Featurizer_ExportsEmbeddingsOnly()
+    {
+        var model = new TransformerClassifier(Small(), 3);
+        var onnx = OnnxExporter.Export(model, kind: OnnxExportKind.Featurizer);
+        var (ids, mask) = RandomBatch(2, 6, 1);
+        var ort = RunOrt(onnx, ids, mask, 2, 6);
+        Assert.Equal(new[] { "embeddings" }, ort.Keys);
+        Close(model.Embed(new TokenBatch(2, 6, ids, mask)).AsSpan(0, 32), ort["embeddings"], "embeddings");
+    }
+
+    [Fact]
+    public void LanguageModel_OnnxRuntimeMatchesManaged()
+    {
+        var model = new TransformerLanguageModel(Small(act: Activation.GeluTanh), 3);
+        Weights.Scramble(model.Parameters, 6);
+        var onnx = OnnxExporter.Export(model);
+        foreach (var (b, t) in new[] { (1, 1), (2, 9), (3, 16) })
+        {
+            var (ids, mask) = RandomBatch(b, t, b + t);
+            var expected = model.Forward(new TokenBatch(b, t, ids, mask)).AsSpan(0, b * t * 50).ToArray();
+            Close(expected, RunOrt(onnx, ids, mask, b, t)["logits"], $"logits b={b} t={t}");
+        }
+    }
+}
+
+internal static class Weights
+{
+    /// <summary>Moves weights off their initial values (biases 0, norms 1) so every path matters.</summary>
+    public static void Scramble(ParameterSet ps, int seed)
+    {
+        var rng = new Random(seed);
+        for (int i = 0; i < ps.Count; i++) ps.Data[i] += (float)(rng.NextDouble() - 0.5) * 0.4f;
+    }
+}
