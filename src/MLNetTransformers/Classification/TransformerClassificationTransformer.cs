@@ -134,7 +134,7 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer
         public override Delegate?[] CreateGetters(RowContext row, bool[] active)
         {
             int classes = _p.Model.Config.NumClasses;
-            var cache = new BatchedRows<ReadOnlyMemory<char>, string?>(row, _text, classes, t => t.ToString(), (texts, results) => _p.ScoreTexts(texts, results));
+            var cache = new BatchedRows<string?>(row, new[] { _text }, classes, BatchedRows<string?>.Text(_text), (texts, results) => _p.ScoreTexts(texts, results));
             if (_p.IsBinary)
             {
                 return new Delegate?[]

@@ -8,33 +8,43 @@ namespace MLNetTransformers.Data;
 /// a second cursor over the same source reads the next rows' input ahead, so a whole batch goes through the
 /// network at once; otherwise (PredictionEngine, shuffled cursors) rows are computed one at a time.
 /// </summary>
-/// <typeparam name="TValue">Type of the input column's values (e.g. ReadOnlyMemory&lt;char&gt;).</typeparam>
-/// <typeparam name="TItem">What is kept of each value for the batch (e.g. string).</typeparam>
-internal sealed class BatchedRows<TValue, TItem>
+/// <typeparam name="TItem">What is kept of each row for the batch (e.g. its text).</typeparam>
+public sealed class BatchedRows<TItem>
 {
     public const int BatchSize = 64;
     private readonly RowContext _row;
-    private readonly ValueGetter<TValue> _value;
-    private readonly Func<TValue, TItem> _keep;
-    private readonly int _textIndex, _width;
+    private readonly Func<TItem> _read;
+    private readonly Func<DataViewRow, Func<TItem>> _reader;
+    private readonly DataViewSchema.Column[] _inputs;
+    private readonly int _width;
     private readonly Action<IReadOnlyList<TItem>, float[]> _compute;
     private readonly float[] _results;
     private readonly TItem[] _items = new TItem[BatchSize];
     private long _start = -1, _count;
     private DataViewRowCursor? _ahead;
-    private ValueGetter<TValue>? _aheadValue;
+    private Func<TItem>? _aheadRead;
 
     /// <param name="row">The row (and, for cursors, the source view).</param>
-    /// <param name="input">Input column of the input schema.</param>
+    /// <param name="inputs">Input columns the reader uses.</param>
     /// <param name="width">Results per row.</param>
-    /// <param name="keep">Copies what the batch needs out of a (reused) column value.</param>
+    /// <param name="reader">Given a row, makes a function that copies what the batch needs out of its current values.</param>
     /// <param name="compute">Fills [items.Count, width] results for a batch of items.</param>
-    public BatchedRows(RowContext row, DataViewSchema.Column input, int width, Func<TValue, TItem> keep, Action<IReadOnlyList<TItem>, float[]> compute)
+    public BatchedRows(RowContext row, IReadOnlyList<DataViewSchema.Column> inputs, int width, Func<DataViewRow, Func<TItem>> reader,
+        Action<IReadOnlyList<TItem>, float[]> compute)
     {
-        (_row, _textIndex, _width, _keep, _compute) = (row, input.Index, width, keep, compute);
-        _value = row.Input.GetGetter<TValue>(input);
+        (_row, _width, _reader, _compute) = (row, width, reader, compute);
+        _inputs = inputs.ToArray();
+        _read = reader(row.Input);
         _results = new float[BatchSize * width];
     }
+
+    /// <summary>A reader of one text column.</summary>
+    public static Func<DataViewRow, Func<string?>> Text(DataViewSchema.Column column) => r =>
+    {
+        var g = r.GetGetter<ReadOnlyMemory<char>>(r.Schema[column.Index]);
+        ReadOnlyMemory<char> v = default;
+        return () => { g(ref v); return v.ToString(); };
+    };
 
     /// <summary>The results of the current row.</summary>
     public ReadOnlySpan<float> Current()
@@ -48,9 +58,7 @@ internal sealed class BatchedRows<TValue, TItem>
     {
         if (!(_row.Sequential && _row.Source is not null && TryReadAhead(pos, out int n)))
         {
-            TValue v = default!;
-            _value(ref v);
-            _items[0] = _keep(v);
+            _items[0] = _read();
             n = 1;
         }
         _compute(new ArraySegment<TItem>(_items, 0, n), _results);
@@ -62,17 +70,15 @@ internal sealed class BatchedRows<TValue, TItem>
         n = 0;
         if (_ahead is null)
         {
-            var col = _row.Source!.Schema[_textIndex];
-            _ahead = _row.Source.GetRowCursor(new[] { col });
-            _aheadValue = _ahead.GetGetter<TValue>(col);
+            var source = _row.Source!;
+            _ahead = source.GetRowCursor(_inputs.Select(c => source.Schema[c.Index]));
+            _aheadRead = _reader(_ahead);
         }
         while (_ahead.Position < pos && _ahead.MoveNext()) { }
         if (_ahead.Position != pos) return false; // the two cursors disagree: compute this row alone
-        TValue v = default!;
         do
         {
-            _aheadValue!(ref v);
-            _items[n++] = _keep(v);
+            _items[n++] = _aheadRead!();
         } while (n < BatchSize && _ahead.MoveNext());
         return true;
     }

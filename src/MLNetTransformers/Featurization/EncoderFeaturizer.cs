@@ -142,22 +142,9 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer
         public override Delegate?[] CreateGetters(RowContext row, bool[] active)
         {
             int d = _p.Dimension;
-            Func<ReadOnlySpan<float>> current;
-            if (!_ids)
-            {
-                var rows = new BatchedRows<ReadOnlyMemory<char>, string?>(row, _text, d, t => t.ToString(), (texts, results) => _p.Embed(texts, results));
-                current = rows.Current;
-            }
-            else if (((VectorDataViewType)_text.Type).ItemType == NumberDataViewType.Int64)
-            {
-                var rows = new BatchedRows<VBuffer<long>, long[]>(row, _text, d, v => v.DenseValues().ToArray(), (ids, results) => _p.EmbedIds(ids, results));
-                current = rows.Current;
-            }
-            else
-            {
-                var rows = new BatchedRows<VBuffer<int>, long[]>(row, _text, d, v => v.DenseValues().Select(x => (long)x).ToArray(), (ids, results) => _p.EmbedIds(ids, results));
-                current = rows.Current;
-            }
+            Func<ReadOnlySpan<float>> current = _ids
+                ? new BatchedRows<long[]>(row, new[] { _text }, d, TokenIdColumn.Reader(_text), (ids, results) => _p.EmbedIds(ids, results)).Current
+                : new BatchedRows<string?>(row, new[] { _text }, d, BatchedRows<string?>.Text(_text), (texts, results) => _p.Embed(texts, results)).Current;
             ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> v) =>
             {
                 var e = VBufferEditor.Create(ref v, d);
@@ -167,4 +154,23 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer
             return new Delegate?[] { getter };
         }
     }
+}
+
+/// <summary>Reads a vector column of Int64 or Int32 token ids as long[].</summary>
+public static class TokenIdColumn
+{
+    /// <summary>A reader for the batched look-ahead.</summary>
+    public static Func<DataViewRow, Func<long[]>> Reader(DataViewSchema.Column column) => r =>
+    {
+        var col = r.Schema[column.Index];
+        if (((VectorDataViewType)col.Type).ItemType == NumberDataViewType.Int64)
+        {
+            var g = r.GetGetter<VBuffer<long>>(col);
+            VBuffer<long> v = default;
+            return () => { g(ref v); return v.DenseValues().ToArray(); };
+        }
+        var gi = r.GetGetter<VBuffer<int>>(col);
+        VBuffer<int> vi = default;
+        return () => { gi(ref vi); return vi.DenseValues().Select(x => (long)x).ToArray(); };
+    };
 }

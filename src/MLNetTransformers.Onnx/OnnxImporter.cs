@@ -1,0 +1,94 @@
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Google.Protobuf;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Onnx.Proto;
+using MLNetTransformers.Tokenization;
+
+namespace MLNetTransformers.Onnx;
+
+/// <summary>A model read back from an ONNX file exported by this library.</summary>
+/// <param name="Model">The managed model, ready for inference or further training.</param>
+/// <param name="Kind">What the graph computed.</param>
+/// <param name="Tokenizer">The tokenizer stored in the metadata, if any.</param>
+/// <param name="ClassNames">Class names stored in the metadata, if any.</param>
+public sealed record ImportedModel(ITrainableModel Model, OnnxExportKind Kind, TextTokenizer? Tokenizer, IReadOnlyList<string>? ClassNames);
+
+/// <summary>
+/// Brings the weights of an ONNX model exported by <see cref="OnnxExporter"/> back into the managed engine:
+/// the config comes from the metadata, every parameter from the initializer of the same name. Graphs using an
+/// operator the exporter never writes are refused, naming the operator, rather than imported wrongly.
+/// </summary>
+public static class OnnxImporter
+{
+    private static readonly HashSet<string> KnownOperators = new(StringComparer.Ordinal)
+    {
+        "Gather", "Shape", "Range", "Add", "Sub", "Mul", "Div", "Max", "Cast", "Unsqueeze", "ConstantOfShape", "Concat", "Trilu",
+        "LayerNormalization", "Transpose", "MatMul", "Split", "Reshape", "Softmax", "ReduceSum", "Erf", "Tanh", "Relu", "Identity",
+    };
+
+    /// <summary>Imports from a file.</summary>
+    public static ImportedModel Import(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
+        return Import(File.ReadAllBytes(path), path);
+    }
+
+    /// <summary>Imports from bytes; <paramref name="source"/> names them in errors.</summary>
+    public static ImportedModel Import(byte[] onnx, string source = "the ONNX model")
+    {
+        var model = Parse(onnx, source);
+        var meta = model.MetadataProps.ToDictionary(p => p.Key, p => p.Value);
+        if (!meta.TryGetValue(OnnxExporter.ConfigKey, out var configJson) || !meta.TryGetValue(OnnxExporter.KindKey, out var kindText))
+            throw new NotSupportedException($"{source} was not exported by MLNetTransformers: weight import needs its '{OnnxExporter.ConfigKey}' metadata. Run it with ONNX Runtime instead (OnnxModelTransformer).");
+        if (!Enum.TryParse<OnnxExportKind>(kindText, out var kind)) throw new InvalidDataException($"{source} has an unknown model kind '{kindText}'.");
+        foreach (var node in model.Graph.Node)
+            if (!string.IsNullOrEmpty(node.Domain) || !KnownOperators.Contains(node.OpType))
+                throw new NotSupportedException($"{source} uses operator '{(string.IsNullOrEmpty(node.Domain) ? "" : node.Domain + ".")}{node.OpType}' (node '{node.Name}'), which weight import does not know.");
+
+        TransformerConfig config;
+        try { config = TransformerConfig.FromJson(configJson); }
+        catch (Exception e) when (e is JsonException or ArgumentException) { throw new InvalidDataException($"{source} has an invalid config: {e.Message}", e); }
+        ITrainableModel managed = kind == OnnxExportKind.LanguageModel ? new TransformerLanguageModel(config) : new TransformerClassifier(config);
+        var initializers = model.Graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        foreach (var p in managed.Parameters.Tensors)
+        {
+            if (!initializers.TryGetValue(p.Name, out var t))
+            {
+                if (kind == OnnxExportKind.Featurizer && p.Name.StartsWith("head.", StringComparison.Ordinal)) continue; // featurizers carry no head
+                throw new InvalidDataException($"{source} lacks the weight '{p.Name}'.");
+            }
+            if (!t.Dims.SequenceEqual(p.Shape.Select(d => (long)d)))
+                throw new InvalidDataException($"{source}: weight '{p.Name}' has shape [{string.Join(", ", t.Dims)}], expected [{string.Join(", ", p.Shape)}].");
+            ReadFloats(t, p.Value, source);
+        }
+        TextTokenizer? tokenizer = meta.TryGetValue(OnnxExporter.TokenizerKey, out var tok) ? TextTokenizer.Deserialize(Encoding.UTF8.GetBytes(tok)) : null;
+        string[]? classes = meta.TryGetValue(OnnxExporter.ClassesKey, out var cls) ? JsonSerializer.Deserialize<string[]>(cls) : null;
+        return new ImportedModel(managed, kind, tokenizer, classes);
+    }
+
+    /// <summary>Parses ONNX bytes, turning protobuf errors into <see cref="InvalidDataException"/>.</summary>
+    internal static ModelProto Parse(byte[] onnx, string source)
+    {
+        ModelProto model;
+        try { model = ModelProto.Parser.ParseFrom(onnx); }
+        catch (InvalidProtocolBufferException e) { throw new InvalidDataException($"{source} is not a valid ONNX file (truncated or corrupt): {e.Message}", e); }
+        if (model.Graph is null || model.Graph.Node.Count == 0) throw new InvalidDataException($"{source} is not an ONNX model (it has no graph).");
+        return model;
+    }
+
+    private static void ReadFloats(TensorProto t, Span<float> dst, string source)
+    {
+        if (t.DataType != (int)TensorProto.Types.DataType.Float) throw new InvalidDataException($"{source}: weight '{t.Name}' is not float32.");
+        if (!t.RawData.IsEmpty)
+        {
+            if (t.RawData.Length != dst.Length * 4) throw new InvalidDataException($"{source}: weight '{t.Name}' holds {t.RawData.Length} bytes, expected {dst.Length * 4}.");
+            MemoryMarshal.Cast<byte, float>(t.RawData.Span).CopyTo(dst);
+            if (!BitConverter.IsLittleEndian)
+                for (int i = 0; i < dst.Length; i++) dst[i] = System.Buffers.Binary.BinaryPrimitives.ReadSingleLittleEndian(t.RawData.Span.Slice(i * 4, 4));
+        }
+        else if (t.FloatData.Count == dst.Length) for (int i = 0; i < dst.Length; i++) dst[i] = t.FloatData[i];
+        else throw new InvalidDataException($"{source}: weight '{t.Name}' holds {t.FloatData.Count} values, expected {dst.Length}.");
+    }
+}
