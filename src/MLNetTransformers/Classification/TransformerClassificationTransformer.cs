@@ -53,6 +53,17 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer
     internal KeyDataViewType? LabelType => _labelType;
     internal DataViewSchema.Annotations? LabelAnnotations => _labelAnnotations;
 
+    /// <summary>
+    /// Scores batches instead of the managed engine when set (for example ONNX Runtime, through
+    /// <c>UseOnnxRuntime</c> in MLNetTransformers.Onnx). Null = the managed engine.
+    /// </summary>
+    public IClassifierBackend? Backend { get; private init; }
+
+    /// <summary>The same transformer scoring through <paramref name="backend"/> (null = back to the managed engine).</summary>
+    public TransformerClassificationTransformer WithBackend(IClassifierBackend? backend) =>
+        new(Tokenizer, Model, IsBinary, ClassNames.ToArray(), _labelType, _labelAnnotations, TextColumnName, ScoreColumnName, ProbabilityColumnName, PredictedLabelColumnName)
+        { Backend = backend, TrainingSummary = TrainingSummary };
+
     /// <summary>Class probabilities for one text (thread-safe).</summary>
     public float[] PredictProbabilities(string? text)
     {
@@ -102,6 +113,13 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer
     internal void ScoreTexts(IReadOnlyList<string?> texts, Span<float> probs)
     {
         int classes = Model.Config.NumClasses;
+        if (Backend is { } backend)
+        {
+            var enc = new EncodedTexts(Tokenizer, texts);
+            var b = Batcher.Pack(enc, Enumerable.Range(0, texts.Count), new int[texts.Count * Tokenizer.MaxTokens], new int[texts.Count * Tokenizer.MaxTokens], null);
+            backend.Probabilities(b, probs[..(texts.Count * classes)]);
+            return;
+        }
         var model = Rent();
         try
         {
@@ -163,4 +181,11 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer
             };
         }
     }
+}
+
+/// <summary>Something other than the managed engine that computes class probabilities for token batches.</summary>
+public interface IClassifierBackend
+{
+    /// <summary>Writes softmax probabilities [batch, classes] of <paramref name="batch"/> into <paramref name="probabilities"/>; must be thread-safe.</summary>
+    void Probabilities(TokenBatch batch, Span<float> probabilities);
 }

@@ -1,0 +1,74 @@
+using Microsoft.ML;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using MLNetTransformers.Classification;
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Featurization;
+
+namespace MLNetTransformers.Onnx;
+
+/// <summary>ML.NET-style entry points for ONNX export, import and execution.</summary>
+public static class OnnxTransformerCatalog
+{
+    /// <summary>
+    /// Exports the network of a fitted pipeline (its transformer classifier, or else its encoder featurizer) as ONNX,
+    /// with the tokenizer and class names in the metadata. Tokenization stays outside the graph: feed it the
+    /// <c>input_ids</c>/<c>attention_mask</c> that the stored tokenizer produces.
+    /// </summary>
+    public static byte[] ExportTransformerToOnnx(this ModelOperationsCatalog catalog, ITransformer model)
+    {
+        var parts = model is IEnumerable<ITransformer> chain ? Flatten(chain) : new[] { model };
+        if (parts.OfType<TransformerClassificationTransformer>().FirstOrDefault() is { } cls)
+            return OnnxExporter.Export(cls.Model, cls.Tokenizer, cls.ClassNames);
+        if (parts.OfType<EncoderFeaturizerTransformer>().FirstOrDefault() is { } feat)
+            return OnnxExporter.Export(feat.Encoder, feat.Tokenizer, kind: OnnxExportKind.Featurizer);
+        throw new ArgumentException("The model holds no transformer classifier or encoder featurizer to export.", nameof(model));
+    }
+
+    /// <summary>Exports to a file (atomically).</summary>
+    public static void ExportTransformerToOnnx(this ModelOperationsCatalog catalog, ITransformer model, string path)
+        => OnnxExporter.Save(catalog.ExportTransformerToOnnx(model), path);
+
+    /// <summary>
+    /// Runs an ONNX model with ONNX Runtime: <c>input_ids</c> ← <paramref name="tokenIdsColumnName"/>, <c>attention_mask</c> ←
+    /// <paramref name="attentionMaskColumnName"/> (and zeros for <c>token_type_ids</c>); float outputs become columns, and
+    /// <paramref name="poolOutput"/> (e.g. <c>last_hidden_state</c>) is mean-pooled into <c>Embedding</c>.
+    /// </summary>
+    public static OnnxModelEstimator ApplyTransformerOnnxModel(this TransformsCatalog catalog, string modelFile,
+        string tokenIdsColumnName = "TokenIds", string attentionMaskColumnName = "AttentionMask", string? poolOutput = null,
+        OnnxExecutionOptions? execution = null)
+        => new(new OnnxModelOptions
+        {
+            ModelFile = modelFile, PoolOutput = poolOutput, Execution = execution ?? new(),
+            InputColumns = new() { ["input_ids"] = tokenIdsColumnName, ["attention_mask"] = attentionMaskColumnName, ["token_type_ids"] = "TokenTypeIds" },
+        });
+
+    /// <summary>Runs an ONNX model with every option.</summary>
+    public static OnnxModelEstimator ApplyTransformerOnnxModel(this TransformsCatalog catalog, OnnxModelOptions options) => new(options);
+
+    /// <summary>The same classifier, scoring through ONNX Runtime on its exported network (same predictions, within float rounding).</summary>
+    public static TransformerClassificationTransformer UseOnnxRuntime(this TransformerClassificationTransformer classifier, OnnxExecutionOptions? execution = null)
+        => classifier.WithBackend(new OnnxClassifierBackend(OnnxSessionFactory.Create(OnnxExporter.Export(classifier.Model, classifier.Tokenizer, classifier.ClassNames), execution), classifier.Model.Config.NumClasses));
+
+    private static ITransformer[] Flatten(IEnumerable<ITransformer> chain) =>
+        chain.SelectMany(t => t is IEnumerable<ITransformer> inner ? Flatten(inner) : new[] { t }).ToArray();
+
+    /// <summary>Scores token batches with an exported classifier in ONNX Runtime.</summary>
+    private sealed class OnnxClassifierBackend(InferenceSession session, int classes) : IClassifierBackend
+    {
+        public void Probabilities(TokenBatch batch, Span<float> probabilities)
+        {
+            int b = batch.BatchSize, t = batch.SeqLen, n = b * t;
+            var ids = new long[n]; var mask = new long[n];
+            for (int i = 0; i < n; i++) { ids[i] = batch.Ids[i]; mask[i] = batch.AttentionMask?[i] ?? 1; }
+            using var results = session.Run(new[]
+            {
+                NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids, new[] { b, t })),
+                NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(mask, new[] { b, t })),
+            }, new[] { "logits" });
+            var logits = results.First().AsTensor<float>().ToArray();
+            Softmax.Forward(logits, probabilities, b, classes);
+        }
+    }
+}

@@ -1,0 +1,206 @@
+using Google.Protobuf;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetTransformers.Classification;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Core.Training;
+using MLNetTransformers.Onnx.Proto;
+using MLNetTransformers.Tokenization;
+using Xunit;
+
+namespace MLNetTransformers.Onnx.Tests;
+
+public sealed class Review
+{
+    [LoadColumn(0)] public string Text { get; set; } = "";
+    [LoadColumn(1)] public bool Label { get; set; }
+}
+
+/// <summary>A small classifier trained once through ML.NET for the tests that need one.</summary>
+public sealed class TrainedClassifier
+{
+    public MLContext Ml { get; } = new(seed: 1);
+    public IDataView Data { get; }
+    public TransformerClassificationTransformer Classifier { get; }
+
+    public TrainedClassifier()
+    {
+        Data = Ml.Data.LoadFromTextFile<Review>(Path.Combine(AppContext.BaseDirectory, "Data", "reviews.tsv"), '\t', hasHeader: true);
+        Classifier = Ml.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions
+        {
+            Layers = 2, ModelDim = 32, Heads = 4, FeedForwardDim = 64, Epochs = 6, BatchSize = 16, LearningRate = 2e-3f, Seed = 1,
+            Tokenizer = new TokenizerOptions { MaxTokens = 24, VocabularySize = 300 },
+        }).Fit(Data);
+    }
+}
+
+public class ImportAndRuntimeTests(TrainedClassifier t) : IClassFixture<TrainedClassifier>
+{
+    [Fact]
+    public void ExportThenImport_GivesIdenticalOutputs_AndTrainingContinues()
+    {
+        var model = new TransformerClassifier(ExportParityTests.Small(), 3);
+        Weights.Scramble(model.Parameters, 1);
+        var imported = OnnxImporter.Import(OnnxExporter.Export(model, classNames: new[] { "a", "b", "c" }));
+        var copy = Assert.IsType<TransformerClassifier>(imported.Model);
+        Assert.Equal(model.Config, copy.Config);
+        Assert.Equal(model.Parameters.Data, copy.Parameters.Data);
+        Assert.Equal(new[] { "a", "b", "c" }, imported.ClassNames);
+        var (ids, mask) = ExportParityTests.RandomBatch(3, 7, 2);
+        var batch = new TokenBatch(3, 7, ids, mask, new[] { 0, 1, 2 });
+        Assert.Equal(model.Forward(batch).Take(9), copy.Forward(batch).Take(9));
+
+        var trainer = new Trainer(copy, new TrainerOptions { LearningRate = 3e-3f });
+        float first = trainer.TrainStep(batch).Loss, last = first;
+        for (int i = 0; i < 40; i++) last = trainer.TrainStep(batch).Loss;
+        Assert.True(last < first * 0.5f, $"loss {first} → {last}");
+
+        var lm = new TransformerLanguageModel(ExportParityTests.Small(), 4);
+        var lmCopy = Assert.IsType<TransformerLanguageModel>(OnnxImporter.Import(OnnxExporter.Export(lm)).Model);
+        Assert.Equal(lm.Parameters.Data, lmCopy.Parameters.Data);
+    }
+
+    [Fact]
+    public void Import_RefusesUnknownOperatorsAndForeignModels()
+    {
+        var model = ModelProto.Parser.ParseFrom(OnnxExporter.Export(new TransformerClassifier(ExportParityTests.Small())));
+        var odd = model.Clone();
+        odd.Graph.Node.Add(new NodeProto { OpType = "FancyAttention", Name = "fancy", Input = { "input_ids" }, Output = { "junk" } });
+        var ex = Assert.Throws<NotSupportedException>(() => OnnxImporter.Import(odd.ToByteArray()));
+        Assert.Contains("FancyAttention", ex.Message);
+        var foreign = model.Clone();
+        foreign.MetadataProps.Clear();
+        Assert.Contains("not exported by MLNetTransformers", Assert.Throws<NotSupportedException>(() => OnnxImporter.Import(foreign.ToByteArray())).Message);
+        var wrongShape = model.Clone();
+        wrongShape.Graph.Initializer.First(i => i.Name == "head.weight").Dims[0] = 4;
+        Assert.Contains("head.weight", Assert.Throws<InvalidDataException>(() => OnnxImporter.Import(wrongShape.ToByteArray())).Message);
+    }
+
+    [Fact]
+    public void CorruptTruncatedOrForeignFiles_FailClearly_AndMutationsNeverCrash()
+    {
+        var good = OnnxExporter.Export(new TransformerClassifier(ExportParityTests.Small()));
+        Assert.Throws<InvalidDataException>(() => OnnxImporter.Import(good.AsSpan(0, good.Length / 2).ToArray()));
+        Assert.Throws<InvalidDataException>(() => OnnxImporter.Import("not an onnx model at all"u8.ToArray()));
+        Assert.Throws<InvalidDataException>(() => OnnxSessionFactory.Create(good.AsSpan(0, 100).ToArray()));
+        Assert.Throws<FileNotFoundException>(() => OnnxSessionFactory.Create("/no/such/model.onnx"));
+
+        var rng = new Random(7);
+        int loaded = 0, rejected = 0;
+        for (int i = 0; i < 150; i++)
+        {
+            var bytes = (byte[])good.Clone();
+            switch (i % 3)
+            {
+                case 0: bytes = bytes.AsSpan(0, rng.Next(bytes.Length)).ToArray(); break;                 // truncation
+                case 1: for (int k = 0; k < 1 + rng.Next(8); k++) bytes[rng.Next(bytes.Length)] ^= (byte)(1 << rng.Next(8)); break; // bit flips
+                default: rng.NextBytes(bytes.AsSpan(rng.Next(bytes.Length / 2), rng.Next(1, 64))); break; // a run of garbage
+            }
+            var attempt = Task.Run(() =>
+            {
+                try
+                {
+                    using var s = OnnxSessionFactory.Create(bytes);
+                    var (ids, mask) = ExportParityTests.RandomBatch(2, 4, i);
+                    ExportParityTests.RunOrt(bytes, ids, mask, 2, 4);
+                    return true;
+                }
+                catch (Exception e) when (e is InvalidDataException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException) { return false; }
+            });
+            Assert.True(attempt.Wait(TimeSpan.FromSeconds(30)), $"mutation {i} hung");
+            if (attempt.Result) loaded++; else rejected++;
+        }
+        Assert.True(rejected > 50, $"{rejected} mutations rejected, {loaded} loaded");
+    }
+
+    [Fact]
+    public void Cuda_WithoutGpuRuntime_ThrowsHowToGetIt_OrFallsBackWithALog()
+    {
+        var onnx = OnnxExporter.Export(new TransformerClassifier(ExportParityTests.Small()));
+        var (provider, reason) = OnnxSessionFactory.Resolve(new OnnxExecutionOptions { Provider = OnnxProvider.Cuda });
+        if (provider == OnnxProvider.Cuda) return; // a machine with the GPU runtime: nothing to fall back from
+        Assert.NotNull(reason);
+        var ex = Assert.Throws<InvalidOperationException>(() => OnnxSessionFactory.Create(onnx, new OnnxExecutionOptions { Provider = OnnxProvider.Cuda, DeviceId = 0 }));
+        Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu", ex.Message);
+        Assert.Contains("cuDNN", ex.Message);
+        var log = new List<string>();
+        using var session = OnnxSessionFactory.Create(onnx, new OnnxExecutionOptions { Provider = OnnxProvider.Cuda, FallbackToCpu = true, Log = log.Add });
+        Assert.Contains(log, l => l.Contains("on the CPU"));
+        var (ids, mask) = ExportParityTests.RandomBatch(1, 3, 1);
+        Assert.Equal(3, ExportParityTests.RunOrt(onnx, ids, mask, 1, 3)["logits"].Length);
+    }
+
+    [Fact]
+    public void OnnxModelTransformer_ScoresInAPipeline_LikeTheManagedModel()
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "cls.onnx");
+        t.Ml.Model.ExportTransformerToOnnx(t.Classifier, path);
+        var pipeline = new TokenizerTransformer(t.Classifier.Tokenizer);
+        var tokens = pipeline.Transform(t.Data);
+        var onnx = t.Ml.Transforms.ApplyTransformerOnnxModel(path).Fit(tokens);
+        var scored = onnx.Transform(tokens);
+        var logits = scored.GetColumn<float[]>("logits").ToArray();
+        var embeddings = scored.GetColumn<float[]>("embeddings").ToArray();
+        var managed = t.Classifier.Transform(t.Data).GetColumn<float>("Probability").ToArray();
+        Assert.Equal(managed.Length, logits.Length);
+        Assert.Equal(32, embeddings[0].Length);
+        for (int i = 0; i < logits.Length; i++)
+        {
+            float p1 = 1f / (1f + MathF.Exp(logits[i][0] - logits[i][1]));
+            Assert.Equal(managed[i], p1, 4);
+        }
+        // The engine also scores through ONNX Runtime on request, with the same predictions.
+        var viaOrt = t.Classifier.UseOnnxRuntime().Transform(t.Data);
+        var a = t.Classifier.Transform(t.Data).GetColumn<bool>("PredictedLabel").ToArray();
+        Assert.Equal(a, viaOrt.GetColumn<bool>("PredictedLabel").ToArray());
+        var pa = viaOrt.GetColumn<float>("Probability").ToArray();
+        for (int i = 0; i < pa.Length; i++) Assert.Equal(managed[i], pa[i], 4);
+    }
+
+    [Fact]
+    public void OnnxModelTransformer_PoolsAHiddenStateOutput()
+    {
+        var lm = new TransformerLanguageModel(ExportParityTests.Small(), 2);
+        var bytes = OnnxExporter.Export(lm);
+        var ml = new MLContext(1);
+        var rows = new[] { new Ids { TokenIds = new long[] { 1, 2, 3, 4, 0, 0 }, AttentionMask = new long[] { 1, 1, 1, 1, 0, 0 } },
+                           new Ids { TokenIds = new long[] { 5, 6, 7, 8, 9, 10 }, AttentionMask = new long[] { 1, 1, 1, 1, 1, 1 } } };
+        var data = ml.Data.LoadFromEnumerable(rows, SchemaDefinition.Create(typeof(Ids)).WithSize(6));
+        var options = new OnnxModelOptions { ModelBytes = bytes, PoolOutput = "logits", OutputColumns = new() };
+        var pooled = ml.Transforms.ApplyTransformerOnnxModel(options).Fit(data).Transform(data).GetColumn<float[]>("Embedding").ToArray();
+        var managed = lm.Forward(new TokenBatch(2, 6, rows.SelectMany(r => r.TokenIds).Select(x => (int)x).ToArray(), rows.SelectMany(r => r.AttentionMask).Select(x => (int)x).ToArray()));
+        for (int v = 0; v < 50; v++)
+        {
+            float mean0 = 0; for (int s = 0; s < 4; s++) mean0 += managed[s * 50 + v];
+            Assert.Equal(mean0 / 4, pooled[0][v], 3);
+        }
+    }
+
+    [Fact]
+    public void MismatchedBindings_NameTheColumnAndInput()
+    {
+        var bytes = OnnxExporter.Export(new TransformerClassifier(ExportParityTests.Small()));
+        var ml = new MLContext(1);
+        var floats = ml.Data.LoadFromEnumerable(new[] { new FloatIds { TokenIds = new float[4], AttentionMask = new long[4] } }, SchemaDefinition.Create(typeof(FloatIds)).WithSize(4));
+        var ex = Assert.ThrowsAny<ArgumentException>(() => ml.Transforms.ApplyTransformerOnnxModel(new OnnxModelOptions { ModelBytes = bytes }).Fit(floats));
+        Assert.Contains("'TokenIds'", ex.Message);
+        Assert.Contains("input_ids", ex.Message);
+        var missing = ml.Data.LoadFromEnumerable(new[] { new { Other = 1f } });
+        Assert.Contains("'TokenIds'", Assert.ThrowsAny<ArgumentException>(() => ml.Transforms.ApplyTransformerOnnxModel(new OnnxModelOptions { ModelBytes = bytes }).Fit(missing)).Message);
+        var unbound = new OnnxModelOptions { ModelBytes = bytes, InputColumns = new() { ["input_ids"] = "TokenIds" } };
+        Assert.Contains("attention_mask", Assert.Throws<ArgumentException>(() => new OnnxModelTransformer(unbound)).Message);
+    }
+
+    public sealed class Ids { public long[] TokenIds { get; set; } = []; public long[] AttentionMask { get; set; } = []; }
+    public sealed class FloatIds { public float[] TokenIds { get; set; } = []; public long[] AttentionMask { get; set; } = []; }
+}
+
+internal static class SchemaDefinitionExtensions
+{
+    public static SchemaDefinition WithSize(this SchemaDefinition d, int size)
+    {
+        foreach (var c in d)
+            if (c.ColumnType is VectorDataViewType v) c.ColumnType = new VectorDataViewType(v.ItemType, size);
+        return d;
+    }
+}
