@@ -6,6 +6,7 @@ using Microsoft.ML.Data;
 using MLNetTransformers;
 using MLNetTransformers.Classification;
 using MLNetTransformers.Cli;
+using MLNetTransformers.Onnx;
 using MLNetTransformers.Tokenization;
 
 const string Usage = """
@@ -18,9 +19,12 @@ const string Usage = """
                [--tiktoken-encoding cl100k_base|o200k_base]
       evaluate --model PATH --test PATH [--text-col NAME] [--label-col NAME]
       predict  --model PATH --text "..."
+      export-onnx --model PATH --out PATH.onnx
+      onnx-run --onnx PATH --inputs PATH.json [--provider cpu|cuda] [--device N] [--fallback]
 
     Data files are tab-separated with a header row; by default text is the first column and the label the second
-    (binary labels 0/1 or true/false; multiclass labels any strings). evaluate and predict print JSON.
+    (binary labels 0/1 or true/false; multiclass labels any strings). evaluate, predict and onnx-run print JSON.
+    onnx-run's input file maps each model input name to a nested array of numbers (int64 or float).
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help" or "help") { Console.WriteLine(Usage); return 0; }
@@ -31,6 +35,8 @@ try
         "train" => Train(new CommandLine(args.Skip(1), new HashSet<string>())),
         "evaluate" => Evaluate(new CommandLine(args.Skip(1), new HashSet<string>())),
         "predict" => Predict(new CommandLine(args.Skip(1), new HashSet<string>())),
+        "export-onnx" => ExportOnnx(new CommandLine(args.Skip(1), new HashSet<string>())),
+        "onnx-run" => RunOnnx(new CommandLine(args.Skip(1), new HashSet<string> { "--fallback" })),
         _ => throw new UsageException($"Unknown command '{args[0]}'."),
     };
 }
@@ -39,7 +45,8 @@ catch (UsageException e)
     Console.Error.WriteLine($"error: {e.Message}\n\n{Usage}");
     return 2;
 }
-catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or InvalidOperationException or FormatException or NotSupportedException)
+catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or InvalidOperationException or FormatException
+    or NotSupportedException or System.Text.Json.JsonException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
 {
     Console.Error.WriteLine($"error: {e.Message}");
     return 1;
@@ -152,6 +159,34 @@ static int Predict(CommandLine cl)
     for (int i = 0; i < probs.Length; i++) byClass[classifier.IsBinary ? (i == 1 ? "true" : "false") : classifier.ClassNames[i]] = Math.Round(probs[i], 6);
     JsonNode label = classifier.IsBinary ? JsonValue.Create(best == 1) : JsonValue.Create(classifier.ClassNames[best]);
     Console.WriteLine(new JsonObject { ["label"] = label, ["probabilities"] = byClass }.ToJsonString());
+    return 0;
+}
+
+static int ExportOnnx(CommandLine cl)
+{
+    string modelPath = cl.Require("--model"), outPath = cl.Require("--out");
+    cl.RejectUnknown();
+    var ml = new MLContext(seed: 0);
+    var model = TransformerModel.Load(ml, modelPath, out _);
+    ml.Model.ExportTransformerToOnnx(model, outPath);
+    Console.WriteLine(new JsonObject { ["onnx"] = outPath, ["bytes"] = new FileInfo(outPath).Length, ["opset"] = OnnxExporter.Opset }.ToJsonString());
+    return 0;
+}
+
+static int RunOnnx(CommandLine cl)
+{
+    string onnxPath = cl.Require("--onnx"), inputsPath = cl.Require("--inputs");
+    var provider = (cl.Get("--provider") ?? "cpu") switch
+    {
+        "cpu" => OnnxProvider.Cpu, "cuda" => OnnxProvider.Cuda,
+        var p => throw new UsageException($"--provider must be cpu or cuda, got '{p}'."),
+    };
+    var execution = new OnnxExecutionOptions { Provider = provider, DeviceId = cl.Int("--device", 0), FallbackToCpu = cl.Has("--fallback"), Log = m => Console.Error.WriteLine(m) };
+    cl.RejectUnknown();
+    if (!File.Exists(inputsPath)) throw new FileNotFoundException($"Inputs file '{inputsPath}' does not exist.", inputsPath);
+    var inputs = JsonNode.Parse(File.ReadAllText(inputsPath)) as JsonObject ?? throw new InvalidDataException($"'{inputsPath}' must hold a JSON object mapping input names to arrays.");
+    using var session = OnnxSessionFactory.Create(onnxPath, execution);
+    Console.WriteLine(OnnxRun.Run(session, inputs, $"'{inputsPath}'").ToJsonString());
     return 0;
 }
 

@@ -71,6 +71,64 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void ExportOnnx_ThenOnnxRun_OnOurModelAndOnAForeignOne()
+    {
+        var lines = File.ReadAllLines(TestData.ReviewsPath);
+        string train = Path.Combine(_dir, "train.tsv"), model = Path.Combine(_dir, "m.mlnt"), onnx = Path.Combine(_dir, "m.onnx");
+        File.WriteAllLines(train, lines.Take(300));
+        Assert.Equal(0, Run("train", "--task", "binary", "--train", train, "--model", model, "--epochs", "1", "--dim", "32", "--ffn", "64", "--vocab", "200").Code);
+        var e = Run("export-onnx", "--model", model, "--out", onnx);
+        Assert.True(e.Code == 0, e.Err);
+        Assert.Equal(17, (int)LastJson(e.Out)["opset"]!);
+
+        string inputs = Path.Combine(_dir, "in.json");
+        File.WriteAllText(inputs, "{\"input_ids\": [[2, 7, 9, 3], [2, 11, 3, 0]], \"attention_mask\": [[1, 1, 1, 1], [1, 1, 1, 0]]}");
+        var r = Run("onnx-run", "--onnx", onnx, "--inputs", inputs);
+        Assert.True(r.Code == 0, r.Err);
+        var outputs = LastJson(r.Out);
+        Assert.Equal(2, outputs["logits"]!.AsArray().Count);
+        Assert.Equal(2, outputs["logits"]![0]!.AsArray().Count);
+        Assert.Equal(32, outputs["embeddings"]![1]!.AsArray().Count);
+
+        // CUDA on this CPU-only ONNX Runtime: a clear error, or the CPU with --fallback.
+        var cuda = Run("onnx-run", "--onnx", onnx, "--inputs", inputs, "--provider", "cuda");
+        if (cuda.Code != 0) Assert.Contains("Microsoft.ML.OnnxRuntime.Gpu", cuda.Err);
+        var fallback = Run("onnx-run", "--onnx", onnx, "--inputs", inputs, "--provider", "cuda", "--fallback");
+        Assert.True(fallback.Code == 0, fallback.Err);
+        Assert.Equal(outputs.ToJsonString(), LastJson(fallback.Out).ToJsonString());
+
+        // A model this library did not make: y = x·2 + b over float input [batch, 3].
+        var g = new MLNetTransformers.Onnx.Proto.GraphProto { Name = "foreign" };
+        g.Node.Add(new MLNetTransformers.Onnx.Proto.NodeProto { OpType = "Mul", Input = { "x", "two" }, Output = { "t" } });
+        g.Node.Add(new MLNetTransformers.Onnx.Proto.NodeProto { OpType = "Add", Input = { "t", "b" }, Output = { "y" } });
+        var two = new MLNetTransformers.Onnx.Proto.TensorProto { Name = "two", DataType = 1 }; two.FloatData.Add(2f);
+        var b = new MLNetTransformers.Onnx.Proto.TensorProto { Name = "b", DataType = 1, Dims = { 3 } }; b.FloatData.AddRange(new[] { 1f, 0f, -1f });
+        g.Initializer.Add(two); g.Initializer.Add(b);
+        MLNetTransformers.Onnx.Proto.ValueInfoProto Info(string n) => new() { Name = n, Type = new() { TensorType = new() { ElemType = 1,
+            Shape = new() { Dim = { new MLNetTransformers.Onnx.Proto.TensorShapeProto.Types.Dimension { DimParam = "batch" }, new MLNetTransformers.Onnx.Proto.TensorShapeProto.Types.Dimension { DimValue = 3 } } } } } };
+        g.Input.Add(Info("x")); g.Output.Add(Info("y"));
+        var m = new MLNetTransformers.Onnx.Proto.ModelProto { IrVersion = 8, Graph = g, OpsetImport = { new MLNetTransformers.Onnx.Proto.OperatorSetIdProto { Version = 17 } } };
+        string foreign = Path.Combine(_dir, "foreign.onnx");
+        File.WriteAllBytes(foreign, Google.Protobuf.MessageExtensions.ToByteArray(m));
+        File.WriteAllText(inputs, "{\"x\": [[1, 2, 3], [0.5, 0, -2]]}");
+        var f = Run("onnx-run", "--onnx", foreign, "--inputs", inputs);
+        Assert.True(f.Code == 0, f.Err);
+        Assert.Equal("{\"y\":[[3,4,5],[2,0,-5]]}", LastJson(f.Out).ToJsonString());
+
+        // Bad input files name the problem.
+        File.WriteAllText(inputs, "{\"x\": [[1, 2, 3], [1, 2]]}");
+        Assert.Contains("ragged", Run("onnx-run", "--onnx", foreign, "--inputs", inputs).Err);
+        File.WriteAllText(inputs, "{\"z\": [[1, 2, 3]]}");
+        Assert.Contains("'x'", Run("onnx-run", "--onnx", foreign, "--inputs", inputs).Err);
+        File.WriteAllText(inputs, "{\"input_ids\": [[2.5, 3]], \"attention_mask\": [[1, 1]]}");
+        Assert.Contains("int64", Run("onnx-run", "--onnx", onnx, "--inputs", inputs).Err);
+        File.WriteAllBytes(foreign, new byte[] { 1, 2, 3, 4, 5 });
+        var corrupt = Run("onnx-run", "--onnx", foreign, "--inputs", inputs);
+        Assert.Equal(1, corrupt.Code);
+        Assert.Contains("foreign.onnx", corrupt.Err);
+    }
+
+    [Fact]
     public void BadUsage_GivesClearErrors()
     {
         var r = Run("train", "--task", "regression", "--train", "x", "--model", "y");
