@@ -110,7 +110,7 @@ public sealed class OnnxModelTransformer : LazyRowTransformer, IDisposable
         _options.OutputColumns?.Select(kv => (kv.Key, kv.Value))
         ?? _session.OutputMetadata.Where(kv => kv.Value.ElementType == typeof(float) && kv.Key != _options.PoolOutput).Select(kv => (kv.Key, kv.Key));
 
-    /// <summary>Output columns; sizes come from a dry run on a one-row batch shaped like <paramref name="input"/>.</summary>
+    /// <summary>Output columns; sizes come from a dry run on a one-row batch of <paramref name="inputShapes"/> (null: sizes unknown).</summary>
     internal DataViewSchema.DetachedColumn[] OutputColumnsFor(Dictionary<string, int[]>? inputShapes)
     {
         var sizes = inputShapes is null ? null : DryRun(inputShapes);

@@ -11,6 +11,7 @@ namespace MLNetTransformers.Data;
 /// <typeparam name="TItem">What is kept of each row for the batch (e.g. its text).</typeparam>
 public sealed class BatchedRows<TItem>
 {
+    /// <summary>Rows computed per network call.</summary>
     public const int BatchSize = 64;
     private readonly RowContext _row;
     private readonly Func<TItem> _read;
