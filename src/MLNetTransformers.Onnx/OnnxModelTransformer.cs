@@ -226,39 +226,48 @@ public sealed class OnnxModelTransformer : LazyRowTransformer, IDisposable
 
         private Func<RowInputs> Reader(DataViewRow r)
         {
-            var readers = _bound.Select(b =>
+            var longReaders = new Func<long[]>?[_bound.Length];
+            var floatReaders = new Func<float[]>?[_bound.Length];
+            for (int i = 0; i < _bound.Length; i++)
             {
-                var col = r.Schema[b.Column.Index];
-                if (!b.IsLong) return Vector<float>(r, col, x => x);
-                return (col.Type as VectorDataViewType)?.ItemType == NumberDataViewType.Int32 || col.Type == NumberDataViewType.Int32
-                    ? Vector<int>(r, col, x => x) : Vector<long>(r, col, x => x);
-            }).ToArray();
+                var col = r.Schema[_bound[i].Column.Index];
+                var item = (col.Type as VectorDataViewType)?.ItemType ?? col.Type;
+                if (!_bound[i].IsLong) floatReaders[i] = Values<float, float>(r, col, x => x);
+                else if (item == NumberDataViewType.Int32) longReaders[i] = Values<int, long>(r, col, x => x);
+                else longReaders[i] = Values<long, long>(r, col, x => x);
+            }
             return () =>
             {
                 var longs = new long[_bound.Length][];
                 var floats = new float[_bound.Length][];
                 for (int i = 0; i < _bound.Length; i++)
                 {
-                    var values = readers[i]();
-                    if (_bound[i].Zeros) longs[i] = new long[values.Length];
-                    else if (_bound[i].IsLong) longs[i] = values.Select(Convert.ToInt64).ToArray();
-                    else floats[i] = values.Select(Convert.ToSingle).ToArray();
+                    if (longReaders[i] is { } lr) longs[i] = _bound[i].Zeros ? new long[lr().Length] : lr();
+                    else floats[i] = floatReaders[i]!();
                 }
                 return new RowInputs(longs, floats);
             };
         }
 
-        private static Func<object[]> Vector<T>(DataViewRow r, DataViewSchema.Column col, Func<T, T> _)
+        /// <summary>Copies a row's vector (or scalar) value, converted element by element.</summary>
+        private static Func<TOut[]> Values<TIn, TOut>(DataViewRow r, DataViewSchema.Column col, Func<TIn, TOut> convert)
         {
             if (col.Type is VectorDataViewType)
             {
-                var g = r.GetGetter<VBuffer<T>>(col);
-                VBuffer<T> v = default;
-                return () => { g(ref v); return v.DenseValues().Select(x => (object)x!).ToArray(); };
+                var g = r.GetGetter<VBuffer<TIn>>(col);
+                VBuffer<TIn> v = default;
+                return () =>
+                {
+                    g(ref v);
+                    var dst = new TOut[v.Length];
+                    int i = 0;
+                    foreach (var x in v.DenseValues()) dst[i++] = convert(x);
+                    return dst;
+                };
             }
-            var s = r.GetGetter<T>(col);
-            T one = default!;
-            return () => { s(ref one); return new object[] { one! }; };
+            var s = r.GetGetter<TIn>(col);
+            TIn one = default!;
+            return () => { s(ref one); return new[] { convert(one) }; };
         }
 
         private void Compute(IReadOnlyList<RowInputs> items, float[] results)

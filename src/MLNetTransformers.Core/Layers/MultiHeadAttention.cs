@@ -141,6 +141,29 @@ public sealed class MultiHeadAttention
         return dx;
     }
 
+    /// <summary>
+    /// Causal self-attention for <paramref name="n"/> new positions of one sequence, reusing the keys and values of
+    /// the <paramref name="start"/> earlier positions held in <paramref name="cacheK"/>/<paramref name="cacheV"/>
+    /// ([capacity, A] each); the new keys and values are appended there. x: [n, d] → [n, d]. Inference only.
+    /// </summary>
+    public float[] ForwardIncremental(float[] x, int n, float[] cacheK, float[] cacheV, int start)
+    {
+        int a = AttnDim;
+        if ((start + n) * a > cacheK.Length) throw new ArgumentOutOfRangeException(nameof(n), $"The key/value cache holds {cacheK.Length / a} positions; {start + n} were asked for.");
+        var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);
+        Gemm.MatMulTransB(x.AsSpan(0, n * InDim), InProjWeight.Value, qkv.AsSpan(0, n * 3 * a), n, 3 * a, InDim);
+        if (InProjBias is not null) Linear.AddBias(qkv, n, 3 * a, InProjBias.Value);
+        for (int i = 0; i < n; i++)
+        {
+            qkv.AsSpan(i * 3 * a + a, a).CopyTo(cacheK.AsSpan((start + i) * a, a));
+            qkv.AsSpan(i * 3 * a + 2 * a, a).CopyTo(cacheV.AsSpan((start + i) * a, a));
+        }
+        var ctx = Workspace.Ensure(ref _ctx, n * a);
+        _attention.Forward(new(qkv, 0, 3 * a), new(cacheK, 0, a), new(cacheV, 0, a), ctx,
+            1, Heads, n, start + n, HeadDim, 1f / MathF.Sqrt(HeadDim), causal: true, keyPadding: null);
+        return _outProj is null ? ctx : _outProj.Forward(ctx, n);
+    }
+
     /// <summary>Gradient of the memory after a cross-attention Backward, [B, Tk, d].</summary>
     public float[] MemoryGrad => _cross ? _dmem! : throw new InvalidOperationException("The last Backward was not cross-attention.");
 }

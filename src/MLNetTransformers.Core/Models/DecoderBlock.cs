@@ -61,6 +61,22 @@ public sealed class DecoderBlock
         return _ffBranch.Forward(h, n, _dim, training);
     }
 
+    /// <summary>
+    /// Inference on <paramref name="n"/> new positions of one sequence, whose earlier <paramref name="start"/> positions
+    /// are in <paramref name="cache"/> (the new keys and values are added). Decoder-only blocks.
+    /// </summary>
+    public float[] ForwardIncremental(float[] x, int n, KvCache.Layer cache, int start)
+    {
+        if (_ca is not null) throw new NotSupportedException("Incremental decoding is for decoder-only blocks (no cross-attention).");
+        (_sa.Cache, _sa.CacheStart) = (cache, start);
+        try
+        {
+            var h = _selfBranch.Forward(x, n, _dim, training: false);
+            return _ffBranch.Forward(h, n, _dim, training: false);
+        }
+        finally { _sa.Cache = null; }
+    }
+
     /// <summary>dy → dx; with cross-attention, adds the memory gradient into <paramref name="memoryGrad"/>.</summary>
     public float[] Backward(float[] dy, int batch, int seqLen, float[]? memoryGrad = null)
     {

@@ -63,8 +63,12 @@ internal sealed class SelfAttentionSublayer(MultiHeadAttention attention) : ISub
 {
     public int Batch, SeqLen;
     public bool[]? KeyPadding;
+    /// <summary>When set, Forward decodes incrementally against this cache from position <see cref="CacheStart"/>.</summary>
+    public KvCache.Layer? Cache;
+    public int CacheStart;
     public MultiHeadAttention Attention => attention;
-    public float[] Forward(float[] x, int n, bool training) => attention.Forward(x, Batch, SeqLen, KeyPadding);
+    public float[] Forward(float[] x, int n, bool training) =>
+        Cache is { } c ? attention.ForwardIncremental(x, n, c.Keys, c.Values, CacheStart) : attention.Forward(x, Batch, SeqLen, KeyPadding);
     public float[] Backward(float[] dy, int n) => attention.Backward(dy);
 }
 

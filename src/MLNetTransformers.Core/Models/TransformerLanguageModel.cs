@@ -41,6 +41,19 @@ public sealed class TransformerLanguageModel : ITrainableModel
         return Head.Forward(hidden, batch.BatchSize * batch.SeqLen);
     }
 
+    /// <summary>An empty key/value cache for incremental decoding of one sequence of up to MaxLength positions.</summary>
+    public KvCache CreateCache() => new(Config);
+
+    /// <summary>
+    /// Logits [n, vocab] of <paramref name="n"/> new tokens appended to the sequence held in <paramref name="cache"/>
+    /// (which then holds them too). Equals the last n rows of <see cref="Forward"/> on the whole sequence.
+    /// </summary>
+    public float[] ForwardIncremental(int[] ids, int n, KvCache cache)
+    {
+        if (cache.Capacity != Config.MaxLength || cache.Layers.Count != Config.Layers) throw new ArgumentException("The cache was made for another model.", nameof(cache));
+        return Head.Forward(Decoder.ForwardIncremental(ids, n, cache), n);
+    }
+
     /// <inheritdoc/>
     public float ForwardBackward(TokenBatch batch)
     {

@@ -117,6 +117,19 @@ public sealed class TransformerDecoder : TransformerStack
         return Finish(x, batch * seqLen);
     }
 
+    /// <summary>Hidden states [n, d] of <paramref name="n"/> new tokens of one sequence, continuing the positions held in <paramref name="cache"/>.</summary>
+    public float[] ForwardIncremental(int[] ids, int n, KvCache cache)
+    {
+        int start = cache.Length;
+        if (start + n > Config.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(n), $"Positions {start}..{start + n - 1} exceed the model's maximum length {Config.MaxLength}.");
+        var x = Tok.Forward(ids, n);
+        Pos.AddTo(x, 1, n, start);
+        for (int i = 0; i < _blocks.Length; i++) x = _blocks[i].ForwardIncremental(x, n, cache.Layers[i], start);
+        cache.Length = start + n;
+        return Finish(x, n);
+    }
+
     /// <summary>Backward down to the embeddings; the memory gradient is added into <paramref name="memoryGrad"/>.</summary>
     public void Backward(float[] dhidden, int batch, int seqLen, float[]? memoryGrad = null)
     {

@@ -1,0 +1,28 @@
+namespace MLNetTransformers.Core.Models;
+
+/// <summary>
+/// Keys and values of the positions a decoder has already seen, per layer ([capacity, d] each), so generating the
+/// next token costs one position's work instead of recomputing the whole sequence. One sequence per cache.
+/// </summary>
+public sealed class KvCache
+{
+    /// <summary>Allocates a cache for <see cref="TransformerConfig.MaxLength"/> positions of every layer.</summary>
+    public KvCache(TransformerConfig config)
+    {
+        Capacity = config.MaxLength;
+        Layers = Enumerable.Range(0, config.Layers).Select(_ => new Layer(new float[config.MaxLength * config.ModelDim], new float[config.MaxLength * config.ModelDim])).ToArray();
+    }
+
+    /// <summary>Positions held.</summary>
+    public int Length { get; internal set; }
+    /// <summary>Positions it can hold.</summary>
+    public int Capacity { get; }
+    /// <summary>Per-layer buffers.</summary>
+    public IReadOnlyList<Layer> Layers { get; }
+
+    /// <summary>Forgets every position (the buffers are kept).</summary>
+    public void Clear() => Length = 0;
+
+    /// <summary>One layer's keys and values, [capacity, d] row-major.</summary>
+    public sealed record Layer(float[] Keys, float[] Values);
+}

@@ -1,0 +1,151 @@
+using System.Numerics.Tensors;
+using MLNetTransformers.Core.Kernels;
+
+namespace MLNetTransformers.Core.Models;
+
+/// <summary>How <see cref="TokenGenerator"/> picks tokens.</summary>
+public sealed record GenerationOptions
+{
+    /// <summary>Tokens to generate at most (stop sequences may end earlier).</summary>
+    public int MaxNewTokens { get; init; } = 100;
+    /// <summary>Softmax temperature; 0 = greedy (always the most likely token).</summary>
+    public float Temperature { get; init; } = 1f;
+    /// <summary>Sample only among the k most likely tokens (0 = all).</summary>
+    public int TopK { get; init; }
+    /// <summary>Nucleus sampling: the smallest set of tokens whose probability reaches p, in (0, 1] (1 = all).</summary>
+    public float TopP { get; init; } = 1f;
+    /// <summary>Divides positive (multiplies negative) logits of tokens already in the context; 1 = off (CTRL's penalty).</summary>
+    public float RepetitionPenalty { get; init; } = 1f;
+    /// <summary>Seed of the sampler: the same seed, model and prompt give the same tokens.</summary>
+    public ulong Seed { get; init; }
+    /// <summary>Decode incrementally with a key/value cache (true) or recompute the whole context every step.</summary>
+    public bool UseKvCache { get; init; } = true;
+
+    /// <summary>Throws naming the first invalid setting.</summary>
+    public GenerationOptions Validate()
+    {
+        if (MaxNewTokens <= 0) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "MaxNewTokens must be positive.");
+        if (!(Temperature >= 0f) || float.IsInfinity(Temperature)) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "Temperature must be ≥ 0 (0 = greedy).");
+        if (TopK < 0) throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "TopK must be ≥ 0 (0 = off).");
+        if (!(TopP > 0f && TopP <= 1f)) throw new ArgumentOutOfRangeException(nameof(TopP), TopP, "TopP must be in (0, 1].");
+        if (!(RepetitionPenalty > 0f) || float.IsInfinity(RepetitionPenalty)) throw new ArgumentOutOfRangeException(nameof(RepetitionPenalty), RepetitionPenalty, "RepetitionPenalty must be positive (1 = off).");
+        return this;
+    }
+}
+
+/// <summary>
+/// Autoregressive generation with a <see cref="TransformerLanguageModel"/>. With the key/value cache each new token
+/// costs one position's work; when the context is full the oldest half is dropped and the rest re-read. A prompt
+/// longer than the context keeps its last MaxLength − 1 tokens. Not thread-safe (it uses the model's buffers):
+/// one generator per model instance.
+/// </summary>
+public sealed class TokenGenerator
+{
+    private readonly TransformerLanguageModel _model;
+    private readonly KvCache _cache;
+    private readonly float[] _logits, _probs;
+    private readonly int[] _order, _one = new int[1];
+
+    /// <summary>A generator over <paramref name="model"/>.</summary>
+    public TokenGenerator(TransformerLanguageModel model)
+    {
+        _model = model;
+        _cache = model.CreateCache();
+        int v = model.Config.VocabSize;
+        (_logits, _probs, _order) = (new float[v], new float[v], new int[v]);
+    }
+
+    /// <summary>Generates after <paramref name="prompt"/>; <paramref name="stop"/> sees the generated tokens after each one and ends generation by returning true.</summary>
+    /// <returns>The generated tokens (the prompt excluded).</returns>
+    public int[] Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Func<IReadOnlyList<int>, bool>? stop = null)
+    {
+        options.Validate();
+        if (prompt.IsEmpty) throw new ArgumentException("The prompt is empty; start it with at least one token (e.g. the separator).", nameof(prompt));
+        int max = _model.Config.MaxLength, vocab = _model.Config.VocabSize;
+        foreach (int id in prompt)
+            if ((uint)id >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(prompt), id, $"Prompt token {id} is outside the vocabulary [0, {vocab}).");
+        var context = new List<int>(prompt.Length > max - 1 ? prompt[^(max - 1)..].ToArray() : prompt.ToArray());
+        var generated = new List<int>();
+        var rng = DeterministicRandom.Derive(options.Seed, 0x6E6E);
+        if (options.UseKvCache) Prefill(context);
+        else Recompute(context);
+        for (int step = 0; step < options.MaxNewTokens; step++)
+        {
+            int next = Sample(context, options, ref rng);
+            context.Add(next);
+            generated.Add(next);
+            if (stop?.Invoke(generated) == true || step == options.MaxNewTokens - 1) break;
+            if (!options.UseKvCache) { Recompute(context); continue; }
+            if (_cache.Length == max)
+            {
+                // Full: keep the newest half and re-read it (amortised, one long forward every max/2 tokens).
+                Prefill(context.GetRange(context.Count - max / 2, max / 2));
+                continue;
+            }
+            _one[0] = next;
+            _model.ForwardIncremental(_one, 1, _cache).AsSpan(0, vocab).CopyTo(_logits);
+        }
+        return generated.ToArray();
+    }
+
+    private void Prefill(List<int> tokens)
+    {
+        _cache.Clear();
+        var ids = tokens.ToArray();
+        int n = ids.Length, v = _model.Config.VocabSize;
+        _model.ForwardIncremental(ids, n, _cache).AsSpan((n - 1) * v, v).CopyTo(_logits);
+    }
+
+    private void Recompute(List<int> context)
+    {
+        int max = _model.Config.MaxLength, v = _model.Config.VocabSize;
+        var window = context.Count > max ? context.GetRange(context.Count - max, max).ToArray() : context.ToArray();
+        int n = window.Length;
+        _model.Forward(new TokenBatch(1, n, window)).AsSpan((n - 1) * v, v).CopyTo(_logits);
+    }
+
+    private int Sample(List<int> context, GenerationOptions o, ref DeterministicRandom rng)
+    {
+        var logits = _logits.AsSpan();
+        if (o.RepetitionPenalty != 1f)
+            foreach (int t in new HashSet<int>(context))
+                logits[t] = logits[t] > 0 ? logits[t] / o.RepetitionPenalty : logits[t] * o.RepetitionPenalty;
+        if (o.Temperature == 0f) return TensorPrimitives.IndexOfMax(logits);
+        TensorPrimitives.Multiply(logits, 1f / o.Temperature, logits);
+        var probs = _probs.AsSpan();
+        Softmax.Forward(logits, probs, 1, logits.Length);
+        int v = probs.Length, keep = v;
+        if (o.TopK > 0 || o.TopP < 1f)
+        {
+            for (int i = 0; i < v; i++) _order[i] = i;
+            var p = _probs;
+            Array.Sort(_order, (a, b) => p[b].CompareTo(p[a]) is var c && c != 0 ? c : a.CompareTo(b));
+            if (o.TopK > 0) keep = Math.Min(keep, o.TopK);
+            if (o.TopP < 1f)
+            {
+                double cum = 0;
+                for (int i = 0; i < keep; i++)
+                {
+                    cum += p[_order[i]];
+                    if (cum >= o.TopP) { keep = i + 1; break; }
+                }
+            }
+            double total = 0;
+            for (int i = 0; i < keep; i++) total += p[_order[i]];
+            double r = rng.NextFloat() * total;
+            for (int i = 0; i < keep; i++)
+            {
+                r -= p[_order[i]];
+                if (r <= 0) return _order[i];
+            }
+            return _order[keep - 1];
+        }
+        double u = rng.NextFloat();
+        for (int i = 0; i < v; i++)
+        {
+            u -= probs[i];
+            if (u <= 0) return i;
+        }
+        return TensorPrimitives.IndexOfMax(probs);
+    }
+}

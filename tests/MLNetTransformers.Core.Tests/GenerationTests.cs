@@ -1,0 +1,97 @@
+using MLNetTransformers.Core.Models;
+using Xunit;
+
+namespace MLNetTransformers.Core.Tests;
+
+public class GenerationTests
+{
+    private static TransformerLanguageModel Model(NormPlacement norm = NormPlacement.PreNorm)
+    {
+        var lm = new TransformerLanguageModel(ModelBehaviourTests.Tiny() with { Norm = norm }, 5);
+        GradCheck.Scramble(lm.Parameters, 6, 0.3f);
+        return lm;
+    }
+
+    [Theory]
+    [InlineData(NormPlacement.PreNorm)]
+    [InlineData(NormPlacement.PostNorm)]
+    public void KvCache_GivesTheLogitsOfFullRecompute_AtEveryStep(NormPlacement norm)
+    {
+        var lm = Model(norm);
+        int v = lm.Config.VocabSize;
+        var tokens = new[] { 3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5, 8 };
+        var cache = lm.CreateCache();
+        // Prefill 4 tokens at once, then one at a time.
+        var prefill = lm.ForwardIncremental(tokens[..4], 4, cache).Take(4 * v).ToArray();
+        var full4 = lm.Forward(new TokenBatch(1, 4, tokens[..4]));
+        for (int i = 0; i < 4 * v; i++) Assert.Equal(full4[i], prefill[i], 5);
+        for (int t = 4; t < tokens.Length; t++)
+        {
+            var step = lm.ForwardIncremental(new[] { tokens[t] }, 1, cache).Take(v).ToArray();
+            var full = lm.Forward(new TokenBatch(1, t + 1, tokens[..(t + 1)]));
+            for (int j = 0; j < v; j++)
+                Assert.True(Math.Abs(full[t * v + j] - step[j]) <= 1e-5f * Math.Max(1f, Math.Abs(full[t * v + j])), $"step {t}, logit {j}: cache {step[j]} vs full {full[t * v + j]}");
+        }
+        Assert.Equal(tokens.Length, cache.Length);
+        Assert.Contains("maximum length", Assert.Throws<ArgumentOutOfRangeException>(() => lm.ForwardIncremental(new int[1], 1, cache)).Message); // full
+    }
+
+    [Fact]
+    public void Greedy_IsTheSameWithAndWithoutCache_AndSeedsAreReproducible()
+    {
+        var lm = Model();
+        var gen = new TokenGenerator(lm);
+        var prompt = new[] { 1, 2, 3 };
+        var greedy = new GenerationOptions { MaxNewTokens = 8, Temperature = 0 };
+        var a = gen.Generate(prompt, greedy);
+        var b = gen.Generate(prompt, greedy with { UseKvCache = false });
+        Assert.Equal(a, b);
+        Assert.Equal(8, a.Length);
+        var sampled = new GenerationOptions { MaxNewTokens = 9, Temperature = 1.2f, Seed = 7 };
+        Assert.Equal(gen.Generate(prompt, sampled), gen.Generate(prompt, sampled));
+        var others = Enumerable.Range(8, 5).Select(s => string.Join(",", gen.Generate(prompt, sampled with { Seed = (ulong)s }))).Distinct().Count();
+        Assert.True(others > 1);
+    }
+
+    [Fact]
+    public void TopK1_IsGreedy_TopP_KeepsTheNucleus_AndStopEndsEarly()
+    {
+        var lm = Model();
+        var gen = new TokenGenerator(lm);
+        var prompt = new[] { 4, 4, 2 };
+        var greedy = gen.Generate(prompt, new GenerationOptions { MaxNewTokens = 6, Temperature = 0 });
+        Assert.Equal(greedy, gen.Generate(prompt, new GenerationOptions { MaxNewTokens = 6, TopK = 1, Seed = 3 }));
+        Assert.Equal(greedy, gen.Generate(prompt, new GenerationOptions { MaxNewTokens = 6, TopP = 1e-6f, Seed = 3 }));
+        var stopped = gen.Generate(prompt, new GenerationOptions { MaxNewTokens = 20, Temperature = 0 }, g => g.Count == 3);
+        Assert.Equal(greedy[..3], stopped);
+        // A strong repetition penalty avoids tokens already in the context while others remain.
+        var penalized = gen.Generate(prompt, new GenerationOptions { MaxNewTokens = 5, Temperature = 0, RepetitionPenalty = 1e6f });
+        Assert.Equal(5, penalized.Distinct().Count());
+        Assert.DoesNotContain(penalized, t => prompt.Contains(t));
+    }
+
+    [Fact]
+    public void LongGeneration_SlidesPastTheContext_AndLongPromptsKeepTheirEnd()
+    {
+        var lm = Model(); // MaxLength 12
+        var gen = new TokenGenerator(lm);
+        Assert.Equal(40, gen.Generate(new[] { 1 }, new GenerationOptions { MaxNewTokens = 40, Temperature = 0.8f, Seed = 1 }).Length);
+        var longPrompt = Enumerable.Range(0, 30).Select(i => i % 20).ToArray();
+        var a = gen.Generate(longPrompt, new GenerationOptions { MaxNewTokens = 3, Temperature = 0 });
+        var b = gen.Generate(longPrompt[^11..], new GenerationOptions { MaxNewTokens = 3, Temperature = 0 });
+        Assert.Equal(b, a); // documented: the last MaxLength − 1 prompt tokens are kept
+    }
+
+    [Fact]
+    public void BadOptions_AreNamed()
+    {
+        var gen = new TokenGenerator(Model());
+        Assert.Contains("MaxNewTokens", Assert.Throws<ArgumentOutOfRangeException>(() => gen.Generate(new[] { 1 }, new GenerationOptions { MaxNewTokens = 0 })).Message);
+        Assert.Contains("Temperature", Assert.Throws<ArgumentOutOfRangeException>(() => gen.Generate(new[] { 1 }, new GenerationOptions { Temperature = -0.1f })).Message);
+        Assert.Contains("TopP", Assert.Throws<ArgumentOutOfRangeException>(() => gen.Generate(new[] { 1 }, new GenerationOptions { TopP = 0f })).Message);
+        Assert.Contains("TopP", Assert.Throws<ArgumentOutOfRangeException>(() => gen.Generate(new[] { 1 }, new GenerationOptions { TopP = 1.5f })).Message);
+        Assert.Contains("TopK", Assert.Throws<ArgumentOutOfRangeException>(() => gen.Generate(new[] { 1 }, new GenerationOptions { TopK = -1 })).Message);
+        Assert.Contains("empty", Assert.Throws<ArgumentException>(() => gen.Generate(Array.Empty<int>(), new GenerationOptions())).Message);
+        Assert.Contains("vocabulary", Assert.Throws<ArgumentOutOfRangeException>(() => gen.Generate(new[] { 99 }, new GenerationOptions())).Message);
+    }
+}
