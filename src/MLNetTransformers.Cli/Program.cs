@@ -7,6 +7,8 @@ using MLNetTransformers;
 using MLNetTransformers.Classification;
 using MLNetTransformers.Cli;
 using MLNetTransformers.Onnx;
+using MLNetTransformers.LanguageModeling;
+using MLNetTransformers.Core.Models;
 using MLNetTransformers.Tokenization;
 
 const string Usage = """
@@ -19,6 +21,12 @@ const string Usage = """
                [--tiktoken-encoding cl100k_base|o200k_base]
       evaluate --model PATH --test PATH [--text-col NAME] [--label-col NAME]
       predict  --model PATH --text "..."
+      train-lm --text PATH --model PATH [--time-budget SECONDS] [--steps N] [--context N] [--layers N] [--dim N] [--heads N]
+               [--ffn N] [--batch-size N] [--lr X] [--warmup N] [--dropout X] [--seed N] [--eval-every N]
+               [--tokenizer character|learned|bpe|tiktoken|wordpiece] [--vocab N] [--vocab-file PATH] [--merges-file PATH]
+      generate --model PATH --prompt "..." [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]
+               [--repetition-penalty R] [--seed S] [--stop TEXT]
+      perplexity --model PATH --text PATH
       export-onnx --model PATH --out PATH.onnx
       onnx-run --onnx PATH --inputs PATH.json [--provider cpu|cuda] [--device N] [--fallback]
 
@@ -35,6 +43,9 @@ try
         "train" => Train(new CommandLine(args.Skip(1), new HashSet<string>())),
         "evaluate" => Evaluate(new CommandLine(args.Skip(1), new HashSet<string>())),
         "predict" => Predict(new CommandLine(args.Skip(1), new HashSet<string>())),
+        "train-lm" => TrainLm(new CommandLine(args.Skip(1), new HashSet<string>())),
+        "generate" => Generate(new CommandLine(args.Skip(1), new HashSet<string>())),
+        "perplexity" => Perplexity(new CommandLine(args.Skip(1), new HashSet<string>())),
         "export-onnx" => ExportOnnx(new CommandLine(args.Skip(1), new HashSet<string>())),
         "onnx-run" => RunOnnx(new CommandLine(args.Skip(1), new HashSet<string> { "--fallback" })),
         _ => throw new UsageException($"Unknown command '{args[0]}'."),
@@ -162,6 +173,77 @@ static int Predict(CommandLine cl)
     return 0;
 }
 
+static int TrainLm(CommandLine cl)
+{
+    string textPath = cl.Require("--text"), modelPath = cl.Require("--model");
+    using var cancel = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); Console.Error.WriteLine("\nstopping after this step..."); };
+    var options = new LanguageModelOptions
+    {
+        ContextLength = cl.Int("--context", 128), Layers = cl.Int("--layers", 4), ModelDim = cl.Int("--dim", 128), Heads = cl.Int("--heads", 4),
+        FeedForwardDim = cl.Int("--ffn", 512), BatchSize = cl.Int("--batch-size", 32), MaxSteps = cl.Int("--steps", 2000),
+        LearningRate = (float)cl.Double("--lr", 1e-3), WarmupSteps = cl.Int("--warmup", 100), Dropout = (float)cl.Double("--dropout", 0.1),
+        Seed = cl.Int("--seed", 0), EvaluateEverySteps = cl.Int("--eval-every", 200),
+        TimeBudget = cl.Get("--time-budget") is { } tb ? TimeSpan.FromSeconds(double.Parse(tb, CultureInfo.InvariantCulture)) : null,
+        Tokenizer = new TokenizerOptions
+        {
+            Kind = (cl.Get("--tokenizer") ?? "character") switch
+            {
+                "character" => TokenizerKind.Character, "learned" => TokenizerKind.Learned, "bpe" => TokenizerKind.Bpe,
+                "tiktoken" => TokenizerKind.Tiktoken, "wordpiece" => TokenizerKind.WordPiece,
+                var k => throw new UsageException($"--tokenizer must be character, learned, bpe, tiktoken or wordpiece, got '{k}'."),
+            },
+            VocabularySize = cl.Int("--vocab", 8000), VocabularyFile = cl.Get("--vocab-file"), MergesFile = cl.Get("--merges-file"), LowerCase = false,
+        },
+        CancellationToken = cancel.Token,
+        Progress = new LiveLmProgress(),
+    };
+    cl.RejectUnknown();
+    var ml = new MLContext(seed: options.Seed);
+    var lm = ml.Transforms.Text.TrainLanguageModel(options).FitFile(textPath);
+    lm.Save(modelPath);
+    var s = lm.TrainingSummary!;
+    Console.WriteLine(JsonSerializer.Serialize(new
+    {
+        model = modelPath, steps = s.Steps, stop_reason = s.StopReason, train_seconds = Math.Round(s.Duration.TotalSeconds, 1),
+        best_validation_loss = s.BestValidationLoss is { } l ? Math.Round(l, 4) : (double?)null,
+        best_validation_perplexity = s.BestValidationPerplexity is { } p ? Math.Round(p, 3) : (double?)null, parameters = lm.Model.Parameters.Count,
+    }));
+    return 0;
+}
+
+static int Generate(CommandLine cl)
+{
+    string modelPath = cl.Require("--model"), prompt = cl.Require("--prompt");
+    var lm = LanguageModel(modelPath);
+    var options = lm.Generation with
+    {
+        MaxNewTokens = cl.Int("--max-new-tokens", lm.Generation.MaxNewTokens), Temperature = (float)cl.Double("--temperature", lm.Generation.Temperature),
+        TopK = cl.Int("--top-k", lm.Generation.TopK), TopP = (float)cl.Double("--top-p", lm.Generation.TopP),
+        RepetitionPenalty = (float)cl.Double("--repetition-penalty", lm.Generation.RepetitionPenalty), Seed = (ulong)cl.Int("--seed", (int)lm.Generation.Seed),
+    };
+    var stop = cl.Get("--stop") is { } st ? new[] { st.Replace("\\n", "\n") } : null;
+    cl.RejectUnknown();
+    string text = lm.Generate(prompt, options, stop);
+    Console.WriteLine(prompt + text);
+    Console.WriteLine(new JsonObject { ["prompt"] = prompt, ["generated"] = text }.ToJsonString());
+    return 0;
+}
+
+static int Perplexity(CommandLine cl)
+{
+    string modelPath = cl.Require("--model"), textPath = cl.Require("--text");
+    cl.RejectUnknown();
+    if (!File.Exists(textPath)) throw new FileNotFoundException($"Text file '{textPath}' does not exist.", textPath);
+    var (loss, ppl, tokens) = LanguageModel(modelPath).Perplexity(new[] { File.ReadAllText(textPath) });
+    Console.WriteLine(new JsonObject { ["loss"] = Math.Round(loss, 4), ["perplexity"] = Math.Round(ppl, 4), ["tokens"] = tokens }.ToJsonString());
+    return 0;
+}
+
+static LanguageModelTransformer LanguageModel(string path) =>
+    (TransformerModel.Load(new MLContext(), path, out _) as IEnumerable<ITransformer>)?.OfType<LanguageModelTransformer>().FirstOrDefault()
+    ?? throw new InvalidDataException($"Model '{path}' holds no language model (train one with train-lm).");
+
 static int ExportOnnx(CommandLine cl)
 {
     string modelPath = cl.Require("--model"), outPath = cl.Require("--out");
@@ -211,4 +293,10 @@ sealed class LiveProgress : IProgress<ClassificationTrainingProgress>
         if (p.EndOfEpoch) Console.Error.WriteLine("\r" + line);
         else Console.Error.Write("\r" + line);
     }
+}
+
+/// <summary>A live progress line for language-model training.</summary>
+sealed class LiveLmProgress : IProgress<LanguageModelTrainingProgress>
+{
+    public void Report(LanguageModelTrainingProgress p) => Console.Error.WriteLine(p.ToString());
 }

@@ -12,7 +12,8 @@ namespace MLNetTransformers.Onnx;
 public static class OnnxTransformerCatalog
 {
     /// <summary>
-    /// Exports the network of a fitted pipeline (its transformer classifier, or else its encoder featurizer) as ONNX,
+    /// Exports the network of a fitted pipeline (its transformer classifier, else its encoder featurizer, else its
+    /// language model) as ONNX,
     /// with the tokenizer and class names in the metadata. Tokenization stays outside the graph: feed it the
     /// <c>input_ids</c>/<c>attention_mask</c> that the stored tokenizer produces.
     /// </summary>
@@ -23,7 +24,9 @@ public static class OnnxTransformerCatalog
             return OnnxExporter.Export(cls.Model, cls.Tokenizer, cls.ClassNames);
         if (parts.OfType<EncoderFeaturizerTransformer>().FirstOrDefault() is { } feat)
             return OnnxExporter.Export(feat.Encoder, feat.Tokenizer, kind: OnnxExportKind.Featurizer);
-        throw new ArgumentException("The model holds no transformer classifier or encoder featurizer to export.", nameof(model));
+        if (parts.OfType<LanguageModeling.LanguageModelTransformer>().FirstOrDefault() is { } lm)
+            return OnnxExporter.Export(lm.Model, lm.Tokenizer);
+        throw new ArgumentException("The model holds no transformer classifier, encoder featurizer or language model to export.", nameof(model));
     }
 
     /// <summary>Exports to a file (atomically).</summary>

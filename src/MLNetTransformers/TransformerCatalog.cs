@@ -3,6 +3,7 @@ using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MLNetTransformers.Classification;
 using MLNetTransformers.Featurization;
+using MLNetTransformers.LanguageModeling;
 using MLNetTransformers.Tokenization;
 
 namespace MLNetTransformers;
@@ -61,6 +62,14 @@ public static class TransformerCatalog
     public static EncoderFeaturizerEstimator TransformerFeaturizer(this TransformsCatalog.TextTransforms catalog,
         TransformerClassificationTransformer trainedModel, string outputColumnName = "Features", string inputColumnName = "Text")
         => new(trainedModel.Tokenizer, trainedModel.Model, inputColumnName, outputColumnName);
+
+    /// <summary>
+    /// Trains a GPT-style causal language model on the documents of a text column (or, with
+    /// <see cref="LanguageModelEstimator.FitFile"/>, on a text file); the fitted transformer maps a prompt column to
+    /// generated text.
+    /// </summary>
+    public static LanguageModelEstimator TrainLanguageModel(this TransformsCatalog.TextTransforms catalog, LanguageModelOptions? options = null)
+        => new(options ?? new LanguageModelOptions(), Environment(catalog));
 
     /// <summary>
     /// ML.NET keeps a catalog's MLContext internal; its log is reached through the catalog's non-public

@@ -7,6 +7,7 @@ using MLNetTransformers.Classification;
 using MLNetTransformers.Core.Models;
 using MLNetTransformers.Core.Training;
 using MLNetTransformers.Featurization;
+using MLNetTransformers.LanguageModeling;
 using MLNetTransformers.Tokenization;
 
 namespace MLNetTransformers;
@@ -142,6 +143,16 @@ public static class TransformerModel
                     ["kind"] = "featurizer", ["tokenizer"] = $"segment{index}.tokenizer.json", ["checkpoint"] = $"segment{index}.ckpt",
                     ["input"] = feat.InputColumnName, ["output"] = feat.OutputColumnName,
                 };
+            case LanguageModelTransformer lm:
+                Write($"segment{index}.tokenizer.json", lm.Tokenizer.Serialize());
+                Write($"segment{index}.ckpt", Checkpoint.ToBytes(lm.Model));
+                return new JsonObject
+                {
+                    ["kind"] = "language_model", ["tokenizer"] = $"segment{index}.tokenizer.json", ["checkpoint"] = $"segment{index}.ckpt",
+                    ["prompt"] = lm.PromptColumnName, ["generated"] = lm.GeneratedColumnName,
+                    ["generation"] = JsonSerializer.SerializeToNode(lm.Generation),
+                    ["stop"] = new JsonArray(lm.StopSequences.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
+                };
             default:
                 return null;
         }
@@ -177,6 +188,16 @@ public static class TransformerModel
             {
                 var model = (TransformerClassifier)Checkpoint.FromBytes(ReadAll(zip, (string)seg["checkpoint"]!, path), path).Model;
                 return new EncoderFeaturizerTransformer(tokenizer, model, (string)seg["input"]!, (string)seg["output"]!);
+            }
+            case "language_model":
+            {
+                var model = (TransformerLanguageModel)Checkpoint.FromBytes(ReadAll(zip, (string)seg["checkpoint"]!, path), path).Model;
+                return new LanguageModelTransformer(tokenizer, model, new LanguageModelOptions
+                {
+                    PromptColumnName = (string)seg["prompt"]!, GeneratedColumnName = (string)seg["generated"]!,
+                    Generation = seg["generation"]!.Deserialize<GenerationOptions>()!,
+                    StopSequences = seg["stop"]!.AsArray().Select(x => (string)x!).ToArray(),
+                });
             }
             default:
                 throw new InvalidDataException($"Model file '{path}' has a segment of unknown kind '{kind}'.");

@@ -34,7 +34,7 @@ public readonly record struct TrainingProgress(int Epoch, long Step, float Loss,
 /// </summary>
 public sealed class Trainer
 {
-    private readonly LearningRateSchedule _schedule;
+    private LearningRateSchedule _schedule;
 
     /// <summary>Creates a trainer (and a fresh optimizer unless one is given, e.g. from a checkpoint).</summary>
     public Trainer(ITrainableModel model, TrainerOptions? options = null, AdamW? optimizer = null)
@@ -54,6 +54,9 @@ public sealed class Trainer
     public TrainerOptions Options { get; }
     /// <summary>The optimizer (its <see cref="AdamW.Step"/> counts completed steps).</summary>
     public AdamW Optimizer { get; }
+
+    /// <summary>Moves the end of the decay (e.g. once a time budget tells how many steps will fit).</summary>
+    public void SetTotalSteps(int totalSteps) => _schedule = (_schedule with { TotalSteps = totalSteps }).Validate();
 
     /// <summary>One optimisation step on <paramref name="batch"/>.</summary>
     public StepResult TrainStep(TokenBatch batch)

@@ -14,7 +14,9 @@ namespace MLNetTransformers.Tokenization;
 /// </summary>
 public sealed class TextTokenizer
 {
-    private readonly Tokenizer _tokenizer;
+    private readonly Tokenizer? _tokenizer;
+    private readonly Dictionary<char, int>? _chars;
+    private readonly string? _alphabet;
     private readonly State _state;
 
     private TextTokenizer(State state)
@@ -38,6 +40,13 @@ public sealed class TextTokenizer
                 BaseVocabularySize = bpe.Vocabulary.Values.Max() + 1;
                 (ClsId, SepId, PadId, MaskId) = (BaseVocabularySize, BaseVocabularySize + 1, BaseVocabularySize + 2, BaseVocabularySize + 3);
                 VocabularySize = BaseVocabularySize + 4;
+                break;
+            case TokenizerKind.Character:
+                _alphabet = state.Vocabulary!;
+                _chars = new Dictionary<char, int>();
+                for (int i = 0; i < _alphabet.Length; i++) _chars[_alphabet[i]] = Specials + i;
+                (PadId, UnkId, ClsId, SepId, MaskId) = (0, 1, 2, 3, 4);
+                BaseVocabularySize = VocabularySize = Specials + _alphabet.Length;
                 break;
             case TokenizerKind.Tiktoken:
                 var tk = TiktokenTokenizer.CreateForEncoding(state.Encoding!);
@@ -70,8 +79,36 @@ public sealed class TextTokenizer
     public int MaskId { get; }
     /// <summary>Whether text is lower-cased before WordPiece encoding.</summary>
     public bool LowerCase => _state.LowerCase;
-    /// <summary>The Microsoft.ML.Tokenizers tokenizer doing the work.</summary>
-    public Tokenizer Inner => _tokenizer;
+    /// <summary>The Microsoft.ML.Tokenizers tokenizer doing the work (null for character-level).</summary>
+    public Tokenizer? Inner => _tokenizer;
+    /// <summary>Id of unknown characters (character-level tokenizers).</summary>
+    public int UnkId { get; } = 1;
+    private const int Specials = 5; // [PAD] [UNK] [CLS] [SEP] [MASK] head a character vocabulary
+
+    /// <summary>A character vocabulary: every character seen at least <paramref name="minFrequency"/> times in <paramref name="texts"/>.</summary>
+    public static TextTokenizer LearnCharacters(IEnumerable<string?> texts, int maxTokens, int minFrequency = 1)
+    {
+        var counts = new Dictionary<char, long>();
+        foreach (var t in texts)
+            if (t is not null) foreach (char c in Sanitize(t)) counts[c] = counts.GetValueOrDefault(c) + 1;
+        var alphabet = new string(counts.Where(kv => kv.Value >= minFrequency).Select(kv => kv.Key).Order().ToArray());
+        if (alphabet.Length == 0) throw new ArgumentException("The text is empty: there are no characters to build a vocabulary from.", nameof(texts));
+        return new TextTokenizer(new State(TokenizerKind.Character, maxTokens, false, alphabet, null, null));
+    }
+
+    /// <summary>All token ids of <paramref name="text"/>, no special tokens, no truncation (for language-model corpora and prompts).</summary>
+    public int[] EncodeAll(ReadOnlySpan<char> text)
+    {
+        if (text.IsEmpty) return Array.Empty<int>();
+        string s = Sanitize(text);
+        if (_chars is not null)
+        {
+            var ids = new int[s.Length];
+            for (int i = 0; i < s.Length; i++) ids[i] = _chars.TryGetValue(s[i], out int id) ? id : UnkId;
+            return ids;
+        }
+        return (_tokenizer is BertTokenizer bert ? bert.EncodeToIds(s, addSpecialTokens: false) : _tokenizer!.EncodeToIds(s)).ToArray();
+    }
 
     /// <summary>Learns a WordPiece vocabulary from <paramref name="texts"/> (see <see cref="WordPieceVocabularyLearner"/>).</summary>
     public static TextTokenizer Learn(IEnumerable<string?> texts, int maxTokens, int vocabularySize = 8000, int minFrequency = 2, bool lowerCase = true)
@@ -123,9 +160,10 @@ public sealed class TextTokenizer
         if (!text.IsWhiteSpace())
         {
             string s = Sanitize(text);
-            IReadOnlyList<int> tokens = _tokenizer is BertTokenizer bert
+            IReadOnlyList<int> tokens = _chars is not null ? EncodeAll(s.AsSpan(0, Math.Min(s.Length, max))) :
+                _tokenizer is BertTokenizer bert
                 ? bert.EncodeToIds(s, max - 2, addSpecialTokens: false, out _, out _)
-                : _tokenizer.EncodeToIds(s, max - 2, out _, out _);
+                : _tokenizer!.EncodeToIds(s, max - 2, out _, out _);
             for (int i = 0; i < tokens.Count && n < max - 1; i++) ids[n++] = tokens[i];
         }
         ids[n++] = SepId;
@@ -136,8 +174,12 @@ public sealed class TextTokenizer
     }
 
     /// <summary>Decodes ids back to text, skipping the added specials.</summary>
-    public string Decode(IEnumerable<int> ids) =>
-        _tokenizer.Decode(ids.Where(i => i != ClsId && i != SepId && i != PadId && i != MaskId && i < BaseVocabularySize)) ?? "";
+    public string Decode(IEnumerable<int> ids)
+    {
+        var kept = ids.Where(i => i != ClsId && i != SepId && i != PadId && i != MaskId && i < BaseVocabularySize);
+        if (_alphabet is not null) return new string(kept.Select(i => i >= Specials ? _alphabet[i - Specials] : '\uFFFD').ToArray());
+        return _tokenizer!.Decode(kept) ?? "";
+    }
 
     /// <summary>Replaces lone surrogates (invalid UTF-16) with U+FFFD; the tokenizers' Unicode normalization rejects them.</summary>
     public static string Sanitize(ReadOnlySpan<char> text)

@@ -9,6 +9,8 @@ public enum TokenizerKind
     WordPiece,
     /// <summary>Byte-pair encoding from <c>vocab.json</c> and <c>merges.txt</c> files.</summary>
     Bpe,
+    /// <summary>One token per character, the alphabet learned from the training text (character-level language models).</summary>
+    Character,
     /// <summary>OpenAI's tiktoken encodings <c>cl100k_base</c> or <c>o200k_base</c> (from the Microsoft.ML.Tokenizers.Data packages).</summary>
     Tiktoken,
 }

@@ -29,6 +29,7 @@ public sealed class TokenizerOptions
             VocabularyFile ?? throw new ArgumentException("BPE tokenization needs VocabularyFile (vocab.json)."),
             MergesFile ?? throw new ArgumentException("BPE tokenization needs MergesFile (merges.txt)."), MaxTokens),
         TokenizerKind.Tiktoken => TextTokenizer.FromTiktoken(TiktokenEncoding, MaxTokens),
+        TokenizerKind.Character => TextTokenizer.LearnCharacters(texts(), MaxTokens),
         _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "Unknown tokenizer kind."),
     };
 

@@ -1,0 +1,138 @@
+using System.Collections.Concurrent;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Data;
+using MLNetTransformers.Tokenization;
+
+namespace MLNetTransformers.LanguageModeling;
+
+/// <summary>
+/// A trained causal language model in a pipeline: a prompt column → a generated text column (greedy, temperature,
+/// top-k, top-p, repetition penalty, max new tokens, stop sequences, seed; the same seed gives the same text for the
+/// same prompt). Generation uses a key/value cache. Prompts start after a document separator, like training
+/// documents; a prompt longer than the context keeps its end. Thread-safe (one model replica per concurrent caller).
+/// </summary>
+public sealed class LanguageModelTransformer : LazyRowTransformer
+{
+    private readonly ConcurrentBag<(TransformerLanguageModel Model, TokenGenerator Generator)> _replicas = new();
+
+    /// <summary>Wraps a trained model.</summary>
+    public LanguageModelTransformer(TextTokenizer tokenizer, TransformerLanguageModel model, LanguageModelOptions options)
+    {
+        if (tokenizer.VocabularySize != model.Config.VocabSize)
+            throw new ArgumentException($"The tokenizer's vocabulary ({tokenizer.VocabularySize}) does not match the model's ({model.Config.VocabSize}).");
+        Tokenizer = tokenizer;
+        Model = model;
+        Generation = options.Generation.Validate();
+        StopSequences = options.StopSequences.ToArray();
+        PromptColumnName = options.PromptColumnName;
+        GeneratedColumnName = options.GeneratedColumnName;
+    }
+
+    /// <summary>The tokenizer.</summary>
+    public TextTokenizer Tokenizer { get; }
+    /// <summary>The network (treat as read-only).</summary>
+    public TransformerLanguageModel Model { get; }
+    /// <summary>Default generation settings.</summary>
+    public GenerationOptions Generation { get; }
+    /// <summary>Default stop sequences.</summary>
+    public IReadOnlyList<string> StopSequences { get; }
+    /// <summary>Prompt column read.</summary>
+    public string PromptColumnName { get; }
+    /// <summary>Generated column written.</summary>
+    public string GeneratedColumnName { get; }
+    /// <summary>How training went (null for a loaded model).</summary>
+    public LanguageModelSummary? TrainingSummary { get; internal init; }
+
+    /// <summary>
+    /// Text generated after <paramref name="prompt"/> (null or empty: from the start of a document). Stops after
+    /// <see cref="GenerationOptions.MaxNewTokens"/> tokens or before the first stop sequence, which is not included.
+    /// </summary>
+    public string Generate(string? prompt, GenerationOptions? options = null, IReadOnlyList<string>? stopSequences = null)
+    {
+        options = (options ?? Generation).Validate();
+        var stops = stopSequences ?? StopSequences;
+        var ids = new List<int> { Tokenizer.SepId };
+        ids.AddRange(Tokenizer.EncodeAll(prompt ?? ""));
+        var replica = Rent();
+        try
+        {
+            string? text = null;
+            var tokens = replica.Generator.Generate(ids.ToArray(), options, stops.Count == 0 ? null : generated =>
+            {
+                text = Tokenizer.Decode(generated);
+                return stops.Any(s => s.Length > 0 && text.Contains(s, StringComparison.Ordinal));
+            });
+            text = Tokenizer.Decode(tokens);
+            int cut = stops.Where(s => s.Length > 0).Select(s => text.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
+            return cut >= 0 ? text[..cut] : text;
+        }
+        finally { _replicas.Add(replica); }
+    }
+
+    /// <summary>Loss (nats/token) and perplexity of the model on <paramref name="texts"/>, packed as in training.</summary>
+    public (double Loss, double Perplexity, long Tokens) Perplexity(IEnumerable<string?> texts)
+    {
+        var stream = Corpus.Encode(Tokenizer, texts);
+        if (stream.Length < 2) throw new ArgumentException("The text is empty: there is nothing to score.");
+        var replica = Rent();
+        try
+        {
+            double loss = Corpus.Loss(replica.Model, stream, Model.Config.MaxLength, int.MaxValue);
+            return (loss, Math.Exp(loss), stream.Length - 1);
+        }
+        finally { _replicas.Add(replica); }
+    }
+
+    /// <summary>Saves this generator alone (prompt column → generated column) in <see cref="TransformerModel"/> format.</summary>
+    public void Save(string path)
+    {
+        var ml = new MLContext();
+        var schema = new DataViewSchema.Builder();
+        schema.AddColumn(PromptColumnName, TextDataViewType.Instance);
+        TransformerModel.Save(ml, this, schema.ToSchema(), path);
+    }
+
+    private (TransformerLanguageModel Model, TokenGenerator Generator) Rent()
+    {
+        if (_replicas.TryTake(out var r)) return r;
+        var replica = new TransformerLanguageModel(Model.Config);
+        Model.Parameters.Data.CopyTo(replica.Parameters.Data, 0);
+        return (replica, new TokenGenerator(replica));
+    }
+
+    /// <inheritdoc/>
+    protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
+
+    private sealed class Mapper : ColumnMapper
+    {
+        private readonly LanguageModelTransformer _p;
+        private readonly DataViewSchema.Column _prompt;
+
+        public Mapper(LanguageModelTransformer p, DataViewSchema input) : base(input)
+        {
+            _p = p;
+            _prompt = TokenizerTransformer.RequireText(input, p.PromptColumnName);
+        }
+
+        public override IReadOnlyList<DataViewSchema.DetachedColumn> Outputs => new[] { new DataViewSchema.DetachedColumn(_p.GeneratedColumnName, TextDataViewType.Instance) };
+        public override IEnumerable<DataViewSchema.Column> Dependencies => new[] { _prompt };
+
+        public override Delegate?[] CreateGetters(RowContext row, bool[] active)
+        {
+            var prompt = row.Input.GetGetter<ReadOnlyMemory<char>>(_prompt);
+            long cached = -1;
+            string text = "";
+            ReadOnlyMemory<char> p = default;
+            return new Delegate?[]
+            {
+                (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) =>
+                {
+                    if (cached != row.Input.Position) { prompt(ref p); text = _p.Generate(p.ToString()); cached = row.Input.Position; }
+                    v = text.AsMemory();
+                }),
+            };
+        }
+    }
+}

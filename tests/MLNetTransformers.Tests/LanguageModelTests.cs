@@ -1,0 +1,134 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.LanguageModeling;
+using MLNetTransformers.Tokenization;
+using Xunit;
+
+namespace MLNetTransformers.Tests;
+
+public sealed class PromptRow { public string Prompt { get; set; } = ""; }
+public sealed class GeneratedRow { public string Prompt { get; set; } = ""; public string Generated { get; set; } = ""; }
+
+/// <summary>A tiny character-level LM trained once on a repetitive text.</summary>
+public sealed class TinyLanguageModel
+{
+    public const string Verse = "the cat sat on the mat. the dog sat on the log. the cat and the dog sat on the mat and the log. ";
+    public MLContext Ml { get; } = new(seed: 1);
+    public LanguageModelTransformer Lm { get; }
+    public List<LanguageModelTrainingProgress> Reports { get; } = new();
+
+    public TinyLanguageModel()
+    {
+        var docs = Enumerable.Range(0, 40).Select(i => new TextRow { Text = Verse + Verse }).ToList();
+        Lm = Ml.Transforms.Text.TrainLanguageModel(Options(Reports)).Fit(Ml.Data.LoadFromEnumerable(docs));
+    }
+
+    public static LanguageModelOptions Options(List<LanguageModelTrainingProgress>? reports = null) => new()
+    {
+        ContextLength = 32, Layers = 2, ModelDim = 48, Heads = 4, FeedForwardDim = 96, BatchSize = 16, MaxSteps = 250,
+        LearningRate = 3e-3f, WarmupSteps = 20, EvaluateEverySteps = 50, Dropout = 0f, Seed = 1,
+        Progress = reports is null ? null : new SyncProgress<LanguageModelTrainingProgress>(reports.Add),
+    };
+
+    public sealed class TextRow { public string Text { get; set; } = ""; }
+}
+
+internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}
+
+public class LanguageModelTests(TinyLanguageModel f) : IClassFixture<TinyLanguageModel>
+{
+    [Fact]
+    public void Training_ReportsFallingValidationLoss_AndLearnsTheText()
+    {
+        Assert.True(f.Reports.Count >= 5);
+        Assert.All(f.Reports, r => Assert.NotNull(r.ValidationLoss));
+        Assert.True(f.Reports[^1].ValidationLoss < f.Reports[0].ValidationLoss * 0.5, string.Join(" ", f.Reports.Select(r => r.ValidationLoss)));
+        Assert.True(f.Lm.TrainingSummary!.BestValidationPerplexity < 2.5, $"perplexity {f.Lm.TrainingSummary.BestValidationPerplexity}");
+        Assert.Equal(TokenizerKind.Character, f.Lm.Tokenizer.Kind);
+        // Greedy continuation of a memorised passage ("sat on the l" only ever continues one way in the verse).
+        var text = f.Lm.Generate("the dog sat on the l", new GenerationOptions { MaxNewTokens = 12, Temperature = 0 });
+        Assert.Equal("og. the cat ", text);
+    }
+
+    [Fact]
+    public void SameSeed_SameText_StopSequencesCut()
+    {
+        var sampled = new GenerationOptions { MaxNewTokens = 40, Temperature = 1f, TopK = 10, TopP = 0.9f, Seed = 5 };
+        Assert.Equal(f.Lm.Generate("the ", sampled), f.Lm.Generate("the ", sampled));
+        var stopped = f.Lm.Generate("the cat ", new GenerationOptions { MaxNewTokens = 60, Temperature = 0 }, new[] { "." });
+        Assert.DoesNotContain(".", stopped);
+        Assert.True(stopped.Length > 0 && stopped.Length < 60);
+        Assert.NotEmpty(f.Lm.Generate("", new GenerationOptions { MaxNewTokens = 5, Temperature = 0 })); // empty prompt: start of a document
+        var longPrompt = string.Concat(Enumerable.Repeat(TinyLanguageModel.Verse, 5)); // longer than the 32-token context
+        Assert.Equal(5, f.Lm.Generate(longPrompt, new GenerationOptions { MaxNewTokens = 5, Temperature = 0 }).Length);
+    }
+
+    [Fact]
+    public void PromptColumn_GeneratesInAPipeline_AndPredictionEngine()
+    {
+        var prompts = f.Ml.Data.LoadFromEnumerable(new[] { new PromptRow { Prompt = "the cat sat on the " }, new PromptRow { Prompt = "the dog " } });
+        var generated = f.Lm.Transform(prompts).GetColumn<string>("Generated").ToArray();
+        Assert.Equal(2, generated.Length);
+        var engine = f.Ml.Model.CreatePredictionEngine<PromptRow, GeneratedRow>(f.Lm);
+        Assert.Equal(generated[0], engine.Predict(new PromptRow { Prompt = "the cat sat on the " }).Generated);
+    }
+
+    [Fact]
+    public void Perplexity_IsLowOnTheTrainingTextAndHighOnOtherText()
+    {
+        var (loss, ppl, tokens) = f.Lm.Perplexity(new[] { TinyLanguageModel.Verse });
+        Assert.Equal(Math.Exp(loss), ppl, 6);
+        Assert.True(tokens > 50);
+        var other = f.Lm.Perplexity(new[] { "zebras quickly juggle vexing quartz" });
+        Assert.True(other.Perplexity > ppl * 3, $"{other.Perplexity} vs {ppl}");
+        Assert.Throws<ArgumentException>(() => f.Lm.Perplexity(new[] { "" }));
+    }
+
+    [Fact]
+    public void SaveLoad_GeneratesTheSameText()
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "lm.mlnt");
+        f.Lm.Save(path);
+        var loaded = ((IEnumerable<ITransformer>)TransformerModel.Load(new MLContext(), path, out var schema)).OfType<LanguageModelTransformer>().Single();
+        Assert.Equal("Prompt", schema.Single().Name);
+        var o = new GenerationOptions { MaxNewTokens = 20, Temperature = 0.9f, Seed = 3 };
+        Assert.Equal(f.Lm.Generate("the ", o), loaded.Generate("the ", o));
+    }
+
+    [Fact]
+    public void BadInputs_AreClear()
+    {
+        var ml = new MLContext(1);
+        var empty = ml.Data.LoadFromEnumerable(new[] { new TinyLanguageModel.TextRow { Text = "" } });
+        Assert.Contains("empty", Assert.Throws<ArgumentException>(() => ml.Transforms.Text.TrainLanguageModel(TinyLanguageModel.Options()).Fit(empty)).Message);
+        var tiny = ml.Data.LoadFromEnumerable(new[] { new TinyLanguageModel.TextRow { Text = "abc" } });
+        Assert.Contains("context", Assert.Throws<ArgumentException>(() => ml.Transforms.Text.TrainLanguageModel(TinyLanguageModel.Options()).Fit(tiny)).Message);
+        Assert.Contains("MaxNewTokens", Assert.Throws<ArgumentOutOfRangeException>(() => f.Lm.Generate("a", new GenerationOptions { MaxNewTokens = 0 })).Message);
+        Assert.Contains("Temperature", Assert.Throws<ArgumentOutOfRangeException>(() => f.Lm.Generate("a", new GenerationOptions { Temperature = -1 })).Message);
+        Assert.Contains("TopP", Assert.Throws<ArgumentOutOfRangeException>(() => f.Lm.Generate("a", new GenerationOptions { TopP = 0 })).Message);
+        Assert.Contains("TopP", Assert.Throws<ArgumentOutOfRangeException>(() => f.Lm.Generate("a", new GenerationOptions { TopP = 1.01f })).Message);
+        var o = TinyLanguageModel.Options(); o.ContextLength = 0;
+        Assert.Contains("ContextLength", Assert.ThrowsAny<ArgumentException>(() => ml.Transforms.Text.TrainLanguageModel(o)).Message);
+        Assert.Contains("'Text'", Assert.ThrowsAny<ArgumentException>(() =>
+            ml.Transforms.Text.TrainLanguageModel(TinyLanguageModel.Options()).Fit(ml.Data.LoadFromEnumerable(new[] { new PromptRow() }))).Message);
+    }
+
+    [Fact]
+    public void Cancellation_StopsAndKeepsAUsableModel()
+    {
+        var ml = new MLContext(1);
+        using var cts = new CancellationTokenSource();
+        var o = TinyLanguageModel.Options();
+        o.EvaluateEverySteps = 10;
+        o.CancellationToken = cts.Token;
+        o.Progress = new SyncProgress<LanguageModelTrainingProgress>(p => { if (p.Step >= 20) cts.Cancel(); });
+        var lm = ml.Transforms.Text.TrainLanguageModel(o).Fit(ml.Data.LoadFromEnumerable(new[] { new TinyLanguageModel.TextRow { Text = string.Concat(Enumerable.Repeat(TinyLanguageModel.Verse, 10)) } }));
+        Assert.Equal(20, lm.TrainingSummary!.Steps);
+        Assert.Equal("cancelled", lm.TrainingSummary.StopReason);
+        Assert.NotNull(lm.Generate("the", new GenerationOptions { MaxNewTokens = 3 }));
+    }
+}
