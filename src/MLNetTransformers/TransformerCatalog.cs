@@ -72,6 +72,13 @@ public static class TransformerCatalog
         => new(options ?? new LanguageModelOptions(), Environment(catalog));
 
     /// <summary>
+    /// Pretrains a transformer encoder by masked language modelling (BERT) on an unlabelled text column; the fitted
+    /// featurizer's encoder can start a classifier (<see cref="TransformerClassifierOptions.InitialModel"/>).
+    /// </summary>
+    public static MaskedLanguageModelEstimator PretrainMaskedLanguageModel(this TransformsCatalog.TextTransforms catalog, MaskedLanguageModelOptions? options = null)
+        => new(options ?? new MaskedLanguageModelOptions(), Environment(catalog));
+
+    /// <summary>
     /// ML.NET keeps a catalog's MLContext internal; its log is reached through the catalog's non-public
     /// <c>Environment</c> property when present, and training still works (without MLContext.Log messages) if not.
     /// </summary>

@@ -95,3 +95,45 @@ public class GenerationTests
         Assert.Contains("vocabulary", Assert.Throws<ArgumentOutOfRangeException>(() => gen.Generate(new[] { 99 }, new GenerationOptions())).Message);
     }
 }
+
+public class MaskedLanguageModelTests
+{
+    [Fact]
+    public void Masking_Follows80_10_10_AndSkipsSpecialsAndPadding()
+    {
+        int b = 64, t = 50, vocab = 100, maskId = 4;
+        var ids = new int[b * t]; var mask = new int[b * t]; var targets = new int[b * t];
+        var rng0 = new Random(1);
+        for (int i = 0; i < ids.Length; i++) { ids[i] = 5 + rng0.Next(vocab - 5); mask[i] = i % t < 45 ? 1 : 0; }
+        for (int r = 0; r < b; r++) { ids[r * t] = 2; ids[r * t + 44] = 3; } // [CLS] … [SEP]
+        var original = (int[])ids.Clone();
+        var rng = Kernels.DeterministicRandom.Derive(1, 2);
+        MaskedLanguageModel.Mask(ids, mask, targets, b, t, new HashSet<int> { 0, 2, 3, 4 }, maskId, vocab, ref rng);
+        int chosen = 0, masked = 0, kept = 0, candidates = 0;
+        for (int i = 0; i < ids.Length; i++)
+        {
+            bool candidate = mask[i] == 1 && original[i] is not (2 or 3);
+            if (candidate) candidates++;
+            if (targets[i] == -100) { Assert.Equal(original[i], ids[i]); continue; }
+            Assert.True(candidate, $"position {i} is special or padding but was chosen");
+            Assert.Equal(original[i], targets[i]);
+            chosen++;
+            if (ids[i] == maskId) masked++; else if (ids[i] == original[i]) kept++;
+        }
+        Assert.InRange(chosen / (double)candidates, 0.12, 0.18);
+        Assert.InRange(masked / (double)chosen, 0.74, 0.86);
+        Assert.InRange(kept / (double)chosen, 0.05, 0.16);
+    }
+
+    [Fact]
+    public void Gradients_MatchFiniteDifferences()
+    {
+        var config = new TransformerConfig { VocabSize = 12, ModelDim = 8, Heads = 2, Layers = 1, FeedForwardDim = 12, MaxLength = 5, Dropout = 0f };
+        var model = new MaskedLanguageModel(config, 2);
+        GradCheck.Scramble(model.Parameters, 3, 0.2f);
+        var batch = new TokenBatch(2, 4, new[] { 2, 4, 7, 3, 2, 9, 4, 3 }, new[] { 1, 1, 1, 1, 1, 1, 1, 0 }, new[] { -100, 5, -100, -100, -100, -100, 8, -100 });
+        model.Parameters.ZeroGrad();
+        model.ForwardBackward(batch);
+        GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 4);
+    }
+}

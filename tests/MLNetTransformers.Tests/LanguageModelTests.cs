@@ -132,3 +132,31 @@ public class LanguageModelTests(TinyLanguageModel f) : IClassFixture<TinyLanguag
         Assert.NotNull(lm.Generate("the", new GenerationOptions { MaxNewTokens = 3 }));
     }
 }
+
+public class MaskedPretrainingTests
+{
+    [Fact]
+    public void Pretraining_LowersTheMaskedLoss_AndSeedsAClassifier()
+    {
+        var ml = new MLContext(1);
+        var data = TestData.Reviews(ml);
+        var reports = new List<LanguageModelTrainingProgress>();
+        var pretrain = ml.Transforms.Text.PretrainMaskedLanguageModel(new MaskedLanguageModelOptions
+        {
+            Layers = 2, ModelDim = 48, Heads = 4, FeedForwardDim = 96, MaxSteps = 150, BatchSize = 16, LearningRate = 2e-3f, ReportEverySteps = 25,
+            Tokenizer = new TokenizerOptions { MaxTokens = 32, VocabularySize = 300 }, Seed = 1, Progress = new SyncProgress<LanguageModelTrainingProgress>(reports.Add),
+        });
+        var featurizer = pretrain.Fit(data);
+        Assert.True(reports[^1].TrainLoss < reports[0].TrainLoss * 0.8f, string.Join(" ", reports.Select(r => r.TrainLoss)));
+        Assert.Equal(48, featurizer.Embed("the acting was superb").Length);
+
+        var options = TestData.Tiny(epochs: 10);
+        options.InitialModel = featurizer.Encoder;
+        options.PretrainedTokenizer = featurizer.Tokenizer;
+        var split = ml.Data.TrainTestSplit(data, 0.2, seed: 1);
+        var classifier = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(split.TrainSet);
+        Assert.Same(featurizer.Tokenizer, classifier.Tokenizer);
+        Assert.True(ml.BinaryClassification.Evaluate(classifier.Transform(split.TestSet)).Accuracy > 0.75);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.Text.PretrainMaskedLanguageModel(new MaskedLanguageModelOptions { MaskProbability = 0 }));
+    }
+}

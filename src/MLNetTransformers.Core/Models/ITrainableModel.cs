@@ -24,4 +24,6 @@ public enum ModelKind
     Classifier = 1,
     /// <summary><see cref="TransformerLanguageModel"/>.</summary>
     LanguageModel = 2,
+    /// <summary><see cref="MaskedLanguageModel"/>.</summary>
+    MaskedLanguageModel = 3,
 }

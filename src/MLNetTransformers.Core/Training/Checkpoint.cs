@@ -134,6 +134,7 @@ public static class Checkpoint
         {
             ModelKind.Classifier => new TransformerClassifier(config),
             ModelKind.LanguageModel => new TransformerLanguageModel(config),
+            ModelKind.MaskedLanguageModel => new MaskedLanguageModel(config),
             _ => throw new InvalidDataException($"Checkpoint '{path}' holds an unknown model kind {(uint)kind}."),
         };
         var ps = model.Parameters;

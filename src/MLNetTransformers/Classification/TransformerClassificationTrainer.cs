@@ -35,10 +35,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        var text = inputSchema.FirstOrDefault(c => c.Name == _options.TextColumnName);
-        if (text.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{_options.TextColumnName}' was not found in the input.");
-        if (text.Kind != SchemaShape.Column.VectorKind.Scalar || text.ItemType is not TextDataViewType)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{_options.TextColumnName}' has type {text.ItemType}; expected String (text).");
+        SchemaShapeColumns.RequireText(inputSchema, _options.TextColumnName);
         var label = inputSchema.FirstOrDefault(c => c.Name == _options.LabelColumnName);
         if (label.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' was not found in the input.");
         if (_binary && !(label.ItemType is BooleanDataViewType || label.ItemType == NumberDataViewType.Single || label.ItemType == NumberDataViewType.Double))

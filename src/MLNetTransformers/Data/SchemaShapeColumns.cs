@@ -23,6 +23,15 @@ public static class SchemaShapeColumns
         return list.Select(c => byName.TryGetValue(c.Name, out var col) ? col : throw new InvalidOperationException($"Column '{c.Name}' missing from the probed shape.")).ToArray();
     }
 
+    /// <summary>Throws naming <paramref name="name"/> unless <paramref name="shape"/> has it as a scalar text column.</summary>
+    public static void RequireText(SchemaShape shape, string name, string role = "Text")
+    {
+        var col = shape.FirstOrDefault(c => c.Name == name);
+        if (col.Name is null) throw new ArgumentOutOfRangeException(nameof(shape), $"{role} column '{name}' was not found in the input.");
+        if (col.Kind != SchemaShape.Column.VectorKind.Scalar || col.ItemType is not TextDataViewType)
+            throw new ArgumentOutOfRangeException(nameof(shape), $"{role} column '{name}' has type {col.ItemType}{(col.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}; expected String (text).");
+    }
+
     /// <summary><paramref name="input"/> with <paramref name="added"/> appended (replacing same-named columns).</summary>
     public static SchemaShape Extend(SchemaShape input, IEnumerable<DataViewSchema.DetachedColumn> added)
     {

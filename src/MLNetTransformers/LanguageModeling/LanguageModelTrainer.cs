@@ -44,10 +44,7 @@ public sealed class LanguageModelEstimator : IEstimator<LanguageModelTransformer
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        var text = inputSchema.FirstOrDefault(c => c.Name == _options.TextColumnName);
-        if (text.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{_options.TextColumnName}' was not found in the input.");
-        if (text.Kind != SchemaShape.Column.VectorKind.Scalar || text.ItemType is not TextDataViewType)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{_options.TextColumnName}' has type {text.ItemType}; expected String (text).");
+        SchemaShapeColumns.RequireText(inputSchema, _options.TextColumnName);
         return inputSchema; // the generator's columns (Prompt → Generated) apply to prompt data, not to the corpus
     }
 

@@ -34,10 +34,7 @@ public sealed class TokenizerEstimator : IEstimator<TokenizerTransformer>
     /// <inheritdoc/>
     public SchemaShape GetOutputSchema(SchemaShape inputSchema)
     {
-        var found = inputSchema.FirstOrDefault(c => c.Name == _input);
-        if (found.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{_input}' was not found in the input.");
-        if (found.Kind != SchemaShape.Column.VectorKind.Scalar || found.ItemType is not TextDataViewType)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Text column '{_input}' has type {found.ItemType}{(found.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}; expected String (text).");
+        SchemaShapeColumns.RequireText(inputSchema, _input);
         return SchemaShapeColumns.Extend(inputSchema, TokenizerTransformer.OutputColumns(_ids, _mask, _options.MaxTokens));
     }
 }
