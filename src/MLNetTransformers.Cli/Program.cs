@@ -21,7 +21,7 @@ const string Usage = """
                [--tiktoken-encoding cl100k_base|o200k_base]
       evaluate --model PATH --test PATH [--text-col NAME] [--label-col NAME]
       predict  --model PATH --text "..."
-      train-lm --text PATH --model PATH [--time-budget SECONDS] [--steps N] [--context N] [--layers N] [--dim N] [--heads N]
+      train-lm --text PATH --model PATH [--time-budget SECONDS] [--checkpoint PATH] [--steps N] [--context N] [--layers N] [--dim N] [--heads N]
                [--ffn N] [--batch-size N] [--lr X] [--warmup N] [--dropout X] [--seed N] [--eval-every N]
                [--tokenizer character|learned|bpe|tiktoken|wordpiece] [--vocab N] [--vocab-file PATH] [--merges-file PATH]
       generate --model PATH --prompt "..." [--max-new-tokens N] [--temperature T] [--top-k K] [--top-p P]
@@ -183,7 +183,7 @@ static int TrainLm(CommandLine cl)
         ContextLength = cl.Int("--context", 128), Layers = cl.Int("--layers", 4), ModelDim = cl.Int("--dim", 128), Heads = cl.Int("--heads", 4),
         FeedForwardDim = cl.Int("--ffn", 512), BatchSize = cl.Int("--batch-size", 32), MaxSteps = cl.Int("--steps", 2000),
         LearningRate = (float)cl.Double("--lr", 1e-3), WarmupSteps = cl.Int("--warmup", 100), Dropout = (float)cl.Double("--dropout", 0.1),
-        Seed = cl.Int("--seed", 0), EvaluateEverySteps = cl.Int("--eval-every", 200),
+        Seed = cl.Int("--seed", 0), EvaluateEverySteps = cl.Int("--eval-every", 200), CheckpointPath = cl.Get("--checkpoint"),
         TimeBudget = cl.Get("--time-budget") is { } tb ? TimeSpan.FromSeconds(double.Parse(tb, CultureInfo.InvariantCulture)) : null,
         Tokenizer = new TokenizerOptions
         {

@@ -26,6 +26,7 @@ internal static class Throughput
             ["encoder"] = Child("encoder", steps),
             ["decoder"] = Child("decoder", steps),
             ["onnx"] = Child("onnx", steps),
+            ["generation"] = Child("generation", steps),
         };
         if (peers is not null) AddPeers(result, peers, steps);
         Console.WriteLine(result.ToJsonString());
@@ -38,6 +39,11 @@ internal static class Throughput
         if (which == "onnx")
         {
             Console.WriteLine(OnnxThroughput.Measure(steps).ToJsonString());
+            return 0;
+        }
+        if (which == "generation")
+        {
+            Console.WriteLine(Generation().ToJsonString());
             return 0;
         }
         bool causal = which == "decoder";
@@ -67,6 +73,29 @@ internal static class Throughput
         };
         Console.WriteLine(o.ToJsonString());
         return 0;
+    }
+
+    /// <summary>256 new tokens from the reference decoder, with the key/value cache and with full recompute.</summary>
+    private static JsonObject Generation()
+    {
+        var lm = new TransformerLanguageModel(ReferenceModel.Config, 1);
+        var generator = new TokenGenerator(lm);
+        var prompt = new[] { 1, 2, 3, 4 };
+        double Rate(bool cache)
+        {
+            var o = new GenerationOptions { MaxNewTokens = 256, Temperature = 0.8f, Seed = 1, UseKvCache = cache };
+            generator.Generate(prompt, o with { MaxNewTokens = 16 }); // warm-up
+            var sw = Stopwatch.StartNew();
+            int n = generator.Generate(prompt, o).Length;
+            return n / sw.Elapsed.TotalSeconds;
+        }
+        double full = Rate(false), cached = Rate(true);
+        return new JsonObject
+        {
+            ["new_tokens"] = 256, ["context"] = ReferenceModel.SeqLen,
+            ["kv_cache_tokens_per_s"] = Math.Round(cached, 1), ["full_recompute_tokens_per_s"] = Math.Round(full, 1),
+            ["kv_cache_speedup"] = Math.Round(cached / full, 2),
+        };
     }
 
     private static JsonObject GemmFigures()
