@@ -119,11 +119,11 @@ internal static class Throughput
         for (int i = 0; i < b.Length; i++) b[i] = (float)rng.NextDouble();
         int lda = ta == Transpose.No ? k : m, ldb = tb == Transpose.No ? n : k;
         for (int i = 0; i < 3; i++) Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n);
-        // Best of 7 short trials: these shared VMs swing between full and about half speed for seconds at a time,
+        // Best of 9 short trials: these shared VMs swing between full and about half speed for seconds at a time,
         // and the best trial is the one least disturbed (the OpenBLAS peer is given best-of-3 runs likewise).
-        int reps = Math.Max(2, (int)(4e9 / (2.0 * m * n * k)));
+        int reps = Math.Max(2, (int)(1e10 / (2.0 * m * n * k)));
         double best = 0;
-        for (int trial = 0; trial < 7; trial++)
+        for (int trial = 0; trial < 9; trial++)
         {
             var sw = Stopwatch.StartNew();
             for (int i = 0; i < reps; i++) Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, c, n);

@@ -61,6 +61,16 @@ public class GemmTests
             Assert.Equal(c0[i * ldc + j], c[i * ldc + j]);
     }
 
+    [Theory]
+    [InlineData(Transpose.No)]
+    [InlineData(Transpose.Yes)]
+    public void OneRow_LargeEnoughToSplitAcrossCores_MatchesNaive(Transpose tb)
+    {
+        var rng = new Random(11);
+        foreach (bool accumulate in new[] { false, true })
+            CheckOne(rng, Transpose.No, tb, 1, 1001, 311, accumulate, extraLd: 3); // n·k > 2^18: the split one-row path
+    }
+
     [Fact]
     public void ParallelAndSerial_GiveBitIdenticalResults()
     {

@@ -81,6 +81,12 @@ public static unsafe class Gemm
             return;
         }
 
+        if (m == 1 && transA == Transpose.No)
+        {
+            // One row (a decoding step): a matrix-vector product reading the weights once, with no packing.
+            Gemv.Run(transB, n, k, a[..k], b, ldb, c[..n], accumulate, parallel);
+            return;
+        }
         var width = Width == SimdWidth.Auto ? HardwareWidth : Width;
         fixed (float* pa = a, pb = b, pc = c)
         {
