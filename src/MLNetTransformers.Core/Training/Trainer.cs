@@ -55,8 +55,9 @@ public sealed class Trainer
     /// <summary>The optimizer (its <see cref="AdamW.Step"/> counts completed steps).</summary>
     public AdamW Optimizer { get; }
 
-    /// <summary>Moves the end of the decay (e.g. once a time budget tells how many steps will fit).</summary>
-    public void SetTotalSteps(int totalSteps) => _schedule = (_schedule with { TotalSteps = totalSteps }).Validate();
+    /// <summary>Moves the end of the decay, and optionally the warmup (e.g. once a time budget tells how many steps will fit).</summary>
+    public void SetTotalSteps(int totalSteps, int? warmupSteps = null) =>
+        _schedule = (_schedule with { TotalSteps = totalSteps, WarmupSteps = warmupSteps ?? _schedule.WarmupSteps }).Validate();
 
     /// <summary>One optimisation step on <paramref name="batch"/>.</summary>
     public StepResult TrainStep(TokenBatch batch)

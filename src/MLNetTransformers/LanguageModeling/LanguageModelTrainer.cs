@@ -88,6 +88,7 @@ public sealed class LanguageModelEstimator : IEstimator<LanguageModelTransformer
         string stop = "all steps done";
         var window = Stopwatch.StartNew();
         var lastProgress = new LanguageModelTrainingProgress();
+        var loopStart = clock.Elapsed; // tokenizer learning and encoding are not steps
 
         void Evaluate()
         {
@@ -124,8 +125,8 @@ public sealed class LanguageModelEstimator : IEstimator<LanguageModelTransformer
             // With a time budget, let the cosine decay end when the budget does (estimated from the first steps).
             if (o.TimeBudget is { } tb && step == Math.Min(20, o.MaxSteps / 2 + 1))
             {
-                double perStep = clock.Elapsed.TotalSeconds / step;
-                int fit = (int)Math.Clamp((tb.TotalSeconds / perStep) * 0.97, step + 1, o.MaxSteps);
+                double perStep = (clock.Elapsed - loopStart).TotalSeconds / step;
+                int fit = (int)Math.Clamp(((tb - loopStart).TotalSeconds / perStep) * 0.97, step + 1, o.MaxSteps);
                 trainer.SetTotalSteps(fit);
             }
             if (step % o.EvaluateEverySteps == 0) Evaluate();

@@ -104,9 +104,13 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<EncoderFeaturizerT
             MaxLength = tokenizer.MaxTokens, Dropout = o.Dropout, Pooling = o.Pooling,
         };
         var model = new MaskedLanguageModel(config, (ulong)o.Seed);
+        // With a time budget the number of steps is unknown until the first steps are timed: start with a short warmup,
+        // then (after 20 steps) fit the warmup (6%) and the decay to the steps the budget allows.
+        bool budgeted = o.TimeBudget is not null;
+        int Warmup(int total) => o.WarmupSteps >= 0 ? o.WarmupSteps : Math.Max(1, total * 6 / 100);
         var trainer = new Trainer(model, new TrainerOptions
         {
-            LearningRate = o.LearningRate, WarmupSteps = o.WarmupSteps >= 0 ? o.WarmupSteps : Math.Max(1, o.MaxSteps * 6 / 100),
+            LearningRate = o.LearningRate, WarmupSteps = budgeted && o.WarmupSteps < 0 ? 20 : Warmup(o.MaxSteps),
             TotalSteps = o.MaxSteps, Decay = DecayKind.Linear, MinLearningRateRatio = 0f, AdamW = new AdamWOptions { WeightDecay = o.WeightDecay },
         });
         var specials = new HashSet<int> { tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, tokenizer.MaskId };
@@ -115,6 +119,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<EncoderFeaturizerT
         long step = 0; double lossSum = 0; int lossCount = 0; long tokens = 0;
         string stop = "all steps done";
         var window = Stopwatch.StartNew();
+        var loopStart = clock.Elapsed; // tokenizer learning and encoding are not steps
         void Report()
         {
             var p = new LanguageModelTrainingProgress(step, o.MaxSteps, (float)(lossSum / Math.Max(1, lossCount)), tokens / Math.Max(window.Elapsed.TotalSeconds, 1e-9), null, clock.Elapsed);
@@ -134,6 +139,12 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<EncoderFeaturizerT
                 MaskedLanguageModel.Mask(b.Ids, b.AttentionMask, targets, b.BatchSize, b.SeqLen, specials, tokenizer.MaskId, tokenizer.VocabularySize, ref rng, o.MaskProbability);
                 lossSum += trainer.TrainStep(new TokenBatch(b.BatchSize, b.SeqLen, b.Ids, b.AttentionMask, targets)).Loss;
                 lossCount++; tokens += item.RealTokens; step++;
+                if (budgeted && step == 20)
+                {
+                    double perStep = (clock.Elapsed - loopStart).TotalSeconds / step;
+                    int fit = (int)Math.Clamp((o.TimeBudget!.Value - loopStart).TotalSeconds / perStep * 0.97, step + 1, o.MaxSteps);
+                    trainer.SetTotalSteps(fit, Math.Max(20, Warmup(fit)));
+                }
                 if (o.ReportEverySteps > 0 && step % o.ReportEverySteps == 0) Report();
             }
         }
