@@ -93,7 +93,8 @@ public static unsafe class Gemm
             var job = Job.ForThisThread;
             job.Set(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, width);
             long flops = (long)m * n * k;
-            int pieces = parallel && flops >= 64 * 64 * 64 ? WorkerPool.Degree : 1;
+            // More pieces than cores, claimed dynamically: a core slowed by other work takes fewer of them.
+            int pieces = parallel && flops >= 64 * 64 * 64 ? WorkerPool.Degree * 4 : 1;
             job.Split(pieces);
             if (job.Pieces == 1) job.Run(0);
             else WorkerPool.For(job.Pieces, job);
@@ -180,7 +181,8 @@ public static unsafe class Gemm
         }
     }
 
-    // The sequential BLIS loop nest over one thread's share of C.
+    // The sequential BLIS loop nest over one thread's share of C. Hot from the first call: no tiered-JIT warm-up.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block(Transpose ta, Transpose tb, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, SimdWidth width)
     {
         var (mr, nr) = Tile(width);
@@ -229,6 +231,7 @@ public static unsafe class Gemm
     }
 
     // op(A)[ic.., pc..] (mc×kc) → panels of mr rows: panel[p*mr + r] = op(A)[ic+i0+r, pc+p], zero-padded.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(Transpose ta, float* a, int lda, int ic, int pc, int mc, int kc, int mr, float* dst)
     {
         for (int i0 = 0; i0 < mc; i0 += mr)
@@ -258,6 +261,7 @@ public static unsafe class Gemm
     }
 
     // op(B)[pc.., jc..] (kc×nc) → panels of nr columns: panel[p*nr + j] = op(B)[pc+p, jc+j0+j], zero-padded.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(Transpose tb, float* b, int ldb, int pc, int jc, int kc, int nc, int nr, float* dst)
     {
         for (int j0 = 0; j0 < nc; j0 += nr)

@@ -32,6 +32,7 @@ internal sealed class Gemv : IParallelWork
         }
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public unsafe void Run(int piece)
     {
         int j0 = piece * _chunk, j1 = Math.Min(_n, j0 + _chunk);

@@ -10,8 +10,10 @@ internal interface IParallelWork
 /// A fixed set of threads, one per core, that kernels split work across. Unlike <c>Parallel.For</c> it does
 /// not allocate per call (the training step must not allocate) and it never oversubscribes: a call made from
 /// inside a running piece, or while another thread owns the pool, runs inline on the calling thread.
-/// Pieces are dealt round-robin (piece i to thread i mod Degree), so which thread computes what is fixed,
-/// and results do not depend on timing.
+/// Threads claim pieces from a shared counter, so a core slowed by other work (the runtime's JIT or GC, another
+/// process) simply takes fewer pieces. Each piece computes fixed outputs in a fixed order, so results do not depend
+/// on which thread ran it. A new call starts only after every helper has finished the previous one, so no helper can
+/// claim a piece of the wrong call.
 /// </summary>
 internal static class WorkerPool
 {
@@ -22,6 +24,7 @@ internal static class WorkerPool
     private static SemaphoreSlim[]? _wake;
     private static IParallelWork? _work;
     private static int _count;
+    private static int _next;
     private static int _pending;
     private static Exception? _error;
 
@@ -43,6 +46,7 @@ internal static class WorkerPool
             _work = work;
             _count = count;
             _error = null;
+            _next = 0;
             Volatile.Write(ref _pending, helpers);
             for (int t = 0; t < helpers; t++) wake[t].Release();
 
@@ -68,8 +72,8 @@ internal static class WorkerPool
     private static void RunSlice(int thread)
     {
         var work = _work!;
-        int stride = Math.Min(Degree, _count);
-        for (int i = thread; i < _count; i += stride) work.Run(i);
+        int i;
+        while ((i = Interlocked.Increment(ref _next) - 1) < _count) work.Run(i);
     }
 
     private static SemaphoreSlim[] StartWorkers()
