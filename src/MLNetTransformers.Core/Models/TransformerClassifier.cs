@@ -23,6 +23,14 @@ public sealed class TransformerClassifier : ITrainableModel
         Parameters.Allocate(seed);
     }
 
+    /// <summary>A new instance with the same config and a copy of the weights (layers keep per-call buffers, so concurrent callers each need one).</summary>
+    public TransformerClassifier Copy()
+    {
+        var copy = new TransformerClassifier(Config) { LabelSmoothing = LabelSmoothing };
+        Parameters.Data.CopyTo(copy.Parameters.Data, 0);
+        return copy;
+    }
+
     /// <inheritdoc/>
     public TransformerConfig Config { get; }
     /// <inheritdoc/>

@@ -22,6 +22,14 @@ public sealed class TransformerLanguageModel : ITrainableModel
         Parameters.Allocate(seed);
     }
 
+    /// <summary>A new instance with the same config and a copy of the weights (layers keep per-call buffers, so concurrent callers each need one).</summary>
+    public TransformerLanguageModel Copy()
+    {
+        var copy = new TransformerLanguageModel(Config);
+        Parameters.Data.CopyTo(copy.Parameters.Data, 0);
+        return copy;
+    }
+
     /// <inheritdoc/>
     public TransformerConfig Config { get; }
     /// <inheritdoc/>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransformers.Core.Models;
@@ -15,7 +14,7 @@ namespace MLNetTransformers.Classification;
 /// </summary>
 public sealed class TransformerClassificationTransformer : LazyRowTransformer
 {
-    private readonly ConcurrentBag<TransformerClassifier> _replicas = new();
+    private readonly ReplicaPool<TransformerClassifier> _replicas;
     private readonly KeyDataViewType? _labelType;
     private readonly DataViewSchema.Annotations? _labelAnnotations;
 
@@ -25,6 +24,7 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer
     {
         Tokenizer = tokenizer;
         Model = model;
+        _replicas = new ReplicaPool<TransformerClassifier>(model.Copy);
         IsBinary = binary;
         ClassNames = classNames;
         _labelType = labelType;
@@ -101,14 +101,6 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer
     /// <inheritdoc/>
     protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
 
-    private TransformerClassifier Rent()
-    {
-        if (_replicas.TryTake(out var m)) return m;
-        var replica = new TransformerClassifier(Model.Config);
-        Model.Parameters.Data.CopyTo(replica.Parameters.Data, 0);
-        return replica;
-    }
-
     /// <summary>Writes class probabilities of <paramref name="texts"/> into <paramref name="probs"/> ([n, classes]).</summary>
     internal void ScoreTexts(IReadOnlyList<string?> texts, Span<float> probs)
     {
@@ -120,16 +112,10 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer
             backend.Probabilities(b, probs[..(texts.Count * classes)]);
             return;
         }
-        var model = Rent();
-        try
-        {
-            var encoded = new EncodedTexts(Tokenizer, texts);
-            var ids = new int[texts.Count * Tokenizer.MaxTokens];
-            var mask = new int[texts.Count * Tokenizer.MaxTokens];
-            var batch = Batcher.Pack(encoded, Enumerable.Range(0, texts.Count), ids, mask, null);
-            model.PredictProbabilities(batch).AsSpan(0, texts.Count * classes).CopyTo(probs);
-        }
-        finally { _replicas.Add(model); }
+        var encoded = new EncodedTexts(Tokenizer, texts);
+        var batch = Batcher.Pack(encoded, Enumerable.Range(0, texts.Count), new int[texts.Count * Tokenizer.MaxTokens], new int[texts.Count * Tokenizer.MaxTokens], null);
+        var result = _replicas.Use(model => model.PredictProbabilities(batch).AsSpan(0, texts.Count * classes).ToArray());
+        result.CopyTo(probs);
     }
 
     private sealed class Mapper : ColumnMapper

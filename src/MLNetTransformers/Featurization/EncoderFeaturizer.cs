@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransformers.Classification;
@@ -45,13 +44,14 @@ public sealed class EncoderFeaturizerEstimator : IEstimator<EncoderFeaturizerTra
 /// </summary>
 public sealed class EncoderFeaturizerTransformer : LazyRowTransformer
 {
-    private readonly ConcurrentBag<TransformerClassifier> _replicas = new();
+    private readonly ReplicaPool<TransformerClassifier> _replicas;
 
     /// <summary>Featurizes with <paramref name="encoder"/> (its weights are copied per thread, never changed).</summary>
     public EncoderFeaturizerTransformer(TextTokenizer tokenizer, TransformerClassifier encoder, string inputColumnName = "Text", string outputColumnName = "Features")
     {
         Tokenizer = tokenizer;
         Encoder = encoder;
+        _replicas = new ReplicaPool<TransformerClassifier>(encoder.Copy);
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
         if (tokenizer.VocabularySize != encoder.Config.VocabSize)
@@ -82,37 +82,22 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer
     /// <summary>Embeddings of <paramref name="texts"/> into <paramref name="result"/> ([n, d]; thread-safe).</summary>
     public void Embed(IReadOnlyList<string?> texts, Span<float> result)
     {
-        var model = Rent();
-        try
-        {
-            var encoded = new EncodedTexts(Tokenizer, texts);
-            int n = texts.Count, max = Tokenizer.MaxTokens;
-            var batch = Batcher.Pack(encoded, Enumerable.Range(0, n), new int[n * max], new int[n * max], null);
-            model.Embed(batch).AsSpan(0, n * Dimension).CopyTo(result);
-        }
-        finally { _replicas.Add(model); }
+        var encoded = new EncodedTexts(Tokenizer, texts);
+        EmbedEncoded(encoded, texts.Count, result);
     }
 
     /// <summary>Embeddings of rows of token ids into <paramref name="result"/> ([n, d]; thread-safe).</summary>
     public void EmbedIds(IReadOnlyList<long[]> ids, Span<float> result)
     {
-        var model = Rent();
-        try
-        {
-            var encoded = new EncodedTexts(Encoder.Config.MaxLength, ids, Tokenizer.PadId, Encoder.Config.VocabSize);
-            int n = ids.Count, max = encoded.MaxTokens;
-            var batch = Batcher.Pack(encoded, Enumerable.Range(0, n), new int[n * max], new int[n * max], null);
-            model.Embed(batch).AsSpan(0, n * Dimension).CopyTo(result);
-        }
-        finally { _replicas.Add(model); }
+        var encoded = new EncodedTexts(Encoder.Config.MaxLength, ids, Tokenizer.PadId, Encoder.Config.VocabSize);
+        EmbedEncoded(encoded, ids.Count, result);
     }
 
-    private TransformerClassifier Rent()
+    private void EmbedEncoded(EncodedTexts encoded, int n, Span<float> result)
     {
-        if (_replicas.TryTake(out var m)) return m;
-        var replica = new TransformerClassifier(Encoder.Config);
-        Encoder.Parameters.Data.CopyTo(replica.Parameters.Data, 0);
-        return replica;
+        int max = encoded.MaxTokens;
+        var batch = Batcher.Pack(encoded, Enumerable.Range(0, n), new int[n * max], new int[n * max], null);
+        _replicas.Use(model => model.Embed(batch).AsSpan(0, n * Dimension).ToArray()).CopyTo(result);
     }
 
     /// <inheritdoc/>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransformers.Core.Models;
@@ -15,7 +14,7 @@ namespace MLNetTransformers.LanguageModeling;
 /// </summary>
 public sealed class LanguageModelTransformer : LazyRowTransformer
 {
-    private readonly ConcurrentBag<(TransformerLanguageModel Model, TokenGenerator Generator)> _replicas = new();
+    private readonly ReplicaPool<(TransformerLanguageModel Model, TokenGenerator Generator)> _replicas;
 
     /// <summary>Wraps a trained model.</summary>
     public LanguageModelTransformer(TextTokenizer tokenizer, TransformerLanguageModel model, LanguageModelOptions options)
@@ -24,6 +23,7 @@ public sealed class LanguageModelTransformer : LazyRowTransformer
             throw new ArgumentException($"The tokenizer's vocabulary ({tokenizer.VocabularySize}) does not match the model's ({model.Config.VocabSize}).");
         Tokenizer = tokenizer;
         Model = model;
+        _replicas = new(() => { var copy = model.Copy(); return (copy, new TokenGenerator(copy)); });
         Generation = options.Generation.Validate();
         StopSequences = options.StopSequences.ToArray();
         PromptColumnName = options.PromptColumnName;
@@ -55,20 +55,14 @@ public sealed class LanguageModelTransformer : LazyRowTransformer
         var stops = stopSequences ?? StopSequences;
         var ids = new List<int> { Tokenizer.SepId };
         ids.AddRange(Tokenizer.EncodeAll(prompt ?? ""));
-        var replica = Rent();
-        try
+        var tokens = _replicas.Use(replica => replica.Generator.Generate(ids.ToArray(), options, stops.Count == 0 ? null : generated =>
         {
-            string? text = null;
-            var tokens = replica.Generator.Generate(ids.ToArray(), options, stops.Count == 0 ? null : generated =>
-            {
-                text = Tokenizer.Decode(generated);
-                return stops.Any(s => s.Length > 0 && text.Contains(s, StringComparison.Ordinal));
-            });
-            text = Tokenizer.Decode(tokens);
-            int cut = stops.Where(s => s.Length > 0).Select(s => text.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
-            return cut >= 0 ? text[..cut] : text;
-        }
-        finally { _replicas.Add(replica); }
+            var sofar = Tokenizer.Decode(generated);
+            return stops.Any(s => s.Length > 0 && sofar.Contains(s, StringComparison.Ordinal));
+        }));
+        string text = Tokenizer.Decode(tokens);
+        int cut = stops.Where(s => s.Length > 0).Select(s => text.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
+        return cut >= 0 ? text[..cut] : text;
     }
 
     /// <summary>Loss (nats/token) and perplexity of the model on <paramref name="texts"/>, packed as in training.</summary>
@@ -76,13 +70,8 @@ public sealed class LanguageModelTransformer : LazyRowTransformer
     {
         var stream = Corpus.Encode(Tokenizer, texts);
         if (stream.Length < 2) throw new ArgumentException("The text is empty: there is nothing to score.");
-        var replica = Rent();
-        try
-        {
-            double loss = Corpus.Loss(replica.Model, stream, Model.Config.MaxLength, int.MaxValue);
-            return (loss, Math.Exp(loss), stream.Length - 1);
-        }
-        finally { _replicas.Add(replica); }
+        double loss = _replicas.Use(replica => Corpus.Loss(replica.Model, stream, Model.Config.MaxLength, int.MaxValue));
+        return (loss, Math.Exp(loss), stream.Length - 1);
     }
 
     /// <summary>Saves this generator alone (prompt column → generated column) in <see cref="TransformerModel"/> format.</summary>
@@ -92,14 +81,6 @@ public sealed class LanguageModelTransformer : LazyRowTransformer
         var schema = new DataViewSchema.Builder();
         schema.AddColumn(PromptColumnName, TextDataViewType.Instance);
         TransformerModel.Save(ml, this, schema.ToSchema(), path);
-    }
-
-    private (TransformerLanguageModel Model, TokenGenerator Generator) Rent()
-    {
-        if (_replicas.TryTake(out var r)) return r;
-        var replica = new TransformerLanguageModel(Model.Config);
-        Model.Parameters.Data.CopyTo(replica.Parameters.Data, 0);
-        return (replica, new TokenGenerator(replica));
     }
 
     /// <inheritdoc/>
