@@ -22,11 +22,6 @@ internal static class OnnxThroughput
         int b = ReferenceModel.Batch, t = ReferenceModel.SeqLen, tokens = b * t;
         var onnx = OnnxExporter.Export(model);
 
-        for (int i = 0; i < 2; i++) model.Forward(batch);
-        var sw = Stopwatch.StartNew();
-        for (int i = 0; i < steps; i++) model.Forward(batch);
-        double managed = steps * tokens / sw.Elapsed.TotalSeconds;
-
         using var session = OnnxSessionFactory.Create(onnx);
         var ids = batch.Ids.Select(x => (long)x).ToArray();
         var mask = Enumerable.Repeat(1L, ids.Length).ToArray();
@@ -35,10 +30,14 @@ internal static class OnnxThroughput
             NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids, new[] { b, t })),
             NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(mask, new[] { b, t })),
         };
-        for (int i = 0; i < 2; i++) session.Run(feeds).Dispose();
-        sw.Restart();
-        for (int i = 0; i < steps; i++) session.Run(feeds).Dispose();
-        double ort = steps * tokens / sw.Elapsed.TotalSeconds;
+        double Managed() { var sw = Stopwatch.StartNew(); for (int i = 0; i < steps; i++) model.Forward(batch); return steps * tokens / sw.Elapsed.TotalSeconds; }
+        double Ort() { var sw = Stopwatch.StartNew(); for (int i = 0; i < steps; i++) session.Run(feeds).Dispose(); return steps * tokens / sw.Elapsed.TotalSeconds; }
+        // Warm both up past the first seconds of the process, then alternate rounds and keep each side's best, so a
+        // slow spell of the VM does not land on one side only.
+        var warm = Stopwatch.StartNew();
+        while (warm.Elapsed.TotalSeconds < 2) { model.Forward(batch); session.Run(feeds).Dispose(); }
+        double managed = 0, ort = 0;
+        for (int round = 0; round < 3; round++) { managed = Math.Max(managed, Managed()); ort = Math.Max(ort, Ort()); }
 
         // The pipeline scores 64 rows per session call; the bare session gets the same 64-row batches.
         int rows = 4 * 64;

@@ -46,6 +46,12 @@ public static class Activations
         }
     }
 
+    /// <summary>y = act(x) over x[0..length), split across cores for large buffers (the FFN's [tokens, 4d] activations).</summary>
+    public static void Forward(Activation act, float[] x, float[] y, int length) => ActivationJob.Run(act, x, null, y, length);
+
+    /// <summary>dx = act'(x) ⊙ dy over [0..length), split across cores; dx may alias dy.</summary>
+    public static void Backward(Activation act, float[] x, float[] dy, float[] dx, int length) => ActivationJob.Run(act, x, dy, dx, length);
+
     /// <summary>
     /// erf(x) for float vectors, from the complementary error function of Numerical Recipes (erfcc, a Chebyshev
     /// fit with fractional error below 1.2e-7 everywhere): accurate to float precision, and vectorisable.
@@ -163,5 +169,34 @@ public static class Activations
     private static void ReluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx)
     {
         for (int i = 0; i < x.Length; i++) dx[i] = x[i] > 0f ? dy[i] : 0f;
+    }
+}
+
+/// <summary>Chunks of an activation's forward or backward, run on the worker pool.</summary>
+internal sealed class ActivationJob : IParallelWork
+{
+    private const int Chunk = 1 << 15;
+    [ThreadStatic] private static ActivationJob? _cached;
+    private Activation _act;
+    private float[] _x = Array.Empty<float>(), _out = Array.Empty<float>();
+    private float[]? _dy;
+    private int _length;
+
+    public static void Run(Activation act, float[] x, float[]? dy, float[] output, int length)
+    {
+        var job = _cached ??= new ActivationJob();
+        (job._act, job._x, job._dy, job._out, job._length) = (act, x, dy, output, length);
+        int pieces = (length + Chunk - 1) / Chunk;
+        if (pieces <= 1) job.Run(0);
+        else WorkerPool.For(pieces, job);
+        (job._x, job._dy, job._out) = (Array.Empty<float>(), null, Array.Empty<float>()); // do not keep the buffers alive
+    }
+
+    public void Run(int piece)
+    {
+        int start = piece * Chunk, n = Math.Min(Chunk, _length - start);
+        if (n <= 0) return;
+        if (_dy is null) Activations.Forward(_act, _x.AsSpan(start, n), _out.AsSpan(start, n));
+        else Activations.Backward(_act, _x.AsSpan(start, n), _dy.AsSpan(start, n), _out.AsSpan(start, n));
     }
 }

@@ -32,7 +32,7 @@ public sealed class FeedForward
         _h = _fc1.Forward(x, n);                       // [n, ffn]
         int len = n * _fc1.Out;
         var a = Workspace.Ensure(ref _act, len);
-        Activations.Forward(Activation, _h.AsSpan(0, len), a.AsSpan(0, len));
+        Activations.Forward(Activation, _h, a, len);
         return _fc2.Forward(_drop.Forward(a, len, training), n);
     }
 
@@ -41,7 +41,7 @@ public sealed class FeedForward
     {
         int len = n * _fc1.Out;
         var da = _drop.Backward(_fc2.Backward(dy, n), len);
-        Activations.Backward(Activation, _h.AsSpan(0, len), da.AsSpan(0, len), da.AsSpan(0, len)); // in place
+        Activations.Backward(Activation, _h, da, da, len); // in place
         return _fc1.Backward(da, n);
     }
 }
