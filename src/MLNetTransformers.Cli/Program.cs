@@ -241,7 +241,7 @@ static int Perplexity(CommandLine cl)
 }
 
 static LanguageModelTransformer LanguageModel(string path) =>
-    (TransformerModel.Load(new MLContext(), path, out _) as IEnumerable<ITransformer>)?.OfType<LanguageModelTransformer>().FirstOrDefault()
+    TransformerModel.Parts(TransformerModel.Load(new MLContext(), path, out _)).OfType<LanguageModelTransformer>().FirstOrDefault()
     ?? throw new InvalidDataException($"Model '{path}' holds no language model (train one with train-lm).");
 
 static int ExportOnnx(CommandLine cl)
@@ -273,7 +273,7 @@ static int RunOnnx(CommandLine cl)
 }
 
 static TransformerClassificationTransformer Classifier(ITransformer model, string path) =>
-    (model as IEnumerable<ITransformer>)?.OfType<TransformerClassificationTransformer>().FirstOrDefault()
+    TransformerModel.Parts(model).OfType<TransformerClassificationTransformer>().FirstOrDefault()
     ?? throw new InvalidDataException($"Model '{path}' holds no transformer classifier.");
 
 static IDataView Rename(MLContext ml, IDataView data, string text, string wantText, string label, string wantLabel)

@@ -19,7 +19,7 @@ public static class OnnxTransformerCatalog
     /// </summary>
     public static byte[] ExportTransformerToOnnx(this ModelOperationsCatalog catalog, ITransformer model)
     {
-        var parts = model is IEnumerable<ITransformer> chain ? Flatten(chain) : new[] { model };
+        var parts = TransformerModel.Parts(model).ToArray();
         if (parts.OfType<TransformerClassificationTransformer>().FirstOrDefault() is { } cls)
             return OnnxExporter.Export(cls.Model, cls.Tokenizer, cls.ClassNames);
         if (parts.OfType<EncoderFeaturizerTransformer>().FirstOrDefault() is { } feat)
@@ -53,9 +53,6 @@ public static class OnnxTransformerCatalog
     /// <summary>The same classifier, scoring through ONNX Runtime on its exported network (same predictions, within float rounding).</summary>
     public static TransformerClassificationTransformer UseOnnxRuntime(this TransformerClassificationTransformer classifier, OnnxExecutionOptions? execution = null)
         => classifier.WithBackend(new OnnxClassifierBackend(OnnxSessionFactory.Create(OnnxExporter.Export(classifier.Model, classifier.Tokenizer, classifier.ClassNames), execution), classifier.Model.Config.NumClasses));
-
-    private static ITransformer[] Flatten(IEnumerable<ITransformer> chain) =>
-        chain.SelectMany(t => t is IEnumerable<ITransformer> inner ? Flatten(inner) : new[] { t }).ToArray();
 
     /// <summary>Scores token batches with an exported classifier in ONNX Runtime.</summary>
     private sealed class OnnxClassifierBackend(InferenceSession session, int classes) : IClassifierBackend

@@ -29,11 +29,7 @@ public static class TransformerCatalog
     public static TransformerClassificationTrainer TransformerClassifier(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         string labelColumnName = "Label", string textColumnName = "Text", int epochs = 4, int batchSize = 32, float learningRate = 5e-4f,
         IDataView? validationSet = null)
-        => new(new TransformerClassifierOptions
-        {
-            LabelColumnName = labelColumnName, TextColumnName = textColumnName, Epochs = epochs, BatchSize = batchSize,
-            LearningRate = learningRate, ValidationSet = validationSet,
-        }, binary: true, Environment(catalog));
+        => new(Simple(labelColumnName, textColumnName, epochs, batchSize, learningRate, validationSet), binary: true, Environment(catalog));
 
     /// <summary>Binary transformer classifier with every option.</summary>
     public static TransformerClassificationTrainer TransformerClassifier(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
@@ -44,16 +40,17 @@ public static class TransformerCatalog
     public static TransformerClassificationTrainer TransformerClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         string labelColumnName = "Label", string textColumnName = "Text", int epochs = 4, int batchSize = 32, float learningRate = 5e-4f,
         IDataView? validationSet = null)
-        => new(new TransformerClassifierOptions
-        {
-            LabelColumnName = labelColumnName, TextColumnName = textColumnName, Epochs = epochs, BatchSize = batchSize,
-            LearningRate = learningRate, ValidationSet = validationSet,
-        }, binary: false, Environment(catalog));
+        => new(Simple(labelColumnName, textColumnName, epochs, batchSize, learningRate, validationSet), binary: false, Environment(catalog));
 
     /// <summary>Multiclass transformer classifier with every option.</summary>
     public static TransformerClassificationTrainer TransformerClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         TransformerClassifierOptions options)
         => new(options, binary: false, Environment(catalog));
+
+    private static TransformerClassifierOptions Simple(string label, string text, int epochs, int batchSize, float learningRate, IDataView? validationSet) => new()
+    {
+        LabelColumnName = label, TextColumnName = text, Epochs = epochs, BatchSize = batchSize, LearningRate = learningRate, ValidationSet = validationSet,
+    };
 
     /// <summary>
     /// Sentence embeddings from a trained transformer encoder: text → a [d_model] float vector (the classifier's

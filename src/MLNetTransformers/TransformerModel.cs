@@ -30,7 +30,7 @@ public static class TransformerModel
         ArgumentNullException.ThrowIfNull(mlContext);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentException.ThrowIfNullOrEmpty(path);
-        var parts = Flatten(model).ToList();
+        var parts = Parts(model).ToList();
         using var buffer = new MemoryStream();
         using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
         {
@@ -105,13 +105,9 @@ public static class TransformerModel
         }
     }
 
-    private static IEnumerable<ITransformer> Flatten(ITransformer t)
-    {
-        if (t is TransformerChain<ITransformer> chain) { foreach (var c in chain) foreach (var x in Flatten(c)) yield return x; }
-        else if (t is IEnumerable<ITransformer> generic && t.GetType().IsGenericType && t.GetType().GetGenericTypeDefinition() == typeof(TransformerChain<>))
-        { foreach (var c in generic) foreach (var x in Flatten(c)) yield return x; }
-        else yield return t;
-    }
+    /// <summary>The transformers of a fitted pipeline in order, nested chains flattened (a single transformer yields itself).</summary>
+    public static IEnumerable<ITransformer> Parts(ITransformer model) =>
+        model is IEnumerable<ITransformer> chain ? chain.SelectMany(Parts) : new[] { model };
 
     private static JsonObject? Describe(ITransformer t, ZipArchive zip, int index)
     {

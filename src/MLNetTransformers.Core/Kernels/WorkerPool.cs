@@ -52,7 +52,7 @@ internal static class WorkerPool
 
             Exception? own = null;
             _inside = true;
-            try { RunSlice(0); }
+            try { ClaimPieces(); }
             catch (Exception ex) { own = ex; }
             finally { _inside = false; }
 
@@ -69,7 +69,7 @@ internal static class WorkerPool
         }
     }
 
-    private static void RunSlice(int thread)
+    private static void ClaimPieces()
     {
         var work = _work!;
         int i;
@@ -96,7 +96,7 @@ internal static class WorkerPool
         while (true)
         {
             wake.Wait();
-            try { RunSlice(id); }
+            try { ClaimPieces(); }
             catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
             finally { Interlocked.Decrement(ref _pending); }
         }

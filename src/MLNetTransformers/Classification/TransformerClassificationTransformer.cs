@@ -104,18 +104,11 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer
     /// <summary>Writes class probabilities of <paramref name="texts"/> into <paramref name="probs"/> ([n, classes]).</summary>
     internal void ScoreTexts(IReadOnlyList<string?> texts, Span<float> probs)
     {
-        int classes = Model.Config.NumClasses;
-        if (Backend is { } backend)
-        {
-            var enc = new EncodedTexts(Tokenizer, texts);
-            var b = Batcher.Pack(enc, Enumerable.Range(0, texts.Count), new int[texts.Count * Tokenizer.MaxTokens], new int[texts.Count * Tokenizer.MaxTokens], null);
-            backend.Probabilities(b, probs[..(texts.Count * classes)]);
-            return;
-        }
+        int n = texts.Count * Model.Config.NumClasses;
         var encoded = new EncodedTexts(Tokenizer, texts);
         var batch = Batcher.Pack(encoded, Enumerable.Range(0, texts.Count), new int[texts.Count * Tokenizer.MaxTokens], new int[texts.Count * Tokenizer.MaxTokens], null);
-        var result = _replicas.Use(model => model.PredictProbabilities(batch).AsSpan(0, texts.Count * classes).ToArray());
-        result.CopyTo(probs);
+        if (Backend is { } backend) backend.Probabilities(batch, probs[..n]);
+        else _replicas.Use(model => model.PredictProbabilities(batch).AsSpan(0, n).ToArray()).CopyTo(probs);
     }
 
     private sealed class Mapper : ColumnMapper

@@ -42,14 +42,4 @@ public abstract class ColumnMapper
         foreach (var c in Outputs) b.AddColumn(c.Name, c.Type, c.Annotations);
         return b.ToSchema();
     }
-
-    /// <summary>Finds a required input column or throws naming it and what was expected.</summary>
-    protected static DataViewSchema.Column RequireColumn(DataViewSchema schema, string name, string role, Func<DataViewType, bool> typeOk, string expected)
-    {
-        if (string.IsNullOrEmpty(name)) throw new ArgumentException($"No {role} column name was given.");
-        var col = schema.GetColumnOrNull(name) ?? throw new ArgumentOutOfRangeException(nameof(name),
-            $"{role} column '{name}' was not found in the input (columns: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => c.Name))}).");
-        if (!typeOk(col.Type)) throw new ArgumentOutOfRangeException(nameof(name), $"{role} column '{name}' has type {col.Type}; expected {expected}.");
-        return col;
-    }
 }
