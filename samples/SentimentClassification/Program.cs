@@ -1,13 +1,16 @@
 // Sentiment classification with a transformer trained from scratch inside an ML.NET pipeline, next to ML.NET's
-// stock FeaturizeText + SdcaLogisticRegression on the same split.
+// stock FeaturizeText + SdcaLogisticRegression on the same leak-free split.
 //
 //   dotnet run -c Release --project samples/SentimentClassification
-//       built-in reviews (Data/reviews.tsv, written for this project), 20% held out
-//   dotnet run -c Release --project samples/SentimentClassification -- --train TRAIN.tsv --test TEST.tsv
-//   dotnet run -c Release --project samples/SentimentClassification -- --train ../shared/data/sst2/train.tsv --holdout 0.1 --time-budget 1200
-//   ... --time-budget 600 --pretrain-seconds 300   masked-LM pretraining on the training text first, within the same total budget
+//       built-in data: 4,000 whole SST-2 sentences (Data/sst2-sentences.tsv), 25% of the sentences held out
+//   dotnet run -c Release --project samples/SentimentClassification -- --train ../shared/data/sst2/train.tsv --time-budget 1140
+//       all of SST-2's phrases, 10% of the sentences held out together with all their phrases, scored on whole sentences
+//   ... --train-sentences 1000       train on 1,000 whole sentences of the training side (no phrases), same held-out sentences
+//   ... --reviews                    the generated reviews (Data/reviews.tsv): a demo of word order, not real text
+//   ... --test TEST.tsv              score on a file of your own instead of a held-out part
 //
-// Files: `sentence<TAB>label` with a header row, label 0/1. The last stdout line is JSON.
+// Files: `sentence<TAB>label` with a header row, label 0/1. The model uses the library's defaults; --layers, --dim,
+// --heads, --ffn, --epochs, --lr, --dropout, --vocab, --max-tokens, --seed override them. The last stdout line is JSON.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -16,42 +19,50 @@ using Microsoft.ML.Data;
 using MLNetTransformers;
 using MLNetTransformers.Classification;
 using MLNetTransformers.LanguageModeling;
-using MLNetTransformers.Tokenization;
 
 var arg = new Args(args);
 var ml = new MLContext(seed: 1);
-string? trainPath = arg.Get("--train"), testPath = arg.Get("--test");
-bool builtIn = trainPath is null;
-trainPath ??= Path.Combine(AppContext.BaseDirectory, "Data", "reviews.tsv");
-double holdout = arg.GetDouble("--holdout", builtIn ? 0.2 : 0);
-if (testPath is null && holdout <= 0) { Console.Error.WriteLine("Give --test PATH or --holdout FRACTION (e.g. 0.1)."); return 2; }
+string data = Path.Combine(AppContext.BaseDirectory, "Data");
+string? testPath = arg.Get("--test");
+string trainPath = arg.Get("--train") ?? Path.Combine(data, arg.Has("--reviews") ? "reviews.tsv" : "sst2-sentences.tsv");
+bool builtIn = arg.Get("--train") is null;
+double holdout = arg.GetDouble("--holdout", builtIn ? 0.25 : 0.1);
+int seed = arg.GetInt("--seed", 1);
 
-IDataView Load(string path) => ml.Data.LoadFromTextFile<Sentence>(path, separatorChar: '\t', hasHeader: true, allowQuoting: false);
+// Every row is keyed by its sentence (SST-2 phrases by the sentence that contains them), and ML.NET's
+// TrainTestSplit keeps rows with the same key on one side: held-out sentences are never trained on, not even as phrases.
+var all = Labelled.Read(trainPath);
 IDataView train, test;
-if (testPath is not null) (train, test) = (Load(trainPath), Load(testPath));
+if (testPath is not null) (train, test) = (ml.Data.LoadFromEnumerable(all), ml.Data.LoadFromEnumerable(Labelled.Read(testPath)));
 else
 {
-    var split = ml.Data.TrainTestSplit(Load(trainPath), testFraction: holdout, seed: 1);
+    var split = ml.Data.TrainTestSplit(ml.Data.LoadFromEnumerable(all), holdout, samplingKeyColumnName: nameof(Labelled.Sentence), seed: seed);
     (train, test) = (split.TrainSet, split.TestSet);
 }
-// Hold a little of the training data out for validation (best-epoch selection).
-var tv = ml.Data.TrainTestSplit(train, testFraction: builtIn ? 0.1 : 0.05, seed: 2);
-train = ml.Data.Cache(tv.TrainSet);
-Console.WriteLine($"Data: {Count(train)} train, {Count(tv.TestSet)} validation, {Count(test)} test rows from {trainPath}{(testPath is null ? $" (holdout {holdout:P0})" : $" and {testPath}")}");
+test = WholeSentences(test);
+// Validation for early stopping: another 5% of the training sentences (10% on the small built-in data), whole sentences only.
+var tv = ml.Data.TrainTestSplit(train, builtIn ? 0.1 : 0.05, samplingKeyColumnName: nameof(Labelled.Sentence), seed: seed + 1);
+(train, var valid) = (tv.TrainSet, WholeSentences(tv.TestSet));
+if (arg.Get("--train-sentences") is { } n)
+    train = SomeSentences(train, int.Parse(n, CultureInfo.InvariantCulture), withPhrases: arg.Has("--phrases"));
+train = ml.Data.Cache(train);
+Console.WriteLine($"Data: {Count(train)} training rows ({Count(WholeSentences(train))} whole sentences), {Count(valid)} validation " +
+    $"and {Count(test)} held-out sentences, from {trainPath}{(testPath is null ? "" : $" and {testPath}")}");
 
-var options = new TransformerClassifierOptions
-{
-    LabelColumnName = "Label", TextColumnName = "Text",
-    Layers = arg.GetInt("--layers", builtIn ? 2 : 4), ModelDim = arg.GetInt("--dim", builtIn ? 64 : 256),
-    Heads = arg.GetInt("--heads", 4), FeedForwardDim = arg.GetInt("--ffn", builtIn ? 128 : 1024),
-    Epochs = arg.GetInt("--epochs", builtIn ? 25 : 10), BatchSize = arg.GetInt("--batch-size", 32),
-    LearningRate = (float)arg.GetDouble("--lr", builtIn ? 2e-3 : 5e-4), Dropout = (float)arg.GetDouble("--dropout", 0.1),
-    Seed = arg.GetInt("--seed", 1), ValidationSet = tv.TestSet, EarlyStoppingPatience = arg.GetInt("--patience", builtIn ? 8 : 3),
-    ReportEverySteps = builtIn ? 0 : 500,
-    TimeBudget = arg.Get("--time-budget") is { } tb ? TimeSpan.FromSeconds(double.Parse(tb, CultureInfo.InvariantCulture)) : null,
-    Tokenizer = new TokenizerOptions { MaxTokens = arg.GetInt("--max-tokens", 64), VocabularySize = arg.GetInt("--vocab", builtIn ? 1000 : 8000) },
-    Progress = new Progress<ClassificationTrainingProgress>(p => { if (p.EndOfEpoch || p.Step % 500 == 0) Console.WriteLine("  " + p); }),
-};
+var options = new TransformerClassifierOptions { Seed = seed, ValidationSet = valid, ReportEverySteps = builtIn ? 0 : 500 };
+if (arg.Get("--layers") is not null) options.Layers = arg.GetInt("--layers", 0);
+if (arg.Get("--dim") is not null) options.ModelDim = arg.GetInt("--dim", 0);
+if (arg.Get("--heads") is not null) options.Heads = arg.GetInt("--heads", 0);
+if (arg.Get("--ffn") is not null) options.FeedForwardDim = arg.GetInt("--ffn", 0);
+if (arg.Get("--epochs") is not null) options.Epochs = arg.GetInt("--epochs", 0);
+if (arg.Get("--batch-size") is not null) options.BatchSize = arg.GetInt("--batch-size", 0);
+if (arg.Get("--patience") is not null) options.EarlyStoppingPatience = arg.GetInt("--patience", 0);
+if (arg.Get("--lr") is not null) options.LearningRate = (float)arg.GetDouble("--lr", 0);
+if (arg.Get("--dropout") is not null) options.Dropout = (float)arg.GetDouble("--dropout", 0);
+if (arg.Get("--vocab") is not null) options.Tokenizer.VocabularySize = arg.GetInt("--vocab", 0);
+if (arg.Get("--max-tokens") is not null) options.Tokenizer.MaxTokens = arg.GetInt("--max-tokens", 0);
+if (arg.Get("--time-budget") is not null) options.TimeBudget = TimeSpan.FromSeconds(arg.GetDouble("--time-budget", 0));
+options.Progress = new Progress<ClassificationTrainingProgress>(p => { if (p.EndOfEpoch || p.Step % 500 == 0) Console.WriteLine("  " + p); });
 
 var sw = Stopwatch.StartNew();
 double pretrainSeconds = arg.GetDouble("--pretrain-seconds", 0);
@@ -69,48 +80,114 @@ if (pretrainSeconds > 0)
     options.PretrainedTokenizer = featurizer.Tokenizer;
     if (options.TimeBudget is { } total) options.TimeBudget = total - sw.Elapsed;
 }
-var pipeline = ml.BinaryClassification.Trainers.TransformerClassifier(options);
-var model = pipeline.Fit(train);
+var model = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(train);
 double trainSeconds = sw.Elapsed.TotalSeconds;
 var metrics = ml.BinaryClassification.Evaluate(model.Transform(test));
 Console.WriteLine($"Transformer ({model.Model.Parameters.Count:N0} parameters, {model.TrainingSummary!.StopReason}, {trainSeconds:F0} s): " +
     $"accuracy {metrics.Accuracy:P2}  AUC {metrics.AreaUnderRocCurve:F4}  F1 {metrics.F1Score:F4}");
 
-// Baseline: ML.NET's stock text pipeline on the same split.
+// Baseline: ML.NET's stock text pipeline on the same training rows and held-out sentences.
 sw.Restart();
 var baseline = ml.Transforms.Text.FeaturizeText("Features", "Text")
     .Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression())
     .Fit(train);
+double baseSeconds = sw.Elapsed.TotalSeconds;
 var baseMetrics = ml.BinaryClassification.Evaluate(baseline.Transform(test));
-Console.WriteLine($"FeaturizeText + SdcaLogisticRegression ({sw.Elapsed.TotalSeconds:F0} s): accuracy {baseMetrics.Accuracy:P2}  AUC {baseMetrics.AreaUnderRocCurve:F4}  F1 {baseMetrics.F1Score:F4}");
+Console.WriteLine($"FeaturizeText + SdcaLogisticRegression ({baseSeconds:F0} s): accuracy {baseMetrics.Accuracy:P2}  AUC {baseMetrics.AreaUnderRocCurve:F4}  F1 {baseMetrics.F1Score:F4}");
+
+// Diagnostics written for this project (Data/checklist.tsv): accuracy per linguistic phenomenon, both models.
+var checklist = ml.Data.LoadFromTextFile<ChecklistItem>(Path.Combine(data, "checklist.tsv"), '\t', hasHeader: true, allowQuoting: false);
+var ours = ml.Data.CreateEnumerable<Scored>(model.Transform(checklist), reuseRowObject: false).ToList();
+var theirs = ml.Data.CreateEnumerable<Scored>(baseline.Transform(checklist), reuseRowObject: false).ToList();
+Console.WriteLine($"Diagnostics (Data/checklist.tsv)   {"items",5}  {"transformer",11}  {"stock",6}");
+var diagnostics = new Dictionary<string, object>();
+foreach (var g in ours.Select((s, i) => (s, i)).GroupBy(x => x.s.Phenomenon))
+{
+    int items = g.Count();
+    double a = g.Count(x => x.s.PredictedLabel == x.s.Label) / (double)items;
+    double b = g.Count(x => theirs[x.i].PredictedLabel == x.s.Label) / (double)items;
+    Console.WriteLine($"  {g.Key,-32} {items,5}  {a,11:P0}  {b,6:P0}");
+    diagnostics[g.Key] = new { items, transformer = Math.Round(a, 3), stock = Math.Round(b, 3) };
+}
 
 // Save, reload as a fresh model, predict.
 string modelPath = arg.Get("--model") ?? Path.Combine(Path.GetTempPath(), "sentiment-transformer.mlnt");
 TransformerModel.Save(ml, model, train.Schema, modelPath);
 var reloaded = TransformerModel.Load(new MLContext(), modelPath, out _);
-var engine = ml.Model.CreatePredictionEngine<Sentence, Prediction>(reloaded);
+var engine = ml.Model.CreatePredictionEngine<Labelled, Prediction>(reloaded);
 Console.WriteLine($"Saved to {modelPath} ({new FileInfo(modelPath).Length / 1024.0:F0} KB) and reloaded:");
 foreach (var s in new[] { "A gripping story with a superb cast.", "The plot was dull and the ending predictable.",
                           "The pacing was not sluggish at all.", "The dialogue was clever, but the final act was tedious." })
 {
-    var p = engine.Predict(new Sentence { Text = s });
+    var p = engine.Predict(new Labelled { Text = s });
     Console.WriteLine($"  {(p.PredictedLabel ? "positive" : "negative"),-8} {p.Probability:F3}  {s}");
 }
 
 Console.WriteLine(JsonSerializer.Serialize(new
 {
     accuracy = Math.Round(metrics.Accuracy, 4), auc = Math.Round(metrics.AreaUnderRocCurve, 4), f1 = Math.Round(metrics.F1Score, 4),
-    baseline_accuracy = Math.Round(baseMetrics.Accuracy, 4), train_seconds = Math.Round(trainSeconds, 1), pretrain_seconds = pretrainSeconds,
+    baseline_accuracy = Math.Round(baseMetrics.Accuracy, 4), baseline_auc = Math.Round(baseMetrics.AreaUnderRocCurve, 4),
+    train_rows = Count(train), test_sentences = Count(test), train_seconds = Math.Round(trainSeconds, 1),
+    baseline_seconds = Math.Round(baseSeconds, 1), pretrain_seconds = pretrainSeconds, diagnostics,
 }));
 return 0;
 
+IDataView WholeSentences(IDataView view) => ml.Data.FilterRowsByColumn(view, nameof(Labelled.IsSentence), lowerBound: 0.5);
+
+// N whole sentences of the training side in a seeded order (with their phrases if asked).
+IDataView SomeSentences(IDataView view, int count, bool withPhrases)
+{
+    var rows = ml.Data.CreateEnumerable<Labelled>(view, reuseRowObject: false).ToList();
+    var rng = new Random(seed);
+    var keep = rows.Where(r => r.IsSentence > 0).Select(r => r.Sentence).Distinct().OrderBy(_ => rng.Next()).Take(count).ToHashSet();
+    if (keep.Count < count) throw new ArgumentException($"--train-sentences {count}: the training side has only {keep.Count} sentences.");
+    return ml.Data.LoadFromEnumerable(rows.Where(r => keep.Contains(r.Sentence) && (withPhrases || r.IsSentence > 0)));
+}
+
 static long Count(IDataView v) => v.GetRowCount() ?? v.GetColumn<bool>("Label").LongCount();
 
-/// <summary>One labelled sentence.</summary>
-public sealed class Sentence
+/// <summary>One labelled row, keyed by the sentence it belongs to.</summary>
+public sealed class Labelled
 {
-    [LoadColumn(0)] public string Text { get; set; } = "";
-    [LoadColumn(1)] public bool Label { get; set; }
+    public string Text { get; set; } = "";
+    public bool Label { get; set; }
+    /// <summary>The whole sentence this row is (a phrase of): the split key.</summary>
+    public string Sentence { get; set; } = "";
+    /// <summary>1 when the row is a whole sentence (what is scored), 0 for a phrase.</summary>
+    public float IsSentence { get; set; }
+
+    /// <summary>Reads `text TAB label` rows (header, label 0/1) and keys each by its sentence.</summary>
+    public static List<Labelled> Read(string path)
+    {
+        var rows = File.ReadLines(path).Skip(1).Where(l => l.Length > 0).Select((line, i) =>
+        {
+            var f = line.Split('\t');
+            if (f.Length < 2 || f[1].Trim() is not ("0" or "1")) throw new InvalidDataException($"{path}, line {i + 2}: expected `text<TAB>0|1`.");
+            return (Text: f[0].Trim(), Label: f[1].Trim() == "1");
+        }).ToList();
+        var sentences = SentenceGroups.SentenceOf(rows.Select(r => r.Text).ToList());
+        return rows.Select((r, i) => new Labelled
+        {
+            Text = r.Text, Label = r.Label, Sentence = sentences[i],
+            IsSentence = string.Join(' ', r.Text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)) == sentences[i] ? 1 : 0,
+        }).ToList();
+    }
+}
+
+/// <summary>A diagnostic sentence.</summary>
+public sealed class ChecklistItem
+{
+    [LoadColumn(0)] public string Phenomenon { get; set; } = "";
+    [LoadColumn(1)] public string Text { get; set; } = "";
+    [LoadColumn(2)] public bool Label { get; set; }
+}
+
+/// <summary>A diagnostic sentence with a model's prediction.</summary>
+public sealed class Scored
+{
+    public string Phenomenon { get; set; } = "";
+    public bool Label { get; set; }
+    public bool PredictedLabel { get; set; }
 }
 
 /// <summary>The classifier's outputs.</summary>
@@ -124,6 +201,7 @@ public sealed class Prediction
 /// <summary>`--name value` command-line options.</summary>
 internal sealed class Args(string[] args)
 {
+    public bool Has(string name) => Array.IndexOf(args, name) >= 0;
     public string? Get(string name)
     {
         int i = Array.IndexOf(args, name);
