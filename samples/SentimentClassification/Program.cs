@@ -61,6 +61,7 @@ if (arg.Get("--lr") is not null) options.LearningRate = (float)arg.GetDouble("--
 if (arg.Get("--dropout") is not null) options.Dropout = (float)arg.GetDouble("--dropout", 0);
 if (arg.Get("--vocab") is not null) options.Tokenizer.VocabularySize = arg.GetInt("--vocab", 0);
 if (arg.Get("--max-tokens") is not null) options.Tokenizer.MaxTokens = arg.GetInt("--max-tokens", 0);
+if (arg.Get("--ngram-buckets") is not null) options.NGramBuckets = arg.GetInt("--ngram-buckets", 0);
 if (arg.Get("--time-budget") is not null) options.TimeBudget = TimeSpan.FromSeconds(arg.GetDouble("--time-budget", 0));
 options.Progress = new Progress<ClassificationTrainingProgress>(p => { if (p.EndOfEpoch || p.Step % 500 == 0) Console.WriteLine("  " + p); });
 

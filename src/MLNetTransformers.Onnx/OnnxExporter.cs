@@ -58,6 +58,7 @@ public static class OnnxExporter
         if (kind == OnnxExportKind.Classifier)
         {
             var logits = Linear(g, model.Parameters, "head.", pooled);
+            if (model.NGrams is { } bag) logits = MixWithNGrams(g, bag, logits, ids, maskF);
             g.Output(logits, "logits", DataType.Float, "batch", model.Config.NumClasses);
         }
         return Model(g, model, kind, tokenizer, classNames);
@@ -168,6 +169,29 @@ public static class OnnxExporter
         if (c.Norm == NormPlacement.PreNorm)
             x = g.Node("LayerNormalization", new[] { x, "lnf.weight", "lnf.bias" }, Int("axis", -1), Float("epsilon", c.LayerNormEps));
         return x;
+    }
+
+    /// <summary>
+    /// The <see cref="BagOfNGrams"/> branch and the mixture: mix[0]·logits + mix[1]·scale/√(2·len − 1)·(Σ unigram rows +
+    /// Σ bigram rows), bigram (a, b) reading row (a·vocab + b) mod buckets; a bigram counts when its second token is real.
+    /// </summary>
+    private static string MixWithNGrams(OnnxGraphBuilder g, BagOfNGrams bag, string logits, string ids, string maskF)
+    {
+        var m3 = g.Node("Unsqueeze", new[] { maskF, g.Int64s(2) });                                             // [B, T, 1]
+        var uni = g.Node("ReduceSum", new[] { g.Node("Mul", new[] { g.Node("Gather", new[] { "ngram.unigram", ids }), m3 }), g.Int64s(1) },
+            Int("keepdims", 0));                                                                                   // [B, C]
+        var first = g.Node("Slice", new[] { ids, g.Int64s(0), g.Int64s(-1), g.Int64s(1) });                      // [B, T−1]
+        var second = g.Node("Slice", new[] { ids, g.Int64s(1), g.Int64s(long.MaxValue), g.Int64s(1) });
+        var rows = g.Node("Mod", new[] { g.Node("Add", new[] { g.Node("Mul", new[] { first, g.Int64Scalar(bag.Vocab) }), second }), g.Int64Scalar(bag.Buckets) });
+        var m3b = g.Node("Slice", new[] { m3, g.Int64s(1), g.Int64s(long.MaxValue), g.Int64s(1) });              // [B, T−1, 1]
+        var bi = g.Node("ReduceSum", new[] { g.Node("Mul", new[] { g.Node("Gather", new[] { "ngram.bigram", rows }), m3b }), g.Int64s(1) },
+            Int("keepdims", 0));
+        var len = g.Node("ReduceSum", new[] { maskF, g.Int64s(1) }, Int("keepdims", 1));                          // [B, 1]
+        var count = g.Node("Max", new[] { g.Node("Sub", new[] { g.Node("Mul", new[] { len, g.FloatScalar(2f) }), g.FloatScalar(1f) }), g.FloatScalar(1f) });
+        var bagLogits = g.Node("Mul", new[] { g.Node("Add", new[] { uni, bi }), g.Node("Div", new[] { g.FloatScalar(bag.Scale), g.Node("Sqrt", new[] { count }) }) });
+        var a = g.Node("Gather", new[] { "ngram.mix", g.Int64Scalar(0) });
+        var b = g.Node("Gather", new[] { "ngram.mix", g.Int64Scalar(1) });
+        return g.Node("Add", new[] { g.Node("Mul", new[] { logits, a }), g.Node("Mul", new[] { bagLogits, b }) });
     }
 
     private static string T(OnnxGraphBuilder g, string weight) => g.Node("Transpose", new[] { weight }, Ints("perm", 1, 0));

@@ -24,7 +24,7 @@ public static class OnnxImporter
 {
     private static readonly HashSet<string> KnownOperators = new(StringComparer.Ordinal)
     {
-        "Gather", "Shape", "Range", "Add", "Sub", "Mul", "Div", "Max", "Cast", "Unsqueeze", "ConstantOfShape", "Concat", "Trilu",
+        "Gather", "Shape", "Range", "Add", "Sub", "Mul", "Div", "Max", "Slice", "Mod", "Sqrt", "Cast", "Unsqueeze", "ConstantOfShape", "Concat", "Trilu",
         "LayerNormalization", "Transpose", "MatMul", "Split", "Reshape", "Softmax", "ReduceSum", "Erf", "Tanh", "Relu", "Identity",
     };
 

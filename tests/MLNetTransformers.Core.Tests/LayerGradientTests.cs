@@ -221,17 +221,42 @@ public class LayerGradientTests
         GradCheck.CheckParameters(ps, L, samples: 5);
     }
 
+    [Fact]
+    public void BagOfNGrams_UnigramsAndHashedBigrams()
+    {
+        var ps = new ParameterSet();
+        var bag = new BagOfNGrams(ps, "ngram.", vocab: 6, buckets: 7, classes: 3, scale: 2f);
+        ps.Allocate(1);
+        GradCheck.Scramble(ps, 4);
+        int[] ids = { 1, 5, 1, 5, 2, 3, 4, 0, 0 }; // [3, 3]: repeated n-grams, a padded row, one with a single real token
+        var padding = new[] { false, false, false, false, false, true, false, true, true };
+        var r = GradCheck.Random(9, 2);
+        bag.Forward(ids, 3, 3, padding);
+        bag.Backward(r);
+        GradCheck.CheckParameters(ps, () => GradCheck.Dot(bag.Forward(ids, 3, 3, padding), r, 9), samples: 21);
+        // Row 0: unigrams 1, 5, 1 and bigrams (1,5), (5,1), weighted 2/√5; row 2: unigram 4 alone, weight 2/√1.
+        var y = bag.Forward(ids, 3, 3, padding);
+        var u = bag.Unigram.Value; var b = bag.Bigram.Value;
+        for (int c = 0; c < 3; c++)
+        {
+            float row0 = (2 * u[1 * 3 + c] + u[5 * 3 + c] + b[(int)bag.BigramRow(1, 5) * 3 + c] + b[(int)bag.BigramRow(5, 1) * 3 + c]) * 2f / MathF.Sqrt(5);
+            Assert.Equal(row0, y[c], 5);
+            Assert.Equal(u[4 * 3 + c] * 2f, y[6 + c], 5);
+        }
+    }
+
     [Theory]
-    [InlineData(Pooling.Mean, NormPlacement.PreNorm, PositionalEncodingKind.Learned)]
-    [InlineData(Pooling.Cls, NormPlacement.PostNorm, PositionalEncodingKind.Sinusoidal)]
-    public void Classifier_EndToEnd(Pooling pooling, NormPlacement norm, PositionalEncodingKind pe)
+    [InlineData(Pooling.Mean, NormPlacement.PreNorm, PositionalEncodingKind.Learned, 0, 0f)]
+    [InlineData(Pooling.Cls, NormPlacement.PostNorm, PositionalEncodingKind.Sinusoidal, 0, 0.1f)]
+    [InlineData(Pooling.Mean, NormPlacement.PreNorm, PositionalEncodingKind.Learned, 11, 0.1f)]
+    public void Classifier_EndToEnd(Pooling pooling, NormPlacement norm, PositionalEncodingKind pe, int ngramBuckets, float labelSmoothing)
     {
         var config = new TransformerConfig
         {
             VocabSize = 13, ModelDim = 8, Heads = 2, Layers = 2, FeedForwardDim = 12, MaxLength = 5, Dropout = 0f,
-            NumClasses = 3, Pooling = pooling, Norm = norm, PositionalEncoding = pe,
+            NumClasses = 3, Pooling = pooling, Norm = norm, PositionalEncoding = pe, NGramBuckets = ngramBuckets,
         };
-        var model = new TransformerClassifier(config, 3);
+        var model = new TransformerClassifier(config, 3) { LabelSmoothing = labelSmoothing };
         GradCheck.Scramble(model.Parameters, 4, 0.2f);
         var batch = new TokenBatch(2, 4, new[] { 1, 4, 12, 0, 5, 5, 0, 0 }, new[] { 1, 1, 1, 1, 1, 1, 0, 0 }, new[] { 2, 0 });
         model.Parameters.ZeroGrad();

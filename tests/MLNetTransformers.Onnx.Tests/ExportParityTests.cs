@@ -80,6 +80,28 @@ public class ExportParityTests
     }
 
     [Fact]
+    public void ClassifierWithNGramBranch_OnnxRuntimeMatchesManaged()
+    {
+        var model = new TransformerClassifier(Small() with { NGramBuckets = 37 }, 3);
+        Weights.Scramble(model.Parameters, 7);
+        model.SetMixture(0.3f, 1.7f);
+        var onnx = OnnxExporter.Export(model);
+        foreach (var (b, t) in new[] { (1, 1), (1, 7), (3, 5), (4, 16) })
+        {
+            var (ids, mask) = RandomBatch(b, t, b * 17 + t);
+            var batch = new TokenBatch(b, t, ids, mask);
+            var expected = model.Forward(batch).AsSpan(0, b * 3).ToArray();
+            var (transformer, ngrams) = model.BranchLogits(batch);
+            Assert.NotEqual(transformer.AsSpan(0, b * 3).ToArray(), ngrams!.AsSpan(0, b * 3).ToArray());
+            Close(expected, RunOrt(onnx, ids, mask, b, t)["logits"], $"logits b={b} t={t}");
+        }
+        // Weight import brings the branch and its mixture back.
+        var imported = Assert.IsType<TransformerClassifier>(OnnxImporter.Import(onnx).Model);
+        Assert.Equal((0.3f, 1.7f), imported.Mixture);
+        Assert.Equal(model.Parameters.Data, imported.Parameters.Data);
+    }
+
+    [Fact]
     public void Featurizer_ExportsEmbeddingsOnly()
     {
         var model = new TransformerClassifier(Small(), 3);

@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using MLNetTransformers.Core.Kernels;
 using MLNetTransformers.Core.Layers;
 
@@ -5,13 +6,17 @@ namespace MLNetTransformers.Core.Models;
 
 /// <summary>
 /// Encoder classifier: <see cref="TransformerEncoder"/> → pooling (CLS or mean) → linear head <c>head</c> over
-/// <see cref="TransformerConfig.NumClasses"/>, trained with cross-entropy.
+/// <see cref="TransformerConfig.NumClasses"/>, trained with cross-entropy. With
+/// <see cref="TransformerConfig.NGramBuckets"/> &gt; 0 a <see cref="BagOfNGrams"/> branch <c>ngram</c> trains beside it
+/// on its own cross-entropy (the training objective is the sum of the two), and predictions mix the two branches'
+/// logits, α·transformer + β·n-grams, with (α, β) (<c>ngram.mix</c>) chosen on validation data: a weight below 1 also
+/// tempers a branch that has grown over-confident.
 /// </summary>
 public sealed class TransformerClassifier : ITrainableModel
 {
     private readonly CrossEntropy _loss = new();
     private bool[]? _padding;
-    private float[]? _probs;
+    private float[]? _probs, _mixed;
 
     /// <summary>Builds the model and initialises its weights from <paramref name="seed"/>.</summary>
     public TransformerClassifier(TransformerConfig config, ulong seed = 0)
@@ -20,8 +25,15 @@ public sealed class TransformerClassifier : ITrainableModel
         Parameters = new ParameterSet();
         Encoder = new TransformerEncoder(Parameters, "", config, seed);
         Head = new ClassificationHead(Parameters, "head.", config.ModelDim, config.NumClasses, config.Pooling);
+        if (config.NGramBuckets > 0)
+        {
+            NGrams = new BagOfNGrams(Parameters, "ngram.", config.VocabSize, config.NGramBuckets, config.NumClasses, scale: 30f);
+            _mix = Parameters.Add("ngram.mix", new[] { 2 }, new Init(InitKind.Constant, 0.5f), decay: false); // set by SetMixture, never by the optimizer
+        }
         Parameters.Allocate(seed);
     }
+
+    private readonly ParameterTensor? _mix;
 
     /// <summary>A new instance with the same config and a copy of the weights (layers keep per-call buffers, so concurrent callers each need one).</summary>
     public TransformerClassifier Copy()
@@ -41,15 +53,46 @@ public sealed class TransformerClassifier : ITrainableModel
     public TransformerEncoder Encoder { get; }
     /// <summary>Pooling and output layer.</summary>
     public ClassificationHead Head { get; }
+    /// <summary>The bag-of-n-grams branch, when <see cref="TransformerConfig.NGramBuckets"/> &gt; 0.</summary>
+    public BagOfNGrams? NGrams { get; }
     /// <summary>Label smoothing ε of the training loss.</summary>
     public float LabelSmoothing { get; set; }
+    /// <summary>Weights (α, β) of the transformer's and the n-gram branch's logits in the prediction ((1, 0) without an n-gram branch).</summary>
+    public (float Transformer, float NGrams) Mixture => _mix is null ? (1f, 0f) : (_mix.Value[0], _mix.Value[1]);
 
-    /// <summary>Logits [B, classes] (a buffer reused by the next call).</summary>
+    /// <summary>Sets <see cref="Mixture"/> (e.g. to the weights that score best on validation data).</summary>
+    /// <param name="transformer">Weight α of the transformer's logits, non-negative.</param>
+    /// <param name="ngrams">Weight β of the n-gram branch's logits, non-negative.</param>
+    public void SetMixture(float transformer, float ngrams)
+    {
+        if (_mix is null) throw new InvalidOperationException("This classifier has no n-gram branch to mix with (NGramBuckets is 0).");
+        if (!(transformer >= 0f && float.IsFinite(transformer))) throw new ArgumentOutOfRangeException(nameof(transformer), transformer, "Mixture weights must be finite and non-negative.");
+        if (!(ngrams >= 0f && float.IsFinite(ngrams))) throw new ArgumentOutOfRangeException(nameof(ngrams), ngrams, "Mixture weights must be finite and non-negative.");
+        (_mix.Value[0], _mix.Value[1]) = (transformer, ngrams);
+    }
+
+    /// <summary>Logits [B, classes] (a buffer reused by the next call): the mixture when there is an n-gram branch.</summary>
     public float[] Forward(TokenBatch batch, bool training = false)
+    {
+        var (transformer, ngrams) = BranchLogits(batch, training);
+        if (ngrams is null) return transformer;
+        int n = batch.BatchSize * Config.NumClasses;
+        var mixed = Workspace.Ensure(ref _mixed, n);
+        var (a, b) = Mixture;
+        TensorPrimitives.Multiply(transformer.AsSpan(0, n), a, mixed.AsSpan(0, n));
+        TensorPrimitives.MultiplyAdd(ngrams.AsSpan(0, n), b, mixed.AsSpan(0, n), mixed.AsSpan(0, n));
+        return mixed;
+    }
+
+    /// <summary>Logits [B, classes] of the transformer and (when present) of the n-gram branch, unmixed (buffers reused by the next call).</summary>
+    /// <param name="batch">Token ids and attention mask.</param>
+    /// <param name="training">Whether dropout is active.</param>
+    public (float[] Transformer, float[]? NGrams) BranchLogits(TokenBatch batch, bool training = false)
     {
         var padding = batch.PaddingFlags(ref _padding);
         var hidden = Encoder.Forward(batch.Ids, batch.BatchSize, batch.SeqLen, padding, training);
-        return Head.Forward(hidden, batch.BatchSize, batch.SeqLen, padding);
+        var logits = Head.Forward(hidden, batch.BatchSize, batch.SeqLen, padding);
+        return (logits, NGrams?.Forward(batch.Ids, batch.BatchSize, batch.SeqLen, padding));
     }
 
     /// <summary>Sentence embeddings [B, d]: the pooled encoder output the head sees.</summary>
@@ -74,14 +117,29 @@ public sealed class TransformerClassifier : ITrainableModel
     public float ForwardBackward(TokenBatch batch)
     {
         var labels = RequireLabels(batch);
-        var logits = Forward(batch, training: true);
-        float loss = _loss.Compute(logits, labels, batch.BatchSize, Config.NumClasses, dlogits: logits, labelSmoothing: LabelSmoothing);
-        Encoder.Backward(Head.Backward(logits), batch.BatchSize, batch.SeqLen);
+        var (logits, ngrams) = BranchLogits(batch, training: true);
+        int b = batch.BatchSize, c = Config.NumClasses;
+        float loss = _loss.Compute(logits, labels, b, c, dlogits: logits, labelSmoothing: LabelSmoothing);
+        Encoder.Backward(Head.Backward(logits), b, batch.SeqLen);
+        if (ngrams is not null)
+        {
+            loss += _loss.Compute(ngrams, labels, b, c, dlogits: ngrams, labelSmoothing: LabelSmoothing);
+            NGrams!.Backward(ngrams);
+        }
         return loss;
     }
 
     /// <inheritdoc/>
-    public float Loss(TokenBatch batch) => _loss.Compute(Forward(batch), RequireLabels(batch), batch.BatchSize, Config.NumClasses);
+    /// <remarks>The objective <see cref="ForwardBackward"/> differentiates: the transformer's cross-entropy, plus the n-gram branch's when present.</remarks>
+    public float Loss(TokenBatch batch)
+    {
+        var labels = RequireLabels(batch);
+        var (logits, ngrams) = BranchLogits(batch);
+        int b = batch.BatchSize, c = Config.NumClasses;
+        float loss = _loss.Compute(logits, labels, b, c, labelSmoothing: LabelSmoothing);
+        if (ngrams is not null) loss += _loss.Compute(ngrams, labels, b, c, labelSmoothing: LabelSmoothing);
+        return loss;
+    }
 
     private static int[] RequireLabels(TokenBatch batch)
     {

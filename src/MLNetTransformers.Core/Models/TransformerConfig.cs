@@ -50,6 +50,11 @@ public sealed record TransformerConfig
     public Pooling Pooling { get; init; } = Pooling.Mean;
     /// <summary>Classifier outputs.</summary>
     public int NumClasses { get; init; } = 2;
+    /// <summary>
+    /// Classifier: rows of the hashed bigram table of a <see cref="BagOfNGrams"/> branch trained beside the encoder and
+    /// mixed with it (0 = no branch; models saved before the branch existed read as 0).
+    /// </summary>
+    public int NGramBuckets { get; init; }
     /// <summary>Decoder blocks also attend to an encoder memory.</summary>
     public bool CrossAttention { get; init; }
     /// <summary>LayerNorm epsilon.</summary>
@@ -65,6 +70,7 @@ public sealed record TransformerConfig
         Positive(FeedForwardDim, nameof(FeedForwardDim));
         Positive(MaxLength, nameof(MaxLength));
         Positive(NumClasses, nameof(NumClasses));
+        if (NGramBuckets < 0) throw new ArgumentException($"{nameof(NGramBuckets)} must be non-negative, got {NGramBuckets}.");
         if (ModelDim % Heads != 0) throw new ArgumentException($"{nameof(ModelDim)} {ModelDim} is not divisible by {nameof(Heads)} {Heads}.");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentException($"{nameof(Dropout)} must be in [0, 1), got {Dropout}.");
         if (!(LayerNormEps > 0f)) throw new ArgumentException($"{nameof(LayerNormEps)} must be positive, got {LayerNormEps}.");

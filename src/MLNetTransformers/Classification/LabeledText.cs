@@ -25,6 +25,30 @@ internal sealed class LabeledText
             $"Label column '{name}' has type {col.Type}; multiclass classification needs a key type: map the label with mlContext.Transforms.Conversion.MapValueToKey(\"{name}\") first.");
     }
 
+    /// <summary>
+    /// Moves a seeded random <paramref name="fraction"/> of the rows into a new set (for validation); null when that
+    /// would leave fewer than <paramref name="minimumRows"/> rows in it.
+    /// </summary>
+    public LabeledText? SplitOff(double fraction, int minimumRows, ulong seed)
+    {
+        int n = Texts.Count, take = (int)Math.Round(n * fraction);
+        if (take < minimumRows || n - take < minimumRows) return null;
+        var rng = Core.Kernels.DeterministicRandom.Derive(seed, 7919);
+        var order = Enumerable.Range(0, n).ToArray();
+        for (int i = n - 1; i > 0; i--) { int j = rng.NextInt(i + 1); (order[i], order[j]) = (order[j], order[i]); }
+        var held = new bool[n];
+        foreach (int i in order.AsSpan(0, take)) held[i] = true;
+        var split = new LabeledText();
+        var (texts, labels) = (Texts.ToArray(), Labels.ToArray());
+        Texts.Clear(); Labels.Clear();
+        for (int i = 0; i < n; i++)
+        {
+            var (t, l) = held[i] ? (split.Texts, split.Labels) : (Texts, Labels);
+            t.Add(texts[i]); l.Add(labels[i]);
+        }
+        return split;
+    }
+
     public static LabeledText Read(IDataView data, DataViewSchema.Column text, DataViewSchema.Column label, bool binary, string dataName)
     {
         var result = new LabeledText();
