@@ -49,7 +49,9 @@ train = ml.Data.Cache(train);
 Console.WriteLine($"Data: {Count(train)} training rows ({Count(WholeSentences(train))} whole sentences), {Count(valid)} validation " +
     $"and {Count(test)} held-out sentences, from {trainPath}{(testPath is null ? "" : $" and {testPath}")}");
 
-var options = new TransformerClassifierOptions { Seed = seed, ValidationSet = valid, ReportEverySteps = builtIn ? 0 : 500 };
+// With --train-sentences the classifier gets only those N sentences, as a user with N labelled sentences would: it holds
+// out 10% of them for validation itself (ValidationFraction), and stock ML.NET trains on all N.
+var options = new TransformerClassifierOptions { Seed = seed, ValidationSet = arg.Has("--train-sentences") ? null : valid, ReportEverySteps = builtIn ? 0 : 500 };
 if (arg.Get("--layers") is not null) options.Layers = arg.GetInt("--layers", 0);
 if (arg.Get("--dim") is not null) options.ModelDim = arg.GetInt("--dim", 0);
 if (arg.Get("--heads") is not null) options.Heads = arg.GetInt("--heads", 0);
@@ -61,6 +63,7 @@ if (arg.Get("--lr") is not null) options.LearningRate = (float)arg.GetDouble("--
 if (arg.Get("--dropout") is not null) options.Dropout = (float)arg.GetDouble("--dropout", 0);
 if (arg.Get("--vocab") is not null) options.Tokenizer.VocabularySize = arg.GetInt("--vocab", 0);
 if (arg.Get("--max-tokens") is not null) options.Tokenizer.MaxTokens = arg.GetInt("--max-tokens", 0);
+if (arg.Get("--ema") is not null) options.WeightAveraging = (float)arg.GetDouble("--ema", 0);
 if (arg.Get("--ngram-buckets") is not null) options.NGramBuckets = arg.GetInt("--ngram-buckets", 0);
 if (arg.Get("--time-budget") is not null) options.TimeBudget = TimeSpan.FromSeconds(arg.GetDouble("--time-budget", 0));
 options.Progress = new Progress<ClassificationTrainingProgress>(p => { if (p.EndOfEpoch || p.Step % 500 == 0) Console.WriteLine("  " + p); });

@@ -32,6 +32,9 @@ internal sealed class CommandLine
         return int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out int r) ? r : throw new UsageException($"Option {name} expects an integer, got '{v}'.");
     }
 
+    /// <summary>The integer given for <paramref name="name"/>, or null when the option is absent (the library chooses).</summary>
+    public int? IntOrNull(string name) => Get(name) is null ? null : Int(name, 0);
+
     public double Double(string name, double fallback)
     {
         var v = Get(name);

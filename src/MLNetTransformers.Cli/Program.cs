@@ -18,7 +18,9 @@ const string Usage = """
                [--epochs N] [--batch-size N] [--lr X] [--warmup N] [--weight-decay X] [--dropout X] [--seed N]
                [--layers N] [--dim N] [--heads N] [--ffn N] [--max-tokens N] [--time-budget SECONDS] [--patience N]
                [--tokenizer learned|wordpiece|bpe|tiktoken] [--vocab N] [--vocab-file PATH] [--merges-file PATH]
-               [--tiktoken-encoding cl100k_base|o200k_base]
+               [--tiktoken-encoding cl100k_base|o200k_base] [--ngram-buckets N (0 = transformer only)]
+               [--validation-fraction X (without --valid: share of --train held out for early stopping)]
+               Epochs and patience are chosen from the data size unless given.
       evaluate --model PATH --test PATH [--text-col NAME] [--label-col NAME]
       predict  --model PATH --text "..."
       train-lm --text PATH --model PATH [--time-budget SECONDS] [--checkpoint PATH] [--steps N] [--context N] [--layers N] [--dim N] [--heads N]
@@ -81,19 +83,21 @@ static int Train(CommandLine cl)
             "learned" => TokenizerKind.Learned, "wordpiece" => TokenizerKind.WordPiece, "bpe" => TokenizerKind.Bpe, "tiktoken" => TokenizerKind.Tiktoken,
             var k => throw new UsageException($"--tokenizer must be learned, wordpiece, bpe or tiktoken, got '{k}'."),
         },
-        MaxTokens = cl.Int("--max-tokens", 64), VocabularySize = cl.Int("--vocab", 8000),
+        MaxTokens = cl.Int("--max-tokens", new TransformerClassifierOptions().Tokenizer.MaxTokens), VocabularySize = cl.Int("--vocab", new TokenizerOptions().VocabularySize),
         VocabularyFile = cl.Get("--vocab-file"), MergesFile = cl.Get("--merges-file"),
         TiktokenEncoding = cl.Get("--tiktoken-encoding") ?? "cl100k_base",
     };
     using var cancel = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); Console.Error.WriteLine("\nstopping after this step (Ctrl+C again to kill)..."); };
+    var d = new TransformerClassifierOptions(); // defaults live in the options class, not here
     var options = new TransformerClassifierOptions
     {
         TextColumnName = cols.Text, LabelColumnName = cols.Label!, Tokenizer = tokenizer,
-        Epochs = cl.Int("--epochs", 4), BatchSize = cl.Int("--batch-size", 32), LearningRate = (float)cl.Double("--lr", 5e-4),
-        WarmupSteps = cl.Int("--warmup", -1), WeightDecay = (float)cl.Double("--weight-decay", 0.01), Dropout = (float)cl.Double("--dropout", 0.1),
-        Seed = cl.Int("--seed", 0), Layers = cl.Int("--layers", 2), ModelDim = cl.Int("--dim", 128), Heads = cl.Int("--heads", 4),
-        FeedForwardDim = cl.Int("--ffn", 512), EarlyStoppingPatience = cl.Int("--patience", 2),
+        Epochs = cl.IntOrNull("--epochs"), BatchSize = cl.Int("--batch-size", d.BatchSize), LearningRate = (float)cl.Double("--lr", d.LearningRate),
+        WarmupSteps = cl.Int("--warmup", d.WarmupSteps), WeightDecay = (float)cl.Double("--weight-decay", d.WeightDecay), Dropout = (float)cl.Double("--dropout", d.Dropout),
+        Seed = cl.Int("--seed", d.Seed), Layers = cl.Int("--layers", d.Layers), ModelDim = cl.Int("--dim", d.ModelDim), Heads = cl.Int("--heads", d.Heads),
+        FeedForwardDim = cl.Int("--ffn", d.FeedForwardDim), EarlyStoppingPatience = cl.IntOrNull("--patience"),
+        NGramBuckets = cl.Int("--ngram-buckets", d.NGramBuckets), ValidationFraction = cl.Double("--validation-fraction", d.ValidationFraction),
         TimeBudget = cl.Get("--time-budget") is { } tb ? TimeSpan.FromSeconds(double.Parse(tb, CultureInfo.InvariantCulture)) : null,
         ReportEverySteps = 20, CancellationToken = cancel.Token,
         Progress = new LiveProgress(),

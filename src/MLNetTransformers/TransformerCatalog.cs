@@ -27,7 +27,7 @@ public static class TransformerCatalog
 
     /// <summary>Trains a transformer encoder binary classifier from a text column (Boolean label).</summary>
     public static TransformerClassificationTrainer TransformerClassifier(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
-        string labelColumnName = "Label", string textColumnName = "Text", int epochs = 4, int batchSize = 32, float learningRate = 5e-4f,
+        string labelColumnName = "Label", string textColumnName = "Text", int? epochs = null, int batchSize = 32, float learningRate = 5e-4f,
         IDataView? validationSet = null)
         => new(Simple(labelColumnName, textColumnName, epochs, batchSize, learningRate, validationSet), binary: true, Environment(catalog));
 
@@ -38,7 +38,7 @@ public static class TransformerCatalog
 
     /// <summary>Trains a transformer encoder multiclass classifier from a text column (key-typed label).</summary>
     public static TransformerClassificationTrainer TransformerClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
-        string labelColumnName = "Label", string textColumnName = "Text", int epochs = 4, int batchSize = 32, float learningRate = 5e-4f,
+        string labelColumnName = "Label", string textColumnName = "Text", int? epochs = null, int batchSize = 32, float learningRate = 5e-4f,
         IDataView? validationSet = null)
         => new(Simple(labelColumnName, textColumnName, epochs, batchSize, learningRate, validationSet), binary: false, Environment(catalog));
 
@@ -47,7 +47,7 @@ public static class TransformerCatalog
         TransformerClassifierOptions options)
         => new(options, binary: false, Environment(catalog));
 
-    private static TransformerClassifierOptions Simple(string label, string text, int epochs, int batchSize, float learningRate, IDataView? validationSet) => new()
+    private static TransformerClassifierOptions Simple(string label, string text, int? epochs, int batchSize, float learningRate, IDataView? validationSet) => new()
     {
         LabelColumnName = label, TextColumnName = text, Epochs = epochs, BatchSize = batchSize, LearningRate = learningRate, ValidationSet = validationSet,
     };

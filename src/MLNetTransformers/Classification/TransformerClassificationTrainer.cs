@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Numerics.Tensors;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -124,7 +125,8 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         var o = _options;
         int n = train.Count, bs = Math.Min(o.BatchSize, n);
         int stepsPerEpoch = (n + bs - 1) / bs;
-        long totalSteps = (long)stepsPerEpoch * o.Epochs;
+        int epochs = o.EpochsFor(stepsPerEpoch), patience = o.PatienceFor(epochs);
+        long totalSteps = (long)stepsPerEpoch * epochs;
         int warmup = o.WarmupSteps >= 0 ? o.WarmupSteps : (int)Math.Max(1, totalSteps * 0.06);
         var trainer = new Trainer(model, new TrainerOptions
         {
@@ -139,15 +141,22 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         double lossSum = 0; int lossCount = 0; long tokens = 0;
         var window = Stopwatch.StartNew();
         long step = 0;
+        // Exponential moving average of the weights (Polyak averaging): evaluated and kept instead of the raw weights.
+        float emaDecay = o.WeightAveraging;
+        var weights = model.Parameters.Data;
+        float[]? ema = emaDecay > 0 ? (float[])weights.Clone() : null;
+        float[]? raw = ema is null ? null : new float[weights.Length];
 
         bool Validate(out double acc, out double loss)
         {
-            (acc, loss) = valid is null ? (0, 0) : Evaluate(model, valid, validLabels!, chooseMixture: true);
-            if (valid is null) return false;
+            if (valid is null) { (acc, loss) = (0, 0); return false; }
+            if (ema is not null) { weights.CopyTo(raw!, 0); ema.CopyTo(weights, 0); }
+            (acc, loss) = Evaluate(model, valid, validLabels!, chooseMixture: true);
             // Cross-entropy, not accuracy, picks the weights kept: on a few hundred sentences accuracy moves in steps
             // of several tenths of a point and picks noise.
             bool better = loss < bestLoss || (loss == bestLoss && acc > bestAcc);
-            if (better) { bestAcc = acc; bestLoss = loss; best = (float[])model.Parameters.Data.Clone(); }
+            if (better) { bestAcc = acc; bestLoss = loss; best = (float[])weights.Clone(); }
+            if (ema is not null) raw!.CopyTo(weights, 0);
             return better;
         }
 
@@ -161,13 +170,19 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
             lossSum = 0; lossCount = 0; tokens = 0; window.Restart();
         }
 
-        for (int epoch = 0; epoch < o.Epochs; epoch++)
+        for (int epoch = 0; epoch < epochs; epoch++)
         {
             foreach (var batch in batcher.Epoch(epoch))
             {
                 if (o.CancellationToken.IsCancellationRequested) { stop = "cancelled"; goto done; }
                 if (o.TimeBudget is { } budget && clock.Elapsed >= budget) { stop = "time budget reached"; goto done; }
                 var r = trainer.TrainStep(batch.Tokens);
+                if (ema is not null)
+                {
+                    float d = Math.Min(emaDecay, (1f + step) / (10f + step)); // short memory while the weights move fast
+                    TensorPrimitives.Multiply(ema, d, ema);
+                    TensorPrimitives.MultiplyAdd(weights, 1f - d, ema, ema);
+                }
                 lossSum += r.Loss; lossCount++; tokens += batch.RealTokens; step++;
                 bool validateNow = valid is not null && o.ValidateEverySteps > 0 && step % o.ValidateEverySteps == 0;
                 if ((validateNow || (o.ReportEverySteps > 0 && step % o.ReportEverySteps == 0)) && step % stepsPerEpoch != 0)
@@ -188,7 +203,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
                     epochsWithoutImprovement = improved ? 0 : epochsWithoutImprovement + 1;
                 }
                 Report(epoch, true, acc, vl);
-                if (valid is not null && o.EarlyStoppingPatience > 0 && epochsWithoutImprovement >= o.EarlyStoppingPatience)
+                if (valid is not null && patience > 0 && epochsWithoutImprovement >= patience)
                 {
                     stop = $"early stopping: no validation improvement for {epochsWithoutImprovement} epochs";
                     break;
@@ -197,7 +212,8 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         }
     done:
         if (valid is not null && stop is "cancelled" or "time budget reached") Validate(out _, out _); // the current weights may be the best
-        if (best is not null) best.CopyTo(model.Parameters.Data, 0);
+        if (best is not null) best.CopyTo(weights, 0);
+        else if (ema is not null) ema.CopyTo(weights, 0);
         return new TrainingSummary(step, stop, valid is null ? null : bestAcc, clock.Elapsed);
     }
 

@@ -49,8 +49,11 @@ public sealed class TransformerClassifierOptions
     /// </summary>
     public int NGramBuckets { get; set; } = 1 << 18;
 
-    /// <summary>Passes over the training data.</summary>
-    public int Epochs { get; set; } = 8;
+    /// <summary>
+    /// Passes over the training data; null = chosen from the data size: 8, or as many as make about 1,500 steps
+    /// when the data is small (at most 200), with early stopping deciding where to end.
+    /// </summary>
+    public int? Epochs { get; set; }
     /// <summary>Sequences per step.</summary>
     public int BatchSize { get; set; } = 32;
     /// <summary>Peak learning rate.</summary>
@@ -59,6 +62,11 @@ public sealed class TransformerClassifierOptions
     public int WarmupSteps { get; set; } = -1;
     /// <summary>AdamW decoupled weight decay.</summary>
     public float WeightDecay { get; set; } = 0.01f;
+    /// <summary>
+    /// Decay of an exponential moving average of the weights, which validation scores and training keeps instead of
+    /// the raw weights (0 = off).
+    /// </summary>
+    public float WeightAveraging { get; set; }
     /// <summary>Label smoothing ε.</summary>
     public float LabelSmoothing { get; set; }
     /// <summary>Seed of weights, shuffling and dropout: the same seed and data give the same model.</summary>
@@ -77,7 +85,8 @@ public sealed class TransformerClassifierOptions
     /// </summary>
     public double ValidationFraction { get; set; } = 0.1;
     /// <summary>Stop after this many epochs without validation improvement (0 = never stop early).</summary>
-    public int EarlyStoppingPatience { get; set; } = 2;
+    /// <remarks>null = max(2, epochs / 8).</remarks>
+    public int? EarlyStoppingPatience { get; set; }
     /// <summary>Report loss and tokens/s every this many steps, besides every epoch end (0 = per epoch only).</summary>
     public int ReportEverySteps { get; set; } = 100;
     /// <summary>Also evaluate the validation set (and keep the best weights) every this many steps (0 = per epoch only).</summary>
@@ -95,11 +104,17 @@ public sealed class TransformerClassifierOptions
     /// <summary>Use this tokenizer instead of building one from <see cref="Tokenizer"/>.</summary>
     public TextTokenizer? PretrainedTokenizer { get; set; }
 
+    /// <summary>The epochs a run over <paramref name="stepsPerEpoch"/> steps each makes: <see cref="Epochs"/>, or the automatic choice.</summary>
+    internal int EpochsFor(int stepsPerEpoch) => Epochs ?? Math.Clamp((1500 + stepsPerEpoch - 1) / stepsPerEpoch, 8, 200);
+
+    /// <summary>Epochs without validation improvement before stopping: <see cref="EarlyStoppingPatience"/>, or the automatic choice.</summary>
+    internal int PatienceFor(int epochs) => EarlyStoppingPatience ?? Math.Max(2, epochs / 8);
+
     internal void Validate()
     {
         void Positive(int v, string name) { if (v <= 0) throw new ArgumentOutOfRangeException(name, v, $"{name} must be positive."); }
         Positive(Layers, nameof(Layers)); Positive(ModelDim, nameof(ModelDim)); Positive(Heads, nameof(Heads));
-        Positive(FeedForwardDim, nameof(FeedForwardDim)); Positive(Epochs, nameof(Epochs)); Positive(BatchSize, nameof(BatchSize));
+        Positive(FeedForwardDim, nameof(FeedForwardDim)); if (Epochs is { } e) Positive(e, nameof(Epochs)); Positive(BatchSize, nameof(BatchSize));
         if (ModelDim % Heads != 0) throw new ArgumentOutOfRangeException(nameof(Heads), Heads, $"Heads must divide ModelDim ({ModelDim}).");
         if (!(LearningRate > 0f)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be positive.");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "Dropout must be in [0, 1).");
@@ -108,8 +123,9 @@ public sealed class TransformerClassifierOptions
         if (ReportEverySteps < 0) throw new ArgumentOutOfRangeException(nameof(ReportEverySteps), ReportEverySteps, "ReportEverySteps must be non-negative.");
         if (ValidateEverySteps < 0) throw new ArgumentOutOfRangeException(nameof(ValidateEverySteps), ValidateEverySteps, "ValidateEverySteps must be non-negative.");
         if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "ValidationFraction must be in [0, 1).");
+        if (!(WeightAveraging >= 0f && WeightAveraging < 1f)) throw new ArgumentOutOfRangeException(nameof(WeightAveraging), WeightAveraging, "WeightAveraging must be in [0, 1).");
         if (NGramBuckets < 0) throw new ArgumentOutOfRangeException(nameof(NGramBuckets), NGramBuckets, "NGramBuckets must be non-negative (0 = no n-gram branch).");
-        if (EarlyStoppingPatience < 0) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience must be non-negative.");
+        if (EarlyStoppingPatience is < 0) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience must be non-negative.");
         if (TimeBudget is { } t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeBudget), t, "TimeBudget must be positive.");
         Tokenizer.Validate();
     }
