@@ -68,7 +68,8 @@ public class LeakFreeEvaluationTests
         options.Epochs = null;
         options.ValidationFraction = 0.2;
         options.BatchSize = 32;
-        options.TimeBudget = TimeSpan.FromSeconds(3);
+        options.Refit = false;
+        options.EarlyStoppingPatience = 1;
         options.Progress = new SyncProgress<ClassificationTrainingProgress>(reports.Add);
         var model = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(data);
         Assert.NotNull(model.TrainingSummary!.BestValidationAccuracy);
@@ -77,9 +78,19 @@ public class LeakFreeEvaluationTests
         int epochs = Math.Clamp((1500 + stepsPerEpoch - 1) / stepsPerEpoch, 8, 200);
         Assert.All(reports, r => Assert.Equal((long)stepsPerEpoch * epochs, r.TotalSteps));
 
-        options.ValidationFraction = 0;
+        // Refit: a second model trained on every row for the steps validation chose.
+        options.Refit = true;
         options.Progress = null;
+        var refit = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(data);
+        Assert.EndsWith("refit on all rows", refit.TrainingSummary!.StopReason);
+        Assert.True(refit.TrainingSummary.Steps > model.TrainingSummary.Steps, $"{refit.TrainingSummary.Steps} vs {model.TrainingSummary.Steps}");
+        Assert.Equal(model.Model.Mixture, refit.Model.Mixture);
+        Assert.NotEqual(model.Model.Parameters.Data, refit.Model.Parameters.Data);
+
+        options.ValidationFraction = 0;
+        options.Epochs = 2;
         var all = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(data);
         Assert.Null(all.TrainingSummary!.BestValidationAccuracy);
+        Assert.Equal("all epochs done", all.TrainingSummary.StopReason);
     }
 }

@@ -89,7 +89,25 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
 
         var model = CreateModel(tokenizer, classes);
         model.LabelSmoothing = o.LabelSmoothing;
-        var result = TrainLoop(model, trainIds, train.Labels, validIds, valid?.Labels, ch, sw);
+        var (result, bestStep) = TrainLoop(model, trainIds, train.Labels, validIds, valid?.Labels, ch, sw);
+        if (valid is not null && o.ValidationSet is null && o.Refit && bestStep > 0 && train.Texts.Count + valid.Texts.Count <= RefitMaxRows
+            && result.StopReason is not ("cancelled" or "time budget reached"))
+        {
+            // The held-out rows chose the epochs and the mixture; now train on every row for as many epochs.
+            var allTexts = train.Texts.Concat(valid.Texts).ToList();
+            var allLabels = train.Labels.Concat(valid.Labels).ToList();
+            var refit = CreateModel(tokenizer, classes);
+            refit.LabelSmoothing = o.LabelSmoothing;
+            int bs = Math.Min(o.BatchSize, train.Texts.Count), bsAll = Math.Min(o.BatchSize, allTexts.Count);
+            long stop = (long)Math.Round((double)bestStep * ((allTexts.Count + bsAll - 1) / bsAll) / ((train.Texts.Count + bs - 1) / bs));
+            var (again, _) = TrainLoop(refit, new EncodedTexts(tokenizer, allTexts), allLabels, null, null, ch, sw, stop);
+            if (again.StopReason is not ("cancelled" or "time budget reached"))
+            {
+                if (model.NGrams is not null) refit.SetMixture(model.Mixture.Transformer, model.Mixture.NGrams);
+                ch?.Info(MessageSensitivity.None, $"Refit on all {allTexts.Count} rows for {again.Steps} steps (validation chose step {bestStep} of {result.Steps}).");
+                (model, result) = (refit, result with { Steps = result.Steps + again.Steps, StopReason = result.StopReason + "; refit on all rows", Duration = sw.Elapsed });
+            }
+        }
         ch?.Info(MessageSensitivity.None, $"Training finished after {result.Steps} steps in {sw.Elapsed.TotalSeconds:F1} s ({result.StopReason}).");
         return new TransformerClassificationTransformer(tokenizer, model, _binary, classNames, labelCol.Type as KeyDataViewType, labelCol.Annotations,
             o.TextColumnName, o.ScoreColumnName, o.ProbabilityColumnName, o.PredictedLabelColumnName)
@@ -119,8 +137,13 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         }, (ulong)o.Seed);
     }
 
-    private TrainingSummary TrainLoop(TransformerClassifier model, EncodedTexts train, List<int> labels, EncodedTexts? valid, List<int>? validLabels,
-        IChannel? ch, Stopwatch clock)
+    /// <summary>Rows up to which <see cref="TransformerClassifierOptions.Refit"/> trains a second time on all of them.</summary>
+    internal const int RefitMaxRows = 20_000;
+
+    // Returns the summary and the step whose weights were kept (0 when none were chosen on validation);
+    // stopAfterStep ends the run there (a refit repeating a chosen length).
+    private (TrainingSummary Summary, long BestStep) TrainLoop(TransformerClassifier model, EncodedTexts train, List<int> labels, EncodedTexts? valid,
+        List<int>? validLabels, IChannel? ch, Stopwatch clock, long stopAfterStep = long.MaxValue)
     {
         var o = _options;
         int n = train.Count, bs = Math.Min(o.BatchSize, n);
@@ -140,7 +163,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         string stop = "all epochs done";
         double lossSum = 0; int lossCount = 0; long tokens = 0;
         var window = Stopwatch.StartNew();
-        long step = 0;
+        long step = 0, bestStep = 0;
         // Exponential moving average of the weights (Polyak averaging): evaluated and kept instead of the raw weights.
         float emaDecay = o.WeightAveraging;
         var weights = model.Parameters.Data;
@@ -155,7 +178,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
             // Cross-entropy, not accuracy, picks the weights kept: on a few hundred sentences accuracy moves in steps
             // of several tenths of a point and picks noise.
             bool better = loss < bestLoss || (loss == bestLoss && acc > bestAcc);
-            if (better) { bestAcc = acc; bestLoss = loss; best = (float[])weights.Clone(); }
+            if (better) { bestAcc = acc; bestLoss = loss; best = (float[])weights.Clone(); bestStep = step; }
             if (ema is not null) raw!.CopyTo(weights, 0);
             return better;
         }
@@ -176,6 +199,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
             {
                 if (o.CancellationToken.IsCancellationRequested) { stop = "cancelled"; goto done; }
                 if (o.TimeBudget is { } budget && clock.Elapsed >= budget) { stop = "time budget reached"; goto done; }
+                if (step >= stopAfterStep) { stop = $"stopped at step {step}"; goto done; }
                 var r = trainer.TrainStep(batch.Tokens);
                 if (ema is not null)
                 {
@@ -214,7 +238,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         if (valid is not null && stop is "cancelled" or "time budget reached") Validate(out _, out _); // the current weights may be the best
         if (best is not null) best.CopyTo(weights, 0);
         else if (ema is not null) ema.CopyTo(weights, 0);
-        return new TrainingSummary(step, stop, valid is null ? null : bestAcc, clock.Elapsed);
+        return (new TrainingSummary(step, stop, valid is null ? null : bestAcc, clock.Elapsed), bestStep);
     }
 
     /// <summary>

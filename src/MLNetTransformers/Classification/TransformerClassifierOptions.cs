@@ -84,6 +84,12 @@ public sealed class TransformerClassifierOptions
     /// hold-out too easy: give a <see cref="ValidationSet"/> split by sentence for those.
     /// </summary>
     public double ValidationFraction { get; set; } = 0.1;
+    /// <summary>
+    /// When the validation rows were held out by <see cref="ValidationFraction"/> and there are at most 20,000 rows,
+    /// train a second model on all rows for the number of steps validation chose, with the mixture weights it chose
+    /// (small data sets gain most from the rows validation took away).
+    /// </summary>
+    public bool Refit { get; set; } = true;
     /// <summary>Stop after this many epochs without validation improvement (0 = never stop early).</summary>
     /// <remarks>null = max(2, epochs / 8).</remarks>
     public int? EarlyStoppingPatience { get; set; }
