@@ -41,8 +41,9 @@ public sealed class CliTests : IDisposable
         Assert.True(e.Code == 0, e.Err);
         var metrics = LastJson(e.Out);
         Assert.True((double)metrics["accuracy"]! > 0.75, e.Out);
-        Assert.NotNull(metrics["auc"]);
-        Assert.NotNull(metrics["f1"]);
+        Assert.InRange((double)metrics["auc"]!, 0.8, 1.0);
+        Assert.InRange((double)metrics["f1"]!, 0.7, 1.0);
+        Assert.Equal(lines.Length - 601, (int)metrics["rows"]!);
 
         var p1 = LastJson(Run("predict", "--model", model, "--text", "The cast was superb and the story gripping.").Out);
         var p2 = LastJson(Run("predict", "--model", model, "--text", "The cast was superb and the story gripping.").Out);
@@ -63,8 +64,8 @@ public sealed class CliTests : IDisposable
         Assert.True(e.Code == 0, e.Err);
         var m = LastJson(e.Out);
         Assert.True((double)m["micro_accuracy"]! > 0.9, e.Out);
-        Assert.NotNull(m["macro_accuracy"]);
-        Assert.NotNull(m["log_loss"]);
+        Assert.InRange((double)m["macro_accuracy"]!, 0.9, 1.0);
+        Assert.InRange((double)m["log_loss"]!, 0.0, 0.5);
         var p = LastJson(Run("predict", "--model", model, "--text", "the chef and the oven and a recipe").Out);
         Assert.Equal("food", (string?)p["label"]);
         Assert.Equal(3, p["probabilities"]!.AsObject().Count);

@@ -129,7 +129,11 @@ public class LanguageModelTests(TinyLanguageModel f) : IClassFixture<TinyLanguag
         var lm = ml.Transforms.Text.TrainLanguageModel(o).Fit(ml.Data.LoadFromEnumerable(new[] { new TinyLanguageModel.TextRow { Text = string.Concat(Enumerable.Repeat(TinyLanguageModel.Verse, 10)) } }));
         Assert.Equal(20, lm.TrainingSummary!.Steps);
         Assert.Equal("cancelled", lm.TrainingSummary.StopReason);
-        Assert.NotNull(lm.Generate("the", new GenerationOptions { MaxNewTokens = 3 }));
+        // The model is usable: greedy generation gives three new characters, the same each time.
+        var greedy = new GenerationOptions { MaxNewTokens = 3, Temperature = 0 };
+        string text = lm.Generate("the", greedy);
+        Assert.Equal(3, text.Length);
+        Assert.Equal(text, lm.Generate("the", greedy));
     }
 }
 

@@ -21,6 +21,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
     private readonly TransformerClassifierOptions _options;
     private readonly bool _binary;
     private readonly IChannelProvider? _log;
+    private int _maskId;
 
     internal TransformerClassificationTrainer(TransformerClassifierOptions options, bool binary, IChannelProvider? log)
     {
@@ -89,6 +90,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
 
         var model = CreateModel(tokenizer, classes);
         model.LabelSmoothing = o.LabelSmoothing;
+        _maskId = tokenizer.MaskId;
         var (result, bestStep) = TrainLoop(model, trainIds, train.Labels, validIds, valid?.Labels, ch, sw);
         if (valid is not null && o.ValidationSet is null && o.Refit && bestStep > 0 && train.Texts.Count + valid.Texts.Count <= RefitMaxRows
             && result.StopReason is not ("cancelled" or "time budget reached"))
@@ -157,6 +159,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
             MaxGradNorm = 1f, AdamW = new AdamWOptions { WeightDecay = o.WeightDecay },
         });
         var batcher = new Batcher(train, labels, bs, (ulong)o.Seed);
+        var dropRng = DeterministicRandom.Derive((ulong)o.Seed, 4242);
         float[]? best = null;
         double bestAcc = double.NegativeInfinity, bestLoss = double.PositiveInfinity;
         int epochsWithoutImprovement = 0;
@@ -200,6 +203,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
                 if (o.CancellationToken.IsCancellationRequested) { stop = "cancelled"; goto done; }
                 if (o.TimeBudget is { } budget && clock.Elapsed >= budget) { stop = "time budget reached"; goto done; }
                 if (step >= stopAfterStep) { stop = $"stopped at step {step}"; goto done; }
+                if (o.TokenDropout > 0) DropTokens(batch.Tokens, o.TokenDropout, _maskId, ref dropRng);
                 var r = trainer.TrainStep(batch.Tokens);
                 if (ema is not null)
                 {
@@ -241,6 +245,19 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         return (new TrainingSummary(step, stop, valid is null ? null : bestAcc, clock.Elapsed), bestStep);
     }
 
+    /// <summary>Word dropout: replaces each real token between [CLS] and the final [SEP] by [MASK] with probability <paramref name="p"/>.</summary>
+    private static void DropTokens(TokenBatch batch, float p, int maskId, ref DeterministicRandom rng)
+    {
+        var mask = batch.AttentionMask!;
+        for (int b = 0; b < batch.BatchSize; b++)
+        {
+            int row = b * batch.SeqLen, len = 0;
+            while (len < batch.SeqLen && mask[row + len] != 0) len++;
+            for (int t = 1; t < len - 1; t++)
+                if (rng.NextFloat() < p) batch.Ids[row + t] = maskId;
+        }
+    }
+
     /// <summary>
     /// Accuracy and mean cross-entropy of <paramref name="model"/> on encoded data (inference mode). With
     /// <paramref name="chooseMixture"/> and an n-gram branch, first sets the model's mixture weight to the one (in
@@ -275,7 +292,6 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
                     if (l < bestLoss - 1e-9) (best, bestLoss) = ((i / 20f, j / 10f), l);
                 }
             model.SetMixture(best.A, best.B);
-            if (Environment.GetEnvironmentVariable("MLNT_DEBUG") is not null) Console.Error.WriteLine($"    mix {best} transformer {Score(transformer, null, (1, 0), labels, classes)} ngrams {Score(ngrams, null, (1, 0), labels, classes)} mix {Score(transformer, ngrams, best, labels, classes)}");
         }
         return Score(transformer, ngrams, model.Mixture, labels, classes);
     }

@@ -67,6 +67,8 @@ public sealed class TransformerClassifierOptions
     /// the raw weights (0 = off).
     /// </summary>
     public float WeightAveraging { get; set; }
+    /// <summary>Word dropout: probability that a training token (not [CLS] or [SEP]) is replaced by [MASK] in a step.</summary>
+    public float TokenDropout { get; set; }
     /// <summary>Label smoothing ε.</summary>
     public float LabelSmoothing { get; set; }
     /// <summary>Seed of weights, shuffling and dropout: the same seed and data give the same model.</summary>
@@ -130,6 +132,7 @@ public sealed class TransformerClassifierOptions
         if (ValidateEverySteps < 0) throw new ArgumentOutOfRangeException(nameof(ValidateEverySteps), ValidateEverySteps, "ValidateEverySteps must be non-negative.");
         if (!(ValidationFraction >= 0 && ValidationFraction < 1)) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, "ValidationFraction must be in [0, 1).");
         if (!(WeightAveraging >= 0f && WeightAveraging < 1f)) throw new ArgumentOutOfRangeException(nameof(WeightAveraging), WeightAveraging, "WeightAveraging must be in [0, 1).");
+        if (!(TokenDropout >= 0f && TokenDropout < 1f)) throw new ArgumentOutOfRangeException(nameof(TokenDropout), TokenDropout, "TokenDropout must be in [0, 1).");
         if (NGramBuckets < 0) throw new ArgumentOutOfRangeException(nameof(NGramBuckets), NGramBuckets, "NGramBuckets must be non-negative (0 = no n-gram branch).");
         if (EarlyStoppingPatience is < 0) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience must be non-negative.");
         if (TimeBudget is { } t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeBudget), t, "TimeBudget must be positive.");
