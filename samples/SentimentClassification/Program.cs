@@ -8,6 +8,7 @@
 //   ... --train-sentences 1000       train on 1,000 whole sentences of the training side (no phrases), same held-out sentences
 //   ... --reviews                    the generated reviews (Data/reviews.tsv): a demo of word order, not real text
 //   ... --test TEST.tsv              score on a file of your own instead of a held-out part
+//   ... --write-split DIR            also write the training rows and the held-out sentences as DIR/train.tsv, DIR/test.tsv
 //
 // Files: `sentence<TAB>label` with a header row, label 0/1. The model uses the library's defaults; --layers, --dim,
 // --heads, --ffn, --epochs, --lr, --dropout, --vocab, --max-tokens, --seed override them. The last stdout line is JSON.
@@ -45,7 +46,18 @@ var tv = ml.Data.TrainTestSplit(train, builtIn ? 0.1 : 0.05, samplingKeyColumnNa
 (train, var valid) = (tv.TrainSet, WholeSentences(tv.TestSet));
 if (arg.Get("--train-sentences") is { } n)
     train = SomeSentences(train, int.Parse(n, CultureInfo.InvariantCulture), withPhrases: arg.Has("--phrases"));
+if (arg.Get("--sentence-weight") is { } w) // repeat whole-sentence rows: the held-out rows are sentences, most training rows short phrases
+    train = ml.Data.LoadFromEnumerable(ml.Data.CreateEnumerable<Labelled>(train, reuseRowObject: false)
+        .SelectMany(r => Enumerable.Repeat(r, r.IsSentence > 0 ? int.Parse(w, CultureInfo.InvariantCulture) : 1)));
 train = ml.Data.Cache(train);
+if (arg.Get("--write-split") is { } dir) // the same rows as files, e.g. for the CLI: train.tsv (with validation rows) and test.tsv
+{
+    Directory.CreateDirectory(dir);
+    void Write(string name, IEnumerable<Labelled> rows) =>
+        File.WriteAllLines(Path.Combine(dir, name), rows.Select(r => $"{r.Text}\t{(r.Label ? 1 : 0)}").Prepend("sentence\tlabel"));
+    Write("train.tsv", ml.Data.CreateEnumerable<Labelled>(train, false).Concat(arg.Has("--train-sentences") ? [] : ml.Data.CreateEnumerable<Labelled>(valid, false)));
+    Write("test.tsv", ml.Data.CreateEnumerable<Labelled>(test, false));
+}
 Console.WriteLine($"Data: {Count(train)} training rows ({Count(WholeSentences(train))} whole sentences), {Count(valid)} validation " +
     $"and {Count(test)} held-out sentences, from {trainPath}{(testPath is null ? "" : $" and {testPath}")}");
 
@@ -65,6 +77,7 @@ if (arg.Get("--vocab") is not null) options.Tokenizer.VocabularySize = arg.GetIn
 if (arg.Get("--max-tokens") is not null) options.Tokenizer.MaxTokens = arg.GetInt("--max-tokens", 0);
 if (arg.Get("--token-dropout") is not null) options.TokenDropout = (float)arg.GetDouble("--token-dropout", 0);
 if (arg.Get("--label-smoothing") is not null) options.LabelSmoothing = (float)arg.GetDouble("--label-smoothing", 0);
+if (arg.Get("--members") is not null) options.EnsembleSize = arg.GetInt("--members", 1);
 if (arg.Get("--ema") is not null) options.WeightAveraging = (float)arg.GetDouble("--ema", 0);
 if (arg.Get("--ngram-buckets") is not null) options.NGramBuckets = arg.GetInt("--ngram-buckets", 0);
 if (arg.Get("--time-budget") is not null) options.TimeBudget = TimeSpan.FromSeconds(arg.GetDouble("--time-budget", 0));

@@ -18,7 +18,7 @@ const string Usage = """
                [--epochs N] [--batch-size N] [--lr X] [--warmup N] [--weight-decay X] [--dropout X] [--seed N]
                [--layers N] [--dim N] [--heads N] [--ffn N] [--max-tokens N] [--time-budget SECONDS] [--patience N]
                [--tokenizer learned|wordpiece|bpe|tiktoken] [--vocab N] [--vocab-file PATH] [--merges-file PATH]
-               [--tiktoken-encoding cl100k_base|o200k_base] [--ngram-buckets N (0 = transformer only)]
+               [--tiktoken-encoding cl100k_base|o200k_base] [--ngram-buckets N (0 = transformer only)] [--members N (ensemble)]
                [--validation-fraction X (without --valid: share of --train held out for early stopping)]
                Epochs and patience are chosen from the data size unless given.
       evaluate --model PATH --test PATH [--text-col NAME] [--label-col NAME]
@@ -97,7 +97,7 @@ static int Train(CommandLine cl)
         WarmupSteps = cl.Int("--warmup", d.WarmupSteps), WeightDecay = (float)cl.Double("--weight-decay", d.WeightDecay), Dropout = (float)cl.Double("--dropout", d.Dropout),
         Seed = cl.Int("--seed", d.Seed), Layers = cl.Int("--layers", d.Layers), ModelDim = cl.Int("--dim", d.ModelDim), Heads = cl.Int("--heads", d.Heads),
         FeedForwardDim = cl.Int("--ffn", d.FeedForwardDim), EarlyStoppingPatience = cl.IntOrNull("--patience"),
-        NGramBuckets = cl.Int("--ngram-buckets", d.NGramBuckets), ValidationFraction = cl.Double("--validation-fraction", d.ValidationFraction),
+        NGramBuckets = cl.Int("--ngram-buckets", d.NGramBuckets), EnsembleSize = cl.Int("--members", d.EnsembleSize), ValidationFraction = cl.Double("--validation-fraction", d.ValidationFraction),
         TimeBudget = cl.Get("--time-budget") is { } tb ? TimeSpan.FromSeconds(double.Parse(tb, CultureInfo.InvariantCulture)) : null,
         ReportEverySteps = 20, CancellationToken = cancel.Token,
         Progress = new LiveProgress(),

@@ -43,23 +43,34 @@ public static class OnnxExporter
         var g = new OnnxGraphBuilder();
         var (ids, mask) = Inputs(g);
         var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
-        var hidden = Stack(g, model.Parameters, model.Config, ids, maskF, causal: false);
-        string pooled;
-        if (model.Config.Pooling == Pooling.Cls)
-            pooled = g.Node("Gather", new[] { hidden, g.Int64Scalar(0) }, Int("axis", 1));
-        else
+        // Each ensemble member: its stack, pooling and head; embeddings are member 0's, logits the members' mean.
+        string? logits = null, embeddings = null;
+        int members = kind == OnnxExportKind.Classifier ? model.Config.Members : 1;
+        for (int m = 0; m < members; m++)
         {
-            var m3 = g.Node("Unsqueeze", new[] { maskF, g.Int64s(2) });
-            var sum = g.Node("ReduceSum", new[] { g.Node("Mul", new[] { hidden, m3 }), g.Int64s(1) }, Int("keepdims", 0));
-            var count = g.Node("ReduceSum", new[] { maskF, g.Int64s(1) }, Int("keepdims", 1));
-            pooled = g.Node("Div", new[] { sum, g.Node("Max", new[] { count, g.FloatScalar(1f) }) });
+            string prefix = TransformerClassifier.MemberPrefix(m);
+            var hidden = Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, prefix);
+            string pooled;
+            if (model.Config.Pooling == Pooling.Cls)
+                pooled = g.Node("Gather", new[] { hidden, g.Int64Scalar(0) }, Int("axis", 1));
+            else
+            {
+                var m3 = g.Node("Unsqueeze", new[] { maskF, g.Int64s(2) });
+                var sum = g.Node("ReduceSum", new[] { g.Node("Mul", new[] { hidden, m3 }), g.Int64s(1) }, Int("keepdims", 0));
+                var count = g.Node("ReduceSum", new[] { maskF, g.Int64s(1) }, Int("keepdims", 1));
+                pooled = g.Node("Div", new[] { sum, g.Node("Max", new[] { count, g.FloatScalar(1f) }) });
+            }
+            embeddings ??= pooled;
+            if (kind != OnnxExportKind.Classifier) break;
+            var head = Linear(g, model.Parameters, prefix + "head.", pooled);
+            logits = logits is null ? head : g.Node("Add", new[] { logits, head });
         }
-        g.Output(pooled, "embeddings", DataType.Float, "batch", model.Config.ModelDim);
+        g.Output(embeddings!, "embeddings", DataType.Float, "batch", model.Config.ModelDim);
         if (kind == OnnxExportKind.Classifier)
         {
-            var logits = Linear(g, model.Parameters, "head.", pooled);
-            if (model.NGrams is { } bag) logits = MixWithNGrams(g, bag, logits, ids, maskF);
-            g.Output(logits, "logits", DataType.Float, "batch", model.Config.NumClasses);
+            if (members > 1) logits = g.Node("Mul", new[] { logits!, g.FloatScalar(1f / members) });
+            if (model.NGrams is { } bag) logits = MixWithNGrams(g, bag, logits!, ids, maskF);
+            g.Output(logits!, "logits", DataType.Float, "batch", model.Config.NumClasses);
         }
         return Model(g, model, kind, tokenizer, classNames);
     }
@@ -103,15 +114,15 @@ public static class OnnxExporter
     }
 
     /// <summary>Token + position embeddings and the blocks (and the final norm for pre-norm) → hidden [B, T, d].</summary>
-    private static string Stack(OnnxGraphBuilder g, ParameterSet p, TransformerConfig c, string ids, string maskF, bool causal)
+    private static string Stack(OnnxGraphBuilder g, ParameterSet p, TransformerConfig c, string ids, string maskF, bool causal, string prefix = "")
     {
         int d = c.ModelDim, h = c.Heads, hd = d / h;
-        var x = g.Node("Gather", new[] { "tok.weight", ids });                                   // [B, T, d]
+        var x = g.Node("Gather", new[] { prefix + "tok.weight", ids });                                   // [B, T, d]
         var seqLen = g.Node("Gather", new[] { g.Node("Shape", new[] { ids }), g.Int64Scalar(1) });   // scalar T
         var positions = g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) });    // [T]
         string table = c.PositionalEncoding == PositionalEncodingKind.Learned
-            ? "pos.weight"
-            : g.Initializer("pos.sinusoidal", new SinusoidalPositionalEncoding(c.MaxLength, d).Vectors, c.MaxLength, d);
+            ? prefix + "pos.weight"
+            : g.Initializer(prefix + "pos.sinusoidal", new SinusoidalPositionalEncoding(c.MaxLength, d).Vectors, c.MaxLength, d);
         x = g.Node("Add", new[] { x, g.Node("Gather", new[] { table, positions }) });
 
         // Additive attention bias: 0 where attended, −1e9 where blocked (padded keys; future positions if causal).
@@ -134,7 +145,7 @@ public static class OnnxExporter
         var scale = g.FloatScalar(1f / MathF.Sqrt(hd));
         for (int i = 0; i < c.Layers; i++)
         {
-            string pre = $"layers.{i}.";
+            string pre = $"{prefix}layers.{i}.";
             string Attention(string input)
             {
                 var qkv = g.Node("Add", new[] { g.Node("MatMul", new[] { input, T(g, pre + "self_attn.in_proj_weight") }), pre + "self_attn.in_proj_bias" });
@@ -167,7 +178,7 @@ public static class OnnxExporter
             }
         }
         if (c.Norm == NormPlacement.PreNorm)
-            x = g.Node("LayerNormalization", new[] { x, "lnf.weight", "lnf.bias" }, Int("axis", -1), Float("epsilon", c.LayerNormEps));
+            x = g.Node("LayerNormalization", new[] { x, prefix + "lnf.weight", prefix + "lnf.bias" }, Int("axis", -1), Float("epsilon", c.LayerNormEps));
         return x;
     }
 

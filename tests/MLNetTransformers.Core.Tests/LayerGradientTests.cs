@@ -246,15 +246,16 @@ public class LayerGradientTests
     }
 
     [Theory]
-    [InlineData(Pooling.Mean, NormPlacement.PreNorm, PositionalEncodingKind.Learned, 0, 0f)]
-    [InlineData(Pooling.Cls, NormPlacement.PostNorm, PositionalEncodingKind.Sinusoidal, 0, 0.1f)]
-    [InlineData(Pooling.Mean, NormPlacement.PreNorm, PositionalEncodingKind.Learned, 11, 0.1f)]
-    public void Classifier_EndToEnd(Pooling pooling, NormPlacement norm, PositionalEncodingKind pe, int ngramBuckets, float labelSmoothing)
+    [InlineData(Pooling.Mean, NormPlacement.PreNorm, PositionalEncodingKind.Learned, 0, 0f, 1)]
+    [InlineData(Pooling.Cls, NormPlacement.PostNorm, PositionalEncodingKind.Sinusoidal, 0, 0.1f, 1)]
+    [InlineData(Pooling.Mean, NormPlacement.PreNorm, PositionalEncodingKind.Learned, 11, 0.1f, 1)]
+    [InlineData(Pooling.Cls, NormPlacement.PreNorm, PositionalEncodingKind.Learned, 11, 0f, 2)]
+    public void Classifier_EndToEnd(Pooling pooling, NormPlacement norm, PositionalEncodingKind pe, int ngramBuckets, float labelSmoothing, int members)
     {
         var config = new TransformerConfig
         {
             VocabSize = 13, ModelDim = 8, Heads = 2, Layers = 2, FeedForwardDim = 12, MaxLength = 5, Dropout = 0f,
-            NumClasses = 3, Pooling = pooling, Norm = norm, PositionalEncoding = pe, NGramBuckets = ngramBuckets,
+            NumClasses = 3, Pooling = pooling, Norm = norm, PositionalEncoding = pe, NGramBuckets = ngramBuckets, Members = members,
         };
         var model = new TransformerClassifier(config, 3) { LabelSmoothing = labelSmoothing };
         GradCheck.Scramble(model.Parameters, 4, 0.2f);

@@ -254,3 +254,29 @@ public class TrainingLoopTests
         public void Report(TrainingProgress value) => report(value);
     }
 }
+
+public class EnsembleTests
+{
+    [Fact]
+    public void Members_AreIndependentEncoders_WhoseLogitsAreAveraged()
+    {
+        var config = ModelBehaviourTests.Tiny() with { Members = 3 };
+        var ensemble = new TransformerClassifier(config, 5);
+        Assert.Contains("members.2.layers.1.linear1.weight", ensemble.Parameters.Tensors.Select(t => t.Name));
+        var batch = new TokenBatch(2, 4, new[] { 1, 2, 3, 4, 5, 6, 7, 0 }, new[] { 1, 1, 1, 1, 1, 1, 1, 0 });
+        var mean = ensemble.Forward(batch).AsSpan(0, 4).ToArray();
+        // Each member alone, as a one-member classifier with that member's weights.
+        var expected = new float[4];
+        for (int m = 0; m < 3; m++)
+        {
+            var single = new TransformerClassifier(config with { Members = 1 });
+            foreach (var t in single.Parameters.Tensors)
+                ensemble.Parameters[TransformerClassifier.MemberPrefix(m) + t.Name].Value.CopyTo(t.Value);
+            var logits = single.Forward(batch);
+            for (int i = 0; i < 4; i++) expected[i] += logits[i] / 3;
+        }
+        for (int i = 0; i < 4; i++) Assert.Equal(expected[i], mean[i], 5);
+        // Different initialisations: the members disagree.
+        Assert.NotEqual(ensemble.Parameters["layers.0.linear1.weight"].Value.ToArray(), ensemble.Parameters["members.1.layers.0.linear1.weight"].Value.ToArray());
+    }
+}

@@ -79,10 +79,12 @@ public class ExportParityTests
         }
     }
 
-    [Fact]
-    public void ClassifierWithNGramBranch_OnnxRuntimeMatchesManaged()
+    [Theory]
+    [InlineData(1)]
+    [InlineData(3)]
+    public void ClassifierWithNGramBranch_OnnxRuntimeMatchesManaged(int members)
     {
-        var model = new TransformerClassifier(Small() with { NGramBuckets = 37 }, 3);
+        var model = new TransformerClassifier(Small() with { NGramBuckets = 37, Members = members }, 3);
         Weights.Scramble(model.Parameters, 7);
         model.SetMixture(0.3f, 1.7f);
         var onnx = OnnxExporter.Export(model);
@@ -93,7 +95,9 @@ public class ExportParityTests
             var expected = model.Forward(batch).AsSpan(0, b * 3).ToArray();
             var (transformer, ngrams) = model.BranchLogits(batch);
             Assert.NotEqual(transformer.AsSpan(0, b * 3).ToArray(), ngrams!.AsSpan(0, b * 3).ToArray());
-            Close(expected, RunOrt(onnx, ids, mask, b, t)["logits"], $"logits b={b} t={t}");
+            var ort = RunOrt(onnx, ids, mask, b, t);
+            Close(expected, ort["logits"], $"logits b={b} t={t}");
+            Close(model.Embed(batch).AsSpan(0, b * 16), ort["embeddings"], $"embeddings b={b} t={t}");
         }
         // Weight import brings the branch and its mixture back.
         var imported = Assert.IsType<TransformerClassifier>(OnnxImporter.Import(onnx).Model);

@@ -10,21 +10,30 @@ namespace MLNetTransformers.Core.Models;
 /// <see cref="TransformerConfig.NGramBuckets"/> &gt; 0 a <see cref="BagOfNGrams"/> branch <c>ngram</c> trains beside it
 /// on its own cross-entropy (the training objective is the sum of the two), and predictions mix the two branches'
 /// logits, α·transformer + β·n-grams, with (α, β) (<c>ngram.mix</c>) chosen on validation data: a weight below 1 also
-/// tempers a branch that has grown over-confident.
+/// tempers a branch that has grown over-confident. With <see cref="TransformerConfig.Members"/> &gt; 1 the transformer
+/// part is an ensemble: each member (encoder and head) trains on its own cross-entropy and their logits are averaged.
 /// </summary>
 public sealed class TransformerClassifier : ITrainableModel
 {
     private readonly CrossEntropy _loss = new();
     private bool[]? _padding;
-    private float[]? _probs, _mixed;
+    private float[]? _probs, _mixed, _mean;
+    private readonly TransformerEncoder[] _encoders;
+    private readonly ClassificationHead[] _heads;
 
     /// <summary>Builds the model and initialises its weights from <paramref name="seed"/>.</summary>
     public TransformerClassifier(TransformerConfig config, ulong seed = 0)
     {
         Config = config.Validate();
         Parameters = new ParameterSet();
-        Encoder = new TransformerEncoder(Parameters, "", config, seed);
-        Head = new ClassificationHead(Parameters, "head.", config.ModelDim, config.NumClasses, config.Pooling);
+        _encoders = new TransformerEncoder[config.Members];
+        _heads = new ClassificationHead[config.Members];
+        for (int m = 0; m < config.Members; m++)
+        {
+            string prefix = MemberPrefix(m);
+            _encoders[m] = new TransformerEncoder(Parameters, prefix, config, seed + 7919 * (ulong)m); // own dropout streams
+            _heads[m] = new ClassificationHead(Parameters, prefix + "head.", config.ModelDim, config.NumClasses, config.Pooling);
+        }
         if (config.NGramBuckets > 0)
         {
             NGrams = new BagOfNGrams(Parameters, "ngram.", config.VocabSize, config.NGramBuckets, config.NumClasses, scale: 30f);
@@ -49,10 +58,13 @@ public sealed class TransformerClassifier : ITrainableModel
     public ParameterSet Parameters { get; }
     /// <inheritdoc/>
     public ModelKind Kind => ModelKind.Classifier;
-    /// <summary>The encoder stack.</summary>
-    public TransformerEncoder Encoder { get; }
-    /// <summary>Pooling and output layer.</summary>
-    public ClassificationHead Head { get; }
+    /// <summary>The encoder stack (of member 0 in an ensemble).</summary>
+    public TransformerEncoder Encoder => _encoders[0];
+    /// <summary>Pooling and output layer (of member 0 in an ensemble).</summary>
+    public ClassificationHead Head => _heads[0];
+    /// <summary>Prefix of member <paramref name="member"/>'s parameter names ("" for member 0).</summary>
+    /// <param name="member">0-based member index.</param>
+    public static string MemberPrefix(int member) => member == 0 ? "" : $"members.{member}.";
     /// <summary>The bag-of-n-grams branch, when <see cref="TransformerConfig.NGramBuckets"/> &gt; 0.</summary>
     public BagOfNGrams? NGrams { get; }
     /// <summary>Label smoothing ε of the training loss.</summary>
@@ -90,12 +102,23 @@ public sealed class TransformerClassifier : ITrainableModel
     public (float[] Transformer, float[]? NGrams) BranchLogits(TokenBatch batch, bool training = false)
     {
         var padding = batch.PaddingFlags(ref _padding);
-        var hidden = Encoder.Forward(batch.Ids, batch.BatchSize, batch.SeqLen, padding, training);
-        var logits = Head.Forward(hidden, batch.BatchSize, batch.SeqLen, padding);
-        return (logits, NGrams?.Forward(batch.Ids, batch.BatchSize, batch.SeqLen, padding));
+        int b = batch.BatchSize, n = b * Config.NumClasses;
+        float[] logits = MemberLogits(0, batch, padding, training);
+        if (_encoders.Length > 1)
+        {
+            var mean = Workspace.Ensure(ref _mean, n);
+            logits.AsSpan(0, n).CopyTo(mean);
+            for (int m = 1; m < _encoders.Length; m++) TensorPrimitives.Add(mean.AsSpan(0, n), MemberLogits(m, batch, padding, training).AsSpan(0, n), mean.AsSpan(0, n));
+            TensorPrimitives.Multiply(mean.AsSpan(0, n), 1f / _encoders.Length, mean.AsSpan(0, n));
+            logits = mean;
+        }
+        return (logits, NGrams?.Forward(batch.Ids, b, batch.SeqLen, padding));
     }
 
-    /// <summary>Sentence embeddings [B, d]: the pooled encoder output the head sees.</summary>
+    private float[] MemberLogits(int m, TokenBatch batch, bool[]? padding, bool training) =>
+        _heads[m].Forward(_encoders[m].Forward(batch.Ids, batch.BatchSize, batch.SeqLen, padding, training), batch.BatchSize, batch.SeqLen, padding);
+
+    /// <summary>Sentence embeddings [B, d]: the pooled encoder output the head sees (member 0's in an ensemble).</summary>
     public float[] Embed(TokenBatch batch)
     {
         var padding = batch.PaddingFlags(ref _padding);
@@ -117,27 +140,34 @@ public sealed class TransformerClassifier : ITrainableModel
     public float ForwardBackward(TokenBatch batch)
     {
         var labels = RequireLabels(batch);
-        var (logits, ngrams) = BranchLogits(batch, training: true);
+        var padding = batch.PaddingFlags(ref _padding);
         int b = batch.BatchSize, c = Config.NumClasses;
-        float loss = _loss.Compute(logits, labels, b, c, dlogits: logits, labelSmoothing: LabelSmoothing);
-        Encoder.Backward(Head.Backward(logits), b, batch.SeqLen);
-        if (ngrams is not null)
+        float loss = 0;
+        for (int m = 0; m < _encoders.Length; m++) // each member learns on its own: an ensemble, not one wide model
         {
+            var logits = MemberLogits(m, batch, padding, training: true);
+            loss += _loss.Compute(logits, labels, b, c, dlogits: logits, labelSmoothing: LabelSmoothing);
+            _encoders[m].Backward(_heads[m].Backward(logits), b, batch.SeqLen);
+        }
+        if (NGrams is { } bag)
+        {
+            var ngrams = bag.Forward(batch.Ids, b, batch.SeqLen, padding);
             loss += _loss.Compute(ngrams, labels, b, c, dlogits: ngrams, labelSmoothing: LabelSmoothing);
-            NGrams!.Backward(ngrams);
+            bag.Backward(ngrams);
         }
         return loss;
     }
 
     /// <inheritdoc/>
-    /// <remarks>The objective <see cref="ForwardBackward"/> differentiates: the transformer's cross-entropy, plus the n-gram branch's when present.</remarks>
+    /// <remarks>The objective <see cref="ForwardBackward"/> differentiates: the sum of each member's cross-entropy and, when present, the n-gram branch's.</remarks>
     public float Loss(TokenBatch batch)
     {
         var labels = RequireLabels(batch);
-        var (logits, ngrams) = BranchLogits(batch);
+        var padding = batch.PaddingFlags(ref _padding);
         int b = batch.BatchSize, c = Config.NumClasses;
-        float loss = _loss.Compute(logits, labels, b, c, labelSmoothing: LabelSmoothing);
-        if (ngrams is not null) loss += _loss.Compute(ngrams, labels, b, c, labelSmoothing: LabelSmoothing);
+        float loss = 0;
+        for (int m = 0; m < _encoders.Length; m++) loss += _loss.Compute(MemberLogits(m, batch, padding, false), labels, b, c, labelSmoothing: LabelSmoothing);
+        if (NGrams is { } bag) loss += _loss.Compute(bag.Forward(batch.Ids, b, batch.SeqLen, padding), labels, b, c, labelSmoothing: LabelSmoothing);
         return loss;
     }
 

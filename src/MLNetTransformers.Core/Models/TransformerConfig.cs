@@ -55,6 +55,11 @@ public sealed record TransformerConfig
     /// mixed with it (0 = no branch; models saved before the branch existed read as 0).
     /// </summary>
     public int NGramBuckets { get; init; }
+    /// <summary>
+    /// Classifier: independently initialised encoders (each with its own head) trained side by side, whose logits are
+    /// averaged (a deep ensemble in one model). Member 0 keeps the plain parameter names; member k's start <c>members.k.</c>.
+    /// </summary>
+    public int Members { get; init; } = 1;
     /// <summary>Decoder blocks also attend to an encoder memory.</summary>
     public bool CrossAttention { get; init; }
     /// <summary>LayerNorm epsilon.</summary>
@@ -70,6 +75,7 @@ public sealed record TransformerConfig
         Positive(FeedForwardDim, nameof(FeedForwardDim));
         Positive(MaxLength, nameof(MaxLength));
         Positive(NumClasses, nameof(NumClasses));
+        Positive(Members, nameof(Members));
         if (NGramBuckets < 0) throw new ArgumentException($"{nameof(NGramBuckets)} must be non-negative, got {NGramBuckets}.");
         if (ModelDim % Heads != 0) throw new ArgumentException($"{nameof(ModelDim)} {ModelDim} is not divisible by {nameof(Heads)} {Heads}.");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentException($"{nameof(Dropout)} must be in [0, 1), got {Dropout}.");

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Numerics.Tensors;
+using System.Text.RegularExpressions;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
@@ -123,19 +124,23 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         {
             if (init.Config.VocabSize != tokenizer.VocabularySize)
                 throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
-            var config = init.Config with { NumClasses = classes, NGramBuckets = o.NGramBuckets, MaxLength = Math.Max(init.Config.MaxLength, tokenizer.MaxTokens) };
+            var config = init.Config with { NumClasses = classes, NGramBuckets = o.NGramBuckets, Members = o.EnsembleSize, MaxLength = Math.Max(init.Config.MaxLength, tokenizer.MaxTokens) };
             if (config.MaxLength != init.Config.MaxLength)
                 throw new ArgumentException($"InitialModel handles {init.Config.MaxLength} positions; MaxTokens is {tokenizer.MaxTokens}.");
             var m = new TransformerClassifier(config, (ulong)o.Seed);
-            foreach (var t in init.Parameters.Tensors)
-                if (m.Parameters.Contains(t.Name) && m.Parameters[t.Name].Length == t.Length) t.Value.CopyTo(m.Parameters[t.Name].Value);
+            // Every ensemble member starts from the initial encoder ("members.k.layers.0…" reads "layers.0…").
+            foreach (var t in m.Parameters.Tensors)
+            {
+                string source = Regex.Replace(t.Name, @"^members\.\d+\.", "");
+                if (init.Parameters.Contains(source) && init.Parameters[source].Length == t.Length) init.Parameters[source].Value.CopyTo(t.Value);
+            }
             return m;
         }
         return new TransformerClassifier(new TransformerConfig
         {
             VocabSize = tokenizer.VocabularySize, ModelDim = o.ModelDim, Heads = o.Heads, Layers = o.Layers, FeedForwardDim = o.FeedForwardDim,
             MaxLength = tokenizer.MaxTokens, Dropout = o.Dropout, Norm = o.Norm, Activation = o.Activation, Pooling = o.Pooling, NumClasses = classes,
-            NGramBuckets = o.NGramBuckets,
+            NGramBuckets = o.NGramBuckets, Members = o.EnsembleSize,
         }, (ulong)o.Seed);
     }
 

@@ -50,6 +50,12 @@ public sealed class TransformerClassifierOptions
     public int NGramBuckets { get; set; } = 1 << 18;
 
     /// <summary>
+    /// Transformers trained side by side from different random initialisations, their logits averaged (a deep
+    /// ensemble): each step costs this many times more.
+    /// </summary>
+    public int EnsembleSize { get; set; } = 1;
+
+    /// <summary>
     /// Passes over the training data; null = chosen from the data size: 8, or as many as make about 1,500 steps
     /// when the data is small (at most 200), with early stopping deciding where to end.
     /// </summary>
@@ -122,7 +128,7 @@ public sealed class TransformerClassifierOptions
     {
         void Positive(int v, string name) { if (v <= 0) throw new ArgumentOutOfRangeException(name, v, $"{name} must be positive."); }
         Positive(Layers, nameof(Layers)); Positive(ModelDim, nameof(ModelDim)); Positive(Heads, nameof(Heads));
-        Positive(FeedForwardDim, nameof(FeedForwardDim)); if (Epochs is { } e) Positive(e, nameof(Epochs)); Positive(BatchSize, nameof(BatchSize));
+        Positive(FeedForwardDim, nameof(FeedForwardDim)); Positive(EnsembleSize, nameof(EnsembleSize)); if (Epochs is { } e) Positive(e, nameof(Epochs)); Positive(BatchSize, nameof(BatchSize));
         if (ModelDim % Heads != 0) throw new ArgumentOutOfRangeException(nameof(Heads), Heads, $"Heads must divide ModelDim ({ModelDim}).");
         if (!(LearningRate > 0f)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be positive.");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "Dropout must be in [0, 1).");
