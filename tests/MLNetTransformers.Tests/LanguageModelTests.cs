@@ -21,8 +21,12 @@ public sealed class TinyLanguageModel
     public TinyLanguageModel()
     {
         var docs = Enumerable.Range(0, 40).Select(i => new TextRow { Text = Verse + Verse }).ToList();
-        Lm = Ml.Transforms.Text.TrainLanguageModel(Options(Reports)).Fit(Ml.Data.LoadFromEnumerable(docs));
+        UsedOptions = Options(Reports);
+        Lm = Ml.Transforms.Text.TrainLanguageModel(UsedOptions).Fit(Ml.Data.LoadFromEnumerable(docs));
     }
+
+    /// <summary>The options the fixture trained with (training must leave them as they were).</summary>
+    public LanguageModelOptions UsedOptions { get; }
 
     public static LanguageModelOptions Options(List<LanguageModelTrainingProgress>? reports = null) => new()
     {
@@ -45,6 +49,8 @@ public class LanguageModelTests(TinyLanguageModel f) : IClassFixture<TinyLanguag
     public void Training_ReportsFallingValidationLoss_AndLearnsTheText()
     {
         Assert.True(f.Reports.Count >= 5);
+        Assert.Equal(new LanguageModelOptions().Tokenizer.MaxTokens, f.UsedOptions.Tokenizer.MaxTokens); // not overwritten by ContextLength
+        Assert.Equal(32, f.Lm.Tokenizer.MaxTokens);
         Assert.All(f.Reports, r => Assert.NotNull(r.ValidationLoss));
         Assert.True(f.Reports[^1].ValidationLoss < f.Reports[0].ValidationLoss * 0.5, string.Join(" ", f.Reports.Select(r => r.ValidationLoss)));
         Assert.True(f.Lm.TrainingSummary!.BestValidationPerplexity < 2.5, $"perplexity {f.Lm.TrainingSummary.BestValidationPerplexity}");

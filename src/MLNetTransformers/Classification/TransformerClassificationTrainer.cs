@@ -22,7 +22,6 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
     private readonly TransformerClassifierOptions _options;
     private readonly bool _binary;
     private readonly IChannelProvider? _log;
-    private int _maskId;
 
     internal TransformerClassificationTrainer(TransformerClassifierOptions options, bool binary, IChannelProvider? log)
     {
@@ -91,30 +90,35 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
 
         var model = CreateModel(tokenizer, classes);
         model.LabelSmoothing = o.LabelSmoothing;
-        _maskId = tokenizer.MaskId;
-        var (result, bestStep) = TrainLoop(model, trainIds, train.Labels, validIds, valid?.Labels, ch, sw);
+        var (result, bestStep) = TrainLoop(model, trainIds, train.Labels, validIds, valid?.Labels, tokenizer.MaskId, ch, sw);
         if (valid is not null && o.ValidationSet is null && o.Refit && bestStep > 0 && train.Texts.Count + valid.Texts.Count <= RefitMaxRows
             && result.StopReason is not ("cancelled" or "time budget reached"))
-        {
-            // The held-out rows chose the epochs and the mixture; now train on every row for as many epochs.
-            var allTexts = train.Texts.Concat(valid.Texts).ToList();
-            var allLabels = train.Labels.Concat(valid.Labels).ToList();
-            var refit = CreateModel(tokenizer, classes);
-            refit.LabelSmoothing = o.LabelSmoothing;
-            int bs = Math.Min(o.BatchSize, train.Texts.Count), bsAll = Math.Min(o.BatchSize, allTexts.Count);
-            long stop = (long)Math.Round((double)bestStep * ((allTexts.Count + bsAll - 1) / bsAll) / ((train.Texts.Count + bs - 1) / bs));
-            var (again, _) = TrainLoop(refit, new EncodedTexts(tokenizer, allTexts), allLabels, null, null, ch, sw, stop);
-            if (again.StopReason is not ("cancelled" or "time budget reached"))
-            {
-                if (model.NGrams is not null) refit.SetMixture(model.Mixture.Transformer, model.Mixture.NGrams);
-                ch?.Info(MessageSensitivity.None, $"Refit on all {allTexts.Count} rows for {again.Steps} steps (validation chose step {bestStep} of {result.Steps}).");
-                (model, result) = (refit, result with { Steps = result.Steps + again.Steps, StopReason = result.StopReason + "; refit on all rows", Duration = sw.Elapsed });
-            }
-        }
+            (model, result) = Refit(model, result, bestStep, tokenizer, classes, train, valid, ch, sw);
         ch?.Info(MessageSensitivity.None, $"Training finished after {result.Steps} steps in {sw.Elapsed.TotalSeconds:F1} s ({result.StopReason}).");
         return new TransformerClassificationTransformer(tokenizer, model, _binary, classNames, labelCol.Type as KeyDataViewType, labelCol.Annotations,
             o.TextColumnName, o.ScoreColumnName, o.ProbabilityColumnName, o.PredictedLabelColumnName)
         { TrainingSummary = result };
+    }
+
+    /// <summary>
+    /// The held-out rows chose the length of training and the mixture; trains a new model on every row for as long
+    /// (in epochs) and returns it, or the first model when the refit is cancelled or runs out of time.
+    /// </summary>
+    private (TransformerClassifier, TrainingSummary) Refit(TransformerClassifier first, TrainingSummary summary, long bestStep, TextTokenizer tokenizer,
+        int classes, LabeledText train, LabeledText valid, IChannel? ch, Stopwatch clock)
+    {
+        var o = _options;
+        var texts = train.Texts.Concat(valid.Texts).ToList();
+        var labels = train.Labels.Concat(valid.Labels).ToList();
+        var model = CreateModel(tokenizer, classes);
+        model.LabelSmoothing = o.LabelSmoothing;
+        static int StepsPerEpoch(int rows, int batchSize) => (rows + Math.Min(batchSize, rows) - 1) / Math.Min(batchSize, rows);
+        long stop = (long)Math.Round((double)bestStep * StepsPerEpoch(texts.Count, o.BatchSize) / StepsPerEpoch(train.Texts.Count, o.BatchSize));
+        var (again, _) = TrainLoop(model, new EncodedTexts(tokenizer, texts), labels, null, null, tokenizer.MaskId, ch, clock, stop);
+        if (again.StopReason is "cancelled" or "time budget reached") return (first, summary);
+        if (model.NGrams is not null) model.SetMixture(first.Mixture.Transformer, first.Mixture.NGrams);
+        ch?.Info(MessageSensitivity.None, $"Refit on all {texts.Count} rows for {again.Steps} steps (validation chose step {bestStep} of {summary.Steps}).");
+        return (model, summary with { Steps = summary.Steps + again.Steps, StopReason = summary.StopReason + "; refit on all rows", Duration = clock.Elapsed });
     }
 
     private TransformerClassifier CreateModel(TextTokenizer tokenizer, int classes)
@@ -150,7 +154,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
     // Returns the summary and the step whose weights were kept (0 when none were chosen on validation);
     // stopAfterStep ends the run there (a refit repeating a chosen length).
     private (TrainingSummary Summary, long BestStep) TrainLoop(TransformerClassifier model, EncodedTexts train, List<int> labels, EncodedTexts? valid,
-        List<int>? validLabels, IChannel? ch, Stopwatch clock, long stopAfterStep = long.MaxValue)
+        List<int>? validLabels, int maskId, IChannel? ch, Stopwatch clock, long stopAfterStep = long.MaxValue)
     {
         var o = _options;
         int n = train.Count, bs = Math.Min(o.BatchSize, n);
@@ -208,7 +212,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
                 if (o.CancellationToken.IsCancellationRequested) { stop = "cancelled"; goto done; }
                 if (o.TimeBudget is { } budget && clock.Elapsed >= budget) { stop = "time budget reached"; goto done; }
                 if (step >= stopAfterStep) { stop = $"stopped at step {step}"; goto done; }
-                if (o.TokenDropout > 0) DropTokens(batch.Tokens, o.TokenDropout, _maskId, ref dropRng);
+                if (o.TokenDropout > 0) DropTokens(batch.Tokens, o.TokenDropout, maskId, ref dropRng);
                 var r = trainer.TrainStep(batch.Tokens);
                 if (ema is not null)
                 {

@@ -55,8 +55,8 @@ public sealed class LanguageModelEstimator : IEstimator<LanguageModelTransformer
         using var ch = log?.Start("LanguageModel");
         var clock = Stopwatch.StartNew();
         if (documents.All(string.IsNullOrEmpty)) throw new ArgumentException("The training corpus is empty: there is no text to learn from.");
-        o.Tokenizer.MaxTokens = o.ContextLength;
-        var tokenizer = o.Tokenizer.Build(() => documents);
+        // The context length decides the tokenizer's length; the caller's options object is left as it was.
+        var tokenizer = o.Tokenizer.With(maxTokens: o.ContextLength).Build(() => documents);
         var stream = Corpus.Encode(tokenizer, documents);
         int T = o.ContextLength;
         int validLen = (int)(stream.Length * o.ValidationFraction);

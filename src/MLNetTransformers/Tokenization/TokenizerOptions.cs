@@ -20,6 +20,13 @@ public sealed class TokenizerOptions
     /// <summary><see cref="TokenizerKind.Tiktoken"/>: <c>cl100k_base</c> or <c>o200k_base</c>.</summary>
     public string TiktokenEncoding { get; set; } = "cl100k_base";
 
+    /// <summary>A copy with another <see cref="MaxTokens"/>.</summary>
+    internal TokenizerOptions With(int maxTokens) => new()
+    {
+        Kind = Kind, MaxTokens = maxTokens, VocabularySize = VocabularySize, MinFrequency = MinFrequency, LowerCase = LowerCase,
+        VocabularyFile = VocabularyFile, MergesFile = MergesFile, TiktokenEncoding = TiktokenEncoding,
+    };
+
     /// <summary>Builds the tokenizer; for <see cref="TokenizerKind.Learned"/> the vocabulary is learned from <paramref name="texts"/>.</summary>
     internal TextTokenizer Build(Func<IEnumerable<string?>> texts) => Kind switch
     {
