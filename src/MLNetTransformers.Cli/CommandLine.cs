@@ -39,7 +39,18 @@ internal sealed class CommandLine
     {
         var v = Get(name);
         if (v is null) return fallback;
-        return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double r) ? r : throw new UsageException($"Option {name} expects a number, got '{v}'.");
+        // Invariant culture, no group separators ("1,5" is not 15), finite only ("Infinity" and "NaN" are refused).
+        return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double r) && double.IsFinite(r)
+            ? r : throw new UsageException($"Option {name} expects a finite number, got '{v}'.");
+    }
+
+    /// <summary>A duration in seconds (finite, positive, at most a year), or null when the option is absent.</summary>
+    public TimeSpan? Seconds(string name)
+    {
+        if (Get(name) is null) return null;
+        double v = Double(name, 0);
+        if (!(v > 0 && v <= 365 * 86400.0)) throw new UsageException($"Option {name} expects a number of seconds above 0 and at most a year, got '{Get(name)}'.");
+        return TimeSpan.FromSeconds(v);
     }
 
     /// <summary>Throws for options nobody asked for (typos).</summary>

@@ -98,7 +98,7 @@ static int Train(CommandLine cl)
         Seed = cl.Int("--seed", d.Seed), Layers = cl.Int("--layers", d.Layers), ModelDim = cl.Int("--dim", d.ModelDim), Heads = cl.Int("--heads", d.Heads),
         FeedForwardDim = cl.Int("--ffn", d.FeedForwardDim), EarlyStoppingPatience = cl.IntOrNull("--patience"),
         NGramBuckets = cl.Int("--ngram-buckets", d.NGramBuckets), EnsembleSize = cl.Int("--members", d.EnsembleSize), ValidationFraction = cl.Double("--validation-fraction", d.ValidationFraction),
-        TimeBudget = cl.Get("--time-budget") is { } tb ? TimeSpan.FromSeconds(double.Parse(tb, CultureInfo.InvariantCulture)) : null,
+        TimeBudget = cl.Seconds("--time-budget"),
         ReportEverySteps = 20, CancellationToken = cancel.Token,
         Progress = new LiveProgress(),
     };
@@ -188,7 +188,7 @@ static int TrainLm(CommandLine cl)
         FeedForwardDim = cl.Int("--ffn", 512), BatchSize = cl.Int("--batch-size", 32), MaxSteps = cl.Int("--steps", 2000),
         LearningRate = (float)cl.Double("--lr", 1e-3), WarmupSteps = cl.Int("--warmup", 100), Dropout = (float)cl.Double("--dropout", 0.1),
         Seed = cl.Int("--seed", 0), EvaluateEverySteps = cl.Int("--eval-every", 200), CheckpointPath = cl.Get("--checkpoint"),
-        TimeBudget = cl.Get("--time-budget") is { } tb ? TimeSpan.FromSeconds(double.Parse(tb, CultureInfo.InvariantCulture)) : null,
+        TimeBudget = cl.Seconds("--time-budget"),
         Tokenizer = new TokenizerOptions
         {
             Kind = (cl.Get("--tokenizer") ?? "character") switch

@@ -150,4 +150,22 @@ public sealed class CliTests : IDisposable
         Assert.Equal(2, r.Code);
         Assert.DoesNotContain("   at ", r.Err); // no stack traces for user errors
     }
+
+    [Theory]
+    [InlineData("--time-budget", "abc")]
+    [InlineData("--time-budget", "1,5")]      // not 15: no group separators
+    [InlineData("--time-budget", "1e300")]    // beyond any TimeSpan
+    [InlineData("--time-budget", "Infinity")]
+    [InlineData("--time-budget", "0")]
+    [InlineData("--lr", "Infinity")]
+    [InlineData("--lr", "NaN")]
+    public void BadNumbers_AreUsageErrorsNamingTheOption(string option, string value)
+    {
+        var r = Run("train", "--task", "binary", "--train", TestData.ReviewsPath, "--model", Path.Combine(_dir, "never.mlnt"), option, value);
+        Assert.Equal(2, r.Code);
+        Assert.Contains(option, r.Err);
+        Assert.Contains(value, r.Err);
+        Assert.DoesNotContain("   at ", r.Err);
+        Assert.False(File.Exists(Path.Combine(_dir, "never.mlnt")));
+    }
 }
