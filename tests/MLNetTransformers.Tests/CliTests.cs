@@ -22,6 +22,20 @@ public sealed class CliTests : IDisposable
         return (p.ExitCode, stdout.Result, err);
     }
 
+    private static (int Code, string Out, string Err) RunWithInput(string input, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mlnet-transformers.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        p.StandardInput.Write(input);
+        p.StandardInput.Close();
+        Assert.True(p.WaitForExit(120_000), "the CLI did not finish in 2 minutes");
+        return (p.ExitCode, stdout.Result, stderr.Result);
+    }
+
     private static JsonNode LastJson(string output) => JsonNode.Parse(output.Trim().Split('\n')[^1])!;
 
     [Fact]
@@ -149,6 +163,49 @@ public sealed class CliTests : IDisposable
         r = Run("frobnicate");
         Assert.Equal(2, r.Code);
         Assert.DoesNotContain("   at ", r.Err); // no stack traces for user errors
+    }
+
+    [Fact]
+    public void Data_ThroughPipesAndStandardInput_GivesEveryRow_AndBlankLabelsAreErrors()
+    {
+        var lines = File.ReadAllLines(TestData.ReviewsPath);
+        string train = Path.Combine(_dir, "small.tsv"), test = Path.Combine(_dir, "small-test.tsv"), model = Path.Combine(_dir, "small.mlnt");
+        File.WriteAllLines(train, lines.Take(201));
+        File.WriteAllLines(test, lines.Take(1).Concat(lines.Skip(201).Take(150)));
+        var t = Run("train", "--task", "binary", "--train", train, "--model", model, "--epochs", "2", "--dim", "32", "--ffn", "64", "--vocab", "200", "--max-tokens", "24");
+        Assert.True(t.Code == 0, t.Err);
+        var fromFile = LastJson(Run("evaluate", "--model", model, "--test", test).Out);
+        Assert.Equal(150, (int)fromFile["rows"]!);
+
+        // Standard input as "-".
+        var stdin = RunWithInput(File.ReadAllText(test), "evaluate", "--model", model, "--test", "-");
+        Assert.True(stdin.Code == 0, stdin.Err);
+        Assert.Equal(fromFile.ToJsonString(), LastJson(stdin.Out).ToJsonString());
+
+        // A named pipe (what bash's <(…) hands over): read once, every row.
+        string fifo = Path.Combine(_dir, "rows.fifo");
+        using (var mk = Process.Start("mkfifo", fifo)) mk.WaitForExit();
+        var writer = Task.Run(() => File.WriteAllText(fifo, File.ReadAllText(test)));
+        var piped = Run("evaluate", "--model", model, "--test", fifo);
+        writer.Wait(TimeSpan.FromSeconds(60));
+        Assert.True(piped.Code == 0, piped.Err);
+        Assert.Equal(fromFile.ToJsonString(), LastJson(piped.Out).ToJsonString());
+
+        // A blank or unknown label is an error naming the file and line, not a silent false.
+        var bad = lines.Take(1).Concat(lines.Skip(201).Take(5)).ToArray();
+        bad[3] = bad[3].Split('\t')[0] + "\t";
+        File.WriteAllLines(test, bad);
+        var blank = Run("evaluate", "--model", model, "--test", test);
+        Assert.Equal(1, blank.Code);
+        Assert.Contains("line 4", blank.Err);
+        Assert.Contains("blank", blank.Err);
+        bad[3] = bad[3] + "maybe";
+        File.WriteAllLines(test, bad);
+        var unknown = Run("train", "--task", "binary", "--train", test, "--model", Path.Combine(_dir, "never.mlnt"));
+        Assert.Equal(1, unknown.Code);
+        Assert.Contains("'maybe'", unknown.Err);
+        Assert.False(File.Exists(Path.Combine(_dir, "never.mlnt")));
+        Assert.Contains("is a directory", Run("evaluate", "--model", model, "--test", _dir).Err);
     }
 
     [Theory]
