@@ -139,6 +139,15 @@ static int Evaluate(CommandLine cl)
     var classifier = Classifier(model, modelPath);
     string trainedLabel = schema.First(c => !c.IsHidden && c.Name != classifier.TextColumnName).Name;
     var (test, cols) = TsvData.Load(ml, testPath, textCol, labelCol, needLabel: true, classifier.IsBinary ? DataKind.Boolean : DataKind.String);
+    if (!classifier.IsBinary)
+    {
+        // A class the model never saw would map to a missing key and score as all-zero metrics: refuse it instead.
+        var known = classifier.ClassNames.ToHashSet(StringComparer.Ordinal);
+        var labels = test.GetColumn<string>(cols.Label!).ToList();
+        int row = labels.FindIndex(v => !known.Contains(v));
+        if (row >= 0)
+            throw new InvalidDataException($"'{testPath}', data row {row + 1}: label '{labels[row]}' is not one of the classes the model was trained on ({string.Join(", ", classifier.ClassNames)}).");
+    }
     // The model reads the column names it was trained with.
     var data = Rename(ml, test, cols.Text, classifier.TextColumnName, cols.Label!, trainedLabel);
     var scored = model.Transform(data);

@@ -80,6 +80,13 @@ public sealed class CliTests : IDisposable
         Assert.True((double)m["micro_accuracy"]! > 0.9, e.Out);
         Assert.InRange((double)m["macro_accuracy"]!, 0.9, 1.0);
         Assert.InRange((double)m["log_loss"]!, 0.0, 0.5);
+        // A class the model never saw is refused, naming it, instead of all-zero metrics.
+        string unseen = Path.Combine(_dir, "unseen.tsv");
+        File.WriteAllLines(unseen, new[] { "id\ttopic\tbody", "1\tfood\tthe chef", "2\tweather\ta cold front" });
+        var u = Run("evaluate", "--model", model, "--test", unseen, "--text-col", "body", "--label-col", "topic");
+        Assert.Equal(1, u.Code);
+        Assert.Contains("'weather'", u.Err);
+        Assert.Contains("data row 2", u.Err);
         var p = LastJson(Run("predict", "--model", model, "--text", "the chef and the oven and a recipe").Out);
         Assert.Equal("food", (string?)p["label"]);
         Assert.Equal(3, p["probabilities"]!.AsObject().Count);
