@@ -235,10 +235,16 @@ static int Generate(CommandLine cl)
         TopK = cl.Int("--top-k", lm.Generation.TopK), TopP = (float)cl.Double("--top-p", lm.Generation.TopP),
         RepetitionPenalty = (float)cl.Double("--repetition-penalty", lm.Generation.RepetitionPenalty), Seed = (ulong)cl.Int("--seed", (int)lm.Generation.Seed),
     };
+    if (options.MaxNewTokens is <= 0 or > GenerationOptions.MaxNewTokensLimit)
+        throw new UsageException($"--max-new-tokens must be between 1 and {GenerationOptions.MaxNewTokensLimit}, got {options.MaxNewTokens}.");
     var stop = cl.Get("--stop") is { } st ? new[] { st.Replace("\\n", "\n") } : null;
     cl.RejectUnknown();
-    string text = lm.Generate(prompt, options, stop);
-    Console.WriteLine(prompt + text);
+    // Tokens are printed as they come; Ctrl+C ends generation after the current token and still prints the JSON.
+    using var cancel = new CancellationTokenSource();
+    Console.CancelKeyPress += (_, e) => { if (!cancel.IsCancellationRequested) { e.Cancel = true; cancel.Cancel(); } };
+    Console.Write(prompt);
+    string text = lm.Generate(prompt, options, stop, piece => { Console.Write(piece); Console.Out.Flush(); }, cancel.Token);
+    Console.WriteLine();
     Console.WriteLine(new JsonObject { ["prompt"] = prompt, ["generated"] = text }.ToJsonString());
     return 0;
 }

@@ -215,6 +215,23 @@ public sealed class CliTests : IDisposable
         Assert.Contains("is a directory", Run("evaluate", "--model", model, "--test", _dir).Err);
     }
 
+    [Fact]
+    public void Generate_IsBounded_AndPrintsTheText()
+    {
+        string text = Path.Combine(_dir, "verse.txt"), model = Path.Combine(_dir, "lm.mlnt");
+        File.WriteAllText(text, string.Concat(Enumerable.Repeat("the cat sat on the mat and the dog sat on the log. ", 40)));
+        var t = Run("train-lm", "--text", text, "--model", model, "--steps", "30", "--context", "16", "--layers", "1", "--dim", "16", "--heads", "2", "--ffn", "32");
+        Assert.True(t.Code == 0, t.Err);
+        var huge = Run("generate", "--model", model, "--prompt", "the ", "--max-new-tokens", "2000000000");
+        Assert.Equal(2, huge.Code);
+        Assert.Contains("--max-new-tokens", huge.Err);
+        var g = Run("generate", "--model", model, "--prompt", "the ", "--max-new-tokens", "7", "--temperature", "0");
+        Assert.True(g.Code == 0, g.Err);
+        var json = LastJson(g.Out);
+        Assert.Equal(7, ((string)json["generated"]!).Length);
+        Assert.StartsWith("the " + (string)json["generated"]!, g.Out); // streamed after the prompt, then the JSON line
+    }
+
     [Theory]
     [InlineData("--time-budget", "abc")]
     [InlineData("--time-budget", "1,5")]      // not 15: no group separators

@@ -95,6 +95,26 @@ public class LanguageModelTests(TinyLanguageModel f) : IClassFixture<TinyLanguag
     }
 
     [Fact]
+    public void Streaming_PiecesAddUpToTheText_StopsAreHeldBack_AndCancellationEndsEarly()
+    {
+        var greedy = new GenerationOptions { MaxNewTokens = 60, Temperature = 0 };
+        foreach (var stops in new[] { Array.Empty<string>(), new[] { "." }, new[] { "sat on", "." } })
+        {
+            var pieces = new List<string>();
+            string text = f.Lm.Generate("the cat ", greedy, stops, pieces.Add);
+            Assert.Equal(f.Lm.Generate("the cat ", greedy, stops), text);
+            Assert.Equal(text, string.Concat(pieces));
+            if (text.Length > 5) Assert.True(pieces.Count > 1, $"{pieces.Count} piece(s) for '{text}'"); // streamed, not all at the end
+        }
+        using var cts = new CancellationTokenSource();
+        int received = 0;
+        string cut = f.Lm.Generate("the ", new GenerationOptions { MaxNewTokens = 500, Temperature = 0 }, Array.Empty<string>(),
+            piece => { if ((received += piece.Length) >= 10) cts.Cancel(); }, cts.Token);
+        Assert.InRange(cut.Length, 10, 12);
+        Assert.Contains("100,000", Assert.Throws<ArgumentOutOfRangeException>(() => f.Lm.Generate("a", new GenerationOptions { MaxNewTokens = 2_000_000_000 })).Message);
+    }
+
+    [Fact]
     public void SaveLoad_GeneratesTheSameText()
     {
         string path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "lm.mlnt");

@@ -6,7 +6,9 @@ namespace MLNetTransformers.Core.Models;
 /// <summary>How <see cref="TokenGenerator"/> picks tokens.</summary>
 public sealed record GenerationOptions
 {
-    /// <summary>Tokens to generate at most (stop sequences may end earlier).</summary>
+    /// <summary>Largest <see cref="MaxNewTokens"/> accepted: a bound on time and memory for one call.</summary>
+    public const int MaxNewTokensLimit = 100_000;
+    /// <summary>Tokens to generate at most, 1 to <see cref="MaxNewTokensLimit"/> (stop sequences may end earlier).</summary>
     public int MaxNewTokens { get; init; } = 100;
     /// <summary>Softmax temperature; 0 = greedy (always the most likely token).</summary>
     public float Temperature { get; init; } = 1f;
@@ -24,7 +26,8 @@ public sealed record GenerationOptions
     /// <summary>Throws naming the first invalid setting.</summary>
     public GenerationOptions Validate()
     {
-        if (MaxNewTokens <= 0) throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, "MaxNewTokens must be positive.");
+        if (MaxNewTokens is <= 0 or > MaxNewTokensLimit)
+            throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), MaxNewTokens, $"MaxNewTokens must be between 1 and {MaxNewTokensLimit:N0}.");
         if (!(Temperature >= 0f) || float.IsInfinity(Temperature)) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "Temperature must be ≥ 0 (0 = greedy).");
         if (TopK < 0) throw new ArgumentOutOfRangeException(nameof(TopK), TopK, "TopK must be ≥ 0 (0 = off).");
         if (!(TopP > 0f && TopP <= 1f)) throw new ArgumentOutOfRangeException(nameof(TopP), TopP, "TopP must be in (0, 1].");

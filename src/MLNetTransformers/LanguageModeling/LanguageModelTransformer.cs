@@ -49,20 +49,42 @@ public sealed class LanguageModelTransformer : LazyRowTransformer
     /// Text generated after <paramref name="prompt"/> (null or empty: from the start of a document). Stops after
     /// <see cref="GenerationOptions.MaxNewTokens"/> tokens or before the first stop sequence, which is not included.
     /// </summary>
-    public string Generate(string? prompt, GenerationOptions? options = null, IReadOnlyList<string>? stopSequences = null)
+    /// <param name="prompt">Text to continue.</param>
+    /// <param name="options">Sampling options (default: <see cref="Generation"/>).</param>
+    /// <param name="stopSequences">Texts that end generation (default: <see cref="StopSequences"/>).</param>
+    /// <param name="onText">Receives the text as it is produced (held back while it could still begin a stop
+    /// sequence); the pieces add up to the returned text.</param>
+    /// <param name="cancellation">Ends generation after the current token; the text so far is returned.</param>
+    public string Generate(string? prompt, GenerationOptions? options = null, IReadOnlyList<string>? stopSequences = null,
+        Action<string>? onText = null, CancellationToken cancellation = default)
     {
         options = (options ?? Generation).Validate();
-        var stops = stopSequences ?? StopSequences;
+        var stops = (stopSequences ?? StopSequences).Where(s => s.Length > 0).ToArray();
         var ids = new List<int> { Tokenizer.SepId };
         ids.AddRange(Tokenizer.EncodeAll(prompt ?? ""));
-        var tokens = _replicas.Use(replica => replica.Generator.Generate(ids.ToArray(), options, stops.Count == 0 ? null : generated =>
+        int hold = stops.Select(s => s.Length - 1).DefaultIfEmpty(0).Max(), emitted = 0;
+        string sent = "";
+        bool watch = stops.Length > 0 || onText is not null || cancellation.CanBeCanceled;
+        var tokens = _replicas.Use(replica => replica.Generator.Generate(ids.ToArray(), options, !watch ? null : generated =>
         {
+            if (cancellation.IsCancellationRequested) return true;
+            if (stops.Length == 0 && onText is null) return false;
             var sofar = Tokenizer.Decode(generated);
-            return stops.Any(s => s.Length > 0 && sofar.Contains(s, StringComparison.Ordinal));
+            if (stops.Any(s => sofar.Contains(s, StringComparison.Ordinal))) return true;
+            // Stream what can no longer turn into a stop sequence (and what later tokens did not rewrite).
+            int upto = sofar.Length - hold;
+            if (onText is not null && upto > emitted && sofar.StartsWith(sent, StringComparison.Ordinal))
+            {
+                onText(sofar[emitted..upto]);
+                (emitted, sent) = (upto, sofar[..upto]);
+            }
+            return false;
         }));
         string text = Tokenizer.Decode(tokens);
-        int cut = stops.Where(s => s.Length > 0).Select(s => text.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
-        return cut >= 0 ? text[..cut] : text;
+        int cut = stops.Select(s => text.IndexOf(s, StringComparison.Ordinal)).Where(i => i >= 0).DefaultIfEmpty(-1).Min();
+        if (cut >= 0) text = text[..cut];
+        if (onText is not null && text.Length > emitted && text.StartsWith(sent, StringComparison.Ordinal)) onText(text[emitted..]);
+        return text;
     }
 
     /// <summary>Loss (nats/token) and perplexity of the model on <paramref name="texts"/>, packed as in training.</summary>
