@@ -267,6 +267,9 @@ static int ExportOnnx(CommandLine cl)
 {
     string modelPath = cl.Require("--model"), outPath = cl.Require("--out");
     cl.RejectUnknown();
+    static string Real(string p) => new FileInfo(Path.GetFullPath(p)) is { LinkTarget: not null } link
+        ? link.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? link.FullName : Path.GetFullPath(p);
+    if (Real(modelPath) == Real(outPath)) throw new UsageException($"--out '{outPath}' is the input model itself; give another path.");
     var ml = new MLContext(seed: 0);
     var model = TransformerModel.Load(ml, modelPath, out _);
     ml.Model.ExportTransformerToOnnx(model, outPath);

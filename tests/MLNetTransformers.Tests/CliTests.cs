@@ -102,6 +102,17 @@ public sealed class CliTests : IDisposable
         var e = Run("export-onnx", "--model", model, "--out", onnx);
         Assert.True(e.Code == 0, e.Err);
         Assert.Equal(17, (int)LastJson(e.Out)["opset"]!);
+        // Saving never replaces the input model, a directory or a named pipe.
+        long size = new FileInfo(model).Length;
+        var same = Run("export-onnx", "--model", model, "--out", model);
+        Assert.Equal(2, same.Code);
+        Assert.Equal(size, new FileInfo(model).Length);
+        Assert.Contains("is a directory", Run("export-onnx", "--model", model, "--out", _dir).Err);
+        string fifo = Path.Combine(_dir, "out.fifo");
+        using (var mk = Process.Start("mkfifo", fifo)) mk.WaitForExit();
+        var pipe = Run("export-onnx", "--model", model, "--out", fifo);
+        Assert.Equal(1, pipe.Code);
+        Assert.Contains("named pipe", pipe.Err);
 
         string inputs = Path.Combine(_dir, "in.json");
         File.WriteAllText(inputs, "{\"input_ids\": [[2, 7, 9, 3], [2, 11, 3, 0]], \"attention_mask\": [[1, 1, 1, 1], [1, 1, 1, 0]]}");

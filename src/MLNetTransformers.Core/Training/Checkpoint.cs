@@ -65,10 +65,18 @@ public static class Checkpoint
         return body.ToArray();
     }
 
-    /// <summary>Writes <paramref name="bytes"/> to a temporary file beside <paramref name="path"/> and renames it over the target.</summary>
+    /// <summary>
+    /// Writes <paramref name="bytes"/> to a temporary file beside <paramref name="path"/> and renames it over the target.
+    /// A symbolic link is written through (its final target is replaced, the link stays); a directory, device, pipe or
+    /// socket at the path is refused with <see cref="IOException"/>, since the rename would destroy it.
+    /// </summary>
     public static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
     {
         string full = Path.GetFullPath(path);
+        if (new FileInfo(full).LinkTarget is not null && File.ResolveLinkTarget(full, returnFinalTarget: true) is { } target)
+            full = target.FullName;
+        if (Directory.Exists(full)) throw new IOException($"Cannot write '{path}': it is a directory.");
+        if (SpecialFile.Kind(full) is { } kind) throw new IOException($"Cannot write '{path}': it is a {kind}, not a regular file; give a file path.");
         string dir = Path.GetDirectoryName(full) ?? ".";
         Directory.CreateDirectory(dir);
         string tmp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
