@@ -37,7 +37,8 @@ const string Usage = """
     onnx-run's input file maps each model input name to a nested array of numbers (int64 or float).
     """;
 
-if (args.Length == 0 || args[0] is "-h" or "--help" or "help") { Console.WriteLine(Usage); return 0; }
+if (args.Length == 0) { Console.Error.WriteLine(Usage); Console.Error.WriteLine("A command is required."); return 2; }
+if (args[0] is "-h" or "--help" or "help") { Console.WriteLine(Usage); return 0; }
 try
 {
     return args[0] switch

@@ -178,6 +178,10 @@ public sealed class CliTests : IDisposable
         r = Run("predict", "--model", bad, "--text", "x");
         Assert.Equal(1, r.Code);
         Assert.Contains("one-col.tsv", r.Err);
+        r = Run();
+        Assert.Equal(2, r.Code); // no command: usage on stderr, exit 2
+        Assert.Contains("A command is required.", r.Err);
+        Assert.Equal(0, Run("--help").Code);
         r = Run("frobnicate");
         Assert.Equal(2, r.Code);
         Assert.DoesNotContain("   at ", r.Err); // no stack traces for user errors
