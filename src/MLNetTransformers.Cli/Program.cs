@@ -106,17 +106,26 @@ static int Train(CommandLine cl)
     cl.RejectUnknown();
     if (valid is not null) options.ValidationSet = binary ? valid : ml.Transforms.Conversion.MapValueToKey(cols.Label).Fit(train).Transform(valid);
 
+    TransformerClassificationTrainer trainer;
+    try
+    {
+        trainer = binary ? ml.BinaryClassification.Trainers.TransformerClassifier(options) : ml.MulticlassClassification.Trainers.TransformerClassifier(options);
+    }
+    catch (ArgumentOutOfRangeException e) when (e.ParamName is { } p && TrainFlags.ByOption.TryGetValue(p, out var flag))
+    {
+        throw new UsageException($"{flag}: {e.Message}"); // an invalid setting is a usage error, named by its flag
+    }
     ITransformer model;
     TransformerClassificationTransformer classifier;
     if (binary)
     {
-        classifier = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(train);
+        classifier = trainer.Fit(train);
         model = new TransformerChain<ITransformer>(classifier);
     }
     else
     {
         var keys = ml.Transforms.Conversion.MapValueToKey(cols.Label!).Fit(train);
-        classifier = ml.MulticlassClassification.Trainers.TransformerClassifier(options).Fit(keys.Transform(train));
+        classifier = trainer.Fit(keys.Transform(train));
         var toValue = ml.Transforms.Conversion.MapKeyToValue("PredictedLabelValue", "PredictedLabel").Fit(classifier.Transform(keys.Transform(train)));
         model = new TransformerChain<ITransformer>(keys, classifier, toValue);
     }
@@ -322,4 +331,18 @@ sealed class LiveProgress : IProgress<ClassificationTrainingProgress>
 sealed class LiveLmProgress : IProgress<LanguageModelTrainingProgress>
 {
     public void Report(LanguageModelTrainingProgress p) => Console.Error.WriteLine(p.ToString());
+}
+
+/// <summary>The train command's flags.</summary>
+internal static class TrainFlags
+{
+    /// <summary>The train command's flag for each <see cref="TransformerClassifierOptions"/> (and tokenizer) setting.</summary>
+    public static readonly Dictionary<string, string> ByOption = new()
+    {
+        ["WarmupSteps"] = "--warmup", ["LearningRate"] = "--lr", ["Dropout"] = "--dropout", ["WeightDecay"] = "--weight-decay",
+        ["Layers"] = "--layers", ["ModelDim"] = "--dim", ["Heads"] = "--heads", ["FeedForwardDim"] = "--ffn", ["Epochs"] = "--epochs",
+        ["BatchSize"] = "--batch-size", ["EarlyStoppingPatience"] = "--patience", ["NGramBuckets"] = "--ngram-buckets",
+        ["EnsembleSize"] = "--members", ["ValidationFraction"] = "--validation-fraction", ["MaxTokens"] = "--max-tokens",
+        ["VocabularySize"] = "--vocab", ["TimeBudget"] = "--time-budget",
+    };
 }

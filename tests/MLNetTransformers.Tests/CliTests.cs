@@ -247,6 +247,16 @@ public sealed class CliTests : IDisposable
         Assert.StartsWith("the " + (string)json["generated"]!, g.Out); // streamed after the prompt, then the JSON line
     }
 
+    [Fact]
+    public void ATimeBudgetTooShortToTrain_IsAnError_AndSavesNothing()
+    {
+        string model = Path.Combine(_dir, "untrained.mlnt");
+        var r = Run("train", "--task", "binary", "--train", TestData.ReviewsPath, "--model", model, "--time-budget", "0.000001");
+        Assert.Equal(1, r.Code);
+        Assert.Contains("nothing was trained", r.Err);
+        Assert.False(File.Exists(model));
+    }
+
     [Theory]
     [InlineData("--time-budget", "abc")]
     [InlineData("--time-budget", "1,5")]      // not 15: no group separators
@@ -255,6 +265,7 @@ public sealed class CliTests : IDisposable
     [InlineData("--time-budget", "0")]
     [InlineData("--lr", "Infinity")]
     [InlineData("--lr", "NaN")]
+    [InlineData("--warmup", "-5")]
     public void BadNumbers_AreUsageErrorsNamingTheOption(string option, string value)
     {
         var r = Run("train", "--task", "binary", "--train", TestData.ReviewsPath, "--model", Path.Combine(_dir, "never.mlnt"), option, value);

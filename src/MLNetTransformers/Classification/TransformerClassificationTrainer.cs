@@ -91,6 +91,8 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         var model = CreateModel(tokenizer, classes);
         model.LabelSmoothing = o.LabelSmoothing;
         var (result, bestStep) = TrainLoop(model, trainIds, train.Labels, validIds, valid?.Labels, tokenizer.MaskId, ch, sw);
+        if (result.Steps == 0 && result.StopReason == "time budget reached")
+            throw new InvalidOperationException($"The time budget ({o.TimeBudget!.Value.TotalSeconds:G4} s) ran out before the first training step (reading and tokenizing took {sw.Elapsed.TotalSeconds:F1} s): nothing was trained.");
         if (valid is not null && o.ValidationSet is null && o.Refit && bestStep > 0 && train.Texts.Count + valid.Texts.Count <= RefitMaxRows
             && result.StopReason is not ("cancelled" or "time budget reached"))
             (model, result) = Refit(model, result, bestStep, tokenizer, classes, train, valid, ch, sw);

@@ -130,6 +130,7 @@ public sealed class TransformerClassifierOptions
         Positive(Layers, nameof(Layers)); Positive(ModelDim, nameof(ModelDim)); Positive(Heads, nameof(Heads));
         Positive(FeedForwardDim, nameof(FeedForwardDim)); Positive(EnsembleSize, nameof(EnsembleSize)); if (Epochs is { } e) Positive(e, nameof(Epochs)); Positive(BatchSize, nameof(BatchSize));
         if (ModelDim % Heads != 0) throw new ArgumentOutOfRangeException(nameof(Heads), Heads, $"Heads must divide ModelDim ({ModelDim}).");
+        if (WarmupSteps < -1) throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "WarmupSteps must be −1 (6% of the steps) or a non-negative count.");
         if (!(LearningRate > 0f)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be positive.");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentOutOfRangeException(nameof(Dropout), Dropout, "Dropout must be in [0, 1).");
         if (!(WeightDecay >= 0f)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be non-negative.");
