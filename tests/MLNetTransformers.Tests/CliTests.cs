@@ -188,7 +188,7 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
-    public void Data_ThroughPipesAndStandardInput_GivesEveryRow_AndBlankLabelsAreErrors()
+    public async Task Data_ThroughPipesAndStandardInput_GivesEveryRow_AndBlankLabelsAreErrors()
     {
         var lines = File.ReadAllLines(TestData.ReviewsPath);
         string train = Path.Combine(_dir, "small.tsv"), test = Path.Combine(_dir, "small-test.tsv"), model = Path.Combine(_dir, "small.mlnt");
@@ -209,7 +209,7 @@ public sealed class CliTests : IDisposable
         using (var mk = Process.Start("mkfifo", fifo)) mk.WaitForExit();
         var writer = Task.Run(() => File.WriteAllText(fifo, File.ReadAllText(test)));
         var piped = Run("evaluate", "--model", model, "--test", fifo);
-        writer.Wait(TimeSpan.FromSeconds(60));
+        await writer.WaitAsync(TimeSpan.FromSeconds(60));
         Assert.True(piped.Code == 0, piped.Err);
         Assert.Equal(fromFile.ToJsonString(), LastJson(piped.Out).ToJsonString());
 

@@ -18,7 +18,7 @@ namespace MLNetTransformers.Core.Layers;
 /// </remarks>
 public sealed class BagOfNGrams
 {
-    private float[]? _y;
+    private float[]? _y, _g;
     private int[] _ids = Array.Empty<int>();
     private bool[]? _padding;
     private int _batch, _seq;
@@ -81,11 +81,11 @@ public sealed class BagOfNGrams
         int c = Classes;
         var guni = Unigram.Grad;
         var gbi = Bigram.Grad;
+        var g = Workspace.Ensure(ref _g, c).AsSpan(0, c);
         for (int b = 0; b < _batch; b++)
         {
             int len = Length(b);
             if (len == 0) continue;
-            Span<float> g = stackalloc float[c];
             TensorPrimitives.Multiply(dlogits.AsSpan(b * c, c), Weight(len), g);
             for (int t = 0; t < len; t++)
             {
