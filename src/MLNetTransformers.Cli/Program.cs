@@ -56,13 +56,17 @@ try
 }
 catch (UsageException e)
 {
-    Console.Error.WriteLine($"error: {e.Message}\n\n{Usage}");
+    Console.Error.WriteLine($"error: {e.Message} (mlnet-transformers --help lists the commands and options)");
     return 2;
 }
-catch (Exception e) when (e is ArgumentException or InvalidDataException or IOException or InvalidOperationException or FormatException
-    or NotSupportedException or System.Text.Json.JsonException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+catch (Exception e)
 {
-    Console.Error.WriteLine($"error: {e.Message}");
+    // Nothing escapes as a stack trace: one line, exit 1. Parallel work wraps its failure; show the failure itself.
+    var inner = e is AggregateException a ? a.Flatten().InnerExceptions[0] : e;
+    bool expected = inner is ArgumentException or InvalidDataException or IOException or InvalidOperationException or FormatException
+        or NotSupportedException or System.Text.Json.JsonException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException
+        or MLNetTransformers.Core.Training.TrainingDivergedException or UnauthorizedAccessException;
+    Console.Error.WriteLine(expected ? $"error: {inner.Message}" : $"error ({inner.GetType().Name}): {inner.Message}");
     return 1;
 }
 
@@ -71,6 +75,7 @@ static int Train(CommandLine cl)
     string task = cl.Require("--task");
     bool binary = task switch { "binary" => true, "multiclass" => false, _ => throw new UsageException($"--task must be binary or multiclass, got '{task}'.") };
     string trainPath = cl.Require("--train"), modelPath = cl.Require("--model");
+    if (Directory.Exists(modelPath)) throw new IOException($"--model '{modelPath}' is a directory; give a file path (checked before training, not after).");
     string? validPath = cl.Get("--valid"), textCol = cl.Get("--text-col"), labelCol = cl.Get("--label-col");
     var ml = new MLContext(seed: cl.Int("--seed", 0));
     var labelKind = binary ? DataKind.Boolean : DataKind.String;

@@ -248,6 +248,21 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Divergence_AndADirectoryAsModel_AreOneLineErrors()
+    {
+        var r = Run("train", "--task", "binary", "--train", TestData.ReviewsPath, "--model", Path.Combine(_dir, "diverged.mlnt"), "--lr", "1e30", "--epochs", "1");
+        Assert.Equal(1, r.Code);
+        Assert.Contains("diverged", r.Err);
+        Assert.DoesNotContain("   at ", r.Err);
+        Assert.Single(r.Err.Trim().Split('\n'), l => l.StartsWith("error"));
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        r = Run("train", "--task", "binary", "--train", TestData.ReviewsPath, "--model", _dir);
+        Assert.Equal(1, r.Code);
+        Assert.Contains("is a directory", r.Err);
+        Assert.DoesNotContain("epoch", r.Err); // refused before training
+    }
+
+    [Fact]
     public void ATimeBudgetTooShortToTrain_IsAnError_AndSavesNothing()
     {
         string model = Path.Combine(_dir, "untrained.mlnt");
@@ -266,6 +281,7 @@ public sealed class CliTests : IDisposable
     [InlineData("--lr", "Infinity")]
     [InlineData("--lr", "NaN")]
     [InlineData("--warmup", "-5")]
+    [InlineData("--max-tokens", "2")]
     public void BadNumbers_AreUsageErrorsNamingTheOption(string option, string value)
     {
         var r = Run("train", "--task", "binary", "--train", TestData.ReviewsPath, "--model", Path.Combine(_dir, "never.mlnt"), option, value);

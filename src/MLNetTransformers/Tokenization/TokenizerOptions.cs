@@ -43,7 +43,7 @@ public sealed class TokenizerOptions
     /// <summary>Throws naming the first invalid setting.</summary>
     internal void Validate()
     {
-        if (MaxTokens < 2) throw new ArgumentOutOfRangeException(nameof(MaxTokens), MaxTokens, "MaxTokens must be at least 2 ([CLS] and [SEP]).");
+        if (MaxTokens < 3) throw new ArgumentOutOfRangeException(nameof(MaxTokens), MaxTokens, "MaxTokens must be at least 3 ([CLS], one token, [SEP]).");
         if (Kind == TokenizerKind.Learned && VocabularySize <= WordPieceVocabularyLearner.SpecialTokens.Length)
             throw new ArgumentOutOfRangeException(nameof(VocabularySize), VocabularySize, "A learned vocabulary needs more entries than its 5 special tokens.");
         if (MinFrequency < 1) throw new ArgumentOutOfRangeException(nameof(MinFrequency), MinFrequency, "MinFrequency must be at least 1.");
