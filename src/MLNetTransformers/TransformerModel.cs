@@ -81,7 +81,7 @@ public static class TransformerModel
             using var zip = ZipFile.OpenRead(path);
             var manifestEntry = zip.GetEntry("manifest.json") ?? throw new InvalidDataException($"'{path}' is not an MLNetTransformers model (no manifest).");
             JsonNode manifest;
-            using (var s = manifestEntry.Open()) manifest = JsonNode.Parse(s) ?? throw new InvalidDataException($"'{path}': empty manifest.");
+            manifest = JsonNode.Parse(ReadAll(zip, "manifest.json", path, limit: ManifestLimit)) ?? throw new InvalidDataException($"'{path}': empty manifest.");
             if ((string?)manifest["format"] != Format) throw new InvalidDataException($"'{path}' is not an MLNetTransformers model.");
             int version = (int?)manifest["version"] ?? -1;
             if (version != Version) throw new InvalidDataException($"'{path}' has model format version {version}; this build reads version {Version}.");
@@ -200,12 +200,27 @@ public static class TransformerModel
         }
     }
 
-    private static byte[] ReadAll(ZipArchive zip, string entry, string path)
+    private const long ManifestLimit = 1 << 20;
+
+    /// <summary>
+    /// An entry's bytes, decompressed up to a bound: <paramref name="limit"/> when given, else 64 MiB plus 100 times the
+    /// compressed size (weights compress a little, a zip bomb's zeros a thousandfold), and never past 2 GiB. The
+    /// sizes the zip declares are not trusted: reading stops at the bound.
+    /// </summary>
+    private static byte[] ReadAll(ZipArchive zip, string entry, string path, long? limit = null)
     {
         var e = zip.GetEntry(entry) ?? throw new InvalidDataException($"Model file '{path}' lacks '{entry}'.");
+        long bound = limit ?? Math.Min(int.MaxValue - 64, (64L << 20) + 100 * e.CompressedLength);
         using var s = e.Open();
         using var ms = new MemoryStream();
-        s.CopyTo(ms);
+        var chunk = new byte[1 << 16];
+        int n;
+        while ((n = s.Read(chunk, 0, chunk.Length)) > 0)
+        {
+            if (ms.Length + n > bound)
+                throw new InvalidDataException($"Model file '{path}': entry '{entry}' decompresses to more than {bound:N0} bytes; the file is corrupt or crafted.");
+            ms.Write(chunk, 0, n);
+        }
         return ms.ToArray();
     }
 

@@ -94,3 +94,26 @@ public class BadInputTests
         public ITransformer Fit(IDataView input) => new TransformerChain<ITransformer>();
     }
 }
+
+public class CraftedModelFileTests
+{
+    [Fact]
+    public void AZipBombInTheManifest_IsRefusedAtItsBound_NotDecompressed()
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "bomb.mlnt");
+        using (var zip = System.IO.Compression.ZipFile.Open(path, System.IO.Compression.ZipArchiveMode.Create))
+        using (var s = zip.CreateEntry("manifest.json", System.IO.Compression.CompressionLevel.SmallestSize).Open())
+        {
+            var spaces = new byte[1 << 20];
+            Array.Fill(spaces, (byte)' ');
+            for (int i = 0; i < 64; i++) s.Write(spaces); // 64 MiB of whitespace, about 64 KiB compressed
+            s.Write("{}"u8);
+        }
+        Assert.True(new FileInfo(path).Length < 1 << 20);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var ex = Assert.Throws<InvalidDataException>(() => TransformerModel.Load(new Microsoft.ML.MLContext(), path, out _));
+        Assert.Contains("bomb.mlnt", ex.Message);
+        Assert.Contains("manifest.json", ex.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 16 << 20, "read far past the bound");
+    }
+}
