@@ -83,6 +83,26 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void AnInflatedConfig_WithAValidChecksum_IsRefusedBeforeAllocating()
+    {
+        var model = new TransformerClassifier(ModelBehaviourTests.Tiny(), 5);
+        byte[] good = Checkpoint.ToBytes(model);
+        // magic (8) · version (4) · kind (4) · config: int32 length + UTF-8 JSON · the rest
+        int at = 16, n = BitConverter.ToInt32(good, at);
+        string json = System.Text.Encoding.UTF8.GetString(good, at + 4, n);
+        Assert.Contains("\"VocabSize\":20,", json);
+        var inflated = System.Text.Encoding.UTF8.GetBytes(json.Replace("\"VocabSize\":20,", "\"VocabSize\":60000000,"));
+        var body = good.AsSpan(0, at).ToArray().Concat(BitConverter.GetBytes(inflated.Length)).Concat(inflated)
+            .Concat(good.AsSpan(at + 4 + n, good.Length - 32 - (at + 4 + n)).ToArray()).ToArray();
+        var crafted = body.Concat(SHA256.HashData(body)).ToArray();
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var ex = Assert.Throws<InvalidDataException>(() => Checkpoint.FromBytes(crafted, "crafted.ckpt"));
+        Assert.Contains("crafted.ckpt", ex.Message);
+        Assert.Contains("implies at least", ex.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20, "allocated before checking");
+    }
+
+    [Fact]
     public void FailedSave_LeavesTheExistingFileIntact()
     {
         var model = new TransformerClassifier(ModelBehaviourTests.Tiny(), 5);

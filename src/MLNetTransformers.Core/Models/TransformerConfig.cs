@@ -87,6 +87,18 @@ public sealed record TransformerConfig
         return this;
     }
 
+    /// <summary>
+    /// A lower bound on the number of weights a model of this config holds (embeddings, attention and feed-forward
+    /// weights, the n-gram tables), computed without building it: a reader compares it with the weights a file really
+    /// contains before allocating anything.
+    /// </summary>
+    /// <param name="kind">The kind of model built from this config.</param>
+    public long MinimumParameterCount(ModelKind kind)
+    {
+        long d = ModelDim, perEncoder = (long)VocabSize * d + Layers * (4 * d * d + 2 * d * FeedForwardDim);
+        return kind == ModelKind.Classifier ? Members * perEncoder + (long)NGramBuckets * NumClasses : perEncoder;
+    }
+
     private static void Positive(int value, string name)
     {
         if (value <= 0) throw new ArgumentException($"{name} must be positive, got {value}.");

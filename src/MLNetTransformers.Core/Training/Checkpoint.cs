@@ -138,6 +138,10 @@ public static class Checkpoint
             throw new InvalidDataException($"Checkpoint '{path}' has format version {version}; this build reads version {FormatVersion}.");
         var kind = (ModelKind)r.ReadUInt32();
         var config = TransformerConfig.FromJson(ReadString(r));
+        // Before building (and allocating) the model: the file must hold at least the weights its config implies.
+        long available = (length - r.BaseStream.Position) / sizeof(float);
+        if (config.MinimumParameterCount(kind) > available)
+            throw new InvalidDataException($"Checkpoint '{path}': its config implies at least {config.MinimumParameterCount(kind):N0} weights, but the file holds at most {available:N0}.");
         ITrainableModel model = kind switch
         {
             ModelKind.Classifier => new TransformerClassifier(config),

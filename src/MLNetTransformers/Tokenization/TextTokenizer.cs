@@ -21,7 +21,8 @@ public sealed class TextTokenizer
 
     private TextTokenizer(State state)
     {
-        if (state.MaxTokens < 2) throw new ArgumentOutOfRangeException(nameof(state), state.MaxTokens, "MaxTokens must be at least 2 ([CLS] and [SEP]).");
+        if (state.MaxTokens is < 2 or > TokenizerOptions.MaxTokensLimit)
+            throw new ArgumentOutOfRangeException(nameof(state), state.MaxTokens, $"MaxTokens must be between 2 and {TokenizerOptions.MaxTokensLimit:N0}.");
         _state = state;
         switch (state.Kind)
         {

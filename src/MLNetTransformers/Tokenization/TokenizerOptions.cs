@@ -5,6 +5,8 @@ public sealed class TokenizerOptions
 {
     /// <summary>Algorithm and vocabulary source.</summary>
     public TokenizerKind Kind { get; set; } = TokenizerKind.Learned;
+    /// <summary>Largest <see cref="MaxTokens"/> accepted (a model file claiming more is refused before anything is allocated).</summary>
+    public const int MaxTokensLimit = 1 << 16;
     /// <summary>Length of the id and mask vectors, [CLS] and [SEP] included.</summary>
     public int MaxTokens { get; set; } = 128;
     /// <summary>Learned vocabularies: target size, special tokens included.</summary>
@@ -43,7 +45,8 @@ public sealed class TokenizerOptions
     /// <summary>Throws naming the first invalid setting.</summary>
     internal void Validate()
     {
-        if (MaxTokens < 3) throw new ArgumentOutOfRangeException(nameof(MaxTokens), MaxTokens, "MaxTokens must be at least 3 ([CLS], one token, [SEP]).");
+        if (MaxTokens is < 3 or > MaxTokensLimit)
+            throw new ArgumentOutOfRangeException(nameof(MaxTokens), MaxTokens, $"MaxTokens must be between 3 ([CLS], one token, [SEP]) and {MaxTokensLimit:N0}.");
         if (Kind == TokenizerKind.Learned && VocabularySize <= WordPieceVocabularyLearner.SpecialTokens.Length)
             throw new ArgumentOutOfRangeException(nameof(VocabularySize), VocabularySize, "A learned vocabulary needs more entries than its 5 special tokens.");
         if (MinFrequency < 1) throw new ArgumentOutOfRangeException(nameof(MinFrequency), MinFrequency, "MinFrequency must be at least 1.");
