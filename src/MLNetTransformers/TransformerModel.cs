@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Text;
 using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -22,7 +24,8 @@ namespace MLNetTransformers;
 public static class TransformerModel
 {
     private const string Format = "MLNetTransformers.Model";
-    private const int Version = 1;
+    // 2: manifest.json lists the SHA-256 of every other entry and manifest.sha256 holds its own; 1: no checksums (still read).
+    private const int Version = 2;
 
     /// <summary>Writes <paramref name="model"/> (any chain of stock and MLNetTransformers transformers) to <paramref name="path"/>.</summary>
     public static void Save(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string path)
@@ -34,22 +37,34 @@ public static class TransformerModel
         using var buffer = new MemoryStream();
         using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
         {
+            var hashes = new JsonObject();
+            void Write(string entry, byte[] bytes)
+            {
+                using (var s = zip.CreateEntry(entry).Open()) s.Write(bytes);
+                hashes[entry] = Convert.ToHexString(SHA256.HashData(bytes));
+            }
+            byte[] Stock(ITransformer chain, DataViewSchema schemaIn)
+            {
+                using var ms = new MemoryStream();
+                mlContext.Model.Save(chain, schemaIn, ms);
+                return ms.ToArray();
+            }
             var segments = new JsonArray();
             var schema = inputSchema;
-            using (var s = zip.CreateEntry("input-schema.mlnet").Open()) mlContext.Model.Save(new TransformerChain<ITransformer>(), inputSchema, s);
+            Write("input-schema.mlnet", Stock(new TransformerChain<ITransformer>(), inputSchema));
             var stock = new List<ITransformer>();
             var stockSchema = schema;
             void FlushStock()
             {
                 if (stock.Count == 0) return;
                 string entry = $"segment{segments.Count}.mlnet";
-                using (var s = zip.CreateEntry(entry).Open()) mlContext.Model.Save(new TransformerChain<ITransformer>(stock.ToArray()), stockSchema, s);
+                Write(entry, Stock(new TransformerChain<ITransformer>(stock.ToArray()), stockSchema));
                 segments.Add(new JsonObject { ["kind"] = "mlnet", ["entry"] = entry });
                 stock.Clear();
             }
             foreach (var t in parts)
             {
-                var segment = Describe(t, zip, segments.Count);
+                var segment = Describe(t, Write, segments.Count);
                 if (segment is null)
                 {
                     if (stock.Count == 0) stockSchema = schema;
@@ -63,9 +78,10 @@ public static class TransformerModel
                 schema = t.GetOutputSchema(schema);
             }
             FlushStock();
-            var manifest = new JsonObject { ["format"] = Format, ["version"] = Version, ["segments"] = segments };
-            using var m = zip.CreateEntry("manifest.json").Open();
-            JsonSerializer.Serialize(m, manifest, new JsonSerializerOptions { WriteIndented = true });
+            var manifest = new JsonObject { ["format"] = Format, ["version"] = Version, ["segments"] = segments, ["sha256"] = hashes };
+            byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, new JsonSerializerOptions { WriteIndented = true });
+            using (var m = zip.CreateEntry("manifest.json").Open()) m.Write(manifestBytes);
+            using (var m = zip.CreateEntry("manifest.sha256").Open()) m.Write(Encoding.ASCII.GetBytes(Convert.ToHexString(SHA256.HashData(manifestBytes))));
         }
         Checkpoint.WriteAtomically(path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
@@ -81,21 +97,31 @@ public static class TransformerModel
             using var zip = ZipFile.OpenRead(path);
             var manifestEntry = zip.GetEntry("manifest.json") ?? throw new InvalidDataException($"'{path}' is not an MLNetTransformers model (no manifest).");
             JsonNode manifest;
-            manifest = JsonNode.Parse(ReadAll(zip, "manifest.json", path, limit: ManifestLimit)) ?? throw new InvalidDataException($"'{path}': empty manifest.");
+            byte[] manifestBytes = ReadAll(zip, "manifest.json", path, null, limit: ManifestLimit);
+            manifest = JsonNode.Parse(manifestBytes) ?? throw new InvalidDataException($"'{path}': empty manifest.");
             if ((string?)manifest["format"] != Format) throw new InvalidDataException($"'{path}' is not an MLNetTransformers model.");
             int version = (int?)manifest["version"] ?? -1;
-            if (version != Version) throw new InvalidDataException($"'{path}' has model format version {version}; this build reads version {Version}.");
-            using (var s = Seekable(zip, "input-schema.mlnet", path)) mlContext.Model.Load(s, out inputSchema);
+            if (version is not (1 or Version)) throw new InvalidDataException($"'{path}' has model format version {version}; this build reads versions 1 and {Version}.");
+            JsonObject? hashes = null;
+            if (version >= 2)
+            {
+                // Every byte that affects a prediction is checked: the manifest against its own hash, each entry against the manifest.
+                string expected = Encoding.ASCII.GetString(ReadAll(zip, "manifest.sha256", path, null, limit: 64));
+                if (!string.Equals(expected, Convert.ToHexString(SHA256.HashData(manifestBytes)), StringComparison.OrdinalIgnoreCase))
+                    throw new InvalidDataException($"Model file '{path}' is corrupt: its manifest does not match its checksum.");
+                hashes = manifest["sha256"] as JsonObject ?? throw new InvalidDataException($"Model file '{path}' is corrupt: its manifest lists no checksums.");
+            }
+            using (var s = Seekable(zip, "input-schema.mlnet", path, hashes)) mlContext.Model.Load(s, out inputSchema);
             var parts = new List<ITransformer>();
             foreach (var seg in manifest["segments"]!.AsArray())
             {
                 string kind = (string)seg!["kind"]!;
                 if (kind == "mlnet")
                 {
-                    using var s = Seekable(zip, (string)seg["entry"]!, path);
+                    using var s = Seekable(zip, (string)seg["entry"]!, path, hashes);
                     parts.Add(mlContext.Model.Load(s, out _));
                 }
-                else parts.Add(Restore(seg, zip, path));
+                else parts.Add(Restore(seg, zip, path, hashes));
             }
             return new TransformerChain<ITransformer>(parts.ToArray());
         }
@@ -109,21 +135,20 @@ public static class TransformerModel
     public static IEnumerable<ITransformer> Parts(ITransformer model) =>
         model is IEnumerable<ITransformer> chain ? chain.SelectMany(Parts) : new[] { model };
 
-    private static JsonObject? Describe(ITransformer t, ZipArchive zip, int index)
+    private static JsonObject? Describe(ITransformer t, Action<string, byte[]> write, int index)
     {
-        void Write(string entry, byte[] bytes) { using var s = zip.CreateEntry(entry).Open(); s.Write(bytes); }
         switch (t)
         {
             case TokenizerTransformer tok:
-                Write($"segment{index}.tokenizer.json", tok.Tokenizer.Serialize());
+                write($"segment{index}.tokenizer.json", tok.Tokenizer.Serialize());
                 return new JsonObject
                 {
                     ["kind"] = "tokenizer", ["tokenizer"] = $"segment{index}.tokenizer.json",
                     ["input"] = tok.InputColumnName, ["ids"] = tok.TokenIdsColumnName, ["mask"] = tok.AttentionMaskColumnName,
                 };
             case TransformerClassificationTransformer cls:
-                Write($"segment{index}.tokenizer.json", cls.Tokenizer.Serialize());
-                Write($"segment{index}.ckpt", Checkpoint.ToBytes(cls.Model));
+                write($"segment{index}.tokenizer.json", cls.Tokenizer.Serialize());
+                write($"segment{index}.ckpt", Checkpoint.ToBytes(cls.Model));
                 return new JsonObject
                 {
                     ["kind"] = "classifier", ["tokenizer"] = $"segment{index}.tokenizer.json", ["checkpoint"] = $"segment{index}.ckpt",
@@ -132,16 +157,16 @@ public static class TransformerModel
                     ["predicted"] = cls.PredictedLabelColumnName,
                 };
             case EncoderFeaturizerTransformer feat:
-                Write($"segment{index}.tokenizer.json", feat.Tokenizer.Serialize());
-                Write($"segment{index}.ckpt", Checkpoint.ToBytes(feat.Encoder));
+                write($"segment{index}.tokenizer.json", feat.Tokenizer.Serialize());
+                write($"segment{index}.ckpt", Checkpoint.ToBytes(feat.Encoder));
                 return new JsonObject
                 {
                     ["kind"] = "featurizer", ["tokenizer"] = $"segment{index}.tokenizer.json", ["checkpoint"] = $"segment{index}.ckpt",
                     ["input"] = feat.InputColumnName, ["output"] = feat.OutputColumnName,
                 };
             case LanguageModelTransformer lm:
-                Write($"segment{index}.tokenizer.json", lm.Tokenizer.Serialize());
-                Write($"segment{index}.ckpt", Checkpoint.ToBytes(lm.Model));
+                write($"segment{index}.tokenizer.json", lm.Tokenizer.Serialize());
+                write($"segment{index}.ckpt", Checkpoint.ToBytes(lm.Model));
                 return new JsonObject
                 {
                     ["kind"] = "language_model", ["tokenizer"] = $"segment{index}.tokenizer.json", ["checkpoint"] = $"segment{index}.ckpt",
@@ -154,17 +179,17 @@ public static class TransformerModel
         }
     }
 
-    private static ITransformer Restore(JsonNode seg, ZipArchive zip, string path)
+    private static ITransformer Restore(JsonNode seg, ZipArchive zip, string path, JsonObject? hashes)
     {
         string kind = (string)seg["kind"]!;
-        var tokenizer = TextTokenizer.Deserialize(ReadAll(zip, (string)seg["tokenizer"]!, path));
+        var tokenizer = TextTokenizer.Deserialize(ReadAll(zip, (string)seg["tokenizer"]!, path, hashes));
         switch (kind)
         {
             case "tokenizer":
                 return new TokenizerTransformer(tokenizer, (string)seg["input"]!, (string)seg["ids"]!, (string)seg["mask"]!);
             case "classifier":
             {
-                var model = (TransformerClassifier)Checkpoint.FromBytes(ReadAll(zip, (string)seg["checkpoint"]!, path), path).Model;
+                var model = (TransformerClassifier)Checkpoint.FromBytes(ReadAll(zip, (string)seg["checkpoint"]!, path, hashes), path).Model;
                 bool binary = (bool)seg["binary"]!;
                 var names = seg["classes"]!.AsArray().Select(n => (string)n!).ToArray();
                 KeyDataViewType? keyType = binary ? null : new KeyDataViewType(typeof(uint), names.Length);
@@ -182,12 +207,12 @@ public static class TransformerModel
             }
             case "featurizer":
             {
-                var model = (TransformerClassifier)Checkpoint.FromBytes(ReadAll(zip, (string)seg["checkpoint"]!, path), path).Model;
+                var model = (TransformerClassifier)Checkpoint.FromBytes(ReadAll(zip, (string)seg["checkpoint"]!, path, hashes), path).Model;
                 return new EncoderFeaturizerTransformer(tokenizer, model, (string)seg["input"]!, (string)seg["output"]!);
             }
             case "language_model":
             {
-                var model = (TransformerLanguageModel)Checkpoint.FromBytes(ReadAll(zip, (string)seg["checkpoint"]!, path), path).Model;
+                var model = (TransformerLanguageModel)Checkpoint.FromBytes(ReadAll(zip, (string)seg["checkpoint"]!, path, hashes), path).Model;
                 return new LanguageModelTransformer(tokenizer, model, new LanguageModelOptions
                 {
                     PromptColumnName = (string)seg["prompt"]!, GeneratedColumnName = (string)seg["generated"]!,
@@ -207,7 +232,7 @@ public static class TransformerModel
     /// compressed size (weights compress a little, a zip bomb's zeros a thousandfold), and never past 2 GiB. The
     /// sizes the zip declares are not trusted: reading stops at the bound.
     /// </summary>
-    private static byte[] ReadAll(ZipArchive zip, string entry, string path, long? limit = null)
+    private static byte[] ReadAll(ZipArchive zip, string entry, string path, JsonObject? hashes, long? limit = null)
     {
         var e = zip.GetEntry(entry) ?? throw new InvalidDataException($"Model file '{path}' lacks '{entry}'.");
         long bound = limit ?? Math.Min(int.MaxValue - 64, (64L << 20) + 100 * e.CompressedLength);
@@ -221,8 +246,11 @@ public static class TransformerModel
                 throw new InvalidDataException($"Model file '{path}': entry '{entry}' decompresses to more than {bound:N0} bytes; the file is corrupt or crafted.");
             ms.Write(chunk, 0, n);
         }
-        return ms.ToArray();
+        var bytes = ms.ToArray();
+        if (hashes is not null && !string.Equals((string?)hashes[entry], Convert.ToHexString(SHA256.HashData(bytes)), StringComparison.OrdinalIgnoreCase))
+            throw new InvalidDataException($"Model file '{path}' is corrupt: entry '{entry}' does not match its checksum.");
+        return bytes;
     }
 
-    private static MemoryStream Seekable(ZipArchive zip, string entry, string path) => new(ReadAll(zip, entry, path));
+    private static MemoryStream Seekable(ZipArchive zip, string entry, string path, JsonObject? hashes) => new(ReadAll(zip, entry, path, hashes));
 }

@@ -117,3 +117,73 @@ public class CraftedModelFileTests
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 16 << 20, "read far past the bound");
     }
 }
+
+public class ModelFileIntegrityTests
+{
+    private static string DataFile(string name) => Path.Combine(AppContext.BaseDirectory, "Data", name);
+
+    private sealed class Row { [ColumnName("sentence")] public string Text { get; set; } = ""; } // the CLI kept the file's column name
+
+    private static float[] Probabilities(ITransformer model) => new Microsoft.ML.MLContext().Data
+        .CreateEnumerable<ReviewPrediction>(model.Transform(new Microsoft.ML.MLContext().Data.LoadFromEnumerable(new[]
+        {
+            new Row { Text = "The cast was superb and the story gripping." }, new Row { Text = "The plot was dull." },
+        })), reuseRowObject: false).Select(p => p.Probability).ToArray();
+
+    [Fact]
+    public void AModelSavedByTheFirstFormat_StillLoads_AndPredictsAsItDid()
+    {
+        // Data/v1-binary.mlnt was written by main at e99e134 (format 1, before checksums, n-gram branch and ensembles);
+        // its CLI printed P(true) = 0.929853 and 0.936678 for these two texts.
+        var model = TransformerModel.Load(new Microsoft.ML.MLContext(), DataFile("v1-binary.mlnt"), out _);
+        var p = Probabilities(model);
+        Assert.Equal(0.929853f, p[0], 5);
+        Assert.Equal(0.936678f, p[1], 5);
+    }
+
+    [Fact]
+    public void BitFlips_AreRejected_OrChangeNothing()
+    {
+        var ml = new Microsoft.ML.MLContext();
+        var original = TransformerModel.Load(ml, DataFile("v1-binary.mlnt"), out var schema);
+        string dir = Directory.CreateTempSubdirectory().FullName, path = Path.Combine(dir, "v2.mlnt"), bad = Path.Combine(dir, "flipped.mlnt");
+        TransformerModel.Save(ml, original, schema, path); // format 2: every entry checksummed
+        var expected = Probabilities(original);
+        byte[] good = File.ReadAllBytes(path);
+        var rng = new Random(7);
+        int rejected = 0;
+        for (int i = 0; i < 60; i++)
+        {
+            var flipped = (byte[])good.Clone();
+            flipped[rng.Next(flipped.Length)] ^= (byte)(1 << rng.Next(8));
+            File.WriteAllBytes(bad, flipped);
+            try
+            {
+                var loaded = TransformerModel.Load(new Microsoft.ML.MLContext(), bad, out _);
+                Assert.Equal(expected, Probabilities(loaded)); // loaded: then nothing that matters changed
+            }
+            catch (InvalidDataException e)
+            {
+                Assert.Contains("flipped.mlnt", e.Message);
+                rejected++;
+            }
+        }
+        Assert.True(rejected > 30, $"{rejected} of 60 flips rejected");
+
+        // An entry rewritten with a valid zip CRC (one byte of the tokenizer changed) is caught by its checksum.
+        File.Copy(path, bad, overwrite: true);
+        using (var zip = System.IO.Compression.ZipFile.Open(bad, System.IO.Compression.ZipArchiveMode.Update))
+        {
+            var entry = zip.Entries.First(e => e.FullName.EndsWith(".tokenizer.json"));
+            byte[] bytes;
+            using (var r = entry.Open()) { using var ms = new MemoryStream(); r.CopyTo(ms); bytes = ms.ToArray(); }
+            bytes[bytes.Length / 2] ^= 0x01;
+            string name = entry.FullName;
+            entry.Delete();
+            using var w = zip.CreateEntry(name).Open();
+            w.Write(bytes);
+        }
+        var ex = Assert.Throws<InvalidDataException>(() => TransformerModel.Load(new Microsoft.ML.MLContext(), bad, out _));
+        Assert.Contains("does not match its checksum", ex.Message);
+    }
+}
