@@ -304,6 +304,7 @@ static int RunOnnx(CommandLine cl)
     cl.RejectUnknown();
     if (!File.Exists(inputsPath)) throw new FileNotFoundException($"Inputs file '{inputsPath}' does not exist.", inputsPath);
     var inputs = JsonNode.Parse(File.ReadAllText(inputsPath)) as JsonObject ?? throw new InvalidDataException($"'{inputsPath}' must hold a JSON object mapping input names to arrays.");
+    OnnxImporter.Verify(onnxPath); // exports of this library carry a checksum of their graph and weights
     using var session = OnnxSessionFactory.Create(onnxPath, execution);
     Console.WriteLine(OnnxRun.Run(session, inputs, $"'{inputsPath}'").ToJsonString());
     return 0;

@@ -33,7 +33,8 @@ public static class OnnxExporter
     /// <summary>Opset of the exported graphs.</summary>
     public const int Opset = 17;
     internal const string KindKey = "mlnettransformers.kind", ConfigKey = "mlnettransformers.config",
-        TokenizerKey = "mlnettransformers.tokenizer", ClassesKey = "mlnettransformers.class_names", VersionKey = "mlnettransformers.format_version";
+        TokenizerKey = "mlnettransformers.tokenizer", ClassesKey = "mlnettransformers.class_names", VersionKey = "mlnettransformers.format_version",
+        ChecksumKey = "mlnettransformers.graph_sha256";
 
     /// <summary>The encoder classifier (or, with <see cref="OnnxExportKind.Featurizer"/>, its pooled embeddings only).</summary>
     public static byte[] Export(TransformerClassifier model, TextTokenizer? tokenizer = null, IReadOnlyList<string>? classNames = null,
@@ -110,6 +111,8 @@ public static class OnnxExporter
         // Weights are added last so a reader can reject a model by its metadata without parsing them.
         foreach (var t in model.Parameters.Tensors)
             g.Initializer(t.Name, t.Value, t.Shape.Select(d => (long)d).ToArray());
+        // A checksum of the serialized graph (nodes and weights), checked by OnnxImporter and onnx-run when present.
+        Meta(ChecksumKey, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(m.Graph.ToByteArray())));
         return m.ToByteArray();
     }
 

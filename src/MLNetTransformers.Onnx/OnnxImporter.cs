@@ -75,7 +75,22 @@ public static class OnnxImporter
         try { model = ModelProto.Parser.ParseFrom(onnx); }
         catch (InvalidProtocolBufferException e) { throw new InvalidDataException($"{source} is not a valid ONNX file (truncated or corrupt): {e.Message}", e); }
         if (model.Graph is null || model.Graph.Node.Count == 0) throw new InvalidDataException($"{source} is not an ONNX model (it has no graph).");
+        var sha = model.MetadataProps.FirstOrDefault(p => p.Key == OnnxExporter.ChecksumKey)?.Value;
+        if (sha is not null && !string.Equals(sha, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(model.Graph.ToByteArray())), StringComparison.OrdinalIgnoreCase))
+            throw new InvalidDataException($"{source} is corrupt: its graph and weights do not match the checksum it was exported with.");
         return model;
+    }
+
+    /// <summary>
+    /// Checks an ONNX file against the graph checksum MLNetTransformers writes into its exports (files without one,
+    /// made elsewhere, pass unchecked).
+    /// </summary>
+    /// <param name="path">The ONNX file.</param>
+    /// <exception cref="InvalidDataException">The file is not valid ONNX, or does not match its checksum.</exception>
+    public static void Verify(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
+        Parse(File.ReadAllBytes(path), $"'{path}'");
     }
 
     private static void ReadFloats(TensorProto t, Span<float> dst, string source)

@@ -64,6 +64,9 @@ public class ImportAndRuntimeTests(TrainedClassifier t) : IClassFixture<TrainedC
     public void Import_RefusesUnknownOperatorsAndForeignModels()
     {
         var model = ModelProto.Parser.ParseFrom(OnnxExporter.Export(new TransformerClassifier(ExportParityTests.Small())));
+        // Edited graphs without the export's checksum (with it, any edit is refused as corrupt: OnnxChecksumTests).
+        var sum = model.MetadataProps.Single(p => p.Key == "mlnettransformers.graph_sha256");
+        model.MetadataProps.Remove(sum);
         var odd = model.Clone();
         odd.Graph.Node.Add(new NodeProto { OpType = "FancyAttention", Name = "fancy", Input = { "input_ids" }, Output = { "junk" } });
         var ex = Assert.Throws<NotSupportedException>(() => OnnxImporter.Import(odd.ToByteArray()));
@@ -212,5 +215,29 @@ public sealed class FactWithoutCudaRuntimeAttribute : FactAttribute
     {
         if (OnnxSessionFactory.Resolve(new OnnxExecutionOptions { Provider = OnnxProvider.Cuda }).Provider == OnnxProvider.Cuda)
             Skip = "This machine has ONNX Runtime's CUDA provider: there is no missing-runtime error or fallback to test.";
+    }
+}
+
+public class OnnxChecksumTests
+{
+    [Fact]
+    public void AnExportWithOneWeightChanged_IsRefusedByImportAndVerify()
+    {
+        var model = new TransformerClassifier(ExportParityTests.Small() with { NGramBuckets = 7 }, 3);
+        var onnx = OnnxExporter.Export(model);
+        Assert.Equal(model.Parameters.Data, OnnxImporter.Import(onnx).Model.Parameters.Data); // intact: imports
+
+        var proto = MLNetTransformers.Onnx.Proto.ModelProto.Parser.ParseFrom(onnx);
+        var weight = proto.Graph.Initializer.First(t => t.Name == "layers.0.linear1.weight");
+        var raw = weight.RawData.ToByteArray();
+        raw[5] ^= 0x10; // one bit of one float
+        weight.RawData = Google.Protobuf.ByteString.CopyFrom(raw);
+        var tampered = proto.ToByteArray();
+        var ex = Assert.Throws<InvalidDataException>(() => OnnxImporter.Import(tampered, "tampered.onnx"));
+        Assert.Contains("checksum", ex.Message);
+
+        string path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "tampered.onnx");
+        File.WriteAllBytes(path, tampered);
+        Assert.Contains("tampered.onnx", Assert.Throws<InvalidDataException>(() => OnnxImporter.Verify(path)).Message);
     }
 }
