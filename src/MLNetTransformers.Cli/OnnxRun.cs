@@ -31,6 +31,7 @@ internal static class OnnxRun
         }
         foreach (var key in inputs.Select(kv => kv.Key))
             if (!session.InputMetadata.ContainsKey(key)) throw new InvalidDataException($"{source} names '{key}', which is not a model input (inputs: {string.Join(", ", session.InputMetadata.Keys)}).");
+        CheckTokenInputs(session, feeds, source);
         using var results = session.Run(feeds);
         var output = new JsonObject();
         foreach (var r in results)
@@ -44,6 +45,27 @@ internal static class OnnxRun
                 _ => throw new NotSupportedException($"Model output '{r.Name}' is of a kind onnx-run cannot print ({r.ValueType})."),
             };
         return output;
+    }
+
+    // Transformer inputs: the mask holds 0/1 and has the ids' shape; ids lie in the vocabulary when the model says its size.
+    private static void CheckTokenInputs(InferenceSession session, List<NamedOnnxValue> feeds, string source)
+    {
+        var ids = feeds.FirstOrDefault(f => f.Name == "input_ids")?.Value as DenseTensor<long>;
+        var mask = feeds.FirstOrDefault(f => f.Name == "attention_mask")?.Value as DenseTensor<long>;
+        if (mask is not null)
+        {
+            int bad = Array.FindIndex(mask.Buffer.ToArray(), v => v is not (0 or 1));
+            if (bad >= 0) throw new InvalidDataException($"Input 'attention_mask' in {source} holds {mask.Buffer.Span[bad]} at position {bad}; a mask holds 0 or 1.");
+        }
+        if (ids is null) return;
+        if (mask is not null && !ids.Dimensions.SequenceEqual(mask.Dimensions))
+            throw new InvalidDataException($"In {source}, 'input_ids' is [{string.Join(", ", ids.Dimensions.ToArray())}] but 'attention_mask' is [{string.Join(", ", mask.Dimensions.ToArray())}]; they must have the same shape.");
+        if (session.ModelMetadata.CustomMetadataMap.TryGetValue("mlnettransformers.config", out var config)
+            && JsonNode.Parse(config)?["VocabSize"]?.GetValue<int>() is int vocab)
+        {
+            int bad = Array.FindIndex(ids.Buffer.ToArray(), v => v < 0 || v >= vocab);
+            if (bad >= 0) throw new InvalidDataException($"Input 'input_ids' in {source} holds {ids.Buffer.Span[bad]} at position {bad}, outside the model's vocabulary [0, {vocab}).");
+        }
     }
 
     private static void Flatten(JsonNode node, int depth, List<int> shape, List<JsonNode> values, string name)

@@ -303,6 +303,9 @@ static int RunOnnx(CommandLine cl)
     var execution = new OnnxExecutionOptions { Provider = provider, DeviceId = cl.Int("--device", 0), FallbackToCpu = cl.Has("--fallback"), Log = m => Console.Error.WriteLine(m) };
     cl.RejectUnknown();
     if (!File.Exists(inputsPath)) throw new FileNotFoundException($"Inputs file '{inputsPath}' does not exist.", inputsPath);
+    const long maxInputs = 64L << 20; // a bound on the JSON read and the tensors built from it
+    if (new FileInfo(inputsPath).Length > maxInputs)
+        throw new InvalidDataException($"Inputs file '{inputsPath}' is {new FileInfo(inputsPath).Length:N0} bytes; onnx-run reads at most {maxInputs:N0}.");
     var inputs = JsonNode.Parse(File.ReadAllText(inputsPath)) as JsonObject ?? throw new InvalidDataException($"'{inputsPath}' must hold a JSON object mapping input names to arrays.");
     OnnxImporter.Verify(onnxPath); // exports of this library carry a checksum of their graph and weights
     using var session = OnnxSessionFactory.Create(onnxPath, execution);

@@ -130,6 +130,17 @@ public sealed class CliTests : IDisposable
         Assert.True(fallback.Code == 0, fallback.Err);
         Assert.Equal(outputs.ToJsonString(), LastJson(fallback.Out).ToJsonString());
 
+        // Token inputs are checked before ONNX Runtime sees them: mask values, matching shapes, ids inside the vocabulary.
+        File.WriteAllText(inputs, "{\"input_ids\": [[2, 7, 9, 3]], \"attention_mask\": [[1, 1, 2, 1]]}");
+        Assert.Contains("holds 2 at position 2", Run("onnx-run", "--onnx", onnx, "--inputs", inputs).Err);
+        File.WriteAllText(inputs, "{\"input_ids\": [[2, 7, 9, 3]], \"attention_mask\": [[1, 1, 1]]}");
+        Assert.Contains("same shape", Run("onnx-run", "--onnx", onnx, "--inputs", inputs).Err);
+        File.WriteAllText(inputs, "{\"input_ids\": [[2, 7, 99999, 3]], \"attention_mask\": [[1, 1, 1, 1]]}");
+        var outside = Run("onnx-run", "--onnx", onnx, "--inputs", inputs);
+        Assert.Equal(1, outside.Code);
+        Assert.Contains("outside the model's vocabulary", outside.Err);
+        Assert.False(outside.Err.Contains('\u001b'), outside.Err); // no ONNX Runtime colour codes
+
         // A model this library did not make: y = x·2 + b over float input [batch, 3].
         var g = new MLNetTransformers.Onnx.Proto.GraphProto { Name = "foreign" };
         g.Node.Add(new MLNetTransformers.Onnx.Proto.NodeProto { OpType = "Mul", Input = { "x", "two" }, Output = { "t" } });
