@@ -40,13 +40,18 @@ public static class TransformerModel
             var hashes = new JsonObject();
             void Write(string entry, byte[] bytes)
             {
-                using (var s = zip.CreateEntry(entry).Open()) s.Write(bytes);
+                var e = zip.CreateEntry(entry);
+                e.LastWriteTime = EntryTime;
+                using (var s = e.Open()) s.Write(bytes);
                 hashes[entry] = Convert.ToHexString(SHA256.HashData(bytes));
             }
             byte[] Stock(ITransformer chain, DataViewSchema schemaIn)
             {
                 using var ms = new MemoryStream();
                 mlContext.Model.Save(chain, schemaIn, ms);
+                // ML.NET stamps its own zip entries with the time of saving: fix them so the same model saves to the same bytes.
+                using (var inner = new ZipArchive(ms, ZipArchiveMode.Update, leaveOpen: true))
+                    foreach (var e in inner.Entries) e.LastWriteTime = EntryTime;
                 return ms.ToArray();
             }
             var segments = new JsonArray();
@@ -80,8 +85,8 @@ public static class TransformerModel
             FlushStock();
             var manifest = new JsonObject { ["format"] = Format, ["version"] = Version, ["segments"] = segments, ["sha256"] = hashes };
             byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, new JsonSerializerOptions { WriteIndented = true });
-            using (var m = zip.CreateEntry("manifest.json").Open()) m.Write(manifestBytes);
-            using (var m = zip.CreateEntry("manifest.sha256").Open()) m.Write(Encoding.ASCII.GetBytes(Convert.ToHexString(SHA256.HashData(manifestBytes))));
+            Write("manifest.json", manifestBytes);
+            Write("manifest.sha256", Encoding.ASCII.GetBytes(Convert.ToHexString(SHA256.HashData(manifestBytes))));
         }
         Checkpoint.WriteAtomically(path, buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
     }
@@ -226,6 +231,8 @@ public static class TransformerModel
     }
 
     private const long ManifestLimit = 1 << 20;
+    // Every entry carries this time, so saving the same model twice gives the same bytes.
+    private static readonly DateTimeOffset EntryTime = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>
     /// An entry's bytes, decompressed up to a bound: <paramref name="limit"/> when given, else 64 MiB plus 100 times the
