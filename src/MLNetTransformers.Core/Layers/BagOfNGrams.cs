@@ -24,6 +24,12 @@ public sealed class BagOfNGrams
     private int _batch, _seq;
 
     /// <summary>Declares <c>{prefix}unigram</c> [vocab, classes] and <c>{prefix}bigram</c> [buckets, classes], zero-initialised.</summary>
+    /// <param name="parameters">The model's parameter set.</param>
+    /// <param name="prefix">Name prefix of the two tables.</param>
+    /// <param name="vocab">Token ids are 0..vocab−1.</param>
+    /// <param name="buckets">Rows of the hashed bigram table.</param>
+    /// <param name="classes">Outputs per sequence.</param>
+    /// <param name="scale">Multiplier of the logits (the tables' learning-rate multiplier under Adam).</param>
     public BagOfNGrams(ParameterSet parameters, string prefix, int vocab, int buckets, int classes, float scale = 10f)
     {
         if (vocab <= 0 || buckets <= 0 || classes <= 0)
@@ -47,9 +53,15 @@ public sealed class BagOfNGrams
     public ParameterTensor Bigram { get; }
 
     /// <summary>Row of the bigram table for the pair (a, b).</summary>
+    /// <param name="a">First token id.</param>
+    /// <param name="b">Second token id.</param>
     public long BigramRow(int a, int b) => ((long)a * Vocab + b) % Buckets;
 
     /// <summary>ids [B, T] (padding flags [B, T] or null) → logits [B, classes] (a buffer reused by the next call).</summary>
+    /// <param name="ids">[B, T] token ids; real tokens come first in each row.</param>
+    /// <param name="batch">B.</param>
+    /// <param name="seqLen">T.</param>
+    /// <param name="padding">[B, T], true = padded; null = no padding.</param>
     public float[] Forward(int[] ids, int batch, int seqLen, bool[]? padding)
     {
         int c = Classes;
@@ -76,6 +88,7 @@ public sealed class BagOfNGrams
     }
 
     /// <summary>Adds the gradient of dlogits [B, classes] into the rows the last Forward read.</summary>
+    /// <param name="dlogits">[B, classes] gradient of the loss with respect to the logits.</param>
     public void Backward(float[] dlogits)
     {
         int c = Classes;
