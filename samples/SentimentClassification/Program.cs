@@ -11,7 +11,9 @@
 //   ... --write-split DIR            also write the training rows and the held-out sentences as DIR/train.tsv, DIR/test.tsv
 //
 // Files: `sentence<TAB>label` with a header row, label 0/1. The model uses the library's defaults; --layers, --dim,
-// --heads, --ffn, --epochs, --lr, --dropout, --vocab, --max-tokens, --seed override them. The last stdout line is JSON.
+// --heads, --ffn, --epochs, --lr, --dropout, --vocab, --max-tokens, --seed, --ngram-buckets, --members, --token-dropout,
+// --label-smoothing, --ema, --no-refit, --pretrain-seconds and --sentence-weight (repeat whole sentences among phrases)
+// override them. The last stdout line is JSON.
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -77,6 +79,7 @@ if (arg.Get("--vocab") is not null) options.Tokenizer.VocabularySize = arg.GetIn
 if (arg.Get("--max-tokens") is not null) options.Tokenizer.MaxTokens = arg.GetInt("--max-tokens", 0);
 if (arg.Get("--token-dropout") is not null) options.TokenDropout = (float)arg.GetDouble("--token-dropout", 0);
 if (arg.Get("--label-smoothing") is not null) options.LabelSmoothing = (float)arg.GetDouble("--label-smoothing", 0);
+if (arg.Has("--no-refit")) options.Refit = false;
 if (arg.Get("--members") is not null) options.EnsembleSize = arg.GetInt("--members", 1);
 if (arg.Get("--ema") is not null) options.WeightAveraging = (float)arg.GetDouble("--ema", 0);
 if (arg.Get("--ngram-buckets") is not null) options.NGramBuckets = arg.GetInt("--ngram-buckets", 0);
