@@ -82,6 +82,7 @@ static int Train(CommandLine cl)
     var (train, cols) = TsvData.Load(ml, trainPath, textCol, labelCol, needLabel: true, labelKind);
     IDataView? valid = validPath is null ? null : TsvData.Load(ml, validPath, cols.Text, cols.Label, needLabel: true, labelKind).Data;
 
+    var d = new TransformerClassifierOptions(); // defaults live in the options class, not here
     var tokenizer = new TokenizerOptions
     {
         Kind = (cl.Get("--tokenizer") ?? "learned") switch
@@ -89,13 +90,12 @@ static int Train(CommandLine cl)
             "learned" => TokenizerKind.Learned, "wordpiece" => TokenizerKind.WordPiece, "bpe" => TokenizerKind.Bpe, "tiktoken" => TokenizerKind.Tiktoken,
             var k => throw new UsageException($"--tokenizer must be learned, wordpiece, bpe or tiktoken, got '{k}'."),
         },
-        MaxTokens = cl.Int("--max-tokens", new TransformerClassifierOptions().Tokenizer.MaxTokens), VocabularySize = cl.Int("--vocab", new TokenizerOptions().VocabularySize),
+        MaxTokens = cl.Int("--max-tokens", d.Tokenizer.MaxTokens), VocabularySize = cl.Int("--vocab", d.Tokenizer.VocabularySize),
         VocabularyFile = cl.Get("--vocab-file"), MergesFile = cl.Get("--merges-file"),
         TiktokenEncoding = cl.Get("--tiktoken-encoding") ?? "cl100k_base",
     };
     using var cancel = new CancellationTokenSource();
     Console.CancelKeyPress += (_, e) => { e.Cancel = true; cancel.Cancel(); Console.Error.WriteLine("\nstopping after this step (Ctrl+C again to kill)..."); };
-    var d = new TransformerClassifierOptions(); // defaults live in the options class, not here
     var options = new TransformerClassifierOptions
     {
         TextColumnName = cols.Text, LabelColumnName = cols.Label!, Tokenizer = tokenizer,

@@ -24,6 +24,13 @@ public struct DeterministicRandom
     /// <summary>Uniform integer in [0, n).</summary>
     public int NextInt(int n) => (int)((NextUInt64() >> 33) % (ulong)n);
 
+    /// <summary>Fisher-Yates shuffle in place (the same order for the same stream).</summary>
+    /// <param name="items">What to shuffle.</param>
+    public void Shuffle<T>(Span<T> items)
+    {
+        for (int i = items.Length - 1; i > 0; i--) { int j = NextInt(i + 1); (items[i], items[j]) = (items[j], items[i]); }
+    }
+
     /// <summary>Standard normal sample (Box-Muller).</summary>
     public double NextGaussian()
     {

@@ -20,6 +20,7 @@ public sealed class TransformerClassifier : ITrainableModel
     private float[]? _probs, _mixed, _mean;
     private readonly TransformerEncoder[] _encoders;
     private readonly ClassificationHead[] _heads;
+    private readonly ParameterTensor? _mix; // (α, β): set by SetMixture, never by the optimizer (no gradient reaches it)
 
     /// <summary>Builds the model and initialises its weights from <paramref name="seed"/>.</summary>
     public TransformerClassifier(TransformerConfig config, ulong seed = 0)
@@ -37,12 +38,10 @@ public sealed class TransformerClassifier : ITrainableModel
         if (config.NGramBuckets > 0)
         {
             NGrams = new BagOfNGrams(Parameters, "ngram.", config.VocabSize, config.NGramBuckets, config.NumClasses, scale: 30f);
-            _mix = Parameters.Add("ngram.mix", new[] { 2 }, new Init(InitKind.Constant, 0.5f), decay: false); // set by SetMixture, never by the optimizer
+            _mix = Parameters.Add("ngram.mix", new[] { 2 }, new Init(InitKind.Constant, 0.5f), decay: false);
         }
         Parameters.Allocate(seed);
     }
-
-    private readonly ParameterTensor? _mix;
 
     /// <summary>A new instance with the same config and a copy of the weights (layers keep per-call buffers, so concurrent callers each need one).</summary>
     public TransformerClassifier Copy()

@@ -35,7 +35,7 @@ internal sealed class LabeledText
         if (take < minimumRows || n - take < minimumRows) return null;
         var rng = Core.Kernels.DeterministicRandom.Derive(seed, 7919);
         var order = Enumerable.Range(0, n).ToArray();
-        for (int i = n - 1; i > 0; i--) { int j = rng.NextInt(i + 1); (order[i], order[j]) = (order[j], order[i]); }
+        rng.Shuffle(order.AsSpan());
         var held = new bool[n];
         foreach (int i in order.AsSpan(0, take)) held[i] = true;
         var split = new LabeledText();

@@ -91,10 +91,10 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         var model = CreateModel(tokenizer, classes);
         model.LabelSmoothing = o.LabelSmoothing;
         var (result, bestStep) = TrainLoop(model, trainIds, train.Labels, validIds, valid?.Labels, tokenizer.MaskId, ch, sw);
-        if (result.Steps == 0 && result.StopReason == "time budget reached")
+        if (result.Steps == 0 && result.StopReason == OutOfTime)
             throw new InvalidOperationException($"The time budget ({o.TimeBudget!.Value.TotalSeconds:G4} s) ran out before the first training step (reading and tokenizing took {sw.Elapsed.TotalSeconds:F1} s): nothing was trained.");
         if (valid is not null && o.ValidationSet is null && o.Refit && bestStep > 0 && train.Texts.Count + valid.Texts.Count <= RefitMaxRows
-            && result.StopReason is not ("cancelled" or "time budget reached"))
+            && result.StopReason is not (Cancelled or OutOfTime))
             (model, result) = Refit(model, result, bestStep, tokenizer, classes, train, valid, ch, sw);
         ch?.Info(MessageSensitivity.None, $"Training finished after {result.Steps} steps in {sw.Elapsed.TotalSeconds:F1} s ({result.StopReason}).");
         return new TransformerClassificationTransformer(tokenizer, model, _binary, classNames, labelCol.Type as KeyDataViewType, labelCol.Annotations,
@@ -117,7 +117,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         static int StepsPerEpoch(int rows, int batchSize) => (rows + Math.Min(batchSize, rows) - 1) / Math.Min(batchSize, rows);
         long stop = (long)Math.Round((double)bestStep * StepsPerEpoch(texts.Count, o.BatchSize) / StepsPerEpoch(train.Texts.Count, o.BatchSize));
         var (again, _) = TrainLoop(model, new EncodedTexts(tokenizer, texts), labels, null, null, tokenizer.MaskId, ch, clock, stop);
-        if (again.StopReason is "cancelled" or "time budget reached") return (first, summary);
+        if (again.StopReason is Cancelled or OutOfTime) return (first, summary);
         if (model.NGrams is not null) model.SetMixture(first.Mixture.Transformer, first.Mixture.NGrams);
         ch?.Info(MessageSensitivity.None, $"Refit on all {texts.Count} rows for {again.Steps} steps (validation chose step {bestStep} of {summary.Steps}).");
         return (model, summary with { Steps = summary.Steps + again.Steps, StopReason = summary.StopReason + "; refit on all rows", Duration = clock.Elapsed });
@@ -149,6 +149,9 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
             NGramBuckets = o.NGramBuckets, Members = o.EnsembleSize,
         }, (ulong)o.Seed);
     }
+
+    // Stop reasons that end a run early (TrainingSummary.StopReason).
+    private const string Cancelled = "cancelled", OutOfTime = "time budget reached";
 
     /// <summary>Rows up to which <see cref="TransformerClassifierOptions.Refit"/> trains a second time on all of them.</summary>
     internal const int RefitMaxRows = 20_000;
@@ -211,8 +214,8 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         {
             foreach (var batch in batcher.Epoch(epoch))
             {
-                if (o.CancellationToken.IsCancellationRequested) { stop = "cancelled"; goto done; }
-                if (o.TimeBudget is { } budget && clock.Elapsed >= budget) { stop = "time budget reached"; goto done; }
+                if (o.CancellationToken.IsCancellationRequested) { stop = Cancelled; goto done; }
+                if (o.TimeBudget is { } budget && clock.Elapsed >= budget) { stop = OutOfTime; goto done; }
                 if (step >= stopAfterStep) { stop = $"stopped at step {step}"; goto done; }
                 if (o.TokenDropout > 0) DropTokens(batch.Tokens, o.TokenDropout, maskId, ref dropRng);
                 var r = trainer.TrainStep(batch.Tokens);
@@ -250,7 +253,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
             }
         }
     done:
-        if (valid is not null && stop is "cancelled" or "time budget reached") Validate(out _, out _); // the current weights may be the best
+        if (valid is not null && stop is Cancelled or OutOfTime) Validate(out _, out _); // the current weights may be the best
         if (best is not null) best.CopyTo(weights, 0);
         else if (ema is not null) ema.CopyTo(weights, 0);
         return (new TrainingSummary(step, stop, valid is null ? null : bestAcc, clock.Elapsed), bestStep);
@@ -271,8 +274,8 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
 
     /// <summary>
     /// Accuracy and mean cross-entropy of <paramref name="model"/> on encoded data (inference mode). With
-    /// <paramref name="chooseMixture"/> and an n-gram branch, first sets the model's mixture weight to the one (in
-    /// steps of 0.05) with the lowest cross-entropy on this data.
+    /// <paramref name="chooseMixture"/> and an n-gram branch, first sets the model's mixture weights (α, β) to those
+    /// of a grid with the lowest cross-entropy on this data.
     /// </summary>
     internal static (double Accuracy, double Loss) Evaluate(TransformerClassifier model, EncodedTexts data, List<int> labels, bool chooseMixture = false)
     {
@@ -362,14 +365,14 @@ internal sealed class Batcher
         var rng = DeterministicRandom.Derive(_seed, (ulong)epoch + 1000);
         int n = _data.Count;
         var order = Enumerable.Range(0, n).ToArray();
-        for (int i = n - 1; i > 0; i--) { int j = rng.NextInt(i + 1); (order[i], order[j]) = (order[j], order[i]); }
+        rng.Shuffle(order.AsSpan());
         // Sort within chunks of 50 batches by length, then shuffle the batches: similar lengths share a batch.
         int chunk = _batchSize * 50;
         for (int s = 0; s < n; s += chunk)
             Array.Sort(order, s, Math.Min(chunk, n - s), Comparer<int>.Create((a, b) => _data.Lengths[a].CompareTo(_data.Lengths[b])));
         int batches = (n + _batchSize - 1) / _batchSize;
         var batchOrder = Enumerable.Range(0, batches).ToArray();
-        for (int i = batches - 1; i > 0; i--) { int j = rng.NextInt(i + 1); (batchOrder[i], batchOrder[j]) = (batchOrder[j], batchOrder[i]); }
+        rng.Shuffle(batchOrder.AsSpan());
         foreach (int bi in batchOrder)
         {
             int start = bi * _batchSize, b = Math.Min(_batchSize, n - start);

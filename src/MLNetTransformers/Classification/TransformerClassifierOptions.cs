@@ -45,7 +45,7 @@ public sealed class TransformerClassifierOptions
 
     /// <summary>
     /// Rows of the hashed bigram table of the bag-of-n-grams branch trained beside the transformer and mixed with it
-    /// (the mixture weight is chosen on <see cref="ValidationSet"/>; 0.5 without one). 0 = transformer only.
+    /// (the mixture weights are chosen on validation data; 0.5 and 0.5 without any). 0 = transformer only.
     /// </summary>
     public int NGramBuckets { get; set; } = 1 << 18;
 
