@@ -223,38 +223,6 @@ public class ModelBehaviourTests
     }
 }
 
-public class TrainingLoopTests
-{
-    [Fact]
-    public void Fit_ReportsProgressEveryStep_AndStopsOnCancellation()
-    {
-        var model = new TransformerClassifier(ModelBehaviourTests.Tiny(), 1);
-        var trainer = new Trainer(model, new TrainerOptions { LearningRate = 1e-3f });
-        IEnumerable<TokenBatch> Epoch(int e)
-        {
-            for (int i = 0; i < 4; i++) yield return new TokenBatch(2, 4, new[] { 1, 2, 3, 4, 5, 6, 7, i }, labels: new[] { 0, 1 });
-        }
-        var seen = new List<TrainingProgress>();
-        var last = trainer.Fit(Epoch, 3, new SyncProgress(seen.Add));
-        Assert.Equal(12, seen.Count);
-        Assert.Equal(new long[] { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 }, seen.Select(p => p.Step));
-        Assert.Equal(2, seen[^1].Epoch);
-        Assert.All(seen, p => Assert.True(p.TokensPerSecond > 0 && float.IsFinite(p.Loss)));
-        Assert.Equal(11, last!.Value.Step);
-
-        using var cts = new CancellationTokenSource();
-        int steps = 0;
-        trainer.Fit(Epoch, 10, new SyncProgress(_ => { if (++steps == 5) cts.Cancel(); }), cts.Token);
-        Assert.Equal(5, steps); // stopped before the sixth step
-        Assert.Equal(17, trainer.Optimizer.Step);
-    }
-
-    private sealed class SyncProgress(Action<TrainingProgress> report) : IProgress<TrainingProgress>
-    {
-        public void Report(TrainingProgress value) => report(value);
-    }
-}
-
 public class EnsembleTests
 {
     [Fact]

@@ -24,11 +24,8 @@ public sealed record TrainerOptions
 /// <summary>What one optimisation step did.</summary>
 public readonly record struct StepResult(long Step, float Loss, float GradNorm, float LearningRate);
 
-/// <summary>Progress reported by <see cref="Trainer.Fit"/> after every step.</summary>
-public readonly record struct TrainingProgress(int Epoch, long Step, float Loss, float GradNorm, float LearningRate, double TokensPerSecond);
-
 /// <summary>
-/// The training loop: zero gradients, forward/backward, check the loss and gradient are finite, clip by global
+/// One optimisation step (the loop around it is <see cref="TrainingLoop"/>): zero gradients, forward/backward, check the loss and gradient are finite, clip by global
 /// norm, AdamW step with the scheduled learning rate. A non-finite loss or gradient throws
 /// <see cref="TrainingDivergedException"/> before the update, leaving the previous weights intact.
 /// </summary>
@@ -72,31 +69,5 @@ public sealed class Trainer
         float lr = _schedule.At(step);
         Optimizer.Update(lr);
         return new StepResult(step, loss, norm, lr);
-    }
-
-    /// <summary>
-    /// Trains for <paramref name="epochs"/> passes over the batches that <paramref name="epochBatches"/> yields for each
-    /// epoch (it gets the epoch number, e.g. to shuffle). Stops between steps when <paramref name="cancellation"/> fires.
-    /// </summary>
-    /// <returns>The result of the last step, or null if none ran.</returns>
-    public StepResult? Fit(Func<int, IEnumerable<TokenBatch>> epochBatches, int epochs, IProgress<TrainingProgress>? progress = null,
-        CancellationToken cancellation = default)
-    {
-        if (epochs < 0) throw new ArgumentOutOfRangeException(nameof(epochs), epochs, "Epochs must be non-negative.");
-        StepResult? last = null;
-        for (int epoch = 0; epoch < epochs; epoch++)
-        {
-            foreach (var batch in epochBatches(epoch))
-            {
-                if (cancellation.IsCancellationRequested) return last;
-                long start = System.Diagnostics.Stopwatch.GetTimestamp();
-                var r = TrainStep(batch);
-                double seconds = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
-                last = r;
-                progress?.Report(new TrainingProgress(epoch, r.Step, r.Loss, r.GradNorm, r.LearningRate,
-                    batch.BatchSize * batch.SeqLen / Math.Max(seconds, 1e-9)));
-            }
-        }
-        return last;
     }
 }

@@ -9,6 +9,7 @@ using MLNetTransformers.Core.Models;
 using MLNetTransformers.Core.Training;
 using MLNetTransformers.Data;
 using MLNetTransformers.Tokenization;
+using MLNetTransformers.Training;
 
 namespace MLNetTransformers.Classification;
 
@@ -151,112 +152,55 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
     }
 
     // Stop reasons that end a run early (TrainingSummary.StopReason).
-    private const string Cancelled = "cancelled", OutOfTime = "time budget reached";
+    private const string Cancelled = TrainingLoop.Cancelled, OutOfTime = TrainingLoop.OutOfTime;
 
     /// <summary>Rows up to which <see cref="TransformerClassifierOptions.Refit"/> trains a second time on all of them.</summary>
     internal const int RefitMaxRows = 20_000;
 
-    // Returns the summary and the step whose weights were kept (0 when none were chosen on validation);
-    // stopAfterStep ends the run there (a refit repeating a chosen length).
+    // The classifier's part of the one training loop: shuffled length-bucketed batches (with word dropout), and
+    // validation that chooses the mixture and scores cross-entropy. Returns the summary and the step whose weights
+    // were kept (0 when none were chosen on validation); stopAfterStep ends the run there (a refit repeating a chosen length).
     private (TrainingSummary Summary, long BestStep) TrainLoop(TransformerClassifier model, EncodedTexts train, List<int> labels, EncodedTexts? valid,
         List<int>? validLabels, int maskId, IChannel? ch, Stopwatch clock, long stopAfterStep = long.MaxValue)
     {
         var o = _options;
         int n = train.Count, bs = Math.Min(o.BatchSize, n);
         int stepsPerEpoch = (n + bs - 1) / bs;
-        int epochs = o.EpochsFor(stepsPerEpoch), patience = o.PatienceFor(epochs);
+        int epochs = o.EpochsFor(stepsPerEpoch);
         long totalSteps = (long)stepsPerEpoch * epochs;
         int warmup = o.WarmupSteps >= 0 ? o.WarmupSteps : (int)Math.Max(1, totalSteps * 0.06);
-        var trainer = new Trainer(model, new TrainerOptions
+        var loop = new TrainingLoop(model, new TrainingLoopOptions
         {
-            LearningRate = o.LearningRate, WarmupSteps = warmup, TotalSteps = (int)totalSteps, Decay = DecayKind.Linear, MinLearningRateRatio = 0f,
-            MaxGradNorm = 1f, AdamW = new AdamWOptions { WeightDecay = o.WeightDecay },
+            Optimization = new TrainerOptions
+            {
+                LearningRate = o.LearningRate, WarmupSteps = warmup, TotalSteps = (int)totalSteps, Decay = DecayKind.Linear, MinLearningRateRatio = 0f,
+                MaxGradNorm = 1f, AdamW = new AdamWOptions { WeightDecay = o.WeightDecay },
+            },
+            Epochs = epochs, MaxSteps = stopAfterStep, StepsPerEpoch = stepsPerEpoch, TimeBudget = o.TimeBudget, ElapsedBefore = clock.Elapsed,
+            ValidateEverySteps = o.ValidateEverySteps, ReportEverySteps = o.ReportEverySteps, Patience = o.PatienceFor(epochs),
+            WeightAveraging = o.WeightAveraging, Cancellation = o.CancellationToken,
         });
         var batcher = new Batcher(train, labels, bs, (ulong)o.Seed);
         var dropRng = DeterministicRandom.Derive((ulong)o.Seed, 4242);
-        float[]? best = null;
-        double bestAcc = double.NegativeInfinity, bestLoss = double.PositiveInfinity;
-        int epochsWithoutImprovement = 0;
-        string stop = "all epochs done";
-        double lossSum = 0; int lossCount = 0; long tokens = 0;
-        var window = Stopwatch.StartNew();
-        long step = 0, bestStep = 0;
-        // Exponential moving average of the weights (Polyak averaging): evaluated and kept instead of the raw weights.
-        float emaDecay = o.WeightAveraging;
-        var weights = model.Parameters.Data;
-        float[]? ema = emaDecay > 0 ? (float[])weights.Clone() : null;
-        float[]? raw = ema is null ? null : new float[weights.Length];
-
-        bool Validate(out double acc, out double loss)
+        IEnumerable<TrainingBatch> Batches(int epoch)
         {
-            if (valid is null) { (acc, loss) = (0, 0); return false; }
-            if (ema is not null) { weights.CopyTo(raw!, 0); ema.CopyTo(weights, 0); }
-            (acc, loss) = Evaluate(model, valid, validLabels!, chooseMixture: true);
-            // Cross-entropy, not accuracy, picks the weights kept: on a few hundred sentences accuracy moves in steps
-            // of several tenths of a point and picks noise.
-            bool better = loss < bestLoss || (loss == bestLoss && acc > bestAcc);
-            if (better) { bestAcc = acc; bestLoss = loss; best = (float[])weights.Clone(); bestStep = step; }
-            if (ema is not null) raw!.CopyTo(weights, 0);
-            return better;
-        }
-
-        double trainSeconds = 0; // training time in the current report window (validation excluded)
-        void Report(int epoch, bool endOfEpoch, double? acc, double? vloss)
-        {
-            var p = new ClassificationTrainingProgress(epoch, step, totalSteps, lossCount == 0 ? float.NaN : (float)(lossSum / lossCount),
-                tokens / Math.Max(trainSeconds, 1e-9), acc, vloss, clock.Elapsed, endOfEpoch);
-            o.Progress?.Report(p);
-            ch?.Info(MessageSensitivity.None, p.ToString());
-            lossSum = 0; lossCount = 0; tokens = 0; window.Restart();
-        }
-
-        for (int epoch = 0; epoch < epochs; epoch++)
-        {
-            foreach (var batch in batcher.Epoch(epoch))
+            foreach (var b in batcher.Epoch(epoch))
             {
-                if (o.CancellationToken.IsCancellationRequested) { stop = Cancelled; goto done; }
-                if (o.TimeBudget is { } budget && clock.Elapsed >= budget) { stop = OutOfTime; goto done; }
-                if (step >= stopAfterStep) { stop = $"stopped at step {step}"; goto done; }
-                if (o.TokenDropout > 0) DropTokens(batch.Tokens, o.TokenDropout, maskId, ref dropRng);
-                var r = trainer.TrainStep(batch.Tokens);
-                if (ema is not null)
-                {
-                    float d = Math.Min(emaDecay, (1f + step) / (10f + step)); // short memory while the weights move fast
-                    TensorPrimitives.Multiply(ema, d, ema);
-                    TensorPrimitives.MultiplyAdd(weights, 1f - d, ema, ema);
-                }
-                lossSum += r.Loss; lossCount++; tokens += batch.RealTokens; step++;
-                bool validateNow = valid is not null && o.ValidateEverySteps > 0 && step % o.ValidateEverySteps == 0;
-                if ((validateNow || (o.ReportEverySteps > 0 && step % o.ReportEverySteps == 0)) && step % stepsPerEpoch != 0)
-                {
-                    trainSeconds = window.Elapsed.TotalSeconds;
-                    double? acc = null, vl = null;
-                    if (validateNow) { Validate(out var a, out var l); (acc, vl) = (a, l); }
-                    Report(epoch, false, acc, vl);
-                }
-            }
-            {
-                trainSeconds = window.Elapsed.TotalSeconds;
-                double? acc = null, vl = null;
-                if (valid is not null)
-                {
-                    bool improved = Validate(out var a, out var l);
-                    (acc, vl) = (a, l);
-                    epochsWithoutImprovement = improved ? 0 : epochsWithoutImprovement + 1;
-                }
-                Report(epoch, true, acc, vl);
-                if (valid is not null && patience > 0 && epochsWithoutImprovement >= patience)
-                {
-                    stop = $"early stopping: no validation improvement for {epochsWithoutImprovement} epochs";
-                    break;
-                }
+                if (o.TokenDropout > 0) DropTokens(b.Tokens, o.TokenDropout, maskId, ref dropRng);
+                yield return b;
             }
         }
-    done:
-        if (valid is not null && stop is Cancelled or OutOfTime) Validate(out _, out _); // the current weights may be the best
-        if (best is not null) best.CopyTo(weights, 0);
-        else if (ema is not null) ema.CopyTo(weights, 0);
-        return (new TrainingSummary(step, stop, valid is null ? null : bestAcc, clock.Elapsed), bestStep);
+        // Cross-entropy, not accuracy, picks the weights kept: on a few hundred sentences accuracy moves in steps of
+        // several tenths of a point and picks noise.
+        Func<ValidationScore>? validate = valid is null ? null : () =>
+        {
+            var (acc, loss) = Evaluate(model, valid, validLabels!, chooseMixture: true);
+            return new ValidationScore(loss, acc);
+        };
+        var progress = TrainingReports.To(o.Progress, ch, r => new ClassificationTrainingProgress(r.Epoch, r.Step, r.TotalSteps, r.TrainLoss,
+            r.TokensPerSecond, r.Validation?.Metric, r.Validation?.Loss, r.Elapsed, r.EndOfEpoch));
+        var outcome = loop.Run(Batches, validate, progress);
+        return (new TrainingSummary(outcome.Steps, outcome.StopReason, outcome.Best?.Metric, clock.Elapsed), outcome.BestStep);
     }
 
     /// <summary>Word dropout: replaces each real token between [CLS] and the final [SEP] by [MASK] with probability <paramref name="p"/>.</summary>
@@ -341,62 +285,3 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
 /// <param name="BestValidationAccuracy">Accuracy of the kept weights on the validation set, if one was given.</param>
 /// <param name="Duration">Wall-clock time of tokenizer building and training.</param>
 public sealed record TrainingSummary(long Steps, string StopReason, double? BestValidationAccuracy, TimeSpan Duration);
-
-/// <summary>Shuffled, length-bucketed batches trimmed to their longest row (short sentences do not pay for MaxTokens).</summary>
-internal sealed class Batcher
-{
-    private readonly EncodedTexts _data;
-    private readonly List<int> _labels;
-    private readonly int _batchSize;
-    private readonly ulong _seed;
-    private readonly int[] _ids, _mask;
-
-    public Batcher(EncodedTexts data, List<int> labels, int batchSize, ulong seed)
-    {
-        (_data, _labels, _batchSize, _seed) = (data, labels, batchSize, seed);
-        _ids = new int[batchSize * data.MaxTokens];
-        _mask = new int[batchSize * data.MaxTokens];
-    }
-
-    public readonly record struct Item(TokenBatch Tokens, int RealTokens);
-
-    public IEnumerable<Item> Epoch(int epoch)
-    {
-        var rng = DeterministicRandom.Derive(_seed, (ulong)epoch + 1000);
-        int n = _data.Count;
-        var order = Enumerable.Range(0, n).ToArray();
-        rng.Shuffle(order.AsSpan());
-        // Sort within chunks of 50 batches by length, then shuffle the batches: similar lengths share a batch.
-        int chunk = _batchSize * 50;
-        for (int s = 0; s < n; s += chunk)
-            Array.Sort(order, s, Math.Min(chunk, n - s), Comparer<int>.Create((a, b) => _data.Lengths[a].CompareTo(_data.Lengths[b])));
-        int batches = (n + _batchSize - 1) / _batchSize;
-        var batchOrder = Enumerable.Range(0, batches).ToArray();
-        rng.Shuffle(batchOrder.AsSpan());
-        foreach (int bi in batchOrder)
-        {
-            int start = bi * _batchSize, b = Math.Min(_batchSize, n - start);
-            var rows = order.AsSpan(start, b).ToArray();
-            var labels = new int[b];
-            for (int i = 0; i < b; i++) labels[i] = _labels[rows[i]];
-            int real = rows.Sum(r => _data.Lengths[r]);
-            yield return new Item(Pack(_data, rows, _ids, _mask, labels), real);
-        }
-    }
-
-    /// <summary>Copies the given rows into [b, T] arrays with T = the longest row.</summary>
-    public static TokenBatch Pack(EncodedTexts data, IEnumerable<int> rows, int[] ids, int[] mask, int[]? labels)
-    {
-        var list = rows as IReadOnlyList<int> ?? rows.ToArray();
-        int b = list.Count, t = 1;
-        foreach (int r in list) t = Math.Max(t, data.Lengths[r]);
-        for (int i = 0; i < b; i++)
-        {
-            int r = list[i], len = data.Lengths[r];
-            data.Ids.AsSpan(r * data.MaxTokens, t).CopyTo(ids.AsSpan(i * t, t));
-            mask.AsSpan(i * t, len).Fill(1);
-            mask.AsSpan(i * t + len, t - len).Clear();
-        }
-        return new TokenBatch(b, t, ids, mask, labels);
-    }
-}

@@ -7,6 +7,7 @@ using MLNetTransformers.Core.Models;
 using MLNetTransformers.Core.Training;
 using MLNetTransformers.Data;
 using MLNetTransformers.Tokenization;
+using MLNetTransformers.Training;
 
 namespace MLNetTransformers.LanguageModeling;
 
@@ -73,66 +74,44 @@ public sealed class LanguageModelEstimator : IEstimator<LanguageModelTransformer
             MaxLength = T, Dropout = o.Dropout, Activation = o.Activation, Norm = NormPlacement.PreNorm,
         };
         var model = new TransformerLanguageModel(config, (ulong)o.Seed);
-        var trainer = new Trainer(model, new TrainerOptions
+        var loop = new TrainingLoop(model, new TrainingLoopOptions
         {
-            LearningRate = o.LearningRate, WarmupSteps = o.WarmupSteps, TotalSteps = o.MaxSteps, Decay = DecayKind.Cosine, MinLearningRateRatio = 0.1f,
-            MaxGradNorm = 1f, AdamW = new AdamWOptions { WeightDecay = o.WeightDecay, Beta2 = 0.99f },
+            Optimization = new TrainerOptions
+            {
+                LearningRate = o.LearningRate, WarmupSteps = o.WarmupSteps, TotalSteps = o.MaxSteps, Decay = DecayKind.Cosine, MinLearningRateRatio = 0.1f,
+                MaxGradNorm = 1f, AdamW = new AdamWOptions { WeightDecay = o.WeightDecay, Beta2 = 0.99f },
+            },
+            MaxSteps = o.MaxSteps, TimeBudget = o.TimeBudget, FitScheduleToTimeBudget = true, ElapsedBefore = clock.Elapsed,
+            ValidateEachEpoch = false, ValidateEverySteps = o.EvaluateEverySteps, ReportEverySteps = valid.Length >= 2 ? 0 : o.EvaluateEverySteps,
+            Cancellation = o.CancellationToken,
         });
         int B = o.BatchSize;
         var ids = new int[B * T];
         var targets = new int[B * T];
-        float[]? best = null;
-        double bestLoss = double.PositiveInfinity, lossSum = 0;
-        int lossCount = 0;
-        long step = 0;
-        string stop = "all steps done";
-        var window = Stopwatch.StartNew();
-        var lastProgress = new LanguageModelTrainingProgress();
-        var loopStart = clock.Elapsed; // tokenizer learning and encoding are not steps
-
-        void Evaluate()
+        // Batches: random windows of the training stream, each step's from its own seed.
+        IEnumerable<TrainingBatch> Windows(int epoch)
         {
-            double seconds = window.Elapsed.TotalSeconds;
-            double? vloss = valid.Length >= 2 ? Corpus.Loss(model, valid.Span, T, o.ValidationWindows) : null;
-            if (vloss is { } v && v < bestLoss)
+            for (long i = 0; ; i++)
             {
-                bestLoss = v;
-                best = (float[])model.Parameters.Data.Clone();
-                if (o.CheckpointPath is { } path) new LanguageModelTransformer(tokenizer, model, o).Save(path);
+                var rng = DeterministicRandom.Derive((ulong)o.Seed, (ulong)i + 77);
+                var span = train.Span;
+                for (int b = 0; b < B; b++)
+                {
+                    int s = rng.NextInt(trainLen - T - 1);
+                    span.Slice(s, T).CopyTo(ids.AsSpan(b * T, T));
+                    span.Slice(s + 1, T).CopyTo(targets.AsSpan(b * T, T));
+                }
+                yield return new TrainingBatch(new TokenBatch(B, T, ids, labels: targets), (long)B * T);
             }
-            lastProgress = new LanguageModelTrainingProgress(step, o.MaxSteps, lossCount > 0 ? (float)(lossSum / lossCount) : float.NaN,
-                lossCount * (double)B * T / Math.Max(seconds, 1e-9), vloss, clock.Elapsed);
-            o.Progress?.Report(lastProgress);
-            ch?.Info(MessageSensitivity.None, lastProgress.ToString());
-            lossSum = 0; lossCount = 0; window.Restart();
         }
-
-        for (; step < o.MaxSteps;)
-        {
-            if (o.CancellationToken.IsCancellationRequested) { stop = "cancelled"; break; }
-            if (o.TimeBudget is { } budget && clock.Elapsed >= budget) { stop = "time budget reached"; break; }
-            var rng = DeterministicRandom.Derive((ulong)o.Seed, (ulong)step + 77);
-            var span = train.Span;
-            for (int b = 0; b < B; b++)
-            {
-                int s = rng.NextInt(trainLen - T - 1);
-                span.Slice(s, T).CopyTo(ids.AsSpan(b * T, T));
-                span.Slice(s + 1, T).CopyTo(targets.AsSpan(b * T, T));
-            }
-            lossSum += trainer.TrainStep(new TokenBatch(B, T, ids, labels: targets)).Loss;
-            lossCount++;
-            step++;
-            // With a time budget, let the cosine decay end when the budget does (estimated from the first steps).
-            if (o.TimeBudget is { } tb && step == Math.Min(20, o.MaxSteps / 2 + 1))
-            {
-                double perStep = (clock.Elapsed - loopStart).TotalSeconds / step;
-                int fit = (int)Math.Clamp(((tb - loopStart).TotalSeconds / perStep) * 0.97, step + 1, o.MaxSteps);
-                trainer.SetTotalSteps(fit);
-            }
-            if (step % o.EvaluateEverySteps == 0) Evaluate();
-        }
-        if (lossCount > 0 || step == 0) Evaluate();
-        if (best is not null) best.CopyTo(model.Parameters.Data, 0);
+        Func<ValidationScore>? validate = valid.Length >= 2 ? () => new ValidationScore(Corpus.Loss(model, valid.Span, T, o.ValidationWindows)) : null;
+        var progress = TrainingReports.To(o.Progress, ch, r =>
+            new LanguageModelTrainingProgress(r.Step, r.TotalSteps, r.TrainLoss, r.TokensPerSecond, r.Validation?.Loss, r.Elapsed));
+        Action<long>? checkpoint = o.CheckpointPath is { } path ? _ => new LanguageModelTransformer(tokenizer, model, o).Save(path) : null;
+        var outcome = loop.Run(Windows, validate, progress, checkpoint);
+        long step = outcome.Steps;
+        string stop = outcome.StopReason;
+        double bestLoss = outcome.Best?.Loss ?? double.PositiveInfinity;
         var summary = new LanguageModelSummary(step, stop, double.IsInfinity(bestLoss) ? null : bestLoss, clock.Elapsed);
         ch?.Info(MessageSensitivity.None, $"Training finished after {step} steps ({stop}); best validation loss {summary.BestValidationLoss:F4}.");
         return new LanguageModelTransformer(tokenizer, model, o) { TrainingSummary = summary };
@@ -148,48 +127,4 @@ public sealed record LanguageModelSummary(long Steps, string StopReason, double?
 {
     /// <summary>exp(best validation loss).</summary>
     public double? BestValidationPerplexity => BestValidationLoss is { } l ? Math.Exp(l) : null;
-}
-
-/// <summary>Packing and scoring of token streams.</summary>
-internal static class Corpus
-{
-    /// <summary>Documents as one stream: [SEP] doc₁ [SEP] doc₂ …</summary>
-    public static int[] Encode(TextTokenizer tokenizer, IEnumerable<string?> documents)
-    {
-        var stream = new List<int>();
-        foreach (var d in documents)
-        {
-            if (string.IsNullOrEmpty(d)) continue;
-            stream.Add(tokenizer.SepId);
-            stream.AddRange(tokenizer.EncodeAll(d));
-        }
-        return stream.ToArray();
-    }
-
-    /// <summary>Mean next-token cross-entropy over up to <paramref name="maxWindows"/> windows spread over the stream (all of it if they fit).</summary>
-    public static double Loss(TransformerLanguageModel model, ReadOnlySpan<int> stream, int context, int maxWindows)
-    {
-        if (stream.Length < 2) throw new ArgumentException("The text has fewer than two tokens: there is nothing to predict.");
-        int t = Math.Min(context, stream.Length - 1);
-        int possible = (stream.Length - 1) / t;
-        int windows = Math.Min(maxWindows, Math.Max(1, possible));
-        double stride = windows == 1 ? 0 : (double)(stream.Length - 1 - t) / (windows - 1);
-        double total = 0; long count = 0;
-        const int batch = 16;
-        var ids = new int[batch * t];
-        var targets = new int[batch * t];
-        for (int w0 = 0; w0 < windows; w0 += batch)
-        {
-            int b = Math.Min(batch, windows - w0);
-            for (int i = 0; i < b; i++)
-            {
-                int start = (int)Math.Round((w0 + i) * stride);
-                stream.Slice(start, t).CopyTo(ids.AsSpan(i * t, t));
-                stream.Slice(start + 1, t).CopyTo(targets.AsSpan(i * t, t));
-            }
-            total += model.Loss(new TokenBatch(b, t, ids, labels: targets)) * (double)(b * t);
-            count += b * t;
-        }
-        return total / count;
-    }
 }

@@ -8,6 +8,7 @@ using MLNetTransformers.Core.Training;
 using MLNetTransformers.Data;
 using MLNetTransformers.Featurization;
 using MLNetTransformers.Tokenization;
+using MLNetTransformers.Training;
 
 namespace MLNetTransformers.LanguageModeling;
 
@@ -104,52 +105,40 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<EncoderFeaturizerT
             MaxLength = tokenizer.MaxTokens, Dropout = o.Dropout, Pooling = o.Pooling,
         };
         var model = new MaskedLanguageModel(config, (ulong)o.Seed);
-        // With a time budget the number of steps is unknown until the first steps are timed: start with a short warmup,
-        // then (after 20 steps) fit the warmup (6%) and the decay to the steps the budget allows.
+        // With a time budget the number of steps is unknown until the first steps are timed: start with a short warmup;
+        // the loop then fits the warmup (6%) and the decay to the steps the budget allows.
         bool budgeted = o.TimeBudget is not null;
-        int Warmup(int total) => o.WarmupSteps >= 0 ? o.WarmupSteps : Math.Max(1, total * 6 / 100);
-        var trainer = new Trainer(model, new TrainerOptions
+        int warmup = o.WarmupSteps >= 0 ? o.WarmupSteps : budgeted ? 20 : Math.Max(1, o.MaxSteps * 6 / 100);
+        var loop = new TrainingLoop(model, new TrainingLoopOptions
         {
-            LearningRate = o.LearningRate, WarmupSteps = budgeted && o.WarmupSteps < 0 ? 20 : Warmup(o.MaxSteps),
-            TotalSteps = o.MaxSteps, Decay = DecayKind.Linear, MinLearningRateRatio = 0f, AdamW = new AdamWOptions { WeightDecay = o.WeightDecay },
+            Optimization = new TrainerOptions
+            {
+                LearningRate = o.LearningRate, WarmupSteps = warmup, TotalSteps = o.MaxSteps, Decay = DecayKind.Linear, MinLearningRateRatio = 0f,
+                AdamW = new AdamWOptions { WeightDecay = o.WeightDecay },
+            },
+            Epochs = int.MaxValue, MaxSteps = o.MaxSteps, TimeBudget = o.TimeBudget, FitScheduleToTimeBudget = true,
+            FittedWarmupFraction = o.WarmupSteps < 0 ? 0.06f : null, ElapsedBefore = clock.Elapsed,
+            ValidateEachEpoch = false, ReportEverySteps = o.ReportEverySteps, Cancellation = o.CancellationToken,
         });
         var specials = new HashSet<int> { tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, tokenizer.MaskId };
         var batcher = new Batcher(data, Enumerable.Repeat(0, data.Count).ToList(), Math.Min(o.BatchSize, data.Count), (ulong)o.Seed);
         var targets = new int[o.BatchSize * tokenizer.MaxTokens];
-        long step = 0; double lossSum = 0; int lossCount = 0; long tokens = 0;
-        string stop = "all steps done";
-        var window = Stopwatch.StartNew();
-        var loopStart = clock.Elapsed; // tokenizer learning and encoding are not steps
-        void Report()
-        {
-            var p = new LanguageModelTrainingProgress(step, o.MaxSteps, (float)(lossSum / Math.Max(1, lossCount)), tokens / Math.Max(window.Elapsed.TotalSeconds, 1e-9), null, clock.Elapsed);
-            o.Progress?.Report(p);
-            ch?.Info(MessageSensitivity.None, p.ToString());
-            lossSum = 0; lossCount = 0; tokens = 0; window.Restart();
-        }
-        for (int epoch = 0; step < o.MaxSteps; epoch++)
+        long step = 0;
+        // Batches: shuffled epochs, each batch masked BERT's way with its step's own seed.
+        IEnumerable<TrainingBatch> Masked(int epoch)
         {
             foreach (var item in batcher.Epoch(epoch))
             {
-                if (step >= o.MaxSteps) break;
-                if (o.CancellationToken.IsCancellationRequested) { stop = "cancelled"; goto done; }
-                if (o.TimeBudget is { } budget && clock.Elapsed >= budget) { stop = "time budget reached"; goto done; }
                 var b = item.Tokens;
-                var rng = DeterministicRandom.Derive((ulong)o.Seed, (ulong)step + 991);
+                var rng = DeterministicRandom.Derive((ulong)o.Seed, (ulong)step++ + 991);
                 MaskedLanguageModel.Mask(b.Ids, b.AttentionMask, targets, b.BatchSize, b.SeqLen, specials, tokenizer.MaskId, tokenizer.VocabularySize, ref rng, o.MaskProbability);
-                lossSum += trainer.TrainStep(new TokenBatch(b.BatchSize, b.SeqLen, b.Ids, b.AttentionMask, targets)).Loss;
-                lossCount++; tokens += item.RealTokens; step++;
-                if (budgeted && step == 20)
-                {
-                    double perStep = (clock.Elapsed - loopStart).TotalSeconds / step;
-                    int fit = (int)Math.Clamp((o.TimeBudget!.Value - loopStart).TotalSeconds / perStep * 0.97, step + 1, o.MaxSteps);
-                    trainer.SetTotalSteps(fit, Math.Max(20, Warmup(fit)));
-                }
-                if (o.ReportEverySteps > 0 && step % o.ReportEverySteps == 0) Report();
+                yield return new TrainingBatch(new TokenBatch(b.BatchSize, b.SeqLen, b.Ids, b.AttentionMask, targets), item.RealTokens);
             }
         }
-    done:
-        if (lossCount > 0) Report();
+        var progress = TrainingReports.To(o.Progress, ch, r =>
+            new LanguageModelTrainingProgress(r.Step, r.TotalSteps, r.TrainLoss, r.TokensPerSecond, null, r.Elapsed));
+        var outcome = loop.Run(Masked, progress: progress);
+        (step, string stop) = (outcome.Steps, outcome.StopReason);
         Summary = new LanguageModelSummary(step, stop, null, clock.Elapsed);
         ch?.Info(MessageSensitivity.None, $"Pretraining finished after {step} steps ({stop}).");
         // The encoder's weights, in a classifier of the same config (its head is untrained).

@@ -1,0 +1,234 @@
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using MLNetTransformers.Core.Models;
+
+namespace MLNetTransformers.Core.Training;
+
+/// <summary>One training batch and the real (non-padding) tokens in it, for throughput.</summary>
+/// <param name="Tokens">Ids, mask and labels/targets as the model's <see cref="ITrainableModel.ForwardBackward"/> reads them.</param>
+/// <param name="RealTokens">Tokens that are not padding.</param>
+public readonly record struct TrainingBatch(TokenBatch Tokens, long RealTokens);
+
+/// <summary>A validation result: lower <paramref name="Loss"/> is better; <paramref name="Metric"/> (higher is better) breaks ties.</summary>
+/// <param name="Loss">Mean validation loss.</param>
+/// <param name="Metric">A task metric such as accuracy, when the task has one.</param>
+public readonly record struct ValidationScore(double Loss, double? Metric = null);
+
+/// <summary>A progress report of <see cref="TrainingLoop"/>.</summary>
+/// <param name="Epoch">0-based epoch.</param>
+/// <param name="Step">Optimisation steps done.</param>
+/// <param name="TotalSteps">Steps planned (the end of the learning-rate decay).</param>
+/// <param name="TrainLoss">Mean training loss since the previous report (NaN when no step ran since).</param>
+/// <param name="TokensPerSecond">Real tokens per second of training since the previous report (validation excluded).</param>
+/// <param name="Validation">The validation result, when validation ran for this report.</param>
+/// <param name="Elapsed">Time since training started (including what the trainer did before the loop).</param>
+/// <param name="EndOfEpoch">Whether this report closes an epoch.</param>
+public readonly record struct TrainingReport(int Epoch, long Step, long TotalSteps, float TrainLoss, double TokensPerSecond,
+    ValidationScore? Validation, TimeSpan Elapsed, bool EndOfEpoch);
+
+/// <summary>How a run of <see cref="TrainingLoop"/> ended.</summary>
+/// <param name="Steps">Optimisation steps taken.</param>
+/// <param name="StopReason">Why the loop stopped (one of the <see cref="TrainingLoop"/> constants, or an early-stopping text).</param>
+/// <param name="BestStep">The step whose weights were kept (0 when validation never chose any).</param>
+/// <param name="Best">The validation result of the kept weights, when there was validation.</param>
+/// <param name="Elapsed">Time since training started.</param>
+public sealed record TrainingOutcome(long Steps, string StopReason, long BestStep, ValidationScore? Best, TimeSpan Elapsed);
+
+/// <summary>Options of <see cref="TrainingLoop"/>: how long to train, when to validate and report.</summary>
+public sealed record TrainingLoopOptions
+{
+    /// <summary>Optimizer, learning-rate schedule and gradient clipping.</summary>
+    public TrainerOptions Optimization { get; init; } = new();
+    /// <summary>Passes over the batch source (a source that never ends makes one pass to <see cref="MaxSteps"/>).</summary>
+    public int Epochs { get; init; } = 1;
+    /// <summary>Steps at most.</summary>
+    public long MaxSteps { get; init; } = long.MaxValue;
+    /// <summary>Batches in one epoch, when known: no mid-epoch report is made at the step that closes an epoch.</summary>
+    public int StepsPerEpoch { get; init; }
+    /// <summary>Stop once this much time has passed since training started (<see cref="ElapsedBefore"/> included).</summary>
+    public TimeSpan? TimeBudget { get; init; }
+    /// <summary>
+    /// With a <see cref="TimeBudget"/>: after the first steps are timed (20, or half of <see cref="MaxSteps"/>), move the
+    /// end of the decay to the step the budget will reach, so the schedule ends when the budget does.
+    /// </summary>
+    public bool FitScheduleToTimeBudget { get; init; }
+    /// <summary>When the schedule is fitted to the budget, also set the warmup to this fraction of the fitted steps (never below the initial warmup); null keeps it.</summary>
+    public float? FittedWarmupFraction { get; init; }
+    /// <summary>Time the trainer spent before the loop (tokenizer, an earlier run): counts against the budget and in reports.</summary>
+    public TimeSpan ElapsedBefore { get; init; }
+    /// <summary>Validate (and report) at the end of every epoch.</summary>
+    public bool ValidateEachEpoch { get; init; } = true;
+    /// <summary>Also validate (and report) every this many steps (0 = never mid-epoch).</summary>
+    public int ValidateEverySteps { get; init; }
+    /// <summary>Report every this many steps (0 = only with validations and at epoch ends).</summary>
+    public int ReportEverySteps { get; init; }
+    /// <summary>Stop after this many end-of-epoch validations without improvement (0 = never stop early).</summary>
+    public int Patience { get; init; }
+    /// <summary>Decay of an exponential moving average of the weights that validation scores and the run keeps instead of the raw weights (0 = off).</summary>
+    public float WeightAveraging { get; init; }
+    /// <summary>Stops the run within one step; the best weights so far are kept.</summary>
+    public CancellationToken Cancellation { get; init; }
+
+    /// <summary>Throws naming the first invalid setting.</summary>
+    public TrainingLoopOptions Validate()
+    {
+        if (Epochs < 0) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs must be non-negative.");
+        if (MaxSteps < 0) throw new ArgumentOutOfRangeException(nameof(MaxSteps), MaxSteps, "MaxSteps must be non-negative.");
+        if (ValidateEverySteps < 0) throw new ArgumentOutOfRangeException(nameof(ValidateEverySteps), ValidateEverySteps, "ValidateEverySteps must be non-negative.");
+        if (ReportEverySteps < 0) throw new ArgumentOutOfRangeException(nameof(ReportEverySteps), ReportEverySteps, "ReportEverySteps must be non-negative.");
+        if (Patience < 0) throw new ArgumentOutOfRangeException(nameof(Patience), Patience, "Patience must be non-negative.");
+        if (!(WeightAveraging >= 0f && WeightAveraging < 1f)) throw new ArgumentOutOfRangeException(nameof(WeightAveraging), WeightAveraging, "WeightAveraging must be in [0, 1).");
+        if (TimeBudget is { } t && t <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(TimeBudget), t, "TimeBudget must be positive.");
+        return this;
+    }
+}
+
+/// <summary>
+/// The one training loop of the library. A trainer supplies three things: its batches (<c>batches(epoch)</c>, with
+/// its masking, shuffling or corruption done there), its loss (the model's <see cref="ITrainableModel.ForwardBackward"/>)
+/// and its evaluation (<c>validate</c>, lower loss is better). The loop does the rest: optimizer steps through
+/// <see cref="Trainer"/> (clipping, divergence check), the schedule fitted to the steps or the time budget,
+/// cancellation within one step, reports, periodic validation with early stopping, a callback at each improvement
+/// (checkpoints), weight averaging and best-weights restore.
+/// </summary>
+public sealed class TrainingLoop
+{
+    /// <summary>Stop reasons.</summary>
+    public const string Cancelled = "cancelled", OutOfTime = "time budget reached", AllEpochs = "all epochs done", AllSteps = "all steps done";
+
+    private readonly ITrainableModel _model;
+    private readonly TrainingLoopOptions _o;
+
+    /// <summary>Creates a loop over <paramref name="model"/>.</summary>
+    /// <param name="model">The model to train; its weights hold the kept weights when <see cref="Run"/> returns.</param>
+    /// <param name="options">Length, schedule, validation and reporting.</param>
+    public TrainingLoop(ITrainableModel model, TrainingLoopOptions options)
+    {
+        _model = model ?? throw new ArgumentNullException(nameof(model));
+        _o = (options ?? throw new ArgumentNullException(nameof(options))).Validate();
+        Trainer = new Trainer(model, options.Optimization);
+    }
+
+    /// <summary>The step engine (its optimizer counts the steps).</summary>
+    public Trainer Trainer { get; }
+
+    /// <summary>Trains until the epochs, the steps or the time run out, validation stops improving, or cancellation.</summary>
+    /// <param name="batches">The batches of an epoch (given its 0-based number); they may reuse one buffer.</param>
+    /// <param name="validate">Scores the model's current weights in inference mode; null when there is no validation data.</param>
+    /// <param name="progress">Receives the reports.</param>
+    /// <param name="onImprovement">Called with the step number while the newly best weights are in the model (e.g. to checkpoint them).</param>
+    /// <exception cref="TrainingDivergedException">A loss or gradient became non-finite (the weights before that step are kept).</exception>
+    public TrainingOutcome Run(Func<int, IEnumerable<TrainingBatch>> batches, Func<ValidationScore>? validate = null,
+        IProgress<TrainingReport>? progress = null, Action<long>? onImprovement = null)
+    {
+        ArgumentNullException.ThrowIfNull(batches);
+        var o = _o;
+        var clock = Stopwatch.StartNew();
+        TimeSpan Elapsed() => o.ElapsedBefore + clock.Elapsed;
+        long totalSteps = o.Optimization.TotalSteps;
+        var weights = _model.Parameters.Data;
+        float[]? ema = o.WeightAveraging > 0 ? (float[])weights.Clone() : null;
+        float[]? raw = ema is null ? null : new float[weights.Length];
+        float[]? best = null;
+        ValidationScore? bestScore = null;
+        long step = 0, bestStep = 0, validatedAt = -1;
+        int epoch = 0, stale = 0;
+        double lossSum = 0, trainSeconds = 0;
+        int lossCount = 0;
+        long tokens = 0;
+        var window = Stopwatch.StartNew();
+        string stop = AllEpochs;
+
+        (ValidationScore? Score, bool Better) Validate()
+        {
+            if (validate is null) return (null, false);
+            validatedAt = step;
+            if (ema is not null) { weights.CopyTo(raw!, 0); ema.CopyTo(weights, 0); }
+            var s = validate();
+            bool better = bestScore is not { } b || s.Loss < b.Loss || (s.Loss == b.Loss && (s.Metric ?? 0) > (b.Metric ?? 0));
+            if (better)
+            {
+                (bestScore, bestStep) = (s, step);
+                best ??= new float[weights.Length];
+                weights.CopyTo(best, 0);
+                onImprovement?.Invoke(step);
+            }
+            if (ema is not null) raw!.CopyTo(weights, 0);
+            return (s, better);
+        }
+
+        void Report(bool endOfEpoch, ValidationScore? score)
+        {
+            progress?.Report(new TrainingReport(epoch, step, totalSteps, lossCount == 0 ? float.NaN : (float)(lossSum / lossCount),
+                tokens / Math.Max(trainSeconds, 1e-9), score, Elapsed(), endOfEpoch));
+            lossSum = 0; lossCount = 0; tokens = 0; window.Restart();
+        }
+
+        bool MustStop()
+        {
+            if (o.Cancellation.IsCancellationRequested) stop = Cancelled;
+            else if (o.TimeBudget is { } budget && Elapsed() >= budget) stop = OutOfTime;
+            else if (step >= o.MaxSteps) stop = AllSteps;
+            else return false;
+            return true;
+        }
+
+        int fitAt = (int)Math.Min(20, o.MaxSteps / 2 + 1);
+        bool stopped = false;
+        for (; epoch < o.Epochs && !stopped; epoch++)
+        {
+            using (var e = batches(epoch).GetEnumerator())
+                while (!(stopped = MustStop()) && e.MoveNext())
+                {
+                    var batch = e.Current;
+                    var r = Trainer.TrainStep(batch.Tokens);
+                    if (ema is not null)
+                    {
+                        float d = Math.Min(o.WeightAveraging, (1f + step) / (10f + step)); // short memory while the weights move fast
+                        TensorPrimitives.Multiply(ema, d, ema);
+                        TensorPrimitives.MultiplyAdd(weights, 1f - d, ema, ema);
+                    }
+                    lossSum += r.Loss; lossCount++; tokens += batch.RealTokens; step++;
+                    if (o.FitScheduleToTimeBudget && o.TimeBudget is { } budget && step == fitAt)
+                    {
+                        double perStep = clock.Elapsed.TotalSeconds / step;
+                        int fit = (int)Math.Clamp((budget - o.ElapsedBefore).TotalSeconds / perStep * 0.97, step + 1, Math.Min(o.MaxSteps, int.MaxValue));
+                        int? warmup = o.FittedWarmupFraction is { } f ? Math.Max(o.Optimization.WarmupSteps, (int)(fit * f)) : null;
+                        Trainer.SetTotalSteps(fit, warmup);
+                        totalSteps = fit;
+                    }
+                    bool validateNow = validate is not null && o.ValidateEverySteps > 0 && step % o.ValidateEverySteps == 0;
+                    bool reportNow = validateNow || (o.ReportEverySteps > 0 && step % o.ReportEverySteps == 0);
+                    if (reportNow && !(o.ValidateEachEpoch && o.StepsPerEpoch > 0 && step % o.StepsPerEpoch == 0))
+                    {
+                        trainSeconds = window.Elapsed.TotalSeconds;
+                        Report(false, validateNow ? Validate().Score : null);
+                    }
+                }
+            if (stopped) break;
+            if (!o.ValidateEachEpoch) continue;
+            trainSeconds = window.Elapsed.TotalSeconds;
+            var (score, better) = Validate();
+            stale = better ? 0 : stale + 1;
+            Report(true, score);
+            if (validate is not null && o.Patience > 0 && stale >= o.Patience)
+            {
+                stop = $"early stopping: no validation improvement for {stale} epochs";
+                break;
+            }
+        }
+        if (validatedAt != step && validate is not null)
+        {
+            trainSeconds = window.Elapsed.TotalSeconds;
+            Report(false, Validate().Score); // the current weights may be the best
+        }
+        else if (lossCount > 0)
+        {
+            trainSeconds = window.Elapsed.TotalSeconds;
+            Report(false, null);
+        }
+        if (best is not null) best.CopyTo(weights, 0);
+        else if (ema is not null) ema.CopyTo(weights, 0);
+        return new TrainingOutcome(step, stop, bestStep, bestScore, Elapsed());
+    }
+}

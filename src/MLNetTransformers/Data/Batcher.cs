@@ -1,0 +1,62 @@
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Core.Training;
+
+namespace MLNetTransformers.Data;
+
+/// <summary>Shuffled, length-bucketed batches trimmed to their longest row (short sentences do not pay for MaxTokens).</summary>
+internal sealed class Batcher
+{
+    private readonly EncodedTexts _data;
+    private readonly List<int> _labels;
+    private readonly int _batchSize;
+    private readonly ulong _seed;
+    private readonly int[] _ids, _mask;
+
+    public Batcher(EncodedTexts data, List<int> labels, int batchSize, ulong seed)
+    {
+        (_data, _labels, _batchSize, _seed) = (data, labels, batchSize, seed);
+        _ids = new int[batchSize * data.MaxTokens];
+        _mask = new int[batchSize * data.MaxTokens];
+    }
+
+    public IEnumerable<TrainingBatch> Epoch(int epoch)
+    {
+        var rng = DeterministicRandom.Derive(_seed, (ulong)epoch + 1000);
+        int n = _data.Count;
+        var order = Enumerable.Range(0, n).ToArray();
+        rng.Shuffle(order.AsSpan());
+        // Sort within chunks of 50 batches by length, then shuffle the batches: similar lengths share a batch.
+        int chunk = _batchSize * 50;
+        for (int s = 0; s < n; s += chunk)
+            Array.Sort(order, s, Math.Min(chunk, n - s), Comparer<int>.Create((a, b) => _data.Lengths[a].CompareTo(_data.Lengths[b])));
+        int batches = (n + _batchSize - 1) / _batchSize;
+        var batchOrder = Enumerable.Range(0, batches).ToArray();
+        rng.Shuffle(batchOrder.AsSpan());
+        foreach (int bi in batchOrder)
+        {
+            int start = bi * _batchSize, b = Math.Min(_batchSize, n - start);
+            var rows = order.AsSpan(start, b).ToArray();
+            var labels = new int[b];
+            for (int i = 0; i < b; i++) labels[i] = _labels[rows[i]];
+            int real = rows.Sum(r => _data.Lengths[r]);
+            yield return new TrainingBatch(Pack(_data, rows, _ids, _mask, labels), real);
+        }
+    }
+
+    /// <summary>Copies the given rows into [b, T] arrays with T = the longest row.</summary>
+    public static TokenBatch Pack(EncodedTexts data, IEnumerable<int> rows, int[] ids, int[] mask, int[]? labels)
+    {
+        var list = rows as IReadOnlyList<int> ?? rows.ToArray();
+        int b = list.Count, t = 1;
+        foreach (int r in list) t = Math.Max(t, data.Lengths[r]);
+        for (int i = 0; i < b; i++)
+        {
+            int r = list[i], len = data.Lengths[r];
+            data.Ids.AsSpan(r * data.MaxTokens, t).CopyTo(ids.AsSpan(i * t, t));
+            mask.AsSpan(i * t, len).Fill(1);
+            mask.AsSpan(i * t + len, t - len).Clear();
+        }
+        return new TokenBatch(b, t, ids, mask, labels);
+    }
+}
