@@ -20,7 +20,7 @@ public sealed class OnnxModelOptions
     /// </summary>
     public Dictionary<string, string> InputColumns { get; set; } = new()
     {
-        ["input_ids"] = "TokenIds", ["attention_mask"] = "AttentionMask", ["token_type_ids"] = "TokenTypeIds",
+        ["input_ids"] = DefaultColumnNames.TokenIds, ["attention_mask"] = DefaultColumnNames.AttentionMask, ["token_type_ids"] = DefaultColumnNames.TokenTypeIds,
     };
     /// <summary>ONNX output name → column; null = every float output under its own name.</summary>
     public Dictionary<string, string>? OutputColumns { get; set; }

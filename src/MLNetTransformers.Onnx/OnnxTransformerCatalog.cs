@@ -39,12 +39,12 @@ public static class OnnxTransformerCatalog
     /// <paramref name="poolOutput"/> (e.g. <c>last_hidden_state</c>) is mean-pooled into <c>Embedding</c>.
     /// </summary>
     public static OnnxModelEstimator ApplyTransformerOnnxModel(this TransformsCatalog catalog, string modelFile,
-        string tokenIdsColumnName = "TokenIds", string attentionMaskColumnName = "AttentionMask", string? poolOutput = null,
+        string tokenIdsColumnName = DefaultColumnNames.TokenIds, string attentionMaskColumnName = DefaultColumnNames.AttentionMask, string? poolOutput = null,
         OnnxExecutionOptions? execution = null)
         => new(new OnnxModelOptions
         {
             ModelFile = modelFile, PoolOutput = poolOutput, Execution = execution ?? new(),
-            InputColumns = new() { ["input_ids"] = tokenIdsColumnName, ["attention_mask"] = attentionMaskColumnName, ["token_type_ids"] = "TokenTypeIds" },
+            InputColumns = new() { ["input_ids"] = tokenIdsColumnName, ["attention_mask"] = attentionMaskColumnName, ["token_type_ids"] = DefaultColumnNames.TokenTypeIds },
         });
 
     /// <summary>Runs an ONNX model with every option.</summary>

@@ -16,18 +16,18 @@ public static class TransformerCatalog
     /// <paramref name="maxTokens"/>), learning a WordPiece vocabulary of <paramref name="vocabularySize"/> at Fit.
     /// </summary>
     public static TokenizerEstimator TokenizeForTransformer(this TransformsCatalog.TextTransforms catalog,
-        string tokenIdsColumnName = "TokenIds", string inputColumnName = "Text", string attentionMaskColumnName = "AttentionMask",
+        string tokenIdsColumnName = DefaultColumnNames.TokenIds, string inputColumnName = DefaultColumnNames.Text, string attentionMaskColumnName = DefaultColumnNames.AttentionMask,
         int maxTokens = 128, int vocabularySize = 8000)
         => new(inputColumnName, tokenIdsColumnName, attentionMaskColumnName, new TokenizerOptions { MaxTokens = maxTokens, VocabularySize = vocabularySize });
 
     /// <summary>Tokenization with every option (learned, WordPiece, BPE or Tiktoken).</summary>
     public static TokenizerEstimator TokenizeForTransformer(this TransformsCatalog.TextTransforms catalog, TokenizerOptions options,
-        string tokenIdsColumnName = "TokenIds", string inputColumnName = "Text", string attentionMaskColumnName = "AttentionMask")
+        string tokenIdsColumnName = DefaultColumnNames.TokenIds, string inputColumnName = DefaultColumnNames.Text, string attentionMaskColumnName = DefaultColumnNames.AttentionMask)
         => new(inputColumnName, tokenIdsColumnName, attentionMaskColumnName, options);
 
     /// <summary>Trains a transformer encoder binary classifier from a text column (Boolean label).</summary>
     public static TransformerClassificationTrainer TransformerClassifier(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
-        string labelColumnName = "Label", string textColumnName = "Text", int? epochs = null, int batchSize = 32, float learningRate = 5e-4f,
+        string labelColumnName = DefaultColumnNames.Label, string textColumnName = DefaultColumnNames.Text, int? epochs = null, int batchSize = 32, float learningRate = 5e-4f,
         IDataView? validationSet = null)
         => new(Simple(labelColumnName, textColumnName, epochs, batchSize, learningRate, validationSet), binary: true, Environment(catalog));
 
@@ -38,7 +38,7 @@ public static class TransformerCatalog
 
     /// <summary>Trains a transformer encoder multiclass classifier from a text column (key-typed label).</summary>
     public static TransformerClassificationTrainer TransformerClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
-        string labelColumnName = "Label", string textColumnName = "Text", int? epochs = null, int batchSize = 32, float learningRate = 5e-4f,
+        string labelColumnName = DefaultColumnNames.Label, string textColumnName = DefaultColumnNames.Text, int? epochs = null, int batchSize = 32, float learningRate = 5e-4f,
         IDataView? validationSet = null)
         => new(Simple(labelColumnName, textColumnName, epochs, batchSize, learningRate, validationSet), binary: false, Environment(catalog));
 
@@ -57,7 +57,7 @@ public static class TransformerCatalog
     /// pooling), usable as <c>Features</c> by any ML.NET trainer.
     /// </summary>
     public static EncoderFeaturizerEstimator TransformerFeaturizer(this TransformsCatalog.TextTransforms catalog,
-        TransformerClassificationTransformer trainedModel, string outputColumnName = "Features", string inputColumnName = "Text")
+        TransformerClassificationTransformer trainedModel, string outputColumnName = DefaultColumnNames.Features, string inputColumnName = DefaultColumnNames.Text)
         => new(trainedModel.Tokenizer, trainedModel.Model, inputColumnName, outputColumnName);
 
     /// <summary>

@@ -143,11 +143,9 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
             }
             return m;
         }
-        return new TransformerClassifier(new TransformerConfig
+        return new TransformerClassifier(o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens) with
         {
-            VocabSize = tokenizer.VocabularySize, ModelDim = o.ModelDim, Heads = o.Heads, Layers = o.Layers, FeedForwardDim = o.FeedForwardDim,
-            MaxLength = tokenizer.MaxTokens, Dropout = o.Dropout, Norm = o.Norm, Activation = o.Activation, Pooling = o.Pooling, NumClasses = classes,
-            NGramBuckets = o.NGramBuckets, Members = o.EnsembleSize,
+            Pooling = o.Pooling, NumClasses = classes, NGramBuckets = o.NGramBuckets, Members = o.EnsembleSize,
         }, (ulong)o.Seed);
     }
 
@@ -168,15 +166,10 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         int stepsPerEpoch = (n + bs - 1) / bs;
         int epochs = o.EpochsFor(stepsPerEpoch);
         long totalSteps = (long)stepsPerEpoch * epochs;
-        int warmup = o.WarmupSteps >= 0 ? o.WarmupSteps : (int)Math.Max(1, totalSteps * 0.06);
         var loop = new TrainingLoop(model, new TrainingLoopOptions
         {
-            Optimization = new TrainerOptions
-            {
-                LearningRate = o.LearningRate, WarmupSteps = warmup, TotalSteps = (int)totalSteps, Decay = DecayKind.Linear, MinLearningRateRatio = 0f,
-                MaxGradNorm = 1f, AdamW = new AdamWOptions { WeightDecay = o.WeightDecay },
-            },
-            Epochs = epochs, MaxSteps = stopAfterStep, StepsPerEpoch = stepsPerEpoch, TimeBudget = o.TimeBudget, ElapsedBefore = clock.Elapsed,
+            Optimization = o.Optimization(o.WarmupFor(totalSteps), totalSteps, DecayKind.Linear, minLearningRateRatio: 0f),
+            Epochs = epochs, MaxSteps = Math.Min(stopAfterStep, o.MaxSteps ?? long.MaxValue), StepsPerEpoch = stepsPerEpoch, TimeBudget = o.TimeBudget, ElapsedBefore = clock.Elapsed,
             ValidateEverySteps = o.ValidateEverySteps, ReportEverySteps = o.ReportEverySteps, Patience = o.PatienceFor(epochs),
             WeightAveraging = o.WeightAveraging, Cancellation = o.CancellationToken,
         });

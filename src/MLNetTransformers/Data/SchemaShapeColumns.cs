@@ -24,7 +24,7 @@ public static class SchemaShapeColumns
     }
 
     /// <summary>Throws naming <paramref name="name"/> unless <paramref name="shape"/> has it as a scalar text column.</summary>
-    public static void RequireText(SchemaShape shape, string name, string role = "Text")
+    public static void RequireText(SchemaShape shape, string name, string role = DefaultColumnNames.Text)
     {
         var col = shape.FirstOrDefault(c => c.Name == name);
         if (col.Name is null) throw new ArgumentOutOfRangeException(nameof(shape), $"{role} column '{name}' was not found in the input.");

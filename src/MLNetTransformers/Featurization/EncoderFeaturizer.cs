@@ -13,7 +13,7 @@ public sealed class EncoderFeaturizerEstimator : IEstimator<EncoderFeaturizerTra
     private readonly EncoderFeaturizerTransformer _transformer;
 
     /// <summary>Featurizes with a trained encoder; the input column holds text, or token ids from this tokenizer.</summary>
-    public EncoderFeaturizerEstimator(TextTokenizer tokenizer, TransformerClassifier encoder, string inputColumnName = "Text", string outputColumnName = "Features")
+    public EncoderFeaturizerEstimator(TextTokenizer tokenizer, TransformerClassifier encoder, string inputColumnName = DefaultColumnNames.Text, string outputColumnName = DefaultColumnNames.Features)
         => _transformer = new EncoderFeaturizerTransformer(tokenizer, encoder, inputColumnName, outputColumnName);
 
     /// <inheritdoc/>
@@ -47,7 +47,7 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer
     private readonly ReplicaPool<TransformerClassifier> _replicas;
 
     /// <summary>Featurizes with <paramref name="encoder"/> (its weights are copied per thread, never changed).</summary>
-    public EncoderFeaturizerTransformer(TextTokenizer tokenizer, TransformerClassifier encoder, string inputColumnName = "Text", string outputColumnName = "Features")
+    public EncoderFeaturizerTransformer(TextTokenizer tokenizer, TransformerClassifier encoder, string inputColumnName = DefaultColumnNames.Text, string outputColumnName = DefaultColumnNames.Features)
     {
         Tokenizer = tokenizer;
         Encoder = encoder;

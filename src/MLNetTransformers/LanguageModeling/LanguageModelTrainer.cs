@@ -68,21 +68,13 @@ public sealed class LanguageModelEstimator : IEstimator<LanguageModelTransformer
         var valid = stream.AsMemory(trainLen);
         ch?.Info(MessageSensitivity.None, $"Tokenizer: {tokenizer}; corpus {stream.Length} tokens ({trainLen} train, {validLen} validation)");
 
-        var config = new TransformerConfig
-        {
-            VocabSize = tokenizer.VocabularySize, ModelDim = o.ModelDim, Heads = o.Heads, Layers = o.Layers, FeedForwardDim = o.FeedForwardDim,
-            MaxLength = T, Dropout = o.Dropout, Activation = o.Activation, Norm = NormPlacement.PreNorm,
-        };
+        var config = o.ModelConfig(tokenizer.VocabularySize, T);
         var model = new TransformerLanguageModel(config, (ulong)o.Seed);
         var loop = new TrainingLoop(model, new TrainingLoopOptions
         {
-            Optimization = new TrainerOptions
-            {
-                LearningRate = o.LearningRate, WarmupSteps = o.WarmupSteps, TotalSteps = o.MaxSteps, Decay = DecayKind.Cosine, MinLearningRateRatio = 0.1f,
-                MaxGradNorm = 1f, AdamW = new AdamWOptions { WeightDecay = o.WeightDecay, Beta2 = 0.99f },
-            },
-            MaxSteps = o.MaxSteps, TimeBudget = o.TimeBudget, FitScheduleToTimeBudget = true, ElapsedBefore = clock.Elapsed,
-            ValidateEachEpoch = false, ValidateEverySteps = o.EvaluateEverySteps, ReportEverySteps = valid.Length >= 2 ? 0 : o.EvaluateEverySteps,
+            Optimization = o.Optimization(o.WarmupSteps, o.MaxSteps!.Value, DecayKind.Cosine, minLearningRateRatio: 0.1f, beta2: 0.99f),
+            MaxSteps = o.MaxSteps!.Value, TimeBudget = o.TimeBudget, FitScheduleToTimeBudget = true, ElapsedBefore = clock.Elapsed,
+            ValidateEachEpoch = false, ValidateEverySteps = o.ValidateEverySteps, ReportEverySteps = valid.Length >= 2 ? 0 : o.ValidateEverySteps,
             Cancellation = o.CancellationToken,
         });
         int B = o.BatchSize;

@@ -12,49 +12,33 @@ using MLNetTransformers.Training;
 
 namespace MLNetTransformers.LanguageModeling;
 
-/// <summary>Options of masked-language-model pretraining (<c>mlContext.Transforms.Text.PretrainMaskedLanguageModel</c>).</summary>
-public sealed class MaskedLanguageModelOptions
+/// <summary>
+/// Options of masked-language-model pretraining (<c>mlContext.Transforms.Text.PretrainMaskedLanguageModel</c>): the
+/// model shape and schedule of <see cref="TransformerTrainingOptions"/> (the classifier's defaults, so a pretrained
+/// encoder fine-tunes with default classifier options), 10,000 steps at most, no validation.
+/// </summary>
+public sealed class MaskedLanguageModelOptions : TransformerTrainingOptions
 {
-    /// <summary>Unlabelled text column.</summary>
-    public string TextColumnName { get; set; } = "Text";
+    /// <summary>Creates the options; <see cref="TransformerTrainingOptions.MaxSteps"/> is 10,000 (the data is cycled in shuffled epochs).</summary>
+    public MaskedLanguageModelOptions() => MaxSteps = 10000;
+
     /// <summary>Embedding column of the fitted featurizer.</summary>
-    public string OutputColumnName { get; set; } = "Features";
-    /// <summary>Tokenizer (a WordPiece vocabulary learned from the text by default).</summary>
-    public TokenizerOptions Tokenizer { get; set; } = new() { MaxTokens = 64 };
-    /// <summary>Encoder blocks.</summary>
-    public int Layers { get; set; } = 4;
-    /// <summary>d_model.</summary>
-    public int ModelDim { get; set; } = 256;
-    /// <summary>Attention heads.</summary>
-    public int Heads { get; set; } = 4;
-    /// <summary>Feed-forward hidden size.</summary>
-    public int FeedForwardDim { get; set; } = 1024;
-    /// <summary>Dropout probability.</summary>
-    public float Dropout { get; set; } = 0.1f;
+    public string OutputColumnName { get; set; } = DefaultColumnNames.Features;
     /// <summary>Pooling used by the featurizer and by classifiers fine-tuned from this encoder.</summary>
     public Pooling Pooling { get; set; } = Pooling.Mean;
-    /// <summary>Sequences per step.</summary>
-    public int BatchSize { get; set; } = 32;
-    /// <summary>Steps at most (the data is cycled in shuffled epochs).</summary>
-    public int MaxSteps { get; set; } = 10000;
-    /// <summary>Peak learning rate.</summary>
-    public float LearningRate { get; set; } = 5e-4f;
-    /// <summary>Warmup steps; −1 = 6% of the steps.</summary>
-    public int WarmupSteps { get; set; } = -1;
-    /// <summary>AdamW decoupled weight decay.</summary>
-    public float WeightDecay { get; set; } = 0.01f;
     /// <summary>Share of tokens chosen for prediction (BERT: 0.15; of those 80% [MASK], 10% random, 10% kept).</summary>
     public float MaskProbability { get; set; } = 0.15f;
-    /// <summary>Seed of weights, shuffling, masking and dropout.</summary>
-    public int Seed { get; set; }
-    /// <summary>Stop after this long.</summary>
-    public TimeSpan? TimeBudget { get; set; }
     /// <summary>Receives the masked-token loss and tokens/s.</summary>
     public IProgress<LanguageModelTrainingProgress>? Progress { get; set; }
-    /// <summary>Report every this many steps.</summary>
-    public int ReportEverySteps { get; set; } = 100;
-    /// <summary>Stops within one step.</summary>
-    public CancellationToken CancellationToken { get; set; }
+
+    internal override void Validate()
+    {
+        base.Validate();
+        if (!(MaskProbability > 0f && MaskProbability < 1f))
+            throw new ArgumentOutOfRangeException(nameof(MaskProbability), MaskProbability, "MaskProbability must be in (0, 1).");
+        if (MaxSteps is null) throw new ArgumentOutOfRangeException(nameof(MaxSteps), MaxSteps, "MaxSteps must be set for pretraining.");
+        if (!Enum.IsDefined(Pooling)) throw new ArgumentOutOfRangeException(nameof(Pooling), Pooling, "Unknown pooling.");
+    }
 }
 
 /// <summary>
@@ -70,11 +54,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<EncoderFeaturizerT
 
     internal MaskedLanguageModelEstimator(MaskedLanguageModelOptions options, IChannelProvider? log)
     {
-        if (!(options.MaskProbability > 0f && options.MaskProbability < 1f))
-            throw new ArgumentOutOfRangeException(nameof(options.MaskProbability), options.MaskProbability, "MaskProbability must be in (0, 1).");
-        if (options.MaxSteps <= 0) throw new ArgumentOutOfRangeException(nameof(options.MaxSteps), options.MaxSteps, "MaxSteps must be positive.");
-        if (options.BatchSize <= 0) throw new ArgumentOutOfRangeException(nameof(options.BatchSize), options.BatchSize, "BatchSize must be positive.");
-        options.Tokenizer.Validate();
+        options.Validate();
         (_o, _log) = (options, log);
     }
 
@@ -99,24 +79,17 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<EncoderFeaturizerT
         var clock = Stopwatch.StartNew();
         var tokenizer = o.Tokenizer.Build(() => texts);
         var data = new EncodedTexts(tokenizer, texts);
-        var config = new TransformerConfig
-        {
-            VocabSize = tokenizer.VocabularySize, ModelDim = o.ModelDim, Heads = o.Heads, Layers = o.Layers, FeedForwardDim = o.FeedForwardDim,
-            MaxLength = tokenizer.MaxTokens, Dropout = o.Dropout, Pooling = o.Pooling,
-        };
+        var config = o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens) with { Pooling = o.Pooling };
+        int maxSteps = o.MaxSteps!.Value;
         var model = new MaskedLanguageModel(config, (ulong)o.Seed);
         // With a time budget the number of steps is unknown until the first steps are timed: start with a short warmup;
         // the loop then fits the warmup (6%) and the decay to the steps the budget allows.
         bool budgeted = o.TimeBudget is not null;
-        int warmup = o.WarmupSteps >= 0 ? o.WarmupSteps : budgeted ? 20 : Math.Max(1, o.MaxSteps * 6 / 100);
+        int warmup = budgeted && o.WarmupSteps < 0 ? 20 : o.WarmupFor(maxSteps);
         var loop = new TrainingLoop(model, new TrainingLoopOptions
         {
-            Optimization = new TrainerOptions
-            {
-                LearningRate = o.LearningRate, WarmupSteps = warmup, TotalSteps = o.MaxSteps, Decay = DecayKind.Linear, MinLearningRateRatio = 0f,
-                AdamW = new AdamWOptions { WeightDecay = o.WeightDecay },
-            },
-            Epochs = int.MaxValue, MaxSteps = o.MaxSteps, TimeBudget = o.TimeBudget, FitScheduleToTimeBudget = true,
+            Optimization = o.Optimization(warmup, maxSteps, DecayKind.Linear, minLearningRateRatio: 0f),
+            Epochs = int.MaxValue, MaxSteps = maxSteps, TimeBudget = o.TimeBudget, FitScheduleToTimeBudget = true,
             FittedWarmupFraction = o.WarmupSteps < 0 ? 0.06f : null, ElapsedBefore = clock.Elapsed,
             ValidateEachEpoch = false, ReportEverySteps = o.ReportEverySteps, Cancellation = o.CancellationToken,
         });

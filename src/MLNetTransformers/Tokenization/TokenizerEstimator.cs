@@ -43,7 +43,7 @@ public sealed class TokenizerEstimator : IEstimator<TokenizerTransformer>
 public sealed class TokenizerTransformer : LazyRowTransformer
 {
     /// <summary>Wraps a tokenizer.</summary>
-    public TokenizerTransformer(TextTokenizer tokenizer, string inputColumnName = "Text", string tokenIdsColumnName = "TokenIds", string attentionMaskColumnName = "AttentionMask")
+    public TokenizerTransformer(TextTokenizer tokenizer, string inputColumnName = DefaultColumnNames.Text, string tokenIdsColumnName = DefaultColumnNames.TokenIds, string attentionMaskColumnName = DefaultColumnNames.AttentionMask)
     {
         Tokenizer = tokenizer;
         InputColumnName = inputColumnName;

@@ -1,0 +1,31 @@
+namespace MLNetTransformers;
+
+/// <summary>
+/// Column names the library's estimators read and write unless told otherwise (ML.NET's own names where ML.NET has
+/// one: Label, Score, Probability, PredictedLabel, Features).
+/// </summary>
+public static class DefaultColumnNames
+{
+    /// <summary>Input text.</summary>
+    public const string Text = "Text";
+    /// <summary>Label of a classifier.</summary>
+    public const string Label = "Label";
+    /// <summary>Raw score of a classifier.</summary>
+    public const string Score = "Score";
+    /// <summary>Probability of the positive class (binary classification).</summary>
+    public const string Probability = "Probability";
+    /// <summary>Predicted label of a classifier.</summary>
+    public const string PredictedLabel = "PredictedLabel";
+    /// <summary>Embedding vector of a featurizer.</summary>
+    public const string Features = "Features";
+    /// <summary>Token ids written by the tokenizer, read by ONNX models.</summary>
+    public const string TokenIds = "TokenIds";
+    /// <summary>Attention mask (1 = real token, 0 = padding) written by the tokenizer.</summary>
+    public const string AttentionMask = "AttentionMask";
+    /// <summary>Token type (segment) ids of BERT-style ONNX models.</summary>
+    public const string TokenTypeIds = "TokenTypeIds";
+    /// <summary>Prompt of a text generator.</summary>
+    public const string Prompt = "Prompt";
+    /// <summary>Text written by a text generator.</summary>
+    public const string Generated = "Generated";
+}
