@@ -41,39 +41,50 @@ public static class OnnxExporter
         OnnxExportKind kind = OnnxExportKind.Classifier)
     {
         if (kind == OnnxExportKind.LanguageModel) throw new ArgumentException("A classifier exports as Classifier or Featurizer.", nameof(kind));
+        if (kind == OnnxExportKind.Featurizer) return Export(model.Encoder, tokenizer);
         var g = new OnnxGraphBuilder();
         var (ids, mask) = Inputs(g);
         var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
         // Each ensemble member: its stack, pooling and head; embeddings are member 0's, logits the members' mean.
         string? logits = null, embeddings = null;
-        int members = kind == OnnxExportKind.Classifier ? model.Config.Members : 1;
+        int members = model.Config.Members;
         for (int m = 0; m < members; m++)
         {
             string prefix = TransformerClassifier.MemberPrefix(m);
-            var hidden = Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, prefix);
-            string pooled;
-            if (model.Config.Pooling == Pooling.Cls)
-                pooled = g.Node("Gather", new[] { hidden, g.Int64Scalar(0) }, Int("axis", 1));
-            else
-            {
-                var m3 = g.Node("Unsqueeze", new[] { maskF, g.Int64s(2) });
-                var sum = g.Node("ReduceSum", new[] { g.Node("Mul", new[] { hidden, m3 }), g.Int64s(1) }, Int("keepdims", 0));
-                var count = g.Node("ReduceSum", new[] { maskF, g.Int64s(1) }, Int("keepdims", 1));
-                pooled = g.Node("Div", new[] { sum, g.Node("Max", new[] { count, g.FloatScalar(1f) }) });
-            }
+            var pooled = Pool(g, Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, prefix), maskF, model.Config.Pooling);
             embeddings ??= pooled;
-            if (kind != OnnxExportKind.Classifier) break;
             var head = Linear(g, model.Parameters, prefix + "head.", pooled);
             logits = logits is null ? head : g.Node("Add", new[] { logits, head });
         }
         g.Output(embeddings!, "embeddings", DataType.Float, "batch", model.Config.ModelDim);
-        if (kind == OnnxExportKind.Classifier)
-        {
-            if (members > 1) logits = g.Node("Mul", new[] { logits!, g.FloatScalar(1f / members) });
-            if (model.NGrams is { } bag) logits = MixWithNGrams(g, bag, logits!, ids, maskF);
-            g.Output(logits!, "logits", DataType.Float, "batch", model.Config.NumClasses);
-        }
+        if (members > 1) logits = g.Node("Mul", new[] { logits!, g.FloatScalar(1f / members) });
+        if (model.NGrams is { } bag) logits = MixWithNGrams(g, bag, logits!, ids, maskF);
+        g.Output(logits!, "logits", DataType.Float, "batch", model.Config.NumClasses);
         return Model(g, model, kind, tokenizer, classNames);
+    }
+
+    /// <summary>A standalone encoder as a featurizer: <c>embeddings</c> [batch, d_model], the pooled sentence vectors.</summary>
+    /// <param name="encoder">The encoder, standalone or part of a classifier or masked LM.</param>
+    /// <param name="tokenizer">Tokenizer stored in the metadata, for consumers that tokenize.</param>
+    public static byte[] Export(TransformerEncoder encoder, TextTokenizer? tokenizer = null)
+    {
+        if (!encoder.OwnsParameters) encoder = encoder.Copy(); // only the encoder's weights, not its owner's
+        var g = new OnnxGraphBuilder();
+        var (ids, mask) = Inputs(g);
+        var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
+        var pooled = Pool(g, Stack(g, encoder.Parameters, encoder.Config, ids, maskF, causal: false), maskF, encoder.Config.Pooling);
+        g.Output(pooled, "embeddings", DataType.Float, "batch", encoder.Config.ModelDim);
+        return Model(g, encoder, OnnxExportKind.Featurizer, tokenizer, null);
+    }
+
+    /// <summary>hidden [B, T, d] → [B, d]: the first token's state, or the mean over unmasked tokens.</summary>
+    private static string Pool(OnnxGraphBuilder g, string hidden, string maskF, Pooling pooling)
+    {
+        if (pooling == Pooling.Cls) return g.Node("Gather", new[] { hidden, g.Int64Scalar(0) }, Int("axis", 1));
+        var m3 = g.Node("Unsqueeze", new[] { maskF, g.Int64s(2) });
+        var sum = g.Node("ReduceSum", new[] { g.Node("Mul", new[] { hidden, m3 }), g.Int64s(1) }, Int("keepdims", 0));
+        var count = g.Node("ReduceSum", new[] { maskF, g.Int64s(1) }, Int("keepdims", 1));
+        return g.Node("Div", new[] { sum, g.Node("Max", new[] { count, g.FloatScalar(1f) }) });
     }
 
     /// <summary>The causal language model: <c>logits</c> [batch, sequence, vocab].</summary>
@@ -94,7 +105,7 @@ public static class OnnxExporter
     private static (string Ids, string Mask) Inputs(OnnxGraphBuilder g) =>
         (g.Input("input_ids", DataType.Int64, "batch", "sequence"), g.Input("attention_mask", DataType.Int64, "batch", "sequence"));
 
-    private static byte[] Model(OnnxGraphBuilder g, ITrainableModel model, OnnxExportKind kind, TextTokenizer? tokenizer, IReadOnlyList<string>? classNames)
+    private static byte[] Model(OnnxGraphBuilder g, ITransformerModel model, OnnxExportKind kind, TextTokenizer? tokenizer, IReadOnlyList<string>? classNames)
     {
         var m = new ModelProto
         {

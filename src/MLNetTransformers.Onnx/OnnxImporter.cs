@@ -13,7 +13,7 @@ namespace MLNetTransformers.Onnx;
 /// <param name="Kind">What the graph computed.</param>
 /// <param name="Tokenizer">The tokenizer stored in the metadata, if any.</param>
 /// <param name="ClassNames">Class names stored in the metadata, if any.</param>
-public sealed record ImportedModel(ITrainableModel Model, OnnxExportKind Kind, TextTokenizer? Tokenizer, IReadOnlyList<string>? ClassNames);
+public sealed record ImportedModel(ITransformerModel Model, OnnxExportKind Kind, TextTokenizer? Tokenizer, IReadOnlyList<string>? ClassNames);
 
 /// <summary>
 /// Brings the weights of an ONNX model exported by <see cref="OnnxExporter"/> back into the managed engine:
@@ -50,15 +50,16 @@ public static class OnnxImporter
         TransformerConfig config;
         try { config = TransformerConfig.FromJson(configJson); }
         catch (Exception e) when (e is JsonException or ArgumentException) { throw new InvalidDataException($"{source} has an invalid config: {e.Message}", e); }
-        ITrainableModel managed = kind == OnnxExportKind.LanguageModel ? new TransformerLanguageModel(config) : new TransformerClassifier(config);
+        ITransformerModel managed = kind switch
+        {
+            OnnxExportKind.LanguageModel => new TransformerLanguageModel(config),
+            OnnxExportKind.Featurizer => new TransformerEncoder(config),
+            _ => new TransformerClassifier(config),
+        };
         var initializers = model.Graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         foreach (var p in managed.Parameters.Tensors)
         {
-            if (!initializers.TryGetValue(p.Name, out var t))
-            {
-                if (kind == OnnxExportKind.Featurizer && p.Name.StartsWith("head.", StringComparison.Ordinal)) continue; // featurizers carry no head
-                throw new InvalidDataException($"{source} lacks the weight '{p.Name}'.");
-            }
+            if (!initializers.TryGetValue(p.Name, out var t)) throw new InvalidDataException($"{source} lacks the weight '{p.Name}'.");
             if (!t.Dims.SequenceEqual(p.Shape.Select(d => (long)d)))
                 throw new InvalidDataException($"{source}: weight '{p.Name}' has shape [{string.Join(", ", t.Dims)}], expected [{string.Join(", ", p.Shape)}].");
             ReadFloats(t, p.Value, source);

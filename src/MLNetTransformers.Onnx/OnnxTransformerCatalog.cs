@@ -23,7 +23,7 @@ public static class OnnxTransformerCatalog
         if (parts.OfType<TransformerClassificationTransformer>().FirstOrDefault() is { } cls)
             return OnnxExporter.Export(cls.Model, cls.Tokenizer, cls.ClassNames);
         if (parts.OfType<EncoderFeaturizerTransformer>().FirstOrDefault() is { } feat)
-            return OnnxExporter.Export(feat.Encoder, feat.Tokenizer, kind: OnnxExportKind.Featurizer);
+            return OnnxExporter.Export(feat.Encoder, feat.Tokenizer);
         if (parts.OfType<LanguageModeling.LanguageModelTransformer>().FirstOrDefault() is { } lm)
             return OnnxExporter.Export(lm.Model, lm.Tokenizer);
         throw new ArgumentException("The model holds no transformer classifier, encoder featurizer or language model to export.", nameof(model));

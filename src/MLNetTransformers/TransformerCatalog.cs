@@ -58,7 +58,7 @@ public static class TransformerCatalog
     /// </summary>
     public static EncoderFeaturizerEstimator TransformerFeaturizer(this TransformsCatalog.TextTransforms catalog,
         TransformerClassificationTransformer trainedModel, string outputColumnName = DefaultColumnNames.Features, string inputColumnName = DefaultColumnNames.Text)
-        => new(trainedModel.Tokenizer, trainedModel.Model, inputColumnName, outputColumnName);
+        => new(trainedModel.Tokenizer, trainedModel.Model.Encoder, inputColumnName, outputColumnName);
 
     /// <summary>
     /// Trains a GPT-style causal language model on the documents of a text column (or, with

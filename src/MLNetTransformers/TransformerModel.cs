@@ -212,8 +212,10 @@ public static class TransformerModel
             }
             case "featurizer":
             {
-                var model = (TransformerClassifier)Checkpoint.FromBytes(ReadAll(zip, (string)seg["checkpoint"]!, path, hashes), path).Model;
-                return new EncoderFeaturizerTransformer(tokenizer, model, (string)seg["input"]!, (string)seg["output"]!);
+                // Files written before the encoder was a model of its own hold a classifier whose head is unused.
+                var model = Checkpoint.FromBytes(ReadAll(zip, (string)seg["checkpoint"]!, path, hashes), path).Model;
+                var encoder = model as TransformerEncoder ?? ((TransformerClassifier)model).Encoder;
+                return new EncoderFeaturizerTransformer(tokenizer, encoder, (string)seg["input"]!, (string)seg["output"]!);
             }
             case "language_model":
             {

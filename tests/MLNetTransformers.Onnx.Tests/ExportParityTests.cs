@@ -108,12 +108,19 @@ public class ExportParityTests
     [Fact]
     public void Featurizer_ExportsEmbeddingsOnly()
     {
-        var model = new TransformerClassifier(Small(), 3);
+        var model = new TransformerClassifier(Small() with { NGramBuckets = 37, Members = 2 }, 3);
         var onnx = OnnxExporter.Export(model, kind: OnnxExportKind.Featurizer);
         var (ids, mask) = RandomBatch(2, 6, 1);
         var ort = RunOrt(onnx, ids, mask, 2, 6);
         Assert.Equal(new[] { "embeddings" }, ort.Keys);
-        Close(model.Embed(new TokenBatch(2, 6, ids, mask)).AsSpan(0, 32), ort["embeddings"], "embeddings");
+        var expected = model.Embed(new TokenBatch(2, 6, ids, mask)).AsSpan(0, 32).ToArray();
+        Close(expected, ort["embeddings"], "embeddings");
+        // The encoder alone: no head or n-gram weights travel, and it imports as an encoder with the same embeddings.
+        Assert.Equal(onnx, OnnxExporter.Export(model.Encoder.Copy()));
+        var imported = Assert.IsType<TransformerEncoder>(OnnxImporter.Import(onnx).Model);
+        Assert.True(imported.OwnsParameters);
+        Assert.DoesNotContain(imported.Parameters.Tensors, t => t.Name.StartsWith("head.") || t.Name.StartsWith("ngram."));
+        Assert.Equal(expected, imported.Embed(new TokenBatch(2, 6, ids, mask)).AsSpan(0, 32).ToArray());
     }
 
     [Fact]

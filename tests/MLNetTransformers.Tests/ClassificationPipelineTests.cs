@@ -133,14 +133,14 @@ public class ClassificationPipelineTests(BinaryModelFixture f) : IClassFixture<B
     public void Featurizer_AcceptsTokenIds_WithTheSameResultAsText()
     {
         var tokens = new Tokenization.TokenizerTransformer(f.Classifier.Tokenizer).Transform(f.Test);
-        var fromIds = new Featurization.EncoderFeaturizerTransformer(f.Classifier.Tokenizer, f.Classifier.Model, "TokenIds", "F").Transform(tokens);
-        var fromText = new Featurization.EncoderFeaturizerTransformer(f.Classifier.Tokenizer, f.Classifier.Model, "Text", "F").Transform(f.Test);
+        var fromIds = new Featurization.EncoderFeaturizerTransformer(f.Classifier.Tokenizer, f.Classifier.Model.Encoder, "TokenIds", "F").Transform(tokens);
+        var fromText = new Featurization.EncoderFeaturizerTransformer(f.Classifier.Tokenizer, f.Classifier.Model.Encoder, "Text", "F").Transform(f.Test);
         var a = fromIds.GetColumn<float[]>("F").ToArray();
         var b = fromText.GetColumn<float[]>("F").ToArray();
         Assert.Equal(b.Length, a.Length);
         for (int i = 0; i < a.Length; i++) Assert.Equal(b[i], a[i]);
         Assert.Contains("Boolean", Assert.ThrowsAny<ArgumentException>(() =>
-            new Featurization.EncoderFeaturizerTransformer(f.Classifier.Tokenizer, f.Classifier.Model, "Label", "F").GetOutputSchema(f.Test.Schema)).Message);
+            new Featurization.EncoderFeaturizerTransformer(f.Classifier.Tokenizer, f.Classifier.Model.Encoder, "Label", "F").GetOutputSchema(f.Test.Schema)).Message);
     }
 
     [Theory]

@@ -118,12 +118,7 @@ public sealed class TransformerClassifier : ITrainableModel
         _heads[m].Forward(_encoders[m].Forward(batch.Ids, batch.BatchSize, batch.SeqLen, padding, training), batch.BatchSize, batch.SeqLen, padding);
 
     /// <summary>Sentence embeddings [B, d]: the pooled encoder output the head sees (member 0's in an ensemble).</summary>
-    public float[] Embed(TokenBatch batch)
-    {
-        var padding = batch.PaddingFlags(ref _padding);
-        var hidden = Encoder.Forward(batch.Ids, batch.BatchSize, batch.SeqLen, padding, training: false);
-        return Head.Pool(hidden, batch.BatchSize, batch.SeqLen, padding);
-    }
+    public float[] Embed(TokenBatch batch) => Encoder.Embed(batch);
 
     /// <summary>Class probabilities [B, classes] (softmax of the logits).</summary>
     public float[] PredictProbabilities(TokenBatch batch)

@@ -8,7 +8,7 @@ using MLNetTransformers.Core.Models;
 namespace MLNetTransformers.Core.Training;
 
 /// <summary>A model (and optionally its optimizer state) read from a checkpoint file.</summary>
-public sealed record CheckpointContents(ITrainableModel Model, AdamW? Optimizer);
+public sealed record CheckpointContents(ITransformerModel Model, AdamW? Optimizer);
 
 /// <summary>
 /// Checkpoint files: config, weights and optimizer state in one little-endian binary file.
@@ -26,14 +26,14 @@ public static class Checkpoint
     private const int HashSize = 32;
 
     /// <summary>Writes <paramref name="model"/> (and <paramref name="optimizer"/> when given) to <paramref name="path"/> atomically.</summary>
-    public static void Save(string path, ITrainableModel model, AdamW? optimizer = null)
+    public static void Save(string path, ITransformerModel model, AdamW? optimizer = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         WriteAtomically(path, ToBytes(model, optimizer));
     }
 
     /// <summary>The checkpoint file's bytes (checksum included), for embedding in other containers.</summary>
-    public static byte[] ToBytes(ITrainableModel model, AdamW? optimizer = null)
+    public static byte[] ToBytes(ITransformerModel model, AdamW? optimizer = null)
     {
         var ps = model.Parameters;
         using var body = new MemoryStream();
@@ -142,8 +142,9 @@ public static class Checkpoint
         long available = (length - r.BaseStream.Position) / sizeof(float);
         if (config.MinimumParameterCount(kind) > available)
             throw new InvalidDataException($"Checkpoint '{path}': its config implies at least {config.MinimumParameterCount(kind):N0} weights, but the file holds at most {available:N0}.");
-        ITrainableModel model = kind switch
+        ITransformerModel model = kind switch
         {
+            ModelKind.Encoder => new TransformerEncoder(config),
             ModelKind.Classifier => new TransformerClassifier(config),
             ModelKind.LanguageModel => new TransformerLanguageModel(config),
             ModelKind.MaskedLanguageModel => new MaskedLanguageModel(config),

@@ -131,14 +131,14 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         {
             if (init.Config.VocabSize != tokenizer.VocabularySize)
                 throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
-            var config = init.Config with { NumClasses = classes, NGramBuckets = o.NGramBuckets, Members = o.EnsembleSize, MaxLength = Math.Max(init.Config.MaxLength, tokenizer.MaxTokens) };
+            var config = init.Config with { NumClasses = classes, NGramBuckets = o.NGramBuckets, Members = o.EnsembleSize, MaxLength = Math.Max(init.Config.MaxLength, tokenizer.MaxTokens), Dropout = o.Dropout };
             if (config.MaxLength != init.Config.MaxLength)
                 throw new ArgumentException($"InitialModel handles {init.Config.MaxLength} positions; MaxTokens is {tokenizer.MaxTokens}.");
             var m = new TransformerClassifier(config, (ulong)o.Seed);
             // Every ensemble member starts from the initial encoder ("members.k.layers.0…" reads "layers.0…").
             foreach (var t in m.Parameters.Tensors)
             {
-                string source = Regex.Replace(t.Name, @"^members\.\d+\.", "");
+                string source = init.Prefix + Regex.Replace(t.Name, @"^members\.\d+\.", "");
                 if (init.Parameters.Contains(source) && init.Parameters[source].Length == t.Length) init.Parameters[source].Value.CopyTo(t.Value);
             }
             return m;

@@ -70,8 +70,11 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
     /// <summary>Receives loss, tokens/s and validation accuracy as training goes.</summary>
     public IProgress<ClassificationTrainingProgress>? Progress { get; set; }
 
-    /// <summary>Start from this encoder's weights (e.g. masked-LM pretraining) instead of random ones; its config wins.</summary>
-    public TransformerClassifier? InitialModel { get; set; }
+    /// <summary>
+    /// Start from this encoder's weights (masked-LM pretraining's, a featurizer's or another classifier's
+    /// <see cref="TransformerClassifier.Encoder"/>) instead of random ones; its shape wins over the shape options.
+    /// </summary>
+    public TransformerEncoder? InitialModel { get; set; }
     /// <summary>Use this tokenizer instead of building one from <see cref="TransformerTrainingOptions.Tokenizer"/>.</summary>
     public TextTokenizer? PretrainedTokenizer { get; set; }
 

@@ -13,7 +13,11 @@ public sealed class EncoderFeaturizerEstimator : IEstimator<EncoderFeaturizerTra
     private readonly EncoderFeaturizerTransformer _transformer;
 
     /// <summary>Featurizes with a trained encoder; the input column holds text, or token ids from this tokenizer.</summary>
-    public EncoderFeaturizerEstimator(TextTokenizer tokenizer, TransformerClassifier encoder, string inputColumnName = DefaultColumnNames.Text, string outputColumnName = DefaultColumnNames.Features)
+    /// <param name="tokenizer">The encoder's tokenizer.</param>
+    /// <param name="encoder">A trained encoder (e.g. a classifier's <see cref="TransformerClassifier.Encoder"/> or masked-LM pretraining's).</param>
+    /// <param name="inputColumnName">Text column, or token ids from <paramref name="tokenizer"/>.</param>
+    /// <param name="outputColumnName">Embedding column written.</param>
+    public EncoderFeaturizerEstimator(TextTokenizer tokenizer, TransformerEncoder encoder, string inputColumnName = DefaultColumnNames.Text, string outputColumnName = DefaultColumnNames.Features)
         => _transformer = new EncoderFeaturizerTransformer(tokenizer, encoder, inputColumnName, outputColumnName);
 
     /// <inheritdoc/>
@@ -44,14 +48,18 @@ public sealed class EncoderFeaturizerEstimator : IEstimator<EncoderFeaturizerTra
 /// </summary>
 public sealed class EncoderFeaturizerTransformer : LazyRowTransformer
 {
-    private readonly ReplicaPool<TransformerClassifier> _replicas;
+    private readonly ReplicaPool<TransformerEncoder> _replicas;
 
-    /// <summary>Featurizes with <paramref name="encoder"/> (its weights are copied per thread, never changed).</summary>
-    public EncoderFeaturizerTransformer(TextTokenizer tokenizer, TransformerClassifier encoder, string inputColumnName = DefaultColumnNames.Text, string outputColumnName = DefaultColumnNames.Features)
+    /// <summary>Featurizes with <paramref name="encoder"/> (its weights are copied, never changed).</summary>
+    /// <param name="tokenizer">The encoder's tokenizer.</param>
+    /// <param name="encoder">A trained encoder (e.g. a classifier's <see cref="TransformerClassifier.Encoder"/> or masked-LM pretraining's).</param>
+    /// <param name="inputColumnName">Text column, or token ids from <paramref name="tokenizer"/>.</param>
+    /// <param name="outputColumnName">Embedding column written.</param>
+    public EncoderFeaturizerTransformer(TextTokenizer tokenizer, TransformerEncoder encoder, string inputColumnName = DefaultColumnNames.Text, string outputColumnName = DefaultColumnNames.Features)
     {
         Tokenizer = tokenizer;
-        Encoder = encoder;
-        _replicas = new ReplicaPool<TransformerClassifier>(encoder.Copy);
+        Encoder = encoder.OwnsParameters ? encoder : encoder.Copy();
+        _replicas = new ReplicaPool<TransformerEncoder>(Encoder.Copy);
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
         if (tokenizer.VocabularySize != encoder.Config.VocabSize)
@@ -60,8 +68,8 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer
 
     /// <summary>Tokenizer of the encoder.</summary>
     public TextTokenizer Tokenizer { get; }
-    /// <summary>The encoder (its classification head is not used).</summary>
-    public TransformerClassifier Encoder { get; }
+    /// <summary>The encoder: a starting point for a classifier (<see cref="TransformerClassifierOptions.InitialModel"/>).</summary>
+    public TransformerEncoder Encoder { get; }
     /// <summary>Text column read.</summary>
     public string InputColumnName { get; }
     /// <summary>Embedding column written.</summary>

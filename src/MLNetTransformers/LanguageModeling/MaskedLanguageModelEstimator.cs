@@ -114,10 +114,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<EncoderFeaturizerT
         (step, string stop) = (outcome.Steps, outcome.StopReason);
         Summary = new LanguageModelSummary(step, stop, null, clock.Elapsed);
         ch?.Info(MessageSensitivity.None, $"Pretraining finished after {step} steps ({stop}).");
-        // The encoder's weights, in a classifier of the same config (its head is untrained).
-        var encoder = new TransformerClassifier(config with { Dropout = o.Dropout }, (ulong)o.Seed);
-        foreach (var t in encoder.Parameters.Tensors)
-            if (model.Parameters.Contains(t.Name)) model.Parameters[t.Name].Value.CopyTo(t.Value);
+        var encoder = model.Encoder.Copy();
         return new EncoderFeaturizerTransformer(tokenizer, encoder, o.TextColumnName, o.OutputColumnName);
     }
 }

@@ -1,0 +1,86 @@
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Layers;
+
+namespace MLNetTransformers.Core.Models;
+
+/// <summary>
+/// A BERT-style encoder: token embedding + positions, <see cref="TransformerConfig.Layers"/> bidirectional
+/// <see cref="EncoderBlock"/>s and (pre-norm) a final LayerNorm → hidden states [B, T, d], and pooled sentence vectors
+/// [B, d] (<see cref="TransformerConfig.Pooling"/>). It is a model of its own (a sentence featurizer, what masked-LM
+/// pretraining produces, what a classifier starts from) and the part of the classifier and the masked LM that reads
+/// text: those declare it inside their own parameters under a prefix.
+/// </summary>
+public sealed class TransformerEncoder : TransformerStack, ITransformerModel
+{
+    private readonly EncoderBlock[] _blocks;
+    private readonly SequencePooling _pool;
+    private bool[]? _padding;
+
+    /// <summary>A standalone encoder with its own parameters, initialised from <paramref name="seed"/>.</summary>
+    /// <param name="config">The shape (classifier fields such as NumClasses are not used).</param>
+    /// <param name="seed">Seed of the initial weights and of dropout.</param>
+    public TransformerEncoder(TransformerConfig config, ulong seed = 0) : this(new ParameterSet(), "", config, seed)
+    {
+        OwnsParameters = true;
+        Parameters.Allocate(seed);
+    }
+
+    /// <summary>Declares the encoder's parameters inside <paramref name="parameters"/>; blocks are <c>{prefix}layers.{i}.</c>.</summary>
+    /// <param name="parameters">The owning model's parameters (allocated by the owner).</param>
+    /// <param name="prefix">Prefix of every parameter name ("" or e.g. "members.1.").</param>
+    /// <param name="config">The shape.</param>
+    /// <param name="seed">Seed of dropout.</param>
+    public TransformerEncoder(ParameterSet parameters, string prefix, TransformerConfig config, ulong seed)
+        : base(parameters, prefix, config, seed)
+    {
+        Parameters = parameters;
+        Prefix = prefix;
+        _blocks = new EncoderBlock[config.Layers];
+        for (int i = 0; i < _blocks.Length; i++)
+            _blocks[i] = new EncoderBlock(parameters, $"{prefix}layers.{i}.", config, causal: false, seed + 16 * (ulong)(i + 1));
+        _pool = new SequencePooling(config.ModelDim, config.Pooling);
+    }
+
+    /// <summary>The parameters the encoder lives in (its own, or its owner's).</summary>
+    public ParameterSet Parameters { get; }
+    /// <summary>Whether <see cref="Parameters"/> are the encoder's alone (false when it is part of a classifier or masked LM).</summary>
+    public bool OwnsParameters { get; }
+    /// <summary>Prefix of the encoder's parameter names inside <see cref="Parameters"/>.</summary>
+    public string Prefix { get; }
+    /// <inheritdoc/>
+    public ModelKind Kind => ModelKind.Encoder;
+    /// <summary>The blocks.</summary>
+    public IReadOnlyList<EncoderBlock> Blocks => _blocks;
+
+    /// <summary>ids [B, T] → hidden states [B, T, d]. <paramref name="keyPadding"/>: [B, T], true = padded.</summary>
+    public float[] Forward(int[] ids, int batch, int seqLen, bool[]? keyPadding, bool training)
+    {
+        var x = Embed(ids, batch, seqLen, training);
+        foreach (var block in _blocks) x = block.Forward(x, batch, seqLen, keyPadding, training);
+        return Finish(x, batch * seqLen);
+    }
+
+    /// <summary>Backward from d(hidden states) down to the embeddings.</summary>
+    public void Backward(float[] dhidden, int batch, int seqLen)
+    {
+        var d = FinishBackward(dhidden, batch * seqLen);
+        for (int i = _blocks.Length - 1; i >= 0; i--) d = _blocks[i].Backward(d, batch, seqLen);
+        EmbedBackward(d, batch, seqLen);
+    }
+
+    /// <summary>Sentence vectors [B, d] of a batch in inference mode (a buffer reused by the next call).</summary>
+    public float[] Embed(TokenBatch batch)
+    {
+        var padding = batch.PaddingFlags(ref _padding);
+        return _pool.Forward(Forward(batch.Ids, batch.BatchSize, batch.SeqLen, padding, training: false), batch.BatchSize, batch.SeqLen, padding);
+    }
+
+    /// <summary>A standalone encoder holding a copy of this one's weights (from its owner's parameters when it is part of a model).</summary>
+    public TransformerEncoder Copy()
+    {
+        // The classifier fields of an owner's config do not describe the encoder.
+        var copy = new TransformerEncoder(Config with { NumClasses = new TransformerConfig().NumClasses, NGramBuckets = 0, Members = 1 });
+        foreach (var t in copy.Parameters.Tensors) Parameters[Prefix + t.Name].Value.CopyTo(t.Value);
+        return copy;
+    }
+}
