@@ -4,6 +4,7 @@ using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNetTransformers.Core.Models;
 using MLNetTransformers.Data;
+using MLNetTransformers.Persistence;
 
 namespace MLNetTransformers.Onnx;
 
@@ -70,19 +71,54 @@ public sealed class OnnxModelEstimator : IEstimator<OnnxModelTransformer>
 /// shared by all threads. Unlike ML.NET's ApplyOnnxModel, asking for CUDA on a CPU-only ONNX Runtime gives a clear
 /// error, or a logged CPU fallback when allowed.
 /// </summary>
-public sealed class OnnxModelTransformer : LazyRowTransformer, IDisposable
+public sealed class OnnxModelTransformer : LazyRowTransformer, IDisposable, IModelPart, IModelPartLoader<OnnxModelTransformer>
 {
+    static string IModelPartLoader<OnnxModelTransformer>.Kind => "onnx";
+
+    // The ONNX file travels inside the model file; the execution provider is the saver's choice and is kept too.
+    private sealed record OnnxRecord(string Model, Dictionary<string, string> Inputs, Dictionary<string, string>? Outputs, string? PoolOutput,
+        Pooling Pooling, string EmbeddingColumn, OnnxProvider Provider, int DeviceId, bool FallbackToCpu, int IntraOpThreads);
+
+    object IModelPart.SavePart(ModelPartWriter w)
+    {
+        var bytes = _options.ModelBytes ?? File.ReadAllBytes(_options.ModelFile!);
+        // The file is read again to be saved: it must still be the model the session runs.
+        if (_options.ModelBytes is null && !System.Security.Cryptography.SHA256.HashData(bytes).AsSpan().SequenceEqual(_fileHash))
+            throw new InvalidOperationException($"ONNX model file '{_options.ModelFile}' changed after this transformer loaded it; the model being saved would not be the one that runs.");
+        var e = _options.Execution;
+        return new OnnxRecord(w.Entry("onnx", bytes), new(_options.InputColumns), _options.OutputColumns is null ? null : new(_options.OutputColumns),
+            _options.PoolOutput, _options.Pooling, _options.EmbeddingColumnName, e.Provider, e.DeviceId, e.FallbackToCpu, e.IntraOpThreads);
+    }
+
+    static ITransformer IModelPartLoader<OnnxModelTransformer>.LoadPart(ModelPartReader r)
+    {
+        var rec = r.Record<OnnxRecord>();
+        return new OnnxModelTransformer(new OnnxModelOptions
+        {
+            ModelBytes = r.Entry(rec.Model), InputColumns = rec.Inputs, OutputColumns = rec.Outputs, PoolOutput = rec.PoolOutput, Pooling = rec.Pooling,
+            EmbeddingColumnName = rec.EmbeddingColumn,
+            Execution = new OnnxExecutionOptions { Provider = rec.Provider, DeviceId = rec.DeviceId, FallbackToCpu = rec.FallbackToCpu, IntraOpThreads = rec.IntraOpThreads },
+        });
+    }
+
     private readonly InferenceSession _session;
     private readonly OnnxModelOptions _options;
     private readonly Dictionary<string, string> _inputs = new(StringComparer.Ordinal);
     private readonly List<string> _zeroInputs = new();
+    private readonly byte[]? _fileHash; // SHA-256 of ModelFile as the session loaded it
 
     /// <summary>Opens the session and resolves the input bindings against the model's inputs.</summary>
     public OnnxModelTransformer(OnnxModelOptions options)
     {
         _options = options;
-        _session = options.ModelBytes is { } bytes ? OnnxSessionFactory.Create(bytes, options.Execution)
-            : OnnxSessionFactory.Create(options.ModelFile ?? throw new ArgumentException("Set ModelFile or ModelBytes."), options.Execution);
+        if (options.ModelBytes is { } bytes) _session = OnnxSessionFactory.Create(bytes, options.Execution);
+        else
+        {
+            string file = options.ModelFile ?? throw new ArgumentException("Set ModelFile or ModelBytes.");
+            _session = OnnxSessionFactory.Create(file, options.Execution);
+            using var stream = File.OpenRead(file);
+            _fileHash = System.Security.Cryptography.SHA256.HashData(stream);
+        }
         foreach (var (name, meta) in _session.InputMetadata)
         {
             if (meta.ElementType != typeof(long) && meta.ElementType != typeof(float))

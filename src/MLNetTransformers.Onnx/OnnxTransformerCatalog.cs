@@ -50,13 +50,18 @@ public static class OnnxTransformerCatalog
     /// <summary>Runs an ONNX model with every option.</summary>
     public static OnnxModelEstimator ApplyTransformerOnnxModel(this TransformsCatalog catalog, OnnxModelOptions options) => new(options);
 
-    /// <summary>The same classifier, scoring through ONNX Runtime on its exported network (same predictions, within float rounding).</summary>
+    /// <summary>
+    /// The same classifier, scoring through ONNX Runtime on its exported network (same predictions, within float
+    /// rounding). Dispose the returned transformer to release the ONNX Runtime session.
+    /// </summary>
     public static TransformerClassificationTransformer UseOnnxRuntime(this TransformerClassificationTransformer classifier, OnnxExecutionOptions? execution = null)
         => classifier.WithBackend(new OnnxClassifierBackend(OnnxSessionFactory.Create(OnnxExporter.Export(classifier.Model, classifier.Tokenizer, classifier.ClassNames), execution), classifier.Model.Config.NumClasses));
 
     /// <summary>Scores token batches with an exported classifier in ONNX Runtime.</summary>
-    private sealed class OnnxClassifierBackend(InferenceSession session, int classes) : IClassifierBackend
+    private sealed class OnnxClassifierBackend(InferenceSession session, int classes) : IClassifierBackend, IDisposable
     {
+        public void Dispose() => session.Dispose();
+
         public void Probabilities(TokenBatch batch, Span<float> probabilities)
         {
             int b = batch.BatchSize, t = batch.SeqLen, n = b * t;

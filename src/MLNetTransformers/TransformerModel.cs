@@ -5,12 +5,8 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNetTransformers.Classification;
-using MLNetTransformers.Core.Models;
 using MLNetTransformers.Core.Training;
-using MLNetTransformers.Featurization;
-using MLNetTransformers.LanguageModeling;
-using MLNetTransformers.Tokenization;
+using MLNetTransformers.Persistence;
 
 namespace MLNetTransformers;
 
@@ -24,8 +20,9 @@ namespace MLNetTransformers;
 public static class TransformerModel
 {
     private const string Format = "MLNetTransformers.Model";
-    // 2: manifest.json lists the SHA-256 of every other entry and manifest.sha256 holds its own; 1: no checksums (still read).
-    private const int Version = 2;
+    // 3: each segment names the assembly of its part; 2: manifest.json lists the SHA-256 of every other entry and
+    // manifest.sha256 holds its own; 1: no checksums. All three are read.
+    private const int Version = 3;
 
     /// <summary>Writes <paramref name="model"/> (any chain of stock and MLNetTransformers transformers) to <paramref name="path"/>.</summary>
     public static void Save(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string path)
@@ -106,7 +103,7 @@ public static class TransformerModel
             manifest = JsonNode.Parse(manifestBytes) ?? throw new InvalidDataException($"'{path}': empty manifest.");
             if ((string?)manifest["format"] != Format) throw new InvalidDataException($"'{path}' is not an MLNetTransformers model.");
             int version = (int?)manifest["version"] ?? -1;
-            if (version is not (1 or Version)) throw new InvalidDataException($"'{path}' has model format version {version}; this build reads versions 1 and {Version}.");
+            if (version is < 1 or > Version) throw new InvalidDataException($"'{path}' has model format version {version}; this build reads versions 1 to {Version}.");
             JsonObject? hashes = null;
             if (version >= 2)
             {
@@ -118,19 +115,19 @@ public static class TransformerModel
             }
             using (var s = Seekable(zip, "input-schema.mlnet", path, hashes)) mlContext.Model.Load(s, out inputSchema);
             var parts = new List<ITransformer>();
-            foreach (var seg in manifest["segments"]!.AsArray())
+            foreach (var seg in (manifest["segments"] as JsonArray) ?? throw new InvalidDataException($"Model file '{path}' lists no segments."))
             {
-                string kind = (string)seg!["kind"]!;
+                string? kind = (string?)seg?["kind"];
                 if (kind == "mlnet")
                 {
-                    using var s = Seekable(zip, (string)seg["entry"]!, path, hashes);
+                    using var s = Seekable(zip, (string?)seg!["entry"] ?? throw new InvalidDataException($"Model file '{path}' has an ML.NET segment without an entry."), path, hashes);
                     parts.Add(mlContext.Model.Load(s, out _));
                 }
-                else parts.Add(Restore(seg, zip, path, hashes));
+                else parts.Add(Restore(seg ?? throw new InvalidDataException($"Model file '{path}' has an empty segment."), zip, path, hashes));
             }
             return new TransformerChain<ITransformer>(parts.ToArray());
         }
-        catch (Exception e) when (e is InvalidDataException or JsonException or NullReferenceException or InvalidCastException or KeyNotFoundException or FormatException)
+        catch (Exception e) when (e is InvalidDataException or JsonException or ArgumentException or InvalidCastException or KeyNotFoundException or FormatException or InvalidOperationException)
         {
             throw e is InvalidDataException ide && ide.Message.Contains(path) ? ide : new InvalidDataException($"Model file '{path}' is corrupt or truncated: {e.Message}", e);
         }
@@ -140,97 +137,62 @@ public static class TransformerModel
     public static IEnumerable<ITransformer> Parts(ITransformer model) =>
         model is IEnumerable<ITransformer> chain ? chain.SelectMany(Parts) : new[] { model };
 
+    /// <summary>The manifest segment of a library transformer (its record, kind and assembly), or null for a stock one.</summary>
     private static JsonObject? Describe(ITransformer t, Action<string, byte[]> write, int index)
     {
-        switch (t)
-        {
-            case TokenizerTransformer tok:
-                write($"segment{index}.tokenizer.json", tok.Tokenizer.Serialize());
-                return new JsonObject
-                {
-                    ["kind"] = "tokenizer", ["tokenizer"] = $"segment{index}.tokenizer.json",
-                    ["input"] = tok.InputColumnName, ["ids"] = tok.TokenIdsColumnName, ["mask"] = tok.AttentionMaskColumnName,
-                };
-            case TransformerClassificationTransformer cls:
-                write($"segment{index}.tokenizer.json", cls.Tokenizer.Serialize());
-                write($"segment{index}.ckpt", Checkpoint.ToBytes(cls.Model));
-                return new JsonObject
-                {
-                    ["kind"] = "classifier", ["tokenizer"] = $"segment{index}.tokenizer.json", ["checkpoint"] = $"segment{index}.ckpt",
-                    ["binary"] = cls.IsBinary, ["classes"] = new JsonArray(cls.ClassNames.Select(n => (JsonNode?)JsonValue.Create(n)).ToArray()),
-                    ["text"] = cls.TextColumnName, ["score"] = cls.ScoreColumnName, ["probability"] = cls.ProbabilityColumnName,
-                    ["predicted"] = cls.PredictedLabelColumnName,
-                };
-            case EncoderFeaturizerTransformer feat:
-                write($"segment{index}.tokenizer.json", feat.Tokenizer.Serialize());
-                write($"segment{index}.ckpt", Checkpoint.ToBytes(feat.Encoder));
-                return new JsonObject
-                {
-                    ["kind"] = "featurizer", ["tokenizer"] = $"segment{index}.tokenizer.json", ["checkpoint"] = $"segment{index}.ckpt",
-                    ["input"] = feat.InputColumnName, ["output"] = feat.OutputColumnName,
-                };
-            case LanguageModelTransformer lm:
-                write($"segment{index}.tokenizer.json", lm.Tokenizer.Serialize());
-                write($"segment{index}.ckpt", Checkpoint.ToBytes(lm.Model));
-                return new JsonObject
-                {
-                    ["kind"] = "language_model", ["tokenizer"] = $"segment{index}.tokenizer.json", ["checkpoint"] = $"segment{index}.ckpt",
-                    ["prompt"] = lm.PromptColumnName, ["generated"] = lm.GeneratedColumnName,
-                    ["generation"] = JsonSerializer.SerializeToNode(lm.Generation),
-                    ["stop"] = new JsonArray(lm.StopSequences.Select(x => (JsonNode?)JsonValue.Create(x)).ToArray()),
-                };
-            default:
-                return null;
-        }
+        if (t is not IModelPart part) return null;
+        var type = t.GetType();
+        var segment = JsonSerializer.SerializeToNode(part.SavePart(new ModelPartWriter(write, index)), ModelPartReader.Json)!.AsObject();
+        segment.Insert(0, "kind", PartKind(type));
+        segment.Insert(1, "assembly", type.Assembly.GetName().Name);
+        return segment;
     }
 
     private static ITransformer Restore(JsonNode seg, ZipArchive zip, string path, JsonObject? hashes)
     {
-        string kind = (string)seg["kind"]!;
-        var tokenizer = TextTokenizer.Deserialize(ReadAll(zip, (string)seg["tokenizer"]!, path, hashes));
-        switch (kind)
+        string kind = (string?)seg["kind"] ?? throw new InvalidDataException($"Model file '{path}' has a segment without a kind.");
+        // Files of format 1 and 2 name no assembly: their parts all live in this one.
+        string assembly = (string?)seg["assembly"] ?? typeof(TransformerModel).Assembly.GetName().Name!;
+        var loader = Loaders(assembly, path).GetValueOrDefault(kind)
+            ?? throw new InvalidDataException($"Model file '{path}' has a segment of unknown kind '{kind}' (from {assembly}).");
+        return loader(new ModelPartReader(seg, entry => ReadAll(zip, entry, path, hashes), path));
+    }
+
+    // Part loaders by assembly, then kind: found by type, not listed here.
+    private static readonly Dictionary<string, Dictionary<string, Func<ModelPartReader, ITransformer>>> LoaderCache = new();
+
+    private static Dictionary<string, Func<ModelPartReader, ITransformer>> Loaders(string assemblyName, string path)
+    {
+        lock (LoaderCache)
         {
-            case "tokenizer":
-                return new TokenizerTransformer(tokenizer, (string)seg["input"]!, (string)seg["ids"]!, (string)seg["mask"]!);
-            case "classifier":
+            if (LoaderCache.TryGetValue(assemblyName, out var known)) return known;
+            // Only this library's assemblies are searched: a file cannot make the reader load arbitrary code.
+            if (!(assemblyName == "MLNetTransformers" || assemblyName.StartsWith("MLNetTransformers.", StringComparison.Ordinal)))
+                throw new InvalidDataException($"Model file '{path}' names assembly '{assemblyName}', which is not part of MLNetTransformers.");
+            System.Reflection.Assembly assembly;
+            try { assembly = System.Reflection.Assembly.Load(assemblyName); }
+            catch (Exception e) when (e is FileNotFoundException or FileLoadException or BadImageFormatException)
             {
-                var model = (TransformerClassifier)Checkpoint.FromBytes(ReadAll(zip, (string)seg["checkpoint"]!, path, hashes), path).Model;
-                bool binary = (bool)seg["binary"]!;
-                var names = seg["classes"]!.AsArray().Select(n => (string)n!).ToArray();
-                KeyDataViewType? keyType = binary ? null : new KeyDataViewType(typeof(uint), names.Length);
-                DataViewSchema.Annotations? annotations = null;
-                if (!binary)
+                throw new InvalidDataException($"Model file '{path}' needs {assemblyName}: reference that package to load it.", e);
+            }
+            var loaders = new Dictionary<string, Func<ModelPartReader, ITransformer>>(StringComparer.Ordinal);
+            var via = typeof(TransformerModel).GetMethod(nameof(LoadVia), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+            foreach (var type in assembly.GetTypes())
+                if (type.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IModelPartLoader<>) && i.GenericTypeArguments[0] == type))
                 {
-                    var b = new DataViewSchema.Annotations.Builder();
-                    var values = new VBuffer<ReadOnlyMemory<char>>(names.Length, names.Select(n => n.AsMemory()).ToArray());
-                    b.Add("KeyValues", new VectorDataViewType(TextDataViewType.Instance, names.Length),
-                        (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> v) => values.CopyTo(ref v)));
-                    annotations = b.ToAnnotations();
+                    var load = via.MakeGenericMethod(type).CreateDelegate<Func<ModelPartReader, ITransformer>>();
+                    loaders.Add(PartKind(type), load);
                 }
-                return new TransformerClassificationTransformer(tokenizer, model, binary, names, keyType, annotations,
-                    (string)seg["text"]!, (string)seg["score"]!, (string)seg["probability"]!, (string)seg["predicted"]!);
-            }
-            case "featurizer":
-            {
-                // Files written before the encoder was a model of its own hold a classifier whose head is unused.
-                var model = Checkpoint.FromBytes(ReadAll(zip, (string)seg["checkpoint"]!, path, hashes), path).Model;
-                var encoder = model as TransformerEncoder ?? ((TransformerClassifier)model).Encoder;
-                return new EncoderFeaturizerTransformer(tokenizer, encoder, (string)seg["input"]!, (string)seg["output"]!);
-            }
-            case "language_model":
-            {
-                var model = (TransformerLanguageModel)Checkpoint.FromBytes(ReadAll(zip, (string)seg["checkpoint"]!, path, hashes), path).Model;
-                return new LanguageModelTransformer(tokenizer, model, new LanguageModelOptions
-                {
-                    PromptColumnName = (string)seg["prompt"]!, GeneratedColumnName = (string)seg["generated"]!,
-                    Generation = seg["generation"]!.Deserialize<GenerationOptions>()!,
-                    StopSequences = seg["stop"]!.AsArray().Select(x => (string)x!).ToArray(),
-                });
-            }
-            default:
-                throw new InvalidDataException($"Model file '{path}' has a segment of unknown kind '{kind}'.");
+            return LoaderCache[assemblyName] = loaders;
         }
     }
+
+    private static ITransformer LoadVia<T>(ModelPartReader reader) where T : IModelPartLoader<T> => T.LoadPart(reader);
+    private static string KindOf<T>() where T : IModelPartLoader<T> => T.Kind;
+
+    private static string PartKind(Type type) =>
+        (string)typeof(TransformerModel).GetMethod(nameof(KindOf), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
+            .MakeGenericMethod(type).Invoke(null, null)!;
 
     private const long ManifestLimit = 1 << 20;
     // Every entry carries this time, so saving the same model twice gives the same bytes.

@@ -161,6 +161,35 @@ public class ImportAndRuntimeTests(TrainedClassifier t) : IClassFixture<TrainedC
     }
 
     [Fact]
+    public void OnnxPipeline_SavesWithItsOnnxFile_AndLoadsWithTheSameOutputs()
+    {
+        string dir = Directory.CreateTempSubdirectory().FullName;
+        string onnxPath = Path.Combine(dir, "cls.onnx"), modelPath = Path.Combine(dir, "pipeline.mlnt");
+        t.Ml.Model.ExportTransformerToOnnx(t.Classifier, onnxPath);
+        var tokenizer = new TokenizerTransformer(t.Classifier.Tokenizer);
+        var onnx = t.Ml.Transforms.ApplyTransformerOnnxModel(onnxPath).Fit(tokenizer.Transform(t.Data));
+        var pipeline = new TransformerChain<ITransformer>(tokenizer, onnx, t.Classifier);
+        var before = pipeline.Transform(t.Data).GetColumn<float[]>("logits").ToArray();
+        TransformerModel.Save(t.Ml, pipeline, t.Data.Schema, modelPath);
+        File.Delete(onnxPath); // the ONNX model travels inside the model file
+        var loaded = TransformerModel.Load(new MLContext(2), modelPath, out var schema);
+        var parts = TransformerModel.Parts(loaded).ToArray();
+        Assert.IsType<OnnxModelTransformer>(parts[1]);
+        var after = loaded.Transform(t.Data).GetColumn<float[]>("logits").ToArray();
+        Assert.Equal(before.Length, after.Length);
+        for (int i = 0; i < before.Length; i++) Assert.Equal(before[i], after[i]);
+        Assert.Equal(t.Classifier.Transform(t.Data).GetColumn<float>("Probability"), loaded.Transform(t.Data).GetColumn<float>("Probability"));
+
+        // A file that changed under a loaded transformer is not saved as if it were the model that runs.
+        t.Ml.Model.ExportTransformerToOnnx(t.Classifier, onnxPath);
+        var fromFile = t.Ml.Transforms.ApplyTransformerOnnxModel(onnxPath).Fit(tokenizer.Transform(t.Data));
+        File.WriteAllBytes(onnxPath, OnnxExporter.Export(new TransformerClassifier(ExportParityTests.Small())));
+        var ex = Assert.Throws<InvalidOperationException>(() => TransformerModel.Save(t.Ml, fromFile, tokenizer.Transform(t.Data).Schema, Path.Combine(dir, "x.mlnt")));
+        Assert.Contains(onnxPath, ex.Message);
+        Assert.False(File.Exists(Path.Combine(dir, "x.mlnt")));
+    }
+
+    [Fact]
     public void OnnxModelTransformer_PoolsAHiddenStateOutput()
     {
         var lm = new TransformerLanguageModel(ExportParityTests.Small(), 2);

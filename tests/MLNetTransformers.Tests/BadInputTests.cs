@@ -142,6 +142,49 @@ public class ModelFileIntegrityTests
     }
 
     [Fact]
+    public void ModelsSavedByTheSecondFormat_StillLoad_AndGiveWhatTheyGave()
+    {
+        // Written by main at 8eb18fb (format 2, a central switch, the featurizer holding a classifier), with the outputs
+        // they gave then in v2-expected.json (the program that made them is described in Data/README.md).
+        var expected = System.Text.Json.JsonDocument.Parse(File.ReadAllText(DataFile("v2-expected.json"))).RootElement;
+        var feat = TransformerModel.Parts(TransformerModel.Load(new Microsoft.ML.MLContext(), DataFile("v2-featurizer.mlnt"), out _))
+            .OfType<Featurization.EncoderFeaturizerTransformer>().Single();
+        Assert.True(feat.Encoder.OwnsParameters);
+        Assert.Equal(expected.GetProperty("embedding").EnumerateArray().Select(e => e.GetSingle()), feat.Embed("a good film"));
+        var lm = TransformerModel.Parts(TransformerModel.Load(new Microsoft.ML.MLContext(), DataFile("v2-language-model.mlnt"), out _))
+            .OfType<LanguageModeling.LanguageModelTransformer>().Single();
+        Assert.Equal(12, lm.Generation.MaxNewTokens);
+        Assert.Equal(new[] { "zz" }, lm.StopSequences);
+        Assert.Equal(expected.GetProperty("generated").GetString(), lm.Generate("the "));
+        // Saved again in today's format, they load to the same outputs.
+        string path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "v3.mlnt");
+        lm.Save(path);
+        var again = TransformerModel.Parts(TransformerModel.Load(new Microsoft.ML.MLContext(), path, out _)).OfType<LanguageModeling.LanguageModelTransformer>().Single();
+        Assert.Equal(expected.GetProperty("generated").GetString(), again.Generate("the "));
+    }
+
+    [Theory]
+    [InlineData("System.Private.CoreLib", "classifier", "not part of MLNetTransformers")]
+    [InlineData("MLNetTransformers", "no_such_part", "unknown kind 'no_such_part'")]
+    [InlineData("MLNetTransformers.Missing", "classifier", "needs MLNetTransformers.Missing")]
+    public void ASegment_NamingAForeignAssemblyOrUnknownKind_IsRefusedByName(string assembly, string kind, string message)
+    {
+        // A format-1 file (no checksums to forge) whose one segment names the given part.
+        string path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "crafted.mlnt");
+        using (var source = System.IO.Compression.ZipFile.OpenRead(DataFile("v1-binary.mlnt")))
+        using (var zip = System.IO.Compression.ZipFile.Open(path, System.IO.Compression.ZipArchiveMode.Create))
+        {
+            using (var from = source.GetEntry("input-schema.mlnet")!.Open())
+            using (var to = zip.CreateEntry("input-schema.mlnet").Open()) from.CopyTo(to);
+            using var w = new StreamWriter(zip.CreateEntry("manifest.json").Open());
+            w.Write($$"""{"format":"MLNetTransformers.Model","version":1,"segments":[{"kind":"{{kind}}","assembly":"{{assembly}}"}]}""");
+        }
+        var ex = Assert.Throws<InvalidDataException>(() => TransformerModel.Load(new Microsoft.ML.MLContext(), path, out _));
+        Assert.Contains(message, ex.Message);
+        Assert.Contains(path, ex.Message);
+    }
+
+    [Fact]
     public void TheSameModel_SavesToTheSameBytes()
     {
         var ml = new Microsoft.ML.MLContext();

@@ -4,6 +4,8 @@ using MLNetTransformers.Core.Models;
 using MLNetTransformers.Data;
 using MLNetTransformers.Tokenization;
 
+using MLNetTransformers.Persistence;
+
 namespace MLNetTransformers.Classification;
 
 /// <summary>
@@ -12,8 +14,38 @@ namespace MLNetTransformers.Classification;
 /// names) and <c>PredictedLabel</c> (the label's key type). Lazy; cursors over a whole view score 64 rows at a
 /// time, PredictionEngine one row; safe to use from several threads (each borrows its own model replica).
 /// </summary>
-public sealed class TransformerClassificationTransformer : LazyRowTransformer
+public sealed class TransformerClassificationTransformer : LazyRowTransformer, IModelPart, IModelPartLoader<TransformerClassificationTransformer>, IDisposable
 {
+    static string IModelPartLoader<TransformerClassificationTransformer>.Kind => "classifier";
+
+    private sealed record ClassifierRecord(string Tokenizer, string Checkpoint, bool Binary, string[] Classes, string Text, string Score, string Probability, string Predicted);
+
+    object IModelPart.SavePart(ModelPartWriter w) => new ClassifierRecord(w.Tokenizer(Tokenizer), w.Checkpoint(Model), IsBinary, ClassNames.ToArray(),
+        TextColumnName, ScoreColumnName, ProbabilityColumnName, PredictedLabelColumnName);
+
+    static ITransformer IModelPartLoader<TransformerClassificationTransformer>.LoadPart(ModelPartReader r)
+    {
+        var rec = r.Record<ClassifierRecord>();
+        var model = r.Checkpoint<TransformerClassifier>(rec.Checkpoint);
+        if (rec.Classes.Length != model.Config.NumClasses)
+            throw new InvalidDataException($"Model file '{r.Path}' names {rec.Classes.Length} classes for a classifier of {model.Config.NumClasses}.");
+        KeyDataViewType? keyType = rec.Binary ? null : new KeyDataViewType(typeof(uint), rec.Classes.Length);
+        DataViewSchema.Annotations? annotations = null;
+        if (!rec.Binary)
+        {
+            var b = new DataViewSchema.Annotations.Builder();
+            var values = new VBuffer<ReadOnlyMemory<char>>(rec.Classes.Length, rec.Classes.Select(n => n.AsMemory()).ToArray());
+            b.Add("KeyValues", new VectorDataViewType(TextDataViewType.Instance, rec.Classes.Length),
+                (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> v) => values.CopyTo(ref v)));
+            annotations = b.ToAnnotations();
+        }
+        return new TransformerClassificationTransformer(r.Tokenizer(rec.Tokenizer), model, rec.Binary, rec.Classes, keyType, annotations,
+            rec.Text, rec.Score, rec.Probability, rec.Predicted);
+    }
+
+    /// <summary>Releases the <see cref="Backend"/> (an ONNX Runtime session) when it holds one.</summary>
+    public void Dispose() => (Backend as IDisposable)?.Dispose();
+
     private readonly ReplicaPool<TransformerClassifier> _replicas;
     private readonly KeyDataViewType? _labelType;
     private readonly DataViewSchema.Annotations? _labelAnnotations;

@@ -5,6 +5,8 @@ using MLNetTransformers.Core.Models;
 using MLNetTransformers.Data;
 using MLNetTransformers.Tokenization;
 
+using MLNetTransformers.Persistence;
+
 namespace MLNetTransformers.Featurization;
 
 /// <summary>Estimator of <see cref="EncoderFeaturizerTransformer"/> (nothing to learn: Fit checks the schema).</summary>
@@ -46,8 +48,24 @@ public sealed class EncoderFeaturizerEstimator : IEstimator<EncoderFeaturizerTra
 /// (Int64 or Int32 vector, e.g. the TokenIds column of <c>TokenizeForTransformer</c> with the encoder's tokenizer)
 /// is read up to its first [PAD].
 /// </summary>
-public sealed class EncoderFeaturizerTransformer : LazyRowTransformer
+public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPart, IModelPartLoader<EncoderFeaturizerTransformer>
 {
+    static string IModelPartLoader<EncoderFeaturizerTransformer>.Kind => "featurizer";
+
+    private sealed record FeaturizerRecord(string Tokenizer, string Checkpoint, string Input, string Output);
+
+    object IModelPart.SavePart(ModelPartWriter w) => new FeaturizerRecord(w.Tokenizer(Tokenizer), w.Checkpoint(Encoder), InputColumnName, OutputColumnName);
+
+    static ITransformer IModelPartLoader<EncoderFeaturizerTransformer>.LoadPart(ModelPartReader r)
+    {
+        var rec = r.Record<FeaturizerRecord>();
+        // Files written before the encoder was a model of its own hold a classifier whose head is unused.
+        var model = r.Checkpoint<ITransformerModel>(rec.Checkpoint);
+        var encoder = model as TransformerEncoder ?? (model as TransformerClassifier)?.Encoder
+            ?? throw new InvalidDataException($"Model file '{r.Path}': entry '{rec.Checkpoint}' holds a {model.Kind} model where an encoder belongs.");
+        return new EncoderFeaturizerTransformer(r.Tokenizer(rec.Tokenizer), encoder, rec.Input, rec.Output);
+    }
+
     private readonly ReplicaPool<TransformerEncoder> _replicas;
 
     /// <summary>Featurizes with <paramref name="encoder"/> (its weights are copied, never changed).</summary>

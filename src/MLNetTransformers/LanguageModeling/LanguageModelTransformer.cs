@@ -4,6 +4,10 @@ using MLNetTransformers.Core.Models;
 using MLNetTransformers.Data;
 using MLNetTransformers.Tokenization;
 
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MLNetTransformers.Persistence;
+
 namespace MLNetTransformers.LanguageModeling;
 
 /// <summary>
@@ -12,8 +16,28 @@ namespace MLNetTransformers.LanguageModeling;
 /// same prompt). Generation uses a key/value cache. Prompts start after a document separator, like training
 /// documents; a prompt longer than the context keeps its end. Thread-safe (one model replica per concurrent caller).
 /// </summary>
-public sealed class LanguageModelTransformer : LazyRowTransformer
+public sealed class LanguageModelTransformer : LazyRowTransformer, IModelPart, IModelPartLoader<LanguageModelTransformer>
 {
+    static string IModelPartLoader<LanguageModelTransformer>.Kind => "language_model";
+
+    // Generation is stored with the default (PascalCase) names it has always had.
+    private sealed record LanguageModelRecord(string Tokenizer, string Checkpoint, string Prompt, string Generated, JsonObject Generation, string[] Stop);
+
+    object IModelPart.SavePart(ModelPartWriter w) => new LanguageModelRecord(w.Tokenizer(Tokenizer), w.Checkpoint(Model), PromptColumnName, GeneratedColumnName,
+        JsonSerializer.SerializeToNode(Generation)!.AsObject(), StopSequences.ToArray());
+
+    static ITransformer IModelPartLoader<LanguageModelTransformer>.LoadPart(ModelPartReader r)
+    {
+        var rec = r.Record<LanguageModelRecord>();
+        GenerationOptions generation;
+        try { generation = rec.Generation.Deserialize<GenerationOptions>() ?? throw new JsonException("null generation options."); }
+        catch (JsonException e) { throw new InvalidDataException($"Model file '{r.Path}' has malformed generation options: {e.Message}", e); }
+        return new LanguageModelTransformer(r.Tokenizer(rec.Tokenizer), r.Checkpoint<TransformerLanguageModel>(rec.Checkpoint), new LanguageModelOptions
+        {
+            PromptColumnName = rec.Prompt, GeneratedColumnName = rec.Generated, Generation = generation, StopSequences = rec.Stop,
+        });
+    }
+
     private readonly ReplicaPool<(TransformerLanguageModel Model, TokenGenerator Generator)> _replicas;
 
     /// <summary>Wraps a trained model.</summary>

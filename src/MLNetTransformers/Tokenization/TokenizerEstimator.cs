@@ -2,6 +2,8 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransformers.Data;
 
+using MLNetTransformers.Persistence;
+
 namespace MLNetTransformers.Tokenization;
 
 /// <summary>
@@ -40,8 +42,20 @@ public sealed class TokenizerEstimator : IEstimator<TokenizerTransformer>
 }
 
 /// <summary>Maps a text column to token ids and an attention mask with a fitted <see cref="TextTokenizer"/>.</summary>
-public sealed class TokenizerTransformer : LazyRowTransformer
+public sealed class TokenizerTransformer : LazyRowTransformer, IModelPart, IModelPartLoader<TokenizerTransformer>
 {
+    static string IModelPartLoader<TokenizerTransformer>.Kind => "tokenizer";
+
+    private sealed record TokenizerRecord(string Tokenizer, string Input, string Ids, string Mask);
+
+    object IModelPart.SavePart(ModelPartWriter w) => new TokenizerRecord(w.Tokenizer(Tokenizer), InputColumnName, TokenIdsColumnName, AttentionMaskColumnName);
+
+    static ITransformer IModelPartLoader<TokenizerTransformer>.LoadPart(ModelPartReader r)
+    {
+        var rec = r.Record<TokenizerRecord>();
+        return new TokenizerTransformer(r.Tokenizer(rec.Tokenizer), rec.Input, rec.Ids, rec.Mask);
+    }
+
     /// <summary>Wraps a tokenizer.</summary>
     public TokenizerTransformer(TextTokenizer tokenizer, string inputColumnName = DefaultColumnNames.Text, string tokenIdsColumnName = DefaultColumnNames.TokenIds, string attentionMaskColumnName = DefaultColumnNames.AttentionMask)
     {
