@@ -177,7 +177,10 @@ public sealed class CliTests : IDisposable
     {
         var r = Run("train", "--task", "regression", "--train", "x", "--model", "y");
         Assert.Equal(2, r.Code);
-        Assert.Contains("--task must be binary or multiclass", r.Err);
+        Assert.Contains("'regression'", r.Err);
+        Assert.Contains("--task", r.Err);
+        Assert.Contains("'multiclass'", r.Err);
+        Assert.Single(r.Err.Trim().Split('\n'));
         r = Run("train", "--task", "binary", "--train", Path.Combine(_dir, "missing.tsv"), "--model", "m");
         Assert.Equal(1, r.Code);
         Assert.Contains("missing.tsv", r.Err);
@@ -301,5 +304,89 @@ public sealed class CliTests : IDisposable
         Assert.Contains(value, r.Err);
         Assert.DoesNotContain("   at ", r.Err);
         Assert.False(File.Exists(Path.Combine(_dir, "never.mlnt")));
+    }
+
+    [Theory]
+    [InlineData("train")]
+    [InlineData("evaluate")]
+    [InlineData("predict")]
+    [InlineData("train-lm")]
+    [InlineData("generate")]
+    [InlineData("perplexity")]
+    [InlineData("export-onnx")]
+    [InlineData("onnx-run")]
+    public void EveryCommand_HasHelp_AndRefusesUnknownOptionsAndMissingOnesInOneLine(string command)
+    {
+        var help = Run(command, "--help");
+        Assert.Equal(0, help.Code);
+        Assert.Contains($"mlnet-transformers {command} [options]", help.Out);
+        Assert.Contains("--model", help.Out.Replace("--onnx", "--model")); // every command names its model
+        var unknown = Run(command, "--frobnicate", "1");
+        Assert.Equal(2, unknown.Code);
+        Assert.Contains("--frobnicate", unknown.Err);
+        Assert.Single(unknown.Err.Trim().Split('\n'));
+        var missing = Run(command);
+        Assert.Equal(2, missing.Code);
+        Assert.Contains("is required", missing.Err);
+        Assert.Single(missing.Err.Trim().Split('\n'));
+    }
+
+    [Fact]
+    public void HelpDefaults_AreTheOptionClasses()
+    {
+        var cls = new MLNetTransformers.Classification.TransformerClassifierOptions();
+        var train = Run("train", "--help").Out;
+        Assert.Matches($@"--dim <dim>\s+d_model \[default: {cls.ModelDim}\]", train);
+        Assert.Matches($@"--ngram-buckets <ngram-buckets>.*\[default: {cls.NGramBuckets}\]", train);
+        Assert.Contains("[default: 0.1]", train); // dropout as written, not as a float's long decimal
+        var lm = new MLNetTransformers.LanguageModeling.LanguageModelOptions();
+        var trainLm = Run("train-lm", "--help").Out;
+        Assert.Matches($@"--layers <layers>.*\[default: {lm.Layers}\]", trainLm);
+        Assert.Matches($@"--steps <steps>.*\[default: {lm.MaxSteps}\]", trainLm);
+        Assert.Matches($@"--eval-every <eval-every>.*\[default: {lm.ValidateEverySteps}\]", trainLm);
+    }
+
+    [Theory]
+    [InlineData("--steps", "abc")]
+    [InlineData("--lr", "NaN")]
+    [InlineData("--context", "0")]
+    [InlineData("--heads", "3")]
+    [InlineData("--tokenizer", "morse")]
+    public void TrainLm_BadValues_AreUsageErrorsNamingTheOption(string option, string value)
+    {
+        string text = Path.Combine(_dir, "t.txt"), model = Path.Combine(_dir, "never.mlnt");
+        File.WriteAllText(text, "some text to learn from. ");
+        var r = Run("train-lm", "--text", text, "--model", model, option, value);
+        Assert.Equal(2, r.Code);
+        Assert.Contains(option, r.Err);
+        Assert.Contains(value, r.Err);
+        Assert.Single(r.Err.Trim().Split('\n'));
+        Assert.False(File.Exists(model));
+    }
+
+    [Fact]
+    public void APipelineRunningAnOnnxModel_SavesAndScoresInAFreshProcess()
+    {
+        var lines = File.ReadAllLines(TestData.ReviewsPath);
+        string train = Path.Combine(_dir, "train.tsv"), test = Path.Combine(_dir, "test.tsv");
+        string model = Path.Combine(_dir, "m.mlnt"), withOnnx = Path.Combine(_dir, "with-onnx.mlnt");
+        File.WriteAllLines(train, lines.Take(201));
+        File.WriteAllLines(test, lines.Take(1).Concat(lines.Skip(201).Take(100)));
+        Assert.Equal(0, Run("train", "--task", "binary", "--train", train, "--model", model, "--epochs", "2", "--dim", "32", "--ffn", "64", "--vocab", "200", "--max-tokens", "24").Code);
+        // In this process: tokenizer → the classifier's exported network in ONNX Runtime → the classifier, saved as one model.
+        var ml = new Microsoft.ML.MLContext(1);
+        var loaded = TransformerModel.Load(ml, model, out var schema);
+        var classifier = TransformerModel.Parts(loaded).OfType<Classification.TransformerClassificationTransformer>().Single();
+        var tokenizer = new Tokenization.TokenizerTransformer(classifier.Tokenizer, classifier.TextColumnName);
+        var onnx = new Onnx.OnnxModelTransformer(new Onnx.OnnxModelOptions { ModelBytes = Onnx.OnnxExporter.Export(classifier.Model, classifier.Tokenizer) });
+        var chain = new Microsoft.ML.Data.TransformerChain<Microsoft.ML.ITransformer>(tokenizer, onnx, classifier);
+        TransformerModel.Save(ml, chain, schema, withOnnx);
+        // A fresh process loads it (the ONNX part restored from inside the file, its session opened) and scores every row
+        // with it (the ONNX columns are computed only when read: their values are compared in the Onnx tests).
+        var plain = Run("evaluate", "--model", model, "--test", test);
+        var viaOnnx = Run("evaluate", "--model", withOnnx, "--test", test);
+        Assert.True(viaOnnx.Code == 0, viaOnnx.Err);
+        Assert.Equal(LastJson(plain.Out).ToJsonString(), LastJson(viaOnnx.Out).ToJsonString());
+        Assert.Equal(100, (int)LastJson(viaOnnx.Out)["rows"]!);
     }
 }

@@ -100,7 +100,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         ch?.Info(MessageSensitivity.None, $"Training finished after {result.Steps} steps in {sw.Elapsed.TotalSeconds:F1} s ({result.StopReason}).");
         return new TransformerClassificationTransformer(tokenizer, model, _binary, classNames, labelCol.Type as KeyDataViewType, labelCol.Annotations,
             o.TextColumnName, o.ScoreColumnName, o.ProbabilityColumnName, o.PredictedLabelColumnName)
-        { TrainingSummary = result };
+        { TrainingSummary = result, LabelColumnName = labelCol.Name };
     }
 
     /// <summary>

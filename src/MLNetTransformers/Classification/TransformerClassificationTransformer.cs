@@ -18,10 +18,11 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
 {
     static string IModelPartLoader<TransformerClassificationTransformer>.Kind => "classifier";
 
-    private sealed record ClassifierRecord(string Tokenizer, string Checkpoint, bool Binary, string[] Classes, string Text, string Score, string Probability, string Predicted);
+    private sealed record ClassifierRecord(string Tokenizer, string Checkpoint, bool Binary, string[] Classes, string Text, string Score, string Probability, string Predicted,
+        string? Label = null);
 
     object IModelPart.SavePart(ModelPartWriter w) => new ClassifierRecord(w.Tokenizer(Tokenizer), w.Checkpoint(Model), IsBinary, ClassNames.ToArray(),
-        TextColumnName, ScoreColumnName, ProbabilityColumnName, PredictedLabelColumnName);
+        TextColumnName, ScoreColumnName, ProbabilityColumnName, PredictedLabelColumnName, LabelColumnName);
 
     static ITransformer IModelPartLoader<TransformerClassificationTransformer>.LoadPart(ModelPartReader r)
     {
@@ -40,7 +41,7 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
             annotations = b.ToAnnotations();
         }
         return new TransformerClassificationTransformer(r.Tokenizer(rec.Tokenizer), model, rec.Binary, rec.Classes, keyType, annotations,
-            rec.Text, rec.Score, rec.Probability, rec.Predicted);
+            rec.Text, rec.Score, rec.Probability, rec.Predicted) { LabelColumnName = rec.Label };
     }
 
     /// <summary>Releases the <see cref="Backend"/> (an ONNX Runtime session) when it holds one.</summary>
@@ -80,6 +81,8 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
     public string ProbabilityColumnName { get; }
     /// <summary>Predicted label column written.</summary>
     public string PredictedLabelColumnName { get; }
+    /// <summary>The label column the model was trained on (null for models saved before it was recorded).</summary>
+    public string? LabelColumnName { get; internal init; }
     /// <summary>How training went (null for a loaded model).</summary>
     public TrainingSummary? TrainingSummary { get; internal init; }
     internal KeyDataViewType? LabelType => _labelType;
@@ -94,7 +97,7 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
     /// <summary>The same transformer scoring through <paramref name="backend"/> (null = back to the managed engine).</summary>
     public TransformerClassificationTransformer WithBackend(IClassifierBackend? backend) =>
         new(Tokenizer, Model, IsBinary, ClassNames.ToArray(), _labelType, _labelAnnotations, TextColumnName, ScoreColumnName, ProbabilityColumnName, PredictedLabelColumnName)
-        { Backend = backend, TrainingSummary = TrainingSummary };
+        { Backend = backend, TrainingSummary = TrainingSummary, LabelColumnName = LabelColumnName };
 
     /// <summary>Class probabilities for one text (thread-safe).</summary>
     public float[] PredictProbabilities(string? text)

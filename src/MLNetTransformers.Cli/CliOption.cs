@@ -1,0 +1,65 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+
+namespace MLNetTransformers.Cli;
+
+/// <summary>Options whose values are parsed the same way by every command: invariant numbers, finite only, durations in seconds.</summary>
+internal static class CliOption
+{
+    /// <summary>An option holding a path or text.</summary>
+    public static Option<string> Text(string name, string description, bool required = false) =>
+        new(name) { Description = description, Required = required };
+
+    /// <summary>An integer option with a default.</summary>
+    public static Option<int> Int(string name, string description, int defaultValue) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue, CustomParser = r => ParseInt(r, name) };
+
+    /// <summary>An integer option that may be absent (the library then chooses).</summary>
+    public static Option<int?> OptionalInt(string name, string description) =>
+        new(name) { Description = description, CustomParser = r => ParseInt(r, name) };
+
+    /// <summary>A finite number (invariant culture, no group separators: "1,5" is not 15; "NaN" and "Infinity" are refused).</summary>
+    public static Option<double> Number(string name, string description, double defaultValue) =>
+        new(name) { Description = description, DefaultValueFactory = _ => defaultValue, CustomParser = r => ParseNumber(r, name) ?? 0 };
+
+    /// <summary>A duration in seconds, above 0 and at most a year, or null when absent.</summary>
+    public static Option<TimeSpan?> Seconds(string name, string description) => new(name)
+    {
+        Description = description + " (seconds)",
+        CustomParser = r =>
+        {
+            if (ParseNumber(r, name) is not { } v) return null;
+            if (v > 0 && v <= 365 * 86400.0) return TimeSpan.FromSeconds(v);
+            r.AddError($"Option {name} expects a number of seconds above 0 and at most a year, got '{r.Tokens[0].Value}'.");
+            return null;
+        },
+    };
+
+    /// <summary>One of a few words.</summary>
+    public static Option<string> Choice(string name, string description, string defaultValue, params string[] choices)
+    {
+        var o = new Option<string>(name) { Description = description, DefaultValueFactory = _ => defaultValue };
+        o.AcceptOnlyFromAmong(choices);
+        return o;
+    }
+
+    private static int ParseInt(ArgumentResult r, string name)
+    {
+        string v = r.Tokens[0].Value;
+        if (int.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int i)) return i;
+        r.AddError($"Option {name} expects an integer, got '{v}'.");
+        return 0;
+    }
+
+    private static double? ParseNumber(ArgumentResult r, string name)
+    {
+        string v = r.Tokens[0].Value;
+        if (double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && double.IsFinite(d)) return d;
+        r.AddError($"Option {name} expects a finite number, got '{v}'.");
+        return null;
+    }
+}
+
+/// <summary>Bad command-line usage found after parsing (e.g. an option value the library refuses): one line, exit code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);

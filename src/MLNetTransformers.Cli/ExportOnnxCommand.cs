@@ -1,0 +1,31 @@
+using System.CommandLine;
+using System.Text.Json.Nodes;
+using Microsoft.ML;
+using MLNetTransformers.Onnx;
+
+namespace MLNetTransformers.Cli;
+
+/// <summary><c>export-onnx</c>: the network of a saved model as an ONNX file.</summary>
+internal static class ExportOnnxCommand
+{
+    public static Command Create()
+    {
+        var model = CliOption.Text("--model", "A model saved by train or train-lm", required: true);
+        var output = CliOption.Text("--out", "The .onnx file to write", required: true);
+        var command = new Command("export-onnx", "Export a model's network as ONNX (opset 17); prints JSON") { model, output };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(output)!));
+        return command;
+    }
+
+    private static int Run(string modelPath, string outPath)
+    {
+        static string Real(string p) => new FileInfo(Path.GetFullPath(p)) is { LinkTarget: not null } link
+            ? link.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? link.FullName : Path.GetFullPath(p);
+        if (Real(modelPath) == Real(outPath)) throw new UsageException($"--out '{outPath}' is the input model itself; give another path.");
+        var ml = new MLContext(seed: 0);
+        var model = TransformerModel.Load(ml, modelPath, out _);
+        ml.Model.ExportTransformerToOnnx(model, outPath);
+        Console.WriteLine(new JsonObject { ["onnx"] = outPath, ["bytes"] = new FileInfo(outPath).Length, ["opset"] = OnnxExporter.Opset }.ToJsonString());
+        return 0;
+    }
+}

@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetTransformers.Classification;
+
+namespace MLNetTransformers.Cli;
+
+/// <summary><c>train</c>: a binary or multiclass transformer classifier from a TSV file, saved as a model file.</summary>
+internal static class TrainCommand
+{
+    public static Command Create()
+    {
+        var d = new TransformerClassifierOptions(); // every default below comes from here
+        var task = new Option<string>("--task") { Description = "Binary (labels 0/1, true/false) or multiclass (any strings)", Required = true };
+        task.AcceptOnlyFromAmong("binary", "multiclass");
+        var trainPath = CliOption.Text("--train", "Training data (TSV with a header; - = standard input)", required: true);
+        var validPath = CliOption.Text("--valid", "Validation data (TSV); without it, --validation-fraction of --train is held out");
+        var modelPath = CliOption.Text("--model", "Where to save the model", required: true);
+        var textCol = CliOption.Text("--text-col", "Text column (default: the first)");
+        var labelCol = CliOption.Text("--label-col", "Label column (default: the second)");
+        var epochs = CliOption.OptionalInt("--epochs", "Passes over the data (default: chosen from the data size)");
+        var patience = CliOption.OptionalInt("--patience", "Epochs without validation improvement before stopping (default: chosen from the epochs)");
+        var ngrams = CliOption.Int("--ngram-buckets", "Rows of the hashed bigram table of the n-gram branch (0 = transformer only)", d.NGramBuckets);
+        var members = CliOption.Int("--members", "Transformers trained side by side and averaged (an ensemble)", d.EnsembleSize);
+        var fraction = CliOption.Number("--validation-fraction", "Without --valid: share of --train held out for early stopping", d.ValidationFraction);
+        var flags = new TrainingFlags(d, new[] { "learned", "wordpiece", "bpe", "tiktoken" }, "--max-tokens");
+        flags.Add(epochs, nameof(d.Epochs), (r, o) => o.Epochs = r.GetValue(epochs));
+        flags.Add(patience, nameof(d.EarlyStoppingPatience), (r, o) => o.EarlyStoppingPatience = r.GetValue(patience));
+        flags.Add(ngrams, nameof(d.NGramBuckets), (r, o) => ((TransformerClassifierOptions)o).NGramBuckets = r.GetValue(ngrams));
+        flags.Add(members, nameof(d.EnsembleSize), (r, o) => ((TransformerClassifierOptions)o).EnsembleSize = r.GetValue(members));
+        flags.Add(fraction, nameof(d.ValidationFraction), (r, o) => o.ValidationFraction = r.GetValue(fraction));
+
+        var command = new Command("train", "Train a transformer text classifier; prints a JSON summary") { task, trainPath, validPath, modelPath, textCol, labelCol };
+        flags.AddTo(command);
+        command.SetAction(r => Run(r, flags, r.GetValue(task) == "binary", r.GetValue(trainPath)!, r.GetValue(validPath), r.GetValue(modelPath)!,
+            r.GetValue(textCol), r.GetValue(labelCol)));
+        return command;
+    }
+
+    private static int Run(ParseResult r, TrainingFlags flags, bool binary, string trainPath, string? validPath, string modelPath, string? textCol, string? labelCol)
+    {
+        if (Directory.Exists(modelPath)) throw new IOException($"--model '{modelPath}' is a directory; give a file path (checked before training, not after).");
+        var options = new TransformerClassifierOptions { ReportEverySteps = 20, Progress = new ClassifierProgressLine() };
+        flags.Apply(r, options);
+        var ml = new MLContext(seed: options.Seed);
+        var labelKind = binary ? DataKind.Boolean : DataKind.String;
+        var (train, cols) = TsvData.Load(ml, trainPath, textCol, labelCol, needLabel: true, labelKind);
+        IDataView? valid = validPath is null ? null : TsvData.Load(ml, validPath, cols.Text, cols.Label, needLabel: true, labelKind).Data;
+        (options.TextColumnName, options.LabelColumnName) = (cols.Text, cols.Label!);
+        if (valid is not null) options.ValidationSet = binary ? valid : ml.Transforms.Conversion.MapValueToKey(cols.Label).Fit(train).Transform(valid);
+        using var cancel = Interrupt.OnFirstCtrlC("\nstopping after this step (Ctrl+C again to kill)...");
+        options.CancellationToken = cancel.Token;
+        var trainer = flags.Validated(() => binary ? ml.BinaryClassification.Trainers.TransformerClassifier(options) : ml.MulticlassClassification.Trainers.TransformerClassifier(options));
+
+        ITransformer model;
+        TransformerClassificationTransformer classifier;
+        if (binary)
+        {
+            classifier = trainer.Fit(train);
+            model = new TransformerChain<ITransformer>(classifier);
+        }
+        else
+        {
+            var keys = ml.Transforms.Conversion.MapValueToKey(cols.Label!).Fit(train);
+            classifier = trainer.Fit(keys.Transform(train));
+            var toValue = ml.Transforms.Conversion.MapKeyToValue("PredictedLabelValue", DefaultColumnNames.PredictedLabel).Fit(classifier.Transform(keys.Transform(train)));
+            model = new TransformerChain<ITransformer>(keys, classifier, toValue);
+        }
+        TransformerModel.Save(ml, model, train.Schema, modelPath);
+        var s = classifier.TrainingSummary!;
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            model = modelPath, task = binary ? "binary" : "multiclass", steps = s.Steps, stop_reason = s.StopReason, train_seconds = Math.Round(s.Duration.TotalSeconds, 1),
+            best_validation_accuracy = s.BestValidationAccuracy is { } a ? Math.Round(a, 4) : (double?)null, parameters = classifier.Model.Parameters.Count,
+        }));
+        return 0;
+    }
+}
