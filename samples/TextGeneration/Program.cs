@@ -86,7 +86,7 @@ for (int step = 0; step < newTokens; step++)
         NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids.ToArray(), new[] { 1, n })),
         NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(Enumerable.Repeat(1L, n).ToArray(), new[] { 1, n })),
     });
-    var logits = r.First().AsTensor<float>();
+    var logits = r[0].AsTensor<float>();
     int best = 0;
     for (int v = 1; v < vocab; v++) if (logits[0, n - 1, v] > logits[0, n - 1, best]) best = v;
     generated.Add(best);

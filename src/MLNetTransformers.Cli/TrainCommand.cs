@@ -9,6 +9,8 @@ namespace MLNetTransformers.Cli;
 /// <summary><c>train</c>: a binary or multiclass transformer classifier from a TSV file, saved as a model file.</summary>
 internal static class TrainCommand
 {
+    private static readonly string[] Tokenizers = { "learned", "wordpiece", "bpe", "tiktoken" };
+
     public static Command Create()
     {
         var d = new TransformerClassifierOptions(); // every default below comes from here
@@ -24,7 +26,7 @@ internal static class TrainCommand
         var ngrams = CliOption.Int("--ngram-buckets", "Rows of the hashed bigram table of the n-gram branch (0 = transformer only)", d.NGramBuckets);
         var members = CliOption.Int("--members", "Transformers trained side by side and averaged (an ensemble)", d.EnsembleSize);
         var fraction = CliOption.Number("--validation-fraction", "Without --valid: share of --train held out for early stopping", d.ValidationFraction);
-        var flags = new TrainingFlags(d, new[] { "learned", "wordpiece", "bpe", "tiktoken" }, "--max-tokens");
+        var flags = new TrainingFlags(d, Tokenizers, "--max-tokens");
         flags.Add(epochs, nameof(d.Epochs), (r, o) => o.Epochs = r.GetValue(epochs));
         flags.Add(patience, nameof(d.EarlyStoppingPatience), (r, o) => o.EarlyStoppingPatience = r.GetValue(patience));
         flags.Add(ngrams, nameof(d.NGramBuckets), (r, o) => ((TransformerClassifierOptions)o).NGramBuckets = r.GetValue(ngrams));

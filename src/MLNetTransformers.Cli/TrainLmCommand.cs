@@ -8,6 +8,8 @@ namespace MLNetTransformers.Cli;
 /// <summary><c>train-lm</c>: a GPT-style language model from a text file, saved as a model file.</summary>
 internal static class TrainLmCommand
 {
+    private static readonly string[] Tokenizers = { "character", "learned", "bpe", "tiktoken", "wordpiece" };
+
     public static Command Create()
     {
         var d = new LanguageModelOptions(); // every default below comes from here
@@ -17,7 +19,7 @@ internal static class TrainLmCommand
         var steps = CliOption.Int("--steps", "Optimisation steps", d.MaxSteps!.Value);
         var context = CliOption.Int("--context", "Context length in tokens", d.ContextLength);
         var every = CliOption.Int("--eval-every", "Validate every this many steps", d.ValidateEverySteps);
-        var flags = new TrainingFlags(d, new[] { "character", "learned", "bpe", "tiktoken", "wordpiece" }, maxTokensFlag: null);
+        var flags = new TrainingFlags(d, Tokenizers, maxTokensFlag: null);
         flags.Add(steps, nameof(d.MaxSteps), (r, o) => o.MaxSteps = r.GetValue(steps));
         flags.Add(context, nameof(d.ContextLength), (r, o) => ((LanguageModelOptions)o).ContextLength = r.GetValue(context));
         flags.Add(every, nameof(d.ValidateEverySteps), (r, o) => o.ValidateEverySteps = r.GetValue(every));

@@ -139,7 +139,7 @@ public sealed class OnnxModelTransformer : LazyRowTransformer, IDisposable, IMod
     public void Dispose() => _session.Dispose();
 
     /// <inheritdoc/>
-    protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
+    private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
 
     /// <summary>ONNX output → column, as configured.</summary>
     private IEnumerable<(string Output, string Column)> OutputBindings() =>
@@ -220,7 +220,7 @@ public sealed class OnnxModelTransformer : LazyRowTransformer, IDisposable, IMod
                 bool typeOk = isLong ? item == NumberDataViewType.Int64 || item == NumberDataViewType.Int32 : item == NumberDataViewType.Single;
                 int size = col.Type is VectorDataViewType v ? v.Size : 1;
                 var dims = meta.Dimensions;
-                string expected = $"{(isLong ? "int64" : "float")} [{string.Join(", ", dims.Select((d, i) => d < 0 ? (i == 0 ? "batch" : "?") : d.ToString()))}]";
+                string expected = $"{(isLong ? "int64" : "float")} [{string.Join(", ", dims.Select((d, i) => d < 0 ? (i == 0 ? "batch" : "?") : d.ToString(System.Globalization.CultureInfo.InvariantCulture)))}]";
                 if (!typeOk) throw new ArgumentOutOfRangeException(nameof(input), $"ONNX input '{name}' expects {expected}; column '{columnName}' is {col.Type}.");
                 if (dims.Length < 1 || dims.Length > 2 || (dims.Length == 2 && size == 0) || (dims.Length == 1 && col.Type is VectorDataViewType))
                     throw new ArgumentOutOfRangeException(nameof(input), $"ONNX input '{name}' expects {expected} (rank {dims.Length}); column '{columnName}' is {col.Type}, which gives one {(col.Type is VectorDataViewType ? "known-size vector" : "scalar")} per row.");
@@ -228,7 +228,7 @@ public sealed class OnnxModelTransformer : LazyRowTransformer, IDisposable, IMod
                     throw new ArgumentOutOfRangeException(nameof(input), $"ONNX input '{name}' expects {expected}; column '{columnName}' holds {size} values per row.");
                 int[] rowShape = dims.Length == 2 ? new[] { size } : Array.Empty<int>();
                 bound.Add((name, col, isLong, rowShape, zeros));
-                shapes[name] = new[] { 1 }.Concat(rowShape).ToArray();
+                shapes[name] = [1, .. rowShape];
             }
             _bound = bound.ToArray();
             _outputs = p.OutputColumnsFor(shapes);

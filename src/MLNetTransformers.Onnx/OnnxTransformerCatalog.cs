@@ -58,6 +58,8 @@ public static class OnnxTransformerCatalog
         => classifier.WithBackend(new OnnxClassifierBackend(OnnxSessionFactory.Create(OnnxExporter.Export(classifier.Model, classifier.Tokenizer, classifier.ClassNames), execution), classifier.Model.Config.NumClasses));
 
     /// <summary>Scores token batches with an exported classifier in ONNX Runtime.</summary>
+    private static readonly string[] LogitsOutput = { "logits" };
+
     private sealed class OnnxClassifierBackend(InferenceSession session, int classes) : IClassifierBackend, IDisposable
     {
         public void Dispose() => session.Dispose();
@@ -71,8 +73,8 @@ public static class OnnxTransformerCatalog
             {
                 NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids, new[] { b, t })),
                 NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(mask, new[] { b, t })),
-            }, new[] { "logits" });
-            var logits = results.First().AsTensor<float>().ToArray();
+            }, LogitsOutput);
+            var logits = results[0].AsTensor<float>().ToArray();
             Softmax.Forward(logits, probabilities, b, classes);
         }
     }

@@ -81,7 +81,7 @@ public static class TransformerModel
             }
             FlushStock();
             var manifest = new JsonObject { ["format"] = Format, ["version"] = Version, ["segments"] = segments, ["sha256"] = hashes };
-            byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, new JsonSerializerOptions { WriteIndented = true });
+            byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, Indented);
             Write("manifest.json", manifestBytes);
             Write("manifest.sha256", Encoding.ASCII.GetBytes(Convert.ToHexString(SHA256.HashData(manifestBytes))));
         }
@@ -194,6 +194,7 @@ public static class TransformerModel
         (string)typeof(TransformerModel).GetMethod(nameof(KindOf), System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!
             .MakeGenericMethod(type).Invoke(null, null)!;
 
+    private static readonly JsonSerializerOptions Indented = new() { WriteIndented = true };
     private const long ManifestLimit = 1 << 20;
     // Every entry carries this time, so saving the same model twice gives the same bytes.
     private static readonly DateTimeOffset EntryTime = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);

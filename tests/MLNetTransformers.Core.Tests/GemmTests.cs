@@ -10,13 +10,14 @@ public class GemmTests
         foreach (var w in new[] { SimdWidth.V128, SimdWidth.V256, SimdWidth.V512 })
         foreach (var ta in new[] { Transpose.No, Transpose.Yes })
         foreach (var tb in new[] { Transpose.No, Transpose.Yes })
-            yield return new object[] { w, ta, tb };
+            yield return new object[] { (int)w, (int)ta, (int)tb };
     }
 
     [Theory]
     [MemberData(nameof(Variants))]
-    public void MatchesNaiveLoop_OnRandomOddShapes(SimdWidth width, Transpose ta, Transpose tb)
+    public void MatchesNaiveLoop_OnRandomOddShapes(int simdWidth, int transposeA, int transposeB) // the kernel's enums are internal
     {
+        var (width, ta, tb) = ((SimdWidth)simdWidth, (Transpose)transposeA, (Transpose)transposeB);
         var rng = new Random(HashCode.Combine((int)width, (int)ta, (int)tb));
         var shapes = new List<(int m, int n, int k)> { (1, 1, 1), (1, 300, 7), (299, 1, 33), (13, 37, 300) };
         for (int i = 0; i < 5; i++) shapes.Add((rng.Next(1, 301), rng.Next(1, 301), rng.Next(1, 301)));
@@ -62,10 +63,11 @@ public class GemmTests
     }
 
     [Theory]
-    [InlineData(Transpose.No)]
-    [InlineData(Transpose.Yes)]
-    public void OneRow_LargeEnoughToSplitAcrossCores_MatchesNaive(Transpose tb)
+    [InlineData((int)Transpose.No)]
+    [InlineData((int)Transpose.Yes)]
+    public void OneRow_LargeEnoughToSplitAcrossCores_MatchesNaive(int transposeB)
     {
+        var tb = (Transpose)transposeB;
         var rng = new Random(11);
         foreach (bool accumulate in new[] { false, true })
             CheckOne(rng, Transpose.No, tb, 1, 1001, 311, accumulate, extraLd: 3); // n·k > 2^18: the split one-row path

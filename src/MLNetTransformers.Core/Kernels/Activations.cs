@@ -15,7 +15,7 @@ public enum Activation
 }
 
 /// <summary>Forward and backward of the activations, vectorised.</summary>
-public static class Activations
+internal static class Activations
 {
     private const float InvSqrt2 = 0.70710678118654752f;
     private const float InvSqrt2Pi = 0.39894228040143268f;

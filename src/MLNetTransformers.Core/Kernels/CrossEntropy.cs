@@ -6,7 +6,7 @@ namespace MLNetTransformers.Core.Kernels;
 /// Mean cross-entropy over rows of logits, fused with its gradient (softmax − target distribution), as
 /// PyTorch's <c>cross_entropy(reduction='mean', ignore_index, label_smoothing)</c>.
 /// </summary>
-public sealed class CrossEntropy : IParallelWork
+internal sealed class CrossEntropy : IParallelWork
 {
     /// <summary>Targets equal to this are skipped (no loss, zero gradient, not counted in the mean).</summary>
     public const int DefaultIgnoreIndex = -100;

@@ -5,7 +5,7 @@ namespace MLNetTransformers.Core.Kernels;
 /// <see cref="Random"/>, whose algorithm may change), so a seed gives the same weights and dropout masks
 /// on every machine and .NET version.
 /// </summary>
-public struct DeterministicRandom
+internal struct DeterministicRandom
 {
     private ulong _state;
 

@@ -5,7 +5,7 @@ using System.Runtime.Intrinsics;
 namespace MLNetTransformers.Core.Kernels;
 
 /// <summary>Whether a GEMM operand is used as stored or transposed.</summary>
-public enum Transpose
+internal enum Transpose
 {
     /// <summary>Use the matrix as stored (row-major).</summary>
     No,
@@ -14,7 +14,7 @@ public enum Transpose
 }
 
 /// <summary>SIMD width used by the GEMM micro-kernel.</summary>
-public enum SimdWidth
+internal enum SimdWidth
 {
     /// <summary>Widest the hardware accelerates.</summary>
     Auto,
@@ -33,7 +33,7 @@ public enum SimdWidth
 /// register-tiled micro-kernel computes MR×NR tiles. Work is split across cores along the longer output side;
 /// each output element is computed by exactly one thread in a fixed order, so results are deterministic.
 /// </summary>
-public static unsafe class Gemm
+internal static unsafe class Gemm
 {
     private const int KC = 256;   // depth of a packed block: a KC×NR B panel (32 KB at NR=32) stays in L1
     private const int MC = 96;    // rows of a packed A block (MC×KC = 96 KB, in L2); a multiple of every MR

@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 namespace MLNetTransformers.Core.Kernels;
 
 /// <summary>Numerically stable softmax over the last axis, with optional masks, and its backward.</summary>
-public static class Softmax
+internal static class Softmax
 {
     /// <summary>
     /// y = softmax(x) in place over one row. Entries at index ≥ <paramref name="valid"/> are treated as masked

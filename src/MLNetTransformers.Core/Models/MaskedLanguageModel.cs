@@ -62,7 +62,7 @@ public sealed class MaskedLanguageModel : ITrainableModel
     /// <paramref name="probability"/>; a chosen token's target is its id and it becomes [MASK] (80%), a random token
     /// (10%) or stays (10%). Every other target is −100. At least one token per sequence is chosen when possible.
     /// </summary>
-    public static void Mask(int[] ids, int[]? attentionMask, int[] targets, int batch, int seqLen, ISet<int> specialIds, int maskId, int vocabSize,
+    internal static void Mask(int[] ids, int[]? attentionMask, int[] targets, int batch, int seqLen, ISet<int> specialIds, int maskId, int vocabSize,
         ref DeterministicRandom rng, float probability = 0.15f)
     {
         if (!(probability > 0f && probability < 1f)) throw new ArgumentOutOfRangeException(nameof(probability), probability, "Mask probability must be in (0, 1).");

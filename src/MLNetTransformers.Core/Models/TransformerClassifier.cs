@@ -38,7 +38,7 @@ public sealed class TransformerClassifier : ITrainableModel
         if (config.NGramBuckets > 0)
         {
             NGrams = new BagOfNGrams(Parameters, "ngram.", config.VocabSize, config.NGramBuckets, config.NumClasses, scale: 30f);
-            _mix = Parameters.Add("ngram.mix", new[] { 2 }, new Init(InitKind.Constant, 0.5f), decay: false);
+            _mix = Parameters.Add("ngram.mix", [2], new Init(InitKind.Constant, 0.5f), decay: false);
         }
         Parameters.Allocate(seed);
     }

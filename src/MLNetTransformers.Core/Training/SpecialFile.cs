@@ -8,7 +8,7 @@ namespace MLNetTransformers.Core.Training;
 /// </summary>
 internal static class SpecialFile
 {
-    [DllImport("libc", EntryPoint = "stat", SetLastError = true)]
+    [DllImport("libc", EntryPoint = "stat", SetLastError = true, CharSet = CharSet.Ansi, BestFitMapping = false, ThrowOnUnmappableChar = true)]
     private static extern int Stat(string path, byte[] buffer);
 
     /// <summary>"character device", "block device", "named pipe" or "socket" for such a file; null for a regular file, a missing path or an unknown platform.</summary>

@@ -101,7 +101,7 @@ internal sealed class LabeledText
     /// <summary>Class names from the label's KeyValues annotation, or "0".."K−1".</summary>
     public static string[] ClassNames(DataViewSchema.Column label, int classes)
     {
-        var names = Enumerable.Range(0, classes).Select(i => i.ToString()).ToArray();
+        var names = Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
         if (label.Annotations.Schema.GetColumnOrNull("KeyValues") is { } kv)
         {
             var values = default(VBuffer<ReadOnlyMemory<char>>);

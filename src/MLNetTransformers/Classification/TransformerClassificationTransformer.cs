@@ -134,7 +134,7 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
     }
 
     /// <inheritdoc/>
-    protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
+    private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
 
     /// <summary>Writes class probabilities of <paramref name="texts"/> into <paramref name="probs"/> ([n, classes]).</summary>
     internal void ScoreTexts(IReadOnlyList<string?> texts, Span<float> probs)

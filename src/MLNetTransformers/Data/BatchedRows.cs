@@ -9,7 +9,7 @@ namespace MLNetTransformers.Data;
 /// network at once; otherwise (PredictionEngine, shuffled cursors) rows are computed one at a time.
 /// </summary>
 /// <typeparam name="TItem">What is kept of each row for the batch (e.g. its text).</typeparam>
-public sealed class BatchedRows<TItem>
+internal sealed class BatchedRows<TItem>
 {
     /// <summary>Rows computed per network call.</summary>
     public const int BatchSize = 64;

@@ -8,13 +8,13 @@ namespace MLNetTransformers.Data;
 /// <param name="Source">The view the input cursor walks (null for a single row from a PredictionEngine).</param>
 /// <param name="Sequential">True when the input cursor visits the source in its natural order, so a second cursor over
 /// <paramref name="Source"/> sees the same rows in the same order (used to score ahead in batches).</param>
-public readonly record struct RowContext(DataViewRow Input, IDataView? Source, bool Sequential);
+internal readonly record struct RowContext(DataViewRow Input, IDataView? Source, bool Sequential);
 
 /// <summary>
 /// The columns a transformer adds to a given input schema and how to compute them for a row. Subclasses validate
 /// the input schema in their constructor, naming the offending column.
 /// </summary>
-public abstract class ColumnMapper
+internal abstract class ColumnMapper
 {
     /// <summary>Binds to <paramref name="inputSchema"/>.</summary>
     protected ColumnMapper(DataViewSchema inputSchema) => InputSchema = inputSchema;

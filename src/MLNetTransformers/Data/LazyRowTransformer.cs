@@ -12,7 +12,7 @@ namespace MLNetTransformers.Data;
 public abstract class LazyRowTransformer : ITransformer
 {
     /// <summary>Validates <paramref name="inputSchema"/> and binds a mapper to it.</summary>
-    protected abstract ColumnMapper CreateMapper(DataViewSchema inputSchema);
+    private protected abstract ColumnMapper CreateMapper(DataViewSchema inputSchema);
 
     /// <inheritdoc/>
     public bool IsRowToRowMapper => true;

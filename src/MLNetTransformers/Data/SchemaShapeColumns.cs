@@ -8,7 +8,7 @@ namespace MLNetTransformers.Data;
 /// an empty view with the wanted schema is fitted by an <see cref="EstimatorChain{TLastTransformer}"/> holding a probe
 /// estimator, and ML.NET hands the probe the <see cref="SchemaShape"/> it derived from that schema.
 /// </summary>
-public static class SchemaShapeColumns
+internal static class SchemaShapeColumns
 {
     /// <summary>The shape columns of <paramref name="columns"/>, in order.</summary>
     public static SchemaShape.Column[] From(IEnumerable<DataViewSchema.DetachedColumn> columns)

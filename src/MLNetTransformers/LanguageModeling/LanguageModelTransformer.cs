@@ -130,7 +130,7 @@ public sealed class LanguageModelTransformer : LazyRowTransformer, IModelPart, I
     }
 
     /// <inheritdoc/>
-    protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
+    private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
 
     private sealed class Mapper : ColumnMapper
     {

@@ -89,7 +89,7 @@ public sealed class TokenizerTransformer : LazyRowTransformer, IModelPart, IMode
     }
 
     /// <inheritdoc/>
-    protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
+    private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
 
     private sealed class Mapper : ColumnMapper
     {

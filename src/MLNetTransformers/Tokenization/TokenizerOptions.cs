@@ -39,7 +39,7 @@ public sealed class TokenizerOptions
             MergesFile ?? throw new ArgumentException("BPE tokenization needs MergesFile (merges.txt)."), MaxTokens),
         TokenizerKind.Tiktoken => TextTokenizer.FromTiktoken(TiktokenEncoding, MaxTokens),
         TokenizerKind.Character => TextTokenizer.LearnCharacters(texts(), MaxTokens),
-        _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, "Unknown tokenizer kind."),
+        _ => throw new InvalidOperationException($"Unknown tokenizer kind {Kind}."),
     };
 
     /// <summary>Throws naming the first invalid setting.</summary>
