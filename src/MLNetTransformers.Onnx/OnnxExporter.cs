@@ -11,17 +11,6 @@ using DataType = MLNetTransformers.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace MLNetTransformers.Onnx;
 
-/// <summary>What an exported graph computes.</summary>
-public enum OnnxExportKind
-{
-    /// <summary>Encoder classifier: outputs <c>logits</c> [batch, classes] and <c>embeddings</c> [batch, d_model].</summary>
-    Classifier,
-    /// <summary>Encoder featurizer: outputs <c>embeddings</c> [batch, d_model] (the pooled sentence vector).</summary>
-    Featurizer,
-    /// <summary>Causal decoder LM: outputs <c>logits</c> [batch, sequence, vocab].</summary>
-    LanguageModel,
-}
-
 /// <summary>
 /// Writes MLNetTransformers models as standard ONNX (opset 17, only ai.onnx operators). Inputs are
 /// <c>input_ids</c> and <c>attention_mask</c> (int64, [batch, sequence], both axes dynamic); the model config,

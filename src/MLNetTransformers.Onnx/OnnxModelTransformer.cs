@@ -8,62 +8,6 @@ using MLNetTransformers.Persistence;
 
 namespace MLNetTransformers.Onnx;
 
-/// <summary>Options of <see cref="OnnxModelEstimator"/>: which model, how columns bind to its inputs and outputs.</summary>
-public sealed class OnnxModelOptions
-{
-    /// <summary>Path of the .onnx file (or set <see cref="ModelBytes"/>).</summary>
-    public string? ModelFile { get; set; }
-    /// <summary>The model itself (takes precedence over <see cref="ModelFile"/>).</summary>
-    public byte[]? ModelBytes { get; set; }
-    /// <summary>
-    /// ONNX input name → column. Default: <c>input_ids</c> ← <c>TokenIds</c>, <c>attention_mask</c> ← <c>AttentionMask</c>,
-    /// <c>token_type_ids</c> ← <c>TokenTypeIds</c> (all zeros when the model wants it and no such column exists).
-    /// </summary>
-    public Dictionary<string, string> InputColumns { get; set; } = new()
-    {
-        ["input_ids"] = DefaultColumnNames.TokenIds, ["attention_mask"] = DefaultColumnNames.AttentionMask, ["token_type_ids"] = DefaultColumnNames.TokenTypeIds,
-    };
-    /// <summary>ONNX output name → column; null = every float output under its own name.</summary>
-    public Dictionary<string, string>? OutputColumns { get; set; }
-    /// <summary>Pool this [batch, sequence, hidden] output (e.g. <c>last_hidden_state</c>) into <see cref="EmbeddingColumnName"/>.</summary>
-    public string? PoolOutput { get; set; }
-    /// <summary>Mean over attended positions (mask from the <c>attention_mask</c> input) or the first token.</summary>
-    public Pooling Pooling { get; set; } = Pooling.Mean;
-    /// <summary>Column of the pooled embedding.</summary>
-    public string EmbeddingColumnName { get; set; } = "Embedding";
-    /// <summary>CPU or CUDA, with or without fallback.</summary>
-    public OnnxExecutionOptions Execution { get; set; } = new();
-}
-
-/// <summary>Estimator of <see cref="OnnxModelTransformer"/> (nothing to learn: Fit binds and checks the columns).</summary>
-public sealed class OnnxModelEstimator : IEstimator<OnnxModelTransformer>
-{
-    private readonly OnnxModelOptions _options;
-
-    /// <summary>Creates the estimator; the session is opened at Fit.</summary>
-    public OnnxModelEstimator(OnnxModelOptions options) => _options = options ?? throw new ArgumentNullException(nameof(options));
-
-    /// <inheritdoc/>
-    public OnnxModelTransformer Fit(IDataView input)
-    {
-        var t = new OnnxModelTransformer(_options);
-        t.GetOutputSchema(input.Schema); // checks the bindings now, naming any bad column
-        return t;
-    }
-
-    /// <inheritdoc/>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        using var t = new OnnxModelTransformer(_options);
-        foreach (var (input, column) in t.BoundInputs)
-        {
-            var c = inputSchema.FirstOrDefault(x => x.Name == column);
-            if (c.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Column '{column}' (bound to ONNX input '{input}') was not found in the input.");
-        }
-        return SchemaShapeColumns.Extend(inputSchema, t.OutputColumnsFor(null));
-    }
-}
-
 /// <summary>
 /// Runs any ONNX model in an ML.NET pipeline with ONNX Runtime: vector columns bind to the model's inputs
 /// ([batch, …] tensors of int64 or float), float outputs become vector columns, and a <c>last_hidden_state</c>-style

@@ -1,6 +1,6 @@
+using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
-using System.IO.Compression;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.ML;

@@ -3,17 +3,6 @@ using System.Numerics.Tensors;
 
 namespace MLNetTransformers.Core.Kernels;
 
-/// <summary>Pointwise non-linearity of the feed-forward block.</summary>
-public enum Activation
-{
-    /// <summary>Exact GELU, x·Φ(x) (BERT, PyTorch's default 'gelu').</summary>
-    Gelu,
-    /// <summary>GELU with the tanh approximation (GPT-2, PyTorch approximate='tanh').</summary>
-    GeluTanh,
-    /// <summary>max(0, x) (the original Transformer).</summary>
-    Relu,
-}
-
 /// <summary>Forward and backward of the activations, vectorised.</summary>
 internal static class Activations
 {
@@ -169,34 +158,5 @@ internal static class Activations
     private static void ReluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx)
     {
         for (int i = 0; i < x.Length; i++) dx[i] = x[i] > 0f ? dy[i] : 0f;
-    }
-}
-
-/// <summary>Chunks of an activation's forward or backward, run on the worker pool.</summary>
-internal sealed class ActivationJob : IParallelWork
-{
-    private const int Chunk = 1 << 15;
-    [ThreadStatic] private static ActivationJob? _cached;
-    private Activation _act;
-    private float[] _x = Array.Empty<float>(), _out = Array.Empty<float>();
-    private float[]? _dy;
-    private int _length;
-
-    public static void Run(Activation act, float[] x, float[]? dy, float[] output, int length)
-    {
-        var job = _cached ??= new ActivationJob();
-        (job._act, job._x, job._dy, job._out, job._length) = (act, x, dy, output, length);
-        int pieces = (length + Chunk - 1) / Chunk;
-        if (pieces <= 1) job.Run(0);
-        else WorkerPool.For(pieces, job);
-        (job._x, job._dy, job._out) = (Array.Empty<float>(), null, Array.Empty<float>()); // do not keep the buffers alive
-    }
-
-    public void Run(int piece)
-    {
-        int start = piece * Chunk, n = Math.Min(Chunk, _length - start);
-        if (n <= 0) return;
-        if (_dy is null) Activations.Forward(_act, _x.AsSpan(start, n), _out.AsSpan(start, n));
-        else Activations.Backward(_act, _x.AsSpan(start, n), _dy.AsSpan(start, n), _out.AsSpan(start, n));
     }
 }

@@ -4,28 +4,6 @@ using System.Runtime.Intrinsics;
 
 namespace MLNetTransformers.Core.Kernels;
 
-/// <summary>Whether a GEMM operand is used as stored or transposed.</summary>
-internal enum Transpose
-{
-    /// <summary>Use the matrix as stored (row-major).</summary>
-    No,
-    /// <summary>Use the transpose of the stored matrix.</summary>
-    Yes,
-}
-
-/// <summary>SIMD width used by the GEMM micro-kernel.</summary>
-internal enum SimdWidth
-{
-    /// <summary>Widest the hardware accelerates.</summary>
-    Auto,
-    /// <summary>Vector128 (SSE / NEON), 6x8 micro-tile.</summary>
-    V128,
-    /// <summary>Vector256 (AVX2), 6x16 micro-tile.</summary>
-    V256,
-    /// <summary>Vector512 (AVX-512), 12x32 micro-tile.</summary>
-    V512,
-}
-
 /// <summary>
 /// Single-precision matrix multiply on row-major spans: C[m,n] = (accumulate ? C : 0) + op(A)[m,k] · op(B)[k,n].
 /// BLIS-style: op(B) is packed into KC×NC blocks of NR-wide column panels, op(A) into MC×KC blocks of MR-row

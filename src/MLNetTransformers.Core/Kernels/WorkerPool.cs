@@ -1,11 +1,5 @@
 namespace MLNetTransformers.Core.Kernels;
 
-/// <summary>Work split into numbered, independent pieces; <see cref="Run"/> may be called from any thread.</summary>
-internal interface IParallelWork
-{
-    void Run(int index);
-}
-
 /// <summary>
 /// A fixed set of threads, one per core, that kernels split work across. Unlike <c>Parallel.For</c> it does
 /// not allocate per call (the training step must not allocate) and it never oversubscribes: a call made from

@@ -3,16 +3,13 @@ using MLNetTransformers.Core.Kernels;
 
 namespace MLNetTransformers.Core.Layers;
 
-/// <summary>A matrix inside a flat buffer: rows start at <see cref="Offset"/> + r·<see cref="Stride"/>.</summary>
-public readonly record struct MatrixView(float[] Data, int Offset, int Stride);
-
 /// <summary>
 /// softmax(scale·Q·Kᵀ + masks)·V for every (batch, head), heads side by side in the feature axis
 /// (head h uses columns h·hd..(h+1)·hd of Q, K, V), and its backward. The attention weights of the last
 /// Forward are kept: backward needs them, and callers can read them.
 /// Pieces (b, h) run in parallel, each with single-threaded GEMMs on strided views, so no head is copied.
 /// </summary>
-public sealed class ScaledDotProductAttention : IParallelWork
+internal sealed class ScaledDotProductAttention : IParallelWork
 {
     private float[]? _p, _ds;
     private MatrixView _q, _k, _v, _dq, _dk, _dv;

@@ -1,5 +1,4 @@
 using System.Numerics.Tensors;
-using MLNetTransformers.Core.Kernels;
 using MLNetTransformers.Core.Layers;
 
 namespace MLNetTransformers.Core.Models;

@@ -4,13 +4,6 @@ using MLNetTransformers.Core.Layers;
 
 namespace MLNetTransformers.Core.Models;
 
-/// <summary>What sits inside a residual branch: attention or feed-forward over rows [n, d].</summary>
-internal interface ISublayer
-{
-    float[] Forward(float[] x, int n, bool training);
-    float[] Backward(float[] dy, int n);
-}
-
 /// <summary>
 /// One residual branch of a block, pre-norm <c>x + drop(f(LN(x)))</c> or post-norm <c>LN(x + drop(f(x)))</c>.
 /// Encoder and decoder blocks are sequences of these.
@@ -56,36 +49,4 @@ internal sealed class ResidualSublayer
         TensorPrimitives.Add(dt.AsSpan(0, len), df.AsSpan(0, len), dx.AsSpan(0, len));
         return dx;
     }
-}
-
-/// <summary>Self-attention as a sublayer; the block sets batch shape and mask before each Forward.</summary>
-internal sealed class SelfAttentionSublayer(MultiHeadAttention attention) : ISublayer
-{
-    public int Batch, SeqLen;
-    public bool[]? KeyPadding;
-    /// <summary>When set, Forward decodes incrementally against this cache from position <see cref="CacheStart"/>.</summary>
-    public KvCache.Layer? Cache;
-    public int CacheStart;
-    public MultiHeadAttention Attention => attention;
-    public float[] Forward(float[] x, int n, bool training) =>
-        Cache is { } c ? attention.ForwardIncremental(x, n, c.Keys, c.Values, CacheStart) : attention.Forward(x, Batch, SeqLen, KeyPadding);
-    public float[] Backward(float[] dy, int n) => attention.Backward(dy);
-}
-
-/// <summary>Cross-attention over an encoder memory as a sublayer.</summary>
-internal sealed class CrossAttentionSublayer(MultiHeadAttention attention) : ISublayer
-{
-    public int Batch, QueryLength, MemoryLength;
-    public float[] Memory = Array.Empty<float>();
-    public bool[]? MemoryPadding;
-    public MultiHeadAttention Attention => attention;
-    public float[] Forward(float[] x, int n, bool training) => attention.Forward(x, Batch, QueryLength, Memory, MemoryLength, MemoryPadding);
-    public float[] Backward(float[] dy, int n) => attention.Backward(dy);
-}
-
-/// <summary>The feed-forward block as a sublayer.</summary>
-internal sealed class FeedForwardSublayer(FeedForward ff) : ISublayer
-{
-    public float[] Forward(float[] x, int n, bool training) => ff.Forward(x, n, training);
-    public float[] Backward(float[] dy, int n) => ff.Backward(dy, n);
 }

@@ -5,24 +5,6 @@ using MLNetTransformers.Core.Layers;
 
 namespace MLNetTransformers.Core.Models;
 
-/// <summary>Where LayerNorm sits relative to each residual branch.</summary>
-public enum NormPlacement
-{
-    /// <summary>x + f(LN(x)), with a final LayerNorm after the stack (GPT-2; trains stably without warmup tricks).</summary>
-    PreNorm,
-    /// <summary>LN(x + f(x)) (the original Transformer, BERT).</summary>
-    PostNorm,
-}
-
-/// <summary>How a classifier turns token states into one vector.</summary>
-public enum Pooling
-{
-    /// <summary>The state of the first token (BERT's [CLS]).</summary>
-    Cls,
-    /// <summary>The mean over non-padded tokens.</summary>
-    Mean,
-}
-
 /// <summary>Shape and options of a transformer encoder or decoder; every model is built from one of these.</summary>
 public sealed record TransformerConfig
 {

@@ -1,4 +1,3 @@
-using MLNetTransformers.Core.Kernels;
 using MLNetTransformers.Core.Layers;
 
 namespace MLNetTransformers.Core.Models;

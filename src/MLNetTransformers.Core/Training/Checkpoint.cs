@@ -7,9 +7,6 @@ using MLNetTransformers.Core.Models;
 
 namespace MLNetTransformers.Core.Training;
 
-/// <summary>A model (and optionally its optimizer state) read from a checkpoint file.</summary>
-public sealed record CheckpointContents(ITransformerModel Model, AdamW? Optimizer);
-
 /// <summary>
 /// Checkpoint files: config, weights and optimizer state in one little-endian binary file.
 /// Layout (version 1): magic <c>MLNTCKPT</c> · u32 version · u32 model kind · config JSON · tensor table

@@ -1,16 +1,5 @@
 namespace MLNetTransformers.Core.Training;
 
-/// <summary>Shape of the learning rate after warmup.</summary>
-public enum DecayKind
-{
-    /// <summary>Stay at the peak.</summary>
-    Constant,
-    /// <summary>Straight line from the peak to the minimum at the last step.</summary>
-    Linear,
-    /// <summary>Half a cosine from the peak to the minimum at the last step.</summary>
-    Cosine,
-}
-
 /// <summary>Linear warmup from 0 to the peak over <see cref="WarmupSteps"/>, then decay to <see cref="MinRatio"/>·peak at <see cref="TotalSteps"/>.</summary>
 public sealed record LearningRateSchedule(float Peak, int WarmupSteps, int TotalSteps, DecayKind Decay = DecayKind.Cosine, float MinRatio = 0.1f)
 {

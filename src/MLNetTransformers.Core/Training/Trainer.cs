@@ -2,28 +2,6 @@ using MLNetTransformers.Core.Models;
 
 namespace MLNetTransformers.Core.Training;
 
-/// <summary>Options of the training loop.</summary>
-public sealed record TrainerOptions
-{
-    /// <summary>Peak learning rate.</summary>
-    public float LearningRate { get; init; } = 3e-4f;
-    /// <summary>Steps of linear warmup from 0.</summary>
-    public int WarmupSteps { get; init; }
-    /// <summary>Step at which decay reaches its minimum; 0 keeps the peak after warmup.</summary>
-    public int TotalSteps { get; init; }
-    /// <summary>Decay shape after warmup.</summary>
-    public DecayKind Decay { get; init; } = DecayKind.Cosine;
-    /// <summary>Final learning rate as a fraction of the peak.</summary>
-    public float MinLearningRateRatio { get; init; } = 0.1f;
-    /// <summary>Clip the global gradient norm to this (0 = no clipping).</summary>
-    public float MaxGradNorm { get; init; } = 1f;
-    /// <summary>Optimizer settings.</summary>
-    public AdamWOptions AdamW { get; init; } = new();
-}
-
-/// <summary>What one optimisation step did.</summary>
-public readonly record struct StepResult(long Step, float Loss, float GradNorm, float LearningRate);
-
 /// <summary>
 /// One optimisation step (the loop around it is <see cref="TrainingLoop"/>): zero gradients, forward/backward, check the loss and gradient are finite, clip by global
 /// norm, AdamW step with the scheduled learning rate. A non-finite loss or gradient throws

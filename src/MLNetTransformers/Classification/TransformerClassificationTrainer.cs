@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
 using System.Text.RegularExpressions;
 using Microsoft.ML;
 using Microsoft.ML.Data;
@@ -271,10 +270,3 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
         return ((double)correct / n, loss / n);
     }
 }
-
-/// <summary>How a training run ended.</summary>
-/// <param name="Steps">Optimisation steps taken.</param>
-/// <param name="StopReason">Why training stopped.</param>
-/// <param name="BestValidationAccuracy">Accuracy of the kept weights on the validation set, if one was given.</param>
-/// <param name="Duration">Wall-clock time of tokenizer building and training.</param>
-public sealed record TrainingSummary(long Steps, string StopReason, double? BestValidationAccuracy, TimeSpan Duration);

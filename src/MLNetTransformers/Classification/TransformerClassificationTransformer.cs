@@ -2,9 +2,8 @@ using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransformers.Core.Models;
 using MLNetTransformers.Data;
-using MLNetTransformers.Tokenization;
-
 using MLNetTransformers.Persistence;
+using MLNetTransformers.Tokenization;
 
 namespace MLNetTransformers.Classification;
 
@@ -195,11 +194,4 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
             };
         }
     }
-}
-
-/// <summary>Something other than the managed engine that computes class probabilities for token batches.</summary>
-public interface IClassifierBackend
-{
-    /// <summary>Writes softmax probabilities [batch, classes] of <paramref name="batch"/> into <paramref name="probabilities"/>; must be thread-safe.</summary>
-    void Probabilities(TokenBatch batch, Span<float> probabilities);
 }

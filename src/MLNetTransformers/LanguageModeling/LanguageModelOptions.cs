@@ -1,4 +1,3 @@
-using MLNetTransformers.Core.Kernels;
 using MLNetTransformers.Core.Models;
 using MLNetTransformers.Tokenization;
 using MLNetTransformers.Training;
@@ -60,22 +59,4 @@ public sealed class LanguageModelOptions : TransformerTrainingOptions
             throw new ArgumentOutOfRangeException(nameof(ContextLength), ContextLength, $"ContextLength must be at most {TokenizerOptions.MaxTokensLimit:N0}.");
         Generation.Validate();
     }
-}
-
-/// <summary>A progress report of language-model training.</summary>
-/// <param name="Step">Steps done.</param>
-/// <param name="MaxSteps">Steps planned.</param>
-/// <param name="TrainLoss">Mean training loss (nats/token) since the previous report.</param>
-/// <param name="TokensPerSecond">Training throughput since the previous report.</param>
-/// <param name="ValidationLoss">Held-out loss (nats/token), when evaluated.</param>
-/// <param name="Elapsed">Time since training started.</param>
-public readonly record struct LanguageModelTrainingProgress(long Step, long MaxSteps, float TrainLoss, double TokensPerSecond, double? ValidationLoss, TimeSpan Elapsed)
-{
-    /// <summary>exp(validation loss).</summary>
-    public double? ValidationPerplexity => ValidationLoss is { } l ? Math.Exp(l) : null;
-
-    /// <summary>One line for logs and the CLI.</summary>
-    public override string ToString() =>
-        $"step {Step}/{MaxSteps} loss {TrainLoss:F4} {TokensPerSecond:F0} tok/s" +
-        (ValidationLoss is { } v ? $" val_loss {v:F4} val_ppl {Math.Exp(v):F2}" : "") + $" [{Elapsed:hh\\:mm\\:ss}]";
 }

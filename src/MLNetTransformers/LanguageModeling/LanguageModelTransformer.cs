@@ -1,12 +1,11 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransformers.Core.Models;
 using MLNetTransformers.Data;
-using MLNetTransformers.Tokenization;
-
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using MLNetTransformers.Persistence;
+using MLNetTransformers.Tokenization;
 
 namespace MLNetTransformers.LanguageModeling;
 

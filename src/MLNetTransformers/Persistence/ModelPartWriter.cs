@@ -1,5 +1,4 @@
 using MLNetTransformers.Core.Models;
-using MLNetTransformers.Core.Training;
 using MLNetTransformers.Tokenization;
 
 namespace MLNetTransformers.Persistence;

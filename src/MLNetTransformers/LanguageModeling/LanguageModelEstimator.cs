@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MLNetTransformers.Core.Kernels;
 using MLNetTransformers.Core.Models;
@@ -108,15 +107,4 @@ public sealed class LanguageModelEstimator : IEstimator<LanguageModelTransformer
         ch?.Info(MessageSensitivity.None, $"Training finished after {step} steps ({stop}); best validation loss {summary.BestValidationLoss:F4}.");
         return new LanguageModelTransformer(tokenizer, model, o) { TrainingSummary = summary };
     }
-}
-
-/// <summary>How a language-model training run ended.</summary>
-/// <param name="Steps">Steps taken.</param>
-/// <param name="StopReason">Why it stopped.</param>
-/// <param name="BestValidationLoss">Held-out loss of the kept weights (nats/token), if there was held-out text.</param>
-/// <param name="Duration">Wall-clock time.</param>
-public sealed record LanguageModelSummary(long Steps, string StopReason, double? BestValidationLoss, TimeSpan Duration)
-{
-    /// <summary>exp(best validation loss).</summary>
-    public double? BestValidationPerplexity => BestValidationLoss is { } l ? Math.Exp(l) : null;
 }

@@ -1,5 +1,4 @@
 using MLNetTransformers.Classification;
-using MLNetTransformers.LanguageModeling;
 
 namespace MLNetTransformers.Cli;
 
@@ -12,10 +11,4 @@ internal sealed class ClassifierProgressLine : IProgress<ClassificationTrainingP
         if (p.EndOfEpoch) Console.Error.WriteLine("\r" + line);
         else Console.Error.Write("\r" + line);
     }
-}
-
-/// <summary>A progress line per report of language-model training, on stderr.</summary>
-internal sealed class LanguageModelProgressLine : IProgress<LanguageModelTrainingProgress>
-{
-    public void Report(LanguageModelTrainingProgress p) => Console.Error.WriteLine(p.ToString());
 }

@@ -1,0 +1,12 @@
+namespace MLNetTransformers.Core.Kernels;
+
+/// <summary>Pointwise non-linearity of the feed-forward block.</summary>
+public enum Activation
+{
+    /// <summary>Exact GELU, x·Φ(x) (BERT, PyTorch's default 'gelu').</summary>
+    Gelu,
+    /// <summary>GELU with the tanh approximation (GPT-2, PyTorch approximate='tanh').</summary>
+    GeluTanh,
+    /// <summary>max(0, x) (the original Transformer).</summary>
+    Relu,
+}

@@ -1,0 +1,24 @@
+using System.Numerics.Tensors;
+
+namespace MLNetTransformers.Core.Layers;
+
+/// <summary>A trained table <c>{prefix}weight</c> [max_len, d] (GPT-2's wpe).</summary>
+public sealed class LearnedPositionalEncoding : PositionalEncoding
+{
+    /// <summary>Declares the table.</summary>
+    public LearnedPositionalEncoding(ParameterSet parameters, string prefix, int maxLength, int dim, float initStd = 0.02f) : base(maxLength, dim)
+        => Weight = parameters.Add(prefix + "weight", new[] { maxLength, dim }, Init.Normal(initStd), decay: false);
+
+    /// <summary>[max_len, d]</summary>
+    public ParameterTensor Weight { get; }
+
+    /// <inheritdoc/>
+    protected override ReadOnlySpan<float> Table => Weight.Value;
+
+    /// <inheritdoc/>
+    public override void Backward(float[] dy, int batch, int seqLen)
+    {
+        var g = Weight.Grad.Slice(0, seqLen * Dim);
+        for (int b = 0; b < batch; b++) TensorPrimitives.Add(g, dy.AsSpan(b * seqLen * Dim, seqLen * Dim), g);
+    }
+}

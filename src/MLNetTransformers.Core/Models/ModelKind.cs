@@ -1,0 +1,14 @@
+namespace MLNetTransformers.Core.Models;
+
+/// <summary>The model families a checkpoint can hold.</summary>
+public enum ModelKind
+{
+    /// <summary><see cref="TransformerClassifier"/>.</summary>
+    Classifier = 1,
+    /// <summary><see cref="TransformerLanguageModel"/>.</summary>
+    LanguageModel = 2,
+    /// <summary><see cref="MaskedLanguageModel"/>.</summary>
+    MaskedLanguageModel = 3,
+    /// <summary><see cref="TransformerEncoder"/> on its own (a featurizer).</summary>
+    Encoder = 4,
+}

@@ -1,0 +1,17 @@
+using MLNetTransformers.Core.Layers;
+
+namespace MLNetTransformers.Core.Models;
+
+/// <summary>Self-attention as a sublayer; the block sets batch shape and mask before each Forward.</summary>
+internal sealed class SelfAttentionSublayer(MultiHeadAttention attention) : ISublayer
+{
+    public int Batch, SeqLen;
+    public bool[]? KeyPadding;
+    /// <summary>When set, Forward decodes incrementally against this cache from position <see cref="CacheStart"/>.</summary>
+    public KvCache.Layer? Cache;
+    public int CacheStart;
+    public MultiHeadAttention Attention => attention;
+    public float[] Forward(float[] x, int n, bool training) =>
+        Cache is { } c ? attention.ForwardIncremental(x, n, c.Keys, c.Values, CacheStart) : attention.Forward(x, Batch, SeqLen, KeyPadding);
+    public float[] Backward(float[] dy, int n) => attention.Backward(dy);
+}

@@ -1,0 +1,20 @@
+namespace MLNetTransformers.Classification;
+
+/// <summary>A progress report of the transformer classification trainer.</summary>
+/// <param name="Epoch">0-based epoch.</param>
+/// <param name="Step">Optimisation steps done.</param>
+/// <param name="TotalSteps">Steps planned (epochs × steps per epoch).</param>
+/// <param name="TrainLoss">Mean training loss since the previous report.</param>
+/// <param name="TokensPerSecond">Training throughput since the previous report (real tokens, padding excluded).</param>
+/// <param name="ValidationAccuracy">Accuracy on the validation set, when one was evaluated for this report.</param>
+/// <param name="ValidationLoss">Mean cross-entropy on the validation set, when evaluated.</param>
+/// <param name="Elapsed">Time since training started.</param>
+/// <param name="EndOfEpoch">Whether this report closes an epoch.</param>
+public readonly record struct ClassificationTrainingProgress(int Epoch, long Step, long TotalSteps, float TrainLoss, double TokensPerSecond,
+    double? ValidationAccuracy, double? ValidationLoss, TimeSpan Elapsed, bool EndOfEpoch)
+{
+    /// <summary>One line for logs and the CLI.</summary>
+    public override string ToString() =>
+        $"epoch {Epoch + 1} step {Step}/{TotalSteps} loss {TrainLoss:F4} {TokensPerSecond:F0} tok/s" +
+        (ValidationAccuracy is { } a ? $" val_acc {a:P2} val_loss {ValidationLoss:F4}" : "") + $" [{Elapsed:hh\\:mm\\:ss}]";
+}
