@@ -26,6 +26,10 @@ public static class OnnxExporter
         ChecksumKey = "mlnettransformers.graph_sha256";
 
     /// <summary>The encoder classifier (or, with <see cref="OnnxExportKind.Featurizer"/>, its pooled embeddings only).</summary>
+    /// <param name="model">The model to export.</param>
+    /// <param name="tokenizer">Tokenizer stored in the metadata, for consumers that tokenize (null = none).</param>
+    /// <param name="classNames">Class names stored in the metadata (null = none).</param>
+    /// <param name="kind">Classifier (logits and embeddings) or Featurizer (embeddings only).</param>
     public static byte[] Export(TransformerClassifier model, TextTokenizer? tokenizer = null, IReadOnlyList<string>? classNames = null,
         OnnxExportKind kind = OnnxExportKind.Classifier)
     {
@@ -77,6 +81,8 @@ public static class OnnxExporter
     }
 
     /// <summary>The causal language model: <c>logits</c> [batch, sequence, vocab].</summary>
+    /// <param name="model">The model to export.</param>
+    /// <param name="tokenizer">Tokenizer stored in the metadata, for consumers that tokenize (null = none).</param>
     public static byte[] Export(TransformerLanguageModel model, TextTokenizer? tokenizer = null)
     {
         var g = new OnnxGraphBuilder();
@@ -89,6 +95,8 @@ public static class OnnxExporter
     }
 
     /// <summary>Writes <paramref name="onnx"/> to <paramref name="path"/> atomically.</summary>
+    /// <param name="onnx">The ONNX model bytes.</param>
+    /// <param name="path">The .onnx file to write (atomically).</param>
     public static void Save(byte[] onnx, string path) => Checkpoint.WriteAtomically(path, onnx);
 
     private static (string Ids, string Mask) Inputs(OnnxGraphBuilder g) =>

@@ -22,6 +22,7 @@ public static class OnnxImporter
     };
 
     /// <summary>Imports from a file.</summary>
+    /// <param name="path">The .onnx file.</param>
     public static ImportedModel Import(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
@@ -29,6 +30,8 @@ public static class OnnxImporter
     }
 
     /// <summary>Imports from bytes; <paramref name="source"/> names them in errors.</summary>
+    /// <param name="onnx">The ONNX model bytes.</param>
+    /// <param name="source">Names the bytes in error messages (e.g. a file path).</param>
     public static ImportedModel Import(byte[] onnx, string source = "the ONNX model")
     {
         var model = Parse(onnx, source);

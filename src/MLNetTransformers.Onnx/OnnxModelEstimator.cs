@@ -9,6 +9,7 @@ public sealed class OnnxModelEstimator : IEstimator<OnnxModelTransformer>
     private readonly OnnxModelOptions _options;
 
     /// <summary>Creates the estimator; the session is opened at Fit.</summary>
+    /// <param name="options">The model and how columns bind to its inputs and outputs.</param>
     public OnnxModelEstimator(OnnxModelOptions options) => _options = options ?? throw new ArgumentNullException(nameof(options));
 
     /// <inheritdoc/>

@@ -52,6 +52,7 @@ public sealed class OnnxModelTransformer : LazyRowTransformer, IDisposable, IMod
     private readonly byte[]? _fileHash; // SHA-256 of ModelFile as the session loaded it
 
     /// <summary>Opens the session and resolves the input bindings against the model's inputs.</summary>
+    /// <param name="options">The model and how columns bind to its inputs and outputs.</param>
     public OnnxModelTransformer(OnnxModelOptions options)
     {
         _options = options;

@@ -12,9 +12,13 @@ public static class OnnxSessionFactory
         "Or set FallbackToCpu to run on the CPU.";
 
     /// <summary>A session over an ONNX model held in memory.</summary>
+    /// <param name="model">The ONNX model bytes.</param>
+    /// <param name="options">Provider and threads (null = CPU).</param>
     public static InferenceSession Create(byte[] model, OnnxExecutionOptions? options = null) => Create(o => new InferenceSession(model, o), options, "the model");
 
     /// <summary>A session over an ONNX file.</summary>
+    /// <param name="path">Path of the .onnx file.</param>
+    /// <param name="options">Provider and threads (null = CPU).</param>
     public static InferenceSession Create(string path, OnnxExecutionOptions? options = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
@@ -22,6 +26,7 @@ public static class OnnxSessionFactory
     }
 
     /// <summary>Which provider a session created with <paramref name="options"/> would use here, and why.</summary>
+    /// <param name="options">The requested provider (null = CPU).</param>
     public static (OnnxProvider Provider, string? Reason) Resolve(OnnxExecutionOptions? options = null)
     {
         options ??= new OnnxExecutionOptions();

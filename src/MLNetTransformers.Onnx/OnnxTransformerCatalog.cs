@@ -17,6 +17,14 @@ public static class OnnxTransformerCatalog
     /// with the tokenizer and class names in the metadata. Tokenization stays outside the graph: feed it the
     /// <c>input_ids</c>/<c>attention_mask</c> that the stored tokenizer produces.
     /// </summary>
+    /// <param name="catalog">The model operations catalog (<c>mlContext.Model</c>).</param>
+    /// <param name="model">A fitted pipeline holding a transformer classifier, encoder featurizer or language model.</param>
+    /// <example>
+    /// <code>
+    /// byte[] onnx = mlContext.Model.ExportTransformerToOnnx(model);
+    /// using var session = new InferenceSession(onnx); // inputs input_ids and attention_mask, int64 [batch, sequence]
+    /// </code>
+    /// </example>
     public static byte[] ExportTransformerToOnnx(this ModelOperationsCatalog catalog, ITransformer model)
     {
         var parts = TransformerModel.Parts(model).ToArray();
@@ -30,6 +38,14 @@ public static class OnnxTransformerCatalog
     }
 
     /// <summary>Exports to a file (atomically).</summary>
+    /// <param name="catalog">The model operations catalog (<c>mlContext.Model</c>).</param>
+    /// <param name="model">A fitted pipeline holding a transformer classifier, encoder featurizer or language model.</param>
+    /// <param name="path">The .onnx file to write (atomically).</param>
+    /// <example>
+    /// <code>
+    /// mlContext.Model.ExportTransformerToOnnx(model, "sentiment.onnx");
+    /// </code>
+    /// </example>
     public static void ExportTransformerToOnnx(this ModelOperationsCatalog catalog, ITransformer model, string path)
         => OnnxExporter.Save(catalog.ExportTransformerToOnnx(model), path);
 
@@ -38,6 +54,18 @@ public static class OnnxTransformerCatalog
     /// <paramref name="attentionMaskColumnName"/> (and zeros for <c>token_type_ids</c>); float outputs become columns, and
     /// <paramref name="poolOutput"/> (e.g. <c>last_hidden_state</c>) is mean-pooled into <c>Embedding</c>.
     /// </summary>
+    /// <param name="catalog">The transforms catalog (<c>mlContext.Transforms</c>).</param>
+    /// <param name="modelFile">Path of the .onnx file.</param>
+    /// <param name="tokenIdsColumnName">Column bound to input_ids.</param>
+    /// <param name="attentionMaskColumnName">Column bound to attention_mask.</param>
+    /// <param name="poolOutput">An output of shape [batch, sequence, hidden] (e.g. last_hidden_state) to mean-pool into an Embedding column; null = none.</param>
+    /// <param name="execution">Execution provider settings (null = CPU).</param>
+    /// <example>
+    /// <code>
+    /// var pipeline = mlContext.Transforms.Text.TokenizeForTransformer(new TokenizerOptions { Kind = TokenizerKind.WordPiece, VocabularyFile = "vocab.txt" })
+    ///     .Append(mlContext.Transforms.ApplyTransformerOnnxModel("model.onnx", poolOutput: "last_hidden_state"));
+    /// </code>
+    /// </example>
     public static OnnxModelEstimator ApplyTransformerOnnxModel(this TransformsCatalog catalog, string modelFile,
         string tokenIdsColumnName = DefaultColumnNames.TokenIds, string attentionMaskColumnName = DefaultColumnNames.AttentionMask, string? poolOutput = null,
         OnnxExecutionOptions? execution = null)
@@ -48,12 +76,31 @@ public static class OnnxTransformerCatalog
         });
 
     /// <summary>Runs an ONNX model with every option.</summary>
+    /// <param name="catalog">The transforms catalog (<c>mlContext.Transforms</c>).</param>
+    /// <param name="options">The model and every binding.</param>
+    /// <example>
+    /// <code>
+    /// var run = mlContext.Transforms.ApplyTransformerOnnxModel(new OnnxModelOptions
+    /// {
+    ///     ModelFile = "model.onnx", OutputColumns = new() { ["logits"] = "Logits" },
+    ///     Execution = new OnnxExecutionOptions { Provider = OnnxProvider.Cuda, FallbackToCpu = true },
+    /// });
+    /// </code>
+    /// </example>
     public static OnnxModelEstimator ApplyTransformerOnnxModel(this TransformsCatalog catalog, OnnxModelOptions options) => new(options);
 
     /// <summary>
     /// The same classifier, scoring through ONNX Runtime on its exported network (same predictions, within float
     /// rounding). Dispose the returned transformer to release the ONNX Runtime session.
     /// </summary>
+    /// <param name="classifier">The fitted classifier.</param>
+    /// <param name="execution">Execution provider settings (null = CPU).</param>
+    /// <example>
+    /// <code>
+    /// using var viaOrt = classifier.UseOnnxRuntime();
+    /// var scored = viaOrt.Transform(test);
+    /// </code>
+    /// </example>
     public static TransformerClassificationTransformer UseOnnxRuntime(this TransformerClassificationTransformer classifier, OnnxExecutionOptions? execution = null)
         => classifier.WithBackend(new OnnxClassifierBackend(OnnxSessionFactory.Create(OnnxExporter.Export(classifier.Model, classifier.Tokenizer, classifier.ClassNames), execution), classifier.Model.Config.NumClasses));
 

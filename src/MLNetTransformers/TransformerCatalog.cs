@@ -15,47 +15,130 @@ public static class TransformerCatalog
     /// Tokenizes <paramref name="inputColumnName"/> into token ids and an attention mask (Int64 vectors of
     /// <paramref name="maxTokens"/>), learning a WordPiece vocabulary of <paramref name="vocabularySize"/> at Fit.
     /// </summary>
+    /// <param name="catalog">The text transforms catalog (<c>mlContext.Transforms.Text</c>).</param>
+    /// <param name="tokenIdsColumnName">Output column of token ids (Int64 vector).</param>
+    /// <param name="inputColumnName">Input text column.</param>
+    /// <param name="attentionMaskColumnName">Output column of the attention mask (1 = real token, 0 = padding).</param>
+    /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
+    /// <param name="vocabularySize">Target size of the vocabulary learned from the text, special tokens included.</param>
+    /// <example>
+    /// <code>
+    /// var tokens = mlContext.Transforms.Text.TokenizeForTransformer(maxTokens: 64).Fit(data).Transform(data);
+    /// // columns TokenIds and AttentionMask, e.g. for ApplyTransformerOnnxModel
+    /// </code>
+    /// </example>
     public static TokenizerEstimator TokenizeForTransformer(this TransformsCatalog.TextTransforms catalog,
         string tokenIdsColumnName = DefaultColumnNames.TokenIds, string inputColumnName = DefaultColumnNames.Text, string attentionMaskColumnName = DefaultColumnNames.AttentionMask,
         int maxTokens = 128, int vocabularySize = 8000)
         => new(inputColumnName, tokenIdsColumnName, attentionMaskColumnName, new TokenizerOptions { MaxTokens = maxTokens, VocabularySize = vocabularySize });
 
-    /// <summary>Tokenization with every option (learned, WordPiece, BPE or Tiktoken).</summary>
+    /// <summary>Tokenization with every option (learned, WordPiece, BPE, Tiktoken or characters).</summary>
+    /// <param name="catalog">The text transforms catalog (<c>mlContext.Transforms.Text</c>).</param>
+    /// <param name="options">Tokenizer kind, vocabulary source and length.</param>
+    /// <param name="tokenIdsColumnName">Output column of token ids (Int64 vector).</param>
+    /// <param name="inputColumnName">Input text column.</param>
+    /// <param name="attentionMaskColumnName">Output column of the attention mask (1 = real token, 0 = padding).</param>
+    /// <example>
+    /// <code>
+    /// var bert = mlContext.Transforms.Text.TokenizeForTransformer(
+    ///     new TokenizerOptions { Kind = TokenizerKind.WordPiece, VocabularyFile = "vocab.txt", MaxTokens = 128 });
+    /// </code>
+    /// </example>
     public static TokenizerEstimator TokenizeForTransformer(this TransformsCatalog.TextTransforms catalog, TokenizerOptions options,
         string tokenIdsColumnName = DefaultColumnNames.TokenIds, string inputColumnName = DefaultColumnNames.Text, string attentionMaskColumnName = DefaultColumnNames.AttentionMask)
         => new(inputColumnName, tokenIdsColumnName, attentionMaskColumnName, options);
 
     /// <summary>Trains a transformer encoder binary classifier from a text column (Boolean label).</summary>
+    /// <param name="catalog">The binary classification trainers (<c>mlContext.BinaryClassification.Trainers</c>).</param>
+    /// <param name="labelColumnName">Label column: Boolean, or Single/Double holding 0 and 1.</param>
+    /// <param name="textColumnName">Text column.</param>
+    /// <param name="epochs">Passes over the data; null = chosen from the data size, with early stopping.</param>
+    /// <param name="batchSize">Sequences per step; null = the <see cref="TransformerClassifierOptions"/> default.</param>
+    /// <param name="learningRate">Peak learning rate; null = the <see cref="TransformerClassifierOptions"/> default.</param>
+    /// <param name="validationSet">Held-out data with the same columns (early stopping, kept weights); null = 10% of the training rows.</param>
+    /// <example>
+    /// <code>
+    /// var model = mlContext.BinaryClassification.Trainers.TransformerClassifier(labelColumnName: "Sentiment").Fit(train);
+    /// var metrics = mlContext.BinaryClassification.Evaluate(model.Transform(test), "Sentiment");
+    /// </code>
+    /// </example>
     public static TransformerClassificationTrainer TransformerClassifier(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
-        string labelColumnName = DefaultColumnNames.Label, string textColumnName = DefaultColumnNames.Text, int? epochs = null, int batchSize = 32, float learningRate = 5e-4f,
-        IDataView? validationSet = null)
+        string labelColumnName = DefaultColumnNames.Label, string textColumnName = DefaultColumnNames.Text, int? epochs = null, int? batchSize = null,
+        float? learningRate = null, IDataView? validationSet = null)
         => new(Simple(labelColumnName, textColumnName, epochs, batchSize, learningRate, validationSet), binary: true, Environment(catalog));
 
     /// <summary>Binary transformer classifier with every option.</summary>
+    /// <param name="catalog">The binary classification trainers (<c>mlContext.BinaryClassification.Trainers</c>).</param>
+    /// <param name="options">Columns, tokenizer, model shape and schedule.</param>
+    /// <example>
+    /// <code>
+    /// var trainer = mlContext.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions
+    /// {
+    ///     LabelColumnName = "Sentiment", Layers = 4, ModelDim = 256, TimeBudget = TimeSpan.FromMinutes(10),
+    ///     Progress = new Progress&lt;ClassificationTrainingProgress&gt;(Console.WriteLine),
+    /// });
+    /// </code>
+    /// </example>
     public static TransformerClassificationTrainer TransformerClassifier(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
         TransformerClassifierOptions options)
         => new(options, binary: true, Environment(catalog));
 
     /// <summary>Trains a transformer encoder multiclass classifier from a text column (key-typed label).</summary>
+    /// <param name="catalog">The multiclass classification trainers (<c>mlContext.MulticlassClassification.Trainers</c>).</param>
+    /// <param name="labelColumnName">Label column of a key type (map strings with <c>MapValueToKey</c> first).</param>
+    /// <param name="textColumnName">Text column.</param>
+    /// <param name="epochs">Passes over the data; null = chosen from the data size, with early stopping.</param>
+    /// <param name="batchSize">Sequences per step; null = the <see cref="TransformerClassifierOptions"/> default.</param>
+    /// <param name="learningRate">Peak learning rate; null = the <see cref="TransformerClassifierOptions"/> default.</param>
+    /// <param name="validationSet">Held-out data with the same columns (early stopping, kept weights); null = 10% of the training rows.</param>
+    /// <example>
+    /// <code>
+    /// var pipeline = mlContext.Transforms.Conversion.MapValueToKey("Label", "Topic")
+    ///     .Append(mlContext.MulticlassClassification.Trainers.TransformerClassifier())
+    ///     .Append(mlContext.Transforms.Conversion.MapKeyToValue("PredictedTopic", "PredictedLabel"));
+    /// </code>
+    /// </example>
     public static TransformerClassificationTrainer TransformerClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
-        string labelColumnName = DefaultColumnNames.Label, string textColumnName = DefaultColumnNames.Text, int? epochs = null, int batchSize = 32, float learningRate = 5e-4f,
-        IDataView? validationSet = null)
+        string labelColumnName = DefaultColumnNames.Label, string textColumnName = DefaultColumnNames.Text, int? epochs = null, int? batchSize = null,
+        float? learningRate = null, IDataView? validationSet = null)
         => new(Simple(labelColumnName, textColumnName, epochs, batchSize, learningRate, validationSet), binary: false, Environment(catalog));
 
     /// <summary>Multiclass transformer classifier with every option.</summary>
+    /// <param name="catalog">The multiclass classification trainers (<c>mlContext.MulticlassClassification.Trainers</c>).</param>
+    /// <param name="options">Columns, tokenizer, model shape and schedule.</param>
+    /// <example>
+    /// <code>
+    /// var trainer = mlContext.MulticlassClassification.Trainers.TransformerClassifier(
+    ///     new TransformerClassifierOptions { Epochs = 10, Pooling = Pooling.Cls, ValidationSet = validKeys });
+    /// </code>
+    /// </example>
     public static TransformerClassificationTrainer TransformerClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         TransformerClassifierOptions options)
         => new(options, binary: false, Environment(catalog));
 
-    private static TransformerClassifierOptions Simple(string label, string text, int? epochs, int batchSize, float learningRate, IDataView? validationSet) => new()
+    // The simple overloads: what is not given keeps the options class's default.
+    private static TransformerClassifierOptions Simple(string label, string text, int? epochs, int? batchSize, float? learningRate, IDataView? validationSet)
     {
-        LabelColumnName = label, TextColumnName = text, Epochs = epochs, BatchSize = batchSize, LearningRate = learningRate, ValidationSet = validationSet,
-    };
+        var o = new TransformerClassifierOptions { LabelColumnName = label, TextColumnName = text, Epochs = epochs, ValidationSet = validationSet };
+        if (batchSize is { } b) o.BatchSize = b;
+        if (learningRate is { } lr) o.LearningRate = lr;
+        return o;
+    }
 
     /// <summary>
     /// Sentence embeddings from a trained transformer encoder: text → a [d_model] float vector (the classifier's
     /// pooling), usable as <c>Features</c> by any ML.NET trainer.
     /// </summary>
+    /// <param name="catalog">The text transforms catalog (<c>mlContext.Transforms.Text</c>).</param>
+    /// <param name="trainedModel">A fitted transformer classifier whose encoder embeds the text.</param>
+    /// <param name="outputColumnName">Output column of the embedding vector.</param>
+    /// <param name="inputColumnName">Text column to embed.</param>
+    /// <example>
+    /// <code>
+    /// var features = mlContext.Transforms.Text.TransformerFeaturizer(classifier)
+    ///     .Append(mlContext.BinaryClassification.Trainers.SdcaLogisticRegression());
+    /// </code>
+    /// </example>
     public static EncoderFeaturizerEstimator TransformerFeaturizer(this TransformsCatalog.TextTransforms catalog,
         TransformerClassificationTransformer trainedModel, string outputColumnName = DefaultColumnNames.Features, string inputColumnName = DefaultColumnNames.Text)
         => new(trainedModel.Tokenizer, trainedModel.Model.Encoder, inputColumnName, outputColumnName);
@@ -65,6 +148,15 @@ public static class TransformerCatalog
     /// <see cref="LanguageModelEstimator.FitFile"/>, on a text file); the fitted transformer maps a prompt column to
     /// generated text.
     /// </summary>
+    /// <param name="catalog">The text transforms catalog (<c>mlContext.Transforms.Text</c>).</param>
+    /// <param name="options">Tokenizer, model shape, schedule and generation settings; null = the defaults.</param>
+    /// <example>
+    /// <code>
+    /// var lm = mlContext.Transforms.Text.TrainLanguageModel(new LanguageModelOptions { TimeBudget = TimeSpan.FromMinutes(5) })
+    ///     .FitFile("input.txt");
+    /// Console.WriteLine(lm.Generate("ROMEO:"));
+    /// </code>
+    /// </example>
     public static LanguageModelEstimator TrainLanguageModel(this TransformsCatalog.TextTransforms catalog, LanguageModelOptions? options = null)
         => new(options ?? new LanguageModelOptions(), Environment(catalog));
 
@@ -72,6 +164,15 @@ public static class TransformerCatalog
     /// Pretrains a transformer encoder by masked language modelling (BERT) on an unlabelled text column; the fitted
     /// featurizer's encoder can start a classifier (<see cref="TransformerClassifierOptions.InitialModel"/>).
     /// </summary>
+    /// <param name="catalog">The text transforms catalog (<c>mlContext.Transforms.Text</c>).</param>
+    /// <param name="options">Tokenizer, model shape and schedule; null = the defaults.</param>
+    /// <example>
+    /// <code>
+    /// var pretrained = mlContext.Transforms.Text.PretrainMaskedLanguageModel(
+    ///     new MaskedLanguageModelOptions { TimeBudget = TimeSpan.FromMinutes(5) }).Fit(unlabelled);
+    /// var options = new TransformerClassifierOptions { InitialModel = pretrained.Encoder, PretrainedTokenizer = pretrained.Tokenizer };
+    /// </code>
+    /// </example>
     public static MaskedLanguageModelEstimator PretrainMaskedLanguageModel(this TransformsCatalog.TextTransforms catalog, MaskedLanguageModelOptions? options = null)
         => new(options ?? new MaskedLanguageModelOptions(), Environment(catalog));
 

@@ -25,6 +25,10 @@ public static class TransformerModel
     private const int Version = 3;
 
     /// <summary>Writes <paramref name="model"/> (any chain of stock and MLNetTransformers transformers) to <paramref name="path"/>.</summary>
+    /// <param name="mlContext">The ML.NET context.</param>
+    /// <param name="model">The fitted pipeline (a chain of stock and MLNetTransformers transformers).</param>
+    /// <param name="inputSchema">Schema of the data the model reads.</param>
+    /// <param name="path">The model file to write (atomically).</param>
     public static void Save(MLContext mlContext, ITransformer model, DataViewSchema inputSchema, string path)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
@@ -90,6 +94,9 @@ public static class TransformerModel
 
     /// <summary>Reads a model written by <see cref="Save"/>.</summary>
     /// <exception cref="InvalidDataException">The file is not such a model, or is truncated or corrupt.</exception>
+    /// <param name="mlContext">The ML.NET context.</param>
+    /// <param name="path">The model file.</param>
+    /// <param name="inputSchema">Receives the schema of the data the model reads.</param>
     public static ITransformer Load(MLContext mlContext, string path, out DataViewSchema inputSchema)
     {
         ArgumentNullException.ThrowIfNull(mlContext);
@@ -134,6 +141,7 @@ public static class TransformerModel
     }
 
     /// <summary>The transformers of a fitted pipeline in order, nested chains flattened (a single transformer yields itself).</summary>
+    /// <param name="model">A fitted pipeline or a single transformer.</param>
     public static IEnumerable<ITransformer> Parts(ITransformer model) =>
         model is IEnumerable<ITransformer> chain ? chain.SelectMany(Parts) : new[] { model };
 

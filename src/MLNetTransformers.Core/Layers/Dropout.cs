@@ -15,6 +15,8 @@ public sealed class Dropout
     private long _calls;
 
     /// <summary>Creates a dropout with drop probability <paramref name="p"/> in [0, 1).</summary>
+    /// <param name="p">Probability that an element is zeroed.</param>
+    /// <param name="seed">Seed of the masks.</param>
     public Dropout(float p, ulong seed)
     {
         if (!(p >= 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), p, "Dropout probability must be in [0, 1).");
@@ -28,6 +30,9 @@ public sealed class Dropout
     public ulong Seed { get; set; }
 
     /// <summary>Returns x itself when not training or p = 0; otherwise a masked, rescaled copy.</summary>
+    /// <param name="x">Activations (a buffer of at least length elements).</param>
+    /// <param name="length">Elements in the call.</param>
+    /// <param name="training">Whether dropout is active.</param>
     public float[] Forward(float[] x, int length, bool training)
     {
         _active = training && P > 0f;
@@ -44,6 +49,8 @@ public sealed class Dropout
     }
 
     /// <summary>dx = dy ⊙ mask (dy itself when inactive).</summary>
+    /// <param name="dy">Gradient of the loss with respect to the output.</param>
+    /// <param name="length">Elements in the call.</param>
     public float[] Backward(float[] dy, int length)
     {
         if (!_active) return dy;

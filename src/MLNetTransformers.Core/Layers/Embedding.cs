@@ -10,6 +10,11 @@ public sealed class Embedding
     private int[] _ids = Array.Empty<int>();
 
     /// <summary>Declares <c>{prefix}weight</c> [vocab, dim].</summary>
+    /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
+    /// <param name="prefix">Prefix of the parameter names.</param>
+    /// <param name="vocab">Vocabulary size (rows of the table).</param>
+    /// <param name="dim">Width d of each token vector.</param>
+    /// <param name="initStd">Standard deviation of the initial weights.</param>
     public Embedding(ParameterSet parameters, string prefix, int vocab, int dim, float initStd = 0.02f)
     {
         if (vocab <= 0 || dim <= 0) throw new ArgumentOutOfRangeException(nameof(vocab), $"Embedding '{prefix}' needs positive sizes, got vocab={vocab}, dim={dim}.");
@@ -26,6 +31,8 @@ public sealed class Embedding
     public ParameterTensor Weight { get; }
 
     /// <summary>ids: [n] → y: [n, dim]. Throws naming the position of an id outside the vocabulary.</summary>
+    /// <param name="ids">Token ids (n of them).</param>
+    /// <param name="n">Ids to look up.</param>
     public float[] Forward(int[] ids, int n)
     {
         var y = Workspace.Ensure(ref _y, n * Dim);
@@ -42,6 +49,8 @@ public sealed class Embedding
     }
 
     /// <summary>Adds dy's rows into the gradient rows of the ids of the last Forward.</summary>
+    /// <param name="dy">Gradient of the loss with respect to the output.</param>
+    /// <param name="n">Ids of the last Forward.</param>
     public void Backward(float[] dy, int n)
     {
         var g = Weight.Grad;

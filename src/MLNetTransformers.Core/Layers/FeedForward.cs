@@ -11,6 +11,13 @@ public sealed class FeedForward
     private float[] _h = Array.Empty<float>();
 
     /// <summary>Declares <c>{prefix}linear1.*</c> [ffn, d] and <c>{prefix}linear2.*</c> [d, ffn].</summary>
+    /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
+    /// <param name="prefix">Prefix of the parameter names.</param>
+    /// <param name="dim">Width d of each token vector.</param>
+    /// <param name="hidden">Hidden width of the block.</param>
+    /// <param name="activation">The non-linearity.</param>
+    /// <param name="dropout">Dropout probability after the block.</param>
+    /// <param name="seed">Seed of the dropout masks.</param>
     public FeedForward(ParameterSet parameters, string prefix, int dim, int hidden, Activation activation, float dropout, ulong seed)
     {
         _fc1 = new Linear(parameters, prefix + "linear1.", dim, hidden);
@@ -27,6 +34,9 @@ public sealed class FeedForward
     public Linear Linear2 => _fc2;
 
     /// <summary>x: [n, d] → [n, d].</summary>
+    /// <param name="x">Input activations (shapes as in the summary).</param>
+    /// <param name="n">Rows (tokens) in the call.</param>
+    /// <param name="training">Whether dropout is active.</param>
     public float[] Forward(float[] x, int n, bool training)
     {
         _h = _fc1.Forward(x, n);                       // [n, ffn]
@@ -37,6 +47,8 @@ public sealed class FeedForward
     }
 
     /// <summary>dy: [n, d] → dx: [n, d].</summary>
+    /// <param name="dy">Gradient of the loss with respect to the output.</param>
+    /// <param name="n">Rows (tokens) in the call.</param>
     public float[] Backward(float[] dy, int n)
     {
         int len = n * _fc1.Out;

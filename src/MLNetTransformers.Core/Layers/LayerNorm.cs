@@ -10,6 +10,10 @@ public sealed class LayerNorm
     private float[] _x = Array.Empty<float>();
 
     /// <summary>Declares <c>{prefix}weight</c> (ones) and <c>{prefix}bias</c> (zeros), both [dim].</summary>
+    /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
+    /// <param name="prefix">Prefix of the parameter names.</param>
+    /// <param name="dim">Width of the normalised rows.</param>
+    /// <param name="eps">Added to the variance for numerical stability.</param>
     public LayerNorm(ParameterSet parameters, string prefix, int dim, float eps = 1e-5f)
     {
         Dim = dim;
@@ -28,6 +32,8 @@ public sealed class LayerNorm
     public ParameterTensor Bias { get; }
 
     /// <summary>x: [n, dim] → y = (x − μ)/σ · γ + β.</summary>
+    /// <param name="x">Input activations (shapes as in the summary).</param>
+    /// <param name="n">Rows (tokens) in the call.</param>
     public float[] Forward(float[] x, int n)
     {
         int d = Dim;
@@ -54,6 +60,8 @@ public sealed class LayerNorm
     }
 
     /// <summary>dy: [n, dim] → dx; adds to γ and β gradients.</summary>
+    /// <param name="dy">Gradient of the loss with respect to the output.</param>
+    /// <param name="n">Rows (tokens) in the call.</param>
     public float[] Backward(float[] dy, int n)
     {
         int d = Dim;

@@ -6,6 +6,11 @@ namespace MLNetTransformers.Core.Layers;
 public sealed class LearnedPositionalEncoding : PositionalEncoding
 {
     /// <summary>Declares the table.</summary>
+    /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
+    /// <param name="prefix">Prefix of the parameter names.</param>
+    /// <param name="maxLength">Positions 0..maxLength−1.</param>
+    /// <param name="dim">Width d of each position vector.</param>
+    /// <param name="initStd">Standard deviation of the initial weights.</param>
     public LearnedPositionalEncoding(ParameterSet parameters, string prefix, int maxLength, int dim, float initStd = 0.02f) : base(maxLength, dim)
         => Weight = parameters.Add(prefix + "weight", new[] { maxLength, dim }, Init.Normal(initStd), decay: false);
 

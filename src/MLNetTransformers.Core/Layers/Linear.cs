@@ -10,6 +10,12 @@ public sealed class Linear
     private float[] _x = Array.Empty<float>();
 
     /// <summary>Declares <c>{prefix}weight</c> [out, in] and, when <paramref name="bias"/>, <c>{prefix}bias</c> [out].</summary>
+    /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
+    /// <param name="prefix">Prefix of the parameter names.</param>
+    /// <param name="inFeatures">Width of the input rows.</param>
+    /// <param name="outFeatures">Width of the output rows.</param>
+    /// <param name="bias">Whether the layer has a bias.</param>
+    /// <param name="initStd">Standard deviation of the initial weights.</param>
     public Linear(ParameterSet parameters, string prefix, int inFeatures, int outFeatures, bool bias = true, float initStd = 0.02f)
     {
         if (inFeatures <= 0 || outFeatures <= 0)
@@ -30,6 +36,8 @@ public sealed class Linear
     public ParameterTensor? Bias { get; }
 
     /// <summary>x: [n, in] → y: [n, out] (a buffer owned by the layer, valid until the next Forward).</summary>
+    /// <param name="x">Input [n, inFeatures].</param>
+    /// <param name="n">Rows (tokens) in the call.</param>
     public float[] Forward(float[] x, int n)
     {
         var y = Workspace.Ensure(ref _y, n * Out);
@@ -40,6 +48,9 @@ public sealed class Linear
     }
 
     /// <summary>dy: [n, out] → dx: [n, in]; adds to the weight and bias gradients.</summary>
+    /// <param name="dy">Gradient of the loss with respect to the output.</param>
+    /// <param name="n">Rows (tokens) in the call.</param>
+    /// <param name="inputGrad">Whether to compute the gradient with respect to the input (false for a first layer saves the work).</param>
     public float[] Backward(float[] dy, int n, bool inputGrad = true)
     {
         Gemm.MatMulTransA(dy.AsSpan(0, n * Out), _x.AsSpan(0, n * In), Weight.Grad, Out, In, n, accumulate: true);

@@ -23,6 +23,12 @@ public sealed class MultiHeadAttention
     /// With <paramref name="causal"/>, self-attention lets position i attend only to j ≤ i; <paramref name="bias"/>
     /// adds the projection biases.
     /// </summary>
+    /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
+    /// <param name="prefix">Prefix of the parameter names.</param>
+    /// <param name="dim">Width d of each token vector.</param>
+    /// <param name="heads">Attention heads (must divide the width).</param>
+    /// <param name="causal">Whether each position attends only to itself and earlier ones.</param>
+    /// <param name="bias">Whether the projections have biases.</param>
     public MultiHeadAttention(ParameterSet parameters, string prefix, int dim, int heads, bool causal = false, bool bias = true)
         : this(parameters, prefix, dim, dim, heads, causal, bias, outProjection: true)
     {
@@ -66,6 +72,10 @@ public sealed class MultiHeadAttention
     public ReadOnlySpan<float> Weights => _attention.Weights;
 
     /// <summary>Self-attention. x: [B, T, d] → [B, T, d]. <paramref name="keyPadding"/>: [B, T], true = padded.</summary>
+    /// <param name="x">Query vectors [B, T, d].</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="keyPadding">[B, T] flags, true where a key position is padding (never attended to); null = none.</param>
     public float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding = null)
     {
         int n = batch * seqLen, a = AttnDim;
@@ -83,6 +93,12 @@ public sealed class MultiHeadAttention
     /// Cross-attention: queries from x [B, Tq, d], keys and values from memory [B, Tk, d].
     /// <paramref name="memoryPadding"/>: [B, Tk], true = padded memory position.
     /// </summary>
+    /// <param name="x">Query vectors [B, T, d].</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="queryLength">Query positions per sequence.</param>
+    /// <param name="memory">Encoder states [B, Tm, d] for cross-attention (null = none).</param>
+    /// <param name="memoryLength">Encoder positions per sequence (Tm).</param>
+    /// <param name="memoryPadding">[B, Tm] flags, true where an encoder position is padding; null = none.</param>
     public float[] Forward(float[] x, int batch, int queryLength, float[] memory, int memoryLength, bool[]? memoryPadding = null)
     {
         int n = batch * queryLength, nm = batch * memoryLength, a = AttnDim, d = InDim;
@@ -105,6 +121,7 @@ public sealed class MultiHeadAttention
     }
 
     /// <summary>dy: [B, Tq, d] → dx: [B, Tq, d]; for cross-attention the memory gradient is in <see cref="MemoryGrad"/>.</summary>
+    /// <param name="dy">Gradient of the loss with respect to the output.</param>
     public float[] Backward(float[] dy)
     {
         int n = _batch * _tq, nm = _batch * _tk, a = AttnDim, d = InDim;
@@ -146,6 +163,11 @@ public sealed class MultiHeadAttention
     /// the <paramref name="start"/> earlier positions held in <paramref name="cacheK"/>/<paramref name="cacheV"/>
     /// ([capacity, A] each); the new keys and values are appended there. x: [n, d] → [n, d]. Inference only.
     /// </summary>
+    /// <param name="x">Vectors [n, d] of the new tokens of one sequence.</param>
+    /// <param name="n">New tokens.</param>
+    /// <param name="cacheK">This layer's cached keys.</param>
+    /// <param name="cacheV">This layer's cached values.</param>
+    /// <param name="start">Position of the first new token.</param>
     public float[] ForwardIncremental(float[] x, int n, float[] cacheK, float[] cacheV, int start)
     {
         int a = AttnDim;

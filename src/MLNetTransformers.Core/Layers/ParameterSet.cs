@@ -24,6 +24,10 @@ public sealed class ParameterSet
     public float[] Grad => _grad ?? throw new InvalidOperationException("Parameters are not allocated yet: the model is still being built.");
 
     /// <summary>Declares a tensor. Names must be unique.</summary>
+    /// <param name="name">Parameter name.</param>
+    /// <param name="shape">Tensor shape.</param>
+    /// <param name="init">How the tensor is initialised.</param>
+    /// <param name="decay">Whether weight decay applies (weights yes; biases, norms and embeddings of positions no).</param>
     public ParameterTensor Add(string name, int[] shape, Init init, bool decay)
     {
         if (_data is not null) throw new InvalidOperationException($"Cannot add parameter '{name}': the set is already allocated.");
@@ -42,9 +46,11 @@ public sealed class ParameterSet
         _byName.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"No parameter named '{name}'.");
 
     /// <summary>Whether a tensor of that name exists.</summary>
+    /// <param name="name">Parameter name.</param>
     public bool Contains(string name) => _byName.ContainsKey(name);
 
     /// <summary>Allocates the buffers and initialises every tensor from <paramref name="seed"/> (tensor i draws from its own stream).</summary>
+    /// <param name="seed">Seed of the initial values.</param>
     public void Allocate(ulong seed)
     {
         if (_data is not null) throw new InvalidOperationException("Parameters are already allocated.");

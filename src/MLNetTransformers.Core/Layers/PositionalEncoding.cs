@@ -25,6 +25,10 @@ public abstract class PositionalEncoding
     public ReadOnlySpan<float> Vectors => Table;
 
     /// <summary>x[b, t, :] += PE[start + t] for a batch of <paramref name="batch"/> sequences of length <paramref name="seqLen"/>.</summary>
+    /// <param name="x">Token vectors [B, T, d], changed in place.</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="start">Position of the first new token.</param>
     public void AddTo(float[] x, int batch, int seqLen, int start = 0)
     {
         if (start < 0 || start + seqLen > MaxLength)
@@ -38,9 +42,17 @@ public abstract class PositionalEncoding
     }
 
     /// <summary>Adds the gradient of the table (nothing for fixed encodings).</summary>
+    /// <param name="dy">Gradient of the loss with respect to the output.</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
     public abstract void Backward(float[] dy, int batch, int seqLen);
 
     /// <summary>Creates the encoding of the given kind.</summary>
+    /// <param name="kind">Learned or sinusoidal.</param>
+    /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
+    /// <param name="prefix">Prefix of the parameter names.</param>
+    /// <param name="maxLength">Positions 0..maxLength−1.</param>
+    /// <param name="dim">Width d of each position vector.</param>
     public static PositionalEncoding Create(PositionalEncodingKind kind, ParameterSet parameters, string prefix, int maxLength, int dim) => kind switch
     {
         PositionalEncodingKind.Learned => new LearnedPositionalEncoding(parameters, prefix, maxLength, dim),

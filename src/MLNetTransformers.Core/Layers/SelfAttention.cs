@@ -10,6 +10,11 @@ public class SelfAttention
     private readonly MultiHeadAttention _core;
 
     /// <summary>Declares the projection (with <c>{prefix}in_proj_bias</c> when <paramref name="qkvBias"/>).</summary>
+    /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
+    /// <param name="prefix">Prefix of the parameter names.</param>
+    /// <param name="dIn">Width of the input vectors.</param>
+    /// <param name="dOut">Width of the context vectors (queries, keys and values).</param>
+    /// <param name="qkvBias">Whether the query, key and value projections have biases.</param>
     public SelfAttention(ParameterSet parameters, string prefix, int dIn, int dOut, bool qkvBias = false)
         : this(parameters, prefix, dIn, dOut, qkvBias, causal: false)
     {
@@ -35,8 +40,13 @@ public class SelfAttention
     public ReadOnlySpan<float> Weights => _core.Weights;
 
     /// <summary>x: [B, T, d_in] → context: [B, T, d_out]. <paramref name="keyPadding"/>: [B, T], true = padded.</summary>
+    /// <param name="x">Token vectors [B, T, dIn].</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="keyPadding">[B, T] flags, true where a key position is padding (never attended to); null = none.</param>
     public float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding = null) => _core.Forward(x, batch, seqLen, keyPadding);
 
     /// <summary>dcontext: [B, T, d_out] → dx: [B, T, d_in].</summary>
+    /// <param name="dcontext">Gradient of the loss with respect to the context vectors.</param>
     public float[] Backward(float[] dcontext) => _core.Backward(dcontext);
 }

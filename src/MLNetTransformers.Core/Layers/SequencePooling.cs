@@ -26,6 +26,10 @@ public sealed class SequencePooling
     public ReadOnlySpan<float> Pooled => _pooled.AsSpan(0, _batch * Dim);
 
     /// <summary>hidden [B, T, d] → pooled [B, d] (a buffer reused by the next call). <paramref name="padding"/>: [B, T], true = padded.</summary>
+    /// <param name="hidden">Token states [B, T, d].</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="padding">[B, T] flags, true where a position is padding; null = none.</param>
     public float[] Forward(float[] hidden, int batch, int seqLen, bool[]? padding)
     {
         int d = Dim;
@@ -53,6 +57,7 @@ public sealed class SequencePooling
     }
 
     /// <summary>dpooled [B, d] → dhidden [B, T, d] of the last Forward.</summary>
+    /// <param name="dpooled">Gradient of the loss with respect to the pooled vectors, [B, d].</param>
     public float[] Backward(float[] dpooled)
     {
         int d = Dim, n = _batch * _seq;

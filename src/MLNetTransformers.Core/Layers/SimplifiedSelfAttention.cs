@@ -16,6 +16,10 @@ public sealed class SimplifiedSelfAttention
     public ReadOnlySpan<float> Weights => _attention.Weights;
 
     /// <summary>x: [B, T, C] → context: [B, T, C].</summary>
+    /// <param name="x">Token vectors [B, T, dim].</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="dim">Width of the token vectors.</param>
     public float[] Forward(float[] x, int batch, int seqLen, int dim)
     {
         (_batch, _seq, _dim) = (batch, seqLen, dim);
@@ -26,6 +30,7 @@ public sealed class SimplifiedSelfAttention
     }
 
     /// <summary>dcontext → dx, summing the query, key and value paths.</summary>
+    /// <param name="dcontext">Gradient of the loss with respect to the context vectors.</param>
     public float[] Backward(float[] dcontext)
     {
         int len = _batch * _seq * _dim;

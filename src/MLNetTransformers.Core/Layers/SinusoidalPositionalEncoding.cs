@@ -6,6 +6,8 @@ public sealed class SinusoidalPositionalEncoding : PositionalEncoding
     private readonly float[] _table;
 
     /// <summary>Precomputes the table.</summary>
+    /// <param name="maxLength">Positions 0..maxLength−1.</param>
+    /// <param name="dim">Width d of each position vector.</param>
     public SinusoidalPositionalEncoding(int maxLength, int dim) : base(maxLength, dim)
     {
         _table = new float[maxLength * dim];

@@ -9,6 +9,11 @@ public sealed class ClassificationHead
     private readonly SequencePooling _pool;
 
     /// <summary>Declares <c>{prefix}weight</c> [classes, d] and <c>{prefix}bias</c>.</summary>
+    /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
+    /// <param name="prefix">Prefix of the parameter names.</param>
+    /// <param name="dim">Width d of the pooled vectors.</param>
+    /// <param name="classes">Number of classes.</param>
+    /// <param name="pooling">CLS (first token) or mean pooling.</param>
     public ClassificationHead(ParameterSet parameters, string prefix, int dim, int classes, Pooling pooling)
     {
         _proj = new Linear(parameters, prefix, dim, classes);
@@ -24,11 +29,20 @@ public sealed class ClassificationHead
     public ReadOnlySpan<float> Pooled => _pool.Pooled;
 
     /// <summary>hidden [B, T, d] → pooled [B, d] (no projection): the sentence embedding.</summary>
+    /// <param name="hidden">Token states [B, T, d].</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="padding">[B, T] flags, true where a position is padding; null = none.</param>
     public float[] Pool(float[] hidden, int batch, int seqLen, bool[]? padding) => _pool.Forward(hidden, batch, seqLen, padding);
 
     /// <summary>hidden [B, T, d] → logits [B, classes].</summary>
+    /// <param name="hidden">Token states [B, T, d].</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="padding">[B, T] flags, true where a position is padding; null = none.</param>
     public float[] Forward(float[] hidden, int batch, int seqLen, bool[]? padding) => _proj.Forward(Pool(hidden, batch, seqLen, padding), batch);
 
     /// <summary>dlogits [B, classes] → dhidden [B, T, d].</summary>
+    /// <param name="dlogits">Gradient of the loss with respect to the logits, [B, classes].</param>
     public float[] Backward(float[] dlogits) => _pool.Backward(_proj.Backward(dlogits, _pool.Batch));
 }

@@ -17,6 +17,10 @@ public sealed class DecoderBlock
     private readonly int _dim;
 
     /// <summary>Declares the block's parameters under <paramref name="prefix"/>; cross-attention when <see cref="TransformerConfig.CrossAttention"/>.</summary>
+    /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
+    /// <param name="prefix">Prefix of the parameter names.</param>
+    /// <param name="config">The model's shape.</param>
+    /// <param name="seed">Seed of the dropout masks.</param>
     public DecoderBlock(ParameterSet parameters, string prefix, TransformerConfig config, ulong seed)
     {
         _dim = config.ModelDim;
@@ -46,6 +50,14 @@ public sealed class DecoderBlock
     /// x: [B, T, d] → [B, T, d]. <paramref name="memory"/>: [B, Tm, d] (required with cross-attention),
     /// <paramref name="memoryPadding"/>: [B, Tm], <paramref name="keyPadding"/>: [B, T]; true = padded.
     /// </summary>
+    /// <param name="x">Token vectors [B, T, d].</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="keyPadding">[B, T] flags, true where a key position is padding (never attended to); null = none.</param>
+    /// <param name="memory">Encoder states [B, Tm, d] for cross-attention (null = none).</param>
+    /// <param name="memoryLength">Encoder positions per sequence (Tm).</param>
+    /// <param name="memoryPadding">[B, Tm] flags, true where an encoder position is padding; null = none.</param>
+    /// <param name="training">Whether dropout is active.</param>
     public float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, float[]? memory, int memoryLength, bool[]? memoryPadding, bool training)
     {
         int n = batch * seqLen;
@@ -64,6 +76,10 @@ public sealed class DecoderBlock
     /// Inference on <paramref name="n"/> new positions of one sequence, whose earlier <paramref name="start"/> positions
     /// are in <paramref name="cache"/> (the new keys and values are added). Decoder-only blocks.
     /// </summary>
+    /// <param name="x">Vectors [n, d] of the new tokens of one sequence.</param>
+    /// <param name="n">New tokens.</param>
+    /// <param name="cache">This layer's cached keys and values.</param>
+    /// <param name="start">Position of the first new token.</param>
     public float[] ForwardIncremental(float[] x, int n, KvCache.Layer cache, int start)
     {
         if (_ca is not null) throw new NotSupportedException("Incremental decoding is for decoder-only blocks (no cross-attention).");
@@ -77,6 +93,10 @@ public sealed class DecoderBlock
     }
 
     /// <summary>dy → dx; with cross-attention, adds the memory gradient into <paramref name="memoryGrad"/>.</summary>
+    /// <param name="dy">Gradient of the loss with respect to the output.</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="memoryGrad">Receives (adds into) the gradient with respect to the encoder memory; null when there is none.</param>
     public float[] Backward(float[] dy, int batch, int seqLen, float[]? memoryGrad = null)
     {
         int n = batch * seqLen;

@@ -17,6 +17,11 @@ public sealed class EncoderBlock
     /// <paramref name="config"/>; <paramref name="causal"/> masks future positions (a decoder-only block);
     /// <paramref name="seed"/> seeds its dropout masks.
     /// </summary>
+    /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
+    /// <param name="prefix">Prefix of the parameter names.</param>
+    /// <param name="config">The model's shape.</param>
+    /// <param name="causal">Whether each position attends only to itself and earlier ones.</param>
+    /// <param name="seed">Seed of the dropout masks.</param>
     public EncoderBlock(ParameterSet parameters, string prefix, TransformerConfig config, bool causal, ulong seed)
     {
         _dim = config.ModelDim;
@@ -33,6 +38,11 @@ public sealed class EncoderBlock
     public MultiHeadAttention SelfAttention => _sa.Attention;
 
     /// <summary>x: [B, T, d] → [B, T, d]. <paramref name="keyPadding"/>: [B, T], true = padded.</summary>
+    /// <param name="x">Token vectors [B, T, d].</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="keyPadding">[B, T] flags, true where a key position is padding (never attended to); null = none.</param>
+    /// <param name="training">Whether dropout is active.</param>
     public float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool training)
     {
         int n = batch * seqLen;
@@ -41,6 +51,9 @@ public sealed class EncoderBlock
     }
 
     /// <summary>dy → dx for the last Forward; adds parameter gradients.</summary>
+    /// <param name="dy">Gradient of the loss with respect to the output.</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
     public float[] Backward(float[] dy, int batch, int seqLen)
     {
         int n = batch * seqLen;

@@ -4,7 +4,9 @@ namespace MLNetTransformers.Core.Models;
 public interface ITrainableModel : ITransformerModel
 {
     /// <summary>Forward in training mode, loss, and backward: adds ∂loss/∂θ into the gradients. Returns the loss.</summary>
+    /// <param name="batch">Ids, mask and labels or targets.</param>
     float ForwardBackward(TokenBatch batch);
     /// <summary>The loss in inference mode (no dropout, no gradients).</summary>
+    /// <param name="batch">Ids, mask and labels or targets.</param>
     float Loss(TokenBatch batch);
 }

@@ -7,6 +7,7 @@ namespace MLNetTransformers.Core.Models;
 public sealed class KvCache
 {
     /// <summary>Allocates a cache for <see cref="TransformerConfig.MaxLength"/> positions of every layer.</summary>
+    /// <param name="config">The decoder's shape (layers, width, maximum length).</param>
     public KvCache(TransformerConfig config)
     {
         Capacity = config.MaxLength;
@@ -24,5 +25,7 @@ public sealed class KvCache
     public void Clear() => Length = 0;
 
     /// <summary>One layer's keys and values, [capacity, d] row-major.</summary>
+    /// <param name="Keys">Cached keys [MaxLength, d].</param>
+    /// <param name="Values">Cached values [MaxLength, d].</param>
     public sealed record Layer(float[] Keys, float[] Values);
 }

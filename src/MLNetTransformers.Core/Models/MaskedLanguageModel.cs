@@ -14,6 +14,8 @@ public sealed class MaskedLanguageModel : ITrainableModel
     private bool[]? _padding;
 
     /// <summary>Builds the model and initialises its weights from <paramref name="seed"/>.</summary>
+    /// <param name="config">The model's shape.</param>
+    /// <param name="seed">Seed of the initial weights and the dropout masks.</param>
     public MaskedLanguageModel(TransformerConfig config, ulong seed = 0)
     {
         Config = config.Validate();
@@ -35,6 +37,8 @@ public sealed class MaskedLanguageModel : ITrainableModel
     public Linear Head { get; }
 
     /// <summary>Logits [B, T, vocab].</summary>
+    /// <param name="batch">Token ids and attention mask, [B, T].</param>
+    /// <param name="training">Whether dropout is active.</param>
     public float[] Forward(TokenBatch batch, bool training = false)
     {
         var padding = batch.PaddingFlags(ref _padding);

@@ -8,6 +8,11 @@ namespace MLNetTransformers.Core.Models;
 public sealed class TokenBatch
 {
     /// <summary>Wraps existing arrays (not copied) after checking their sizes.</summary>
+    /// <param name="batchSize">Sequences (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="ids">Token ids [B, T] row-major (the array may be longer).</param>
+    /// <param name="attentionMask">Attention mask [B, T] (1 = real token, 0 = padding); null = all real.</param>
+    /// <param name="labels">Labels (one per sequence) or targets (one per token); null when not training.</param>
     public TokenBatch(int batchSize, int seqLen, int[] ids, int[]? attentionMask = null, int[]? labels = null)
     {
         if (batchSize <= 0 || seqLen <= 0) throw new ArgumentOutOfRangeException(nameof(batchSize), $"Batch shape must be positive, got [{batchSize}, {seqLen}].");

@@ -17,6 +17,7 @@ public sealed class TokenGenerator
     private readonly int[] _order, _one = new int[1];
 
     /// <summary>A generator over <paramref name="model"/>.</summary>
+    /// <param name="model">The language model to sample from.</param>
     public TokenGenerator(TransformerLanguageModel model)
     {
         _model = model;
@@ -27,6 +28,9 @@ public sealed class TokenGenerator
 
     /// <summary>Generates after <paramref name="prompt"/>; <paramref name="stop"/> sees the generated tokens after each one and ends generation by returning true.</summary>
     /// <returns>The generated tokens (the prompt excluded).</returns>
+    /// <param name="prompt">Token ids to continue.</param>
+    /// <param name="options">Sampling settings (null = defaults).</param>
+    /// <param name="stop">Token sequences that end generation (not included in the output); null = none.</param>
     public int[] Generate(ReadOnlySpan<int> prompt, GenerationOptions options, Func<IReadOnlyList<int>, bool>? stop = null)
     {
         options.Validate();

@@ -23,6 +23,8 @@ public sealed class TransformerClassifier : ITrainableModel
     private readonly ParameterTensor? _mix; // (α, β): set by SetMixture, never by the optimizer (no gradient reaches it)
 
     /// <summary>Builds the model and initialises its weights from <paramref name="seed"/>.</summary>
+    /// <param name="config">The model's shape.</param>
+    /// <param name="seed">Seed of the initial weights and the dropout masks.</param>
     public TransformerClassifier(TransformerConfig config, ulong seed = 0)
     {
         Config = config.Validate();
@@ -83,6 +85,8 @@ public sealed class TransformerClassifier : ITrainableModel
     }
 
     /// <summary>Logits [B, classes] (a buffer reused by the next call): the mixture when there is an n-gram branch.</summary>
+    /// <param name="batch">Token ids and attention mask, [B, T].</param>
+    /// <param name="training">Whether dropout is active.</param>
     public float[] Forward(TokenBatch batch, bool training = false)
     {
         var (transformer, ngrams) = BranchLogits(batch, training);
@@ -118,9 +122,11 @@ public sealed class TransformerClassifier : ITrainableModel
         _heads[m].Forward(_encoders[m].Forward(batch.Ids, batch.BatchSize, batch.SeqLen, padding, training), batch.BatchSize, batch.SeqLen, padding);
 
     /// <summary>Sentence embeddings [B, d]: the pooled encoder output the head sees (member 0's in an ensemble).</summary>
+    /// <param name="batch">Token ids and attention mask, [B, T].</param>
     public float[] Embed(TokenBatch batch) => Encoder.Embed(batch);
 
     /// <summary>Class probabilities [B, classes] (softmax of the logits).</summary>
+    /// <param name="batch">Token ids and attention mask, [B, T].</param>
     public float[] PredictProbabilities(TokenBatch batch)
     {
         var logits = Forward(batch);

@@ -92,6 +92,7 @@ public sealed record TransformerConfig
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     /// <summary>Parses <see cref="ToJson"/> output and validates it.</summary>
+    /// <param name="json">The JSON written by ToJson.</param>
     public static TransformerConfig FromJson(string json) =>
         (JsonSerializer.Deserialize<TransformerConfig>(json, Json) ?? throw new ArgumentException("Config JSON is null.")).Validate();
 }

@@ -8,6 +8,10 @@ public sealed class TransformerDecoder : TransformerStack
     private readonly DecoderBlock[] _blocks;
 
     /// <summary>Declares the stack's parameters; blocks are <c>{prefix}layers.{i}.</c>.</summary>
+    /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
+    /// <param name="prefix">Prefix of the parameter names.</param>
+    /// <param name="config">The model's shape.</param>
+    /// <param name="seed">Seed of the dropout masks.</param>
     public TransformerDecoder(ParameterSet parameters, string prefix, TransformerConfig config, ulong seed)
         : base(parameters, prefix, config, seed)
     {
@@ -20,6 +24,14 @@ public sealed class TransformerDecoder : TransformerStack
     public IReadOnlyList<DecoderBlock> Blocks => _blocks;
 
     /// <summary>ids [B, T] → hidden states [B, T, d]; <paramref name="memory"/> [B, Tm, d] for cross-attention.</summary>
+    /// <param name="ids">Token ids [B, T].</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="keyPadding">[B, T] flags, true where a key position is padding (never attended to); null = none.</param>
+    /// <param name="training">Whether dropout is active.</param>
+    /// <param name="memory">Encoder states [B, Tm, d] for cross-attention (null = none).</param>
+    /// <param name="memoryLength">Encoder positions per sequence (Tm).</param>
+    /// <param name="memoryPadding">[B, Tm] flags, true where an encoder position is padding; null = none.</param>
     public float[] Forward(int[] ids, int batch, int seqLen, bool[]? keyPadding, bool training,
         float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null)
     {
@@ -29,6 +41,9 @@ public sealed class TransformerDecoder : TransformerStack
     }
 
     /// <summary>Hidden states [n, d] of <paramref name="n"/> new tokens of one sequence, continuing the positions held in <paramref name="cache"/>.</summary>
+    /// <param name="ids">Ids of the new tokens of one sequence.</param>
+    /// <param name="n">New tokens.</param>
+    /// <param name="cache">Keys and values of the positions already processed.</param>
     public float[] ForwardIncremental(int[] ids, int n, KvCache cache)
     {
         int start = cache.Length;
@@ -42,6 +57,10 @@ public sealed class TransformerDecoder : TransformerStack
     }
 
     /// <summary>Backward down to the embeddings; the memory gradient is added into <paramref name="memoryGrad"/>.</summary>
+    /// <param name="dhidden">Gradient of the loss with respect to the hidden states, [B, T, d].</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="memoryGrad">Receives (adds into) the gradient with respect to the encoder memory; null when there is none.</param>
     public void Backward(float[] dhidden, int batch, int seqLen, float[]? memoryGrad = null)
     {
         var d = FinishBackward(dhidden, batch * seqLen);

@@ -52,6 +52,11 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
     public IReadOnlyList<EncoderBlock> Blocks => _blocks;
 
     /// <summary>ids [B, T] → hidden states [B, T, d]. <paramref name="keyPadding"/>: [B, T], true = padded.</summary>
+    /// <param name="ids">Token ids [B, T].</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="keyPadding">[B, T] flags, true where a key position is padding (never attended to); null = none.</param>
+    /// <param name="training">Whether dropout is active.</param>
     public float[] Forward(int[] ids, int batch, int seqLen, bool[]? keyPadding, bool training)
     {
         var x = Embed(ids, batch, seqLen, training);
@@ -60,6 +65,9 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
     }
 
     /// <summary>Backward from d(hidden states) down to the embeddings.</summary>
+    /// <param name="dhidden">Gradient of the loss with respect to the hidden states, [B, T, d].</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
     public void Backward(float[] dhidden, int batch, int seqLen)
     {
         var d = FinishBackward(dhidden, batch * seqLen);
@@ -68,6 +76,7 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
     }
 
     /// <summary>Sentence vectors [B, d] of a batch in inference mode (a buffer reused by the next call).</summary>
+    /// <param name="batch">Token ids and attention mask, [B, T].</param>
     public float[] Embed(TokenBatch batch)
     {
         var padding = batch.PaddingFlags(ref _padding);

@@ -13,6 +13,8 @@ public sealed class TransformerLanguageModel : ITrainableModel
     private bool[]? _padding;
 
     /// <summary>Builds the model and initialises its weights from <paramref name="seed"/>.</summary>
+    /// <param name="config">The model's shape.</param>
+    /// <param name="seed">Seed of the initial weights and the dropout masks.</param>
     public TransformerLanguageModel(TransformerConfig config, ulong seed = 0)
     {
         Config = config.Validate() with { CrossAttention = false };
@@ -42,6 +44,8 @@ public sealed class TransformerLanguageModel : ITrainableModel
     public Linear Head { get; }
 
     /// <summary>Logits [B, T, vocab] (a buffer reused by the next call).</summary>
+    /// <param name="batch">Token ids [B, T] (and targets, unused here).</param>
+    /// <param name="training">Whether dropout is active.</param>
     public float[] Forward(TokenBatch batch, bool training = false)
     {
         var padding = batch.PaddingFlags(ref _padding);
@@ -56,6 +60,9 @@ public sealed class TransformerLanguageModel : ITrainableModel
     /// Logits [n, vocab] of <paramref name="n"/> new tokens appended to the sequence held in <paramref name="cache"/>
     /// (which then holds them too). Equals the last n rows of <see cref="Forward"/> on the whole sequence.
     /// </summary>
+    /// <param name="ids">Ids of the new tokens of one sequence.</param>
+    /// <param name="n">New tokens.</param>
+    /// <param name="cache">Keys and values of the positions already processed.</param>
     public float[] ForwardIncremental(int[] ids, int n, KvCache cache)
     {
         if (cache.Capacity != Config.MaxLength || cache.Layers.Count != Config.Layers) throw new ArgumentException("The cache was made for another model.", nameof(cache));

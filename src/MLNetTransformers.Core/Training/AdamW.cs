@@ -13,6 +13,8 @@ public sealed class AdamW
     private readonly ParameterSet _params;
 
     /// <summary>Creates zeroed moment buffers for <paramref name="parameters"/>.</summary>
+    /// <param name="parameters">The parameters to optimise (their gradients are read at each update).</param>
+    /// <param name="options">β₁, β₂, ε and weight decay (null = defaults).</param>
     public AdamW(ParameterSet parameters, AdamWOptions? options = null)
     {
         _params = parameters;
@@ -31,6 +33,7 @@ public sealed class AdamW
     public long Step { get; set; }
 
     /// <summary>θ ← θ − lr·(m̂/(√v̂ + ε) + λ·θ) for every tensor.</summary>
+    /// <param name="learningRate">Learning rate of this step.</param>
     public void Update(float learningRate)
     {
         Step++;

@@ -23,6 +23,9 @@ public static class Checkpoint
     private const int HashSize = 32;
 
     /// <summary>Writes <paramref name="model"/> (and <paramref name="optimizer"/> when given) to <paramref name="path"/> atomically.</summary>
+    /// <param name="path">The checkpoint file to write (atomically).</param>
+    /// <param name="model">The model whose config and weights are stored.</param>
+    /// <param name="optimizer">Optimizer state to store with the weights (null = weights only).</param>
     public static void Save(string path, ITransformerModel model, AdamW? optimizer = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -30,6 +33,8 @@ public static class Checkpoint
     }
 
     /// <summary>The checkpoint file's bytes (checksum included), for embedding in other containers.</summary>
+    /// <param name="model">The model whose config and weights are stored.</param>
+    /// <param name="optimizer">Optimizer state to store with the weights (null = weights only).</param>
     public static byte[] ToBytes(ITransformerModel model, AdamW? optimizer = null)
     {
         var ps = model.Parameters;
@@ -67,6 +72,8 @@ public static class Checkpoint
     /// A symbolic link is written through (its final target is replaced, the link stays); a directory, device, pipe or
     /// socket at the path is refused with <see cref="IOException"/>, since the rename would destroy it.
     /// </summary>
+    /// <param name="path">The file to replace (through a temporary file and a rename).</param>
+    /// <param name="bytes">The bytes to write.</param>
     public static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
     {
         string full = Path.GetFullPath(path);
@@ -96,6 +103,8 @@ public static class Checkpoint
     /// <summary>Reads a checkpoint written by <see cref="Save"/>.</summary>
     /// <exception cref="FileNotFoundException">No file at <paramref name="path"/>.</exception>
     /// <exception cref="InvalidDataException">The file is truncated, corrupt, of another format or of an unknown version.</exception>
+    /// <param name="path">The checkpoint file.</param>
+    /// <param name="withOptimizer">Also read the optimizer state when the checkpoint holds one.</param>
     public static CheckpointContents Load(string path, bool withOptimizer = true)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -106,6 +115,9 @@ public static class Checkpoint
     }
 
     /// <summary>Reads checkpoint bytes (from <see cref="ToBytes"/>); <paramref name="source"/> names them in errors.</summary>
+    /// <param name="bytes">The checkpoint bytes.</param>
+    /// <param name="source">Names the bytes in error messages (e.g. a file path).</param>
+    /// <param name="withOptimizer">Also read the optimizer state when the checkpoint holds one.</param>
     public static CheckpointContents FromBytes(byte[] bytes, string source, bool withOptimizer = true)
     {
         string path = source;

@@ -1,6 +1,11 @@
 namespace MLNetTransformers.Core.Training;
 
 /// <summary>Linear warmup from 0 to the peak over <see cref="WarmupSteps"/>, then decay to <see cref="MinRatio"/>·peak at <see cref="TotalSteps"/>.</summary>
+/// <param name="Peak">Peak learning rate.</param>
+/// <param name="WarmupSteps">Steps of linear warmup from 0.</param>
+/// <param name="TotalSteps">Step at which the decay reaches its minimum.</param>
+/// <param name="Decay">Decay shape after warmup.</param>
+/// <param name="MinRatio">Final learning rate as a fraction of the peak.</param>
 public sealed record LearningRateSchedule(float Peak, int WarmupSteps, int TotalSteps, DecayKind Decay = DecayKind.Cosine, float MinRatio = 0.1f)
 {
     /// <summary>Throws naming the first invalid setting.</summary>
@@ -14,6 +19,7 @@ public sealed record LearningRateSchedule(float Peak, int WarmupSteps, int Total
     }
 
     /// <summary>Learning rate for 0-based <paramref name="step"/>.</summary>
+    /// <param name="step">0-based optimisation step.</param>
     public float At(long step)
     {
         if (step < WarmupSteps) return Peak * (step + 1) / WarmupSteps;

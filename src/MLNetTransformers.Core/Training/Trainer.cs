@@ -12,6 +12,9 @@ public sealed class Trainer
     private LearningRateSchedule _schedule;
 
     /// <summary>Creates a trainer (and a fresh optimizer unless one is given, e.g. from a checkpoint).</summary>
+    /// <param name="model">The model to train.</param>
+    /// <param name="options">Schedule, clipping and optimizer settings (null = defaults).</param>
+    /// <param name="optimizer">An optimizer to continue with (e.g. from a checkpoint); null = a fresh one.</param>
     public Trainer(ITrainableModel model, TrainerOptions? options = null, AdamW? optimizer = null)
     {
         Model = model;
@@ -31,10 +34,13 @@ public sealed class Trainer
     public AdamW Optimizer { get; }
 
     /// <summary>Moves the end of the decay, and optionally the warmup (e.g. once a time budget tells how many steps will fit).</summary>
+    /// <param name="totalSteps">Step at which the decay reaches its minimum.</param>
+    /// <param name="warmupSteps">New warmup length (null = unchanged).</param>
     public void SetTotalSteps(int totalSteps, int? warmupSteps = null) =>
         _schedule = (_schedule with { TotalSteps = totalSteps, WarmupSteps = warmupSteps ?? _schedule.WarmupSteps }).Validate();
 
     /// <summary>One optimisation step on <paramref name="batch"/>.</summary>
+    /// <param name="batch">Ids, mask and labels or targets as the model reads them.</param>
     public StepResult TrainStep(TokenBatch batch)
     {
         long step = Optimizer.Step;

@@ -7,6 +7,9 @@ namespace MLNetTransformers.Core.Training;
 public sealed class TrainingDivergedException : Exception
 {
     /// <summary>Creates the exception for 0-based <paramref name="step"/>.</summary>
+    /// <param name="step">The step that diverged.</param>
+    /// <param name="what">Which quantity was not finite (e.g. "loss").</param>
+    /// <param name="value">Its value.</param>
     public TrainingDivergedException(long step, string what, float value)
         : base($"Training diverged at step {step}: the {what} is {value}. The weights of step {step - 1} are kept; lower the learning rate or enable gradient clipping.")
     {

@@ -55,6 +55,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
     }
 
     /// <summary>Reads the data, builds the tokenizer, trains, and returns the scoring transformer.</summary>
+    /// <param name="input">Training data with the text and label columns.</param>
     public TransformerClassificationTransformer Fit(IDataView input)
     {
         var o = _options;

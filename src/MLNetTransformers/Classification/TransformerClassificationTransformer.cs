@@ -94,11 +94,13 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
     public IClassifierBackend? Backend { get; private init; }
 
     /// <summary>The same transformer scoring through <paramref name="backend"/> (null = back to the managed engine).</summary>
+    /// <param name="backend">The backend to score with; null = the managed engine.</param>
     public TransformerClassificationTransformer WithBackend(IClassifierBackend? backend) =>
         new(Tokenizer, Model, IsBinary, ClassNames.ToArray(), _labelType, _labelAnnotations, TextColumnName, ScoreColumnName, ProbabilityColumnName, PredictedLabelColumnName)
         { Backend = backend, TrainingSummary = TrainingSummary, LabelColumnName = LabelColumnName };
 
     /// <summary>Class probabilities for one text (thread-safe).</summary>
+    /// <param name="text">The text to classify.</param>
     public float[] PredictProbabilities(string? text)
     {
         var result = new float[Model.Config.NumClasses];

@@ -64,6 +64,7 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPar
     internal DataViewSchema.DetachedColumn OutputColumn => new(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, Dimension));
 
     /// <summary>The embedding of one text (thread-safe).</summary>
+    /// <param name="text">The text (null or empty gives the embedding of an empty text).</param>
     public float[] Embed(string? text)
     {
         var result = new float[Dimension];
@@ -72,6 +73,8 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPar
     }
 
     /// <summary>Embeddings of <paramref name="texts"/> into <paramref name="result"/> ([n, d]; thread-safe).</summary>
+    /// <param name="texts">The texts.</param>
+    /// <param name="result">Receives the embeddings, [n, d] row-major.</param>
     public void Embed(IReadOnlyList<string?> texts, Span<float> result)
     {
         var encoded = new EncodedTexts(Tokenizer, texts);
@@ -79,6 +82,8 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPar
     }
 
     /// <summary>Embeddings of rows of token ids into <paramref name="result"/> ([n, d]; thread-safe).</summary>
+    /// <param name="ids">Rows of token ids from the encoder's tokenizer, each read up to its first [PAD].</param>
+    /// <param name="result">Receives the embeddings, [n, d] row-major.</param>
     public void EmbedIds(IReadOnlyList<long[]> ids, Span<float> result)
     {
         var encoded = new EncodedTexts(Encoder.Config.MaxLength, ids, Tokenizer.PadId, Encoder.Config.VocabSize);

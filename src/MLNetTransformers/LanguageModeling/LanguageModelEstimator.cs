@@ -28,6 +28,7 @@ public sealed class LanguageModelEstimator : IEstimator<LanguageModelTransformer
     }
 
     /// <summary>Trains on the documents of the text column.</summary>
+    /// <param name="input">Data whose text column holds the training documents.</param>
     public LanguageModelTransformer Fit(IDataView input)
     {
         var col = TokenizerTransformer.RequireText(input.Schema, _options.TextColumnName);
@@ -35,6 +36,7 @@ public sealed class LanguageModelEstimator : IEstimator<LanguageModelTransformer
     }
 
     /// <summary>Trains on a whole text file (one document).</summary>
+    /// <param name="path">A UTF-8 text file, read as one document.</param>
     public LanguageModelTransformer FitFile(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Text file '{path}' does not exist.", path);
@@ -48,9 +50,13 @@ public sealed class LanguageModelEstimator : IEstimator<LanguageModelTransformer
         return inputSchema; // the generator's columns (Prompt → Generated) apply to prompt data, not to the corpus
     }
 
-    /// <summary>The training loop, usable without an IDataView.</summary>
-    public static LanguageModelTransformer Train(IReadOnlyList<string?> documents, LanguageModelOptions o, IChannelProvider? log = null)
+    /// <summary>Trains on a list of documents, without an IDataView.</summary>
+    /// <param name="documents">The training documents (null or empty ones are skipped).</param>
+    /// <param name="options">Tokenizer, model shape and schedule.</param>
+    /// <param name="log">ML.NET's channel provider for log messages (null = no log).</param>
+    public static LanguageModelTransformer Train(IReadOnlyList<string?> documents, LanguageModelOptions options, IChannelProvider? log = null)
     {
+        var o = options ?? throw new ArgumentNullException(nameof(options));
         o.Validate();
         using var ch = log?.Start("LanguageModel");
         var clock = Stopwatch.StartNew();

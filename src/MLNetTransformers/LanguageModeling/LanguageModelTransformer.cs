@@ -40,6 +40,9 @@ public sealed class LanguageModelTransformer : LazyRowTransformer, IModelPart, I
     private readonly ReplicaPool<(TransformerLanguageModel Model, TokenGenerator Generator)> _replicas;
 
     /// <summary>Wraps a trained model.</summary>
+    /// <param name="tokenizer">The tokenizer the model was trained with.</param>
+    /// <param name="model">The trained network.</param>
+    /// <param name="options">Columns, generation settings and stop sequences (the training settings are not used).</param>
     public LanguageModelTransformer(TextTokenizer tokenizer, TransformerLanguageModel model, LanguageModelOptions options)
     {
         if (tokenizer.VocabularySize != model.Config.VocabSize)
@@ -111,6 +114,7 @@ public sealed class LanguageModelTransformer : LazyRowTransformer, IModelPart, I
     }
 
     /// <summary>Loss (nats/token) and perplexity of the model on <paramref name="texts"/>, packed as in training.</summary>
+    /// <param name="texts">Texts to score, joined into one token stream as in training.</param>
     public (double Loss, double Perplexity, long Tokens) Perplexity(IEnumerable<string?> texts)
     {
         var stream = Corpus.Encode(Tokenizer, texts);
@@ -120,6 +124,7 @@ public sealed class LanguageModelTransformer : LazyRowTransformer, IModelPart, I
     }
 
     /// <summary>Saves this generator alone (prompt column → generated column) in <see cref="TransformerModel"/> format.</summary>
+    /// <param name="path">The model file to write (atomically).</param>
     public void Save(string path)
     {
         var ml = new MLContext();

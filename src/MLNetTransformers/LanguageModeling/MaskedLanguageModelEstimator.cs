@@ -40,6 +40,7 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<EncoderFeaturizerT
     }
 
     /// <summary>Learns the tokenizer and pretrains the encoder on the text column.</summary>
+    /// <param name="input">Data whose text column holds the unlabelled text.</param>
     public EncoderFeaturizerTransformer Fit(IDataView input)
     {
         var o = _o;

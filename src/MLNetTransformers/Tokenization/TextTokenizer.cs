@@ -87,6 +87,9 @@ public sealed class TextTokenizer
     private const int Specials = 5; // [PAD] [UNK] [CLS] [SEP] [MASK] head a character vocabulary
 
     /// <summary>A character vocabulary: every character seen at least <paramref name="minFrequency"/> times in <paramref name="texts"/>.</summary>
+    /// <param name="texts">The training texts.</param>
+    /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
+    /// <param name="minFrequency">Pairs (or characters) rarer than this are not kept.</param>
     public static TextTokenizer LearnCharacters(IEnumerable<string?> texts, int maxTokens, int minFrequency = 1)
     {
         var counts = new Dictionary<char, long>();
@@ -98,6 +101,7 @@ public sealed class TextTokenizer
     }
 
     /// <summary>All token ids of <paramref name="text"/>, no special tokens, no truncation (for language-model corpora and prompts).</summary>
+    /// <param name="text">The text (not truncated, no special tokens).</param>
     public int[] EncodeAll(ReadOnlySpan<char> text)
     {
         if (text.IsEmpty) return Array.Empty<int>();
@@ -112,6 +116,11 @@ public sealed class TextTokenizer
     }
 
     /// <summary>Learns a WordPiece vocabulary from <paramref name="texts"/> (see <see cref="WordPieceVocabularyLearner"/>).</summary>
+    /// <param name="texts">The training texts.</param>
+    /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
+    /// <param name="vocabularySize">Target vocabulary size, special tokens included.</param>
+    /// <param name="minFrequency">Pairs (or characters) rarer than this are not kept.</param>
+    /// <param name="lowerCase">Lower-case and strip accents first (uncased WordPiece).</param>
     public static TextTokenizer Learn(IEnumerable<string?> texts, int maxTokens, int vocabularySize = 8000, int minFrequency = 2, bool lowerCase = true)
     {
         var vocab = WordPieceVocabularyLearner.Learn(texts, vocabularySize, minFrequency, lowerCase);
@@ -119,6 +128,9 @@ public sealed class TextTokenizer
     }
 
     /// <summary>BERT WordPiece from a <c>vocab.txt</c> (its contents are kept, so a saved model does not need the file).</summary>
+    /// <param name="vocabPath">Path of the vocab.txt (one token per line).</param>
+    /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
+    /// <param name="lowerCase">Lower-case and strip accents first (uncased WordPiece).</param>
     public static TextTokenizer FromWordPieceVocabulary(string vocabPath, int maxTokens, bool lowerCase = true)
     {
         string text = ReadFile(vocabPath, "WordPiece vocabulary");
@@ -129,6 +141,9 @@ public sealed class TextTokenizer
     }
 
     /// <summary>BPE from Hugging Face style <c>vocab.json</c> and <c>merges.txt</c> (contents kept).</summary>
+    /// <param name="vocabJsonPath">Path of the BPE vocab.json.</param>
+    /// <param name="mergesPath">Path of the BPE merges.txt.</param>
+    /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
     public static TextTokenizer FromBpeFiles(string vocabJsonPath, string mergesPath, int maxTokens)
     {
         string vocab = ReadFile(vocabJsonPath, "BPE vocabulary"), merges = ReadFile(mergesPath, "BPE merges");
@@ -140,6 +155,8 @@ public sealed class TextTokenizer
     }
 
     /// <summary>A tiktoken encoding: <c>cl100k_base</c> (GPT-4) or <c>o200k_base</c> (GPT-4o).</summary>
+    /// <param name="encoding">Tiktoken encoding name: cl100k_base or o200k_base.</param>
+    /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
     public static TextTokenizer FromTiktoken(string encoding, int maxTokens)
     {
         if (encoding is not ("cl100k_base" or "o200k_base"))
@@ -152,6 +169,9 @@ public sealed class TextTokenizer
     /// <see cref="MaxTokens"/>): [CLS], as many text tokens as fit, [SEP], then [PAD] with mask 0.
     /// </summary>
     /// <returns>The number of real tokens (mask 1), specials included.</returns>
+    /// <param name="text">The text.</param>
+    /// <param name="ids">Receives the ids: [CLS], the tokens (truncated), [SEP], then [PAD]s; its length is MaxTokens.</param>
+    /// <param name="mask">Receives the attention mask (1 = real token, 0 = padding).</param>
     public int Encode(ReadOnlySpan<char> text, Span<int> ids, Span<int> mask)
     {
         int max = MaxTokens;
@@ -175,6 +195,7 @@ public sealed class TextTokenizer
     }
 
     /// <summary>Decodes ids back to text, skipping the added specials.</summary>
+    /// <param name="ids">Token ids (special tokens are skipped).</param>
     public string Decode(IEnumerable<int> ids)
     {
         var kept = ids.Where(i => i != ClsId && i != SepId && i != PadId && i != MaskId && i < BaseVocabularySize);
@@ -183,6 +204,7 @@ public sealed class TextTokenizer
     }
 
     /// <summary>Replaces lone surrogates (invalid UTF-16) with U+FFFD; the tokenizers' Unicode normalization rejects them.</summary>
+    /// <param name="text">The text; null stays null.</param>
     public static string Sanitize(ReadOnlySpan<char> text)
     {
         int bad = -1;
@@ -206,6 +228,7 @@ public sealed class TextTokenizer
     public byte[] Serialize() => JsonSerializer.SerializeToUtf8Bytes(_state);
 
     /// <summary>Rebuilds a tokenizer from <see cref="Serialize"/> output.</summary>
+    /// <param name="utf8Json">The tokenizer description, as written by Serialize.</param>
     public static TextTokenizer Deserialize(ReadOnlySpan<byte> utf8Json)
     {
         State? state;

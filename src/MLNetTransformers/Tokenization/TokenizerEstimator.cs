@@ -13,6 +13,10 @@ public sealed class TokenizerEstimator : IEstimator<TokenizerTransformer>
     private readonly TokenizerOptions _options;
 
     /// <summary>Creates the estimator; see <c>mlContext.Transforms.Text.TokenizeForTransformer</c>.</summary>
+    /// <param name="inputColumnName">Input text column.</param>
+    /// <param name="tokenIdsColumnName">Output column of token ids (int64 vector).</param>
+    /// <param name="attentionMaskColumnName">Output column of the attention mask (1 = real token, 0 = padding).</param>
+    /// <param name="options">Tokenizer kind, vocabulary and length.</param>
     public TokenizerEstimator(string inputColumnName, string tokenIdsColumnName, string attentionMaskColumnName, TokenizerOptions options)
     {
         _input = inputColumnName;
@@ -23,6 +27,7 @@ public sealed class TokenizerEstimator : IEstimator<TokenizerTransformer>
     }
 
     /// <summary>Learns the vocabulary (when learned) and returns the transformer.</summary>
+    /// <param name="input">Data whose text column the vocabulary is learned from.</param>
     public TokenizerTransformer Fit(IDataView input)
     {
         var col = TokenizerTransformer.RequireText(input.Schema, _input);

@@ -22,6 +22,10 @@ public sealed class TokenizerTransformer : LazyRowTransformer, IModelPart, IMode
     }
 
     /// <summary>Wraps a tokenizer.</summary>
+    /// <param name="tokenizer">The fitted tokenizer.</param>
+    /// <param name="inputColumnName">Input text column.</param>
+    /// <param name="tokenIdsColumnName">Output column of token ids (int64 vector).</param>
+    /// <param name="attentionMaskColumnName">Output column of the attention mask (1 = real token, 0 = padding).</param>
     public TokenizerTransformer(TextTokenizer tokenizer, string inputColumnName = DefaultColumnNames.Text, string tokenIdsColumnName = DefaultColumnNames.TokenIds, string attentionMaskColumnName = DefaultColumnNames.AttentionMask)
     {
         Tokenizer = tokenizer;

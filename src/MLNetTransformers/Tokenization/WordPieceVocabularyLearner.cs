@@ -135,6 +135,8 @@ public static class WordPieceVocabularyLearner
     }
 
     /// <summary>BERT's basic tokenization: whitespace split, punctuation and CJK as single words, optional lower-case and accent strip.</summary>
+    /// <param name="text">The text.</param>
+    /// <param name="lowerCase">Lower-case and strip accents first (uncased WordPiece).</param>
     public static IEnumerable<string> PreTokenize(string text, bool lowerCase)
     {
         if (lowerCase)
