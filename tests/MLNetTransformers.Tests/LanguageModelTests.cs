@@ -179,6 +179,7 @@ public class MaskedPretrainingTests
         var featurizer = pretrain.Fit(data);
         Assert.True(reports[^1].TrainLoss < reports[0].TrainLoss * 0.8f, string.Join(" ", reports.Select(r => r.TrainLoss)));
         Assert.Equal(48, featurizer.Embed("the acting was superb").Length);
+        Assert.Equal((150L, "all steps done"), (featurizer.PretrainingSummary!.Steps, featurizer.PretrainingSummary.StopReason)); // on the result, not the estimator
 
         var options = TestData.Tiny(epochs: 10);
         options.InitialModel = featurizer.Encoder;

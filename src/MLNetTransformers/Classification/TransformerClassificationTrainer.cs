@@ -17,49 +17,39 @@ namespace MLNetTransformers.Classification;
 /// Created by <c>mlContext.BinaryClassification.Trainers.TransformerClassifier</c> or
 /// <c>mlContext.MulticlassClassification.Trainers.TransformerClassifier</c>.
 /// </summary>
-public sealed class TransformerClassificationTrainer : IEstimator<TransformerClassificationTransformer>
+public sealed class TransformerClassificationTrainer : TransformerTrainer<TransformerClassifierOptions, TransformerClassificationTransformer>
 {
-    private readonly TransformerClassifierOptions _options;
     private readonly bool _binary;
-    private readonly IChannelProvider? _log;
 
-    internal TransformerClassificationTrainer(TransformerClassifierOptions options, bool binary, IChannelProvider? log)
-    {
-        options.Validate();
-        _options = options;
-        _binary = binary;
-        _log = log;
-    }
+    internal TransformerClassificationTrainer(TransformerClassifierOptions options, bool binary, IChannelProvider? log) : base(options, log) => _binary = binary;
 
     /// <summary>Whether this trains a binary classifier.</summary>
     public bool IsBinary => _binary;
 
-    /// <inheritdoc/>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
+    private protected override SchemaShape OutputSchema(SchemaShape inputSchema)
     {
-        SchemaShapeColumns.RequireText(inputSchema, _options.TextColumnName);
-        var label = inputSchema.FirstOrDefault(c => c.Name == _options.LabelColumnName);
-        if (label.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{_options.LabelColumnName}' was not found in the input.");
+        var label = inputSchema.FirstOrDefault(c => c.Name == Options.LabelColumnName);
+        if (label.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{Options.LabelColumnName}' was not found in the input.");
         if (_binary && !(label.ItemType is BooleanDataViewType || label.ItemType == NumberDataViewType.Single || label.ItemType == NumberDataViewType.Double))
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label.Name}' has type {label.ItemType}; binary classification needs Boolean (or Single/Double holding 0 and 1).");
         if (!_binary && !label.IsKey)
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label.Name}' has type {label.ItemType}; multiclass classification needs a key type (MapValueToKey).");
-        if (_binary) return SchemaShapeColumns.Extend(inputSchema, TransformerClassificationTransformer.OutputColumns(_options, true, 2, null, null));
+        if (_binary) return SchemaShapeColumns.Extend(inputSchema, TransformerClassificationTransformer.OutputColumns(Options, true, 2, null, null));
         // Multiclass: PredictedLabel has the label's key type and annotations (KeyValues), so MapKeyToValue
         // downstream accepts it; Score has one slot per key value.
         // (A schema shape carries neither the key count nor vector sizes: any count describes the same shape.)
         var keyType = new KeyDataViewType(typeof(uint), 2);
-        var columns = TransformerClassificationTransformer.OutputColumns(_options, false, 2, null, keyType);
-        columns[1] = SchemaShapeColumns.Like(_options.PredictedLabelColumnName, label, keyType);
+        var columns = TransformerClassificationTransformer.OutputColumns(Options, false, 2, null, keyType);
+        columns[1] = SchemaShapeColumns.Like(Options.PredictedLabelColumnName, label, keyType);
         return SchemaShapeColumns.Extend(inputSchema, columns);
     }
 
     /// <summary>Reads the data, builds the tokenizer, trains, and returns the scoring transformer.</summary>
     /// <param name="input">Training data with the text and label columns.</param>
-    public TransformerClassificationTransformer Fit(IDataView input)
+    public override TransformerClassificationTransformer Fit(IDataView input)
     {
-        var o = _options;
-        using var ch = _log?.Start("TransformerClassifier");
+        var o = Options;
+        using var ch = Log?.Start("TransformerClassifier");
         var textCol = TokenizerTransformer.RequireText(input.Schema, o.TextColumnName);
         var labelCol = LabeledText.LabelColumn(input.Schema, o.LabelColumnName, _binary);
         int classes = _binary ? 2 : (int)((KeyDataViewType)labelCol.Type).Count;
@@ -110,7 +100,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
     private (TransformerClassifier, TrainingSummary) Refit(TransformerClassifier first, TrainingSummary summary, long bestStep, TextTokenizer tokenizer,
         int classes, LabeledText train, LabeledText valid, IChannel? ch, Stopwatch clock)
     {
-        var o = _options;
+        var o = Options;
         var texts = train.Texts.Concat(valid.Texts).ToList();
         var labels = train.Labels.Concat(valid.Labels).ToList();
         var model = CreateModel(tokenizer, classes);
@@ -126,7 +116,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
 
     private TransformerClassifier CreateModel(TextTokenizer tokenizer, int classes)
     {
-        var o = _options;
+        var o = Options;
         if (o.InitialModel is { } init)
         {
             if (init.Config.VocabSize != tokenizer.VocabularySize)
@@ -161,7 +151,7 @@ public sealed class TransformerClassificationTrainer : IEstimator<TransformerCla
     private (TrainingSummary Summary, long BestStep) TrainLoop(TransformerClassifier model, EncodedTexts train, List<int> labels, EncodedTexts? valid,
         List<int>? validLabels, int maskId, IChannel? ch, Stopwatch clock, long stopAfterStep = long.MaxValue)
     {
-        var o = _options;
+        var o = Options;
         int n = train.Count, bs = Math.Min(o.BatchSize, n);
         int stepsPerEpoch = (n + bs - 1) / bs;
         int epochs = o.EpochsFor(stepsPerEpoch);

@@ -54,6 +54,8 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPar
     public TextTokenizer Tokenizer { get; }
     /// <summary>The encoder: a starting point for a classifier (<see cref="TransformerClassifierOptions.InitialModel"/>).</summary>
     public TransformerEncoder Encoder { get; }
+    /// <summary>How masked-LM pretraining went, when this featurizer came from it (null otherwise, and for a loaded model).</summary>
+    public LanguageModeling.LanguageModelSummary? PretrainingSummary { get; internal init; }
     /// <summary>Text column read.</summary>
     public string InputColumnName { get; }
     /// <summary>Embedding column written.</summary>

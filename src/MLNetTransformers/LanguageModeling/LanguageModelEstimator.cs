@@ -16,23 +16,16 @@ namespace MLNetTransformers.LanguageModeling;
 /// and perplexity on the held-out end of the stream and keeping the best weights. The fitted transformer generates
 /// text from a prompt column. Created by <c>mlContext.Transforms.Text.TrainLanguageModel</c>.
 /// </summary>
-public sealed class LanguageModelEstimator : IEstimator<LanguageModelTransformer>
+public sealed class LanguageModelEstimator : TransformerTrainer<LanguageModelOptions, LanguageModelTransformer>
 {
-    private readonly LanguageModelOptions _options;
-    private readonly IChannelProvider? _log;
-
-    internal LanguageModelEstimator(LanguageModelOptions options, IChannelProvider? log)
-    {
-        options.Validate();
-        (_options, _log) = (options, log);
-    }
+    internal LanguageModelEstimator(LanguageModelOptions options, IChannelProvider? log) : base(options, log) { }
 
     /// <summary>Trains on the documents of the text column.</summary>
     /// <param name="input">Data whose text column holds the training documents.</param>
-    public LanguageModelTransformer Fit(IDataView input)
+    public override LanguageModelTransformer Fit(IDataView input)
     {
-        var col = TokenizerTransformer.RequireText(input.Schema, _options.TextColumnName);
-        return Train(TextColumn.Read(input, col).ToList(), _options, _log);
+        var col = TokenizerTransformer.RequireText(input.Schema, Options.TextColumnName);
+        return Train(TextColumn.Read(input, col).ToList(), Options, Log);
     }
 
     /// <summary>Trains on a whole text file (one document).</summary>
@@ -40,15 +33,11 @@ public sealed class LanguageModelEstimator : IEstimator<LanguageModelTransformer
     public LanguageModelTransformer FitFile(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Text file '{path}' does not exist.", path);
-        return Train(new[] { File.ReadAllText(path) }, _options, _log);
+        return Train(new[] { File.ReadAllText(path) }, Options, Log);
     }
 
-    /// <inheritdoc/>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        SchemaShapeColumns.RequireText(inputSchema, _options.TextColumnName);
-        return inputSchema; // the generator's columns (Prompt → Generated) apply to prompt data, not to the corpus
-    }
+    // The generator's columns (Prompt → Generated) apply to prompt data, not to the corpus.
+    private protected override SchemaShape OutputSchema(SchemaShape inputSchema) => inputSchema;
 
     /// <summary>Trains on a list of documents, without an IDataView.</summary>
     /// <param name="documents">The training documents (null or empty ones are skipped).</param>

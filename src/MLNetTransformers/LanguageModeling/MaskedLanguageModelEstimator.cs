@@ -18,33 +18,19 @@ namespace MLNetTransformers.LanguageModeling;
 /// <c>Encoder</c> and <c>Tokenizer</c> as <see cref="TransformerClassifierOptions.InitialModel"/> and
 /// <see cref="TransformerClassifierOptions.PretrainedTokenizer"/>.
 /// </summary>
-public sealed class MaskedLanguageModelEstimator : IEstimator<EncoderFeaturizerTransformer>
+public sealed class MaskedLanguageModelEstimator : TransformerTrainer<MaskedLanguageModelOptions, EncoderFeaturizerTransformer>
 {
-    private readonly MaskedLanguageModelOptions _o;
-    private readonly IChannelProvider? _log;
+    internal MaskedLanguageModelEstimator(MaskedLanguageModelOptions options, IChannelProvider? log) : base(options, log) { }
 
-    internal MaskedLanguageModelEstimator(MaskedLanguageModelOptions options, IChannelProvider? log)
-    {
-        options.Validate();
-        (_o, _log) = (options, log);
-    }
-
-    /// <summary>How the last Fit went.</summary>
-    public LanguageModelSummary? Summary { get; private set; }
-
-    /// <inheritdoc/>
-    public SchemaShape GetOutputSchema(SchemaShape inputSchema)
-    {
-        SchemaShapeColumns.RequireText(inputSchema, _o.TextColumnName);
-        return SchemaShapeColumns.Extend(inputSchema, new[] { new Microsoft.ML.DataViewSchema.DetachedColumn(_o.OutputColumnName, new Microsoft.ML.Data.VectorDataViewType(Microsoft.ML.Data.NumberDataViewType.Single, _o.ModelDim)) });
-    }
+    private protected override SchemaShape OutputSchema(SchemaShape inputSchema) => SchemaShapeColumns.Extend(inputSchema,
+        new[] { new Microsoft.ML.DataViewSchema.DetachedColumn(Options.OutputColumnName, new Microsoft.ML.Data.VectorDataViewType(Microsoft.ML.Data.NumberDataViewType.Single, Options.ModelDim)) });
 
     /// <summary>Learns the tokenizer and pretrains the encoder on the text column.</summary>
     /// <param name="input">Data whose text column holds the unlabelled text.</param>
-    public EncoderFeaturizerTransformer Fit(IDataView input)
+    public override EncoderFeaturizerTransformer Fit(IDataView input)
     {
-        var o = _o;
-        using var ch = _log?.Start("MaskedLanguageModel");
+        var o = Options;
+        using var ch = Log?.Start("MaskedLanguageModel");
         var col = TokenizerTransformer.RequireText(input.Schema, o.TextColumnName);
         var texts = TextColumn.Read(input, col).ToList();
         if (texts.All(string.IsNullOrWhiteSpace)) throw new ArgumentException($"Text column '{o.TextColumnName}' holds no text to pretrain on.");
@@ -84,9 +70,11 @@ public sealed class MaskedLanguageModelEstimator : IEstimator<EncoderFeaturizerT
             new LanguageModelTrainingProgress(r.Step, r.TotalSteps, r.TrainLoss, r.TokensPerSecond, null, r.Elapsed));
         var outcome = loop.Run(Masked, progress: progress);
         (step, string stop) = (outcome.Steps, outcome.StopReason);
-        Summary = new LanguageModelSummary(step, stop, null, clock.Elapsed);
         ch?.Info(MessageSensitivity.None, $"Pretraining finished after {step} steps ({stop}).");
         var encoder = model.Encoder.Copy();
-        return new EncoderFeaturizerTransformer(tokenizer, encoder, o.TextColumnName, o.OutputColumnName);
+        return new EncoderFeaturizerTransformer(tokenizer, encoder, o.TextColumnName, o.OutputColumnName)
+        {
+            PretrainingSummary = new LanguageModelSummary(step, stop, null, clock.Elapsed),
+        };
     }
 }
