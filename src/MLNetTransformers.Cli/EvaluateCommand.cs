@@ -1,6 +1,3 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransformers.Classification;
 

@@ -1,6 +1,3 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
-using Microsoft.ML;
 using MLNetTransformers.Onnx;
 
 namespace MLNetTransformers.Cli;

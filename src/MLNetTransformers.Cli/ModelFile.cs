@@ -1,4 +1,3 @@
-using Microsoft.ML;
 using MLNetTransformers.Classification;
 using MLNetTransformers.LanguageModeling;
 

@@ -1,5 +1,3 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
 using MLNetTransformers.Onnx;
 
 namespace MLNetTransformers.Cli;

@@ -1,6 +1,3 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
-
 namespace MLNetTransformers.Cli;
 
 /// <summary><c>perplexity</c>: a language model's loss and perplexity on a text file, as JSON.</summary>

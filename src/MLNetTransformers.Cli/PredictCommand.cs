@@ -1,7 +1,3 @@
-using System.CommandLine;
-using System.Text.Json.Nodes;
-using Microsoft.ML;
-
 namespace MLNetTransformers.Cli;
 
 /// <summary><c>predict</c>: the label and class probabilities of one text, as JSON.</summary>

@@ -1,4 +1,3 @@
-using System.CommandLine;
 using MLNetTransformers.Cli;
 
 // mlnet-transformers: one file per command; parse errors and refused settings exit 2 with one line, runtime failures 1.

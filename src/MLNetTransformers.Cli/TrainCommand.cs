@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.Text.Json;
-using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransformers.Classification;
 

@@ -1,6 +1,4 @@
-using System.CommandLine;
 using System.Text.Json;
-using Microsoft.ML;
 using MLNetTransformers.LanguageModeling;
 
 namespace MLNetTransformers.Cli;

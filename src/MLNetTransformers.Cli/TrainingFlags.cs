@@ -1,4 +1,3 @@
-using System.CommandLine;
 using MLNetTransformers.Tokenization;
 using MLNetTransformers.Training;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Google.Protobuf;
 using MLNetTransformers.Core.Kernels;
 using MLNetTransformers.Core.Layers;
-using MLNetTransformers.Core.Models;
 using MLNetTransformers.Core.Training;
 using MLNetTransformers.Onnx.Proto;
 using MLNetTransformers.Tokenization;

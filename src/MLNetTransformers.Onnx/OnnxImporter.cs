@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 using Google.Protobuf;
-using MLNetTransformers.Core.Models;
 using MLNetTransformers.Onnx.Proto;
 using MLNetTransformers.Tokenization;
 

@@ -1,5 +1,3 @@
-using MLNetTransformers.Core.Models;
-
 namespace MLNetTransformers.Onnx;
 
 /// <summary>Options of <see cref="OnnxModelEstimator"/>: which model, how columns bind to its inputs and outputs.</summary>

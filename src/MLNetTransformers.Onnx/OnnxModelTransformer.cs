@@ -1,8 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using MLNetTransformers.Core.Models;
 using MLNetTransformers.Data;
 using MLNetTransformers.Persistence;
 

@@ -1,5 +1,3 @@
-using Microsoft.ML.OnnxRuntime;
-
 namespace MLNetTransformers.Onnx;
 
 /// <summary>Creates sessions with the requested provider, turning a missing GPU runtime into a clear error or a logged CPU fallback.</summary>

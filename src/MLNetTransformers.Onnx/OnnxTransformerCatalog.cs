@@ -1,9 +1,7 @@
 using Microsoft.ML;
-using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNetTransformers.Classification;
 using MLNetTransformers.Core.Kernels;
-using MLNetTransformers.Core.Models;
 using MLNetTransformers.Featurization;
 
 namespace MLNetTransformers.Onnx;

@@ -1,10 +1,8 @@
 using System.Reflection;
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MLNetTransformers.Classification;
 using MLNetTransformers.Featurization;
 using MLNetTransformers.LanguageModeling;
-using MLNetTransformers.Tokenization;
 
 namespace MLNetTransformers;
 

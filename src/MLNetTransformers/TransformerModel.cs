@@ -3,8 +3,6 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using MLNetTransformers.Core.Training;
 using MLNetTransformers.Persistence;
 

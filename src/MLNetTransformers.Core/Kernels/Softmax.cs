@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace MLNetTransformers.Core.Kernels;
 
 /// <summary>Numerically stable softmax over the last axis, with optional masks, and its backward.</summary>

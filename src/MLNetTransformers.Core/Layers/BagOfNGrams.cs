@@ -1,6 +1,3 @@
-using System.Numerics.Tensors;
-using MLNetTransformers.Core.Kernels;
-
 namespace MLNetTransformers.Core.Layers;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using MLNetTransformers.Core.Kernels;
-
 namespace MLNetTransformers.Core.Layers;
 
 /// <summary>Position-wise feed-forward: linear2(dropout(act(linear1(x)))), PyTorch's names <c>linear1</c>, <c>linear2</c>.</summary>

@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace MLNetTransformers.Core.Layers;
 
 /// <summary>A trained table <c>{prefix}weight</c> [max_len, d] (GPT-2's wpe).</summary>

@@ -1,6 +1,3 @@
-using System.Numerics.Tensors;
-using MLNetTransformers.Core.Kernels;
-
 namespace MLNetTransformers.Core.Layers;
 
 /// <summary>y = x·Wᵀ + b with W stored [out, in] as in PyTorch's <c>nn.Linear</c>.</summary>

@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace MLNetTransformers.Core.Layers;
 
 /// <summary>Adds position vectors to x: [B, T, C] in place.</summary>

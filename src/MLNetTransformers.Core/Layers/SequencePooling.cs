@@ -1,7 +1,3 @@
-using System.Numerics.Tensors;
-using MLNetTransformers.Core.Kernels;
-using MLNetTransformers.Core.Models;
-
 namespace MLNetTransformers.Core.Layers;
 
 /// <summary>Token states [B, T, d] → one vector per sequence [B, d]: the first token's (BERT's [CLS]) or the mean over real tokens.</summary>

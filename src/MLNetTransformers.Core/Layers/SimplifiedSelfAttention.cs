@@ -1,5 +1,3 @@
-using MLNetTransformers.Core.Kernels;
-
 namespace MLNetTransformers.Core.Layers;
 
 /// <summary>

@@ -1,5 +1,3 @@
-using MLNetTransformers.Core.Layers;
-
 namespace MLNetTransformers.Core.Models;
 
 /// <summary>Pools token states into one vector per sequence (<see cref="SequencePooling"/>) and maps it to class logits.</summary>

@@ -1,5 +1,3 @@
-using MLNetTransformers.Core.Layers;
-
 namespace MLNetTransformers.Core.Models;
 
 /// <summary>Cross-attention over an encoder memory as a sublayer.</summary>

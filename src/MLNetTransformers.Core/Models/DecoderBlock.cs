@@ -1,6 +1,3 @@
-using System.Numerics.Tensors;
-using MLNetTransformers.Core.Layers;
-
 namespace MLNetTransformers.Core.Models;
 
 /// <summary>

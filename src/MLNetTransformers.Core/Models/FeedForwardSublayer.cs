@@ -1,5 +1,3 @@
-using MLNetTransformers.Core.Layers;
-
 namespace MLNetTransformers.Core.Models;
 
 /// <summary>The feed-forward block as a sublayer.</summary>

@@ -1,5 +1,3 @@
-using MLNetTransformers.Core.Layers;
-
 namespace MLNetTransformers.Core.Models;
 
 /// <summary>A model built from a <see cref="TransformerConfig"/> whose weights sit in one <see cref="ParameterSet"/> (what a checkpoint stores).</summary>

@@ -1,6 +1,3 @@
-using MLNetTransformers.Core.Kernels;
-using MLNetTransformers.Core.Layers;
-
 namespace MLNetTransformers.Core.Models;
 
 /// <summary>
@@ -8,58 +5,27 @@ namespace MLNetTransformers.Core.Models;
 /// <see cref="TransformerClassifier"/>, so the pretrained encoder loads into a classifier) and a head <c>mlm_head</c>
 /// predicting the original token at masked positions. Targets are −100 everywhere except masked positions.
 /// </summary>
-public sealed class MaskedLanguageModel : ITrainableModel
+public sealed class MaskedLanguageModel : TokenPredictionModel
 {
-    private readonly CrossEntropy _loss = new();
-    private bool[]? _padding;
-
     /// <summary>Builds the model and initialises its weights from <paramref name="seed"/>.</summary>
     /// <param name="config">The model's shape.</param>
     /// <param name="seed">Seed of the initial weights and the dropout masks.</param>
-    public MaskedLanguageModel(TransformerConfig config, ulong seed = 0)
+    public MaskedLanguageModel(TransformerConfig config, ulong seed = 0) : base(config.Validate())
     {
-        Config = config.Validate();
-        Parameters = new ParameterSet();
         Encoder = new TransformerEncoder(Parameters, "", config, seed);
         Head = new Linear(Parameters, "mlm_head.", config.ModelDim, config.VocabSize);
         Parameters.Allocate(seed);
     }
 
     /// <inheritdoc/>
-    public TransformerConfig Config { get; }
-    /// <inheritdoc/>
-    public ParameterSet Parameters { get; }
-    /// <inheritdoc/>
-    public ModelKind Kind => ModelKind.MaskedLanguageModel;
+    public override ModelKind Kind => ModelKind.MaskedLanguageModel;
     /// <summary>The encoder being pretrained.</summary>
     public TransformerEncoder Encoder { get; }
-    /// <summary>Vocabulary prediction at every position.</summary>
-    public Linear Head { get; }
 
-    /// <summary>Logits [B, T, vocab].</summary>
-    /// <param name="batch">Token ids and attention mask, [B, T].</param>
-    /// <param name="training">Whether dropout is active.</param>
-    public float[] Forward(TokenBatch batch, bool training = false)
-    {
-        var padding = batch.PaddingFlags(ref _padding);
-        var hidden = Encoder.Forward(batch.Ids, batch.BatchSize, batch.SeqLen, padding, training);
-        return Head.Forward(hidden, batch.BatchSize * batch.SeqLen);
-    }
+    private protected override float[] Hidden(TokenBatch batch, bool[]? padding, bool training) =>
+        Encoder.Forward(batch.Ids, batch.BatchSize, batch.SeqLen, padding, training);
 
-    /// <inheritdoc/>
-    public float ForwardBackward(TokenBatch batch)
-    {
-        int n = batch.BatchSize * batch.SeqLen;
-        var targets = batch.Labels ?? throw new ArgumentException("The batch has no targets (−100 except at masked positions).", nameof(batch));
-        var logits = Forward(batch, training: true);
-        float loss = _loss.Compute(logits, targets, n, Config.VocabSize, dlogits: logits);
-        Encoder.Backward(Head.Backward(logits, n), batch.BatchSize, batch.SeqLen);
-        return loss;
-    }
-
-    /// <inheritdoc/>
-    public float Loss(TokenBatch batch) =>
-        _loss.Compute(Forward(batch), batch.Labels ?? throw new ArgumentException("The batch has no targets."), batch.BatchSize * batch.SeqLen, Config.VocabSize);
+    private protected override void HiddenBackward(float[] dhidden, int batch, int seqLen) => Encoder.Backward(dhidden, batch, seqLen);
 
     /// <summary>
     /// BERT's masking, in place: each real token that is not a special token is chosen with probability

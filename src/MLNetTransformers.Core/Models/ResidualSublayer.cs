@@ -1,7 +1,3 @@
-using System.Numerics.Tensors;
-using MLNetTransformers.Core.Kernels;
-using MLNetTransformers.Core.Layers;
-
 namespace MLNetTransformers.Core.Models;
 
 /// <summary>

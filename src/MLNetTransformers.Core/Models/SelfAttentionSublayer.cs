@@ -1,5 +1,3 @@
-using MLNetTransformers.Core.Layers;
-
 namespace MLNetTransformers.Core.Models;
 
 /// <summary>Self-attention as a sublayer; the block sets batch shape and mask before each Forward.</summary>

@@ -1,7 +1,3 @@
-using System.Numerics.Tensors;
-using MLNetTransformers.Core.Kernels;
-using MLNetTransformers.Core.Layers;
-
 namespace MLNetTransformers.Core.Models;
 
 /// <summary>
@@ -137,37 +133,32 @@ public sealed class TransformerClassifier : ITrainableModel
     }
 
     /// <inheritdoc/>
-    public float ForwardBackward(TokenBatch batch)
+    public float ForwardBackward(TokenBatch batch) => Objective(batch, backward: true);
+
+    /// <inheritdoc/>
+    /// <remarks>The objective <see cref="ForwardBackward"/> differentiates: the sum of each member's cross-entropy and, when present, the n-gram branch's.</remarks>
+    public float Loss(TokenBatch batch) => Objective(batch, backward: false);
+
+    // Each member's cross-entropy (an ensemble learns member by member, not as one wide model) plus the n-gram
+    // branch's; with backward, in training mode and with the gradients.
+    private float Objective(TokenBatch batch, bool backward)
     {
         var labels = RequireLabels(batch);
         var padding = batch.PaddingFlags(ref _padding);
         int b = batch.BatchSize, c = Config.NumClasses;
         float loss = 0;
-        for (int m = 0; m < _encoders.Length; m++) // each member learns on its own: an ensemble, not one wide model
+        for (int m = 0; m < _encoders.Length; m++)
         {
-            var logits = MemberLogits(m, batch, padding, training: true);
-            loss += _loss.Compute(logits, labels, b, c, dlogits: logits, labelSmoothing: LabelSmoothing);
-            _encoders[m].Backward(_heads[m].Backward(logits), b, batch.SeqLen);
+            var logits = MemberLogits(m, batch, padding, training: backward);
+            loss += _loss.Compute(logits, labels, b, c, dlogits: backward ? logits : null, labelSmoothing: LabelSmoothing);
+            if (backward) _encoders[m].Backward(_heads[m].Backward(logits), b, batch.SeqLen);
         }
         if (NGrams is { } bag)
         {
             var ngrams = bag.Forward(batch.Ids, b, batch.SeqLen, padding);
-            loss += _loss.Compute(ngrams, labels, b, c, dlogits: ngrams, labelSmoothing: LabelSmoothing);
-            bag.Backward(ngrams);
+            loss += _loss.Compute(ngrams, labels, b, c, dlogits: backward ? ngrams : null, labelSmoothing: LabelSmoothing);
+            if (backward) bag.Backward(ngrams);
         }
-        return loss;
-    }
-
-    /// <inheritdoc/>
-    /// <remarks>The objective <see cref="ForwardBackward"/> differentiates: the sum of each member's cross-entropy and, when present, the n-gram branch's.</remarks>
-    public float Loss(TokenBatch batch)
-    {
-        var labels = RequireLabels(batch);
-        var padding = batch.PaddingFlags(ref _padding);
-        int b = batch.BatchSize, c = Config.NumClasses;
-        float loss = 0;
-        for (int m = 0; m < _encoders.Length; m++) loss += _loss.Compute(MemberLogits(m, batch, padding, false), labels, b, c, labelSmoothing: LabelSmoothing);
-        if (NGrams is { } bag) loss += _loss.Compute(bag.Forward(batch.Ids, b, batch.SeqLen, padding), labels, b, c, labelSmoothing: LabelSmoothing);
         return loss;
     }
 

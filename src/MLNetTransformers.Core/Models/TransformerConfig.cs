@@ -1,7 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using MLNetTransformers.Core.Kernels;
-using MLNetTransformers.Core.Layers;
 
 namespace MLNetTransformers.Core.Models;
 

@@ -1,5 +1,3 @@
-using MLNetTransformers.Core.Layers;
-
 namespace MLNetTransformers.Core.Models;
 
 /// <summary>A GPT-style stack of causal <see cref="DecoderBlock"/>s (with cross-attention when the config asks).</summary>

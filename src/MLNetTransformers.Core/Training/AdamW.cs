@@ -1,5 +1,4 @@
 using System.Numerics;
-using MLNetTransformers.Core.Layers;
 
 namespace MLNetTransformers.Core.Training;
 

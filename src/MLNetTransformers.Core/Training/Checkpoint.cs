@@ -3,7 +3,6 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using MLNetTransformers.Core.Models;
 
 namespace MLNetTransformers.Core.Training;
 

@@ -1,5 +1,3 @@
-using MLNetTransformers.Core.Models;
-
 namespace MLNetTransformers.Core.Training;
 
 /// <summary>A model (and optionally its optimizer state) read from a checkpoint file.</summary>

@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace MLNetTransformers.Core.Training;
 
 /// <summary>Clipping by global L2 norm, as <c>torch.nn.utils.clip_grad_norm_</c>.</summary>

@@ -1,5 +1,3 @@
-using MLNetTransformers.Core.Models;
-
 namespace MLNetTransformers.Core.Training;
 
 /// <summary>One training batch and the real (non-padding) tokens in it, for throughput.</summary>

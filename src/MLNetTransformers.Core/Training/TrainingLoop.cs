@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Numerics.Tensors;
-using MLNetTransformers.Core.Models;
 
 namespace MLNetTransformers.Core.Training;
 

@@ -1,5 +1,3 @@
-using MLNetTransformers.Core.Models;
-
 namespace MLNetTransformers.Classification;
 
 /// <summary>Something other than the managed engine that computes class probabilities for token batches.</summary>

@@ -1,6 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
-
 namespace MLNetTransformers.Classification;
 
 /// <summary>Texts and class indices read from a view, checked row by row.</summary>

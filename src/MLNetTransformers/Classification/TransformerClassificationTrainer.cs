@@ -1,13 +1,8 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using Microsoft.ML.Runtime;
 using MLNetTransformers.Core.Kernels;
-using MLNetTransformers.Core.Models;
 using MLNetTransformers.Core.Training;
-using MLNetTransformers.Data;
-using MLNetTransformers.Tokenization;
 using MLNetTransformers.Training;
 
 namespace MLNetTransformers.Classification;

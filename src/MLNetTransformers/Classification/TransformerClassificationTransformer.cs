@@ -1,9 +1,4 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
-using MLNetTransformers.Core.Models;
-using MLNetTransformers.Data;
 using MLNetTransformers.Persistence;
-using MLNetTransformers.Tokenization;
 
 namespace MLNetTransformers.Classification;
 

@@ -1,6 +1,3 @@
-using Microsoft.ML;
-using MLNetTransformers.Core.Models;
-using MLNetTransformers.Tokenization;
 using MLNetTransformers.Training;
 
 namespace MLNetTransformers.Classification;

@@ -1,5 +1,4 @@
 using MLNetTransformers.Core.Kernels;
-using MLNetTransformers.Core.Models;
 using MLNetTransformers.Core.Training;
 
 namespace MLNetTransformers.Data;

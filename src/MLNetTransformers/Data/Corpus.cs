@@ -1,6 +1,3 @@
-using MLNetTransformers.Core.Models;
-using MLNetTransformers.Tokenization;
-
 namespace MLNetTransformers.Data;
 
 /// <summary>Packing and scoring of token streams.</summary>

@@ -1,5 +1,3 @@
-using MLNetTransformers.Tokenization;
-
 namespace MLNetTransformers.Data;
 
 /// <summary>Token ids of a text set, encoded once, with each row's real length.</summary>

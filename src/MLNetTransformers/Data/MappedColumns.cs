@@ -1,5 +1,3 @@
-using Microsoft.ML;
-
 namespace MLNetTransformers.Data;
 
 /// <summary>Input columns plus a mapper's outputs, computed per row only for active columns.</summary>

@@ -1,6 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
-
 namespace MLNetTransformers.Data;
 
 /// <summary>The lazy view a <see cref="LazyRowTransformer"/> returns from Transform.</summary>

@@ -1,5 +1,3 @@
-using Microsoft.ML;
-
 namespace MLNetTransformers.Data;
 
 /// <summary>Where a mapper's getters read from: the input row, and for a sequential cursor the whole source view.</summary>

@@ -1,5 +1,3 @@
-using Microsoft.ML;
-
 namespace MLNetTransformers.Data;
 
 /// <summary>Reads a text column of a view into strings.</summary>

@@ -1,6 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
-
 namespace MLNetTransformers.Data;
 
 /// <summary>Reads a vector column of Int64 or Int32 token ids as long[].</summary>

@@ -1,9 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
-using MLNetTransformers.Core.Models;
-using MLNetTransformers.Data;
-using MLNetTransformers.Tokenization;
-
 namespace MLNetTransformers.Featurization;
 
 /// <summary>Estimator of <see cref="EncoderFeaturizerTransformer"/> (nothing to learn: Fit checks the schema).</summary>

@@ -1,10 +1,5 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
 using MLNetTransformers.Classification;
-using MLNetTransformers.Core.Models;
-using MLNetTransformers.Data;
 using MLNetTransformers.Persistence;
-using MLNetTransformers.Tokenization;
 
 namespace MLNetTransformers.Featurization;
 

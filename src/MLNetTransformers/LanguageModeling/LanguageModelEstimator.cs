@@ -1,11 +1,7 @@
 using System.Diagnostics;
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MLNetTransformers.Core.Kernels;
-using MLNetTransformers.Core.Models;
 using MLNetTransformers.Core.Training;
-using MLNetTransformers.Data;
-using MLNetTransformers.Tokenization;
 using MLNetTransformers.Training;
 
 namespace MLNetTransformers.LanguageModeling;

@@ -1,5 +1,3 @@
-using MLNetTransformers.Core.Models;
-using MLNetTransformers.Tokenization;
 using MLNetTransformers.Training;
 
 namespace MLNetTransformers.LanguageModeling;

@@ -1,11 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.ML;
-using Microsoft.ML.Data;
-using MLNetTransformers.Core.Models;
-using MLNetTransformers.Data;
 using MLNetTransformers.Persistence;
-using MLNetTransformers.Tokenization;
 
 namespace MLNetTransformers.LanguageModeling;
 

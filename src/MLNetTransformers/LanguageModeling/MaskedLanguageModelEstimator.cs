@@ -1,13 +1,9 @@
 using System.Diagnostics;
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
 using MLNetTransformers.Classification;
 using MLNetTransformers.Core.Kernels;
-using MLNetTransformers.Core.Models;
 using MLNetTransformers.Core.Training;
-using MLNetTransformers.Data;
 using MLNetTransformers.Featurization;
-using MLNetTransformers.Tokenization;
 using MLNetTransformers.Training;
 
 namespace MLNetTransformers.LanguageModeling;

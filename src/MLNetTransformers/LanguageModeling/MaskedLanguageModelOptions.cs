@@ -1,4 +1,3 @@
-using MLNetTransformers.Core.Models;
 using MLNetTransformers.Training;
 
 namespace MLNetTransformers.LanguageModeling;

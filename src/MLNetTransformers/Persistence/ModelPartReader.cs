@@ -1,7 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using MLNetTransformers.Core.Models;
-using MLNetTransformers.Tokenization;
 
 namespace MLNetTransformers.Persistence;
 

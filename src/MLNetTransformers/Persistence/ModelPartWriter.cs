@@ -1,6 +1,3 @@
-using MLNetTransformers.Core.Models;
-using MLNetTransformers.Tokenization;
-
 namespace MLNetTransformers.Persistence;
 
 /// <summary>Writes the entries of one segment of a model file; entry names are prefixed with the segment's index.</summary>

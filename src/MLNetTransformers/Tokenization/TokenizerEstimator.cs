@@ -1,6 +1,3 @@
-using Microsoft.ML;
-using MLNetTransformers.Data;
-
 namespace MLNetTransformers.Tokenization;
 
 /// <summary>

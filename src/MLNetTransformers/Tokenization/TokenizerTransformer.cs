@@ -1,7 +1,3 @@
-using Microsoft.ML;
-using Microsoft.ML.Data;
-using MLNetTransformers.Data;
-
 using MLNetTransformers.Persistence;
 
 namespace MLNetTransformers.Tokenization;

@@ -1,6 +1,4 @@
-using Microsoft.ML;
 using Microsoft.ML.Runtime;
-using MLNetTransformers.Data;
 
 namespace MLNetTransformers.Training;
 

@@ -1,8 +1,6 @@
 using MLNetTransformers.Core.Kernels;
 using MLNetTransformers.Core.Layers;
-using MLNetTransformers.Core.Models;
 using MLNetTransformers.Core.Training;
-using MLNetTransformers.Tokenization;
 
 namespace MLNetTransformers.Training;
 
