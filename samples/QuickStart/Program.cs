@@ -47,7 +47,7 @@ for (int step = 0; step < 300; step++)
 }
 
 // --- Encoder classifier: is the digit sequence sorted? ---
-var clsConfig = new TransformerConfig { VocabSize = 10, ModelDim = 32, Heads = 2, Layers = 2, FeedForwardDim = 64, MaxLength = 8, Dropout = 0f, NumClasses = 2 };
+var clsConfig = new ClassifierConfig { VocabSize = 10, ModelDim = 32, Heads = 2, Layers = 2, FeedForwardDim = 64, MaxLength = 8, Dropout = 0f, NumClasses = 2 };
 var classifier = new TransformerClassifier(clsConfig, seed: 2);
 var clsTrainer = new Trainer(classifier, new TrainerOptions { LearningRate = 2e-3f, WarmupSteps = 10, TotalSteps = 400 });
 TokenBatch SortedBatch(Random r, int n)

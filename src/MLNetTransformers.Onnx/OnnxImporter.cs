@@ -43,13 +43,13 @@ public static class OnnxImporter
                 throw new NotSupportedException($"{source} uses operator '{(string.IsNullOrEmpty(node.Domain) ? "" : node.Domain + ".")}{node.OpType}' (node '{node.Name}'), which weight import does not know.");
 
         TransformerConfig config;
-        try { config = TransformerConfig.FromJson(configJson); }
+        try { config = kind == OnnxExportKind.Classifier ? ClassifierConfig.FromJson(configJson) : TransformerConfig.FromJson(configJson); }
         catch (Exception e) when (e is JsonException or ArgumentException) { throw new InvalidDataException($"{source} has an invalid config: {e.Message}", e); }
         ITransformerModel managed = kind switch
         {
             OnnxExportKind.LanguageModel => new TransformerLanguageModel(config),
             OnnxExportKind.Featurizer => new TransformerEncoder(config),
-            _ => new TransformerClassifier(config),
+            _ => new TransformerClassifier((ClassifierConfig)config),
         };
         var initializers = model.Graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
         foreach (var p in managed.Parameters.Tensors)

@@ -7,7 +7,7 @@ internal static class ReferenceModel
 {
     public const int Batch = 32, SeqLen = 128;
 
-    public static TransformerConfig Config => new()
+    public static ClassifierConfig Config => new()
     {
         VocabSize = 8000, ModelDim = 256, Heads = 4, Layers = 4, FeedForwardDim = 1024, MaxLength = SeqLen,
         Dropout = 0.1f, Norm = NormPlacement.PreNorm, Pooling = Pooling.Mean, NumClasses = 2,

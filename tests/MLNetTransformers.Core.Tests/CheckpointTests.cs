@@ -154,3 +154,22 @@ public sealed class LinuxFactAttribute : FactAttribute
         if (!OperatingSystem.IsLinux()) Skip = "Needs Linux (named pipes, libc's stat).";
     }
 }
+
+public class ConfigSplitTests
+{
+    [Fact]
+    public void ClassifierFields_LiveOnTheClassifierConfigOnly()
+    {
+        var cls = ModelBehaviourTests.Tiny() with { NumClasses = 3, NGramBuckets = 11, Members = 2 };
+        var lm = new TransformerLanguageModel(cls); // built from a classifier's config: the decoder keeps the shape alone
+        Assert.Equal(typeof(TransformerConfig), lm.Config.GetType());
+        Assert.DoesNotContain("NumClasses", lm.Config.ToJson());
+        Assert.DoesNotContain("NumClasses", new TransformerClassifier(cls).Encoder.Copy().Config.ToJson());
+        // A classifier's checkpoint keeps its own fields; a decoder checkpoint written before the split (its config
+        // then carried NumClasses and friends) still reads.
+        var back = (TransformerClassifier)Checkpoint.FromBytes(Checkpoint.ToBytes(new TransformerClassifier(cls)), "test").Model;
+        Assert.Equal(cls, back.Config);
+        var old = TransformerConfig.FromJson(lm.Config.ToJson().Replace("\"Pooling\"", "\"NumClasses\":2,\"NGramBuckets\":0,\"Members\":1,\"Pooling\""));
+        Assert.Equal(lm.Config, old);
+    }
+}

@@ -252,7 +252,7 @@ public class LayerGradientTests
     [InlineData(Pooling.Cls, NormPlacement.PreNorm, PositionalEncodingKind.Learned, 11, 0f, 2)]
     public void Classifier_EndToEnd(Pooling pooling, NormPlacement norm, PositionalEncodingKind pe, int ngramBuckets, float labelSmoothing, int members)
     {
-        var config = new TransformerConfig
+        var config = new ClassifierConfig
         {
             VocabSize = 13, ModelDim = 8, Heads = 2, Layers = 2, FeedForwardDim = 12, MaxLength = 5, Dropout = 0f,
             NumClasses = 3, Pooling = pooling, Norm = norm, PositionalEncoding = pe, NGramBuckets = ngramBuckets, Members = members,

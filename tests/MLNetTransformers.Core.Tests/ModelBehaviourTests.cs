@@ -7,7 +7,7 @@ namespace MLNetTransformers.Core.Tests;
 
 public class ModelBehaviourTests
 {
-    internal static TransformerConfig Tiny(float dropout = 0f) => new()
+    internal static ClassifierConfig Tiny(float dropout = 0f) => new()
     {
         VocabSize = 20, ModelDim = 16, Heads = 2, Layers = 2, FeedForwardDim = 32, MaxLength = 12, Dropout = dropout, NumClasses = 2,
     };

@@ -9,7 +9,7 @@ namespace MLNetTransformers.Onnx.Tests;
 
 public class ExportParityTests
 {
-    internal static TransformerConfig Small(NormPlacement norm = NormPlacement.PreNorm, Pooling pooling = Pooling.Mean,
+    internal static ClassifierConfig Small(NormPlacement norm = NormPlacement.PreNorm, Pooling pooling = Pooling.Mean,
         Activation act = Activation.Gelu, PositionalEncodingKind pe = PositionalEncodingKind.Learned) => new()
     {
         VocabSize = 50, ModelDim = 16, Heads = 4, Layers = 2, FeedForwardDim = 32, MaxLength = 16, Dropout = 0f,

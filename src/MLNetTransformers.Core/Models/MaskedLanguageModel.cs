@@ -10,9 +10,9 @@ public sealed class MaskedLanguageModel : TokenPredictionModel
     /// <summary>Builds the model and initialises its weights from <paramref name="seed"/>.</summary>
     /// <param name="config">The model's shape.</param>
     /// <param name="seed">Seed of the initial weights and the dropout masks.</param>
-    public MaskedLanguageModel(TransformerConfig config, ulong seed = 0) : base(config.Validate())
+    public MaskedLanguageModel(TransformerConfig config, ulong seed = 0) : base(config.Validate().Shape())
     {
-        Encoder = new TransformerEncoder(Parameters, "", config, seed);
+        Encoder = new TransformerEncoder(Parameters, "", Config, seed);
         Head = new Linear(Parameters, "mlm_head.", config.ModelDim, config.VocabSize);
         Parameters.Allocate(seed);
     }

@@ -2,11 +2,11 @@ namespace MLNetTransformers.Core.Models;
 
 /// <summary>
 /// Encoder classifier: <see cref="TransformerEncoder"/> → pooling (CLS or mean) → linear head <c>head</c> over
-/// <see cref="TransformerConfig.NumClasses"/>, trained with cross-entropy. With
-/// <see cref="TransformerConfig.NGramBuckets"/> &gt; 0 a <see cref="BagOfNGrams"/> branch <c>ngram</c> trains beside it
+/// <see cref="ClassifierConfig.NumClasses"/>, trained with cross-entropy. With
+/// <see cref="ClassifierConfig.NGramBuckets"/> &gt; 0 a <see cref="BagOfNGrams"/> branch <c>ngram</c> trains beside it
 /// on its own cross-entropy (the training objective is the sum of the two), and predictions mix the two branches'
 /// logits, α·transformer + β·n-grams, with (α, β) (<c>ngram.mix</c>) chosen on validation data: a weight below 1 also
-/// tempers a branch that has grown over-confident. With <see cref="TransformerConfig.Members"/> &gt; 1 the transformer
+/// tempers a branch that has grown over-confident. With <see cref="ClassifierConfig.Members"/> &gt; 1 the transformer
 /// part is an ensemble: each member (encoder and head) trains on its own cross-entropy and their logits are averaged.
 /// </summary>
 public sealed class TransformerClassifier : ITrainableModel
@@ -21,7 +21,7 @@ public sealed class TransformerClassifier : ITrainableModel
     /// <summary>Builds the model and initialises its weights from <paramref name="seed"/>.</summary>
     /// <param name="config">The model's shape.</param>
     /// <param name="seed">Seed of the initial weights and the dropout masks.</param>
-    public TransformerClassifier(TransformerConfig config, ulong seed = 0)
+    public TransformerClassifier(ClassifierConfig config, ulong seed = 0)
     {
         Config = config.Validate();
         Parameters = new ParameterSet();
@@ -49,8 +49,9 @@ public sealed class TransformerClassifier : ITrainableModel
         return copy;
     }
 
-    /// <inheritdoc/>
-    public TransformerConfig Config { get; }
+    /// <summary>The encoder's shape and the classifier's own settings.</summary>
+    public ClassifierConfig Config { get; }
+    TransformerConfig ITransformerModel.Config => Config;
     /// <inheritdoc/>
     public ParameterSet Parameters { get; }
     /// <inheritdoc/>
@@ -62,7 +63,7 @@ public sealed class TransformerClassifier : ITrainableModel
     /// <summary>Prefix of member <paramref name="member"/>'s parameter names ("" for member 0).</summary>
     /// <param name="member">0-based member index.</param>
     public static string MemberPrefix(int member) => member == 0 ? "" : $"members.{member}.";
-    /// <summary>The bag-of-n-grams branch, when <see cref="TransformerConfig.NGramBuckets"/> &gt; 0.</summary>
+    /// <summary>The bag-of-n-grams branch, when <see cref="ClassifierConfig.NGramBuckets"/> &gt; 0.</summary>
     public BagOfNGrams? NGrams { get; }
     /// <summary>Label smoothing ε of the training loss.</summary>
     public float LabelSmoothing { get; set; }

@@ -3,8 +3,11 @@ using System.Text.Json.Serialization;
 
 namespace MLNetTransformers.Core.Models;
 
-/// <summary>Shape and options of a transformer encoder or decoder; every model is built from one of these.</summary>
-public sealed record TransformerConfig
+/// <summary>
+/// Shape and options of a transformer encoder or decoder; every model is built from one of these. What only a
+/// classifier has (classes, the n-gram branch, ensemble members) is in <see cref="ClassifierConfig"/>.
+/// </summary>
+public record TransformerConfig
 {
     /// <summary>Token ids are 0..VocabSize−1.</summary>
     public int VocabSize { get; init; } = 8000;
@@ -26,27 +29,15 @@ public sealed record TransformerConfig
     public Activation Activation { get; init; } = Activation.Gelu;
     /// <summary>Learned or sinusoidal positions.</summary>
     public PositionalEncodingKind PositionalEncoding { get; init; } = PositionalEncodingKind.Learned;
-    /// <summary>Classifier pooling.</summary>
+    /// <summary>How an encoder pools its token states into one vector (sentence embeddings, a classifier's input).</summary>
     public Pooling Pooling { get; init; } = Pooling.Mean;
-    /// <summary>Classifier outputs.</summary>
-    public int NumClasses { get; init; } = 2;
-    /// <summary>
-    /// Classifier: rows of the hashed bigram table of a <see cref="BagOfNGrams"/> branch trained beside the encoder and
-    /// mixed with it (0 = no branch; models saved before the branch existed read as 0).
-    /// </summary>
-    public int NGramBuckets { get; init; }
-    /// <summary>
-    /// Classifier: independently initialised encoders (each with its own head) trained side by side, whose logits are
-    /// averaged (a deep ensemble in one model). Member 0 keeps the plain parameter names; member k's start <c>members.k.</c>.
-    /// </summary>
-    public int Members { get; init; } = 1;
     /// <summary>Decoder blocks also attend to an encoder memory.</summary>
     public bool CrossAttention { get; init; }
     /// <summary>LayerNorm epsilon.</summary>
     public float LayerNormEps { get; init; } = 1e-5f;
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
-    public TransformerConfig Validate()
+    public virtual TransformerConfig Validate()
     {
         Positive(VocabSize, nameof(VocabSize));
         Positive(ModelDim, nameof(ModelDim));
@@ -54,9 +45,6 @@ public sealed record TransformerConfig
         Positive(Layers, nameof(Layers));
         Positive(FeedForwardDim, nameof(FeedForwardDim));
         Positive(MaxLength, nameof(MaxLength));
-        Positive(NumClasses, nameof(NumClasses));
-        Positive(Members, nameof(Members));
-        if (NGramBuckets < 0) throw new ArgumentException($"{nameof(NGramBuckets)} must be non-negative, got {NGramBuckets}.");
         if (ModelDim % Heads != 0) throw new ArgumentException($"{nameof(ModelDim)} {ModelDim} is not divisible by {nameof(Heads)} {Heads}.");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentException($"{nameof(Dropout)} must be in [0, 1), got {Dropout}.");
         if (!(LayerNormEps > 0f)) throw new ArgumentException($"{nameof(LayerNormEps)} must be positive, got {LayerNormEps}.");
@@ -73,24 +61,33 @@ public sealed record TransformerConfig
     /// contains before allocating anything.
     /// </summary>
     /// <param name="kind">The kind of model built from this config.</param>
-    public long MinimumParameterCount(ModelKind kind)
+    public virtual long MinimumParameterCount(ModelKind kind)
     {
-        long d = ModelDim, perEncoder = (long)VocabSize * d + Layers * (4 * d * d + 2 * d * FeedForwardDim);
-        return kind == ModelKind.Classifier ? Members * perEncoder + (long)NGramBuckets * NumClasses : perEncoder;
+        long d = ModelDim;
+        return (long)VocabSize * d + Layers * (4 * d * d + 2 * d * FeedForwardDim);
     }
 
-    private static void Positive(int value, string name)
+    /// <summary>The shape alone: a plain <see cref="TransformerConfig"/> with this one's values (a classifier's encoder, say).</summary>
+    public TransformerConfig Shape() => new(this);
+
+    /// <summary>Throws unless <paramref name="value"/> is positive.</summary>
+    private protected static void Positive(int value, string name)
     {
         if (value <= 0) throw new ArgumentException($"{name} must be positive, got {value}.");
     }
 
-    private static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
+    private protected static readonly JsonSerializerOptions Json = new() { Converters = { new JsonStringEnumConverter() } };
 
-    /// <summary>The config as JSON (enums by name), as stored in checkpoints and model metadata.</summary>
-    public string ToJson() => JsonSerializer.Serialize(this, Json);
+    /// <summary>The config as JSON (enums by name, every field of its actual type), as stored in checkpoints and model metadata.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, GetType(), Json);
 
-    /// <summary>Parses <see cref="ToJson"/> output and validates it.</summary>
+    /// <summary>Parses <see cref="ToJson"/> output and validates it (fields of other config types, e.g. a classifier's, are ignored).</summary>
     /// <param name="json">The JSON written by ToJson.</param>
     public static TransformerConfig FromJson(string json) =>
         (JsonSerializer.Deserialize<TransformerConfig>(json, Json) ?? throw new ArgumentException("Config JSON is null.")).Validate();
+
+    /// <summary>The config a checkpoint of <paramref name="kind"/> stores: a <see cref="ClassifierConfig"/> for classifiers.</summary>
+    /// <param name="json">The JSON written by ToJson.</param>
+    /// <param name="kind">The kind of model it describes.</param>
+    public static TransformerConfig FromJson(string json, ModelKind kind) => kind == ModelKind.Classifier ? ClassifierConfig.FromJson(json) : FromJson(json);
 }

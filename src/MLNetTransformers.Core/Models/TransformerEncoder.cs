@@ -84,8 +84,7 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
     /// <summary>A standalone encoder holding a copy of this one's weights (from its owner's parameters when it is part of a model).</summary>
     public TransformerEncoder Copy()
     {
-        // The classifier fields of an owner's config do not describe the encoder.
-        var copy = new TransformerEncoder(Config with { NumClasses = new TransformerConfig().NumClasses, NGramBuckets = 0, Members = 1 });
+        var copy = new TransformerEncoder(Config.Shape()); // an owner's classifier fields do not describe the encoder
         foreach (var t in copy.Parameters.Tensors) Parameters[Prefix + t.Name].Value.CopyTo(t.Value);
         return copy;
     }

@@ -9,7 +9,7 @@ public sealed class TransformerLanguageModel : TokenPredictionModel
     /// <summary>Builds the model and initialises its weights from <paramref name="seed"/>.</summary>
     /// <param name="config">The model's shape.</param>
     /// <param name="seed">Seed of the initial weights and the dropout masks.</param>
-    public TransformerLanguageModel(TransformerConfig config, ulong seed = 0) : base(config.Validate() with { CrossAttention = false })
+    public TransformerLanguageModel(TransformerConfig config, ulong seed = 0) : base(config.Validate().Shape() with { CrossAttention = false })
     {
         Decoder = new TransformerDecoder(Parameters, "", Config, seed);
         Head = new Linear(Parameters, "head.", config.ModelDim, config.VocabSize);

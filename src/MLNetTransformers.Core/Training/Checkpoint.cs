@@ -145,7 +145,7 @@ public static class Checkpoint
         if (version != FormatVersion)
             throw new InvalidDataException($"Checkpoint '{path}' has format version {version}; this build reads version {FormatVersion}.");
         var kind = (ModelKind)r.ReadUInt32();
-        var config = TransformerConfig.FromJson(ReadString(r));
+        var config = TransformerConfig.FromJson(ReadString(r), kind);
         // Before building (and allocating) the model: the file must hold at least the weights its config implies.
         long available = (length - r.BaseStream.Position) / sizeof(float);
         if (config.MinimumParameterCount(kind) > available)
@@ -153,7 +153,7 @@ public static class Checkpoint
         ITransformerModel model = kind switch
         {
             ModelKind.Encoder => new TransformerEncoder(config),
-            ModelKind.Classifier => new TransformerClassifier(config),
+            ModelKind.Classifier => new TransformerClassifier((ClassifierConfig)config),
             ModelKind.LanguageModel => new TransformerLanguageModel(config),
             ModelKind.MaskedLanguageModel => new MaskedLanguageModel(config),
             _ => throw new InvalidDataException($"Checkpoint '{path}' holds an unknown model kind {(uint)kind}."),

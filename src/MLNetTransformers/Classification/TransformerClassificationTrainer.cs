@@ -116,7 +116,11 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
         {
             if (init.Config.VocabSize != tokenizer.VocabularySize)
                 throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
-            var config = init.Config with { NumClasses = classes, NGramBuckets = o.NGramBuckets, Members = o.EnsembleSize, MaxLength = Math.Max(init.Config.MaxLength, tokenizer.MaxTokens), Dropout = o.Dropout };
+            var config = new ClassifierConfig(init.Config.Shape())
+            {
+                NumClasses = classes, NGramBuckets = o.NGramBuckets, Members = o.EnsembleSize, MaxLength = Math.Max(init.Config.MaxLength, tokenizer.MaxTokens),
+                Dropout = o.Dropout,
+            };
             if (config.MaxLength != init.Config.MaxLength)
                 throw new ArgumentException($"InitialModel handles {init.Config.MaxLength} positions; MaxTokens is {tokenizer.MaxTokens}.");
             var m = new TransformerClassifier(config, (ulong)o.Seed);
@@ -128,7 +132,7 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
             }
             return m;
         }
-        return new TransformerClassifier(o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens) with
+        return new TransformerClassifier(new ClassifierConfig(o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens))
         {
             Pooling = o.Pooling, NumClasses = classes, NGramBuckets = o.NGramBuckets, Members = o.EnsembleSize,
         }, (ulong)o.Seed);
