@@ -5,20 +5,22 @@ namespace MLNetTransformers.Core.Models;
 
 /// <summary>
 /// Shape and options of a transformer encoder or decoder; every model is built from one of these. What only a
-/// classifier has (classes, the n-gram branch, ensemble members) is in <see cref="ClassifierConfig"/>.
+/// classifier has (classes, the n-gram branch, ensemble members) is in <see cref="ClassifierConfig"/>. The defaults
+/// are the library's (a small pre-norm model, 2 layers of d_model 128, that trains on two cores); the trainers'
+/// options read them from here.
 /// </summary>
 public record TransformerConfig
 {
     /// <summary>Token ids are 0..VocabSize−1.</summary>
     public int VocabSize { get; init; } = 8000;
     /// <summary>d_model.</summary>
-    public int ModelDim { get; init; } = 256;
+    public int ModelDim { get; init; } = 128;
     /// <summary>Attention heads; must divide <see cref="ModelDim"/>.</summary>
     public int Heads { get; init; } = 4;
     /// <summary>Number of blocks.</summary>
-    public int Layers { get; init; } = 4;
+    public int Layers { get; init; } = 2;
     /// <summary>Hidden size of the feed-forward block.</summary>
-    public int FeedForwardDim { get; init; } = 1024;
+    public int FeedForwardDim { get; init; } = 512;
     /// <summary>Longest sequence (positions 0..MaxLength−1).</summary>
     public int MaxLength { get; init; } = 128;
     /// <summary>Dropout probability on embeddings, attention outputs and feed-forward.</summary>

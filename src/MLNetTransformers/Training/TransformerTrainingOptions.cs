@@ -6,8 +6,8 @@ namespace MLNetTransformers.Training;
 
 /// <summary>
 /// What every trainer of the library shares: the text column, the tokenizer, the model's shape and the training
-/// schedule, with one set of defaults (a small pre-norm encoder, 2 layers of d_model 128, that trains on two cores),
-/// validated in one place. Task options (<see cref="Classification.TransformerClassifierOptions"/>,
+/// schedule, with one set of defaults (the shape's are <see cref="TransformerConfig"/>'s: a small pre-norm model, 2
+/// layers of d_model 128, that trains on two cores), validated in one place. Task options (<see cref="Classification.TransformerClassifierOptions"/>,
 /// <see cref="LanguageModeling.LanguageModelOptions"/>, <see cref="LanguageModeling.MaskedLanguageModelOptions"/>) derive
 /// from it and add their own; a task whose defaults differ says so in its constructor's documentation.
 /// </summary>
@@ -18,22 +18,25 @@ public abstract class TransformerTrainingOptions
     /// <summary>Tokenizer; by default a WordPiece vocabulary is learned from the training text.</summary>
     public TokenizerOptions Tokenizer { get; set; } = new() { MaxTokens = 64 };
 
+    // The model's shape, with the defaults of TransformerConfig (the library's one set of shape defaults).
+    private TransformerConfig _shape = new();
+
     /// <summary>Transformer blocks.</summary>
-    public int Layers { get; set; } = 2;
+    public int Layers { get => _shape.Layers; set => _shape = _shape with { Layers = value }; }
     /// <summary>d_model, the width of every token's vector.</summary>
-    public int ModelDim { get; set; } = 128;
+    public int ModelDim { get => _shape.ModelDim; set => _shape = _shape with { ModelDim = value }; }
     /// <summary>Attention heads (must divide <see cref="ModelDim"/>).</summary>
-    public int Heads { get; set; } = 4;
+    public int Heads { get => _shape.Heads; set => _shape = _shape with { Heads = value }; }
     /// <summary>Hidden size of the feed-forward block.</summary>
-    public int FeedForwardDim { get; set; } = 512;
+    public int FeedForwardDim { get => _shape.FeedForwardDim; set => _shape = _shape with { FeedForwardDim = value }; }
     /// <summary>Dropout probability on embeddings, attention and feed-forward outputs.</summary>
-    public float Dropout { get; set; } = 0.1f;
+    public float Dropout { get => _shape.Dropout; set => _shape = _shape with { Dropout = value }; }
     /// <summary>Pre-norm (GPT-2; stable) or post-norm (the original Transformer, BERT) blocks.</summary>
-    public NormPlacement Norm { get; set; } = NormPlacement.PreNorm;
+    public NormPlacement Norm { get => _shape.Norm; set => _shape = _shape with { Norm = value }; }
     /// <summary>Feed-forward non-linearity.</summary>
-    public Activation Activation { get; set; } = Activation.Gelu;
+    public Activation Activation { get => _shape.Activation; set => _shape = _shape with { Activation = value }; }
     /// <summary>Learned position vectors (BERT, GPT-2) or fixed sinusoids ("Attention Is All You Need").</summary>
-    public PositionalEncodingKind PositionalEncoding { get; set; } = PositionalEncodingKind.Learned;
+    public PositionalEncodingKind PositionalEncoding { get => _shape.PositionalEncoding; set => _shape = _shape with { PositionalEncoding = value }; }
 
     /// <summary>Passes over the training data (tasks that sample their batches at random use <see cref="MaxSteps"/> instead).</summary>
     public int? Epochs { get; set; }
@@ -99,11 +102,7 @@ public abstract class TransformerTrainingOptions
     }
 
     /// <summary>The model's shape from these options, for a vocabulary and a sequence length.</summary>
-    internal TransformerConfig ModelConfig(int vocabularySize, int maxLength) => new()
-    {
-        VocabSize = vocabularySize, ModelDim = ModelDim, Heads = Heads, Layers = Layers, FeedForwardDim = FeedForwardDim, MaxLength = maxLength,
-        Dropout = Dropout, Norm = Norm, Activation = Activation, PositionalEncoding = PositionalEncoding,
-    };
+    internal TransformerConfig ModelConfig(int vocabularySize, int maxLength) => _shape with { VocabSize = vocabularySize, MaxLength = maxLength };
 
     /// <summary>Warmup steps for a run of <paramref name="totalSteps"/>: <see cref="WarmupSteps"/>, or 6% of them.</summary>
     internal int WarmupFor(long totalSteps) => WarmupSteps >= 0 ? WarmupSteps : (int)Math.Max(1, totalSteps * 0.06);
