@@ -12,11 +12,7 @@ public sealed class TrainingDivergedException : Exception
     /// <param name="value">Its value.</param>
     public TrainingDivergedException(long step, string what, float value)
         : base($"Training diverged at step {step}: the {what} is {value}. The weights of step {step - 1} are kept; lower the learning rate or enable gradient clipping.")
-    {
-        Step = step;
-        What = what;
-        Value = value;
-    }
+        => (Step, What, Value) = (step, what, value);
 
     /// <summary>The step whose loss or gradient was not finite.</summary>
     public long Step { get; }

@@ -142,27 +142,16 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
         else _replicas.Use(model => model.PredictProbabilities(batch).AsSpan(0, n).ToArray()).CopyTo(probs);
     }
 
-    private sealed class Mapper : ColumnMapper
+    private sealed class Mapper(TransformerClassificationTransformer p, DataViewSchema input) : TextColumnMapper(input, p.TextColumnName,
+        OutputColumns(p.ScoreColumnName, p.ProbabilityColumnName, p.PredictedLabelColumnName, p.IsBinary, p.Model.Config.NumClasses, p.ClassNames.ToArray(),
+            p._labelType, p._labelAnnotations))
     {
-        private readonly TransformerClassificationTransformer _p;
-        private readonly DataViewSchema.Column _text;
-        private readonly DataViewSchema.DetachedColumn[] _outputs;
-
-        public Mapper(TransformerClassificationTransformer p, DataViewSchema input) : base(input)
-        {
-            _p = p;
-            _text = TokenizerTransformer.RequireText(input, p.TextColumnName);
-            _outputs = OutputColumns(p.ScoreColumnName, p.ProbabilityColumnName, p.PredictedLabelColumnName, p.IsBinary,
-                p.Model.Config.NumClasses, p.ClassNames.ToArray(), p._labelType, p._labelAnnotations);
-        }
-
-        public override IReadOnlyList<DataViewSchema.DetachedColumn> Outputs => _outputs;
-        public override IEnumerable<DataViewSchema.Column> Dependencies => new[] { _text };
+        private readonly TransformerClassificationTransformer _p = p;
 
         public override Delegate?[] CreateGetters(RowContext row, bool[] active)
         {
             int classes = _p.Model.Config.NumClasses;
-            var cache = new BatchedRows<string?>(row, new[] { _text }, classes, BatchedRows<string?>.Text(_text), (texts, results) => _p.ScoreTexts(texts, results));
+            var cache = new BatchedRows<string?>(row, new[] { Text }, classes, BatchedRows<string?>.Text(Text), (texts, results) => _p.ScoreTexts(texts, results));
             if (_p.IsBinary)
             {
                 return new Delegate?[]

@@ -131,23 +131,14 @@ public sealed class LanguageModelTransformer : LazyRowTransformer, IModelPart, I
     /// <inheritdoc/>
     private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
 
-    private sealed class Mapper : ColumnMapper
+    private sealed class Mapper(LanguageModelTransformer p, DataViewSchema input)
+        : TextColumnMapper(input, p.PromptColumnName, new[] { new DataViewSchema.DetachedColumn(p.GeneratedColumnName, TextDataViewType.Instance) })
     {
-        private readonly LanguageModelTransformer _p;
-        private readonly DataViewSchema.Column _prompt;
-
-        public Mapper(LanguageModelTransformer p, DataViewSchema input) : base(input)
-        {
-            _p = p;
-            _prompt = TokenizerTransformer.RequireText(input, p.PromptColumnName);
-        }
-
-        public override IReadOnlyList<DataViewSchema.DetachedColumn> Outputs => new[] { new DataViewSchema.DetachedColumn(_p.GeneratedColumnName, TextDataViewType.Instance) };
-        public override IEnumerable<DataViewSchema.Column> Dependencies => new[] { _prompt };
+        private readonly LanguageModelTransformer _p = p;
 
         public override Delegate?[] CreateGetters(RowContext row, bool[] active)
         {
-            var prompt = row.Input.GetGetter<ReadOnlyMemory<char>>(_prompt);
+            var prompt = row.Input.GetGetter<ReadOnlyMemory<char>>(Text);
             long cached = -1;
             string text = "";
             ReadOnlyMemory<char> p = default;

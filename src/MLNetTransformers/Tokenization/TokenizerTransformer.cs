@@ -23,12 +23,7 @@ public sealed class TokenizerTransformer : LazyRowTransformer, IModelPart, IMode
     /// <param name="tokenIdsColumnName">Output column of token ids (int64 vector).</param>
     /// <param name="attentionMaskColumnName">Output column of the attention mask (1 = real token, 0 = padding).</param>
     public TokenizerTransformer(TextTokenizer tokenizer, string inputColumnName = DefaultColumnNames.Text, string tokenIdsColumnName = DefaultColumnNames.TokenIds, string attentionMaskColumnName = DefaultColumnNames.AttentionMask)
-    {
-        Tokenizer = tokenizer;
-        InputColumnName = inputColumnName;
-        TokenIdsColumnName = tokenIdsColumnName;
-        AttentionMaskColumnName = attentionMaskColumnName;
-    }
+        => (Tokenizer, InputColumnName, TokenIdsColumnName, AttentionMaskColumnName) = (tokenizer, inputColumnName, tokenIdsColumnName, attentionMaskColumnName);
 
     /// <summary>The fitted tokenizer.</summary>
     public TextTokenizer Tokenizer { get; }
@@ -56,27 +51,16 @@ public sealed class TokenizerTransformer : LazyRowTransformer, IModelPart, IMode
     /// <inheritdoc/>
     private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
 
-    private sealed class Mapper : ColumnMapper
+    private sealed class Mapper(TokenizerTransformer parent, DataViewSchema input)
+        : TextColumnMapper(input, parent.InputColumnName, OutputColumns(parent.TokenIdsColumnName, parent.AttentionMaskColumnName, parent.Tokenizer.MaxTokens))
     {
-        private readonly TokenizerTransformer _parent;
-        private readonly DataViewSchema.Column _text;
-        private readonly DataViewSchema.DetachedColumn[] _outputs;
-
-        public Mapper(TokenizerTransformer parent, DataViewSchema input) : base(input)
-        {
-            _parent = parent;
-            _text = RequireText(input, parent.InputColumnName);
-            _outputs = OutputColumns(parent.TokenIdsColumnName, parent.AttentionMaskColumnName, parent.Tokenizer.MaxTokens);
-        }
-
-        public override IReadOnlyList<DataViewSchema.DetachedColumn> Outputs => _outputs;
-        public override IEnumerable<DataViewSchema.Column> Dependencies => new[] { _text };
+        private readonly TokenizerTransformer _parent = parent;
 
         public override Delegate?[] CreateGetters(RowContext row, bool[] active)
         {
             var tokenizer = _parent.Tokenizer;
             int max = tokenizer.MaxTokens;
-            var textGetter = row.Input.GetGetter<ReadOnlyMemory<char>>(_text);
+            var textGetter = row.Input.GetGetter<ReadOnlyMemory<char>>(Text);
             var ids = new int[max];
             var mask = new int[max];
             long cached = -1;
