@@ -1,6 +1,9 @@
 namespace MLNetTransformers.Core.Layers;
 
-/// <summary>Self-attention where position i attends only to positions j ≤ i (GPT's masked attention).</summary>
+/// <summary>
+/// Self-attention where position i attends only to positions j ≤ i (GPT's masked attention; Raschka's
+/// <c>CausalAttention</c>). A teaching variant: the models use <see cref="MultiHeadAttention"/> with <c>causal</c>.
+/// </summary>
 public sealed class CausalSelfAttention : SelfAttention
 {
     /// <summary>Declares the projection as <see cref="SelfAttention"/> does.</summary>

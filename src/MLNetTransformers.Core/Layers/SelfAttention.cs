@@ -3,7 +3,10 @@ namespace MLNetTransformers.Core.Layers;
 /// <summary>
 /// Single-head self-attention with trainable query, key and value weights (Raschka's <c>SelfAttention_v2</c>):
 /// Q = X·Wqᵀ, K = X·Wkᵀ, V = X·Wvᵀ, context = softmax(Q·Kᵀ/√d_k)·V. The three weights are stored stacked as
-/// <c>{prefix}in_proj_weight</c> [3·d_out, d_in] so one GEMM computes all of them.
+/// <c>{prefix}in_proj_weight</c> [3·d_out, d_in] so one GEMM computes all of them. One of the teaching variants
+/// (with <see cref="SimplifiedSelfAttention"/> and <see cref="CausalSelfAttention"/>) that lead to
+/// <see cref="MultiHeadAttention"/>, the layer the models use; <c>samples/AttentionVariants</c> prints their weights
+/// side by side.
 /// </summary>
 public class SelfAttention
 {

@@ -2,7 +2,8 @@ namespace MLNetTransformers.Core.Layers;
 
 /// <summary>
 /// Attention with no trainable weights, the first step of Raschka's chapter 3: weights = softmax(X·Xᵀ) (no
-/// scaling), context = weights·X. The input is its own query, key and value.
+/// scaling), context = weights·X. The input is its own query, key and value. A teaching variant, like
+/// <see cref="SelfAttention"/> and <see cref="CausalSelfAttention"/> (see <c>samples/AttentionVariants</c>).
 /// </summary>
 public sealed class SimplifiedSelfAttention
 {
