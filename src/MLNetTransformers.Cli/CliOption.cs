@@ -10,6 +10,24 @@ internal static class CliOption
     public static Option<string> Text(string name, string description, bool required = false) =>
         new(name) { Description = description, Required = required };
 
+    /// <summary>
+    /// A file the command reads: a missing file or a directory is a usage error naming the option (exit 2), before any
+    /// work. <paramref name="standardInput"/> also accepts <c>-</c>.
+    /// </summary>
+    public static Option<string> InputFile(string name, string description, bool required = false, bool standardInput = false)
+    {
+        var o = Text(name, description, required);
+        o.Validators.Add(r =>
+        {
+            if (r.Tokens.Count == 0) return;
+            string path = r.Tokens[0].Value;
+            if (standardInput && path == "-") return;
+            if (Directory.Exists(path)) r.AddError($"Option {name}: '{path}' is a directory; give a file.");
+            else if (!File.Exists(path)) r.AddError($"Option {name}: file '{path}' does not exist.");
+        });
+        return o;
+    }
+
     /// <summary>An integer option with a default.</summary>
     public static Option<int> Int(string name, string description, int defaultValue) =>
         new(name) { Description = description, DefaultValueFactory = _ => defaultValue, CustomParser = r => ParseInt(r, name) };

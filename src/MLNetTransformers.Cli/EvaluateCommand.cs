@@ -8,8 +8,8 @@ internal static class EvaluateCommand
 {
     public static Command Create()
     {
-        var model = CliOption.Text("--model", "A model saved by train", required: true);
-        var test = CliOption.Text("--test", "Labelled test data (TSV with a header; - = standard input)", required: true);
+        var model = CliOption.InputFile("--model", "A model saved by train", required: true);
+        var test = CliOption.InputFile("--test", "Labelled test data (TSV with a header; - = standard input)", required: true, standardInput: true);
         var textCol = CliOption.Text("--text-col", "Text column (default: the first)");
         var labelCol = CliOption.Text("--label-col", "Label column (default: the second)");
         var command = new Command("evaluate", "Accuracy, AUC, F1 (binary) or micro/macro accuracy and log-loss (multiclass) as JSON") { model, test, textCol, labelCol };

@@ -7,8 +7,8 @@ internal static class OnnxRunCommand
 {
     public static Command Create()
     {
-        var onnx = CliOption.Text("--onnx", "The ONNX model", required: true);
-        var inputs = CliOption.Text("--inputs", "JSON object mapping each input name to a nested array of numbers", required: true);
+        var onnx = CliOption.InputFile("--onnx", "The ONNX model", required: true);
+        var inputs = CliOption.InputFile("--inputs", "JSON object mapping each input name to a nested array of numbers", required: true);
         var provider = CliOption.Choice("--provider", "Execution provider", "cpu", "cpu", "cuda");
         var device = CliOption.Int("--device", "CUDA device", 0);
         var fallback = new Option<bool>("--fallback") { Description = "Run on the CPU when CUDA cannot be used" };

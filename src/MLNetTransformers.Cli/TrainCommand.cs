@@ -14,8 +14,8 @@ internal static class TrainCommand
         var d = new TransformerClassifierOptions(); // every default below comes from here
         var task = new Option<string>("--task") { Description = "Binary (labels 0/1, true/false) or multiclass (any strings)", Required = true };
         task.AcceptOnlyFromAmong("binary", "multiclass");
-        var trainPath = CliOption.Text("--train", "Training data (TSV with a header; - = standard input)", required: true);
-        var validPath = CliOption.Text("--valid", "Validation data (TSV); without it, --validation-fraction of --train is held out");
+        var trainPath = CliOption.InputFile("--train", "Training data (TSV with a header; - = standard input)", required: true, standardInput: true);
+        var validPath = CliOption.InputFile("--valid", "Validation data (TSV); without it, --validation-fraction of --train is held out", standardInput: true);
         var modelPath = CliOption.Text("--model", "Where to save the model", required: true);
         var textCol = CliOption.Text("--text-col", "Text column (default: the first)");
         var labelCol = CliOption.Text("--label-col", "Label column (default: the second)");

@@ -11,7 +11,7 @@ internal static class TrainLmCommand
     public static Command Create()
     {
         var d = new LanguageModelOptions(); // every default below comes from here
-        var text = CliOption.Text("--text", "Training text file (one document)", required: true);
+        var text = CliOption.InputFile("--text", "Training text file (one document)", required: true);
         var modelPath = CliOption.Text("--model", "Where to save the model", required: true);
         var checkpoint = CliOption.Text("--checkpoint", "Also save the best weights here at each validation improvement");
         var steps = CliOption.Int("--steps", "Optimisation steps", d.MaxSteps!.Value);

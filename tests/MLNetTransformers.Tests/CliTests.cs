@@ -182,8 +182,12 @@ public sealed class CliTests : IDisposable
         Assert.Contains("'multiclass'", r.Err);
         Assert.Single(r.Err.Trim().Split('\n'));
         r = Run("train", "--task", "binary", "--train", Path.Combine(_dir, "missing.tsv"), "--model", "m");
-        Assert.Equal(1, r.Code);
+        Assert.Equal(2, r.Code); // a missing input file is a usage error, found before any work
+        Assert.Contains("--train", r.Err);
         Assert.Contains("missing.tsv", r.Err);
+        r = Run("evaluate", "--model", Path.Combine(_dir, "missing.mlnt"), "--test", Path.Combine(_dir, "missing.tsv"));
+        Assert.Equal(2, r.Code);
+        Assert.Contains("missing.mlnt", r.Err);
         string bad = Path.Combine(_dir, "one-col.tsv");
         File.WriteAllLines(bad, new[] { "sentence", "hello" });
         r = Run("train", "--task", "binary", "--train", bad, "--model", Path.Combine(_dir, "m"));
