@@ -22,7 +22,7 @@ public static class OnnxExporter
     public const int Opset = 17;
     internal const string KindKey = "mlnettransformers.kind", ConfigKey = "mlnettransformers.config",
         TokenizerKey = "mlnettransformers.tokenizer", ClassesKey = "mlnettransformers.class_names", VersionKey = "mlnettransformers.format_version",
-        ChecksumKey = "mlnettransformers.graph_sha256";
+        ChecksumKey = "mlnettransformers.graph_sha256", ModelChecksumKey = "mlnettransformers.sha256";
 
     /// <summary>The encoder classifier (or, with <see cref="OnnxExportKind.Featurizer"/>, its pooled embeddings only).</summary>
     /// <param name="model">The model to export.</param>
@@ -98,6 +98,15 @@ public static class OnnxExporter
     /// <param name="path">The .onnx file to write (atomically).</param>
     public static void Save(byte[] onnx, string path) => Checkpoint.WriteAtomically(path, onnx);
 
+    /// <summary>SHA-256 of the serialized model without its checksum metadata entries.</summary>
+    internal static string ModelChecksum(ModelProto model)
+    {
+        var copy = model.Clone();
+        for (int i = copy.MetadataProps.Count - 1; i >= 0; i--)
+            if (copy.MetadataProps[i].Key is ChecksumKey or ModelChecksumKey) copy.MetadataProps.RemoveAt(i);
+        return Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(copy.ToByteArray()));
+    }
+
     private static (string Ids, string Mask) Inputs(OnnxGraphBuilder g) =>
         (g.Input("input_ids", DataType.Int64, "batch", "sequence"), g.Input("attention_mask", DataType.Int64, "batch", "sequence"));
 
@@ -118,8 +127,11 @@ public static class OnnxExporter
         // Weights are added last so a reader can reject a model by its metadata without parsing them.
         foreach (var t in model.Parameters.Tensors)
             g.Initializer(t.Name, t.Value, t.Shape.Select(d => (long)d).ToArray());
-        // A checksum of the serialized graph (nodes and weights), checked by OnnxImporter and onnx-run when present.
+        // Checksums checked by OnnxImporter and onnx-run when present: of the whole model without its checksum entries
+        // (graph, weights, opsets, metadata such as the tokenizer), and of the graph alone (what earlier readers check).
+        string whole = ModelChecksum(m);
         Meta(ChecksumKey, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(m.Graph.ToByteArray())));
+        Meta(ModelChecksumKey, whole);
         return m.ToByteArray();
     }
 

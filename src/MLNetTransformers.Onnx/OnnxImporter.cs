@@ -44,14 +44,16 @@ public static class OnnxImporter
 
         TransformerConfig config;
         try { config = kind == OnnxExportKind.Classifier ? ClassifierConfig.FromJson(configJson) : TransformerConfig.FromJson(configJson); }
-        catch (Exception e) when (e is JsonException or ArgumentException) { throw new InvalidDataException($"{source} has an invalid config: {e.Message}", e); }
+        catch (Exception e) when (e is JsonException or ArgumentException) { throw new InvalidDataException($"{source} has an invalid config: {e.Message.ReplaceLineEndings(" ")}", e); }
         ITransformerModel managed = kind switch
         {
             OnnxExportKind.LanguageModel => new TransformerLanguageModel(config),
             OnnxExportKind.Featurizer => new TransformerEncoder(config),
             _ => new TransformerClassifier((ClassifierConfig)config),
         };
-        var initializers = model.Graph.Initializer.ToDictionary(t => t.Name, StringComparer.Ordinal);
+        var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);
+        foreach (var t in model.Graph.Initializer)
+            if (!initializers.TryAdd(t.Name, t)) throw new InvalidDataException($"{source} holds two weights named '{t.Name}'.");
         foreach (var p in managed.Parameters.Tensors)
         {
             if (!initializers.TryGetValue(p.Name, out var t)) throw new InvalidDataException($"{source} lacks the weight '{p.Name}'.");
@@ -59,8 +61,17 @@ public static class OnnxImporter
                 throw new InvalidDataException($"{source}: weight '{p.Name}' has shape [{string.Join(", ", t.Dims)}], expected [{string.Join(", ", p.Shape)}].");
             ReadFloats(t, p.Value, source);
         }
-        TextTokenizer? tokenizer = meta.TryGetValue(OnnxExporter.TokenizerKey, out var tok) ? TextTokenizer.Deserialize(Encoding.UTF8.GetBytes(tok)) : null;
-        string[]? classes = meta.TryGetValue(OnnxExporter.ClassesKey, out var cls) ? JsonSerializer.Deserialize<string[]>(cls) : null;
+        TextTokenizer? tokenizer;
+        string[]? classes;
+        try
+        {
+            tokenizer = meta.TryGetValue(OnnxExporter.TokenizerKey, out var tok) ? TextTokenizer.Deserialize(Encoding.UTF8.GetBytes(tok)) : null;
+            classes = meta.TryGetValue(OnnxExporter.ClassesKey, out var cls) ? JsonSerializer.Deserialize<string[]>(cls) : null;
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or FormatException or InvalidDataException)
+        {
+            throw new InvalidDataException($"{source} has an invalid tokenizer or class list in its metadata: {e.Message.ReplaceLineEndings(" ")}", e);
+        }
         return new ImportedModel(managed, kind, tokenizer, classes);
     }
 
@@ -69,9 +80,13 @@ public static class OnnxImporter
     {
         ModelProto model;
         try { model = ModelProto.Parser.ParseFrom(onnx); }
-        catch (InvalidProtocolBufferException e) { throw new InvalidDataException($"{source} is not a valid ONNX file (truncated or corrupt): {e.Message}", e); }
+        catch (InvalidProtocolBufferException e) { throw new InvalidDataException($"{source} is not a valid ONNX file (truncated or corrupt): {e.Message.ReplaceLineEndings(" ")}", e); }
         if (model.Graph is null || model.Graph.Node.Count == 0) throw new InvalidDataException($"{source} is not an ONNX model (it has no graph).");
+        // Exports of this library carry a checksum of everything but itself (and, for earlier readers, of the graph).
+        var whole = model.MetadataProps.FirstOrDefault(p => p.Key == OnnxExporter.ModelChecksumKey)?.Value;
         var sha = model.MetadataProps.FirstOrDefault(p => p.Key == OnnxExporter.ChecksumKey)?.Value;
+        if (whole is not null && !string.Equals(whole, OnnxExporter.ModelChecksum(model), StringComparison.OrdinalIgnoreCase))
+            throw new InvalidDataException($"{source} is corrupt: its graph, weights or metadata do not match the checksum it was exported with.");
         if (sha is not null && !string.Equals(sha, Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(model.Graph.ToByteArray())), StringComparison.OrdinalIgnoreCase))
             throw new InvalidDataException($"{source} is corrupt: its graph and weights do not match the checksum it was exported with.");
         return model;

@@ -49,7 +49,7 @@ public static class OnnxSessionFactory
                 options.Log?.Invoke($"CUDA device {options.DeviceId} cannot be used ({failure}); running {what} on the CPU.");
             }
             try { return open(so); }
-            catch (OnnxRuntimeException e) { throw new InvalidDataException($"ONNX Runtime cannot load {what}: {e.Message}", e); }
+            catch (OnnxRuntimeException e) { throw new InvalidDataException($"ONNX Runtime cannot load {what}: {e.Message.ReplaceLineEndings(" ")}", e); }
         }
         finally { so.Dispose(); }
     }
@@ -65,7 +65,7 @@ public static class OnnxSessionFactory
         // The CPU-only package has no CUDA entry point at all (ML.NET's ApplyOnnxModel does not catch this one);
         // a GPU package without a usable driver or device raises OnnxRuntimeException.
         catch (EntryPointNotFoundException) { return "this ONNX Runtime build has no CUDA execution provider."; }
-        catch (DllNotFoundException e) { return $"a CUDA library could not be loaded ({e.Message})."; }
-        catch (OnnxRuntimeException e) { return $"ONNX Runtime refused the CUDA provider ({e.Message})."; }
+        catch (DllNotFoundException e) { return $"a CUDA library could not be loaded ({e.Message.ReplaceLineEndings(" ")})."; }
+        catch (OnnxRuntimeException e) { return $"ONNX Runtime refused the CUDA provider ({e.Message.ReplaceLineEndings(" ")})."; }
     }
 }

@@ -18,8 +18,9 @@ namespace MLNetTransformers;
 public static class TransformerModel
 {
     private const string Format = "MLNetTransformers.Model";
-    // 3: each segment names the assembly of its part; 2: manifest.json lists the SHA-256 of every other entry and
-    // manifest.sha256 holds its own; 1: no checksums. All three are read.
+    // 3: each segment names the assembly of its part and the manifest lists every entry's size (decompression stops
+    // there); 2: manifest.json lists the SHA-256 of every other entry and manifest.sha256 holds its own; 1: no
+    // checksums. All three are read.
     private const int Version = 3;
 
     /// <summary>Writes <paramref name="model"/> (any chain of stock and MLNetTransformers transformers) to <paramref name="path"/>.</summary>
@@ -37,12 +38,14 @@ public static class TransformerModel
         using (var zip = new ZipArchive(buffer, ZipArchiveMode.Create, leaveOpen: true))
         {
             var hashes = new JsonObject();
+            var sizes = new JsonObject();
             void Write(string entry, byte[] bytes)
             {
                 var e = zip.CreateEntry(entry);
                 e.LastWriteTime = EntryTime;
                 using (var s = e.Open()) s.Write(bytes);
                 hashes[entry] = Convert.ToHexString(SHA256.HashData(bytes));
+                sizes[entry] = bytes.Length;
             }
             byte[] Stock(ITransformer chain, DataViewSchema schemaIn)
             {
@@ -82,7 +85,7 @@ public static class TransformerModel
                 schema = t.GetOutputSchema(schema);
             }
             FlushStock();
-            var manifest = new JsonObject { ["format"] = Format, ["version"] = Version, ["segments"] = segments, ["sha256"] = hashes };
+            var manifest = new JsonObject { ["format"] = Format, ["version"] = Version, ["segments"] = segments, ["sha256"] = hashes, ["sizes"] = sizes };
             byte[] manifestBytes = JsonSerializer.SerializeToUtf8Bytes(manifest, Indented);
             Write("manifest.json", manifestBytes);
             Write("manifest.sha256", Encoding.ASCII.GetBytes(Convert.ToHexString(SHA256.HashData(manifestBytes))));
@@ -109,32 +112,47 @@ public static class TransformerModel
             if ((string?)manifest["format"] != Format) throw new InvalidDataException($"'{path}' is not an MLNetTransformers model.");
             int version = (int?)manifest["version"] ?? -1;
             if (version is < 1 or > Version) throw new InvalidDataException($"'{path}' has model format version {version}; this build reads versions 1 to {Version}.");
-            JsonObject? hashes = null;
+            JsonObject? checks = null;
             if (version >= 2)
             {
                 // Every byte that affects a prediction is checked: the manifest against its own hash, each entry against the manifest.
                 string expected = Encoding.ASCII.GetString(ReadAll(zip, "manifest.sha256", path, null, limit: 64));
                 if (!string.Equals(expected, Convert.ToHexString(SHA256.HashData(manifestBytes)), StringComparison.OrdinalIgnoreCase))
                     throw new InvalidDataException($"Model file '{path}' is corrupt: its manifest does not match its checksum.");
-                hashes = manifest["sha256"] as JsonObject ?? throw new InvalidDataException($"Model file '{path}' is corrupt: its manifest lists no checksums.");
+                if (manifest["sha256"] is not JsonObject) throw new InvalidDataException($"Model file '{path}' is corrupt: its manifest lists no checksums.");
+                checks = manifest.AsObject();
             }
-            using (var s = Seekable(zip, "input-schema.mlnet", path, hashes)) mlContext.Model.Load(s, out inputSchema);
+            using (var s = Seekable(zip, "input-schema.mlnet", path, checks)) LoadStock(mlContext, s, path, "input-schema.mlnet", out inputSchema);
             var parts = new List<ITransformer>();
             foreach (var seg in (manifest["segments"] as JsonArray) ?? throw new InvalidDataException($"Model file '{path}' lists no segments."))
             {
                 string? kind = (string?)seg?["kind"];
                 if (kind == "mlnet")
                 {
-                    using var s = Seekable(zip, (string?)seg!["entry"] ?? throw new InvalidDataException($"Model file '{path}' has an ML.NET segment without an entry."), path, hashes);
-                    parts.Add(mlContext.Model.Load(s, out _));
+                    string entry = (string?)seg!["entry"] ?? throw new InvalidDataException($"Model file '{path}' has an ML.NET segment without an entry.");
+                    using var s = Seekable(zip, entry, path, checks);
+                    parts.Add(LoadStock(mlContext, s, path, entry, out _));
                 }
-                else parts.Add(Restore(seg ?? throw new InvalidDataException($"Model file '{path}' has an empty segment."), zip, path, hashes));
+                else parts.Add(Restore(seg ?? throw new InvalidDataException($"Model file '{path}' has an empty segment."), zip, path, checks));
             }
             return new TransformerChain<ITransformer>(parts.ToArray());
         }
         catch (Exception e) when (e is InvalidDataException or JsonException or ArgumentException or InvalidCastException or KeyNotFoundException or FormatException or InvalidOperationException)
         {
-            throw e is InvalidDataException ide && ide.Message.Contains(path) ? ide : new InvalidDataException($"Model file '{path}' is corrupt or truncated: {e.Message}", e);
+            throw e is InvalidDataException ide && ide.Message.Contains(path) && !ide.Message.Contains('\n') ? ide : new InvalidDataException($"Model file '{path}' is corrupt or truncated: {e.Message.ReplaceLineEndings(" ")}", e);
+        }
+    }
+
+    /// <summary>
+    /// A nested ML.NET model. ML.NET's reader throws many kinds of exception on a malformed model (end of stream,
+    /// invalid assembly names, format errors): each becomes one <see cref="InvalidDataException"/> naming the file.
+    /// </summary>
+    private static ITransformer LoadStock(MLContext mlContext, Stream stream, string path, string entry, out DataViewSchema schema)
+    {
+        try { return mlContext.Model.Load(stream, out schema); }
+        catch (Exception e) when (e is not (OutOfMemoryException or OperationCanceledException))
+        {
+            throw new InvalidDataException($"Model file '{path}': its ML.NET part '{entry}' cannot be read: {e.Message.ReplaceLineEndings(" ")}", e);
         }
     }
 
@@ -154,14 +172,14 @@ public static class TransformerModel
         return segment;
     }
 
-    private static ITransformer Restore(JsonNode seg, ZipArchive zip, string path, JsonObject? hashes)
+    private static ITransformer Restore(JsonNode seg, ZipArchive zip, string path, JsonObject? checks)
     {
         string kind = (string?)seg["kind"] ?? throw new InvalidDataException($"Model file '{path}' has a segment without a kind.");
         // Files of format 1 and 2 name no assembly: their parts all live in this one.
         string assembly = (string?)seg["assembly"] ?? typeof(TransformerModel).Assembly.GetName().Name!;
         var loader = Loaders(assembly, path).GetValueOrDefault(kind)
             ?? throw new InvalidDataException($"Model file '{path}' has a segment of unknown kind '{kind}' (from {assembly}).");
-        return loader(new ModelPartReader(seg, entry => ReadAll(zip, entry, path, hashes), path));
+        return loader(new ModelPartReader(seg, entry => ReadAll(zip, entry, path, checks), path));
     }
 
     // Part loaders by assembly, then kind: found by type, not listed here.
@@ -206,29 +224,36 @@ public static class TransformerModel
     private static readonly DateTimeOffset EntryTime = new(2000, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
     /// <summary>
-    /// An entry's bytes, decompressed up to a bound: <paramref name="limit"/> when given, else 64 MiB plus 100 times the
-    /// compressed size (weights compress a little, a zip bomb's zeros a thousandfold), and never past 2 GiB. The
-    /// sizes the zip declares are not trusted: reading stops at the bound.
+    /// An entry's bytes, decompressed up to a bound: the size the (checksummed) manifest declares for it (format 3), else
+    /// <paramref name="limit"/> when given, else 64 MiB plus 100 times the compressed size (weights compress a little,
+    /// a zip bomb's zeros a thousandfold), never past 2 GiB. The sizes the zip itself declares are not trusted:
+    /// reading stops at the bound. With <paramref name="checks"/> (the manifest of format 2 and later) the bytes must
+    /// match their SHA-256.
     /// </summary>
-    private static byte[] ReadAll(ZipArchive zip, string entry, string path, JsonObject? hashes, long? limit = null)
+    private static byte[] ReadAll(ZipArchive zip, string entry, string path, JsonObject? checks, long? limit = null)
     {
         var e = zip.GetEntry(entry) ?? throw new InvalidDataException($"Model file '{path}' lacks '{entry}'.");
-        long bound = limit ?? Math.Min(int.MaxValue - 64, (64L << 20) + 100 * e.CompressedLength);
+        long? declared = checks?["sizes"]?[entry] is JsonValue v && v.TryGetValue(out long d) ? d : null;
+        if (declared is < 0 or > int.MaxValue - 64) throw new InvalidDataException($"Model file '{path}' declares an impossible size for '{entry}'.");
+        long bound = declared ?? limit ?? Math.Min(int.MaxValue - 64, (64L << 20) + 100 * e.CompressedLength);
         using var s = e.Open();
-        using var ms = new MemoryStream();
+        // With a declared size the buffer is allocated once, at that size; reading one byte more is an error.
+        using var ms = declared is { } size ? new MemoryStream((int)size) : new MemoryStream();
         var chunk = new byte[1 << 16];
         int n;
         while ((n = s.Read(chunk, 0, chunk.Length)) > 0)
         {
             if (ms.Length + n > bound)
-                throw new InvalidDataException($"Model file '{path}': entry '{entry}' decompresses to more than {bound:N0} bytes; the file is corrupt or crafted.");
+                throw new InvalidDataException(declared is null
+                    ? $"Model file '{path}': entry '{entry}' decompresses to more than {bound:N0} bytes; the file is corrupt or crafted."
+                    : $"Model file '{path}' is corrupt: entry '{entry}' is longer than the {bound:N0} bytes its manifest declares.");
             ms.Write(chunk, 0, n);
         }
-        var bytes = ms.ToArray();
-        if (hashes is not null && !string.Equals((string?)hashes[entry], Convert.ToHexString(SHA256.HashData(bytes)), StringComparison.OrdinalIgnoreCase))
+        var bytes = declared is not null && ms.Length == ms.Capacity ? ms.GetBuffer() : ms.ToArray();
+        if (checks is not null && !string.Equals((string?)checks["sha256"]?[entry], Convert.ToHexString(SHA256.HashData(bytes)), StringComparison.OrdinalIgnoreCase))
             throw new InvalidDataException($"Model file '{path}' is corrupt: entry '{entry}' does not match its checksum.");
         return bytes;
     }
 
-    private static MemoryStream Seekable(ZipArchive zip, string entry, string path, JsonObject? hashes) => new(ReadAll(zip, entry, path, hashes));
+    private static MemoryStream Seekable(ZipArchive zip, string entry, string path, JsonObject? checks) => new(ReadAll(zip, entry, path, checks));
 }

@@ -65,8 +65,7 @@ public class ImportAndRuntimeTests(TrainedClassifier t) : IClassFixture<TrainedC
     {
         var model = ModelProto.Parser.ParseFrom(OnnxExporter.Export(new TransformerClassifier(ExportParityTests.Small())));
         // Edited graphs without the export's checksum (with it, any edit is refused as corrupt: OnnxChecksumTests).
-        var sum = model.MetadataProps.Single(p => p.Key == "mlnettransformers.graph_sha256");
-        model.MetadataProps.Remove(sum);
+        foreach (var sum in model.MetadataProps.Where(p => p.Key.EndsWith("sha256", StringComparison.Ordinal)).ToList()) model.MetadataProps.Remove(sum);
         var odd = model.Clone();
         odd.Graph.Node.Add(new NodeProto { OpType = "FancyAttention", Name = "fancy", Input = { "input_ids" }, Output = { "junk" } });
         var ex = Assert.Throws<NotSupportedException>(() => OnnxImporter.Import(odd.ToByteArray()));
@@ -268,5 +267,38 @@ public class OnnxChecksumTests
         string path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "tampered.onnx");
         File.WriteAllBytes(path, tampered);
         Assert.Contains("tampered.onnx", Assert.Throws<InvalidDataException>(() => OnnxImporter.Verify(path)).Message);
+    }
+
+    [Fact]
+    public void AChangedTokenizerOrOpset_IsRefusedToo_AndCraftedMetadataFailsCleanly()
+    {
+        var tokenizer = TextTokenizer.Learn(new[] { "a good film", "a bad film" }, 16, 40, 1, true);
+        var model = new TransformerClassifier(ExportParityTests.Small() with { VocabSize = tokenizer.VocabularySize }, 3);
+        var onnx = OnnxExporter.Export(model, tokenizer);
+        // Found by the fuzz suite: the graph checksum did not cover the tokenizer in the metadata, nor the opset.
+        var proto = ModelProto.Parser.ParseFrom(onnx);
+        var tok = proto.MetadataProps.Single(p => p.Key == "mlnettransformers.tokenizer");
+        tok.Value = tok.Value.Replace("\"LowerCase\":true", "\"LowerCase\":false"); // a valid tokenizer that tokenizes differently
+        Assert.NotEqual(ModelProto.Parser.ParseFrom(onnx).MetadataProps.Single(p => p.Key == "mlnettransformers.tokenizer").Value, tok.Value);
+        Assert.Contains("checksum", Assert.Throws<InvalidDataException>(() => OnnxImporter.Import(proto.ToByteArray(), "t.onnx")).Message);
+        proto = ModelProto.Parser.ParseFrom(onnx);
+        proto.OpsetImport[0].Version = 13;
+        Assert.Contains("checksum", Assert.Throws<InvalidDataException>(() => OnnxImporter.Import(proto.ToByteArray(), "t.onnx")).Message);
+
+        // An attacker who recomputes the checksums gets clean errors naming the file, not ArgumentExceptions.
+        static byte[] Rechecksum(ModelProto m)
+        {
+            foreach (var p in m.MetadataProps.Where(p => p.Key == "mlnettransformers.graph_sha256"))
+                p.Value = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(m.Graph.ToByteArray()));
+            string whole = OnnxExporter.ModelChecksum(m);
+            foreach (var p in m.MetadataProps.Where(p => p.Key == "mlnettransformers.sha256")) p.Value = whole;
+            return m.ToByteArray();
+        }
+        proto = ModelProto.Parser.ParseFrom(onnx);
+        proto.MetadataProps.Single(p => p.Key == "mlnettransformers.tokenizer").Value = "{\"Kind\":\"Learned\",\"MaxTokens\":16,\"LowerCase\":true,\"Vocabulary\":\"x\"}";
+        Assert.Contains("crafted.onnx", Assert.Throws<InvalidDataException>(() => OnnxImporter.Import(Rechecksum(proto), "crafted.onnx")).Message);
+        proto = ModelProto.Parser.ParseFrom(onnx);
+        proto.Graph.Initializer.Add(proto.Graph.Initializer[0].Clone());
+        Assert.Contains("two weights named", Assert.Throws<InvalidDataException>(() => OnnxImporter.Import(Rechecksum(proto), "crafted.onnx")).Message);
     }
 }

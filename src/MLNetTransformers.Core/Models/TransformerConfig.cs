@@ -38,6 +38,9 @@ public record TransformerConfig
     /// <summary>LayerNorm epsilon.</summary>
     public float LayerNormEps { get; init; } = 1e-5f;
 
+    /// <summary>Longest <see cref="MaxLength"/> accepted (the tokenizer's limit too): a file claiming more is refused before anything is allocated.</summary>
+    public const int MaxLengthLimit = 1 << 16;
+
     /// <summary>Throws <see cref="ArgumentException"/> naming the first invalid setting.</summary>
     public virtual TransformerConfig Validate()
     {
@@ -47,6 +50,7 @@ public record TransformerConfig
         Positive(Layers, nameof(Layers));
         Positive(FeedForwardDim, nameof(FeedForwardDim));
         Positive(MaxLength, nameof(MaxLength));
+        if (MaxLength > MaxLengthLimit) throw new ArgumentException($"{nameof(MaxLength)} must be at most {MaxLengthLimit:N0}, got {MaxLength}.");
         if (ModelDim % Heads != 0) throw new ArgumentException($"{nameof(ModelDim)} {ModelDim} is not divisible by {nameof(Heads)} {Heads}.");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentException($"{nameof(Dropout)} must be in [0, 1), got {Dropout}.");
         if (!(LayerNormEps > 0f)) throw new ArgumentException($"{nameof(LayerNormEps)} must be positive, got {LayerNormEps}.");
@@ -66,7 +70,8 @@ public record TransformerConfig
     public virtual long MinimumParameterCount(ModelKind kind)
     {
         long d = ModelDim;
-        return (long)VocabSize * d + Layers * (4 * d * d + 2 * d * FeedForwardDim);
+        long positions = PositionalEncoding == PositionalEncodingKind.Learned ? (long)MaxLength * d : 0;
+        return (long)VocabSize * d + positions + Layers * (4 * d * d + 2 * d * FeedForwardDim);
     }
 
     /// <summary>The shape alone: a plain <see cref="TransformerConfig"/> with this one's values (a classifier's encoder, say).</summary>

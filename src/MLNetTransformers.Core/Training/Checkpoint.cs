@@ -133,7 +133,7 @@ public static class Checkpoint
         }
         catch (Exception e) when (e is EndOfStreamException or ArgumentException or JsonException or OverflowException)
         {
-            throw new InvalidDataException($"Checkpoint '{path}' is malformed: {e.Message}", e);
+            throw new InvalidDataException($"Checkpoint '{path}' is malformed: {e.Message.ReplaceLineEndings(" ")}", e);
         }
     }
 

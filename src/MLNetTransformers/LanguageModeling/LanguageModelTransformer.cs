@@ -25,7 +25,7 @@ public sealed class LanguageModelTransformer : LazyRowTransformer, IModelPart, I
         var rec = r.Record<LanguageModelRecord>();
         GenerationOptions generation;
         try { generation = rec.Generation.Deserialize<GenerationOptions>() ?? throw new JsonException("null generation options."); }
-        catch (JsonException e) { throw new InvalidDataException($"Model file '{r.Path}' has malformed generation options: {e.Message}", e); }
+        catch (JsonException e) { throw new InvalidDataException($"Model file '{r.Path}' has malformed generation options: {e.Message.ReplaceLineEndings(" ")}", e); }
         return new LanguageModelTransformer(r.Tokenizer(rec.Tokenizer), r.Checkpoint<TransformerLanguageModel>(rec.Checkpoint), new LanguageModelOptions
         {
             PromptColumnName = rec.Prompt, GeneratedColumnName = rec.Generated, Generation = generation, StopSequences = rec.Stop,

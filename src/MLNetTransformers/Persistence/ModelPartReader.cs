@@ -15,7 +15,7 @@ internal sealed class ModelPartReader(JsonNode segment, Func<string, byte[]> rea
     public T Record<T>() where T : class
     {
         try { return segment.Deserialize<T>(Json) ?? throw new JsonException("the segment is null."); }
-        catch (JsonException e) { throw new InvalidDataException($"Model file '{path}' has a malformed {typeof(T).Name.Replace("Record", "")} segment: {e.Message}", e); }
+        catch (JsonException e) { throw new InvalidDataException($"Model file '{path}' has a malformed {typeof(T).Name.Replace("Record", "")} segment: {e.Message.ReplaceLineEndings(" ")}", e); }
     }
 
     /// <summary>The bytes of an entry (bounded and checksummed).</summary>
