@@ -44,4 +44,12 @@ catch (Exception e)
     return 1;
 }
 
-static string OneLine(string message) => message.ReplaceLineEndings(" ").Trim();
+// One line, and no raw control characters from the input (binary garbage in a file is shown escaped, \u0001).
+static string OneLine(string message)
+{
+    var sb = new System.Text.StringBuilder(message.Length);
+    foreach (char c in message.ReplaceLineEndings(" ").Trim())
+        if (char.IsControl(c)) sb.Append(System.Globalization.CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+        else sb.Append(c);
+    return sb.ToString();
+}

@@ -393,4 +393,15 @@ public sealed class CliTests : IDisposable
         Assert.Equal(LastJson(plain.Out).ToJsonString(), LastJson(viaOnnx.Out).ToJsonString());
         Assert.Equal(100, (int)LastJson(viaOnnx.Out)["rows"]!);
     }
+
+    [Fact]
+    public void BinaryGarbageInAFile_IsShownEscaped_NotEchoedRaw()
+    {
+        string bad = Path.Combine(_dir, "garbage.tsv");
+        File.WriteAllText(bad, "text\tlabel\nfine text\t\u0001\u001b[31mred\u0007\n");
+        var r = Run("train", "--task", "binary", "--train", bad, "--model", Path.Combine(_dir, "never.mlnt"));
+        Assert.Equal(1, r.Code);
+        Assert.Contains("\\u001b", r.Err);
+        Assert.False(r.Err.Any(c => char.IsControl(c) && c != '\n'), r.Err);
+    }
 }

@@ -159,4 +159,14 @@ public class TokenizerTests
         var chain = ml.Transforms.CopyColumns("T2", "Text").Append(ml.Transforms.Text.TokenizeForTransformer(inputColumnName: "Nope"));
         Assert.Contains("'Nope'", Assert.ThrowsAny<ArgumentException>(() => chain.Fit(data)).Message);
     }
+
+    [Fact]
+    public void CharacterDecoding_LeavesSpecialTokensOut_RatherThanShowingU_FFFD()
+    {
+        var tok = TextTokenizer.LearnCharacters(new[] { "abc" }, 16);
+        var ids = new List<int> { tok.ClsId, tok.UnkId };
+        ids.AddRange(tok.EncodeAll("cab"));
+        ids.AddRange(new[] { tok.MaskId, tok.SepId, tok.PadId });
+        Assert.Equal("cab", tok.Decode(ids));
+    }
 }

@@ -199,7 +199,8 @@ public sealed class TextTokenizer
     public string Decode(IEnumerable<int> ids)
     {
         var kept = ids.Where(i => i != ClsId && i != SepId && i != PadId && i != MaskId && i < BaseVocabularySize);
-        if (_alphabet is not null) return new string(kept.Select(i => i >= Specials ? _alphabet[i - Specials] : '\uFFFD').ToArray());
+        // Character vocabularies: special tokens ([UNK] included) are not text, and come out as nothing, not U+FFFD.
+        if (_alphabet is not null) return new string(kept.Where(i => i >= Specials).Select(i => _alphabet[i - Specials]).ToArray());
         return _tokenizer!.Decode(kept) ?? "";
     }
 
