@@ -404,4 +404,39 @@ public sealed class CliTests : IDisposable
         Assert.Contains("\\u001b", r.Err);
         Assert.False(r.Err.Any(c => char.IsControl(c) && c != '\n'), r.Err);
     }
+
+    [UnixFact]
+    public void ASecondCtrlC_EndsTheProcess_WithoutSaving()
+    {
+        // A corpus whose vocabulary takes seconds to learn (that work is not interruptible), then two SIGINTs.
+        string text = Path.Combine(_dir, "big.txt"), model = Path.Combine(_dir, "never.mlnt");
+        var rng = new Random(3);
+        var words = Enumerable.Range(0, 20000).Select(i => new string(Enumerable.Range(0, 3 + i % 7).Select(_ => (char)('a' + rng.Next(26))).ToArray())).ToArray();
+        File.WriteAllText(text, string.Join(' ', Enumerable.Range(0, 1_500_000).Select(_ => words[rng.Next(words.Length)])));
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mlnet-transformers.dll"));
+        foreach (var a in new[] { "train-lm", "--text", text, "--model", model, "--tokenizer", "learned", "--vocab", "20000", "--steps", "5" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stderr = p.StandardError.ReadToEndAsync();
+        Thread.Sleep(1500);
+        Assert.False(p.HasExited, "the CLI finished before the interrupts: make the corpus larger");
+        foreach (int _ in new[] { 1, 2 })
+        {
+            using (var kill = Process.Start("kill", $"-INT {p.Id}")) kill.WaitForExit();
+            Thread.Sleep(200);
+        }
+        Assert.True(p.WaitForExit(10_000), "a second Ctrl+C did not end the process");
+        Assert.NotEqual(0, p.ExitCode);
+        Assert.False(File.Exists(model));
+        Assert.Contains("Ctrl+C again to kill", stderr.Result);
+    }
+}
+
+/// <summary>A fact that needs POSIX signals and tools (kill); skipped visibly elsewhere.</summary>
+public sealed class UnixFactAttribute : FactAttribute
+{
+    public UnixFactAttribute()
+    {
+        if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) Skip = "Needs POSIX signals (kill -INT).";
+    }
 }
