@@ -405,6 +405,17 @@ public sealed class CliTests : IDisposable
         Assert.False(r.Err.Any(c => char.IsControl(c) && c != '\n'), r.Err);
     }
 
+    [Fact]
+    public void OnnxRun_RefusesAnInputsFileOverItsBound_BeforeReadingIt()
+    {
+        string inputs = Path.Combine(_dir, "huge.json");
+        using (var f = File.Create(inputs)) f.SetLength((64L << 20) + 1); // sparse: nothing is written
+        var r = Run("onnx-run", "--onnx", inputs, "--inputs", inputs);
+        Assert.Equal(1, r.Code);
+        Assert.Contains("reads at most", r.Err);
+        Assert.Contains("huge.json", r.Err);
+    }
+
     [UnixFact]
     public void ASecondCtrlC_EndsTheProcess_WithoutSaving()
     {

@@ -356,7 +356,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
     }
 
     /// <summary>A checkpoint with its config JSON edited and its own SHA-256 recomputed.</summary>
-    private static byte[] WithConfig(byte[] checkpoint, Action<JsonObject> edit)
+    internal static byte[] WithConfig(byte[] checkpoint, Action<JsonObject> edit)
     {
         // Layout: magic (8), version (4), kind (4), config (int32 length + UTF-8), …, SHA-256 (32) of everything before it.
         int length = BinaryPrimitives.ReadInt32LittleEndian(checkpoint.AsSpan(16));
@@ -493,6 +493,31 @@ public class HostileModelFileTests
         Assert.Contains(path, ex.Message);
         Assert.Contains("input-schema.mlnet", ex.Message);
         Assert.DoesNotContain('\n', ex.Message);
+    }
+
+    [Theory]
+    [InlineData("tokenizer", "MaxTokens", 2_000_000_000)]
+    [InlineData("checkpoint", "VocabSize", 60_000_000)]
+    [InlineData("checkpoint", "MaxLength", 1_000_000_000)]
+    public void AFileClaimingGigabytes_IsRefusedBeforeAllocating(string entry, string field, int value)
+    {
+        Saved(out var good);
+        var contents = FuzzTests.Entries(good);
+        string name = contents.Keys.First(k => k.EndsWith(entry == "tokenizer" ? ".tokenizer.json" : ".ckpt", StringComparison.Ordinal));
+        if (entry == "tokenizer")
+        {
+            var t = JsonNode.Parse(contents[name])!.AsObject();
+            t[field] = value;
+            contents[name] = JsonSerializer.SerializeToUtf8Bytes(t);
+        }
+        else contents[name] = FuzzTests.WithConfig(contents[name], c => c[field] = value);
+        FuzzTests.Rehash(contents, null); // as an attacker would: every checksum matches
+        string path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "crafted.mlnt");
+        File.WriteAllBytes(path, FuzzTests.Zip(contents));
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        var ex = Assert.Throws<InvalidDataException>(() => TransformerModel.Load(new MLContext(), path, out _));
+        Assert.Contains(path, ex.Message);
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 64 << 20, "allocated before refusing");
     }
 
     [Fact]
