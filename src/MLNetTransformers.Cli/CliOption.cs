@@ -28,6 +28,9 @@ internal static class CliOption
         return o;
     }
 
+    /// <summary>The <c>--model</c> a command reads: a model file written by <paramref name="writtenBy"/>.</summary>
+    public static Option<string> Model(string writtenBy) => InputFile("--model", $"A model saved by {writtenBy}", required: true);
+
     /// <summary>An integer option with a default.</summary>
     public static Option<int> Int(string name, string description, int defaultValue) =>
         new(name) { Description = description, DefaultValueFactory = _ => defaultValue, CustomParser = r => ParseInt(r, name) };

@@ -8,7 +8,7 @@ internal static class EvaluateCommand
 {
     public static Command Create()
     {
-        var model = CliOption.InputFile("--model", "A model saved by train", required: true);
+        var model = CliOption.Model("train");
         var test = CliOption.InputFile("--test", "Labelled test data (TSV with a header; - = standard input)", required: true, standardInput: true);
         var textCol = CliOption.Text("--text-col", "Text column (default: the first)");
         var labelCol = CliOption.Text("--label-col", "Label column (default: the second)");

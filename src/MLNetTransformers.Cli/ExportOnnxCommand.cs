@@ -7,7 +7,7 @@ internal static class ExportOnnxCommand
 {
     public static Command Create()
     {
-        var model = CliOption.InputFile("--model", "A model saved by train or train-lm", required: true);
+        var model = CliOption.Model("train or train-lm");
         var output = CliOption.Text("--out", "The .onnx file to write", required: true);
         var command = new Command("export-onnx", "Export a model's network as ONNX (opset 17); prints JSON") { model, output };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(output)!));

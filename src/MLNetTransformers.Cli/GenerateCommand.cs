@@ -7,7 +7,7 @@ internal static class GenerateCommand
 {
     public static Command Create()
     {
-        var model = CliOption.InputFile("--model", "A model saved by train-lm", required: true);
+        var model = CliOption.Model("train-lm");
         var prompt = CliOption.Text("--prompt", "Text to continue", required: true);
         // Sampling defaults are the model's own (saved with it): these options are null unless given.
         var maxNew = CliOption.OptionalInt("--max-new-tokens", $"Tokens to generate at most (1 to {GenerationOptions.MaxNewTokensLimit:N0})");

@@ -5,7 +5,7 @@ internal static class PerplexityCommand
 {
     public static Command Create()
     {
-        var model = CliOption.InputFile("--model", "A model saved by train-lm", required: true);
+        var model = CliOption.Model("train-lm");
         var text = CliOption.InputFile("--text", "Text file to score", required: true);
         var command = new Command("perplexity", "Loss (nats/token) and perplexity of a language model on a text file, as JSON") { model, text };
         command.SetAction(r =>

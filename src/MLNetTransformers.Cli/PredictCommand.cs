@@ -5,7 +5,7 @@ internal static class PredictCommand
 {
     public static Command Create()
     {
-        var model = CliOption.InputFile("--model", "A model saved by train", required: true);
+        var model = CliOption.Model("train");
         var text = CliOption.Text("--text", "The text to classify", required: true);
         var command = new Command("predict", "Classify one text; prints the label and class probabilities as JSON") { model, text };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(text)!));
