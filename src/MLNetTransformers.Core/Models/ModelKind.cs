@@ -11,4 +11,6 @@ public enum ModelKind
     MaskedLanguageModel = 3,
     /// <summary><see cref="TransformerEncoder"/> on its own (a featurizer).</summary>
     Encoder = 4,
+    /// <summary><see cref="TransformerSeq2Seq"/>.</summary>
+    Seq2Seq = 5,
 }

@@ -34,6 +34,11 @@ public sealed class TokenBatch
     public int[]? AttentionMask { get; }
     /// <summary>[B] or [B, T] targets; null when only predicting.</summary>
     public int[]? Labels { get; }
+    /// <summary>
+    /// For an encoder-decoder: the source sequences [B, S] (ids and mask) the encoder reads; this batch is then the
+    /// target side (decoder inputs, mask, next-token targets). Null for single-sequence models.
+    /// </summary>
+    public TokenBatch? Source { get; init; }
 
     /// <summary>Writes the key-padding flags (true = padded) into <paramref name="padding"/>, or returns null when nothing is padded.</summary>
     internal bool[]? PaddingFlags(ref bool[]? padding)

@@ -153,6 +153,7 @@ public static class Checkpoint
         ITransformerModel model = kind switch
         {
             ModelKind.Encoder => new TransformerEncoder(config),
+            ModelKind.Seq2Seq => new TransformerSeq2Seq(config),
             ModelKind.Classifier => new TransformerClassifier((ClassifierConfig)config),
             ModelKind.LanguageModel => new TransformerLanguageModel(config),
             ModelKind.MaskedLanguageModel => new MaskedLanguageModel(config),

@@ -1,0 +1,118 @@
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Core.Training;
+using Xunit;
+
+namespace MLNetTransformers.Core.Tests;
+
+/// <summary>The encoder-decoder transformer: gradients, masks, learning a small task, checkpoints.</summary>
+public class Seq2SeqTests
+{
+    private static TransformerConfig Tiny(NormPlacement norm = NormPlacement.PreNorm) => new()
+    {
+        VocabSize = 11, ModelDim = 8, Heads = 2, Layers = 2, FeedForwardDim = 12, MaxLength = 7, Dropout = 0f, Norm = norm,
+    };
+
+    // Two pairs; the second source is padded, the second target ends early (−100 targets).
+    private static TokenBatch Batch() => new(2, 4, new[] { 1, 5, 6, 7, 1, 8, 9, 0 }, new[] { 1, 1, 1, 1, 1, 1, 1, 0 },
+        new[] { 5, 6, 7, 2, 8, 9, 2, -100 })
+    {
+        Source = new TokenBatch(2, 5, new[] { 7, 6, 5, 3, 4, 9, 8, 0, 0, 0 }, new[] { 1, 1, 1, 1, 1, 1, 1, 0, 0, 0 }),
+    };
+
+    [Theory]
+    [InlineData(NormPlacement.PreNorm, 0f)]
+    [InlineData(NormPlacement.PostNorm, 0.1f)]
+    public void EndToEnd_GradientsMatchFiniteDifferences(NormPlacement norm, float labelSmoothing)
+    {
+        var model = new TransformerSeq2Seq(Tiny(norm), 3) { LabelSmoothing = labelSmoothing };
+        GradCheck.Scramble(model.Parameters, 4, 0.2f);
+        var batch = Batch();
+        model.Parameters.ZeroGrad();
+        model.ForwardBackward(batch);
+        // Every tensor, encoder included: its gradient reaches it only through cross-attention.
+        Assert.Contains(model.Parameters.Tensors, t => t.Name.StartsWith("decoder.layers.0.multihead_attn", StringComparison.Ordinal));
+        GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 3);
+    }
+
+    [Fact]
+    public void SourcePadding_AndFutureTargets_DoNotChangeThePredictions()
+    {
+        var model = new TransformerSeq2Seq(Tiny(), 5);
+        GradCheck.Scramble(model.Parameters, 6, 0.2f);
+        var target = new TokenBatch(1, 3, new[] { 1, 5, 6 }) { Source = new TokenBatch(1, 3, new[] { 7, 6, 5 }) };
+        var expected = model.Forward(target).AsSpan(0, 3 * 11).ToArray();
+        // The same source with padded positions after it.
+        var padded = new TokenBatch(1, 3, new[] { 1, 5, 6 }) { Source = new TokenBatch(1, 6, new[] { 7, 6, 5, 9, 9, 9 }, new[] { 1, 1, 1, 0, 0, 0 }) };
+        var withPadding = model.Forward(padded).AsSpan(0, 3 * 11).ToArray();
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], withPadding[i], 4);
+        // After a padded source, an unpadded one is not masked with the stale flags of the last call.
+        Assert.Equal(expected, model.Forward(target).AsSpan(0, 3 * 11).ToArray());
+        // A different later target token: the earlier positions' logits are unchanged (masked self-attention).
+        var changed = new TokenBatch(1, 3, new[] { 1, 5, 9 }) { Source = new TokenBatch(1, 3, new[] { 7, 6, 5 }) };
+        var later = model.Forward(changed).AsSpan(0, 3 * 11).ToArray();
+        for (int i = 0; i < 2 * 11; i++) Assert.Equal(expected[i], later[i], 5);
+        Assert.NotEqual(expected[2 * 11], later[2 * 11]);
+        // And the source matters.
+        var other = new TokenBatch(1, 3, new[] { 1, 5, 6 }) { Source = new TokenBatch(1, 3, new[] { 3, 4, 8 }) };
+        Assert.NotEqual(expected[0], model.Forward(other)[0]);
+    }
+
+    [Fact]
+    public void LearnsToReverseSequences_ThroughTheTrainingLoop_AndDecodesGreedily()
+    {
+        // Tokens: 0 pad, 1 start, 2 end, 3..10 symbols. Target = the source reversed.
+        const int Start = 1, End = 2, B = 32;
+        var config = new TransformerConfig { VocabSize = 11, ModelDim = 32, Heads = 4, Layers = 2, FeedForwardDim = 64, MaxLength = 8, Dropout = 0f };
+        var model = new TransformerSeq2Seq(config, 7);
+        int[] Sequence(Random r) => Enumerable.Range(0, 3 + r.Next(3)).Select(_ => 3 + r.Next(8)).ToArray();
+        IEnumerable<TrainingBatch> Batches(int epoch)
+        {
+            var rng = new Random(epoch);
+            for (int step = 0; step < 25; step++)
+            {
+                var src = new int[B * 5]; var srcMask = new int[B * 5];
+                var tgt = new int[B * 6]; var tgtMask = new int[B * 6]; var targets = Enumerable.Repeat(-100, B * 6).ToArray();
+                for (int b = 0; b < B; b++)
+                {
+                    var s = Sequence(rng);
+                    for (int i = 0; i < s.Length; i++) { src[b * 5 + i] = s[i]; srcMask[b * 5 + i] = 1; }
+                    var reversed = s.Reverse().ToArray();
+                    tgt[b * 6] = Start; tgtMask[b * 6] = 1;
+                    for (int i = 0; i < reversed.Length; i++) { tgt[b * 6 + i + 1] = reversed[i]; tgtMask[b * 6 + i + 1] = 1; targets[b * 6 + i] = reversed[i]; }
+                    targets[b * 6 + reversed.Length] = End;
+                }
+                yield return new TrainingBatch(new TokenBatch(B, 6, tgt, tgtMask, targets) { Source = new TokenBatch(B, 5, src, srcMask) }, B * 11);
+            }
+        }
+        var reports = new List<TrainingReport>();
+        var outcome = new TrainingLoop(model, new TrainingLoopOptions
+        {
+            Optimization = new TrainerOptions { LearningRate = 3e-3f, WarmupSteps = 20, TotalSteps = 1500, Decay = DecayKind.Cosine },
+            Epochs = 60, ValidateEachEpoch = false, ReportEverySteps = 100,
+        }).Run(Batches, progress: new Reports(reports));
+        Assert.Equal(1500, outcome.Steps);
+        var test = new Random(12345);
+        int exact = 0;
+        for (int i = 0; i < 50; i++)
+        {
+            var s = Sequence(test);
+            if (model.GreedyDecode(s, Start, End, 7).SequenceEqual(s.Reverse())) exact++;
+        }
+        Assert.True(exact >= 45, $"{exact} of 50 held-out sequences reversed exactly; losses " + string.Join(" ", reports.Select(r => r.TrainLoss.ToString("F3"))));
+    }
+
+    [Fact]
+    public void Checkpoint_RoundTrip_GivesTheSameLogits_AndABatchWithoutSourceIsRefused()
+    {
+        var model = new TransformerSeq2Seq(Tiny(), 9);
+        GradCheck.Scramble(model.Parameters, 2, 0.2f);
+        var loaded = Assert.IsType<TransformerSeq2Seq>(Checkpoint.FromBytes(Checkpoint.ToBytes(model), "test").Model);
+        Assert.Equal(model.Forward(Batch()).AsSpan(0, 8 * 11).ToArray(), loaded.Forward(Batch()).AsSpan(0, 8 * 11).ToArray());
+        Assert.Contains("Source", Assert.Throws<ArgumentException>(() => model.Loss(new TokenBatch(1, 2, new[] { 1, 2 }, labels: new[] { 2, 2 }))).Message);
+    }
+
+    private sealed class Reports(List<TrainingReport> into) : IProgress<TrainingReport>
+    {
+        public void Report(TrainingReport value) => into.Add(value);
+    }
+}
