@@ -115,4 +115,43 @@ public class Seq2SeqTests
     {
         public void Report(TrainingReport value) => into.Add(value);
     }
+
+    [Fact]
+    public void CachedDecoding_EqualsRecomputation_AndBeamScoresAreTheTrueLogProbabilities()
+    {
+        var config = new TransformerConfig { VocabSize = 11, ModelDim = 16, Heads = 2, Layers = 2, FeedForwardDim = 24, MaxLength = 9, Dropout = 0f };
+        var model = new TransformerSeq2Seq(config, 21);
+        GradCheck.Scramble(model.Parameters, 22, 0.6f); // peaked, varied predictions
+        var decoder = new Seq2SeqDecoder(model);
+        var rng = new Random(5);
+        for (int trial = 0; trial < 10; trial++)
+        {
+            var source = Enumerable.Range(0, 2 + rng.Next(5)).Select(_ => 3 + rng.Next(8)).ToArray();
+            // The key/value cache (self-attention) and per-step cross-attention give what full recomputation gives.
+            var greedy = decoder.Greedy(source, 1, 2, 8);
+            Assert.Equal(model.GreedyDecode(source, 1, 2, 8), greedy);
+            Assert.Equal(greedy, decoder.BeamSearch(source, 1, 2, 8, beamWidth: 1, lengthPenalty: 0.6f)[0].Tokens);
+            var nBest = decoder.BeamSearch(source, 1, 2, 8, beamWidth: 4, lengthPenalty: 0.6f, nBest: 4);
+            Assert.True(nBest.Count >= 2);
+            for (int i = 1; i < nBest.Count; i++) Assert.True(nBest[i - 1].Score >= nBest[i].Score);
+            foreach (var h in nBest) Assert.Equal(TeacherForcedLogProbability(model, source, h.Tokens, finished: h.Tokens.Length < 8), h.LogProbability, 3);
+        }
+    }
+
+    // log P(tokens [, end] | source) by one full forward pass over the start token and the tokens.
+    private static double TeacherForcedLogProbability(TransformerSeq2Seq model, int[] source, int[] tokens, bool finished)
+    {
+        var input = new[] { 1 }.Concat(tokens).ToArray();
+        var logits = model.Forward(new TokenBatch(1, input.Length, input) { Source = new TokenBatch(1, source.Length, source) });
+        var next = tokens.Concat(finished ? new[] { 2 } : Array.Empty<int>()).ToArray();
+        double sum = 0;
+        for (int t = 0; t < next.Length; t++)
+        {
+            var row = logits.AsSpan(t * 11, 11);
+            double max = row.ToArray().Max(), z = 0;
+            foreach (float l in row) z += Math.Exp(l - max);
+            sum += row[next[t]] - max - Math.Log(z);
+        }
+        return sum;
+    }
 }

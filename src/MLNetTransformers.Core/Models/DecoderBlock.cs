@@ -71,19 +71,28 @@ public sealed class DecoderBlock
 
     /// <summary>
     /// Inference on <paramref name="n"/> new positions of one sequence, whose earlier <paramref name="start"/> positions
-    /// are in <paramref name="cache"/> (the new keys and values are added). Decoder-only blocks.
+    /// are in <paramref name="cache"/> (the new keys and values are added).
     /// </summary>
     /// <param name="x">Vectors [n, d] of the new tokens of one sequence.</param>
     /// <param name="n">New tokens.</param>
     /// <param name="cache">This layer's cached keys and values.</param>
     /// <param name="start">Position of the first new token.</param>
-    public float[] ForwardIncremental(float[] x, int n, KvCache.Layer cache, int start)
+    /// <param name="memory">With cross-attention: this sequence's encoder states [Tm, d].</param>
+    /// <param name="memoryLength">Encoder positions (Tm).</param>
+    /// <param name="memoryPadding">[Tm] flags, true where an encoder position is padding; null = none.</param>
+    public float[] ForwardIncremental(float[] x, int n, KvCache.Layer cache, int start, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null)
     {
-        if (_ca is not null) throw new NotSupportedException("Incremental decoding is for decoder-only blocks (no cross-attention).");
         (_sa.Cache, _sa.CacheStart) = (cache, start);
         try
         {
             var h = _selfBranch.Forward(x, n, _dim, training: false);
+            if (_ca is not null)
+            {
+                // The new queries attend to every encoder state (its keys and values are projected again each call).
+                if (memory is null) throw new ArgumentNullException(nameof(memory), "This decoder block has cross-attention and needs the encoder memory.");
+                (_ca.Batch, _ca.QueryLength, _ca.MemoryLength, _ca.Memory, _ca.MemoryPadding) = (1, n, memoryLength, memory, memoryPadding);
+                h = _crossBranch!.Forward(h, n, _dim, training: false);
+            }
             return _ffBranch.Forward(h, n, _dim, training: false);
         }
         finally { _sa.Cache = null; }

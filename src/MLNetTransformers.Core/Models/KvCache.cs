@@ -24,6 +24,20 @@ public sealed class KvCache
     /// <summary>Forgets every position (the buffers are kept).</summary>
     public void Clear() => Length = 0;
 
+    /// <summary>Copies <paramref name="other"/>'s positions into this cache (a beam that continues another's prefix).</summary>
+    /// <param name="other">A cache of the same shape.</param>
+    public void CopyFrom(KvCache other)
+    {
+        if (other.Capacity != Capacity || other.Layers.Count != Layers.Count) throw new ArgumentException("The caches have different shapes.", nameof(other));
+        int n = other.Length * (Layers.Count == 0 ? 0 : Layers[0].Keys.Length / Capacity);
+        for (int i = 0; i < Layers.Count; i++)
+        {
+            other.Layers[i].Keys.AsSpan(0, n).CopyTo(Layers[i].Keys);
+            other.Layers[i].Values.AsSpan(0, n).CopyTo(Layers[i].Values);
+        }
+        Length = other.Length;
+    }
+
     /// <summary>One layer's keys and values, [capacity, d] row-major.</summary>
     /// <param name="Keys">Cached keys [MaxLength, d].</param>
     /// <param name="Values">Cached values [MaxLength, d].</param>

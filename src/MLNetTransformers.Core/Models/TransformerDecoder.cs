@@ -42,14 +42,17 @@ public sealed class TransformerDecoder : TransformerStack
     /// <param name="ids">Ids of the new tokens of one sequence.</param>
     /// <param name="n">New tokens.</param>
     /// <param name="cache">Keys and values of the positions already processed.</param>
-    public float[] ForwardIncremental(int[] ids, int n, KvCache cache)
+    /// <param name="memory">With cross-attention: this sequence's encoder states [Tm, d].</param>
+    /// <param name="memoryLength">Encoder positions (Tm).</param>
+    /// <param name="memoryPadding">[Tm] flags, true where an encoder position is padding; null = none.</param>
+    public float[] ForwardIncremental(int[] ids, int n, KvCache cache, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null)
     {
         int start = cache.Length;
         if (start + n > Config.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(n), $"Positions {start}..{start + n - 1} exceed the model's maximum length {Config.MaxLength}.");
         var x = Tok.Forward(ids, n);
         Pos.AddTo(x, 1, n, start);
-        for (int i = 0; i < _blocks.Length; i++) x = _blocks[i].ForwardIncremental(x, n, cache.Layers[i], start);
+        for (int i = 0; i < _blocks.Length; i++) x = _blocks[i].ForwardIncremental(x, n, cache.Layers[i], start, memory, memoryLength, memoryPadding);
         cache.Length = start + n;
         return Finish(x, n);
     }
