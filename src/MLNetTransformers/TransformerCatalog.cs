@@ -175,6 +175,21 @@ public static class TransformerCatalog
         => new(options ?? new MaskedLanguageModelOptions(), Environment(catalog));
 
     /// <summary>
+    /// Trains an encoder-decoder transformer (translation, any text-to-text job) from a source and a target text
+    /// column; the fitted transformer maps the source column to generated text by beam search.
+    /// </summary>
+    /// <param name="catalog">The text transforms catalog (<c>mlContext.Transforms.Text</c>).</param>
+    /// <param name="options">Columns, tokenizer, model shape, schedule and decoding; null = the defaults (Source → Translation, trained on Target).</param>
+    /// <example>
+    /// <code>
+    /// var translator = mlContext.Transforms.Text.TrainSeq2Seq(new Seq2SeqOptions { TimeBudget = TimeSpan.FromMinutes(10) }).Fit(pairs);
+    /// var metrics = TranslationMetrics.Evaluate(translator.Transform(test), referenceColumnName: "Target");
+    /// </code>
+    /// </example>
+    public static Translation.Seq2SeqTrainer TrainSeq2Seq(this TransformsCatalog.TextTransforms catalog, Translation.Seq2SeqOptions? options = null)
+        => new(options ?? new Translation.Seq2SeqOptions(), Environment(catalog));
+
+    /// <summary>
     /// ML.NET keeps a catalog's MLContext internal; its log is reached through the catalog's non-public
     /// <c>Environment</c> property when present, and training still works (without MLContext.Log messages) if not.
     /// </summary>

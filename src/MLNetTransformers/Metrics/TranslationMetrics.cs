@@ -22,6 +22,18 @@ public sealed record TranslationMetrics(double Bleu, double ChrF, int Sentences,
         return new TranslationMetrics(CorpusBleu(hypotheses, references), CorpusChrF(hypotheses, references), hypotheses.Count, Signature);
     }
 
+    /// <summary>Scores a scored view: its generated column against its reference column, like ML.NET's Evaluate methods.</summary>
+    /// <param name="scored">The output of a fitted translator (or any view with both text columns).</param>
+    /// <param name="referenceColumnName">Reference texts.</param>
+    /// <param name="outputColumnName">Generated texts.</param>
+    public static TranslationMetrics Evaluate(IDataView scored, string referenceColumnName = "Target", string outputColumnName = "Translation")
+    {
+        ArgumentNullException.ThrowIfNull(scored);
+        var refs = TextColumn.Read(scored, Tokenization.TokenizerTransformer.RequireText(scored.Schema, referenceColumnName)).Select(s => s ?? "").ToList();
+        var outs = TextColumn.Read(scored, Tokenization.TokenizerTransformer.RequireText(scored.Schema, outputColumnName)).Select(s => s ?? "").ToList();
+        return Compute(outs, refs);
+    }
+
     /// <summary>Corpus BLEU: clipped n-gram matches and totals summed over the corpus, geometric mean, brevity penalty.</summary>
     private static double CorpusBleu(IReadOnlyList<string> hypotheses, IReadOnlyList<string> references)
     {

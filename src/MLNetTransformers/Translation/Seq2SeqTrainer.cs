@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using Microsoft.ML.Runtime;
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Training;
+using MLNetTransformers.Training;
+
+namespace MLNetTransformers.Translation;
+
+/// <summary>
+/// Trains an encoder-decoder transformer (<see cref="TransformerSeq2Seq"/>) from a source and a target text column
+/// through the one training loop: pairs shuffled and batched by length, next-token cross-entropy with label
+/// smoothing, validation loss on held-out pairs (early stopping, best weights). Created by
+/// <c>mlContext.Transforms.Text.TrainSeq2Seq</c>.
+/// </summary>
+public sealed class Seq2SeqTrainer : TransformerTrainer<Seq2SeqOptions, Seq2SeqTransformer>
+{
+    internal Seq2SeqTrainer(Seq2SeqOptions options, IChannelProvider? log) : base(options, log) { }
+
+    private protected override SchemaShape OutputSchema(SchemaShape inputSchema)
+    {
+        SchemaShapeColumns.RequireText(inputSchema, Options.TargetColumnName);
+        return SchemaShapeColumns.Extend(inputSchema, new[] { new DataViewSchema.DetachedColumn(Options.OutputColumnName, TextDataViewType.Instance) });
+    }
+
+    /// <summary>Learns the tokenizer on both columns and trains the model.</summary>
+    /// <param name="input">Pairs: the source column and the target column.</param>
+    public override Seq2SeqTransformer Fit(IDataView input)
+    {
+        var o = Options;
+        using var ch = Log?.Start("Seq2Seq");
+        var clock = Stopwatch.StartNew();
+        var sources = TextColumn.Read(input, TokenizerTransformer.RequireText(input.Schema, o.TextColumnName)).ToList();
+        var targets = TextColumn.Read(input, TokenizerTransformer.RequireText(input.Schema, o.TargetColumnName)).ToList();
+        if (sources.Count < 2) throw new ArgumentException($"Sequence-to-sequence training needs at least 2 pairs; the data has {sources.Count}.");
+        var tokenizer = o.Tokenizer.Build(() => sources.Concat(targets));
+        var src = new EncodedTexts(tokenizer, sources);
+        var tgt = new EncodedTexts(tokenizer, targets);
+        var order = Enumerable.Range(0, sources.Count).ToArray();
+        DeterministicRandom.Derive((ulong)o.Seed, 31).Shuffle(order.AsSpan());
+        int validCount = sources.Count * o.ValidationFraction >= 2 ? (int)(sources.Count * o.ValidationFraction) : 0;
+        var valid = order[..validCount];
+        var train = order[validCount..];
+
+        var config = o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens);
+        var model = new TransformerSeq2Seq(config, (ulong)o.Seed) { LabelSmoothing = o.LabelSmoothing };
+        int bs = Math.Min(o.BatchSize, train.Length), stepsPerEpoch = (train.Length + bs - 1) / bs;
+        int epochs = o.Epochs ?? Math.Clamp((3000 + stepsPerEpoch - 1) / stepsPerEpoch, 4, 100);
+        long totalSteps = Math.Min((long)stepsPerEpoch * epochs, o.MaxSteps ?? long.MaxValue);
+        var loop = new TrainingLoop(model, new TrainingLoopOptions
+        {
+            Optimization = o.Optimization(o.WarmupFor(totalSteps), totalSteps, DecayKind.Linear, minLearningRateRatio: 0f, beta2: 0.98f),
+            Epochs = epochs, MaxSteps = o.MaxSteps ?? long.MaxValue, StepsPerEpoch = stepsPerEpoch, TimeBudget = o.TimeBudget, ElapsedBefore = clock.Elapsed,
+            ValidateEverySteps = o.ValidateEverySteps, ReportEverySteps = o.ReportEverySteps, Patience = o.EarlyStoppingPatience ?? Math.Max(2, epochs / 8),
+            Cancellation = o.CancellationToken,
+        });
+        var batcher = new PairBatcher(src, tgt, bs);
+        Func<ValidationScore>? validate = validCount == 0 ? null : () => new ValidationScore(batcher.MeanLoss(model, valid));
+        var progress = TrainingReports.To(o.Progress, ch, r => r);
+        var outcome = loop.Run(epoch => batcher.Epoch(train, DeterministicRandom.Derive((ulong)o.Seed, (ulong)epoch + 2000)), validate, progress);
+        ch?.Info(MessageSensitivity.None, $"Seq2seq training finished after {outcome.Steps} steps ({outcome.StopReason}).");
+        return new Seq2SeqTransformer(tokenizer, model, o.TextColumnName, o.OutputColumnName, o.BeamWidth, o.LengthPenalty) { TrainingOutcome = outcome };
+    }
+
+    /// <summary>Batches of (source, target) pairs: sources as encoded, decoder inputs [CLS] t₁…tₙ, targets t₁…tₙ [SEP].</summary>
+    private sealed class PairBatcher(EncodedTexts source, EncodedTexts target, int batchSize)
+    {
+        private readonly int[] _src = new int[batchSize * source.MaxTokens], _srcMask = new int[batchSize * source.MaxTokens];
+        private readonly int[] _tgt = new int[batchSize * target.MaxTokens], _tgtMask = new int[batchSize * target.MaxTokens];
+        private readonly int[] _targets = new int[batchSize * target.MaxTokens];
+
+        public IEnumerable<TrainingBatch> Epoch(int[] rows, DeterministicRandom rng)
+        {
+            var order = (int[])rows.Clone();
+            rng.Shuffle(order.AsSpan());
+            // Sort within chunks of 50 batches by target length, then shuffle the batches: similar lengths share a batch.
+            int chunk = batchSize * 50;
+            for (int s = 0; s < order.Length; s += chunk)
+                Array.Sort(order, s, Math.Min(chunk, order.Length - s), Comparer<int>.Create((a, b) => target.Lengths[a].CompareTo(target.Lengths[b])));
+            var starts = Enumerable.Range(0, (order.Length + batchSize - 1) / batchSize).Select(i => i * batchSize).ToArray();
+            rng.Shuffle(starts.AsSpan());
+            foreach (int start in starts)
+            {
+                var batch = Pack(order.AsSpan(start, Math.Min(batchSize, order.Length - start)));
+                yield return new TrainingBatch(batch, (long)batch.BatchSize * (batch.SeqLen + batch.Source!.SeqLen));
+            }
+        }
+
+        public TokenBatch Pack(ReadOnlySpan<int> rows)
+        {
+            int b = rows.Length, s = 1, t = 1;
+            foreach (int r in rows) { s = Math.Max(s, source.Lengths[r]); t = Math.Max(t, target.Lengths[r] - 1); }
+            for (int i = 0; i < b; i++)
+            {
+                int r = rows[i], ls = source.Lengths[r], lt = target.Lengths[r] - 1; // [CLS] t₁…tₙ [SEP] → n + 1 inputs and targets
+                source.Ids.AsSpan(r * source.MaxTokens, s).CopyTo(_src.AsSpan(i * s, s));
+                _srcMask.AsSpan(i * s, s).Clear(); _srcMask.AsSpan(i * s, ls).Fill(1);
+                target.Ids.AsSpan(r * target.MaxTokens, t).CopyTo(_tgt.AsSpan(i * t, t));
+                _tgtMask.AsSpan(i * t, t).Clear(); _tgtMask.AsSpan(i * t, lt).Fill(1);
+                _targets.AsSpan(i * t, t).Fill(CrossEntropy.DefaultIgnoreIndex);
+                target.Ids.AsSpan(r * target.MaxTokens + 1, lt).CopyTo(_targets.AsSpan(i * t, lt));
+            }
+            return new TokenBatch(b, t, _tgt, _tgtMask, _targets) { Source = new TokenBatch(b, s, _src, _srcMask) };
+        }
+
+        public double MeanLoss(TransformerSeq2Seq model, int[] rows)
+        {
+            double sum = 0;
+            long count = 0;
+            for (int start = 0; start < rows.Length; start += batchSize)
+            {
+                var batch = Pack(rows.AsSpan(start, Math.Min(batchSize, rows.Length - start)));
+                int tokens = batch.Labels!.Take(batch.BatchSize * batch.SeqLen).Count(l => l != CrossEntropy.DefaultIgnoreIndex);
+                sum += model.Loss(batch) * (double)tokens;
+                count += tokens;
+            }
+            return sum / Math.Max(1, count);
+        }
+    }
+}
