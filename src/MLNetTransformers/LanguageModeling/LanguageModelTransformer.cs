@@ -129,27 +129,6 @@ public sealed class LanguageModelTransformer : LazyRowTransformer, IModelPart, I
     }
 
     /// <inheritdoc/>
-    private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
-
-    private sealed class Mapper(LanguageModelTransformer p, DataViewSchema input)
-        : TextColumnMapper(input, p.PromptColumnName, new[] { new DataViewSchema.DetachedColumn(p.GeneratedColumnName, TextDataViewType.Instance) })
-    {
-        private readonly LanguageModelTransformer _p = p;
-
-        public override Delegate?[] CreateGetters(RowContext row, bool[] active)
-        {
-            var prompt = row.Input.GetGetter<ReadOnlyMemory<char>>(Text);
-            long cached = -1;
-            string text = "";
-            ReadOnlyMemory<char> p = default;
-            return new Delegate?[]
-            {
-                (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) =>
-                {
-                    if (cached != row.Input.Position) { prompt(ref p); text = _p.Generate(p.ToString()); cached = row.Input.Position; }
-                    v = text.AsMemory();
-                }),
-            };
-        }
-    }
+    private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) =>
+        new TextToTextMapper(inputSchema, PromptColumnName, GeneratedColumnName, text => Generate(text));
 }

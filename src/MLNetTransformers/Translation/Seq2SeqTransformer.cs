@@ -74,25 +74,6 @@ public sealed class Seq2SeqTransformer : LazyRowTransformer, IModelPart, IModelP
     }
 
     /// <inheritdoc/>
-    private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
-
-    private sealed class Mapper(Seq2SeqTransformer p, DataViewSchema input)
-        : TextColumnMapper(input, p.SourceColumnName, new[] { new DataViewSchema.DetachedColumn(p.OutputColumnName, TextDataViewType.Instance) })
-    {
-        public override Delegate?[] CreateGetters(RowContext row, bool[] active)
-        {
-            var source = row.Input.GetGetter<ReadOnlyMemory<char>>(Text);
-            long cached = -1;
-            string text = "";
-            ReadOnlyMemory<char> s = default;
-            return new Delegate?[]
-            {
-                (ValueGetter<ReadOnlyMemory<char>>)((ref ReadOnlyMemory<char> v) =>
-                {
-                    if (cached != row.Input.Position) { source(ref s); text = p.Translate(s.ToString())[0].Text; cached = row.Input.Position; }
-                    v = text.AsMemory();
-                }),
-            };
-        }
-    }
+    private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) =>
+        new TextToTextMapper(inputSchema, SourceColumnName, OutputColumnName, text => Translate(text)[0].Text);
 }
