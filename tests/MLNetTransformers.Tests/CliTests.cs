@@ -319,6 +319,9 @@ public sealed class CliTests : IDisposable
     [InlineData("perplexity")]
     [InlineData("export-onnx")]
     [InlineData("onnx-run")]
+    [InlineData("train-seq2seq")]
+    [InlineData("translate")]
+    [InlineData("evaluate-seq2seq")]
     public void EveryCommand_HasHelp_AndRefusesUnknownOptionsAndMissingOnesInOneLine(string command)
     {
         var help = Run(command, "--help");
@@ -403,6 +406,33 @@ public sealed class CliTests : IDisposable
         Assert.Equal(1, r.Code);
         Assert.Contains("\\u001b", r.Err);
         Assert.False(r.Err.Any(c => char.IsControl(c) && c != '\n'), r.Err);
+    }
+
+    [Fact]
+    public void Seq2Seq_TrainTranslateEvaluate_FromParallelFiles()
+    {
+        var lexicon = new Dictionary<string, string> { ["red"] = "rot", ["dog"] = "hund", ["cat"] = "katze", ["big"] = "gross", ["runs"] = "rennt", ["the"] = "der" };
+        var rng = new Random(4);
+        var words = lexicon.Keys.ToArray();
+        var src = Enumerable.Range(0, 400).Select(_ => string.Join(' ', Enumerable.Range(0, 2 + rng.Next(3)).Select(_ => words[rng.Next(words.Length)]))).ToArray();
+        string source = Path.Combine(_dir, "train.en"), target = Path.Combine(_dir, "train.de"), model = Path.Combine(_dir, "mt.mlnt");
+        File.WriteAllLines(source, src);
+        File.WriteAllLines(target, src.Select(s => string.Join(' ', s.Split(' ').Select(w => lexicon[w]))));
+        var t = Run("train-seq2seq", "--source", source, "--target", target, "--model", model, "--epochs", "25", "--dim", "48", "--heads", "4", "--ffn", "96",
+            "--vocab", "60", "--max-tokens", "12", "--lr", "2e-3", "--dropout", "0", "--beam", "2");
+        Assert.True(t.Code == 0, t.Err);
+        Assert.True((long)LastJson(t.Out)["steps"]! > 0);
+        var tr = Run("translate", "--model", model, "--text", "the big dog");
+        Assert.True(tr.Code == 0, tr.Err);
+        Assert.Equal("der gross hund", tr.Out.Trim());
+        var e = Run("evaluate-seq2seq", "--model", model, "--source", source, "--target", target);
+        Assert.True(e.Code == 0, e.Err);
+        var m = LastJson(e.Out);
+        Assert.True((double)m["bleu"]! > 80, e.Out);
+        Assert.Equal(400, (int)m["sentences"]!);
+        Assert.Contains("tok:13a", (string)m["signature"]!);
+        File.WriteAllLines(target, new[] { "one line" });
+        Assert.Contains("parallel files", Run("evaluate-seq2seq", "--model", model, "--source", source, "--target", target).Err);
     }
 
     [Fact]
