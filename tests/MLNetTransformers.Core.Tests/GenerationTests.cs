@@ -136,4 +136,18 @@ public class MaskedLanguageModelTests
         model.ForwardBackward(batch);
         GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 4);
     }
+
+    [Fact]
+    public void Generation_StopsAtTheEndToken_WhichIsNotReturned()
+    {
+        var config = new TransformerConfig { VocabSize = 12, ModelDim = 16, Heads = 2, Layers = 1, FeedForwardDim = 24, MaxLength = 32, Dropout = 0f };
+        var lm = new TransformerLanguageModel(config, 3);
+        GradCheck.Scramble(lm.Parameters, 9, 0.5f);
+        var gen = new TokenGenerator(lm);
+        var free = gen.Generate(new[] { 1 }, new GenerationOptions { MaxNewTokens = 20, Temperature = 0 });
+        int cut = Enumerable.Range(1, free.Length - 1).First(i => !free[..i].Contains(free[i])); // a token not generated before
+        var stopped = gen.Generate(new[] { 1 }, new GenerationOptions { MaxNewTokens = 20, Temperature = 0, EndTokenId = free[cut] });
+        Assert.Equal(free[..cut], stopped);
+        Assert.Equal(free, gen.Generate(new[] { 1 }, new GenerationOptions { MaxNewTokens = 20, Temperature = 0, EndTokenId = -1 }));
+    }
 }

@@ -19,6 +19,11 @@ public sealed record GenerationOptions
     public ulong Seed { get; init; }
     /// <summary>Decode incrementally with a key/value cache (true) or recompute the whole context every step.</summary>
     public bool UseKvCache { get; init; } = true;
+    /// <summary>
+    /// Generation ends when this token is produced (it is not returned): an end-of-sequence token. Null = the caller's
+    /// default (a language model's end of document, [SEP]); -1 = never.
+    /// </summary>
+    public int? EndTokenId { get; init; }
 
     /// <summary>Throws naming the first invalid setting.</summary>
     public GenerationOptions Validate()

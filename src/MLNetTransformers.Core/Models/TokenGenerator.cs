@@ -43,6 +43,7 @@ public sealed class TokenGenerator
         for (int step = 0; step < options.MaxNewTokens; step++)
         {
             int next = Sample(context, options, ref rng);
+            if (next == options.EndTokenId) break; // end of sequence: not part of the output
             context.Add(next);
             generated.Add(next);
             if (stop?.Invoke(generated) == true || step == options.MaxNewTokens - 1) break;

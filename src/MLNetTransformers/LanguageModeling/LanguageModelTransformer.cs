@@ -80,6 +80,8 @@ public sealed class LanguageModelTransformer : LazyRowTransformer, IModelPart, I
         Action<string>? onText = null, CancellationToken cancellation = default)
     {
         options = (options ?? Generation).Validate();
+        // Documents were packed as [SEP] doc [SEP] doc …: a generated [SEP] ends the document, and generation with it.
+        if (options.EndTokenId is null) options = options with { EndTokenId = Tokenizer.SepId };
         var stops = (stopSequences ?? StopSequences).Where(s => s.Length > 0).ToArray();
         var ids = new List<int> { Tokenizer.SepId };
         ids.AddRange(Tokenizer.EncodeAll(prompt ?? ""));
