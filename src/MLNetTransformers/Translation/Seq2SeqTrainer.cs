@@ -50,6 +50,7 @@ public sealed class Seq2SeqTrainer : TransformerTrainer<Seq2SeqOptions, Seq2SeqT
         {
             Optimization = o.Optimization(o.WarmupFor(totalSteps), totalSteps, DecayKind.Linear, minLearningRateRatio: 0f, beta2: 0.98f),
             Epochs = epochs, MaxSteps = o.MaxSteps ?? long.MaxValue, StepsPerEpoch = stepsPerEpoch, TimeBudget = o.TimeBudget, ElapsedBefore = clock.Elapsed,
+            FitScheduleToTimeBudget = true, // with a budget, the decay ends when the budget does
             ValidateEverySteps = o.ValidateEverySteps, ReportEverySteps = o.ReportEverySteps, Patience = o.EarlyStoppingPatience ?? Math.Max(2, epochs / 8),
             Cancellation = o.CancellationToken,
         });
