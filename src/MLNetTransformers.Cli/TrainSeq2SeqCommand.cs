@@ -11,28 +11,29 @@ internal static class TrainSeq2SeqCommand
     public static Command Create()
     {
         var d = new Seq2SeqOptions(); // every default below comes from here
-        var source = CliOption.InputFile("--source", "Source sentences, one per line", required: true);
-        var target = CliOption.InputFile("--target", "Target sentences, one per line (parallel to --source)", required: true);
+        var source = CliOption.InputFile("--source", "Source sentences, one per line");
+        var target = CliOption.InputFile("--target", "Target sentences, one per line (parallel to --source)");
+        var pairs = CliOption.InputFile("--pairs", "Instead of --source/--target: a TSV with a header row, source first, target second");
         var modelPath = CliOption.Text("--model", "Where to save the model", required: true);
         var epochs = CliOption.OptionalInt("--epochs", "Passes over the pairs (default: chosen from the data size)");
         var beam = CliOption.Int("--beam", "Beam width of the saved translator (1 = greedy)", d.BeamWidth);
         var flags = new TrainingFlags(d, Tokenizers, "--max-tokens");
         flags.Add(epochs, nameof(d.Epochs), (r, o) => o.Epochs = r.GetValue(epochs));
         flags.Add(beam, nameof(d.BeamWidth), (r, o) => ((Seq2SeqOptions)o).BeamWidth = r.GetValue(beam));
-        var command = new Command("train-seq2seq", "Train an encoder-decoder transformer on parallel files; prints a JSON summary") { source, target, modelPath };
+        var command = new Command("train-seq2seq", "Train an encoder-decoder transformer on parallel files; prints a JSON summary") { source, target, pairs, modelPath };
         flags.AddTo(command);
-        command.SetAction(r => Run(r, flags, r.GetValue(source)!, r.GetValue(target)!, r.GetValue(modelPath)!));
+        command.SetAction(r => Run(r, flags, r.GetValue(source), r.GetValue(target), r.GetValue(pairs), r.GetValue(modelPath)!));
         return command;
     }
 
-    private static int Run(ParseResult r, TrainingFlags flags, string sourcePath, string targetPath, string modelPath)
+    private static int Run(ParseResult r, TrainingFlags flags, string? sourcePath, string? targetPath, string? pairsPath, string modelPath)
     {
         if (Directory.Exists(modelPath)) throw new IOException($"--model '{modelPath}' is a directory; give a file path (checked before training, not after).");
         var options = new Seq2SeqOptions { Progress = new Progress<Core.Training.TrainingReport>(p => Console.Error.WriteLine(
             $"step {p.Step}/{p.TotalSteps} loss {p.TrainLoss:F4} {p.TokensPerSecond:F0} tok/s" + (p.Validation is { } v ? $" val_loss {v.Loss:F4}" : "") + $" [{p.Elapsed:hh\\:mm\\:ss}]")) };
         flags.Apply(r, options);
         var ml = new MLContext(seed: options.Seed);
-        var pairs = ParallelText.Load(ml, sourcePath, targetPath);
+        var pairs = ParallelText.From(ml, sourcePath, targetPath, pairsPath);
         using var cancel = Interrupt.OnFirstCtrlC("\nstopping after this step (Ctrl+C again to kill)...");
         options.CancellationToken = cancel.Token;
         var trainer = flags.Validated(() => ml.Transforms.Text.TrainSeq2Seq(options));

@@ -431,6 +431,11 @@ public sealed class CliTests : IDisposable
         Assert.True((double)m["bleu"]! > 80, e.Out);
         Assert.Equal(400, (int)m["sentences"]!);
         Assert.Contains("tok:13a", (string)m["signature"]!);
+        // The same pairs as a two-column TSV.
+        string tsv = Path.Combine(_dir, "pairs.tsv");
+        File.WriteAllLines(tsv, new[] { "en\tde" }.Concat(File.ReadAllLines(source).Zip(File.ReadAllLines(target), (a, b) => a + "\t" + b)));
+        Assert.Equal(m.ToJsonString(), LastJson(Run("evaluate-seq2seq", "--model", model, "--pairs", tsv).Out).ToJsonString());
+        Assert.Equal(2, Run("evaluate-seq2seq", "--model", model).Code); // neither files nor pairs
         File.WriteAllLines(target, new[] { "one line" });
         Assert.Contains("parallel files", Run("evaluate-seq2seq", "--model", model, "--source", source, "--target", target).Err);
     }
