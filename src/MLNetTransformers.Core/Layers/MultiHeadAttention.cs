@@ -184,6 +184,39 @@ public sealed class MultiHeadAttention
         return _outProj is null ? ctx : _outProj.Forward(ctx, n);
     }
 
+    /// <summary>
+    /// Cross-attention's keys and values of one sequence's encoder memory [Tm, d], projected once into
+    /// <paramref name="keysValues"/> [Tm, 2A] (keys then values per row) for <see cref="ForwardCrossCached"/>.
+    /// </summary>
+    /// <param name="memory">This sequence's encoder states [Tm, d].</param>
+    /// <param name="memoryLength">Encoder positions (Tm).</param>
+    /// <param name="keysValues">Receives the projections, at least [Tm, 2A].</param>
+    public void ProjectMemory(float[] memory, int memoryLength, float[] keysValues)
+    {
+        int a = AttnDim, d = InDim;
+        var w = InProjWeight.Value;
+        Gemm.MatMulTransB(memory.AsSpan(0, memoryLength * d), w[(a * d)..], keysValues.AsSpan(0, memoryLength * 2 * a), memoryLength, 2 * a, d);
+        if (InProjBias is not null) Linear.AddBias(keysValues, memoryLength, 2 * a, InProjBias.Value[a..]);
+    }
+
+    /// <summary>Cross-attention of <paramref name="n"/> new queries of one sequence over keys and values from <see cref="ProjectMemory"/>. Inference only.</summary>
+    /// <param name="x">Query vectors [n, d].</param>
+    /// <param name="n">Queries.</param>
+    /// <param name="keysValues">The memory's projections [Tm, 2A].</param>
+    /// <param name="memoryLength">Encoder positions (Tm).</param>
+    /// <param name="memoryPadding">[Tm] flags, true where an encoder position is padding; null = none.</param>
+    public float[] ForwardCrossCached(float[] x, int n, float[] keysValues, int memoryLength, bool[]? memoryPadding = null)
+    {
+        int a = AttnDim, d = InDim;
+        var q = Workspace.Ensure(ref _q, n * a);
+        Gemm.MatMulTransB(x.AsSpan(0, n * d), InProjWeight.Value[..(a * d)], q.AsSpan(0, n * a), n, a, d);
+        if (InProjBias is not null) Linear.AddBias(q, n, a, InProjBias.Value[..a]);
+        var ctx = Workspace.Ensure(ref _ctx, n * a);
+        _attention.Forward(new(q, 0, a), new(keysValues, 0, 2 * a), new(keysValues, a, 2 * a), ctx,
+            1, Heads, n, memoryLength, HeadDim, 1f / MathF.Sqrt(HeadDim), causal: false, memoryPadding);
+        return _outProj is null ? ctx : _outProj.Forward(ctx, n);
+    }
+
     /// <summary>Gradient of the memory after a cross-attention Backward, [B, Tk, d].</summary>
     public float[] MemoryGrad => _cross ? _dmem! : throw new InvalidOperationException("The last Backward was not cross-attention.");
 }

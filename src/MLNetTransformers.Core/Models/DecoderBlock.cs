@@ -80,7 +80,9 @@ public sealed class DecoderBlock
     /// <param name="memory">With cross-attention: this sequence's encoder states [Tm, d].</param>
     /// <param name="memoryLength">Encoder positions (Tm).</param>
     /// <param name="memoryPadding">[Tm] flags, true where an encoder position is padding; null = none.</param>
-    public float[] ForwardIncremental(float[] x, int n, KvCache.Layer cache, int start, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null)
+    /// <param name="crossKeysValues">With cross-attention: the memory's keys and values from <see cref="ProjectMemory"/>, used instead of projecting <paramref name="memory"/> again.</param>
+    public float[] ForwardIncremental(float[] x, int n, KvCache.Layer cache, int start, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null,
+        float[]? crossKeysValues = null)
     {
         (_sa.Cache, _sa.CacheStart) = (cache, start);
         try
@@ -88,15 +90,24 @@ public sealed class DecoderBlock
             var h = _selfBranch.Forward(x, n, _dim, training: false);
             if (_ca is not null)
             {
-                // The new queries attend to every encoder state (its keys and values are projected again each call).
-                if (memory is null) throw new ArgumentNullException(nameof(memory), "This decoder block has cross-attention and needs the encoder memory.");
-                (_ca.Batch, _ca.QueryLength, _ca.MemoryLength, _ca.Memory, _ca.MemoryPadding) = (1, n, memoryLength, memory, memoryPadding);
-                h = _crossBranch!.Forward(h, n, _dim, training: false);
+                // The new queries attend to every encoder state: over keys and values projected once when given.
+                if (memory is null && crossKeysValues is null) throw new ArgumentNullException(nameof(memory), "This decoder block has cross-attention and needs the encoder memory.");
+                (_ca.Batch, _ca.QueryLength, _ca.MemoryLength, _ca.Memory, _ca.MemoryPadding, _ca.CachedKeysValues) =
+                    (1, n, memoryLength, memory ?? Array.Empty<float>(), memoryPadding, crossKeysValues);
+                try { h = _crossBranch!.Forward(h, n, _dim, training: false); }
+                finally { _ca.CachedKeysValues = null; }
             }
             return _ffBranch.Forward(h, n, _dim, training: false);
         }
         finally { _sa.Cache = null; }
     }
+
+    /// <summary>Projects one sequence's encoder memory [Tm, d] into this block's cross-attention keys and values (for incremental decoding).</summary>
+    /// <param name="memory">This sequence's encoder states [Tm, d].</param>
+    /// <param name="memoryLength">Encoder positions (Tm).</param>
+    /// <param name="keysValues">Receives [Tm, 2d].</param>
+    public void ProjectMemory(float[] memory, int memoryLength, float[] keysValues) =>
+        (_ca ?? throw new InvalidOperationException("This decoder block has no cross-attention.")).Attention.ProjectMemory(memory, memoryLength, keysValues);
 
     /// <summary>dy → dx; with cross-attention, adds the memory gradient into <paramref name="memoryGrad"/>.</summary>
     /// <param name="dy">Gradient of the loss with respect to the output.</param>

@@ -7,8 +7,9 @@ namespace MLNetTransformers.Core.Models;
 public sealed record Seq2SeqHypothesis(int[] Tokens, double LogProbability, double Score);
 
 /// <summary>
-/// Decodes a <see cref="TransformerSeq2Seq"/> incrementally: the source is encoded once, the decoder keeps its
-/// self-attention keys and values in a <see cref="KvCache"/> and runs one new token per step. Greedy decoding and
+/// Decodes a <see cref="TransformerSeq2Seq"/> incrementally: the source is encoded once and its cross-attention keys
+/// and values projected once, the decoder keeps its self-attention keys and values in a <see cref="KvCache"/> and runs
+/// one new token per step. Greedy decoding and
 /// beam search (GNMT length penalty, n-best). One sequence at a time.
 /// </summary>
 public sealed class Seq2SeqDecoder
@@ -51,6 +52,7 @@ public sealed class Seq2SeqDecoder
         maxLength = Math.Clamp(maxLength, 1, config.MaxLength - 1);
         int s = sourceIds.Length, v = config.VocabSize;
         var memory = _model.Encode(new TokenBatch(1, s, sourceIds.ToArray())).AsSpan(0, s * config.ModelDim).ToArray();
+        var crossKeysValues = _model.Decoder.ProjectMemory(memory, s); // once per source, shared by every hypothesis
 
         var live = new List<(List<int> Tokens, double LogP, KvCache Cache, int Last)> { (new List<int>(), 0, new KvCache(config), startId) };
         var finished = new List<Seq2SeqHypothesis>();
@@ -63,7 +65,7 @@ public sealed class Seq2SeqDecoder
             for (int h = 0; h < live.Count; h++)
             {
                 ids[0] = live[h].Last;
-                var hidden = _model.Decoder.ForwardIncremental(ids, 1, live[h].Cache, memory, s);
+                var hidden = _model.Decoder.ForwardIncremental(ids, 1, live[h].Cache, memory, s, crossKeysValues: crossKeysValues);
                 var logits = _model.Head.Forward(hidden, 1);
                 LogSoftmax(logits.AsSpan(0, v), logProbs);
                 foreach (int t in TopK(logProbs, beamWidth)) candidates.Add((h, t, live[h].LogP + logProbs[t]));

@@ -45,16 +45,32 @@ public sealed class TransformerDecoder : TransformerStack
     /// <param name="memory">With cross-attention: this sequence's encoder states [Tm, d].</param>
     /// <param name="memoryLength">Encoder positions (Tm).</param>
     /// <param name="memoryPadding">[Tm] flags, true where an encoder position is padding; null = none.</param>
-    public float[] ForwardIncremental(int[] ids, int n, KvCache cache, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null)
+    /// <param name="crossKeysValues">With cross-attention: each block's keys and values of the memory, from <see cref="ProjectMemory"/> (null = project <paramref name="memory"/> every call).</param>
+    public float[] ForwardIncremental(int[] ids, int n, KvCache cache, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null,
+        IReadOnlyList<float[]>? crossKeysValues = null)
     {
         int start = cache.Length;
         if (start + n > Config.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(n), $"Positions {start}..{start + n - 1} exceed the model's maximum length {Config.MaxLength}.");
         var x = Tok.Forward(ids, n);
         Pos.AddTo(x, 1, n, start);
-        for (int i = 0; i < _blocks.Length; i++) x = _blocks[i].ForwardIncremental(x, n, cache.Layers[i], start, memory, memoryLength, memoryPadding);
+        for (int i = 0; i < _blocks.Length; i++) x = _blocks[i].ForwardIncremental(x, n, cache.Layers[i], start, memory, memoryLength, memoryPadding, crossKeysValues?[i]);
         cache.Length = start + n;
         return Finish(x, n);
+    }
+
+    /// <summary>Each block's cross-attention keys and values of one sequence's encoder memory, computed once per source.</summary>
+    /// <param name="memory">This sequence's encoder states [Tm, d].</param>
+    /// <param name="memoryLength">Encoder positions (Tm).</param>
+    public float[][] ProjectMemory(float[] memory, int memoryLength)
+    {
+        var result = new float[_blocks.Length][];
+        for (int i = 0; i < _blocks.Length; i++)
+        {
+            result[i] = new float[memoryLength * 2 * Config.ModelDim];
+            _blocks[i].ProjectMemory(memory, memoryLength, result[i]);
+        }
+        return result;
     }
 
     /// <summary>Backward down to the embeddings; the memory gradient is added into <paramref name="memoryGrad"/>.</summary>
