@@ -105,6 +105,24 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public void TheScheduleFit_FollowsTheSpeedAfterWarmUp()
+    {
+        // Slow first steps (JIT, caches), then ten times faster: a fit from the first steps alone would end the decay
+        // far too early and train the rest at the floor learning rate.
+        var model = new FakeModel();
+        model.DuringStep = () => Thread.Sleep(model.Steps <= 20 ? 20 : 2);
+        var reports = new List<TrainingReport>();
+        var outcome = new TrainingLoop(model, new TrainingLoopOptions
+        {
+            Optimization = new TrainerOptions { LearningRate = 0.01f, WarmupSteps = 2, TotalSteps = 1_000_000, Decay = DecayKind.Linear },
+            MaxSteps = 1_000_000, ValidateEachEpoch = false, TimeBudget = TimeSpan.FromSeconds(1.5), FitScheduleToTimeBudget = true, ReportEverySteps = 10,
+        }).Run(_ => Endless(), progress: new Collect(reports));
+        long planned = reports[^1].TotalSteps;
+        Assert.True(planned > 150, $"the decay was planned for {planned} steps; {outcome.Steps} ran");
+        Assert.InRange(outcome.Steps, planned * 0.7, planned * 1.3);
+    }
+
+    [Fact]
     public void EarlyStopping_RestoresTheBestWeights_AndCallsBackAtEachImprovement()
     {
         var model = new FakeModel();

@@ -92,7 +92,10 @@ public sealed class TrainingLoop
             return true;
         }
 
-        int fitAt = (int)Math.Min(20, o.MaxSteps / 2 + 1);
+        // The schedule is fitted to the budget after the first steps, then again each time the step count doubles, from
+        // the speed since the previous fit: the first steps include warm-up (JIT, caches) and would end the decay early.
+        long nextFit = (int)Math.Min(20, o.MaxSteps / 2 + 1), lastFitStep = 0;
+        double lastFitSeconds = 0;
         bool stopped = false;
         for (; epoch < o.Epochs && !stopped; epoch++)
         {
@@ -108,13 +111,16 @@ public sealed class TrainingLoop
                         TensorPrimitives.MultiplyAdd(weights, 1f - d, ema, ema);
                     }
                     lossSum += r.Loss; lossCount++; tokens += batch.RealTokens; step++;
-                    if (o.FitScheduleToTimeBudget && o.TimeBudget is { } budget && step == fitAt)
+                    if (o.FitScheduleToTimeBudget && o.TimeBudget is { } budget && step == nextFit)
                     {
-                        double perStep = clock.Elapsed.TotalSeconds / step;
-                        int fit = (int)Math.Clamp((budget - o.ElapsedBefore).TotalSeconds / perStep * 0.97, step + 1, Math.Min(o.MaxSteps, int.MaxValue));
-                        int? warmup = o.FittedWarmupFraction is { } f ? Math.Max(o.Optimization.WarmupSteps, (int)(fit * f)) : null;
+                        double now = clock.Elapsed.TotalSeconds, perStep = (now - lastFitSeconds) / (step - lastFitStep);
+                        double remaining = (budget - o.ElapsedBefore).TotalSeconds - now;
+                        int fit = (int)Math.Clamp(step + remaining / perStep * 0.97, step + 1, Math.Min(o.MaxSteps, int.MaxValue));
+                        // The warmup is set once, at the first fit (later fits move only the end of the decay).
+                        int? warmup = lastFitStep == 0 && o.FittedWarmupFraction is { } f ? Math.Max(o.Optimization.WarmupSteps, (int)(fit * f)) : null;
                         Trainer.SetTotalSteps(fit, warmup);
                         totalSteps = fit;
+                        (lastFitStep, lastFitSeconds, nextFit) = (step, now, step * 2);
                     }
                     bool validateNow = validate is not null && o.ValidateEverySteps > 0 && step % o.ValidateEverySteps == 0;
                     bool reportNow = validateNow || (o.ReportEverySteps > 0 && step % o.ReportEverySteps == 0);
