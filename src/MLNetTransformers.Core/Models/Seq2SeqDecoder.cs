@@ -100,7 +100,19 @@ public sealed class Seq2SeqDecoder
         for (int i = 0; i < logits.Length; i++) result[i] = logits[i] - log;
     }
 
-    // The k largest entries' indices, largest first (ties: lower index first).
-    private static int[] TopK(float[] values, int k) =>
-        Enumerable.Range(0, values.Length).OrderByDescending(i => values[i]).ThenBy(i => i).Take(k).ToArray();
+    // The k largest entries' indices, largest first (ties: lower index first): k passes over the vocabulary instead
+    // of sorting all of it for every hypothesis at every step (k is the beam width, small).
+    private static int[] TopK(float[] values, int k)
+    {
+        k = Math.Min(k, values.Length);
+        var top = new int[k];
+        for (int j = 0; j < k; j++)
+        {
+            int best = -1;
+            for (int i = 0; i < values.Length; i++)
+                if ((best < 0 || values[i] > values[best]) && Array.IndexOf(top, i, 0, j) < 0) best = i;
+            top[j] = best;
+        }
+        return top;
+    }
 }

@@ -27,6 +27,14 @@ public sealed class TransformerSeq2Seq : ITrainableModel
         Parameters.Allocate(seed);
     }
 
+    /// <summary>A new instance with the same config and a copy of the weights (layers keep per-call buffers, so concurrent callers each need one).</summary>
+    public TransformerSeq2Seq Copy()
+    {
+        var copy = new TransformerSeq2Seq(Config) { LabelSmoothing = LabelSmoothing };
+        Parameters.Data.CopyTo(copy.Parameters.Data, 0);
+        return copy;
+    }
+
     /// <inheritdoc/>
     public TransformerConfig Config { get; }
     /// <inheritdoc/>

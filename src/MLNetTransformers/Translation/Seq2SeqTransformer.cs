@@ -39,11 +39,7 @@ public sealed class Seq2SeqTransformer : LazyRowTransformer, IModelPart, IModelP
             throw new ArgumentException($"The tokenizer's vocabulary ({tokenizer.VocabularySize}) does not match the model's ({model.Config.VocabSize}).");
         if (beamWidth < 1) throw new ArgumentOutOfRangeException(nameof(beamWidth), beamWidth, "The beam width must be at least 1.");
         (Tokenizer, Model, SourceColumnName, OutputColumnName, BeamWidth, LengthPenalty) = (tokenizer, model, sourceColumnName, outputColumnName, beamWidth, lengthPenalty);
-        _replicas = new ReplicaPool<Seq2SeqDecoder>(() =>
-        {
-            var copy = (TransformerSeq2Seq)Checkpoint.FromBytes(Checkpoint.ToBytes(model), "replica").Model;
-            return new Seq2SeqDecoder(copy);
-        });
+        _replicas = new ReplicaPool<Seq2SeqDecoder>(() => new Seq2SeqDecoder(model.Copy()));
     }
 
     /// <summary>The tokenizer (both sides).</summary>
