@@ -138,6 +138,107 @@ public class Seq2SeqTests
         }
     }
 
+    [Fact]
+    public void BatchedDecoding_EqualsOneSourceAtATime_ForGreedyAndBeamSearch()
+    {
+        var config = new TransformerConfig { VocabSize = 13, ModelDim = 16, Heads = 2, Layers = 2, FeedForwardDim = 24, MaxLength = 12, Dropout = 0f };
+        var model = new TransformerSeq2Seq(config, 31);
+        GradCheck.Scramble(model.Parameters, 32, 0.6f);
+        model.Head.Bias!.Value[2] += 2f; // the end token is likely enough that some searches end early
+        var rng = new Random(8);
+        var sources = Enumerable.Range(0, 9).Select(_ => Enumerable.Range(0, 1 + rng.Next(8)).Select(_ => 3 + rng.Next(10)).ToArray()).ToArray();
+        var decoder = new Seq2SeqDecoder(model);
+        foreach (int beam in new[] { 1, 3 })
+        {
+            var options = new Seq2SeqDecodingOptions { BeamWidth = beam, NBest = beam, MaxLengthRatio = 1f, MaxLengthOffset = 2 };
+            var alone = sources.Select(s => decoder.Decode(new[] { s }, 1, 2, options)[0]).ToArray();
+            // All nine together, and in uneven batches of four: sources whose search ends leave while others go on.
+            foreach (int batch in new[] { 9, 4 })
+            {
+                var together = decoder.Decode(sources, 1, 2, options with { BatchSize = batch });
+                for (int i = 0; i < sources.Length; i++)
+                {
+                    Assert.Equal(alone[i].Count, together[i].Count);
+                    for (int h = 0; h < alone[i].Count; h++)
+                    {
+                        Assert.Equal(alone[i][h].Tokens, together[i][h].Tokens);
+                        Assert.Equal(alone[i][h].LogProbability, together[i][h].LogProbability, 4);
+                    }
+                }
+            }
+            // The length limit a·|source| + b holds, and some hypotheses end before it (the batch really shrinks).
+            Assert.All(sources.Zip(alone), p => Assert.All(p.Second, h => Assert.True(h.Tokens.Length <= p.First.Length + 2)));
+        }
+        Assert.Contains(sources, s => decoder.Decode(new[] { s }, 1, 2, new() { BeamWidth = 1, MaxLengthRatio = 1f, MaxLengthOffset = 2 })[0][0].Tokens.Length < s.Length + 2);
+    }
+
+    [Fact]
+    public void Sampling_IsSeeded_TemperatureZeroAndTopKOneAreGreedy_AndTopKBoundsTheChoices()
+    {
+        var config = new TransformerConfig { VocabSize = 13, ModelDim = 16, Heads = 2, Layers = 2, FeedForwardDim = 24, MaxLength = 12, Dropout = 0f };
+        var model = new TransformerSeq2Seq(config, 41);
+        GradCheck.Scramble(model.Parameters, 42, 0.3f); // flat enough that samples differ
+        var decoder = new Seq2SeqDecoder(model);
+        var sources = new[] { new[] { 3, 4, 5 }, new[] { 6, 7, 8, 9 }, new[] { 10, 11 } };
+        var greedy = decoder.Decode(sources, 1, 2, new() { BeamWidth = 1 }).Select(r => r[0].Tokens).ToArray();
+        var sampling = new Seq2SeqDecodingOptions { BeamWidth = 1, Sample = true, Seed = 5 };
+        var a = decoder.Decode(sources, 1, 2, sampling).Select(r => r[0].Tokens).ToArray();
+        var b = decoder.Decode(sources, 1, 2, sampling with { BatchSize = 1 }).Select(r => r[0].Tokens).ToArray();
+        Assert.Equal(a, b); // same seed: same draws, however the sources are batched
+        var seeds = Enumerable.Range(0, 8).Select(seed => decoder.Decode(sources, 1, 2, sampling with { Seed = (ulong)seed })[0][0].Tokens).ToArray();
+        Assert.True(seeds.Select(t => string.Join(",", t)).Distinct().Count() > 1, "different seeds should draw different outputs");
+        Assert.Equal(greedy, decoder.Decode(sources, 1, 2, sampling with { Temperature = 0f }).Select(r => r[0].Tokens).ToArray());
+        Assert.Equal(greedy, decoder.Decode(sources, 1, 2, sampling with { TopK = 1 }).Select(r => r[0].Tokens).ToArray());
+        Assert.Equal(greedy, decoder.Decode(sources, 1, 2, sampling with { TopP = 1e-6f }).Select(r => r[0].Tokens).ToArray());
+        // Top-2: every drawn token is one of the two likeliest after its prefix (checked by teacher forcing).
+        for (int seed = 0; seed < 5; seed++)
+        {
+            var drawn = decoder.Decode(new[] { sources[1] }, 1, 2, sampling with { TopK = 2, Seed = (ulong)seed })[0][0];
+            var input = new[] { 1 }.Concat(drawn.Tokens).ToArray();
+            var logits = model.Forward(new TokenBatch(1, input.Length, input) { Source = new TokenBatch(1, 4, sources[1]) });
+            for (int t = 0; t < drawn.Tokens.Length; t++)
+            {
+                var row = logits.AsSpan(t * 13, 13).ToArray();
+                Assert.True(row.Count(x => x > row[drawn.Tokens[t]]) < 2, $"token {t} of seed {seed} is outside the top 2");
+            }
+        }
+        Assert.Throws<ArgumentOutOfRangeException>(() => decoder.Decode(sources, 1, 2, sampling with { BeamWidth = 2 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => decoder.Decode(sources, 1, 2, new() { BeamWidth = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => decoder.Decode(new[] { Array.Empty<int>() }, 1, 2));
+    }
+
+    [Fact]
+    public void TiedEmbeddings_ShareOneMatrix_GradientsAddUp_AndSurviveACheckpoint()
+    {
+        var config = new Seq2SeqConfig(Tiny()) { TiedEmbeddings = true };
+        var model = new TransformerSeq2Seq(config, 3);
+        Assert.DoesNotContain(model.Parameters.Tensors, t => t.Name is "decoder.tok.weight" or "head.weight");
+        Assert.Same(model.Encoder.Tok.Weight, model.Decoder.Tok.Weight);
+        Assert.Same(model.Encoder.Tok.Weight, model.Head.Weight);
+        Assert.Equal(new TransformerSeq2Seq(Tiny(), 3).Parameters.Count - 2 * 11 * 8, model.Parameters.Count);
+        GradCheck.Scramble(model.Parameters, 4, 0.2f);
+        var batch = Batch();
+        model.Parameters.ZeroGrad();
+        model.ForwardBackward(batch);
+        GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 4);
+        var loaded = Assert.IsType<TransformerSeq2Seq>(Checkpoint.FromBytes(Checkpoint.ToBytes(model), "test").Model);
+        Assert.True(loaded.Config.TiedEmbeddings);
+        Assert.Equal(model.Forward(batch).AsSpan(0, 8 * 11).ToArray(), loaded.Forward(batch).AsSpan(0, 8 * 11).ToArray());
+    }
+
+    [Fact]
+    public void ASourceVocabularyOfItsOwn_SizesTheEncoder_AndTyingItIsRefused()
+    {
+        var model = new TransformerSeq2Seq(new Seq2SeqConfig(Tiny()) { SourceVocabSize = 17 }, 3);
+        Assert.Equal(new[] { 17, 8 }, model.Parameters["encoder.tok.weight"].Shape);
+        Assert.Equal(new[] { 11, 8 }, model.Parameters["decoder.tok.weight"].Shape);
+        var batch = new TokenBatch(1, 2, new[] { 1, 5 }, labels: new[] { 5, 2 }) { Source = new TokenBatch(1, 2, new[] { 16, 15 }) }; // source ids ≥ the target vocabulary
+        Assert.True(float.IsFinite(model.Loss(batch)));
+        var loaded = Assert.IsType<TransformerSeq2Seq>(Checkpoint.FromBytes(Checkpoint.ToBytes(model), "test").Model);
+        Assert.Equal(17, loaded.Config.EncoderVocabSize);
+        Assert.Contains("one vocabulary", Assert.Throws<ArgumentException>(() => new TransformerSeq2Seq(new Seq2SeqConfig(Tiny()) { SourceVocabSize = 17, TiedEmbeddings = true })).Message);
+    }
+
     // log P(tokens [, end] | source) by one full forward pass over the start token and the tokens.
     private static double TeacherForcedLogProbability(TransformerSeq2Seq model, int[] source, int[] tokens, bool finished)
     {

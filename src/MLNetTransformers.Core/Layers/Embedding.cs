@@ -20,6 +20,14 @@ public sealed class Embedding
         Weight = parameters.Add(prefix + "weight", new[] { vocab, dim }, Init.Normal(initStd), decay: false);
     }
 
+    /// <summary>A lookup into an existing table [vocab, dim] (tied embeddings: its gradients add up with the table's other users').</summary>
+    /// <param name="weight">The shared table.</param>
+    public Embedding(ParameterTensor weight)
+    {
+        if (weight.Shape.Length != 2) throw new ArgumentException($"An embedding table is [vocab, dim]; '{weight.Name}' has shape [{string.Join(", ", weight.Shape)}].", nameof(weight));
+        (Weight, Vocab, Dim) = (weight, weight.Shape[0], weight.Shape[1]);
+    }
+
     /// <summary>Number of rows (token ids 0..Vocab−1).</summary>
     public int Vocab { get; }
     /// <summary>Row size.</summary>

@@ -23,6 +23,20 @@ public sealed class Linear
         Bias = bias ? parameters.Add(prefix + "bias", new[] { outFeatures }, Init.Zeros, decay: false) : null;
     }
 
+    /// <summary>
+    /// A projection by an existing matrix [out, in] (an output layer tied to the token embedding), with its own bias
+    /// <c>{prefix}bias</c> [out]; the shared matrix's gradients add up with its other users'.
+    /// </summary>
+    /// <param name="parameters">The parameter set the bias is declared in.</param>
+    /// <param name="prefix">Prefix of the bias name.</param>
+    /// <param name="weight">The shared matrix [out, in].</param>
+    public Linear(ParameterSet parameters, string prefix, ParameterTensor weight)
+    {
+        if (weight.Shape.Length != 2) throw new ArgumentException($"A linear layer's weight is [out, in]; '{weight.Name}' has shape [{string.Join(", ", weight.Shape)}].", nameof(weight));
+        (Weight, Out, In) = (weight, weight.Shape[0], weight.Shape[1]);
+        Bias = parameters.Add(prefix + "bias", new[] { Out }, Init.Zeros, decay: false);
+    }
+
     /// <summary>Input features.</summary>
     public int In { get; }
     /// <summary>Output features.</summary>

@@ -9,6 +9,8 @@ namespace MLNetTransformers.Core.Layers;
 public sealed class MultiHeadAttention
 {
     private readonly ScaledDotProductAttention _attention = new();
+    private readonly StepAttention _step = new();
+    private int[]? _stepLengths;
     private readonly Linear? _outProj;
     private float[]? _qkv, _dqkv, _q, _kv, _dq, _dkv, _ctx, _dx, _dmem;
     private float[] _x = Array.Empty<float>(), _mem = Array.Empty<float>();
@@ -186,7 +188,7 @@ public sealed class MultiHeadAttention
 
     /// <summary>
     /// Cross-attention's keys and values of one sequence's encoder memory [Tm, d], projected once into
-    /// <paramref name="keysValues"/> [Tm, 2A] (keys then values per row) for <see cref="ForwardCrossCached"/>.
+    /// <paramref name="keysValues"/> [Tm, 2A] (keys then values per row) for <see cref="ForwardCrossStep"/>.
     /// </summary>
     /// <param name="memory">This sequence's encoder states [Tm, d].</param>
     /// <param name="memoryLength">Encoder positions (Tm).</param>
@@ -199,22 +201,53 @@ public sealed class MultiHeadAttention
         if (InProjBias is not null) Linear.AddBias(keysValues, memoryLength, 2 * a, InProjBias.Value[a..]);
     }
 
-    /// <summary>Cross-attention of <paramref name="n"/> new queries of one sequence over keys and values from <see cref="ProjectMemory"/>. Inference only.</summary>
-    /// <param name="x">Query vectors [n, d].</param>
-    /// <param name="n">Queries.</param>
-    /// <param name="keysValues">The memory's projections [Tm, 2A].</param>
-    /// <param name="memoryLength">Encoder positions (Tm).</param>
-    /// <param name="memoryPadding">[Tm] flags, true where an encoder position is padding; null = none.</param>
-    public float[] ForwardCrossCached(float[] x, int n, float[] keysValues, int memoryLength, bool[]? memoryPadding = null)
+    /// <summary>
+    /// One decoding step of <paramref name="rows"/> hypotheses, each with its own cache: row r's token x[r] is position
+    /// <paramref name="starts"/>[r]; its key and value are written there in <paramref name="cacheK"/>[r] /
+    /// <paramref name="cacheV"/>[r] ([capacity, A] each) and it attends to positions 0..starts[r]. x: [rows, d] → [rows, d].
+    /// Projections run as one GEMM over all rows. Inference only.
+    /// </summary>
+    /// <param name="x">One new token vector per row, [rows, d].</param>
+    /// <param name="rows">Hypotheses in the step.</param>
+    /// <param name="cacheK">Each row's cached keys.</param>
+    /// <param name="cacheV">Each row's cached values.</param>
+    /// <param name="starts">Each row's position (the number of positions already in its cache).</param>
+    public float[] ForwardStep(float[] x, int rows, float[][] cacheK, float[][] cacheV, int[] starts)
+    {
+        int a = AttnDim;
+        var qkv = Workspace.Ensure(ref _qkv, rows * 3 * a);
+        Gemm.MatMulTransB(x.AsSpan(0, rows * InDim), InProjWeight.Value, qkv.AsSpan(0, rows * 3 * a), rows, 3 * a, InDim);
+        if (InProjBias is not null) Linear.AddBias(qkv, rows, 3 * a, InProjBias.Value);
+        var lengths = Workspace.Ensure(ref _stepLengths, rows);
+        for (int r = 0; r < rows; r++)
+        {
+            if ((starts[r] + 1) * a > cacheK[r].Length) throw new ArgumentOutOfRangeException(nameof(starts), $"Row {r}: the key/value cache holds {cacheK[r].Length / a} positions; position {starts[r]} was asked for.");
+            qkv.AsSpan(r * 3 * a + a, a).CopyTo(cacheK[r].AsSpan(starts[r] * a, a));
+            qkv.AsSpan(r * 3 * a + 2 * a, a).CopyTo(cacheV[r].AsSpan(starts[r] * a, a));
+            lengths[r] = starts[r] + 1;
+        }
+        var ctx = Workspace.Ensure(ref _ctx, rows * a);
+        _step.Forward(qkv, 3 * a, cacheK, cacheV, 0, 0, a, lengths, ctx, rows, Heads, HeadDim);
+        return _outProj is null ? ctx : _outProj.Forward(ctx, rows);
+    }
+
+    /// <summary>
+    /// Cross-attention of one new query per row over that row's source, whose keys and values <see cref="ProjectMemory"/>
+    /// computed once ([Tm_r, 2A] each; rows of one source share the array). x: [rows, d] → [rows, d]. Inference only.
+    /// </summary>
+    /// <param name="x">Query vectors [rows, d].</param>
+    /// <param name="rows">Hypotheses in the step.</param>
+    /// <param name="keysValues">Each row's memory projections.</param>
+    /// <param name="memoryLengths">Each row's encoder positions (Tm_r).</param>
+    public float[] ForwardCrossStep(float[] x, int rows, float[][] keysValues, int[] memoryLengths)
     {
         int a = AttnDim, d = InDim;
-        var q = Workspace.Ensure(ref _q, n * a);
-        Gemm.MatMulTransB(x.AsSpan(0, n * d), InProjWeight.Value[..(a * d)], q.AsSpan(0, n * a), n, a, d);
-        if (InProjBias is not null) Linear.AddBias(q, n, a, InProjBias.Value[..a]);
-        var ctx = Workspace.Ensure(ref _ctx, n * a);
-        _attention.Forward(new(q, 0, a), new(keysValues, 0, 2 * a), new(keysValues, a, 2 * a), ctx,
-            1, Heads, n, memoryLength, HeadDim, 1f / MathF.Sqrt(HeadDim), causal: false, memoryPadding);
-        return _outProj is null ? ctx : _outProj.Forward(ctx, n);
+        var q = Workspace.Ensure(ref _q, rows * a);
+        Gemm.MatMulTransB(x.AsSpan(0, rows * d), InProjWeight.Value[..(a * d)], q.AsSpan(0, rows * a), rows, a, d);
+        if (InProjBias is not null) Linear.AddBias(q, rows, a, InProjBias.Value[..a]);
+        var ctx = Workspace.Ensure(ref _ctx, rows * a);
+        _step.Forward(q, a, keysValues, keysValues, 0, a, 2 * a, memoryLengths, ctx, rows, Heads, HeadDim);
+        return _outProj is null ? ctx : _outProj.Forward(ctx, rows);
     }
 
     /// <summary>Gradient of the memory after a cross-attention Backward, [B, Tk, d].</summary>

@@ -22,6 +22,15 @@ public abstract class PositionalEncoding
     /// <summary>The position vectors, [MaxLength, Dim] (for export).</summary>
     public ReadOnlySpan<float> Vectors => Table;
 
+    /// <summary>row += PE[position]: one token vector at its own position (rows of a decoding step differ).</summary>
+    /// <param name="row">One token vector [d], changed in place.</param>
+    /// <param name="position">Its position.</param>
+    public void AddAt(Span<float> row, int position)
+    {
+        if ((uint)position >= (uint)MaxLength) throw new ArgumentOutOfRangeException(nameof(position), position, $"Position {position} exceeds the maximum length {MaxLength}.");
+        TensorPrimitives.Add(row, Table.Slice(position * Dim, Dim), row);
+    }
+
     /// <summary>x[b, t, :] += PE[start + t] for a batch of <paramref name="batch"/> sequences of length <paramref name="seqLen"/>.</summary>
     /// <param name="x">Token vectors [B, T, d], changed in place.</param>
     /// <param name="batch">Sequences in the batch (B).</param>

@@ -6,10 +6,12 @@ internal sealed class CrossAttentionSublayer(MultiHeadAttention attention) : ISu
     public int Batch, QueryLength, MemoryLength;
     public float[] Memory = Array.Empty<float>();
     public bool[]? MemoryPadding;
-    public float[]? CachedKeysValues; // set for incremental decoding: the memory's keys and values, projected once
+    /// <summary>When set, Forward is one decoding step: row r attends to keys and values projected once from its source.</summary>
+    public float[][]? StepKeysValues;
+    public int[] StepMemoryLengths = Array.Empty<int>();
     public MultiHeadAttention Attention => attention;
-    public float[] Forward(float[] x, int n, bool training) => CachedKeysValues is { } kv
-        ? attention.ForwardCrossCached(x, n, kv, MemoryLength, MemoryPadding)
+    public float[] Forward(float[] x, int n, bool training) => StepKeysValues is { } kv
+        ? attention.ForwardCrossStep(x, n, kv, StepMemoryLengths)
         : attention.Forward(x, Batch, QueryLength, Memory, MemoryLength, MemoryPadding);
     public float[] Backward(float[] dy, int n) => attention.Backward(dy);
 }

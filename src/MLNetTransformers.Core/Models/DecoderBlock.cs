@@ -80,9 +80,7 @@ public sealed class DecoderBlock
     /// <param name="memory">With cross-attention: this sequence's encoder states [Tm, d].</param>
     /// <param name="memoryLength">Encoder positions (Tm).</param>
     /// <param name="memoryPadding">[Tm] flags, true where an encoder position is padding; null = none.</param>
-    /// <param name="crossKeysValues">With cross-attention: the memory's keys and values from <see cref="ProjectMemory"/>, used instead of projecting <paramref name="memory"/> again.</param>
-    public float[] ForwardIncremental(float[] x, int n, KvCache.Layer cache, int start, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null,
-        float[]? crossKeysValues = null)
+    public float[] ForwardIncremental(float[] x, int n, KvCache.Layer cache, int start, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null)
     {
         (_sa.Cache, _sa.CacheStart) = (cache, start);
         try
@@ -90,16 +88,44 @@ public sealed class DecoderBlock
             var h = _selfBranch.Forward(x, n, _dim, training: false);
             if (_ca is not null)
             {
-                // The new queries attend to every encoder state: over keys and values projected once when given.
-                if (memory is null && crossKeysValues is null) throw new ArgumentNullException(nameof(memory), "This decoder block has cross-attention and needs the encoder memory.");
-                (_ca.Batch, _ca.QueryLength, _ca.MemoryLength, _ca.Memory, _ca.MemoryPadding, _ca.CachedKeysValues) =
-                    (1, n, memoryLength, memory ?? Array.Empty<float>(), memoryPadding, crossKeysValues);
-                try { h = _crossBranch!.Forward(h, n, _dim, training: false); }
-                finally { _ca.CachedKeysValues = null; }
+                if (memory is null) throw new ArgumentNullException(nameof(memory), "This decoder block has cross-attention and needs the encoder memory.");
+                (_ca.Batch, _ca.QueryLength, _ca.MemoryLength, _ca.Memory, _ca.MemoryPadding) = (1, n, memoryLength, memory, memoryPadding);
+                h = _crossBranch!.Forward(h, n, _dim, training: false);
             }
             return _ffBranch.Forward(h, n, _dim, training: false);
         }
         finally { _sa.Cache = null; }
+    }
+
+    /// <summary>
+    /// One decoding step of <paramref name="rows"/> hypotheses (one new token each), each with its own cache and position;
+    /// with cross-attention each row attends to its source's keys and values from <see cref="ProjectMemory"/>.
+    /// x: [rows, d] → [rows, d]; the projections and the feed-forward run as GEMMs over all rows.
+    /// </summary>
+    /// <param name="x">One new token vector per row, [rows, d].</param>
+    /// <param name="rows">Hypotheses in the step.</param>
+    /// <param name="cacheK">Each row's cached keys of this layer.</param>
+    /// <param name="cacheV">Each row's cached values of this layer.</param>
+    /// <param name="starts">Each row's position.</param>
+    /// <param name="crossKeysValues">With cross-attention: each row's source projections [Tm_r, 2d] for this layer.</param>
+    /// <param name="memoryLengths">With cross-attention: each row's encoder positions.</param>
+    public float[] ForwardStep(float[] x, int rows, float[][] cacheK, float[][] cacheV, int[] starts, float[][]? crossKeysValues = null, int[]? memoryLengths = null)
+    {
+        (_sa.StepKeys, _sa.StepValues, _sa.StepStarts) = (cacheK, cacheV, starts);
+        try
+        {
+            var h = _selfBranch.Forward(x, rows, _dim, training: false);
+            if (_ca is not null)
+            {
+                if (crossKeysValues is null || memoryLengths is null)
+                    throw new ArgumentNullException(nameof(crossKeysValues), "This decoder block has cross-attention and needs each row's projected encoder memory.");
+                (_ca.StepKeysValues, _ca.StepMemoryLengths) = (crossKeysValues, memoryLengths);
+                try { h = _crossBranch!.Forward(h, rows, _dim, training: false); }
+                finally { _ca.StepKeysValues = null; }
+            }
+            return _ffBranch.Forward(h, rows, _dim, training: false);
+        }
+        finally { _sa.StepKeys = _sa.StepValues = null; }
     }
 
     /// <summary>Projects one sequence's encoder memory [Tm, d] into this block's cross-attention keys and values (for incremental decoding).</summary>

@@ -10,8 +10,9 @@ public sealed class TokenGenerator
 {
     private readonly TransformerLanguageModel _model;
     private readonly KvCache _cache;
-    private readonly float[] _logits, _probs;
-    private readonly int[] _order, _one = new int[1];
+    private readonly float[] _logits;
+    private readonly TokenSampler _sampler;
+    private readonly int[] _one = new int[1];
 
     /// <summary>A generator over <paramref name="model"/>.</summary>
     /// <param name="model">The language model to sample from.</param>
@@ -20,7 +21,7 @@ public sealed class TokenGenerator
         _model = model;
         _cache = model.CreateCache();
         int v = model.Config.VocabSize;
-        (_logits, _probs, _order) = (new float[v], new float[v], new int[v]);
+        (_logits, _sampler) = (new float[v], new TokenSampler(v));
     }
 
     /// <summary>Generates after <paramref name="prompt"/>; <paramref name="stop"/> sees the generated tokens after each one and ends generation by returning true.</summary>
@@ -82,42 +83,6 @@ public sealed class TokenGenerator
         if (o.RepetitionPenalty != 1f)
             foreach (int t in new HashSet<int>(context))
                 logits[t] = logits[t] > 0 ? logits[t] / o.RepetitionPenalty : logits[t] * o.RepetitionPenalty;
-        if (o.Temperature == 0f) return TensorPrimitives.IndexOfMax(logits);
-        TensorPrimitives.Multiply(logits, 1f / o.Temperature, logits);
-        var probs = _probs.AsSpan();
-        Softmax.Forward(logits, probs, 1, logits.Length);
-        int v = probs.Length, keep = v;
-        if (o.TopK > 0 || o.TopP < 1f)
-        {
-            for (int i = 0; i < v; i++) _order[i] = i;
-            var p = _probs;
-            Array.Sort(_order, (a, b) => p[b].CompareTo(p[a]) is var c && c != 0 ? c : a.CompareTo(b));
-            if (o.TopK > 0) keep = Math.Min(keep, o.TopK);
-            if (o.TopP < 1f)
-            {
-                double cum = 0;
-                for (int i = 0; i < keep; i++)
-                {
-                    cum += p[_order[i]];
-                    if (cum >= o.TopP) { keep = i + 1; break; }
-                }
-            }
-            double total = 0;
-            for (int i = 0; i < keep; i++) total += p[_order[i]];
-            double r = rng.NextFloat() * total;
-            for (int i = 0; i < keep; i++)
-            {
-                r -= p[_order[i]];
-                if (r <= 0) return _order[i];
-            }
-            return _order[keep - 1];
-        }
-        double u = rng.NextFloat();
-        for (int i = 0; i < v; i++)
-        {
-            u -= probs[i];
-            if (u <= 0) return i;
-        }
-        return TensorPrimitives.IndexOfMax(probs);
+        return _sampler.Sample(logits, o.Temperature, o.TopK, o.TopP, ref rng);
     }
 }

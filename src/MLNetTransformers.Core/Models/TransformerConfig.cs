@@ -93,8 +93,13 @@ public record TransformerConfig
     public static TransformerConfig FromJson(string json) =>
         (JsonSerializer.Deserialize<TransformerConfig>(json, Json) ?? throw new ArgumentException("Config JSON is null.")).Validate();
 
-    /// <summary>The config a checkpoint of <paramref name="kind"/> stores: a <see cref="ClassifierConfig"/> for classifiers.</summary>
+    /// <summary>The config a checkpoint of <paramref name="kind"/> stores: a <see cref="ClassifierConfig"/> for classifiers, a <see cref="Seq2SeqConfig"/> for encoder-decoders.</summary>
     /// <param name="json">The JSON written by ToJson.</param>
     /// <param name="kind">The kind of model it describes.</param>
-    public static TransformerConfig FromJson(string json, ModelKind kind) => kind == ModelKind.Classifier ? ClassifierConfig.FromJson(json) : FromJson(json);
+    public static TransformerConfig FromJson(string json, ModelKind kind) => kind switch
+    {
+        ModelKind.Classifier => ClassifierConfig.FromJson(json),
+        ModelKind.Seq2Seq => Seq2SeqConfig.FromJson(json),
+        _ => FromJson(json),
+    };
 }

@@ -4,14 +4,17 @@ namespace MLNetTransformers.Core.Models;
 public sealed class TransformerDecoder : TransformerStack
 {
     private readonly DecoderBlock[] _blocks;
+    private int[]? _starts;
+    private float[][]? _stepKeys, _stepValues, _stepCross;
 
     /// <summary>Declares the stack's parameters; blocks are <c>{prefix}layers.{i}.</c>.</summary>
     /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
     /// <param name="prefix">Prefix of the parameter names.</param>
     /// <param name="config">The model's shape.</param>
     /// <param name="seed">Seed of the dropout masks.</param>
-    public TransformerDecoder(ParameterSet parameters, string prefix, TransformerConfig config, ulong seed)
-        : base(parameters, prefix, config, seed)
+    /// <param name="tokens">Another stack's token embedding to share (tied embeddings); null = its own <c>{prefix}tok.weight</c>.</param>
+    public TransformerDecoder(ParameterSet parameters, string prefix, TransformerConfig config, ulong seed, Embedding? tokens = null)
+        : base(parameters, prefix, config, seed, tokens)
     {
         _blocks = new DecoderBlock[config.Layers];
         for (int i = 0; i < _blocks.Length; i++)
@@ -45,18 +48,54 @@ public sealed class TransformerDecoder : TransformerStack
     /// <param name="memory">With cross-attention: this sequence's encoder states [Tm, d].</param>
     /// <param name="memoryLength">Encoder positions (Tm).</param>
     /// <param name="memoryPadding">[Tm] flags, true where an encoder position is padding; null = none.</param>
-    /// <param name="crossKeysValues">With cross-attention: each block's keys and values of the memory, from <see cref="ProjectMemory"/> (null = project <paramref name="memory"/> every call).</param>
-    public float[] ForwardIncremental(int[] ids, int n, KvCache cache, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null,
-        IReadOnlyList<float[]>? crossKeysValues = null)
+    public float[] ForwardIncremental(int[] ids, int n, KvCache cache, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null)
     {
         int start = cache.Length;
         if (start + n > Config.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(n), $"Positions {start}..{start + n - 1} exceed the model's maximum length {Config.MaxLength}.");
         var x = Tok.Forward(ids, n);
         Pos.AddTo(x, 1, n, start);
-        for (int i = 0; i < _blocks.Length; i++) x = _blocks[i].ForwardIncremental(x, n, cache.Layers[i], start, memory, memoryLength, memoryPadding, crossKeysValues?[i]);
+        for (int i = 0; i < _blocks.Length; i++) x = _blocks[i].ForwardIncremental(x, n, cache.Layers[i], start, memory, memoryLength, memoryPadding);
         cache.Length = start + n;
         return Finish(x, n);
+    }
+
+    /// <summary>
+    /// Hidden states [rows, d] of one decoding step of many hypotheses: row r feeds token <paramref name="ids"/>[r] at
+    /// the position after those in its own <paramref name="caches"/>[r] (which it extends); with cross-attention it
+    /// attends to its source's <paramref name="crossKeysValues"/>[r] (from <see cref="ProjectMemory"/>, shared by the
+    /// rows of one source). Finished hypotheses simply leave: rows need not share a length or a source.
+    /// </summary>
+    /// <param name="ids">One token id per row.</param>
+    /// <param name="rows">Hypotheses in the step.</param>
+    /// <param name="caches">Each row's cache (extended by one position).</param>
+    /// <param name="crossKeysValues">With cross-attention: each row's per-layer memory projections; null otherwise.</param>
+    /// <param name="memoryLengths">With cross-attention: each row's encoder positions.</param>
+    public float[] ForwardStep(int[] ids, int rows, IReadOnlyList<KvCache> caches, IReadOnlyList<float[][]>? crossKeysValues = null, int[]? memoryLengths = null)
+    {
+        var starts = Workspace.Ensure(ref _starts, rows);
+        for (int r = 0; r < rows; r++)
+        {
+            starts[r] = caches[r].Length;
+            if (starts[r] >= Config.MaxLength)
+                throw new ArgumentOutOfRangeException(nameof(caches), $"Row {r}: position {starts[r]} exceeds the model's maximum length {Config.MaxLength}.");
+        }
+        var x = Tok.Forward(ids, rows);
+        for (int r = 0; r < rows; r++) Pos.AddAt(x.AsSpan(r * Config.ModelDim, Config.ModelDim), starts[r]);
+        var keys = Workspace.Ensure(ref _stepKeys, rows);
+        var values = Workspace.Ensure(ref _stepValues, rows);
+        var cross = Workspace.Ensure(ref _stepCross, rows);
+        for (int i = 0; i < _blocks.Length; i++)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                (keys[r], values[r]) = (caches[r].Layers[i].Keys, caches[r].Layers[i].Values);
+                if (crossKeysValues is not null) cross[r] = crossKeysValues[r][i];
+            }
+            x = _blocks[i].ForwardStep(x, rows, keys, values, starts, crossKeysValues is null ? null : cross, memoryLengths);
+        }
+        for (int r = 0; r < rows; r++) caches[r].Length = starts[r] + 1;
+        return Finish(x, rows);
     }
 
     /// <summary>Each block's cross-attention keys and values of one sequence's encoder memory, computed once per source.</summary>

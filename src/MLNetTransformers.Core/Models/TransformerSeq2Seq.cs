@@ -4,7 +4,9 @@ namespace MLNetTransformers.Core.Models;
 /// The encoder-decoder transformer of "Attention Is All You Need" (and T5, BART): a <see cref="TransformerEncoder"/>
 /// reads the source (parameters <c>encoder.</c>), a <see cref="TransformerDecoder"/> with masked self-attention and
 /// cross-attention to every encoder vector reads the target so far (<c>decoder.</c>), and a head <c>head</c>
-/// [vocab, d] predicts the next target token. One vocabulary for both sides. A batch is the target side
+/// [vocab, d] predicts the next target token. One vocabulary shared by both sides (optionally one embedding matrix for
+/// source, target and head: <see cref="Seq2SeqConfig.TiedEmbeddings"/>) or a source vocabulary of its own
+/// (<see cref="Seq2SeqConfig.SourceVocabSize"/>). A batch is the target side
 /// (decoder inputs starting with the start token, mask, next-token targets with −100 where there is none) with the
 /// source side in <see cref="TokenBatch.Source"/>.
 /// </summary>
@@ -15,17 +17,22 @@ public sealed class TransformerSeq2Seq : ITrainableModel
     private float[]? _dmemory;
 
     /// <summary>Builds the model and initialises its weights from <paramref name="seed"/>.</summary>
-    /// <param name="config">The shape of both stacks (the decoder gets cross-attention).</param>
+    /// <param name="config">The shape of both stacks (the decoder gets cross-attention); a <see cref="Seq2SeqConfig"/> for separate or tied vocabularies.</param>
     /// <param name="seed">Seed of the initial weights and the dropout masks.</param>
     public TransformerSeq2Seq(TransformerConfig config, ulong seed = 0)
     {
-        Config = config.Validate().Shape() with { CrossAttention = true };
+        Config = (config as Seq2SeqConfig ?? new Seq2SeqConfig(config.Shape())).Validate() with { CrossAttention = true };
         Parameters = new ParameterSet();
-        Encoder = new TransformerEncoder(Parameters, "encoder.", Config with { CrossAttention = false }, seed);
-        Decoder = new TransformerDecoder(Parameters, "decoder.", Config, seed + 104_729); // its own dropout streams
-        Head = new Linear(Parameters, "head.", Config.ModelDim, Config.VocabSize);
+        var shape = Config.Shape();
+        Encoder = new TransformerEncoder(Parameters, "encoder.", shape with { CrossAttention = false, VocabSize = Config.EncoderVocabSize }, seed);
+        var tied = Config.TiedEmbeddings ? Encoder.Tok : null; // decoder.tok and head.weight are encoder.tok.weight
+        Decoder = new TransformerDecoder(Parameters, "decoder.", shape, seed + 104_729, tied); // its own dropout streams
+        Head = tied is null ? new Linear(Parameters, "head.", Config.ModelDim, Config.VocabSize) : new Linear(Parameters, "head.", tied.Weight);
         Parameters.Allocate(seed);
     }
+
+    /// <summary>The managed incremental decoder of this model (key/value caches, batched steps) for <see cref="Seq2SeqDecoder"/>; one per thread.</summary>
+    public IIncrementalDecoder CreateIncrementalDecoder() => new TransformerIncrementalDecoder(this);
 
     /// <summary>A new instance with the same config and a copy of the weights (layers keep per-call buffers, so concurrent callers each need one).</summary>
     public TransformerSeq2Seq Copy()
@@ -35,8 +42,9 @@ public sealed class TransformerSeq2Seq : ITrainableModel
         return copy;
     }
 
-    /// <inheritdoc/>
-    public TransformerConfig Config { get; }
+    /// <summary>The model's shape and vocabularies.</summary>
+    public Seq2SeqConfig Config { get; }
+    TransformerConfig ITransformerModel.Config => Config;
     /// <inheritdoc/>
     public ParameterSet Parameters { get; }
     /// <inheritdoc/>

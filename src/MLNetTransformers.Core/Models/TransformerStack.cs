@@ -8,11 +8,13 @@ public abstract class TransformerStack
 {
     private readonly Dropout _embDrop;
 
-    /// <summary>Declares the shared parameters under <paramref name="prefix"/>.</summary>
-    protected TransformerStack(ParameterSet parameters, string prefix, TransformerConfig config, ulong seed)
+    /// <summary>Declares the shared parameters under <paramref name="prefix"/>; <paramref name="tokens"/>, when given, is another stack's token embedding used instead of a new one (tied embeddings).</summary>
+    protected TransformerStack(ParameterSet parameters, string prefix, TransformerConfig config, ulong seed, Embedding? tokens = null)
     {
         Config = config.Validate();
-        Tok = new Embedding(parameters, prefix + "tok.", config.VocabSize, config.ModelDim);
+        if (tokens is not null && (tokens.Vocab != config.VocabSize || tokens.Dim != config.ModelDim))
+            throw new ArgumentException($"A shared token embedding [{tokens.Vocab}, {tokens.Dim}] does not fit a stack of vocabulary {config.VocabSize} and width {config.ModelDim}.", nameof(tokens));
+        Tok = tokens is null ? new Embedding(parameters, prefix + "tok.", config.VocabSize, config.ModelDim) : new Embedding(tokens.Weight);
         Pos = PositionalEncoding.Create(config.PositionalEncoding, parameters, prefix + "pos.", config.MaxLength, config.ModelDim);
         FinalNorm = config.Norm == NormPlacement.PreNorm ? new LayerNorm(parameters, prefix + "lnf.", config.ModelDim, config.LayerNormEps) : null;
         _embDrop = new Dropout(config.Dropout, seed);

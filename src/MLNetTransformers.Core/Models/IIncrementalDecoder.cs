@@ -1,0 +1,32 @@
+namespace MLNetTransformers.Core.Models;
+
+/// <summary>
+/// An encoder-decoder that decodes one token per step for many hypotheses at once, keeping each hypothesis's state
+/// (self-attention keys and values) and its source's projected encoder states between steps, as fairseq's incremental
+/// decoders do. <see cref="Seq2SeqDecoder"/> runs greedy search, beam search and sampling over any implementation: the
+/// managed engine (<see cref="TransformerSeq2Seq.CreateIncrementalDecoder"/>) or ONNX Runtime sessions of an exported
+/// model (<c>MLNetTransformers.Onnx.OnnxSeq2SeqModel</c>), so both decode the same way.
+/// </summary>
+public interface IIncrementalDecoder
+{
+    /// <summary>Target vocabulary size (the width of each logits row).</summary>
+    int VocabSize { get; }
+    /// <summary>Target positions the decoder holds (start token included): at most MaxLength − 1 output tokens.</summary>
+    int MaxLength { get; }
+    /// <summary>Longest source accepted, in tokens.</summary>
+    int MaxSourceLength { get; }
+
+    /// <summary>Encodes <paramref name="sources"/> and forgets earlier hypotheses; row i of the first <see cref="Advance"/> may continue source i.</summary>
+    /// <param name="sources">Source token ids, one array per source (no padding).</param>
+    void Encode(IReadOnlyList<int[]> sources);
+
+    /// <summary>
+    /// One step: row r continues row <paramref name="parents"/>[r] of the previous step (at the first step after
+    /// <see cref="Encode"/>: source <paramref name="parents"/>[r] with nothing decoded yet) by feeding token
+    /// <paramref name="tokens"/>[r]. A parent may have several children (beam search) or none (a finished hypothesis
+    /// leaves). Returns next-token logits [rows, <see cref="VocabSize"/>], valid until the next call.
+    /// </summary>
+    /// <param name="parents">Each row's parent row (or source, at the first step).</param>
+    /// <param name="tokens">Each row's new token.</param>
+    float[] Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens);
+}

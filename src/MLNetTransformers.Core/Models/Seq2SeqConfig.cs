@@ -1,0 +1,53 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace MLNetTransformers.Core.Models;
+
+/// <summary>
+/// A <see cref="TransformerSeq2Seq"/>'s config: the shape of both stacks (<see cref="TransformerConfig"/>;
+/// <see cref="TransformerConfig.VocabSize"/> is the target vocabulary) and what only an encoder-decoder has.
+/// </summary>
+public sealed record Seq2SeqConfig : TransformerConfig
+{
+    /// <summary>An encoder-decoder config with the default shape.</summary>
+    public Seq2SeqConfig() => CrossAttention = true;
+
+    /// <summary>An encoder-decoder config with the shape of <paramref name="shape"/> (set the other fields with an initializer).</summary>
+    /// <param name="shape">The shape of both stacks.</param>
+    public Seq2SeqConfig(TransformerConfig shape) : base(shape) => CrossAttention = true;
+
+    /// <summary>Source vocabulary size when the source has its own tokenizer; 0 = one vocabulary shared by both sides.</summary>
+    public int SourceVocabSize { get; init; }
+    /// <summary>
+    /// One embedding matrix for source tokens, target tokens and the output projection (as in "Attention Is All You
+    /// Need" and T5): fewer weights and every side's updates train it. Needs the shared vocabulary.
+    /// </summary>
+    public bool TiedEmbeddings { get; init; }
+
+    /// <summary>The encoder's vocabulary size.</summary>
+    [JsonIgnore] public int EncoderVocabSize => SourceVocabSize == 0 ? VocabSize : SourceVocabSize;
+
+    /// <inheritdoc/>
+    public override Seq2SeqConfig Validate()
+    {
+        base.Validate();
+        if (SourceVocabSize < 0) throw new ArgumentException($"{nameof(SourceVocabSize)} must be non-negative (0 = shared), got {SourceVocabSize}.");
+        if (TiedEmbeddings && SourceVocabSize != 0 && SourceVocabSize != VocabSize)
+            throw new ArgumentException($"{nameof(TiedEmbeddings)} needs one vocabulary for both sides; the source has {SourceVocabSize} tokens and the target {VocabSize}.");
+        return this;
+    }
+
+    /// <inheritdoc/>
+    public override long MinimumParameterCount(ModelKind kind)
+    {
+        long d = ModelDim;
+        long positions = PositionalEncoding == PositionalEncodingKind.Learned ? 2L * MaxLength * d : 0;
+        long embeddings = TiedEmbeddings ? (long)VocabSize * d : ((long)EncoderVocabSize + 2L * VocabSize) * d;
+        return embeddings + positions + Layers * (12 * d * d + 4 * d * FeedForwardDim);
+    }
+
+    /// <summary>Parses <see cref="TransformerConfig.ToJson"/> output of an encoder-decoder and validates it (older files, a plain shape, read as shared untied vocabularies).</summary>
+    /// <param name="json">The JSON written by ToJson.</param>
+    public static new Seq2SeqConfig FromJson(string json) =>
+        (JsonSerializer.Deserialize<Seq2SeqConfig>(json, Json) ?? throw new ArgumentException("Config JSON is null.")).Validate() with { CrossAttention = true };
+}

@@ -1,0 +1,95 @@
+namespace MLNetTransformers.Core.Models;
+
+/// <summary>
+/// The managed <see cref="IIncrementalDecoder"/> of a <see cref="TransformerSeq2Seq"/>: sources are encoded as one padded
+/// batch and each one's cross-attention keys and values projected once; every hypothesis (row) owns a
+/// <see cref="KvCache"/>. A step hands each parent's cache to its first child and copies it for the others (beam
+/// search forks), returns unused caches to a pool, then runs the decoder on all rows at once.
+/// </summary>
+internal sealed class TransformerIncrementalDecoder(TransformerSeq2Seq model) : IIncrementalDecoder
+{
+    private readonly Stack<KvCache> _free = new();
+    private List<KvCache> _caches = new(), _next = new();
+    private int[] _source = Array.Empty<int>(), _nextSource = Array.Empty<int>();
+    private float[][][] _crossKeysValues = Array.Empty<float[][]>();
+    private int[] _sourceLengths = Array.Empty<int>();
+    private readonly List<float[][]> _rowCross = new();
+    private int[] _ids = Array.Empty<int>(), _rowLengths = Array.Empty<int>();
+    private bool[] _taken = Array.Empty<bool>();
+
+    public int VocabSize => model.Config.VocabSize;
+    public int MaxLength => model.Config.MaxLength;
+    public int MaxSourceLength => model.Config.MaxLength;
+
+    public void Encode(IReadOnlyList<int[]> sources)
+    {
+        int n = sources.Count, s = 0, d = model.Config.ModelDim;
+        if (n == 0) throw new ArgumentException("There is no source to encode.", nameof(sources));
+        for (int i = 0; i < n; i++)
+        {
+            if (sources[i].Length == 0 || sources[i].Length > MaxSourceLength)
+                throw new ArgumentOutOfRangeException(nameof(sources), sources[i].Length, $"Source {i} holds {sources[i].Length} tokens; a source must hold 1 to {MaxSourceLength}.");
+            s = Math.Max(s, sources[i].Length);
+        }
+        // One padded batch; padded keys are masked, so each source's states equal those of encoding it alone.
+        var ids = new int[n * s];
+        var mask = new int[n * s];
+        for (int i = 0; i < n; i++)
+        {
+            sources[i].CopyTo(ids, i * s);
+            mask.AsSpan(i * s, sources[i].Length).Fill(1);
+        }
+        var memory = model.Encode(new TokenBatch(n, s, ids, mask));
+        _crossKeysValues = new float[n][][];
+        _sourceLengths = new int[n];
+        for (int i = 0; i < n; i++)
+        {
+            int len = sources[i].Length;
+            _crossKeysValues[i] = model.Decoder.ProjectMemory(memory.AsSpan(i * s * d, len * d).ToArray(), len);
+            _sourceLengths[i] = len;
+        }
+        foreach (var c in _caches) _free.Push(c);
+        _caches.Clear();
+        for (int i = 0; i < n; i++) _caches.Add(Rent()); // the "previous rows" of the first step: one empty cache per source
+        _source = Enumerable.Range(0, n).ToArray();
+    }
+
+    public float[] Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
+    {
+        int rows = parents.Length;
+        if (tokens.Length != rows) throw new ArgumentException($"{rows} parents but {tokens.Length} tokens.", nameof(tokens));
+        if (rows == 0) throw new ArgumentException("A step needs at least one row.", nameof(parents));
+        if (_taken.Length < _caches.Count) _taken = new bool[_caches.Count];
+        Array.Clear(_taken, 0, _caches.Count);
+        if (_nextSource.Length < rows) _nextSource = new int[rows];
+        if (_ids.Length < rows) (_ids, _rowLengths) = (new int[rows], new int[rows]);
+        _next.Clear();
+        _rowCross.Clear();
+        for (int r = 0; r < rows; r++)
+        {
+            int p = parents[r];
+            if ((uint)p >= (uint)_caches.Count) throw new ArgumentOutOfRangeException(nameof(parents), p, $"Row {r}'s parent {p} is not a row of the previous step (0..{_caches.Count - 1}).");
+            KvCache cache;
+            if (!_taken[p]) { cache = _caches[p]; _taken[p] = true; }
+            else { cache = Rent(); cache.CopyFrom(_caches[p]); } // every fork is copied before any row decodes
+            _next.Add(cache);
+            int source = _nextSource[r] = _source[p];
+            _rowCross.Add(_crossKeysValues[source]);
+            _rowLengths[r] = _sourceLengths[source];
+            _ids[r] = tokens[r];
+        }
+        for (int p = 0; p < _caches.Count; p++)
+            if (!_taken[p]) _free.Push(_caches[p]); // finished or pruned hypotheses leave the batch
+        (_caches, _next) = (_next, _caches);
+        (_source, _nextSource) = (_nextSource, _source);
+        var hidden = model.Decoder.ForwardStep(_ids, rows, _caches, _rowCross, _rowLengths);
+        return model.Head.Forward(hidden, rows);
+    }
+
+    private KvCache Rent()
+    {
+        if (!_free.TryPop(out var cache)) return new KvCache(model.Config);
+        cache.Clear();
+        return cache;
+    }
+}
