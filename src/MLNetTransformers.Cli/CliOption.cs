@@ -43,6 +43,10 @@ internal static class CliOption
     public static Option<double> Number(string name, string description, double defaultValue) =>
         new(name) { Description = description, DefaultValueFactory = _ => defaultValue, CustomParser = r => ParseNumber(r, name) ?? 0 };
 
+    /// <summary>A finite number that may be absent (the model's or library's setting then holds).</summary>
+    public static Option<double?> OptionalNumber(string name, string description) =>
+        new(name) { Description = description, CustomParser = r => ParseNumber(r, name) };
+
     /// <summary>A duration in seconds, above 0 and at most a year, or null when absent.</summary>
     public static Option<TimeSpan?> Seconds(string name, string description) => new(name)
     {

@@ -16,10 +16,14 @@ internal static class TrainSeq2SeqCommand
         var pairs = CliOption.InputFile("--pairs", "Instead of --source/--target: a TSV with a header row, source first, target second");
         var modelPath = CliOption.Text("--model", "Where to save the model", required: true);
         var epochs = CliOption.OptionalInt("--epochs", "Passes over the pairs (default: chosen from the data size)");
-        var beam = CliOption.Int("--beam", "Beam width of the saved translator (1 = greedy)", d.BeamWidth);
+        var beam = CliOption.Int("--beam", "Beam width of the saved translator (1 = greedy)", d.Decoding.BeamWidth);
+        var tie = new Option<bool>("--tie-embeddings") { Description = "One matrix for source and target embeddings and the output projection" };
+        var separate = new Option<bool>("--separate-vocabularies") { Description = "Learn one tokenizer per side instead of one shared vocabulary" };
         var flags = new TrainingFlags(d, Tokenizers, "--max-tokens");
         flags.Add(epochs, nameof(d.Epochs), (r, o) => o.Epochs = r.GetValue(epochs));
-        flags.Add(beam, nameof(d.BeamWidth), (r, o) => ((Seq2SeqOptions)o).BeamWidth = r.GetValue(beam));
+        flags.Add(beam, nameof(Core.Models.Seq2SeqDecodingOptions.BeamWidth), (r, o) => ((Seq2SeqOptions)o).Decoding = ((Seq2SeqOptions)o).Decoding with { BeamWidth = r.GetValue(beam) });
+        flags.Add(tie, nameof(d.TiedEmbeddings), (r, o) => ((Seq2SeqOptions)o).TiedEmbeddings = r.GetValue(tie));
+        flags.Add(separate, nameof(d.SharedVocabulary), (r, o) => ((Seq2SeqOptions)o).SharedVocabulary = !r.GetValue(separate));
         var command = new Command("train-seq2seq", "Train an encoder-decoder transformer on parallel files; prints a JSON summary") { source, target, pairs, modelPath };
         flags.AddTo(command);
         command.SetAction(r => Run(r, flags, r.GetValue(source), r.GetValue(target), r.GetValue(pairs), r.GetValue(modelPath)!));
@@ -44,6 +48,7 @@ internal static class TrainSeq2SeqCommand
         {
             model = modelPath, steps = s.Steps, stop_reason = s.StopReason, train_seconds = Math.Round(s.Elapsed.TotalSeconds, 1),
             best_validation_loss = s.Best is { } b ? Math.Round(b.Loss, 4) : (double?)null, parameters = translator.Model.Parameters.Count,
+            truncated_sources = translator.TruncatedTrainingTexts?.Sources, truncated_targets = translator.TruncatedTrainingTexts?.Targets,
         }));
         return 0;
     }

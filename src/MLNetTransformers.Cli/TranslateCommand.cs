@@ -10,25 +10,39 @@ internal static class TranslateCommand
         var model = CliOption.Model("train-seq2seq");
         var text = CliOption.Text("--text", "One text to translate");
         var input = CliOption.InputFile("--input", "A file of texts, one per line (- = standard input)", standardInput: true);
-        var nBest = CliOption.Int("--n-best", "Hypotheses per input, best first, tab-separated with their scores (1 = the output only)", 1);
-        var command = new Command("translate", "Translate --text or every line of --input; prints one line per input") { model, text, input, nBest };
+        var decoding = new DecodingFlags();
+        var command = new Command("translate", "Translate --text or every line of --input; prints one line per input") { model, text, input };
+        decoding.AddTo(command);
         command.SetAction(r =>
         {
             string? one = r.GetValue(text), file = r.GetValue(input);
             if ((one is null) == (file is null)) throw new UsageException("Give exactly one of --text and --input.");
-            int n = r.GetValue(nBest);
-            if (n < 1) throw new UsageException($"--n-best must be at least 1, got {n}.");
-            var translator = TransformerModel.Parts(TransformerModel.Load(new MLContext(), r.GetValue(model)!, out _)).OfType<Seq2SeqTransformer>().FirstOrDefault()
-                ?? throw new InvalidDataException($"Model '{r.GetValue(model)}' holds no sequence-to-sequence model (train one with train-seq2seq).");
+            var saved = Load(r.GetValue(model)!);
+            var options = decoding.Apply(r, saved.Decoding);
+            var translator = saved.WithDecoding(options);
             var lines = one is not null ? new[] { one } : file == "-" ? ReadAll(Console.In) : File.ReadAllLines(file!);
-            foreach (var line in lines)
+            // Blocks of lines are decoded together and printed as they finish.
+            for (int start = 0; start < lines.Length; start += options.BatchSize)
             {
-                var hypotheses = translator.Translate(line, n);
-                Console.WriteLine(n == 1 ? hypotheses[0].Text : string.Join('\t', hypotheses.Select(h => $"{h.Text}\t{h.Score:F4}")));
+                foreach (var hypotheses in translator.Translate(lines[start..Math.Min(lines.Length, start + options.BatchSize)], options.NBest))
+                    Console.WriteLine(options.NBest == 1 ? hypotheses[0].Text : string.Join('\t', hypotheses.Select(h => $"{h.Text}\t{h.Score:F4}")));
             }
+            ReportTruncation(translator);
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The encoder-decoder in a saved model file.</summary>
+    public static Seq2SeqTransformer Load(string path) =>
+        TransformerModel.Parts(TransformerModel.Load(new MLContext(), path, out _)).OfType<Seq2SeqTransformer>().FirstOrDefault()
+        ?? throw new InvalidDataException($"Model '{path}' holds no sequence-to-sequence model (train one with train-seq2seq).");
+
+    /// <summary>Says on standard error how many inputs were cut to the model's length.</summary>
+    public static void ReportTruncation(Seq2SeqTransformer translator)
+    {
+        if (translator.TruncatedSources > 0)
+            Console.Error.WriteLine($"note: {translator.TruncatedSources} input(s) had more than {translator.SourceTokenizer.MaxTokens} tokens and were truncated.");
     }
 
     private static string[] ReadAll(TextReader reader)

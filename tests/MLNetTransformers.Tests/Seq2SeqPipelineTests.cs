@@ -41,7 +41,7 @@ public class Seq2SeqPipelineTests
         var options = new Seq2SeqOptions
         {
             Layers = 2, ModelDim = 64, Heads = 4, FeedForwardDim = 128, Dropout = 0f, LearningRate = 2e-3f, Epochs = 20, BatchSize = 32, Seed = 1, EarlyStoppingPatience = 0,
-            Tokenizer = new Tokenization.TokenizerOptions { MaxTokens = 24, VocabularySize = 80, MinFrequency = 1 }, BeamWidth = 3,
+            Tokenizer = new Tokenization.TokenizerOptions { MaxTokens = 24, VocabularySize = 80, MinFrequency = 1 }, Decoding = new() { BeamWidth = 3 },
         };
         var translator = ml.Transforms.Text.TrainSeq2Seq(options).Fit(train);
         Assert.NotNull(translator.TrainingOutcome);
@@ -66,4 +66,57 @@ public class Seq2SeqPipelineTests
     }
 
     public sealed class Output { public string Translation { get; set; } = ""; }
+
+    public sealed class NBestOutput
+    {
+        public string Translation { get; set; } = "";
+        public string[] TranslationNBest { get; set; } = Array.Empty<string>();
+        public float[] TranslationScores { get; set; } = Array.Empty<float>();
+    }
+
+    [Fact]
+    public void SeparateVocabularies_NBestColumns_TruncationCounts_AndBatchedTranslationAgreeWithRowByRow()
+    {
+        var ml = new MLContext(seed: 1);
+        var pairs = Pairs(300, 3);
+        pairs.Add(new Pair { Source = string.Join(' ', Enumerable.Repeat("red dog", 20)), Target = "rot" }); // longer than MaxTokens
+        var train = ml.Data.LoadFromEnumerable(pairs);
+        var options = new Seq2SeqOptions
+        {
+            Layers = 1, ModelDim = 32, Heads = 2, FeedForwardDim = 64, MaxSteps = 40, BatchSize = 16, Seed = 2, SharedVocabulary = false,
+            Tokenizer = new Tokenization.TokenizerOptions { MaxTokens = 20, VocabularySize = 60, MinFrequency = 1 },
+            Decoding = new() { BeamWidth = 3, NBest = 2 },
+        };
+        var translator = ml.Transforms.Text.TrainSeq2Seq(options).Fit(train);
+        Assert.NotSame(translator.Tokenizer, translator.SourceTokenizer);
+        Assert.Equal(translator.SourceTokenizer.VocabularySize, translator.Model.Config.EncoderVocabSize);
+        Assert.Equal(translator.Tokenizer.VocabularySize, translator.Model.Config.VocabSize);
+        Assert.True(translator.TruncatedTrainingTexts == (1, 0), $"truncated {translator.TruncatedTrainingTexts}");
+
+        var test = ml.Data.LoadFromEnumerable(Pairs(8, 4));
+        var rows = ml.Data.CreateEnumerable<NBestOutput>(translator.Transform(test), reuseRowObject: false).ToArray();
+        var sources = test.GetColumn<string>("Source").ToArray();
+        var batched = translator.Translate(sources, nBest: 2);
+        for (int i = 0; i < rows.Length; i++)
+        {
+            Assert.Equal(2, rows[i].TranslationNBest.Length);
+            Assert.Equal(rows[i].Translation, rows[i].TranslationNBest[0]);
+            Assert.True(rows[i].TranslationScores[0] >= rows[i].TranslationScores[1]);
+            Assert.Equal(batched[i].Select(h => h.Text), rows[i].TranslationNBest);
+        }
+        long before = translator.TruncatedSources;
+        translator.Translate(string.Join(' ', Enumerable.Repeat("the big cat", 10)));
+        Assert.Equal(before + 1, translator.TruncatedSources);
+
+        // Saved and reloaded: both tokenizers and the decoding settings come back.
+        string path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "separate.mlnt");
+        TransformerModel.Save(ml, translator, test.Schema, path);
+        var loaded = TransformerModel.Parts(TransformerModel.Load(new MLContext(), path, out _)).OfType<Seq2SeqTransformer>().Single();
+        Assert.Equal(translator.Decoding, loaded.Decoding);
+        Assert.Equal(translator.SourceTokenizer.VocabularySize, loaded.SourceTokenizer.VocabularySize);
+        Assert.Equal(batched.Select(b => b[0].Text), loaded.Translate(sources).Select(b => b[0].Text));
+
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.Text.TrainSeq2Seq(new Seq2SeqOptions { SharedVocabulary = false, TiedEmbeddings = true }).Fit(train));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.Text.TrainSeq2Seq(new Seq2SeqOptions { Decoding = new() { BeamWidth = 0 } }));
+    }
 }

@@ -10,12 +10,14 @@ internal sealed class EncodedTexts
         MaxTokens = max;
         Ids = new int[Count * max];
         Lengths = new int[Count];
-        var mask = new int[max];
+        int truncated = 0;
         Parallel.For(0, Count, () => new int[max], (i, _, m) =>
         {
-            Lengths[i] = tokenizer.Encode(texts[i], Ids.AsSpan(i * max, max), m);
+            Lengths[i] = tokenizer.Encode(texts[i], Ids.AsSpan(i * max, max), m, out bool cut);
+            if (cut) Interlocked.Increment(ref truncated);
             return m;
         }, _ => { });
+        Truncated = truncated;
     }
 
     /// <summary>Rows of token ids (e.g. a TokenIds column): each row ends at its first [PAD] and is cut at <paramref name="maxTokens"/>.</summary>
@@ -42,6 +44,8 @@ internal sealed class EncodedTexts
     }
 
     public int Count { get; }
+    /// <summary>Texts with more tokens than fit (cut to MaxTokens).</summary>
+    public int Truncated { get; }
     public int MaxTokens { get; }
     public int[] Ids { get; }
     public int[] Lengths { get; }

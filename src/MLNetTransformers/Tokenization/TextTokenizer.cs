@@ -172,19 +172,40 @@ public sealed class TextTokenizer
     /// <param name="text">The text.</param>
     /// <param name="ids">Receives the ids: [CLS], the tokens (truncated), [SEP], then [PAD]s; its length is MaxTokens.</param>
     /// <param name="mask">Receives the attention mask (1 = real token, 0 = padding).</param>
-    public int Encode(ReadOnlySpan<char> text, Span<int> ids, Span<int> mask)
+    public int Encode(ReadOnlySpan<char> text, Span<int> ids, Span<int> mask) => Encode(text, ids, mask, out _);
+
+    /// <summary>As <see cref="Encode(ReadOnlySpan{char}, Span{int}, Span{int})"/>, telling whether the text had more tokens than fit.</summary>
+    /// <returns>The number of real tokens (mask 1), specials included.</returns>
+    /// <param name="text">The text.</param>
+    /// <param name="ids">Receives the ids: [CLS], the tokens (truncated), [SEP], then [PAD]s; its length is MaxTokens.</param>
+    /// <param name="mask">Receives the attention mask (1 = real token, 0 = padding).</param>
+    /// <param name="truncated">Whether tokens were cut to fit <see cref="MaxTokens"/>.</param>
+    public int Encode(ReadOnlySpan<char> text, Span<int> ids, Span<int> mask, out bool truncated)
     {
         int max = MaxTokens;
         if (ids.Length < max || mask.Length < max) throw new ArgumentException($"Output spans must hold {max} entries.");
         int n = 0;
+        truncated = false;
         ids[n++] = ClsId;
         if (!text.IsWhiteSpace())
         {
             string s = Sanitize(text);
-            IReadOnlyList<int> tokens = _chars is not null ? EncodeAll(s.AsSpan(0, Math.Min(s.Length, max))) :
-                _tokenizer is BertTokenizer bert
-                ? bert.EncodeToIds(s, max - 2, addSpecialTokens: false, out _, out _)
-                : _tokenizer!.EncodeToIds(s, max - 2, out _, out _);
+            IReadOnlyList<int> tokens;
+            if (_chars is not null)
+            {
+                tokens = EncodeAll(s.AsSpan(0, Math.Min(s.Length, max)));
+                truncated = s.Length > max;
+            }
+            else
+            {
+                string? normalized;
+                int consumed;
+                tokens = _tokenizer is BertTokenizer bert
+                    ? bert.EncodeToIds(s, max - 2, addSpecialTokens: false, out normalized, out consumed)
+                    : _tokenizer!.EncodeToIds(s, max - 2, out normalized, out consumed);
+                truncated = consumed < (normalized ?? s).TrimEnd().Length;
+            }
+            truncated |= tokens.Count > max - 2;
             for (int i = 0; i < tokens.Count && n < max - 1; i++) ids[n++] = tokens[i];
         }
         ids[n++] = SepId;

@@ -4,8 +4,9 @@ namespace MLNetTransformers.Translation;
 
 /// <summary>
 /// Options of the sequence-to-sequence trainer (<c>mlContext.Transforms.Text.TrainSeq2Seq</c>): the source text column
-/// is <see cref="TransformerTrainingOptions.TextColumnName"/>, the target <see cref="TargetColumnName"/>; one tokenizer
-/// (a WordPiece vocabulary learned from both sides by default) and one vocabulary for both.
+/// is <see cref="TransformerTrainingOptions.TextColumnName"/>, the target <see cref="TargetColumnName"/>. By default one
+/// tokenizer (a WordPiece vocabulary learned from both sides) and one vocabulary serve both sides; with
+/// <see cref="SharedVocabulary"/> off each side learns its own from <see cref="TransformerTrainingOptions.Tokenizer"/>'s settings.
 /// </summary>
 public sealed class Seq2SeqOptions : TransformerTrainingOptions
 {
@@ -14,14 +15,16 @@ public sealed class Seq2SeqOptions : TransformerTrainingOptions
 
     /// <summary>Target text column of the training data.</summary>
     public string TargetColumnName { get; set; } = "Target";
-    /// <summary>Column the fitted transformer writes.</summary>
+    /// <summary>Column the fitted transformer writes (with <see cref="Seq2SeqDecodingOptions.NBest"/> above 1 also <c>{name}NBest</c> and <c>{name}Scores</c>).</summary>
     public string OutputColumnName { get; set; } = "Translation";
     /// <summary>Label smoothing ε of the training loss.</summary>
     public float LabelSmoothing { get; set; } = 0.1f;
-    /// <summary>Beam width of the fitted transformer's decoding (1 = greedy).</summary>
-    public int BeamWidth { get; set; } = 4;
-    /// <summary>α of GNMT's length penalty in beam search.</summary>
-    public float LengthPenalty { get; set; } = 0.6f;
+    /// <summary>One tokenizer and vocabulary learned from both sides (true), or one per side (false).</summary>
+    public bool SharedVocabulary { get; set; } = true;
+    /// <summary>One matrix for source embeddings, target embeddings and the output projection (needs <see cref="SharedVocabulary"/>).</summary>
+    public bool TiedEmbeddings { get; set; }
+    /// <summary>How the fitted transformer decodes: beam width (1 = greedy), length penalty, n-best, output length limit, sampling.</summary>
+    public Seq2SeqDecodingOptions Decoding { get; set; } = new();
     /// <summary>Receives loss, tokens/s and validation loss.</summary>
     public IProgress<Core.Training.TrainingReport>? Progress { get; set; }
 
@@ -29,8 +32,9 @@ public sealed class Seq2SeqOptions : TransformerTrainingOptions
     {
         base.Validate();
         if (string.IsNullOrEmpty(TargetColumnName)) throw new ArgumentOutOfRangeException(nameof(TargetColumnName), TargetColumnName, "TargetColumnName must be set.");
+        if (string.IsNullOrEmpty(OutputColumnName)) throw new ArgumentOutOfRangeException(nameof(OutputColumnName), OutputColumnName, "OutputColumnName must be set.");
         if (!(LabelSmoothing >= 0f && LabelSmoothing < 1f)) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must be in [0, 1).");
-        Positive(BeamWidth, nameof(BeamWidth));
-        if (!(LengthPenalty >= 0f)) throw new ArgumentOutOfRangeException(nameof(LengthPenalty), LengthPenalty, "LengthPenalty must be non-negative.");
+        if (TiedEmbeddings && !SharedVocabulary) throw new ArgumentOutOfRangeException(nameof(TiedEmbeddings), TiedEmbeddings, "TiedEmbeddings needs SharedVocabulary: one vocabulary for both sides.");
+        (Decoding ?? throw new ArgumentNullException(nameof(Decoding), "Decoding must be set.")).Validate();
     }
 }

@@ -32,16 +32,23 @@ public sealed class Seq2SeqTrainer : TransformerTrainer<Seq2SeqOptions, Seq2SeqT
         var sources = TextColumn.Read(input, TokenizerTransformer.RequireText(input.Schema, o.TextColumnName)).ToList();
         var targets = TextColumn.Read(input, TokenizerTransformer.RequireText(input.Schema, o.TargetColumnName)).ToList();
         if (sources.Count < 2) throw new ArgumentException($"Sequence-to-sequence training needs at least 2 pairs; the data has {sources.Count}.");
-        var tokenizer = o.Tokenizer.Build(() => sources.Concat(targets));
-        var src = new EncodedTexts(tokenizer, sources);
+        // One vocabulary learned from both sides, or one per side.
+        var tokenizer = o.Tokenizer.Build(o.SharedVocabulary ? () => sources.Concat(targets) : () => targets);
+        var sourceTokenizer = o.SharedVocabulary ? tokenizer : o.Tokenizer.Build(() => sources);
+        var src = new EncodedTexts(sourceTokenizer, sources);
         var tgt = new EncodedTexts(tokenizer, targets);
+        if (src.Truncated + tgt.Truncated > 0)
+            ch?.Warning(MessageSensitivity.None, $"{src.Truncated} source and {tgt.Truncated} target texts have more than {tokenizer.MaxTokens} tokens and were truncated (raise Tokenizer.MaxTokens to keep them whole).");
         var order = Enumerable.Range(0, sources.Count).ToArray();
         DeterministicRandom.Derive((ulong)o.Seed, 31).Shuffle(order.AsSpan());
         int validCount = sources.Count * o.ValidationFraction >= 2 ? (int)(sources.Count * o.ValidationFraction) : 0;
         var valid = order[..validCount];
         var train = order[validCount..];
 
-        var config = o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens);
+        var config = new Seq2SeqConfig(o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens))
+        {
+            SourceVocabSize = o.SharedVocabulary ? 0 : sourceTokenizer.VocabularySize, TiedEmbeddings = o.TiedEmbeddings,
+        };
         var model = new TransformerSeq2Seq(config, (ulong)o.Seed) { LabelSmoothing = o.LabelSmoothing };
         int bs = Math.Min(o.BatchSize, train.Length), stepsPerEpoch = (train.Length + bs - 1) / bs;
         int epochs = o.Epochs ?? Math.Clamp((3000 + stepsPerEpoch - 1) / stepsPerEpoch, 4, 100);
@@ -59,7 +66,10 @@ public sealed class Seq2SeqTrainer : TransformerTrainer<Seq2SeqOptions, Seq2SeqT
         var progress = TrainingReports.To(o.Progress, ch, r => r);
         var outcome = loop.Run(epoch => batcher.Epoch(train, DeterministicRandom.Derive((ulong)o.Seed, (ulong)epoch + 2000)), validate, progress);
         ch?.Info(MessageSensitivity.None, $"Seq2seq training finished after {outcome.Steps} steps ({outcome.StopReason}).");
-        return new Seq2SeqTransformer(tokenizer, model, o.TextColumnName, o.OutputColumnName, o.BeamWidth, o.LengthPenalty) { TrainingOutcome = outcome };
+        return new Seq2SeqTransformer(tokenizer, model, o.TextColumnName, o.OutputColumnName, o.Decoding, o.SharedVocabulary ? null : sourceTokenizer)
+        {
+            TrainingOutcome = outcome, TruncatedTrainingTexts = (src.Truncated, tgt.Truncated),
+        };
     }
 
     /// <summary>Batches of (source, target) pairs: sources as encoded, decoder inputs [CLS] t₁…tₙ, targets t₁…tₙ [SEP].</summary>

@@ -5,71 +5,112 @@ namespace MLNetTransformers.Translation;
 
 /// <summary>
 /// Maps a source text column to generated text with a trained encoder-decoder: tokenize, encode once, decode by beam
-/// search (or greedily with width 1) from [CLS] until [SEP], detokenize. Lazy and row-to-row; thread-safe (each thread
-/// borrows its own model replica).
+/// search (greedily with width 1, or by sampling) from [CLS] until [SEP], detokenize. Lazy and row-to-row;
+/// thread-safe (each thread borrows its own model replica). With <see cref="Seq2SeqDecodingOptions.NBest"/> above 1 it
+/// also writes <c>{output}NBest</c> (the hypotheses, best first) and <c>{output}Scores</c> (their length-normalised
+/// log-probabilities). <see cref="Translate(IReadOnlyList{string}, int)"/> decodes many texts together, faster than row by row.
 /// </summary>
 public sealed class Seq2SeqTransformer : LazyRowTransformer, IModelPart, IModelPartLoader<Seq2SeqTransformer>
 {
     static string IModelPartLoader<Seq2SeqTransformer>.Kind => "seq2seq";
 
-    private sealed record Seq2SeqRecord(string Tokenizer, string Checkpoint, string Source, string Output, int Beam, float LengthPenalty);
+    // Beam and LengthPenalty are what files saved before Decoding existed hold.
+    private sealed record Seq2SeqRecord(string Tokenizer, string Checkpoint, string Source, string Output, int Beam, float LengthPenalty,
+        string? SourceTokenizer = null, Seq2SeqDecodingOptions? Decoding = null);
 
     object IModelPart.SavePart(ModelPartWriter w) =>
-        new Seq2SeqRecord(w.Tokenizer(Tokenizer), w.Checkpoint(Model), SourceColumnName, OutputColumnName, BeamWidth, LengthPenalty);
+        new Seq2SeqRecord(w.Tokenizer(Tokenizer), w.Checkpoint(Model), SourceColumnName, OutputColumnName, Decoding.BeamWidth, Decoding.LengthPenalty,
+            SourceTokenizer == Tokenizer ? null : w.Entry("source-tokenizer.json", SourceTokenizer.Serialize()), Decoding);
 
     static ITransformer IModelPartLoader<Seq2SeqTransformer>.LoadPart(ModelPartReader r)
     {
         var rec = r.Record<Seq2SeqRecord>();
-        return new Seq2SeqTransformer(r.Tokenizer(rec.Tokenizer), r.Checkpoint<TransformerSeq2Seq>(rec.Checkpoint), rec.Source, rec.Output, rec.Beam, rec.LengthPenalty);
+        var decoding = rec.Decoding ?? new Seq2SeqDecodingOptions { BeamWidth = rec.Beam, LengthPenalty = rec.LengthPenalty };
+        return new Seq2SeqTransformer(r.Tokenizer(rec.Tokenizer), r.Checkpoint<TransformerSeq2Seq>(rec.Checkpoint), rec.Source, rec.Output, decoding,
+            rec.SourceTokenizer is null ? null : r.Tokenizer(rec.SourceTokenizer));
     }
 
     private readonly ReplicaPool<Seq2SeqDecoder> _replicas;
+    private long _truncated;
 
     /// <summary>Wraps a trained model.</summary>
-    /// <param name="tokenizer">The tokenizer the model was trained with (both sides).</param>
+    /// <param name="tokenizer">The tokenizer the model was trained with: the target side's, and the source's too unless <paramref name="sourceTokenizer"/> is given.</param>
     /// <param name="model">The trained encoder-decoder (its weights are copied per thread, never changed).</param>
     /// <param name="sourceColumnName">Source text column read.</param>
     /// <param name="outputColumnName">Generated text column written.</param>
-    /// <param name="beamWidth">Beam width (1 = greedy).</param>
-    /// <param name="lengthPenalty">α of GNMT's length penalty.</param>
+    /// <param name="decoding">How to decode (null = beam 4, α 0.6, one output).</param>
+    /// <param name="sourceTokenizer">The source side's own tokenizer (null = <paramref name="tokenizer"/>).</param>
     public Seq2SeqTransformer(TextTokenizer tokenizer, TransformerSeq2Seq model, string sourceColumnName = "Source", string outputColumnName = "Translation",
-        int beamWidth = 4, float lengthPenalty = 0.6f)
+        Seq2SeqDecodingOptions? decoding = null, TextTokenizer? sourceTokenizer = null)
     {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(model);
+        sourceTokenizer ??= tokenizer;
         if (tokenizer.VocabularySize != model.Config.VocabSize)
-            throw new ArgumentException($"The tokenizer's vocabulary ({tokenizer.VocabularySize}) does not match the model's ({model.Config.VocabSize}).");
-        if (beamWidth < 1) throw new ArgumentOutOfRangeException(nameof(beamWidth), beamWidth, "The beam width must be at least 1.");
-        (Tokenizer, Model, SourceColumnName, OutputColumnName, BeamWidth, LengthPenalty) = (tokenizer, model, sourceColumnName, outputColumnName, beamWidth, lengthPenalty);
+            throw new ArgumentException($"The target tokenizer's vocabulary ({tokenizer.VocabularySize}) does not match the model's ({model.Config.VocabSize}).", nameof(tokenizer));
+        if (sourceTokenizer.VocabularySize != model.Config.EncoderVocabSize)
+            throw new ArgumentException($"The source tokenizer's vocabulary ({sourceTokenizer.VocabularySize}) does not match the model's encoder ({model.Config.EncoderVocabSize}).", nameof(sourceTokenizer));
+        if (sourceTokenizer.MaxTokens > model.Config.MaxLength)
+            throw new ArgumentException($"The source tokenizer emits up to {sourceTokenizer.MaxTokens} tokens; the model holds {model.Config.MaxLength}.", nameof(sourceTokenizer));
+        Decoding = (decoding ?? new Seq2SeqDecodingOptions()).Validate();
+        (Tokenizer, SourceTokenizer, Model, SourceColumnName, OutputColumnName) = (tokenizer, sourceTokenizer, model, sourceColumnName, outputColumnName);
         _replicas = new ReplicaPool<Seq2SeqDecoder>(() => new Seq2SeqDecoder(model.Copy()));
     }
 
-    /// <summary>The tokenizer (both sides).</summary>
+    /// <summary>The target side's tokenizer (and the source's when they share one).</summary>
     public TextTokenizer Tokenizer { get; }
+    /// <summary>The source side's tokenizer (the same object as <see cref="Tokenizer"/> when the vocabulary is shared).</summary>
+    public TextTokenizer SourceTokenizer { get; }
     /// <summary>The network (treat as read-only).</summary>
     public TransformerSeq2Seq Model { get; }
     /// <summary>Source text column read.</summary>
     public string SourceColumnName { get; }
     /// <summary>Generated text column written.</summary>
     public string OutputColumnName { get; }
+    /// <summary>How outputs are decoded.</summary>
+    public Seq2SeqDecodingOptions Decoding { get; }
     /// <summary>Beam width (1 = greedy).</summary>
-    public int BeamWidth { get; }
-    /// <summary>α of GNMT's length penalty.</summary>
-    public float LengthPenalty { get; }
+    public int BeamWidth => Decoding.BeamWidth;
     /// <summary>How training went (null for a loaded model).</summary>
     public TrainingOutcome? TrainingOutcome { get; internal init; }
+    /// <summary>Training texts cut to the tokenizer's MaxTokens (null for a loaded model).</summary>
+    public (int Sources, int Targets)? TruncatedTrainingTexts { get; internal init; }
+    /// <summary>Sources translated so far that had more tokens than the model reads (they were truncated).</summary>
+    public long TruncatedSources => Interlocked.Read(ref _truncated);
+
+    /// <summary>The same model and tokenizers decoding another way (a new transformer; this one is unchanged).</summary>
+    /// <param name="decoding">How the new transformer decodes.</param>
+    public Seq2SeqTransformer WithDecoding(Seq2SeqDecodingOptions decoding) =>
+        new(Tokenizer, Model, SourceColumnName, OutputColumnName, decoding, SourceTokenizer);
 
     /// <summary>The output for one source text, and the n best when asked (thread-safe).</summary>
     /// <param name="source">The source text.</param>
     /// <param name="nBest">Hypotheses to return, best first (at most the beam width).</param>
-    public IReadOnlyList<(string Text, double Score)> Translate(string? source, int nBest = 1)
+    public IReadOnlyList<(string Text, double Score)> Translate(string? source, int nBest = 1) => Translate(new[] { source }, nBest)[0];
+
+    /// <summary>Translates many texts, decoding <see cref="Seq2SeqDecodingOptions.BatchSize"/> of them together (thread-safe).</summary>
+    /// <param name="sources">The source texts.</param>
+    /// <param name="nBest">Hypotheses to return per text, best first (at most the beam width).</param>
+    public IReadOnlyList<(string Text, double Score)>[] Translate(IReadOnlyList<string?> sources, int nBest = 1)
     {
-        int max = Tokenizer.MaxTokens;
-        var ids = new int[max];
-        int n = Tokenizer.Encode(source, ids, new int[max]);
-        var hypotheses = _replicas.Use(d => d.BeamSearch(ids.AsSpan(0, n), Tokenizer.ClsId, Tokenizer.SepId, max - 2, BeamWidth, LengthPenalty, nBest));
-        return hypotheses.Select(h => (Tokenizer.Decode(h.Tokens), h.Score)).ToArray();
+        ArgumentNullException.ThrowIfNull(sources);
+        if (nBest < 1) throw new ArgumentOutOfRangeException(nameof(nBest), nBest, "nBest must be at least 1.");
+        int max = SourceTokenizer.MaxTokens;
+        var ids = new int[sources.Count][];
+        var buffer = new int[max];
+        var mask = new int[max];
+        for (int i = 0; i < sources.Count; i++)
+        {
+            int n = SourceTokenizer.Encode(sources[i], buffer, mask, out bool truncated);
+            if (truncated) Interlocked.Increment(ref _truncated);
+            ids[i] = buffer[..n];
+        }
+        var options = Decoding with { NBest = nBest };
+        var results = _replicas.Use(d => d.Decode(ids, Tokenizer.ClsId, Tokenizer.SepId, options));
+        return results.Select(hs => (IReadOnlyList<(string, double)>)hs.Select(h => (Tokenizer.Decode(h.Tokens), h.Score)).ToArray()).ToArray();
     }
 
     /// <inheritdoc/>
     private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) =>
-        new TextToTextMapper(inputSchema, SourceColumnName, OutputColumnName, text => Translate(text)[0].Text);
+        new TranslationMapper(inputSchema, SourceColumnName, OutputColumnName, Decoding.NBest > 1, text => Translate(text, Decoding.NBest));
 }
