@@ -7,8 +7,8 @@ internal static class ExportOnnxCommand
 {
     public static Command Create()
     {
-        var model = CliOption.Model("train or train-lm");
-        var output = CliOption.Text("--out", "The .onnx file to write", required: true);
+        var model = CliOption.Model("train, train-lm or train-seq2seq");
+        var output = CliOption.Text("--out", "The .onnx file to write (for an encoder-decoder: a directory for its two graphs)", required: true);
         var command = new Command("export-onnx", "Export a model's network as ONNX (opset 17); prints JSON") { model, output };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(output)!));
         return command;
@@ -21,6 +21,17 @@ internal static class ExportOnnxCommand
         if (Real(modelPath) == Real(outPath)) throw new UsageException($"--out '{outPath}' is the input model itself; give another path.");
         var ml = new MLContext(seed: 0);
         var model = TransformerModel.Load(ml, modelPath, out _);
+        if (TransformerModel.Parts(model).OfType<Translation.Seq2SeqTransformer>().Any())
+        {
+            ml.Model.ExportSeq2SeqToOnnx(model, outPath);
+            var files = new[] { Seq2SeqOnnxGraphs.EncoderFileName, Seq2SeqOnnxGraphs.DecoderFileName }.Select(f => Path.Combine(outPath, f)).ToArray();
+            Console.WriteLine(new JsonObject
+            {
+                ["onnx"] = outPath, ["files"] = new JsonArray(files.Select(f => (JsonNode)f).ToArray()),
+                ["bytes"] = files.Sum(f => new FileInfo(f).Length), ["opset"] = OnnxExporter.Opset,
+            }.ToJsonString());
+            return 0;
+        }
         ml.Model.ExportTransformerToOnnx(model, outPath);
         Console.WriteLine(new JsonObject { ["onnx"] = outPath, ["bytes"] = new FileInfo(outPath).Length, ["opset"] = OnnxExporter.Opset }.ToJsonString());
         return 0;

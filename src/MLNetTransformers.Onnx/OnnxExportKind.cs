@@ -9,4 +9,8 @@ public enum OnnxExportKind
     Featurizer,
     /// <summary>Causal decoder LM: outputs <c>logits</c> [batch, sequence, vocab].</summary>
     LanguageModel,
+    /// <summary>Encoder of an encoder-decoder: outputs <c>last_hidden_state</c> and each decoder layer's cross-attention keys and values (see onnx/README.md).</summary>
+    Seq2SeqEncoder,
+    /// <summary>One decoding step of an encoder-decoder: <c>logits</c> and the self-attention keys and values to pass to the next step (see onnx/README.md).</summary>
+    Seq2SeqDecoder,
 }

@@ -16,13 +16,14 @@ namespace MLNetTransformers.Onnx;
 /// tokenizer and class names travel in the metadata. The contract is documented in <c>onnx/README.md</c>.
 /// Weights are stored in PyTorch layout under their parameter names, so <see cref="OnnxImporter"/> maps them back.
 /// </summary>
-public static class OnnxExporter
+public static partial class OnnxExporter
 {
     /// <summary>Opset of the exported graphs.</summary>
     public const int Opset = 17;
     internal const string KindKey = "mlnettransformers.kind", ConfigKey = "mlnettransformers.config",
         TokenizerKey = "mlnettransformers.tokenizer", ClassesKey = "mlnettransformers.class_names", VersionKey = "mlnettransformers.format_version",
-        ChecksumKey = "mlnettransformers.graph_sha256", ModelChecksumKey = "mlnettransformers.sha256";
+        ChecksumKey = "mlnettransformers.graph_sha256", ModelChecksumKey = "mlnettransformers.sha256",
+        SourceTokenizerKey = "mlnettransformers.source_tokenizer";
 
     /// <summary>The encoder classifier (or, with <see cref="OnnxExportKind.Featurizer"/>, its pooled embeddings only).</summary>
     /// <param name="model">The model to export.</param>
@@ -110,7 +111,8 @@ public static class OnnxExporter
     private static (string Ids, string Mask) Inputs(OnnxGraphBuilder g) =>
         (g.Input("input_ids", DataType.Int64, "batch", "sequence"), g.Input("attention_mask", DataType.Int64, "batch", "sequence"));
 
-    private static byte[] Model(OnnxGraphBuilder g, ITransformerModel model, OnnxExportKind kind, TextTokenizer? tokenizer, IReadOnlyList<string>? classNames)
+    private static byte[] Model(OnnxGraphBuilder g, ITransformerModel model, OnnxExportKind kind, TextTokenizer? tokenizer, IReadOnlyList<string>? classNames,
+        bool usedWeightsOnly = false, TextTokenizer? sourceTokenizer = null)
     {
         var m = new ModelProto
         {
@@ -123,10 +125,13 @@ public static class OnnxExporter
         Meta(KindKey, kind.ToString());
         Meta(ConfigKey, model.Config.ToJson());
         if (tokenizer is not null) Meta(TokenizerKey, System.Text.Encoding.UTF8.GetString(tokenizer.Serialize()));
+        if (sourceTokenizer is not null) Meta(SourceTokenizerKey, System.Text.Encoding.UTF8.GetString(sourceTokenizer.Serialize()));
         if (classNames is not null) Meta(ClassesKey, JsonSerializer.Serialize(classNames));
-        // Weights are added last so a reader can reject a model by its metadata without parsing them.
+        // Weights are added last so a reader can reject a model by its metadata without parsing them. The two graphs of
+        // an encoder-decoder each hold only the weights they read.
+        var used = usedWeightsOnly ? g.Graph.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal) : null;
         foreach (var t in model.Parameters.Tensors)
-            g.Initializer(t.Name, t.Value, t.Shape.Select(d => (long)d).ToArray());
+            if (used is null || used.Contains(t.Name)) g.Initializer(t.Name, t.Value, t.Shape.Select(d => (long)d).ToArray());
         // Checksums checked by OnnxImporter and onnx-run when present: of the whole model without its checksum entries
         // (graph, weights, opsets, metadata such as the tokenizer), and of the graph alone (what earlier readers check).
         string whole = ModelChecksum(m);

@@ -38,6 +38,8 @@ public static class OnnxImporter
         if (!meta.TryGetValue(OnnxExporter.ConfigKey, out var configJson) || !meta.TryGetValue(OnnxExporter.KindKey, out var kindText))
             throw new NotSupportedException($"{source} was not exported by MLNetTransformers: weight import needs its '{OnnxExporter.ConfigKey}' metadata. Run it with ONNX Runtime instead (OnnxModelTransformer).");
         if (!Enum.TryParse<OnnxExportKind>(kindText, out var kind)) throw new InvalidDataException($"{source} has an unknown model kind '{kindText}'.");
+        if (kind is OnnxExportKind.Seq2SeqEncoder or OnnxExportKind.Seq2SeqDecoder)
+            throw new NotSupportedException($"{source} is one graph of an encoder-decoder export; open the export directory with OnnxSeq2SeqModel.Load.");
         foreach (var node in model.Graph.Node)
             if (!string.IsNullOrEmpty(node.Domain) || !KnownOperators.Contains(node.OpType))
                 throw new NotSupportedException($"{source} uses operator '{(string.IsNullOrEmpty(node.Domain) ? "" : node.Domain + ".")}{node.OpType}' (node '{node.Name}'), which weight import does not know.");

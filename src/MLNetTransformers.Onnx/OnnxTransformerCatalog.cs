@@ -32,7 +32,33 @@ public static class OnnxTransformerCatalog
             return OnnxExporter.Export(feat.Encoder, feat.Tokenizer);
         if (parts.OfType<LanguageModeling.LanguageModelTransformer>().FirstOrDefault() is { } lm)
             return OnnxExporter.Export(lm.Model, lm.Tokenizer);
+        if (parts.OfType<Translation.Seq2SeqTransformer>().Any())
+            throw new ArgumentException("The model is an encoder-decoder, which exports as two graphs: use ExportSeq2SeqToOnnx(model, directory).", nameof(model));
         throw new ArgumentException("The model holds no transformer classifier, encoder featurizer or language model to export.", nameof(model));
+    }
+
+    /// <summary>
+    /// Exports the encoder-decoder of a fitted pipeline as two ONNX graphs (encoder, and one decoding step with past
+    /// keys and values) into <paramref name="directory"/>, tokenizers in the metadata; contract in <c>onnx/README.md</c>.
+    /// Run them with <see cref="OnnxSeq2SeqModel"/> or with two <c>InferenceSession</c>s.
+    /// </summary>
+    /// <param name="catalog">The model operations catalog (<c>mlContext.Model</c>).</param>
+    /// <param name="model">A fitted pipeline holding a <see cref="Translation.Seq2SeqTransformer"/>.</param>
+    /// <param name="directory">Where encoder_model.onnx and decoder_model.onnx are written (each atomically).</param>
+    /// <example>
+    /// <code>
+    /// var graphs = mlContext.Model.ExportSeq2SeqToOnnx(translator, "de-en-onnx");
+    /// using var onnx = OnnxSeq2SeqModel.Load("de-en-onnx");
+    /// var best = new Seq2SeqDecoder(onnx.CreateIncrementalDecoder()).Decode(sources, startId, endId);
+    /// </code>
+    /// </example>
+    public static Seq2SeqOnnxGraphs ExportSeq2SeqToOnnx(this ModelOperationsCatalog catalog, ITransformer model, string directory)
+    {
+        var t = TransformerModel.Parts(model).OfType<Translation.Seq2SeqTransformer>().FirstOrDefault()
+            ?? throw new ArgumentException("The model holds no encoder-decoder (Seq2SeqTransformer) to export.", nameof(model));
+        var graphs = OnnxExporter.Export(t.Model, t.Tokenizer, t.SourceTokenizer);
+        graphs.Save(directory);
+        return graphs;
     }
 
     /// <summary>Exports to a file (atomically).</summary>

@@ -434,8 +434,39 @@ public sealed class CliTests : IDisposable
         // The same pairs as a two-column TSV.
         string tsv = Path.Combine(_dir, "pairs.tsv");
         File.WriteAllLines(tsv, new[] { "en\tde" }.Concat(File.ReadAllLines(source).Zip(File.ReadAllLines(target), (a, b) => a + "\t" + b)));
-        Assert.Equal(m.ToJsonString(), LastJson(Run("evaluate-seq2seq", "--model", model, "--pairs", tsv).Out).ToJsonString());
+        var fromTsv = LastJson(Run("evaluate-seq2seq", "--model", model, "--pairs", tsv).Out);
+        Assert.Equal(((double)m["bleu"]!, (double)m["chrf"]!, (int)m["sentences"]!), ((double)fromTsv["bleu"]!, (double)fromTsv["chrf"]!, (int)fromTsv["sentences"]!));
         Assert.Equal(2, Run("evaluate-seq2seq", "--model", model).Code); // neither files nor pairs
+
+        // Decoding flags: n-best with scores, seeded sampling, and refusals naming the flag.
+        var nBest = Run("translate", "--model", model, "--text", "the big dog", "--n-best", "2");
+        Assert.True(nBest.Code == 0, nBest.Err);
+        Assert.Equal(4, nBest.Out.Trim().Split('\t').Length);
+        var s1 = Run("translate", "--model", model, "--input", source, "--sample", "--temperature", "2", "--seed", "3");
+        Assert.True(s1.Code == 0, s1.Err);
+        Assert.Equal(s1.Out, Run("translate", "--model", model, "--input", source, "--sample", "--temperature", "2", "--seed", "3").Out);
+        Assert.NotEqual(s1.Out, Run("translate", "--model", model, "--input", source, "--sample", "--temperature", "2", "--seed", "4").Out);
+        foreach (var (args, flag) in new[] { (new[] { "--beam", "0" }, "--beam"), (new[] { "--sample", "--beam", "2" }, "--beam"), (new[] { "--top-p", "1.5" }, "--top-p"), (new[] { "--batch-size", "0" }, "--batch-size") })
+        {
+            var bad = Run(new[] { "translate", "--model", model, "--text", "the dog" }.Concat(args).ToArray());
+            Assert.Equal(2, bad.Code);
+            Assert.StartsWith($"error: {flag}:", bad.Err.Trim());
+            Assert.Single(bad.Err.Trim().Split('\n'));
+        }
+
+        // ONNX export of an encoder-decoder: a directory with its two graphs, giving the same greedy translations.
+        string onnxDir = Path.Combine(_dir, "mt-onnx");
+        var x = Run("export-onnx", "--model", model, "--out", onnxDir);
+        Assert.True(x.Code == 0, x.Err);
+        Assert.Equal(2, LastJson(x.Out)["files"]!.AsArray().Count);
+        using (var onnx = Onnx.OnnxSeq2SeqModel.Load(onnxDir))
+        {
+            var t2 = onnx.Tokenizer!;
+            var ids = new int[12];
+            int len = t2.Encode("the big dog", ids, new int[12]);
+            var best = new Core.Models.Seq2SeqDecoder(onnx.CreateIncrementalDecoder()).Decode(new[] { ids[..len] }, t2.ClsId, t2.SepId, new() { BeamWidth = 2 });
+            Assert.Equal("der gross hund", t2.Decode(best[0][0].Tokens));
+        }
         File.WriteAllLines(target, new[] { "one line" });
         Assert.Contains("parallel files", Run("evaluate-seq2seq", "--model", model, "--source", source, "--target", target).Err);
     }

@@ -10,8 +10,15 @@ namespace MLNetTransformers.Translation;
 /// </summary>
 public sealed class Seq2SeqOptions : TransformerTrainingOptions
 {
-    /// <summary>Creates the options; the source column is named Source, and 10% of the pairs validate.</summary>
-    public Seq2SeqOptions() => TextColumnName = "Source";
+    /// <summary>
+    /// Creates the options; the source column is named Source, 10% of the pairs validate, and the tokenizer keeps case
+    /// and accents (translations are scored cased, so the output must carry them).
+    /// </summary>
+    public Seq2SeqOptions()
+    {
+        TextColumnName = "Source";
+        Tokenizer = new Tokenization.TokenizerOptions { MaxTokens = 64, LowerCase = false };
+    }
 
     /// <summary>Target text column of the training data.</summary>
     public string TargetColumnName { get; set; } = "Target";
