@@ -1,5 +1,6 @@
 // Train a German→English transformer on Multi30k, watch a progress bar, score the validation set with BLEU
-// (sacreBLEU 13a) and chrF, print example translations and save the model.
+// (sacreBLEU 13a) and chrF, print example translations and save the model; then export it to ONNX and translate
+// with a greedy loop over two plain InferenceSessions.
 //
 //   dotnet run -c Release --project samples/Translation                                  10 minutes of training
 //   dotnet run -c Release --project samples/Translation -- --time-budget 1800 --beam 4   the README's figure
@@ -8,10 +9,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using Microsoft.ML;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNetTransformers;
 using MLNetTransformers.Core.Models;
 using MLNetTransformers.Core.Training;
 using MLNetTransformers.Metrics;
+using MLNetTransformers.Onnx;
 using MLNetTransformers.Tokenization;
 using MLNetTransformers.Translation;
 
@@ -67,7 +71,57 @@ foreach (int i in new[] { 0, 1, 2, 100, 500 }.Where(i => i < valDe.Length))
 string modelPath = Path.Combine(outDir, "de-en.mlnt");
 TransformerModel.Save(ml, translator, train.Schema, modelPath);
 Console.WriteLine($"\nSaved {modelPath}; translate with: dotnet run --project src/MLNetTransformers.Cli -- translate --model {modelPath} --text \"Ein Hund rennt.\"");
+
+// ONNX: export the two graphs and decode greedily with nothing but two InferenceSessions (onnx/README.md).
+string onnxDir = Path.Combine(outDir, "de-en-onnx");
+ml.Model.ExportSeq2SeqToOnnx(translator, onnxDir);
+var greedy = translator.WithDecoding(new Seq2SeqDecodingOptions { BeamWidth = 1 });
+using var encoderSession = new InferenceSession(Path.Combine(onnxDir, Seq2SeqOnnxGraphs.EncoderFileName));
+using var decoderSession = new InferenceSession(Path.Combine(onnxDir, Seq2SeqOnnxGraphs.DecoderFileName));
+int agree = 0, shown = 5;
+for (int i = 0; i < shown; i++)
+{
+    string viaOnnx = GreedyWithOnnxRuntime(encoderSession, decoderSession, translator.SourceTokenizer, translator.Tokenizer, translator.Model.Config, valDe[i]);
+    if (viaOnnx == greedy.Translate(valDe[i])[0].Text) agree++;
+    Console.WriteLine($"  onnx: {viaOnnx}");
+}
+Console.WriteLine($"ONNX Runtime greedy loop ({onnxDir}): {agree} of {shown} translations equal the managed engine's greedy ones.");
 return 0;
+
+static string GreedyWithOnnxRuntime(InferenceSession encoder, InferenceSession decoder, TextTokenizer sourceTokenizer, TextTokenizer targetTokenizer,
+    Seq2SeqConfig config, string text)
+{
+    int max = sourceTokenizer.MaxTokens, hd = config.ModelDim / config.Heads;
+    var ids = new int[max];
+    int n = sourceTokenizer.Encode(text, ids, new int[max]);
+    var sourceIds = new DenseTensor<long>(ids.Take(n).Select(x => (long)x).ToArray(), new[] { 1, n });
+    var sourceMask = new DenseTensor<long>(Enumerable.Repeat(1L, n).ToArray(), new[] { 1, n });
+    using var encoded = encoder.Run(new[] { NamedOnnxValue.CreateFromTensor("input_ids", sourceIds), NamedOnnxValue.CreateFromTensor("attention_mask", sourceMask) });
+    var cross = encoded.Where(r => r.Name.StartsWith("present.", StringComparison.Ordinal))
+        .ToDictionary(r => "past_key_values." + r.Name["present.".Length..], r => r.AsTensor<float>().ToDenseTensor());
+    var past = new Dictionary<string, DenseTensor<float>>();               // self-attention keys/values, empty at first
+    for (int i = 0; i < config.Layers; i++)
+        foreach (var kv in new[] { "key", "value" }) past[$"past_key_values.{i}.decoder.{kv}"] = new DenseTensor<float>(new[] { 1, config.Heads, 0, hd });
+    var output = new List<int>();
+    long next = targetTokenizer.ClsId;                                      // the start token
+    for (int step = 0; step < 2 * n + 10 && step < config.MaxLength - 1; step++)
+    {
+        var inputs = new List<NamedOnnxValue>
+        {
+            NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(new[] { next }, new[] { 1, 1 })),
+            NamedOnnxValue.CreateFromTensor("encoder_attention_mask", sourceMask),
+        };
+        inputs.AddRange(cross.Concat(past).Select(p => NamedOnnxValue.CreateFromTensor(p.Key, p.Value)));
+        using var results = decoder.Run(inputs);
+        foreach (var r in results.Where(r => r.Name.StartsWith("present.", StringComparison.Ordinal)))
+            past["past_key_values." + r.Name["present.".Length..]] = r.AsTensor<float>().ToDenseTensor();
+        var logits = results.First(r => r.Name == "logits").AsTensor<float>().ToArray();  // [1, 1, vocab]
+        next = Array.IndexOf(logits, logits.Max());
+        if (next == targetTokenizer.SepId) break;                           // the end token
+        output.Add((int)next);
+    }
+    return targetTokenizer.Decode(output);
+}
 
 sealed class Pair
 {
