@@ -135,7 +135,7 @@ sealed class ProgressBar(double budgetSeconds) : IProgress<TrainingReport>
     public void Report(TrainingReport p)
     {
         int filled = (int)Math.Clamp(30 * p.Elapsed.TotalSeconds / budgetSeconds, 0, 30);
-        string valid = p.Validation is { } v ? $" held-out {v.Loss:F3}" : "";
+        string valid = p.Validation is { } v ? $" held-out loss {v.Loss:F3} BLEU {v.Metric:F1}" : "";
         Console.Write($"\r[{new string('#', filled)}{new string('.', 30 - filled)}] step {p.Step:N0} loss {p.TrainLoss:F3}{valid} {p.TokensPerSecond:N0} tok/s {p.Elapsed:mm\\:ss}".PadRight(110));
     }
 }

@@ -15,6 +15,7 @@ internal static class TrainSeq2SeqCommand
         var target = CliOption.InputFile("--target", "Target sentences, one per line (parallel to --source)");
         var pairs = CliOption.InputFile("--pairs", "Instead of --source/--target: a TSV with a header row, source first, target second");
         var modelPath = CliOption.Text("--model", "Where to save the model", required: true);
+        var arch = CliOption.Choice("--arch", "Architecture: transformer (the encoder-decoder of \"Attention Is All You Need\")", "transformer", "transformer");
         var epochs = CliOption.OptionalInt("--epochs", "Passes over the pairs (default: chosen from the data size)");
         var beam = CliOption.Int("--beam", "Beam width of the saved translator (1 = greedy)", d.Decoding.BeamWidth);
         var tie = new Option<bool>("--tie-embeddings") { Description = "One matrix for source and target embeddings and the output projection" };
@@ -24,7 +25,7 @@ internal static class TrainSeq2SeqCommand
         flags.Add(beam, nameof(Core.Models.Seq2SeqDecodingOptions.BeamWidth), (r, o) => ((Seq2SeqOptions)o).Decoding = ((Seq2SeqOptions)o).Decoding with { BeamWidth = r.GetValue(beam) });
         flags.Add(tie, nameof(d.TiedEmbeddings), (r, o) => ((Seq2SeqOptions)o).TiedEmbeddings = r.GetValue(tie));
         flags.Add(separate, nameof(d.SharedVocabulary), (r, o) => ((Seq2SeqOptions)o).SharedVocabulary = !r.GetValue(separate));
-        var command = new Command("train-seq2seq", "Train an encoder-decoder transformer on parallel files; prints a JSON summary") { source, target, pairs, modelPath };
+        var command = new Command("train-seq2seq", "Train an encoder-decoder transformer on parallel files; prints a JSON summary") { source, target, pairs, modelPath, arch };
         flags.AddTo(command);
         command.SetAction(r => Run(r, flags, r.GetValue(source), r.GetValue(target), r.GetValue(pairs), r.GetValue(modelPath)!));
         return command;
@@ -34,7 +35,7 @@ internal static class TrainSeq2SeqCommand
     {
         if (Directory.Exists(modelPath)) throw new IOException($"--model '{modelPath}' is a directory; give a file path (checked before training, not after).");
         var options = new Seq2SeqOptions { Progress = new Progress<Core.Training.TrainingReport>(p => Console.Error.WriteLine(
-            $"step {p.Step}/{p.TotalSteps} loss {p.TrainLoss:F4} {p.TokensPerSecond:F0} tok/s" + (p.Validation is { } v ? $" val_loss {v.Loss:F4}" : "") + $" [{p.Elapsed:hh\\:mm\\:ss}]")) };
+            $"step {p.Step}/{p.TotalSteps} loss {p.TrainLoss:F4} {p.TokensPerSecond:F0} tok/s" + (p.Validation is { } v ? $" val_loss {v.Loss:F4}" + (v.Metric is { } bleu ? $" val_bleu {bleu:F2}" : "") : "") + $" [{p.Elapsed:hh\\:mm\\:ss}]")) };
         flags.Apply(r, options);
         var ml = new MLContext(seed: options.Seed);
         var pairs = ParallelText.From(ml, sourcePath, targetPath, pairsPath);
@@ -49,6 +50,7 @@ internal static class TrainSeq2SeqCommand
             model = modelPath, steps = s.Steps, stop_reason = s.StopReason, train_seconds = Math.Round(s.Elapsed.TotalSeconds, 1),
             best_validation_loss = s.Best is { } b ? Math.Round(b.Loss, 4) : (double?)null, parameters = translator.Model.Parameters.Count,
             truncated_sources = translator.TruncatedTrainingTexts?.Sources, truncated_targets = translator.TruncatedTrainingTexts?.Targets,
+            skipped_empty_pairs = translator.SkippedEmptyPairs,
         }));
         return 0;
     }

@@ -27,6 +27,7 @@ internal static class Throughput
             ["decoder"] = Child("decoder", steps),
             ["onnx"] = Child("onnx", steps),
             ["generation"] = Child("generation", steps),
+            ["seq2seq"] = Child("seq2seq", steps),
         };
         if (peers is not null) AddPeers(result, peers, steps);
         Console.WriteLine(result.ToJsonString());
@@ -39,6 +40,11 @@ internal static class Throughput
         if (which == "onnx")
         {
             Console.WriteLine(OnnxThroughput.Measure(steps).ToJsonString());
+            return 0;
+        }
+        if (which == "seq2seq")
+        {
+            Console.WriteLine(Seq2SeqThroughput.Measure(steps).ToJsonString());
             return 0;
         }
         if (which == "generation")
@@ -183,6 +189,14 @@ internal static class Throughput
                     ratios[$"{key}_{m.Replace("_tokens_per_s", "")}_vs_torch"] = Math.Round(ours / theirs, 2);
                 }
             }
+        }
+        // The encoder-decoder (and, for the RNN models, the GRU with attention) on Multi30k-sized shapes.
+        var seq2seq = RunPython(Path.Combine(dir, "torch_seq2seq.py"), env, "--steps", steps.ToString(), "--threads", Environment.ProcessorCount.ToString());
+        peers["torch_seq2seq"] = seq2seq?["results"]?.DeepClone();
+        if (seq2seq?["results"] is JsonArray s2s && s2s.FirstOrDefault(r => r!["model"]!.GetValue<string>() == "transformer-seq2seq") is { } t)
+        {
+            ratios["seq2seq_train_vs_torch"] = Math.Round(result["seq2seq"]!["train_tokens_per_s"]!.GetValue<double>() / t["train_tokens_per_s"]!.GetValue<double>(), 2);
+            ratios["seq2seq_greedy_vs_torch"] = Math.Round(result["seq2seq"]!["greedy_target_tokens_per_s"]!.GetValue<double>() / t["greedy_target_tokens_per_s"]!.GetValue<double>(), 2);
         }
         result["ratios"] = ratios;
     }

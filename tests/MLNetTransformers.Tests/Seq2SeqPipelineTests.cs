@@ -67,6 +67,30 @@ public class Seq2SeqPipelineTests
 
     public sealed class Output { public string Translation { get; set; } = ""; }
 
+    private sealed class SyncProgress(List<Core.Training.TrainingReport> into) : IProgress<Core.Training.TrainingReport>
+    {
+        public void Report(Core.Training.TrainingReport value) => into.Add(value);
+    }
+
+    public sealed class NumericTarget
+    {
+        public string Source { get; set; } = "";
+        public float Target { get; set; }
+    }
+
+    [Fact]
+    public void AMissingOrNonTextColumn_IsRefusedNamingIt()
+    {
+        var ml = new MLContext(seed: 1);
+        var noTarget = ml.Data.LoadFromEnumerable(new[] { new Output { Translation = "x" }, new Output { Translation = "y" } });
+        var numeric = ml.Data.LoadFromEnumerable(new[] { new NumericTarget { Source = "a", Target = 1 }, new NumericTarget { Source = "b", Target = 2 } });
+        var estimator = ml.Transforms.Text.TrainSeq2Seq(new Seq2SeqOptions { MaxSteps = 1 });
+        Assert.Contains("'Source'", Assert.ThrowsAny<ArgumentException>(() => estimator.Fit(noTarget)).Message);
+        Assert.Contains("'Target'", Assert.ThrowsAny<ArgumentException>(() => estimator.Fit(numeric)).Message);
+        var onlyEmpty = ml.Data.LoadFromEnumerable(new[] { new Pair { Source = "", Target = "x" }, new Pair { Source = "a", Target = "" }, new Pair { Source = "b", Target = "y" } });
+        Assert.Contains("non-empty", Assert.ThrowsAny<ArgumentException>(() => estimator.Fit(onlyEmpty)).Message);
+    }
+
     public sealed class NBestOutput
     {
         public string Translation { get; set; } = "";
@@ -80,14 +104,20 @@ public class Seq2SeqPipelineTests
         var ml = new MLContext(seed: 1);
         var pairs = Pairs(300, 3);
         pairs.Add(new Pair { Source = string.Join(' ', Enumerable.Repeat("red dog", 20)), Target = "rot" }); // longer than MaxTokens
+        pairs.AddRange(new[] { new Pair { Source = "", Target = "rot" }, new Pair { Source = "red", Target = "  " }, new Pair() }); // skipped, counted
         var train = ml.Data.LoadFromEnumerable(pairs);
+        var reports = new List<Core.Training.TrainingReport>();
         var options = new Seq2SeqOptions
         {
             Layers = 1, ModelDim = 32, Heads = 2, FeedForwardDim = 64, MaxSteps = 40, BatchSize = 16, Seed = 2, SharedVocabulary = false,
             Tokenizer = new Tokenization.TokenizerOptions { MaxTokens = 20, VocabularySize = 60, MinFrequency = 1 },
-            Decoding = new() { BeamWidth = 3, NBest = 2 },
+            Decoding = new() { BeamWidth = 3, NBest = 2 }, ValidationBleuSentences = 20, Progress = new SyncProgress(reports),
         };
         var translator = ml.Transforms.Text.TrainSeq2Seq(options).Fit(train);
+        Assert.Equal(3, translator.SkippedEmptyPairs);
+        Assert.Contains(reports, r => r.Validation is { Metric: >= 0 and <= 100 }); // validation BLEU beside the loss
+        Assert.Equal("", translator.Translate("  ")[0].Text);
+        Assert.Equal(new[] { "", "" }, translator.Translate(new[] { "", null }).Select(h => h[0].Text));
         Assert.NotSame(translator.Tokenizer, translator.SourceTokenizer);
         Assert.Equal(translator.SourceTokenizer.VocabularySize, translator.Model.Config.EncoderVocabSize);
         Assert.Equal(translator.Tokenizer.VocabularySize, translator.Model.Config.VocabSize);

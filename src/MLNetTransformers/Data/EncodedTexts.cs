@@ -44,6 +44,8 @@ internal sealed class EncodedTexts
     }
 
     public int Count { get; }
+    /// <summary>Row <paramref name="i"/>'s real tokens.</summary>
+    public int[] Row(int i) => Ids.AsSpan(i * MaxTokens, Lengths[i]).ToArray();
     /// <summary>Texts with more tokens than fit (cut to MaxTokens).</summary>
     public int Truncated { get; }
     public int MaxTokens { get; }

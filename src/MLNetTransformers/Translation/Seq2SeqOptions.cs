@@ -32,7 +32,12 @@ public sealed class Seq2SeqOptions : TransformerTrainingOptions
     public bool TiedEmbeddings { get; set; }
     /// <summary>How the fitted transformer decodes: beam width (1 = greedy), length penalty, n-best, output length limit, sampling.</summary>
     public Seq2SeqDecodingOptions Decoding { get; set; } = new();
-    /// <summary>Receives loss, tokens/s and validation loss.</summary>
+    /// <summary>
+    /// Held-out pairs translated greedily at each validation to report BLEU beside the validation loss (0 = none);
+    /// the loss chooses the weights, BLEU only breaks ties.
+    /// </summary>
+    public int ValidationBleuSentences { get; set; } = 200;
+    /// <summary>Receives loss, tokens/s and validation loss (with <see cref="Core.Training.ValidationScore.Metric"/> the validation BLEU).</summary>
     public IProgress<Core.Training.TrainingReport>? Progress { get; set; }
 
     internal override void Validate()
@@ -41,6 +46,7 @@ public sealed class Seq2SeqOptions : TransformerTrainingOptions
         if (string.IsNullOrEmpty(TargetColumnName)) throw new ArgumentOutOfRangeException(nameof(TargetColumnName), TargetColumnName, "TargetColumnName must be set.");
         if (string.IsNullOrEmpty(OutputColumnName)) throw new ArgumentOutOfRangeException(nameof(OutputColumnName), OutputColumnName, "OutputColumnName must be set.");
         if (!(LabelSmoothing >= 0f && LabelSmoothing < 1f)) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must be in [0, 1).");
+        if (ValidationBleuSentences < 0) throw new ArgumentOutOfRangeException(nameof(ValidationBleuSentences), ValidationBleuSentences, "ValidationBleuSentences must be non-negative (0 = none).");
         if (TiedEmbeddings && !SharedVocabulary) throw new ArgumentOutOfRangeException(nameof(TiedEmbeddings), TiedEmbeddings, "TiedEmbeddings needs SharedVocabulary: one vocabulary for both sides.");
         (Decoding ?? throw new ArgumentNullException(nameof(Decoding), "Decoding must be set.")).Validate();
     }

@@ -29,9 +29,18 @@ public sealed class Seq2SeqTrainer : TransformerTrainer<Seq2SeqOptions, Seq2SeqT
         var o = Options;
         using var ch = Log?.Start("Seq2Seq");
         var clock = Stopwatch.StartNew();
-        var sources = TextColumn.Read(input, TokenizerTransformer.RequireText(input.Schema, o.TextColumnName)).ToList();
-        var targets = TextColumn.Read(input, TokenizerTransformer.RequireText(input.Schema, o.TargetColumnName)).ToList();
-        if (sources.Count < 2) throw new ArgumentException($"Sequence-to-sequence training needs at least 2 pairs; the data has {sources.Count}.");
+        var sourceColumn = TokenizerTransformer.RequireText(input.Schema, o.TextColumnName);
+        var targetColumn = TokenizerTransformer.RequireText(input.Schema, o.TargetColumnName);
+        var allSources = TextColumn.Read(input, sourceColumn).ToList();
+        var allTargets = TextColumn.Read(input, targetColumn).ToList();
+        // A pair with an empty side teaches nothing (or to drop the sentence): such pairs are skipped and counted.
+        var kept = Enumerable.Range(0, allSources.Count).Where(i => !string.IsNullOrWhiteSpace(allSources[i]) && !string.IsNullOrWhiteSpace(allTargets[i])).ToArray();
+        int skipped = allSources.Count - kept.Length;
+        if (skipped > 0) ch?.Warning(MessageSensitivity.None, $"{skipped} of {allSources.Count} pairs have an empty source or target and were skipped.");
+        var sources = kept.Select(i => allSources[i]).ToList();
+        var targets = kept.Select(i => allTargets[i]).ToList();
+        if (sources.Count < 2)
+            throw new ArgumentException($"Sequence-to-sequence training needs at least 2 pairs with a non-empty '{o.TextColumnName}' and '{o.TargetColumnName}'; the data has {sources.Count} (of {allSources.Count} rows).");
         // One vocabulary learned from both sides, or one per side.
         var tokenizer = o.Tokenizer.Build(o.SharedVocabulary ? () => sources.Concat(targets) : () => targets);
         var sourceTokenizer = o.SharedVocabulary ? tokenizer : o.Tokenizer.Build(() => sources);
@@ -62,14 +71,25 @@ public sealed class Seq2SeqTrainer : TransformerTrainer<Seq2SeqOptions, Seq2SeqT
             Cancellation = o.CancellationToken,
         });
         var batcher = new PairBatcher(src, tgt, bs);
-        Func<ValidationScore>? validate = validCount == 0 ? null : () => new ValidationScore(batcher.MeanLoss(model, valid));
+        // Validation: loss on every held-out pair, and greedy BLEU on the first ValidationBleuSentences of them (reported; ties only).
+        var bleuRows = valid.Take(o.ValidationBleuSentences).ToArray();
+        ValidationScore Validate() => new(batcher.MeanLoss(model, valid),
+            bleuRows.Length == 0 ? null : GreedyBleu(model, tokenizer, bleuRows.Select(r => src.Row(r)).ToArray(), bleuRows.Select(r => targets[r] ?? "").ToArray()));
+        Func<ValidationScore>? validate = validCount == 0 ? null : Validate;
         var progress = TrainingReports.To(o.Progress, ch, r => r);
         var outcome = loop.Run(epoch => batcher.Epoch(train, DeterministicRandom.Derive((ulong)o.Seed, (ulong)epoch + 2000)), validate, progress);
         ch?.Info(MessageSensitivity.None, $"Seq2seq training finished after {outcome.Steps} steps ({outcome.StopReason}).");
         return new Seq2SeqTransformer(tokenizer, model, o.TextColumnName, o.OutputColumnName, o.Decoding, o.SharedVocabulary ? null : sourceTokenizer)
         {
-            TrainingOutcome = outcome, TruncatedTrainingTexts = (src.Truncated, tgt.Truncated),
+            TrainingOutcome = outcome, TruncatedTrainingTexts = (src.Truncated, tgt.Truncated), SkippedEmptyPairs = skipped,
         };
+    }
+
+    /// <summary>Corpus BLEU of greedy translations of <paramref name="sources"/> (token ids) against <paramref name="references"/>.</summary>
+    private static double GreedyBleu(TransformerSeq2Seq model, TextTokenizer tokenizer, int[][] sources, string[] references)
+    {
+        var outputs = new Seq2SeqDecoder(model).Decode(sources, tokenizer.ClsId, tokenizer.SepId, new Seq2SeqDecodingOptions { BeamWidth = 1, BatchSize = 64 });
+        return Metrics.TranslationMetrics.Compute(outputs.Select(h => tokenizer.Decode(h[0].Tokens)).ToArray(), references).Bleu;
     }
 
     /// <summary>Batches of (source, target) pairs: sources as encoded, decoder inputs [CLS] t₁…tₙ, targets t₁…tₙ [SEP].</summary>

@@ -9,6 +9,8 @@ namespace MLNetTransformers.Translation;
 /// thread-safe (each thread borrows its own model replica). With <see cref="Seq2SeqDecodingOptions.NBest"/> above 1 it
 /// also writes <c>{output}NBest</c> (the hypotheses, best first) and <c>{output}Scores</c> (their length-normalised
 /// log-probabilities). <see cref="Translate(IReadOnlyList{string}, int)"/> decodes many texts together, faster than row by row.
+/// An empty source gives an empty output; a source longer than the tokenizer's MaxTokens is truncated and counted in
+/// <see cref="TruncatedSources"/>.
 /// </summary>
 public sealed class Seq2SeqTransformer : LazyRowTransformer, IModelPart, IModelPartLoader<Seq2SeqTransformer>
 {
@@ -75,6 +77,8 @@ public sealed class Seq2SeqTransformer : LazyRowTransformer, IModelPart, IModelP
     public TrainingOutcome? TrainingOutcome { get; internal init; }
     /// <summary>Training texts cut to the tokenizer's MaxTokens (null for a loaded model).</summary>
     public (int Sources, int Targets)? TruncatedTrainingTexts { get; internal init; }
+    /// <summary>Training pairs skipped because their source or target was empty (null for a loaded model).</summary>
+    public int? SkippedEmptyPairs { get; internal init; }
     /// <summary>Sources translated so far that had more tokens than the model reads (they were truncated).</summary>
     public long TruncatedSources => Interlocked.Read(ref _truncated);
 
@@ -96,18 +100,23 @@ public sealed class Seq2SeqTransformer : LazyRowTransformer, IModelPart, IModelP
         ArgumentNullException.ThrowIfNull(sources);
         if (nBest < 1) throw new ArgumentOutOfRangeException(nameof(nBest), nBest, "nBest must be at least 1.");
         int max = SourceTokenizer.MaxTokens;
-        var ids = new int[sources.Count][];
         var buffer = new int[max];
         var mask = new int[max];
-        for (int i = 0; i < sources.Count; i++)
+        // An empty (or whitespace) source translates to an empty output, without decoding.
+        var nonEmpty = Enumerable.Range(0, sources.Count).Where(i => !string.IsNullOrWhiteSpace(sources[i])).ToArray();
+        var ids = new int[nonEmpty.Length][];
+        for (int k = 0; k < nonEmpty.Length; k++)
         {
-            int n = SourceTokenizer.Encode(sources[i], buffer, mask, out bool truncated);
+            int n = SourceTokenizer.Encode(sources[nonEmpty[k]], buffer, mask, out bool truncated);
             if (truncated) Interlocked.Increment(ref _truncated);
-            ids[i] = buffer[..n];
+            ids[k] = buffer[..n];
         }
         var options = Decoding with { NBest = nBest };
-        var results = _replicas.Use(d => d.Decode(ids, Tokenizer.ClsId, Tokenizer.SepId, options));
-        return results.Select(hs => (IReadOnlyList<(string, double)>)hs.Select(h => (Tokenizer.Decode(h.Tokens), h.Score)).ToArray()).ToArray();
+        var decoded = ids.Length == 0 ? Array.Empty<IReadOnlyList<Seq2SeqHypothesis>>() : _replicas.Use(d => d.Decode(ids, Tokenizer.ClsId, Tokenizer.SepId, options));
+        var results = Enumerable.Repeat<IReadOnlyList<(string, double)>>(new[] { ("", 0.0) }, sources.Count).ToArray();
+        for (int k = 0; k < nonEmpty.Length; k++)
+            results[nonEmpty[k]] = decoded[k].Select(h => (Tokenizer.Decode(h.Tokens), h.Score)).ToArray();
+        return results;
     }
 
     /// <inheritdoc/>
