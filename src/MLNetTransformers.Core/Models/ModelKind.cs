@@ -13,4 +13,6 @@ public enum ModelKind
     Encoder = 4,
     /// <summary><see cref="TransformerSeq2Seq"/>.</summary>
     Seq2Seq = 5,
+    /// <summary><see cref="RnnSeq2Seq"/> (GRU encoder-decoder, with or without attention).</summary>
+    RnnSeq2Seq = 6,
 }

@@ -99,7 +99,7 @@ public record TransformerConfig
     public static TransformerConfig FromJson(string json, ModelKind kind) => kind switch
     {
         ModelKind.Classifier => ClassifierConfig.FromJson(json),
-        ModelKind.Seq2Seq => Seq2SeqConfig.FromJson(json),
+        ModelKind.Seq2Seq or ModelKind.RnnSeq2Seq => Seq2SeqConfig.FromJson(json),
         _ => FromJson(json),
     };
 }

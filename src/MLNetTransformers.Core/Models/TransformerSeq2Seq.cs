@@ -22,6 +22,7 @@ public sealed class TransformerSeq2Seq : ITrainableModel
     public TransformerSeq2Seq(TransformerConfig config, ulong seed = 0)
     {
         Config = (config as Seq2SeqConfig ?? new Seq2SeqConfig(config.Shape())).Validate() with { CrossAttention = true };
+        if (Config.Architecture != Seq2SeqArchitecture.Transformer) throw new ArgumentException($"The config describes a {Config.Architecture} model; build it with RnnSeq2Seq.", nameof(config));
         Parameters = new ParameterSet();
         var shape = Config.Shape();
         Encoder = new TransformerEncoder(Parameters, "encoder.", shape with { CrossAttention = false, VocabSize = Config.EncoderVocabSize }, seed);

@@ -154,6 +154,7 @@ public static class Checkpoint
         {
             ModelKind.Encoder => new TransformerEncoder(config),
             ModelKind.Seq2Seq => new TransformerSeq2Seq(config),
+            ModelKind.RnnSeq2Seq => new RnnSeq2Seq((Seq2SeqConfig)config),
             ModelKind.Classifier => new TransformerClassifier((ClassifierConfig)config),
             ModelKind.LanguageModel => new TransformerLanguageModel(config),
             ModelKind.MaskedLanguageModel => new MaskedLanguageModel(config),

@@ -33,3 +33,45 @@ with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "gru_bidirect
     json.dump({"name": "gru_bidirectional", "notes": "nn.GRU(4, 6, bidirectional), packed lengths 5,3,1; L = sum(out*R_out) + sum(h_n*R_h)",
                "tensors": tensors}, f)
 print("gru_bidirectional", float(loss))
+
+
+# gru_attention_seq2seq: the GRU encoder-decoder with additive (Bahdanau) attention as RnnSeq2Seq computes it (the
+# shape of ../shared/peers/torch_seq2seq.py, plus packed sources and masked attention): bidirectional GRU encoder over
+# embedded, padded sources; s0 = tanh(bridge([h_fwd; h_bwd])); each step: α = softmax(v·tanh(W·[s; h_j])) over the
+# unpadded h_j, c = Σ α h_j, s = GRU([e; c], s), logits = out([s; c; e]). Mean cross-entropy over targets != -100.
+torch.manual_seed(1)
+V, VS, E, HE, HD = 11, 13, 5, 4, 6
+K = 2 * HE
+m = nn.ModuleDict(dict(
+    src_tok=nn.Embedding(VS, E), tgt_tok=nn.Embedding(V, E), encoder=nn.GRU(E, HE, batch_first=True, bidirectional=True),
+    bridge=nn.Linear(K, HD), attn_w=nn.Linear(HD + K, HD), attn_v=nn.Linear(HD, 1, bias=False),
+    decoder=nn.GRU(E + K, HD, batch_first=True), out=nn.Linear(HD + K + E, V)))
+src = torch.tensor([[3, 4, 5, 6, 7], [8, 9, 10, 0, 0]])
+src_len = torch.tensor([5, 3])
+tgt = torch.tensor([[1, 5, 6, 7], [1, 8, 9, 0]])
+targets = torch.tensor([[5, 6, 7, 2], [8, 9, 2, -100]])
+enc_packed, h = m.encoder(pack_padded_sequence(m.src_tok(src), src_len, batch_first=True, enforce_sorted=False))
+enc, _ = pad_packed_sequence(enc_packed, batch_first=True, total_length=src.shape[1])
+s = torch.tanh(m.bridge(torch.cat([h[0], h[1]], -1)))
+valid = torch.arange(src.shape[1])[None, :] < src_len[:, None]
+logits = []
+for t in range(tgt.shape[1]):
+    e = m.tgt_tok(tgt[:, t])
+    q = s.unsqueeze(1).expand(-1, enc.shape[1], -1)
+    score = m.attn_v(torch.tanh(m.attn_w(torch.cat([q, enc], -1)))).squeeze(-1).masked_fill(~valid, float('-inf'))
+    ctx = torch.bmm(torch.softmax(score, -1).unsqueeze(1), enc).squeeze(1)
+    o, s2 = m.decoder(torch.cat([e, ctx], -1).unsqueeze(1), s.unsqueeze(0))
+    s = s2.squeeze(0)
+    logits.append(m.out(torch.cat([s, ctx, e], -1)))
+logits = torch.stack(logits, 1)
+loss = nn.functional.cross_entropy(logits.reshape(-1, V), targets.reshape(-1), ignore_index=-100)
+loss.backward()
+tensors = {}
+for name, p in m.named_parameters():
+    put(name, p); put("grad_" + name, p.grad)
+put("src", src.double()); put("src_len", src_len.double()); put("tgt", tgt.double()); put("targets", targets.double())
+put("logits", logits); put("loss", loss.reshape(1))
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "gru_attention_seq2seq.json"), "w") as f:
+    json.dump({"name": "gru_attention_seq2seq", "notes": "GRU encoder-decoder with additive attention, packed sources; mean CE",
+               "tensors": tensors}, f)
+print("gru_attention_seq2seq", float(loss))

@@ -1,0 +1,132 @@
+namespace MLNetTransformers.Core.Models;
+
+/// <summary>
+/// The managed <see cref="IIncrementalDecoder"/> of an <see cref="RnnSeq2Seq"/>: sources are encoded as one padded batch
+/// (each source's states, attention keys and first decoder state kept); a hypothesis's whole state is its decoder
+/// GRU state, so a step gathers each row's parent state and runs the embedding, attention, GRU cell and output layer
+/// on all rows at once. <see cref="LastWeights"/> holds the last step's attention weights per row.
+/// </summary>
+internal sealed class RnnIncrementalDecoder(RnnSeq2Seq model) : IIncrementalDecoder
+{
+    private float[][] _enc = Array.Empty<float[]>(), _keys = Array.Empty<float[]>(), _fin = Array.Empty<float[]>();
+    private int[] _lengths = Array.Empty<int>(), _source = Array.Empty<int>();
+    private float[] _states = Array.Empty<float>();
+    private float[]? _prev, _gin, _xproj, _next, _o, _cs, _weights;
+    private readonly List<float[]> _rowEnc = new(), _rowKeys = new();
+    private int[] _rowLengths = Array.Empty<int>(), _ids = Array.Empty<int>();
+    private int _maxSource;
+
+    public int VocabSize => model.Config.VocabSize;
+    public int MaxLength => model.Config.MaxLength;
+    public int MaxSourceLength => model.Config.MaxLength;
+
+    /// <summary>Attention weights of the last step, row r at r·<see cref="WeightStride"/> (empty without attention).</summary>
+    public ReadOnlySpan<float> LastWeights => _weights;
+    /// <summary>Row stride of <see cref="LastWeights"/>: the longest source of the batch.</summary>
+    public int WeightStride => _maxSource;
+
+    public void Encode(IReadOnlyList<int[]> sources)
+    {
+        int n = sources.Count, h = model.Config.ModelDim, k = model.EncoderStateDim;
+        if (n == 0) throw new ArgumentException("There is no source to encode.", nameof(sources));
+        int s = 0;
+        for (int i = 0; i < n; i++)
+        {
+            if (sources[i].Length == 0 || sources[i].Length > MaxSourceLength)
+                throw new ArgumentOutOfRangeException(nameof(sources), sources[i].Length, $"Source {i} holds {sources[i].Length} tokens; a source must hold 1 to {MaxSourceLength}.");
+            s = Math.Max(s, sources[i].Length);
+        }
+        var ids = new int[n * s];
+        var mask = new int[n * s];
+        for (int i = 0; i < n; i++)
+        {
+            sources[i].CopyTo(ids, i * s);
+            mask.AsSpan(i * s, sources[i].Length).Fill(1);
+        }
+        var s0 = new float[n * h];
+        var fin = new float[n * k];
+        var enc = model.Encode(new TokenBatch(n, s, ids, mask), s0, fin);
+        (_enc, _keys, _fin, _lengths) = (new float[n][], new float[n][], new float[n][], new int[n]);
+        for (int i = 0; i < n; i++)
+        {
+            int len = sources[i].Length;
+            _enc[i] = enc.AsSpan(i * s * k, len * k).ToArray();
+            _keys[i] = model.Attention?.ProjectKeys(_enc[i], len) ?? Array.Empty<float>();
+            _fin[i] = fin.AsSpan(i * k, k).ToArray();
+            _lengths[i] = len;
+        }
+        _states = s0;
+        _source = Enumerable.Range(0, n).ToArray();
+        _maxSource = s;
+    }
+
+    public float[] Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
+    {
+        int rows = parents.Length, h = model.Config.ModelDim, k = model.EncoderStateDim, e = model.Config.Embedding;
+        if (tokens.Length != rows || rows == 0) throw new ArgumentException($"{rows} parents and {tokens.Length} tokens; a step needs one token per row and at least one row.", nameof(tokens));
+        var prev = Workspace.Ensure(ref _prev, rows * h);
+        var source = new int[rows];
+        if (_ids.Length < rows) (_ids, _rowLengths) = (new int[rows], new int[rows]);
+        _rowEnc.Clear();
+        _rowKeys.Clear();
+        for (int r = 0; r < rows; r++)
+        {
+            int p = parents[r];
+            if ((uint)p >= (uint)_source.Length) throw new ArgumentOutOfRangeException(nameof(parents), p, $"Row {r}'s parent {p} is not a row of the previous step (0..{_source.Length - 1}).");
+            _states.AsSpan(p * h, h).CopyTo(prev.AsSpan(r * h, h));
+            source[r] = _source[p];
+            _rowEnc.Add(_enc[source[r]]);
+            _rowKeys.Add(_keys[source[r]]);
+            _rowLengths[r] = _lengths[source[r]];
+            _ids[r] = tokens[r];
+        }
+        var emb = model.TargetEmbedding.Forward(_ids, rows);
+        var next = Workspace.Ensure(ref _next, rows * h);
+        var xproj = Workspace.Ensure(ref _xproj, rows * 3 * h);
+        var weights = model.Attention is null ? null : Workspace.Ensure(ref _weights, rows * _maxSource);
+        float[] logits;
+        if (!model.IsLuong)
+        {
+            int din = e + k;
+            var gin = Workspace.Ensure(ref _gin, rows * din);
+            var ctx = model.Attention?.ForwardRows(prev, rows, _rowEnc, _rowKeys, _rowLengths, weights, _maxSource);
+            for (int r = 0; r < rows; r++)
+            {
+                emb.AsSpan(r * e, e).CopyTo(gin.AsSpan(r * din, e));
+                (ctx is null ? _fin[source[r]] : ctx.AsSpan(r * k, k)).CopyTo(gin.AsSpan(r * din + e, k));
+            }
+            model.Decoder.Project(gin.AsSpan(0, rows * din), rows, xproj);
+            model.Decoder.StepInference(xproj, rows, prev, next);
+            int dout = h + k + e;
+            var o = Workspace.Ensure(ref _o, rows * dout);
+            for (int r = 0; r < rows; r++)
+            {
+                next.AsSpan(r * h, h).CopyTo(o.AsSpan(r * dout, h));
+                gin.AsSpan(r * din + e, k).CopyTo(o.AsSpan(r * dout + h, k));
+                emb.AsSpan(r * e, e).CopyTo(o.AsSpan(r * dout + h + k, e));
+            }
+            logits = model.Output.Forward(o, rows);
+        }
+        else
+        {
+            model.Decoder.Project(emb.AsSpan(0, rows * e), rows, xproj);
+            model.Decoder.StepInference(xproj, rows, prev, next);
+            var ctx = model.Attention!.ForwardRows(next, rows, _rowEnc, _rowKeys, _rowLengths, weights, _maxSource);
+            var (w, b) = model.Combine!.Value;
+            var cs = Workspace.Ensure(ref _cs, rows * (k + h));
+            for (int r = 0; r < rows; r++)
+            {
+                ctx.AsSpan(r * k, k).CopyTo(cs.AsSpan(r * (k + h), k));
+                next.AsSpan(r * h, h).CopyTo(cs.AsSpan(r * (k + h) + k, h));
+            }
+            var ht = Workspace.Ensure(ref _o, rows * h);
+            Gemm.MatMulTransB(cs.AsSpan(0, rows * (k + h)), w.Value, ht.AsSpan(0, rows * h), rows, h, k + h);
+            Linear.AddBias(ht, rows, h, b.Value);
+            TensorPrimitives.Tanh(ht.AsSpan(0, rows * h), ht.AsSpan(0, rows * h));
+            logits = model.Output.Forward(ht, rows);
+        }
+        _states = next.AsSpan(0, rows * h).ToArray();
+        _source = source;
+        return logits;
+    }
+}
