@@ -56,7 +56,9 @@ public static class OnnxTransformerCatalog
     {
         var t = TransformerModel.Parts(model).OfType<Translation.Seq2SeqTransformer>().FirstOrDefault()
             ?? throw new ArgumentException("The model holds no encoder-decoder (Seq2SeqTransformer) to export.", nameof(model));
-        var graphs = OnnxExporter.Export(t.Model, t.Tokenizer, t.SourceTokenizer);
+        var network = t.Model as TransformerSeq2Seq
+            ?? throw new NotSupportedException($"ONNX export covers the transformer encoder-decoder; this model is a {t.Model.Config.Architecture} one, whose export is not built yet.");
+        var graphs = OnnxExporter.Export(network, t.Tokenizer, t.SourceTokenizer);
         graphs.Save(directory);
         return graphs;
     }

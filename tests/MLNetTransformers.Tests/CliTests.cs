@@ -472,6 +472,35 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void Seq2Seq_GruArchitectures_TrainTranslateAndRefuseBadSettings()
+    {
+        var lexicon = new Dictionary<string, string> { ["red"] = "rot", ["dog"] = "hund", ["cat"] = "katze", ["big"] = "gross", ["runs"] = "rennt", ["the"] = "der" };
+        var rng = new Random(5);
+        var words = lexicon.Keys.ToArray();
+        var src = Enumerable.Range(0, 400).Select(_ => string.Join(' ', Enumerable.Range(0, 2 + rng.Next(3)).Select(_ => words[rng.Next(words.Length)]))).ToArray();
+        string source = Path.Combine(_dir, "gru.en"), target = Path.Combine(_dir, "gru.de"), model = Path.Combine(_dir, "gru.mlnt");
+        File.WriteAllLines(source, src);
+        File.WriteAllLines(target, src.Select(s => string.Join(' ', s.Split(' ').Select(w => lexicon[w]))));
+        var t = Run("train-seq2seq", "--source", source, "--target", target, "--model", model, "--arch", "gru-attention", "--attention", "general", "--epochs", "60",
+            "--dim", "48", "--embedding-dim", "24", "--vocab", "60", "--max-tokens", "12", "--lr", "3e-3", "--dropout", "0", "--beam", "2");
+        Assert.True(t.Code == 0, t.Err);
+        var tr = Run("translate", "--model", model, "--text", "the big dog");
+        Assert.True(tr.Code == 0, tr.Err);
+        Assert.Equal("der gross hund", tr.Out.Trim());
+        // ONNX export is the transformer's only, for now: one line, exit 1.
+        var x = Run("export-onnx", "--model", model, "--out", Path.Combine(_dir, "gru-onnx"));
+        Assert.Equal(1, x.Code);
+        Assert.Contains("not built yet", x.Err);
+        foreach (var (args, flag) in new[] { (new[] { "--arch", "lstm" }, "--arch"), (new[] { "--arch", "gru-attention", "--attention", "dot", "--dim", "48" }, "--encoder-hidden") })
+        {
+            var bad = Run(new[] { "train-seq2seq", "--source", source, "--target", target, "--model", Path.Combine(_dir, "never.mlnt") }.Concat(args).ToArray());
+            Assert.Equal(2, bad.Code);
+            Assert.Contains(flag, bad.Err);
+            Assert.Single(bad.Err.Trim().Split('\n'));
+        }
+    }
+
+    [Fact]
     public void OnnxRun_RefusesAnInputsFileOverItsBound_BeforeReadingIt()
     {
         string inputs = Path.Combine(_dir, "huge.json");

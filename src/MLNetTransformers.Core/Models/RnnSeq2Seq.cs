@@ -11,7 +11,7 @@ namespace MLNetTransformers.Core.Models;
 /// Parameters: <c>src_tok</c>, <c>tgt_tok</c>, <c>encoder.*</c> (nn.GRU names), <c>bridge</c>, <c>attn_*</c>,
 /// <c>decoder.*</c>, <c>combine</c> (Luong), <c>out</c>.
 /// </summary>
-public sealed class RnnSeq2Seq : ITrainableModel
+public sealed class RnnSeq2Seq : ISeq2SeqModel
 {
     private readonly CrossEntropy _loss = new();
     private readonly Dropout _srcDrop, _tgtDrop, _outDrop;
@@ -60,6 +60,7 @@ public sealed class RnnSeq2Seq : ITrainableModel
     /// <summary>Vocabularies, widths and architecture.</summary>
     public Seq2SeqConfig Config { get; }
     TransformerConfig ITransformerModel.Config => Config;
+    ISeq2SeqModel ISeq2SeqModel.Copy() => Copy();
     /// <inheritdoc/>
     public ParameterSet Parameters { get; }
     /// <inheritdoc/>

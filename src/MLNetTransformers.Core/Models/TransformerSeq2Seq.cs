@@ -10,7 +10,7 @@ namespace MLNetTransformers.Core.Models;
 /// (decoder inputs starting with the start token, mask, next-token targets with −100 where there is none) with the
 /// source side in <see cref="TokenBatch.Source"/>.
 /// </summary>
-public sealed class TransformerSeq2Seq : ITrainableModel
+public sealed class TransformerSeq2Seq : ISeq2SeqModel
 {
     private readonly CrossEntropy _loss = new();
     private bool[]? _sourcePadding, _targetPadding;
@@ -46,6 +46,7 @@ public sealed class TransformerSeq2Seq : ITrainableModel
     /// <summary>The model's shape and vocabularies.</summary>
     public Seq2SeqConfig Config { get; }
     TransformerConfig ITransformerModel.Config => Config;
+    ISeq2SeqModel ISeq2SeqModel.Copy() => Copy();
     /// <inheritdoc/>
     public ParameterSet Parameters { get; }
     /// <inheritdoc/>

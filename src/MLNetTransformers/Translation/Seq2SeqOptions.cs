@@ -1,3 +1,4 @@
+using MLNetTransformers.Core.Layers;
 using MLNetTransformers.Training;
 
 namespace MLNetTransformers.Translation;
@@ -22,6 +23,18 @@ public sealed class Seq2SeqOptions : TransformerTrainingOptions
 
     /// <summary>Target text column of the training data.</summary>
     public string TargetColumnName { get; set; } = "Target";
+    /// <summary>
+    /// The encoder-decoder: the transformer (default), a GRU encoder-decoder with attention (<see cref="Attention"/>) or
+    /// without it. The GRU models have one bidirectional GRU layer in the encoder and one in the decoder, of width
+    /// <see cref="TransformerTrainingOptions.ModelDim"/> (Layers, Heads and FeedForwardDim shape the transformer only).
+    /// </summary>
+    public Seq2SeqArchitecture Architecture { get; set; }
+    /// <summary>GRU with attention: additive (Bahdanau), dot or general (Luong).</summary>
+    public RnnAttentionKind Attention { get; set; } = RnnAttentionKind.Additive;
+    /// <summary>GRU models: embedding width (0 = ModelDim).</summary>
+    public int EmbeddingDim { get; set; }
+    /// <summary>GRU models: hidden width of each encoder direction (0 = ModelDim).</summary>
+    public int EncoderHiddenSize { get; set; }
     /// <summary>Column the fitted transformer writes (with <see cref="Seq2SeqDecodingOptions.NBest"/> above 1 also <c>{name}NBest</c> and <c>{name}Scores</c>).</summary>
     public string OutputColumnName { get; set; } = "Translation";
     /// <summary>Label smoothing ε of the training loss.</summary>
@@ -46,6 +59,16 @@ public sealed class Seq2SeqOptions : TransformerTrainingOptions
         if (string.IsNullOrEmpty(TargetColumnName)) throw new ArgumentOutOfRangeException(nameof(TargetColumnName), TargetColumnName, "TargetColumnName must be set.");
         if (string.IsNullOrEmpty(OutputColumnName)) throw new ArgumentOutOfRangeException(nameof(OutputColumnName), OutputColumnName, "OutputColumnName must be set.");
         if (!(LabelSmoothing >= 0f && LabelSmoothing < 1f)) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must be in [0, 1).");
+        if (!Enum.IsDefined(Architecture)) throw new ArgumentOutOfRangeException(nameof(Architecture), Architecture, "Unknown architecture.");
+        if (!Enum.IsDefined(Attention)) throw new ArgumentOutOfRangeException(nameof(Attention), Attention, "Unknown attention.");
+        if (EmbeddingDim < 0) throw new ArgumentOutOfRangeException(nameof(EmbeddingDim), EmbeddingDim, "EmbeddingDim must be non-negative (0 = ModelDim).");
+        if (EncoderHiddenSize < 0) throw new ArgumentOutOfRangeException(nameof(EncoderHiddenSize), EncoderHiddenSize, "EncoderHiddenSize must be non-negative (0 = ModelDim).");
+        int encoderHidden = EncoderHiddenSize == 0 ? ModelDim : EncoderHiddenSize;
+        if (Architecture == Seq2SeqArchitecture.GruAttention && Attention == RnnAttentionKind.Dot && 2 * encoderHidden != ModelDim)
+            throw new ArgumentOutOfRangeException(nameof(EncoderHiddenSize), EncoderHiddenSize,
+                $"Dot attention compares the decoder state ({ModelDim}) with the bidirectional encoder's states (2 × {encoderHidden}): set EncoderHiddenSize to {ModelDim / 2}, or use general attention.");
+        if (Architecture != Seq2SeqArchitecture.Transformer && TiedEmbeddings)
+            throw new ArgumentOutOfRangeException(nameof(TiedEmbeddings), TiedEmbeddings, "TiedEmbeddings is for the transformer architecture.");
         if (ValidationBleuSentences < 0) throw new ArgumentOutOfRangeException(nameof(ValidationBleuSentences), ValidationBleuSentences, "ValidationBleuSentences must be non-negative (0 = none).");
         if (TiedEmbeddings && !SharedVocabulary) throw new ArgumentOutOfRangeException(nameof(TiedEmbeddings), TiedEmbeddings, "TiedEmbeddings needs SharedVocabulary: one vocabulary for both sides.");
         (Decoding ?? throw new ArgumentNullException(nameof(Decoding), "Decoding must be set.")).Validate();

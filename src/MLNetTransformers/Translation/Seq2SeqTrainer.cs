@@ -7,7 +7,7 @@ using MLNetTransformers.Training;
 namespace MLNetTransformers.Translation;
 
 /// <summary>
-/// Trains an encoder-decoder transformer (<see cref="TransformerSeq2Seq"/>) from a source and a target text column
+/// Trains an encoder-decoder (the transformer, <see cref="TransformerSeq2Seq"/>, or a GRU one, <see cref="RnnSeq2Seq"/>) from a source and a target text column
 /// through the one training loop: pairs shuffled and batched by length, next-token cross-entropy with label
 /// smoothing, validation loss on held-out pairs (early stopping, best weights). Created by
 /// <c>mlContext.Transforms.Text.TrainSeq2Seq</c>.
@@ -54,11 +54,15 @@ public sealed class Seq2SeqTrainer : TransformerTrainer<Seq2SeqOptions, Seq2SeqT
         var valid = order[..validCount];
         var train = order[validCount..];
 
-        var config = new Seq2SeqConfig(o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens))
+        bool transformer = o.Architecture == Seq2SeqArchitecture.Transformer;
+        var shape = o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens);
+        var config = new Seq2SeqConfig(transformer ? shape : shape with { Heads = 1, Layers = 1 })
         {
-            SourceVocabSize = o.SharedVocabulary ? 0 : sourceTokenizer.VocabularySize, TiedEmbeddings = o.TiedEmbeddings,
+            SourceVocabSize = o.SharedVocabulary ? 0 : sourceTokenizer.VocabularySize, TiedEmbeddings = o.TiedEmbeddings, Architecture = o.Architecture,
+            Attention = o.Attention, EmbeddingDim = o.EmbeddingDim, EncoderHiddenSize = o.EncoderHiddenSize,
         };
-        var model = new TransformerSeq2Seq(config, (ulong)o.Seed) { LabelSmoothing = o.LabelSmoothing };
+        ISeq2SeqModel model = transformer ? new TransformerSeq2Seq(config, (ulong)o.Seed) : new RnnSeq2Seq(config, (ulong)o.Seed);
+        model.LabelSmoothing = o.LabelSmoothing;
         int bs = Math.Min(o.BatchSize, train.Length), stepsPerEpoch = (train.Length + bs - 1) / bs;
         int epochs = o.Epochs ?? Math.Clamp((3000 + stepsPerEpoch - 1) / stepsPerEpoch, 4, 100);
         long totalSteps = Math.Min((long)stepsPerEpoch * epochs, o.MaxSteps ?? long.MaxValue);
@@ -86,9 +90,9 @@ public sealed class Seq2SeqTrainer : TransformerTrainer<Seq2SeqOptions, Seq2SeqT
     }
 
     /// <summary>Corpus BLEU of greedy translations of <paramref name="sources"/> (token ids) against <paramref name="references"/>.</summary>
-    private static double GreedyBleu(TransformerSeq2Seq model, TextTokenizer tokenizer, int[][] sources, string[] references)
+    private static double GreedyBleu(ISeq2SeqModel model, TextTokenizer tokenizer, int[][] sources, string[] references)
     {
-        var outputs = new Seq2SeqDecoder(model).Decode(sources, tokenizer.ClsId, tokenizer.SepId, new Seq2SeqDecodingOptions { BeamWidth = 1, BatchSize = 64 });
+        var outputs = new Seq2SeqDecoder(model.CreateIncrementalDecoder()).Decode(sources, tokenizer.ClsId, tokenizer.SepId, new Seq2SeqDecodingOptions { BeamWidth = 1, BatchSize = 64 });
         return Metrics.TranslationMetrics.Compute(outputs.Select(h => tokenizer.Decode(h[0].Tokens)).ToArray(), references).Bleu;
     }
 
@@ -133,7 +137,7 @@ public sealed class Seq2SeqTrainer : TransformerTrainer<Seq2SeqOptions, Seq2SeqT
             return new TokenBatch(b, t, _tgt, _tgtMask, _targets) { Source = new TokenBatch(b, s, _src, _srcMask) };
         }
 
-        public double MeanLoss(TransformerSeq2Seq model, int[] rows)
+        public double MeanLoss(ITrainableModel model, int[] rows)
         {
             double sum = 0;
             long count = 0;

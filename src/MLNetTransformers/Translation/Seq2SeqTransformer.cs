@@ -28,7 +28,7 @@ public sealed class Seq2SeqTransformer : LazyRowTransformer, IModelPart, IModelP
     {
         var rec = r.Record<Seq2SeqRecord>();
         var decoding = rec.Decoding ?? new Seq2SeqDecodingOptions { BeamWidth = rec.Beam, LengthPenalty = rec.LengthPenalty };
-        return new Seq2SeqTransformer(r.Tokenizer(rec.Tokenizer), r.Checkpoint<TransformerSeq2Seq>(rec.Checkpoint), rec.Source, rec.Output, decoding,
+        return new Seq2SeqTransformer(r.Tokenizer(rec.Tokenizer), r.Checkpoint<ISeq2SeqModel>(rec.Checkpoint), rec.Source, rec.Output, decoding,
             rec.SourceTokenizer is null ? null : r.Tokenizer(rec.SourceTokenizer));
     }
 
@@ -37,12 +37,12 @@ public sealed class Seq2SeqTransformer : LazyRowTransformer, IModelPart, IModelP
 
     /// <summary>Wraps a trained model.</summary>
     /// <param name="tokenizer">The tokenizer the model was trained with: the target side's, and the source's too unless <paramref name="sourceTokenizer"/> is given.</param>
-    /// <param name="model">The trained encoder-decoder (its weights are copied per thread, never changed).</param>
+    /// <param name="model">The trained encoder-decoder, transformer or GRU (its weights are copied per thread, never changed).</param>
     /// <param name="sourceColumnName">Source text column read.</param>
     /// <param name="outputColumnName">Generated text column written.</param>
     /// <param name="decoding">How to decode (null = beam 4, α 0.6, one output).</param>
     /// <param name="sourceTokenizer">The source side's own tokenizer (null = <paramref name="tokenizer"/>).</param>
-    public Seq2SeqTransformer(TextTokenizer tokenizer, TransformerSeq2Seq model, string sourceColumnName = "Source", string outputColumnName = "Translation",
+    public Seq2SeqTransformer(TextTokenizer tokenizer, ISeq2SeqModel model, string sourceColumnName = "Source", string outputColumnName = "Translation",
         Seq2SeqDecodingOptions? decoding = null, TextTokenizer? sourceTokenizer = null)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -56,7 +56,7 @@ public sealed class Seq2SeqTransformer : LazyRowTransformer, IModelPart, IModelP
             throw new ArgumentException($"The source tokenizer emits up to {sourceTokenizer.MaxTokens} tokens; the model holds {model.Config.MaxLength}.", nameof(sourceTokenizer));
         Decoding = (decoding ?? new Seq2SeqDecodingOptions()).Validate();
         (Tokenizer, SourceTokenizer, Model, SourceColumnName, OutputColumnName) = (tokenizer, sourceTokenizer, model, sourceColumnName, outputColumnName);
-        _replicas = new ReplicaPool<Seq2SeqDecoder>(() => new Seq2SeqDecoder(model.Copy()));
+        _replicas = new ReplicaPool<Seq2SeqDecoder>(() => new Seq2SeqDecoder(model.Copy().CreateIncrementalDecoder()));
     }
 
     /// <summary>The target side's tokenizer (and the source's when they share one).</summary>
@@ -64,7 +64,7 @@ public sealed class Seq2SeqTransformer : LazyRowTransformer, IModelPart, IModelP
     /// <summary>The source side's tokenizer (the same object as <see cref="Tokenizer"/> when the vocabulary is shared).</summary>
     public TextTokenizer SourceTokenizer { get; }
     /// <summary>The network (treat as read-only).</summary>
-    public TransformerSeq2Seq Model { get; }
+    public ISeq2SeqModel Model { get; }
     /// <summary>Source text column read.</summary>
     public string SourceColumnName { get; }
     /// <summary>Generated text column written.</summary>
