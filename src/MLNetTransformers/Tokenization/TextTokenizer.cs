@@ -222,8 +222,17 @@ public sealed class TextTokenizer
         var kept = ids.Where(i => i != ClsId && i != SepId && i != PadId && i != MaskId && i < BaseVocabularySize);
         // Character vocabularies: special tokens ([UNK] included) are not text, and come out as nothing, not U+FFFD.
         if (_alphabet is not null) return new string(kept.Where(i => i >= Specials).Select(i => _alphabet[i - Specials]).ToArray());
-        return _tokenizer!.Decode(kept) ?? "";
+        var text = _tokenizer!.Decode(kept) ?? "";
+        return _tokenizer is BertTokenizer ? JoinSplitPunctuation(text) : text;
     }
+
+    // WordPiece splits every punctuation mark off its word and decoding puts the spaces back on one side: "t - shirt",
+    // "woman' s". Within a word (letters or digits on both sides) a hyphen, and an apostrophe before an English clitic,
+    // are joined again — what detokenizers such as sacreBLEU's expect ("t-shirt" is one token of 13a, "t - shirt" three).
+    private static readonly System.Text.RegularExpressions.Regex HyphenInWord = new(@"(?<=\w) - (?=\w)", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+    private static readonly System.Text.RegularExpressions.Regex Clitic = new(@"(?<=\w) ?' (s|t|re|ve|ll|d|m)\b", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+    private static string JoinSplitPunctuation(string text) => Clitic.Replace(HyphenInWord.Replace(text, "-"), "'$1");
 
     /// <summary>Replaces lone surrogates (invalid UTF-16) with U+FFFD; the tokenizers' Unicode normalization rejects them.</summary>
     /// <param name="text">The text; null stays null.</param>

@@ -64,7 +64,8 @@ public sealed class Seq2SeqTrainer : TransformerTrainer<Seq2SeqOptions, Seq2SeqT
         ISeq2SeqModel model = transformer ? new TransformerSeq2Seq(config, (ulong)o.Seed) : new RnnSeq2Seq(config, (ulong)o.Seed);
         model.LabelSmoothing = o.LabelSmoothing;
         int bs = Math.Min(o.BatchSize, train.Length), stepsPerEpoch = (train.Length + bs - 1) / bs;
-        int epochs = o.Epochs ?? Math.Clamp((3000 + stepsPerEpoch - 1) / stepsPerEpoch, 4, 100);
+        // Epochs: given, or enough for about 3,000 steps; with a time budget the budget decides (the decay is fitted to it).
+        int epochs = o.Epochs ?? (o.TimeBudget is null ? Math.Clamp((3000 + stepsPerEpoch - 1) / stepsPerEpoch, 4, 100) : 1000);
         long totalSteps = Math.Min((long)stepsPerEpoch * epochs, o.MaxSteps ?? long.MaxValue);
         var loop = new TrainingLoop(model, new TrainingLoopOptions
         {
