@@ -198,6 +198,12 @@ internal static class Throughput
             ratios["seq2seq_train_vs_torch"] = Math.Round(result["seq2seq"]!["train_tokens_per_s"]!.GetValue<double>() / t["train_tokens_per_s"]!.GetValue<double>(), 2);
             ratios["seq2seq_greedy_vs_torch"] = Math.Round(result["seq2seq"]!["greedy_target_tokens_per_s"]!.GetValue<double>() / t["greedy_target_tokens_per_s"]!.GetValue<double>(), 2);
         }
+        if (seq2seq?["results"] is JsonArray s2g && s2g.FirstOrDefault(r => r!["model"]!.GetValue<string>() == "gru-bahdanau-seq2seq") is { } gt)
+        {
+            var ours = result["seq2seq"]!["gru_attention"]!;
+            ratios["gru_attention_train_vs_torch"] = Math.Round(ours["train_tokens_per_s"]!.GetValue<double>() / gt["train_tokens_per_s"]!.GetValue<double>(), 2);
+            ratios["gru_attention_greedy_vs_torch"] = Math.Round(ours["greedy_target_tokens_per_s"]!.GetValue<double>() / gt["greedy_target_tokens_per_s"]!.GetValue<double>(), 2);
+        }
         result["ratios"] = ratios;
     }
 
