@@ -69,7 +69,9 @@ public sealed class Seq2SeqTrainer : TransformerTrainer<Seq2SeqOptions, Seq2SeqT
         long totalSteps = Math.Min((long)stepsPerEpoch * epochs, o.MaxSteps ?? long.MaxValue);
         var loop = new TrainingLoop(model, new TrainingLoopOptions
         {
-            Optimization = o.Optimization(o.WarmupFor(totalSteps), totalSteps, DecayKind.Linear, minLearningRateRatio: 0f, beta2: 0.98f),
+            // With a budget the step count is not known yet: warm up as for a few thousand steps until the first fit sets it.
+            Optimization = o.Optimization(o.WarmupFor(o.TimeBudget is null ? totalSteps : Math.Min(totalSteps, 3000)), totalSteps, DecayKind.Linear, minLearningRateRatio: 0f, beta2: 0.98f),
+            FittedWarmupFraction = o.WarmupSteps < 0 ? 0.06f : null,
             Epochs = epochs, MaxSteps = o.MaxSteps ?? long.MaxValue, StepsPerEpoch = stepsPerEpoch, TimeBudget = o.TimeBudget, ElapsedBefore = clock.Elapsed,
             FitScheduleToTimeBudget = true, // with a budget, the decay ends when the budget does
             ValidateEverySteps = o.ValidateEverySteps, ReportEverySteps = o.ReportEverySteps, Patience = o.EarlyStoppingPatience ?? Math.Max(2, epochs / 8),
