@@ -105,6 +105,23 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public void TheFirstFit_SetsTheWarmupToItsFraction_OfTheStepsThatFit()
+    {
+        // A plan of a million steps with a short initial warmup: once the budget says how many steps fit, the warmup
+        // becomes 10% of them (a warmup sized for the million would never end).
+        var model = new FakeModel();
+        model.DuringStep = () => Thread.Sleep(2);
+        var loop = new TrainingLoop(model, new TrainingLoopOptions
+        {
+            Optimization = new TrainerOptions { LearningRate = 0.01f, WarmupSteps = 3, TotalSteps = 1_000_000, Decay = DecayKind.Linear },
+            MaxSteps = 1_000_000, ValidateEachEpoch = false, TimeBudget = TimeSpan.FromMilliseconds(800), FitScheduleToTimeBudget = true, FittedWarmupFraction = 0.1f,
+        });
+        var outcome = loop.Run(_ => Endless());
+        int warmup = loop.Trainer.Schedule.WarmupSteps;
+        Assert.True(warmup > 3 && warmup >= outcome.Steps * 0.04 && warmup <= outcome.Steps * 0.25, $"warmup {warmup} for {outcome.Steps} steps");
+    }
+
+    [Fact]
     public void TheScheduleFit_FollowsTheSpeedAfterWarmUp()
     {
         // Slow first steps (JIT, caches), then ten times faster: a fit from the first steps alone would end the decay

@@ -31,6 +31,9 @@ public sealed class Trainer
     /// <summary>The optimizer (its <see cref="AdamW.Step"/> counts completed steps).</summary>
     public AdamW Optimizer { get; }
 
+    /// <summary>The learning-rate schedule in effect (warmup and end of decay move when a time budget is fitted).</summary>
+    public LearningRateSchedule Schedule => _schedule;
+
     /// <summary>Moves the end of the decay, and optionally the warmup (e.g. once a time budget tells how many steps will fit).</summary>
     /// <param name="totalSteps">Step at which the decay reaches its minimum.</param>
     /// <param name="warmupSteps">New warmup length (null = unchanged).</param>
