@@ -91,6 +91,7 @@ internal sealed class OnnxGraphBuilder
         a.Ints.AddRange(v);
         return a;
     }
+    public static AttributeProto Str(string name, string v) => new() { Name = name, Type = AttributeProto.Types.AttributeType.String, S = ByteString.CopyFromUtf8(v) };
     public static AttributeProto Tensor(string name, TensorProto t) => new() { Name = name, Type = AttributeProto.Types.AttributeType.Tensor, T = t };
 
     private string Fresh(string prefix) => $"{prefix}_{_next++}";

@@ -11,7 +11,7 @@ namespace MLNetTransformers.Onnx;
 /// search and sampling run over ONNX Runtime exactly as over the managed engine. Sessions are thread-safe; incremental
 /// decoders are not (one per thread).
 /// </summary>
-public sealed class OnnxSeq2SeqModel : IDisposable
+public sealed partial class OnnxSeq2SeqModel : IDisposable
 {
     private readonly InferenceSession _encoder, _decoder;
 
@@ -76,7 +76,8 @@ public sealed class OnnxSeq2SeqModel : IDisposable
     }
 
     /// <summary>A decoder over the two sessions for <see cref="Seq2SeqDecoder"/> (one per thread).</summary>
-    public IIncrementalDecoder CreateIncrementalDecoder() => new OnnxIncrementalDecoder(this);
+    public IIncrementalDecoder CreateIncrementalDecoder() =>
+        Config.Architecture == Seq2SeqArchitecture.Transformer ? new OnnxIncrementalDecoder(this) : new OnnxRnnIncrementalDecoder(this);
 
     /// <summary>Releases both sessions.</summary>
     public void Dispose()

@@ -56,9 +56,12 @@ public static class OnnxTransformerCatalog
     {
         var t = TransformerModel.Parts(model).OfType<Translation.Seq2SeqTransformer>().FirstOrDefault()
             ?? throw new ArgumentException("The model holds no encoder-decoder (Seq2SeqTransformer) to export.", nameof(model));
-        var network = t.Model as TransformerSeq2Seq
-            ?? throw new NotSupportedException($"ONNX export covers the transformer encoder-decoder; this model is a {t.Model.Config.Architecture} one, whose export is not built yet.");
-        var graphs = OnnxExporter.Export(network, t.Tokenizer, t.SourceTokenizer);
+        var graphs = t.Model switch
+        {
+            TransformerSeq2Seq transformer => OnnxExporter.Export(transformer, t.Tokenizer, t.SourceTokenizer),
+            RnnSeq2Seq gru => OnnxExporter.Export(gru, t.Tokenizer, t.SourceTokenizer),
+            _ => throw new NotSupportedException($"ONNX export does not know the encoder-decoder type {t.Model.GetType().Name}."),
+        };
         graphs.Save(directory);
         return graphs;
     }

@@ -60,6 +60,39 @@ public class Seq2SeqExportTests
         Assert.Contains(managed.Decode(sources, 1, 2, new() { BeamWidth = 1 }), r => r[0].Tokens.Length < 14 - 1); // some end early
     }
 
+    [Theory]
+    [InlineData(Seq2SeqArchitecture.Gru, RnnAttentionKind.Additive)]
+    [InlineData(Seq2SeqArchitecture.GruAttention, RnnAttentionKind.Additive)]
+    [InlineData(Seq2SeqArchitecture.GruAttention, RnnAttentionKind.Dot)]
+    [InlineData(Seq2SeqArchitecture.GruAttention, RnnAttentionKind.General)]
+    public void GruModels_OverOnnxRuntime_GiveTheManagedTranslations(Seq2SeqArchitecture arch, RnnAttentionKind attention)
+    {
+        var config = new Seq2SeqConfig(new TransformerConfig { VocabSize = 23, ModelDim = 12, Heads = 1, Layers = 1, FeedForwardDim = 1, MaxLength = 14, Dropout = 0f })
+        {
+            Architecture = arch, Attention = attention, EmbeddingDim = 7, EncoderHiddenSize = attention == RnnAttentionKind.Dot ? 6 : 5, SourceVocabSize = 29,
+        };
+        var model = new RnnSeq2Seq(config, 5);
+        Weights.Scramble(model.Parameters, 6);
+        model.Output.Bias!.Value[2] += 1.5f;
+        string dir = Path.Combine(Directory.CreateTempSubdirectory().FullName, "gru");
+        OnnxExporter.Export(model).Save(dir);
+        using var onnx = OnnxSeq2SeqModel.Load(dir);
+        Assert.Equal(model.Config, onnx.Config);
+        var managed = new Seq2SeqDecoder(model.CreateIncrementalDecoder());
+        var runtime = new Seq2SeqDecoder(onnx.CreateIncrementalDecoder());
+        var sources = Sources(29, 4); // uneven lengths: the GRU operator's sequence_lens and the masks matter
+        foreach (var options in new[] { new Seq2SeqDecodingOptions { BeamWidth = 1 }, new Seq2SeqDecodingOptions { BeamWidth = 3, NBest = 2, BatchSize = 4 } })
+        {
+            var expected = managed.Decode(sources, 1, 2, options);
+            var actual = runtime.Decode(sources, 1, 2, options);
+            for (int i = 0; i < sources.Length; i++)
+            {
+                Assert.Equal(expected[i].Select(h => h.Tokens), actual[i].Select(h => h.Tokens));
+                for (int k = 0; k < expected[i].Count; k++) Assert.Equal(expected[i][k].LogProbability, actual[i][k].LogProbability, 3);
+            }
+        }
+    }
+
     [Fact]
     public void DecoderStepGraph_TakesManyNewTokensAtOnce_AndMatchesTheFullForwardPass()
     {
