@@ -1,8 +1,12 @@
 // The attention variants side by side on one sentence: the weights each computes for "Your journey starts with one
 // step" (the 3-d embeddings of Raschka's "Build a Large Language Model (From Scratch)", chapter 3). Each row is a
-// query token, each column the token it attends to; rows sum to 1.
-//   dotnet run -c Release --project samples/AttentionVariants
+// query token, each column the token it attends to; rows sum to 1. The same matrices are drawn as heatmaps side by
+// side in one PNG (docs/attention-variants.png was made by this sample).
+//   dotnet run -c Release --project samples/AttentionVariants [-- --plot attention-variants.png]
 using MLNetTransformers.Core.Layers;
+using MLNetTransformers.Interpretability;
+using MLNetTransformers.Plots;
+using ScottPlot;
 
 string[] tokens = ["Your", "journey", "starts", "with", "one", "step"];
 float[] x =
@@ -15,6 +19,7 @@ float[] x =
     0.05f, 0.80f, 0.55f,
 ];
 const int T = 6, D = 3;
+var maps = new List<AttentionMap>();
 
 // 1. No weights: softmax(X·Xᵀ)·X, each token its own query, key and value.
 var simplified = new SimplifiedSelfAttention();
@@ -48,8 +53,17 @@ multiHead.Forward(x4, 1, T);
 Print("multi-head causal attention, head 1 of 2", multiHead.Weights[..(T * T)]);
 Print("multi-head causal attention, head 2 of 2", multiHead.Weights.Slice(T * T, T * T));
 
+string plotPath = args.SkipWhile(a => a != "--plot").Skip(1).FirstOrDefault() ?? Path.Combine(Path.GetTempPath(), "attention-variants.png");
+var multiplot = new ScottPlot.Multiplot();
+multiplot.RemovePlot(multiplot.GetPlot(0));
+foreach (var map in maps) multiplot.AddPlot(AttentionHeatmap.Create(map));
+multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows: 2, columns: 3);
+multiplot.SavePng(plotPath, 1500, 900);
+Console.WriteLine($"Heatmaps: {plotPath}");
+
 void Print(string title, ReadOnlySpan<float> w)
 {
+    maps.Add(new AttentionMap(title.Split(':')[0], tokens, tokens, w.ToArray()));
     Console.WriteLine(title);
     Console.WriteLine("         " + string.Concat(tokens.Select(t => $"{t,8}")));
     for (int q = 0; q < T; q++)

@@ -6,7 +6,7 @@ var root = new RootCommand("mlnet-transformers: train and use transformer text c
     "(binary labels 0/1 or true/false; multiclass labels any strings).")
 {
     TrainCommand.Create(), EvaluateCommand.Create(), PredictCommand.Create(), TrainLmCommand.Create(), GenerateCommand.Create(),
-    PerplexityCommand.Create(), TrainSeq2SeqCommand.Create(), TranslateCommand.Create(), EvaluateSeq2SeqCommand.Create(),
+    PerplexityCommand.Create(), TrainSeq2SeqCommand.Create(), TranslateCommand.Create(), EvaluateSeq2SeqCommand.Create(), AttentionCommand.Create(),
     ExportOnnxCommand.Create(), OnnxRunCommand.Create(),
 };
 const string Hint = "(mlnet-transformers --help lists the commands, mlnet-transformers COMMAND --help their options)";

@@ -425,6 +425,7 @@ public sealed class CliTests : IDisposable
         var tr = Run("translate", "--model", model, "--text", "the big dog");
         Assert.True(tr.Code == 0, tr.Err);
         Assert.Equal("der gross hund", tr.Out.Trim());
+        AssertAttentionMaps(model, "the big dog", expectedMaps: 2 * 4); // 2 layers × 4 heads of cross-attention
         var e = Run("evaluate-seq2seq", "--model", model, "--source", source, "--target", target);
         Assert.True(e.Code == 0, e.Err);
         var m = LastJson(e.Out);
@@ -499,12 +500,49 @@ public sealed class CliTests : IDisposable
             var best = new Core.Models.Seq2SeqDecoder(onnx.CreateIncrementalDecoder()).Decode(new[] { ids[..len] }, tok.ClsId, tok.SepId, new() { BeamWidth = 2 });
             Assert.Equal("der gross hund", tok.Decode(best[0][0].Tokens));
         }
+        // Its attention for one sentence: JSON and a heatmap that shows the weights the model computed.
+        AssertAttentionMaps(model, "the big dog", expectedMaps: 1);
         foreach (var (args, flag) in new[] { (new[] { "--arch", "lstm" }, "--arch"), (new[] { "--arch", "gru-attention", "--attention", "dot", "--dim", "48" }, "--encoder-hidden") })
         {
             var bad = Run(new[] { "train-seq2seq", "--source", source, "--target", target, "--model", Path.Combine(_dir, "never.mlnt") }.Concat(args).ToArray());
             Assert.Equal(2, bad.Code);
             Assert.Contains(flag, bad.Err);
             Assert.Single(bad.Err.Trim().Split('\n'));
+        }
+    }
+
+    // `attention` writes attention.json and one PNG per map; both hold what the library's AttentionMaps computes.
+    private void AssertAttentionMaps(string model, string text, int expectedMaps)
+    {
+        string dir = Path.Combine(_dir, "attention-" + Path.GetFileNameWithoutExtension(model));
+        var a = Run("attention", "--model", model, "--text", text, "--out", dir);
+        Assert.True(a.Code == 0, a.Err);
+        var summary = LastJson(a.Out);
+        Assert.Equal(expectedMaps, (int)summary["maps"]!);
+        var expected = TransformerModel.Parts(TransformerModel.Load(new Microsoft.ML.MLContext(), model, out _)).OfType<Translation.Seq2SeqTransformer>().Single().AttentionMaps(text);
+        var written = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "attention.json")))!.AsArray();
+        Assert.Equal(expected.Count, written.Count);
+        for (int m = 0; m < expected.Count; m++)
+        {
+            var map = expected[m];
+            Assert.Equal(map.KeyTokens, written[m]!["key_tokens"]!.AsArray().Select(t => (string)t!));
+            Assert.Equal(map.QueryTokens, written[m]!["query_tokens"]!.AsArray().Select(t => (string)t!));
+            var rows = written[m]!["weights"]!.AsArray();
+            var plot = Plots.AttentionHeatmap.Create(map);
+            for (int r = 0; r < map.Rows; r++)
+            {
+                Assert.Equal(1.0, rows[r]!.AsArray().Sum(w => (double)w!), 4); // each output token's weights over the source sum to 1
+                for (int c = 0; c < map.Columns; c++)
+                {
+                    Assert.Equal(map.Weight(r, c), (float)rows[r]![c]!, 6);
+                    Assert.Equal(map.Weight(r, c), Plots.AttentionHeatmap.Shown(plot, map, r, c), 6);
+                }
+            }
+        }
+        foreach (var png in summary["png"]!.AsArray().Select(p => (string)p!))
+        {
+            var bytes = File.ReadAllBytes(png);
+            Assert.True(bytes.Length > 1000 && bytes[1] == (byte)'P' && bytes[2] == (byte)'N' && bytes[3] == (byte)'G', png);
         }
     }
 

@@ -94,6 +94,22 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
         new(Tokenizer, Model, IsBinary, ClassNames.ToArray(), _labelType, _labelAnnotations, TextColumnName, ScoreColumnName, ProbabilityColumnName, PredictedLabelColumnName)
         { Backend = backend, TrainingSummary = TrainingSummary, LabelColumnName = LabelColumnName };
 
+    /// <summary>
+    /// The self-attention weights the classifier computes for <paramref name="text"/>: one map per layer and head of its
+    /// encoder (member 0 of an ensemble), tokens on both axes. Thread-safe (runs on a copy of the model).
+    /// </summary>
+    /// <param name="text">The text to look at.</param>
+    public IReadOnlyList<Interpretability.AttentionMap> AttentionMaps(string? text)
+    {
+        var model = Model.Copy();
+        int max = Tokenizer.MaxTokens;
+        var ids = new int[max];
+        int n = Tokenizer.Encode(text, ids, new int[max]);
+        model.Forward(new TokenBatch(1, n, ids[..n]));
+        var tokens = ids.Take(n).Select(Tokenizer.TokenText).ToArray();
+        return model.Encoder.Blocks.SelectMany((b, i) => Interpretability.AttentionMap.PerHead("self-attention", i, b.SelfAttention.Weights, model.Config.Heads, tokens, tokens)).ToArray();
+    }
+
     /// <summary>Class probabilities for one text (thread-safe).</summary>
     /// <param name="text">The text to classify.</param>
     public float[] PredictProbabilities(string? text)

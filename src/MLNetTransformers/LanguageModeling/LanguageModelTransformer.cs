@@ -110,6 +110,20 @@ public sealed class LanguageModelTransformer : LazyRowTransformer, IModelPart, I
         return text;
     }
 
+    /// <summary>
+    /// The causal self-attention weights the model computes for <paramref name="text"/> read as a prompt (after the
+    /// document separator): one map per layer and head. Thread-safe (runs on a copy of the model).
+    /// </summary>
+    /// <param name="text">The text to look at (cut to the model's context).</param>
+    public IReadOnlyList<Interpretability.AttentionMap> AttentionMaps(string? text)
+    {
+        var ids = new[] { Tokenizer.SepId }.Concat(Tokenizer.EncodeAll(text ?? "")).Take(Model.Config.MaxLength).ToArray();
+        var model = Model.Copy();
+        model.Forward(new TokenBatch(1, ids.Length, ids));
+        var tokens = ids.Select(Tokenizer.TokenText).ToArray();
+        return model.Decoder.Blocks.SelectMany((b, i) => Interpretability.AttentionMap.PerHead("causal self-attention", i, b.SelfAttention.Weights, model.Config.Heads, tokens, tokens)).ToArray();
+    }
+
     /// <summary>Loss (nats/token) and perplexity of the model on <paramref name="texts"/>, packed as in training.</summary>
     /// <param name="texts">Texts to score, joined into one token stream as in training.</param>
     public (double Loss, double Perplexity, long Tokens) Perplexity(IEnumerable<string?> texts)

@@ -215,6 +215,19 @@ public sealed class TextTokenizer
         return n;
     }
 
+    /// <summary>How one token reads on its own (special tokens by name: [CLS], [SEP], …): labels for attention maps.</summary>
+    /// <param name="id">A token id.</param>
+    public string TokenText(int id)
+    {
+        if (id == ClsId) return "[CLS]";
+        if (id == SepId) return "[SEP]";
+        if (id == PadId) return "[PAD]";
+        if (id == MaskId) return "[MASK]";
+        if (_alphabet is not null && id >= Specials && id - Specials < _alphabet.Length) return _alphabet[id - Specials].ToString();
+        var text = id >= 0 && id < BaseVocabularySize && _alphabet is null ? _tokenizer!.Decode(new[] { id }) : null;
+        return string.IsNullOrEmpty(text) ? $"#{id}" : text;
+    }
+
     /// <summary>Decodes ids back to text, skipping the added specials.</summary>
     /// <param name="ids">Token ids (special tokens are skipped).</param>
     public string Decode(IEnumerable<int> ids)

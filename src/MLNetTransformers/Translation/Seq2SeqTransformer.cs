@@ -87,6 +87,41 @@ public sealed class Seq2SeqTransformer : LazyRowTransformer, IModelPart, IModelP
     public Seq2SeqTransformer WithDecoding(Seq2SeqDecodingOptions decoding) =>
         new(Tokenizer, Model, SourceColumnName, OutputColumnName, decoding, SourceTokenizer);
 
+    /// <summary>
+    /// Where the decoder looked while it translated <paramref name="source"/>: the best output is decoded, then read
+    /// again with teacher forcing, and each output token's attention over the source tokens is returned — per layer
+    /// and head of the transformer's cross-attention, or the one attention of a GRU decoder (rows: the output tokens
+    /// and the end token; columns: the source tokens). A GRU model without attention has none (an empty list).
+    /// Thread-safe (runs on a copy of the model).
+    /// </summary>
+    /// <param name="source">The source text.</param>
+    public IReadOnlyList<Interpretability.AttentionMap> AttentionMaps(string? source)
+    {
+        if (string.IsNullOrWhiteSpace(source)) return Array.Empty<Interpretability.AttentionMap>();
+        int max = SourceTokenizer.MaxTokens;
+        var buffer = new int[max];
+        var srcIds = buffer[..SourceTokenizer.Encode(source, buffer, new int[max])];
+        var model = Model.Copy();
+        var output = new Seq2SeqDecoder(model.CreateIncrementalDecoder()).Decode(new[] { srcIds }, Tokenizer.ClsId, Tokenizer.SepId, Decoding with { NBest = 1 })[0][0].Tokens;
+        var input = new[] { Tokenizer.ClsId }.Concat(output).ToArray();
+        var batch = new TokenBatch(1, input.Length, input) { Source = new TokenBatch(1, srcIds.Length, srcIds) };
+        var rows = output.Append(Tokenizer.SepId).Select(Tokenizer.TokenText).ToArray(); // row t predicts token t
+        var columns = srcIds.Select(SourceTokenizer.TokenText).ToArray();
+        switch (model)
+        {
+            case TransformerSeq2Seq t:
+                t.Forward(batch);
+                return t.Decoder.Blocks.SelectMany((b, i) => Interpretability.AttentionMap.PerHead("cross-attention", i, b.CrossAttention!.Weights, t.Config.Heads, rows, columns)).ToArray();
+            case RnnSeq2Seq { Attention: { } attention } r:
+                r.Forward(batch);
+                var weights = new float[input.Length * srcIds.Length];
+                for (int step = 0; step < input.Length; step++) attention.Weights(step).CopyTo(weights.AsSpan(step * srcIds.Length, srcIds.Length));
+                return new[] { new Interpretability.AttentionMap($"{attention.Kind.ToString().ToLowerInvariant()} attention", rows, columns, weights) };
+            default:
+                return Array.Empty<Interpretability.AttentionMap>();
+        }
+    }
+
     /// <summary>The output for one source text, and the n best when asked (thread-safe).</summary>
     /// <param name="source">The source text.</param>
     /// <param name="nBest">Hypotheses to return, best first (at most the beam width).</param>
