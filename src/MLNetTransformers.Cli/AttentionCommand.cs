@@ -28,7 +28,8 @@ internal static class AttentionCommand
                 parts.OfType<TransformerClassificationTransformer>().FirstOrDefault()?.AttentionMaps(input)
                 ?? parts.OfType<Seq2SeqTransformer>().FirstOrDefault()?.AttentionMaps(input)
                 ?? parts.OfType<LanguageModelTransformer>().FirstOrDefault()?.AttentionMaps(input)
-                ?? throw new InvalidDataException($"Model '{r.GetValue(model)}' holds no classifier, translator or language model whose attention can be shown.");
+                ?? parts.OfType<Featurization.EncoderFeaturizerTransformer>().FirstOrDefault()?.AttentionMaps(input)
+                ?? throw new InvalidDataException($"Model '{r.GetValue(model)}' holds no classifier, featurizer, translator or language model whose attention can be shown.");
             Directory.CreateDirectory(dir);
             string json = Path.Combine(dir, "attention.json");
             Core.Training.Checkpoint.WriteAtomically(json, System.Text.Encoding.UTF8.GetBytes(AttentionMap.ToJson(maps)));

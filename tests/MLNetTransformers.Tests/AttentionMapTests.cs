@@ -25,6 +25,9 @@ public class AttentionMapTests(TinyLanguageModel lm) : IClassFixture<TinyLanguag
         Assert.Contains("wonderful", string.Concat(maps[0].KeyTokens));
         Assert.All(maps, m => { Assert.Equal(m.Rows, m.Columns); RowsSumToOne(m); });
         Assert.NotEqual(maps[0].Weights, maps[1].Weights); // heads differ
+        // The same encoder as a featurizer attends the same way.
+        var featurizer = new Featurization.EncoderFeaturizerTransformer(classifier.Tokenizer, classifier.Model.Encoder);
+        Assert.Equal(maps.Select(m => m.Weights), featurizer.AttentionMaps("a wonderful and moving film").Select(m => m.Weights));
         // Drawn as a heatmap, each cell shows the map's weight.
         var plot = Plots.AttentionHeatmap.Create(maps[3]);
         Assert.Equal(maps[3].Weight(1, 2), Plots.AttentionHeatmap.Shown(plot, maps[3], 1, 2), 6);

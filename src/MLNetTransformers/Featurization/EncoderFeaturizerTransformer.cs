@@ -60,6 +60,19 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPar
 
     internal DataViewSchema.DetachedColumn OutputColumn => new(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, Dimension));
 
+    /// <summary>The encoder's self-attention weights for <paramref name="text"/>: one map per layer and head. Thread-safe (runs on a copy of the encoder).</summary>
+    /// <param name="text">The text to look at.</param>
+    public IReadOnlyList<Interpretability.AttentionMap> AttentionMaps(string? text)
+    {
+        var encoder = Encoder.Copy();
+        int max = Tokenizer.MaxTokens;
+        var ids = new int[max];
+        int n = Tokenizer.Encode(text, ids, new int[max]);
+        encoder.Forward(ids[..n], 1, n, null, training: false);
+        var tokens = ids.Take(n).Select(Tokenizer.TokenText).ToArray();
+        return encoder.Blocks.SelectMany((b, i) => Interpretability.AttentionMap.PerHead("self-attention", i, b.SelfAttention.Weights, encoder.Config.Heads, tokens, tokens)).ToArray();
+    }
+
     /// <summary>The embedding of one text (thread-safe).</summary>
     /// <param name="text">The text (null or empty gives the embedding of an empty text).</param>
     public float[] Embed(string? text)
