@@ -12,6 +12,29 @@ public class GenerationTests
         return lm;
     }
 
+    [Fact]
+    public void BatchedGeneration_EqualsOnePromptAtATime_GreedyAndSampled_PastTheContextToo()
+    {
+        var lm = Model();
+        int max = lm.Config.MaxLength, v = lm.Config.VocabSize;
+        var rng = new Random(4);
+        // Prompts of different lengths, one longer than the context; generation long enough to slide past the context.
+        var prompts = new[] { 1, 3, 7, max + 5, 2, 5 }.Select(n => Enumerable.Range(0, n).Select(_ => rng.Next(v)).ToArray()).ToArray();
+        foreach (var options in new[]
+        {
+            new GenerationOptions { Temperature = 0f, MaxNewTokens = max + 7 },
+            new GenerationOptions { Temperature = 0.9f, TopK = 5, Seed = 11, MaxNewTokens = 12 },
+            new GenerationOptions { Temperature = 1f, Seed = 3, MaxNewTokens = 20, EndTokenId = 2 },
+        })
+        {
+            var alone = prompts.Select(p => new TokenGenerator(lm).Generate(p, options)).ToArray();
+            var together = new TokenGenerator(lm).GenerateBatch(prompts, options);
+            Assert.Equal(alone, together);
+        }
+        Assert.Throws<ArgumentException>(() => new TokenGenerator(lm).GenerateBatch(new[] { Array.Empty<int>() }, new GenerationOptions()));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new TokenGenerator(lm).GenerateBatch(new[] { new[] { v } }, new GenerationOptions()));
+    }
+
     [Theory]
     [InlineData(NormPlacement.PreNorm)]
     [InlineData(NormPlacement.PostNorm)]

@@ -46,6 +46,17 @@ internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
 public class LanguageModelTests(TinyLanguageModel f) : IClassFixture<TinyLanguageModel>
 {
     [Fact]
+    public void BatchedGenerate_GivesWhatOnePromptAtATimeGives_StopSequencesIncluded()
+    {
+        var prompts = new[] { "the cat", "the dog sat on", "", "the mat and the" };
+        foreach (var options in new[] { new GenerationOptions { Temperature = 0f, MaxNewTokens = 40 }, new GenerationOptions { Temperature = 0.8f, Seed = 7, MaxNewTokens = 30 } })
+        {
+            var alone = prompts.Select(p => f.Lm.Generate(p, options, new[] { "log" })).ToArray();
+            Assert.Equal(alone, f.Lm.Generate(prompts, options, new[] { "log" }));
+        }
+    }
+
+    [Fact]
     public void Training_ReportsFallingValidationLoss_AndLearnsTheText()
     {
         Assert.True(f.Reports.Count >= 5);

@@ -61,6 +61,69 @@ public sealed class TokenGenerator
         return generated.ToArray();
     }
 
+    /// <summary>
+    /// Generates after every prompt together: each prompt is read into its own key/value cache, then every step feeds
+    /// the rows still generating as one batch (one matrix product per layer for all of them); a row leaves when it
+    /// produces the end token or reaches <see cref="GenerationOptions.MaxNewTokens"/>. Row i draws from the stream the
+    /// same seed gives a single <see cref="Generate"/> call, so each output equals generating that prompt alone.
+    /// </summary>
+    /// <returns>Per prompt, the generated tokens (the prompt excluded).</returns>
+    /// <param name="prompts">Token ids to continue, one array per prompt.</param>
+    /// <param name="options">Sampling settings.</param>
+    public int[][] GenerateBatch(IReadOnlyList<int[]> prompts, GenerationOptions options)
+    {
+        options.Validate();
+        ArgumentNullException.ThrowIfNull(prompts);
+        int max = _model.Config.MaxLength, vocab = _model.Config.VocabSize, n = prompts.Count;
+        var contexts = new List<int>[n];
+        var caches = new KvCache[n];
+        var rngs = new DeterministicRandom[n];
+        var logits = new float[n * vocab];
+        for (int i = 0; i < n; i++)
+        {
+            var prompt = prompts[i] ?? throw new ArgumentNullException(nameof(prompts), $"Prompt {i} is null.");
+            if (prompt.Length == 0) throw new ArgumentException($"Prompt {i} is empty; start it with at least one token (e.g. the separator).", nameof(prompts));
+            foreach (int id in prompt)
+                if ((uint)id >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(prompts), id, $"Prompt {i}: token {id} is outside the vocabulary [0, {vocab}).");
+            contexts[i] = new List<int>(prompt.Length > max - 1 ? prompt[^(max - 1)..] : prompt);
+            caches[i] = _model.CreateCache();
+            rngs[i] = DeterministicRandom.Derive(options.Seed, 0x6E6E);
+            var ids = contexts[i].ToArray();
+            _model.ForwardIncremental(ids, ids.Length, caches[i]).AsSpan((ids.Length - 1) * vocab, vocab).CopyTo(logits.AsSpan(i * vocab, vocab));
+        }
+        var generated = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();
+        var live = Enumerable.Range(0, n).ToList();
+        for (int step = 0; step < options.MaxNewTokens && live.Count > 0; step++)
+        {
+            var next = new List<int>(live.Count);
+            foreach (int i in live)
+            {
+                logits.AsSpan(i * vocab, vocab).CopyTo(_logits);
+                int token = Sample(contexts[i], options, ref rngs[i]);
+                if (token == options.EndTokenId) continue; // end of sequence: not part of the output, and the row leaves
+                contexts[i].Add(token);
+                generated[i].Add(token);
+                if (step < options.MaxNewTokens - 1) next.Add(i);
+            }
+            live = next;
+            if (live.Count == 0) break;
+            // A full cache keeps its newest half, re-read alone (as Generate does); the others step together.
+            var stepping = new List<int>(live.Count);
+            foreach (int i in live)
+            {
+                if (caches[i].Length < max) { stepping.Add(i); continue; }
+                var window = contexts[i].GetRange(contexts[i].Count - max / 2, max / 2).ToArray();
+                caches[i].Clear();
+                _model.ForwardIncremental(window, window.Length, caches[i]).AsSpan((window.Length - 1) * vocab, vocab).CopyTo(logits.AsSpan(i * vocab, vocab));
+            }
+            if (stepping.Count == 0) continue;
+            var ids2 = stepping.Select(i => contexts[i][^1]).ToArray();
+            var rowsLogits = _model.Head.Forward(_model.Decoder.ForwardStep(ids2, stepping.Count, stepping.Select(i => caches[i]).ToArray()), stepping.Count);
+            for (int r = 0; r < stepping.Count; r++) rowsLogits.AsSpan(r * vocab, vocab).CopyTo(logits.AsSpan(stepping[r] * vocab, vocab));
+        }
+        return generated.Select(g => g.ToArray()).ToArray();
+    }
+
     private void Prefill(List<int> tokens)
     {
         _cache.Clear();
