@@ -8,16 +8,17 @@ internal static class GenerateCommand
     public static Command Create()
     {
         var model = CliOption.Model("train-lm");
-        var prompt = CliOption.Text("--prompt", "Text to continue", required: true);
+        var prompt = CliOption.Text("--prompt", "Text to continue");
+        var input = CliOption.InputFile("--input", "Instead of --prompt: a file of prompts, one per line, generated together (- = standard input)", standardInput: true);
         // Sampling defaults are the model's own (saved with it): these options are null unless given.
         var maxNew = CliOption.OptionalInt("--max-new-tokens", $"Tokens to generate at most (1 to {GenerationOptions.MaxNewTokensLimit:N0})");
-        var temperature = Optional("--temperature", "Sampling temperature (0 = greedy)");
+        var temperature = CliOption.OptionalNumber("--temperature", "Sampling temperature (0 = greedy)");
         var topK = CliOption.OptionalInt("--top-k", "Sample among the k likeliest tokens (0 = all)");
-        var topP = Optional("--top-p", "Nucleus sampling mass");
-        var penalty = Optional("--repetition-penalty", "Penalty on tokens already generated");
+        var topP = CliOption.OptionalNumber("--top-p", "Nucleus sampling mass");
+        var penalty = CliOption.OptionalNumber("--repetition-penalty", "Penalty on tokens already generated");
         var seed = CliOption.OptionalInt("--seed", "Sampling seed");
         var stop = CliOption.Text("--stop", @"Stop before this text (\n for a newline)");
-        var command = new Command("generate", "Continue a prompt with a language model; streams the text, then prints JSON") { model, prompt, maxNew, temperature, topK, topP, penalty, seed, stop };
+        var command = new Command("generate", "Continue a prompt with a language model; streams the text, then prints JSON (with --input: one JSON line per prompt)") { model, prompt, input, maxNew, temperature, topK, topP, penalty, seed, stop };
         command.SetAction(r =>
         {
             var lm = ModelFile.LanguageModel(r.GetValue(model)!);
@@ -30,16 +31,18 @@ internal static class GenerateCommand
             };
             if (options.MaxNewTokens is <= 0 or > GenerationOptions.MaxNewTokensLimit)
                 throw new UsageException($"--max-new-tokens must be between 1 and {GenerationOptions.MaxNewTokensLimit}, got {options.MaxNewTokens}.");
-            return Run(lm, r.GetValue(prompt)!, options, r.GetValue(stop) is { } st ? new[] { st.Replace("\\n", "\n") } : null);
+            var stops = r.GetValue(stop) is { } st ? new[] { st.Replace("\\n", "\n") } : null;
+            string? one = r.GetValue(prompt), file = r.GetValue(input);
+            if ((one is null) == (file is null)) throw new UsageException("Give exactly one of --prompt and --input.");
+            if (one is not null) return Run(lm, one, options, stops);
+            var prompts = InputLines.Read(file!);
+            var texts = lm.Generate(prompts, options, stops); // all prompts decode together
+            for (int i = 0; i < prompts.Length; i++) Console.WriteLine(new JsonObject { ["prompt"] = prompts[i], ["generated"] = texts[i] }.ToJsonString());
+            return 0;
         });
         return command;
     }
 
-    private static Option<double?> Optional(string name, string description)
-    {
-        var number = CliOption.Number(name, description, 0);
-        return new Option<double?>(name) { Description = description, CustomParser = a => number.CustomParser!(a) };
-    }
 
     private static int Run(LanguageModeling.LanguageModelTransformer lm, string prompt, GenerationOptions options, string[]? stop)
     {

@@ -20,7 +20,7 @@ internal static class TranslateCommand
             var saved = Load(r.GetValue(model)!);
             var options = decoding.Apply(r, saved.Decoding);
             var translator = saved.WithDecoding(options);
-            var lines = one is not null ? new[] { one } : file == "-" ? ReadAll(Console.In) : File.ReadAllLines(file!);
+            var lines = one is not null ? new[] { one } : InputLines.Read(file!);
             // Blocks of lines are decoded together and printed as they finish.
             for (int start = 0; start < lines.Length; start += options.BatchSize)
             {
@@ -43,12 +43,5 @@ internal static class TranslateCommand
     {
         if (translator.TruncatedSources > 0)
             Console.Error.WriteLine($"note: {translator.TruncatedSources} input(s) had more than {translator.SourceTokenizer.MaxTokens} tokens and were truncated.");
-    }
-
-    private static string[] ReadAll(TextReader reader)
-    {
-        var lines = new List<string>();
-        while (reader.ReadLine() is { } l) lines.Add(l);
-        return lines.ToArray();
     }
 }

@@ -263,6 +263,15 @@ public sealed class CliTests : IDisposable
         var json = LastJson(g.Out);
         Assert.Equal(7, ((string)json["generated"]!).Length);
         Assert.StartsWith("the " + (string)json["generated"]!, g.Out); // streamed after the prompt, then the JSON line
+        // Many prompts from a file decode together: one JSON line each, the single-prompt output for the same prompt.
+        string prompts = Path.Combine(_dir, "prompts.txt");
+        File.WriteAllLines(prompts, new[] { "the ", "a", "" });
+        var many = Run("generate", "--model", model, "--input", prompts, "--max-new-tokens", "7", "--temperature", "0");
+        Assert.True(many.Code == 0, many.Err);
+        var lines = many.Out.Trim().Split('\n').Select(l => JsonNode.Parse(l)!).ToArray();
+        Assert.Equal(3, lines.Length);
+        Assert.Equal((string)json["generated"]!, (string)lines[0]["generated"]!);
+        Assert.Equal(2, Run("generate", "--model", model, "--prompt", "x", "--input", prompts).Code);
     }
 
     [Fact]
