@@ -18,14 +18,8 @@ public static partial class OnnxExporter
     /// <param name="model">The model to export.</param>
     /// <param name="tokenizer">The target tokenizer (the source's too when shared), stored in the metadata.</param>
     /// <param name="sourceTokenizer">The source tokenizer when it is a separate one, stored in the metadata.</param>
-    public static Seq2SeqOnnxGraphs Export(RnnSeq2Seq model, TextTokenizer? tokenizer = null, TextTokenizer? sourceTokenizer = null)
-    {
-        ArgumentNullException.ThrowIfNull(model);
-        var src = sourceTokenizer is not null && !ReferenceEquals(sourceTokenizer, tokenizer) ? sourceTokenizer : null;
-        return new Seq2SeqOnnxGraphs(
-            Model(RnnEncoderGraph(model), model, OnnxExportKind.Seq2SeqEncoder, tokenizer, null, usedWeightsOnly: true, src),
-            Model(RnnDecoderStepGraph(model), model, OnnxExportKind.Seq2SeqDecoder, tokenizer, null, usedWeightsOnly: true, src));
-    }
+    public static Seq2SeqOnnxGraphs Export(RnnSeq2Seq model, TextTokenizer? tokenizer = null, TextTokenizer? sourceTokenizer = null) =>
+        Graphs(model ?? throw new ArgumentNullException(nameof(model)), RnnEncoderGraph(model), RnnDecoderStepGraph(model), tokenizer, sourceTokenizer);
 
     private static OnnxGraphBuilder RnnEncoderGraph(RnnSeq2Seq model)
     {

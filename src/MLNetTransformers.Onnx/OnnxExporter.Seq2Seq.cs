@@ -38,13 +38,16 @@ public static partial class OnnxExporter
     /// <param name="model">The model to export.</param>
     /// <param name="tokenizer">The target tokenizer (the source's too when shared), stored in the metadata.</param>
     /// <param name="sourceTokenizer">The source tokenizer when it is a separate one, stored in the metadata.</param>
-    public static Seq2SeqOnnxGraphs Export(TransformerSeq2Seq model, TextTokenizer? tokenizer = null, TextTokenizer? sourceTokenizer = null)
+    public static Seq2SeqOnnxGraphs Export(TransformerSeq2Seq model, TextTokenizer? tokenizer = null, TextTokenizer? sourceTokenizer = null) =>
+        Graphs(model ?? throw new ArgumentNullException(nameof(model)), EncoderGraph(model), DecoderStepGraph(model), tokenizer, sourceTokenizer);
+
+    // The two graphs of an encoder-decoder as models, each with only the weights it reads and the tokenizers in its metadata.
+    private static Seq2SeqOnnxGraphs Graphs(ISeq2SeqModel model, OnnxGraphBuilder encoder, OnnxGraphBuilder decoder, TextTokenizer? tokenizer, TextTokenizer? sourceTokenizer)
     {
-        ArgumentNullException.ThrowIfNull(model);
         var src = sourceTokenizer is not null && !ReferenceEquals(sourceTokenizer, tokenizer) ? sourceTokenizer : null;
         return new Seq2SeqOnnxGraphs(
-            Model(EncoderGraph(model), model, OnnxExportKind.Seq2SeqEncoder, tokenizer, null, usedWeightsOnly: true, src),
-            Model(DecoderStepGraph(model), model, OnnxExportKind.Seq2SeqDecoder, tokenizer, null, usedWeightsOnly: true, src));
+            Model(encoder, model, OnnxExportKind.Seq2SeqEncoder, tokenizer, null, usedWeightsOnly: true, src),
+            Model(decoder, model, OnnxExportKind.Seq2SeqDecoder, tokenizer, null, usedWeightsOnly: true, src));
     }
 
     private static OnnxGraphBuilder EncoderGraph(TransformerSeq2Seq model)

@@ -23,16 +23,13 @@ public sealed partial class OnnxSeq2SeqModel
 
         public void Encode(IReadOnlyList<int[]> sources)
         {
-            int n = sources.Count, s = sources.Max(x => x.Length);
-            var ids = new DenseTensor<long>(new[] { n, s });
-            var mask = new DenseTensor<long>(new[] { n, s });
-            for (int i = 0; i < n; i++)
-                for (int j = 0; j < sources[i].Length; j++) (ids[i, j], mask[i, j]) = (sources[i][j], 1);
-            using var results = owner._encoder.Run(new[] { NamedOnnxValue.CreateFromTensor("input_ids", ids), NamedOnnxValue.CreateFromTensor("attention_mask", mask) });
+            var (batch, inputs) = owner.SourceInputs(sources);
+            int n = batch.BatchSize, s = batch.SeqLen;
+            using var results = owner._encoder.Run(inputs);
             var byName = results.ToDictionary(r => r.Name, r => r.AsTensor<float>());
             (_enc, _keys, _final, _states) = (byName["encoder_states"].ToArray(), byName["attention_keys"].ToArray(), byName["final_states"].ToArray(), byName["initial_state"].ToArray());
             (_s, _k, _kw) = (s, byName["encoder_states"].Dimensions[2], byName["attention_keys"].Dimensions[2]);
-            _mask = mask.ToArray();
+            _mask = batch.AttentionMask!.Select(m => (long)m).ToArray();
             _rowSource = Enumerable.Range(0, n).ToArray();
         }
 

@@ -67,6 +67,18 @@ public sealed partial class OnnxSeq2SeqModel : IDisposable
         catch { encoder.Dispose(); throw; }
     }
 
+    /// <summary>The encoder graph's inputs for a padded batch of sources.</summary>
+    private (TokenBatch Batch, NamedOnnxValue[] Inputs) SourceInputs(IReadOnlyList<int[]> sources)
+    {
+        var batch = TokenBatch.Padded(sources, Config.MaxLength);
+        int[] shape = { batch.BatchSize, batch.SeqLen };
+        return (batch, new[]
+        {
+            NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(batch.Ids.Select(i => (long)i).ToArray(), shape)),
+            NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(batch.AttentionMask!.Select(m => (long)m).ToArray(), shape)),
+        });
+    }
+
     private static Dictionary<string, string> Metadata(byte[] onnx, OnnxExportKind expected, string source)
     {
         var meta = OnnxImporter.Parse(onnx, source).MetadataProps.ToDictionary(p => p.Key, p => p.Value);
@@ -106,16 +118,10 @@ public sealed partial class OnnxSeq2SeqModel : IDisposable
 
         public void Encode(IReadOnlyList<int[]> sources)
         {
-            int n = sources.Count, s = sources.Max(x => x.Length);
-            var ids = new DenseTensor<long>(new[] { n, s });
-            var mask = new DenseTensor<long>(new[] { n, s });
-            _sourceLengths = new int[n];
-            for (int i = 0; i < n; i++)
-            {
-                for (int j = 0; j < sources[i].Length; j++) (ids[i, j], mask[i, j]) = (sources[i][j], 1);
-                _sourceLengths[i] = sources[i].Length;
-            }
-            using var results = owner._encoder.Run(new[] { NamedOnnxValue.CreateFromTensor("input_ids", ids), NamedOnnxValue.CreateFromTensor("attention_mask", mask) });
+            var (batch, inputs) = owner.SourceInputs(sources);
+            int n = batch.BatchSize, s = batch.SeqLen;
+            _sourceLengths = sources.Select(x => x.Length).ToArray();
+            using var results = owner._encoder.Run(inputs);
             var byName = results.ToDictionary(r => r.Name, r => r.AsTensor<float>().ToArray());
             _crossKeys = Enumerable.Range(0, _layers).Select(i => byName[$"present.{i}.encoder.key"]).ToArray();
             _crossValues = Enumerable.Range(0, _layers).Select(i => byName[$"present.{i}.encoder.value"]).ToArray();

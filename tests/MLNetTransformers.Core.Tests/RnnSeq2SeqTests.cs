@@ -108,39 +108,19 @@ public class RnnSeq2SeqTests
     [Fact]
     public void WithAttention_LearnsToReverseSequences_ThroughTheTrainingLoop_AndSurvivesACheckpoint()
     {
-        const int Start = 1, End = 2, B = 32;
+        const int Start = ReversalTask.Start, End = ReversalTask.End;
         var config = new Seq2SeqConfig(new TransformerConfig { VocabSize = 11, ModelDim = 32, Heads = 1, Layers = 1, FeedForwardDim = 1, MaxLength = 8, Dropout = 0f })
         { Architecture = Seq2SeqArchitecture.GruAttention, EmbeddingDim = 16, EncoderHiddenSize = 16 };
         var model = new RnnSeq2Seq(config, 7);
-        int[] Sequence(Random r) => Enumerable.Range(0, 3 + r.Next(3)).Select(_ => 3 + r.Next(8)).ToArray();
-        IEnumerable<TrainingBatch> Batches(int epoch)
-        {
-            var rng = new Random(epoch);
-            for (int step = 0; step < 25; step++)
-            {
-                var src = new int[B * 5]; var srcMask = new int[B * 5];
-                var tgt = new int[B * 6]; var tgtMask = new int[B * 6]; var targets = Enumerable.Repeat(-100, B * 6).ToArray();
-                for (int b = 0; b < B; b++)
-                {
-                    var s = Sequence(rng);
-                    for (int i = 0; i < s.Length; i++) { src[b * 5 + i] = s[i]; srcMask[b * 5 + i] = 1; }
-                    var reversed = s.Reverse().ToArray();
-                    tgt[b * 6] = Start; tgtMask[b * 6] = 1;
-                    for (int i = 0; i < reversed.Length; i++) { tgt[b * 6 + i + 1] = reversed[i]; tgtMask[b * 6 + i + 1] = 1; targets[b * 6 + i] = reversed[i]; }
-                    targets[b * 6 + reversed.Length] = End;
-                }
-                yield return new TrainingBatch(new TokenBatch(B, 6, tgt, tgtMask, targets) { Source = new TokenBatch(B, 5, src, srcMask) }, B * 11);
-            }
-        }
         var outcome = new TrainingLoop(model, new TrainingLoopOptions
         {
             Optimization = new TrainerOptions { LearningRate = 1e-2f, WarmupSteps = 20, TotalSteps = 1000, Decay = DecayKind.Cosine },
             Epochs = 40, ValidateEachEpoch = false,
-        }).Run(Batches);
+        }).Run(ReversalTask.Batches);
         Assert.Equal(1000, outcome.Steps);
         var decoder = new Seq2SeqDecoder(model.CreateIncrementalDecoder());
         var test = new Random(12345);
-        var sources = Enumerable.Range(0, 50).Select(_ => Sequence(test)).ToArray();
+        var sources = Enumerable.Range(0, 50).Select(_ => ReversalTask.Sequence(test)).ToArray();
         var outputs = decoder.Decode(sources, Start, End, new() { BeamWidth = 1 });
         int exact = sources.Zip(outputs).Count(p => p.Second[0].Tokens.SequenceEqual(p.First.Reverse()));
         Assert.True(exact >= 45, $"{exact} of 50 held-out sequences reversed exactly");

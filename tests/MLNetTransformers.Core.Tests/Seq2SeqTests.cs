@@ -61,41 +61,21 @@ public class Seq2SeqTests
     public void LearnsToReverseSequences_ThroughTheTrainingLoop_AndDecodesGreedily()
     {
         // Tokens: 0 pad, 1 start, 2 end, 3..10 symbols. Target = the source reversed.
-        const int Start = 1, End = 2, B = 32;
+        const int Start = ReversalTask.Start, End = ReversalTask.End;
         var config = new TransformerConfig { VocabSize = 11, ModelDim = 32, Heads = 4, Layers = 2, FeedForwardDim = 64, MaxLength = 8, Dropout = 0f };
         var model = new TransformerSeq2Seq(config, 7);
-        int[] Sequence(Random r) => Enumerable.Range(0, 3 + r.Next(3)).Select(_ => 3 + r.Next(8)).ToArray();
-        IEnumerable<TrainingBatch> Batches(int epoch)
-        {
-            var rng = new Random(epoch);
-            for (int step = 0; step < 25; step++)
-            {
-                var src = new int[B * 5]; var srcMask = new int[B * 5];
-                var tgt = new int[B * 6]; var tgtMask = new int[B * 6]; var targets = Enumerable.Repeat(-100, B * 6).ToArray();
-                for (int b = 0; b < B; b++)
-                {
-                    var s = Sequence(rng);
-                    for (int i = 0; i < s.Length; i++) { src[b * 5 + i] = s[i]; srcMask[b * 5 + i] = 1; }
-                    var reversed = s.Reverse().ToArray();
-                    tgt[b * 6] = Start; tgtMask[b * 6] = 1;
-                    for (int i = 0; i < reversed.Length; i++) { tgt[b * 6 + i + 1] = reversed[i]; tgtMask[b * 6 + i + 1] = 1; targets[b * 6 + i] = reversed[i]; }
-                    targets[b * 6 + reversed.Length] = End;
-                }
-                yield return new TrainingBatch(new TokenBatch(B, 6, tgt, tgtMask, targets) { Source = new TokenBatch(B, 5, src, srcMask) }, B * 11);
-            }
-        }
         var reports = new List<TrainingReport>();
         var outcome = new TrainingLoop(model, new TrainingLoopOptions
         {
             Optimization = new TrainerOptions { LearningRate = 3e-3f, WarmupSteps = 20, TotalSteps = 1500, Decay = DecayKind.Cosine },
             Epochs = 60, ValidateEachEpoch = false, ReportEverySteps = 100,
-        }).Run(Batches, progress: new Reports(reports));
+        }).Run(ReversalTask.Batches, progress: new Reports(reports));
         Assert.Equal(1500, outcome.Steps);
         var test = new Random(12345);
         int exact = 0;
         for (int i = 0; i < 50; i++)
         {
-            var s = Sequence(test);
+            var s = ReversalTask.Sequence(test);
             if (model.GreedyDecode(s, Start, End, 7).SequenceEqual(s.Reverse())) exact++;
         }
         Assert.True(exact >= 45, $"{exact} of 50 held-out sequences reversed exactly; losses " + string.Join(" ", reports.Select(r => r.TrainLoss.ToString("F3"))));

@@ -27,25 +27,11 @@ internal sealed class RnnIncrementalDecoder(RnnSeq2Seq model) : IIncrementalDeco
 
     public void Encode(IReadOnlyList<int[]> sources)
     {
-        int n = sources.Count, h = model.Config.ModelDim, k = model.EncoderStateDim;
-        if (n == 0) throw new ArgumentException("There is no source to encode.", nameof(sources));
-        int s = 0;
-        for (int i = 0; i < n; i++)
-        {
-            if (sources[i].Length == 0 || sources[i].Length > MaxSourceLength)
-                throw new ArgumentOutOfRangeException(nameof(sources), sources[i].Length, $"Source {i} holds {sources[i].Length} tokens; a source must hold 1 to {MaxSourceLength}.");
-            s = Math.Max(s, sources[i].Length);
-        }
-        var ids = new int[n * s];
-        var mask = new int[n * s];
-        for (int i = 0; i < n; i++)
-        {
-            sources[i].CopyTo(ids, i * s);
-            mask.AsSpan(i * s, sources[i].Length).Fill(1);
-        }
+        var batch = TokenBatch.Padded(sources, MaxSourceLength);
+        int n = batch.BatchSize, s = batch.SeqLen, h = model.Config.ModelDim, k = model.EncoderStateDim;
         var s0 = new float[n * h];
         var fin = new float[n * k];
-        var enc = model.Encode(new TokenBatch(n, s, ids, mask), s0, fin);
+        var enc = model.Encode(batch, s0, fin);
         (_enc, _keys, _fin, _lengths) = (new float[n][], new float[n][], new float[n][], new int[n]);
         for (int i = 0; i < n; i++)
         {

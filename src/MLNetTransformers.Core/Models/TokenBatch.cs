@@ -40,6 +40,34 @@ public sealed class TokenBatch
     /// </summary>
     public TokenBatch? Source { get; init; }
 
+    /// <summary>
+    /// Sequences of different lengths as one batch [n, longest]: each padded after its tokens with id 0 and mask 0
+    /// (what an encoder reads when many sources are encoded together).
+    /// </summary>
+    /// <param name="sequences">Token ids, one array per sequence, each 1 to <paramref name="maxLength"/> long.</param>
+    /// <param name="maxLength">Longest sequence accepted.</param>
+    public static TokenBatch Padded(IReadOnlyList<int[]> sequences, int maxLength)
+    {
+        ArgumentNullException.ThrowIfNull(sequences);
+        int n = sequences.Count, s = 0;
+        if (n == 0) throw new ArgumentException("There is no sequence to batch.", nameof(sequences));
+        for (int i = 0; i < n; i++)
+        {
+            int len = sequences[i]?.Length ?? 0;
+            if (len == 0 || len > maxLength)
+                throw new ArgumentOutOfRangeException(nameof(sequences), len, $"Sequence {i} holds {len} tokens; a sequence must hold 1 to {maxLength}.");
+            s = Math.Max(s, len);
+        }
+        var ids = new int[n * s];
+        var mask = new int[n * s];
+        for (int i = 0; i < n; i++)
+        {
+            sequences[i].CopyTo(ids, i * s);
+            mask.AsSpan(i * s, sequences[i].Length).Fill(1);
+        }
+        return new TokenBatch(n, s, ids, mask);
+    }
+
     /// <summary>Writes the key-padding flags (true = padded) into <paramref name="padding"/>, or returns null when nothing is padded.</summary>
     internal bool[]? PaddingFlags(ref bool[]? padding)
     {

@@ -23,23 +23,10 @@ internal sealed class TransformerIncrementalDecoder(TransformerSeq2Seq model) : 
 
     public void Encode(IReadOnlyList<int[]> sources)
     {
-        int n = sources.Count, s = 0, d = model.Config.ModelDim;
-        if (n == 0) throw new ArgumentException("There is no source to encode.", nameof(sources));
-        for (int i = 0; i < n; i++)
-        {
-            if (sources[i].Length == 0 || sources[i].Length > MaxSourceLength)
-                throw new ArgumentOutOfRangeException(nameof(sources), sources[i].Length, $"Source {i} holds {sources[i].Length} tokens; a source must hold 1 to {MaxSourceLength}.");
-            s = Math.Max(s, sources[i].Length);
-        }
         // One padded batch; padded keys are masked, so each source's states equal those of encoding it alone.
-        var ids = new int[n * s];
-        var mask = new int[n * s];
-        for (int i = 0; i < n; i++)
-        {
-            sources[i].CopyTo(ids, i * s);
-            mask.AsSpan(i * s, sources[i].Length).Fill(1);
-        }
-        var memory = model.Encode(new TokenBatch(n, s, ids, mask));
+        var batch = TokenBatch.Padded(sources, MaxSourceLength);
+        int n = batch.BatchSize, s = batch.SeqLen, d = model.Config.ModelDim;
+        var memory = model.Encode(batch);
         _crossKeysValues = new float[n][][];
         _sourceLengths = new int[n];
         for (int i = 0; i < n; i++)
