@@ -50,12 +50,7 @@ public sealed class RnnSeq2Seq : ISeq2SeqModel
     }
 
     /// <summary>A new instance with the same config and a copy of the weights (layers keep per-call buffers, so concurrent callers each need one).</summary>
-    public RnnSeq2Seq Copy()
-    {
-        var copy = new RnnSeq2Seq(Config) { LabelSmoothing = LabelSmoothing };
-        Parameters.Data.CopyTo(copy.Parameters.Data, 0);
-        return copy;
-    }
+    public RnnSeq2Seq Copy() => new RnnSeq2Seq(Config) { LabelSmoothing = LabelSmoothing }.WithWeightsOf(this);
 
     /// <summary>Vocabularies, widths and architecture.</summary>
     public Seq2SeqConfig Config { get; }

@@ -42,12 +42,7 @@ public sealed class TransformerClassifier : ITrainableModel
     }
 
     /// <summary>A new instance with the same config and a copy of the weights (layers keep per-call buffers, so concurrent callers each need one).</summary>
-    public TransformerClassifier Copy()
-    {
-        var copy = new TransformerClassifier(Config) { LabelSmoothing = LabelSmoothing };
-        Parameters.Data.CopyTo(copy.Parameters.Data, 0);
-        return copy;
-    }
+    public TransformerClassifier Copy() => new TransformerClassifier(Config) { LabelSmoothing = LabelSmoothing }.WithWeightsOf(this);
 
     /// <summary>The encoder's shape and the classifier's own settings.</summary>
     public ClassifierConfig Config { get; }

@@ -17,12 +17,7 @@ public sealed class TransformerLanguageModel : TokenPredictionModel
     }
 
     /// <summary>A new instance with the same config and a copy of the weights (layers keep per-call buffers, so concurrent callers each need one).</summary>
-    public TransformerLanguageModel Copy()
-    {
-        var copy = new TransformerLanguageModel(Config);
-        Parameters.Data.CopyTo(copy.Parameters.Data, 0);
-        return copy;
-    }
+    public TransformerLanguageModel Copy() => new TransformerLanguageModel(Config).WithWeightsOf(this);
 
     /// <inheritdoc/>
     public override ModelKind Kind => ModelKind.LanguageModel;

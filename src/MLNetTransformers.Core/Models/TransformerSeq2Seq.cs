@@ -36,12 +36,7 @@ public sealed class TransformerSeq2Seq : ISeq2SeqModel
     public IIncrementalDecoder CreateIncrementalDecoder() => new TransformerIncrementalDecoder(this);
 
     /// <summary>A new instance with the same config and a copy of the weights (layers keep per-call buffers, so concurrent callers each need one).</summary>
-    public TransformerSeq2Seq Copy()
-    {
-        var copy = new TransformerSeq2Seq(Config) { LabelSmoothing = LabelSmoothing };
-        Parameters.Data.CopyTo(copy.Parameters.Data, 0);
-        return copy;
-    }
+    public TransformerSeq2Seq Copy() => new TransformerSeq2Seq(Config) { LabelSmoothing = LabelSmoothing }.WithWeightsOf(this);
 
     /// <summary>The model's shape and vocabularies.</summary>
     public Seq2SeqConfig Config { get; }
