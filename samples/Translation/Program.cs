@@ -111,7 +111,7 @@ var result = new RunResult(architecture == Seq2SeqArchitecture.GruAttention ? $"
     translator.Model.Parameters.Count, translator.TrainingOutcome?.Steps, translator.TrainingOutcome?.Elapsed.TotalSeconds is { } sec ? Math.Round(sec) : null,
     beam, Math.Round(metrics.Bleu, 2), Math.Round(metrics.ChrF, 2), buckets);
 string resultsPath = Path.Combine(outDir, "results.json");
-File.WriteAllText(resultsPath, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+File.WriteAllText(resultsPath, JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
 Console.WriteLine($"Results: {resultsPath}");
 
 foreach (int i in new[] { 0, 1, 2, 100, 500 }.Where(i => i < valDe.Length))
