@@ -62,6 +62,17 @@ public class GemmTests
             Assert.Equal(c0[i * ldc + j], c[i * ldc + j]);
     }
 
+    [Fact]
+    public void FewRows_ThroughAWeightMatrix_MatchNaive_SmallAndSplitAcrossCores()
+    {
+        // 2..16 rows times Bᵀ: the small-batch kernel (4 × 4 tiles, k tails, ragged last tiles, strided operands).
+        var rng = new Random(12);
+        foreach (int m in new[] { 2, 3, 4, 5, 7, 8, 9, 12, 16 })
+            foreach (var (n, k) in new[] { (1, 1), (5, 7), (13, 33), (37, 256), (1003, 301) }) // the last splits across cores
+                foreach (bool accumulate in new[] { false, true })
+                    CheckOne(rng, Transpose.No, Transpose.Yes, m, n, k, accumulate, extraLd: rng.Next(0, 4));
+    }
+
     [Theory]
     [InlineData((int)Transpose.No)]
     [InlineData((int)Transpose.Yes)]

@@ -65,6 +65,12 @@ internal static unsafe class Gemm
             Gemv.Run(transB, n, k, a[..k], b, ldb, c[..n], accumulate, parallel);
             return;
         }
+        if (m <= SmallBatchGemm.MaxRows && transA == Transpose.No && transB == Transpose.Yes && Vector256.IsHardwareAccelerated)
+        {
+            // A few rows through a weight matrix (a decoding step of a few sequences): no packing either.
+            SmallBatchGemm.Run(m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
+            return;
+        }
         var width = Width == SimdWidth.Auto ? HardwareWidth : Width;
         fixed (float* pa = a, pb = b, pc = c)
         {
