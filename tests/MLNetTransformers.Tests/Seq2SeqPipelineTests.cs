@@ -93,6 +93,26 @@ public class Seq2SeqPipelineTests
     }
 
     [Fact]
+    public void ATiktokenVocabulary_TrainsTranslatesAndReloads_WithTiedEmbeddings()
+    {
+        // A fixed 100k-token vocabulary instead of a learned one: a few steps, then the same output after a reload.
+        var ml = new MLContext(seed: 1);
+        var train = ml.Data.LoadFromEnumerable(Pairs(64, 5));
+        var options = new Seq2SeqOptions
+        {
+            Layers = 1, ModelDim = 16, Heads = 2, FeedForwardDim = 32, MaxSteps = 3, BatchSize = 16, Seed = 1, TiedEmbeddings = true,
+            Tokenizer = new Tokenization.TokenizerOptions { Kind = Tokenization.TokenizerKind.Tiktoken, MaxTokens = 16 }, Decoding = new() { BeamWidth = 1, MaxLengthOffset = 4 },
+        };
+        var translator = ml.Transforms.Text.TrainSeq2Seq(options).Fit(train);
+        Assert.True(translator.Tokenizer.VocabularySize > 100_000);
+        Assert.Equal(translator.Tokenizer.VocabularySize, translator.Model.Config.VocabSize);
+        string path = Path.Combine(Directory.CreateTempSubdirectory().FullName, "tiktoken.mlnt");
+        TransformerModel.Save(ml, translator, train.Schema, path);
+        var loaded = TransformerModel.Parts(TransformerModel.Load(new MLContext(), path, out _)).OfType<Seq2SeqTransformer>().Single();
+        Assert.Equal(translator.Translate("the big dog")[0].Text, loaded.Translate("the big dog")[0].Text);
+    }
+
+    [Fact]
     public void GruOptions_AreValidated_NamingTheSetting()
     {
         var ml = new MLContext(seed: 1);
