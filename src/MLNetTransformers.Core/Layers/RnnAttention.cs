@@ -213,19 +213,13 @@ public sealed class RnnAttention
         return denc;
     }
 
-    /// <summary>
-    /// Decoding: one query per row over that row's own source (rows of one source share its arrays). Returns the
-    /// contexts [rows, K]; <paramref name="weights"/> receives each row's weights [rows, maxLength] when given.
-    /// </summary>
+    /// <summary>Decoding: one query per row over that row's own source (rows of one source share its arrays); returns the contexts [rows, K].</summary>
     /// <param name="query">Queries [rows, Q].</param>
     /// <param name="rows">Rows.</param>
     /// <param name="encoderStates">Each row's source states [S_r, K].</param>
     /// <param name="keys">Each row's keys from <see cref="ProjectKeys"/>.</param>
     /// <param name="lengths">Each row's S_r.</param>
-    /// <param name="weights">Receives the weights, row r at r·<paramref name="maxLength"/> (null = not kept).</param>
-    /// <param name="maxLength">Row stride of <paramref name="weights"/>.</param>
-    public float[] ForwardRows(ReadOnlySpan<float> query, int rows, IReadOnlyList<float[]> encoderStates, IReadOnlyList<float[]> keys, int[] lengths,
-        float[]? weights = null, int maxLength = 0)
+    public float[] ForwardRows(ReadOnlySpan<float> query, int rows, IReadOnlyList<float[]> encoderStates, IReadOnlyList<float[]> keys, int[] lengths)
     {
         int q = QueryDim, k = KeyDim;
         var qp = Workspace.Ensure(ref _qp, rows * q).AsSpan(0, rows * q);
@@ -240,9 +234,7 @@ public sealed class RnnAttention
         var alpha = Workspace.Ensure(ref _alpha, widest);
         for (int r = 0; r < rows; r++)
         {
-            var a = alpha.AsSpan(0, lengths[r]);
-            Attend(qp.Slice(r * q, q), keys[r], encoderStates[r], lengths[r], a, ctx.AsSpan(r * k, k));
-            if (weights is not null) a.CopyTo(weights.AsSpan(r * maxLength, lengths[r]));
+            Attend(qp.Slice(r * q, q), keys[r], encoderStates[r], lengths[r], alpha.AsSpan(0, lengths[r]), ctx.AsSpan(r * k, k));
         }
         return ctx;
     }

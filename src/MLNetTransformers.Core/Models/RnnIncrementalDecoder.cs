@@ -4,26 +4,20 @@ namespace MLNetTransformers.Core.Models;
 /// The managed <see cref="IIncrementalDecoder"/> of an <see cref="RnnSeq2Seq"/>: sources are encoded as one padded batch
 /// (each source's states, attention keys and first decoder state kept); a hypothesis's whole state is its decoder
 /// GRU state, so a step gathers each row's parent state and runs the embedding, attention, GRU cell and output layer
-/// on all rows at once. <see cref="LastWeights"/> holds the last step's attention weights per row.
+/// on all rows at once.
 /// </summary>
 internal sealed class RnnIncrementalDecoder(RnnSeq2Seq model) : IIncrementalDecoder
 {
     private float[][] _enc = Array.Empty<float[]>(), _keys = Array.Empty<float[]>(), _fin = Array.Empty<float[]>();
     private int[] _lengths = Array.Empty<int>(), _source = Array.Empty<int>();
     private float[] _states = Array.Empty<float>();
-    private float[]? _prev, _gin, _xproj, _next, _o, _cs, _weights;
+    private float[]? _prev, _gin, _xproj, _next, _o, _cs;
     private readonly List<float[]> _rowEnc = new(), _rowKeys = new();
     private int[] _rowLengths = Array.Empty<int>(), _ids = Array.Empty<int>();
-    private int _maxSource;
 
     public int VocabSize => model.Config.VocabSize;
     public int MaxLength => model.Config.MaxLength;
     public int MaxSourceLength => model.Config.MaxLength;
-
-    /// <summary>Attention weights of the last step, row r at r·<see cref="WeightStride"/> (empty without attention).</summary>
-    public ReadOnlySpan<float> LastWeights => _weights;
-    /// <summary>Row stride of <see cref="LastWeights"/>: the longest source of the batch.</summary>
-    public int WeightStride => _maxSource;
 
     public void Encode(IReadOnlyList<int[]> sources)
     {
@@ -43,7 +37,6 @@ internal sealed class RnnIncrementalDecoder(RnnSeq2Seq model) : IIncrementalDeco
         }
         _states = s0;
         _source = Enumerable.Range(0, n).ToArray();
-        _maxSource = s;
     }
 
     public float[] Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
@@ -69,13 +62,12 @@ internal sealed class RnnIncrementalDecoder(RnnSeq2Seq model) : IIncrementalDeco
         var emb = model.TargetEmbedding.Forward(_ids, rows);
         var next = Workspace.Ensure(ref _next, rows * h);
         var xproj = Workspace.Ensure(ref _xproj, rows * 3 * h);
-        var weights = model.Attention is null ? null : Workspace.Ensure(ref _weights, rows * _maxSource);
         float[] logits;
         if (!model.IsLuong)
         {
             int din = e + k;
             var gin = Workspace.Ensure(ref _gin, rows * din);
-            var ctx = model.Attention?.ForwardRows(prev, rows, _rowEnc, _rowKeys, _rowLengths, weights, _maxSource);
+            var ctx = model.Attention?.ForwardRows(prev, rows, _rowEnc, _rowKeys, _rowLengths);
             for (int r = 0; r < rows; r++)
             {
                 emb.AsSpan(r * e, e).CopyTo(gin.AsSpan(r * din, e));
@@ -97,7 +89,7 @@ internal sealed class RnnIncrementalDecoder(RnnSeq2Seq model) : IIncrementalDeco
         {
             model.Decoder.Project(emb.AsSpan(0, rows * e), rows, xproj);
             model.Decoder.StepInference(xproj, rows, prev, next);
-            var ctx = model.Attention!.ForwardRows(next, rows, _rowEnc, _rowKeys, _rowLengths, weights, _maxSource);
+            var ctx = model.Attention!.ForwardRows(next, rows, _rowEnc, _rowKeys, _rowLengths);
             var (w, b) = model.Combine!.Value;
             var cs = Workspace.Ensure(ref _cs, rows * (k + h));
             for (int r = 0; r < rows; r++)
