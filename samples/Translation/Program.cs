@@ -201,7 +201,8 @@ static int Compare(string[] paths, string? plotPath)
     plot.XLabel("source sentence length (words)");
     plot.YLabel("BLEU (sacreBLEU 13a, cased)");
     plot.Title("Multi30k de→en validation BLEU by source length");
-    plot.ShowLegend();
+    plot.Axes.SetLimitsY(0, runs.SelectMany(r => r.Buckets).Max(b => b.Bleu) + 5); // from 0: the fall is read at its true size
+    plot.ShowLegend(ScottPlot.Alignment.LowerLeft);
     plot.SavePng(plotPath, 900, 520);
     Console.WriteLine($"Plot: {plotPath}");
     return 0;
