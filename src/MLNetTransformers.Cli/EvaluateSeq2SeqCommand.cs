@@ -18,7 +18,7 @@ internal static class EvaluateSeq2SeqCommand
         {
             var ml = new MLContext(seed: 0);
             var data = ParallelText.From(ml, r.GetValue(source), r.GetValue(target), r.GetValue(pairs));
-            var saved = TranslateCommand.Load(r.GetValue(model)!);
+            var saved = ModelFile.Translator(r.GetValue(model)!);
             var translator = saved.WithDecoding(decoding.Apply(r, saved.Decoding) with { NBest = 1 });
             var sources = Microsoft.ML.Data.ColumnCursorExtensions.GetColumn<string>(data, "Source").ToArray();
             var references = Microsoft.ML.Data.ColumnCursorExtensions.GetColumn<string>(data, "Target").ToArray();

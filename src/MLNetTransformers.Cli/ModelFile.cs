@@ -13,4 +13,8 @@ internal static class ModelFile
     public static LanguageModelTransformer LanguageModel(string path) =>
         TransformerModel.Parts(TransformerModel.Load(new MLContext(), path, out _)).OfType<LanguageModelTransformer>().FirstOrDefault()
         ?? throw new InvalidDataException($"Model '{path}' holds no language model (train one with train-lm).");
+
+    public static Translation.Seq2SeqTransformer Translator(string path) =>
+        TransformerModel.Parts(TransformerModel.Load(new MLContext(), path, out _)).OfType<Translation.Seq2SeqTransformer>().FirstOrDefault()
+        ?? throw new InvalidDataException($"Model '{path}' holds no sequence-to-sequence model (train one with train-seq2seq).");
 }

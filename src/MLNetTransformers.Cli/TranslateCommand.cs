@@ -17,7 +17,7 @@ internal static class TranslateCommand
         {
             string? one = r.GetValue(text), file = r.GetValue(input);
             if ((one is null) == (file is null)) throw new UsageException("Give exactly one of --text and --input.");
-            var saved = Load(r.GetValue(model)!);
+            var saved = ModelFile.Translator(r.GetValue(model)!);
             var options = decoding.Apply(r, saved.Decoding);
             var translator = saved.WithDecoding(options);
             var lines = one is not null ? new[] { one } : InputLines.Read(file!);
@@ -32,11 +32,6 @@ internal static class TranslateCommand
         });
         return command;
     }
-
-    /// <summary>The encoder-decoder in a saved model file.</summary>
-    public static Seq2SeqTransformer Load(string path) =>
-        TransformerModel.Parts(TransformerModel.Load(new MLContext(), path, out _)).OfType<Seq2SeqTransformer>().FirstOrDefault()
-        ?? throw new InvalidDataException($"Model '{path}' holds no sequence-to-sequence model (train one with train-seq2seq).");
 
     /// <summary>Says on standard error how many inputs were cut to the model's length.</summary>
     public static void ReportTruncation(Seq2SeqTransformer translator)

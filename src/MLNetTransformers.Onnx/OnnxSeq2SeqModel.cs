@@ -67,15 +67,16 @@ public sealed partial class OnnxSeq2SeqModel : IDisposable
         catch { encoder.Dispose(); throw; }
     }
 
-    /// <summary>The encoder graph's inputs for a padded batch of sources.</summary>
-    private (TokenBatch Batch, NamedOnnxValue[] Inputs) SourceInputs(IReadOnlyList<int[]> sources)
+    /// <summary>The encoder graph's inputs for a padded batch of sources, and its mask (each step's decoder reads it too).</summary>
+    private (TokenBatch Batch, long[] Mask, NamedOnnxValue[] Inputs) SourceInputs(IReadOnlyList<int[]> sources)
     {
         var batch = TokenBatch.Padded(sources, Config.MaxLength);
         int[] shape = { batch.BatchSize, batch.SeqLen };
-        return (batch, new[]
+        var mask = batch.AttentionMask!.Select(m => (long)m).ToArray();
+        return (batch, mask, new[]
         {
             NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(batch.Ids.Select(i => (long)i).ToArray(), shape)),
-            NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(batch.AttentionMask!.Select(m => (long)m).ToArray(), shape)),
+            NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(mask, shape)),
         });
     }
 
@@ -107,7 +108,8 @@ public sealed partial class OnnxSeq2SeqModel : IDisposable
     {
         private readonly int _layers = owner.Config.Layers, _heads = owner.Config.Heads, _hd = owner.Config.ModelDim / owner.Config.Heads;
         private int _sourceLength, _past;
-        private int[] _sourceLengths = Array.Empty<int>(), _rowSource = Array.Empty<int>();
+        private int[] _rowSource = Array.Empty<int>();
+        private long[] _mask = Array.Empty<long>();
         private float[][] _crossKeys = Array.Empty<float[]>(), _crossValues = Array.Empty<float[]>(); // per layer [sources, H, S, hd]
         private float[][] _pastKeys = Array.Empty<float[]>(), _pastValues = Array.Empty<float[]>();   // per layer [rows, H, past, hd]
         private float[] _logits = Array.Empty<float>();
@@ -118,9 +120,8 @@ public sealed partial class OnnxSeq2SeqModel : IDisposable
 
         public void Encode(IReadOnlyList<int[]> sources)
         {
-            var (batch, inputs) = owner.SourceInputs(sources);
+            (var batch, _mask, var inputs) = owner.SourceInputs(sources);
             int n = batch.BatchSize, s = batch.SeqLen;
-            _sourceLengths = sources.Select(x => x.Length).ToArray();
             using var results = owner._encoder.Run(inputs);
             var byName = results.ToDictionary(r => r.Name, r => r.AsTensor<float>().ToArray());
             _crossKeys = Enumerable.Range(0, _layers).Select(i => byName[$"present.{i}.encoder.key"]).ToArray();
@@ -135,18 +136,11 @@ public sealed partial class OnnxSeq2SeqModel : IDisposable
         public float[] Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
         {
             int rows = parents.Length, s = _sourceLength, h = _heads, hd = _hd, v = VocabSize;
-            if (tokens.Length != rows || rows == 0) throw new ArgumentException($"{rows} parents and {tokens.Length} tokens; a step needs one token per row and at least one row.", nameof(tokens));
-            var rowSource = new int[rows];
-            for (int r = 0; r < rows; r++)
-            {
-                if ((uint)parents[r] >= (uint)_rowSource.Length) throw new ArgumentOutOfRangeException(nameof(parents), parents[r], $"Row {r}'s parent is not a row of the previous step (0..{_rowSource.Length - 1}).");
-                rowSource[r] = _rowSource[parents[r]];
-            }
+            var rowSource = RowSources(parents, tokens, _rowSource);
             var inputs = new List<NamedOnnxValue>
             {
-                NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(tokens.ToArray().Select(t => (long)t).ToArray(), new[] { rows, 1 })),
-                NamedOnnxValue.CreateFromTensor("encoder_attention_mask", new DenseTensor<long>(
-                    Enumerable.Range(0, rows * s).Select(k => k % s < _sourceLengths[rowSource[k / s]] ? 1L : 0L).ToArray(), new[] { rows, s })),
+                TokenInput(tokens),
+                NamedOnnxValue.CreateFromTensor("encoder_attention_mask", Gather(_mask, rowSource, s, new[] { rows, s })),
             };
             int pastBlock = h * _past * hd, crossBlock = h * s * hd;
             for (int i = 0; i < _layers; i++)
@@ -164,13 +158,35 @@ public sealed partial class OnnxSeq2SeqModel : IDisposable
             _logits = byName["logits"];
             return _logits.Length == rows * v ? _logits : throw new InvalidDataException($"The decoder graph returned {_logits.Length} logits for {rows} rows of {v}.");
         }
+    }
 
-        // Row r of the result is block rows[r] of the source array: the reorder (beam forks, finished rows leaving) of a batch tensor.
-        private static DenseTensor<float> Gather(float[] from, ReadOnlySpan<int> rows, int block, int[] shape)
+    /// <summary>Each row's source: its parent row's (checking one token per row and every parent against the previous step's rows).</summary>
+    private static int[] RowSources(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens, int[] previous)
+    {
+        int rows = parents.Length;
+        if (tokens.Length != rows || rows == 0) throw new ArgumentException($"{rows} parents and {tokens.Length} tokens; a step needs one token per row and at least one row.", nameof(tokens));
+        var sources = new int[rows];
+        for (int r = 0; r < rows; r++)
         {
-            var to = new float[rows.Length * block];
-            for (int r = 0; r < rows.Length; r++) from.AsSpan(rows[r] * block, block).CopyTo(to.AsSpan(r * block, block));
-            return new DenseTensor<float>(to, shape);
+            if ((uint)parents[r] >= (uint)previous.Length) throw new ArgumentOutOfRangeException(nameof(parents), parents[r], $"Row {r}'s parent is not a row of the previous step (0..{previous.Length - 1}).");
+            sources[r] = previous[parents[r]];
         }
+        return sources;
+    }
+
+    /// <summary>The step's new tokens as the decoder graph's <c>input_ids</c> [rows, 1].</summary>
+    private static NamedOnnxValue TokenInput(ReadOnlySpan<int> tokens)
+    {
+        var ids = new long[tokens.Length];
+        for (int r = 0; r < ids.Length; r++) ids[r] = tokens[r];
+        return NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids, new[] { ids.Length, 1 }));
+    }
+
+    // Row r of the result is block rows[r] of the source array: the reorder (beam forks, finished rows leaving) of a batch tensor.
+    private static DenseTensor<T> Gather<T>(T[] from, ReadOnlySpan<int> rows, int block, int[] shape)
+    {
+        var to = new T[rows.Length * block];
+        for (int r = 0; r < rows.Length; r++) from.AsSpan(rows[r] * block, block).CopyTo(to.AsSpan(r * block, block));
+        return new DenseTensor<T>(to, shape);
     }
 }
