@@ -6,8 +6,16 @@ return args.FirstOrDefault() switch
 {
     "throughput" => Throughput.Run(args),
     "throughput-model" => Throughput.RunModel(args[1], int.Parse(args[2])),
+    "profile" => Profile(args),
     _ => RunBenchmarks(args),
 };
+
+static int Profile(string[] args)
+{
+    int Arg(string name, int fallback) { int i = Array.IndexOf(args, name); return i >= 0 ? int.Parse(args[i + 1]) : fallback; }
+    Console.WriteLine(InferenceProfile.Measure(Arg("--batch", ReferenceModel.Batch), Arg("--seq", ReferenceModel.SeqLen)).ToJsonString(new() { WriteIndented = true }));
+    return 0;
+}
 
 static int RunBenchmarks(string[] args)
 {

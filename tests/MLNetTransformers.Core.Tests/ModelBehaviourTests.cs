@@ -206,6 +206,10 @@ public class ModelBehaviourTests
     {
         var model = new TransformerLanguageModel(Tiny(), 1);
         model.Forward(new TokenBatch(1, 5, new[] { 1, 2, 3, 4, 5 }));
+        // Inference runs tiled and keeps no weights unless asked to.
+        Assert.Throws<InvalidOperationException>(() => model.Decoder.Blocks[0].SelfAttention.Weights.Length);
+        model.Decoder.Blocks[0].SelfAttention.RecordWeights = true;
+        model.Forward(new TokenBatch(1, 5, new[] { 1, 2, 3, 4, 5 }));
         var w = model.Decoder.Blocks[0].SelfAttention.Weights;
         Assert.Equal(1 * 2 * 5 * 5, w.Length);
         for (int h = 0; h < 2; h++)

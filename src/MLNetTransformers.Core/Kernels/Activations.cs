@@ -1,4 +1,6 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 
 namespace MLNetTransformers.Core.Kernels;
 
@@ -44,26 +46,60 @@ internal static class Activations
     /// erf(x) for float vectors, from the complementary error function of Numerical Recipes (erfcc, a Chebyshev
     /// fit with fractional error below 1.2e-7 everywhere): accurate to float precision, and vectorisable.
     /// </summary>
+    // erf as a rational function of x on [-4, 4] (erf(±4) = ±1 in float), odd numerator over even denominator: no
+    // exponential, so GELU costs a dozen FMAs and a division per element. Coefficients from Eigen's fast float erf;
+    // the largest error against the exact erf over [-6, 6] is 3.3e-7.
     public static Vector<float> Erf(Vector<float> x)
     {
-        var z = Vector.Abs(x);
-        var t = Vector<float>.One / (Vector<float>.One + new Vector<float>(0.5f) * z);
-        var p = new Vector<float>(0.17087277f);
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(-0.82215223f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(1.48851587f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(-1.13520398f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(0.27886807f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(-0.18628806f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(0.09678418f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(0.37409196f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(1.00002368f));
-        p = Vector.FusedMultiplyAdd(p, t, new Vector<float>(-1.26551223f));
-        var erfc = t * Vector.Exp(p - z * z);
-        var erfAbs = Vector<float>.One - erfc;
-        return Vector.ConditionalSelect(Vector.LessThan(x, Vector<float>.Zero), -erfAbs, erfAbs);
+        x = Vector.Min(Vector.Max(x, new Vector<float>(-4f)), new Vector<float>(4f));
+        var x2 = x * x;
+        var p = Vector.FusedMultiplyAdd(x2, new Vector<float>(-2.72614225801306e-10f), new Vector<float>(2.77068142495902e-08f));
+        p = Vector.FusedMultiplyAdd(x2, p, new Vector<float>(-2.10102402082508e-06f));
+        p = Vector.FusedMultiplyAdd(x2, p, new Vector<float>(-5.69250639462346e-05f));
+        p = Vector.FusedMultiplyAdd(x2, p, new Vector<float>(-7.34990630326855e-04f));
+        p = Vector.FusedMultiplyAdd(x2, p, new Vector<float>(-2.95459980854025e-03f));
+        p = Vector.FusedMultiplyAdd(x2, p, new Vector<float>(-1.60960333262415e-02f));
+        var q = Vector.FusedMultiplyAdd(x2, new Vector<float>(-1.45660718464996e-05f), new Vector<float>(-2.13374055278905e-04f));
+        q = Vector.FusedMultiplyAdd(x2, q, new Vector<float>(-1.68282697438203e-03f));
+        q = Vector.FusedMultiplyAdd(x2, q, new Vector<float>(-7.37332916720468e-03f));
+        q = Vector.FusedMultiplyAdd(x2, q, new Vector<float>(-1.42647390514189e-02f));
+        return x * p / q;
     }
 
-    /// <summary>Scalar erf with the same approximation as the vector one.</summary>
+    /// <summary>The activation of 16 values at once (the GEMM epilogue's form).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Apply(Activation act, Vector512<float> v)
+    {
+        switch (act)
+        {
+            case Activation.Relu: return Vector512.Max(v, Vector512<float>.Zero);
+            case Activation.Gelu: return Vector512.Create(0.5f) * v * (Vector512<float>.One + Erf(v * Vector512.Create(InvSqrt2)));
+            default:
+                var u = Vector512.Create(Sqrt2OverPi) * (v + Vector512.Create(TanhCoef) * v * v * v);
+                u = Vector512.Min(Vector512.Max(u, Vector512.Create(-15f)), Vector512.Create(15f));
+                var th = Vector512<float>.One - Vector512.Create(2f) / (Vector512.Exp(Vector512.Create(2f) * u) + Vector512<float>.One);
+                return Vector512.Create(0.5f) * v * (Vector512<float>.One + th);
+        }
+    }
+
+    // The same rational erf on 512-bit vectors.
+    private static Vector512<float> Erf(Vector512<float> x)
+    {
+        x = Vector512.Min(Vector512.Max(x, Vector512.Create(-4f)), Vector512.Create(4f));
+        var x2 = x * x;
+        var p = Vector512.FusedMultiplyAdd(x2, Vector512.Create(-2.72614225801306e-10f), Vector512.Create(2.77068142495902e-08f));
+        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-2.10102402082508e-06f));
+        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-5.69250639462346e-05f));
+        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-7.34990630326855e-04f));
+        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-2.95459980854025e-03f));
+        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-1.60960333262415e-02f));
+        var q = Vector512.FusedMultiplyAdd(x2, Vector512.Create(-1.45660718464996e-05f), Vector512.Create(-2.13374055278905e-04f));
+        q = Vector512.FusedMultiplyAdd(x2, q, Vector512.Create(-1.68282697438203e-03f));
+        q = Vector512.FusedMultiplyAdd(x2, q, Vector512.Create(-7.37332916720468e-03f));
+        q = Vector512.FusedMultiplyAdd(x2, q, Vector512.Create(-1.42647390514189e-02f));
+        return x * p / q;
+    }
+
     public static float Erf(float x)
     {
         Span<float> tmp = stackalloc float[Vector<float>.Count];

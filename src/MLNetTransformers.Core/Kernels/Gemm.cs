@@ -30,6 +30,13 @@ internal static unsafe class Gemm
     public static void MatMulTransB(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, bool accumulate = false)
         => Multiply(Transpose.No, Transpose.Yes, m, n, k, a, k, b, k, c, n, accumulate);
 
+    /// <summary>
+    /// C[m,n] = act(A[m,k] · B[n,k]ᵀ + bias) (a linear layer), the bias and activation applied to each register tile as
+    /// it is finished, while it is still in L1, instead of in passes of their own over C.
+    /// </summary>
+    public static void MatMulTransB(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, ReadOnlySpan<float> bias, Activation? activation = null)
+        => Multiply(Transpose.No, Transpose.Yes, m, n, k, a, k, b, k, c, n, accumulate: false, parallel: true, bias, activation);
+
     /// <summary>C[m,n] = A[m,k] · B[k,n].</summary>
     public static void MatMul(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, bool accumulate = false)
         => Multiply(Transpose.No, Transpose.No, m, n, k, a, k, b, n, c, n, accumulate);
@@ -46,16 +53,19 @@ internal static unsafe class Gemm
     /// </summary>
     public static void Multiply(Transpose transA, Transpose transB, int m, int n, int k,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
-        bool accumulate = false, bool parallel = true)
+        bool accumulate = false, bool parallel = true, ReadOnlySpan<float> bias = default, Activation? activation = null)
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"GEMM sizes must be non-negative, got m={m}, n={n}, k={k}.");
         if (m == 0 || n == 0) return;
         Check(nameof(a), a.Length, transA == Transpose.No ? m : k, transA == Transpose.No ? k : m, lda);
         Check(nameof(b), b.Length, transB == Transpose.No ? k : n, transB == Transpose.No ? n : k, ldb);
         Check(nameof(c), c.Length, m, n, ldc);
+        if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException($"Bias has {bias.Length} elements for {n} output columns.", nameof(bias));
+        bool epilogue = !bias.IsEmpty || activation is not null;
         if (k == 0)
         {
             if (!accumulate) for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
+            if (epilogue) Finish(c, ldc, m, n, bias, activation);
             return;
         }
 
@@ -63,25 +73,68 @@ internal static unsafe class Gemm
         {
             // One row (a decoding step): a matrix-vector product reading the weights once, with no packing.
             Gemv.Run(transB, n, k, a[..k], b, ldb, c[..n], accumulate, parallel);
+            if (epilogue) Finish(c, ldc, m, n, bias, activation);
             return;
         }
         if (m <= SmallBatchGemm.MaxRows && transA == Transpose.No && transB == Transpose.Yes && Vector256.IsHardwareAccelerated)
         {
             // A few rows through a weight matrix (a decoding step of a few sequences): no packing either.
             SmallBatchGemm.Run(m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
+            if (epilogue) Finish(c, ldc, m, n, bias, activation);
             return;
         }
         var width = Width == SimdWidth.Auto ? HardwareWidth : Width;
-        fixed (float* pa = a, pb = b, pc = c)
+        fixed (float* pa = a, pb = b, pc = c, pbias = bias)
         {
             var job = Job.ForThisThread;
             job.Set(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, width);
+            job.SetEpilogue(pbias, activation);
             long flops = (long)m * n * k;
             // More pieces than cores, claimed dynamically: a core slowed by other work takes fewer of them.
             int pieces = parallel && flops >= 64 * 64 * 64 ? WorkerPool.Degree * 4 : 1;
             job.Split(pieces);
             if (job.Pieces == 1) job.Run(0);
-            else WorkerPool.For(job.Pieces, job);
+            else
+            {
+                // Row pieces all read the whole op(B): pack it once, in parallel, instead of once per piece.
+                if (job.SharesB) WorkerPool.For(job.PackPieces, job.Packer);
+                WorkerPool.For(job.Pieces, job);
+                job.Done();
+            }
+        }
+    }
+
+    // The epilogue over a whole C for the paths without register tiles.
+    private static void Finish(Span<float> c, int ldc, int m, int n, ReadOnlySpan<float> bias, Activation? activation)
+    {
+        fixed (float* pc = c, pb = bias) Epilogue(pc, ldc, m, n, pb, activation);
+    }
+
+    // C[i, j] = act(C[i, j] + bias[j]) over a rows × cols block (bias may be null).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Epilogue(float* c, int ldc, int rows, int cols, float* bias, Activation? activation)
+    {
+        if (Vector512.IsHardwareAccelerated && cols % 16 == 0)
+        {
+            // A register tile's rows: 512-bit vectors, no calls per row.
+            for (int i = 0; i < rows; i++)
+            {
+                float* row = c + (long)i * ldc;
+                for (int j = 0; j < cols; j += 16)
+                {
+                    var v = Vector512.Load(row + j);
+                    if (bias != null) v += Vector512.Load(bias + j);
+                    if (activation is { } a) v = Activations.Apply(a, v);
+                    v.Store(row + j);
+                }
+            }
+            return;
+        }
+        for (int i = 0; i < rows; i++)
+        {
+            var row = new Span<float>(c + (long)i * ldc, cols);
+            if (bias != null) TensorPrimitives.Add(row, new ReadOnlySpan<float>(bias, cols), row);
+            if (activation is { } act) Activations.Forward(act, row, row);
         }
     }
 
@@ -103,6 +156,8 @@ internal static unsafe class Gemm
         private int _m, _n, _k, _lda, _ldb, _ldc;
         private float* _a, _b, _c;
         private bool _acc;
+        private float* _bias;
+        private Activation? _activation;
         private SimdWidth _width;
         private bool _splitRows;
         private int _chunk;
@@ -114,6 +169,8 @@ internal static unsafe class Gemm
             _a = a; _b = b; _c = c;
         }
 
+        public void SetEpilogue(float* bias, Activation? activation) { _bias = bias; _activation = activation; }
+
         public void Split(int pieces)
         {
             var (mr, nr) = Tile(_width);
@@ -124,6 +181,39 @@ internal static unsafe class Gemm
             pieces = Math.Max(1, Math.Min(pieces, tiles));
             _chunk = (tiles + pieces - 1) / pieces * unit;
             Pieces = (len + _chunk - 1) / _chunk;
+            ShareB();
+        }
+
+        // The shared packed op(B) of a row split: [k/KC blocks][n/nr panels][kc × nr], n ≤ NC so one column block.
+        private float* _packedB;
+        private long _packedCapacity;
+        public readonly PackJob Packer = new();
+
+        /// <summary>Whether the pieces read one op(B) packed beforehand by <see cref="Packer"/>.</summary>
+        public bool SharesB { get; private set; }
+        /// <summary>Pieces of the packing: one per NR-column panel.</summary>
+        public int PackPieces => (_n + Tile(_width).nr - 1) / Tile(_width).nr;
+
+        private void ShareB()
+        {
+            int nr = Tile(_width).nr;
+            long need = (long)PackPieces * nr * _k;
+            SharesB = _splitRows && Pieces > 1 && _n <= NC;
+            if (!SharesB) return;
+            if (need > _packedCapacity)
+            {
+                if (_packedB != null) NativeMemory.AlignedFree(_packedB);
+                _packedB = (float*)NativeMemory.AlignedAlloc((nuint)(need * sizeof(float)), 64);
+                _packedCapacity = need;
+            }
+            Packer.Set(_tb, _b, _ldb, _n, _k, nr, _packedB);
+        }
+
+        public void Done() => SharesB = false;
+
+        ~Job()
+        {
+            if (_packedB != null) NativeMemory.AlignedFree(_packedB);
         }
 
         public void Run(int index)
@@ -133,13 +223,36 @@ internal static unsafe class Gemm
             {
                 int rows = Math.Min(_chunk, _m - start);
                 float* a = _ta == Transpose.No ? _a + (long)start * _lda : _a + start;
-                Block(_ta, _tb, rows, _n, _k, a, _lda, _b, _ldb, _c + (long)start * _ldc, _ldc, _acc, _width);
+                Block(_ta, _tb, rows, _n, _k, a, _lda, _b, _ldb, _c + (long)start * _ldc, _ldc, _acc, _width, _bias, _activation, SharesB ? _packedB : null);
             }
             else
             {
                 int cols = Math.Min(_chunk, _n - start);
                 float* b = _tb == Transpose.No ? _b + start : _b + (long)start * _ldb;
-                Block(_ta, _tb, _m, cols, _k, _a, _lda, b, _ldb, _c + start, _ldc, _acc, _width);
+                Block(_ta, _tb, _m, cols, _k, _a, _lda, b, _ldb, _c + start, _ldc, _acc, _width, _bias == null ? null : _bias + start, _activation);
+            }
+        }
+    }
+
+    /// <summary>Packs one NR-column panel of op(B) for every depth block into the shared layout a row split reads.</summary>
+    private sealed class PackJob : IParallelWork
+    {
+        private Transpose _tb;
+        private float* _b, _dst;
+        private int _ldb, _n, _k, _nr;
+
+        public void Set(Transpose tb, float* b, int ldb, int n, int k, int nr, float* dst)
+        {
+            _tb = tb; _b = b; _ldb = ldb; _n = n; _k = k; _nr = nr; _dst = dst;
+        }
+
+        public void Run(int panel)
+        {
+            int j0 = panel * _nr, ncp = (_n + _nr - 1) / _nr * _nr;
+            for (int pc = 0; pc < _k; pc += KC)
+            {
+                int kc = Math.Min(KC, _k - pc);
+                PackB(_tb, _b, _ldb, pc, j0, kc, Math.Min(_nr, _n - j0), _nr, _dst + (long)pc * ncp + (long)j0 * kc);
             }
         }
     }
@@ -167,8 +280,10 @@ internal static unsafe class Gemm
 
     // The sequential BLIS loop nest over one thread's share of C. Hot from the first call: no tiered-JIT warm-up.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block(Transpose ta, Transpose tb, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, SimdWidth width)
+    private static void Block(Transpose ta, Transpose tb, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, SimdWidth width,
+        float* bias = null, Activation? activation = null, float* packedB = null)
     {
+        bool epilogue = bias != null || activation is not null;
         var (mr, nr) = Tile(width);
         var buf = PackBuffers.ForThisThread;
         float* tile = stackalloc float[12 * 32];
@@ -179,7 +294,10 @@ internal static unsafe class Gemm
             {
                 int kc = Math.Min(KC, k - pc);
                 bool load = accumulate || pc > 0;
-                PackB(tb, b, ldb, pc, jc, kc, nc, nr, buf.B);
+                bool last = epilogue && pc + kc == k;
+                // A shared pack (n ≤ NC: one column block) holds this depth block at pc·ncp.
+                float* packed = packedB != null ? packedB + (long)pc * ((n + nr - 1) / nr * nr) : buf.B;
+                if (packedB == null) PackB(tb, b, ldb, pc, jc, kc, nc, nr, buf.B);
                 for (int ic = 0; ic < m; ic += MC)
                 {
                     int mc = Math.Min(MC, m - ic);
@@ -187,7 +305,7 @@ internal static unsafe class Gemm
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int nrr = Math.Min(nr, nc - jr);
-                        float* bp = buf.B + (long)jr * kc;
+                        float* bp = packed + (long)jr * kc;
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             int mrr = Math.Min(mr, mc - ir);
@@ -207,6 +325,7 @@ internal static unsafe class Gemm
                                     cp[(long)i * ldc + j] = load ? cp[(long)i * ldc + j] + v : v;
                                 }
                             }
+                            if (last) Epilogue(cp, ldc, mrr, nrr, bias == null ? null : bias + jc + jr, activation);
                         }
                     }
                 }
@@ -218,11 +337,33 @@ internal static unsafe class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(Transpose ta, float* a, int lda, int ic, int pc, int mc, int kc, int mr, float* dst)
     {
+        float* block = stackalloc float[12 * 16];
         for (int i0 = 0; i0 < mc; i0 += mr)
         {
             int rows = Math.Min(mr, mc - i0);
             float* panel = dst + (long)i0 * kc;
-            if (ta == Transpose.No)
+            if (ta == Transpose.No && rows == mr && mr == 12 && Vector512.IsHardwareAccelerated)
+            {
+                // Sixteen depth steps at a time: one vector from each of the 12 rows, written out column by column of the
+                // panel through a scratch block, so the stores are contiguous and the loads are whole vectors.
+                float* src = a + (long)(ic + i0) * lda + pc;
+                int p = 0;
+                for (; p + 16 <= kc; p += 16)
+                {
+                    for (int r = 0; r < 12; r++) Vector512.Load(src + (long)r * lda + p).Store(block + r * 16);
+                    float* o = panel + p * 12;
+                    for (int q = 0; q < 16; q++)
+                    {
+                        o[q * 12 + 0] = block[0 * 16 + q]; o[q * 12 + 1] = block[1 * 16 + q]; o[q * 12 + 2] = block[2 * 16 + q];
+                        o[q * 12 + 3] = block[3 * 16 + q]; o[q * 12 + 4] = block[4 * 16 + q]; o[q * 12 + 5] = block[5 * 16 + q];
+                        o[q * 12 + 6] = block[6 * 16 + q]; o[q * 12 + 7] = block[7 * 16 + q]; o[q * 12 + 8] = block[8 * 16 + q];
+                        o[q * 12 + 9] = block[9 * 16 + q]; o[q * 12 + 10] = block[10 * 16 + q]; o[q * 12 + 11] = block[11 * 16 + q];
+                    }
+                }
+                for (; p < kc; p++)
+                    for (int r = 0; r < 12; r++) panel[p * 12 + r] = src[(long)r * lda + p];
+            }
+            else if (ta == Transpose.No)
             {
                 for (int r = 0; r < rows; r++)
                 {

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace MLNetTransformers.Core.Kernels;
 
 /// <summary>Numerically stable softmax over the last axis, with optional masks, and its backward.</summary>
@@ -46,6 +48,46 @@ internal static class Softmax
             }
             InPlace(row, cols);
         }
+    }
+
+    /// <summary>Largest of row[0..n) (−∞ for n = 0).</summary>
+    public static unsafe float Max(float* row, int n)
+    {
+        int j = 0;
+        float max = float.NegativeInfinity;
+        if (Vector512.IsHardwareAccelerated && n >= 16)
+        {
+            var m = Vector512.Load(row);
+            for (j = 16; j + 16 <= n; j += 16) m = Vector512.Max(m, Vector512.Load(row + j));
+            for (int i = 0; i < 16; i++) max = Math.Max(max, m.GetElement(i));
+        }
+        for (; j < n; j++) max = Math.Max(max, row[j]);
+        return max;
+    }
+
+    /// <summary>
+    /// row[j] = exp(scale·row[j] − shift) for j &lt; n, returning their sum: softmax's exponentials with the score scale
+    /// folded in, in one pass (−∞ entries become 0).
+    /// </summary>
+    public static unsafe float ExpSum(float* row, int n, float scale, float shift)
+    {
+        int j = 0;
+        float sum = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vs = Vector512.Create(scale);
+            var vsh = Vector512.Create(shift);
+            var acc = Vector512<float>.Zero;
+            for (; j + 16 <= n; j += 16)
+            {
+                var e = Vector512.Exp(Vector512.FusedMultiplyAdd(Vector512.Load(row + j), vs, -vsh));
+                e.Store(row + j);
+                acc += e;
+            }
+            sum = Vector512.Sum(acc);
+        }
+        for (; j < n; j++) { row[j] = MathF.Exp(scale * row[j] - shift); sum += row[j]; }
+        return sum;
     }
 
     /// <summary>dx = y ⊙ (dy − Σ dy⊙y) per row, for y = softmax(x). dx may alias dy.</summary>

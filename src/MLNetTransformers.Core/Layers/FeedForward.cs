@@ -35,8 +35,12 @@ public sealed class FeedForward
     /// <param name="x">Input activations (shapes as in the summary).</param>
     /// <param name="n">Rows (tokens) in the call.</param>
     /// <param name="training">Whether dropout is active.</param>
-    public float[] Forward(float[] x, int n, bool training)
+    public float[] Forward(float[] x, int n, bool training) => Forward(x, n, training, inference: false);
+
+    /// <summary>With <paramref name="inference"/> (no backward will follow), the activation is fused into the first GEMM.</summary>
+    internal float[] Forward(float[] x, int n, bool training, bool inference)
     {
+        if (inference && !training) return _fc2.Forward(_fc1.ForwardActivated(x, n, Activation), n);
         _h = _fc1.Forward(x, n);                       // [n, ffn]
         int len = n * _fc1.Out;
         var a = Workspace.Ensure(ref _act, len);

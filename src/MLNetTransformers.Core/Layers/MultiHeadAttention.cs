@@ -76,16 +76,28 @@ public sealed class MultiHeadAttention
     /// <param name="batch">Sequences in the batch (B).</param>
     /// <param name="seqLen">Tokens per sequence (T).</param>
     /// <param name="keyPadding">[B, T] flags, true where a key position is padding (never attended to); null = none.</param>
-    public float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding = null)
+    public float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding = null) => Forward(x, batch, seqLen, keyPadding, inference: false);
+
+    /// <summary>
+    /// Whether inference forwards keep the attention weights for <see cref="Weights"/> (attention maps). Off by default:
+    /// inference then runs tiled and never holds the [B, H, T, T] weights; training forwards always keep them.
+    /// </summary>
+    public bool RecordWeights { get; set; }
+
+    /// <summary>Self-attention; with <paramref name="inference"/> (no backward follows) tiled unless <see cref="RecordWeights"/>.</summary>
+    internal float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool inference)
     {
         int n = batch * seqLen, a = AttnDim;
         (_batch, _tq, _tk, _cross, _x) = (batch, seqLen, seqLen, false, x);
         var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);                              // [n, 3A]
-        Gemm.MatMulTransB(x.AsSpan(0, n * InDim), InProjWeight.Value, qkv.AsSpan(0, n * 3 * a), n, 3 * a, InDim);
-        if (InProjBias is not null) Linear.AddBias(qkv, n, 3 * a, InProjBias.Value);
+        Gemm.MatMulTransB(x.AsSpan(0, n * InDim), InProjWeight.Value, qkv.AsSpan(0, n * 3 * a), n, 3 * a, InDim, InProjBias is null ? default : InProjBias.Value);
         var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [n, A]
-        _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
-            batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding);
+        if (inference && !RecordWeights)
+            _attention.ForwardTiled(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
+                batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding);
+        else
+            _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
+                batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding);
         return _outProj is null ? ctx : _outProj.Forward(ctx, n);
     }
 
@@ -100,6 +112,10 @@ public sealed class MultiHeadAttention
     /// <param name="memoryLength">Encoder positions per sequence (Tm).</param>
     /// <param name="memoryPadding">[B, Tm] flags, true where an encoder position is padding; null = none.</param>
     public float[] Forward(float[] x, int batch, int queryLength, float[] memory, int memoryLength, bool[]? memoryPadding = null)
+        => Forward(x, batch, queryLength, memory, memoryLength, memoryPadding, inference: false);
+
+    /// <summary>Cross-attention; with <paramref name="inference"/> (no backward follows) tiled unless <see cref="RecordWeights"/>.</summary>
+    internal float[] Forward(float[] x, int batch, int queryLength, float[] memory, int memoryLength, bool[]? memoryPadding, bool inference)
     {
         int n = batch * queryLength, nm = batch * memoryLength, a = AttnDim, d = InDim;
         (_batch, _tq, _tk, _cross, _x, _mem) = (batch, queryLength, memoryLength, true, x, memory);
@@ -115,8 +131,12 @@ public sealed class MultiHeadAttention
             Linear.AddBias(kv, nm, 2 * a, bias[a..]);
         }
         var ctx = Workspace.Ensure(ref _ctx, n * a);
-        _attention.Forward(new(q, 0, a), new(kv, 0, 2 * a), new(kv, a, 2 * a), ctx,
-            batch, Heads, queryLength, memoryLength, HeadDim, 1f / MathF.Sqrt(HeadDim), causal: false, memoryPadding);
+        if (inference && !RecordWeights)
+            _attention.ForwardTiled(new(q, 0, a), new(kv, 0, 2 * a), new(kv, a, 2 * a), ctx,
+                batch, Heads, queryLength, memoryLength, HeadDim, 1f / MathF.Sqrt(HeadDim), causal: false, memoryPadding);
+        else
+            _attention.Forward(new(q, 0, a), new(kv, 0, 2 * a), new(kv, a, 2 * a), ctx,
+                batch, Heads, queryLength, memoryLength, HeadDim, 1f / MathF.Sqrt(HeadDim), causal: false, memoryPadding);
         return _outProj is null ? ctx : _outProj.Forward(ctx, n);
     }
 

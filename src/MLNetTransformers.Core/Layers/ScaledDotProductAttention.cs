@@ -6,13 +6,14 @@ namespace MLNetTransformers.Core.Layers;
 /// Forward are kept: backward needs them, and callers can read them.
 /// Pieces (b, h) run in parallel, each with single-threaded GEMMs on strided views, so no head is copied.
 /// </summary>
-internal sealed class ScaledDotProductAttention : IParallelWork
+internal sealed unsafe class ScaledDotProductAttention : IParallelWork
 {
+    private const int QueryBlock = 64, KeyBlock = 256;
     private float[]? _p, _ds;
     private MatrixView _q, _k, _v, _dq, _dk, _dv;
     private float[] _out = Array.Empty<float>(), _dout = Array.Empty<float>();
     private bool[]? _keyPadding;
-    private bool _backward;
+    private bool _backward, _tiled;
 
     /// <summary>Batch size of the last Forward.</summary>
     public int Batch { get; private set; }
@@ -30,7 +31,9 @@ internal sealed class ScaledDotProductAttention : IParallelWork
     public bool Causal { get; private set; }
 
     /// <summary>Attention weights of the last Forward, [B, H, Tq, Tk]; masked entries are 0.</summary>
-    public ReadOnlySpan<float> Weights => _p.AsSpan(0, Batch * Heads * QueryLength * KeyLength);
+    public ReadOnlySpan<float> Weights => _tiled
+        ? throw new InvalidOperationException("The last attention forward ran tiled for inference and kept no weights; set RecordWeights on the attention layer to keep them.")
+        : _p.AsSpan(0, Batch * Heads * QueryLength * KeyLength);
 
     /// <summary>
     /// output[b, i, h·hd..] = Σ_j P[b,h,i,j]·V[b, j, h·hd..].
@@ -46,7 +49,26 @@ internal sealed class ScaledDotProductAttention : IParallelWork
         (Batch, Heads, QueryLength, KeyLength, HeadDim, Scale, Causal) = (batch, heads, queryLength, keyLength, headDim, scale, causal);
         _keyPadding = keyPadding;
         Workspace.Ensure(ref _p, batch * heads * queryLength * keyLength);
+        _backward = _tiled = false;
+        WorkerPool.For(batch * heads, this);
+    }
+
+    /// <summary>
+    /// The same output as <see cref="Forward"/> for inference, without materializing [B, H, Tq, Tk]: per head, blocks of
+    /// 64 queries take their scores against blocks of 256 keys (in a scratch block that stays in cache) with an online
+    /// softmax (running row maximum and sum, earlier partial outputs rescaled), so memory grows with T, not T². The score
+    /// scale is folded into the exponent (one pass computes exp and its sum). No weights are kept and no backward may follow.
+    /// </summary>
+    public void ForwardTiled(MatrixView q, MatrixView k, MatrixView v, float[] output, int batch, int heads, int queryLength, int keyLength,
+        int headDim, float scale, bool causal, bool[]? keyPadding)
+    {
+        if (keyPadding is not null && keyPadding.Length < batch * keyLength)
+            throw new ArgumentException($"Key padding mask has {keyPadding.Length} entries; [{batch}, {keyLength}] needs {batch * keyLength}.", nameof(keyPadding));
+        (_q, _k, _v, _out) = (q, k, v, output);
+        (Batch, Heads, QueryLength, KeyLength, HeadDim, Scale, Causal) = (batch, heads, queryLength, keyLength, headDim, scale, causal);
+        _keyPadding = keyPadding;
         _backward = false;
+        _tiled = true;
         WorkerPool.For(batch * heads, this);
     }
 
@@ -67,6 +89,7 @@ internal sealed class ScaledDotProductAttention : IParallelWork
     void IParallelWork.Run(int piece)
     {
         if (_backward) BackwardPiece(piece);
+        else if (_tiled) TiledPiece(piece);
         else ForwardPiece(piece);
     }
 
@@ -97,6 +120,117 @@ internal sealed class ScaledDotProductAttention : IParallelWork
             p, tk,
             _v.Data.AsSpan(_v.Offset + b * tk * _v.Stride + h * hd), _v.Stride,
             _out.AsSpan(b * tq * OutStride + h * hd), OutStride, parallel: false);
+    }
+
+    /// <summary>Per-thread scratch of the tiled forward: Kᵀ of one head, a score block, the output block and row statistics.</summary>
+    private sealed class Scratch
+    {
+        [ThreadStatic] private static Scratch? _cached;
+        public static Scratch ForThisThread => _cached ??= new Scratch();
+        public float[]? KeysT, Scores, Output, Max, Sum;
+    }
+
+    private void TiledPiece(int piece)
+    {
+        int b = piece / Heads, h = piece % Heads;
+        int tq = QueryLength, tk = KeyLength, hd = HeadDim, ld = OutStride;
+        int tkp = (tk + 15) / 16 * 16;
+        var scratch = Scratch.ForThisThread;
+        var keysT = Workspace.Ensure(ref scratch.KeysT, hd * tkp);
+        var scores = Workspace.Ensure(ref scratch.Scores, QueryBlock * Math.Min(KeyBlock, tkp));
+        var acc = Workspace.Ensure(ref scratch.Output, QueryBlock * hd);
+        var rowMax = Workspace.Ensure(ref scratch.Max, QueryBlock);
+        var rowSum = Workspace.Ensure(ref scratch.Sum, QueryBlock);
+        var pad = _keyPadding is null ? default : new ReadOnlySpan<bool>(_keyPadding, b * tk, tk);
+        bool rowKernel = RowGemm.Supports(hd);
+        fixed (float* qd = _q.Data, kd = _k.Data, vd = _v.Data, od = _out, kt = keysT, s = scores, o = acc)
+        {
+            float* qh = qd + _q.Offset + (long)b * tq * _q.Stride + h * hd;
+            float* kh = kd + _k.Offset + (long)b * tk * _k.Stride + h * hd;
+            float* vh = vd + _v.Offset + (long)b * tk * _v.Stride + h * hd;
+            float* oh = od + (long)b * tq * ld + h * hd;
+            // Kᵀ [hd, tkp], zero beyond tk, so score blocks are whole 16-column vectors.
+            for (int j = 0; j < tkp; j++)
+            for (int p = 0; p < hd; p++) kt[(long)p * tkp + j] = j < tk ? kh[(long)j * _k.Stride + p] : 0f;
+
+            for (int q0 = 0; q0 < tq; q0 += QueryBlock)
+            {
+                int qb = Math.Min(QueryBlock, tq - q0);
+                int keys = Causal ? Math.Clamp(q0 + qb + tk - tq, 0, tk) : tk; // keys any row of this block sees
+                float* qBlock = qh + (long)q0 * _q.Stride, oBlock = oh + (long)q0 * ld;
+                if (keys == 0)
+                {
+                    for (int i = 0; i < qb; i++) new Span<float>(oBlock + (long)i * ld, hd).Clear();
+                    continue;
+                }
+                if (keys <= KeyBlock)
+                {
+                    // One key block: scores, softmax (scale folded into the exponent: max, exp-and-sum, normalize), P·V.
+                    int kp = (keys + 15) / 16 * 16;
+                    Multiply(rowKernel, qb, kp, hd, qBlock, _q.Stride, kt, tkp, s, kp, false);
+                    for (int i = 0; i < qb; i++)
+                    {
+                        float* r = s + (long)i * kp;
+                        var row = new Span<float>(r, keys);
+                        int valid = Causal ? Math.Clamp(q0 + i + 1 + tk - tq, 0, keys) : keys;
+                        if (!pad.IsEmpty)
+                            for (int j = 0; j < valid; j++) if (pad[j]) r[j] = float.NegativeInfinity;
+                        float max = Softmax.Max(r, valid);
+                        if (float.IsNegativeInfinity(max)) { row.Clear(); continue; }
+                        float sum = Softmax.ExpSum(r, valid, Scale, max * Scale);
+                        TensorPrimitives.Multiply(row[..valid], 1f / sum, row[..valid]);
+                        row[valid..].Clear();
+                    }
+                    Multiply(rowKernel, qb, hd, keys, s, kp, vh, _v.Stride, oBlock, ld, false);
+                    continue;
+                }
+                new Span<float>(o, qb * hd).Clear();
+                new Span<float>(rowMax, 0, qb).Fill(float.NegativeInfinity);
+                new Span<float>(rowSum, 0, qb).Clear();
+                for (int k0 = 0; k0 < keys; k0 += KeyBlock)
+                {
+                    int kb = Math.Min(KeyBlock, keys - k0), kp = (kb + 15) / 16 * 16;
+                    Multiply(rowKernel, qb, kp, hd, qBlock, _q.Stride, kt + k0, tkp, s, kp, false);
+                    for (int i = 0; i < qb; i++)
+                    {
+                        float* r = s + (long)i * kp;
+                        var row = new Span<float>(r, kb);
+                        int valid = Causal ? Math.Clamp(q0 + i + 1 + tk - tq - k0, 0, kb) : kb;
+                        var live = row[..valid];
+                        if (!pad.IsEmpty)
+                            for (int j = 0; j < valid; j++) if (pad[k0 + j]) live[j] = float.NegativeInfinity;
+                        // rowMax is kept in scaled units (the exponent's).
+                        float max = Math.Max(rowMax[i], Softmax.Max(r, valid) * Scale);
+                        row[valid..].Clear();
+                        if (float.IsNegativeInfinity(max)) { live.Clear(); continue; } // nothing seen yet: no weight
+                        float correction = MathF.Exp(rowMax[i] - max);
+                        rowSum[i] = rowSum[i] * correction + Softmax.ExpSum(r, valid, Scale, max);
+                        rowMax[i] = max;
+                        if (correction != 1f)
+                        {
+                            var outRow = new Span<float>(o + (long)i * hd, hd);
+                            TensorPrimitives.Multiply(outRow, correction, outRow);
+                        }
+                    }
+                    Multiply(rowKernel, qb, hd, kb, s, kp, vh + (long)k0 * _v.Stride, _v.Stride, o, hd, true);
+                }
+                for (int i = 0; i < qb; i++)
+                {
+                    var dst = new Span<float>(oBlock + (long)i * ld, hd);
+                    if (rowSum[i] > 0) TensorPrimitives.Multiply(new ReadOnlySpan<float>(o + (long)i * hd, hd), 1f / rowSum[i], dst);
+                    else dst.Clear(); // every key masked
+                }
+            }
+        }
+    }
+
+    // C[m, n] (+)= A[m, k]·B[k, n], row-major with strides; RowGemm where it runs, else the packed GEMM on one thread.
+    private static void Multiply(bool rowKernel, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate)
+    {
+        if (rowKernel) { RowGemm.Multiply(m, n, k, a, lda, b, ldb, c, ldc, accumulate); return; }
+        Gemm.Multiply(Transpose.No, Transpose.No, m, n, k,
+            new ReadOnlySpan<float>(a, (m - 1) * lda + k), lda, new ReadOnlySpan<float>(b, (k - 1) * ldb + n), ldb,
+            new Span<float>(c, (m - 1) * ldc + n), ldc, accumulate, parallel: false);
     }
 
     private void BackwardPiece(int piece)

@@ -9,6 +9,7 @@ public sealed class DecoderBlock
 {
     private readonly SelfAttentionSublayer _sa;
     private readonly CrossAttentionSublayer? _ca;
+    private readonly FeedForwardSublayer _ff;
     private readonly ResidualSublayer _selfBranch, _ffBranch;
     private readonly ResidualSublayer? _crossBranch;
     private readonly int _dim;
@@ -35,7 +36,8 @@ public sealed class DecoderBlock
             _ca = new CrossAttentionSublayer(cross);
             _crossBranch = new ResidualSublayer(norm2, _ca, new Dropout(config.Dropout, seed + 3), config.Norm);
         }
-        _ffBranch = new ResidualSublayer(norm3 ?? norm2, new FeedForwardSublayer(ff), new Dropout(config.Dropout, seed + 4), config.Norm);
+        _ff = new FeedForwardSublayer(ff);
+        _ffBranch = new ResidualSublayer(norm3 ?? norm2, _ff, new Dropout(config.Dropout, seed + 4), config.Norm);
     }
 
     /// <summary>Causal self-attention.</summary>
@@ -56,9 +58,14 @@ public sealed class DecoderBlock
     /// <param name="memoryPadding">[B, Tm] flags, true where an encoder position is padding; null = none.</param>
     /// <param name="training">Whether dropout is active.</param>
     public float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, float[]? memory, int memoryLength, bool[]? memoryPadding, bool training)
+        => Forward(x, batch, seqLen, keyPadding, memory, memoryLength, memoryPadding, training, inference: false);
+
+    /// <summary>With <paramref name="inference"/> no backward follows: attention runs tiled and the FFN's activation is fused.</summary>
+    internal float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, float[]? memory, int memoryLength, bool[]? memoryPadding, bool training, bool inference)
     {
         int n = batch * seqLen;
-        (_sa.Batch, _sa.SeqLen, _sa.KeyPadding) = (batch, seqLen, keyPadding);
+        (_sa.Batch, _sa.SeqLen, _sa.KeyPadding, _sa.Inference, _ff.Inference) = (batch, seqLen, keyPadding, inference, inference);
+        if (_ca is not null) _ca.Inference = inference;
         var h = _selfBranch.Forward(x, n, _dim, training);
         if (_ca is not null)
         {
@@ -85,6 +92,8 @@ public sealed class DecoderBlock
         (_sa.Cache, _sa.CacheStart) = (cache, start);
         try
         {
+            _ff.Inference = true;
+            if (_ca is not null) _ca.Inference = true;
             var h = _selfBranch.Forward(x, n, _dim, training: false);
             if (_ca is not null)
             {
@@ -114,6 +123,7 @@ public sealed class DecoderBlock
         (_sa.StepKeys, _sa.StepValues, _sa.StepStarts) = (cacheK, cacheV, starts);
         try
         {
+            _ff.Inference = true;
             var h = _selfBranch.Forward(x, rows, _dim, training: false);
             if (_ca is not null)
             {

@@ -7,6 +7,7 @@ namespace MLNetTransformers.Core.Models;
 public sealed class EncoderBlock
 {
     private readonly SelfAttentionSublayer _sa;
+    private readonly FeedForwardSublayer _ff;
     private readonly ResidualSublayer _attnBranch, _ffBranch;
     private readonly int _dim;
 
@@ -29,7 +30,8 @@ public sealed class EncoderBlock
         var norm2 = new LayerNorm(parameters, prefix + "norm2.", config.ModelDim, config.LayerNormEps);
         _sa = new SelfAttentionSublayer(mha);
         _attnBranch = new ResidualSublayer(norm1, _sa, new Dropout(config.Dropout, seed + 2), config.Norm);
-        _ffBranch = new ResidualSublayer(norm2, new FeedForwardSublayer(ff), new Dropout(config.Dropout, seed + 3), config.Norm);
+        _ff = new FeedForwardSublayer(ff);
+        _ffBranch = new ResidualSublayer(norm2, _ff, new Dropout(config.Dropout, seed + 3), config.Norm);
     }
 
     /// <summary>The self-attention layer (its <see cref="MultiHeadAttention.Weights"/> hold the last attention map).</summary>
@@ -41,10 +43,13 @@ public sealed class EncoderBlock
     /// <param name="seqLen">Tokens per sequence (T).</param>
     /// <param name="keyPadding">[B, T] flags, true where a key position is padding (never attended to); null = none.</param>
     /// <param name="training">Whether dropout is active.</param>
-    public float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool training)
+    public float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool training) => Forward(x, batch, seqLen, keyPadding, training, inference: false);
+
+    /// <summary>With <paramref name="inference"/> no backward follows: attention runs tiled and the FFN's activation is fused.</summary>
+    internal float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool training, bool inference)
     {
         int n = batch * seqLen;
-        (_sa.Batch, _sa.SeqLen, _sa.KeyPadding) = (batch, seqLen, keyPadding);
+        (_sa.Batch, _sa.SeqLen, _sa.KeyPadding, _sa.Inference, _ff.Inference) = (batch, seqLen, keyPadding, inference, inference);
         return _ffBranch.Forward(_attnBranch.Forward(x, n, _dim, training), n, _dim, training);
     }
 

@@ -3,6 +3,8 @@ namespace MLNetTransformers.Core.Models;
 /// <summary>The feed-forward block as a sublayer.</summary>
 internal sealed class FeedForwardSublayer(FeedForward ff) : ISublayer
 {
-    public float[] Forward(float[] x, int n, bool training) => ff.Forward(x, n, training);
+    /// <summary>Set by the block: no backward follows this forward (so it may keep less).</summary>
+    public bool Inference;
+    public float[] Forward(float[] x, int n, bool training) => ff.Forward(x, n, training, Inference);
     public float[] Backward(float[] dy, int n) => ff.Backward(dy, n);
 }

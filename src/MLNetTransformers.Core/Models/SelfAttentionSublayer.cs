@@ -5,6 +5,8 @@ internal sealed class SelfAttentionSublayer(MultiHeadAttention attention) : ISub
 {
     public int Batch, SeqLen;
     public bool[]? KeyPadding;
+    /// <summary>No backward follows this forward: attention may run tiled.</summary>
+    public bool Inference;
     /// <summary>When set, Forward decodes incrementally against this cache from position <see cref="CacheStart"/>.</summary>
     public KvCache.Layer? Cache;
     public int CacheStart;
@@ -15,6 +17,6 @@ internal sealed class SelfAttentionSublayer(MultiHeadAttention attention) : ISub
     public float[] Forward(float[] x, int n, bool training) =>
         StepKeys is { } k ? attention.ForwardStep(x, n, k, StepValues!, StepStarts)
         : Cache is { } c ? attention.ForwardIncremental(x, n, c.Keys, c.Values, CacheStart)
-        : attention.Forward(x, Batch, SeqLen, KeyPadding);
+        : attention.Forward(x, Batch, SeqLen, KeyPadding, Inference);
     public float[] Backward(float[] dy, int n) => attention.Backward(dy);
 }

@@ -29,7 +29,7 @@ public sealed class TransformerDecoder : TransformerStack
     /// <param name="batch">Sequences in the batch (B).</param>
     /// <param name="seqLen">Tokens per sequence (T).</param>
     /// <param name="keyPadding">[B, T] flags, true where a key position is padding (never attended to); null = none.</param>
-    /// <param name="training">Whether dropout is active.</param>
+    /// <param name="training">Whether this is a training forward (dropout active, activations kept for Backward); false = inference, after which no Backward may follow.</param>
     /// <param name="memory">Encoder states [B, Tm, d] for cross-attention (null = none).</param>
     /// <param name="memoryLength">Encoder positions per sequence (Tm).</param>
     /// <param name="memoryPadding">[B, Tm] flags, true where an encoder position is padding; null = none.</param>
@@ -37,7 +37,7 @@ public sealed class TransformerDecoder : TransformerStack
         float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null)
     {
         var x = Embed(ids, batch, seqLen, training);
-        foreach (var block in _blocks) x = block.Forward(x, batch, seqLen, keyPadding, memory, memoryLength, memoryPadding, training);
+        foreach (var block in _blocks) x = block.Forward(x, batch, seqLen, keyPadding, memory, memoryLength, memoryPadding, training, inference: !training);
         return Finish(x, batch * seqLen);
     }
 

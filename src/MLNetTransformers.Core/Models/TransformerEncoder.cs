@@ -54,11 +54,11 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
     /// <param name="batch">Sequences in the batch (B).</param>
     /// <param name="seqLen">Tokens per sequence (T).</param>
     /// <param name="keyPadding">[B, T] flags, true where a key position is padding (never attended to); null = none.</param>
-    /// <param name="training">Whether dropout is active.</param>
+    /// <param name="training">Whether this is a training forward (dropout active, activations kept for Backward); false = inference, after which no Backward may follow.</param>
     public float[] Forward(int[] ids, int batch, int seqLen, bool[]? keyPadding, bool training)
     {
         var x = Embed(ids, batch, seqLen, training);
-        foreach (var block in _blocks) x = block.Forward(x, batch, seqLen, keyPadding, training);
+        foreach (var block in _blocks) x = block.Forward(x, batch, seqLen, keyPadding, training, inference: !training);
         return Finish(x, batch * seqLen);
     }
 

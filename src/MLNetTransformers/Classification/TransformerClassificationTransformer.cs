@@ -105,6 +105,7 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
         int max = Tokenizer.MaxTokens;
         var ids = new int[max];
         int n = Tokenizer.Encode(text, ids, new int[max]);
+        foreach (var b in model.Encoder.Blocks) b.SelfAttention.RecordWeights = true; // a copy: the serving model stays tiled
         model.Forward(new TokenBatch(1, n, ids[..n]));
         var tokens = ids.Take(n).Select(Tokenizer.TokenText).ToArray();
         return model.Encoder.Blocks.SelectMany((b, i) => Interpretability.AttentionMap.PerHead("self-attention", i, b.SelfAttention.Weights, model.Config.Heads, tokens, tokens)).ToArray();

@@ -68,6 +68,7 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPar
         int max = Tokenizer.MaxTokens;
         var ids = new int[max];
         int n = Tokenizer.Encode(text, ids, new int[max]);
+        foreach (var b in encoder.Blocks) b.SelfAttention.RecordWeights = true; // a copy: the serving encoder stays tiled
         encoder.Forward(ids[..n], 1, n, null, training: false);
         var tokens = ids.Take(n).Select(Tokenizer.TokenText).ToArray();
         return encoder.Blocks.SelectMany((b, i) => Interpretability.AttentionMap.PerHead("self-attention", i, b.SelfAttention.Weights, encoder.Config.Heads, tokens, tokens)).ToArray();

@@ -143,6 +143,7 @@ public sealed class LanguageModelTransformer : LazyRowTransformer, IModelPart, I
     {
         var ids = new[] { Tokenizer.SepId }.Concat(Tokenizer.EncodeAll(text ?? "")).Take(Model.Config.MaxLength).ToArray();
         var model = Model.Copy();
+        foreach (var b in model.Decoder.Blocks) b.SelfAttention.RecordWeights = true; // a copy: the serving model stays tiled
         model.Forward(new TokenBatch(1, ids.Length, ids));
         var tokens = ids.Select(Tokenizer.TokenText).ToArray();
         return model.Decoder.Blocks.SelectMany((b, i) => Interpretability.AttentionMap.PerHead("causal self-attention", i, b.SelfAttention.Weights, model.Config.Heads, tokens, tokens)).ToArray();

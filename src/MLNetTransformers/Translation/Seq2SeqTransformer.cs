@@ -110,6 +110,7 @@ public sealed class Seq2SeqTransformer : LazyRowTransformer, IModelPart, IModelP
         switch (model)
         {
             case TransformerSeq2Seq t:
+                foreach (var b in t.Decoder.Blocks) b.CrossAttention!.RecordWeights = true; // a copy: the serving model stays tiled
                 t.Forward(batch);
                 return t.Decoder.Blocks.SelectMany((b, i) => Interpretability.AttentionMap.PerHead("cross-attention", i, b.CrossAttention!.Weights, t.Config.Heads, rows, columns)).ToArray();
             case RnnSeq2Seq { Attention: { } attention } r:

@@ -1,0 +1,59 @@
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Layers;
+using Xunit;
+
+namespace MLNetTransformers.Core.Tests;
+
+/// <summary>The tiled inference attention (online softmax over key blocks) against the materialized one.</summary>
+public class TiledAttentionTests
+{
+    [Theory]
+    [InlineData(2, 3, 40, 40, 16, false, false, 0)]     // one key block
+    [InlineData(1, 2, 600, 600, 64, false, true, 0)]    // three key blocks, padded keys
+    [InlineData(1, 2, 520, 520, 32, true, false, 0)]    // causal over several key blocks
+    [InlineData(2, 2, 70, 300, 16, false, true, 0)]     // cross-attention: Tq ≠ Tk
+    [InlineData(1, 2, 300, 300, 24, true, true, 0)]     // head size not a multiple of 16: packed GEMM
+    [InlineData(1, 2, 300, 300, 32, false, true, 2)]    // no 512-bit kernel: packed GEMM
+    public void Tiled_EqualsMaterialized(int batch, int heads, int tq, int tk, int hd, bool causal, bool padded, int simdWidth) // the kernel enum is internal
+    {
+        var width = (SimdWidth)simdWidth;
+        var rng = new Random(tq + tk + hd);
+        int a = heads * hd;
+        float[] R(int n) { var x = new float[n]; for (int i = 0; i < n; i++) x[i] = (float)(rng.NextDouble() * 4 - 2); return x; }
+        float[] q = R(batch * tq * a), k = R(batch * tk * a), v = R(batch * tk * a);
+        bool[]? pad = null;
+        if (padded)
+        {
+            pad = new bool[batch * tk];
+            for (int b = 0; b < batch; b++)
+            for (int j = tk - 5 - 37 * b; j < tk; j++) pad[b * tk + j] = true;   // trailing padding, different per row
+            pad[3] = true;                                                        // and a hole
+        }
+        var expected = new float[batch * tq * a];
+        var actual = new float[batch * tq * a];
+        float scale = 1f / MathF.Sqrt(hd);
+        var saved = Gemm.Width;
+        try
+        {
+            Gemm.Width = width;
+            new ScaledDotProductAttention().Forward(new(q, 0, a), new(k, 0, a), new(v, 0, a), expected, batch, heads, tq, tk, hd, scale, causal, pad);
+            var tiled = new ScaledDotProductAttention();
+            tiled.ForwardTiled(new(q, 0, a), new(k, 0, a), new(v, 0, a), actual, batch, heads, tq, tk, hd, scale, causal, pad);
+            Assert.Throws<InvalidOperationException>(() => tiled.Weights.Length);
+        }
+        finally { Gemm.Width = saved; }
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 2e-5f * (1 + Math.Abs(expected[i])), $"element {i}: tiled {actual[i]}, materialized {expected[i]}");
+    }
+
+    [Fact]
+    public void Tiled_RowWithEveryKeyMasked_IsZero()
+    {
+        int tq = 3, tk = 300, hd = 16;
+        var rng = new Random(5);
+        float[] R(int n) { var x = new float[n]; for (int i = 0; i < n; i++) x[i] = (float)rng.NextDouble(); return x; }
+        float[] q = R(tq * hd), k = R(tk * hd), v = R(tk * hd), o = Enumerable.Repeat(9f, tq * hd).ToArray();
+        new ScaledDotProductAttention().ForwardTiled(new(q, 0, hd), new(k, 0, hd), new(v, 0, hd), o, 1, 1, tq, tk, hd, 0.25f, false, Enumerable.Repeat(true, tk).ToArray());
+        Assert.All(o, x => Assert.Equal(0f, x));
+    }
+}
