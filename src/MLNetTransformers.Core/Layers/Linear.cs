@@ -52,10 +52,17 @@ public sealed class Linear
     public float[] Forward(float[] x, int n)
     {
         var y = Workspace.Ensure(ref _y, n * Out);
-        Gemm.MatMulTransB(x.AsSpan(0, n * In), Weight.Value, y.AsSpan(0, n * Out), n, Out, In, Bias is null ? default : Bias.Value);
+        if (Int8 is { } q) Int8Gemm.Multiply(x.AsSpan(0, n * In), n, q, y.AsSpan(0, n * Out), Bias is null ? default : Bias.Value);
+        else Gemm.MatMulTransB(x.AsSpan(0, n * In), Weight.Value, y.AsSpan(0, n * Out), n, Out, In, Bias is null ? default : Bias.Value);
         _x = x;
         return y;
     }
+
+    /// <summary>
+    /// The int8 copy of <see cref="Weight"/> forwards use once set (<see cref="Models.Int8Quantization"/>); the layer then
+    /// serves inference only.
+    /// </summary>
+    internal QuantizedMatrix? Int8 { get; set; }
 
     /// <summary>
     /// act(x·Wᵀ + b) into one buffer. Inference only: the pre-activation values a backward pass would need are not kept.
@@ -65,7 +72,8 @@ public sealed class Linear
         var y = Workspace.Ensure(ref _y, n * Out);
         // Bias in the GEMM's epilogue, the activation as one parallel pass: fusing the activation into the tile epilogue
         // measured slower here (GELU's division per element inside the register-tile loop).
-        Gemm.MatMulTransB(x.AsSpan(0, n * In), Weight.Value, y.AsSpan(0, n * Out), n, Out, In, Bias is null ? default : Bias.Value);
+        if (Int8 is { } q) Int8Gemm.Multiply(x.AsSpan(0, n * In), n, q, y.AsSpan(0, n * Out), Bias is null ? default : Bias.Value);
+        else Gemm.MatMulTransB(x.AsSpan(0, n * In), Weight.Value, y.AsSpan(0, n * Out), n, Out, In, Bias is null ? default : Bias.Value);
         Activations.Forward(activation, y, y, n * Out);
         _x = x;
         return y;
@@ -77,6 +85,7 @@ public sealed class Linear
     /// <param name="inputGrad">Whether to compute the gradient with respect to the input (false for a first layer saves the work).</param>
     public float[] Backward(float[] dy, int n, bool inputGrad = true)
     {
+        if (Int8 is not null) throw new InvalidOperationException("This layer is quantized to int8 for inference; train the float model and quantize a copy.");
         Gemm.MatMulTransA(dy.AsSpan(0, n * Out), _x.AsSpan(0, n * In), Weight.Grad, Out, In, n, accumulate: true);
         if (Bias is not null) SumRows(dy, n, Out, Bias.Grad);
         if (!inputGrad) return Array.Empty<float>();

@@ -90,7 +90,8 @@ public sealed class MultiHeadAttention
         int n = batch * seqLen, a = AttnDim;
         (_batch, _tq, _tk, _cross, _x) = (batch, seqLen, seqLen, false, x);
         var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);                              // [n, 3A]
-        Gemm.MatMulTransB(x.AsSpan(0, n * InDim), InProjWeight.Value, qkv.AsSpan(0, n * 3 * a), n, 3 * a, InDim, InProjBias is null ? default : InProjBias.Value);
+        if (InProjInt8 is { } q8) Int8Gemm.Multiply(x.AsSpan(0, n * InDim), n, q8, qkv.AsSpan(0, n * 3 * a), InProjBias is null ? default : InProjBias.Value);
+        else Gemm.MatMulTransB(x.AsSpan(0, n * InDim), InProjWeight.Value, qkv.AsSpan(0, n * 3 * a), n, 3 * a, InDim, InProjBias is null ? default : InProjBias.Value);
         var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [n, A]
         if (inference && !RecordWeights)
             _attention.ForwardTiled(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
@@ -140,10 +141,14 @@ public sealed class MultiHeadAttention
         return _outProj is null ? ctx : _outProj.Forward(ctx, n);
     }
 
+    /// <summary>The int8 copy of <see cref="InProjWeight"/> self-attention forwards use once set (inference only).</summary>
+    internal QuantizedMatrix? InProjInt8 { get; set; }
+
     /// <summary>dy: [B, Tq, d] → dx: [B, Tq, d]; for cross-attention the memory gradient is in <see cref="MemoryGrad"/>.</summary>
     /// <param name="dy">Gradient of the loss with respect to the output.</param>
     public float[] Backward(float[] dy)
     {
+        if (InProjInt8 is not null) throw new InvalidOperationException("This attention layer is quantized to int8 for inference; train the float model and quantize a copy.");
         int n = _batch * _tq, nm = _batch * _tk, a = AttnDim, d = InDim;
         var dctx = _outProj is null ? dy : _outProj.Backward(dy, n);
         var w = InProjWeight.Value;

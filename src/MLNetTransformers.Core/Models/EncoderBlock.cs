@@ -37,6 +37,9 @@ public sealed class EncoderBlock
     /// <summary>The self-attention layer (its <see cref="MultiHeadAttention.Weights"/> hold the last attention map).</summary>
     public MultiHeadAttention SelfAttention => _sa.Attention;
 
+    /// <summary>The position-wise feed-forward network.</summary>
+    public FeedForward FeedForward => _ff.Network;
+
     /// <summary>x: [B, T, d] → [B, T, d]. <paramref name="keyPadding"/>: [B, T], true = padded.</summary>
     /// <param name="x">Token vectors [B, T, d].</param>
     /// <param name="batch">Sequences in the batch (B).</param>

@@ -53,6 +53,9 @@ public sealed class TransformerClassifier : ITrainableModel
     public ModelKind Kind => ModelKind.Classifier;
     /// <summary>The encoder stack (of member 0 in an ensemble).</summary>
     public TransformerEncoder Encoder => _encoders[0];
+
+    /// <summary>Every member's encoder (one unless <see cref="ClassifierConfig.Members"/> &gt; 1).</summary>
+    public IReadOnlyList<TransformerEncoder> Members => _encoders;
     /// <summary>Pooling and output layer (of member 0 in an ensemble).</summary>
     public ClassificationHead Head => _heads[0];
     /// <summary>Prefix of member <paramref name="member"/>'s parameter names ("" for member 0).</summary>

@@ -1,0 +1,100 @@
+using System.Numerics.Tensors;
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Models;
+using Xunit;
+
+namespace MLNetTransformers.Core.Tests;
+
+/// <summary>The int8 GEMM and the quantized encoder.</summary>
+public class Int8Tests
+{
+    [Theory]
+    [InlineData(1, 16, 8)]
+    [InlineData(7, 37, 13)]      // odd shapes: padding of outputs (to 16) and inputs (to 4)
+    [InlineData(64, 96, 256)]
+    public void Int8Gemm_EqualsFloatProductOfTheQuantizedValues(int m, int n, int k)
+    {
+        var rng = new Random(m * 1000 + n + k);
+        var x = new float[m * k]; var w = new float[n * k]; var bias = new float[n];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 6 - 2);   // not centred: zero points differ by row
+        for (int i = 0; i < w.Length; i++) w[i] = (float)(rng.NextDouble() - 0.5) * 0.1f;
+        for (int i = 0; i < n; i++) bias[i] = (float)rng.NextDouble();
+        var q = new QuantizedMatrix(w, n, k);
+        var wDeq = q.Dequantized();
+        // What the kernel computes: the dequantized row times the dequantized weights.
+        var xDeq = new float[m * k];
+        var bytes = new byte[(k + 3) / 4 * 4];
+        for (int r = 0; r < m; r++)
+        {
+            Int8Gemm.QuantizeRow(x.AsSpan(r * k, k), bytes, out float s, out int z);
+            for (int i = 0; i < k; i++) xDeq[r * k + i] = s * (bytes[i] - z);
+            for (int i = k; i < bytes.Length; i++) Assert.Equal(z, bytes[i]); // padding contributes nothing
+        }
+        var expected = new float[m * n];
+        for (int r = 0; r < m; r++)
+        for (int o = 0; o < n; o++)
+        {
+            double acc = bias[o];
+            for (int i = 0; i < k; i++) acc += (double)xDeq[r * k + i] * wDeq[o * k + i];
+            expected[r * n + o] = (float)acc;
+        }
+        var vnni = new float[m * n]; var portable = new float[m * n];
+        bool saved = Int8Gemm.UseVnni;
+        try
+        {
+            Int8Gemm.Multiply(x, m, q, vnni, bias);
+            Int8Gemm.UseVnni = false;
+            Int8Gemm.Multiply(x, m, q, portable, bias);
+        }
+        finally { Int8Gemm.UseVnni = saved; }
+        Assert.Equal(portable, vnni); // exact integer sums either way
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - vnni[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"element {i}: int8 {vnni[i]}, expected {expected[i]}");
+        // And close to the float product itself (the quantization error of 8 bits).
+        var exact = new float[m * n];
+        Gemm.MatMulTransB(x, w, exact, m, n, k, bias);
+        double err = 0, norm = 0;
+        for (int i = 0; i < exact.Length; i++) { err += Math.Pow(exact[i] - vnni[i] - 0, 2); norm += Math.Pow(exact[i] - bias[i % n], 2); }
+        Assert.True(Math.Sqrt(err / norm) < 0.02, $"relative error {Math.Sqrt(err / norm):F4}");
+    }
+
+    [Fact]
+    public void QuantizeRow_RoundsHalfToEvenAndKeepsZeroExact()
+    {
+        var q = new byte[4];
+        Int8Gemm.QuantizeRow(new[] { -1f, 0f, 2f, 0.5f }, q, out float s, out int z);
+        Assert.Equal(3f / 255f, s, 6);
+        Assert.Equal(85, z);                    // round(1 / (3/255)) = 85
+        Assert.Equal(z, q[1]);                  // zero maps to the zero point exactly
+        Assert.Equal(0, q[0]);
+        Assert.Equal(255, q[2]);
+    }
+
+    [Fact]
+    public void QuantizedClassifier_AgreesWithFloatAndRefusesTraining()
+    {
+        var config = new ClassifierConfig { VocabSize = 300, ModelDim = 64, Heads = 4, Layers = 2, FeedForwardDim = 128, MaxLength = 32, NumClasses = 3, Dropout = 0f };
+        var model = new TransformerClassifier(config, 3);
+        // Spread the weights so the logits differ by more than the quantization error.
+        foreach (var t in model.Parameters.Tensors) TensorPrimitives.Multiply(t.Value, 4f, t.Value);
+        var rng = new Random(1);
+        var ids = Enumerable.Range(0, 16 * 32).Select(_ => rng.Next(300)).ToArray();
+        var batch = new TokenBatch(16, 32, ids, labels: Enumerable.Range(0, 16).Select(i => i % 3).ToArray());
+        var reference = model.Forward(batch).AsSpan(0, 16 * 3).ToArray();
+        var quantized = model.Copy();
+        Int8Quantization.Quantize(quantized);
+        Assert.True(Int8Quantization.IsQuantized(quantized.Encoder));
+        Assert.False(Int8Quantization.IsQuantized(model.Encoder));
+        var logits = quantized.Forward(batch).AsSpan(0, 16 * 3).ToArray();
+        Assert.NotEqual(reference, logits); // it did run the int8 path
+        double err = 0, norm = 0;
+        for (int i = 0; i < logits.Length; i++) { err += Math.Pow(logits[i] - reference[i], 2); norm += Math.Pow(reference[i], 2); }
+        Assert.True(Math.Sqrt(err / norm) < 0.05, $"relative logit error {Math.Sqrt(err / norm):F4}");
+        int agree = Enumerable.Range(0, 16).Count(r => ArgMax(logits, r) == ArgMax(reference, r));
+        Assert.True(agree >= 15, $"{agree} of 16 predictions agree");
+        var e = Assert.Throws<InvalidOperationException>(() => quantized.ForwardBackward(batch));
+        Assert.Contains("int8", e.Message);
+    }
+
+    private static int ArgMax(float[] logits, int row) => logits[row * 3] >= logits[row * 3 + 1] ? (logits[row * 3] >= logits[row * 3 + 2] ? 0 : 2) : (logits[row * 3 + 1] >= logits[row * 3 + 2] ? 1 : 2);
+}
