@@ -12,15 +12,17 @@ internal static class EvaluateCommand
         var test = CliOption.InputFile("--test", "Labelled test data (TSV with a header; - = standard input)", required: true, standardInput: true);
         var textCol = CliOption.Text("--text-col", "Text column (default: the first)");
         var labelCol = CliOption.Text("--label-col", "Label column (default: the second)");
-        var command = new Command("evaluate", "Accuracy, AUC, F1 (binary) or micro/macro accuracy and log-loss (multiclass) as JSON") { model, test, textCol, labelCol };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(test)!, r.GetValue(textCol), r.GetValue(labelCol)));
+        var int8 = CliOption.Int8();
+        var command = new Command("evaluate", "Accuracy, AUC, F1 (binary) or micro/macro accuracy and log-loss (multiclass) as JSON") { model, test, textCol, labelCol, int8 };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(test)!, r.GetValue(textCol), r.GetValue(labelCol), r.GetValue(int8)));
         return command;
     }
 
-    private static int Run(string modelPath, string testPath, string? textCol, string? labelCol)
+    private static int Run(string modelPath, string testPath, string? textCol, string? labelCol, bool int8)
     {
         var ml = new MLContext(seed: 0);
         var model = TransformerModel.Load(ml, modelPath, out var schema);
+        if (int8) model = ModelFile.WithInt8(model);
         var classifier = ModelFile.Classifier(model, modelPath);
         string trainedLabel = TrainedLabel(classifier, schema, modelPath);
         var (test, cols) = TsvData.Load(ml, testPath, textCol, labelCol, needLabel: true, classifier.IsBinary ? DataKind.Boolean : DataKind.String);

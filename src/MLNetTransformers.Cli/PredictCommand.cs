@@ -7,14 +7,16 @@ internal static class PredictCommand
     {
         var model = CliOption.Model("train");
         var text = CliOption.Text("--text", "The text to classify", required: true);
-        var command = new Command("predict", "Classify one text; prints the label and class probabilities as JSON") { model, text };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(text)!));
+        var int8 = CliOption.Int8();
+        var command = new Command("predict", "Classify one text; prints the label and class probabilities as JSON") { model, text, int8 };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(text)!, r.GetValue(int8)));
         return command;
     }
 
-    private static int Run(string modelPath, string text)
+    private static int Run(string modelPath, string text, bool int8)
     {
         var classifier = ModelFile.Classifier(TransformerModel.Load(new MLContext(seed: 0), modelPath, out _), modelPath);
+        if (int8) classifier = classifier.WithInt8Inference();
         var probs = classifier.PredictProbabilities(text);
         int best = Array.IndexOf(probs, probs.Max());
         var byClass = new JsonObject();

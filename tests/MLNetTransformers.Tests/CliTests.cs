@@ -59,6 +59,18 @@ public sealed class CliTests : IDisposable
         Assert.InRange((double)metrics["f1"]!, 0.7, 1.0);
         Assert.Equal(lines.Length - 601, (int)metrics["rows"]!);
 
+        // int8 scoring: the same rows, accuracy within two points of float, and a probability that moved (it ran int8).
+        var q = Run("evaluate", "--model", model, "--test", test, "--int8");
+        Assert.True(q.Code == 0, q.Err);
+        var qm = LastJson(q.Out);
+        Assert.Equal((int)metrics["rows"]!, (int)qm["rows"]!);
+        Assert.True(Math.Abs((double)qm["accuracy"]! - (double)metrics["accuracy"]!) <= 0.02, $"float {e.Out} int8 {q.Out}");
+        var pf = LastJson(Run("predict", "--model", model, "--text", "A dull, lifeless film.").Out);
+        var pq = LastJson(Run("predict", "--model", model, "--text", "A dull, lifeless film.", "--int8").Out);
+        Assert.Equal((bool)pf["label"]!, (bool)pq["label"]!);
+        Assert.NotEqual((double)pf["probabilities"]!["true"]!, (double)pq["probabilities"]!["true"]!);
+        Assert.Equal((double)pf["probabilities"]!["true"]!, (double)pq["probabilities"]!["true"]!, 1);
+
         var p1 = LastJson(Run("predict", "--model", model, "--text", "The cast was superb and the story gripping.").Out);
         var p2 = LastJson(Run("predict", "--model", model, "--text", "The cast was superb and the story gripping.").Out);
         Assert.Equal(p1.ToJsonString(), p2.ToJsonString()); // two fresh processes, identical predictions

@@ -95,6 +95,30 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
         { Backend = backend, TrainingSummary = TrainingSummary, LabelColumnName = LabelColumnName };
 
     /// <summary>
+    /// The same transformer scoring with int8 linear layers (<see cref="Int8Quantization"/>: weights per output channel,
+    /// activations per row at run time; AVX-VNNI where the CPU has it). A serving choice, like <c>UseOnnxRuntime</c>: the
+    /// model file keeps the float weights and loads as float.
+    /// </summary>
+    public TransformerClassificationTransformer WithInt8Inference() => WithBackend(new Int8Backend(Model));
+
+    /// <summary>Int8 copies of the classifier, one per concurrent caller.</summary>
+    private sealed class Int8Backend(TransformerClassifier model) : IClassifierBackend
+    {
+        private readonly ReplicaPool<TransformerClassifier> _replicas = new(() =>
+        {
+            var copy = model.Copy();
+            Int8Quantization.Quantize(copy);
+            return copy;
+        });
+
+        public void Probabilities(TokenBatch batch, Span<float> probabilities)
+        {
+            int n = batch.BatchSize * model.Config.NumClasses;
+            _replicas.Use(m => m.PredictProbabilities(batch).AsSpan(0, n).ToArray()).CopyTo(probabilities);
+        }
+    }
+
+    /// <summary>
     /// The self-attention weights the classifier computes for <paramref name="text"/>: one map per layer and head of its
     /// encoder (member 0 of an ensemble), tokens on both axes. Thread-safe (runs on a copy of the model).
     /// </summary>

@@ -38,11 +38,30 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPar
     {
         Tokenizer = tokenizer;
         Encoder = encoder.OwnsParameters ? encoder : encoder.Copy();
-        _replicas = new ReplicaPool<TransformerEncoder>(Encoder.Copy);
+        _replicas = new ReplicaPool<TransformerEncoder>(Replica);
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
         if (tokenizer.VocabularySize != encoder.Config.VocabSize)
             throw new ArgumentException($"The tokenizer's vocabulary ({tokenizer.VocabularySize}) does not match the encoder's ({encoder.Config.VocabSize}).");
+    }
+
+    /// <summary>
+    /// Whether embeddings are computed with int8 linear layers (<see cref="Int8Quantization"/>: weights per output channel,
+    /// activations per row at run time). A serving choice, like an ONNX Runtime backend: the model file keeps the float
+    /// weights and loads as float.
+    /// </summary>
+    public bool Int8Inference { get; private init; }
+
+    /// <summary>The same featurizer computing with int8 linear layers (or back to float).</summary>
+    /// <param name="enabled">True for int8, false for float.</param>
+    public EncoderFeaturizerTransformer WithInt8Inference(bool enabled = true) =>
+        new(Tokenizer, Encoder, InputColumnName, OutputColumnName) { Int8Inference = enabled, PretrainingSummary = PretrainingSummary };
+
+    private TransformerEncoder Replica()
+    {
+        var copy = Encoder.Copy();
+        if (Int8Inference) Int8Quantization.Quantize(copy);
+        return copy;
     }
 
     /// <summary>Tokenizer of the encoder.</summary>
