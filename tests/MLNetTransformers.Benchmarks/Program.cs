@@ -7,6 +7,8 @@ return args.FirstOrDefault() switch
     "throughput" => Throughput.Run(args),
     "throughput-model" => Throughput.RunModel(args[1], int.Parse(args[2])),
     "profile" => Profile(args),
+    "scaling" => Scaling.Run(args),
+    "scaling-shape" => Scaling.RunShape(args[1], int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4])),
     _ => RunBenchmarks(args),
 };
 

@@ -153,18 +153,19 @@ internal static class Throughput
         return best;
     }
 
-    private static JsonNode? Child(string which, int steps)
+    private static JsonNode? Child(string which, int steps) => ChildProcess("throughput-model", which, steps.ToString());
+
+    /// <summary>This benchmark run again in a child process with <paramref name="args"/>; its last output line as JSON.</summary>
+    internal static JsonNode? ChildProcess(params string[] args)
     {
         string exe = Environment.ProcessPath!;
         var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, UseShellExecute = false };
         if (Path.GetFileNameWithoutExtension(exe) == "dotnet") psi.ArgumentList.Add(typeof(Throughput).Assembly.Location);
-        psi.ArgumentList.Add("throughput-model");
-        psi.ArgumentList.Add(which);
-        psi.ArgumentList.Add(steps.ToString());
+        foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
-        if (p.ExitCode != 0) throw new InvalidOperationException($"The {which} run failed (exit code {p.ExitCode}).");
+        if (p.ExitCode != 0) throw new InvalidOperationException($"The {string.Join(' ', args)} run failed (exit code {p.ExitCode}).");
         return JsonNode.Parse(output.Trim().Split('\n')[^1]);
     }
 
@@ -219,7 +220,7 @@ internal static class Throughput
         result["ratios"] = ratios;
     }
 
-    private static JsonNode? RunPython(string script, Dictionary<string, string> env, params string[] args)
+    internal static JsonNode? RunPython(string script, Dictionary<string, string> env, params string[] args)
     {
         var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(script);
@@ -241,20 +242,36 @@ internal static class Throughput
         }
     }
 
-    private static double PeakResidentMb()
+    internal static double PeakResidentMb()
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
             if (line.StartsWith("VmHWM:")) return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
         return Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
     }
 
-    private static JsonObject Machine() => new()
+    internal static JsonObject Machine() => new()
     {
         ["cores"] = Environment.ProcessorCount,
         ["cpu"] = CpuName(),
+        ["cpu_family"] = CpuInfo("cpu family"),
+        ["cpu_model"] = CpuInfo("model"),
         ["simd"] = Gemm.HardwareWidth.ToString(),
+        ["vector512"] = System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated,
+        ["avx512f"] = System.Runtime.Intrinsics.X86.Avx512F.IsSupported,
+        ["avx_vnni"] = System.Runtime.Intrinsics.X86.AvxVnni.IsSupported,
         ["dotnet"] = Environment.Version.ToString(),
     };
+
+    private static string? CpuInfo(string key)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/cpuinfo"))
+                if (line.Split(':', 2) is [var k, var v] && k.Trim() == key) return v.Trim();
+        }
+        catch (IOException) { }
+        return null;
+    }
 
     private static string CpuName()
     {
