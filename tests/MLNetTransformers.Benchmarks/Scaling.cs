@@ -35,15 +35,26 @@ internal static class Scaling
             ["gemm_1024_fraction_of_peak"] = Math.Round(gemm / peak["all_cores"]!.GetValue<double>(), 3),
         };
         var bySeq = new JsonArray();
-        foreach (int t in SeqLengths)
-        foreach (string mode in new[] { "infer", "train" })
-            bySeq.Add(Shape(mode, t, 32, steps, peers));
         var byBatch = new JsonArray();
-        foreach (int b in Batches) byBatch.Add(Shape("infer", 128, b, steps, peers));
+        if (Option(args, "--shapes-from") is { } recorded)
+        {
+            // The per-shape lines an earlier run wrote to standard error, assembled and plotted again.
+            var lines = File.ReadLines(recorded).Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
+            foreach (var o in lines.Where(o => (int)o["batch"]! == 32 && SeqLengths.Contains((int)o["seq"]!))) bySeq.Add(o.DeepClone());
+            foreach (var o in lines.Where(o => (int)o["seq"]! == 128 && (string)o["mode"]! == "infer" && Batches.Contains((int)o["batch"]!))) byBatch.Add(o.DeepClone());
+            result["shapes_from"] = Path.GetFileName(recorded);
+        }
+        else
+        {
+            foreach (int t in SeqLengths)
+            foreach (string mode in new[] { "infer", "train" })
+                bySeq.Add(Shape(mode, t, 32, steps, peers));
+            foreach (int b in Batches) byBatch.Add(Shape("infer", 128, b, steps, peers));
+        }
         result["by_sequence_length"] = bySeq;
         result["by_batch_size"] = byBatch;
-        if (plots is not null) Plot(result, plots);
         Console.WriteLine(result.ToJsonString());
+        if (plots is not null) Plot(result, plots);
         return 0;
     }
 
@@ -85,7 +96,8 @@ internal static class Scaling
             step = () => trainer.TrainStep(tokenBatch);
         }
         else step = () => model.Forward(tokenBatch);
-        step();
+        var warm = Stopwatch.StartNew();
+        do step(); while (warm.Elapsed.TotalSeconds < 1.5); // past the JIT's first tiers
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < steps; i++) step();
         double rate = steps * batch * seq / sw.Elapsed.TotalSeconds;
@@ -153,10 +165,10 @@ internal static class Scaling
         {
             var plot = new Plot();
             var sel = rows.Where(r => r!["mode"]!.GetValue<string>() == mode).ToList();
-            double[] xs = sel.Select(r => logX ? Math.Log2(r![x]!.GetValue<double>()) : r![x]!.GetValue<double>()).ToArray();
+            double[] xs = sel.Select(r => logX ? Math.Log2((double)r![x]!) : (double)r![x]!).ToArray();
             foreach (var (key, label) in new[] { (value, "MLNetTransformers"), ("torch_" + value, "PyTorch 1.13") })
             {
-                var ys = sel.Select(r => r![key]?.GetValue<double>() ?? double.NaN).ToArray();
+                var ys = sel.Select(r => r![key] is { } v ? (double)v : double.NaN).ToArray();
                 if (ys.All(double.IsNaN)) continue;
                 var line = plot.Add.Scatter(xs, ys);
                 line.LegendText = label;

@@ -245,7 +245,7 @@ internal static class Throughput
     internal static double PeakResidentMb()
     {
         foreach (var line in File.ReadLines("/proc/self/status"))
-            if (line.StartsWith("VmHWM:")) return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0;
+            if (line.StartsWith("VmHWM:")) return long.Parse(line.Split(new[] { ' ', '\t' }, StringSplitOptions.RemoveEmptyEntries)[1]) / 1024.0; // "VmHWM:\t12345678 kB"
         return Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
     }
 
