@@ -1,5 +1,5 @@
-using MLNetTransformers.Classification;
 using Microsoft.ML.Data;
+using MLNetTransformers.Classification;
 using MLNetTransformers.LanguageModeling;
 
 namespace MLNetTransformers.Cli;

@@ -100,48 +100,86 @@ public sealed partial class OnnxSeq2SeqModel : IDisposable
     }
 
     /// <summary>
-    /// The ONNX Runtime side of <see cref="IIncrementalDecoder"/>: the encoder graph runs once per batch of sources;
-    /// each step gathers every row's past keys and values (from its parent row) and its source's cross-attention keys
-    /// and values into batch tensors, runs the decoder-step graph, and keeps the returned <c>present</c> tensors.
+    /// What both ONNX Runtime decoders share: running the encoder graph over a batch of sources (keeping the source mask
+    /// and each row's source), and a decoder step's common inputs and run (new tokens, the rows' source masks; logits out).
     /// </summary>
-    private sealed class OnnxIncrementalDecoder(OnnxSeq2SeqModel owner) : IIncrementalDecoder
+    private abstract class OnnxDecoderBase(OnnxSeq2SeqModel owner) : IIncrementalDecoder
     {
-        private readonly int _layers = owner.Config.Layers, _heads = owner.Config.Heads, _hd = owner.Config.ModelDim / owner.Config.Heads;
-        private int _sourceLength, _past;
-        private int[] _rowSource = Array.Empty<int>();
         private long[] _mask = Array.Empty<long>();
-        private float[][] _crossKeys = Array.Empty<float[]>(), _crossValues = Array.Empty<float[]>(); // per layer [sources, H, S, hd]
-        private float[][] _pastKeys = Array.Empty<float[]>(), _pastValues = Array.Empty<float[]>();   // per layer [rows, H, past, hd]
-        private float[] _logits = Array.Empty<float>();
+        private int[] _rowSource = Array.Empty<int>();
+
+        protected OnnxSeq2SeqModel Owner => owner;
+        /// <summary>Padded length of the current batch of sources.</summary>
+        protected int SourceLength { get; private set; }
 
         public int VocabSize => owner.Config.VocabSize;
         public int MaxLength => owner.Config.MaxLength;
         public int MaxSourceLength => owner.Config.MaxLength;
 
-        public void Encode(IReadOnlyList<int[]> sources)
+        public abstract void Encode(IReadOnlyList<int[]> sources);
+        public abstract float[] Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens);
+
+        /// <summary>The encoder graph's outputs for <paramref name="sources"/> (copied out of the session's memory), by name.</summary>
+        protected Dictionary<string, (float[] Values, int[] Shape)> RunEncoder(IReadOnlyList<int[]> sources)
         {
             (var batch, _mask, var inputs) = owner.SourceInputs(sources);
-            int n = batch.BatchSize, s = batch.SeqLen;
             using var results = owner._encoder.Run(inputs);
+            SourceLength = batch.SeqLen;
+            _rowSource = Enumerable.Range(0, batch.BatchSize).ToArray();
+            return results.ToDictionary(r => r.Name, r => { var t = r.AsTensor<float>(); return (t.ToArray(), t.Dimensions.ToArray()); });
+        }
+
+        /// <summary>A step's inputs so far (the tokens and each row's source mask) and each row's source.</summary>
+        protected (List<NamedOnnxValue> Inputs, int[] RowSource) StepInputs(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
+        {
+            var rowSource = RowSources(parents, tokens, _rowSource);
+            int s = SourceLength;
+            return (new List<NamedOnnxValue>
+            {
+                TokenInput(tokens),
+                NamedOnnxValue.CreateFromTensor("encoder_attention_mask", Gather(_mask, rowSource, s, new[] { rowSource.Length, s })),
+            }, rowSource);
+        }
+
+        /// <summary>Runs the decoder graph; its outputs by name (the logits checked against the rows), the rows' sources kept.</summary>
+        protected Dictionary<string, float[]> RunStep(List<NamedOnnxValue> inputs, int[] rowSource)
+        {
+            using var results = owner._decoder.Run(inputs);
             var byName = results.ToDictionary(r => r.Name, r => r.AsTensor<float>().ToArray());
-            _crossKeys = Enumerable.Range(0, _layers).Select(i => byName[$"present.{i}.encoder.key"]).ToArray();
-            _crossValues = Enumerable.Range(0, _layers).Select(i => byName[$"present.{i}.encoder.value"]).ToArray();
-            _sourceLength = s;
+            int rows = rowSource.Length;
+            if (byName["logits"].Length != rows * VocabSize)
+                throw new InvalidDataException($"The decoder graph returned {byName["logits"].Length} logits for {rows} rows of {VocabSize}.");
+            _rowSource = rowSource;
+            return byName;
+        }
+    }
+
+    /// <summary>
+    /// The ONNX Runtime side of <see cref="IIncrementalDecoder"/>: the encoder graph runs once per batch of sources;
+    /// each step gathers every row's past keys and values (from its parent row) and its source's cross-attention keys
+    /// and values into batch tensors, runs the decoder-step graph, and keeps the returned <c>present</c> tensors.
+    /// </summary>
+    private sealed class OnnxIncrementalDecoder(OnnxSeq2SeqModel owner) : OnnxDecoderBase(owner)
+    {
+        private readonly int _layers = owner.Config.Layers, _heads = owner.Config.Heads, _hd = owner.Config.ModelDim / owner.Config.Heads;
+        private int _past;
+        private float[][] _crossKeys = Array.Empty<float[]>(), _crossValues = Array.Empty<float[]>(); // per layer [sources, H, S, hd]
+        private float[][] _pastKeys = Array.Empty<float[]>(), _pastValues = Array.Empty<float[]>();   // per layer [rows, H, past, hd]
+
+        public override void Encode(IReadOnlyList<int[]> sources)
+        {
+            var byName = RunEncoder(sources);
+            _crossKeys = Enumerable.Range(0, _layers).Select(i => byName[$"present.{i}.encoder.key"].Values).ToArray();
+            _crossValues = Enumerable.Range(0, _layers).Select(i => byName[$"present.{i}.encoder.value"].Values).ToArray();
             _past = 0;
-            _rowSource = Enumerable.Range(0, n).ToArray();
             _pastKeys = Enumerable.Range(0, _layers).Select(_ => Array.Empty<float>()).ToArray();
             _pastValues = Enumerable.Range(0, _layers).Select(_ => Array.Empty<float>()).ToArray();
         }
 
-        public float[] Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
+        public override float[] Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
         {
-            int rows = parents.Length, s = _sourceLength, h = _heads, hd = _hd, v = VocabSize;
-            var rowSource = RowSources(parents, tokens, _rowSource);
-            var inputs = new List<NamedOnnxValue>
-            {
-                TokenInput(tokens),
-                NamedOnnxValue.CreateFromTensor("encoder_attention_mask", Gather(_mask, rowSource, s, new[] { rows, s })),
-            };
+            var (inputs, rowSource) = StepInputs(parents, tokens);
+            int rows = rowSource.Length, s = SourceLength, h = _heads, hd = _hd;
             int pastBlock = h * _past * hd, crossBlock = h * s * hd;
             for (int i = 0; i < _layers; i++)
             {
@@ -150,13 +188,10 @@ public sealed partial class OnnxSeq2SeqModel : IDisposable
                 inputs.Add(NamedOnnxValue.CreateFromTensor($"past_key_values.{i}.encoder.key", Gather(_crossKeys[i], rowSource, crossBlock, new[] { rows, h, s, hd })));
                 inputs.Add(NamedOnnxValue.CreateFromTensor($"past_key_values.{i}.encoder.value", Gather(_crossValues[i], rowSource, crossBlock, new[] { rows, h, s, hd })));
             }
-            using var results = owner._decoder.Run(inputs);
-            var byName = results.ToDictionary(r => r.Name, r => r.AsTensor<float>().ToArray());
+            var byName = RunStep(inputs, rowSource);
             for (int i = 0; i < _layers; i++) (_pastKeys[i], _pastValues[i]) = (byName[$"present.{i}.decoder.key"], byName[$"present.{i}.decoder.value"]);
             _past++;
-            _rowSource = rowSource;
-            _logits = byName["logits"];
-            return _logits.Length == rows * v ? _logits : throw new InvalidDataException($"The decoder graph returned {_logits.Length} logits for {rows} rows of {v}.");
+            return byName["logits"];
         }
     }
 

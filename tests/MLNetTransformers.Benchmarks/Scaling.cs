@@ -23,8 +23,8 @@ internal static class Scaling
     public static int Run(string[] args)
     {
         bool peers = args.Contains("--peers");
-        string? plots = Option(args, "--plots");
-        int steps = int.Parse(Option(args, "--steps") ?? "3");
+        string? plots = Throughput.Option(args, "--plots");
+        int steps = int.Parse(Throughput.Option(args, "--steps") ?? "3");
         var peak = FmaPeak();
         double gemm = Throughput.MeasureGemm(Transpose.No, Transpose.No, 1024, 1024, 1024, trials: 5);
         var result = new JsonObject
@@ -36,7 +36,7 @@ internal static class Scaling
         };
         var bySeq = new JsonArray();
         var byBatch = new JsonArray();
-        if (Option(args, "--shapes-from") is { } recorded)
+        if (Throughput.Option(args, "--shapes-from") is { } recorded)
         {
             // The per-shape lines an earlier run wrote to standard error, assembled and plotted again.
             var lines = File.ReadLines(recorded).Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
@@ -188,11 +188,5 @@ internal static class Scaling
         Curves(bySeq, "infer", "seq", "peak_memory_mb", "scaling-seq-infer-memory.png", "Peak memory of inference against sequence length", "peak resident MB", true);
         Curves(byBatch, "infer", "batch", "tokens_per_s", "scaling-batch-infer-tokens.png", "Inference throughput against batch size", "tokens/s", true);
         Curves(byBatch, "infer", "batch", "peak_memory_mb", "scaling-batch-infer-memory.png", "Peak memory of inference against batch size", "peak resident MB", true);
-    }
-
-    private static string? Option(string[] args, string name)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }

@@ -252,7 +252,7 @@ internal static class Throughput
     internal static JsonObject Machine() => new()
     {
         ["cores"] = Environment.ProcessorCount,
-        ["cpu"] = CpuName(),
+        ["cpu"] = CpuInfo("model name") ?? "unknown",
         ["cpu_family"] = CpuInfo("cpu family"),
         ["cpu_model"] = CpuInfo("model"),
         ["simd"] = Gemm.HardwareWidth.ToString(),
@@ -273,18 +273,7 @@ internal static class Throughput
         return null;
     }
 
-    private static string CpuName()
-    {
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/cpuinfo"))
-                if (line.StartsWith("model name")) return line.Split(':', 2)[1].Trim();
-        }
-        catch (IOException) { }
-        return "unknown";
-    }
-
-    private static string? Option(string[] args, string name)
+    internal static string? Option(string[] args, string name)
     {
         int i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;

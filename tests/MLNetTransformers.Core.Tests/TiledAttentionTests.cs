@@ -38,7 +38,7 @@ public class TiledAttentionTests
             Gemm.Width = width;
             new ScaledDotProductAttention().Forward(new(q, 0, a), new(k, 0, a), new(v, 0, a), expected, batch, heads, tq, tk, hd, scale, causal, pad);
             var tiled = new ScaledDotProductAttention();
-            tiled.ForwardTiled(new(q, 0, a), new(k, 0, a), new(v, 0, a), actual, batch, heads, tq, tk, hd, scale, causal, pad);
+            tiled.Forward(new(q, 0, a), new(k, 0, a), new(v, 0, a), actual, batch, heads, tq, tk, hd, scale, causal, pad, tiled: true);
             Assert.Throws<InvalidOperationException>(() => tiled.Weights.Length);
         }
         finally { Gemm.Width = saved; }
@@ -53,7 +53,7 @@ public class TiledAttentionTests
         var rng = new Random(5);
         float[] R(int n) { var x = new float[n]; for (int i = 0; i < n; i++) x[i] = (float)rng.NextDouble(); return x; }
         float[] q = R(tq * hd), k = R(tk * hd), v = R(tk * hd), o = Enumerable.Repeat(9f, tq * hd).ToArray();
-        new ScaledDotProductAttention().ForwardTiled(new(q, 0, hd), new(k, 0, hd), new(v, 0, hd), o, 1, 1, tq, tk, hd, 0.25f, false, Enumerable.Repeat(true, tk).ToArray());
+        new ScaledDotProductAttention().Forward(new(q, 0, hd), new(k, 0, hd), new(v, 0, hd), o, 1, 1, tq, tk, hd, 0.25f, false, Enumerable.Repeat(true, tk).ToArray(), tiled: true);
         Assert.All(o, x => Assert.Equal(0f, x));
     }
 }

@@ -1,6 +1,4 @@
 using System.Numerics;
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace MLNetTransformers.Core.Kernels;
 
@@ -63,40 +61,6 @@ internal static class Activations
         q = Vector.FusedMultiplyAdd(x2, q, new Vector<float>(-1.68282697438203e-03f));
         q = Vector.FusedMultiplyAdd(x2, q, new Vector<float>(-7.37332916720468e-03f));
         q = Vector.FusedMultiplyAdd(x2, q, new Vector<float>(-1.42647390514189e-02f));
-        return x * p / q;
-    }
-
-    /// <summary>The activation of 16 values at once (the GEMM epilogue's form).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Apply(Activation act, Vector512<float> v)
-    {
-        switch (act)
-        {
-            case Activation.Relu: return Vector512.Max(v, Vector512<float>.Zero);
-            case Activation.Gelu: return Vector512.Create(0.5f) * v * (Vector512<float>.One + Erf(v * Vector512.Create(InvSqrt2)));
-            default:
-                var u = Vector512.Create(Sqrt2OverPi) * (v + Vector512.Create(TanhCoef) * v * v * v);
-                u = Vector512.Min(Vector512.Max(u, Vector512.Create(-15f)), Vector512.Create(15f));
-                var th = Vector512<float>.One - Vector512.Create(2f) / (Vector512.Exp(Vector512.Create(2f) * u) + Vector512<float>.One);
-                return Vector512.Create(0.5f) * v * (Vector512<float>.One + th);
-        }
-    }
-
-    // The same rational erf on 512-bit vectors.
-    private static Vector512<float> Erf(Vector512<float> x)
-    {
-        x = Vector512.Min(Vector512.Max(x, Vector512.Create(-4f)), Vector512.Create(4f));
-        var x2 = x * x;
-        var p = Vector512.FusedMultiplyAdd(x2, Vector512.Create(-2.72614225801306e-10f), Vector512.Create(2.77068142495902e-08f));
-        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-2.10102402082508e-06f));
-        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-5.69250639462346e-05f));
-        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-7.34990630326855e-04f));
-        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-2.95459980854025e-03f));
-        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-1.60960333262415e-02f));
-        var q = Vector512.FusedMultiplyAdd(x2, Vector512.Create(-1.45660718464996e-05f), Vector512.Create(-2.13374055278905e-04f));
-        q = Vector512.FusedMultiplyAdd(x2, q, Vector512.Create(-1.68282697438203e-03f));
-        q = Vector512.FusedMultiplyAdd(x2, q, Vector512.Create(-7.37332916720468e-03f));
-        q = Vector512.FusedMultiplyAdd(x2, q, Vector512.Create(-1.42647390514189e-02f));
         return x * p / q;
     }
 

@@ -31,11 +31,11 @@ internal static unsafe class Gemm
         => Multiply(Transpose.No, Transpose.Yes, m, n, k, a, k, b, k, c, n, accumulate);
 
     /// <summary>
-    /// C[m,n] = act(A[m,k] · B[n,k]ᵀ + bias) (a linear layer), the bias and activation applied to each register tile as
-    /// it is finished, while it is still in L1, instead of in passes of their own over C.
+    /// C[m,n] = A[m,k] · B[n,k]ᵀ + bias (a linear layer), the bias added to each register tile as it is finished, while it
+    /// is still in L1, instead of in a pass of its own over C.
     /// </summary>
-    public static void MatMulTransB(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, ReadOnlySpan<float> bias, Activation? activation = null)
-        => Multiply(Transpose.No, Transpose.Yes, m, n, k, a, k, b, k, c, n, accumulate: false, parallel: true, bias, activation);
+    public static void MatMulTransB(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, ReadOnlySpan<float> bias)
+        => Multiply(Transpose.No, Transpose.Yes, m, n, k, a, k, b, k, c, n, accumulate: false, parallel: true, bias);
 
     /// <summary>C[m,n] = A[m,k] · B[k,n].</summary>
     public static void MatMul(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, int m, int n, int k, bool accumulate = false)
@@ -53,7 +53,7 @@ internal static unsafe class Gemm
     /// </summary>
     public static void Multiply(Transpose transA, Transpose transB, int m, int n, int k,
         ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb, Span<float> c, int ldc,
-        bool accumulate = false, bool parallel = true, ReadOnlySpan<float> bias = default, Activation? activation = null)
+        bool accumulate = false, bool parallel = true, ReadOnlySpan<float> bias = default)
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentOutOfRangeException(nameof(m), $"GEMM sizes must be non-negative, got m={m}, n={n}, k={k}.");
         if (m == 0 || n == 0) return;
@@ -61,11 +61,11 @@ internal static unsafe class Gemm
         Check(nameof(b), b.Length, transB == Transpose.No ? k : n, transB == Transpose.No ? n : k, ldb);
         Check(nameof(c), c.Length, m, n, ldc);
         if (!bias.IsEmpty && bias.Length < n) throw new ArgumentException($"Bias has {bias.Length} elements for {n} output columns.", nameof(bias));
-        bool epilogue = !bias.IsEmpty || activation is not null;
+        bool epilogue = !bias.IsEmpty;
         if (k == 0)
         {
             if (!accumulate) for (int i = 0; i < m; i++) c.Slice(i * ldc, n).Clear();
-            if (epilogue) Finish(c, ldc, m, n, bias, activation);
+            if (epilogue) Finish(c, ldc, m, n, bias);
             return;
         }
 
@@ -73,14 +73,14 @@ internal static unsafe class Gemm
         {
             // One row (a decoding step): a matrix-vector product reading the weights once, with no packing.
             Gemv.Run(transB, n, k, a[..k], b, ldb, c[..n], accumulate, parallel);
-            if (epilogue) Finish(c, ldc, m, n, bias, activation);
+            if (epilogue) Finish(c, ldc, m, n, bias);
             return;
         }
         if (m <= SmallBatchGemm.MaxRows && transA == Transpose.No && transB == Transpose.Yes && Vector256.IsHardwareAccelerated)
         {
             // A few rows through a weight matrix (a decoding step of a few sequences): no packing either.
             SmallBatchGemm.Run(m, n, k, a, lda, b, ldb, c, ldc, accumulate, parallel);
-            if (epilogue) Finish(c, ldc, m, n, bias, activation);
+            if (epilogue) Finish(c, ldc, m, n, bias);
             return;
         }
         var width = Width == SimdWidth.Auto ? HardwareWidth : Width;
@@ -88,7 +88,7 @@ internal static unsafe class Gemm
         {
             var job = Job.ForThisThread;
             job.Set(transA, transB, m, n, k, pa, lda, pb, ldb, pc, ldc, accumulate, width);
-            job.SetEpilogue(pbias, activation);
+            job.SetBias(pbias);
             long flops = (long)m * n * k;
             // More pieces than cores, claimed dynamically: a core slowed by other work takes fewer of them.
             int pieces = parallel && flops >= 64 * 64 * 64 ? WorkerPool.Degree * 4 : 1;
@@ -104,15 +104,15 @@ internal static unsafe class Gemm
         }
     }
 
-    // The epilogue over a whole C for the paths without register tiles.
-    private static void Finish(Span<float> c, int ldc, int m, int n, ReadOnlySpan<float> bias, Activation? activation)
+    // The bias over a whole C for the paths without register tiles.
+    private static void Finish(Span<float> c, int ldc, int m, int n, ReadOnlySpan<float> bias)
     {
-        fixed (float* pc = c, pb = bias) Epilogue(pc, ldc, m, n, pb, activation);
+        fixed (float* pc = c, pb = bias) AddBias(pc, ldc, m, n, pb);
     }
 
-    // C[i, j] = act(C[i, j] + bias[j]) over a rows × cols block (bias may be null).
+    // C[i, j] += bias[j] over a rows × cols block.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Epilogue(float* c, int ldc, int rows, int cols, float* bias, Activation? activation)
+    private static void AddBias(float* c, int ldc, int rows, int cols, float* bias)
     {
         if (Vector512.IsHardwareAccelerated && cols % 16 == 0)
         {
@@ -120,21 +120,14 @@ internal static unsafe class Gemm
             for (int i = 0; i < rows; i++)
             {
                 float* row = c + (long)i * ldc;
-                for (int j = 0; j < cols; j += 16)
-                {
-                    var v = Vector512.Load(row + j);
-                    if (bias != null) v += Vector512.Load(bias + j);
-                    if (activation is { } a) v = Activations.Apply(a, v);
-                    v.Store(row + j);
-                }
+                for (int j = 0; j < cols; j += 16) (Vector512.Load(row + j) + Vector512.Load(bias + j)).Store(row + j);
             }
             return;
         }
         for (int i = 0; i < rows; i++)
         {
             var row = new Span<float>(c + (long)i * ldc, cols);
-            if (bias != null) TensorPrimitives.Add(row, new ReadOnlySpan<float>(bias, cols), row);
-            if (activation is { } act) Activations.Forward(act, row, row);
+            TensorPrimitives.Add(row, new ReadOnlySpan<float>(bias, cols), row);
         }
     }
 
@@ -157,7 +150,6 @@ internal static unsafe class Gemm
         private float* _a, _b, _c;
         private bool _acc;
         private float* _bias;
-        private Activation? _activation;
         private SimdWidth _width;
         private bool _splitRows;
         private int _chunk;
@@ -169,7 +161,7 @@ internal static unsafe class Gemm
             _a = a; _b = b; _c = c;
         }
 
-        public void SetEpilogue(float* bias, Activation? activation) { _bias = bias; _activation = activation; }
+        public void SetBias(float* bias) => _bias = bias;
 
         public void Split(int pieces)
         {
@@ -223,13 +215,13 @@ internal static unsafe class Gemm
             {
                 int rows = Math.Min(_chunk, _m - start);
                 float* a = _ta == Transpose.No ? _a + (long)start * _lda : _a + start;
-                Block(_ta, _tb, rows, _n, _k, a, _lda, _b, _ldb, _c + (long)start * _ldc, _ldc, _acc, _width, _bias, _activation, SharesB ? _packedB : null);
+                Block(_ta, _tb, rows, _n, _k, a, _lda, _b, _ldb, _c + (long)start * _ldc, _ldc, _acc, _width, _bias, SharesB ? _packedB : null);
             }
             else
             {
                 int cols = Math.Min(_chunk, _n - start);
                 float* b = _tb == Transpose.No ? _b + start : _b + (long)start * _ldb;
-                Block(_ta, _tb, _m, cols, _k, _a, _lda, b, _ldb, _c + start, _ldc, _acc, _width, _bias == null ? null : _bias + start, _activation);
+                Block(_ta, _tb, _m, cols, _k, _a, _lda, b, _ldb, _c + start, _ldc, _acc, _width, _bias == null ? null : _bias + start);
             }
         }
     }
@@ -281,9 +273,8 @@ internal static unsafe class Gemm
     // The sequential BLIS loop nest over one thread's share of C. Hot from the first call: no tiered-JIT warm-up.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block(Transpose ta, Transpose tb, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, SimdWidth width,
-        float* bias = null, Activation? activation = null, float* packedB = null)
+        float* bias = null, float* packedB = null)
     {
-        bool epilogue = bias != null || activation is not null;
         var (mr, nr) = Tile(width);
         var buf = PackBuffers.ForThisThread;
         float* tile = stackalloc float[12 * 32];
@@ -294,7 +285,7 @@ internal static unsafe class Gemm
             {
                 int kc = Math.Min(KC, k - pc);
                 bool load = accumulate || pc > 0;
-                bool last = epilogue && pc + kc == k;
+                bool last = bias != null && pc + kc == k;
                 // A shared pack (n ≤ NC: one column block) holds this depth block at pc·ncp.
                 float* packed = packedB != null ? packedB + (long)pc * ((n + nr - 1) / nr * nr) : buf.B;
                 if (packedB == null) PackB(tb, b, ldb, pc, jc, kc, nc, nr, buf.B);
@@ -325,7 +316,7 @@ internal static unsafe class Gemm
                                     cp[(long)i * ldc + j] = load ? cp[(long)i * ldc + j] + v : v;
                                 }
                             }
-                            if (last) Epilogue(cp, ldc, mrr, nrr, bias == null ? null : bias + jc + jr, activation);
+                            if (last) AddBias(cp, ldc, mrr, nrr, bias + jc + jr);
                         }
                     }
                 }

@@ -18,12 +18,15 @@ internal sealed unsafe class Int8Gemm : IParallelWork
     private byte[]? _xq;
     private float[]? _rowScale;
     private int[]? _rowZero;
-    private float* _x, _y, _bias;
+    private float* _x, _y, _bias; // x [m, k] in, y [m, n] out
     private QuantizedMatrix _w = null!;
     private int _m, _chunk, _kPadded;
-    private byte* _q;
-    private float* _s;
-    private int* _z;
+    private byte* _q;           // the quantized rows [m, kPadded]
+    private float* _s;          // each row's scale
+    private int* _z;            // each row's zero point
+    private sbyte* _packed;     // the weights in the kernel's layout
+    private float* _scales;     // per output channel
+    private int* _sums;         // Σ w_q per output channel
 
     /// <summary>Uses the VNNI kernel when the CPU has it; tests turn it off to check the portable path.</summary>
     internal static bool UseVnni { get; set; } = AvxVnni.IsSupported;
@@ -40,13 +43,13 @@ internal sealed unsafe class Int8Gemm : IParallelWork
         var xq = Workspace.Ensure(ref job._xq, (m + Rows) * kp);
         var scale = Workspace.Ensure(ref job._rowScale, m);
         var zero = Workspace.Ensure(ref job._rowZero, m);
-        for (int r = 0; r < m; r++) QuantizeRow(x.Slice(r * k, k), xq.AsSpan(r * kp, kp), out scale[r], out zero[r]);
-        fixed (float* px = x, py = y, pb = bias, ps = scale)
+        fixed (float* px = x, py = y, pb = bias, ps = scale, pws = w.Scales)
         fixed (byte* pq = xq)
-        fixed (int* pz = zero)
+        fixed (int* pz = zero, psums = w.ColumnSums)
+        fixed (sbyte* pw = w.Packed)
         {
             job._x = px; job._y = py; job._bias = bias.IsEmpty ? null : pb; job._w = w; job._m = m; job._kPadded = kp;
-            job._q = pq; job._s = ps; job._z = pz;
+            job._q = pq; job._s = ps; job._z = pz; job._packed = pw; job._scales = pws; job._sums = psums;
             int tiles = (m + Rows - 1) / Rows;
             long work = (long)m * n * k;
             int pieces = work >= 1 << 20 ? Math.Min(tiles, WorkerPool.Degree * 4) : 1;
@@ -86,7 +89,9 @@ internal sealed unsafe class Int8Gemm : IParallelWork
 
     public void Run(int piece)
     {
-        int r0 = piece * _chunk, r1 = Math.Min(_m, r0 + _chunk);
+        int r0 = piece * _chunk, r1 = Math.Min(_m, r0 + _chunk), k = _w.Inputs, kp = _kPadded;
+        // Each piece quantizes its own rows: the quantization runs on every core, and its rows are in cache for the tiles.
+        for (int r = r0; r < r1; r++) QuantizeRow(new ReadOnlySpan<float>(_x + (long)r * k, k), new Span<byte>(_q + (long)r * kp, kp), out _s[r], out _z[r]);
         for (int r = r0; r < r1; r += Rows)
         {
             int rows = Math.Min(Rows, r1 - r);
@@ -107,21 +112,18 @@ internal sealed unsafe class Int8Gemm : IParallelWork
         byte* q3 = _q + (long)(r + Math.Min(3, rows - 1)) * kp, q4 = _q + (long)(r + Math.Min(4, rows - 1)) * kp, q5 = _q + (long)(r + Math.Min(5, rows - 1)) * kp;
         Vector256<int> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
         Vector256<int> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        fixed (sbyte* packed = _w.Packed)
+        sbyte* b0 = _packed + (long)panel * groups * 32, b1 = b0 + (long)groups * 32;
+        for (int g = 0; g < groups; g++)
         {
-            sbyte* b0 = packed + (long)panel * groups * 32, b1 = b0 + (long)groups * 32;
-            for (int g = 0; g < groups; g++)
-            {
-                var w0 = Vector256.Load(b0 + g * 32);
-                var w1 = Vector256.Load(b1 + g * 32);
-                Vector256<byte> a;
-                a = Vector256.Create(*(int*)(q0 + g * 4)).AsByte(); c00 = AvxVnni.MultiplyWideningAndAdd(c00, a, w0); c01 = AvxVnni.MultiplyWideningAndAdd(c01, a, w1);
-                a = Vector256.Create(*(int*)(q1 + g * 4)).AsByte(); c10 = AvxVnni.MultiplyWideningAndAdd(c10, a, w0); c11 = AvxVnni.MultiplyWideningAndAdd(c11, a, w1);
-                a = Vector256.Create(*(int*)(q2 + g * 4)).AsByte(); c20 = AvxVnni.MultiplyWideningAndAdd(c20, a, w0); c21 = AvxVnni.MultiplyWideningAndAdd(c21, a, w1);
-                a = Vector256.Create(*(int*)(q3 + g * 4)).AsByte(); c30 = AvxVnni.MultiplyWideningAndAdd(c30, a, w0); c31 = AvxVnni.MultiplyWideningAndAdd(c31, a, w1);
-                a = Vector256.Create(*(int*)(q4 + g * 4)).AsByte(); c40 = AvxVnni.MultiplyWideningAndAdd(c40, a, w0); c41 = AvxVnni.MultiplyWideningAndAdd(c41, a, w1);
-                a = Vector256.Create(*(int*)(q5 + g * 4)).AsByte(); c50 = AvxVnni.MultiplyWideningAndAdd(c50, a, w0); c51 = AvxVnni.MultiplyWideningAndAdd(c51, a, w1);
-            }
+            var w0 = Vector256.Load(b0 + g * 32);
+            var w1 = Vector256.Load(b1 + g * 32);
+            Vector256<byte> a;
+            a = Vector256.Create(*(int*)(q0 + g * 4)).AsByte(); c00 = AvxVnni.MultiplyWideningAndAdd(c00, a, w0); c01 = AvxVnni.MultiplyWideningAndAdd(c01, a, w1);
+            a = Vector256.Create(*(int*)(q1 + g * 4)).AsByte(); c10 = AvxVnni.MultiplyWideningAndAdd(c10, a, w0); c11 = AvxVnni.MultiplyWideningAndAdd(c11, a, w1);
+            a = Vector256.Create(*(int*)(q2 + g * 4)).AsByte(); c20 = AvxVnni.MultiplyWideningAndAdd(c20, a, w0); c21 = AvxVnni.MultiplyWideningAndAdd(c21, a, w1);
+            a = Vector256.Create(*(int*)(q3 + g * 4)).AsByte(); c30 = AvxVnni.MultiplyWideningAndAdd(c30, a, w0); c31 = AvxVnni.MultiplyWideningAndAdd(c31, a, w1);
+            a = Vector256.Create(*(int*)(q4 + g * 4)).AsByte(); c40 = AvxVnni.MultiplyWideningAndAdd(c40, a, w0); c41 = AvxVnni.MultiplyWideningAndAdd(c41, a, w1);
+            a = Vector256.Create(*(int*)(q5 + g * 4)).AsByte(); c50 = AvxVnni.MultiplyWideningAndAdd(c50, a, w0); c51 = AvxVnni.MultiplyWideningAndAdd(c51, a, w1);
         }
         int o = panel * 8;
         Store(r, o, c00, c01); if (rows == 1) return;
@@ -137,21 +139,18 @@ internal sealed unsafe class Int8Gemm : IParallelWork
     {
         int kp = _kPadded, groups = _w.Groups;
         Span<int> acc = stackalloc int[16];
-        fixed (sbyte* packed = _w.Packed)
+        for (int i = 0; i < rows; i++)
         {
-            for (int i = 0; i < rows; i++)
+            byte* q = _q + (long)(r + i) * kp;
+            for (int j = 0; j < 16; j++)
             {
-                byte* q = _q + (long)(r + i) * kp;
-                for (int j = 0; j < 16; j++)
-                {
-                    sbyte* b = packed + (long)(panel + j / 8) * groups * 32 + (j % 8) * 4;
-                    int s = 0;
-                    for (int g = 0; g < groups; g++)
-                    for (int t = 0; t < 4; t++) s += q[g * 4 + t] * b[g * 32 + t];
-                    acc[j] = s;
-                }
-                Store(r + i, panel * 8, Vector256.Create(acc[..8]), Vector256.Create(acc[8..]));
+                sbyte* b = _packed + (long)(panel + j / 8) * groups * 32 + (j % 8) * 4;
+                int s = 0;
+                for (int g = 0; g < groups; g++)
+                for (int t = 0; t < 4; t++) s += q[g * 4 + t] * b[g * 32 + t];
+                acc[j] = s;
             }
+            Store(r + i, panel * 8, Vector256.Create(acc[..8]), Vector256.Create(acc[8..]));
         }
     }
 
@@ -162,25 +161,21 @@ internal sealed unsafe class Int8Gemm : IParallelWork
         int n = _w.Outputs;
         float sr = _s[row];
         int zr = _z[row];
-        fixed (float* scales = _w.Scales)
-        fixed (int* sums = _w.ColumnSums)
+        float* y = _y + (long)row * n;
+        for (int half = 0; half < 2; half++)
         {
-            float* y = _y + (long)row * n;
-            for (int half = 0; half < 2; half++)
+            int oo = o + half * 8;
+            if (oo >= n) return;
+            var acc = half == 0 ? lo : hi;
+            var v = Vector256.ConvertToSingle(acc - Vector256.Create(zr) * Vector256.Load(_sums + oo)) * Vector256.Load(_scales + oo) * Vector256.Create(sr);
+            if (oo + 8 <= n)
             {
-                int oo = o + half * 8;
-                if (oo >= n) return;
-                var acc = half == 0 ? lo : hi;
-                var v = Vector256.ConvertToSingle(acc - Vector256.Create(zr) * Vector256.Load(sums + oo)) * Vector256.Load(scales + oo) * Vector256.Create(sr);
-                if (oo + 8 <= n)
-                {
-                    if (_bias != null) v += Vector256.Load(_bias + oo);
-                    v.Store(y + oo);
-                }
-                else
-                {
-                    for (int j = 0; oo + j < n; j++) y[oo + j] = v.GetElement(j) + (_bias != null ? _bias[oo + j] : 0f);
-                }
+                if (_bias != null) v += Vector256.Load(_bias + oo);
+                v.Store(y + oo);
+            }
+            else
+            {
+                for (int j = 0; oo + j < n; j++) y[oo + j] = v.GetElement(j) + (_bias != null ? _bias[oo + j] : 0f);
             }
         }
     }

@@ -69,13 +69,10 @@ public sealed class Linear
     /// </summary>
     internal float[] ForwardActivated(float[] x, int n, Activation activation)
     {
-        var y = Workspace.Ensure(ref _y, n * Out);
-        // Bias in the GEMM's epilogue, the activation as one parallel pass: fusing the activation into the tile epilogue
-        // measured slower here (GELU's division per element inside the register-tile loop).
-        if (Int8 is { } q) Int8Gemm.Multiply(x.AsSpan(0, n * In), n, q, y.AsSpan(0, n * Out), Bias is null ? default : Bias.Value);
-        else Gemm.MatMulTransB(x.AsSpan(0, n * In), Weight.Value, y.AsSpan(0, n * Out), n, Out, In, Bias is null ? default : Bias.Value);
+        // The activation as one parallel pass: fused into the GEMM's tile epilogue it measured slower (GELU's division
+        // per element inside the register-tile loop).
+        var y = Forward(x, n);
         Activations.Forward(activation, y, y, n * Out);
-        _x = x;
         return y;
     }
 

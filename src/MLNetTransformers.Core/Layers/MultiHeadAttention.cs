@@ -93,12 +93,8 @@ public sealed class MultiHeadAttention
         if (InProjInt8 is { } q8) Int8Gemm.Multiply(x.AsSpan(0, n * InDim), n, q8, qkv.AsSpan(0, n * 3 * a), InProjBias is null ? default : InProjBias.Value);
         else Gemm.MatMulTransB(x.AsSpan(0, n * InDim), InProjWeight.Value, qkv.AsSpan(0, n * 3 * a), n, 3 * a, InDim, InProjBias is null ? default : InProjBias.Value);
         var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [n, A]
-        if (inference && !RecordWeights)
-            _attention.ForwardTiled(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
-                batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding);
-        else
-            _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
-                batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding);
+        _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
+            batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding, tiled: inference && !RecordWeights);
         return _outProj is null ? ctx : _outProj.Forward(ctx, n);
     }
 
@@ -132,12 +128,8 @@ public sealed class MultiHeadAttention
             Linear.AddBias(kv, nm, 2 * a, bias[a..]);
         }
         var ctx = Workspace.Ensure(ref _ctx, n * a);
-        if (inference && !RecordWeights)
-            _attention.ForwardTiled(new(q, 0, a), new(kv, 0, 2 * a), new(kv, a, 2 * a), ctx,
-                batch, Heads, queryLength, memoryLength, HeadDim, 1f / MathF.Sqrt(HeadDim), causal: false, memoryPadding);
-        else
-            _attention.Forward(new(q, 0, a), new(kv, 0, 2 * a), new(kv, a, 2 * a), ctx,
-                batch, Heads, queryLength, memoryLength, HeadDim, 1f / MathF.Sqrt(HeadDim), causal: false, memoryPadding);
+        _attention.Forward(new(q, 0, a), new(kv, 0, 2 * a), new(kv, a, 2 * a), ctx,
+            batch, Heads, queryLength, memoryLength, HeadDim, 1f / MathF.Sqrt(HeadDim), causal: false, memoryPadding, tiled: inference && !RecordWeights);
         return _outProj is null ? ctx : _outProj.Forward(ctx, n);
     }
 

@@ -39,36 +39,22 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     /// output[b, i, h·hd..] = Σ_j P[b,h,i,j]·V[b, j, h·hd..].
     /// <paramref name="keyPadding"/>: [B, Tk], true = padded key (never attended). Query rows with every key
     /// masked get zero weights and zero output.
+    /// With <paramref name="tiled"/> (inference) the same output comes without materializing [B, H, Tq, Tk]: per head,
+    /// blocks of 64 queries take their scores against blocks of 256 keys (in a scratch block that stays in cache) with an
+    /// online softmax (running row maximum and sum, earlier partial outputs rescaled), so memory grows with T, not T²; the
+    /// score scale is folded into the exponent. Then no weights are kept and no backward may follow.
     /// </summary>
     public void Forward(MatrixView q, MatrixView k, MatrixView v, float[] output, int batch, int heads, int queryLength, int keyLength,
-        int headDim, float scale, bool causal, bool[]? keyPadding)
+        int headDim, float scale, bool causal, bool[]? keyPadding, bool tiled = false)
     {
         if (keyPadding is not null && keyPadding.Length < batch * keyLength)
             throw new ArgumentException($"Key padding mask has {keyPadding.Length} entries; [{batch}, {keyLength}] needs {batch * keyLength}.", nameof(keyPadding));
         (_q, _k, _v, _out) = (q, k, v, output);
         (Batch, Heads, QueryLength, KeyLength, HeadDim, Scale, Causal) = (batch, heads, queryLength, keyLength, headDim, scale, causal);
         _keyPadding = keyPadding;
-        Workspace.Ensure(ref _p, batch * heads * queryLength * keyLength);
-        _backward = _tiled = false;
-        WorkerPool.For(batch * heads, this);
-    }
-
-    /// <summary>
-    /// The same output as <see cref="Forward"/> for inference, without materializing [B, H, Tq, Tk]: per head, blocks of
-    /// 64 queries take their scores against blocks of 256 keys (in a scratch block that stays in cache) with an online
-    /// softmax (running row maximum and sum, earlier partial outputs rescaled), so memory grows with T, not T². The score
-    /// scale is folded into the exponent (one pass computes exp and its sum). No weights are kept and no backward may follow.
-    /// </summary>
-    public void ForwardTiled(MatrixView q, MatrixView k, MatrixView v, float[] output, int batch, int heads, int queryLength, int keyLength,
-        int headDim, float scale, bool causal, bool[]? keyPadding)
-    {
-        if (keyPadding is not null && keyPadding.Length < batch * keyLength)
-            throw new ArgumentException($"Key padding mask has {keyPadding.Length} entries; [{batch}, {keyLength}] needs {batch * keyLength}.", nameof(keyPadding));
-        (_q, _k, _v, _out) = (q, k, v, output);
-        (Batch, Heads, QueryLength, KeyLength, HeadDim, Scale, Causal) = (batch, heads, queryLength, keyLength, headDim, scale, causal);
-        _keyPadding = keyPadding;
+        if (!tiled) Workspace.Ensure(ref _p, batch * heads * queryLength * keyLength);
         _backward = false;
-        _tiled = true;
+        _tiled = tiled;
         WorkerPool.For(batch * heads, this);
     }
 
@@ -165,7 +151,8 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
                 }
                 if (keys <= KeyBlock)
                 {
-                    // One key block: scores, softmax (scale folded into the exponent: max, exp-and-sum, normalize), P·V.
+                    // One key block: scores, softmax (scale folded into the exponent: max, exp-and-sum, normalize), P·V, the
+                    // weights normalized before P·V as Forward does (the online path below divides the output instead).
                     int kp = (keys + 15) / 16 * 16;
                     Multiply(rowKernel, qb, kp, hd, qBlock, _q.Stride, kt, tkp, s, kp, false);
                     for (int i = 0; i < qb; i++)
@@ -203,10 +190,10 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
                         float max = Math.Max(rowMax[i], Softmax.Max(r, valid) * Scale);
                         row[valid..].Clear();
                         if (float.IsNegativeInfinity(max)) { live.Clear(); continue; } // nothing seen yet: no weight
-                        float correction = MathF.Exp(rowMax[i] - max);
+                        float correction = MathF.Exp(rowMax[i] - max); // 0 when nothing was seen before
                         rowSum[i] = rowSum[i] * correction + Softmax.ExpSum(r, valid, Scale, max);
                         rowMax[i] = max;
-                        if (correction != 1f)
+                        if (correction != 1f && k0 > 0)                   // the first block's partial output is still zero
                         {
                             var outRow = new Span<float>(o + (long)i * hd, hd);
                             TensorPrimitives.Multiply(outRow, correction, outRow);
