@@ -28,8 +28,9 @@ internal static class CliOption
         return o;
     }
 
-    /// <summary><c>--int8</c>: score with int8 linear layers (weights per output channel, activations per row).</summary>
-    public static Option<bool> Int8() => new("--int8") { Description = "Score with int8 linear layers (dynamic quantization; AVX-VNNI where the CPU has it)" };
+    /// <summary><c>--int8</c>: int8 linear layers (weights per output channel, activations per row), for scoring or export.</summary>
+    public static Option<bool> Int8(string description = "Score with int8 linear layers (dynamic quantization; AVX-VNNI where the CPU has it)") =>
+        new("--int8") { Description = description };
 
     /// <summary>The <c>--model</c> a command reads: a model file written by <paramref name="writtenBy"/>.</summary>
     public static Option<string> Model(string writtenBy) => InputFile("--model", $"A model saved by {writtenBy}", required: true);

@@ -9,18 +9,21 @@ internal static class ExportOnnxCommand
     {
         var model = CliOption.Model("train, train-lm or train-seq2seq");
         var output = CliOption.Text("--out", "The .onnx file to write (for an encoder-decoder: a directory for its two graphs)", required: true);
-        var command = new Command("export-onnx", "Export a model's network as ONNX (opset 17); prints JSON") { model, output };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(output)!));
+        var int8 = CliOption.Int8("Export a classifier's or featurizer's linear layers in int8 (MatMulInteger), as predict --int8 runs them");
+        var command = new Command("export-onnx", "Export a model's network as ONNX (opset 17); prints JSON") { model, output, int8 };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(output)!, r.GetValue(int8)));
         return command;
     }
 
-    private static int Run(string modelPath, string outPath)
+    private static int Run(string modelPath, string outPath, bool int8)
     {
         static string Real(string p) => new FileInfo(Path.GetFullPath(p)) is { LinkTarget: not null } link
             ? link.ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? link.FullName : Path.GetFullPath(p);
         if (Real(modelPath) == Real(outPath)) throw new UsageException($"--out '{outPath}' is the input model itself; give another path.");
         var ml = new MLContext(seed: 0);
         var model = TransformerModel.Load(ml, modelPath, out _);
+        if (int8 && !TransformerModel.Parts(model).Any(p => p is Classification.TransformerClassificationTransformer or Featurization.EncoderFeaturizerTransformer))
+            throw new UsageException($"--int8 exports classifiers and featurizers; the model in '{modelPath}' exports in float only.");
         if (TransformerModel.Parts(model).OfType<Translation.Seq2SeqTransformer>().Any())
         {
             ml.Model.ExportSeq2SeqToOnnx(model, outPath);
@@ -32,8 +35,8 @@ internal static class ExportOnnxCommand
             }.ToJsonString());
             return 0;
         }
-        ml.Model.ExportTransformerToOnnx(model, outPath);
-        Console.WriteLine(new JsonObject { ["onnx"] = outPath, ["bytes"] = new FileInfo(outPath).Length, ["opset"] = OnnxExporter.Opset }.ToJsonString());
+        ml.Model.ExportTransformerToOnnx(model, outPath, int8);
+        Console.WriteLine(new JsonObject { ["onnx"] = outPath, ["bytes"] = new FileInfo(outPath).Length, ["opset"] = OnnxExporter.Opset, ["int8"] = int8 }.ToJsonString());
         return 0;
     }
 }

@@ -30,11 +30,16 @@ public static partial class OnnxExporter
     /// <param name="tokenizer">Tokenizer stored in the metadata, for consumers that tokenize (null = none).</param>
     /// <param name="classNames">Class names stored in the metadata (null = none).</param>
     /// <param name="kind">Classifier (logits and embeddings) or Featurizer (embeddings only).</param>
+    /// <param name="quantize">
+    /// Export the encoder's linear layers int8-quantized as the managed int8 inference runs them (<c>WithInt8Inference</c>):
+    /// int8 weights per output channel, inputs quantized per row in the graph, <c>MatMulInteger</c>. The float weights
+    /// of those layers are left out; such a file runs in ONNX Runtime but does not import back.
+    /// </param>
     public static byte[] Export(TransformerClassifier model, TextTokenizer? tokenizer = null, IReadOnlyList<string>? classNames = null,
-        OnnxExportKind kind = OnnxExportKind.Classifier)
+        OnnxExportKind kind = OnnxExportKind.Classifier, bool quantize = false)
     {
         if (kind == OnnxExportKind.LanguageModel) throw new ArgumentException("A classifier exports as Classifier or Featurizer.", nameof(kind));
-        if (kind == OnnxExportKind.Featurizer) return Export(model.Encoder, tokenizer);
+        if (kind == OnnxExportKind.Featurizer) return Export(model.Encoder, tokenizer, quantize);
         var g = new OnnxGraphBuilder();
         var (ids, mask) = Inputs(g);
         var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
@@ -44,7 +49,7 @@ public static partial class OnnxExporter
         for (int m = 0; m < members; m++)
         {
             string prefix = TransformerClassifier.MemberPrefix(m);
-            var pooled = Pool(g, Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, prefix), maskF, model.Config.Pooling);
+            var pooled = Pool(g, Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, prefix, quantize), maskF, model.Config.Pooling);
             embeddings ??= pooled;
             var head = Linear(g, model.Parameters, prefix + "head.", pooled);
             logits = logits is null ? head : g.Node("Add", new[] { logits, head });
@@ -53,21 +58,22 @@ public static partial class OnnxExporter
         if (members > 1) logits = g.Node("Mul", new[] { logits!, g.FloatScalar(1f / members) });
         if (model.NGrams is { } bag) logits = MixWithNGrams(g, bag, logits!, ids, maskF);
         g.Output(logits!, "logits", DataType.Float, "batch", model.Config.NumClasses);
-        return Model(g, model, kind, tokenizer, classNames);
+        return Model(g, model, kind, tokenizer, classNames, int8: quantize);
     }
 
     /// <summary>A standalone encoder as a featurizer: <c>embeddings</c> [batch, d_model], the pooled sentence vectors.</summary>
     /// <param name="encoder">The encoder, standalone or part of a classifier or masked LM.</param>
     /// <param name="tokenizer">Tokenizer stored in the metadata, for consumers that tokenize.</param>
-    public static byte[] Export(TransformerEncoder encoder, TextTokenizer? tokenizer = null)
+    /// <param name="quantize">Export the linear layers int8-quantized, as for the classifier.</param>
+    public static byte[] Export(TransformerEncoder encoder, TextTokenizer? tokenizer = null, bool quantize = false)
     {
         if (!encoder.OwnsParameters) encoder = encoder.Copy(); // only the encoder's weights, not its owner's
         var g = new OnnxGraphBuilder();
         var (ids, mask) = Inputs(g);
         var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
-        var pooled = Pool(g, Stack(g, encoder.Parameters, encoder.Config, ids, maskF, causal: false), maskF, encoder.Config.Pooling);
+        var pooled = Pool(g, Stack(g, encoder.Parameters, encoder.Config, ids, maskF, causal: false, int8: quantize), maskF, encoder.Config.Pooling);
         g.Output(pooled, "embeddings", DataType.Float, "batch", encoder.Config.ModelDim);
-        return Model(g, encoder, OnnxExportKind.Featurizer, tokenizer, null);
+        return Model(g, encoder, OnnxExportKind.Featurizer, tokenizer, null, int8: quantize);
     }
 
     /// <summary>hidden [B, T, d] → [B, d]: the first token's state, or the mean over unmasked tokens.</summary>
@@ -112,7 +118,7 @@ public static partial class OnnxExporter
         (g.Input("input_ids", DataType.Int64, "batch", "sequence"), g.Input("attention_mask", DataType.Int64, "batch", "sequence"));
 
     private static byte[] Model(OnnxGraphBuilder g, ITransformerModel model, OnnxExportKind kind, TextTokenizer? tokenizer, IReadOnlyList<string>? classNames,
-        bool usedWeightsOnly = false, TextTokenizer? sourceTokenizer = null)
+        bool usedWeightsOnly = false, TextTokenizer? sourceTokenizer = null, bool int8 = false)
     {
         var m = new ModelProto
         {
@@ -127,9 +133,11 @@ public static partial class OnnxExporter
         if (tokenizer is not null) Meta(TokenizerKey, System.Text.Encoding.UTF8.GetString(tokenizer.Serialize()));
         if (sourceTokenizer is not null) Meta(SourceTokenizerKey, System.Text.Encoding.UTF8.GetString(sourceTokenizer.Serialize()));
         if (classNames is not null) Meta(ClassesKey, JsonSerializer.Serialize(classNames));
+        if (int8) Meta(Int8Key, "per-channel int8 weights, per-row uint8 activations");
         // Weights are added last so a reader can reject a model by its metadata without parsing them. The two graphs of
         // an encoder-decoder each hold only the weights they read.
-        var used = usedWeightsOnly ? g.Graph.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal) : null;
+        // An int8 export leaves out the float weights its quantized layers replaced.
+        var used = usedWeightsOnly || int8 ? g.Graph.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal) : null;
         foreach (var t in model.Parameters.Tensors)
             if (used is null || used.Contains(t.Name)) g.Initializer(t.Name, t.Value, t.Shape.Select(d => (long)d).ToArray());
         // Checksums checked by OnnxImporter and onnx-run when present: of the whole model without its checksum entries
@@ -141,7 +149,7 @@ public static partial class OnnxExporter
     }
 
     /// <summary>Token + position embeddings and the blocks (and the final norm for pre-norm) → hidden [B, T, d].</summary>
-    private static string Stack(OnnxGraphBuilder g, ParameterSet p, TransformerConfig c, string ids, string maskF, bool causal, string prefix = "")
+    private static string Stack(OnnxGraphBuilder g, ParameterSet p, TransformerConfig c, string ids, string maskF, bool causal, string prefix = "", bool int8 = false)
     {
         int d = c.ModelDim, h = c.Heads, hd = d / h;
         var x = g.Node("Gather", new[] { prefix + "tok.weight", ids });                                   // [B, T, d]
@@ -175,7 +183,9 @@ public static partial class OnnxExporter
             string pre = $"{prefix}layers.{i}.";
             string Attention(string input)
             {
-                var qkv = g.Node("Add", new[] { g.Node("MatMul", new[] { input, T(g, pre + "self_attn.in_proj_weight") }), pre + "self_attn.in_proj_bias" });
+                var qkv = int8
+                    ? QuantizedLinear(g, input, p[pre + "self_attn.in_proj_weight"].Value, 3 * d, d, pre + "self_attn.in_proj_weight", pre + "self_attn.in_proj_bias")
+                    : g.Node("Add", new[] { g.Node("MatMul", new[] { input, T(g, pre + "self_attn.in_proj_weight") }), pre + "self_attn.in_proj_bias" });
                 var parts = g.Nodes("Split", new[] { qkv, split }, 3, Int("axis", -1));
                 var q = g.Node("Transpose", new[] { g.Node("Reshape", new[] { parts[0], headShape }) }, Ints("perm", 0, 2, 1, 3));  // [B, H, T, hd]
                 var kT = g.Node("Transpose", new[] { g.Node("Reshape", new[] { parts[1], headShape }) }, Ints("perm", 0, 2, 3, 1)); // [B, H, hd, T]
@@ -183,12 +193,12 @@ public static partial class OnnxExporter
                 var scores = g.Node("Add", new[] { g.Node("Mul", new[] { g.Node("MatMul", new[] { q, kT }), scale }), bias });
                 var probs = g.Node("Softmax", new[] { scores }, Int("axis", -1));
                 var ctx = g.Node("Reshape", new[] { g.Node("Transpose", new[] { g.Node("MatMul", new[] { probs, v }) }, Ints("perm", 0, 2, 1, 3)), mergedShape });
-                return Linear(g, p, pre + "self_attn.out_proj.", ctx);
+                return Linear(g, p, pre + "self_attn.out_proj.", ctx, int8);
             }
             string FeedForward(string input)
             {
-                var a = Linear(g, p, pre + "linear1.", input);
-                return Linear(g, p, pre + "linear2.", Activation(g, c.Activation, a));
+                var a = Linear(g, p, pre + "linear1.", input, int8);
+                return Linear(g, p, pre + "linear2.", Activation(g, c.Activation, a), int8);
             }
             string Norm(string input, string name) => g.Node("LayerNormalization", new[] { input, name + "weight", name + "bias" },
                 Int("axis", -1), Float("epsilon", c.LayerNormEps));
@@ -234,8 +244,13 @@ public static partial class OnnxExporter
 
     private static string T(OnnxGraphBuilder g, string weight) => g.Node("Transpose", new[] { weight }, Ints("perm", 1, 0));
 
-    private static string Linear(OnnxGraphBuilder g, ParameterSet p, string prefix, string input)
+    private static string Linear(OnnxGraphBuilder g, ParameterSet p, string prefix, string input, bool int8 = false)
     {
+        if (int8)
+        {
+            var w = p[prefix + "weight"];
+            return QuantizedLinear(g, input, w.Value, w.Shape[0], w.Shape[1], prefix + "weight", p.Contains(prefix + "bias") ? prefix + "bias" : null);
+        }
         var y = g.Node("MatMul", new[] { input, T(g, prefix + "weight") });
         return p.Contains(prefix + "bias") ? g.Node("Add", new[] { y, prefix + "bias" }) : y;
     }

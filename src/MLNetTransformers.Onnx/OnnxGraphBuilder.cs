@@ -19,6 +19,15 @@ internal sealed class OnnxGraphBuilder
         return name;
     }
 
+    /// <summary>An initializer of another element type (int8 weights, int32 sums) with the given name and shape.</summary>
+    public string Initializer<T>(string name, ReadOnlySpan<T> data, TensorProto.Types.DataType type, params long[] dims) where T : unmanaged
+    {
+        var t = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(data)) };
+        t.Dims.AddRange(dims);
+        Graph.Initializer.Add(t);
+        return name;
+    }
+
     /// <summary>An int64 constant initializer (shapes, axes, indices).</summary>
     public string Int64s(params long[] values) => Int64Tensor(values, new long[] { values.Length });
 

@@ -38,6 +38,8 @@ public static class OnnxImporter
         if (!meta.TryGetValue(OnnxExporter.ConfigKey, out var configJson) || !meta.TryGetValue(OnnxExporter.KindKey, out var kindText))
             throw new NotSupportedException($"{source} was not exported by MLNetTransformers: weight import needs its '{OnnxExporter.ConfigKey}' metadata. Run it with ONNX Runtime instead (OnnxModelTransformer).");
         if (!Enum.TryParse<OnnxExportKind>(kindText, out var kind)) throw new InvalidDataException($"{source} has an unknown model kind '{kindText}'.");
+        if (meta.ContainsKey(OnnxExporter.Int8Key))
+            throw new NotSupportedException($"{source} is an int8 export (its float weights are not in it); weight import reads float exports. Run it with ONNX Runtime, or export the float model.");
         if (kind is OnnxExportKind.Seq2SeqEncoder or OnnxExportKind.Seq2SeqDecoder)
             throw new NotSupportedException($"{source} is one graph of an encoder-decoder export; open the export directory with OnnxSeq2SeqModel.Load.");
         foreach (var node in model.Graph.Node)

@@ -23,15 +23,31 @@ public static class OnnxTransformerCatalog
     /// using var session = new InferenceSession(onnx); // inputs input_ids and attention_mask, int64 [batch, sequence]
     /// </code>
     /// </example>
-    public static byte[] ExportTransformerToOnnx(this ModelOperationsCatalog catalog, ITransformer model)
+    public static byte[] ExportTransformerToOnnx(this ModelOperationsCatalog catalog, ITransformer model) => catalog.ExportTransformerToOnnx(model, quantize: false);
+
+    /// <summary>
+    /// As <see cref="ExportTransformerToOnnx(ModelOperationsCatalog, ITransformer)"/>; with <paramref name="quantize"/> a
+    /// classifier's or featurizer's linear layers are exported in int8 as <c>WithInt8Inference</c> runs them (int8 weights
+    /// per output channel, inputs quantized per row, <c>MatMulInteger</c>; contract in <c>onnx/README.md</c>).
+    /// </summary>
+    /// <param name="catalog">The model operations catalog (<c>mlContext.Model</c>).</param>
+    /// <param name="model">A fitted pipeline holding a transformer classifier, encoder featurizer or language model.</param>
+    /// <param name="quantize">Export int8 linear layers (classifiers and featurizers).</param>
+    /// <example>
+    /// <code>
+    /// byte[] int8 = mlContext.Model.ExportTransformerToOnnx(model, quantize: true);
+    /// </code>
+    /// </example>
+    public static byte[] ExportTransformerToOnnx(this ModelOperationsCatalog catalog, ITransformer model, bool quantize)
     {
         var parts = TransformerModel.Parts(model).ToArray();
         if (parts.OfType<TransformerClassificationTransformer>().FirstOrDefault() is { } cls)
-            return OnnxExporter.Export(cls.Model, cls.Tokenizer, cls.ClassNames);
+            return OnnxExporter.Export(cls.Model, cls.Tokenizer, cls.ClassNames, quantize: quantize);
         if (parts.OfType<EncoderFeaturizerTransformer>().FirstOrDefault() is { } feat)
-            return OnnxExporter.Export(feat.Encoder, feat.Tokenizer);
+            return OnnxExporter.Export(feat.Encoder, feat.Tokenizer, quantize);
         if (parts.OfType<LanguageModeling.LanguageModelTransformer>().FirstOrDefault() is { } lm)
-            return OnnxExporter.Export(lm.Model, lm.Tokenizer);
+            return quantize ? throw new ArgumentException("Int8 export is for classifiers and featurizers; a language model exports in float.", nameof(quantize))
+                : OnnxExporter.Export(lm.Model, lm.Tokenizer);
         if (parts.OfType<Translation.Seq2SeqTransformer>().Any())
             throw new ArgumentException("The model is an encoder-decoder, which exports as two graphs: use ExportSeq2SeqToOnnx(model, directory).", nameof(model));
         throw new ArgumentException("The model holds no transformer classifier, encoder featurizer or language model to export.", nameof(model));
@@ -75,8 +91,9 @@ public static class OnnxTransformerCatalog
     /// mlContext.Model.ExportTransformerToOnnx(model, "sentiment.onnx");
     /// </code>
     /// </example>
-    public static void ExportTransformerToOnnx(this ModelOperationsCatalog catalog, ITransformer model, string path)
-        => OnnxExporter.Save(catalog.ExportTransformerToOnnx(model), path);
+    /// <param name="quantize">Export int8 linear layers (classifiers and featurizers).</param>
+    public static void ExportTransformerToOnnx(this ModelOperationsCatalog catalog, ITransformer model, string path, bool quantize = false)
+        => OnnxExporter.Save(catalog.ExportTransformerToOnnx(model, quantize), path);
 
     /// <summary>
     /// Runs an ONNX model with ONNX Runtime: <c>input_ids</c> ← <paramref name="tokenIdsColumnName"/>, <c>attention_mask</c> ←

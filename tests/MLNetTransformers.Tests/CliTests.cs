@@ -128,6 +128,15 @@ public sealed class CliTests : IDisposable
 
         string inputs = Path.Combine(_dir, "in.json");
         File.WriteAllText(inputs, "{\"input_ids\": [[2, 7, 9, 3], [2, 11, 3, 0]], \"attention_mask\": [[1, 1, 1, 1], [1, 1, 1, 0]]}");
+        // The int8 export: smaller, runs in ONNX Runtime with the float export's output shapes.
+        string onnx8 = Path.Combine(_dir, "m8.onnx");
+        var e8 = Run("export-onnx", "--model", model, "--out", onnx8, "--int8");
+        Assert.True(e8.Code == 0, e8.Err);
+        Assert.True((bool)LastJson(e8.Out)["int8"]!);
+        Assert.True(new FileInfo(onnx8).Length < new FileInfo(onnx).Length, "the int8 export is not smaller");
+        var r8 = Run("onnx-run", "--onnx", onnx8, "--inputs", inputs);
+        Assert.True(r8.Code == 0, r8.Err);
+        Assert.Equal(2, LastJson(r8.Out)["logits"]!.AsArray().Count);
         var r = Run("onnx-run", "--onnx", onnx, "--inputs", inputs);
         Assert.True(r.Code == 0, r.Err);
         var outputs = LastJson(r.Out);
@@ -267,6 +276,10 @@ public sealed class CliTests : IDisposable
         File.WriteAllText(text, string.Concat(Enumerable.Repeat("the cat sat on the mat and the dog sat on the log. ", 40)));
         var t = Run("train-lm", "--text", text, "--model", model, "--steps", "30", "--context", "16", "--layers", "1", "--dim", "16", "--heads", "2", "--ffn", "32");
         Assert.True(t.Code == 0, t.Err);
+        var int8 = Run("export-onnx", "--model", model, "--out", Path.Combine(_dir, "lm8.onnx"), "--int8");
+        Assert.Equal(2, int8.Code);                     // a language model exports in float only: a usage error
+        Assert.Contains("--int8", int8.Err);
+        Assert.False(File.Exists(Path.Combine(_dir, "lm8.onnx")));
         var huge = Run("generate", "--model", model, "--prompt", "the ", "--max-new-tokens", "2000000000");
         Assert.Equal(2, huge.Code);
         Assert.Contains("--max-new-tokens", huge.Err);

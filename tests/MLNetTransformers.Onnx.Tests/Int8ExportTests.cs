@@ -1,0 +1,51 @@
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Layers;
+using MLNetTransformers.Core.Models;
+using Xunit;
+
+namespace MLNetTransformers.Onnx.Tests;
+
+/// <summary>The int8 export (MatMulInteger) against the managed int8 inference it mirrors.</summary>
+public class Int8ExportTests
+{
+    [Theory]
+    [MemberData(nameof(ExportParityTests.ClassifierShapes), MemberType = typeof(ExportParityTests))]
+    public void Int8Classifier_OnnxRuntimeMatchesManagedInt8(NormPlacement norm, Pooling pooling, Activation act, PositionalEncodingKind pe)
+    {
+        var model = new TransformerClassifier(ExportParityTests.Small(norm, pooling, act, pe) with { NGramBuckets = 37 }, 3);
+        Weights.Scramble(model.Parameters, 5);
+        model.SetMixture(0.8f, 0.4f);
+        var onnx = OnnxExporter.Export(model, quantize: true);
+        var quantized = model.Copy();
+        Int8Quantization.Quantize(quantized);
+        int agree = 0, rows = 0;
+        foreach (var (b, t) in new[] { (1, 1), (1, 7), (3, 5), (4, 16) })
+        {
+            var (ids, mask) = ExportParityTests.RandomBatch(b, t, b * 31 + t);
+            var batch = new TokenBatch(b, t, ids, mask);
+            var expected = quantized.Forward(batch).AsSpan(0, b * 3).ToArray();
+            var floatLogits = model.Forward(batch).AsSpan(0, b * 3).ToArray();
+            var ort = ExportParityTests.RunOrt(onnx, ids, mask, b, t);
+            ExportParityTests.Close(expected, ort["logits"], $"int8 logits b={b} t={t}");
+            Assert.NotEqual(floatLogits, ort["logits"]); // the graph computed in int8, not float
+            for (int r = 0; r < b; r++, rows++)
+                if (ArgMax(expected, r) == ArgMax(ort["logits"], r)) agree++;
+        }
+        Assert.Equal(rows, agree);
+    }
+
+    [Fact]
+    public void Int8Export_LeavesOutTheFloatWeights_AndRefusesImport()
+    {
+        var model = new TransformerClassifier(ExportParityTests.Small() with { VocabSize = 50, ModelDim = 64, FeedForwardDim = 256 }, 3);
+        Weights.Scramble(model.Parameters, 2);
+        var full = OnnxExporter.Export(model);
+        var int8 = OnnxExporter.Export(model, quantize: true);
+        Assert.True(int8.Length < full.Length * 0.5, $"int8 export {int8.Length} bytes, float {full.Length}");
+        var e = Assert.Throws<NotSupportedException>(() => OnnxImporter.Import(int8, "m.onnx"));
+        Assert.Contains("int8", e.Message);
+        Assert.Contains("m.onnx", e.Message);
+    }
+
+    private static int ArgMax(float[] logits, int row) => Array.IndexOf(logits, logits.Skip(row * 3).Take(3).Max(), row * 3) - row * 3;
+}
