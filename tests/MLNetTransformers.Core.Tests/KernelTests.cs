@@ -116,4 +116,18 @@ public class KernelTests
     {
         public void Run(int index) { if (index == 7) throw new InvalidOperationException("piece 7 failed"); }
     }
+
+    [Theory]
+    [InlineData(8, 8)]
+    [InlineData(37, 64)]   // whole 8×8 tiles and scalar edges
+    [InlineData(5, 3)]
+    public unsafe void BlockTranspose_TransposesStridedBlocks(int rows, int cols)
+    {
+        int srcStride = cols + 5, dstStride = rows + 3;
+        var src = Enumerable.Range(0, rows * srcStride).Select(i => (float)i).ToArray();
+        var dst = new float[cols * dstStride];
+        fixed (float* s = src, d = dst) BlockTranspose.Run(s, srcStride, rows, cols, d, dstStride);
+        for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) Assert.Equal(src[r * srcStride + c], dst[c * dstStride + r]);
+    }
 }

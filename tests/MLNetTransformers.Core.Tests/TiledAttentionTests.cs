@@ -1,5 +1,6 @@
 using MLNetTransformers.Core.Kernels;
 using MLNetTransformers.Core.Layers;
+using MLNetTransformers.Core.Models;
 using Xunit;
 
 namespace MLNetTransformers.Core.Tests;
@@ -55,5 +56,28 @@ public class TiledAttentionTests
         float[] q = R(tq * hd), k = R(tk * hd), v = R(tk * hd), o = Enumerable.Repeat(9f, tq * hd).ToArray();
         new ScaledDotProductAttention().Forward(new(q, 0, hd), new(k, 0, hd), new(v, 0, hd), o, 1, 1, tq, tk, hd, 0.25f, false, Enumerable.Repeat(true, tk).ToArray(), tiled: true);
         Assert.All(o, x => Assert.Equal(0f, x));
+    }
+}
+
+/// <summary>Inference over a large batch runs in chunks of sequences; the result does not depend on it.</summary>
+public class ChunkedInferenceTests
+{
+    [Fact]
+    public void LargeBatchInference_EqualsSmallerBatches_BitForBit()
+    {
+        var config = new TransformerConfig { VocabSize = 40, ModelDim = 16, Heads = 2, Layers = 2, FeedForwardDim = 32, MaxLength = 32, Dropout = 0f };
+        var encoder = new TransformerEncoder(config, 4);
+        int batch = 300, t = 32, d = 16;                    // 9,600 tokens: chunks of 128 sequences
+        Assert.True(batch * t > TransformerEncoder.InferenceChunkTokens);
+        var rng = new Random(3);
+        var ids = Enumerable.Range(0, batch * t).Select(_ => rng.Next(40)).ToArray();
+        var padding = Enumerable.Range(0, batch * t).Select(i => i % t >= t - (i / t) % 7).ToArray(); // 0-6 padded positions per row
+        var whole = encoder.Forward(ids, batch, t, padding, training: false)[..(batch * t * d)];
+        var copy = encoder.Copy();
+        for (int b0 = 0; b0 < batch; b0 += 100)              // groups of 100 sequences: under one chunk, so not chunked
+        {
+            var part = copy.Forward(ids[(b0 * t)..((b0 + 100) * t)], 100, t, padding[(b0 * t)..((b0 + 100) * t)], training: false);
+            Assert.Equal(part[..(100 * t * d)], whole[(b0 * t * d)..((b0 + 100) * t * d)]);
+        }
     }
 }

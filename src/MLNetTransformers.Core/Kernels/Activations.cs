@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace MLNetTransformers.Core.Kernels;
 
@@ -64,6 +65,24 @@ internal static class Activations
         return x * p / q;
     }
 
+    // The rational erf above on 512-bit vectors.
+    private static Vector512<float> Erf(Vector512<float> x)
+    {
+        x = Vector512.Min(Vector512.Max(x, Vector512.Create(-4f)), Vector512.Create(4f));
+        var x2 = x * x;
+        var p = Vector512.FusedMultiplyAdd(x2, Vector512.Create(-2.72614225801306e-10f), Vector512.Create(2.77068142495902e-08f));
+        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-2.10102402082508e-06f));
+        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-5.69250639462346e-05f));
+        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-7.34990630326855e-04f));
+        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-2.95459980854025e-03f));
+        p = Vector512.FusedMultiplyAdd(x2, p, Vector512.Create(-1.60960333262415e-02f));
+        var q = Vector512.FusedMultiplyAdd(x2, Vector512.Create(-1.45660718464996e-05f), Vector512.Create(-2.13374055278905e-04f));
+        q = Vector512.FusedMultiplyAdd(x2, q, Vector512.Create(-1.68282697438203e-03f));
+        q = Vector512.FusedMultiplyAdd(x2, q, Vector512.Create(-7.37332916720468e-03f));
+        q = Vector512.FusedMultiplyAdd(x2, q, Vector512.Create(-1.42647390514189e-02f));
+        return x * p / q;
+    }
+
     public static float Erf(float x)
     {
         Span<float> tmp = stackalloc float[Vector<float>.Count];
@@ -75,6 +94,15 @@ internal static class Activations
     private static void GeluErf(ReadOnlySpan<float> x, Span<float> y)
     {
         int n = x.Length, w = Vector<float>.Count, i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // Vector<float> is 256-bit even where 512-bit vectors run: the same rational erf, 16 lanes at a time.
+            for (; i <= n - 16; i += 16)
+            {
+                var v = Vector512.Create(x.Slice(i, 16));
+                (Vector512.Create(0.5f) * v * (Vector512<float>.One + Erf(v * Vector512.Create(InvSqrt2)))).CopyTo(y.Slice(i, 16));
+            }
+        }
         var half = new Vector<float>(0.5f);
         var c = new Vector<float>(InvSqrt2);
         for (; i <= n - w; i += w)

@@ -1,10 +1,12 @@
 namespace MLNetTransformers.Core.Layers;
 
 /// <summary>Layer normalisation over the last axis (biased variance, as PyTorch's <c>nn.LayerNorm</c>).</summary>
-public sealed class LayerNorm
+public sealed class LayerNorm : IParallelWork
 {
+    private const int RowsPerPiece = 256;
     private float[]? _y, _dx, _mean, _rstd;
     private float[] _x = Array.Empty<float>();
+    private int _n;
 
     /// <summary>Declares <c>{prefix}weight</c> (ones) and <c>{prefix}bias</c> (zeros), both [dim].</summary>
     /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
@@ -35,11 +37,21 @@ public sealed class LayerNorm
     {
         int d = Dim;
         var y = Workspace.Ensure(ref _y, n * d);
-        var mean = Workspace.Ensure(ref _mean, n);
-        var rstd = Workspace.Ensure(ref _rstd, n);
+        Workspace.Ensure(ref _mean, n);
+        Workspace.Ensure(ref _rstd, n);
+        (_x, _n) = (x, n);
+        // Rows are independent: pieces of 256 rows across cores (each row computed the same way on any thread).
+        WorkerPool.For((n + RowsPerPiece - 1) / RowsPerPiece, this);
+        return y;
+    }
+
+    void IParallelWork.Run(int piece)
+    {
+        int d = Dim, r0 = piece * RowsPerPiece, r1 = Math.Min(_n, r0 + RowsPerPiece);
+        float[] x = _x, y = _y!, mean = _mean!, rstd = _rstd!;
         var w = Weight.Value;
         var b = Bias.Value;
-        for (int r = 0; r < n; r++)
+        for (int r = r0; r < r1; r++)
         {
             var xr = x.AsSpan(r * d, d);
             var yr = y.AsSpan(r * d, d);
@@ -52,8 +64,6 @@ public sealed class LayerNorm
             TensorPrimitives.Multiply(yr, rs, yr);
             TensorPrimitives.FusedMultiplyAdd(yr, w, b, yr);
         }
-        _x = x;
-        return y;
     }
 
     /// <summary>dy: [n, dim] → dx; adds to γ and β gradients.</summary>

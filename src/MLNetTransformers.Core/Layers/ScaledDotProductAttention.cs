@@ -136,8 +136,8 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
             float* vh = vd + _v.Offset + (long)b * tk * _v.Stride + h * hd;
             float* oh = od + (long)b * tq * ld + h * hd;
             // Kᵀ [hd, tkp], zero beyond tk, so score blocks are whole 16-column vectors.
-            for (int j = 0; j < tkp; j++)
-            for (int p = 0; p < hd; p++) kt[(long)p * tkp + j] = j < tk ? kh[(long)j * _k.Stride + p] : 0f;
+            BlockTranspose.Run(kh, _k.Stride, tk, hd, kt, tkp);
+            for (int p = 0; p < hd; p++) new Span<float>(kt + (long)p * tkp + tk, tkp - tk).Clear();
 
             for (int q0 = 0; q0 < tq; q0 += QueryBlock)
             {

@@ -22,11 +22,11 @@ internal sealed class ResidualSublayer
         if (_placement == NormPlacement.PreNorm)
         {
             var s = _drop.Forward(_f.Forward(_norm.Forward(x, n), n, training), len, training);
-            TensorPrimitives.Add(x.AsSpan(0, len), s.AsSpan(0, len), y.AsSpan(0, len));
+            ParallelAdd.Run(x, s, y, len);
             return y;
         }
         var t = _drop.Forward(_f.Forward(x, n, training), len, training);
-        TensorPrimitives.Add(x.AsSpan(0, len), t.AsSpan(0, len), y.AsSpan(0, len));
+        ParallelAdd.Run(x, t, y, len);
         return _norm.Forward(y, n);
     }
 
@@ -37,12 +37,12 @@ internal sealed class ResidualSublayer
         if (_placement == NormPlacement.PreNorm)
         {
             var dnorm = _norm.Backward(_f.Backward(_drop.Backward(dy, len), n), n);
-            TensorPrimitives.Add(dy.AsSpan(0, len), dnorm.AsSpan(0, len), dx.AsSpan(0, len));
+            ParallelAdd.Run(dy, dnorm, dx, len);
             return dx;
         }
         var dt = _norm.Backward(dy, n);
         var df = _f.Backward(_drop.Backward(dt, len), n);
-        TensorPrimitives.Add(dt.AsSpan(0, len), df.AsSpan(0, len), dx.AsSpan(0, len));
+        ParallelAdd.Run(dt, df, dx, len);
         return dx;
     }
 }

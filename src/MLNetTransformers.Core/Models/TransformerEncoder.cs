@@ -11,7 +11,9 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
 {
     private readonly EncoderBlock[] _blocks;
     private readonly SequencePooling _pool;
-    private bool[]? _padding;
+    private bool[]? _padding, _chunkPadding;
+    private float[]? _output;
+    private int[]? _chunkIds;
 
     /// <summary>A standalone encoder with its own parameters, initialised from <paramref name="seed"/>.</summary>
     /// <param name="config">The shape (classifier fields such as NumClasses are not used).</param>
@@ -56,6 +58,31 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
     /// <param name="keyPadding">[B, T] flags, true where a key position is padding (never attended to); null = none.</param>
     /// <param name="training">Whether this is a training forward (dropout active, activations kept for Backward); false = inference, after which no Backward may follow.</param>
     public float[] Forward(int[] ids, int batch, int seqLen, bool[]? keyPadding, bool training)
+    {
+        // Inference takes the batch a few sequences at a time (about InferenceChunkTokens tokens), so the activation
+        // buffers of every layer are sized for one chunk, not for the whole batch: peak memory stops growing with the
+        // batch. Rows never mix, so the hidden states are the same bit for bit. Not when attention weights are recorded
+        // (they would be the last chunk's).
+        int perChunk = Math.Max(1, InferenceChunkTokens / seqLen);
+        if (training || batch <= perChunk || Array.Exists(_blocks, b => b.SelfAttention.RecordWeights)) return ForwardRows(ids, batch, seqLen, keyPadding, training);
+        int d = Config.ModelDim;
+        var output = Workspace.Ensure(ref _output, batch * seqLen * d);
+        var chunkIds = Workspace.Ensure(ref _chunkIds, perChunk * seqLen);
+        var chunkPadding = keyPadding is null ? null : Workspace.Ensure(ref _chunkPadding, perChunk * seqLen);
+        for (int b0 = 0; b0 < batch; b0 += perChunk)
+        {
+            int rows = Math.Min(perChunk, batch - b0), n = rows * seqLen;
+            Array.Copy(ids, b0 * seqLen, chunkIds, 0, n);
+            if (keyPadding is not null) Array.Copy(keyPadding, b0 * seqLen, chunkPadding!, 0, n);
+            Array.Copy(ForwardRows(chunkIds, rows, seqLen, chunkPadding, training: false), 0, output, (long)b0 * seqLen * d, (long)n * d);
+        }
+        return output;
+    }
+
+    /// <summary>Tokens an inference forward runs through the stack at a time (whole sequences; at least one).</summary>
+    internal const int InferenceChunkTokens = 4096;
+
+    private float[] ForwardRows(int[] ids, int batch, int seqLen, bool[]? keyPadding, bool training)
     {
         var x = Embed(ids, batch, seqLen, training);
         foreach (var block in _blocks) x = block.Forward(x, batch, seqLen, keyPadding, training, inference: !training);
