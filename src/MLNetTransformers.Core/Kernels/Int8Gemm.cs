@@ -92,11 +92,15 @@ internal sealed unsafe class Int8Gemm : IParallelWork
         int r0 = piece * _chunk, r1 = Math.Min(_m, r0 + _chunk), k = _w.Inputs, kp = _kPadded;
         // Each piece quantizes its own rows: the quantization runs on every core, and its rows are in cache for the tiles.
         for (int r = r0; r < r1; r++) QuantizeRow(new ReadOnlySpan<float>(_x + (long)r * k, k), new Span<byte>(_q + (long)r * kp, kp), out _s[r], out _z[r]);
-        for (int r = r0; r < r1; r += Rows)
+        // Blocks of 48 rows (their quantized bytes stay in L1) against each pair of weight panels in turn (a pair is
+        // reused by the block's eight tiles from L1), so the weights stream from L2 once per 48 rows, not per 6.
+        for (int b0 = r0; b0 < r1; b0 += 8 * Rows)
         {
-            int rows = Math.Min(Rows, r1 - r);
+            int b1 = Math.Min(r1, b0 + 8 * Rows);
             for (int panel = 0; panel < _w.PaddedOutputs / 8; panel += 2)
+            for (int r = b0; r < b1; r += Rows)
             {
+                int rows = Math.Min(Rows, b1 - r);
                 if (UseVnni) TileVnni(r, rows, panel);
                 else TileScalar(r, rows, panel);
             }
