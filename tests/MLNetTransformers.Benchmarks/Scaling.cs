@@ -20,16 +20,28 @@ internal static class Scaling
     private static readonly int[] SeqLengths = { 64, 128, 256, 512, 1024 };
     private static readonly int[] Batches = { 1, 2, 4, 8, 16, 32, 64 };
 
+    /// <summary>`scaling`: the curves alone (the `throughput` run includes them with --scaling).</summary>
     public static int Run(string[] args)
     {
-        bool peers = args.Contains("--peers");
+        var result = new JsonObject { ["machine"] = Throughput.Machine() };
+        foreach (var (k, v) in Measure(args).ToList()) result[k] = v?.DeepClone();
+        Console.WriteLine(result.ToJsonString());
+        return 0;
+    }
+
+    /// <summary>
+    /// The FMA peak, GEMM as a fraction of it, and the curves (with `--peers`, PyTorch's beside ours; `--plots DIR` writes the
+    /// PNGs; `--shapes-from FILE` re-assembles per-shape lines an earlier run wrote to standard error).
+    /// </summary>
+    public static JsonObject Measure(string[] args)
+    {
+        bool peers = Throughput.Option(args, "--peers") is not null || args.Contains("--peers");
         string? plots = Throughput.Option(args, "--plots");
-        int steps = int.Parse(Throughput.Option(args, "--steps") ?? "3");
+        int steps = int.Parse(Throughput.Option(args, "--scaling-steps") ?? "2");
         var peak = FmaPeak();
         double gemm = Throughput.MeasureGemm(Transpose.No, Transpose.No, 1024, 1024, 1024, trials: 5);
         var result = new JsonObject
         {
-            ["machine"] = Throughput.Machine(),
             ["fma_peak_gflops"] = peak,
             ["gemm_1024_gflops"] = Math.Round(gemm, 1),
             ["gemm_1024_fraction_of_peak"] = Math.Round(gemm / peak["all_cores"]!.GetValue<double>(), 3),
@@ -38,7 +50,6 @@ internal static class Scaling
         var byBatch = new JsonArray();
         if (Throughput.Option(args, "--shapes-from") is { } recorded)
         {
-            // The per-shape lines an earlier run wrote to standard error, assembled and plotted again.
             var lines = File.ReadLines(recorded).Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
             foreach (var o in lines.Where(o => (int)o["batch"]! == 32 && SeqLengths.Contains((int)o["seq"]!))) bySeq.Add(o.DeepClone());
             foreach (var o in lines.Where(o => (int)o["seq"]! == 128 && (string)o["mode"]! == "infer" && Batches.Contains((int)o["batch"]!))) byBatch.Add(o.DeepClone());
@@ -53,9 +64,8 @@ internal static class Scaling
         }
         result["by_sequence_length"] = bySeq;
         result["by_batch_size"] = byBatch;
-        Console.WriteLine(result.ToJsonString());
         if (plots is not null) Plot(result, plots);
-        return 0;
+        return result;
     }
 
     private static JsonObject Shape(string mode, int seq, int batch, int steps, bool peers)

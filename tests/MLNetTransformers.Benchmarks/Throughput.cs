@@ -11,7 +11,7 @@ namespace MLNetTransformers.Benchmarks;
 /// `throughput`: GEMM GFLOP/s and reference-model training/inference tokens/s and peak memory, printed as one
 /// JSON object on the last line. Each model runs in a child process so its peak resident memory is its own.
 /// With `--peers DIR` (../shared/peers) it also runs OpenBLAS sgemm and PyTorch on the same shapes in the same
-/// run and reports the ratios.
+/// run and reports the ratios. With `--scaling [--plots DIR]` it also measures the scaling curves (<see cref="Scaling"/>).
 /// </summary>
 internal static class Throughput
 {
@@ -30,6 +30,8 @@ internal static class Throughput
             ["seq2seq"] = Child("seq2seq", steps),
         };
         if (peers is not null) AddPeers(result, peers, steps);
+        // With --scaling, the curves in the same run (and --plots DIR for their PNGs).
+        if (args.Contains("--scaling")) result["scaling"] = Scaling.Measure(args);
         Console.WriteLine(result.ToJsonString());
         return 0;
     }

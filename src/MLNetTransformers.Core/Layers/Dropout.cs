@@ -7,7 +7,8 @@ namespace MLNetTransformers.Core.Layers;
 /// </summary>
 public sealed class Dropout
 {
-    private float[]? _y, _dx, _mask;
+    private float[]? _y, _dx;
+    private byte[]? _mask; // 1 = kept (scaled by 1/(1−p)), 0 = dropped: a byte per element, as PyTorch keeps a bool
     private bool _active;
     private long _calls;
 
@@ -37,22 +38,33 @@ public sealed class Dropout
         var y = Workspace.Ensure(ref _y, length);
         var mask = Workspace.Ensure(ref _mask, length);
         var rng = DeterministicRandom.Derive(Seed, (ulong)_calls++);
-        float keep = 1f / (1f - P);
+        float keep = Keep;
         // 24-bit threshold: compare raw bits rather than building floats.
         ulong threshold = (ulong)(P * (1 << 24));
-        for (int i = 0; i < length; i++) mask[i] = (rng.NextUInt64() >> 40) < threshold ? 0f : keep;
-        TensorPrimitives.Multiply(x.AsSpan(0, length), mask.AsSpan(0, length), y.AsSpan(0, length));
+        for (int i = 0; i < length; i++)
+        {
+            bool kept = (rng.NextUInt64() >> 40) >= threshold;
+            mask[i] = kept ? (byte)1 : (byte)0;
+            y[i] = kept ? x[i] * keep : 0f;
+        }
         return y;
     }
+
+    private float Keep => 1f / (1f - P);
 
     /// <summary>dx = dy ⊙ mask (dy itself when inactive).</summary>
     /// <param name="dy">Gradient of the loss with respect to the output.</param>
     /// <param name="length">Elements in the call.</param>
-    public float[] Backward(float[] dy, int length)
+    public float[] Backward(float[] dy, int length) => Backward(dy, length, inPlace: false);
+
+    /// <summary>With <paramref name="inPlace"/> the gradient is written over <paramref name="dy"/> (a caller's transient buffer).</summary>
+    internal float[] Backward(float[] dy, int length, bool inPlace)
     {
         if (!_active) return dy;
-        var dx = Workspace.Ensure(ref _dx, length);
-        TensorPrimitives.Multiply(dy.AsSpan(0, length), _mask.AsSpan(0, length), dx.AsSpan(0, length));
+        var dx = inPlace ? dy : Workspace.Ensure(ref _dx, length);
+        var mask = _mask!;
+        float keep = Keep;
+        for (int i = 0; i < length; i++) dx[i] = mask[i] != 0 ? dy[i] * keep : 0f;
         return dx;
     }
 }

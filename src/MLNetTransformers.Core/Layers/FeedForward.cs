@@ -6,6 +6,7 @@ public sealed class FeedForward
     private readonly Linear _fc1, _fc2;
     private readonly Dropout _drop;
     private float[]? _act;
+    [ThreadStatic] private static float[]? t_hidden;
     private float[] _h = Array.Empty<float>();
 
     /// <summary>Declares <c>{prefix}linear1.*</c> [ffn, d] and <c>{prefix}linear2.*</c> [d, ffn].</summary>
@@ -54,7 +55,9 @@ public sealed class FeedForward
     public float[] Backward(float[] dy, int n)
     {
         int len = n * _fc1.Out;
-        var da = _drop.Backward(_fc2.Backward(dy, n), len);
+        // The hidden-width gradient lives only until fc1's backward: one scratch shared by every FFN trained on this
+        // thread, with dropout and the activation's backward applied in place.
+        var da = _drop.Backward(_fc2.Backward(dy, n, inputGrad: true, into: Workspace.Ensure(ref t_hidden, len)), len, inPlace: true);
         Activations.Backward(Activation, _h, da, da, len); // in place
         return _fc1.Backward(da, n);
     }

@@ -80,13 +80,16 @@ public sealed class Linear
     /// <param name="dy">Gradient of the loss with respect to the output.</param>
     /// <param name="n">Rows (tokens) in the call.</param>
     /// <param name="inputGrad">Whether to compute the gradient with respect to the input (false for a first layer saves the work).</param>
-    public float[] Backward(float[] dy, int n, bool inputGrad = true)
+    public float[] Backward(float[] dy, int n, bool inputGrad = true) => Backward(dy, n, inputGrad, into: null);
+
+    /// <summary>As <see cref="Backward(float[], int, bool)"/>, writing dx into <paramref name="into"/> when given (a caller's scratch).</summary>
+    internal float[] Backward(float[] dy, int n, bool inputGrad, float[]? into)
     {
         if (Int8 is not null) throw new InvalidOperationException("This layer is quantized to int8 for inference; train the float model and quantize a copy.");
         Gemm.MatMulTransA(dy.AsSpan(0, n * Out), _x.AsSpan(0, n * In), Weight.Grad, Out, In, n, accumulate: true);
         if (Bias is not null) SumRows(dy, n, Out, Bias.Grad);
         if (!inputGrad) return Array.Empty<float>();
-        var dx = Workspace.Ensure(ref _dx, n * In);
+        var dx = into ?? Workspace.Ensure(ref _dx, n * In);
         Gemm.MatMul(dy.AsSpan(0, n * Out), Weight.Value, dx.AsSpan(0, n * In), n, In, Out);
         return dx;
     }

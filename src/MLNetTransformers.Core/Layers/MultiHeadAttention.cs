@@ -12,7 +12,9 @@ public sealed class MultiHeadAttention
     private readonly StepAttention _step = new();
     private int[]? _stepLengths;
     private readonly Linear? _outProj;
-    private float[]? _qkv, _dqkv, _q, _kv, _dq, _dkv, _ctx, _dx, _dmem;
+    private float[]? _qkv, _q, _kv, _dq, _dkv, _ctx, _dx, _dmem;
+    // d(QKV) lives only inside one Backward call: the layers trained on this thread share one.
+    [ThreadStatic] private static float[]? t_dqkv;
     private float[] _x = Array.Empty<float>(), _mem = Array.Empty<float>();
     private int _batch, _tq, _tk;
     private bool _cross;
@@ -148,7 +150,7 @@ public sealed class MultiHeadAttention
         var dx = Workspace.Ensure(ref _dx, n * d);
         if (!_cross)
         {
-            var dqkv = Workspace.Ensure(ref _dqkv, n * 3 * a);
+            var dqkv = Workspace.Ensure(ref t_dqkv, n * 3 * a);
             dqkv.AsSpan(0, n * 3 * a).Clear();
             _attention.Backward(dctx, new(dqkv, 0, 3 * a), new(dqkv, a, 3 * a), new(dqkv, 2 * a, 3 * a));
             Gemm.MatMulTransA(dqkv.AsSpan(0, n * 3 * a), _x.AsSpan(0, n * d), gw, 3 * a, d, n, accumulate: true);

@@ -10,6 +10,9 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
 {
     private const int QueryBlock = 64, KeyBlock = 256;
     private float[]? _p, _ds;
+    // dS [B, H, Tq, Tk] lives only inside one Backward call: every attention layer trained on this thread shares one, so
+    // a deep stack holds one such buffer, not one per layer (the largest activation at long sequences).
+    [ThreadStatic] private static float[]? t_scores;
     private MatrixView _q, _k, _v, _dq, _dk, _dv;
     private float[] _out = Array.Empty<float>(), _dout = Array.Empty<float>();
     private bool[]? _keyPadding;
@@ -65,7 +68,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     public void Backward(float[] dOutput, MatrixView dq, MatrixView dk, MatrixView dv)
     {
         (_dout, _dq, _dk, _dv) = (dOutput, dq, dk, dv);
-        Workspace.Ensure(ref _ds, Batch * Heads * QueryLength * KeyLength);
+        _ds = Workspace.Ensure(ref t_scores, Batch * Heads * QueryLength * KeyLength);
         _backward = true;
         // Pieces of one batch element share dq/dk/dv rows when the views alias (SimplifiedSelfAttention with one
         // head), but never columns across heads, and different batch elements never share rows: no races.
