@@ -24,19 +24,20 @@ internal static class Scaling
     public static int Run(string[] args)
     {
         var result = new JsonObject { ["machine"] = Throughput.Machine() };
-        foreach (var (k, v) in Measure(args).ToList()) result[k] = v?.DeepClone();
+        var curves = Measure(args);
+        foreach (var (k, v) in curves.ToList()) result[k] = v?.DeepClone();
         Console.WriteLine(result.ToJsonString());
+        if (Throughput.Option(args, "--plots") is { } dir) Plot(curves, dir);
         return 0;
     }
 
     /// <summary>
-    /// The FMA peak, GEMM as a fraction of it, and the curves (with `--peers`, PyTorch's beside ours; `--plots DIR` writes the
-    /// PNGs; `--shapes-from FILE` re-assembles per-shape lines an earlier run wrote to standard error).
+    /// The FMA peak, GEMM as a fraction of it, and the curves (with `--peers`, PyTorch's beside ours; `--shapes-from FILE`
+    /// re-assembles per-shape lines an earlier run wrote to standard error).
     /// </summary>
     public static JsonObject Measure(string[] args)
     {
         bool peers = Throughput.Option(args, "--peers") is not null || args.Contains("--peers");
-        string? plots = Throughput.Option(args, "--plots");
         int steps = int.Parse(Throughput.Option(args, "--scaling-steps") ?? "2");
         var peak = FmaPeak();
         double gemm = Throughput.MeasureGemm(Transpose.No, Transpose.No, 1024, 1024, 1024, trials: 5);
@@ -64,7 +65,6 @@ internal static class Scaling
         }
         result["by_sequence_length"] = bySeq;
         result["by_batch_size"] = byBatch;
-        if (plots is not null) Plot(result, plots);
         return result;
     }
 
@@ -168,17 +168,18 @@ internal static class Scaling
         return new JsonObject { ["one_core"] = Math.Round(one, 1), ["all_cores"] = Math.Round(all, 1), ["vector_bits"] = Vector512.IsHardwareAccelerated ? 512 : 256 };
     }
 
-    private static void Plot(JsonObject result, string dir)
+    /// <summary>The curves of <see cref="Measure"/> as PNGs in <paramref name="dir"/>.</summary>
+    public static void Plot(JsonObject result, string dir)
     {
         Directory.CreateDirectory(dir);
         void Curves(JsonArray rows, string mode, string x, string value, string path, string title, string yLabel, bool logX)
         {
             var plot = new Plot();
             var sel = rows.Where(r => r!["mode"]!.GetValue<string>() == mode).ToList();
-            double[] xs = sel.Select(r => logX ? Math.Log2((double)r![x]!) : (double)r![x]!).ToArray();
+            double[] xs = sel.Select(r => logX ? Math.Log2(Number(r![x]!)) : Number(r![x]!)).ToArray();
             foreach (var (key, label) in new[] { (value, "MLNetTransformers"), ("torch_" + value, "PyTorch 1.13") })
             {
-                var ys = sel.Select(r => r![key] is { } v ? (double)v : double.NaN).ToArray();
+                var ys = sel.Select(r => r![key] is { } v ? Number(v) : double.NaN).ToArray();
                 if (ys.All(double.IsNaN)) continue;
                 var line = plot.Add.Scatter(xs, ys);
                 line.LegendText = label;
@@ -199,4 +200,7 @@ internal static class Scaling
         Curves(byBatch, "infer", "batch", "tokens_per_s", "scaling-batch-infer-tokens.png", "Inference throughput against batch size", "tokens/s", true);
         Curves(byBatch, "infer", "batch", "peak_memory_mb", "scaling-batch-infer-memory.png", "Peak memory of inference against batch size", "peak resident MB", true);
     }
+
+    // A JSON number whether it was parsed from text or built from an int or a double here.
+    private static double Number(JsonNode node) => double.Parse(node.ToJsonString(), System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -33,6 +33,7 @@ internal static class Throughput
         // With --scaling, the curves in the same run (and --plots DIR for their PNGs).
         if (args.Contains("--scaling")) result["scaling"] = Scaling.Measure(args);
         Console.WriteLine(result.ToJsonString());
+        if (result["scaling"] is JsonObject curves && Option(args, "--plots") is { } dir) Scaling.Plot(curves, dir);
         return 0;
     }
 
