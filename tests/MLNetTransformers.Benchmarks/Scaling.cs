@@ -12,7 +12,7 @@ namespace MLNetTransformers.Benchmarks;
 /// `scaling [--peers] [--plots DIR]`: how cost grows with the work. The reference encoder classifier trains and infers at
 /// sequence 64…1024 (batch 32, the reference model otherwise unchanged) and infers at batch 1…64 (sequence 128); each
 /// (mode, shape) runs in a process of its own, ours and PyTorch's (peers/torch_scaling.py), so each peak resident memory
-/// is that shape's alone. Also this machine's fp32 FMA peak, measured with independent accumulators on every core, and
+/// is that shape's alone. Each side times at least the given steps and at least one second after its warm-up. Also this machine's fp32 FMA peak, measured with independent accumulators on every core, and
 /// the 1024³ GEMM as a fraction of it. Prints one JSON object; with --plots, PNG curves.
 /// </summary>
 internal static class Scaling
@@ -108,9 +108,11 @@ internal static class Scaling
         else step = () => model.Forward(tokenBatch);
         var warm = Stopwatch.StartNew();
         do step(); while (warm.Elapsed.TotalSeconds < 1.5); // past the JIT's first tiers
+        // At least `steps` steps and at least one second (the peer times the same way).
         var sw = Stopwatch.StartNew();
-        for (int i = 0; i < steps; i++) step();
-        double rate = steps * batch * seq / sw.Elapsed.TotalSeconds;
+        int done = 0;
+        while (done < steps || sw.Elapsed.TotalSeconds < 1.0) { step(); done++; }
+        double rate = (double)done * batch * seq / sw.Elapsed.TotalSeconds;
         Console.WriteLine(new JsonObject { ["tokens_per_s"] = Math.Round(rate), ["peak_memory_mb"] = Math.Round(Throughput.PeakResidentMb()) }.ToJsonString());
         return 0;
     }

@@ -1,6 +1,6 @@
 """Peer for the scaling curves: the reference encoder classifier (torch_ref.py's shapes: d 256, 4 heads, 4 layers, FFN 1024,
 pre-norm, GELU, vocabulary 8000) at one (sequence, batch), training or inference, in a process of its own so that its
-peak resident memory (ru_maxrss) is that shape's. Prints one JSON line.
+peak resident memory (ru_maxrss) is that shape's. Timed over at least --steps steps and one second. Prints one JSON line.
 Usage: /usr/bin/python3 torch_scaling.py --mode train|infer --seq T --batch B [--steps N --threads 2]"""
 import argparse, json, resource, time
 import torch, torch.nn as nn
@@ -34,7 +34,9 @@ else:
     def step():
         with torch.no_grad(): m(x)
 step()
-t = time.perf_counter()
-for _ in range(a.steps): step()
-rate = a.steps * a.batch * a.seq / (time.perf_counter() - t)
+# At least --steps steps and at least one second, so the small shapes (a few ms a step) are not timed on two steps.
+t = time.perf_counter(); n = 0
+while n < a.steps or time.perf_counter() - t < 1.0:
+    step(); n += 1
+rate = n * a.batch * a.seq / (time.perf_counter() - t)
 print(json.dumps(dict(mode=a.mode, seq=a.seq, batch=a.batch, tokens_per_s=round(rate), peak_memory_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024), torch=torch.__version__)))
