@@ -117,6 +117,51 @@ public class GenerationTests
         Assert.Contains("empty", Assert.Throws<ArgumentException>(() => gen.Generate(Array.Empty<int>(), new GenerationOptions())).Message);
         Assert.Contains("vocabulary", Assert.Throws<ArgumentOutOfRangeException>(() => gen.Generate(new[] { 99 }, new GenerationOptions())).Message);
     }
+
+    [Theory]
+    [InlineData(16)] // head width 8: the portable step attention
+    [InlineData(64)] // head width 32: the 512-bit one where the CPU has it
+    public void ABatchedStep_GivesEachRowTheLogitsOfFullRecompute(int modelDim)
+    {
+        // Rows of different lengths in one step, each against its own cache, compared with the whole sequence re-read.
+        var lm = new TransformerLanguageModel(ModelBehaviourTests.Tiny() with { ModelDim = modelDim }, 5);
+        GradCheck.Scramble(lm.Parameters, 6, 0.3f);
+        int v = lm.Config.VocabSize;
+        var sequences = new[] { new[] { 3, 1, 4, 1, 5 }, new[] { 9 }, new[] { 2, 6, 5, 3, 5, 8, 9, 7, 9 } };
+        var caches = sequences.Select(s => { var c = lm.CreateCache(); lm.ForwardIncremental(s[..^1], s.Length - 1, c); return c; }).ToArray();
+        var logits = lm.Head.Forward(lm.Decoder.ForwardStep(sequences.Select(s => s[^1]).ToArray(), 3, caches), 3).ToArray(); // the head's buffer is reused below
+        for (int r = 0; r < 3; r++)
+        {
+            int t = sequences[r].Length;
+            var full = lm.Forward(new TokenBatch(1, t, sequences[r]));
+            for (int j = 0; j < v; j++)
+                Assert.True(Math.Abs(full[(t - 1) * v + j] - logits[r * v + j]) <= 1e-5f * Math.Max(1f, Math.Abs(full[(t - 1) * v + j])), $"row {r}, logit {j}: step {logits[r * v + j]} vs full {full[(t - 1) * v + j]}");
+            Assert.Equal(t, caches[r].Length);
+        }
+    }
+
+    [Fact]
+    public void Generation_ReadsTheWeightsOfEachCall_AndLeavesNoDecodingLayoutBehind()
+    {
+        // Generation lays the weights out for decoding; a model changed between calls must be generated from as changed,
+        // and once a call returns, every layer computes from the weights themselves again.
+        var lm = Model();
+        var gen = new TokenGenerator(lm);
+        var prompt = new[] { 1, 2, 3 };
+        var greedy = new GenerationOptions { MaxNewTokens = 10, Temperature = 0 };
+        var first = gen.Generate(prompt, greedy);
+        Assert.Equal(first, new TokenGenerator(lm, fixedWeights: true).GenerateBatch(new[] { prompt }, greedy)[0]);
+        GradCheck.Scramble(lm.Parameters, 21, 0.6f);
+        var fresh = new TokenGenerator(lm.Copy()).Generate(prompt, greedy);
+        Assert.NotEqual(first, fresh); // the change matters to the output
+        Assert.Equal(fresh, gen.Generate(prompt, greedy));
+        Assert.Equal(fresh, gen.GenerateBatch(new[] { prompt }, greedy)[0]);
+
+        var batch = new TokenBatch(2, 3, new[] { 1, 2, 3, 4, 5, 6 });
+        var expected = lm.Copy().Forward(batch).ToArray();
+        var logits = lm.Forward(batch);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], logits[i]);
+    }
 }
 
 public class MaskedLanguageModelTests

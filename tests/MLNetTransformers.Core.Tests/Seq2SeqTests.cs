@@ -96,10 +96,12 @@ public class Seq2SeqTests
         public void Report(TrainingReport value) => into.Add(value);
     }
 
-    [Fact]
-    public void CachedDecoding_EqualsRecomputation_AndBeamScoresAreTheTrueLogProbabilities()
+    [Theory]
+    [InlineData(16)] // head width 8: the portable step attention
+    [InlineData(64)] // head width 32: the 512-bit one where the CPU has it
+    public void CachedDecoding_EqualsRecomputation_AndBeamScoresAreTheTrueLogProbabilities(int modelDim)
     {
-        var config = new TransformerConfig { VocabSize = 11, ModelDim = 16, Heads = 2, Layers = 2, FeedForwardDim = 24, MaxLength = 9, Dropout = 0f };
+        var config = new TransformerConfig { VocabSize = 11, ModelDim = modelDim, Heads = 2, Layers = 2, FeedForwardDim = 24, MaxLength = 9, Dropout = 0f };
         var model = new TransformerSeq2Seq(config, 21);
         GradCheck.Scramble(model.Parameters, 22, 0.6f); // peaked, varied predictions
         var decoder = new Seq2SeqDecoder(model);
@@ -150,6 +152,28 @@ public class Seq2SeqTests
             Assert.All(sources.Zip(alone), p => Assert.All(p.Second, h => Assert.True(h.Tokens.Length <= p.First.Length + 2)));
         }
         Assert.Contains(sources, s => decoder.Decode(new[] { s }, 1, 2, new() { BeamWidth = 1, MaxLengthRatio = 1f, MaxLengthOffset = 2 })[0][0].Tokens.Length < s.Length + 2);
+    }
+
+    [Fact]
+    public void EachDecoding_ReadsTheCurrentWeights_AndLeavesTheLayersAsTheyWere()
+    {
+        // Decoding lays the decoder's weights out for its steps when it encodes: a decoder kept across a change of the
+        // weights decodes from the new ones, and afterwards the model computes from its weights as before.
+        var config = new TransformerConfig { VocabSize = 13, ModelDim = 32, Heads = 2, Layers = 2, FeedForwardDim = 24, MaxLength = 12, Dropout = 0f };
+        var model = new TransformerSeq2Seq(config, 41);
+        GradCheck.Scramble(model.Parameters, 42, 0.6f);
+        var decoder = new Seq2SeqDecoder(model);
+        var source = new[] { 3, 4, 5, 6, 7 };
+        var before = decoder.Greedy(source, 1, 2, 10);
+        GradCheck.Scramble(model.Parameters, 43, 0.6f);
+        var fresh = new Seq2SeqDecoder(model.Copy()).Greedy(source, 1, 2, 10);
+        Assert.NotEqual(before, fresh);
+        Assert.Equal(fresh, decoder.Greedy(source, 1, 2, 10));
+        Assert.Equal(model.GreedyDecode(source, 1, 2, 10), fresh);
+        var batch = Batch();
+        var expected = model.Copy().Forward(batch).ToArray();
+        var logits = model.Forward(batch);
+        for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], logits[i]);
     }
 
     [Fact]

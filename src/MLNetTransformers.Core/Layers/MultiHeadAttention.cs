@@ -92,8 +92,7 @@ public sealed class MultiHeadAttention
         int n = batch * seqLen, a = AttnDim;
         (_batch, _tq, _tk, _cross, _x) = (batch, seqLen, seqLen, false, x);
         var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);                              // [n, 3A]
-        if (InProjInt8 is { } q8) Int8Gemm.Multiply(x.AsSpan(0, n * InDim), n, q8, qkv.AsSpan(0, n * 3 * a), InProjBias is null ? default : InProjBias.Value);
-        else Gemm.MatMulTransB(x.AsSpan(0, n * InDim), InProjWeight.Value, qkv.AsSpan(0, n * 3 * a), n, 3 * a, InDim, InProjBias is null ? default : InProjBias.Value);
+        InProject(x, n, qkv);
         var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [n, A]
         _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
             batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding, tiled: inference && !RecordWeights);
@@ -137,6 +136,20 @@ public sealed class MultiHeadAttention
 
     /// <summary>The int8 copy of <see cref="InProjWeight"/> self-attention forwards use once set (inference only).</summary>
     internal QuantizedMatrix? InProjInt8 { get; set; }
+
+    /// <summary><see cref="InProjWeight"/> packed for decoding steps; used by self-attention forwards of up to <see cref="PanelMatrix.MaxRows"/> rows while set.</summary>
+    internal PanelMatrix? InProjPanels { get; set; }
+
+    // qkv [n, 3A] = x·W_inᵀ + b_in, by whichever form of the weights is in use.
+    private void InProject(float[] x, int n, float[] qkv)
+    {
+        var bias = InProjBias is null ? default : InProjBias.Value;
+        var input = x.AsSpan(0, n * InDim);
+        var output = qkv.AsSpan(0, n * 3 * AttnDim);
+        if (InProjInt8 is { } q8) Int8Gemm.Multiply(input, n, q8, output, bias);
+        else if (InProjPanels is { } p && n <= PanelMatrix.MaxRows) p.Multiply(input, n, output, bias);
+        else Gemm.MatMulTransB(input, InProjWeight.Value, output, n, 3 * AttnDim, InDim, bias);
+    }
 
     /// <summary>dy: [B, Tq, d] → dx: [B, Tq, d]; for cross-attention the memory gradient is in <see cref="MemoryGrad"/>.</summary>
     /// <param name="dy">Gradient of the loss with respect to the output.</param>
@@ -192,8 +205,7 @@ public sealed class MultiHeadAttention
         int a = AttnDim;
         if ((start + n) * a > cacheK.Length) throw new ArgumentOutOfRangeException(nameof(n), $"The key/value cache holds {cacheK.Length / a} positions; {start + n} were asked for.");
         var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);
-        Gemm.MatMulTransB(x.AsSpan(0, n * InDim), InProjWeight.Value, qkv.AsSpan(0, n * 3 * a), n, 3 * a, InDim);
-        if (InProjBias is not null) Linear.AddBias(qkv, n, 3 * a, InProjBias.Value);
+        InProject(x, n, qkv);
         for (int i = 0; i < n; i++)
         {
             qkv.AsSpan(i * 3 * a + a, a).CopyTo(cacheK.AsSpan((start + i) * a, a));
@@ -235,8 +247,7 @@ public sealed class MultiHeadAttention
     {
         int a = AttnDim;
         var qkv = Workspace.Ensure(ref _qkv, rows * 3 * a);
-        Gemm.MatMulTransB(x.AsSpan(0, rows * InDim), InProjWeight.Value, qkv.AsSpan(0, rows * 3 * a), rows, 3 * a, InDim);
-        if (InProjBias is not null) Linear.AddBias(qkv, rows, 3 * a, InProjBias.Value);
+        InProject(x, rows, qkv);
         var lengths = Workspace.Ensure(ref _stepLengths, rows);
         for (int r = 0; r < rows; r++)
         {

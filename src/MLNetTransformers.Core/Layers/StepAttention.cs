@@ -1,9 +1,11 @@
+using System.Runtime.Intrinsics;
+
 namespace MLNetTransformers.Core.Layers;
 
 /// <summary>
 /// Attention of one new query per row over that row's own keys and values (a decoding step of many hypotheses that
 /// each have their own cache and their own source): out[r, h] = Σ_j softmax_j(scale·q[r,h]·K_r[j,h])·V_r[j,h].
-/// Rows have different key counts, so there is no padding and no mask. Pieces (row, head) run in parallel.
+/// Rows have different key counts, so there is no padding and no mask. Rows run in parallel.
 /// Key j of row r is <c>keys[r][offset + j·stride + h·hd ..]</c>, its value <c>values[r][valueOffset + j·stride + h·hd ..]</c>.
 /// </summary>
 internal sealed class StepAttention : IParallelWork
@@ -25,19 +27,54 @@ internal sealed class StepAttention : IParallelWork
         _maxKeys = 0;
         for (int r = 0; r < rows; r++) _maxKeys = Math.Max(_maxKeys, lengths[r]);
         Workspace.Ensure(ref _scores, rows * heads * _maxKeys);
-        WorkerPool.For(rows * heads, this);
+        // A piece is a row's heads: a (row, head) piece is a few dozen keys, less work than claiming it.
+        WorkerPool.For(rows, this);
     }
 
     void IParallelWork.Run(int piece)
     {
-        int r = piece / _heads, h = piece % _heads, hd = _hd, n = _lengths[r];
+        if (Vector512.IsHardwareAccelerated && _hd % 16 == 0) { RowHeads512(piece); return; }
+        for (int h = 0; h < _heads; h++) Run(piece, h);
+    }
+
+    private void Run(int r, int h)
+    {
+        int hd = _hd, n = _lengths[r];
+        var scores = _scores!.AsSpan((r * _heads + h) * _maxKeys, n);
         var q = _q.AsSpan(r * _qStride + h * hd, hd);
-        var scores = _scores!.AsSpan(piece * _maxKeys, n);
         float[] k = _keys[r], v = _values[r];
         for (int j = 0; j < n; j++) scores[j] = _scale * TensorPrimitives.Dot(q, k.AsSpan(_keyOffset + j * _stride + h * hd, hd));
         Softmax.InPlace(scores, n);
         var o = _out.AsSpan(r * _heads * hd + h * hd, hd);
         o.Clear();
         for (int j = 0; j < n; j++) TensorPrimitives.MultiplyAdd(v.AsSpan(_valueOffset + j * _stride + h * hd, hd), scores[j], o, o);
+    }
+
+    // Row r's heads together on 512-bit vectors: each cached key and value row is read once, front to back, for all
+    // heads (a head at a time reads a quarter of every row per pass, and a step's caches are not in cache: the weights
+    // streamed through since the last step), and there is no library call per key.
+    private unsafe void RowHeads512(int r)
+    {
+        int hd = _hd, heads = _heads, n = _lengths[r], width = heads * hd, maxKeys = _maxKeys;
+        fixed (float* q = &_q[r * _qStride], k = _keys[r], v = _values[r], s = &_scores![r * heads * maxKeys], o = &_out[r * width])
+        {
+            float* key = k + _keyOffset;
+            for (int j = 0; j < n; j++, key += _stride)
+                for (int h = 0; h < heads; h++)
+                {
+                    var acc = Vector512<float>.Zero;
+                    for (int e = h * hd; e < (h + 1) * hd; e += 16) acc = Vector512.FusedMultiplyAdd(Vector512.Load(q + e), Vector512.Load(key + e), acc);
+                    s[h * maxKeys + j] = _scale * Vector512.Sum(acc);
+                }
+            for (int h = 0; h < heads; h++) Softmax.InPlace(new Span<float>(s + h * maxKeys, n), n);
+            new Span<float>(o, width).Clear();
+            float* value = v + _valueOffset;
+            for (int j = 0; j < n; j++, value += _stride)
+                for (int h = 0; h < heads; h++)
+                {
+                    var w = Vector512.Create(s[h * maxKeys + j]);
+                    for (int e = h * hd; e < (h + 1) * hd; e += 16) Vector512.FusedMultiplyAdd(Vector512.Load(value + e), w, Vector512.Load(o + e)).Store(o + e);
+                }
+        }
     }
 }

@@ -44,6 +44,8 @@ public sealed class DecoderBlock
     public MultiHeadAttention SelfAttention => _sa.Attention;
     /// <summary>Cross-attention, or null.</summary>
     public MultiHeadAttention? CrossAttention => _ca?.Attention;
+    /// <summary>The position-wise feed-forward network.</summary>
+    public FeedForward FeedForward => _ff.Network;
 
     /// <summary>
     /// x: [B, T, d] → [B, T, d]. <paramref name="memory"/>: [B, Tm, d] (required with cross-attention),

@@ -13,13 +13,24 @@ public sealed class TokenGenerator
     private readonly float[] _logits;
     private readonly TokenSampler _sampler;
     private readonly int[] _one = new int[1];
+    private readonly KvCache[] _caches;
+    private readonly DecodingPanels _panels;
+    private readonly bool _fixedWeights;
 
     /// <summary>A generator over <paramref name="model"/>.</summary>
     /// <param name="model">The language model to sample from.</param>
-    public TokenGenerator(TransformerLanguageModel model)
+    /// <param name="fixedWeights">
+    /// True when <paramref name="model"/>'s weights will not change while this generator is used (a copy kept for
+    /// serving): its weights are then laid out for decoding once, instead of at the start of every call.
+    /// </param>
+    public TokenGenerator(TransformerLanguageModel model, bool fixedWeights = false)
     {
+        ArgumentNullException.ThrowIfNull(model);
         _model = model;
+        _fixedWeights = fixedWeights;
+        _panels = new DecodingPanels(model.Decoder, model.Head);
         _cache = model.CreateCache();
+        _caches = new[] { _cache };
         int v = model.Config.VocabSize;
         (_logits, _sampler) = (new float[v], new TokenSampler(v));
     }
@@ -37,13 +48,14 @@ public sealed class TokenGenerator
         foreach (int id in prompt)
             if ((uint)id >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(prompt), id, $"Prompt token {id} is outside the vocabulary [0, {vocab}).");
         var context = new List<int>(prompt.Length > max - 1 ? prompt[^(max - 1)..].ToArray() : prompt.ToArray());
+        using var panels = _panels.Attach(repack: !_fixedWeights);
         var generated = new List<int>();
         var rng = DeterministicRandom.Derive(options.Seed, 0x6E6E);
         if (options.UseKvCache) Prefill(context);
         else Recompute(context);
         for (int step = 0; step < options.MaxNewTokens; step++)
         {
-            int next = Sample(context, options, ref rng);
+            int next = Sample(_logits, context, options, ref rng);
             if (next == options.EndTokenId) break; // end of sequence: not part of the output
             context.Add(next);
             generated.Add(next);
@@ -56,7 +68,8 @@ public sealed class TokenGenerator
                 continue;
             }
             _one[0] = next;
-            _model.ForwardIncremental(_one, 1, _cache).AsSpan(0, vocab).CopyTo(_logits);
+            // The step GenerateBatch takes, with one row: the same arithmetic, so each batched output equals this one.
+            _model.Head.Forward(_model.Decoder.ForwardStep(_one, 1, _caches), 1).AsSpan(0, vocab).CopyTo(_logits);
         }
         return generated.ToArray();
     }
@@ -79,6 +92,7 @@ public sealed class TokenGenerator
         var caches = new KvCache[n];
         var rngs = new DeterministicRandom[n];
         var logits = new float[n * vocab];
+        using var panels = _panels.Attach(repack: !_fixedWeights);
         for (int i = 0; i < n; i++)
         {
             var prompt = prompts[i] ?? throw new ArgumentNullException(nameof(prompts), $"Prompt {i} is null.");
@@ -89,37 +103,52 @@ public sealed class TokenGenerator
             caches[i] = _model.CreateCache();
             rngs[i] = DeterministicRandom.Derive(options.Seed, 0x6E6E);
             var ids = contexts[i].ToArray();
-            _model.ForwardIncremental(ids, ids.Length, caches[i]).AsSpan((ids.Length - 1) * vocab, vocab).CopyTo(logits.AsSpan(i * vocab, vocab));
+            _model.ForwardIncrementalLast(ids, ids.Length, caches[i]).AsSpan(0, vocab).CopyTo(logits.AsSpan(i * vocab, vocab));
         }
         var generated = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();
-        var live = Enumerable.Range(0, n).ToList();
+        // Row i's next logits: row rowOf[i] of the last step's output, or (-1) its row of `logits` after a prompt read.
+        var rowOf = new int[n];
+        Array.Fill(rowOf, -1);
+        float[] stepLogits = Array.Empty<float>();
+        var live = new List<int>(n);
+        for (int i = 0; i < n; i++) live.Add(i);
+        var stepping = new List<int>(n);
+        var stepIds = new int[n];
+        var stepCaches = new KvCache[n];
         for (int step = 0; step < options.MaxNewTokens && live.Count > 0; step++)
         {
-            var next = new List<int>(live.Count);
-            foreach (int i in live)
+            int kept = 0;
+            for (int l = 0; l < live.Count; l++)
             {
-                logits.AsSpan(i * vocab, vocab).CopyTo(_logits);
-                int token = Sample(contexts[i], options, ref rngs[i]);
+                int i = live[l];
+                var row = rowOf[i] < 0 ? logits.AsSpan(i * vocab, vocab) : stepLogits.AsSpan(rowOf[i] * vocab, vocab);
+                int token = Sample(row, contexts[i], options, ref rngs[i]);
                 if (token == options.EndTokenId) continue; // end of sequence: not part of the output, and the row leaves
                 contexts[i].Add(token);
                 generated[i].Add(token);
-                if (step < options.MaxNewTokens - 1) next.Add(i);
+                if (step < options.MaxNewTokens - 1) live[kept++] = i;
             }
-            live = next;
+            live.RemoveRange(kept, live.Count - kept);
             if (live.Count == 0) break;
             // A full cache keeps its newest half, re-read alone (as Generate does); the others step together.
-            var stepping = new List<int>(live.Count);
+            stepping.Clear();
             foreach (int i in live)
             {
-                if (caches[i].Length < max) { stepping.Add(i); continue; }
+                if (caches[i].Length < max)
+                {
+                    (stepIds[stepping.Count], stepCaches[stepping.Count]) = (contexts[i][^1], caches[i]);
+                    stepping.Add(i);
+                    continue;
+                }
                 var window = contexts[i].GetRange(contexts[i].Count - max / 2, max / 2).ToArray();
                 caches[i].Clear();
-                _model.ForwardIncremental(window, window.Length, caches[i]).AsSpan((window.Length - 1) * vocab, vocab).CopyTo(logits.AsSpan(i * vocab, vocab));
+                _model.ForwardIncrementalLast(window, window.Length, caches[i]).AsSpan(0, vocab).CopyTo(logits.AsSpan(i * vocab, vocab));
+                rowOf[i] = -1;
             }
             if (stepping.Count == 0) continue;
-            var ids2 = stepping.Select(i => contexts[i][^1]).ToArray();
-            var rowsLogits = _model.Head.Forward(_model.Decoder.ForwardStep(ids2, stepping.Count, stepping.Select(i => caches[i]).ToArray()), stepping.Count);
-            for (int r = 0; r < stepping.Count; r++) rowsLogits.AsSpan(r * vocab, vocab).CopyTo(logits.AsSpan(stepping[r] * vocab, vocab));
+            int rows = stepping.Count;
+            stepLogits = _model.Head.Forward(_model.Decoder.ForwardStep(stepIds, rows, new ArraySegment<KvCache>(stepCaches, 0, rows)), rows);
+            for (int r = 0; r < rows; r++) rowOf[stepping[r]] = r;
         }
         return generated.Select(g => g.ToArray()).ToArray();
     }
@@ -129,7 +158,7 @@ public sealed class TokenGenerator
         _cache.Clear();
         var ids = tokens.ToArray();
         int n = ids.Length, v = _model.Config.VocabSize;
-        _model.ForwardIncremental(ids, n, _cache).AsSpan((n - 1) * v, v).CopyTo(_logits);
+        _model.ForwardIncrementalLast(ids, n, _cache).AsSpan(0, v).CopyTo(_logits);
     }
 
     private void Recompute(List<int> context)
@@ -140,9 +169,9 @@ public sealed class TokenGenerator
         _model.Forward(new TokenBatch(1, n, window)).AsSpan((n - 1) * v, v).CopyTo(_logits);
     }
 
-    private int Sample(List<int> context, GenerationOptions o, ref DeterministicRandom rng)
+    // logits (one row of the vocabulary) are changed in place.
+    private int Sample(Span<float> logits, List<int> context, GenerationOptions o, ref DeterministicRandom rng)
     {
-        var logits = _logits.AsSpan();
         if (o.RepetitionPenalty != 1f)
             foreach (int t in new HashSet<int>(context))
                 logits[t] = logits[t] > 0 ? logits[t] / o.RepetitionPenalty : logits[t] * o.RepetitionPenalty;

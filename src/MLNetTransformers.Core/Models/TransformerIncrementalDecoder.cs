@@ -4,7 +4,9 @@ namespace MLNetTransformers.Core.Models;
 /// The managed <see cref="IIncrementalDecoder"/> of a <see cref="TransformerSeq2Seq"/>: sources are encoded as one padded
 /// batch and each one's cross-attention keys and values projected once; every hypothesis (row) owns a
 /// <see cref="KvCache"/>. A step hands each parent's cache to its first child and copies it for the others (beam
-/// search forks), returns unused caches to a pool, then runs the decoder on all rows at once.
+/// search forks), returns unused caches to a pool, then runs the decoder on all rows at once. <see cref="Encode"/> also
+/// lays the decoder's weights out for the steps (<see cref="DecodingPanels"/>): the steps that follow it read the
+/// weights as they were then.
 /// </summary>
 internal sealed class TransformerIncrementalDecoder(TransformerSeq2Seq model) : IIncrementalDecoder
 {
@@ -16,6 +18,7 @@ internal sealed class TransformerIncrementalDecoder(TransformerSeq2Seq model) : 
     private readonly List<float[][]> _rowCross = new();
     private int[] _ids = Array.Empty<int>(), _rowLengths = Array.Empty<int>();
     private bool[] _taken = Array.Empty<bool>();
+    private readonly DecodingPanels _panels = new(model.Decoder, model.Head);
 
     public int VocabSize => model.Config.VocabSize;
     public int MaxLength => model.Config.MaxLength;
@@ -27,6 +30,7 @@ internal sealed class TransformerIncrementalDecoder(TransformerSeq2Seq model) : 
         var batch = TokenBatch.Padded(sources, MaxSourceLength);
         int n = batch.BatchSize, s = batch.SeqLen, d = model.Config.ModelDim;
         var memory = model.Encode(batch);
+        _panels.Pack();
         _crossKeysValues = new float[n][][];
         _sourceLengths = new int[n];
         for (int i = 0; i < n; i++)
@@ -69,6 +73,7 @@ internal sealed class TransformerIncrementalDecoder(TransformerSeq2Seq model) : 
             if (!_taken[p]) _free.Push(_caches[p]); // finished or pruned hypotheses leave the batch
         (_caches, _next) = (_next, _caches);
         (_source, _nextSource) = (_nextSource, _source);
+        using var panels = _panels.Attach(repack: false);
         var hidden = model.Decoder.ForwardStep(_ids, rows, _caches, _rowCross, _rowLengths);
         return model.Head.Forward(hidden, rows);
     }

@@ -44,4 +44,20 @@ public sealed class TransformerLanguageModel : TokenPredictionModel
         if (cache.Capacity != Config.MaxLength || cache.Layers.Count != Config.Layers) throw new ArgumentException("The cache was made for another model.", nameof(cache));
         return Head.Forward(Decoder.ForwardIncremental(ids, n, cache), n);
     }
+
+    /// <summary>
+    /// As <see cref="ForwardIncremental"/>, but the logits [vocab] of the last new token only: reading a prompt needs no
+    /// others, and the head is the largest product of a step.
+    /// </summary>
+    internal float[] ForwardIncrementalLast(int[] ids, int n, KvCache cache)
+    {
+        if (cache.Capacity != Config.MaxLength || cache.Layers.Count != Config.Layers) throw new ArgumentException("The cache was made for another model.", nameof(cache));
+        var hidden = Decoder.ForwardIncremental(ids, n, cache);
+        int d = Config.ModelDim;
+        var last = Workspace.Ensure(ref _lastHidden, d);
+        hidden.AsSpan((n - 1) * d, d).CopyTo(last);
+        return Head.Forward(last, 1);
+    }
+
+    private float[]? _lastHidden;
 }

@@ -44,7 +44,7 @@ public sealed class LanguageModelTransformer : LazyRowTransformer, IModelPart, I
             throw new ArgumentException($"The tokenizer's vocabulary ({tokenizer.VocabularySize}) does not match the model's ({model.Config.VocabSize}).");
         Tokenizer = tokenizer;
         Model = model;
-        _replicas = new(() => { var copy = model.Copy(); return (copy, new TokenGenerator(copy)); });
+        _replicas = new(() => { var copy = model.Copy(); return (copy, new TokenGenerator(copy, fixedWeights: true)); });
         Generation = options.Generation.Validate();
         StopSequences = options.StopSequences.ToArray();
         PromptColumnName = options.PromptColumnName;
