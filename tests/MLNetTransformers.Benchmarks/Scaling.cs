@@ -105,7 +105,12 @@ internal static class Scaling
             var trainer = new Trainer(model, new TrainerOptions { LearningRate = 3e-4f });
             step = () => trainer.TrainStep(tokenBatch);
         }
-        else step = () => model.Forward(tokenBatch);
+        else
+        {
+            // As a serving replica runs it (the ML.NET transformers' copies): weights laid out once for small batches.
+            InferencePanels.AttachForGood(model.Encoder);
+            step = () => model.Forward(tokenBatch);
+        }
         var warm = Stopwatch.StartNew();
         do step(); while (warm.Elapsed.TotalSeconds < 1.5); // past the JIT's first tiers
         // At least `steps` steps and at least one second (the peer times the same way).

@@ -53,7 +53,7 @@ public sealed class Linear
     {
         var y = Workspace.Ensure(ref _y, n * Out);
         if (Int8 is { } q) Int8Gemm.Multiply(x.AsSpan(0, n * In), n, q, y.AsSpan(0, n * Out), Bias is null ? default : Bias.Value);
-        else if (Panels is { } p && n <= PanelMatrix.MaxRows) p.Multiply(x.AsSpan(0, n * In), n, y.AsSpan(0, n * Out), Bias is null ? default : Bias.Value);
+        else if (Panels is { } p) p.Multiply(x.AsSpan(0, n * In), n, y.AsSpan(0, n * Out), Bias is null ? default : Bias.Value);
         else Gemm.MatMulTransB(x.AsSpan(0, n * In), Weight.Value, y.AsSpan(0, n * Out), n, Out, In, Bias is null ? default : Bias.Value);
         _x = x;
         return y;
@@ -66,8 +66,8 @@ public sealed class Linear
     internal QuantizedMatrix? Int8 { get; set; }
 
     /// <summary>
-    /// <see cref="Weight"/> packed for decoding steps, which forwards of up to <see cref="PanelMatrix.MaxRows"/> rows use
-    /// while it is set (<see cref="Models.DecodingPanels"/> sets it for one generation call and clears it after).
+    /// <see cref="Weight"/> packed for inference, which forwards use while it is set (<see cref="Models.InferencePanels"/>
+    /// sets it for one generation call and clears it after, or for good on a serving replica).
     /// </summary>
     internal PanelMatrix? Panels { get; set; }
 

@@ -137,7 +137,7 @@ public sealed class MultiHeadAttention
     /// <summary>The int8 copy of <see cref="InProjWeight"/> self-attention forwards use once set (inference only).</summary>
     internal QuantizedMatrix? InProjInt8 { get; set; }
 
-    /// <summary><see cref="InProjWeight"/> packed for decoding steps; used by self-attention forwards of up to <see cref="PanelMatrix.MaxRows"/> rows while set.</summary>
+    /// <summary><see cref="InProjWeight"/> packed for inference; used by self-attention forwards while set.</summary>
     internal PanelMatrix? InProjPanels { get; set; }
 
     // qkv [n, 3A] = x·W_inᵀ + b_in, by whichever form of the weights is in use.
@@ -147,7 +147,7 @@ public sealed class MultiHeadAttention
         var input = x.AsSpan(0, n * InDim);
         var output = qkv.AsSpan(0, n * 3 * AttnDim);
         if (InProjInt8 is { } q8) Int8Gemm.Multiply(input, n, q8, output, bias);
-        else if (InProjPanels is { } p && n <= PanelMatrix.MaxRows) p.Multiply(input, n, output, bias);
+        else if (InProjPanels is { } p) p.Multiply(input, n, output, bias);
         else Gemm.MatMulTransB(input, InProjWeight.Value, output, n, 3 * AttnDim, InDim, bias);
     }
 

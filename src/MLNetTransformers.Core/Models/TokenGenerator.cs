@@ -14,7 +14,7 @@ public sealed class TokenGenerator
     private readonly TokenSampler _sampler;
     private readonly int[] _one = new int[1];
     private readonly KvCache[] _caches;
-    private readonly DecodingPanels _panels;
+    private readonly InferencePanels _panels;
     private readonly bool _fixedWeights;
 
     /// <summary>A generator over <paramref name="model"/>.</summary>
@@ -28,7 +28,7 @@ public sealed class TokenGenerator
         ArgumentNullException.ThrowIfNull(model);
         _model = model;
         _fixedWeights = fixedWeights;
-        _panels = new DecodingPanels(model.Decoder, model.Head);
+        _panels = new InferencePanels(model.Decoder, model.Head);
         _cache = model.CreateCache();
         _caches = new[] { _cache };
         int v = model.Config.VocabSize;

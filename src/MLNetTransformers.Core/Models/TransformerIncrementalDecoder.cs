@@ -5,7 +5,7 @@ namespace MLNetTransformers.Core.Models;
 /// batch and each one's cross-attention keys and values projected once; every hypothesis (row) owns a
 /// <see cref="KvCache"/>. A step hands each parent's cache to its first child and copies it for the others (beam
 /// search forks), returns unused caches to a pool, then runs the decoder on all rows at once. <see cref="Encode"/> also
-/// lays the decoder's weights out for the steps (<see cref="DecodingPanels"/>): the steps that follow it read the
+/// lays the decoder's weights out for the steps (<see cref="InferencePanels"/>): the steps that follow it read the
 /// weights as they were then.
 /// </summary>
 internal sealed class TransformerIncrementalDecoder(TransformerSeq2Seq model) : IIncrementalDecoder
@@ -18,7 +18,11 @@ internal sealed class TransformerIncrementalDecoder(TransformerSeq2Seq model) : 
     private readonly List<float[][]> _rowCross = new();
     private int[] _ids = Array.Empty<int>(), _rowLengths = Array.Empty<int>();
     private bool[] _taken = Array.Empty<bool>();
-    private readonly DecodingPanels _panels = new(model.Decoder, model.Head);
+    private readonly InferencePanels _panels = new(model.Decoder, model.Head);
+    private bool _packed;
+
+    /// <summary>True when the model's weights will never change (a serving replica): they are then laid out once, not at each <see cref="Encode"/>.</summary>
+    public bool FixedWeights { get; set; }
 
     public int VocabSize => model.Config.VocabSize;
     public int MaxLength => model.Config.MaxLength;
@@ -30,7 +34,8 @@ internal sealed class TransformerIncrementalDecoder(TransformerSeq2Seq model) : 
         var batch = TokenBatch.Padded(sources, MaxSourceLength);
         int n = batch.BatchSize, s = batch.SeqLen, d = model.Config.ModelDim;
         var memory = model.Encode(batch);
-        _panels.Pack();
+        if (!FixedWeights || !_packed) _panels.Pack();
+        _packed = true;
         _crossKeysValues = new float[n][][];
         _sourceLengths = new int[n];
         for (int i = 0; i < n; i++)

@@ -51,7 +51,12 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
     {
         Tokenizer = tokenizer;
         Model = model;
-        _replicas = new ReplicaPool<TransformerClassifier>(model.Copy);
+        _replicas = new ReplicaPool<TransformerClassifier>(() =>
+        {
+            var copy = model.Copy();
+            foreach (var encoder in copy.Members) InferencePanels.AttachForGood(encoder); // a replica's weights never change
+            return copy;
+        });
         IsBinary = binary;
         ClassNames = classNames;
         _labelType = labelType;

@@ -61,6 +61,7 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPar
     {
         var copy = Encoder.Copy();
         if (Int8Inference) Int8Quantization.Quantize(copy);
+        else InferencePanels.AttachForGood(copy); // a replica's weights never change
         return copy;
     }
 

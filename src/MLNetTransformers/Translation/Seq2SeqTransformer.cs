@@ -56,7 +56,12 @@ public sealed class Seq2SeqTransformer : LazyRowTransformer, IModelPart, IModelP
             throw new ArgumentException($"The source tokenizer emits up to {sourceTokenizer.MaxTokens} tokens; the model holds {model.Config.MaxLength}.", nameof(sourceTokenizer));
         Decoding = (decoding ?? new Seq2SeqDecodingOptions()).Validate();
         (Tokenizer, SourceTokenizer, Model, SourceColumnName, OutputColumnName) = (tokenizer, sourceTokenizer, model, sourceColumnName, outputColumnName);
-        _replicas = new ReplicaPool<Seq2SeqDecoder>(() => new Seq2SeqDecoder(model.Copy().CreateIncrementalDecoder()));
+        _replicas = new ReplicaPool<Seq2SeqDecoder>(() =>
+        {
+            var decoder = model.Copy().CreateIncrementalDecoder();
+            if (decoder is TransformerIncrementalDecoder managed) managed.FixedWeights = true; // a replica's weights never change
+            return new Seq2SeqDecoder(decoder);
+        });
     }
 
     /// <summary>The target side's tokenizer (and the source's when they share one).</summary>
