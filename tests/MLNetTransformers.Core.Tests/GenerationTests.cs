@@ -129,6 +129,17 @@ public class GenerationTests
         int v = lm.Config.VocabSize;
         var sequences = new[] { new[] { 3, 1, 4, 1, 5 }, new[] { 9 }, new[] { 2, 6, 5, 3, 5, 8, 9, 7, 9 } };
         var caches = sequences.Select(s => { var c = lm.CreateCache(); lm.ForwardIncremental(s[..^1], s.Length - 1, c); return c; }).ToArray();
+        // Prompts read together give each the last-token logits of reading it alone.
+        var prompts = sequences.Where(s => s.Length > 1).Select(s => s[..^1]).ToArray();
+        var together = prompts.Select(_ => lm.CreateCache()).ToArray();
+        var read = lm.ForwardIncrementalLast(prompts.SelectMany(p => p).ToArray(), prompts.Select(p => p.Length).ToArray(), together).ToArray();
+        for (int r = 0; r < prompts.Length; r++)
+        {
+            Assert.Equal(prompts[r].Length, together[r].Length);
+            var alone = lm.ForwardIncremental(prompts[r], prompts[r].Length, lm.CreateCache());
+            for (int j = 0; j < v; j++) Assert.Equal(alone[(prompts[r].Length - 1) * v + j], read[r * v + j], 4);
+        }
+        Assert.Throws<ArgumentException>(() => lm.ForwardIncrementalLast(new[] { 1 }, new[] { 1, 0 }, new[] { lm.CreateCache(), lm.CreateCache() }));
         var logits = lm.Head.Forward(lm.Decoder.ForwardStep(sequences.Select(s => s[^1]).ToArray(), 3, caches), 3).ToArray(); // the head's buffer is reused below
         for (int r = 0; r < 3; r++)
         {

@@ -13,6 +13,7 @@ public sealed class MultiHeadAttention
     private int[]? _stepLengths;
     private readonly Linear? _outProj;
     private float[]? _qkv, _q, _kv, _dq, _dkv, _ctx, _dx, _dmem;
+    private float[][]? _rowKeys, _rowValues;
     // d(QKV) lives only inside one Backward call: the layers trained on this thread share one.
     [ThreadStatic] private static float[]? t_dqkv;
     private float[] _x = Array.Empty<float>(), _mem = Array.Empty<float>();
@@ -200,20 +201,39 @@ public sealed class MultiHeadAttention
     /// <param name="cacheK">This layer's cached keys.</param>
     /// <param name="cacheV">This layer's cached values.</param>
     /// <param name="start">Position of the first new token.</param>
-    public float[] ForwardIncremental(float[] x, int n, float[] cacheK, float[] cacheV, int start)
+    public float[] ForwardIncremental(float[] x, int n, float[] cacheK, float[] cacheV, int start) =>
+        ForwardIncremental(x, new[] { n }, new[] { cacheK }, new[] { cacheV }, new[] { start });
+
+    /// <summary>
+    /// <see cref="ForwardIncremental(float[], int, float[], float[], int)"/> for several sequences at once (prompts read
+    /// together): sequence s brings the next <paramref name="lengths"/>[s] rows of x and continues its own cache from
+    /// <paramref name="starts"/>[s]. The projections run over all rows; each sequence attends alone, exactly as it would
+    /// in a call of its own.
+    /// </summary>
+    internal float[] ForwardIncremental(float[] x, int[] lengths, float[][] cacheK, float[][] cacheV, int[] starts)
     {
-        int a = AttnDim;
-        if ((start + n) * a > cacheK.Length) throw new ArgumentOutOfRangeException(nameof(n), $"The key/value cache holds {cacheK.Length / a} positions; {start + n} were asked for.");
+        int a = AttnDim, n = 0;
+        for (int s = 0; s < lengths.Length; s++)
+        {
+            if ((starts[s] + lengths[s]) * a > cacheK[s].Length)
+                throw new ArgumentOutOfRangeException(nameof(lengths), $"{(lengths.Length > 1 ? $"Sequence {s}: t" : "T")}he key/value cache holds {cacheK[s].Length / a} positions; {starts[s] + lengths[s]} were asked for.");
+            n += lengths[s];
+        }
         var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);
         InProject(x, n, qkv);
-        for (int i = 0; i < n; i++)
-        {
-            qkv.AsSpan(i * 3 * a + a, a).CopyTo(cacheK.AsSpan((start + i) * a, a));
-            qkv.AsSpan(i * 3 * a + 2 * a, a).CopyTo(cacheV.AsSpan((start + i) * a, a));
-        }
+        // Every new position is a query over its own sequence's cache up to itself: the step attention, row by row.
+        var rowKeys = Workspace.Ensure(ref _rowKeys, n);
+        var rowValues = Workspace.Ensure(ref _rowValues, n);
+        var rowLengths = Workspace.Ensure(ref _stepLengths, n);
+        for (int s = 0, r = 0; s < lengths.Length; s++)
+            for (int i = 0; i < lengths[s]; i++, r++)
+            {
+                qkv.AsSpan(r * 3 * a + a, a).CopyTo(cacheK[s].AsSpan((starts[s] + i) * a, a));
+                qkv.AsSpan(r * 3 * a + 2 * a, a).CopyTo(cacheV[s].AsSpan((starts[s] + i) * a, a));
+                (rowKeys[r], rowValues[r], rowLengths[r]) = (cacheK[s], cacheV[s], starts[s] + i + 1);
+            }
         var ctx = Workspace.Ensure(ref _ctx, n * a);
-        _attention.Forward(new(qkv, 0, 3 * a), new(cacheK, 0, a), new(cacheV, 0, a), ctx,
-            1, Heads, n, start + n, HeadDim, 1f / MathF.Sqrt(HeadDim), causal: true, keyPadding: null);
+        _step.Forward(qkv, 3 * a, rowKeys, rowValues, 0, 0, a, rowLengths, ctx, n, Heads, HeadDim);
         return _outProj is null ? ctx : _outProj.Forward(ctx, n);
     }
 

@@ -3,9 +3,10 @@ using System.Runtime.Intrinsics;
 namespace MLNetTransformers.Core.Layers;
 
 /// <summary>
-/// Attention of one new query per row over that row's own keys and values (a decoding step of many hypotheses that
-/// each have their own cache and their own source): out[r, h] = Σ_j softmax_j(scale·q[r,h]·K_r[j,h])·V_r[j,h].
-/// Rows have different key counts, so there is no padding and no mask. Rows run in parallel.
+/// Attention of one query per row over that row's own keys and values (a decoding step of many hypotheses that each
+/// have their own cache and their own source; or the positions of prompts being read, each over its cache up to
+/// itself): out[r, h] = Σ_j softmax_j(scale·q[r,h]·K_r[j,h])·V_r[j,h]. Rows have different key counts, so there is no
+/// padding and no mask; a row's result does not depend on the other rows. Rows run in parallel.
 /// Key j of row r is <c>keys[r][offset + j·stride + h·hd ..]</c>, its value <c>values[r][valueOffset + j·stride + h·hd ..]</c>.
 /// </summary>
 internal sealed class StepAttention : IParallelWork

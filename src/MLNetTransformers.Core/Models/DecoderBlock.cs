@@ -89,9 +89,14 @@ public sealed class DecoderBlock
     /// <param name="memory">With cross-attention: this sequence's encoder states [Tm, d].</param>
     /// <param name="memoryLength">Encoder positions (Tm).</param>
     /// <param name="memoryPadding">[Tm] flags, true where an encoder position is padding; null = none.</param>
-    public float[] ForwardIncremental(float[] x, int n, KvCache.Layer cache, int start, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null)
+    public float[] ForwardIncremental(float[] x, int n, KvCache.Layer cache, int start, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null) =>
+        ForwardIncremental(x, new[] { n }, new[] { cache.Keys }, new[] { cache.Values }, new[] { start }, memory, memoryLength, memoryPadding);
+
+    /// <summary>The same for several sequences at once (rows <paramref name="lengths"/>[s] each, in order); cross-attention takes one.</summary>
+    internal float[] ForwardIncremental(float[] x, int[] lengths, float[][] keys, float[][] values, int[] starts, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null)
     {
-        (_sa.Cache, _sa.CacheStart) = (cache, start);
+        int n = lengths.Sum();
+        (_sa.CacheKeys, _sa.CacheValues, _sa.CacheLengths, _sa.CacheStarts) = (keys, values, lengths, starts);
         try
         {
             _ff.Inference = true;
@@ -100,12 +105,13 @@ public sealed class DecoderBlock
             if (_ca is not null)
             {
                 if (memory is null) throw new ArgumentNullException(nameof(memory), "This decoder block has cross-attention and needs the encoder memory.");
+                if (lengths.Length != 1) throw new ArgumentException("With cross-attention, one sequence at a time.", nameof(lengths));
                 (_ca.Batch, _ca.QueryLength, _ca.MemoryLength, _ca.Memory, _ca.MemoryPadding) = (1, n, memoryLength, memory, memoryPadding);
                 h = _crossBranch!.Forward(h, n, _dim, training: false);
             }
             return _ffBranch.Forward(h, n, _dim, training: false);
         }
-        finally { _sa.Cache = null; }
+        finally { _sa.CacheKeys = _sa.CacheValues = null; }
     }
 
     /// <summary>

@@ -7,16 +7,16 @@ internal sealed class SelfAttentionSublayer(MultiHeadAttention attention) : ISub
     public bool[]? KeyPadding;
     /// <summary>No backward follows this forward: attention may run tiled.</summary>
     public bool Inference;
-    /// <summary>When set, Forward decodes incrementally against this cache from position <see cref="CacheStart"/>.</summary>
-    public KvCache.Layer? Cache;
-    public int CacheStart;
+    /// <summary>When set, Forward reads new positions of sequences (rows <see cref="CacheLengths"/>[s] each) into these caches from <see cref="CacheStarts"/>[s].</summary>
+    public float[][]? CacheKeys, CacheValues;
+    public int[] CacheLengths = Array.Empty<int>(), CacheStarts = Array.Empty<int>();
     /// <summary>When set, Forward is one decoding step of many rows, each with its own cache and position.</summary>
     public float[][]? StepKeys, StepValues;
     public int[] StepStarts = Array.Empty<int>();
     public MultiHeadAttention Attention => attention;
     public float[] Forward(float[] x, int n, bool training) =>
         StepKeys is { } k ? attention.ForwardStep(x, n, k, StepValues!, StepStarts)
-        : Cache is { } c ? attention.ForwardIncremental(x, n, c.Keys, c.Values, CacheStart)
+        : CacheKeys is { } ck ? attention.ForwardIncremental(x, CacheLengths, ck, CacheValues!, CacheStarts)
         : attention.Forward(x, Batch, SeqLen, KeyPadding, Inference);
     public float[] Backward(float[] dy, int n) => attention.Backward(dy);
 }

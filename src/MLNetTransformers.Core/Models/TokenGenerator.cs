@@ -102,9 +102,10 @@ public sealed class TokenGenerator
             contexts[i] = new List<int>(prompt.Length > max - 1 ? prompt[^(max - 1)..] : prompt);
             caches[i] = _model.CreateCache();
             rngs[i] = DeterministicRandom.Derive(options.Seed, 0x6E6E);
-            var ids = contexts[i].ToArray();
-            _model.ForwardIncrementalLast(ids, ids.Length, caches[i]).AsSpan(0, vocab).CopyTo(logits.AsSpan(i * vocab, vocab));
         }
+        // The prompts are read together: each row is computed as when its prompt is read alone.
+        if (n > 0)
+            _model.ForwardIncrementalLast(contexts.SelectMany(c => c).ToArray(), contexts.Select(c => c.Count).ToArray(), caches).AsSpan(0, n * vocab).CopyTo(logits);
         var generated = Enumerable.Range(0, n).Select(_ => new List<int>()).ToArray();
         // Row i's next logits: row rowOf[i] of the last step's output, or (-1) its row of `logits` after a prompt read.
         var rowOf = new int[n];
@@ -142,7 +143,7 @@ public sealed class TokenGenerator
                 }
                 var window = contexts[i].GetRange(contexts[i].Count - max / 2, max / 2).ToArray();
                 caches[i].Clear();
-                _model.ForwardIncrementalLast(window, window.Length, caches[i]).AsSpan(0, vocab).CopyTo(logits.AsSpan(i * vocab, vocab));
+                _model.ForwardIncrementalLast(window, new[] { window.Length }, new[] { caches[i] }).AsSpan(0, vocab).CopyTo(logits.AsSpan(i * vocab, vocab));
                 rowOf[i] = -1;
             }
             if (stepping.Count == 0) continue;
@@ -158,7 +159,7 @@ public sealed class TokenGenerator
         _cache.Clear();
         var ids = tokens.ToArray();
         int n = ids.Length, v = _model.Config.VocabSize;
-        _model.ForwardIncrementalLast(ids, n, _cache).AsSpan(0, v).CopyTo(_logits);
+        _model.ForwardIncrementalLast(ids, new[] { n }, _caches).AsSpan(0, v).CopyTo(_logits);
     }
 
     private void Recompute(List<int> context)

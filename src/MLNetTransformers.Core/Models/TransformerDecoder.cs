@@ -48,15 +48,36 @@ public sealed class TransformerDecoder : TransformerStack
     /// <param name="memory">With cross-attention: this sequence's encoder states [Tm, d].</param>
     /// <param name="memoryLength">Encoder positions (Tm).</param>
     /// <param name="memoryPadding">[Tm] flags, true where an encoder position is padding; null = none.</param>
-    public float[] ForwardIncremental(int[] ids, int n, KvCache cache, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null)
+    public float[] ForwardIncremental(int[] ids, int n, KvCache cache, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null) =>
+        ForwardIncremental(ids, new[] { n }, new[] { cache }, memory, memoryLength, memoryPadding);
+
+    /// <summary>
+    /// Hidden states of new tokens of several sequences at once (prompts read together): sequence s brings the next
+    /// <paramref name="lengths"/>[s] ids and continues <paramref name="caches"/>[s]. Every row is computed as in a call
+    /// of its own sequence alone; the products run over all rows.
+    /// </summary>
+    internal float[] ForwardIncremental(int[] ids, int[] lengths, IReadOnlyList<KvCache> caches, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null)
     {
-        int start = cache.Length;
-        if (start + n > Config.MaxLength)
-            throw new ArgumentOutOfRangeException(nameof(n), $"Positions {start}..{start + n - 1} exceed the model's maximum length {Config.MaxLength}.");
+        int n = 0, d = Config.ModelDim, count = lengths.Length;
+        var starts = new int[count];
+        for (int s = 0; s < count; s++)
+        {
+            starts[s] = caches[s].Length;
+            if (starts[s] + lengths[s] > Config.MaxLength)
+                throw new ArgumentOutOfRangeException(nameof(lengths), $"{(count > 1 ? $"Sequence {s}: p" : "P")}ositions {starts[s]}..{starts[s] + lengths[s] - 1} exceed the model's maximum length {Config.MaxLength}.");
+            n += lengths[s];
+        }
         var x = Tok.Forward(ids, n);
-        Pos.AddTo(x, 1, n, start);
-        for (int i = 0; i < _blocks.Length; i++) x = _blocks[i].ForwardIncremental(x, n, cache.Layers[i], start, memory, memoryLength, memoryPadding);
-        cache.Length = start + n;
+        for (int s = 0, r = 0; s < count; s++)
+            for (int j = 0; j < lengths[s]; j++, r++) Pos.AddAt(x.AsSpan(r * d, d), starts[s] + j);
+        var keys = new float[count][];
+        var values = new float[count][];
+        for (int i = 0; i < _blocks.Length; i++)
+        {
+            for (int s = 0; s < count; s++) (keys[s], values[s]) = (caches[s].Layers[i].Keys, caches[s].Layers[i].Values);
+            x = _blocks[i].ForwardIncremental(x, lengths, keys, values, starts, memory, memoryLength, memoryPadding);
+        }
+        for (int s = 0; s < count; s++) caches[s].Length = starts[s] + lengths[s];
         return Finish(x, n);
     }
 

@@ -46,17 +46,26 @@ public sealed class TransformerLanguageModel : TokenPredictionModel
     }
 
     /// <summary>
-    /// As <see cref="ForwardIncremental"/>, but the logits [vocab] of the last new token only: reading a prompt needs no
-    /// others, and the head is the largest product of a step.
+    /// As <see cref="ForwardIncremental"/> for several sequences at once (prompts read together: sequence s brings the
+    /// next <paramref name="lengths"/>[s] ids), but only the logits of each sequence's last new token, [count, vocab]:
+    /// reading a prompt needs no others, and the head is the largest product of a step.
     /// </summary>
-    internal float[] ForwardIncrementalLast(int[] ids, int n, KvCache cache)
+    internal float[] ForwardIncrementalLast(int[] ids, int[] lengths, IReadOnlyList<KvCache> caches)
     {
-        if (cache.Capacity != Config.MaxLength || cache.Layers.Count != Config.Layers) throw new ArgumentException("The cache was made for another model.", nameof(cache));
-        var hidden = Decoder.ForwardIncremental(ids, n, cache);
+        for (int s = 0; s < lengths.Length; s++)
+        {
+            if (caches[s].Capacity != Config.MaxLength || caches[s].Layers.Count != Config.Layers) throw new ArgumentException("The cache was made for another model.", nameof(caches));
+            if (lengths[s] < 1) throw new ArgumentException($"Sequence {s} brings no tokens; its last token has no logits.", nameof(lengths));
+        }
+        var hidden = Decoder.ForwardIncremental(ids, lengths, caches);
         int d = Config.ModelDim;
-        var last = Workspace.Ensure(ref _lastHidden, d);
-        hidden.AsSpan((n - 1) * d, d).CopyTo(last);
-        return Head.Forward(last, 1);
+        var last = Workspace.Ensure(ref _lastHidden, lengths.Length * d);
+        for (int s = 0, end = 0; s < lengths.Length; s++)
+        {
+            end += lengths[s];
+            hidden.AsSpan((end - 1) * d, d).CopyTo(last.AsSpan(s * d, d));
+        }
+        return Head.Forward(last, lengths.Length);
     }
 
     private float[]? _lastHidden;
