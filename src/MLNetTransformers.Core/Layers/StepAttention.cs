@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MLNetTransformers.Core.Layers;
 
@@ -61,21 +62,32 @@ internal sealed class StepAttention : IParallelWork
         {
             float* key = k + _keyOffset;
             for (int j = 0; j < n; j++, key += _stride)
+            {
+                // Two rows ahead: a row's cache is out of cache by its turn (the weights streamed through since), and one
+                // row of a few dozen keys is too short for the hardware prefetcher to get going.
+                if (Sse.IsSupported && j + 2 < n)
+                    for (int e = 0; e < width; e += 16) Sse.Prefetch0(key + 2 * _stride + e);
                 for (int h = 0; h < heads; h++)
                 {
                     var acc = Vector512<float>.Zero;
                     for (int e = h * hd; e < (h + 1) * hd; e += 16) acc = Vector512.FusedMultiplyAdd(Vector512.Load(q + e), Vector512.Load(key + e), acc);
                     s[h * maxKeys + j] = _scale * Vector512.Sum(acc);
                 }
+            }
             for (int h = 0; h < heads; h++) Softmax.InPlace(new Span<float>(s + h * maxKeys, n), n);
             new Span<float>(o, width).Clear();
             float* value = v + _valueOffset;
+            for (int e = 0; e < width && Sse.IsSupported; e += 16) { Sse.Prefetch0(value + e); Sse.Prefetch0(value + _stride + e); }
             for (int j = 0; j < n; j++, value += _stride)
+            {
+                if (Sse.IsSupported && j + 2 < n)
+                    for (int e = 0; e < width; e += 16) Sse.Prefetch0(value + 2 * _stride + e);
                 for (int h = 0; h < heads; h++)
                 {
                     var w = Vector512.Create(s[h * maxKeys + j]);
                     for (int e = h * hd; e < (h + 1) * hd; e += 16) Vector512.FusedMultiplyAdd(Vector512.Load(value + e), w, Vector512.Load(o + e)).Store(o + e);
                 }
+            }
         }
     }
 }
