@@ -67,6 +67,9 @@ internal static class Throughput
         double train = steps * tokens / sw.Elapsed.TotalSeconds;
         long allocPerStep = (GC.GetTotalAllocatedBytes(precise: true) - alloc0) / steps;
 
+        // The classifier as its serving replicas run it (weights laid out once for inference); the language model's forward
+        // as it is (its served form is generation).
+        if (model is TransformerClassifier served) InferencePanels.AttachForGood(served.Encoder);
         Action infer = model is TransformerLanguageModel lm ? () => lm.Forward(batch) : () => ((TransformerClassifier)model).Forward(batch);
         for (int i = 0; i < 2; i++) infer();
         sw.Restart();

@@ -205,6 +205,20 @@ internal sealed unsafe class PanelMatrix
     // y[r, c] = tile[r, c] (+ bias[c]) for the rows and outputs that exist.
     private static void Emit(float* tile, int tileStride, int rows, float* y, int ldy, float* bias, int cols)
     {
+        if (Vector512.IsHardwareAccelerated && (cols == 16 || cols == Width))
+        {
+            // A whole panel (or half): vectors straight through, no call per row; a call for 32 floats cost 1 µs in 10.
+            for (int c = 0; c < cols; c += 16)
+            {
+                var b = bias is null ? Vector512<float>.Zero : Vector512.Load(bias + c);
+                for (int r = 0; r < rows; r++)
+                {
+                    var v = Vector512.Load(tile + (long)r * tileStride + c);
+                    (bias is null ? v : v + b).Store(y + (long)r * ldy + c);
+                }
+            }
+            return;
+        }
         for (int r = 0; r < rows; r++)
         {
             var src = new ReadOnlySpan<float>(tile + (long)r * tileStride, cols);
