@@ -20,6 +20,7 @@ public class GenerationTests
         var rng = new Random(4);
         // Prompts of different lengths, one longer than the context; generation long enough to slide past the context.
         var prompts = new[] { 1, 3, 7, max + 5, 2, 5 }.Select(n => Enumerable.Range(0, n).Select(_ => rng.Next(v)).ToArray()).ToArray();
+        var batcher = new TokenGenerator(lm); // one generator for every call: its row caches are reused, and must start empty
         foreach (var options in new[]
         {
             new GenerationOptions { Temperature = 0f, MaxNewTokens = max + 7 },
@@ -28,8 +29,9 @@ public class GenerationTests
         })
         {
             var alone = prompts.Select(p => new TokenGenerator(lm).Generate(p, options)).ToArray();
-            var together = new TokenGenerator(lm).GenerateBatch(prompts, options);
+            var together = batcher.GenerateBatch(prompts, options);
             Assert.Equal(alone, together);
+            Assert.Equal(alone[2..4], batcher.GenerateBatch(prompts[2..4], options));
         }
         Assert.Throws<ArgumentException>(() => new TokenGenerator(lm).GenerateBatch(new[] { Array.Empty<int>() }, new GenerationOptions()));
         Assert.Throws<ArgumentOutOfRangeException>(() => new TokenGenerator(lm).GenerateBatch(new[] { new[] { v } }, new GenerationOptions()));

@@ -14,6 +14,7 @@ public sealed class TokenGenerator
     private readonly TokenSampler _sampler;
     private readonly int[] _one = new int[1];
     private readonly KvCache[] _caches;
+    private readonly List<KvCache> _rowCaches = new();
     private readonly InferencePanels _panels;
     private readonly bool _fixedWeights;
 
@@ -100,7 +101,8 @@ public sealed class TokenGenerator
             foreach (int id in prompt)
                 if ((uint)id >= (uint)vocab) throw new ArgumentOutOfRangeException(nameof(prompts), id, $"Prompt {i}: token {id} is outside the vocabulary [0, {vocab}).");
             contexts[i] = new List<int>(prompt.Length > max - 1 ? prompt[^(max - 1)..] : prompt);
-            caches[i] = _model.CreateCache();
+            if (i == _rowCaches.Count) _rowCaches.Add(_model.CreateCache()); // kept across calls: a cache is MaxLength positions of every layer
+            (caches[i] = _rowCaches[i]).Clear();
             rngs[i] = DeterministicRandom.Derive(options.Seed, 0x6E6E);
         }
         // The prompts are read together: each row is computed as when its prompt is read alone.
