@@ -197,28 +197,58 @@ internal static class Throughput
         return JsonNode.Parse(output.Trim().Split('\n')[^1]);
     }
 
-    private static void AddPeers(JsonObject result, string dir, int steps)
+    /// <summary>
+    /// `gemm [--peers DIR]`: the GEMM figures alone, with OpenBLAS's beside them. Run with <c>DOTNET_EnableAVX512=0</c>
+    /// it measures the 256-bit path a CPU without full-speed 512-bit vectors would take.
+    /// </summary>
+    public static int RunGemm(string[] args)
     {
-        var env = new Dictionary<string, string> { ["OPENBLAS_NUM_THREADS"] = Environment.ProcessorCount.ToString() };
-        // Best of three runs of the peer, as ours is best of several trials.
-        JsonNode? sgemm = null;
+        var result = new JsonObject { ["machine"] = Machine(), ["gemm_gflops"] = GemmFigures() };
+        if (Option(args, "--peers") is { } dir)
+        {
+            var sgemm = BestOpenBlas(dir);
+            result["openblas"] = sgemm?.DeepClone();
+            result["ratios"] = GemmRatios(result["gemm_gflops"], sgemm);
+        }
+        Console.WriteLine(result.ToJsonString());
+        return 0;
+    }
+
+    private static Dictionary<string, string> PeerEnvironment() => new() { ["OPENBLAS_NUM_THREADS"] = Environment.ProcessorCount.ToString() };
+
+    // OpenBLAS sgemm GFLOP/s by size: the best of three runs of the peer, as ours is the best of several trials.
+    private static JsonObject? BestOpenBlas(string dir)
+    {
+        JsonObject? best = null;
         for (int run = 0; run < 3; run++)
         {
-            var r = RunPython(Path.Combine(dir, "sgemm.py"), env, "512", "1024", "2048");
-            if (r?["openblas_sgemm_gflops"] is not JsonObject figures) continue;
-            if (sgemm is null) { sgemm = r; continue; }
+            if (RunPython(Path.Combine(dir, "sgemm.py"), PeerEnvironment(), "512", "1024", "2048")?["openblas_sgemm_gflops"] is not JsonObject figures) continue;
+            if (best is null) { best = (JsonObject)figures.DeepClone(); continue; }
             foreach (var (size, value) in figures)
-                if (value!.GetValue<double>() > sgemm["openblas_sgemm_gflops"]![size]!.GetValue<double>()) sgemm["openblas_sgemm_gflops"]![size] = value.GetValue<double>();
+                if (value!.GetValue<double>() > best[size]!.GetValue<double>()) best[size] = value.GetValue<double>();
         }
-        var torch = RunPython(Path.Combine(dir, "torch_ref.py"), env, "--steps", steps.ToString(), "--threads", Environment.ProcessorCount.ToString());
-        var peers = new JsonObject { ["openblas"] = sgemm?["openblas_sgemm_gflops"]?.DeepClone(), ["torch"] = torch?["results"]?.DeepClone(), ["torch_version"] = torch?["torch"]?.DeepClone() };
-        result["peers"] = peers;
+        return best;
+    }
+
+    private static JsonObject GemmRatios(JsonNode? ours, JsonObject? openblas)
+    {
         var ratios = new JsonObject();
-        foreach (string s in new[] { "1024", "2048" })
+        foreach (string size in new[] { "1024", "2048" })
         {
-            double? ours = result["gemm_gflops"]?[s]?.GetValue<double>(), theirs = sgemm?["openblas_sgemm_gflops"]?[s]?.GetValue<double>();
-            if (ours is not null && theirs is > 0) ratios[$"gemm_{s}_vs_openblas"] = Math.Round(ours.Value / theirs.Value, 2);
+            double? a = ours?[size]?.GetValue<double>(), b = openblas?[size]?.GetValue<double>();
+            if (a is not null && b is > 0) ratios[$"gemm_{size}_vs_openblas"] = Math.Round(a.Value / b.Value, 2);
         }
+        return ratios;
+    }
+
+    private static void AddPeers(JsonObject result, string dir, int steps)
+    {
+        var env = PeerEnvironment();
+        var sgemm = BestOpenBlas(dir);
+        var torch = RunPython(Path.Combine(dir, "torch_ref.py"), env, "--steps", steps.ToString(), "--threads", Environment.ProcessorCount.ToString());
+        var peers = new JsonObject { ["openblas"] = sgemm?.DeepClone(), ["torch"] = torch?["results"]?.DeepClone(), ["torch_version"] = torch?["torch"]?.DeepClone() };
+        result["peers"] = peers;
+        var ratios = GemmRatios(result["gemm_gflops"], sgemm);
         if (torch?["results"] is JsonArray arr)
         {
             foreach (var r in arr)
