@@ -185,7 +185,7 @@ public sealed class OnnxModelTransformer : LazyRowTransformer, IDisposable, IMod
         public override Delegate?[] CreateGetters(RowContext row, bool[] active)
         {
             int width = _widths.Sum();
-            var rows = new BatchedRows<RowInputs>(row, Dependencies.ToArray(), width, Reader, Compute);
+            var rows = new BatchedRows<RowInputs, float>(row, Dependencies.ToArray(), width, Reader, Compute);
             var getters = new Delegate?[_outputs.Length];
             int offset = 0;
             for (int i = 0; i < _outputs.Length; i++)

@@ -87,9 +87,12 @@ public class LanguageModelTests(TinyLanguageModel f) : IClassFixture<TinyLanguag
     [Fact]
     public void PromptColumn_GeneratesInAPipeline_AndPredictionEngine()
     {
-        var prompts = f.Ml.Data.LoadFromEnumerable(new[] { new PromptRow { Prompt = "the cat sat on the " }, new PromptRow { Prompt = "the dog " } });
+        // A cursor hands the prompts to the model in batches (they decode together); each row equals generating it alone.
+        var texts = new[] { "the cat sat on the ", "the dog ", "", "a cat and a dog sat", "the mat", "on the cat the dog sat on" };
+        var prompts = f.Ml.Data.LoadFromEnumerable(texts.Select(t => new PromptRow { Prompt = t }));
         var generated = f.Lm.Transform(prompts).GetColumn<string>("Generated").ToArray();
-        Assert.Equal(2, generated.Length);
+        Assert.Equal(texts.Select(t => f.Lm.Generate(t)), generated);
+        Assert.Contains(generated, g => g.Length > 0);
         var engine = f.Ml.Model.CreatePredictionEngine<PromptRow, GeneratedRow>(f.Lm);
         Assert.Equal(generated[0], engine.Predict(new PromptRow { Prompt = "the cat sat on the " }).Generated);
     }

@@ -197,7 +197,7 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
         public override Delegate?[] CreateGetters(RowContext row, bool[] active)
         {
             int classes = _p.Model.Config.NumClasses;
-            var cache = new BatchedRows<string?>(row, new[] { Text }, classes, BatchedRows<string?>.Text(Text), (texts, results) => _p.ScoreTexts(texts, results));
+            var cache = new BatchedRows<string?, float>(row, new[] { Text }, classes, BatchedRows<string?, float>.Text(Text), (texts, results) => _p.ScoreTexts(texts, results));
             if (_p.IsBinary)
             {
                 return new Delegate?[]

@@ -6,7 +6,8 @@ namespace MLNetTransformers.Data;
 /// network at once; otherwise (PredictionEngine, shuffled cursors) rows are computed one at a time.
 /// </summary>
 /// <typeparam name="TItem">What is kept of each row for the batch (e.g. its text).</typeparam>
-internal sealed class BatchedRows<TItem>
+/// <typeparam name="TResult">One result value (a score, an embedding component, a generated text).</typeparam>
+internal sealed class BatchedRows<TItem, TResult>
 {
     /// <summary>Rows computed per network call.</summary>
     public const int BatchSize = 64;
@@ -15,8 +16,8 @@ internal sealed class BatchedRows<TItem>
     private readonly Func<DataViewRow, Func<TItem>> _reader;
     private readonly DataViewSchema.Column[] _inputs;
     private readonly int _width;
-    private readonly Action<IReadOnlyList<TItem>, float[]> _compute;
-    private readonly float[] _results;
+    private readonly Action<IReadOnlyList<TItem>, TResult[]> _compute;
+    private readonly TResult[] _results;
     private readonly TItem[] _items = new TItem[BatchSize];
     private long _start = -1, _count;
     private DataViewRowCursor? _ahead;
@@ -28,12 +29,12 @@ internal sealed class BatchedRows<TItem>
     /// <param name="reader">Given a row, makes a function that copies what the batch needs out of its current values.</param>
     /// <param name="compute">Fills [items.Count, width] results for a batch of items.</param>
     public BatchedRows(RowContext row, IReadOnlyList<DataViewSchema.Column> inputs, int width, Func<DataViewRow, Func<TItem>> reader,
-        Action<IReadOnlyList<TItem>, float[]> compute)
+        Action<IReadOnlyList<TItem>, TResult[]> compute)
     {
         (_row, _width, _reader, _compute) = (row, width, reader, compute);
         _inputs = inputs.ToArray();
         _read = reader(row.Input);
-        _results = new float[BatchSize * width];
+        _results = new TResult[BatchSize * width];
     }
 
     /// <summary>A reader of one text column.</summary>
@@ -45,7 +46,7 @@ internal sealed class BatchedRows<TItem>
     };
 
     /// <summary>The results of the current row.</summary>
-    public ReadOnlySpan<float> Current()
+    public ReadOnlySpan<TResult> Current()
     {
         long pos = _row.Input.Position;
         if (pos < _start || pos >= _start + _count) Fill(pos);

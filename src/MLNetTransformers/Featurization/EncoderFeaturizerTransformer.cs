@@ -156,8 +156,8 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPar
         {
             int d = _p.Dimension;
             Func<ReadOnlySpan<float>> current = _ids
-                ? new BatchedRows<long[]>(row, new[] { _text }, d, TokenIdColumn.Reader(_text), (ids, results) => _p.EmbedIds(ids, results)).Current
-                : new BatchedRows<string?>(row, new[] { _text }, d, BatchedRows<string?>.Text(_text), (texts, results) => _p.Embed(texts, results)).Current;
+                ? new BatchedRows<long[], float>(row, new[] { _text }, d, TokenIdColumn.Reader(_text), (ids, results) => _p.EmbedIds(ids, results)).Current
+                : new BatchedRows<string?, float>(row, new[] { _text }, d, BatchedRows<string?, float>.Text(_text), (texts, results) => _p.Embed(texts, results)).Current;
             ValueGetter<VBuffer<float>> getter = (ref VBuffer<float> v) =>
             {
                 var e = VBufferEditor.Create(ref v, d);

@@ -171,5 +171,5 @@ public sealed class LanguageModelTransformer : LazyRowTransformer, IModelPart, I
 
     /// <inheritdoc/>
     private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) =>
-        new TextToTextMapper(inputSchema, PromptColumnName, GeneratedColumnName, text => Generate(text));
+        new TextToTextMapper(inputSchema, PromptColumnName, GeneratedColumnName, prompts => Generate(prompts));
 }

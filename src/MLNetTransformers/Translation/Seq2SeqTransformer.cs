@@ -162,5 +162,5 @@ public sealed class Seq2SeqTransformer : LazyRowTransformer, IModelPart, IModelP
 
     /// <inheritdoc/>
     private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) =>
-        new TextToTextMapper(inputSchema, SourceColumnName, OutputColumnName, Decoding.NBest > 1, text => Translate(text, Decoding.NBest));
+        new TextToTextMapper(inputSchema, SourceColumnName, OutputColumnName, Decoding.NBest > 1, sources => Translate(sources, Decoding.NBest));
 }
