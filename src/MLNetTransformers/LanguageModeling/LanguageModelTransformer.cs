@@ -113,7 +113,8 @@ public sealed class LanguageModelTransformer : LazyRowTransformer, IModelPart, I
     /// <summary>
     /// Generates after many prompts together (one batch per step, finished prompts leave it): much faster than one
     /// <see cref="Generate(string?, GenerationOptions?, IReadOnlyList{string}?, Action{string}?, CancellationToken)"/> call per prompt, and each output equals what that call
-    /// returns. Thread-safe.
+    /// returns. Each prompt of a batch holds a key/value cache of the whole context, so many prompts are decoded in
+    /// batches whose caches stay under about 256 MB. Thread-safe.
     /// </summary>
     /// <param name="prompts">The texts to continue.</param>
     /// <param name="options">Sampling settings (default: <see cref="Generation"/>).</param>
@@ -125,7 +126,11 @@ public sealed class LanguageModelTransformer : LazyRowTransformer, IModelPart, I
         if (options.EndTokenId is null) options = options with { EndTokenId = Tokenizer.SepId };
         var stops = (stopSequences ?? StopSequences).Where(s => s.Length > 0).ToArray();
         var ids = prompts.Select(p => new[] { Tokenizer.SepId }.Concat(Tokenizer.EncodeAll(p ?? "")).ToArray()).ToArray();
-        var tokens = _replicas.Use(replica => replica.Generator.GenerateBatch(ids, options));
+        // Each prompt in a batch holds a key/value cache of the whole context: batches are capped at about 256 MB of them.
+        var c = Model.Config;
+        long cacheBytes = 2L * c.Layers * c.MaxLength * c.ModelDim * sizeof(float);
+        int group = (int)Math.Clamp((256L << 20) / cacheBytes, 1, Math.Max(1, ids.Length));
+        var tokens = _replicas.Use(replica => ids.Chunk(group).SelectMany(chunk => replica.Generator.GenerateBatch(chunk, options)).ToArray());
         return tokens.Select(t =>
         {
             string text = Tokenizer.Decode(t);
