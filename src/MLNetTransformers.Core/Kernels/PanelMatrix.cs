@@ -84,20 +84,20 @@ internal sealed unsafe class PanelMatrix
             Run(piece % PanelPieces, m, X + (long)r0 * K, Y + (long)r0 * N);
         }
 
-        private void Run(int piece, int M, float* X, float* Y)
+        private void Run(int piece, int rows, float* x, float* y)
         {
             int panels = (N + PanelMatrix.Width - 1) / PanelMatrix.Width;
             int p0 = piece * Chunk, p1 = Math.Min(panels, p0 + Chunk);
             // The kernels leave their accumulators in a stack tile and the outputs are written here: a call inside a
             // kernel, even after its loop, makes the JIT keep the accumulators in memory through the loop.
             float* t = stackalloc float[8 * PanelMatrix.Width];
-            if (Width == SimdWidth.V512 && M == 1)
+            if (Width == SimdWidth.V512 && rows == 1)
             {
                 for (int p = p0; p < p1; p += 8)
                 {
                     int n = Math.Min(8, p1 - p), j = p * PanelMatrix.Width;
-                    Row512(n, K, X, Panels + (long)p * K * PanelMatrix.Width, t);
-                    Emit(t, 0, 1, Y + j, 0, Bias is null ? null : Bias + j, Math.Min(N - j, n * PanelMatrix.Width)); // the panels' outputs are consecutive
+                    Row512(n, K, x, Panels + (long)p * K * PanelMatrix.Width, t);
+                    Emit(t, 0, 1, y + j, 0, Bias is null ? null : Bias + j, Math.Min(N - j, n * PanelMatrix.Width)); // the panels' outputs are consecutive
                 }
                 return;
             }
@@ -106,25 +106,25 @@ internal sealed unsafe class PanelMatrix
                 float* panel = Panels + (long)p * K * PanelMatrix.Width;
                 int j = p * PanelMatrix.Width, cols = Math.Min(PanelMatrix.Width, N - j);
                 if (Width == SimdWidth.V512)
-                    for (int i = 0; i < M; i += 8)
+                    for (int i = 0; i < rows; i += 8)
                     {
-                        Tile512(Math.Min(8, M - i), K, X + (long)i * K, panel, t);
-                        Emit(t, PanelMatrix.Width, Math.Min(8, M - i), Y + (long)i * N + j, N, Bias is null ? null : Bias + j, cols);
+                        Tile512(Math.Min(8, rows - i), K, x + (long)i * K, panel, t);
+                        Emit(t, PanelMatrix.Width, Math.Min(8, rows - i), y + (long)i * N + j, N, Bias is null ? null : Bias + j, cols);
                     }
                 else if (Width == SimdWidth.V256)
                     for (int half = 0; half < cols; half += 16)
-                        for (int i = 0; i < M; i += 6)
+                        for (int i = 0; i < rows; i += 6)
                         {
-                            Tile256(Math.Min(6, M - i), K, X + (long)i * K, panel + half, t);
-                            Emit(t, 16, Math.Min(6, M - i), Y + (long)i * N + j + half, N, Bias is null ? null : Bias + j + half, Math.Min(16, cols - half));
+                            Tile256(Math.Min(6, rows - i), K, x + (long)i * K, panel + half, t);
+                            Emit(t, 16, Math.Min(6, rows - i), y + (long)i * N + j + half, N, Bias is null ? null : Bias + j + half, Math.Min(16, cols - half));
                         }
                 else
-                    for (int i = 0; i < M; i++)
+                    for (int i = 0; i < rows; i++)
                         for (int c = 0; c < cols; c++)
                         {
                             float s = 0;
-                            for (int q = 0; q < K; q++) s = MathF.FusedMultiplyAdd(X[(long)i * K + q], panel[(long)q * PanelMatrix.Width + c], s);
-                            Y[(long)i * N + j + c] = Bias is null ? s : s + Bias[j + c];
+                            for (int q = 0; q < K; q++) s = MathF.FusedMultiplyAdd(x[(long)i * K + q], panel[(long)q * PanelMatrix.Width + c], s);
+                            y[(long)i * N + j + c] = Bias is null ? s : s + Bias[j + c];
                         }
             }
         }

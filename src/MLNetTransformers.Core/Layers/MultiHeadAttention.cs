@@ -14,6 +14,7 @@ public sealed class MultiHeadAttention
     private readonly Linear? _outProj;
     private float[]? _qkv, _q, _kv, _dq, _dkv, _ctx, _dx, _dmem;
     private float[][]? _rowKeys, _rowValues;
+    private int[] _onePositionEach = Array.Empty<int>();
     // d(QKV) lives only inside one Backward call: the layers trained on this thread share one.
     [ThreadStatic] private static float[]? t_dqkv;
     private float[] _x = Array.Empty<float>(), _mem = Array.Empty<float>();
@@ -265,20 +266,8 @@ public sealed class MultiHeadAttention
     /// <param name="starts">Each row's position (the number of positions already in its cache).</param>
     public float[] ForwardStep(float[] x, int rows, float[][] cacheK, float[][] cacheV, int[] starts)
     {
-        int a = AttnDim;
-        var qkv = Workspace.Ensure(ref _qkv, rows * 3 * a);
-        InProject(x, rows, qkv);
-        var lengths = Workspace.Ensure(ref _stepLengths, rows);
-        for (int r = 0; r < rows; r++)
-        {
-            if ((starts[r] + 1) * a > cacheK[r].Length) throw new ArgumentOutOfRangeException(nameof(starts), $"Row {r}: the key/value cache holds {cacheK[r].Length / a} positions; position {starts[r]} was asked for.");
-            qkv.AsSpan(r * 3 * a + a, a).CopyTo(cacheK[r].AsSpan(starts[r] * a, a));
-            qkv.AsSpan(r * 3 * a + 2 * a, a).CopyTo(cacheV[r].AsSpan(starts[r] * a, a));
-            lengths[r] = starts[r] + 1;
-        }
-        var ctx = Workspace.Ensure(ref _ctx, rows * a);
-        _step.Forward(qkv, 3 * a, cacheK, cacheV, 0, 0, a, lengths, ctx, rows, Heads, HeadDim);
-        return _outProj is null ? ctx : _outProj.Forward(ctx, rows);
+        if (_onePositionEach.Length != rows) _onePositionEach = Enumerable.Repeat(1, rows).ToArray();
+        return ForwardIncremental(x, _onePositionEach, cacheK, cacheV, starts);
     }
 
     /// <summary>

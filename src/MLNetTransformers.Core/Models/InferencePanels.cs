@@ -49,18 +49,20 @@ internal sealed class InferencePanels
     /// <param name="encoder">An encoder no one will train or change again.</param>
     public static void AttachForGood(TransformerEncoder encoder) => new InferencePanels(encoder).Attach(repack: true);
 
-    /// <summary>Copies the layers' current weights into the panels.</summary>
-    public void Pack()
+    /// <summary>Copies the layers' current weights into the panels when <paramref name="repack"/> or when they were never packed.</summary>
+    /// <param name="repack">False only when the weights cannot have changed since the last pack.</param>
+    public void Pack(bool repack)
     {
+        if (!repack && _packed) return;
         foreach (var (linear, attention, panels) in _layers) panels.Pack(linear is not null ? linear.Weight.Value : attention!.InProjWeight.Value);
         _packed = true;
     }
 
     /// <summary>Sets the panels on their layers until the returned scope is disposed.</summary>
-    /// <param name="repack">Whether to <see cref="Pack"/> first (false only when the weights cannot have changed since the last pack).</param>
+    /// <param name="repack">Whether to pack the current weights first (see <see cref="Pack"/>).</param>
     public Scope Attach(bool repack)
     {
-        if (repack || !_packed) Pack();
+        Pack(repack);
         foreach (var (linear, attention, panels) in _layers)
         {
             if (linear is not null) linear.Panels = panels;

@@ -5,7 +5,7 @@ public sealed class TransformerDecoder : TransformerStack
 {
     private readonly DecoderBlock[] _blocks;
     private int[]? _starts;
-    private float[][]? _stepKeys, _stepValues, _stepCross;
+    private float[][]? _layerKeys, _layerValues, _stepCross;
 
     /// <summary>Declares the stack's parameters; blocks are <c>{prefix}layers.{i}.</c>.</summary>
     /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
@@ -56,28 +56,35 @@ public sealed class TransformerDecoder : TransformerStack
     /// <paramref name="lengths"/>[s] ids and continues <paramref name="caches"/>[s]. Every row is computed as in a call
     /// of its own sequence alone; the products run over all rows.
     /// </summary>
-    internal float[] ForwardIncremental(int[] ids, int[] lengths, IReadOnlyList<KvCache> caches, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null)
+    internal float[] ForwardIncremental(int[] ids, int[] lengths, IReadOnlyList<KvCache> caches, float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null) =>
+        Extend(ids, lengths, lengths.Length, caches, (block, x, keys, values, starts) =>
+            _blocks[block].ForwardIncremental(x, lengths, keys, values, starts, memory, memoryLength, memoryPadding));
+
+    // Embeds new tokens (sequence s brings lengths[s] of them, or one each when lengths is null) at the positions after
+    // those in caches[s], runs every block through `block` with that layer's caches, and extends the caches.
+    private float[] Extend(int[] ids, int[]? lengths, int count, IReadOnlyList<KvCache> caches, Func<int, float[], float[][], float[][], int[], float[]> block)
     {
-        int n = 0, d = Config.ModelDim, count = lengths.Length;
-        var starts = new int[count];
+        int n = 0, d = Config.ModelDim;
+        var starts = Workspace.Ensure(ref _starts, count);
         for (int s = 0; s < count; s++)
         {
+            int len = lengths?[s] ?? 1;
             starts[s] = caches[s].Length;
-            if (starts[s] + lengths[s] > Config.MaxLength)
-                throw new ArgumentOutOfRangeException(nameof(lengths), $"{(count > 1 ? $"Sequence {s}: p" : "P")}ositions {starts[s]}..{starts[s] + lengths[s] - 1} exceed the model's maximum length {Config.MaxLength}.");
-            n += lengths[s];
+            if (starts[s] + len > Config.MaxLength)
+                throw new ArgumentOutOfRangeException(nameof(caches), $"{(count > 1 ? $"Sequence {s}: p" : "P")}ositions {starts[s]}..{starts[s] + len - 1} exceed the model's maximum length {Config.MaxLength}.");
+            n += len;
         }
         var x = Tok.Forward(ids, n);
         for (int s = 0, r = 0; s < count; s++)
-            for (int j = 0; j < lengths[s]; j++, r++) Pos.AddAt(x.AsSpan(r * d, d), starts[s] + j);
-        var keys = new float[count][];
-        var values = new float[count][];
+            for (int j = 0; j < (lengths?[s] ?? 1); j++, r++) Pos.AddAt(x.AsSpan(r * d, d), starts[s] + j);
+        var keys = Workspace.Ensure(ref _layerKeys, count);
+        var values = Workspace.Ensure(ref _layerValues, count);
         for (int i = 0; i < _blocks.Length; i++)
         {
             for (int s = 0; s < count; s++) (keys[s], values[s]) = (caches[s].Layers[i].Keys, caches[s].Layers[i].Values);
-            x = _blocks[i].ForwardIncremental(x, lengths, keys, values, starts, memory, memoryLength, memoryPadding);
+            x = block(i, x, keys, values, starts);
         }
-        for (int s = 0; s < count; s++) caches[s].Length = starts[s] + lengths[s];
+        for (int s = 0; s < count; s++) caches[s].Length = starts[s] + (lengths?[s] ?? 1);
         return Finish(x, n);
     }
 
@@ -94,29 +101,13 @@ public sealed class TransformerDecoder : TransformerStack
     /// <param name="memoryLengths">With cross-attention: each row's encoder positions.</param>
     public float[] ForwardStep(int[] ids, int rows, IReadOnlyList<KvCache> caches, IReadOnlyList<float[][]>? crossKeysValues = null, int[]? memoryLengths = null)
     {
-        var starts = Workspace.Ensure(ref _starts, rows);
-        for (int r = 0; r < rows; r++)
+        var cross = crossKeysValues is null ? null : Workspace.Ensure(ref _stepCross, rows);
+        return Extend(ids, null, rows, caches, (block, x, keys, values, starts) =>
         {
-            starts[r] = caches[r].Length;
-            if (starts[r] >= Config.MaxLength)
-                throw new ArgumentOutOfRangeException(nameof(caches), $"Row {r}: position {starts[r]} exceeds the model's maximum length {Config.MaxLength}.");
-        }
-        var x = Tok.Forward(ids, rows);
-        for (int r = 0; r < rows; r++) Pos.AddAt(x.AsSpan(r * Config.ModelDim, Config.ModelDim), starts[r]);
-        var keys = Workspace.Ensure(ref _stepKeys, rows);
-        var values = Workspace.Ensure(ref _stepValues, rows);
-        var cross = Workspace.Ensure(ref _stepCross, rows);
-        for (int i = 0; i < _blocks.Length; i++)
-        {
-            for (int r = 0; r < rows; r++)
-            {
-                (keys[r], values[r]) = (caches[r].Layers[i].Keys, caches[r].Layers[i].Values);
-                if (crossKeysValues is not null) cross[r] = crossKeysValues[r][i];
-            }
-            x = _blocks[i].ForwardStep(x, rows, keys, values, starts, crossKeysValues is null ? null : cross, memoryLengths);
-        }
-        for (int r = 0; r < rows; r++) caches[r].Length = starts[r] + 1;
-        return Finish(x, rows);
+            if (cross is not null)
+                for (int r = 0; r < rows; r++) cross[r] = crossKeysValues![r][block];
+            return _blocks[block].ForwardStep(x, rows, keys, values, starts, cross, memoryLengths);
+        });
     }
 
     /// <summary>Each block's cross-attention keys and values of one sequence's encoder memory, computed once per source.</summary>

@@ -19,7 +19,6 @@ internal sealed class TransformerIncrementalDecoder(TransformerSeq2Seq model) : 
     private int[] _ids = Array.Empty<int>(), _rowLengths = Array.Empty<int>();
     private bool[] _taken = Array.Empty<bool>();
     private readonly InferencePanels _panels = new(model.Decoder, model.Head);
-    private bool _packed;
 
     /// <summary>True when the model's weights will never change (a serving replica): they are then laid out once, not at each <see cref="Encode"/>.</summary>
     public bool FixedWeights { get; set; }
@@ -34,8 +33,7 @@ internal sealed class TransformerIncrementalDecoder(TransformerSeq2Seq model) : 
         var batch = TokenBatch.Padded(sources, MaxSourceLength);
         int n = batch.BatchSize, s = batch.SeqLen, d = model.Config.ModelDim;
         var memory = model.Encode(batch);
-        if (!FixedWeights || !_packed) _panels.Pack();
-        _packed = true;
+        _panels.Pack(repack: !FixedWeights);
         _crossKeysValues = new float[n][][];
         _sourceLengths = new int[n];
         for (int i = 0; i < n; i++)
