@@ -1,8 +1,5 @@
-using MLNetTransformers.Classification;
 using MLNetTransformers.Interpretability;
-using MLNetTransformers.LanguageModeling;
 using MLNetTransformers.Plots;
-using MLNetTransformers.Translation;
 
 namespace MLNetTransformers.Cli;
 

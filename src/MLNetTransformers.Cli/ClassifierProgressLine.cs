@@ -1,5 +1,3 @@
-using MLNetTransformers.Classification;
-
 namespace MLNetTransformers.Cli;
 
 /// <summary>A live progress line on stderr (rewritten in place), kept at each epoch end.</summary>

@@ -1,5 +1,3 @@
-using MLNetTransformers.Core.Models;
-
 namespace MLNetTransformers.Cli;
 
 /// <summary>

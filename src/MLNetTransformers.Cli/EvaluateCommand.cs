@@ -1,6 +1,3 @@
-using Microsoft.ML.Data;
-using MLNetTransformers.Classification;
-
 namespace MLNetTransformers.Cli;
 
 /// <summary><c>evaluate</c>: metrics of a saved classifier on a labelled TSV file, as JSON.</summary>

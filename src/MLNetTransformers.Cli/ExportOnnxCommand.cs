@@ -1,5 +1,3 @@
-using MLNetTransformers.Onnx;
-
 namespace MLNetTransformers.Cli;
 
 /// <summary><c>export-onnx</c>: the network of a saved model as an ONNX file.</summary>

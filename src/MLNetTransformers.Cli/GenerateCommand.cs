@@ -1,5 +1,3 @@
-using MLNetTransformers.Core.Models;
-
 namespace MLNetTransformers.Cli;
 
 /// <summary><c>generate</c>: text from a saved language model, streamed, then a JSON line.</summary>
@@ -8,8 +6,7 @@ internal static class GenerateCommand
     public static Command Create()
     {
         var model = CliOption.Model("train-lm");
-        var prompt = CliOption.Text("--prompt", "Text to continue");
-        var input = CliOption.InputFile("--input", "Instead of --prompt: a file of prompts, one per line, generated together (- = standard input)", standardInput: true);
+        var prompts = new TextOrLines("--prompt", "Text to continue", "Instead of --prompt: a file of prompts, one per line, generated together (- = standard input)");
         // Sampling defaults are the model's own (saved with it): these options are null unless given.
         var maxNew = CliOption.OptionalInt("--max-new-tokens", $"Tokens to generate at most (1 to {GenerationOptions.MaxNewTokensLimit:N0})");
         var temperature = CliOption.OptionalNumber("--temperature", "Sampling temperature (0 = greedy)");
@@ -18,7 +15,8 @@ internal static class GenerateCommand
         var penalty = CliOption.OptionalNumber("--repetition-penalty", "Penalty on tokens already generated");
         var seed = CliOption.OptionalInt("--seed", "Sampling seed");
         var stop = CliOption.Text("--stop", @"Stop before this text (\n for a newline)");
-        var command = new Command("generate", "Continue a prompt with a language model; streams the text, then prints JSON (with --input: one JSON line per prompt)") { model, prompt, input, maxNew, temperature, topK, topP, penalty, seed, stop };
+        var command = new Command("generate", "Continue a prompt with a language model; streams the text, then prints JSON (with --input: one JSON line per prompt)") { model, maxNew, temperature, topK, topP, penalty, seed, stop };
+        prompts.AddTo(command);
         command.SetAction(r =>
         {
             var lm = ModelFile.LanguageModel(r.GetValue(model)!);
@@ -32,12 +30,10 @@ internal static class GenerateCommand
             if (options.MaxNewTokens is <= 0 or > GenerationOptions.MaxNewTokensLimit)
                 throw new UsageException($"--max-new-tokens must be between 1 and {GenerationOptions.MaxNewTokensLimit}, got {options.MaxNewTokens}.");
             var stops = r.GetValue(stop) is { } st ? new[] { st.Replace("\\n", "\n") } : null;
-            string? one = r.GetValue(prompt), file = r.GetValue(input);
-            if ((one is null) == (file is null)) throw new UsageException("Give exactly one of --prompt and --input.");
-            if (one is not null) return Run(lm, one, options, stops);
-            var prompts = InputLines.Read(file!);
-            var texts = lm.Generate(prompts, options, stops); // all prompts decode together
-            for (int i = 0; i < prompts.Length; i++) Console.WriteLine(new JsonObject { ["prompt"] = prompts[i], ["generated"] = texts[i] }.ToJsonString());
+            var given = prompts.Read(r, out bool inline);
+            if (inline) return Run(lm, given[0], options, stops);
+            var texts = lm.Generate(given, options, stops); // all prompts decode together
+            for (int i = 0; i < given.Length; i++) Console.WriteLine(new JsonObject { ["prompt"] = given[i], ["generated"] = texts[i] }.ToJsonString());
             return 0;
         });
         return command;

@@ -1,5 +1,3 @@
-using MLNetTransformers.LanguageModeling;
-
 namespace MLNetTransformers.Cli;
 
 /// <summary>A progress line per report of language-model training, on stderr.</summary>

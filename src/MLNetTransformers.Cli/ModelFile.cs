@@ -1,7 +1,3 @@
-using Microsoft.ML.Data;
-using MLNetTransformers.Classification;
-using MLNetTransformers.LanguageModeling;
-
 namespace MLNetTransformers.Cli;
 
 /// <summary>The part of a loaded model file a command works with, or an error naming the file.</summary>

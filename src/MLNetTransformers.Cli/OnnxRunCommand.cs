@@ -1,5 +1,3 @@
-using MLNetTransformers.Onnx;
-
 namespace MLNetTransformers.Cli;
 
 /// <summary><c>onnx-run</c>: any ONNX model on inputs from a JSON file, with ONNX Runtime; outputs as JSON.</summary>

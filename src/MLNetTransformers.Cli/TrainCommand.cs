@@ -1,7 +1,3 @@
-using System.Text.Json;
-using Microsoft.ML.Data;
-using MLNetTransformers.Classification;
-
 namespace MLNetTransformers.Cli;
 
 /// <summary><c>train</c>: a binary or multiclass transformer classifier from a TSV file, saved as a model file.</summary>

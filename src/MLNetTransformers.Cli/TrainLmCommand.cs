@@ -1,6 +1,3 @@
-using System.Text.Json;
-using MLNetTransformers.LanguageModeling;
-
 namespace MLNetTransformers.Cli;
 
 /// <summary><c>train-lm</c>: a GPT-style language model from a text file, saved as a model file.</summary>

@@ -1,6 +1,3 @@
-using System.Text.Json;
-using MLNetTransformers.Translation;
-
 namespace MLNetTransformers.Cli;
 
 /// <summary><c>train-seq2seq</c>: an encoder-decoder (translation, text-to-text) from parallel text files, saved as a model file.</summary>

@@ -1,5 +1,3 @@
-using MLNetTransformers.Translation;
-
 namespace MLNetTransformers.Cli;
 
 /// <summary><c>translate</c>: one output line per input line (or for <c>--text</c>), with a saved encoder-decoder.</summary>
@@ -8,19 +6,17 @@ internal static class TranslateCommand
     public static Command Create()
     {
         var model = CliOption.Model("train-seq2seq");
-        var text = CliOption.Text("--text", "One text to translate");
-        var input = CliOption.InputFile("--input", "A file of texts, one per line (- = standard input)", standardInput: true);
+        var texts = new TextOrLines("--text", "One text to translate", "A file of texts, one per line (- = standard input)");
         var decoding = new DecodingFlags();
-        var command = new Command("translate", "Translate --text or every line of --input; prints one line per input") { model, text, input };
+        var command = new Command("translate", "Translate --text or every line of --input; prints one line per input") { model };
+        texts.AddTo(command);
         decoding.AddTo(command);
         command.SetAction(r =>
         {
-            string? one = r.GetValue(text), file = r.GetValue(input);
-            if ((one is null) == (file is null)) throw new UsageException("Give exactly one of --text and --input.");
+            var lines = texts.Read(r, out _);
             var saved = ModelFile.Translator(r.GetValue(model)!);
             var options = decoding.Apply(r, saved.Decoding);
             var translator = saved.WithDecoding(options);
-            var lines = one is not null ? new[] { one } : InputLines.Read(file!);
             // Blocks of lines are decoded together and printed as they finish.
             for (int start = 0; start < lines.Length; start += options.BatchSize)
             {

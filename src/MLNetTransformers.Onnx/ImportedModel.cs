@@ -1,5 +1,3 @@
-using MLNetTransformers.Tokenization;
-
 namespace MLNetTransformers.Onnx;
 
 /// <summary>A model read back from an ONNX file exported by this library.</summary>

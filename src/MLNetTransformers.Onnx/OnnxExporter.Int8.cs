@@ -1,7 +1,3 @@
-using MLNetTransformers.Core.Kernels;
-using static MLNetTransformers.Onnx.OnnxGraphBuilder;
-using DataType = MLNetTransformers.Onnx.Proto.TensorProto.Types.DataType;
-
 namespace MLNetTransformers.Onnx;
 
 public static partial class OnnxExporter

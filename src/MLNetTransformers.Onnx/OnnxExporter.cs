@@ -1,12 +1,5 @@
 using System.Text.Json;
-using Google.Protobuf;
-using MLNetTransformers.Core.Kernels;
-using MLNetTransformers.Core.Layers;
 using MLNetTransformers.Core.Training;
-using MLNetTransformers.Onnx.Proto;
-using MLNetTransformers.Tokenization;
-using static MLNetTransformers.Onnx.OnnxGraphBuilder;
-using DataType = MLNetTransformers.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace MLNetTransformers.Onnx;
 

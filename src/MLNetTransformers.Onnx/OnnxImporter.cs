@@ -1,9 +1,6 @@
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using Google.Protobuf;
-using MLNetTransformers.Onnx.Proto;
-using MLNetTransformers.Tokenization;
 
 namespace MLNetTransformers.Onnx;
 

@@ -1,6 +1,5 @@
 using System.Text;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using MLNetTransformers.Tokenization;
 
 namespace MLNetTransformers.Onnx;
 
@@ -132,7 +131,8 @@ public sealed partial class OnnxSeq2SeqModel : IDisposable
         /// <summary>A step's inputs so far (the tokens and each row's source mask) and each row's source.</summary>
         protected (List<NamedOnnxValue> Inputs, int[] RowSource) StepInputs(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
         {
-            var rowSource = RowSources(parents, tokens, _rowSource);
+            var rowSource = new int[parents.Length];
+            IIncrementalDecoder.RowSources(parents, tokens, _rowSource, rowSource);
             int s = SourceLength;
             return (new List<NamedOnnxValue>
             {
@@ -193,20 +193,6 @@ public sealed partial class OnnxSeq2SeqModel : IDisposable
             _past++;
             return byName["logits"];
         }
-    }
-
-    /// <summary>Each row's source: its parent row's (checking one token per row and every parent against the previous step's rows).</summary>
-    private static int[] RowSources(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens, int[] previous)
-    {
-        int rows = parents.Length;
-        if (tokens.Length != rows || rows == 0) throw new ArgumentException($"{rows} parents and {tokens.Length} tokens; a step needs one token per row and at least one row.", nameof(tokens));
-        var sources = new int[rows];
-        for (int r = 0; r < rows; r++)
-        {
-            if ((uint)parents[r] >= (uint)previous.Length) throw new ArgumentOutOfRangeException(nameof(parents), parents[r], $"Row {r}'s parent is not a row of the previous step (0..{previous.Length - 1}).");
-            sources[r] = previous[parents[r]];
-        }
-        return sources;
     }
 
     /// <summary>The step's new tokens as the decoder graph's <c>input_ids</c> [rows, 1].</summary>

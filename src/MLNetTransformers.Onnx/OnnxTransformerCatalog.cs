@@ -1,7 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNetTransformers.Classification;
-using MLNetTransformers.Core.Kernels;
 using MLNetTransformers.Featurization;
 
 namespace MLNetTransformers.Onnx;

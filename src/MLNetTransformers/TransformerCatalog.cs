@@ -1,5 +1,4 @@
 using System.Reflection;
-using Microsoft.ML.Runtime;
 using MLNetTransformers.Classification;
 using MLNetTransformers.Featurization;
 using MLNetTransformers.LanguageModeling;
@@ -65,22 +64,6 @@ public static class TransformerCatalog
         float? learningRate = null, IDataView? validationSet = null)
         => new(Simple(labelColumnName, textColumnName, epochs, batchSize, learningRate, validationSet), binary: true, Environment(catalog));
 
-    /// <summary>Binary transformer classifier with every option.</summary>
-    /// <param name="catalog">The binary classification trainers (<c>mlContext.BinaryClassification.Trainers</c>).</param>
-    /// <param name="options">Columns, tokenizer, model shape and schedule.</param>
-    /// <example>
-    /// <code>
-    /// var trainer = mlContext.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions
-    /// {
-    ///     LabelColumnName = "Sentiment", Layers = 4, ModelDim = 256, TimeBudget = TimeSpan.FromMinutes(10),
-    ///     Progress = new Progress&lt;ClassificationTrainingProgress&gt;(Console.WriteLine),
-    /// });
-    /// </code>
-    /// </example>
-    public static TransformerClassificationTrainer TransformerClassifier(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
-        TransformerClassifierOptions options)
-        => new(options, binary: true, Environment(catalog));
-
     /// <summary>Trains a transformer encoder multiclass classifier from a text column (key-typed label).</summary>
     /// <param name="catalog">The multiclass classification trainers (<c>mlContext.MulticlassClassification.Trainers</c>).</param>
     /// <param name="labelColumnName">Label column of a key type (map strings with <c>MapValueToKey</c> first).</param>
@@ -100,6 +83,22 @@ public static class TransformerCatalog
         string labelColumnName = DefaultColumnNames.Label, string textColumnName = DefaultColumnNames.Text, int? epochs = null, int? batchSize = null,
         float? learningRate = null, IDataView? validationSet = null)
         => new(Simple(labelColumnName, textColumnName, epochs, batchSize, learningRate, validationSet), binary: false, Environment(catalog));
+
+    /// <summary>Binary transformer classifier with every option.</summary>
+    /// <param name="catalog">The binary classification trainers (<c>mlContext.BinaryClassification.Trainers</c>).</param>
+    /// <param name="options">Columns, tokenizer, model shape and schedule.</param>
+    /// <example>
+    /// <code>
+    /// var trainer = mlContext.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions
+    /// {
+    ///     LabelColumnName = "Sentiment", Layers = 4, ModelDim = 256, TimeBudget = TimeSpan.FromMinutes(10),
+    ///     Progress = new Progress&lt;ClassificationTrainingProgress&gt;(Console.WriteLine),
+    /// });
+    /// </code>
+    /// </example>
+    public static TransformerClassificationTrainer TransformerClassifier(this BinaryClassificationCatalog.BinaryClassificationTrainers catalog,
+        TransformerClassifierOptions options)
+        => new(options, binary: true, Environment(catalog));
 
     /// <summary>Multiclass transformer classifier with every option.</summary>
     /// <param name="catalog">The multiclass classification trainers (<c>mlContext.MulticlassClassification.Trainers</c>).</param>

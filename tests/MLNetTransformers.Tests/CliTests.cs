@@ -472,6 +472,13 @@ public sealed class CliTests : IDisposable
         var fromTsv = LastJson(Run("evaluate-seq2seq", "--model", model, "--pairs", tsv).Out);
         Assert.Equal(((double)m["bleu"]!, (double)m["chrf"]!, (int)m["sentences"]!), ((double)fromTsv["bleu"]!, (double)fromTsv["chrf"]!, (int)fromTsv["sentences"]!));
         Assert.Equal(2, Run("evaluate-seq2seq", "--model", model).Code); // neither files nor pairs
+        foreach (var texts in new[] { new[] { "--text", "the dog", "--input", source }, Array.Empty<string>() })
+        {
+            var both = Run(new[] { "translate", "--model", model }.Concat(texts).ToArray());
+            Assert.Equal(2, both.Code);
+            Assert.StartsWith("error: Give exactly one of --text and --input.", both.Err.Trim());
+            Assert.Single(both.Err.Trim().Split('\n'));
+        }
 
         // Decoding flags: n-best with scores, seeded sampling, and refusals naming the flag.
         var nBest = Run("translate", "--model", model, "--text", "the big dog", "--n-best", "2");

@@ -108,7 +108,7 @@ internal sealed unsafe class PanelMatrix
                 if (Width == SimdWidth.V512)
                     for (int i = 0; i < rows; i += 8)
                     {
-                        Tile512(Math.Min(8, rows - i), K, x + (long)i * K, panel, t);
+                        RowGemm.Tile(Math.Min(8, rows - i), K, x + (long)i * K, K, panel, PanelMatrix.Width, t, PanelMatrix.Width, accumulate: false, wide: true);
                         Emit(t, PanelMatrix.Width, Math.Min(8, rows - i), y + (long)i * N + j, N, Bias is null ? null : Bias + j, cols);
                     }
                 else if (Width == SimdWidth.V256)
@@ -151,30 +151,6 @@ internal sealed unsafe class PanelMatrix
             c50 = Vector512.FusedMultiplyAdd(v, Vector512.Load(b5 + q), c50); c51 = Vector512.FusedMultiplyAdd(v, Vector512.Load(b5 + q + 16), c51);
             c60 = Vector512.FusedMultiplyAdd(v, Vector512.Load(b6 + q), c60); c61 = Vector512.FusedMultiplyAdd(v, Vector512.Load(b6 + q + 16), c61);
             c70 = Vector512.FusedMultiplyAdd(v, Vector512.Load(b7 + q), c70); c71 = Vector512.FusedMultiplyAdd(v, Vector512.Load(b7 + q + 16), c71);
-        }
-        c00.Store(t); c01.Store(t + 16); c10.Store(t + 32); c11.Store(t + 48); c20.Store(t + 64); c21.Store(t + 80); c30.Store(t + 96); c31.Store(t + 112);
-        c40.Store(t + 128); c41.Store(t + 144); c50.Store(t + 160); c51.Store(t + 176); c60.Store(t + 192); c61.Store(t + 208); c70.Store(t + 224); c71.Store(t + 240);
-    }
-
-    // Rows x[0..mr) (mr ≤ 8; missing rows repeat the last and are not stored) against one panel: 16 accumulators.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile512(int mr, int k, float* x, float* b, float* t)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
-        Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
-        float* x0 = x, x1 = x + Math.Min(1, mr - 1) * k, x2 = x + Math.Min(2, mr - 1) * k, x3 = x + Math.Min(3, mr - 1) * k;
-        float* x4 = x + Math.Min(4, mr - 1) * k, x5 = x + Math.Min(5, mr - 1) * k, x6 = x + Math.Min(6, mr - 1) * k, x7 = x + Math.Min(7, mr - 1) * k;
-        for (int q = 0; q < k; q++, b += Width)
-        {
-            var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 16);
-            var v = Vector512.Create(x0[q]); c00 = Vector512.FusedMultiplyAdd(v, b0, c00); c01 = Vector512.FusedMultiplyAdd(v, b1, c01);
-            v = Vector512.Create(x1[q]); c10 = Vector512.FusedMultiplyAdd(v, b0, c10); c11 = Vector512.FusedMultiplyAdd(v, b1, c11);
-            v = Vector512.Create(x2[q]); c20 = Vector512.FusedMultiplyAdd(v, b0, c20); c21 = Vector512.FusedMultiplyAdd(v, b1, c21);
-            v = Vector512.Create(x3[q]); c30 = Vector512.FusedMultiplyAdd(v, b0, c30); c31 = Vector512.FusedMultiplyAdd(v, b1, c31);
-            v = Vector512.Create(x4[q]); c40 = Vector512.FusedMultiplyAdd(v, b0, c40); c41 = Vector512.FusedMultiplyAdd(v, b1, c41);
-            v = Vector512.Create(x5[q]); c50 = Vector512.FusedMultiplyAdd(v, b0, c50); c51 = Vector512.FusedMultiplyAdd(v, b1, c51);
-            v = Vector512.Create(x6[q]); c60 = Vector512.FusedMultiplyAdd(v, b0, c60); c61 = Vector512.FusedMultiplyAdd(v, b1, c61);
-            v = Vector512.Create(x7[q]); c70 = Vector512.FusedMultiplyAdd(v, b0, c70); c71 = Vector512.FusedMultiplyAdd(v, b1, c71);
         }
         c00.Store(t); c01.Store(t + 16); c10.Store(t + 32); c11.Store(t + 48); c20.Store(t + 64); c21.Store(t + 80); c30.Store(t + 96); c31.Store(t + 112);
         c40.Store(t + 128); c41.Store(t + 144); c50.Store(t + 160); c51.Store(t + 176); c60.Store(t + 192); c61.Store(t + 208); c70.Store(t + 224); c71.Store(t + 240);

@@ -29,9 +29,10 @@ internal static unsafe class RowGemm
         }
     }
 
-    // Up to 8 rows (missing rows repeat the last one and are not stored) × 32 columns (16 when not wide).
+    // Up to 8 rows (missing rows repeat the last one and are not stored) × 32 columns (16 when not wide). Also the
+    // panel kernel's tile: a panel is B with row stride 32.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Tile(int rows, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, bool wide)
+    internal static void Tile(int rows, int k, float* a, int lda, float* b, int ldb, float* c, int ldc, bool accumulate, bool wide)
     {
         float* a0 = a, a1 = a + Math.Min(1, rows - 1) * lda, a2 = a + Math.Min(2, rows - 1) * lda, a3 = a + Math.Min(3, rows - 1) * lda;
         float* a4 = a + Math.Min(4, rows - 1) * lda, a5 = a + Math.Min(5, rows - 1) * lda, a6 = a + Math.Min(6, rows - 1) * lda, a7 = a + Math.Min(7, rows - 1) * lda;
@@ -39,11 +40,10 @@ internal static unsafe class RowGemm
         Vector512<float> c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
         if (wide)
         {
-            for (int p = 0; p < k; p++)
+            for (int p = 0; p < k; p++, b += ldb)
             {
-                float* bp = b + (long)p * ldb;
-                var b0 = Vector512.Load(bp);
-                var b1 = Vector512.Load(bp + 16);
+                var b0 = Vector512.Load(b);
+                var b1 = Vector512.Load(b + 16);
                 Vector512<float> x;
                 x = Vector512.Create(a0[p]); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
                 x = Vector512.Create(a1[p]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
@@ -57,9 +57,9 @@ internal static unsafe class RowGemm
         }
         else
         {
-            for (int p = 0; p < k; p++)
+            for (int p = 0; p < k; p++, b += ldb)
             {
-                var b0 = Vector512.Load(b + (long)p * ldb);
+                var b0 = Vector512.Load(b);
                 c00 = Vector512.FusedMultiplyAdd(Vector512.Create(a0[p]), b0, c00);
                 c10 = Vector512.FusedMultiplyAdd(Vector512.Create(a1[p]), b0, c10);
                 c20 = Vector512.FusedMultiplyAdd(Vector512.Create(a2[p]), b0, c20);

@@ -29,4 +29,24 @@ public interface IIncrementalDecoder
     /// <param name="parents">Each row's parent row (or source, at the first step).</param>
     /// <param name="tokens">Each row's new token.</param>
     float[] Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens);
+
+    /// <summary>
+    /// Checks a step's rows for <see cref="Advance"/> (at least one, one token each, every parent a row of the previous
+    /// step) and writes each row's source, its parent's, into <paramref name="sources"/>.
+    /// </summary>
+    /// <param name="parents">Each row's parent row.</param>
+    /// <param name="tokens">Each row's new token.</param>
+    /// <param name="previous">The source of each row of the previous step.</param>
+    /// <param name="sources">Receives the source of each new row [rows].</param>
+    internal static void RowSources(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens, ReadOnlySpan<int> previous, Span<int> sources)
+    {
+        int rows = parents.Length;
+        if (tokens.Length != rows || rows == 0) throw new ArgumentException($"{rows} parents and {tokens.Length} tokens; a step needs one token per row and at least one row.", nameof(tokens));
+        for (int r = 0; r < rows; r++)
+        {
+            int p = parents[r];
+            if ((uint)p >= (uint)previous.Length) throw new ArgumentOutOfRangeException(nameof(parents), p, $"Row {r}'s parent {p} is not a row of the previous step (0..{previous.Length - 1}).");
+            sources[r] = previous[p];
+        }
+    }
 }

@@ -42,18 +42,15 @@ internal sealed class RnnIncrementalDecoder(RnnSeq2Seq model) : IIncrementalDeco
     public float[] Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
     {
         int rows = parents.Length, h = model.Config.ModelDim, k = model.EncoderStateDim, e = model.Config.Embedding;
-        if (tokens.Length != rows || rows == 0) throw new ArgumentException($"{rows} parents and {tokens.Length} tokens; a step needs one token per row and at least one row.", nameof(tokens));
-        var prev = Workspace.Ensure(ref _prev, rows * h);
         var source = new int[rows];
+        IIncrementalDecoder.RowSources(parents, tokens, _source, source);
+        var prev = Workspace.Ensure(ref _prev, rows * h);
         if (_ids.Length < rows) (_ids, _rowLengths) = (new int[rows], new int[rows]);
         _rowEnc.Clear();
         _rowKeys.Clear();
         for (int r = 0; r < rows; r++)
         {
-            int p = parents[r];
-            if ((uint)p >= (uint)_source.Length) throw new ArgumentOutOfRangeException(nameof(parents), p, $"Row {r}'s parent {p} is not a row of the previous step (0..{_source.Length - 1}).");
-            _states.AsSpan(p * h, h).CopyTo(prev.AsSpan(r * h, h));
-            source[r] = _source[p];
+            _states.AsSpan(parents[r] * h, h).CopyTo(prev.AsSpan(r * h, h));
             _rowEnc.Add(_enc[source[r]]);
             _rowKeys.Add(_keys[source[r]]);
             _rowLengths[r] = _lengths[source[r]];

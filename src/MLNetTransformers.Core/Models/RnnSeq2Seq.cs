@@ -11,9 +11,8 @@ namespace MLNetTransformers.Core.Models;
 /// Parameters: <c>src_tok</c>, <c>tgt_tok</c>, <c>encoder.*</c> (nn.GRU names), <c>bridge</c>, <c>attn_*</c>,
 /// <c>decoder.*</c>, <c>combine</c> (Luong), <c>out</c>.
 /// </summary>
-public sealed class RnnSeq2Seq : ISeq2SeqModel
+public sealed class RnnSeq2Seq : Seq2SeqModel
 {
-    private readonly CrossEntropy _loss = new();
     private readonly Dropout _srcDrop, _tgtDrop, _outDrop;
     private readonly ParameterTensor? _combineW, _combineB;
     private readonly int _e, _k, _h, _din, _dout;
@@ -24,15 +23,12 @@ public sealed class RnnSeq2Seq : ISeq2SeqModel
     /// <summary>Builds the model and initialises its weights from <paramref name="seed"/>.</summary>
     /// <param name="config">Vocabularies, widths and <see cref="Seq2SeqConfig.Architecture"/> (Gru or GruAttention).</param>
     /// <param name="seed">Seed of the initial weights and the dropout masks.</param>
-    public RnnSeq2Seq(Seq2SeqConfig config, ulong seed = 0)
+    public RnnSeq2Seq(Seq2SeqConfig config, ulong seed = 0) : base(config, transformer: false)
     {
-        Config = config.Validate();
-        if (config.Architecture == Seq2SeqArchitecture.Transformer) throw new ArgumentException("The config describes a transformer; build it with TransformerSeq2Seq.", nameof(config));
         (_e, _k, _h) = (config.Embedding, 2 * config.EncoderHidden, config.ModelDim);
         bool luong = config.Architecture == Seq2SeqArchitecture.GruAttention && config.Attention != RnnAttentionKind.Additive;
         _din = luong ? _e : _e + _k;
         _dout = luong ? _h : _h + _k + _e;
-        Parameters = new ParameterSet();
         SourceEmbedding = new Embedding(Parameters, "src_tok.", config.EncoderVocabSize, _e, initStd: 1f);
         TargetEmbedding = new Embedding(Parameters, "tgt_tok.", config.VocabSize, _e, initStd: 1f);
         Encoder = new Gru(Parameters, "encoder.", _e, config.EncoderHidden, bidirectional: true);
@@ -49,17 +45,9 @@ public sealed class RnnSeq2Seq : ISeq2SeqModel
         Parameters.Allocate(seed);
     }
 
-    /// <summary>A new instance with the same config and a copy of the weights (layers keep per-call buffers, so concurrent callers each need one).</summary>
-    public RnnSeq2Seq Copy() => new RnnSeq2Seq(Config) { LabelSmoothing = LabelSmoothing }.WithWeightsOf(this);
-
-    /// <summary>Vocabularies, widths and architecture.</summary>
-    public Seq2SeqConfig Config { get; }
-    TransformerConfig ITransformerModel.Config => Config;
-    ISeq2SeqModel ISeq2SeqModel.Copy() => Copy();
+    private protected override Seq2SeqModel WithSameConfig() => new RnnSeq2Seq(Config);
     /// <inheritdoc/>
-    public ParameterSet Parameters { get; }
-    /// <inheritdoc/>
-    public ModelKind Kind => ModelKind.RnnSeq2Seq;
+    public override ModelKind Kind => ModelKind.RnnSeq2Seq;
     /// <summary>Source token embedding [Vs, E].</summary>
     public Embedding SourceEmbedding { get; }
     /// <summary>Target token embedding [V, E].</summary>
@@ -74,8 +62,6 @@ public sealed class RnnSeq2Seq : ISeq2SeqModel
     public GruCell Decoder { get; }
     /// <summary>The output layer to the target vocabulary.</summary>
     public Linear Output { get; }
-    /// <summary>Label smoothing ε of the training loss.</summary>
-    public float LabelSmoothing { get; set; }
     /// <summary>Luong attention (dot or general): the new state scores, and h̃ = tanh(W_c·[c; s]) predicts.</summary>
     public bool IsLuong => _combineW is not null;
     /// <summary>Luong's W_c [H, K + H] and its bias (null otherwise).</summary>
@@ -83,8 +69,8 @@ public sealed class RnnSeq2Seq : ISeq2SeqModel
     /// <summary>Width K of the encoder states (2·He).</summary>
     public int EncoderStateDim => _k;
 
-    /// <summary>The managed incremental decoder of this model for <see cref="Seq2SeqDecoder"/>; one per thread.</summary>
-    public IIncrementalDecoder CreateIncrementalDecoder() => new RnnIncrementalDecoder(this);
+    /// <inheritdoc/>
+    public override IIncrementalDecoder CreateIncrementalDecoder() => new RnnIncrementalDecoder(this);
 
     /// <summary>
     /// Encodes a padded batch of sources: encoder states [B, S, K] (zeros at padding; a buffer reused by the next call)
@@ -118,13 +104,11 @@ public sealed class RnnSeq2Seq : ISeq2SeqModel
         return enc;
     }
 
-    /// <summary>Next-token logits [B, T, vocab] of the target given its source (teacher forcing; a buffer reused by the next call).</summary>
-    /// <param name="batch">The target side, with the source in <see cref="TokenBatch.Source"/>.</param>
-    /// <param name="training">Whether dropout is active.</param>
-    public float[] Forward(TokenBatch batch, bool training = false)
+    /// <inheritdoc/>
+    /// <remarks>Teacher forcing: the decoder reads the target tokens, not its own predictions.</remarks>
+    public override float[] Forward(TokenBatch batch, bool training = false)
     {
-        var source = batch.Source ?? throw new ArgumentException("The batch has no source: an encoder-decoder reads TokenBatch.Source.", nameof(batch));
-        if (source.BatchSize != batch.BatchSize) throw new ArgumentException($"The source holds {source.BatchSize} sequences for {batch.BatchSize} targets.", nameof(batch));
+        var source = RequireSource(batch);
         int b = batch.BatchSize, t = batch.SeqLen, s = source.SeqLen, h = _h, k = _k, e = _e;
         (_b, _t, _s) = (b, t, s);
         var s0 = Workspace.Ensure(ref _s0, b * h);
@@ -188,12 +172,12 @@ public sealed class RnnSeq2Seq : ISeq2SeqModel
     }
 
     /// <inheritdoc/>
-    public float ForwardBackward(TokenBatch batch)
+    public override float ForwardBackward(TokenBatch batch)
     {
-        var targets = Targets(batch);
+        var targets = RequireTargets(batch);
         int b = batch.BatchSize, t = batch.SeqLen, n = b * t, h = _h, k = _k, e = _e, s = batch.Source!.SeqLen;
         var logits = Forward(batch, training: true);
-        float loss = _loss.Compute(logits, targets, n, Config.VocabSize, dlogits: logits, labelSmoothing: LabelSmoothing);
+        float loss = LossGradient(logits, targets, n);
         var dO = _outDrop.Backward(Output.Backward(logits, n), n * _dout);                           // [B, T, dout]
         var de = Workspace.Ensure(ref _de, n * e);                                                   // target embedding gradient
         de.AsSpan(0, n * e).Clear();
@@ -293,21 +277,5 @@ public sealed class RnnSeq2Seq : ISeq2SeqModel
         SourceEmbedding.Backward(_srcDrop.Backward(dx, b * s * e), b * s);
         TargetEmbedding.Backward(_tgtDrop.Backward(de, n * e), n);
         return loss;
-    }
-
-    /// <inheritdoc/>
-    public float Loss(TokenBatch batch)
-    {
-        var targets = Targets(batch);
-        return _loss.Compute(Forward(batch), targets, batch.BatchSize * batch.SeqLen, Config.VocabSize, labelSmoothing: LabelSmoothing);
-    }
-
-    private static int[] Targets(TokenBatch batch)
-    {
-        if (batch.Source is null) throw new ArgumentException("The batch has no source: an encoder-decoder reads TokenBatch.Source.", nameof(batch));
-        int n = batch.BatchSize * batch.SeqLen;
-        var t = batch.Labels ?? throw new ArgumentException("The batch has no targets; an encoder-decoder needs one next-token target per target position.", nameof(batch));
-        if (t.Length < n) throw new ArgumentException($"The batch has {t.Length} targets for {n} positions.", nameof(batch));
-        return t;
     }
 }

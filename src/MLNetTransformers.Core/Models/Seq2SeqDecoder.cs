@@ -20,7 +20,7 @@ public sealed class Seq2SeqDecoder
 
     /// <summary>Decodes with the managed engine (<paramref name="model"/> is not changed; use one decoder per thread).</summary>
     /// <param name="model">The encoder-decoder.</param>
-    public Seq2SeqDecoder(TransformerSeq2Seq model) : this((model ?? throw new ArgumentNullException(nameof(model))).CreateIncrementalDecoder()) { }
+    public Seq2SeqDecoder(ISeq2SeqModel model) : this((model ?? throw new ArgumentNullException(nameof(model))).CreateIncrementalDecoder()) { }
 
     /// <summary>Decodes with any incremental decoder (for example an exported model run by ONNX Runtime).</summary>
     /// <param name="decoder">Encodes sources and advances hypotheses one token at a time.</param>

@@ -51,23 +51,21 @@ internal sealed class TransformerIncrementalDecoder(TransformerSeq2Seq model) : 
     public float[] Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
     {
         int rows = parents.Length;
-        if (tokens.Length != rows) throw new ArgumentException($"{rows} parents but {tokens.Length} tokens.", nameof(tokens));
-        if (rows == 0) throw new ArgumentException("A step needs at least one row.", nameof(parents));
+        if (_nextSource.Length < rows) _nextSource = new int[rows];
+        IIncrementalDecoder.RowSources(parents, tokens, _source.AsSpan(0, _caches.Count), _nextSource);
         if (_taken.Length < _caches.Count) _taken = new bool[_caches.Count];
         Array.Clear(_taken, 0, _caches.Count);
-        if (_nextSource.Length < rows) _nextSource = new int[rows];
         if (_ids.Length < rows) (_ids, _rowLengths) = (new int[rows], new int[rows]);
         _next.Clear();
         _rowCross.Clear();
         for (int r = 0; r < rows; r++)
         {
             int p = parents[r];
-            if ((uint)p >= (uint)_caches.Count) throw new ArgumentOutOfRangeException(nameof(parents), p, $"Row {r}'s parent {p} is not a row of the previous step (0..{_caches.Count - 1}).");
             KvCache cache;
             if (!_taken[p]) { cache = _caches[p]; _taken[p] = true; }
             else { cache = Rent(); cache.CopyFrom(_caches[p]); } // every fork is copied before any row decodes
             _next.Add(cache);
-            int source = _nextSource[r] = _source[p];
+            int source = _nextSource[r];
             _rowCross.Add(_crossKeysValues[source]);
             _rowLengths[r] = _sourceLengths[source];
             _ids[r] = tokens[r];

@@ -10,9 +10,8 @@ namespace MLNetTransformers.Core.Models;
 /// (decoder inputs starting with the start token, mask, next-token targets with −100 where there is none) with the
 /// source side in <see cref="TokenBatch.Source"/>.
 /// </summary>
-public sealed class TransformerSeq2Seq : ISeq2SeqModel
+public sealed class TransformerSeq2Seq : Seq2SeqModel
 {
-    private readonly CrossEntropy _loss = new();
     private bool[]? _sourcePadding, _targetPadding;
     private float[]? _dmemory;
 
@@ -20,10 +19,8 @@ public sealed class TransformerSeq2Seq : ISeq2SeqModel
     /// <param name="config">The shape of both stacks (the decoder gets cross-attention); a <see cref="Seq2SeqConfig"/> for separate or tied vocabularies.</param>
     /// <param name="seed">Seed of the initial weights and the dropout masks.</param>
     public TransformerSeq2Seq(TransformerConfig config, ulong seed = 0)
+        : base((config as Seq2SeqConfig ?? new Seq2SeqConfig(config.Shape())) with { CrossAttention = true }, transformer: true)
     {
-        Config = (config as Seq2SeqConfig ?? new Seq2SeqConfig(config.Shape())).Validate() with { CrossAttention = true };
-        if (Config.Architecture != Seq2SeqArchitecture.Transformer) throw new ArgumentException($"The config describes a {Config.Architecture} model; build it with RnnSeq2Seq.", nameof(config));
-        Parameters = new ParameterSet();
         var shape = Config.Shape();
         Encoder = new TransformerEncoder(Parameters, "encoder.", shape with { CrossAttention = false, VocabSize = Config.EncoderVocabSize }, seed);
         var tied = Config.TiedEmbeddings ? Encoder.Tok : null; // decoder.tok and head.weight are encoder.tok.weight
@@ -32,39 +29,25 @@ public sealed class TransformerSeq2Seq : ISeq2SeqModel
         Parameters.Allocate(seed);
     }
 
-    /// <summary>The managed incremental decoder of this model (key/value caches, batched steps) for <see cref="Seq2SeqDecoder"/>; one per thread.</summary>
-    public IIncrementalDecoder CreateIncrementalDecoder() => new TransformerIncrementalDecoder(this);
-
-    /// <summary>A new instance with the same config and a copy of the weights (layers keep per-call buffers, so concurrent callers each need one).</summary>
-    public TransformerSeq2Seq Copy() => new TransformerSeq2Seq(Config) { LabelSmoothing = LabelSmoothing }.WithWeightsOf(this);
-
-    /// <summary>The model's shape and vocabularies.</summary>
-    public Seq2SeqConfig Config { get; }
-    TransformerConfig ITransformerModel.Config => Config;
-    ISeq2SeqModel ISeq2SeqModel.Copy() => Copy();
     /// <inheritdoc/>
-    public ParameterSet Parameters { get; }
+    public override IIncrementalDecoder CreateIncrementalDecoder() => new TransformerIncrementalDecoder(this);
+    private protected override Seq2SeqModel WithSameConfig() => new TransformerSeq2Seq(Config);
     /// <inheritdoc/>
-    public ModelKind Kind => ModelKind.Seq2Seq;
+    public override ModelKind Kind => ModelKind.Seq2Seq;
     /// <summary>The source encoder.</summary>
     public TransformerEncoder Encoder { get; }
     /// <summary>The target decoder (masked self-attention and cross-attention).</summary>
     public TransformerDecoder Decoder { get; }
     /// <summary>The output projection to the vocabulary.</summary>
     public Linear Head { get; }
-    /// <summary>Label smoothing ε of the training loss.</summary>
-    public float LabelSmoothing { get; set; }
-
     /// <summary>Encoder states [B, S, d] of the source (a buffer reused by the next call).</summary>
     /// <param name="source">Source ids and mask, [B, S].</param>
     /// <param name="training">Whether dropout is active.</param>
     public float[] Encode(TokenBatch source, bool training = false) =>
         Encoder.Forward(source.Ids, source.BatchSize, source.SeqLen, source.PaddingFlags(ref _sourcePadding), training);
 
-    /// <summary>Next-token logits [B, T, vocab] of the target given its source (a buffer reused by the next call).</summary>
-    /// <param name="batch">The target side, with the source in <see cref="TokenBatch.Source"/>.</param>
-    /// <param name="training">Whether dropout is active.</param>
-    public float[] Forward(TokenBatch batch, bool training = false)
+    /// <inheritdoc/>
+    public override float[] Forward(TokenBatch batch, bool training = false)
     {
         var source = RequireSource(batch);
         var sourcePadding = source.PaddingFlags(ref _sourcePadding); // null when nothing is padded (the buffer keeps old flags)
@@ -75,13 +58,13 @@ public sealed class TransformerSeq2Seq : ISeq2SeqModel
     }
 
     /// <inheritdoc/>
-    public float ForwardBackward(TokenBatch batch)
+    public override float ForwardBackward(TokenBatch batch)
     {
         var targets = RequireTargets(batch);
         var source = batch.Source!;
         int b = batch.BatchSize, n = b * batch.SeqLen;
         var logits = Forward(batch, training: true);
-        float loss = _loss.Compute(logits, targets, n, Config.VocabSize, dlogits: logits, labelSmoothing: LabelSmoothing);
+        float loss = LossGradient(logits, targets, n);
         // Cross-attention sends a gradient to every encoder state; the decoder adds it up, then the encoder goes back.
         int m = b * source.SeqLen * Config.ModelDim;
         var dmemory = Workspace.Ensure(ref _dmemory, m);
@@ -89,13 +72,6 @@ public sealed class TransformerSeq2Seq : ISeq2SeqModel
         Decoder.Backward(Head.Backward(logits, n), b, batch.SeqLen, dmemory);
         Encoder.Backward(dmemory, b, source.SeqLen);
         return loss;
-    }
-
-    /// <inheritdoc/>
-    public float Loss(TokenBatch batch)
-    {
-        var targets = RequireTargets(batch);
-        return _loss.Compute(Forward(batch), targets, batch.BatchSize * batch.SeqLen, Config.VocabSize, labelSmoothing: LabelSmoothing);
     }
 
     /// <summary>
@@ -124,19 +100,5 @@ public sealed class TransformerSeq2Seq : ISeq2SeqModel
             prefix.Add(next);
         }
         return prefix.Skip(1).ToArray();
-    }
-
-    private static TokenBatch RequireSource(TokenBatch batch) =>
-        batch.Source is { } s
-            ? s.BatchSize == batch.BatchSize ? s : throw new ArgumentException($"The source holds {s.BatchSize} sequences for {batch.BatchSize} targets.", nameof(batch))
-            : throw new ArgumentException("The batch has no source: an encoder-decoder reads TokenBatch.Source.", nameof(batch));
-
-    private static int[] RequireTargets(TokenBatch batch)
-    {
-        RequireSource(batch);
-        int n = batch.BatchSize * batch.SeqLen;
-        var t = batch.Labels ?? throw new ArgumentException("The batch has no targets; an encoder-decoder needs one next-token target per target position.", nameof(batch));
-        if (t.Length < n) throw new ArgumentException($"The batch has {t.Length} targets for {n} positions.", nameof(batch));
-        return t;
     }
 }

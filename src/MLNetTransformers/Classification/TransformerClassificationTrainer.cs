@@ -1,9 +1,4 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
-using Microsoft.ML.Runtime;
-using MLNetTransformers.Core.Kernels;
-using MLNetTransformers.Core.Training;
-using MLNetTransformers.Training;
 
 namespace MLNetTransformers.Classification;
 

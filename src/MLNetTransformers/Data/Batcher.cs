@@ -1,6 +1,3 @@
-using MLNetTransformers.Core.Kernels;
-using MLNetTransformers.Core.Training;
-
 namespace MLNetTransformers.Data;
 
 /// <summary>Shuffled, length-bucketed batches trimmed to their longest row (short sentences do not pay for MaxTokens).</summary>

@@ -1,5 +1,3 @@
-using MLNetTransformers.Training;
-
 namespace MLNetTransformers.LanguageModeling;
 
 /// <summary>Options of the causal language-model trainer (<c>mlContext.Transforms.Text.TrainLanguageModel</c>).</summary>

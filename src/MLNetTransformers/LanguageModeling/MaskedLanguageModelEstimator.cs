@@ -1,10 +1,5 @@
-using System.Diagnostics;
-using Microsoft.ML.Runtime;
 using MLNetTransformers.Classification;
-using MLNetTransformers.Core.Kernels;
-using MLNetTransformers.Core.Training;
 using MLNetTransformers.Featurization;
-using MLNetTransformers.Training;
 
 namespace MLNetTransformers.LanguageModeling;
 

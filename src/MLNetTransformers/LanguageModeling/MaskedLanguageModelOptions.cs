@@ -1,5 +1,3 @@
-using MLNetTransformers.Training;
-
 namespace MLNetTransformers.LanguageModeling;
 
 /// <summary>

@@ -1,6 +1,3 @@
-using Microsoft.ML.Runtime;
-using MLNetTransformers.Core.Training;
-
 namespace MLNetTransformers.Training;
 
 /// <summary>Forwards the loop's reports to a trainer's own progress type and to ML.NET's log (<c>MLContext.Log</c>).</summary>

@@ -1,5 +1,3 @@
-using Microsoft.ML.Runtime;
-
 namespace MLNetTransformers.Training;
 
 /// <summary>

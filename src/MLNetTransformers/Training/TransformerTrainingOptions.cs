@@ -1,6 +1,4 @@
-using MLNetTransformers.Core.Kernels;
 using MLNetTransformers.Core.Layers;
-using MLNetTransformers.Core.Training;
 
 namespace MLNetTransformers.Training;
 

@@ -1,5 +1,4 @@
 using MLNetTransformers.Core.Layers;
-using MLNetTransformers.Training;
 
 namespace MLNetTransformers.Translation;
 

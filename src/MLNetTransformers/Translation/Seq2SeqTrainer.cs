@@ -1,9 +1,3 @@
-using System.Diagnostics;
-using Microsoft.ML.Runtime;
-using MLNetTransformers.Core.Kernels;
-using MLNetTransformers.Core.Training;
-using MLNetTransformers.Training;
-
 namespace MLNetTransformers.Translation;
 
 /// <summary>

@@ -1,4 +1,3 @@
-using MLNetTransformers.Core.Training;
 using MLNetTransformers.Persistence;
 
 namespace MLNetTransformers.Translation;
