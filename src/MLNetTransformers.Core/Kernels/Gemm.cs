@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace MLNetTransformers.Core.Kernels;
 
@@ -390,6 +391,35 @@ internal static unsafe class Gemm
                 }
                 for (; p < kc; p++)
                     for (int r = 0; r < 12; r++) panel[p * 12 + r] = src[(long)r * lda + p];
+            }
+            else if (ta == Transpose.No && rows == mr && mr == 6 && Avx.IsSupported)
+            {
+                // Eight depth steps at a time: the 6×8 block transposed in registers, each depth step's 6 values written as
+                // 4 + 2 instead of a load and a store per float (3% of a 2048³ product's profile on the 256-bit path).
+                float* src = a + (long)(ic + i0) * lda + pc;
+                int p = 0;
+                for (; p + 8 <= kc; p += 8)
+                {
+                    float* s0 = src + p;
+                    var r0 = Vector256.Load(s0); var r1 = Vector256.Load(s0 + lda); var r2 = Vector256.Load(s0 + 2L * lda);
+                    var r3 = Vector256.Load(s0 + 3L * lda); var r4 = Vector256.Load(s0 + 4L * lda); var r5 = Vector256.Load(s0 + 5L * lda);
+                    Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1); // (r0 r1) at depth 0,1 | 4,5 and 2,3 | 6,7
+                    Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+                    Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
+                    Vector256<float> d0 = Avx.Shuffle(t0, t2, 0x44), d1 = Avx.Shuffle(t0, t2, 0xEE); // rows 0-3 at depth 0 | 4 and 1 | 5
+                    Vector256<float> d2 = Avx.Shuffle(t1, t3, 0x44), d3 = Avx.Shuffle(t1, t3, 0xEE); // 2 | 6 and 3 | 7
+                    float* o = panel + p * 6;
+                    d0.GetLower().Store(o); d1.GetLower().Store(o + 6); d2.GetLower().Store(o + 12); d3.GetLower().Store(o + 18);
+                    d0.GetUpper().Store(o + 24); d1.GetUpper().Store(o + 30); d2.GetUpper().Store(o + 36); d3.GetUpper().Store(o + 42);
+                    // Rows 4 and 5: each pair of t4/t5 is one depth step's.
+                    Vector128<double> e0 = t4.GetLower().AsDouble(), e1 = t5.GetLower().AsDouble(), e2 = t4.GetUpper().AsDouble(), e3 = t5.GetUpper().AsDouble();
+                    Sse2.StoreLow((double*)(o + 4), e0); Sse2.StoreHigh((double*)(o + 10), e0);
+                    Sse2.StoreLow((double*)(o + 16), e1); Sse2.StoreHigh((double*)(o + 22), e1);
+                    Sse2.StoreLow((double*)(o + 28), e2); Sse2.StoreHigh((double*)(o + 34), e2);
+                    Sse2.StoreLow((double*)(o + 40), e3); Sse2.StoreHigh((double*)(o + 46), e3);
+                }
+                for (; p < kc; p++)
+                    for (int r = 0; r < 6; r++) panel[p * 6 + r] = src[(long)r * lda + p];
             }
             else if (ta == Transpose.No)
             {
