@@ -366,60 +366,26 @@ internal static unsafe class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(Transpose ta, float* a, int lda, int ic, int pc, int mc, int kc, int mr, float* dst)
     {
-        float* block = stackalloc float[12 * 16];
         for (int i0 = 0; i0 < mc; i0 += mr)
         {
             int rows = Math.Min(mr, mc - i0);
             float* panel = dst + (long)i0 * kc;
-            if (ta == Transpose.No && rows == mr && mr == 12 && Vector512.IsHardwareAccelerated)
+            if (ta == Transpose.No && rows == mr && mr % 6 == 0 && Avx.IsSupported)
             {
-                // Sixteen depth steps at a time: one vector from each of the 12 rows, written out column by column of the
-                // panel through a scratch block, so the stores are contiguous and the loads are whole vectors.
-                float* src = a + (long)(ic + i0) * lda + pc;
-                int p = 0;
-                for (; p + 16 <= kc; p += 16)
-                {
-                    for (int r = 0; r < 12; r++) Vector512.Load(src + (long)r * lda + p).Store(block + r * 16);
-                    float* o = panel + p * 12;
-                    for (int q = 0; q < 16; q++)
-                    {
-                        o[q * 12 + 0] = block[0 * 16 + q]; o[q * 12 + 1] = block[1 * 16 + q]; o[q * 12 + 2] = block[2 * 16 + q];
-                        o[q * 12 + 3] = block[3 * 16 + q]; o[q * 12 + 4] = block[4 * 16 + q]; o[q * 12 + 5] = block[5 * 16 + q];
-                        o[q * 12 + 6] = block[6 * 16 + q]; o[q * 12 + 7] = block[7 * 16 + q]; o[q * 12 + 8] = block[8 * 16 + q];
-                        o[q * 12 + 9] = block[9 * 16 + q]; o[q * 12 + 10] = block[10 * 16 + q]; o[q * 12 + 11] = block[11 * 16 + q];
-                    }
-                }
-                for (; p < kc; p++)
-                    for (int r = 0; r < 12; r++) panel[p * 12 + r] = src[(long)r * lda + p];
-            }
-            else if (ta == Transpose.No && rows == mr && mr == 6 && Avx.IsSupported)
-            {
-                // Eight depth steps at a time: the 6×8 block transposed in registers, each depth step's 6 values written as
-                // 4 + 2 instead of a load and a store per float (3% of a 2048³ product's profile on the 256-bit path).
+                // Eight depth steps at a time, transposed in registers four rows at a time (and a last pair for 6-row
+                // panels), instead of a load and a store per float: A's packing was 3% of a 2048³ product on the 256-bit
+                // path and 10% of a training step on the 512-bit one.
                 float* src = a + (long)(ic + i0) * lda + pc;
                 int p = 0;
                 for (; p + 8 <= kc; p += 8)
                 {
-                    float* s0 = src + p;
-                    var r0 = Vector256.Load(s0); var r1 = Vector256.Load(s0 + lda); var r2 = Vector256.Load(s0 + 2L * lda);
-                    var r3 = Vector256.Load(s0 + 3L * lda); var r4 = Vector256.Load(s0 + 4L * lda); var r5 = Vector256.Load(s0 + 5L * lda);
-                    Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1); // (r0 r1) at depth 0,1 | 4,5 and 2,3 | 6,7
-                    Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
-                    Vector256<float> t4 = Avx.UnpackLow(r4, r5), t5 = Avx.UnpackHigh(r4, r5);
-                    Vector256<float> d0 = Avx.Shuffle(t0, t2, 0x44), d1 = Avx.Shuffle(t0, t2, 0xEE); // rows 0-3 at depth 0 | 4 and 1 | 5
-                    Vector256<float> d2 = Avx.Shuffle(t1, t3, 0x44), d3 = Avx.Shuffle(t1, t3, 0xEE); // 2 | 6 and 3 | 7
-                    float* o = panel + p * 6;
-                    d0.GetLower().Store(o); d1.GetLower().Store(o + 6); d2.GetLower().Store(o + 12); d3.GetLower().Store(o + 18);
-                    d0.GetUpper().Store(o + 24); d1.GetUpper().Store(o + 30); d2.GetUpper().Store(o + 36); d3.GetUpper().Store(o + 42);
-                    // Rows 4 and 5: each pair of t4/t5 is one depth step's.
-                    Vector128<double> e0 = t4.GetLower().AsDouble(), e1 = t5.GetLower().AsDouble(), e2 = t4.GetUpper().AsDouble(), e3 = t5.GetUpper().AsDouble();
-                    Sse2.StoreLow((double*)(o + 4), e0); Sse2.StoreHigh((double*)(o + 10), e0);
-                    Sse2.StoreLow((double*)(o + 16), e1); Sse2.StoreHigh((double*)(o + 22), e1);
-                    Sse2.StoreLow((double*)(o + 28), e2); Sse2.StoreHigh((double*)(o + 34), e2);
-                    Sse2.StoreLow((double*)(o + 40), e3); Sse2.StoreHigh((double*)(o + 46), e3);
+                    float* s = src + p, o = panel + p * mr;
+                    int r = 0;
+                    for (; r + 4 <= mr; r += 4) Transpose4x8(s + r * (long)lda, lda, o + r, mr);
+                    if (r < mr) Transpose2x8(s + r * (long)lda, lda, o + r, mr);
                 }
                 for (; p < kc; p++)
-                    for (int r = 0; r < 6; r++) panel[p * 6 + r] = src[(long)r * lda + p];
+                    for (int r = 0; r < mr; r++) panel[p * mr + r] = src[(long)r * lda + p];
             }
             else if (ta == Transpose.No)
             {
@@ -427,6 +393,17 @@ internal static unsafe class Gemm
                 {
                     float* src = a + (long)(ic + i0 + r) * lda + pc;
                     for (int p = 0; p < kc; p++) panel[p * mr + r] = src[p];
+                }
+            }
+            else if (rows == mr && mr % 6 == 0 && Vector128.IsHardwareAccelerated)
+            {
+                // op(A) = Aᵀ: a depth step's mr values lie side by side in A, one vector copy per four.
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = a + (long)(pc + p) * lda + ic + i0, o = panel + p * mr;
+                    int r = 0;
+                    for (; r + 4 <= mr; r += 4) Vector128.Load(src + r).Store(o + r);
+                    for (; r < mr; r++) o[r] = src[r];
                 }
             }
             else
@@ -441,6 +418,32 @@ internal static unsafe class Gemm
                 for (int p = 0; p < kc; p++)
                 for (int r = rows; r < mr; r++) panel[p * mr + r] = 0f;
         }
+    }
+
+    // Four rows × eight depth steps (rows ld apart) → eight 4-float columns at o, o + stride, …, o + 7·stride.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose4x8(float* s, int ld, float* o, int stride)
+    {
+        var r0 = Vector256.Load(s); var r1 = Vector256.Load(s + ld); var r2 = Vector256.Load(s + 2L * ld); var r3 = Vector256.Load(s + 3L * ld);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1); // (r0 r1) at depth 0,1 | 4,5 and 2,3 | 6,7
+        Vector256<float> t2 = Avx.UnpackLow(r2, r3), t3 = Avx.UnpackHigh(r2, r3);
+        Vector256<float> d0 = Avx.Shuffle(t0, t2, 0x44), d1 = Avx.Shuffle(t0, t2, 0xEE); // the 4 rows at depth 0 | 4 and 1 | 5
+        Vector256<float> d2 = Avx.Shuffle(t1, t3, 0x44), d3 = Avx.Shuffle(t1, t3, 0xEE); // 2 | 6 and 3 | 7
+        d0.GetLower().Store(o); d1.GetLower().Store(o + stride); d2.GetLower().Store(o + 2 * stride); d3.GetLower().Store(o + 3 * stride);
+        d0.GetUpper().Store(o + 4 * stride); d1.GetUpper().Store(o + 5 * stride); d2.GetUpper().Store(o + 6 * stride); d3.GetUpper().Store(o + 7 * stride);
+    }
+
+    // Two rows × eight depth steps → eight 2-float columns at o, o + stride, ….
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose2x8(float* s, int ld, float* o, int stride)
+    {
+        var r0 = Vector256.Load(s); var r1 = Vector256.Load(s + ld);
+        Vector256<float> t0 = Avx.UnpackLow(r0, r1), t1 = Avx.UnpackHigh(r0, r1); // each pair is one depth step's
+        Vector128<double> e0 = t0.GetLower().AsDouble(), e1 = t1.GetLower().AsDouble(), e2 = t0.GetUpper().AsDouble(), e3 = t1.GetUpper().AsDouble();
+        Sse2.StoreLow((double*)o, e0); Sse2.StoreHigh((double*)(o + stride), e0);
+        Sse2.StoreLow((double*)(o + 2 * stride), e1); Sse2.StoreHigh((double*)(o + 3 * stride), e1);
+        Sse2.StoreLow((double*)(o + 4 * stride), e2); Sse2.StoreHigh((double*)(o + 5 * stride), e2);
+        Sse2.StoreLow((double*)(o + 6 * stride), e3); Sse2.StoreHigh((double*)(o + 7 * stride), e3);
     }
 
     // op(B)[pc.., jc..] (kc×nc) → panels of nr columns: panel[p*nr + j] = op(B)[pc+p, jc+j0+j], zero-padded.
