@@ -366,7 +366,25 @@ internal static unsafe class Gemm
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackA(Transpose ta, float* a, int lda, int ic, int pc, int mc, int kc, int mr, float* dst)
     {
-        for (int i0 = 0; i0 < mc; i0 += mr)
+        int start = 0;
+        if (ta == Transpose.Yes && mr % 6 == 0 && Vector128.IsHardwareAccelerated)
+        {
+            // op(A) = Aᵀ: a depth step's values for all the block's rows lie side by side in A. Read each such run once,
+            // in order, handing every full panel its mr values (panel by panel, the same lines were fetched once per
+            // panel, 4 KB and more apart: 4% of a training step).
+            start = mc / mr * mr;
+            for (int p = 0; p < kc; p++)
+            {
+                float* src = a + (long)(pc + p) * lda + ic, o = dst + p * mr;
+                for (int i0 = 0; i0 < start; i0 += mr, src += mr, o += (long)mr * kc)
+                {
+                    int r = 0;
+                    for (; r + 4 <= mr; r += 4) Vector128.Load(src + r).Store(o + r);
+                    if (r < mr) *(double*)(o + r) = *(double*)(src + r); // the last two of a 6-row panel
+                }
+            }
+        }
+        for (int i0 = start; i0 < mc; i0 += mr)
         {
             int rows = Math.Min(mr, mc - i0);
             float* panel = dst + (long)i0 * kc;
@@ -393,17 +411,6 @@ internal static unsafe class Gemm
                 {
                     float* src = a + (long)(ic + i0 + r) * lda + pc;
                     for (int p = 0; p < kc; p++) panel[p * mr + r] = src[p];
-                }
-            }
-            else if (rows == mr && mr % 6 == 0 && Vector128.IsHardwareAccelerated)
-            {
-                // op(A) = Aᵀ: a depth step's mr values lie side by side in A, one vector copy per four.
-                for (int p = 0; p < kc; p++)
-                {
-                    float* src = a + (long)(pc + p) * lda + ic + i0, o = panel + p * mr;
-                    int r = 0;
-                    for (; r + 4 <= mr; r += 4) Vector128.Load(src + r).Store(o + r);
-                    for (; r < mr; r++) o[r] = src[r];
                 }
             }
             else
@@ -469,6 +476,17 @@ internal static unsafe class Gemm
                         for (int j = cols; j < nr; j++) d[j] = 0f;
                     }
                 }
+            }
+            else if (cols == nr && nr % 4 == 0 && Avx.IsSupported)
+            {
+                // op(B) = Bᵀ (a linear layer's weights [out, in]): eight depth steps of four outputs at a time, transposed
+                // in registers, instead of a load and a store per float.
+                float* src = b + (long)(jc + j0) * ldb + pc;
+                int p = 0;
+                for (; p + 8 <= kc; p += 8)
+                    for (int j = 0; j < nr; j += 4) Transpose4x8(src + (long)j * ldb + p, ldb, panel + p * nr + j, nr);
+                for (; p < kc; p++)
+                    for (int j = 0; j < nr; j++) panel[p * nr + j] = src[(long)j * ldb + p];
             }
             else
             {
