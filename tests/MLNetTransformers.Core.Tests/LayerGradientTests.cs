@@ -109,6 +109,33 @@ public class LayerGradientTests
     }
 
     [Fact]
+    public void Dropout_DrawsOneValuePerElementInOrder_AtEveryLength()
+    {
+        // The vector path draws sixteen values per pass; each element must still get the value a one-at-a-time loop over
+        // the call's stream gives it, bit for bit (dropped elements +0, never −0), in the vector body and in the tail.
+        const float p = 0.3f;
+        foreach (int length in new[] { 1, 15, 16, 17, 33, 1000 })
+        {
+            var drop = new Dropout(p, 5);
+            var x = Enumerable.Range(0, length).Select(i => i - 7.25f).ToArray();
+            var dy = Enumerable.Range(0, length).Select(i => 3.5f - i).ToArray();
+            for (ulong call = 0; call < 2; call++)
+            {
+                var y = drop.Forward(x, length, training: true);
+                var dx = drop.Backward(dy, length);
+                var rng = DeterministicRandom.Derive(5, call);
+                float keep = 1f / (1f - p);
+                for (int i = 0; i < length; i++)
+                {
+                    bool kept = (rng.NextUInt64() >> 40) >= (ulong)(p * (1 << 24));
+                    Assert.Equal(BitConverter.SingleToInt32Bits(kept ? x[i] * keep : 0f), BitConverter.SingleToInt32Bits(y[i]));
+                    Assert.Equal(BitConverter.SingleToInt32Bits(kept ? dy[i] * keep : 0f), BitConverter.SingleToInt32Bits(dx[i]));
+                }
+            }
+        }
+    }
+
+    [Fact]
     public void SimplifiedSelfAttention()
     {
         var att = new SimplifiedSelfAttention();

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace MLNetTransformers.Core.Kernels;
 
 /// <summary>
@@ -16,7 +18,23 @@ internal struct DeterministicRandom
     public static DeterministicRandom Derive(ulong seed, ulong stream) => new(Mix(seed ^ Mix(stream + 0x632BE59BD9B4E019UL)));
 
     /// <summary>Next 64 random bits.</summary>
-    public ulong NextUInt64() => Mix(_state += 0x9E3779B97F4A7C15UL);
+    public ulong NextUInt64() => Mix(_state += Gamma);
+
+    /// <summary>
+    /// The next eight values at once, lane j holding the (j+1)-th: SplitMix64's value is a function of its counter, so
+    /// eight lanes give exactly the values eight <see cref="NextUInt64"/> calls would, in the same order.
+    /// </summary>
+    public Vector512<ulong> NextUInt64x8()
+    {
+        var z = Vector512.Create(_state) + Steps;
+        _state += unchecked(8 * Gamma);
+        z = (z ^ Vector512.ShiftRightLogical(z, 30)) * Vector512.Create(0xBF58476D1CE4E5B9UL);
+        z = (z ^ Vector512.ShiftRightLogical(z, 27)) * Vector512.Create(0x94D049BB133111EBUL);
+        return z ^ Vector512.ShiftRightLogical(z, 31);
+    }
+
+    private const ulong Gamma = 0x9E3779B97F4A7C15UL;
+    private static readonly Vector512<ulong> Steps = unchecked(Vector512.Create(Gamma, 2 * Gamma, 3 * Gamma, 4 * Gamma, 5 * Gamma, 6 * Gamma, 7 * Gamma, 8 * Gamma));
 
     /// <summary>Uniform in [0, 1) with 24 bits of precision.</summary>
     public float NextFloat() => (NextUInt64() >> 40) * (1.0f / (1 << 24));

@@ -1,3 +1,7 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
 namespace MLNetTransformers.Core.Layers;
 
 /// <summary>
@@ -41,7 +45,26 @@ public sealed class Dropout
         float keep = Keep;
         // 24-bit threshold: compare raw bits rather than building floats.
         ulong threshold = (ulong)(P * (1 << 24));
-        for (int i = 0; i < length; i++)
+        int i = 0;
+        if (Avx512DQ.IsSupported && Vector512.IsHardwareAccelerated)
+        {
+            // Sixteen elements per pass from two eight-lane draws: the same random values in the same order as one draw
+            // per element (the mask drawing was 5% of a training step).
+            ref float px = ref MemoryMarshal.GetArrayDataReference(x), py = ref MemoryMarshal.GetArrayDataReference(y);
+            ref byte pm = ref MemoryMarshal.GetArrayDataReference(mask);
+            var limit = Vector512.Create(threshold);
+            var scale = Vector512.Create(keep);
+            for (; i + 16 <= length; i += 16)
+            {
+                var low = Vector512.GreaterThanOrEqual(Vector512.ShiftRightLogical(rng.NextUInt64x8(), 40), limit);
+                var high = Vector512.GreaterThanOrEqual(Vector512.ShiftRightLogical(rng.NextUInt64x8(), 40), limit);
+                var kept = Vector512.Narrow(low, high); // all ones where kept, element order kept
+                Vector512.ConditionalSelect(kept.AsSingle(), Vector512.LoadUnsafe(ref px, (nuint)i) * scale, Vector512<float>.Zero)
+                    .StoreUnsafe(ref py, (nuint)i);
+                Avx512F.ConvertToVector128Byte(kept & Vector512<uint>.One).StoreUnsafe(ref pm, (nuint)i);
+            }
+        }
+        for (; i < length; i++)
         {
             bool kept = (rng.NextUInt64() >> 40) >= threshold;
             mask[i] = kept ? (byte)1 : (byte)0;
@@ -64,7 +87,20 @@ public sealed class Dropout
         var dx = inPlace ? dy : Workspace.Ensure(ref _dx, length);
         var mask = _mask!;
         float keep = Keep;
-        for (int i = 0; i < length; i++) dx[i] = mask[i] != 0 ? dy[i] * keep : 0f;
+        int i = 0;
+        if (Avx512F.IsSupported && Vector512.IsHardwareAccelerated)
+        {
+            ref float pdy = ref MemoryMarshal.GetArrayDataReference(dy), pdx = ref MemoryMarshal.GetArrayDataReference(dx);
+            ref byte pm = ref MemoryMarshal.GetArrayDataReference(mask);
+            var scale = Vector512.Create(keep);
+            for (; i + 16 <= length; i += 16)
+            {
+                var dropped = Vector512.Equals(Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref pm, (nuint)i)), Vector512<int>.Zero);
+                Vector512.ConditionalSelect(dropped.AsSingle(), Vector512<float>.Zero, Vector512.LoadUnsafe(ref pdy, (nuint)i) * scale)
+                    .StoreUnsafe(ref pdx, (nuint)i);
+            }
+        }
+        for (; i < length; i++) dx[i] = mask[i] != 0 ? dy[i] * keep : 0f;
         return dx;
     }
 }
