@@ -40,6 +40,7 @@ public sealed class TransformerSeq2Seq : Seq2SeqModel
     public TransformerDecoder Decoder { get; }
     /// <summary>The output projection to the vocabulary.</summary>
     public Linear Head { get; }
+
     /// <summary>Encoder states [B, S, d] of the source (a buffer reused by the next call).</summary>
     /// <param name="source">Source ids and mask, [B, S].</param>
     /// <param name="training">Whether dropout is active.</param>
