@@ -111,8 +111,9 @@ public class LayerGradientTests
     [Fact]
     public void Dropout_DrawsOneValuePerElementInOrder_AtEveryLength()
     {
-        // The vector path draws sixteen values per pass; each element must still get the value a one-at-a-time loop over
-        // the call's stream gives it, bit for bit (dropped elements +0, never −0), in the vector body and in the tail.
+        // The vector paths draw sixteen (512-bit) or eight (AVX2) values per pass; each element must still get the value a
+        // one-at-a-time loop over the call's stream gives it, bit for bit (dropped elements +0, never −0), in the vector
+        // body and in the tail. This machine takes the 512-bit path; DOTNET_EnableAVX512=0 runs the AVX2 one.
         const float p = 0.3f;
         foreach (int length in new[] { 1, 15, 16, 17, 33, 1000 })
         {

@@ -33,6 +33,16 @@ internal struct DeterministicRandom
         return z ^ Vector512.ShiftRightLogical(z, 31);
     }
 
+    /// <summary>The next four values at once (for CPUs without 512-bit vectors), lane j holding the (j+1)-th.</summary>
+    public Vector256<ulong> NextUInt64x4()
+    {
+        var z = Vector256.Create(_state) + Steps.GetLower();
+        _state += unchecked(4 * Gamma);
+        z = (z ^ Vector256.ShiftRightLogical(z, 30)) * Vector256.Create(0xBF58476D1CE4E5B9UL);
+        z = (z ^ Vector256.ShiftRightLogical(z, 27)) * Vector256.Create(0x94D049BB133111EBUL);
+        return z ^ Vector256.ShiftRightLogical(z, 31);
+    }
+
     private const ulong Gamma = 0x9E3779B97F4A7C15UL;
     private static readonly Vector512<ulong> Steps = unchecked(Vector512.Create(Gamma, 2 * Gamma, 3 * Gamma, 4 * Gamma, 5 * Gamma, 6 * Gamma, 7 * Gamma, 8 * Gamma));
 

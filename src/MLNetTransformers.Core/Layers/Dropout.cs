@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -64,6 +65,23 @@ public sealed class Dropout
                 Avx512F.ConvertToVector128Byte(kept & Vector512<uint>.One).StoreUnsafe(ref pm, (nuint)i);
             }
         }
+        else if (Avx2.IsSupported)
+        {
+            // The same with four lanes (64-bit products emulated on AVX2), eight elements per pass.
+            ref float px = ref MemoryMarshal.GetArrayDataReference(x), py = ref MemoryMarshal.GetArrayDataReference(y);
+            var limit = Vector256.Create(threshold);
+            var scale = Vector256.Create(keep);
+            for (; i + 8 <= length; i += 8)
+            {
+                var low = Vector256.GreaterThanOrEqual(Vector256.ShiftRightLogical(rng.NextUInt64x4(), 40), limit);
+                var high = Vector256.GreaterThanOrEqual(Vector256.ShiftRightLogical(rng.NextUInt64x4(), 40), limit);
+                var kept = Vector256.Narrow(low, high);
+                Vector256.ConditionalSelect(kept.AsSingle(), Vector256.LoadUnsafe(ref px, (nuint)i) * scale, Vector256<float>.Zero)
+                    .StoreUnsafe(ref py, (nuint)i);
+                uint bits = kept.ExtractMostSignificantBits();
+                for (int j = 0; j < 8; j++) mask[i + j] = (byte)((bits >> j) & 1);
+            }
+        }
         for (; i < length; i++)
         {
             bool kept = (rng.NextUInt64() >> 40) >= threshold;
@@ -97,6 +115,19 @@ public sealed class Dropout
             {
                 var dropped = Vector512.Equals(Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref pm, (nuint)i)), Vector512<int>.Zero);
                 Vector512.ConditionalSelect(dropped.AsSingle(), Vector512<float>.Zero, Vector512.LoadUnsafe(ref pdy, (nuint)i) * scale)
+                    .StoreUnsafe(ref pdx, (nuint)i);
+            }
+        }
+        else if (Avx2.IsSupported)
+        {
+            ref float pdy = ref MemoryMarshal.GetArrayDataReference(dy), pdx = ref MemoryMarshal.GetArrayDataReference(dx);
+            ref byte pm = ref MemoryMarshal.GetArrayDataReference(mask);
+            var scale = Vector256.Create(keep);
+            for (; i + 8 <= length; i += 8)
+            {
+                var bytes = Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref pm, i))).AsByte(); // this step's 8 mask bytes only
+                var dropped = Vector256.Equals(Avx2.ConvertToVector256Int32(bytes), Vector256<int>.Zero);
+                Vector256.ConditionalSelect(dropped.AsSingle(), Vector256<float>.Zero, Vector256.LoadUnsafe(ref pdy, (nuint)i) * scale)
                     .StoreUnsafe(ref pdx, (nuint)i);
             }
         }
