@@ -261,20 +261,7 @@ internal static unsafe class Gemm
                 {
                     int pc = p / KC * KC, kc = Math.Min(KC, _k - pc);
                     float* src = _b + (long)p * _ldb, block = _dst + (long)pc * ncp + (long)(p - pc) * _nr;
-                    int j0 = 0;
-                    if (_nr % 8 == 0 && Vector256.IsHardwareAccelerated)
-                        for (; j0 + _nr <= _n; j0 += _nr)
-                        {
-                            float* d = block + (long)j0 * kc;
-                            for (int j = 0; j < _nr; j += 8) Vector256.Load(src + j0 + j).Store(d + j);
-                        }
-                    for (; j0 < _n; j0 += _nr)
-                    {
-                        float* d = block + (long)j0 * kc;
-                        int cols = Math.Min(_nr, _n - j0);
-                        for (int j = 0; j < cols; j++) d[j] = src[j0 + j];
-                        for (int j = cols; j < _nr; j++) d[j] = 0f;
-                    }
+                    for (int j0 = 0; j0 < _n; j0 += _nr) PanelRow(src + j0, block + (long)j0 * kc, Math.Min(_nr, _n - j0), _nr);
                 }
                 return;
             }
@@ -453,6 +440,19 @@ internal static unsafe class Gemm
         Sse2.StoreLow((double*)(o + 6 * stride), e3); Sse2.StoreHigh((double*)(o + 7 * stride), e3);
     }
 
+    // One depth row of a B panel: cols (≤ nr) values of B [k, n] copied, the rest of the nr zero.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PanelRow(float* src, float* d, int cols, int nr)
+    {
+        if (cols == nr && nr % 8 == 0 && Vector256.IsHardwareAccelerated)
+        {
+            for (int j = 0; j < nr; j += 8) Vector256.Load(src + j).Store(d + j); // no call per 16 or 32 floats
+            return;
+        }
+        for (int j = 0; j < cols; j++) d[j] = src[j];
+        for (int j = cols; j < nr; j++) d[j] = 0f;
+    }
+
     // op(B)[pc.., jc..] (kc×nc) → panels of nr columns: panel[p*nr + j] = op(B)[pc+p, jc+j0+j], zero-padded.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void PackB(Transpose tb, float* b, int ldb, int pc, int jc, int kc, int nc, int nr, float* dst)
@@ -463,19 +463,7 @@ internal static unsafe class Gemm
             float* panel = dst + (long)j0 * kc;
             if (tb == Transpose.No)
             {
-                for (int p = 0; p < kc; p++)
-                {
-                    float* src = b + (long)(pc + p) * ldb + jc + j0;
-                    float* d = panel + p * nr;
-                    if (cols == nr && nr % 8 == 0 && Vector256.IsHardwareAccelerated)
-                        for (int j = 0; j < nr; j += 8) Vector256.Load(src + j).Store(d + j); // no call per 16 or 32 floats
-                    else if (cols == nr) new ReadOnlySpan<float>(src, nr).CopyTo(new Span<float>(d, nr));
-                    else
-                    {
-                        for (int j = 0; j < cols; j++) d[j] = src[j];
-                        for (int j = cols; j < nr; j++) d[j] = 0f;
-                    }
-                }
+                for (int p = 0; p < kc; p++) PanelRow(b + (long)(pc + p) * ldb + jc + j0, panel + p * nr, cols, nr);
             }
             else if (cols == nr && nr % 4 == 0 && Avx.IsSupported)
             {

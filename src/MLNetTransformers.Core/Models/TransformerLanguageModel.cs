@@ -41,7 +41,7 @@ public sealed class TransformerLanguageModel : TokenPredictionModel
     /// <param name="cache">Keys and values of the positions already processed.</param>
     public float[] ForwardIncremental(int[] ids, int n, KvCache cache)
     {
-        if (cache.Capacity != Config.MaxLength || cache.Layers.Count != Config.Layers) throw new ArgumentException("The cache was made for another model.", nameof(cache));
+        CheckCache(cache, nameof(cache));
         return Head.Forward(Decoder.ForwardIncremental(ids, n, cache), n);
     }
 
@@ -54,7 +54,7 @@ public sealed class TransformerLanguageModel : TokenPredictionModel
     {
         for (int s = 0; s < lengths.Length; s++)
         {
-            if (caches[s].Capacity != Config.MaxLength || caches[s].Layers.Count != Config.Layers) throw new ArgumentException("The cache was made for another model.", nameof(caches));
+            CheckCache(caches[s], nameof(caches));
             if (lengths[s] < 1) throw new ArgumentException($"Sequence {s} brings no tokens; its last token has no logits.", nameof(lengths));
         }
         var hidden = Decoder.ForwardIncremental(ids, lengths, caches);
@@ -69,4 +69,9 @@ public sealed class TransformerLanguageModel : TokenPredictionModel
     }
 
     private float[]? _lastHidden;
+
+    private void CheckCache(KvCache cache, string paramName)
+    {
+        if (cache.Capacity != Config.MaxLength || cache.Layers.Count != Config.Layers) throw new ArgumentException("The cache was made for another model.", paramName);
+    }
 }
