@@ -4,7 +4,11 @@
 # as installed and again limited to AVX2 (ATen, oneDNN and MKL dispatch). Prints one JSON object.
 # Usage: tests/MLNetTransformers.Benchmarks/avx2-path.sh ../shared/peers   (from the repository's root)
 set -euo pipefail
-peers=${1:?usage: avx2-path.sh PEERS_DIR}
+if [ $# -ne 1 ] || [ ! -f "$1/torch_ref.py" ] || [ ! -f "$1/sgemm.py" ]; then
+  echo "usage: avx2-path.sh PEERS_DIR (a directory with torch_ref.py and sgemm.py, e.g. ../shared/peers)" >&2
+  exit 2
+fi
+peers=$1
 bench=(dotnet run -c Release --no-build --project tests/MLNetTransformers.Benchmarks --)
 dotnet build -c Release tests/MLNetTransformers.Benchmarks >/dev/null
 gemm=$(DOTNET_EnableAVX512=0 "${bench[@]}" gemm --peers "$peers" | tail -n 1)
