@@ -105,7 +105,7 @@ public static class OnnxImporter
         Parse(File.ReadAllBytes(path), $"'{path}'");
     }
 
-    private static void ReadFloats(TensorProto t, Span<float> dst, string source)
+    internal static void ReadFloats(TensorProto t, Span<float> dst, string source)
     {
         if (t.DataType != (int)TensorProto.Types.DataType.Float) throw new InvalidDataException($"{source}: weight '{t.Name}' is not float32.");
         if (!t.RawData.IsEmpty)

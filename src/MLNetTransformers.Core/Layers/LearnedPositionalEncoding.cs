@@ -19,9 +19,9 @@ public sealed class LearnedPositionalEncoding : PositionalEncoding
     protected override ReadOnlySpan<float> Table => Weight.Value;
 
     /// <inheritdoc/>
-    public override void Backward(float[] dy, int batch, int seqLen)
+    public override void Backward(float[] dy, int batch, int seqLen, int start = 0)
     {
-        var g = Weight.Grad.Slice(0, seqLen * Dim);
+        var g = Weight.Grad.Slice(start * Dim, seqLen * Dim);
         for (int b = 0; b < batch; b++) TensorPrimitives.Add(g, dy.AsSpan(b * seqLen * Dim, seqLen * Dim), g);
     }
 }

@@ -52,7 +52,8 @@ public abstract class PositionalEncoding
     /// <param name="dy">Gradient of the loss with respect to the output.</param>
     /// <param name="batch">Sequences in the batch (B).</param>
     /// <param name="seqLen">Tokens per sequence (T).</param>
-    public abstract void Backward(float[] dy, int batch, int seqLen);
+    /// <param name="start">Position of the first token (as given to <see cref="AddTo"/>).</param>
+    public abstract void Backward(float[] dy, int batch, int seqLen, int start = 0);
 
     /// <summary>Creates the encoding of the given kind.</summary>
     /// <param name="kind">Learned or sinusoidal.</param>

@@ -24,5 +24,5 @@ public sealed class SinusoidalPositionalEncoding : PositionalEncoding
     protected override ReadOnlySpan<float> Table => _table;
 
     /// <inheritdoc/>
-    public override void Backward(float[] dy, int batch, int seqLen) { }
+    public override void Backward(float[] dy, int batch, int seqLen, int start = 0) { }
 }

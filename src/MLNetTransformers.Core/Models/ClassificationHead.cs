@@ -5,6 +5,7 @@ public sealed class ClassificationHead
 {
     private readonly Linear _proj;
     private readonly SequencePooling _pool;
+    private readonly Pooler? _pooler;
 
     /// <summary>Declares <c>{prefix}weight</c> [classes, d] and <c>{prefix}bias</c>.</summary>
     /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
@@ -12,10 +13,12 @@ public sealed class ClassificationHead
     /// <param name="dim">Width d of the pooled vectors.</param>
     /// <param name="classes">Number of classes.</param>
     /// <param name="pooling">CLS (first token) or mean pooling.</param>
-    public ClassificationHead(ParameterSet parameters, string prefix, int dim, int classes, Pooling pooling)
+    /// <param name="pooler">The encoder's pooler (BERT's tanh dense), applied between pooling and the projection; null = none.</param>
+    public ClassificationHead(ParameterSet parameters, string prefix, int dim, int classes, Pooling pooling, Pooler? pooler = null)
     {
         _proj = new Linear(parameters, prefix, dim, classes);
         _pool = new SequencePooling(dim, pooling);
+        _pooler = pooler;
     }
 
     /// <summary>Pooling mode.</summary>
@@ -38,9 +41,17 @@ public sealed class ClassificationHead
     /// <param name="batch">Sequences in the batch (B).</param>
     /// <param name="seqLen">Tokens per sequence (T).</param>
     /// <param name="padding">[B, T] flags, true where a position is padding; null = none.</param>
-    public float[] Forward(float[] hidden, int batch, int seqLen, bool[]? padding) => _proj.Forward(Pool(hidden, batch, seqLen, padding), batch);
+    public float[] Forward(float[] hidden, int batch, int seqLen, bool[]? padding)
+    {
+        var pooled = Pool(hidden, batch, seqLen, padding);
+        return _proj.Forward(_pooler is null ? pooled : _pooler.Forward(pooled, batch), batch);
+    }
 
     /// <summary>dlogits [B, classes] → dhidden [B, T, d].</summary>
     /// <param name="dlogits">Gradient of the loss with respect to the logits, [B, classes].</param>
-    public float[] Backward(float[] dlogits) => _pool.Backward(_proj.Backward(dlogits, _pool.Batch));
+    public float[] Backward(float[] dlogits)
+    {
+        var dpooled = _proj.Backward(dlogits, _pool.Batch);
+        return _pool.Backward(_pooler is null ? dpooled : _pooler.Backward(dpooled));
+    }
 }

@@ -32,6 +32,21 @@ public sealed class TokenBatch
     public int[] Ids { get; }
     /// <summary>[B, T], 1 = attend, 0 = padding; null = no padding.</summary>
     public int[]? AttentionMask { get; }
+    /// <summary>
+    /// [B, T] token type (segment) ids: 0 for the first sentence of a pair, 1 for the second; null = all 0. Read by
+    /// encoders with a token-type embedding (<see cref="TransformerConfig.TypeVocabSize"/>).
+    /// </summary>
+    public int[]? TokenTypeIds
+    {
+        get => _tokenTypeIds;
+        init
+        {
+            if (value is not null && value.Length < BatchSize * SeqLen)
+                throw new ArgumentException($"Token type ids hold {value.Length} values; a [{BatchSize}, {SeqLen}] batch needs {BatchSize * SeqLen}.", nameof(TokenTypeIds));
+            _tokenTypeIds = value;
+        }
+    }
+    private readonly int[]? _tokenTypeIds;
     /// <summary>[B] or [B, T] targets; null when only predicting.</summary>
     public int[]? Labels { get; }
     /// <summary>

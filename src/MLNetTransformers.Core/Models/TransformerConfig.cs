@@ -37,6 +37,22 @@ public record TransformerConfig
     public bool CrossAttention { get; init; }
     /// <summary>LayerNorm epsilon.</summary>
     public float LayerNormEps { get; init; } = 1e-5f;
+    /// <summary>Rows of the token-type (segment) embedding added to every token: BERT's 2 (sentence A and B); 0 = none.</summary>
+    public int TypeVocabSize { get; init; }
+    /// <summary>A LayerNorm right after the embedding sum (BERT's <c>embeddings.LayerNorm</c>).</summary>
+    public bool EmbeddingNorm { get; init; }
+    /// <summary>
+    /// Id of the first position: RoBERTa counts positions from padding_idx + 1 = 2, so its table has
+    /// <see cref="MaxLength"/> + 2 rows. 0 for every other family.
+    /// </summary>
+    public int PositionOffset { get; init; }
+    /// <summary>
+    /// A pooler (tanh of a dense layer, <c>pooler.dense</c>) between the pooled vector and a classifier's head: BERT's
+    /// pooler over [CLS], which next-sentence prediction trained.
+    /// </summary>
+    public bool Pooler { get; init; }
+    /// <summary>Sentence embeddings are scaled to unit length (sentence-transformers' Normalize module).</summary>
+    public bool NormalizeEmbeddings { get; init; }
 
     /// <summary>Longest <see cref="MaxLength"/> accepted (the tokenizer's limit too): a file claiming more is refused before anything is allocated.</summary>
     public const int MaxLengthLimit = 1 << 16;
@@ -53,6 +69,8 @@ public record TransformerConfig
         if (MaxLength > MaxLengthLimit) throw new ArgumentException($"{nameof(MaxLength)} must be at most {MaxLengthLimit:N0}, got {MaxLength}.");
         if (ModelDim % Heads != 0) throw new ArgumentException($"{nameof(ModelDim)} {ModelDim} is not divisible by {nameof(Heads)} {Heads}.");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentException($"{nameof(Dropout)} must be in [0, 1), got {Dropout}.");
+        if (TypeVocabSize < 0) throw new ArgumentException($"{nameof(TypeVocabSize)} must be non-negative, got {TypeVocabSize}.");
+        if (PositionOffset < 0 || PositionOffset > MaxLengthLimit) throw new ArgumentException($"{nameof(PositionOffset)} must be in [0, {MaxLengthLimit}], got {PositionOffset}.");
         if (!(LayerNormEps > 0f)) throw new ArgumentException($"{nameof(LayerNormEps)} must be positive, got {LayerNormEps}.");
         if (!Enum.IsDefined(Norm)) throw new ArgumentException($"Unknown {nameof(Norm)} {Norm}.");
         if (!Enum.IsDefined(Activation)) throw new ArgumentException($"Unknown {nameof(Activation)} {Activation}.");
@@ -70,8 +88,8 @@ public record TransformerConfig
     public virtual long MinimumParameterCount(ModelKind kind)
     {
         long d = ModelDim;
-        long positions = PositionalEncoding == PositionalEncodingKind.Learned ? (long)MaxLength * d : 0;
-        return (long)VocabSize * d + positions + Layers * (4 * d * d + 2 * d * FeedForwardDim);
+        long positions = PositionalEncoding == PositionalEncodingKind.Learned ? ((long)MaxLength + PositionOffset) * d : 0;
+        return (long)VocabSize * d + positions + (long)TypeVocabSize * d + (Pooler ? d * d : 0) + Layers * (4 * d * d + 2 * d * FeedForwardDim);
     }
 
     /// <summary>The shape alone: a plain <see cref="TransformerConfig"/> with this one's values (a classifier's encoder, say).</summary>

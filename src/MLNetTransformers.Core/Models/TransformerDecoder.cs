@@ -16,6 +16,9 @@ public sealed class TransformerDecoder : TransformerStack
     public TransformerDecoder(ParameterSet parameters, string prefix, TransformerConfig config, ulong seed, Embedding? tokens = null)
         : base(parameters, prefix, config, seed, tokens)
     {
+        // Incremental decoding adds token and position vectors only (TransformerDecoder.Extend).
+        if (config.TypeVocabSize > 0 || config.EmbeddingNorm || config.PositionOffset != 0)
+            throw new NotSupportedException("A decoder's embeddings are token + position only: TypeVocabSize, EmbeddingNorm and PositionOffset are for encoders.");
         _blocks = new DecoderBlock[config.Layers];
         for (int i = 0; i < _blocks.Length; i++)
             _blocks[i] = new DecoderBlock(parameters, $"{prefix}layers.{i}.", config, seed + 16 * (ulong)(i + 1));
@@ -36,7 +39,7 @@ public sealed class TransformerDecoder : TransformerStack
     public float[] Forward(int[] ids, int batch, int seqLen, bool[]? keyPadding, bool training,
         float[]? memory = null, int memoryLength = 0, bool[]? memoryPadding = null)
     {
-        var x = Embed(ids, batch, seqLen, training);
+        var x = Embed(ids, null, batch, seqLen, training);
         foreach (var block in _blocks) x = block.Forward(x, batch, seqLen, keyPadding, memory, memoryLength, memoryPadding, training, inference: !training);
         return Finish(x, batch * seqLen);
     }

@@ -13,7 +13,8 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
     private readonly SequencePooling _pool;
     private bool[]? _padding, _chunkPadding;
     private float[]? _output;
-    private int[]? _chunkIds;
+    private int[]? _chunkIds, _chunkTypes;
+    private float[]? _normalized;
 
     /// <summary>A standalone encoder with its own parameters, initialised from <paramref name="seed"/>.</summary>
     /// <param name="config">The shape (classifier fields such as NumClasses are not used).</param>
@@ -38,7 +39,11 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
         for (int i = 0; i < _blocks.Length; i++)
             _blocks[i] = new EncoderBlock(parameters, $"{prefix}layers.{i}.", config, causal: false, seed + 16 * (ulong)(i + 1));
         _pool = new SequencePooling(config.ModelDim, config.Pooling);
+        if (config.Pooler) Pooler = new Pooler(parameters, prefix + "pooler.", config.ModelDim);
     }
+
+    /// <summary>BERT's pooler (<see cref="TransformerConfig.Pooler"/>), which a classifier's head applies to the pooled vector; null without one.</summary>
+    public Pooler? Pooler { get; }
 
     /// <summary>The parameters the encoder lives in (its own, or its owner's).</summary>
     public ParameterSet Parameters { get; }
@@ -57,24 +62,35 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
     /// <param name="seqLen">Tokens per sequence (T).</param>
     /// <param name="keyPadding">[B, T] flags, true where a key position is padding (never attended to); null = none.</param>
     /// <param name="training">Whether this is a training forward (dropout active, activations kept for Backward); false = inference, after which no Backward may follow.</param>
-    public float[] Forward(int[] ids, int batch, int seqLen, bool[]? keyPadding, bool training)
+    public float[] Forward(int[] ids, int batch, int seqLen, bool[]? keyPadding, bool training) => Forward(ids, null, batch, seqLen, keyPadding, training);
+
+    /// <summary>ids and token types [B, T] → hidden states [B, T, d] (sentence pairs: type 0 for the first sentence, 1 for the second).</summary>
+    /// <param name="ids">Token ids [B, T].</param>
+    /// <param name="tokenTypes">Token type ids [B, T]; null = all 0.</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="keyPadding">[B, T] flags, true where a key position is padding (never attended to); null = none.</param>
+    /// <param name="training">Whether this is a training forward (dropout active, activations kept for Backward); false = inference, after which no Backward may follow.</param>
+    public float[] Forward(int[] ids, int[]? tokenTypes, int batch, int seqLen, bool[]? keyPadding, bool training)
     {
         // Inference takes the batch a few sequences at a time (about InferenceChunkTokens tokens), so the activation
         // buffers of every layer are sized for one chunk, not for the whole batch: peak memory stops growing with the
         // batch. Rows never mix, so the hidden states are the same bit for bit. Not when attention weights are recorded
         // (they would be the last chunk's).
         int perChunk = Math.Max(1, InferenceChunkTokens / seqLen);
-        if (training || batch <= perChunk || Array.Exists(_blocks, b => b.SelfAttention.RecordWeights)) return ForwardRows(ids, batch, seqLen, keyPadding, training);
+        if (training || batch <= perChunk || Array.Exists(_blocks, b => b.SelfAttention.RecordWeights)) return ForwardRows(ids, tokenTypes, batch, seqLen, keyPadding, training);
         int d = Config.ModelDim;
         var output = Workspace.Ensure(ref _output, batch * seqLen * d);
         var chunkIds = Workspace.Ensure(ref _chunkIds, perChunk * seqLen);
         var chunkPadding = keyPadding is null ? null : Workspace.Ensure(ref _chunkPadding, perChunk * seqLen);
+        var chunkTypes = tokenTypes is null ? null : Workspace.Ensure(ref _chunkTypes, perChunk * seqLen);
         for (int b0 = 0; b0 < batch; b0 += perChunk)
         {
             int rows = Math.Min(perChunk, batch - b0), n = rows * seqLen;
             Array.Copy(ids, b0 * seqLen, chunkIds, 0, n);
             if (keyPadding is not null) Array.Copy(keyPadding, b0 * seqLen, chunkPadding!, 0, n);
-            Array.Copy(ForwardRows(chunkIds, rows, seqLen, chunkPadding, training: false), 0, output, (long)b0 * seqLen * d, (long)n * d);
+            if (tokenTypes is not null) Array.Copy(tokenTypes, b0 * seqLen, chunkTypes!, 0, n);
+            Array.Copy(ForwardRows(chunkIds, chunkTypes, rows, seqLen, chunkPadding, training: false), 0, output, (long)b0 * seqLen * d, (long)n * d);
         }
         return output;
     }
@@ -82,9 +98,9 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
     /// <summary>Tokens an inference forward runs through the stack at a time (whole sequences; at least one).</summary>
     internal const int InferenceChunkTokens = 4096;
 
-    private float[] ForwardRows(int[] ids, int batch, int seqLen, bool[]? keyPadding, bool training)
+    private float[] ForwardRows(int[] ids, int[]? tokenTypes, int batch, int seqLen, bool[]? keyPadding, bool training)
     {
-        var x = Embed(ids, batch, seqLen, training);
+        var x = Embed(ids, tokenTypes, batch, seqLen, training);
         foreach (var block in _blocks) x = block.Forward(x, batch, seqLen, keyPadding, training, inference: !training);
         return Finish(x, batch * seqLen);
     }
@@ -100,12 +116,25 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
         EmbedBackward(d, batch, seqLen);
     }
 
-    /// <summary>Sentence vectors [B, d] of a batch in inference mode (a buffer reused by the next call).</summary>
-    /// <param name="batch">Token ids and attention mask, [B, T].</param>
+    /// <summary>
+    /// Sentence vectors [B, d] of a batch in inference mode (a buffer reused by the next call): the pooled hidden
+    /// states, scaled to unit length when <see cref="TransformerConfig.NormalizeEmbeddings"/>.
+    /// </summary>
+    /// <param name="batch">Token ids, attention mask and token types, [B, T].</param>
     public float[] Embed(TokenBatch batch)
     {
         var padding = batch.PaddingFlags(ref _padding);
-        return _pool.Forward(Forward(batch.Ids, batch.BatchSize, batch.SeqLen, padding, training: false), batch.BatchSize, batch.SeqLen, padding);
+        var pooled = _pool.Forward(Forward(batch.Ids, batch.TokenTypeIds, batch.BatchSize, batch.SeqLen, padding, training: false), batch.BatchSize, batch.SeqLen, padding);
+        if (!Config.NormalizeEmbeddings) return pooled;
+        int d = Config.ModelDim;
+        var unit = Workspace.Ensure(ref _normalized, batch.BatchSize * d);
+        for (int b = 0; b < batch.BatchSize; b++)
+        {
+            var row = pooled.AsSpan(b * d, d);
+            // sentence-transformers: x / max(‖x‖, 1e-12)
+            TensorPrimitives.Multiply(row, 1f / MathF.Max(TensorPrimitives.Norm(row), 1e-12f), unit.AsSpan(b * d, d));
+        }
+        return unit;
     }
 
     /// <summary>A standalone encoder holding a copy of this one's weights (from its owner's parameters when it is part of a model).</summary>

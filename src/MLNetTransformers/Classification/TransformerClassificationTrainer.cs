@@ -64,7 +64,8 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
         if (seen.Count(s => s) < 2) throw new ArgumentException($"The training data has only one label value in column '{labelCol.Name}'; classification needs at least two.");
 
         var sw = Stopwatch.StartNew();
-        var tokenizer = o.PretrainedTokenizer ?? o.Tokenizer.Build(() => train.Texts);
+        var tokenizer = o.Pretrained?.Tokenizer ?? o.PretrainedTokenizer ?? o.Tokenizer.Build(() => train.Texts);
+        if (o.Pretrained is { } pre) ch?.Info(MessageSensitivity.None, $"Fine-tuning {pre.Name}: {pre.Encoder.Config.Layers} layers, d_model {pre.Encoder.Config.ModelDim}, {pre.Encoder.Parameters.Count:N0} parameters.");
         ch?.Info(MessageSensitivity.None, $"Tokenizer: {tokenizer} ({sw.Elapsed.TotalSeconds:F1} s)");
         var trainIds = new EncodedTexts(tokenizer, train.Texts);
         var validIds = valid is null ? null : new EncodedTexts(tokenizer, valid.Texts);
@@ -107,14 +108,14 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
     private TransformerClassifier CreateModel(TextTokenizer tokenizer, int classes)
     {
         var o = Options;
-        if (o.InitialModel is { } init)
+        if ((o.Pretrained?.Encoder ?? o.InitialModel) is { } init)
         {
             if (init.Config.VocabSize != tokenizer.VocabularySize)
                 throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
             var config = new ClassifierConfig(init.Config.Shape())
             {
                 NumClasses = classes, NGramBuckets = o.NGramBuckets, Members = o.EnsembleSize, MaxLength = Math.Max(init.Config.MaxLength, tokenizer.MaxTokens),
-                Dropout = o.Dropout,
+                Dropout = o.Pretrained is null ? o.Dropout : init.Config.Dropout, // a checkpoint is fine-tuned with the dropout it was trained with
             };
             if (config.MaxLength != init.Config.MaxLength)
                 throw new ArgumentException($"InitialModel handles {init.Config.MaxLength} positions; MaxTokens is {tokenizer.MaxTokens}.");

@@ -31,7 +31,9 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
     /// Rows of the hashed bigram table of the bag-of-n-grams branch trained beside the transformer and mixed with it
     /// (the mixture weights are chosen on validation data; 0.5 and 0.5 without any). 0 = transformer only.
     /// </summary>
-    public int NGramBuckets { get; set; } = 1 << 18;
+    /// <remarks>Default 2^18, and 0 when fine-tuning a <see cref="Pretrained"/> encoder.</remarks>
+    public int NGramBuckets { get => _ngramBuckets ?? (Pretrained is null ? 1 << 18 : 0); set => _ngramBuckets = value; }
+    private int? _ngramBuckets;
 
     /// <summary>
     /// Transformers trained side by side from different random initialisations, their logits averaged (a deep
@@ -59,7 +61,9 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
     /// train a second model on all rows for the number of steps validation chose, with the mixture weights it chose
     /// (small data sets gain most from the rows validation took away).
     /// </summary>
-    public bool Refit { get; set; } = true;
+    /// <remarks>Default true, and false when fine-tuning a <see cref="Pretrained"/> encoder (a second fine-tuning run costs as much as the first).</remarks>
+    public bool Refit { get => _refit ?? Pretrained is null; set => _refit = value; }
+    private bool? _refit;
 
     /// <summary>Receives loss, tokens/s and validation accuracy as training goes.</summary>
     public IProgress<ClassificationTrainingProgress>? Progress { get; set; }
@@ -71,9 +75,17 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
     public TransformerEncoder? InitialModel { get; set; }
     /// <summary>Use this tokenizer instead of building one from <see cref="TransformerTrainingOptions.Tokenizer"/>.</summary>
     public TextTokenizer? PretrainedTokenizer { get; set; }
+    /// <summary>
+    /// Fine-tune this pretrained encoder (a Hugging Face checkpoint, a PyTorch-exported ONNX encoder, all-MiniLM-L6-v2)
+    /// with its own tokenizer, shape, pooling and dropout; the shape and tokenizer options are not used. The defaults
+    /// then suit fine-tuning: learning rate 5e-5 with 6% warmup and linear decay, weight decay 0.01, 3 epochs with
+    /// early stopping on validation, no n-gram branch, no refit.
+    /// </summary>
+    public PretrainedEncoder? Pretrained { get; set; }
+    private protected override float DefaultLearningRate => Pretrained is null ? base.DefaultLearningRate : 5e-5f;
 
     /// <summary>The epochs a run over <paramref name="stepsPerEpoch"/> steps each makes: <see cref="TransformerTrainingOptions.Epochs"/>, or the automatic choice.</summary>
-    internal int EpochsFor(int stepsPerEpoch) => Epochs ?? Math.Clamp((1500 + stepsPerEpoch - 1) / stepsPerEpoch, 8, 200);
+    internal int EpochsFor(int stepsPerEpoch) => Epochs ?? (Pretrained is not null ? 3 : Math.Clamp((1500 + stepsPerEpoch - 1) / stepsPerEpoch, 8, 200));
 
     /// <summary>Epochs without validation improvement before stopping: <see cref="TransformerTrainingOptions.EarlyStoppingPatience"/>, or the automatic choice.</summary>
     internal int PatienceFor(int epochs) => EarlyStoppingPatience ?? Math.Max(2, epochs / 8);
@@ -86,6 +98,8 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
         if (!(LabelSmoothing >= 0f && LabelSmoothing < 1f)) throw new ArgumentOutOfRangeException(nameof(LabelSmoothing), LabelSmoothing, "LabelSmoothing must be in [0, 1).");
         if (!(WeightAveraging >= 0f && WeightAveraging < 1f)) throw new ArgumentOutOfRangeException(nameof(WeightAveraging), WeightAveraging, "WeightAveraging must be in [0, 1).");
         if (!(TokenDropout >= 0f && TokenDropout < 1f)) throw new ArgumentOutOfRangeException(nameof(TokenDropout), TokenDropout, "TokenDropout must be in [0, 1).");
+        if (Pretrained is not null && (InitialModel is not null || PretrainedTokenizer is not null))
+            throw new ArgumentException($"{nameof(Pretrained)} brings its own encoder and tokenizer: leave {nameof(InitialModel)} and {nameof(PretrainedTokenizer)} unset.");
         if (NGramBuckets < 0) throw new ArgumentOutOfRangeException(nameof(NGramBuckets), NGramBuckets, "NGramBuckets must be non-negative (0 = no n-gram branch).");
     }
 }

@@ -133,12 +133,27 @@ public sealed class TextTokenizer
     /// <param name="lowerCase">Lower-case and strip accents first (uncased WordPiece).</param>
     public static TextTokenizer FromWordPieceVocabulary(string vocabPath, int maxTokens, bool lowerCase = true)
     {
-        string text = ReadFile(vocabPath, "WordPiece vocabulary");
-        foreach (var special in new[] { "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]" })
-            if (!text.Split('\n').Any(l => l.TrimEnd('\r') == special))
-                throw new InvalidDataException($"WordPiece vocabulary '{vocabPath}' has no {special} line; BERT vocabularies need [CLS], [SEP], [PAD], [UNK] and [MASK].");
-        return new TextTokenizer(new State(TokenizerKind.WordPiece, maxTokens, lowerCase, text.Replace("\r\n", "\n"), null, null));
+        return FromWordPieceVocabularyText(ReadFile(vocabPath, "WordPiece vocabulary"), maxTokens, lowerCase, $"'{vocabPath}'");
     }
+
+    /// <summary>BERT WordPiece from the contents of a <c>vocab.txt</c> (one token per line; line i is id i).</summary>
+    /// <param name="vocabulary">The vocab.txt text.</param>
+    /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
+    /// <param name="lowerCase">Lower-case and strip accents first (uncased WordPiece).</param>
+    /// <param name="source">Names the vocabulary in error messages.</param>
+    public static TextTokenizer FromWordPieceVocabularyText(string vocabulary, int maxTokens, bool lowerCase = true, string source = "the vocabulary")
+    {
+        ArgumentNullException.ThrowIfNull(vocabulary);
+        var lines = vocabulary.Replace("\r\n", "\n").Split('\n');
+        foreach (var special in new[] { "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]" })
+            if (!lines.Contains(special))
+                throw new InvalidDataException($"WordPiece vocabulary {source} has no {special} line; BERT vocabularies need [CLS], [SEP], [PAD], [UNK] and [MASK].");
+        return new TextTokenizer(new State(TokenizerKind.WordPiece, maxTokens, lowerCase, vocabulary.Replace("\r\n", "\n"), null, null));
+    }
+
+    /// <summary>The same tokenizer with sequences of <paramref name="maxTokens"/> ids (specials included).</summary>
+    /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
+    public TextTokenizer WithMaxTokens(int maxTokens) => maxTokens == MaxTokens ? this : new TextTokenizer(_state with { MaxTokens = maxTokens });
 
     /// <summary>BPE from Hugging Face style <c>vocab.json</c> and <c>merges.txt</c> (contents kept).</summary>
     /// <param name="vocabJsonPath">Path of the BPE vocab.json.</param>

@@ -42,8 +42,11 @@ public abstract class TransformerTrainingOptions
     public int? MaxSteps { get; set; }
     /// <summary>Sequences per step.</summary>
     public int BatchSize { get; set; } = 32;
-    /// <summary>Peak learning rate (AdamW).</summary>
-    public float LearningRate { get; set; } = 5e-4f;
+    /// <summary>Peak learning rate (AdamW): 5e-4 by default; a task that fine-tunes a pretrained encoder says its own default.</summary>
+    public float LearningRate { get => _learningRate ?? DefaultLearningRate; set => _learningRate = value; }
+    private float? _learningRate;
+    /// <summary>The learning rate when none is set.</summary>
+    private protected virtual float DefaultLearningRate => 5e-4f;
     /// <summary>Steps of linear warmup from 0 to <see cref="LearningRate"/>; −1 = 6% of all steps.</summary>
     public int WarmupSteps { get; set; } = -1;
     /// <summary>AdamW decoupled weight decay.</summary>

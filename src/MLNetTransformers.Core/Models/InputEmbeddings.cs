@@ -1,0 +1,81 @@
+namespace MLNetTransformers.Core.Models;
+
+/// <summary>
+/// The embedding block a stack starts with: token <c>tok</c> + position <c>pos</c> (ids from
+/// <see cref="TransformerConfig.PositionOffset"/>) [+ token type <c>tok_type</c>] [→ LayerNorm <c>emb_norm</c>] →
+/// dropout. The library's own models use token + position; BERT adds token types and the LayerNorm, RoBERTa the
+/// position offset. A family chooses the parts through its config.
+/// </summary>
+public sealed class InputEmbeddings
+{
+    private readonly Dropout _drop;
+    private readonly int _dim, _offset;
+    private int[]? _zeroTypes;
+
+    /// <summary>Declares the block's parameters under <paramref name="prefix"/>.</summary>
+    /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
+    /// <param name="prefix">Prefix of the parameter names.</param>
+    /// <param name="config">The model's shape: which parts there are.</param>
+    /// <param name="seed">Seed of the dropout masks.</param>
+    /// <param name="tokens">Another stack's token embedding used instead of a new one (tied embeddings), or null.</param>
+    public InputEmbeddings(ParameterSet parameters, string prefix, TransformerConfig config, ulong seed, Embedding? tokens = null)
+    {
+        _dim = config.ModelDim;
+        _offset = config.PositionOffset;
+        Tok = tokens is null ? new Embedding(parameters, prefix + "tok.", config.VocabSize, config.ModelDim) : new Embedding(tokens.Weight);
+        Pos = PositionalEncoding.Create(config.PositionalEncoding, parameters, prefix + "pos.", config.MaxLength + config.PositionOffset, config.ModelDim);
+        TokenType = config.TypeVocabSize > 0 ? new Embedding(parameters, prefix + "tok_type.", config.TypeVocabSize, config.ModelDim) : null;
+        Norm = config.EmbeddingNorm ? new LayerNorm(parameters, prefix + "emb_norm.", config.ModelDim, config.LayerNormEps) : null;
+        _drop = new Dropout(config.Dropout, seed);
+    }
+
+    /// <summary>Token embedding [vocab, d].</summary>
+    public Embedding Tok { get; }
+    /// <summary>Positional encoding ([MaxLength + PositionOffset, d] when learned).</summary>
+    public PositionalEncoding Pos { get; }
+    /// <summary>Token-type (segment) embedding [types, d], or null.</summary>
+    public Embedding? TokenType { get; }
+    /// <summary>LayerNorm after the sum, or null.</summary>
+    public LayerNorm? Norm { get; }
+
+    /// <summary>ids [B, T] (and token types [B, T], null = all type 0) → embeddings [B, T, d] after dropout.</summary>
+    /// <param name="ids">Token ids [B, T].</param>
+    /// <param name="tokenTypes">Token type ids [B, T] (segment A = 0, B = 1); null = all 0. Ignored without a type embedding.</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="training">Whether dropout is active.</param>
+    public float[] Forward(int[] ids, int[]? tokenTypes, int batch, int seqLen, bool training)
+    {
+        int n = batch * seqLen;
+        var x = Tok.Forward(ids, n);
+        Pos.AddTo(x, batch, seqLen, _offset);
+        if (TokenType is not null)
+        {
+            if (tokenTypes is null)
+            {
+                var zeros = Workspace.Ensure(ref _zeroTypes, n);
+                Array.Clear(zeros, 0, n);
+                tokenTypes = zeros;
+            }
+            else if (tokenTypes.Length < n) throw new ArgumentException($"Token type ids hold {tokenTypes.Length} values; a [{batch}, {seqLen}] batch needs {n}.", nameof(tokenTypes));
+            var types = TokenType.Forward(tokenTypes, n);
+            TensorPrimitives.Add(x.AsSpan(0, n * _dim), types.AsSpan(0, n * _dim), x.AsSpan(0, n * _dim));
+        }
+        if (Norm is not null) x = Norm.Forward(x, n);
+        return _drop.Forward(x, n * _dim, training);
+    }
+
+    /// <summary>Backward of the last <see cref="Forward"/>: adds the gradients of every table (and of the LayerNorm).</summary>
+    /// <param name="dx">Gradient of the loss with respect to the output, [B, T, d].</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    public void Backward(float[] dx, int batch, int seqLen)
+    {
+        int n = batch * seqLen;
+        var d = _drop.Backward(dx, n * _dim);
+        if (Norm is not null) d = Norm.Backward(d, n);
+        TokenType?.Backward(d, n);
+        Pos.Backward(d, batch, seqLen, _offset);
+        Tok.Backward(d, n);
+    }
+}

@@ -1,0 +1,164 @@
+using System.Text.Json;
+
+namespace MLNetTransformers.Core.Pretrained;
+
+/// <summary>
+/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa): how its
+/// <c>config.json</c> reads as a <see cref="TransformerConfig"/>, which blocks it chooses (token types, the
+/// LayerNorm after the embeddings, the position offset, the pooler) and which of its checkpoint's tensors holds each
+/// engine parameter. <see cref="All"/> is the one registry of the families there are; <see cref="ForModelType"/> finds
+/// one by <c>model_type</c>.
+/// </summary>
+public sealed class EncoderFamily
+{
+    private readonly Func<JsonElement, string, TransformerConfig> _config;
+    private readonly Func<string, string[]?> _names;
+
+    private EncoderFamily(string name, string[] modelTypes, string prefix, string[] ownNamespaces,
+        Func<JsonElement, string, TransformerConfig> config, Func<string, string[]?> names)
+    {
+        (Name, ModelTypes, Prefix, OwnNamespaces, _config, _names) = (name, modelTypes, prefix, ownNamespaces, config, names);
+    }
+
+    /// <summary>The family's name.</summary>
+    public string Name { get; }
+    /// <summary>The <c>model_type</c> values of config.json that mean this family.</summary>
+    public IReadOnlyList<string> ModelTypes { get; }
+    /// <summary>Prefix a task model's checkpoint puts before the encoder's tensors (<c>bert.</c>); bare encoders have none.</summary>
+    public string Prefix { get; }
+    /// <summary>First parts of the encoder's own tensor names: a tensor there that maps to no parameter is an error, not a task head.</summary>
+    public IReadOnlyList<string> OwnNamespaces { get; }
+
+    /// <summary>The engine config of a <c>config.json</c>; <paramref name="source"/> names the file in errors.</summary>
+    /// <param name="config">The parsed config.json root.</param>
+    /// <param name="source">Names the file in error messages.</param>
+    public TransformerConfig ReadConfig(JsonElement config, string source) => _config(config, source);
+
+    /// <summary>The checkpoint tensors (without <see cref="Prefix"/>) whose rows, stacked, make engine parameter <paramref name="parameter"/>; null when the family has none.</summary>
+    /// <param name="parameter">An engine parameter name (<c>layers.0.self_attn.in_proj_weight</c>).</param>
+    public string[]? SourceNames(string parameter) => _names(parameter);
+
+    /// <summary>BERT, and MiniLM and other models that use BERT's code (<c>bert</c>).</summary>
+    public static EncoderFamily Bert { get; } = new("BERT", ["bert"], "bert.", ["embeddings.", "encoder.", "pooler."],
+        (c, src) => BertConfig(c, src, positionOffset: 0), p => BertNames(p, "embeddings.", "encoder.layer."));
+
+    /// <summary>RoBERTa: BERT's blocks, positions counted from <c>pad_token_id</c> + 1.</summary>
+    public static EncoderFamily Roberta { get; } = new("RoBERTa", ["roberta", "xlm-roberta"], "roberta.", ["embeddings.", "encoder.", "pooler."],
+        (c, src) => BertConfig(c, src, positionOffset: Int(c, "pad_token_id", src, 1) + 1), p => BertNames(p, "embeddings.", "encoder.layer."));
+
+    /// <summary>DistilBERT: its own tensor names, no token types, no pooler (its heads read the first token).</summary>
+    public static EncoderFamily DistilBert { get; } = new("DistilBERT", ["distilbert"], "distilbert.", ["embeddings.", "transformer."], DistilBertConfig, DistilBertNames);
+
+    /// <summary>Every family the readers know.</summary>
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert];
+
+    /// <summary>The family of a config.json <c>model_type</c>; throws naming it when no family reads it.</summary>
+    /// <param name="modelType">The model_type value.</param>
+    /// <param name="source">Names the file in error messages.</param>
+    public static EncoderFamily ForModelType(string modelType, string source) =>
+        All.FirstOrDefault(f => f.ModelTypes.Contains(modelType, StringComparer.OrdinalIgnoreCase))
+        ?? throw new NotSupportedException($"{source}: model_type '{modelType}' is not supported; supported: {string.Join(", ", All.SelectMany(f => f.ModelTypes))}.");
+
+    private static TransformerConfig BertConfig(JsonElement c, string src, int positionOffset)
+    {
+        int positions = Int(c, "max_position_embeddings", src, 512);
+        return new TransformerConfig
+        {
+            VocabSize = Int(c, "vocab_size", src), ModelDim = Int(c, "hidden_size", src), Layers = Int(c, "num_hidden_layers", src),
+            Heads = Int(c, "num_attention_heads", src), FeedForwardDim = Int(c, "intermediate_size", src),
+            MaxLength = positions - positionOffset, PositionOffset = positionOffset, TypeVocabSize = Int(c, "type_vocab_size", src, 2),
+            Dropout = Float(c, "hidden_dropout_prob", src, 0.1f), LayerNormEps = Float(c, "layer_norm_eps", src, 1e-12f),
+            Activation = ActivationOf(Str(c, "hidden_act", src, "gelu"), src), Norm = NormPlacement.PostNorm,
+            PositionalEncoding = PositionalEncodingKind.Learned, EmbeddingNorm = true,
+        };
+    }
+
+    private static TransformerConfig DistilBertConfig(JsonElement c, string src) => new()
+    {
+        VocabSize = Int(c, "vocab_size", src), ModelDim = Int(c, "dim", src), Layers = Int(c, "n_layers", src), Heads = Int(c, "n_heads", src),
+        FeedForwardDim = Int(c, "hidden_dim", src), MaxLength = Int(c, "max_position_embeddings", src, 512), Dropout = Float(c, "dropout", src, 0.1f),
+        LayerNormEps = 1e-12f, Activation = ActivationOf(Str(c, "activation", src, "gelu"), src), Norm = NormPlacement.PostNorm,
+        PositionalEncoding = PositionalEncodingKind.Learned, EmbeddingNorm = true, Pooling = Pooling.Cls,
+    };
+
+    /// <summary>Hugging Face's activation names: <c>gelu</c> is the erf form, <c>gelu_new</c> (and its aliases) the tanh form.</summary>
+    internal static Activation ActivationOf(string name, string src) => name switch
+    {
+        "gelu" => Activation.Gelu,
+        "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => Activation.GeluTanh,
+        "relu" => Activation.Relu,
+        _ => throw new NotSupportedException($"{src}: activation '{name}' is not supported; supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu."),
+    };
+
+    // Engine names (nn.TransformerEncoderLayer's, stacked q;k;v) from a BERT checkpoint's.
+    private static string[]? BertNames(string p, string emb, string layer) => p switch
+    {
+        "tok.weight" => [emb + "word_embeddings.weight"],
+        "pos.weight" => [emb + "position_embeddings.weight"],
+        "tok_type.weight" => [emb + "token_type_embeddings.weight"],
+        "emb_norm.weight" => [emb + "LayerNorm.weight"],
+        "emb_norm.bias" => [emb + "LayerNorm.bias"],
+        "pooler.dense.weight" or "pooler.dense.bias" => [p],
+        _ => LayerNames(p, layer, "attention.self.query.", "attention.self.key.", "attention.self.value.", "attention.output.dense.",
+            "attention.output.LayerNorm.", "intermediate.dense.", "output.dense.", "output.LayerNorm."),
+    };
+
+    private static string[]? DistilBertNames(string p) => p switch
+    {
+        "tok.weight" => ["embeddings.word_embeddings.weight"],
+        "pos.weight" => ["embeddings.position_embeddings.weight"],
+        "emb_norm.weight" => ["embeddings.LayerNorm.weight"],
+        "emb_norm.bias" => ["embeddings.LayerNorm.bias"],
+        _ => LayerNames(p, "transformer.layer.", "attention.q_lin.", "attention.k_lin.", "attention.v_lin.", "attention.out_lin.",
+            "sa_layer_norm.", "ffn.lin1.", "ffn.lin2.", "output_layer_norm."),
+    };
+
+    private static string[]? LayerNames(string p, string layer, string q, string k, string v, string o, string norm1, string fc1, string fc2, string norm2)
+    {
+        if (!p.StartsWith("layers.", StringComparison.Ordinal)) return null;
+        int dot = p.IndexOf('.', 7);
+        string i = p[7..dot], rest = p[(dot + 1)..], at = $"{layer}{i}.";
+        return rest switch
+        {
+            "self_attn.in_proj_weight" => [at + q + "weight", at + k + "weight", at + v + "weight"],
+            "self_attn.in_proj_bias" => [at + q + "bias", at + k + "bias", at + v + "bias"],
+            "self_attn.out_proj.weight" => [at + o + "weight"],
+            "self_attn.out_proj.bias" => [at + o + "bias"],
+            "norm1.weight" => [at + norm1 + "weight"],
+            "norm1.bias" => [at + norm1 + "bias"],
+            "linear1.weight" => [at + fc1 + "weight"],
+            "linear1.bias" => [at + fc1 + "bias"],
+            "linear2.weight" => [at + fc2 + "weight"],
+            "linear2.bias" => [at + fc2 + "bias"],
+            "norm2.weight" => [at + norm2 + "weight"],
+            "norm2.bias" => [at + norm2 + "bias"],
+            _ => null,
+        };
+    }
+
+    private static JsonElement? Get(JsonElement c, string key) => c.TryGetProperty(key, out var v) && v.ValueKind != JsonValueKind.Null ? v : null;
+
+    private static int Int(JsonElement c, string key, string src, int? fallback = null)
+    {
+        var v = Get(c, key);
+        if (v is null) return fallback ?? throw new InvalidDataException($"{src} has no '{key}'.");
+        if (v.Value.ValueKind != JsonValueKind.Number || !v.Value.TryGetInt32(out int i)) throw new InvalidDataException($"{src}: '{key}' is {v.Value}, not an integer.");
+        return i;
+    }
+
+    private static float Float(JsonElement c, string key, string src, float fallback)
+    {
+        var v = Get(c, key);
+        if (v is null) return fallback;
+        if (v.Value.ValueKind != JsonValueKind.Number) throw new InvalidDataException($"{src}: '{key}' is {v.Value}, not a number.");
+        return (float)v.Value.GetDouble();
+    }
+
+    private static string Str(JsonElement c, string key, string src, string fallback)
+    {
+        var v = Get(c, key);
+        if (v is null) return fallback;
+        if (v.Value.ValueKind != JsonValueKind.String) throw new InvalidDataException($"{src}: '{key}' is {v.Value}, not a string.");
+        return v.Value.GetString()!;
+    }
+}

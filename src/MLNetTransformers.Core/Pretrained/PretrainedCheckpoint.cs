@@ -1,0 +1,145 @@
+using System.Text.Json;
+
+namespace MLNetTransformers.Core.Pretrained;
+
+/// <summary>
+/// Builds a <see cref="TransformerEncoder"/> whose weights come from a checkpoint made elsewhere: a Hugging Face
+/// model folder (<c>config.json</c> + <c>model.safetensors</c>) or any <see cref="ITensorSource"/> with a config. The
+/// weights become ordinary engine parameters: they train, save, export and quantize like any other model's. Every
+/// parameter must be found with its shape; a tensor of the encoder's own that maps to none is an error; task heads
+/// (<c>cls.*</c>, <c>classifier.*</c>, …) are left out and listed in <see cref="LoadedEncoder.Unused"/>.
+/// </summary>
+public static class PretrainedCheckpoint
+{
+    /// <summary>Reads a Hugging Face model folder's <c>config.json</c> and <c>model.safetensors</c>.</summary>
+    /// <param name="folder">The folder.</param>
+    /// <param name="pooling">How sentence vectors are pooled (see <see cref="Load"/>); null = the checkpoint's way.</param>
+    /// <param name="normalize">Sentence embeddings of unit length.</param>
+    public static LoadedEncoder LoadFolder(string folder, Pooling? pooling = null, bool normalize = false)
+    {
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
+        var (family, config) = ReadConfig(Path.Combine(folder, "config.json"));
+        string weights = Path.Combine(folder, "model.safetensors");
+        if (!File.Exists(weights))
+            throw new FileNotFoundException($"Model folder '{folder}' has no model.safetensors{(File.Exists(Path.Combine(folder, "pytorch_model.bin")) ? " (pytorch_model.bin is a pickle, which is not read: convert it to safetensors)" : "")}.", weights);
+        using var tensors = SafeTensorsFile.Open(weights);
+        return Load(family, config, tensors, pooling, normalize);
+    }
+
+    /// <summary>The family and engine config of a Hugging Face <c>config.json</c>.</summary>
+    /// <param name="path">The config.json file.</param>
+    public static (EncoderFamily Family, TransformerConfig Config) ReadConfig(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Model config '{path}' does not exist.", path);
+        JsonDocument doc;
+        try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
+        catch (JsonException e) { throw new InvalidDataException($"Model config '{path}' is not valid JSON: {e.Message}", e); }
+        using (doc)
+        {
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"Model config '{path}' is not a JSON object.");
+            string src = $"Model config '{path}'";
+            if (!root.TryGetProperty("model_type", out var mt) || mt.ValueKind != JsonValueKind.String) throw new InvalidDataException($"{src} has no model_type.");
+            var family = EncoderFamily.ForModelType(mt.GetString()!, src);
+            var config = family.ReadConfig(root, src);
+            try { config.Validate(); }
+            catch (ArgumentException e) { throw new InvalidDataException($"{src} describes an invalid model: {e.Message}", e); }
+            return (family, config);
+        }
+    }
+
+    /// <summary>
+    /// An encoder of <paramref name="config"/> filled from <paramref name="tensors"/> by <paramref name="family"/>'s
+    /// names. Whether it has a pooler is read from the tensors (BERT-family task checkpoints carry one, sentence
+    /// encoders exported for embeddings often do not); with a pooler it pools the first token, as BERT's classifiers do.
+    /// </summary>
+    /// <param name="family">Whose tensor names to read.</param>
+    /// <param name="config">The encoder's shape (from the family's config.json, or read off an ONNX graph).</param>
+    /// <param name="tensors">The checkpoint's tensors.</param>
+    /// <param name="pooling">
+    /// How sentence vectors are pooled: null = the checkpoint's way (the pooler over the first token when there is one);
+    /// <see cref="Pooling.Mean"/> without the pooler, as sentence-transformers models are used; <see cref="Pooling.Cls"/>
+    /// with the pooler when there is one.
+    /// </param>
+    /// <param name="normalize">Sentence embeddings of unit length (sentence-transformers' Normalize).</param>
+    public static LoadedEncoder Load(EncoderFamily family, TransformerConfig config, ITensorSource tensors, Pooling? pooling = null, bool normalize = false)
+    {
+        string src = $"'{tensors.Source}'";
+        var names = new Resolver(family, tensors);
+        bool pooler = names.Find("pooler.dense.weight") is not null && pooling != Pooling.Mean;
+        config = config with { Pooler = pooler, Pooling = pooling ?? (pooler ? Pooling.Cls : config.Pooling), NormalizeEmbeddings = normalize };
+        config.Validate();
+        // Nothing is allocated for a config that claims more weights than the file holds.
+        long available = tensors.Shapes.Values.Sum(s => s.Aggregate(1L, (a, d) => a * d));
+        long needed = config.MinimumParameterCount(ModelKind.Encoder);
+        if (needed > available) throw new InvalidDataException($"{src} holds {available:N0} values; the config describes an encoder of at least {needed:N0}.");
+
+        var encoder = new TransformerEncoder(config);
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in encoder.Parameters.Tensors)
+        {
+            var parts = family.SourceNames(p.Name) ?? throw new InvalidOperationException($"The {family.Name} family has no tensor for parameter '{p.Name}'.");
+            var found = parts.Select(n => names.Find(n) ?? throw new InvalidDataException($"{src} lacks the tensor '{family.Prefix}{n}' ({family.Name} parameter for '{p.Name}', shape [{string.Join(", ", PartShape(p.Shape, parts.Length))}]).")).ToArray();
+            int offset = 0, rows = p.Shape[0] / parts.Length, rowSize = p.Length / p.Shape[0];
+            var expected = PartShape(p.Shape, parts.Length);
+            foreach (var name in found)
+            {
+                var shape = tensors.Shapes[name];
+                if (!shape.SequenceEqual(expected))
+                    throw new InvalidDataException($"{src}: tensor '{name}' has shape [{string.Join(", ", shape)}], expected [{string.Join(", ", expected)}] (for '{p.Name}').");
+                tensors.Read(name, p.Value.Slice(offset, rows * rowSize));
+                offset += rows * rowSize;
+                used.Add(name);
+            }
+        }
+        var unused = tensors.Shapes.Keys.Where(n => !used.Contains(n) && !IsBuffer(n)).Order(StringComparer.Ordinal).ToList();
+        var stray = unused.FirstOrDefault(n => names.IsOwn(n) && !(n.Contains("pooler.", StringComparison.Ordinal) && !pooler));
+        if (stray is not null) throw new InvalidDataException($"{src} has the tensor '{stray}' [{string.Join(", ", tensors.Shapes[stray])}], which no {family.Name} encoder parameter reads.");
+        return new LoadedEncoder(encoder, family, unused);
+    }
+
+    // A parameter made of k stacked tensors (q;k;v): each is [rows / k, …].
+    private static int[] PartShape(int[] shape, int parts)
+    {
+        var s = (int[])shape.Clone();
+        s[0] /= parts;
+        return s;
+    }
+
+    // Buffers a checkpoint carries that are not weights (position_ids: 0, 1, 2, …).
+    private static bool IsBuffer(string name) => name.EndsWith("position_ids", StringComparison.Ordinal);
+
+    /// <summary>A family's tensor name as the checkpoint spells it: with or without the task prefix, LayerNorm as weight/bias or gamma/beta.</summary>
+    private sealed class Resolver(EncoderFamily family, ITensorSource tensors)
+    {
+        public string? Find(string name)
+        {
+            foreach (var candidate in Spellings(name))
+            {
+                if (tensors.Shapes.ContainsKey(candidate)) return candidate;
+                if (tensors.Shapes.ContainsKey(family.Prefix + candidate)) return family.Prefix + candidate;
+            }
+            return null;
+        }
+
+        public bool IsOwn(string name)
+        {
+            if (name.StartsWith(family.Prefix, StringComparison.Ordinal)) name = name[family.Prefix.Length..];
+            return family.OwnNamespaces.Any(ns => name.StartsWith(ns, StringComparison.Ordinal));
+        }
+
+        private static IEnumerable<string> Spellings(string name)
+        {
+            yield return name;
+            if (!name.Contains("norm", StringComparison.OrdinalIgnoreCase)) yield break;
+            if (name.EndsWith(".weight", StringComparison.Ordinal)) yield return name[..^".weight".Length] + ".gamma";
+            if (name.EndsWith(".bias", StringComparison.Ordinal)) yield return name[..^".bias".Length] + ".beta";
+        }
+    }
+}
+
+/// <summary>An encoder read from a checkpoint made elsewhere.</summary>
+/// <param name="Encoder">The encoder, its weights those of the checkpoint.</param>
+/// <param name="Family">The family whose names were read.</param>
+/// <param name="Unused">Tensors of the checkpoint that no encoder parameter reads (task heads such as <c>cls.*</c>).</param>
+public sealed record LoadedEncoder(TransformerEncoder Encoder, EncoderFamily Family, IReadOnlyList<string> Unused);

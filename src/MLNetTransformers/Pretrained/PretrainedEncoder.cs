@@ -1,0 +1,79 @@
+using MLNetTransformers.Core.Pretrained;
+
+namespace MLNetTransformers.Pretrained;
+
+/// <summary>
+/// A pretrained encoder with the tokenizer it was trained with: what a classifier or featurizer fine-tunes from
+/// (<see cref="Classification.TransformerClassifierOptions.Pretrained"/>). Read from a Hugging Face model folder with
+/// <see cref="FromHuggingFaceFolder"/>, from a PyTorch-exported ONNX encoder with <c>OnnxPretrained.Load</c>
+/// (MLNetTransformers.Onnx), or as all-MiniLM-L6-v2 from <c>MiniLM.Load()</c> (MLNetTransformers.Pretrained.MiniLM).
+/// </summary>
+public sealed class PretrainedEncoder
+{
+    /// <summary>Pairs an encoder with its tokenizer; their vocabularies must agree.</summary>
+    /// <param name="encoder">The encoder, weights loaded.</param>
+    /// <param name="tokenizer">The tokenizer whose ids the encoder was trained on.</param>
+    /// <param name="name">What to call it in logs and errors (a folder, a file, a model name).</param>
+    public PretrainedEncoder(TransformerEncoder encoder, TextTokenizer tokenizer, string name)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        if (tokenizer.VocabularySize != encoder.Config.VocabSize)
+            throw new InvalidDataException($"{name}: the vocabulary has {tokenizer.VocabularySize:N0} tokens but the encoder's embedding has {encoder.Config.VocabSize:N0} rows.");
+        if (tokenizer.MaxTokens > encoder.Config.MaxLength)
+            throw new ArgumentException($"{name}: the tokenizer makes sequences of {tokenizer.MaxTokens} tokens; the encoder has {encoder.Config.MaxLength} positions.", nameof(tokenizer));
+        (Encoder, Tokenizer, Name) = (encoder, tokenizer, name);
+    }
+
+    /// <summary>The encoder.</summary>
+    public TransformerEncoder Encoder { get; }
+    /// <summary>Its tokenizer.</summary>
+    public TextTokenizer Tokenizer { get; }
+    /// <summary>Where it came from.</summary>
+    public string Name { get; }
+
+    /// <summary>Default sequence length of a pretrained encoder's tokenizer (SST-2's longest sentences fit).</summary>
+    public const int DefaultMaxTokens = 128;
+
+    /// <summary>The same encoder with sequences of <paramref name="maxTokens"/> tokens.</summary>
+    /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
+    public PretrainedEncoder WithMaxTokens(int maxTokens) => new(Encoder, Tokenizer.WithMaxTokens(maxTokens), Name);
+
+    /// <summary>
+    /// Reads a Hugging Face model folder: <c>config.json</c> (BERT, MiniLM, DistilBERT or RoBERTa), <c>model.safetensors</c>
+    /// (F32, F16 or BF16) and <c>vocab.txt</c> (WordPiece; lower-cased when <c>tokenizer_config.json</c> says
+    /// <c>do_lower_case</c>, as BERT's uncased models do, and by default).
+    /// </summary>
+    /// <param name="folder">The model folder.</param>
+    /// <param name="maxTokens">Length of the tokenizer's sequences.</param>
+    public static PretrainedEncoder FromHuggingFaceFolder(string folder, int maxTokens = DefaultMaxTokens)
+    {
+        var loaded = PretrainedCheckpoint.LoadFolder(folder);
+        string vocab = Path.Combine(folder, "vocab.txt");
+        if (!File.Exists(vocab))
+            throw new FileNotFoundException($"Model folder '{folder}' has no vocab.txt{(File.Exists(Path.Combine(folder, "vocab.json")) ? " (BPE vocabularies such as RoBERTa's vocab.json are not read yet)" : "")}.", vocab);
+        return new PretrainedEncoder(loaded.Encoder, TextTokenizer.FromWordPieceVocabulary(vocab, maxTokens, LowerCase(folder)), folder);
+    }
+
+    /// <summary>An encoder read elsewhere (an ONNX graph) with a WordPiece <c>vocab.txt</c>.</summary>
+    /// <param name="loaded">The encoder.</param>
+    /// <param name="vocabPath">Its vocab.txt.</param>
+    /// <param name="lowerCase">Whether the vocabulary is uncased.</param>
+    /// <param name="maxTokens">Length of the tokenizer's sequences.</param>
+    /// <param name="name">What to call it.</param>
+    public static PretrainedEncoder FromWordPiece(LoadedEncoder loaded, string vocabPath, bool lowerCase, int maxTokens, string name) =>
+        new(loaded.Encoder, TextTokenizer.FromWordPieceVocabulary(vocabPath, maxTokens, lowerCase), name);
+
+    // tokenizer_config.json's do_lower_case; Hugging Face's BERT tokenizer lower-cases unless told not to.
+    private static bool LowerCase(string folder)
+    {
+        string path = Path.Combine(folder, "tokenizer_config.json");
+        if (!File.Exists(path)) return true;
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
+            return !doc.RootElement.TryGetProperty("do_lower_case", out var v) || v.ValueKind != System.Text.Json.JsonValueKind.False;
+        }
+        catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"'{path}' is not valid JSON: {e.Message}", e); }
+    }
+}

