@@ -8,6 +8,7 @@ return args.FirstOrDefault() switch
     "throughput-model" => Throughput.RunModel(args[1], int.Parse(args[2])),
     "gemm" => Throughput.RunGemm(args),
     "profile" => Profile(args),
+    "finetune" => FineTuneThroughput.Run(args),
     "scaling" => Scaling.Run(args),
     "scaling-shape" => Scaling.RunShape(args[1], int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4])),
     _ => RunBenchmarks(args),

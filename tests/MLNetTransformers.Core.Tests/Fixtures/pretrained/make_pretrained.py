@@ -1,0 +1,169 @@
+"""Writes small random Hugging Face checkpoints of each encoder family the readers support (BERT, DistilBERT,
+RoBERTa) as model folders (config.json, model.safetensors, vocab.txt) plus expected.json: the PyTorch outputs of a
+reference module that uses Hugging Face's exact parameter names, and the gradient of a fixed scalar loss with respect
+to every parameter, so the engine's import can be checked for outputs and every gradient. The transformers package is
+not installable here; these modules follow modeling_bert.py, modeling_distilbert.py and modeling_roberta.py
+(eval mode: dropout 0). Needs Debian's python3-torch (../shared/peers/install.sh):
+    /usr/bin/python3 make_pretrained.py
+Storage: bert F32 (with the "bert." prefix of a task checkpoint, old gamma/beta LayerNorm names in the embeddings, a
+cls.* head and the position_ids buffer), distilbert F16, roberta BF16 (the reference computes with the stored,
+rounded weights)."""
+import json, math, os, struct
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+torch.set_default_dtype(torch.float64)  # reference arithmetic in double; the engine runs float32
+V, D, H, F, L, P = 40, 16, 2, 32, 2, 24
+WORDS = ["the", "a", "film", "movie", "good", "bad", "not", "very", "plot", "cast", "is", "was", "and", "but", "it",
+         "great", "dull", "fun", "story", "end", "##s", "##ing", "##ed", ".", ",", "!", "?", "i", "loved", "hated",
+         "best", "worst", "ever", "so"]
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "[unused0]"] + WORDS
+assert len(VOCAB) == V
+
+
+def gelu(x):
+    return 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))
+
+
+class Bert(nn.Module):
+    """BertModel: embeddings (word + position + token type, LayerNorm), post-norm layers, pooler."""
+    def __init__(self, roberta=False):
+        super().__init__()
+        self.roberta, self.pad = roberta, 1
+        types = 1 if roberta else 2
+        positions = P + 2 if roberta else P
+        e = nn.Module()
+        e.word_embeddings = nn.Embedding(V, D); e.position_embeddings = nn.Embedding(positions, D)
+        e.token_type_embeddings = nn.Embedding(types, D); e.LayerNorm = nn.LayerNorm(D, eps=1e-12)
+        self.embeddings = e
+        self.encoder = nn.Module(); self.encoder.layer = nn.ModuleList()
+        for _ in range(L):
+            l = nn.Module(); l.attention = nn.Module(); l.attention.self = nn.Module(); l.attention.output = nn.Module()
+            l.attention.self.query = nn.Linear(D, D); l.attention.self.key = nn.Linear(D, D); l.attention.self.value = nn.Linear(D, D)
+            l.attention.output.dense = nn.Linear(D, D); l.attention.output.LayerNorm = nn.LayerNorm(D, eps=1e-12)
+            l.intermediate = nn.Module(); l.intermediate.dense = nn.Linear(D, F)
+            l.output = nn.Module(); l.output.dense = nn.Linear(F, D); l.output.LayerNorm = nn.LayerNorm(D, eps=1e-12)
+            self.encoder.layer.append(l)
+        self.pooler = nn.Module(); self.pooler.dense = nn.Linear(D, D)
+
+    def forward(self, ids, mask, types):
+        B, T = ids.shape
+        if self.roberta:  # create_position_ids_from_input_ids: padding_idx + 1 + index for real tokens
+            pos = (torch.cumsum(mask, 1) * mask) + self.pad
+        else:
+            pos = torch.arange(T).unsqueeze(0).expand(B, T)
+        e = self.embeddings
+        x = e.LayerNorm(e.word_embeddings(ids) + e.position_embeddings(pos) + e.token_type_embeddings(types))
+        bias = (1.0 - mask[:, None, None, :].double()) * torch.finfo(torch.float64).min
+        hd = D // H
+        for l in self.encoder.layer:
+            s = l.attention.self
+            q, k, v = (m(x).view(B, T, H, hd).transpose(1, 2) for m in (s.query, s.key, s.value))
+            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias, -1)
+            c = (a @ v).transpose(1, 2).reshape(B, T, D)
+            x = l.attention.output.LayerNorm(x + l.attention.output.dense(c))
+            x = l.output.LayerNorm(x + l.output.dense(gelu(l.intermediate.dense(x))))
+        return x, torch.tanh(self.pooler.dense(x[:, 0]))
+
+
+class DistilBert(nn.Module):
+    """DistilBertModel: embeddings (word + position, LayerNorm), post-norm layers, no token types, no pooler."""
+    def __init__(self):
+        super().__init__()
+        e = nn.Module(); e.word_embeddings = nn.Embedding(V, D); e.position_embeddings = nn.Embedding(P, D); e.LayerNorm = nn.LayerNorm(D, eps=1e-12)
+        self.embeddings = e
+        self.transformer = nn.Module(); self.transformer.layer = nn.ModuleList()
+        for _ in range(L):
+            l = nn.Module(); l.attention = nn.Module()
+            for n in ("q_lin", "k_lin", "v_lin", "out_lin"): setattr(l.attention, n, nn.Linear(D, D))
+            l.sa_layer_norm = nn.LayerNorm(D, eps=1e-12)
+            l.ffn = nn.Module(); l.ffn.lin1 = nn.Linear(D, F); l.ffn.lin2 = nn.Linear(F, D)
+            l.output_layer_norm = nn.LayerNorm(D, eps=1e-12)
+            self.transformer.layer.append(l)
+
+    def forward(self, ids, mask, types):
+        B, T = ids.shape
+        e = self.embeddings
+        x = e.LayerNorm(e.word_embeddings(ids) + e.position_embeddings(torch.arange(T)).unsqueeze(0))
+        hd = D // H
+        for l in self.transformer.layer:
+            at = l.attention
+            q, k, v = (m(x).view(B, T, H, hd).transpose(1, 2) for m in (at.q_lin, at.k_lin, at.v_lin))
+            scores = (q / math.sqrt(hd)) @ k.transpose(-1, -2)
+            scores = scores.masked_fill((mask == 0)[:, None, None, :], torch.finfo(torch.float64).min)
+            c = (torch.softmax(scores, -1) @ v).transpose(1, 2).reshape(B, T, D)
+            x = l.sa_layer_norm(at.out_lin(c) + x)
+            x = l.output_layer_norm(l.ffn.lin2(gelu(l.ffn.lin1(x))) + x)
+        return x, None
+
+
+def randomize(model):
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "LayerNorm" in name or "layer_norm" in name:
+                p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.2 * torch.randn_like(p))
+            else:
+                p.copy_(0.3 * torch.randn_like(p))
+
+
+def round_to(model, dtype):
+    with torch.no_grad():
+        for p in model.parameters(): p.copy_(p.to(dtype).to(torch.float64))
+
+
+def write_safetensors(path, tensors, metadata):
+    header, blobs, offset = {"__metadata__": metadata}, [], 0
+    for name, (dtype, t) in tensors.items():
+        if dtype == "F32": data = t.to(torch.float32).numpy().tobytes()
+        elif dtype == "F16": data = t.to(torch.float16).numpy().tobytes()
+        elif dtype == "BF16": data = t.to(torch.bfloat16).view(torch.int16).numpy().tobytes()
+        elif dtype == "I64": data = t.to(torch.int64).numpy().tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data); offset += len(data)
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(h))); f.write(h)
+        for b in blobs: f.write(b)
+
+
+def make(name, model, config, dtype, prefix="", rename=lambda n: n, extra=None):
+    os.makedirs(name, exist_ok=True)
+    randomize(model)
+    round_to(model, {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}[dtype])
+    ids = torch.tensor([[2, 8, 9, 12, 10, 3, 0, 0, 0], [2, 15, 20, 7, 13, 11, 19, 30, 3], [2, 5, 3, 0, 0, 0, 0, 0, 0]])
+    mask = (ids != 0).long()
+    types = torch.tensor([[0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0, 0, 0, 0]])
+    if isinstance(model, Bert) and model.roberta: types = torch.zeros_like(ids)
+    hidden, pooled = model(ids, mask, types)
+    R = torch.randn(hidden.shape) * mask.unsqueeze(-1)  # the loss reads real tokens only
+    loss = (hidden * R).sum()
+    Q = None
+    if pooled is not None:
+        Q = torch.randn(pooled.shape); loss = loss + (pooled * Q).sum()
+    loss.backward()
+    tensors = {}
+    for n, p in model.named_parameters(): tensors[prefix + rename(n)] = (dtype, p.detach())
+    for n, t in (extra or {}).items(): tensors[n] = t
+    write_safetensors(os.path.join(name, "model.safetensors"), tensors, {"format": "pt"})
+    json.dump(config, open(os.path.join(name, "config.json"), "w"), indent=2)
+    open(os.path.join(name, "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+    r = lambda t: [round(float(v), 9) for v in t.reshape(-1).tolist()]
+    expected = {"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
+                "R": r(R), "last_hidden_state": r(hidden.detach()), "loss": float(loss),
+                "grads": {n: r(p.grad) for n, p in model.named_parameters()}}
+    if pooled is not None: expected["Q"] = r(Q); expected["pooler_output"] = r(pooled.detach())
+    json.dump(expected, open(os.path.join(name, "expected.json"), "w"))
+
+
+bert_config = {"model_type": "bert", "vocab_size": V, "hidden_size": D, "num_hidden_layers": L, "num_attention_heads": H,
+               "intermediate_size": F, "hidden_act": "gelu", "max_position_embeddings": P, "type_vocab_size": 2,
+               "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0, "architectures": ["BertForPreTraining"]}
+old_names = lambda n: n.replace("embeddings.LayerNorm.weight", "embeddings.LayerNorm.gamma").replace("embeddings.LayerNorm.bias", "embeddings.LayerNorm.beta")
+make("bert", Bert(), bert_config, "F32", prefix="bert.", rename=old_names,
+     extra={"cls.predictions.bias": ("F32", torch.zeros(V)), "bert.embeddings.position_ids": ("I64", torch.arange(P).unsqueeze(0))})
+make("distilbert", DistilBert(), {"model_type": "distilbert", "vocab_size": V, "dim": D, "n_layers": L, "n_heads": H, "hidden_dim": F,
+     "activation": "gelu", "max_position_embeddings": P, "dropout": 0.0, "attention_dropout": 0.0}, "F16")
+make("roberta", Bert(roberta=True), dict(bert_config, model_type="roberta", max_position_embeddings=P + 2, type_vocab_size=1, pad_token_id=1,
+     architectures=["RobertaModel"]), "BF16")
