@@ -35,6 +35,7 @@ public static partial class OnnxExporter
         if (kind == OnnxExportKind.Featurizer) return Export(model.Encoder, tokenizer, quantize);
         var g = new OnnxGraphBuilder();
         var (ids, mask) = Inputs(g);
+        var types = TokenTypes(g, model.Config);
         var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
         // Each ensemble member: its stack, pooling and head; embeddings are member 0's, logits the members' mean.
         string? logits = null, embeddings = null;
@@ -42,8 +43,9 @@ public static partial class OnnxExporter
         for (int m = 0; m < members; m++)
         {
             string prefix = TransformerClassifier.MemberPrefix(m);
-            var pooled = Pool(g, Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, prefix, quantize), maskF, model.Config.Pooling);
-            embeddings ??= pooled;
+            var pooled = Pool(g, Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, prefix, quantize, types), maskF, model.Config.Pooling);
+            embeddings ??= Normalized(g, model.Config, pooled);
+            if (model.Config.Pooler) pooled = g.Node("Tanh", new[] { Linear(g, model.Parameters, prefix + "pooler.dense.", pooled) }); // BERT's pooler
             var head = Linear(g, model.Parameters, prefix + "head.", pooled);
             logits = logits is null ? head : g.Node("Add", new[] { logits, head });
         }
@@ -63,9 +65,10 @@ public static partial class OnnxExporter
         if (!encoder.OwnsParameters) encoder = encoder.Copy(); // only the encoder's weights, not its owner's
         var g = new OnnxGraphBuilder();
         var (ids, mask) = Inputs(g);
+        var types = TokenTypes(g, encoder.Config);
         var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
-        var pooled = Pool(g, Stack(g, encoder.Parameters, encoder.Config, ids, maskF, causal: false, int8: quantize), maskF, encoder.Config.Pooling);
-        g.Output(pooled, "embeddings", DataType.Float, "batch", encoder.Config.ModelDim);
+        var pooled = Pool(g, Stack(g, encoder.Parameters, encoder.Config, ids, maskF, causal: false, int8: quantize, types: types), maskF, encoder.Config.Pooling);
+        g.Output(Normalized(g, encoder.Config, pooled), "embeddings", DataType.Float, "batch", encoder.Config.ModelDim);
         return Model(g, encoder, OnnxExportKind.Featurizer, tokenizer, null, int8: quantize);
     }
 
@@ -110,6 +113,18 @@ public static partial class OnnxExporter
     private static (string Ids, string Mask) Inputs(OnnxGraphBuilder g) =>
         (g.Input("input_ids", DataType.Int64, "batch", "sequence"), g.Input("attention_mask", DataType.Int64, "batch", "sequence"));
 
+    /// <summary>The <c>token_type_ids</c> input [batch, sequence] of a model with a token-type embedding (BERT's segments), else null.</summary>
+    private static string? TokenTypes(OnnxGraphBuilder g, TransformerConfig c) =>
+        c.TypeVocabSize > 0 ? g.Input("token_type_ids", DataType.Int64, "batch", "sequence") : null;
+
+    /// <summary>Sentence embeddings scaled to unit length when the config says so: x / max(‖x‖, 1e-12).</summary>
+    private static string Normalized(OnnxGraphBuilder g, TransformerConfig c, string pooled)
+    {
+        if (!c.NormalizeEmbeddings) return pooled;
+        var norm = g.Node("Sqrt", new[] { g.Node("ReduceSum", new[] { g.Node("Mul", new[] { pooled, pooled }), g.Int64s(1) }, Int("keepdims", 1)) });
+        return g.Node("Div", new[] { pooled, g.Node("Max", new[] { norm, g.FloatScalar(1e-12f) }) });
+    }
+
     private static byte[] Model(OnnxGraphBuilder g, ITransformerModel model, OnnxExportKind kind, TextTokenizer? tokenizer, IReadOnlyList<string>? classNames,
         bool usedWeightsOnly = false, TextTokenizer? sourceTokenizer = null, bool int8 = false)
     {
@@ -142,16 +157,22 @@ public static partial class OnnxExporter
     }
 
     /// <summary>Token + position embeddings and the blocks (and the final norm for pre-norm) → hidden [B, T, d].</summary>
-    private static string Stack(OnnxGraphBuilder g, ParameterSet p, TransformerConfig c, string ids, string maskF, bool causal, string prefix = "", bool int8 = false)
+    private static string Stack(OnnxGraphBuilder g, ParameterSet p, TransformerConfig c, string ids, string maskF, bool causal, string prefix = "", bool int8 = false,
+        string? types = null)
     {
         int d = c.ModelDim, h = c.Heads, hd = d / h;
         var x = g.Node("Gather", new[] { prefix + "tok.weight", ids });                                   // [B, T, d]
         var seqLen = g.Node("Gather", new[] { g.Node("Shape", new[] { ids }), g.Int64Scalar(1) });   // scalar T
-        var positions = g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) });    // [T]
+        var positions = c.PositionOffset == 0                                                       // [T]: offset .. offset + T − 1
+            ? g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) })
+            : g.Node("Range", new[] { g.Int64Scalar(c.PositionOffset), g.Node("Add", new[] { seqLen, g.Int64Scalar(c.PositionOffset) }), g.Int64Scalar(1) });
         string table = c.PositionalEncoding == PositionalEncodingKind.Learned
             ? prefix + "pos.weight"
             : g.Initializer(prefix + "pos.sinusoidal", new SinusoidalPositionalEncoding(c.MaxLength, d).Vectors, c.MaxLength, d);
         x = g.Node("Add", new[] { x, g.Node("Gather", new[] { table, positions }) });
+        if (types is not null) x = g.Node("Add", new[] { x, g.Node("Gather", new[] { prefix + "tok_type.weight", types }) });
+        if (c.EmbeddingNorm)
+            x = g.Node("LayerNormalization", new[] { x, prefix + "emb_norm.weight", prefix + "emb_norm.bias" }, Int("axis", -1), Float("epsilon", c.LayerNormEps));
 
         // Additive attention bias: 0 where attended, −1e9 where blocked (padded keys; future positions if causal).
         var keyBias = g.Node("Mul", new[] { g.Node("Sub", new[] { maskF, g.FloatScalar(1f) }), g.FloatScalar(1e9f) }); // [B, T]

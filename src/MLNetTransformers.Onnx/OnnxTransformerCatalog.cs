@@ -161,11 +161,18 @@ public static class OnnxTransformerCatalog
             int b = batch.BatchSize, t = batch.SeqLen, n = b * t;
             var ids = new long[n]; var mask = new long[n];
             for (int i = 0; i < n; i++) { ids[i] = batch.Ids[i]; mask[i] = batch.AttentionMask?[i] ?? 1; }
-            using var results = session.Run(new[]
+            var feeds = new List<NamedOnnxValue>
             {
                 NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids, new[] { b, t })),
                 NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(mask, new[] { b, t })),
-            }, LogitsOutput);
+            };
+            if (session.InputMetadata.ContainsKey("token_type_ids")) // BERT-family encoders: segment ids (all 0 for single sentences)
+            {
+                var types = new long[n];
+                if (batch.TokenTypeIds is { } tt) for (int i = 0; i < n; i++) types[i] = tt[i];
+                feeds.Add(NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>(types, new[] { b, t })));
+            }
+            using var results = session.Run(feeds, LogitsOutput);
             var logits = results[0].AsTensor<float>().ToArray();
             Softmax.Forward(logits, probabilities, b, classes);
         }

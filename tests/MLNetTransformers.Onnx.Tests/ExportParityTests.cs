@@ -29,7 +29,7 @@ public class ExportParityTests
         return (ids, mask);
     }
 
-    internal static Dictionary<string, float[]> RunOrt(byte[] onnx, int[] ids, int[] mask, int b, int t)
+    internal static Dictionary<string, float[]> RunOrt(byte[] onnx, int[] ids, int[] mask, int b, int t, int[]? types = null)
     {
         using var session = new InferenceSession(onnx);
         var inputs = new List<NamedOnnxValue>
@@ -37,6 +37,7 @@ public class ExportParityTests
             NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids.Select(i => (long)i).ToArray(), new[] { b, t })),
             NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(mask.Select(i => (long)i).ToArray(), new[] { b, t })),
         };
+        if (types is not null) inputs.Add(NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>(types.Select(i => (long)i).ToArray(), new[] { b, t })));
         using var results = session.Run(inputs);
         return results.ToDictionary(r => r.Name, r => r.AsTensor<float>().ToArray());
     }
@@ -51,6 +52,38 @@ public class ExportParityTests
             double rel = Math.Abs(actual[i] - expected[i]) / Math.Max(Math.Abs(expected[i]), 0.1 * scale);
             Assert.True(rel <= 1e-4, $"{what}[{i}]: ONNX Runtime {actual[i]}, managed {expected[i]} (relative error {rel:E2})");
         }
+    }
+
+    [Theory]
+    [InlineData(2, 0, true, Pooling.Cls)]   // BERT: token types, pooler over [CLS]
+    [InlineData(1, 2, true, Pooling.Cls)]   // RoBERTa: positions from 2
+    [InlineData(2, 0, false, Pooling.Mean)] // sentence-transformers MiniLM: mean pooling, unit-length embeddings
+    public void BertFamilyClassifier_OnnxRuntimeMatchesManaged(int typeVocab, int positionOffset, bool pooler, Pooling pooling)
+    {
+        var config = Small(NormPlacement.PostNorm, pooling) with
+        {
+            TypeVocabSize = typeVocab, PositionOffset = positionOffset, Pooler = pooler, EmbeddingNorm = true, NormalizeEmbeddings = !pooler, LayerNormEps = 1e-12f,
+        };
+        var model = new TransformerClassifier(config, 3);
+        Weights.Scramble(model.Parameters, 7);
+        var onnx = OnnxExporter.Export(model);
+        var featurizer = OnnxExporter.Export(model.Encoder);
+        foreach (var (b, t) in new[] { (1, 1), (3, 5), (4, 16) })
+        {
+            var (ids, mask) = RandomBatch(b, t, b * 17 + t);
+            var types = ids.Select((_, i) => typeVocab > 1 && i % t >= t / 2 ? 1 : 0).ToArray(); // the second half of each row is sentence B
+            var batch = new TokenBatch(b, t, ids, mask) { TokenTypeIds = types };
+            var expected = model.Forward(batch).AsSpan(0, b * 3).ToArray();
+            var embeddings = model.Embed(batch).AsSpan(0, b * 16).ToArray();
+            var ort = RunOrt(onnx, ids, mask, b, t, typeVocab > 0 ? types : null);
+            Close(expected, ort["logits"], $"logits b={b} t={t}");
+            Close(embeddings, ort["embeddings"], $"embeddings b={b} t={t}");
+            Close(embeddings, RunOrt(featurizer, ids, mask, b, t, typeVocab > 0 ? types : null)["embeddings"], $"featurizer b={b} t={t}");
+        }
+        // And back: the import reads the new blocks' weights by name.
+        var back = (TransformerClassifier)OnnxImporter.Import(onnx).Model;
+        var (i2, m2) = RandomBatch(2, 6, 99);
+        Close(model.Forward(new TokenBatch(2, 6, i2, m2)).AsSpan(0, 6).ToArray(), back.Forward(new TokenBatch(2, 6, i2, m2)).AsSpan(0, 6).ToArray(), "imported logits");
     }
 
     public static IEnumerable<object[]> ClassifierShapes()
