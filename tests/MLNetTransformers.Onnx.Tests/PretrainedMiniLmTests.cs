@@ -82,3 +82,26 @@ public class PretrainedMiniLmTests
         Assert.True(worstCos >= 0.99999, $"sentence embedding cosine down to {worstCos:G8}");
     }
 }
+
+/// <summary>The WordPiece tokenizer against Hugging Face's BERT tokenization rules (Fixtures/pretrained/make_tokenizer_reference.py).</summary>
+public class BertTokenizationTests
+{
+    [Fact]
+    public void HardTexts_GiveTheReferenceIds()
+    {
+        var (_, vocab, _) = MiniLM.ReadResources();
+        var tokenizer = Tokenization.TextTokenizer.FromWordPieceVocabularyText(vocab, 512, lowerCase: true);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "tokenizer_reference.json")));
+        var texts = doc.RootElement.GetProperty("texts").EnumerateArray().Select(e => e.GetString()!).ToArray();
+        var expected = doc.RootElement.GetProperty("ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
+        var wrong = new List<string>();
+        for (int i = 0; i < texts.Length; i++)
+        {
+            var ids = new int[512];
+            int n = tokenizer.Encode(texts[i], ids, new int[512]);
+            if (!ids[..n].SequenceEqual(expected[i]))
+                wrong.Add($"'{texts[i]}': [{string.Join(' ', ids[..n])}] vs reference [{string.Join(' ', expected[i])}]");
+        }
+        Assert.True(wrong.Count == 0, $"{wrong.Count} of {texts.Length} texts differ:\n" + string.Join("\n", wrong));
+    }
+}

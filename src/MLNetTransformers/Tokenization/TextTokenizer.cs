@@ -28,8 +28,12 @@ public sealed class TextTokenizer
         {
             case TokenizerKind.Learned:
             case TokenizerKind.WordPiece:
-                var bert = BertTokenizer.Create(new MemoryStream(Encoding.UTF8.GetBytes(state.Vocabulary!)),
-                    new BertOptions { LowerCaseBeforeTokenization = state.LowerCase, RemoveNonSpacingMarks = state.LowerCase });
+                // Vocabularies made elsewhere are read with Hugging Face's basic tokenization exactly (BertNormalizer,
+                // BertPreTokenizer); learned ones, and files saved before that, keep Microsoft.ML.Tokenizers' own.
+                var options = state.HuggingFaceRules
+                    ? new BertOptions { ApplyBasicTokenization = false, Normalizer = new BertNormalizer(state.LowerCase), PreTokenizer = new BertPreTokenizer() }
+                    : new BertOptions { LowerCaseBeforeTokenization = state.LowerCase, RemoveNonSpacingMarks = state.LowerCase };
+                var bert = BertTokenizer.Create(new MemoryStream(Encoding.UTF8.GetBytes(state.Vocabulary!)), options);
                 _tokenizer = bert;
                 (ClsId, SepId, PadId, MaskId) = (bert.ClassificationTokenId, bert.SeparatorTokenId, bert.PaddingTokenId, bert.MaskingTokenId);
                 BaseVocabularySize = state.Vocabulary!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
@@ -148,7 +152,7 @@ public sealed class TextTokenizer
         foreach (var special in new[] { "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]" })
             if (!lines.Contains(special))
                 throw new InvalidDataException($"WordPiece vocabulary {source} has no {special} line; BERT vocabularies need [CLS], [SEP], [PAD], [UNK] and [MASK].");
-        return new TextTokenizer(new State(TokenizerKind.WordPiece, maxTokens, lowerCase, vocabulary.Replace("\r\n", "\n"), null, null));
+        return new TextTokenizer(new State(TokenizerKind.WordPiece, maxTokens, lowerCase, vocabulary.Replace("\r\n", "\n"), null, null) { HuggingFaceRules = true });
     }
 
     /// <summary>The same tokenizer with sequences of <paramref name="maxTokens"/> ids (specials included).</summary>
@@ -308,5 +312,9 @@ public sealed class TextTokenizer
     }
 
     /// <summary>Serializable description.</summary>
-    internal sealed record State(TokenizerKind Kind, int MaxTokens, bool LowerCase, string? Vocabulary, string? Merges, string? Encoding);
+    internal sealed record State(TokenizerKind Kind, int MaxTokens, bool LowerCase, string? Vocabulary, string? Merges, string? Encoding)
+    {
+        /// <summary>WordPiece with Hugging Face's basic tokenization exactly (false in files written before it existed).</summary>
+        public bool HuggingFaceRules { get; init; }
+    }
 }
