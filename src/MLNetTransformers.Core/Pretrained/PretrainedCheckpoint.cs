@@ -31,8 +31,10 @@ public static class PretrainedCheckpoint
     public static (EncoderFamily Family, TransformerConfig Config) ReadConfig(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Model config '{path}' does not exist.", path);
+        var bytes = File.ReadAllBytes(path);
+        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new InvalidDataException($"Model config '{path}' is not valid UTF-8.");
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
+        try { doc = JsonDocument.Parse(bytes); }
         catch (JsonException e) { throw new InvalidDataException($"Model config '{path}' is not valid JSON: {e.Message}", e); }
         using (doc)
         {

@@ -70,6 +70,7 @@ public sealed class SafeTensorsFile : ITensorSource, IDisposable
     {
         var entries = new Dictionary<string, Entry>(StringComparer.Ordinal);
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (!System.Text.Unicode.Utf8.IsValid(json)) throw Bad(path, "its header is not valid UTF-8");
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json); }
         catch (JsonException e) { throw Bad(path, $"its header is not valid JSON ({e.Message})"); }

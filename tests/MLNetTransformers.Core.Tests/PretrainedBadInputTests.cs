@@ -1,0 +1,88 @@
+using System.Text;
+using System.Text.Json.Nodes;
+using MLNetTransformers.Core.Pretrained;
+using Xunit;
+
+namespace MLNetTransformers.Core.Tests;
+
+/// <summary>Bad checkpoints are refused with one message naming the file and the problem, before anything is half-loaded.</summary>
+public class PretrainedBadInputTests
+{
+    private static string Copy(Action<string>? change = null)
+    {
+        string dir = Directory.CreateTempSubdirectory("bad-checkpoint").FullName;
+        foreach (var f in Directory.GetFiles(PretrainedCheckpointTests.Folder("bert"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        change?.Invoke(dir);
+        return dir;
+    }
+
+    private static void EditConfig(string dir, Action<JsonObject> edit)
+    {
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!.AsObject();
+        edit(config);
+        File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+    }
+
+    // Rewrites the fixture's safetensors header through edit (tensor name → its JSON description) and keeps the data.
+    private static void EditHeader(string dir, Action<JsonObject> edit, Func<byte[], byte[]>? data = null)
+    {
+        string path = Path.Combine(dir, "model.safetensors");
+        var bytes = File.ReadAllBytes(path);
+        int n = (int)BitConverter.ToInt64(bytes, 0);
+        var header = JsonNode.Parse(Encoding.UTF8.GetString(bytes, 8, n))!.AsObject();
+        edit(header);
+        var json = Encoding.UTF8.GetBytes(header.ToJsonString());
+        var body = bytes.AsSpan(8 + n).ToArray();
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes((long)json.Length), .. json, .. data is null ? body : data(body)]);
+    }
+
+    private static string Refused<T>(string dir) where T : Exception
+    {
+        try { return Assert.Throws<T>(() => PretrainedCheckpoint.LoadFolder(dir)).Message; }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void UnsupportedModelTypeAndActivation_AreNamed()
+    {
+        Assert.Contains("model_type 'gpt2' is not supported", Refused<NotSupportedException>(Copy(d => EditConfig(d, c => c["model_type"] = "gpt2"))));
+        Assert.Contains("activation 'swish' is not supported", Refused<NotSupportedException>(Copy(d => EditConfig(d, c => c["hidden_act"] = "swish"))));
+        Assert.Contains("num_attention_heads", Refused<InvalidDataException>(Copy(d => EditConfig(d, c => c["num_attention_heads"] = "two"))));
+    }
+
+    [Fact]
+    public void MissingExtraAndMisShapedTensors_AreNamedWithTheirShapes()
+    {
+        const string query = "bert.encoder.layer.1.attention.self.query.weight";
+        Assert.Contains($"lacks the tensor '{query}'", Refused<InvalidDataException>(Copy(d => EditHeader(d, h => h.Remove(query)))));
+        // A config that disagrees with the tensors: both shapes are named.
+        var wrong = Refused<InvalidDataException>(Copy(d => EditConfig(d, c => c["intermediate_size"] = 16)));
+        Assert.Contains("has shape [32, 16], expected [16, 16]", wrong);
+        // A tensor of the encoder's own namespace that no parameter reads.
+        var extra = Refused<InvalidDataException>(Copy(d => EditHeader(d, h =>
+        {
+            h["bert.encoder.layer.0.attention.self.rotary"] = h["cls.predictions.bias"]!.DeepClone();
+            h.Remove("cls.predictions.bias");
+        })));
+        Assert.Contains("'bert.encoder.layer.0.attention.self.rotary' [40], which no BERT encoder parameter reads", extra);
+    }
+
+    [Fact]
+    public void HeadersThatLie_AreRefused()
+    {
+        const string bias = "cls.predictions.bias";
+        Assert.Contains("outside the", Refused<InvalidDataException>(Copy(d => EditHeader(d, h => h[bias]!["data_offsets"] = new JsonArray(100000, 100160)))));
+        Assert.Contains("overlaps", Refused<InvalidDataException>(Copy(d => EditHeader(d, h => h[bias]!["data_offsets"] = new JsonArray(0, 160)))));
+        Assert.Contains("needs 80 bytes but its data_offsets span 160", Refused<InvalidDataException>(Copy(d => EditHeader(d, h => h[bias]!["dtype"] = "F16"))));
+        Assert.Contains("unknown dtype 'Q4'", Refused<InvalidDataException>(Copy(d => EditHeader(d, h => h[bias]!["dtype"] = "Q4"))));
+        Assert.Contains("more than the 100,000,000 allowed", Refused<InvalidDataException>(Copy(d =>
+        {
+            string path = Path.Combine(d, "model.safetensors");
+            var bytes = File.ReadAllBytes(path);
+            BitConverter.GetBytes(200_000_000L).CopyTo(bytes, 0);
+            File.WriteAllBytes(path, bytes);
+        })));
+        // A config claiming far more weights than the file holds is refused before the encoder is allocated.
+        Assert.Contains("holds", Refused<InvalidDataException>(Copy(d => EditConfig(d, c => c["vocab_size"] = 2_000_000_000))));
+    }
+}
