@@ -105,6 +105,8 @@ if (fineTune)
     if (arg.Get("--ft-epochs") is not null) fine.Epochs = arg.GetInt("--ft-epochs", 0);
     if (arg.Get("--ft-lr") is not null) fine.LearningRate = (float)arg.GetDouble("--ft-lr", 0);
     if (arg.Get("--ft-batch-size") is not null) fine.BatchSize = arg.GetInt("--ft-batch-size", 0);
+    if (arg.Get("--ft-layer-decay") is not null) fine.LayerwiseLearningRateDecay = (float)arg.GetDouble("--ft-layer-decay", 1);
+    if (arg.Get("--ft-frozen-layers") is not null) fine.FrozenLayers = arg.GetInt("--ft-frozen-layers", 0);
     if (arg.Get("--ft-validate-every") is not null) fine.ValidateEverySteps = arg.GetInt("--ft-validate-every", 0);
     if (arg.Get("--ft-time-budget") is not null) fine.TimeBudget = TimeSpan.FromSeconds(arg.GetDouble("--ft-time-budget", 0));
     fine.Progress = new Progress<ClassificationTrainingProgress>(p => Console.WriteLine("  " + p));

@@ -141,6 +141,28 @@ public static class TransformerCatalog
         => new(trainedModel.Tokenizer, trainedModel.Model.Encoder, inputColumnName, outputColumnName);
 
     /// <summary>
+    /// Sentence embeddings from a pretrained encoder: text → a [d_model] float vector pooled as the model was trained
+    /// to be used (all-MiniLM-L6-v2: the mean over tokens, scaled to unit length), usable as <c>Features</c> by any
+    /// ML.NET trainer.
+    /// </summary>
+    /// <param name="catalog">The text transforms catalog (<c>mlContext.Transforms.Text</c>).</param>
+    /// <param name="pretrained">A pretrained encoder and its tokenizer.</param>
+    /// <param name="outputColumnName">Output column of the embedding vector.</param>
+    /// <param name="inputColumnName">Text column to embed.</param>
+    /// <example>
+    /// <code>
+    /// var pipeline = mlContext.Transforms.Text.TransformerFeaturizer(MiniLM.Load())
+    ///     .Append(mlContext.BinaryClassification.Trainers.SdcaLogisticRegression());
+    /// </code>
+    /// </example>
+    public static EncoderFeaturizerEstimator TransformerFeaturizer(this TransformsCatalog.TextTransforms catalog,
+        PretrainedEncoder pretrained, string outputColumnName = DefaultColumnNames.Features, string inputColumnName = DefaultColumnNames.Text)
+    {
+        ArgumentNullException.ThrowIfNull(pretrained);
+        return new(pretrained.Tokenizer, pretrained.Encoder, inputColumnName, outputColumnName);
+    }
+
+    /// <summary>
     /// Trains a GPT-style causal language model on the documents of a text column (or, with
     /// <see cref="LanguageModelEstimator.FitFile"/>, on a text file); the fitted transformer maps a prompt column to
     /// generated text.

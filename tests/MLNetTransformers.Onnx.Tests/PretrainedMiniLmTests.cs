@@ -27,6 +27,19 @@ public class PretrainedMiniLmTests
     }
 
     [Fact]
+    public void GraphsThatAreNotBertEncoders_AreRefusedNamingTheProblem()
+    {
+        // A PyTorch export of nn.TransformerEncoder (no Hugging Face names), and a graph of this library's own.
+        string foreign = Path.Combine(AppContext.BaseDirectory, "Fixtures", "tiny_bert.onnx");
+        var e = Assert.Throws<InvalidDataException>(() => OnnxEncoderCheckpoint.Load(foreign));
+        Assert.Contains("tiny_bert.onnx", e.Message);
+        Assert.Contains("is not a BERT encoder", e.Message);
+        var own = OnnxExporter.Export(new TransformerClassifier(ExportParityTests.Small(), 1));
+        Assert.Contains("is not a BERT encoder", Assert.Throws<InvalidDataException>(() => OnnxEncoderCheckpoint.Load(own, "own.onnx")).Message);
+        Assert.Contains("not a valid ONNX file", Assert.Throws<InvalidDataException>(() => OnnxEncoderCheckpoint.Load(new byte[] { 1, 2, 3, 4, 5 }, "junk.onnx")).Message);
+    }
+
+    [Fact]
     public void HiddenStatesAndEmbeddingsMatchOnnxRuntime()
     {
         var pretrained = Model.Value;

@@ -31,6 +31,24 @@ public sealed class AdamW
     /// <summary>Updates applied so far (bias corrections use it).</summary>
     public long Step { get; set; }
 
+    private float[]? _scales;
+
+    /// <summary>
+    /// Multipliers of the learning rate, one per tensor of the parameters (in their order): layer-wise learning-rate
+    /// decay gives lower layers smaller steps, and 0 freezes a tensor (neither it nor its moments change). null = 1 for all.
+    /// </summary>
+    /// <param name="scales">One non-negative finite multiplier per tensor, or null.</param>
+    public void SetLearningRateScales(IReadOnlyList<float>? scales)
+    {
+        if (scales is not null)
+        {
+            if (scales.Count != _params.Tensors.Count) throw new ArgumentException($"{scales.Count} learning-rate scales for {_params.Tensors.Count} tensors.", nameof(scales));
+            int bad = scales.ToList().FindIndex(s => !(s >= 0f && float.IsFinite(s)));
+            if (bad >= 0) throw new ArgumentOutOfRangeException(nameof(scales), scales[bad], $"The learning-rate scale of '{_params.Tensors[bad].Name}' must be finite and non-negative.");
+        }
+        _scales = scales?.ToArray();
+    }
+
     /// <summary>θ ← θ − lr·(m̂/(√v̂ + ε) + λ·θ) for every tensor.</summary>
     /// <param name="learningRate">Learning rate of this step.</param>
     public void Update(float learningRate)
@@ -38,16 +56,18 @@ public sealed class AdamW
         Step++;
         float b1 = Options.Beta1, b2 = Options.Beta2, eps = Options.Epsilon;
         float bc1 = 1f - MathF.Pow(b1, Step), bc2 = 1f - MathF.Pow(b2, Step);
-        float stepSize = learningRate / bc1, invSqrtBc2 = 1f / MathF.Sqrt(bc2);
+        float invSqrtBc2 = 1f / MathF.Sqrt(bc2);
         var data = _params.Data;
         var grad = _params.Grad;
         var tensors = _params.Tensors;
         for (int i = 0; i < tensors.Count; i++) // indexed: foreach over the interface would box an enumerator every step
         {
             var t = tensors[i];
-            float decay = t.Decay ? 1f - learningRate * Options.WeightDecay : 1f;
+            float lr = _scales is null ? learningRate : learningRate * _scales[i];
+            if (lr == 0f && _scales is not null) continue; // frozen
+            float decay = t.Decay ? 1f - lr * Options.WeightDecay : 1f;
             UpdateRange(data.AsSpan(t.Offset, t.Length), grad.AsSpan(t.Offset, t.Length), M.AsSpan(t.Offset, t.Length), V.AsSpan(t.Offset, t.Length),
-                b1, b2, eps, stepSize, invSqrtBc2, decay);
+                b1, b2, eps, lr / bc1, invSqrtBc2, decay);
         }
     }
 

@@ -158,6 +158,7 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
             ValidateEverySteps = o.ValidateEverySteps, ReportEverySteps = o.ReportEverySteps, Patience = o.PatienceFor(epochs),
             WeightAveraging = o.WeightAveraging, Cancellation = o.CancellationToken,
         });
+        if (o.LayerwiseLearningRateDecay < 1f || o.FrozenLayers > 0) loop.Trainer.Optimizer.SetLearningRateScales(LearningRateScales(model));
         var batcher = new Batcher(train, labels, bs, (ulong)o.Seed);
         var dropRng = DeterministicRandom.Derive((ulong)o.Seed, 4242);
         IEnumerable<TrainingBatch> Batches(int epoch)
@@ -179,6 +180,31 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
             r.TokensPerSecond, r.Validation?.Metric, r.Validation?.Loss, r.Elapsed, r.EndOfEpoch));
         var outcome = loop.Run(Batches, validate, progress);
         return (new TrainingSummary(outcome.Steps, outcome.StopReason, outcome.Best?.Metric, clock.Elapsed), outcome.BestStep);
+    }
+
+    /// <summary>
+    /// Each tensor's learning-rate multiplier: decay^(layers − i) for block i, decay^(layers + 1) for the embeddings, 1 for
+    /// the pooler, head and n-gram branch; 0 for the embeddings and the blocks below <see cref="TransformerClassifierOptions.FrozenLayers"/>.
+    /// </summary>
+    private float[] LearningRateScales(TransformerClassifier model)
+    {
+        var o = Options;
+        int layers = model.Config.Layers;
+        if (o.FrozenLayers > layers) throw new ArgumentException($"FrozenLayers is {o.FrozenLayers} but the encoder has {layers} blocks.");
+        return model.Parameters.Tensors.Select(t =>
+        {
+            string name = Regex.Replace(t.Name, @"^members\.\d+\.", "");
+            var block = Regex.Match(name, @"^layers\.(\d+)\.");
+            bool embedding = name.StartsWith("tok.", StringComparison.Ordinal) || name.StartsWith("pos.", StringComparison.Ordinal)
+                || name.StartsWith("tok_type.", StringComparison.Ordinal) || name.StartsWith("emb_norm.", StringComparison.Ordinal);
+            if (block.Success)
+            {
+                int i = int.Parse(block.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                return i < o.FrozenLayers ? 0f : MathF.Pow(o.LayerwiseLearningRateDecay, layers - i);
+            }
+            if (embedding) return o.FrozenLayers > 0 ? 0f : MathF.Pow(o.LayerwiseLearningRateDecay, layers + 1);
+            return 1f;
+        }).ToArray();
     }
 
     /// <summary>Word dropout: replaces each real token between [CLS] and the final [SEP] by [MASK] with probability <paramref name="p"/>.</summary>

@@ -82,6 +82,14 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
     /// early stopping on validation, no n-gram branch, no refit.
     /// </summary>
     public PretrainedEncoder? Pretrained { get; set; }
+    /// <summary>
+    /// Layer-wise learning-rate decay: the top block trains at the learning rate times this, each block below at this
+    /// much less again, and the embeddings at the lowest; the head and pooler at the full rate. 1 = one rate for all
+    /// (the default); 0.8-0.95 is usual when fine-tuning a pretrained encoder on little data.
+    /// </summary>
+    public float LayerwiseLearningRateDecay { get; set; } = 1f;
+    /// <summary>The embeddings and this many lowest blocks are frozen (not trained). 0 = train everything.</summary>
+    public int FrozenLayers { get; set; }
     private protected override float DefaultLearningRate => Pretrained is null ? base.DefaultLearningRate : 5e-5f;
 
     /// <summary>The epochs a run over <paramref name="stepsPerEpoch"/> steps each makes: <see cref="TransformerTrainingOptions.Epochs"/>, or the automatic choice.</summary>
@@ -100,6 +108,9 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
         if (!(TokenDropout >= 0f && TokenDropout < 1f)) throw new ArgumentOutOfRangeException(nameof(TokenDropout), TokenDropout, "TokenDropout must be in [0, 1).");
         if (Pretrained is not null && (InitialModel is not null || PretrainedTokenizer is not null))
             throw new ArgumentException($"{nameof(Pretrained)} brings its own encoder and tokenizer: leave {nameof(InitialModel)} and {nameof(PretrainedTokenizer)} unset.");
+        if (!(LayerwiseLearningRateDecay > 0f && LayerwiseLearningRateDecay <= 1f))
+            throw new ArgumentOutOfRangeException(nameof(LayerwiseLearningRateDecay), LayerwiseLearningRateDecay, "LayerwiseLearningRateDecay must be in (0, 1].");
+        if (FrozenLayers < 0) throw new ArgumentOutOfRangeException(nameof(FrozenLayers), FrozenLayers, "FrozenLayers must be non-negative.");
         if (NGramBuckets < 0) throw new ArgumentOutOfRangeException(nameof(NGramBuckets), NGramBuckets, "NGramBuckets must be non-negative (0 = no n-gram branch).");
     }
 }

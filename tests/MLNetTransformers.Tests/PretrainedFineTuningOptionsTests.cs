@@ -1,0 +1,64 @@
+using Microsoft.ML;
+using MLNetTransformers.Classification;
+using MLNetTransformers.Pretrained;
+using Xunit;
+
+namespace MLNetTransformers.Tests;
+
+/// <summary>Fine-tuning a Hugging Face checkpoint (the small BERT of Fixtures/pretrained): frozen layers and layer-wise learning-rate decay.</summary>
+public class PretrainedFineTuningOptionsTests
+{
+    private static readonly string Bert = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert");
+
+    private sealed class Row
+    {
+        public string Text { get; set; } = "";
+        public bool Label { get; set; }
+    }
+
+    private static IDataView Data(MLContext ml) => ml.Data.LoadFromEnumerable(Enumerable.Range(0, 64).Select(i => new Row
+    {
+        Text = i % 2 == 0 ? "the film was great and fun" : "the plot was dull and bad", Label = i % 2 == 0,
+    }));
+
+    [Fact]
+    public void FrozenLayersStayAsLoaded_AndTheRestTrainsWithDecayedRates()
+    {
+        var ml = new MLContext(1);
+        var pretrained = PretrainedEncoder.FromHuggingFaceFolder(Bert, maxTokens: 16);
+        var options = new TransformerClassifierOptions
+        {
+            Pretrained = pretrained, Epochs = 3, BatchSize = 8, LearningRate = 1e-3f, FrozenLayers = 1, LayerwiseLearningRateDecay = 0.5f, ValidationFraction = 0, Seed = 3,
+        };
+        var model = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(Data(ml)).Model;
+        var before = pretrained.Encoder.Parameters;
+        foreach (var t in model.Parameters.Tensors)
+        {
+            if (!before.Contains(t.Name)) continue; // the head is new
+            bool same = t.Value.SequenceEqual(before[t.Name].Value);
+            bool frozen = t.Name.StartsWith("layers.0.", StringComparison.Ordinal) || t.Name is "tok.weight" or "pos.weight" or "tok_type.weight" or "emb_norm.weight" or "emb_norm.bias";
+            Assert.True(frozen == same, $"{t.Name}: {(frozen ? "frozen but changed" : "trainable but unchanged")}");
+        }
+        Assert.True(model.Config.Pooler); // the checkpoint's pooler is trained as BERT's classifiers train it
+        Assert.Equal(0.5f, options.LayerwiseLearningRateDecay);
+    }
+
+    [Fact]
+    public void BadFineTuningSettings_AreRefusedByName()
+    {
+        var ml = new MLContext(1);
+        var pretrained = PretrainedEncoder.FromHuggingFaceFolder(Bert, maxTokens: 16);
+        Assert.Contains("FrozenLayers is 5 but the encoder has 2 blocks", Assert.Throws<ArgumentException>(() =>
+            ml.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions { Pretrained = pretrained, FrozenLayers = 5, Epochs = 1 }).Fit(Data(ml))).Message);
+        Assert.Equal("LayerwiseLearningRateDecay", Assert.Throws<ArgumentOutOfRangeException>(() =>
+            ml.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions { Pretrained = pretrained, LayerwiseLearningRateDecay = 1.5f })).ParamName);
+        Assert.Contains("leave InitialModel and PretrainedTokenizer unset", Assert.Throws<ArgumentException>(() =>
+            ml.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions { Pretrained = pretrained, InitialModel = pretrained.Encoder })).Message);
+        // A vocabulary that does not fit the embedding.
+        string dir = Directory.CreateTempSubdirectory("vocab").FullName;
+        foreach (var f in Directory.GetFiles(Bert)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        File.AppendAllText(Path.Combine(dir, "vocab.txt"), "extra\n");
+        try { Assert.Contains("the vocabulary has 41 tokens but the encoder's embedding has 40 rows", Assert.Throws<InvalidDataException>(() => PretrainedEncoder.FromHuggingFaceFolder(dir)).Message); }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}
