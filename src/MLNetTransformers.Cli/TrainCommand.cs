@@ -20,24 +20,32 @@ internal static class TrainCommand
         var ngrams = CliOption.Int("--ngram-buckets", "Rows of the hashed bigram table of the n-gram branch (0 = transformer only)", d.NGramBuckets);
         var members = CliOption.Int("--members", "Transformers trained side by side and averaged (an ensemble)", d.EnsembleSize);
         var fraction = CliOption.Number("--validation-fraction", "Without --valid: share of --train held out for early stopping", d.ValidationFraction);
+        var pretrained = CliOption.Text("--pretrained", $"Fine-tune a pretrained encoder: a Hugging Face model folder, a PyTorch-exported BERT .onnx (vocab.txt beside it), or {MiniLM.ModelName}");
+        var layerDecay = CliOption.Number("--layer-decay", "Layer-wise learning-rate decay (1 = none)", d.LayerwiseLearningRateDecay);
+        var frozen = CliOption.Int("--frozen-layers", "Freeze the embeddings and this many lowest blocks", d.FrozenLayers);
         var flags = new TrainingFlags(d, Tokenizers, "--max-tokens");
         flags.Add(epochs, nameof(d.Epochs), (r, o) => o.Epochs = r.GetValue(epochs));
         flags.Add(patience, nameof(d.EarlyStoppingPatience), (r, o) => o.EarlyStoppingPatience = r.GetValue(patience));
         flags.Add(ngrams, nameof(d.NGramBuckets), (r, o) => ((TransformerClassifierOptions)o).NGramBuckets = r.GetValue(ngrams));
         flags.Add(members, nameof(d.EnsembleSize), (r, o) => ((TransformerClassifierOptions)o).EnsembleSize = r.GetValue(members));
         flags.Add(fraction, nameof(d.ValidationFraction), (r, o) => o.ValidationFraction = r.GetValue(fraction));
+        flags.Add(layerDecay, nameof(d.LayerwiseLearningRateDecay), (r, o) => ((TransformerClassifierOptions)o).LayerwiseLearningRateDecay = (float)r.GetValue(layerDecay));
+        flags.Add(frozen, nameof(d.FrozenLayers), (r, o) => ((TransformerClassifierOptions)o).FrozenLayers = r.GetValue(frozen));
 
-        var command = new Command("train", "Train a transformer text classifier; prints a JSON summary") { task, trainPath, validPath, modelPath, textCol, labelCol };
+        var command = new Command("train", "Train a transformer text classifier (or fine-tune a pretrained encoder); prints a JSON summary")
+            { task, trainPath, validPath, modelPath, textCol, labelCol, pretrained };
         flags.AddTo(command);
         command.SetAction(r => Run(r, flags, r.GetValue(task) == "binary", r.GetValue(trainPath)!, r.GetValue(validPath), r.GetValue(modelPath)!,
-            r.GetValue(textCol), r.GetValue(labelCol)));
+            r.GetValue(textCol), r.GetValue(labelCol), r.GetValue(pretrained), r.GetResult(flags.MaxTokens!) is { Implicit: false } ? r.GetValue(flags.MaxTokens!) : null));
         return command;
     }
 
-    private static int Run(ParseResult r, TrainingFlags flags, bool binary, string trainPath, string? validPath, string modelPath, string? textCol, string? labelCol)
+    private static int Run(ParseResult r, TrainingFlags flags, bool binary, string trainPath, string? validPath, string modelPath, string? textCol, string? labelCol,
+        string? pretrained, int? maxTokens)
     {
         if (Directory.Exists(modelPath)) throw new IOException($"--model '{modelPath}' is a directory; give a file path (checked before training, not after).");
         var options = new TransformerClassifierOptions { ReportEverySteps = 20, Progress = new ClassifierProgressLine() };
+        if (pretrained is not null) options.Pretrained = LoadPretrained(pretrained, maxTokens);
         flags.Apply(r, options);
         var ml = new MLContext(seed: options.Seed);
         var labelKind = binary ? DataKind.Boolean : DataKind.String;
@@ -71,5 +79,22 @@ internal static class TrainCommand
             best_validation_accuracy = s.BestValidationAccuracy is { } a ? Math.Round(a, 4) : (double?)null, parameters = classifier.Model.Parameters.Count,
         }));
         return 0;
+    }
+
+    /// <summary>
+    /// <c>--pretrained</c>: a Hugging Face model folder, a PyTorch-exported BERT <c>.onnx</c> file with <c>vocab.txt</c>
+    /// beside it, or the name of the packaged model. Anything else is a usage error; a bad file an error naming it.
+    /// </summary>
+    internal static PretrainedEncoder LoadPretrained(string path, int? maxTokens)
+    {
+        if (path == MiniLM.ModelName) return MiniLM.Load(maxTokens ?? PretrainedEncoder.DefaultMaxTokens);
+        if (Directory.Exists(path)) return PretrainedEncoder.FromHuggingFaceFolder(path, maxTokens);
+        if (File.Exists(path) && path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
+        {
+            string vocab = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "vocab.txt");
+            if (!File.Exists(vocab)) throw new UsageException($"--pretrained '{path}': an ONNX encoder needs its vocab.txt in the same folder ('{vocab}' does not exist).");
+            return PretrainedEncoder.FromWordPiece(OnnxEncoderCheckpoint.Load(path), vocab, lowerCase: true, maxTokens, path);
+        }
+        throw new UsageException($"--pretrained '{path}' is neither a model folder, an .onnx file nor a packaged model name ({MiniLM.ModelName}).");
     }
 }

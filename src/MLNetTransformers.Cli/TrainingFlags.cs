@@ -11,6 +11,10 @@ namespace MLNetTransformers.Cli;
 internal sealed class TrainingFlags
 {
     private readonly List<(Option Flag, string Property, Action<ParseResult, TransformerTrainingOptions> Apply)> _flags = new();
+    private Option? _tokenizer;
+
+    /// <summary>The tokens-per-text flag, when the command has one.</summary>
+    public Option<int>? MaxTokens { get; private set; }
 
     /// <summary>Declares the shared flags with the defaults of <paramref name="defaults"/>.</summary>
     /// <param name="defaults">A fresh options object of the task.</param>
@@ -42,6 +46,8 @@ internal sealed class TrainingFlags
         var merges = CliOption.Text("--merges-file", "merges.txt (bpe)");
         var encoding = CliOption.Choice("--tiktoken-encoding", "Tiktoken encoding", t.TiktokenEncoding, "cl100k_base", "o200k_base");
         var maxTokens = maxTokensFlag is null ? null : CliOption.Int(maxTokensFlag, "Tokens per text, [CLS] and [SEP] included", t.MaxTokens);
+        MaxTokens = maxTokens;
+        _tokenizer = kind;
         Add(kind, nameof(t.Kind), (r, o) => o.Tokenizer = new TokenizerOptions
         {
             Kind = Enum.Parse<TokenizerKind>(r.GetValue(kind)!, ignoreCase: true), VocabularySize = r.GetValue(vocab),
@@ -64,7 +70,11 @@ internal sealed class TrainingFlags
     /// <summary>Sets <paramref name="options"/> from the parsed flags (defaults included).</summary>
     public void Apply(ParseResult result, TransformerTrainingOptions options)
     {
-        foreach (var (_, _, apply) in _flags) apply(result, options);
+        // Only flags given on the command line are applied: the others keep the options' own defaults, which may depend
+        // on other settings (fine-tuning a pretrained encoder has its own learning rate). The tokenizer is built from its
+        // flags together.
+        foreach (var (flag, _, apply) in _flags)
+            if (flag == _tokenizer || result.GetResult(flag) is { Implicit: false }) apply(result, options);
     }
 
     /// <summary>Declares one more flag for a task setting (so its refusal is reported under the flag).</summary>

@@ -39,6 +39,36 @@ public sealed class CliTests : IDisposable
     private static JsonNode LastJson(string output) => JsonNode.Parse(output.Trim().Split('\n')[^1])!;
 
     [Fact]
+    public void Train_FineTunesAPretrainedFolder_AndRefusesBadOnesInOneLine()
+    {
+        string bert = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert");
+        string train = Path.Combine(_dir, "train.tsv"), model = Path.Combine(_dir, "ft.mlnt");
+        File.WriteAllLines(train, new[] { "text\tlabel" }.Concat(Enumerable.Range(0, 40).Select(i => i % 2 == 0 ? "the film was great and fun\t1" : "the plot was dull and bad\t0")));
+        var r = Run("train", "--task", "binary", "--train", train, "--model", model, "--pretrained", bert, "--epochs", "2", "--max-tokens", "16", "--lr", "1e-3");
+        Assert.True(r.Code == 0, r.Err);
+        int encoder = Pretrained.PretrainedEncoder.FromHuggingFaceFolder(bert).Encoder.Parameters.Count;
+        Assert.Equal(encoder + 2 * 16 + 2, LastJson(r.Out)["parameters"]!.GetValue<int>()); // the checkpoint's encoder (with its pooler) + a 2-class head
+        var predicted = Run("predict", "--model", model, "--text", "the film was great and fun");
+        Assert.Equal(0, predicted.Code);
+
+        var missing = Run("train", "--task", "binary", "--train", train, "--model", model, "--pretrained", Path.Combine(_dir, "nothing"));
+        Assert.Equal(2, missing.Code);
+        Assert.Contains("--pretrained", missing.Err);
+        Assert.Single(missing.Err.Trim().Split('\n'));
+
+        string bad = Path.Combine(_dir, "bad");
+        Directory.CreateDirectory(bad);
+        foreach (var f in Directory.GetFiles(bert)) File.Copy(f, Path.Combine(bad, Path.GetFileName(f)));
+        File.WriteAllText(Path.Combine(bad, "config.json"), File.ReadAllText(Path.Combine(bert, "config.json")).Replace("\"bert\"", "\"t5\""));
+        var refused = Run("train", "--task", "binary", "--train", train, "--model", Path.Combine(_dir, "never.mlnt"), "--pretrained", bad);
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("model_type 't5' is not supported", refused.Err);
+        Assert.Contains("config.json", refused.Err);
+        Assert.Single(refused.Err.Trim().Split('\n'));
+        Assert.False(File.Exists(Path.Combine(_dir, "never.mlnt")));
+    }
+
+    [Fact]
     public void Binary_TrainEvaluatePredict()
     {
         var lines = File.ReadAllLines(TestData.ReviewsPath);

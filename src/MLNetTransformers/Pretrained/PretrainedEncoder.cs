@@ -45,24 +45,26 @@ public sealed class PretrainedEncoder
     /// <c>do_lower_case</c>, as BERT's uncased models do, and by default).
     /// </summary>
     /// <param name="folder">The model folder.</param>
-    /// <param name="maxTokens">Length of the tokenizer's sequences.</param>
-    public static PretrainedEncoder FromHuggingFaceFolder(string folder, int maxTokens = DefaultMaxTokens)
+    /// <param name="maxTokens">Length of the tokenizer's sequences; null = <see cref="DefaultMaxTokens"/>, or the encoder's positions if fewer.</param>
+    public static PretrainedEncoder FromHuggingFaceFolder(string folder, int? maxTokens = null)
     {
         var loaded = PretrainedCheckpoint.LoadFolder(folder);
         string vocab = Path.Combine(folder, "vocab.txt");
         if (!File.Exists(vocab))
             throw new FileNotFoundException($"Model folder '{folder}' has no vocab.txt{(File.Exists(Path.Combine(folder, "vocab.json")) ? " (BPE vocabularies such as RoBERTa's vocab.json are not read yet)" : "")}.", vocab);
-        return new PretrainedEncoder(loaded.Encoder, TextTokenizer.FromWordPieceVocabulary(vocab, maxTokens, LowerCase(folder)), folder);
+        return new PretrainedEncoder(loaded.Encoder, TextTokenizer.FromWordPieceVocabulary(vocab, MaxTokens(maxTokens, loaded.Encoder), LowerCase(folder)), folder);
     }
 
     /// <summary>An encoder read elsewhere (an ONNX graph) with a WordPiece <c>vocab.txt</c>.</summary>
     /// <param name="loaded">The encoder.</param>
     /// <param name="vocabPath">Its vocab.txt.</param>
     /// <param name="lowerCase">Whether the vocabulary is uncased.</param>
-    /// <param name="maxTokens">Length of the tokenizer's sequences.</param>
+    /// <param name="maxTokens">Length of the tokenizer's sequences; null = <see cref="DefaultMaxTokens"/>, or the encoder's positions if fewer.</param>
     /// <param name="name">What to call it.</param>
-    public static PretrainedEncoder FromWordPiece(LoadedEncoder loaded, string vocabPath, bool lowerCase, int maxTokens, string name) =>
-        new(loaded.Encoder, TextTokenizer.FromWordPieceVocabulary(vocabPath, maxTokens, lowerCase), name);
+    public static PretrainedEncoder FromWordPiece(LoadedEncoder loaded, string vocabPath, bool lowerCase, int? maxTokens, string name) =>
+        new(loaded.Encoder, TextTokenizer.FromWordPieceVocabulary(vocabPath, MaxTokens(maxTokens, loaded.Encoder), lowerCase), name);
+
+    private static int MaxTokens(int? asked, TransformerEncoder encoder) => asked ?? Math.Min(DefaultMaxTokens, encoder.Config.MaxLength);
 
     // tokenizer_config.json's do_lower_case; Hugging Face's BERT tokenizer lower-cases unless told not to.
     private static bool LowerCase(string folder)
