@@ -1,3 +1,5 @@
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNetTransformers.Core.Models;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
@@ -75,6 +77,14 @@ internal static class FineTuneThroughput
             ["fraction_of_peak"] = Math.Round(achieved / peak["all_cores"]!.GetValue<double>(), 3),
             ["peak_memory_mb"] = Math.Round(Throughput.PeakResidentMb()), ["machine"] = Throughput.Machine(),
         };
+        // Inference of the pretrained encoder: the engine (weights laid out once, as served) against ONNX Runtime on the
+        // package's own ONNX file, on the same batches; alternated rounds, each side's best.
+        var (managedRate, ortRate) = CompareInference(pretrained, batches.Skip(2).ToList());
+        result["inference"] = new JsonObject
+        {
+            ["managed_tokens_per_s"] = Math.Round(managedRate), ["onnxruntime_tokens_per_s"] = Math.Round(ortRate), ["counted"] = "non-padding tokens",
+            ["managed_vs_onnxruntime"] = Math.Round(managedRate / ortRate, 2),
+        };
         if (Arg("--peers") is { } dir)
         {
             var (onnx, vocab, _) = MiniLM.ReadResources();
@@ -93,6 +103,35 @@ internal static class FineTuneThroughput
         }
         Console.WriteLine(result.ToJsonString());
         return 0;
+    }
+
+    private static (double Managed, double Ort) CompareInference(PretrainedEncoder pretrained, List<TokenBatch> batches)
+    {
+        var (onnx, _, _) = MiniLM.ReadResources();
+        using var session = Onnx.OnnxSessionFactory.Create(onnx);
+        var served = pretrained.Encoder.Copy();
+        InferencePanels.AttachForGood(served);
+        var feeds = batches.Select(b =>
+        {
+            int[] shape = [b.BatchSize, b.SeqLen];
+            long n = b.BatchSize * b.SeqLen;
+            return new[]
+            {
+                NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(b.Ids.Take((int)n).Select(x => (long)x).ToArray(), shape)),
+                NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(b.AttentionMask!.Take((int)n).Select(x => (long)x).ToArray(), shape)),
+                NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>(new long[n], shape)),
+            };
+        }).ToList();
+        long real = batches.Sum(b => (long)b.AttentionMask!.Take(b.BatchSize * b.SeqLen).Sum());
+        string[] output = ["last_hidden_state"];
+        double Rate(Action<int> run) { var sw = Stopwatch.StartNew(); for (int i = 0; i < batches.Count; i++) run(i); return real / sw.Elapsed.TotalSeconds; }
+        Action<int> managed = i => served.Forward(batches[i].Ids, batches[i].BatchSize, batches[i].SeqLen,
+            batches[i].AttentionMask!.Select(m => m == 0).ToArray(), training: false);
+        Action<int> ort = i => session.Run(feeds[i], output).Dispose();
+        Rate(managed); Rate(ort);
+        double m = 0, o = 0;
+        for (int round = 0; round < 3; round++) { m = Math.Max(m, Rate(managed)); o = Math.Max(o, Rate(ort)); }
+        return (m, o);
     }
 
     /// <summary>Multiply-adds × 2 of a training step (forward + backward = 3 × forward) over the padded batch: the
