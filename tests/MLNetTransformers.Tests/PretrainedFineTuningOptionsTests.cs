@@ -44,6 +44,36 @@ public class PretrainedFineTuningOptionsTests
     }
 
     [Fact]
+    public void ATokenizerJson_TokenizesAsTheVocabTxt()
+    {
+        string dir = Directory.CreateTempSubdirectory("tokenizer-json").FullName;
+        try
+        {
+            foreach (var f in Directory.GetFiles(Bert)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+            var lines = File.ReadAllLines(Path.Combine(dir, "vocab.txt"));
+            File.Delete(Path.Combine(dir, "vocab.txt"));
+            var vocab = new System.Text.Json.Nodes.JsonObject();
+            for (int i = 0; i < lines.Length; i++) vocab[lines[i]] = i;
+            var json = new System.Text.Json.Nodes.JsonObject
+            {
+                ["normalizer"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "BertNormalizer", ["lowercase"] = true },
+                ["model"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "WordPiece", ["unk_token"] = "[UNK]", ["vocab"] = vocab },
+            };
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.ToJsonString());
+            var fromJson = PretrainedEncoder.FromHuggingFaceFolder(dir, maxTokens: 16).Tokenizer;
+            var fromTxt = PretrainedEncoder.FromHuggingFaceFolder(Bert, maxTokens: 16).Tokenizer;
+            foreach (var text in new[] { "The FILM was great, and fun!", "i loved it so ... not", "" })
+            {
+                int[] a = new int[16], b = new int[16];
+                fromJson.Encode(text, a, new int[16]);
+                fromTxt.Encode(text, b, new int[16]);
+                Assert.Equal(b, a);
+            }
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
     public void BadFineTuningSettings_AreRefusedByName()
     {
         var ml = new MLContext(1);

@@ -42,17 +42,40 @@ public sealed class PretrainedEncoder
     /// <summary>
     /// Reads a Hugging Face model folder: <c>config.json</c> (BERT, MiniLM, DistilBERT or RoBERTa), <c>model.safetensors</c>
     /// (F32, F16 or BF16) and <c>vocab.txt</c> (WordPiece; lower-cased when <c>tokenizer_config.json</c> says
-    /// <c>do_lower_case</c>, as BERT's uncased models do, and by default).
+    /// <c>do_lower_case</c>, as BERT's uncased models do, and by default) or, without one, a WordPiece <c>tokenizer.json</c>.
     /// </summary>
     /// <param name="folder">The model folder.</param>
     /// <param name="maxTokens">Length of the tokenizer's sequences; null = <see cref="DefaultMaxTokens"/>, or the encoder's positions if fewer.</param>
     public static PretrainedEncoder FromHuggingFaceFolder(string folder, int? maxTokens = null)
     {
         var loaded = PretrainedCheckpoint.LoadFolder(folder);
-        string vocab = Path.Combine(folder, "vocab.txt");
-        if (!File.Exists(vocab))
-            throw new FileNotFoundException($"Model folder '{folder}' has no vocab.txt{(File.Exists(Path.Combine(folder, "vocab.json")) ? " (BPE vocabularies such as RoBERTa's vocab.json are not read yet)" : "")}.", vocab);
-        return new PretrainedEncoder(loaded.Encoder, TextTokenizer.FromWordPieceVocabulary(vocab, MaxTokens(maxTokens, loaded.Encoder), LowerCase(folder)), folder);
+        string vocab = Path.Combine(folder, "vocab.txt"), json = Path.Combine(folder, "tokenizer.json");
+        if (File.Exists(vocab))
+            return new PretrainedEncoder(loaded.Encoder, TextTokenizer.FromWordPieceVocabulary(vocab, MaxTokens(maxTokens, loaded.Encoder), LowerCase(folder)), folder);
+        if (File.Exists(json)) return new PretrainedEncoder(loaded.Encoder, FromTokenizerJson(json, MaxTokens(maxTokens, loaded.Encoder)), folder);
+        throw new FileNotFoundException($"Model folder '{folder}' has no vocab.txt or tokenizer.json{(File.Exists(Path.Combine(folder, "vocab.json")) ? " (BPE vocabularies such as RoBERTa's vocab.json are not read yet)" : "")}.", vocab);
+    }
+
+    // A fast tokenizer's tokenizer.json with a WordPiece model: the vocabulary by id, and the normalizer's lowercase flag.
+    private static TextTokenizer FromTokenizerJson(string path, int maxTokens)
+    {
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
+            var model = doc.RootElement.GetProperty("model");
+            string type = model.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
+            if (type != "WordPiece") throw new NotSupportedException($"'{path}' holds a {type} tokenizer; WordPiece (BERT's) is read.");
+            var vocab = model.GetProperty("vocab").EnumerateObject().Select(p => (Token: p.Name, Id: p.Value.GetInt32())).OrderBy(p => p.Id).ToList();
+            for (int i = 0; i < vocab.Count; i++)
+                if (vocab[i].Id != i) throw new InvalidDataException($"'{path}': the vocabulary has no token with id {i}.");
+            bool lower = doc.RootElement.TryGetProperty("normalizer", out var n) && n.ValueKind == System.Text.Json.JsonValueKind.Object
+                && n.TryGetProperty("lowercase", out var lc) && lc.ValueKind == System.Text.Json.JsonValueKind.True;
+            return TextTokenizer.FromWordPieceVocabularyText(string.Join('\n', vocab.Select(v => v.Token)) + "\n", maxTokens, lower, $"'{path}'");
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"'{path}' is not a tokenizer.json this reads: {e.Message}", e);
+        }
     }
 
     /// <summary>An encoder read elsewhere (an ONNX graph) with a WordPiece <c>vocab.txt</c>.</summary>
