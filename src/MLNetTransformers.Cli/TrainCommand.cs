@@ -4,6 +4,8 @@ namespace MLNetTransformers.Cli;
 internal static class TrainCommand
 {
     private static readonly string[] Tokenizers = { "learned", "wordpiece", "bpe", "tiktoken" };
+    private static readonly HashSet<string> PretrainedSets = ["--layers", "--dim", "--heads", "--ffn", "--dropout", "--norm", "--positions",
+        "--tokenizer", "--vocab", "--vocab-file", "--merges-file", "--tiktoken-encoding"];
 
     public static Command Create()
     {
@@ -45,7 +47,14 @@ internal static class TrainCommand
     {
         if (Directory.Exists(modelPath)) throw new IOException($"--model '{modelPath}' is a directory; give a file path (checked before training, not after).");
         var options = new TransformerClassifierOptions { ReportEverySteps = 20, Progress = new ClassifierProgressLine() };
-        if (pretrained is not null) options.Pretrained = LoadPretrained(pretrained, maxTokens);
+        if (pretrained is not null)
+        {
+            // A pretrained encoder brings its shape, tokenizer and dropout: flags that would set them are refused, not ignored.
+            var ignored = r.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
+                .Where(o => !o.Implicit && PretrainedSets.Contains(o.Option.Name)).Select(o => o.Option.Name).ToList();
+            if (ignored.Count > 0) throw new UsageException($"{string.Join(", ", ignored)}: a --pretrained encoder brings its own shape, tokenizer and dropout.");
+            options.Pretrained = LoadPretrained(pretrained, maxTokens);
+        }
         flags.Apply(r, options);
         var ml = new MLContext(seed: options.Seed);
         var labelKind = binary ? DataKind.Boolean : DataKind.String;

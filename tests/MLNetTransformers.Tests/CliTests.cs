@@ -51,6 +51,10 @@ public sealed class CliTests : IDisposable
         var predicted = Run("predict", "--model", model, "--text", "the film was great and fun");
         Assert.Equal(0, predicted.Code);
 
+        var shaped = Run("train", "--task", "binary", "--train", train, "--model", model, "--pretrained", bert, "--layers", "4");
+        Assert.Equal(2, shaped.Code);
+        Assert.Contains("--layers: a --pretrained encoder brings its own shape", shaped.Err);
+
         var missing = Run("train", "--task", "binary", "--train", train, "--model", model, "--pretrained", Path.Combine(_dir, "nothing"));
         Assert.Equal(2, missing.Code);
         Assert.Contains("--pretrained", missing.Err);
