@@ -1,5 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
+using MLNetTransformers.Core.Kernels;
 using MLNetTransformers.Core.Models;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
@@ -79,11 +80,12 @@ internal static class FineTuneThroughput
         };
         // Inference of the pretrained encoder: the engine (weights laid out once, as served) against ONNX Runtime on the
         // package's own ONNX file, on the same batches; alternated rounds, each side's best.
-        var (managedRate, ortRate) = CompareInference(pretrained, batches.Skip(2).ToList());
+        var (managedRate, ortRate, int8Rate) = CompareInference(pretrained, batches.Skip(2).ToList());
         result["inference"] = new JsonObject
         {
             ["managed_tokens_per_s"] = Math.Round(managedRate), ["onnxruntime_tokens_per_s"] = Math.Round(ortRate), ["counted"] = "non-padding tokens",
             ["managed_vs_onnxruntime"] = Math.Round(managedRate / ortRate, 2),
+            ["managed_int8_tokens_per_s"] = Math.Round(int8Rate), ["int8_kernel"] = Int8Gemm.Path.ToString(), ["int8_vs_fp32_managed"] = Math.Round(int8Rate / managedRate, 2),
         };
         if (Arg("--peers") is { } dir)
         {
@@ -105,7 +107,7 @@ internal static class FineTuneThroughput
         return 0;
     }
 
-    private static (double Managed, double Ort) CompareInference(PretrainedEncoder pretrained, List<TokenBatch> batches)
+    private static (double Managed, double Ort, double Int8) CompareInference(PretrainedEncoder pretrained, List<TokenBatch> batches)
     {
         var (onnx, _, _) = MiniLM.ReadResources();
         using var session = Onnx.OnnxSessionFactory.Create(onnx);
@@ -128,10 +130,14 @@ internal static class FineTuneThroughput
         Action<int> managed = i => served.Forward(batches[i].Ids, batches[i].BatchSize, batches[i].SeqLen,
             batches[i].AttentionMask!.Select(m => m == 0).ToArray(), training: false);
         Action<int> ort = i => session.Run(feeds[i], output).Dispose();
-        Rate(managed); Rate(ort);
-        double m = 0, o = 0;
-        for (int round = 0; round < 3; round++) { m = Math.Max(m, Rate(managed)); o = Math.Max(o, Rate(ort)); }
-        return (m, o);
+        var int8 = pretrained.Encoder.Copy();
+        Int8Quantization.Quantize(int8);
+        Action<int> quantized = i => int8.Forward(batches[i].Ids, batches[i].BatchSize, batches[i].SeqLen,
+            batches[i].AttentionMask!.Select(m => m == 0).ToArray(), training: false);
+        Rate(managed); Rate(ort); Rate(quantized);
+        double m = 0, o = 0, q = 0;
+        for (int round = 0; round < 3; round++) { m = Math.Max(m, Rate(managed)); o = Math.Max(o, Rate(ort)); q = Math.Max(q, Rate(quantized)); }
+        return (m, o, q);
     }
 
     /// <summary>Multiply-adds × 2 of a training step (forward + backward = 3 × forward) over the padded batch: the

@@ -8,6 +8,30 @@ namespace MLNetTransformers.Core.Tests;
 /// <summary>The int8 GEMM and the quantized encoder.</summary>
 public class Int8Tests
 {
+    [Fact]
+    public void Int8Gemm_Avx2Kernel_IsExactWhereSaturatingPairSumsWouldNotBe()
+    {
+        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return; // nothing to compare on this CPU: the scalar kernel runs
+        // Rows quantized to 255 everywhere (all positive and equal) against weights at ±127: every pair of products is
+        // ±64,770, past the ±32,767 a 16-bit pair sum (vpmaddubsw) holds.
+        int m = 7, n = 24, k = 64;
+        var x = Enumerable.Repeat(3f, m * k).ToArray();
+        var w = Enumerable.Range(0, n * k).Select(i => (i / k) % 2 == 0 ? -1f : 1f).ToArray();
+        var q = new QuantizedMatrix(w, n, k);
+        var saved = Int8Gemm.Path;
+        var scalar = new float[m * n]; var avx2 = new float[m * n];
+        try
+        {
+            Int8Gemm.Path = Int8Gemm.Kernel.Scalar;
+            Int8Gemm.Multiply(x, m, q, scalar);
+            Int8Gemm.Path = Int8Gemm.Kernel.Avx2Widening;
+            Int8Gemm.Multiply(x, m, q, avx2);
+        }
+        finally { Int8Gemm.Path = saved; }
+        Assert.Equal(scalar, avx2);
+        Assert.Equal(-3f * 64, avx2[0], 1f); // and right: 3 × (−1) summed over 64 inputs
+    }
+
     [Theory]
     [InlineData(1, 16, 8)]
     [InlineData(7, 37, 13)]      // odd shapes: padding of outputs (to 16) and inputs (to 4)
@@ -39,15 +63,22 @@ public class Int8Tests
             expected[r * n + o] = (float)acc;
         }
         var vnni = new float[m * n]; var portable = new float[m * n];
-        bool saved = Int8Gemm.UseVnni;
+        var saved = Int8Gemm.Path;
         try
         {
-            Int8Gemm.Multiply(x, m, q, vnni, bias);
-            Int8Gemm.UseVnni = false;
+            Int8Gemm.Multiply(x, m, q, vnni, bias); // the machine's kernel
+            Int8Gemm.Path = Int8Gemm.Kernel.Scalar;
             Int8Gemm.Multiply(x, m, q, portable, bias);
+            Assert.Equal(portable, vnni); // exact integer sums either way
+            if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            {
+                Int8Gemm.Path = Int8Gemm.Kernel.Avx2Widening;
+                var avx2 = new float[m * n];
+                Int8Gemm.Multiply(x, m, q, avx2, bias);
+                Assert.Equal(portable, avx2);
+            }
         }
-        finally { Int8Gemm.UseVnni = saved; }
-        Assert.Equal(portable, vnni); // exact integer sums either way
+        finally { Int8Gemm.Path = saved; }
         for (int i = 0; i < expected.Length; i++)
             Assert.True(Math.Abs(expected[i] - vnni[i]) <= 1e-4f * (1 + Math.Abs(expected[i])), $"element {i}: int8 {vnni[i]}, expected {expected[i]}");
         // And close to the float product itself (the quantization error of 8 bits).

@@ -9,7 +9,8 @@ namespace MLNetTransformers.Core.Kernels;
 /// unsigned 8 bits (asymmetric: x ≈ s_r·(x_q − z_r), s_r = (max − min)/255 over the row with 0 in range). The integer
 /// products accumulate exactly in int32: y = s_r·s_o·(Σ x_q·w_q − z_r·Σ w_q) + b. On AVX-VNNI the kernel is
 /// <c>vpdpbusd</c> on 256-bit vectors (32 multiply-adds per instruction; .NET 10 has no 512-bit VNNI API), in 6-row ×
-/// 16-output tiles; elsewhere the same sums run as scalar code. Rows are split across cores.
+/// 16-output tiles; with AVX2 alone, as 16-bit widening multiply-adds (exact, unlike vpmaddubsw's saturating ones);
+/// elsewhere as scalar code. Rows are split across cores.
 /// </summary>
 internal sealed unsafe class Int8Gemm : IParallelWork
 {
@@ -28,8 +29,11 @@ internal sealed unsafe class Int8Gemm : IParallelWork
     private float* _scales;     // per output channel
     private int* _sums;         // Σ w_q per output channel
 
-    /// <summary>Uses the VNNI kernel when the CPU has it; tests turn it off to check the portable path.</summary>
-    internal static bool UseVnni { get; set; } = AvxVnni.IsSupported;
+    /// <summary>The kernels, fastest first; each gives the same exact integer sums.</summary>
+    internal enum Kernel { Vnni, Avx2Widening, Scalar }
+
+    /// <summary>The kernel used: VNNI where the CPU has it, else AVX2's widening multiply-adds, else scalar code (tests switch it).</summary>
+    internal static Kernel Path { get; set; } = AvxVnni.IsSupported ? Kernel.Vnni : Avx2.IsSupported ? Kernel.Avx2Widening : Kernel.Scalar;
 
     /// <summary>y[m, n] = x[m, k]·Wᵀ (+ bias), W quantized; x is quantized per row on the way.</summary>
     public static void Multiply(ReadOnlySpan<float> x, int m, QuantizedMatrix w, Span<float> y, ReadOnlySpan<float> bias = default)
@@ -101,8 +105,12 @@ internal sealed unsafe class Int8Gemm : IParallelWork
             for (int r = b0; r < b1; r += Rows)
             {
                 int rows = Math.Min(Rows, b1 - r);
-                if (UseVnni) TileVnni(r, rows, panel);
-                else TileScalar(r, rows, panel);
+                switch (Path)
+                {
+                    case Kernel.Vnni: TileVnni(r, rows, panel); break;
+                    case Kernel.Avx2Widening: TileAvx2(r, rows, panel); break;
+                    default: TileScalar(r, rows, panel); break;
+                }
             }
         }
     }
@@ -136,6 +144,39 @@ internal sealed unsafe class Int8Gemm : IParallelWork
         Store(r + 3, o, c30, c31); if (rows == 4) return;
         Store(r + 4, o, c40, c41); if (rows == 5) return;
         Store(r + 5, o, c50, c51);
+    }
+
+    // AVX2 without VNNI: u8 activations and s8 weights widened to 16 bits and multiplied by vpmaddwd, whose pair sums
+    // (at most 2·255·128) fit 32 bits exactly, where vpmaddubsw's 16-bit pair sums would saturate. Each 32-bit lane holds
+    // half of an output's 4-input group; a horizontal add and a lane permutation put the 8 outputs of a panel in order.
+    // Two rows at a time keep the eight accumulators and the four widened weight vectors in registers.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private void TileAvx2(int r, int rows, int panel)
+    {
+        int kp = _kPadded, groups = _w.Groups;
+        sbyte* b0 = _packed + (long)panel * groups * 32, b1 = b0 + (long)groups * 32;
+        var order = Vector256.Create(0, 1, 4, 5, 2, 3, 6, 7);
+        for (int i = 0; i < rows; i += 2)
+        {
+            byte* qa = _q + (long)(r + i) * kp, qb = _q + (long)(r + Math.Min(i + 1, rows - 1)) * kp;
+            Vector256<int> a0 = default, a1 = default, a2 = default, a3 = default, c0 = default, c1 = default, c2 = default, c3 = default;
+            for (int g = 0; g < groups; g++)
+            {
+                var w0 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(b0 + g * 32));       // outputs 0-3 of the first panel, ×4 inputs
+                var w1 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(b0 + g * 32 + 16));  // outputs 4-7
+                var w2 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(b1 + g * 32));       // the second panel
+                var w3 = Avx2.ConvertToVector256Int16(Sse2.LoadVector128(b1 + g * 32 + 16));
+                var xa = Avx2.ConvertToVector256Int16(Vector128.Create(*(int*)(qa + g * 4)).AsByte()); // the row's 4 inputs, 4 times
+                var xb = Avx2.ConvertToVector256Int16(Vector128.Create(*(int*)(qb + g * 4)).AsByte());
+                a0 = Avx2.Add(a0, Avx2.MultiplyAddAdjacent(xa, w0)); a1 = Avx2.Add(a1, Avx2.MultiplyAddAdjacent(xa, w1));
+                a2 = Avx2.Add(a2, Avx2.MultiplyAddAdjacent(xa, w2)); a3 = Avx2.Add(a3, Avx2.MultiplyAddAdjacent(xa, w3));
+                c0 = Avx2.Add(c0, Avx2.MultiplyAddAdjacent(xb, w0)); c1 = Avx2.Add(c1, Avx2.MultiplyAddAdjacent(xb, w1));
+                c2 = Avx2.Add(c2, Avx2.MultiplyAddAdjacent(xb, w2)); c3 = Avx2.Add(c3, Avx2.MultiplyAddAdjacent(xb, w3));
+            }
+            int o = panel * 8;
+            Store(r + i, o, Avx2.PermuteVar8x32(Avx2.HorizontalAdd(a0, a1), order), Avx2.PermuteVar8x32(Avx2.HorizontalAdd(a2, a3), order));
+            if (i + 1 < rows) Store(r + i + 1, o, Avx2.PermuteVar8x32(Avx2.HorizontalAdd(c0, c1), order), Avx2.PermuteVar8x32(Avx2.HorizontalAdd(c2, c3), order));
+        }
     }
 
     // The portable path: the same integer sums, one output at a time.
