@@ -92,3 +92,31 @@ public class PretrainedFineTuningOptionsTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 }
+
+/// <summary>RoBERTa's tokenizer (byte-level BPE, special ids from its vocabulary) against the reference of make_pretrained.py.</summary>
+public class RobertaTokenizationTests
+{
+    [Fact]
+    public void ARobertaFolder_TokenizesAsGpt2sByteLevelBpe_WithItsOwnSpecialIds()
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "roberta");
+        var pretrained = PretrainedEncoder.FromHuggingFaceFolder(folder);
+        Assert.Equal(24, pretrained.Tokenizer.MaxTokens); // the encoder's positions: 26 rows from offset 2
+        // Longer sequences than the tiny encoder takes, to compare whole texts.
+        var t = Tokenization.TextTokenizer.FromByteLevelBpeFiles(Path.Combine(folder, "vocab.json"), Path.Combine(folder, "merges.txt"), 64);
+        Assert.Equal((0, 2, 1, 3), (t.ClsId, t.SepId, t.PadId, t.UnkId)); // <s>, </s>, <pad>, <unk> as RoBERTa numbers them
+        Assert.Equal(pretrained.Encoder.Config.VocabSize - 1, t.MaskId);   // <mask> last, inside the vocabulary
+        Assert.Equal(pretrained.Encoder.Config.VocabSize, t.VocabularySize);
+        using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "tokenizer_reference.json")));
+        var texts = doc.RootElement.GetProperty("texts").EnumerateArray().Select(e => e.GetString()!).ToArray();
+        var ids = doc.RootElement.GetProperty("ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
+        for (int i = 0; i < texts.Length; i++)
+        {
+            var got = new int[64];
+            var mask = new int[64];
+            int n = t.Encode(texts[i], got, mask);
+            Assert.True(ids[i].SequenceEqual(got[..n]), $"'{texts[i]}': [{string.Join(' ', got[..n])}] vs reference [{string.Join(' ', ids[i])}]");
+            Assert.All(got[n..], id => Assert.Equal(1, id)); // padded with <pad>
+        }
+    }
+}

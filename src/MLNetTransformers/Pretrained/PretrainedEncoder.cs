@@ -42,7 +42,8 @@ public sealed class PretrainedEncoder
     /// <summary>
     /// Reads a Hugging Face model folder: <c>config.json</c> (BERT, MiniLM, DistilBERT or RoBERTa), <c>model.safetensors</c>
     /// (F32, F16 or BF16) and <c>vocab.txt</c> (WordPiece; lower-cased when <c>tokenizer_config.json</c> says
-    /// <c>do_lower_case</c>, as BERT's uncased models do, and by default) or, without one, a WordPiece <c>tokenizer.json</c>.
+    /// <c>do_lower_case</c>, as BERT's uncased models do, and by default); RoBERTa's <c>vocab.json</c> + <c>merges.txt</c>
+    /// (byte-level BPE); or, without those, a WordPiece <c>tokenizer.json</c>.
     /// </summary>
     /// <param name="folder">The model folder.</param>
     /// <param name="maxTokens">Length of the tokenizer's sequences; null = <see cref="DefaultMaxTokens"/>, or the encoder's positions if fewer.</param>
@@ -52,8 +53,11 @@ public sealed class PretrainedEncoder
         string vocab = Path.Combine(folder, "vocab.txt"), json = Path.Combine(folder, "tokenizer.json");
         if (File.Exists(vocab))
             return new PretrainedEncoder(loaded.Encoder, TextTokenizer.FromWordPieceVocabulary(vocab, MaxTokens(maxTokens, loaded.Encoder), LowerCase(folder)), folder);
+        string bpeVocab = Path.Combine(folder, "vocab.json"), merges = Path.Combine(folder, "merges.txt");
+        if (File.Exists(bpeVocab) && File.Exists(merges)) // RoBERTa's byte-level BPE
+            return new PretrainedEncoder(loaded.Encoder, TextTokenizer.FromByteLevelBpeFiles(bpeVocab, merges, MaxTokens(maxTokens, loaded.Encoder)), folder);
         if (File.Exists(json)) return new PretrainedEncoder(loaded.Encoder, FromTokenizerJson(json, MaxTokens(maxTokens, loaded.Encoder)), folder);
-        throw new FileNotFoundException($"Model folder '{folder}' has no vocab.txt or tokenizer.json{(File.Exists(Path.Combine(folder, "vocab.json")) ? " (BPE vocabularies such as RoBERTa's vocab.json are not read yet)" : "")}.", vocab);
+        throw new FileNotFoundException($"Model folder '{folder}' has no vocab.txt, vocab.json + merges.txt or tokenizer.json.", vocab);
     }
 
     // A fast tokenizer's tokenizer.json with a WordPiece model: the vocabulary by id, and the normalizer's lowercase flag.

@@ -46,6 +46,20 @@ public sealed class TextTokenizer
                 (ClsId, SepId, PadId, MaskId) = (BaseVocabularySize, BaseVocabularySize + 1, BaseVocabularySize + 2, BaseVocabularySize + 3);
                 VocabularySize = BaseVocabularySize + 4;
                 break;
+            case TokenizerKind.ByteLevelBpe:
+                Dictionary<string, int> vocab;
+                try { vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(state.Vocabulary!) ?? throw new InvalidDataException("The BPE vocabulary is empty."); }
+                catch (JsonException e) { throw new InvalidDataException($"The BPE vocabulary is not a JSON map of tokens to ids: {e.Message}", e); }
+                _tokenizer = BpeTokenizer.Create(new BpeOptions(vocab)
+                {
+                    Merges = state.Merges!.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)),
+                    ByteLevel = true, UnknownToken = "<unk>", PreTokenizer = new Gpt2PreTokenizer(),
+                });
+                int Special(string token) => vocab.TryGetValue(token, out int id) ? id
+                    : throw new InvalidDataException($"The BPE vocabulary has no {token}; RoBERTa vocabularies hold <s>, </s>, <pad>, <unk> and <mask>.");
+                (ClsId, SepId, PadId, MaskId, UnkId) = (Special("<s>"), Special("</s>"), Special("<pad>"), Special("<mask>"), Special("<unk>"));
+                BaseVocabularySize = VocabularySize = vocab.Values.Max() + 1;
+                break;
             case TokenizerKind.Character:
                 _alphabet = state.Vocabulary!;
                 _chars = new Dictionary<char, int>();
@@ -86,7 +100,7 @@ public sealed class TextTokenizer
     public bool LowerCase => _state.LowerCase;
     /// <summary>The Microsoft.ML.Tokenizers tokenizer doing the work (null for character-level).</summary>
     public Tokenizer? Inner => _tokenizer;
-    /// <summary>Id of unknown characters (character-level tokenizers).</summary>
+    /// <summary>Id of the unknown token (character-level and byte-level BPE tokenizers).</summary>
     public int UnkId { get; } = 1;
     private const int Specials = 5; // [PAD] [UNK] [CLS] [SEP] [MASK] head a character vocabulary
 
@@ -168,6 +182,23 @@ public sealed class TextTokenizer
         string vocab = ReadFile(vocabJsonPath, "BPE vocabulary"), merges = ReadFile(mergesPath, "BPE merges");
         try { return new TextTokenizer(new State(TokenizerKind.Bpe, maxTokens, false, vocab, merges, null)); }
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"BPE files '{vocabJsonPath}' / '{mergesPath}' could not be read: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// RoBERTa's tokenizer: GPT-2's byte-level BPE from <c>vocab.json</c> and <c>merges.txt</c> (contents kept), sequences
+    /// <c>&lt;s&gt; tokens… &lt;/s&gt; &lt;pad&gt;…</c> with the special ids of the vocabulary itself.
+    /// </summary>
+    /// <param name="vocabJsonPath">Path of vocab.json (token → id).</param>
+    /// <param name="mergesPath">Path of merges.txt.</param>
+    /// <param name="maxTokens">Length of the id and mask vectors, &lt;s&gt; and &lt;/s&gt; included.</param>
+    public static TextTokenizer FromByteLevelBpeFiles(string vocabJsonPath, string mergesPath, int maxTokens)
+    {
+        string vocab = ReadFile(vocabJsonPath, "BPE vocabulary"), merges = ReadFile(mergesPath, "BPE merges");
+        try { return new TextTokenizer(new State(TokenizerKind.ByteLevelBpe, maxTokens, false, vocab, merges, null)); }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException or InvalidDataException)
         {
             throw new InvalidDataException($"BPE files '{vocabJsonPath}' / '{mergesPath}' could not be read: {e.Message}", e);
         }

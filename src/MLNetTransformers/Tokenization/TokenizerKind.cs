@@ -11,6 +11,11 @@ public enum TokenizerKind
     Bpe,
     /// <summary>One token per character, the alphabet learned from the training text (character-level language models).</summary>
     Character,
+    /// <summary>
+    /// GPT-2's byte-level BPE from <c>vocab.json</c> and <c>merges.txt</c> as RoBERTa uses it, special tokens
+    /// (<c>&lt;s&gt;</c>, <c>&lt;/s&gt;</c>, <c>&lt;pad&gt;</c>, <c>&lt;unk&gt;</c>, <c>&lt;mask&gt;</c>) from the vocabulary itself.
+    /// </summary>
+    ByteLevelBpe,
     /// <summary>OpenAI's tiktoken encodings <c>cl100k_base</c> or <c>o200k_base</c> (from the Microsoft.ML.Tokenizers.Data packages).</summary>
     Tiktoken,
 }

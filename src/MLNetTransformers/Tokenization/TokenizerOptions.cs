@@ -15,9 +15,9 @@ public sealed class TokenizerOptions
     public int MinFrequency { get; set; } = 2;
     /// <summary>WordPiece (learned or from file): lower-case and strip accents first.</summary>
     public bool LowerCase { get; set; } = true;
-    /// <summary><see cref="TokenizerKind.WordPiece"/>: vocab.txt; <see cref="TokenizerKind.Bpe"/>: vocab.json.</summary>
+    /// <summary><see cref="TokenizerKind.WordPiece"/>: vocab.txt; <see cref="TokenizerKind.Bpe"/> and <see cref="TokenizerKind.ByteLevelBpe"/>: vocab.json.</summary>
     public string? VocabularyFile { get; set; }
-    /// <summary><see cref="TokenizerKind.Bpe"/>: merges.txt.</summary>
+    /// <summary><see cref="TokenizerKind.Bpe"/> and <see cref="TokenizerKind.ByteLevelBpe"/>: merges.txt.</summary>
     public string? MergesFile { get; set; }
     /// <summary><see cref="TokenizerKind.Tiktoken"/>: <c>cl100k_base</c> or <c>o200k_base</c>.</summary>
     public string TiktokenEncoding { get; set; } = "cl100k_base";
@@ -37,6 +37,9 @@ public sealed class TokenizerOptions
         TokenizerKind.Bpe => TextTokenizer.FromBpeFiles(
             VocabularyFile ?? throw new ArgumentException("BPE tokenization needs VocabularyFile (vocab.json)."),
             MergesFile ?? throw new ArgumentException("BPE tokenization needs MergesFile (merges.txt)."), MaxTokens),
+        TokenizerKind.ByteLevelBpe => TextTokenizer.FromByteLevelBpeFiles(
+            VocabularyFile ?? throw new ArgumentException("Byte-level BPE tokenization needs VocabularyFile (a vocab.json)."),
+            MergesFile ?? throw new ArgumentException("Byte-level BPE tokenization needs MergesFile (a merges.txt)."), MaxTokens),
         TokenizerKind.Tiktoken => TextTokenizer.FromTiktoken(TiktokenEncoding, MaxTokens),
         TokenizerKind.Character => TextTokenizer.LearnCharacters(texts(), MaxTokens),
         _ => throw new InvalidOperationException($"Unknown tokenizer kind {Kind}."),

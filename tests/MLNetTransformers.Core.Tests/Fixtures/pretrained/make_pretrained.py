@@ -9,6 +9,7 @@ Storage: bert F32 (with the "bert." prefix of a task checkpoint, old gamma/beta 
 cls.* head and the position_ids buffer), distilbert F16, roberta BF16 (the reference computes with the stored,
 rounded weights)."""
 import json, math, os, struct
+import regex
 import torch
 import torch.nn as nn
 
@@ -165,5 +166,83 @@ make("bert", Bert(), bert_config, "F32", prefix="bert.", rename=old_names,
      extra={"cls.predictions.bias": ("F32", torch.zeros(V)), "bert.embeddings.position_ids": ("I64", torch.arange(P).unsqueeze(0))})
 make("distilbert", DistilBert(), {"model_type": "distilbert", "vocab_size": V, "dim": D, "n_layers": L, "n_heads": H, "hidden_dim": F,
      "activation": "gelu", "max_position_embeddings": P, "dropout": 0.0, "attention_dropout": 0.0}, "F16")
-make("roberta", Bert(roberta=True), dict(bert_config, model_type="roberta", max_position_embeddings=P + 2, type_vocab_size=1, pad_token_id=1,
+
+
+# RoBERTa's tokenizer: GPT-2's byte-level BPE (vocab.json + merges.txt), special tokens from the vocabulary itself
+# (<s> 0, <pad> 1, </s> 2, <unk> 3, <mask> last). The merges are learned here from a small corpus; the reference ids
+# follow openai/gpt-2's encoder.py (bytes_to_unicode, the pre-tokenization pattern, rank-ordered merges).
+PAT = regex.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+""")
+
+
+def bytes_to_unicode():
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs, n = bs[:], 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b); cs.append(256 + n); n += 1
+    return dict(zip(bs, map(chr, cs)))
+
+
+B2U = bytes_to_unicode()
+CORPUS = ("the film was great and the story was fun . i loved it , but the plot was dull and the end was bad . "
+          "not a good movie ; the cast is very good and the best film ever ! it's the worst story i've seen . "
+          "Café crème, naïve déjà vu: 12.5% of $3,456 — “quoted” text.") * 3
+
+
+def words(text):
+    return ["".join(B2U[b] for b in w.encode("utf-8")) for w in PAT.findall(text)]
+
+
+def learn_merges(n):
+    vocab = {}
+    for w in words(CORPUS): vocab[tuple(w)] = vocab.get(tuple(w), 0) + 1
+    merges = []
+    for _ in range(n):
+        pairs = {}
+        for w, c in vocab.items():
+            for a, b in zip(w, w[1:]): pairs[(a, b)] = pairs.get((a, b), 0) + c
+        if not pairs: break
+        best = max(sorted(pairs), key=lambda p: pairs[p])
+        merges.append(best)
+        new = {}
+        for w, c in vocab.items():
+            out, i = [], 0
+            while i < len(w):
+                if i + 1 < len(w) and (w[i], w[i + 1]) == best: out.append(w[i] + w[i + 1]); i += 2
+                else: out.append(w[i]); i += 1
+            new[tuple(out)] = new.get(tuple(out), 0) + c
+        vocab = new
+    return merges
+
+
+def bpe(token, ranks):
+    word = list(token)
+    while len(word) > 1:
+        pairs = [(ranks.get((a, b), 1 << 30), i) for i, (a, b) in enumerate(zip(word, word[1:]))]
+        rank, i = min(pairs)
+        if rank == 1 << 30: break
+        first, second = word[i], word[i + 1]
+        out, j = [], 0
+        while j < len(word):
+            if j + 1 < len(word) and word[j] == first and word[j + 1] == second: out.append(first + second); j += 2
+            else: out.append(word[j]); j += 1
+        word = out
+    return word
+
+
+MERGES = learn_merges(200)
+ROBERTA_VOCAB = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+for u in B2U.values(): ROBERTA_VOCAB.setdefault(u, len(ROBERTA_VOCAB))
+for a, b in MERGES: ROBERTA_VOCAB.setdefault(a + b, len(ROBERTA_VOCAB))
+ROBERTA_VOCAB["<mask>"] = len(ROBERTA_VOCAB)
+RANKS = {m: i for i, m in enumerate(MERGES)}
+V = len(ROBERTA_VOCAB)
+make("roberta", Bert(roberta=True), dict(bert_config, model_type="roberta", vocab_size=V, max_position_embeddings=P + 2, type_vocab_size=1, pad_token_id=1,
      architectures=["RobertaModel"]), "BF16")
+json.dump(ROBERTA_VOCAB, open("roberta/vocab.json", "w", encoding="utf-8"), ensure_ascii=False)
+open("roberta/merges.txt", "w", encoding="utf-8").write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in MERGES))
+os.remove("roberta/vocab.txt")
+texts = ["the film was great and fun.", "I loved it, but the plot was DULL!", "Café crème naïve déjà vu", "12.5% of $3,456 — “quoted”",
+         "  leading spaces and trailing  ", "emoji 😀 and 東京", "it's the worst story i've seen", "tabs\tand\nnewlines", ""]
+ids = [[0] + [ROBERTA_VOCAB[t] for w in words(t0) for t in bpe(w, RANKS)] + [2] for t0 in texts]
+json.dump({"texts": texts, "ids": ids}, open("roberta/tokenizer_reference.json", "w", encoding="utf-8"), ensure_ascii=False)
