@@ -1,4 +1,5 @@
 using Microsoft.ML;
+using Microsoft.ML.Data;
 using MLNetTransformers.Classification;
 using MLNetTransformers.Pretrained;
 using Xunit;
@@ -118,5 +119,27 @@ public class RobertaTokenizationTests
             Assert.True(ids[i].SequenceEqual(got[..n]), $"'{texts[i]}': [{string.Join(' ', got[..n])}] vs reference [{string.Join(' ', ids[i])}]");
             Assert.All(got[n..], id => Assert.Equal(1, id)); // padded with <pad>
         }
+    }
+}
+
+/// <summary>A featurizer over a pretrained RoBERTa (byte-level BPE, position offset) saves and loads with the same embeddings.</summary>
+public class PretrainedFeaturizerPersistenceTests
+{
+    private sealed class Row { public string Text { get; set; } = ""; }
+
+    [Fact]
+    public void ARobertaFeaturizer_SavesAndLoads_WithTheSameEmbeddings()
+    {
+        var ml = new MLContext(1);
+        var pretrained = PretrainedEncoder.FromHuggingFaceFolder(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "roberta"));
+        var data = ml.Data.LoadFromEnumerable(new[] { new Row { Text = "the film was great" }, new Row { Text = "Café crème 😀" }, new Row { Text = "" } });
+        var featurizer = ml.Transforms.Text.TransformerFeaturizer(pretrained).Fit(data);
+        var before = featurizer.Transform(data).GetColumn<float[]>("Features").ToArray();
+        string path = Path.Combine(Directory.CreateTempSubdirectory("roberta-featurizer").FullName, "f.mlnt");
+        TransformerModel.Save(ml, featurizer, data.Schema, path);
+        var after = TransformerModel.Load(new MLContext(2), path, out _).Transform(data).GetColumn<float[]>("Features").ToArray();
+        Assert.Equal(before, after);
+        Assert.NotEqual(before[0], before[1]);
+        Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
     }
 }
