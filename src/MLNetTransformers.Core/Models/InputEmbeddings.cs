@@ -51,12 +51,7 @@ public sealed class InputEmbeddings
         Pos.AddTo(x, batch, seqLen, _offset);
         if (TokenType is not null)
         {
-            if (tokenTypes is null)
-            {
-                var zeros = Workspace.Ensure(ref _zeroTypes, n);
-                Array.Clear(zeros, 0, n);
-                tokenTypes = zeros;
-            }
+            if (tokenTypes is null) tokenTypes = Workspace.Ensure(ref _zeroTypes, n); // all type 0: a fresh array, never written
             else if (tokenTypes.Length < n) throw new ArgumentException($"Token type ids hold {tokenTypes.Length} values; a [{batch}, {seqLen}] batch needs {n}.", nameof(tokenTypes));
             var types = TokenType.Forward(tokenTypes, n);
             TensorPrimitives.Add(x.AsSpan(0, n * _dim), types.AsSpan(0, n * _dim), x.AsSpan(0, n * _dim));
