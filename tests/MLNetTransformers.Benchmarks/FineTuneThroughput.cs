@@ -63,7 +63,7 @@ internal static class FineTuneThroughput
             update += sw.Elapsed.TotalSeconds - fb;
             realTokens += b.AttentionMask!.Take(b.BatchSize * b.SeqLen).Sum();
             paddedTokens += b.BatchSize * b.SeqLen;
-            flops += TrainingFlops(config, b.BatchSize, b.SeqLen);
+            flops += TrainingFlops(config, b);
         }
         double seconds = total.Elapsed.TotalSeconds;
         var peak = Scaling.FmaPeak();
@@ -101,6 +101,8 @@ internal static class FineTuneThroughput
             {
                 result["torch"] = torch;
                 result["train_vs_torch"] = Math.Round(realTokens / seconds / torch["train_tokens_per_s"]!.GetValue<double>(), 2);
+                if (torch["peak_memory_mb"] is { } theirs)
+                    result["peak_memory_vs_torch"] = Math.Round(result["peak_memory_mb"]!.GetValue<double>() / theirs.GetValue<double>(), 2);
             }
         }
         Console.WriteLine(result.ToJsonString());
@@ -140,12 +142,18 @@ internal static class FineTuneThroughput
         return (m, o, q);
     }
 
-    /// <summary>Multiply-adds × 2 of a training step (forward + backward = 3 × forward) over the padded batch: the
-    /// blocks' products and attention; embeddings, norms and the optimizer are not counted.</summary>
-    internal static double TrainingFlops(TransformerConfig c, int batch, int seqLen)
+    /// <summary>Multiply-adds × 2 of a training step (forward + backward = 3 × forward) over the work the engine does:
+    /// the blocks' products over each sequence's real tokens and attention at each sequence's own length (the engine
+    /// packs padded batches, so padding is neither computed nor counted); embeddings, norms and the optimizer are not
+    /// counted.</summary>
+    internal static double TrainingFlops(TransformerConfig c, TokenBatch batch)
     {
-        double n = (double)batch * seqLen, d = c.ModelDim;
-        double perLayer = 2 * n * (4 * d * d + 2 * d * c.FeedForwardDim) + 2 * 2 * batch * (double)seqLen * seqLen * d;
+        double d = c.ModelDim, perLayer = 0;
+        for (int b = 0; b < batch.BatchSize; b++)
+        {
+            double len = batch.AttentionMask!.AsSpan(b * batch.SeqLen, batch.SeqLen).IndexOf(0) is var i && i >= 0 ? i : batch.SeqLen;
+            perLayer += 2 * len * (4 * d * d + 2 * d * c.FeedForwardDim) + 2 * 2 * len * len * d;
+        }
         return 3 * c.Layers * perLayer;
     }
 }

@@ -280,7 +280,11 @@ internal static class Throughput
 
     internal static JsonNode? RunPython(string script, Dictionary<string, string> env, params string[] args)
     {
-        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // GNU time (Debian's `time` package), when present, records the peer's peak resident memory (its maximum RSS).
+        const string gnuTime = "/usr/bin/time";
+        string? rssFile = File.Exists(gnuTime) ? Path.GetTempFileName() : null;
+        var psi = new ProcessStartInfo(rssFile is null ? "/usr/bin/python3" : gnuTime) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (rssFile is not null) foreach (var a in new[] { "-f", "%M", "-o", rssFile, "/usr/bin/python3" }) psi.ArgumentList.Add(a);
         psi.ArgumentList.Add(script);
         foreach (var a in args) psi.ArgumentList.Add(a);
         foreach (var (k, v) in env) psi.Environment[k] = v;
@@ -291,12 +295,19 @@ internal static class Throughput
             string err = p.StandardError.ReadToEnd();
             p.WaitForExit();
             if (p.ExitCode != 0) { Console.Error.WriteLine($"peer {script} failed: {err}"); return null; }
-            return JsonNode.Parse(output);
+            var result = JsonNode.Parse(output);
+            if (rssFile is not null && result is JsonObject o && long.TryParse(File.ReadAllText(rssFile).Trim(), out long kb))
+                o["peak_memory_mb"] = Math.Round(kb / 1024.0);
+            return result;
         }
         catch (Exception e) when (e is System.ComponentModel.Win32Exception or JsonException)
         {
             Console.Error.WriteLine($"peer {script} could not run: {e.Message} (install with ../shared/peers/install.sh)");
             return null;
+        }
+        finally
+        {
+            if (rssFile is not null) File.Delete(rssFile);
         }
     }
 

@@ -24,4 +24,15 @@ public sealed class LearnedPositionalEncoding : PositionalEncoding
         var g = Weight.Grad.Slice(start * Dim, seqLen * Dim);
         for (int b = 0; b < batch; b++) TensorPrimitives.Add(g, dy.AsSpan(b * seqLen * Dim, seqLen * Dim), g);
     }
+
+    /// <inheritdoc/>
+    public override void Backward(float[] dy, ReadOnlySpan<int> positions, int start = 0)
+    {
+        var g = Weight.Grad;
+        for (int r = 0; r < positions.Length; r++)
+        {
+            var row = g.Slice((start + positions[r]) * Dim, Dim);
+            TensorPrimitives.Add(row, dy.AsSpan(r * Dim, Dim), row);
+        }
+    }
 }

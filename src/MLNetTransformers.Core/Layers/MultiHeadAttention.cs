@@ -18,7 +18,7 @@ public sealed class MultiHeadAttention
     // d(QKV) lives only inside one Backward call: the layers trained on this thread share one.
     [ThreadStatic] private static float[]? t_dqkv;
     private float[] _x = Array.Empty<float>(), _mem = Array.Empty<float>();
-    private int _batch, _tq, _tk;
+    private int _batch, _tq, _tk, _rows;
     private bool _cross;
 
     /// <summary>
@@ -92,12 +92,31 @@ public sealed class MultiHeadAttention
     internal float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool inference)
     {
         int n = batch * seqLen, a = AttnDim;
-        (_batch, _tq, _tk, _cross, _x) = (batch, seqLen, seqLen, false, x);
+        (_batch, _tq, _tk, _rows, _cross, _x) = (batch, seqLen, seqLen, n, false, x);
         var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);                              // [n, 3A]
         InProject(x, n, qkv);
         var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [n, A]
         _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
             batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding, tiled: inference && !RecordWeights);
+        return _outProj is null ? ctx : _outProj.Forward(ctx, n);
+    }
+
+    /// <summary>
+    /// Self-attention over packed sequences: x [N, d] → [N, d], each sequence attending over its own tokens only
+    /// (<see cref="PackedSequences"/>); the same result as the padded batch on every real token, with no work on padding.
+    /// </summary>
+    /// <param name="x">Query vectors [N, d], the sequences' real tokens one after another.</param>
+    /// <param name="packed">Where each sequence's rows are.</param>
+    /// <param name="inference">No backward follows: attention may run tiled.</param>
+    internal float[] Forward(float[] x, PackedSequences packed, bool inference)
+    {
+        int n = packed.Rows, a = AttnDim;
+        (_batch, _tq, _tk, _rows, _cross, _x) = (packed.Batch, packed.SeqLen, packed.SeqLen, n, false, x);
+        var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);                              // [N, 3A]
+        InProject(x, n, qkv);
+        var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [N, A]
+        _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
+            packed.Batch, Heads, packed.SeqLen, packed.SeqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, null, tiled: inference && !RecordWeights, packed);
         return _outProj is null ? ctx : _outProj.Forward(ctx, n);
     }
 
@@ -118,7 +137,7 @@ public sealed class MultiHeadAttention
     internal float[] Forward(float[] x, int batch, int queryLength, float[] memory, int memoryLength, bool[]? memoryPadding, bool inference)
     {
         int n = batch * queryLength, nm = batch * memoryLength, a = AttnDim, d = InDim;
-        (_batch, _tq, _tk, _cross, _x, _mem) = (batch, queryLength, memoryLength, true, x, memory);
+        (_batch, _tq, _tk, _rows, _cross, _x, _mem) = (batch, queryLength, memoryLength, n, true, x, memory);
         var w = InProjWeight.Value;
         var q = Workspace.Ensure(ref _q, n * a);                                      // [n, A]
         var kv = Workspace.Ensure(ref _kv, nm * 2 * a);                               // [nm, 2A]
@@ -158,7 +177,7 @@ public sealed class MultiHeadAttention
     public float[] Backward(float[] dy)
     {
         if (InProjInt8 is not null) throw new InvalidOperationException("This attention layer is quantized to int8 for inference; train the float model and quantize a copy.");
-        int n = _batch * _tq, nm = _batch * _tk, a = AttnDim, d = InDim;
+        int n = _rows, nm = _batch * _tk, a = AttnDim, d = InDim;
         var dctx = _outProj is null ? dy : _outProj.Backward(dy, n);
         var w = InProjWeight.Value;
         var gw = InProjWeight.Grad;

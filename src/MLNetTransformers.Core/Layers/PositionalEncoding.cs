@@ -48,11 +48,33 @@ public abstract class PositionalEncoding
         }
     }
 
+    /// <summary>x[r, :] += PE[start + positions[r]]: rows at positions of their own (packed sequences).</summary>
+    /// <param name="x">Token vectors [n, d], changed in place.</param>
+    /// <param name="positions">Each row's position, [n].</param>
+    /// <param name="start">Offset added to every position.</param>
+    public void AddTo(float[] x, ReadOnlySpan<int> positions, int start = 0)
+    {
+        var table = Table;
+        for (int r = 0; r < positions.Length; r++)
+        {
+            int p = start + positions[r];
+            if ((uint)p >= (uint)MaxLength) throw new ArgumentOutOfRangeException(nameof(positions), $"Position {p} exceeds the maximum length {MaxLength}.");
+            var row = x.AsSpan(r * Dim, Dim);
+            TensorPrimitives.Add(row, table.Slice(p * Dim, Dim), row);
+        }
+    }
+
+    /// <summary>Adds the gradient of the table for rows at their own positions (as given to <see cref="AddTo(float[], ReadOnlySpan{int}, int)"/>).</summary>
+    /// <param name="dy">Gradient of the loss with respect to the output, [n, d].</param>
+    /// <param name="positions">Each row's position, [n].</param>
+    /// <param name="start">Offset added to every position.</param>
+    public abstract void Backward(float[] dy, ReadOnlySpan<int> positions, int start = 0);
+
     /// <summary>Adds the gradient of the table (nothing for fixed encodings).</summary>
     /// <param name="dy">Gradient of the loss with respect to the output.</param>
     /// <param name="batch">Sequences in the batch (B).</param>
     /// <param name="seqLen">Tokens per sequence (T).</param>
-    /// <param name="start">Position of the first token (as given to <see cref="AddTo"/>).</param>
+    /// <param name="start">Position of the first token (as given to <see cref="AddTo(float[], int, int, int)"/>).</param>
     public abstract void Backward(float[] dy, int batch, int seqLen, int start = 0);
 
     /// <summary>Creates the encoding of the given kind.</summary>

@@ -17,6 +17,10 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     private float[] _out = Array.Empty<float>(), _dout = Array.Empty<float>();
     private bool[]? _keyPadding;
     private bool _backward, _tiled;
+    // Packed sequences: sequence b is rows _starts[b].. of length _lengths[b] in Q, K, V and the output, and its
+    // H score blocks of len² start at _scoreStarts[b] (H·Σ len² in all instead of B·H·T²).
+    private int[]? _lengths, _starts;
+    private long[]? _scoreStarts;
 
     /// <summary>Batch size of the last Forward.</summary>
     public int Batch { get; private set; }
@@ -36,6 +40,8 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     /// <summary>Attention weights of the last Forward, [B, H, Tq, Tk]; masked entries are 0.</summary>
     public ReadOnlySpan<float> Weights => _tiled
         ? throw new InvalidOperationException("The last attention forward ran tiled for inference and kept no weights; set RecordWeights on the attention layer to keep them.")
+        : _lengths is not null
+        ? throw new InvalidOperationException("The last attention forward ran on packed sequences, whose weights have no [B, H, T, T] layout; set RecordWeights on the attention layer to keep them.")
         : _p.AsSpan(0, Batch * Heads * QueryLength * KeyLength);
 
     /// <summary>
@@ -46,16 +52,30 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     /// blocks of 64 queries take their scores against blocks of 256 keys (in a scratch block that stays in cache) with an
     /// online softmax (running row maximum and sum, earlier partial outputs rescaled), so memory grows with T, not T²; the
     /// score scale is folded into the exponent. Then no weights are kept and no backward may follow.
+    /// With <paramref name="packed"/> (self-attention only) the rows are packed sequences: each attends over its own
+    /// length, queryLength = keyLength = T is only their bound, and <paramref name="keyPadding"/> is not used.
     /// </summary>
     public void Forward(MatrixView q, MatrixView k, MatrixView v, float[] output, int batch, int heads, int queryLength, int keyLength,
-        int headDim, float scale, bool causal, bool[]? keyPadding, bool tiled = false)
+        int headDim, float scale, bool causal, bool[]? keyPadding, bool tiled = false, PackedSequences? packed = null)
     {
         if (keyPadding is not null && keyPadding.Length < batch * keyLength)
             throw new ArgumentException($"Key padding mask has {keyPadding.Length} entries; [{batch}, {keyLength}] needs {batch * keyLength}.", nameof(keyPadding));
         (_q, _k, _v, _out) = (q, k, v, output);
         (Batch, Heads, QueryLength, KeyLength, HeadDim, Scale, Causal) = (batch, heads, queryLength, keyLength, headDim, scale, causal);
-        _keyPadding = keyPadding;
-        if (!tiled) Workspace.Ensure(ref _p, batch * heads * queryLength * keyLength);
+        _keyPadding = packed is null ? keyPadding : null;
+        long scores = (long)batch * heads * queryLength * keyLength;
+        if (packed is null) _lengths = _starts = null;
+        else
+        {
+            if (packed.Batch != batch || queryLength != keyLength)
+                throw new ArgumentException($"Packed sequences of a [{packed.Batch}, {packed.SeqLen}] batch do not fit attention over [{batch}, {queryLength}, {keyLength}].", nameof(packed));
+            (_lengths, _starts) = (packed.LengthArray, packed.StartArray);
+            var scoreStarts = Workspace.Ensure(ref _scoreStarts, batch);
+            scores = 0;
+            for (int b = 0; b < batch; b++) { scoreStarts[b] = scores; scores += (long)heads * _lengths[b] * _lengths[b]; }
+        }
+        if (!tiled) Workspace.Ensure(ref _p, checked((int)scores));
+        _scoreBlocks = scores;
         _backward = false;
         _tiled = tiled;
         WorkerPool.For(batch * heads, this);
@@ -68,7 +88,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     public void Backward(float[] dOutput, MatrixView dq, MatrixView dk, MatrixView dv)
     {
         (_dout, _dq, _dk, _dv) = (dOutput, dq, dk, dv);
-        _ds = Workspace.Ensure(ref t_scores, Batch * Heads * QueryLength * KeyLength);
+        _ds = Workspace.Ensure(ref t_scores, (int)_scoreBlocks);
         _backward = true;
         // Pieces of one batch element share dq/dk/dv rows when the views alias (SimplifiedSelfAttention with one
         // head), but never columns across heads, and different batch elements never share rows: no races.
@@ -83,16 +103,26 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     }
 
     private int OutStride => Heads * HeadDim;
+    private long _scoreBlocks;
+
+    // Piece (b, h): its first query and key rows, lengths and score block.
+    private (int B, int H, int QueryRow, int KeyRow, int Tq, int Tk, int Scores) Geometry(int piece)
+    {
+        int b = piece / Heads, h = piece % Heads;
+        if (_lengths is null) return (b, h, b * QueryLength, b * KeyLength, QueryLength, KeyLength, piece * QueryLength * KeyLength);
+        int len = _lengths[b];
+        return (b, h, _starts![b], _starts[b], len, len, (int)(_scoreStarts![b] + (long)h * len * len));
+    }
 
     private void ForwardPiece(int piece)
     {
-        int b = piece / Heads, h = piece % Heads;
-        int tq = QueryLength, tk = KeyLength, hd = HeadDim;
-        var p = _p.AsSpan(piece * tq * tk, tq * tk);
+        var (b, h, qRow, kRow, tq, tk, scores) = Geometry(piece);
+        int hd = HeadDim;
+        var p = _p.AsSpan(scores, tq * tk);
         // scores[i, j] = Q_bh[i] · K_bh[j]
         Gemm.Multiply(Transpose.No, Transpose.Yes, tq, tk, hd,
-            _q.Data.AsSpan(_q.Offset + b * tq * _q.Stride + h * hd), _q.Stride,
-            _k.Data.AsSpan(_k.Offset + b * tk * _k.Stride + h * hd), _k.Stride,
+            _q.Data.AsSpan(_q.Offset + qRow * _q.Stride + h * hd), _q.Stride,
+            _k.Data.AsSpan(_k.Offset + kRow * _k.Stride + h * hd), _k.Stride,
             p, tk, parallel: false);
         TensorPrimitives.Multiply(p, Scale, p);
         var pad = _keyPadding is null ? default : _keyPadding.AsSpan(b * tk, tk);
@@ -107,8 +137,8 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
         // out_bh = P · V_bh
         Gemm.Multiply(Transpose.No, Transpose.No, tq, hd, tk,
             p, tk,
-            _v.Data.AsSpan(_v.Offset + b * tk * _v.Stride + h * hd), _v.Stride,
-            _out.AsSpan(b * tq * OutStride + h * hd), OutStride, parallel: false);
+            _v.Data.AsSpan(_v.Offset + kRow * _v.Stride + h * hd), _v.Stride,
+            _out.AsSpan(qRow * OutStride + h * hd), OutStride, parallel: false);
     }
 
     /// <summary>Per-thread scratch of the tiled forward: Kᵀ of one head, a score block, the output block and row statistics.</summary>
@@ -121,8 +151,8 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
 
     private void TiledPiece(int piece)
     {
-        int b = piece / Heads, h = piece % Heads;
-        int tq = QueryLength, tk = KeyLength, hd = HeadDim, ld = OutStride;
+        var (b, h, qRow, kRow, tq, tk, _) = Geometry(piece);
+        int hd = HeadDim, ld = OutStride;
         int tkp = (tk + 15) / 16 * 16;
         var scratch = Scratch.ForThisThread;
         var keysT = Workspace.Ensure(ref scratch.KeysT, hd * tkp);
@@ -134,10 +164,10 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
         bool rowKernel = RowGemm.Supports(hd);
         fixed (float* qd = _q.Data, kd = _k.Data, vd = _v.Data, od = _out, kt = keysT, s = scores, o = acc)
         {
-            float* qh = qd + _q.Offset + (long)b * tq * _q.Stride + h * hd;
-            float* kh = kd + _k.Offset + (long)b * tk * _k.Stride + h * hd;
-            float* vh = vd + _v.Offset + (long)b * tk * _v.Stride + h * hd;
-            float* oh = od + (long)b * tq * ld + h * hd;
+            float* qh = qd + _q.Offset + (long)qRow * _q.Stride + h * hd;
+            float* kh = kd + _k.Offset + (long)kRow * _k.Stride + h * hd;
+            float* vh = vd + _v.Offset + (long)kRow * _v.Stride + h * hd;
+            float* oh = od + (long)qRow * ld + h * hd;
             // Kᵀ [hd, tkp], zero beyond tk, so score blocks are whole 16-column vectors.
             BlockTranspose.Run(kh, _k.Stride, tk, hd, kt, tkp);
             for (int p = 0; p < hd; p++) new Span<float>(kt + (long)p * tkp + tk, tkp - tk).Clear();
@@ -225,27 +255,27 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
 
     private void BackwardPiece(int piece)
     {
-        int b = piece / Heads, h = piece % Heads;
-        int tq = QueryLength, tk = KeyLength, hd = HeadDim;
-        var p = _p.AsSpan(piece * tq * tk, tq * tk);
-        var ds = _ds.AsSpan(piece * tq * tk, tq * tk);
-        var dO = _dout.AsSpan(b * tq * OutStride + h * hd);
-        var v = _v.Data.AsSpan(_v.Offset + b * tk * _v.Stride + h * hd);
-        var k = _k.Data.AsSpan(_k.Offset + b * tk * _k.Stride + h * hd);
-        var q = _q.Data.AsSpan(_q.Offset + b * tq * _q.Stride + h * hd);
+        var (_, h, qRow, kRow, tq, tk, scores) = Geometry(piece);
+        int hd = HeadDim;
+        var p = _p.AsSpan(scores, tq * tk);
+        var ds = _ds.AsSpan(scores, tq * tk);
+        var dO = _dout.AsSpan(qRow * OutStride + h * hd);
+        var v = _v.Data.AsSpan(_v.Offset + kRow * _v.Stride + h * hd);
+        var k = _k.Data.AsSpan(_k.Offset + kRow * _k.Stride + h * hd);
+        var q = _q.Data.AsSpan(_q.Offset + qRow * _q.Stride + h * hd);
         // dP = dO · Vᵀ   [tq, tk]
         Gemm.Multiply(Transpose.No, Transpose.Yes, tq, tk, hd, dO, OutStride, v, _v.Stride, ds, tk, parallel: false);
         // dV += Pᵀ · dO  [tk, hd]
         Gemm.Multiply(Transpose.Yes, Transpose.No, tk, hd, tq, p, tk, dO, OutStride,
-            _dv.Data.AsSpan(_dv.Offset + b * tk * _dv.Stride + h * hd), _dv.Stride, accumulate: true, parallel: false);
+            _dv.Data.AsSpan(_dv.Offset + kRow * _dv.Stride + h * hd), _dv.Stride, accumulate: true, parallel: false);
         // dS = scale · P ⊙ (dP − rowsum(dP ⊙ P)); masked entries have P = 0 and so dS = 0
         Softmax.Backward(p, ds, ds, tq, tk);
         TensorPrimitives.Multiply(ds, Scale, ds);
         // dQ += dS · K   [tq, hd]
         Gemm.Multiply(Transpose.No, Transpose.No, tq, hd, tk, ds, tk, k, _k.Stride,
-            _dq.Data.AsSpan(_dq.Offset + b * tq * _dq.Stride + h * hd), _dq.Stride, accumulate: true, parallel: false);
+            _dq.Data.AsSpan(_dq.Offset + qRow * _dq.Stride + h * hd), _dq.Stride, accumulate: true, parallel: false);
         // dK += dSᵀ · Q  [tk, hd]
         Gemm.Multiply(Transpose.Yes, Transpose.No, tk, hd, tq, ds, tk, q, _q.Stride,
-            _dk.Data.AsSpan(_dk.Offset + b * tk * _dk.Stride + h * hd), _dk.Stride, accumulate: true, parallel: false);
+            _dk.Data.AsSpan(_dk.Offset + kRow * _dk.Stride + h * hd), _dk.Stride, accumulate: true, parallel: false);
     }
 }

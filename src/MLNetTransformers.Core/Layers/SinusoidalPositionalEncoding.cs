@@ -25,4 +25,7 @@ public sealed class SinusoidalPositionalEncoding : PositionalEncoding
 
     /// <inheritdoc/>
     public override void Backward(float[] dy, int batch, int seqLen, int start = 0) { }
+
+    /// <inheritdoc/>
+    public override void Backward(float[] dy, ReadOnlySpan<int> positions, int start = 0) { }
 }

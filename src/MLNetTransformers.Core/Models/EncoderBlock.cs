@@ -52,9 +52,20 @@ public sealed class EncoderBlock
     internal float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool training, bool inference)
     {
         int n = batch * seqLen;
-        (_sa.Batch, _sa.SeqLen, _sa.KeyPadding, _sa.Inference, _ff.Inference) = (batch, seqLen, keyPadding, inference, inference);
+        (_sa.Batch, _sa.SeqLen, _sa.KeyPadding, _sa.Packed, _sa.Inference, _ff.Inference) = (batch, seqLen, keyPadding, null, inference, inference);
         return _ffBranch.Forward(_attnBranch.Forward(x, n, _dim, training), n, _dim, training);
     }
+
+    /// <summary>x: [N, d] → [N, d] over packed sequences (<see cref="PackedSequences"/>): no row of padding is computed.</summary>
+    internal float[] Forward(float[] x, PackedSequences packed, bool training, bool inference)
+    {
+        int n = packed.Rows;
+        (_sa.Packed, _sa.KeyPadding, _sa.Inference, _ff.Inference) = (packed, null, inference, inference);
+        return _ffBranch.Forward(_attnBranch.Forward(x, n, _dim, training), n, _dim, training);
+    }
+
+    /// <summary>dy [n, d] → dx for the last Forward over <paramref name="rows"/> rows (B·T, or N when packed).</summary>
+    internal float[] Backward(float[] dy, int rows) => _attnBranch.Backward(_ffBranch.Backward(dy, rows, _dim), rows, _dim);
 
     /// <summary>dy → dx for the last Forward; adds parameter gradients.</summary>
     /// <param name="dy">Gradient of the loss with respect to the output.</param>

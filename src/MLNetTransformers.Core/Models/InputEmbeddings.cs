@@ -10,7 +10,8 @@ public sealed class InputEmbeddings
 {
     private readonly Dropout _drop;
     private readonly int _dim, _offset;
-    private int[]? _zeroTypes;
+    private int[]? _zeroTypes, _positions;
+    private int _packedRows;
 
     /// <summary>Declares the block's parameters under <paramref name="prefix"/>.</summary>
     /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
@@ -60,7 +61,31 @@ public sealed class InputEmbeddings
         return _drop.Forward(x, n * _dim, training);
     }
 
-    /// <summary>Backward of the last <see cref="Forward"/>: adds the gradients of every table (and of the LayerNorm).</summary>
+    /// <summary>
+    /// Packed sequences (<see cref="PackedSequences"/>): ids [N] (and token types [N], null = all 0) of rows at
+    /// <paramref name="positions"/> → embeddings [N, d] after dropout.
+    /// </summary>
+    /// <param name="ids">Token ids [N].</param>
+    /// <param name="tokenTypes">Token type ids [N]; null = all 0.</param>
+    /// <param name="positions">Each row's position in its sequence, [N].</param>
+    /// <param name="training">Whether dropout is active.</param>
+    internal float[] Forward(int[] ids, int[]? tokenTypes, ReadOnlySpan<int> positions, bool training)
+    {
+        int n = positions.Length;
+        positions.CopyTo(Workspace.Ensure(ref _positions, n));
+        _packedRows = n;
+        var x = Tok.Forward(ids, n);
+        Pos.AddTo(x, positions, _offset);
+        if (TokenType is not null)
+        {
+            var types = TokenType.Forward(tokenTypes ?? Workspace.Ensure(ref _zeroTypes, n), n);
+            TensorPrimitives.Add(x.AsSpan(0, n * _dim), types.AsSpan(0, n * _dim), x.AsSpan(0, n * _dim));
+        }
+        if (Norm is not null) x = Norm.Forward(x, n);
+        return _drop.Forward(x, n * _dim, training);
+    }
+
+    /// <summary>Backward of the last <see cref="Forward(int[], int[], int, int, bool)"/>: adds the gradients of every table (and of the LayerNorm).</summary>
     /// <param name="dx">Gradient of the loss with respect to the output, [B, T, d].</param>
     /// <param name="batch">Sequences in the batch (B).</param>
     /// <param name="seqLen">Tokens per sequence (T).</param>
@@ -71,6 +96,18 @@ public sealed class InputEmbeddings
         if (Norm is not null) d = Norm.Backward(d, n);
         TokenType?.Backward(d, n);
         Pos.Backward(d, batch, seqLen, _offset);
+        Tok.Backward(d, n);
+    }
+
+    /// <summary>Backward of the last packed <see cref="Forward(int[], int[], ReadOnlySpan{int}, bool)"/>, dx [N, d].</summary>
+    internal void Backward(float[] dx)
+    {
+        int n = _packedRows;
+        var positions = _positions.AsSpan(0, n);
+        var d = _drop.Backward(dx, n * _dim);
+        if (Norm is not null) d = Norm.Backward(d, n);
+        TokenType?.Backward(d, n);
+        Pos.Backward(d, positions, _offset);
         Tok.Backward(d, n);
     }
 }

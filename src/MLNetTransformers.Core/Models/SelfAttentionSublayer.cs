@@ -5,6 +5,8 @@ internal sealed class SelfAttentionSublayer(MultiHeadAttention attention) : ISub
 {
     public int Batch, SeqLen;
     public bool[]? KeyPadding;
+    /// <summary>When set, the rows are these packed sequences (no padding rows) and Batch, SeqLen, KeyPadding are not used.</summary>
+    public PackedSequences? Packed;
     /// <summary>No backward follows this forward: attention may run tiled.</summary>
     public bool Inference;
     /// <summary>When set, Forward reads new positions of sequences (rows <see cref="CacheLengths"/>[s] each) into these caches from <see cref="CacheStarts"/>[s].</summary>
@@ -17,6 +19,7 @@ internal sealed class SelfAttentionSublayer(MultiHeadAttention attention) : ISub
     public float[] Forward(float[] x, int n, bool training) =>
         StepKeys is { } k ? attention.ForwardStep(x, n, k, StepValues!, StepStarts)
         : CacheKeys is { } ck ? attention.ForwardIncremental(x, CacheLengths, ck, CacheValues!, CacheStarts)
+        : Packed is { } packed ? attention.Forward(x, packed, Inference)
         : attention.Forward(x, Batch, SeqLen, KeyPadding, Inference);
     public float[] Backward(float[] dy, int n) => attention.Backward(dy);
 }

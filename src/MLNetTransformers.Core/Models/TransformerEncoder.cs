@@ -15,6 +15,11 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
     private float[]? _output;
     private int[]? _chunkIds, _chunkTypes;
     private float[]? _normalized;
+    // Padded batches run packed: only real tokens go through the stack (PackedSequences).
+    private readonly PackedSequences _packed = new();
+    private bool _lastPacked;
+    private int[]? _packedIds, _packedTypes;
+    private float[]? _unpacked, _dpacked;
 
     /// <summary>A standalone encoder with its own parameters, initialised from <paramref name="seed"/>.</summary>
     /// <param name="config">The shape (classifier fields such as NumClasses are not used).</param>
@@ -44,6 +49,13 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
 
     /// <summary>BERT's pooler (<see cref="TransformerConfig.Pooler"/>), which a classifier's head applies to the pooled vector; null without one.</summary>
     public Pooler? Pooler { get; }
+
+    /// <summary>
+    /// Whether right-padded batches run packed, the padding taken out before the first layer (on by default): the same
+    /// hidden states on every real token, zeros at padding, no work spent on padding. Off, padding positions are
+    /// computed like tokens (as ONNX Runtime does) and masked in attention.
+    /// </summary>
+    public bool Packing { get; set; } = true;
 
     /// <summary>The parameters the encoder lives in (its own, or its owner's).</summary>
     public ParameterSet Parameters { get; }
@@ -100,6 +112,25 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
 
     private float[] ForwardRows(int[] ids, int[]? tokenTypes, int batch, int seqLen, bool[]? keyPadding, bool training)
     {
+        // Right-padded batches run packed: the stack sees the N real tokens only, and the hidden states come back as
+        // [B, T, d] with zeros at padding (what no pooling, head or loss reads). Not when attention maps are recorded.
+        _lastPacked = Packing && !Array.Exists(_blocks, b => b.SelfAttention.RecordWeights) && _packed.TryPack(keyPadding, batch, seqLen);
+        if (_lastPacked)
+        {
+            if (seqLen > Config.MaxLength)
+                throw new ArgumentOutOfRangeException(nameof(seqLen), $"Sequence length {seqLen} exceeds the model's maximum length {Config.MaxLength}.");
+            int n = _packed.Rows, d = Config.ModelDim;
+            var packedIds = Workspace.Ensure(ref _packedIds, n);
+            _packed.Gather(ids, packedIds);
+            int[]? packedTypes = null;
+            if (tokenTypes is not null) _packed.Gather(tokenTypes, packedTypes = Workspace.Ensure(ref _packedTypes, n));
+            var h = Embeddings.Forward(packedIds, packedTypes, _packed.Positions, training);
+            foreach (var block in _blocks) h = block.Forward(h, _packed, training, inference: !training);
+            h = Finish(h, n);
+            var unpacked = Workspace.Ensure(ref _unpacked, batch * seqLen * d);
+            _packed.Scatter(h, unpacked, d);
+            return unpacked;
+        }
         var x = Embed(ids, tokenTypes, batch, seqLen, training);
         foreach (var block in _blocks) x = block.Forward(x, batch, seqLen, keyPadding, training, inference: !training);
         return Finish(x, batch * seqLen);
@@ -111,6 +142,16 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
     /// <param name="seqLen">Tokens per sequence (T).</param>
     public void Backward(float[] dhidden, int batch, int seqLen)
     {
+        if (_lastPacked)
+        {
+            int n = _packed.Rows;
+            var dpacked = Workspace.Ensure(ref _dpacked, n * Config.ModelDim);
+            _packed.Gather(dhidden, dpacked, Config.ModelDim);
+            var dp = FinishBackward(dpacked, n);
+            for (int i = _blocks.Length - 1; i >= 0; i--) dp = _blocks[i].Backward(dp, n);
+            Embeddings.Backward(dp);
+            return;
+        }
         var d = FinishBackward(dhidden, batch * seqLen);
         for (int i = _blocks.Length - 1; i >= 0; i--) d = _blocks[i].Backward(d, batch, seqLen);
         EmbedBackward(d, batch, seqLen);
