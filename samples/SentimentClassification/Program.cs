@@ -14,7 +14,7 @@
 //   ... --write-split DIR            also write the training rows and the held-out sentences as DIR/train.tsv, DIR/test.tsv
 //
 // Files: `sentence<TAB>label` with a header row, label 0/1. Fine-tuning uses the library's fine-tuning defaults;
-// --ft-epochs, --ft-lr, --ft-batch-size, --ft-max-tokens and --ft-time-budget override them. The from-scratch model uses the
+// --ft-epochs, --ft-lr, --ft-batch-size, --ft-max-tokens, --ft-time-budget and --ft-best-by loss|accuracy override them. The from-scratch model uses the
 // library's defaults; --layers, --dim, --heads, --ffn, --epochs, --lr, --dropout, --vocab, --max-tokens, --seed,
 // --ngram-buckets, --members, --token-dropout, --label-smoothing, --ema, --no-refit, --time-budget, --pretrain-seconds and
 // --sentence-weight (repeat whole sentences among phrases) override them. The last stdout line is JSON.
@@ -110,6 +110,7 @@ if (fineTune)
     if (arg.Get("--ft-layer-decay") is not null) fine.LayerwiseLearningRateDecay = (float)arg.GetDouble("--ft-layer-decay", 1);
     if (arg.Get("--ft-frozen-layers") is not null) fine.FrozenLayers = arg.GetInt("--ft-frozen-layers", 0);
     if (arg.Get("--ft-validate-every") is not null) fine.ValidateEverySteps = arg.GetInt("--ft-validate-every", 0);
+    if (arg.Get("--ft-best-by") is { } by) fine.BestWeightsBy = by == "loss" ? MLNetTransformers.Core.Training.ValidationCriterion.Loss : MLNetTransformers.Core.Training.ValidationCriterion.Metric;
     if (arg.Get("--ft-time-budget") is not null) fine.TimeBudget = TimeSpan.FromSeconds(arg.GetDouble("--ft-time-budget", 0));
     fine.Progress = new Progress<ClassificationTrainingProgress>(p => Console.WriteLine("  " + p));
     Console.WriteLine($"Fine-tuning {pretrained.Name} ({pretrained.Encoder.Parameters.Count:N0} parameters) ...");

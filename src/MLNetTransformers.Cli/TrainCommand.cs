@@ -25,6 +25,7 @@ internal static class TrainCommand
         var pretrained = CliOption.Text("--pretrained", $"Fine-tune a pretrained encoder: a Hugging Face model folder, a PyTorch-exported BERT .onnx (vocab.txt beside it), or {MiniLM.ModelName}");
         var layerDecay = CliOption.Number("--layer-decay", "Layer-wise learning-rate decay (1 = none)", d.LayerwiseLearningRateDecay);
         var frozen = CliOption.Int("--frozen-layers", "Freeze the embeddings and this many lowest blocks", d.FrozenLayers);
+        var bestBy = CliOption.Choice("--best-by", "What picks the weights kept: validation loss or accuracy (default: loss; accuracy with --pretrained)", "loss", "loss", "accuracy");
         var flags = new TrainingFlags(d, Tokenizers, "--max-tokens");
         flags.Add(epochs, nameof(d.Epochs), (r, o) => o.Epochs = r.GetValue(epochs));
         flags.Add(patience, nameof(d.EarlyStoppingPatience), (r, o) => o.EarlyStoppingPatience = r.GetValue(patience));
@@ -33,6 +34,7 @@ internal static class TrainCommand
         flags.Add(fraction, nameof(d.ValidationFraction), (r, o) => o.ValidationFraction = r.GetValue(fraction));
         flags.Add(layerDecay, nameof(d.LayerwiseLearningRateDecay), (r, o) => ((TransformerClassifierOptions)o).LayerwiseLearningRateDecay = (float)r.GetValue(layerDecay));
         flags.Add(frozen, nameof(d.FrozenLayers), (r, o) => ((TransformerClassifierOptions)o).FrozenLayers = r.GetValue(frozen));
+        flags.Add(bestBy, nameof(d.BestWeightsBy), (r, o) => ((TransformerClassifierOptions)o).BestWeightsBy = r.GetValue(bestBy) == "accuracy" ? Core.Training.ValidationCriterion.Metric : Core.Training.ValidationCriterion.Loss);
 
         var command = new Command("train", "Train a transformer text classifier (or fine-tune a pretrained encoder); prints a JSON summary")
             { task, trainPath, validPath, modelPath, textCol, labelCol, pretrained };

@@ -129,7 +129,8 @@ public static class OnnxEncoderCheckpoint
             {
                 VocabSize = word[0], ModelDim = d, MaxLength = pos[0], TypeVocabSize = types, Layers = layers, Heads = heads, FeedForwardDim = ffn,
                 Norm = NormPlacement.PostNorm, EmbeddingNorm = true, LayerNormEps = Epsilon(), PositionalEncoding = PositionalEncodingKind.Learned,
-                Activation = erf ? Activation.Gelu : tanhGelu ? Activation.GeluTanh : Activation.Relu, Dropout = 0.1f,
+                Activation = erf ? Activation.Gelu : tanhGelu ? Activation.GeluTanh : Activation.Relu,
+                Dropout = 0.1f, AttentionDropout = 0.1f, // an exported graph has no dropout: BERT's (and all-MiniLM-L6-v2's) 0.1
             };
         }
 

@@ -186,6 +186,41 @@ public class LayerGradientTests
         GradCheck.CheckParameters(ps, L, samples: 10);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MultiHeadSelfAttention_WithAttentionDropout(bool packed)
+    {
+        var ps = new ParameterSet();
+        var mha = new MultiHeadAttention(ps, "", 8, 2) { AttentionDropout = 0.3f };
+        ps.Allocate(1);
+        GradCheck.Scramble(ps, 2, 0.4f);
+        var x = GradCheck.Random(2 * 5 * 8, 1);
+        var r = GradCheck.Random(2 * 5 * 8, 2);
+        var pad = new[] { false, false, false, true, true, false, false, false, false, false };
+        var packing = new PackedSequences();
+        Assert.True(packing.TryPack(pad, 2, 5));
+        int rows = packed ? packing.Rows : 10;
+        // The same masks at every evaluation: setting the seed restarts the mask streams.
+        float[] Forward(bool training)
+        {
+            mha.AttentionDropoutSeed = 11;
+            return packed ? mha.Forward(x, packing, inference: false, training) : mha.Forward(x, 2, 5, pad, inference: false, training);
+        }
+        var dropped = Forward(training: true).AsSpan(0, rows * 8).ToArray();
+        var dx = (float[])mha.Backward(r).Clone();
+        var plain = Forward(training: false).AsSpan(0, rows * 8).ToArray();
+        Assert.NotEqual(plain, dropped); // dropout acts in training only...
+        Assert.Equal(plain, Forward(training: false).AsSpan(0, rows * 8).ToArray());
+        Assert.Equal(dropped, Forward(training: true).AsSpan(0, rows * 8).ToArray()); // ...and the seed fixes its masks
+        Forward(training: true);
+        ps.ZeroGrad();
+        mha.Backward(r);
+        double L() => GradCheck.Dot(Forward(training: true), r, rows * 8);
+        GradCheck.Check("x", x, 0, rows * 8, dx, L, samples: 16);
+        GradCheck.CheckParameters(ps, L, samples: 10);
+    }
+
     [Fact]
     public void CrossAttention_WithMemoryPadding()
     {

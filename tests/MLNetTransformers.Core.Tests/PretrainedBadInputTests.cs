@@ -51,6 +51,20 @@ public class PretrainedBadInputTests
     }
 
     [Fact]
+    public void DropoutsOutOfRange_AreNamed_AndMissingOnesAreBertDefaults()
+    {
+        Assert.Contains("config.json' describes an invalid model: AttentionDropout must be in [0, 1), got 1.5", Refused<InvalidDataException>(Copy(d => EditConfig(d, c => c["attention_probs_dropout_prob"] = 1.5))));
+        Assert.Contains("attention_probs_dropout_prob", Refused<InvalidDataException>(Copy(d => EditConfig(d, c => c["attention_probs_dropout_prob"] = "high"))));
+        string dir = Copy(d => EditConfig(d, c => { c.Remove("attention_probs_dropout_prob"); c.Remove("hidden_dropout_prob"); }));
+        try
+        {
+            var c = PretrainedCheckpoint.LoadFolder(dir).Encoder.Config;
+            Assert.Equal((0.1f, 0.1f), (c.Dropout, c.AttentionDropout));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
     public void MissingExtraAndMisShapedTensors_AreNamedWithTheirShapes()
     {
         const string query = "bert.encoder.layer.1.attention.self.query.weight";

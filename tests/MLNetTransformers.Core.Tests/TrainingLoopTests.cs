@@ -159,6 +159,21 @@ public class TrainingLoopTests
         Assert.NotEqual(weightsAtValidation[^1], model.W);
     }
 
+    [Theory]
+    [InlineData(ValidationCriterion.Loss, 2)]    // epoch 1 has the lowest loss
+    [InlineData(ValidationCriterion.Metric, 6)]  // epoch 3 the highest accuracy; epoch 2 ties epoch 3 on it and loses on the loss
+    public void TheCriterion_PicksTheWeightsKept(ValidationCriterion criterion, long bestStep)
+    {
+        var model = new FakeModel();
+        // (loss, accuracy) by epoch: an over-confident fine-tuning run, its loss rising while its accuracy climbs.
+        var script = new Queue<ValidationScore>([new(0.38, 0.836), new(0.41, 0.875), new(0.39, 0.875), new(0.45, 0.861)]);
+        var weightsAtValidation = new List<float>();
+        var outcome = new TrainingLoop(model, new TrainingLoopOptions { Optimization = Sgd, Epochs = 4, Patience = 3, Criterion = criterion })
+            .Run(_ => Batches(2), () => { weightsAtValidation.Add(model.W); return script.Dequeue(); });
+        Assert.Equal(bestStep, outcome.BestStep);
+        Assert.Equal(weightsAtValidation[(int)bestStep / 2 - 1], model.W);
+    }
+
     [Fact]
     public void WeightAveraging_IsWhatValidationScoresAndTheRunKeeps()
     {

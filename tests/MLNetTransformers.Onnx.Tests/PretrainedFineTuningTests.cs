@@ -17,7 +17,8 @@ public class PretrainedFineTuningTests
         var train = ml.Data.LoadFromEnumerable(all.Where((_, i) => i % 12 == 0)); // 200 rows of each part of the file
         var test = ml.Data.LoadFromEnumerable(all.Where((_, i) => i % 12 == 6));
         var options = new TransformerClassifierOptions { Pretrained = MiniLM.Load(maxTokens: 32), Epochs = 3, BatchSize = 8, Seed = 1, ValidationFraction = 0 };
-        Assert.Equal((5e-5f, 0, false), (options.LearningRate, options.NGramBuckets, options.Refit)); // the fine-tuning defaults
+        Assert.Equal((5e-5f, 0, false, Core.Training.ValidationCriterion.Metric), (options.LearningRate, options.NGramBuckets, options.Refit, options.BestWeightsBy)); // the fine-tuning defaults
+        Assert.Equal(Core.Training.ValidationCriterion.Loss, new TransformerClassifierOptions().BestWeightsBy);
         options.LearningRate = 1e-4f;
         var model = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(train);
         Assert.Equal(384, model.Model.Config.ModelDim);

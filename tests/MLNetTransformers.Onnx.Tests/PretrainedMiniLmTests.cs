@@ -20,6 +20,7 @@ public class PretrainedMiniLmTests
         var c = Model.Value.Encoder.Config;
         Assert.Equal((30522, 384, 6, 12, 1536, 512, 2), (c.VocabSize, c.ModelDim, c.Layers, c.Heads, c.FeedForwardDim, c.MaxLength, c.TypeVocabSize));
         Assert.Equal(1e-12f, c.LayerNormEps);
+        Assert.Equal((0.1f, 0.1f), (c.Dropout, c.AttentionDropout)); // not in an exported graph: BERT's, all-MiniLM-L6-v2's config.json
         Assert.Equal(Activation.Gelu, c.Activation);
         Assert.Equal(NormPlacement.PostNorm, c.Norm);
         Assert.True(c.EmbeddingNorm && c.NormalizeEmbeddings);

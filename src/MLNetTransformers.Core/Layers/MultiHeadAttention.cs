@@ -72,7 +72,23 @@ public sealed class MultiHeadAttention
     /// <summary>Size of the output rows.</summary>
     public int OutDim => _outProj?.Out ?? AttnDim;
 
-    /// <summary>Per-head attention weights of the last Forward, [B, H, Tq, Tk].</summary>
+    /// <summary>
+    /// Dropout on the attention weights of training forwards (BERT's <c>attention_probs_dropout_prob</c>); 0 = none.
+    /// </summary>
+    public float AttentionDropout
+    {
+        get => _attention.DropoutP;
+        set
+        {
+            if (!(value >= 0f && value < 1f)) throw new ArgumentOutOfRangeException(nameof(value), value, "Attention dropout must be in [0, 1).");
+            _attention.DropoutP = value;
+        }
+    }
+
+    /// <summary>Seed of the attention dropout masks (setting it restarts their streams: the next forward draws the same masks again).</summary>
+    public ulong AttentionDropoutSeed { get => _attention.DropoutSeed; set => _attention.DropoutSeed = value; }
+
+    /// <summary>Per-head attention weights of the last Forward, [B, H, Tq, Tk] (before attention dropout).</summary>
     public ReadOnlySpan<float> Weights => _attention.Weights;
 
     /// <summary>Self-attention. x: [B, T, d] → [B, T, d]. <paramref name="keyPadding"/>: [B, T], true = padded.</summary>
@@ -80,7 +96,7 @@ public sealed class MultiHeadAttention
     /// <param name="batch">Sequences in the batch (B).</param>
     /// <param name="seqLen">Tokens per sequence (T).</param>
     /// <param name="keyPadding">[B, T] flags, true where a key position is padding (never attended to); null = none.</param>
-    public float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding = null) => Forward(x, batch, seqLen, keyPadding, inference: false);
+    public float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding = null) => Forward(x, batch, seqLen, keyPadding, inference: false, training: true);
 
     /// <summary>
     /// Whether inference forwards keep the attention weights for <see cref="Weights"/> (attention maps). Off by default:
@@ -88,8 +104,8 @@ public sealed class MultiHeadAttention
     /// </summary>
     public bool RecordWeights { get; set; }
 
-    /// <summary>Self-attention; with <paramref name="inference"/> (no backward follows) tiled unless <see cref="RecordWeights"/>.</summary>
-    internal float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool inference)
+    /// <summary>Self-attention; with <paramref name="inference"/> (no backward follows) tiled unless <see cref="RecordWeights"/>; <paramref name="training"/> applies <see cref="AttentionDropout"/>.</summary>
+    internal float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool inference, bool training = false)
     {
         int n = batch * seqLen, a = AttnDim;
         (_batch, _tq, _tk, _rows, _cross, _x) = (batch, seqLen, seqLen, n, false, x);
@@ -97,7 +113,7 @@ public sealed class MultiHeadAttention
         InProject(x, n, qkv);
         var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [n, A]
         _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
-            batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding, tiled: inference && !RecordWeights);
+            batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding, tiled: inference && !RecordWeights, training: training);
         return _outProj is null ? ctx : _outProj.Forward(ctx, n);
     }
 
@@ -108,7 +124,8 @@ public sealed class MultiHeadAttention
     /// <param name="x">Query vectors [N, d], the sequences' real tokens one after another.</param>
     /// <param name="packed">Where each sequence's rows are.</param>
     /// <param name="inference">No backward follows: attention may run tiled.</param>
-    internal float[] Forward(float[] x, PackedSequences packed, bool inference)
+    /// <param name="training">Whether <see cref="AttentionDropout"/> applies.</param>
+    internal float[] Forward(float[] x, PackedSequences packed, bool inference, bool training)
     {
         int n = packed.Rows, a = AttnDim;
         (_batch, _tq, _tk, _rows, _cross, _x) = (packed.Batch, packed.SeqLen, packed.SeqLen, n, false, x);
@@ -116,7 +133,7 @@ public sealed class MultiHeadAttention
         InProject(x, n, qkv);
         var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [N, A]
         _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
-            packed.Batch, Heads, packed.SeqLen, packed.SeqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, null, tiled: inference && !RecordWeights, packed);
+            packed.Batch, Heads, packed.SeqLen, packed.SeqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, null, tiled: inference && !RecordWeights, packed, training);
         return _outProj is null ? ctx : _outProj.Forward(ctx, n);
     }
 

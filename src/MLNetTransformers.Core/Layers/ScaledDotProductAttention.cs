@@ -21,6 +21,11 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     // H score blocks of len² start at _scoreStarts[b] (H·Σ len² in all instead of B·H·T²).
     private int[]? _lengths, _starts;
     private long[]? _scoreStarts;
+    // Attention dropout: the kept weights P ⊙ mask / (1 − p) that multiplied V (P itself stays in _p for the softmax
+    // backward); a dropped weight is an exact 0 there, which is how backward finds the mask.
+    private float[]? _pd;
+    private bool _dropping;
+    private long _dropCalls;
 
     /// <summary>Batch size of the last Forward.</summary>
     public int Batch { get; private set; }
@@ -36,6 +41,11 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     public float Scale { get; private set; }
     /// <summary>Whether query i sees only keys j ≤ i + (KeyLength − QueryLength).</summary>
     public bool Causal { get; private set; }
+    /// <summary>Probability that a training forward drops an attention weight (the rest scaled by 1/(1 − p)); 0 = none.</summary>
+    public float DropoutP { get; set; }
+    /// <summary>Seed of the dropout masks: forward call c, piece (b, h) draws from its own stream. Setting it restarts the calls' count.</summary>
+    public ulong DropoutSeed { get => _dropSeed; set => (_dropSeed, _dropCalls) = (value, 0); }
+    private ulong _dropSeed;
 
     /// <summary>Attention weights of the last Forward, [B, H, Tq, Tk]; masked entries are 0.</summary>
     public ReadOnlySpan<float> Weights => _tiled
@@ -56,7 +66,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     /// length, queryLength = keyLength = T is only their bound, and <paramref name="keyPadding"/> is not used.
     /// </summary>
     public void Forward(MatrixView q, MatrixView k, MatrixView v, float[] output, int batch, int heads, int queryLength, int keyLength,
-        int headDim, float scale, bool causal, bool[]? keyPadding, bool tiled = false, PackedSequences? packed = null)
+        int headDim, float scale, bool causal, bool[]? keyPadding, bool tiled = false, PackedSequences? packed = null, bool training = false)
     {
         if (keyPadding is not null && keyPadding.Length < batch * keyLength)
             throw new ArgumentException($"Key padding mask has {keyPadding.Length} entries; [{batch}, {keyLength}] needs {batch * keyLength}.", nameof(keyPadding));
@@ -75,6 +85,8 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
             for (int b = 0; b < batch; b++) { scoreStarts[b] = scores; scores += (long)heads * _lengths[b] * _lengths[b]; }
         }
         if (!tiled) Workspace.Ensure(ref _p, checked((int)scores));
+        _dropping = training && !tiled && DropoutP > 0f;
+        if (_dropping) { Workspace.Ensure(ref _pd, (int)scores); _dropCalls++; }
         _scoreBlocks = scores;
         _backward = false;
         _tiled = tiled;
@@ -134,9 +146,18 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
                 for (int j = 0; j < valid; j++) if (pad[j]) row[j] = float.NegativeInfinity;
             Softmax.InPlace(row, valid);
         }
-        // out_bh = P · V_bh
+        var weights = p;
+        if (_dropping)
+        {
+            weights = _pd.AsSpan(scores, tq * tk);
+            var rng = DeterministicRandom.Derive(_dropSeed ^ (ulong)_dropCalls * 0x9E3779B97F4A7C15UL, (ulong)piece);
+            float keep = 1f / (1f - DropoutP);
+            uint threshold = (uint)(DropoutP * (1 << 24));
+            for (int i = 0; i < weights.Length; i++) weights[i] = (rng.NextUInt64() >> 40) >= threshold ? p[i] * keep : 0f;
+        }
+        // out_bh = P · V_bh (the kept weights when dropping)
         Gemm.Multiply(Transpose.No, Transpose.No, tq, hd, tk,
-            p, tk,
+            weights, tk,
             _v.Data.AsSpan(_v.Offset + kRow * _v.Stride + h * hd), _v.Stride,
             _out.AsSpan(qRow * OutStride + h * hd), OutStride, parallel: false);
     }
@@ -263,11 +284,19 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
         var v = _v.Data.AsSpan(_v.Offset + kRow * _v.Stride + h * hd);
         var k = _k.Data.AsSpan(_k.Offset + kRow * _k.Stride + h * hd);
         var q = _q.Data.AsSpan(_q.Offset + qRow * _q.Stride + h * hd);
+        var weights = _dropping ? _pd.AsSpan(scores, tq * tk) : p;
         // dP = dO · Vᵀ   [tq, tk]
         Gemm.Multiply(Transpose.No, Transpose.Yes, tq, tk, hd, dO, OutStride, v, _v.Stride, ds, tk, parallel: false);
-        // dV += Pᵀ · dO  [tk, hd]
-        Gemm.Multiply(Transpose.Yes, Transpose.No, tk, hd, tq, p, tk, dO, OutStride,
+        // dV += P_keptᵀ · dO  [tk, hd]
+        Gemm.Multiply(Transpose.Yes, Transpose.No, tk, hd, tq, weights, tk, dO, OutStride,
             _dv.Data.AsSpan(_dv.Offset + kRow * _dv.Stride + h * hd), _dv.Stride, accumulate: true, parallel: false);
+        if (_dropping)
+        {
+            // through the dropout: dP ⊙ mask / (1 − p), the mask being where the kept weights are non-zero (a weight
+            // that is 0 before dropout has no gradient through the softmax either)
+            float keep = 1f / (1f - DropoutP);
+            for (int i = 0; i < ds.Length; i++) ds[i] = weights[i] != 0f ? ds[i] * keep : 0f;
+        }
         // dS = scale · P ⊙ (dP − rowsum(dP ⊙ P)); masked entries have P = 0 and so dS = 0
         Softmax.Backward(p, ds, ds, tq, tk);
         TensorPrimitives.Multiply(ds, Scale, ds);

@@ -24,7 +24,10 @@ public sealed class EncoderBlock
     public EncoderBlock(ParameterSet parameters, string prefix, TransformerConfig config, bool causal, ulong seed)
     {
         _dim = config.ModelDim;
-        var mha = new MultiHeadAttention(parameters, prefix + "self_attn.", config.ModelDim, config.Heads, causal);
+        var mha = new MultiHeadAttention(parameters, prefix + "self_attn.", config.ModelDim, config.Heads, causal)
+        {
+            AttentionDropout = config.AttentionDropout, AttentionDropoutSeed = seed + 4,
+        };
         var ff = new FeedForward(parameters, prefix, config.ModelDim, config.FeedForwardDim, config.Activation, config.Dropout, seed + 1);
         var norm1 = new LayerNorm(parameters, prefix + "norm1.", config.ModelDim, config.LayerNormEps);
         var norm2 = new LayerNorm(parameters, prefix + "norm2.", config.ModelDim, config.LayerNormEps);

@@ -19,7 +19,7 @@ internal sealed class SelfAttentionSublayer(MultiHeadAttention attention) : ISub
     public float[] Forward(float[] x, int n, bool training) =>
         StepKeys is { } k ? attention.ForwardStep(x, n, k, StepValues!, StepStarts)
         : CacheKeys is { } ck ? attention.ForwardIncremental(x, CacheLengths, ck, CacheValues!, CacheStarts)
-        : Packed is { } packed ? attention.Forward(x, packed, Inference)
-        : attention.Forward(x, Batch, SeqLen, KeyPadding, Inference);
+        : Packed is { } packed ? attention.Forward(x, packed, Inference, training)
+        : attention.Forward(x, Batch, SeqLen, KeyPadding, Inference, training);
     public float[] Backward(float[] dy, int n) => attention.Backward(dy);
 }

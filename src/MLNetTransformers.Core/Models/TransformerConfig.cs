@@ -37,6 +37,11 @@ public record TransformerConfig
     public bool CrossAttention { get; init; }
     /// <summary>LayerNorm epsilon.</summary>
     public float LayerNormEps { get; init; } = 1e-5f;
+    /// <summary>
+    /// Dropout on the self-attention probabilities of encoder blocks in training (BERT's <c>attention_probs_dropout_prob</c>);
+    /// 0 = none, the library's own models' default.
+    /// </summary>
+    public float AttentionDropout { get; init; }
     /// <summary>Rows of the token-type (segment) embedding added to every token: BERT's 2 (sentence A and B); 0 = none.</summary>
     public int TypeVocabSize { get; init; }
     /// <summary>A LayerNorm right after the embedding sum (BERT's <c>embeddings.LayerNorm</c>).</summary>
@@ -69,6 +74,7 @@ public record TransformerConfig
         if (MaxLength > MaxLengthLimit) throw new ArgumentException($"{nameof(MaxLength)} must be at most {MaxLengthLimit:N0}, got {MaxLength}.");
         if (ModelDim % Heads != 0) throw new ArgumentException($"{nameof(ModelDim)} {ModelDim} is not divisible by {nameof(Heads)} {Heads}.");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentException($"{nameof(Dropout)} must be in [0, 1), got {Dropout}.");
+        if (!(AttentionDropout >= 0f && AttentionDropout < 1f)) throw new ArgumentException($"{nameof(AttentionDropout)} must be in [0, 1), got {AttentionDropout}.");
         if (TypeVocabSize < 0) throw new ArgumentException($"{nameof(TypeVocabSize)} must be non-negative, got {TypeVocabSize}.");
         if (PositionOffset < 0 || PositionOffset > MaxLengthLimit) throw new ArgumentException($"{nameof(PositionOffset)} must be in [0, {MaxLengthLimit}], got {PositionOffset}.");
         if (!(LayerNormEps > 0f)) throw new ArgumentException($"{nameof(LayerNormEps)} must be positive, got {LayerNormEps}.");

@@ -67,7 +67,7 @@ public sealed class EncoderFamily
             VocabSize = Int(c, "vocab_size", src), ModelDim = Int(c, "hidden_size", src), Layers = Int(c, "num_hidden_layers", src),
             Heads = Int(c, "num_attention_heads", src), FeedForwardDim = Int(c, "intermediate_size", src),
             MaxLength = positions - positionOffset, PositionOffset = positionOffset, TypeVocabSize = Int(c, "type_vocab_size", src, 2),
-            Dropout = Float(c, "hidden_dropout_prob", src, 0.1f), LayerNormEps = Float(c, "layer_norm_eps", src, 1e-12f),
+            Dropout = Float(c, "hidden_dropout_prob", src, 0.1f), AttentionDropout = Float(c, "attention_probs_dropout_prob", src, 0.1f), LayerNormEps = Float(c, "layer_norm_eps", src, 1e-12f),
             Activation = ActivationOf(Str(c, "hidden_act", src, "gelu"), src), Norm = NormPlacement.PostNorm,
             PositionalEncoding = PositionalEncodingKind.Learned, EmbeddingNorm = true,
         };
@@ -77,6 +77,7 @@ public sealed class EncoderFamily
     {
         VocabSize = Int(c, "vocab_size", src), ModelDim = Int(c, "dim", src), Layers = Int(c, "n_layers", src), Heads = Int(c, "n_heads", src),
         FeedForwardDim = Int(c, "hidden_dim", src), MaxLength = Int(c, "max_position_embeddings", src, 512), Dropout = Float(c, "dropout", src, 0.1f),
+        AttentionDropout = Float(c, "attention_dropout", src, 0.1f),
         LayerNormEps = 1e-12f, Activation = ActivationOf(Str(c, "activation", src, "gelu"), src), Norm = NormPlacement.PostNorm,
         PositionalEncoding = PositionalEncodingKind.Learned, EmbeddingNorm = true, Pooling = Pooling.Cls,
     };

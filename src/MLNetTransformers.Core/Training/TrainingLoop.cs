@@ -64,7 +64,10 @@ public sealed class TrainingLoop
             validatedAt = step;
             if (ema is not null) { weights.CopyTo(raw!, 0); ema.CopyTo(weights, 0); }
             var s = validate();
-            bool better = bestScore is not { } b || s.Loss < b.Loss || (s.Loss == b.Loss && (s.Metric ?? 0) > (b.Metric ?? 0));
+            bool better = bestScore is not { } b
+                || (o.Criterion == ValidationCriterion.Metric && s.Metric is { } m && b.Metric is { } bm
+                    ? m > bm || (m == bm && s.Loss < b.Loss)
+                    : s.Loss < b.Loss || (s.Loss == b.Loss && (s.Metric ?? 0) > (b.Metric ?? 0)));
             if (better)
             {
                 (bestScore, bestStep) = (s, step);

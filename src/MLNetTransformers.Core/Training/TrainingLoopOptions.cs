@@ -30,6 +30,8 @@ public sealed record TrainingLoopOptions
     public int ReportEverySteps { get; init; }
     /// <summary>Stop after this many end-of-epoch validations without improvement (0 = never stop early).</summary>
     public int Patience { get; init; }
+    /// <summary>What makes validation weights better (<see cref="ValidationCriterion.Metric"/> falls back to the loss when a score has no metric).</summary>
+    public ValidationCriterion Criterion { get; init; } = ValidationCriterion.Loss;
     /// <summary>Decay of an exponential moving average of the weights that validation scores and the run keeps instead of the raw weights (0 = off).</summary>
     public float WeightAveraging { get; init; }
     /// <summary>Stops the run within one step; the best weights so far are kept.</summary>

@@ -156,7 +156,7 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
             Optimization = o.Optimization(o.WarmupFor(totalSteps), totalSteps, DecayKind.Linear, minLearningRateRatio: 0f),
             Epochs = epochs, MaxSteps = Math.Min(stopAfterStep, o.MaxSteps ?? long.MaxValue), StepsPerEpoch = stepsPerEpoch, TimeBudget = o.TimeBudget, ElapsedBefore = clock.Elapsed,
             ValidateEverySteps = o.ValidateEverySteps, ReportEverySteps = o.ReportEverySteps, Patience = o.PatienceFor(epochs),
-            WeightAveraging = o.WeightAveraging, Cancellation = o.CancellationToken,
+            WeightAveraging = o.WeightAveraging, Cancellation = o.CancellationToken, Criterion = o.BestWeightsBy,
         });
         if (o.LayerwiseLearningRateDecay < 1f || o.FrozenLayers > 0) loop.Trainer.Optimizer.SetLearningRateScales(LearningRateScales(model));
         var batcher = new Batcher(train, labels, bs, (ulong)o.Seed);
@@ -169,8 +169,7 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
                 yield return b;
             }
         }
-        // Cross-entropy, not accuracy, picks the weights kept: on a few hundred sentences accuracy moves in steps of
-        // several tenths of a point and picks noise.
+        // Loss and accuracy both go with every score; the options say which picks the weights kept.
         Func<ValidationScore>? validate = valid is null ? null : () =>
         {
             var (acc, loss) = Evaluate(model, valid, validLabels!, chooseMixture: true);

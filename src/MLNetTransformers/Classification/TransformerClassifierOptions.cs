@@ -52,7 +52,7 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
     public float LabelSmoothing { get; set; }
 
     /// <summary>
-    /// Held-out data (same columns) evaluated after every epoch: the weights with the lowest validation cross-entropy
+    /// Held-out data (same columns) evaluated after every epoch: the best weights on it (<see cref="BestWeightsBy"/>)
     /// are kept, and the n-gram branch's mixture weights are chosen on it.
     /// </summary>
     public IDataView? ValidationSet { get; set; }
@@ -64,6 +64,17 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
     /// <remarks>Default true, and false when fine-tuning a <see cref="Pretrained"/> encoder (a second fine-tuning run costs as much as the first).</remarks>
     public bool Refit { get => _refit ?? Pretrained is null; set => _refit = value; }
     private bool? _refit;
+
+    /// <summary>
+    /// What picks the weights kept and resets early stopping: <see cref="ValidationCriterion.Loss"/> (validation
+    /// cross-entropy; accuracy on a few hundred rows moves in steps and picks noise) or <see cref="ValidationCriterion.Metric"/>
+    /// (validation accuracy, the loss breaking ties).
+    /// </summary>
+    /// <remarks>Default <see cref="ValidationCriterion.Loss"/>, and <see cref="ValidationCriterion.Metric"/> when fine-tuning a
+    /// <see cref="Pretrained"/> encoder: fine-tuning grows over-confident after the first epoch (the loss rises) while
+    /// accuracy still climbs, as Hugging Face's <c>metric_for_best_model</c> is usually set for classification.</remarks>
+    public ValidationCriterion BestWeightsBy { get => _bestWeightsBy ?? (Pretrained is null ? ValidationCriterion.Loss : ValidationCriterion.Metric); set => _bestWeightsBy = value; }
+    private ValidationCriterion? _bestWeightsBy;
 
     /// <summary>Receives loss, tokens/s and validation accuracy as training goes.</summary>
     public IProgress<ClassificationTrainingProgress>? Progress { get; set; }
@@ -111,6 +122,7 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
         if (!(LayerwiseLearningRateDecay > 0f && LayerwiseLearningRateDecay <= 1f))
             throw new ArgumentOutOfRangeException(nameof(LayerwiseLearningRateDecay), LayerwiseLearningRateDecay, "LayerwiseLearningRateDecay must be in (0, 1].");
         if (FrozenLayers < 0) throw new ArgumentOutOfRangeException(nameof(FrozenLayers), FrozenLayers, "FrozenLayers must be non-negative.");
+        if (!Enum.IsDefined(BestWeightsBy)) throw new ArgumentOutOfRangeException(nameof(BestWeightsBy), BestWeightsBy, "Unknown validation criterion.");
         if (NGramBuckets < 0) throw new ArgumentOutOfRangeException(nameof(NGramBuckets), NGramBuckets, "NGramBuckets must be non-negative (0 = no n-gram branch).");
     }
 }
