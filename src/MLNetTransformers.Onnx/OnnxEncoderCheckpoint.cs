@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using MLNetTransformers.Core.Pretrained;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace MLNetTransformers.Onnx;
 
@@ -9,7 +10,9 @@ namespace MLNetTransformers.Onnx;
 /// engine. Named initializers keep Hugging Face's names; the exporter renamed the transposed MatMul weights
 /// (<c>927</c>, <c>onnx::MatMul_1234</c>), so each is matched by the graph's structure: a MatMul's weight belongs to the
 /// layer whose bias the Add after it consumes. The config is read off the weights' shapes and checked against the
-/// graph (heads from the attention reshapes and score scale, the LayerNorm epsilon, erf or tanh GELU).
+/// graph (heads from the attention reshapes and score scale, the LayerNorm epsilon, erf or tanh GELU). Last, ONNX
+/// Runtime runs the graph on a probe batch and the encoder read from it must agree on every real token: a graph that
+/// computes anything else is refused, never loaded as a different model.
 /// </summary>
 public static class OnnxEncoderCheckpoint
 {
@@ -40,8 +43,80 @@ public static class OnnxEncoderCheckpoint
     {
         var model = OnnxImporter.Parse(onnx, $"'{source}'");
         var graph = new GraphTensors(model.Graph, source);
-        var config = graph.ReadConfig();
-        return PretrainedCheckpoint.Load(EncoderFamily.Bert, config, graph, pooling, normalize);
+        TransformerConfig config;
+        try { config = graph.ReadConfig().Validate(); }
+        catch (ArgumentException e) { throw new InvalidDataException($"ONNX model '{source}' describes an invalid encoder: {e.Message}", e); }
+        var loaded = PretrainedCheckpoint.Load(EncoderFamily.Bert, config, graph, pooling, normalize);
+        Verify(onnx, model.Graph, loaded.Encoder, $"ONNX model '{source}'");
+        return loaded;
+    }
+
+    /// <summary>
+    /// The weights are read by name and the shape by structure, but the graph's arithmetic is not re-derived node by node:
+    /// so ONNX Runtime runs the graph on a probe batch (two sequences, one padded, both token types) and the encoder read
+    /// from it must give the same hidden states on every real token. A graph whose nodes compute something else (an
+    /// edited operator, input or constant) is refused here instead of being loaded as a different model.
+    /// </summary>
+    private static void Verify(byte[] onnx, GraphProto graph, TransformerEncoder encoder, string src)
+    {
+        var c = encoder.Config;
+        string[] known = ["input_ids", "attention_mask", "token_type_ids"];
+        var initializers = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var input in graph.Input)
+            if (!known.Contains(input.Name) && !initializers.Contains(input.Name))
+                throw new InvalidDataException($"{src} is not a BERT encoder: it takes an input '{input.Name}' (a BERT encoder takes {string.Join(", ", known)}).");
+        int b = 2, t = Math.Min(8, c.MaxLength), real0 = Math.Max(1, t - 3);
+        var ids = new int[b * t];
+        var types = new int[b * t];
+        var mask = new long[b * t];
+        var rng = new Random(1);
+        for (int i = 0; i < b * t; i++)
+        {
+            bool padded = i < t && i >= real0;
+            ids[i] = padded ? 0 : rng.Next(Math.Min(c.VocabSize, 1000));
+            mask[i] = padded ? 0 : 1;
+            types[i] = c.TypeVocabSize > 1 && i >= t + t / 2 ? 1 : 0;
+        }
+        var padding = mask.Select(m => m == 0).ToArray();
+        var hidden = encoder.Forward(ids, c.TypeVocabSize > 0 ? types : null, b, t, padding, training: false);
+        float[] reference;
+        try
+        {
+            using var session = new InferenceSession(onnx);
+            int[] shape = [b, t];
+            var feeds = new List<NamedOnnxValue>();
+            foreach (var input in session.InputMetadata.Keys)
+            {
+                long[] values = input switch { "input_ids" => ids.Select(v => (long)v).ToArray(), "attention_mask" => mask, _ => types.Select(v => (long)v).ToArray() };
+                feeds.Add(session.InputMetadata[input].ElementDataType == TensorElementType.Int32
+                    ? NamedOnnxValue.CreateFromTensor(input, new DenseTensor<int>(values.Select(v => (int)v).ToArray(), shape))
+                    : NamedOnnxValue.CreateFromTensor(input, new DenseTensor<long>(values, shape)));
+            }
+            string output = session.OutputMetadata.ContainsKey("last_hidden_state") ? "last_hidden_state" : session.OutputMetadata.Keys.First();
+            using var results = session.Run(feeds, [output]);
+            var tensor = results[0].AsTensor<float>();
+            if (tensor.Length != (long)b * t * c.ModelDim)
+                throw new InvalidDataException($"{src} is not a BERT encoder: its output '{output}' has {tensor.Length} values for a [{b}, {t}] batch, not [{b}, {t}, {c.ModelDim}].");
+            reference = tensor.ToArray();
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new InvalidDataException($"{src} could not be run by ONNX Runtime to check what it computes: {e.Message.Split('\n')[0]}");
+        }
+        catch (Exception e) when (e is InvalidCastException or NotSupportedException)
+        {
+            throw new InvalidDataException($"{src} is not a BERT encoder: its output is not float hidden states ({e.Message})");
+        }
+        double scale = 1e-6;
+        for (int i = 0; i < reference.Length; i++) if (!padding[i / c.ModelDim]) scale = Math.Max(scale, Math.Abs(reference[i]));
+        for (int i = 0; i < reference.Length; i++)
+        {
+            if (padding[i / c.ModelDim]) continue;
+            double diff = Math.Abs(hidden[i] - reference[i]);
+            if (!(diff <= 1e-3 * scale))
+                throw new InvalidDataException($"{src} is not a BERT encoder the engine can read exactly: ONNX Runtime's hidden state of token {i / c.ModelDim % t} " +
+                    $"of probe sequence {i / c.ModelDim / t} differs from the encoder read from its weights by {diff:G3} (largest value {scale:G3}); the graph computes something else.");
+        }
     }
 
     /// <summary>The graph's weights under Hugging Face's names, MatMul weights transposed to [out, in].</summary>
@@ -73,7 +148,7 @@ public static class OnnxEncoderCheckpoint
             foreach (var n in graph.Node)
             {
                 if (n.OpType != "MatMul" || n.Input.Count != 2 || !_init.TryGetValue(n.Input[1], out var w) || IsHuggingFaceName(w.Name)) continue;
-                string? bias = _consumers.GetValueOrDefault(n.Output[0])?.Where(c => c.OpType == "Add")
+                string? bias = _consumers.GetValueOrDefault(n.Output.FirstOrDefault() ?? "")?.Where(c => c.OpType == "Add")
                     .SelectMany(c => c.Input).FirstOrDefault(i => i.EndsWith(".bias", StringComparison.Ordinal) && _init.ContainsKey(i));
                 if (bias is null) throw new InvalidDataException($"{_src} is not a BERT encoder: MatMul node '{n.Name}' has a weight '{w.Name}' but no named bias is added after it.");
                 if (w.Dims.Count != 2) throw new InvalidDataException($"{_src}: MatMul node '{n.Name}' has a weight of {w.Dims.Count} dimensions.");
@@ -139,16 +214,16 @@ public static class OnnxEncoderCheckpoint
         {
             var add = _consumers.GetValueOrDefault("encoder.layer.0.attention.self.key.bias")?.FirstOrDefault(n => n.OpType == "Add")
                 ?? throw new InvalidDataException($"{_src} is not a BERT encoder: the key bias of layer 0 is not added to a projection.");
-            var reshape = _consumers.GetValueOrDefault(add.Output[0])?.FirstOrDefault(n => n.OpType == "Reshape")
+            var reshape = _consumers.GetValueOrDefault(add.Output.FirstOrDefault() ?? "")?.FirstOrDefault(n => n.OpType == "Reshape" && n.Input.Count == 2)
                 ?? throw new InvalidDataException($"{_src} is not a BERT encoder: node '{add.Name}' (key projection) is not split into heads by a Reshape.");
             var shape = Ints(reshape.Input[1]);
             if (shape is null && _producer.TryGetValue(reshape.Input[1], out var concat) && concat.OpType == "Concat" && concat.Input.Count == 4)
-                shape = [0, 0, Ints(concat.Input[2])?.SingleOrDefault() ?? 0, Ints(concat.Input[3])?.SingleOrDefault() ?? 0];
+                shape = [0, 0, Ints(concat.Input[2]) is [var h] ? h : 0, Ints(concat.Input[3]) is [var w] ? w : 0];
             if (shape is not { Length: 4 } || shape[2] <= 0 || shape[2] * shape[3] != d)
                 throw new InvalidDataException($"{_src}: the heads of Reshape node '{reshape.Name}' could not be read as [batch, sequence, heads, head size] with heads × head size = {d}.");
             int heads = (int)shape[2], headSize = (int)shape[3];
-            var scale = _graph.Node.Where(n => n.OpType is "Div" or "Mul").Select(n => (n, c: Floats(n.Input[1])))
-                .FirstOrDefault(x => x.c is { Length: 1 } && _producer.TryGetValue(x.n.Input[0], out var p) && p.OpType == "MatMul" && !_init.ContainsKey(p.Input[1]));
+            var scale = _graph.Node.Where(n => n.OpType is "Div" or "Mul" && n.Input.Count == 2).Select(n => (n, c: Floats(n.Input[1])))
+                .FirstOrDefault(x => x.c is { Length: 1 } && _producer.TryGetValue(x.n.Input[0], out var p) && p.OpType == "MatMul" && p.Input.Count == 2 && !_init.ContainsKey(p.Input[1]));
             if (scale.c is { } c)
             {
                 double implied = scale.n.OpType == "Div" ? c[0] * c[0] : 1.0 / (c[0] * c[0]);
@@ -164,7 +239,7 @@ public static class OnnxEncoderCheckpoint
             foreach (var n in _graph.Node)
             {
                 if (n.OpType == "LayerNormalization") return n.Attribute.FirstOrDefault(a => a.Name == "epsilon")?.F ?? 1e-5f;
-                if (n.OpType == "Add" && _producer.TryGetValue(n.Input[0], out var p) && p.OpType == "ReduceMean" && Floats(n.Input[1]) is { Length: 1 } eps) return eps[0];
+                if (n.OpType == "Add" && n.Input.Count == 2 && _producer.TryGetValue(n.Input[0], out var p) && p.OpType == "ReduceMean" && Floats(n.Input[1]) is { Length: 1 } eps) return eps[0];
             }
             throw new InvalidDataException($"{_src} is not a BERT encoder: no LayerNorm epsilon was found.");
         }
