@@ -100,12 +100,7 @@ internal static class TrainCommand
     {
         if (path == MiniLM.ModelName) return MiniLM.Load(maxTokens ?? PretrainedEncoder.DefaultMaxTokens);
         if (Directory.Exists(path)) return PretrainedEncoder.FromHuggingFaceFolder(path, maxTokens);
-        if (File.Exists(path) && path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase))
-        {
-            string vocab = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "vocab.txt");
-            if (!File.Exists(vocab)) throw new UsageException($"--pretrained '{path}': an ONNX encoder needs its vocab.txt in the same folder ('{vocab}' does not exist).");
-            return PretrainedEncoder.FromWordPiece(OnnxEncoderCheckpoint.Load(path), vocab, lowerCase: true, maxTokens, path);
-        }
+        if (File.Exists(path) && path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxEncoderCheckpoint.LoadPretrained(path, maxTokens);
         throw new UsageException($"--pretrained '{path}' is neither a model folder, an .onnx file nor a packaged model name ({MiniLM.ModelName}).");
     }
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using MLNetTransformers.Core.Pretrained;
+using MLNetTransformers.Pretrained;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace MLNetTransformers.Onnx;
@@ -32,6 +33,22 @@ public static class OnnxEncoderCheckpoint
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
         return Load(File.ReadAllBytes(path), path, pooling, normalize);
+    }
+
+    /// <summary>
+    /// The encoder in <paramref name="path"/> with the tokenizer of the <c>vocab.txt</c> beside it (lower-cased as a
+    /// <c>tokenizer_config.json</c> there says; uncased without one), ready to fine-tune or embed with.
+    /// </summary>
+    /// <param name="path">The .onnx file; its folder holds vocab.txt (and optionally tokenizer_config.json).</param>
+    /// <param name="maxTokens">Length of the tokenizer's sequences; null = <see cref="PretrainedEncoder.DefaultMaxTokens"/>, or the encoder's positions if fewer.</param>
+    /// <param name="pooling">How sentence vectors are pooled; null = the checkpoint's way.</param>
+    /// <param name="normalize">Sentence embeddings of unit length.</param>
+    public static PretrainedEncoder LoadPretrained(string path, int? maxTokens = null, Pooling? pooling = null, bool normalize = false)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
+        string vocab = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "vocab.txt");
+        if (!File.Exists(vocab)) throw new FileNotFoundException($"ONNX encoder '{path}' needs its vocab.txt beside it: '{vocab}' does not exist.", vocab);
+        return PretrainedEncoder.FromWordPiece(Load(path, pooling, normalize), vocab, maxTokens, path);
     }
 
     /// <summary>Loads the encoder from ONNX bytes; <paramref name="source"/> names them in errors.</summary>

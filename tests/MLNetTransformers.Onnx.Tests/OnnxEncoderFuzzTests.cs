@@ -2,6 +2,7 @@ using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNetTransformers.Core.Pretrained;
+using MLNetTransformers.Pretrained;
 using MLNetTransformers.Onnx.Proto;
 using Xunit;
 using Xunit.Abstractions;
@@ -58,6 +59,27 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
         Assert.Equal((40, 16, 2, 2, 32, 24, 2), (c.VocabSize, c.ModelDim, c.Layers, c.Heads, c.FeedForwardDim, c.MaxLength, c.TypeVocabSize));
         Assert.Equal(1e-12f, c.LayerNormEps);
         Assert.True(Difference(RunEngine(loaded), RunOnnxRuntime(onnx), c.ModelDim) <= 1e-4);
+    }
+
+    [Fact]
+    public void LoadPretrained_PairsTheVocabularyBesideTheGraph_AndItsCasing()
+    {
+        string dir = Directory.CreateTempSubdirectory("onnx-pretrained").FullName;
+        try
+        {
+            string model = Path.Combine(dir, "model.onnx");
+            File.Copy(SmallBert, model);
+            Assert.Contains("vocab.txt", Assert.Throws<FileNotFoundException>(() => OnnxEncoderCheckpoint.LoadPretrained(model)).Message);
+            string[] vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", .. Enumerable.Range(6, 34).Select(i => $"w{i}")];
+            File.WriteAllLines(Path.Combine(dir, "vocab.txt"), vocab);
+            int[] Ids(PretrainedEncoder p) { var ids = new int[8]; int n = p.Tokenizer.Encode("Hello", ids, new int[8]); return ids[..n]; }
+            var uncased = OnnxEncoderCheckpoint.LoadPretrained(model, maxTokens: 8);
+            Assert.Equal([2, 5, 3], Ids(uncased));                       // no tokenizer_config.json: lower-cased, as BERT's tokenizer
+            File.WriteAllText(Path.Combine(dir, "tokenizer_config.json"), "{\"do_lower_case\": false}");
+            Assert.Equal([2, 1, 3], Ids(OnnxEncoderCheckpoint.LoadPretrained(model, maxTokens: 8))); // cased: "Hello" is [UNK]
+            Assert.Equal(16, uncased.Encoder.Config.ModelDim);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
     private enum Mutation { Bytes, Truncate, Dims, DropInitializer, OpType, Rewire, DropNode, Constant, Attribute }

@@ -91,6 +91,17 @@ public sealed class PretrainedEncoder
     public static PretrainedEncoder FromWordPiece(LoadedEncoder loaded, string vocabPath, bool lowerCase, int? maxTokens, string name) =>
         new(loaded.Encoder, TextTokenizer.FromWordPieceVocabulary(vocabPath, MaxTokens(maxTokens, loaded.Encoder), lowerCase), name);
 
+    /// <summary>
+    /// An encoder read elsewhere with its <c>vocab.txt</c>, lower-cased as the <c>tokenizer_config.json</c> beside the
+    /// vocabulary says (<c>do_lower_case</c>; without that file, lower-cased, as Hugging Face's BERT tokenizer does).
+    /// </summary>
+    /// <param name="loaded">The encoder.</param>
+    /// <param name="vocabPath">Its vocab.txt.</param>
+    /// <param name="maxTokens">Length of the tokenizer's sequences; null = <see cref="DefaultMaxTokens"/>, or the encoder's positions if fewer.</param>
+    /// <param name="name">What to call it.</param>
+    public static PretrainedEncoder FromWordPiece(LoadedEncoder loaded, string vocabPath, int? maxTokens, string name) =>
+        FromWordPiece(loaded, vocabPath, LowerCase(Path.GetDirectoryName(Path.GetFullPath(vocabPath))!), maxTokens, name);
+
     private static int MaxTokens(int? asked, TransformerEncoder encoder) => asked ?? Math.Min(DefaultMaxTokens, encoder.Config.MaxLength);
 
     // tokenizer_config.json's do_lower_case; Hugging Face's BERT tokenizer lower-cases unless told not to.
