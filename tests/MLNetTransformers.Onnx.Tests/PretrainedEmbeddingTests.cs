@@ -47,7 +47,10 @@ public class PretrainedEmbeddingTests
         var embeddings = await generator.GenerateAsync(texts);
         Assert.Equal(texts.Length, embeddings.Count);
         Assert.All(embeddings, e => Assert.Equal(384, e.Vector.Length));
-        Assert.True(embeddings.Usage?.InputTokenCount > 0);
+        // Usage counts what the encoder read: each text's tokens with [CLS] and [SEP] (the empty text: those two).
+        long expected = texts.Sum(t => (long)Model.Value.Tokenizer.Encode(t, new int[Model.Value.Tokenizer.MaxTokens], new int[Model.Value.Tokenizer.MaxTokens]));
+        Assert.Equal(expected, embeddings.Usage?.InputTokenCount);
+        Assert.Equal(2, Model.Value.Tokenizer.Encode("", new int[Model.Value.Tokenizer.MaxTokens], new int[Model.Value.Tokenizer.MaxTokens]));
         static float Cosine(Embedding<float> a, Embedding<float> b) => System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(a.Vector.Span, b.Vector.Span);
         Assert.True(Cosine(embeddings[0], embeddings[1]) > Cosine(embeddings[0], embeddings[2]) + 0.2f, "two reviews should be closer than a review and a finance sentence");
 

@@ -50,15 +50,16 @@ public sealed class TransformerEmbeddingGenerator : IEmbeddingGenerator<string, 
         var texts = values.ToList();
         var result = new GeneratedEmbeddings<Embedding<float>>(texts.Count);
         var vectors = new float[Math.Min(BatchSize, Math.Max(texts.Count, 1)) * d];
+        long tokens = 0;
         for (int start = 0; start < texts.Count; start += BatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
             int n = Math.Min(BatchSize, texts.Count - start);
-            _featurizer.Embed(texts.GetRange(start, n), vectors.AsSpan(0, n * d));
+            tokens += _featurizer.EmbedCountingTokens(texts.GetRange(start, n), vectors.AsSpan(0, n * d));
             for (int i = 0; i < n; i++)
                 result.Add(new Embedding<float>(vectors.AsSpan(i * d, d).ToArray()) { ModelId = Metadata.DefaultModelId, CreatedAt = DateTimeOffset.UtcNow });
         }
-        result.Usage = new UsageDetails { InputTokenCount = texts.Sum(t => (long)_featurizer.Tokenizer.EncodeAll(t ?? "").Length + 2) };
+        result.Usage = new UsageDetails { InputTokenCount = tokens }; // what the encoder read: special tokens in, truncated tokens out
         return Task.FromResult(result);
     }
 

@@ -106,10 +106,16 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPar
     /// <summary>Embeddings of <paramref name="texts"/> into <paramref name="result"/> ([n, d]; thread-safe).</summary>
     /// <param name="texts">The texts.</param>
     /// <param name="result">Receives the embeddings, [n, d] row-major.</param>
-    public void Embed(IReadOnlyList<string?> texts, Span<float> result)
+    public void Embed(IReadOnlyList<string?> texts, Span<float> result) => EmbedCountingTokens(texts, result);
+
+    /// <summary><see cref="Embed(IReadOnlyList{string}, Span{float})"/>, returning the tokens the encoder read (special tokens included, after truncation).</summary>
+    internal long EmbedCountingTokens(IReadOnlyList<string?> texts, Span<float> result)
     {
         var encoded = new EncodedTexts(Tokenizer, texts);
         EmbedEncoded(encoded, texts.Count, result);
+        long tokens = 0;
+        for (int i = 0; i < texts.Count; i++) tokens += encoded.Lengths[i];
+        return tokens;
     }
 
     /// <summary>Embeddings of rows of token ids into <paramref name="result"/> ([n, d]; thread-safe).</summary>
