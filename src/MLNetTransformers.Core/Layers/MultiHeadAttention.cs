@@ -105,17 +105,8 @@ public sealed class MultiHeadAttention
     public bool RecordWeights { get; set; }
 
     /// <summary>Self-attention; with <paramref name="inference"/> (no backward follows) tiled unless <see cref="RecordWeights"/>; <paramref name="training"/> applies <see cref="AttentionDropout"/>.</summary>
-    internal float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool inference, bool training = false)
-    {
-        int n = batch * seqLen, a = AttnDim;
-        (_batch, _tq, _tk, _rows, _cross, _x) = (batch, seqLen, seqLen, n, false, x);
-        var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);                              // [n, 3A]
-        InProject(x, n, qkv);
-        var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [n, A]
-        _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
-            batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding, tiled: inference && !RecordWeights, training: training);
-        return _outProj is null ? ctx : _outProj.Forward(ctx, n);
-    }
+    internal float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool inference, bool training = false) =>
+        SelfAttend(x, batch * seqLen, batch, seqLen, keyPadding, null, inference, training);
 
     /// <summary>
     /// Self-attention over packed sequences: x [N, d] → [N, d], each sequence attending over its own tokens only
@@ -125,15 +116,19 @@ public sealed class MultiHeadAttention
     /// <param name="packed">Where each sequence's rows are.</param>
     /// <param name="inference">No backward follows: attention may run tiled.</param>
     /// <param name="training">Whether <see cref="AttentionDropout"/> applies.</param>
-    internal float[] Forward(float[] x, PackedSequences packed, bool inference, bool training)
+    internal float[] Forward(float[] x, PackedSequences packed, bool inference, bool training) =>
+        SelfAttend(x, packed.Rows, packed.Batch, packed.SeqLen, null, packed, inference, training);
+
+    // Self-attention over n rows: B sequences of T padded, or packed (then n = N and the key padding is not used).
+    private float[] SelfAttend(float[] x, int n, int batch, int seqLen, bool[]? keyPadding, PackedSequences? packed, bool inference, bool training)
     {
-        int n = packed.Rows, a = AttnDim;
-        (_batch, _tq, _tk, _rows, _cross, _x) = (packed.Batch, packed.SeqLen, packed.SeqLen, n, false, x);
-        var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);                              // [N, 3A]
+        int a = AttnDim;
+        (_batch, _tq, _tk, _rows, _cross, _x) = (batch, seqLen, seqLen, n, false, x);
+        var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);                              // [n, 3A]
         InProject(x, n, qkv);
-        var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [N, A]
+        var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [n, A]
         _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
-            packed.Batch, Heads, packed.SeqLen, packed.SeqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, null, tiled: inference && !RecordWeights, packed, training);
+            batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding, tiled: inference && !RecordWeights, packed, training);
         return _outProj is null ? ctx : _outProj.Forward(ctx, n);
     }
 

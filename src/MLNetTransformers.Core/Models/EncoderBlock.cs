@@ -74,9 +74,5 @@ public sealed class EncoderBlock
     /// <param name="dy">Gradient of the loss with respect to the output.</param>
     /// <param name="batch">Sequences in the batch (B).</param>
     /// <param name="seqLen">Tokens per sequence (T).</param>
-    public float[] Backward(float[] dy, int batch, int seqLen)
-    {
-        int n = batch * seqLen;
-        return _attnBranch.Backward(_ffBranch.Backward(dy, n, _dim), n, _dim);
-    }
+    public float[] Backward(float[] dy, int batch, int seqLen) => Backward(dy, batch * seqLen);
 }

@@ -10,8 +10,8 @@ public sealed class InputEmbeddings
 {
     private readonly Dropout _drop;
     private readonly int _dim, _offset;
-    private int[]? _zeroTypes, _positions;
-    private int _packedRows;
+    private int[]? _zeroTypes;
+    private PackedSequences? _packed;
 
     /// <summary>Declares the block's parameters under <paramref name="prefix"/>.</summary>
     /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
@@ -48,37 +48,36 @@ public sealed class InputEmbeddings
     public float[] Forward(int[] ids, int[]? tokenTypes, int batch, int seqLen, bool training)
     {
         int n = batch * seqLen;
+        if (tokenTypes is not null && TokenType is not null && tokenTypes.Length < n)
+            throw new ArgumentException($"Token type ids hold {tokenTypes.Length} values; a [{batch}, {seqLen}] batch needs {n}.", nameof(tokenTypes));
+        _packed = null;
         var x = Tok.Forward(ids, n);
         Pos.AddTo(x, batch, seqLen, _offset);
-        if (TokenType is not null)
-        {
-            if (tokenTypes is null) tokenTypes = Workspace.Ensure(ref _zeroTypes, n); // all type 0: a fresh array, never written
-            else if (tokenTypes.Length < n) throw new ArgumentException($"Token type ids hold {tokenTypes.Length} values; a [{batch}, {seqLen}] batch needs {n}.", nameof(tokenTypes));
-            var types = TokenType.Forward(tokenTypes, n);
-            TensorPrimitives.Add(x.AsSpan(0, n * _dim), types.AsSpan(0, n * _dim), x.AsSpan(0, n * _dim));
-        }
-        if (Norm is not null) x = Norm.Forward(x, n);
-        return _drop.Forward(x, n * _dim, training);
+        return AddTypesNormDrop(x, tokenTypes, n, training);
     }
 
     /// <summary>
-    /// Packed sequences (<see cref="PackedSequences"/>): ids [N] (and token types [N], null = all 0) of rows at
-    /// <paramref name="positions"/> → embeddings [N, d] after dropout.
+    /// Packed sequences: ids [N] (and token types [N], null = all 0) of the rows <paramref name="packed"/> lays out,
+    /// each at its position in its sequence → embeddings [N, d] after dropout.
     /// </summary>
     /// <param name="ids">Token ids [N].</param>
     /// <param name="tokenTypes">Token type ids [N]; null = all 0.</param>
-    /// <param name="positions">Each row's position in its sequence, [N].</param>
+    /// <param name="packed">Where each row's sequence and position are.</param>
     /// <param name="training">Whether dropout is active.</param>
-    internal float[] Forward(int[] ids, int[]? tokenTypes, ReadOnlySpan<int> positions, bool training)
+    internal float[] Forward(int[] ids, int[]? tokenTypes, PackedSequences packed, bool training)
     {
-        int n = positions.Length;
-        positions.CopyTo(Workspace.Ensure(ref _positions, n));
-        _packedRows = n;
-        var x = Tok.Forward(ids, n);
-        Pos.AddTo(x, positions, _offset);
+        _packed = packed;
+        var x = Tok.Forward(ids, packed.Rows);
+        Pos.AddTo(x, packed.Positions, _offset);
+        return AddTypesNormDrop(x, tokenTypes, packed.Rows, training);
+    }
+
+    // x [n, d] (tokens + positions) + token types → LayerNorm → dropout: what both layouts share.
+    private float[] AddTypesNormDrop(float[] x, int[]? tokenTypes, int n, bool training)
+    {
         if (TokenType is not null)
         {
-            var types = TokenType.Forward(tokenTypes ?? Workspace.Ensure(ref _zeroTypes, n), n);
+            var types = TokenType.Forward(tokenTypes ?? Workspace.Ensure(ref _zeroTypes, n), n); // all type 0: a fresh array, never written
             TensorPrimitives.Add(x.AsSpan(0, n * _dim), types.AsSpan(0, n * _dim), x.AsSpan(0, n * _dim));
         }
         if (Norm is not null) x = Norm.Forward(x, n);
@@ -92,22 +91,26 @@ public sealed class InputEmbeddings
     public void Backward(float[] dx, int batch, int seqLen)
     {
         int n = batch * seqLen;
-        var d = _drop.Backward(dx, n * _dim);
-        if (Norm is not null) d = Norm.Backward(d, n);
-        TokenType?.Backward(d, n);
+        var d = NormDropBackward(dx, n);
         Pos.Backward(d, batch, seqLen, _offset);
         Tok.Backward(d, n);
     }
 
-    /// <summary>Backward of the last packed <see cref="Forward(int[], int[], ReadOnlySpan{int}, bool)"/>, dx [N, d].</summary>
+    /// <summary>Backward of the last packed <see cref="Forward(int[], int[], PackedSequences, bool)"/>, dx [N, d].</summary>
     internal void Backward(float[] dx)
     {
-        int n = _packedRows;
-        var positions = _positions.AsSpan(0, n);
+        var packed = _packed ?? throw new InvalidOperationException("The last embedding forward was not packed.");
+        var d = NormDropBackward(dx, packed.Rows);
+        Pos.Backward(d, packed.Positions, _offset);
+        Tok.Backward(d, packed.Rows);
+    }
+
+    // Backward of AddTypesNormDrop: the gradient reaching the token and position tables; adds the type table's.
+    private float[] NormDropBackward(float[] dx, int n)
+    {
         var d = _drop.Backward(dx, n * _dim);
         if (Norm is not null) d = Norm.Backward(d, n);
         TokenType?.Backward(d, n);
-        Pos.Backward(d, positions, _offset);
-        Tok.Backward(d, n);
+        return d;
     }
 }

@@ -117,14 +117,12 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
         _lastPacked = Packing && !Array.Exists(_blocks, b => b.SelfAttention.RecordWeights) && _packed.TryPack(keyPadding, batch, seqLen);
         if (_lastPacked)
         {
-            if (seqLen > Config.MaxLength)
-                throw new ArgumentOutOfRangeException(nameof(seqLen), $"Sequence length {seqLen} exceeds the model's maximum length {Config.MaxLength}.");
             int n = _packed.Rows, d = Config.ModelDim;
             var packedIds = Workspace.Ensure(ref _packedIds, n);
             _packed.Gather(ids, packedIds);
             int[]? packedTypes = null;
             if (tokenTypes is not null) _packed.Gather(tokenTypes, packedTypes = Workspace.Ensure(ref _packedTypes, n));
-            var h = Embeddings.Forward(packedIds, packedTypes, _packed.Positions, training);
+            var h = Embed(packedIds, packedTypes, _packed, training);
             foreach (var block in _blocks) h = block.Forward(h, _packed, training, inference: !training);
             h = Finish(h, n);
             var unpacked = Workspace.Ensure(ref _unpacked, batch * seqLen * d);

@@ -35,7 +35,15 @@ public abstract class TransformerStack
         return Embeddings.Forward(ids, tokenTypes, batch, seqLen, training);
     }
 
-    /// <summary>Backward of <see cref="Embed"/>.</summary>
+    /// <summary>Packed ids and token types [N] of <paramref name="packed"/>'s rows → input embeddings (after dropout), [N, d].</summary>
+    protected float[] Embed(int[] ids, int[]? tokenTypes, PackedSequences packed, bool training)
+    {
+        if (packed.SeqLen > Config.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(packed), $"Sequence length {packed.SeqLen} exceeds the model's maximum length {Config.MaxLength}.");
+        return Embeddings.Forward(ids, tokenTypes, packed, training);
+    }
+
+    /// <summary>Backward of <see cref="Embed(int[], int[], int, int, bool)"/>.</summary>
     protected void EmbedBackward(float[] dx, int batch, int seqLen) => Embeddings.Backward(dx, batch, seqLen);
 
     /// <summary>Applies the final norm, if any.</summary>
