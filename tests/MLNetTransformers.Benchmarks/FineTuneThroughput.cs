@@ -55,8 +55,8 @@ internal static class FineTuneThroughput
             model.Parameters.ZeroGrad();
             model.ForwardBackward(b);
             double fb = sw.Elapsed.TotalSeconds;
-            GradientClipping.ClipGlobalNorm(model.Parameters.Grad, 1f);
-            trainer.Optimizer.Update(2e-5f);
+            float norm = GradientClipping.GlobalNorm(model.Parameters.Grad); // as Trainer.TrainStep: clipping read into the update
+            trainer.Optimizer.Update(2e-5f, GradientClipping.ScaleFor(norm, 1f));
             total.Stop();
             if (i < 2) continue;
             fwdBwd += fb;

@@ -32,4 +32,53 @@ public class AdamWScaleTests
         Assert.Throws<ArgumentException>(() => opt.SetLearningRateScales([1f]));
         Assert.Throws<ArgumentOutOfRangeException>(() => opt.SetLearningRateScales([1f, float.NaN]));
     }
+
+    // Tensors larger than the update's chunk (65,536 values), several of them, one decayed and one not: the update split across cores
+    // must equal the textbook formula value by value, and a gradient scale must equal scaling the gradients beforehand.
+    [Fact]
+    public void ChunkedUpdate_EqualsTheFormulaValueByValue_AndAGradientScaleEqualsScaledGradients()
+    {
+        ParameterSet Make()
+        {
+            var ps = new ParameterSet();
+            ps.Add("w", [300, 500], Init.Normal(1f), decay: true);   // 150,000 values: three chunks, the last partial
+            ps.Add("emb", [70_001], Init.Normal(1f), decay: false);
+            ps.Allocate(3);
+            for (int i = 0; i < ps.Count; i++) ps.Grad[i] = MathF.Sin(0.37f * i) * 3f;
+            return ps;
+        }
+        var ps = Make();
+        var start = ps.Data.ToArray();
+        var opt = new AdamW(ps, new AdamWOptions { WeightDecay = 0.1f });
+        opt.Update(0.01f, 0.5f);
+        var o = opt.Options;
+        var decayed = ps.Tensors[0];
+        for (int i = 0; i < ps.Count; i += 997)
+        {
+            float g = ps.Grad[i] * 0.5f;
+            float m = (1 - o.Beta1) * g, v = (1 - o.Beta2) * g * g;
+            float decay = i < decayed.Length ? 1f - 0.01f * 0.1f : 1f;
+            float expected = start[i] * decay - 0.01f / (1 - o.Beta1) * m / (MathF.Sqrt(v) / MathF.Sqrt(1 - o.Beta2) + o.Epsilon);
+            Assert.Equal(expected, ps.Data[i], 1e-6f);
+            Assert.Equal(m, opt.M[i], 1e-7f);
+        }
+        var prescaled = Make();
+        for (int i = 0; i < prescaled.Count; i++) prescaled.Grad[i] *= 0.5f;
+        new AdamW(prescaled, new AdamWOptions { WeightDecay = 0.1f }).Update(0.01f);
+        Assert.Equal(prescaled.Data, ps.Data);
+        Assert.Throws<ArgumentOutOfRangeException>(() => opt.Update(0.01f, 0f));
+        Assert.Throws<ArgumentOutOfRangeException>(() => opt.Update(0.01f, float.NaN));
+    }
+
+    [Fact]
+    public void GlobalNormAcrossCores_EqualsOnePass()
+    {
+        var g = new float[1_000_003];
+        for (int i = 0; i < g.Length; i++) g[i] = MathF.Cos(i * 0.01f) * (i % 7);
+        float parallel = GradientClipping.GlobalNorm(g), single = GradientClipping.GlobalNorm((ReadOnlySpan<float>)g);
+        Assert.Equal(single, parallel, single * 1e-5f);
+        Assert.Equal(0.5f, GradientClipping.ScaleFor(2f, 1f), 1e-5f);
+        Assert.Equal(1f, GradientClipping.ScaleFor(0.5f, 1f));
+        Assert.Equal(1f, GradientClipping.ScaleFor(5f, 0f));
+    }
 }

@@ -49,10 +49,10 @@ public sealed class Trainer
         ps.ZeroGrad();
         float loss = Model.ForwardBackward(batch);
         if (!float.IsFinite(loss)) throw new TrainingDivergedException(step, "loss", loss);
-        float norm = GradientClipping.ClipGlobalNorm(ps.Grad, Options.MaxGradNorm);
+        float norm = GradientClipping.GlobalNorm(ps.Grad);
         if (!float.IsFinite(norm)) throw new TrainingDivergedException(step, "gradient norm", norm);
         float lr = _schedule.At(step);
-        Optimizer.Update(lr);
+        Optimizer.Update(lr, GradientClipping.ScaleFor(norm, Options.MaxGradNorm)); // clipping read into the update: one pass over the gradients
         return new StepResult(step, loss, norm, lr);
     }
 }
