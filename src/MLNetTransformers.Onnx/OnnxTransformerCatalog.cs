@@ -174,7 +174,8 @@ public static class OnnxTransformerCatalog
             }
             using var results = session.Run(feeds, LogitsOutput);
             var logits = results[0].AsTensor<float>().ToArray();
-            Softmax.Forward(logits, probabilities, b, classes);
+            if (classes == 1) logits.AsSpan(0, b).CopyTo(probabilities); // a regressor: the prediction itself
+            else Softmax.Forward(logits, probabilities, b, classes);
         }
     }
 }

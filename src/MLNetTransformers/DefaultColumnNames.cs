@@ -8,6 +8,10 @@ public static class DefaultColumnNames
 {
     /// <summary>Input text.</summary>
     public const string Text = "Text";
+    /// <summary>First sentence of a pair (sentence similarity), as Microsoft.ML.TorchSharp names it.</summary>
+    public const string Sentence1 = "Sentence1";
+    /// <summary>Second sentence of a pair.</summary>
+    public const string Sentence2 = "Sentence2";
     /// <summary>Label of a classifier.</summary>
     public const string Label = "Label";
     /// <summary>Raw score of a classifier.</summary>

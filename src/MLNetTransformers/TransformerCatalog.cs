@@ -35,15 +35,21 @@ public static class TransformerCatalog
     /// <param name="tokenIdsColumnName">Output column of token ids (Int64 vector).</param>
     /// <param name="inputColumnName">Input text column.</param>
     /// <param name="attentionMaskColumnName">Output column of the attention mask (1 = real token, 0 = padding).</param>
+    /// <param name="secondInputColumnName">Second text of a sentence pair: rows become <c>[CLS] a [SEP] b [SEP]</c>, the longer
+    /// side cut first when the pair does not fit; null = single texts.</param>
+    /// <param name="tokenTypeIdsColumnName">Output column of token type ids, 0 for the first text and 1 for the second (pairs only).</param>
     /// <example>
     /// <code>
     /// var bert = mlContext.Transforms.Text.TokenizeForTransformer(
     ///     new TokenizerOptions { Kind = TokenizerKind.WordPiece, VocabularyFile = "vocab.txt", MaxTokens = 128 });
+    /// // sentence pairs: TokenIds, AttentionMask and TokenTypeIds from the columns Premise and Hypothesis
+    /// var pairs = mlContext.Transforms.Text.TokenizeForTransformer(options, inputColumnName: "Premise", secondInputColumnName: "Hypothesis");
     /// </code>
     /// </example>
     public static TokenizerEstimator TokenizeForTransformer(this TransformsCatalog.TextTransforms catalog, TokenizerOptions options,
-        string tokenIdsColumnName = DefaultColumnNames.TokenIds, string inputColumnName = DefaultColumnNames.Text, string attentionMaskColumnName = DefaultColumnNames.AttentionMask)
-        => new(inputColumnName, tokenIdsColumnName, attentionMaskColumnName, options);
+        string tokenIdsColumnName = DefaultColumnNames.TokenIds, string inputColumnName = DefaultColumnNames.Text, string attentionMaskColumnName = DefaultColumnNames.AttentionMask,
+        string? secondInputColumnName = null, string tokenTypeIdsColumnName = DefaultColumnNames.TokenTypeIds)
+        => new(inputColumnName, tokenIdsColumnName, attentionMaskColumnName, options, secondInputColumnName, tokenTypeIdsColumnName);
 
     /// <summary>Trains a transformer encoder binary classifier from a text column (Boolean label).</summary>
     /// <param name="catalog">The binary classification trainers (<c>mlContext.BinaryClassification.Trainers</c>).</param>
@@ -112,6 +118,50 @@ public static class TransformerCatalog
     public static TransformerClassificationTrainer TransformerClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
         TransformerClassifierOptions options)
         => new(options, binary: false, Environment(catalog));
+
+    /// <summary>
+    /// Sentence similarity as a cross-encoder: each pair is read as one sequence, <c>[CLS] sentence1 [SEP] sentence2 [SEP]</c>,
+    /// and a regression head on the pooled encoder output predicts the label (e.g. STS-B's 0-5), trained by mean squared
+    /// error. <c>Score</c> is the prediction, so <c>mlContext.Regression.Evaluate</c> scores it. Fine-tune a
+    /// <paramref name="pretrained"/> encoder for accuracy; without one a small encoder is trained from scratch.
+    /// </summary>
+    /// <param name="catalog">The regression trainers (<c>mlContext.Regression.Trainers</c>).</param>
+    /// <param name="labelColumnName">Similarity label: Single or Double.</param>
+    /// <param name="sentence1ColumnName">First sentence of each pair.</param>
+    /// <param name="sentence2ColumnName">Second sentence of each pair.</param>
+    /// <param name="pretrained">A pretrained encoder to fine-tune (e.g. <c>MiniLM.Load()</c>), or null to train from scratch.</param>
+    /// <param name="validationSet">Held-out pairs with the same columns (early stopping, kept weights); null = 10% of the training rows.</param>
+    /// <example>
+    /// <code>
+    /// var model = mlContext.Regression.Trainers.SentenceSimilarity(pretrained: MiniLM.Load()).Fit(train);
+    /// var metrics = mlContext.Regression.Evaluate(model.Transform(test)); // RSquared, RootMeanSquaredError, ...
+    /// </code>
+    /// </example>
+    public static TransformerClassificationTrainer SentenceSimilarity(this RegressionCatalog.RegressionTrainers catalog,
+        string labelColumnName = DefaultColumnNames.Label, string sentence1ColumnName = DefaultColumnNames.Sentence1, string sentence2ColumnName = DefaultColumnNames.Sentence2,
+        PretrainedEncoder? pretrained = null, IDataView? validationSet = null)
+        => new(new TransformerClassifierOptions
+        {
+            LabelColumnName = labelColumnName, TextColumnName = sentence1ColumnName, SecondTextColumnName = sentence2ColumnName, Pretrained = pretrained, ValidationSet = validationSet,
+        }, binary: false, Environment(catalog), regression: true);
+
+    /// <summary>
+    /// A transformer regressor with every option: one text column, or sentence pairs with
+    /// <see cref="TransformerClassifierOptions.SecondTextColumnName"/>; <c>Score</c> is the prediction, trained by mean
+    /// squared error (the n-gram branch, a classification feature, is off).
+    /// </summary>
+    /// <param name="catalog">The regression trainers (<c>mlContext.Regression.Trainers</c>).</param>
+    /// <param name="options">Columns, tokenizer or pretrained encoder, model shape and schedule.</param>
+    /// <example>
+    /// <code>
+    /// var trainer = mlContext.Regression.Trainers.TransformerRegressor(new TransformerClassifierOptions
+    /// {
+    ///     TextColumnName = "Sentence1", SecondTextColumnName = "Sentence2", Pretrained = MiniLM.Load(), Epochs = 4,
+    /// });
+    /// </code>
+    /// </example>
+    public static TransformerClassificationTrainer TransformerRegressor(this RegressionCatalog.RegressionTrainers catalog, TransformerClassifierOptions options)
+        => new(options, binary: false, Environment(catalog), regression: true);
 
     // The simple overloads: what is not given keeps the options class's default.
     private static TransformerClassifierOptions Simple(string label, string text, int? epochs, int? batchSize, float? learningRate, IDataView? validationSet)

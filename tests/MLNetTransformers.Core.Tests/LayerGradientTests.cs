@@ -328,6 +328,35 @@ public class LayerGradientTests
         GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 4);
     }
 
+    // A one-output classifier is a regressor (mean squared error on real targets), here over sentence pairs: token types
+    // reach the type embedding, and members average their predictions.
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Regressor_OnSentencePairs_EndToEnd(int members)
+    {
+        var config = new ClassifierConfig
+        {
+            VocabSize = 13, ModelDim = 8, Heads = 2, Layers = 2, FeedForwardDim = 12, MaxLength = 6, Dropout = 0f, TypeVocabSize = 2,
+            NumClasses = 1, Pooling = Pooling.Mean, Members = members, EmbeddingNorm = true,
+        };
+        var model = new TransformerClassifier(config, 3);
+        Assert.True(model.IsRegressor);
+        GradCheck.Scramble(model.Parameters, 4, 0.2f);
+        var batch = new TokenBatch(2, 6, new[] { 2, 4, 3, 7, 8, 3, 2, 5, 3, 9, 3, 0 }, new[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 })
+        {
+            TokenTypeIds = new[] { 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 0 }, Targets = new[] { 0.5f, -0.25f }, // a small loss: finite differences of a float loss near 10 are noise at this step
+        };
+        var y = model.Forward(batch).Take(2).ToArray();
+        double mse = members * ((y[0] - 0.5) * (y[0] - 0.5) + (y[1] + 0.25) * (y[1] + 0.25)) / 2;
+        if (members == 1) Assert.Equal(mse, model.Loss(batch), 4);
+        model.Parameters.ZeroGrad();
+        model.ForwardBackward(batch);
+        GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 4);
+        Assert.Throws<ArgumentException>(() => model.Loss(new TokenBatch(1, 2, new[] { 2, 3 }, labels: new[] { 1 })));
+        Assert.Throws<ArgumentException>(() => new TransformerClassifier(new ClassifierConfig(config) { NumClasses = 1, NGramBuckets = 8 }));
+    }
+
     [Fact]
     public void LanguageModel_EndToEnd()
     {

@@ -15,7 +15,7 @@ public sealed record ClassifierConfig : TransformerConfig
     /// <param name="shape">The encoder's shape.</param>
     public ClassifierConfig(TransformerConfig shape) : base(shape) { }
 
-    /// <summary>Classes predicted.</summary>
+    /// <summary>Classes predicted; 1 = a regressor (one real-valued output, mean squared error).</summary>
     public int NumClasses { get; init; } = 2;
     /// <summary>
     /// Rows of the hashed bigram table of a <see cref="BagOfNGrams"/> branch trained beside the encoder and mixed with
@@ -35,6 +35,7 @@ public sealed record ClassifierConfig : TransformerConfig
         Positive(NumClasses, nameof(NumClasses));
         Positive(Members, nameof(Members));
         if (NGramBuckets < 0) throw new ArgumentException($"{nameof(NGramBuckets)} must be non-negative, got {NGramBuckets}.");
+        if (NGramBuckets > 0 && NumClasses == 1) throw new ArgumentException($"{nameof(NGramBuckets)} is {NGramBuckets}: the n-gram branch is for classification, not a one-output regressor.");
         return this;
     }
 

@@ -8,6 +8,9 @@ namespace MLNetTransformers.Core.Models;
 /// logits, α·transformer + β·n-grams, with (α, β) (<c>ngram.mix</c>) chosen on validation data: a weight below 1 also
 /// tempers a branch that has grown over-confident. With <see cref="ClassifierConfig.Members"/> &gt; 1 the transformer
 /// part is an ensemble: each member (encoder and head) trains on its own cross-entropy and their logits are averaged.
+/// With one output (<see cref="ClassifierConfig.NumClasses"/> = 1) it is a regressor, as Hugging Face's sequence
+/// classifiers with <c>num_labels = 1</c>: the output is the prediction, trained by mean squared error on
+/// <see cref="TokenBatch.Targets"/> (e.g. the similarity of a sentence pair).
 /// </summary>
 public sealed class TransformerClassifier : ITrainableModel
 {
@@ -120,16 +123,20 @@ public sealed class TransformerClassifier : ITrainableModel
     /// <param name="batch">Token ids and attention mask, [B, T].</param>
     public float[] Embed(TokenBatch batch) => Encoder.Embed(batch);
 
-    /// <summary>Class probabilities [B, classes] (softmax of the logits).</summary>
+    /// <summary>Class probabilities [B, classes] (softmax of the logits); a regressor's predictions [B, 1] as they are.</summary>
     /// <param name="batch">Token ids and attention mask, [B, T].</param>
     public float[] PredictProbabilities(TokenBatch batch)
     {
         var logits = Forward(batch);
         int b = batch.BatchSize, c = Config.NumClasses;
+        if (IsRegressor) return logits;
         var p = Workspace.Ensure(ref _probs, b * c);
         Softmax.Forward(logits.AsSpan(0, b * c), p.AsSpan(0, b * c), b, c);
         return p;
     }
+
+    /// <summary>Whether this is a regressor (one output, trained by mean squared error).</summary>
+    public bool IsRegressor => Config.NumClasses == 1;
 
     /// <inheritdoc/>
     public float ForwardBackward(TokenBatch batch) => Objective(batch, backward: true);
@@ -142,23 +149,39 @@ public sealed class TransformerClassifier : ITrainableModel
     // branch's; with backward, in training mode and with the gradients.
     private float Objective(TokenBatch batch, bool backward)
     {
-        var labels = RequireLabels(batch);
+        var labels = IsRegressor ? null : RequireLabels(batch);
+        var targets = IsRegressor ? batch.Targets ?? throw new ArgumentException("The batch has no targets; training a regressor needs one real-valued target per sequence.", nameof(batch)) : null;
         var padding = batch.PaddingFlags(ref _padding);
         int b = batch.BatchSize, c = Config.NumClasses;
         float loss = 0;
         for (int m = 0; m < _encoders.Length; m++)
         {
             var logits = MemberLogits(m, batch, padding, training: backward);
-            loss += _loss.Compute(logits, labels, b, c, dlogits: backward ? logits : null, labelSmoothing: LabelSmoothing);
+            loss += targets is not null
+                ? SquaredError(logits, targets, b, backward)
+                : _loss.Compute(logits, labels!, b, c, dlogits: backward ? logits : null, labelSmoothing: LabelSmoothing);
             if (backward) _encoders[m].Backward(_heads[m].Backward(logits), b, batch.SeqLen);
         }
         if (NGrams is { } bag)
         {
             var ngrams = bag.Forward(batch.Ids, b, batch.SeqLen, padding);
-            loss += _loss.Compute(ngrams, labels, b, c, dlogits: backward ? ngrams : null, labelSmoothing: LabelSmoothing);
+            loss += _loss.Compute(ngrams, labels!, b, c, dlogits: backward ? ngrams : null, labelSmoothing: LabelSmoothing);
             if (backward) bag.Backward(ngrams);
         }
         return loss;
+    }
+
+    // Mean squared error of predictions y [B] against targets t [B]; with backward, y is overwritten by ∂loss/∂y = 2(y − t)/B.
+    private static float SquaredError(float[] y, float[] t, int b, bool backward)
+    {
+        double sum = 0;
+        for (int i = 0; i < b; i++)
+        {
+            float e = y[i] - t[i];
+            sum += (double)e * e;
+            if (backward) y[i] = 2f * e / b;
+        }
+        return (float)(sum / b);
     }
 
     private static int[] RequireLabels(TokenBatch batch)

@@ -1,10 +1,33 @@
 namespace MLNetTransformers.Classification;
 
-/// <summary>Texts and class indices read from a view, checked row by row.</summary>
+/// <summary>Texts (or sentence pairs) and class indices or regression targets read from a view, checked row by row.</summary>
 internal sealed class LabeledText
 {
     public List<string?> Texts { get; } = new();
+    /// <summary>The second text of each pair; null for single texts.</summary>
+    public List<string?>? Seconds { get; private init; }
+    /// <summary>Class indices (classification; 0 for every row of a regression).</summary>
     public List<int> Labels { get; } = new();
+    /// <summary>Real-valued targets (regression); null for classification.</summary>
+    public List<float>? Targets { get; private init; }
+
+    /// <summary>These rows followed by <paramref name="other"/>'s (same kind).</summary>
+    public LabeledText Concat(LabeledText other)
+    {
+        var all = new LabeledText { Seconds = Seconds is null ? null : [.. Seconds, .. other.Seconds!], Targets = Targets is null ? null : [.. Targets, .. other.Targets!] };
+        all.Texts.AddRange(Texts.Concat(other.Texts));
+        all.Labels.AddRange(Labels.Concat(other.Labels));
+        return all;
+    }
+
+    /// <summary>A regression label: Single or Double.</summary>
+    public static DataViewSchema.Column TargetColumn(DataViewSchema schema, string name)
+    {
+        var col = schema.GetColumnOrNull(name) ?? throw new ArgumentOutOfRangeException(nameof(name),
+            $"Label column '{name}' was not found in the input (columns: {string.Join(", ", schema.Where(c => !c.IsHidden).Select(c => c.Name))}).");
+        if (col.Type == NumberDataViewType.Single || col.Type == NumberDataViewType.Double) return col;
+        throw new ArgumentOutOfRangeException(nameof(name), $"Label column '{name}' has type {col.Type}; regression needs Single or Double.");
+    }
 
     /// <summary>Label kind of a schema: Boolean/0-1 numbers for binary, key type for multiclass.</summary>
     public static DataViewSchema.Column LabelColumn(DataViewSchema schema, string name, bool binary)
@@ -34,32 +57,54 @@ internal sealed class LabeledText
         rng.Shuffle(order.AsSpan());
         var held = new bool[n];
         foreach (int i in order.AsSpan(0, take)) held[i] = true;
-        var split = new LabeledText();
-        var (texts, labels) = (Texts.ToArray(), Labels.ToArray());
-        Texts.Clear(); Labels.Clear();
+        var split = new LabeledText { Seconds = Seconds is null ? null : new(), Targets = Targets is null ? null : new() };
+        var (texts, labels, seconds, targets) = (Texts.ToArray(), Labels.ToArray(), Seconds?.ToArray(), Targets?.ToArray());
+        Texts.Clear(); Labels.Clear(); Seconds?.Clear(); Targets?.Clear();
         for (int i = 0; i < n; i++)
         {
-            var (t, l) = held[i] ? (split.Texts, split.Labels) : (Texts, Labels);
-            t.Add(texts[i]); l.Add(labels[i]);
+            var to = held[i] ? split : this;
+            to.Texts.Add(texts[i]); to.Labels.Add(labels[i]);
+            to.Seconds?.Add(seconds![i]);
+            to.Targets?.Add(targets![i]);
         }
         return split;
     }
 
-    public static LabeledText Read(IDataView data, DataViewSchema.Column text, DataViewSchema.Column label, bool binary, string dataName)
+    /// <summary>Reads the rows: <paramref name="second"/> makes them pairs; <paramref name="regression"/> reads real-valued targets.</summary>
+    public static LabeledText Read(IDataView data, DataViewSchema.Column text, DataViewSchema.Column label, bool binary, string dataName,
+        DataViewSchema.Column? second = null, bool regression = false)
     {
-        var result = new LabeledText();
-        using var cursor = data.GetRowCursor(new[] { text, label });
+        var result = new LabeledText { Seconds = second is null ? null : new(), Targets = regression ? new() : null };
+        using var cursor = data.GetRowCursor(second is { } b ? new[] { text, b, label } : new[] { text, label });
         var textGetter = cursor.GetGetter<ReadOnlyMemory<char>>(text);
-        Func<long, int> readLabel = binary ? BinaryLabel(cursor, label, dataName) : KeyLabel(cursor, label, dataName);
-        ReadOnlyMemory<char> t = default;
+        var secondGetter = second is { } c ? cursor.GetGetter<ReadOnlyMemory<char>>(c) : null;
+        Func<long, int>? readLabel = regression ? null : binary ? BinaryLabel(cursor, label, dataName) : KeyLabel(cursor, label, dataName);
+        Func<long, float>? readTarget = regression ? Target(cursor, label, dataName) : null;
+        ReadOnlyMemory<char> t = default, u = default;
         while (cursor.MoveNext())
         {
             textGetter(ref t);
-            result.Labels.Add(readLabel(cursor.Position));
+            if (readTarget is not null) { result.Targets!.Add(readTarget(cursor.Position)); result.Labels.Add(0); }
+            else result.Labels.Add(readLabel!(cursor.Position));
             result.Texts.Add(t.ToString());
+            if (secondGetter is not null) { secondGetter(ref u); result.Seconds!.Add(u.ToString()); }
         }
         if (result.Texts.Count == 0) throw new ArgumentException($"The {dataName} has no rows.");
         return result;
+    }
+
+    private static Func<long, float> Target(DataViewRowCursor cursor, DataViewSchema.Column label, string dataName)
+    {
+        Func<double> read;
+        if (label.Type == NumberDataViewType.Single) { var g = cursor.GetGetter<float>(label); float v = 0; read = () => { g(ref v); return v; }; }
+        else { var g = cursor.GetGetter<double>(label); double v = 0; read = () => { g(ref v); return v; }; }
+        return row =>
+        {
+            double v = read();
+            if (!double.IsFinite(v) || Math.Abs(v) > float.MaxValue)
+                throw new InvalidDataException($"Label column '{label.Name}' is {(double.IsNaN(v) ? "missing (NaN)" : $"not a finite number ({v})")} at row {row} of the {dataName}; regression needs a number in every row.");
+            return (float)v;
+        };
     }
 
     private static Func<long, int> BinaryLabel(DataViewRowCursor cursor, DataViewSchema.Column label, string dataName)

@@ -3,23 +3,39 @@ using System.Text.RegularExpressions;
 namespace MLNetTransformers.Classification;
 
 /// <summary>
-/// Trains tokenizer vocabulary, transformer encoder and classification head end to end from a text column.
-/// Created by <c>mlContext.BinaryClassification.Trainers.TransformerClassifier</c> or
-/// <c>mlContext.MulticlassClassification.Trainers.TransformerClassifier</c>.
+/// Trains tokenizer vocabulary, transformer encoder and head end to end from a text column, or from sentence pairs
+/// (<see cref="TransformerClassifierOptions.SecondTextColumnName"/>). Created by
+/// <c>mlContext.BinaryClassification.Trainers.TransformerClassifier</c>, <c>mlContext.MulticlassClassification.Trainers.TransformerClassifier</c>
+/// or, as a regressor (one output, mean squared error), <c>mlContext.Regression.Trainers.SentenceSimilarity</c> and
+/// <c>mlContext.Regression.Trainers.TransformerRegressor</c>.
 /// </summary>
 public sealed class TransformerClassificationTrainer : TransformerTrainer<TransformerClassifierOptions, TransformerClassificationTransformer>
 {
-    private readonly bool _binary;
+    private readonly bool _binary, _regression;
 
-    internal TransformerClassificationTrainer(TransformerClassifierOptions options, bool binary, IChannelProvider? log) : base(options, log) => _binary = binary;
+    internal TransformerClassificationTrainer(TransformerClassifierOptions options, bool binary, IChannelProvider? log, bool regression = false) : base(options, log)
+    {
+        (_binary, _regression) = (binary && !regression, regression);
+        if (regression && options.NGramBucketsSet && options.NGramBuckets > 0)
+            throw new ArgumentException($"NGramBuckets is {options.NGramBuckets}: the n-gram branch is for classification; a regressor has none.", nameof(options));
+    }
 
     /// <summary>Whether this trains a binary classifier.</summary>
     public bool IsBinary => _binary;
+    /// <summary>Whether this trains a regressor (one real-valued output, e.g. the similarity of a sentence pair).</summary>
+    public bool IsRegression => _regression;
 
     private protected override SchemaShape OutputSchema(SchemaShape inputSchema)
     {
+        if (Options.SecondTextColumnName is { } second) SchemaShapeColumns.RequireText(inputSchema, second);
         var label = inputSchema.FirstOrDefault(c => c.Name == Options.LabelColumnName);
         if (label.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{Options.LabelColumnName}' was not found in the input.");
+        if (_regression)
+        {
+            if (!(label.ItemType == NumberDataViewType.Single || label.ItemType == NumberDataViewType.Double) || label.Kind != SchemaShape.Column.VectorKind.Scalar)
+                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label.Name}' has type {label.ItemType}; regression needs Single or Double.");
+            return SchemaShapeColumns.Extend(inputSchema, TransformerClassificationTransformer.RegressionOutputColumns(Options.ScoreColumnName));
+        }
         if (_binary && !(label.ItemType is BooleanDataViewType || label.ItemType == NumberDataViewType.Single || label.ItemType == NumberDataViewType.Double))
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label.Name}' has type {label.ItemType}; binary classification needs Boolean (or Single/Double holding 0 and 1).");
         if (!_binary && !label.IsKey)
@@ -41,38 +57,41 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
         var o = Options;
         using var ch = Log?.Start("TransformerClassifier");
         var textCol = TokenizerTransformer.RequireText(input.Schema, o.TextColumnName);
-        var labelCol = LabeledText.LabelColumn(input.Schema, o.LabelColumnName, _binary);
-        int classes = _binary ? 2 : (int)((KeyDataViewType)labelCol.Type).Count;
-        if (classes < 2) throw new ArgumentException($"Label column '{labelCol.Name}' has {classes} class(es); classification needs at least 2.");
-        var classNames = _binary ? new[] { "false", "true" } : LabeledText.ClassNames(labelCol, classes);
+        DataViewSchema.Column? secondCol = o.SecondTextColumnName is { } sc ? TokenizerTransformer.RequireText(input.Schema, sc) : null;
+        var labelCol = _regression ? LabeledText.TargetColumn(input.Schema, o.LabelColumnName) : LabeledText.LabelColumn(input.Schema, o.LabelColumnName, _binary);
+        int classes = _regression ? 1 : _binary ? 2 : (int)((KeyDataViewType)labelCol.Type).Count;
+        if (!_regression && classes < 2) throw new ArgumentException($"Label column '{labelCol.Name}' has {classes} class(es); classification needs at least 2.");
+        var classNames = _regression ? new[] { "score" } : _binary ? new[] { "false", "true" } : LabeledText.ClassNames(labelCol, classes);
 
-        var train = LabeledText.Read(input, textCol, labelCol, _binary, "training data");
+        var train = LabeledText.Read(input, textCol, labelCol, _binary, "training data", secondCol, _regression);
         LabeledText? valid = null;
         if (o.ValidationSet is { } vs)
         {
             var vText = TokenizerTransformer.RequireText(vs.Schema, o.TextColumnName);
-            var vLabel = LabeledText.LabelColumn(vs.Schema, o.LabelColumnName, _binary);
-            if (!_binary && ((KeyDataViewType)vLabel.Type).Count != (ulong)classes)
+            DataViewSchema.Column? vSecond = o.SecondTextColumnName is { } vsc ? TokenizerTransformer.RequireText(vs.Schema, vsc) : null;
+            var vLabel = _regression ? LabeledText.TargetColumn(vs.Schema, o.LabelColumnName) : LabeledText.LabelColumn(vs.Schema, o.LabelColumnName, _binary);
+            if (!_binary && !_regression && ((KeyDataViewType)vLabel.Type).Count != (ulong)classes)
                 throw new ArgumentException($"Validation label column '{vLabel.Name}' has {((KeyDataViewType)vLabel.Type).Count} classes; the training data has {classes}. Map both with the same MapValueToKey transformer.");
-            valid = LabeledText.Read(vs, vText, vLabel, _binary, "validation data");
+            valid = LabeledText.Read(vs, vText, vLabel, _binary, "validation data", vSecond, _regression);
         }
         valid ??= o.ValidationFraction > 0 ? train.SplitOff(o.ValidationFraction, minimumRows: 20, (ulong)o.Seed) : null;
         if (valid is not null && o.ValidationSet is null)
             ch?.Info(MessageSensitivity.None, $"Validation: {valid.Texts.Count} of the training rows held out at random (ValidationFraction {o.ValidationFraction}).");
         var seen = new bool[classes];
         foreach (int l in train.Labels) seen[l] = true;
-        if (seen.Count(s => s) < 2) throw new ArgumentException($"The training data has only one label value in column '{labelCol.Name}'; classification needs at least two.");
+        if (!_regression && seen.Count(s => s) < 2) throw new ArgumentException($"The training data has only one label value in column '{labelCol.Name}'; classification needs at least two.");
+        if (_regression && train.Targets!.Distinct().Count() < 2) throw new ArgumentException($"Label column '{labelCol.Name}' holds one value in every training row; regression needs at least two.");
 
         var sw = Stopwatch.StartNew();
-        var tokenizer = o.Pretrained?.Tokenizer ?? o.PretrainedTokenizer ?? o.Tokenizer.Build(() => train.Texts);
+        var tokenizer = o.Pretrained?.Tokenizer ?? o.PretrainedTokenizer ?? o.Tokenizer.Build(() => train.Seconds is null ? train.Texts : train.Texts.Concat(train.Seconds));
         if (o.Pretrained is { } pre) ch?.Info(MessageSensitivity.None, $"Fine-tuning {pre.Name}: {pre.Encoder.Config.Layers} layers, d_model {pre.Encoder.Config.ModelDim}, {pre.Encoder.Parameters.Count:N0} parameters.");
         ch?.Info(MessageSensitivity.None, $"Tokenizer: {tokenizer} ({sw.Elapsed.TotalSeconds:F1} s)");
-        var trainIds = new EncodedTexts(tokenizer, train.Texts);
-        var validIds = valid is null ? null : new EncodedTexts(tokenizer, valid.Texts);
+        var trainIds = new EncodedTexts(tokenizer, train.Texts, train.Seconds);
+        var validIds = valid is null ? null : new EncodedTexts(tokenizer, valid.Texts, valid.Seconds);
 
         var model = CreateModel(tokenizer, classes);
         model.LabelSmoothing = o.LabelSmoothing;
-        var (result, bestStep) = TrainLoop(model, trainIds, train.Labels, validIds, valid?.Labels, tokenizer.MaskId, ch, sw);
+        var (result, bestStep) = TrainLoop(model, trainIds, train, validIds, valid, tokenizer.MaskId, ch, sw);
         if (result.Steps == 0 && result.StopReason == OutOfTime)
             throw new InvalidOperationException($"The time budget ({o.TimeBudget!.Value.TotalSeconds:G4} s) ran out before the first training step (reading and tokenizing took {sw.Elapsed.TotalSeconds:F1} s): nothing was trained.");
         if (valid is not null && o.ValidationSet is null && o.Refit && bestStep > 0 && train.Texts.Count + valid.Texts.Count <= RefitMaxRows
@@ -81,7 +100,7 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
         ch?.Info(MessageSensitivity.None, $"Training finished after {result.Steps} steps in {sw.Elapsed.TotalSeconds:F1} s ({result.StopReason}).");
         return new TransformerClassificationTransformer(tokenizer, model, _binary, classNames, labelCol.Type as KeyDataViewType, labelCol.Annotations,
             o.TextColumnName, o.ScoreColumnName, o.ProbabilityColumnName, o.PredictedLabelColumnName)
-        { TrainingSummary = result, LabelColumnName = labelCol.Name };
+        { TrainingSummary = result, LabelColumnName = labelCol.Name, SecondTextColumnName = o.SecondTextColumnName };
     }
 
     /// <summary>
@@ -92,16 +111,15 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
         int classes, LabeledText train, LabeledText valid, IChannel? ch, Stopwatch clock)
     {
         var o = Options;
-        var texts = train.Texts.Concat(valid.Texts).ToList();
-        var labels = train.Labels.Concat(valid.Labels).ToList();
+        var all = train.Concat(valid);
         var model = CreateModel(tokenizer, classes);
         model.LabelSmoothing = o.LabelSmoothing;
         static int StepsPerEpoch(int rows, int batchSize) => (rows + Math.Min(batchSize, rows) - 1) / Math.Min(batchSize, rows);
-        long stop = (long)Math.Round((double)bestStep * StepsPerEpoch(texts.Count, o.BatchSize) / StepsPerEpoch(train.Texts.Count, o.BatchSize));
-        var (again, _) = TrainLoop(model, new EncodedTexts(tokenizer, texts), labels, null, null, tokenizer.MaskId, ch, clock, stop);
+        long stop = (long)Math.Round((double)bestStep * StepsPerEpoch(all.Texts.Count, o.BatchSize) / StepsPerEpoch(train.Texts.Count, o.BatchSize));
+        var (again, _) = TrainLoop(model, new EncodedTexts(tokenizer, all.Texts, all.Seconds), all, null, null, tokenizer.MaskId, ch, clock, stop);
         if (again.StopReason is Cancelled or OutOfTime) return (first, summary);
         if (model.NGrams is not null) model.SetMixture(first.Mixture.Transformer, first.Mixture.NGrams);
-        ch?.Info(MessageSensitivity.None, $"Refit on all {texts.Count} rows for {again.Steps} steps (validation chose step {bestStep} of {summary.Steps}).");
+        ch?.Info(MessageSensitivity.None, $"Refit on all {all.Texts.Count} rows for {again.Steps} steps (validation chose step {bestStep} of {summary.Steps}).");
         return (model, summary with { Steps = summary.Steps + again.Steps, StopReason = summary.StopReason + "; refit on all rows", Duration = clock.Elapsed });
     }
 
@@ -114,7 +132,7 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
                 throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
             var config = new ClassifierConfig(init.Config.Shape())
             {
-                NumClasses = classes, NGramBuckets = o.NGramBuckets, Members = o.EnsembleSize, MaxLength = Math.Max(init.Config.MaxLength, tokenizer.MaxTokens),
+                NumClasses = classes, NGramBuckets = _regression ? 0 : o.NGramBuckets, Members = o.EnsembleSize, MaxLength = Math.Max(init.Config.MaxLength, tokenizer.MaxTokens),
                 Dropout = o.Pretrained is null ? o.Dropout : init.Config.Dropout, // a checkpoint is fine-tuned with the dropout it was trained with
             };
             if (config.MaxLength != init.Config.MaxLength)
@@ -128,9 +146,12 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
             }
             return m;
         }
-        return new TransformerClassifier(new ClassifierConfig(o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens))
+        // Pairs from scratch get a segment embedding of two types, as BERT's.
+        var shape = o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens);
+        if (o.SecondTextColumnName is not null && shape.TypeVocabSize < 2) shape = shape with { TypeVocabSize = 2 };
+        return new TransformerClassifier(new ClassifierConfig(shape)
         {
-            Pooling = o.Pooling, NumClasses = classes, NGramBuckets = o.NGramBuckets, Members = o.EnsembleSize,
+            Pooling = o.Pooling, NumClasses = classes, NGramBuckets = _regression ? 0 : o.NGramBuckets, Members = o.EnsembleSize,
         }, (ulong)o.Seed);
     }
 
@@ -143,8 +164,8 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
     // The classifier's part of the one training loop: shuffled length-bucketed batches (with word dropout), and
     // validation that chooses the mixture and scores cross-entropy. Returns the summary and the step whose weights
     // were kept (0 when none were chosen on validation); stopAfterStep ends the run there (a refit repeating a chosen length).
-    private (TrainingSummary Summary, long BestStep) TrainLoop(TransformerClassifier model, EncodedTexts train, List<int> labels, EncodedTexts? valid,
-        List<int>? validLabels, int maskId, IChannel? ch, Stopwatch clock, long stopAfterStep = long.MaxValue)
+    private (TrainingSummary Summary, long BestStep) TrainLoop(TransformerClassifier model, EncodedTexts train, LabeledText trainRows, EncodedTexts? valid,
+        LabeledText? validRows, int maskId, IChannel? ch, Stopwatch clock, long stopAfterStep = long.MaxValue)
     {
         var o = Options;
         int n = train.Count, bs = Math.Min(o.BatchSize, n);
@@ -159,7 +180,7 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
             WeightAveraging = o.WeightAveraging, Cancellation = o.CancellationToken, Criterion = o.BestWeightsBy,
         });
         if (o.LayerwiseLearningRateDecay < 1f || o.FrozenLayers > 0) loop.Trainer.Optimizer.SetLearningRateScales(LearningRateScales(model));
-        var batcher = new Batcher(train, labels, bs, (ulong)o.Seed);
+        var batcher = new Batcher(train, trainRows.Labels, bs, (ulong)o.Seed, trainRows.Targets);
         var dropRng = DeterministicRandom.Derive((ulong)o.Seed, 4242);
         IEnumerable<TrainingBatch> Batches(int epoch)
         {
@@ -169,10 +190,10 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
                 yield return b;
             }
         }
-        // Loss and accuracy both go with every score; the options say which picks the weights kept.
+        // Loss and accuracy (a regressor's: squared error and Pearson's r) go with every score; the options say which picks the weights kept.
         Func<ValidationScore>? validate = valid is null ? null : () =>
         {
-            var (acc, loss) = Evaluate(model, valid, validLabels!, chooseMixture: true);
+            var (acc, loss) = Evaluate(model, valid, validRows!, chooseMixture: true);
             return new ValidationScore(loss, acc);
         };
         var progress = TrainingReports.To(o.Progress, ch, r => new ClassificationTrainingProgress(r.Epoch, r.Step, r.TotalSteps, r.TrainLoss,
@@ -220,12 +241,13 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
     }
 
     /// <summary>
-    /// Accuracy and mean cross-entropy of <paramref name="model"/> on encoded data (inference mode). With
-    /// <paramref name="chooseMixture"/> and an n-gram branch, first sets the model's mixture weights (α, β) to those
-    /// of a grid with the lowest cross-entropy on this data.
+    /// Accuracy and mean cross-entropy of <paramref name="model"/> on encoded data (inference mode); for a regressor,
+    /// Pearson's r and the mean squared error. With <paramref name="chooseMixture"/> and an n-gram branch, first sets the
+    /// model's mixture weights (α, β) to those of a grid with the lowest cross-entropy on this data.
     /// </summary>
-    internal static (double Accuracy, double Loss) Evaluate(TransformerClassifier model, EncodedTexts data, List<int> labels, bool chooseMixture = false)
+    internal static (double Accuracy, double Loss) Evaluate(TransformerClassifier model, EncodedTexts data, LabeledText rows, bool chooseMixture = false)
     {
+        var labels = rows.Labels;
         int n = data.Count, classes = model.Config.NumClasses;
         var transformer = new float[n * classes];
         var ngrams = model.NGrams is null ? null : new float[n * classes];
@@ -240,6 +262,7 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
             t.AsSpan(0, b * classes).CopyTo(transformer.AsSpan(start * classes));
             g?.AsSpan(0, b * classes).CopyTo(ngrams.AsSpan(start * classes));
         }
+        if (model.IsRegressor) return RegressionScore(transformer, rows.Targets!);
         if (chooseMixture && ngrams is not null)
         {
             // Grid over α (transformer, 0…1 in steps of 0.05) and β (n-grams, 0…3 in steps of 0.1: a table trained
@@ -255,6 +278,18 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
             model.SetMixture(best.A, best.B);
         }
         return Score(transformer, ngrams, model.Mixture, labels, classes);
+    }
+
+    // Pearson's r (0 when either side is constant) and the mean squared error of predictions against targets.
+    private static (double Pearson, double Mse) RegressionScore(float[] predictions, List<float> targets)
+    {
+        int n = targets.Count;
+        double mp = 0, mt = 0, mse = 0;
+        for (int i = 0; i < n; i++) { mp += predictions[i]; mt += targets[i]; mse += (predictions[i] - targets[i]) * (double)(predictions[i] - targets[i]); }
+        (mp, mt) = (mp / n, mt / n);
+        double cov = 0, vp = 0, vt = 0;
+        for (int i = 0; i < n; i++) { double a = predictions[i] - mp, b = targets[i] - mt; cov += a * b; vp += a * a; vt += b * b; }
+        return (vp > 0 && vt > 0 ? cov / Math.Sqrt(vp * vt) : 0, mse / n);
     }
 
     // Accuracy and mean cross-entropy of the logits α·transformer + β·ngrams.

@@ -3,9 +3,9 @@ using MLNetTransformers.Persistence;
 namespace MLNetTransformers.Classification;
 
 /// <summary>
-/// Scores a text column with a trained transformer classifier: binary → <c>Score</c> (logit difference),
+/// Scores a text column (or a pair of them) with a trained transformer classifier: binary → <c>Score</c> (logit difference),
 /// <c>Probability</c>, <c>PredictedLabel</c> (Boolean); multiclass → <c>Score</c> (class probabilities, with slot
-/// names) and <c>PredictedLabel</c> (the label's key type). Lazy; cursors over a whole view score 64 rows at a
+/// names) and <c>PredictedLabel</c> (the label's key type); regression → <c>Score</c> (the prediction). Lazy; cursors over a whole view score 64 rows at a
 /// time, PredictionEngine one row; safe to use from several threads (each borrows its own model replica).
 /// </summary>
 public sealed class TransformerClassificationTransformer : LazyRowTransformer, IModelPart, IModelPartLoader<TransformerClassificationTransformer>, IDisposable
@@ -13,10 +13,10 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
     static string IModelPartLoader<TransformerClassificationTransformer>.Kind => "classifier";
 
     private sealed record ClassifierRecord(string Tokenizer, string Checkpoint, bool Binary, string[] Classes, string Text, string Score, string Probability, string Predicted,
-        string? Label = null);
+        string? Label = null, string? SecondText = null);
 
     object IModelPart.SavePart(ModelPartWriter w) => new ClassifierRecord(w.Tokenizer(Tokenizer), w.Checkpoint(Model), IsBinary, ClassNames.ToArray(),
-        TextColumnName, ScoreColumnName, ProbabilityColumnName, PredictedLabelColumnName, LabelColumnName);
+        TextColumnName, ScoreColumnName, ProbabilityColumnName, PredictedLabelColumnName, LabelColumnName, SecondTextColumnName);
 
     static ITransformer IModelPartLoader<TransformerClassificationTransformer>.LoadPart(ModelPartReader r)
     {
@@ -24,9 +24,10 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
         var model = r.Checkpoint<TransformerClassifier>(rec.Checkpoint);
         if (rec.Classes.Length != model.Config.NumClasses)
             throw new InvalidDataException($"Model file '{r.Path}' names {rec.Classes.Length} classes for a classifier of {model.Config.NumClasses}.");
-        KeyDataViewType? keyType = rec.Binary ? null : new KeyDataViewType(typeof(uint), rec.Classes.Length);
+        bool regression = model.IsRegressor;
+        KeyDataViewType? keyType = rec.Binary || regression ? null : new KeyDataViewType(typeof(uint), rec.Classes.Length);
         DataViewSchema.Annotations? annotations = null;
-        if (!rec.Binary)
+        if (!rec.Binary && !regression)
         {
             var b = new DataViewSchema.Annotations.Builder();
             var values = new VBuffer<ReadOnlyMemory<char>>(rec.Classes.Length, rec.Classes.Select(n => n.AsMemory()).ToArray());
@@ -35,7 +36,7 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
             annotations = b.ToAnnotations();
         }
         return new TransformerClassificationTransformer(r.Tokenizer(rec.Tokenizer), model, rec.Binary, rec.Classes, keyType, annotations,
-            rec.Text, rec.Score, rec.Probability, rec.Predicted) { LabelColumnName = rec.Label };
+            rec.Text, rec.Score, rec.Probability, rec.Predicted) { LabelColumnName = rec.Label, SecondTextColumnName = rec.SecondText };
     }
 
     /// <summary>Releases the <see cref="Backend"/> (an ONNX Runtime session) when it holds one.</summary>
@@ -68,12 +69,16 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
     public TextTokenizer Tokenizer { get; }
     /// <summary>The trained network (treat as read-only: scoring uses copies of its weights).</summary>
     public TransformerClassifier Model { get; }
-    /// <summary>Binary (Boolean label) or multiclass (key label).</summary>
+    /// <summary>Binary (Boolean label) or multiclass (key label); false for a regressor too.</summary>
     public bool IsBinary { get; }
+    /// <summary>Whether the model is a regressor: one <c>Score</c> column, the prediction itself.</summary>
+    public bool IsRegression => Model.IsRegressor;
     /// <summary>Class names in score order.</summary>
     public IReadOnlyList<string> ClassNames { get; }
     /// <summary>Text column read.</summary>
     public string TextColumnName { get; }
+    /// <summary>The second text column of sentence pairs, or null.</summary>
+    public string? SecondTextColumnName { get; internal init; }
     /// <summary>Score column written.</summary>
     public string ScoreColumnName { get; }
     /// <summary>Probability column written (binary only).</summary>
@@ -97,7 +102,7 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
     /// <param name="backend">The backend to score with; null = the managed engine.</param>
     public TransformerClassificationTransformer WithBackend(IClassifierBackend? backend) =>
         new(Tokenizer, Model, IsBinary, ClassNames.ToArray(), _labelType, _labelAnnotations, TextColumnName, ScoreColumnName, ProbabilityColumnName, PredictedLabelColumnName)
-        { Backend = backend, TrainingSummary = TrainingSummary, LabelColumnName = LabelColumnName };
+        { Backend = backend, TrainingSummary = TrainingSummary, LabelColumnName = LabelColumnName, SecondTextColumnName = SecondTextColumnName };
 
     /// <summary>
     /// The same transformer scoring with int8 linear layers (<see cref="Int8Quantization"/>: weights per output channel,
@@ -140,14 +145,28 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
         return model.Encoder.Blocks.SelectMany((b, i) => Interpretability.AttentionMap.PerHead("self-attention", i, b.SelfAttention.Weights, model.Config.Heads, tokens, tokens)).ToArray();
     }
 
-    /// <summary>Class probabilities for one text (thread-safe).</summary>
+    /// <summary>Class probabilities for one text (thread-safe); a regressor's prediction as one value.</summary>
     /// <param name="text">The text to classify.</param>
     public float[] PredictProbabilities(string? text)
     {
+        if (SecondTextColumnName is not null) throw new InvalidOperationException($"This model reads sentence pairs (columns '{TextColumnName}' and '{SecondTextColumnName}'): call PredictProbabilities(text, second).");
         var result = new float[Model.Config.NumClasses];
-        ScoreTexts(new[] { text }, result);
+        ScoreTexts(new[] { text }, null, result);
         return result;
     }
+
+    /// <summary>Class probabilities (a regressor's prediction) for one sentence pair (thread-safe).</summary>
+    /// <param name="text">The first text.</param>
+    /// <param name="second">The second text.</param>
+    public float[] PredictProbabilities(string? text, string? second)
+    {
+        if (SecondTextColumnName is null) throw new InvalidOperationException($"This model reads single texts (column '{TextColumnName}'), not pairs.");
+        var result = new float[Model.Config.NumClasses];
+        ScoreTexts(new[] { text }, new[] { second }, result);
+        return result;
+    }
+
+    internal static DataViewSchema.DetachedColumn[] RegressionOutputColumns(string score) => [new DataViewSchema.DetachedColumn(score, NumberDataViewType.Single)];
 
     internal static DataViewSchema.DetachedColumn[] OutputColumns(TransformerClassifierOptions o, bool binary, int classes, string[]? names, KeyDataViewType? labelType)
         => OutputColumns(o.ScoreColumnName, o.ProbabilityColumnName, o.PredictedLabelColumnName, binary, classes, names, labelType, null);
@@ -178,47 +197,53 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
     /// <inheritdoc/>
     private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
 
-    /// <summary>Writes class probabilities of <paramref name="texts"/> into <paramref name="probs"/> ([n, classes]).</summary>
-    internal void ScoreTexts(IReadOnlyList<string?> texts, Span<float> probs)
+    /// <summary>Writes class probabilities (a regressor's predictions) of <paramref name="texts"/> (paired with <paramref name="seconds"/>) into <paramref name="probs"/> ([n, classes]).</summary>
+    internal void ScoreTexts(IReadOnlyList<string?> texts, IReadOnlyList<string?>? seconds, Span<float> probs)
     {
         int n = texts.Count * Model.Config.NumClasses;
-        var encoded = new EncodedTexts(Tokenizer, texts);
+        var encoded = new EncodedTexts(Tokenizer, texts, seconds);
         var batch = Batcher.Pack(encoded, Enumerable.Range(0, texts.Count), new int[texts.Count * Tokenizer.MaxTokens], new int[texts.Count * Tokenizer.MaxTokens], null);
         if (Backend is { } backend) backend.Probabilities(batch, probs[..n]);
         else _replicas.Use(model => model.PredictProbabilities(batch).AsSpan(0, n).ToArray()).CopyTo(probs);
     }
 
     private sealed class Mapper(TransformerClassificationTransformer p, DataViewSchema input) : TextColumnMapper(input, p.TextColumnName,
-        OutputColumns(p.ScoreColumnName, p.ProbabilityColumnName, p.PredictedLabelColumnName, p.IsBinary, p.Model.Config.NumClasses, p.ClassNames.ToArray(),
-            p._labelType, p._labelAnnotations))
+        p.IsRegression ? RegressionOutputColumns(p.ScoreColumnName)
+            : OutputColumns(p.ScoreColumnName, p.ProbabilityColumnName, p.PredictedLabelColumnName, p.IsBinary, p.Model.Config.NumClasses, p.ClassNames.ToArray(), p._labelType, p._labelAnnotations),
+        p.SecondTextColumnName)
     {
         private readonly TransformerClassificationTransformer _p = p;
+        private delegate ReadOnlySpan<float> Scores();
 
         public override Delegate?[] CreateGetters(RowContext row, bool[] active)
         {
             int classes = _p.Model.Config.NumClasses;
-            var cache = new BatchedRows<string?, float>(row, new[] { Text }, classes, BatchedRows<string?, float>.Text(Text), (texts, results) => _p.ScoreTexts(texts, results));
+            Scores cache = SecondText is { } second
+                ? new BatchedRows<(string?, string?), float>(row, new[] { Text, second }, classes, BatchedRows<string?, float>.Pair(Text, second),
+                    (pairs, results) => _p.ScoreTexts(pairs.Select(x => x.Item1).ToArray(), pairs.Select(x => x.Item2).ToArray(), results)).Current
+                : new BatchedRows<string?, float>(row, new[] { Text }, classes, BatchedRows<string?, float>.Text(Text), (texts, results) => _p.ScoreTexts(texts, null, results)).Current;
+            if (_p.IsRegression) return new Delegate?[] { active[0] ? (ValueGetter<float>)((ref float v) => v = cache()[0]) : null };
             if (_p.IsBinary)
             {
                 return new Delegate?[]
                 {
-                    active[0] ? (ValueGetter<float>)((ref float v) => { var p = cache.Current(); v = MathF.Log(p[1]) - MathF.Log(p[0]); }) : null,
-                    active[1] ? (ValueGetter<float>)((ref float v) => v = cache.Current()[1]) : null,
-                    active[2] ? (ValueGetter<bool>)((ref bool v) => { var p = cache.Current(); v = p[1] > p[0]; }) : null,
+                    active[0] ? (ValueGetter<float>)((ref float v) => { var p = cache(); v = MathF.Log(p[1]) - MathF.Log(p[0]); }) : null,
+                    active[1] ? (ValueGetter<float>)((ref float v) => v = cache()[1]) : null,
+                    active[2] ? (ValueGetter<bool>)((ref bool v) => { var p = cache(); v = p[1] > p[0]; }) : null,
                 };
             }
             return new Delegate?[]
             {
                 active[0] ? (ValueGetter<VBuffer<float>>)((ref VBuffer<float> v) =>
                 {
-                    var p = cache.Current();
+                    var p = cache();
                     var e = VBufferEditor.Create(ref v, classes);
                     p.CopyTo(e.Values);
                     v = e.Commit();
                 }) : null,
                 active[1] ? (ValueGetter<uint>)((ref uint v) =>
                 {
-                    var p = cache.Current();
+                    var p = cache();
                     int arg = 0;
                     for (int c = 1; c < classes; c++) if (p[c] > p[arg]) arg = c;
                     v = (uint)arg + 1;

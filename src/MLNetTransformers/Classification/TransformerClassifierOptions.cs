@@ -15,8 +15,13 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
     /// phrases of a sentence) make such a random hold-out too easy: give a <see cref="ValidationSet"/> split by sentence for those.</summary>
     public TransformerClassifierOptions() { }
 
-    /// <summary>Label column: Boolean (or 0/1 numbers) for binary; a key type for multiclass (use MapValueToKey).</summary>
+    /// <summary>Label column: Boolean (or 0/1 numbers) for binary; a key type for multiclass (use MapValueToKey); Single or Double for regression.</summary>
     public string LabelColumnName { get; set; } = DefaultColumnNames.Label;
+    /// <summary>
+    /// The second text of a sentence pair (paraphrase, entailment, similarity): each row is read as
+    /// <c>[CLS] text [SEP] second [SEP]</c> with token types 0 and 1 (<see cref="TextTokenizer.EncodePair"/>); null = single texts.
+    /// </summary>
+    public string? SecondTextColumnName { get; set; }
     /// <summary>Output: raw score (binary: logit of the positive class minus the negative; multiclass: probability vector).</summary>
     public string ScoreColumnName { get; set; } = DefaultColumnNames.Score;
     /// <summary>Output (binary): probability of the positive class.</summary>
@@ -34,6 +39,7 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
     /// <remarks>Default 2^18, and 0 when fine-tuning a <see cref="Pretrained"/> encoder.</remarks>
     public int NGramBuckets { get => _ngramBuckets ?? (Pretrained is null ? 1 << 18 : 0); set => _ngramBuckets = value; }
     private int? _ngramBuckets;
+    internal bool NGramBucketsSet => _ngramBuckets is not null;
 
     /// <summary>
     /// Transformers trained side by side from different random initialisations, their logits averaged (a deep

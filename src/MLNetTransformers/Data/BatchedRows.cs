@@ -45,6 +45,14 @@ internal sealed class BatchedRows<TItem, TResult>
         return () => { g(ref v); return v.ToString(); };
     };
 
+    /// <summary>A reader of two text columns (a sentence pair).</summary>
+    public static Func<DataViewRow, Func<(string?, string?)>> Pair(DataViewSchema.Column first, DataViewSchema.Column second) => r =>
+    {
+        var a = Text(first)(r);
+        var b = Text(second)(r);
+        return () => (a(), b());
+    };
+
     /// <summary>The results of the current row.</summary>
     public ReadOnlySpan<TResult> Current()
     {

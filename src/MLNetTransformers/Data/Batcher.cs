@@ -5,13 +5,15 @@ internal sealed class Batcher
 {
     private readonly EncodedTexts _data;
     private readonly List<int> _labels;
+    private readonly List<float>? _targets;
     private readonly int _batchSize;
     private readonly ulong _seed;
     private readonly int[] _ids, _mask;
 
-    public Batcher(EncodedTexts data, List<int> labels, int batchSize, ulong seed)
+    // targets: regression targets, one per row (null for classification).
+    public Batcher(EncodedTexts data, List<int> labels, int batchSize, ulong seed, List<float>? targets = null)
     {
-        (_data, _labels, _batchSize, _seed) = (data, labels, batchSize, seed);
+        (_data, _labels, _batchSize, _seed, _targets) = (data, labels, batchSize, seed, targets);
         _ids = new int[batchSize * data.MaxTokens];
         _mask = new int[batchSize * data.MaxTokens];
     }
@@ -35,24 +37,28 @@ internal sealed class Batcher
             var rows = order.AsSpan(start, b).ToArray();
             var labels = new int[b];
             for (int i = 0; i < b; i++) labels[i] = _labels[rows[i]];
+            var targets = _targets is null ? null : rows.Select(r => _targets[r]).ToArray();
             int real = rows.Sum(r => _data.Lengths[r]);
-            yield return new TrainingBatch(Pack(_data, rows, _ids, _mask, labels), real);
+            yield return new TrainingBatch(Pack(_data, rows, _ids, _mask, labels, targets), real);
         }
     }
 
     /// <summary>Copies the given rows into [b, T] arrays with T = the longest row.</summary>
-    public static TokenBatch Pack(EncodedTexts data, IEnumerable<int> rows, int[] ids, int[] mask, int[]? labels)
+    /// <remarks>Sentence pairs bring their token types, into a new array (a batch keeps the one it was given).</remarks>
+    public static TokenBatch Pack(EncodedTexts data, IEnumerable<int> rows, int[] ids, int[] mask, int[]? labels, float[]? targets = null)
     {
         var list = rows as IReadOnlyList<int> ?? rows.ToArray();
         int b = list.Count, t = 1;
         foreach (int r in list) t = Math.Max(t, data.Lengths[r]);
+        var types = data.TokenTypes is null ? null : new int[b * t];
         for (int i = 0; i < b; i++)
         {
             int r = list[i], len = data.Lengths[r];
             data.Ids.AsSpan(r * data.MaxTokens, t).CopyTo(ids.AsSpan(i * t, t));
+            data.TokenTypes?.AsSpan(r * data.MaxTokens, t).CopyTo(types.AsSpan(i * t, t));
             mask.AsSpan(i * t, len).Fill(1);
             mask.AsSpan(i * t + len, t - len).Clear();
         }
-        return new TokenBatch(b, t, ids, mask, labels);
+        return new TokenBatch(b, t, ids, mask, labels) { TokenTypeIds = types, Targets = targets };
     }
 }

@@ -3,21 +3,27 @@ namespace MLNetTransformers.Data;
 /// <summary>Token ids of a text set, encoded once, with each row's real length.</summary>
 internal sealed class EncodedTexts
 {
-    public EncodedTexts(TextTokenizer tokenizer, IReadOnlyList<string?> texts)
+    public EncodedTexts(TextTokenizer tokenizer, IReadOnlyList<string?> texts, IReadOnlyList<string?>? seconds = null)
     {
         int max = tokenizer.MaxTokens;
         Count = texts.Count;
         MaxTokens = max;
         Ids = new int[Count * max];
         Lengths = new int[Count];
+        if (seconds is not null && seconds.Count != Count) throw new ArgumentException($"{seconds.Count} second texts for {Count} first texts.", nameof(seconds));
+        var types = seconds is null ? null : new int[Count * max];
         int truncated = 0;
         Parallel.For(0, Count, () => new int[max], (i, _, m) =>
         {
-            Lengths[i] = tokenizer.Encode(texts[i], Ids.AsSpan(i * max, max), m, out bool cut);
+            bool cut;
+            Lengths[i] = types is null
+                ? tokenizer.Encode(texts[i], Ids.AsSpan(i * max, max), m, out cut)
+                : tokenizer.EncodePair(texts[i], seconds![i], Ids.AsSpan(i * max, max), m, types.AsSpan(i * max, max), out cut);
             if (cut) Interlocked.Increment(ref truncated);
             return m;
         }, _ => { });
         Truncated = truncated;
+        TokenTypes = types;
     }
 
     /// <summary>Rows of token ids (e.g. a TokenIds column): each row ends at its first [PAD] and is cut at <paramref name="maxTokens"/>.</summary>
@@ -51,4 +57,6 @@ internal sealed class EncodedTexts
     public int MaxTokens { get; }
     public int[] Ids { get; }
     public int[] Lengths { get; }
+    /// <summary>Token type (segment) ids, [Count, MaxTokens], when the rows are sentence pairs; null for single texts.</summary>
+    public int[]? TokenTypes { get; }
 }

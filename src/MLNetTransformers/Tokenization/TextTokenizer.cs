@@ -234,35 +234,98 @@ public sealed class TextTokenizer
     {
         int max = MaxTokens;
         if (ids.Length < max || mask.Length < max) throw new ArgumentException($"Output spans must hold {max} entries.");
+        var tokens = Tokens(text, max - 2, out truncated);
         int n = 0;
-        truncated = false;
         ids[n++] = ClsId;
-        if (!text.IsWhiteSpace())
-        {
-            string s = Sanitize(text);
-            IReadOnlyList<int> tokens;
-            if (_chars is not null)
-            {
-                tokens = EncodeAll(s.AsSpan(0, Math.Min(s.Length, max)));
-                truncated = s.Length > max;
-            }
-            else
-            {
-                string? normalized;
-                int consumed;
-                tokens = _tokenizer is BertTokenizer bert
-                    ? bert.EncodeToIds(s, max - 2, addSpecialTokens: false, out normalized, out consumed)
-                    : _tokenizer!.EncodeToIds(s, max - 2, out normalized, out consumed);
-                truncated = consumed < (normalized ?? s).TrimEnd().Length;
-            }
-            truncated |= tokens.Count > max - 2;
-            for (int i = 0; i < tokens.Count && n < max - 1; i++) ids[n++] = tokens[i];
-        }
+        for (int i = 0; i < tokens.Count && n < max - 1; i++) ids[n++] = tokens[i];
         ids[n++] = SepId;
         mask[..n].Fill(1);
         ids[n..max].Fill(PadId);
         mask[n..max].Clear();
         return n;
+    }
+
+    /// <summary>Whether pairs take RoBERTa's form, <c>&lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;</c> with token types all 0 (else BERT's).</summary>
+    public bool RobertaPairs => Kind == TokenizerKind.ByteLevelBpe;
+
+    /// <summary>
+    /// Encodes a sentence pair as BERT reads one: <c>[CLS] a [SEP] b [SEP]</c>, token type 0 for <c>[CLS] a [SEP]</c> and 1
+    /// for <c>b [SEP]</c> (RoBERTa: <c>&lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;</c>, all type 0), then padding (mask 0, type 0).
+    /// When the pair does not fit, tokens are cut from the end of the longer side, one at a time (the second on a tie):
+    /// Hugging Face's <c>truncation="longest_first"</c>. An empty or null side contributes no tokens.
+    /// </summary>
+    /// <returns>The number of real tokens (mask 1), specials included.</returns>
+    /// <param name="first">The first text (segment A).</param>
+    /// <param name="second">The second text (segment B).</param>
+    /// <param name="ids">Receives the ids; its length is at least MaxTokens.</param>
+    /// <param name="mask">Receives the attention mask (1 = real token, 0 = padding).</param>
+    /// <param name="tokenTypes">Receives the token type (segment) ids.</param>
+    /// <param name="truncated">Whether tokens were cut to fit <see cref="MaxTokens"/>.</param>
+    public int EncodePair(ReadOnlySpan<char> first, ReadOnlySpan<char> second, Span<int> ids, Span<int> mask, Span<int> tokenTypes, out bool truncated)
+    {
+        int max = MaxTokens, specials = RobertaPairs ? 4 : 3;
+        if (ids.Length < max || mask.Length < max || tokenTypes.Length < max) throw new ArgumentException($"Output spans must hold {max} entries.");
+        if (max <= specials) throw new InvalidOperationException($"MaxTokens is {max}: a pair needs more than its {specials} special tokens.");
+        int budget = max - specials;
+        var a = Tokens(first, budget, out bool cutA);
+        var b = Tokens(second, budget, out bool cutB);
+        int la = a.Count, lb = b.Count;
+        truncated = cutA || cutB || la + lb > budget;
+        if (la + lb > budget)
+        {
+            // longest_first, removing one token at a time, is the same as this: shorten the longer side to the other's
+            // length, then both alternately, the second first.
+            int over = la + lb - budget, diff = Math.Abs(la - lb), fromLonger = Math.Min(over, diff);
+            if (la > lb) la -= fromLonger; else lb -= fromLonger;
+            over -= fromLonger;
+            lb -= (over + 1) / 2;
+            la -= over / 2;
+        }
+        int n = 0;
+        ids[n++] = ClsId;
+        for (int i = 0; i < la; i++) ids[n++] = a[i];
+        ids[n++] = SepId;
+        if (RobertaPairs) ids[n++] = SepId;
+        int firstSegment = n;
+        for (int i = 0; i < lb; i++) ids[n++] = b[i];
+        ids[n++] = SepId;
+        mask[..n].Fill(1);
+        ids[n..max].Fill(PadId);
+        mask[n..max].Clear();
+        tokenTypes[..max].Clear();
+        if (!RobertaPairs) tokenTypes[firstSegment..n].Fill(1);
+        return n;
+    }
+
+    // The text's tokens without specials, at most `limit` of them; `truncated` when the text had more.
+    private IReadOnlyList<int> Tokens(ReadOnlySpan<char> text, int limit, out bool truncated)
+    {
+        truncated = false;
+        if (text.IsWhiteSpace() || limit <= 0)
+        {
+            truncated = !text.IsWhiteSpace();
+            return Array.Empty<int>();
+        }
+        string s = Sanitize(text);
+        IReadOnlyList<int> tokens;
+        if (_chars is not null)
+        {
+            tokens = EncodeAll(s.AsSpan(0, Math.Min(s.Length, limit)));
+            truncated = s.Length > limit;
+        }
+        else
+        {
+            // One token more than fits: Microsoft.ML.Tokenizers reports fewer characters consumed than it read when the
+            // tokens fill the limit exactly, which made a text of exactly `limit` tokens look truncated.
+            string? normalized;
+            int consumed;
+            tokens = _tokenizer is BertTokenizer bert
+                ? bert.EncodeToIds(s, limit + 1, addSpecialTokens: false, out normalized, out consumed)
+                : _tokenizer!.EncodeToIds(s, limit + 1, out normalized, out consumed);
+            truncated = tokens.Count <= limit && consumed < (normalized ?? s).TrimEnd().Length;
+        }
+        truncated |= tokens.Count > limit;
+        return tokens.Count > limit ? tokens.Take(limit).ToArray() : tokens;
     }
 
     /// <summary>How one token reads on its own (special tokens by name: [CLS], [SEP], …): labels for attention maps.</summary>

@@ -2,19 +2,24 @@ using MLNetTransformers.Persistence;
 
 namespace MLNetTransformers.Tokenization;
 
-/// <summary>Maps a text column to token ids and an attention mask with a fitted <see cref="TextTokenizer"/>.</summary>
+/// <summary>
+/// Maps a text column to token ids and an attention mask with a fitted <see cref="TextTokenizer"/>; given a second text
+/// column, maps each row's pair to <c>[CLS] a [SEP] b [SEP]</c> (<see cref="TextTokenizer.EncodePair"/>) and adds a
+/// token type column.
+/// </summary>
 public sealed class TokenizerTransformer : LazyRowTransformer, IModelPart, IModelPartLoader<TokenizerTransformer>
 {
     static string IModelPartLoader<TokenizerTransformer>.Kind => "tokenizer";
 
-    private sealed record TokenizerRecord(string Tokenizer, string Input, string Ids, string Mask);
+    private sealed record TokenizerRecord(string Tokenizer, string Input, string Ids, string Mask, string? SecondInput = null, string? TokenTypes = null);
 
-    object IModelPart.SavePart(ModelPartWriter w) => new TokenizerRecord(w.Tokenizer(Tokenizer), InputColumnName, TokenIdsColumnName, AttentionMaskColumnName);
+    object IModelPart.SavePart(ModelPartWriter w) => new TokenizerRecord(w.Tokenizer(Tokenizer), InputColumnName, TokenIdsColumnName, AttentionMaskColumnName,
+        SecondInputColumnName, SecondInputColumnName is null ? null : TokenTypeIdsColumnName);
 
     static ITransformer IModelPartLoader<TokenizerTransformer>.LoadPart(ModelPartReader r)
     {
         var rec = r.Record<TokenizerRecord>();
-        return new TokenizerTransformer(r.Tokenizer(rec.Tokenizer), rec.Input, rec.Ids, rec.Mask);
+        return new TokenizerTransformer(r.Tokenizer(rec.Tokenizer), rec.Input, rec.Ids, rec.Mask, rec.SecondInput, rec.TokenTypes ?? DefaultColumnNames.TokenTypeIds);
     }
 
     /// <summary>Wraps a tokenizer.</summary>
@@ -22,8 +27,12 @@ public sealed class TokenizerTransformer : LazyRowTransformer, IModelPart, IMode
     /// <param name="inputColumnName">Input text column.</param>
     /// <param name="tokenIdsColumnName">Output column of token ids (int64 vector).</param>
     /// <param name="attentionMaskColumnName">Output column of the attention mask (1 = real token, 0 = padding).</param>
-    public TokenizerTransformer(TextTokenizer tokenizer, string inputColumnName = DefaultColumnNames.Text, string tokenIdsColumnName = DefaultColumnNames.TokenIds, string attentionMaskColumnName = DefaultColumnNames.AttentionMask)
-        => (Tokenizer, InputColumnName, TokenIdsColumnName, AttentionMaskColumnName) = (tokenizer, inputColumnName, tokenIdsColumnName, attentionMaskColumnName);
+    /// <param name="secondInputColumnName">Second text of a sentence pair (segment B), or null for single texts.</param>
+    /// <param name="tokenTypeIdsColumnName">Output column of token type ids (pairs only).</param>
+    public TokenizerTransformer(TextTokenizer tokenizer, string inputColumnName = DefaultColumnNames.Text, string tokenIdsColumnName = DefaultColumnNames.TokenIds,
+        string attentionMaskColumnName = DefaultColumnNames.AttentionMask, string? secondInputColumnName = null, string tokenTypeIdsColumnName = DefaultColumnNames.TokenTypeIds)
+        => (Tokenizer, InputColumnName, TokenIdsColumnName, AttentionMaskColumnName, SecondInputColumnName, TokenTypeIdsColumnName) =
+            (tokenizer, inputColumnName, tokenIdsColumnName, attentionMaskColumnName, secondInputColumnName, tokenTypeIdsColumnName);
 
     /// <summary>The fitted tokenizer.</summary>
     public TextTokenizer Tokenizer { get; }
@@ -33,12 +42,18 @@ public sealed class TokenizerTransformer : LazyRowTransformer, IModelPart, IMode
     public string TokenIdsColumnName { get; }
     /// <summary>Output column of the attention mask.</summary>
     public string AttentionMaskColumnName { get; }
+    /// <summary>Second text column of sentence pairs, or null.</summary>
+    public string? SecondInputColumnName { get; }
+    /// <summary>Output column of token type ids (written for sentence pairs only).</summary>
+    public string TokenTypeIdsColumnName { get; }
 
-    internal static DataViewSchema.DetachedColumn[] OutputColumns(string ids, string mask, int maxTokens) => new[]
+    internal static DataViewSchema.DetachedColumn[] OutputColumns(string ids, string mask, int maxTokens, string? types = null)
     {
-        new DataViewSchema.DetachedColumn(ids, new VectorDataViewType(NumberDataViewType.Int64, maxTokens)),
-        new DataViewSchema.DetachedColumn(mask, new VectorDataViewType(NumberDataViewType.Int64, maxTokens)),
-    };
+        var vector = new VectorDataViewType(NumberDataViewType.Int64, maxTokens);
+        var columns = new List<DataViewSchema.DetachedColumn> { new(ids, vector), new(mask, vector) };
+        if (types is not null) columns.Add(new(types, vector));
+        return columns.ToArray();
+    }
 
     internal static DataViewSchema.Column RequireText(DataViewSchema schema, string name)
     {
@@ -52,7 +67,8 @@ public sealed class TokenizerTransformer : LazyRowTransformer, IModelPart, IMode
     private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
 
     private sealed class Mapper(TokenizerTransformer parent, DataViewSchema input)
-        : TextColumnMapper(input, parent.InputColumnName, OutputColumns(parent.TokenIdsColumnName, parent.AttentionMaskColumnName, parent.Tokenizer.MaxTokens))
+        : TextColumnMapper(input, parent.InputColumnName, OutputColumns(parent.TokenIdsColumnName, parent.AttentionMaskColumnName, parent.Tokenizer.MaxTokens,
+            parent.SecondInputColumnName is null ? null : parent.TokenTypeIdsColumnName), parent.SecondInputColumnName)
     {
         private readonly TokenizerTransformer _parent = parent;
 
@@ -61,15 +77,22 @@ public sealed class TokenizerTransformer : LazyRowTransformer, IModelPart, IMode
             var tokenizer = _parent.Tokenizer;
             int max = tokenizer.MaxTokens;
             var textGetter = row.Input.GetGetter<ReadOnlyMemory<char>>(Text);
+            var secondGetter = SecondText is { } b ? row.Input.GetGetter<ReadOnlyMemory<char>>(b) : null;
             var ids = new int[max];
             var mask = new int[max];
+            var types = new int[max];
             long cached = -1;
-            ReadOnlyMemory<char> text = default;
+            ReadOnlyMemory<char> text = default, second = default;
             void Compute()
             {
                 if (cached == row.Input.Position) return;
                 textGetter(ref text);
-                tokenizer.Encode(text.Span, ids, mask);
+                if (secondGetter is null) tokenizer.Encode(text.Span, ids, mask);
+                else
+                {
+                    secondGetter(ref second);
+                    tokenizer.EncodePair(text.Span, second.Span, ids, mask, types, out _);
+                }
                 cached = row.Input.Position;
             }
             ValueGetter<VBuffer<long>> Vector(int[] source) => (ref VBuffer<long> dst) =>
@@ -79,7 +102,9 @@ public sealed class TokenizerTransformer : LazyRowTransformer, IModelPart, IMode
                 for (int i = 0; i < max; i++) editor.Values[i] = source[i];
                 dst = editor.Commit();
             };
-            return new Delegate?[] { active[0] ? Vector(ids) : null, active[1] ? Vector(mask) : null };
+            var getters = new List<Delegate?> { active[0] ? Vector(ids) : null, active[1] ? Vector(mask) : null };
+            if (secondGetter is not null) getters.Add(active[2] ? Vector(types) : null);
+            return getters.ToArray();
         }
     }
 }
