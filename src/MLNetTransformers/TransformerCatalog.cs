@@ -146,6 +146,47 @@ public static class TransformerCatalog
         }, binary: false, Environment(catalog), regression: true);
 
     /// <summary>
+    /// Sentence similarity as a bi-encoder (Sentence-BERT): each sentence embedded on its own by one shared encoder,
+    /// <c>Score</c> the cosine of the two vectors mapped onto the label range, trained as sentence-transformers'
+    /// <c>CosineSimilarityLoss</c>. Less accurate than <see cref="SentenceSimilarity"/>'s cross-encoder on a pair, but
+    /// sentences embed once and compare with many (search, clustering): the trained
+    /// <see cref="Similarity.SentenceSimilarityTransformer.Encoder"/> is an embedding model.
+    /// </summary>
+    /// <param name="catalog">The regression trainers (<c>mlContext.Regression.Trainers</c>).</param>
+    /// <param name="labelColumnName">Similarity label: Single or Double.</param>
+    /// <param name="sentence1ColumnName">First sentence of each pair.</param>
+    /// <param name="sentence2ColumnName">Second sentence of each pair.</param>
+    /// <param name="pretrained">A pretrained encoder to fine-tune (e.g. <c>MiniLM.Load()</c>), or null to train from scratch.</param>
+    /// <param name="validationSet">Held-out pairs with the same columns (early stopping, kept weights); null = 10% of the training rows.</param>
+    /// <example>
+    /// <code>
+    /// var model = mlContext.Regression.Trainers.BiEncoderSimilarity(pretrained: MiniLM.Load()).Fit(train);
+    /// float cosine = model.Cosine("A man is playing a flute.", "A man plays the flute.");
+    /// </code>
+    /// </example>
+    public static Similarity.BiEncoderSimilarityTrainer BiEncoderSimilarity(this RegressionCatalog.RegressionTrainers catalog,
+        string labelColumnName = DefaultColumnNames.Label, string sentence1ColumnName = DefaultColumnNames.Sentence1, string sentence2ColumnName = DefaultColumnNames.Sentence2,
+        PretrainedEncoder? pretrained = null, IDataView? validationSet = null)
+        => new(new TransformerClassifierOptions
+        {
+            LabelColumnName = labelColumnName, TextColumnName = sentence1ColumnName, SecondTextColumnName = sentence2ColumnName, Pretrained = pretrained, ValidationSet = validationSet,
+        }, Environment(catalog));
+
+    /// <summary>The bi-encoder similarity trainer with every option (the classifier's options; <see cref="TransformerClassifierOptions.SecondTextColumnName"/> is required).</summary>
+    /// <param name="catalog">The regression trainers (<c>mlContext.Regression.Trainers</c>).</param>
+    /// <param name="options">Columns, pretrained encoder or shape, schedule and validation.</param>
+    /// <example>
+    /// <code>
+    /// var trainer = mlContext.Regression.Trainers.BiEncoderSimilarity(new TransformerClassifierOptions
+    /// {
+    ///     TextColumnName = "Sentence1", SecondTextColumnName = "Sentence2", Pretrained = MiniLM.Load(), Epochs = 4, BatchSize = 16,
+    /// });
+    /// </code>
+    /// </example>
+    public static Similarity.BiEncoderSimilarityTrainer BiEncoderSimilarity(this RegressionCatalog.RegressionTrainers catalog, TransformerClassifierOptions options)
+        => new(options, Environment(catalog));
+
+    /// <summary>
     /// A transformer regressor with every option: one text column, or sentence pairs with
     /// <see cref="TransformerClassifierOptions.SecondTextColumnName"/>; <c>Score</c> is the prediction, trained by mean
     /// squared error (the n-gram branch, a classification feature, is off).

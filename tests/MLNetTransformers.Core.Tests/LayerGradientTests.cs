@@ -357,6 +357,29 @@ public class LayerGradientTests
         Assert.Throws<ArgumentException>(() => new TransformerClassifier(new ClassifierConfig(config) { NumClasses = 1, NGramBuckets = 8 }));
     }
 
+    // Sentence-BERT's bi-encoder: both sentences through one encoder, pooled, cosine against the target.
+    [Theory]
+    [InlineData(Pooling.Mean)]
+    [InlineData(Pooling.Cls)]
+    public void BiEncoder_EndToEnd(Pooling pooling)
+    {
+        var config = new TransformerConfig { VocabSize = 13, ModelDim = 8, Heads = 2, Layers = 2, FeedForwardDim = 12, MaxLength = 5, Dropout = 0f, Pooling = pooling, EmbeddingNorm = true };
+        var model = new BiEncoder(new TransformerEncoder(config, 3));
+        GradCheck.Scramble(model.Parameters, 4, 0.2f);
+        // Two pairs: rows 0 and 2, rows 1 and 3; row 3 padded.
+        var batch = new TokenBatch(4, 5, new[] { 6, 4, 7, 8, 3, 2, 5, 9, 3, 1, 9, 4, 6, 8, 3, 12, 11, 3, 0, 0 }, new[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0 })
+        {
+            Targets = new[] { 0.9f, -0.2f },
+        };
+        var cos = model.Similarities(batch).Take(2).ToArray();
+        Assert.All(cos, c => Assert.InRange(c, -1f, 1f));
+        Assert.Equal(((cos[0] - 0.9) * (cos[0] - 0.9) + (cos[1] + 0.2) * (cos[1] + 0.2)) / 2, model.Loss(batch), 5);
+        model.Parameters.ZeroGrad();
+        model.ForwardBackward(batch);
+        GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 4);
+        Assert.Throws<ArgumentException>(() => model.Loss(new TokenBatch(3, 2, new int[6]) { Targets = new float[2] }));
+    }
+
     [Fact]
     public void LanguageModel_EndToEnd()
     {

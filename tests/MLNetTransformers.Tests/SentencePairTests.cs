@@ -204,6 +204,62 @@ public class SentencePairTests
     }
 
     [Fact]
+    public void BiEncoder_LearnsSimilarity_FromCosinesOfSeparateEmbeddings()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = ml.Data.LoadFromEnumerable(Overlap(800, 1));
+        var test = ml.Data.LoadFromEnumerable(Overlap(200, 2));
+        var options = TestData.Tiny(epochs: 30);
+        (options.TextColumnName, options.SecondTextColumnName, options.EarlyStoppingPatience, options.NGramBuckets) = ("Sentence1", "Sentence2", 30, 0);
+        var model = ml.Regression.Trainers.BiEncoderSimilarity(options).Fit(train);
+        Assert.Equal((0f, 3f), model.LabelRange);
+        var scored = model.Transform(test);
+        var metrics = ml.Regression.Evaluate(scored);
+        var scores = scored.GetColumn<float>("Score").ToArray();
+        var labels = scored.GetColumn<float>("Label").ToArray();
+        double pearson = Metrics.Correlation.Pearson(scores, labels);
+        Assert.True(pearson > 0.7, $"Pearson {pearson}, R² {metrics.RSquared}");
+
+        // Score = min + cosine·(max − min); the encoder embeds each sentence alone (the same vector whatever it is paired with).
+        var first = Overlap(200, 2)[0];
+        Assert.Equal(scores[0], 3f * model.Cosine(first.Sentence1, first.Sentence2), 4);
+        var featurizer = new Featurization.EncoderFeaturizerTransformer(model.Tokenizer, model.Encoder, "Sentence1");
+        var u = featurizer.Transform(ml.Data.LoadFromEnumerable(new[] { first })).GetColumn<float[]>("Features").Single();
+        var v = featurizer.Transform(ml.Data.LoadFromEnumerable(new[] { new Pair { Sentence1 = first.Sentence2 } })).GetColumn<float[]>("Features").Single();
+        float cos = u.Zip(v, (x, y) => x * y).Sum() / MathF.Sqrt(u.Sum(x => x * x) * v.Sum(x => x * x));
+        Assert.Equal(model.Cosine(first.Sentence1, first.Sentence2), cos, 4);
+
+        string path = Path.Combine(Path.GetTempPath(), $"bi-encoder-{Guid.NewGuid():N}.mlnt");
+        try
+        {
+            TransformerModel.Save(ml, model, train.Schema, path);
+            var loaded = TransformerModel.Load(ml, path, out _);
+            Assert.Equal(scores, loaded.Transform(test).GetColumn<float>("Score"));
+            Assert.Equal(scores[0], ml.Model.CreatePredictionEngine<Pair, PairScore>(loaded).Predict(first).Score, 4);
+        }
+        finally { File.Delete(path); }
+
+        var bad = TestData.Tiny();
+        bad.TextColumnName = "Sentence1";
+        Assert.Contains("SecondTextColumnName", Assert.Throws<ArgumentException>(() => ml.Regression.Trainers.BiEncoderSimilarity(bad)).Message);
+        bad.SecondTextColumnName = "Sentence2";
+        bad.LabelSmoothing = 0.1f;
+        Assert.Contains("LabelSmoothing", Assert.Throws<ArgumentException>(() => ml.Regression.Trainers.BiEncoderSimilarity(bad)).Message);
+    }
+
+    [Fact]
+    public void Correlations_MatchTheirDefinitions()
+    {
+        float[] x = [1, 2, 3, 4, 5], y = [2, 4, 5, 4, 5];
+        Assert.Equal(0.7745966692, Metrics.Correlation.Pearson(x, y), 6);          // computed by hand in float64 (torch), as scipy.stats.pearsonr
+        Assert.Equal(0.7378647873, Metrics.Correlation.Spearman(x, y), 6);         // Pearson of the ranks y → 1, 2.5, 4.5, 2.5, 4.5 (ties at their mean rank), as scipy.stats.spearmanr
+        Assert.Equal(1.0, Metrics.Correlation.Spearman(x, x.Select(v => v * v * v).ToArray()), 9);
+        Assert.Equal(0.0, Metrics.Correlation.Pearson(x, [3, 3, 3, 3, 3]));
+        Assert.Throws<ArgumentException>(() => Metrics.Correlation.Pearson(x, [1, 2]));
+        Assert.Throws<ArgumentException>(() => Metrics.Correlation.Pearson([1, float.NaN], [1, 2]));
+    }
+
+    [Fact]
     public void SentenceSimilarity_BadInput_IsNamed()
     {
         var ml = new MLContext(seed: 1);

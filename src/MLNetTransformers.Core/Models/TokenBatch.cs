@@ -49,18 +49,11 @@ public sealed class TokenBatch
     private readonly int[]? _tokenTypeIds;
     /// <summary>[B] or [B, T] targets; null when only predicting.</summary>
     public int[]? Labels { get; }
-    /// <summary>[B] real-valued targets of a regression (a one-output <see cref="TransformerClassifier"/>); null otherwise.</summary>
-    public float[]? Targets
-    {
-        get => _targets;
-        init
-        {
-            if (value is not null && value.Length < BatchSize)
-                throw new ArgumentException($"Targets hold {value.Length} values; a batch of {BatchSize} sequences needs {BatchSize}.", nameof(Targets));
-            _targets = value;
-        }
-    }
-    private readonly float[]? _targets;
+    /// <summary>
+    /// Real-valued targets, one per example, null otherwise: [B] for a regression (a one-output
+    /// <see cref="TransformerClassifier"/>), [B/2] for a <see cref="BiEncoder"/>'s B/2 pairs. The model checks the count.
+    /// </summary>
+    public float[]? Targets { get; init; }
     /// <summary>
     /// For an encoder-decoder: the source sequences [B, S] (ids and mask) the encoder reads; this batch is then the
     /// target side (decoder inputs, mask, next-token targets). Null for single-sequence models.

@@ -151,6 +151,7 @@ public sealed class TransformerClassifier : ITrainableModel
     {
         var labels = IsRegressor ? null : RequireLabels(batch);
         var targets = IsRegressor ? batch.Targets ?? throw new ArgumentException("The batch has no targets; training a regressor needs one real-valued target per sequence.", nameof(batch)) : null;
+        if (targets is not null && targets.Length < batch.BatchSize) throw new ArgumentException($"The batch has {targets.Length} targets for {batch.BatchSize} sequences.", nameof(batch));
         var padding = batch.PaddingFlags(ref _padding);
         int b = batch.BatchSize, c = Config.NumClasses;
         float loss = 0;

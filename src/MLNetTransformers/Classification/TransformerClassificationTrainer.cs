@@ -283,13 +283,8 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
     // Pearson's r (0 when either side is constant) and the mean squared error of predictions against targets.
     private static (double Pearson, double Mse) RegressionScore(float[] predictions, List<float> targets)
     {
-        int n = targets.Count;
-        double mp = 0, mt = 0, mse = 0;
-        for (int i = 0; i < n; i++) { mp += predictions[i]; mt += targets[i]; mse += (predictions[i] - targets[i]) * (double)(predictions[i] - targets[i]); }
-        (mp, mt) = (mp / n, mt / n);
-        double cov = 0, vp = 0, vt = 0;
-        for (int i = 0; i < n; i++) { double a = predictions[i] - mp, b = targets[i] - mt; cov += a * b; vp += a * a; vt += b * b; }
-        return (vp > 0 && vt > 0 ? cov / Math.Sqrt(vp * vt) : 0, mse / n);
+        var p = predictions.AsSpan(0, targets.Count).ToArray();
+        return (Metrics.Correlation.Pearson(p, targets), p.Select((v, i) => (v - targets[i]) * (double)(v - targets[i])).Average());
     }
 
     // Accuracy and mean cross-entropy of the logits α·transformer + β·ngrams.
