@@ -1,6 +1,6 @@
 namespace MLNetTransformers.Cli;
 
-/// <summary><c>evaluate</c>: metrics of a saved classifier on a labelled TSV file, as JSON.</summary>
+/// <summary><c>evaluate</c>: metrics of a saved classifier or regressor on a labelled TSV file (texts or sentence pairs), as JSON.</summary>
 internal static class EvaluateCommand
 {
     public static Command Create()
@@ -8,22 +8,28 @@ internal static class EvaluateCommand
         var model = CliOption.Model("train");
         var test = CliOption.InputFile("--test", "Labelled test data (TSV with a header; - = standard input)", required: true, standardInput: true);
         var textCol = CliOption.Text("--text-col", "Text column (default: the first)");
-        var labelCol = CliOption.Text("--label-col", "Label column (default: the second)");
+        var text2Col = CliOption.Text("--text2-col", "Second text column of a pair model (default: the column after the first text)");
+        var labelCol = CliOption.Text("--label-col", "Label column (default: the second, or the first that is not a text column)");
         var int8 = CliOption.Int8();
-        var command = new Command("evaluate", "Accuracy, AUC, F1 (binary) or micro/macro accuracy and log-loss (multiclass) as JSON") { model, test, textCol, labelCol, int8 };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(test)!, r.GetValue(textCol), r.GetValue(labelCol), r.GetValue(int8)));
+        var command = new Command("evaluate", "Accuracy, AUC, F1 (binary), micro/macro accuracy and log-loss (multiclass), or RMSE, MAE, R², Pearson and Spearman (regression) as JSON")
+            { model, test, textCol, text2Col, labelCol, int8 };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(test)!, r.GetValue(textCol), r.GetValue(text2Col), r.GetValue(labelCol), r.GetValue(int8)));
         return command;
     }
 
-    private static int Run(string modelPath, string testPath, string? textCol, string? labelCol, bool int8)
+    private static int Run(string modelPath, string testPath, string? textCol, string? text2Col, string? labelCol, bool int8)
     {
         var ml = new MLContext(seed: 0);
         var model = TransformerModel.Load(ml, modelPath, out var schema);
         if (int8) model = ModelFile.WithInt8(model);
         var classifier = ModelFile.Classifier(model, modelPath);
         string trainedLabel = TrainedLabel(classifier, schema, modelPath);
-        var (test, cols) = TsvData.Load(ml, testPath, textCol, labelCol, needLabel: true, classifier.IsBinary ? DataKind.Boolean : DataKind.String);
-        if (!classifier.IsBinary)
+        bool pairs = classifier.SecondTextColumnName is not null;
+        if (!pairs && text2Col is not null) throw new UsageException($"--text2-col: model '{modelPath}' reads single texts, not pairs.");
+        if (pairs && text2Col is null && textCol is not null) throw new UsageException($"Model '{modelPath}' reads sentence pairs: give --text2-col with --text-col.");
+        var (test, cols) = TsvData.Load(ml, testPath, textCol, labelCol, needLabel: true,
+            classifier.IsBinary ? DataKind.Boolean : classifier.IsRegression ? DataKind.Single : DataKind.String, pairs ? text2Col ?? Second(testPath, textCol) : null);
+        if (!classifier.IsBinary && !classifier.IsRegression)
         {
             // A class the model never saw would map to a missing key and score as all-zero metrics: refuse it instead.
             var known = classifier.ClassNames.ToHashSet(StringComparer.Ordinal);
@@ -34,9 +40,18 @@ internal static class EvaluateCommand
         }
         // The model reads the column names it was trained with.
         var data = Rename(ml, test, cols.Text, classifier.TextColumnName, cols.Label!, trainedLabel);
+        if (pairs && cols.Text2 != classifier.SecondTextColumnName) data = ml.Transforms.CopyColumns(classifier.SecondTextColumnName!, cols.Text2!).Fit(data).Transform(data);
         var scored = model.Transform(data);
         JsonObject result;
-        if (classifier.IsBinary)
+        if (classifier.IsRegression)
+        {
+            var m = ml.Regression.Evaluate(scored, trainedLabel);
+            var predicted = scored.GetColumn<float>(classifier.ScoreColumnName).ToArray();
+            var gold = scored.GetColumn<float>(trainedLabel).ToArray();
+            result = new JsonObject { ["rmse"] = Math.Round(m.RootMeanSquaredError, 4), ["mae"] = Math.Round(m.MeanAbsoluteError, 4), ["r2"] = Math.Round(m.RSquared, 4),
+                ["pearson"] = Math.Round(Metrics.Correlation.Pearson(predicted, gold), 4), ["spearman"] = Math.Round(Metrics.Correlation.Spearman(predicted, gold), 4) };
+        }
+        else if (classifier.IsBinary)
         {
             var m = ml.BinaryClassification.Evaluate(scored, trainedLabel);
             result = new JsonObject { ["accuracy"] = Math.Round(m.Accuracy, 4), ["auc"] = Math.Round(m.AreaUnderRocCurve, 4), ["f1"] = Math.Round(m.F1Score, 4),
@@ -61,6 +76,16 @@ internal static class EvaluateCommand
         var others = inputSchema.Where(c => !c.IsHidden && c.Name != classifier.TextColumnName).Select(c => c.Name).ToList();
         return others.Count == 1 ? others[0]
             : throw new InvalidDataException($"Model '{modelPath}' does not record its label column and its input has {others.Count} candidates ({string.Join(", ", others)}); retrain it with this version.");
+    }
+
+    // A pair model's second text defaults to the column right after the first text.
+    private static string Second(string path, string? textCol)
+    {
+        if (path == "-") throw new UsageException("Model reads sentence pairs: give --text2-col when the data comes from standard input.");
+        var names = File.Exists(path) ? (File.ReadLines(path).FirstOrDefault() ?? "").Split('\t').Select(h => h.Trim()).ToArray() : [];
+        int i = textCol is null ? 0 : Array.IndexOf(names, textCol);
+        return i >= 0 && i + 1 < names.Length ? names[i + 1]
+            : throw new InvalidDataException($"Data file '{path}' has no column after the text column for the pair's second text; give --text2-col.");
     }
 
     private static IDataView Rename(MLContext ml, IDataView data, string text, string wantText, string label, string wantLabel)

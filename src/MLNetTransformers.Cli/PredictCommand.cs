@@ -1,23 +1,32 @@
 namespace MLNetTransformers.Cli;
 
-/// <summary><c>predict</c>: the label and class probabilities of one text, as JSON.</summary>
+/// <summary><c>predict</c>: the label and class probabilities of one text or sentence pair (a regressor's score), as JSON.</summary>
 internal static class PredictCommand
 {
     public static Command Create()
     {
         var model = CliOption.Model("train");
         var text = CliOption.Text("--text", "The text to classify", required: true);
+        var text2 = CliOption.Text("--text2", "The second text, for a model trained on sentence pairs");
         var int8 = CliOption.Int8();
-        var command = new Command("predict", "Classify one text; prints the label and class probabilities as JSON") { model, text, int8 };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(text)!, r.GetValue(int8)));
+        var command = new Command("predict", "Classify one text or pair; prints the label and class probabilities (a regressor: the score) as JSON") { model, text, text2, int8 };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(text)!, r.GetValue(text2), r.GetValue(int8)));
         return command;
     }
 
-    private static int Run(string modelPath, string text, bool int8)
+    private static int Run(string modelPath, string text, string? text2, bool int8)
     {
         var classifier = ModelFile.Classifier(TransformerModel.Load(new MLContext(seed: 0), modelPath, out _), modelPath);
         if (int8) classifier = classifier.WithInt8Inference();
-        var probs = classifier.PredictProbabilities(text);
+        bool pairs = classifier.SecondTextColumnName is not null;
+        if (pairs && text2 is null) throw new UsageException($"Model '{modelPath}' reads sentence pairs: give --text2 as well.");
+        if (!pairs && text2 is not null) throw new UsageException($"--text2: model '{modelPath}' reads single texts, not pairs.");
+        var probs = pairs ? classifier.PredictProbabilities(text, text2) : classifier.PredictProbabilities(text);
+        if (classifier.IsRegression)
+        {
+            Console.WriteLine(new JsonObject { ["score"] = Math.Round(probs[0], 6) }.ToJsonString());
+            return 0;
+        }
         int best = Array.IndexOf(probs, probs.Max());
         var byClass = new JsonObject();
         for (int i = 0; i < probs.Length; i++) byClass[classifier.IsBinary ? (i == 1 ? "true" : "false") : classifier.ClassNames[i]] = Math.Round(probs[i], 6);

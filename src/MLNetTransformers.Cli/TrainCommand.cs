@@ -1,6 +1,6 @@
 namespace MLNetTransformers.Cli;
 
-/// <summary><c>train</c>: a binary or multiclass transformer classifier from a TSV file, saved as a model file.</summary>
+/// <summary><c>train</c>: a binary or multiclass transformer classifier, or a regressor, from a TSV file of texts or sentence pairs, saved as a model file.</summary>
 internal static class TrainCommand
 {
     private static readonly string[] Tokenizers = { "learned", "wordpiece", "bpe", "tiktoken" };
@@ -10,13 +10,14 @@ internal static class TrainCommand
     public static Command Create()
     {
         var d = new TransformerClassifierOptions(); // every default below comes from here
-        var task = new Option<string>("--task") { Description = "Binary (labels 0/1, true/false) or multiclass (any strings)", Required = true };
-        task.AcceptOnlyFromAmong("binary", "multiclass");
+        var task = new Option<string>("--task") { Description = "Binary (labels 0/1, true/false), multiclass (any strings) or regression (numbers, e.g. a similarity 0-5)", Required = true };
+        task.AcceptOnlyFromAmong("binary", "multiclass", "regression");
         var trainPath = CliOption.InputFile("--train", "Training data (TSV with a header; - = standard input)", required: true, standardInput: true);
         var validPath = CliOption.InputFile("--valid", "Validation data (TSV); without it, --validation-fraction of --train is held out", standardInput: true);
         var modelPath = CliOption.Text("--model", "Where to save the model", required: true);
         var textCol = CliOption.Text("--text-col", "Text column (default: the first)");
-        var labelCol = CliOption.Text("--label-col", "Label column (default: the second)");
+        var text2Col = CliOption.Text("--text2-col", "Second text column: rows are sentence pairs ([CLS] text [SEP] text2 [SEP]), e.g. for paraphrase or similarity");
+        var labelCol = CliOption.Text("--label-col", "Label column (default: the second, or the first that is not a text column)");
         var epochs = CliOption.OptionalInt("--epochs", "Passes over the data (default: chosen from the data size)");
         var patience = CliOption.OptionalInt("--patience", "Epochs without validation improvement before stopping (default: chosen from the epochs)");
         var ngrams = CliOption.Int("--ngram-buckets", "Rows of the hashed bigram table of the n-gram branch (0 = transformer only)", d.NGramBuckets);
@@ -37,16 +38,19 @@ internal static class TrainCommand
         flags.Add(bestBy, nameof(d.BestWeightsBy), (r, o) => ((TransformerClassifierOptions)o).BestWeightsBy = r.GetValue(bestBy) == "accuracy" ? Core.Training.ValidationCriterion.Metric : Core.Training.ValidationCriterion.Loss);
 
         var command = new Command("train", "Train a transformer text classifier (or fine-tune a pretrained encoder); prints a JSON summary")
-            { task, trainPath, validPath, modelPath, textCol, labelCol, pretrained };
+            { task, trainPath, validPath, modelPath, textCol, text2Col, labelCol, pretrained };
         flags.AddTo(command);
-        command.SetAction(r => Run(r, flags, r.GetValue(task) == "binary", r.GetValue(trainPath)!, r.GetValue(validPath), r.GetValue(modelPath)!,
-            r.GetValue(textCol), r.GetValue(labelCol), r.GetValue(pretrained), r.GetResult(flags.MaxTokens!) is { Implicit: false } ? r.GetValue(flags.MaxTokens!) : null));
+        command.SetAction(r => Run(r, flags, r.GetValue(task)!, r.GetValue(trainPath)!, r.GetValue(validPath), r.GetValue(modelPath)!,
+            r.GetValue(textCol), r.GetValue(text2Col), r.GetValue(labelCol), r.GetValue(pretrained), r.GetResult(flags.MaxTokens!) is { Implicit: false } ? r.GetValue(flags.MaxTokens!) : null));
         return command;
     }
 
-    private static int Run(ParseResult r, TrainingFlags flags, bool binary, string trainPath, string? validPath, string modelPath, string? textCol, string? labelCol,
-        string? pretrained, int? maxTokens)
+    private static int Run(ParseResult r, TrainingFlags flags, string task, string trainPath, string? validPath, string modelPath, string? textCol, string? text2Col,
+        string? labelCol, string? pretrained, int? maxTokens)
     {
+        bool binary = task == "binary", regression = task == "regression";
+        if (regression && r.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>().FirstOrDefault(o => !o.Implicit && o.Option.Name is "--ngram-buckets") is { } n)
+            throw new UsageException($"{n.Option.Name}: the n-gram branch is for classification; a regressor has none.");
         if (Directory.Exists(modelPath)) throw new IOException($"--model '{modelPath}' is a directory; give a file path (checked before training, not after).");
         var options = new TransformerClassifierOptions { ReportEverySteps = 20, Progress = new ClassifierProgressLine() };
         if (pretrained is not null)
@@ -59,18 +63,19 @@ internal static class TrainCommand
         }
         flags.Apply(r, options);
         var ml = new MLContext(seed: options.Seed);
-        var labelKind = binary ? DataKind.Boolean : DataKind.String;
-        var (train, cols) = TsvData.Load(ml, trainPath, textCol, labelCol, needLabel: true, labelKind);
-        IDataView? valid = validPath is null ? null : TsvData.Load(ml, validPath, cols.Text, cols.Label, needLabel: true, labelKind).Data;
-        (options.TextColumnName, options.LabelColumnName) = (cols.Text, cols.Label!);
-        if (valid is not null) options.ValidationSet = binary ? valid : ml.Transforms.Conversion.MapValueToKey(cols.Label).Fit(train).Transform(valid);
+        var labelKind = binary ? DataKind.Boolean : regression ? DataKind.Single : DataKind.String;
+        var (train, cols) = TsvData.Load(ml, trainPath, textCol, labelCol, needLabel: true, labelKind, text2Col);
+        IDataView? valid = validPath is null ? null : TsvData.Load(ml, validPath, cols.Text, cols.Label, needLabel: true, labelKind, cols.Text2).Data;
+        (options.TextColumnName, options.LabelColumnName, options.SecondTextColumnName) = (cols.Text, cols.Label!, cols.Text2);
+        if (valid is not null) options.ValidationSet = binary || regression ? valid : ml.Transforms.Conversion.MapValueToKey(cols.Label).Fit(train).Transform(valid);
         using var cancel = Interrupt.OnFirstCtrlC("\nstopping after this step (Ctrl+C again to kill)...");
         options.CancellationToken = cancel.Token;
-        var trainer = flags.Validated(() => binary ? ml.BinaryClassification.Trainers.TransformerClassifier(options) : ml.MulticlassClassification.Trainers.TransformerClassifier(options));
+        var trainer = flags.Validated(() => binary ? ml.BinaryClassification.Trainers.TransformerClassifier(options)
+            : regression ? ml.Regression.Trainers.TransformerRegressor(options) : ml.MulticlassClassification.Trainers.TransformerClassifier(options));
 
         ITransformer model;
         TransformerClassificationTransformer classifier;
-        if (binary)
+        if (binary || regression)
         {
             classifier = trainer.Fit(train);
             model = new TransformerChain<ITransformer>(classifier);
@@ -86,8 +91,9 @@ internal static class TrainCommand
         var s = classifier.TrainingSummary!;
         Console.WriteLine(JsonSerializer.Serialize(new
         {
-            model = modelPath, task = binary ? "binary" : "multiclass", steps = s.Steps, stop_reason = s.StopReason, train_seconds = Math.Round(s.Duration.TotalSeconds, 1),
-            best_validation_accuracy = s.BestValidationAccuracy is { } a ? Math.Round(a, 4) : (double?)null, parameters = classifier.Model.Parameters.Count,
+            model = modelPath, task, pairs = cols.Text2 is not null, steps = s.Steps, stop_reason = s.StopReason, train_seconds = Math.Round(s.Duration.TotalSeconds, 1),
+            best_validation_accuracy = regression ? null : s.BestValidationAccuracy is { } a ? Math.Round(a, 4) : (double?)null,
+            best_validation_pearson = regression && s.BestValidationAccuracy is { } p ? Math.Round(p, 4) : (double?)null, parameters = classifier.Model.Parameters.Count,
         }));
         return 0;
     }

@@ -3,17 +3,20 @@ namespace MLNetTransformers.Cli;
 /// <summary>
 /// Tab-separated files with a header row; text is the first column and the label the second unless named. The file
 /// is read once, so pipes, process substitution and standard input (<c>-</c>) give every row, and every label is
-/// checked: a blank or unknown binary label is an error naming the line, never a silent <c>false</c>.
+/// checked: a blank or unknown binary label, or a regression label that is not a number, is an error naming the line,
+/// never a silent <c>false</c> or 0. A second text column (<c>--text2-col</c>) makes the rows sentence pairs.
 /// </summary>
 internal static class TsvData
 {
-    public sealed record Columns(string Text, string? Label);
+    public sealed record Columns(string Text, string? Label, string? Text2 = null);
 
-    private sealed class TextRow { public string Text { get; set; } = ""; }
-    private sealed class BinaryRow { public string Text { get; set; } = ""; public bool Label { get; set; } }
-    private sealed class ClassRow { public string Text { get; set; } = ""; public string Label { get; set; } = ""; }
+    private sealed class TextRow { public string Text { get; set; } = ""; public string Text2 { get; set; } = ""; }
+    private sealed class BinaryRow { public string Text { get; set; } = ""; public string Text2 { get; set; } = ""; public bool Label { get; set; } }
+    private sealed class ClassRow { public string Text { get; set; } = ""; public string Text2 { get; set; } = ""; public string Label { get; set; } = ""; }
+    private sealed class ScoreRow { public string Text { get; set; } = ""; public string Text2 { get; set; } = ""; public float Label { get; set; } }
 
-    public static (IDataView Data, Columns Columns) Load(MLContext ml, string path, string? textCol, string? labelCol, bool needLabel, DataKind labelKind)
+    /// <summary>Reads the file; <paramref name="labelKind"/> Boolean (binary), String (classes) or Single (regression).</summary>
+    public static (IDataView Data, Columns Columns) Load(MLContext ml, string path, string? textCol, string? labelCol, bool needLabel, DataKind labelKind, string? text2Col = null)
     {
         var lines = ReadAll(path);
         string? header = lines.FirstOrDefault();
@@ -30,9 +33,13 @@ internal static class TsvData
             return i >= 0 ? i : throw new InvalidDataException($"Data file '{path}' has no {role} column '{name}' (columns: {string.Join(", ", names)}).");
         }
         int t = Index(textCol, 0, "text");
-        int? l = needLabel || labelCol is not null ? Index(labelCol, 1, "label") : (names.Length > 1 && t != 1 ? 1 : null);
+        int? t2 = text2Col is null ? null : Index(text2Col, 1, "second text");
+        // With a pair, the label defaults to the first column that is neither text.
+        int defaultLabel = Enumerable.Range(1, Math.Max(1, names.Length)).First(i => i != t && i != t2);
+        int? l = needLabel || labelCol is not null ? Index(labelCol, defaultLabel, "label") : (names.Length > 1 && t != 1 && t2 != 1 ? 1 : null);
 
         var texts = new List<string>();
+        var texts2 = new List<string>();
         var labels = new List<string>();
         var lineNumbers = new List<int>();
         for (int i = 1; i < lines.Count; i++)
@@ -40,6 +47,7 @@ internal static class TsvData
             if (lines[i].Length == 0) continue;
             var fields = lines[i].Split('\t');
             texts.Add(t < fields.Length ? fields[t] : "");
+            if (t2 is int ti) texts2.Add(ti < fields.Length ? fields[ti] : "");
             if (l is not int li) continue;
             string label = li < fields.Length ? fields[li].Trim() : "";
             if (label.Length == 0)
@@ -48,15 +56,25 @@ internal static class TsvData
             lineNumbers.Add(i + 1);
         }
 
-        var columns = new Columns(names[t], l is int x ? names[x] : null);
-        if (l is null) return (Rows(ml, texts.Select(s => new TextRow { Text = s }), columns), columns);
+        var columns = new Columns(names[t], l is int x ? names[x] : null, t2 is int y ? names[y] : null);
+        string Second(int i) => t2 is null ? "" : texts2[i];
+        if (l is null) return (Rows(ml, texts.Select((s, i) => new TextRow { Text = s, Text2 = Second(i) }), columns), columns);
         if (labelKind == DataKind.Boolean)
         {
-            var rows = texts.Select((s, i) => new BinaryRow { Text = s, Label = Binary(labels[i], path, lineNumbers[i]) }).ToList();
+            var rows = texts.Select((s, i) => new BinaryRow { Text = s, Text2 = Second(i), Label = Binary(labels[i], path, lineNumbers[i]) }).ToList();
             return (Rows(ml, rows, columns), columns);
         }
-        return (Rows(ml, texts.Select((s, i) => new ClassRow { Text = s, Label = labels[i] }), columns), columns);
+        if (labelKind == DataKind.Single)
+        {
+            var rows = texts.Select((s, i) => new ScoreRow { Text = s, Text2 = Second(i), Label = Number(labels[i], path, lineNumbers[i]) }).ToList();
+            return (Rows(ml, rows, columns), columns);
+        }
+        return (Rows(ml, texts.Select((s, i) => new ClassRow { Text = s, Text2 = Second(i), Label = labels[i] }), columns), columns);
     }
+
+    private static float Number(string label, string path, int line) =>
+        float.TryParse(label, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float v) && float.IsFinite(v) ? v
+        : throw new InvalidDataException($"Data file '{path}', line {line}: regression label '{Printable(label)}' is not a number.");
 
     // Lines of the file, read once: a named pipe or standard input cannot be read twice.
     private static List<string> ReadAll(string path)
@@ -94,6 +112,8 @@ internal static class TsvData
     {
         var schema = SchemaDefinition.Create(typeof(T));
         schema["Text"].ColumnName = columns.Text;
+        if (columns.Text2 is { } second) schema["Text2"].ColumnName = second;
+        else schema.RemoveAll(c => c.MemberName == "Text2");
         if (columns.Label is { } label && typeof(T) != typeof(TextRow)) schema["Label"].ColumnName = label;
         return ml.Data.LoadFromEnumerable(rows.ToList(), schema);
     }

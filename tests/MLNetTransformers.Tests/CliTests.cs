@@ -39,6 +39,53 @@ public sealed class CliTests : IDisposable
     private static JsonNode LastJson(string output) => JsonNode.Parse(output.Trim().Split('\n')[^1])!;
 
     [Fact]
+    public void SentencePairs_TrainARegressor_EvaluateWithCorrelations_AndPredictAPair()
+    {
+        string train = Path.Combine(_dir, "pairs.tsv"), model = Path.Combine(_dir, "pairs.mlnt");
+        var rng = new Random(5);
+        string[] words = ["film", "plot", "cast", "story", "end", "movie", "good", "bad", "dull", "fun"];
+        var rows = Enumerable.Range(0, 200).Select(_ =>
+        {
+            var a = words.OrderBy(_ => rng.Next()).Take(3).ToArray();
+            int shared = rng.Next(4);
+            var b = a.Take(shared).Concat(words.Except(a).OrderBy(_ => rng.Next()).Take(3 - shared)).OrderBy(_ => rng.Next());
+            return $"{string.Join(' ', a)}\t{string.Join(' ', b)}\t{shared}";
+        });
+        File.WriteAllLines(train, new[] { "first\tsecond\tscore" }.Concat(rows));
+        var r = Run("train", "--task", "regression", "--train", train, "--model", model, "--text2-col", "second", "--epochs", "3",
+            "--layers", "1", "--dim", "32", "--heads", "2", "--ffn", "64", "--max-tokens", "16", "--vocab", "100");
+        Assert.True(r.Code == 0, r.Err);
+        var summary = LastJson(r.Out);
+        Assert.Equal("regression", summary["task"]!.GetValue<string>());
+        Assert.True(summary["pairs"]!.GetValue<bool>());
+
+        var evaluated = Run("evaluate", "--model", model, "--test", train);
+        Assert.True(evaluated.Code == 0, evaluated.Err);
+        var m = LastJson(evaluated.Out);
+        foreach (var key in new[] { "rmse", "mae", "r2", "pearson", "spearman" }) Assert.NotNull(m[key]);
+        Assert.Equal(200, m["rows"]!.GetValue<long>());
+        Assert.InRange(m["pearson"]!.GetValue<double>(), -1, 1);
+
+        var predicted = Run("predict", "--model", model, "--text", "film plot cast", "--text2", "cast plot film");
+        Assert.True(predicted.Code == 0, predicted.Err);
+        Assert.True(double.IsFinite(LastJson(predicted.Out)["score"]!.GetValue<double>()));
+
+        var single = Run("predict", "--model", model, "--text", "film plot cast");
+        Assert.Equal(2, single.Code);
+        Assert.Contains("--text2", single.Err);
+        Assert.Single(single.Err.Trim().Split('\n'));
+
+        File.WriteAllLines(Path.Combine(_dir, "bad.tsv"), ["first\tsecond\tscore", "a b\tb c\t2", "a c\tc d\tvery"]);
+        var bad = Run("train", "--task", "regression", "--train", Path.Combine(_dir, "bad.tsv"), "--model", model, "--text2-col", "second");
+        Assert.Equal(1, bad.Code);
+        Assert.Contains("line 3", bad.Err);
+        Assert.Contains("'very' is not a number", bad.Err);
+        var noColumn = Run("train", "--task", "regression", "--train", train, "--model", model, "--text2-col", "hypothesis");
+        Assert.Equal(1, noColumn.Code);
+        Assert.Contains("'hypothesis'", noColumn.Err);
+    }
+
+    [Fact]
     public void Train_FineTunesAPretrainedFolder_AndRefusesBadOnesInOneLine()
     {
         string bert = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert");

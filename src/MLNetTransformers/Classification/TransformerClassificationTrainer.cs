@@ -197,7 +197,7 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
             return new ValidationScore(loss, acc);
         };
         var progress = TrainingReports.To(o.Progress, ch, r => new ClassificationTrainingProgress(r.Epoch, r.Step, r.TotalSteps, r.TrainLoss,
-            r.TokensPerSecond, r.Validation?.Metric, r.Validation?.Loss, r.Elapsed, r.EndOfEpoch));
+            r.TokensPerSecond, r.Validation?.Metric, r.Validation?.Loss, r.Elapsed, r.EndOfEpoch) { Regression = _regression });
         var outcome = loop.Run(Batches, validate, progress);
         return (new TrainingSummary(outcome.Steps, outcome.StopReason, outcome.Best?.Metric, clock.Elapsed), outcome.BestStep);
     }

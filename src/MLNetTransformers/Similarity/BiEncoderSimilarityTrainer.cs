@@ -90,7 +90,7 @@ public sealed class BiEncoderSimilarityTrainer : TransformerTrainer<TransformerC
             return new ValidationScore(mse, Metrics.Correlation.Pearson(cos, vTargets!));
         };
         var progress = TrainingReports.To(o.Progress, ch, r => new ClassificationTrainingProgress(r.Epoch, r.Step, r.TotalSteps, r.TrainLoss,
-            r.TokensPerSecond, r.Validation?.Metric, r.Validation?.Loss, r.Elapsed, r.EndOfEpoch));
+            r.TokensPerSecond, r.Validation?.Metric, r.Validation?.Loss, r.Elapsed, r.EndOfEpoch) { Regression = true });
         var outcome = loop.Run(epoch => BiEncoderBatches.Epoch(a, b, targets, bs, (ulong)o.Seed, epoch), validate, progress);
         if (outcome.Steps == 0 && outcome.StopReason == TrainingLoop.OutOfTime)
             throw new InvalidOperationException($"The time budget ({o.TimeBudget!.Value.TotalSeconds:G4} s) ran out before the first training step: nothing was trained.");

