@@ -8,6 +8,8 @@
 //   ... --task stsb | mrpc           one of the two
 //   ... --epochs N                   fine-tuning epochs (default: 3 for the cross-encoders, 4 for the bi-encoder)
 //   ... --seed N                     another split
+//   ... --write-split DIR            also write the STS-B held-out pairs and the model's files to DIR, for the PyTorch reference:
+//                                    OPENBLAS_NUM_THREADS=2 /usr/bin/python3 samples/SentenceSimilarity/torch_zero_shot.py DIR
 //
 // Split: 20% of the pairs held out, 10% of the rest for validation (early stopping, the weights kept), grouped so that
 // pairs sharing a sentence fall on one side: no held-out sentence is ever trained on. The last stdout line is JSON.
@@ -22,7 +24,7 @@ using MLNetTransformers.Metrics;
 using MLNetTransformers.Pretrained;
 
 string? Arg(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
-var known = new HashSet<string> { "--stsb", "--mrpc", "--task", "--epochs", "--seed" };
+var known = new HashSet<string> { "--stsb", "--mrpc", "--task", "--epochs", "--seed", "--write-split" };
 if (args.Where((a, i) => i % 2 == 0).FirstOrDefault(a => !known.Contains(a)) is { } unknown)
 {
     Console.Error.WriteLine($"Unknown option '{unknown}'; options: {string.Join(", ", known)}.");
@@ -58,6 +60,15 @@ if (task != "mrpc")
     var (train, valid, test) = Split(PairData.ReadStsB(stsbPath));
     var gold = test.GetColumn<float>(nameof(PairRow.Label)).ToArray();
     Console.WriteLine($"STS-B: {Count(train)} training, {Count(valid)} validation and {gold.Length} held-out pairs (no sentence on two sides)");
+    if (Arg("--write-split") is { } dir)
+    {
+        Directory.CreateDirectory(dir);
+        var held = ml.Data.CreateEnumerable<PairRow>(test, reuseRowObject: false);
+        File.WriteAllLines(Path.Combine(dir, "stsb-test.tsv"), held.Select(p => $"{p.Sentence1}\t{p.Sentence2}\t{p.Label.ToString(CultureInfo.InvariantCulture)}").Prepend("sentence1\tsentence2\tscore"));
+        var (onnx, vocabulary, _) = MiniLM.ReadResources();
+        File.WriteAllBytes(Path.Combine(dir, "model.onnx"), onnx);
+        File.WriteAllText(Path.Combine(dir, "vocab.txt"), vocabulary);
+    }
     var rows = new List<object>();
     void Report(string model, float[] predicted, double seconds)
     {

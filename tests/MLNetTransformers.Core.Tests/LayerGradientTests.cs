@@ -380,6 +380,30 @@ public class LayerGradientTests
         Assert.Throws<ArgumentException>(() => model.Loss(new TokenBatch(3, 2, new int[6]) { Targets = new float[2] }));
     }
 
+    // Masked LM with BERT's head (transform, tied decoder) and next-sentence prediction: the joint loss's gradient.
+    [Fact]
+    public void MaskedLanguageModel_WithBertHeads_JointLoss()
+    {
+        var config = new TransformerConfig
+        {
+            VocabSize = 11, ModelDim = 8, Heads = 2, Layers = 1, FeedForwardDim = 12, MaxLength = 6, Dropout = 0f, TypeVocabSize = 2,
+            EmbeddingNorm = true, Pooler = true, MlmTransform = true, NextSentenceHead = true, Activation = Activation.Gelu,
+        };
+        var model = new MaskedLanguageModel(config, 5);
+        GradCheck.Scramble(model.Parameters, 6, 0.3f);
+        var batch = new TokenBatch(2, 6, new[] { 2, 4, 3, 7, 8, 3, 2, 5, 3, 9, 3, 0 }, new[] { 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0 },
+            new[] { -100, 6, -100, -100, 10, -100, -100, -100, -100, 4, -100, -100 })
+        {
+            TokenTypeIds = new[] { 0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 0 }, NextSentenceLabels = new[] { 0, 1 },
+        };
+        model.Parameters.ZeroGrad();
+        float loss = model.ForwardBackward(batch);
+        Assert.Equal(loss, model.LastLosses.MaskedLm + model.LastLosses.NextSentence, 4);
+        Assert.Equal(2, model.LastNextSentence.Total);
+        GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 4);
+        Assert.Throws<ArgumentException>(() => new MaskedLanguageModel(config with { Pooler = false }));
+    }
+
     [Fact]
     public void LanguageModel_EndToEnd()
     {

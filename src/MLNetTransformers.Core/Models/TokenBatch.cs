@@ -49,6 +49,8 @@ public sealed class TokenBatch
     private readonly int[]? _tokenTypeIds;
     /// <summary>[B] or [B, T] targets; null when only predicting.</summary>
     public int[]? Labels { get; }
+    /// <summary>[B] next-sentence labels of a masked LM with a next-sentence head: 0 = the second segment follows the first, 1 = a random one (BERT's convention); null = none.</summary>
+    public int[]? NextSentenceLabels { get; init; }
     /// <summary>
     /// Real-valued targets, one per example, null otherwise: [B] for a regression (a one-output
     /// <see cref="TransformerClassifier"/>), [B/2] for a <see cref="BiEncoder"/>'s B/2 pairs. The model checks the count.

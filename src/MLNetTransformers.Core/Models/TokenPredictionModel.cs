@@ -38,7 +38,7 @@ public abstract class TokenPredictionModel : ITrainableModel
         Head.Forward(Hidden(batch, batch.PaddingFlags(ref _padding), training), batch.BatchSize * batch.SeqLen);
 
     /// <inheritdoc/>
-    public float ForwardBackward(TokenBatch batch)
+    public virtual float ForwardBackward(TokenBatch batch)
     {
         var targets = RequireTargets(batch);
         int n = batch.BatchSize * batch.SeqLen;
@@ -49,7 +49,7 @@ public abstract class TokenPredictionModel : ITrainableModel
     }
 
     /// <inheritdoc/>
-    public float Loss(TokenBatch batch) =>
+    public virtual float Loss(TokenBatch batch) =>
         _loss.Compute(Forward(batch), RequireTargets(batch), batch.BatchSize * batch.SeqLen, Config.VocabSize);
 
     private static int[] RequireTargets(TokenBatch batch)

@@ -56,6 +56,16 @@ public record TransformerConfig
     /// pooler over [CLS], which next-sentence prediction trained.
     /// </summary>
     public bool Pooler { get; init; }
+    /// <summary>
+    /// A masked LM's head as BERT's (<c>cls.predictions</c>): dense + activation + LayerNorm (<see cref="Layers.PredictionTransform"/>),
+    /// then a decoder tied to the token embedding with a bias of its own. False: one untied linear layer, the library's own pretraining.
+    /// </summary>
+    public bool MlmTransform { get; init; }
+    /// <summary>
+    /// A masked LM's next-sentence-prediction head (BERT's <c>cls.seq_relationship</c>): two logits (is next, is random)
+    /// from the pooler over [CLS]; needs <see cref="Pooler"/>.
+    /// </summary>
+    public bool NextSentenceHead { get; init; }
     /// <summary>Sentence embeddings are scaled to unit length (sentence-transformers' Normalize module).</summary>
     public bool NormalizeEmbeddings { get; init; }
 

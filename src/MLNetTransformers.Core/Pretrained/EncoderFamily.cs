@@ -13,11 +13,12 @@ public sealed class EncoderFamily
 {
     private readonly Func<JsonElement, string, TransformerConfig> _config;
     private readonly Func<string, string[]?> _names;
+    private readonly Dictionary<string, string> _mlmHead;
 
     private EncoderFamily(string name, string[] modelTypes, string prefix, string[] ownNamespaces,
-        Func<JsonElement, string, TransformerConfig> config, Func<string, string[]?> names)
+        Func<JsonElement, string, TransformerConfig> config, Func<string, string[]?> names, Dictionary<string, string> mlmHead)
     {
-        (Name, ModelTypes, Prefix, OwnNamespaces, _config, _names) = (name, modelTypes, prefix, ownNamespaces, config, names);
+        (Name, ModelTypes, Prefix, OwnNamespaces, _config, _names, _mlmHead) = (name, modelTypes, prefix, ownNamespaces, config, names, mlmHead);
     }
 
     /// <summary>The family's name.</summary>
@@ -38,16 +39,45 @@ public sealed class EncoderFamily
     /// <param name="parameter">An engine parameter name (<c>layers.0.self_attn.in_proj_weight</c>).</param>
     public string[]? SourceNames(string parameter) => _names(parameter);
 
+    /// <summary>
+    /// The checkpoint tensor of a masked LM's head parameter (<see cref="MaskedLanguageModel"/> with
+    /// <see cref="TransformerConfig.MlmTransform"/>: <c>mlm_head.transform.*</c>, <c>mlm_head.bias</c>), spelled as the
+    /// family's masked-LM task model stores it (outside the encoder's prefix); null for any other parameter.
+    /// </summary>
+    /// <param name="parameter">An engine parameter name.</param>
+    public string? MaskedLanguageModelName(string parameter) => _mlmHead.GetValueOrDefault(parameter);
+
+    /// <summary>Whether the family's pretraining has a next-sentence head (<c>nsp_head.*</c>: BERT's <c>cls.seq_relationship</c>).</summary>
+    public bool HasNextSentenceHead => _mlmHead.ContainsKey("nsp_head.weight");
+
+    /// <summary>Tensors the family's masked-LM head may store besides <see cref="MaskedLanguageModelName"/>'s: its decoder, tied to the word embeddings.</summary>
+    public string TiedDecoderName => _mlmHead["decoder"];
+
+    private static Dictionary<string, string> MlmHead(string dense, string norm, string bias, string decoder, string? nextSentence = null)
+    {
+        var names = new Dictionary<string, string>
+        {
+            ["mlm_head.transform.dense.weight"] = dense + "weight", ["mlm_head.transform.dense.bias"] = dense + "bias",
+            ["mlm_head.transform.norm.weight"] = norm + "weight", ["mlm_head.transform.norm.bias"] = norm + "bias",
+            ["mlm_head.bias"] = bias, ["decoder"] = decoder,
+        };
+        if (nextSentence is not null) (names["nsp_head.weight"], names["nsp_head.bias"]) = (nextSentence + "weight", nextSentence + "bias");
+        return names;
+    }
+
     /// <summary>BERT, and MiniLM and other models that use BERT's code (<c>bert</c>).</summary>
     public static EncoderFamily Bert { get; } = new("BERT", ["bert"], "bert.", ["embeddings.", "encoder.", "pooler."],
-        (c, src) => BertConfig(c, src, positionOffset: 0), p => BertNames(p, "embeddings.", "encoder.layer."));
+        (c, src) => BertConfig(c, src, positionOffset: 0), p => BertNames(p, "embeddings.", "encoder.layer."),
+        MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.bias", "cls.predictions.decoder.weight", "cls.seq_relationship."));
 
     /// <summary>RoBERTa: BERT's blocks, positions counted from <c>pad_token_id</c> + 1.</summary>
     public static EncoderFamily Roberta { get; } = new("RoBERTa", ["roberta", "xlm-roberta"], "roberta.", ["embeddings.", "encoder.", "pooler."],
-        (c, src) => BertConfig(c, src, positionOffset: Int(c, "pad_token_id", src, 1) + 1), p => BertNames(p, "embeddings.", "encoder.layer."));
+        (c, src) => BertConfig(c, src, positionOffset: Int(c, "pad_token_id", src, 1) + 1), p => BertNames(p, "embeddings.", "encoder.layer."),
+        MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"));
 
     /// <summary>DistilBERT: its own tensor names, no token types, no pooler (its heads read the first token).</summary>
-    public static EncoderFamily DistilBert { get; } = new("DistilBERT", ["distilbert"], "distilbert.", ["embeddings.", "transformer."], DistilBertConfig, DistilBertNames);
+    public static EncoderFamily DistilBert { get; } = new("DistilBERT", ["distilbert"], "distilbert.", ["embeddings.", "transformer."], DistilBertConfig, DistilBertNames,
+        MlmHead("vocab_transform.", "vocab_layer_norm.", "vocab_projector.bias", "vocab_projector.weight"));
 
     /// <summary>Every family the readers know.</summary>
     public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert];

@@ -77,11 +77,71 @@ public static class PretrainedCheckpoint
         if (needed > available) throw new InvalidDataException($"{src} holds {available:N0} values; the config describes an encoder of at least {needed:N0}.");
 
         var encoder = new TransformerEncoder(config);
-        var used = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var p in encoder.Parameters.Tensors)
+        var used = Fill(encoder.Parameters, family.SourceNames, family, names, tensors, src);
+        var unused = tensors.Shapes.Keys.Where(n => !used.Contains(n) && !IsBuffer(n)).Order(StringComparer.Ordinal).ToList();
+        var stray = unused.FirstOrDefault(n => names.IsOwn(n) && !(n.Contains("pooler.", StringComparison.Ordinal) && !pooler));
+        if (stray is not null) throw new InvalidDataException($"{src} has the tensor '{stray}' [{string.Join(", ", tensors.Shapes[stray])}], which no {family.Name} encoder parameter reads.");
+        return new LoadedEncoder(encoder, family, unused);
+    }
+
+    /// <summary>
+    /// A masked language model (<see cref="TransformerConfig.MlmTransform"/>: BERT's head) filled from a Hugging Face
+    /// folder whose checkpoint carries the family's masked-LM head (<c>cls.predictions.*</c>, RoBERTa's <c>lm_head.*</c>,
+    /// DistilBERT's <c>vocab_*</c>), as <c>BertForMaskedLM</c> and <c>BertForPreTraining</c> save it: fill-mask with it. A
+    /// pooler and BERT's <c>cls.seq_relationship</c> in the checkpoint bring the next-sentence head too.
+    /// </summary>
+    /// <param name="folder">The model folder (config.json, model.safetensors).</param>
+    public static MaskedLanguageModel LoadMaskedLanguageModelFolder(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
+        var (family, config) = ReadConfig(Path.Combine(folder, "config.json"));
+        string weights = Path.Combine(folder, "model.safetensors");
+        if (!File.Exists(weights)) throw new FileNotFoundException($"Model folder '{folder}' has no model.safetensors.", weights);
+        using var tensors = SafeTensorsFile.Open(weights);
+        return LoadMaskedLanguageModel(family, config, tensors);
+    }
+
+    /// <summary>A masked language model with BERT's head filled from <paramref name="tensors"/> (see <see cref="LoadMaskedLanguageModelFolder"/>).</summary>
+    /// <param name="family">Whose tensor names to read.</param>
+    /// <param name="config">The encoder's shape (config.json).</param>
+    /// <param name="tensors">The checkpoint's tensors.</param>
+    public static MaskedLanguageModel LoadMaskedLanguageModel(EncoderFamily family, TransformerConfig config, ITensorSource tensors)
+    {
+        string src = $"'{tensors.Source}'";
+        var names = new Resolver(family, tensors);
+        if (names.Find(family.MaskedLanguageModelName("mlm_head.bias")!) is null)
+            throw new InvalidDataException($"{src} has no masked-LM head ('{family.MaskedLanguageModelName("mlm_head.bias")}'): fill-mask needs a checkpoint saved from a masked-LM task model ({family.Name}ForMaskedLM or pretraining).");
+        bool pooler = names.Find("pooler.dense.weight") is not null;
+        bool nextSentence = pooler && family.HasNextSentenceHead && names.Find(family.MaskedLanguageModelName("nsp_head.weight")!) is not null;
+        config = config with { Pooler = pooler, MlmTransform = true, NextSentenceHead = nextSentence };
+        config.Validate();
+        long available = tensors.Shapes.Values.Sum(s => s.Aggregate(1L, (a, d) => a * d));
+        long needed = config.MinimumParameterCount(ModelKind.Encoder);
+        if (needed > available) throw new InvalidDataException($"{src} holds {available:N0} values; the config describes an encoder of at least {needed:N0}.");
+        var model = new MaskedLanguageModel(config);
+        var used = Fill(model.Parameters, p => family.SourceNames(p) ?? (family.MaskedLanguageModelName(p) is { } n ? [n] : null), family, names, tensors, src);
+        // The decoder is the word embedding (tied); a checkpoint that stores it must store the same matrix.
+        if (names.Find(family.TiedDecoderName) is { } decoder)
         {
-            var parts = family.SourceNames(p.Name) ?? throw new InvalidOperationException($"The {family.Name} family has no tensor for parameter '{p.Name}'.");
-            var found = parts.Select(n => names.Find(n) ?? throw new InvalidDataException($"{src} lacks the tensor '{family.Prefix}{n}' ({family.Name} parameter for '{p.Name}', shape [{string.Join(", ", PartShape(p.Shape, parts.Length))}]).")).ToArray();
+            var tok = model.Parameters["tok.weight"];
+            if (!tensors.Shapes[decoder].SequenceEqual(tok.Shape)) throw new InvalidDataException($"{src}: tensor '{decoder}' has shape [{string.Join(", ", tensors.Shapes[decoder])}], expected [{string.Join(", ", tok.Shape)}] (the tied decoder).");
+            var stored = new float[tok.Length];
+            tensors.Read(decoder, stored);
+            if (!stored.AsSpan().SequenceEqual(tok.Value)) throw new NotSupportedException($"{src}: the masked-LM decoder '{decoder}' differs from the word embeddings; only tied decoders (BERT's) are supported.");
+            used.Add(decoder);
+        }
+        return model;
+    }
+
+    // Reads every parameter of `target` from the tensors `names` gives it (q;k;v stacked), checking shapes; returns the tensors read.
+    private static HashSet<string> Fill(ParameterSet target, Func<string, string[]?> sources, EncoderFamily family, Resolver names, ITensorSource tensors, string src)
+    {
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in target.Tensors)
+        {
+            var parts = sources(p.Name) ?? throw new InvalidOperationException($"The {family.Name} family has no tensor for parameter '{p.Name}'.");
+            string prefix = family.SourceNames(p.Name) is null ? "" : family.Prefix; // task heads sit outside the encoder's prefix
+            var found = parts.Select(n => names.Find(n) ?? throw new InvalidDataException($"{src} lacks the tensor '{prefix}{n}' ({family.Name} parameter for '{p.Name}', shape [{string.Join(", ", PartShape(p.Shape, parts.Length))}]).")).ToArray();
             int offset = 0, rows = p.Shape[0] / parts.Length, rowSize = p.Length / p.Shape[0];
             var expected = PartShape(p.Shape, parts.Length);
             foreach (var name in found)
@@ -94,10 +154,7 @@ public static class PretrainedCheckpoint
                 used.Add(name);
             }
         }
-        var unused = tensors.Shapes.Keys.Where(n => !used.Contains(n) && !IsBuffer(n)).Order(StringComparer.Ordinal).ToList();
-        var stray = unused.FirstOrDefault(n => names.IsOwn(n) && !(n.Contains("pooler.", StringComparison.Ordinal) && !pooler));
-        if (stray is not null) throw new InvalidDataException($"{src} has the tensor '{stray}' [{string.Join(", ", tensors.Shapes[stray])}], which no {family.Name} encoder parameter reads.");
-        return new LoadedEncoder(encoder, family, unused);
+        return used;
     }
 
     // A parameter made of k stacked tensors (q;k;v): each is [rows / k, …].

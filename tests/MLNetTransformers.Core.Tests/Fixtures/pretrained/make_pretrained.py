@@ -246,3 +246,47 @@ texts = ["the film was great and fun.", "I loved it, but the plot was DULL!", "C
          "  leading spaces and trailing  ", "emoji 😀 and 東京", "it's the worst story i've seen", "tabs\tand\nnewlines", ""]
 ids = [[0] + [ROBERTA_VOCAB[t] for w in words(t0) for t in bpe(w, RANKS)] + [2] for t0 in texts]
 json.dump({"texts": texts, "ids": ids}, open("roberta/tokenizer_reference.json", "w", encoding="utf-8"), ensure_ascii=False)
+
+
+# BERT with its pretraining heads (BertForPreTraining): cls.predictions (transform dense + gelu + LayerNorm, a decoder tied
+# to the word embeddings, its own bias) and cls.seq_relationship (next-sentence prediction on the pooled [CLS]); the
+# expected logits of both and the gradient of a fixed scalar of them with respect to every parameter. Written last so the
+# fixtures above keep their random draws.
+class BertForPreTraining(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.bert = Bert()
+        self.cls = nn.Module(); self.cls.predictions = nn.Module(); t = nn.Module()
+        t.dense = nn.Linear(D, D); t.LayerNorm = nn.LayerNorm(D, eps=1e-12)
+        self.cls.predictions.transform = t
+        self.cls.predictions.bias = nn.Parameter(torch.zeros(V))
+        self.cls.seq_relationship = nn.Linear(D, 2)
+
+    def forward(self, ids, mask, types):
+        hidden, pooled = self.bert(ids, mask, types)
+        t = self.cls.predictions.transform
+        h = t.LayerNorm(gelu(t.dense(hidden)))
+        return h @ self.bert.embeddings.word_embeddings.weight.T + self.cls.predictions.bias, self.cls.seq_relationship(pooled)
+
+
+V = len(VOCAB)
+mlm = BertForPreTraining()
+randomize(mlm)
+round_to(mlm, torch.float32)
+os.makedirs("bert-mlm", exist_ok=True)
+ids = torch.tensor([[2, 8, 4, 12, 10, 3, 0, 0, 0], [2, 15, 20, 4, 13, 3, 19, 4, 3]])
+mask = (ids != 0).long()
+types = torch.tensor([[0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 0, 0, 1, 1, 1]])
+logits, nsp = mlm(ids, mask, types)
+R = torch.randn(logits.shape) * mask.unsqueeze(-1)
+S = torch.randn(nsp.shape)
+loss = (logits * R).sum() + (nsp * S).sum()
+loss.backward()
+tensors = {n: ("F32", p.detach()) for n, p in mlm.named_parameters()}  # the tied decoder is stored once, as Hugging Face saves it
+write_safetensors(os.path.join("bert-mlm", "model.safetensors"), tensors, {"format": "pt"})
+json.dump(dict(bert_config, architectures=["BertForPreTraining"]), open(os.path.join("bert-mlm", "config.json"), "w"), indent=2)
+open(os.path.join("bert-mlm", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+r = lambda t: [round(float(v), 9) for v in t.reshape(-1).tolist()]
+json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(), "R": r(R), "S": r(S),
+           "mlm_logits": r(logits.detach()), "nsp_logits": r(nsp.detach()), "loss": float(loss),
+           "grads": {n: r(p.grad) for n, p in mlm.named_parameters()}}, open(os.path.join("bert-mlm", "expected.json"), "w"))
