@@ -69,6 +69,11 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPar
     public TextTokenizer Tokenizer { get; }
     /// <summary>The encoder: a starting point for a classifier (<see cref="TransformerClassifierOptions.InitialModel"/>).</summary>
     public TransformerEncoder Encoder { get; }
+    /// <summary>
+    /// The whole masked language model, when this featurizer came from masked-LM pretraining (null otherwise, and for a
+    /// loaded model): fill masks with it (<see cref="LanguageModeling.FillMaskTransformer"/>).
+    /// </summary>
+    public MaskedLanguageModel? MaskedLanguageModel { get; internal init; }
     /// <summary>How masked-LM pretraining went, when this featurizer came from it (null otherwise, and for a loaded model).</summary>
     public LanguageModeling.LanguageModelSummary? PretrainingSummary { get; internal init; }
     /// <summary>Text column read.</summary>

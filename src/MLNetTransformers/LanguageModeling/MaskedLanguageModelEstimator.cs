@@ -65,7 +65,7 @@ public sealed class MaskedLanguageModelEstimator : TransformerTrainer<MaskedLang
         var encoder = model.Encoder.Copy();
         return new EncoderFeaturizerTransformer(tokenizer, encoder, o.TextColumnName, o.OutputColumnName)
         {
-            PretrainingSummary = new LanguageModelSummary(step, stop, null, clock.Elapsed),
+            PretrainingSummary = new LanguageModelSummary(step, stop, null, clock.Elapsed), MaskedLanguageModel = model,
         };
     }
 }

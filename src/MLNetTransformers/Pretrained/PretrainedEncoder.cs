@@ -50,13 +50,17 @@ public sealed class PretrainedEncoder
     public static PretrainedEncoder FromHuggingFaceFolder(string folder, int? maxTokens = null)
     {
         var loaded = PretrainedCheckpoint.LoadFolder(folder);
+        return new PretrainedEncoder(loaded.Encoder, TokenizerOf(folder, MaxTokens(maxTokens, loaded.Encoder)), folder);
+    }
+
+    /// <summary>A model folder's tokenizer: vocab.txt (casing from tokenizer_config.json), vocab.json + merges.txt, or a WordPiece tokenizer.json.</summary>
+    internal static TextTokenizer TokenizerOf(string folder, int maxTokens)
+    {
         string vocab = Path.Combine(folder, "vocab.txt"), json = Path.Combine(folder, "tokenizer.json");
-        if (File.Exists(vocab))
-            return new PretrainedEncoder(loaded.Encoder, TextTokenizer.FromWordPieceVocabulary(vocab, MaxTokens(maxTokens, loaded.Encoder), LowerCase(folder)), folder);
+        if (File.Exists(vocab)) return TextTokenizer.FromWordPieceVocabulary(vocab, maxTokens, LowerCase(folder));
         string bpeVocab = Path.Combine(folder, "vocab.json"), merges = Path.Combine(folder, "merges.txt");
-        if (File.Exists(bpeVocab) && File.Exists(merges)) // RoBERTa's byte-level BPE
-            return new PretrainedEncoder(loaded.Encoder, TextTokenizer.FromByteLevelBpeFiles(bpeVocab, merges, MaxTokens(maxTokens, loaded.Encoder)), folder);
-        if (File.Exists(json)) return new PretrainedEncoder(loaded.Encoder, FromTokenizerJson(json, MaxTokens(maxTokens, loaded.Encoder)), folder);
+        if (File.Exists(bpeVocab) && File.Exists(merges)) return TextTokenizer.FromByteLevelBpeFiles(bpeVocab, merges, maxTokens); // RoBERTa's byte-level BPE
+        if (File.Exists(json)) return FromTokenizerJson(json, maxTokens);
         throw new FileNotFoundException($"Model folder '{folder}' has no vocab.txt, vocab.json + merges.txt or tokenizer.json.", vocab);
     }
 
@@ -102,7 +106,7 @@ public sealed class PretrainedEncoder
     public static PretrainedEncoder FromWordPiece(LoadedEncoder loaded, string vocabPath, int? maxTokens, string name) =>
         FromWordPiece(loaded, vocabPath, LowerCase(Path.GetDirectoryName(Path.GetFullPath(vocabPath))!), maxTokens, name);
 
-    private static int MaxTokens(int? asked, TransformerEncoder encoder) => asked ?? Math.Min(DefaultMaxTokens, encoder.Config.MaxLength);
+    internal static int MaxTokens(int? asked, TransformerEncoder encoder) => asked ?? Math.Min(DefaultMaxTokens, encoder.Config.MaxLength);
 
     // tokenizer_config.json's do_lower_case; Hugging Face's BERT tokenizer lower-cases unless told not to.
     private static bool LowerCase(string folder)
