@@ -39,6 +39,26 @@ public sealed class CliTests : IDisposable
     private static JsonNode LastJson(string output) => JsonNode.Parse(output.Trim().Split('\n')[^1])!;
 
     [Fact]
+    public void FillMask_PrintsCandidatesPerMask_AndRefusesATextWithoutOne()
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert-mlm");
+        var r = Run("fill-mask", "--model", folder, "--text", "the [MASK] was [MASK] .", "--top-k", "3");
+        Assert.True(r.Code == 0, r.Err);
+        var masks = LastJson(r.Out)["masks"]!.AsArray();
+        Assert.Equal(2, masks.Count);
+        Assert.Equal(3, masks[0]!["candidates"]!.AsArray().Count);
+        Assert.Equal(2, masks[0]!["position"]!.GetValue<int>());
+
+        var none = Run("fill-mask", "--model", folder, "--text", "the film was good");
+        Assert.Equal(2, none.Code);
+        Assert.Contains("[MASK]", none.Err);
+        Assert.Single(none.Err.Trim().Split('\n'));
+        var noHead = Run("fill-mask", "--model", Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "distilbert"), "--text", "a [MASK]");
+        Assert.Equal(1, noHead.Code);
+        Assert.Contains("masked-LM head", noHead.Err);
+    }
+
+    [Fact]
     public void SentencePairs_TrainARegressor_EvaluateWithCorrelations_AndPredictAPair()
     {
         string train = Path.Combine(_dir, "pairs.tsv"), model = Path.Combine(_dir, "pairs.mlnt");
