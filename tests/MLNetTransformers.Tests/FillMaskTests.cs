@@ -79,3 +79,65 @@ public class FillMaskTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new FillMaskTransformer(featurizer.Tokenizer, featurizer.MaskedLanguageModel!, topK: 0));
     }
 }
+
+/// <summary>Masked-LM pretraining with BERT's next-sentence prediction.</summary>
+public class NextSentencePretrainingTests
+{
+    public sealed class Doc
+    {
+        public string Text { get; set; } = "";
+    }
+
+    // Documents whose second sentence repeats the first one's topic: "next" pairs share a word, random ones rarely do.
+    private static List<Doc> Documents(int n, int seed)
+    {
+        var rng = new Random(seed);
+        string[] topics = ["cats", "dogs", "trains", "music", "rain", "coffee", "books", "ships", "bread", "stars", "snow", "games"];
+        string[] open = ["this story is about", "we talked about", "they wrote about", "she dreamed of"];
+        string[] then = ["are lovely", "were everywhere", "matter a lot", "came back", "never end"];
+        return Enumerable.Range(0, n).Select(_ =>
+        {
+            string t = topics[rng.Next(topics.Length)];
+            return new Doc { Text = $"{open[rng.Next(open.Length)]} {t}. {t} {then[rng.Next(then.Length)]}." };
+        }).ToList();
+    }
+
+    [Fact]
+    public void NextSentencePrediction_LearnsWhichSentenceFollows_AndReportsIt()
+    {
+        var ml = new MLContext(1);
+        var reports = new List<LanguageModeling.LanguageModelTrainingProgress>();
+        var featurizer = ml.Transforms.Text.PretrainMaskedLanguageModel(new LanguageModeling.MaskedLanguageModelOptions
+        {
+            Layers = 2, ModelDim = 32, Heads = 2, FeedForwardDim = 64, MaxSteps = 300, BatchSize = 32, LearningRate = 2e-3f, ReportEverySteps = 100,
+            Tokenizer = new Tokenization.TokenizerOptions { MaxTokens = 32, VocabularySize = 120 }, Seed = 1, NextSentencePrediction = true,
+            Progress = new SyncProgress<LanguageModeling.LanguageModelTrainingProgress>(reports.Add),
+        }).Fit(ml.Data.LoadFromEnumerable(Documents(400, 1)));
+        var mlm = featurizer.MaskedLanguageModel!;
+        Assert.True(mlm.Config.NextSentenceHead && mlm.Config.Pooler);
+        Assert.All(reports, r => Assert.NotNull(r.NextSentenceAccuracy));
+        Assert.Contains("nsp_acc", reports[^1].ToString());
+        double accuracy = featurizer.PretrainingSummary!.NextSentenceAccuracy!.Value;
+        Assert.True(accuracy > 0.8, $"next-sentence accuracy {accuracy:P1}; reports: {string.Join(" | ", reports)}");
+
+        // The trained head tells a following sentence from a random one on new documents.
+        var t = featurizer.Tokenizer;
+        var (ids, mask, types) = (new int[t.MaxTokens], new int[t.MaxTokens], new int[t.MaxTokens]);
+        int Predict(string a, string b)
+        {
+            int n = t.EncodePair(a, b, ids, mask, types, out _);
+            var logits = mlm.NextSentenceLogits(new Core.Models.TokenBatch(1, n, ids[..n]) { TokenTypeIds = types[..n] });
+            return logits[1] > logits[0] ? 1 : 0;
+        }
+        Assert.Equal(0, Predict("we talked about trains.", "trains came back."));
+        Assert.Equal(1, Predict("we talked about trains.", "coffee never end."));
+
+        var single = ml.Data.LoadFromEnumerable(new[] { new Doc { Text = "one sentence only" }, new Doc { Text = "another one" } });
+        var e = Assert.Throws<ArgumentException>(() => ml.Transforms.Text.PretrainMaskedLanguageModel(new LanguageModeling.MaskedLanguageModelOptions
+        {
+            NextSentencePrediction = true, MaxSteps = 5, Tokenizer = new Tokenization.TokenizerOptions { MaxTokens = 16, VocabularySize = 50, MinFrequency = 1 },
+        }).Fit(single));
+        Assert.Contains("'Text'", e.Message);
+        Assert.Contains("two", e.Message);
+    }
+}

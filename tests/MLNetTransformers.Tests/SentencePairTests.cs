@@ -186,7 +186,9 @@ public class SentencePairTests
         var scored = model.Transform(test);
         Assert.Null(scored.Schema.GetColumnOrNull("Probability"));
         var metrics = ml.Regression.Evaluate(scored);
-        Assert.True(metrics.RSquared > 0.6, $"R² {metrics.RSquared}, RMSE {metrics.RootMeanSquaredError}");
+        // Word overlap is invisible to either sentence alone: a model that does not compare the pair scores R² ≈ 0.
+        double pearson = Metrics.Correlation.Pearson(scored.GetColumn<float>("Score").ToArray(), scored.GetColumn<float>("Label").ToArray());
+        Assert.True(metrics.RSquared > 0.45 && pearson > 0.7, $"R² {metrics.RSquared}, Pearson {pearson}, RMSE {metrics.RootMeanSquaredError}");
 
         string path = Path.Combine(Path.GetTempPath(), $"similarity-{Guid.NewGuid():N}.mlnt");
         try

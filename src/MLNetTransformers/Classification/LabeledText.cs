@@ -20,6 +20,12 @@ internal sealed class LabeledText
         return all;
     }
 
+    /// <summary>Targets ← (target − <paramref name="mean"/>) / <paramref name="std"/>, in place.</summary>
+    public void Standardize(float mean, float std)
+    {
+        for (int i = 0; i < Targets!.Count; i++) Targets[i] = (Targets[i] - mean) / std;
+    }
+
     /// <summary>A regression label: Single or Double.</summary>
     public static DataViewSchema.Column TargetColumn(DataViewSchema schema, string name)
     {

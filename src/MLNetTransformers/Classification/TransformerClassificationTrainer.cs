@@ -82,6 +82,17 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
         if (!_regression && seen.Count(s => s) < 2) throw new ArgumentException($"The training data has only one label value in column '{labelCol.Name}'; classification needs at least two.");
         if (_regression && train.Targets!.Distinct().Count() < 2) throw new ArgumentException($"Label column '{labelCol.Name}' holds one value in every training row; regression needs at least two.");
 
+        // A regressor learns standardized targets (a head that starts near 0 then fits labels of any scale with steps of one
+        // size), and its output layer is rescaled to the labels after training: y = mean + std·y′, exactly.
+        (float Mean, float Std) scale = (0f, 1f);
+        if (_regression)
+        {
+            double mean = train.Targets!.Average(), std = Math.Sqrt(train.Targets!.Average(t => (t - mean) * (t - mean)));
+            scale = ((float)mean, (float)Math.Max(std, 1e-6));
+            train.Standardize(scale.Mean, scale.Std);
+            valid?.Standardize(scale.Mean, scale.Std);
+        }
+
         var sw = Stopwatch.StartNew();
         var tokenizer = o.Pretrained?.Tokenizer ?? o.PretrainedTokenizer ?? o.Tokenizer.Build(() => train.Seconds is null ? train.Texts : train.Texts.Concat(train.Seconds));
         if (o.Pretrained is { } pre) ch?.Info(MessageSensitivity.None, $"Fine-tuning {pre.Name}: {pre.Encoder.Config.Layers} layers, d_model {pre.Encoder.Config.ModelDim}, {pre.Encoder.Parameters.Count:N0} parameters.");
@@ -98,6 +109,14 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
             && result.StopReason is not (Cancelled or OutOfTime))
             (model, result) = Refit(model, result, bestStep, tokenizer, classes, train, valid, ch, sw);
         ch?.Info(MessageSensitivity.None, $"Training finished after {result.Steps} steps in {sw.Elapsed.TotalSeconds:F1} s ({result.StopReason}).");
+        if (_regression)
+            for (int m = 0; m < model.Config.Members; m++)
+            {
+                string head = TransformerClassifier.MemberPrefix(m) + "head.";
+                System.Numerics.Tensors.TensorPrimitives.Multiply(model.Parameters[head + "weight"].Value, scale.Std, model.Parameters[head + "weight"].Value);
+                var bias = model.Parameters[head + "bias"].Value;
+                bias[0] = bias[0] * scale.Std + scale.Mean;
+            }
         return new TransformerClassificationTransformer(tokenizer, model, _binary, classNames, labelCol.Type as KeyDataViewType, labelCol.Annotations,
             o.TextColumnName, o.ScoreColumnName, o.ProbabilityColumnName, o.PredictedLabelColumnName)
         { TrainingSummary = result, LabelColumnName = labelCol.Name, SecondTextColumnName = o.SecondTextColumnName };

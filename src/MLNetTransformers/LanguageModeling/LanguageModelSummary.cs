@@ -7,6 +7,8 @@ namespace MLNetTransformers.LanguageModeling;
 /// <param name="Duration">Wall-clock time.</param>
 public sealed record LanguageModelSummary(long Steps, string StopReason, double? BestValidationLoss, TimeSpan Duration)
 {
+    /// <summary>Next-sentence prediction's accuracy over the last tenth of the steps (at least the last step), when pretraining had it.</summary>
+    public double? NextSentenceAccuracy { get; init; }
     /// <summary>exp(best validation loss).</summary>
     public double? BestValidationPerplexity => BestValidationLoss is { } l ? Math.Exp(l) : null;
 }

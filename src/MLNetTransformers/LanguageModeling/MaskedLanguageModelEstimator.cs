@@ -29,6 +29,9 @@ public sealed class MaskedLanguageModelEstimator : TransformerTrainer<MaskedLang
         var tokenizer = o.Tokenizer.Build(() => texts);
         var data = new EncodedTexts(tokenizer, texts);
         var config = o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens) with { Pooling = o.Pooling };
+        // Next-sentence prediction: BERT's pooler over [CLS] and segment embeddings for A and B.
+        if (o.NextSentencePrediction) config = config with { Pooler = true, NextSentenceHead = true, TypeVocabSize = Math.Max(2, config.TypeVocabSize) };
+        var pairs = o.NextSentencePrediction ? SentencePairs.From(texts, tokenizer, o.TextColumnName) : null;
         int maxSteps = o.MaxSteps!.Value;
         var model = new MaskedLanguageModel(config, (ulong)o.Seed);
         // With a time budget the number of steps is unknown until the first steps are timed: start with a short warmup;
@@ -43,29 +46,62 @@ public sealed class MaskedLanguageModelEstimator : TransformerTrainer<MaskedLang
             ValidateEachEpoch = false, ReportEverySteps = o.ReportEverySteps, Cancellation = o.CancellationToken,
         });
         var specials = new HashSet<int> { tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, tokenizer.MaskId };
-        var batcher = new Batcher(data, Enumerable.Repeat(0, data.Count).ToList(), Math.Min(o.BatchSize, data.Count), (ulong)o.Seed);
+        int batchSize = Math.Min(o.BatchSize, pairs?.Count ?? data.Count);
+        var batcher = new Batcher(data, Enumerable.Repeat(0, data.Count).ToList(), batchSize, (ulong)o.Seed);
         var targets = new int[o.BatchSize * tokenizer.MaxTokens];
         long step = 0;
+        // Next-sentence statistics of each step, read from the model once the step is done.
+        var nsp = new List<(float Loss, int Correct, int Total)>();
+        double reportedLoss = 0; int reportedCorrect = 0, reportedTotal = 0, reportedSteps = 0;
+        void Account(long done)
+        {
+            while (pairs is not null && nsp.Count < done)
+            {
+                nsp.Add((model.LastLosses.NextSentence, model.LastNextSentence.Correct, model.LastNextSentence.Total));
+                (reportedLoss, reportedCorrect, reportedTotal, reportedSteps) = (reportedLoss + model.LastLosses.NextSentence, reportedCorrect + model.LastNextSentence.Correct,
+                    reportedTotal + model.LastNextSentence.Total, reportedSteps + 1);
+            }
+        }
         // Batches: shuffled epochs, each batch masked BERT's way with its step's own seed.
         IEnumerable<TrainingBatch> Masked(int epoch)
         {
-            foreach (var item in batcher.Epoch(epoch))
+            var source = pairs is null ? batcher.Epoch(epoch) : pairs.Epoch(epoch, batchSize, (ulong)o.Seed);
+            foreach (var item in source)
             {
+                Account(step);
                 var b = item.Tokens;
                 var rng = DeterministicRandom.Derive((ulong)o.Seed, (ulong)step++ + 991);
                 MaskedLanguageModel.Mask(b.Ids, b.AttentionMask, targets, b.BatchSize, b.SeqLen, specials, tokenizer.MaskId, tokenizer.VocabularySize, ref rng, o.MaskProbability);
-                yield return new TrainingBatch(new TokenBatch(b.BatchSize, b.SeqLen, b.Ids, b.AttentionMask, targets), item.RealTokens);
+                yield return new TrainingBatch(new TokenBatch(b.BatchSize, b.SeqLen, b.Ids, b.AttentionMask, targets)
+                {
+                    TokenTypeIds = b.TokenTypeIds, NextSentenceLabels = b.NextSentenceLabels,
+                }, item.RealTokens);
             }
         }
         var progress = TrainingReports.To(o.Progress, ch, r =>
-            new LanguageModelTrainingProgress(r.Step, r.TotalSteps, r.TrainLoss, r.TokensPerSecond, null, r.Elapsed));
+        {
+            Account(r.Step);
+            var report = new LanguageModelTrainingProgress(r.Step, r.TotalSteps, r.TrainLoss, r.TokensPerSecond, null, r.Elapsed);
+            if (pairs is not null && reportedTotal > 0)
+                report = report with { NextSentenceLoss = reportedLoss / reportedSteps, NextSentenceAccuracy = (double)reportedCorrect / reportedTotal };
+            (reportedLoss, reportedCorrect, reportedTotal, reportedSteps) = (0, 0, 0, 0);
+            return report;
+        });
         var outcome = loop.Run(Masked, progress: progress);
         (step, string stop) = (outcome.Steps, outcome.StopReason);
+        Account(step);
+        double? nspAccuracy = null;
+        if (pairs is not null && nsp.Count > 0)
+        {
+            var tail = nsp.Skip(nsp.Count - Math.Max(1, nsp.Count / 10)).ToList();
+            nspAccuracy = (double)tail.Sum(x => x.Correct) / tail.Sum(x => x.Total);
+            ch?.Info(MessageSensitivity.None, $"Next-sentence accuracy over the last {tail.Count} steps: {nspAccuracy:P1}.");
+        }
         ch?.Info(MessageSensitivity.None, $"Pretraining finished after {step} steps ({stop}).");
         var encoder = model.Encoder.Copy();
         return new EncoderFeaturizerTransformer(tokenizer, encoder, o.TextColumnName, o.OutputColumnName)
         {
-            PretrainingSummary = new LanguageModelSummary(step, stop, null, clock.Elapsed), MaskedLanguageModel = model,
+            PretrainingSummary = new LanguageModelSummary(step, stop, null, clock.Elapsed) { NextSentenceAccuracy = nspAccuracy }, MaskedLanguageModel = model,
         };
     }
 }

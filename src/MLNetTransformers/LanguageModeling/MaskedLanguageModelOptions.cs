@@ -16,7 +16,15 @@ public sealed class MaskedLanguageModelOptions : TransformerTrainingOptions
     public Pooling Pooling { get; set; } = Pooling.Mean;
     /// <summary>Share of tokens chosen for prediction (BERT: 0.15; of those 80% [MASK], 10% random, 10% kept).</summary>
     public float MaskProbability { get; set; } = 0.15f;
-    /// <summary>Receives the masked-token loss and tokens/s.</summary>
+    /// <summary>
+    /// BERT's next-sentence prediction beside the masked tokens: each row of the text column is a document, split into
+    /// sentences after <c>.</c>, <c>!</c> or <c>?</c> followed by white space; every example is <c>[CLS] A [SEP] B [SEP]</c>
+    /// with B the sentence after A in its document (half the time) or a sentence of another document, and a pooler over
+    /// [CLS] learns to tell which (the pooler then seeds classifiers fine-tuned from this encoder). Documents need at
+    /// least two sentences to give a "next" example.
+    /// </summary>
+    public bool NextSentencePrediction { get; set; }
+    /// <summary>Receives the masked-token loss and tokens/s (with <see cref="NextSentencePrediction"/>, its loss and accuracy too).</summary>
     public IProgress<LanguageModelTrainingProgress>? Progress { get; set; }
 
     internal override void Validate()

@@ -266,12 +266,23 @@ public sealed class TextTokenizer
         int max = MaxTokens, specials = RobertaPairs ? 4 : 3;
         if (ids.Length < max || mask.Length < max || tokenTypes.Length < max) throw new ArgumentException($"Output spans must hold {max} entries.");
         if (max <= specials) throw new InvalidOperationException($"MaxTokens is {max}: a pair needs more than its {specials} special tokens.");
-        int budget = max - specials;
-        var a = Tokens(first, budget, out bool cutA);
-        var b = Tokens(second, budget, out bool cutB);
+        var a = Tokens(first, max - specials, out bool cutA);
+        var b = Tokens(second, max - specials, out bool cutB);
+        int n = LayOutPair(a, b, ids, mask, tokenTypes, out truncated);
+        truncated |= cutA || cutB;
+        return n;
+    }
+
+    /// <summary>
+    /// Two token sequences (no specials) laid out as <see cref="EncodePair"/> does: specials, longest-first truncation,
+    /// token types and padding to <see cref="MaxTokens"/>.
+    /// </summary>
+    internal int LayOutPair(IReadOnlyList<int> a, IReadOnlyList<int> b, Span<int> ids, Span<int> mask, Span<int> tokenTypes, out bool truncated)
+    {
+        int max = MaxTokens, specials = RobertaPairs ? 4 : 3, budget = max - specials;
         int la = a.Count, lb = b.Count;
-        truncated = cutA || cutB || la + lb > budget;
-        if (la + lb > budget)
+        truncated = la + lb > budget;
+        if (truncated)
         {
             // longest_first, removing one token at a time, is the same as this: shorten the longer side to the other's
             // length, then both alternately, the second first.
