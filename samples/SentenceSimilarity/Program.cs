@@ -7,6 +7,9 @@
 //   ... --stsb PATH --mrpc PATH      other copies of those files
 //   ... --task stsb | mrpc           one of the two
 //   ... --epochs N                   fine-tuning epochs (default: 3 for the cross-encoders, 4 for the bi-encoder)
+//   ... --lr X                       fine-tuning learning rate of the cross-encoders (default 5e-5; the bi-encoder keeps 2e-5)
+//   ... --models stock,zero,cross,bi,scratch,pretrained   which rows to run (default: all)
+//   ... --pretrain-seconds S         masked-LM + next-sentence pretraining of the from-scratch encoder (default 180)
 //   ... --seed N                     another split
 //   ... --write-split DIR            also write the STS-B held-out pairs and the model's files to DIR, for the PyTorch reference:
 //                                    OPENBLAS_NUM_THREADS=2 /usr/bin/python3 samples/SentenceSimilarity/torch_zero_shot.py DIR
@@ -24,7 +27,7 @@ using MLNetTransformers.Metrics;
 using MLNetTransformers.Pretrained;
 
 string? Arg(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
-var known = new HashSet<string> { "--stsb", "--mrpc", "--task", "--epochs", "--seed", "--write-split" };
+var known = new HashSet<string> { "--stsb", "--mrpc", "--task", "--epochs", "--seed", "--write-split", "--models", "--pretrain-seconds", "--lr" };
 if (args.Where((a, i) => i % 2 == 0).FirstOrDefault(a => !known.Contains(a)) is { } unknown)
 {
     Console.Error.WriteLine($"Unknown option '{unknown}'; options: {string.Join(", ", known)}.");
@@ -34,6 +37,9 @@ string task = Arg("--task") ?? "both";
 if (task is not ("both" or "stsb" or "mrpc")) { Console.Error.WriteLine($"--task must be stsb, mrpc or both, not '{task}'."); return 2; }
 int seed = int.Parse(Arg("--seed") ?? "1", CultureInfo.InvariantCulture);
 int? epochs = Arg("--epochs") is { } e ? int.Parse(e, CultureInfo.InvariantCulture) : null;
+var models = (Arg("--models") ?? "stock,zero,cross,bi,scratch,pretrained").Split(',').ToHashSet();
+double pretrainSeconds = double.Parse(Arg("--pretrain-seconds") ?? "180", CultureInfo.InvariantCulture);
+float crossLr = float.Parse(Arg("--lr") ?? "5e-5", CultureInfo.InvariantCulture);
 string stsbPath = Arg("--stsb") ?? Path.Combine("..", "shared", "data", "sts-b", "train.tsv");
 string mrpcPath = Arg("--mrpc") ?? Path.Combine("..", "shared", "data", "mrpc", "train.tsv");
 foreach (var (path, name, on) in new[] { (stsbPath, "STS-B", task != "mrpc"), (mrpcPath, "MRPC", task != "stsb") })
@@ -80,18 +86,24 @@ if (task != "mrpc")
 
     // Stock ML.NET: n-gram features of each sentence side by side, SDCA regression.
     var sw = Stopwatch.StartNew();
-    var stock = new MLContext(seed: 1);
-    var baseline = stock.Transforms.Text.FeaturizeText("F1", nameof(PairRow.Sentence1))
-        .Append(stock.Transforms.Text.FeaturizeText("F2", nameof(PairRow.Sentence2)))
-        .Append(stock.Transforms.Concatenate("Features", "F1", "F2"))
-        .Append(stock.Regression.Trainers.Sdca()).Fit(train);
-    Report("FeaturizeText (each sentence) + Sdca regression", Scores(baseline), Seconds(sw));
+    if (models.Contains("stock"))
+    {
+        var stock = new MLContext(seed: 1);
+        var baseline = stock.Transforms.Text.FeaturizeText("F1", nameof(PairRow.Sentence1))
+            .Append(stock.Transforms.Text.FeaturizeText("F2", nameof(PairRow.Sentence2)))
+            .Append(stock.Transforms.Concatenate("Features", "F1", "F2"))
+            .Append(stock.Regression.Trainers.Sdca()).Fit(train);
+        Report("FeaturizeText (each sentence) + Sdca regression", Scores(baseline), Seconds(sw));
+    }
 
     // Zero-shot: the cosine of all-MiniLM-L6-v2's sentence embeddings (mean pooled, unit length), as sentence-transformers scores STS.
-    sw.Restart();
-    var e1 = ml.Transforms.Text.TransformerFeaturizer(pretrained, "E1", nameof(PairRow.Sentence1)).Fit(test).Transform(test).GetColumn<float[]>("E1").ToArray();
-    var e2 = ml.Transforms.Text.TransformerFeaturizer(pretrained, "E2", nameof(PairRow.Sentence2)).Fit(test).Transform(test).GetColumn<float[]>("E2").ToArray();
-    Report($"{MiniLM.ModelName} zero-shot cosine", e1.Select((u, i) => u.Zip(e2[i], (a, b) => a * b).Sum()).ToArray(), Seconds(sw));
+    if (models.Contains("zero"))
+    {
+        sw.Restart();
+        var e1 = ml.Transforms.Text.TransformerFeaturizer(pretrained, "E1", nameof(PairRow.Sentence1)).Fit(test).Transform(test).GetColumn<float[]>("E1").ToArray();
+        var e2 = ml.Transforms.Text.TransformerFeaturizer(pretrained, "E2", nameof(PairRow.Sentence2)).Fit(test).Transform(test).GetColumn<float[]>("E2").ToArray();
+        Report($"{MiniLM.ModelName} zero-shot cosine", e1.Select((u, i) => u.Zip(e2[i], (a, b) => a * b).Sum()).ToArray(), Seconds(sw));
+    }
 
     TransformerClassifierOptions FineTune(int defaultEpochs, float lr) => new()
     {
@@ -99,21 +111,37 @@ if (task != "mrpc")
         Epochs = epochs ?? defaultEpochs, BatchSize = 16, LearningRate = lr, Seed = seed,
         Progress = new Progress<ClassificationTrainingProgress>(p => Console.WriteLine("    " + p)),
     };
-    sw.Restart();
-    var cross = ml.Regression.Trainers.TransformerRegressor(FineTune(3, 5e-5f)).Fit(train);
-    Report($"{MiniLM.ModelName} fine-tuned, cross-encoder", Scores(cross), Seconds(sw));
+    if (models.Contains("cross"))
+    {
+        sw.Restart();
+        var cross = ml.Regression.Trainers.TransformerRegressor(FineTune(3, crossLr)).Fit(train);
+        Report($"{MiniLM.ModelName} fine-tuned, cross-encoder", Scores(cross), Seconds(sw));
+    }
 
     // sentence-transformers' STS recipe: 4 epochs, batches of 16, learning rate 2e-5, cosine similarity loss.
-    sw.Restart();
-    var bi = ml.Regression.Trainers.BiEncoderSimilarity(FineTune(4, 2e-5f)).Fit(train);
-    Report($"{MiniLM.ModelName} fine-tuned, bi-encoder", Scores(bi), Seconds(sw));
+    if (models.Contains("bi"))
+    {
+        sw.Restart();
+        var bi = ml.Regression.Trainers.BiEncoderSimilarity(FineTune(4, 2e-5f)).Fit(train);
+        Report($"{MiniLM.ModelName} fine-tuned, bi-encoder", Scores(bi), Seconds(sw));
+    }
 
-    sw.Restart();
-    var scratch = ml.Regression.Trainers.TransformerRegressor(new TransformerClassifierOptions
+    TransformerClassifierOptions Scratch() => new()
     {
         TextColumnName = nameof(PairRow.Sentence1), SecondTextColumnName = nameof(PairRow.Sentence2), ValidationSet = valid, Seed = seed,
-    }).Fit(train);
-    Report("transformer from scratch, cross-encoder", Scores(scratch), Seconds(sw));
+    };
+    if (models.Contains("scratch"))
+    {
+        sw.Restart();
+        Report("transformer from scratch, cross-encoder", Scores(ml.Regression.Trainers.TransformerRegressor(Scratch()).Fit(train)), Seconds(sw));
+    }
+    if (models.Contains("pretrained"))
+    {
+        sw.Restart();
+        var options = Scratch();
+        Pretrain(train, options);
+        Report("from scratch, masked-LM + next-sentence pretraining, cross-encoder", Scores(ml.Regression.Trainers.TransformerRegressor(options).Fit(train)), Seconds(sw));
+    }
     results["stsb"] = new { train = Count(train), test = gold.Length, models = rows };
 }
 
@@ -129,34 +157,65 @@ if (task != "stsb")
         rows.Add(new { model, accuracy = Math.Round(m.Accuracy, 4), f1 = Math.Round(m.F1Score, 4), auc = Math.Round(m.AreaUnderRocCurve, 4), seconds });
     }
     var sw = Stopwatch.StartNew();
-    var stock = new MLContext(seed: 1);
-    var baseline = stock.Transforms.Text.FeaturizeText("F1", nameof(PairRow.Sentence1))
-        .Append(stock.Transforms.Text.FeaturizeText("F2", nameof(PairRow.Sentence2)))
-        .Append(stock.Transforms.Concatenate("Features", "F1", "F2"))
-        .Append(stock.BinaryClassification.Trainers.SdcaLogisticRegression(labelColumnName: nameof(PairRow.IsParaphrase))).Fit(train);
-    Report("FeaturizeText (each sentence) + SdcaLogisticRegression", baseline, Seconds(sw));
-
-    sw.Restart();
-    var fine = ml.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions
+    if (models.Contains("stock"))
     {
-        TextColumnName = nameof(PairRow.Sentence1), SecondTextColumnName = nameof(PairRow.Sentence2), LabelColumnName = nameof(PairRow.IsParaphrase),
-        Pretrained = pretrained, ValidationSet = valid, Epochs = epochs ?? 3, BatchSize = 16, Seed = seed,
-        Progress = new Progress<ClassificationTrainingProgress>(p => Console.WriteLine("    " + p)),
-    }).Fit(train);
-    Report($"{MiniLM.ModelName} fine-tuned, cross-encoder", fine, Seconds(sw));
-
-    sw.Restart();
-    var scratch = ml.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions
+        var stock = new MLContext(seed: 1);
+        var baseline = stock.Transforms.Text.FeaturizeText("F1", nameof(PairRow.Sentence1))
+            .Append(stock.Transforms.Text.FeaturizeText("F2", nameof(PairRow.Sentence2)))
+            .Append(stock.Transforms.Concatenate("Features", "F1", "F2"))
+            .Append(stock.BinaryClassification.Trainers.SdcaLogisticRegression(labelColumnName: nameof(PairRow.IsParaphrase))).Fit(train);
+        Report("FeaturizeText (each sentence) + SdcaLogisticRegression", baseline, Seconds(sw));
+    }
+    if (models.Contains("cross"))
+    {
+        sw.Restart();
+        var fine = ml.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions
+        {
+            TextColumnName = nameof(PairRow.Sentence1), SecondTextColumnName = nameof(PairRow.Sentence2), LabelColumnName = nameof(PairRow.IsParaphrase),
+            Pretrained = pretrained, ValidationSet = valid, Epochs = epochs ?? 3, BatchSize = 16, LearningRate = crossLr, Seed = seed,
+            Progress = new Progress<ClassificationTrainingProgress>(p => Console.WriteLine("    " + p)),
+        }).Fit(train);
+        Report($"{MiniLM.ModelName} fine-tuned, cross-encoder", fine, Seconds(sw));
+    }
+    TransformerClassifierOptions Scratch() => new()
     {
         TextColumnName = nameof(PairRow.Sentence1), SecondTextColumnName = nameof(PairRow.Sentence2), LabelColumnName = nameof(PairRow.IsParaphrase),
         ValidationSet = valid, Seed = seed,
-    }).Fit(train);
-    Report("transformer from scratch, cross-encoder", scratch, Seconds(sw));
+    };
+    if (models.Contains("scratch"))
+    {
+        sw.Restart();
+        Report("transformer from scratch, cross-encoder", ml.BinaryClassification.Trainers.TransformerClassifier(Scratch()).Fit(train), Seconds(sw));
+    }
+    if (models.Contains("pretrained"))
+    {
+        sw.Restart();
+        var options = Scratch();
+        Pretrain(train, options);
+        Report("from scratch, masked-LM + next-sentence pretraining, cross-encoder", ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(train), Seconds(sw));
+    }
     results["mrpc"] = new { train = Count(train), test = Count(test), models = rows };
 }
 
 Console.WriteLine(JsonSerializer.Serialize(new { results, seed, total_seconds = Seconds(wall), cpu = CpuName(), cores = Environment.ProcessorCount }));
 return 0;
+
+// BERT-style pretraining of the from-scratch encoder on the training pairs only: each pair is a two-sentence document
+// (masked tokens, and whether the second sentence is the pair's or one drawn from another pair); the classifier or
+// regressor then starts from that encoder and its tokenizer.
+void Pretrain(IDataView train, TransformerClassifierOptions options)
+{
+    static string Sentence(string s) => s.TrimEnd() is var t && t.Length > 0 && ".!?".Contains(t[^1]) ? t : t + ".";
+    var documents = ml.Data.LoadFromEnumerable(ml.Data.CreateEnumerable<PairRow>(train, reuseRowObject: false)
+        .Select(p => new PairRow { Sentence1 = Sentence(p.Sentence1) + " " + Sentence(p.Sentence2) }));
+    var featurizer = ml.Transforms.Text.PretrainMaskedLanguageModel(new MLNetTransformers.LanguageModeling.MaskedLanguageModelOptions
+    {
+        TextColumnName = nameof(PairRow.Sentence1), NextSentencePrediction = true, MaxSteps = 1_000_000, TimeBudget = TimeSpan.FromSeconds(pretrainSeconds),
+        Layers = options.Layers, ModelDim = options.ModelDim, Heads = options.Heads, FeedForwardDim = options.FeedForwardDim, Tokenizer = options.Tokenizer, Seed = seed,
+        ReportEverySteps = 200, Progress = new Progress<MLNetTransformers.LanguageModeling.LanguageModelTrainingProgress>(p => Console.WriteLine("    pretraining " + p)),
+    }).Fit(documents);
+    (options.InitialModel, options.PretrainedTokenizer) = (featurizer.Encoder, featurizer.Tokenizer);
+}
 
 static string CpuName() => File.Exists("/proc/cpuinfo")
     ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown" : "unknown";

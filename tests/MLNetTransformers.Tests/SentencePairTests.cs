@@ -281,6 +281,17 @@ public class SentencePairTests
         var o = TestData.Tiny();
         o.NGramBuckets = 64;
         Assert.Contains("NGramBuckets", Assert.Throws<ArgumentException>(() => ml.Regression.Trainers.TransformerRegressor(o)).Message);
+
+        // An empty side is read as the other side alone, and counted.
+        var withEmpty = Overlap(40, 3);
+        withEmpty[5].Sentence2 = "";
+        withEmpty[9].Sentence1 = "  ";
+        var small = TestData.Tiny(epochs: 1);
+        (small.TextColumnName, small.SecondTextColumnName) = ("Sentence1", "Sentence2");
+        var regressor = ml.Regression.Trainers.TransformerRegressor(small);
+        var fitted = regressor.Fit(ml.Data.LoadFromEnumerable(withEmpty));
+        Assert.Equal(2, regressor.EmptyPairSides);
+        Assert.True(float.IsFinite(fitted.PredictProbabilities("", "film plot")[0]));
     }
 
     public sealed class LabelledText

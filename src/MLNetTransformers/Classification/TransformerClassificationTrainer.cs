@@ -25,6 +25,9 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
     /// <summary>Whether this trains a regressor (one real-valued output, e.g. the similarity of a sentence pair).</summary>
     public bool IsRegression => _regression;
 
+    /// <summary>Training pairs of the last <see cref="Fit"/> with an empty or blank side (read as the other side alone; also logged).</summary>
+    public int EmptyPairSides { get; private set; }
+
     private protected override SchemaShape OutputSchema(SchemaShape inputSchema)
     {
         if (Options.SecondTextColumnName is { } second) SchemaShapeColumns.RequireText(inputSchema, second);
@@ -73,6 +76,13 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
             if (!_binary && !_regression && ((KeyDataViewType)vLabel.Type).Count != (ulong)classes)
                 throw new ArgumentException($"Validation label column '{vLabel.Name}' has {((KeyDataViewType)vLabel.Type).Count} classes; the training data has {classes}. Map both with the same MapValueToKey transformer.");
             valid = LabeledText.Read(vs, vText, vLabel, _binary, "validation data", vSecond, _regression);
+        }
+        if (train.Seconds is { } seconds)
+        {
+            // An empty side is read as no tokens ([CLS] a [SEP] [SEP]): allowed, but said, since it is usually a data error.
+            int empty = train.Texts.Zip(seconds).Count(p => string.IsNullOrWhiteSpace(p.First) || string.IsNullOrWhiteSpace(p.Second));
+            if (empty > 0) ch?.Warning(MessageSensitivity.None, $"{empty} of {train.Texts.Count} training pairs have an empty side ('{o.TextColumnName}' or '{o.SecondTextColumnName}'); each is read as the other side alone.");
+            EmptyPairSides = empty;
         }
         valid ??= o.ValidationFraction > 0 ? train.SplitOff(o.ValidationFraction, minimumRows: 20, (ulong)o.Seed) : null;
         if (valid is not null && o.ValidationSet is null)
