@@ -21,6 +21,8 @@ internal static class EvaluateCommand
     {
         var ml = new MLContext(seed: 0);
         var model = TransformerModel.Load(ml, modelPath, out var schema);
+        if (TransformerModel.Parts(model).OfType<Similarity.SentenceSimilarityTransformer>().FirstOrDefault() is { } bi)
+            return RunBiEncoder(ml, model, bi, modelPath, testPath, textCol, text2Col, labelCol);
         if (int8) model = ModelFile.WithInt8(model);
         var classifier = ModelFile.Classifier(model, modelPath);
         string trainedLabel = TrainedLabel(classifier, schema, modelPath);
@@ -43,14 +45,7 @@ internal static class EvaluateCommand
         if (pairs && cols.Text2 != classifier.SecondTextColumnName) data = ml.Transforms.CopyColumns(classifier.SecondTextColumnName!, cols.Text2!).Fit(data).Transform(data);
         var scored = model.Transform(data);
         JsonObject result;
-        if (classifier.IsRegression)
-        {
-            var m = ml.Regression.Evaluate(scored, trainedLabel);
-            var predicted = scored.GetColumn<float>(classifier.ScoreColumnName).ToArray();
-            var gold = scored.GetColumn<float>(trainedLabel).ToArray();
-            result = new JsonObject { ["rmse"] = Math.Round(m.RootMeanSquaredError, 4), ["mae"] = Math.Round(m.MeanAbsoluteError, 4), ["r2"] = Math.Round(m.RSquared, 4),
-                ["pearson"] = Math.Round(Metrics.Correlation.Pearson(predicted, gold), 4), ["spearman"] = Math.Round(Metrics.Correlation.Spearman(predicted, gold), 4) };
-        }
+        if (classifier.IsRegression) result = RegressionMetrics(ml, scored, classifier.ScoreColumnName, trainedLabel);
         else if (classifier.IsBinary)
         {
             var m = ml.BinaryClassification.Evaluate(scored, trainedLabel);
@@ -76,6 +71,29 @@ internal static class EvaluateCommand
         var others = inputSchema.Where(c => !c.IsHidden && c.Name != classifier.TextColumnName).Select(c => c.Name).ToList();
         return others.Count == 1 ? others[0]
             : throw new InvalidDataException($"Model '{modelPath}' does not record its label column and its input has {others.Count} candidates ({string.Join(", ", others)}); retrain it with this version.");
+    }
+
+    private static JsonObject RegressionMetrics(MLContext ml, IDataView scored, string score, string label)
+    {
+        var m = ml.Regression.Evaluate(scored, label, score);
+        var predicted = scored.GetColumn<float>(score).ToArray();
+        var gold = scored.GetColumn<float>(label).ToArray();
+        return new JsonObject { ["rmse"] = Math.Round(m.RootMeanSquaredError, 4), ["mae"] = Math.Round(m.MeanAbsoluteError, 4), ["r2"] = Math.Round(m.RSquared, 4),
+            ["pearson"] = Math.Round(Metrics.Correlation.Pearson(predicted, gold), 4), ["spearman"] = Math.Round(Metrics.Correlation.Spearman(predicted, gold), 4),
+            ["rows"] = predicted.Length };
+    }
+
+    // A bi-encoder reads two sentence columns and a numeric label, under the names it was trained with.
+    private static int RunBiEncoder(MLContext ml, ITransformer model, Similarity.SentenceSimilarityTransformer bi, string modelPath, string testPath,
+        string? textCol, string? text2Col, string? labelCol)
+    {
+        if (text2Col is null && textCol is not null) throw new UsageException($"Model '{modelPath}' reads sentence pairs: give --text2-col with --text-col.");
+        var (test, cols) = TsvData.Load(ml, testPath, textCol, labelCol, needLabel: true, DataKind.Single, text2Col ?? Second(testPath, textCol));
+        string label = bi.LabelColumnName ?? "Label";
+        var data = Rename(ml, test, cols.Text, bi.Sentence1ColumnName, cols.Label!, label);
+        if (cols.Text2 != bi.Sentence2ColumnName) data = ml.Transforms.CopyColumns(bi.Sentence2ColumnName, cols.Text2!).Fit(data).Transform(data);
+        Console.WriteLine(RegressionMetrics(ml, model.Transform(data), bi.ScoreColumnName, label).ToJsonString());
+        return 0;
     }
 
     // A pair model's second text defaults to the column right after the first text.

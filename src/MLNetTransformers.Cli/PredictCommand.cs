@@ -16,7 +16,15 @@ internal static class PredictCommand
 
     private static int Run(string modelPath, string text, string? text2, bool int8)
     {
-        var classifier = ModelFile.Classifier(TransformerModel.Load(new MLContext(seed: 0), modelPath, out _), modelPath);
+        var loaded = TransformerModel.Load(new MLContext(seed: 0), modelPath, out _);
+        if (TransformerModel.Parts(loaded).OfType<Similarity.SentenceSimilarityTransformer>().FirstOrDefault() is { } bi)
+        {
+            if (text2 is null) throw new UsageException($"Model '{modelPath}' reads sentence pairs: give --text2 as well.");
+            float cosine = bi.Cosine(text, text2);
+            Console.WriteLine(new JsonObject { ["score"] = Math.Round(bi.LabelRange.Min + cosine * (bi.LabelRange.Max - bi.LabelRange.Min), 6), ["cosine"] = Math.Round(cosine, 6) }.ToJsonString());
+            return 0;
+        }
+        var classifier = ModelFile.Classifier(loaded, modelPath);
         if (int8) classifier = classifier.WithInt8Inference();
         bool pairs = classifier.SecondTextColumnName is not null;
         if (pairs && text2 is null) throw new UsageException($"Model '{modelPath}' reads sentence pairs: give --text2 as well.");

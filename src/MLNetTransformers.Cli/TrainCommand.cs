@@ -26,6 +26,7 @@ internal static class TrainCommand
         var pretrained = CliOption.Text("--pretrained", $"Fine-tune a pretrained encoder: a Hugging Face model folder, a PyTorch-exported BERT .onnx (vocab.txt beside it), or {MiniLM.ModelName}");
         var layerDecay = CliOption.Number("--layer-decay", "Layer-wise learning-rate decay (1 = none)", d.LayerwiseLearningRateDecay);
         var frozen = CliOption.Int("--frozen-layers", "Freeze the embeddings and this many lowest blocks", d.FrozenLayers);
+        var biEncoder = new Option<bool>("--bi-encoder") { Description = "With --task regression and --text2-col: a bi-encoder (each text embedded alone, Score from the cosine) instead of a cross-encoder" };
         var bestBy = CliOption.Choice("--best-by", "What picks the weights kept: validation loss or accuracy (default: loss; accuracy with --pretrained)", "loss", "loss", "accuracy");
         var flags = new TrainingFlags(d, Tokenizers, "--max-tokens");
         flags.Add(epochs, nameof(d.Epochs), (r, o) => o.Epochs = r.GetValue(epochs));
@@ -38,17 +39,19 @@ internal static class TrainCommand
         flags.Add(bestBy, nameof(d.BestWeightsBy), (r, o) => ((TransformerClassifierOptions)o).BestWeightsBy = r.GetValue(bestBy) == "accuracy" ? Core.Training.ValidationCriterion.Metric : Core.Training.ValidationCriterion.Loss);
 
         var command = new Command("train", "Train a transformer text classifier (or fine-tune a pretrained encoder); prints a JSON summary")
-            { task, trainPath, validPath, modelPath, textCol, text2Col, labelCol, pretrained };
+            { task, trainPath, validPath, modelPath, textCol, text2Col, labelCol, pretrained, biEncoder };
         flags.AddTo(command);
         command.SetAction(r => Run(r, flags, r.GetValue(task)!, r.GetValue(trainPath)!, r.GetValue(validPath), r.GetValue(modelPath)!,
-            r.GetValue(textCol), r.GetValue(text2Col), r.GetValue(labelCol), r.GetValue(pretrained), r.GetResult(flags.MaxTokens!) is { Implicit: false } ? r.GetValue(flags.MaxTokens!) : null));
+            r.GetValue(textCol), r.GetValue(text2Col), r.GetValue(labelCol), r.GetValue(pretrained), r.GetResult(flags.MaxTokens!) is { Implicit: false } ? r.GetValue(flags.MaxTokens!) : null,
+            r.GetValue(biEncoder)));
         return command;
     }
 
     private static int Run(ParseResult r, TrainingFlags flags, string task, string trainPath, string? validPath, string modelPath, string? textCol, string? text2Col,
-        string? labelCol, string? pretrained, int? maxTokens)
+        string? labelCol, string? pretrained, int? maxTokens, bool biEncoder)
     {
         bool binary = task == "binary", regression = task == "regression";
+        if (biEncoder && !(regression && text2Col is not null)) throw new UsageException("--bi-encoder: a bi-encoder scores sentence pairs: use it with --task regression and --text2-col.");
         if (regression && r.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>().FirstOrDefault(o => !o.Implicit && o.Option.Name is "--ngram-buckets") is { } n)
             throw new UsageException($"{n.Option.Name}: the n-gram branch is for classification; a regressor has none.");
         if (Directory.Exists(modelPath)) throw new IOException($"--model '{modelPath}' is a directory; give a file path (checked before training, not after).");
@@ -70,6 +73,7 @@ internal static class TrainCommand
         if (valid is not null) options.ValidationSet = binary || regression ? valid : ml.Transforms.Conversion.MapValueToKey(cols.Label).Fit(train).Transform(valid);
         using var cancel = Interrupt.OnFirstCtrlC("\nstopping after this step (Ctrl+C again to kill)...");
         options.CancellationToken = cancel.Token;
+        if (biEncoder) return TrainBiEncoder(ml, flags, options, train, modelPath);
         var trainer = flags.Validated(() => binary ? ml.BinaryClassification.Trainers.TransformerClassifier(options)
             : regression ? ml.Regression.Trainers.TransformerRegressor(options) : ml.MulticlassClassification.Trainers.TransformerClassifier(options));
 
@@ -94,6 +98,20 @@ internal static class TrainCommand
             model = modelPath, task, pairs = cols.Text2 is not null, steps = s.Steps, stop_reason = s.StopReason, train_seconds = Math.Round(s.Duration.TotalSeconds, 1),
             best_validation_accuracy = regression ? null : s.BestValidationAccuracy is { } a ? Math.Round(a, 4) : (double?)null,
             best_validation_pearson = regression && s.BestValidationAccuracy is { } p ? Math.Round(p, 4) : (double?)null, parameters = classifier.Model.Parameters.Count,
+        }));
+        return 0;
+    }
+
+    private static int TrainBiEncoder(MLContext ml, TrainingFlags flags, TransformerClassifierOptions options, IDataView train, string modelPath)
+    {
+        var trainer = flags.Validated(() => ml.Regression.Trainers.BiEncoderSimilarity(options));
+        var model = trainer.Fit(train);
+        TransformerModel.Save(ml, new TransformerChain<ITransformer>(model), train.Schema, modelPath);
+        var s = model.TrainingSummary!;
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            model = modelPath, task = "regression", pairs = true, bi_encoder = true, steps = s.Steps, stop_reason = s.StopReason, train_seconds = Math.Round(s.Duration.TotalSeconds, 1),
+            best_validation_pearson = s.BestValidationAccuracy is { } p ? Math.Round(p, 4) : (double?)null, parameters = model.Encoder.Parameters.Count,
         }));
         return 0;
     }
