@@ -20,27 +20,32 @@ internal sealed class Batcher
 
     public IEnumerable<TrainingBatch> Epoch(int epoch)
     {
-        var rng = DeterministicRandom.Derive(_seed, (ulong)epoch + 1000);
-        int n = _data.Count;
-        var order = Enumerable.Range(0, n).ToArray();
-        rng.Shuffle(order.AsSpan());
-        // Sort within chunks of 50 batches by length, then shuffle the batches: similar lengths share a batch.
-        int chunk = _batchSize * 50;
-        for (int s = 0; s < n; s += chunk)
-            Array.Sort(order, s, Math.Min(chunk, n - s), Comparer<int>.Create((a, b) => _data.Lengths[a].CompareTo(_data.Lengths[b])));
-        int batches = (n + _batchSize - 1) / _batchSize;
-        var batchOrder = Enumerable.Range(0, batches).ToArray();
-        rng.Shuffle(batchOrder.AsSpan());
-        foreach (int bi in batchOrder)
+        foreach (var rows in GroupedByLength(_data.Count, r => _data.Lengths[r], _batchSize, _seed, epoch))
         {
-            int start = bi * _batchSize, b = Math.Min(_batchSize, n - start);
-            var rows = order.AsSpan(start, b).ToArray();
+            int b = rows.Length;
             var labels = new int[b];
             for (int i = 0; i < b; i++) labels[i] = _labels[rows[i]];
             var targets = _targets is null ? null : rows.Select(r => _targets[r]).ToArray();
             int real = rows.Sum(r => _data.Lengths[r]);
             yield return new TrainingBatch(Pack(_data, rows, _ids, _mask, labels, targets), real);
         }
+    }
+
+    /// <summary>
+    /// One epoch's batches of row indices: rows shuffled, sorted by <paramref name="length"/> within chunks of 50 batches
+    /// (similar lengths share a batch, so little padding is computed), the batches shuffled.
+    /// </summary>
+    public static IEnumerable<int[]> GroupedByLength(int n, Func<int, int> length, int batchSize, ulong seed, int epoch)
+    {
+        var rng = DeterministicRandom.Derive(seed, (ulong)epoch + 1000);
+        var order = Enumerable.Range(0, n).ToArray();
+        rng.Shuffle(order.AsSpan());
+        int chunk = batchSize * 50;
+        for (int s = 0; s < n; s += chunk)
+            Array.Sort(order, s, Math.Min(chunk, n - s), Comparer<int>.Create((a, b) => length(a).CompareTo(length(b))));
+        var batchOrder = Enumerable.Range(0, (n + batchSize - 1) / batchSize).ToArray();
+        rng.Shuffle(batchOrder.AsSpan());
+        foreach (int bi in batchOrder) yield return order.AsSpan(bi * batchSize, Math.Min(batchSize, n - bi * batchSize)).ToArray();
     }
 
     /// <summary>Copies the given rows into [b, T] arrays with T = the longest row.</summary>

@@ -27,18 +27,8 @@ internal static class BiEncoderBatches
     /// <summary>One epoch of training batches of <paramref name="batchSize"/> pairs with their targets.</summary>
     public static IEnumerable<TrainingBatch> Epoch(EncodedTexts a, EncodedTexts b, IReadOnlyList<float> targets, int batchSize, ulong seed, int epoch)
     {
-        var rng = DeterministicRandom.Derive(seed, (ulong)epoch + 1000);
-        int n = a.Count;
-        var order = Enumerable.Range(0, n).ToArray();
-        rng.Shuffle(order.AsSpan());
-        int chunk = batchSize * 50;
-        for (int s = 0; s < n; s += chunk)
-            Array.Sort(order, s, Math.Min(chunk, n - s), Comparer<int>.Create((x, y) => Math.Max(a.Lengths[x], b.Lengths[x]).CompareTo(Math.Max(a.Lengths[y], b.Lengths[y]))));
-        var batchOrder = Enumerable.Range(0, (n + batchSize - 1) / batchSize).ToArray();
-        rng.Shuffle(batchOrder.AsSpan());
-        foreach (int bi in batchOrder)
+        foreach (var rows in Batcher.GroupedByLength(a.Count, r => Math.Max(a.Lengths[r], b.Lengths[r]), batchSize, seed, epoch))
         {
-            var rows = order.AsSpan(bi * batchSize, Math.Min(batchSize, n - bi * batchSize)).ToArray();
             int real = rows.Sum(r => a.Lengths[r] + b.Lengths[r]);
             yield return new TrainingBatch(Pack(a, b, rows, rows.Select(r => targets[r]).ToArray()), real);
         }
