@@ -34,6 +34,8 @@ internal static class TrainLmCommand
         using var cancel = Interrupt.OnFirstCtrlC("\nstopping after this step (Ctrl+C again to kill)...");
         options.CancellationToken = cancel.Token;
         var estimator = flags.Validated(() => new MLContext(seed: options.Seed).Transforms.Text.TrainLanguageModel(options));
+        // Said before the tokenizer is built, which takes a while on a large corpus and prints nothing else.
+        Console.Error.WriteLine($"reading '{textPath}' and building the tokenizer (Ctrl+C stops training after the current step)");
         var lm = estimator.FitFile(textPath);
         lm.Save(modelPath);
         var s = lm.TrainingSummary!;

@@ -470,6 +470,7 @@ public sealed class CliTests : IDisposable
     [InlineData("train-seq2seq")]
     [InlineData("translate")]
     [InlineData("evaluate-seq2seq")]
+    [InlineData("fill-mask")]
     public void EveryCommand_HasHelp_AndRefusesUnknownOptionsAndMissingOnesInOneLine(string command)
     {
         var help = Run(command, "--help");
@@ -723,29 +724,25 @@ public sealed class CliTests : IDisposable
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mlnet-transformers.dll"));
         foreach (var a in new[] { "train-lm", "--text", text, "--model", model, "--tokenizer", "learned", "--vocab", "20000", "--steps", "5" }) psi.ArgumentList.Add(a);
-        // The second interrupt goes only once the first was seen handled. On a loaded machine the process may not have
-        // installed its handler when the first arrives, and the runtime then ends it: that launch is repeated (at most 3).
-        for (int launch = 1; ; launch++)
+        // Each interrupt goes once the process is ready for it: the first after it says it has installed its handler (before,
+        // the runtime would end it), the second after the first was handled (two signals close together coalesce).
+        using var p = new Process { StartInfo = psi };
+        var (ready, firstSeen) = (new ManualResetEventSlim(), new ManualResetEventSlim());
+        p.ErrorDataReceived += (_, e) =>
         {
-            using var p = new Process { StartInfo = psi };
-            var firstSeen = new ManualResetEventSlim();
-            p.ErrorDataReceived += (_, e) => { if (e.Data?.Contains("Ctrl+C again to kill", StringComparison.Ordinal) == true) firstSeen.Set(); };
-            p.Start();
-            p.BeginErrorReadLine();
-            Thread.Sleep(1500 * launch);
-            Assert.False(p.HasExited, "the CLI finished before the interrupts: make the corpus larger");
-            using (var kill = Process.Start("kill", $"-INT {p.Id}")) kill.WaitForExit();
-            if (!firstSeen.Wait(5000))
-            {
-                Assert.True(p.WaitForExit(10_000) && launch < 3, "the first Ctrl+C was neither handled nor ended the process");
-                continue;
-            }
-            using (var kill = Process.Start("kill", $"-INT {p.Id}")) kill.WaitForExit();
-            Assert.True(p.WaitForExit(10_000), "a second Ctrl+C did not end the process");
-            Assert.NotEqual(0, p.ExitCode);
-            Assert.False(File.Exists(model));
-            break;
-        }
+            if (e.Data?.Contains("Ctrl+C stops training", StringComparison.Ordinal) == true) ready.Set();
+            if (e.Data?.Contains("Ctrl+C again to kill", StringComparison.Ordinal) == true) firstSeen.Set();
+        };
+        p.Start();
+        p.BeginErrorReadLine();
+        Assert.True(ready.Wait(60_000), "the CLI never said it was reading the corpus");
+        Assert.False(p.HasExited, "the CLI finished before the interrupts: make the corpus larger");
+        using (var kill = Process.Start("kill", $"-INT {p.Id}")) kill.WaitForExit();
+        Assert.True(firstSeen.Wait(30_000), "the first Ctrl+C was not handled");
+        using (var kill = Process.Start("kill", $"-INT {p.Id}")) kill.WaitForExit();
+        Assert.True(p.WaitForExit(10_000), "a second Ctrl+C did not end the process");
+        Assert.NotEqual(0, p.ExitCode);
+        Assert.False(File.Exists(model));
     }
 }
 
