@@ -752,5 +752,15 @@ public sealed class UnixFactAttribute : FactAttribute
     public UnixFactAttribute()
     {
         if (!OperatingSystem.IsLinux() && !OperatingSystem.IsMacOS()) Skip = "Needs POSIX signals (kill -INT).";
+        else if (SigIntIgnored()) Skip = "SIGINT is ignored in this process (a shell started the tests in the background), so the CLI inherits that and Ctrl+C cannot be tested.";
+    }
+
+    // /proc/self/status lists ignored signals as a hex mask; SIGINT (2) is bit 1. A child inherits an ignored disposition,
+    // and .NET then installs no Ctrl+C handler.
+    private static bool SigIntIgnored()
+    {
+        if (!File.Exists("/proc/self/status")) return false;
+        var line = File.ReadLines("/proc/self/status").FirstOrDefault(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+        return line is not null && (Convert.ToUInt64(line[7..].Trim(), 16) & 0x2) != 0;
     }
 }
