@@ -140,6 +140,24 @@ public class TrainingLoopTests
     }
 
     [Fact]
+    public void TheScheduleFit_FollowsASpeedUpLateInTheRun()
+    {
+        // 8 ms a step until step 330 (just after the fit at 320), then 5 ms: the fit at 320 plans about 495 steps, and the run
+        // goes on to about 600. Fits at doubling step counts alone (next at 640) left steps 495-600 at the floor learning
+        // rate; fits halfway to the planned end follow the speed-up.
+        var model = new FakeModel();
+        model.DuringStep = () => Thread.Sleep(model.Steps <= 330 ? 8 : 5);
+        var reports = new List<TrainingReport>();
+        var outcome = new TrainingLoop(model, new TrainingLoopOptions
+        {
+            Optimization = new TrainerOptions { LearningRate = 0.01f, WarmupSteps = 2, TotalSteps = 1_000_000, Decay = DecayKind.Linear },
+            MaxSteps = 1_000_000, ValidateEachEpoch = false, TimeBudget = TimeSpan.FromSeconds(4), FitScheduleToTimeBudget = true, ReportEverySteps = 10,
+        }).Run(_ => Endless(), progress: new Collect(reports));
+        long planned = reports[^1].TotalSteps;
+        Assert.True(outcome.Steps <= planned * 1.08, $"{outcome.Steps} steps ran on a decay planned for {planned}");
+    }
+
+    [Fact]
     public void EarlyStopping_RestoresTheBestWeights_AndCallsBackAtEachImprovement()
     {
         var model = new FakeModel();

@@ -123,7 +123,9 @@ public sealed class TrainingLoop
                         int? warmup = lastFitStep == 0 && o.FittedWarmupFraction is { } f ? Math.Max(o.Optimization.WarmupSteps, (int)(fit * f)) : null;
                         Trainer.SetTotalSteps(fit, warmup);
                         totalSteps = fit;
-                        (lastFitStep, lastFitSeconds, nextFit) = (step, now, step * 2);
+                        // Fit again at twice the steps, or halfway to the planned end if that comes first: a run that speeds up
+                        // after its last fit (caches, other load gone) would otherwise train past the end at the floor learning rate.
+                        (lastFitStep, lastFitSeconds, nextFit) = (step, now, Math.Min(step * 2, step + Math.Max(20, (fit - step) / 2)));
                     }
                     bool validateNow = validate is not null && o.ValidateEverySteps > 0 && step % o.ValidateEverySteps == 0;
                     bool reportNow = validateNow || (o.ReportEverySteps > 0 && step % o.ReportEverySteps == 0);
