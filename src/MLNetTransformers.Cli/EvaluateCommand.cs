@@ -30,7 +30,7 @@ internal static class EvaluateCommand
         if (!pairs && text2Col is not null) throw new UsageException($"--text2-col: model '{modelPath}' reads single texts, not pairs.");
         if (pairs && text2Col is null && textCol is not null) throw new UsageException($"Model '{modelPath}' reads sentence pairs: give --text2-col with --text-col.");
         var (test, cols) = TsvData.Load(ml, testPath, textCol, labelCol, needLabel: true,
-            classifier.IsBinary ? DataKind.Boolean : classifier.IsRegression ? DataKind.Single : DataKind.String, pairs ? text2Col ?? Second(testPath, textCol) : null);
+            classifier.IsBinary ? DataKind.Boolean : classifier.IsRegression ? DataKind.Single : DataKind.String, text2Col, pairs);
         if (!classifier.IsBinary && !classifier.IsRegression)
         {
             // A class the model never saw would map to a missing key and score as all-zero metrics: refuse it instead.
@@ -88,22 +88,12 @@ internal static class EvaluateCommand
         string? textCol, string? text2Col, string? labelCol)
     {
         if (text2Col is null && textCol is not null) throw new UsageException($"Model '{modelPath}' reads sentence pairs: give --text2-col with --text-col.");
-        var (test, cols) = TsvData.Load(ml, testPath, textCol, labelCol, needLabel: true, DataKind.Single, text2Col ?? Second(testPath, textCol));
+        var (test, cols) = TsvData.Load(ml, testPath, textCol, labelCol, needLabel: true, DataKind.Single, text2Col, pairs: true);
         string label = bi.LabelColumnName ?? "Label";
         var data = Rename(ml, test, cols.Text, bi.Sentence1ColumnName, cols.Label!, label);
         if (cols.Text2 != bi.Sentence2ColumnName) data = ml.Transforms.CopyColumns(bi.Sentence2ColumnName, cols.Text2!).Fit(data).Transform(data);
         Console.WriteLine(RegressionMetrics(ml, model.Transform(data), bi.ScoreColumnName, label).ToJsonString());
         return 0;
-    }
-
-    // A pair model's second text defaults to the column right after the first text.
-    private static string Second(string path, string? textCol)
-    {
-        if (path == "-") throw new UsageException("Model reads sentence pairs: give --text2-col when the data comes from standard input.");
-        var names = File.Exists(path) ? (File.ReadLines(path).FirstOrDefault() ?? "").Split('\t').Select(h => h.Trim()).ToArray() : [];
-        int i = textCol is null ? 0 : Array.IndexOf(names, textCol);
-        return i >= 0 && i + 1 < names.Length ? names[i + 1]
-            : throw new InvalidDataException($"Data file '{path}' has no column after the text column for the pair's second text; give --text2-col.");
     }
 
     private static IDataView Rename(MLContext ml, IDataView data, string text, string wantText, string label, string wantLabel)

@@ -21,7 +21,7 @@ internal static class PredictCommand
         {
             if (text2 is null) throw new UsageException($"Model '{modelPath}' reads sentence pairs: give --text2 as well.");
             float cosine = bi.Cosine(text, text2);
-            Console.WriteLine(new JsonObject { ["score"] = Math.Round(bi.LabelRange.Min + cosine * (bi.LabelRange.Max - bi.LabelRange.Min), 6), ["cosine"] = Math.Round(cosine, 6) }.ToJsonString());
+            Console.WriteLine(new JsonObject { ["score"] = Math.Round(bi.ScoreOf(cosine), 6), ["cosine"] = Math.Round(cosine, 6) }.ToJsonString());
             return 0;
         }
         var classifier = ModelFile.Classifier(loaded, modelPath);

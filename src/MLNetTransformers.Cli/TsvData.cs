@@ -15,8 +15,12 @@ internal static class TsvData
     private sealed class ClassRow { public string Text { get; set; } = ""; public string Text2 { get; set; } = ""; public string Label { get; set; } = ""; }
     private sealed class ScoreRow { public string Text { get; set; } = ""; public string Text2 { get; set; } = ""; public float Label { get; set; } }
 
-    /// <summary>Reads the file; <paramref name="labelKind"/> Boolean (binary), String (classes) or Single (regression).</summary>
-    public static (IDataView Data, Columns Columns) Load(MLContext ml, string path, string? textCol, string? labelCol, bool needLabel, DataKind labelKind, string? text2Col = null)
+    /// <summary>
+    /// Reads the file; <paramref name="labelKind"/> Boolean (binary), String (classes) or Single (regression). With
+    /// <paramref name="pairs"/> and no <paramref name="text2Col"/>, the second text is the column after the first.
+    /// </summary>
+    public static (IDataView Data, Columns Columns) Load(MLContext ml, string path, string? textCol, string? labelCol, bool needLabel, DataKind labelKind,
+        string? text2Col = null, bool pairs = false)
     {
         var lines = ReadAll(path);
         string? header = lines.FirstOrDefault();
@@ -33,7 +37,7 @@ internal static class TsvData
             return i >= 0 ? i : throw new InvalidDataException($"Data file '{path}' has no {role} column '{name}' (columns: {string.Join(", ", names)}).");
         }
         int t = Index(textCol, 0, "text");
-        int? t2 = text2Col is null ? null : Index(text2Col, 1, "second text");
+        int? t2 = text2Col is not null ? Index(text2Col, 1, "second text") : pairs ? Index(null, t + 1, "second text") : null;
         // With a pair, the label defaults to the first column that is neither text.
         int defaultLabel = Enumerable.Range(1, Math.Max(1, names.Length)).First(i => i != t && i != t2);
         int? l = needLabel || labelCol is not null ? Index(labelCol, defaultLabel, "label") : (names.Length > 1 && t != 1 && t2 != 1 ? 1 : null);

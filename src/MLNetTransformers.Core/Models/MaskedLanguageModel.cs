@@ -98,6 +98,9 @@ public sealed class MaskedLanguageModel : TokenPredictionModel
 
     private readonly CrossEntropy _mlmLoss = new();
 
+    /// <summary>A new instance with the same config and a copy of the weights (layers keep per-call buffers, so concurrent callers each need one).</summary>
+    public MaskedLanguageModel Copy() => new MaskedLanguageModel(Config).WithWeightsOf(this);
+
     /// <summary>BERT's head transform before the decoder (<see cref="TransformerConfig.MlmTransform"/>), or null.</summary>
     public PredictionTransform? Transform { get; }
 

@@ -16,6 +16,10 @@ public readonly record struct ClassificationTrainingProgress(int Epoch, long Ste
     /// <summary>Whether the run is a regression (the validation metric is Pearson's r, the loss a squared error).</summary>
     public bool Regression { get; init; }
 
+    /// <summary>The loop's report as the classifier, regressor and bi-encoder trainers give it.</summary>
+    internal static ClassificationTrainingProgress From(TrainingReport r, bool regression) =>
+        new(r.Epoch, r.Step, r.TotalSteps, r.TrainLoss, r.TokensPerSecond, r.Validation?.Metric, r.Validation?.Loss, r.Elapsed, r.EndOfEpoch) { Regression = regression };
+
     /// <summary>One line for logs and the CLI.</summary>
     public override string ToString() =>
         $"epoch {Epoch + 1} step {Step}/{TotalSteps} loss {TrainLoss:F4} {TokensPerSecond:F0} tok/s" +

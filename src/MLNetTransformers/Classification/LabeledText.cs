@@ -26,6 +26,15 @@ internal sealed class LabeledText
         for (int i = 0; i < Targets!.Count; i++) Targets[i] = (Targets[i] - mean) / std;
     }
 
+    /// <summary>At schema time: the regression label column of <paramref name="inputSchema"/>, Single or Double, or an error naming it.</summary>
+    public static void RequireTargetShape(SchemaShape inputSchema, string name)
+    {
+        var label = inputSchema.FirstOrDefault(c => c.Name == name);
+        if (label.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{name}' was not found in the input.");
+        if (!(label.ItemType == NumberDataViewType.Single || label.ItemType == NumberDataViewType.Double) || label.Kind != SchemaShape.Column.VectorKind.Scalar)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label.Name}' has type {label.ItemType}; regression needs Single or Double.");
+    }
+
     /// <summary>A regression label: Single or Double.</summary>
     public static DataViewSchema.Column TargetColumn(DataViewSchema schema, string name)
     {
@@ -99,11 +108,18 @@ internal sealed class LabeledText
         return result;
     }
 
+    // The current row's value of a Single or Double column.
+    private static Func<double> Number(DataViewRowCursor cursor, DataViewSchema.Column label)
+    {
+        if (label.Type == NumberDataViewType.Single) { var g = cursor.GetGetter<float>(label); float v = 0; return () => { g(ref v); return v; }; }
+        var d = cursor.GetGetter<double>(label);
+        double x = 0;
+        return () => { d(ref x); return x; };
+    }
+
     private static Func<long, float> Target(DataViewRowCursor cursor, DataViewSchema.Column label, string dataName)
     {
-        Func<double> read;
-        if (label.Type == NumberDataViewType.Single) { var g = cursor.GetGetter<float>(label); float v = 0; read = () => { g(ref v); return v; }; }
-        else { var g = cursor.GetGetter<double>(label); double v = 0; read = () => { g(ref v); return v; }; }
+        var read = Number(cursor, label);
         return row =>
         {
             double v = read();
@@ -121,9 +137,7 @@ internal sealed class LabeledText
             bool v = false;
             return _ => { g(ref v); return v ? 1 : 0; };
         }
-        Func<double> read;
-        if (label.Type == NumberDataViewType.Single) { var g = cursor.GetGetter<float>(label); float v = 0; read = () => { g(ref v); return v; }; }
-        else { var g = cursor.GetGetter<double>(label); double v = 0; read = () => { g(ref v); return v; }; }
+        var read = Number(cursor, label);
         return row =>
         {
             double v = read();

@@ -31,14 +31,13 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
     private protected override SchemaShape OutputSchema(SchemaShape inputSchema)
     {
         if (Options.SecondTextColumnName is { } second) SchemaShapeColumns.RequireText(inputSchema, second);
-        var label = inputSchema.FirstOrDefault(c => c.Name == Options.LabelColumnName);
-        if (label.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{Options.LabelColumnName}' was not found in the input.");
         if (_regression)
         {
-            if (!(label.ItemType == NumberDataViewType.Single || label.ItemType == NumberDataViewType.Double) || label.Kind != SchemaShape.Column.VectorKind.Scalar)
-                throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label.Name}' has type {label.ItemType}; regression needs Single or Double.");
+            LabeledText.RequireTargetShape(inputSchema, Options.LabelColumnName);
             return SchemaShapeColumns.Extend(inputSchema, TransformerClassificationTransformer.RegressionOutputColumns(Options.ScoreColumnName));
         }
+        var label = inputSchema.FirstOrDefault(c => c.Name == Options.LabelColumnName);
+        if (label.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{Options.LabelColumnName}' was not found in the input.");
         if (_binary && !(label.ItemType is BooleanDataViewType || label.ItemType == NumberDataViewType.Single || label.ItemType == NumberDataViewType.Double))
             throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label.Name}' has type {label.ItemType}; binary classification needs Boolean (or Single/Double holding 0 and 1).");
         if (!_binary && !label.IsKey)
@@ -198,16 +197,7 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
     {
         var o = Options;
         int n = train.Count, bs = Math.Min(o.BatchSize, n);
-        int stepsPerEpoch = (n + bs - 1) / bs;
-        int epochs = o.EpochsFor(stepsPerEpoch);
-        long totalSteps = (long)stepsPerEpoch * epochs;
-        var loop = new TrainingLoop(model, new TrainingLoopOptions
-        {
-            Optimization = o.Optimization(o.WarmupFor(totalSteps), totalSteps, DecayKind.Linear, minLearningRateRatio: 0f),
-            Epochs = epochs, MaxSteps = Math.Min(stopAfterStep, o.MaxSteps ?? long.MaxValue), StepsPerEpoch = stepsPerEpoch, TimeBudget = o.TimeBudget, ElapsedBefore = clock.Elapsed,
-            ValidateEverySteps = o.ValidateEverySteps, ReportEverySteps = o.ReportEverySteps, Patience = o.PatienceFor(epochs),
-            WeightAveraging = o.WeightAveraging, Cancellation = o.CancellationToken, Criterion = o.BestWeightsBy,
-        });
+        var loop = o.Loop(model, (n + bs - 1) / bs, clock.Elapsed, stopAfterStep);
         if (o.LayerwiseLearningRateDecay < 1f || o.FrozenLayers > 0) loop.Trainer.Optimizer.SetLearningRateScales(LearningRateScales(model));
         var batcher = new Batcher(train, trainRows.Labels, bs, (ulong)o.Seed, trainRows.Targets);
         var dropRng = DeterministicRandom.Derive((ulong)o.Seed, 4242);
@@ -225,8 +215,7 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
             var (acc, loss) = Evaluate(model, valid, validRows!, chooseMixture: true);
             return new ValidationScore(loss, acc);
         };
-        var progress = TrainingReports.To(o.Progress, ch, r => new ClassificationTrainingProgress(r.Epoch, r.Step, r.TotalSteps, r.TrainLoss,
-            r.TokensPerSecond, r.Validation?.Metric, r.Validation?.Loss, r.Elapsed, r.EndOfEpoch) { Regression = _regression });
+        var progress = TrainingReports.To(o.Progress, ch, r => ClassificationTrainingProgress.From(r, _regression));
         var outcome = loop.Run(Batches, validate, progress);
         return (new TrainingSummary(outcome.Steps, outcome.StopReason, outcome.Best?.Metric, clock.Elapsed), outcome.BestStep);
     }

@@ -112,6 +112,23 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
     /// <summary>The epochs a run over <paramref name="stepsPerEpoch"/> steps each makes: <see cref="TransformerTrainingOptions.Epochs"/>, or the automatic choice.</summary>
     internal int EpochsFor(int stepsPerEpoch) => Epochs ?? (Pretrained is not null ? 3 : Math.Clamp((1500 + stepsPerEpoch - 1) / stepsPerEpoch, 8, 200));
 
+    /// <summary>
+    /// The training loop of the trainers these options drive (classifier, regressor, bi-encoder): linear decay after warmup
+    /// over the epochs <see cref="EpochsFor"/> chooses, validation, early stopping, time budget and cancellation.
+    /// </summary>
+    internal TrainingLoop Loop(ITrainableModel model, int stepsPerEpoch, TimeSpan elapsedBefore, long stopAfterStep = long.MaxValue)
+    {
+        int epochs = EpochsFor(stepsPerEpoch);
+        long totalSteps = (long)stepsPerEpoch * epochs;
+        return new TrainingLoop(model, new TrainingLoopOptions
+        {
+            Optimization = Optimization(WarmupFor(totalSteps), totalSteps, DecayKind.Linear, minLearningRateRatio: 0f),
+            Epochs = epochs, MaxSteps = Math.Min(stopAfterStep, MaxSteps ?? long.MaxValue), StepsPerEpoch = stepsPerEpoch, TimeBudget = TimeBudget, ElapsedBefore = elapsedBefore,
+            ValidateEverySteps = ValidateEverySteps, ReportEverySteps = ReportEverySteps, Patience = PatienceFor(epochs),
+            WeightAveraging = WeightAveraging, Cancellation = CancellationToken, Criterion = BestWeightsBy,
+        });
+    }
+
     /// <summary>Epochs without validation improvement before stopping: <see cref="TransformerTrainingOptions.EarlyStoppingPatience"/>, or the automatic choice.</summary>
     internal int PatienceFor(int epochs) => EarlyStoppingPatience ?? Math.Max(2, epochs / 8);
 

@@ -51,12 +51,7 @@ public sealed class FillMaskTransformer : LazyRowTransformer, IModelPart, IModel
             throw new ArgumentException($"The tokenizer's vocabulary ({tokenizer.VocabularySize}) does not match the model's ({model.Config.VocabSize}).", nameof(tokenizer));
         if (topK < 1 || topK > model.Config.VocabSize) throw new ArgumentOutOfRangeException(nameof(topK), topK, $"topK must be between 1 and the vocabulary size ({model.Config.VocabSize}).");
         (Tokenizer, Model, TopK, InputColumnName, OutputColumnName) = (tokenizer, model, topK, inputColumnName, outputColumnName);
-        _replicas = new ReplicaPool<MaskedLanguageModel>(() =>
-        {
-            var copy = new MaskedLanguageModel(model.Config);
-            model.Parameters.Data.AsSpan().CopyTo(copy.Parameters.Data);
-            return copy;
-        });
+        _replicas = new ReplicaPool<MaskedLanguageModel>(model.Copy);
     }
 
     /// <summary>

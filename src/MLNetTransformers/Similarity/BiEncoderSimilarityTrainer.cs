@@ -27,11 +27,8 @@ public sealed class BiEncoderSimilarityTrainer : TransformerTrainer<TransformerC
     private protected override SchemaShape OutputSchema(SchemaShape inputSchema)
     {
         SchemaShapeColumns.RequireText(inputSchema, Options.SecondTextColumnName!);
-        var label = inputSchema.FirstOrDefault(c => c.Name == Options.LabelColumnName);
-        if (label.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{Options.LabelColumnName}' was not found in the input.");
-        if (!(label.ItemType == NumberDataViewType.Single || label.ItemType == NumberDataViewType.Double) || label.Kind != SchemaShape.Column.VectorKind.Scalar)
-            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label.Name}' has type {label.ItemType}; regression needs Single or Double.");
-        return SchemaShapeColumns.Extend(inputSchema, [new DataViewSchema.DetachedColumn(Options.ScoreColumnName, NumberDataViewType.Single)]);
+        LabeledText.RequireTargetShape(inputSchema, Options.LabelColumnName);
+        return SchemaShapeColumns.Extend(inputSchema, TransformerClassificationTransformer.RegressionOutputColumns(Options.ScoreColumnName));
     }
 
     /// <summary>Reads the pairs, trains the encoder, and returns the scoring transformer.</summary>
@@ -67,16 +64,8 @@ public sealed class BiEncoderSimilarityTrainer : TransformerTrainer<TransformerC
         var (va, vb) = valid is null ? (null, null) : (new EncodedTexts(tokenizer, valid.Texts), new EncodedTexts(tokenizer, valid.Seconds!));
         var vTargets = valid?.Targets!.Select(Scale).ToArray();
 
-        int n = a.Count, bs = Math.Min(o.BatchSize, n), stepsPerEpoch = (n + bs - 1) / bs;
-        int epochs = o.EpochsFor(stepsPerEpoch);
-        long totalSteps = (long)stepsPerEpoch * epochs;
-        var loop = new TrainingLoop(model, new TrainingLoopOptions
-        {
-            Optimization = o.Optimization(o.WarmupFor(totalSteps), totalSteps, DecayKind.Linear, minLearningRateRatio: 0f),
-            Epochs = epochs, MaxSteps = o.MaxSteps ?? long.MaxValue, StepsPerEpoch = stepsPerEpoch, TimeBudget = o.TimeBudget, ElapsedBefore = sw.Elapsed,
-            ValidateEverySteps = o.ValidateEverySteps, ReportEverySteps = o.ReportEverySteps, Patience = o.PatienceFor(epochs),
-            Cancellation = o.CancellationToken, Criterion = o.BestWeightsBy,
-        });
+        int bs = Math.Min(o.BatchSize, a.Count);
+        var loop = o.Loop(model, (a.Count + bs - 1) / bs, sw.Elapsed);
         // Validation: squared error of the cosines against the scaled labels, and Pearson's r (the metric of STS).
         Func<ValidationScore>? validate = valid is null ? null : () =>
         {
@@ -89,8 +78,7 @@ public sealed class BiEncoderSimilarityTrainer : TransformerTrainer<TransformerC
             double mse = cos.Select((c, i) => (c - vTargets![i]) * (double)(c - vTargets[i])).Average();
             return new ValidationScore(mse, Metrics.Correlation.Pearson(cos, vTargets!));
         };
-        var progress = TrainingReports.To(o.Progress, ch, r => new ClassificationTrainingProgress(r.Epoch, r.Step, r.TotalSteps, r.TrainLoss,
-            r.TokensPerSecond, r.Validation?.Metric, r.Validation?.Loss, r.Elapsed, r.EndOfEpoch) { Regression = true });
+        var progress = TrainingReports.To(o.Progress, ch, r => ClassificationTrainingProgress.From(r, regression: true));
         var outcome = loop.Run(epoch => BiEncoderBatches.Epoch(a, b, targets, bs, (ulong)o.Seed, epoch), validate, progress);
         if (outcome.Steps == 0 && outcome.StopReason == TrainingLoop.OutOfTime)
             throw new InvalidOperationException($"The time budget ({o.TimeBudget!.Value.TotalSeconds:G4} s) ran out before the first training step: nothing was trained.");

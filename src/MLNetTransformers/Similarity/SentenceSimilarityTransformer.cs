@@ -69,6 +69,10 @@ public sealed class SentenceSimilarityTransformer : LazyRowTransformer, IModelPa
         return cos[0];
     }
 
+    /// <summary>The <c>Score</c> of a pair whose <see cref="Cosine"/> is <paramref name="cosine"/>: min + cos·(max − min) over <see cref="LabelRange"/>.</summary>
+    /// <param name="cosine">A cosine similarity.</param>
+    public float ScoreOf(float cosine) => LabelRange.Min + cosine * (LabelRange.Max - LabelRange.Min);
+
     /// <summary>Cosines of pairs, written into <paramref name="cosines"/>.</summary>
     internal void Cosines(IReadOnlyList<string?> firsts, IReadOnlyList<string?> seconds, Span<float> cosines)
     {
@@ -87,12 +91,11 @@ public sealed class SentenceSimilarityTransformer : LazyRowTransformer, IModelPa
     {
         public override Delegate?[] CreateGetters(RowContext row, bool[] active)
         {
-            var (min, max) = p.LabelRange;
             var cache = new BatchedRows<(string?, string?), float>(row, new[] { Text, SecondText!.Value }, 1, BatchedRows<string?, float>.Pair(Text, SecondText!.Value),
                 (pairs, results) =>
                 {
                     p.Cosines(pairs.Select(x => x.Item1).ToArray(), pairs.Select(x => x.Item2).ToArray(), results);
-                    for (int i = 0; i < pairs.Count; i++) results[i] = min + results[i] * (max - min);
+                    for (int i = 0; i < pairs.Count; i++) results[i] = p.ScoreOf(results[i]);
                 });
             return new Delegate?[] { active[0] ? (ValueGetter<float>)((ref float v) => v = cache.Current()[0]) : null };
         }
