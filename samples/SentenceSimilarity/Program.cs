@@ -33,17 +33,38 @@ if (args.Where((a, i) => i % 2 == 0).FirstOrDefault(a => !known.Contains(a)) is 
     Console.Error.WriteLine($"Unknown option '{unknown}'; options: {string.Join(", ", known)}.");
     return 2;
 }
+// Numbers that do not parse are usage errors too: one line, exit 2.
+int IntArg(string name, int fallback) => Arg(name) is not { } v ? fallback
+    : int.TryParse(v, CultureInfo.InvariantCulture, out int x) ? x : throw new FormatException($"{name} must be a whole number, not '{v}'.");
+double NumberArg(string name, double fallback) => Arg(name) is not { } v ? fallback
+    : double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && double.IsFinite(x) ? x : throw new FormatException($"{name} must be a number, not '{v}'.");
 string task = Arg("--task") ?? "both";
 if (task is not ("both" or "stsb" or "mrpc")) { Console.Error.WriteLine($"--task must be stsb, mrpc or both, not '{task}'."); return 2; }
-int seed = int.Parse(Arg("--seed") ?? "1", CultureInfo.InvariantCulture);
-int? epochs = Arg("--epochs") is { } e ? int.Parse(e, CultureInfo.InvariantCulture) : null;
+int seed; int? epochs; double pretrainSeconds; float crossLr;
+try
+{
+    seed = IntArg("--seed", 1);
+    epochs = Arg("--epochs") is null ? null : IntArg("--epochs", 0);
+    pretrainSeconds = NumberArg("--pretrain-seconds", 180);
+    crossLr = (float)NumberArg("--lr", 5e-5);
+}
+catch (FormatException e) { Console.Error.WriteLine(e.Message); return 2; }
 var models = (Arg("--models") ?? "stock,zero,cross,bi,scratch,pretrained").Split(',').ToHashSet();
-double pretrainSeconds = double.Parse(Arg("--pretrain-seconds") ?? "180", CultureInfo.InvariantCulture);
-float crossLr = float.Parse(Arg("--lr") ?? "5e-5", CultureInfo.InvariantCulture);
+string[] rowsKnown = ["stock", "zero", "cross", "bi", "scratch", "pretrained"];
+if (models.FirstOrDefault(m => !rowsKnown.Contains(m)) is { } unknownRow) { Console.Error.WriteLine($"--models: unknown row '{unknownRow}'; rows: {string.Join(",", rowsKnown)}."); return 2; }
 string stsbPath = Arg("--stsb") ?? Path.Combine("..", "shared", "data", "sts-b", "train.tsv");
 string mrpcPath = Arg("--mrpc") ?? Path.Combine("..", "shared", "data", "mrpc", "train.tsv");
 foreach (var (path, name, on) in new[] { (stsbPath, "STS-B", task != "mrpc"), (mrpcPath, "MRPC", task != "stsb") })
     if (on && !File.Exists(path)) { Console.Error.WriteLine($"{name} file '{path}' not found: pass --{name.ToLowerInvariant().Replace("-", "")} PATH (GLUE's train.tsv)."); return 2; }
+
+// A malformed data file is a runtime error: one line naming the file and line, exit 1.
+List<PairRow>? stsbRows = null, mrpcRows = null;
+try
+{
+    if (task != "mrpc") stsbRows = PairData.ReadStsB(stsbPath);
+    if (task != "stsb") mrpcRows = PairData.ReadMrpc(mrpcPath);
+}
+catch (InvalidDataException e) { Console.Error.WriteLine(e.Message); return 1; }
 
 var wall = Stopwatch.StartNew();
 var ml = new MLContext(seed: seed);
@@ -63,7 +84,7 @@ double Seconds(Stopwatch s) => Math.Round(s.Elapsed.TotalSeconds, 1);
 
 if (task != "mrpc")
 {
-    var (train, valid, test) = Split(PairData.ReadStsB(stsbPath));
+    var (train, valid, test) = Split(stsbRows!);
     var gold = test.GetColumn<float>(nameof(PairRow.Label)).ToArray();
     Console.WriteLine($"STS-B: {Count(train)} training, {Count(valid)} validation and {gold.Length} held-out pairs (no sentence on two sides)");
     if (Arg("--write-split") is { } dir)
@@ -144,7 +165,7 @@ if (task != "mrpc")
 
 if (task != "stsb")
 {
-    var (train, valid, test) = Split(PairData.ReadMrpc(mrpcPath));
+    var (train, valid, test) = Split(mrpcRows!);
     Console.WriteLine($"MRPC: {Count(train)} training, {Count(valid)} validation and {Count(test)} held-out pairs (no sentence on two sides)");
     var rows = new List<object>();
     void Report(string model, ITransformer t, double seconds)
