@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.ML;
 using Microsoft.ML.Data;
+using MLNetTransformers.Data;
 using MLNetTransformers.Tokenization;
 using Xunit;
 
@@ -122,7 +123,61 @@ public class TokenizerTests
         Assert.Equal(3, tok.Encode("hello", ids, mask));
         Assert.Equal(new[] { tok.ClsId, 7, tok.SepId }, ids.Take(3));
         Assert.Equal(8, tok.BaseVocabularySize);
-        Assert.Equal(12, tok.VocabularySize); // [CLS] [SEP] [PAD] [MASK] added after the vocabulary
+        // A vocabulary with no special token at all: [CLS] and [SEP] are added after it, padding is [SEP], no mask.
+        Assert.Equal((8, 9, 9, -1, 10), (tok.ClsId, tok.SepId, tok.PadId, tok.MaskId, tok.VocabularySize));
+    }
+
+    [Fact]
+    public void GptStyleBpe_TakesItsSpecialTokensFromTheVocabulary_NeverPastIt()
+    {
+        string dir = Directory.CreateTempSubdirectory().FullName;
+        string vocab = Path.Combine(dir, "vocab.json"), merges = Path.Combine(dir, "merges.txt");
+        // GPT-2's layout: the one special token <|endoftext|> is the last id.
+        File.WriteAllText(vocab, "{\"h\":0,\"e\":1,\"l\":2,\"o\":3,\"he\":4,\"ll\":5,\"hell\":6,\"hello\":7,\"<|endoftext|>\":8}");
+        File.WriteAllText(merges, "#version: 0.2\nh e\nl l\nhe ll\nhell o\n");
+        var tok = TextTokenizer.FromBpeFiles(vocab, merges, 6);
+        Assert.Equal((8, 8, 8, -1, 9), (tok.ClsId, tok.SepId, tok.PadId, tok.MaskId, tok.VocabularySize));
+        var ids = new int[6]; var mask = new int[6];
+        Assert.Equal(3, tok.Encode("hello", ids, mask));
+        Assert.Equal(new[] { 8, 7, 8, 8, 8, 8 }, ids);
+        Assert.Equal(new[] { 1, 1, 1, 0, 0, 0 }, mask);
+        Assert.Equal("<|endoftext|>", tok.TokenText(8));
+        Assert.Equal("hello", tok.Decode(ids));
+
+        // Rows read back from a TokenIds column end after the end token, though padding has the same id.
+        var rows = new EncodedTexts(6, new[] { ids.Select(i => (long)i).ToArray(), new long[] { 8, 8, 8, 8, 8, 8 } }, tok.PadId, tok.VocabularySize, tok.SepId);
+        Assert.Equal(new[] { 3, 2 }, rows.Lengths);
+
+        // RoBERTa-style names in a plain BPE vocabulary are used by role, <mask> included.
+        File.WriteAllText(vocab, "{\"<s>\":0,\"<pad>\":1,\"</s>\":2,\"h\":3,\"e\":4,\"l\":5,\"o\":6,\"he\":7,\"ll\":8,\"hell\":9,\"hello\":10,\"<mask>\":11}");
+        var roberta = TextTokenizer.FromBpeFiles(vocab, merges, 6);
+        Assert.Equal((0, 2, 1, 11, 12), (roberta.ClsId, roberta.SepId, roberta.PadId, roberta.MaskId, roberta.VocabularySize));
+        Assert.Equal("<mask>", roberta.TokenText(11));
+    }
+
+    [Fact]
+    public void AVocabularyWithoutAMaskToken_IsRefusedByMaskedLmPretraining_NamingTheMaskToken()
+    {
+        var ml = new MLContext(1);
+        var options = new LanguageModeling.MaskedLanguageModelOptions
+        {
+            Tokenizer = new TokenizerOptions { Kind = TokenizerKind.Tiktoken, MaxTokens = 16 }, MaxSteps = 1,
+        };
+        var e = Assert.Throws<InvalidOperationException>(() => ml.Transforms.Text.PretrainMaskedLanguageModel(options).Fit(TestData.Reviews(ml)));
+        Assert.Contains("no mask token", e.Message);
+        Assert.Contains("cl100k_base", e.Message);
+    }
+
+    [Fact]
+    public void TokenizersSavedBeforeVocabularySpecials_KeepTheirAppendedIds()
+    {
+        var tok = TextTokenizer.FromTiktoken("cl100k_base", 16);
+        var json = System.Text.Encoding.UTF8.GetString(tok.Serialize());
+        Assert.Contains("\"SpecialsFromVocabulary\":true", json);
+        var old = TextTokenizer.Deserialize(System.Text.Encoding.UTF8.GetBytes(json.Replace(",\"SpecialsFromVocabulary\":true", "")));
+        Assert.Equal((100277, 100278, 100279, 100280, 100281), (old.ClsId, old.SepId, old.PadId, old.MaskId, old.VocabularySize));
+        var again = TextTokenizer.Deserialize(tok.Serialize());
+        Assert.Equal((tok.ClsId, tok.VocabularySize), (again.ClsId, again.VocabularySize));
     }
 
     [Theory]
@@ -131,6 +186,11 @@ public class TokenizerTests
     public void Tiktoken_EncodesAndDecodes(string encoding)
     {
         var tok = TextTokenizer.FromTiktoken(encoding, 16);
+        // <|endoftext|> starts, ends and pads; no id past the encoding's own.
+        int eot = encoding == "cl100k_base" ? 100257 : 199999;
+        Assert.Equal((eot, eot, eot, -1), (tok.ClsId, tok.SepId, tok.PadId, tok.MaskId));
+        Assert.Equal(tok.BaseVocabularySize, tok.VocabularySize);
+        Assert.Equal("<|endoftext|>", tok.TokenText(eot));
         var ids = new int[16]; var mask = new int[16];
         int n = tok.Encode("Hello world, transformers!", ids, mask);
         Assert.True(n > 3);

@@ -106,12 +106,13 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
         var tokenizer = o.Pretrained?.Tokenizer ?? o.PretrainedTokenizer ?? o.Tokenizer.Build(() => train.Seconds is null ? train.Texts : train.Texts.Concat(train.Seconds));
         if (o.Pretrained is { } pre) ch?.Info(MessageSensitivity.None, $"Fine-tuning {pre.Name}: {pre.Encoder.Config.Layers} layers, d_model {pre.Encoder.Config.ModelDim}, {pre.Encoder.Parameters.Count:N0} parameters.");
         ch?.Info(MessageSensitivity.None, $"Tokenizer: {tokenizer} ({sw.Elapsed.TotalSeconds:F1} s)");
+        int maskId = o.TokenDropout > 0 ? tokenizer.RequireMaskId($"TokenDropout {o.TokenDropout}") : tokenizer.MaskId;
         var trainIds = new EncodedTexts(tokenizer, train.Texts, train.Seconds);
         var validIds = valid is null ? null : new EncodedTexts(tokenizer, valid.Texts, valid.Seconds);
 
         var model = CreateModel(tokenizer, classes);
         model.LabelSmoothing = o.LabelSmoothing;
-        var (result, bestStep) = TrainLoop(model, trainIds, train, validIds, valid, tokenizer.MaskId, ch, sw);
+        var (result, bestStep) = TrainLoop(model, trainIds, train, validIds, valid, maskId, ch, sw);
         if (result.Steps == 0 && result.StopReason == OutOfTime)
             throw new InvalidOperationException($"The time budget ({o.TimeBudget!.Value.TotalSeconds:G4} s) ran out before the first training step (reading and tokenizing took {sw.Elapsed.TotalSeconds:F1} s): nothing was trained.");
         if (valid is not null && o.ValidationSet is null && o.Refit && bestStep > 0 && train.Texts.Count + valid.Texts.Count <= RefitMaxRows

@@ -26,8 +26,11 @@ internal sealed class EncodedTexts
         TokenTypes = types;
     }
 
-    /// <summary>Rows of token ids (e.g. a TokenIds column): each row ends at its first [PAD] and is cut at <paramref name="maxTokens"/>.</summary>
-    public EncodedTexts(int maxTokens, IReadOnlyList<long[]> rows, int padId, int vocabularySize)
+    /// <summary>
+    /// Rows of token ids (e.g. a TokenIds column): each row ends at its first [PAD] and is cut at <paramref name="maxTokens"/>.
+    /// When padding is the end token itself (GPT-2's <c>&lt;|endoftext|&gt;</c>), a row ends after its first end token past the start.
+    /// </summary>
+    public EncodedTexts(int maxTokens, IReadOnlyList<long[]> rows, int padId, int vocabularySize, int endId = -1)
     {
         Count = rows.Count;
         MaxTokens = maxTokens;
@@ -37,7 +40,8 @@ internal sealed class EncodedTexts
         {
             var r = rows[i];
             int n = 0;
-            for (; n < r.Length && n < maxTokens && r[n] != padId; n++)
+            bool padIsEnd = padId == endId;
+            for (; n < r.Length && n < maxTokens && (padIsEnd ? n <= 1 || r[n - 1] != endId : r[n] != padId); n++)
             {
                 if (r[n] < 0 || r[n] >= vocabularySize)
                     throw new ArgumentOutOfRangeException(nameof(rows), r[n], $"Token id {r[n]} at position {n} is outside the encoder's vocabulary [0, {vocabularySize}).");

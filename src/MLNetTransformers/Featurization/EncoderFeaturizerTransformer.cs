@@ -124,11 +124,11 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPar
     }
 
     /// <summary>Embeddings of rows of token ids into <paramref name="result"/> ([n, d]; thread-safe).</summary>
-    /// <param name="ids">Rows of token ids from the encoder's tokenizer, each read up to its first [PAD].</param>
+    /// <param name="ids">Rows of token ids from the encoder's tokenizer, each read up to its first [PAD] (through its end token when padding is the end token).</param>
     /// <param name="result">Receives the embeddings, [n, d] row-major.</param>
     public void EmbedIds(IReadOnlyList<long[]> ids, Span<float> result)
     {
-        var encoded = new EncodedTexts(Encoder.Config.MaxLength, ids, Tokenizer.PadId, Encoder.Config.VocabSize);
+        var encoded = new EncodedTexts(Encoder.Config.MaxLength, ids, Tokenizer.PadId, Encoder.Config.VocabSize, Tokenizer.SepId);
         EmbedEncoded(encoded, ids.Count, result);
     }
 

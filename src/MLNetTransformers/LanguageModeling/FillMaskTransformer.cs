@@ -49,6 +49,7 @@ public sealed class FillMaskTransformer : LazyRowTransformer, IModelPart, IModel
         ArgumentNullException.ThrowIfNull(model);
         if (tokenizer.VocabularySize != model.Config.VocabSize)
             throw new ArgumentException($"The tokenizer's vocabulary ({tokenizer.VocabularySize}) does not match the model's ({model.Config.VocabSize}).", nameof(tokenizer));
+        tokenizer.RequireMaskId("fill-mask");
         if (topK < 1 || topK > model.Config.VocabSize) throw new ArgumentOutOfRangeException(nameof(topK), topK, $"topK must be between 1 and the vocabulary size ({model.Config.VocabSize}).");
         (Tokenizer, Model, TopK, InputColumnName, OutputColumnName) = (tokenizer, model, topK, inputColumnName, outputColumnName);
         _replicas = new ReplicaPool<MaskedLanguageModel>(model.Copy);
@@ -78,7 +79,7 @@ public sealed class FillMaskTransformer : LazyRowTransformer, IModelPart, IModel
     /// <summary>Candidate tokens column written (probabilities in <c>{OutputColumnName}Probabilities</c>).</summary>
     public string OutputColumnName { get; }
     /// <summary>How a mask is written in text for this tokenizer: <c>[MASK]</c>, or RoBERTa's <c>&lt;mask&gt;</c>.</summary>
-    public string MaskToken => Tokenizer.RobertaPairs ? "<mask>" : "[MASK]";
+    public string MaskToken => Tokenizer.RobertaPairs ? "<mask>" : Tokenizer.TokenText(Tokenizer.MaskId);
 
     /// <summary>The top-k candidates for every mask token of <paramref name="text"/>, in order (thread-safe).</summary>
     /// <param name="text">A text holding at least one mask token.</param>

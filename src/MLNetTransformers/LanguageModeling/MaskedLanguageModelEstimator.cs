@@ -27,6 +27,7 @@ public sealed class MaskedLanguageModelEstimator : TransformerTrainer<MaskedLang
         if (texts.All(string.IsNullOrWhiteSpace)) throw new ArgumentException($"Text column '{o.TextColumnName}' holds no text to pretrain on.");
         var clock = Stopwatch.StartNew();
         var tokenizer = o.Tokenizer.Build(() => texts);
+        int maskId = tokenizer.RequireMaskId("masked-LM pretraining");
         var data = new EncodedTexts(tokenizer, texts);
         var config = o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens) with { Pooling = o.Pooling };
         // Next-sentence prediction: BERT's pooler over [CLS] and segment embeddings for A and B.
@@ -45,7 +46,7 @@ public sealed class MaskedLanguageModelEstimator : TransformerTrainer<MaskedLang
             FittedWarmupFraction = o.WarmupSteps < 0 ? 0.06f : null, ElapsedBefore = clock.Elapsed,
             ValidateEachEpoch = false, ReportEverySteps = o.ReportEverySteps, Cancellation = o.CancellationToken,
         });
-        var specials = new HashSet<int> { tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, tokenizer.MaskId };
+        var specials = new HashSet<int> { tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, maskId };
         int batchSize = Math.Min(o.BatchSize, pairs?.Count ?? data.Count);
         var batcher = new Batcher(data, Enumerable.Repeat(0, data.Count).ToList(), batchSize, (ulong)o.Seed);
         var targets = new int[o.BatchSize * tokenizer.MaxTokens];
@@ -71,7 +72,7 @@ public sealed class MaskedLanguageModelEstimator : TransformerTrainer<MaskedLang
                 Account(step);
                 var b = item.Tokens;
                 var rng = DeterministicRandom.Derive((ulong)o.Seed, (ulong)step++ + 991);
-                MaskedLanguageModel.Mask(b.Ids, b.AttentionMask, targets, b.BatchSize, b.SeqLen, specials, tokenizer.MaskId, tokenizer.VocabularySize, ref rng, o.MaskProbability);
+                MaskedLanguageModel.Mask(b.Ids, b.AttentionMask, targets, b.BatchSize, b.SeqLen, specials, maskId, tokenizer.VocabularySize, ref rng, o.MaskProbability);
                 yield return new TrainingBatch(new TokenBatch(b.BatchSize, b.SeqLen, b.Ids, b.AttentionMask, targets)
                 {
                     TokenTypeIds = b.TokenTypeIds, NextSentenceLabels = b.NextSentenceLabels,

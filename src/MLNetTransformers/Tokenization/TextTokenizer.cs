@@ -7,8 +7,10 @@ namespace MLNetTransformers.Tokenization;
 /// <summary>
 /// Turns text into the fixed-size model input of a transformer: token ids and an attention mask of
 /// <see cref="MaxTokens"/> entries, <c>[CLS] tokens… [SEP] [PAD]…</c>, truncated to fit. Encoding is done by
-/// Microsoft.ML.Tokenizers (BERT WordPiece, BPE, Tiktoken); for BPE and Tiktoken vocabularies, which have no
-/// [CLS]/[SEP]/[PAD]/[MASK], those four get the ids just past the vocabulary.
+/// Microsoft.ML.Tokenizers (BERT WordPiece, BPE, Tiktoken). Special tokens are the vocabulary's own: BPE and
+/// Tiktoken vocabularies are searched by role (see <see cref="SpecialRoles"/>), so GPT-2's and tiktoken's
+/// <c>&lt;|endoftext|&gt;</c> starts and ends every sequence and pads it, and a vocabulary without a mask token has none
+/// (<see cref="MaskId"/> is -1).
 /// Null, empty or whitespace text encodes as <c>[CLS] [SEP]</c>; invalid UTF-16 (lone surrogates) is replaced by
 /// U+FFFD before encoding. Thread-safe: the underlying tokenizers are immutable.
 /// </summary>
@@ -18,6 +20,7 @@ public sealed class TextTokenizer
     private readonly Dictionary<char, int>? _chars;
     private readonly string? _alphabet;
     private readonly State _state;
+    private readonly Dictionary<int, string>? _specialNames; // the vocabulary's own spelling of the special ids it supplied
 
     private TextTokenizer(State state)
     {
@@ -43,8 +46,8 @@ public sealed class TextTokenizer
                 var bpe = BpeTokenizer.Create(new MemoryStream(Encoding.UTF8.GetBytes(state.Vocabulary!)), new MemoryStream(Encoding.UTF8.GetBytes(state.Merges!)));
                 _tokenizer = bpe;
                 BaseVocabularySize = bpe.Vocabulary.Values.Max() + 1;
-                (ClsId, SepId, PadId, MaskId) = (BaseVocabularySize, BaseVocabularySize + 1, BaseVocabularySize + 2, BaseVocabularySize + 3);
-                VocabularySize = BaseVocabularySize + 4;
+                (ClsId, SepId, PadId, MaskId, VocabularySize) = state.SpecialsFromVocabulary
+                    ? SpecialRoles.From(bpe.Vocabulary, BaseVocabularySize, out _specialNames) : SpecialRoles.Appended(BaseVocabularySize);
                 break;
             case TokenizerKind.ByteLevelBpe:
                 Dictionary<string, int> vocab;
@@ -72,8 +75,8 @@ public sealed class TextTokenizer
                 _tokenizer = tk;
                 int maxSpecial = tk.SpecialTokens?.Values.DefaultIfEmpty(0).Max() ?? 0;
                 BaseVocabularySize = Math.Max(maxSpecial + 1, state.Encoding == "o200k_base" ? 200019 : 100277);
-                (ClsId, SepId, PadId, MaskId) = (BaseVocabularySize, BaseVocabularySize + 1, BaseVocabularySize + 2, BaseVocabularySize + 3);
-                VocabularySize = BaseVocabularySize + 4;
+                (ClsId, SepId, PadId, MaskId, VocabularySize) = state.SpecialsFromVocabulary
+                    ? SpecialRoles.From(tk.SpecialTokens ?? new Dictionary<string, int>(), BaseVocabularySize, out _specialNames) : SpecialRoles.Appended(BaseVocabularySize);
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(state), state.Kind, "Unknown tokenizer kind.");
@@ -88,14 +91,18 @@ public sealed class TextTokenizer
     public int VocabularySize { get; }
     /// <summary>Size of the tokenizer's own vocabulary (before any added special tokens).</summary>
     public int BaseVocabularySize { get; }
-    /// <summary>Id of [CLS], the first token of every sequence.</summary>
+    /// <summary>Id of [CLS], the first token of every sequence (<c>&lt;s&gt;</c>, or <c>&lt;|endoftext|&gt;</c> in GPT-2 and tiktoken vocabularies).</summary>
     public int ClsId { get; }
-    /// <summary>Id of [SEP], after the last text token.</summary>
+    /// <summary>Id of [SEP], after the last text token (<c>&lt;/s&gt;</c>, or <c>&lt;|endoftext|&gt;</c> in GPT-2 and tiktoken vocabularies).</summary>
     public int SepId { get; }
-    /// <summary>Id of [PAD] (attention mask 0).</summary>
+    /// <summary>Id of [PAD] (attention mask 0); the end token's id when the vocabulary has no padding token (GPT-2, tiktoken), as Hugging Face users set it.</summary>
     public int PadId { get; }
-    /// <summary>Id of [MASK] (masked-LM pretraining).</summary>
+    /// <summary>Id of [MASK] (masked-LM pretraining, fill-mask, token dropout); -1 when the vocabulary has no mask token (GPT-2, tiktoken).</summary>
     public int MaskId { get; }
+    /// <summary><see cref="MaskId"/>, or an error naming <paramref name="purpose"/> when the vocabulary has no mask token.</summary>
+    internal int RequireMaskId(string purpose) => MaskId >= 0 ? MaskId
+        : throw new InvalidOperationException($"The {Kind} vocabulary{(_state.Encoding is null ? "" : $" {_state.Encoding}")} has no mask token ([MASK] or <mask>), which {purpose} needs; GPT-2 and tiktoken vocabularies have none.");
+
     /// <summary>Whether text is lower-cased before WordPiece encoding.</summary>
     public bool LowerCase => _state.LowerCase;
     /// <summary>The Microsoft.ML.Tokenizers tokenizer doing the work (null for character-level).</summary>
@@ -180,7 +187,7 @@ public sealed class TextTokenizer
     public static TextTokenizer FromBpeFiles(string vocabJsonPath, string mergesPath, int maxTokens)
     {
         string vocab = ReadFile(vocabJsonPath, "BPE vocabulary"), merges = ReadFile(mergesPath, "BPE merges");
-        try { return new TextTokenizer(new State(TokenizerKind.Bpe, maxTokens, false, vocab, merges, null)); }
+        try { return new TextTokenizer(new State(TokenizerKind.Bpe, maxTokens, false, vocab, merges, null) { SpecialsFromVocabulary = true }); }
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException)
         {
             throw new InvalidDataException($"BPE files '{vocabJsonPath}' / '{mergesPath}' could not be read: {e.Message}", e);
@@ -211,7 +218,7 @@ public sealed class TextTokenizer
     {
         if (encoding is not ("cl100k_base" or "o200k_base"))
             throw new ArgumentException($"Tiktoken encoding '{encoding}' is not available; use 'cl100k_base' or 'o200k_base'.", nameof(encoding));
-        return new TextTokenizer(new State(TokenizerKind.Tiktoken, maxTokens, false, null, null, encoding));
+        return new TextTokenizer(new State(TokenizerKind.Tiktoken, maxTokens, false, null, null, encoding) { SpecialsFromVocabulary = true });
     }
 
     /// <summary>
@@ -343,6 +350,7 @@ public sealed class TextTokenizer
     /// <param name="id">A token id.</param>
     public string TokenText(int id)
     {
+        if (_specialNames is not null && _specialNames.TryGetValue(id, out var name)) return name;
         if (id == ClsId) return "[CLS]";
         if (id == SepId) return "[SEP]";
         if (id == PadId) return "[PAD]";
@@ -421,5 +429,7 @@ public sealed class TextTokenizer
     {
         /// <summary>WordPiece with Hugging Face's basic tokenization exactly (false in files written before it existed).</summary>
         public bool HuggingFaceRules { get; init; }
+        /// <summary>BPE and Tiktoken: special ids from the vocabulary (false in files written before: four ids appended past it).</summary>
+        public bool SpecialsFromVocabulary { get; init; }
     }
 }
