@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace MLNetTransformers.Onnx;
 
 /// <summary>Creates sessions with the requested provider, turning a missing GPU runtime into a clear error or a logged CPU fallback.</summary>
@@ -5,9 +7,9 @@ public static class OnnxSessionFactory
 {
     /// <summary>The message thrown when CUDA was asked for and cannot be used.</summary>
     public const string CudaHelp =
-        "CUDA execution needs the GPU build of ONNX Runtime: reference the NuGet package Microsoft.ML.OnnxRuntime.Gpu instead of " +
-        "Microsoft.ML.OnnxRuntime, and install an NVIDIA driver with the CUDA and cuDNN versions that ONNX Runtime release requires. " +
-        "Or set FallbackToCpu to run on the CPU.";
+        "CUDA execution needs the GPU build of ONNX Runtime (build with -p:OnnxRuntimeFlavor=Gpu, which references " +
+        "Microsoft.ML.OnnxRuntime.Gpu.Linux instead of Microsoft.ML.OnnxRuntime), an NVIDIA driver, and the CUDA and cuDNN " +
+        "versions that ONNX Runtime release requires (1.32: CUDA 13, cuDNN 9). Or set FallbackToCpu to run on the CPU.";
 
     /// <summary>A session over an ONNX model held in memory.</summary>
     /// <param name="model">The ONNX model bytes.</param>
@@ -57,6 +59,7 @@ public static class OnnxSessionFactory
     /// <summary>Appends the CUDA provider; returns why it failed, or null.</summary>
     private static string? TryAppendCuda(SessionOptions so, int deviceId)
     {
+        if (CudaProviderLoadFailure() is { } failure) return failure;
         try
         {
             so.AppendExecutionProvider_CUDA(deviceId);
@@ -67,5 +70,37 @@ public static class OnnxSessionFactory
         catch (EntryPointNotFoundException) { return "this ONNX Runtime build has no CUDA execution provider."; }
         catch (DllNotFoundException e) { return $"a CUDA library could not be loaded ({e.Message.ReplaceLineEndings(" ")})."; }
         catch (OnnxRuntimeException e) { return $"ONNX Runtime refused the CUDA provider ({e.Message.ReplaceLineEndings(" ")})."; }
+    }
+
+    /// <summary>The CUDA provider library of the GPU build, when this application has one (null with the CPU package).</summary>
+    internal static string? CudaProviderPath
+    {
+        get
+        {
+            string name = OperatingSystem.IsWindows() ? "onnxruntime_providers_cuda.dll" : "libonnxruntime_providers_cuda.so";
+            string rid = $"{(OperatingSystem.IsWindows() ? "win" : "linux")}-{RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()}";
+            return new[] { Path.Combine(AppContext.BaseDirectory, name), Path.Combine(AppContext.BaseDirectory, "runtimes", rid, "native", name) }
+                .FirstOrDefault(File.Exists);
+        }
+    }
+
+    // ONNX Runtime opens its CUDA provider library on demand and, when a CUDA or cuDNN library is missing, reports only
+    // "Failed to load shared library" (the name goes to its own log). Opening the provider here first gives the loader's
+    // reason, which names the missing library.
+    private static string? CudaProviderLoadFailure()
+    {
+        if (CudaProviderPath is not { } path) return null;
+        try
+        {
+            NativeLibrary.Free(NativeLibrary.Load(path));
+            return null;
+        }
+        catch (DllNotFoundException e)
+        {
+            var missing = System.Text.RegularExpressions.Regex.Match(e.Message, @"([\w.+-]+\.(?:so[\d.]*|dll)): cannot open shared object file");
+            return missing.Success
+                ? $"{missing.Groups[1].Value} is not installed or not on the library path (the CUDA provider {Path.GetFileName(path)} needs it)."
+                : $"the CUDA provider {Path.GetFileName(path)} could not be loaded ({e.Message.ReplaceLineEndings(" ")}).";
+        }
     }
 }
