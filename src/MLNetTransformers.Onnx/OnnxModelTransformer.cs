@@ -84,6 +84,9 @@ public sealed class OnnxModelTransformer : LazyRowTransformer, IDisposable, IMod
     /// <inheritdoc/>
     private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
 
+    // Stock ApplyOnnxModel (Microsoft.ML.OnnxTransformer) could carry the graph, but not the pooling and column bindings.
+    private protected override string SavedState => "an ONNX model with its column bindings and pooling";
+
     /// <summary>ONNX output → column, as configured.</summary>
     private IEnumerable<(string Output, string Column)> OutputBindings() =>
         _options.OutputColumns?.Select(kv => (kv.Key, kv.Value))

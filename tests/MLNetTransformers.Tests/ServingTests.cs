@@ -163,3 +163,19 @@ public class ServingTests(SavedModelsFixture f) : IClassFixture<SavedModelsFixtu
         public string Body { get; set; } = "";
     }
 }
+
+public class ModelSaveTests(SavedModelsFixture f) : IClassFixture<SavedModelsFixture>
+{
+    [Fact]
+    public void MlNetModelSave_SaysWhyItCannotHoldTheModel_AndNamesTheAlternative()
+    {
+        var model = TransformerModel.Load(f.Ml, f.PathA, out var schema);
+        string path = Path.Combine(f.Folder, "stock.zip");
+        var e = Assert.ThrowsAny<Exception>(() => f.Ml.Model.Save(model, schema, path));
+        while (e is not NotSupportedException && e.InnerException is not null) e = e.InnerException;
+        Assert.IsType<NotSupportedException>(e);
+        Assert.Contains("TransformerModel.Save", e.Message);
+        Assert.Contains("vocabulary", e.Message);
+        Assert.Contains("no stock savable transform", e.Message);
+    }
+}

@@ -23,11 +23,17 @@ public abstract class LazyRowTransformer : ITransformer
     /// <inheritdoc/>
     public IDataView Transform(IDataView input) => new MappedDataView(input, CreateMapper(input.Schema));
 
+    /// <summary>What this transformer holds that a stock savable part would have to carry (named in the Model.Save error).</summary>
+    private protected virtual string SavedState => "a tokenizer (its vocabulary) and network weights";
+
     /// <summary>
-    /// ML.NET keeps the writer of its model files internal to its own assemblies, so this transformer cannot write
-    /// itself into <c>mlContext.Model.Save</c>; use <c>TransformerModel.Save</c> instead.
+    /// <c>mlContext.Model.Save</c> cannot hold this transformer: ML.NET keeps the writer of its model files internal to its
+    /// own assemblies, and no stock savable part can carry the state for it (see docs/saving.md); the error says so and
+    /// names <c>TransformerModel.Save</c>.
     /// </summary>
     void ICanSaveModel.Save(ModelSaveContext ctx) => throw new NotSupportedException(
-        $"{GetType().Name} cannot be written by mlContext.Model.Save: ML.NET keeps its model-file writer internal to its own assemblies. " +
+        $"mlContext.Model.Save cannot store {GetType().Name}: it holds {SavedState}, ML.NET keeps its model-file writer internal to its own " +
+        "assemblies, and no stock savable transform can carry that state (CustomMapping saves only a contract name; no stock transform " +
+        "tokenizes with WordPiece or BPE, and standard ONNX has no tokenizer operator). " +
         "Save the fitted pipeline with MLNetTransformers.TransformerModel.Save(mlContext, model, inputSchema, path) and load it with TransformerModel.Load.");
 }

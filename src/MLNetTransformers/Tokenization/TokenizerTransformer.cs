@@ -66,6 +66,8 @@ public sealed class TokenizerTransformer : LazyRowTransformer, IModelPart, IMode
     /// <inheritdoc/>
     private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
 
+    private protected override string SavedState => "a tokenizer (its vocabulary)";
+
     private sealed class Mapper(TokenizerTransformer parent, DataViewSchema input)
         : TextColumnMapper(input, parent.InputColumnName, OutputColumns(parent.TokenIdsColumnName, parent.AttentionMaskColumnName, parent.Tokenizer.MaxTokens,
             parent.SecondInputColumnName is null ? null : parent.TokenTypeIdsColumnName), parent.SecondInputColumnName)
