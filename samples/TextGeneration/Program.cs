@@ -30,7 +30,7 @@ var options = new LanguageModelOptions
 {
     ContextLength = IntArg("--context", builtIn ? 64 : 128), Layers = IntArg("--layers", builtIn ? 3 : 4), ModelDim = IntArg("--dim", builtIn ? 96 : 256),
     Heads = 4, FeedForwardDim = 4 * IntArg("--dim", builtIn ? 96 : 256), BatchSize = 32, MaxSteps = maxSteps,
-    LearningRate = builtIn ? 3e-3f : 2e-3f, WarmupSteps = 100, Dropout = builtIn ? 0f : 0.1f, EvaluateEverySteps = builtIn ? 25 : 100, Seed = 1,
+    LearningRate = builtIn ? 3e-3f : 2e-3f, WarmupSteps = 100, Dropout = builtIn ? 0f : 0.1f, ValidateEverySteps = builtIn ? 25 : 100, Seed = 1,
     TimeBudget = Arg("--time-budget") is { } tb ? TimeSpan.FromSeconds(double.Parse(tb, CultureInfo.InvariantCulture)) : null,
     Progress = new ProgressBar(maxSteps, trainLoss, validLoss),
 };

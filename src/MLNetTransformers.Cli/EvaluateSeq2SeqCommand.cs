@@ -20,8 +20,8 @@ internal static class EvaluateSeq2SeqCommand
             var data = ParallelText.From(ml, r.GetValue(source), r.GetValue(target), r.GetValue(pairs));
             var saved = ModelFile.Translator(r.GetValue(model)!);
             var translator = saved.WithDecoding(decoding.Apply(r, saved.Decoding) with { NBest = 1 });
-            var sources = Microsoft.ML.Data.ColumnCursorExtensions.GetColumn<string>(data, "Source").ToArray();
-            var references = Microsoft.ML.Data.ColumnCursorExtensions.GetColumn<string>(data, "Target").ToArray();
+            var sources = Microsoft.ML.Data.ColumnCursorExtensions.GetColumn<string>(data, DefaultColumnNames.Source).ToArray();
+            var references = Microsoft.ML.Data.ColumnCursorExtensions.GetColumn<string>(data, DefaultColumnNames.Target).ToArray();
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var hypotheses = translator.Translate(sources).Select(h => h[0].Text).ToArray();
             var m = TranslationMetrics.Compute(hypotheses, references);

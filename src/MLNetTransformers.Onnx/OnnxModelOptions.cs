@@ -22,7 +22,7 @@ public sealed class OnnxModelOptions
     /// <summary>Mean over attended positions (mask from the <c>attention_mask</c> input) or the first token.</summary>
     public Pooling Pooling { get; set; } = Pooling.Mean;
     /// <summary>Column of the pooled embedding.</summary>
-    public string EmbeddingColumnName { get; set; } = "Embedding";
+    public string EmbeddingColumnName { get; set; } = DefaultColumnNames.Embedding;
     /// <summary>CPU or CUDA, with or without fallback.</summary>
     public OnnxExecutionOptions Execution { get; set; } = new();
 }

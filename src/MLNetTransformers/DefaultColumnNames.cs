@@ -32,4 +32,14 @@ public static class DefaultColumnNames
     public const string Prompt = "Prompt";
     /// <summary>Text written by a text generator.</summary>
     public const string Generated = "Generated";
+    /// <summary>Source text of a translation or text-to-text pair.</summary>
+    public const string Source = "Source";
+    /// <summary>Target (reference) text of a translation or text-to-text pair.</summary>
+    public const string Target = "Target";
+    /// <summary>Generated translation.</summary>
+    public const string Translation = "Translation";
+    /// <summary>Fill-mask candidates (their probabilities in <c>FilledTokensProbabilities</c>).</summary>
+    public const string FilledTokens = "FilledTokens";
+    /// <summary>Pooled embedding written by the ONNX model transformer.</summary>
+    public const string Embedding = "Embedding";
 }

@@ -31,7 +31,7 @@ public sealed class TinyLanguageModel
     public static LanguageModelOptions Options(List<LanguageModelTrainingProgress>? reports = null) => new()
     {
         ContextLength = 32, Layers = 2, ModelDim = 48, Heads = 4, FeedForwardDim = 96, BatchSize = 16, MaxSteps = 250,
-        LearningRate = 3e-3f, WarmupSteps = 20, EvaluateEverySteps = 50, Dropout = 0f, Seed = 1,
+        LearningRate = 3e-3f, WarmupSteps = 20, ValidateEverySteps = 50, Dropout = 0f, Seed = 1,
         Progress = reports is null ? null : new SyncProgress<LanguageModelTrainingProgress>(reports.Add),
     };
 
@@ -163,7 +163,7 @@ public class LanguageModelTests(TinyLanguageModel f) : IClassFixture<TinyLanguag
         var ml = new MLContext(1);
         using var cts = new CancellationTokenSource();
         var o = TinyLanguageModel.Options();
-        o.EvaluateEverySteps = 10;
+        o.ValidateEverySteps = 10;
         o.CancellationToken = cts.Token;
         o.Progress = new SyncProgress<LanguageModelTrainingProgress>(p => { if (p.Step >= 20) cts.Cancel(); });
         var lm = ml.Transforms.Text.TrainLanguageModel(o).Fit(ml.Data.LoadFromEnumerable(new[] { new TinyLanguageModel.TextRow { Text = string.Concat(Enumerable.Repeat(TinyLanguageModel.Verse, 10)) } }));

@@ -1,6 +1,7 @@
 using Microsoft.ML;
 using MLNetTransformers.Classification;
 using MLNetTransformers.Core.Layers;
+using MLNetTransformers.Core.Training;
 using MLNetTransformers.LanguageModeling;
 using MLNetTransformers.Training;
 using Xunit;
@@ -57,10 +58,49 @@ public class TrainingOptionsTests
         Assert.Equal((cls.Layers, cls.ModelDim, cls.Heads, cls.FeedForwardDim), (mlm.Layers, mlm.ModelDim, mlm.Heads, mlm.FeedForwardDim));
         var lm = new LanguageModelOptions();
         Assert.Equal((4, 2000, 200), (lm.Layers, lm.MaxSteps, lm.ValidateEverySteps));
-        lm.EvaluateEverySteps = 50; // the old name still works
+#pragma warning disable CS0618 // the old name still works, marked obsolete
+        lm.EvaluateEverySteps = 50;
+#pragma warning restore CS0618
         Assert.Equal(50, lm.ValidateEverySteps);
         Assert.Equal("MaxSteps", Assert.Throws<ArgumentOutOfRangeException>(() => Ml.Transforms.Text.TrainLanguageModel(new LanguageModelOptions { MaxSteps = null })).ParamName);
         Assert.Equal("Epochs", Assert.Throws<ArgumentOutOfRangeException>(() => Ml.Transforms.Text.TrainLanguageModel(new LanguageModelOptions { Epochs = 3 })).ParamName);
+    }
+
+    [Fact]
+    public void OptimizerSettings_AreOptionsWithEachTasksDefault_AndReachTheTrainer()
+    {
+        // The defaults each task used to fix inside Fit, now stated as options.
+        var cls = new TransformerClassifierOptions().Optimization(10, 100);
+        Assert.Equal((DecayKind.Linear, 0f, 0.9f, 0.999f), (cls.Decay, cls.MinLearningRateRatio, cls.AdamW.Beta1, cls.AdamW.Beta2));
+        var lm = new LanguageModelOptions().Optimization(10, 100);
+        Assert.Equal((DecayKind.Cosine, 0.1f, 0.99f), (lm.Decay, lm.MinLearningRateRatio, lm.AdamW.Beta2));
+        Assert.Equal(0.98f, new Translation.Seq2SeqOptions().Optimization(10, 100).AdamW.Beta2);
+        Assert.Equal(0.999f, new MaskedLanguageModelOptions().Optimization(10, 100).AdamW.Beta2);
+
+        var set = new TransformerClassifierOptions { AdamBeta1 = 0.8f, AdamBeta2 = 0.95f, AdamEpsilon = 1e-6f, LearningRateDecay = DecayKind.Cosine, MinLearningRateRatio = 0.2f }.Optimization(10, 100);
+        Assert.Equal((0.8f, 0.95f, 1e-6f, DecayKind.Cosine, 0.2f), (set.AdamW.Beta1, set.AdamW.Beta2, set.AdamW.Epsilon, set.Decay, set.MinLearningRateRatio));
+        Assert.Equal("AdamBeta2", Assert.Throws<ArgumentOutOfRangeException>(() => Ml.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions { AdamBeta2 = 1f })).ParamName);
+        Assert.Equal("MinLearningRateRatio", Assert.Throws<ArgumentOutOfRangeException>(() => Ml.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions { MinLearningRateRatio = -1f })).ParamName);
+    }
+
+    [Theory]
+    [InlineData("Epochs")]
+    [InlineData("ValidationFraction")]
+    [InlineData("EarlyStoppingPatience")]
+    [InlineData("ValidateEverySteps")]
+    public void MaskedLmPretraining_RefusesValidationSettingsItWouldIgnore(string setting)
+    {
+        var o = new MaskedLanguageModelOptions();
+        switch (setting)
+        {
+            case "Epochs": o.Epochs = 2; break;
+            case "ValidationFraction": o.ValidationFraction = 0.1; break;
+            case "EarlyStoppingPatience": o.EarlyStoppingPatience = 2; break;
+            default: o.ValidateEverySteps = 50; break;
+        }
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Ml.Transforms.Text.PretrainMaskedLanguageModel(o));
+        Assert.Equal(setting, e.ParamName);
+        Assert.Contains("does not validate", e.Message);
     }
 
     [Fact]

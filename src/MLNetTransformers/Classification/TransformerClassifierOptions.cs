@@ -122,7 +122,7 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
         long totalSteps = (long)stepsPerEpoch * epochs;
         return new TrainingLoop(model, new TrainingLoopOptions
         {
-            Optimization = Optimization(WarmupFor(totalSteps), totalSteps, DecayKind.Linear, minLearningRateRatio: 0f),
+            Optimization = Optimization(WarmupFor(totalSteps), totalSteps),
             Epochs = epochs, MaxSteps = Math.Min(stopAfterStep, MaxSteps ?? long.MaxValue), StepsPerEpoch = stepsPerEpoch, TimeBudget = TimeBudget, ElapsedBefore = elapsedBefore,
             ValidateEverySteps = ValidateEverySteps, ReportEverySteps = ReportEverySteps, Patience = PatienceFor(epochs),
             WeightAveraging = WeightAveraging, Cancellation = CancellationToken, Criterion = BestWeightsBy,

@@ -43,7 +43,7 @@ public sealed class FillMaskTransformer : LazyRowTransformer, IModelPart, IModel
     /// <param name="topK">Candidates per mask.</param>
     /// <param name="inputColumnName">Text column read.</param>
     /// <param name="outputColumnName">Column of the candidate tokens (and, with the suffix <c>Probabilities</c>, of their probabilities).</param>
-    public FillMaskTransformer(TextTokenizer tokenizer, MaskedLanguageModel model, int topK = 5, string inputColumnName = DefaultColumnNames.Text, string outputColumnName = "FilledTokens")
+    public FillMaskTransformer(TextTokenizer tokenizer, MaskedLanguageModel model, int topK = 5, string inputColumnName = DefaultColumnNames.Text, string outputColumnName = DefaultColumnNames.FilledTokens)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(model);

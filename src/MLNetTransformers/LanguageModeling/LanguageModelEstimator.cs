@@ -56,7 +56,7 @@ public sealed class LanguageModelEstimator : TransformerTrainer<LanguageModelOpt
         var model = new TransformerLanguageModel(config, (ulong)o.Seed);
         var loop = new TrainingLoop(model, new TrainingLoopOptions
         {
-            Optimization = o.Optimization(o.WarmupSteps, o.MaxSteps!.Value, DecayKind.Cosine, minLearningRateRatio: 0.1f, beta2: 0.99f),
+            Optimization = o.Optimization(o.WarmupSteps, o.MaxSteps!.Value),
             MaxSteps = o.MaxSteps!.Value, TimeBudget = o.TimeBudget, FitScheduleToTimeBudget = true, ElapsedBefore = clock.Elapsed,
             ValidateEachEpoch = false, ValidateEverySteps = o.ValidateEverySteps, ReportEverySteps = valid.Length >= 2 ? 0 : o.ValidateEverySteps,
             Cancellation = o.CancellationToken,

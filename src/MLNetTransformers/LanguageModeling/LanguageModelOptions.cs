@@ -5,8 +5,9 @@ public sealed class LanguageModelOptions : TransformerTrainingOptions
 {
     /// <summary>
     /// Creates the options. Where a language model wants other defaults than <see cref="TransformerTrainingOptions"/>'s:
-    /// a character tokenizer, 4 layers, learning rate 1e-3 with 100 warmup steps then cosine decay to 10% at
-    /// <see cref="TransformerTrainingOptions.MaxSteps"/> (2,000), weight decay 0.1, validation every 200 steps.
+    /// a character tokenizer, 4 layers, learning rate 1e-3 with 100 warmup steps then cosine decay (<see cref="TransformerTrainingOptions.LearningRateDecay"/>) to 10%
+    /// (<see cref="TransformerTrainingOptions.MinLearningRateRatio"/>) at
+    /// <see cref="TransformerTrainingOptions.MaxSteps"/> (2,000), weight decay 0.1, AdamW β₂ 0.99, validation every 200 steps.
     /// Batches are random windows of the corpus, so <see cref="TransformerTrainingOptions.Epochs"/> does not apply.
     /// </summary>
     public LanguageModelOptions()
@@ -28,6 +29,7 @@ public sealed class LanguageModelOptions : TransformerTrainingOptions
     /// <summary>Context length (tokens per training sequence, and positions of the model); the tokenizer's MaxTokens is set to it.</summary>
     public int ContextLength { get; set; } = 128;
     /// <summary>Old name of <see cref="TransformerTrainingOptions.ValidateEverySteps"/>.</summary>
+    [Obsolete("Use ValidateEverySteps.")]
     public int EvaluateEverySteps { get => ValidateEverySteps; set => ValidateEverySteps = value; }
     /// <summary>Validation windows per evaluation (spread evenly over the held-out end of the stream).</summary>
     public int ValidationWindows { get; set; } = 64;
@@ -42,6 +44,9 @@ public sealed class LanguageModelOptions : TransformerTrainingOptions
     public IReadOnlyList<string> StopSequences { get; set; } = Array.Empty<string>();
 
     private protected override double MaxValidationFraction => 0.9;
+    private protected override DecayKind DefaultDecay => DecayKind.Cosine;
+    private protected override float DefaultMinLearningRateRatio => 0.1f;
+    private protected override float DefaultAdamBeta2 => 0.99f;
 
     internal override void Validate()
     {

@@ -41,7 +41,7 @@ public sealed class MaskedLanguageModelEstimator : TransformerTrainer<MaskedLang
         int warmup = budgeted && o.WarmupSteps < 0 ? 20 : o.WarmupFor(maxSteps);
         var loop = new TrainingLoop(model, new TrainingLoopOptions
         {
-            Optimization = o.Optimization(warmup, maxSteps, DecayKind.Linear, minLearningRateRatio: 0f),
+            Optimization = o.Optimization(warmup, maxSteps),
             Epochs = int.MaxValue, MaxSteps = maxSteps, TimeBudget = o.TimeBudget, FitScheduleToTimeBudget = true,
             FittedWarmupFraction = o.WarmupSteps < 0 ? 0.06f : null, ElapsedBefore = clock.Elapsed,
             ValidateEachEpoch = false, ReportEverySteps = o.ReportEverySteps, Cancellation = o.CancellationToken,

@@ -7,8 +7,17 @@ namespace MLNetTransformers.LanguageModeling;
 /// </summary>
 public sealed class MaskedLanguageModelOptions : TransformerTrainingOptions
 {
-    /// <summary>Creates the options; <see cref="TransformerTrainingOptions.MaxSteps"/> is 10,000 (the data is cycled in shuffled epochs).</summary>
-    public MaskedLanguageModelOptions() => MaxSteps = 10000;
+    /// <summary>
+    /// Creates the options; <see cref="TransformerTrainingOptions.MaxSteps"/> is 10,000 (the data is cycled in shuffled
+    /// epochs) and nothing is held out: pretraining does not validate, so <see cref="TransformerTrainingOptions.ValidationFraction"/>,
+    /// <see cref="TransformerTrainingOptions.EarlyStoppingPatience"/>, <see cref="TransformerTrainingOptions.ValidateEverySteps"/>
+    /// and <see cref="TransformerTrainingOptions.Epochs"/> are refused rather than ignored.
+    /// </summary>
+    public MaskedLanguageModelOptions()
+    {
+        MaxSteps = 10000;
+        ValidationFraction = 0;
+    }
 
     /// <summary>Embedding column of the fitted featurizer.</summary>
     public string OutputColumnName { get; set; } = DefaultColumnNames.Features;
@@ -33,6 +42,11 @@ public sealed class MaskedLanguageModelOptions : TransformerTrainingOptions
         if (!(MaskProbability > 0f && MaskProbability < 1f))
             throw new ArgumentOutOfRangeException(nameof(MaskProbability), MaskProbability, "MaskProbability must be in (0, 1).");
         if (MaxSteps is null) throw new ArgumentOutOfRangeException(nameof(MaxSteps), MaxSteps, "MaxSteps must be set for pretraining.");
+        const string NoValidation = "does not apply to masked-LM pretraining, which does not validate (it trains for MaxSteps or TimeBudget)";
+        if (Epochs is not null) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, $"Epochs {NoValidation}; set MaxSteps.");
+        if (ValidationFraction != 0) throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, $"ValidationFraction {NoValidation}.");
+        if (EarlyStoppingPatience is not null) throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, $"EarlyStoppingPatience {NoValidation}.");
+        if (ValidateEverySteps != 0) throw new ArgumentOutOfRangeException(nameof(ValidateEverySteps), ValidateEverySteps, $"ValidateEverySteps {NoValidation}.");
         if (!Enum.IsDefined(Pooling)) throw new ArgumentOutOfRangeException(nameof(Pooling), Pooling, "Unknown pooling.");
     }
 }

@@ -26,7 +26,7 @@ public sealed record TranslationMetrics(double Bleu, double ChrF, int Sentences,
     /// <param name="scored">The output of a fitted translator (or any view with both text columns).</param>
     /// <param name="referenceColumnName">Reference texts.</param>
     /// <param name="outputColumnName">Generated texts.</param>
-    public static TranslationMetrics Evaluate(IDataView scored, string referenceColumnName = "Target", string outputColumnName = "Translation")
+    public static TranslationMetrics Evaluate(IDataView scored, string referenceColumnName = DefaultColumnNames.Target, string outputColumnName = DefaultColumnNames.Translation)
     {
         ArgumentNullException.ThrowIfNull(scored);
         var refs = TextColumn.Read(scored, Tokenization.TokenizerTransformer.RequireText(scored.Schema, referenceColumnName)).Select(s => s ?? "").ToList();

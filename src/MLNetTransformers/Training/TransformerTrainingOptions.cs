@@ -51,6 +51,25 @@ public abstract class TransformerTrainingOptions
     public int WarmupSteps { get; set; } = -1;
     /// <summary>AdamW decoupled weight decay.</summary>
     public float WeightDecay { get; set; } = 0.01f;
+    /// <summary>AdamW's β₁, the decay of the gradient's running mean.</summary>
+    public float AdamBeta1 { get; set; } = 0.9f;
+    /// <summary>AdamW's β₂, the decay of the squared gradient's running mean: 0.999 by default; a task that uses another says so (language model 0.99, translation 0.98).</summary>
+    public float AdamBeta2 { get => _adamBeta2 ?? DefaultAdamBeta2; set => _adamBeta2 = value; }
+    private float? _adamBeta2;
+    /// <summary>β₂ when none is set.</summary>
+    private protected virtual float DefaultAdamBeta2 => 0.999f;
+    /// <summary>AdamW's ε, added to the root of the squared-gradient mean.</summary>
+    public float AdamEpsilon { get; set; } = 1e-8f;
+    /// <summary>How the learning rate falls after warmup: linear by default; the language model's default is cosine.</summary>
+    public DecayKind LearningRateDecay { get => _decay ?? DefaultDecay; set => _decay = value; }
+    private DecayKind? _decay;
+    /// <summary>The decay when none is set.</summary>
+    private protected virtual DecayKind DefaultDecay => DecayKind.Linear;
+    /// <summary>The learning rate at the last step, as a fraction of <see cref="LearningRate"/>: 0 by default (the language model's: 0.1).</summary>
+    public float MinLearningRateRatio { get => _minRatio ?? DefaultMinLearningRateRatio; set => _minRatio = value; }
+    private float? _minRatio;
+    /// <summary>The final fraction when none is set.</summary>
+    private protected virtual float DefaultMinLearningRateRatio => 0f;
     /// <summary>Clip the global gradient norm to this (0 = no clipping).</summary>
     public float MaxGradNorm { get; set; } = 1f;
     /// <summary>Seed of weights, batches, masking and dropout: the same seed and data give the same model.</summary>
@@ -83,6 +102,11 @@ public abstract class TransformerTrainingOptions
         if (!(LearningRate > 0f) || float.IsInfinity(LearningRate)) throw new ArgumentOutOfRangeException(nameof(LearningRate), LearningRate, "LearningRate must be positive.");
         if (WarmupSteps < -1) throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "WarmupSteps must be −1 (6% of the steps) or a non-negative count.");
         if (!(WeightDecay >= 0f)) throw new ArgumentOutOfRangeException(nameof(WeightDecay), WeightDecay, "WeightDecay must be non-negative.");
+        if (!(AdamBeta1 >= 0f && AdamBeta1 < 1f)) throw new ArgumentOutOfRangeException(nameof(AdamBeta1), AdamBeta1, "AdamBeta1 must be in [0, 1).");
+        if (!(AdamBeta2 >= 0f && AdamBeta2 < 1f)) throw new ArgumentOutOfRangeException(nameof(AdamBeta2), AdamBeta2, "AdamBeta2 must be in [0, 1).");
+        if (!(AdamEpsilon > 0f) || float.IsInfinity(AdamEpsilon)) throw new ArgumentOutOfRangeException(nameof(AdamEpsilon), AdamEpsilon, "AdamEpsilon must be positive.");
+        if (!Enum.IsDefined(LearningRateDecay)) throw new ArgumentOutOfRangeException(nameof(LearningRateDecay), LearningRateDecay, "Unknown learning-rate decay.");
+        if (!(MinLearningRateRatio >= 0f && MinLearningRateRatio <= 1f)) throw new ArgumentOutOfRangeException(nameof(MinLearningRateRatio), MinLearningRateRatio, "MinLearningRateRatio must be in [0, 1].");
         if (!(MaxGradNorm >= 0f)) throw new ArgumentOutOfRangeException(nameof(MaxGradNorm), MaxGradNorm, "MaxGradNorm must be non-negative (0 = no clipping).");
         if (!(ValidationFraction >= 0 && ValidationFraction < MaxValidationFraction))
             throw new ArgumentOutOfRangeException(nameof(ValidationFraction), ValidationFraction, $"ValidationFraction must be in [0, {MaxValidationFraction}).");
@@ -109,9 +133,10 @@ public abstract class TransformerTrainingOptions
     internal int WarmupFor(long totalSteps) => WarmupSteps >= 0 ? WarmupSteps : (int)Math.Max(1, totalSteps * 0.06);
 
     /// <summary>The optimizer and schedule of these options.</summary>
-    internal TrainerOptions Optimization(int warmupSteps, long totalSteps, DecayKind decay, float minLearningRateRatio, float beta2 = 0.999f) => new()
+    internal TrainerOptions Optimization(int warmupSteps, long totalSteps) => new()
     {
-        LearningRate = LearningRate, WarmupSteps = warmupSteps, TotalSteps = (int)Math.Min(totalSteps, int.MaxValue), Decay = decay,
-        MinLearningRateRatio = minLearningRateRatio, MaxGradNorm = MaxGradNorm, AdamW = new AdamWOptions { WeightDecay = WeightDecay, Beta2 = beta2 },
+        LearningRate = LearningRate, WarmupSteps = warmupSteps, TotalSteps = (int)Math.Min(totalSteps, int.MaxValue), Decay = LearningRateDecay,
+        MinLearningRateRatio = MinLearningRateRatio, MaxGradNorm = MaxGradNorm,
+        AdamW = new AdamWOptions { WeightDecay = WeightDecay, Beta1 = AdamBeta1, Beta2 = AdamBeta2, Epsilon = AdamEpsilon },
     };
 }

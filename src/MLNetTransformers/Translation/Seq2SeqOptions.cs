@@ -11,17 +11,20 @@ namespace MLNetTransformers.Translation;
 public sealed class Seq2SeqOptions : TransformerTrainingOptions
 {
     /// <summary>
-    /// Creates the options; the source column is named Source, 10% of the pairs validate, and the tokenizer keeps case
-    /// and accents (translations are scored cased, so the output must carry them).
+    /// Creates the options; the source column is named Source, 10% of the pairs validate, the tokenizer keeps case
+    /// and accents (translations are scored cased, so the output must carry them), and AdamW's β₂ is 0.98 ("Attention Is
+    /// All You Need").
     /// </summary>
     public Seq2SeqOptions()
     {
-        TextColumnName = "Source";
+        TextColumnName = DefaultColumnNames.Source;
         Tokenizer = new Tokenization.TokenizerOptions { MaxTokens = 64, LowerCase = false };
     }
 
+    private protected override float DefaultAdamBeta2 => 0.98f;
+
     /// <summary>Target text column of the training data.</summary>
-    public string TargetColumnName { get; set; } = "Target";
+    public string TargetColumnName { get; set; } = DefaultColumnNames.Target;
     /// <summary>
     /// The encoder-decoder: the transformer (default), a GRU encoder-decoder with attention (<see cref="Attention"/>) or
     /// without it. The GRU models have one bidirectional GRU layer in the encoder and one in the decoder, of width
@@ -35,7 +38,7 @@ public sealed class Seq2SeqOptions : TransformerTrainingOptions
     /// <summary>GRU models: hidden width of each encoder direction (0 = ModelDim).</summary>
     public int EncoderHiddenSize { get; set; }
     /// <summary>Column the fitted transformer writes (with <see cref="Seq2SeqDecodingOptions.NBest"/> above 1 also <c>{name}NBest</c> and <c>{name}Scores</c>).</summary>
-    public string OutputColumnName { get; set; } = "Translation";
+    public string OutputColumnName { get; set; } = DefaultColumnNames.Translation;
     /// <summary>Label smoothing ε of the training loss.</summary>
     public float LabelSmoothing { get; set; } = 0.1f;
     /// <summary>One tokenizer and vocabulary learned from both sides (true), or one per side (false).</summary>

@@ -64,7 +64,7 @@ public sealed class Seq2SeqTrainer : TransformerTrainer<Seq2SeqOptions, Seq2SeqT
         var loop = new TrainingLoop(model, new TrainingLoopOptions
         {
             // With a budget the step count is not known yet: warm up as for a few thousand steps until the first fit sets it.
-            Optimization = o.Optimization(o.WarmupFor(o.TimeBudget is null ? totalSteps : Math.Min(totalSteps, 3000)), totalSteps, DecayKind.Linear, minLearningRateRatio: 0f, beta2: 0.98f),
+            Optimization = o.Optimization(o.WarmupFor(o.TimeBudget is null ? totalSteps : Math.Min(totalSteps, 3000)), totalSteps),
             FittedWarmupFraction = o.WarmupSteps < 0 ? 0.06f : null,
             Epochs = epochs, MaxSteps = o.MaxSteps ?? long.MaxValue, StepsPerEpoch = stepsPerEpoch, TimeBudget = o.TimeBudget, ElapsedBefore = clock.Elapsed,
             FitScheduleToTimeBudget = true, // with a budget, the decay ends when the budget does

@@ -41,7 +41,7 @@ public sealed class Seq2SeqTransformer : LazyRowTransformer, IModelPart, IModelP
     /// <param name="outputColumnName">Generated text column written.</param>
     /// <param name="decoding">How to decode (null = beam 4, α 0.6, one output).</param>
     /// <param name="sourceTokenizer">The source side's own tokenizer (null = <paramref name="tokenizer"/>).</param>
-    public Seq2SeqTransformer(TextTokenizer tokenizer, ISeq2SeqModel model, string sourceColumnName = "Source", string outputColumnName = "Translation",
+    public Seq2SeqTransformer(TextTokenizer tokenizer, ISeq2SeqModel model, string sourceColumnName = DefaultColumnNames.Source, string outputColumnName = DefaultColumnNames.Translation,
         Seq2SeqDecodingOptions? decoding = null, TextTokenizer? sourceTokenizer = null)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
