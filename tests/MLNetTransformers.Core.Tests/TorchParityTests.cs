@@ -132,7 +132,7 @@ public class TorchParityTests
         var f = new TorchFixture("decoder_lm_tiny");
         var config = new TransformerConfig
         {
-            // The fixture's notes do not give the head count; 2 is the only one for which PyTorch itself reproduces its logits.
+            // Fixtures/torch/make_layers.py: 2 heads per layer.
             VocabSize = 11, ModelDim = 16, Heads = 2, Layers = 2, FeedForwardDim = 32, MaxLength = 6, Dropout = 0f,
             Norm = NormPlacement.PreNorm, Activation = Activation.Gelu, PositionalEncoding = PositionalEncodingKind.Learned,
         };
