@@ -16,6 +16,7 @@
 //
 // Split: 20% of the pairs held out, 10% of the rest for validation (early stopping, the weights kept), grouped so that
 // pairs sharing a sentence fall on one side: no held-out sentence is ever trained on. The last stdout line is JSON.
+using MLNetTransformers.Training;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -127,7 +128,7 @@ if (task != "mrpc")
     {
         TextColumnName = nameof(PairRow.Sentence1), SecondTextColumnName = nameof(PairRow.Sentence2), Pretrained = pretrained, ValidationSet = valid,
         Epochs = epochs ?? defaultEpochs, BatchSize = 16, LearningRate = lr, Seed = seed,
-        Progress = new Progress<ClassificationTrainingProgress>(p => Console.WriteLine("    " + p)),
+        Progress = new Progress<TrainingProgress>(p => Console.WriteLine("    " + p)),
     };
     if (models.Contains("cross"))
     {
@@ -188,7 +189,7 @@ if (task != "stsb")
         {
             TextColumnName = nameof(PairRow.Sentence1), SecondTextColumnName = nameof(PairRow.Sentence2), LabelColumnName = nameof(PairRow.IsParaphrase),
             Pretrained = pretrained, ValidationSet = valid, Epochs = epochs ?? 3, BatchSize = 16, LearningRate = crossLr, Seed = seed,
-            Progress = new Progress<ClassificationTrainingProgress>(p => Console.WriteLine("    " + p)),
+            Progress = new Progress<TrainingProgress>(p => Console.WriteLine("    " + p)),
         }).Fit(train);
         Report($"{MiniLM.ModelName} fine-tuned, cross-encoder", fine, Seconds(sw));
     }
@@ -233,7 +234,7 @@ void Pretrain(IDataView train, TransformerClassifierOptions options)
     {
         TextColumnName = nameof(PairRow.Sentence1), NextSentencePrediction = true, MaxSteps = 1_000_000, TimeBudget = TimeSpan.FromSeconds(pretrainSeconds),
         Layers = options.Layers, ModelDim = options.ModelDim, Heads = options.Heads, FeedForwardDim = options.FeedForwardDim, Tokenizer = options.Tokenizer, Seed = seed,
-        ReportEverySteps = 200, Progress = new Progress<MLNetTransformers.LanguageModeling.LanguageModelTrainingProgress>(p => Console.WriteLine("    pretraining " + p)),
+        ReportEverySteps = 200, Progress = new Progress<MLNetTransformers.Training.TrainingProgress>(p => Console.WriteLine("    pretraining " + p)),
     }).Fit(documents);
     (options.InitialModel, options.PretrainedTokenizer) = (featurizer.Encoder, featurizer.Tokenizer);
 }

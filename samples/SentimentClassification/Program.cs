@@ -18,6 +18,7 @@
 // library's defaults; --layers, --dim, --heads, --ffn, --epochs, --lr, --dropout, --vocab, --max-tokens, --seed,
 // --ngram-buckets, --members, --token-dropout, --label-smoothing, --ema, --no-refit, --time-budget, --pretrain-seconds and
 // --sentence-weight (repeat whole sentences among phrases) override them. The last stdout line is JSON.
+using MLNetTransformers.Training;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
@@ -90,7 +91,7 @@ if (arg.Get("--members") is not null) options.EnsembleSize = arg.GetInt("--membe
 if (arg.Get("--ema") is not null) options.WeightAveraging = (float)arg.GetDouble("--ema", 0);
 if (arg.Get("--ngram-buckets") is not null) options.NGramBuckets = arg.GetInt("--ngram-buckets", 0);
 if (arg.Get("--time-budget") is not null) options.TimeBudget = TimeSpan.FromSeconds(arg.GetDouble("--time-budget", 0));
-options.Progress = new Progress<ClassificationTrainingProgress>(p => { if (p.EndOfEpoch || p.Step % 500 == 0) Console.WriteLine("  " + p); });
+options.Progress = new Progress<TrainingProgress>(p => { if (p.EndOfEpoch || p.Step % 500 == 0) Console.WriteLine("  " + p); });
 
 var sw = Stopwatch.StartNew();
 bool fineTune = !arg.Has("--scratch"), scratch = !arg.Has("--no-scratch") || !fineTune;
@@ -113,7 +114,7 @@ if (fineTune)
     if (arg.Get("--ft-validate-every") is not null) fine.ValidateEverySteps = arg.GetInt("--ft-validate-every", 0);
     if (arg.Get("--ft-best-by") is { } by) fine.BestWeightsBy = by == "loss" ? MLNetTransformers.Core.Training.ValidationCriterion.Loss : MLNetTransformers.Core.Training.ValidationCriterion.Metric;
     if (arg.Get("--ft-time-budget") is not null) fine.TimeBudget = TimeSpan.FromSeconds(arg.GetDouble("--ft-time-budget", 0));
-    fine.Progress = new Progress<ClassificationTrainingProgress>(p => Console.WriteLine("  " + p));
+    fine.Progress = new Progress<TrainingProgress>(p => Console.WriteLine("  " + p));
     Console.WriteLine($"Fine-tuning {pretrained.Name} ({pretrained.Encoder.Parameters.Count:N0} parameters) ...");
     sw.Restart();
     fineTuned = ml.BinaryClassification.Trainers.TransformerClassifier(fine).Fit(train);
@@ -134,7 +135,7 @@ if (scratch)
             Layers = options.Layers, ModelDim = options.ModelDim, Heads = options.Heads, FeedForwardDim = options.FeedForwardDim, Dropout = options.Dropout,
             Tokenizer = options.Tokenizer, BatchSize = options.BatchSize, MaxSteps = 1_000_000, LearningRate = options.LearningRate, Seed = options.Seed,
             TimeBudget = TimeSpan.FromSeconds(pretrainSeconds), ReportEverySteps = 500,
-            Progress = new Progress<LanguageModelTrainingProgress>(p => Console.WriteLine("  pretraining " + p)),
+            Progress = new Progress<TrainingProgress>(p => Console.WriteLine("  pretraining " + p)),
         }).Fit(train);
         options.InitialModel = featurizer.Encoder;
         options.PretrainedTokenizer = featurizer.Tokenizer;

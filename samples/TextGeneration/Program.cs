@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project samples/TextGeneration                          built-in sonnets, about a minute
 //   dotnet run -c Release --project samples/TextGeneration -- --text ../shared/data/tinyshakespeare/input.txt --time-budget 900
 //   options: --steps N --time-budget SECONDS --context N --layers N --dim N --plot loss.png --out DIR
+using MLNetTransformers.Training;
 using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML;
@@ -113,13 +114,13 @@ static string WriteTemp(string text)
 }
 
 /// <summary>A one-line progress bar that also records the loss curve.</summary>
-sealed class ProgressBar(int maxSteps, List<(double, double)> train, List<(double, double)> valid) : IProgress<LanguageModelTrainingProgress>
+sealed class ProgressBar(int maxSteps, List<(double, double)> train, List<(double, double)> valid) : IProgress<TrainingProgress>
 {
-    public void Report(LanguageModelTrainingProgress p)
+    public void Report(TrainingProgress p)
     {
         train.Add((p.Step, p.TrainLoss));
         if (p.ValidationLoss is { } v) valid.Add((p.Step, v));
-        long total = Math.Min(p.MaxSteps, maxSteps);
+        long total = Math.Min(p.TotalSteps, maxSteps);
         int filled = (int)(30.0 * Math.Min(p.Step, total) / Math.Max(1, total));
         Console.Write($"\r[{new string('#', filled)}{new string('.', 30 - filled)}] {p}".PadRight(120));
     }

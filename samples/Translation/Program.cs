@@ -19,7 +19,7 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 using MLNetTransformers;
 using MLNetTransformers.Core.Layers;
 using MLNetTransformers.Core.Models;
-using MLNetTransformers.Core.Training;
+using MLNetTransformers.Training;
 using MLNetTransformers.Metrics;
 using MLNetTransformers.Onnx;
 using MLNetTransformers.Tokenization;
@@ -218,12 +218,12 @@ sealed class Pair
 }
 
 /// <summary>A one-line progress bar over the time budget.</summary>
-sealed class ProgressBar(double budgetSeconds) : IProgress<TrainingReport>
+sealed class ProgressBar(double budgetSeconds) : IProgress<TrainingProgress>
 {
-    public void Report(TrainingReport p)
+    public void Report(TrainingProgress p)
     {
         int filled = (int)Math.Clamp(30 * p.Elapsed.TotalSeconds / budgetSeconds, 0, 30);
-        string valid = p.Validation is { } v ? $" held-out loss {v.Loss:F3} BLEU {v.Metric:F1}" : "";
+        string valid = p.ValidationLoss is { } v ? $" held-out loss {v:F3} BLEU {p.ValidationMetric:F1}" : "";
         Console.Write($"\r[{new string('#', filled)}{new string('.', 30 - filled)}] step {p.Step:N0} loss {p.TrainLoss:F3}{valid} {p.TokensPerSecond:N0} tok/s {p.Elapsed:mm\\:ss}".PadRight(110));
     }
 }

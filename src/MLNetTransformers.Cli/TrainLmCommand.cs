@@ -28,7 +28,7 @@ internal static class TrainLmCommand
     private static int Run(ParseResult r, TrainingFlags flags, string textPath, string modelPath)
     {
         if (Directory.Exists(modelPath)) throw new IOException($"--model '{modelPath}' is a directory; give a file path (checked before training, not after).");
-        var options = new LanguageModelOptions { Progress = new LanguageModelProgressLine() };
+        var options = new LanguageModelOptions { Progress = new ProgressLog() };
         flags.Apply(r, options);
         options.Tokenizer.LowerCase = false; // a generator writes what it read
         using var cancel = Interrupt.OnFirstCtrlC("\nstopping after this step (Ctrl+C again to kill)...");

@@ -42,8 +42,7 @@ internal static class TrainSeq2SeqCommand
     private static int Run(ParseResult r, TrainingFlags flags, string? sourcePath, string? targetPath, string? pairsPath, string modelPath)
     {
         if (Directory.Exists(modelPath)) throw new IOException($"--model '{modelPath}' is a directory; give a file path (checked before training, not after).");
-        var options = new Seq2SeqOptions { Progress = new Progress<Core.Training.TrainingReport>(p => Console.Error.WriteLine(
-            $"step {p.Step}/{p.TotalSteps} loss {p.TrainLoss:F4} {p.TokensPerSecond:F0} tok/s" + (p.Validation is { } v ? $" val_loss {v.Loss:F4}" + (v.Metric is { } bleu ? $" val_bleu {bleu:F2}" : "") : "") + $" [{p.Elapsed:hh\\:mm\\:ss}]")) };
+        var options = new Seq2SeqOptions { Progress = new ProgressLog() };
         flags.Apply(r, options);
         var ml = new MLContext(seed: options.Seed);
         var pairs = ParallelText.From(ml, sourcePath, targetPath, pairsPath);

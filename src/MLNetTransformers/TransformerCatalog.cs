@@ -98,7 +98,7 @@ public static class TransformerCatalog
     /// var trainer = mlContext.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions
     /// {
     ///     LabelColumnName = "Sentiment", Layers = 4, ModelDim = 256, TimeBudget = TimeSpan.FromMinutes(10),
-    ///     Progress = new Progress&lt;ClassificationTrainingProgress&gt;(Console.WriteLine),
+    ///     Progress = new Progress&lt;TrainingProgress&gt;(Console.WriteLine),
     /// });
     /// </code>
     /// </example>

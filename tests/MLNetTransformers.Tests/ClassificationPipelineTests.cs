@@ -1,3 +1,4 @@
+using MLNetTransformers.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransformers.Classification;
@@ -218,7 +219,7 @@ public class MulticlassAndTrainingTests
     {
         var ml = new MLContext(1);
         var split = ml.Data.TrainTestSplit(TestData.Reviews(ml), 0.25, seed: 2);
-        var reports = new List<ClassificationTrainingProgress>();
+        var reports = new List<TrainingProgress>();
         var options = TestData.Tiny(epochs: 4);
         options.ValidationSet = split.TestSet;
         options.ReportEverySteps = 10;
@@ -227,14 +228,14 @@ public class MulticlassAndTrainingTests
         var log = new List<string>();
         ml.Log += (_, e) => { if (e.Source.Contains("TransformerClassifier")) log.Add(e.Message); };
         var model = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(split.TrainSet);
-        Assert.Contains(reports, r => r.EndOfEpoch && r.ValidationAccuracy is not null);
-        Assert.Contains(reports, r => !r.EndOfEpoch && r.ValidationAccuracy is null);
-        Assert.Contains(reports, r => !r.EndOfEpoch && r.ValidationAccuracy is not null && r.Step % 30 == 0);
+        Assert.Contains(reports, r => r.EndOfEpoch && r.ValidationMetric is not null);
+        Assert.Contains(reports, r => !r.EndOfEpoch && r.ValidationMetric is null);
+        Assert.Contains(reports, r => !r.EndOfEpoch && r.ValidationMetric is not null && r.Step % 30 == 0);
         Assert.All(reports, r => Assert.True(float.IsFinite(r.TrainLoss) && r.TokensPerSecond > 0));
         Assert.Equal(4, reports.Count(r => r.EndOfEpoch));
         // The weights kept are those of the lowest validation loss.
         var best = reports.Where(r => r.ValidationLoss is not null).MinBy(r => r.ValidationLoss!.Value);
-        Assert.Equal(best.ValidationAccuracy!.Value, model.TrainingSummary!.BestValidationAccuracy!.Value, 6);
+        Assert.Equal(best.ValidationMetric!.Value, model.TrainingSummary!.BestValidationAccuracy!.Value, 6);
         Assert.Contains(log, m => m.Contains("val_acc"));
     }
 
@@ -298,8 +299,8 @@ public class MulticlassAndTrainingTests
         Assert.NotEqual(P(3), P(4));
     }
 
-    private sealed class Sync(Action<ClassificationTrainingProgress> a) : IProgress<ClassificationTrainingProgress>
+    private sealed class Sync(Action<TrainingProgress> a) : IProgress<TrainingProgress>
     {
-        public void Report(ClassificationTrainingProgress value) => a(value);
+        public void Report(TrainingProgress value) => a(value);
     }
 }

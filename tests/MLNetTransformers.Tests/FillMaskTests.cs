@@ -106,12 +106,12 @@ public class NextSentencePretrainingTests
     public void NextSentencePrediction_LearnsWhichSentenceFollows_AndReportsIt()
     {
         var ml = new MLContext(1);
-        var reports = new List<LanguageModeling.LanguageModelTrainingProgress>();
+        var reports = new List<Training.TrainingProgress>();
         var featurizer = ml.Transforms.Text.PretrainMaskedLanguageModel(new LanguageModeling.MaskedLanguageModelOptions
         {
             Layers = 2, ModelDim = 32, Heads = 2, FeedForwardDim = 64, MaxSteps = 300, BatchSize = 32, LearningRate = 2e-3f, ReportEverySteps = 100,
             Tokenizer = new Tokenization.TokenizerOptions { MaxTokens = 32, VocabularySize = 120 }, Seed = 1, NextSentencePrediction = true,
-            Progress = new SyncProgress<LanguageModeling.LanguageModelTrainingProgress>(reports.Add),
+            Progress = new SyncProgress<Training.TrainingProgress>(reports.Add),
         }).Fit(ml.Data.LoadFromEnumerable(Documents(400, 1)));
         var mlm = featurizer.MaskedLanguageModel!;
         Assert.True(mlm.Config.NextSentenceHead && mlm.Config.Pooler);

@@ -1,3 +1,4 @@
+using MLNetTransformers.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransformers.Core.Models;
@@ -16,7 +17,7 @@ public sealed class TinyLanguageModel
     public const string Verse = "the cat sat on the mat. the dog sat on the log. the cat and the dog sat on the mat and the log. ";
     public MLContext Ml { get; } = new(seed: 1);
     public LanguageModelTransformer Lm { get; }
-    public List<LanguageModelTrainingProgress> Reports { get; } = new();
+    public List<TrainingProgress> Reports { get; } = new();
 
     public TinyLanguageModel()
     {
@@ -28,11 +29,11 @@ public sealed class TinyLanguageModel
     /// <summary>The options the fixture trained with (training must leave them as they were).</summary>
     public LanguageModelOptions UsedOptions { get; }
 
-    public static LanguageModelOptions Options(List<LanguageModelTrainingProgress>? reports = null) => new()
+    public static LanguageModelOptions Options(List<TrainingProgress>? reports = null) => new()
     {
         ContextLength = 32, Layers = 2, ModelDim = 48, Heads = 4, FeedForwardDim = 96, BatchSize = 16, MaxSteps = 250,
         LearningRate = 3e-3f, WarmupSteps = 20, ValidateEverySteps = 50, Dropout = 0f, Seed = 1,
-        Progress = reports is null ? null : new SyncProgress<LanguageModelTrainingProgress>(reports.Add),
+        Progress = reports is null ? null : new SyncProgress<TrainingProgress>(reports.Add),
     };
 
     public sealed class TextRow { public string Text { get; set; } = ""; }
@@ -165,7 +166,7 @@ public class LanguageModelTests(TinyLanguageModel f) : IClassFixture<TinyLanguag
         var o = TinyLanguageModel.Options();
         o.ValidateEverySteps = 10;
         o.CancellationToken = cts.Token;
-        o.Progress = new SyncProgress<LanguageModelTrainingProgress>(p => { if (p.Step >= 20) cts.Cancel(); });
+        o.Progress = new SyncProgress<TrainingProgress>(p => { if (p.Step >= 20) cts.Cancel(); });
         var lm = ml.Transforms.Text.TrainLanguageModel(o).Fit(ml.Data.LoadFromEnumerable(new[] { new TinyLanguageModel.TextRow { Text = string.Concat(Enumerable.Repeat(TinyLanguageModel.Verse, 10)) } }));
         Assert.Equal(20, lm.TrainingSummary!.Steps);
         Assert.Equal("cancelled", lm.TrainingSummary.StopReason);
@@ -184,11 +185,11 @@ public class MaskedPretrainingTests
     {
         var ml = new MLContext(1);
         var data = TestData.Reviews(ml);
-        var reports = new List<LanguageModelTrainingProgress>();
+        var reports = new List<TrainingProgress>();
         var pretrain = ml.Transforms.Text.PretrainMaskedLanguageModel(new MaskedLanguageModelOptions
         {
             Layers = 2, ModelDim = 48, Heads = 4, FeedForwardDim = 96, MaxSteps = 150, BatchSize = 16, LearningRate = 2e-3f, ReportEverySteps = 25,
-            Tokenizer = new TokenizerOptions { MaxTokens = 32, VocabularySize = 300 }, Seed = 1, Progress = new SyncProgress<LanguageModelTrainingProgress>(reports.Add),
+            Tokenizer = new TokenizerOptions { MaxTokens = 32, VocabularySize = 300 }, Seed = 1, Progress = new SyncProgress<TrainingProgress>(reports.Add),
         });
         var featurizer = pretrain.Fit(data);
         Assert.True(reports[^1].TrainLoss < reports[0].TrainLoss * 0.8f, string.Join(" ", reports.Select(r => r.TrainLoss)));

@@ -1,6 +1,6 @@
 using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNetTransformers.Classification;
+using MLNetTransformers.Training;
 using Xunit;
 
 namespace MLNetTransformers.Tests;
@@ -63,17 +63,17 @@ public class LeakFreeEvaluationTests
         var ml = new MLContext(1);
         var data = TestData.Reviews(ml);
         int rows = (int)data.GetColumn<bool>("Label").Count();
-        var reports = new List<ClassificationTrainingProgress>();
+        var reports = new List<TrainingProgress>();
         var options = TestData.Tiny();
         options.Epochs = null;
         options.ValidationFraction = 0.2;
         options.BatchSize = 32;
         options.Refit = false;
         options.EarlyStoppingPatience = 1;
-        options.Progress = new SyncProgress<ClassificationTrainingProgress>(reports.Add);
+        options.Progress = new SyncProgress<TrainingProgress>(reports.Add);
         var model = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(data);
         Assert.NotNull(model.TrainingSummary!.BestValidationAccuracy);
-        Assert.Contains(reports, r => r.EndOfEpoch && r.ValidationAccuracy is not null);
+        Assert.Contains(reports, r => r.EndOfEpoch && r.ValidationMetric is not null);
         int stepsPerEpoch = (rows - (int)Math.Round(rows * 0.2) + 31) / 32;
         int epochs = Math.Clamp((1500 + stepsPerEpoch - 1) / stepsPerEpoch, 8, 200);
         Assert.All(reports, r => Assert.Equal((long)stepsPerEpoch * epochs, r.TotalSteps));

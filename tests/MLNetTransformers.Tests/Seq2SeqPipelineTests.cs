@@ -1,3 +1,4 @@
+using MLNetTransformers.Training;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransformers.Metrics;
@@ -124,9 +125,9 @@ public class Seq2SeqPipelineTests
         Assert.Equal("TiedEmbeddings", Assert.Throws<ArgumentOutOfRangeException>(() => ml.Transforms.Text.TrainSeq2Seq(tied)).ParamName);
     }
 
-    private sealed class SyncProgress(List<Core.Training.TrainingReport> into) : IProgress<Core.Training.TrainingReport>
+    private sealed class SyncProgress(List<TrainingProgress> into) : IProgress<TrainingProgress>
     {
-        public void Report(Core.Training.TrainingReport value) => into.Add(value);
+        public void Report(TrainingProgress value) => into.Add(value);
     }
 
     public sealed class NumericTarget
@@ -163,7 +164,7 @@ public class Seq2SeqPipelineTests
         pairs.Add(new Pair { Source = string.Join(' ', Enumerable.Repeat("red dog", 20)), Target = "rot" }); // longer than MaxTokens
         pairs.AddRange(new[] { new Pair { Source = "", Target = "rot" }, new Pair { Source = "red", Target = "  " }, new Pair() }); // skipped, counted
         var train = ml.Data.LoadFromEnumerable(pairs);
-        var reports = new List<Core.Training.TrainingReport>();
+        var reports = new List<TrainingProgress>();
         var options = new Seq2SeqOptions
         {
             Layers = 1, ModelDim = 32, Heads = 2, FeedForwardDim = 64, MaxSteps = 40, BatchSize = 16, Seed = 2, SharedVocabulary = false,
@@ -172,7 +173,7 @@ public class Seq2SeqPipelineTests
         };
         var translator = ml.Transforms.Text.TrainSeq2Seq(options).Fit(train);
         Assert.Equal(3, translator.SkippedEmptyPairs);
-        Assert.Contains(reports, r => r.Validation is { Metric: >= 0 and <= 100 }); // validation BLEU beside the loss
+        Assert.Contains(reports, r => r.ValidationMetric is >= 0 and <= 100 && r.ValidationMetricName == "bleu" && r.ValidationLoss is not null); // validation BLEU beside the loss
         Assert.Equal("", translator.Translate("  ")[0].Text);
         Assert.Equal(new[] { "", "" }, translator.Translate(new[] { "", null }).Select(h => h[0].Text));
         Assert.NotSame(translator.Tokenizer, translator.SourceTokenizer);

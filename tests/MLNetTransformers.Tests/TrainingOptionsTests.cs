@@ -83,6 +83,26 @@ public class TrainingOptionsTests
         Assert.Equal("MinLearningRateRatio", Assert.Throws<ArgumentOutOfRangeException>(() => Ml.BinaryClassification.Trainers.TransformerClassifier(new TransformerClassifierOptions { MinLearningRateRatio = -1f })).ParamName);
     }
 
+    [Fact]
+    public void OneProgressType_SaysWhatEachTaskMeasures()
+    {
+        var report = new TrainingReport(1, 20, 100, 0.5f, 1000, new ValidationScore(0.4, 0.8), TimeSpan.FromSeconds(3), true);
+        string classifier = TrainingProgress.From(report, "accuracy").ToString();
+        Assert.StartsWith("epoch 2 step 20/100", classifier);
+        Assert.Contains("val_acc 80", classifier);
+        Assert.Contains("val_loss 0.4000", classifier);
+        string regressor = TrainingProgress.From(report, "pearson").ToString();
+        Assert.Contains("val_pearson 0.8000", regressor);
+        Assert.Contains("val_mse 0.4000", regressor);
+        Assert.Contains("val_bleu 0.8000", TrainingProgress.From(report, "bleu").ToString());
+        var lm = TrainingProgress.From(report with { Validation = new ValidationScore(Math.Log(5)) }, null, epochs: false);
+        Assert.Null(lm.Epoch);
+        Assert.Equal(5, lm.ValidationPerplexity!.Value, 6);
+        Assert.StartsWith("step 20/100", lm.ToString());
+        Assert.Contains("val_ppl 5.00", lm.ToString());
+        Assert.Null(TrainingProgress.From(report, "accuracy").ValidationPerplexity);
+    }
+
     [Theory]
     [InlineData("Epochs")]
     [InlineData("ValidationFraction")]

@@ -216,7 +216,7 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
             var (acc, loss) = Evaluate(model, valid, validRows!, chooseMixture: true);
             return new ValidationScore(loss, acc);
         };
-        var progress = TrainingReports.To(o.Progress, ch, r => ClassificationTrainingProgress.From(r, _regression));
+        var progress = TrainingReports.To(o.Progress, ch, r => TrainingProgress.From(r, _regression ? "pearson" : "accuracy"));
         var outcome = loop.Run(Batches, validate, progress);
         return (new TrainingSummary(outcome.Steps, outcome.StopReason, outcome.Best?.Metric, clock.Elapsed), outcome.BestStep);
     }

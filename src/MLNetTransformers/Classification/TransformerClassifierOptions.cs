@@ -83,7 +83,7 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
     private ValidationCriterion? _bestWeightsBy;
 
     /// <summary>Receives loss, tokens/s and validation accuracy as training goes.</summary>
-    public IProgress<ClassificationTrainingProgress>? Progress { get; set; }
+    public IProgress<TrainingProgress>? Progress { get; set; }
 
     /// <summary>
     /// Start from this encoder's weights (masked-LM pretraining's, a featurizer's or another classifier's

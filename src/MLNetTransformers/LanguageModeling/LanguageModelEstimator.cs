@@ -82,7 +82,7 @@ public sealed class LanguageModelEstimator : TransformerTrainer<LanguageModelOpt
         }
         Func<ValidationScore>? validate = valid.Length >= 2 ? () => new ValidationScore(Corpus.Loss(model, valid.Span, T, o.ValidationWindows)) : null;
         var progress = TrainingReports.To(o.Progress, ch, r =>
-            new LanguageModelTrainingProgress(r.Step, r.TotalSteps, r.TrainLoss, r.TokensPerSecond, r.Validation?.Loss, r.Elapsed));
+            TrainingProgress.From(r, null, epochs: false));
         Action<long>? checkpoint = o.CheckpointPath is { } path ? _ => new LanguageModelTransformer(tokenizer, model, o).Save(path) : null;
         var outcome = loop.Run(Windows, validate, progress, checkpoint);
         long step = outcome.Steps;

@@ -36,7 +36,7 @@ public sealed class LanguageModelOptions : TransformerTrainingOptions
     /// <summary>Write a checkpoint of the best weights here at each improvement (atomically).</summary>
     public string? CheckpointPath { get; set; }
     /// <summary>Receives training loss, tokens/s, validation loss and perplexity.</summary>
-    public IProgress<LanguageModelTrainingProgress>? Progress { get; set; }
+    public IProgress<TrainingProgress>? Progress { get; set; }
 
     /// <summary>Generation settings of the fitted transformer.</summary>
     public GenerationOptions Generation { get; set; } = new() { MaxNewTokens = 100, Temperature = 0.8f, TopK = 40 };

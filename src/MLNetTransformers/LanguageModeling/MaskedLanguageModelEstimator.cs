@@ -82,7 +82,7 @@ public sealed class MaskedLanguageModelEstimator : TransformerTrainer<MaskedLang
         var progress = TrainingReports.To(o.Progress, ch, r =>
         {
             Account(r.Step);
-            var report = new LanguageModelTrainingProgress(r.Step, r.TotalSteps, r.TrainLoss, r.TokensPerSecond, null, r.Elapsed);
+            var report = TrainingProgress.From(r, null, epochs: false);
             if (pairs is not null && reportedTotal > 0)
                 report = report with { NextSentenceLoss = reportedLoss / reportedSteps, NextSentenceAccuracy = (double)reportedCorrect / reportedTotal };
             (reportedLoss, reportedCorrect, reportedTotal, reportedSteps) = (0, 0, 0, 0);

@@ -34,7 +34,7 @@ public sealed class MaskedLanguageModelOptions : TransformerTrainingOptions
     /// </summary>
     public bool NextSentencePrediction { get; set; }
     /// <summary>Receives the masked-token loss and tokens/s (with <see cref="NextSentencePrediction"/>, its loss and accuracy too).</summary>
-    public IProgress<LanguageModelTrainingProgress>? Progress { get; set; }
+    public IProgress<TrainingProgress>? Progress { get; set; }
 
     internal override void Validate()
     {

@@ -78,7 +78,7 @@ public sealed class BiEncoderSimilarityTrainer : TransformerTrainer<TransformerC
             double mse = cos.Select((c, i) => (c - vTargets![i]) * (double)(c - vTargets[i])).Average();
             return new ValidationScore(mse, Metrics.Correlation.Pearson(cos, vTargets!));
         };
-        var progress = TrainingReports.To(o.Progress, ch, r => ClassificationTrainingProgress.From(r, regression: true));
+        var progress = TrainingReports.To(o.Progress, ch, r => TrainingProgress.From(r, "pearson"));
         var outcome = loop.Run(epoch => BiEncoderBatches.Epoch(a, b, targets, bs, (ulong)o.Seed, epoch), validate, progress);
         if (outcome.Steps == 0 && outcome.StopReason == TrainingLoop.OutOfTime)
             throw new InvalidOperationException($"The time budget ({o.TimeBudget!.Value.TotalSeconds:G4} s) ran out before the first training step: nothing was trained.");

@@ -53,7 +53,7 @@ public sealed class Seq2SeqOptions : TransformerTrainingOptions
     /// </summary>
     public int ValidationBleuSentences { get; set; } = 200;
     /// <summary>Receives loss, tokens/s and validation loss (with <see cref="Core.Training.ValidationScore.Metric"/> the validation BLEU).</summary>
-    public IProgress<Core.Training.TrainingReport>? Progress { get; set; }
+    public IProgress<TrainingProgress>? Progress { get; set; }
 
     internal override void Validate()
     {

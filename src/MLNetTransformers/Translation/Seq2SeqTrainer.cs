@@ -77,7 +77,7 @@ public sealed class Seq2SeqTrainer : TransformerTrainer<Seq2SeqOptions, Seq2SeqT
         ValidationScore Validate() => new(batcher.MeanLoss(model, valid),
             bleuRows.Length == 0 ? null : GreedyBleu(model, tokenizer, bleuRows.Select(r => src.Row(r)).ToArray(), bleuRows.Select(r => targets[r] ?? "").ToArray()));
         Func<ValidationScore>? validate = validCount == 0 ? null : Validate;
-        var progress = TrainingReports.To(o.Progress, ch, r => r);
+        var progress = TrainingReports.To(o.Progress, ch, r => TrainingProgress.From(r, "bleu"));
         var outcome = loop.Run(epoch => batcher.Epoch(train, DeterministicRandom.Derive((ulong)o.Seed, (ulong)epoch + 2000)), validate, progress);
         ch?.Info(MessageSensitivity.None, $"Seq2seq training finished after {outcome.Steps} steps ({outcome.StopReason}).");
         return new Seq2SeqTransformer(tokenizer, model, o.TextColumnName, o.OutputColumnName, o.Decoding, o.SharedVocabulary ? null : sourceTokenizer)
