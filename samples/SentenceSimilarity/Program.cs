@@ -119,8 +119,8 @@ if (task != "mrpc")
     if (models.Contains("zero"))
     {
         sw.Restart();
-        var e1 = ml.Transforms.Text.TransformerFeaturizer(pretrained, "E1", nameof(PairRow.Sentence1)).Fit(test).Transform(test).GetColumn<float[]>("E1").ToArray();
-        var e2 = ml.Transforms.Text.TransformerFeaturizer(pretrained, "E2", nameof(PairRow.Sentence2)).Fit(test).Transform(test).GetColumn<float[]>("E2").ToArray();
+        var e1 = ml.Transforms.Text.FeaturizeWithTransformer(pretrained, "E1", nameof(PairRow.Sentence1)).Fit(test).Transform(test).GetColumn<float[]>("E1").ToArray();
+        var e2 = ml.Transforms.Text.FeaturizeWithTransformer(pretrained, "E2", nameof(PairRow.Sentence2)).Fit(test).Transform(test).GetColumn<float[]>("E2").ToArray();
         Report($"{MiniLM.ModelName} zero-shot cosine", e1.Select((u, i) => u.Zip(e2[i], (a, b) => a * b).Sum()).ToArray(), Seconds(sw));
     }
 

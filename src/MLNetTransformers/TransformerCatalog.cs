@@ -223,13 +223,26 @@ public static class TransformerCatalog
     /// <param name="inputColumnName">Text column to embed.</param>
     /// <example>
     /// <code>
-    /// var features = mlContext.Transforms.Text.TransformerFeaturizer(classifier)
+    /// var features = mlContext.Transforms.Text.FeaturizeWithTransformer(classifier)
     ///     .Append(mlContext.BinaryClassification.Trainers.SdcaLogisticRegression());
     /// </code>
     /// </example>
+    public static EncoderFeaturizerEstimator FeaturizeWithTransformer(this TransformsCatalog.TextTransforms catalog,
+        TransformerClassificationTransformer trainedModel, string outputColumnName = DefaultColumnNames.Features, string inputColumnName = DefaultColumnNames.Text)
+    {
+        ArgumentNullException.ThrowIfNull(trainedModel);
+        return new(trainedModel.Tokenizer, trainedModel.Model.Encoder, inputColumnName, outputColumnName);
+    }
+
+    /// <summary>Old name of <see cref="FeaturizeWithTransformer(TransformsCatalog.TextTransforms, TransformerClassificationTransformer, string, string)"/>.</summary>
+    /// <param name="catalog">The text transforms catalog.</param>
+    /// <param name="trainedModel">A fitted transformer classifier.</param>
+    /// <param name="outputColumnName">Output column of the embedding vector.</param>
+    /// <param name="inputColumnName">Text column to embed.</param>
+    [Obsolete("Use FeaturizeWithTransformer (transforms are named by what they do, as FeaturizeText).")]
     public static EncoderFeaturizerEstimator TransformerFeaturizer(this TransformsCatalog.TextTransforms catalog,
         TransformerClassificationTransformer trainedModel, string outputColumnName = DefaultColumnNames.Features, string inputColumnName = DefaultColumnNames.Text)
-        => new(trainedModel.Tokenizer, trainedModel.Model.Encoder, inputColumnName, outputColumnName);
+        => catalog.FeaturizeWithTransformer(trainedModel, outputColumnName, inputColumnName);
 
     /// <summary>
     /// Sentence embeddings from a pretrained encoder: text → a [d_model] float vector pooled as the model was trained
@@ -242,16 +255,26 @@ public static class TransformerCatalog
     /// <param name="inputColumnName">Text column to embed.</param>
     /// <example>
     /// <code>
-    /// var pipeline = mlContext.Transforms.Text.TransformerFeaturizer(MiniLM.Load())
+    /// var pipeline = mlContext.Transforms.Text.FeaturizeWithTransformer(MiniLM.Load())
     ///     .Append(mlContext.BinaryClassification.Trainers.SdcaLogisticRegression());
     /// </code>
     /// </example>
-    public static EncoderFeaturizerEstimator TransformerFeaturizer(this TransformsCatalog.TextTransforms catalog,
+    public static EncoderFeaturizerEstimator FeaturizeWithTransformer(this TransformsCatalog.TextTransforms catalog,
         PretrainedEncoder pretrained, string outputColumnName = DefaultColumnNames.Features, string inputColumnName = DefaultColumnNames.Text)
     {
         ArgumentNullException.ThrowIfNull(pretrained);
         return new(pretrained.Tokenizer, pretrained.Encoder, inputColumnName, outputColumnName);
     }
+
+    /// <summary>Old name of <see cref="FeaturizeWithTransformer(TransformsCatalog.TextTransforms, PretrainedEncoder, string, string)"/>.</summary>
+    /// <param name="catalog">The text transforms catalog.</param>
+    /// <param name="pretrained">A pretrained encoder and its tokenizer.</param>
+    /// <param name="outputColumnName">Output column of the embedding vector.</param>
+    /// <param name="inputColumnName">Text column to embed.</param>
+    [Obsolete("Use FeaturizeWithTransformer (transforms are named by what they do, as FeaturizeText).")]
+    public static EncoderFeaturizerEstimator TransformerFeaturizer(this TransformsCatalog.TextTransforms catalog,
+        PretrainedEncoder pretrained, string outputColumnName = DefaultColumnNames.Features, string inputColumnName = DefaultColumnNames.Text)
+        => catalog.FeaturizeWithTransformer(pretrained, outputColumnName, inputColumnName);
 
     /// <summary>
     /// Trains a GPT-style causal language model on the documents of a text column (or, with

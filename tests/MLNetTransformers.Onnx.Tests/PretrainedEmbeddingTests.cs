@@ -21,7 +21,7 @@ public class PretrainedEmbeddingTests
         var train = ml.Data.LoadFromEnumerable(all.Where((_, i) => i % 6 == 0));
         var test = ml.Data.LoadFromEnumerable(all.Where((_, i) => i % 12 == 3));
         // The embeddings are computed once and cached: SDCA passes over its data many times.
-        var pipeline = ml.Transforms.Text.TransformerFeaturizer(Model.Value).AppendCacheCheckpoint(ml).Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression());
+        var pipeline = ml.Transforms.Text.FeaturizeWithTransformer(Model.Value).AppendCacheCheckpoint(ml).Append(ml.BinaryClassification.Trainers.SdcaLogisticRegression());
         var model = pipeline.Fit(train);
         var features = model.Transform(test).GetColumn<float[]>("Features").First();
         Assert.Equal(384, features.Length);

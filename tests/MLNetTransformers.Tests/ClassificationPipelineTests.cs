@@ -121,7 +121,7 @@ public class ClassificationPipelineTests(BinaryModelFixture f) : IClassFixture<B
     [Fact]
     public void Featurizer_FeedsAStockTrainer()
     {
-        var pipeline = f.Ml.Transforms.Text.TransformerFeaturizer(f.Classifier, "Features", "Text")
+        var pipeline = f.Ml.Transforms.Text.FeaturizeWithTransformer(f.Classifier, "Features", "Text")
             .AppendCacheCheckpoint(f.Ml)
             .Append(f.Ml.BinaryClassification.Trainers.SdcaLogisticRegression());
         var model = pipeline.Fit(f.Train);

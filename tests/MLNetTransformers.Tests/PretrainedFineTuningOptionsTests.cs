@@ -133,7 +133,7 @@ public class PretrainedFeaturizerPersistenceTests
         var ml = new MLContext(1);
         var pretrained = PretrainedEncoder.FromHuggingFaceFolder(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "roberta"));
         var data = ml.Data.LoadFromEnumerable(new[] { new Row { Text = "the film was great" }, new Row { Text = "Café crème 😀" }, new Row { Text = "" } });
-        var featurizer = ml.Transforms.Text.TransformerFeaturizer(pretrained).Fit(data);
+        var featurizer = ml.Transforms.Text.FeaturizeWithTransformer(pretrained).Fit(data);
         var before = featurizer.Transform(data).GetColumn<float[]>("Features").ToArray();
         string path = Path.Combine(Directory.CreateTempSubdirectory("roberta-featurizer").FullName, "f.mlnt");
         TransformerModel.Save(ml, featurizer, data.Schema, path);

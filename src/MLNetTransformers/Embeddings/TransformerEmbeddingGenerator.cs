@@ -14,7 +14,7 @@ public sealed class TransformerEmbeddingGenerator : IEmbeddingGenerator<string, 
     private readonly EncoderFeaturizerTransformer _featurizer;
 
     /// <summary>Embeds with <paramref name="featurizer"/>'s encoder and tokenizer.</summary>
-    /// <param name="featurizer">A featurizer (<c>mlContext.Transforms.Text.TransformerFeaturizer(...)</c>, or masked-LM pretraining's).</param>
+    /// <param name="featurizer">A featurizer (<c>mlContext.Transforms.Text.FeaturizeWithTransformer(...)</c>, or masked-LM pretraining's).</param>
     /// <param name="modelId">The model's name in the metadata and in every embedding.</param>
     /// <param name="batchSize">Texts run through the encoder together.</param>
     public TransformerEmbeddingGenerator(EncoderFeaturizerTransformer featurizer, string modelId, int batchSize = 64)
