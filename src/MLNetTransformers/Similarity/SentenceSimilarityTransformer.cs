@@ -44,7 +44,7 @@ public sealed class SentenceSimilarityTransformer : LazyRowTransformer, IModelPa
 
     /// <summary>The encoder's tokenizer.</summary>
     public TextTokenizer Tokenizer { get; }
-    /// <summary>The trained encoder: also an embedding model (<c>TransformerFeaturizer</c>, <see cref="Featurization.EncoderFeaturizerTransformer"/>).</summary>
+    /// <summary>The trained encoder: also an embedding model (<c>FeaturizeWithTransformer</c>, <see cref="Featurization.EncoderFeaturizerTransformer"/>).</summary>
     public TransformerEncoder Encoder { get; }
     /// <summary>The training labels' smallest and largest values: cosine 0 maps to the first, 1 to the second.</summary>
     public (float Min, float Max) LabelRange { get; }
