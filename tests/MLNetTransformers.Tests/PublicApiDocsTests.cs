@@ -69,7 +69,8 @@ public class PublicApiDocsTests
             var docs = Docs(a);
             foreach (var t in a.GetExportedTypes().Where(t => t.IsAbstract && t.IsSealed && t.Name.EndsWith("Catalog", StringComparison.Ordinal)))
                 foreach (var m in t.GetMethods(BindingFlags.Public | BindingFlags.Static | BindingFlags.DeclaredOnly))
-                    if (!docs.TryGetValue(Id(m), out var doc) || doc.Element("example") is null) missing.Add(Id(m));
+                    if (m.GetCustomAttribute<ObsoleteAttribute>() is null // an old name points to the new one, whose docs have the example
+                        && (!docs.TryGetValue(Id(m), out var doc) || doc.Element("example") is null)) missing.Add(Id(m));
         }
         Assert.True(missing.Count == 0, $"{missing.Count} catalog methods have no <example>:\n" + string.Join("\n", missing));
     }
