@@ -16,16 +16,16 @@
 //
 // Split: 20% of the pairs held out, 10% of the rest for validation (early stopping, the weights kept), grouped so that
 // pairs sharing a sentence fall on one side: no held-out sentence is ever trained on. The last stdout line is JSON.
-using MLNetTransformers.Training;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNetTransformers;
+using Microsoft.ML;
 using MLNetTransformers.Classification;
 using MLNetTransformers.Metrics;
 using MLNetTransformers.Pretrained;
+using MLNetTransformers.Training;
+using MLNetTransformers;
 
 string? Arg(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
 var known = new HashSet<string> { "--stsb", "--mrpc", "--task", "--epochs", "--seed", "--write-split", "--models", "--pretrain-seconds", "--lr" };

@@ -18,16 +18,16 @@
 // library's defaults; --layers, --dim, --heads, --ffn, --epochs, --lr, --dropout, --vocab, --max-tokens, --seed,
 // --ngram-buckets, --members, --token-dropout, --label-smoothing, --ema, --no-refit, --time-budget, --pretrain-seconds and
 // --sentence-weight (repeat whole sentences among phrases) override them. The last stdout line is JSON.
-using MLNetTransformers.Training;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.ML;
 using Microsoft.ML.Data;
-using MLNetTransformers;
+using Microsoft.ML;
 using MLNetTransformers.Classification;
 using MLNetTransformers.LanguageModeling;
 using MLNetTransformers.Pretrained;
+using MLNetTransformers.Training;
+using MLNetTransformers;
 
 var wall = Stopwatch.StartNew();
 var arg = new Args(args);

@@ -4,16 +4,16 @@
 //   dotnet run -c Release --project samples/TextGeneration                          built-in sonnets, about a minute
 //   dotnet run -c Release --project samples/TextGeneration -- --text ../shared/data/tinyshakespeare/input.txt --time-budget 900
 //   options: --steps N --time-budget SECONDS --context N --layers N --dim N --plot loss.png --out DIR
-using MLNetTransformers.Training;
 using System.Globalization;
 using System.Text.Json;
-using Microsoft.ML;
-using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
-using MLNetTransformers;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML;
 using MLNetTransformers.Core.Models;
 using MLNetTransformers.LanguageModeling;
 using MLNetTransformers.Onnx;
+using MLNetTransformers.Training;
+using MLNetTransformers;
 
 string? Arg(string name) => Array.IndexOf(args, name) is var i && i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
 int IntArg(string name, int fallback) => Arg(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;

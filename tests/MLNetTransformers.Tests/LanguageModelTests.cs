@@ -1,9 +1,9 @@
-using MLNetTransformers.Training;
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 using MLNetTransformers.Core.Models;
 using MLNetTransformers.LanguageModeling;
 using MLNetTransformers.Tokenization;
+using MLNetTransformers.Training;
 using Xunit;
 
 namespace MLNetTransformers.Tests;

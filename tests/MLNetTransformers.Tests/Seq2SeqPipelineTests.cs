@@ -1,7 +1,7 @@
-using MLNetTransformers.Training;
-using Microsoft.ML;
 using Microsoft.ML.Data;
+using Microsoft.ML;
 using MLNetTransformers.Metrics;
+using MLNetTransformers.Training;
 using MLNetTransformers.Translation;
 using Xunit;
 
