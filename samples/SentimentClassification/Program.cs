@@ -14,7 +14,8 @@
 //   ... --write-split DIR            also write the training rows and the held-out sentences as DIR/train.tsv, DIR/test.tsv
 //
 // Files: `sentence<TAB>label` with a header row, label 0/1. Fine-tuning uses the library's fine-tuning defaults;
-// --ft-epochs, --ft-lr, --ft-batch-size, --ft-max-tokens, --ft-time-budget and --ft-best-by loss|accuracy override them. The from-scratch model uses the
+// --ft-epochs, --ft-lr, --ft-batch-size, --ft-max-tokens, --ft-time-budget and --ft-best-by loss|accuracy override them
+// (--ft-keep-last: no validation, the weights at the end of the schedule). The from-scratch model uses the
 // library's defaults; --layers, --dim, --heads, --ffn, --epochs, --lr, --dropout, --vocab, --max-tokens, --seed,
 // --ngram-buckets, --members, --token-dropout, --label-smoothing, --ema, --no-refit, --time-budget, --pretrain-seconds and
 // --sentence-weight (repeat whole sentences among phrases) override them. The last stdout line is JSON.
@@ -114,6 +115,8 @@ if (fineTune)
     if (arg.Get("--ft-validate-every") is not null) fine.ValidateEverySteps = arg.GetInt("--ft-validate-every", 0);
     if (arg.Get("--ft-best-by") is { } by) fine.BestWeightsBy = by == "loss" ? MLNetTransformers.Core.Training.ValidationCriterion.Loss : MLNetTransformers.Core.Training.ValidationCriterion.Metric;
     if (arg.Get("--ft-time-budget") is not null) fine.TimeBudget = TimeSpan.FromSeconds(arg.GetDouble("--ft-time-budget", 0));
+    // No validation: the weights at the end of the decayed schedule are kept (no checkpoint is picked on a few hundred sentences).
+    if (arg.Has("--ft-keep-last")) (fine.ValidationSet, fine.ValidationFraction) = (null, 0);
     fine.Progress = new Progress<TrainingProgress>(p => Console.WriteLine("  " + p));
     Console.WriteLine($"Fine-tuning {pretrained.Name} ({pretrained.Encoder.Parameters.Count:N0} parameters) ...");
     sw.Restart();
