@@ -47,6 +47,19 @@ internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
 public class LanguageModelTests(TinyLanguageModel f) : IClassFixture<TinyLanguageModel>
 {
     [Fact]
+    public void ReportEverySteps_AddsReportsBetweenValidations()
+    {
+        var reports = new List<TrainingProgress>();
+        var o = TinyLanguageModel.Options(reports);
+        (o.MaxSteps, o.ValidateEverySteps, o.ReportEverySteps) = (30, 20, 10);
+        var docs = Enumerable.Range(0, 40).Select(_ => new TinyLanguageModel.TextRow { Text = TinyLanguageModel.Verse }).ToList();
+        f.Ml.Transforms.Text.TrainLanguageModel(o).Fit(f.Ml.Data.LoadFromEnumerable(docs));
+        Assert.Contains(reports, r => r.Step == 10 && r.ValidationLoss is null);
+        Assert.Contains(reports, r => r.Step == 20 && r.ValidationLoss is not null);
+        Assert.All(reports, r => Assert.Null(r.Epoch));
+    }
+
+    [Fact]
     public void BatchedGenerate_GivesWhatOnePromptAtATimeGives_StopSequencesIncluded()
     {
         var prompts = new[] { "the cat", "the dog sat on", "", "the mat and the" };

@@ -64,6 +64,7 @@ public class TrainingOptionsTests
         Assert.Equal(50, lm.ValidateEverySteps);
         Assert.Equal("MaxSteps", Assert.Throws<ArgumentOutOfRangeException>(() => Ml.Transforms.Text.TrainLanguageModel(new LanguageModelOptions { MaxSteps = null })).ParamName);
         Assert.Equal("Epochs", Assert.Throws<ArgumentOutOfRangeException>(() => Ml.Transforms.Text.TrainLanguageModel(new LanguageModelOptions { Epochs = 3 })).ParamName);
+        Assert.Equal("EarlyStoppingPatience", Assert.Throws<ArgumentOutOfRangeException>(() => Ml.Transforms.Text.TrainLanguageModel(new LanguageModelOptions { EarlyStoppingPatience = 2 })).ParamName);
     }
 
     [Fact]

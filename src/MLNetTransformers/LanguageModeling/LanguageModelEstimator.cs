@@ -58,7 +58,10 @@ public sealed class LanguageModelEstimator : TransformerTrainer<LanguageModelOpt
         {
             Optimization = o.Optimization(o.WarmupSteps, o.MaxSteps!.Value),
             MaxSteps = o.MaxSteps!.Value, TimeBudget = o.TimeBudget, FitScheduleToTimeBudget = true, ElapsedBefore = clock.Elapsed,
-            ValidateEachEpoch = false, ValidateEverySteps = o.ValidateEverySteps, ReportEverySteps = valid.Length >= 2 ? 0 : o.ValidateEverySteps,
+            // Reports come with each validation; ReportEverySteps adds reports between them (and without validation data
+            // they come every ValidateEverySteps unless it is set).
+            ValidateEachEpoch = false, ValidateEverySteps = o.ValidateEverySteps,
+            ReportEverySteps = o.ReportEverySteps > 0 ? o.ReportEverySteps : valid.Length >= 2 ? 0 : o.ValidateEverySteps,
             Cancellation = o.CancellationToken,
         });
         int B = o.BatchSize;

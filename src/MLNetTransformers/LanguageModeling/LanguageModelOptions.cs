@@ -19,6 +19,7 @@ public sealed class LanguageModelOptions : TransformerTrainingOptions
         WarmupSteps = 100;
         WeightDecay = 0.1f;
         ValidateEverySteps = 200;
+        ReportEverySteps = 0;
     }
 
     /// <summary>Prompt column the fitted generator reads.</summary>
@@ -54,6 +55,8 @@ public sealed class LanguageModelOptions : TransformerTrainingOptions
         Positive(ContextLength, nameof(ContextLength)); Positive(ValidationWindows, nameof(ValidationWindows));
         if (MaxSteps is null) throw new ArgumentOutOfRangeException(nameof(MaxSteps), MaxSteps, "MaxSteps must be set: the language model trains on random windows, not epochs.");
         if (Epochs is not null) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "Epochs does not apply to the language model (it trains on random windows of the corpus); set MaxSteps.");
+        if (EarlyStoppingPatience is not null)
+            throw new ArgumentOutOfRangeException(nameof(EarlyStoppingPatience), EarlyStoppingPatience, "EarlyStoppingPatience does not apply to the language model (it has no epochs; it keeps the weights of the best validation loss and trains for MaxSteps or TimeBudget).");
         if (ValidateEverySteps <= 0) throw new ArgumentOutOfRangeException(nameof(ValidateEverySteps), ValidateEverySteps, "ValidateEverySteps must be positive.");
         if (WarmupSteps < 0) throw new ArgumentOutOfRangeException(nameof(WarmupSteps), WarmupSteps, "WarmupSteps must be non-negative.");
         if (ContextLength > TokenizerOptions.MaxTokensLimit)
