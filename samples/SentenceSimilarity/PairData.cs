@@ -66,3 +66,11 @@ public static class PairData
         foreach (var r in rows) r.Group = Find(Key(r.Sentence1));
     }
 }
+
+/// <summary>A pair scored by cosine and classified by a threshold, in the columns ML.NET's binary evaluation reads.</summary>
+public sealed class ThresholdedPair
+{
+    public bool Label { get; set; }
+    public float Score { get; set; }
+    public bool PredictedLabel { get; set; }
+}

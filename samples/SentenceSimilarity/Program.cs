@@ -8,7 +8,8 @@
 //   ... --task stsb | mrpc           one of the two
 //   ... --epochs N                   fine-tuning epochs (default: 3 for the cross-encoders, 4 for the bi-encoder)
 //   ... --lr X                       fine-tuning learning rate of the cross-encoders (default 5e-5; the bi-encoder keeps 2e-5)
-//   ... --models stock,zero,cross,bi,scratch,pretrained   which rows to run (default: all)
+//   ... --models stock,zero,cross,bi,scratch,pretrained,scratch-bi,pretrained-bi   which rows to run (default: all;
+//                                    the *-bi rows are STS-B's; on MRPC zero and bi score by cosine and a threshold)
 //   ... --pretrain-seconds S         masked-LM + next-sentence pretraining of the from-scratch encoder (default 180)
 //   ... --seed N                     another split
 //   ... --write-split DIR            also write the STS-B held-out pairs and the model's files to DIR, for the PyTorch reference:
@@ -50,8 +51,8 @@ try
     crossLr = (float)NumberArg("--lr", 5e-5);
 }
 catch (FormatException e) { Console.Error.WriteLine(e.Message); return 2; }
-var models = (Arg("--models") ?? "stock,zero,cross,bi,scratch,pretrained").Split(',').ToHashSet();
-string[] rowsKnown = ["stock", "zero", "cross", "bi", "scratch", "pretrained"];
+string[] rowsKnown = ["stock", "zero", "cross", "bi", "scratch", "pretrained", "scratch-bi", "pretrained-bi"];
+var models = (Arg("--models") ?? string.Join(",", rowsKnown)).Split(',').ToHashSet();
 if (models.FirstOrDefault(m => !rowsKnown.Contains(m)) is { } unknownRow) { Console.Error.WriteLine($"--models: unknown row '{unknownRow}'; rows: {string.Join(",", rowsKnown)}."); return 2; }
 string stsbPath = Arg("--stsb") ?? Path.Combine("..", "shared", "data", "sts-b", "train.tsv");
 string mrpcPath = Arg("--mrpc") ?? Path.Combine("..", "shared", "data", "mrpc", "train.tsv");
@@ -154,12 +155,41 @@ if (task != "mrpc")
         sw.Restart();
         Report("transformer from scratch, cross-encoder", Scores(ml.Regression.Trainers.TransformerRegressor(Scratch()).Fit(train)), Seconds(sw));
     }
+    // The same from-scratch shape as a bi-encoder: cosine of mean-pooled vectors, the Sentence-BERT objective.
+    if (models.Contains("scratch-bi"))
+    {
+        sw.Restart();
+        Report("transformer from scratch, bi-encoder", Scores(ml.Regression.Trainers.BiEncoderSimilarity(Scratch()).Fit(train)), Seconds(sw));
+    }
+    // One pretraining serves both pretrained rows; each row's seconds include it.
+    double pretrainedSeconds = 0;
+    (MLNetTransformers.Core.Models.TransformerEncoder, MLNetTransformers.Tokenization.TextTokenizer)? pretrainedScratch = null;
+    TransformerClassifierOptions PretrainedScratch()
+    {
+        var options = Scratch();
+        if (pretrainedScratch is null)
+        {
+            var clock = Stopwatch.StartNew();
+            Pretrain(train, options);
+            pretrainedScratch = (options.InitialModel!, options.PretrainedTokenizer!);
+            pretrainedSeconds = clock.Elapsed.TotalSeconds;
+        }
+        (options.InitialModel, options.PretrainedTokenizer) = pretrainedScratch.Value;
+        return options;
+    }
     if (models.Contains("pretrained"))
     {
         sw.Restart();
-        var options = Scratch();
-        Pretrain(train, options);
-        Report("from scratch, masked-LM + next-sentence pretraining, cross-encoder", Scores(ml.Regression.Trainers.TransformerRegressor(options).Fit(train)), Seconds(sw));
+        bool pretrainsHere = pretrainedScratch is null;
+        var fitted = ml.Regression.Trainers.TransformerRegressor(PretrainedScratch()).Fit(train);
+        Report("from scratch, masked-LM + next-sentence pretraining, cross-encoder", Scores(fitted), Seconds(sw) + (pretrainsHere ? 0 : pretrainedSeconds));
+    }
+    if (models.Contains("pretrained-bi"))
+    {
+        sw.Restart();
+        bool pretrainsHere = pretrainedScratch is null;
+        var fitted = ml.Regression.Trainers.BiEncoderSimilarity(PretrainedScratch()).Fit(train);
+        Report("from scratch, masked-LM + next-sentence pretraining, bi-encoder", Scores(fitted), Seconds(sw) + (pretrainsHere ? 0 : pretrainedSeconds));
     }
     results["stsb"] = new { train = Count(train), test = gold.Length, models = rows };
 }
@@ -181,6 +211,44 @@ if (task != "stsb")
         var stock = new MLContext(seed: 1);
         var baseline = StockFeatures(stock).Append(stock.BinaryClassification.Trainers.SdcaLogisticRegression(labelColumnName: nameof(PairRow.IsParaphrase))).Fit(train);
         Report("FeaturizeText (each sentence) + SdcaLogisticRegression", baseline, Seconds(sw));
+    }
+    // The embeddings as a paraphrase detector: the cosine of the two sentence vectors against the threshold that
+    // classifies the chosen pairs best (sentence-transformers' BinaryClassificationEvaluator picks it the same way).
+    void ReportCosine(string model, Func<IDataView, float[]> cosines, IDataView thresholdPairs, Stopwatch clock)
+    {
+        var (c, y) = (cosines(thresholdPairs), thresholdPairs.GetColumn<bool>(nameof(PairRow.IsParaphrase)).ToArray());
+        float threshold = c.Distinct().OrderBy(t => t).MaxBy(t => c.Where((x, i) => (x >= t) == y[i]).Count());
+        var (tc, ty) = (cosines(test), test.GetColumn<bool>(nameof(PairRow.IsParaphrase)).ToArray());
+        var scored = ml.Data.LoadFromEnumerable(tc.Select((x, i) => new ThresholdedPair { Label = ty[i], Score = x, PredictedLabel = x >= threshold }));
+        var m = ml.BinaryClassification.EvaluateNonCalibrated(scored);
+        double seconds = Seconds(clock);
+        Console.WriteLine($"  {model,-52} accuracy {m.Accuracy:P2}  F1 {m.F1Score:F4}  AUC {m.AreaUnderRocCurve:F4}  (cosine ≥ {threshold:F3}, {seconds:F0} s)");
+        rows.Add(new { model, accuracy = Math.Round(m.Accuracy, 4), f1 = Math.Round(m.F1Score, 4), auc = Math.Round(m.AreaUnderRocCurve, 4), threshold = Math.Round(threshold, 4), seconds });
+    }
+    if (models.Contains("zero"))
+    {
+        // Nothing is trained, so the threshold may come from every non-held-out pair.
+        sw.Restart();
+        var seenPairs = ml.Data.LoadFromEnumerable(ml.Data.CreateEnumerable<PairRow>(train, false).Concat(ml.Data.CreateEnumerable<PairRow>(valid, false)).ToList());
+        float[] Cosines(IDataView pairs)
+        {
+            var e1 = ml.Transforms.Text.FeaturizeWithTransformer(pretrained, "E1", nameof(PairRow.Sentence1)).Fit(pairs).Transform(pairs).GetColumn<float[]>("E1").ToArray();
+            var e2 = ml.Transforms.Text.FeaturizeWithTransformer(pretrained, "E2", nameof(PairRow.Sentence2)).Fit(pairs).Transform(pairs).GetColumn<float[]>("E2").ToArray();
+            return e1.Select((u, i) => u.Zip(e2[i], (a, b) => a * b).Sum()).ToArray();
+        }
+        ReportCosine($"{MiniLM.ModelName} zero-shot cosine, threshold", Cosines, seenPairs, sw);
+    }
+    if (models.Contains("bi"))
+    {
+        // Fine-tuned on the 0/1 labels as similarities (cosine loss); the threshold from the validation pairs.
+        sw.Restart();
+        var bi = ml.Regression.Trainers.BiEncoderSimilarity(new TransformerClassifierOptions
+        {
+            TextColumnName = nameof(PairRow.Sentence1), SecondTextColumnName = nameof(PairRow.Sentence2), Pretrained = pretrained, ValidationSet = valid,
+            Epochs = epochs ?? 4, BatchSize = 16, LearningRate = 2e-5f, Seed = seed,
+            Progress = new Progress<TrainingProgress>(p => Console.WriteLine("    " + p)),
+        }).Fit(train);
+        ReportCosine($"{MiniLM.ModelName} fine-tuned bi-encoder, threshold", pairs => bi.Transform(pairs).GetColumn<float>("Score").ToArray(), valid, sw);
     }
     if (models.Contains("cross"))
     {
