@@ -107,6 +107,32 @@ public class KernelTests
         Assert.All(hits, h => Assert.Equal(2, h));
     }
 
+    [Fact]
+    public void WorkerPool_RunsEveryPieceAtTheCallersGemmWidth()
+    {
+        var saved = Gemm.Width;
+        var widths = new SimdWidth[64];
+        var threads = new int[64];
+        try
+        {
+            Gemm.Width = SimdWidth.V128;
+            // Pieces slow enough that the helper threads take some of them.
+            WorkerPool.For(64, new WidthRecorder(widths, threads));
+        }
+        finally { Gemm.Width = saved; }
+        Assert.All(widths, w => Assert.Equal(SimdWidth.V128, w));
+        if (WorkerPool.Degree > 1) Assert.True(threads.Distinct().Count() > 1, "every piece ran on the calling thread");
+    }
+
+    private sealed class WidthRecorder(SimdWidth[] widths, int[] threads) : IParallelWork
+    {
+        public void Run(int index)
+        {
+            Thread.Sleep(2);
+            (widths[index], threads[index]) = (Gemm.Width, Environment.CurrentManagedThreadId);
+        }
+    }
+
     private sealed class Recorder(int[] hits) : IParallelWork
     {
         public void Run(int index) => Interlocked.Increment(ref hits[index]);

@@ -21,6 +21,8 @@ internal static class WorkerPool
     private static int _next;
     private static int _pending;
     private static Exception? _error;
+    // The caller's GEMM width, so that a test narrowing it on its own thread narrows it in every piece of the call.
+    private static SimdWidth _width;
 
     [ThreadStatic] private static bool _inside;
 
@@ -40,6 +42,7 @@ internal static class WorkerPool
             _work = work;
             _count = count;
             _error = null;
+            _width = Gemm.Width;
             _next = 0;
             Volatile.Write(ref _pending, helpers);
             for (int t = 0; t < helpers; t++) wake[t].Release();
@@ -90,6 +93,7 @@ internal static class WorkerPool
         while (true)
         {
             wake.Wait();
+            Gemm.Width = _width;
             try { ClaimPieces(); }
             catch (Exception e) { Interlocked.CompareExchange(ref _error, e, null); }
             finally { Interlocked.Decrement(ref _pending); }
