@@ -129,9 +129,18 @@ internal static class Scaling
     /// </summary>
     internal static JsonObject FmaPeak()
     {
-        // The loops are compiled fully from their first call (see Chains512): the peak, and every fraction of it, used to
-        // depend on how the JIT happened to compile one shared method (a third of the rate with tiering off).
-        static double OneThread(long iterations) => Vector512.IsHardwareAccelerated ? Fma512(iterations) : Fma256(iterations);
+        // The timed loops are methods of their own, without calls, compiled fully from their first call: with a call in the
+        // same method the JIT kept the twelve accumulators in memory when it compiled it fully (DOTNET_TieredCompilation=0),
+        // a third of the rate, so the peak, and every fraction of it, depended on how the JIT happened to compile it.
+        static double OneThread(long iterations)
+        {
+            bool wide = Vector512.IsHardwareAccelerated;
+            var sw = Stopwatch.StartNew();
+            float sum = wide ? Chains512(iterations).ToScalar() : Chains256(iterations).ToScalar();
+            double seconds = sw.Elapsed.TotalSeconds;
+            if (sum == 42f) Console.Error.Write(""); // keep the chains alive
+            return iterations * 12.0 * (wide ? 16 : 8) * 2 / seconds / 1e9;
+        }
         const long n = 50_000_000;
         OneThread(n / 10);
         double one = Enumerable.Range(0, 3).Max(_ => OneThread(n));
@@ -145,26 +154,6 @@ internal static class Scaling
             all = Math.Max(all, rates.Sum());
         }
         return new JsonObject { ["one_core"] = Math.Round(one, 1), ["all_cores"] = Math.Round(all, 1), ["vector_bits"] = Vector512.IsHardwareAccelerated ? 512 : 256 };
-    }
-
-    // The timed loops are methods without calls: with a call in the same method the JIT kept the twelve accumulators in
-    // memory when it compiled the method fully (DOTNET_TieredCompilation=0, or AggressiveOptimization), a third of the rate.
-    private static double Fma512(long iterations)
-    {
-        var sw = Stopwatch.StartNew();
-        var sum = Chains512(iterations);
-        double seconds = sw.Elapsed.TotalSeconds;
-        if (sum.ToScalar() == 42f) Console.Error.Write(""); // keep the chains alive
-        return iterations * 12.0 * 16 * 2 / seconds / 1e9;
-    }
-
-    private static double Fma256(long iterations)
-    {
-        var sw = Stopwatch.StartNew();
-        var sum = Chains256(iterations);
-        double seconds = sw.Elapsed.TotalSeconds;
-        if (sum.ToScalar() == 42f) Console.Error.Write("");
-        return iterations * 12.0 * 8 * 2 / seconds / 1e9;
     }
 
     // 12 independent chains of FMAs: more than latency × pipes, so the FMA units, not a chain, set the rate.

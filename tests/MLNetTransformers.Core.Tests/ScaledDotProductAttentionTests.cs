@@ -19,10 +19,8 @@ public class ScaledDotProductAttentionTests
     [InlineData(3, 2, 26, 32, false, true, true, 2)]    // the 256-bit micro-kernel
     public void ForwardAndBackward_EqualDirectComputation(int batch, int heads, int t, int hd, bool causal, bool padded, bool packed, int simdWidth) // the width enum is internal
     {
-        var rng = new Random(batch * 100 + t + hd);
-        int a = heads * hd;
-        float[] R(int n) { var x = new float[n]; for (int i = 0; i < n; i++) x[i] = (float)(rng.NextDouble() * 2 - 1); return x; }
-        float[] q = R(batch * t * a), k = R(batch * t * a), v = R(batch * t * a), dOut = R(batch * t * a);
+        int a = heads * hd, n = batch * t * a, seed = batch * 100 + t + hd;
+        float[] q = GradCheck.Random(n, seed), k = GradCheck.Random(n, seed + 1), v = GradCheck.Random(n, seed + 2), dOut = GradCheck.Random(n, seed + 3);
         int[] lengths = Enumerable.Range(0, batch).Select(b => padded ? t - 7 * b : t).ToArray();
         var pad = new bool[batch * t];
         for (int b = 0; b < batch; b++) for (int j = lengths[b]; j < t; j++) pad[b * t + j] = true;
