@@ -12,8 +12,9 @@
 //                                    the *-bi rows are STS-B's; on MRPC zero and bi score by cosine and a threshold)
 //   ... --pretrain-seconds S         masked-LM + next-sentence pretraining of the from-scratch encoder (default 180)
 //   ... --seed N                     another split
-//   ... --write-split DIR            also write the STS-B held-out pairs and the model's files to DIR, for the PyTorch reference:
+//   ... --write-split DIR            also write the split's pairs and the model's files to DIR, for the PyTorch references:
 //                                    OPENBLAS_NUM_THREADS=2 /usr/bin/python3 samples/SentenceSimilarity/torch_zero_shot.py DIR
+//                                    OPENBLAS_NUM_THREADS=2 /usr/bin/python3 samples/SentenceSimilarity/torch_cross_encoder.py DIR
 //
 // Split: 20% of the pairs held out, 10% of the rest for validation (early stopping, the weights kept), grouped so that
 // pairs sharing a sentence fall on one side: no held-out sentence is ever trained on. The last stdout line is JSON.
@@ -89,15 +90,7 @@ if (task != "mrpc")
     var (train, valid, test) = Split(stsbRows!);
     var gold = test.GetColumn<float>(nameof(PairRow.Label)).ToArray();
     Console.WriteLine($"STS-B: {Count(train)} training, {Count(valid)} validation and {gold.Length} held-out pairs (no sentence on two sides)");
-    if (Arg("--write-split") is { } dir)
-    {
-        Directory.CreateDirectory(dir);
-        var held = ml.Data.CreateEnumerable<PairRow>(test, reuseRowObject: false);
-        File.WriteAllLines(Path.Combine(dir, "stsb-test.tsv"), held.Select(p => $"{p.Sentence1}\t{p.Sentence2}\t{p.Label.ToString(CultureInfo.InvariantCulture)}").Prepend("sentence1\tsentence2\tscore"));
-        var (onnx, vocabulary, _) = MiniLM.ReadResources();
-        File.WriteAllBytes(Path.Combine(dir, "model.onnx"), onnx);
-        File.WriteAllText(Path.Combine(dir, "vocab.txt"), vocabulary);
-    }
+    if (Arg("--write-split") is { } dir) WriteSplit(dir, "stsb", train, valid, test, "score");
     var rows = new List<object>();
     void Report(string model, float[] predicted, double seconds)
     {
@@ -198,6 +191,7 @@ if (task != "stsb")
 {
     var (train, valid, test) = Split(mrpcRows!);
     Console.WriteLine($"MRPC: {Count(train)} training, {Count(valid)} validation and {Count(test)} held-out pairs (no sentence on two sides)");
+    if (Arg("--write-split") is { } dir) WriteSplit(dir, "mrpc", train, valid, test, "label");
     var rows = new List<object>();
     void Report(string model, ITransformer t, double seconds)
     {
@@ -283,6 +277,19 @@ if (task != "stsb")
 
 Console.WriteLine(JsonSerializer.Serialize(new { results, seed, total_seconds = Seconds(wall), cpu = CpuName(), cores = Environment.ProcessorCount }));
 return 0;
+
+// The split's pairs as files, with the model's own files, for the PyTorch references (torch_zero_shot.py, torch_cross_encoder.py):
+// {task}-train.tsv, {task}-valid.tsv, {task}-test.tsv (sentence1, sentence2, score or 0/1 label), model.onnx, vocab.txt.
+void WriteSplit(string dir, string task, IDataView train, IDataView valid, IDataView test, string labelName)
+{
+    Directory.CreateDirectory(dir);
+    foreach (var (name, view) in new[] { ("train", train), ("valid", valid), ("test", test) })
+        File.WriteAllLines(Path.Combine(dir, $"{task}-{name}.tsv"), ml.Data.CreateEnumerable<PairRow>(view, reuseRowObject: false)
+            .Select(p => $"{p.Sentence1}\t{p.Sentence2}\t{p.Label.ToString(CultureInfo.InvariantCulture)}").Prepend($"sentence1\tsentence2\t{labelName}"));
+    var (onnx, vocabulary, _) = MiniLM.ReadResources();
+    File.WriteAllBytes(Path.Combine(dir, "model.onnx"), onnx);
+    File.WriteAllText(Path.Combine(dir, "vocab.txt"), vocabulary);
+}
 
 // Stock ML.NET's features of a pair: FeaturizeText of each sentence (its own context, so SDCA's shuffling does not
 // depend on what ran before), side by side.

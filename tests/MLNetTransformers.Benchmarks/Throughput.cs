@@ -158,11 +158,13 @@ internal static class Throughput
         o["lmhead_4096x8000x256_NT"] = Math.Round(MeasureGemm(Transpose.No, Transpose.Yes, 4096, 8000, 256), 1);
         o["dW_1024x256x4096_TN"] = Math.Round(MeasureGemm(Transpose.Yes, Transpose.No, 1024, 256, 4096), 1);
         // MiniLM fine-tuning's products (a packed batch of 32 SST-2 sentences is about 832 tokens; d 384, FFN 1536):
-        // forward x·Wᵀ, input gradient dY·W and weight gradient dYᵀ·X of the QKV and FFN-up layers.
+        // forward x·Wᵀ, input gradient dY·W and weight gradient dYᵀ·X of the QKV and FFN layers.
         o["minilm_qkv_832x1152x384_NT"] = Math.Round(MeasureGemm(Transpose.No, Transpose.Yes, 832, 1152, 384), 1);
+        o["minilm_ffn1_832x1536x384_NT"] = Math.Round(MeasureGemm(Transpose.No, Transpose.Yes, 832, 1536, 384), 1);
         o["minilm_ffn2_832x384x1536_NT"] = Math.Round(MeasureGemm(Transpose.No, Transpose.Yes, 832, 384, 1536), 1);
         o["minilm_dx_832x384x1536_NN"] = Math.Round(MeasureGemm(Transpose.No, Transpose.No, 832, 384, 1536), 1);
         o["minilm_dW_1536x384x832_TN"] = Math.Round(MeasureGemm(Transpose.Yes, Transpose.No, 1536, 384, 832), 1);
+        o["minilm_dW_384x1536x832_TN"] = Math.Round(MeasureGemm(Transpose.Yes, Transpose.No, 384, 1536, 832), 1);
         o["minilm_dW_384x384x832_TN"] = Math.Round(MeasureGemm(Transpose.Yes, Transpose.No, 384, 384, 832), 1);
         return o;
     }
