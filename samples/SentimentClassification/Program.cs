@@ -12,9 +12,11 @@
 //   ... --reviews                    the generated reviews (Data/reviews.tsv): a demo of word order, not real text
 //   ... --test TEST.tsv              score on a file of your own instead of a held-out part
 //   ... --write-split DIR            also write the training rows and the held-out sentences as DIR/train.tsv, DIR/test.tsv
+//   ... --dev-of 1,2,3               a development split: leave out every sentence the splits of these seeds hold out, then
+//                                    split the rest with --seed (choose settings here, report on the seeds' own splits)
 //
 // Files: `sentence<TAB>label` with a header row, label 0/1. Fine-tuning uses the library's fine-tuning defaults;
-// --ft-epochs, --ft-lr, --ft-batch-size, --ft-max-tokens, --ft-time-budget and --ft-best-by loss|accuracy override them
+// --ft-epochs, --ft-lr, --ft-batch-size, --ft-max-tokens, --ft-time-budget, --ft-members, --ft-ema and --ft-best-by loss|accuracy override them
 // (--ft-keep-last: no validation, the weights at the end of the schedule). The from-scratch model uses the
 // library's defaults; --layers, --dim, --heads, --ffn, --epochs, --lr, --dropout, --vocab, --max-tokens, --seed,
 // --ngram-buckets, --members, --token-dropout, --label-smoothing, --ema, --no-refit, --time-budget, --pretrain-seconds and
@@ -43,6 +45,19 @@ int seed = arg.GetInt("--seed", 1);
 // Every row is keyed by its sentence (SST-2 phrases by the sentence that contains them), and ML.NET's
 // TrainTestSplit keeps rows with the same key on one side: held-out sentences are never trained on, not even as phrases.
 var all = Labelled.Read(trainPath);
+if (arg.Get("--dev-of") is { } reported)
+{
+    // A development split for choosing settings: every sentence that the reported splits (these seeds) hold out is left
+    // out of training and scoring alike, and the rest is split again with --seed.
+    var heldOut = new HashSet<string>();
+    foreach (var s in reported.Split(','))
+    {
+        var r = ml.Data.TrainTestSplit(ml.Data.LoadFromEnumerable(all), holdout, samplingKeyColumnName: nameof(Labelled.Sentence), seed: int.Parse(s, CultureInfo.InvariantCulture));
+        heldOut.UnionWith(r.TestSet.GetColumn<string>(nameof(Labelled.Sentence)));
+    }
+    all = all.Where(r => !heldOut.Contains(r.Sentence)).ToList();
+    Console.WriteLine($"Development split: {heldOut.Count} sentences held out by seeds {reported} left out; {all.Count} rows remain.");
+}
 IDataView train, test;
 if (testPath is not null) (train, test) = (ml.Data.LoadFromEnumerable(all), ml.Data.LoadFromEnumerable(Labelled.Read(testPath)));
 else
@@ -112,6 +127,8 @@ if (fineTune)
     if (arg.Get("--ft-batch-size") is not null) fine.BatchSize = arg.GetInt("--ft-batch-size", 0);
     if (arg.Get("--ft-layer-decay") is not null) fine.LayerwiseLearningRateDecay = (float)arg.GetDouble("--ft-layer-decay", 1);
     if (arg.Get("--ft-frozen-layers") is not null) fine.FrozenLayers = arg.GetInt("--ft-frozen-layers", 0);
+    if (arg.Get("--ft-members") is not null) fine.EnsembleSize = arg.GetInt("--ft-members", 1);
+    if (arg.Get("--ft-ema") is not null) fine.WeightAveraging = (float)arg.GetDouble("--ft-ema", 0);
     if (arg.Get("--ft-validate-every") is not null) fine.ValidateEverySteps = arg.GetInt("--ft-validate-every", 0);
     if (arg.Get("--ft-best-by") is { } by) fine.BestWeightsBy = by == "loss" ? MLNetTransformers.Core.Training.ValidationCriterion.Loss : MLNetTransformers.Core.Training.ValidationCriterion.Metric;
     if (arg.Get("--ft-time-budget") is not null) fine.TimeBudget = TimeSpan.FromSeconds(arg.GetDouble("--ft-time-budget", 0));
