@@ -116,7 +116,7 @@ def metrics(rows, p):
     return dict(accuracy=round(acc, 4), f1=round(f1, 4), auc=round(auc, 4))
 
 
-no_decay = lambda n: n.endswith("bias") or "ln" in n or "eln" in n
+no_decay = lambda n: n.endswith("bias") or "ln" in n  # "ln" also matches the embeddings' "eln"
 params = list(model.named_parameters())
 opt = torch.optim.AdamW([dict(params=[p for n, p in params if not no_decay(n)], weight_decay=0.01),
                          dict(params=[p for n, p in params if no_decay(n)], weight_decay=0.0)], lr=a.lr)

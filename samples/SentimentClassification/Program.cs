@@ -45,16 +45,16 @@ int seed = arg.GetInt("--seed", 1);
 // Every row is keyed by its sentence (SST-2 phrases by the sentence that contains them), and ML.NET's
 // TrainTestSplit keeps rows with the same key on one side: held-out sentences are never trained on, not even as phrases.
 var all = Labelled.Read(trainPath);
+DataOperationsCatalog.TrainTestData SplitBySentence(int splitSeed) =>
+    ml.Data.TrainTestSplit(ml.Data.LoadFromEnumerable(all), holdout, samplingKeyColumnName: nameof(Labelled.Sentence), seed: splitSeed);
 if (arg.Get("--dev-of") is { } reported)
 {
     // A development split for choosing settings: every sentence that the reported splits (these seeds) hold out is left
     // out of training and scoring alike, and the rest is split again with --seed.
+    var seeds = reported.Split(',').Select(t => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : (int?)null).ToList();
+    if (seeds.Contains(null)) { Console.Error.WriteLine($"--dev-of takes seeds separated by commas (e.g. 1,2,3), not '{reported}'."); return 2; }
     var heldOut = new HashSet<string>();
-    foreach (var s in reported.Split(','))
-    {
-        var r = ml.Data.TrainTestSplit(ml.Data.LoadFromEnumerable(all), holdout, samplingKeyColumnName: nameof(Labelled.Sentence), seed: int.Parse(s, CultureInfo.InvariantCulture));
-        heldOut.UnionWith(r.TestSet.GetColumn<string>(nameof(Labelled.Sentence)));
-    }
+    foreach (int s in seeds.Select(v => v!.Value)) heldOut.UnionWith(SplitBySentence(s).TestSet.GetColumn<string>(nameof(Labelled.Sentence)));
     all = all.Where(r => !heldOut.Contains(r.Sentence)).ToList();
     Console.WriteLine($"Development split: {heldOut.Count} sentences held out by seeds {reported} left out; {all.Count} rows remain.");
 }
@@ -62,7 +62,7 @@ IDataView train, test;
 if (testPath is not null) (train, test) = (ml.Data.LoadFromEnumerable(all), ml.Data.LoadFromEnumerable(Labelled.Read(testPath)));
 else
 {
-    var split = ml.Data.TrainTestSplit(ml.Data.LoadFromEnumerable(all), holdout, samplingKeyColumnName: nameof(Labelled.Sentence), seed: seed);
+    var split = SplitBySentence(seed);
     (train, test) = (split.TrainSet, split.TestSet);
 }
 test = WholeSentences(test);
