@@ -9,6 +9,7 @@ return args.FirstOrDefault() switch
     "gemm" => Throughput.RunGemm(args),
     "profile" => Profile(args),
     "finetune" => FineTuneThroughput.Run(args),
+    "attention" => AttentionThroughput.Run(args),
     "scaling" => Scaling.Run(args),
     "scaling-shape" => Scaling.RunShape(args[1], int.Parse(args[2]), int.Parse(args[3]), int.Parse(args[4])),
     _ => RunBenchmarks(args),

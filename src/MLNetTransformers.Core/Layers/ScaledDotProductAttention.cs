@@ -131,11 +131,11 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
         var (b, h, qRow, kRow, tq, tk, scores) = Geometry(piece);
         int hd = HeadDim;
         var p = _p.AsSpan(scores, tq * tk);
+        bool rowKernel = RowGemm.Supports(hd);
         // scores[i, j] = Q_bh[i] · K_bh[j]
-        Gemm.Multiply(Transpose.No, Transpose.Yes, tq, tk, hd,
-            _q.Data.AsSpan(_q.Offset + qRow * _q.Stride + h * hd), _q.Stride,
-            _k.Data.AsSpan(_k.Offset + kRow * _k.Stride + h * hd), _k.Stride,
-            p, tk, parallel: false);
+        fixed (float* qd = _q.Data, kd = _k.Data, pp = p)
+            MultiplyTransB(rowKernel, tq, tk, hd, qd + _q.Offset + (long)qRow * _q.Stride + h * hd, _q.Stride,
+                kd + _k.Offset + (long)kRow * _k.Stride + h * hd, _k.Stride, pp, tk);
         TensorPrimitives.Multiply(p, Scale, p);
         var pad = _keyPadding is null ? default : _keyPadding.AsSpan(b * tk, tk);
         for (int i = 0; i < tq; i++)
@@ -156,18 +156,20 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
             for (int i = 0; i < weights.Length; i++) weights[i] = (rng.NextUInt64() >> 40) >= threshold ? p[i] * keep : 0f;
         }
         // out_bh = P · V_bh (the kept weights when dropping)
-        Gemm.Multiply(Transpose.No, Transpose.No, tq, hd, tk,
-            weights, tk,
-            _v.Data.AsSpan(_v.Offset + kRow * _v.Stride + h * hd), _v.Stride,
-            _out.AsSpan(qRow * OutStride + h * hd), OutStride, parallel: false);
+        fixed (float* w = weights, vd = _v.Data, od = _out)
+            Multiply(rowKernel, tq, hd, tk, w, tk, vd + _v.Offset + (long)kRow * _v.Stride + h * hd, _v.Stride,
+                od + (long)qRow * OutStride + h * hd, OutStride, false);
     }
 
-    /// <summary>Per-thread scratch of the tiled forward: Kᵀ of one head, a score block, the output block and row statistics.</summary>
+    /// <summary>
+    /// Per-thread scratch: Kᵀ of one head, a score block, the output block and row statistics of the tiled forward; the
+    /// transposed operand and padded product of <see cref="MultiplyTransB"/> and <see cref="MultiplyTransA"/>.
+    /// </summary>
     private sealed class Scratch
     {
         [ThreadStatic] private static Scratch? _cached;
         public static Scratch ForThisThread => _cached ??= new Scratch();
-        public float[]? KeysT, Scores, Output, Max, Sum;
+        public float[]? KeysT, Scores, Output, Max, Sum, Transposed;
     }
 
     private void TiledPiece(int piece)
@@ -274,37 +276,78 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
             new Span<float>(c, (m - 1) * ldc + n), ldc, accumulate, parallel: false);
     }
 
+    // C[m, n] = A[m, k]·B[n, k]ᵀ. On RowGemm: Bᵀ into scratch [k, np] (zero past n), the product into a [m, np] scratch
+    // block, its n live columns copied to C (RowGemm stores whole 16-column vectors; C's stride is the sequence length).
+    // Packing these small products (k = head size, m and n = sequence lengths) cost more than the multiply.
+    private static void MultiplyTransB(bool rowKernel, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc)
+    {
+        if (!rowKernel)
+        {
+            Gemm.Multiply(Transpose.No, Transpose.Yes, m, n, k,
+                new ReadOnlySpan<float>(a, (m - 1) * lda + k), lda, new ReadOnlySpan<float>(b, (n - 1) * ldb + k), ldb,
+                new Span<float>(c, (m - 1) * ldc + n), ldc, parallel: false);
+            return;
+        }
+        int np = (n + 15) / 16 * 16;
+        var scratch = Scratch.ForThisThread;
+        fixed (float* bt = Workspace.Ensure(ref scratch.Transposed, k * np), s = Workspace.Ensure(ref scratch.Scores, m * np))
+        {
+            BlockTranspose.Run(b, ldb, n, k, bt, np);
+            for (int p = 0; p < k; p++) new Span<float>(bt + (long)p * np + n, np - n).Clear();
+            RowGemm.Multiply(m, np, k, a, lda, bt, np, s, np, accumulate: false);
+            for (int i = 0; i < m; i++) new ReadOnlySpan<float>(s + (long)i * np, n).CopyTo(new Span<float>(c + (long)i * ldc, n));
+        }
+    }
+
+    // C[m, n] += A[k, m]ᵀ·B[k, n]. On RowGemm (which broadcasts A along its rows) A is transposed into scratch first.
+    private static void MultiplyTransA(bool rowKernel, int m, int n, int k, float* a, int lda, float* b, int ldb, float* c, int ldc)
+    {
+        if (!rowKernel)
+        {
+            Gemm.Multiply(Transpose.Yes, Transpose.No, m, n, k,
+                new ReadOnlySpan<float>(a, (k - 1) * lda + m), lda, new ReadOnlySpan<float>(b, (k - 1) * ldb + n), ldb,
+                new Span<float>(c, (m - 1) * ldc + n), ldc, accumulate: true, parallel: false);
+            return;
+        }
+        fixed (float* at = Workspace.Ensure(ref Scratch.ForThisThread.Transposed, m * k))
+        {
+            BlockTranspose.Run(a, lda, k, m, at, k);
+            RowGemm.Multiply(m, n, k, at, k, b, ldb, c, ldc, accumulate: true);
+        }
+    }
+
     private void BackwardPiece(int piece)
     {
         var (_, h, qRow, kRow, tq, tk, scores) = Geometry(piece);
         int hd = HeadDim;
+        bool rowKernel = RowGemm.Supports(hd);
         var p = _p.AsSpan(scores, tq * tk);
         var ds = _ds.AsSpan(scores, tq * tk);
-        var dO = _dout.AsSpan(qRow * OutStride + h * hd);
-        var v = _v.Data.AsSpan(_v.Offset + kRow * _v.Stride + h * hd);
-        var k = _k.Data.AsSpan(_k.Offset + kRow * _k.Stride + h * hd);
-        var q = _q.Data.AsSpan(_q.Offset + qRow * _q.Stride + h * hd);
         var weights = _dropping ? _pd.AsSpan(scores, tq * tk) : p;
-        // dP = dO · Vᵀ   [tq, tk]
-        Gemm.Multiply(Transpose.No, Transpose.Yes, tq, tk, hd, dO, OutStride, v, _v.Stride, ds, tk, parallel: false);
-        // dV += P_keptᵀ · dO  [tk, hd]
-        Gemm.Multiply(Transpose.Yes, Transpose.No, tk, hd, tq, weights, tk, dO, OutStride,
-            _dv.Data.AsSpan(_dv.Offset + kRow * _dv.Stride + h * hd), _dv.Stride, accumulate: true, parallel: false);
-        if (_dropping)
+        fixed (float* dOut = _dout, qd = _q.Data, kd = _k.Data, vd = _v.Data, dqd = _dq.Data, dkd = _dk.Data, dvd = _dv.Data, dsp = ds, w = weights)
         {
-            // through the dropout: dP ⊙ mask / (1 − p), the mask being where the kept weights are non-zero (a weight
-            // that is 0 before dropout has no gradient through the softmax either)
-            float keep = 1f / (1f - DropoutP);
-            for (int i = 0; i < ds.Length; i++) ds[i] = weights[i] != 0f ? ds[i] * keep : 0f;
+            float* dO = dOut + (long)qRow * OutStride + h * hd;
+            float* q = qd + _q.Offset + (long)qRow * _q.Stride + h * hd, dq = dqd + _dq.Offset + (long)qRow * _dq.Stride + h * hd;
+            float* k = kd + _k.Offset + (long)kRow * _k.Stride + h * hd, dk = dkd + _dk.Offset + (long)kRow * _dk.Stride + h * hd;
+            float* v = vd + _v.Offset + (long)kRow * _v.Stride + h * hd, dv = dvd + _dv.Offset + (long)kRow * _dv.Stride + h * hd;
+            // dP = dO · Vᵀ   [tq, tk]
+            MultiplyTransB(rowKernel, tq, tk, hd, dO, OutStride, v, _v.Stride, dsp, tk);
+            // dV += P_keptᵀ · dO  [tk, hd]
+            MultiplyTransA(rowKernel, tk, hd, tq, w, tk, dO, OutStride, dv, _dv.Stride);
+            if (_dropping)
+            {
+                // through the dropout: dP ⊙ mask / (1 − p), the mask being where the kept weights are non-zero (a weight
+                // that is 0 before dropout has no gradient through the softmax either)
+                float keep = 1f / (1f - DropoutP);
+                for (int i = 0; i < ds.Length; i++) ds[i] = weights[i] != 0f ? ds[i] * keep : 0f;
+            }
+            // dS = scale · P ⊙ (dP − rowsum(dP ⊙ P)); masked entries have P = 0 and so dS = 0
+            Softmax.Backward(p, ds, ds, tq, tk);
+            TensorPrimitives.Multiply(ds, Scale, ds);
+            // dQ += dS · K   [tq, hd]
+            Multiply(rowKernel, tq, hd, tk, dsp, tk, k, _k.Stride, dq, _dq.Stride, true);
+            // dK += dSᵀ · Q  [tk, hd]
+            MultiplyTransA(rowKernel, tk, hd, tq, dsp, tk, q, _q.Stride, dk, _dk.Stride);
         }
-        // dS = scale · P ⊙ (dP − rowsum(dP ⊙ P)); masked entries have P = 0 and so dS = 0
-        Softmax.Backward(p, ds, ds, tq, tk);
-        TensorPrimitives.Multiply(ds, Scale, ds);
-        // dQ += dS · K   [tq, hd]
-        Gemm.Multiply(Transpose.No, Transpose.No, tq, hd, tk, ds, tk, k, _k.Stride,
-            _dq.Data.AsSpan(_dq.Offset + qRow * _dq.Stride + h * hd), _dq.Stride, accumulate: true, parallel: false);
-        // dK += dSᵀ · Q  [tk, hd]
-        Gemm.Multiply(Transpose.Yes, Transpose.No, tk, hd, tq, ds, tk, q, _q.Stride,
-            _dk.Data.AsSpan(_dk.Offset + kRow * _dk.Stride + h * hd), _dk.Stride, accumulate: true, parallel: false);
     }
 }
