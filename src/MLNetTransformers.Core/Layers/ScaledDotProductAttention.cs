@@ -192,8 +192,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
             float* vh = vd + _v.Offset + (long)kRow * _v.Stride + h * hd;
             float* oh = od + (long)qRow * ld + h * hd;
             // Kᵀ [hd, tkp], zero beyond tk, so score blocks are whole 16-column vectors.
-            BlockTranspose.Run(kh, _k.Stride, tk, hd, kt, tkp);
-            for (int p = 0; p < hd; p++) new Span<float>(kt + (long)p * tkp + tk, tkp - tk).Clear();
+            TransposePadded(kh, _k.Stride, tk, hd, kt, tkp);
 
             for (int q0 = 0; q0 < tq; q0 += QueryBlock)
             {
@@ -292,11 +291,17 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
         var scratch = Scratch.ForThisThread;
         fixed (float* bt = Workspace.Ensure(ref scratch.Transposed, k * np), s = Workspace.Ensure(ref scratch.Scores, m * np))
         {
-            BlockTranspose.Run(b, ldb, n, k, bt, np);
-            for (int p = 0; p < k; p++) new Span<float>(bt + (long)p * np + n, np - n).Clear();
+            TransposePadded(b, ldb, n, k, bt, np);
             RowGemm.Multiply(m, np, k, a, lda, bt, np, s, np, accumulate: false);
             for (int i = 0; i < m; i++) new ReadOnlySpan<float>(s + (long)i * np, n).CopyTo(new Span<float>(c + (long)i * ldc, n));
         }
+    }
+
+    // dst [cols, width] = src [rows, cols]ᵀ with zeros in columns rows..width−1, for RowGemm's whole 16-column vectors.
+    private static void TransposePadded(float* src, int srcStride, int rows, int cols, float* dst, int width)
+    {
+        BlockTranspose.Run(src, srcStride, rows, cols, dst, width);
+        for (int c = 0; c < cols; c++) new Span<float>(dst + (long)c * width + rows, width - rows).Clear();
     }
 
     // C[m, n] += A[k, m]ᵀ·B[k, n]. On RowGemm (which broadcasts A along its rows) A is transposed into scratch first.
