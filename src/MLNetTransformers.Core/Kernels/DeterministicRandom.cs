@@ -33,6 +33,9 @@ internal struct DeterministicRandom
         return z ^ Vector512.ShiftRightLogical(z, 31);
     }
 
+    /// <summary>Moves past <paramref name="draws"/> values without computing them (the counter is the state).</summary>
+    public void Skip(ulong draws) => _state += unchecked(draws * Gamma);
+
     /// <summary>The next four values at once (for CPUs without 512-bit vectors), lane j holding the (j+1)-th.</summary>
     public Vector256<ulong> NextUInt64x4()
     {

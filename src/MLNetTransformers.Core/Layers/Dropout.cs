@@ -43,10 +43,23 @@ public sealed class Dropout
         var y = Workspace.Ensure(ref _y, length);
         var mask = Workspace.Ensure(ref _mask, length);
         var rng = DeterministicRandom.Derive(Seed, (ulong)_calls++);
-        float keep = Keep;
+        if (length <= Chunk) ForwardRange(x, y, mask, 0, length, rng, P);
+        else Job.Run(this, x, y, length, rng, backward: false);
+        return y;
+    }
+
+    // Elements above this many are split across cores in chunks of it (a multiple of 16: whole vector passes). Element i
+    // takes value i of the call's stream whichever chunk it is in, so the masks do not depend on the split.
+    private const int Chunk = 1 << 15;
+
+    // y[start..start+count) and its mask from the call's stream advanced to value start.
+    private static void ForwardRange(float[] x, float[] y, byte[] mask, int start, int count, DeterministicRandom rng, float p)
+    {
+        rng.Skip((ulong)start);
+        float keep = 1f / (1f - p);
         // 24-bit threshold: compare raw bits rather than building floats.
-        ulong threshold = (ulong)(P * (1 << 24));
-        int i = 0;
+        ulong threshold = (ulong)(p * (1 << 24));
+        int i = start, end = start + count;
         if (Avx512DQ.IsSupported && Vector512.IsHardwareAccelerated)
         {
             // Sixteen elements per pass from two eight-lane draws: the same random values in the same order as one draw
@@ -55,7 +68,7 @@ public sealed class Dropout
             ref byte pm = ref MemoryMarshal.GetArrayDataReference(mask);
             var limit = Vector512.Create(threshold);
             var scale = Vector512.Create(keep);
-            for (; i + 16 <= length; i += 16)
+            for (; i + 16 <= end; i += 16)
             {
                 var low = Vector512.GreaterThanOrEqual(Vector512.ShiftRightLogical(rng.NextUInt64x8(), 40), limit);
                 var high = Vector512.GreaterThanOrEqual(Vector512.ShiftRightLogical(rng.NextUInt64x8(), 40), limit);
@@ -71,7 +84,7 @@ public sealed class Dropout
             ref float px = ref MemoryMarshal.GetArrayDataReference(x), py = ref MemoryMarshal.GetArrayDataReference(y);
             var limit = Vector256.Create(threshold);
             var scale = Vector256.Create(keep);
-            for (; i + 8 <= length; i += 8)
+            for (; i + 8 <= end; i += 8)
             {
                 var low = Vector256.GreaterThanOrEqual(Vector256.ShiftRightLogical(rng.NextUInt64x4(), 40), limit);
                 var high = Vector256.GreaterThanOrEqual(Vector256.ShiftRightLogical(rng.NextUInt64x4(), 40), limit);
@@ -82,13 +95,12 @@ public sealed class Dropout
                 for (int j = 0; j < 8; j++) mask[i + j] = (byte)((bits >> j) & 1);
             }
         }
-        for (; i < length; i++)
+        for (; i < end; i++)
         {
             bool kept = (rng.NextUInt64() >> 40) >= threshold;
             mask[i] = kept ? (byte)1 : (byte)0;
             y[i] = kept ? x[i] * keep : 0f;
         }
-        return y;
     }
 
     private float Keep => 1f / (1f - P);
@@ -103,15 +115,21 @@ public sealed class Dropout
     {
         if (!_active) return dy;
         var dx = inPlace ? dy : Workspace.Ensure(ref _dx, length);
-        var mask = _mask!;
-        float keep = Keep;
-        int i = 0;
+        if (length <= Chunk) BackwardRange(dy, dx, _mask!, 0, length, Keep);
+        else Job.Run(this, dy, dx, length, default, backward: true);
+        return dx;
+    }
+
+    // dx[start..start+count) = dy ⊙ mask / (1 − p).
+    private static void BackwardRange(float[] dy, float[] dx, byte[] mask, int start, int count, float keep)
+    {
+        int i = start, end = start + count;
         if (Avx512F.IsSupported && Vector512.IsHardwareAccelerated)
         {
             ref float pdy = ref MemoryMarshal.GetArrayDataReference(dy), pdx = ref MemoryMarshal.GetArrayDataReference(dx);
             ref byte pm = ref MemoryMarshal.GetArrayDataReference(mask);
             var scale = Vector512.Create(keep);
-            for (; i + 16 <= length; i += 16)
+            for (; i + 16 <= end; i += 16)
             {
                 var dropped = Vector512.Equals(Avx512F.ConvertToVector512Int32(Vector128.LoadUnsafe(ref pm, (nuint)i)), Vector512<int>.Zero);
                 Vector512.ConditionalSelect(dropped.AsSingle(), Vector512<float>.Zero, Vector512.LoadUnsafe(ref pdy, (nuint)i) * scale)
@@ -123,7 +141,7 @@ public sealed class Dropout
             ref float pdy = ref MemoryMarshal.GetArrayDataReference(dy), pdx = ref MemoryMarshal.GetArrayDataReference(dx);
             ref byte pm = ref MemoryMarshal.GetArrayDataReference(mask);
             var scale = Vector256.Create(keep);
-            for (; i + 8 <= length; i += 8)
+            for (; i + 8 <= end; i += 8)
             {
                 var bytes = Vector128.CreateScalar(Unsafe.ReadUnaligned<ulong>(ref Unsafe.Add(ref pm, i))).AsByte(); // this step's 8 mask bytes only
                 var dropped = Vector256.Equals(Avx2.ConvertToVector256Int32(bytes), Vector256<int>.Zero);
@@ -131,7 +149,33 @@ public sealed class Dropout
                     .StoreUnsafe(ref pdx, (nuint)i);
             }
         }
-        for (; i < length; i++) dx[i] = mask[i] != 0 ? dy[i] * keep : 0f;
-        return dx;
+        for (; i < end; i++) dx[i] = mask[i] != 0 ? dy[i] * keep : 0f;
+    }
+
+    /// <summary>One long call's chunks across cores; one per thread, holding nothing between calls.</summary>
+    private sealed class Job : IParallelWork
+    {
+        [ThreadStatic] private static Job? _cached;
+        private Dropout? _layer;
+        private float[] _src = Array.Empty<float>(), _dst = Array.Empty<float>();
+        private int _length;
+        private DeterministicRandom _rng;
+        private bool _backward;
+
+        public static void Run(Dropout layer, float[] src, float[] dst, int length, DeterministicRandom rng, bool backward)
+        {
+            var job = _cached ??= new Job();
+            (job._layer, job._src, job._dst, job._length, job._rng, job._backward) = (layer, src, dst, length, rng, backward);
+            WorkerPool.For((length + Chunk - 1) / Chunk, job);
+            (job._layer, job._src, job._dst) = (null, Array.Empty<float>(), Array.Empty<float>()); // do not keep the buffers alive
+        }
+
+        void IParallelWork.Run(int piece)
+        {
+            int start = piece * Chunk, count = Math.Min(Chunk, _length - start);
+            var layer = _layer!;
+            if (_backward) BackwardRange(_src, _dst, layer._mask!, start, count, layer.Keep);
+            else ForwardRange(_src, _dst, layer._mask!, start, count, _rng, layer.P);
+        }
     }
 }

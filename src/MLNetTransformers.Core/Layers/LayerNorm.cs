@@ -3,10 +3,11 @@ namespace MLNetTransformers.Core.Layers;
 /// <summary>Layer normalisation over the last axis (biased variance, as PyTorch's <c>nn.LayerNorm</c>).</summary>
 public sealed class LayerNorm : IParallelWork
 {
-    private const int RowsPerPiece = 256;
-    private float[]? _y, _dx, _mean, _rstd;
-    private float[] _x = Array.Empty<float>();
+    private const int RowsPerPiece = 256, BackwardRowsPerPiece = 64;
+    private float[]? _y, _dx, _mean, _rstd, _partial;
+    private float[] _x = Array.Empty<float>(), _dy = Array.Empty<float>();
     private int _n;
+    private bool _backward;
 
     /// <summary>Declares <c>{prefix}weight</c> (ones) and <c>{prefix}bias</c> (zeros), both [dim].</summary>
     /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
@@ -47,6 +48,7 @@ public sealed class LayerNorm : IParallelWork
 
     void IParallelWork.Run(int piece)
     {
+        if (_backward) { BackwardPiece(piece); return; }
         int d = Dim, r0 = piece * RowsPerPiece, r1 = Math.Min(_n, r0 + RowsPerPiece);
         float[] x = _x, y = _y!, mean = _mean!, rstd = _rstd!;
         var w = Weight.Value;
@@ -71,13 +73,35 @@ public sealed class LayerNorm : IParallelWork
     /// <param name="n">Rows (tokens) in the call.</param>
     public float[] Backward(float[] dy, int n)
     {
-        int d = Dim;
-        var dx = Workspace.Ensure(ref _dx, n * d);
-        var w = Weight.Value;
+        int d = Dim, pieces = (n + BackwardRowsPerPiece - 1) / BackwardRowsPerPiece;
+        Workspace.Ensure(ref _dx, n * d);
+        var partial = Workspace.Ensure(ref _partial, pieces * 2 * d);
+        // Rows across cores in pieces of 64, each piece summing its rows' γ and β gradients apart; the pieces' sums are
+        // added in piece order, so the gradients do not depend on which thread ran which piece.
+        (_dy, _n, _backward) = (dy, n, true);
+        try { WorkerPool.For(pieces, this); }
+        finally { (_dy, _backward) = (Array.Empty<float>(), false); }
         var dw = Weight.Grad;
         var db = Bias.Grad;
+        for (int p = 0; p < pieces; p++)
+        {
+            TensorPrimitives.Add(dw, partial.AsSpan(p * 2 * d, d), dw);
+            TensorPrimitives.Add(db, partial.AsSpan(p * 2 * d + d, d), db);
+        }
+        return _dx!;
+    }
+
+    private void BackwardPiece(int piece)
+    {
+        int d = Dim, r0 = piece * BackwardRowsPerPiece, r1 = Math.Min(_n, r0 + BackwardRowsPerPiece);
+        float[] dy = _dy, dx = _dx!;
+        var w = Weight.Value;
+        var dw = _partial.AsSpan(piece * 2 * d, d);
+        var db = _partial.AsSpan(piece * 2 * d + d, d);
+        dw.Clear();
+        db.Clear();
         Span<float> xhat = d <= 4096 ? stackalloc float[d] : new float[d];
-        for (int r = 0; r < n; r++)
+        for (int r = r0; r < r1; r++)
         {
             var xr = _x.AsSpan(r * d, d);
             var dyr = dy.AsSpan(r * d, d);
@@ -95,6 +119,5 @@ public sealed class LayerNorm : IParallelWork
             TensorPrimitives.Subtract(dxr, m1, dxr);
             TensorPrimitives.Multiply(dxr, rs, dxr);
         }
-        return dx;
     }
 }
