@@ -44,6 +44,9 @@ internal static class FineTuneThroughput
         foreach (var t in pretrained.Encoder.Parameters.Tensors) t.Value.CopyTo(model.Parameters[t.Name].Value);
         var trainer = new Trainer(model, new TrainerOptions { LearningRate = 2e-5f, WarmupSteps = 0, TotalSteps = 1000 });
 
+        // The FMA peak is measured before and after the steps and the higher kept: a measurement slowed by the VM's other
+        // load (338 against 425 GFLOP/s in one run) would otherwise inflate the fraction of peak.
+        var peakBefore = Scaling.FmaPeak();
         double fwdBwd = 0, update = 0, flops = 0;
         long realTokens = 0, paddedTokens = 0;
         var total = new Stopwatch();
@@ -66,7 +69,8 @@ internal static class FineTuneThroughput
             flops += TrainingFlops(config, b);
         }
         double seconds = total.Elapsed.TotalSeconds;
-        var peak = Scaling.FmaPeak();
+        var peakAfter = Scaling.FmaPeak();
+        var peak = AllCores(peakBefore) >= AllCores(peakAfter) ? peakBefore : peakAfter;
         double achieved = flops / seconds / 1e9;
         var result = new JsonObject
         {
@@ -81,7 +85,8 @@ internal static class FineTuneThroughput
             ["optimizer_s_per_step"] = Math.Round(update / steps, 4),
             ["achieved_gflops"] = Math.Round(achieved, 1),
             ["fma_peak"] = peak,
-            ["fraction_of_peak"] = Math.Round(achieved / peak["all_cores"]!.GetValue<double>(), 3),
+            ["fma_peak_all_cores_before_after"] = new JsonArray(AllCores(peakBefore), AllCores(peakAfter)),
+            ["fraction_of_peak"] = Math.Round(achieved / AllCores(peak), 3),
             ["peak_memory_mb"] = Math.Round(Throughput.PeakResidentMb()),
             ["machine"] = Throughput.Machine(),
         };
@@ -170,4 +175,6 @@ internal static class FineTuneThroughput
         }
         return 3 * c.Layers * perLayer;
     }
+
+    private static double AllCores(JsonObject peak) => peak["all_cores"]!.GetValue<double>();
 }
