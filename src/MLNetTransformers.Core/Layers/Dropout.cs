@@ -10,12 +10,17 @@ namespace MLNetTransformers.Core.Layers;
 /// inference needs no rescaling. The mask of call i comes from stream i of the layer's seed: a run with the
 /// same seed draws the same masks.
 /// </summary>
-public sealed class Dropout
+public sealed class Dropout : IParallelWork
 {
     private float[]? _y, _dx;
     private byte[]? _mask; // 1 = kept (scaled by 1/(1−p)), 0 = dropped: a byte per element, as PyTorch keeps a bool
     private bool _active;
     private long _calls;
+    // The call being split across cores (see Chunk): its source and destination, length, stream and direction.
+    private float[] _src = Array.Empty<float>(), _dst = Array.Empty<float>();
+    private int _length;
+    private DeterministicRandom _rng;
+    private bool _backward;
 
     /// <summary>Creates a dropout with drop probability <paramref name="p"/> in [0, 1).</summary>
     /// <param name="p">Probability that an element is zeroed.</param>
@@ -41,10 +46,8 @@ public sealed class Dropout
         _active = training && P > 0f;
         if (!_active) return x;
         var y = Workspace.Ensure(ref _y, length);
-        var mask = Workspace.Ensure(ref _mask, length);
-        var rng = DeterministicRandom.Derive(Seed, (ulong)_calls++);
-        if (length <= Chunk) ForwardRange(x, y, mask, 0, length, rng, P);
-        else Job.Run(this, x, y, length, rng, backward: false);
+        Workspace.Ensure(ref _mask, length);
+        Split(x, y, length, DeterministicRandom.Derive(Seed, (ulong)_calls++), backward: false);
         return y;
     }
 
@@ -52,13 +55,30 @@ public sealed class Dropout
     // takes value i of the call's stream whichever chunk it is in, so the masks do not depend on the split.
     private const int Chunk = 1 << 15;
 
-    // y[start..start+count) and its mask from the call's stream advanced to value start.
-    private static void ForwardRange(float[] x, float[] y, byte[] mask, int start, int count, DeterministicRandom rng, float p)
+    // One call, whole or in chunks across cores.
+    private void Split(float[] src, float[] dst, int length, DeterministicRandom rng, bool backward)
     {
+        (_src, _dst, _length, _rng, _backward) = (src, dst, length, rng, backward);
+        WorkerPool.For((length + Chunk - 1) / Chunk, this);
+        (_src, _dst) = (Array.Empty<float>(), Array.Empty<float>()); // do not keep the caller's buffers alive
+    }
+
+    void IParallelWork.Run(int piece)
+    {
+        int start = piece * Chunk, count = Math.Min(Chunk, _length - start);
+        if (_backward) BackwardRange(_src, _dst, start, count);
+        else ForwardRange(_src, _dst, start, count);
+    }
+
+    // y[start..start+count) and its mask from the call's stream advanced to value start.
+    private void ForwardRange(float[] x, float[] y, int start, int count)
+    {
+        var rng = _rng;
         rng.Skip((ulong)start);
-        float keep = 1f / (1f - p);
+        var mask = _mask!;
+        float keep = Keep;
         // 24-bit threshold: compare raw bits rather than building floats.
-        ulong threshold = (ulong)(p * (1 << 24));
+        ulong threshold = (ulong)(P * (1 << 24));
         int i = start, end = start + count;
         if (Avx512DQ.IsSupported && Vector512.IsHardwareAccelerated)
         {
@@ -115,14 +135,15 @@ public sealed class Dropout
     {
         if (!_active) return dy;
         var dx = inPlace ? dy : Workspace.Ensure(ref _dx, length);
-        if (length <= Chunk) BackwardRange(dy, dx, _mask!, 0, length, Keep);
-        else Job.Run(this, dy, dx, length, default, backward: true);
+        Split(dy, dx, length, default, backward: true);
         return dx;
     }
 
     // dx[start..start+count) = dy ⊙ mask / (1 − p).
-    private static void BackwardRange(float[] dy, float[] dx, byte[] mask, int start, int count, float keep)
+    private void BackwardRange(float[] dy, float[] dx, int start, int count)
     {
+        var mask = _mask!;
+        float keep = Keep;
         int i = start, end = start + count;
         if (Avx512F.IsSupported && Vector512.IsHardwareAccelerated)
         {
@@ -150,32 +171,5 @@ public sealed class Dropout
             }
         }
         for (; i < end; i++) dx[i] = mask[i] != 0 ? dy[i] * keep : 0f;
-    }
-
-    /// <summary>One long call's chunks across cores; one per thread, holding nothing between calls.</summary>
-    private sealed class Job : IParallelWork
-    {
-        [ThreadStatic] private static Job? _cached;
-        private Dropout? _layer;
-        private float[] _src = Array.Empty<float>(), _dst = Array.Empty<float>();
-        private int _length;
-        private DeterministicRandom _rng;
-        private bool _backward;
-
-        public static void Run(Dropout layer, float[] src, float[] dst, int length, DeterministicRandom rng, bool backward)
-        {
-            var job = _cached ??= new Job();
-            (job._layer, job._src, job._dst, job._length, job._rng, job._backward) = (layer, src, dst, length, rng, backward);
-            WorkerPool.For((length + Chunk - 1) / Chunk, job);
-            (job._layer, job._src, job._dst) = (null, Array.Empty<float>(), Array.Empty<float>()); // do not keep the buffers alive
-        }
-
-        void IParallelWork.Run(int piece)
-        {
-            int start = piece * Chunk, count = Math.Min(Chunk, _length - start);
-            var layer = _layer!;
-            if (_backward) BackwardRange(_src, _dst, layer._mask!, start, count, layer.Keep);
-            else ForwardRange(_src, _dst, layer._mask!, start, count, _rng, layer.P);
-        }
     }
 }
