@@ -23,7 +23,7 @@ internal static class TrainCommand
         var ngrams = CliOption.Int("--ngram-buckets", "Rows of the hashed bigram table of the n-gram branch (0 = transformer only)", d.NGramBuckets);
         var members = CliOption.Int("--members", "Transformers trained side by side and averaged (an ensemble)", d.EnsembleSize);
         var fraction = CliOption.Number("--validation-fraction", "Without --valid: share of --train held out for early stopping", d.ValidationFraction);
-        var pretrained = CliOption.Text("--pretrained", $"Fine-tune a pretrained encoder: a Hugging Face model folder, a PyTorch-exported BERT .onnx (vocab.txt beside it), or a packaged model: {MiniLM.ModelName}, {ArcticXs.ModelName}");
+        var pretrained = CliOption.Text("--pretrained", $"Fine-tune a pretrained encoder: a Hugging Face model folder, a PyTorch-exported BERT .onnx (vocab.txt beside it), or {MiniLM.ModelName}");
         var layerDecay = CliOption.Number("--layer-decay", "Layer-wise learning-rate decay (1 = none)", d.LayerwiseLearningRateDecay);
         var frozen = CliOption.Int("--frozen-layers", "Freeze the embeddings and this many lowest blocks", d.FrozenLayers);
         var biEncoder = new Option<bool>("--bi-encoder") { Description = "With --task regression and --text2-col: a bi-encoder (each text embedded alone, Score from the cosine) instead of a cross-encoder" };
@@ -118,14 +118,13 @@ internal static class TrainCommand
 
     /// <summary>
     /// <c>--pretrained</c>: a Hugging Face model folder, a PyTorch-exported BERT <c>.onnx</c> file with <c>vocab.txt</c>
-    /// beside it, or the name of a packaged model. Anything else is a usage error; a bad file an error naming it.
+    /// beside it, or the name of the packaged model. Anything else is a usage error; a bad file an error naming it.
     /// </summary>
     internal static PretrainedEncoder LoadPretrained(string path, int? maxTokens)
     {
         if (path == MiniLM.ModelName) return MiniLM.Load(maxTokens ?? PretrainedEncoder.DefaultMaxTokens);
-        if (path == ArcticXs.ModelName) return ArcticXs.Load(maxTokens ?? PretrainedEncoder.DefaultMaxTokens);
         if (Directory.Exists(path)) return PretrainedEncoder.FromHuggingFaceFolder(path, maxTokens);
         if (File.Exists(path) && path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxEncoderCheckpoint.LoadPretrained(path, maxTokens);
-        throw new UsageException($"--pretrained '{path}' is neither a model folder, an .onnx file nor a packaged model name ({MiniLM.ModelName}, {ArcticXs.ModelName}).");
+        throw new UsageException($"--pretrained '{path}' is neither a model folder, an .onnx file nor a packaged model name ({MiniLM.ModelName}).");
     }
 }
