@@ -6,6 +6,36 @@ namespace MLNetTransformers.Core.Tests;
 public class KernelTests
 {
     [Fact]
+    public void ColumnSum_AcrossCores_AddsEveryRowInOrder_BitForBit()
+    {
+        // 300 × 1,000 is past the one-core size, and 1,000 columns leave a last stripe of 40.
+        int rows = 300, cols = 1000, offset = 5;
+        var rng = new Random(3);
+        var x = new float[rows * cols + 17];
+        for (int i = 0; i < x.Length; i++) x[i] = (float)(rng.NextDouble() * 2 - 1) * (i % 7 == 0 ? 1000f : 1f);
+        var acc = new float[offset + cols + 3];
+        for (int i = 0; i < acc.Length; i++) acc[i] = (float)rng.NextDouble();
+        var expected = (float[])acc.Clone();
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) expected[offset + c] += x[r * cols + c];
+        ColumnSum.Run(x, rows, cols, acc, offset);
+        Assert.Equal(expected, acc); // exact: the same additions in the same order, outside [offset, offset + cols) untouched
+    }
+
+    [Fact]
+    public void ParallelClear_ClearsExactlyTheLengthAsked()
+    {
+        var x = new float[(1 << 19) + 123];
+        Array.Fill(x, 1f);
+        int length = (1 << 18) + 77;
+        ParallelClear.Run(x, length);
+        Assert.All(x.AsSpan(0, length).ToArray(), v => Assert.Equal(0f, v));
+        Assert.All(x.AsSpan(length).ToArray(), v => Assert.Equal(1f, v));
+        ParallelClear.Run(x);
+        Assert.DoesNotContain(1f, x);
+    }
+
+    [Fact]
     public void Softmax_IsStableForHugeLogits()
     {
         var x = new float[] { 1000f, 1001f, 999f, -1e30f };

@@ -67,7 +67,7 @@ public sealed class GruCell
     {
         int g = 3 * HiddenSize;
         Gemm.MatMulTransA(dxproj[..(n * g)], x[..(n * InputSize)], WeightIh.Grad, g, InputSize, n, accumulate: true);
-        Linear.SumRows(dxproj, n, g, BiasIh.Grad);
+        ColumnSum.Run(dxproj, n, g, BiasIh.Grad);
         if (!dx.IsEmpty) Gemm.MatMul(dxproj[..(n * g)], WeightIh.Value, dx[..(n * InputSize)], n, InputSize, g, accumulate);
     }
 
@@ -186,7 +186,7 @@ public sealed class GruCell
             daz.CopyTo(dq.Slice(h, h));
         }
         Gemm.MatMulTransA(dhproj, hPrevAll, WeightHh.Grad, g, h, b, accumulate: true);
-        Linear.SumRows(dhproj, b, g, BiasHh.Grad);
+        ColumnSum.Run(dhproj, b, g, BiasHh.Grad);
         Gemm.MatMul(dhproj, WeightHh.Value, dhPrev[..(b * h)], b, h, g, accumulate: true);
     }
 }

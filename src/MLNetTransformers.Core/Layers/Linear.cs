@@ -94,7 +94,7 @@ public sealed class Linear
     {
         if (Int8 is not null) throw new InvalidOperationException("This layer is quantized to int8 for inference; train the float model and quantize a copy.");
         Gemm.MatMulTransA(dy.AsSpan(0, n * Out), _x.AsSpan(0, n * In), Weight.Grad, Out, In, n, accumulate: true);
-        if (Bias is not null) SumRows(dy, n, Out, Bias.Grad);
+        if (Bias is not null) ColumnSum.Run(dy, n, Out, Bias.Owner.Grad, Bias.Offset);
         if (!inputGrad) return Array.Empty<float>();
         var dx = into ?? Workspace.Ensure(ref _dx, n * In);
         Gemm.MatMul(dy.AsSpan(0, n * Out), Weight.Value, dx.AsSpan(0, n * In), n, In, Out);
@@ -109,11 +109,5 @@ public sealed class Linear
             var row = y.Slice(r * cols, cols);
             TensorPrimitives.Add(row, b, row);
         }
-    }
-
-    /// <summary>acc += Σ_rows dy[r, :], rows in order (deterministic).</summary>
-    internal static void SumRows(ReadOnlySpan<float> dy, int rows, int cols, Span<float> acc)
-    {
-        for (int r = 0; r < rows; r++) TensorPrimitives.Add(acc, dy.Slice(r * cols, cols), acc);
     }
 }

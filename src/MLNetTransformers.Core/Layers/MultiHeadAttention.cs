@@ -197,10 +197,10 @@ public sealed class MultiHeadAttention
         if (!_cross)
         {
             var dqkv = Workspace.Ensure(ref t_dqkv, n * 3 * a);
-            dqkv.AsSpan(0, n * 3 * a).Clear();
+            ParallelClear.Run(dqkv, n * 3 * a);
             _attention.Backward(dctx, new(dqkv, 0, 3 * a), new(dqkv, a, 3 * a), new(dqkv, 2 * a, 3 * a));
             Gemm.MatMulTransA(dqkv.AsSpan(0, n * 3 * a), _x.AsSpan(0, n * d), gw, 3 * a, d, n, accumulate: true);
-            if (InProjBias is not null) Linear.SumRows(dqkv, n, 3 * a, InProjBias.Grad);
+            if (InProjBias is not null) ColumnSum.Run(dqkv, n, 3 * a, InProjBias.Owner.Grad, InProjBias.Offset);
             Gemm.MatMul(dqkv.AsSpan(0, n * 3 * a), w, dx.AsSpan(0, n * d), n, d, 3 * a);
             return dx;
         }
@@ -214,8 +214,8 @@ public sealed class MultiHeadAttention
         if (InProjBias is not null)
         {
             var gb = InProjBias.Grad;
-            Linear.SumRows(dq, n, a, gb[..a]);
-            Linear.SumRows(dkv, nm, 2 * a, gb[a..]);
+            ColumnSum.Run(dq, n, a, gb[..a]);
+            ColumnSum.Run(dkv, nm, 2 * a, gb[a..]);
         }
         Gemm.MatMul(dq.AsSpan(0, n * a), w[..(a * d)], dx.AsSpan(0, n * d), n, d, a);
         var dmem = Workspace.Ensure(ref _dmem, nm * d);

@@ -191,7 +191,7 @@ public sealed class RnnAttention
         {
             // qp = query·W_qᵀ + b with W_q = columns 0..Q of attn_w.
             Gemm.Multiply(Transpose.Yes, Transpose.No, q, q, b, dqp, q, qs, q, _w!.Grad, q + k, accumulate: true);
-            Linear.SumRows(dqp, b, q, _b!.Grad);
+            ColumnSum.Run(dqp, b, q, _b!.Grad);
             Gemm.Multiply(Transpose.No, Transpose.No, b, q, q, dqp, q, _w.Value, q + k, dquery, q);
         }
         else dqp.CopyTo(dquery);

@@ -233,7 +233,7 @@ public sealed class RnnSeq2Seq : Seq2SeqModel
                     for (int i = 0; i < h; i++) { float y = MathF.Tanh(p[i]); p[i] = row[i] * (1f - y * y); }
                 }
                 Gemm.MatMulTransA(dpre, cs, _combineW.Grad, h, k + h, b, accumulate: true);
-                Linear.SumRows(dpre, b, h, _combineB.Grad);
+                ColumnSum.Run(dpre, b, h, _combineB.Grad);
                 var dcs = Workspace.Ensure(ref _dcomb, b * (k + h)).AsSpan(0, b * (k + h));
                 Gemm.MatMul(dpre, _combineW.Value, dcs, b, k + h, h);
                 for (int r = 0; r < b; r++) dcs.Slice(r * (k + h), k).CopyTo(dctx.Slice(r * k, k));
