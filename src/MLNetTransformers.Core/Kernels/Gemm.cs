@@ -9,7 +9,8 @@ namespace MLNetTransformers.Core.Kernels;
 /// Single-precision matrix multiply on row-major spans: C[m,n] = (accumulate ? C : 0) + op(A)[m,k] · op(B)[k,n].
 /// BLIS-style: op(B) is packed into KC×NC blocks of NR-wide column panels, op(A) into MC×KC blocks of MR-row
 /// panels (the transposes are absorbed by packing, so every variant runs the same micro-kernel), and a
-/// register-tiled micro-kernel computes MR×NR tiles. Work is split across cores along the longer output side;
+/// register-tiled micro-kernel computes MR×NR tiles (the 512-bit kernels read whole MR-row panels of op(A) in place,
+/// A or Aᵀ, with no packing; only a last partial panel is packed). Work is split across cores along the longer output side;
 /// each output element is computed by exactly one thread in a fixed order, so results are deterministic.
 /// </summary>
 internal static unsafe class Gemm
@@ -24,6 +25,10 @@ internal static unsafe class Gemm
     internal static bool ShareColumnSplitA = true;
     internal static bool ShareRowSplitB = true;
     internal static int PiecesPerCore = 2;
+    // The 512-bit kernels read op(A) in place, A or Aᵀ, instead of packing it first: packing op(A) was 9% of a MiniLM
+    // training step's CPU time; reading it in place made the steps 2.3% (A) and a further 1.7% (Aᵀ) faster.
+    internal static bool DirectA = true;
+    internal static bool DirectAT = true;
     private const long MaxSharedA = 4L << 20; // floats of op(A) a column split packs once for all its pieces (16 MB)
 
     /// <summary>Micro-kernel width for calls made on this thread; tests set it to exercise every fallback.</summary>
@@ -202,7 +207,8 @@ internal static unsafe class Gemm
         {
             int mr = Tile(_width).mr;
             long need = (long)((_m + mr - 1) / mr * mr) * _k;
-            SharesA = ShareColumnSplitA && !_splitRows && Pieces > 1 && need <= MaxSharedA;
+            bool inPlace = _width == SimdWidth.V512 && (_ta == Transpose.No ? DirectA : DirectAT); // nothing to share
+            SharesA = ShareColumnSplitA && !inPlace && !_splitRows && Pieces > 1 && need <= MaxSharedA;
             if (!SharesA) return;
             if (need > _packedACapacity)
             {
@@ -383,7 +389,11 @@ internal static unsafe class Gemm
                     int mc = Math.Min(MC, m - ic);
                     // A shared pack holds this block at pc·m̄ + ic·kc.
                     float* ablock = packedA != null ? packedA + pc * (long)((m + mr - 1) / mr * mr) + (long)ic * kc : buf.A;
-                    if (packedA == null) PackA(ta, a, lda, ic, pc, mc, kc, mr, buf.A);
+                    // In place: whole panels read from A (op(A)[i, p] = a[i·rowStep + p·depthStep]), a last partial one packed.
+                    bool direct = packedA == null && width == SimdWidth.V512 && (ta == Transpose.No ? DirectA : DirectAT);
+                    long rowStep = ta == Transpose.No ? lda : 1, depthStep = ta == Transpose.No ? 1 : lda;
+                    if (packedA == null && !direct) PackA(ta, a, lda, ic, pc, mc, kc, mr, buf.A);
+                    else if (direct && mc % mr != 0) PackA(ta, a, lda, ic + mc / mr * mr, pc, mc % mr, kc, mr, buf.A); // the last, partial panel
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int nrr = Math.Min(nr, nc - jr);
@@ -391,9 +401,25 @@ internal static unsafe class Gemm
                         for (int ir = 0; ir < mc; ir += mr)
                         {
                             int mrr = Math.Min(mr, mc - ir);
-                            float* ap = ablock + (long)ir * kc;
+                            float* ap = direct ? (mrr == mr ? null : buf.A) : ablock + (long)ir * kc;
                             float* cp = c + (long)(ic + ir) * ldc + jc + jr;
-                            if (mrr == mr && nrr == nr)
+                            if (direct && mrr == mr && nrr == nr)
+                            {
+                                if (ta == Transpose.No) Kernel12x32Direct(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, cp, ldc, load);
+                                else Kernel12x32DirectT(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, cp, ldc, load);
+                            }
+                            else if (direct && mrr == mr)
+                            {
+                                if (ta == Transpose.No) Kernel12x32Direct(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, tile, nr, false);
+                                else Kernel12x32DirectT(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, tile, nr, false);
+                                for (int i = 0; i < mrr; i++)
+                                for (int j = 0; j < nrr; j++)
+                                {
+                                    float v = tile[i * nr + j];
+                                    cp[(long)i * ldc + j] = load ? cp[(long)i * ldc + j] + v : v;
+                                }
+                            }
+                            else if (mrr == mr && nrr == nr)
                             {
                                 Kernel(width, kc, ap, bp, cp, ldc, load);
                             }
@@ -590,6 +616,93 @@ internal static unsafe class Gemm
             x = Vector512.Create(a[10]); ca0 = Vector512.FusedMultiplyAdd(x, b0, ca0); ca1 = Vector512.FusedMultiplyAdd(x, b1, ca1);
             x = Vector512.Create(a[11]); cb0 = Vector512.FusedMultiplyAdd(x, b0, cb0); cb1 = Vector512.FusedMultiplyAdd(x, b1, cb1);
             a += 12;
+            b += 32;
+        }
+        Store512(c, c00, c01, load); c += ldc;
+        Store512(c, c10, c11, load); c += ldc;
+        Store512(c, c20, c21, load); c += ldc;
+        Store512(c, c30, c31, load); c += ldc;
+        Store512(c, c40, c41, load); c += ldc;
+        Store512(c, c50, c51, load); c += ldc;
+        Store512(c, c60, c61, load); c += ldc;
+        Store512(c, c70, c71, load); c += ldc;
+        Store512(c, c80, c81, load); c += ldc;
+        Store512(c, c90, c91, load); c += ldc;
+        Store512(c, ca0, ca1, load); c += ldc;
+        Store512(c, cb0, cb1, load);
+    }
+
+    // The 12×32 kernel reading A [rows, lda] in place: row r's depth step p at a[r·lda + p], three base pointers and
+    // scaled row offsets so every broadcast is one load with no address arithmetic.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel12x32Direct(int kc, float* a, int lda, float* b, float* c, int ldc, bool load)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
+            c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default,
+            c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        nint l1 = lda, l2 = 2 * (nint)lda, l3 = 3 * (nint)lda;
+        float* a0 = a, a4 = a + 4 * l1, a8 = a + 8 * l1;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            Vector512<float> x;
+            x = Vector512.Create(a0[0]); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a0[l1]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a0[l2]); c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a0[l3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a4[0]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a4[l1]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(a4[l2]); c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a4[l3]); c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            x = Vector512.Create(a8[0]); c80 = Vector512.FusedMultiplyAdd(x, b0, c80); c81 = Vector512.FusedMultiplyAdd(x, b1, c81);
+            x = Vector512.Create(a8[l1]); c90 = Vector512.FusedMultiplyAdd(x, b0, c90); c91 = Vector512.FusedMultiplyAdd(x, b1, c91);
+            x = Vector512.Create(a8[l2]); ca0 = Vector512.FusedMultiplyAdd(x, b0, ca0); ca1 = Vector512.FusedMultiplyAdd(x, b1, ca1);
+            x = Vector512.Create(a8[l3]); cb0 = Vector512.FusedMultiplyAdd(x, b0, cb0); cb1 = Vector512.FusedMultiplyAdd(x, b1, cb1);
+            a0++; a4++; a8++;
+            b += 32;
+        }
+        Store512(c, c00, c01, load); c += ldc;
+        Store512(c, c10, c11, load); c += ldc;
+        Store512(c, c20, c21, load); c += ldc;
+        Store512(c, c30, c31, load); c += ldc;
+        Store512(c, c40, c41, load); c += ldc;
+        Store512(c, c50, c51, load); c += ldc;
+        Store512(c, c60, c61, load); c += ldc;
+        Store512(c, c70, c71, load); c += ldc;
+        Store512(c, c80, c81, load); c += ldc;
+        Store512(c, c90, c91, load); c += ldc;
+        Store512(c, ca0, ca1, load); c += ldc;
+        Store512(c, cb0, cb1, load);
+    }
+
+    // The 12×32 kernel reading op(A) = Aᵀ in place: depth step p's 12 values side by side at a[p·lda], lda apart.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void Kernel12x32DirectT(int kc, float* a, int lda, float* b, float* c, int ldc, bool load)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
+            c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default,
+            c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            Vector512<float> x;
+            x = Vector512.Create(a[0]); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
+            x = Vector512.Create(a[1]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
+            x = Vector512.Create(a[2]); c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
+            x = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
+            x = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
+            x = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
+            x = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
+            x = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
+            x = Vector512.Create(a[8]); c80 = Vector512.FusedMultiplyAdd(x, b0, c80); c81 = Vector512.FusedMultiplyAdd(x, b1, c81);
+            x = Vector512.Create(a[9]); c90 = Vector512.FusedMultiplyAdd(x, b0, c90); c91 = Vector512.FusedMultiplyAdd(x, b1, c91);
+            x = Vector512.Create(a[10]); ca0 = Vector512.FusedMultiplyAdd(x, b0, ca0); ca1 = Vector512.FusedMultiplyAdd(x, b1, ca1);
+            x = Vector512.Create(a[11]); cb0 = Vector512.FusedMultiplyAdd(x, b0, cb0); cb1 = Vector512.FusedMultiplyAdd(x, b1, cb1);
+            a += lda;
             b += 32;
         }
         Store512(c, c00, c01, load); c += ldc;
