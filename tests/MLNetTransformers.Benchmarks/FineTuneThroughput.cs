@@ -44,6 +44,8 @@ internal static class FineTuneThroughput
         foreach (var t in pretrained.Encoder.Parameters.Tensors) t.Value.CopyTo(model.Parameters[t.Name].Value);
         var trainer = new Trainer(model, new TrainerOptions { LearningRate = 2e-5f, WarmupSteps = 0, TotalSteps = 1000 });
 
+        // `--width V256` runs the GEMM's 256-bit (AVX2) kernels on a machine that has 512-bit ones, to measure them here.
+        if (Arg("--width") is { } width) Gemm.Width = Enum.Parse<SimdWidth>(width);
         if (Arg("--compare") is { } change) return Compare(change, model, trainer, batches, config);
 
         // The FMA peak is measured before and after the steps and the higher kept: a measurement slowed by the VM's other
