@@ -407,12 +407,12 @@ internal static unsafe class Gemm
                             if (direct && mrr == mr && nrr == nr)
                             {
                                 if (ta == Transpose.No) Kernel12x32Direct(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, cp, ldc, load);
-                                else Kernel12x32DirectT(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, cp, ldc, load);
+                                else Kernel12x32(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, cp, ldc, load);
                             }
                             else if (direct && mrr == mr)
                             {
                                 if (ta == Transpose.No) Kernel12x32Direct(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, tile, nr, false);
-                                else Kernel12x32DirectT(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, tile, nr, false);
+                                else Kernel12x32(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, tile, nr, false);
                                 for (int i = 0; i < mrr; i++)
                                 for (int j = 0; j < nrr; j++)
                                 {
@@ -586,54 +586,12 @@ internal static unsafe class Gemm
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Kernel(SimdWidth w, int kc, float* a, float* b, float* c, int ldc, bool load)
     {
-        if (w == SimdWidth.V512) Kernel12x32(kc, a, b, c, ldc, load);
+        if (w == SimdWidth.V512) Kernel12x32(kc, a, 12, b, c, ldc, load);
         else if (w == SimdWidth.V256) Kernel6x16(kc, a, b, c, ldc, load);
         else Kernel6x8(kc, a, b, c, ldc, load);
     }
 
-    // 12×32 tile in 24 zmm accumulators; per depth step: 2 B loads, 12 broadcasts, 24 FMAs.
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel12x32(int kc, float* a, float* b, float* c, int ldc, bool load)
-    {
-        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
-            c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default,
-            c90 = default, c91 = default, ca0 = default, ca1 = default, cb0 = default, cb1 = default;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector512.Load(b);
-            var b1 = Vector512.Load(b + 16);
-            Vector512<float> x;
-            x = Vector512.Create(a[0]); c00 = Vector512.FusedMultiplyAdd(x, b0, c00); c01 = Vector512.FusedMultiplyAdd(x, b1, c01);
-            x = Vector512.Create(a[1]); c10 = Vector512.FusedMultiplyAdd(x, b0, c10); c11 = Vector512.FusedMultiplyAdd(x, b1, c11);
-            x = Vector512.Create(a[2]); c20 = Vector512.FusedMultiplyAdd(x, b0, c20); c21 = Vector512.FusedMultiplyAdd(x, b1, c21);
-            x = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(x, b0, c30); c31 = Vector512.FusedMultiplyAdd(x, b1, c31);
-            x = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(x, b0, c40); c41 = Vector512.FusedMultiplyAdd(x, b1, c41);
-            x = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x, b0, c50); c51 = Vector512.FusedMultiplyAdd(x, b1, c51);
-            x = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(x, b0, c60); c61 = Vector512.FusedMultiplyAdd(x, b1, c61);
-            x = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(x, b0, c70); c71 = Vector512.FusedMultiplyAdd(x, b1, c71);
-            x = Vector512.Create(a[8]); c80 = Vector512.FusedMultiplyAdd(x, b0, c80); c81 = Vector512.FusedMultiplyAdd(x, b1, c81);
-            x = Vector512.Create(a[9]); c90 = Vector512.FusedMultiplyAdd(x, b0, c90); c91 = Vector512.FusedMultiplyAdd(x, b1, c91);
-            x = Vector512.Create(a[10]); ca0 = Vector512.FusedMultiplyAdd(x, b0, ca0); ca1 = Vector512.FusedMultiplyAdd(x, b1, ca1);
-            x = Vector512.Create(a[11]); cb0 = Vector512.FusedMultiplyAdd(x, b0, cb0); cb1 = Vector512.FusedMultiplyAdd(x, b1, cb1);
-            a += 12;
-            b += 32;
-        }
-        Store512(c, c00, c01, load); c += ldc;
-        Store512(c, c10, c11, load); c += ldc;
-        Store512(c, c20, c21, load); c += ldc;
-        Store512(c, c30, c31, load); c += ldc;
-        Store512(c, c40, c41, load); c += ldc;
-        Store512(c, c50, c51, load); c += ldc;
-        Store512(c, c60, c61, load); c += ldc;
-        Store512(c, c70, c71, load); c += ldc;
-        Store512(c, c80, c81, load); c += ldc;
-        Store512(c, c90, c91, load); c += ldc;
-        Store512(c, ca0, ca1, load); c += ldc;
-        Store512(c, cb0, cb1, load);
-    }
-
-    // The 12×32 kernel reading A [rows, lda] in place: row r's depth step p at a[r·lda + p], three base pointers and
+    // Kernel12x32 reading A [rows, lda] in place: row r's depth step p at a[r·lda + p], three base pointers and
     // scaled row offsets so every broadcast is one load with no address arithmetic.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Kernel12x32Direct(int kc, float* a, int lda, float* b, float* c, int ldc, bool load)
@@ -664,23 +622,14 @@ internal static unsafe class Gemm
             a0++; a4++; a8++;
             b += 32;
         }
-        Store512(c, c00, c01, load); c += ldc;
-        Store512(c, c10, c11, load); c += ldc;
-        Store512(c, c20, c21, load); c += ldc;
-        Store512(c, c30, c31, load); c += ldc;
-        Store512(c, c40, c41, load); c += ldc;
-        Store512(c, c50, c51, load); c += ldc;
-        Store512(c, c60, c61, load); c += ldc;
-        Store512(c, c70, c71, load); c += ldc;
-        Store512(c, c80, c81, load); c += ldc;
-        Store512(c, c90, c91, load); c += ldc;
-        Store512(c, ca0, ca1, load); c += ldc;
-        Store512(c, cb0, cb1, load);
+        Store12x32(c, ldc, load, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51,
+            c60, c61, c70, c71, c80, c81, c90, c91, ca0, ca1, cb0, cb1);
     }
 
-    // The 12×32 kernel reading op(A) = Aᵀ in place: depth step p's 12 values side by side at a[p·lda], lda apart.
+    // 12×32 tile in 24 zmm accumulators; per depth step: 2 B loads, 12 broadcasts, 24 FMAs. A depth step's 12 values of
+    // op(A) lie side by side, the next step's aStep floats on: a packed panel (aStep = 12) or Aᵀ read in place (aStep = lda).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel12x32DirectT(int kc, float* a, int lda, float* b, float* c, int ldc, bool load)
+    private static void Kernel12x32(int kc, float* a, int aStep, float* b, float* c, int ldc, bool load)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
@@ -703,9 +652,21 @@ internal static unsafe class Gemm
             x = Vector512.Create(a[9]); c90 = Vector512.FusedMultiplyAdd(x, b0, c90); c91 = Vector512.FusedMultiplyAdd(x, b1, c91);
             x = Vector512.Create(a[10]); ca0 = Vector512.FusedMultiplyAdd(x, b0, ca0); ca1 = Vector512.FusedMultiplyAdd(x, b1, ca1);
             x = Vector512.Create(a[11]); cb0 = Vector512.FusedMultiplyAdd(x, b0, cb0); cb1 = Vector512.FusedMultiplyAdd(x, b1, cb1);
-            a += lda;
+            a += aStep;
             b += 32;
         }
+        Store12x32(c, ldc, load, c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51,
+            c60, c61, c70, c71, c80, c81, c90, c91, ca0, ca1, cb0, cb1);
+    }
+
+    // A 12×32 tile's 24 accumulators stored (or added) row by row.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store12x32(float* c, int ldc, bool load,
+        Vector512<float> c00, Vector512<float> c01, Vector512<float> c10, Vector512<float> c11, Vector512<float> c20, Vector512<float> c21,
+        Vector512<float> c30, Vector512<float> c31, Vector512<float> c40, Vector512<float> c41, Vector512<float> c50, Vector512<float> c51,
+        Vector512<float> c60, Vector512<float> c61, Vector512<float> c70, Vector512<float> c71, Vector512<float> c80, Vector512<float> c81,
+        Vector512<float> c90, Vector512<float> c91, Vector512<float> ca0, Vector512<float> ca1, Vector512<float> cb0, Vector512<float> cb1)
+    {
         Store512(c, c00, c01, load); c += ldc;
         Store512(c, c10, c11, load); c += ldc;
         Store512(c, c20, c21, load); c += ldc;
