@@ -194,6 +194,7 @@ internal static class FineTuneThroughput
         ["four-pieces-per-core"] = on => Gemm.PiecesPerCore = on ? 4 : 2,
         ["no-direct-a"] = on => Gemm.DirectA = !on,
         ["no-direct-at"] = on => Gemm.DirectAT = !on,
+        ["no-in-place-b"] = on => Gemm.InPlaceB = !on,
     };
 
     /// <summary>

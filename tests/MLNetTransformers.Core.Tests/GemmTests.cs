@@ -124,13 +124,13 @@ public class GemmTests
     }
 
     [Fact]
-    public void InPlaceA_MatchesPackedABitForBit()
+    public void InPlaceOperands_MatchPackedBitForBit()
     {
-        // The 512-bit kernels reading op(A) in place (A or Aᵀ) must give the packed kernel's bits: partial row and column tiles,
+        // The 512-bit kernels reading op(A) in place (A or Aᵀ) and op(B) in place (B) must give the packed kernel's bits: partial row and column tiles,
         // several row and depth blocks, strided operands, both op(B) forms, accumulation and a bias, serial and split.
         var rng = new Random(8);
         int m = 301, n = 203, k = 517, ld = 3;
-        var (directA, directAT, saved) = (Gemm.DirectA, Gemm.DirectAT, Gemm.Width);
+        var (directA, directAT, inPlaceB, saved) = (Gemm.DirectA, Gemm.DirectAT, Gemm.InPlaceB, Gemm.Width);
         try
         {
             Gemm.Width = SimdWidth.V512; // the in-place kernels are 512-bit ones (emulated, slowly, without AVX-512)
@@ -144,14 +144,14 @@ public class GemmTests
                 var bias = accumulate ? Array.Empty<float>() : Random(rng, n);
                 var c0 = Random(rng, m * (n + ld));
                 var direct = (float[])c0.Clone(); var packed = (float[])c0.Clone();
-                (Gemm.DirectA, Gemm.DirectAT) = (true, true);
+                (Gemm.DirectA, Gemm.DirectAT, Gemm.InPlaceB) = (true, true, true);
                 Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, direct, n + ld, accumulate, parallel, bias);
-                (Gemm.DirectA, Gemm.DirectAT) = (false, false);
+                (Gemm.DirectA, Gemm.DirectAT, Gemm.InPlaceB) = (false, false, false);
                 Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, packed, n + ld, accumulate, parallel, bias);
                 Assert.Equal(packed, direct);
             }
         }
-        finally { (Gemm.DirectA, Gemm.DirectAT, Gemm.Width) = (directA, directAT, saved); }
+        finally { (Gemm.DirectA, Gemm.DirectAT, Gemm.InPlaceB, Gemm.Width) = (directA, directAT, inPlaceB, saved); }
     }
 
     [Fact]
