@@ -195,6 +195,7 @@ internal static class FineTuneThroughput
         ["no-direct-a"] = on => Gemm.DirectA = !on,
         ["no-direct-at"] = on => Gemm.DirectAT = !on,
         ["no-in-place-b"] = on => Gemm.InPlaceB = !on,
+        ["kc256"] = on => Gemm.DepthBlock512 = on ? 256 : 512,
     };
 
     /// <summary>

@@ -90,27 +90,45 @@ public class GemmTests
         // Row pieces read B packed once for all of them (B [n, k] panel by panel, B [k, n] row by row); a piece packing
         // its own must give the same bits.
         var rng = new Random(5);
-        int m = 517, n = 389, k = 301;
+        int m = 517, n = 389, k = 601;
         var a = Random(rng, m * k); var b = Random(rng, n * k);
         foreach (var tb in new[] { Transpose.Yes, Transpose.No })
+        OnEveryPath(() =>
         {
             var c1 = new float[m * n]; var c2 = new float[m * n];
             int ldb = tb == Transpose.Yes ? k : n;
             Gemm.Multiply(Transpose.No, tb, m, n, k, a, k, b, ldb, c1, n, parallel: true);
             Gemm.Multiply(Transpose.No, tb, m, n, k, a, k, b, ldb, c2, n, parallel: false);
             Assert.Equal(c1, c2);
+        });
+    }
+
+    // The body under each way the GEMM reads its operands: the 256-bit kernel (packed, depth blocks of 256), the 512-bit
+    // one reading operands in place, and the 512-bit one packing them (shared packs; depth blocks of 512).
+    private static void OnEveryPath(Action body)
+    {
+        var saved = (Gemm.Width, Gemm.DirectA, Gemm.DirectAT, Gemm.InPlaceB);
+        try
+        {
+            foreach (var (width, inPlace) in new[] { (SimdWidth.V256, false), (SimdWidth.V512, true), (SimdWidth.V512, false) })
+            {
+                (Gemm.Width, Gemm.DirectA, Gemm.DirectAT, Gemm.InPlaceB) = (width, inPlace, inPlace, inPlace);
+                body();
+            }
         }
+        finally { (Gemm.Width, Gemm.DirectA, Gemm.DirectAT, Gemm.InPlaceB) = saved; }
     }
 
     [Fact]
     public void ColumnSplit_SharedPackedA_MatchesSerialBitForBit()
     {
-        // Column pieces (m < n) read op(A) packed once for all of them: several row blocks and depth blocks (m > 96,
-        // k > 256), both op(A) forms, strided operands, accumulation and a bias; a piece packing its own must give the same bits.
+        // Column pieces (m < n) read op(A) packed once for all of them (or in place): several row blocks and depth blocks
+        // (m > 96, k > 512), both op(A) forms, strided operands, accumulation and a bias; a piece packing its own must give the same bits.
         var rng = new Random(6);
-        int m = 301, n = 1031, k = 517, ld = 3;
+        int m = 301, n = 1031, k = 541, ld = 3;
         foreach (var ta in new[] { Transpose.No, Transpose.Yes })
         foreach (bool accumulate in new[] { false, true })
+        OnEveryPath(() =>
         {
             int lda = (ta == Transpose.No ? k : m) + ld;
             var a = Random(rng, (ta == Transpose.No ? m : k) * lda); var b = Random(rng, n * k);
@@ -120,7 +138,7 @@ public class GemmTests
             Gemm.Multiply(ta, Transpose.Yes, m, n, k, a, lda, b, k, c1, n + ld, accumulate, parallel: true, bias);
             Gemm.Multiply(ta, Transpose.Yes, m, n, k, a, lda, b, k, c2, n + ld, accumulate, parallel: false, bias);
             Assert.Equal(c2, c1);
-        }
+        });
     }
 
     [Fact]

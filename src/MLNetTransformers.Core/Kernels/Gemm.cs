@@ -15,9 +15,14 @@ namespace MLNetTransformers.Core.Kernels;
 /// </summary>
 internal static unsafe class Gemm
 {
-    private const int KC = 256;   // depth of a packed block: a KC×NR B panel (32 KB at NR=32) stays in L1
-    private const int MC = 96;    // rows of a packed A block (MC×KC = 96 KB, in L2); a multiple of every MR
-    private const int NC = 2048;  // columns of a packed B block (KC×NC = 2 MB, in L2/L3)
+    // Depth of a block (KC): 256 keeps a packed KC×16 B panel in a 32 KB L1 for the 256-bit kernel. The 512-bit kernels,
+    // which read most operands in place, take 512: fewer passes over C (MiniLM's training steps 1.034-1.037 against 256,
+    // and 768 or 1,024 1.027-1.031, in interleaved runs; 256 again 0.971-0.986 after the change).
+    internal static int DepthBlock512 = 512;
+    private const int MaxKC = 1024;
+    private static int DepthBlock(SimdWidth w) => w == SimdWidth.V512 ? DepthBlock512 : 256;
+    private const int MC = 96;    // rows of a packed A block (MC×KC = 96-192 KB, in L2); a multiple of every MR
+    private const int NC = 2048;  // columns of a packed B block (KC×NC = 2-4 MB, in L2/L3)
     // Settings that the fine-tuning benchmark's `--compare` measures on and off within one run (interleaved steps):
     // whether column splits pack op(A) once for all pieces and row splits op(B), and how many pieces a core claims.
     // Two pieces a core and a shared op(A) together made MiniLM's training steps 4% faster than four pieces packing
@@ -219,7 +224,7 @@ internal static unsafe class Gemm
                 _packedA = (float*)NativeMemory.AlignedAlloc((nuint)(need * sizeof(float)), 64);
                 _packedACapacity = need;
             }
-            APacker.Set(_ta, _a, _lda, _m, _k, mr, _packedA);
+            APacker.Set(_ta, _a, _lda, _m, _k, mr, DepthBlock(_width), _packedA);
         }
 
         // The shared packed op(B) of a row split: [k/KC blocks][n/nr panels][kc × nr], n ≤ NC so one column block.
@@ -245,7 +250,7 @@ internal static unsafe class Gemm
                 _packedB = (float*)NativeMemory.AlignedAlloc((nuint)(need * sizeof(float)), 64);
                 _packedCapacity = need;
             }
-            Packer.Set(_tb, _b, _ldb, _n, _k, nr, _packedB);
+            Packer.Set(_tb, _b, _ldb, _n, _k, nr, DepthBlock(_width), _packedB);
         }
 
         public void Done() => SharesB = SharesA = false;
@@ -290,32 +295,32 @@ internal static unsafe class Gemm
 
         private Transpose _tb;
         private float* _b, _dst;
-        private int _ldb, _n, _k, _nr;
+        private int _ldb, _n, _k, _nr, _kc;
 
-        public void Set(Transpose tb, float* b, int ldb, int n, int k, int nr, float* dst)
+        public void Set(Transpose tb, float* b, int ldb, int n, int k, int nr, int kc, float* dst)
         {
-            _tb = tb; _b = b; _ldb = ldb; _n = n; _k = k; _nr = nr; _dst = dst;
+            _tb = tb; _b = b; _ldb = ldb; _n = n; _k = k; _nr = nr; _kc = kc; _dst = dst;
         }
 
         public void Run(int piece)
         {
-            int ncp = (_n + _nr - 1) / _nr * _nr;
+            int ncp = (_n + _nr - 1) / _nr * _nr, kcBlock = _kc;
             if (_tb == Transpose.No)
             {
                 // Whole rows: reading B column strip by column strip read each row 64 bytes at a time, 2 KB and more apart,
                 // which costs most once B no longer fits in the cache.
                 for (int p = piece * Rows, end = Math.Min(_k, p + Rows); p < end; p++)
                 {
-                    int pc = p / KC * KC, kc = Math.Min(KC, _k - pc);
+                    int pc = p / kcBlock * kcBlock, kc = Math.Min(kcBlock, _k - pc);
                     float* src = _b + (long)p * _ldb, block = _dst + (long)pc * ncp + (long)(p - pc) * _nr;
                     for (int j0 = 0; j0 < _n; j0 += _nr) PanelRow(src + j0, block + (long)j0 * kc, Math.Min(_nr, _n - j0), _nr);
                 }
                 return;
             }
             int panel0 = piece * _nr;
-            for (int pc = 0; pc < _k; pc += KC)
+            for (int pc = 0; pc < _k; pc += kcBlock)
             {
-                int kc = Math.Min(KC, _k - pc);
+                int kc = Math.Min(kcBlock, _k - pc);
                 PackB(_tb, _b, _ldb, pc, panel0, kc, Math.Min(_nr, _n - panel0), _nr, _dst + (long)pc * ncp + (long)panel0 * kc);
             }
         }
@@ -329,20 +334,20 @@ internal static unsafe class Gemm
     {
         private Transpose _ta;
         private float* _a, _dst;
-        private int _lda, _m, _k, _mr;
+        private int _lda, _m, _k, _mr, _kc;
 
-        public int Pieces => (_m + MC - 1) / MC * ((_k + KC - 1) / KC);
+        public int Pieces => (_m + MC - 1) / MC * ((_k + _kc - 1) / _kc);
 
-        public void Set(Transpose ta, float* a, int lda, int m, int k, int mr, float* dst)
+        public void Set(Transpose ta, float* a, int lda, int m, int k, int mr, int kc, float* dst)
         {
-            _ta = ta; _a = a; _lda = lda; _m = m; _k = k; _mr = mr; _dst = dst;
+            _ta = ta; _a = a; _lda = lda; _m = m; _k = k; _mr = mr; _kc = kc; _dst = dst;
         }
 
         public void Run(int piece)
         {
-            int rowBlocks = (_m + MC - 1) / MC;
-            int ic = piece % rowBlocks * MC, pc = piece / rowBlocks * KC;
-            int mc = Math.Min(MC, _m - ic), kc = Math.Min(KC, _k - pc);
+            int kcBlock = _kc, rowBlocks = (_m + MC - 1) / MC;
+            int ic = piece % rowBlocks * MC, pc = piece / rowBlocks * kcBlock;
+            int mc = Math.Min(MC, _m - ic), kc = Math.Min(kcBlock, _k - pc);
             long mPadded = (_m + _mr - 1) / _mr * _mr;
             PackA(_ta, _a, _lda, ic, pc, mc, kc, _mr, _dst + pc * mPadded + (long)ic * kc);
         }
@@ -360,8 +365,8 @@ internal static unsafe class Gemm
     {
         [ThreadStatic] private static PackBuffers? _cached;
         public static PackBuffers ForThisThread => _cached ??= new PackBuffers();
-        public readonly float* A = (float*)NativeMemory.AlignedAlloc((nuint)(MC * KC * sizeof(float)), 64);
-        public readonly float* B = (float*)NativeMemory.AlignedAlloc((nuint)((NC + 32) * KC * sizeof(float)), 64);
+        public readonly float* A = (float*)NativeMemory.AlignedAlloc((nuint)(MC * MaxKC * sizeof(float)), 64);
+        public readonly float* B = (float*)NativeMemory.AlignedAlloc((nuint)((NC + 32) * MaxKC * sizeof(float)), 64);
         ~PackBuffers()
         {
             NativeMemory.AlignedFree(A);
@@ -375,14 +380,15 @@ internal static unsafe class Gemm
         float* bias = null, float* packedB = null, float* packedA = null)
     {
         var (mr, nr) = Tile(width);
+        int kcBlock = DepthBlock(width);
         var buf = PackBuffers.ForThisThread;
         float* tile = stackalloc float[12 * 32];
         for (int jc = 0; jc < n; jc += NC)
         {
             int nc = Math.Min(NC, n - jc);
-            for (int pc = 0; pc < k; pc += KC)
+            for (int pc = 0; pc < k; pc += kcBlock)
             {
-                int kc = Math.Min(KC, k - pc);
+                int kc = Math.Min(kcBlock, k - pc);
                 bool load = accumulate || pc > 0;
                 bool last = bias != null && pc + kc == k;
                 // op(B) in place (B [k, n], 512-bit): whole panels read from B's rows, a last partial one packed. Otherwise a
