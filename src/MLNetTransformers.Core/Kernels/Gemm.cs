@@ -403,10 +403,10 @@ internal static unsafe class Gemm
                     // A shared pack holds this block at pc·m̄ + ic·kc.
                     float* ablock = packedA != null ? packedA + pc * (long)((m + mr - 1) / mr * mr) + (long)ic * kc : buf.A;
                     // In place: whole panels read from A (op(A)[i, p] = a[i·rowStep + p·depthStep]), a last partial one packed.
-                    bool direct = packedA == null && width == SimdWidth.V512 && (ta == Transpose.No ? DirectA : DirectAT);
+                    bool directA = packedA == null && width == SimdWidth.V512 && (ta == Transpose.No ? DirectA : DirectAT);
                     long rowStep = ta == Transpose.No ? lda : 1, depthStep = ta == Transpose.No ? 1 : lda;
-                    if (packedA == null && !direct) PackA(ta, a, lda, ic, pc, mc, kc, mr, buf.A);
-                    else if (direct && mc % mr != 0) PackA(ta, a, lda, ic + mc / mr * mr, pc, mc % mr, kc, mr, buf.A); // the last, partial panel
+                    if (packedA == null && !directA) PackA(ta, a, lda, ic, pc, mc, kc, mr, buf.A);
+                    else if (directA && mc % mr != 0) PackA(ta, a, lda, ic + mc / mr * mr, pc, mc % mr, kc, mr, buf.A); // the last, partial panel
                     for (int jr = 0; jr < nc; jr += nr)
                     {
                         int nrr = Math.Min(nr, nc - jr);
@@ -421,9 +421,9 @@ internal static unsafe class Gemm
                             int ldd = full ? ldc : nr;
                             bool add = full && load;
                             if (width != SimdWidth.V512) Kernel(width, kc, ablock + (long)ir * kc, bp, dst, ldd, add);
-                            else if (direct && mrr == mr && ta == Transpose.No) Kernel12x32Direct(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, bStep, dst, ldd, add);
-                            else if (direct && mrr == mr) Kernel12x32(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, bStep, dst, ldd, add);
-                            else Kernel12x32(kc, direct ? buf.A : ablock + (long)ir * kc, mr, bp, bStep, dst, ldd, add);
+                            else if (directA && mrr == mr && ta == Transpose.No) Kernel12x32Direct(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, bStep, dst, ldd, add);
+                            else if (directA && mrr == mr) Kernel12x32(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, bStep, dst, ldd, add);
+                            else Kernel12x32(kc, directA ? buf.A : ablock + (long)ir * kc, mr, bp, bStep, dst, ldd, add);
                             if (!full)
                                 for (int i = 0; i < mrr; i++)
                                 for (int j = 0; j < nrr; j++)
