@@ -139,6 +139,29 @@ public class LayerGradientTests
     }
 
     [Fact]
+    public void DropoutWithoutAStoredMask_AsAttentionDrawsIt_MatchesOneDrawPerElement()
+    {
+        // Attention drops its probabilities through the same vector paths without keeping a mask: the same values, bit for
+        // bit, as a one-at-a-time loop over the stream, in the vector body and in the tail.
+        const float p = 0.1f;
+        foreach (int length in new[] { 1, 7, 16, 17, 26 * 26, 1000 })
+        {
+            var x = Enumerable.Range(0, length).Select(i => 0.5f + i * 0.01f).ToArray();
+            var y = new float[length];
+            var rng = DeterministicRandom.Derive(9, (ulong)length);
+            Dropout.Apply(ref rng, x, y, default, p);
+            var reference = DeterministicRandom.Derive(9, (ulong)length);
+            float keep = 1f / (1f - p);
+            for (int i = 0; i < length; i++)
+            {
+                bool kept = (reference.NextUInt64() >> 40) >= (ulong)(p * (1 << 24));
+                Assert.Equal(BitConverter.SingleToInt32Bits(kept ? x[i] * keep : 0f), BitConverter.SingleToInt32Bits(y[i]));
+            }
+            Assert.Equal(reference.NextUInt64(), rng.NextUInt64()); // the stream left where one draw per element leaves it
+        }
+    }
+
+    [Fact]
     public void SimplifiedSelfAttention()
     {
         var att = new SimplifiedSelfAttention();

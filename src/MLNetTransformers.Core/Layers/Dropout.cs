@@ -75,17 +75,27 @@ public sealed class Dropout : IParallelWork
     {
         var rng = _rng;
         rng.Skip((ulong)start);
-        var mask = _mask!;
-        float keep = Keep;
+        Apply(ref rng, x.AsSpan(start, count), y.AsSpan(start, count), _mask!.AsSpan(start, count), P);
+    }
+
+    /// <summary>
+    /// y = x ⊙ m / (1 − p), m drawn from <paramref name="rng"/> one value per element in order (kept where its top 24 bits
+    /// are at least p·2²⁴), and m stored in <paramref name="mask"/> (1 = kept) unless it is empty. Attention's dropout on
+    /// its probabilities draws its masks here too.
+    /// </summary>
+    internal static void Apply(ref DeterministicRandom rng, ReadOnlySpan<float> x, Span<float> y, Span<byte> mask, float p)
+    {
+        float keep = 1f / (1f - p);
         // 24-bit threshold: compare raw bits rather than building floats.
-        ulong threshold = (ulong)(P * (1 << 24));
-        int i = start, end = start + count;
+        ulong threshold = (ulong)(p * (1 << 24));
+        bool store = !mask.IsEmpty;
+        int i = 0, end = x.Length;
+        ref float px = ref MemoryMarshal.GetReference(x), py = ref MemoryMarshal.GetReference(y);
+        ref byte pm = ref MemoryMarshal.GetReference(mask);
         if (Avx512DQ.IsSupported && Vector512.IsHardwareAccelerated)
         {
             // Sixteen elements per pass from two eight-lane draws: the same random values in the same order as one draw
             // per element (the mask drawing was 5% of a training step).
-            ref float px = ref MemoryMarshal.GetArrayDataReference(x), py = ref MemoryMarshal.GetArrayDataReference(y);
-            ref byte pm = ref MemoryMarshal.GetArrayDataReference(mask);
             var limit = Vector512.Create(threshold);
             var scale = Vector512.Create(keep);
             for (; i + 16 <= end; i += 16)
@@ -95,13 +105,12 @@ public sealed class Dropout : IParallelWork
                 var kept = Vector512.Narrow(low, high); // all ones where kept, element order kept
                 Vector512.ConditionalSelect(kept.AsSingle(), Vector512.LoadUnsafe(ref px, (nuint)i) * scale, Vector512<float>.Zero)
                     .StoreUnsafe(ref py, (nuint)i);
-                Avx512F.ConvertToVector128Byte(kept & Vector512<uint>.One).StoreUnsafe(ref pm, (nuint)i);
+                if (store) Avx512F.ConvertToVector128Byte(kept & Vector512<uint>.One).StoreUnsafe(ref pm, (nuint)i);
             }
         }
         else if (Avx2.IsSupported)
         {
             // The same with four lanes (64-bit products emulated on AVX2), eight elements per pass.
-            ref float px = ref MemoryMarshal.GetArrayDataReference(x), py = ref MemoryMarshal.GetArrayDataReference(y);
             var limit = Vector256.Create(threshold);
             var scale = Vector256.Create(keep);
             for (; i + 8 <= end; i += 8)
@@ -111,6 +120,7 @@ public sealed class Dropout : IParallelWork
                 var kept = Vector256.Narrow(low, high);
                 Vector256.ConditionalSelect(kept.AsSingle(), Vector256.LoadUnsafe(ref px, (nuint)i) * scale, Vector256<float>.Zero)
                     .StoreUnsafe(ref py, (nuint)i);
+                if (!store) continue;
                 uint bits = kept.ExtractMostSignificantBits();
                 for (int j = 0; j < 8; j++) mask[i + j] = (byte)((bits >> j) & 1);
             }
@@ -118,7 +128,7 @@ public sealed class Dropout : IParallelWork
         for (; i < end; i++)
         {
             bool kept = (rng.NextUInt64() >> 40) >= threshold;
-            mask[i] = kept ? (byte)1 : (byte)0;
+            if (store) mask[i] = kept ? (byte)1 : (byte)0;
             y[i] = kept ? x[i] * keep : 0f;
         }
     }

@@ -151,9 +151,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
         {
             weights = _pd.AsSpan(scores, tq * tk);
             var rng = DeterministicRandom.Derive(_dropSeed ^ (ulong)_dropCalls * 0x9E3779B97F4A7C15UL, (ulong)piece);
-            float keep = 1f / (1f - DropoutP);
-            uint threshold = (uint)(DropoutP * (1 << 24));
-            for (int i = 0; i < weights.Length; i++) weights[i] = (rng.NextUInt64() >> 40) >= threshold ? p[i] * keep : 0f;
+            Dropout.Apply(ref rng, p, weights, default, DropoutP);
         }
         // out_bh = P · V_bh (the kept weights when dropping)
         fixed (float* w = weights, vd = _v.Data, od = _out)
