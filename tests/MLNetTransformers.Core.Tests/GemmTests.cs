@@ -107,16 +107,16 @@ public class GemmTests
     // one reading operands in place, and the 512-bit one packing them (shared packs; depth blocks of 512).
     private static void OnEveryPath(Action body)
     {
-        var saved = (Gemm.Width, Gemm.DirectA, Gemm.DirectAT, Gemm.InPlaceB);
+        var saved = (Gemm.Width, Gemm.InPlaceA, Gemm.InPlaceAT, Gemm.InPlaceB);
         try
         {
             foreach (var (width, inPlace) in new[] { (SimdWidth.V256, false), (SimdWidth.V512, true), (SimdWidth.V512, false) })
             {
-                (Gemm.Width, Gemm.DirectA, Gemm.DirectAT, Gemm.InPlaceB) = (width, inPlace, inPlace, inPlace);
+                (Gemm.Width, Gemm.InPlaceA, Gemm.InPlaceAT, Gemm.InPlaceB) = (width, inPlace, inPlace, inPlace);
                 body();
             }
         }
-        finally { (Gemm.Width, Gemm.DirectA, Gemm.DirectAT, Gemm.InPlaceB) = saved; }
+        finally { (Gemm.Width, Gemm.InPlaceA, Gemm.InPlaceAT, Gemm.InPlaceB) = saved; }
     }
 
     [Fact]
@@ -148,7 +148,7 @@ public class GemmTests
         // several row and depth blocks, strided operands, both op(B) forms, accumulation and a bias, serial and split.
         var rng = new Random(8);
         int m = 301, n = 203, k = 517, ld = 3;
-        var (directA, directAT, inPlaceB, saved) = (Gemm.DirectA, Gemm.DirectAT, Gemm.InPlaceB, Gemm.Width);
+        var (inPlaceA, inPlaceAT, inPlaceB, saved) = (Gemm.InPlaceA, Gemm.InPlaceAT, Gemm.InPlaceB, Gemm.Width);
         try
         {
             Gemm.Width = SimdWidth.V512; // the in-place kernels are 512-bit ones (emulated, slowly, without AVX-512)
@@ -162,14 +162,14 @@ public class GemmTests
                 var bias = accumulate ? Array.Empty<float>() : Random(rng, n);
                 var c0 = Random(rng, m * (n + ld));
                 var direct = (float[])c0.Clone(); var packed = (float[])c0.Clone();
-                (Gemm.DirectA, Gemm.DirectAT, Gemm.InPlaceB) = (true, true, true);
+                (Gemm.InPlaceA, Gemm.InPlaceAT, Gemm.InPlaceB) = (true, true, true);
                 Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, direct, n + ld, accumulate, parallel, bias);
-                (Gemm.DirectA, Gemm.DirectAT, Gemm.InPlaceB) = (false, false, false);
+                (Gemm.InPlaceA, Gemm.InPlaceAT, Gemm.InPlaceB) = (false, false, false);
                 Gemm.Multiply(ta, tb, m, n, k, a, lda, b, ldb, packed, n + ld, accumulate, parallel, bias);
                 Assert.Equal(packed, direct);
             }
         }
-        finally { (Gemm.DirectA, Gemm.DirectAT, Gemm.InPlaceB, Gemm.Width) = (directA, directAT, inPlaceB, saved); }
+        finally { (Gemm.InPlaceA, Gemm.InPlaceAT, Gemm.InPlaceB, Gemm.Width) = (inPlaceA, inPlaceAT, inPlaceB, saved); }
     }
 
     [Fact]

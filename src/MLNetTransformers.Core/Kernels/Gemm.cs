@@ -33,10 +33,12 @@ internal static unsafe class Gemm
     // The 512-bit kernels read op(A) in place, A or Aᵀ, instead of packing it first: packing op(A) was 9% of a MiniLM
     // training step's CPU time; reading it in place made the steps 2.3% (A) and a further 1.7% (Aᵀ) faster. The 256-bit
     // kernel in place measured 1.3-1.8% slower (A) and level (Aᵀ) on the same machine, so it packs.
-    internal static bool DirectA = true;
-    internal static bool DirectAT = true;
+    internal static bool InPlaceA = true;
+    internal static bool InPlaceAT = true;
     // And B [k, n] (input and weight gradients) in place: 1.007-1.017 in four interleaved runs.
     internal static bool InPlaceB = true;
+    private static bool ReadsAInPlace(SimdWidth w, Transpose ta) => w == SimdWidth.V512 && (ta == Transpose.No ? InPlaceA : InPlaceAT);
+    private static bool ReadsBInPlace(SimdWidth w, Transpose tb) => w == SimdWidth.V512 && tb == Transpose.No && InPlaceB;
     private const long MaxSharedA = 4L << 20; // floats of op(A) a column split packs once for all its pieces (16 MB)
 
     /// <summary>Micro-kernel width for calls made on this thread; tests set it to exercise every fallback.</summary>
@@ -215,8 +217,7 @@ internal static unsafe class Gemm
         {
             int mr = Tile(_width).mr;
             long need = (long)((_m + mr - 1) / mr * mr) * _k;
-            bool inPlace = _width == SimdWidth.V512 && (_ta == Transpose.No ? DirectA : DirectAT); // nothing to share
-            SharesA = ShareColumnSplitA && !inPlace && !_splitRows && Pieces > 1 && need <= MaxSharedA;
+            SharesA = ShareColumnSplitA && !ReadsAInPlace(_width, _ta) && !_splitRows && Pieces > 1 && need <= MaxSharedA;
             if (!SharesA) return;
             if (need > _packedACapacity)
             {
@@ -241,8 +242,7 @@ internal static unsafe class Gemm
         {
             int nr = Tile(_width).nr;
             long need = (long)((_n + nr - 1) / nr * nr) * _k; // every panel, every depth row
-            bool inPlace = _width == SimdWidth.V512 && _tb == Transpose.No && InPlaceB; // nothing to share
-            SharesB = ShareRowSplitB && !inPlace && _splitRows && Pieces > 1 && _n <= NC;
+            SharesB = ShareRowSplitB && !ReadsBInPlace(_width, _tb) && _splitRows && Pieces > 1 && _n <= NC;
             if (!SharesB) return;
             if (need > _packedCapacity)
             {
@@ -304,23 +304,23 @@ internal static unsafe class Gemm
 
         public void Run(int piece)
         {
-            int ncp = (_n + _nr - 1) / _nr * _nr, kcBlock = _kc;
+            int ncp = (_n + _nr - 1) / _nr * _nr;
             if (_tb == Transpose.No)
             {
                 // Whole rows: reading B column strip by column strip read each row 64 bytes at a time, 2 KB and more apart,
                 // which costs most once B no longer fits in the cache.
                 for (int p = piece * Rows, end = Math.Min(_k, p + Rows); p < end; p++)
                 {
-                    int pc = p / kcBlock * kcBlock, kc = Math.Min(kcBlock, _k - pc);
+                    int pc = p / _kc * _kc, kc = Math.Min(_kc, _k - pc);
                     float* src = _b + (long)p * _ldb, block = _dst + (long)pc * ncp + (long)(p - pc) * _nr;
                     for (int j0 = 0; j0 < _n; j0 += _nr) PanelRow(src + j0, block + (long)j0 * kc, Math.Min(_nr, _n - j0), _nr);
                 }
                 return;
             }
             int panel0 = piece * _nr;
-            for (int pc = 0; pc < _k; pc += kcBlock)
+            for (int pc = 0; pc < _k; pc += _kc)
             {
-                int kc = Math.Min(kcBlock, _k - pc);
+                int kc = Math.Min(_kc, _k - pc);
                 PackB(_tb, _b, _ldb, pc, panel0, kc, Math.Min(_nr, _n - panel0), _nr, _dst + (long)pc * ncp + (long)panel0 * kc);
             }
         }
@@ -345,9 +345,9 @@ internal static unsafe class Gemm
 
         public void Run(int piece)
         {
-            int kcBlock = _kc, rowBlocks = (_m + MC - 1) / MC;
-            int ic = piece % rowBlocks * MC, pc = piece / rowBlocks * kcBlock;
-            int mc = Math.Min(MC, _m - ic), kc = Math.Min(kcBlock, _k - pc);
+            int rowBlocks = (_m + MC - 1) / MC;
+            int ic = piece % rowBlocks * MC, pc = piece / rowBlocks * _kc;
+            int mc = Math.Min(MC, _m - ic), kc = Math.Min(_kc, _k - pc);
             long mPadded = (_m + _mr - 1) / _mr * _mr;
             PackA(_ta, _a, _lda, ic, pc, mc, kc, _mr, _dst + pc * mPadded + (long)ic * kc);
         }
@@ -381,6 +381,10 @@ internal static unsafe class Gemm
     {
         var (mr, nr) = Tile(width);
         int kcBlock = DepthBlock(width);
+        // Operands read in place: whole panels straight from A (op(A)[i, p] = a[i·rowStep + p·depthStep]) and from B [k, n]'s
+        // rows, a last partial panel of each packed. A shared pack (n ≤ NC: one column block) is never read in place.
+        bool directA = packedA == null && ReadsAInPlace(width, ta), directB = packedB == null && ReadsBInPlace(width, tb);
+        long rowStep = ta == Transpose.No ? lda : 1, depthStep = ta == Transpose.No ? 1 : lda;
         var buf = PackBuffers.ForThisThread;
         float* tile = stackalloc float[12 * 32];
         for (int jc = 0; jc < n; jc += NC)
@@ -391,9 +395,7 @@ internal static unsafe class Gemm
                 int kc = Math.Min(kcBlock, k - pc);
                 bool load = accumulate || pc > 0;
                 bool last = bias != null && pc + kc == k;
-                // op(B) in place (B [k, n], 512-bit): whole panels read from B's rows, a last partial one packed. Otherwise a
-                // shared pack (n ≤ NC: one column block) holds this depth block at pc·ncp, or this thread packs it.
-                bool directB = packedB == null && width == SimdWidth.V512 && tb == Transpose.No && InPlaceB;
+                // A shared pack holds this depth block at pc·ncp; otherwise this thread packs it (or its last partial panel).
                 float* packed = packedB != null ? packedB + (long)pc * ((n + nr - 1) / nr * nr) : buf.B;
                 if (directB) { if (nc % nr != 0) PackB(tb, b, ldb, pc, jc + nc / nr * nr, kc, nc % nr, nr, buf.B); }
                 else if (packedB == null) PackB(tb, b, ldb, pc, jc, kc, nc, nr, buf.B);
@@ -402,9 +404,6 @@ internal static unsafe class Gemm
                     int mc = Math.Min(MC, m - ic);
                     // A shared pack holds this block at pc·m̄ + ic·kc.
                     float* ablock = packedA != null ? packedA + pc * (long)((m + mr - 1) / mr * mr) + (long)ic * kc : buf.A;
-                    // In place: whole panels read from A (op(A)[i, p] = a[i·rowStep + p·depthStep]), a last partial one packed.
-                    bool directA = packedA == null && width == SimdWidth.V512 && (ta == Transpose.No ? DirectA : DirectAT);
-                    long rowStep = ta == Transpose.No ? lda : 1, depthStep = ta == Transpose.No ? 1 : lda;
                     if (packedA == null && !directA) PackA(ta, a, lda, ic, pc, mc, kc, mr, buf.A);
                     else if (directA && mc % mr != 0) PackA(ta, a, lda, ic + mc / mr * mr, pc, mc % mr, kc, mr, buf.A); // the last, partial panel
                     for (int jr = 0; jr < nc; jr += nr)
@@ -421,7 +420,7 @@ internal static unsafe class Gemm
                             int ldd = full ? ldc : nr;
                             bool add = full && load;
                             if (width != SimdWidth.V512) Kernel(width, kc, ablock + (long)ir * kc, bp, dst, ldd, add);
-                            else if (directA && mrr == mr && ta == Transpose.No) Kernel12x32Direct(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, bStep, dst, ldd, add);
+                            else if (directA && mrr == mr && ta == Transpose.No) Kernel12x32InPlaceA(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, bStep, dst, ldd, add);
                             else if (directA && mrr == mr) Kernel12x32(kc, a + (ic + ir) * rowStep + pc * depthStep, lda, bp, bStep, dst, ldd, add);
                             else Kernel12x32(kc, directA ? buf.A : ablock + (long)ir * kc, mr, bp, bStep, dst, ldd, add);
                             if (!full)
@@ -591,7 +590,7 @@ internal static unsafe class Gemm
     // Kernel12x32 reading A [rows, lda] in place: row r's depth step p at a[r·lda + p], three base pointers and
     // scaled row offsets so every broadcast is one load with no address arithmetic.
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Kernel12x32Direct(int kc, float* a, int lda, float* b, int bStep, float* c, int ldc, bool load)
+    private static void Kernel12x32InPlaceA(int kc, float* a, int lda, float* b, int bStep, float* c, int ldc, bool load)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
