@@ -1,7 +1,12 @@
 using BenchmarkDotNet.Running;
 using MLNetTransformers.Benchmarks;
 
-// `throughput [--peers DIR] [--steps N]`: the JSON figures of the README; anything else goes to BenchmarkDotNet.
+// The tool's own commands print JSON (`throughput` gives the README's figures); anything else goes to BenchmarkDotNet.
+if (BenchmarkCommand.All.FirstOrDefault(c => c.Name == args.FirstOrDefault()) is { } command)
+{
+    if (args.Contains("--help") || args.Contains("-h")) { Console.WriteLine("usage: " + command.Usage); return 0; }
+    if (command.Problem(args) is { } problem) { Console.Error.WriteLine($"error: {command.Name}: {problem} (usage: {command.Usage})"); return 2; }
+}
 return args.FirstOrDefault() switch
 {
     "throughput" => Throughput.Run(args),
