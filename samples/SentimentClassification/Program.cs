@@ -33,7 +33,19 @@ using MLNetTransformers.Training;
 using MLNetTransformers;
 
 var wall = Stopwatch.StartNew();
-var arg = new Args(args);
+var arg = new SampleArguments(args,
+    flags: ["--reviews", "--scratch", "--no-scratch", "--phrases", "--ft-keep-last", "--no-refit", "--int8"],
+    counts: ["--seed", "--train-sentences", "--sentence-weight", "--layers", "--dim", "--heads", "--ffn", "--epochs", "--batch-size", "--patience",
+        "--vocab", "--max-tokens", "--members", "--ngram-buckets", "--ft-max-tokens", "--ft-epochs", "--ft-batch-size", "--ft-frozen-layers",
+        "--ft-members", "--ft-validate-every"],
+    numbers: ["--holdout", "--lr", "--dropout", "--token-dropout", "--label-smoothing", "--ema", "--time-budget", "--pretrain-seconds",
+        "--ft-lr", "--ft-layer-decay", "--ft-ema", "--ft-time-budget"],
+    texts: ["--train", "--test", "--write-split", "--dev-of", "--model", "--ft-model", "--ft-best-by"]);
+if (arg.Problem() is { } problem) return SampleArguments.Fail(problem);
+if (arg.Get("--ft-best-by") is { } bestBy && bestBy is not ("loss" or "accuracy")) return SampleArguments.Fail($"--ft-best-by takes loss or accuracy, not '{bestBy}'");
+if (arg.GetDouble("--holdout", 0.5) is not (> 0 and < 1)) return SampleArguments.Fail($"--holdout takes a fraction between 0 and 1, not {arg.Get("--holdout")}");
+foreach (var file in new[] { "--train", "--test" })
+    if (arg.Get(file) is { } path && !File.Exists(path)) return SampleArguments.Fail($"{file}: file '{path}' does not exist");
 var ml = new MLContext(seed: 1);
 string data = Path.Combine(AppContext.BaseDirectory, "Data");
 string? testPath = arg.Get("--test");
@@ -42,11 +54,13 @@ bool builtIn = arg.Get("--train") is null;
 double holdout = arg.GetDouble("--holdout", builtIn ? 0.25 : 0.1);
 int seed = arg.GetInt("--seed", 1);
 string ftModel = arg.Get("--ft-model") ?? MiniLM.ModelName;
-if (ftModel is not (MiniLM.ModelName or ArcticXs.ModelName)) { Console.Error.WriteLine($"--ft-model takes {MiniLM.ModelName} or {ArcticXs.ModelName}, not '{ftModel}'."); return 2; }
+if (ftModel is not (MiniLM.ModelName or ArcticXs.ModelName)) return SampleArguments.Fail($"--ft-model takes {MiniLM.ModelName} or {ArcticXs.ModelName}, not '{ftModel}'");
 
 // Every row is keyed by its sentence (SST-2 phrases by the sentence that contains them), and ML.NET's
 // TrainTestSplit keeps rows with the same key on one side: held-out sentences are never trained on, not even as phrases.
-var all = Labelled.Read(trainPath);
+List<Labelled> all, testRows = [];
+try { (all, testRows) = (Labelled.Read(trainPath), testPath is null ? [] : Labelled.Read(testPath)); }
+catch (InvalidDataException e) { Console.Error.WriteLine($"error: {e.Message}"); return 1; }
 DataOperationsCatalog.TrainTestData SplitBySentence(int splitSeed) =>
     ml.Data.TrainTestSplit(ml.Data.LoadFromEnumerable(all), holdout, samplingKeyColumnName: nameof(Labelled.Sentence), seed: splitSeed);
 if (arg.Get("--dev-of") is { } reported)
@@ -54,14 +68,14 @@ if (arg.Get("--dev-of") is { } reported)
     // A development split for choosing settings: every sentence that the reported splits (these seeds) hold out is left
     // out of training and scoring alike, and the rest is split again with --seed.
     var seeds = reported.Split(',').Select(t => int.TryParse(t, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v : (int?)null).ToList();
-    if (seeds.Contains(null)) { Console.Error.WriteLine($"--dev-of takes seeds separated by commas (e.g. 1,2,3), not '{reported}'."); return 2; }
+    if (seeds.Contains(null)) return SampleArguments.Fail($"--dev-of takes seeds separated by commas (e.g. 1,2,3), not '{reported}'");
     var heldOut = new HashSet<string>();
     foreach (int s in seeds.Select(v => v!.Value)) heldOut.UnionWith(SplitBySentence(s).TestSet.GetColumn<string>(nameof(Labelled.Sentence)));
     all = all.Where(r => !heldOut.Contains(r.Sentence)).ToList();
     Console.WriteLine($"Development split: {heldOut.Count} sentences held out by seeds {reported} left out; {all.Count} rows remain.");
 }
 IDataView train, test;
-if (testPath is not null) (train, test) = (ml.Data.LoadFromEnumerable(all), ml.Data.LoadFromEnumerable(Labelled.Read(testPath)));
+if (testPath is not null) (train, test) = (ml.Data.LoadFromEnumerable(all), ml.Data.LoadFromEnumerable(testRows));
 else
 {
     var split = SplitBySentence(seed);
@@ -72,10 +86,10 @@ test = WholeSentences(test);
 var tv = ml.Data.TrainTestSplit(train, builtIn ? 0.1 : 0.05, samplingKeyColumnName: nameof(Labelled.Sentence), seed: seed + 1);
 (train, var valid) = (tv.TrainSet, WholeSentences(tv.TestSet));
 if (arg.Get("--train-sentences") is { } n)
-    train = SomeSentences(train, int.Parse(n, CultureInfo.InvariantCulture), withPhrases: arg.Has("--phrases"));
+    train = SomeSentences(train, arg.GetInt("--train-sentences", 0), withPhrases: arg.Has("--phrases"));
 if (arg.Get("--sentence-weight") is { } w) // repeat whole-sentence rows: the held-out rows are sentences, most training rows short phrases
     train = ml.Data.LoadFromEnumerable(ml.Data.CreateEnumerable<Labelled>(train, reuseRowObject: false)
-        .SelectMany(r => Enumerable.Repeat(r, r.IsSentence > 0 ? int.Parse(w, CultureInfo.InvariantCulture) : 1)));
+        .SelectMany(r => Enumerable.Repeat(r, r.IsSentence > 0 ? arg.GetInt("--sentence-weight", 1) : 1)));
 train = ml.Data.Cache(train);
 if (arg.Get("--write-split") is { } dir) // the same rows as files, e.g. for the CLI: train.tsv (with validation rows) and test.tsv
 {
@@ -113,6 +127,13 @@ options.Progress = new Progress<TrainingProgress>(p => { if (p.EndOfEpoch || p.S
 
 var sw = Stopwatch.StartNew();
 bool fineTune = !arg.Has("--scratch"), scratch = !arg.Has("--no-scratch") || !fineTune;
+// A setting out of range is a usage error too, found before anything trains (a trainer checks its options when it is made).
+string? Invalid(TransformerClassifierOptions o)
+{
+    try { _ = ml.BinaryClassification.Trainers.TransformerClassifier(o); return null; }
+    catch (ArgumentException e) { return e.Message.ReplaceLineEndings(" "); }
+}
+if (scratch && Invalid(options) is { } badScratch) return SampleArguments.Fail($"from-scratch settings: {badScratch}");
 TransformerClassificationTransformer? fineTuned = null, fromScratch = null;
 BinaryClassificationMetrics? fineMetrics = null, scratchMetrics = null;
 double fineSeconds = 0, scratchSeconds = 0;
@@ -138,6 +159,7 @@ if (fineTune)
     // No validation: the weights at the end of the decayed schedule are kept (no checkpoint is picked on a few hundred sentences).
     if (arg.Has("--ft-keep-last")) (fine.ValidationSet, fine.ValidationFraction) = (null, 0);
     fine.Progress = new Progress<TrainingProgress>(p => Console.WriteLine("  " + p));
+    if (Invalid(fine) is { } badFine) return SampleArguments.Fail($"fine-tuning settings (--ft-…): {badFine}");
     Console.WriteLine($"Fine-tuning {pretrained.Name} ({pretrained.Encoder.Parameters.Count:N0} parameters) ...");
     sw.Restart();
     fineTuned = ml.BinaryClassification.Trainers.TransformerClassifier(fine).Fit(train);
@@ -310,17 +332,4 @@ public sealed class Prediction
     public bool PredictedLabel { get; set; }
     public float Probability { get; set; }
     public float Score { get; set; }
-}
-
-/// <summary>`--name value` command-line options.</summary>
-internal sealed class Args(string[] args)
-{
-    public bool Has(string name) => Array.IndexOf(args, name) >= 0;
-    public string? Get(string name)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-    }
-    public int GetInt(string name, int fallback) => Get(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
-    public double GetDouble(string name, double fallback) => Get(name) is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : fallback;
 }
