@@ -41,7 +41,7 @@ internal sealed class SampleArguments(string[] args, string[]? flags = null, str
     /// <param name="problem">What is wrong, naming the option.</param>
     public static int Fail(string problem)
     {
-        Console.Error.WriteLine($"error: {problem} (the options are listed at the top of the sample's Program.cs)");
+        Console.Error.WriteLine($"error: {problem.TrimEnd('.')} (the options are listed at the top of the sample's Program.cs)");
         return 2;
     }
 

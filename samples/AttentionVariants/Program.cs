@@ -8,6 +8,8 @@ using MLNetTransformers.Interpretability;
 using MLNetTransformers.Plots;
 using ScottPlot;
 
+var arg = new SampleArguments(args, texts: ["--plot"]);
+if (arg.Problem() is { } problem) return SampleArguments.Fail(problem);
 string[] tokens = ["Your", "journey", "starts", "with", "one", "step"];
 float[] x =
 [
@@ -53,13 +55,14 @@ multiHead.Forward(x4, 1, T);
 Print("multi-head causal attention, head 1 of 2", multiHead.Weights[..(T * T)]);
 Print("multi-head causal attention, head 2 of 2", multiHead.Weights.Slice(T * T, T * T));
 
-string plotPath = args.SkipWhile(a => a != "--plot").Skip(1).FirstOrDefault() ?? Path.Combine(Path.GetTempPath(), "attention-variants.png");
+string plotPath = arg.Get("--plot") ?? Path.Combine(Path.GetTempPath(), "attention-variants.png");
 var multiplot = new ScottPlot.Multiplot();
 multiplot.RemovePlot(multiplot.GetPlot(0));
 foreach (var map in maps) multiplot.AddPlot(AttentionHeatmap.Create(map));
 multiplot.Layout = new ScottPlot.MultiplotLayouts.Grid(rows: 2, columns: 3);
 multiplot.SavePng(plotPath, 1500, 900);
 Console.WriteLine($"Heatmaps: {plotPath}");
+return 0;
 
 void Print(string title, ReadOnlySpan<float> w)
 {

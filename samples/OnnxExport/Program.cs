@@ -14,7 +14,9 @@ using MLNetTransformers.Core.Models;
 using MLNetTransformers.Onnx;
 using MLNetTransformers.Tokenization;
 
-string onnxPath = args.Length == 2 && args[0] == "--out" ? args[1] : Path.Combine(Path.GetTempPath(), "review-classifier.onnx");
+var arg = new SampleArguments(args, texts: ["--out"]);
+if (arg.Problem() is { } problem) return SampleArguments.Fail(problem);
+string onnxPath = arg.Get("--out") ?? Path.Combine(Path.GetTempPath(), "review-classifier.onnx");
 var ml = new MLContext(seed: 1);
 var data = ml.Data.LoadFromTextFile<Review>(Path.Combine(AppContext.BaseDirectory, "Data", "reviews.tsv"), '\t', hasHeader: true);
 var split = ml.Data.TrainTestSplit(data, 0.2, seed: 1);

@@ -29,36 +29,26 @@ using MLNetTransformers.Pretrained;
 using MLNetTransformers.Training;
 using MLNetTransformers;
 
-string? Arg(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
-var known = new HashSet<string> { "--stsb", "--mrpc", "--task", "--epochs", "--seed", "--write-split", "--models", "--pretrain-seconds", "--lr" };
-if (args.Where((a, i) => i % 2 == 0).FirstOrDefault(a => !known.Contains(a)) is { } unknown)
-{
-    Console.Error.WriteLine($"Unknown option '{unknown}'; options: {string.Join(", ", known)}.");
-    return 2;
-}
-// Numbers that do not parse are usage errors too: one line, exit 2.
-int IntArg(string name, int fallback) => Arg(name) is not { } v ? fallback
-    : int.TryParse(v, CultureInfo.InvariantCulture, out int x) ? x : throw new FormatException($"{name} must be a whole number, not '{v}'.");
-double NumberArg(string name, double fallback) => Arg(name) is not { } v ? fallback
-    : double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && double.IsFinite(x) ? x : throw new FormatException($"{name} must be a number, not '{v}'.");
+var arg = new SampleArguments(args, counts: ["--epochs", "--seed"], numbers: ["--pretrain-seconds", "--lr"],
+    texts: ["--stsb", "--mrpc", "--task", "--write-split", "--models"]);
+if (arg.Problem() is { } problem) return SampleArguments.Fail(problem);
+string? Arg(string name) => arg.Get(name);
 string task = Arg("--task") ?? "both";
-if (task is not ("both" or "stsb" or "mrpc")) { Console.Error.WriteLine($"--task must be stsb, mrpc or both, not '{task}'."); return 2; }
-int seed; int? epochs; double pretrainSeconds; float crossLr;
-try
-{
-    seed = IntArg("--seed", 1);
-    epochs = Arg("--epochs") is null ? null : IntArg("--epochs", 0);
-    pretrainSeconds = NumberArg("--pretrain-seconds", 180);
-    crossLr = (float)NumberArg("--lr", 5e-5);
-}
-catch (FormatException e) { Console.Error.WriteLine(e.Message); return 2; }
+if (task is not ("both" or "stsb" or "mrpc")) return SampleArguments.Fail($"--task must be stsb, mrpc or both, not '{task}'");
+int seed = arg.GetInt("--seed", 1);
+int? epochs = Arg("--epochs") is null ? null : arg.GetInt("--epochs", 0);
+double pretrainSeconds = arg.GetDouble("--pretrain-seconds", 180);
+float crossLr = (float)arg.GetDouble("--lr", 5e-5);
+if (epochs == 0) return SampleArguments.Fail("--epochs must be at least 1");
+if (!(crossLr > 0)) return SampleArguments.Fail($"--lr must be positive, not {Arg("--lr")}");
+if (pretrainSeconds < 0) return SampleArguments.Fail($"--pretrain-seconds must be 0 or more, not {Arg("--pretrain-seconds")}");
 string[] rowsKnown = ["stock", "zero", "cross", "bi", "scratch", "pretrained", "scratch-bi", "pretrained-bi"];
 var models = (Arg("--models") ?? string.Join(",", rowsKnown)).Split(',').ToHashSet();
-if (models.FirstOrDefault(m => !rowsKnown.Contains(m)) is { } unknownRow) { Console.Error.WriteLine($"--models: unknown row '{unknownRow}'; rows: {string.Join(",", rowsKnown)}."); return 2; }
+if (models.FirstOrDefault(m => !rowsKnown.Contains(m)) is { } unknownRow) return SampleArguments.Fail($"--models: unknown row '{unknownRow}'; rows: {string.Join(",", rowsKnown)}");
 string stsbPath = Arg("--stsb") ?? Path.Combine("..", "shared", "data", "sts-b", "train.tsv");
 string mrpcPath = Arg("--mrpc") ?? Path.Combine("..", "shared", "data", "mrpc", "train.tsv");
 foreach (var (path, name, on) in new[] { (stsbPath, "STS-B", task != "mrpc"), (mrpcPath, "MRPC", task != "stsb") })
-    if (on && !File.Exists(path)) { Console.Error.WriteLine($"{name} file '{path}' not found: pass --{name.ToLowerInvariant().Replace("-", "")} PATH (GLUE's train.tsv)."); return 2; }
+    if (on && !File.Exists(path)) return SampleArguments.Fail($"{name} file '{path}' not found: pass --{name.ToLowerInvariant().Replace("-", "")} PATH (GLUE's train.tsv)");
 
 // A malformed data file is a runtime error: one line naming the file and line, exit 1.
 List<PairRow>? stsbRows = null, mrpcRows = null;
@@ -67,7 +57,7 @@ try
     if (task != "mrpc") stsbRows = PairData.ReadStsB(stsbPath);
     if (task != "stsb") mrpcRows = PairData.ReadMrpc(mrpcPath);
 }
-catch (InvalidDataException e) { Console.Error.WriteLine(e.Message); return 1; }
+catch (InvalidDataException e) { Console.Error.WriteLine($"error: {e.Message}"); return 1; }
 
 var wall = Stopwatch.StartNew();
 var ml = new MLContext(seed: seed);

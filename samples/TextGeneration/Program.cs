@@ -4,7 +4,6 @@
 //   dotnet run -c Release --project samples/TextGeneration                          built-in sonnets, about a minute
 //   dotnet run -c Release --project samples/TextGeneration -- --text ../shared/data/tinyshakespeare/input.txt --time-budget 900
 //   options: --steps N --time-budget SECONDS --context N --layers N --dim N --plot loss.png --out DIR
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML.OnnxRuntime.Tensors;
 using Microsoft.ML.OnnxRuntime;
@@ -15,8 +14,11 @@ using MLNetTransformers.Onnx;
 using MLNetTransformers.Training;
 using MLNetTransformers;
 
-string? Arg(string name) => Array.IndexOf(args, name) is var i && i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-int IntArg(string name, int fallback) => Arg(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+var arg = new SampleArguments(args, counts: ["--steps", "--context", "--layers", "--dim"], numbers: ["--time-budget"], texts: ["--text", "--out", "--plot"]);
+if (arg.Problem() is { } problem) return SampleArguments.Fail(problem);
+if (arg.Get("--text") is { } given && !File.Exists(given)) return SampleArguments.Fail($"--text: file '{given}' does not exist");
+string? Arg(string name) => arg.Get(name);
+int IntArg(string name, int fallback) => arg.GetInt(name, fallback);
 
 string? textPath = Arg("--text");
 string text = textPath is null ? Sonnets.Text : File.ReadAllText(textPath);
@@ -32,12 +34,15 @@ var options = new LanguageModelOptions
     ContextLength = IntArg("--context", builtIn ? 64 : 128), Layers = IntArg("--layers", builtIn ? 3 : 4), ModelDim = IntArg("--dim", builtIn ? 96 : 256),
     Heads = 4, FeedForwardDim = 4 * IntArg("--dim", builtIn ? 96 : 256), BatchSize = 32, MaxSteps = maxSteps,
     LearningRate = builtIn ? 3e-3f : 2e-3f, WarmupSteps = 100, Dropout = builtIn ? 0f : 0.1f, ValidateEverySteps = builtIn ? 25 : 100, Seed = 1,
-    TimeBudget = Arg("--time-budget") is { } tb ? TimeSpan.FromSeconds(double.Parse(tb, CultureInfo.InvariantCulture)) : null,
+    TimeBudget = Arg("--time-budget") is null ? null : TimeSpan.FromSeconds(arg.GetDouble("--time-budget", 0)),
     Progress = new ProgressBar(maxSteps, trainLoss, validLoss),
 };
 Console.WriteLine($"Corpus: {text.Length:N0} characters from {textPath ?? "the built-in sonnets"}");
 var ml = new MLContext(seed: 1);
-var lm = ml.Transforms.Text.TrainLanguageModel(options).FitFile(WriteTemp(text));
+LanguageModelEstimator estimator;
+try { estimator = ml.Transforms.Text.TrainLanguageModel(options); } // checks the settings before anything trains
+catch (ArgumentException e) { return SampleArguments.Fail(e.Message.ReplaceLineEndings(" ")); }
+var lm = estimator.FitFile(WriteTemp(text));
 Console.WriteLine();
 var summary = lm.TrainingSummary!;
 Console.WriteLine($"{lm.Model.Parameters.Count:N0} parameters, {summary.Steps} steps in {summary.Duration.TotalSeconds:F0} s ({summary.StopReason}); " +

@@ -11,7 +11,6 @@
 //            --attention additive|dot|general --layers N --dim N --embedding-dim N --vocab N --tie-embeddings --out DIR --seed N
 //            --model PATH (evaluate a saved model instead of training one)
 using System.Diagnostics;
-using System.Globalization;
 using System.Text.Json;
 using Microsoft.ML;
 using Microsoft.ML.OnnxRuntime;
@@ -25,11 +24,14 @@ using MLNetTransformers.Onnx;
 using MLNetTransformers.Tokenization;
 using MLNetTransformers.Translation;
 
-string? Arg(string name) => Array.IndexOf(args, name) is var i && i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
-int IntArg(string name, int fallback) => Arg(name) is { } v ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
-int Usage(string message) { Console.Error.WriteLine(message); return 2; }
+var arg = new SampleArguments(args, flags: ["--tie-embeddings"], counts: ["--beam", "--layers", "--dim", "--embedding-dim", "--vocab", "--seed"],
+    numbers: ["--time-budget"], texts: ["--data", "--arch", "--attention", "--out", "--model", "--plot"], lists: ["--compare"]);
+if (arg.Problem() is { } problem) return SampleArguments.Fail(problem);
+string? Arg(string name) => arg.Get(name);
+int IntArg(string name, int fallback) => arg.GetInt(name, fallback);
+int Usage(string message) => SampleArguments.Fail(message);
 
-if (args.Contains("--compare")) return Compare(args.SkipWhile(a => a != "--compare").Skip(1).TakeWhile(a => !a.StartsWith("--", StringComparison.Ordinal)).ToArray(), Arg("--plot"));
+if (arg.Has("--compare")) return Compare(arg.GetList("--compare"), Arg("--plot"));
 
 var architectures = new Dictionary<string, Seq2SeqArchitecture>
 {
@@ -41,7 +43,7 @@ if (!Enum.TryParse<RnnAttentionKind>(Arg("--attention") ?? "additive", ignoreCas
     return Usage($"--attention: unknown attention '{Arg("--attention")}'; known: additive, dot, general.");
 int beam = IntArg("--beam", 4);
 if (beam < 1) return Usage($"--beam: the beam width must be at least 1, got {beam}.");
-double budget = Arg("--time-budget") is { } tb ? double.Parse(tb, CultureInfo.InvariantCulture) : 600;
+double budget = arg.GetDouble("--time-budget", 600);
 string dataDir = Arg("--data") ?? Path.Combine("..", "shared", "data", "multi30k");
 string outDir = Arg("--out") ?? Path.Combine(Path.GetTempPath(), "translation");
 string? savedModel = Arg("--model");
@@ -76,12 +78,15 @@ else
         Architecture = architecture, Attention = attention, EmbeddingDim = IntArg("--embedding-dim", 0),
         Layers = IntArg("--layers", 3), ModelDim = dim, Heads = 4, FeedForwardDim = 4 * dim, Dropout = rnn ? 0.2f : 0.1f, LabelSmoothing = 0.1f,
         BatchSize = 64, LearningRate = 1e-3f, Seed = IntArg("--seed", 1), TimeBudget = TimeSpan.FromSeconds(budget),
-        TiedEmbeddings = args.Contains("--tie-embeddings"),
+        TiedEmbeddings = arg.Has("--tie-embeddings"),
         Tokenizer = new TokenizerOptions { MaxTokens = 48, VocabularySize = IntArg("--vocab", 10000), LowerCase = false }, // cased: BLEU is scored cased
         Decoding = new Seq2SeqDecodingOptions { BeamWidth = beam },
         Progress = new ProgressBar(budget),
     };
-    translator = ml.Transforms.Text.TrainSeq2Seq(options).Fit(train);
+    Seq2SeqTrainer trainer;
+    try { trainer = ml.Transforms.Text.TrainSeq2Seq(options); } // checks the settings before anything trains
+    catch (ArgumentException e) { return Usage(e.Message.ReplaceLineEndings(" ")); }
+    translator = trainer.Fit(train);
     Console.WriteLine();
     var outcome = translator.TrainingOutcome!;
     Console.WriteLine($"{translator.Model.Parameters.Count:N0} parameters, {outcome.Steps:N0} steps in {outcome.Elapsed.TotalSeconds:F0} s ({outcome.StopReason}); " +
@@ -180,8 +185,8 @@ static string GreedyWithOnnxRuntime(InferenceSession encoder, InferenceSession d
 // Results of several runs (their results.json) side by side: a table, and BLEU by source length as a line plot.
 static int Compare(string[] paths, string? plotPath)
 {
-    if (paths.Length == 0) { Console.Error.WriteLine("--compare: give one or more results.json files."); return 2; }
-    if (paths.FirstOrDefault(p => !File.Exists(p)) is { } missing) { Console.Error.WriteLine($"--compare: '{missing}' does not exist."); return 2; }
+    if (paths.Length == 0) return SampleArguments.Fail("--compare: give one or more results.json files");
+    if (paths.FirstOrDefault(p => !File.Exists(p)) is { } missing) return SampleArguments.Fail($"--compare: '{missing}' does not exist");
     var runs = paths.Select(p => JsonSerializer.Deserialize<RunResult>(File.ReadAllText(p))!).ToArray();
     var labels = runs[0].Buckets.Select(b => b.Bucket).ToArray();
     Console.WriteLine($"| model | parameters | steps | BLEU | chrF | {string.Join(" | ", labels.Select(l => $"BLEU, {l} words"))} |");
