@@ -16,7 +16,7 @@
 //                                    split the rest with --seed (choose settings here, report on the seeds' own splits)
 //
 // Files: `sentence<TAB>label` with a header row, label 0/1. Fine-tuning uses the library's fine-tuning defaults;
-// --ft-model (all-MiniLM-L6-v2, the default, or snowflake-arctic-embed-xs), --ft-epochs, --ft-lr, --ft-batch-size, --ft-max-tokens, --ft-time-budget, --ft-members, --ft-ema and --ft-best-by loss|accuracy override them
+// --ft-model (all-MiniLM-L6-v2, the default, or snowflake-arctic-embed-xs), --ft-epochs, --ft-lr, --ft-batch-size, --ft-max-tokens, --ft-time-budget, --ft-members, --ft-ema, --ft-label-smoothing and --ft-best-by loss|accuracy override them
 // (--ft-keep-last: no validation, the weights at the end of the schedule). The from-scratch model uses the
 // library's defaults; --layers, --dim, --heads, --ffn, --epochs, --lr, --dropout, --vocab, --max-tokens, --seed,
 // --ngram-buckets, --members, --token-dropout, --label-smoothing, --ema, --no-refit, --time-budget, --pretrain-seconds and
@@ -39,7 +39,7 @@ var arg = new SampleArguments(args,
         "--vocab", "--max-tokens", "--members", "--ngram-buckets", "--ft-max-tokens", "--ft-epochs", "--ft-batch-size", "--ft-frozen-layers",
         "--ft-members", "--ft-validate-every"],
     numbers: ["--holdout", "--lr", "--dropout", "--token-dropout", "--label-smoothing", "--ema", "--time-budget", "--pretrain-seconds",
-        "--ft-lr", "--ft-layer-decay", "--ft-ema", "--ft-time-budget"],
+        "--ft-lr", "--ft-layer-decay", "--ft-ema", "--ft-label-smoothing", "--ft-time-budget"],
     texts: ["--train", "--test", "--write-split", "--dev-of", "--model", "--ft-model", "--ft-best-by"]);
 if (arg.Problem() is { } problem) return SampleArguments.Fail(problem);
 if (arg.Get("--ft-best-by") is { } bestBy && bestBy is not ("loss" or "accuracy")) return SampleArguments.Fail($"--ft-best-by takes loss or accuracy, not '{bestBy}'");
@@ -153,6 +153,7 @@ if (fineTune)
     if (arg.Get("--ft-frozen-layers") is not null) fine.FrozenLayers = arg.GetInt("--ft-frozen-layers", 0);
     if (arg.Get("--ft-members") is not null) fine.EnsembleSize = arg.GetInt("--ft-members", 1);
     if (arg.Get("--ft-ema") is not null) fine.WeightAveraging = (float)arg.GetDouble("--ft-ema", 0);
+    if (arg.Get("--ft-label-smoothing") is not null) fine.LabelSmoothing = (float)arg.GetDouble("--ft-label-smoothing", 0);
     if (arg.Get("--ft-validate-every") is not null) fine.ValidateEverySteps = arg.GetInt("--ft-validate-every", 0);
     if (arg.Get("--ft-best-by") is { } by) fine.BestWeightsBy = by == "loss" ? MLNetTransformers.Core.Training.ValidationCriterion.Loss : MLNetTransformers.Core.Training.ValidationCriterion.Metric;
     if (arg.Get("--ft-time-budget") is not null) fine.TimeBudget = TimeSpan.FromSeconds(arg.GetDouble("--ft-time-budget", 0));
