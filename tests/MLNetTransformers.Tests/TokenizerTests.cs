@@ -252,4 +252,17 @@ public class TokenizerTests
         ids.AddRange(new[] { tok.MaskId, tok.SepId, tok.PadId });
         Assert.Equal("cab", tok.Decode(ids));
     }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(0)]
+    [InlineData(100_000)]
+    public void MaxTokensOutOfRange_NamesTheCallersParameter(int maxTokens)
+    {
+        var e = Assert.Throws<ArgumentOutOfRangeException>(() => TextTokenizer.FromWordPieceVocabularyText("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\n", maxTokens));
+        Assert.Equal("maxTokens", e.ParamName);
+        Assert.Contains("between 2 and", e.Message);
+        var ok = TextTokenizer.FromWordPieceVocabularyText("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\n", 8);
+        Assert.Equal("maxTokens", Assert.Throws<ArgumentOutOfRangeException>(() => ok.WithMaxTokens(maxTokens)).ParamName);
+    }
 }

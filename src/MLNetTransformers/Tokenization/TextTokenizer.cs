@@ -22,6 +22,12 @@ public sealed class TextTokenizer
     private readonly State _state;
     private readonly Dictionary<int, string>? _specialNames; // the vocabulary's own spelling of the special ids it supplied
 
+    // Checked where a caller passes it, so that the error names the caller's parameter (the constructor checks again for
+    // a state read back from a saved model).
+    private static int Checked(int maxTokens) => maxTokens is < 2 or > TokenizerOptions.MaxTokensLimit
+        ? throw new ArgumentOutOfRangeException(nameof(maxTokens), maxTokens, $"MaxTokens must be between 2 and {TokenizerOptions.MaxTokensLimit:N0}.")
+        : maxTokens;
+
     private TextTokenizer(State state)
     {
         if (state.MaxTokens is < 2 or > TokenizerOptions.MaxTokensLimit)
@@ -122,7 +128,7 @@ public sealed class TextTokenizer
             if (t is not null) foreach (char c in Sanitize(t)) counts[c] = counts.GetValueOrDefault(c) + 1;
         var alphabet = new string(counts.Where(kv => kv.Value >= minFrequency).Select(kv => kv.Key).Order().ToArray());
         if (alphabet.Length == 0) throw new ArgumentException("The text is empty: there are no characters to build a vocabulary from.", nameof(texts));
-        return new TextTokenizer(new State(TokenizerKind.Character, maxTokens, false, alphabet, null, null));
+        return new TextTokenizer(new State(TokenizerKind.Character, Checked(maxTokens), false, alphabet, null, null));
     }
 
     /// <summary>All token ids of <paramref name="text"/>, no special tokens, no truncation (for language-model corpora and prompts).</summary>
@@ -149,7 +155,7 @@ public sealed class TextTokenizer
     public static TextTokenizer Learn(IEnumerable<string?> texts, int maxTokens, int vocabularySize = 8000, int minFrequency = 2, bool lowerCase = true)
     {
         var vocab = WordPieceVocabularyLearner.Learn(texts, vocabularySize, minFrequency, lowerCase);
-        return new TextTokenizer(new State(TokenizerKind.Learned, maxTokens, lowerCase, string.Join('\n', vocab) + "\n", null, null));
+        return new TextTokenizer(new State(TokenizerKind.Learned, Checked(maxTokens), lowerCase, string.Join('\n', vocab) + "\n", null, null));
     }
 
     /// <summary>BERT WordPiece from a <c>vocab.txt</c> (its contents are kept, so a saved model does not need the file).</summary>
@@ -173,12 +179,12 @@ public sealed class TextTokenizer
         foreach (var special in new[] { "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]" })
             if (!lines.Contains(special))
                 throw new InvalidDataException($"WordPiece vocabulary {source} has no {special} line; BERT vocabularies need [CLS], [SEP], [PAD], [UNK] and [MASK].");
-        return new TextTokenizer(new State(TokenizerKind.WordPiece, maxTokens, lowerCase, vocabulary.Replace("\r\n", "\n"), null, null) { HuggingFaceRules = true });
+        return new TextTokenizer(new State(TokenizerKind.WordPiece, Checked(maxTokens), lowerCase, vocabulary.Replace("\r\n", "\n"), null, null) { HuggingFaceRules = true });
     }
 
     /// <summary>The same tokenizer with sequences of <paramref name="maxTokens"/> ids (specials included).</summary>
     /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
-    public TextTokenizer WithMaxTokens(int maxTokens) => maxTokens == MaxTokens ? this : new TextTokenizer(_state with { MaxTokens = maxTokens });
+    public TextTokenizer WithMaxTokens(int maxTokens) => maxTokens == MaxTokens ? this : new TextTokenizer(_state with { MaxTokens = Checked(maxTokens) });
 
     /// <summary>BPE from Hugging Face style <c>vocab.json</c> and <c>merges.txt</c> (contents kept).</summary>
     /// <param name="vocabJsonPath">Path of the BPE vocab.json.</param>
@@ -187,7 +193,7 @@ public sealed class TextTokenizer
     public static TextTokenizer FromBpeFiles(string vocabJsonPath, string mergesPath, int maxTokens)
     {
         string vocab = ReadFile(vocabJsonPath, "BPE vocabulary"), merges = ReadFile(mergesPath, "BPE merges");
-        try { return new TextTokenizer(new State(TokenizerKind.Bpe, maxTokens, false, vocab, merges, null) { SpecialsFromVocabulary = true }); }
+        try { return new TextTokenizer(new State(TokenizerKind.Bpe, Checked(maxTokens), false, vocab, merges, null) { SpecialsFromVocabulary = true }); }
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException)
         {
             throw new InvalidDataException($"BPE files '{vocabJsonPath}' / '{mergesPath}' could not be read: {e.Message}", e);
@@ -204,7 +210,7 @@ public sealed class TextTokenizer
     public static TextTokenizer FromByteLevelBpeFiles(string vocabJsonPath, string mergesPath, int maxTokens)
     {
         string vocab = ReadFile(vocabJsonPath, "BPE vocabulary"), merges = ReadFile(mergesPath, "BPE merges");
-        try { return new TextTokenizer(new State(TokenizerKind.ByteLevelBpe, maxTokens, false, vocab, merges, null)); }
+        try { return new TextTokenizer(new State(TokenizerKind.ByteLevelBpe, Checked(maxTokens), false, vocab, merges, null)); }
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException or InvalidDataException)
         {
             throw new InvalidDataException($"BPE files '{vocabJsonPath}' / '{mergesPath}' could not be read: {e.Message}", e);
@@ -218,7 +224,7 @@ public sealed class TextTokenizer
     {
         if (encoding is not ("cl100k_base" or "o200k_base"))
             throw new ArgumentException($"Tiktoken encoding '{encoding}' is not available; use 'cl100k_base' or 'o200k_base'.", nameof(encoding));
-        return new TextTokenizer(new State(TokenizerKind.Tiktoken, maxTokens, false, null, null, encoding) { SpecialsFromVocabulary = true });
+        return new TextTokenizer(new State(TokenizerKind.Tiktoken, Checked(maxTokens), false, null, null, encoding) { SpecialsFromVocabulary = true });
     }
 
     /// <summary>
