@@ -122,9 +122,17 @@ internal static class TrainCommand
     /// </summary>
     internal static PretrainedEncoder LoadPretrained(string path, int? maxTokens)
     {
-        if (path == MiniLM.ModelName) return MiniLM.Load(maxTokens ?? PretrainedEncoder.DefaultMaxTokens);
-        if (Directory.Exists(path)) return PretrainedEncoder.FromHuggingFaceFolder(path, maxTokens);
-        if (File.Exists(path) && path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxEncoderCheckpoint.LoadPretrained(path, maxTokens);
+        try
+        {
+            if (path == MiniLM.ModelName) return MiniLM.Load(maxTokens ?? PretrainedEncoder.DefaultMaxTokens);
+            if (Directory.Exists(path)) return PretrainedEncoder.FromHuggingFaceFolder(path, maxTokens);
+            if (File.Exists(path) && path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxEncoderCheckpoint.LoadPretrained(path, maxTokens);
+        }
+        // A --max-tokens the tokenizer or the encoder's positions cannot take is the command line's fault, not the file's.
+        catch (ArgumentException e) when (maxTokens is not null && e.ParamName is "maxTokens" or "tokenizer")
+        {
+            throw new UsageException($"--max-tokens {maxTokens}: {e.Message.ReplaceLineEndings(" ")}");
+        }
         throw new UsageException($"--pretrained '{path}' is neither a model folder, an .onnx file nor a packaged model name ({MiniLM.ModelName}).");
     }
 }

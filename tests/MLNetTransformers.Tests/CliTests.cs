@@ -135,6 +135,15 @@ public sealed class CliTests : IDisposable
         Assert.Equal(2, shaped.Code);
         Assert.Contains("--layers: a --pretrained encoder brings its own shape", shaped.Err);
 
+        // The fixture has 24 positions: a longer --max-tokens, or one no tokenizer takes, is a usage error naming the option.
+        foreach (var tokens in new[] { "25", "1" })
+        {
+            var tooLong = Run("train", "--task", "binary", "--train", train, "--model", model, "--pretrained", bert, "--max-tokens", tokens);
+            Assert.Equal(2, tooLong.Code);
+            Assert.Contains($"--max-tokens {tokens}:", tooLong.Err);
+            Assert.Single(tooLong.Err.Trim().Split('\n'));
+        }
+
         var missing = Run("train", "--task", "binary", "--train", train, "--model", model, "--pretrained", Path.Combine(_dir, "nothing"));
         Assert.Equal(2, missing.Code);
         Assert.Contains("--pretrained", missing.Err);
