@@ -8,8 +8,8 @@ using MLNetTransformers.Interpretability;
 using MLNetTransformers.Plots;
 using ScottPlot;
 
-var arg = new SampleArguments(args, texts: ["--plot"]);
-if (arg.Problem() is { } problem) return SampleArguments.Fail(problem);
+var arg = new CommandArguments(args, texts: ["--plot"]);
+if (arg.Problem() is { } problem) return CommandArguments.Fail(problem);
 string[] tokens = ["Your", "journey", "starts", "with", "one", "step"];
 float[] x =
 [

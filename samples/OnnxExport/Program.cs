@@ -14,8 +14,8 @@ using MLNetTransformers.Core.Models;
 using MLNetTransformers.Onnx;
 using MLNetTransformers.Tokenization;
 
-var arg = new SampleArguments(args, texts: ["--out"]);
-if (arg.Problem() is { } problem) return SampleArguments.Fail(problem);
+var arg = new CommandArguments(args, texts: ["--out"]);
+if (arg.Problem() is { } problem) return CommandArguments.Fail(problem);
 string onnxPath = arg.Get("--out") ?? Path.Combine(Path.GetTempPath(), "review-classifier.onnx");
 var ml = new MLContext(seed: 1);
 var data = ml.Data.LoadFromTextFile<Review>(Path.Combine(AppContext.BaseDirectory, "Data", "reviews.tsv"), '\t', hasHeader: true);

@@ -29,26 +29,24 @@ using MLNetTransformers.Pretrained;
 using MLNetTransformers.Training;
 using MLNetTransformers;
 
-var arg = new SampleArguments(args, counts: ["--epochs", "--seed"], numbers: ["--pretrain-seconds", "--lr"],
-    texts: ["--stsb", "--mrpc", "--task", "--write-split", "--models"]);
-if (arg.Problem() is { } problem) return SampleArguments.Fail(problem);
+var arg = new CommandArguments(args, counts: ["--seed"], positives: ["--epochs"], numbers: ["--pretrain-seconds", "--lr"],
+    texts: ["--stsb", "--mrpc", "--write-split", "--models"], choices: new Dictionary<string, string[]> { ["--task"] = ["stsb", "mrpc", "both"] });
+if (arg.Problem() is { } problem) return CommandArguments.Fail(problem);
 string? Arg(string name) => arg.Get(name);
 string task = Arg("--task") ?? "both";
-if (task is not ("both" or "stsb" or "mrpc")) return SampleArguments.Fail($"--task must be stsb, mrpc or both, not '{task}'");
 int seed = arg.GetInt("--seed", 1);
-int? epochs = Arg("--epochs") is null ? null : arg.GetInt("--epochs", 0);
+int? epochs = Arg("--epochs") is null ? null : arg.GetInt("--epochs", 1);
 double pretrainSeconds = arg.GetDouble("--pretrain-seconds", 180);
 float crossLr = (float)arg.GetDouble("--lr", 5e-5);
-if (epochs == 0) return SampleArguments.Fail("--epochs must be at least 1");
-if (!(crossLr > 0)) return SampleArguments.Fail($"--lr must be positive, not {Arg("--lr")}");
-if (pretrainSeconds < 0) return SampleArguments.Fail($"--pretrain-seconds must be 0 or more, not {Arg("--pretrain-seconds")}");
+if (!(crossLr > 0)) return CommandArguments.Fail($"--lr must be positive, not {Arg("--lr")}");
+if (pretrainSeconds < 0) return CommandArguments.Fail($"--pretrain-seconds must be 0 or more, not {Arg("--pretrain-seconds")}");
 string[] rowsKnown = ["stock", "zero", "cross", "bi", "scratch", "pretrained", "scratch-bi", "pretrained-bi"];
 var models = (Arg("--models") ?? string.Join(",", rowsKnown)).Split(',').ToHashSet();
-if (models.FirstOrDefault(m => !rowsKnown.Contains(m)) is { } unknownRow) return SampleArguments.Fail($"--models: unknown row '{unknownRow}'; rows: {string.Join(",", rowsKnown)}");
+if (models.FirstOrDefault(m => !rowsKnown.Contains(m)) is { } unknownRow) return CommandArguments.Fail($"--models: unknown row '{unknownRow}'; rows: {string.Join(",", rowsKnown)}");
 string stsbPath = Arg("--stsb") ?? Path.Combine("..", "shared", "data", "sts-b", "train.tsv");
 string mrpcPath = Arg("--mrpc") ?? Path.Combine("..", "shared", "data", "mrpc", "train.tsv");
 foreach (var (path, name, on) in new[] { (stsbPath, "STS-B", task != "mrpc"), (mrpcPath, "MRPC", task != "stsb") })
-    if (on && !File.Exists(path)) return SampleArguments.Fail($"{name} file '{path}' not found: pass --{name.ToLowerInvariant().Replace("-", "")} PATH (GLUE's train.tsv)");
+    if (on && !File.Exists(path)) return CommandArguments.Fail($"{name} file '{path}' not found: pass --{name.ToLowerInvariant().Replace("-", "")} PATH (GLUE's train.tsv)");
 
 // A malformed data file is a runtime error: one line naming the file and line, exit 1.
 List<PairRow>? stsbRows = null, mrpcRows = null;

@@ -14,9 +14,9 @@ using MLNetTransformers.Onnx;
 using MLNetTransformers.Training;
 using MLNetTransformers;
 
-var arg = new SampleArguments(args, counts: ["--steps", "--context", "--layers", "--dim"], numbers: ["--time-budget"], texts: ["--text", "--out", "--plot"]);
-if (arg.Problem() is { } problem) return SampleArguments.Fail(problem);
-if (arg.Get("--text") is { } given && !File.Exists(given)) return SampleArguments.Fail($"--text: file '{given}' does not exist");
+var arg = new CommandArguments(args, counts: ["--steps", "--context", "--layers", "--dim"], numbers: ["--time-budget"], texts: ["--text", "--out", "--plot"]);
+if (arg.Problem() is { } problem) return CommandArguments.Fail(problem);
+if (arg.Get("--text") is { } given && !File.Exists(given)) return CommandArguments.Fail($"--text: file '{given}' does not exist");
 string? Arg(string name) => arg.Get(name);
 int IntArg(string name, int fallback) => arg.GetInt(name, fallback);
 
@@ -41,7 +41,7 @@ Console.WriteLine($"Corpus: {text.Length:N0} characters from {textPath ?? "the b
 var ml = new MLContext(seed: 1);
 LanguageModelEstimator estimator;
 try { estimator = ml.Transforms.Text.TrainLanguageModel(options); } // checks the settings before anything trains
-catch (ArgumentException e) { return SampleArguments.Fail(e.Message.ReplaceLineEndings(" ")); }
+catch (ArgumentException e) { return CommandArguments.Fail(e.Message.ReplaceLineEndings(" ")); }
 var lm = estimator.FitFile(WriteTemp(text));
 Console.WriteLine();
 var summary = lm.TrainingSummary!;

@@ -24,12 +24,12 @@ using MLNetTransformers.Onnx;
 using MLNetTransformers.Tokenization;
 using MLNetTransformers.Translation;
 
-var arg = new SampleArguments(args, flags: ["--tie-embeddings"], counts: ["--beam", "--layers", "--dim", "--embedding-dim", "--vocab", "--seed"],
+var arg = new CommandArguments(args, flags: ["--tie-embeddings"], counts: ["--beam", "--layers", "--dim", "--embedding-dim", "--vocab", "--seed"],
     numbers: ["--time-budget"], texts: ["--data", "--arch", "--attention", "--out", "--model", "--plot"], lists: ["--compare"]);
-if (arg.Problem() is { } problem) return SampleArguments.Fail(problem);
+if (arg.Problem() is { } problem) return CommandArguments.Fail(problem);
 string? Arg(string name) => arg.Get(name);
 int IntArg(string name, int fallback) => arg.GetInt(name, fallback);
-int Usage(string message) => SampleArguments.Fail(message);
+int Usage(string message) => CommandArguments.Fail(message);
 
 if (arg.Has("--compare")) return Compare(arg.GetList("--compare"), Arg("--plot"));
 
@@ -185,8 +185,8 @@ static string GreedyWithOnnxRuntime(InferenceSession encoder, InferenceSession d
 // Results of several runs (their results.json) side by side: a table, and BLEU by source length as a line plot.
 static int Compare(string[] paths, string? plotPath)
 {
-    if (paths.Length == 0) return SampleArguments.Fail("--compare: give one or more results.json files");
-    if (paths.FirstOrDefault(p => !File.Exists(p)) is { } missing) return SampleArguments.Fail($"--compare: '{missing}' does not exist");
+    if (paths.Length == 0) return CommandArguments.Fail("--compare: give one or more results.json files");
+    if (paths.FirstOrDefault(p => !File.Exists(p)) is { } missing) return CommandArguments.Fail($"--compare: '{missing}' does not exist");
     var runs = paths.Select(p => JsonSerializer.Deserialize<RunResult>(File.ReadAllText(p))!).ToArray();
     var labels = runs[0].Buckets.Select(b => b.Bucket).ToArray();
     Console.WriteLine($"| model | parameters | steps | BLEU | chrF | {string.Join(" | ", labels.Select(l => $"BLEU, {l} words"))} |");

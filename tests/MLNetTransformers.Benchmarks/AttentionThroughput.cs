@@ -14,12 +14,11 @@ namespace MLNetTransformers.Benchmarks;
 /// </summary>
 internal static class AttentionThroughput
 {
-    public static int Run(string[] args)
+    public static int Run(CommandArguments args)
     {
-        int Arg(string name, int fallback) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback; }
-        int reps = Arg("--reps", 200), rounds = Arg("--rounds", 5);
+        int reps = args.GetInt("--reps", 200), rounds = args.GetInt("--rounds", 5);
         const int batch = 32, heads = 12, hd = 32, a = heads * hd;
-        var rng = new DeterministicRandom((ulong)Arg("--seed", 1));
+        var rng = new DeterministicRandom((ulong)args.GetInt("--seed", 1));
         // SST-2-like sentence lengths in WordPiece tokens with [CLS]/[SEP]: normal around 26 (sd 11), clamped to 6-66.
         int[] lengths = Enumerable.Range(0, batch).Select(_ => Math.Clamp((int)(26 + 11 * rng.NextGaussian()), 6, 66)).ToArray();
         int t = lengths.Max();

@@ -17,11 +17,10 @@ namespace MLNetTransformers.Benchmarks;
 /// </summary>
 internal static class FineTuneThroughput
 {
-    public static int Run(string[] args)
+    public static int Run(CommandArguments args)
     {
-        string? Arg(string name) { int i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : null; }
-        string data = Arg("--data") ?? Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "samples", "SentimentClassification", "Data", "sst2-sentences.tsv");
-        int bs = int.Parse(Arg("--bs") ?? "32"), steps = int.Parse(Arg("--steps") ?? "20");
+        string data = args.Get("--data") ?? Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "..", "samples", "SentimentClassification", "Data", "sst2-sentences.tsv");
+        int bs = args.GetInt("--bs", 32), steps = args.GetInt("--steps", 20);
         var pretrained = MiniLM.Load();
         var texts = File.ReadLines(data).Skip(1).Select(l => l.Split('\t')[0]).Where(t => t.Length > 0).ToList();
         // The same batches as the peer: the file's sentences in a seeded shuffle, bs at a time (2 warm-up batches first).
@@ -45,8 +44,8 @@ internal static class FineTuneThroughput
         var trainer = new Trainer(model, new TrainerOptions { LearningRate = 2e-5f, WarmupSteps = 0, TotalSteps = 1000 });
 
         // `--width V256` runs the GEMM's 256-bit (AVX2) kernels on a machine that has 512-bit ones, to measure them here.
-        if (Arg("--width") is { } width) Gemm.Width = Enum.Parse<SimdWidth>(width);
-        if (Arg("--compare") is { } change) return Compare(change, model, trainer, batches, config);
+        if (args.Get("--width") is { } width) Gemm.Width = Enum.Parse<SimdWidth>(width);
+        if (args.Get("--compare") is { } change) return Compare(change, model, trainer, batches, config);
 
         // The FMA peak is measured before and after the steps and the higher kept: a measurement slowed by the VM's other
         // load (338 against 425 GFLOP/s in one run) would otherwise inflate the fraction of peak.
@@ -107,7 +106,7 @@ internal static class FineTuneThroughput
         };
         // Inference of the pretrained encoder: the engine (weights laid out once, as served) against ONNX Runtime on the
         // package's own ONNX file, on the same batches; alternated rounds, each side's best.
-        if (!args.Contains("--training-only"))
+        if (!args.Has("--training-only"))
         {
             var (managedRate, ortRate, int8Rate) = CompareInference(pretrained, batches.Skip(2).ToList());
             result["inference"] = new JsonObject
@@ -121,7 +120,7 @@ internal static class FineTuneThroughput
                 ["int8_vs_fp32_managed"] = Math.Round(int8Rate / managedRate, 2),
             };
         }
-        if (Arg("--peers") is { } dir)
+        if (args.Get("--peers") is { } dir)
         {
             var (onnx, vocab, _) = MiniLM.ReadResources();
             string tmp = Directory.CreateTempSubdirectory("minilm-peer").FullName;

@@ -22,13 +22,13 @@ internal static class Scaling
     private static readonly int[] Batches = { 1, 2, 4, 8, 16, 32, 64 };
 
     /// <summary>`scaling`: the curves alone (the `throughput` run includes them with --scaling).</summary>
-    public static int Run(string[] args)
+    public static int Run(CommandArguments args)
     {
         var result = new JsonObject { ["machine"] = Throughput.Machine() };
         var curves = Measure(args);
         foreach (var (k, v) in curves.ToList()) result[k] = v?.DeepClone();
         Console.WriteLine(result.ToJsonString());
-        if (Throughput.Option(args, "--plots") is { } dir) Plot(curves, dir);
+        if (args.Get("--plots") is { } dir) Plot(curves, dir);
         return 0;
     }
 
@@ -36,10 +36,10 @@ internal static class Scaling
     /// The FMA peak, GEMM as a fraction of it, and the curves (with `--peers`, PyTorch's beside ours; `--shapes-from FILE`
     /// re-assembles per-shape lines an earlier run wrote to standard error).
     /// </summary>
-    public static JsonObject Measure(string[] args)
+    public static JsonObject Measure(CommandArguments args)
     {
-        bool peers = Throughput.Option(args, "--peers") is not null || args.Contains("--peers");
-        int steps = int.Parse(Throughput.Option(args, "--scaling-steps") ?? "2");
+        bool peers = args.Has("--peers");
+        int steps = args.GetInt("--scaling-steps", 2);
         var peak = FmaPeak();
         double gemm = Throughput.MeasureGemm(Transpose.No, Transpose.No, 1024, 1024, 1024, trials: 5);
         var result = new JsonObject
@@ -50,7 +50,7 @@ internal static class Scaling
         };
         var bySeq = new JsonArray();
         var byBatch = new JsonArray();
-        if (Throughput.Option(args, "--shapes-from") is { } recorded)
+        if (args.Get("--shapes-from") is { } recorded)
         {
             var lines = File.ReadLines(recorded).Where(l => l.StartsWith('{')).Select(l => JsonNode.Parse(l)!.AsObject()).ToList();
             foreach (var o in lines.Where(o => (int)o["batch"]! == 32 && SeqLengths.Contains((int)o["seq"]!))) bySeq.Add(o.DeepClone());

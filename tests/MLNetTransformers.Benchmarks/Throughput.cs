@@ -15,10 +15,10 @@ namespace MLNetTransformers.Benchmarks;
 /// </summary>
 internal static class Throughput
 {
-    public static int Run(string[] args)
+    public static int Run(CommandArguments args)
     {
-        string? peers = Option(args, "--peers");
-        int steps = int.Parse(Option(args, "--steps") ?? "8");
+        string? peers = args.Get("--peers");
+        int steps = args.GetInt("--steps", 8);
         var result = new JsonObject
         {
             ["machine"] = Machine(),
@@ -31,9 +31,9 @@ internal static class Throughput
         };
         if (peers is not null) AddPeers(result, peers, steps);
         // With --scaling, the curves in the same run (and --plots DIR for their PNGs).
-        if (args.Contains("--scaling")) result["scaling"] = Scaling.Measure(args);
+        if (args.Has("--scaling")) result["scaling"] = Scaling.Measure(args);
         Console.WriteLine(result.ToJsonString());
-        if (result["scaling"] is JsonObject curves && Option(args, "--plots") is { } dir) Scaling.Plot(curves, dir);
+        if (result["scaling"] is JsonObject curves && args.Get("--plots") is { } dir) Scaling.Plot(curves, dir);
         return 0;
     }
 
@@ -225,10 +225,10 @@ internal static class Throughput
     /// `gemm [--peers DIR]`: the GEMM figures alone, with OpenBLAS's beside them. Run with <c>DOTNET_EnableAVX512=0</c>
     /// it measures the 256-bit path a CPU without full-speed 512-bit vectors would take.
     /// </summary>
-    public static int RunGemm(string[] args)
+    public static int RunGemm(CommandArguments args)
     {
         var result = new JsonObject { ["machine"] = Machine(), ["gemm_gflops"] = GemmFigures() };
-        if (Option(args, "--peers") is { } dir)
+        if (args.Get("--peers") is { } dir)
         {
             var sgemm = BestOpenBlas(dir);
             result["openblas"] = sgemm?.DeepClone();
@@ -364,11 +364,5 @@ internal static class Throughput
         }
         catch (IOException) { }
         return null;
-    }
-
-    internal static string? Option(string[] args, string name)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
     }
 }
