@@ -1,9 +1,10 @@
 """Writes small random Hugging Face checkpoints of each encoder family the readers support (BERT, DistilBERT,
 RoBERTa) as model folders (config.json, model.safetensors, vocab.txt) plus expected.json: the PyTorch outputs of a
 reference module that uses Hugging Face's exact parameter names, and the gradient of a fixed scalar loss with respect
-to every parameter, so the engine's import can be checked for outputs and every gradient. The transformers package is
+to every parameter, so the engine's import can be checked for outputs and every gradient; and bert/finetune.json, four
+fine-tuning steps of a classifier on the BERT checkpoint (each loss, every weight after), for the engine's training step. The transformers package is
 not installable here; these modules follow modeling_bert.py, modeling_distilbert.py and modeling_roberta.py
-(eval mode: dropout 0). Needs Debian's python3-torch (../shared/peers/install.sh):
+(eval mode: dropout 0). Needs Debian's python3-torch (../shared/peers/install.sh) and python3-regex:
     /usr/bin/python3 make_pretrained.py
 Storage: bert F32 (with the "bert." prefix of a task checkpoint, old gamma/beta LayerNorm names in the embeddings, a
 cls.* head and the position_ids buffer), distilbert F16, roberta BF16 (the reference computes with the stored,
@@ -162,7 +163,8 @@ bert_config = {"model_type": "bert", "vocab_size": V, "hidden_size": D, "num_hid
                "intermediate_size": F, "hidden_act": "gelu", "max_position_embeddings": P, "type_vocab_size": 2,
                "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0, "architectures": ["BertForPreTraining"]}
 old_names = lambda n: n.replace("embeddings.LayerNorm.weight", "embeddings.LayerNorm.gamma").replace("embeddings.LayerNorm.bias", "embeddings.LayerNorm.beta")
-make("bert", Bert(), bert_config, "F32", prefix="bert.", rename=old_names,
+bert = Bert()  # kept for the fine-tuning trajectory at the end
+make("bert", bert, bert_config, "F32", prefix="bert.", rename=old_names,
      extra={"cls.predictions.bias": ("F32", torch.zeros(V)), "bert.embeddings.position_ids": ("I64", torch.arange(P).unsqueeze(0))})
 make("distilbert", DistilBert(), {"model_type": "distilbert", "vocab_size": V, "dim": D, "n_layers": L, "n_heads": H, "hidden_dim": F,
      "activation": "gelu", "max_position_embeddings": P, "dropout": 0.0, "attention_dropout": 0.0}, "F16")
@@ -290,3 +292,46 @@ r = lambda t: [round(float(v), 9) for v in t.reshape(-1).tolist()]
 json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(), "R": r(R), "S": r(S),
            "mlm_logits": r(logits.detach()), "nsp_logits": r(nsp.detach()), "loss": float(loss),
            "grads": {n: r(p.grad) for n, p in mlm.named_parameters()}}, open(os.path.join("bert-mlm", "expected.json"), "w"))
+
+
+# A fine-tuning trajectory on the "bert" checkpoint, as BertForSequenceClassification trains (the pooler's output, a
+# linear head over 2 classes, mean cross-entropy), with the library's recipe: linear warmup over 2 steps then linear
+# decay to 0 at step 4, gradient clipping at global norm 1, AdamW with decoupled weight decay on the Linear weights only
+# (not on biases, LayerNorms or embeddings; a large λ so that a wrong group would show). The loss of each of the four
+# steps and every weight after the last check the engine's whole step (loss, backward, clipping, schedule, AdamW).
+# Own generator, and last in the file, so that the fixtures above keep their random streams.
+g = torch.Generator().manual_seed(1)
+head = nn.Linear(D, 2)
+with torch.no_grad():
+    head.weight.copy_(0.3 * torch.randn(head.weight.shape, generator=g)); head.bias.copy_(0.1 * torch.randn(2, generator=g))
+round_to(head, torch.float32)
+r = lambda t: [round(float(v), 9) for v in t.reshape(-1).tolist()]
+initial_head = {"weight": r(head.weight.detach()), "bias": r(head.bias.detach())}
+steps, lens = [], [[7, 4, 9], [5, 12, 3], [10, 10, 6], [4, 8, 11]]
+for row_lens in lens:
+    T = max(row_lens)
+    ids, types = torch.zeros(3, T, dtype=torch.long), torch.zeros(3, T, dtype=torch.long)
+    for j, n in enumerate(row_lens):
+        ids[j, :n] = torch.randint(5, V, (n,), generator=g); ids[j, 0] = 2; ids[j, n - 1] = 3
+        if j == 1: types[j, n // 2:n] = 1  # a sentence pair
+    steps.append((ids, (ids != 0).long(), types, torch.randint(0, 2, (3,), generator=g)))
+bert.zero_grad()
+params = [(n, p) for n, p in bert.named_parameters()] + [("classifier." + n, p) for n, p in head.named_parameters()]
+decayed = lambda n: n.endswith("weight") and "LayerNorm" not in n and "embeddings" not in n
+LR, WD, WARM, TOTAL = 1e-2, 0.1, 2, 4
+opt = torch.optim.AdamW([dict(params=[p for n, p in params if decayed(n)], weight_decay=WD),
+                         dict(params=[p for n, p in params if not decayed(n)], weight_decay=0.0)], lr=LR, eps=1e-8)
+sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min((s + 1) / WARM, max(0.0, (TOTAL - s) / (TOTAL - WARM))))
+losses = []
+for ids, mask, types, labels in steps:
+    _, pooled = bert(ids, mask, types)
+    loss = nn.functional.cross_entropy(head(pooled), labels)
+    opt.zero_grad(); loss.backward()
+    for _, p in params:  # a parameter the loss does not reach still steps (its weight decay), as in the engine
+        if p.grad is None: p.grad = torch.zeros_like(p)
+    torch.nn.utils.clip_grad_norm_([p for _, p in params], 1.0); opt.step(); sched.step()
+    losses.append(float(loss))
+json.dump({"learning_rate": LR, "weight_decay": WD, "warmup_steps": WARM, "total_steps": TOTAL, "max_grad_norm": 1.0,
+           "head": initial_head,
+           "batches": [{"input_ids": i.tolist(), "attention_mask": m.tolist(), "token_type_ids": t.tolist(), "labels": y.tolist()} for i, m, t, y in steps],
+           "losses": losses, "final": {n: r(p.detach()) for n, p in params}}, open(os.path.join("bert", "finetune.json"), "w"))
