@@ -4,14 +4,14 @@ namespace MLNetTransformers.Core.Pretrained;
 
 /// <summary>
 /// Builds a <see cref="TransformerEncoder"/> whose weights come from a checkpoint made elsewhere: a Hugging Face
-/// model folder (<c>config.json</c> + <c>model.safetensors</c>) or any <see cref="ITensorSource"/> with a config. The
+/// model folder (<c>config.json</c> + <c>model.safetensors</c> or <c>pytorch_model.bin</c>) or any <see cref="ITensorSource"/> with a config. The
 /// weights become ordinary engine parameters: they train, save, export and quantize like any other model's. Every
 /// parameter must be found with its shape; a tensor of the encoder's own that maps to none is an error; task heads
 /// (<c>cls.*</c>, <c>classifier.*</c>, …) are left out and listed in <see cref="LoadedEncoder.Unused"/>.
 /// </summary>
 public static class PretrainedCheckpoint
 {
-    /// <summary>Reads a Hugging Face model folder's <c>config.json</c> and <c>model.safetensors</c>.</summary>
+    /// <summary>Reads a Hugging Face model folder's <c>config.json</c> and weights (<c>model.safetensors</c> or <c>pytorch_model.bin</c>).</summary>
     /// <param name="folder">The folder.</param>
     /// <param name="pooling">How sentence vectors are pooled (see <see cref="Load"/>); null = the checkpoint's way.</param>
     /// <param name="normalize">Sentence embeddings of unit length.</param>
@@ -19,11 +19,19 @@ public static class PretrainedCheckpoint
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
         var (family, config) = ReadConfig(Path.Combine(folder, "config.json"));
-        string weights = Path.Combine(folder, "model.safetensors");
-        if (!File.Exists(weights))
-            throw new FileNotFoundException($"Model folder '{folder}' has no model.safetensors{(File.Exists(Path.Combine(folder, "pytorch_model.bin")) ? " (pytorch_model.bin is a pickle, which is not read: convert it to safetensors)" : "")}.", weights);
-        using var tensors = SafeTensorsFile.Open(weights);
-        return Load(family, config, tensors, pooling, normalize);
+        return WithWeights(folder, tensors => Load(family, config, tensors, pooling, normalize));
+    }
+
+    // A Hugging Face folder's weights, open while load runs: model.safetensors, or else PyTorch's pytorch_model.bin (read
+    // without running its pickle).
+    private static T WithWeights<T>(string folder, Func<ITensorSource, T> load)
+    {
+        string safetensors = Path.Combine(folder, "model.safetensors"), pickle = Path.Combine(folder, "pytorch_model.bin");
+        if (File.Exists(safetensors)) { using var f = SafeTensorsFile.Open(safetensors); return load(f); }
+        if (File.Exists(pickle)) { using var f = PyTorchCheckpointFile.Open(pickle); return load(f); }
+        string sharded = File.Exists(Path.Combine(folder, "model.safetensors.index.json")) || File.Exists(Path.Combine(folder, "pytorch_model.bin.index.json"))
+            ? " (weights split into shards are not read)" : "";
+        throw new FileNotFoundException($"Model folder '{folder}' has neither model.safetensors nor pytorch_model.bin{sharded}.", safetensors);
     }
 
     /// <summary>The family and engine config of a Hugging Face <c>config.json</c>.</summary>
@@ -90,15 +98,12 @@ public static class PretrainedCheckpoint
     /// DistilBERT's <c>vocab_*</c>), as <c>BertForMaskedLM</c> and <c>BertForPreTraining</c> save it: fill-mask with it. A
     /// pooler and BERT's <c>cls.seq_relationship</c> in the checkpoint bring the next-sentence head too.
     /// </summary>
-    /// <param name="folder">The model folder (config.json, model.safetensors).</param>
+    /// <param name="folder">The model folder (config.json, model.safetensors or pytorch_model.bin).</param>
     public static MaskedLanguageModel LoadMaskedLanguageModelFolder(string folder)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
         var (family, config) = ReadConfig(Path.Combine(folder, "config.json"));
-        string weights = Path.Combine(folder, "model.safetensors");
-        if (!File.Exists(weights)) throw new FileNotFoundException($"Model folder '{folder}' has no model.safetensors.", weights);
-        using var tensors = SafeTensorsFile.Open(weights);
-        return LoadMaskedLanguageModel(family, config, tensors);
+        return WithWeights(folder, tensors => LoadMaskedLanguageModel(family, config, tensors));
     }
 
     /// <summary>A masked language model with BERT's head filled from <paramref name="tensors"/> (see <see cref="LoadMaskedLanguageModelFolder"/>).</summary>

@@ -9,7 +9,7 @@ not installable here; these modules follow modeling_bert.py, modeling_distilbert
 Storage: bert F32 (with the "bert." prefix of a task checkpoint, old gamma/beta LayerNorm names in the embeddings, a
 cls.* head and the position_ids buffer), distilbert F16, roberta BF16 (the reference computes with the stored,
 rounded weights)."""
-import json, math, os, struct
+import collections, json, math, os, struct
 import regex
 import torch
 import torch.nn as nn
@@ -292,6 +292,31 @@ r = lambda t: [round(float(v), 9) for v in t.reshape(-1).tolist()]
 json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(), "R": r(R), "S": r(S),
            "mlm_logits": r(logits.detach()), "nsp_logits": r(nsp.detach()), "loss": float(loss),
            "grads": {n: r(p.grad) for n, p in mlm.named_parameters()}}, open(os.path.join("bert-mlm", "expected.json"), "w"))
+
+
+# The same BERT checkpoint as PyTorch's own pickle, pytorch_model.bin (torch.save of the state dict, as older Hugging
+# Face folders hold it), in bert-pickle/: the same names and values, one weight stored transposed (a strided view of its
+# storage) and a decoder tied to the word embeddings (two tensors, one storage). tensors.bin holds the other cases:
+# F16, BF16 and F64 storages, a view at an offset, a 0-d tensor, an I64 tensor; tensors.json their values.
+os.makedirs("bert-pickle", exist_ok=True)
+state = collections.OrderedDict()
+for n, p in bert.named_parameters():
+    t = p.detach().to(torch.float32)
+    if n == "encoder.layer.0.attention.self.query.weight": t = t.t().contiguous().t()
+    state["bert." + old_names(n)] = t
+state["bert.embeddings.position_ids"] = torch.arange(P).unsqueeze(0)
+state["cls.predictions.bias"] = torch.zeros(V)
+state["cls.predictions.decoder.weight"] = state["bert.embeddings.word_embeddings.weight"]
+torch.save(state, os.path.join("bert-pickle", "pytorch_model.bin"))
+json.dump(bert_config, open(os.path.join("bert-pickle", "config.json"), "w"), indent=2)
+open(os.path.join("bert-pickle", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+base = torch.tensor([[0.5, -1.25, 3.0], [1e-3, 2.5e4, -7.0]], dtype=torch.float32)
+tensors = collections.OrderedDict(f32=base, f16=torch.tensor([0.1, -2.0, 65504.0, 6e-8], dtype=torch.float16),
+    bf16=torch.tensor([0.1, -3.0e38, 1.0], dtype=torch.bfloat16), f64=torch.tensor([[1.0 / 3, -2.5], [1e-30, 4.0]], dtype=torch.float64),
+    view=base[1:], transposed=base.t(), scalar=torch.tensor(2.75), ids=torch.arange(4))
+torch.save(tensors, "tensors.bin")
+json.dump({n: {"shape": list(t.shape), "values": [float(v) for v in t.to(torch.float32).reshape(-1).tolist()]}
+           for n, t in tensors.items() if n != "ids"}, open("tensors.json", "w"), indent=1)
 
 
 # A fine-tuning trajectory on the "bert" checkpoint, as BertForSequenceClassification trains (the pooler's output, a
