@@ -159,6 +159,19 @@ public sealed class CliTests : IDisposable
         Assert.Contains("config.json", refused.Err);
         Assert.Single(refused.Err.Trim().Split('\n'));
         Assert.False(File.Exists(Path.Combine(_dir, "never.mlnt")));
+
+        // A folder with PyTorch's pickle instead of safetensors is read the same way; one whose pickle names code is refused, the code not run.
+        string unsafeFolder = Path.Combine(_dir, "unsafe");
+        Directory.CreateDirectory(unsafeFolder);
+        foreach (var f in new[] { "config.json", "vocab.txt" }) File.Copy(Path.Combine(bert, f), Path.Combine(unsafeFolder, f));
+        using (var zip = new System.IO.Compression.ZipArchive(File.Create(Path.Combine(unsafeFolder, "pytorch_model.bin")), System.IO.Compression.ZipArchiveMode.Create))
+        using (var pkl = zip.CreateEntry("archive/data.pkl").Open())
+            pkl.Write([0x80, 0x02, .. "cos\nsystem\n."u8.ToArray()]);
+        var unsafeRun = Run("train", "--task", "binary", "--train", train, "--model", Path.Combine(_dir, "never.mlnt"), "--pretrained", unsafeFolder);
+        Assert.Equal(1, unsafeRun.Code);
+        Assert.Contains("pytorch_model.bin' is invalid or unsafe: it refers to os.system", unsafeRun.Err);
+        Assert.Single(unsafeRun.Err.Trim().Split('\n'));
+        Assert.False(File.Exists(Path.Combine(_dir, "never.mlnt")));
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.IO.Compression;
 using System.Text;
 using MLNetTransformers.Pretrained;
 using Xunit;
@@ -9,7 +10,8 @@ namespace MLNetTransformers.Tests;
 /// Mutated Hugging Face model folders (the BERT fixture of Fixtures/pretrained): bytes of the safetensors header and
 /// its length changed, the file cut short, config.json and vocab.txt edited. Every case must load or fail with an
 /// exception that names the file; none may crash or hang. A safetensors header that still loads after a mutation must
-/// describe the same weights (the header has no checksum, but its offsets, sizes and shapes must all agree).
+/// describe the same weights (the header has no checksum, but its offsets, sizes and shapes must all agree). The same
+/// for the checkpoint as PyTorch's pytorch_model.bin.
 /// </summary>
 [Collection("Fuzz")]
 public sealed class PretrainedFuzzTests(ITestOutputHelper output)
@@ -21,59 +23,104 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
     [Fact]
     public async Task MutatedCheckpoints_LoadOrFailNamingTheFile()
     {
-        var original = PretrainedEncoder.FromHuggingFaceFolder(Source, maxTokens: 16);
         var weights = File.ReadAllBytes(Path.Combine(Source, "model.safetensors"));
         var config = File.ReadAllText(Path.Combine(Source, "config.json"));
         var vocab = File.ReadAllText(Path.Combine(Source, "vocab.txt"));
         long headerLength = BitConverter.ToInt64(weights, 0);
         var counts = new Dictionary<Mutation, int> { [Mutation.HeaderBytes] = 300, [Mutation.HeaderLength] = 50, [Mutation.Truncate] = 50, [Mutation.Config] = 100, [Mutation.Vocabulary] = 100 };
+        await Fuzz(Source, counts, 20261203, kind => kind is Mutation.HeaderBytes or Mutation.HeaderLength or Mutation.Truncate, (kind, rng, folder) =>
+        {
+            byte[] w = (byte[])weights.Clone();
+            string cfg = config, voc = vocab;
+            switch (kind)
+            {
+                case Mutation.HeaderBytes:
+                    for (int k = rng.Next(1, 4); k > 0; k--) w[8 + rng.Next((int)headerLength)] = (byte)rng.Next(256);
+                    break;
+                case Mutation.HeaderLength:
+                    BitConverter.GetBytes(rng.Next(3) switch { 0 => rng.NextInt64(), 1 => headerLength + rng.Next(-64, 64), _ => (long)rng.Next(200_000_000) }).CopyTo(w, 0);
+                    break;
+                case Mutation.Truncate:
+                    Array.Resize(ref w, rng.Next(w.Length));
+                    break;
+                case Mutation.Config:
+                    cfg = Edit(config, rng);
+                    break;
+                case Mutation.Vocabulary:
+                    voc = rng.Next(3) == 0 ? string.Join('\n', vocab.Split('\n').Where((_, i) => i != rng.Next(40))) : Edit(vocab, rng);
+                    break;
+            }
+            File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), w);
+            File.WriteAllText(Path.Combine(folder, "config.json"), cfg);
+            File.WriteAllText(Path.Combine(folder, "vocab.txt"), voc);
+        });
+    }
+
+    private enum PickleMutation { PickleBytes, FileBytes, Truncate }
+
+    // The same checkpoint as PyTorch's pytorch_model.bin: bytes of its pickle changed (the archive rebuilt around it,
+    // so the zip's checksums agree and the unpickler meets the change: a valid pickle may then describe other weights),
+    // bytes of the file changed (which the checksums must catch wherever they could change a weight), the file cut short.
+    [Fact]
+    public async Task MutatedPyTorchCheckpoints_LoadOrFailNamingTheFile()
+    {
+        string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert-pickle");
+        var file = File.ReadAllBytes(Path.Combine(source, "pytorch_model.bin"));
+        var entries = new List<(string Name, byte[] Data)>();
+        using (var zip = new ZipArchive(new MemoryStream(file)))
+            foreach (var e in zip.Entries)
+            {
+                using var s = e.Open();
+                var data = new byte[e.Length];
+                s.ReadExactly(data);
+                entries.Add((e.FullName, data));
+            }
+        var counts = new Dictionary<PickleMutation, int> { [PickleMutation.PickleBytes] = 250, [PickleMutation.FileBytes] = 150, [PickleMutation.Truncate] = 100 };
+        await Fuzz(source, counts, 20261206, kind => kind is not PickleMutation.PickleBytes, (kind, rng, folder) =>
+        {
+            byte[] w = (byte[])file.Clone();
+            switch (kind)
+            {
+                case PickleMutation.PickleBytes:
+                    var pickle = (byte[])entries[0].Data.Clone();
+                    for (int k = rng.Next(1, 4); k > 0; k--) pickle[rng.Next(pickle.Length)] = (byte)rng.Next(256);
+                    w = Rebuilt(entries.Select((e, i) => i == 0 ? (e.Name, pickle) : e));
+                    break;
+                case PickleMutation.FileBytes:
+                    for (int k = rng.Next(1, 4); k > 0; k--) w[rng.Next(w.Length)] ^= (byte)rng.Next(1, 256);
+                    break;
+                case PickleMutation.Truncate:
+                    Array.Resize(ref w, rng.Next(w.Length));
+                    break;
+            }
+            File.WriteAllBytes(Path.Combine(folder, "pytorch_model.bin"), w);
+            foreach (var f in new[] { "config.json", "vocab.txt" }) File.Copy(Path.Combine(source, f), Path.Combine(folder, f));
+        });
+    }
+
+    // Writes each case's folder (write), loads it within 30 s, and requires that it loads (with the source's weights when
+    // mustMatch says so) or fails with an exception naming the file.
+    private async Task Fuzz<TKind>(string source, Dictionary<TKind, int> counts, int seed, Func<TKind, bool> mustMatch, Action<TKind, Random, string> write)
+        where TKind : notnull
+    {
+        var original = PretrainedEncoder.FromHuggingFaceFolder(source, maxTokens: 16);
         int cases = 0, rejected = 0, loaded = 0;
         var failures = new List<string>();
-        var rng = new Random(20261203);
+        var rng = new Random(seed);
         string dir = Directory.CreateTempSubdirectory("pretrained-fuzz").FullName;
         try
         {
             foreach (var (kind, n) in counts)
                 for (int c = 0; c < n; c++, cases++)
                 {
-                    byte[] w = (byte[])weights.Clone();
-                    string cfg = config, voc = vocab;
-                    switch (kind)
-                    {
-                        case Mutation.HeaderBytes:
-                            for (int k = rng.Next(1, 4); k > 0; k--) w[8 + rng.Next((int)headerLength)] = (byte)rng.Next(256);
-                            break;
-                        case Mutation.HeaderLength:
-                            BitConverter.GetBytes(rng.Next(3) switch { 0 => rng.NextInt64(), 1 => headerLength + rng.Next(-64, 64), _ => (long)rng.Next(200_000_000) }).CopyTo(w, 0);
-                            break;
-                        case Mutation.Truncate:
-                            Array.Resize(ref w, rng.Next(w.Length));
-                            break;
-                        case Mutation.Config:
-                            cfg = Edit(config, rng);
-                            break;
-                        case Mutation.Vocabulary:
-                            voc = rng.Next(3) == 0 ? string.Join('\n', vocab.Split('\n').Where((_, i) => i != rng.Next(40))) : Edit(vocab, rng);
-                            break;
-                    }
                     string folder = Path.Combine(dir, $"case{cases}");
                     Directory.CreateDirectory(folder);
-                    File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), w);
-                    File.WriteAllText(Path.Combine(folder, "config.json"), cfg);
-                    File.WriteAllText(Path.Combine(folder, "vocab.txt"), voc);
-                    var task = Task.Run(() => PretrainedEncoder.FromHuggingFaceFolder(folder, maxTokens: 16));
-                    if (await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(30))) != task) { failures.Add($"{kind} case {c}: hung"); continue; }
-                    if (task.Exception?.InnerException is { } e)
-                    {
-                        rejected++;
-                        if (e is not (InvalidDataException or NotSupportedException or FileNotFoundException))
-                            failures.Add($"{kind} case {c}: {e.GetType().Name}: {e.Message}");
-                        else if (!e.Message.Contains(folder, StringComparison.Ordinal))
-                            failures.Add($"{kind} case {c}: the message does not name the file: {e.Message}");
-                        continue;
-                    }
+                    write(kind, rng, folder);
+                    var (encoder, failure) = await LoadOrFail(folder, $"{kind} case {c}");
+                    if (failure is not null) failures.Add(failure);
+                    if (encoder is null) { rejected++; continue; }
                     loaded++;
-                    if (kind is Mutation.HeaderBytes or Mutation.HeaderLength or Mutation.Truncate && !(await task).Encoder.Parameters.Data.AsSpan().SequenceEqual(original.Encoder.Parameters.Data))
+                    if (mustMatch(kind) && !encoder.Encoder.Parameters.Data.AsSpan().SequenceEqual(original.Encoder.Parameters.Data))
                         failures.Add($"{kind} case {c}: loaded different weights without an error");
                     Directory.Delete(folder, recursive: true);
                 }
@@ -82,6 +129,28 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
         output.WriteLine($"{cases} cases: {rejected} rejected, {loaded} loaded, {failures.Count} failures");
         Assert.True(cases >= 500);
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(20)));
+    }
+
+    // Loads folder within 30 s: the encoder, or null and what went wrong if the failure was not a clean one naming the file.
+    private static async Task<(PretrainedEncoder? Encoder, string? Failure)> LoadOrFail(string folder, string what)
+    {
+        var task = Task.Run(() => PretrainedEncoder.FromHuggingFaceFolder(folder, maxTokens: 16));
+        if (await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(30))) != task) return (null, $"{what}: hung");
+        if (task.Exception?.InnerException is not { } e) return (await task, null);
+        if (e is not (InvalidDataException or NotSupportedException or FileNotFoundException)) return (null, $"{what}: {e.GetType().Name}: {e.Message}");
+        return (null, e.Message.Contains(folder, StringComparison.Ordinal) ? null : $"{what}: the message does not name the file: {e.Message}");
+    }
+
+    private static byte[] Rebuilt(IEnumerable<(string Name, byte[] Data)> entries)
+    {
+        using var ms = new MemoryStream();
+        using (var zip = new ZipArchive(ms, ZipArchiveMode.Create, leaveOpen: true))
+            foreach (var (name, data) in entries)
+            {
+                using var s = zip.CreateEntry(name, CompressionLevel.NoCompression).Open();
+                s.Write(data);
+            }
+        return ms.ToArray();
     }
 
     // One to three character edits: replaced, deleted or inserted.

@@ -50,9 +50,10 @@ public sealed class PyTorchCheckpointFile : ITensorSource, IDisposable
             file.Position = 0;
             if (got == 2 && magic[0] == 0x80 && magic[1] <= 5)
                 throw Bad(path, "it is in PyTorch's legacy format (saved before PyTorch 1.6 or with _use_new_zipfile_serialization=False), which is not read: load it and save it again with a newer PyTorch, or convert it to safetensors");
-            try { zip = new ZipArchive(file, ZipArchiveMode.Read); }
+            IReadOnlyCollection<ZipArchiveEntry> all;
+            try { zip = new ZipArchive(file, ZipArchiveMode.Read); all = zip.Entries; } // the directory is read on first use
             catch (InvalidDataException e) { throw Bad(path, $"it is not a zip archive as torch.save writes ({e.Message})"); }
-            var pickles = zip.Entries.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1).ToList();
+            var pickles = all.Where(e => e.FullName.EndsWith("/data.pkl", StringComparison.Ordinal) && e.FullName.Count(c => c == '/') == 1).ToList();
             if (pickles.Count != 1) throw Bad(path, pickles.Count == 0 ? "it has no NAME/data.pkl entry (not a torch.save archive)" : "it has more than one data.pkl");
             var entry = pickles[0];
             if (entry.Length > MaxPickleBytes) throw Bad(path, $"its data.pkl claims {entry.Length:N0} bytes, more than the {MaxPickleBytes:N0} allowed");
