@@ -12,14 +12,21 @@ namespace MLNetTransformers.Core.Pretrained;
 public static class PretrainedCheckpoint
 {
     /// <summary>Reads a Hugging Face model folder's <c>config.json</c> and weights (<c>model.safetensors</c> or <c>pytorch_model.bin</c>).</summary>
+    /// <remarks>
+    /// A sentence-transformers folder (<c>modules.json</c>) is pooled as its modules say: mean or CLS pooling over the
+    /// token states (BERT's pooler, if the weights carry one, is left out) and unit length when it has a Normalize module;
+    /// modules that cannot be reproduced (Dense, max pooling) are refused by name.
+    /// </remarks>
     /// <param name="folder">The folder.</param>
     /// <param name="pooling">How sentence vectors are pooled (see <see cref="Load"/>); null = the checkpoint's way.</param>
-    /// <param name="normalize">Sentence embeddings of unit length.</param>
+    /// <param name="normalize">Sentence embeddings of unit length (also when the folder's modules say so).</param>
     public static LoadedEncoder LoadFolder(string folder, Pooling? pooling = null, bool normalize = false)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
         var (family, config) = ReadConfig(Path.Combine(folder, "config.json"));
-        return WithWeights(folder, tensors => Load(family, config, tensors, pooling, normalize));
+        var modules = SentenceTransformersModules.Read(folder);
+        return WithWeights(folder, tensors => Load(family, config, tensors, pooling ?? modules?.Pooling, normalize || modules?.Normalize == true,
+            usePooler: modules is null));
     }
 
     // A Hugging Face folder's weights, open while load runs: model.safetensors, or else PyTorch's pytorch_model.bin (read
@@ -72,11 +79,14 @@ public static class PretrainedCheckpoint
     /// with the pooler when there is one.
     /// </param>
     /// <param name="normalize">Sentence embeddings of unit length (sentence-transformers' Normalize).</param>
-    public static LoadedEncoder Load(EncoderFamily family, TransformerConfig config, ITensorSource tensors, Pooling? pooling = null, bool normalize = false)
+    /// <param name="usePooler">Whether a pooler in the checkpoint is used (with CLS pooling); false leaves it out, as
+    /// sentence-transformers' CLS pooling takes the first token's state as it is.</param>
+    public static LoadedEncoder Load(EncoderFamily family, TransformerConfig config, ITensorSource tensors, Pooling? pooling = null, bool normalize = false,
+        bool usePooler = true)
     {
         string src = $"'{tensors.Source}'";
         var names = new Resolver(family, tensors);
-        bool pooler = names.Find("pooler.dense.weight") is not null && pooling != Pooling.Mean;
+        bool pooler = usePooler && names.Find("pooler.dense.weight") is not null && pooling != Pooling.Mean;
         config = config with { Pooler = pooler, Pooling = pooling ?? (pooler ? Pooling.Cls : config.Pooling), NormalizeEmbeddings = normalize };
         config.Validate();
         // Nothing is allocated for a config that claims more weights than the file holds.

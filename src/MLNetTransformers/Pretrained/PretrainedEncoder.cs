@@ -43,13 +43,18 @@ public sealed class PretrainedEncoder
     /// Reads a Hugging Face model folder: <c>config.json</c> (BERT, MiniLM, DistilBERT or RoBERTa), <c>model.safetensors</c>
     /// (F32, F16 or BF16) or else PyTorch's <c>pytorch_model.bin</c> (read without running its pickle), and <c>vocab.txt</c> (WordPiece; lower-cased when <c>tokenizer_config.json</c> says
     /// <c>do_lower_case</c>, as BERT's uncased models do, and by default); RoBERTa's <c>vocab.json</c> + <c>merges.txt</c>
-    /// (byte-level BPE); or, without those, a WordPiece <c>tokenizer.json</c>.
+    /// (byte-level BPE); or, without those, a WordPiece <c>tokenizer.json</c>. A sentence-transformers folder
+    /// (<c>modules.json</c>, <c>1_Pooling</c>, <c>2_Normalize</c>) embeds as sentence-transformers does: its pooling mode,
+    /// unit length when it normalizes, sequences cut at its <c>max_seq_length</c>.
     /// </summary>
     /// <param name="folder">The model folder.</param>
-    /// <param name="maxTokens">Length of the tokenizer's sequences; null = <see cref="DefaultMaxTokens"/>, or the encoder's positions if fewer.</param>
+    /// <param name="maxTokens">Length of the tokenizer's sequences; null = a sentence-transformers folder's max_seq_length, else
+    /// <see cref="DefaultMaxTokens"/>, or the encoder's positions if fewer.</param>
     public static PretrainedEncoder FromHuggingFaceFolder(string folder, int? maxTokens = null)
     {
         var loaded = PretrainedCheckpoint.LoadFolder(folder);
+        // A sentence-transformers folder cuts sequences where its sentence_bert_config.json says.
+        maxTokens ??= SentenceTransformersModules.Read(folder)?.MaxSeqLength is { } st ? Math.Min(st, loaded.Encoder.Config.MaxLength) : null;
         return new PretrainedEncoder(loaded.Encoder, TokenizerOf(folder, MaxTokens(maxTokens, loaded.Encoder)), folder);
     }
 
