@@ -62,7 +62,7 @@ internal static class TrainCommand
             var ignored = r.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>()
                 .Where(o => !o.Implicit && PretrainedSets.Contains(o.Option.Name)).Select(o => o.Option.Name).ToList();
             if (ignored.Count > 0) throw new UsageException($"{string.Join(", ", ignored)}: a --pretrained encoder brings its own shape, tokenizer and dropout.");
-            options.Pretrained = LoadPretrained(pretrained, maxTokens);
+            options.Pretrained = PretrainedArgument.Load(pretrained, maxTokens);
         }
         flags.Apply(r, options);
         var ml = new MLContext(seed: options.Seed);
@@ -114,25 +114,5 @@ internal static class TrainCommand
             best_validation_pearson = s.BestValidationAccuracy is { } p ? Math.Round(p, 4) : (double?)null, parameters = model.Encoder.Parameters.Count,
         }));
         return 0;
-    }
-
-    /// <summary>
-    /// <c>--pretrained</c>: a Hugging Face model folder, a PyTorch-exported BERT <c>.onnx</c> file with <c>vocab.txt</c>
-    /// beside it, or the name of the packaged model. Anything else is a usage error; a bad file an error naming it.
-    /// </summary>
-    internal static PretrainedEncoder LoadPretrained(string path, int? maxTokens)
-    {
-        try
-        {
-            if (path == MiniLM.ModelName) return MiniLM.Load(maxTokens ?? PretrainedEncoder.DefaultMaxTokens);
-            if (Directory.Exists(path)) return PretrainedEncoder.FromHuggingFaceFolder(path, maxTokens);
-            if (File.Exists(path) && path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxEncoderCheckpoint.LoadPretrained(path, maxTokens);
-        }
-        // A --max-tokens the tokenizer or the encoder's positions cannot take is the command line's fault, not the file's.
-        catch (ArgumentException e) when (maxTokens is not null && e.ParamName is "maxTokens" or "tokenizer")
-        {
-            throw new UsageException($"--max-tokens {maxTokens}: {e.Message.ReplaceLineEndings(" ")}");
-        }
-        throw new UsageException($"--pretrained '{path}' is neither a model folder, an .onnx file nor a packaged model name ({MiniLM.ModelName}).");
     }
 }

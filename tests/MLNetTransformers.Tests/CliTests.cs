@@ -119,6 +119,39 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Embed_PrintsTheLibrarysEmbeddings_OrCosinesToAQuery_AndRefusesBadInputInOneLine()
+    {
+        string bert = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert");
+        string[] texts = ["the film was great and fun", "the plot was dull and bad", "not a good movie"];
+        using var generator = new Embeddings.TransformerEmbeddingGenerator(Pretrained.PretrainedEncoder.FromHuggingFaceFolder(bert));
+        var expected = await generator.GenerateAsync(texts);
+
+        var r = RunWithInput(string.Join("\n", texts) + "\n", "embed", "--pretrained", bert, "--input", "-", "--batch-size", "2");
+        Assert.True(r.Code == 0, r.Err);
+        var lines = r.Out.Trim().Split('\n').Select(l => JsonNode.Parse(l)!).ToArray();
+        Assert.Equal(texts, lines.Select(l => l["text"]!.GetValue<string>()));
+        for (int i = 0; i < texts.Length; i++)
+        {
+            var v = lines[i]["embedding"]!.AsArray().Select(x => x!.GetValue<float>()).ToArray();
+            Assert.Equal(expected[i].Vector.Length, v.Length);
+            for (int k = 0; k < v.Length; k++) Assert.True(Math.Abs(expected[i].Vector.Span[k] - v[k]) <= 1e-5, $"text {i}, component {k}: {v[k]} against {expected[i].Vector.Span[k]}");
+        }
+
+        var q = Run("embed", "--pretrained", bert, "--text", texts[1], "--query", texts[1]);
+        Assert.True(q.Code == 0, q.Err);
+        Assert.True(Math.Abs(JsonNode.Parse(q.Out)!["cosine"]!.GetValue<double>() - 1.0) <= 1e-5, q.Out);
+
+        foreach (var bad in new[] { new[] { "embed", "--pretrained", bert }, ["embed", "--text", "a"], ["embed", "--pretrained", Path.Combine(_dir, "none"), "--text", "a"],
+            ["embed", "--pretrained", bert, "--text", "a", "--batch-size", "0"] })
+        {
+            var e = Run(bad);
+            Assert.Equal(2, e.Code);
+            Assert.Single(e.Err.Trim().Split('\n'));
+            Assert.Equal("", e.Out);
+        }
+    }
+
+    [Fact]
     public void Train_FineTunesAPretrainedFolder_AndRefusesBadOnesInOneLine()
     {
         string bert = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert");

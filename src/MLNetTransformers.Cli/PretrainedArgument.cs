@@ -1,0 +1,25 @@
+namespace MLNetTransformers.Cli;
+
+/// <summary>The <c>--pretrained</c> argument of <c>train</c> and <c>embed</c>.</summary>
+internal static class PretrainedArgument
+{
+    /// <summary>
+    /// <c>--pretrained</c>: a Hugging Face model folder, a PyTorch-exported BERT <c>.onnx</c> file with <c>vocab.txt</c>
+    /// beside it, or the name of the packaged model. Anything else is a usage error; a bad file an error naming it.
+    /// </summary>
+    public static PretrainedEncoder Load(string path, int? maxTokens)
+    {
+        try
+        {
+            if (path == MiniLM.ModelName) return MiniLM.Load(maxTokens ?? PretrainedEncoder.DefaultMaxTokens);
+            if (Directory.Exists(path)) return PretrainedEncoder.FromHuggingFaceFolder(path, maxTokens);
+            if (File.Exists(path) && path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxEncoderCheckpoint.LoadPretrained(path, maxTokens);
+        }
+        // A --max-tokens the tokenizer or the encoder's positions cannot take is the command line's fault, not the file's.
+        catch (ArgumentException e) when (maxTokens is not null && e.ParamName is "maxTokens" or "tokenizer")
+        {
+            throw new UsageException($"--max-tokens {maxTokens}: {e.Message.ReplaceLineEndings(" ")}");
+        }
+        throw new UsageException($"--pretrained '{path}' is neither a model folder, an .onnx file nor a packaged model name ({MiniLM.ModelName}).");
+    }
+}
