@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace MLNetTransformers.Core.Pretrained;
 
@@ -12,13 +13,14 @@ namespace MLNetTransformers.Core.Pretrained;
 public sealed class EncoderFamily
 {
     private readonly Func<JsonElement, string, TransformerConfig> _config;
+    private readonly Func<TransformerConfig, JsonObject> _writeConfig;
     private readonly Func<string, string[]?> _names;
     private readonly Dictionary<string, string> _mlmHead;
 
     private EncoderFamily(string name, string[] modelTypes, string prefix, string[] ownNamespaces,
-        Func<JsonElement, string, TransformerConfig> config, Func<string, string[]?> names, Dictionary<string, string> mlmHead)
+        Func<JsonElement, string, TransformerConfig> config, Func<TransformerConfig, JsonObject> writeConfig, Func<string, string[]?> names, Dictionary<string, string> mlmHead)
     {
-        (Name, ModelTypes, Prefix, OwnNamespaces, _config, _names, _mlmHead) = (name, modelTypes, prefix, ownNamespaces, config, names, mlmHead);
+        (Name, ModelTypes, Prefix, OwnNamespaces, _config, _writeConfig, _names, _mlmHead) = (name, modelTypes, prefix, ownNamespaces, config, writeConfig, names, mlmHead);
     }
 
     /// <summary>The family's name.</summary>
@@ -34,6 +36,36 @@ public sealed class EncoderFamily
     /// <param name="config">The parsed config.json root.</param>
     /// <param name="source">Names the file in error messages.</param>
     public TransformerConfig ReadConfig(JsonElement config, string source) => _config(config, source);
+
+    /// <summary>
+    /// The <c>config.json</c> of an encoder of this family with <paramref name="config"/>'s shape; throws
+    /// <see cref="NotSupportedException"/> naming the setting when the family's config cannot say it (reading the
+    /// written config back must give the same shape).
+    /// </summary>
+    /// <param name="config">The encoder's config.</param>
+    public JsonObject WriteConfig(TransformerConfig config)
+    {
+        var json = _writeConfig(config);
+        using var doc = JsonDocument.Parse(json.ToJsonString());
+        var back = ReadConfig(doc.RootElement, "the written config");
+        foreach (var (setting, ours, theirs) in new (string, object, object)[]
+        {
+            ("VocabSize", config.VocabSize, back.VocabSize), ("ModelDim", config.ModelDim, back.ModelDim), ("Layers", config.Layers, back.Layers),
+            ("Heads", config.Heads, back.Heads), ("FeedForwardDim", config.FeedForwardDim, back.FeedForwardDim), ("MaxLength", config.MaxLength, back.MaxLength),
+            ("PositionOffset", config.PositionOffset, back.PositionOffset), ("TypeVocabSize", config.TypeVocabSize, back.TypeVocabSize),
+            ("LayerNormEps", config.LayerNormEps, back.LayerNormEps), ("Activation", config.Activation, back.Activation), ("Norm", config.Norm, back.Norm),
+            ("PositionalEncoding", config.PositionalEncoding, back.PositionalEncoding), ("EmbeddingNorm", config.EmbeddingNorm, back.EmbeddingNorm),
+        })
+            if (!ours.Equals(theirs)) throw new NotSupportedException($"A {Name} config.json cannot describe this encoder: its {setting} is {ours}, and {Name} has {theirs}.");
+        return json;
+    }
+
+    /// <summary>
+    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: RoBERTa when positions are
+    /// offset, DistilBERT without token types, BERT otherwise (the one place that decides it).
+    /// </summary>
+    /// <param name="config">The encoder's config.</param>
+    public static EncoderFamily For(TransformerConfig config) => config.PositionOffset > 0 ? Roberta : config.TypeVocabSize == 0 ? DistilBert : Bert;
 
     /// <summary>The checkpoint tensors (without <see cref="Prefix"/>) whose rows, stacked, make engine parameter <paramref name="parameter"/>; null when the family has none.</summary>
     /// <param name="parameter">An engine parameter name (<c>layers.0.self_attn.in_proj_weight</c>).</param>
@@ -67,16 +99,16 @@ public sealed class EncoderFamily
 
     /// <summary>BERT, and MiniLM and other models that use BERT's code (<c>bert</c>).</summary>
     public static EncoderFamily Bert { get; } = new("BERT", ["bert"], "bert.", ["embeddings.", "encoder.", "pooler."],
-        (c, src) => BertConfig(c, src, positionOffset: 0), p => BertNames(p, "embeddings.", "encoder.layer."),
+        (c, src) => BertConfig(c, src, positionOffset: 0), c => WriteBertConfig(c, "bert"), p => BertNames(p, "embeddings.", "encoder.layer."),
         MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.bias", "cls.predictions.decoder.weight", "cls.seq_relationship."));
 
     /// <summary>RoBERTa: BERT's blocks, positions counted from <c>pad_token_id</c> + 1.</summary>
     public static EncoderFamily Roberta { get; } = new("RoBERTa", ["roberta", "xlm-roberta"], "roberta.", ["embeddings.", "encoder.", "pooler."],
-        (c, src) => BertConfig(c, src, positionOffset: Int(c, "pad_token_id", src, 1) + 1), p => BertNames(p, "embeddings.", "encoder.layer."),
+        (c, src) => BertConfig(c, src, positionOffset: Int(c, "pad_token_id", src, 1) + 1), c => WriteBertConfig(c, "roberta"), p => BertNames(p, "embeddings.", "encoder.layer."),
         MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"));
 
     /// <summary>DistilBERT: its own tensor names, no token types, no pooler (its heads read the first token).</summary>
-    public static EncoderFamily DistilBert { get; } = new("DistilBERT", ["distilbert"], "distilbert.", ["embeddings.", "transformer."], DistilBertConfig, DistilBertNames,
+    public static EncoderFamily DistilBert { get; } = new("DistilBERT", ["distilbert"], "distilbert.", ["embeddings.", "transformer."], DistilBertConfig, WriteDistilBertConfig, DistilBertNames,
         MlmHead("vocab_transform.", "vocab_layer_norm.", "vocab_projector.bias", "vocab_projector.weight"));
 
     /// <summary>Every family the readers know.</summary>
@@ -102,6 +134,31 @@ public sealed class EncoderFamily
             PositionalEncoding = PositionalEncodingKind.Learned, EmbeddingNorm = true,
         };
     }
+
+    // BertConfig's keys (RoBERTa's too: its positions start after pad_token_id, so they number MaxLength + offset).
+    private static JsonObject WriteBertConfig(TransformerConfig c, string modelType) => new()
+    {
+        ["model_type"] = modelType, ["architectures"] = new JsonArray(modelType == "bert" ? "BertModel" : "RobertaModel"),
+        ["vocab_size"] = c.VocabSize, ["hidden_size"] = c.ModelDim, ["num_hidden_layers"] = c.Layers, ["num_attention_heads"] = c.Heads,
+        ["intermediate_size"] = c.FeedForwardDim, ["hidden_act"] = ActivationName(c.Activation), ["max_position_embeddings"] = c.MaxLength + c.PositionOffset,
+        ["type_vocab_size"] = c.TypeVocabSize, ["layer_norm_eps"] = c.LayerNormEps, ["hidden_dropout_prob"] = c.Dropout,
+        ["attention_probs_dropout_prob"] = c.AttentionDropout, ["pad_token_id"] = modelType == "bert" ? 0 : c.PositionOffset - 1,
+    };
+
+    private static JsonObject WriteDistilBertConfig(TransformerConfig c) => new()
+    {
+        ["model_type"] = "distilbert", ["architectures"] = new JsonArray("DistilBertModel"), ["vocab_size"] = c.VocabSize, ["dim"] = c.ModelDim,
+        ["n_layers"] = c.Layers, ["n_heads"] = c.Heads, ["hidden_dim"] = c.FeedForwardDim, ["activation"] = ActivationName(c.Activation),
+        ["max_position_embeddings"] = c.MaxLength, ["dropout"] = c.Dropout, ["attention_dropout"] = c.AttentionDropout,
+    };
+
+    private static string ActivationName(Activation a) => a switch
+    {
+        Activation.Gelu => "gelu",
+        Activation.GeluTanh => "gelu_new",
+        Activation.Relu => "relu",
+        _ => throw new NotSupportedException($"Hugging Face's encoders have no activation {a}."),
+    };
 
     private static TransformerConfig DistilBertConfig(JsonElement c, string src) => new()
     {

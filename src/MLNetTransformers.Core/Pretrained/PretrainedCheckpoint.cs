@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace MLNetTransformers.Core.Pretrained;
 
@@ -27,6 +28,68 @@ public static class PretrainedCheckpoint
         var modules = SentenceTransformersModules.Read(folder);
         return WithWeights(folder, tensors => Load(family, config, tensors, pooling ?? modules?.Pooling, normalize || modules?.Normalize == true,
             usePooler: modules is null));
+    }
+
+    /// <summary>
+    /// Writes <paramref name="encoder"/> as a Hugging Face model folder that <see cref="LoadFolder"/> (and Hugging Face's
+    /// <c>AutoModel</c>) reads back to the same encoder: <c>config.json</c> of its family (<see cref="EncoderFamily.For"/>)
+    /// and <c>model.safetensors</c> (F32, the family's tensor names, without a task prefix). An encoder without BERT's
+    /// pooler is an embedding model: the folder also gets sentence-transformers' <c>modules.json</c>, <c>1_Pooling</c>
+    /// (its pooling) and, when it normalizes, <c>2_Normalize</c>. Each file is written whole or not at all. The
+    /// tokenizer's files are the caller's (<c>PretrainedEncoder.SaveHuggingFaceFolder</c> writes them).
+    /// </summary>
+    /// <param name="encoder">The encoder (e.g. a fine-tuned classifier's <c>Encoder</c>).</param>
+    /// <param name="folder">The folder to write (created if needed; files of the same names are replaced).</param>
+    /// <returns>The family it was written as.</returns>
+    public static EncoderFamily SaveFolder(TransformerEncoder encoder, string folder)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        var c = encoder.Config;
+        var family = EncoderFamily.For(c);
+        var config = family.WriteConfig(c); // refuses, before anything is written, a shape the family cannot say
+        var own = encoder.Copy(); // the encoder's parameters alone (a classifier's encoder shares its owner's set)
+        var tensors = new List<(string, int[], ReadOnlyMemory<float>)>();
+        foreach (var p in own.Parameters.Tensors)
+        {
+            var names = family.SourceNames(p.Name) ?? throw new NotSupportedException($"A {family.Name} checkpoint has no tensor for the encoder's parameter '{p.Name}'.");
+            // Stacked parameters (q;k;v) are written as the family's separate tensors, an equal share of the rows each.
+            int rows = p.Shape[0] / names.Length;
+            var shape = p.Shape.ToArray();
+            shape[0] = rows;
+            int size = p.Length / names.Length;
+            var values = own.Parameters.Data.AsMemory(p.Offset, p.Length);
+            for (int i = 0; i < names.Length; i++) tensors.Add((names[i], shape, values.Slice(i * size, size)));
+        }
+        Directory.CreateDirectory(folder);
+        WriteWhole(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        SafeTensorsFile.Write(Path.Combine(folder, "model.safetensors"), tensors);
+        if (!c.Pooler)
+        {
+            static JsonObject Module(int i, string path, string type) => new() { ["idx"] = i, ["name"] = $"{i}", ["path"] = path, ["type"] = "sentence_transformers.models." + type };
+            var modules = new JsonArray(Module(0, "", "Transformer"), Module(1, "1_Pooling", "Pooling"));
+            if (c.NormalizeEmbeddings) modules.Add(Module(2, "2_Normalize", "Normalize"));
+            WriteWhole(Path.Combine(folder, "modules.json"), modules.ToJsonString());
+            Directory.CreateDirectory(Path.Combine(folder, "1_Pooling"));
+            WriteWhole(Path.Combine(folder, "1_Pooling", "config.json"), new JsonObject
+            {
+                ["word_embedding_dimension"] = c.ModelDim, ["pooling_mode_cls_token"] = c.Pooling == Pooling.Cls, ["pooling_mode_mean_tokens"] = c.Pooling == Pooling.Mean,
+                ["pooling_mode_max_tokens"] = false, ["pooling_mode_mean_sqrt_len_tokens"] = false,
+            }.ToJsonString());
+            if (c.NormalizeEmbeddings) Directory.CreateDirectory(Path.Combine(folder, "2_Normalize"));
+        }
+        return family;
+    }
+
+    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> through a temporary file: whole or not at all.</summary>
+    internal static void WriteWhole(string path, string text)
+    {
+        string temporary = path + ".tmp";
+        try
+        {
+            File.WriteAllText(temporary, text);
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally { if (File.Exists(temporary)) File.Delete(temporary); }
     }
 
     // A Hugging Face folder's weights, open while load runs: model.safetensors, or else PyTorch's pytorch_model.bin (read

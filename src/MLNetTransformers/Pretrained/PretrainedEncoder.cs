@@ -58,6 +58,24 @@ public sealed class PretrainedEncoder
         return new PretrainedEncoder(loaded.Encoder, TokenizerOf(folder, MaxTokens(maxTokens, loaded.Encoder)), folder);
     }
 
+    /// <summary>
+    /// Writes this encoder and its tokenizer as a Hugging Face model folder, which <see cref="FromHuggingFaceFolder"/>,
+    /// Hugging Face's <c>AutoModel</c> and, for an embedding model (no BERT pooler), sentence-transformers read back to the
+    /// same embeddings: config.json, model.safetensors, the tokenizer's files, and sentence-transformers' modules with
+    /// <c>sentence_bert_config.json</c>'s max_seq_length. To share a fine-tuned classifier's encoder:
+    /// <c>new PretrainedEncoder(model.Model.Encoder, model.Tokenizer, name).SaveHuggingFaceFolder(folder)</c>.
+    /// </summary>
+    /// <param name="folder">The folder to write (created if needed; files of the same names are replaced).</param>
+    public void SaveHuggingFaceFolder(string folder)
+    {
+        var tokenizerFiles = Tokenizer.HuggingFaceFiles(); // refuses a tokenizer Hugging Face cannot read before anything is written
+        PretrainedCheckpoint.SaveFolder(Encoder, folder);
+        foreach (var (name, text) in tokenizerFiles) PretrainedCheckpoint.WriteWhole(Path.Combine(folder, name), text);
+        if (!Encoder.Config.Pooler)
+            PretrainedCheckpoint.WriteWhole(Path.Combine(folder, "sentence_bert_config.json"),
+                new System.Text.Json.Nodes.JsonObject { ["max_seq_length"] = Tokenizer.MaxTokens, ["do_lower_case"] = false }.ToJsonString());
+    }
+
     /// <summary>A model folder's tokenizer: vocab.txt (casing from tokenizer_config.json), vocab.json + merges.txt, or a WordPiece tokenizer.json.</summary>
     internal static TextTokenizer TokenizerOf(string folder, int maxTokens)
     {

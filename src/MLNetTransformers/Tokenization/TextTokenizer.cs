@@ -182,6 +182,22 @@ public sealed class TextTokenizer
         return new TextTokenizer(new State(TokenizerKind.WordPiece, Checked(maxTokens), lowerCase, vocabulary.Replace("\r\n", "\n"), null, null) { HuggingFaceRules = true });
     }
 
+    /// <summary>
+    /// The files a Hugging Face folder holds this tokenizer in (name, contents): WordPiece as <c>vocab.txt</c> with
+    /// <c>tokenizer_config.json</c>'s <c>do_lower_case</c>, RoBERTa's byte-level BPE as <c>vocab.json</c> + <c>merges.txt</c>.
+    /// Other kinds tokenize by rules Hugging Face's tokenizers do not share, and are refused.
+    /// </summary>
+    internal IReadOnlyList<(string Name, string Text)> HuggingFaceFiles() => Kind switch
+    {
+        TokenizerKind.WordPiece when _state.HuggingFaceRules =>
+        [
+            ("vocab.txt", _state.Vocabulary!),
+            ("tokenizer_config.json", new System.Text.Json.Nodes.JsonObject { ["tokenizer_class"] = "BertTokenizer", ["do_lower_case"] = LowerCase, ["model_max_length"] = MaxTokens }.ToJsonString()),
+        ],
+        TokenizerKind.ByteLevelBpe => [("vocab.json", _state.Vocabulary!), ("merges.txt", _state.Merges!)],
+        _ => throw new NotSupportedException($"A {Kind} tokenizer has no Hugging Face equivalent that tokenizes the same way; a pretrained encoder's WordPiece or byte-level BPE tokenizer does."),
+    };
+
     /// <summary>The same tokenizer with sequences of <paramref name="maxTokens"/> ids (specials included).</summary>
     /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
     public TextTokenizer WithMaxTokens(int maxTokens) => maxTokens == MaxTokens ? this : new TextTokenizer(_state with { MaxTokens = Checked(maxTokens) });

@@ -1,0 +1,101 @@
+using MLNetTransformers.Core.Layers;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Core.Pretrained;
+using Xunit;
+
+namespace MLNetTransformers.Core.Tests;
+
+/// <summary>
+/// An encoder written as a Hugging Face folder reads back to the same encoder, and its tensors are the ones PyTorch's
+/// reference module wrote under the same names; shapes a family's config cannot say are refused before anything is written.
+/// </summary>
+public class HuggingFaceExportTests
+{
+    private static T InTemporaryFolder<T>(Func<string, T> use)
+    {
+        string dir = Directory.CreateTempSubdirectory("hf-export").FullName;
+        try { return use(dir); }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Theory]
+    [InlineData("bert", "BERT")]
+    [InlineData("distilbert", "DistilBERT")]
+    [InlineData("roberta", "RoBERTa")]
+    public void EachFamily_ReadsBackToTheSameEncoder(string fixture, string family)
+    {
+        var original = PretrainedCheckpoint.LoadFolder(PretrainedCheckpointTests.Folder(fixture)).Encoder;
+        var back = InTemporaryFolder(dir =>
+        {
+            Assert.Equal(family, PretrainedCheckpoint.SaveFolder(original, dir).Name);
+            Assert.False(File.Exists(Path.Combine(dir, "modules.json")) && original.Config.Pooler);
+            return PretrainedCheckpoint.LoadFolder(dir);
+        });
+        Assert.Equal(family, back.Family.Name);
+        Assert.Equal(original.Config, back.Encoder.Config);
+        Assert.Equal(original.Parameters.Data, back.Encoder.Parameters.Data);
+        Assert.Empty(back.Unused);
+    }
+
+    // The fixture was written by PyTorch with Hugging Face's names (bert. prefix, old gamma/beta names in the embeddings):
+    // every tensor written holds exactly the values of the tensor of the same name there, q, k and v separately.
+    [Fact]
+    public void BertTensors_AreThePyTorchCheckpointsOwn_NameByName()
+    {
+        string fixture = PretrainedCheckpointTests.Folder("bert");
+        var encoder = PretrainedCheckpoint.LoadFolder(fixture).Encoder;
+        InTemporaryFolder(dir =>
+        {
+            PretrainedCheckpoint.SaveFolder(encoder, dir);
+            using var written = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors"));
+            using var source = SafeTensorsFile.Open(Path.Combine(fixture, "model.safetensors"));
+            Assert.Contains("encoder.layer.1.attention.self.key.weight", written.Shapes.Keys);
+            foreach (var (name, shape) in written.Shapes)
+            {
+                string there = "bert." + name.Replace("embeddings.LayerNorm.weight", "embeddings.LayerNorm.gamma").Replace("embeddings.LayerNorm.bias", "embeddings.LayerNorm.beta");
+                Assert.Equal(source.Shapes[there], shape);
+                int n = shape.Aggregate(1, (a, d) => a * d);
+                float[] a = new float[n], b = new float[n];
+                written.Read(name, a);
+                source.Read(there, b);
+                Assert.True(a.AsSpan().SequenceEqual(b), name);
+            }
+            Assert.Equal(source.Shapes.Keys.Count(k => k.StartsWith("bert.", StringComparison.Ordinal) && !k.EndsWith("position_ids", StringComparison.Ordinal)), written.Shapes.Count);
+            return 0;
+        });
+    }
+
+    [Fact]
+    public void AnEmbeddingModel_GetsSentenceTransformersModules_ThatReadBackToItsPooling()
+    {
+        var meanUnit = PretrainedCheckpoint.LoadFolder(PretrainedCheckpointTests.Folder("bert"), Pooling.Mean, normalize: true).Encoder;
+        Assert.False(meanUnit.Config.Pooler);
+        var back = InTemporaryFolder(dir =>
+        {
+            PretrainedCheckpoint.SaveFolder(meanUnit, dir);
+            Assert.True(File.Exists(Path.Combine(dir, "modules.json")) && File.Exists(Path.Combine(dir, "1_Pooling", "config.json")) && Directory.Exists(Path.Combine(dir, "2_Normalize")));
+            using (var written = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors"))) Assert.DoesNotContain("pooler.dense.weight", written.Shapes.Keys);
+            return PretrainedCheckpoint.LoadFolder(dir).Encoder;
+        });
+        Assert.Equal(meanUnit.Config, back.Config);
+        Assert.Equal(meanUnit.Parameters.Data, back.Parameters.Data);
+    }
+
+    [Fact]
+    public void AShapeNoFamilyConfigCanSay_IsRefusedBeforeAnythingIsWritten()
+    {
+        var preNorm = new TransformerEncoder(new TransformerConfig
+        {
+            VocabSize = 40, ModelDim = 16, Layers = 1, Heads = 2, FeedForwardDim = 32, MaxLength = 24, TypeVocabSize = 2,
+            Norm = NormPlacement.PreNorm, PositionalEncoding = PositionalEncodingKind.Learned, EmbeddingNorm = true,
+        });
+        InTemporaryFolder(dir =>
+        {
+            string target = Path.Combine(dir, "model");
+            var e = Assert.Throws<NotSupportedException>(() => PretrainedCheckpoint.SaveFolder(preNorm, target));
+            Assert.Contains("A BERT config.json cannot describe this encoder: its Norm is PreNorm", e.Message);
+            Assert.False(Directory.Exists(target));
+            return 0;
+        });
+    }
+}
