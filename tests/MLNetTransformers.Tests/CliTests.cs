@@ -164,6 +164,21 @@ public sealed class CliTests : IDisposable
         var predicted = Run("predict", "--model", model, "--text", "the film was great and fun");
         Assert.Equal(0, predicted.Code);
 
+        // The fine-tuned encoder goes back to Hugging Face's format and reads back to the classifier's encoder weights.
+        string exported = Path.Combine(_dir, "exported");
+        var export = Run("export-hf", "--model", model, "--out", exported);
+        Assert.True(export.Code == 0, export.Err);
+        Assert.Equal("bert", LastJson(export.Out)["model_type"]!.GetValue<string>());
+        var tuned = TransformerModel.Parts(TransformerModel.Load(new Microsoft.ML.MLContext(seed: 0), model, out _)).OfType<Classification.TransformerClassificationTransformer>().Single();
+        var reread = Pretrained.PretrainedEncoder.FromHuggingFaceFolder(exported).Encoder;
+        foreach (var t in reread.Parameters.Tensors) Assert.Equal(tuned.Model.Parameters[t.Name].Value.ToArray(), t.Value.ToArray());
+        foreach (var usage in new[] { new[] { "export-hf", "--out", exported }, ["export-hf", "--model", model, "--pretrained", bert, "--out", exported], ["export-hf", "--model", model, "--out", train] })
+        {
+            var e = Run(usage);
+            Assert.Equal(2, e.Code);
+            Assert.Single(e.Err.Trim().Split('\n'));
+        }
+
         var shaped = Run("train", "--task", "binary", "--train", train, "--model", model, "--pretrained", bert, "--layers", "4");
         Assert.Equal(2, shaped.Code);
         Assert.Contains("--layers: a --pretrained encoder brings its own shape", shaped.Err);

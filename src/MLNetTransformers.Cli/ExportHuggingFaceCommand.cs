@@ -1,0 +1,45 @@
+namespace MLNetTransformers.Cli;
+
+/// <summary>
+/// <c>export-hf</c>: an encoder and its tokenizer as a Hugging Face model folder (config.json, model.safetensors,
+/// tokenizer files; sentence-transformers' modules for an embedding model): a pretrained one as loaded, or the encoder
+/// a saved classifier or featurizer fine-tuned.
+/// </summary>
+internal static class ExportHuggingFaceCommand
+{
+    public static Command Create()
+    {
+        var pretrained = CliOption.Text("--pretrained", $"A pretrained encoder: a Hugging Face model folder, a PyTorch-exported BERT .onnx (vocab.txt beside it), or {MiniLM.ModelName}");
+        var model = CliOption.InputFile("--model", "A classifier or featurizer saved by train whose encoder was fine-tuned from a pretrained one");
+        var output = CliOption.Text("--out", "The folder to write", required: true);
+        var command = new Command("export-hf", "Write an encoder and its tokenizer as a Hugging Face model folder; prints JSON") { pretrained, model, output };
+        command.SetAction(r => Run(r.GetValue(pretrained), r.GetValue(model), r.GetValue(output)!));
+        return command;
+    }
+
+    private static int Run(string? pretrained, string? modelPath, string outPath)
+    {
+        if ((pretrained is null) == (modelPath is null)) throw new UsageException("Give exactly one of --pretrained and --model.");
+        if (File.Exists(outPath)) throw new UsageException($"--out '{outPath}' is a file; give a folder.");
+        PretrainedEncoder encoder;
+        if (pretrained is not null) encoder = PretrainedArgument.Load(pretrained, maxTokens: null);
+        else
+        {
+            var part = TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 0), modelPath!, out _)).FirstOrDefault(p => p is Classification.TransformerClassificationTransformer or Featurization.EncoderFeaturizerTransformer);
+            encoder = part switch
+            {
+                Classification.TransformerClassificationTransformer c when c.Model.Config.Members == 1 => new PretrainedEncoder(c.Model.Encoder, c.Tokenizer, modelPath!),
+                Classification.TransformerClassificationTransformer => throw new UsageException($"--model '{modelPath}' is an ensemble; one encoder is written."),
+                Featurization.EncoderFeaturizerTransformer f => new PretrainedEncoder(f.Encoder, f.Tokenizer, modelPath!),
+                _ => throw new InvalidDataException($"Model '{modelPath}' holds no classifier or featurizer encoder."),
+            };
+        }
+        encoder.SaveHuggingFaceFolder(outPath);
+        Console.WriteLine(new JsonObject
+        {
+            ["folder"] = outPath, ["files"] = new JsonArray(Directory.GetFiles(outPath, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(outPath, f)).Order(StringComparer.Ordinal).Select(f => (JsonNode)f).ToArray()),
+            ["model_type"] = Core.Pretrained.EncoderFamily.For(encoder.Encoder.Config).ModelTypes[0], ["sentence_transformers"] = !encoder.Encoder.Config.Pooler,
+        }.ToJsonString());
+        return 0;
+    }
+}
