@@ -32,6 +32,21 @@ internal static class CliOption
     public static Option<bool> Int8(string description = "Score with int8 linear layers (dynamic quantization; AVX-VNNI where the CPU has it)") =>
         new("--int8") { Description = description };
 
+    /// <summary>
+    /// The <c>--model</c> of a command that scores with a classifier: a model file written by <c>train</c>, or a Hugging
+    /// Face folder of a BERT or RoBERTa sequence classifier (<see cref="ModelFile.Load"/>).
+    /// </summary>
+    public static Option<string> ClassifierModel()
+    {
+        var o = Text("--model", "A model saved by train, or a Hugging Face folder of a BERT or RoBERTa sequence classifier", required: true);
+        o.Validators.Add(r =>
+        {
+            if (r.Tokens.Count > 0 && r.Tokens[0].Value is var path && !File.Exists(path) && !Directory.Exists(path))
+                r.AddError($"Option --model: '{path}' is neither a model file nor a model folder.");
+        });
+        return o;
+    }
+
     /// <summary>The <c>--model</c> a command reads: a model file written by <paramref name="writtenBy"/>.</summary>
     public static Option<string> Model(string writtenBy) => InputFile("--model", $"A model saved by {writtenBy}", required: true);
 

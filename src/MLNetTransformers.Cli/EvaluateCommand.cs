@@ -5,7 +5,7 @@ internal static class EvaluateCommand
 {
     public static Command Create()
     {
-        var model = CliOption.Model("train");
+        var model = CliOption.ClassifierModel();
         var test = CliOption.InputFile("--test", "Labelled test data (TSV with a header; - = standard input)", required: true, standardInput: true);
         var textCol = CliOption.Text("--text-col", "Text column (default: the first)");
         var text2Col = CliOption.Text("--text2-col", "Second text column of a pair model (default: the column after the first text)");
@@ -20,7 +20,7 @@ internal static class EvaluateCommand
     private static int Run(string modelPath, string testPath, string? textCol, string? text2Col, string? labelCol, bool int8)
     {
         var ml = new MLContext(seed: 0);
-        var model = TransformerModel.Load(ml, modelPath, out var schema);
+        var model = ModelFile.Load(ml, modelPath, out var schema);
         if (TransformerModel.Parts(model).OfType<Similarity.SentenceSimilarityTransformer>().FirstOrDefault() is { } bi)
             return RunBiEncoder(ml, model, bi, modelPath, testPath, textCol, text2Col, labelCol);
         if (int8) model = ModelFile.WithInt8(model);
@@ -65,10 +65,10 @@ internal static class EvaluateCommand
     }
 
     /// <summary>The label column the classifier was trained on: recorded in the model, or (older files) the one input column besides the text.</summary>
-    private static string TrainedLabel(TransformerClassificationTransformer classifier, DataViewSchema inputSchema, string modelPath)
+    private static string TrainedLabel(TransformerClassificationTransformer classifier, DataViewSchema? inputSchema, string modelPath)
     {
         if (classifier.LabelColumnName is { } recorded) return recorded;
-        var others = inputSchema.Where(c => !c.IsHidden && c.Name != classifier.TextColumnName).Select(c => c.Name).ToList();
+        var others = (inputSchema ?? throw new InvalidDataException($"Model '{modelPath}' records no label column.")).Where(c => !c.IsHidden && c.Name != classifier.TextColumnName).Select(c => c.Name).ToList();
         return others.Count == 1 ? others[0]
             : throw new InvalidDataException($"Model '{modelPath}' does not record its label column and its input has {others.Count} candidates ({string.Join(", ", others)}); retrain it with this version.");
     }

@@ -3,6 +3,23 @@ namespace MLNetTransformers.Cli;
 /// <summary>The part of a loaded model file a command works with, or an error naming the file.</summary>
 internal static class ModelFile
 {
+    /// <summary>A model file as <c>train</c> saved it (with the schema it was trained on), or a Hugging Face sequence classifier's folder (no schema).</summary>
+    public static ITransformer Load(MLContext ml, string path, out DataViewSchema? schema)
+    {
+        schema = null;
+        if (Directory.Exists(path))
+        {
+            var classifier = TransformerClassificationTransformer.FromHuggingFaceFolder(path);
+            if (classifier.IsBinary || classifier.IsRegression) return classifier;
+            // Multiclass labels are read as text and mapped to the classifier's keys, in config.json's id order.
+            var names = ml.Data.LoadFromEnumerable(classifier.ClassNames.Select(n => new ClassName { Label = n }));
+            return new TransformerChain<ITransformer>(ml.Transforms.Conversion.MapValueToKey(DefaultColumnNames.Label, keyData: names).Fit(names), classifier);
+        }
+        var model = TransformerModel.Load(ml, path, out var trained);
+        schema = trained;
+        return model;
+    }
+
     public static TransformerClassificationTransformer Classifier(ITransformer model, string path) =>
         TransformerModel.Parts(model).OfType<TransformerClassificationTransformer>().FirstOrDefault()
         ?? throw new InvalidDataException($"Model '{path}' holds no transformer classifier (train one with train).");
@@ -23,4 +40,6 @@ internal static class ModelFile
     public static Translation.Seq2SeqTransformer Translator(string path) =>
         TransformerModel.Parts(TransformerModel.Load(new MLContext(), path, out _)).OfType<Translation.Seq2SeqTransformer>().FirstOrDefault()
         ?? throw new InvalidDataException($"Model '{path}' holds no sequence-to-sequence model (train one with train-seq2seq).");
+
+    private sealed class ClassName { public string Label { get; set; } = ""; }
 }

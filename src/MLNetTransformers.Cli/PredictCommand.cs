@@ -5,7 +5,7 @@ internal static class PredictCommand
 {
     public static Command Create()
     {
-        var model = CliOption.Model("train");
+        var model = CliOption.ClassifierModel();
         var text = CliOption.Text("--text", "The text to classify", required: true);
         var text2 = CliOption.Text("--text2", "The second text, for a model trained on sentence pairs");
         var int8 = CliOption.Int8();
@@ -16,7 +16,7 @@ internal static class PredictCommand
 
     private static int Run(string modelPath, string text, string? text2, bool int8)
     {
-        var loaded = TransformerModel.Load(new MLContext(seed: 0), modelPath, out _);
+        var loaded = ModelFile.Load(new MLContext(seed: 0), modelPath, out _);
         if (TransformerModel.Parts(loaded).OfType<Similarity.SentenceSimilarityTransformer>().FirstOrDefault() is { } bi)
         {
             if (text2 is null) throw new UsageException($"Model '{modelPath}' reads sentence pairs: give --text2 as well.");

@@ -152,6 +152,35 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public void PredictAndEvaluate_ReadAHuggingFaceClassifierFolder()
+    {
+        string fixtures = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained");
+        var three = Run("predict", "--model", Path.Combine(fixtures, "bert-classifier"), "--text", "the film was great");
+        Assert.True(three.Code == 0, three.Err);
+        var probabilities = JsonNode.Parse(three.Out)!["probabilities"]!.AsObject();
+        Assert.Equal(["negative", "neutral", "positive"], probabilities.Select(p => p.Key));
+        Assert.Equal(1.0, probabilities.Sum(p => p.Value!.GetValue<double>()), 4);
+        Assert.Equal(probabilities.MaxBy(p => p.Value!.GetValue<double>()).Key, JsonNode.Parse(three.Out)!["label"]!.GetValue<string>());
+
+        string test = Path.Combine(_dir, "three.tsv");
+        File.WriteAllLines(test, ["text\tlabel", "the film was great\tpositive", "the plot was dull\tnegative", "i loved it\tneutral", "it was fun\tpositive"]);
+        var evaluated = Run("evaluate", "--model", Path.Combine(fixtures, "bert-classifier"), "--test", test);
+        Assert.True(evaluated.Code == 0, evaluated.Err);
+        Assert.Equal(4, LastJson(evaluated.Out)["rows"]!.GetValue<int>());
+        Assert.InRange(LastJson(evaluated.Out)["micro_accuracy"]!.GetValue<double>(), 0, 1);
+
+        File.WriteAllLines(test, ["text\tlabel", "the film was great\t1", "the plot was dull\t0"]);
+        var binary = Run("evaluate", "--model", Path.Combine(fixtures, "roberta-classifier"), "--test", test);
+        Assert.True(binary.Code == 0, binary.Err);
+        Assert.Equal(2, LastJson(binary.Out)["rows"]!.GetValue<int>());
+
+        var notAClassifier = Run("predict", "--model", Path.Combine(fixtures, "bert"), "--text", "a");
+        Assert.Equal(1, notAClassifier.Code);
+        Assert.Contains("has no id2label", notAClassifier.Err);
+        Assert.Single(notAClassifier.Err.Trim().Split('\n'));
+    }
+
+    [Fact]
     public void Train_FineTunesAPretrainedFolder_AndRefusesBadOnesInOneLine()
     {
         string bert = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert");

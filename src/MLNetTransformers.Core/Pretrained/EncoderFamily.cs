@@ -18,10 +18,19 @@ public sealed class EncoderFamily
     private readonly Dictionary<string, string> _mlmHead;
 
     private EncoderFamily(string name, string[] modelTypes, string prefix, string[] ownNamespaces,
-        Func<JsonElement, string, TransformerConfig> config, Func<TransformerConfig, JsonObject> writeConfig, Func<string, string[]?> names, Dictionary<string, string> mlmHead)
+        Func<JsonElement, string, TransformerConfig> config, Func<TransformerConfig, JsonObject> writeConfig, Func<string, string[]?> names, Dictionary<string, string> mlmHead,
+        (string Dense, string Output)? sequenceClassifier)
     {
-        (Name, ModelTypes, Prefix, OwnNamespaces, _config, _writeConfig, _names, _mlmHead) = (name, modelTypes, prefix, ownNamespaces, config, writeConfig, names, mlmHead);
+        (Name, ModelTypes, Prefix, OwnNamespaces, _config, _writeConfig, _names, _mlmHead, SequenceClassifier) =
+            (name, modelTypes, prefix, ownNamespaces, config, writeConfig, names, mlmHead, sequenceClassifier);
     }
+
+    /// <summary>
+    /// The head of the family's <c>*ForSequenceClassification</c> checkpoints as the engine's classifier runs it: the
+    /// tanh dense layer on the first token (BERT's pooler, RoBERTa's <c>classifier.dense</c>) and the output layer, by
+    /// their tensor prefixes; null when the family's head is not of that shape (DistilBERT's uses ReLU).
+    /// </summary>
+    public (string Dense, string Output)? SequenceClassifier { get; }
 
     /// <summary>The family's name.</summary>
     public string Name { get; }
@@ -100,16 +109,17 @@ public sealed class EncoderFamily
     /// <summary>BERT, and MiniLM and other models that use BERT's code (<c>bert</c>).</summary>
     public static EncoderFamily Bert { get; } = new("BERT", ["bert"], "bert.", ["embeddings.", "encoder.", "pooler."],
         (c, src) => BertConfig(c, src, positionOffset: 0), c => WriteBertConfig(c, "bert"), p => BertNames(p, "embeddings.", "encoder.layer."),
-        MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.bias", "cls.predictions.decoder.weight", "cls.seq_relationship."));
+        MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.bias", "cls.predictions.decoder.weight", "cls.seq_relationship."),
+        ("bert.pooler.dense.", "classifier."));
 
     /// <summary>RoBERTa: BERT's blocks, positions counted from <c>pad_token_id</c> + 1.</summary>
     public static EncoderFamily Roberta { get; } = new("RoBERTa", ["roberta", "xlm-roberta"], "roberta.", ["embeddings.", "encoder.", "pooler."],
         (c, src) => BertConfig(c, src, positionOffset: Int(c, "pad_token_id", src, 1) + 1), c => WriteBertConfig(c, "roberta"), p => BertNames(p, "embeddings.", "encoder.layer."),
-        MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"));
+        MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"), ("classifier.dense.", "classifier.out_proj."));
 
     /// <summary>DistilBERT: its own tensor names, no token types, no pooler (its heads read the first token).</summary>
     public static EncoderFamily DistilBert { get; } = new("DistilBERT", ["distilbert"], "distilbert.", ["embeddings.", "transformer."], DistilBertConfig, WriteDistilBertConfig, DistilBertNames,
-        MlmHead("vocab_transform.", "vocab_layer_norm.", "vocab_projector.bias", "vocab_projector.weight"));
+        MlmHead("vocab_transform.", "vocab_layer_norm.", "vocab_projector.bias", "vocab_projector.weight"), null);
 
     /// <summary>Every family the readers know.</summary>
     public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert];

@@ -31,6 +31,63 @@ public static class PretrainedCheckpoint
     }
 
     /// <summary>
+    /// A classifier ready to use, from a Hugging Face folder of a <c>*ForSequenceClassification</c> checkpoint (BERT's or
+    /// RoBERTa's, e.g. a model already fine-tuned for sentiment): the encoder, the head's tanh dense layer on the first
+    /// token and its output layer, and the labels of config.json's <c>id2label</c> in id order (one label: a regressor).
+    /// </summary>
+    /// <param name="folder">The model folder (config.json, model.safetensors or pytorch_model.bin).</param>
+    public static LoadedClassifier LoadSequenceClassifierFolder(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
+        string configPath = Path.Combine(folder, "config.json");
+        var (family, config) = ReadConfig(configPath);
+        var (dense, output) = family.SequenceClassifier
+            ?? throw new NotSupportedException($"Model folder '{folder}': {family.Name}'s sequence-classification head is not read; its encoder is (fine-tune it with a new head).");
+        var labels = ReadLabels(configPath);
+        return WithWeights(folder, tensors =>
+        {
+            var encoder = Load(family, config, tensors, Pooling.Cls, usePooler: false).Encoder;
+            var model = new TransformerClassifier(new ClassifierConfig(encoder.Config.Shape() with { Pooler = true, Pooling = Pooling.Cls }) { NumClasses = labels.Count });
+            foreach (var t in encoder.Parameters.Tensors) t.Value.CopyTo(model.Parameters[t.Name].Value);
+            int d = config.ModelDim;
+            foreach (var (source, target, shape) in new[]
+            {
+                (dense + "weight", "pooler.dense.weight", new[] { d, d }), (dense + "bias", "pooler.dense.bias", [d]),
+                (output + "weight", "head.weight", [labels.Count, d]), (output + "bias", "head.bias", [labels.Count]),
+            })
+            {
+                if (!tensors.Shapes.TryGetValue(source, out var found))
+                    throw new InvalidDataException($"'{tensors.Source}' lacks the tensor '{source}' of a {family.Name} sequence classifier (shape [{string.Join(", ", shape)}]).");
+                if (!found.SequenceEqual(shape))
+                    throw new InvalidDataException($"'{tensors.Source}': tensor '{source}' is [{string.Join(", ", found)}]; {labels.Count} labels of width {d} need [{string.Join(", ", shape)}].");
+                tensors.Read(source, model.Parameters[target].Value);
+            }
+            return new LoadedClassifier(model, family, labels);
+        });
+    }
+
+    // config.json's id2label in id order ("0", "1", … all present), or LABEL_i for num_labels when it has none.
+    private static List<string> ReadLabels(string path)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+        var root = doc.RootElement;
+        if (root.TryGetProperty("id2label", out var map) && map.ValueKind == JsonValueKind.Object)
+        {
+            var byId = new SortedDictionary<int, string>();
+            foreach (var p in map.EnumerateObject())
+            {
+                if (!int.TryParse(p.Name, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id) || p.Value.ValueKind != JsonValueKind.String)
+                    throw new InvalidDataException($"Model config '{path}': id2label maps '{p.Name}' to {p.Value}; ids are whole numbers and labels texts.");
+                byId[id] = p.Value.GetString()!;
+            }
+            if (byId.Count == 0 || byId.Keys.Last() != byId.Count - 1) throw new InvalidDataException($"Model config '{path}': id2label does not number its {byId.Count} labels 0 to {byId.Count - 1}.");
+            return byId.Values.ToList();
+        }
+        if (root.TryGetProperty("num_labels", out var n) && n.TryGetInt32(out int count) && count > 0) return Enumerable.Range(0, count).Select(i => $"LABEL_{i}").ToList();
+        throw new InvalidDataException($"Model config '{path}' has no id2label: it does not describe a sequence classifier.");
+    }
+
+    /// <summary>
     /// Writes <paramref name="encoder"/> as a Hugging Face model folder that <see cref="LoadFolder"/> (and Hugging Face's
     /// <c>AutoModel</c>) reads back to the same encoder: <c>config.json</c> of its family (<see cref="EncoderFamily.For"/>)
     /// and <c>model.safetensors</c> (F32, the family's tensor names, without a task prefix). An encoder without BERT's
@@ -280,3 +337,9 @@ public static class PretrainedCheckpoint
 /// <param name="Family">The family whose names were read.</param>
 /// <param name="Unused">Tensors of the checkpoint that no encoder parameter reads (task heads such as <c>cls.*</c>).</param>
 public sealed record LoadedEncoder(TransformerEncoder Encoder, EncoderFamily Family, IReadOnlyList<string> Unused);
+
+/// <summary>A sequence classifier read from a Hugging Face folder, with its family and labels (in id order).</summary>
+/// <param name="Model">The classifier (encoder, head's dense layer as the pooler, output layer).</param>
+/// <param name="Family">The checkpoint's family.</param>
+/// <param name="Labels">config.json's id2label, in id order.</param>
+public sealed record LoadedClassifier(TransformerClassifier Model, EncoderFamily Family, IReadOnlyList<string> Labels);

@@ -1,3 +1,4 @@
+using MLNetTransformers.Core.Pretrained;
 using MLNetTransformers.Persistence;
 
 namespace MLNetTransformers.Classification;
@@ -24,19 +25,48 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
         var model = r.Checkpoint<TransformerClassifier>(rec.Checkpoint);
         if (rec.Classes.Length != model.Config.NumClasses)
             throw new InvalidDataException($"Model file '{r.Path}' names {rec.Classes.Length} classes for a classifier of {model.Config.NumClasses}.");
-        bool regression = model.IsRegressor;
-        KeyDataViewType? keyType = rec.Binary || regression ? null : new KeyDataViewType(typeof(uint), rec.Classes.Length);
-        DataViewSchema.Annotations? annotations = null;
-        if (!rec.Binary && !regression)
-        {
-            var b = new DataViewSchema.Annotations.Builder();
-            var values = new VBuffer<ReadOnlyMemory<char>>(rec.Classes.Length, rec.Classes.Select(n => n.AsMemory()).ToArray());
-            b.Add("KeyValues", new VectorDataViewType(TextDataViewType.Instance, rec.Classes.Length),
-                (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> v) => values.CopyTo(ref v)));
-            annotations = b.ToAnnotations();
-        }
+        var (keyType, annotations) = LabelKey(rec.Binary || model.IsRegressor ? null : rec.Classes);
         return new TransformerClassificationTransformer(r.Tokenizer(rec.Tokenizer), model, rec.Binary, rec.Classes, keyType, annotations,
             rec.Text, rec.Score, rec.Probability, rec.Predicted) { LabelColumnName = rec.Label, SecondTextColumnName = rec.SecondText };
+    }
+
+    // A multiclass label's key type, with the class names as its KeyValues; none for binary and regression (null classes).
+    private static (KeyDataViewType?, DataViewSchema.Annotations?) LabelKey(string[]? classes)
+    {
+        if (classes is null) return (null, null);
+        var b = new DataViewSchema.Annotations.Builder();
+        var values = new VBuffer<ReadOnlyMemory<char>>(classes.Length, classes.Select(n => n.AsMemory()).ToArray());
+        b.Add("KeyValues", new VectorDataViewType(TextDataViewType.Instance, classes.Length),
+            (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> v) => values.CopyTo(ref v)));
+        return (new KeyDataViewType(typeof(uint), classes.Length), b.ToAnnotations());
+    }
+
+    /// <summary>
+    /// A classifier ready to use from a Hugging Face folder of a BERT or RoBERTa <c>*ForSequenceClassification</c>
+    /// checkpoint (e.g. one already fine-tuned for sentiment), with its tokenizer: two labels score as a binary
+    /// classifier (<c>PredictedLabel</c> true for the label of id 1), more as multiclass with config.json's labels as the
+    /// key's values, one as a regressor. It saves, loads and exports like a classifier trained here, and fine-tunes
+    /// further as <c>InitialModel</c>'s encoder would.
+    /// </summary>
+    /// <param name="folder">The model folder (config.json with id2label, model.safetensors or pytorch_model.bin, the tokenizer's files).</param>
+    /// <param name="maxTokens">Tokens per text; null = <see cref="PretrainedEncoder.DefaultMaxTokens"/>, or the encoder's positions if fewer.</param>
+    /// <param name="textColumnName">The text column.</param>
+    /// <param name="secondTextColumnName">A second text column for sentence pairs (scored as [CLS] a [SEP] b [SEP]); null = none.</param>
+    /// <example><code>
+    /// var sentiment = TransformerClassificationTransformer.FromHuggingFaceFolder("models/bert-sst2");
+    /// var scored = sentiment.Transform(reviews); // Score, Probability, PredictedLabel
+    /// </code></example>
+    public static TransformerClassificationTransformer FromHuggingFaceFolder(string folder, int? maxTokens = null, string textColumnName = DefaultColumnNames.Text,
+        string? secondTextColumnName = null)
+    {
+        var loaded = PretrainedCheckpoint.LoadSequenceClassifierFolder(folder);
+        var tokenizer = PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, loaded.Model.Encoder));
+        var classes = loaded.Labels.ToArray();
+        bool binary = classes.Length == 2;
+        var (keyType, annotations) = LabelKey(binary || loaded.Model.IsRegressor ? null : classes);
+        return new TransformerClassificationTransformer(tokenizer, loaded.Model, binary, classes, keyType, annotations,
+            textColumnName, DefaultColumnNames.Score, DefaultColumnNames.Probability, DefaultColumnNames.PredictedLabel)
+        { SecondTextColumnName = secondTextColumnName, LabelColumnName = DefaultColumnNames.Label };
     }
 
     /// <summary>Releases the <see cref="Backend"/> (an ONNX Runtime session) when it holds one.</summary>

@@ -239,7 +239,8 @@ for a, b in MERGES: ROBERTA_VOCAB.setdefault(a + b, len(ROBERTA_VOCAB))
 ROBERTA_VOCAB["<mask>"] = len(ROBERTA_VOCAB)
 RANKS = {m: i for i, m in enumerate(MERGES)}
 V = len(ROBERTA_VOCAB)
-make("roberta", Bert(roberta=True), dict(bert_config, model_type="roberta", vocab_size=V, max_position_embeddings=P + 2, type_vocab_size=1, pad_token_id=1,
+roberta = Bert(roberta=True)  # kept for its sequence-classifier fixture
+make("roberta", roberta, dict(bert_config, model_type="roberta", vocab_size=V, max_position_embeddings=P + 2, type_vocab_size=1, pad_token_id=1,
      architectures=["RobertaModel"]), "BF16")
 json.dump(ROBERTA_VOCAB, open("roberta/vocab.json", "w", encoding="utf-8"), ensure_ascii=False)
 open("roberta/merges.txt", "w", encoding="utf-8").write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in MERGES))
@@ -317,6 +318,42 @@ tensors = collections.OrderedDict(f32=base, f16=torch.tensor([0.1, -2.0, 65504.0
 torch.save(tensors, "tensors.bin")
 json.dump({n: {"shape": list(t.shape), "values": [float(v) for v in t.to(torch.float32).reshape(-1).tolist()]}
            for n, t in tensors.items() if n != "ids"}, open("tensors.json", "w"), indent=1)
+
+
+# Sequence classifiers as Hugging Face's *ForSequenceClassification save them (F32), on the BERT and RoBERTa checkpoints:
+# BertForSequenceClassification, BERT's pooler then `classifier` over 3 labels; RobertaForSequenceClassification, no
+# pooler but its own head, `classifier.dense` + tanh on <s> then `classifier.out_proj`, over 2 labels. Config with
+# id2label; expected.json the logits of a fixed batch (eval mode). Own generator, so the draws above are kept.
+g = torch.Generator().manual_seed(2)
+for folder, model, prefix, labels in (("bert-classifier", bert, "bert.", ["negative", "neutral", "positive"]), ("roberta-classifier", roberta, "roberta.", ["NEGATIVE", "POSITIVE"])):
+    is_roberta = model.roberta
+    os.makedirs(folder, exist_ok=True)
+    n = len(labels)
+    rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=g)).to(torch.float32).to(torch.float64)
+    head = ({"classifier.dense.weight": rnd(D, D), "classifier.dense.bias": rnd(D, s=0.1), "classifier.out_proj.weight": rnd(n, D), "classifier.out_proj.bias": rnd(n, s=0.1)}
+            if is_roberta else {"classifier.weight": rnd(n, D), "classifier.bias": rnd(n, s=0.1)})
+    pad, cls, sep = (1, 0, 2) if is_roberta else (0, 2, 3)
+    ids = torch.tensor([[cls, 8, 9, 12, 10, sep, pad, pad, pad], [cls, 15, 20, 7, 13, 11, 19, 30, sep], [cls, 5, sep, pad, pad, pad, pad, pad, pad]])
+    mask = (ids != pad).long()
+    types = torch.zeros_like(ids)
+    if not is_roberta: types[1, 5:] = 1
+    with torch.no_grad():
+        hidden, pooled = model(ids, mask, types)
+        if is_roberta:
+            logits = torch.tanh(hidden[:, 0] @ head["classifier.dense.weight"].T + head["classifier.dense.bias"]) @ head["classifier.out_proj.weight"].T + head["classifier.out_proj.bias"]
+        else:
+            logits = pooled @ head["classifier.weight"].T + head["classifier.bias"]
+    tensors = {prefix + old_names(n0): ("F32", p.detach()) for n0, p in model.named_parameters() if not (is_roberta and n0.startswith("pooler."))}
+    tensors.update({k: ("F32", v) for k, v in head.items()})
+    write_safetensors(os.path.join(folder, "model.safetensors"), tensors, {"format": "pt"})
+    base = json.load(open(os.path.join("roberta" if is_roberta else "bert", "config.json")))
+    json.dump(dict(base, architectures=["RobertaForSequenceClassification" if is_roberta else "BertForSequenceClassification"],
+                   id2label={str(i): l for i, l in enumerate(labels)}, label2id={l: i for i, l in enumerate(labels)}),
+              open(os.path.join(folder, "config.json"), "w"), indent=2)
+    for f in (("vocab.json", "merges.txt") if is_roberta else ("vocab.txt",)):
+        open(os.path.join(folder, f), "w", encoding="utf-8").write(open(os.path.join("roberta" if is_roberta else "bert", f), encoding="utf-8").read())
+    json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
+               "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join(folder, "expected.json"), "w"))
 
 
 # A fine-tuning trajectory on the "bert" checkpoint, as BertForSequenceClassification trains (the pooler's output, a

@@ -1,0 +1,55 @@
+using System.Text.Json;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Core.Pretrained;
+using Xunit;
+
+namespace MLNetTransformers.Core.Tests;
+
+/// <summary>
+/// Hugging Face sequence classifiers (BertForSequenceClassification, RobertaForSequenceClassification; written by
+/// make_pretrained.py from reference modules with Hugging Face's names) read as ready classifiers: PyTorch's logits.
+/// </summary>
+public class SequenceClassifierCheckpointTests
+{
+    [Theory]
+    [InlineData("bert-classifier", "BERT", new[] { "negative", "neutral", "positive" })]
+    [InlineData("roberta-classifier", "RoBERTa", new[] { "NEGATIVE", "POSITIVE" })]
+    public void Logits_MatchPyTorch(string fixture, string family, string[] labels)
+    {
+        string folder = PretrainedCheckpointTests.Folder(fixture);
+        var loaded = PretrainedCheckpoint.LoadSequenceClassifierFolder(folder);
+        Assert.Equal(family, loaded.Family.Name);
+        Assert.Equal(labels, loaded.Labels);
+        Assert.Equal((labels.Length, Pooling.Cls, true), (loaded.Model.Config.NumClasses, loaded.Model.Config.Pooling, loaded.Model.Config.Pooler));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "expected.json")));
+        int[][] Rows(string name) => doc.RootElement.GetProperty(name).EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
+        var ids = Rows("input_ids");
+        int b = ids.Length, t = ids[0].Length;
+        var batch = new TokenBatch(b, t, ids.SelectMany(r => r).ToArray(), Rows("attention_mask").SelectMany(r => r).ToArray())
+        { TokenTypeIds = Rows("token_type_ids").SelectMany(r => r).ToArray() };
+        var logits = loaded.Model.Forward(batch);
+        var expected = doc.RootElement.GetProperty("logits").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(logits[i] - expected[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"logit {i}: {logits[i]} against PyTorch {expected[i]}");
+    }
+
+    [Fact]
+    public void AFolderWithoutAClassifierHead_IsRefusedNamingWhatIsMissing()
+    {
+        var noLabels = Assert.Throws<InvalidDataException>(() => PretrainedCheckpoint.LoadSequenceClassifierFolder(PretrainedCheckpointTests.Folder("bert")));
+        Assert.Contains("has no id2label", noLabels.Message);
+        string dir = Directory.CreateTempSubdirectory("no-head").FullName;
+        try
+        {
+            foreach (var f in Directory.GetFiles(PretrainedCheckpointTests.Folder("bert"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+            File.WriteAllText(Path.Combine(dir, "config.json"), File.ReadAllText(Path.Combine(dir, "config.json")).TrimEnd().TrimEnd('}') + ", \"id2label\": {\"0\": \"no\", \"1\": \"yes\"}}");
+            var e = Assert.Throws<InvalidDataException>(() => PretrainedCheckpoint.LoadSequenceClassifierFolder(dir));
+            Assert.Contains("lacks the tensor 'classifier.weight' of a BERT sequence classifier (shape [2, 16])", e.Message);
+            File.WriteAllText(Path.Combine(dir, "config.json"), File.ReadAllText(Path.Combine(dir, "config.json")).Replace("\"1\": \"yes\"", "\"2\": \"yes\""));
+            Assert.Contains("does not number its 2 labels 0 to 1", Assert.Throws<InvalidDataException>(() => PretrainedCheckpoint.LoadSequenceClassifierFolder(dir)).Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+        Assert.Contains("DistilBERT's sequence-classification head is not read",
+            Assert.Throws<NotSupportedException>(() => PretrainedCheckpoint.LoadSequenceClassifierFolder(PretrainedCheckpointTests.Folder("distilbert"))).Message);
+    }
+}
