@@ -45,7 +45,8 @@ public static partial class OnnxExporter
             string prefix = TransformerClassifier.MemberPrefix(m);
             var pooled = Pool(g, Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, prefix, quantize, types), maskF, model.Config.Pooling);
             embeddings ??= Normalized(g, model.Config, pooled);
-            if (model.Config.Pooler) pooled = g.Node("Tanh", new[] { Linear(g, model.Parameters, prefix + "pooler.dense.", pooled) }); // BERT's pooler
+            if (model.Config.Pooler) // BERT's pooler (tanh), DistilBERT's pre_classifier (ReLU)
+                pooled = g.Node(model.Config.PoolerActivation == PoolerActivation.Relu ? "Relu" : "Tanh", new[] { Linear(g, model.Parameters, prefix + "pooler.dense.", pooled) });
             var head = Linear(g, model.Parameters, prefix + "head.", pooled);
             logits = logits is null ? head : g.Node("Add", new[] { logits, head });
         }

@@ -25,6 +25,26 @@ public class LayerGradientTests
     }
 
     [Theory]
+    [InlineData(PoolerActivation.Tanh)]
+    [InlineData(PoolerActivation.Relu)] // DistilBERT's pre_classifier
+    public void Pooler(PoolerActivation activation)
+    {
+        var ps = new ParameterSet();
+        var layer = new Pooler(ps, "", 6, activation);
+        ps.Allocate(3);
+        GradCheck.Scramble(ps, 4);
+        var x = GradCheck.Random(4 * 6, 1);
+        var r = GradCheck.Random(4 * 6, 2);
+        var y = layer.Forward(x, 4);
+        if (activation == PoolerActivation.Relu) Assert.Contains(y.Take(24), v => v == 0f); // some units are cut, so the kink is exercised
+        ps.ZeroGrad();
+        var dx = (float[])layer.Backward(r).Clone();
+        double L() => GradCheck.Dot(layer.Forward(x, 4), r, 24);
+        GradCheck.Check("x", x, 0, x.Length, dx, L, kinks: activation == PoolerActivation.Relu);
+        GradCheck.CheckParameters(ps, L, kinks: activation == PoolerActivation.Relu);
+    }
+
+    [Theory]
     [InlineData(3)]
     [InlineData(150)] // backward in pieces of 64 rows across cores, the γ and β gradients summed piece by piece
     public void LayerNorm(int rows)

@@ -1,9 +1,13 @@
 namespace MLNetTransformers.Core.Layers;
 
-/// <summary>BERT's pooler: pooled [B, d] → tanh(dense(pooled)) [B, d], weights <c>{prefix}dense.*</c>.</summary>
+/// <summary>
+/// BERT's pooler: pooled [B, d] → tanh(dense(pooled)) [B, d], weights <c>{prefix}dense.*</c>; with
+/// <see cref="PoolerActivation.Relu"/>, DistilBERT's <c>pre_classifier</c> + ReLU.
+/// </summary>
 public sealed class Pooler
 {
     private readonly Linear _dense;
+    private readonly PoolerActivation _activation;
     private float[]? _y, _dz;
     private int _batch;
 
@@ -11,19 +15,26 @@ public sealed class Pooler
     /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
     /// <param name="prefix">Prefix of the parameter names.</param>
     /// <param name="dim">Width d of the pooled vectors.</param>
-    public Pooler(ParameterSet parameters, string prefix, int dim) => _dense = new Linear(parameters, prefix + "dense.", dim, dim);
+    /// <param name="activation">tanh (BERT) or ReLU (DistilBERT's classifier).</param>
+    public Pooler(ParameterSet parameters, string prefix, int dim, PoolerActivation activation = PoolerActivation.Tanh)
+    {
+        _dense = new Linear(parameters, prefix + "dense.", dim, dim);
+        _activation = activation;
+    }
 
     /// <summary>The dense layer.</summary>
     public Linear Dense => _dense;
 
-    /// <summary>x [B, d] → tanh(x·Wᵀ + b) [B, d] (a buffer reused by the next call).</summary>
+    /// <summary>x [B, d] → act(x·Wᵀ + b) [B, d] (a buffer reused by the next call).</summary>
     /// <param name="x">Pooled vectors [B, d].</param>
     /// <param name="batch">Rows (B).</param>
     public float[] Forward(float[] x, int batch)
     {
         int n = batch * _dense.Out;
         var y = Workspace.Ensure(ref _y, n);
-        TensorPrimitives.Tanh(_dense.Forward(x, batch).AsSpan(0, n), y.AsSpan(0, n));
+        var z = _dense.Forward(x, batch).AsSpan(0, n);
+        if (_activation == PoolerActivation.Relu) TensorPrimitives.Max(z, 0f, y.AsSpan(0, n));
+        else TensorPrimitives.Tanh(z, y.AsSpan(0, n));
         _batch = batch;
         return y;
     }
@@ -35,7 +46,10 @@ public sealed class Pooler
         int n = _batch * _dense.Out;
         var dz = Workspace.Ensure(ref _dz, n);
         var y = _y.AsSpan(0, n);
-        for (int i = 0; i < n; i++) dz[i] = dy[i] * (1f - y[i] * y[i]); // tanh' = 1 − tanh²
+        if (_activation == PoolerActivation.Relu)
+            for (int i = 0; i < n; i++) dz[i] = y[i] > 0f ? dy[i] : 0f;
+        else
+            for (int i = 0; i < n; i++) dz[i] = dy[i] * (1f - y[i] * y[i]); // tanh' = 1 − tanh²
         return _dense.Backward(dz, _batch);
     }
 }

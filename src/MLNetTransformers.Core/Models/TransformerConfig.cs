@@ -56,6 +56,8 @@ public record TransformerConfig
     /// pooler over [CLS], which next-sentence prediction trained.
     /// </summary>
     public bool Pooler { get; init; }
+    /// <summary>The pooler's activation: tanh (BERT's pooler, RoBERTa's classification head) or ReLU (DistilBERT's <c>pre_classifier</c>).</summary>
+    public PoolerActivation PoolerActivation { get; init; }
     /// <summary>
     /// A masked LM's head as BERT's (<c>cls.predictions</c>): dense + activation + LayerNorm (<see cref="Layers.PredictionTransform"/>),
     /// then a decoder tied to the token embedding with a bias of its own. False: one untied linear layer, the library's own pretraining.
@@ -92,6 +94,7 @@ public record TransformerConfig
         if (!Enum.IsDefined(Activation)) throw new ArgumentException($"Unknown {nameof(Activation)} {Activation}.");
         if (!Enum.IsDefined(PositionalEncoding)) throw new ArgumentException($"Unknown {nameof(PositionalEncoding)} {PositionalEncoding}.");
         if (!Enum.IsDefined(Pooling)) throw new ArgumentException($"Unknown {nameof(Pooling)} {Pooling}.");
+        if (!Enum.IsDefined(PoolerActivation)) throw new ArgumentException($"Unknown {nameof(PoolerActivation)} {PoolerActivation}.");
         return this;
     }
 

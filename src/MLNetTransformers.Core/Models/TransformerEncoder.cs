@@ -44,7 +44,7 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
         for (int i = 0; i < _blocks.Length; i++)
             _blocks[i] = new EncoderBlock(parameters, $"{prefix}layers.{i}.", config, causal: false, seed + 16 * (ulong)(i + 1));
         _pool = new SequencePooling(config.ModelDim, config.Pooling);
-        if (config.Pooler) Pooler = new Pooler(parameters, prefix + "pooler.", config.ModelDim);
+        if (config.Pooler) Pooler = new Pooler(parameters, prefix + "pooler.", config.ModelDim, config.PoolerActivation);
     }
 
     /// <summary>BERT's pooler (<see cref="TransformerConfig.Pooler"/>), which a classifier's head applies to the pooled vector; null without one.</summary>

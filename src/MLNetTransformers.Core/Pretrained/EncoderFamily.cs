@@ -19,18 +19,18 @@ public sealed class EncoderFamily
 
     private EncoderFamily(string name, string[] modelTypes, string prefix, string[] ownNamespaces,
         Func<JsonElement, string, TransformerConfig> config, Func<TransformerConfig, JsonObject> writeConfig, Func<string, string[]?> names, Dictionary<string, string> mlmHead,
-        (string Dense, string Output)? sequenceClassifier)
+        SequenceClassifierHead? sequenceClassifier)
     {
         (Name, ModelTypes, Prefix, OwnNamespaces, _config, _writeConfig, _names, _mlmHead, SequenceClassifier) =
             (name, modelTypes, prefix, ownNamespaces, config, writeConfig, names, mlmHead, sequenceClassifier);
     }
 
     /// <summary>
-    /// The head of the family's <c>*ForSequenceClassification</c> checkpoints as the engine's classifier runs it: the
-    /// tanh dense layer on the first token (BERT's pooler, RoBERTa's <c>classifier.dense</c>) and the output layer, by
-    /// their tensor prefixes; null when the family's head is not of that shape (DistilBERT's uses ReLU).
+    /// The head of the family's <c>*ForSequenceClassification</c> checkpoints as the engine's classifier runs it: a dense
+    /// layer on the first token (BERT's pooler, RoBERTa's <c>classifier.dense</c>, DistilBERT's <c>pre_classifier</c>) with
+    /// its activation, then the output layer.
     /// </summary>
-    public (string Dense, string Output)? SequenceClassifier { get; }
+    public SequenceClassifierHead? SequenceClassifier { get; }
 
     /// <summary>The family's name.</summary>
     public string Name { get; }
@@ -110,16 +110,17 @@ public sealed class EncoderFamily
     public static EncoderFamily Bert { get; } = new("BERT", ["bert"], "bert.", ["embeddings.", "encoder.", "pooler."],
         (c, src) => BertConfig(c, src, positionOffset: 0), c => WriteBertConfig(c, "bert"), p => BertNames(p, "embeddings.", "encoder.layer."),
         MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.bias", "cls.predictions.decoder.weight", "cls.seq_relationship."),
-        ("bert.pooler.dense.", "classifier."));
+        new SequenceClassifierHead("bert.pooler.dense.", "classifier.", PoolerActivation.Tanh));
 
     /// <summary>RoBERTa: BERT's blocks, positions counted from <c>pad_token_id</c> + 1.</summary>
     public static EncoderFamily Roberta { get; } = new("RoBERTa", ["roberta", "xlm-roberta"], "roberta.", ["embeddings.", "encoder.", "pooler."],
         (c, src) => BertConfig(c, src, positionOffset: Int(c, "pad_token_id", src, 1) + 1), c => WriteBertConfig(c, "roberta"), p => BertNames(p, "embeddings.", "encoder.layer."),
-        MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"), ("classifier.dense.", "classifier.out_proj."));
+        MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"), new SequenceClassifierHead("classifier.dense.", "classifier.out_proj.", PoolerActivation.Tanh));
 
     /// <summary>DistilBERT: its own tensor names, no token types, no pooler (its heads read the first token).</summary>
     public static EncoderFamily DistilBert { get; } = new("DistilBERT", ["distilbert"], "distilbert.", ["embeddings.", "transformer."], DistilBertConfig, WriteDistilBertConfig, DistilBertNames,
-        MlmHead("vocab_transform.", "vocab_layer_norm.", "vocab_projector.bias", "vocab_projector.weight"), null);
+        MlmHead("vocab_transform.", "vocab_layer_norm.", "vocab_projector.bias", "vocab_projector.weight"),
+        new SequenceClassifierHead("pre_classifier.", "classifier.", PoolerActivation.Relu));
 
     /// <summary>Every family the readers know.</summary>
     public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert];
@@ -260,3 +261,9 @@ public sealed class EncoderFamily
         return v.Value.GetString()!;
     }
 }
+
+/// <summary>A <c>*ForSequenceClassification</c> head: the dense layer on the first token and the output layer, by tensor prefix.</summary>
+/// <param name="Dense">Prefix of the dense layer's <c>weight</c> and <c>bias</c> (the engine's pooler).</param>
+/// <param name="Output">Prefix of the output layer's <c>weight</c> and <c>bias</c> (the engine's head).</param>
+/// <param name="Activation">The dense layer's activation.</param>
+public sealed record SequenceClassifierHead(string Dense, string Output, PoolerActivation Activation);

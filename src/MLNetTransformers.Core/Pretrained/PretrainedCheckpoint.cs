@@ -31,9 +31,9 @@ public static class PretrainedCheckpoint
     }
 
     /// <summary>
-    /// A classifier ready to use, from a Hugging Face folder of a <c>*ForSequenceClassification</c> checkpoint (BERT's or
-    /// RoBERTa's, e.g. a model already fine-tuned for sentiment): the encoder, the head's tanh dense layer on the first
-    /// token and its output layer, and the labels of config.json's <c>id2label</c> in id order (one label: a regressor).
+    /// A classifier ready to use, from a Hugging Face folder of a <c>*ForSequenceClassification</c> checkpoint (BERT's,
+    /// RoBERTa's or DistilBERT's, e.g. a model already fine-tuned for sentiment): the encoder, the head's dense layer on
+    /// the first token (tanh; DistilBERT's ReLU) and its output layer, and the labels of config.json's <c>id2label</c> in id order (one label: a regressor).
     /// </summary>
     /// <param name="folder">The model folder (config.json, model.safetensors or pytorch_model.bin).</param>
     public static LoadedClassifier LoadSequenceClassifierFolder(string folder)
@@ -41,13 +41,14 @@ public static class PretrainedCheckpoint
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
         string configPath = Path.Combine(folder, "config.json");
         var (family, config) = ReadConfig(configPath);
-        var (dense, output) = family.SequenceClassifier
+        var (dense, output, activation) = family.SequenceClassifier
             ?? throw new NotSupportedException($"Model folder '{folder}': {family.Name}'s sequence-classification head is not read; its encoder is (fine-tune it with a new head).");
         var labels = ReadLabels(configPath);
         return WithWeights(folder, tensors =>
         {
             var encoder = Load(family, config, tensors, Pooling.Cls, usePooler: false).Encoder;
-            var model = new TransformerClassifier(new ClassifierConfig(encoder.Config.Shape() with { Pooler = true, Pooling = Pooling.Cls }) { NumClasses = labels.Count });
+            var model = new TransformerClassifier(new ClassifierConfig(encoder.Config.Shape() with { Pooler = true, Pooling = Pooling.Cls, PoolerActivation = activation })
+            { NumClasses = labels.Count });
             foreach (var t in encoder.Parameters.Tensors) t.Value.CopyTo(model.Parameters[t.Name].Value);
             int d = config.ModelDim;
             foreach (var (source, target, shape) in new[]
@@ -104,6 +105,8 @@ public static class PretrainedCheckpoint
         var c = encoder.Config;
         var family = EncoderFamily.For(c);
         var config = family.WriteConfig(c); // refuses, before anything is written, a shape the family cannot say
+        if (c.Pooler && c.PoolerActivation != PoolerActivation.Tanh)
+            throw new NotSupportedException("This encoder's pooler is DistilBERT's ReLU pre_classifier, a classifier's head; Hugging Face's encoders have no such part.");
         var own = encoder.Copy(); // the encoder's parameters alone (a classifier's encoder shares its owner's set)
         var tensors = new List<(string, int[], ReadOnlyMemory<float>)>();
         foreach (var p in own.Parameters.Tensors)

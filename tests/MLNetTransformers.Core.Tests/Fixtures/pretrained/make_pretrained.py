@@ -166,7 +166,8 @@ old_names = lambda n: n.replace("embeddings.LayerNorm.weight", "embeddings.Layer
 bert = Bert()  # kept for the fine-tuning trajectory at the end
 make("bert", bert, bert_config, "F32", prefix="bert.", rename=old_names,
      extra={"cls.predictions.bias": ("F32", torch.zeros(V)), "bert.embeddings.position_ids": ("I64", torch.arange(P).unsqueeze(0))})
-make("distilbert", DistilBert(), {"model_type": "distilbert", "vocab_size": V, "dim": D, "n_layers": L, "n_heads": H, "hidden_dim": F,
+distilbert = DistilBert()  # kept for its sequence-classifier fixture
+make("distilbert", distilbert, {"model_type": "distilbert", "vocab_size": V, "dim": D, "n_layers": L, "n_heads": H, "hidden_dim": F,
      "activation": "gelu", "max_position_embeddings": P, "dropout": 0.0, "attention_dropout": 0.0}, "F16")
 
 
@@ -320,38 +321,43 @@ json.dump({n: {"shape": list(t.shape), "values": [float(v) for v in t.to(torch.f
            for n, t in tensors.items() if n != "ids"}, open("tensors.json", "w"), indent=1)
 
 
-# Sequence classifiers as Hugging Face's *ForSequenceClassification save them (F32), on the BERT and RoBERTa checkpoints:
-# BertForSequenceClassification, BERT's pooler then `classifier` over 3 labels; RobertaForSequenceClassification, no
-# pooler but its own head, `classifier.dense` + tanh on <s> then `classifier.out_proj`, over 2 labels. Config with
-# id2label; expected.json the logits of a fixed batch (eval mode). Own generator, so the draws above are kept.
+# Sequence classifiers as Hugging Face's *ForSequenceClassification save them (F32), on the BERT, RoBERTa and DistilBERT
+# checkpoints: BertForSequenceClassification, BERT's pooler then `classifier` over 3 labels; RobertaForSequenceClassification,
+# no pooler but `classifier.dense` + tanh on <s> then `classifier.out_proj`, over 2; DistilBertForSequenceClassification,
+# `pre_classifier` + ReLU on [CLS] then `classifier`, over 2. Config with id2label; expected.json the logits of a fixed
+# batch (eval mode). Own generator, so the draws above are kept.
 g = torch.Generator().manual_seed(2)
-for folder, model, prefix, labels in (("bert-classifier", bert, "bert.", ["negative", "neutral", "positive"]), ("roberta-classifier", roberta, "roberta.", ["NEGATIVE", "POSITIVE"])):
-    is_roberta = model.roberta
+for folder, model, kind, labels in (("bert-classifier", bert, "bert", ["negative", "neutral", "positive"]),
+                                    ("roberta-classifier", roberta, "roberta", ["NEGATIVE", "POSITIVE"]),
+                                    ("distilbert-classifier", distilbert, "distilbert", ["NEGATIVE", "POSITIVE"])):
     os.makedirs(folder, exist_ok=True)
     n = len(labels)
     rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=g)).to(torch.float32).to(torch.float64)
-    head = ({"classifier.dense.weight": rnd(D, D), "classifier.dense.bias": rnd(D, s=0.1), "classifier.out_proj.weight": rnd(n, D), "classifier.out_proj.bias": rnd(n, s=0.1)}
-            if is_roberta else {"classifier.weight": rnd(n, D), "classifier.bias": rnd(n, s=0.1)})
-    pad, cls, sep = (1, 0, 2) if is_roberta else (0, 2, 3)
+    head = {"roberta": lambda: {"classifier.dense.weight": rnd(D, D), "classifier.dense.bias": rnd(D, s=0.1), "classifier.out_proj.weight": rnd(n, D), "classifier.out_proj.bias": rnd(n, s=0.1)},
+            "distilbert": lambda: {"pre_classifier.weight": rnd(D, D), "pre_classifier.bias": rnd(D, s=0.1), "classifier.weight": rnd(n, D), "classifier.bias": rnd(n, s=0.1)},
+            "bert": lambda: {"classifier.weight": rnd(n, D), "classifier.bias": rnd(n, s=0.1)}}[kind]()
+    pad, cls, sep = (1, 0, 2) if kind == "roberta" else (0, 2, 3)
     ids = torch.tensor([[cls, 8, 9, 12, 10, sep, pad, pad, pad], [cls, 15, 20, 7, 13, 11, 19, 30, sep], [cls, 5, sep, pad, pad, pad, pad, pad, pad]])
     mask = (ids != pad).long()
     types = torch.zeros_like(ids)
-    if not is_roberta: types[1, 5:] = 1
+    if kind == "bert": types[1, 5:] = 1
     with torch.no_grad():
         hidden, pooled = model(ids, mask, types)
-        if is_roberta:
+        if kind == "roberta":
             logits = torch.tanh(hidden[:, 0] @ head["classifier.dense.weight"].T + head["classifier.dense.bias"]) @ head["classifier.out_proj.weight"].T + head["classifier.out_proj.bias"]
+        elif kind == "distilbert":
+            logits = torch.relu(hidden[:, 0] @ head["pre_classifier.weight"].T + head["pre_classifier.bias"]) @ head["classifier.weight"].T + head["classifier.bias"]
         else:
             logits = pooled @ head["classifier.weight"].T + head["classifier.bias"]
-    tensors = {prefix + old_names(n0): ("F32", p.detach()) for n0, p in model.named_parameters() if not (is_roberta and n0.startswith("pooler."))}
+    tensors = {kind + "." + old_names(n0): ("F32", p.detach()) for n0, p in model.named_parameters() if not (kind == "roberta" and n0.startswith("pooler."))}
     tensors.update({k: ("F32", v) for k, v in head.items()})
     write_safetensors(os.path.join(folder, "model.safetensors"), tensors, {"format": "pt"})
-    base = json.load(open(os.path.join("roberta" if is_roberta else "bert", "config.json")))
-    json.dump(dict(base, architectures=["RobertaForSequenceClassification" if is_roberta else "BertForSequenceClassification"],
+    base = json.load(open(os.path.join(kind, "config.json")))
+    json.dump(dict(base, architectures=[{"bert": "Bert", "roberta": "Roberta", "distilbert": "DistilBert"}[kind] + "ForSequenceClassification"],
                    id2label={str(i): l for i, l in enumerate(labels)}, label2id={l: i for i, l in enumerate(labels)}),
               open(os.path.join(folder, "config.json"), "w"), indent=2)
-    for f in (("vocab.json", "merges.txt") if is_roberta else ("vocab.txt",)):
-        open(os.path.join(folder, f), "w", encoding="utf-8").write(open(os.path.join("roberta" if is_roberta else "bert", f), encoding="utf-8").read())
+    for f in (("vocab.json", "merges.txt") if kind == "roberta" else ("vocab.txt",)):
+        open(os.path.join(folder, f), "w", encoding="utf-8").write(open(os.path.join(kind, f), encoding="utf-8").read())
     json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
                "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join(folder, "expected.json"), "w"))
 

@@ -1,0 +1,10 @@
+namespace MLNetTransformers.Core.Layers;
+
+/// <summary>The activation of a classifier's dense layer over the first token (<see cref="Pooler"/>).</summary>
+public enum PoolerActivation
+{
+    /// <summary>tanh: BERT's pooler and RoBERTa's classification head.</summary>
+    Tanh,
+    /// <summary>ReLU: DistilBERT's <c>pre_classifier</c>.</summary>
+    Relu,
+}
