@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.Runtime.InteropServices;
 
 namespace MLNetTransformers.Core.Pretrained;
 
@@ -144,7 +145,26 @@ public sealed class PyTorchCheckpointFile : ITensorSource, IDisposable
             throw Bad(Source, $"tensor '{name}' is {s.DType}; weights are read from F32, F16, BF16 or F64 tensors");
         var bytes = ReadEntry(_zip.GetEntry(_prefix + "data/" + s.Key)!, Source);
         int size = ElementSize(s.DType);
-        // Walk the view in row-major order: index[] counts through the shape, at is the storage element it lands on.
+        if (IsContiguous(t) && BitConverter.IsLittleEndian)
+        {
+            // A state dict's tensors are almost always whole rows of their storage: convert the run in bulk.
+            var run = bytes.AsSpan((int)(t.Offset * size), count * size);
+            switch (s.DType)
+            {
+                case "F32": MemoryMarshal.Cast<byte, float>(run).CopyTo(destination); break;
+                case "F16": System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(run), destination); break;
+                case "BF16":
+                    var halves = MemoryMarshal.Cast<byte, ushort>(run);
+                    for (int i = 0; i < count; i++) destination[i] = BitConverter.Int32BitsToSingle(halves[i] << 16);
+                    break;
+                default:
+                    var doubles = MemoryMarshal.Cast<byte, double>(run);
+                    for (int i = 0; i < count; i++) destination[i] = (float)doubles[i];
+                    break;
+            }
+            return;
+        }
+        // A strided view (e.g. a transposed weight): walk it in row-major order: index[] counts through the shape, at is the storage element it lands on.
         var index = new int[t.Shape.Length];
         long at = t.Offset;
         for (int i = 0; i < count; i++)
@@ -165,6 +185,18 @@ public sealed class PyTorchCheckpointFile : ITensorSource, IDisposable
                 index[d] = 0;
             }
         }
+    }
+
+    // Row-major strides (dimensions of size 1 may have any stride).
+    private static bool IsContiguous(RestrictedUnpickler.TensorRef t)
+    {
+        long expected = 1;
+        for (int d = t.Shape.Length - 1; d >= 0; d--)
+        {
+            if (t.Shape[d] != 1 && t.Strides[d] != expected) return false;
+            expected *= t.Shape[d];
+        }
+        return true;
     }
 
     private static InvalidDataException Bad(string path, string problem) => new($"PyTorch checkpoint '{path}' is invalid: {problem}.");
