@@ -141,12 +141,15 @@ public static class PretrainedCheckpoint
     }
 
     /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> through a temporary file: whole or not at all.</summary>
-    internal static void WriteWhole(string path, string text)
+    internal static void WriteWhole(string path, string text) => WriteWhole(path, System.Text.Encoding.UTF8.GetBytes(text));
+
+    /// <summary>Writes <paramref name="contents"/> to <paramref name="path"/> through a temporary file: whole or not at all.</summary>
+    internal static void WriteWhole(string path, byte[] contents)
     {
         string temporary = path + ".tmp";
         try
         {
-            File.WriteAllText(temporary, text);
+            File.WriteAllBytes(temporary, contents);
             File.Move(temporary, path, overwrite: true);
         }
         finally { if (File.Exists(temporary)) File.Delete(temporary); }

@@ -70,21 +70,23 @@ public sealed class PretrainedEncoder
     {
         var tokenizerFiles = Tokenizer.HuggingFaceFiles(); // refuses a tokenizer Hugging Face cannot read before anything is written
         PretrainedCheckpoint.SaveFolder(Encoder, folder);
-        foreach (var (name, text) in tokenizerFiles) PretrainedCheckpoint.WriteWhole(Path.Combine(folder, name), text);
+        foreach (var (name, contents) in tokenizerFiles) PretrainedCheckpoint.WriteWhole(Path.Combine(folder, name), contents);
         if (!Encoder.Config.Pooler)
             PretrainedCheckpoint.WriteWhole(Path.Combine(folder, "sentence_bert_config.json"),
                 new System.Text.Json.Nodes.JsonObject { ["max_seq_length"] = Tokenizer.MaxTokens, ["do_lower_case"] = false }.ToJsonString());
     }
 
-    /// <summary>A model folder's tokenizer: vocab.txt (casing from tokenizer_config.json), vocab.json + merges.txt, or a WordPiece tokenizer.json.</summary>
+    /// <summary>A model folder's tokenizer: vocab.txt (casing from tokenizer_config.json), vocab.json + merges.txt, sentencepiece.bpe.model, or a WordPiece tokenizer.json.</summary>
     internal static TextTokenizer TokenizerOf(string folder, int maxTokens)
     {
         string vocab = Path.Combine(folder, "vocab.txt"), json = Path.Combine(folder, "tokenizer.json");
         if (File.Exists(vocab)) return TextTokenizer.FromWordPieceVocabulary(vocab, maxTokens, LowerCase(folder));
         string bpeVocab = Path.Combine(folder, "vocab.json"), merges = Path.Combine(folder, "merges.txt");
         if (File.Exists(bpeVocab) && File.Exists(merges)) return TextTokenizer.FromByteLevelBpeFiles(bpeVocab, merges, maxTokens); // RoBERTa's byte-level BPE
+        string sentencePiece = Path.Combine(folder, "sentencepiece.bpe.model");
+        if (File.Exists(sentencePiece)) return TextTokenizer.FromSentencePieceModel(sentencePiece, maxTokens); // XLM-RoBERTa's
         if (File.Exists(json)) return FromTokenizerJson(json, maxTokens);
-        throw new FileNotFoundException($"Model folder '{folder}' has no vocab.txt, vocab.json + merges.txt or tokenizer.json.", vocab);
+        throw new FileNotFoundException($"Model folder '{folder}' has no vocab.txt, vocab.json + merges.txt, sentencepiece.bpe.model or tokenizer.json.", vocab);
     }
 
     // A fast tokenizer's tokenizer.json with a WordPiece model: the vocabulary by id, and the normalizer's lowercase flag.

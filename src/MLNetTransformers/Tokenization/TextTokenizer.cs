@@ -84,6 +84,19 @@ public sealed class TextTokenizer
                 (ClsId, SepId, PadId, MaskId, VocabularySize) = state.SpecialsFromVocabulary
                     ? SpecialRoles.From(tk.SpecialTokens ?? new Dictionary<string, int>(), BaseVocabularySize, out _specialNames) : SpecialRoles.Appended(BaseVocabularySize);
                 break;
+            case TokenizerKind.SentencePiece:
+                SentencePieceTokenizer sp;
+                try { sp = SentencePieceTokenizer.Create(new MemoryStream(Convert.FromBase64String(state.Vocabulary!)), addBeginningOfSentence: false, addEndOfSentence: false); }
+                catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or Google.Protobuf.InvalidProtocolBufferException or NotSupportedException)
+                {
+                    throw new InvalidDataException($"The SentencePiece model could not be read: {e.Message}", e);
+                }
+                _tokenizer = sp;
+                // fairseq's numbering: four specials, then piece p as p + 1 (its <unk>, <s>, </s> give way to the specials), <mask> last.
+                (ClsId, PadId, SepId, UnkId) = (0, 1, 2, 3);
+                MaskId = sp.Vocabulary.Count + 1;
+                BaseVocabularySize = VocabularySize = sp.Vocabulary.Count + 2;
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(state), state.Kind, "Unknown tokenizer kind.");
         }
@@ -143,7 +156,7 @@ public sealed class TextTokenizer
             for (int i = 0; i < s.Length; i++) ids[i] = _chars.TryGetValue(s[i], out int id) ? id : UnkId;
             return ids;
         }
-        return (_tokenizer is BertTokenizer bert ? bert.EncodeToIds(s, addSpecialTokens: false) : _tokenizer!.EncodeToIds(s)).ToArray();
+        return Numbered(_tokenizer is BertTokenizer bert ? bert.EncodeToIds(s, addSpecialTokens: false) : _tokenizer!.EncodeToIds(s)).ToArray();
     }
 
     /// <summary>Learns a WordPiece vocabulary from <paramref name="texts"/> (see <see cref="WordPieceVocabularyLearner"/>).</summary>
@@ -184,18 +197,24 @@ public sealed class TextTokenizer
 
     /// <summary>
     /// The files a Hugging Face folder holds this tokenizer in (name, contents): WordPiece as <c>vocab.txt</c> with
-    /// <c>tokenizer_config.json</c>'s <c>do_lower_case</c>, RoBERTa's byte-level BPE as <c>vocab.json</c> + <c>merges.txt</c>.
+    /// <c>tokenizer_config.json</c>'s <c>do_lower_case</c>, RoBERTa's byte-level BPE as <c>vocab.json</c> + <c>merges.txt</c>,
+    /// XLM-RoBERTa's SentencePiece as <c>sentencepiece.bpe.model</c>.
     /// Other kinds tokenize by rules Hugging Face's tokenizers do not share, and are refused.
     /// </summary>
-    internal IReadOnlyList<(string Name, string Text)> HuggingFaceFiles() => Kind switch
+    internal IReadOnlyList<(string Name, byte[] Contents)> HuggingFaceFiles() => Kind switch
     {
         TokenizerKind.WordPiece when _state.HuggingFaceRules =>
         [
-            ("vocab.txt", _state.Vocabulary!),
-            ("tokenizer_config.json", new System.Text.Json.Nodes.JsonObject { ["tokenizer_class"] = "BertTokenizer", ["do_lower_case"] = LowerCase, ["model_max_length"] = MaxTokens }.ToJsonString()),
+            ("vocab.txt", Encoding.UTF8.GetBytes(_state.Vocabulary!)),
+            ("tokenizer_config.json", Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["tokenizer_class"] = "BertTokenizer", ["do_lower_case"] = LowerCase, ["model_max_length"] = MaxTokens }.ToJsonString())),
         ],
-        TokenizerKind.ByteLevelBpe => [("vocab.json", _state.Vocabulary!), ("merges.txt", _state.Merges!)],
-        _ => throw new NotSupportedException($"A {Kind} tokenizer has no Hugging Face equivalent that tokenizes the same way; a pretrained encoder's WordPiece or byte-level BPE tokenizer does."),
+        TokenizerKind.ByteLevelBpe => [("vocab.json", Encoding.UTF8.GetBytes(_state.Vocabulary!)), ("merges.txt", Encoding.UTF8.GetBytes(_state.Merges!))],
+        TokenizerKind.SentencePiece =>
+        [
+            ("sentencepiece.bpe.model", Convert.FromBase64String(_state.Vocabulary!)),
+            ("tokenizer_config.json", Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["tokenizer_class"] = "XLMRobertaTokenizer", ["model_max_length"] = MaxTokens }.ToJsonString())),
+        ],
+        _ => throw new NotSupportedException($"A {Kind} tokenizer has no Hugging Face equivalent that tokenizes the same way; a pretrained encoder's WordPiece, byte-level BPE or SentencePiece tokenizer does."),
     };
 
     /// <summary>The same tokenizer with sequences of <paramref name="maxTokens"/> ids (specials included).</summary>
@@ -231,6 +250,19 @@ public sealed class TextTokenizer
         {
             throw new InvalidDataException($"BPE files '{vocabJsonPath}' / '{mergesPath}' could not be read: {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// XLM-RoBERTa's tokenizer: a SentencePiece model file (<c>sentencepiece.bpe.model</c>, its contents kept) with
+    /// fairseq's numbering (<see cref="TokenizerKind.SentencePiece"/>), sequences <c>&lt;s&gt; pieces… &lt;/s&gt;</c>.
+    /// </summary>
+    /// <param name="modelPath">Path of the SentencePiece model.</param>
+    /// <param name="maxTokens">Length of the id and mask vectors, &lt;s&gt; and &lt;/s&gt; included.</param>
+    public static TextTokenizer FromSentencePieceModel(string modelPath, int maxTokens)
+    {
+        if (!File.Exists(modelPath)) throw new FileNotFoundException($"SentencePiece model '{modelPath}' does not exist.", modelPath);
+        try { return new TextTokenizer(new State(TokenizerKind.SentencePiece, Checked(maxTokens), false, Convert.ToBase64String(File.ReadAllBytes(modelPath)), null, null)); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"SentencePiece model '{modelPath}' could not be read: {e.InnerException?.Message ?? e.Message}", e); }
     }
 
     /// <summary>A tiktoken encoding: <c>cl100k_base</c> (GPT-4) or <c>o200k_base</c> (GPT-4o).</summary>
@@ -275,7 +307,7 @@ public sealed class TextTokenizer
     }
 
     /// <summary>Whether pairs take RoBERTa's form, <c>&lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;</c> with token types all 0 (else BERT's).</summary>
-    public bool RobertaPairs => Kind == TokenizerKind.ByteLevelBpe;
+    public bool RobertaPairs => Kind is TokenizerKind.ByteLevelBpe or TokenizerKind.SentencePiece;
 
     /// <summary>
     /// Encodes a sentence pair as BERT reads one: <c>[CLS] a [SEP] b [SEP]</c>, token type 0 for <c>[CLS] a [SEP]</c> and 1
@@ -363,10 +395,18 @@ public sealed class TextTokenizer
                 ? bert.EncodeToIds(s, limit + 1, addSpecialTokens: false, out normalized, out consumed)
                 : _tokenizer!.EncodeToIds(s, limit + 1, out normalized, out consumed);
             truncated = tokens.Count <= limit && consumed < (normalized ?? s).TrimEnd().Length;
+            tokens = Numbered(tokens);
         }
         truncated |= tokens.Count > limit;
         return tokens.Count > limit ? tokens.Take(limit).ToArray() : tokens;
     }
+
+    // A SentencePiece model's ids in XLM-RoBERTa's numbering (its <unk>, 0, is 3; piece p is p + 1); other kinds' as they are.
+    private IReadOnlyList<int> Numbered(IReadOnlyList<int> ids) =>
+        Kind == TokenizerKind.SentencePiece ? ids.Select(i => i == 0 ? UnkId : i + 1).ToArray() : ids;
+
+    // The inverse, for decoding: the model's own id of a piece.
+    private int PieceId(int id) => Kind == TokenizerKind.SentencePiece ? (id == UnkId ? 0 : id - 1) : id;
 
     /// <summary>How one token reads on its own (special tokens by name: [CLS], [SEP], …): labels for attention maps.</summary>
     /// <param name="id">A token id.</param>
@@ -378,7 +418,7 @@ public sealed class TextTokenizer
         if (id == PadId) return "[PAD]";
         if (id == MaskId) return "[MASK]";
         if (_alphabet is not null && id >= Specials && id - Specials < _alphabet.Length) return _alphabet[id - Specials].ToString();
-        var text = id >= 0 && id < BaseVocabularySize && _alphabet is null ? _tokenizer!.Decode(new[] { id }) : null;
+        var text = id >= 0 && id < BaseVocabularySize && _alphabet is null ? _tokenizer!.Decode(new[] { PieceId(id) }) : null;
         return string.IsNullOrEmpty(text) ? $"#{id}" : text;
     }
 
@@ -389,7 +429,7 @@ public sealed class TextTokenizer
         var kept = ids.Where(i => i != ClsId && i != SepId && i != PadId && i != MaskId && i < BaseVocabularySize);
         // Character vocabularies: special tokens ([UNK] included) are not text, and come out as nothing, not U+FFFD.
         if (_alphabet is not null) return new string(kept.Where(i => i >= Specials).Select(i => _alphabet[i - Specials]).ToArray());
-        var text = _tokenizer!.Decode(kept) ?? "";
+        var text = _tokenizer!.Decode(kept.Select(PieceId)) ?? "";
         return _tokenizer is BertTokenizer ? JoinSplitPunctuation(text) : text;
     }
 

@@ -18,4 +18,10 @@ public enum TokenizerKind
     ByteLevelBpe,
     /// <summary>OpenAI's tiktoken encodings <c>cl100k_base</c> or <c>o200k_base</c> (from the Microsoft.ML.Tokenizers.Data packages).</summary>
     Tiktoken,
+    /// <summary>
+    /// A SentencePiece model (<c>sentencepiece.bpe.model</c>) numbered as XLM-RoBERTa's tokenizer numbers it:
+    /// <c>&lt;s&gt;</c> 0, <c>&lt;pad&gt;</c> 1, <c>&lt;/s&gt;</c> 2, <c>&lt;unk&gt;</c> 3, the model's pieces one above their
+    /// own ids, <c>&lt;mask&gt;</c> last (multilingual encoders: XLM-RoBERTa, multilingual E5 and MiniLM).
+    /// </summary>
+    SentencePiece,
 }

@@ -1,0 +1,65 @@
+using System.Text.Json;
+using MLNetTransformers.Tokenization;
+using Xunit;
+
+namespace MLNetTransformers.Tests;
+
+/// <summary>
+/// XLM-RoBERTa's tokenizer: a SentencePiece model (Fixtures/pretrained/xlmr-tokenizer, made with sentencepiece by
+/// make_sentencepiece_reference.py) numbered as transformers' XLMRobertaTokenizer numbers it, on multilingual texts.
+/// </summary>
+public class SentencePieceTokenizerTests
+{
+    private static readonly string Folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "xlmr-tokenizer");
+
+    private static int[] Ids(TextTokenizer tokenizer, string text)
+    {
+        var ids = new int[tokenizer.MaxTokens];
+        int n = tokenizer.Encode(text, ids, new int[ids.Length]);
+        return ids[..n];
+    }
+
+    [Fact]
+    public void Ids_EqualTheReferenceTokenizers_OnMultilingualTexts()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "tokenizer_reference.json")));
+        var tokenizer = Pretrained.PretrainedEncoder.TokenizerOf(Folder, 64);
+        Assert.Equal(TokenizerKind.SentencePiece, tokenizer.Kind);
+        int pieces = doc.RootElement.GetProperty("pieces").GetInt32();
+        Assert.Equal((0, 1, 2, 3, pieces + 1, pieces + 2), (tokenizer.ClsId, tokenizer.PadId, tokenizer.SepId, tokenizer.UnkId, tokenizer.MaskId, tokenizer.VocabularySize));
+        var texts = doc.RootElement.GetProperty("texts").EnumerateArray().Select(t => t.GetString()!).ToArray();
+        var expected = doc.RootElement.GetProperty("ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
+        var saved = TextTokenizer.Deserialize(tokenizer.Serialize()); // what a saved model reads back
+        for (int i = 0; i < texts.Length; i++)
+        {
+            Assert.Equal(expected[i], Ids(tokenizer, texts[i]));
+            Assert.Equal(expected[i], Ids(saved, texts[i]));
+        }
+        Assert.Equal("the film was great and fun.", tokenizer.Decode(expected[0]));
+    }
+
+    [Fact]
+    public void Pairs_TakeRobertasForm_AndLongTextsAreCut()
+    {
+        var tokenizer = TextTokenizer.FromSentencePieceModel(Path.Combine(Folder, "sentencepiece.bpe.model"), 24);
+        Assert.True(tokenizer.RobertaPairs);
+        var a = Ids(tokenizer.WithMaxTokens(64), "the film")[1..^1];
+        var b = Ids(tokenizer.WithMaxTokens(64), "was fun")[1..^1];
+        var (ids, mask, types) = (new int[24], new int[24], new int[24]);
+        int n = tokenizer.EncodePair("the film", "was fun", ids, mask, types, out bool cut);
+        Assert.False(cut);
+        Assert.Equal([0, .. a, 2, 2, .. b, 2], ids[..n]);
+        Assert.All(types, t => Assert.Equal(0, t));
+        Assert.True(tokenizer.Encode("the film was great and the story was fun and i loved it, but the plot was dull and the end was bad", ids, mask, out bool truncated) == 24 && truncated);
+        Assert.Equal(2, ids[23]);
+    }
+
+    [Fact]
+    public void ABrokenModelFile_IsRefusedNamingIt()
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory("bad-spm").FullName, "sentencepiece.bpe.model");
+        File.WriteAllBytes(path, File.ReadAllBytes(Path.Combine(Folder, "sentencepiece.bpe.model"))[..200]);
+        try { Assert.Contains(path, Assert.Throws<InvalidDataException>(() => TextTokenizer.FromSentencePieceModel(path, 16)).Message); }
+        finally { Directory.Delete(Path.GetDirectoryName(path)!, recursive: true); }
+    }
+}
