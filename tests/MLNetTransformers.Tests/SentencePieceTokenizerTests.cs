@@ -62,4 +62,36 @@ public class SentencePieceTokenizerTests
         try { Assert.Contains(path, Assert.Throws<InvalidDataException>(() => TextTokenizer.FromSentencePieceModel(path, 16)).Message); }
         finally { Directory.Delete(Path.GetDirectoryName(path)!, recursive: true); }
     }
+
+    // Multilingual checkpoints (multilingual E5, paraphrase-multilingual-MiniLM) pad their embeddings past the tokenizer's
+    // ids: a SentencePiece tokenizer may have fewer tokens than the embedding has rows, never more.
+    [Theory]
+    [InlineData(140, true)]
+    [InlineData(100, false)]
+    public async Task AFolderWithSentencePiece_LoadsWhenTheEmbeddingHoldsEveryId(int rows, bool loads)
+    {
+        var encoder = new Core.Models.TransformerEncoder(new Core.Models.TransformerConfig
+        {
+            VocabSize = rows, ModelDim = 16, Layers = 1, Heads = 2, FeedForwardDim = 32, MaxLength = 32, TypeVocabSize = 2, Dropout = 0f,
+            Norm = Core.Models.NormPlacement.PostNorm, PositionalEncoding = Core.Layers.PositionalEncodingKind.Learned, EmbeddingNorm = true,
+            LayerNormEps = 1e-12f, Activation = Core.Kernels.Activation.Gelu,
+        });
+        string dir = Directory.CreateTempSubdirectory("spm-folder").FullName;
+        try
+        {
+            Core.Pretrained.PretrainedCheckpoint.SaveFolder(encoder, dir);
+            File.Copy(Path.Combine(Folder, "sentencepiece.bpe.model"), Path.Combine(dir, "sentencepiece.bpe.model"));
+            if (!loads)
+            {
+                Assert.Contains("the vocabulary has 122 tokens but the encoder's embedding has 100 rows", Assert.Throws<InvalidDataException>(() => Pretrained.PretrainedEncoder.FromHuggingFaceFolder(dir)).Message);
+                return;
+            }
+            var loaded = Pretrained.PretrainedEncoder.FromHuggingFaceFolder(dir, maxTokens: 16);
+            Assert.Equal(TokenizerKind.SentencePiece, loaded.Tokenizer.Kind);
+            using var generator = new Embeddings.TransformerEmbeddingGenerator(loaded);
+            var vectors = await generator.GenerateAsync(["Der Film war großartig", "Фильм был отличный"]);
+            Assert.All(vectors, v => Assert.True(v.Vector.Length == 16 && v.Vector.ToArray().All(float.IsFinite)));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }

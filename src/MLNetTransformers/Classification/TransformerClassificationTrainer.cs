@@ -157,7 +157,7 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
         var o = Options;
         if ((o.Pretrained?.Encoder ?? o.InitialModel) is { } init)
         {
-            if (init.Config.VocabSize != tokenizer.VocabularySize)
+            if (!tokenizer.FitsEmbedding(init.Config.VocabSize))
                 throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
             var config = new ClassifierConfig(init.Config.Shape())
             {

@@ -306,6 +306,14 @@ public sealed class TextTokenizer
         return n;
     }
 
+    /// <summary>
+    /// Whether an embedding of <paramref name="rows"/> rows reads this tokenizer's ids: as many rows as tokens, or for a
+    /// SentencePiece model more (multilingual checkpoints pad their embeddings past the tokenizer's 250,002 ids; a model
+    /// file is whole or unreadable, while a line missing from a vocab.txt would shift every id after it and must not pass).
+    /// </summary>
+    /// <param name="rows">The embedding's rows (the encoder's vocabulary size).</param>
+    public bool FitsEmbedding(int rows) => VocabularySize == rows || (Kind == TokenizerKind.SentencePiece && VocabularySize < rows);
+
     /// <summary>Whether pairs take RoBERTa's form, <c>&lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;</c> with token types all 0 (else BERT's).</summary>
     public bool RobertaPairs => Kind is TokenizerKind.ByteLevelBpe or TokenizerKind.SentencePiece;
 
