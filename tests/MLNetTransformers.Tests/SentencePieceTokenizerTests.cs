@@ -94,4 +94,32 @@ public class SentencePieceTokenizerTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    // 300 model files with bytes changed or cut short: each is read (and then encodes) or refused naming the file; none
+    // crashes or hangs. (A changed score or piece text may read as another valid model: the file has no checksum.)
+    [Fact]
+    public async Task MutatedModelFiles_ReadOrAreRefusedNamingTheFile()
+    {
+        var original = File.ReadAllBytes(Path.Combine(Folder, "sentencepiece.bpe.model"));
+        string dir = Directory.CreateTempSubdirectory("spm-fuzz").FullName;
+        var rng = new Random(20261206);
+        var failures = new List<string>();
+        try
+        {
+            for (int c = 0; c < 300; c++)
+            {
+                var bytes = (byte[])original.Clone();
+                if (c % 3 == 2) Array.Resize(ref bytes, rng.Next(bytes.Length));
+                else for (int k = rng.Next(1, 4); k > 0; k--) bytes[c % 3 == 0 ? rng.Next(Math.Min(bytes.Length, 4000)) : rng.Next(bytes.Length)] = (byte)rng.Next(256);
+                string path = Path.Combine(dir, $"case{c}.model");
+                File.WriteAllBytes(path, bytes);
+                var task = Task.Run(() => Ids(TextTokenizer.FromSentencePieceModel(path, 32), "Le film était génial; ¿Qué? Ελληνικά عربى 한국어 Der Film, 東京 😀"));
+                if (await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(30))) != task) { failures.Add($"case {c}: hung"); continue; }
+                if (task.Exception?.InnerException is { } e && !(e is InvalidDataException && e.Message.Contains(path, StringComparison.Ordinal)))
+                    failures.Add($"case {c}: {e.GetType().Name}: {e.Message}");
+            }
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+        Assert.True(failures.Count == 0, string.Join("\n", failures.Take(10)));
+    }
 }

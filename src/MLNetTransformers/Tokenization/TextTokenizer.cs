@@ -21,6 +21,7 @@ public sealed class TextTokenizer
     private readonly string? _alphabet;
     private readonly State _state;
     private readonly Dictionary<int, string>? _specialNames; // the vocabulary's own spelling of the special ids it supplied
+    private readonly string? _source; // the file a SentencePiece model came from, for errors (not saved)
 
     // Checked where a caller passes it, so that the error names the caller's parameter (the constructor checks again for
     // a state read back from a saved model).
@@ -28,8 +29,9 @@ public sealed class TextTokenizer
         ? throw new ArgumentOutOfRangeException(nameof(maxTokens), maxTokens, $"MaxTokens must be between 2 and {TokenizerOptions.MaxTokensLimit:N0}.")
         : maxTokens;
 
-    private TextTokenizer(State state)
+    private TextTokenizer(State state, string? source = null)
     {
+        _source = source;
         if (state.MaxTokens is < 2 or > TokenizerOptions.MaxTokensLimit)
             throw new ArgumentOutOfRangeException(nameof(state), state.MaxTokens, $"MaxTokens must be between 2 and {TokenizerOptions.MaxTokensLimit:N0}.");
         _state = state;
@@ -86,8 +88,14 @@ public sealed class TextTokenizer
                 break;
             case TokenizerKind.SentencePiece:
                 SentencePieceTokenizer sp;
-                try { sp = SentencePieceTokenizer.Create(new MemoryStream(Convert.FromBase64String(state.Vocabulary!)), addBeginningOfSentence: false, addEndOfSentence: false); }
-                catch (Exception e) when (e is FormatException or ArgumentException or InvalidOperationException or Google.Protobuf.InvalidProtocolBufferException or NotSupportedException)
+                try
+                {
+                    sp = SentencePieceTokenizer.Create(new MemoryStream(Convert.FromBase64String(state.Vocabulary!)), addBeginningOfSentence: false, addEndOfSentence: false);
+                    // A damaged model can parse and fail only when it encodes (an index past its tables): try it once on
+                    // every kind of text here, so that it fails now, named, rather than in the middle of scoring.
+                    sp.Decode(sp.EncodeToIds("Hello, World! 12.5% — “é” naïve Straße Фильм 東京の映画 😀 \t x"));
+                }
+                catch (Exception e) when (e is not OutOfMemoryException)
                 {
                     throw new InvalidDataException($"The SentencePiece model could not be read: {e.Message}", e);
                 }
@@ -156,8 +164,16 @@ public sealed class TextTokenizer
             for (int i = 0; i < s.Length; i++) ids[i] = _chars.TryGetValue(s[i], out int id) ? id : UnkId;
             return ids;
         }
-        return Numbered(_tokenizer is BertTokenizer bert ? bert.EncodeToIds(s, addSpecialTokens: false) : _tokenizer!.EncodeToIds(s)).ToArray();
+        try { return Numbered(_tokenizer is BertTokenizer bert ? bert.EncodeToIds(s, addSpecialTokens: false) : _tokenizer!.EncodeToIds(s)).ToArray(); }
+        catch (Exception e) when (Damaged(e)) { throw DamagedModel(e); }
     }
+
+    // A damaged SentencePiece model that passed the load-time probe can still fail on other text (an index past its
+    // tables): that is the file's fault, named as such, not an IndexOutOfRangeException from inside the tokenizer.
+    private bool Damaged(Exception e) => Kind == TokenizerKind.SentencePiece && e is IndexOutOfRangeException or ArgumentOutOfRangeException or NullReferenceException or KeyNotFoundException;
+
+    private InvalidDataException DamagedModel(Exception e) =>
+        new($"The SentencePiece model{(_source is null ? "" : $" '{_source}'")} is damaged: encoding a text failed ({e.Message}).", e);
 
     /// <summary>Learns a WordPiece vocabulary from <paramref name="texts"/> (see <see cref="WordPieceVocabularyLearner"/>).</summary>
     /// <param name="texts">The training texts.</param>
@@ -261,7 +277,7 @@ public sealed class TextTokenizer
     public static TextTokenizer FromSentencePieceModel(string modelPath, int maxTokens)
     {
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"SentencePiece model '{modelPath}' does not exist.", modelPath);
-        try { return new TextTokenizer(new State(TokenizerKind.SentencePiece, Checked(maxTokens), false, Convert.ToBase64String(File.ReadAllBytes(modelPath)), null, null)); }
+        try { return new TextTokenizer(new State(TokenizerKind.SentencePiece, Checked(maxTokens), false, Convert.ToBase64String(File.ReadAllBytes(modelPath)), null, null), modelPath); }
         catch (InvalidDataException e) { throw new InvalidDataException($"SentencePiece model '{modelPath}' could not be read: {e.InnerException?.Message ?? e.Message}", e); }
     }
 
@@ -399,9 +415,13 @@ public sealed class TextTokenizer
             // tokens fill the limit exactly, which made a text of exactly `limit` tokens look truncated.
             string? normalized;
             int consumed;
-            tokens = _tokenizer is BertTokenizer bert
-                ? bert.EncodeToIds(s, limit + 1, addSpecialTokens: false, out normalized, out consumed)
-                : _tokenizer!.EncodeToIds(s, limit + 1, out normalized, out consumed);
+            try
+            {
+                tokens = _tokenizer is BertTokenizer bert
+                    ? bert.EncodeToIds(s, limit + 1, addSpecialTokens: false, out normalized, out consumed)
+                    : _tokenizer!.EncodeToIds(s, limit + 1, out normalized, out consumed);
+            }
+            catch (Exception e) when (Damaged(e)) { throw DamagedModel(e); }
             truncated = tokens.Count <= limit && consumed < (normalized ?? s).TrimEnd().Length;
             tokens = Numbered(tokens);
         }
