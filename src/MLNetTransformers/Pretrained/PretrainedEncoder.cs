@@ -76,7 +76,7 @@ public sealed class PretrainedEncoder
                 new System.Text.Json.Nodes.JsonObject { ["max_seq_length"] = Tokenizer.MaxTokens, ["do_lower_case"] = false }.ToJsonString());
     }
 
-    /// <summary>A model folder's tokenizer: vocab.txt (casing from tokenizer_config.json), vocab.json + merges.txt, sentencepiece.bpe.model, or a WordPiece tokenizer.json.</summary>
+    /// <summary>A model folder's tokenizer: vocab.txt (casing from tokenizer_config.json), vocab.json + merges.txt, sentencepiece.bpe.model, or a WordPiece or byte-level BPE tokenizer.json.</summary>
     internal static TextTokenizer TokenizerOf(string folder, int maxTokens)
     {
         string vocab = Path.Combine(folder, "vocab.txt"), json = Path.Combine(folder, "tokenizer.json");
@@ -97,7 +97,8 @@ public sealed class PretrainedEncoder
             using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
             var model = doc.RootElement.GetProperty("model");
             string type = model.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
-            if (type != "WordPiece") throw new NotSupportedException($"'{path}' holds a {type} tokenizer; WordPiece (BERT's) is read.");
+            if (type == "BPE" && IsByteLevel(doc.RootElement)) return ByteLevelBpe(model, path, maxTokens);
+            if (type != "WordPiece") throw new NotSupportedException($"'{path}' holds a {type} tokenizer; WordPiece (BERT's) and byte-level BPE (RoBERTa's) are read.");
             var vocab = model.GetProperty("vocab").EnumerateObject().Select(p => (Token: p.Name, Id: p.Value.GetInt32())).OrderBy(p => p.Id).ToList();
             for (int i = 0; i < vocab.Count; i++)
                 if (vocab[i].Id != i) throw new InvalidDataException($"'{path}': the vocabulary has no token with id {i}.");
@@ -109,6 +110,20 @@ public sealed class PretrainedEncoder
         {
             throw new InvalidDataException($"'{path}' is not a tokenizer.json this reads: {e.Message}", e);
         }
+    }
+
+    // RoBERTa's tokenizer.json: a BPE model over GPT-2's byte-level alphabet (its pre-tokenizer is ByteLevel).
+    private static bool IsByteLevel(System.Text.Json.JsonElement root) =>
+        root.TryGetProperty("pre_tokenizer", out var pre) && pre.ValueKind == System.Text.Json.JsonValueKind.Object
+        && pre.TryGetProperty("type", out var kind) && kind.GetString() == "ByteLevel";
+
+    // The same vocabulary and merges as vocab.json + merges.txt (merges are "a b" texts or, in newer files, [a, b] pairs).
+    private static TextTokenizer ByteLevelBpe(System.Text.Json.JsonElement model, string path, int maxTokens)
+    {
+        string vocab = model.GetProperty("vocab").GetRawText();
+        var merges = model.GetProperty("merges").EnumerateArray().Select(m => m.ValueKind == System.Text.Json.JsonValueKind.Array
+            ? string.Join(' ', m.EnumerateArray().Select(x => x.GetString())) : m.GetString()!);
+        return TextTokenizer.FromByteLevelBpeText(vocab, "#version: 0.2\n" + string.Join('\n', merges) + "\n", maxTokens, $"'{path}'");
     }
 
     /// <summary>An encoder read elsewhere (an ONNX graph) with a WordPiece <c>vocab.txt</c>.</summary>

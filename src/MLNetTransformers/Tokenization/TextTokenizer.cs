@@ -258,13 +258,20 @@ public sealed class TextTokenizer
     /// <param name="vocabJsonPath">Path of vocab.json (token → id).</param>
     /// <param name="mergesPath">Path of merges.txt.</param>
     /// <param name="maxTokens">Length of the id and mask vectors, &lt;s&gt; and &lt;/s&gt; included.</param>
-    public static TextTokenizer FromByteLevelBpeFiles(string vocabJsonPath, string mergesPath, int maxTokens)
+    public static TextTokenizer FromByteLevelBpeFiles(string vocabJsonPath, string mergesPath, int maxTokens) =>
+        FromByteLevelBpeText(ReadFile(vocabJsonPath, "BPE vocabulary"), ReadFile(mergesPath, "BPE merges"), maxTokens, $"'{vocabJsonPath}' / '{mergesPath}'");
+
+    /// <summary>RoBERTa's tokenizer (see <see cref="FromByteLevelBpeFiles"/>) from the contents of vocab.json and merges.txt.</summary>
+    /// <param name="vocabJson">vocab.json's text (token → id).</param>
+    /// <param name="merges">merges.txt's text.</param>
+    /// <param name="maxTokens">Length of the id and mask vectors, &lt;s&gt; and &lt;/s&gt; included.</param>
+    /// <param name="source">Names the files in error messages.</param>
+    public static TextTokenizer FromByteLevelBpeText(string vocabJson, string merges, int maxTokens, string source = "the BPE files")
     {
-        string vocab = ReadFile(vocabJsonPath, "BPE vocabulary"), merges = ReadFile(mergesPath, "BPE merges");
-        try { return new TextTokenizer(new State(TokenizerKind.ByteLevelBpe, Checked(maxTokens), false, vocab, merges, null)); }
+        try { return new TextTokenizer(new State(TokenizerKind.ByteLevelBpe, Checked(maxTokens), false, vocabJson, merges, null)); }
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException or InvalidDataException)
         {
-            throw new InvalidDataException($"BPE files '{vocabJsonPath}' / '{mergesPath}' could not be read: {e.Message}", e);
+            throw new InvalidDataException($"BPE files {source} could not be read: {e.Message}", e);
         }
     }
 
