@@ -98,12 +98,40 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
         });
     }
 
+    private enum ClassifierMutation { Config, HeaderBytes }
+
+    // A BertForSequenceClassification folder read as a ready classifier: config.json edited (id2label among it) and bytes
+    // of the safetensors header changed. Every case loads or fails naming the file; a header change that loads gives the same weights.
+    [Fact]
+    public async Task MutatedSequenceClassifiers_LoadOrFailNamingTheFile()
+    {
+        string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert-classifier");
+        var weights = File.ReadAllBytes(Path.Combine(source, "model.safetensors"));
+        var config = File.ReadAllText(Path.Combine(source, "config.json"));
+        long headerLength = BitConverter.ToInt64(weights, 0);
+        int labels = config.IndexOf("\"id2label\"", StringComparison.Ordinal);
+        var counts = new Dictionary<ClassifierMutation, int> { [ClassifierMutation.Config] = 350, [ClassifierMutation.HeaderBytes] = 150 };
+        await Fuzz(source, counts, 20261207, kind => kind == ClassifierMutation.HeaderBytes, (kind, rng, folder) =>
+        {
+            byte[] w = (byte[])weights.Clone();
+            string cfg = config;
+            if (kind == ClassifierMutation.HeaderBytes)
+                for (int k = rng.Next(1, 4); k > 0; k--) w[8 + rng.Next((int)headerLength)] = (byte)rng.Next(256);
+            else if (rng.Next(2) == 0) cfg = Edit(config, rng);
+            else cfg = config[..labels] + Edit(config[labels..], rng); // most edits where the labels are
+            File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), w);
+            File.WriteAllText(Path.Combine(folder, "config.json"), cfg);
+            File.Copy(Path.Combine(source, "vocab.txt"), Path.Combine(folder, "vocab.txt"));
+        }, folder => Classification.TransformerClassificationTransformer.FromHuggingFaceFolder(folder, maxTokens: 16).Model.Parameters);
+    }
+
     // Writes each case's folder (write), loads it within 30 s, and requires that it loads (with the source's weights when
     // mustMatch says so) or fails with an exception naming the file.
-    private async Task Fuzz<TKind>(string source, Dictionary<TKind, int> counts, int seed, Func<TKind, bool> mustMatch, Action<TKind, Random, string> write)
-        where TKind : notnull
+    private async Task Fuzz<TKind>(string source, Dictionary<TKind, int> counts, int seed, Func<TKind, bool> mustMatch, Action<TKind, Random, string> write,
+        Func<string, Core.Layers.ParameterSet>? load = null) where TKind : notnull
     {
-        var original = PretrainedEncoder.FromHuggingFaceFolder(source, maxTokens: 16);
+        load ??= folder => PretrainedEncoder.FromHuggingFaceFolder(folder, maxTokens: 16).Encoder.Parameters;
+        var original = load(source);
         int cases = 0, rejected = 0, loaded = 0;
         var failures = new List<string>();
         var rng = new Random(seed);
@@ -116,11 +144,11 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
                     string folder = Path.Combine(dir, $"case{cases}");
                     Directory.CreateDirectory(folder);
                     write(kind, rng, folder);
-                    var (encoder, failure) = await LoadOrFail(folder, $"{kind} case {c}");
+                    var (weights, failure) = await LoadOrFail(folder, $"{kind} case {c}", load);
                     if (failure is not null) failures.Add(failure);
-                    if (encoder is null) { rejected++; continue; }
+                    if (weights is null) { rejected++; continue; }
                     loaded++;
-                    if (mustMatch(kind) && !encoder.Encoder.Parameters.Data.AsSpan().SequenceEqual(original.Encoder.Parameters.Data))
+                    if (mustMatch(kind) && !weights.Data.AsSpan().SequenceEqual(original.Data))
                         failures.Add($"{kind} case {c}: loaded different weights without an error");
                     Directory.Delete(folder, recursive: true);
                 }
@@ -131,10 +159,10 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(20)));
     }
 
-    // Loads folder within 30 s: the encoder, or null and what went wrong if the failure was not a clean one naming the file.
-    private static async Task<(PretrainedEncoder? Encoder, string? Failure)> LoadOrFail(string folder, string what)
+    // Loads folder within 30 s: its weights, or null and what went wrong if the failure was not a clean one naming the file.
+    private static async Task<(Core.Layers.ParameterSet? Weights, string? Failure)> LoadOrFail(string folder, string what, Func<string, Core.Layers.ParameterSet> load)
     {
-        var task = Task.Run(() => PretrainedEncoder.FromHuggingFaceFolder(folder, maxTokens: 16));
+        var task = Task.Run(() => load(folder));
         if (await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(30))) != task) return (null, $"{what}: hung");
         if (task.Exception?.InnerException is not { } e) return (await task, null);
         if (e is not (InvalidDataException or NotSupportedException or FileNotFoundException)) return (null, $"{what}: {e.GetType().Name}: {e.Message}");

@@ -46,23 +46,25 @@ public static class PretrainedCheckpoint
         var labels = ReadLabels(configPath);
         return WithWeights(folder, tensors =>
         {
-            var encoder = Load(family, config, tensors, Pooling.Cls, usePooler: false).Encoder;
-            var model = new TransformerClassifier(new ClassifierConfig(encoder.Config.Shape() with { Pooler = true, Pooling = Pooling.Cls, PoolerActivation = activation })
-            { NumClasses = labels.Count });
-            foreach (var t in encoder.Parameters.Tensors) t.Value.CopyTo(model.Parameters[t.Name].Value);
             int d = config.ModelDim;
-            foreach (var (source, target, shape) in new[]
+            var head = new[]
             {
                 (dense + "weight", "pooler.dense.weight", new[] { d, d }), (dense + "bias", "pooler.dense.bias", [d]),
                 (output + "weight", "head.weight", [labels.Count, d]), (output + "bias", "head.bias", [labels.Count]),
-            })
+            };
+            // The head's shapes are checked before anything is allocated: id2label cannot make it larger than the file holds.
+            foreach (var (source, _, shape) in head)
             {
                 if (!tensors.Shapes.TryGetValue(source, out var found))
                     throw new InvalidDataException($"'{tensors.Source}' lacks the tensor '{source}' of a {family.Name} sequence classifier (shape [{string.Join(", ", shape)}]).");
                 if (!found.SequenceEqual(shape))
                     throw new InvalidDataException($"'{tensors.Source}': tensor '{source}' is [{string.Join(", ", found)}]; {labels.Count} labels of width {d} need [{string.Join(", ", shape)}].");
-                tensors.Read(source, model.Parameters[target].Value);
             }
+            var encoder = Load(family, config, tensors, Pooling.Cls, usePooler: false).Encoder;
+            var model = new TransformerClassifier(new ClassifierConfig(encoder.Config.Shape() with { Pooler = true, Pooling = Pooling.Cls, PoolerActivation = activation })
+            { NumClasses = labels.Count });
+            foreach (var t in encoder.Parameters.Tensors) t.Value.CopyTo(model.Parameters[t.Name].Value);
+            foreach (var (source, target, _) in head) tensors.Read(source, model.Parameters[target].Value);
             return new LoadedClassifier(model, family, labels);
         });
     }
@@ -84,7 +86,8 @@ public static class PretrainedCheckpoint
             if (byId.Count == 0 || byId.Keys.Last() != byId.Count - 1) throw new InvalidDataException($"Model config '{path}': id2label does not number its {byId.Count} labels 0 to {byId.Count - 1}.");
             return byId.Values.ToList();
         }
-        if (root.TryGetProperty("num_labels", out var n) && n.TryGetInt32(out int count) && count > 0) return Enumerable.Range(0, count).Select(i => $"LABEL_{i}").ToList();
+        if (root.TryGetProperty("num_labels", out var n) && n.ValueKind == JsonValueKind.Number && n.TryGetInt32(out int count) && count is > 0 and <= 100_000)
+            return Enumerable.Range(0, count).Select(i => $"LABEL_{i}").ToList();
         throw new InvalidDataException($"Model config '{path}' has no id2label: it does not describe a sequence classifier.");
     }
 
