@@ -24,8 +24,9 @@ public static class PretrainedCheckpoint
     public static LoadedEncoder LoadFolder(string folder, Pooling? pooling = null, bool normalize = false)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
-        var (family, config) = ReadConfig(Path.Combine(folder, "config.json"));
         var modules = SentenceTransformersModules.Read(folder);
+        folder = modules?.TransformerFolder ?? folder; // older sentence-transformers folders keep the model in 0_BERT/ or the like
+        var (family, config) = ReadConfig(Path.Combine(folder, "config.json"));
         return WithWeights(folder, tensors => Load(family, config, tensors, pooling ?? modules?.Pooling, normalize || modules?.Normalize == true,
             usePooler: modules is null));
     }

@@ -12,7 +12,9 @@ namespace MLNetTransformers.Core.Pretrained;
 /// <param name="Pooling">The pooling the Pooling module names.</param>
 /// <param name="Normalize">Whether a Normalize module follows it.</param>
 /// <param name="MaxSeqLength">sentence_bert_config.json's max_seq_length, when given.</param>
-internal sealed record SentenceTransformersModules(Models.Pooling Pooling, bool Normalize, int? MaxSeqLength)
+/// <param name="TransformerFolder">Where the Transformer module keeps its config, weights and tokenizer: the folder itself,
+/// or (older sentence-transformers folders) a subfolder such as <c>0_BERT</c>.</param>
+internal sealed record SentenceTransformersModules(Models.Pooling Pooling, bool Normalize, int? MaxSeqLength, string TransformerFolder)
 {
     /// <summary>The folder's modules, or null when it has no <c>modules.json</c> (a plain Hugging Face folder).</summary>
     /// <param name="folder">The model folder.</param>
@@ -22,6 +24,7 @@ internal sealed record SentenceTransformersModules(Models.Pooling Pooling, bool 
         if (!File.Exists(modulesPath)) return null;
         Models.Pooling? pooling = null;
         bool normalize = false;
+        string transformer = folder;
         using (var modules = Parse(modulesPath))
         {
             if (modules.RootElement.ValueKind != JsonValueKind.Array) throw Bad(modulesPath, "it is not a list of modules");
@@ -30,8 +33,9 @@ internal sealed record SentenceTransformersModules(Models.Pooling Pooling, bool 
                 string type = Text(m, "type", modulesPath), path = m.TryGetProperty("path", out var p) && p.ValueKind == JsonValueKind.String ? p.GetString()! : "";
                 switch (type[(type.LastIndexOf('.') + 1)..])
                 {
-                    case "Transformer":
-                        if (path.Length > 0) throw new NotSupportedException($"'{modulesPath}' keeps its Transformer in '{path}'; the weights are read from the folder itself.");
+                    case "Transformer" or "BERT" or "RoBERTa" or "DistilBERT" or "XLMRoBERTa": // the last four: older folders' names
+                        if (path.Contains("..", StringComparison.Ordinal) || Path.IsPathRooted(path)) throw Bad(modulesPath, $"the Transformer's path '{path}' leaves the folder");
+                        transformer = Path.Combine(folder, path);
                         break;
                     case "Pooling": pooling = ReadPooling(Path.Combine(folder, path, "config.json")); break;
                     case "Normalize": normalize = true; break;
@@ -41,14 +45,15 @@ internal sealed record SentenceTransformersModules(Models.Pooling Pooling, bool 
         }
         if (pooling is null) throw Bad(modulesPath, "it has no Pooling module");
         int? maxLength = null;
-        string bertConfig = Path.Combine(folder, "sentence_bert_config.json");
+        string bertConfig = Path.Combine(transformer, "sentence_bert_config.json");
+        if (!File.Exists(bertConfig)) bertConfig = Path.Combine(folder, "sentence_bert_config.json");
         if (File.Exists(bertConfig))
         {
             using var doc = Parse(bertConfig);
             if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("max_seq_length", out var len))
                 maxLength = len.ValueKind == JsonValueKind.Number && len.TryGetInt32(out int n) && n > 0 ? n : throw Bad(bertConfig, $"max_seq_length is {len}, not a positive whole number");
         }
-        return new SentenceTransformersModules(pooling.Value, normalize, maxLength);
+        return new SentenceTransformersModules(pooling.Value, normalize, maxLength, transformer);
     }
 
     // 1_Pooling/config.json: exactly one of the modes this library pools by.

@@ -53,9 +53,11 @@ public sealed class PretrainedEncoder
     public static PretrainedEncoder FromHuggingFaceFolder(string folder, int? maxTokens = null)
     {
         var loaded = PretrainedCheckpoint.LoadFolder(folder);
-        // A sentence-transformers folder cuts sequences where its sentence_bert_config.json says.
-        maxTokens ??= SentenceTransformersModules.Read(folder)?.MaxSeqLength is { } st ? Math.Min(st, loaded.Encoder.Config.MaxLength) : null;
-        return new PretrainedEncoder(loaded.Encoder, TokenizerOf(folder, MaxTokens(maxTokens, loaded.Encoder)), folder);
+        // A sentence-transformers folder cuts sequences where its sentence_bert_config.json says, and may keep the
+        // model (tokenizer included) in a subfolder.
+        var modules = SentenceTransformersModules.Read(folder);
+        maxTokens ??= modules?.MaxSeqLength is { } st ? Math.Min(st, loaded.Encoder.Config.MaxLength) : null;
+        return new PretrainedEncoder(loaded.Encoder, TokenizerOf(modules?.TransformerFolder ?? folder, MaxTokens(maxTokens, loaded.Encoder)), folder);
     }
 
     /// <summary>
