@@ -36,9 +36,11 @@ internal static class PredictCommand
             return 0;
         }
         int best = Array.IndexOf(probs, probs.Max());
+        // A binary model trained here answers true/false; one read from a Hugging Face folder by its config's label names.
+        bool named = !classifier.IsBinary || Directory.Exists(modelPath);
         var byClass = new JsonObject();
-        for (int i = 0; i < probs.Length; i++) byClass[classifier.IsBinary ? (i == 1 ? "true" : "false") : classifier.ClassNames[i]] = Math.Round(probs[i], 6);
-        JsonNode label = classifier.IsBinary ? JsonValue.Create(best == 1) : JsonValue.Create(classifier.ClassNames[best]);
+        for (int i = 0; i < probs.Length; i++) byClass[named ? classifier.ClassNames[i] : (i == 1 ? "true" : "false")] = Math.Round(probs[i], 6);
+        JsonNode label = named ? JsonValue.Create(classifier.ClassNames[best]) : JsonValue.Create(best == 1);
         Console.WriteLine(new JsonObject { ["label"] = label, ["probabilities"] = byClass }.ToJsonString());
         return 0;
     }

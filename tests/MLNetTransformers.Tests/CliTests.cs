@@ -162,6 +162,11 @@ public sealed class CliTests : IDisposable
         Assert.Equal(1.0, probabilities.Sum(p => p.Value!.GetValue<double>()), 4);
         Assert.Equal(probabilities.MaxBy(p => p.Value!.GetValue<double>()).Key, JsonNode.Parse(three.Out)!["label"]!.GetValue<string>());
 
+        var two = Run("predict", "--model", Path.Combine(fixtures, "roberta-classifier"), "--text", "the film was great");
+        Assert.True(two.Code == 0, two.Err);
+        Assert.Equal(["NEGATIVE", "POSITIVE"], JsonNode.Parse(two.Out)!["probabilities"]!.AsObject().Select(p => p.Key));
+        Assert.Contains(JsonNode.Parse(two.Out)!["label"]!.GetValue<string>(), new[] { "NEGATIVE", "POSITIVE" });
+
         string test = Path.Combine(_dir, "three.tsv");
         File.WriteAllLines(test, ["text\tlabel", "the film was great\tpositive", "the plot was dull\tnegative", "i loved it\tneutral", "it was fun\tpositive"]);
         var evaluated = Run("evaluate", "--model", Path.Combine(fixtures, "bert-classifier"), "--test", test);
