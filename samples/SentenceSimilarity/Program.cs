@@ -32,19 +32,18 @@ using MLNetTransformers;
 var arg = new CommandArguments(args, counts: ["--seed"], positives: ["--epochs"], numbers: ["--pretrain-seconds", "--lr"],
     texts: ["--stsb", "--mrpc", "--write-split", "--models"], choices: new Dictionary<string, string[]> { ["--task"] = ["stsb", "mrpc", "both"] });
 if (arg.Problem() is { } problem) return CommandArguments.Fail(problem);
-string? Arg(string name) => arg.Get(name);
-string task = Arg("--task") ?? "both";
+string task = arg.Get("--task") ?? "both";
 int seed = arg.GetInt("--seed", 1);
-int? epochs = Arg("--epochs") is null ? null : arg.GetInt("--epochs", 1);
+int? epochs = arg.Get("--epochs") is null ? null : arg.GetInt("--epochs", 1);
 double pretrainSeconds = arg.GetDouble("--pretrain-seconds", 180);
 float crossLr = (float)arg.GetDouble("--lr", 5e-5);
-if (!(crossLr > 0)) return CommandArguments.Fail($"--lr must be positive, not {Arg("--lr")}");
-if (pretrainSeconds < 0) return CommandArguments.Fail($"--pretrain-seconds must be 0 or more, not {Arg("--pretrain-seconds")}");
+if (!(crossLr > 0)) return CommandArguments.Fail($"--lr must be positive, not {arg.Get("--lr")}");
+if (pretrainSeconds < 0) return CommandArguments.Fail($"--pretrain-seconds must be 0 or more, not {arg.Get("--pretrain-seconds")}");
 string[] rowsKnown = ["stock", "zero", "cross", "bi", "scratch", "pretrained", "scratch-bi", "pretrained-bi"];
-var models = (Arg("--models") ?? string.Join(",", rowsKnown)).Split(',').ToHashSet();
+var models = (arg.Get("--models") ?? string.Join(",", rowsKnown)).Split(',').ToHashSet();
 if (models.FirstOrDefault(m => !rowsKnown.Contains(m)) is { } unknownRow) return CommandArguments.Fail($"--models: unknown row '{unknownRow}'; rows: {string.Join(",", rowsKnown)}");
-string stsbPath = Arg("--stsb") ?? Path.Combine("..", "shared", "data", "sts-b", "train.tsv");
-string mrpcPath = Arg("--mrpc") ?? Path.Combine("..", "shared", "data", "mrpc", "train.tsv");
+string stsbPath = arg.Get("--stsb") ?? Path.Combine("..", "shared", "data", "sts-b", "train.tsv");
+string mrpcPath = arg.Get("--mrpc") ?? Path.Combine("..", "shared", "data", "mrpc", "train.tsv");
 foreach (var (path, name, on) in new[] { (stsbPath, "STS-B", task != "mrpc"), (mrpcPath, "MRPC", task != "stsb") })
     if (on && !File.Exists(path)) return CommandArguments.Fail($"{name} file '{path}' not found: pass --{name.ToLowerInvariant().Replace("-", "")} PATH (GLUE's train.tsv)");
 
@@ -78,7 +77,7 @@ if (task != "mrpc")
     var (train, valid, test) = Split(stsbRows!);
     var gold = test.GetColumn<float>(nameof(PairRow.Label)).ToArray();
     Console.WriteLine($"STS-B: {Count(train)} training, {Count(valid)} validation and {gold.Length} held-out pairs (no sentence on two sides)");
-    if (Arg("--write-split") is { } dir) WriteSplit(dir, "stsb", train, valid, test, "score");
+    if (arg.Get("--write-split") is { } dir) WriteSplit(dir, "stsb", train, valid, test, "score");
     var rows = new List<object>();
     void Report(string model, float[] predicted, double seconds)
     {
@@ -179,7 +178,7 @@ if (task != "stsb")
 {
     var (train, valid, test) = Split(mrpcRows!);
     Console.WriteLine($"MRPC: {Count(train)} training, {Count(valid)} validation and {Count(test)} held-out pairs (no sentence on two sides)");
-    if (Arg("--write-split") is { } dir) WriteSplit(dir, "mrpc", train, valid, test, "label");
+    if (arg.Get("--write-split") is { } dir) WriteSplit(dir, "mrpc", train, valid, test, "label");
     var rows = new List<object>();
     void Report(string model, ITransformer t, double seconds)
     {

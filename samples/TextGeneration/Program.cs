@@ -17,24 +17,22 @@ using MLNetTransformers;
 var arg = new CommandArguments(args, counts: ["--steps", "--context", "--layers", "--dim"], numbers: ["--time-budget"], texts: ["--text", "--out", "--plot"]);
 if (arg.Problem() is { } problem) return CommandArguments.Fail(problem);
 if (arg.Get("--text") is { } given && !File.Exists(given)) return CommandArguments.Fail($"--text: file '{given}' does not exist");
-string? Arg(string name) => arg.Get(name);
-int IntArg(string name, int fallback) => arg.GetInt(name, fallback);
 
-string? textPath = Arg("--text");
+string? textPath = arg.Get("--text");
 string text = textPath is null ? Sonnets.Text : File.ReadAllText(textPath);
-string outDir = Arg("--out") ?? Path.Combine(Path.GetTempPath(), "text-generation");
+string outDir = arg.Get("--out") ?? Path.Combine(Path.GetTempPath(), "text-generation");
 Directory.CreateDirectory(outDir);
 bool builtIn = textPath is null;
 
 var trainLoss = new List<(double Step, double Loss)>();
 var validLoss = new List<(double Step, double Loss)>();
-int maxSteps = IntArg("--steps", builtIn ? 600 : 100_000);
+int maxSteps = arg.GetInt("--steps", builtIn ? 600 : 100_000);
 var options = new LanguageModelOptions
 {
-    ContextLength = IntArg("--context", builtIn ? 64 : 128), Layers = IntArg("--layers", builtIn ? 3 : 4), ModelDim = IntArg("--dim", builtIn ? 96 : 256),
-    Heads = 4, FeedForwardDim = 4 * IntArg("--dim", builtIn ? 96 : 256), BatchSize = 32, MaxSteps = maxSteps,
+    ContextLength = arg.GetInt("--context", builtIn ? 64 : 128), Layers = arg.GetInt("--layers", builtIn ? 3 : 4), ModelDim = arg.GetInt("--dim", builtIn ? 96 : 256),
+    Heads = 4, FeedForwardDim = 4 * arg.GetInt("--dim", builtIn ? 96 : 256), BatchSize = 32, MaxSteps = maxSteps,
     LearningRate = builtIn ? 3e-3f : 2e-3f, WarmupSteps = 100, Dropout = builtIn ? 0f : 0.1f, ValidateEverySteps = builtIn ? 25 : 100, Seed = 1,
-    TimeBudget = Arg("--time-budget") is null ? null : TimeSpan.FromSeconds(arg.GetDouble("--time-budget", 0)),
+    TimeBudget = arg.Get("--time-budget") is null ? null : TimeSpan.FromSeconds(arg.GetDouble("--time-budget", 0)),
     Progress = new ProgressBar(maxSteps, trainLoss, validLoss),
 };
 Console.WriteLine($"Corpus: {text.Length:N0} characters from {textPath ?? "the built-in sonnets"}");
@@ -61,7 +59,7 @@ plot.XLabel("step");
 plot.YLabel("cross-entropy (nats/char)");
 plot.Title("Character-level transformer LM");
 plot.ShowLegend();
-string plotPath = Arg("--plot") ?? Path.Combine(outDir, "loss.png");
+string plotPath = arg.Get("--plot") ?? Path.Combine(outDir, "loss.png");
 plot.SavePng(plotPath, 900, 520);
 Console.WriteLine($"Loss curve: {plotPath}");
 

@@ -27,36 +27,33 @@ using MLNetTransformers.Translation;
 var arg = new CommandArguments(args, flags: ["--tie-embeddings"], counts: ["--beam", "--layers", "--dim", "--embedding-dim", "--vocab", "--seed"],
     numbers: ["--time-budget"], texts: ["--data", "--arch", "--attention", "--out", "--model", "--plot"], lists: ["--compare"]);
 if (arg.Problem() is { } problem) return CommandArguments.Fail(problem);
-string? Arg(string name) => arg.Get(name);
-int IntArg(string name, int fallback) => arg.GetInt(name, fallback);
-int Usage(string message) => CommandArguments.Fail(message);
 
-if (arg.Has("--compare")) return Compare(arg.GetList("--compare"), Arg("--plot"));
+if (arg.Has("--compare")) return Compare(arg.GetList("--compare"), arg.Get("--plot"));
 
 var architectures = new Dictionary<string, Seq2SeqArchitecture>
 {
     ["transformer"] = Seq2SeqArchitecture.Transformer, ["gru-attention"] = Seq2SeqArchitecture.GruAttention, ["gru"] = Seq2SeqArchitecture.Gru,
 };
-string arch = Arg("--arch") ?? "transformer";
-if (!architectures.TryGetValue(arch, out var architecture)) return Usage($"--arch: unknown architecture '{arch}'; known: {string.Join(", ", architectures.Keys)}.");
-if (!Enum.TryParse<RnnAttentionKind>(Arg("--attention") ?? "additive", ignoreCase: true, out var attention) || !Enum.IsDefined(attention))
-    return Usage($"--attention: unknown attention '{Arg("--attention")}'; known: additive, dot, general.");
-int beam = IntArg("--beam", 4);
-if (beam < 1) return Usage($"--beam: the beam width must be at least 1, got {beam}.");
+string arch = arg.Get("--arch") ?? "transformer";
+if (!architectures.TryGetValue(arch, out var architecture)) return CommandArguments.Fail($"--arch: unknown architecture '{arch}'; known: {string.Join(", ", architectures.Keys)}.");
+if (!Enum.TryParse<RnnAttentionKind>(arg.Get("--attention") ?? "additive", ignoreCase: true, out var attention) || !Enum.IsDefined(attention))
+    return CommandArguments.Fail($"--attention: unknown attention '{arg.Get("--attention")}'; known: additive, dot, general.");
+int beam = arg.GetInt("--beam", 4);
+if (beam < 1) return CommandArguments.Fail($"--beam: the beam width must be at least 1, got {beam}.");
 double budget = arg.GetDouble("--time-budget", 600);
-string dataDir = Arg("--data") ?? Path.Combine("..", "shared", "data", "multi30k");
-string outDir = Arg("--out") ?? Path.Combine(Path.GetTempPath(), "translation");
-string? savedModel = Arg("--model");
-if (savedModel is not null && !File.Exists(savedModel)) return Usage($"--model: '{savedModel}' does not exist.");
+string dataDir = arg.Get("--data") ?? Path.Combine("..", "shared", "data", "multi30k");
+string outDir = arg.Get("--out") ?? Path.Combine(Path.GetTempPath(), "translation");
+string? savedModel = arg.Get("--model");
+if (savedModel is not null && !File.Exists(savedModel)) return CommandArguments.Fail($"--model: '{savedModel}' does not exist.");
 string[] files = { "train.de", "train.en", "val.de", "val.en" };
 if (files.FirstOrDefault(f => !File.Exists(Path.Combine(dataDir, f))) is { } missing)
-    return Usage($"--data: '{Path.Combine(dataDir, missing)}' is missing; point --data at a directory holding {string.Join(", ", files)} (Multi30k).");
+    return CommandArguments.Fail($"--data: '{Path.Combine(dataDir, missing)}' is missing; point --data at a directory holding {string.Join(", ", files)} (Multi30k).");
 Directory.CreateDirectory(outDir);
 
 string[] Lines(string f) => File.ReadAllLines(Path.Combine(dataDir, f));
 var (trainDe, trainEn, valDe, valEn) = (Lines("train.de"), Lines("train.en"), Lines("val.de"), Lines("val.en"));
 if (trainDe.Length != trainEn.Length || valDe.Length != valEn.Length)
-    return Usage($"--data: train.de/train.en hold {trainDe.Length}/{trainEn.Length} lines and val.de/val.en {valDe.Length}/{valEn.Length}; parallel files need equal counts.");
+    return CommandArguments.Fail($"--data: train.de/train.en hold {trainDe.Length}/{trainEn.Length} lines and val.de/val.en {valDe.Length}/{valEn.Length}; parallel files need equal counts.");
 var ml = new MLContext(seed: 1);
 var train = ml.Data.LoadFromEnumerable(trainDe.Zip(trainEn, (s, t) => new Pair { Source = s, Target = t }));
 Seq2SeqTransformer translator;
@@ -72,20 +69,20 @@ else
 {
     Console.WriteLine($"Multi30k de→en, {arch}: {trainDe.Length:N0} training pairs (10% held out for early stopping), {valDe.Length:N0} validation pairs scored; {budget:F0} s of training.");
     bool rnn = architecture != Seq2SeqArchitecture.Transformer;
-    int dim = IntArg("--dim", 256);
+    int dim = arg.GetInt("--dim", 256);
     var options = new Seq2SeqOptions
     {
-        Architecture = architecture, Attention = attention, EmbeddingDim = IntArg("--embedding-dim", 0),
-        Layers = IntArg("--layers", 3), ModelDim = dim, Heads = 4, FeedForwardDim = 4 * dim, Dropout = rnn ? 0.2f : 0.1f, LabelSmoothing = 0.1f,
-        BatchSize = 64, LearningRate = 1e-3f, Seed = IntArg("--seed", 1), TimeBudget = TimeSpan.FromSeconds(budget),
+        Architecture = architecture, Attention = attention, EmbeddingDim = arg.GetInt("--embedding-dim", 0),
+        Layers = arg.GetInt("--layers", 3), ModelDim = dim, Heads = 4, FeedForwardDim = 4 * dim, Dropout = rnn ? 0.2f : 0.1f, LabelSmoothing = 0.1f,
+        BatchSize = 64, LearningRate = 1e-3f, Seed = arg.GetInt("--seed", 1), TimeBudget = TimeSpan.FromSeconds(budget),
         TiedEmbeddings = arg.Has("--tie-embeddings"),
-        Tokenizer = new TokenizerOptions { MaxTokens = 48, VocabularySize = IntArg("--vocab", 10000), LowerCase = false }, // cased: BLEU is scored cased
+        Tokenizer = new TokenizerOptions { MaxTokens = 48, VocabularySize = arg.GetInt("--vocab", 10000), LowerCase = false }, // cased: BLEU is scored cased
         Decoding = new Seq2SeqDecodingOptions { BeamWidth = beam },
         Progress = new ProgressBar(budget),
     };
     Seq2SeqTrainer trainer;
     try { trainer = ml.Transforms.Text.TrainSeq2Seq(options); } // checks the settings before anything trains
-    catch (ArgumentException e) { return Usage(e.Message.ReplaceLineEndings(" ")); }
+    catch (ArgumentException e) { return CommandArguments.Fail(e.Message.ReplaceLineEndings(" ")); }
     translator = trainer.Fit(train);
     Console.WriteLine();
     var outcome = translator.TrainingOutcome!;
