@@ -2,8 +2,8 @@ namespace MLNetTransformers.Cli;
 
 /// <summary>
 /// <c>export-hf</c>: an encoder and its tokenizer as a Hugging Face model folder (config.json, model.safetensors,
-/// tokenizer files; sentence-transformers' modules for an embedding model): a pretrained one as loaded, or the encoder
-/// a saved classifier or featurizer fine-tuned.
+/// tokenizer files; sentence-transformers' modules for an embedding model): a pretrained one as loaded, a saved
+/// classifier whole as <c>*ForSequenceClassification</c> when it has its family's head, else the encoder it fine-tuned.
 /// </summary>
 internal static class ExportHuggingFaceCommand
 {
@@ -22,10 +22,22 @@ internal static class ExportHuggingFaceCommand
         if ((pretrained is null) == (modelPath is null)) throw new UsageException("Give exactly one of --pretrained and --model.");
         if (File.Exists(outPath)) throw new UsageException($"--out '{outPath}' is a file; give a folder.");
         PretrainedEncoder encoder;
+        string? head = null; // what became of a classifier's head
         if (pretrained is not null) encoder = PretrainedArgument.Load(pretrained, maxTokens: null);
         else
         {
             var part = TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 0), modelPath!, out _)).FirstOrDefault(p => p is Classification.TransformerClassificationTransformer or Featurization.EncoderFeaturizerTransformer);
+            if (part is Classification.TransformerClassificationTransformer whole)
+            {
+                // A classifier with its family's head is written whole, as *ForSequenceClassification; otherwise its encoder.
+                try
+                {
+                    whole.SaveHuggingFaceFolder(outPath);
+                    Print(outPath, whole.Model.Encoder, "written");
+                    return 0;
+                }
+                catch (NotSupportedException e) when (whole.Model.Config.Members == 1) { head = "not written: " + e.Message; }
+            }
             encoder = part switch
             {
                 Classification.TransformerClassificationTransformer c when c.Model.Config.Members == 1 => new PretrainedEncoder(c.Model.Encoder, c.Tokenizer, modelPath!),
@@ -35,11 +47,18 @@ internal static class ExportHuggingFaceCommand
             };
         }
         encoder.SaveHuggingFaceFolder(outPath);
-        Console.WriteLine(new JsonObject
+        Print(outPath, encoder.Encoder, head);
+        return 0;
+    }
+
+    private static void Print(string outPath, Core.Models.TransformerEncoder encoder, string? head)
+    {
+        var result = new JsonObject
         {
             ["folder"] = outPath, ["files"] = new JsonArray(Directory.GetFiles(outPath, "*", SearchOption.AllDirectories).Select(f => Path.GetRelativePath(outPath, f)).Order(StringComparer.Ordinal).Select(f => (JsonNode)f).ToArray()),
-            ["model_type"] = Core.Pretrained.EncoderFamily.For(encoder.Encoder.Config).ModelTypes[0], ["sentence_transformers"] = !encoder.Encoder.Config.Pooler,
-        }.ToJsonString());
-        return 0;
+            ["model_type"] = Core.Pretrained.EncoderFamily.For(encoder.Config).ModelTypes[0], ["sentence_transformers"] = head is null && !encoder.Config.Pooler,
+        };
+        if (head is not null) result["classifier_head"] = head;
+        Console.WriteLine(result.ToJsonString());
     }
 }

@@ -52,4 +52,51 @@ public class SequenceClassifierCheckpointTests
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
+
+    // Written back as the family's *ForSequenceClassification folder: every tensor equals, bit for bit, the tensor of
+    // the same name that PyTorch wrote, and the folder reads back to the same labels and logits.
+    [Theory]
+    [InlineData("bert-classifier")]
+    [InlineData("roberta-classifier")]
+    [InlineData("distilbert-classifier")]
+    public void WrittenBack_TheTensorsArePyTorchsOwn_AndReadBackToTheSameClassifier(string fixture)
+    {
+        string folder = PretrainedCheckpointTests.Folder(fixture);
+        var loaded = PretrainedCheckpoint.LoadSequenceClassifierFolder(folder);
+        string dir = Directory.CreateTempSubdirectory("classifier-out").FullName;
+        try
+        {
+            Assert.Equal(loaded.Family, PretrainedCheckpoint.SaveSequenceClassifierFolder(loaded.Model, loaded.Labels, dir));
+            using (var written = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors")))
+            using (var source = SafeTensorsFile.Open(Path.Combine(folder, "model.safetensors")))
+            {
+                foreach (var (name, shape) in written.Shapes)
+                {
+                    string there = source.Shapes.ContainsKey(name) ? name : name.Replace("LayerNorm.weight", "LayerNorm.gamma").Replace("LayerNorm.bias", "LayerNorm.beta");
+                    Assert.Equal(source.Shapes[there], shape);
+                    int n = shape.Aggregate(1, (a, d) => a * d);
+                    float[] a = new float[n], b = new float[n];
+                    written.Read(name, a);
+                    source.Read(there, b);
+                    Assert.True(a.AsSpan().SequenceEqual(b), name);
+                }
+                Assert.Equal(source.Shapes.Keys.Count(k => !k.EndsWith("position_ids", StringComparison.Ordinal)), written.Shapes.Count);
+            }
+            var back = PretrainedCheckpoint.LoadSequenceClassifierFolder(dir);
+            Assert.Equal(loaded.Labels, back.Labels);
+            Assert.Equal(loaded.Model.Parameters.Data, back.Model.Parameters.Data);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void AClassifierWithoutTheFamilysHead_IsRefusedBeforeAnythingIsWritten()
+    {
+        var encoder = PretrainedCheckpoint.LoadFolder(PretrainedCheckpointTests.Folder("bert"), Pooling.Mean).Encoder;
+        var meanPooled = new TransformerClassifier(new ClassifierConfig(encoder.Config.Shape()) { NumClasses = 2 });
+        string target = Path.Combine(Path.GetTempPath(), "refused-" + Guid.NewGuid().ToString("N"));
+        var e = Assert.Throws<NotSupportedException>(() => PretrainedCheckpoint.SaveSequenceClassifierFolder(meanPooled, ["no", "yes"], target));
+        Assert.Contains("cannot be written as a BERT sequence classifier: it pools by Mean without a pooler", e.Message);
+        Assert.False(Directory.Exists(target));
+    }
 }

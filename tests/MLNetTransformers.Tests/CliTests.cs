@@ -206,6 +206,26 @@ public sealed class CliTests : IDisposable
         var tuned = TransformerModel.Parts(TransformerModel.Load(new Microsoft.ML.MLContext(seed: 0), model, out _)).OfType<Classification.TransformerClassificationTransformer>().Single();
         var reread = Pretrained.PretrainedEncoder.FromHuggingFaceFolder(exported).Encoder;
         foreach (var t in reread.Parameters.Tensors) Assert.Equal(tuned.Model.Parameters[t.Name].Value.ToArray(), t.Value.ToArray());
+        // With BERT's pooler and head it goes whole, as BertForSequenceClassification: the same classes and probabilities.
+        Assert.Equal("written", LastJson(export.Out)["classifier_head"]!.GetValue<string>());
+        var whole = Classification.TransformerClassificationTransformer.FromHuggingFaceFolder(exported, maxTokens: 16);
+        Assert.Equal(tuned.ClassNames, whole.ClassNames);
+        var (p1, p2) = (tuned.PredictProbabilities("the plot was dull and bad"), whole.PredictProbabilities("the plot was dull and bad"));
+        for (int i = 0; i < p1.Length; i++) Assert.Equal(p1[i], p2[i], 5);
+
+        // A mean-pooled classifier (fine-tuned from a sentence-transformers folder) has no Hugging Face class: its encoder goes.
+        string meanFolder = Path.Combine(_dir, "mean");
+        Directory.CreateDirectory(Path.Combine(meanFolder, "1_Pooling"));
+        foreach (var f in Directory.GetFiles(bert)) File.Copy(f, Path.Combine(meanFolder, Path.GetFileName(f)));
+        File.WriteAllText(Path.Combine(meanFolder, "modules.json"), """[{"path": "", "type": "sentence_transformers.models.Transformer"}, {"path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]""");
+        File.WriteAllText(Path.Combine(meanFolder, "1_Pooling", "config.json"), """{"pooling_mode_mean_tokens": true}""");
+        string meanModel = Path.Combine(_dir, "mean.mlnt");
+        var meanTrain = Run("train", "--task", "binary", "--train", train, "--model", meanModel, "--pretrained", meanFolder, "--epochs", "1", "--max-tokens", "16");
+        Assert.True(meanTrain.Code == 0, meanTrain.Err);
+        var meanExport = Run("export-hf", "--model", meanModel, "--out", Path.Combine(_dir, "mean-exported"));
+        Assert.True(meanExport.Code == 0, meanExport.Err);
+        Assert.StartsWith("not written: ", LastJson(meanExport.Out)["classifier_head"]!.GetValue<string>());
+        Assert.True(File.Exists(Path.Combine(_dir, "mean-exported", "modules.json")));
         foreach (var usage in new[] { new[] { "export-hf", "--out", exported }, ["export-hf", "--model", model, "--pretrained", bert, "--out", exported], ["export-hf", "--model", model, "--out", train] })
         {
             var e = Run(usage);

@@ -111,19 +111,7 @@ public static class PretrainedCheckpoint
         var config = family.WriteConfig(c); // refuses, before anything is written, a shape the family cannot say
         if (c.Pooler && c.PoolerActivation != PoolerActivation.Tanh)
             throw new NotSupportedException("This encoder's pooler is DistilBERT's ReLU pre_classifier, a classifier's head; Hugging Face's encoders have no such part.");
-        var own = encoder.Copy(); // the encoder's parameters alone (a classifier's encoder shares its owner's set)
-        var tensors = new List<(string, int[], ReadOnlyMemory<float>)>();
-        foreach (var p in own.Parameters.Tensors)
-        {
-            var names = family.SourceNames(p.Name) ?? throw new NotSupportedException($"A {family.Name} checkpoint has no tensor for the encoder's parameter '{p.Name}'.");
-            // Stacked parameters (q;k;v) are written as the family's separate tensors, an equal share of the rows each.
-            int rows = p.Shape[0] / names.Length;
-            var shape = p.Shape.ToArray();
-            shape[0] = rows;
-            int size = p.Length / names.Length;
-            var values = own.Parameters.Data.AsMemory(p.Offset, p.Length);
-            for (int i = 0; i < names.Length; i++) tensors.Add((names[i], shape, values.Slice(i * size, size)));
-        }
+        var tensors = Tensors(encoder.Copy().Parameters, family, prefix: "", poolerPrefix: null); // Copy: the encoder's parameters alone
         Directory.CreateDirectory(folder);
         WriteWhole(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         SafeTensorsFile.Write(Path.Combine(folder, "model.safetensors"), tensors);
@@ -142,6 +130,67 @@ public static class PretrainedCheckpoint
             if (c.NormalizeEmbeddings) Directory.CreateDirectory(Path.Combine(folder, "2_Normalize"));
         }
         return family;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="model"/> as the family's <c>*ForSequenceClassification</c> folder (the inverse of
+    /// <see cref="LoadSequenceClassifierFolder"/>): config.json with <c>id2label</c>, and the encoder under the family's
+    /// prefix, its dense layer on the first token and output layer under the head's names. The classifier must have that
+    /// shape: one member, no n-gram branch, the first token through the pooler with the family's activation.
+    /// </summary>
+    /// <param name="model">The classifier.</param>
+    /// <param name="labels">Its class names in class order (config.json's id2label).</param>
+    /// <param name="folder">The folder to write (created if needed; files of the same names are replaced).</param>
+    /// <returns>The family it was written as.</returns>
+    public static EncoderFamily SaveSequenceClassifierFolder(TransformerClassifier model, IReadOnlyList<string> labels, string folder)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(labels);
+        var c = model.Config;
+        var family = EncoderFamily.For(c);
+        var head = family.SequenceClassifier!;
+        string? problem = c.Members != 1 ? $"it is an ensemble of {c.Members}" : c.NGramBuckets > 0 ? "it has an n-gram branch"
+            : !c.Pooler || c.Pooling != Pooling.Cls ? $"it pools by {c.Pooling}{(c.Pooler ? "" : " without a pooler")}, and {family.Name}'s head reads the first token through a dense layer"
+            : c.PoolerActivation != head.Activation ? $"its pooler's activation is {c.PoolerActivation}, {family.Name}'s head has {head.Activation}"
+            : labels.Count != c.NumClasses ? $"it has {c.NumClasses} classes and {labels.Count} labels were given" : null;
+        if (problem is not null) throw new NotSupportedException($"This classifier cannot be written as a {family.Name} sequence classifier: {problem}.");
+        var config = family.WriteConfig(c);
+        config["architectures"] = new JsonArray(family.Name switch { "BERT" => "BertForSequenceClassification", "RoBERTa" => "RobertaForSequenceClassification", _ => "DistilBertForSequenceClassification" });
+        config["id2label"] = new JsonObject(labels.Select((l, i) => KeyValuePair.Create(i.ToString(System.Globalization.CultureInfo.InvariantCulture), (JsonNode?)l)));
+        config["label2id"] = new JsonObject(labels.Distinct().Select(l => KeyValuePair.Create(l, (JsonNode?)labels.ToList().IndexOf(l))));
+        var tensors = Tensors(model.Encoder.Copy().Parameters, family, family.Prefix, head.Dense);
+        foreach (var part in new[] { "weight", "bias" })
+        {
+            var p = model.Parameters["head." + part];
+            tensors.Add((head.Output + part, p.Shape.ToArray(), model.Parameters.Data.AsMemory(p.Offset, p.Length)));
+        }
+        Directory.CreateDirectory(folder);
+        WriteWhole(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        SafeTensorsFile.Write(Path.Combine(folder, "model.safetensors"), tensors);
+        return family;
+    }
+
+    // An encoder's parameters as the family's checkpoint tensors (without a prefix for a bare encoder, with it inside a
+    // task model); the pooler under poolerPrefix when given (a classifier's head), else as the family names it.
+    private static List<(string, int[], ReadOnlyMemory<float>)> Tensors(Layers.ParameterSet parameters, EncoderFamily family, string prefix, string? poolerPrefix)
+    {
+        var tensors = new List<(string, int[], ReadOnlyMemory<float>)>();
+        foreach (var p in parameters.Tensors)
+        {
+            var values = parameters.Data.AsMemory(p.Offset, p.Length);
+            if (poolerPrefix is not null && p.Name.StartsWith("pooler.dense.", StringComparison.Ordinal))
+            {
+                tensors.Add((poolerPrefix + p.Name["pooler.dense.".Length..], p.Shape.ToArray(), values));
+                continue;
+            }
+            var names = family.SourceNames(p.Name) ?? throw new NotSupportedException($"A {family.Name} checkpoint has no tensor for the encoder's parameter '{p.Name}'.");
+            // Stacked parameters (q;k;v) are written as the family's separate tensors, an equal share of the rows each.
+            var shape = p.Shape.ToArray();
+            shape[0] /= names.Length;
+            int size = p.Length / names.Length;
+            for (int i = 0; i < names.Length; i++) tensors.Add((prefix + names[i], shape, values.Slice(i * size, size)));
+        }
+        return tensors;
     }
 
     /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> through a temporary file: whole or not at all.</summary>

@@ -30,6 +30,22 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
             rec.Text, rec.Score, rec.Probability, rec.Predicted) { LabelColumnName = rec.Label, SecondTextColumnName = rec.SecondText };
     }
 
+    /// <summary>
+    /// Writes this classifier as a Hugging Face <c>*ForSequenceClassification</c> folder of its encoder's family (the
+    /// inverse of <see cref="FromHuggingFaceFolder"/>): config.json with its class names as <c>id2label</c>, the weights,
+    /// the tokenizer's files. It needs the family's head: the first token through a dense layer (BERT's pooler, as a
+    /// classifier fine-tuned from a BERT checkpoint with a pooler has), one member, no n-gram branch; otherwise it throws
+    /// <see cref="NotSupportedException"/> naming what differs, before anything is written (mean-pooled classifiers such as a
+    /// fine-tuned all-MiniLM-L6-v2 have no Hugging Face class: write their encoder with <see cref="PretrainedEncoder.SaveHuggingFaceFolder"/>).
+    /// </summary>
+    /// <param name="folder">The folder to write (created if needed; files of the same names are replaced).</param>
+    public void SaveHuggingFaceFolder(string folder)
+    {
+        var tokenizerFiles = Tokenizer.HuggingFaceFiles(); // refuses a tokenizer Hugging Face cannot read before anything is written
+        PretrainedCheckpoint.SaveSequenceClassifierFolder(Model, ClassNames, folder);
+        foreach (var (name, contents) in tokenizerFiles) PretrainedCheckpoint.WriteWhole(Path.Combine(folder, name), contents);
+    }
+
     // A multiclass label's key type, with the class names as its KeyValues; none for binary and regression (null classes).
     private static (KeyDataViewType?, DataViewSchema.Annotations?) LabelKey(string[]? classes)
     {
