@@ -22,6 +22,39 @@ public sealed class CliTests : IDisposable
         return (p.ExitCode, stdout.Result, err);
     }
 
+    // The command with an environment variable set for it alone.
+    private static (int Code, string Out, string Err) RunWithEnvironment(string name, string value, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mlnet-transformers.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment[name] = value;
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        string err = p.StandardError.ReadToEnd();
+        Assert.True(p.WaitForExit(120_000), "the CLI did not finish in 2 minutes");
+        return (p.ExitCode, stdout.Result, err);
+    }
+
+    [Fact]
+    public void Pretrained_TakesAHubIdFromTheHuggingFaceCache()
+    {
+        string cache = Path.Combine(_dir, "hub");
+        string snapshot = Path.Combine(cache, "models--owner--tiny-bert", "snapshots", "0123abcd");
+        Directory.CreateDirectory(snapshot);
+        Directory.CreateDirectory(Path.Combine(cache, "models--owner--tiny-bert", "refs"));
+        File.WriteAllText(Path.Combine(cache, "models--owner--tiny-bert", "refs", "main"), "0123abcd");
+        foreach (var f in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert"))) File.Copy(f, Path.Combine(snapshot, Path.GetFileName(f)));
+        var byId = RunWithEnvironment("HF_HUB_CACHE", cache, "embed", "--pretrained", "owner/tiny-bert", "--text", "the film");
+        var byFolder = Run("embed", "--pretrained", snapshot, "--text", "the film");
+        Assert.True(byId.Code == 0, byId.Err);
+        Assert.Equal(byFolder.Out, byId.Out);
+        var missing = RunWithEnvironment("HF_HUB_CACHE", cache, "embed", "--pretrained", "owner/other", "--text", "the film");
+        Assert.Equal(2, missing.Code);
+        Assert.Contains("is not in the Hugging Face cache", missing.Err);
+        Assert.Single(missing.Err.Trim().Split('\n'));
+    }
+
     private static (int Code, string Out, string Err) RunWithInput(string input, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false };
