@@ -38,11 +38,13 @@ internal static class CliOption
     /// </summary>
     public static Option<string> ClassifierModel()
     {
-        var o = Text("--model", "A model saved by train, or a Hugging Face folder of a BERT, RoBERTa or DistilBERT sequence classifier", required: true);
+        var o = Text("--model", "A model saved by train, or a Hugging Face folder (or hub id in the Hugging Face cache) of a BERT, RoBERTa or DistilBERT sequence classifier", required: true);
         o.Validators.Add(r =>
         {
-            if (r.Tokens.Count > 0 && r.Tokens[0].Value is var path && !File.Exists(path) && !Directory.Exists(path))
-                r.AddError($"Option --model: '{path}' is neither a model file nor a model folder.");
+            if (r.Tokens.Count == 0 || r.Tokens[0].Value is not { } path || File.Exists(path) || Directory.Exists(path)) return;
+            if (!Core.Pretrained.HuggingFaceCache.IsModelId(path)) { r.AddError($"Option --model: '{path}' is neither a model file nor a model folder."); return; }
+            try { Core.Pretrained.HuggingFaceCache.Resolve(path); }
+            catch (DirectoryNotFoundException e) { r.AddError($"Option --model: '{path}' is neither a model file nor a model folder; as a hub id: {e.Message}"); }
         });
         return o;
     }

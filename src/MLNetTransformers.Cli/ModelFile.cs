@@ -7,6 +7,7 @@ internal static class ModelFile
     public static ITransformer Load(MLContext ml, string path, out DataViewSchema? schema)
     {
         schema = null;
+        if (!File.Exists(path) && !Directory.Exists(path)) path = Core.Pretrained.HuggingFaceCache.Resolve(path); // a hub id (checked by the option)
         if (Directory.Exists(path))
         {
             var classifier = TransformerClassificationTransformer.FromHuggingFaceFolder(path);

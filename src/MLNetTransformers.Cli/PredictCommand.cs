@@ -37,7 +37,7 @@ internal static class PredictCommand
         }
         int best = Array.IndexOf(probs, probs.Max());
         // A binary model trained here answers true/false; one read from a Hugging Face folder by its config's label names.
-        bool named = !classifier.IsBinary || Directory.Exists(modelPath);
+        bool named = !classifier.IsBinary || !File.Exists(modelPath); // a folder or hub id, not a file train saved
         var byClass = new JsonObject();
         for (int i = 0; i < probs.Length; i++) byClass[named ? classifier.ClassNames[i] : (i == 1 ? "true" : "false")] = Math.Round(probs[i], 6);
         JsonNode label = named ? JsonValue.Create(classifier.ClassNames[best]) : JsonValue.Create(best == 1);

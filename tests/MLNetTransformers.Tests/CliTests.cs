@@ -49,6 +49,16 @@ public sealed class CliTests : IDisposable
         var byFolder = Run("embed", "--pretrained", snapshot, "--text", "the film");
         Assert.True(byId.Code == 0, byId.Err);
         Assert.Equal(byFolder.Out, byId.Out);
+        // A ready classifier by id too.
+        string classifier = Path.Combine(cache, "models--owner--tiny-classifier", "snapshots", "c0ffee");
+        Directory.CreateDirectory(classifier);
+        Directory.CreateDirectory(Path.Combine(cache, "models--owner--tiny-classifier", "refs"));
+        File.WriteAllText(Path.Combine(cache, "models--owner--tiny-classifier", "refs", "main"), "c0ffee");
+        foreach (var f in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "roberta-classifier"))) File.Copy(f, Path.Combine(classifier, Path.GetFileName(f)));
+        var predicted = RunWithEnvironment("HF_HUB_CACHE", cache, "predict", "--model", "owner/tiny-classifier", "--text", "the film");
+        Assert.True(predicted.Code == 0, predicted.Err);
+        Assert.Equal(Run("predict", "--model", classifier, "--text", "the film").Out, predicted.Out);
+
         var missing = RunWithEnvironment("HF_HUB_CACHE", cache, "embed", "--pretrained", "owner/other", "--text", "the film");
         Assert.Equal(2, missing.Code);
         Assert.Contains("is not in the Hugging Face cache", missing.Err);
