@@ -42,7 +42,11 @@ internal static class CliOption
         o.Validators.Add(r =>
         {
             if (r.Tokens.Count == 0 || r.Tokens[0].Value is not { } path || File.Exists(path) || Directory.Exists(path)) return;
-            if (!Core.Pretrained.HuggingFaceCache.IsModelId(path)) { r.AddError($"Option --model: '{path}' is neither a model file nor a model folder."); return; }
+            if (!Core.Pretrained.HuggingFaceCache.IsModelId(path) || Path.GetExtension(path) is ".mlnt" or ".zip" or ".onnx")
+            {
+                r.AddError($"Option --model: '{path}' is neither a model file nor a model folder.");
+                return;
+            }
             try { Core.Pretrained.HuggingFaceCache.Resolve(path); }
             catch (DirectoryNotFoundException e) { r.AddError($"Option --model: '{path}' is neither a model file nor a model folder; as a hub id: {e.Message}"); }
         });
