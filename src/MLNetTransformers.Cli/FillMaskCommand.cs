@@ -5,7 +5,7 @@ internal static class FillMaskCommand
 {
     public static Command Create()
     {
-        var model = CliOption.Text("--model", "A Hugging Face model folder with its masked-LM head (BertForMaskedLM, BertForPreTraining, RoBERTa, DistilBERT), or a fill-mask model file", required: true);
+        var model = CliOption.Text("--model", "A Hugging Face model folder (or hub id in the Hugging Face cache) with its masked-LM head (BertForMaskedLM, BertForPreTraining, RoBERTa, DistilBERT), or a fill-mask model file", required: true);
         var text = CliOption.Text("--text", "A text with [MASK] (RoBERTa: <mask>) where tokens are to be filled in", required: true);
         var topK = CliOption.Int("--top-k", "Candidates per mask", 5);
         var command = new Command("fill-mask", "Fill each [MASK] of a text; prints the top-k tokens and probabilities per mask as JSON") { model, text, topK };
@@ -17,6 +17,11 @@ internal static class FillMaskCommand
     {
         if (topK < 1) throw new UsageException($"--top-k must be at least 1, not {topK}.");
         FillMaskTransformer fill;
+        if (!File.Exists(modelPath) && !Directory.Exists(modelPath) && Core.Pretrained.HuggingFaceCache.IsModelId(modelPath))
+        {
+            try { modelPath = Core.Pretrained.HuggingFaceCache.Resolve(modelPath); } // a hub id Python's transformers downloaded
+            catch (DirectoryNotFoundException e) { throw new UsageException($"--model '{modelPath}' is neither a model folder nor a file; as a hub id: {e.Message}"); }
+        }
         if (Directory.Exists(modelPath)) fill = FillMaskTransformer.FromHuggingFaceFolder(modelPath, topK);
         else if (File.Exists(modelPath))
             fill = TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 0), modelPath, out _)).OfType<FillMaskTransformer>().FirstOrDefault()

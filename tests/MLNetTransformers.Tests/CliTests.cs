@@ -59,6 +59,16 @@ public sealed class CliTests : IDisposable
         Assert.True(predicted.Code == 0, predicted.Err);
         Assert.Equal(Run("predict", "--model", classifier, "--text", "the film").Out, predicted.Out);
 
+        // And a masked LM for fill-mask.
+        string mlm = Path.Combine(cache, "models--owner--tiny-mlm", "snapshots", "beef");
+        Directory.CreateDirectory(mlm);
+        Directory.CreateDirectory(Path.Combine(cache, "models--owner--tiny-mlm", "refs"));
+        File.WriteAllText(Path.Combine(cache, "models--owner--tiny-mlm", "refs", "main"), "beef");
+        foreach (var f in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert-mlm"))) File.Copy(f, Path.Combine(mlm, Path.GetFileName(f)));
+        var filled = RunWithEnvironment("HF_HUB_CACHE", cache, "fill-mask", "--model", "owner/tiny-mlm", "--text", "the [MASK] was good");
+        Assert.True(filled.Code == 0, filled.Err);
+        Assert.Equal(Run("fill-mask", "--model", mlm, "--text", "the [MASK] was good").Out, filled.Out);
+
         var missing = RunWithEnvironment("HF_HUB_CACHE", cache, "embed", "--pretrained", "owner/other", "--text", "the film");
         Assert.Equal(2, missing.Code);
         Assert.Contains("is not in the Hugging Face cache", missing.Err);
