@@ -89,8 +89,19 @@ public class SentencePieceTokenizerTests
             var loaded = Pretrained.PretrainedEncoder.FromHuggingFaceFolder(dir, maxTokens: 16);
             Assert.Equal(TokenizerKind.SentencePiece, loaded.Tokenizer.Kind);
             using var generator = new Embeddings.TransformerEmbeddingGenerator(loaded);
-            var vectors = await generator.GenerateAsync(["Der Film war großartig", "Фильм был отличный"]);
+            string[] texts = ["Der Film war großartig", "Фильм был отличный"];
+            var vectors = await generator.GenerateAsync(texts);
             Assert.All(vectors, v => Assert.True(v.Vector.Length == 16 && v.Vector.ToArray().All(float.IsFinite)));
+
+            // Written back (the model file as it was), it reads to the same ids and embeddings.
+            string again = Path.Combine(dir, "again");
+            loaded.SaveHuggingFaceFolder(again);
+            Assert.Equal(File.ReadAllBytes(Path.Combine(Folder, "sentencepiece.bpe.model")), File.ReadAllBytes(Path.Combine(again, "sentencepiece.bpe.model")));
+            var reread = Pretrained.PretrainedEncoder.FromHuggingFaceFolder(again, maxTokens: 16);
+            foreach (var text in texts) Assert.Equal(Ids(loaded.Tokenizer, text), Ids(reread.Tokenizer, text));
+            using var generator2 = new Embeddings.TransformerEmbeddingGenerator(reread);
+            var vectors2 = await generator2.GenerateAsync(texts);
+            for (int i = 0; i < texts.Length; i++) Assert.Equal(vectors[i].Vector.ToArray(), vectors2[i].Vector.ToArray());
         }
         finally { Directory.Delete(dir, recursive: true); }
     }
