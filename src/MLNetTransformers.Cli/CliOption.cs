@@ -47,8 +47,8 @@ internal static class CliOption
                 r.AddError($"Option --model: '{path}' is neither a model file nor a model folder.");
                 return;
             }
-            try { Core.Pretrained.HuggingFaceCache.Resolve(path); }
-            catch (DirectoryNotFoundException e) { r.AddError($"Option --model: '{path}' is neither a model file nor a model folder; as a hub id: {e.Message}"); }
+            try { ModelFile.FolderOfHubId(path, "Option --model:", "neither a model file nor a model folder"); }
+            catch (UsageException e) { r.AddError(e.Message); }
         });
         return o;
     }

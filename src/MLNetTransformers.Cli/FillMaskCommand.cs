@@ -17,11 +17,7 @@ internal static class FillMaskCommand
     {
         if (topK < 1) throw new UsageException($"--top-k must be at least 1, not {topK}.");
         FillMaskTransformer fill;
-        if (!File.Exists(modelPath) && !Directory.Exists(modelPath) && Core.Pretrained.HuggingFaceCache.IsModelId(modelPath))
-        {
-            try { modelPath = Core.Pretrained.HuggingFaceCache.Resolve(modelPath); } // a hub id Python's transformers downloaded
-            catch (DirectoryNotFoundException e) { throw new UsageException($"--model '{modelPath}' is neither a model folder nor a file; as a hub id: {e.Message}"); }
-        }
+        modelPath = ModelFile.FolderOfHubId(modelPath, "--model", "neither a model folder nor a file");
         if (Directory.Exists(modelPath)) fill = FillMaskTransformer.FromHuggingFaceFolder(modelPath, topK);
         else if (File.Exists(modelPath))
             fill = TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 0), modelPath, out _)).OfType<FillMaskTransformer>().FirstOrDefault()

@@ -3,11 +3,23 @@ namespace MLNetTransformers.Cli;
 /// <summary>The part of a loaded model file a command works with, or an error naming the file.</summary>
 internal static class ModelFile
 {
+    /// <summary>
+    /// A hub id that is neither a file nor a folder here (<c>bert-base-uncased</c>, <c>owner/name</c>) as the snapshot folder
+    /// Python's transformers downloaded into the Hugging Face cache; any other path as it is. A hub id the cache lacks is a
+    /// usage error: "<paramref name="option"/> 'PATH' is <paramref name="neither"/>; as a hub id: …".
+    /// </summary>
+    public static string FolderOfHubId(string path, string option, string neither)
+    {
+        if (File.Exists(path) || Directory.Exists(path) || !Core.Pretrained.HuggingFaceCache.IsModelId(path)) return path;
+        try { return Core.Pretrained.HuggingFaceCache.Resolve(path); }
+        catch (DirectoryNotFoundException e) { throw new UsageException($"{option} '{path}' is {neither}; as a hub id: {e.Message}"); }
+    }
+
     /// <summary>A model file as <c>train</c> saved it (with the schema it was trained on), or a Hugging Face sequence classifier's folder (no schema).</summary>
     public static ITransformer Load(MLContext ml, string path, out DataViewSchema? schema)
     {
         schema = null;
-        if (!File.Exists(path) && !Directory.Exists(path)) path = Core.Pretrained.HuggingFaceCache.Resolve(path); // a hub id (checked by the option)
+        path = FolderOfHubId(path, "Option --model:", "neither a model file nor a model folder"); // checked by the option already
         if (Directory.Exists(path))
         {
             var classifier = TransformerClassificationTransformer.FromHuggingFaceFolder(path);

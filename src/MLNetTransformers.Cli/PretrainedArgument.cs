@@ -13,22 +13,17 @@ internal static class PretrainedArgument
         try
         {
             if (path == MiniLM.ModelName) return MiniLM.Load(maxTokens ?? PretrainedEncoder.DefaultMaxTokens);
+            path = ModelFile.FolderOfHubId(path, "--pretrained", Neither);
             if (Directory.Exists(path)) return PretrainedEncoder.FromHuggingFaceFolder(path, maxTokens);
             if (File.Exists(path) && path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxEncoderCheckpoint.LoadPretrained(path, maxTokens);
-            // A hub id (bert-base-uncased, owner/name) that Python's transformers has downloaded into its cache.
-            if (!File.Exists(path) && Core.Pretrained.HuggingFaceCache.IsModelId(path))
-            {
-                string snapshot;
-                try { snapshot = Core.Pretrained.HuggingFaceCache.Resolve(path); }
-                catch (DirectoryNotFoundException e) { throw new UsageException($"--pretrained '{path}' is neither a model folder, an .onnx file nor a packaged model name ({MiniLM.ModelName}); as a hub id: {e.Message}"); }
-                return PretrainedEncoder.FromHuggingFaceFolder(snapshot, maxTokens);
-            }
         }
         // A --max-tokens the tokenizer or the encoder's positions cannot take is the command line's fault, not the file's.
         catch (ArgumentException e) when (maxTokens is not null && e.ParamName is "maxTokens" or "tokenizer")
         {
             throw new UsageException($"--max-tokens {maxTokens}: {e.Message.ReplaceLineEndings(" ")}");
         }
-        throw new UsageException($"--pretrained '{path}' is neither a model folder, an .onnx file nor a packaged model name ({MiniLM.ModelName}).");
+        throw new UsageException($"--pretrained '{path}' is {Neither}.");
     }
+
+    private const string Neither = $"neither a model folder, an .onnx file nor a packaged model name ({MiniLM.ModelName})";
 }

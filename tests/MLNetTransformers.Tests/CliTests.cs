@@ -10,25 +10,15 @@ public sealed class CliTests : IDisposable
     private readonly string _dir = Directory.CreateTempSubdirectory("mlnt-cli-").FullName;
     public void Dispose() => Directory.Delete(_dir, true);
 
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mlnet-transformers.dll"));
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        string err = p.StandardError.ReadToEnd();
-        Assert.True(p.WaitForExit(120_000), "the CLI did not finish in 2 minutes");
-        return (p.ExitCode, stdout.Result, err);
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => RunWithEnvironment(null, null, args);
 
-    // The command with an environment variable set for it alone.
-    private static (int Code, string Out, string Err) RunWithEnvironment(string name, string value, params string[] args)
+    // The command, with an environment variable set for it alone when name is given.
+    private static (int Code, string Out, string Err) RunWithEnvironment(string? name, string? value, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "mlnet-transformers.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment[name] = value;
+        if (name is not null) psi.Environment[name] = value;
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         string err = p.StandardError.ReadToEnd();
@@ -40,31 +30,29 @@ public sealed class CliTests : IDisposable
     public void Pretrained_TakesAHubIdFromTheHuggingFaceCache()
     {
         string cache = Path.Combine(_dir, "hub");
-        string snapshot = Path.Combine(cache, "models--owner--tiny-bert", "snapshots", "0123abcd");
-        Directory.CreateDirectory(snapshot);
-        Directory.CreateDirectory(Path.Combine(cache, "models--owner--tiny-bert", "refs"));
-        File.WriteAllText(Path.Combine(cache, "models--owner--tiny-bert", "refs", "main"), "0123abcd");
-        foreach (var f in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert"))) File.Copy(f, Path.Combine(snapshot, Path.GetFileName(f)));
+        // A fixture as huggingface_hub caches a download of owner/NAME: snapshots/COMMIT, refs/main naming it.
+        string Cached(string name, string commit, string fixture)
+        {
+            string repo = Path.Combine(cache, "models--owner--" + name), snapshot = Path.Combine(repo, "snapshots", commit);
+            Directory.CreateDirectory(snapshot);
+            Directory.CreateDirectory(Path.Combine(repo, "refs"));
+            File.WriteAllText(Path.Combine(repo, "refs", "main"), commit);
+            foreach (var f in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture))) File.Copy(f, Path.Combine(snapshot, Path.GetFileName(f)));
+            return snapshot;
+        }
+        string snapshot = Cached("tiny-bert", "0123abcd", "bert");
         var byId = RunWithEnvironment("HF_HUB_CACHE", cache, "embed", "--pretrained", "owner/tiny-bert", "--text", "the film");
         var byFolder = Run("embed", "--pretrained", snapshot, "--text", "the film");
         Assert.True(byId.Code == 0, byId.Err);
         Assert.Equal(byFolder.Out, byId.Out);
         // A ready classifier by id too.
-        string classifier = Path.Combine(cache, "models--owner--tiny-classifier", "snapshots", "c0ffee");
-        Directory.CreateDirectory(classifier);
-        Directory.CreateDirectory(Path.Combine(cache, "models--owner--tiny-classifier", "refs"));
-        File.WriteAllText(Path.Combine(cache, "models--owner--tiny-classifier", "refs", "main"), "c0ffee");
-        foreach (var f in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "roberta-classifier"))) File.Copy(f, Path.Combine(classifier, Path.GetFileName(f)));
+        string classifier = Cached("tiny-classifier", "c0ffee", "roberta-classifier");
         var predicted = RunWithEnvironment("HF_HUB_CACHE", cache, "predict", "--model", "owner/tiny-classifier", "--text", "the film");
         Assert.True(predicted.Code == 0, predicted.Err);
         Assert.Equal(Run("predict", "--model", classifier, "--text", "the film").Out, predicted.Out);
 
         // And a masked LM for fill-mask.
-        string mlm = Path.Combine(cache, "models--owner--tiny-mlm", "snapshots", "beef");
-        Directory.CreateDirectory(mlm);
-        Directory.CreateDirectory(Path.Combine(cache, "models--owner--tiny-mlm", "refs"));
-        File.WriteAllText(Path.Combine(cache, "models--owner--tiny-mlm", "refs", "main"), "beef");
-        foreach (var f in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert-mlm"))) File.Copy(f, Path.Combine(mlm, Path.GetFileName(f)));
+        string mlm = Cached("tiny-mlm", "beef", "bert-mlm");
         var filled = RunWithEnvironment("HF_HUB_CACHE", cache, "fill-mask", "--model", "owner/tiny-mlm", "--text", "the [MASK] was good");
         Assert.True(filled.Code == 0, filled.Err);
         Assert.Equal(Run("fill-mask", "--model", mlm, "--text", "the [MASK] was good").Out, filled.Out);

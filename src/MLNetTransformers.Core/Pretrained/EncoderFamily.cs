@@ -110,17 +110,17 @@ public sealed class EncoderFamily
     public static EncoderFamily Bert { get; } = new("BERT", ["bert"], "bert.", ["embeddings.", "encoder.", "pooler."],
         (c, src) => BertConfig(c, src, positionOffset: 0), c => WriteBertConfig(c, "bert"), p => BertNames(p, "embeddings.", "encoder.layer."),
         MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.bias", "cls.predictions.decoder.weight", "cls.seq_relationship."),
-        new SequenceClassifierHead("bert.pooler.dense.", "classifier.", PoolerActivation.Tanh));
+        new SequenceClassifierHead("BertForSequenceClassification", "bert.pooler.dense.", "classifier.", PoolerActivation.Tanh));
 
     /// <summary>RoBERTa: BERT's blocks, positions counted from <c>pad_token_id</c> + 1.</summary>
     public static EncoderFamily Roberta { get; } = new("RoBERTa", ["roberta", "xlm-roberta"], "roberta.", ["embeddings.", "encoder.", "pooler."],
         (c, src) => BertConfig(c, src, positionOffset: Int(c, "pad_token_id", src, 1) + 1), c => WriteBertConfig(c, "roberta"), p => BertNames(p, "embeddings.", "encoder.layer."),
-        MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"), new SequenceClassifierHead("classifier.dense.", "classifier.out_proj.", PoolerActivation.Tanh));
+        MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"), new SequenceClassifierHead("RobertaForSequenceClassification", "classifier.dense.", "classifier.out_proj.", PoolerActivation.Tanh));
 
     /// <summary>DistilBERT: its own tensor names, no token types, no pooler (its heads read the first token).</summary>
     public static EncoderFamily DistilBert { get; } = new("DistilBERT", ["distilbert"], "distilbert.", ["embeddings.", "transformer."], DistilBertConfig, WriteDistilBertConfig, DistilBertNames,
         MlmHead("vocab_transform.", "vocab_layer_norm.", "vocab_projector.bias", "vocab_projector.weight"),
-        new SequenceClassifierHead("pre_classifier.", "classifier.", PoolerActivation.Relu));
+        new SequenceClassifierHead("DistilBertForSequenceClassification", "pre_classifier.", "classifier.", PoolerActivation.Relu));
 
     /// <summary>Every family the readers know.</summary>
     public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert];
@@ -263,7 +263,8 @@ public sealed class EncoderFamily
 }
 
 /// <summary>A <c>*ForSequenceClassification</c> head: the dense layer on the first token and the output layer, by tensor prefix.</summary>
+/// <param name="Architecture">The task model's class, as config.json's <c>architectures</c> names it.</param>
 /// <param name="Dense">Prefix of the dense layer's <c>weight</c> and <c>bias</c> (the engine's pooler).</param>
 /// <param name="Output">Prefix of the output layer's <c>weight</c> and <c>bias</c> (the engine's head).</param>
 /// <param name="Activation">The dense layer's activation.</param>
-public sealed record SequenceClassifierHead(string Dense, string Output, PoolerActivation Activation);
+public sealed record SequenceClassifierHead(string Architecture, string Dense, string Output, PoolerActivation Activation);

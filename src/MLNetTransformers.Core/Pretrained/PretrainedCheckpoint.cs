@@ -42,7 +42,7 @@ public static class PretrainedCheckpoint
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
         string configPath = Path.Combine(folder, "config.json");
         var (family, config) = ReadConfig(configPath);
-        var (dense, output, activation) = family.SequenceClassifier
+        var (_, dense, output, activation) = family.SequenceClassifier
             ?? throw new NotSupportedException($"Model folder '{folder}': {family.Name}'s sequence-classification head is not read; its encoder is (fine-tune it with a new head).");
         var labels = ReadLabels(configPath);
         return WithWeights(folder, tensors =>
@@ -113,16 +113,16 @@ public static class PretrainedCheckpoint
             throw new NotSupportedException("This encoder's pooler is DistilBERT's ReLU pre_classifier, a classifier's head; Hugging Face's encoders have no such part.");
         var tensors = Tensors(encoder.Copy().Parameters, family, prefix: "", poolerPrefix: null); // Copy: the encoder's parameters alone
         Directory.CreateDirectory(folder);
-        WriteWhole(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        WriteText(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         SafeTensorsFile.Write(Path.Combine(folder, "model.safetensors"), tensors);
         if (!c.Pooler)
         {
             static JsonObject Module(int i, string path, string type) => new() { ["idx"] = i, ["name"] = $"{i}", ["path"] = path, ["type"] = "sentence_transformers.models." + type };
             var modules = new JsonArray(Module(0, "", "Transformer"), Module(1, "1_Pooling", "Pooling"));
             if (c.NormalizeEmbeddings) modules.Add(Module(2, "2_Normalize", "Normalize"));
-            WriteWhole(Path.Combine(folder, "modules.json"), modules.ToJsonString());
+            WriteText(Path.Combine(folder, "modules.json"), modules.ToJsonString());
             Directory.CreateDirectory(Path.Combine(folder, "1_Pooling"));
-            WriteWhole(Path.Combine(folder, "1_Pooling", "config.json"), new JsonObject
+            WriteText(Path.Combine(folder, "1_Pooling", "config.json"), new JsonObject
             {
                 ["word_embedding_dimension"] = c.ModelDim, ["pooling_mode_cls_token"] = c.Pooling == Pooling.Cls, ["pooling_mode_mean_tokens"] = c.Pooling == Pooling.Mean,
                 ["pooling_mode_max_tokens"] = false, ["pooling_mode_mean_sqrt_len_tokens"] = false,
@@ -155,7 +155,7 @@ public static class PretrainedCheckpoint
             : labels.Count != c.NumClasses ? $"it has {c.NumClasses} classes and {labels.Count} labels were given" : null;
         if (problem is not null) throw new NotSupportedException($"This classifier cannot be written as a {family.Name} sequence classifier: {problem}.");
         var config = family.WriteConfig(c);
-        config["architectures"] = new JsonArray(family.Name switch { "BERT" => "BertForSequenceClassification", "RoBERTa" => "RobertaForSequenceClassification", _ => "DistilBertForSequenceClassification" });
+        config["architectures"] = new JsonArray(head.Architecture);
         config["id2label"] = new JsonObject(labels.Select((l, i) => KeyValuePair.Create(i.ToString(System.Globalization.CultureInfo.InvariantCulture), (JsonNode?)l)));
         config["label2id"] = new JsonObject(labels.Distinct().Select(l => KeyValuePair.Create(l, (JsonNode?)labels.ToList().IndexOf(l))));
         var tensors = Tensors(model.Encoder.Copy().Parameters, family, family.Prefix, head.Dense);
@@ -165,7 +165,7 @@ public static class PretrainedCheckpoint
             tensors.Add((head.Output + part, p.Shape.ToArray(), model.Parameters.Data.AsMemory(p.Offset, p.Length)));
         }
         Directory.CreateDirectory(folder);
-        WriteWhole(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        WriteText(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         SafeTensorsFile.Write(Path.Combine(folder, "model.safetensors"), tensors);
         return family;
     }
@@ -193,20 +193,8 @@ public static class PretrainedCheckpoint
         return tensors;
     }
 
-    /// <summary>Writes <paramref name="text"/> to <paramref name="path"/> through a temporary file: whole or not at all.</summary>
-    internal static void WriteWhole(string path, string text) => WriteWhole(path, System.Text.Encoding.UTF8.GetBytes(text));
-
-    /// <summary>Writes <paramref name="contents"/> to <paramref name="path"/> through a temporary file: whole or not at all.</summary>
-    internal static void WriteWhole(string path, byte[] contents)
-    {
-        string temporary = path + ".tmp";
-        try
-        {
-            File.WriteAllBytes(temporary, contents);
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally { if (File.Exists(temporary)) File.Delete(temporary); }
-    }
+    // A small text file of a model folder, whole or not at all.
+    private static void WriteText(string path, string text) => Training.Checkpoint.WriteAtomically(path, System.Text.Encoding.UTF8.GetBytes(text));
 
     // A Hugging Face folder's weights, open while load runs: model.safetensors, or else PyTorch's pytorch_model.bin (read
     // without running its pickle).

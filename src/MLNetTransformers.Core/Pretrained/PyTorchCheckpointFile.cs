@@ -145,38 +145,21 @@ public sealed class PyTorchCheckpointFile : ITensorSource, IDisposable
             throw Bad(Source, $"tensor '{name}' is {s.DType}; weights are read from F32, F16, BF16 or F64 tensors");
         var bytes = ReadEntry(_zip.GetEntry(_prefix + "data/" + s.Key)!, Source);
         int size = ElementSize(s.DType);
-        if (IsContiguous(t) && BitConverter.IsLittleEndian)
-        {
-            // A state dict's tensors are almost always whole rows of their storage: convert the run in bulk.
-            var run = bytes.AsSpan((int)(t.Offset * size), count * size);
-            switch (s.DType)
-            {
-                case "F32": MemoryMarshal.Cast<byte, float>(run).CopyTo(destination); break;
-                case "F16": System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(run), destination); break;
-                case "BF16":
-                    var halves = MemoryMarshal.Cast<byte, ushort>(run);
-                    for (int i = 0; i < count; i++) destination[i] = BitConverter.Int32BitsToSingle(halves[i] << 16);
-                    break;
-                default:
-                    var doubles = MemoryMarshal.Cast<byte, double>(run);
-                    for (int i = 0; i < count; i++) destination[i] = (float)doubles[i];
-                    break;
-            }
-            return;
-        }
-        // A strided view (e.g. a transposed weight): walk it in row-major order: index[] counts through the shape, at is the storage element it lands on.
+        // A state dict's tensors are almost always whole rows of their storage, converted where they lie; a strided view
+        // (e.g. a transposed weight) is gathered into row-major order first.
+        var run = IsContiguous(t) ? bytes.AsSpan((int)(t.Offset * size), count * size) : Gather(bytes, t, size, count);
+        ToSingle(run, s.DType, destination);
+    }
+
+    // The view's elements in row-major order: index[] counts through the shape, at is the storage element it lands on.
+    private static byte[] Gather(byte[] storage, RestrictedUnpickler.TensorRef t, int size, int count)
+    {
+        var run = new byte[count * size];
         var index = new int[t.Shape.Length];
         long at = t.Offset;
         for (int i = 0; i < count; i++)
         {
-            var b = bytes.AsSpan((int)(at * size), size);
-            destination[i] = s.DType switch
-            {
-                "F32" => BinaryPrimitives.ReadSingleLittleEndian(b),
-                "F16" => (float)BinaryPrimitives.ReadHalfLittleEndian(b),
-                "BF16" => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(b) << 16),
-                _ => (float)BinaryPrimitives.ReadDoubleLittleEndian(b),
-            };
+            storage.AsSpan((int)(at * size), size).CopyTo(run.AsSpan(i * size));
             for (int d = t.Shape.Length - 1; d >= 0; d--)
             {
                 at += t.Strides[d];
@@ -184,6 +167,23 @@ public sealed class PyTorchCheckpointFile : ITensorSource, IDisposable
                 at -= t.Strides[d] * t.Shape[d];
                 index[d] = 0;
             }
+        }
+        return run;
+    }
+
+    // Little-endian F32, F16, BF16 or F64 values as float32: in bulk on a little-endian machine, value by value elsewhere.
+    private static void ToSingle(ReadOnlySpan<byte> run, string dtype, Span<float> destination)
+    {
+        int n = destination.Length;
+        bool little = BitConverter.IsLittleEndian;
+        switch (dtype)
+        {
+            case "F32" when little: MemoryMarshal.Cast<byte, float>(run).CopyTo(destination); break;
+            case "F32": for (int i = 0; i < n; i++) destination[i] = BinaryPrimitives.ReadSingleLittleEndian(run[(4 * i)..]); break;
+            case "F16" when little: System.Numerics.Tensors.TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(run), destination); break;
+            case "F16": for (int i = 0; i < n; i++) destination[i] = (float)BinaryPrimitives.ReadHalfLittleEndian(run[(2 * i)..]); break;
+            case "BF16": for (int i = 0; i < n; i++) destination[i] = BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(run[(2 * i)..]) << 16); break;
+            default: for (int i = 0; i < n; i++) destination[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(run[(8 * i)..]); break;
         }
     }
 

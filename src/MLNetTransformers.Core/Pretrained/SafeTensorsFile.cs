@@ -161,8 +161,8 @@ public sealed class SafeTensorsFile : ITensorSource, IDisposable
     }
 
     /// <summary>
-    /// Writes <paramref name="tensors"/> as F32 to <paramref name="path"/> (through a temporary file, so a failure leaves
-    /// no half-written file), in the order given, with <c>__metadata__</c> <c>{"format": "pt"}</c> as PyTorch's writers set it.
+    /// Writes <paramref name="tensors"/> as F32 to <paramref name="path"/> (through a temporary file and a rename,
+    /// <see cref="Training.Checkpoint.WriteAtomically(string, Action{Stream})"/>, so a failure leaves no half-written file), in the order given, with <c>__metadata__</c> <c>{"format": "pt"}</c> as PyTorch's writers set it.
     /// </summary>
     /// <param name="path">The .safetensors file to write.</param>
     /// <param name="tensors">Each tensor's name, shape and row-major values.</param>
@@ -182,28 +182,22 @@ public sealed class SafeTensorsFile : ITensorSource, IDisposable
         }
         var json = System.Text.Encoding.UTF8.GetBytes(header.ToJsonString());
         int padded = (json.Length + 7) / 8 * 8; // the format pads the header with spaces to a multiple of 8
-        string temporary = path + ".tmp";
-        try
+        Training.Checkpoint.WriteAtomically(path, file =>
         {
-            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write))
-            {
-                Span<byte> length = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
-                file.Write(length);
-                file.Write(json);
-                for (int i = json.Length; i < padded; i++) file.WriteByte((byte)' ');
-                var buffer = new byte[4 * 4096];
-                foreach (var (_, _, values) in tensors)
-                    for (int start = 0; start < values.Length; start += 4096)
-                    {
-                        var chunk = values.Span.Slice(start, Math.Min(4096, values.Length - start));
-                        for (int i = 0; i < chunk.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(4 * i), chunk[i]);
-                        file.Write(buffer, 0, 4 * chunk.Length);
-                    }
-            }
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally { if (File.Exists(temporary)) File.Delete(temporary); }
+            Span<byte> length = stackalloc byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)padded);
+            file.Write(length);
+            file.Write(json);
+            for (int i = json.Length; i < padded; i++) file.WriteByte((byte)' ');
+            var buffer = new byte[4 * 4096];
+            foreach (var (_, _, values) in tensors)
+                for (int start = 0; start < values.Length; start += 4096)
+                {
+                    var chunk = values.Span.Slice(start, Math.Min(4096, values.Length - start));
+                    for (int i = 0; i < chunk.Length; i++) BinaryPrimitives.WriteSingleLittleEndian(buffer.AsSpan(4 * i), chunk[i]);
+                    file.Write(buffer, 0, 4 * chunk.Length);
+                }
+        });
     }
 
     private static InvalidDataException Bad(string path, string problem) => new($"Safetensors file '{path}' is invalid: {problem}.");

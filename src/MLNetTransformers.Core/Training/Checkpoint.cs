@@ -73,7 +73,15 @@ public static class Checkpoint
     /// </summary>
     /// <param name="path">The file to replace (through a temporary file and a rename).</param>
     /// <param name="bytes">The bytes to write.</param>
-    public static void WriteAtomically(string path, ReadOnlySpan<byte> bytes)
+    public static void WriteAtomically(string path, ReadOnlySpan<byte> bytes) => WriteAtomically(path, null, bytes);
+
+    /// <summary>As <see cref="WriteAtomically(string, ReadOnlySpan{byte})"/>, the contents written by <paramref name="write"/> (a large file streamed, not held whole).</summary>
+    /// <param name="path">The file to replace (through a temporary file and a rename).</param>
+    /// <param name="write">Writes the contents to the temporary file.</param>
+    public static void WriteAtomically(string path, Action<Stream> write) => WriteAtomically(path, write, default);
+
+    // The contents are `write`'s when given, else `bytes` (a span cannot go into a delegate).
+    private static void WriteAtomically(string path, Action<Stream>? write, ReadOnlySpan<byte> bytes)
     {
         string full = Path.GetFullPath(path);
         if (new FileInfo(full).LinkTarget is not null && File.ResolveLinkTarget(full, returnFinalTarget: true) is { } target)
@@ -87,7 +95,8 @@ public static class Checkpoint
         {
             using (var f = new FileStream(tmp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                f.Write(bytes);
+                if (write is null) f.Write(bytes);
+                else write(f);
                 f.Flush(flushToDisk: true);
             }
             File.Move(tmp, full, overwrite: true);

@@ -43,7 +43,7 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
     {
         var tokenizerFiles = Tokenizer.HuggingFaceFiles(); // refuses a tokenizer Hugging Face cannot read before anything is written
         PretrainedCheckpoint.SaveSequenceClassifierFolder(Model, ClassNames, folder);
-        foreach (var (name, contents) in tokenizerFiles) PretrainedCheckpoint.WriteWhole(Path.Combine(folder, name), contents);
+        foreach (var (name, contents) in tokenizerFiles) Core.Training.Checkpoint.WriteAtomically(Path.Combine(folder, name), contents);
     }
 
     // A multiclass label's key type, with the class names as its KeyValues; none for binary and regression (null classes).

@@ -72,10 +72,10 @@ public sealed class PretrainedEncoder
     {
         var tokenizerFiles = Tokenizer.HuggingFaceFiles(); // refuses a tokenizer Hugging Face cannot read before anything is written
         PretrainedCheckpoint.SaveFolder(Encoder, folder);
-        foreach (var (name, contents) in tokenizerFiles) PretrainedCheckpoint.WriteWhole(Path.Combine(folder, name), contents);
+        foreach (var (name, contents) in tokenizerFiles) Core.Training.Checkpoint.WriteAtomically(Path.Combine(folder, name), contents);
         if (!Encoder.Config.Pooler)
-            PretrainedCheckpoint.WriteWhole(Path.Combine(folder, "sentence_bert_config.json"),
-                new System.Text.Json.Nodes.JsonObject { ["max_seq_length"] = Tokenizer.MaxTokens, ["do_lower_case"] = false }.ToJsonString());
+            Core.Training.Checkpoint.WriteAtomically(Path.Combine(folder, "sentence_bert_config.json"),
+                System.Text.Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["max_seq_length"] = Tokenizer.MaxTokens, ["do_lower_case"] = false }.ToJsonString()));
     }
 
     /// <summary>A model folder's tokenizer: vocab.txt (casing from tokenizer_config.json), vocab.json + merges.txt, sentencepiece.bpe.model, or a WordPiece or byte-level BPE tokenizer.json.</summary>
