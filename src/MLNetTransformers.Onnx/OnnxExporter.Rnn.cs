@@ -19,7 +19,7 @@ public static partial class OnnxExporter
     private static OnnxGraphBuilder RnnEncoderGraph(RnnSeq2Seq model)
     {
         var c = model.Config;
-        int e = c.Embedding, he = c.EncoderHidden, k = model.EncoderStateDim, h = c.ModelDim;
+        int e = c.EmbeddingWidth, he = c.EncoderHidden, k = model.EncoderStateDim, h = c.ModelDim;
         var g = new OnnxGraphBuilder();
         var ids = g.Input("input_ids", DataType.Int64, "batch", "encoder_sequence");
         var mask = g.Input("attention_mask", DataType.Int64, "batch", "encoder_sequence");

@@ -45,8 +45,16 @@ public static partial class OnnxExporter
             string prefix = TransformerClassifier.MemberPrefix(m);
             var pooled = Pool(g, Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, prefix, quantize, types), maskF, model.Config.Pooling);
             embeddings ??= Normalized(g, model.Config, pooled);
-            if (model.Config.Pooler) // BERT's pooler (tanh), DistilBERT's pre_classifier (ReLU)
-                pooled = g.Node(model.Config.PoolerActivation == PoolerActivation.Relu ? "Relu" : "Tanh", new[] { Linear(g, model.Parameters, prefix + "pooler.dense.", pooled) });
+            if (model.Config.Pooler) // BERT's pooler (tanh), DistilBERT's pre_classifier (ReLU), ELECTRA's classifier.dense (GELU)
+            {
+                var dense = Linear(g, model.Parameters, prefix + "pooler.dense.", pooled);
+                pooled = model.Config.PoolerActivation switch
+                {
+                    PoolerActivation.Relu => g.Node("Relu", new[] { dense }),
+                    PoolerActivation.Gelu => Activation(g, Core.Kernels.Activation.Gelu, dense),
+                    _ => g.Node("Tanh", new[] { dense }),
+                };
+            }
             var head = Linear(g, model.Parameters, prefix + "head.", pooled);
             logits = logits is null ? head : g.Node("Add", new[] { logits, head });
         }
@@ -174,6 +182,7 @@ public static partial class OnnxExporter
         if (types is not null) x = g.Node("Add", new[] { x, g.Node("Gather", new[] { prefix + "tok_type.weight", types }) });
         if (c.EmbeddingNorm)
             x = g.Node("LayerNormalization", new[] { x, prefix + "emb_norm.weight", prefix + "emb_norm.bias" }, Int("axis", -1), Float("epsilon", c.LayerNormEps));
+        if (c.ProjectsEmbeddings) x = Linear(g, p, prefix + "emb_proj.", x);                          // [B, T, e] → [B, T, d]
 
         // Additive attention bias: 0 where attended, −1e9 where blocked (padded keys; future positions if causal).
         var keyBias = g.Node("Mul", new[] { g.Node("Sub", new[] { maskF, g.FloatScalar(1f) }), g.FloatScalar(1e9f) }); // [B, T]

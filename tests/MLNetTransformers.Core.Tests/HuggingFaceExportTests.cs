@@ -22,6 +22,7 @@ public class HuggingFaceExportTests
     [InlineData("bert", "BERT")]
     [InlineData("distilbert", "DistilBERT")]
     [InlineData("roberta", "RoBERTa")]
+    [InlineData("electra", "ELECTRA")]
     public void EachFamily_ReadsBackToTheSameEncoder(string fixture, string family)
     {
         var original = PretrainedCheckpoint.LoadFolder(PretrainedCheckpointTests.Folder(fixture)).Encoder;

@@ -27,6 +27,7 @@ public class LayerGradientTests
     [Theory]
     [InlineData(PoolerActivation.Tanh)]
     [InlineData(PoolerActivation.Relu)] // DistilBERT's pre_classifier
+    [InlineData(PoolerActivation.Gelu)] // ELECTRA's classifier.dense
     public void Pooler(PoolerActivation activation)
     {
         var ps = new ParameterSet();
@@ -368,6 +369,27 @@ public class LayerGradientTests
         var model = new TransformerClassifier(config, 3) { LabelSmoothing = labelSmoothing };
         GradCheck.Scramble(model.Parameters, 4, 0.2f);
         var batch = new TokenBatch(2, 4, new[] { 1, 4, 12, 0, 5, 5, 0, 0 }, new[] { 1, 1, 1, 1, 1, 1, 0, 0 }, new[] { 2, 0 });
+        model.Parameters.ZeroGrad();
+        model.ForwardBackward(batch);
+        GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 4);
+    }
+
+    // ELECTRA's shape: embedding tables, their LayerNorm and token types 5 wide, projected (emb_proj) to the blocks' 8;
+    // post-norm; the first token through a GELU dense layer. Every parameter, the projection's included, against finite
+    // differences; padding makes the batch run packed.
+    [Fact]
+    public void Classifier_WithFactorizedEmbeddingsAndAGeluHead_EndToEnd()
+    {
+        var config = new ClassifierConfig
+        {
+            VocabSize = 13, ModelDim = 8, EmbeddingDim = 5, Heads = 2, Layers = 2, FeedForwardDim = 12, MaxLength = 5, Dropout = 0f, NumClasses = 3,
+            Norm = NormPlacement.PostNorm, EmbeddingNorm = true, TypeVocabSize = 2, Pooling = Pooling.Cls, Pooler = true, PoolerActivation = PoolerActivation.Gelu,
+        };
+        var model = new TransformerClassifier(config, 3);
+        Assert.Equal([8, 5], model.Parameters["emb_proj.weight"].Shape);
+        Assert.Equal([13, 5], model.Parameters["tok.weight"].Shape);
+        GradCheck.Scramble(model.Parameters, 4, 0.2f);
+        var batch = new TokenBatch(2, 4, new[] { 1, 4, 12, 3, 5, 5, 0, 0 }, new[] { 1, 1, 1, 1, 1, 1, 0, 0 }, new[] { 2, 0 }) { TokenTypeIds = [0, 0, 1, 1, 0, 0, 0, 0] };
         model.Parameters.ZeroGrad();
         model.ForwardBackward(batch);
         GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 4);

@@ -18,6 +18,7 @@ public class PretrainedCheckpointTests
     [InlineData("bert", "BERT", 2, true)]
     [InlineData("distilbert", "DistilBERT", 0, false)]
     [InlineData("roberta", "RoBERTa", 1, true)]
+    [InlineData("electra", "ELECTRA", 2, false)]
     public void OutputsAndEveryGradientMatchPyTorch(string folder, string family, int types, bool pooler)
     {
         var loaded = PretrainedCheckpoint.LoadFolder(Folder(folder));
@@ -27,7 +28,14 @@ public class PretrainedCheckpointTests
         Assert.Equal((types, pooler, NormPlacement.PostNorm, true), (c.TypeVocabSize, c.Pooler, c.Norm, c.EmbeddingNorm));
         Assert.Equal(folder == "roberta" ? 2 : 0, c.PositionOffset);
         Assert.Equal((0f, 0f), (c.Dropout, c.AttentionDropout)); // the fixtures' configs set both to 0 (parity needs no dropout)
-        Assert.Equal(folder == "bert" ? ["cls.predictions.bias"] : Array.Empty<string>(), loaded.Unused);
+        Assert.Equal(folder switch
+        {
+            "bert" => ["cls.predictions.bias"],
+            "electra" => ["discriminator_predictions.dense.bias", "discriminator_predictions.dense.weight", "discriminator_predictions.dense_prediction.bias", "discriminator_predictions.dense_prediction.weight"],
+            _ => Array.Empty<string>(),
+        }, loaded.Unused);
+        // ELECTRA's tables and their LayerNorm are 8 wide, projected to the blocks' 16 (embeddings_project).
+        Assert.Equal(folder == "electra" ? (8, true) : (c.ModelDim, false), (c.EmbeddingWidth, c.ProjectsEmbeddings));
 
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(folder), "expected.json")));
         var root = doc.RootElement;

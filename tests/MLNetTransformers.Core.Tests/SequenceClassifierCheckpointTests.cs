@@ -7,7 +7,7 @@ namespace MLNetTransformers.Core.Tests;
 
 /// <summary>
 /// Hugging Face sequence classifiers (BertForSequenceClassification, RobertaForSequenceClassification,
-/// DistilBertForSequenceClassification; written by
+/// DistilBertForSequenceClassification, ElectraForSequenceClassification; written by
 /// make_pretrained.py from reference modules with Hugging Face's names) read as ready classifiers: PyTorch's logits.
 /// </summary>
 public class SequenceClassifierCheckpointTests
@@ -16,6 +16,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("bert-classifier", "BERT", new[] { "negative", "neutral", "positive" })]
     [InlineData("roberta-classifier", "RoBERTa", new[] { "NEGATIVE", "POSITIVE" })]
     [InlineData("distilbert-classifier", "DistilBERT", new[] { "NEGATIVE", "POSITIVE" })]
+    [InlineData("electra-classifier", "ELECTRA", new[] { "negative", "neutral", "positive" })]
     public void Logits_MatchPyTorch(string fixture, string family, string[] labels)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);
@@ -59,6 +60,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("bert-classifier")]
     [InlineData("roberta-classifier")]
     [InlineData("distilbert-classifier")]
+    [InlineData("electra-classifier")]
     public void WrittenBack_TheTensorsArePyTorchsOwn_AndReadBackToTheSameClassifier(string fixture)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);

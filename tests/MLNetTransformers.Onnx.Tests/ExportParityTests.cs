@@ -59,12 +59,14 @@ public class ExportParityTests
     [InlineData(1, 2, true, Pooling.Cls)]   // RoBERTa: positions from 2
     [InlineData(2, 0, false, Pooling.Mean)] // sentence-transformers MiniLM: mean pooling, unit-length embeddings
     [InlineData(0, 0, true, Pooling.Cls, PoolerActivation.Relu)] // DistilBERT's classifier: pre_classifier + ReLU over [CLS]
-    public void BertFamilyClassifier_OnnxRuntimeMatchesManaged(int typeVocab, int positionOffset, bool pooler, Pooling pooling, PoolerActivation activation = PoolerActivation.Tanh)
+    [InlineData(2, 0, true, Pooling.Cls, PoolerActivation.Gelu, 6)] // ELECTRA's: embeddings 6 wide projected to 16, classifier.dense + GELU
+    public void BertFamilyClassifier_OnnxRuntimeMatchesManaged(int typeVocab, int positionOffset, bool pooler, Pooling pooling, PoolerActivation activation = PoolerActivation.Tanh,
+        int embeddingDim = 0)
     {
         var config = Small(NormPlacement.PostNorm, pooling) with
         {
             TypeVocabSize = typeVocab, PositionOffset = positionOffset, Pooler = pooler, EmbeddingNorm = true, NormalizeEmbeddings = !pooler, LayerNormEps = 1e-12f,
-            PoolerActivation = activation,
+            PoolerActivation = activation, EmbeddingDim = embeddingDim,
         };
         var model = new TransformerClassifier(config, 3);
         Weights.Scramble(model.Parameters, 7);

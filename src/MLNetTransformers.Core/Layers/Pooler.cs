@@ -2,20 +2,21 @@ namespace MLNetTransformers.Core.Layers;
 
 /// <summary>
 /// BERT's pooler: pooled [B, d] → tanh(dense(pooled)) [B, d], weights <c>{prefix}dense.*</c>; with
-/// <see cref="PoolerActivation.Relu"/>, DistilBERT's <c>pre_classifier</c> + ReLU.
+/// <see cref="PoolerActivation.Relu"/>, DistilBERT's <c>pre_classifier</c> + ReLU; with <see cref="PoolerActivation.Gelu"/>,
+/// ELECTRA's <c>classifier.dense</c> + GELU.
 /// </summary>
 public sealed class Pooler
 {
     private readonly Linear _dense;
     private readonly PoolerActivation _activation;
-    private float[]? _y, _dz;
+    private float[]? _y, _z, _dz;
     private int _batch;
 
     /// <summary>Declares <c>{prefix}dense.weight</c> [d, d] and <c>{prefix}dense.bias</c> [d].</summary>
     /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
     /// <param name="prefix">Prefix of the parameter names.</param>
     /// <param name="dim">Width d of the pooled vectors.</param>
-    /// <param name="activation">tanh (BERT) or ReLU (DistilBERT's classifier).</param>
+    /// <param name="activation">tanh (BERT), ReLU (DistilBERT's classifier) or GELU (ELECTRA's).</param>
     public Pooler(ParameterSet parameters, string prefix, int dim, PoolerActivation activation = PoolerActivation.Tanh)
     {
         _dense = new Linear(parameters, prefix + "dense.", dim, dim);
@@ -34,6 +35,11 @@ public sealed class Pooler
         var y = Workspace.Ensure(ref _y, n);
         var z = _dense.Forward(x, batch).AsSpan(0, n);
         if (_activation == PoolerActivation.Relu) TensorPrimitives.Max(z, 0f, y.AsSpan(0, n));
+        else if (_activation == PoolerActivation.Gelu)
+        {
+            z.CopyTo(Workspace.Ensure(ref _z, n)); // GELU's backward needs its input; the dense layer's buffer is reused
+            Activations.Forward(Kernels.Activation.Gelu, z, y.AsSpan(0, n));
+        }
         else TensorPrimitives.Tanh(z, y.AsSpan(0, n));
         _batch = batch;
         return y;
@@ -48,6 +54,7 @@ public sealed class Pooler
         var y = _y.AsSpan(0, n);
         if (_activation == PoolerActivation.Relu)
             for (int i = 0; i < n; i++) dz[i] = y[i] > 0f ? dy[i] : 0f;
+        else if (_activation == PoolerActivation.Gelu) Activations.Backward(Kernels.Activation.Gelu, _z.AsSpan(0, n), dy.AsSpan(0, n), dz.AsSpan(0, n));
         else
             for (int i = 0; i < n; i++) dz[i] = dy[i] * (1f - y[i] * y[i]); // tanh' = 1 − tanh²
         return _dense.Backward(dz, _batch);

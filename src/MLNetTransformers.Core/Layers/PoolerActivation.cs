@@ -7,4 +7,6 @@ public enum PoolerActivation
     Tanh,
     /// <summary>ReLU: DistilBERT's <c>pre_classifier</c>.</summary>
     Relu,
+    /// <summary>GELU (the erf form): ELECTRA's classification head (<c>classifier.dense</c>).</summary>
+    Gelu,
 }

@@ -3,13 +3,14 @@ namespace MLNetTransformers.Core.Models;
 /// <summary>
 /// The embedding block a stack starts with: token <c>tok</c> + position <c>pos</c> (ids from
 /// <see cref="TransformerConfig.PositionOffset"/>) [+ token type <c>tok_type</c>] [→ LayerNorm <c>emb_norm</c>] →
-/// dropout. The library's own models use token + position; BERT adds token types and the LayerNorm, RoBERTa the
-/// position offset. A family chooses the parts through its config.
+/// dropout [→ projection <c>emb_proj</c>]. The library's own models use token + position; BERT adds token types and the
+/// LayerNorm, RoBERTa the position offset, ELECTRA narrower tables and the projection to d_model. A family chooses the
+/// parts through its config.
 /// </summary>
 public sealed class InputEmbeddings
 {
     private readonly Dropout _drop;
-    private readonly int _dim, _offset;
+    private readonly int _dim, _offset; // _dim: the tables' width (EmbeddingWidth)
     private int[]? _zeroTypes;
     private PackedSequences? _packed;
 
@@ -21,13 +22,14 @@ public sealed class InputEmbeddings
     /// <param name="tokens">Another stack's token embedding used instead of a new one (tied embeddings), or null.</param>
     public InputEmbeddings(ParameterSet parameters, string prefix, TransformerConfig config, ulong seed, Embedding? tokens = null)
     {
-        _dim = config.ModelDim;
+        _dim = config.EmbeddingWidth;
         _offset = config.PositionOffset;
-        Tok = tokens is null ? new Embedding(parameters, prefix + "tok.", config.VocabSize, config.ModelDim) : new Embedding(tokens.Weight);
-        Pos = PositionalEncoding.Create(config.PositionalEncoding, parameters, prefix + "pos.", config.MaxLength + config.PositionOffset, config.ModelDim);
-        TokenType = config.TypeVocabSize > 0 ? new Embedding(parameters, prefix + "tok_type.", config.TypeVocabSize, config.ModelDim) : null;
-        Norm = config.EmbeddingNorm ? new LayerNorm(parameters, prefix + "emb_norm.", config.ModelDim, config.LayerNormEps) : null;
+        Tok = tokens is null ? new Embedding(parameters, prefix + "tok.", config.VocabSize, _dim) : new Embedding(tokens.Weight);
+        Pos = PositionalEncoding.Create(config.PositionalEncoding, parameters, prefix + "pos.", config.MaxLength + config.PositionOffset, _dim);
+        TokenType = config.TypeVocabSize > 0 ? new Embedding(parameters, prefix + "tok_type.", config.TypeVocabSize, _dim) : null;
+        Norm = config.EmbeddingNorm ? new LayerNorm(parameters, prefix + "emb_norm.", _dim, config.LayerNormEps) : null;
         _drop = new Dropout(config.Dropout, seed);
+        Projection = config.ProjectsEmbeddings ? new Linear(parameters, prefix + "emb_proj.", _dim, config.ModelDim) : null;
     }
 
     /// <summary>Token embedding [vocab, d].</summary>
@@ -38,8 +40,10 @@ public sealed class InputEmbeddings
     public Embedding? TokenType { get; }
     /// <summary>LayerNorm after the sum, or null.</summary>
     public LayerNorm? Norm { get; }
+    /// <summary>Linear map from the tables' width to d_model after dropout (ELECTRA's <c>embeddings_project</c>), or null.</summary>
+    public Linear? Projection { get; }
 
-    /// <summary>ids [B, T] (and token types [B, T], null = all type 0) → embeddings [B, T, d] after dropout.</summary>
+    /// <summary>ids [B, T] (and token types [B, T], null = all type 0) → embeddings [B, T, d] after dropout (and the projection).</summary>
     /// <param name="ids">Token ids [B, T].</param>
     /// <param name="tokenTypes">Token type ids [B, T] (segment A = 0, B = 1); null = all 0. Ignored without a type embedding.</param>
     /// <param name="batch">Sequences in the batch (B).</param>
@@ -72,7 +76,7 @@ public sealed class InputEmbeddings
         return AddTypesNormDrop(x, tokenTypes, packed.Rows, training);
     }
 
-    // x [n, d] (tokens + positions) + token types → LayerNorm → dropout: what both layouts share.
+    // x [n, e] (tokens + positions) + token types → LayerNorm → dropout [→ projection, n × d]: what both layouts share.
     private float[] AddTypesNormDrop(float[] x, int[]? tokenTypes, int n, bool training)
     {
         if (TokenType is not null)
@@ -81,7 +85,8 @@ public sealed class InputEmbeddings
             TensorPrimitives.Add(x.AsSpan(0, n * _dim), types.AsSpan(0, n * _dim), x.AsSpan(0, n * _dim));
         }
         if (Norm is not null) x = Norm.Forward(x, n);
-        return _drop.Forward(x, n * _dim, training);
+        x = _drop.Forward(x, n * _dim, training);
+        return Projection is null ? x : Projection.Forward(x, n);
     }
 
     /// <summary>Backward of the last <see cref="Forward(int[], int[], int, int, bool)"/>: adds the gradients of every table (and of the LayerNorm).</summary>
@@ -105,9 +110,10 @@ public sealed class InputEmbeddings
         Tok.Backward(d, packed.Rows);
     }
 
-    // Backward of AddTypesNormDrop: the gradient reaching the token and position tables; adds the type table's.
+    // Backward of AddTypesNormDrop: the gradient reaching the token and position tables; adds the type table's (and the projection's).
     private float[] NormDropBackward(float[] dx, int n)
     {
+        if (Projection is not null) dx = Projection.Backward(dx, n);
         var d = _drop.Backward(dx, n * _dim);
         if (Norm is not null) d = Norm.Backward(d, n);
         TokenType?.Backward(d, n);

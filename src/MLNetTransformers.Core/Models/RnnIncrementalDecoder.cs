@@ -41,7 +41,7 @@ internal sealed class RnnIncrementalDecoder(RnnSeq2Seq model) : IIncrementalDeco
 
     public float[] Advance(ReadOnlySpan<int> parents, ReadOnlySpan<int> tokens)
     {
-        int rows = parents.Length, h = model.Config.ModelDim, k = model.EncoderStateDim, e = model.Config.Embedding;
+        int rows = parents.Length, h = model.Config.ModelDim, k = model.EncoderStateDim, e = model.Config.EmbeddingWidth;
         var source = new int[rows];
         IIncrementalDecoder.RowSources(parents, tokens, _source, source);
         var prev = Workspace.Ensure(ref _prev, rows * h);

@@ -25,7 +25,7 @@ public sealed class RnnSeq2Seq : Seq2SeqModel
     /// <param name="seed">Seed of the initial weights and the dropout masks.</param>
     public RnnSeq2Seq(Seq2SeqConfig config, ulong seed = 0) : base(config, transformer: false)
     {
-        (_e, _k, _h) = (config.Embedding, 2 * config.EncoderHidden, config.ModelDim);
+        (_e, _k, _h) = (config.EmbeddingWidth, 2 * config.EncoderHidden, config.ModelDim);
         bool luong = config.Architecture == Seq2SeqArchitecture.GruAttention && config.Attention != RnnAttentionKind.Additive;
         _din = luong ? _e : _e + _k;
         _dout = luong ? _h : _h + _k + _e;

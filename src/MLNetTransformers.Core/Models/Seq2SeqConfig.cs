@@ -28,15 +28,11 @@ public sealed record Seq2SeqConfig : TransformerConfig
     public Seq2SeqArchitecture Architecture { get; init; }
     /// <summary>GRU with attention: how the decoder scores the encoder states.</summary>
     public RnnAttentionKind Attention { get; init; } = RnnAttentionKind.Additive;
-    /// <summary>GRU models: width of the token embeddings (0 = <see cref="TransformerConfig.ModelDim"/>).</summary>
-    public int EmbeddingDim { get; init; }
     /// <summary>GRU models: hidden width of each direction of the bidirectional encoder (0 = <see cref="TransformerConfig.ModelDim"/>, the decoder's).</summary>
     public int EncoderHiddenSize { get; init; }
 
     /// <summary>The encoder's vocabulary size.</summary>
     [JsonIgnore] public int EncoderVocabSize => SourceVocabSize == 0 ? VocabSize : SourceVocabSize;
-    /// <summary>GRU models: the embedding width in effect.</summary>
-    [JsonIgnore] public int Embedding => EmbeddingDim == 0 ? ModelDim : EmbeddingDim;
     /// <summary>GRU models: each encoder direction's hidden width in effect.</summary>
     [JsonIgnore] public int EncoderHidden => EncoderHiddenSize == 0 ? ModelDim : EncoderHiddenSize;
 
@@ -47,7 +43,7 @@ public sealed record Seq2SeqConfig : TransformerConfig
         if (SourceVocabSize < 0) throw new ArgumentException($"{nameof(SourceVocabSize)} must be non-negative (0 = shared), got {SourceVocabSize}.");
         if (!Enum.IsDefined(Architecture)) throw new ArgumentException($"Unknown {nameof(Architecture)} {Architecture}.");
         if (!Enum.IsDefined(Attention)) throw new ArgumentException($"Unknown {nameof(Attention)} {Attention}.");
-        if (EmbeddingDim < 0 || EncoderHiddenSize < 0) throw new ArgumentException($"{nameof(EmbeddingDim)} and {nameof(EncoderHiddenSize)} must be non-negative (0 = ModelDim).");
+        if (EncoderHiddenSize < 0) throw new ArgumentException($"{nameof(EncoderHiddenSize)} must be non-negative (0 = ModelDim), got {EncoderHiddenSize}.");
         if (Architecture != Seq2SeqArchitecture.Transformer && TiedEmbeddings)
             throw new ArgumentException($"{nameof(TiedEmbeddings)} is for the transformer; the GRU models keep their own embeddings and output layer.");
         if (Architecture == Seq2SeqArchitecture.GruAttention && Attention == RnnAttentionKind.Dot && 2 * EncoderHidden != ModelDim)
@@ -61,7 +57,7 @@ public sealed record Seq2SeqConfig : TransformerConfig
     public override long MinimumParameterCount(ModelKind kind)
     {
         if (Architecture != Seq2SeqArchitecture.Transformer) // embeddings, the GRUs' recurrent weights and the output layer
-            return ((long)EncoderVocabSize + VocabSize) * Embedding + 6L * EncoderHidden * EncoderHidden + 3L * ModelDim * ModelDim + (long)VocabSize * ModelDim;
+            return ((long)EncoderVocabSize + VocabSize) * EmbeddingWidth + 6L * EncoderHidden * EncoderHidden + 3L * ModelDim * ModelDim + (long)VocabSize * ModelDim;
         long d = ModelDim;
         long positions = PositionalEncoding == PositionalEncodingKind.Learned ? 2L * MaxLength * d : 0;
         long embeddings = TiedEmbeddings ? (long)VocabSize * d : ((long)EncoderVocabSize + 2L * VocabSize) * d;

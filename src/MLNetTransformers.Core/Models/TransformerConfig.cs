@@ -47,6 +47,17 @@ public record TransformerConfig
     /// <summary>A LayerNorm right after the embedding sum (BERT's <c>embeddings.LayerNorm</c>).</summary>
     public bool EmbeddingNorm { get; init; }
     /// <summary>
+    /// Width of the token embeddings when it differs from <see cref="ModelDim"/>. An encoder's position and token-type
+    /// tables and their LayerNorm have it too, and a linear layer <c>emb_proj</c> maps them to ModelDim (ELECTRA's
+    /// <c>embedding_size</c>, factorized embeddings); the GRU encoder-decoders feed it to their cells. 0 = ModelDim.
+    /// Transformer decoders refuse it.
+    /// </summary>
+    public int EmbeddingDim { get; init; }
+    /// <summary>The embedding tables' width: <see cref="EmbeddingDim"/>, or <see cref="ModelDim"/> when that is 0.</summary>
+    [JsonIgnore] public int EmbeddingWidth => EmbeddingDim > 0 ? EmbeddingDim : ModelDim;
+    /// <summary>Whether a projection <c>emb_proj</c> maps embeddings of <see cref="EmbeddingWidth"/> to <see cref="ModelDim"/>.</summary>
+    [JsonIgnore] public bool ProjectsEmbeddings => EmbeddingWidth != ModelDim;
+    /// <summary>
     /// Id of the first position: RoBERTa counts positions from padding_idx + 1 = 2, so its table has
     /// <see cref="MaxLength"/> + 2 rows. 0 for every other family.
     /// </summary>
@@ -87,6 +98,7 @@ public record TransformerConfig
         if (ModelDim % Heads != 0) throw new ArgumentException($"{nameof(ModelDim)} {ModelDim} is not divisible by {nameof(Heads)} {Heads}.");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentException($"{nameof(Dropout)} must be in [0, 1), got {Dropout}.");
         if (!(AttentionDropout >= 0f && AttentionDropout < 1f)) throw new ArgumentException($"{nameof(AttentionDropout)} must be in [0, 1), got {AttentionDropout}.");
+        if (EmbeddingDim < 0) throw new ArgumentException($"{nameof(EmbeddingDim)} must be non-negative (0 = ModelDim), got {EmbeddingDim}.");
         if (TypeVocabSize < 0) throw new ArgumentException($"{nameof(TypeVocabSize)} must be non-negative, got {TypeVocabSize}.");
         if (PositionOffset < 0 || PositionOffset > MaxLengthLimit) throw new ArgumentException($"{nameof(PositionOffset)} must be in [0, {MaxLengthLimit}], got {PositionOffset}.");
         if (!(LayerNormEps > 0f)) throw new ArgumentException($"{nameof(LayerNormEps)} must be positive, got {LayerNormEps}.");
@@ -106,9 +118,10 @@ public record TransformerConfig
     /// <param name="kind">The kind of model built from this config.</param>
     public virtual long MinimumParameterCount(ModelKind kind)
     {
-        long d = ModelDim;
-        long positions = PositionalEncoding == PositionalEncodingKind.Learned ? ((long)MaxLength + PositionOffset) * d : 0;
-        return (long)VocabSize * d + positions + (long)TypeVocabSize * d + (Pooler ? d * d : 0) + Layers * (4 * d * d + 2 * d * FeedForwardDim);
+        long d = ModelDim, e = EmbeddingWidth;
+        long positions = PositionalEncoding == PositionalEncodingKind.Learned ? ((long)MaxLength + PositionOffset) * e : 0;
+        return (long)VocabSize * e + positions + (long)TypeVocabSize * e + (ProjectsEmbeddings ? e * d : 0) + (Pooler ? d * d : 0)
+            + Layers * (4 * d * d + 2 * d * FeedForwardDim);
     }
 
     /// <summary>The shape alone: a plain <see cref="TransformerConfig"/> with this one's values (a classifier's encoder, say).</summary>

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace MLNetTransformers.Core.Pretrained;
 
 /// <summary>
-/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa): how its
+/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA): how its
 /// <c>config.json</c> reads as a <see cref="TransformerConfig"/>, which blocks it chooses (token types, the
 /// LayerNorm after the embeddings, the position offset, the pooler) and which of its checkpoint's tensors holds each
 /// engine parameter. <see cref="All"/> is the one registry of the families there are; <see cref="ForModelType"/> finds
@@ -15,10 +15,10 @@ public sealed class EncoderFamily
     private readonly Func<JsonElement, string, TransformerConfig> _config;
     private readonly Func<TransformerConfig, JsonObject> _writeConfig;
     private readonly Func<string, string[]?> _names;
-    private readonly Dictionary<string, string> _mlmHead;
+    private readonly Dictionary<string, string>? _mlmHead;
 
     private EncoderFamily(string name, string[] modelTypes, string prefix, string[] ownNamespaces,
-        Func<JsonElement, string, TransformerConfig> config, Func<TransformerConfig, JsonObject> writeConfig, Func<string, string[]?> names, Dictionary<string, string> mlmHead,
+        Func<JsonElement, string, TransformerConfig> config, Func<TransformerConfig, JsonObject> writeConfig, Func<string, string[]?> names, Dictionary<string, string>? mlmHead,
         SequenceClassifierHead? sequenceClassifier)
     {
         (Name, ModelTypes, Prefix, OwnNamespaces, _config, _writeConfig, _names, _mlmHead, SequenceClassifier) =
@@ -64,17 +64,21 @@ public sealed class EncoderFamily
             ("PositionOffset", config.PositionOffset, back.PositionOffset), ("TypeVocabSize", config.TypeVocabSize, back.TypeVocabSize),
             ("LayerNormEps", config.LayerNormEps, back.LayerNormEps), ("Activation", config.Activation, back.Activation), ("Norm", config.Norm, back.Norm),
             ("PositionalEncoding", config.PositionalEncoding, back.PositionalEncoding), ("EmbeddingNorm", config.EmbeddingNorm, back.EmbeddingNorm),
+            ("EmbeddingWidth", config.EmbeddingWidth, back.EmbeddingWidth),
         })
             if (!ours.Equals(theirs)) throw new NotSupportedException($"A {Name} config.json cannot describe this encoder: its {setting} is {ours}, and {Name} has {theirs}.");
         return json;
     }
 
     /// <summary>
-    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: RoBERTa when positions are
-    /// offset, DistilBERT without token types, BERT otherwise (the one place that decides it).
+    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: ELECTRA when its embeddings
+    /// are projected or its first-token layer is ELECTRA's GELU head, RoBERTa when positions are offset, DistilBERT
+    /// without token types, BERT otherwise (the one place that decides it).
     /// </summary>
     /// <param name="config">The encoder's config.</param>
-    public static EncoderFamily For(TransformerConfig config) => config.PositionOffset > 0 ? Roberta : config.TypeVocabSize == 0 ? DistilBert : Bert;
+    public static EncoderFamily For(TransformerConfig config) =>
+        config.ProjectsEmbeddings || config.PoolerActivation == PoolerActivation.Gelu ? Electra
+        : config.PositionOffset > 0 ? Roberta : config.TypeVocabSize == 0 ? DistilBert : Bert;
 
     /// <summary>The checkpoint tensors (without <see cref="Prefix"/>) whose rows, stacked, make engine parameter <paramref name="parameter"/>; null when the family has none.</summary>
     /// <param name="parameter">An engine parameter name (<c>layers.0.self_attn.in_proj_weight</c>).</param>
@@ -86,13 +90,16 @@ public sealed class EncoderFamily
     /// family's masked-LM task model stores it (outside the encoder's prefix); null for any other parameter.
     /// </summary>
     /// <param name="parameter">An engine parameter name.</param>
-    public string? MaskedLanguageModelName(string parameter) => _mlmHead.GetValueOrDefault(parameter);
+    public string? MaskedLanguageModelName(string parameter) => _mlmHead?.GetValueOrDefault(parameter);
+
+    /// <summary>Whether the engine reads the family's masked-LM head (ELECTRA's generator head, of another width, is not read).</summary>
+    public bool HasMaskedLanguageModelHead => _mlmHead is not null;
 
     /// <summary>Whether the family's pretraining has a next-sentence head (<c>nsp_head.*</c>: BERT's <c>cls.seq_relationship</c>).</summary>
-    public bool HasNextSentenceHead => _mlmHead.ContainsKey("nsp_head.weight");
+    public bool HasNextSentenceHead => _mlmHead?.ContainsKey("nsp_head.weight") == true;
 
     /// <summary>Tensors the family's masked-LM head may store besides <see cref="MaskedLanguageModelName"/>'s: its decoder, tied to the word embeddings.</summary>
-    public string TiedDecoderName => _mlmHead["decoder"];
+    public string TiedDecoderName => _mlmHead?["decoder"] ?? throw new NotSupportedException($"The engine reads no {Name} masked-LM head.");
 
     private static Dictionary<string, string> MlmHead(string dense, string norm, string bias, string decoder, string? nextSentence = null)
     {
@@ -122,8 +129,18 @@ public sealed class EncoderFamily
         MlmHead("vocab_transform.", "vocab_layer_norm.", "vocab_projector.bias", "vocab_projector.weight"),
         new SequenceClassifierHead("DistilBertForSequenceClassification", "pre_classifier.", "classifier.", PoolerActivation.Relu));
 
+    /// <summary>
+    /// ELECTRA's discriminator (<c>ElectraModel</c>): BERT's blocks under <c>electra.</c>, embeddings of
+    /// <c>embedding_size</c> projected to <c>hidden_size</c> by <c>embeddings_project</c> when the two differ, no pooler
+    /// (its classification head reads the first token through <c>classifier.dense</c> + GELU). The generator's masked-LM
+    /// head is not read.
+    /// </summary>
+    public static EncoderFamily Electra { get; } = new("ELECTRA", ["electra"], "electra.", ["embeddings.", "embeddings_project.", "encoder."],
+        ElectraConfig, WriteElectraConfig, ElectraNames, mlmHead: null,
+        new SequenceClassifierHead("ElectraForSequenceClassification", "classifier.dense.", "classifier.out_proj.", PoolerActivation.Gelu));
+
     /// <summary>Every family the readers know.</summary>
-    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert];
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra];
 
     /// <summary>The family of a config.json <c>model_type</c>; throws naming it when no family reads it.</summary>
     /// <param name="modelType">The model_type value.</param>
@@ -134,6 +151,9 @@ public sealed class EncoderFamily
 
     private static TransformerConfig BertConfig(JsonElement c, string src, int positionOffset)
     {
+        // BERT's code also offers relative position scores (relative_key); the engine has absolute positions only.
+        string positionKind = Str(c, "position_embedding_type", src, "absolute");
+        if (positionKind != "absolute") throw new NotSupportedException($"{src}: position_embedding_type '{positionKind}' is not supported; supported: absolute.");
         int positions = Int(c, "max_position_embeddings", src, 512);
         return new TransformerConfig
         {
@@ -155,6 +175,23 @@ public sealed class EncoderFamily
         ["type_vocab_size"] = c.TypeVocabSize, ["layer_norm_eps"] = c.LayerNormEps, ["hidden_dropout_prob"] = c.Dropout,
         ["attention_probs_dropout_prob"] = c.AttentionDropout, ["pad_token_id"] = modelType == "bert" ? 0 : c.PositionOffset - 1,
     };
+
+    // ElectraConfig: BERT's keys and embedding_size; the head on the first token is GELU (ElectraClassificationHead).
+    private static TransformerConfig ElectraConfig(JsonElement c, string src)
+    {
+        var config = BertConfig(c, src, positionOffset: 0);
+        int width = Int(c, "embedding_size", src, config.ModelDim);
+        return config with { EmbeddingDim = width == config.ModelDim ? 0 : width, Pooling = Pooling.Cls, PoolerActivation = PoolerActivation.Gelu };
+    }
+
+    private static JsonObject WriteElectraConfig(TransformerConfig c)
+    {
+        var json = WriteBertConfig(c, "bert");
+        json["model_type"] = "electra";
+        json["architectures"] = new JsonArray("ElectraModel");
+        json["embedding_size"] = c.EmbeddingWidth;
+        return json;
+    }
 
     private static JsonObject WriteDistilBertConfig(TransformerConfig c) => new()
     {
@@ -200,6 +237,14 @@ public sealed class EncoderFamily
         "pooler.dense.weight" or "pooler.dense.bias" => [p],
         _ => LayerNames(p, layer, "attention.self.query.", "attention.self.key.", "attention.self.value.", "attention.output.dense.",
             "attention.output.LayerNorm.", "intermediate.dense.", "output.dense.", "output.LayerNorm."),
+    };
+
+    private static string[]? ElectraNames(string p) => p switch
+    {
+        "emb_proj.weight" => ["embeddings_project.weight"],
+        "emb_proj.bias" => ["embeddings_project.bias"],
+        "pooler.dense.weight" or "pooler.dense.bias" => null, // ELECTRA has no pooler; its classifier's dense layer is a head
+        _ => BertNames(p, "embeddings.", "encoder.layer."),
     };
 
     private static string[]? DistilBertNames(string p) => p switch

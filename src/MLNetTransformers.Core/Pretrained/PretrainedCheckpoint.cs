@@ -33,8 +33,8 @@ public static class PretrainedCheckpoint
 
     /// <summary>
     /// A classifier ready to use, from a Hugging Face folder of a <c>*ForSequenceClassification</c> checkpoint (BERT's,
-    /// RoBERTa's or DistilBERT's, e.g. a model already fine-tuned for sentiment): the encoder, the head's dense layer on
-    /// the first token (tanh; DistilBERT's ReLU) and its output layer, and the labels of config.json's <c>id2label</c> in id order (one label: a regressor).
+    /// RoBERTa's, DistilBERT's or ELECTRA's, e.g. a model already fine-tuned for sentiment): the encoder, the head's dense layer on
+    /// the first token (tanh; DistilBERT's ReLU, ELECTRA's GELU) and its output layer, and the labels of config.json's <c>id2label</c> in id order (one label: a regressor).
     /// </summary>
     /// <param name="folder">The model folder (config.json, model.safetensors or pytorch_model.bin).</param>
     public static LoadedClassifier LoadSequenceClassifierFolder(string folder)
@@ -110,7 +110,7 @@ public static class PretrainedCheckpoint
         var family = EncoderFamily.For(c);
         var config = family.WriteConfig(c); // refuses, before anything is written, a shape the family cannot say
         if (c.Pooler && c.PoolerActivation != PoolerActivation.Tanh)
-            throw new NotSupportedException("This encoder's pooler is DistilBERT's ReLU pre_classifier, a classifier's head; Hugging Face's encoders have no such part.");
+            throw new NotSupportedException($"This encoder's pooler ({c.PoolerActivation}) is a classifier's head (DistilBERT's pre_classifier, ELECTRA's classifier.dense); Hugging Face's encoders have no such part.");
         var tensors = Tensors(encoder.Copy().Parameters, family, prefix: "", poolerPrefix: null); // Copy: the encoder's parameters alone
         Directory.CreateDirectory(folder);
         WriteText(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
@@ -290,6 +290,8 @@ public static class PretrainedCheckpoint
     public static MaskedLanguageModel LoadMaskedLanguageModel(EncoderFamily family, TransformerConfig config, ITensorSource tensors)
     {
         string src = $"'{tensors.Source}'";
+        if (!family.HasMaskedLanguageModelHead)
+            throw new NotSupportedException($"{src}: {family.Name}'s masked-LM head is not read (an ELECTRA generator's head works at the embeddings' width); its encoder is.");
         var names = new Resolver(family, tensors);
         if (names.Find(family.MaskedLanguageModelName("mlm_head.bias")!) is null)
             throw new InvalidDataException($"{src} has no masked-LM head ('{family.MaskedLanguageModelName("mlm_head.bias")}'): fill-mask needs a checkpoint saved from a masked-LM task model ({family.Name}ForMaskedLM or pretraining).");

@@ -235,7 +235,8 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
             string name = Regex.Replace(t.Name, @"^members\.\d+\.", "");
             var block = Regex.Match(name, @"^layers\.(\d+)\.");
             bool embedding = name.StartsWith("tok.", StringComparison.Ordinal) || name.StartsWith("pos.", StringComparison.Ordinal)
-                || name.StartsWith("tok_type.", StringComparison.Ordinal) || name.StartsWith("emb_norm.", StringComparison.Ordinal);
+                || name.StartsWith("tok_type.", StringComparison.Ordinal) || name.StartsWith("emb_norm.", StringComparison.Ordinal)
+                || name.StartsWith("emb_proj.", StringComparison.Ordinal);
             if (block.Success)
             {
                 int i = int.Parse(block.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);

@@ -69,6 +69,8 @@ public sealed class Seq2SeqOptions : TransformerTrainingOptions
         if (Architecture == Seq2SeqArchitecture.GruAttention && Attention == RnnAttentionKind.Dot && 2 * encoderHidden != ModelDim)
             throw new ArgumentOutOfRangeException(nameof(EncoderHiddenSize), EncoderHiddenSize,
                 $"Dot attention compares the decoder state ({ModelDim}) with the bidirectional encoder's states (2 × {encoderHidden}): set EncoderHiddenSize to {ModelDim / 2}, or use general attention.");
+        if (Architecture == Seq2SeqArchitecture.Transformer && EmbeddingDim != 0 && EmbeddingDim != ModelDim)
+            throw new ArgumentOutOfRangeException(nameof(EmbeddingDim), EmbeddingDim, "EmbeddingDim is for the GRU architectures; the transformer's embeddings have ModelDim's width.");
         if (Architecture != Seq2SeqArchitecture.Transformer && TiedEmbeddings)
             throw new ArgumentOutOfRangeException(nameof(TiedEmbeddings), TiedEmbeddings, "TiedEmbeddings is for the transformer architecture.");
         if (ValidationBleuSentences < 0) throw new ArgumentOutOfRangeException(nameof(ValidationBleuSentences), ValidationBleuSentences, "ValidationBleuSentences must be non-negative (0 = none).");

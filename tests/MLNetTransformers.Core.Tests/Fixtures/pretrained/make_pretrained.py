@@ -1,9 +1,9 @@
 """Writes small random Hugging Face checkpoints of each encoder family the readers support (BERT, DistilBERT,
-RoBERTa) as model folders (config.json, model.safetensors, vocab.txt) plus expected.json: the PyTorch outputs of a
+RoBERTa, ELECTRA) as model folders (config.json, model.safetensors, vocab.txt) plus expected.json: the PyTorch outputs of a
 reference module that uses Hugging Face's exact parameter names, and the gradient of a fixed scalar loss with respect
 to every parameter, so the engine's import can be checked for outputs and every gradient; and bert/finetune.json, four
 fine-tuning steps of a classifier on the BERT checkpoint (each loss, every weight after), for the engine's training step. The transformers package is
-not installable here; these modules follow modeling_bert.py, modeling_distilbert.py and modeling_roberta.py
+not installable here; these modules follow modeling_bert.py, modeling_distilbert.py, modeling_roberta.py and modeling_electra.py
 (eval mode: dropout 0). Needs Debian's python3-torch (../shared/peers/install.sh) and python3-regex:
     /usr/bin/python3 make_pretrained.py
 Storage: bert F32 (with the "bert." prefix of a task checkpoint, old gamma/beta LayerNorm names in the embeddings, a
@@ -50,13 +50,20 @@ class Bert(nn.Module):
         self.pooler = nn.Module(); self.pooler.dense = nn.Linear(D, D)
 
     def forward(self, ids, mask, types):
+        x = self.layers(self.embed(ids, mask, types), mask)
+        return x, torch.tanh(self.pooler.dense(x[:, 0]))
+
+    def embed(self, ids, mask, types):
         B, T = ids.shape
         if self.roberta:  # create_position_ids_from_input_ids: padding_idx + 1 + index for real tokens
             pos = (torch.cumsum(mask, 1) * mask) + self.pad
         else:
             pos = torch.arange(T).unsqueeze(0).expand(B, T)
         e = self.embeddings
-        x = e.LayerNorm(e.word_embeddings(ids) + e.position_embeddings(pos) + e.token_type_embeddings(types))
+        return e.LayerNorm(e.word_embeddings(ids) + e.position_embeddings(pos) + e.token_type_embeddings(types))
+
+    def layers(self, x, mask):
+        B, T, _ = x.shape
         bias = (1.0 - mask[:, None, None, :].double()) * torch.finfo(torch.float64).min
         hd = D // H
         for l in self.encoder.layer:
@@ -66,7 +73,7 @@ class Bert(nn.Module):
             c = (a @ v).transpose(1, 2).reshape(B, T, D)
             x = l.attention.output.LayerNorm(x + l.attention.output.dense(c))
             x = l.output.LayerNorm(x + l.output.dense(gelu(l.intermediate.dense(x))))
-        return x, torch.tanh(self.pooler.dense(x[:, 0]))
+        return x
 
 
 class DistilBert(nn.Module):
@@ -403,3 +410,51 @@ json.dump({"learning_rate": LR, "weight_decay": WD, "warmup_steps": WARM, "total
            "head": initial_head,
            "batches": [{"input_ids": i.tolist(), "attention_mask": m.tolist(), "token_type_ids": t.tolist(), "labels": y.tolist()} for i, m, t, y in steps],
            "losses": losses, "final": {n: r(p.detach()) for n, p in params}}, open(os.path.join("bert", "finetune.json"), "w"))
+
+
+# ELECTRA's discriminator as ElectraForPreTraining saves it (F32, "electra." prefix, its discriminator_predictions head
+# beside the encoder): embeddings of embedding_size E < hidden_size, LayerNorm at E, then embeddings_project to D, BERT's
+# layers, no pooler (modeling_electra.py). electra-classifier/: ElectraForSequenceClassification, whose head is
+# classifier.dense + GELU on the first token, then classifier.out_proj. Own seed, last in the file, so the fixtures above
+# keep their random streams.
+class Electra(Bert):
+    def __init__(self, E):
+        super().__init__()
+        e = self.embeddings
+        e.word_embeddings = nn.Embedding(V, E); e.position_embeddings = nn.Embedding(P, E)
+        e.token_type_embeddings = nn.Embedding(2, E); e.LayerNorm = nn.LayerNorm(E, eps=1e-12)
+        self.embeddings_project = nn.Linear(E, D)
+        del self.pooler
+
+    def forward(self, ids, mask, types):
+        return self.layers(self.embeddings_project(self.embed(ids, mask, types)), mask), None
+
+
+torch.manual_seed(3)
+E = 8
+electra = Electra(E)
+electra_config = dict(bert_config, model_type="electra", embedding_size=E, position_embedding_type="absolute", architectures=["ElectraForPreTraining"])
+disc = torch.Generator().manual_seed(4)
+make("electra", electra, electra_config, "F32", prefix="electra.",
+     extra={"discriminator_predictions.dense.weight": ("F32", torch.randn(D, D, generator=disc)), "discriminator_predictions.dense.bias": ("F32", torch.randn(D, generator=disc)),
+            "discriminator_predictions.dense_prediction.weight": ("F32", torch.randn(1, D, generator=disc)), "discriminator_predictions.dense_prediction.bias": ("F32", torch.randn(1, generator=disc))})
+
+os.makedirs("electra-classifier", exist_ok=True)
+labels = ["negative", "neutral", "positive"]
+n = len(labels)
+rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=disc)).to(torch.float32).to(torch.float64)
+head = {"classifier.dense.weight": rnd(D, D), "classifier.dense.bias": rnd(D, s=0.1), "classifier.out_proj.weight": rnd(n, D), "classifier.out_proj.bias": rnd(n, s=0.1)}
+ids = torch.tensor([[2, 8, 9, 12, 10, 3, 0, 0, 0], [2, 15, 20, 7, 13, 11, 19, 30, 3], [2, 5, 3, 0, 0, 0, 0, 0, 0]])
+mask = (ids != 0).long()
+types = torch.zeros_like(ids); types[1, 5:] = 1
+with torch.no_grad():
+    hidden, _ = electra(ids, mask, types)
+    logits = gelu(hidden[:, 0] @ head["classifier.dense.weight"].T + head["classifier.dense.bias"]) @ head["classifier.out_proj.weight"].T + head["classifier.out_proj.bias"]
+tensors = {"electra." + n0: ("F32", p.detach()) for n0, p in electra.named_parameters()}
+tensors.update({k: ("F32", v) for k, v in head.items()})
+write_safetensors(os.path.join("electra-classifier", "model.safetensors"), tensors, {"format": "pt"})
+json.dump(dict(electra_config, architectures=["ElectraForSequenceClassification"], id2label={str(i): l for i, l in enumerate(labels)},
+               label2id={l: i for i, l in enumerate(labels)}), open(os.path.join("electra-classifier", "config.json"), "w"), indent=2)
+open(os.path.join("electra-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
+           "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join("electra-classifier", "expected.json"), "w"))
