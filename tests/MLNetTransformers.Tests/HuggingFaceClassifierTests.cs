@@ -15,12 +15,15 @@ public class HuggingFaceClassifierTests
 
     private static readonly Row[] Rows = [new() { Text = "the film was great and fun" }, new() { Text = "not a good movie , the plot was dull" }, new() { Text = "i loved it !" }];
 
-    [Fact]
-    public void ThreeLabels_ScoreAsMulticlass_WithTheConfigsLabelNames()
+    [Theory]
+    [InlineData("bert-classifier")]
+    [InlineData("electra-classifier")] // embeddings projected to the blocks' width, a GELU head
+    public void ThreeLabels_ScoreAsMulticlass_WithTheConfigsLabelNames_AndSaveAndReload(string fixture)
     {
         var ml = new MLContext(seed: 1);
-        var classifier = TransformerClassificationTransformer.FromHuggingFaceFolder(Fixture("bert-classifier"), maxTokens: 16);
-        var scored = classifier.Transform(ml.Data.LoadFromEnumerable(Rows));
+        var classifier = TransformerClassificationTransformer.FromHuggingFaceFolder(Fixture(fixture), maxTokens: 16);
+        var data = ml.Data.LoadFromEnumerable(Rows);
+        var scored = classifier.Transform(data);
         var names = default(VBuffer<ReadOnlyMemory<char>>);
         scored.Schema["PredictedLabel"].GetKeyValues(ref names);
         Assert.Equal(["negative", "neutral", "positive"], names.DenseValues().Select(n => n.ToString()));
@@ -38,6 +41,14 @@ public class HuggingFaceClassifierTests
             var softmax = logits.Select(l => Math.Exp(l - logits.Max())).ToArray();
             for (int k = 0; k < 3; k++) Assert.Equal(softmax[k] / softmax.Sum(), scores[i][k], 4);
         }
+        string path = Path.Combine(Directory.CreateTempSubdirectory("hf-classifier").FullName, "model.mlnt");
+        try
+        {
+            TransformerModel.Save(ml, classifier, data.Schema, path);
+            var reloaded = TransformerModel.Load(new MLContext(seed: 2), path, out _);
+            Assert.Equal(scores, reloaded.Transform(data).GetColumn<float[]>("Score").ToArray());
+        }
+        finally { Directory.Delete(Path.GetDirectoryName(path)!, recursive: true); }
     }
 
     [Fact]

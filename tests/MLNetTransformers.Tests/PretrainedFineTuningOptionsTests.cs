@@ -44,6 +44,29 @@ public class PretrainedFineTuningOptionsTests
         Assert.Equal(0.5f, options.LayerwiseLearningRateDecay);
     }
 
+    // ELECTRA's discriminator: the projection of its narrower embeddings freezes with them; the classifier reads the first
+    // token (no pooler) and learns the two sentences.
+    [Fact]
+    public void AnElectraFolder_FineTunes_ItsEmbeddingProjectionFrozenWithTheEmbeddings()
+    {
+        var ml = new MLContext(1);
+        var pretrained = PretrainedEncoder.FromHuggingFaceFolder(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "electra"), maxTokens: 16);
+        Assert.True(pretrained.Encoder.Config.ProjectsEmbeddings);
+        var options = new TransformerClassifierOptions { Pretrained = pretrained, Epochs = 10, BatchSize = 8, LearningRate = 5e-3f, FrozenLayers = 1, ValidationFraction = 0, Seed = 3 };
+        var transformer = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(Data(ml));
+        var model = transformer.Model;
+        Assert.Equal((false, Core.Models.Pooling.Cls, 8), (model.Config.Pooler, model.Config.Pooling, model.Config.EmbeddingWidth));
+        var before = pretrained.Encoder.Parameters;
+        foreach (var t in model.Parameters.Tensors)
+        {
+            if (!before.Contains(t.Name)) continue;
+            bool frozen = t.Name.StartsWith("layers.0.", StringComparison.Ordinal) || t.Name.StartsWith("emb_", StringComparison.Ordinal) || t.Name is "tok.weight" or "pos.weight" or "tok_type.weight";
+            Assert.True(frozen == t.Value.SequenceEqual(before[t.Name].Value), $"{t.Name}: {(frozen ? "frozen but changed" : "trainable but unchanged")}");
+        }
+        var predicted = transformer.Transform(Data(ml)).GetColumn<bool>("PredictedLabel").ToArray();
+        Assert.Equal(Enumerable.Range(0, 64).Select(i => i % 2 == 0), predicted);
+    }
+
     [Fact]
     public void ATokenizerJson_TokenizesAsTheVocabTxt()
     {

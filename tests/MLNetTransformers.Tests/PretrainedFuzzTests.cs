@@ -100,18 +100,21 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
 
     private enum ClassifierMutation { Config, HeaderBytes }
 
-    // A BertForSequenceClassification folder read as a ready classifier: config.json edited (id2label among it) and bytes
-    // of the safetensors header changed. Every case loads or fails naming the file; a header change that loads gives the same weights.
-    [Fact]
-    public async Task MutatedSequenceClassifiers_LoadOrFailNamingTheFile()
+    // A BertForSequenceClassification (ElectraForSequenceClassification: embedding_size among the config's keys) folder read
+    // as a ready classifier: config.json edited (id2label among it) and bytes of the safetensors header changed. Every case
+    // loads or fails naming the file; a header change that loads gives the same weights.
+    [Theory]
+    [InlineData("bert-classifier", 20261207)]
+    [InlineData("electra-classifier", 20261208)]
+    public async Task MutatedSequenceClassifiers_LoadOrFailNamingTheFile(string fixture, int seed)
     {
-        string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert-classifier");
+        string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);
         var weights = File.ReadAllBytes(Path.Combine(source, "model.safetensors"));
         var config = File.ReadAllText(Path.Combine(source, "config.json"));
         long headerLength = BitConverter.ToInt64(weights, 0);
         int labels = config.IndexOf("\"id2label\"", StringComparison.Ordinal);
         var counts = new Dictionary<ClassifierMutation, int> { [ClassifierMutation.Config] = 350, [ClassifierMutation.HeaderBytes] = 150 };
-        await Fuzz(source, counts, 20261207, kind => kind == ClassifierMutation.HeaderBytes, (kind, rng, folder) =>
+        await Fuzz(source, counts, seed, kind => kind == ClassifierMutation.HeaderBytes, (kind, rng, folder) =>
         {
             byte[] w = (byte[])weights.Clone();
             string cfg = config;
