@@ -9,7 +9,7 @@ public class Seq2SeqModelTests
     private static Seq2SeqConfig Config(Seq2SeqArchitecture arch) =>
         new(new TransformerConfig { VocabSize = 11, ModelDim = 8, Heads = 2, Layers = 1, FeedForwardDim = 12, MaxLength = 10, Dropout = 0f })
         {
-            SourceVocabSize = 13, Architecture = arch, EmbeddingDim = 5, EncoderHiddenSize = 4,
+            SourceVocabSize = 13, Architecture = arch, EmbeddingDim = arch == Seq2SeqArchitecture.Transformer ? 0 : 5, EncoderHiddenSize = 4,
         };
 
     public static TheoryData<Seq2SeqArchitecture> Architectures => new() { Seq2SeqArchitecture.Transformer, Seq2SeqArchitecture.Gru, Seq2SeqArchitecture.GruAttention };
@@ -22,6 +22,18 @@ public class Seq2SeqModelTests
 
     private static TokenBatch Source(int rows) =>
         new(rows, 4, Enumerable.Range(0, rows * 4).Select(i => 3 + i % 9).ToArray(), Enumerable.Repeat(1, rows * 4).ToArray());
+
+    // EmbeddingDim shapes the GRU models (and pretrained encoders' projected embeddings); a transformer encoder-decoder
+    // refuses it, and reads files that stored one while ignoring it (written before) as they were.
+    [Fact]
+    public void ATransformersEmbeddingDim_IsRefused_ButOlderFilesThatStoredItRead()
+    {
+        var stored = Config(Seq2SeqArchitecture.Transformer) with { EmbeddingDim = 5 };
+        Assert.Contains("EmbeddingDim is for the GRU architectures", Assert.Throws<ArgumentException>(() => stored.Validate()).Message);
+        var read = Seq2SeqConfig.FromJson(stored.ToJson());
+        Assert.Equal((0, 8), (read.EmbeddingDim, read.EmbeddingWidth));
+        Assert.Equal(5, Seq2SeqConfig.FromJson(Config(Seq2SeqArchitecture.Gru).ToJson()).EmbeddingWidth);
+    }
 
     [Theory]
     [MemberData(nameof(Architectures))]

@@ -43,6 +43,8 @@ public sealed record Seq2SeqConfig : TransformerConfig
         if (SourceVocabSize < 0) throw new ArgumentException($"{nameof(SourceVocabSize)} must be non-negative (0 = shared), got {SourceVocabSize}.");
         if (!Enum.IsDefined(Architecture)) throw new ArgumentException($"Unknown {nameof(Architecture)} {Architecture}.");
         if (!Enum.IsDefined(Attention)) throw new ArgumentException($"Unknown {nameof(Attention)} {Attention}.");
+        if (Architecture == Seq2SeqArchitecture.Transformer && ProjectsEmbeddings)
+            throw new ArgumentException($"{nameof(EmbeddingDim)} is for the GRU architectures; the transformer's embeddings have ModelDim's width.");
         if (EncoderHiddenSize < 0) throw new ArgumentException($"{nameof(EncoderHiddenSize)} must be non-negative (0 = ModelDim), got {EncoderHiddenSize}.");
         if (Architecture != Seq2SeqArchitecture.Transformer && TiedEmbeddings)
             throw new ArgumentException($"{nameof(TiedEmbeddings)} is for the transformer; the GRU models keep their own embeddings and output layer.");
@@ -66,6 +68,11 @@ public sealed record Seq2SeqConfig : TransformerConfig
 
     /// <summary>Parses <see cref="TransformerConfig.ToJson"/> output of an encoder-decoder and validates it (older files, a plain shape, read as shared untied vocabularies).</summary>
     /// <param name="json">The JSON written by ToJson.</param>
-    public static new Seq2SeqConfig FromJson(string json) =>
-        (JsonSerializer.Deserialize<Seq2SeqConfig>(json, Json) ?? throw new ArgumentException("Config JSON is null.")).Validate() with { CrossAttention = true };
+    public static new Seq2SeqConfig FromJson(string json)
+    {
+        var c = JsonSerializer.Deserialize<Seq2SeqConfig>(json, Json) ?? throw new ArgumentException("Config JSON is null.");
+        // Files written before EmbeddingDim shaped transformers could store one for a transformer, which ignored it.
+        if (c.Architecture == Seq2SeqArchitecture.Transformer) c = c with { EmbeddingDim = 0 };
+        return c.Validate() with { CrossAttention = true };
+    }
 }
