@@ -197,6 +197,20 @@ public static partial class OnnxExporter
             var causalBias = g.Node("Mul", new[] { g.Node("Sub", new[] { lower, g.FloatScalar(1f) }), g.FloatScalar(1e9f) });
             bias = g.Node("Add", new[] { bias, causalBias });                                      // [B, 1, T, T]
         }
+        if (c.RelativeAttentionBuckets > 0)
+        {
+            // MPNet's relative position bias: table[bucket(j − i), h] for every query i and key j, one [1, H, T, T] for all
+            // layers. The buckets of offsets −(M − 1)..M − 1 are a constant; the graph gathers the T × T of this length.
+            int m = c.MaxLength;
+            var buckets = new long[2 * m - 1];
+            for (int r = 0; r < buckets.Length; r++) buckets[r] = RelativePositionBias.Bucket(r - (m - 1), c.RelativeAttentionBuckets);
+            string bucketTable = g.Initializer<long>(prefix + "rel_attn_bias.buckets", buckets, DataType.Int64, buckets.Length);
+            var steps = g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) });   // [T]
+            var offset = g.Node("Sub", new[] { g.Node("Unsqueeze", new[] { steps, g.Int64s(0) }), g.Node("Unsqueeze", new[] { steps, g.Int64s(1) }) }); // [T, T]: j − i
+            var bucketIds = g.Node("Gather", new[] { bucketTable, g.Node("Add", new[] { offset, g.Int64Scalar(m - 1) }) });
+            var perHead = g.Node("Transpose", new[] { g.Node("Gather", new[] { prefix + "rel_attn_bias.weight", bucketIds }) }, Ints("perm", 2, 0, 1)); // [H, T, T]
+            bias = g.Node("Add", new[] { bias, g.Node("Unsqueeze", new[] { perHead, g.Int64s(0) }) }); // [B, H, T, T]
+        }
 
         var headShape = g.Int64s(0, 0, h, hd);
         var mergedShape = g.Int64s(0, 0, d);

@@ -23,6 +23,7 @@ public class HuggingFaceExportTests
     [InlineData("distilbert", "DistilBERT")]
     [InlineData("roberta", "RoBERTa")]
     [InlineData("electra", "ELECTRA")]
+    [InlineData("mpnet", "MPNet")]
     public void EachFamily_ReadsBackToTheSameEncoder(string fixture, string family)
     {
         var original = PretrainedCheckpoint.LoadFolder(PretrainedCheckpointTests.Folder(fixture)).Encoder;

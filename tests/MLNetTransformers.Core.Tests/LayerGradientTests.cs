@@ -267,6 +267,43 @@ public class LayerGradientTests
         GradCheck.CheckParameters(ps, L, samples: 10);
     }
 
+    // MPNet's relative position bias, one table shared by two layers: the gradients of the input, of both layers' weights
+    // and of the table (summed over the layers), padded and packed, against finite differences; sequences of 12 reach
+    // the logarithmic buckets (offsets of 8 and more).
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void MultiHeadSelfAttention_WithASharedRelativePositionBias(bool packed)
+    {
+        const int t = 12, d = 8;
+        var ps = new ParameterSet();
+        var first = new MultiHeadAttention(ps, "a.", d, 2);
+        var second = new MultiHeadAttention(ps, "b.", d, 2);
+        var bias = new RelativePositionBias(ps, "rel.", 32, 2);
+        first.PositionBias = second.PositionBias = bias;
+        ps.Allocate(1);
+        GradCheck.Scramble(ps, 2, 0.4f);
+        var x = GradCheck.Random(2 * t * d, 1);
+        var r = GradCheck.Random(2 * t * d, 2);
+        var pad = Enumerable.Range(0, 2 * t).Select(i => i >= t + 9).ToArray(); // the second sequence has 9 tokens
+        var packing = new PackedSequences();
+        Assert.True(packing.TryPack(pad, 2, t));
+        int rows = packed ? packing.Rows : 2 * t;
+        float[] Forward()
+        {
+            var h = packed ? first.Forward(x, packing, inference: false, training: true) : first.Forward(x, 2, t, pad, inference: false, training: true);
+            h = (float[])h.Clone();
+            return packed ? second.Forward(h, packing, inference: false, training: true) : second.Forward(h, 2, t, pad, inference: false, training: true);
+        }
+        Forward();
+        ps.ZeroGrad();
+        var dx = (float[])first.Backward(second.Backward(r)).Clone();
+        Assert.Contains(bias.Weight.Grad.ToArray(), g => g != 0f);
+        double L() => GradCheck.Dot(Forward(), r, rows * d);
+        GradCheck.Check("x", x, 0, rows * d, dx, L, samples: 16);
+        GradCheck.CheckParameters(ps, L, samples: 12);
+    }
+
     [Fact]
     public void CrossAttention_WithMemoryPadding()
     {

@@ -19,6 +19,7 @@ public class PretrainedCheckpointTests
     [InlineData("distilbert", "DistilBERT", 0, false)]
     [InlineData("roberta", "RoBERTa", 1, true)]
     [InlineData("electra", "ELECTRA", 2, false)]
+    [InlineData("mpnet", "MPNet", 0, true)]
     public void OutputsAndEveryGradientMatchPyTorch(string folder, string family, int types, bool pooler)
     {
         var loaded = PretrainedCheckpoint.LoadFolder(Folder(folder));
@@ -26,7 +27,8 @@ public class PretrainedCheckpointTests
         var c = encoder.Config;
         Assert.Equal(family, loaded.Family.Name);
         Assert.Equal((types, pooler, NormPlacement.PostNorm, true), (c.TypeVocabSize, c.Pooler, c.Norm, c.EmbeddingNorm));
-        Assert.Equal(folder == "roberta" ? 2 : 0, c.PositionOffset);
+        Assert.Equal(folder is "roberta" or "mpnet" ? 2 : 0, c.PositionOffset);
+        Assert.Equal(folder == "mpnet" ? 32 : 0, c.RelativeAttentionBuckets);
         Assert.Equal((0f, 0f), (c.Dropout, c.AttentionDropout)); // the fixtures' configs set both to 0 (parity needs no dropout)
         Assert.Equal(folder switch
         {
@@ -81,6 +83,17 @@ public class PretrainedCheckpointTests
             compared++;
         }
         Assert.Equal(encoder.Parameters.Tensors.Count, compared);
+    }
+
+    // MPNet's (T5's) bucket of every offset in −700..700, as PyTorch computes it in float32 (make_pretrained.py).
+    [Fact]
+    public void RelativePositionBuckets_AreMPNetsOwn()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder("mpnet"), "relative_buckets.json")));
+        var offsets = doc.RootElement.GetProperty("offsets").EnumerateArray().Select(v => v.GetInt32()).ToArray();
+        var buckets = doc.RootElement.GetProperty("buckets").EnumerateArray().Select(v => v.GetInt32()).ToArray();
+        Assert.Equal(1401, offsets.Length);
+        Assert.Equal(buckets, offsets.Select(o => Layers.RelativePositionBias.Bucket(o, 32)));
     }
 
     // BertForPreTraining (make_pretrained.py): masked-LM logits through the transform and the tied decoder, next-sentence

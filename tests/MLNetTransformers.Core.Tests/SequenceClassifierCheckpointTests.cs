@@ -7,7 +7,7 @@ namespace MLNetTransformers.Core.Tests;
 
 /// <summary>
 /// Hugging Face sequence classifiers (BertForSequenceClassification, RobertaForSequenceClassification,
-/// DistilBertForSequenceClassification, ElectraForSequenceClassification; written by
+/// DistilBertForSequenceClassification, ElectraForSequenceClassification, MPNetForSequenceClassification; written by
 /// make_pretrained.py from reference modules with Hugging Face's names) read as ready classifiers: PyTorch's logits.
 /// </summary>
 public class SequenceClassifierCheckpointTests
@@ -17,6 +17,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("roberta-classifier", "RoBERTa", new[] { "NEGATIVE", "POSITIVE" })]
     [InlineData("distilbert-classifier", "DistilBERT", new[] { "NEGATIVE", "POSITIVE" })]
     [InlineData("electra-classifier", "ELECTRA", new[] { "negative", "neutral", "positive" })]
+    [InlineData("mpnet-classifier", "MPNet", new[] { "NEGATIVE", "POSITIVE" })]
     public void Logits_MatchPyTorch(string fixture, string family, string[] labels)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);
@@ -61,6 +62,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("roberta-classifier")]
     [InlineData("distilbert-classifier")]
     [InlineData("electra-classifier")]
+    [InlineData("mpnet-classifier")]
     public void WrittenBack_TheTensorsArePyTorchsOwn_AndReadBackToTheSameClassifier(string fixture)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);

@@ -47,6 +47,32 @@ public class TiledAttentionTests
             Assert.True(Math.Abs(expected[i] - actual[i]) <= 2e-5f * (1 + Math.Abs(expected[i])), $"element {i}: tiled {actual[i]}, materialized {expected[i]}");
     }
 
+    // MPNet's relative position bias: the tiled path adds it in one key block and across several, as the materialized one does.
+    [Theory]
+    [InlineData(2, 40, false)]
+    [InlineData(1, 300, true)]
+    public void Tiled_WithARelativePositionBias_EqualsMaterialized(int batch, int t, bool padded)
+    {
+        const int heads = 2, hd = 16, a = heads * hd;
+        var rng = new Random(t);
+        float[] R(int n) { var x = new float[n]; for (int i = 0; i < n; i++) x[i] = (float)(rng.NextDouble() * 4 - 2); return x; }
+        float[] q = R(batch * t * a), k = R(batch * t * a), v = R(batch * t * a);
+        var ps = new ParameterSet();
+        var bias = new RelativePositionBias(ps, "", 32, heads);
+        ps.Allocate(1);
+        for (int i = 0; i < bias.Weight.Length; i++) bias.Weight.Value[i] = (float)(rng.NextDouble() * 6 - 3);
+        var offsets = bias.Offsets(t);
+        bool[]? pad = padded ? Enumerable.Range(0, batch * t).Select(j => j % t >= t - 20).ToArray() : null;
+        float[] expected = new float[batch * t * a], actual = new float[batch * t * a], without = new float[batch * t * a];
+        float scale = 1f / MathF.Sqrt(hd);
+        new ScaledDotProductAttention().Forward(new(q, 0, a), new(k, 0, a), new(v, 0, a), expected, batch, heads, t, t, hd, scale, false, pad, scoreBias: offsets, biasBound: t);
+        new ScaledDotProductAttention().Forward(new(q, 0, a), new(k, 0, a), new(v, 0, a), actual, batch, heads, t, t, hd, scale, false, pad, tiled: true, scoreBias: offsets, biasBound: t);
+        new ScaledDotProductAttention().Forward(new(q, 0, a), new(k, 0, a), new(v, 0, a), without, batch, heads, t, t, hd, scale, false, pad);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= 2e-5f * (1 + Math.Abs(expected[i])), $"element {i}: tiled {actual[i]}, materialized {expected[i]}");
+        Assert.True(expected.Zip(without).Count(p => Math.Abs(p.First - p.Second) > 1e-3f) > expected.Length / 2); // the bias matters
+    }
+
     [Fact]
     public void Tiled_RowWithEveryKeyMasked_IsZero()
     {

@@ -104,6 +104,12 @@ public sealed class MultiHeadAttention
     /// </summary>
     public bool RecordWeights { get; set; }
 
+    /// <summary>
+    /// A relative position bias added to the self-attention scores (MPNet's; one table shared by the stack's layers), or
+    /// null. Bidirectional self-attention only.
+    /// </summary>
+    public RelativePositionBias? PositionBias { get; set; }
+
     /// <summary>Self-attention; with <paramref name="inference"/> (no backward follows) tiled unless <see cref="RecordWeights"/>; <paramref name="training"/> applies <see cref="AttentionDropout"/>.</summary>
     internal float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool inference, bool training = false) =>
         SelfAttend(x, batch * seqLen, batch, seqLen, keyPadding, null, inference, training);
@@ -128,7 +134,8 @@ public sealed class MultiHeadAttention
         InProject(x, n, qkv);
         var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [n, A]
         _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
-            batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding, tiled: inference && !RecordWeights, packed, training);
+            batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding, tiled: inference && !RecordWeights, packed, training,
+            PositionBias?.Offsets(seqLen), seqLen);
         return _outProj is null ? ctx : _outProj.Forward(ctx, n);
     }
 
@@ -199,6 +206,7 @@ public sealed class MultiHeadAttention
             var dqkv = Workspace.Ensure(ref t_dqkv, n * 3 * a);
             ParallelClear.Run(dqkv, n * 3 * a);
             _attention.Backward(dctx, new(dqkv, 0, 3 * a), new(dqkv, a, 3 * a), new(dqkv, 2 * a, 3 * a));
+            PositionBias?.AddGradient(_attention.ScoreBiasGradient, _batch * Heads, _tq);
             Gemm.MatMulTransA(dqkv.AsSpan(0, n * 3 * a), _x.AsSpan(0, n * d), gw, 3 * a, d, n, accumulate: true);
             if (InProjBias is not null) ColumnSum.Run(dqkv, n, 3 * a, InProjBias.Owner.Grad, InProjBias.Offset);
             Gemm.MatMul(dqkv.AsSpan(0, n * 3 * a), w, dx.AsSpan(0, n * d), n, d, 3 * a);

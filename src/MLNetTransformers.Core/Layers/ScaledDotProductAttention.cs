@@ -26,6 +26,10 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     private float[]? _pd;
     private bool _dropping;
     private long _dropCalls;
+    // A relative position bias (RelativePositionBias.Offsets): [H, 2·bound − 1], query i's biases for keys 0.. contiguous
+    // from bound − 1 − i; its gradient per piece (b, h) and offset, summed by the owner into the table.
+    private float[]? _bias, _biasGrad;
+    private int _biasBound;
 
     /// <summary>Batch size of the last Forward.</summary>
     public int Batch { get; private set; }
@@ -64,12 +68,18 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     /// score scale is folded into the exponent. Then no weights are kept and no backward may follow.
     /// With <paramref name="packed"/> (self-attention only) the rows are packed sequences: each attends over its own
     /// length, queryLength = keyLength = T is only their bound, and <paramref name="keyPadding"/> is not used.
+    /// With <paramref name="scoreBias"/> (bidirectional self-attention only) every scaled score gains the bias of its
+    /// key's offset from its query (<see cref="RelativePositionBias.Offsets"/> for sequences of at most <paramref name="biasBound"/>).
     /// </summary>
     public void Forward(MatrixView q, MatrixView k, MatrixView v, float[] output, int batch, int heads, int queryLength, int keyLength,
-        int headDim, float scale, bool causal, bool[]? keyPadding, bool tiled = false, PackedSequences? packed = null, bool training = false)
+        int headDim, float scale, bool causal, bool[]? keyPadding, bool tiled = false, PackedSequences? packed = null, bool training = false,
+        float[]? scoreBias = null, int biasBound = 0)
     {
         if (keyPadding is not null && keyPadding.Length < batch * keyLength)
             throw new ArgumentException($"Key padding mask has {keyPadding.Length} entries; [{batch}, {keyLength}] needs {batch * keyLength}.", nameof(keyPadding));
+        if (scoreBias is not null && (causal || queryLength != keyLength || keyLength > biasBound || scoreBias.Length < heads * (2 * biasBound - 1)))
+            throw new ArgumentException($"A relative position bias for sequences of up to {biasBound} serves bidirectional self-attention over at most that many positions, not [{queryLength}, {keyLength}]{(causal ? ", causal" : "")}.", nameof(scoreBias));
+        (_bias, _biasBound) = (scoreBias, biasBound);
         (_q, _k, _v, _out) = (q, k, v, output);
         (Batch, Heads, QueryLength, KeyLength, HeadDim, Scale, Causal) = (batch, heads, queryLength, keyLength, headDim, scale, causal);
         _keyPadding = packed is null ? keyPadding : null;
@@ -101,11 +111,18 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     {
         (_dout, _dq, _dk, _dv) = (dOutput, dq, dk, dv);
         _ds = Workspace.Ensure(ref t_scores, (int)_scoreBlocks);
+        if (_bias is not null) Workspace.Ensure(ref _biasGrad, Batch * Heads * (2 * _biasBound - 1)).AsSpan(0, Batch * Heads * (2 * _biasBound - 1)).Clear();
         _backward = true;
         // Pieces of one batch element share dq/dk/dv rows when the views alias (SimplifiedSelfAttention with one
         // head), but never columns across heads, and different batch elements never share rows: no races.
         WorkerPool.For(Batch * Heads, this);
     }
+
+    /// <summary>The relative position bias's gradient of the last Backward, [B·H, 2·bound − 1] (piece (b, h), offset j − i + bound − 1).</summary>
+    internal ReadOnlySpan<float> ScoreBiasGradient => _biasGrad.AsSpan(0, Batch * Heads * (2 * _biasBound - 1));
+
+    // Query i's biases for keys 0..: a slice of head h's offsets.
+    private ReadOnlySpan<float> BiasRow(int h, int i, int keys) => _bias.AsSpan(h * (2 * _biasBound - 1) + _biasBound - 1 - i, keys);
 
     void IParallelWork.Run(int piece)
     {
@@ -141,6 +158,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
         for (int i = 0; i < tq; i++)
         {
             var row = p.Slice(i * tk, tk);
+            if (_bias is not null) TensorPrimitives.Add(row, BiasRow(h, i, tk), row);
             int valid = Causal ? Math.Clamp(i + 1 + tk - tq, 0, tk) : tk;
             if (!pad.IsEmpty)
                 for (int j = 0; j < valid; j++) if (pad[j]) row[j] = float.NegativeInfinity;
@@ -183,6 +201,8 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
         var rowSum = Workspace.Ensure(ref scratch.Sum, QueryBlock);
         var pad = _keyPadding is null ? default : new ReadOnlySpan<bool>(_keyPadding, b * tk, tk);
         bool rowKernel = RowGemm.Supports(hd);
+        // With a position bias the scores are scaled and biased first and the exponent's scale is 1.
+        float scale = _bias is null ? Scale : 1f;
         fixed (float* qd = _q.Data, kd = _k.Data, vd = _v.Data, od = _out, kt = keysT, s = scores, o = acc)
         {
             float* qh = qd + _q.Offset + (long)qRow * _q.Stride + h * hd;
@@ -213,11 +233,12 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
                         float* r = s + (long)i * kp;
                         var row = new Span<float>(r, keys);
                         int valid = Causal ? Math.Clamp(q0 + i + 1 + tk - tq, 0, keys) : keys;
+                        if (_bias is not null) TensorPrimitives.MultiplyAdd(row, Scale, BiasRow(h, q0 + i, keys), row);
                         if (!pad.IsEmpty)
                             for (int j = 0; j < valid; j++) if (pad[j]) r[j] = float.NegativeInfinity;
                         float max = Softmax.Max(r, valid);
                         if (float.IsNegativeInfinity(max)) { row.Clear(); continue; }
-                        float sum = Softmax.ExpSum(r, valid, Scale, max * Scale);
+                        float sum = Softmax.ExpSum(r, valid, scale, max * scale);
                         TensorPrimitives.Multiply(row[..valid], 1f / sum, row[..valid]);
                         row[valid..].Clear();
                     }
@@ -237,14 +258,15 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
                         var row = new Span<float>(r, kb);
                         int valid = Causal ? Math.Clamp(q0 + i + 1 + tk - tq - k0, 0, kb) : kb;
                         var live = row[..valid];
+                        if (_bias is not null) TensorPrimitives.MultiplyAdd(row, Scale, _bias.AsSpan(h * (2 * _biasBound - 1) + _biasBound - 1 - (q0 + i) + k0, kb), row);
                         if (!pad.IsEmpty)
                             for (int j = 0; j < valid; j++) if (pad[k0 + j]) live[j] = float.NegativeInfinity;
                         // rowMax is kept in scaled units (the exponent's).
-                        float max = Math.Max(rowMax[i], Softmax.Max(r, valid) * Scale);
+                        float max = Math.Max(rowMax[i], Softmax.Max(r, valid) * scale);
                         row[valid..].Clear();
                         if (float.IsNegativeInfinity(max)) { live.Clear(); continue; } // nothing seen yet: no weight
                         float correction = MathF.Exp(rowMax[i] - max); // 0 when nothing was seen before
-                        rowSum[i] = rowSum[i] * correction + Softmax.ExpSum(r, valid, Scale, max);
+                        rowSum[i] = rowSum[i] * correction + Softmax.ExpSum(r, valid, scale, max);
                         rowMax[i] = max;
                         if (correction != 1f && k0 > 0)                   // the first block's partial output is still zero
                         {
@@ -346,6 +368,15 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
             }
             // dS = scale · P ⊙ (dP − rowsum(dP ⊙ P)); masked entries have P = 0 and so dS = 0
             Softmax.Backward(p, ds, ds, tq, tk);
+            if (_bias is not null) // the bias of offset j − i gathers dS[i, j] (before the scale: it is added after it)
+            {
+                var grad = _biasGrad.AsSpan(piece * (2 * _biasBound - 1), 2 * _biasBound - 1);
+                for (int i = 0; i < tq; i++)
+                {
+                    var slice = grad.Slice(_biasBound - 1 - i, tk);
+                    TensorPrimitives.Add(slice, ds.Slice(i * tk, tk), slice);
+                }
+            }
             TensorPrimitives.Multiply(ds, Scale, ds);
             // dQ += dS · K   [tq, hd]
             Multiply(rowKernel, tq, hd, tk, dsp, tk, k, _k.Stride, dq, _dq.Stride, true);

@@ -79,6 +79,12 @@ public record TransformerConfig
     /// from the pooler over [CLS]; needs <see cref="Pooler"/>.
     /// </summary>
     public bool NextSentenceHead { get; init; }
+    /// <summary>
+    /// Buckets of a learned bias on self-attention scores by the key's offset from the query (MPNet's
+    /// <c>relative_attention_num_buckets</c>, 32; <see cref="Layers.RelativePositionBias"/>), one table for all layers;
+    /// 0 = none. Encoders only.
+    /// </summary>
+    public int RelativeAttentionBuckets { get; init; }
     /// <summary>Sentence embeddings are scaled to unit length (sentence-transformers' Normalize module).</summary>
     public bool NormalizeEmbeddings { get; init; }
 
@@ -99,6 +105,8 @@ public record TransformerConfig
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentException($"{nameof(Dropout)} must be in [0, 1), got {Dropout}.");
         if (!(AttentionDropout >= 0f && AttentionDropout < 1f)) throw new ArgumentException($"{nameof(AttentionDropout)} must be in [0, 1), got {AttentionDropout}.");
         if (EmbeddingDim < 0) throw new ArgumentException($"{nameof(EmbeddingDim)} must be non-negative (0 = ModelDim), got {EmbeddingDim}.");
+        if (RelativeAttentionBuckets != 0 && (RelativeAttentionBuckets < 4 || RelativeAttentionBuckets % 2 != 0 || RelativeAttentionBuckets > 1024))
+            throw new ArgumentException($"{nameof(RelativeAttentionBuckets)} must be 0 (none) or even in [4, 1024], got {RelativeAttentionBuckets}.");
         if (TypeVocabSize < 0) throw new ArgumentException($"{nameof(TypeVocabSize)} must be non-negative, got {TypeVocabSize}.");
         if (PositionOffset < 0 || PositionOffset > MaxLengthLimit) throw new ArgumentException($"{nameof(PositionOffset)} must be in [0, {MaxLengthLimit}], got {PositionOffset}.");
         if (!(LayerNormEps > 0f)) throw new ArgumentException($"{nameof(LayerNormEps)} must be positive, got {LayerNormEps}.");
@@ -121,7 +129,7 @@ public record TransformerConfig
         long d = ModelDim, e = EmbeddingWidth;
         long positions = PositionalEncoding == PositionalEncodingKind.Learned ? ((long)MaxLength + PositionOffset) * e : 0;
         return (long)VocabSize * e + positions + (long)TypeVocabSize * e + (ProjectsEmbeddings ? e * d : 0) + (Pooler ? d * d : 0)
-            + Layers * (4 * d * d + 2 * d * FeedForwardDim);
+            + (long)RelativeAttentionBuckets * Heads + Layers * (4 * d * d + 2 * d * FeedForwardDim);
     }
 
     /// <summary>The shape alone: a plain <see cref="TransformerConfig"/> with this one's values (a classifier's encoder, say).</summary>

@@ -45,7 +45,15 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
             _blocks[i] = new EncoderBlock(parameters, $"{prefix}layers.{i}.", config, causal: false, seed + 16 * (ulong)(i + 1));
         _pool = new SequencePooling(config.ModelDim, config.Pooling);
         if (config.Pooler) Pooler = new Pooler(parameters, prefix + "pooler.", config.ModelDim, config.PoolerActivation);
+        if (config.RelativeAttentionBuckets > 0)
+        {
+            PositionBias = new RelativePositionBias(parameters, prefix + "rel_attn_bias.", config.RelativeAttentionBuckets, config.Heads);
+            foreach (var block in _blocks) block.SelfAttention.PositionBias = PositionBias;
+        }
     }
+
+    /// <summary>The relative position bias every block's self-attention adds (<see cref="TransformerConfig.RelativeAttentionBuckets"/>: MPNet's), or null.</summary>
+    public RelativePositionBias? PositionBias { get; }
 
     /// <summary>BERT's pooler (<see cref="TransformerConfig.Pooler"/>), which a classifier's head applies to the pooled vector; null without one.</summary>
     public Pooler? Pooler { get; }

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace MLNetTransformers.Core.Pretrained;
 
 /// <summary>
-/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA): how its
+/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet): how its
 /// <c>config.json</c> reads as a <see cref="TransformerConfig"/>, which blocks it chooses (token types, the
 /// LayerNorm after the embeddings, the position offset, the pooler) and which of its checkpoint's tensors holds each
 /// engine parameter. <see cref="All"/> is the one registry of the families there are; <see cref="ForModelType"/> finds
@@ -64,20 +64,21 @@ public sealed class EncoderFamily
             ("PositionOffset", config.PositionOffset, back.PositionOffset), ("TypeVocabSize", config.TypeVocabSize, back.TypeVocabSize),
             ("LayerNormEps", config.LayerNormEps, back.LayerNormEps), ("Activation", config.Activation, back.Activation), ("Norm", config.Norm, back.Norm),
             ("PositionalEncoding", config.PositionalEncoding, back.PositionalEncoding), ("EmbeddingNorm", config.EmbeddingNorm, back.EmbeddingNorm),
-            ("EmbeddingWidth", config.EmbeddingWidth, back.EmbeddingWidth),
+            ("EmbeddingWidth", config.EmbeddingWidth, back.EmbeddingWidth), ("RelativeAttentionBuckets", config.RelativeAttentionBuckets, back.RelativeAttentionBuckets),
         })
             if (!ours.Equals(theirs)) throw new NotSupportedException($"A {Name} config.json cannot describe this encoder: its {setting} is {ours}, and {Name} has {theirs}.");
         return json;
     }
 
     /// <summary>
-    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: ELECTRA when its embeddings
-    /// are projected or its first-token layer is ELECTRA's GELU head, RoBERTa when positions are offset, DistilBERT
-    /// without token types, BERT otherwise (the one place that decides it).
+    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: MPNet when its attention has a
+    /// relative position bias, ELECTRA when its embeddings are projected or its first-token layer is ELECTRA's GELU head,
+    /// RoBERTa when positions are offset, DistilBERT without token types, BERT otherwise (the one place that decides it).
     /// </summary>
     /// <param name="config">The encoder's config.</param>
     public static EncoderFamily For(TransformerConfig config) =>
-        config.ProjectsEmbeddings || config.PoolerActivation == PoolerActivation.Gelu ? Electra
+        config.RelativeAttentionBuckets > 0 ? Mpnet
+        : config.ProjectsEmbeddings || config.PoolerActivation == PoolerActivation.Gelu ? Electra
         : config.PositionOffset > 0 ? Roberta : config.TypeVocabSize == 0 ? DistilBert : Bert;
 
     /// <summary>The checkpoint tensors (without <see cref="Prefix"/>) whose rows, stacked, make engine parameter <paramref name="parameter"/>; null when the family has none.</summary>
@@ -139,8 +140,18 @@ public sealed class EncoderFamily
         ElectraConfig, WriteElectraConfig, ElectraNames, mlmHead: null,
         new SequenceClassifierHead("ElectraForSequenceClassification", "classifier.dense.", "classifier.out_proj.", PoolerActivation.Gelu));
 
+    /// <summary>
+    /// MPNet (<c>MPNetModel</c>, e.g. all-mpnet-base-v2): RoBERTa's positions (from <c>pad_token_id</c> + 1) and no token
+    /// types, BERT's post-norm blocks under their own names (<c>attention.attn.q</c>, …), and a learned bias on every
+    /// layer's attention scores by relative position (<c>encoder.relative_attention_bias</c>, T5's buckets). Its
+    /// classification head is RoBERTa's; its masked-LM head is not read.
+    /// </summary>
+    public static EncoderFamily Mpnet { get; } = new("MPNet", ["mpnet"], "mpnet.", ["embeddings.", "encoder.", "pooler."],
+        MpnetConfig, WriteMpnetConfig, MpnetNames, mlmHead: null,
+        new SequenceClassifierHead("MPNetForSequenceClassification", "classifier.dense.", "classifier.out_proj.", PoolerActivation.Tanh));
+
     /// <summary>Every family the readers know.</summary>
-    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra];
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet];
 
     /// <summary>The family of a config.json <c>model_type</c>; throws naming it when no family reads it.</summary>
     /// <param name="modelType">The model_type value.</param>
@@ -192,6 +203,32 @@ public sealed class EncoderFamily
         json["embedding_size"] = c.EmbeddingWidth;
         return json;
     }
+
+    // MPNetConfig: BERT's keys without token types, positions after pad_token_id, the relative bias's buckets.
+    private static TransformerConfig MpnetConfig(JsonElement c, string src) =>
+        BertConfig(c, src, positionOffset: Int(c, "pad_token_id", src, 1) + 1) with { TypeVocabSize = 0, RelativeAttentionBuckets = Int(c, "relative_attention_num_buckets", src, 32) };
+
+    private static JsonObject WriteMpnetConfig(TransformerConfig c)
+    {
+        var json = WriteBertConfig(c, "roberta");
+        json.Remove("type_vocab_size");
+        json["model_type"] = "mpnet";
+        json["architectures"] = new JsonArray("MPNetModel");
+        json["relative_attention_num_buckets"] = c.RelativeAttentionBuckets;
+        return json;
+    }
+
+    private static string[]? MpnetNames(string p) => p switch
+    {
+        "tok.weight" => ["embeddings.word_embeddings.weight"],
+        "pos.weight" => ["embeddings.position_embeddings.weight"],
+        "emb_norm.weight" => ["embeddings.LayerNorm.weight"],
+        "emb_norm.bias" => ["embeddings.LayerNorm.bias"],
+        "rel_attn_bias.weight" => ["encoder.relative_attention_bias.weight"],
+        "pooler.dense.weight" or "pooler.dense.bias" => [p],
+        _ => LayerNames(p, "encoder.layer.", "attention.attn.q.", "attention.attn.k.", "attention.attn.v.", "attention.attn.o.",
+            "attention.LayerNorm.", "intermediate.dense.", "output.dense.", "output.LayerNorm."),
+    };
 
     private static JsonObject WriteDistilBertConfig(TransformerConfig c) => new()
     {

@@ -82,17 +82,17 @@ public sealed class PretrainedEncoder
     internal static TextTokenizer TokenizerOf(string folder, int maxTokens)
     {
         string vocab = Path.Combine(folder, "vocab.txt"), json = Path.Combine(folder, "tokenizer.json");
-        if (File.Exists(vocab)) return TextTokenizer.FromWordPieceVocabulary(vocab, maxTokens, LowerCase(folder));
+        if (File.Exists(vocab)) return TextTokenizer.FromWordPieceVocabulary(vocab, maxTokens, LowerCase(folder), SpecialsOf(folder));
         string bpeVocab = Path.Combine(folder, "vocab.json"), merges = Path.Combine(folder, "merges.txt");
         if (File.Exists(bpeVocab) && File.Exists(merges)) return TextTokenizer.FromByteLevelBpeFiles(bpeVocab, merges, maxTokens); // RoBERTa's byte-level BPE
         string sentencePiece = Path.Combine(folder, "sentencepiece.bpe.model");
         if (File.Exists(sentencePiece)) return TextTokenizer.FromSentencePieceModel(sentencePiece, maxTokens); // XLM-RoBERTa's
-        if (File.Exists(json)) return FromTokenizerJson(json, maxTokens);
+        if (File.Exists(json)) return FromTokenizerJson(json, maxTokens, SpecialsOf(folder));
         throw new FileNotFoundException($"Model folder '{folder}' has no vocab.txt, vocab.json + merges.txt, sentencepiece.bpe.model or tokenizer.json.", vocab);
     }
 
     // A fast tokenizer's tokenizer.json with a WordPiece model: the vocabulary by id, and the normalizer's lowercase flag.
-    private static TextTokenizer FromTokenizerJson(string path, int maxTokens)
+    private static TextTokenizer FromTokenizerJson(string path, int maxTokens, WordPieceSpecials? specials)
     {
         try
         {
@@ -106,12 +106,32 @@ public sealed class PretrainedEncoder
                 if (vocab[i].Id != i) throw new InvalidDataException($"'{path}': the vocabulary has no token with id {i}.");
             bool lower = doc.RootElement.TryGetProperty("normalizer", out var n) && n.ValueKind == System.Text.Json.JsonValueKind.Object
                 && n.TryGetProperty("lowercase", out var lc) && lc.ValueKind == System.Text.Json.JsonValueKind.True;
-            return TextTokenizer.FromWordPieceVocabularyText(string.Join('\n', vocab.Select(v => v.Token)) + "\n", maxTokens, lower, $"'{path}'");
+            return TextTokenizer.FromWordPieceVocabularyText(string.Join('\n', vocab.Select(v => v.Token)) + "\n", maxTokens, lower, $"'{path}'", specials);
         }
         catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             throw new InvalidDataException($"'{path}' is not a tokenizer.json this reads: {e.Message}", e);
         }
+    }
+
+    // A WordPiece vocabulary's special tokens: MPNet's when tokenizer_config.json names MPNet's tokenizer, or, without one,
+    // when config.json's model_type is mpnet; BERT's otherwise.
+    private static WordPieceSpecials? SpecialsOf(string folder)
+    {
+        static string? Text(string path, string key)
+        {
+            if (!File.Exists(path)) return null;
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
+                return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && doc.RootElement.TryGetProperty(key, out var v)
+                    && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() : null;
+            }
+            catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"'{path}' is not valid JSON: {e.Message}", e); }
+        }
+        string? tokenizerClass = Text(Path.Combine(folder, "tokenizer_config.json"), "tokenizer_class");
+        bool mpnet = tokenizerClass is not null ? tokenizerClass.StartsWith("MPNetTokenizer", StringComparison.Ordinal) : Text(Path.Combine(folder, "config.json"), "model_type") == "mpnet";
+        return mpnet ? WordPieceSpecials.MPNet : null;
     }
 
     // RoBERTa's tokenizer.json: a BPE model over GPT-2's byte-level alphabet (its pre-tokenizer is ByteLevel).

@@ -44,6 +44,8 @@ public sealed class TextTokenizer
                 var options = state.HuggingFaceRules
                     ? new BertOptions { ApplyBasicTokenization = false, Normalizer = new BertNormalizer(state.LowerCase), PreTokenizer = new BertPreTokenizer() }
                     : new BertOptions { LowerCaseBeforeTokenization = state.LowerCase, RemoveNonSpacingMarks = state.LowerCase };
+                if (state.Specials is { } own)
+                    (options.ClassificationToken, options.SeparatorToken, options.PaddingToken, options.MaskingToken, options.UnknownToken) = (own.Cls, own.Sep, own.Pad, own.Mask, own.Unk);
                 var bert = BertTokenizer.Create(new MemoryStream(Encoding.UTF8.GetBytes(state.Vocabulary!)), options);
                 _tokenizer = bert;
                 (ClsId, SepId, PadId, MaskId) = (bert.ClassificationTokenId, bert.SeparatorTokenId, bert.PaddingTokenId, bert.MaskingTokenId);
@@ -191,9 +193,10 @@ public sealed class TextTokenizer
     /// <param name="vocabPath">Path of the vocab.txt (one token per line).</param>
     /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
     /// <param name="lowerCase">Lower-case and strip accents first (uncased WordPiece).</param>
-    public static TextTokenizer FromWordPieceVocabulary(string vocabPath, int maxTokens, bool lowerCase = true)
+    /// <param name="specials">The vocabulary's special tokens; null = BERT's (<see cref="WordPieceSpecials.MPNet"/> for MPNet's vocab.txt).</param>
+    public static TextTokenizer FromWordPieceVocabulary(string vocabPath, int maxTokens, bool lowerCase = true, WordPieceSpecials? specials = null)
     {
-        return FromWordPieceVocabularyText(ReadFile(vocabPath, "WordPiece vocabulary"), maxTokens, lowerCase, $"'{vocabPath}'");
+        return FromWordPieceVocabularyText(ReadFile(vocabPath, "WordPiece vocabulary"), maxTokens, lowerCase, $"'{vocabPath}'", specials);
     }
 
     /// <summary>BERT WordPiece from the contents of a <c>vocab.txt</c> (one token per line; line i is id i).</summary>
@@ -201,14 +204,17 @@ public sealed class TextTokenizer
     /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
     /// <param name="lowerCase">Lower-case and strip accents first (uncased WordPiece).</param>
     /// <param name="source">Names the vocabulary in error messages.</param>
-    public static TextTokenizer FromWordPieceVocabularyText(string vocabulary, int maxTokens, bool lowerCase = true, string source = "the vocabulary")
+    /// <param name="specials">The vocabulary's special tokens; null = BERT's.</param>
+    public static TextTokenizer FromWordPieceVocabularyText(string vocabulary, int maxTokens, bool lowerCase = true, string source = "the vocabulary", WordPieceSpecials? specials = null)
     {
         ArgumentNullException.ThrowIfNull(vocabulary);
+        specials ??= WordPieceSpecials.Bert;
         var lines = vocabulary.Replace("\r\n", "\n").Split('\n');
-        foreach (var special in new[] { "[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]" })
+        foreach (var special in specials.Tokens)
             if (!lines.Contains(special))
-                throw new InvalidDataException($"WordPiece vocabulary {source} has no {special} line; BERT vocabularies need [CLS], [SEP], [PAD], [UNK] and [MASK].");
-        return new TextTokenizer(new State(TokenizerKind.WordPiece, Checked(maxTokens), lowerCase, vocabulary.Replace("\r\n", "\n"), null, null) { HuggingFaceRules = true });
+                throw new InvalidDataException($"WordPiece vocabulary {source} has no {special} line; {(specials == WordPieceSpecials.Bert ? "BERT" : "its tokenizer's")} vocabularies need {string.Join(", ", specials.Tokens)}.");
+        return new TextTokenizer(new State(TokenizerKind.WordPiece, Checked(maxTokens), lowerCase, vocabulary.Replace("\r\n", "\n"), null, null)
+        { HuggingFaceRules = true, Specials = specials == WordPieceSpecials.Bert ? null : specials });
     }
 
     /// <summary>
@@ -219,6 +225,15 @@ public sealed class TextTokenizer
     /// </summary>
     internal IReadOnlyList<(string Name, byte[] Contents)> HuggingFaceFiles() => Kind switch
     {
+        TokenizerKind.WordPiece when _state.HuggingFaceRules && _state.Specials is { } sp =>
+        [
+            ("vocab.txt", Encoding.UTF8.GetBytes(_state.Vocabulary!)),
+            ("tokenizer_config.json", Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject
+            {
+                ["tokenizer_class"] = "MPNetTokenizer", ["do_lower_case"] = LowerCase, ["model_max_length"] = MaxTokens, ["bos_token"] = sp.Cls, ["eos_token"] = sp.Sep,
+                ["cls_token"] = sp.Cls, ["sep_token"] = sp.Sep, ["pad_token"] = sp.Pad, ["mask_token"] = sp.Mask, ["unk_token"] = sp.Unk,
+            }.ToJsonString())),
+        ],
         TokenizerKind.WordPiece when _state.HuggingFaceRules =>
         [
             ("vocab.txt", Encoding.UTF8.GetBytes(_state.Vocabulary!)),
@@ -338,7 +353,7 @@ public sealed class TextTokenizer
     public bool FitsEmbedding(int rows) => VocabularySize == rows || (Kind == TokenizerKind.SentencePiece && VocabularySize < rows);
 
     /// <summary>Whether pairs take RoBERTa's form, <c>&lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;</c> with token types all 0 (else BERT's).</summary>
-    public bool RobertaPairs => Kind is TokenizerKind.ByteLevelBpe or TokenizerKind.SentencePiece;
+    public bool RobertaPairs => Kind is TokenizerKind.ByteLevelBpe or TokenizerKind.SentencePiece || _state.Specials?.DoubleSeparatorPairs == true;
 
     /// <summary>
     /// Encodes a sentence pair as BERT reads one: <c>[CLS] a [SEP] b [SEP]</c>, token type 0 for <c>[CLS] a [SEP]</c> and 1
@@ -528,5 +543,7 @@ public sealed class TextTokenizer
         public bool HuggingFaceRules { get; init; }
         /// <summary>BPE and Tiktoken: special ids from the vocabulary (false in files written before: four ids appended past it).</summary>
         public bool SpecialsFromVocabulary { get; init; }
+        /// <summary>WordPiece: special tokens other than BERT's (MPNet's); null = BERT's.</summary>
+        public WordPieceSpecials? Specials { get; init; }
     }
 }

@@ -1,9 +1,9 @@
 """Writes small random Hugging Face checkpoints of each encoder family the readers support (BERT, DistilBERT,
-RoBERTa, ELECTRA) as model folders (config.json, model.safetensors, vocab.txt) plus expected.json: the PyTorch outputs of a
+RoBERTa, ELECTRA, MPNet) as model folders (config.json, model.safetensors, vocab.txt) plus expected.json: the PyTorch outputs of a
 reference module that uses Hugging Face's exact parameter names, and the gradient of a fixed scalar loss with respect
 to every parameter, so the engine's import can be checked for outputs and every gradient; and bert/finetune.json, four
 fine-tuning steps of a classifier on the BERT checkpoint (each loss, every weight after), for the engine's training step. The transformers package is
-not installable here; these modules follow modeling_bert.py, modeling_distilbert.py, modeling_roberta.py and modeling_electra.py
+not installable here; these modules follow modeling_bert.py, modeling_distilbert.py, modeling_roberta.py, modeling_electra.py and modeling_mpnet.py
 (eval mode: dropout 0). Needs Debian's python3-torch (../shared/peers/install.sh) and python3-regex:
     /usr/bin/python3 make_pretrained.py
 Storage: bert F32 (with the "bert." prefix of a task checkpoint, old gamma/beta LayerNorm names in the embeddings, a
@@ -137,14 +137,14 @@ def write_safetensors(path, tensors, metadata):
         for b in blobs: f.write(b)
 
 
-def make(name, model, config, dtype, prefix="", rename=lambda n: n, extra=None):
+def make(name, model, config, dtype, prefix="", rename=lambda n: n, extra=None, ids=None, pad=0, vocab=None):
     os.makedirs(name, exist_ok=True)
     randomize(model)
     round_to(model, {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}[dtype])
-    ids = torch.tensor([[2, 8, 9, 12, 10, 3, 0, 0, 0], [2, 15, 20, 7, 13, 11, 19, 30, 3], [2, 5, 3, 0, 0, 0, 0, 0, 0]])
-    mask = (ids != 0).long()
+    if ids is None: ids = torch.tensor([[2, 8, 9, 12, 10, 3, 0, 0, 0], [2, 15, 20, 7, 13, 11, 19, 30, 3], [2, 5, 3, 0, 0, 0, 0, 0, 0]])
+    mask = (ids != pad).long()
     types = torch.tensor([[0, 0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0, 0, 0, 0]])
-    if isinstance(model, Bert) and model.roberta: types = torch.zeros_like(ids)
+    if (isinstance(model, Bert) and model.roberta) or ids.shape != types.shape: types = torch.zeros_like(ids)
     hidden, pooled = model(ids, mask, types)
     R = torch.randn(hidden.shape) * mask.unsqueeze(-1)  # the loss reads real tokens only
     loss = (hidden * R).sum()
@@ -157,7 +157,7 @@ def make(name, model, config, dtype, prefix="", rename=lambda n: n, extra=None):
     for n, t in (extra or {}).items(): tensors[n] = t
     write_safetensors(os.path.join(name, "model.safetensors"), tensors, {"format": "pt"})
     json.dump(config, open(os.path.join(name, "config.json"), "w"), indent=2)
-    open(os.path.join(name, "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+    open(os.path.join(name, "vocab.txt"), "w").write("\n".join(vocab or VOCAB) + "\n")
     r = lambda t: [round(float(v), 9) for v in t.reshape(-1).tolist()]
     expected = {"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
                 "R": r(R), "last_hidden_state": r(hidden.detach()), "loss": float(loss),
@@ -458,3 +458,92 @@ json.dump(dict(electra_config, architectures=["ElectraForSequenceClassification"
 open(os.path.join("electra-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
 json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
            "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join("electra-classifier", "expected.json"), "w"))
+
+
+# MPNet (modeling_mpnet.py): RoBERTa's positions (padding_idx 1), no token types, BERT's post-norm layers under MPNet's
+# names, and one relative position bias table for every layer's scores (encoder.relative_attention_bias, T5's buckets:
+# 32, max distance 128). mpnet/ is a bare MPNetModel as sentence-transformers saves it (no prefix), sequences up to 20
+# tokens so that offsets reach the logarithmic buckets; relative_buckets.json holds PyTorch's bucket of every offset in
+# -700..700; mpnet-classifier/ is MPNetForSequenceClassification (no pooler; classifier.dense + tanh + out_proj).
+def relative_position_bucket(relative_position, num_buckets=32, max_distance=128):
+    ret = 0
+    n = -relative_position
+    num_buckets //= 2
+    ret += (n < 0).to(torch.long) * num_buckets
+    n = torch.abs(n)
+    max_exact = num_buckets // 2
+    is_small = n < max_exact
+    val_if_large = max_exact + (torch.log(n.float() / max_exact) / math.log(max_distance / max_exact) * (num_buckets - max_exact)).to(torch.long)
+    val_if_large = torch.min(val_if_large, torch.full_like(val_if_large, num_buckets - 1))
+    ret += torch.where(is_small, n, val_if_large)
+    return ret
+
+
+class MPNet(nn.Module):
+    def __init__(self, buckets=32):
+        super().__init__()
+        self.pad, self.buckets = 1, buckets
+        e = nn.Module(); e.word_embeddings = nn.Embedding(V, D); e.position_embeddings = nn.Embedding(P + 2, D); e.LayerNorm = nn.LayerNorm(D, eps=1e-12)
+        self.embeddings = e
+        self.encoder = nn.Module(); self.encoder.layer = nn.ModuleList()
+        for _ in range(L):
+            l = nn.Module(); l.attention = nn.Module(); l.attention.attn = nn.Module()
+            for n in ("q", "k", "v", "o"): setattr(l.attention.attn, n, nn.Linear(D, D))
+            l.attention.LayerNorm = nn.LayerNorm(D, eps=1e-12)
+            l.intermediate = nn.Module(); l.intermediate.dense = nn.Linear(D, F)
+            l.output = nn.Module(); l.output.dense = nn.Linear(F, D); l.output.LayerNorm = nn.LayerNorm(D, eps=1e-12)
+            self.encoder.layer.append(l)
+        self.encoder.relative_attention_bias = nn.Embedding(buckets, H)
+        self.pooler = nn.Module(); self.pooler.dense = nn.Linear(D, D)
+
+    def forward(self, ids, mask, types):
+        B, T = ids.shape
+        pos = torch.cumsum(mask, 1) * mask + self.pad
+        e = self.embeddings
+        x = e.LayerNorm(e.word_embeddings(ids) + e.position_embeddings(pos))
+        rel = torch.arange(T)[None, :] - torch.arange(T)[:, None]  # key j minus query i
+        pb = self.encoder.relative_attention_bias(relative_position_bucket(rel, self.buckets)).permute(2, 0, 1).unsqueeze(0)
+        bias = (1.0 - mask[:, None, None, :].double()) * torch.finfo(torch.float64).min
+        hd = D // H
+        for l in self.encoder.layer:
+            s = l.attention.attn
+            q, k, v = (m(x).view(B, T, H, hd).transpose(1, 2) for m in (s.q, s.k, s.v))
+            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + pb + bias, -1)
+            c = (a @ v).transpose(1, 2).reshape(B, T, D)
+            x = l.attention.LayerNorm(s.o(c) + x)
+            x = l.output.LayerNorm(l.output.dense(gelu(l.intermediate.dense(x))) + x)
+        return x, torch.tanh(self.pooler.dense(x[:, 0]))
+
+
+torch.manual_seed(5)
+MPNET_VOCAB = ["<s>", "<pad>", "</s>", "<unk>", "[UNK]", "<mask>"] + WORDS
+assert len(MPNET_VOCAB) == V
+mpnet = MPNet()
+mpnet_config = {"model_type": "mpnet", "vocab_size": V, "hidden_size": D, "num_hidden_layers": L, "num_attention_heads": H, "intermediate_size": F,
+                "hidden_act": "gelu", "max_position_embeddings": P + 2, "layer_norm_eps": 1e-12, "relative_attention_num_buckets": 32,
+                "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0, "pad_token_id": 1, "bos_token_id": 0, "eos_token_id": 2, "architectures": ["MPNetModel"]}
+mpnet_ids = torch.tensor([[0] + list(range(6, 24)) + [2], [0, 8, 9, 12, 10, 2] + [1] * 14, [0] + list(range(39, 25, -1)) + [2, 1, 1, 1, 1]])
+make("mpnet", mpnet, mpnet_config, "F32", ids=mpnet_ids, pad=1, vocab=MPNET_VOCAB)
+json.dump({"tokenizer_class": "MPNetTokenizer", "do_lower_case": True}, open(os.path.join("mpnet", "tokenizer_config.json"), "w"))
+offsets = torch.arange(-700, 701)
+json.dump({"num_buckets": 32, "max_distance": 128, "offsets": offsets.tolist(), "buckets": relative_position_bucket(offsets).tolist()},
+          open(os.path.join("mpnet", "relative_buckets.json"), "w"))
+
+os.makedirs("mpnet-classifier", exist_ok=True)
+g = torch.Generator().manual_seed(6)
+labels = ["NEGATIVE", "POSITIVE"]
+n = len(labels)
+rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=g)).to(torch.float32).to(torch.float64)
+head = {"classifier.dense.weight": rnd(D, D), "classifier.dense.bias": rnd(D, s=0.1), "classifier.out_proj.weight": rnd(n, D), "classifier.out_proj.bias": rnd(n, s=0.1)}
+mask = (mpnet_ids != 1).long()
+with torch.no_grad():
+    hidden, _ = mpnet(mpnet_ids, mask, None)
+    logits = torch.tanh(hidden[:, 0] @ head["classifier.dense.weight"].T + head["classifier.dense.bias"]) @ head["classifier.out_proj.weight"].T + head["classifier.out_proj.bias"]
+tensors = {"mpnet." + n0: ("F32", p.detach()) for n0, p in mpnet.named_parameters() if not n0.startswith("pooler.")}
+tensors.update({k: ("F32", v) for k, v in head.items()})
+write_safetensors(os.path.join("mpnet-classifier", "model.safetensors"), tensors, {"format": "pt"})
+json.dump(dict(mpnet_config, architectures=["MPNetForSequenceClassification"], id2label={str(i): l for i, l in enumerate(labels)},
+               label2id={l: i for i, l in enumerate(labels)}), open(os.path.join("mpnet-classifier", "config.json"), "w"), indent=2)
+open(os.path.join("mpnet-classifier", "vocab.txt"), "w").write("\n".join(MPNET_VOCAB) + "\n")
+json.dump({"input_ids": mpnet_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(mpnet_ids).tolist(),
+           "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join("mpnet-classifier", "expected.json"), "w"))
