@@ -166,3 +166,57 @@ public class PretrainedFeaturizerPersistenceTests
         Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
     }
 }
+
+/// <summary>
+/// MPNet's tokenizer (MPNetTokenizer: BERT's WordPiece and basic rules, its own specials &lt;s&gt; &lt;/s&gt; &lt;pad&gt;
+/// &lt;mask&gt; with [UNK], pairs as <c>&lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;</c> with token types all 0), read from the
+/// MPNet fixture's vocab.txt and tokenizer_config.json; it saves, loads and goes back to a Hugging Face folder with them.
+/// </summary>
+public class MpnetTokenizationTests
+{
+    private static readonly string Folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "mpnet");
+
+    private sealed class Row { public string Text { get; set; } = ""; }
+
+    [Fact]
+    public void AnMpnetFolder_TokenizesWithItsOwnSpecials_AndJoinsPairsAsMPNetTokenizerDoes()
+    {
+        var pretrained = PretrainedEncoder.FromHuggingFaceFolder(Folder, maxTokens: 12);
+        var t = pretrained.Tokenizer;
+        var vocab = File.ReadAllLines(Path.Combine(Folder, "vocab.txt"));
+        int Id(string token) => Array.IndexOf(vocab, token);
+        Assert.Equal((Id("<s>"), Id("</s>"), Id("<pad>"), Id("<mask>")), (t.ClsId, t.SepId, t.PadId, t.MaskId));
+        Assert.True(t.RobertaPairs);
+        var ids = new int[12];
+        var mask = new int[12];
+        int n = t.Encode("The FILM was great, zebra!", ids, mask);
+        Assert.Equal(new[] { Id("<s>"), Id("the"), Id("film"), Id("was"), Id("great"), Id(","), Id("[UNK]"), Id("!"), Id("</s>") }, ids[..n]);
+        Assert.All(ids[n..], id => Assert.Equal(Id("<pad>"), id));
+        var types = new int[12];
+        n = t.EncodePair("the film", "was great", ids, mask, types, out _);
+        Assert.Equal(new[] { Id("<s>"), Id("the"), Id("film"), Id("</s>"), Id("</s>"), Id("was"), Id("great"), Id("</s>") }, ids[..n]);
+        Assert.All(types, v => Assert.Equal(0, v));
+    }
+
+    [Fact]
+    public void AnMpnetFeaturizer_SavesAndLoads_AndItsFolderWrittenBackReadsTheSame()
+    {
+        var ml = new MLContext(1);
+        var pretrained = PretrainedEncoder.FromHuggingFaceFolder(Folder);
+        var data = ml.Data.LoadFromEnumerable(new[] { new Row { Text = "the film was great" }, new Row { Text = "a dull plot , not fun" } });
+        var featurizer = ml.Transforms.Text.FeaturizeWithTransformer(pretrained).Fit(data);
+        var before = featurizer.Transform(data).GetColumn<float[]>("Features").ToArray();
+        string dir = Directory.CreateTempSubdirectory("mpnet").FullName;
+        try
+        {
+            TransformerModel.Save(ml, featurizer, data.Schema, Path.Combine(dir, "f.mlnt"));
+            Assert.Equal(before, TransformerModel.Load(new MLContext(2), Path.Combine(dir, "f.mlnt"), out _).Transform(data).GetColumn<float[]>("Features").ToArray());
+            pretrained.SaveHuggingFaceFolder(Path.Combine(dir, "hf"));
+            Assert.Contains("MPNetTokenizer", File.ReadAllText(Path.Combine(dir, "hf", "tokenizer_config.json")));
+            var back = PretrainedEncoder.FromHuggingFaceFolder(Path.Combine(dir, "hf"));
+            Assert.Equal((pretrained.Tokenizer.ClsId, pretrained.Tokenizer.SepId, pretrained.Tokenizer.PadId, true), (back.Tokenizer.ClsId, back.Tokenizer.SepId, back.Tokenizer.PadId, back.Tokenizer.RobertaPairs));
+            Assert.Equal(before, ml.Transforms.Text.FeaturizeWithTransformer(back).Fit(data).Transform(data).GetColumn<float[]>("Features").ToArray());
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}

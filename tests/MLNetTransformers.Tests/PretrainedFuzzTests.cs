@@ -100,12 +100,14 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
 
     private enum ClassifierMutation { Config, HeaderBytes }
 
-    // A BertForSequenceClassification (ElectraForSequenceClassification: embedding_size among the config's keys) folder read
+    // A BertForSequenceClassification (ElectraForSequenceClassification: embedding_size among the config's keys;
+    // MPNetForSequenceClassification: relative_attention_num_buckets, its tokenizer's specials from model_type) folder read
     // as a ready classifier: config.json edited (id2label among it) and bytes of the safetensors header changed. Every case
     // loads or fails naming the file; a header change that loads gives the same weights.
     [Theory]
     [InlineData("bert-classifier", 20261207)]
     [InlineData("electra-classifier", 20261208)]
+    [InlineData("mpnet-classifier", 20261209)]
     public async Task MutatedSequenceClassifiers_LoadOrFailNamingTheFile(string fixture, int seed)
     {
         string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);

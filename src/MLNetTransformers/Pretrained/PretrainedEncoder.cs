@@ -40,7 +40,7 @@ public sealed class PretrainedEncoder
     public PretrainedEncoder WithMaxTokens(int maxTokens) => new(Encoder, Tokenizer.WithMaxTokens(maxTokens), Name);
 
     /// <summary>
-    /// Reads a Hugging Face model folder: <c>config.json</c> (BERT, MiniLM, DistilBERT, RoBERTa, XLM-RoBERTa or ELECTRA), <c>model.safetensors</c>
+    /// Reads a Hugging Face model folder: <c>config.json</c> (BERT, MiniLM, DistilBERT, RoBERTa, XLM-RoBERTa, ELECTRA or MPNet), <c>model.safetensors</c>
     /// (F32, F16 or BF16) or else PyTorch's <c>pytorch_model.bin</c> (read without running its pickle), and <c>vocab.txt</c> (WordPiece; lower-cased when <c>tokenizer_config.json</c> says
     /// <c>do_lower_case</c>, as BERT's uncased models do, and by default); RoBERTa's <c>vocab.json</c> + <c>merges.txt</c>
     /// (byte-level BPE); or, without those, a WordPiece <c>tokenizer.json</c>. A sentence-transformers folder
