@@ -198,6 +198,18 @@ public class MpnetTokenizationTests
         Assert.All(types, v => Assert.Equal(0, v));
     }
 
+    // A vocab.txt without <mask>: MPNet's tokenizer numbers it after the vocabulary, as Hugging Face numbers added tokens.
+    [Fact]
+    public void AnMpnetVocabularyWithoutItsMaskToken_GetsItAfterItsLastLine()
+    {
+        var lines = File.ReadAllLines(Path.Combine(Folder, "vocab.txt")).Where(l => l != "<mask>").ToArray();
+        var t = Tokenization.TextTokenizer.FromWordPieceVocabularyText(string.Join('\n', lines) + "\n", 8, specials: Tokenization.WordPieceSpecials.MPNet);
+        Assert.Equal((lines.Length, lines.Length + 1), (t.MaskId, t.VocabularySize));
+        Assert.Equal(Array.IndexOf(lines, "</s>"), t.SepId);
+        var e = Assert.Throws<InvalidDataException>(() => Tokenization.TextTokenizer.FromWordPieceVocabularyText(string.Join('\n', lines.Where(l => l != "</s>")), 8, specials: Tokenization.WordPieceSpecials.MPNet));
+        Assert.Contains("has no </s> line", e.Message);
+    }
+
     [Fact]
     public void AnMpnetFeaturizer_SavesAndLoads_AndItsFolderWrittenBackReadsTheSame()
     {

@@ -209,11 +209,18 @@ public sealed class TextTokenizer
     {
         ArgumentNullException.ThrowIfNull(vocabulary);
         specials ??= WordPieceSpecials.Bert;
-        var lines = vocabulary.Replace("\r\n", "\n").Split('\n');
+        vocabulary = vocabulary.Replace("\r\n", "\n");
+        var lines = vocabulary.Split('\n');
+        // MPNet's tokenizer adds its mask token after the vocabulary when vocab.txt lacks it, as Hugging Face's added tokens are numbered.
+        if (specials != WordPieceSpecials.Bert && !lines.Contains(specials.Mask))
+        {
+            vocabulary = vocabulary.TrimEnd('\n') + "\n" + specials.Mask + "\n";
+            lines = vocabulary.Split('\n');
+        }
         foreach (var special in specials.Tokens)
             if (!lines.Contains(special))
                 throw new InvalidDataException($"WordPiece vocabulary {source} has no {special} line; {(specials == WordPieceSpecials.Bert ? "BERT" : "its tokenizer's")} vocabularies need {string.Join(", ", specials.Tokens)}.");
-        return new TextTokenizer(new State(TokenizerKind.WordPiece, Checked(maxTokens), lowerCase, vocabulary.Replace("\r\n", "\n"), null, null)
+        return new TextTokenizer(new State(TokenizerKind.WordPiece, Checked(maxTokens), lowerCase, vocabulary, null, null)
         { HuggingFaceRules = true, Specials = specials == WordPieceSpecials.Bert ? null : specials });
     }
 
