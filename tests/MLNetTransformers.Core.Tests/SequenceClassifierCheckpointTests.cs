@@ -37,6 +37,15 @@ public class SequenceClassifierCheckpointTests
             Assert.True(Math.Abs(logits[i] - expected[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"logit {i}: {logits[i]} against PyTorch {expected[i]}");
     }
 
+    // Which families' classifiers start a dense layer of their own on the first token (so that fine-tuning a checkpoint
+    // without a pooler adds one, as Hugging Face does) and which use the encoder's pretrained pooler (BERT's, kept).
+    [Fact]
+    public void OnlyBertsClassifier_UsesThePretrainedPooler()
+    {
+        Assert.Equal(["DistilBERT", "ELECTRA", "MPNet", "RoBERTa"], EncoderFamily.All.Where(f => f.ClassifierHasOwnDenseLayer).Select(f => f.Name).Order());
+        Assert.False(EncoderFamily.Bert.ClassifierHasOwnDenseLayer);
+    }
+
     [Fact]
     public void AFolderWithoutAClassifierHead_IsRefusedNamingWhatIsMissing()
     {

@@ -45,7 +45,8 @@ public class PretrainedFineTuningOptionsTests
     }
 
     // ELECTRA's discriminator: the projection of its narrower embeddings freezes with them; the classifier reads the first
-    // token (no pooler) and learns the two sentences.
+    // token through a new dense layer + GELU (ElectraForSequenceClassification's head), learns the two sentences, and
+    // writes back as an ElectraForSequenceClassification folder that reads to the same probabilities.
     [Fact]
     public void AnElectraFolder_FineTunes_ItsEmbeddingProjectionFrozenWithTheEmbeddings()
     {
@@ -55,7 +56,7 @@ public class PretrainedFineTuningOptionsTests
         var options = new TransformerClassifierOptions { Pretrained = pretrained, Epochs = 10, BatchSize = 8, LearningRate = 5e-3f, FrozenLayers = 1, ValidationFraction = 0, Seed = 3 };
         var transformer = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(Data(ml));
         var model = transformer.Model;
-        Assert.Equal((false, Core.Models.Pooling.Cls, 8), (model.Config.Pooler, model.Config.Pooling, model.Config.EmbeddingWidth));
+        Assert.Equal((true, Core.Layers.PoolerActivation.Gelu, Core.Models.Pooling.Cls, 8), (model.Config.Pooler, model.Config.PoolerActivation, model.Config.Pooling, model.Config.EmbeddingWidth));
         var before = pretrained.Encoder.Parameters;
         foreach (var t in model.Parameters.Tensors)
         {
@@ -63,8 +64,19 @@ public class PretrainedFineTuningOptionsTests
             bool frozen = t.Name.StartsWith("layers.0.", StringComparison.Ordinal) || t.Name.StartsWith("emb_", StringComparison.Ordinal) || t.Name is "tok.weight" or "pos.weight" or "tok_type.weight";
             Assert.True(frozen == t.Value.SequenceEqual(before[t.Name].Value), $"{t.Name}: {(frozen ? "frozen but changed" : "trainable but unchanged")}");
         }
-        var predicted = transformer.Transform(Data(ml)).GetColumn<bool>("PredictedLabel").ToArray();
-        Assert.Equal(Enumerable.Range(0, 64).Select(i => i % 2 == 0), predicted);
+        var scored = transformer.Transform(Data(ml));
+        Assert.Equal(Enumerable.Range(0, 64).Select(i => i % 2 == 0), scored.GetColumn<bool>("PredictedLabel").ToArray());
+        string dir = Directory.CreateTempSubdirectory("electra-sst").FullName;
+        try
+        {
+            transformer.SaveHuggingFaceFolder(dir);
+            Assert.Contains("ElectraForSequenceClassification", File.ReadAllText(Path.Combine(dir, "config.json")));
+            var back = TransformerClassificationTransformer.FromHuggingFaceFolder(dir, maxTokens: 16);
+            var expected = scored.GetColumn<float>("Probability").ToArray();
+            var actual = back.Transform(Data(ml)).GetColumn<float>("Probability").ToArray();
+            for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 5);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
     [Fact]

@@ -32,6 +32,13 @@ public sealed class EncoderFamily
     /// </summary>
     public SequenceClassifierHead? SequenceClassifier { get; }
 
+    /// <summary>
+    /// Whether the family's sequence classifier puts a dense layer of its own on the first token (DistilBERT's
+    /// <c>pre_classifier</c>, RoBERTa's, ELECTRA's and MPNet's <c>classifier.dense</c>), made afresh for each task, rather
+    /// than the encoder's pretrained pooler (BERT's).
+    /// </summary>
+    public bool ClassifierHasOwnDenseLayer => SequenceClassifier is { } head && !OwnNamespaces.Any(ns => head.Dense.StartsWith(Prefix + ns, StringComparison.Ordinal));
+
     /// <summary>The family's name.</summary>
     public string Name { get; }
     /// <summary>The <c>model_type</c> values of config.json that mean this family.</summary>

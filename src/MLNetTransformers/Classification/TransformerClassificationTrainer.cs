@@ -159,7 +159,13 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
         {
             if (!tokenizer.FitsEmbedding(init.Config.VocabSize))
                 throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
-            var config = new ClassifierConfig(init.Config.Shape())
+            var encoderShape = init.Config.Shape();
+            // A checkpoint read for its first token without a pooler gets the dense layer its family's sequence classifier
+            // puts there (DistilBERT's pre_classifier + ReLU, ELECTRA's classifier.dense + GELU, …), newly initialised, as
+            // Hugging Face's *ForSequenceClassification starts; the model then also writes back as one.
+            if (o.Pretrained is not null && encoderShape is { Pooler: false, Pooling: Pooling.Cls } && Core.Pretrained.EncoderFamily.For(encoderShape) is { ClassifierHasOwnDenseLayer: true } family)
+                encoderShape = encoderShape with { Pooler = true, PoolerActivation = family.SequenceClassifier!.Activation };
+            var config = new ClassifierConfig(encoderShape)
             {
                 NumClasses = classes, NGramBuckets = _regression ? 0 : o.NGramBuckets, Members = o.EnsembleSize, MaxLength = Math.Max(init.Config.MaxLength, tokenizer.MaxTokens),
                 Dropout = o.Pretrained is null ? o.Dropout : init.Config.Dropout, // a checkpoint is fine-tuned with the dropout it was trained with
