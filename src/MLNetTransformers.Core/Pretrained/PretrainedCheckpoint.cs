@@ -61,11 +61,20 @@ public static class PretrainedCheckpoint
                 if (!found.SequenceEqual(shape))
                     throw new InvalidDataException($"'{tensors.Source}': tensor '{source}' is [{string.Join(", ", found)}]; {labels.Count} labels of width {d} need [{string.Join(", ", shape)}].");
             }
-            var encoder = Load(family, config, tensors, Pooling.Cls, usePooler: false).Encoder;
-            var model = new TransformerClassifier(new ClassifierConfig(encoder.Config.Shape() with { Pooler = true, Pooling = Pooling.Cls, PoolerActivation = activation })
-            { NumClasses = labels.Count });
-            foreach (var t in encoder.Parameters.Tensors) t.Value.CopyTo(model.Parameters[t.Name].Value);
-            foreach (var (source, target, _) in head) tensors.Read(source, model.Parameters[target].Value);
+            // The classifier is filled in place: its encoder's tensors by the family's names, the head's by the task model's.
+            var classifierConfig = new ClassifierConfig(config with { Pooler = true, Pooling = Pooling.Cls, PoolerActivation = activation }) { NumClasses = labels.Count };
+            classifierConfig.Validate();
+            string src = $"'{tensors.Source}'";
+            long available = tensors.Shapes.Values.Sum(s => s.Aggregate(1L, (a, d) => a * d));
+            long needed = classifierConfig.MinimumParameterCount(ModelKind.Classifier);
+            if (needed > available) throw new InvalidDataException($"{src} holds {available:N0} values; the config describes a classifier of at least {needed:N0}.");
+            var model = new TransformerClassifier(classifierConfig);
+            var headNames = head.ToDictionary(h => h.Item2, h => h.Item1);
+            var names = new Resolver(family, tensors);
+            var used = Fill(model.Parameters, p => headNames.TryGetValue(p, out var source) ? [source] : family.SourceNames(p), family, names, tensors, src);
+            var stray = tensors.Shapes.Keys.Where(n => !used.Contains(n) && !IsBuffer(n) && names.IsOwn(n) && !n.Contains("pooler.", StringComparison.Ordinal))
+                .Order(StringComparer.Ordinal).FirstOrDefault();
+            if (stray is not null) throw new InvalidDataException($"{src} has the tensor '{stray}' [{string.Join(", ", tensors.Shapes[stray])}], which no {family.Name} encoder parameter reads.");
             return new LoadedClassifier(model, family, labels);
         });
     }
