@@ -28,7 +28,7 @@ public static class PretrainedCheckpoint
         folder = modules?.TransformerFolder ?? folder; // older sentence-transformers folders keep the model in 0_BERT/ or the like
         var (family, config) = ReadConfig(Path.Combine(folder, "config.json"));
         return WithWeights(folder, tensors => Load(family, config, tensors, pooling ?? modules?.Pooling, normalize || modules?.Normalize == true,
-            usePooler: modules is null));
+            usePooler: modules is null)) with { Modules = modules };
     }
 
     /// <summary>
@@ -394,7 +394,11 @@ public static class PretrainedCheckpoint
 /// <param name="Encoder">The encoder, its weights those of the checkpoint.</param>
 /// <param name="Family">The family whose names were read.</param>
 /// <param name="Unused">Tensors of the checkpoint that no encoder parameter reads (task heads such as <c>cls.*</c>).</param>
-public sealed record LoadedEncoder(TransformerEncoder Encoder, EncoderFamily Family, IReadOnlyList<string> Unused);
+public sealed record LoadedEncoder(TransformerEncoder Encoder, EncoderFamily Family, IReadOnlyList<string> Unused)
+{
+    /// <summary>The folder's sentence-transformers modules, when it has them (read once, for the tokenizer's folder and length too).</summary>
+    internal SentenceTransformersModules? Modules { get; init; }
+}
 
 /// <summary>A sequence classifier read from a Hugging Face folder, with its family and labels (in id order).</summary>
 /// <param name="Model">The classifier (encoder, head's dense layer as the pooler, output layer).</param>

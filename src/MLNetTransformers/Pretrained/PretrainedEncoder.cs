@@ -55,7 +55,7 @@ public sealed class PretrainedEncoder
         var loaded = PretrainedCheckpoint.LoadFolder(folder);
         // A sentence-transformers folder cuts sequences where its sentence_bert_config.json says, and may keep the
         // model (tokenizer included) in a subfolder.
-        var modules = SentenceTransformersModules.Read(folder);
+        var modules = loaded.Modules;
         maxTokens ??= modules?.MaxSeqLength is { } st ? Math.Min(st, loaded.Encoder.Config.MaxLength) : null;
         return new PretrainedEncoder(loaded.Encoder, TokenizerOf(modules?.TransformerFolder ?? folder, MaxTokens(maxTokens, loaded.Encoder)), folder);
     }
