@@ -38,15 +38,18 @@ public class Int8ExportTests
     // The tables and the projection hold multiples of 1/16, so the projection's float sums are exact in any order and the
     // first int8 layer quantizes the same bits on both sides (a float sum one ulp apart can round a value to the next
     // int8 step; without the LayerNorm between them, the sums stay exact).
-    [VnniFact]
-    public void Int8Classifier_WithProjectedEmbeddings_OnnxRuntimeMatchesManagedInt8()
+    // MPNet's shape too: a relative position bias on the float scores between the int8 projections.
+    [VnniTheory]
+    [InlineData(6, 0)]
+    [InlineData(0, 8)]
+    public void Int8Classifier_WithProjectedEmbeddingsOrAPositionBias_OnnxRuntimeMatchesManagedInt8(int embeddingDim, int relativeBuckets)
     {
         var model = new TransformerClassifier(ExportParityTests.Small(NormPlacement.PostNorm, Pooling.Cls) with
         {
-            EmbeddingDim = 6, TypeVocabSize = 2, Pooler = true, PoolerActivation = PoolerActivation.Gelu,
+            EmbeddingDim = embeddingDim, TypeVocabSize = 2, Pooler = true, PoolerActivation = PoolerActivation.Gelu, RelativeAttentionBuckets = relativeBuckets,
         }, 3);
         Weights.Scramble(model.Parameters, 5);
-        foreach (var name in new[] { "tok.weight", "pos.weight", "tok_type.weight", "emb_proj.weight", "emb_proj.bias" })
+        foreach (var name in new[] { "tok.weight", "pos.weight", "tok_type.weight", "emb_proj.weight", "emb_proj.bias" }.Where(model.Parameters.Contains))
         {
             var values = model.Parameters[name].Value;
             for (int i = 0; i < values.Length; i++) values[i] = MathF.Round(values[i] * 16f) / 16f;

@@ -10,6 +10,7 @@ namespace MLNetTransformers.Core.Layers;
 public sealed class RelativePositionBias
 {
     private float[]? _offsets;
+    private int[]? _buckets; // bucket of each offset of the last Offsets' bound
     private int _bound = -1;
 
     /// <summary>Declares <c>{prefix}weight</c> [buckets, heads].</summary>
@@ -59,10 +60,13 @@ public sealed class RelativePositionBias
     {
         int width = 2 * bound - 1;
         var offsets = Workspace.Ensure(ref _offsets, Heads * width);
+        var buckets = Workspace.Ensure(ref _buckets, width);
+        if (bound != _bound)
+            for (int r = 0; r < width; r++) buckets[r] = Bucket(r - (bound - 1), Buckets);
         var table = Weight.Value;
         for (int r = 0; r < width; r++)
         {
-            int row = Bucket(r - (bound - 1), Buckets) * Heads;
+            int row = buckets[r] * Heads;
             for (int h = 0; h < Heads; h++) offsets[h * width + r] = table[row + h];
         }
         _bound = bound;
@@ -81,13 +85,15 @@ public sealed class RelativePositionBias
     /// <param name="bound">The bound the offsets were made for.</param>
     internal void AddGradient(ReadOnlySpan<float> offsetGrads, int pieces, int bound)
     {
+        if (bound != _bound) throw new InvalidOperationException($"The offsets' gradient is for sequences of up to {bound}; the last forward's bound was {_bound}.");
         int width = 2 * bound - 1;
         var grad = Weight.Grad;
+        var buckets = _buckets!;
         for (int p = 0; p < pieces; p++)
         {
             int h = p % Heads;
             var row = offsetGrads.Slice(p * width, width);
-            for (int r = 0; r < width; r++) grad[Bucket(r - (bound - 1), Buckets) * Heads + h] += row[r];
+            for (int r = 0; r < width; r++) grad[buckets[r] * Heads + h] += row[r];
         }
     }
 }
