@@ -96,6 +96,21 @@ public class PretrainedCheckpointTests
         Assert.Equal(buckets, offsets.Select(o => Layers.RelativePositionBias.Bucket(o, 32)));
     }
 
+    // MPNetForMaskedLM (make_pretrained.py): RoBERTa's lm_head over MPNet's encoder, the decoder tied to the word embeddings.
+    [Fact]
+    public void MpnetMaskedLm_LogitsMatchPyTorch()
+    {
+        var model = PretrainedCheckpoint.LoadMaskedLanguageModelFolder(Folder("mpnet-mlm"));
+        Assert.True(model.Config.MlmTransform && !model.Config.Pooler && model.Config.RelativeAttentionBuckets == 32);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder("mpnet-mlm"), "expected.json")));
+        var ids = doc.RootElement.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
+        var mask = doc.RootElement.GetProperty("attention_mask").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetInt32())).ToArray();
+        var expected = doc.RootElement.GetProperty("logits").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        int b = ids.Length, t = ids[0].Length, v = model.Config.VocabSize;
+        var logits = model.Forward(new TokenBatch(b, t, ids.SelectMany(r => r).ToArray(), mask)).AsSpan(0, b * t * v).ToArray();
+        for (int i = 0; i < logits.Length; i++) if (mask[i / v] == 1) Near(expected[i], logits[i], 1e-4, $"logits[{i}]");
+    }
+
     // BertForPreTraining (make_pretrained.py): masked-LM logits through the transform and the tied decoder, next-sentence
     // logits from the pooler, and every gradient of Σ logits·R + Σ nsp·S, against PyTorch.
     [Fact]

@@ -38,6 +38,24 @@ public class FillMaskTests
         Assert.Contains("has no", e.Message);
     }
 
+    // MPNetForMaskedLM: the fixture's first sequence is <s> the film was <mask> </s>; its <mask> is written in text as
+    // MPNet's tokenizer writes it, and the candidates are PyTorch's at position 4.
+    [Fact]
+    public void HuggingFaceMpnetHead_GivesPyTorchsProbabilities()
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "mpnet-mlm");
+        var fill = FillMaskTransformer.FromHuggingFaceFolder(folder, topK: 5);
+        Assert.Equal("<mask>", fill.MaskToken);
+        var prediction = Assert.Single(fill.Predict("The film was <mask>"));
+        Assert.Equal(4, prediction.Position);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "expected.json")));
+        var logits = doc.RootElement.GetProperty("logits").EnumerateArray().Select(v => v.GetDouble()).Skip(4 * 40).Take(40).ToArray();
+        double max = logits.Max(), sum = logits.Sum(l => Math.Exp(l - max));
+        var reference = logits.Select((l, i) => (Id: i, P: Math.Exp(l - max) / sum)).OrderByDescending(x => x.P).Take(5).ToArray();
+        Assert.Equal(reference.Select(r => r.Id), prediction.Candidates.Select(c => c.Id));
+        for (int i = 0; i < 5; i++) Assert.Equal(reference[i].P, prediction.Candidates[i].Probability, 4);
+    }
+
     [Fact]
     public void FillMask_InAPipeline_SavesAndLoads()
     {

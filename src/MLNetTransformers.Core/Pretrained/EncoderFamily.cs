@@ -151,10 +151,10 @@ public sealed class EncoderFamily
     /// MPNet (<c>MPNetModel</c>, e.g. all-mpnet-base-v2): RoBERTa's positions (from <c>pad_token_id</c> + 1) and no token
     /// types, BERT's post-norm blocks under their own names (<c>attention.attn.q</c>, …), and a learned bias on every
     /// layer's attention scores by relative position (<c>encoder.relative_attention_bias</c>, T5's buckets). Its
-    /// classification head is RoBERTa's; its masked-LM head is not read.
+    /// classification and masked-LM heads are RoBERTa's.
     /// </summary>
     public static EncoderFamily Mpnet { get; } = new("MPNet", ["mpnet"], "mpnet.", ["embeddings.", "encoder.", "pooler."],
-        MpnetConfig, WriteMpnetConfig, MpnetNames, mlmHead: null,
+        MpnetConfig, WriteMpnetConfig, MpnetNames, MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"),
         new SequenceClassifierHead("MPNetForSequenceClassification", "classifier.dense.", "classifier.out_proj.", PoolerActivation.Tanh));
 
     /// <summary>Every family the readers know.</summary>

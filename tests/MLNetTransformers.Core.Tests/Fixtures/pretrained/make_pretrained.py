@@ -547,3 +547,27 @@ json.dump(dict(mpnet_config, architectures=["MPNetForSequenceClassification"], i
 open(os.path.join("mpnet-classifier", "vocab.txt"), "w").write("\n".join(MPNET_VOCAB) + "\n")
 json.dump({"input_ids": mpnet_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(mpnet_ids).tolist(),
            "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join("mpnet-classifier", "expected.json"), "w"))
+
+# MPNetForMaskedLM (mpnet-mlm/): the MPNet checkpoint without a pooler, and lm_head (dense + gelu + layer_norm, a decoder
+# tied to the word embeddings with its own bias, stored as lm_head.decoder.weight and lm_head.decoder.bias as well, as
+# PyTorch's state dict holds them); expected.json the logits of a batch with <mask> tokens.
+g = torch.Generator().manual_seed(7)
+lm = {"lm_head.dense.weight": rnd(D, D), "lm_head.dense.bias": rnd(D, s=0.1), "lm_head.layer_norm.weight": 1 + rnd(D, s=0.2),
+      "lm_head.layer_norm.bias": rnd(D, s=0.1), "lm_head.bias": rnd(V, s=0.1)}
+mask_id = MPNET_VOCAB.index("<mask>")
+mlm_ids = torch.tensor([[0, 6, 8, 17, mask_id, 2, 1, 1], [0, mask_id, 14, 16, 34, mask_id, 24, 2]])
+mlm_mask = (mlm_ids != 1).long()
+with torch.no_grad():
+    hidden, _ = mpnet(mlm_ids, mlm_mask, None)
+    h = torch.nn.functional.layer_norm(gelu(hidden @ lm["lm_head.dense.weight"].T + lm["lm_head.dense.bias"]), (D,), lm["lm_head.layer_norm.weight"], lm["lm_head.layer_norm.bias"], eps=1e-12)
+    mlm_logits = h @ mpnet.embeddings.word_embeddings.weight.T + lm["lm_head.bias"]
+os.makedirs("mpnet-mlm", exist_ok=True)
+tensors = {"mpnet." + n0: ("F32", p.detach()) for n0, p in mpnet.named_parameters() if not n0.startswith("pooler.")}
+tensors.update({k: ("F32", v) for k, v in lm.items()})
+tensors["lm_head.decoder.weight"] = ("F32", mpnet.embeddings.word_embeddings.weight.detach())
+tensors["lm_head.decoder.bias"] = ("F32", lm["lm_head.bias"])
+write_safetensors(os.path.join("mpnet-mlm", "model.safetensors"), tensors, {"format": "pt"})
+json.dump(dict(mpnet_config, architectures=["MPNetForMaskedLM"]), open(os.path.join("mpnet-mlm", "config.json"), "w"), indent=2)
+open(os.path.join("mpnet-mlm", "vocab.txt"), "w").write("\n".join(MPNET_VOCAB) + "\n")
+json.dump({"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]},
+          open(os.path.join("mpnet-mlm", "expected.json"), "w"))
