@@ -146,9 +146,60 @@ public class PyTorchCheckpointTests
         try
         {
             foreach (var f in new[] { "config.json", "vocab.txt" }) File.Copy(Path.Combine(Fixture("bert"), f), Path.Combine(dir, f));
-            Assert.Contains("has neither model.safetensors nor pytorch_model.bin.", Assert.Throws<FileNotFoundException>(() => PretrainedCheckpoint.LoadFolder(dir)).Message);
+            Assert.Contains("has no model.safetensors, pytorch_model.bin or index of their shards.", Assert.Throws<FileNotFoundException>(() => PretrainedCheckpoint.LoadFolder(dir)).Message);
             File.WriteAllText(Path.Combine(dir, "pytorch_model.bin.index.json"), "{}");
-            Assert.Contains("(weights split into shards are not read)", Assert.Throws<FileNotFoundException>(() => PretrainedCheckpoint.LoadFolder(dir)).Message);
+            Assert.Contains("pytorch_model.bin.index.json' has no weight_map object.", Assert.Throws<InvalidDataException>(() => PretrainedCheckpoint.LoadFolder(dir)).Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    // The BERT fixture split as Hugging Face shards a large model: two safetensors shards and model.safetensors.index.json
+    // (and bert-pickle-sharded/: two pytorch_model-*.bin shards from make_pretrained.py): the same weights as one file. An
+    // index that names a missing shard, a path instead of a file name, or a shard without the tensor is refused naming it.
+    [Fact]
+    public void ShardedCheckpoints_ReadAsOneFile_AndBadIndexesAreRefusedByName()
+    {
+        var whole = PretrainedCheckpoint.LoadFolder(Fixture("bert")).Encoder;
+        Assert.Equal(whole.Parameters.Data, PretrainedCheckpoint.LoadFolder(Fixture("bert-pickle-sharded")).Encoder.Parameters.Data);
+        string dir = Directory.CreateTempSubdirectory("sharded").FullName;
+        try
+        {
+            foreach (var f in new[] { "config.json", "vocab.txt" }) File.Copy(Path.Combine(Fixture("bert"), f), Path.Combine(dir, f));
+            var map = new System.Text.Json.Nodes.JsonObject();
+            using (var source = SafeTensorsFile.Open(Path.Combine(Fixture("bert"), "model.safetensors")))
+            {
+                var names = source.Shapes.Keys.Order(StringComparer.Ordinal).ToArray();
+                for (int shard = 0; shard < 2; shard++)
+                {
+                    string file = $"model-0000{shard + 1}-of-00002.safetensors";
+                    var part = names.Where((_, i) => i % 2 == shard && !names[i].EndsWith("position_ids", StringComparison.Ordinal)).Select(n =>
+                    {
+                        var values = new float[source.Shapes[n].Aggregate(1, (a, d) => a * d)];
+                        source.Read(n, values);
+                        map[n] = file;
+                        return (n, source.Shapes[n], (ReadOnlyMemory<float>)values);
+                    }).ToList();
+                    SafeTensorsFile.Write(Path.Combine(dir, file), part);
+                }
+            }
+            string index = Path.Combine(dir, "model.safetensors.index.json");
+            void Index(System.Text.Json.Nodes.JsonObject weights) => File.WriteAllText(index, new System.Text.Json.Nodes.JsonObject { ["metadata"] = new System.Text.Json.Nodes.JsonObject(), ["weight_map"] = weights.DeepClone() }.ToJsonString());
+            Index(map);
+            var sharded = PretrainedCheckpoint.LoadFolder(dir);
+            Assert.Equal(whole.Parameters.Data, sharded.Encoder.Parameters.Data);
+            Assert.Equal(["cls.predictions.bias"], sharded.Unused);
+
+            var wrongShard = (System.Text.Json.Nodes.JsonObject)map.DeepClone();
+            wrongShard["bert.pooler.dense.weight"] = map["bert.pooler.dense.weight"]!.GetValue<string>().Contains("00001") ? "model-00002-of-00002.safetensors" : "model-00001-of-00002.safetensors";
+            Index(wrongShard);
+            Assert.Contains("puts 'bert.pooler.dense.weight' in", Assert.Throws<InvalidDataException>(() => PretrainedCheckpoint.LoadFolder(dir)).Message);
+            var escape = (System.Text.Json.Nodes.JsonObject)map.DeepClone();
+            escape["bert.pooler.dense.weight"] = "../model-00001-of-00002.safetensors";
+            Index(escape);
+            Assert.Contains("shards are file names beside the index", Assert.Throws<InvalidDataException>(() => PretrainedCheckpoint.LoadFolder(dir)).Message);
+            File.Delete(Path.Combine(dir, "model-00002-of-00002.safetensors"));
+            Index(map);
+            Assert.Contains("names the shard 'model-00002-of-00002.safetensors', which is not beside it", Assert.Throws<FileNotFoundException>(() => PretrainedCheckpoint.LoadFolder(dir)).Message);
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

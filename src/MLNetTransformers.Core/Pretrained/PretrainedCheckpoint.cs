@@ -206,15 +206,15 @@ public static class PretrainedCheckpoint
     private static void WriteText(string path, string text) => Training.Checkpoint.WriteAtomically(path, System.Text.Encoding.UTF8.GetBytes(text));
 
     // A Hugging Face folder's weights, open while load runs: model.safetensors, or else PyTorch's pytorch_model.bin (read
-    // without running its pickle).
+    // without running its pickle), or else either split into shards by an index.
     private static T WithWeights<T>(string folder, Func<ITensorSource, T> load)
     {
         string safetensors = Path.Combine(folder, "model.safetensors"), pickle = Path.Combine(folder, "pytorch_model.bin");
         if (File.Exists(safetensors)) { using var f = SafeTensorsFile.Open(safetensors); return load(f); }
         if (File.Exists(pickle)) { using var f = PyTorchCheckpointFile.Open(pickle); return load(f); }
-        string sharded = File.Exists(Path.Combine(folder, "model.safetensors.index.json")) || File.Exists(Path.Combine(folder, "pytorch_model.bin.index.json"))
-            ? " (weights split into shards are not read)" : "";
-        throw new FileNotFoundException($"Model folder '{folder}' has neither model.safetensors nor pytorch_model.bin{sharded}.", safetensors);
+        if (File.Exists(safetensors + ".index.json")) { using var f = ShardedCheckpoint.Open(safetensors + ".index.json", SafeTensorsFile.Open); return load(f); }
+        if (File.Exists(pickle + ".index.json")) { using var f = ShardedCheckpoint.Open(pickle + ".index.json", PyTorchCheckpointFile.Open); return load(f); }
+        throw new FileNotFoundException($"Model folder '{folder}' has no model.safetensors, pytorch_model.bin or index of their shards.", safetensors);
     }
 
     /// <summary>The family and engine config of a Hugging Face <c>config.json</c>.</summary>

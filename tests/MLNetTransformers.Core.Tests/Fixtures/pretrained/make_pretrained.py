@@ -571,3 +571,17 @@ json.dump(dict(mpnet_config, architectures=["MPNetForMaskedLM"]), open(os.path.j
 open(os.path.join("mpnet-mlm", "vocab.txt"), "w").write("\n".join(MPNET_VOCAB) + "\n")
 json.dump({"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]},
           open(os.path.join("mpnet-mlm", "expected.json"), "w"))
+
+# The pickle fixture's state dict split into two torch.save shards with pytorch_model.bin.index.json, as Hugging Face's
+# save_pretrained shards a large model (bert-pickle-sharded/).
+os.makedirs("bert-pickle-sharded", exist_ok=True)
+names = list(state.keys())
+weight_map = {}
+for shard in range(2):
+    file = f"pytorch_model-0000{shard + 1}-of-00002.bin"
+    part = collections.OrderedDict((n, state[n].clone()) for i, n in enumerate(names) if i % 2 == shard)
+    torch.save(part, os.path.join("bert-pickle-sharded", file))
+    weight_map.update({n: file for n in part})
+json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, open(os.path.join("bert-pickle-sharded", "pytorch_model.bin.index.json"), "w"), indent=1)
+json.dump(bert_config, open(os.path.join("bert-pickle-sharded", "config.json"), "w"), indent=2)
+open(os.path.join("bert-pickle-sharded", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
