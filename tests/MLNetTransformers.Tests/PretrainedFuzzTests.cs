@@ -11,7 +11,7 @@ namespace MLNetTransformers.Tests;
 /// its length changed, the file cut short, config.json and vocab.txt edited. Every case must load or fail with an
 /// exception that names the file; none may crash or hang. A safetensors header that still loads after a mutation must
 /// describe the same weights (the header has no checksum, but its offsets, sizes and shapes must all agree). The same
-/// for the checkpoint as PyTorch's pytorch_model.bin.
+/// for the checkpoint as PyTorch's pytorch_model.bin, whole and in shards.
 /// </summary>
 [Collection("Fuzz")]
 public sealed class PretrainedFuzzTests(ITestOutputHelper output)
@@ -95,6 +95,22 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
             }
             File.WriteAllBytes(Path.Combine(folder, "pytorch_model.bin"), w);
             foreach (var f in new[] { "config.json", "vocab.txt" }) File.Copy(Path.Combine(source, f), Path.Combine(folder, f));
+        });
+    }
+
+    private enum IndexMutation { Edit }
+
+    // A checkpoint in two pytorch_model-*.bin shards: its pytorch_model.bin.index.json edited (names, shard file names,
+    // the JSON itself). Every case loads the same weights or fails naming the file.
+    [Fact]
+    public async Task MutatedShardIndexes_LoadTheSameWeightsOrFailNamingTheFile()
+    {
+        string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert-pickle-sharded");
+        string index = File.ReadAllText(Path.Combine(source, "pytorch_model.bin.index.json"));
+        await Fuzz(source, new Dictionary<IndexMutation, int> { [IndexMutation.Edit] = 500 }, 20261210, _ => true, (_, rng, folder) =>
+        {
+            foreach (var f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(folder, Path.GetFileName(f)));
+            File.WriteAllText(Path.Combine(folder, "pytorch_model.bin.index.json"), Edit(index, rng));
         });
     }
 
