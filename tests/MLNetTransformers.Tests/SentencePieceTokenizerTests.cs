@@ -38,6 +38,34 @@ public class SentencePieceTokenizerTests
         Assert.Equal("the film was great and fun.", tokenizer.Decode(expected[0]));
     }
 
+    // A folder with only tokenizer.json (make_unigram_tokenizer_json.py writes it from the model as Hugging Face's
+    // converter does): the SentencePiece model rebuilt from its Unigram vocabulary and character map gives the same ids.
+    [Fact]
+    public void AUnigramTokenizerJsonAlone_GivesTheModelsIds()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "tokenizer_reference.json")));
+        var texts = doc.RootElement.GetProperty("texts").EnumerateArray().Select(t => t.GetString()!).ToArray();
+        var expected = doc.RootElement.GetProperty("ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
+        string dir = Directory.CreateTempSubdirectory("unigram-json").FullName;
+        try
+        {
+            string json = File.ReadAllText(Path.Combine(Folder, "tokenizer.json"));
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json);
+            var tokenizer = Pretrained.PretrainedEncoder.TokenizerOf(dir, 64);
+            Assert.Equal(TokenizerKind.SentencePiece, tokenizer.Kind);
+            var fromModel = TextTokenizer.FromSentencePieceModel(Path.Combine(Folder, "sentencepiece.bpe.model"), 64);
+            Assert.Equal((fromModel.MaskId, fromModel.VocabularySize), (tokenizer.MaskId, tokenizer.VocabularySize));
+            for (int i = 0; i < texts.Length; i++) Assert.Equal(expected[i], Ids(tokenizer, texts[i]));
+
+            // Another Unigram layout (ALBERT's, T5's numbering) and byte fallback are refused naming the file.
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.Replace("\"unk_id\": 3", "\"unk_id\": 2"));
+            Assert.Contains("tokenizer.json' holds a Unigram tokenizer that is not numbered as XLM-RoBERTa's", Assert.Throws<NotSupportedException>(() => Pretrained.PretrainedEncoder.TokenizerOf(dir, 64)).Message);
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.Replace("\"byte_fallback\": false", "\"byte_fallback\": true"));
+            Assert.Contains("byte fallback is not read", Assert.Throws<NotSupportedException>(() => Pretrained.PretrainedEncoder.TokenizerOf(dir, 64)).Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [Fact]
     public void Pairs_TakeRobertasForm_AndLongTextsAreCut()
     {

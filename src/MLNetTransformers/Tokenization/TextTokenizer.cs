@@ -306,8 +306,14 @@ public sealed class TextTokenizer
     public static TextTokenizer FromSentencePieceModel(string modelPath, int maxTokens)
     {
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"SentencePiece model '{modelPath}' does not exist.", modelPath);
-        try { return new TextTokenizer(new State(TokenizerKind.SentencePiece, Checked(maxTokens), false, Convert.ToBase64String(File.ReadAllBytes(modelPath)), null, null), modelPath); }
-        catch (InvalidDataException e) { throw new InvalidDataException($"SentencePiece model '{modelPath}' could not be read: {e.InnerException?.Message ?? e.Message}", e); }
+        return FromSentencePieceModelBytes(File.ReadAllBytes(modelPath), maxTokens, modelPath);
+    }
+
+    /// <summary>XLM-RoBERTa's tokenizer (see <see cref="FromSentencePieceModel"/>) from a SentencePiece model's bytes; <paramref name="source"/> names it in errors.</summary>
+    internal static TextTokenizer FromSentencePieceModelBytes(byte[] model, int maxTokens, string source)
+    {
+        try { return new TextTokenizer(new State(TokenizerKind.SentencePiece, Checked(maxTokens), false, Convert.ToBase64String(model), null, null), source); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"SentencePiece model '{source}' could not be read: {e.InnerException?.Message ?? e.Message}", e); }
     }
 
     /// <summary>A tiktoken encoding: <c>cl100k_base</c> (GPT-4) or <c>o200k_base</c> (GPT-4o).</summary>
