@@ -226,6 +226,29 @@ public sealed class CliTests : IDisposable
         Assert.Single(notAClassifier.Err.Trim().Split('\n'));
     }
 
+    // ELECTRA (projected embeddings, no pooler: fine-tuning adds its GELU head) and MPNet (relative position bias, its
+    // pretrained pooler kept) from the command line: train, predict, int8, and back as the family's sequence classifier
+    // with the same probabilities.
+    [Theory]
+    [InlineData("electra", "electra")]
+    [InlineData("mpnet", "mpnet")]
+    public void Train_FineTunesElectraAndMpnetFolders_AndExportsThemWhole(string fixture, string modelType)
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);
+        string train = Path.Combine(_dir, "train.tsv"), model = Path.Combine(_dir, fixture + ".mlnt"), exported = Path.Combine(_dir, fixture + "-hf");
+        File.WriteAllLines(train, new[] { "text\tlabel" }.Concat(Enumerable.Range(0, 40).Select(i => i % 2 == 0 ? "the film was great and fun\t1" : "the plot was dull and bad\t0")));
+        var r = Run("train", "--task", "binary", "--train", train, "--model", model, "--pretrained", folder, "--epochs", "2", "--max-tokens", "16", "--lr", "1e-3");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(0, Run("predict", "--model", model, "--int8", "--text", "the film was fun").Code);
+        var export = Run("export-hf", "--model", model, "--out", exported);
+        Assert.True(export.Code == 0, export.Err);
+        Assert.Equal((modelType, "written"), (LastJson(export.Out)["model_type"]!.GetValue<string>(), LastJson(export.Out)["classifier_head"]!.GetValue<string>()));
+        var tuned = TransformerModel.Parts(TransformerModel.Load(new Microsoft.ML.MLContext(seed: 0), model, out _)).OfType<Classification.TransformerClassificationTransformer>().Single();
+        var whole = Classification.TransformerClassificationTransformer.FromHuggingFaceFolder(exported, maxTokens: 16);
+        var (p1, p2) = (tuned.PredictProbabilities("the plot was dull and bad"), whole.PredictProbabilities("the plot was dull and bad"));
+        for (int i = 0; i < p1.Length; i++) Assert.Equal(p1[i], p2[i], 5);
+    }
+
     [Fact]
     public void Train_FineTunesAPretrainedFolder_AndRefusesBadOnesInOneLine()
     {
