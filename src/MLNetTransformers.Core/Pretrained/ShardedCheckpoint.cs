@@ -23,6 +23,7 @@ public sealed class ShardedCheckpoint : ITensorSource, IDisposable
     public IReadOnlyDictionary<string, int[]> Shapes => _shapes;
 
     /// <summary>Opens the index at <paramref name="indexPath"/> and every shard it names with <paramref name="openShard"/>.</summary>
+    /// <typeparam name="TShard">The shards' reader.</typeparam>
     /// <param name="indexPath">The index file.</param>
     /// <param name="openShard">Opens one shard file (<see cref="SafeTensorsFile.Open"/>, <see cref="PyTorchCheckpointFile.Open"/>).</param>
     public static ShardedCheckpoint Open<TShard>(string indexPath, Func<string, TShard> openShard) where TShard : ITensorSource, IDisposable
