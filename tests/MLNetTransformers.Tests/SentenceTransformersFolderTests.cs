@@ -58,3 +58,44 @@ public class SentenceTransformersFolderTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 }
+
+/// <summary>
+/// An MPNet sentence-transformers folder, as all-mpnet-base-v2 is laid out (mean pooling, Normalize, MPNet's tokenizer):
+/// the embedding of a text is the unit-length mean of PyTorch's hidden states over its real tokens.
+/// </summary>
+public class MpnetSentenceEmbeddingTests
+{
+    [Fact]
+    public async Task AnMpnetEmbeddingFolder_GivesTheNormalizedMeanOfPyTorchsHiddenStates()
+    {
+        string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "mpnet");
+        string dir = Directory.CreateTempSubdirectory("st-mpnet").FullName;
+        try
+        {
+            foreach (var f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+            File.WriteAllText(Path.Combine(dir, "modules.json"), """
+                [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+                 {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+                 {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]
+                """);
+            Directory.CreateDirectory(Path.Combine(dir, "1_Pooling"));
+            Directory.CreateDirectory(Path.Combine(dir, "2_Normalize"));
+            File.WriteAllText(Path.Combine(dir, "1_Pooling", "config.json"), """{"pooling_mode_mean_tokens": true}""");
+            var encoder = PretrainedEncoder.FromHuggingFaceFolder(dir);
+            Assert.Equal((Core.Models.Pooling.Mean, false, true), (encoder.Encoder.Config.Pooling, encoder.Encoder.Config.Pooler, encoder.Encoder.Config.NormalizeEmbeddings));
+
+            // The fixture's second sequence is <s> film movie not good </s>: the text "film movie not good" tokenizes to it.
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Path.Combine(source, "expected.json")));
+            var ids = doc.RootElement.GetProperty("input_ids")[1].EnumerateArray().Select(v => v.GetInt32()).ToArray();
+            var vocab = File.ReadAllLines(Path.Combine(source, "vocab.txt"));
+            Assert.Equal(new[] { "<s>", "film", "movie", "not", "good", "</s>" }, ids.Take(6).Select(i => vocab[i]));
+            int t = ids.Length, d = encoder.Encoder.Config.ModelDim;
+            var hidden = doc.RootElement.GetProperty("last_hidden_state").EnumerateArray().Select(v => v.GetDouble()).Skip(t * d).Take(6 * d).ToArray();
+            var mean = Enumerable.Range(0, d).Select(k => Enumerable.Range(0, 6).Average(r => hidden[r * d + k])).ToArray();
+            double norm = Math.Sqrt(mean.Sum(v => v * v));
+            var embedding = (await new Embeddings.TransformerEmbeddingGenerator(encoder).GenerateAsync(["film movie not good"]))[0].Vector.ToArray();
+            for (int k = 0; k < d; k++) Assert.Equal(mean[k] / norm, embedding[k], 4);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}
