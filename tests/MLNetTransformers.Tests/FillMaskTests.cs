@@ -24,12 +24,7 @@ public class FillMaskTests
         // The fixture's first sequence: [CLS] film [MASK] not good [SEP]; PyTorch's logits at the mask (position 2).
         var prediction = Assert.Single(fill.Predict("Film [MASK] not good"));
         Assert.Equal(2, prediction.Position);
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(BertMlm, "expected.json")));
-        var logits = doc.RootElement.GetProperty("mlm_logits").EnumerateArray().Select(v => v.GetDouble()).Skip(2 * 40).Take(40).ToArray();
-        double max = logits.Max(), sum = logits.Sum(l => Math.Exp(l - max));
-        var reference = logits.Select((l, i) => (Id: i, P: Math.Exp(l - max) / sum)).OrderByDescending(x => x.P).Take(5).ToArray();
-        Assert.Equal(reference.Select(r => r.Id), prediction.Candidates.Select(c => c.Id));
-        for (int i = 0; i < 5; i++) Assert.Equal(reference[i].P, prediction.Candidates[i].Probability, 4);
+        var reference = SameAsPyTorch(prediction, BertMlm, "mlm_logits", position: 2);
         Assert.Equal(File.ReadAllLines(Path.Combine(BertMlm, "vocab.txt"))[reference[0].Id], prediction.Candidates[0].Token);
 
         Assert.Equal(2, fill.Predict("the [MASK] was [MASK] .", topK: 3).Count);
@@ -48,12 +43,20 @@ public class FillMaskTests
         Assert.Equal("<mask>", fill.MaskToken);
         var prediction = Assert.Single(fill.Predict("The film was <mask>"));
         Assert.Equal(4, prediction.Position);
+        SameAsPyTorch(prediction, folder, "logits", position: 4);
+    }
+
+    // The prediction's candidates are the top ones of the softmax of the fixture's logits at the position (first
+    // sequence, 40 tokens), with their probabilities; returns them.
+    private static (int Id, double P)[] SameAsPyTorch(MaskPrediction prediction, string folder, string logitsName, int position)
+    {
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "expected.json")));
-        var logits = doc.RootElement.GetProperty("logits").EnumerateArray().Select(v => v.GetDouble()).Skip(4 * 40).Take(40).ToArray();
+        var logits = doc.RootElement.GetProperty(logitsName).EnumerateArray().Select(v => v.GetDouble()).Skip(position * 40).Take(40).ToArray();
         double max = logits.Max(), sum = logits.Sum(l => Math.Exp(l - max));
-        var reference = logits.Select((l, i) => (Id: i, P: Math.Exp(l - max) / sum)).OrderByDescending(x => x.P).Take(5).ToArray();
+        var reference = logits.Select((l, i) => (Id: i, P: Math.Exp(l - max) / sum)).OrderByDescending(x => x.P).Take(prediction.Candidates.Count).ToArray();
         Assert.Equal(reference.Select(r => r.Id), prediction.Candidates.Select(c => c.Id));
-        for (int i = 0; i < 5; i++) Assert.Equal(reference[i].P, prediction.Candidates[i].Probability, 4);
+        for (int i = 0; i < reference.Length; i++) Assert.Equal(reference[i].P, prediction.Candidates[i].Probability, 4);
+        return reference;
     }
 
     [Fact]

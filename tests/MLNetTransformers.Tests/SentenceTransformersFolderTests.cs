@@ -13,13 +13,7 @@ public class SentenceTransformersFolderTests
         string dir = Directory.CreateTempSubdirectory("st-length").FullName;
         try
         {
-            foreach (var f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-            File.WriteAllText(Path.Combine(dir, "modules.json"), """
-                [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-                 {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]
-                """);
-            Directory.CreateDirectory(Path.Combine(dir, "1_Pooling"));
-            File.WriteAllText(Path.Combine(dir, "1_Pooling", "config.json"), """{"pooling_mode_mean_tokens": true}""");
+            MeanPooledFolder(source, dir, normalize: false);
             Assert.Equal(Math.Min(PretrainedEncoder.DefaultMaxTokens, 24), PretrainedEncoder.FromHuggingFaceFolder(dir).Tokenizer.MaxTokens); // the fixture has 24 positions
             File.WriteAllText(Path.Combine(dir, "sentence_bert_config.json"), """{"max_seq_length": 12, "do_lower_case": false}""");
             Assert.Equal(12, PretrainedEncoder.FromHuggingFaceFolder(dir).Tokenizer.MaxTokens);
@@ -29,6 +23,20 @@ public class SentenceTransformersFolderTests
             Assert.Contains("sentence_bert_config.json' is invalid: max_seq_length is long", e.Message);
         }
         finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    // A sentence-transformers folder in dir around the model folder source: its files, mean pooling, and Normalize if asked.
+    internal static void MeanPooledFolder(string source, string dir, bool normalize)
+    {
+        foreach (var f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        string modules = """
+            [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+             {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}
+            """;
+        File.WriteAllText(Path.Combine(dir, "modules.json"), modules + (normalize ? """, {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]""" : "]"));
+        Directory.CreateDirectory(Path.Combine(dir, "1_Pooling"));
+        if (normalize) Directory.CreateDirectory(Path.Combine(dir, "2_Normalize"));
+        File.WriteAllText(Path.Combine(dir, "1_Pooling", "config.json"), """{"pooling_mode_mean_tokens": true}""");
     }
 
     // Older sentence-transformers folders keep the model, tokenizer and sentence_bert_config.json in a subfolder (0_BERT).
@@ -72,15 +80,7 @@ public class MpnetSentenceEmbeddingTests
         string dir = Directory.CreateTempSubdirectory("st-mpnet").FullName;
         try
         {
-            foreach (var f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-            File.WriteAllText(Path.Combine(dir, "modules.json"), """
-                [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
-                 {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
-                 {"idx": 2, "name": "2", "path": "2_Normalize", "type": "sentence_transformers.models.Normalize"}]
-                """);
-            Directory.CreateDirectory(Path.Combine(dir, "1_Pooling"));
-            Directory.CreateDirectory(Path.Combine(dir, "2_Normalize"));
-            File.WriteAllText(Path.Combine(dir, "1_Pooling", "config.json"), """{"pooling_mode_mean_tokens": true}""");
+            SentenceTransformersFolderTests.MeanPooledFolder(source, dir, normalize: true);
             var encoder = PretrainedEncoder.FromHuggingFaceFolder(dir);
             Assert.Equal((Core.Models.Pooling.Mean, false, true), (encoder.Encoder.Config.Pooling, encoder.Encoder.Config.Pooler, encoder.Encoder.Config.NormalizeEmbeddings));
 
