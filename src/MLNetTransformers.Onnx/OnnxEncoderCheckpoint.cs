@@ -23,6 +23,7 @@ public static class OnnxEncoderCheckpoint
         "Constant", "Add", "Sub", "Mul", "Div", "Pow", "Sqrt", "Erf", "Tanh", "Relu", "Gather", "Shape", "Unsqueeze", "Squeeze", "Concat",
         "Reshape", "Transpose", "MatMul", "Gemm", "Softmax", "ReduceMean", "Cast", "Slice", "Equal", "Where", "Expand", "ConstantOfShape",
         "LayerNormalization", "Identity", "Range", "Neg", "Not", "CumSum",
+        "Abs", "Less", "Log", "Min", // MPNet's relative position buckets
     };
 
     /// <summary>Loads the encoder in <paramref name="path"/>; throws naming the file and the problem when it is not a BERT-family encoder.</summary>
@@ -63,7 +64,7 @@ public static class OnnxEncoderCheckpoint
         TransformerConfig config;
         try { config = graph.ReadConfig().Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"ONNX model '{source}' describes an invalid encoder: {e.Message}", e); }
-        var loaded = PretrainedCheckpoint.Load(EncoderFamily.Bert, config, graph, pooling, normalize);
+        var loaded = PretrainedCheckpoint.Load(graph.Family, config, graph, pooling, normalize);
         Verify(onnx, model.Graph, loaded.Encoder, $"ONNX model '{source}'");
         return loaded;
     }
@@ -83,6 +84,8 @@ public static class OnnxEncoderCheckpoint
             if (!known.Contains(input.Name) && !initializers.Contains(input.Name))
                 throw new InvalidDataException($"{src} is not a BERT encoder: it takes an input '{input.Name}' (a BERT encoder takes {string.Join(", ", known)}).");
         int b = 2, t = Math.Min(8, c.MaxLength), real0 = Math.Max(1, t - 3);
+        // Real tokens avoid the padding id, from which RoBERTa-style graphs (MPNet's) count positions.
+        int pad = c.PositionOffset > 0 ? c.PositionOffset - 1 : 0;
         var ids = new int[b * t];
         var types = new int[b * t];
         var mask = new long[b * t];
@@ -90,7 +93,7 @@ public static class OnnxEncoderCheckpoint
         for (int i = 0; i < b * t; i++)
         {
             bool padded = i < t && i >= real0;
-            ids[i] = padded ? 0 : rng.Next(Math.Min(c.VocabSize, 1000));
+            ids[i] = padded ? pad : 2 + rng.Next(Math.Max(1, Math.Min(c.VocabSize, 1000) - 2));
             mask[i] = padded ? 0 : 1;
             types[i] = c.TypeVocabSize > 1 && i >= t + t / 2 ? 1 : 0;
         }
@@ -203,23 +206,35 @@ public static class OnnxEncoderCheckpoint
                 for (int j = 0; j < cols; j++) destination[j * rows + i] = raw[i * cols + j];
         }
 
+        /// <summary>BERT's names, or MPNet's when the graph holds its relative position bias table.</summary>
+        public EncoderFamily Family => _shapes.ContainsKey(RelativeBias) ? EncoderFamily.Mpnet : EncoderFamily.Bert;
+
+        private const string RelativeBias = "encoder.relative_attention_bias.weight";
+
         /// <summary>The encoder's shape from the weights, checked against what the graph computes.</summary>
         public TransformerConfig ReadConfig()
         {
             int[] Shape(string name) => _shapes.TryGetValue(name, out var s) ? s : throw new InvalidDataException($"{_src} is not a BERT encoder: it has no weight '{name}'.");
+            bool mpnet = Family == EncoderFamily.Mpnet;
             var word = Shape("embeddings.word_embeddings.weight");
             var pos = Shape("embeddings.position_embeddings.weight");
             int types = _shapes.TryGetValue("embeddings.token_type_embeddings.weight", out var tt) ? tt[0] : 0;
+            string query = mpnet ? "attention.attn.q" : "attention.self.query";
             int layers = 0;
-            while (_shapes.ContainsKey($"encoder.layer.{layers}.attention.self.query.weight")) layers++;
-            if (layers == 0) throw new InvalidDataException($"{_src} is not a BERT encoder: it has no encoder.layer.0.attention.self.query weights.");
+            while (_shapes.ContainsKey($"encoder.layer.{layers}.{query}.weight")) layers++;
+            if (layers == 0) throw new InvalidDataException($"{_src} is not a BERT encoder: it has no encoder.layer.0.{query} weights.");
             int d = word[1], ffn = Shape("encoder.layer.0.intermediate.dense.weight")[0];
-            int heads = Heads(d);
+            int heads = Heads(d, mpnet ? "encoder.layer.0.attention.attn.k.bias" : "encoder.layer.0.attention.self.key.bias");
+            // MPNet counts positions from pad_token_id + 1 = 2, as RoBERTa, and adds its bias table's heads to every score.
+            int offset = mpnet ? 2 : 0, buckets = mpnet ? Shape(RelativeBias)[0] : 0;
+            if (mpnet && Shape(RelativeBias)[1] != heads)
+                throw new InvalidDataException($"{_src}: the relative position bias '{RelativeBias}' has {Shape(RelativeBias)[1]} heads; the attention has {heads}.");
             bool erf = _graph.Node.Any(n => n.OpType == "Erf");
             bool tanhGelu = !erf && _graph.Node.Count(n => n.OpType == "Tanh") > (_shapes.ContainsKey("pooler.dense.weight") ? 1 : 0);
             return new TransformerConfig
             {
-                VocabSize = word[0], ModelDim = d, MaxLength = pos[0], TypeVocabSize = types, Layers = layers, Heads = heads, FeedForwardDim = ffn,
+                VocabSize = word[0], ModelDim = d, MaxLength = pos[0] - offset, PositionOffset = offset, RelativeAttentionBuckets = buckets,
+                TypeVocabSize = types, Layers = layers, Heads = heads, FeedForwardDim = ffn,
                 Norm = NormPlacement.PostNorm, EmbeddingNorm = true, LayerNormEps = Epsilon(), PositionalEncoding = PositionalEncodingKind.Learned,
                 Activation = erf ? Activation.Gelu : tanhGelu ? Activation.GeluTanh : Activation.Relu,
                 Dropout = 0.1f, AttentionDropout = 0.1f, // an exported graph has no dropout: BERT's (and all-MiniLM-L6-v2's) 0.1
@@ -227,9 +242,9 @@ public static class OnnxEncoderCheckpoint
         }
 
         // Heads: the reshape of the first key projection to [B, T, heads, head size]; checked against the score scale √(head size).
-        private int Heads(int d)
+        private int Heads(int d, string keyBias)
         {
-            var add = _consumers.GetValueOrDefault("encoder.layer.0.attention.self.key.bias")?.FirstOrDefault(n => n.OpType == "Add")
+            var add = _consumers.GetValueOrDefault(keyBias)?.FirstOrDefault(n => n.OpType == "Add")
                 ?? throw new InvalidDataException($"{_src} is not a BERT encoder: the key bias of layer 0 is not added to a projection.");
             var reshape = _consumers.GetValueOrDefault(add.Output.FirstOrDefault() ?? "")?.FirstOrDefault(n => n.OpType == "Reshape" && n.Input.Count == 2)
                 ?? throw new InvalidDataException($"{_src} is not a BERT encoder: node '{add.Name}' (key projection) is not split into heads by a Reshape.");

@@ -61,6 +61,29 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
         Assert.True(Difference(RunEngine(loaded), RunOnnxRuntime(onnx), c.ModelDim) <= 1e-4);
     }
 
+    // MPNet as sentence-transformers export all-mpnet-base-v2 (make_small_mpnet_onnx.py, modeling_mpnet.py line by line):
+    // its relative position bias table found by name, positions from 2, and the same hidden states as ONNX Runtime; with
+    // the vocab.txt beside it, MPNet's tokenizer.
+    [Fact]
+    public void SmallExportedMpnet_IsReadWithItsRelativeBias_AndMatchesOnnxRuntime()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "small-mpnet.onnx");
+        var loaded = OnnxEncoderCheckpoint.Load(path);
+        var c = loaded.Encoder.Config;
+        Assert.Equal("MPNet", loaded.Family.Name);
+        Assert.Equal((40, 16, 2, 2, 32, 24, 2, 32, 0), (c.VocabSize, c.ModelDim, c.Layers, c.Heads, c.FeedForwardDim, c.MaxLength, c.PositionOffset, c.RelativeAttentionBuckets, c.TypeVocabSize));
+        Assert.True(Difference(RunEngine(loaded), RunOnnxRuntime(File.ReadAllBytes(path)), c.ModelDim) <= 1e-4);
+        string dir = Directory.CreateTempSubdirectory("onnx-mpnet").FullName;
+        try
+        {
+            File.Copy(path, Path.Combine(dir, "model.onnx"));
+            File.WriteAllLines(Path.Combine(dir, "vocab.txt"), ["<s>", "<pad>", "</s>", "<unk>", "[UNK]", "<mask>", .. Enumerable.Range(6, 34).Select(i => $"w{i}")]);
+            var tokenizer = OnnxEncoderCheckpoint.LoadPretrained(Path.Combine(dir, "model.onnx"), maxTokens: 8).Tokenizer;
+            Assert.Equal((0, 2, 1, 5, true), (tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, tokenizer.MaskId, tokenizer.RobertaPairs));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [Fact]
     public void LoadPretrained_PairsTheVocabularyBesideTheGraph_AndItsCasing()
     {
@@ -86,17 +109,19 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
 
     private static readonly string[] Operators = ["Add", "Sub", "Mul", "Div", "MatMul", "Softmax", "Erf", "Tanh", "Sqrt", "Pow", "ReduceMean", "Relu", "Transpose", "Reshape", "Gather", "Cast", "Identity", "Where", "Equal"];
 
-    [Fact]
-    public async Task MutatedGraphs_AreRefusedNamingTheFile_OrComputeWhatOnnxRuntimeComputes()
+    [Theory]
+    [InlineData("small-bert.onnx", 20261203)]
+    [InlineData("small-mpnet.onnx", 20261211)] // MPNet's graph: its relative position buckets among the nodes
+    public async Task MutatedGraphs_AreRefusedNamingTheFile_OrComputeWhatOnnxRuntimeComputes(string fixture, int seed)
     {
-        var original = File.ReadAllBytes(SmallBert);
+        var original = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture));
         var proto = ModelProto.Parser.ParseFrom(original);
         var counts = new Dictionary<Mutation, int>
         {
             [Mutation.Bytes] = 150, [Mutation.Truncate] = 40, [Mutation.Dims] = 50, [Mutation.DropInitializer] = 40, [Mutation.OpType] = 60,
             [Mutation.Rewire] = 60, [Mutation.DropNode] = 40, [Mutation.Constant] = 40, [Mutation.Attribute] = 40,
         };
-        var rng = new Random(20261203);
+        var rng = new Random(seed);
         int cases = 0, refused = 0, loaded = 0;
         var failures = new List<string>();
         foreach (var (kind, n) in counts)

@@ -149,14 +149,15 @@ public sealed class PretrainedEncoder
         return TextTokenizer.FromByteLevelBpeText(vocab, "#version: 0.2\n" + string.Join('\n', merges) + "\n", maxTokens, $"'{path}'");
     }
 
-    /// <summary>An encoder read elsewhere (an ONNX graph) with a WordPiece <c>vocab.txt</c>.</summary>
+    /// <summary>An encoder read elsewhere (an ONNX graph) with a WordPiece <c>vocab.txt</c> (MPNet's specials for an MPNet encoder).</summary>
     /// <param name="loaded">The encoder.</param>
     /// <param name="vocabPath">Its vocab.txt.</param>
     /// <param name="lowerCase">Whether the vocabulary is uncased.</param>
     /// <param name="maxTokens">Length of the tokenizer's sequences; null = <see cref="DefaultMaxTokens"/>, or the encoder's positions if fewer.</param>
     /// <param name="name">What to call it.</param>
     public static PretrainedEncoder FromWordPiece(LoadedEncoder loaded, string vocabPath, bool lowerCase, int? maxTokens, string name) =>
-        new(loaded.Encoder, TextTokenizer.FromWordPieceVocabulary(vocabPath, MaxTokens(maxTokens, loaded.Encoder), lowerCase), name);
+        new(loaded.Encoder, TextTokenizer.FromWordPieceVocabulary(vocabPath, MaxTokens(maxTokens, loaded.Encoder), lowerCase,
+            loaded.Family == Core.Pretrained.EncoderFamily.Mpnet ? WordPieceSpecials.MPNet : null), name);
 
     /// <summary>
     /// An encoder read elsewhere with its <c>vocab.txt</c>, lower-cased as the <c>tokenizer_config.json</c> beside the
