@@ -11,7 +11,9 @@ namespace MLNetTransformers.Onnx;
 /// engine. Named initializers keep Hugging Face's names; the exporter renamed the transposed MatMul weights
 /// (<c>927</c>, <c>onnx::MatMul_1234</c>), so each is matched by the graph's structure: a MatMul's weight belongs to the
 /// layer whose bias the Add after it consumes. The config is read off the weights' shapes and checked against the
-/// graph (heads from the attention reshapes and score scale, the LayerNorm epsilon, erf or tanh GELU). Last, ONNX
+/// graph (heads from the attention reshapes and score scale, the LayerNorm epsilon, erf or tanh GELU). An MPNet graph
+/// (all-mpnet-base-v2's export) is known by its relative position bias table, <c>encoder.relative_attention_bias.weight</c>,
+/// and read with MPNet's names, positions from 2 and its tokenizer. Last, ONNX
 /// Runtime runs the graph on a probe batch and the encoder read from it must agree on every real token: a graph that
 /// computes anything else is refused, never loaded as a different model.
 /// </summary>
