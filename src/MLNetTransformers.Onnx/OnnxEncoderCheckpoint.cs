@@ -13,7 +13,8 @@ namespace MLNetTransformers.Onnx;
 /// layer whose bias the Add after it consumes. The config is read off the weights' shapes and checked against the
 /// graph (heads from the attention reshapes and score scale, the LayerNorm epsilon, erf or tanh GELU). An MPNet graph
 /// (all-mpnet-base-v2's export) is known by its relative position bias table, <c>encoder.relative_attention_bias.weight</c>,
-/// and read with MPNet's names, positions from 2 and its tokenizer. Last, ONNX
+/// and read with MPNet's names, positions from 2 and its tokenizer; a DistilBERT graph by its <c>transformer.layer</c>
+/// names. Last, ONNX
 /// Runtime runs the graph on a probe batch and the encoder read from it must agree on every real token: a graph that
 /// computes anything else is refused, never loaded as a different model.
 /// </summary>
@@ -181,7 +182,7 @@ public static class OnnxEncoderCheckpoint
         }
 
         private static bool IsHuggingFaceName(string name) => name.StartsWith("embeddings.", StringComparison.Ordinal) || name.StartsWith("encoder.", StringComparison.Ordinal)
-            || name.StartsWith("pooler.", StringComparison.Ordinal) || name.StartsWith("bert.", StringComparison.Ordinal);
+            || name.StartsWith("pooler.", StringComparison.Ordinal) || name.StartsWith("bert.", StringComparison.Ordinal) || name.StartsWith("transformer.", StringComparison.Ordinal);
 
         private void Add(string name, TensorProto t, bool transpose)
         {
@@ -208,8 +209,9 @@ public static class OnnxEncoderCheckpoint
                 for (int j = 0; j < cols; j++) destination[j * rows + i] = raw[i * cols + j];
         }
 
-        /// <summary>BERT's names, or MPNet's when the graph holds its relative position bias table.</summary>
-        public EncoderFamily Family => _shapes.ContainsKey(RelativeBias) ? EncoderFamily.Mpnet : EncoderFamily.Bert;
+        /// <summary>BERT's names; MPNet's when the graph holds its relative position bias table; DistilBERT's when its layers are <c>transformer.layer</c>.</summary>
+        public EncoderFamily Family => _shapes.ContainsKey(RelativeBias) ? EncoderFamily.Mpnet
+            : _shapes.ContainsKey("transformer.layer.0.attention.q_lin.bias") ? EncoderFamily.DistilBert : EncoderFamily.Bert;
 
         private const string RelativeBias = "encoder.relative_attention_bias.weight";
 
@@ -217,16 +219,20 @@ public static class OnnxEncoderCheckpoint
         public TransformerConfig ReadConfig()
         {
             int[] Shape(string name) => _shapes.TryGetValue(name, out var s) ? s : throw new InvalidDataException($"{_src} is not a BERT encoder: it has no weight '{name}'.");
-            bool mpnet = Family == EncoderFamily.Mpnet;
+            var family = Family;
+            bool mpnet = family == EncoderFamily.Mpnet, distilBert = family == EncoderFamily.DistilBert;
             var word = Shape("embeddings.word_embeddings.weight");
             var pos = Shape("embeddings.position_embeddings.weight");
             int types = _shapes.TryGetValue("embeddings.token_type_embeddings.weight", out var tt) ? tt[0] : 0;
-            string query = mpnet ? "attention.attn.q" : "attention.self.query";
+            // Each family's names for a layer's query, key and first feed-forward projections.
+            var (layer, query, key, ffn1) = mpnet ? ("encoder.layer.", "attention.attn.q", "attention.attn.k", "intermediate.dense")
+                : distilBert ? ("transformer.layer.", "attention.q_lin", "attention.k_lin", "ffn.lin1")
+                : ("encoder.layer.", "attention.self.query", "attention.self.key", "intermediate.dense");
             int layers = 0;
-            while (_shapes.ContainsKey($"encoder.layer.{layers}.{query}.weight")) layers++;
-            if (layers == 0) throw new InvalidDataException($"{_src} is not a BERT encoder: it has no encoder.layer.0.{query} weights.");
-            int d = word[1], ffn = Shape("encoder.layer.0.intermediate.dense.weight")[0];
-            int heads = Heads(d, mpnet ? "encoder.layer.0.attention.attn.k.bias" : "encoder.layer.0.attention.self.key.bias");
+            while (_shapes.ContainsKey($"{layer}{layers}.{query}.weight")) layers++;
+            if (layers == 0) throw new InvalidDataException($"{_src} is not a BERT encoder: it has no {layer}0.{query} weights.");
+            int d = word[1], ffn = Shape($"{layer}0.{ffn1}.weight")[0];
+            int heads = Heads(d, $"{layer}0.{key}.bias");
             // MPNet counts positions from pad_token_id + 1 = 2, as RoBERTa, and adds its bias table's heads to every score.
             int offset = mpnet ? 2 : 0, buckets = mpnet ? Shape(RelativeBias)[0] : 0;
             if (mpnet && Shape(RelativeBias)[1] != heads)
@@ -240,6 +246,7 @@ public static class OnnxEncoderCheckpoint
                 Norm = NormPlacement.PostNorm, EmbeddingNorm = true, LayerNormEps = Epsilon(), PositionalEncoding = PositionalEncodingKind.Learned,
                 Activation = erf ? Activation.Gelu : tanhGelu ? Activation.GeluTanh : Activation.Relu,
                 Dropout = 0.1f, AttentionDropout = 0.1f, // an exported graph has no dropout: BERT's (and all-MiniLM-L6-v2's) 0.1
+                Pooling = distilBert ? Pooling.Cls : Pooling.Mean,   // DistilBERT's heads read the first token
             };
         }
 

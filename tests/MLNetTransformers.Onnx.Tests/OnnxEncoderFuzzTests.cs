@@ -84,6 +84,19 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    // DistilBERT as its classifiers' encoders are exported (make_small_distilbert_onnx.py, modeling_distilbert.py line by
+    // line: the query scaled before the product, masked_fill, no token types): read by its transformer.layer names.
+    [Fact]
+    public void SmallExportedDistilBert_IsReadWithItsNames_AndMatchesOnnxRuntime()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "small-distilbert.onnx");
+        var loaded = OnnxEncoderCheckpoint.Load(path);
+        var c = loaded.Encoder.Config;
+        Assert.Equal("DistilBERT", loaded.Family.Name);
+        Assert.Equal((40, 16, 2, 2, 32, 24, 0, 0, Core.Models.Pooling.Cls), (c.VocabSize, c.ModelDim, c.Layers, c.Heads, c.FeedForwardDim, c.MaxLength, c.PositionOffset, c.TypeVocabSize, c.Pooling));
+        Assert.True(Difference(RunEngine(loaded), RunOnnxRuntime(File.ReadAllBytes(path)), c.ModelDim) <= 1e-4);
+    }
+
     [Fact]
     public void LoadPretrained_PairsTheVocabularyBesideTheGraph_AndItsCasing()
     {
@@ -112,6 +125,7 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
     [Theory]
     [InlineData("small-bert.onnx", 20261203)]
     [InlineData("small-mpnet.onnx", 20261211)] // MPNet's graph: its relative position buckets among the nodes
+    [InlineData("small-distilbert.onnx", 20261212)]
     public async Task MutatedGraphs_AreRefusedNamingTheFile_OrComputeWhatOnnxRuntimeComputes(string fixture, int seed)
     {
         var original = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture));
