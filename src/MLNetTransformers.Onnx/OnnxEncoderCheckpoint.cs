@@ -14,7 +14,7 @@ namespace MLNetTransformers.Onnx;
 /// graph (heads from the attention reshapes and score scale, the LayerNorm epsilon, erf or tanh GELU). An MPNet graph
 /// (all-mpnet-base-v2's export) is known by its relative position bias table, <c>encoder.relative_attention_bias.weight</c>,
 /// and read with MPNet's names, positions from 2 and its tokenizer; a DistilBERT graph by its <c>transformer.layer</c>
-/// names. Last, ONNX
+/// names; a RoBERTa or XLM-RoBERTa graph by its positions counted from the ids. Last, ONNX
 /// Runtime runs the graph on a probe batch and the encoder read from it must agree on every real token: a graph that
 /// computes anything else is refused, never loaded as a different model.
 /// </summary>
@@ -41,18 +41,23 @@ public static class OnnxEncoderCheckpoint
 
     /// <summary>
     /// The encoder in <paramref name="path"/> with the tokenizer of the <c>vocab.txt</c> beside it (lower-cased as a
-    /// <c>tokenizer_config.json</c> there says; uncased without one), ready to fine-tune or embed with.
+    /// <c>tokenizer_config.json</c> there says; uncased without one; MPNet's specials for an MPNet graph), or, for a
+    /// RoBERTa or XLM-RoBERTa graph, its <c>vocab.json</c> + <c>merges.txt</c>, <c>sentencepiece.bpe.model</c> or
+    /// <c>tokenizer.json</c>: ready to fine-tune or embed with.
     /// </summary>
-    /// <param name="path">The .onnx file; its folder holds vocab.txt (and optionally tokenizer_config.json).</param>
+    /// <param name="path">The .onnx file; its folder holds the tokenizer's files.</param>
     /// <param name="maxTokens">Length of the tokenizer's sequences; null = <see cref="PretrainedEncoder.DefaultMaxTokens"/>, or the encoder's positions if fewer.</param>
     /// <param name="pooling">How sentence vectors are pooled; null = the checkpoint's way.</param>
     /// <param name="normalize">Sentence embeddings of unit length.</param>
     public static PretrainedEncoder LoadPretrained(string path, int? maxTokens = null, Pooling? pooling = null, bool normalize = false)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
-        string vocab = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, "vocab.txt");
+        string folder = Path.GetDirectoryName(Path.GetFullPath(path))!, vocab = Path.Combine(folder, "vocab.txt");
+        var loaded = Load(path, pooling, normalize);
+        if (loaded.Family == EncoderFamily.Roberta)
+            return new PretrainedEncoder(loaded.Encoder, PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, loaded.Encoder)), path);
         if (!File.Exists(vocab)) throw new FileNotFoundException($"ONNX encoder '{path}' needs its vocab.txt beside it: '{vocab}' does not exist.", vocab);
-        return PretrainedEncoder.FromWordPiece(Load(path, pooling, normalize), vocab, maxTokens, path);
+        return PretrainedEncoder.FromWordPiece(loaded, vocab, maxTokens, path);
     }
 
     /// <summary>Loads the encoder from ONNX bytes; <paramref name="source"/> names them in errors.</summary>
@@ -209,9 +214,13 @@ public static class OnnxEncoderCheckpoint
                 for (int j = 0; j < cols; j++) destination[j * rows + i] = raw[i * cols + j];
         }
 
-        /// <summary>BERT's names; MPNet's when the graph holds its relative position bias table; DistilBERT's when its layers are <c>transformer.layer</c>.</summary>
+        /// <summary>
+        /// BERT's names; MPNet's when the graph holds its relative position bias table; DistilBERT's when its layers are
+        /// <c>transformer.layer</c>; RoBERTa's when it counts positions from the ids (a CumSum: create_position_ids_from_input_ids).
+        /// </summary>
         public EncoderFamily Family => _shapes.ContainsKey(RelativeBias) ? EncoderFamily.Mpnet
-            : _shapes.ContainsKey("transformer.layer.0.attention.q_lin.bias") ? EncoderFamily.DistilBert : EncoderFamily.Bert;
+            : _shapes.ContainsKey("transformer.layer.0.attention.q_lin.bias") ? EncoderFamily.DistilBert
+            : _graph.Node.Any(n => n.OpType == "CumSum") ? EncoderFamily.Roberta : EncoderFamily.Bert;
 
         private const string RelativeBias = "encoder.relative_attention_bias.weight";
 
@@ -233,8 +242,8 @@ public static class OnnxEncoderCheckpoint
             if (layers == 0) throw new InvalidDataException($"{_src} is not a BERT encoder: it has no {layer}0.{query} weights.");
             int d = word[1], ffn = Shape($"{layer}0.{ffn1}.weight")[0];
             int heads = Heads(d, $"{layer}0.{key}.bias");
-            // MPNet counts positions from pad_token_id + 1 = 2, as RoBERTa, and adds its bias table's heads to every score.
-            int offset = mpnet ? 2 : 0, buckets = mpnet ? Shape(RelativeBias)[0] : 0;
+            // MPNet and RoBERTa count positions from pad_token_id + 1 = 2; MPNet adds its bias table's heads to every score.
+            int offset = mpnet || family == EncoderFamily.Roberta ? 2 : 0, buckets = mpnet ? Shape(RelativeBias)[0] : 0;
             if (mpnet && Shape(RelativeBias)[1] != heads)
                 throw new InvalidDataException($"{_src}: the relative position bias '{RelativeBias}' has {Shape(RelativeBias)[1]} heads; the attention has {heads}.");
             bool erf = _graph.Node.Any(n => n.OpType == "Erf");

@@ -39,7 +39,9 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
         return results.First().AsTensor<float>().ToArray();
     }
 
-    private static float[] RunEngine(LoadedEncoder loaded) => loaded.Encoder.Forward(Ids, Types, 2, 7, Padding, training: false).AsSpan(0, 2 * 7 * loaded.Encoder.Config.ModelDim).ToArray();
+    // Token types only for an encoder with a second type (RoBERTa's one-row table takes none, as its graph).
+    private static float[] RunEngine(LoadedEncoder loaded) =>
+        loaded.Encoder.Forward(Ids, loaded.Encoder.Config.TypeVocabSize > 1 ? Types : null, 2, 7, Padding, training: false).AsSpan(0, 2 * 7 * loaded.Encoder.Config.ModelDim).ToArray();
 
     // Largest difference on real tokens, relative to the largest value there.
     private static double Difference(float[] a, float[] b, int d)
@@ -85,16 +87,38 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
     }
 
     // DistilBERT as its classifiers' encoders are exported (make_small_distilbert_onnx.py, modeling_distilbert.py line by
-    // line: the query scaled before the product, masked_fill, no token types): read by its transformer.layer names.
-    [Fact]
-    public void SmallExportedDistilBert_IsReadWithItsNames_AndMatchesOnnxRuntime()
+    // line: the query scaled before the product, masked_fill, no token types): read by its transformer.layer names;
+    // RoBERTa (make_small_roberta_onnx.py: positions counted from the ids after padding_idx 1, one token type) by its CumSum.
+    [Theory]
+    [InlineData("small-distilbert.onnx", "DistilBERT", 0, 0)]
+    [InlineData("small-roberta.onnx", "RoBERTa", 2, 1)]
+    public void SmallExportedDistilBertAndRoberta_AreReadWithTheirNames_AndMatchOnnxRuntime(string fixture, string family, int offset, int types)
     {
-        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "small-distilbert.onnx");
+        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);
         var loaded = OnnxEncoderCheckpoint.Load(path);
         var c = loaded.Encoder.Config;
-        Assert.Equal("DistilBERT", loaded.Family.Name);
-        Assert.Equal((40, 16, 2, 2, 32, 24, 0, 0, Core.Models.Pooling.Cls), (c.VocabSize, c.ModelDim, c.Layers, c.Heads, c.FeedForwardDim, c.MaxLength, c.PositionOffset, c.TypeVocabSize, c.Pooling));
+        Assert.Equal(family, loaded.Family.Name);
+        Assert.Equal((40, 16, 2, 2, 32, 24, offset, types), (c.VocabSize, c.ModelDim, c.Layers, c.Heads, c.FeedForwardDim, c.MaxLength, c.PositionOffset, c.TypeVocabSize));
         Assert.True(Difference(RunEngine(loaded), RunOnnxRuntime(File.ReadAllBytes(path)), c.ModelDim) <= 1e-4);
+    }
+
+    // A RoBERTa graph takes the byte-level BPE files beside it (vocab.json + merges.txt), with RoBERTa's own special ids.
+    [Fact]
+    public void LoadPretrained_GivesARobertaGraphTheBpeFilesBesideIt()
+    {
+        string dir = Directory.CreateTempSubdirectory("onnx-roberta").FullName;
+        try
+        {
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "small-roberta.onnx"), Path.Combine(dir, "model.onnx"));
+            string[] tokens = ["<s>", "<pad>", "</s>", "<unk>", .. Enumerable.Range(0, 26).Select(i => ((char)('a' + i)).ToString()), "\u0120", "h", "e2", "l2", "o2", "w2", "r2", "d2", "x2", "<mask>"];
+            File.WriteAllText(Path.Combine(dir, "vocab.json"), "{" + string.Join(", ", tokens.Select((t, i) => $"\"{t}\": {i}")) + "}");
+            File.WriteAllText(Path.Combine(dir, "merges.txt"), "#version: 0.2\n");
+            var pretrained = OnnxEncoderCheckpoint.LoadPretrained(Path.Combine(dir, "model.onnx"), maxTokens: 8);
+            var t = pretrained.Tokenizer;
+            Assert.Equal((Tokenization.TokenizerKind.ByteLevelBpe, 0, 2, 1, 39), (t.Kind, t.ClsId, t.SepId, t.PadId, t.MaskId));
+            Assert.Equal("RoBERTa", EncoderFamily.For(pretrained.Encoder.Config).Name);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
     [Fact]
@@ -126,6 +150,7 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
     [InlineData("small-bert.onnx", 20261203)]
     [InlineData("small-mpnet.onnx", 20261211)] // MPNet's graph: its relative position buckets among the nodes
     [InlineData("small-distilbert.onnx", 20261212)]
+    [InlineData("small-roberta.onnx", 20261213)]
     public async Task MutatedGraphs_AreRefusedNamingTheFile_OrComputeWhatOnnxRuntimeComputes(string fixture, int seed)
     {
         var original = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture));
