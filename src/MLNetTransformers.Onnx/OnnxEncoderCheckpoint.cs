@@ -14,7 +14,8 @@ namespace MLNetTransformers.Onnx;
 /// graph (heads from the attention reshapes and score scale, the LayerNorm epsilon, erf or tanh GELU). An MPNet graph
 /// (all-mpnet-base-v2's export) is known by its relative position bias table, <c>encoder.relative_attention_bias.weight</c>,
 /// and read with MPNet's names, positions from 2 and its tokenizer; a DistilBERT graph by its <c>transformer.layer</c>
-/// names; a RoBERTa or XLM-RoBERTa graph by its positions counted from the ids. Last, ONNX
+/// names; a RoBERTa or XLM-RoBERTa graph by its positions counted from the ids; an ELECTRA graph by its
+/// embeddings_project. Last, ONNX
 /// Runtime runs the graph on a probe batch and the encoder read from it must agree on every real token: a graph that
 /// computes anything else is refused, never loaded as a different model.
 /// </summary>
@@ -187,7 +188,8 @@ public static class OnnxEncoderCheckpoint
         }
 
         private static bool IsHuggingFaceName(string name) => name.StartsWith("embeddings.", StringComparison.Ordinal) || name.StartsWith("encoder.", StringComparison.Ordinal)
-            || name.StartsWith("pooler.", StringComparison.Ordinal) || name.StartsWith("bert.", StringComparison.Ordinal) || name.StartsWith("transformer.", StringComparison.Ordinal);
+            || name.StartsWith("pooler.", StringComparison.Ordinal) || name.StartsWith("bert.", StringComparison.Ordinal) || name.StartsWith("transformer.", StringComparison.Ordinal)
+            || name.StartsWith("embeddings_project.", StringComparison.Ordinal);
 
         private void Add(string name, TensorProto t, bool transpose)
         {
@@ -219,6 +221,7 @@ public static class OnnxEncoderCheckpoint
         /// <c>transformer.layer</c>; RoBERTa's when it counts positions from the ids (a CumSum: create_position_ids_from_input_ids).
         /// </summary>
         public EncoderFamily Family => _shapes.ContainsKey(RelativeBias) ? EncoderFamily.Mpnet
+            : _shapes.ContainsKey("embeddings_project.weight") ? EncoderFamily.Electra
             : _shapes.ContainsKey("transformer.layer.0.attention.q_lin.bias") ? EncoderFamily.DistilBert
             : _graph.Node.Any(n => n.OpType == "CumSum") ? EncoderFamily.Roberta : EncoderFamily.Bert;
 
@@ -240,7 +243,11 @@ public static class OnnxEncoderCheckpoint
             int layers = 0;
             while (_shapes.ContainsKey($"{layer}{layers}.{query}.weight")) layers++;
             if (layers == 0) throw new InvalidDataException($"{_src} is not a BERT encoder: it has no {layer}0.{query} weights.");
-            int d = word[1], ffn = Shape($"{layer}0.{ffn1}.weight")[0];
+            // ELECTRA's embeddings may be narrower than the blocks (embeddings_project maps them): d is the blocks' width.
+            int d = Shape($"{layer}0.{query}.weight")[0], ffn = Shape($"{layer}0.{ffn1}.weight")[0];
+            int embeddingDim = word[1] == d ? 0 : word[1];
+            if (embeddingDim > 0 && !(_shapes.TryGetValue("embeddings_project.weight", out var proj) && proj[0] == d && proj[1] == word[1]))
+                throw new InvalidDataException($"{_src}: the embeddings are {word[1]} wide and the blocks {d}, with no embeddings_project [{d}, {word[1]}] between them.");
             int heads = Heads(d, $"{layer}0.{key}.bias");
             // MPNet and RoBERTa count positions from pad_token_id + 1 = 2; MPNet adds its bias table's heads to every score.
             int offset = mpnet || family == EncoderFamily.Roberta ? 2 : 0, buckets = mpnet ? Shape(RelativeBias)[0] : 0;
@@ -250,12 +257,13 @@ public static class OnnxEncoderCheckpoint
             bool tanhGelu = !erf && _graph.Node.Count(n => n.OpType == "Tanh") > (_shapes.ContainsKey("pooler.dense.weight") ? 1 : 0);
             return new TransformerConfig
             {
-                VocabSize = word[0], ModelDim = d, MaxLength = pos[0] - offset, PositionOffset = offset, RelativeAttentionBuckets = buckets,
+                VocabSize = word[0], ModelDim = d, EmbeddingDim = embeddingDim, MaxLength = pos[0] - offset, PositionOffset = offset, RelativeAttentionBuckets = buckets,
                 TypeVocabSize = types, Layers = layers, Heads = heads, FeedForwardDim = ffn,
                 Norm = NormPlacement.PostNorm, EmbeddingNorm = true, LayerNormEps = Epsilon(), PositionalEncoding = PositionalEncodingKind.Learned,
                 Activation = erf ? Activation.Gelu : tanhGelu ? Activation.GeluTanh : Activation.Relu,
                 Dropout = 0.1f, AttentionDropout = 0.1f, // an exported graph has no dropout: BERT's (and all-MiniLM-L6-v2's) 0.1
-                Pooling = distilBert ? Pooling.Cls : Pooling.Mean,   // DistilBERT's heads read the first token
+                Pooling = distilBert || family == EncoderFamily.Electra ? Pooling.Cls : Pooling.Mean, // DistilBERT's and ELECTRA's heads read the first token
+                PoolerActivation = family == EncoderFamily.Electra ? PoolerActivation.Gelu : PoolerActivation.Tanh,
             };
         }
 

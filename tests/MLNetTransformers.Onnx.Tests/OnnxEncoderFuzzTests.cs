@@ -89,16 +89,18 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
     // DistilBERT as its classifiers' encoders are exported (make_small_distilbert_onnx.py, modeling_distilbert.py line by
     // line: the query scaled before the product, masked_fill, no token types): read by its transformer.layer names;
     // RoBERTa (make_small_roberta_onnx.py: positions counted from the ids after padding_idx 1, one token type) by its CumSum.
+    // ELECTRA (make_small_electra_onnx.py: embeddings 8 wide, embeddings_project to 16, no pooler) by its projection.
     [Theory]
-    [InlineData("small-distilbert.onnx", "DistilBERT", 0, 0)]
-    [InlineData("small-roberta.onnx", "RoBERTa", 2, 1)]
-    public void SmallExportedDistilBertAndRoberta_AreReadWithTheirNames_AndMatchOnnxRuntime(string fixture, string family, int offset, int types)
+    [InlineData("small-distilbert.onnx", "DistilBERT", 0, 0, 16)]
+    [InlineData("small-roberta.onnx", "RoBERTa", 2, 1, 16)]
+    [InlineData("small-electra.onnx", "ELECTRA", 0, 2, 8)]
+    public void SmallExportedDistilBertRobertaAndElectra_AreReadWithTheirNames_AndMatchOnnxRuntime(string fixture, string family, int offset, int types, int embeddingWidth)
     {
         string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);
         var loaded = OnnxEncoderCheckpoint.Load(path);
         var c = loaded.Encoder.Config;
         Assert.Equal(family, loaded.Family.Name);
-        Assert.Equal((40, 16, 2, 2, 32, 24, offset, types), (c.VocabSize, c.ModelDim, c.Layers, c.Heads, c.FeedForwardDim, c.MaxLength, c.PositionOffset, c.TypeVocabSize));
+        Assert.Equal((40, 16, 2, 2, 32, 24, offset, types, embeddingWidth), (c.VocabSize, c.ModelDim, c.Layers, c.Heads, c.FeedForwardDim, c.MaxLength, c.PositionOffset, c.TypeVocabSize, c.EmbeddingWidth));
         Assert.True(Difference(RunEngine(loaded), RunOnnxRuntime(File.ReadAllBytes(path)), c.ModelDim) <= 1e-4);
     }
 
@@ -151,6 +153,7 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
     [InlineData("small-mpnet.onnx", 20261211)] // MPNet's graph: its relative position buckets among the nodes
     [InlineData("small-distilbert.onnx", 20261212)]
     [InlineData("small-roberta.onnx", 20261213)]
+    [InlineData("small-electra.onnx", 20261214)]
     public async Task MutatedGraphs_AreRefusedNamingTheFile_OrComputeWhatOnnxRuntimeComputes(string fixture, int seed)
     {
         var original = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture));
