@@ -484,14 +484,17 @@ public class LayerGradientTests
         Assert.Throws<ArgumentException>(() => model.Loss(new TokenBatch(3, 2, new int[6]) { Targets = new float[2] }));
     }
 
-    // Masked LM with BERT's head (transform, tied decoder) and next-sentence prediction: the joint loss's gradient.
-    [Fact]
-    public void MaskedLanguageModel_WithBertHeads_JointLoss()
+    // Masked LM with BERT's head (transform, tied decoder) and next-sentence prediction: the joint loss's gradient; and
+    // with ELECTRA's generator shape (embeddings 5 wide projected to 8, the transform back down to 5 for the tied decoder).
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    public void MaskedLanguageModel_WithBertHeads_JointLoss(int embeddingDim)
     {
         var config = new TransformerConfig
         {
             VocabSize = 11, ModelDim = 8, Heads = 2, Layers = 1, FeedForwardDim = 12, MaxLength = 6, Dropout = 0f, TypeVocabSize = 2,
-            EmbeddingNorm = true, Pooler = true, MlmTransform = true, NextSentenceHead = true, Activation = Activation.Gelu,
+            EmbeddingNorm = true, Pooler = true, MlmTransform = true, NextSentenceHead = true, Activation = Activation.Gelu, EmbeddingDim = embeddingDim,
         };
         var model = new MaskedLanguageModel(config, 5);
         GradCheck.Scramble(model.Parameters, 6, 0.3f);

@@ -96,13 +96,18 @@ public class PretrainedCheckpointTests
         Assert.Equal(buckets, offsets.Select(o => Layers.RelativePositionBias.Bucket(o, 32)));
     }
 
-    // MPNetForMaskedLM (make_pretrained.py): RoBERTa's lm_head over MPNet's encoder, the decoder tied to the word embeddings.
-    [Fact]
-    public void MpnetMaskedLm_LogitsMatchPyTorch()
+    // MPNetForMaskedLM (make_pretrained.py): RoBERTa's lm_head over MPNet's encoder, the decoder tied to the word
+    // embeddings; ElectraForMaskedLM, a generator: its head narrows the hidden states to the embeddings' 8 before the
+    // tied decoder.
+    [Theory]
+    [InlineData("mpnet-mlm")]
+    [InlineData("electra-generator")]
+    public void MaskedLmHeads_LogitsMatchPyTorch(string fixture)
     {
-        var model = PretrainedCheckpoint.LoadMaskedLanguageModelFolder(Folder("mpnet-mlm"));
-        Assert.True(model.Config.MlmTransform && !model.Config.Pooler && model.Config.RelativeAttentionBuckets == 32);
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder("mpnet-mlm"), "expected.json")));
+        var model = PretrainedCheckpoint.LoadMaskedLanguageModelFolder(Folder(fixture));
+        Assert.True(model.Config.MlmTransform && !model.Config.Pooler);
+        Assert.Equal(fixture == "mpnet-mlm" ? (32, 16) : (0, 8), (model.Config.RelativeAttentionBuckets, model.Config.EmbeddingWidth));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(fixture), "expected.json")));
         var ids = doc.RootElement.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
         var mask = doc.RootElement.GetProperty("attention_mask").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetInt32())).ToArray();
         var expected = doc.RootElement.GetProperty("logits").EnumerateArray().Select(v => v.GetDouble()).ToArray();

@@ -33,15 +33,17 @@ public class FillMaskTests
         Assert.Contains("has no", e.Message);
     }
 
-    // MPNetForMaskedLM: the fixture's first sequence is <s> the film was <mask> </s>; its <mask> is written in text as
-    // MPNet's tokenizer writes it, and the candidates are PyTorch's at position 4.
-    [Fact]
-    public void HuggingFaceMpnetHead_GivesPyTorchsProbabilities()
+    // MPNetForMaskedLM and ELECTRA's generator: the fixtures' first sequence is "the film was" then a mask; the mask is
+    // written in text as each tokenizer writes it, and the candidates are PyTorch's at position 4.
+    [Theory]
+    [InlineData("mpnet-mlm", "<mask>")]
+    [InlineData("electra-generator", "[MASK]")]
+    public void HuggingFaceMpnetAndElectraHeads_GivePyTorchsProbabilities(string fixture, string mask)
     {
-        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "mpnet-mlm");
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);
         var fill = FillMaskTransformer.FromHuggingFaceFolder(folder, topK: 5);
-        Assert.Equal("<mask>", fill.MaskToken);
-        var prediction = Assert.Single(fill.Predict("The film was <mask>"));
+        Assert.Equal(mask, fill.MaskToken);
+        var prediction = Assert.Single(fill.Predict($"The film was {mask}"));
         Assert.Equal(4, prediction.Position);
         SameAsPyTorch(prediction, folder, "logits", position: 4);
     }

@@ -2,8 +2,9 @@ namespace MLNetTransformers.Core.Layers;
 
 /// <summary>
 /// BERT's masked-LM head transform (Hugging Face's <c>BertPredictionHeadTransform</c>, RoBERTa's <c>lm_head.dense</c> +
-/// <c>layer_norm</c>, DistilBERT's <c>vocab_transform</c> + <c>vocab_layer_norm</c>): hidden [n, d] →
-/// LayerNorm(act(dense(hidden))) [n, d], before the decoder to the vocabulary. Weights <c>{prefix}dense.*</c>, <c>{prefix}norm.*</c>.
+/// <c>layer_norm</c>, DistilBERT's <c>vocab_transform</c> + <c>vocab_layer_norm</c>, ELECTRA's generator_predictions):
+/// hidden [n, d] → LayerNorm(act(dense(hidden))) [n, e], before the decoder to the vocabulary, e the token embedding's
+/// width (d but for ELECTRA). Weights <c>{prefix}dense.*</c>, <c>{prefix}norm.*</c>.
 /// </summary>
 public sealed class PredictionTransform
 {
@@ -13,20 +14,22 @@ public sealed class PredictionTransform
     private float[]? _z, _a, _da;
     private int _rows;
 
-    /// <summary>Declares the dense layer [d, d] and the LayerNorm.</summary>
+    /// <summary>Declares the dense layer [e, d] and the LayerNorm over e.</summary>
     /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
     /// <param name="prefix">Prefix of the parameter names.</param>
-    /// <param name="dim">Width d.</param>
+    /// <param name="dim">Width d of the hidden states.</param>
     /// <param name="activation">The encoder's activation (<c>hidden_act</c>).</param>
     /// <param name="eps">The LayerNorm's epsilon.</param>
-    public PredictionTransform(ParameterSet parameters, string prefix, int dim, Activation activation, float eps)
+    /// <param name="outDim">Width e of the output (the token embedding's); 0 = d.</param>
+    public PredictionTransform(ParameterSet parameters, string prefix, int dim, Activation activation, float eps, int outDim = 0)
     {
-        _dense = new Linear(parameters, prefix + "dense.", dim, dim);
-        _norm = new LayerNorm(parameters, prefix + "norm.", dim, eps);
+        if (outDim <= 0) outDim = dim;
+        _dense = new Linear(parameters, prefix + "dense.", dim, outDim);
+        _norm = new LayerNorm(parameters, prefix + "norm.", outDim, eps);
         _act = activation;
     }
 
-    /// <summary>x [n, d] → LayerNorm(act(x·Wᵀ + b)) [n, d] (a buffer reused by the next call).</summary>
+    /// <summary>x [n, d] → LayerNorm(act(x·Wᵀ + b)) [n, e] (a buffer reused by the next call).</summary>
     /// <param name="x">Hidden states [n, d].</param>
     /// <param name="rows">Rows (n).</param>
     public float[] Forward(float[] x, int rows)
@@ -39,7 +42,7 @@ public sealed class PredictionTransform
         return _norm.Forward(a, rows);
     }
 
-    /// <summary>dy [n, d] → dx [n, d] for the last Forward; adds the dense layer's and the LayerNorm's gradients.</summary>
+    /// <summary>dy [n, e] → dx [n, d] for the last Forward; adds the dense layer's and the LayerNorm's gradients.</summary>
     /// <param name="dy">Gradient of the loss with respect to the output.</param>
     public float[] Backward(float[] dy)
     {

@@ -17,9 +17,8 @@ public sealed class MaskedLanguageModel : TokenPredictionModel
         Encoder = new TransformerEncoder(Parameters, "", Config, seed);
         if (Config.MlmTransform)
         {
-            if (Config.ProjectsEmbeddings)
-                throw new NotSupportedException($"A masked LM's tied decoder reads vectors of the token embedding's width; embeddings of width {Config.EmbeddingDim} projected to {Config.ModelDim} (ELECTRA's) have no such head here.");
-            Transform = new PredictionTransform(Parameters, "mlm_head.transform.", Config.ModelDim, Config.Activation, Config.LayerNormEps);
+            // The transform ends at the token embedding's width, which the tied decoder reads (narrower for ELECTRA's generator).
+            Transform = new PredictionTransform(Parameters, "mlm_head.transform.", Config.ModelDim, Config.Activation, Config.LayerNormEps, Config.EmbeddingWidth);
             Head = new Linear(Parameters, "mlm_head.", Parameters["tok.weight"]); // tied to the token embedding, a bias of its own
         }
         else Head = new Linear(Parameters, "mlm_head.", config.ModelDim, config.VocabSize);

@@ -15,10 +15,10 @@ public sealed class EncoderFamily
     private readonly Func<JsonElement, string, TransformerConfig> _config;
     private readonly Func<TransformerConfig, JsonObject> _writeConfig;
     private readonly Func<string, string[]?> _names;
-    private readonly Dictionary<string, string>? _mlmHead;
+    private readonly Dictionary<string, string> _mlmHead;
 
     private EncoderFamily(string name, string[] modelTypes, string prefix, string[] ownNamespaces,
-        Func<JsonElement, string, TransformerConfig> config, Func<TransformerConfig, JsonObject> writeConfig, Func<string, string[]?> names, Dictionary<string, string>? mlmHead,
+        Func<JsonElement, string, TransformerConfig> config, Func<TransformerConfig, JsonObject> writeConfig, Func<string, string[]?> names, Dictionary<string, string> mlmHead,
         SequenceClassifierHead? sequenceClassifier)
     {
         (Name, ModelTypes, Prefix, OwnNamespaces, _config, _writeConfig, _names, _mlmHead, SequenceClassifier) =
@@ -98,16 +98,13 @@ public sealed class EncoderFamily
     /// family's masked-LM task model stores it (outside the encoder's prefix); null for any other parameter.
     /// </summary>
     /// <param name="parameter">An engine parameter name.</param>
-    public string? MaskedLanguageModelName(string parameter) => _mlmHead?.GetValueOrDefault(parameter);
-
-    /// <summary>Whether the engine reads the family's masked-LM head (ELECTRA's generator head, of another width, is not read).</summary>
-    public bool HasMaskedLanguageModelHead => _mlmHead is not null;
+    public string? MaskedLanguageModelName(string parameter) => _mlmHead.GetValueOrDefault(parameter);
 
     /// <summary>Whether the family's pretraining has a next-sentence head (<c>nsp_head.*</c>: BERT's <c>cls.seq_relationship</c>).</summary>
-    public bool HasNextSentenceHead => _mlmHead?.ContainsKey("nsp_head.weight") == true;
+    public bool HasNextSentenceHead => _mlmHead.ContainsKey("nsp_head.weight");
 
     /// <summary>Tensors the family's masked-LM head may store besides <see cref="MaskedLanguageModelName"/>'s: its decoder, tied to the word embeddings.</summary>
-    public string TiedDecoderName => _mlmHead?["decoder"] ?? throw new NotSupportedException($"The engine reads no {Name} masked-LM head.");
+    public string TiedDecoderName => _mlmHead["decoder"];
 
     private static Dictionary<string, string> MlmHead(string dense, string norm, string bias, string decoder, string? nextSentence = null)
     {
@@ -140,11 +137,11 @@ public sealed class EncoderFamily
     /// <summary>
     /// ELECTRA's discriminator (<c>ElectraModel</c>): BERT's blocks under <c>electra.</c>, embeddings of
     /// <c>embedding_size</c> projected to <c>hidden_size</c> by <c>embeddings_project</c> when the two differ, no pooler
-    /// (its classification head reads the first token through <c>classifier.dense</c> + GELU). The generator's masked-LM
-    /// head is not read.
+    /// (its classification head reads the first token through <c>classifier.dense</c> + GELU). A generator's masked-LM head
+    /// (<c>generator_predictions</c> down to the embeddings' width, <c>generator_lm_head</c> tied to the word embeddings) is read for fill-mask.
     /// </summary>
     public static EncoderFamily Electra { get; } = new("ELECTRA", ["electra"], "electra.", ["embeddings.", "embeddings_project.", "encoder."],
-        ElectraConfig, WriteElectraConfig, ElectraNames, mlmHead: null,
+        ElectraConfig, WriteElectraConfig, ElectraNames, MlmHead("generator_predictions.dense.", "generator_predictions.LayerNorm.", "generator_lm_head.bias", "generator_lm_head.weight"),
         new SequenceClassifierHead("ElectraForSequenceClassification", "classifier.dense.", "classifier.out_proj.", PoolerActivation.Gelu));
 
     /// <summary>

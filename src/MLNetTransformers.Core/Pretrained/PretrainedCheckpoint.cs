@@ -299,8 +299,6 @@ public static class PretrainedCheckpoint
     public static MaskedLanguageModel LoadMaskedLanguageModel(EncoderFamily family, TransformerConfig config, ITensorSource tensors)
     {
         string src = $"'{tensors.Source}'";
-        if (!family.HasMaskedLanguageModelHead)
-            throw new NotSupportedException($"{src}: {family.Name}'s masked-LM head is not read (an ELECTRA generator's head works at the embeddings' width); its encoder is.");
         var names = new Resolver(family, tensors);
         if (names.Find(family.MaskedLanguageModelName("mlm_head.bias")!) is null)
             throw new InvalidDataException($"{src} has no masked-LM head ('{family.MaskedLanguageModelName("mlm_head.bias")}'): fill-mask needs a checkpoint saved from a masked-LM task model ({family.Name}ForMaskedLM or pretraining).");

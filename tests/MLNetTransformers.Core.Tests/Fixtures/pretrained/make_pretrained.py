@@ -585,3 +585,26 @@ for shard in range(2):
 json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, open(os.path.join("bert-pickle-sharded", "pytorch_model.bin.index.json"), "w"), indent=1)
 json.dump(bert_config, open(os.path.join("bert-pickle-sharded", "config.json"), "w"), indent=2)
 open(os.path.join("bert-pickle-sharded", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+
+# ElectraForMaskedLM, a generator (electra-generator/): the ELECTRA encoder above (embeddings 8 wide projected to 16),
+# generator_predictions (dense 16 -> 8, gelu, LayerNorm over 8) and generator_lm_head, tied to the 8-wide word
+# embeddings, with its own bias; expected.json the logits of a batch with [MASK] tokens.
+g = torch.Generator().manual_seed(8)
+gen = {"generator_predictions.dense.weight": rnd(E, D), "generator_predictions.dense.bias": rnd(E, s=0.1),
+       "generator_predictions.LayerNorm.weight": 1 + rnd(E, s=0.2), "generator_predictions.LayerNorm.bias": rnd(E, s=0.1), "generator_lm_head.bias": rnd(V, s=0.1)}
+gen_ids = torch.tensor([[2, 6, 8, 17, 4, 3, 0, 0], [2, 4, 14, 16, 34, 4, 24, 3]])
+gen_mask = (gen_ids != 0).long()
+with torch.no_grad():
+    hidden, _ = electra(gen_ids, gen_mask, torch.zeros_like(gen_ids))
+    h = torch.nn.functional.layer_norm(gelu(hidden @ gen["generator_predictions.dense.weight"].T + gen["generator_predictions.dense.bias"]), (E,),
+                                       gen["generator_predictions.LayerNorm.weight"], gen["generator_predictions.LayerNorm.bias"], eps=1e-12)
+    gen_logits = h @ electra.embeddings.word_embeddings.weight.T + gen["generator_lm_head.bias"]
+os.makedirs("electra-generator", exist_ok=True)
+tensors = {"electra." + n0: ("F32", p.detach()) for n0, p in electra.named_parameters()}
+tensors.update({k: ("F32", v) for k, v in gen.items()})
+tensors["generator_lm_head.weight"] = ("F32", electra.embeddings.word_embeddings.weight.detach())
+write_safetensors(os.path.join("electra-generator", "model.safetensors"), tensors, {"format": "pt"})
+json.dump(dict(electra_config, architectures=["ElectraForMaskedLM"]), open(os.path.join("electra-generator", "config.json"), "w"), indent=2)
+open(os.path.join("electra-generator", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+json.dump({"input_ids": gen_ids.tolist(), "attention_mask": gen_mask.tolist(), "logits": [round(float(v), 9) for v in gen_logits.reshape(-1).tolist()]},
+          open(os.path.join("electra-generator", "expected.json"), "w"))
