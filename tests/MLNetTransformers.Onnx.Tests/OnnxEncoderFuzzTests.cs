@@ -88,8 +88,8 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
 
     // DistilBERT as its classifiers' encoders are exported (make_small_distilbert_onnx.py, modeling_distilbert.py line by
     // line: the query scaled before the product, masked_fill, no token types): read by its transformer.layer names;
-    // RoBERTa (make_small_roberta_onnx.py: positions counted from the ids after padding_idx 1, one token type) by its CumSum.
-    // ELECTRA (make_small_electra_onnx.py: embeddings 8 wide, embeddings_project to 16, no pooler) by its projection.
+    // RoBERTa (make_small_bert_onnx.py's variant: positions counted from the ids after padding_idx 1, one token type) by its CumSum.
+    // ELECTRA (make_small_bert_onnx.py's variant: embeddings 8 wide, embeddings_project to 16, no pooler) by its projection.
     [Theory]
     [InlineData("small-distilbert.onnx", "DistilBERT", 0, 0, 16)]
     [InlineData("small-roberta.onnx", "RoBERTa", 2, 1, 16)]

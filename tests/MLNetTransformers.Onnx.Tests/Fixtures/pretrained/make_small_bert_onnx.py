@@ -4,6 +4,9 @@ parameter names, its extended attention mask, its transpose_for_scores, erf GELU
 export their models: inputs input_ids / attention_mask / token_type_ids, output last_hidden_state, opset 13. The
 exporter renames the transposed MatMul weights, so the reader has to match them by the graph's structure, as with
 all-MiniLM-L6-v2. Tests compare the engine with ONNX Runtime on this graph and fuzz the reader with mutations of it.
+The same module with modeling_roberta.py's embeddings (create_position_ids_from_input_ids after padding_idx 1, one
+token type; inputs input_ids / attention_mask) writes small-roberta.onnx, and with modeling_electra.py's (embeddings 8
+wide, embeddings_project to 16, no pooler) small-electra.onnx.
 Needs Debian's python3-torch and python3-onnx (../shared/peers/install.sh):
     /usr/bin/python3 make_small_bert_onnx.py"""
 import math
@@ -61,23 +64,37 @@ class Layer(nn.Module):
 
 
 class BertModel(nn.Module):
-    def __init__(self):
+    # kind "bert"; "roberta": positions counted from the ids after padding_idx 1, one token type; "electra": embeddings
+    # of width E projected to D, no pooler.
+    def __init__(self, kind="bert", E=D):
         super().__init__()
+        self.kind = kind
+        pad = 1 if kind == "roberta" else 0
         e = nn.Module()
-        e.word_embeddings, e.position_embeddings = nn.Embedding(V, D, padding_idx=0), nn.Embedding(P, D)
-        e.token_type_embeddings, e.LayerNorm = nn.Embedding(2, D), nn.LayerNorm(D, eps=1e-12)
+        e.word_embeddings = nn.Embedding(V, E, padding_idx=pad)
+        e.position_embeddings = nn.Embedding(P + 2, E, padding_idx=1) if kind == "roberta" else nn.Embedding(P, E)
+        e.token_type_embeddings, e.LayerNorm = nn.Embedding(1 if kind == "roberta" else 2, E), nn.LayerNorm(E, eps=1e-12)
         e.register_buffer("position_ids", torch.arange(P).expand((1, -1)))
         self.embeddings = e
         self.encoder = nn.Module()
         self.encoder.layer = nn.ModuleList([Layer() for _ in range(L)])
-        self.pooler = nn.Module()
-        self.pooler.dense = nn.Linear(D, D)
+        if kind == "electra":
+            self.embeddings_project = nn.Linear(E, D)
+        else:
+            self.pooler = nn.Module()
+            self.pooler.dense = nn.Linear(D, D)
 
-    def forward(self, input_ids, attention_mask, token_type_ids):
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
         e = self.embeddings
-        seq_length = input_ids.size(1)
-        position_ids = e.position_ids[:, :seq_length]
+        if self.kind == "roberta":  # create_position_ids_from_input_ids
+            m = input_ids.ne(1).int()
+            position_ids = (torch.cumsum(m, dim=1).type_as(m) * m).long() + 1
+            token_type_ids = torch.zeros_like(input_ids)
+        else:
+            position_ids = e.position_ids[:, :input_ids.size(1)]
         x = e.LayerNorm(e.word_embeddings(input_ids) + e.token_type_embeddings(token_type_ids) + e.position_embeddings(position_ids))
+        if self.kind == "electra":
+            x = self.embeddings_project(x)
         extended = attention_mask[:, None, None, :].to(dtype=x.dtype)
         extended = (1.0 - extended) * torch.finfo(x.dtype).min
         for layer in self.encoder.layer:
@@ -85,16 +102,34 @@ class BertModel(nn.Module):
         return x  # sentence-transformers export last_hidden_state only (the pooler's weights stay in the graph's initializers)
 
 
-model = BertModel().eval()
-with torch.no_grad():
-    for name, p in model.named_parameters():
-        if "LayerNorm" in name:
-            p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.2 * torch.randn_like(p))
-        else:
-            p.copy_(0.3 * torch.randn_like(p))
-ids = torch.tensor([[2, 8, 9, 12, 10, 3, 0, 0], [2, 15, 20, 7, 13, 11, 19, 3]])
-mask = (ids != 0).long()
-types = torch.tensor([[0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1]])
-torch.onnx.export(model, (ids, mask, types), "small-bert.onnx", input_names=["input_ids", "attention_mask", "token_type_ids"],
-                  output_names=["last_hidden_state"], opset_version=13, do_constant_folding=True,
-                  dynamic_axes={n: {0: "batch", 1: "sequence"} for n in ["input_ids", "attention_mask", "token_type_ids", "last_hidden_state"]})
+def randomized(model):
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "LayerNorm" in name or "layer_norm" in name:
+                p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.2 * torch.randn_like(p))
+            else:
+                p.copy_(0.3 * torch.randn_like(p))
+    return model.eval()
+
+
+def export(model, inputs, names, path):
+    torch.onnx.export(model, inputs, path, input_names=names, output_names=["last_hidden_state"], opset_version=13, do_constant_folding=True,
+                      dynamic_axes={n: {0: "batch", 1: "sequence"} for n in names + ["last_hidden_state"]})
+
+
+def main():
+    model = randomized(BertModel())
+    ids = torch.tensor([[2, 8, 9, 12, 10, 3, 0, 0], [2, 15, 20, 7, 13, 11, 19, 3]])
+    mask = (ids != 0).long()
+    types = torch.tensor([[0, 0, 0, 0, 0, 0, 0, 0], [0, 0, 0, 0, 1, 1, 1, 1]])
+    export(model, (ids, mask, types), ["input_ids", "attention_mask", "token_type_ids"], "small-bert.onnx")
+
+    torch.manual_seed(17)
+    roberta_ids = torch.tensor([[0, 8, 9, 12, 10, 2, 1, 1], [0, 15, 20, 7, 13, 11, 19, 2]])
+    export(randomized(BertModel("roberta")), (roberta_ids, (roberta_ids != 1).long()), ["input_ids", "attention_mask"], "small-roberta.onnx")
+    torch.manual_seed(19)
+    export(randomized(BertModel("electra", E=8)), (ids, mask, types), ["input_ids", "attention_mask", "token_type_ids"], "small-electra.onnx")
+
+
+if __name__ == "__main__":
+    main()

@@ -7,6 +7,7 @@ opset 13. Needs Debian's python3-torch and python3-onnx (../shared/peers/install
 import math
 import torch
 import torch.nn as nn
+from make_small_bert_onnx import export, randomized
 
 torch.manual_seed(13)
 V, D, H, F, L, P = 40, 16, 2, 32, 2, 24
@@ -78,15 +79,5 @@ class DistilBertModel(nn.Module):
         return x
 
 
-model = DistilBertModel().eval()
-with torch.no_grad():
-    for name, p in model.named_parameters():
-        if "layer_norm" in name or "LayerNorm" in name:
-            p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.2 * torch.randn_like(p))
-        else:
-            p.copy_(0.3 * torch.randn_like(p))
 ids = torch.tensor([[101 % V, 8, 9, 12, 10, 3, 0, 0], [2, 15, 20, 7, 13, 11, 19, 3]])
-mask = (ids != 0).long()
-torch.onnx.export(model, (ids, mask), "small-distilbert.onnx", input_names=["input_ids", "attention_mask"],
-                  output_names=["last_hidden_state"], opset_version=13, do_constant_folding=True,
-                  dynamic_axes={n: {0: "batch", 1: "sequence"} for n in ["input_ids", "attention_mask", "last_hidden_state"]})
+export(randomized(DistilBertModel()), (ids, (ids != 0).long()), ["input_ids", "attention_mask"], "small-distilbert.onnx")

@@ -8,6 +8,7 @@ Needs Debian's python3-torch and python3-onnx (../shared/peers/install.sh):
 import math
 import torch
 import torch.nn as nn
+from make_small_bert_onnx import export, randomized
 
 torch.manual_seed(11)
 V, D, H, F, L, P, PAD, BUCKETS = 40, 16, 2, 32, 2, 24, 1, 32
@@ -104,15 +105,5 @@ class MPNetModel(nn.Module):
         return x  # sentence-transformers export last_hidden_state only
 
 
-model = MPNetModel().eval()
-with torch.no_grad():
-    for name, p in model.named_parameters():
-        if "LayerNorm" in name:
-            p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.2 * torch.randn_like(p))
-        else:
-            p.copy_(0.3 * torch.randn_like(p))
 ids = torch.tensor([[0, 8, 9, 12, 10, 2, 1, 1], [0, 15, 20, 7, 13, 11, 19, 2]])
-mask = (ids != PAD).long()
-torch.onnx.export(model, (ids, mask), "small-mpnet.onnx", input_names=["input_ids", "attention_mask"],
-                  output_names=["last_hidden_state"], opset_version=13, do_constant_folding=True,
-                  dynamic_axes={n: {0: "batch", 1: "sequence"} for n in ["input_ids", "attention_mask", "last_hidden_state"]})
+export(randomized(MPNetModel()), (ids, (ids != PAD).long()), ["input_ids", "attention_mask"], "small-mpnet.onnx")
