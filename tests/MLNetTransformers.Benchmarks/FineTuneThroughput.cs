@@ -38,14 +38,18 @@ internal static class FineTuneThroughput
             var padded = TokenBatch.Padded(rows, pretrained.Tokenizer.MaxTokens);
             batches.Add(new TokenBatch(padded.BatchSize, padded.SeqLen, padded.Ids, padded.AttentionMask, Enumerable.Range(0, bs).Select(i => i % 2).ToArray()));
         }
-        var config = new ClassifierConfig(pretrained.Encoder.Config.Shape()) { NumClasses = 2 };
+        // `--compare relative-bias`: the same encoder with MPNet's relative position bias (32 buckets, a new table), on or off.
+        bool relativeBias = args.Get("--compare") == RelativeBias;
+        var config = new ClassifierConfig(pretrained.Encoder.Config.Shape() with { RelativeAttentionBuckets = relativeBias ? 32 : 0 }) { NumClasses = 2 };
         var model = new TransformerClassifier(config, 1);
         foreach (var t in pretrained.Encoder.Parameters.Tensors) t.Value.CopyTo(model.Parameters[t.Name].Value);
         var trainer = new Trainer(model, new TrainerOptions { LearningRate = 2e-5f, WarmupSteps = 0, TotalSteps = 1000 });
 
         // `--width V256` runs the GEMM's 256-bit (AVX2) kernels on a machine that has 512-bit ones, to measure them here.
         if (args.Get("--width") is { } width) Gemm.Width = Enum.Parse<SimdWidth>(width);
-        if (args.Get("--compare") is { } change) return Compare(change, model, trainer, batches, config);
+        if (args.Get("--compare") is { } change)
+            return Compare(change, relativeBias ? on => { foreach (var block in model.Encoder.Blocks) block.SelfAttention.PositionBias = on ? model.Encoder.PositionBias : null; }
+                : Switches.GetValueOrDefault(change), trainer, batches, config);
 
         // The FMA peak is measured before and after the steps and the higher kept: a measurement slowed by the VM's other
         // load (338 against 425 GFLOP/s in one run) would otherwise inflate the fraction of peak.
@@ -179,7 +183,10 @@ internal static class FineTuneThroughput
     /// the blocks' products over each sequence's real tokens and attention at each sequence's own length (the engine
     /// packs padded batches, so padding is neither computed nor counted); embeddings, norms and the optimizer are not
     /// counted.</summary>
-    // Engine switches that `--compare NAME` measures on and off ("off" is the engine's default).
+    private const string RelativeBias = "relative-bias";
+
+    // Engine switches that `--compare NAME` measures on and off ("off" is the engine's default); and relative-bias, MPNet's
+    // relative position bias on every layer's scores (on) or none (off), in the same model.
     private static readonly Dictionary<string, Action<bool>> Switches = new()
     {
         ["none"] = _ => { }, // the same code on both sides: how far apart two sides measure by chance
@@ -197,11 +204,11 @@ internal static class FineTuneThroughput
     /// `--compare NAME`: every batch trained twice with the switch on and twice off, interleaved, so that the VM's swings
     /// of speed, which last seconds, fall on both sides alike; prints each side's tokens/s and their ratio.
     /// </summary>
-    private static int Compare(string name, TransformerClassifier model, Trainer trainer, List<TokenBatch> batches, ClassifierConfig config)
+    private static int Compare(string name, Action<bool>? set, Trainer trainer, List<TokenBatch> batches, ClassifierConfig config)
     {
-        if (!Switches.TryGetValue(name, out var set))
+        if (set is null)
         {
-            Console.Error.WriteLine($"--compare: unknown switch '{name}' (known: {string.Join(", ", Switches.Keys)}).");
+            Console.Error.WriteLine($"--compare: unknown switch '{name}' (known: {string.Join(", ", Switches.Keys.Append(RelativeBias))}).");
             return 2;
         }
         var seconds = new double[2];
