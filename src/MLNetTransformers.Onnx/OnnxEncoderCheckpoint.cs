@@ -185,6 +185,7 @@ public static class OnnxEncoderCheckpoint
                 if (_named.ContainsKey(name)) throw new InvalidDataException($"{_src}: two MatMul weights belong to '{name}' (node '{n.Name}').");
                 Add(name, w, transpose: true);
             }
+            Family = FamilyOfGraph();
         }
 
         private static bool IsHuggingFaceName(string name) => name.StartsWith("embeddings.", StringComparison.Ordinal) || name.StartsWith("encoder.", StringComparison.Ordinal)
@@ -220,7 +221,9 @@ public static class OnnxEncoderCheckpoint
         /// BERT's names; MPNet's when the graph holds its relative position bias table; DistilBERT's when its layers are
         /// <c>transformer.layer</c>; RoBERTa's when it counts positions from the ids (a CumSum: create_position_ids_from_input_ids).
         /// </summary>
-        public EncoderFamily Family => _shapes.ContainsKey(RelativeBias) ? EncoderFamily.Mpnet
+        public EncoderFamily Family { get; }
+
+        private EncoderFamily FamilyOfGraph() => _shapes.ContainsKey(RelativeBias) ? EncoderFamily.Mpnet
             : _shapes.ContainsKey("embeddings_project.weight") ? EncoderFamily.Electra
             : _shapes.ContainsKey("transformer.layer.0.attention.q_lin.bias") ? EncoderFamily.DistilBert
             : _graph.Node.Any(n => n.OpType == "CumSum") ? EncoderFamily.Roberta : EncoderFamily.Bert;

@@ -111,7 +111,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     {
         (_dout, _dq, _dk, _dv) = (dOutput, dq, dk, dv);
         _ds = Workspace.Ensure(ref t_scores, (int)_scoreBlocks);
-        if (_bias is not null) Workspace.Ensure(ref _biasGrad, Batch * Heads * (2 * _biasBound - 1)).AsSpan(0, Batch * Heads * (2 * _biasBound - 1)).Clear();
+        if (_bias is not null) Workspace.Ensure(ref _biasGrad, Batch * Heads * BiasWidth).AsSpan(0, Batch * Heads * BiasWidth).Clear();
         _backward = true;
         // Pieces of one batch element share dq/dk/dv rows when the views alias (SimplifiedSelfAttention with one
         // head), but never columns across heads, and different batch elements never share rows: no races.
@@ -119,10 +119,13 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     }
 
     /// <summary>The relative position bias's gradient of the last Backward, [B·H, 2·bound − 1] (piece (b, h), offset j − i + bound − 1).</summary>
-    internal ReadOnlySpan<float> ScoreBiasGradient => _biasGrad.AsSpan(0, Batch * Heads * (2 * _biasBound - 1));
+    internal ReadOnlySpan<float> ScoreBiasGradient => _biasGrad.AsSpan(0, Batch * Heads * BiasWidth);
 
-    // Query i's biases for keys 0..: a slice of head h's offsets.
-    private ReadOnlySpan<float> BiasRow(int h, int i, int keys) => _bias.AsSpan(h * (2 * _biasBound - 1) + _biasBound - 1 - i, keys);
+    // Offsets −(bound − 1)..bound − 1 per head.
+    private int BiasWidth => 2 * _biasBound - 1;
+
+    // Query i's biases for keys 0..keys − 1: a slice of head h's offsets.
+    private ReadOnlySpan<float> BiasRow(int h, int i, int keys) => _bias.AsSpan(h * BiasWidth + _biasBound - 1 - i, keys);
 
     void IParallelWork.Run(int piece)
     {
@@ -258,7 +261,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
                         var row = new Span<float>(r, kb);
                         int valid = Causal ? Math.Clamp(q0 + i + 1 + tk - tq - k0, 0, kb) : kb;
                         var live = row[..valid];
-                        if (_bias is not null) TensorPrimitives.MultiplyAdd(row, Scale, _bias.AsSpan(h * (2 * _biasBound - 1) + _biasBound - 1 - (q0 + i) + k0, kb), row);
+                        if (_bias is not null) TensorPrimitives.MultiplyAdd(row, Scale, BiasRow(h, q0 + i, k0 + kb)[k0..], row);
                         if (!pad.IsEmpty)
                             for (int j = 0; j < valid; j++) if (pad[k0 + j]) live[j] = float.NegativeInfinity;
                         // rowMax is kept in scaled units (the exponent's).
@@ -370,7 +373,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
             Softmax.Backward(p, ds, ds, tq, tk);
             if (_bias is not null) // the bias of offset j − i gathers dS[i, j] (before the scale: it is added after it)
             {
-                var grad = _biasGrad.AsSpan(piece * (2 * _biasBound - 1), 2 * _biasBound - 1);
+                var grad = _biasGrad.AsSpan(piece * BiasWidth, BiasWidth);
                 for (int i = 0; i < tq; i++)
                 {
                     var slice = grad.Slice(_biasBound - 1 - i, tk);

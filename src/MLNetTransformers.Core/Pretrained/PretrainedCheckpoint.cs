@@ -65,16 +65,12 @@ public static class PretrainedCheckpoint
             var classifierConfig = new ClassifierConfig(config with { Pooler = true, Pooling = Pooling.Cls, PoolerActivation = activation }) { NumClasses = labels.Count };
             classifierConfig.Validate();
             string src = $"'{tensors.Source}'";
-            long available = tensors.Shapes.Values.Sum(s => s.Aggregate(1L, (a, d) => a * d));
-            long needed = classifierConfig.MinimumParameterCount(ModelKind.Classifier);
-            if (needed > available) throw new InvalidDataException($"{src} holds {available:N0} values; the config describes a classifier of at least {needed:N0}.");
+            EnsureRoom(tensors, classifierConfig, ModelKind.Classifier, src, "a classifier");
             var model = new TransformerClassifier(classifierConfig);
             var headNames = head.ToDictionary(h => h.Item2, h => h.Item1);
             var names = new Resolver(family, tensors);
             var used = Fill(model.Parameters, p => headNames.TryGetValue(p, out var source) ? [source] : family.SourceNames(p), family, names, tensors, src);
-            var stray = tensors.Shapes.Keys.Where(n => !used.Contains(n) && !IsBuffer(n) && names.IsOwn(n) && !n.Contains("pooler.", StringComparison.Ordinal))
-                .Order(StringComparer.Ordinal).FirstOrDefault();
-            if (stray is not null) throw new InvalidDataException($"{src} has the tensor '{stray}' [{string.Join(", ", tensors.Shapes[stray])}], which no {family.Name} encoder parameter reads.");
+            Unused(tensors, used, names, family, poolerRead: false, src);
             return new LoadedClassifier(model, family, labels);
         });
     }
@@ -265,17 +261,27 @@ public static class PretrainedCheckpoint
         bool pooler = usePooler && names.Find("pooler.dense.weight") is not null && pooling != Pooling.Mean;
         config = config with { Pooler = pooler, Pooling = pooling ?? (pooler ? Pooling.Cls : config.Pooling), NormalizeEmbeddings = normalize };
         config.Validate();
-        // Nothing is allocated for a config that claims more weights than the file holds.
-        long available = tensors.Shapes.Values.Sum(s => s.Aggregate(1L, (a, d) => a * d));
-        long needed = config.MinimumParameterCount(ModelKind.Encoder);
-        if (needed > available) throw new InvalidDataException($"{src} holds {available:N0} values; the config describes an encoder of at least {needed:N0}.");
-
+        EnsureRoom(tensors, config, ModelKind.Encoder, src, "an encoder");
         var encoder = new TransformerEncoder(config);
         var used = Fill(encoder.Parameters, family.SourceNames, family, names, tensors, src);
+        return new LoadedEncoder(encoder, family, Unused(tensors, used, names, family, pooler, src));
+    }
+
+    // Nothing is allocated for a config that claims more weights than the file holds.
+    private static void EnsureRoom(ITensorSource tensors, TransformerConfig config, ModelKind kind, string src, string what)
+    {
+        long available = tensors.Shapes.Values.Sum(s => s.Aggregate(1L, (a, d) => a * d));
+        long needed = config.MinimumParameterCount(kind);
+        if (needed > available) throw new InvalidDataException($"{src} holds {available:N0} values; the config describes {what} of at least {needed:N0}.");
+    }
+
+    // The tensors nothing read (task heads, in name order); one of the encoder's own is refused, a pooler only when it was read.
+    private static List<string> Unused(ITensorSource tensors, HashSet<string> used, Resolver names, EncoderFamily family, bool poolerRead, string src)
+    {
         var unused = tensors.Shapes.Keys.Where(n => !used.Contains(n) && !IsBuffer(n)).Order(StringComparer.Ordinal).ToList();
-        var stray = unused.FirstOrDefault(n => names.IsOwn(n) && !(n.Contains("pooler.", StringComparison.Ordinal) && !pooler));
+        var stray = unused.FirstOrDefault(n => names.IsOwn(n) && !(n.Contains("pooler.", StringComparison.Ordinal) && !poolerRead));
         if (stray is not null) throw new InvalidDataException($"{src} has the tensor '{stray}' [{string.Join(", ", tensors.Shapes[stray])}], which no {family.Name} encoder parameter reads.");
-        return new LoadedEncoder(encoder, family, unused);
+        return unused;
     }
 
     /// <summary>
@@ -306,9 +312,7 @@ public static class PretrainedCheckpoint
         bool nextSentence = pooler && family.HasNextSentenceHead && names.Find(family.MaskedLanguageModelName("nsp_head.weight")!) is not null;
         config = config with { Pooler = pooler, MlmTransform = true, NextSentenceHead = nextSentence };
         config.Validate();
-        long available = tensors.Shapes.Values.Sum(s => s.Aggregate(1L, (a, d) => a * d));
-        long needed = config.MinimumParameterCount(ModelKind.Encoder);
-        if (needed > available) throw new InvalidDataException($"{src} holds {available:N0} values; the config describes an encoder of at least {needed:N0}.");
+        EnsureRoom(tensors, config, ModelKind.Encoder, src, "an encoder");
         var model = new MaskedLanguageModel(config);
         var used = Fill(model.Parameters, p => family.SourceNames(p) ?? (family.MaskedLanguageModelName(p) is { } n ? [n] : null), family, names, tensors, src);
         // The decoder is the word embedding (tied); a checkpoint that stores it must store the same matrix.

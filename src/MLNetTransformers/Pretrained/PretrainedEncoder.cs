@@ -1,3 +1,4 @@
+using System.Text.Json;
 using MLNetTransformers.Core.Pretrained;
 
 namespace MLNetTransformers.Pretrained;
@@ -119,19 +120,10 @@ public sealed class PretrainedEncoder
     // when config.json's model_type is mpnet; BERT's otherwise.
     private static WordPieceSpecials? SpecialsOf(string folder)
     {
-        static string? Text(string path, string key)
-        {
-            if (!File.Exists(path)) return null;
-            try
-            {
-                using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
-                return doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && doc.RootElement.TryGetProperty(key, out var v)
-                    && v.ValueKind == System.Text.Json.JsonValueKind.String ? v.GetString() : null;
-            }
-            catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"'{path}' is not valid JSON: {e.Message}", e); }
-        }
-        string? tokenizerClass = Text(Path.Combine(folder, "tokenizer_config.json"), "tokenizer_class");
-        bool mpnet = tokenizerClass is not null ? tokenizerClass.StartsWith("MPNetTokenizer", StringComparison.Ordinal) : Text(Path.Combine(folder, "config.json"), "model_type") == "mpnet";
+        static string? Text(JsonElement? v) => v is { ValueKind: JsonValueKind.String } s ? s.GetString() : null;
+        string? tokenizerClass = Text(Setting(Path.Combine(folder, "tokenizer_config.json"), "tokenizer_class"));
+        bool mpnet = tokenizerClass is not null ? tokenizerClass.StartsWith("MPNetTokenizer", StringComparison.Ordinal)
+            : Text(Setting(Path.Combine(folder, "config.json"), "model_type")) == "mpnet";
         return mpnet ? WordPieceSpecials.MPNet : null;
     }
 
@@ -173,15 +165,17 @@ public sealed class PretrainedEncoder
     internal static int MaxTokens(int? asked, TransformerEncoder encoder) => asked ?? Math.Min(DefaultMaxTokens, encoder.Config.MaxLength);
 
     // tokenizer_config.json's do_lower_case; Hugging Face's BERT tokenizer lower-cases unless told not to.
-    private static bool LowerCase(string folder)
+    private static bool LowerCase(string folder) => Setting(Path.Combine(folder, "tokenizer_config.json"), "do_lower_case")?.ValueKind != JsonValueKind.False;
+
+    // A top-level value of a small JSON file of the folder (tokenizer_config.json, config.json); null when the file or key is missing.
+    private static JsonElement? Setting(string path, string key)
     {
-        string path = Path.Combine(folder, "tokenizer_config.json");
-        if (!File.Exists(path)) return true;
+        if (!File.Exists(path)) return null;
         try
         {
-            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
-            return !doc.RootElement.TryGetProperty("do_lower_case", out var v) || v.ValueKind != System.Text.Json.JsonValueKind.False;
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty(key, out var v) ? v.Clone() : null;
         }
-        catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"'{path}' is not valid JSON: {e.Message}", e); }
+        catch (JsonException e) { throw new InvalidDataException($"'{path}' is not valid JSON: {e.Message}", e); }
     }
 }
