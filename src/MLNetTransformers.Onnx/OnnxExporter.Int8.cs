@@ -12,13 +12,17 @@ public static partial class OnnxExporter
     /// </summary>
     private static string QuantizedLinear(OnnxGraphBuilder g, string input, ReadOnlySpan<float> weight, int outputs, int inputs, string name, string? bias)
     {
-        var q = new QuantizedMatrix(weight, outputs, inputs);
-        var transposed = new sbyte[inputs * outputs];                                    // [k, n]: MatMulInteger's B
-        for (int o = 0; o < outputs; o++)
-        for (int i = 0; i < inputs; i++) transposed[i * outputs + o] = q.Values[o * inputs + i];
-        var wq = g.Initializer(name + ".int8", transposed, DataType.Int8, inputs, outputs);
-        var ws = g.Initializer(name + ".scale", q.Scales.AsSpan(0, outputs), outputs);
-        var sums = g.Initializer(name + ".sums", q.ColumnSums.AsSpan(0, outputs), DataType.Int32, outputs);
+        string wq = name + ".int8", ws = name + ".scale", sums = name + ".sums";
+        if (!g.HasInitializer(wq)) // blocks sharing weights (ALBERT) share the quantized ones too
+        {
+            var q = new QuantizedMatrix(weight, outputs, inputs);
+            var transposed = new sbyte[inputs * outputs];                                // [k, n]: MatMulInteger's B
+            for (int o = 0; o < outputs; o++)
+            for (int i = 0; i < inputs; i++) transposed[i * outputs + o] = q.Values[o * inputs + i];
+            g.Initializer(wq, transposed, DataType.Int8, inputs, outputs);
+            g.Initializer(ws, q.Scales.AsSpan(0, outputs), outputs);
+            g.Initializer(sums, q.ColumnSums.AsSpan(0, outputs), DataType.Int32, outputs);
+        }
 
         var zero = g.FloatScalar(0f);
         var min = g.Node("Min", new[] { g.Node("ReduceMin", new[] { input }, Ints("axes", -1), Int("keepdims", 1)), zero });   // [B, T, 1]

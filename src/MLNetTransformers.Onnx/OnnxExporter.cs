@@ -218,7 +218,7 @@ public static partial class OnnxExporter
         var scale = g.FloatScalar(1f / MathF.Sqrt(hd));
         for (int i = 0; i < c.Layers; i++)
         {
-            string pre = $"{prefix}layers.{i}.";
+            string pre = $"{prefix}layers.{c.ParameterLayerOf(i)}.";                                    // blocks may share weights (ALBERT)
             string Attention(string input)
             {
                 var qkv = int8

@@ -8,6 +8,9 @@ internal sealed class OnnxGraphBuilder
     private int _next;
     public GraphProto Graph { get; } = new() { Name = "main" };
 
+    /// <summary>Whether an initializer of that name was added.</summary>
+    public bool HasInitializer(string name) => Graph.Initializer.Any(t => t.Name == name);
+
     /// <summary>A float initializer with the given name and shape.</summary>
     public string Initializer(string name, ReadOnlySpan<float> data, params long[] dims)
     {

@@ -432,6 +432,62 @@ public class LayerGradientTests
         GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 4);
     }
 
+    // ALBERT's shape: three blocks running one set of weights (LayerGroups 1), factorized embeddings, post-norm. The model
+    // holds one block's weights; every parameter against finite differences (the shared ones collect three blocks'
+    // gradients), padded so that the batch runs packed.
+    [Fact]
+    public void Classifier_WithBlocksSharingOneSetOfWeights_EndToEnd()
+    {
+        var config = new ClassifierConfig
+        {
+            VocabSize = 13, ModelDim = 8, EmbeddingDim = 5, Heads = 2, Layers = 3, LayerGroups = 1, FeedForwardDim = 12, MaxLength = 5, Dropout = 0f, NumClasses = 3,
+            Norm = NormPlacement.PostNorm, EmbeddingNorm = true, TypeVocabSize = 2, Pooling = Pooling.Cls, Pooler = true, PoolerActivation = PoolerActivation.Tanh,
+        };
+        var model = new TransformerClassifier(config, 3);
+        Assert.True(model.Parameters.Contains("layers.0.linear1.weight"));
+        Assert.False(model.Parameters.Contains("layers.1.linear1.weight"));
+        Assert.Equal(model.Parameters.Count, new TransformerClassifier(config with { Layers = 1 }, 3).Parameters.Count);
+        GradCheck.Scramble(model.Parameters, 4, 0.2f);
+        var batch = new TokenBatch(2, 4, new[] { 1, 4, 12, 3, 5, 5, 0, 0 }, new[] { 1, 1, 1, 1, 1, 1, 0, 0 }, new[] { 2, 0 }) { TokenTypeIds = [0, 0, 1, 1, 0, 0, 0, 0] };
+        model.Parameters.ZeroGrad();
+        model.ForwardBackward(batch);
+        GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 4);
+    }
+
+    // Sharing is the same computation as blocks of their own holding equal copies: the same outputs, and each shared
+    // tensor's gradient is the sum of the copies' gradients (ALBERT's groups: 4 blocks, 2 sets, block i runs set i / 2).
+    [Fact]
+    public void Encoder_WithSharedBlocks_EqualsBlocksOfTheirOwnHoldingCopies()
+    {
+        var shared = new TransformerConfig { VocabSize = 13, ModelDim = 8, Heads = 2, Layers = 4, LayerGroups = 2, FeedForwardDim = 12, MaxLength = 6, Dropout = 0f, Norm = NormPlacement.PostNorm, EmbeddingNorm = true };
+        Assert.Equal([0, 0, 1, 1], Enumerable.Range(0, 4).Select(shared.ParameterLayerOf));
+        var a = new TransformerEncoder(shared, 2);
+        var b = new TransformerEncoder(shared with { LayerGroups = 0 }, 2);
+        GradCheck.Scramble(a.Parameters, 5, 0.3f);
+        // b's block i holds a copy of the set a's block i runs.
+        string Source(string name) => System.Text.RegularExpressions.Regex.Replace(name, @"^layers\.(\d+)\.", m => $"layers.{shared.ParameterLayerOf(int.Parse(m.Groups[1].Value))}.");
+        foreach (var t in b.Parameters.Tensors) a.Parameters[Source(t.Name)].Value.CopyTo(t.Value);
+        int[] ids = [2, 4, 7, 3, 0, 0, 2, 9, 11, 5, 6, 3];
+        var padding = ids.Select(i => i == 0).ToArray();
+        var ya = a.Forward(ids, 2, 6, padding, training: true);
+        var yb = b.Forward(ids, 2, 6, padding, training: true);
+        Assert.Equal(yb.Take(96), ya.Take(96));
+        var dy = GradCheck.Random(96, 7);
+        a.Parameters.ZeroGrad();
+        b.Parameters.ZeroGrad();
+        a.Backward(dy, 2, 6);
+        b.Backward(dy, 2, 6);
+        foreach (var t in a.Parameters.Tensors)
+        {
+            var expected = new float[t.Length];
+            foreach (var u in b.Parameters.Tensors.Where(u => Source(u.Name) == t.Name))
+                for (int i = 0; i < t.Length; i++) expected[i] += u.Grad[i];
+            for (int i = 0; i < t.Length; i++) Assert.True(Math.Abs(expected[i] - t.Grad[i]) <= 1e-5f * (1 + Math.Abs(expected[i])), $"{t.Name}[{i}]: {t.Grad[i]} against {expected[i]}");
+        }
+        Assert.Throws<ArgumentException>(() => new TransformerConfig { Layers = 2, LayerGroups = 3 }.Validate());
+        Assert.Throws<NotSupportedException>(() => new TransformerLanguageModel(new TransformerConfig { VocabSize = 13, ModelDim = 8, Heads = 2, Layers = 2, LayerGroups = 1, FeedForwardDim = 12 }));
+    }
+
     // A one-output classifier is a regressor (mean squared error on real targets), here over sentence pairs: token types
     // reach the type embedding, and members average their predictions.
     [Theory]

@@ -11,6 +11,7 @@ public sealed class ParameterSet
     private readonly Dictionary<string, ParameterTensor> _byName = new(StringComparer.Ordinal);
     private float[]? _data, _grad;
     private int _size;
+    private int _reusing;
 
     /// <summary>The declared tensors in declaration order.</summary>
     public IReadOnlyList<ParameterTensor> Tensors => _tensors;
@@ -21,7 +22,28 @@ public sealed class ParameterSet
     /// <summary>All gradients, same layout as <see cref="Data"/>.</summary>
     public float[] Grad => _grad ?? throw new InvalidOperationException("Parameters are not allocated yet: the model is still being built.");
 
-    /// <summary>Declares a tensor. Names must be unique.</summary>
+    /// <summary>
+    /// Inside the returned scope (dispose it to end it) a declaration that repeats a name gets the tensor already declared,
+    /// when its shape, initialisation and decay agree: layers built twice under one prefix run the same weights and add
+    /// their gradients into one buffer (ALBERT's shared blocks). Outside it a repeated name is an error.
+    /// </summary>
+    public IDisposable ReuseDeclared()
+    {
+        _reusing++;
+        return new Scope(this);
+    }
+
+    private sealed class Scope(ParameterSet owner) : IDisposable
+    {
+        private bool _done;
+        public void Dispose()
+        {
+            if (!_done) owner._reusing--;
+            _done = true;
+        }
+    }
+
+    /// <summary>Declares a tensor. Names must be unique (except inside <see cref="ReuseDeclared"/>).</summary>
     /// <param name="name">Parameter name.</param>
     /// <param name="shape">Tensor shape.</param>
     /// <param name="init">How the tensor is initialised.</param>
@@ -29,7 +51,11 @@ public sealed class ParameterSet
     public ParameterTensor Add(string name, int[] shape, Init init, bool decay)
     {
         if (_data is not null) throw new InvalidOperationException($"Cannot add parameter '{name}': the set is already allocated.");
-        if (_byName.ContainsKey(name)) throw new ArgumentException($"Duplicate parameter name '{name}'.", nameof(name));
+        if (_byName.TryGetValue(name, out var declared))
+        {
+            if (_reusing > 0 && declared.Shape.SequenceEqual(shape) && declared.Initializer.Equals(init) && declared.Decay == decay) return declared;
+            throw new ArgumentException($"Duplicate parameter name '{name}'.", nameof(name));
+        }
         foreach (int s in shape)
             if (s <= 0) throw new ArgumentOutOfRangeException(nameof(shape), $"Parameter '{name}' has a non-positive dimension in [{string.Join(", ", shape)}].");
         var t = new ParameterTensor(this, name, shape, _size, init, decay);

@@ -85,6 +85,19 @@ public record TransformerConfig
     /// 0 = none. Encoders only.
     /// </summary>
     public int RelativeAttentionBuckets { get; init; }
+    /// <summary>
+    /// Sets of block weights the <see cref="Layers"/> blocks share (ALBERT's <c>num_hidden_groups</c>, usually 1: every
+    /// block runs the same weights): block i runs set <see cref="ParameterLayerOf"/>(i), <c>layers.{set}.*</c>, and
+    /// its gradient adds into that set's. 0 = every block its own weights. Encoders only.
+    /// </summary>
+    public int LayerGroups { get; init; }
+    /// <summary>Whether blocks share weights (<see cref="LayerGroups"/> fewer than <see cref="Layers"/>).</summary>
+    [JsonIgnore] public bool SharesLayers => LayerGroups > 0 && LayerGroups < Layers;
+    /// <summary>Sets of block weights the model holds: <see cref="LayerGroups"/>, or <see cref="Layers"/> when that is 0.</summary>
+    [JsonIgnore] public int ParameterLayers => LayerGroups > 0 ? LayerGroups : Layers;
+    /// <summary>The weight set block <paramref name="layer"/> runs (<c>layers.{set}.*</c>), as ALBERT assigns groups: int(i / (layers / groups)).</summary>
+    /// <param name="layer">The block's index, 0..Layers−1.</param>
+    public int ParameterLayerOf(int layer) => LayerGroups > 0 ? (int)(layer / ((double)Layers / LayerGroups)) : layer;
     /// <summary>Sentence embeddings are scaled to unit length (sentence-transformers' Normalize module).</summary>
     public bool NormalizeEmbeddings { get; init; }
 
@@ -107,6 +120,7 @@ public record TransformerConfig
         if (EmbeddingDim < 0) throw new ArgumentException($"{nameof(EmbeddingDim)} must be non-negative (0 = ModelDim), got {EmbeddingDim}.");
         if (RelativeAttentionBuckets != 0 && (RelativeAttentionBuckets < 4 || RelativeAttentionBuckets % 2 != 0 || RelativeAttentionBuckets > 1024))
             throw new ArgumentException($"{nameof(RelativeAttentionBuckets)} must be 0 (none) or even in [4, 1024], got {RelativeAttentionBuckets}.");
+        if (LayerGroups < 0 || LayerGroups > Layers) throw new ArgumentException($"{nameof(LayerGroups)} must be in [0, {nameof(Layers)} = {Layers}] (0 = no sharing), got {LayerGroups}.");
         if (TypeVocabSize < 0) throw new ArgumentException($"{nameof(TypeVocabSize)} must be non-negative, got {TypeVocabSize}.");
         if (PositionOffset < 0 || PositionOffset > MaxLengthLimit) throw new ArgumentException($"{nameof(PositionOffset)} must be in [0, {MaxLengthLimit}], got {PositionOffset}.");
         if (!(LayerNormEps > 0f)) throw new ArgumentException($"{nameof(LayerNormEps)} must be positive, got {LayerNormEps}.");
@@ -129,7 +143,7 @@ public record TransformerConfig
         long d = ModelDim, e = EmbeddingWidth;
         long positions = PositionalEncoding == PositionalEncodingKind.Learned ? ((long)MaxLength + PositionOffset) * e : 0;
         return (long)VocabSize * e + positions + (long)TypeVocabSize * e + (ProjectsEmbeddings ? e * d : 0) + (Pooler ? d * d : 0)
-            + (long)RelativeAttentionBuckets * Heads + Layers * (4 * d * d + 2 * d * FeedForwardDim);
+            + (long)RelativeAttentionBuckets * Heads + ParameterLayers * (4 * d * d + 2 * d * FeedForwardDim);
     }
 
     /// <summary>The shape alone: a plain <see cref="TransformerConfig"/> with this one's values (a classifier's encoder, say).</summary>

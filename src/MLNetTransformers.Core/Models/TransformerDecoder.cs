@@ -17,8 +17,8 @@ public sealed class TransformerDecoder : TransformerStack
         : base(parameters, prefix, config, seed, tokens)
     {
         // Incremental decoding adds token and position vectors only (TransformerDecoder.Extend).
-        if (config.TypeVocabSize > 0 || config.EmbeddingNorm || config.PositionOffset != 0 || config.ProjectsEmbeddings || config.RelativeAttentionBuckets > 0)
-            throw new NotSupportedException("A decoder's embeddings are token + position only: TypeVocabSize, EmbeddingNorm, PositionOffset, EmbeddingDim and RelativeAttentionBuckets are for encoders.");
+        if (config.TypeVocabSize > 0 || config.EmbeddingNorm || config.PositionOffset != 0 || config.ProjectsEmbeddings || config.RelativeAttentionBuckets > 0 || config.LayerGroups > 0)
+            throw new NotSupportedException("A decoder's embeddings are token + position only and its blocks its own: TypeVocabSize, EmbeddingNorm, PositionOffset, EmbeddingDim, RelativeAttentionBuckets and LayerGroups are for encoders.");
         _blocks = new DecoderBlock[config.Layers];
         for (int i = 0; i < _blocks.Length; i++)
             _blocks[i] = new DecoderBlock(parameters, $"{prefix}layers.{i}.", config, seed + 16 * (ulong)(i + 1));

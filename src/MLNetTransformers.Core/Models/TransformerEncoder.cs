@@ -42,7 +42,12 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
         Prefix = prefix;
         _blocks = new EncoderBlock[config.Layers];
         for (int i = 0; i < _blocks.Length; i++)
-            _blocks[i] = new EncoderBlock(parameters, $"{prefix}layers.{i}.", config, causal: false, seed + 16 * (ulong)(i + 1));
+        {
+            // Blocks sharing a set of weights (ALBERT) declare it once; the later ones get the same tensors.
+            int set = config.ParameterLayerOf(i);
+            using var shared = set < i ? parameters.ReuseDeclared() : null;
+            _blocks[i] = new EncoderBlock(parameters, $"{prefix}layers.{set}.", config, causal: false, seed + 16 * (ulong)(i + 1));
+        }
         _pool = new SequencePooling(config.ModelDim, config.Pooling);
         if (config.Pooler) Pooler = new Pooler(parameters, prefix + "pooler.", config.ModelDim, config.PoolerActivation);
         if (config.RelativeAttentionBuckets > 0)

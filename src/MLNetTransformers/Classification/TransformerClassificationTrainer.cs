@@ -236,6 +236,8 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
         var o = Options;
         int layers = model.Config.Layers;
         if (o.FrozenLayers > layers) throw new ArgumentException($"FrozenLayers is {o.FrozenLayers} but the encoder has {layers} blocks.");
+        if (model.Config.SharesLayers)
+            throw new ArgumentException($"FrozenLayers and LayerwiseLearningRateDecay act block by block, and this encoder's {layers} blocks share {model.Config.LayerGroups} set(s) of weights (ALBERT); leave them at 0 and 1.");
         return model.Parameters.Tensors.Select(t =>
         {
             string name = Regex.Replace(t.Name, @"^members\.\d+\.", "");
