@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace MLNetTransformers.Core.Pretrained;
 
 /// <summary>
-/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet): how its
+/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT): how its
 /// <c>config.json</c> reads as a <see cref="TransformerConfig"/>, which blocks it chooses (token types, the
 /// LayerNorm after the embeddings, the position offset, the pooler) and which of its checkpoint's tensors holds each
 /// engine parameter. <see cref="All"/> is the one registry of the families there are; <see cref="ForModelType"/> finds
@@ -72,19 +72,22 @@ public sealed class EncoderFamily
             ("LayerNormEps", config.LayerNormEps, back.LayerNormEps), ("Activation", config.Activation, back.Activation), ("Norm", config.Norm, back.Norm),
             ("PositionalEncoding", config.PositionalEncoding, back.PositionalEncoding), ("EmbeddingNorm", config.EmbeddingNorm, back.EmbeddingNorm),
             ("EmbeddingWidth", config.EmbeddingWidth, back.EmbeddingWidth), ("RelativeAttentionBuckets", config.RelativeAttentionBuckets, back.RelativeAttentionBuckets),
+            ("LayerGroups", config.LayerGroups, back.LayerGroups),
         })
             if (!ours.Equals(theirs)) throw new NotSupportedException($"A {Name} config.json cannot describe this encoder: its {setting} is {ours}, and {Name} has {theirs}.");
         return json;
     }
 
     /// <summary>
-    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: MPNet when its attention has a
+    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: ALBERT when its blocks are
+    /// grouped into shared sets of weights, MPNet when its attention has a
     /// relative position bias, ELECTRA when its embeddings are projected or its first-token layer is ELECTRA's GELU head,
     /// RoBERTa when positions are offset, DistilBERT without token types, BERT otherwise (the one place that decides it).
     /// </summary>
     /// <param name="config">The encoder's config.</param>
     public static EncoderFamily For(TransformerConfig config) =>
-        config.RelativeAttentionBuckets > 0 ? Mpnet
+        config.LayerGroups > 0 ? Albert
+        : config.RelativeAttentionBuckets > 0 ? Mpnet
         : config.ProjectsEmbeddings || config.PoolerActivation == PoolerActivation.Gelu ? Electra
         : config.PositionOffset > 0 ? Roberta : config.TypeVocabSize == 0 ? DistilBert : Bert;
 
@@ -154,8 +157,19 @@ public sealed class EncoderFamily
         MpnetConfig, WriteMpnetConfig, MpnetNames, MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"),
         new SequenceClassifierHead("MPNetForSequenceClassification", "classifier.dense.", "classifier.out_proj.", PoolerActivation.Tanh));
 
+    /// <summary>
+    /// ALBERT (<c>AlbertModel</c>, e.g. albert-base-v2): BERT's embeddings at <c>embedding_size</c> projected to
+    /// <c>hidden_size</c> (<c>encoder.embedding_hidden_mapping_in</c>), and <c>num_hidden_layers</c> blocks that share
+    /// <c>num_hidden_groups</c> sets of weights (<c>encoder.albert_layer_groups.{g}.albert_layers.0.*</c>; one set in every
+    /// released model), BERT's post-norm layer under ALBERT's names, a tanh pooler (<c>pooler</c>, one Linear). Its
+    /// classifier reads the pooler, its masked-LM head (<c>predictions.*</c>) narrows to the embeddings' width before the tied decoder.
+    /// </summary>
+    public static EncoderFamily Albert { get; } = new("ALBERT", ["albert"], "albert.", ["embeddings.", "encoder.", "pooler."],
+        AlbertConfig, WriteAlbertConfig, AlbertNames, MlmHead("predictions.dense.", "predictions.LayerNorm.", "predictions.bias", "predictions.decoder.weight"),
+        new SequenceClassifierHead("AlbertForSequenceClassification", "albert.pooler.", "classifier.", PoolerActivation.Tanh));
+
     /// <summary>Every family the readers know.</summary>
-    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet];
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert];
 
     /// <summary>The family of a config.json <c>model_type</c>; throws naming it when no family reads it.</summary>
     /// <param name="modelType">The model_type value.</param>
@@ -221,6 +235,46 @@ public sealed class EncoderFamily
         json["relative_attention_num_buckets"] = c.RelativeAttentionBuckets;
         return json;
     }
+
+    // AlbertConfig: BERT's keys, embedding_size, and the groups of shared layers (inner_group_num layers per group: 1 in
+    // every released model, the only count read). Embeddings always pass through embedding_hidden_mapping_in, even at
+    // equal widths, so EmbeddingDim is always set.
+    private static TransformerConfig AlbertConfig(JsonElement c, string src)
+    {
+        var config = BertConfig(c, src, positionOffset: 0);
+        int inner = Int(c, "inner_group_num", src, 1), groups = Int(c, "num_hidden_groups", src, 1);
+        if (inner != 1) throw new NotSupportedException($"{src}: inner_group_num {inner} is not supported; supported: 1 (every released ALBERT).");
+        if (groups < 1 || groups > config.Layers) throw new InvalidDataException($"{src}: num_hidden_groups is {groups}; it must be between 1 and num_hidden_layers ({config.Layers}).");
+        return config with
+        {
+            EmbeddingDim = Int(c, "embedding_size", src, 128), LayerGroups = groups, Activation = ActivationOf(Str(c, "hidden_act", src, "gelu_new"), src),
+            Dropout = Float(c, "hidden_dropout_prob", src, 0f), AttentionDropout = Float(c, "attention_probs_dropout_prob", src, 0f),
+        };
+    }
+
+    private static JsonObject WriteAlbertConfig(TransformerConfig c)
+    {
+        var json = WriteBertConfig(c, "bert");
+        json["model_type"] = "albert";
+        json["architectures"] = new JsonArray("AlbertModel");
+        json["embedding_size"] = c.EmbeddingWidth;
+        json["num_hidden_groups"] = c.LayerGroups;
+        json["inner_group_num"] = 1;
+        json["bos_token_id"] = 2;
+        json["eos_token_id"] = 3;
+        return json;
+    }
+
+    private static string[]? AlbertNames(string p) => p switch
+    {
+        "emb_proj.weight" => ["encoder.embedding_hidden_mapping_in.weight"],
+        "emb_proj.bias" => ["encoder.embedding_hidden_mapping_in.bias"],
+        "pooler.dense.weight" => ["pooler.weight"],
+        "pooler.dense.bias" => ["pooler.bias"],
+        "tok.weight" or "pos.weight" or "tok_type.weight" or "emb_norm.weight" or "emb_norm.bias" => BertNames(p, "embeddings.", ""),
+        _ => LayerNames(p, "encoder.albert_layer_groups.", "albert_layers.0.attention.query.", "albert_layers.0.attention.key.", "albert_layers.0.attention.value.",
+            "albert_layers.0.attention.dense.", "albert_layers.0.attention.LayerNorm.", "albert_layers.0.ffn.", "albert_layers.0.ffn_output.", "albert_layers.0.full_layer_layer_norm."),
+    };
 
     private static string[]? MpnetNames(string p) => p switch
     {

@@ -258,7 +258,7 @@ public static class PretrainedCheckpoint
     {
         string src = $"'{tensors.Source}'";
         var names = new Resolver(family, tensors);
-        bool pooler = usePooler && names.Find("pooler.dense.weight") is not null && pooling != Pooling.Mean;
+        bool pooler = usePooler && names.FindPooler() && pooling != Pooling.Mean;
         config = config with { Pooler = pooler, Pooling = pooling ?? (pooler ? Pooling.Cls : config.Pooling), NormalizeEmbeddings = normalize };
         config.Validate();
         EnsureRoom(tensors, config, ModelKind.Encoder, src, "an encoder");
@@ -308,7 +308,7 @@ public static class PretrainedCheckpoint
         var names = new Resolver(family, tensors);
         if (names.Find(family.MaskedLanguageModelName("mlm_head.bias")!) is null)
             throw new InvalidDataException($"{src} has no masked-LM head ('{family.MaskedLanguageModelName("mlm_head.bias")}'): fill-mask needs a checkpoint saved from a masked-LM task model ({family.Name}ForMaskedLM or pretraining).");
-        bool pooler = names.Find("pooler.dense.weight") is not null;
+        bool pooler = names.FindPooler();
         bool nextSentence = pooler && family.HasNextSentenceHead && names.Find(family.MaskedLanguageModelName("nsp_head.weight")!) is not null;
         config = config with { Pooler = pooler, MlmTransform = true, NextSentenceHead = nextSentence };
         config.Validate();
@@ -375,6 +375,9 @@ public static class PretrainedCheckpoint
             }
             return null;
         }
+
+        // Whether the checkpoint holds the encoder's pooler (BERT's pooler.dense, ALBERT's pooler).
+        public bool FindPooler() => family.SourceNames("pooler.dense.weight") is [var pooler] && Find(pooler) is not null;
 
         public bool IsOwn(string name)
         {

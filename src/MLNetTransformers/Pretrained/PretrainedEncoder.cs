@@ -41,10 +41,10 @@ public sealed class PretrainedEncoder
     public PretrainedEncoder WithMaxTokens(int maxTokens) => new(Encoder, Tokenizer.WithMaxTokens(maxTokens), Name);
 
     /// <summary>
-    /// Reads a Hugging Face model folder: <c>config.json</c> (BERT, MiniLM, DistilBERT, RoBERTa, XLM-RoBERTa, ELECTRA or MPNet), <c>model.safetensors</c>
+    /// Reads a Hugging Face model folder: <c>config.json</c> (BERT, MiniLM, DistilBERT, RoBERTa, XLM-RoBERTa, ELECTRA, MPNet or ALBERT), <c>model.safetensors</c>
     /// (F32, F16 or BF16) or else PyTorch's <c>pytorch_model.bin</c> (read without running its pickle), and <c>vocab.txt</c> (WordPiece; lower-cased when <c>tokenizer_config.json</c> says
     /// <c>do_lower_case</c>, as BERT's uncased models do, and by default); RoBERTa's <c>vocab.json</c> + <c>merges.txt</c>
-    /// (byte-level BPE); or, without those, a WordPiece <c>tokenizer.json</c>. A sentence-transformers folder
+    /// (byte-level BPE); XLM-RoBERTa's <c>sentencepiece.bpe.model</c>; ALBERT's <c>spiece.model</c> (lower-cased and accents stripped as its <c>tokenizer_config.json</c> says); or, without those, a <c>tokenizer.json</c>. A sentence-transformers folder
     /// (<c>modules.json</c>, <c>1_Pooling</c>, <c>2_Normalize</c>) embeds as sentence-transformers does: its pooling mode,
     /// unit length when it normalizes, sequences cut at its <c>max_seq_length</c>.
     /// </summary>
@@ -79,7 +79,7 @@ public sealed class PretrainedEncoder
                 System.Text.Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["max_seq_length"] = Tokenizer.MaxTokens, ["do_lower_case"] = false }.ToJsonString()));
     }
 
-    /// <summary>A model folder's tokenizer: vocab.txt (casing from tokenizer_config.json), vocab.json + merges.txt, sentencepiece.bpe.model, or a WordPiece or byte-level BPE tokenizer.json.</summary>
+    /// <summary>A model folder's tokenizer: vocab.txt (casing from tokenizer_config.json), vocab.json + merges.txt, sentencepiece.bpe.model (XLM-RoBERTa's), spiece.model (ALBERT's), or a WordPiece, byte-level BPE or Unigram tokenizer.json.</summary>
     internal static TextTokenizer TokenizerOf(string folder, int maxTokens)
     {
         string vocab = Path.Combine(folder, "vocab.txt"), json = Path.Combine(folder, "tokenizer.json");
@@ -88,8 +88,16 @@ public sealed class PretrainedEncoder
         if (File.Exists(bpeVocab) && File.Exists(merges)) return TextTokenizer.FromByteLevelBpeFiles(bpeVocab, merges, maxTokens); // RoBERTa's byte-level BPE
         string sentencePiece = Path.Combine(folder, "sentencepiece.bpe.model");
         if (File.Exists(sentencePiece)) return TextTokenizer.FromSentencePieceModel(sentencePiece, maxTokens); // XLM-RoBERTa's
+        string albert = Path.Combine(folder, "spiece.model");
+        if (File.Exists(albert))
+        {
+            // AlbertTokenizer lower-cases and strips accents unless tokenizer_config.json says otherwise.
+            string config = Path.Combine(folder, "tokenizer_config.json");
+            return TextTokenizer.FromAlbertSentencePieceModel(albert, maxTokens, Setting(config, "do_lower_case")?.ValueKind != JsonValueKind.False,
+                Setting(config, "keep_accents")?.ValueKind == JsonValueKind.True);
+        }
         if (File.Exists(json)) return FromTokenizerJson(json, maxTokens, SpecialsOf(folder));
-        throw new FileNotFoundException($"Model folder '{folder}' has no vocab.txt, vocab.json + merges.txt, sentencepiece.bpe.model or tokenizer.json.", vocab);
+        throw new FileNotFoundException($"Model folder '{folder}' has no vocab.txt, vocab.json + merges.txt, sentencepiece.bpe.model, spiece.model or tokenizer.json.", vocab);
     }
 
     // A fast tokenizer's tokenizer.json with a WordPiece model: the vocabulary by id, and the normalizer's lowercase flag.

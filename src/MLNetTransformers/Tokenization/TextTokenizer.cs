@@ -90,9 +90,12 @@ public sealed class TextTokenizer
                 break;
             case TokenizerKind.SentencePiece:
                 SentencePieceTokenizer sp;
+                List<string>? pieces = null;
                 try
                 {
-                    sp = SentencePieceTokenizer.Create(new MemoryStream(Convert.FromBase64String(state.Vocabulary!)), addBeginningOfSentence: false, addEndOfSentence: false);
+                    var model = Convert.FromBase64String(state.Vocabulary!);
+                    if (state.OwnIds) (pieces, model) = AlbertSentencePieceModel.Read(model);
+                    sp = SentencePieceTokenizer.Create(new MemoryStream(model), addBeginningOfSentence: false, addEndOfSentence: false);
                     // A damaged model can parse and fail only when it encodes (an index past its tables): try it once on
                     // every kind of text here, so that it fails now, named, rather than in the middle of scoring.
                     sp.Decode(sp.EncodeToIds("Hello, World! 12.5% — “é” naïve Straße Фильм 東京の映画 😀 \t x"));
@@ -102,6 +105,13 @@ public sealed class TextTokenizer
                     throw new InvalidDataException($"The SentencePiece model could not be read: {e.Message}", e);
                 }
                 _tokenizer = sp;
+                if (pieces is not null)
+                {
+                    // ALBERT's: the model's own ids, its specials pieces of the model.
+                    (ClsId, SepId, PadId, MaskId, UnkId) = (pieces.IndexOf("[CLS]"), pieces.IndexOf("[SEP]"), pieces.IndexOf("<pad>"), pieces.IndexOf("[MASK]"), pieces.IndexOf("<unk>"));
+                    BaseVocabularySize = VocabularySize = pieces.Count;
+                    break;
+                }
                 // fairseq's numbering: four specials, then piece p as p + 1 (its <unk>, <s>, </s> give way to the specials), <mask> last.
                 (ClsId, PadId, SepId, UnkId) = (0, 1, 2, 3);
                 MaskId = sp.Vocabulary.Count + 1;
@@ -159,7 +169,7 @@ public sealed class TextTokenizer
     public int[] EncodeAll(ReadOnlySpan<char> text)
     {
         if (text.IsEmpty) return Array.Empty<int>();
-        string s = Sanitize(text);
+        string s = Prepared(Sanitize(text));
         if (_chars is not null)
         {
             var ids = new int[s.Length];
@@ -227,7 +237,7 @@ public sealed class TextTokenizer
     /// <summary>
     /// The files a Hugging Face folder holds this tokenizer in (name, contents): WordPiece as <c>vocab.txt</c> with
     /// <c>tokenizer_config.json</c>'s <c>do_lower_case</c>, RoBERTa's byte-level BPE as <c>vocab.json</c> + <c>merges.txt</c>,
-    /// XLM-RoBERTa's SentencePiece as <c>sentencepiece.bpe.model</c>.
+    /// XLM-RoBERTa's SentencePiece as <c>sentencepiece.bpe.model</c>, ALBERT's as <c>spiece.model</c>.
     /// Other kinds tokenize by rules Hugging Face's tokenizers do not share, and are refused.
     /// </summary>
     internal IReadOnlyList<(string Name, byte[] Contents)> HuggingFaceFiles() => Kind switch
@@ -247,6 +257,14 @@ public sealed class TextTokenizer
             ("tokenizer_config.json", Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["tokenizer_class"] = "BertTokenizer", ["do_lower_case"] = LowerCase, ["model_max_length"] = MaxTokens }.ToJsonString())),
         ],
         TokenizerKind.ByteLevelBpe => [("vocab.json", Encoding.UTF8.GetBytes(_state.Vocabulary!)), ("merges.txt", Encoding.UTF8.GetBytes(_state.Merges!))],
+        TokenizerKind.SentencePiece when _state.OwnIds =>
+        [
+            ("spiece.model", Convert.FromBase64String(_state.Vocabulary!)),
+            ("tokenizer_config.json", Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject
+            {
+                ["tokenizer_class"] = "AlbertTokenizer", ["do_lower_case"] = LowerCase, ["keep_accents"] = _state.KeepAccents, ["model_max_length"] = MaxTokens,
+            }.ToJsonString())),
+        ],
         TokenizerKind.SentencePiece =>
         [
             ("sentencepiece.bpe.model", Convert.FromBase64String(_state.Vocabulary!)),
@@ -316,6 +334,28 @@ public sealed class TextTokenizer
         catch (InvalidDataException e) { throw new InvalidDataException($"SentencePiece model '{source}' could not be read: {e.InnerException?.Message ?? e.Message}", e); }
     }
 
+    /// <summary>
+    /// ALBERT's tokenizer: a SentencePiece model file (<c>spiece.model</c>, its contents kept) with the model's own ids and
+    /// special pieces (<c>[CLS]</c>, <c>[SEP]</c>, <c>&lt;pad&gt;</c>, <c>&lt;unk&gt;</c>, <c>[MASK]</c>), sequences
+    /// <c>[CLS] pieces… [SEP]</c>, pairs as BERT's. Text first gets ALBERT's rules (<c>AlbertTokenizerFast</c>'s normalizers):
+    /// <c>``</c> and <c>''</c> become <c>"</c>, accents are stripped unless <paramref name="keepAccents"/>, lower case when
+    /// <paramref name="lowerCase"/>.
+    /// </summary>
+    /// <param name="modelPath">Path of the SentencePiece model.</param>
+    /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
+    /// <param name="lowerCase">Lower-case the text (<c>do_lower_case</c>, true for ALBERT's released models).</param>
+    /// <param name="keepAccents">Keep accents (<c>keep_accents</c>, false for ALBERT's released models).</param>
+    public static TextTokenizer FromAlbertSentencePieceModel(string modelPath, int maxTokens, bool lowerCase = true, bool keepAccents = false)
+    {
+        if (!File.Exists(modelPath)) throw new FileNotFoundException($"SentencePiece model '{modelPath}' does not exist.", modelPath);
+        try
+        {
+            return new TextTokenizer(new State(TokenizerKind.SentencePiece, Checked(maxTokens), lowerCase, Convert.ToBase64String(File.ReadAllBytes(modelPath)), null, null)
+            { OwnIds = true, KeepAccents = keepAccents }, modelPath);
+        }
+        catch (InvalidDataException e) { throw new InvalidDataException($"SentencePiece model '{modelPath}' could not be read: {e.InnerException?.Message ?? e.Message}", e); }
+    }
+
     /// <summary>A tiktoken encoding: <c>cl100k_base</c> (GPT-4) or <c>o200k_base</c> (GPT-4o).</summary>
     /// <param name="encoding">Tiktoken encoding name: cl100k_base or o200k_base.</param>
     /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
@@ -366,7 +406,7 @@ public sealed class TextTokenizer
     public bool FitsEmbedding(int rows) => VocabularySize == rows || (Kind == TokenizerKind.SentencePiece && VocabularySize < rows);
 
     /// <summary>Whether pairs take RoBERTa's form, <c>&lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;</c> with token types all 0 (else BERT's).</summary>
-    public bool RobertaPairs => Kind is TokenizerKind.ByteLevelBpe or TokenizerKind.SentencePiece || _state.Specials?.DoubleSeparatorPairs == true;
+    public bool RobertaPairs => Kind is TokenizerKind.ByteLevelBpe || Fairseq || _state.Specials?.DoubleSeparatorPairs == true;
 
     /// <summary>
     /// Encodes a sentence pair as BERT reads one: <c>[CLS] a [SEP] b [SEP]</c>, token type 0 for <c>[CLS] a [SEP]</c> and 1
@@ -437,7 +477,7 @@ public sealed class TextTokenizer
             truncated = !text.IsWhiteSpace();
             return Array.Empty<int>();
         }
-        string s = Sanitize(text);
+        string s = Prepared(Sanitize(text));
         IReadOnlyList<int> tokens;
         if (_chars is not null)
         {
@@ -464,12 +504,30 @@ public sealed class TextTokenizer
         return tokens.Count > limit ? tokens.Take(limit).ToArray() : tokens;
     }
 
+    // Whether ids are a SentencePiece model's in fairseq's numbering (XLM-RoBERTa's) rather than its own (ALBERT's).
+    private bool Fairseq => Kind == TokenizerKind.SentencePiece && !_state.OwnIds;
+
     // A SentencePiece model's ids in XLM-RoBERTa's numbering (its <unk>, 0, is 3; piece p is p + 1); other kinds' as they are.
-    private IReadOnlyList<int> Numbered(IReadOnlyList<int> ids) =>
-        Kind == TokenizerKind.SentencePiece ? ids.Select(i => i == 0 ? UnkId : i + 1).ToArray() : ids;
+    private IReadOnlyList<int> Numbered(IReadOnlyList<int> ids) => Fairseq ? ids.Select(i => i == 0 ? UnkId : i + 1).ToArray() : ids;
 
     // The inverse, for decoding: the model's own id of a piece.
-    private int PieceId(int id) => Kind == TokenizerKind.SentencePiece ? (id == UnkId ? 0 : id - 1) : id;
+    private int PieceId(int id) => Fairseq ? (id == UnkId ? 0 : id - 1) : id;
+
+    // ALBERT's text rules before its SentencePiece model (AlbertTokenizerFast's normalizers): `` and '' as ", accents
+    // stripped (NFKD, non-spacing marks dropped) unless kept, lower case when uncased. Other kinds take the text as it is.
+    private string Prepared(string s)
+    {
+        if (Kind != TokenizerKind.SentencePiece || !_state.OwnIds) return s;
+        s = s.Replace("``", "\"", StringComparison.Ordinal).Replace("''", "\"", StringComparison.Ordinal);
+        if (!_state.KeepAccents)
+        {
+            var sb = new StringBuilder(s.Length);
+            foreach (char c in s.Normalize(NormalizationForm.FormKD))
+                if (System.Globalization.CharUnicodeInfo.GetUnicodeCategory(c) != System.Globalization.UnicodeCategory.NonSpacingMark) sb.Append(c);
+            s = sb.ToString();
+        }
+        return LowerCase ? s.ToLowerInvariant() : s;
+    }
 
     /// <summary>How one token reads on its own (special tokens by name: [CLS], [SEP], …): labels for attention maps.</summary>
     /// <param name="id">A token id.</param>
@@ -558,5 +616,9 @@ public sealed class TextTokenizer
         public bool SpecialsFromVocabulary { get; init; }
         /// <summary>WordPiece: special tokens other than BERT's (MPNet's); null = BERT's.</summary>
         public WordPieceSpecials? Specials { get; init; }
+        /// <summary>SentencePiece: the model's own ids and special pieces, with ALBERT's text rules (false: fairseq's numbering, XLM-RoBERTa's).</summary>
+        public bool OwnIds { get; init; }
+        /// <summary>SentencePiece with its own ids: accents are kept (ALBERT's <c>keep_accents</c>).</summary>
+        public bool KeepAccents { get; init; }
     }
 }

@@ -24,3 +24,30 @@ texts = ["the film was great and fun.", "I loved it, but the plot was DULL!", "C
          "ﬁ ligature", "tabs\tand\nnewlines", "x", ""]
 ids = [[0] + [p + 1 if p != 0 else 3 for p in sp.encode(t)] + [2] for t in texts]
 json.dump({"texts": texts, "ids": ids, "pieces": sp.get_piece_size()}, open("xlmr-tokenizer/tokenizer_reference.json", "w", encoding="utf-8"), ensure_ascii=False)
+
+# albert-tokenizer/: ALBERT's layout (albert-base-v2's spiece.model): <pad> 0, <unk> 1, then the control pieces [CLS] 2,
+# [SEP] 3, [MASK] 4, then the learned pieces; ids are the model's own. tokenizer_reference.json: the ids of the same texts
+# (and a few more that exercise ALBERT's text rules) as transformers' AlbertTokenizerFast gives them (tokenizer.json's
+# normalizers, ported from convert_slow_tokenizer.py's AlbertConverter: `` and '' as ", NFKD and accents stripped, lower
+# case, then the model's own normalization; a text as [CLS] pieces [SEP]). The slow AlbertTokenizer also re-splits a
+# piece ending in a digit and a comma ("▁9," as "▁9" ","); the fast one, AutoTokenizer's default, does not, nor does this.
+import unicodedata
+os.makedirs("albert-tokenizer", exist_ok=True)
+open("albert-tokenizer/corpus.txt", "w", encoding="utf-8").write(corpus.lower())
+spm.SentencePieceTrainer.train(input="albert-tokenizer/corpus.txt", model_prefix="albert-tokenizer/spiece", vocab_size=90, model_type="unigram",
+                               character_coverage=1.0, normalization_rule_name="nmt_nfkc", pad_id=0, unk_id=1, bos_id=-1, eos_id=-1,
+                               control_symbols=["[CLS]", "[SEP]", "[MASK]"], minloglevel=2)
+os.remove("albert-tokenizer/corpus.txt"); os.remove("albert-tokenizer/spiece.vocab")
+sp = spm.SentencePieceProcessor(model_file="albert-tokenizer/spiece.model")
+assert [sp.id_to_piece(i) for i in range(5)] == ["<pad>", "<unk>", "[CLS]", "[SEP]", "[MASK]"]
+
+
+def albert_normalize(text):
+    text = text.replace("``", '"').replace("''", '"')
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return text.lower()
+
+
+albert_texts = texts + ["``Quoted'' twice", "The Film Was GREAT", "Ça été naïve", "the  film   was\u00a0great"]
+ids = [[2] + sp.encode(albert_normalize(t)) + [3] for t in albert_texts]
+json.dump({"texts": albert_texts, "ids": ids, "pieces": sp.get_piece_size()}, open("albert-tokenizer/tokenizer_reference.json", "w", encoding="utf-8"), ensure_ascii=False)
