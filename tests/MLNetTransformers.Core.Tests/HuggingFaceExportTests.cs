@@ -24,6 +24,7 @@ public class HuggingFaceExportTests
     [InlineData("roberta", "RoBERTa")]
     [InlineData("electra", "ELECTRA")]
     [InlineData("mpnet", "MPNet")]
+    [InlineData("albert", "ALBERT")]
     public void EachFamily_ReadsBackToTheSameEncoder(string fixture, string family)
     {
         var original = PretrainedCheckpoint.LoadFolder(PretrainedCheckpointTests.Folder(fixture)).Encoder;

@@ -20,6 +20,7 @@ public class PretrainedCheckpointTests
     [InlineData("roberta", "RoBERTa", 1, true)]
     [InlineData("electra", "ELECTRA", 2, false)]
     [InlineData("mpnet", "MPNet", 0, true)]
+    [InlineData("albert", "ALBERT", 2, true)]
     public void OutputsAndEveryGradientMatchPyTorch(string folder, string family, int types, bool pooler)
     {
         var loaded = PretrainedCheckpoint.LoadFolder(Folder(folder));
@@ -34,10 +35,14 @@ public class PretrainedCheckpointTests
         {
             "bert" => ["cls.predictions.bias"],
             "electra" => ["discriminator_predictions.dense.bias", "discriminator_predictions.dense.weight", "discriminator_predictions.dense_prediction.bias", "discriminator_predictions.dense_prediction.weight"],
+            "albert" => ["predictions.LayerNorm.bias", "predictions.LayerNorm.weight", "predictions.bias", "predictions.dense.bias", "predictions.dense.weight",
+                "sop_classifier.classifier.bias", "sop_classifier.classifier.weight"],
             _ => Array.Empty<string>(),
         }, loaded.Unused);
-        // ELECTRA's tables and their LayerNorm are 8 wide, projected to the blocks' 16 (embeddings_project).
-        Assert.Equal(folder == "electra" ? (8, true) : (c.ModelDim, false), (c.EmbeddingWidth, c.ProjectsEmbeddings));
+        // ELECTRA's and ALBERT's tables and their LayerNorm are 8 wide, projected to the blocks' 16 (embeddings_project,
+        // embedding_hidden_mapping_in); ALBERT's three blocks run one set of weights.
+        Assert.Equal(folder is "electra" or "albert" ? (8, true) : (c.ModelDim, false), (c.EmbeddingWidth, c.ProjectsEmbeddings));
+        Assert.Equal(folder == "albert" ? (3, 1, true) : (2, 0, false), (c.Layers, c.LayerGroups, c.SharesLayers));
 
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(folder), "expected.json")));
         var root = doc.RootElement;
@@ -97,16 +102,18 @@ public class PretrainedCheckpointTests
     }
 
     // MPNetForMaskedLM (make_pretrained.py): RoBERTa's lm_head over MPNet's encoder, the decoder tied to the word
-    // embeddings; ElectraForMaskedLM, a generator: its head narrows the hidden states to the embeddings' 8 before the
-    // tied decoder.
+    // embeddings; ElectraForMaskedLM, a generator, and AlbertForMaskedLM: their heads narrow the hidden states to the
+    // embeddings' 8 before the tied decoder.
     [Theory]
     [InlineData("mpnet-mlm")]
     [InlineData("electra-generator")]
+    [InlineData("albert-mlm")]
     public void MaskedLmHeads_LogitsMatchPyTorch(string fixture)
     {
         var model = PretrainedCheckpoint.LoadMaskedLanguageModelFolder(Folder(fixture));
         Assert.True(model.Config.MlmTransform && !model.Config.Pooler);
         Assert.Equal(fixture == "mpnet-mlm" ? (32, 16) : (0, 8), (model.Config.RelativeAttentionBuckets, model.Config.EmbeddingWidth));
+        Assert.Equal(fixture == "albert-mlm" ? 1 : 0, model.Config.LayerGroups);
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(fixture), "expected.json")));
         var ids = doc.RootElement.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
         var mask = doc.RootElement.GetProperty("attention_mask").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetInt32())).ToArray();

@@ -7,7 +7,8 @@ namespace MLNetTransformers.Core.Tests;
 
 /// <summary>
 /// Hugging Face sequence classifiers (BertForSequenceClassification, RobertaForSequenceClassification,
-/// DistilBertForSequenceClassification, ElectraForSequenceClassification, MPNetForSequenceClassification; written by
+/// DistilBertForSequenceClassification, ElectraForSequenceClassification, MPNetForSequenceClassification,
+/// AlbertForSequenceClassification; written by
 /// make_pretrained.py from reference modules with Hugging Face's names) read as ready classifiers: PyTorch's logits.
 /// </summary>
 public class SequenceClassifierCheckpointTests
@@ -18,6 +19,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("distilbert-classifier", "DistilBERT", new[] { "NEGATIVE", "POSITIVE" })]
     [InlineData("electra-classifier", "ELECTRA", new[] { "negative", "neutral", "positive" })]
     [InlineData("mpnet-classifier", "MPNet", new[] { "NEGATIVE", "POSITIVE" })]
+    [InlineData("albert-classifier", "ALBERT", new[] { "negative", "positive" })] // 4 blocks in 2 shared sets, the encoder's pooler
     public void Logits_MatchPyTorch(string fixture, string family, string[] labels)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);
@@ -72,6 +74,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("distilbert-classifier")]
     [InlineData("electra-classifier")]
     [InlineData("mpnet-classifier")]
+    [InlineData("albert-classifier")]
     public void WrittenBack_TheTensorsArePyTorchsOwn_AndReadBackToTheSameClassifier(string fixture)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);

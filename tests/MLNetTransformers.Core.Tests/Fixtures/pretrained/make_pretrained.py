@@ -608,3 +608,126 @@ json.dump(dict(electra_config, architectures=["ElectraForMaskedLM"]), open(os.pa
 open(os.path.join("electra-generator", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
 json.dump({"input_ids": gen_ids.tolist(), "attention_mask": gen_mask.tolist(), "logits": [round(float(v), 9) for v in gen_logits.reshape(-1).tolist()]},
           open(os.path.join("electra-generator", "expected.json"), "w"))
+
+# ALBERT (modeling_albert.py), albert/: AlbertForPreTraining as it saves (F32, "albert." prefix; its predictions.* and
+# sop_classifier.* heads beside the encoder): embeddings of embedding_size E, LayerNorm at E, embedding_hidden_mapping_in
+# to D, then num_hidden_layers = 3 layers that all run the one group of weights (albert_layer_groups.0.albert_layers.0:
+# attention.query/key/value/dense + attention.LayerNorm, ffn + gelu_new + ffn_output, full_layer_layer_norm), and the pooler
+# (one Linear, tanh). Its tokenizer is albert-tokenizer/spiece.model (make_sentencepiece_reference.py, run first), whose
+# pieces number the vocabulary. albert-classifier/: AlbertForSequenceClassification of 4 layers in 2 groups (layer i runs
+# group int(i / (4 / 2))), the pooler then `classifier`. albert-mlm/: AlbertForMaskedLM (no pooler; predictions.dense
+# D -> E, gelu_new, LayerNorm at E, a decoder tied to the word embeddings with predictions.bias). Own seeds, last in the file.
+import shutil
+
+
+def gelu_new(x):
+    return 0.5 * x * (1 + torch.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+class Albert(nn.Module):
+    def __init__(self, V, E, layers, groups, pooler=True):
+        super().__init__()
+        self.L, self.G = layers, groups
+        e = nn.Module()
+        e.word_embeddings = nn.Embedding(V, E); e.position_embeddings = nn.Embedding(P, E)
+        e.token_type_embeddings = nn.Embedding(2, E); e.LayerNorm = nn.LayerNorm(E, eps=1e-12)
+        self.embeddings = e
+        self.encoder = nn.Module()
+        self.encoder.embedding_hidden_mapping_in = nn.Linear(E, D)
+        self.encoder.albert_layer_groups = nn.ModuleList()
+        for _ in range(groups):
+            g = nn.Module(); g.albert_layers = nn.ModuleList()
+            l = nn.Module(); l.attention = nn.Module()
+            for n in ("query", "key", "value", "dense"): setattr(l.attention, n, nn.Linear(D, D))
+            l.attention.LayerNorm = nn.LayerNorm(D, eps=1e-12)
+            l.ffn = nn.Linear(D, F); l.ffn_output = nn.Linear(F, D); l.full_layer_layer_norm = nn.LayerNorm(D, eps=1e-12)
+            g.albert_layers.append(l)
+            self.encoder.albert_layer_groups.append(g)
+        if pooler: self.pooler = nn.Linear(D, D)
+
+    def forward(self, ids, mask, types):
+        B, T = ids.shape
+        e = self.embeddings
+        x = e.LayerNorm(e.word_embeddings(ids) + e.position_embeddings(torch.arange(T)).unsqueeze(0) + e.token_type_embeddings(types))
+        x = self.encoder.embedding_hidden_mapping_in(x)
+        bias = (1.0 - mask[:, None, None, :].double()) * torch.finfo(torch.float64).min
+        hd = D // H
+        for i in range(self.L):
+            l = self.encoder.albert_layer_groups[int(i / (self.L / self.G))].albert_layers[0]
+            at = l.attention
+            q, k, v = (m(x).view(B, T, H, hd).transpose(1, 2) for m in (at.query, at.key, at.value))
+            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias, -1)
+            c = (a @ v).transpose(1, 2).reshape(B, T, D)
+            x = at.LayerNorm(x + at.dense(c))
+            x = l.full_layer_layer_norm(l.ffn_output(gelu_new(l.ffn(x))) + x)
+        return x, (torch.tanh(self.pooler(x[:, 0])) if hasattr(self, "pooler") else None)
+
+
+ALBERT_PIECES = json.load(open("albert-tokenizer/tokenizer_reference.json", encoding="utf-8"))["pieces"]
+albert_config = {"model_type": "albert", "vocab_size": ALBERT_PIECES, "embedding_size": E, "hidden_size": D, "num_hidden_layers": 3,
+                 "num_hidden_groups": 1, "inner_group_num": 1, "num_attention_heads": H, "intermediate_size": F, "hidden_act": "gelu_new",
+                 "max_position_embeddings": P, "type_vocab_size": 2, "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.0,
+                 "attention_probs_dropout_prob": 0.0, "classifier_dropout_prob": 0.1, "pad_token_id": 0, "bos_token_id": 2, "eos_token_id": 3,
+                 "architectures": ["AlbertForPreTraining"]}
+
+
+def albert_folder(name):
+    os.remove(os.path.join(name, "vocab.txt")) if os.path.exists(os.path.join(name, "vocab.txt")) else None
+    shutil.copy("albert-tokenizer/spiece.model", os.path.join(name, "spiece.model"))
+
+
+torch.manual_seed(21)
+albert = Albert(ALBERT_PIECES, E, 3, 1)
+heads = torch.Generator().manual_seed(22)
+rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=heads)).to(torch.float32).to(torch.float64)
+make("albert", albert, albert_config, "F32", prefix="albert.",
+     extra={"predictions.bias": ("F32", rnd(ALBERT_PIECES)), "predictions.dense.weight": ("F32", rnd(E, D)), "predictions.dense.bias": ("F32", rnd(E)),
+            "predictions.LayerNorm.weight": ("F32", 1 + rnd(E)), "predictions.LayerNorm.bias": ("F32", rnd(E)),
+            "sop_classifier.classifier.weight": ("F32", rnd(2, D)), "sop_classifier.classifier.bias": ("F32", rnd(2)),
+            "albert.embeddings.position_ids": ("I64", torch.arange(P).unsqueeze(0))})
+albert_folder("albert")
+
+torch.manual_seed(23)
+grouped = Albert(ALBERT_PIECES, E, 4, 2)
+randomize(grouped); round_to(grouped, torch.float32)
+labels = ["negative", "positive"]
+head = {"classifier.weight": rnd(len(labels), D), "classifier.bias": rnd(len(labels), s=0.1)}
+ids = torch.tensor([[2, 8, 9, 12, 10, 3, 0, 0, 0], [2, 15, 20, 7, 13, 3, 19, 30, 3], [2, 5, 3, 0, 0, 0, 0, 0, 0]])
+mask = (ids != 0).long()
+types = torch.zeros_like(ids); types[1, 6:] = 1
+with torch.no_grad():
+    _, pooled = grouped(ids, mask, types)
+    logits = pooled @ head["classifier.weight"].T + head["classifier.bias"]
+os.makedirs("albert-classifier", exist_ok=True)
+tensors = {"albert." + n0: ("F32", p.detach()) for n0, p in grouped.named_parameters()}
+tensors.update({k: ("F32", v) for k, v in head.items()})
+write_safetensors(os.path.join("albert-classifier", "model.safetensors"), tensors, {"format": "pt"})
+json.dump(dict(albert_config, num_hidden_layers=4, num_hidden_groups=2, architectures=["AlbertForSequenceClassification"],
+               id2label={str(i): l for i, l in enumerate(labels)}, label2id={l: i for i, l in enumerate(labels)}),
+          open(os.path.join("albert-classifier", "config.json"), "w"), indent=2)
+json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
+           "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join("albert-classifier", "expected.json"), "w"))
+albert_folder("albert-classifier")
+
+# AlbertForMaskedLM on the albert/ encoder without its pooler; the decoder is stored as predictions.decoder.weight (the
+# word embeddings) and predictions.decoder.bias (predictions.bias), as the state dict holds them.
+mlm_ids = torch.tensor([[2, 6, 8, 17, 4, 3, 0, 0], [2, 4, 14, 16, 34, 4, 24, 3]])
+mlm_mask = (mlm_ids != 0).long()
+state = {n0: t.detach() for n0, t in albert.named_parameters() if not n0.startswith("pooler.")}
+pred = {"predictions.dense.weight": rnd(E, D), "predictions.dense.bias": rnd(E, s=0.1), "predictions.LayerNorm.weight": 1 + rnd(E, s=0.2),
+        "predictions.LayerNorm.bias": rnd(E, s=0.1), "predictions.bias": rnd(ALBERT_PIECES, s=0.1)}
+with torch.no_grad():
+    hidden, _ = albert(mlm_ids, mlm_mask, torch.zeros_like(mlm_ids))
+    h = torch.nn.functional.layer_norm(gelu_new(hidden @ pred["predictions.dense.weight"].T + pred["predictions.dense.bias"]), (E,),
+                                       pred["predictions.LayerNorm.weight"], pred["predictions.LayerNorm.bias"], eps=1e-12)
+    mlm_logits = h @ albert.embeddings.word_embeddings.weight.T + pred["predictions.bias"]
+os.makedirs("albert-mlm", exist_ok=True)
+tensors = {"albert." + n0: ("F32", t) for n0, t in state.items()}
+tensors.update({k: ("F32", v) for k, v in pred.items()})
+tensors["predictions.decoder.weight"] = ("F32", albert.embeddings.word_embeddings.weight.detach())
+tensors["predictions.decoder.bias"] = ("F32", pred["predictions.bias"])
+write_safetensors(os.path.join("albert-mlm", "model.safetensors"), tensors, {"format": "pt"})
+json.dump(dict(albert_config, architectures=["AlbertForMaskedLM"]), open(os.path.join("albert-mlm", "config.json"), "w"), indent=2)
+json.dump({"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]},
+          open(os.path.join("albert-mlm", "expected.json"), "w"))
+albert_folder("albert-mlm")
