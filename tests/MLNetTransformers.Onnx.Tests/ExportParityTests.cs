@@ -61,13 +61,14 @@ public class ExportParityTests
     [InlineData(0, 0, true, Pooling.Cls, PoolerActivation.Relu)] // DistilBERT's classifier: pre_classifier + ReLU over [CLS]
     [InlineData(2, 0, true, Pooling.Cls, PoolerActivation.Gelu, 6)] // ELECTRA's: embeddings 6 wide projected to 16, classifier.dense + GELU
     [InlineData(0, 2, true, Pooling.Cls, PoolerActivation.Tanh, 0, 8)] // MPNet's: a relative position bias on every layer's scores
+    [InlineData(2, 0, true, Pooling.Cls, PoolerActivation.Tanh, 6, 0, 1)] // ALBERT's: projected embeddings, both blocks on one set of weights
     public void BertFamilyClassifier_OnnxRuntimeMatchesManaged(int typeVocab, int positionOffset, bool pooler, Pooling pooling, PoolerActivation activation = PoolerActivation.Tanh,
-        int embeddingDim = 0, int relativeBuckets = 0)
+        int embeddingDim = 0, int relativeBuckets = 0, int layerGroups = 0)
     {
         var config = Small(NormPlacement.PostNorm, pooling) with
         {
             TypeVocabSize = typeVocab, PositionOffset = positionOffset, Pooler = pooler, EmbeddingNorm = true, NormalizeEmbeddings = !pooler, LayerNormEps = 1e-12f,
-            PoolerActivation = activation, EmbeddingDim = embeddingDim, RelativeAttentionBuckets = relativeBuckets,
+            PoolerActivation = activation, EmbeddingDim = embeddingDim, RelativeAttentionBuckets = relativeBuckets, LayerGroups = layerGroups,
         };
         var model = new TransformerClassifier(config, 3);
         Weights.Scramble(model.Parameters, 7);

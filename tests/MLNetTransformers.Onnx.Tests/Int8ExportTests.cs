@@ -38,15 +38,18 @@ public class Int8ExportTests
     // The tables and the projection hold multiples of 1/16, so the projection's float sums are exact in any order and the
     // first int8 layer quantizes the same bits on both sides (a float sum one ulp apart can round a value to the next
     // int8 step; without the LayerNorm between them, the sums stay exact).
-    // MPNet's shape too: a relative position bias on the float scores between the int8 projections.
+    // MPNet's shape too: a relative position bias on the float scores between the int8 projections. ALBERT's: both blocks
+    // run one set of int8 weights, stored once.
     [VnniTheory]
-    [InlineData(6, 0)]
-    [InlineData(0, 8)]
-    public void Int8Classifier_WithProjectedEmbeddingsOrAPositionBias_OnnxRuntimeMatchesManagedInt8(int embeddingDim, int relativeBuckets)
+    [InlineData(6, 0, 0)]
+    [InlineData(0, 8, 0)]
+    [InlineData(6, 0, 1)]
+    public void Int8Classifier_WithProjectedEmbeddingsOrAPositionBias_OnnxRuntimeMatchesManagedInt8(int embeddingDim, int relativeBuckets, int layerGroups)
     {
         var model = new TransformerClassifier(ExportParityTests.Small(NormPlacement.PostNorm, Pooling.Cls) with
         {
             EmbeddingDim = embeddingDim, TypeVocabSize = 2, Pooler = true, PoolerActivation = PoolerActivation.Gelu, RelativeAttentionBuckets = relativeBuckets,
+            LayerGroups = layerGroups,
         }, 3);
         Weights.Scramble(model.Parameters, 5);
         foreach (var name in new[] { "tok.weight", "pos.weight", "tok_type.weight", "emb_proj.weight", "emb_proj.bias" }.Where(model.Parameters.Contains))

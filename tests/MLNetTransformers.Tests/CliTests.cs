@@ -226,12 +226,13 @@ public sealed class CliTests : IDisposable
         Assert.Single(notAClassifier.Err.Trim().Split('\n'));
     }
 
-    // ELECTRA (projected embeddings, no pooler: fine-tuning adds its GELU head) and MPNet (relative position bias, its
-    // pretrained pooler kept) from the command line: train, predict, int8, and back as the family's sequence classifier
+    // ELECTRA (projected embeddings, no pooler: fine-tuning adds its GELU head), MPNet (relative position bias, its
+    // pretrained pooler kept) and ALBERT (blocks sharing weights, spiece.model) from the command line: train, predict, int8, and back as the family's sequence classifier
     // with the same probabilities.
     [Theory]
     [InlineData("electra", "electra")]
     [InlineData("mpnet", "mpnet")]
+    [InlineData("albert", "albert")]
     public void Train_FineTunesElectraAndMpnetFolders_AndExportsThemWhole(string fixture, string modelType)
     {
         string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);

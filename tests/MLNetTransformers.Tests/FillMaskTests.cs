@@ -48,12 +48,25 @@ public class FillMaskTests
         SameAsPyTorch(prediction, folder, "logits", position: 4);
     }
 
+    // AlbertForMaskedLM: spiece.model's own [MASK] piece, ALBERT's text rules (lower case), a head narrowing to the
+    // embeddings' width; the fixture's first sequence is "the film was [MASK]" as the tokenizer writes it (position 10).
+    [Fact]
+    public void HuggingFaceAlbertHead_GivesPyTorchsProbabilities()
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "albert-mlm");
+        var fill = FillMaskTransformer.FromHuggingFaceFolder(folder, topK: 5);
+        Assert.Equal("[MASK]", fill.MaskToken);
+        var prediction = Assert.Single(fill.Predict("The Film was [MASK]"));
+        Assert.Equal(10, prediction.Position);
+        SameAsPyTorch(prediction, folder, "logits", position: 10, vocabulary: 90);
+    }
+
     // The prediction's candidates are the top ones of the softmax of the fixture's logits at the position (first
-    // sequence, 40 tokens), with their probabilities; returns them.
-    private static (int Id, double P)[] SameAsPyTorch(MaskPrediction prediction, string folder, string logitsName, int position)
+    // sequence, a vocabulary of 40 tokens unless said), with their probabilities; returns them.
+    private static (int Id, double P)[] SameAsPyTorch(MaskPrediction prediction, string folder, string logitsName, int position, int vocabulary = 40)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "expected.json")));
-        var logits = doc.RootElement.GetProperty(logitsName).EnumerateArray().Select(v => v.GetDouble()).Skip(position * 40).Take(40).ToArray();
+        var logits = doc.RootElement.GetProperty(logitsName).EnumerateArray().Select(v => v.GetDouble()).Skip(position * vocabulary).Take(vocabulary).ToArray();
         double max = logits.Max(), sum = logits.Sum(l => Math.Exp(l - max));
         var reference = logits.Select((l, i) => (Id: i, P: Math.Exp(l - max) / sum)).OrderByDescending(x => x.P).Take(prediction.Candidates.Count).ToArray();
         Assert.Equal(reference.Select(r => r.Id), prediction.Candidates.Select(c => c.Id));

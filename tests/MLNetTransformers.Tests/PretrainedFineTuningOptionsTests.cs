@@ -79,6 +79,41 @@ public class PretrainedFineTuningOptionsTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    // ALBERT: its spiece.model tokenizes the rows, three blocks run one set of weights (whose gradient collects all three),
+    // BERT's head on its pretrained pooler learns the two sentences; it writes back as an AlbertForSequenceClassification
+    // folder that reads to the same probabilities. Frozen layers and layer-wise decay, which act block by block, are refused.
+    [Fact]
+    public void AnAlbertFolder_FineTunes_AndWritesBackAsAlbertsClassifier()
+    {
+        var ml = new MLContext(1);
+        var pretrained = PretrainedEncoder.FromHuggingFaceFolder(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "albert"), maxTokens: 16);
+        Assert.Equal((3, 1, Tokenization.TokenizerKind.SentencePiece), (pretrained.Encoder.Config.Layers, pretrained.Encoder.Config.LayerGroups, pretrained.Tokenizer.Kind));
+        var options = new TransformerClassifierOptions { Pretrained = pretrained, Epochs = 10, BatchSize = 8, LearningRate = 5e-3f, ValidationFraction = 0, Seed = 3 };
+        var transformer = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(Data(ml));
+        var model = transformer.Model;
+        Assert.Equal((true, Core.Layers.PoolerActivation.Tanh, 1), (model.Config.Pooler, model.Config.PoolerActivation, model.Config.LayerGroups));
+        Assert.False(model.Parameters.Contains("layers.1.linear1.weight"));
+        Assert.False(model.Parameters["layers.0.linear1.weight"].Value.SequenceEqual(pretrained.Encoder.Parameters["layers.0.linear1.weight"].Value));
+        var scored = transformer.Transform(Data(ml));
+        Assert.Equal(Enumerable.Range(0, 64).Select(i => i % 2 == 0), scored.GetColumn<bool>("PredictedLabel").ToArray());
+        string dir = Directory.CreateTempSubdirectory("albert-sst").FullName;
+        try
+        {
+            transformer.SaveHuggingFaceFolder(dir);
+            Assert.Contains("AlbertForSequenceClassification", File.ReadAllText(Path.Combine(dir, "config.json")));
+            Assert.True(File.Exists(Path.Combine(dir, "spiece.model")));
+            var back = TransformerClassificationTransformer.FromHuggingFaceFolder(dir, maxTokens: 16);
+            var expected = scored.GetColumn<float>("Probability").ToArray();
+            var actual = back.Transform(Data(ml)).GetColumn<float>("Probability").ToArray();
+            for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 5);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+
+        var frozen = Assert.Throws<ArgumentException>(() => ml.BinaryClassification.Trainers.TransformerClassifier(
+            new TransformerClassifierOptions { Pretrained = pretrained, Epochs = 1, FrozenLayers = 1, ValidationFraction = 0 }).Fit(Data(ml)));
+        Assert.Contains("share 1 set(s) of weights (ALBERT)", frozen.Message);
+    }
+
     [Fact]
     public void ATokenizerJson_TokenizesAsTheVocabTxt()
     {

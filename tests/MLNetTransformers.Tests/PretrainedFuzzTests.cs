@@ -117,13 +117,15 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
     private enum ClassifierMutation { Config, HeaderBytes }
 
     // A BertForSequenceClassification (ElectraForSequenceClassification: embedding_size among the config's keys;
-    // MPNetForSequenceClassification: relative_attention_num_buckets, its tokenizer's specials from model_type) folder read
+    // MPNetForSequenceClassification: relative_attention_num_buckets, its tokenizer's specials from model_type;
+    // AlbertForSequenceClassification: num_hidden_groups and spiece.model) folder read
     // as a ready classifier: config.json edited (id2label among it) and bytes of the safetensors header changed. Every case
     // loads or fails naming the file; a header change that loads gives the same weights.
     [Theory]
     [InlineData("bert-classifier", 20261207)]
     [InlineData("electra-classifier", 20261208)]
     [InlineData("mpnet-classifier", 20261209)]
+    [InlineData("albert-classifier", 20261210)]
     public async Task MutatedSequenceClassifiers_LoadOrFailNamingTheFile(string fixture, int seed)
     {
         string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);
@@ -142,7 +144,8 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
             else cfg = config[..labels] + Edit(config[labels..], rng); // most edits where the labels are
             File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), w);
             File.WriteAllText(Path.Combine(folder, "config.json"), cfg);
-            File.Copy(Path.Combine(source, "vocab.txt"), Path.Combine(folder, "vocab.txt"));
+            foreach (var tokenizer in new[] { "vocab.txt", "spiece.model" }.Where(f => File.Exists(Path.Combine(source, f))))
+                File.Copy(Path.Combine(source, tokenizer), Path.Combine(folder, tokenizer));
         }, folder => Classification.TransformerClassificationTransformer.FromHuggingFaceFolder(folder, maxTokens: 16).Model.Parameters);
     }
 

@@ -709,9 +709,12 @@ json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_ty
            "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join("albert-classifier", "expected.json"), "w"))
 albert_folder("albert-classifier")
 
-# AlbertForMaskedLM on the albert/ encoder without its pooler; the decoder is stored as predictions.decoder.weight (the
+# AlbertForMaskedLM (albert-mlm/) on the albert/ encoder without its pooler; the decoder is stored as predictions.decoder.weight (the
 # word embeddings) and predictions.decoder.bias (predictions.bias), as the state dict holds them.
-mlm_ids = torch.tensor([[2, 6, 8, 17, 4, 3, 0, 0], [2, 4, 14, 16, 34, 4, 24, 3]])
+# The first row is "The film was [MASK]" as ALBERT's tokenizer reads it (albert-tokenizer's model); the second two masks.
+import sentencepiece
+first = [2] + sentencepiece.SentencePieceProcessor(model_file="albert-tokenizer/spiece.model").encode("the film was") + [4, 3]
+mlm_ids = torch.tensor([first + [0] * (12 - len(first)), [2, 4, 14, 16, 34, 4, 24, 40, 41, 60, 3, 0]])
 mlm_mask = (mlm_ids != 0).long()
 state = {n0: t.detach() for n0, t in albert.named_parameters() if not n0.startswith("pooler.")}
 pred = {"predictions.dense.weight": rnd(E, D), "predictions.dense.bias": rnd(E, s=0.1), "predictions.LayerNorm.weight": 1 + rnd(E, s=0.2),
