@@ -52,6 +52,25 @@ public class PretrainedBadInputTests
         Assert.Contains("position_embedding_type 'relative_key' is not supported", Refused<NotSupportedException>(Copy(d => EditConfig(d, c => c["position_embedding_type"] = "relative_key"))));
     }
 
+    // ALBERT's grouping of shared layers: only one layer per group is read, and groups must divide among the layers.
+    [Fact]
+    public void AlbertGroupingsTheEngineCannotRun_AreNamed()
+    {
+        string Albert(Action<JsonObject> edit)
+        {
+            string dir = Directory.CreateTempSubdirectory("bad-albert").FullName;
+            foreach (var f in Directory.GetFiles(PretrainedCheckpointTests.Folder("albert"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+            EditConfig(dir, edit);
+            return dir;
+        }
+        Assert.Contains("inner_group_num 2 is not supported", Refused<NotSupportedException>(Albert(c => c["inner_group_num"] = 2)));
+        Assert.Contains("num_hidden_groups is 4; it must be between 1 and num_hidden_layers (3)", Refused<InvalidDataException>(Albert(c => c["num_hidden_groups"] = 4)));
+        Assert.Contains("num_hidden_groups is 0", Refused<InvalidDataException>(Albert(c => c["num_hidden_groups"] = 0)));
+        Assert.Contains("embedding_size equal to hidden_size (16) is not supported", Refused<NotSupportedException>(Albert(c => c["embedding_size"] = 16)));
+        // Three groups of one layer each: the checkpoint holds one group's weights, too few for three, refused before anything is allocated.
+        Assert.Contains("the config describes an encoder of at least", Refused<InvalidDataException>(Albert(c => c["num_hidden_groups"] = 3)));
+    }
+
     [Fact]
     public void DropoutsOutOfRange_AreNamed_AndMissingOnesAreBertDefaults()
     {

@@ -237,17 +237,18 @@ public sealed class EncoderFamily
     }
 
     // AlbertConfig: BERT's keys, embedding_size, and the groups of shared layers (inner_group_num layers per group: 1 in
-    // every released model, the only count read). Embeddings always pass through embedding_hidden_mapping_in, even at
-    // equal widths, so EmbeddingDim is always set.
+    // every released model, the only count read). ALBERT projects its embeddings (embedding_hidden_mapping_in) even at
+    // equal widths, which the engine's projection (made only when the widths differ) does not say.
     private static TransformerConfig AlbertConfig(JsonElement c, string src)
     {
         var config = BertConfig(c, src, positionOffset: 0);
-        int inner = Int(c, "inner_group_num", src, 1), groups = Int(c, "num_hidden_groups", src, 1);
+        int inner = Int(c, "inner_group_num", src, 1), groups = Int(c, "num_hidden_groups", src, 1), width = Int(c, "embedding_size", src, 128);
         if (inner != 1) throw new NotSupportedException($"{src}: inner_group_num {inner} is not supported; supported: 1 (every released ALBERT).");
         if (groups < 1 || groups > config.Layers) throw new InvalidDataException($"{src}: num_hidden_groups is {groups}; it must be between 1 and num_hidden_layers ({config.Layers}).");
+        if (width == config.ModelDim) throw new NotSupportedException($"{src}: embedding_size equal to hidden_size ({width}) is not supported for ALBERT (every released ALBERT projects narrower embeddings).");
         return config with
         {
-            EmbeddingDim = Int(c, "embedding_size", src, 128), LayerGroups = groups, Activation = ActivationOf(Str(c, "hidden_act", src, "gelu_new"), src),
+            EmbeddingDim = width, LayerGroups = groups, Activation = ActivationOf(Str(c, "hidden_act", src, "gelu_new"), src),
             Dropout = Float(c, "hidden_dropout_prob", src, 0f), AttentionDropout = Float(c, "attention_probs_dropout_prob", src, 0f),
         };
     }
