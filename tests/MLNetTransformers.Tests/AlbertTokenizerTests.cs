@@ -66,6 +66,37 @@ public class AlbertTokenizerTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    // A folder with only tokenizer.json (make_unigram_tokenizer_json.py writes it from spiece.model as Hugging Face's
+    // AlbertConverter does): the model rebuilt from its Unigram vocabulary and character map, the text rules read from its
+    // normalizers, gives the same ids; without the Lowercase and StripAccents normalizers it is cased and keeps accents.
+    [Fact]
+    public void ATokenizerJsonAlone_GivesTheModelsIds_AndItsNormalizersSayTheRules()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "tokenizer_reference.json")));
+        var texts = doc.RootElement.GetProperty("texts").EnumerateArray().Select(t => t.GetString()!).ToArray();
+        var expected = doc.RootElement.GetProperty("ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
+        string dir = Directory.CreateTempSubdirectory("albert-json").FullName;
+        try
+        {
+            string json = File.ReadAllText(Path.Combine(Folder, "tokenizer.json"));
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json);
+            var tokenizer = Pretrained.PretrainedEncoder.TokenizerOf(dir, 64);
+            Assert.Equal((TokenizerKind.SentencePiece, true, false), (tokenizer.Kind, tokenizer.LowerCase, tokenizer.RobertaPairs));
+            Assert.Equal((2, 3, 0, 4, 1, 90), (tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, tokenizer.MaskId, tokenizer.UnkId, tokenizer.VocabularySize));
+            for (int i = 0; i < texts.Length; i++) Assert.Equal(expected[i], Ids(tokenizer, texts[i]));
+
+            var node = System.Text.Json.Nodes.JsonNode.Parse(json)!;
+            var normalizers = node["normalizer"]!["normalizers"]!.AsArray();
+            foreach (var rule in normalizers.Where(x => x!["type"]!.GetValue<string>() is "Lowercase" or "StripAccents" or "NFKD").ToList()) normalizers.Remove(rule);
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), node.ToJsonString());
+            var cased = Pretrained.PretrainedEncoder.TokenizerOf(dir, 64);
+            var fromModel = TextTokenizer.FromAlbertSentencePieceModel(Path.Combine(Folder, "spiece.model"), 64, lowerCase: false, keepAccents: true);
+            Assert.False(cased.LowerCase);
+            foreach (var text in texts) Assert.Equal(Ids(fromModel, text), Ids(cased, text));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [Fact]
     public void Pairs_TakeBertsForm()
     {

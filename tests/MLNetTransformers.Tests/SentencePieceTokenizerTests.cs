@@ -57,9 +57,9 @@ public class SentencePieceTokenizerTests
             Assert.Equal((fromModel.MaskId, fromModel.VocabularySize), (tokenizer.MaskId, tokenizer.VocabularySize));
             for (int i = 0; i < texts.Length; i++) Assert.Equal(expected[i], Ids(tokenizer, texts[i]));
 
-            // Another Unigram layout (ALBERT's, T5's numbering) and byte fallback are refused naming the file.
+            // Another Unigram layout (T5's numbering) and byte fallback are refused naming the file.
             File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.Replace("\"unk_id\": 3", "\"unk_id\": 2"));
-            Assert.Contains("tokenizer.json' holds a Unigram tokenizer that is not numbered as XLM-RoBERTa's", Assert.Throws<NotSupportedException>(() => Pretrained.PretrainedEncoder.TokenizerOf(dir, 64)).Message);
+            Assert.Contains("tokenizer.json' holds a Unigram tokenizer numbered neither as XLM-RoBERTa's", Assert.Throws<NotSupportedException>(() => Pretrained.PretrainedEncoder.TokenizerOf(dir, 64)).Message);
             File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.Replace("\"byte_fallback\": false", "\"byte_fallback\": true"));
             Assert.Contains("byte fallback is not read", Assert.Throws<NotSupportedException>(() => Pretrained.PretrainedEncoder.TokenizerOf(dir, 64)).Message);
         }

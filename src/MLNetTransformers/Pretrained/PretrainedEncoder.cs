@@ -109,8 +109,8 @@ public sealed class PretrainedEncoder
             var model = doc.RootElement.GetProperty("model");
             string type = model.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
             if (type == "BPE" && IsByteLevel(doc.RootElement)) return ByteLevelBpe(model, path, maxTokens);
-            if (type == "Unigram") return TextTokenizer.FromSentencePieceModelBytes(UnigramTokenizerJson.ToSentencePieceModel(doc.RootElement, $"'{path}'"), maxTokens, path);
-            if (type != "WordPiece") throw new NotSupportedException($"'{path}' holds a {type} tokenizer; WordPiece (BERT's), byte-level BPE (RoBERTa's) and Unigram (XLM-RoBERTa's) are read.");
+            if (type == "Unigram") return UnigramTokenizerJson.Read(doc.RootElement, path, maxTokens);
+            if (type != "WordPiece") throw new NotSupportedException($"'{path}' holds a {type} tokenizer; WordPiece (BERT's), byte-level BPE (RoBERTa's) and Unigram (XLM-RoBERTa's, ALBERT's) are read.");
             var vocab = model.GetProperty("vocab").EnumerateObject().Select(p => (Token: p.Name, Id: p.Value.GetInt32())).OrderBy(p => p.Id).ToList();
             for (int i = 0; i < vocab.Count; i++)
                 if (vocab[i].Id != i) throw new InvalidDataException($"'{path}': the vocabulary has no token with id {i}.");

@@ -348,12 +348,14 @@ public sealed class TextTokenizer
     public static TextTokenizer FromAlbertSentencePieceModel(string modelPath, int maxTokens, bool lowerCase = true, bool keepAccents = false)
     {
         if (!File.Exists(modelPath)) throw new FileNotFoundException($"SentencePiece model '{modelPath}' does not exist.", modelPath);
-        try
-        {
-            return new TextTokenizer(new State(TokenizerKind.SentencePiece, Checked(maxTokens), lowerCase, Convert.ToBase64String(File.ReadAllBytes(modelPath)), null, null)
-            { OwnIds = true, KeepAccents = keepAccents }, modelPath);
-        }
-        catch (InvalidDataException e) { throw new InvalidDataException($"SentencePiece model '{modelPath}' could not be read: {e.InnerException?.Message ?? e.Message}", e); }
+        return FromAlbertSentencePieceModelBytes(File.ReadAllBytes(modelPath), Checked(maxTokens), lowerCase, keepAccents, modelPath);
+    }
+
+    /// <summary>ALBERT's tokenizer (see <see cref="FromAlbertSentencePieceModel"/>) from a SentencePiece model's bytes; <paramref name="source"/> names it in errors.</summary>
+    internal static TextTokenizer FromAlbertSentencePieceModelBytes(byte[] model, int maxTokens, bool lowerCase, bool keepAccents, string source)
+    {
+        try { return new TextTokenizer(new State(TokenizerKind.SentencePiece, Checked(maxTokens), lowerCase, Convert.ToBase64String(model), null, null) { OwnIds = true, KeepAccents = keepAccents }, source); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"SentencePiece model '{source}' could not be read: {e.InnerException?.Message ?? e.Message}", e); }
     }
 
     /// <summary>A tiktoken encoding: <c>cl100k_base</c> (GPT-4) or <c>o200k_base</c> (GPT-4o).</summary>

@@ -4,49 +4,78 @@ using Google.Protobuf;
 namespace MLNetTransformers.Tokenization;
 
 /// <summary>
-/// XLM-RoBERTa's fast tokenizer file (<c>tokenizer.json</c> with a Unigram model, as Hugging Face's converter writes it
-/// from <c>sentencepiece.bpe.model</c>) turned back into the SentencePiece model it came from, for folders that ship only
-/// the JSON: its vocabulary is fairseq's numbering (<c>&lt;s&gt; &lt;pad&gt; &lt;/s&gt; &lt;unk&gt;</c>, the pieces from
-/// the model's fourth on with their scores, <c>&lt;mask&gt;</c> last), its normalizer the model's precompiled character
-/// map. The model is written as SentencePiece's <c>ModelProto</c> (pieces, a unigram trainer spec, the normalizer spec).
-/// Other Unigram layouts (ALBERT's, T5's) number their pieces otherwise and are refused by name.
+/// A fast tokenizer's file (<c>tokenizer.json</c> with a Unigram model, as Hugging Face's converter writes it from a
+/// SentencePiece model) turned back into the SentencePiece model it came from, for folders that ship only the JSON.
+/// XLM-RoBERTa's: its vocabulary is fairseq's numbering (<c>&lt;s&gt; &lt;pad&gt; &lt;/s&gt; &lt;unk&gt;</c>, the pieces
+/// from the model's fourth on with their scores, <c>&lt;mask&gt;</c> last). ALBERT's: the model's own pieces in order
+/// (<c>&lt;pad&gt; &lt;unk&gt; [CLS] [SEP] [MASK]</c> among them), its normalizers saying whether text is lower-cased and
+/// accents stripped. The normalizer's precompiled character map is the model's. The model is written as SentencePiece's
+/// <c>ModelProto</c> (pieces, a unigram trainer spec, the normalizer spec). Other Unigram layouts (T5's) are refused by name.
 /// </summary>
 internal static class UnigramTokenizerJson
 {
     private static readonly string[] FairseqSpecials = ["<s>", "<pad>", "</s>", "<unk>"];
 
-    /// <summary>The SentencePiece model of a tokenizer.json root whose model is XLM-RoBERTa's Unigram; <paramref name="source"/> names the file.</summary>
-    public static byte[] ToSentencePieceModel(JsonElement root, string source)
+    /// <summary>The tokenizer of a tokenizer.json root whose model is a Unigram of XLM-RoBERTa's or ALBERT's layout; <paramref name="path"/> names the file.</summary>
+    public static TextTokenizer Read(JsonElement root, string path, int maxTokens)
     {
+        string source = $"'{path}'";
         var model = root.GetProperty("model");
-        var vocab = model.GetProperty("vocab").EnumerateArray().Select(e =>
+        var vocab = Vocabulary(model, source);
+        int unk = model.TryGetProperty("unk_id", out var u) && u.ValueKind == JsonValueKind.Number ? u.GetInt32() : -1;
+        if (model.TryGetProperty("byte_fallback", out var fallback) && fallback.ValueKind == JsonValueKind.True)
+            throw new NotSupportedException($"{source}: a Unigram tokenizer with byte fallback is not read.");
+        var normalizers = Normalizers(root.TryGetProperty("normalizer", out var n) ? n : default).ToList();
+        var charsmap = normalizers.Select(PrecompiledCharsmap).FirstOrDefault(m => m is not null)
+            ?? throw new NotSupportedException($"{source}: its normalizer has no precompiled character map (SentencePiece's normalization), which XLM-RoBERTa's and ALBERT's tokenizer.json hold.");
+        if (vocab.Count >= 6 && vocab.Take(4).Select(v => v.Piece).SequenceEqual(FairseqSpecials) && vocab[^1].Piece == "<mask>" && unk == 3)
+            return TextTokenizer.FromSentencePieceModelBytes(Fairseq(vocab, charsmap), maxTokens, path);
+        var pieces = vocab.Select(v => v.Piece).ToList();
+        if (AlbertSentencePieceModel.Specials.All(pieces.Contains) && unk >= 0 && unk < vocab.Count && vocab[unk].Piece == "<unk>")
+        {
+            bool Has(string type) => normalizers.Any(x => x.TryGetProperty("type", out var t) && t.GetString() == type);
+            return TextTokenizer.FromAlbertSentencePieceModelBytes(Albert(vocab, unk, charsmap), maxTokens, lowerCase: Has("Lowercase"), keepAccents: !Has("StripAccents"), path);
+        }
+        throw new NotSupportedException($"{source} holds a Unigram tokenizer numbered neither as XLM-RoBERTa's (<s> <pad> </s> <unk> first, <mask> last, unk_id 3) nor as ALBERT's (<pad> <unk> [CLS] [SEP] [MASK] among its pieces); give its SentencePiece model file instead.");
+    }
+
+    private static List<(string Piece, float Score)> Vocabulary(JsonElement model, string source) =>
+        model.GetProperty("vocab").EnumerateArray().Select(e =>
         {
             if (e.ValueKind != JsonValueKind.Array || e.GetArrayLength() != 2 || e[0].ValueKind != JsonValueKind.String || e[1].ValueKind != JsonValueKind.Number)
                 throw new InvalidDataException($"{source}: a Unigram vocabulary entry is {e}, not [piece, score].");
             return (Piece: e[0].GetString()!, Score: (float)e[1].GetDouble());
         }).ToList();
-        int unk = model.TryGetProperty("unk_id", out var u) && u.ValueKind == JsonValueKind.Number ? u.GetInt32() : -1;
-        if (vocab.Count < 6 || !vocab.Take(4).Select(v => v.Piece).SequenceEqual(FairseqSpecials) || vocab[^1].Piece != "<mask>" || unk != 3)
-            throw new NotSupportedException($"{source} holds a Unigram tokenizer that is not numbered as XLM-RoBERTa's (<s> <pad> </s> <unk> first, <mask> last, unk_id 3); give its SentencePiece model file instead.");
-        if (model.TryGetProperty("byte_fallback", out var fallback) && fallback.ValueKind == JsonValueKind.True)
-            throw new NotSupportedException($"{source}: a Unigram tokenizer with byte fallback is not read.");
-        var charsmap = PrecompiledCharsmap(root.TryGetProperty("normalizer", out var n) ? n : default)
-            ?? throw new NotSupportedException($"{source}: its normalizer has no precompiled character map (SentencePiece's normalization), which XLM-RoBERTa's tokenizer.json holds.");
 
-        using var output = new MemoryStream();
-        var o = new CodedOutputStream(output);
-        // SentencePiece's own numbering: <unk> 0, <s> 1, </s> 2, then the pieces (fairseq's id − 1).
+    // XLM-RoBERTa's: SentencePiece's own numbering is <unk> 0, <s> 1, </s> 2, then the pieces (fairseq's id − 1).
+    private static byte[] Fairseq(List<(string Piece, float Score)> vocab, byte[] charsmap) => ModelProto(charsmap, unkId: 0, padId: -1, bosId: 1, eosId: 2, o =>
+    {
         WritePiece(o, "<unk>", 0f, type: 2);
         WritePiece(o, "<s>", 0f, type: 3);
         WritePiece(o, "</s>", 0f, type: 3);
         for (int i = 4; i < vocab.Count - 1; i++) WritePiece(o, vocab[i].Piece, vocab[i].Score, type: 1);
+    });
+
+    // ALBERT's: the pieces as they are, <unk> unknown, its other specials control pieces (never produced from text).
+    private static byte[] Albert(List<(string Piece, float Score)> vocab, int unk, byte[] charsmap) =>
+        ModelProto(charsmap, unkId: unk, padId: vocab.FindIndex(v => v.Piece == "<pad>"), bosId: -1, eosId: -1, o =>
+        {
+            for (int i = 0; i < vocab.Count; i++)
+                WritePiece(o, vocab[i].Piece, vocab[i].Score, type: i == unk ? 2 : AlbertSentencePieceModel.Specials.Contains(vocab[i].Piece) ? 3 : 1);
+        });
+
+    private static byte[] ModelProto(byte[] charsmap, int unkId, int padId, int bosId, int eosId, Action<CodedOutputStream> pieces)
+    {
+        using var output = new MemoryStream();
+        var o = new CodedOutputStream(output);
+        pieces(o);
         Message(o, 2, m =>
         {
-            m.WriteTag(3, WireFormat.WireType.Varint); m.WriteEnum(1);    // model_type: UNIGRAM
-            m.WriteTag(40, WireFormat.WireType.Varint); m.WriteInt32(0);  // unk_id
-            m.WriteTag(41, WireFormat.WireType.Varint); m.WriteInt32(1);  // bos_id
-            m.WriteTag(42, WireFormat.WireType.Varint); m.WriteInt32(2);  // eos_id
-            m.WriteTag(43, WireFormat.WireType.Varint); m.WriteInt32(-1); // pad_id
+            m.WriteTag(3, WireFormat.WireType.Varint); m.WriteEnum(1);        // model_type: UNIGRAM
+            m.WriteTag(40, WireFormat.WireType.Varint); m.WriteInt32(unkId);  // unk_id
+            m.WriteTag(41, WireFormat.WireType.Varint); m.WriteInt32(bosId);  // bos_id
+            m.WriteTag(42, WireFormat.WireType.Varint); m.WriteInt32(eosId);  // eos_id
+            m.WriteTag(43, WireFormat.WireType.Varint); m.WriteInt32(padId);  // pad_id
         });
         Message(o, 3, m =>
         {
@@ -60,16 +89,22 @@ internal static class UnigramTokenizerJson
         return output.ToArray();
     }
 
-    // The base64 precompiled_charsmap of a Precompiled normalizer, alone or inside a Sequence.
-    private static byte[]? PrecompiledCharsmap(JsonElement normalizer)
+    // A normalizer, or each of a Sequence's.
+    private static IEnumerable<JsonElement> Normalizers(JsonElement normalizer)
     {
-        if (normalizer.ValueKind != JsonValueKind.Object || !normalizer.TryGetProperty("type", out var type)) return null;
-        if (type.GetString() == "Precompiled" && normalizer.TryGetProperty("precompiled_charsmap", out var map) && map.ValueKind == JsonValueKind.String)
-            return Convert.FromBase64String(map.GetString()!);
+        if (normalizer.ValueKind != JsonValueKind.Object || !normalizer.TryGetProperty("type", out var type)) yield break;
         if (type.GetString() == "Sequence" && normalizer.TryGetProperty("normalizers", out var list) && list.ValueKind == JsonValueKind.Array)
-            return list.EnumerateArray().Select(PrecompiledCharsmap).FirstOrDefault(m => m is not null);
-        return null;
+        {
+            foreach (var inner in list.EnumerateArray())
+                foreach (var n in Normalizers(inner)) yield return n;
+        }
+        else yield return normalizer;
     }
+
+    // The base64 precompiled_charsmap of a Precompiled normalizer.
+    private static byte[]? PrecompiledCharsmap(JsonElement normalizer) =>
+        normalizer.TryGetProperty("type", out var type) && type.GetString() == "Precompiled" && normalizer.TryGetProperty("precompiled_charsmap", out var map) && map.ValueKind == JsonValueKind.String
+            ? Convert.FromBase64String(map.GetString()!) : null;
 
     // SentencePiece.pieces (field 1): piece (1), score (2), type (3: 1 normal, 2 unknown, 3 control).
     private static void WritePiece(CodedOutputStream o, string piece, float score, int type) => Message(o, 1, m =>
