@@ -176,8 +176,21 @@ public sealed class TextTokenizer
             for (int i = 0; i < s.Length; i++) ids[i] = _chars.TryGetValue(s[i], out int id) ? id : UnkId;
             return ids;
         }
-        try { return Numbered(_tokenizer is BertTokenizer bert ? bert.EncodeToIds(s, addSpecialTokens: false) : _tokenizer!.EncodeToIds(s)).ToArray(); }
+        try { return Numbered(_tokenizer is BertTokenizer bert ? bert.EncodeToIds(s, addSpecialTokens: false) : PieceIds(s)).ToArray(); }
         catch (Exception e) when (Damaged(e)) { throw DamagedModel(e); }
+    }
+
+    // A text's ids from Microsoft.ML.Tokenizers; for SentencePiece with each run of unknown characters as one unknown
+    // piece, as sentencepiece itself encodes it (Microsoft.ML.Tokenizers 2.0.1 gives one per character).
+    private IReadOnlyList<int> PieceIds(string s)
+    {
+        var ids = _tokenizer!.EncodeToIds(s);
+        if (Kind != TokenizerKind.SentencePiece) return ids;
+        int unk = Fairseq ? 0 : UnkId; // the model's own id of its unknown piece
+        var merged = new List<int>(ids.Count);
+        foreach (int id in ids)
+            if (id != unk || merged.Count == 0 || merged[^1] != unk) merged.Add(id);
+        return merged;
     }
 
     // A damaged SentencePiece model that passed the load-time probe can still fail on other text (an index past its
@@ -485,6 +498,12 @@ public sealed class TextTokenizer
         {
             tokens = EncodeAll(s.AsSpan(0, Math.Min(s.Length, limit)));
             truncated = s.Length > limit;
+        }
+        else if (Kind == TokenizerKind.SentencePiece)
+        {
+            // The whole text, so that runs of unknown characters are merged before it is cut to the limit.
+            try { tokens = Numbered(PieceIds(s)); }
+            catch (Exception e) when (Damaged(e)) { throw DamagedModel(e); }
         }
         else
         {

@@ -4,8 +4,8 @@ gives a set of texts, computed as transformers' XLMRobertaTokenizer does (fairse
 <unk> 3, piece p as p + 1, <mask> = pieces + 1; a text as <s> pieces </s>). The transformers package is not installable
 here; the numbering is ported from tokenization_xlm_roberta.py. Needs Debian's python3-sentencepiece:
     /usr/bin/python3 make_sentencepiece_reference.py
-Texts with two unknown characters in a row are left out: sentencepiece makes one <unk> of them, Microsoft.ML.Tokenizers
-2.0.1 one per character (docs/pretrained.md)."""
+The last texts hold runs of characters the model does not know: sentencepiece makes one <unk> of each run
+(Microsoft.ML.Tokenizers 2.0.1 makes one per character, which the library merges)."""
 import json, os
 import sentencepiece as spm
 
@@ -21,7 +21,7 @@ os.remove("xlmr-tokenizer/corpus.txt"); os.remove("xlmr-tokenizer/sentencepiece.
 sp = spm.SentencePieceProcessor(model_file="xlmr-tokenizer/sentencepiece.bpe.model")
 texts = ["the film was great and fun.", "I loved it, but the plot was DULL!", "Café crème naïve déjà vu", "12.5% of $3,456 — “quoted”",
          "  leading spaces and trailing  ", "emoji 😀 and 東京", "Der Film war großartig", "Le film était génial", "Фильм был отличный",
-         "ﬁ ligature", "tabs\tand\nnewlines", "x", ""]
+         "ﬁ ligature", "tabs\tand\nnewlines", "x", "", "emoji 😀😀 and ☃☃☃", "x😀y", "😀 😀", "qqq zzz QQQ", "ÿÿ ŋŋ"]
 ids = [[0] + [p + 1 if p != 0 else 3 for p in sp.encode(t)] + [2] for t in texts]
 json.dump({"texts": texts, "ids": ids, "pieces": sp.get_piece_size()}, open("xlmr-tokenizer/tokenizer_reference.json", "w", encoding="utf-8"), ensure_ascii=False)
 
