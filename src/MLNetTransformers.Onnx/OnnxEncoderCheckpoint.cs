@@ -44,7 +44,7 @@ public static class OnnxEncoderCheckpoint
     /// The encoder in <paramref name="path"/> with the tokenizer of the <c>vocab.txt</c> beside it (lower-cased as a
     /// <c>tokenizer_config.json</c> there says; uncased without one; MPNet's specials for an MPNet graph), or, for a
     /// RoBERTa or XLM-RoBERTa graph, its <c>vocab.json</c> + <c>merges.txt</c>, <c>sentencepiece.bpe.model</c> or
-    /// <c>tokenizer.json</c>: ready to fine-tune or embed with.
+    /// <c>tokenizer.json</c>, for an ALBERT graph its <c>spiece.model</c> or <c>tokenizer.json</c>: ready to fine-tune or embed with.
     /// </summary>
     /// <param name="path">The .onnx file; its folder holds the tokenizer's files.</param>
     /// <param name="maxTokens">Length of the tokenizer's sequences; null = <see cref="PretrainedEncoder.DefaultMaxTokens"/>, or the encoder's positions if fewer.</param>
@@ -55,7 +55,7 @@ public static class OnnxEncoderCheckpoint
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
         string folder = Path.GetDirectoryName(Path.GetFullPath(path))!, vocab = Path.Combine(folder, "vocab.txt");
         var loaded = Load(path, pooling, normalize);
-        if (loaded.Family == EncoderFamily.Roberta)
+        if (loaded.Family == EncoderFamily.Roberta || loaded.Family == EncoderFamily.Albert)
             return new PretrainedEncoder(loaded.Encoder, PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, loaded.Encoder)), path);
         if (!File.Exists(vocab)) throw new FileNotFoundException($"ONNX encoder '{path}' needs its vocab.txt beside it: '{vocab}' does not exist.", vocab);
         return PretrainedEncoder.FromWordPiece(loaded, vocab, maxTokens, path);
@@ -182,7 +182,11 @@ public static class OnnxEncoderCheckpoint
                 if (bias is null) throw new InvalidDataException($"{_src} is not a BERT encoder: MatMul node '{n.Name}' has a weight '{w.Name}' but no named bias is added after it.");
                 if (w.Dims.Count != 2) throw new InvalidDataException($"{_src}: MatMul node '{n.Name}' has a weight of {w.Dims.Count} dimensions.");
                 string name = bias[..^".bias".Length] + ".weight";
-                if (_named.ContainsKey(name)) throw new InvalidDataException($"{_src}: two MatMul weights belong to '{name}' (node '{n.Name}').");
+                if (_named.TryGetValue(name, out var earlier))
+                {
+                    if (earlier.Tensor == w) continue; // ALBERT's layers share one set of weights: each is used once per layer
+                    throw new InvalidDataException($"{_src}: two MatMul weights belong to '{name}' (node '{n.Name}').");
+                }
                 Add(name, w, transpose: true);
             }
             Family = FamilyOfGraph();
@@ -218,39 +222,46 @@ public static class OnnxEncoderCheckpoint
         }
 
         /// <summary>
-        /// BERT's names; MPNet's when the graph holds its relative position bias table; DistilBERT's when its layers are
-        /// <c>transformer.layer</c>; RoBERTa's when it counts positions from the ids (a CumSum: create_position_ids_from_input_ids).
+        /// BERT's names; MPNet's when the graph holds its relative position bias table; ALBERT's when its embeddings pass
+        /// through <c>encoder.embedding_hidden_mapping_in</c>; DistilBERT's when its layers are <c>transformer.layer</c>;
+        /// RoBERTa's when it counts positions from the ids (a CumSum: create_position_ids_from_input_ids).
         /// </summary>
         public EncoderFamily Family { get; }
 
         private EncoderFamily FamilyOfGraph() => _shapes.ContainsKey(RelativeBias) ? EncoderFamily.Mpnet
+            : _shapes.ContainsKey(AlbertProjection + "weight") ? EncoderFamily.Albert
             : _shapes.ContainsKey("embeddings_project.weight") ? EncoderFamily.Electra
             : _shapes.ContainsKey("transformer.layer.0.attention.q_lin.bias") ? EncoderFamily.DistilBert
             : _graph.Node.Any(n => n.OpType == "CumSum") ? EncoderFamily.Roberta : EncoderFamily.Bert;
 
-        private const string RelativeBias = "encoder.relative_attention_bias.weight";
+        private const string RelativeBias = "encoder.relative_attention_bias.weight", AlbertProjection = "encoder.embedding_hidden_mapping_in.";
 
         /// <summary>The encoder's shape from the weights, checked against what the graph computes.</summary>
         public TransformerConfig ReadConfig()
         {
             int[] Shape(string name) => _shapes.TryGetValue(name, out var s) ? s : throw new InvalidDataException($"{_src} is not a BERT encoder: it has no weight '{name}'.");
             var family = Family;
-            bool mpnet = family == EncoderFamily.Mpnet, distilBert = family == EncoderFamily.DistilBert;
+            bool mpnet = family == EncoderFamily.Mpnet, distilBert = family == EncoderFamily.DistilBert, albert = family == EncoderFamily.Albert;
             var word = Shape("embeddings.word_embeddings.weight");
             var pos = Shape("embeddings.position_embeddings.weight");
             int types = _shapes.TryGetValue("embeddings.token_type_embeddings.weight", out var tt) ? tt[0] : 0;
             // Each family's names for a layer's query, key and first feed-forward projections.
             var (layer, query, key, ffn1) = mpnet ? ("encoder.layer.", "attention.attn.q", "attention.attn.k", "intermediate.dense")
                 : distilBert ? ("transformer.layer.", "attention.q_lin", "attention.k_lin", "ffn.lin1")
+                : albert ? ("encoder.albert_layer_groups.", "albert_layers.0.attention.query", "albert_layers.0.attention.key", "albert_layers.0.ffn")
                 : ("encoder.layer.", "attention.self.query", "attention.self.key", "intermediate.dense");
-            int layers = 0;
-            while (_shapes.ContainsKey($"{layer}{layers}.{query}.weight")) layers++;
-            if (layers == 0) throw new InvalidDataException($"{_src} is not a BERT encoder: it has no {layer}0.{query} weights.");
-            // ELECTRA's embeddings may be narrower than the blocks (embeddings_project maps them): d is the blocks' width.
+            int sets = 0;
+            while (_shapes.ContainsKey($"{layer}{sets}.{query}.weight")) sets++;
+            if (sets == 0) throw new InvalidDataException($"{_src} is not a BERT encoder: it has no {layer}0.{query} weights.");
+            // ALBERT's blocks run shared sets of weights: the blocks are the query projections the graph computes.
+            int layers = albert ? Enumerable.Range(0, sets).Sum(g => _consumers.GetValueOrDefault($"{layer}{g}.{query}.bias")?.Count(n => n.OpType == "Add") ?? 0) : sets;
+            if (layers < sets) throw new InvalidDataException($"{_src}: its {sets} ALBERT layer groups serve only {layers} query projections.");
+            // ELECTRA's and ALBERT's embeddings may be narrower than the blocks (a projection maps them): d is the blocks' width.
             int d = Shape($"{layer}0.{query}.weight")[0], ffn = Shape($"{layer}0.{ffn1}.weight")[0];
             int embeddingDim = word[1] == d ? 0 : word[1];
-            if (embeddingDim > 0 && !(_shapes.TryGetValue("embeddings_project.weight", out var proj) && proj[0] == d && proj[1] == word[1]))
-                throw new InvalidDataException($"{_src}: the embeddings are {word[1]} wide and the blocks {d}, with no embeddings_project [{d}, {word[1]}] between them.");
+            string projection = albert ? AlbertProjection + "weight" : "embeddings_project.weight";
+            if ((embeddingDim > 0 || albert) && !(_shapes.TryGetValue(projection, out var proj) && proj[0] == d && proj[1] == word[1] && word[1] != d))
+                throw new InvalidDataException($"{_src}: the embeddings are {word[1]} wide and the blocks {d}, with no {projection[..^".weight".Length]} [{d}, {word[1]}] between them.");
             int heads = Heads(d, $"{layer}0.{key}.bias");
             // MPNet and RoBERTa count positions from pad_token_id + 1 = 2; MPNet adds its bias table's heads to every score.
             int offset = mpnet || family == EncoderFamily.Roberta ? 2 : 0, buckets = mpnet ? Shape(RelativeBias)[0] : 0;
@@ -261,7 +272,7 @@ public static class OnnxEncoderCheckpoint
             return new TransformerConfig
             {
                 VocabSize = word[0], ModelDim = d, EmbeddingDim = embeddingDim, MaxLength = pos[0] - offset, PositionOffset = offset, RelativeAttentionBuckets = buckets,
-                TypeVocabSize = types, Layers = layers, Heads = heads, FeedForwardDim = ffn,
+                TypeVocabSize = types, Layers = layers, LayerGroups = albert ? sets : 0, Heads = heads, FeedForwardDim = ffn,
                 Norm = NormPlacement.PostNorm, EmbeddingNorm = true, LayerNormEps = Epsilon(), PositionalEncoding = PositionalEncodingKind.Learned,
                 Activation = erf ? Activation.Gelu : tanhGelu ? Activation.GeluTanh : Activation.Relu,
                 Dropout = 0.1f, AttentionDropout = 0.1f, // an exported graph has no dropout: BERT's (and all-MiniLM-L6-v2's) 0.1

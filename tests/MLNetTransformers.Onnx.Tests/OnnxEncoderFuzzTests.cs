@@ -104,6 +104,31 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
         Assert.True(Difference(RunEngine(loaded), RunOnnxRuntime(File.ReadAllBytes(path)), c.ModelDim) <= 1e-4);
     }
 
+    // ALBERT (make_small_albert_onnx.py, modeling_albert.py: embeddings 8 wide through embedding_hidden_mapping_in, three
+    // layers on one group of weights, each initializer used three times): its layers counted from the query projections
+    // the graph computes, one shared set of weights; with spiece.model beside it, ALBERT's tokenizer.
+    [Fact]
+    public void SmallExportedAlbert_IsReadWithItsSharedLayers_AndMatchesOnnxRuntime()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "small-albert.onnx");
+        var loaded = OnnxEncoderCheckpoint.Load(path);
+        var c = loaded.Encoder.Config;
+        Assert.Equal("ALBERT", loaded.Family.Name);
+        Assert.Equal((90, 16, 3, 1, 2, 32, 24, 2, 8, Core.Kernels.Activation.GeluTanh), (c.VocabSize, c.ModelDim, c.Layers, c.LayerGroups, c.Heads, c.FeedForwardDim, c.MaxLength, c.TypeVocabSize, c.EmbeddingWidth, c.Activation));
+        Assert.True(Difference(RunEngine(loaded), RunOnnxRuntime(File.ReadAllBytes(path)), c.ModelDim) <= 1e-4);
+        string dir = Directory.CreateTempSubdirectory("onnx-albert").FullName;
+        try
+        {
+            File.Copy(path, Path.Combine(dir, "model.onnx"));
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "albert-tokenizer", "spiece.model"), Path.Combine(dir, "spiece.model"));
+            var pretrained = OnnxEncoderCheckpoint.LoadPretrained(Path.Combine(dir, "model.onnx"), maxTokens: 8);
+            var t = pretrained.Tokenizer;
+            Assert.Equal((Tokenization.TokenizerKind.SentencePiece, 2, 3, 0, 4, false), (t.Kind, t.ClsId, t.SepId, t.PadId, t.MaskId, t.RobertaPairs));
+            Assert.Equal("ALBERT", EncoderFamily.For(pretrained.Encoder.Config).Name);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     // A RoBERTa graph takes the byte-level BPE files beside it (vocab.json + merges.txt), with RoBERTa's own special ids.
     [Fact]
     public void LoadPretrained_GivesARobertaGraphTheBpeFilesBesideIt()
@@ -154,6 +179,7 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
     [InlineData("small-distilbert.onnx", 20261212)]
     [InlineData("small-roberta.onnx", 20261213)]
     [InlineData("small-electra.onnx", 20261214)]
+    [InlineData("small-albert.onnx", 20261215)] // ALBERT's graph: each shared weight used by three layers
     public async Task MutatedGraphs_AreRefusedNamingTheFile_OrComputeWhatOnnxRuntimeComputes(string fixture, int seed)
     {
         var original = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture));
