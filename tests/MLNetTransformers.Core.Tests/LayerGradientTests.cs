@@ -454,6 +454,44 @@ public class LayerGradientTests
         GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 4);
     }
 
+    // DeBERTa's shape: no absolute positions, disentangled attention (content-to-position and position-to-content terms
+    // from a shared table of relative positions, projected by each layer's own query and key weights), post-norm. Every
+    // parameter, the table and its LayerNorm included, against finite differences; a span of 3 clamps far distances, a
+    // span of 6 with log buckets out to 12 reaches them (sequences of 9); padded rows make the batch run packed.
+    [Theory]
+    [InlineData(3, 0)]
+    [InlineData(6, 12)]
+    public void Classifier_WithDisentangledAttention_EndToEnd(int span, int maxDistance)
+    {
+        var config = new ClassifierConfig
+        {
+            VocabSize = 13, ModelDim = 8, Heads = 2, Layers = 2, FeedForwardDim = 12, MaxLength = 9, Dropout = 0f, NumClasses = 3,
+            Norm = NormPlacement.PostNorm, EmbeddingNorm = true, PositionalEncoding = PositionalEncodingKind.None, DisentangledSpan = span, DisentangledMaxDistance = maxDistance,
+            Pooling = Pooling.Cls, Pooler = true, PoolerActivation = PoolerActivation.Gelu,
+        };
+        var model = new TransformerClassifier(config, 3);
+        Assert.False(model.Parameters.Contains("pos.weight"));
+        Assert.Equal([2 * span, 8], model.Parameters["rel_embeddings.weight"].Shape);
+        GradCheck.Scramble(model.Parameters, 4, 0.3f);
+        int[] ids = [1, 4, 12, 3, 5, 5, 7, 2, 9, 2, 6, 6, 8, 0, 0, 0, 0, 0];
+        var batch = new TokenBatch(2, 9, ids, ids.Select(i => i == 0 ? 0 : 1).ToArray(), new[] { 2, 0 });
+        model.Parameters.ZeroGrad();
+        model.ForwardBackward(batch);
+        GradCheck.CheckParameters(model.Parameters, () => model.Loss(batch), samples: 4);
+        // Packed and padded runs, and the tiled inference, give the same hidden states.
+        var encoder = model.Encoder;
+        var padding = ids.Select(i => i == 0).ToArray();
+        var packed = encoder.Forward(ids, 2, 9, padding, training: true).Take(18 * 8).ToArray();
+        encoder.Packing = false;
+        var padded = encoder.Forward(ids, 2, 9, padding, training: true).Take(18 * 8).ToArray();
+        var tiled = encoder.Forward(ids, 2, 9, padding, training: false).Take(18 * 8).ToArray();
+        for (int i = 0; i < 18 * 8; i++)
+        {
+            if (padding[i / 8]) continue;
+            Assert.True(Math.Abs(packed[i] - padded[i]) < 1e-5f && Math.Abs(tiled[i] - padded[i]) < 1e-5f, $"hidden {i}: packed {packed[i]}, padded {padded[i]}, tiled {tiled[i]}");
+        }
+    }
+
     // Sharing is the same computation as blocks of their own holding equal copies: the same outputs, and each shared
     // tensor's gradient is the sum of the copies' gradients (ALBERT's groups: 4 blocks, 2 sets, block i runs set i / 2).
     [Fact]

@@ -110,6 +110,18 @@ public sealed class MultiHeadAttention
     /// </summary>
     public RelativePositionBias? PositionBias { get; set; }
 
+    /// <summary>
+    /// DeBERTa's disentangled attention: the shared relative positions whose projections by this layer's own query and key
+    /// weights add content-to-position and position-to-content terms to every score (scaled by 1/√(3·hd)), or null.
+    /// Bidirectional self-attention only.
+    /// </summary>
+    public DisentangledPositions? Disentangled
+    {
+        get => _disentangled?.Positions;
+        set => _disentangled = value is null ? null : new DisentangledAttentionTerms(value, this);
+    }
+    private DisentangledAttentionTerms? _disentangled;
+
     /// <summary>Self-attention; with <paramref name="inference"/> (no backward follows) tiled unless <see cref="RecordWeights"/>; <paramref name="training"/> applies <see cref="AttentionDropout"/>.</summary>
     internal float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool inference, bool training = false) =>
         SelfAttend(x, batch * seqLen, batch, seqLen, keyPadding, null, inference, training);
@@ -133,9 +145,10 @@ public sealed class MultiHeadAttention
         var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);                              // [n, 3A]
         InProject(x, n, qkv);
         var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [n, A]
+        var terms = _disentangled?.Forward(qkv, batch, seqLen, packed);
         _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
-            batch, Heads, seqLen, seqLen, HeadDim, 1f / MathF.Sqrt(HeadDim), Causal, keyPadding, tiled: inference && !RecordWeights, packed, training,
-            PositionBias?.Offsets(seqLen), seqLen);
+            batch, Heads, seqLen, seqLen, HeadDim, _disentangled?.Scale ?? 1f / MathF.Sqrt(HeadDim), Causal, keyPadding, tiled: inference && !RecordWeights, packed, training,
+            PositionBias?.Offsets(seqLen), seqLen, terms);
         return _outProj is null ? ctx : _outProj.Forward(ctx, n);
     }
 
@@ -207,6 +220,7 @@ public sealed class MultiHeadAttention
             ParallelClear.Run(dqkv, n * 3 * a);
             _attention.Backward(dctx, new(dqkv, 0, 3 * a), new(dqkv, a, 3 * a), new(dqkv, 2 * a, 3 * a));
             PositionBias?.AddGradient(_attention.ScoreBiasGradient, _batch * Heads, _tq);
+            _disentangled?.Backward(_attention.ScoreTermsGradient, dqkv);
             Gemm.MatMulTransA(dqkv.AsSpan(0, n * 3 * a), _x.AsSpan(0, n * d), gw, 3 * a, d, n, accumulate: true);
             if (InProjBias is not null) ColumnSum.Run(dqkv, n, 3 * a, InProjBias.Owner.Grad, InProjBias.Offset);
             Gemm.MatMul(dqkv.AsSpan(0, n * 3 * a), w, dx.AsSpan(0, n * d), n, d, 3 * a);

@@ -77,14 +77,15 @@ public abstract class PositionalEncoding
     /// <param name="start">Position of the first token (as given to <see cref="AddTo(float[], int, int, int)"/>).</param>
     public abstract void Backward(float[] dy, int batch, int seqLen, int start = 0);
 
-    /// <summary>Creates the encoding of the given kind.</summary>
-    /// <param name="kind">Learned or sinusoidal.</param>
+    /// <summary>Creates the encoding of the given kind (null for <see cref="PositionalEncodingKind.None"/>).</summary>
+    /// <param name="kind">Learned, sinusoidal or none.</param>
     /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
     /// <param name="prefix">Prefix of the parameter names.</param>
     /// <param name="maxLength">Positions 0..maxLength−1.</param>
     /// <param name="dim">Width d of each position vector.</param>
-    public static PositionalEncoding Create(PositionalEncodingKind kind, ParameterSet parameters, string prefix, int maxLength, int dim) => kind switch
+    public static PositionalEncoding? Create(PositionalEncodingKind kind, ParameterSet parameters, string prefix, int maxLength, int dim) => kind switch
     {
+        PositionalEncodingKind.None => null,
         PositionalEncodingKind.Learned => new LearnedPositionalEncoding(parameters, prefix, maxLength, dim),
         PositionalEncodingKind.Sinusoidal => new SinusoidalPositionalEncoding(maxLength, dim),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown positional encoding."),

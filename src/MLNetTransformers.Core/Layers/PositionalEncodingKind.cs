@@ -7,4 +7,6 @@ public enum PositionalEncodingKind
     Learned,
     /// <summary>Fixed sines and cosines ("Attention Is All You Need").</summary>
     Sinusoidal,
+    /// <summary>No absolute positions: they enter through relative attention terms instead (DeBERTa-v3's <c>position_biased_input</c> false). Encoders only.</summary>
+    None,
 }

@@ -30,6 +30,8 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     // from bound − 1 − i; its gradient per piece (b, h) and offset, summed by the owner into the table.
     private float[]? _bias, _biasGrad;
     private int _biasBound;
+    // Terms added to each score (DisentangledAttentionTerms), laid out as the scores; their gradient in the same layout.
+    private float[]? _terms, _termsGrad;
 
     /// <summary>Batch size of the last Forward.</summary>
     public int Batch { get; private set; }
@@ -73,13 +75,15 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     /// </summary>
     public void Forward(MatrixView q, MatrixView k, MatrixView v, float[] output, int batch, int heads, int queryLength, int keyLength,
         int headDim, float scale, bool causal, bool[]? keyPadding, bool tiled = false, PackedSequences? packed = null, bool training = false,
-        float[]? scoreBias = null, int biasBound = 0)
+        float[]? scoreBias = null, int biasBound = 0, float[]? scoreTerms = null)
     {
         if (keyPadding is not null && keyPadding.Length < batch * keyLength)
             throw new ArgumentException($"Key padding mask has {keyPadding.Length} entries; [{batch}, {keyLength}] needs {batch * keyLength}.", nameof(keyPadding));
         if (scoreBias is not null && (causal || queryLength != keyLength || keyLength > biasBound || scoreBias.Length < heads * (2 * biasBound - 1)))
             throw new ArgumentException($"A relative position bias for sequences of up to {biasBound} serves bidirectional self-attention over at most that many positions, not [{queryLength}, {keyLength}]{(causal ? ", causal" : "")}.", nameof(scoreBias));
-        (_bias, _biasBound) = (scoreBias, biasBound);
+        if (scoreTerms is not null && (causal || queryLength != keyLength || scoreBias is not null))
+            throw new ArgumentException("Score terms serve bidirectional self-attention without a relative position bias only.", nameof(scoreTerms));
+        (_bias, _biasBound, _terms) = (scoreBias, biasBound, scoreTerms);
         (_q, _k, _v, _out) = (q, k, v, output);
         (Batch, Heads, QueryLength, KeyLength, HeadDim, Scale, Causal) = (batch, heads, queryLength, keyLength, headDim, scale, causal);
         _keyPadding = packed is null ? keyPadding : null;
@@ -112,11 +116,15 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
         (_dout, _dq, _dk, _dv) = (dOutput, dq, dk, dv);
         _ds = Workspace.Ensure(ref t_scores, (int)_scoreBlocks);
         if (_bias is not null) Workspace.Ensure(ref _biasGrad, Batch * Heads * BiasWidth).AsSpan(0, Batch * Heads * BiasWidth).Clear();
+        if (_terms is not null) Workspace.Ensure(ref _termsGrad, (int)_scoreBlocks);
         _backward = true;
         // Pieces of one batch element share dq/dk/dv rows when the views alias (SimplifiedSelfAttention with one
         // head), but never columns across heads, and different batch elements never share rows: no races.
         WorkerPool.For(Batch * Heads, this);
     }
+
+    /// <summary>The score terms' gradient of the last Backward, laid out as the terms (dS before the scale).</summary>
+    internal float[] ScoreTermsGradient => _termsGrad ?? throw new InvalidOperationException("The last Backward had no score terms.");
 
     /// <summary>The relative position bias's gradient of the last Backward, [B·H, 2·bound − 1] (piece (b, h), offset j − i + bound − 1).</summary>
     internal ReadOnlySpan<float> ScoreBiasGradient => _biasGrad.AsSpan(0, Batch * Heads * BiasWidth);
@@ -162,6 +170,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
         {
             var row = p.Slice(i * tk, tk);
             if (_bias is not null) TensorPrimitives.Add(row, BiasRow(h, i, tk), row);
+            if (_terms is not null) TensorPrimitives.Add(row, _terms.AsSpan(scores + i * tk, tk), row);
             int valid = Causal ? Math.Clamp(i + 1 + tk - tq, 0, tk) : tk;
             if (!pad.IsEmpty)
                 for (int j = 0; j < valid; j++) if (pad[j]) row[j] = float.NegativeInfinity;
@@ -193,7 +202,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
 
     private void TiledPiece(int piece)
     {
-        var (b, h, qRow, kRow, tq, tk, _) = Geometry(piece);
+        var (b, h, qRow, kRow, tq, tk, termStart) = Geometry(piece);
         int hd = HeadDim, ld = OutStride;
         int tkp = (tk + 15) / 16 * 16;
         var scratch = Scratch.ForThisThread;
@@ -204,8 +213,8 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
         var rowSum = Workspace.Ensure(ref scratch.Sum, QueryBlock);
         var pad = _keyPadding is null ? default : new ReadOnlySpan<bool>(_keyPadding, b * tk, tk);
         bool rowKernel = RowGemm.Supports(hd);
-        // With a position bias the scores are scaled and biased first and the exponent's scale is 1.
-        float scale = _bias is null ? Scale : 1f;
+        // With a position bias or score terms the scores are scaled and biased first and the exponent's scale is 1.
+        float scale = _bias is null && _terms is null ? Scale : 1f;
         fixed (float* qd = _q.Data, kd = _k.Data, vd = _v.Data, od = _out, kt = keysT, s = scores, o = acc)
         {
             float* qh = qd + _q.Offset + (long)qRow * _q.Stride + h * hd;
@@ -237,6 +246,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
                         var row = new Span<float>(r, keys);
                         int valid = Causal ? Math.Clamp(q0 + i + 1 + tk - tq, 0, keys) : keys;
                         if (_bias is not null) TensorPrimitives.MultiplyAdd(row, Scale, BiasRow(h, q0 + i, keys), row);
+                        if (_terms is not null) TensorPrimitives.MultiplyAdd(row, Scale, _terms.AsSpan(termStart + (q0 + i) * tk, keys), row);
                         if (!pad.IsEmpty)
                             for (int j = 0; j < valid; j++) if (pad[j]) r[j] = float.NegativeInfinity;
                         float max = Softmax.Max(r, valid);
@@ -262,6 +272,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
                         int valid = Causal ? Math.Clamp(q0 + i + 1 + tk - tq - k0, 0, kb) : kb;
                         var live = row[..valid];
                         if (_bias is not null) TensorPrimitives.MultiplyAdd(row, Scale, BiasRow(h, q0 + i, k0 + kb)[k0..], row);
+                        if (_terms is not null) TensorPrimitives.MultiplyAdd(row, Scale, _terms.AsSpan(termStart + (q0 + i) * tk + k0, kb), row);
                         if (!pad.IsEmpty)
                             for (int j = 0; j < valid; j++) if (pad[k0 + j]) live[j] = float.NegativeInfinity;
                         // rowMax is kept in scaled units (the exponent's).
@@ -380,6 +391,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
                     TensorPrimitives.Add(slice, ds.Slice(i * tk, tk), slice);
                 }
             }
+            if (_terms is not null) ds.CopyTo(_termsGrad.AsSpan(scores, tq * tk)); // added after the scale, as the bias
             TensorPrimitives.Multiply(ds, Scale, ds);
             // dQ += dS · K   [tq, hd]
             Multiply(rowKernel, tq, hd, tk, dsp, tk, k, _k.Stride, dq, _dq.Stride, true);

@@ -34,8 +34,8 @@ public sealed class InputEmbeddings
 
     /// <summary>Token embedding [vocab, d].</summary>
     public Embedding Tok { get; }
-    /// <summary>Positional encoding ([MaxLength + PositionOffset, d] when learned).</summary>
-    public PositionalEncoding Pos { get; }
+    /// <summary>Positional encoding ([MaxLength + PositionOffset, d] when learned); null without absolute positions.</summary>
+    public PositionalEncoding? Pos { get; }
     /// <summary>Token-type (segment) embedding [types, d], or null.</summary>
     public Embedding? TokenType { get; }
     /// <summary>LayerNorm after the sum, or null.</summary>
@@ -56,7 +56,7 @@ public sealed class InputEmbeddings
             throw new ArgumentException($"Token type ids hold {tokenTypes.Length} values; a [{batch}, {seqLen}] batch needs {n}.", nameof(tokenTypes));
         _packed = null;
         var x = Tok.Forward(ids, n);
-        Pos.AddTo(x, batch, seqLen, _offset);
+        Pos?.AddTo(x, batch, seqLen, _offset);
         return AddTypesNormDrop(x, tokenTypes, n, training);
     }
 
@@ -72,7 +72,7 @@ public sealed class InputEmbeddings
     {
         _packed = packed;
         var x = Tok.Forward(ids, packed.Rows);
-        Pos.AddTo(x, packed.Positions, _offset);
+        Pos?.AddTo(x, packed.Positions, _offset);
         return AddTypesNormDrop(x, tokenTypes, packed.Rows, training);
     }
 
@@ -97,7 +97,7 @@ public sealed class InputEmbeddings
     {
         int n = batch * seqLen;
         var d = NormDropBackward(dx, n);
-        Pos.Backward(d, batch, seqLen, _offset);
+        Pos?.Backward(d, batch, seqLen, _offset);
         Tok.Backward(d, n);
     }
 
@@ -106,7 +106,7 @@ public sealed class InputEmbeddings
     {
         var packed = _packed ?? throw new InvalidOperationException("The last embedding forward was not packed.");
         var d = NormDropBackward(dx, packed.Rows);
-        Pos.Backward(d, packed.Positions, _offset);
+        Pos?.Backward(d, packed.Positions, _offset);
         Tok.Backward(d, packed.Rows);
     }
 

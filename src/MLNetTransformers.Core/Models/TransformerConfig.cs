@@ -98,6 +98,14 @@ public record TransformerConfig
     /// <summary>The weight set block <paramref name="layer"/> runs (<c>layers.{set}.*</c>), as ALBERT assigns groups: int(i / (layers / groups)).</summary>
     /// <param name="layer">The block's index, 0..Layers−1.</param>
     public int ParameterLayerOf(int layer) => LayerGroups > 0 ? (int)(layer / ((double)Layers / LayerGroups)) : layer;
+    /// <summary>
+    /// DeBERTa's disentangled attention: half the rows of the shared table of relative-position embeddings (its
+    /// <c>position_buckets</c>, 256 in DeBERTa-v3), whose projections by each layer's query and key weights add
+    /// content-to-position and position-to-content terms to every score (<see cref="Layers.DisentangledPositions"/>); 0 = none. Encoders only.
+    /// </summary>
+    public int DisentangledSpan { get; init; }
+    /// <summary>The distance DeBERTa's log buckets reach (<c>max_relative_positions</c>, 512 in DeBERTa-v3); 0 = no log buckets (distances clamped at the span).</summary>
+    public int DisentangledMaxDistance { get; init; }
     /// <summary>Sentence embeddings are scaled to unit length (sentence-transformers' Normalize module).</summary>
     public bool NormalizeEmbeddings { get; init; }
 
@@ -120,6 +128,11 @@ public record TransformerConfig
         if (EmbeddingDim < 0) throw new ArgumentException($"{nameof(EmbeddingDim)} must be non-negative (0 = ModelDim), got {EmbeddingDim}.");
         if (RelativeAttentionBuckets != 0 && (RelativeAttentionBuckets < 4 || RelativeAttentionBuckets % 2 != 0 || RelativeAttentionBuckets > 1024))
             throw new ArgumentException($"{nameof(RelativeAttentionBuckets)} must be 0 (none) or even in [4, 1024], got {RelativeAttentionBuckets}.");
+        if (DisentangledSpan != 0 && (DisentangledSpan < 2 || DisentangledSpan > MaxLengthLimit))
+            throw new ArgumentException($"{nameof(DisentangledSpan)} must be 0 (none) or in [2, {MaxLengthLimit}], got {DisentangledSpan}.");
+        if (DisentangledMaxDistance != 0 && (DisentangledSpan == 0 || DisentangledMaxDistance <= DisentangledSpan / 2 + 1 || DisentangledMaxDistance > MaxLengthLimit))
+            throw new ArgumentException($"{nameof(DisentangledMaxDistance)} must be 0 or, with a span, above half the span + 1 and at most {MaxLengthLimit}, got {DisentangledMaxDistance}.");
+        if (DisentangledSpan > 0 && RelativeAttentionBuckets > 0) throw new ArgumentException($"{nameof(DisentangledSpan)} and {nameof(RelativeAttentionBuckets)} are two kinds of relative attention; choose one.");
         if (LayerGroups < 0 || LayerGroups > Layers) throw new ArgumentException($"{nameof(LayerGroups)} must be in [0, {nameof(Layers)} = {Layers}] (0 = no sharing), got {LayerGroups}.");
         if (TypeVocabSize < 0) throw new ArgumentException($"{nameof(TypeVocabSize)} must be non-negative, got {TypeVocabSize}.");
         if (PositionOffset < 0 || PositionOffset > MaxLengthLimit) throw new ArgumentException($"{nameof(PositionOffset)} must be in [0, {MaxLengthLimit}], got {PositionOffset}.");
@@ -143,7 +156,7 @@ public record TransformerConfig
         long d = ModelDim, e = EmbeddingWidth;
         long positions = PositionalEncoding == PositionalEncodingKind.Learned ? ((long)MaxLength + PositionOffset) * e : 0;
         return (long)VocabSize * e + positions + (long)TypeVocabSize * e + (ProjectsEmbeddings ? e * d : 0) + (Pooler ? d * d : 0)
-            + (long)RelativeAttentionBuckets * Heads + ParameterLayers * (4 * d * d + 2 * d * FeedForwardDim);
+            + (long)RelativeAttentionBuckets * Heads + 2L * DisentangledSpan * d + ParameterLayers * (4 * d * d + 2 * d * FeedForwardDim);
     }
 
     /// <summary>The shape alone: a plain <see cref="TransformerConfig"/> with this one's values (a classifier's encoder, say).</summary>

@@ -17,8 +17,9 @@ public sealed class TransformerDecoder : TransformerStack
         : base(parameters, prefix, config, seed, tokens)
     {
         // Incremental decoding adds token and position vectors only (TransformerDecoder.Extend).
-        if (config.TypeVocabSize > 0 || config.EmbeddingNorm || config.PositionOffset != 0 || config.ProjectsEmbeddings || config.RelativeAttentionBuckets > 0 || config.LayerGroups > 0)
-            throw new NotSupportedException("A decoder's embeddings are token + position only and its blocks its own: TypeVocabSize, EmbeddingNorm, PositionOffset, EmbeddingDim, RelativeAttentionBuckets and LayerGroups are for encoders.");
+        if (config.TypeVocabSize > 0 || config.EmbeddingNorm || config.PositionOffset != 0 || config.ProjectsEmbeddings || config.RelativeAttentionBuckets > 0 || config.LayerGroups > 0
+            || config.DisentangledSpan > 0 || config.PositionalEncoding == PositionalEncodingKind.None)
+            throw new NotSupportedException("A decoder's embeddings are token + position only and its blocks its own: TypeVocabSize, EmbeddingNorm, PositionOffset, EmbeddingDim, RelativeAttentionBuckets, LayerGroups, DisentangledSpan and PositionalEncoding None are for encoders.");
         _blocks = new DecoderBlock[config.Layers];
         for (int i = 0; i < _blocks.Length; i++)
             _blocks[i] = new DecoderBlock(parameters, $"{prefix}layers.{i}.", config, seed + 16 * (ulong)(i + 1));
@@ -79,7 +80,7 @@ public sealed class TransformerDecoder : TransformerStack
         }
         var x = Tok.Forward(ids, n);
         for (int s = 0, r = 0; s < count; s++)
-            for (int j = 0; j < (lengths?[s] ?? 1); j++, r++) Pos.AddAt(x.AsSpan(r * d, d), starts[s] + j);
+            for (int j = 0; j < (lengths?[s] ?? 1); j++, r++) Pos!.AddAt(x.AsSpan(r * d, d), starts[s] + j);
         var keys = Workspace.Ensure(ref _layerKeys, count);
         var values = Workspace.Ensure(ref _layerValues, count);
         for (int i = 0; i < _blocks.Length; i++)

@@ -50,12 +50,21 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
         }
         _pool = new SequencePooling(config.ModelDim, config.Pooling);
         if (config.Pooler) Pooler = new Pooler(parameters, prefix + "pooler.", config.ModelDim, config.PoolerActivation);
+        if (config.DisentangledSpan > 0)
+        {
+            Disentangled = new DisentangledPositions(parameters, prefix + "rel_embeddings.", config.DisentangledSpan, config.DisentangledMaxDistance, config.ModelDim,
+                config.LayerNormEps, logBuckets: config.DisentangledMaxDistance > 0);
+            foreach (var block in _blocks) block.SelfAttention.Disentangled = Disentangled;
+        }
         if (config.RelativeAttentionBuckets > 0)
         {
             PositionBias = new RelativePositionBias(parameters, prefix + "rel_attn_bias.", config.RelativeAttentionBuckets, config.Heads);
             foreach (var block in _blocks) block.SelfAttention.PositionBias = PositionBias;
         }
     }
+
+    /// <summary>DeBERTa's relative positions every block's self-attention projects (<see cref="TransformerConfig.DisentangledSpan"/>), or null.</summary>
+    public DisentangledPositions? Disentangled { get; }
 
     /// <summary>The relative position bias every block's self-attention adds (<see cref="TransformerConfig.RelativeAttentionBuckets"/>: MPNet's), or null.</summary>
     public RelativePositionBias? PositionBias { get; }
@@ -128,6 +137,7 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
         // Right-padded batches run packed: the stack sees the N real tokens only, and the hidden states come back as
         // [B, T, d] with zeros at padding (what no pooling, head or loss reads). Not when attention maps are recorded.
         _lastPacked = Packing && !Array.Exists(_blocks, b => b.SelfAttention.RecordWeights) && _packed.TryPack(keyPadding, batch, seqLen);
+        Disentangled?.Prepare(seqLen); // the relative positions' rows these lengths reach, normalized once for every layer
         if (_lastPacked)
         {
             int n = _packed.Rows, d = Config.ModelDim;
@@ -160,11 +170,13 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
             _packed.Gather(dhidden, dpacked, Config.ModelDim);
             var dp = FinishBackward(dpacked, n);
             for (int i = _blocks.Length - 1; i >= 0; i--) dp = _blocks[i].Backward(dp, n);
+            Disentangled?.Backward();
             Embeddings.Backward(dp);
             return;
         }
         var d = FinishBackward(dhidden, batch * seqLen);
         for (int i = _blocks.Length - 1; i >= 0; i--) d = _blocks[i].Backward(d, batch, seqLen);
+        Disentangled?.Backward();
         EmbedBackward(d, batch, seqLen);
     }
 

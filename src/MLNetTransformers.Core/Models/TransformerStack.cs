@@ -22,8 +22,8 @@ public abstract class TransformerStack
     public InputEmbeddings Embeddings { get; }
     /// <summary>Token embedding.</summary>
     public Embedding Tok => Embeddings.Tok;
-    /// <summary>Positional encoding.</summary>
-    public PositionalEncoding Pos => Embeddings.Pos;
+    /// <summary>Positional encoding (null without absolute positions: DeBERTa's encoders).</summary>
+    public PositionalEncoding? Pos => Embeddings.Pos;
     /// <summary>Final LayerNorm (pre-norm stacks only).</summary>
     public LayerNorm? FinalNorm { get; }
 

@@ -1,0 +1,178 @@
+namespace MLNetTransformers.Core.Layers;
+
+/// <summary>
+/// DeBERTa's disentangled attention terms of one self-attention layer (DeBERTa-v2's <c>disentangled_attention_bias</c> with
+/// <c>share_att_key</c> and <c>pos_att_type</c> c2p|p2c): the layer's own query and key projections of the shared relative
+/// positions (<see cref="DisentangledPositions"/>), Qr = R·Wqᵀ + bq and Kr = R·Wkᵀ + bk [rows, A], add to the score of
+/// query i and key j, per head,
+/// scale · (q_i · Kr[ρ(i − j)] + k_j · Qr[ρ(i − j)])
+/// (content-to-position and position-to-content), scale = 1/√(3·hd) as the content score's. The terms are laid out as the
+/// attention's scores (<see cref="ScaledDotProductAttention"/>: per sequence and head, padded or packed) and added there;
+/// their gradient comes back in the same layout and goes into Q, K, the projections and the shared rows.
+/// </summary>
+internal sealed class DisentangledAttentionTerms : IParallelWork
+{
+    private readonly DisentangledPositions _positions;
+    private readonly MultiHeadAttention _attention;
+    private float[]? _qr, _kr, _terms, _partial, _dqrSum, _dkrSum;
+    private int[]? _rowOf;
+    private float[] _qkv = Array.Empty<float>(), _dTerms = Array.Empty<float>(), _dqkv = Array.Empty<float>();
+    private int _batch, _seqLen, _rowCount;
+    private PackedSequences? _packed;
+    private long[]? _starts;
+    private bool _backward;
+
+    public DisentangledAttentionTerms(DisentangledPositions positions, MultiHeadAttention attention) => (_positions, _attention) = (positions, attention);
+
+    /// <summary>The shared relative positions.</summary>
+    public DisentangledPositions Positions => _positions;
+
+    /// <summary>The score scale of a layer with these terms: 1/√(3·hd), DeBERTa's for c2p and p2c.</summary>
+    public float Scale => 1f / MathF.Sqrt(3f * _attention.HeadDim);
+
+    private int A => _attention.AttnDim;
+    private int Hd => _attention.HeadDim;
+    private int Heads => _attention.Heads;
+
+    // Sequence b's tokens, its first row in qkv and its score blocks' start.
+    private (int Length, int Row, long Scores) Sequence(int b) => _packed is null
+        ? (_seqLen, b * _seqLen, (long)b * Heads * _seqLen * _seqLen)
+        : (_packed.LengthArray[b], _packed.StartArray[b], _starts![b]);
+
+    /// <summary>
+    /// The terms of every score, in the attention's score layout, from qkv [n, 3A] (this layer's projections) for a batch
+    /// of <paramref name="batch"/> sequences padded to <paramref name="seqLen"/>, or packed.
+    /// </summary>
+    public float[] Forward(float[] qkv, int batch, int seqLen, PackedSequences? packed)
+    {
+        (_qkv, _batch, _seqLen, _packed) = (qkv, batch, seqLen, packed);
+        int a = A, d = _attention.InDim, rows = _positions.RowCount;
+        _rowCount = rows;
+        long total = 0;
+        var starts = Workspace.Ensure(ref _starts, batch);
+        for (int b = 0; b < batch; b++)
+        {
+            int len = packed is null ? seqLen : packed.LengthArray[b];
+            starts[b] = total;
+            total += (long)Heads * len * len;
+        }
+        if (packed is null) _starts = null;
+        // ρ(i − j) for i − j = −(T − 1)..T − 1, as a row of the normalized slice.
+        var rowOf = Workspace.Ensure(ref _rowOf, 2 * seqLen - 1);
+        for (int o = -(seqLen - 1); o < seqLen; o++) rowOf[o + seqLen - 1] = _positions.Row(o) - _positions.FirstRow;
+        // Qr, Kr [rows, A] = R · W{q,k}ᵀ + b{q,k}
+        var w = _attention.InProjWeight.Value;
+        var bias = _attention.InProjBias is null ? default : _attention.InProjBias.Value;
+        var qr = Workspace.Ensure(ref _qr, rows * a);
+        var kr = Workspace.Ensure(ref _kr, rows * a);
+        Gemm.MatMulTransB(_positions.Rows, w[..(a * d)], qr.AsSpan(0, rows * a), rows, a, d, bias.IsEmpty ? default : bias[..a]);
+        Gemm.MatMulTransB(_positions.Rows, w[(a * d)..(2 * a * d)], kr.AsSpan(0, rows * a), rows, a, d, bias.IsEmpty ? default : bias[a..(2 * a)]);
+        Workspace.Ensure(ref _terms, checked((int)total));
+        _backward = false;
+        WorkerPool.For(batch * Heads, this);
+        return _terms!;
+    }
+
+    /// <summary>
+    /// From the terms' gradient (the attention's <see cref="ScaledDotProductAttention.ScoreTermsGradient"/>, before the
+    /// scale) adds into dqkv's Q and K columns, the input projection's weight and bias gradients (query and key rows) and
+    /// the shared rows' gradient.
+    /// </summary>
+    public void Backward(float[] dTerms, float[] dqkv)
+    {
+        (_dTerms, _dqkv) = (dTerms, dqkv);
+        int pieces = _batch * Heads, rows = _rowCount, hd = Hd, a = A, d = _attention.InDim;
+        // Each piece's dQr and dKr of its head [rows, hd] apart, summed in piece order afterwards (deterministic).
+        Workspace.Ensure(ref _partial, pieces * 2 * rows * hd);
+        _backward = true;
+        WorkerPool.For(pieces, this);
+        var dqr = Workspace.Ensure(ref _dqrSum, rows * a);
+        var dkr = Workspace.Ensure(ref _dkrSum, rows * a);
+        dqr.AsSpan(0, rows * a).Clear();
+        dkr.AsSpan(0, rows * a).Clear();
+        for (int piece = 0; piece < pieces; piece++)
+        {
+            int h = piece % Heads;
+            var part = _partial.AsSpan(piece * 2 * rows * hd, 2 * rows * hd);
+            for (int r = 0; r < rows; r++)
+            {
+                var q = dqr.AsSpan(r * a + h * hd, hd);
+                var k = dkr.AsSpan(r * a + h * hd, hd);
+                TensorPrimitives.Add(q, part.Slice(r * hd, hd), q);
+                TensorPrimitives.Add(k, part.Slice((rows + r) * hd, hd), k);
+            }
+        }
+        // Through Qr = R·Wqᵀ + bq and Kr = R·Wkᵀ + bk: the weights' and biases' gradients, and R's.
+        var gw = _attention.InProjWeight.Grad;
+        Gemm.MatMulTransA(dqr.AsSpan(0, rows * a), _positions.Rows, gw[..(a * d)], a, d, rows, accumulate: true);
+        Gemm.MatMulTransA(dkr.AsSpan(0, rows * a), _positions.Rows, gw[(a * d)..(2 * a * d)], a, d, rows, accumulate: true);
+        if (_attention.InProjBias is not null)
+        {
+            ColumnSum.Run(dqr, rows, a, _attention.InProjBias.Owner.Grad, _attention.InProjBias.Offset);
+            ColumnSum.Run(dkr, rows, a, _attention.InProjBias.Owner.Grad, _attention.InProjBias.Offset + a);
+        }
+        var w = _attention.InProjWeight.Value;
+        var dr = _positions.RowsGrad.AsSpan(0, rows * d);
+        Gemm.MatMul(dqr.AsSpan(0, rows * a), w[..(a * d)], dr, rows, d, a, accumulate: true);
+        Gemm.MatMul(dkr.AsSpan(0, rows * a), w[(a * d)..(2 * a * d)], dr, rows, d, a, accumulate: true);
+    }
+
+    void IParallelWork.Run(int piece)
+    {
+        if (_backward) BackwardPiece(piece);
+        else ForwardPiece(piece);
+    }
+
+    // Piece (b, h): terms[i, j] = scale · (q_i · Kr[ρ(i − j)] + k_j · Qr[ρ(i − j)]) over the sequence's own tokens.
+    private void ForwardPiece(int piece)
+    {
+        int b = piece / Heads, h = piece % Heads, hd = Hd, a3 = 3 * A, a = A, off = _seqLen - 1;
+        var (len, row0, scores) = Sequence(b);
+        var terms = _terms.AsSpan((int)(scores + (long)h * len * len), len * len);
+        float scale = Scale;
+        var rowOf = _rowOf!;
+        for (int i = 0; i < len; i++)
+        {
+            var q = _qkv.AsSpan((row0 + i) * a3 + h * hd, hd);
+            for (int j = 0; j < len; j++)
+            {
+                int r = rowOf[i - j + off];
+                var k = _qkv.AsSpan((row0 + j) * a3 + a + h * hd, hd);
+                terms[i * len + j] = scale * (TensorPrimitives.Dot(q, _kr.AsSpan(r * a + h * hd, hd)) + TensorPrimitives.Dot(k, _qr.AsSpan(r * a + h * hd, hd)));
+            }
+        }
+    }
+
+    // dq_i += Σ_j s·dT[i,j]·Kr[ρ], dk_j += Σ_i s·dT[i,j]·Qr[ρ], dKr[ρ] += s·dT[i,j]·q_i, dQr[ρ] += s·dT[i,j]·k_j.
+    private void BackwardPiece(int piece)
+    {
+        int b = piece / Heads, h = piece % Heads, hd = Hd, a3 = 3 * A, a = A, off = _seqLen - 1, rows = _rowCount;
+        var (len, row0, scores) = Sequence(b);
+        var dT = _dTerms.AsSpan((int)(scores + (long)h * len * len), len * len);
+        var part = _partial.AsSpan(piece * 2 * rows * hd, 2 * rows * hd);
+        part.Clear();
+        var dQr = part[..(rows * hd)];
+        var dKr = part[(rows * hd)..];
+        float scale = Scale;
+        var rowOf = _rowOf!;
+        for (int i = 0; i < len; i++)
+        {
+            var q = _qkv.AsSpan((row0 + i) * a3 + h * hd, hd);
+            var dq = _dqkv.AsSpan((row0 + i) * a3 + h * hd, hd);
+            for (int j = 0; j < len; j++)
+            {
+                float g = scale * dT[i * len + j];
+                if (g == 0f) continue;
+                int r = rowOf[i - j + off];
+                var k = _qkv.AsSpan((row0 + j) * a3 + a + h * hd, hd);
+                var dk = _dqkv.AsSpan((row0 + j) * a3 + a + h * hd, hd);
+                TensorPrimitives.MultiplyAdd(_kr.AsSpan(r * a + h * hd, hd), g, dq, dq);
+                TensorPrimitives.MultiplyAdd(_qr.AsSpan(r * a + h * hd, hd), g, dk, dk);
+                var kr = dKr.Slice(r * hd, hd);
+                var qr = dQr.Slice(r * hd, hd);
+                TensorPrimitives.MultiplyAdd(q, g, kr, kr);
+                TensorPrimitives.MultiplyAdd(k, g, qr, qr);
+            }
+        }
+    }
+}
