@@ -79,7 +79,7 @@ public sealed class PretrainedEncoder
                 System.Text.Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["max_seq_length"] = Tokenizer.MaxTokens, ["do_lower_case"] = false }.ToJsonString()));
     }
 
-    /// <summary>A model folder's tokenizer: vocab.txt (casing from tokenizer_config.json), vocab.json + merges.txt, sentencepiece.bpe.model (XLM-RoBERTa's), spiece.model (ALBERT's), or a WordPiece, byte-level BPE or Unigram tokenizer.json.</summary>
+    /// <summary>A model folder's tokenizer: vocab.txt (casing from tokenizer_config.json), vocab.json + merges.txt, sentencepiece.bpe.model (XLM-RoBERTa's), spiece.model (ALBERT's), spm.model (DeBERTa-v2/v3's), or a WordPiece, byte-level BPE or Unigram tokenizer.json.</summary>
     internal static TextTokenizer TokenizerOf(string folder, int maxTokens)
     {
         string vocab = Path.Combine(folder, "vocab.txt"), json = Path.Combine(folder, "tokenizer.json");
@@ -96,8 +96,17 @@ public sealed class PretrainedEncoder
             return TextTokenizer.FromAlbertSentencePieceModel(albert, maxTokens, Setting(config, "do_lower_case")?.ValueKind != JsonValueKind.False,
                 Setting(config, "keep_accents")?.ValueKind == JsonValueKind.True);
         }
+        string deberta = Path.Combine(folder, "spm.model");
+        if (File.Exists(deberta))
+        {
+            // DebertaV2Tokenizer: cased unless tokenizer_config.json says do_lower_case; punctuation split off first is not read.
+            string config = Path.Combine(folder, "tokenizer_config.json");
+            if (Setting(config, "split_by_punct")?.ValueKind == JsonValueKind.True)
+                throw new NotSupportedException($"'{config}': split_by_punct is not supported (DeBERTa-v3's tokenizers leave it off).");
+            return TextTokenizer.FromDebertaSentencePieceModel(deberta, maxTokens, Setting(config, "do_lower_case")?.ValueKind == JsonValueKind.True);
+        }
         if (File.Exists(json)) return FromTokenizerJson(json, maxTokens, SpecialsOf(folder));
-        throw new FileNotFoundException($"Model folder '{folder}' has no vocab.txt, vocab.json + merges.txt, sentencepiece.bpe.model, spiece.model or tokenizer.json.", vocab);
+        throw new FileNotFoundException($"Model folder '{folder}' has no vocab.txt, vocab.json + merges.txt, sentencepiece.bpe.model, spiece.model, spm.model or tokenizer.json.", vocab);
     }
 
     // A fast tokenizer's tokenizer.json with a WordPiece model: the vocabulary by id, and the normalizer's lowercase flag.

@@ -94,7 +94,7 @@ public sealed class TextTokenizer
                 try
                 {
                     var model = Convert.FromBase64String(state.Vocabulary!);
-                    if (state.OwnIds) (pieces, model) = AlbertSentencePieceModel.Read(model);
+                    if (state.Layout != SentencePieceLayout.Fairseq) (pieces, model) = SentencePieceSpecials.Read(model, state.Layout);
                     sp = SentencePieceTokenizer.Create(new MemoryStream(model), addBeginningOfSentence: false, addEndOfSentence: false);
                     // A damaged model can parse and fail only when it encodes (an index past its tables): try it once on
                     // every kind of text here, so that it fails now, named, rather than in the middle of scoring.
@@ -107,9 +107,12 @@ public sealed class TextTokenizer
                 _tokenizer = sp;
                 if (pieces is not null)
                 {
-                    // ALBERT's: the model's own ids, its specials pieces of the model.
-                    (ClsId, SepId, PadId, MaskId, UnkId) = (pieces.IndexOf("[CLS]"), pieces.IndexOf("[SEP]"), pieces.IndexOf("<pad>"), pieces.IndexOf("[MASK]"), pieces.IndexOf("<unk>"));
-                    BaseVocabularySize = VocabularySize = pieces.Count;
+                    // ALBERT's and DeBERTa's: the model's own ids, its specials pieces of the model (DeBERTa's [MASK] after them).
+                    var (cls, sep, pad, unk, mask) = SentencePieceSpecials.Of(state.Layout);
+                    (ClsId, SepId, PadId, UnkId) = (pieces.IndexOf(cls), pieces.IndexOf(sep), pieces.IndexOf(pad), pieces.IndexOf(unk));
+                    MaskId = pieces.IndexOf(mask) is int m and >= 0 ? m : pieces.Count;
+                    BaseVocabularySize = pieces.Count;
+                    VocabularySize = Math.Max(pieces.Count, MaskId + 1);
                     break;
                 }
                 // fairseq's numbering: four specials, then piece p as p + 1 (its <unk>, <s>, </s> give way to the specials), <mask> last.
@@ -270,7 +273,15 @@ public sealed class TextTokenizer
             ("tokenizer_config.json", Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["tokenizer_class"] = "BertTokenizer", ["do_lower_case"] = LowerCase, ["model_max_length"] = MaxTokens }.ToJsonString())),
         ],
         TokenizerKind.ByteLevelBpe => [("vocab.json", Encoding.UTF8.GetBytes(_state.Vocabulary!)), ("merges.txt", Encoding.UTF8.GetBytes(_state.Merges!))],
-        TokenizerKind.SentencePiece when _state.OwnIds =>
+        TokenizerKind.SentencePiece when _state.Layout == SentencePieceLayout.DebertaV2 =>
+        [
+            ("spm.model", Convert.FromBase64String(_state.Vocabulary!)),
+            ("tokenizer_config.json", Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject
+            {
+                ["tokenizer_class"] = "DebertaV2Tokenizer", ["do_lower_case"] = LowerCase, ["split_by_punct"] = false, ["vocab_type"] = "spm", ["model_max_length"] = MaxTokens,
+            }.ToJsonString())),
+        ],
+        TokenizerKind.SentencePiece when _state.Layout == SentencePieceLayout.Albert =>
         [
             ("spiece.model", Convert.FromBase64String(_state.Vocabulary!)),
             ("tokenizer_config.json", Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject
@@ -367,7 +378,28 @@ public sealed class TextTokenizer
     /// <summary>ALBERT's tokenizer (see <see cref="FromAlbertSentencePieceModel"/>) from a SentencePiece model's bytes; <paramref name="source"/> names it in errors.</summary>
     internal static TextTokenizer FromAlbertSentencePieceModelBytes(byte[] model, int maxTokens, bool lowerCase, bool keepAccents, string source)
     {
-        try { return new TextTokenizer(new State(TokenizerKind.SentencePiece, Checked(maxTokens), lowerCase, Convert.ToBase64String(model), null, null) { OwnIds = true, KeepAccents = keepAccents }, source); }
+        try { return new TextTokenizer(new State(TokenizerKind.SentencePiece, Checked(maxTokens), lowerCase, Convert.ToBase64String(model), null, null) { Layout = SentencePieceLayout.Albert, KeepAccents = keepAccents }, source); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"SentencePiece model '{source}' could not be read: {e.InnerException?.Message ?? e.Message}", e); }
+    }
+
+    /// <summary>
+    /// DeBERTa-v2/v3's tokenizer: a SentencePiece model file (<c>spm.model</c>, its contents kept) with the model's own ids
+    /// and special pieces (<c>[PAD]</c>, <c>[CLS]</c>, <c>[SEP]</c>, <c>[UNK]</c>; <c>[MASK]</c> after the pieces, as
+    /// transformers adds it), sequences <c>[CLS] pieces… [SEP]</c>, pairs as BERT's; the text lower-cased first when
+    /// <paramref name="lowerCase"/> (<c>do_lower_case</c>, false for DeBERTa-v3).
+    /// </summary>
+    /// <param name="modelPath">Path of the SentencePiece model.</param>
+    /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
+    /// <param name="lowerCase">Lower-case the text first.</param>
+    public static TextTokenizer FromDebertaSentencePieceModel(string modelPath, int maxTokens, bool lowerCase = false)
+    {
+        if (!File.Exists(modelPath)) throw new FileNotFoundException($"SentencePiece model '{modelPath}' does not exist.", modelPath);
+        string source = modelPath;
+        try
+        {
+            return new TextTokenizer(new State(TokenizerKind.SentencePiece, Checked(maxTokens), lowerCase, Convert.ToBase64String(File.ReadAllBytes(modelPath)), null, null)
+            { Layout = SentencePieceLayout.DebertaV2 }, source);
+        }
         catch (InvalidDataException e) { throw new InvalidDataException($"SentencePiece model '{source}' could not be read: {e.InnerException?.Message ?? e.Message}", e); }
     }
 
@@ -526,7 +558,7 @@ public sealed class TextTokenizer
     }
 
     // Whether ids are a SentencePiece model's in fairseq's numbering (XLM-RoBERTa's) rather than its own (ALBERT's).
-    private bool Fairseq => Kind == TokenizerKind.SentencePiece && !_state.OwnIds;
+    private bool Fairseq => Kind == TokenizerKind.SentencePiece && _state.Layout == SentencePieceLayout.Fairseq;
 
     // A SentencePiece model's ids in XLM-RoBERTa's numbering (its <unk>, 0, is 3; piece p is p + 1); other kinds' as they are.
     private IReadOnlyList<int> Numbered(IReadOnlyList<int> ids) => Fairseq ? ids.Select(i => i == 0 ? UnkId : i + 1).ToArray() : ids;
@@ -538,7 +570,8 @@ public sealed class TextTokenizer
     // stripped (NFKD, non-spacing marks dropped) unless kept, lower case when uncased. Other kinds take the text as it is.
     private string Prepared(string s)
     {
-        if (Kind != TokenizerKind.SentencePiece || !_state.OwnIds) return s;
+        if (Kind != TokenizerKind.SentencePiece || _state.Layout == SentencePieceLayout.Fairseq) return s;
+        if (_state.Layout == SentencePieceLayout.DebertaV2) return LowerCase ? s.ToLowerInvariant() : s; // DebertaV2TokenizerFast: Lowercase when uncased, then the model's own
         s = s.Replace("``", "\"", StringComparison.Ordinal).Replace("''", "\"", StringComparison.Ordinal);
         if (!_state.KeepAccents)
         {
@@ -637,8 +670,8 @@ public sealed class TextTokenizer
         public bool SpecialsFromVocabulary { get; init; }
         /// <summary>WordPiece: special tokens other than BERT's (MPNet's); null = BERT's.</summary>
         public WordPieceSpecials? Specials { get; init; }
-        /// <summary>SentencePiece: the model's own ids and special pieces, with ALBERT's text rules (false: fairseq's numbering, XLM-RoBERTa's).</summary>
-        public bool OwnIds { get; init; }
+        /// <summary>SentencePiece: how ids are numbered and specials named (files written before it: fairseq's, XLM-RoBERTa's).</summary>
+        public SentencePieceLayout Layout { get; init; }
         /// <summary>SentencePiece with its own ids: accents are kept (ALBERT's <c>keep_accents</c>).</summary>
         public bool KeepAccents { get; init; }
     }

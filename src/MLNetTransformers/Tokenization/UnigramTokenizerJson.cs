@@ -31,7 +31,7 @@ internal static class UnigramTokenizerJson
         if (vocab.Count >= 6 && vocab.Take(4).Select(v => v.Piece).SequenceEqual(FairseqSpecials) && vocab[^1].Piece == "<mask>" && unk == 3)
             return TextTokenizer.FromSentencePieceModelBytes(Fairseq(vocab, charsmap), maxTokens, path);
         var pieces = vocab.Select(v => v.Piece).ToList();
-        if (AlbertSentencePieceModel.Specials.All(pieces.Contains) && unk >= 0 && unk < vocab.Count && vocab[unk].Piece == "<unk>")
+        if (SentencePieceSpecials.Albert.All(pieces.Contains) && unk >= 0 && unk < vocab.Count && vocab[unk].Piece == "<unk>")
         {
             bool Has(string type) => normalizers.Any(x => x.TryGetProperty("type", out var t) && t.GetString() == type);
             return TextTokenizer.FromAlbertSentencePieceModelBytes(Albert(vocab, unk, charsmap), maxTokens, lowerCase: Has("Lowercase"), keepAccents: !Has("StripAccents"), path);
@@ -61,7 +61,7 @@ internal static class UnigramTokenizerJson
         ModelProto(charsmap, unkId: unk, padId: vocab.FindIndex(v => v.Piece == "<pad>"), bosId: -1, eosId: -1, o =>
         {
             for (int i = 0; i < vocab.Count; i++)
-                WritePiece(o, vocab[i].Piece, vocab[i].Score, type: i == unk ? 2 : AlbertSentencePieceModel.Specials.Contains(vocab[i].Piece) ? 3 : 1);
+                WritePiece(o, vocab[i].Piece, vocab[i].Score, type: i == unk ? 2 : SentencePieceSpecials.Albert.Contains(vocab[i].Piece) ? 3 : 1);
         });
 
     private static byte[] ModelProto(byte[] charsmap, int unkId, int padId, int bosId, int eosId, Action<CodedOutputStream> pieces)

@@ -51,3 +51,18 @@ def albert_normalize(text):
 albert_texts = texts + ["``Quoted'' twice", "The Film Was GREAT", "Ça été naïve", "the  film   was\u00a0great"]
 ids = [[2] + sp.encode(albert_normalize(t)) + [3] for t in albert_texts]
 json.dump({"texts": albert_texts, "ids": ids, "pieces": sp.get_piece_size()}, open("albert-tokenizer/tokenizer_reference.json", "w", encoding="utf-8"), ensure_ascii=False)
+
+# deberta-tokenizer/: DeBERTa-v3's layout (its spm.model): [PAD] 0, [CLS] 1, [SEP] 2, [UNK] 3 as the model's pad, bos,
+# eos and unk pieces, then the learned ones; [MASK] is not a piece (transformers adds it after them). The ids of the
+# texts as DebertaV2Tokenizer gives them (do_lower_case false, split_by_punct false: the model's own encoding; a text as
+# [CLS] pieces [SEP]).
+os.makedirs("deberta-tokenizer", exist_ok=True)
+open("deberta-tokenizer/corpus.txt", "w", encoding="utf-8").write(corpus)
+spm.SentencePieceTrainer.train(input="deberta-tokenizer/corpus.txt", model_prefix="deberta-tokenizer/spm", vocab_size=100, model_type="unigram",
+                               character_coverage=1.0, normalization_rule_name="nmt_nfkc", pad_id=0, bos_id=1, eos_id=2, unk_id=3,
+                               pad_piece="[PAD]", bos_piece="[CLS]", eos_piece="[SEP]", unk_piece="[UNK]", minloglevel=2)
+os.remove("deberta-tokenizer/corpus.txt"); os.remove("deberta-tokenizer/spm.vocab")
+sp = spm.SentencePieceProcessor(model_file="deberta-tokenizer/spm.model")
+assert [sp.id_to_piece(i) for i in range(4)] == ["[PAD]", "[CLS]", "[SEP]", "[UNK]"]
+ids = [[1] + sp.encode(t) + [2] for t in albert_texts]
+json.dump({"texts": albert_texts, "ids": ids, "pieces": sp.get_piece_size()}, open("deberta-tokenizer/tokenizer_reference.json", "w", encoding="utf-8"), ensure_ascii=False)
