@@ -25,6 +25,7 @@ public class HuggingFaceExportTests
     [InlineData("electra", "ELECTRA")]
     [InlineData("mpnet", "MPNet")]
     [InlineData("albert", "ALBERT")]
+    [InlineData("deberta", "DeBERTa-v2")]
     public void EachFamily_ReadsBackToTheSameEncoder(string fixture, string family)
     {
         var original = PretrainedCheckpoint.LoadFolder(PretrainedCheckpointTests.Folder(fixture)).Encoder;

@@ -21,6 +21,7 @@ public class PretrainedCheckpointTests
     [InlineData("electra", "ELECTRA", 2, false)]
     [InlineData("mpnet", "MPNet", 0, true)]
     [InlineData("albert", "ALBERT", 2, true)]
+    [InlineData("deberta", "DeBERTa-v2", 0, false)]
     public void OutputsAndEveryGradientMatchPyTorch(string folder, string family, int types, bool pooler)
     {
         var loaded = PretrainedCheckpoint.LoadFolder(Folder(folder));
@@ -43,6 +44,8 @@ public class PretrainedCheckpointTests
         // embedding_hidden_mapping_in); ALBERT's three blocks run one set of weights.
         Assert.Equal(folder is "electra" or "albert" ? (8, true) : (c.ModelDim, false), (c.EmbeddingWidth, c.ProjectsEmbeddings));
         Assert.Equal(folder == "albert" ? (3, 1, true) : (2, 0, false), (c.Layers, c.LayerGroups, c.SharesLayers));
+        // DeBERTa's positions are relative only: a table of 2 × 6 rows, log buckets out to 12, no absolute table.
+        Assert.Equal(folder == "deberta" ? (6, 12, Layers.PositionalEncodingKind.None) : (0, 0, Layers.PositionalEncodingKind.Learned), (c.DisentangledSpan, c.DisentangledMaxDistance, c.PositionalEncoding));
 
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(folder), "expected.json")));
         var root = doc.RootElement;
@@ -99,6 +102,21 @@ public class PretrainedCheckpointTests
         var buckets = doc.RootElement.GetProperty("buckets").EnumerateArray().Select(v => v.GetInt32()).ToArray();
         Assert.Equal(1401, offsets.Length);
         Assert.Equal(buckets, offsets.Select(o => Layers.RelativePositionBias.Bucket(o, 32)));
+    }
+
+    // DeBERTa's log bucket of every distance in −700..700, as PyTorch computes it in float32 (make_pretrained.py), for
+    // DeBERTa-v3's 256 buckets out to 512 and the fixture's 6 out to 12.
+    [Fact]
+    public void DisentangledLogBuckets_AreDebertasOwn()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder("deberta"), "log_buckets.json")));
+        int[] Ints(string name) => doc.RootElement.GetProperty(name).EnumerateArray().Select(v => v.GetInt32()).ToArray();
+        var offsets = Ints("offsets");
+        var set = new Layers.ParameterSet();
+        var v3 = new Layers.DisentangledPositions(set, "a.", 256, 512, 4, 1e-7f, logBuckets: true);
+        var small = new Layers.DisentangledPositions(set, "b.", 6, 12, 4, 1e-7f, logBuckets: true);
+        Assert.Equal(Ints("v3"), offsets.Select(v3.Bucket));
+        Assert.Equal(Ints("fixture"), offsets.Select(small.Bucket));
     }
 
     // MPNetForMaskedLM (make_pretrained.py): RoBERTa's lm_head over MPNet's encoder, the decoder tied to the word

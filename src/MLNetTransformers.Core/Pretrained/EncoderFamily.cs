@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace MLNetTransformers.Core.Pretrained;
 
 /// <summary>
-/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT): how its
+/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3): how its
 /// <c>config.json</c> reads as a <see cref="TransformerConfig"/>, which blocks it chooses (token types, the
 /// LayerNorm after the embeddings, the position offset, the pooler) and which of its checkpoint's tensors holds each
 /// engine parameter. <see cref="All"/> is the one registry of the families there are; <see cref="ForModelType"/> finds
@@ -72,21 +72,24 @@ public sealed class EncoderFamily
             ("LayerNormEps", config.LayerNormEps, back.LayerNormEps), ("Activation", config.Activation, back.Activation), ("Norm", config.Norm, back.Norm),
             ("PositionalEncoding", config.PositionalEncoding, back.PositionalEncoding), ("EmbeddingNorm", config.EmbeddingNorm, back.EmbeddingNorm),
             ("EmbeddingWidth", config.EmbeddingWidth, back.EmbeddingWidth), ("RelativeAttentionBuckets", config.RelativeAttentionBuckets, back.RelativeAttentionBuckets),
-            ("LayerGroups", config.LayerGroups, back.LayerGroups),
+            ("LayerGroups", config.LayerGroups, back.LayerGroups), ("DisentangledSpan", config.DisentangledSpan, back.DisentangledSpan),
+            ("DisentangledMaxDistance", config.DisentangledMaxDistance, back.DisentangledMaxDistance),
         })
             if (!ours.Equals(theirs)) throw new NotSupportedException($"A {Name} config.json cannot describe this encoder: its {setting} is {ours}, and {Name} has {theirs}.");
         return json;
     }
 
     /// <summary>
-    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: ALBERT when its blocks are
+    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: DeBERTa-v2 when its attention is
+    /// disentangled, ALBERT when its blocks are
     /// grouped into shared sets of weights, MPNet when its attention has a
     /// relative position bias, ELECTRA when its embeddings are projected or its first-token layer is ELECTRA's GELU head,
     /// RoBERTa when positions are offset, DistilBERT without token types, BERT otherwise (the one place that decides it).
     /// </summary>
     /// <param name="config">The encoder's config.</param>
     public static EncoderFamily For(TransformerConfig config) =>
-        config.LayerGroups > 0 ? Albert
+        config.DisentangledSpan > 0 ? DebertaV2
+        : config.LayerGroups > 0 ? Albert
         : config.RelativeAttentionBuckets > 0 ? Mpnet
         : config.ProjectsEmbeddings || config.PoolerActivation == PoolerActivation.Gelu ? Electra
         : config.PositionOffset > 0 ? Roberta : config.TypeVocabSize == 0 ? DistilBert : Bert;
@@ -168,8 +171,19 @@ public sealed class EncoderFamily
         AlbertConfig, WriteAlbertConfig, AlbertNames, MlmHead("predictions.dense.", "predictions.LayerNorm.", "predictions.bias", "predictions.decoder.weight"),
         new SequenceClassifierHead("AlbertForSequenceClassification", "albert.pooler.", "classifier.", PoolerActivation.Tanh));
 
+    /// <summary>
+    /// DeBERTa-v2 and v3 (<c>DebertaV2Model</c>, e.g. deberta-v3-base; <c>model_type</c> deberta-v2): BERT's post-norm
+    /// layers under DeBERTa's names (<c>attention.self.query_proj</c>, …), embeddings without absolute positions (unless
+    /// <c>position_biased_input</c>) and, in every layer, disentangled attention over one shared table of relative positions
+    /// (<c>encoder.rel_embeddings</c> and <c>encoder.LayerNorm</c>; the engine's <see cref="Layers.DisentangledPositions"/>). Its
+    /// classifier's head is <c>pooler.dense</c> + GELU on the first token, then <c>classifier</c>.
+    /// </summary>
+    public static EncoderFamily DebertaV2 { get; } = new("DeBERTa-v2", ["deberta-v2"], "deberta.", ["embeddings.", "encoder."],
+        DebertaV2Config, WriteDebertaV2Config, DebertaV2Names, new Dictionary<string, string>(),
+        new SequenceClassifierHead("DebertaV2ForSequenceClassification", "pooler.dense.", "classifier.", PoolerActivation.Gelu));
+
     /// <summary>Every family the readers know.</summary>
-    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert];
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV2];
 
     /// <summary>The family of a config.json <c>model_type</c>; throws naming it when no family reads it.</summary>
     /// <param name="modelType">The model_type value.</param>
@@ -275,6 +289,65 @@ public sealed class EncoderFamily
         "tok.weight" or "pos.weight" or "tok_type.weight" or "emb_norm.weight" or "emb_norm.bias" => BertNames(p, "embeddings.", ""),
         _ => LayerNames(p, "encoder.albert_layer_groups.", "albert_layers.0.attention.query.", "albert_layers.0.attention.key.", "albert_layers.0.attention.value.",
             "albert_layers.0.attention.dense.", "albert_layers.0.attention.LayerNorm.", "albert_layers.0.ffn.", "albert_layers.0.ffn_output.", "albert_layers.0.full_layer_layer_norm."),
+    };
+
+    // DebertaV2Config: BERT's keys and the disentangled attention's. Only what DeBERTa-v3's models use is read: relative
+    // attention with c2p and p2c through the layers' own projections (share_att_key), the table LayerNorm-ed, no
+    // convolution after the first layer, embeddings as wide as the layers; anything else is refused by name.
+    private static TransformerConfig DebertaV2Config(JsonElement c, string src)
+    {
+        var config = BertConfig(c, src, positionOffset: 0);
+        string Refuse(string what) => throw new NotSupportedException($"{src}: {what} is not supported; DeBERTa-v3's settings are.");
+        if (Get(c, "relative_attention") is not { ValueKind: JsonValueKind.True }) Refuse("relative_attention other than true");
+        if (Get(c, "share_att_key") is not { ValueKind: JsonValueKind.True }) Refuse("share_att_key other than true");
+        var kinds = Get(c, "pos_att_type") is { } t
+            ? t.ValueKind == JsonValueKind.Array ? t.EnumerateArray().Select(k => k.ToString().Trim().ToLowerInvariant()).ToHashSet()
+            : t.ToString().Split('|').Select(k => k.Trim().ToLowerInvariant()).ToHashSet() : [];
+        if (!kinds.SetEquals(["c2p", "p2c"])) Refuse($"pos_att_type [{string.Join(", ", kinds)}] (only both c2p and p2c)");
+        if (!Str(c, "norm_rel_ebd", src, "none").Split('|').Select(x => x.Trim()).Contains("layer_norm")) Refuse("norm_rel_ebd without layer_norm");
+        if (Int(c, "conv_kernel_size", src, 0) > 0) Refuse("conv_kernel_size (DeBERTa-v2-xlarge's convolution)");
+        if (Int(c, "embedding_size", src, config.ModelDim) != config.ModelDim) Refuse("embedding_size other than hidden_size");
+        if (Int(c, "attention_head_size", src, config.ModelDim / config.Heads) != config.ModelDim / config.Heads) Refuse("attention_head_size other than hidden_size / heads");
+        if (Int(c, "pooler_hidden_size", src, config.ModelDim) != config.ModelDim) Refuse("pooler_hidden_size other than hidden_size");
+        if (Str(c, "pooler_hidden_act", src, "gelu") != "gelu") Refuse($"pooler_hidden_act '{Str(c, "pooler_hidden_act", src, "gelu")}' (only gelu)");
+        int positions = Int(c, "max_position_embeddings", src, 512), maxRelative = Int(c, "max_relative_positions", src, -1), buckets = Int(c, "position_buckets", src, -1);
+        if (maxRelative < 1) maxRelative = positions;
+        bool biasedInput = Get(c, "position_biased_input") is not { ValueKind: JsonValueKind.False };
+        return config with
+        {
+            TypeVocabSize = Int(c, "type_vocab_size", src, 0), LayerNormEps = Float(c, "layer_norm_eps", src, 1e-7f),
+            PositionalEncoding = biasedInput ? PositionalEncodingKind.Learned : PositionalEncodingKind.None,
+            DisentangledSpan = buckets > 0 ? buckets : maxRelative, DisentangledMaxDistance = buckets > 0 ? maxRelative : 0,
+            Pooling = Pooling.Cls, PoolerActivation = PoolerActivation.Gelu,
+        };
+    }
+
+    private static JsonObject WriteDebertaV2Config(TransformerConfig c)
+    {
+        var json = WriteBertConfig(c, "bert");
+        json["model_type"] = "deberta-v2";
+        json["architectures"] = new JsonArray("DebertaV2Model");
+        json["relative_attention"] = true;
+        json["share_att_key"] = true;
+        json["pos_att_type"] = new JsonArray("p2c", "c2p");
+        json["norm_rel_ebd"] = "layer_norm";
+        json["position_biased_input"] = c.PositionalEncoding == PositionalEncodingKind.Learned;
+        json["position_buckets"] = c.DisentangledMaxDistance > 0 ? c.DisentangledSpan : -1;
+        json["max_relative_positions"] = c.DisentangledMaxDistance > 0 ? c.DisentangledMaxDistance : c.DisentangledSpan;
+        json["pooler_hidden_size"] = c.ModelDim;
+        json["pooler_hidden_act"] = "gelu";
+        return json;
+    }
+
+    private static string[]? DebertaV2Names(string p) => p switch
+    {
+        "rel_embeddings.weight" => ["encoder.rel_embeddings.weight"],
+        "rel_embeddings.norm.weight" => ["encoder.LayerNorm.weight"],
+        "rel_embeddings.norm.bias" => ["encoder.LayerNorm.bias"],
+        "pooler.dense.weight" or "pooler.dense.bias" => null, // DeBERTa's pooler is its classifier's head (ContextPooler)
+        "tok.weight" or "pos.weight" or "tok_type.weight" or "emb_norm.weight" or "emb_norm.bias" => BertNames(p, "embeddings.", ""),
+        _ => LayerNames(p, "encoder.layer.", "attention.self.query_proj.", "attention.self.key_proj.", "attention.self.value_proj.", "attention.output.dense.",
+            "attention.output.LayerNorm.", "intermediate.dense.", "output.dense.", "output.LayerNorm."),
     };
 
     private static string[]? MpnetNames(string p) => p switch

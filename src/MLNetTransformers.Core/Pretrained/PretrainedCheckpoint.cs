@@ -306,6 +306,8 @@ public static class PretrainedCheckpoint
     {
         string src = $"'{tensors.Source}'";
         var names = new Resolver(family, tensors);
+        if (family.MaskedLanguageModelName("mlm_head.bias") is null)
+            throw new NotSupportedException($"{src}: {family.Name}'s masked-LM head is not read; its encoder is.");
         if (names.Find(family.MaskedLanguageModelName("mlm_head.bias")!) is null)
             throw new InvalidDataException($"{src} has no masked-LM head ('{family.MaskedLanguageModelName("mlm_head.bias")}'): fill-mask needs a checkpoint saved from a masked-LM task model ({family.Name}ForMaskedLM or pretraining).");
         bool pooler = names.FindPooler();

@@ -734,3 +734,105 @@ json.dump(dict(albert_config, architectures=["AlbertForMaskedLM"]), open(os.path
 json.dump({"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]},
           open(os.path.join("albert-mlm", "expected.json"), "w"))
 albert_folder("albert-mlm")
+
+# DeBERTa-v2/v3 (modeling_deberta_v2.py), deberta/: a bare DebertaV2Model as DeBERTa-v3's configs shape it: no absolute
+# positions (position_biased_input false), no token types, embeddings LayerNorm, post-norm layers with query_proj /
+# key_proj / value_proj, and disentangled attention: encoder.rel_embeddings (2 * position_buckets rows) through
+# encoder.LayerNorm, projected by each layer's own query_proj and key_proj (share_att_key), adding c2p and p2c terms
+# gathered at clamp(log_bucket(i - j) + span, 0, 2 span - 1), all scores scaled by 1/sqrt(3 * head size). Buckets 6 (mid 3)
+# and max_relative_positions 12 on sequences of 12, so distances reach the log buckets; vocabulary: deberta-tokenizer's
+# spm.model (make_sentencepiece_reference.py, run first) pieces + [MASK]. deberta-classifier/:
+# DebertaV2ForSequenceClassification (ContextPooler: pooler.dense + gelu on the first token, then classifier), 3 labels.
+def log_bucket(rel, bucket_size, max_position):  # make_log_bucket_position, in float32 as transformers runs it
+    sign = torch.sign(rel)
+    mid = bucket_size // 2
+    abs_pos = torch.where((rel < mid) & (rel > -mid), torch.tensor(mid - 1).type_as(rel), torch.abs(rel))
+    log_pos = torch.ceil(torch.log(abs_pos.float() / mid) / torch.log(torch.tensor((max_position - 1) / mid, dtype=torch.float32)) * (mid - 1)) + mid
+    return torch.where(abs_pos <= mid, rel.type_as(log_pos), log_pos * sign).to(torch.long)
+
+
+class DebertaV2(nn.Module):
+    def __init__(self, V, span, max_rel):
+        super().__init__()
+        self.span, self.max_rel = span, max_rel
+        e = nn.Module()
+        e.word_embeddings = nn.Embedding(V, D); e.LayerNorm = nn.LayerNorm(D, eps=1e-7)
+        self.embeddings = e
+        self.encoder = nn.Module(); self.encoder.layer = nn.ModuleList()
+        for _ in range(L):
+            l = nn.Module(); l.attention = nn.Module(); l.attention.self = nn.Module(); l.attention.output = nn.Module()
+            for n in ("query_proj", "key_proj", "value_proj"): setattr(l.attention.self, n, nn.Linear(D, D))
+            l.attention.output.dense = nn.Linear(D, D); l.attention.output.LayerNorm = nn.LayerNorm(D, eps=1e-7)
+            l.intermediate = nn.Module(); l.intermediate.dense = nn.Linear(D, F)
+            l.output = nn.Module(); l.output.dense = nn.Linear(F, D); l.output.LayerNorm = nn.LayerNorm(D, eps=1e-7)
+            self.encoder.layer.append(l)
+        self.encoder.rel_embeddings = nn.Embedding(2 * span, D)
+        self.encoder.LayerNorm = nn.LayerNorm(D, eps=1e-7)
+
+    def forward(self, ids, mask, types):
+        B, T = ids.shape
+        e = self.embeddings
+        x = e.LayerNorm(e.word_embeddings(ids)) * mask.unsqueeze(-1)
+        rel = torch.arange(T)[:, None] - torch.arange(T)[None, :]
+        idx = torch.clamp(log_bucket(rel, self.span, self.max_rel) + self.span, 0, 2 * self.span - 1)  # [T, T]
+        R = self.encoder.LayerNorm(self.encoder.rel_embeddings.weight)
+        hd = D // H
+        scale = math.sqrt(hd * 3)
+        allowed = (mask[:, None, :, None] * mask[:, None, None, :]).bool()  # XSoftmax's mask: query and key both real
+        heads = lambda t: t.view(t.shape[0], -1, H, hd).transpose(1, 2)   # [B, H, T, hd]
+        for l in self.encoder.layer:
+            s = l.attention.self
+            q, k, v = heads(s.query_proj(x)), heads(s.key_proj(x)), heads(s.value_proj(x))
+            pq, pk = heads(s.query_proj(R).unsqueeze(0))[0], heads(s.key_proj(R).unsqueeze(0))[0]  # [H, 2span, hd]
+            scores = q @ k.transpose(-1, -2) / scale
+            c2p = torch.gather(q @ pk.transpose(-1, -2), -1, idx.expand(B, H, T, T))
+            p2c_pos = torch.clamp(-log_bucket(rel, self.span, self.max_rel) + self.span, 0, 2 * self.span - 1)  # as DeBERTa gathers it
+            p2c = torch.gather(k @ pq.transpose(-1, -2), -1, p2c_pos.expand(B, H, T, T)).transpose(-1, -2)
+            scores = scores + (c2p + p2c) / scale
+            p = torch.softmax(scores.masked_fill(~allowed, torch.finfo(torch.float64).min), -1).masked_fill(~allowed, 0)
+            c = (p @ v).transpose(1, 2).reshape(B, T, D)
+            a = l.attention.output.LayerNorm(l.attention.output.dense(c) + x)
+            x = l.output.LayerNorm(l.output.dense(gelu(l.intermediate.dense(a))) + a)
+        return x, None
+
+
+DEBERTA_PIECES = json.load(open("deberta-tokenizer/tokenizer_reference.json", encoding="utf-8"))["pieces"]
+deberta_config = {"model_type": "deberta-v2", "vocab_size": DEBERTA_PIECES + 1, "hidden_size": D, "num_hidden_layers": L, "num_attention_heads": H,
+                  "intermediate_size": F, "hidden_act": "gelu", "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0,
+                  "max_position_embeddings": P, "type_vocab_size": 0, "layer_norm_eps": 1e-7, "relative_attention": True,
+                  "max_relative_positions": 12, "position_buckets": 6, "pos_att_type": ["p2c", "c2p"], "share_att_key": True,
+                  "norm_rel_ebd": "layer_norm", "position_biased_input": False, "pooler_hidden_size": D, "pooler_dropout": 0,
+                  "pooler_hidden_act": "gelu", "pad_token_id": 0, "architectures": ["DebertaV2Model"]}
+torch.manual_seed(31)
+deberta = DebertaV2(DEBERTA_PIECES + 1, 6, 12)
+deberta_ids = torch.tensor([[1, 15, 14, 5, 22, 6, 8, 16, 18, 12, 31, 2], [1, 40, 41, 60, 2, 0, 0, 0, 0, 0, 0, 0], [1, 7, 9, 11, 13, 17, 19, 23, 29, 2, 0, 0]])
+make("deberta", deberta, deberta_config, "F32", ids=deberta_ids, pad=0, vocab=["unused"])
+os.remove("deberta/vocab.txt")
+shutil.copy("deberta-tokenizer/spm.model", "deberta/spm.model")
+
+torch.manual_seed(33)
+cls_model = DebertaV2(DEBERTA_PIECES + 1, 6, 12)
+randomize(cls_model); round_to(cls_model, torch.float32)
+labels = ["negative", "neutral", "positive"]
+g = torch.Generator().manual_seed(34)
+rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=g)).to(torch.float32).to(torch.float64)
+head = {"pooler.dense.weight": rnd(D, D), "pooler.dense.bias": rnd(D, s=0.1), "classifier.weight": rnd(3, D), "classifier.bias": rnd(3, s=0.1)}
+mask = (deberta_ids != 0).long()
+with torch.no_grad():
+    hidden, _ = cls_model(deberta_ids, mask, torch.zeros_like(deberta_ids))
+    logits = gelu(hidden[:, 0] @ head["pooler.dense.weight"].T + head["pooler.dense.bias"]) @ head["classifier.weight"].T + head["classifier.bias"]
+os.makedirs("deberta-classifier", exist_ok=True)
+tensors = {"deberta." + n0: ("F32", p.detach()) for n0, p in cls_model.named_parameters()}
+tensors.update({k: ("F32", v) for k, v in head.items()})
+write_safetensors(os.path.join("deberta-classifier", "model.safetensors"), tensors, {"format": "pt"})
+json.dump(dict(deberta_config, architectures=["DebertaV2ForSequenceClassification"], id2label={str(i): l for i, l in enumerate(labels)},
+               label2id={l: i for i, l in enumerate(labels)}), open(os.path.join("deberta-classifier", "config.json"), "w"), indent=2)
+json.dump({"input_ids": deberta_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(deberta_ids).tolist(),
+           "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join("deberta-classifier", "expected.json"), "w"))
+shutil.copy("deberta-tokenizer/spm.model", "deberta-classifier/spm.model")
+
+# DeBERTa's log bucket of every distance in -700..700, as PyTorch computes it, for DeBERTa-v3's settings (256 buckets out
+# to 512) and the fixture's (6 out to 12): deberta/log_buckets.json.
+json.dump({"offsets": list(range(-700, 701)),
+           "v3": log_bucket(torch.arange(-700, 701), 256, 512).tolist(), "fixture": log_bucket(torch.arange(-700, 701), 6, 12).tolist()},
+          open(os.path.join("deberta", "log_buckets.json"), "w"))
