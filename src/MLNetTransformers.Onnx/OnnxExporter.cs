@@ -175,10 +175,13 @@ public static partial class OnnxExporter
         var positions = c.PositionOffset == 0                                                       // [T]: offset .. offset + T − 1
             ? g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) })
             : g.Node("Range", new[] { g.Int64Scalar(c.PositionOffset), g.Node("Add", new[] { seqLen, g.Int64Scalar(c.PositionOffset) }), g.Int64Scalar(1) });
-        string table = c.PositionalEncoding == PositionalEncodingKind.Learned
-            ? prefix + "pos.weight"
-            : g.Initializer(prefix + "pos.sinusoidal", new SinusoidalPositionalEncoding(c.MaxLength, d).Vectors, c.MaxLength, d);
-        x = g.Node("Add", new[] { x, g.Node("Gather", new[] { table, positions }) });
+        if (c.PositionalEncoding != PositionalEncodingKind.None) // DeBERTa's positions are relative only
+        {
+            string table = c.PositionalEncoding == PositionalEncodingKind.Learned
+                ? prefix + "pos.weight"
+                : g.Initializer(prefix + "pos.sinusoidal", new SinusoidalPositionalEncoding(c.MaxLength, d).Vectors, c.MaxLength, d);
+            x = g.Node("Add", new[] { x, g.Node("Gather", new[] { table, positions }) });
+        }
         if (types is not null) x = g.Node("Add", new[] { x, g.Node("Gather", new[] { prefix + "tok_type.weight", types }) });
         if (c.EmbeddingNorm)
             x = g.Node("LayerNormalization", new[] { x, prefix + "emb_norm.weight", prefix + "emb_norm.bias" }, Int("axis", -1), Float("epsilon", c.LayerNormEps));
@@ -212,10 +215,28 @@ public static partial class OnnxExporter
             bias = g.Node("Add", new[] { bias, g.Node("Unsqueeze", new[] { perHead, g.Int64s(0) }) }); // [B, H, T, T]
         }
 
+        // DeBERTa's disentangled attention: the shared relative positions normalized once (R [2S, d]) and the table row of
+        // every query-key distance (idx [T, T], a constant per distance gathered for this length); each layer adds
+        // c2p[i, j] = q_i · Kr[idx[i, j]] and p2c[i, j] = k_j · Qr[idx[i, j]], Kr and Qr its projections of R.
+        string? relRows = null, relIndex = null;
+        if (c.DisentangledSpan > 0)
+        {
+            relRows = g.Node("LayerNormalization", new[] { prefix + "rel_embeddings.weight", prefix + "rel_embeddings.norm.weight", prefix + "rel_embeddings.norm.bias" },
+                Int("axis", -1), Float("epsilon", c.LayerNormEps));                                        // [2S, d]
+            var rel = new DisentangledPositions(new ParameterSet(), "", c.DisentangledSpan, c.DisentangledMaxDistance, 1, c.LayerNormEps, c.DisentangledMaxDistance > 0);
+            int m = c.MaxLength;
+            var rows = new long[2 * m - 1];
+            for (int r = 0; r < rows.Length; r++) rows[r] = rel.Row(r - (m - 1));
+            string rowTable = g.Initializer<long>(prefix + "rel_embeddings.rows", rows, DataType.Int64, rows.Length);
+            var steps = g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) });
+            var distance = g.Node("Sub", new[] { g.Node("Unsqueeze", new[] { steps, g.Int64s(1) }), g.Node("Unsqueeze", new[] { steps, g.Int64s(0) }) }); // [T, T]: i − j
+            relIndex = g.Node("Gather", new[] { rowTable, g.Node("Add", new[] { distance, g.Int64Scalar(m - 1) }) });
+        }
+
         var headShape = g.Int64s(0, 0, h, hd);
         var mergedShape = g.Int64s(0, 0, d);
         var split = g.Int64s(d, d, d);
-        var scale = g.FloatScalar(1f / MathF.Sqrt(hd));
+        var scale = g.FloatScalar(c.DisentangledSpan > 0 ? 1f / MathF.Sqrt(3f * hd) : 1f / MathF.Sqrt(hd));
         for (int i = 0; i < c.Layers; i++)
         {
             string pre = $"{prefix}layers.{c.ParameterLayerOf(i)}.";                                    // blocks may share weights (ALBERT)
@@ -228,7 +249,22 @@ public static partial class OnnxExporter
                 var q = g.Node("Transpose", new[] { g.Node("Reshape", new[] { parts[0], headShape }) }, Ints("perm", 0, 2, 1, 3));  // [B, H, T, hd]
                 var kT = g.Node("Transpose", new[] { g.Node("Reshape", new[] { parts[1], headShape }) }, Ints("perm", 0, 2, 3, 1)); // [B, H, hd, T]
                 var v = g.Node("Transpose", new[] { g.Node("Reshape", new[] { parts[2], headShape }) }, Ints("perm", 0, 2, 1, 3));
-                var scores = g.Node("Add", new[] { g.Node("Mul", new[] { g.Node("MatMul", new[] { q, kT }), scale }), bias });
+                var raw = g.Node("MatMul", new[] { q, kT });                                              // [B, H, T, T]
+                if (relRows is not null)
+                {
+                    var relQkv = g.Node("Add", new[] { g.Node("MatMul", new[] { relRows, T(g, pre + "self_attn.in_proj_weight") }), pre + "self_attn.in_proj_bias" }); // [2S, 3A]
+                    var relParts = g.Nodes("Split", new[] { relQkv, split }, 3, Int("axis", -1));
+                    var relShape = g.Int64s(0, h, hd);
+                    var qrT = g.Node("Transpose", new[] { g.Node("Reshape", new[] { relParts[0], relShape }) }, Ints("perm", 1, 2, 0)); // [H, hd, 2S]
+                    var krT = g.Node("Transpose", new[] { g.Node("Reshape", new[] { relParts[1], relShape }) }, Ints("perm", 1, 2, 0));
+                    var k = g.Node("Transpose", new[] { g.Node("Reshape", new[] { parts[1], headShape }) }, Ints("perm", 0, 2, 1, 3)); // [B, H, T, hd]
+                    var full = g.Node("Shape", new[] { raw });
+                    var c2p = g.Node("GatherElements", new[] { g.Node("MatMul", new[] { q, krT }), g.Node("Expand", new[] { relIndex!, full }) }, Int("axis", 3));
+                    var p2c = g.Node("Transpose", new[] { g.Node("GatherElements", new[] { g.Node("MatMul", new[] { k, qrT }),
+                        g.Node("Expand", new[] { g.Node("Transpose", new[] { relIndex! }, Ints("perm", 1, 0)), full }) }, Int("axis", 3)) }, Ints("perm", 0, 1, 3, 2));
+                    raw = g.Node("Add", new[] { raw, g.Node("Add", new[] { c2p, p2c }) });
+                }
+                var scores = g.Node("Add", new[] { g.Node("Mul", new[] { raw, scale }), bias });
                 var probs = g.Node("Softmax", new[] { scores }, Int("axis", -1));
                 var ctx = g.Node("Reshape", new[] { g.Node("Transpose", new[] { g.Node("MatMul", new[] { probs, v }) }, Ints("perm", 0, 2, 1, 3)), mergedShape });
                 return Linear(g, p, pre + "self_attn.out_proj.", ctx, int8);

@@ -44,12 +44,14 @@ public class Int8ExportTests
     [InlineData(6, 0, 0)]
     [InlineData(0, 8, 0)]
     [InlineData(6, 0, 1)]
-    public void Int8Classifier_WithProjectedEmbeddingsOrAPositionBias_OnnxRuntimeMatchesManagedInt8(int embeddingDim, int relativeBuckets, int layerGroups)
+    [InlineData(0, 0, 0, 6)] // DeBERTa's: the disentangled terms from the float projections of the relative positions
+    public void Int8Classifier_WithProjectedEmbeddingsOrAPositionBias_OnnxRuntimeMatchesManagedInt8(int embeddingDim, int relativeBuckets, int layerGroups, int disentangledSpan = 0)
     {
         var model = new TransformerClassifier(ExportParityTests.Small(NormPlacement.PostNorm, Pooling.Cls) with
         {
             EmbeddingDim = embeddingDim, TypeVocabSize = 2, Pooler = true, PoolerActivation = PoolerActivation.Gelu, RelativeAttentionBuckets = relativeBuckets,
-            LayerGroups = layerGroups,
+            LayerGroups = layerGroups, DisentangledSpan = disentangledSpan, DisentangledMaxDistance = 2 * disentangledSpan,
+            PositionalEncoding = disentangledSpan > 0 ? PositionalEncodingKind.None : PositionalEncodingKind.Learned,
         }, 3);
         Weights.Scramble(model.Parameters, 5);
         foreach (var name in new[] { "tok.weight", "pos.weight", "tok_type.weight", "emb_proj.weight", "emb_proj.bias" }.Where(model.Parameters.Contains))
