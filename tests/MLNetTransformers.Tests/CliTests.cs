@@ -227,12 +227,14 @@ public sealed class CliTests : IDisposable
     }
 
     // ELECTRA (projected embeddings, no pooler: fine-tuning adds its GELU head), MPNet (relative position bias, its
-    // pretrained pooler kept) and ALBERT (blocks sharing weights, spiece.model) from the command line: train, predict, int8, and back as the family's sequence classifier
+    // pretrained pooler kept), ALBERT (blocks sharing weights, spiece.model) and DeBERTa-v3 (disentangled attention, spm.model; fine-tuning
+    // adds its ContextPooler head) from the command line: train, predict, int8, and back as the family's sequence classifier
     // with the same probabilities.
     [Theory]
     [InlineData("electra", "electra")]
     [InlineData("mpnet", "mpnet")]
     [InlineData("albert", "albert")]
+    [InlineData("deberta", "deberta-v2")]
     public void Train_FineTunesElectraAndMpnetFolders_AndExportsThemWhole(string fixture, string modelType)
     {
         string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);

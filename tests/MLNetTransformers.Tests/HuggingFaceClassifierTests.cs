@@ -18,6 +18,7 @@ public class HuggingFaceClassifierTests
     [Theory]
     [InlineData("bert-classifier")]
     [InlineData("electra-classifier")] // embeddings projected to the blocks' width, a GELU head
+    [InlineData("deberta-classifier")] // disentangled attention, DeBERTa's spm.model, ContextPooler + GELU
     public void ThreeLabels_ScoreAsMulticlass_WithTheConfigsLabelNames_AndSaveAndReload(string fixture)
     {
         var ml = new MLContext(seed: 1);

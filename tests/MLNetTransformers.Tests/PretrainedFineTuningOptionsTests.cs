@@ -114,6 +114,36 @@ public class PretrainedFineTuningOptionsTests
         Assert.Contains("share 1 set(s) of weights (ALBERT)", frozen.Message);
     }
 
+    // DeBERTa-v3's shape: disentangled attention trains through the relative positions' table and every layer's
+    // projections of it; the classifier reads the first token through a new ContextPooler (pooler.dense + GELU), learns the
+    // two sentences, and writes back as a DebertaV2ForSequenceClassification folder that reads to the same probabilities.
+    [Fact]
+    public void ADebertaFolder_FineTunes_AndWritesBackAsDebertasClassifier()
+    {
+        var ml = new MLContext(1);
+        var pretrained = PretrainedEncoder.FromHuggingFaceFolder(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "deberta"), maxTokens: 16);
+        Assert.Equal((6, Tokenization.TokenizerKind.SentencePiece), (pretrained.Encoder.Config.DisentangledSpan, pretrained.Tokenizer.Kind));
+        var options = new TransformerClassifierOptions { Pretrained = pretrained, Epochs = 10, BatchSize = 8, LearningRate = 5e-3f, ValidationFraction = 0, Seed = 3 };
+        var transformer = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(Data(ml));
+        var model = transformer.Model;
+        Assert.Equal((true, Core.Layers.PoolerActivation.Gelu, Core.Models.Pooling.Cls), (model.Config.Pooler, model.Config.PoolerActivation, model.Config.Pooling));
+        Assert.False(model.Parameters["rel_embeddings.weight"].Value.SequenceEqual(pretrained.Encoder.Parameters["rel_embeddings.weight"].Value)); // the table trained
+        var scored = transformer.Transform(Data(ml));
+        Assert.Equal(Enumerable.Range(0, 64).Select(i => i % 2 == 0), scored.GetColumn<bool>("PredictedLabel").ToArray());
+        string dir = Directory.CreateTempSubdirectory("deberta-sst").FullName;
+        try
+        {
+            transformer.SaveHuggingFaceFolder(dir);
+            Assert.Contains("DebertaV2ForSequenceClassification", File.ReadAllText(Path.Combine(dir, "config.json")));
+            Assert.True(File.Exists(Path.Combine(dir, "spm.model")));
+            var back = TransformerClassificationTransformer.FromHuggingFaceFolder(dir, maxTokens: 16);
+            var expected = scored.GetColumn<float>("Probability").ToArray();
+            var actual = back.Transform(Data(ml)).GetColumn<float>("Probability").ToArray();
+            for (int i = 0; i < expected.Length; i++) Assert.Equal(expected[i], actual[i], 5);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [Fact]
     public void ATokenizerJson_TokenizesAsTheVocabTxt()
     {

@@ -118,7 +118,8 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
 
     // A BertForSequenceClassification (ElectraForSequenceClassification: embedding_size among the config's keys;
     // MPNetForSequenceClassification: relative_attention_num_buckets, its tokenizer's specials from model_type;
-    // AlbertForSequenceClassification: num_hidden_groups and spiece.model) folder read
+    // AlbertForSequenceClassification: num_hidden_groups and spiece.model; DebertaV2ForSequenceClassification: its relative attention's
+    // settings and spm.model) folder read
     // as a ready classifier: config.json edited (id2label among it) and bytes of the safetensors header changed. Every case
     // loads or fails naming the file; a header change that loads gives the same weights.
     [Theory]
@@ -126,6 +127,7 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
     [InlineData("electra-classifier", 20261208)]
     [InlineData("mpnet-classifier", 20261209)]
     [InlineData("albert-classifier", 20261210)]
+    [InlineData("deberta-classifier", 20261216)]
     public async Task MutatedSequenceClassifiers_LoadOrFailNamingTheFile(string fixture, int seed)
     {
         string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);
@@ -144,7 +146,7 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
             else cfg = config[..labels] + Edit(config[labels..], rng); // most edits where the labels are
             File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), w);
             File.WriteAllText(Path.Combine(folder, "config.json"), cfg);
-            foreach (var tokenizer in new[] { "vocab.txt", "spiece.model" }.Where(f => File.Exists(Path.Combine(source, f))))
+            foreach (var tokenizer in new[] { "vocab.txt", "spiece.model", "spm.model" }.Where(f => File.Exists(Path.Combine(source, f))))
                 File.Copy(Path.Combine(source, tokenizer), Path.Combine(folder, tokenizer));
         }, folder => Classification.TransformerClassificationTransformer.FromHuggingFaceFolder(folder, maxTokens: 16).Model.Parameters);
     }
