@@ -71,6 +71,31 @@ public class PretrainedBadInputTests
         Assert.Contains("the config describes an encoder of at least", Refused<InvalidDataException>(Albert(c => c["num_hidden_groups"] = 3)));
     }
 
+    // DeBERTa's relative attention: the settings DeBERTa-v3 uses are read, every other one is named (v1's model_type too).
+    [Fact]
+    public void DebertaSettingsTheEngineCannotRun_AreNamed()
+    {
+        string Deberta(Action<JsonObject> edit)
+        {
+            string dir = Directory.CreateTempSubdirectory("bad-deberta").FullName;
+            foreach (var f in Directory.GetFiles(PretrainedCheckpointTests.Folder("deberta"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+            EditConfig(dir, edit);
+            return dir;
+        }
+        Assert.Contains("share_att_key other than true is not supported", Refused<NotSupportedException>(Deberta(c => c["share_att_key"] = false)));
+        Assert.Contains("pos_att_type [c2p] (only both c2p and p2c)", Refused<NotSupportedException>(Deberta(c => c["pos_att_type"] = new JsonArray("c2p"))));
+        Assert.Contains("relative_attention other than true", Refused<NotSupportedException>(Deberta(c => c["relative_attention"] = false)));
+        Assert.Contains("conv_kernel_size", Refused<NotSupportedException>(Deberta(c => c["conv_kernel_size"] = 3)));
+        Assert.Contains("norm_rel_ebd without layer_norm", Refused<NotSupportedException>(Deberta(c => c["norm_rel_ebd"] = "none")));
+        Assert.Contains("embedding_size other than hidden_size", Refused<NotSupportedException>(Deberta(c => c["embedding_size"] = 8)));
+        Assert.Contains("pooler_hidden_act 'tanh'", Refused<NotSupportedException>(Deberta(c => c["pooler_hidden_act"] = "tanh")));
+        Assert.Contains("model_type 'deberta' is not supported", Refused<NotSupportedException>(Deberta(c => c["model_type"] = "deberta")));
+        // "p2c|c2p" as one text, as older configs write it, is read as the list.
+        string pipe = Deberta(c => c["pos_att_type"] = "p2c|c2p");
+        try { Assert.Equal(6, PretrainedCheckpoint.LoadFolder(pipe).Encoder.Config.DisentangledSpan); }
+        finally { Directory.Delete(pipe, recursive: true); }
+    }
+
     [Fact]
     public void DropoutsOutOfRange_AreNamed_AndMissingOnesAreBertDefaults()
     {

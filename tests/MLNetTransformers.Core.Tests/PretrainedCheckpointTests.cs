@@ -36,6 +36,7 @@ public class PretrainedCheckpointTests
         {
             "bert" => ["cls.predictions.bias"],
             "electra" => ["discriminator_predictions.dense.bias", "discriminator_predictions.dense.weight", "discriminator_predictions.dense_prediction.bias", "discriminator_predictions.dense_prediction.weight"],
+            "deberta" => ["embeddings.position_embeddings.weight"], // stored by DeBERTa-v3's checkpoints, ignored as transformers ignores it
             "albert" => ["predictions.LayerNorm.bias", "predictions.LayerNorm.weight", "predictions.bias", "predictions.dense.bias", "predictions.dense.weight",
                 "sop_classifier.classifier.bias", "sop_classifier.classifier.weight"],
             _ => Array.Empty<string>(),

@@ -41,6 +41,11 @@ public sealed class EncoderFamily
 
     /// <summary>The family's name.</summary>
     public string Name { get; }
+    /// <summary>
+    /// Tensors of the encoder's own that its checkpoints may carry unused and that are listed rather than refused (the
+    /// ends of their names; transformers' <c>_keys_to_ignore_on_load_unexpected</c>: DeBERTa-v3's position table).
+    /// </summary>
+    public IReadOnlyList<string> IgnoredTensors { get; private init; } = [];
     /// <summary>The <c>model_type</c> values of config.json that mean this family.</summary>
     public IReadOnlyList<string> ModelTypes { get; }
     /// <summary>Prefix a task model's checkpoint puts before the encoder's tensors (<c>bert.</c>); bare encoders have none.</summary>
@@ -180,7 +185,10 @@ public sealed class EncoderFamily
     /// </summary>
     public static EncoderFamily DebertaV2 { get; } = new("DeBERTa-v2", ["deberta-v2"], "deberta.", ["embeddings.", "encoder."],
         DebertaV2Config, WriteDebertaV2Config, DebertaV2Names, new Dictionary<string, string>(),
-        new SequenceClassifierHead("DebertaV2ForSequenceClassification", "pooler.dense.", "classifier.", PoolerActivation.Gelu));
+        new SequenceClassifierHead("DebertaV2ForSequenceClassification", "pooler.dense.", "classifier.", PoolerActivation.Gelu))
+    {
+        IgnoredTensors = ["embeddings.position_embeddings.weight"], // stored by its released checkpoints without position_biased_input, never read
+    };
 
     /// <summary>Every family the readers know.</summary>
     public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV2];

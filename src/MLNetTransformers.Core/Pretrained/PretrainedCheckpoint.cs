@@ -279,7 +279,8 @@ public static class PretrainedCheckpoint
     private static List<string> Unused(ITensorSource tensors, HashSet<string> used, Resolver names, EncoderFamily family, bool poolerRead, string src)
     {
         var unused = tensors.Shapes.Keys.Where(n => !used.Contains(n) && !IsBuffer(n)).Order(StringComparer.Ordinal).ToList();
-        var stray = unused.FirstOrDefault(n => names.IsOwn(n) && !(n.Contains("pooler.", StringComparison.Ordinal) && !poolerRead));
+        var stray = unused.FirstOrDefault(n => names.IsOwn(n) && !(n.Contains("pooler.", StringComparison.Ordinal) && !poolerRead)
+            && !family.IgnoredTensors.Any(i => n.EndsWith(i, StringComparison.Ordinal)));
         if (stray is not null) throw new InvalidDataException($"{src} has the tensor '{stray}' [{string.Join(", ", tensors.Shapes[stray])}], which no {family.Name} encoder parameter reads.");
         return unused;
     }

@@ -806,7 +806,9 @@ deberta_config = {"model_type": "deberta-v2", "vocab_size": DEBERTA_PIECES + 1, 
 torch.manual_seed(31)
 deberta = DebertaV2(DEBERTA_PIECES + 1, 6, 12)
 deberta_ids = torch.tensor([[1, 15, 14, 5, 22, 6, 8, 16, 18, 12, 31, 2], [1, 40, 41, 60, 2, 0, 0, 0, 0, 0, 0, 0], [1, 7, 9, 11, 13, 17, 19, 23, 29, 2, 0, 0]])
-make("deberta", deberta, deberta_config, "F32", ids=deberta_ids, pad=0, vocab=["unused"])
+# DeBERTa-v3's released checkpoints also store an unused embeddings.position_embeddings table, which transformers ignores.
+unused_positions = ("F32", torch.randn(P, D, generator=torch.Generator().manual_seed(32)))
+make("deberta", deberta, deberta_config, "F32", ids=deberta_ids, pad=0, vocab=["unused"], extra={"embeddings.position_embeddings.weight": unused_positions})
 os.remove("deberta/vocab.txt")
 shutil.copy("deberta-tokenizer/spm.model", "deberta/spm.model")
 
