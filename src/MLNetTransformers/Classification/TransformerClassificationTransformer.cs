@@ -58,7 +58,7 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
     }
 
     /// <summary>
-    /// A classifier ready to use from a Hugging Face folder of a BERT, RoBERTa, DistilBERT, ELECTRA, MPNet or ALBERT <c>*ForSequenceClassification</c>
+    /// A classifier ready to use from a Hugging Face folder of a BERT, RoBERTa, DistilBERT, ELECTRA, MPNet, ALBERT or DeBERTa-v2/v3 <c>*ForSequenceClassification</c>
     /// checkpoint (e.g. one already fine-tuned for sentiment), with its tokenizer: two labels score as a binary
     /// classifier (<c>PredictedLabel</c> true for the label of id 1), more as multiclass with config.json's labels as the
     /// key's values, one as a regressor. It saves, loads and exports like a classifier trained here, and fine-tunes

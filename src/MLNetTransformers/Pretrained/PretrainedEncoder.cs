@@ -41,10 +41,10 @@ public sealed class PretrainedEncoder
     public PretrainedEncoder WithMaxTokens(int maxTokens) => new(Encoder, Tokenizer.WithMaxTokens(maxTokens), Name);
 
     /// <summary>
-    /// Reads a Hugging Face model folder: <c>config.json</c> (BERT, MiniLM, DistilBERT, RoBERTa, XLM-RoBERTa, ELECTRA, MPNet or ALBERT), <c>model.safetensors</c>
+    /// Reads a Hugging Face model folder: <c>config.json</c> (BERT, MiniLM, DistilBERT, RoBERTa, XLM-RoBERTa, ELECTRA, MPNet, ALBERT or DeBERTa-v2/v3), <c>model.safetensors</c>
     /// (F32, F16 or BF16) or else PyTorch's <c>pytorch_model.bin</c> (read without running its pickle), and <c>vocab.txt</c> (WordPiece; lower-cased when <c>tokenizer_config.json</c> says
     /// <c>do_lower_case</c>, as BERT's uncased models do, and by default); RoBERTa's <c>vocab.json</c> + <c>merges.txt</c>
-    /// (byte-level BPE); XLM-RoBERTa's <c>sentencepiece.bpe.model</c>; ALBERT's <c>spiece.model</c> (lower-cased and accents stripped as its <c>tokenizer_config.json</c> says); or, without those, a <c>tokenizer.json</c>. A sentence-transformers folder
+    /// (byte-level BPE); XLM-RoBERTa's <c>sentencepiece.bpe.model</c>; ALBERT's <c>spiece.model</c> (lower-cased and accents stripped as its <c>tokenizer_config.json</c> says); DeBERTa's <c>spm.model</c>; or, without those, a <c>tokenizer.json</c>. A sentence-transformers folder
     /// (<c>modules.json</c>, <c>1_Pooling</c>, <c>2_Normalize</c>) embeds as sentence-transformers does: its pooling mode,
     /// unit length when it normalizes, sequences cut at its <c>max_seq_length</c>.
     /// </summary>
