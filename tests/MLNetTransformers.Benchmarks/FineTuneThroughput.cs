@@ -38,9 +38,13 @@ internal static class FineTuneThroughput
             var padded = TokenBatch.Padded(rows, pretrained.Tokenizer.MaxTokens);
             batches.Add(new TokenBatch(padded.BatchSize, padded.SeqLen, padded.Ids, padded.AttentionMask, Enumerable.Range(0, bs).Select(i => i % 2).ToArray()));
         }
-        // `--compare relative-bias`: the same encoder with MPNet's relative position bias (32 buckets, a new table), on or off.
-        bool relativeBias = args.Get("--compare") == RelativeBias;
-        var config = new ClassifierConfig(pretrained.Encoder.Config.Shape() with { RelativeAttentionBuckets = relativeBias ? 32 : 0 }) { NumClasses = 2 };
+        // `--compare relative-bias`: the same encoder with MPNet's relative position bias (32 buckets, a new table), on or off;
+        // `--compare disentangled`: with DeBERTa-v3's disentangled attention (256 buckets out to 512, a new table), on or off.
+        bool relativeBias = args.Get("--compare") == RelativeBias, disentangled = args.Get("--compare") == Disentangled;
+        var config = new ClassifierConfig(pretrained.Encoder.Config.Shape() with
+        {
+            RelativeAttentionBuckets = relativeBias ? 32 : 0, DisentangledSpan = disentangled ? 256 : 0, DisentangledMaxDistance = disentangled ? 512 : 0,
+        }) { NumClasses = 2 };
         var model = new TransformerClassifier(config, 1);
         foreach (var t in pretrained.Encoder.Parameters.Tensors) t.Value.CopyTo(model.Parameters[t.Name].Value);
         var trainer = new Trainer(model, new TrainerOptions { LearningRate = 2e-5f, WarmupSteps = 0, TotalSteps = 1000 });
@@ -49,6 +53,7 @@ internal static class FineTuneThroughput
         if (args.Get("--width") is { } width) Gemm.Width = Enum.Parse<SimdWidth>(width);
         if (args.Get("--compare") is { } change)
             return Compare(change, relativeBias ? on => { foreach (var block in model.Encoder.Blocks) block.SelfAttention.PositionBias = on ? model.Encoder.PositionBias : null; }
+                : disentangled ? on => { foreach (var block in model.Encoder.Blocks) block.SelfAttention.Disentangled = on ? model.Encoder.Disentangled : null; }
                 : Switches.GetValueOrDefault(change), trainer, batches, config);
 
         // The FMA peak is measured before and after the steps and the higher kept: a measurement slowed by the VM's other
@@ -183,7 +188,7 @@ internal static class FineTuneThroughput
     /// the blocks' products over each sequence's real tokens and attention at each sequence's own length (the engine
     /// packs padded batches, so padding is neither computed nor counted); embeddings, norms and the optimizer are not
     /// counted.</summary>
-    private const string RelativeBias = "relative-bias";
+    private const string RelativeBias = "relative-bias", Disentangled = "disentangled";
 
     // Engine switches that `--compare NAME` measures on and off ("off" is the engine's default); and relative-bias, MPNet's
     // relative position bias on every layer's scores (on) or none (off), in the same model.
@@ -208,7 +213,7 @@ internal static class FineTuneThroughput
     {
         if (set is null)
         {
-            Console.Error.WriteLine($"--compare: unknown switch '{name}' (known: {string.Join(", ", Switches.Keys.Append(RelativeBias))}).");
+            Console.Error.WriteLine($"--compare: unknown switch '{name}' (known: {string.Join(", ", Switches.Keys.Append(RelativeBias).Append(Disentangled))}).");
             return 2;
         }
         var seconds = new double[2];

@@ -123,56 +123,61 @@ internal sealed class DisentangledAttentionTerms : IParallelWork
         else ForwardPiece(piece);
     }
 
-    // Piece (b, h): terms[i, j] = scale · (q_i · Kr[ρ(i − j)] + k_j · Qr[ρ(i − j)]) over the sequence's own tokens.
+    // Per-thread scratch: content-to-position C2P [len, rows] and position-to-content P2C [len, rows] of one piece (or their gradients).
+    [ThreadStatic] private static float[]? t_c2p, t_p2c;
+
+    // Piece (b, h): C2P = Q·Krᵀ and P2C = K·Qrᵀ [len, rows] as two GEMMs, then
+    // terms[i, j] = scale · (C2P[i, ρ(i − j)] + P2C[j, ρ(i − j)]) over the sequence's own tokens.
     private void ForwardPiece(int piece)
     {
-        int b = piece / Heads, h = piece % Heads, hd = Hd, a3 = 3 * A, a = A, off = _seqLen - 1;
+        int b = piece / Heads, h = piece % Heads, hd = Hd, a3 = 3 * A, a = A, off = _seqLen - 1, rows = _rowCount;
         var (len, row0, scores) = Sequence(b);
         var terms = _terms.AsSpan((int)(scores + (long)h * len * len), len * len);
+        var c2p = Workspace.Ensure(ref t_c2p, len * rows);
+        var p2c = Workspace.Ensure(ref t_p2c, len * rows);
+        Gemm.Multiply(Transpose.No, Transpose.Yes, len, rows, hd, _qkv.AsSpan(row0 * a3 + h * hd, (len - 1) * a3 + hd), a3,
+            _kr.AsSpan(h * hd, (rows - 1) * a + hd), a, c2p.AsSpan(0, len * rows), rows, parallel: false);
+        Gemm.Multiply(Transpose.No, Transpose.Yes, len, rows, hd, _qkv.AsSpan(row0 * a3 + a + h * hd, (len - 1) * a3 + hd), a3,
+            _qr.AsSpan(h * hd, (rows - 1) * a + hd), a, p2c.AsSpan(0, len * rows), rows, parallel: false);
         float scale = Scale;
         var rowOf = _rowOf!;
         for (int i = 0; i < len; i++)
-        {
-            var q = _qkv.AsSpan((row0 + i) * a3 + h * hd, hd);
             for (int j = 0; j < len; j++)
             {
                 int r = rowOf[i - j + off];
-                var k = _qkv.AsSpan((row0 + j) * a3 + a + h * hd, hd);
-                terms[i * len + j] = scale * (TensorPrimitives.Dot(q, _kr.AsSpan(r * a + h * hd, hd)) + TensorPrimitives.Dot(k, _qr.AsSpan(r * a + h * hd, hd)));
+                terms[i * len + j] = scale * (c2p[i * rows + r] + p2c[j * rows + r]);
             }
-        }
     }
 
-    // dq_i += Σ_j s·dT[i,j]·Kr[ρ], dk_j += Σ_i s·dT[i,j]·Qr[ρ], dKr[ρ] += s·dT[i,j]·q_i, dQr[ρ] += s·dT[i,j]·k_j.
+    // dC2P[i, ρ] and dP2C[j, ρ] gather s·dT[i, j]; then dQ += dC2P·Kr, dK += dP2C·Qr, and this piece's dKr = dC2Pᵀ·Q and
+    // dQr = dP2Cᵀ·K (summed over the batch afterwards), four GEMMs.
     private void BackwardPiece(int piece)
     {
         int b = piece / Heads, h = piece % Heads, hd = Hd, a3 = 3 * A, a = A, off = _seqLen - 1, rows = _rowCount;
         var (len, row0, scores) = Sequence(b);
         var dT = _dTerms.AsSpan((int)(scores + (long)h * len * len), len * len);
         var part = _partial.AsSpan(piece * 2 * rows * hd, 2 * rows * hd);
-        part.Clear();
-        var dQr = part[..(rows * hd)];
-        var dKr = part[(rows * hd)..];
+        var dc2p = Workspace.Ensure(ref t_c2p, len * rows).AsSpan(0, len * rows);
+        var dp2c = Workspace.Ensure(ref t_p2c, len * rows).AsSpan(0, len * rows);
+        dc2p.Clear();
+        dp2c.Clear();
         float scale = Scale;
         var rowOf = _rowOf!;
         for (int i = 0; i < len; i++)
-        {
-            var q = _qkv.AsSpan((row0 + i) * a3 + h * hd, hd);
-            var dq = _dqkv.AsSpan((row0 + i) * a3 + h * hd, hd);
             for (int j = 0; j < len; j++)
             {
                 float g = scale * dT[i * len + j];
-                if (g == 0f) continue;
                 int r = rowOf[i - j + off];
-                var k = _qkv.AsSpan((row0 + j) * a3 + a + h * hd, hd);
-                var dk = _dqkv.AsSpan((row0 + j) * a3 + a + h * hd, hd);
-                TensorPrimitives.MultiplyAdd(_kr.AsSpan(r * a + h * hd, hd), g, dq, dq);
-                TensorPrimitives.MultiplyAdd(_qr.AsSpan(r * a + h * hd, hd), g, dk, dk);
-                var kr = dKr.Slice(r * hd, hd);
-                var qr = dQr.Slice(r * hd, hd);
-                TensorPrimitives.MultiplyAdd(q, g, kr, kr);
-                TensorPrimitives.MultiplyAdd(k, g, qr, qr);
+                dc2p[i * rows + r] += g;
+                dp2c[j * rows + r] += g;
             }
-        }
+        var q = _qkv.AsSpan(row0 * a3 + h * hd, (len - 1) * a3 + hd);
+        var k = _qkv.AsSpan(row0 * a3 + a + h * hd, (len - 1) * a3 + hd);
+        Gemm.Multiply(Transpose.No, Transpose.No, len, hd, rows, dc2p, rows, _kr.AsSpan(h * hd, (rows - 1) * a + hd), a,
+            _dqkv.AsSpan(row0 * a3 + h * hd, (len - 1) * a3 + hd), a3, accumulate: true, parallel: false);
+        Gemm.Multiply(Transpose.No, Transpose.No, len, hd, rows, dp2c, rows, _qr.AsSpan(h * hd, (rows - 1) * a + hd), a,
+            _dqkv.AsSpan(row0 * a3 + a + h * hd, (len - 1) * a3 + hd), a3, accumulate: true, parallel: false);
+        Gemm.Multiply(Transpose.Yes, Transpose.No, rows, hd, len, dp2c, rows, k, a3, part[..(rows * hd)], hd, accumulate: false, parallel: false);
+        Gemm.Multiply(Transpose.Yes, Transpose.No, rows, hd, len, dc2p, rows, q, a3, part[(rows * hd)..], hd, accumulate: false, parallel: false);
     }
 }

@@ -118,9 +118,10 @@ public sealed class MultiHeadAttention
     public DisentangledPositions? Disentangled
     {
         get => _disentangled?.Positions;
-        set => _disentangled = value is null ? null : new DisentangledAttentionTerms(value, this);
+        // The terms (and their buffers) are kept when the same positions are set again.
+        set => _disentangled = value is null ? null : _terms is { } t && t.Positions == value ? t : _terms = new DisentangledAttentionTerms(value, this);
     }
-    private DisentangledAttentionTerms? _disentangled;
+    private DisentangledAttentionTerms? _disentangled, _terms;
 
     /// <summary>Self-attention; with <paramref name="inference"/> (no backward follows) tiled unless <see cref="RecordWeights"/>; <paramref name="training"/> applies <see cref="AttentionDropout"/>.</summary>
     internal float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool inference, bool training = false) =>
