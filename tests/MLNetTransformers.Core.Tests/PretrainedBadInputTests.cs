@@ -8,13 +8,16 @@ namespace MLNetTransformers.Core.Tests;
 /// <summary>Bad checkpoints are refused with one message naming the file and the problem, before anything is half-loaded.</summary>
 public class PretrainedBadInputTests
 {
-    private static string Copy(Action<string>? change = null)
+    private static string Copy(Action<string>? change = null, string fixture = "bert")
     {
         string dir = Directory.CreateTempSubdirectory("bad-checkpoint").FullName;
-        foreach (var f in Directory.GetFiles(PretrainedCheckpointTests.Folder("bert"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        foreach (var f in Directory.GetFiles(PretrainedCheckpointTests.Folder(fixture))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
         change?.Invoke(dir);
         return dir;
     }
+
+    // A copy of a fixture folder with its config.json edited.
+    private static string Edited(string fixture, Action<JsonObject> edit) => Copy(d => EditConfig(d, edit), fixture);
 
     private static void EditConfig(string dir, Action<JsonObject> edit)
     {
@@ -56,13 +59,7 @@ public class PretrainedBadInputTests
     [Fact]
     public void AlbertGroupingsTheEngineCannotRun_AreNamed()
     {
-        string Albert(Action<JsonObject> edit)
-        {
-            string dir = Directory.CreateTempSubdirectory("bad-albert").FullName;
-            foreach (var f in Directory.GetFiles(PretrainedCheckpointTests.Folder("albert"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-            EditConfig(dir, edit);
-            return dir;
-        }
+        string Albert(Action<JsonObject> edit) => Edited("albert", edit);
         Assert.Contains("inner_group_num 2 is not supported", Refused<NotSupportedException>(Albert(c => c["inner_group_num"] = 2)));
         Assert.Contains("num_hidden_groups is 4; it must be between 1 and num_hidden_layers (3)", Refused<InvalidDataException>(Albert(c => c["num_hidden_groups"] = 4)));
         Assert.Contains("num_hidden_groups is 0", Refused<InvalidDataException>(Albert(c => c["num_hidden_groups"] = 0)));
@@ -75,13 +72,7 @@ public class PretrainedBadInputTests
     [Fact]
     public void DebertaSettingsTheEngineCannotRun_AreNamed()
     {
-        string Deberta(Action<JsonObject> edit)
-        {
-            string dir = Directory.CreateTempSubdirectory("bad-deberta").FullName;
-            foreach (var f in Directory.GetFiles(PretrainedCheckpointTests.Folder("deberta"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
-            EditConfig(dir, edit);
-            return dir;
-        }
+        string Deberta(Action<JsonObject> edit) => Edited("deberta", edit);
         Assert.Contains("share_att_key other than true is not supported", Refused<NotSupportedException>(Deberta(c => c["share_att_key"] = false)));
         Assert.Contains("pos_att_type [c2p] (only both c2p and p2c)", Refused<NotSupportedException>(Deberta(c => c["pos_att_type"] = new JsonArray("c2p"))));
         Assert.Contains("relative_attention other than true", Refused<NotSupportedException>(Deberta(c => c["relative_attention"] = false)));

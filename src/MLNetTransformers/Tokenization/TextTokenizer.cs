@@ -345,18 +345,26 @@ public sealed class TextTokenizer
     /// </summary>
     /// <param name="modelPath">Path of the SentencePiece model.</param>
     /// <param name="maxTokens">Length of the id and mask vectors, &lt;s&gt; and &lt;/s&gt; included.</param>
-    public static TextTokenizer FromSentencePieceModel(string modelPath, int maxTokens)
-    {
-        if (!File.Exists(modelPath)) throw new FileNotFoundException($"SentencePiece model '{modelPath}' does not exist.", modelPath);
-        return FromSentencePieceModelBytes(File.ReadAllBytes(modelPath), maxTokens, modelPath);
-    }
+    public static TextTokenizer FromSentencePieceModel(string modelPath, int maxTokens) =>
+        FromSentencePieceBytes(ReadModel(modelPath), Checked(maxTokens), modelPath);
 
-    /// <summary>XLM-RoBERTa's tokenizer (see <see cref="FromSentencePieceModel"/>) from a SentencePiece model's bytes; <paramref name="source"/> names it in errors.</summary>
-    internal static TextTokenizer FromSentencePieceModelBytes(byte[] model, int maxTokens, string source)
+    /// <summary>
+    /// A SentencePiece tokenizer from a model's bytes, numbered and with text rules as <paramref name="layout"/> says (the
+    /// public factories' work); <paramref name="source"/> names the model in errors.
+    /// </summary>
+    internal static TextTokenizer FromSentencePieceBytes(byte[] model, int maxTokens, string source, SentencePieceLayout layout = SentencePieceLayout.Fairseq,
+        bool lowerCase = false, bool keepAccents = false)
     {
-        try { return new TextTokenizer(new State(TokenizerKind.SentencePiece, Checked(maxTokens), false, Convert.ToBase64String(model), null, null), source); }
+        try
+        {
+            return new TextTokenizer(new State(TokenizerKind.SentencePiece, Checked(maxTokens), lowerCase, Convert.ToBase64String(model), null, null)
+            { Layout = layout, KeepAccents = keepAccents }, source);
+        }
         catch (InvalidDataException e) { throw new InvalidDataException($"SentencePiece model '{source}' could not be read: {e.InnerException?.Message ?? e.Message}", e); }
     }
+
+    private static byte[] ReadModel(string path) => File.Exists(path) ? File.ReadAllBytes(path)
+        : throw new FileNotFoundException($"SentencePiece model '{path}' does not exist.", path);
 
     /// <summary>
     /// ALBERT's tokenizer: a SentencePiece model file (<c>spiece.model</c>, its contents kept) with the model's own ids and
@@ -369,18 +377,8 @@ public sealed class TextTokenizer
     /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
     /// <param name="lowerCase">Lower-case the text (<c>do_lower_case</c>, true for ALBERT's released models).</param>
     /// <param name="keepAccents">Keep accents (<c>keep_accents</c>, false for ALBERT's released models).</param>
-    public static TextTokenizer FromAlbertSentencePieceModel(string modelPath, int maxTokens, bool lowerCase = true, bool keepAccents = false)
-    {
-        if (!File.Exists(modelPath)) throw new FileNotFoundException($"SentencePiece model '{modelPath}' does not exist.", modelPath);
-        return FromAlbertSentencePieceModelBytes(File.ReadAllBytes(modelPath), Checked(maxTokens), lowerCase, keepAccents, modelPath);
-    }
-
-    /// <summary>ALBERT's tokenizer (see <see cref="FromAlbertSentencePieceModel"/>) from a SentencePiece model's bytes; <paramref name="source"/> names it in errors.</summary>
-    internal static TextTokenizer FromAlbertSentencePieceModelBytes(byte[] model, int maxTokens, bool lowerCase, bool keepAccents, string source)
-    {
-        try { return new TextTokenizer(new State(TokenizerKind.SentencePiece, Checked(maxTokens), lowerCase, Convert.ToBase64String(model), null, null) { Layout = SentencePieceLayout.Albert, KeepAccents = keepAccents }, source); }
-        catch (InvalidDataException e) { throw new InvalidDataException($"SentencePiece model '{source}' could not be read: {e.InnerException?.Message ?? e.Message}", e); }
-    }
+    public static TextTokenizer FromAlbertSentencePieceModel(string modelPath, int maxTokens, bool lowerCase = true, bool keepAccents = false) =>
+        FromSentencePieceBytes(ReadModel(modelPath), Checked(maxTokens), modelPath, SentencePieceLayout.Albert, lowerCase, keepAccents);
 
     /// <summary>
     /// DeBERTa-v2/v3's tokenizer: a SentencePiece model file (<c>spm.model</c>, its contents kept) with the model's own ids
@@ -391,17 +389,8 @@ public sealed class TextTokenizer
     /// <param name="modelPath">Path of the SentencePiece model.</param>
     /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
     /// <param name="lowerCase">Lower-case the text first.</param>
-    public static TextTokenizer FromDebertaSentencePieceModel(string modelPath, int maxTokens, bool lowerCase = false)
-    {
-        if (!File.Exists(modelPath)) throw new FileNotFoundException($"SentencePiece model '{modelPath}' does not exist.", modelPath);
-        string source = modelPath;
-        try
-        {
-            return new TextTokenizer(new State(TokenizerKind.SentencePiece, Checked(maxTokens), lowerCase, Convert.ToBase64String(File.ReadAllBytes(modelPath)), null, null)
-            { Layout = SentencePieceLayout.DebertaV2 }, source);
-        }
-        catch (InvalidDataException e) { throw new InvalidDataException($"SentencePiece model '{source}' could not be read: {e.InnerException?.Message ?? e.Message}", e); }
-    }
+    public static TextTokenizer FromDebertaSentencePieceModel(string modelPath, int maxTokens, bool lowerCase = false) =>
+        FromSentencePieceBytes(ReadModel(modelPath), Checked(maxTokens), modelPath, SentencePieceLayout.DebertaV2, lowerCase);
 
     /// <summary>A tiktoken encoding: <c>cl100k_base</c> (GPT-4) or <c>o200k_base</c> (GPT-4o).</summary>
     /// <param name="encoding">Tiktoken encoding name: cl100k_base or o200k_base.</param>

@@ -29,12 +29,12 @@ internal static class UnigramTokenizerJson
         var charsmap = normalizers.Select(PrecompiledCharsmap).FirstOrDefault(m => m is not null)
             ?? throw new NotSupportedException($"{source}: its normalizer has no precompiled character map (SentencePiece's normalization), which XLM-RoBERTa's and ALBERT's tokenizer.json hold.");
         if (vocab.Count >= 6 && vocab.Take(4).Select(v => v.Piece).SequenceEqual(FairseqSpecials) && vocab[^1].Piece == "<mask>" && unk == 3)
-            return TextTokenizer.FromSentencePieceModelBytes(Fairseq(vocab, charsmap), maxTokens, path);
+            return TextTokenizer.FromSentencePieceBytes(Fairseq(vocab, charsmap), maxTokens, path);
         var pieces = vocab.Select(v => v.Piece).ToList();
         if (SentencePieceSpecials.Albert.All(pieces.Contains) && unk >= 0 && unk < vocab.Count && vocab[unk].Piece == "<unk>")
         {
             bool Has(string type) => normalizers.Any(x => x.TryGetProperty("type", out var t) && t.GetString() == type);
-            return TextTokenizer.FromAlbertSentencePieceModelBytes(Albert(vocab, unk, charsmap), maxTokens, lowerCase: Has("Lowercase"), keepAccents: !Has("StripAccents"), path);
+            return TextTokenizer.FromSentencePieceBytes(Albert(vocab, unk, charsmap), maxTokens, path, SentencePieceLayout.Albert, lowerCase: Has("Lowercase"), keepAccents: !Has("StripAccents"));
         }
         throw new NotSupportedException($"{source} holds a Unigram tokenizer numbered neither as XLM-RoBERTa's (<s> <pad> </s> <unk> first, <mask> last, unk_id 3) nor as ALBERT's (<pad> <unk> [CLS] [SEP] [MASK] among its pieces); give its SentencePiece model file instead.");
     }
