@@ -33,6 +33,29 @@ public class DebertaTokenizerTests
         Assert.Equal(File.ReadAllBytes(Path.Combine(Folder, "spm.model")), files["spm.model"]);
     }
 
+    // A folder with only tokenizer.json (make_unigram_tokenizer_json.py writes it from spm.model as Hugging Face's
+    // DebertaV2Converter does): the model rebuilt from its Unigram vocabulary gives the reference ids; a Lowercase
+    // normalizer makes it uncased.
+    [Fact]
+    public void ATokenizerJsonAlone_GivesTheModelsIds()
+    {
+        var (texts, expected, pieces) = TokenizerReference.Load(Folder);
+        string dir = Directory.CreateTempSubdirectory("deberta-json").FullName;
+        try
+        {
+            string json = File.ReadAllText(Path.Combine(Folder, "tokenizer.json"));
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json);
+            var tokenizer = Pretrained.PretrainedEncoder.TokenizerOf(dir, 64);
+            Assert.Equal((1, 2, 0, 3, pieces, false), (tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, tokenizer.UnkId, tokenizer.MaskId, tokenizer.LowerCase));
+            for (int i = 0; i < texts.Length; i++) Assert.Equal(expected[i], Ids(tokenizer, texts[i]));
+            var node = System.Text.Json.Nodes.JsonNode.Parse(json)!;
+            node["normalizer"]!["normalizers"]!.AsArray().Insert(0, new System.Text.Json.Nodes.JsonObject { ["type"] = "Lowercase" });
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), node.ToJsonString());
+            Assert.True(Pretrained.PretrainedEncoder.TokenizerOf(dir, 64).LowerCase);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [Fact]
     public void PunctuationSplitting_IsRefusedByName()
     {

@@ -9,12 +9,13 @@ namespace MLNetTransformers.Tokenization;
 /// XLM-RoBERTa's: its vocabulary is fairseq's numbering (<c>&lt;s&gt; &lt;pad&gt; &lt;/s&gt; &lt;unk&gt;</c>, the pieces
 /// from the model's fourth on with their scores, <c>&lt;mask&gt;</c> last). ALBERT's: the model's own pieces in order
 /// (<c>&lt;pad&gt; &lt;unk&gt; [CLS] [SEP] [MASK]</c> among them), its normalizers saying whether text is lower-cased and
-/// accents stripped. The normalizer's precompiled character map is the model's. The model is written as SentencePiece's
+/// accents stripped. DeBERTa's: the model's own pieces in order, <c>[PAD] [CLS] [SEP] [UNK]</c> first, <c>[MASK]</c> an
+/// added token after them. The normalizer's precompiled character map is the model's. The model is written as SentencePiece's
 /// <c>ModelProto</c> (pieces, a unigram trainer spec, the normalizer spec). Other Unigram layouts (T5's) are refused by name.
 /// </summary>
 internal static class UnigramTokenizerJson
 {
-    private static readonly string[] FairseqSpecials = ["<s>", "<pad>", "</s>", "<unk>"];
+    private static readonly string[] FairseqSpecials = ["<s>", "<pad>", "</s>", "<unk>"], DebertaSpecials = ["[PAD]", "[CLS]", "[SEP]", "[UNK]"];
 
     /// <summary>The tokenizer of a tokenizer.json root whose model is a Unigram of XLM-RoBERTa's or ALBERT's layout; <paramref name="path"/> names the file.</summary>
     public static TextTokenizer Read(JsonElement root, string path, int maxTokens)
@@ -36,7 +37,12 @@ internal static class UnigramTokenizerJson
             bool Has(string type) => normalizers.Any(x => x.TryGetProperty("type", out var t) && t.GetString() == type);
             return TextTokenizer.FromSentencePieceBytes(Albert(vocab, unk, charsmap), maxTokens, path, SentencePieceLayout.Albert, lowerCase: Has("Lowercase"), keepAccents: !Has("StripAccents"));
         }
-        throw new NotSupportedException($"{source} holds a Unigram tokenizer numbered neither as XLM-RoBERTa's (<s> <pad> </s> <unk> first, <mask> last, unk_id 3) nor as ALBERT's (<pad> <unk> [CLS] [SEP] [MASK] among its pieces); give its SentencePiece model file instead.");
+        if (vocab.Count >= 5 && vocab.Take(4).Select(v => v.Piece).SequenceEqual(DebertaSpecials) && unk == 3)
+        {
+            bool lower = normalizers.Any(x => x.TryGetProperty("type", out var t) && t.GetString() == "Lowercase");
+            return TextTokenizer.FromSentencePieceBytes(Deberta(vocab, charsmap), maxTokens, path, SentencePieceLayout.DebertaV2, lowerCase: lower);
+        }
+        throw new NotSupportedException($"{source} holds a Unigram tokenizer numbered neither as XLM-RoBERTa's (<s> <pad> </s> <unk> first, <mask> last, unk_id 3), ALBERT's (<pad> <unk> [CLS] [SEP] [MASK] among its pieces) nor DeBERTa's ([PAD] [CLS] [SEP] [UNK] first, unk_id 3); give its SentencePiece model file instead.");
     }
 
     private static List<(string Piece, float Score)> Vocabulary(JsonElement model, string source) =>
@@ -63,6 +69,12 @@ internal static class UnigramTokenizerJson
             for (int i = 0; i < vocab.Count; i++)
                 WritePiece(o, vocab[i].Piece, vocab[i].Score, type: i == unk ? 2 : SentencePieceSpecials.Albert.Contains(vocab[i].Piece) ? 3 : 1);
         });
+
+    // DeBERTa's: the pieces as they are, [PAD] [CLS] [SEP] the model's pad, bos and eos, [UNK] its unknown piece.
+    private static byte[] Deberta(List<(string Piece, float Score)> vocab, byte[] charsmap) => ModelProto(charsmap, unkId: 3, padId: 0, bosId: 1, eosId: 2, o =>
+    {
+        for (int i = 0; i < vocab.Count; i++) WritePiece(o, vocab[i].Piece, vocab[i].Score, type: i == 3 ? 2 : i < 3 ? 3 : 1);
+    });
 
     private static byte[] ModelProto(byte[] charsmap, int unkId, int padId, int bosId, int eosId, Action<CodedOutputStream> pieces)
     {

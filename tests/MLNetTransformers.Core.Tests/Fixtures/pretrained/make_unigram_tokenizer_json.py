@@ -52,3 +52,29 @@ tokenizer = {
     "model": {"type": "Unigram", "unk_id": ids["<unk>"], "vocab": vocab, "byte_fallback": False},
 }
 json.dump(tokenizer, open("albert-tokenizer/tokenizer.json", "w", encoding="utf-8"), ensure_ascii=False, indent=1)
+
+# deberta-tokenizer/tokenizer.json from deberta-tokenizer/spm.model as DebertaV2Converter does (do_lower_case false, as
+# DeBERTa-v3's): the model's pieces in its own order (unk_id 3), [MASK] as an added token after them, normalizers Strip,
+# the precompiled character map, Replace(" {2,}", " "); Metaspace; BERT's template.
+proto = pb.ModelProto()
+proto.ParseFromString(open("deberta-tokenizer/spm.model", "rb").read())
+vocab = [[p.piece, p.score] for p in proto.pieces]
+ids = {p.piece: i for i, p in enumerate(proto.pieces)}
+ids["[MASK]"] = len(vocab)
+tokenizer = {
+    "version": "1.0", "truncation": None, "padding": None,
+    "added_tokens": [special(ids[t], t, lstrip=t == "[MASK]") for t in ("[PAD]", "[CLS]", "[SEP]", "[UNK]", "[MASK]")],
+    "normalizer": {"type": "Sequence", "normalizers": [
+        {"type": "Strip", "strip_left": True, "strip_right": True},
+        {"type": "Precompiled", "precompiled_charsmap": base64.b64encode(proto.normalizer_spec.precompiled_charsmap).decode()},
+        {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "}]},
+    "pre_tokenizer": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
+    "post_processor": {"type": "TemplateProcessing",
+                       "single": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}}],
+                       "pair": [{"SpecialToken": {"id": "[CLS]", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "[SEP]", "type_id": 0}},
+                                {"Sequence": {"id": "B", "type_id": 1}}, {"SpecialToken": {"id": "[SEP]", "type_id": 1}}],
+                       "special_tokens": {t: {"id": t, "ids": [ids[t]], "tokens": [t]} for t in ("[CLS]", "[SEP]")}},
+    "decoder": {"type": "Metaspace", "replacement": "\u2581", "prepend_scheme": "always", "split": True},
+    "model": {"type": "Unigram", "unk_id": ids["[UNK]"], "vocab": vocab, "byte_fallback": False},
+}
+json.dump(tokenizer, open("deberta-tokenizer/tokenizer.json", "w", encoding="utf-8"), ensure_ascii=False, indent=1)
