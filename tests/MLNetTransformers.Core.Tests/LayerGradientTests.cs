@@ -492,6 +492,43 @@ public class LayerGradientTests
         }
     }
 
+    // DeBERTa's pos_dropout: each layer drops rows of the shared relative positions with masks of its own in training (not
+    // in inference); the masks restart with the attention's seed, so finite differences see the same ones. Every parameter
+    // and the input against them, padded and packed.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void DisentangledAttention_WithDropoutOnThePositions(bool packed)
+    {
+        var ps = new ParameterSet();
+        var positions = new DisentangledPositions(ps, "rel.", 3, 0, 8, 1e-5f, logBuckets: false, dropout: 0.3f);
+        var mha = new MultiHeadAttention(ps, "", 8, 2) { Disentangled = positions };
+        ps.Allocate(1);
+        GradCheck.Scramble(ps, 2, 0.4f);
+        var x = GradCheck.Random(2 * 5 * 8, 1);
+        var r = GradCheck.Random(2 * 5 * 8, 2);
+        var pad = new[] { false, false, false, true, true, false, false, false, false, false };
+        var packing = new PackedSequences();
+        Assert.True(packing.TryPack(pad, 2, 5));
+        int rows = packed ? packing.Rows : 10;
+        float[] Forward(bool training)
+        {
+            mha.AttentionDropoutSeed = 11;
+            positions.Prepare(5);
+            return packed ? mha.Forward(x, packing, inference: false, training) : mha.Forward(x, 2, 5, pad, inference: false, training);
+        }
+        var dropped = Forward(training: true).AsSpan(0, rows * 8).ToArray();
+        var plain = Forward(training: false).AsSpan(0, rows * 8).ToArray();
+        Assert.NotEqual(plain, dropped);
+        Assert.Equal(dropped, Forward(training: true).AsSpan(0, rows * 8).ToArray());
+        ps.ZeroGrad();
+        var dx = (float[])mha.Backward(r).Clone();
+        positions.Backward();
+        double L() => GradCheck.Dot(Forward(training: true), r, rows * 8);
+        GradCheck.Check("x", x, 0, rows * 8, dx, L, samples: 16);
+        GradCheck.CheckParameters(ps, L, samples: 10);
+    }
+
     // Sharing is the same computation as blocks of their own holding equal copies: the same outputs, and each shared
     // tensor's gradient is the sum of the copies' gradients (ALBERT's groups: 4 blocks, 2 sets, block i runs set i / 2).
     [Fact]

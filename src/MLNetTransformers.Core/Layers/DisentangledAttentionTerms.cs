@@ -14,7 +14,9 @@ internal sealed class DisentangledAttentionTerms : IParallelWork
 {
     private readonly DisentangledPositions _positions;
     private readonly MultiHeadAttention _attention;
-    private float[]? _qr, _kr, _terms, _partial, _dqrSum, _dkrSum;
+    private float[]? _qr, _kr, _terms, _partial, _dqrSum, _dkrSum, _dRows;
+    private float[] _rows = Array.Empty<float>(); // the shared rows as this layer saw them (after its dropout in training)
+    private readonly Dropout _drop;
     private int[]? _rowOf;
     private float[] _qkv = Array.Empty<float>(), _dTerms = Array.Empty<float>(), _dqkv = Array.Empty<float>();
     private int _batch, _seqLen, _rowCount;
@@ -22,7 +24,21 @@ internal sealed class DisentangledAttentionTerms : IParallelWork
     private long[]? _starts;
     private bool _backward;
 
-    public DisentangledAttentionTerms(DisentangledPositions positions, MultiHeadAttention attention) => (_positions, _attention) = (positions, attention);
+    public DisentangledAttentionTerms(DisentangledPositions positions, MultiHeadAttention attention)
+    {
+        (_positions, _attention) = (positions, attention);
+        _drop = new Dropout(positions.Dropout, DropoutSeed(attention.AttentionDropoutSeed));
+    }
+
+    // DeBERTa's pos_dropout on the rows this layer projects: masks of their own, restarted with the attention's.
+    private static ulong DropoutSeed(ulong attentionSeed) => attentionSeed ^ 0x5DEECE66DUL;
+
+    /// <summary>Restarts the rows' dropout masks from <paramref name="attentionSeed"/> (as the attention's restart).</summary>
+    public void RestartDropout(ulong attentionSeed)
+    {
+        _drop.Seed = DropoutSeed(attentionSeed);
+        _drop.Restart();
+    }
 
     /// <summary>The shared relative positions.</summary>
     public DisentangledPositions Positions => _positions;
@@ -43,7 +59,7 @@ internal sealed class DisentangledAttentionTerms : IParallelWork
     /// The terms of every score, in the attention's score layout, from qkv [n, 3A] (this layer's projections) for a batch
     /// of <paramref name="batch"/> sequences padded to <paramref name="seqLen"/>, or packed.
     /// </summary>
-    public float[] Forward(float[] qkv, int batch, int seqLen, PackedSequences? packed)
+    public float[] Forward(float[] qkv, int batch, int seqLen, PackedSequences? packed, bool training)
     {
         (_qkv, _batch, _seqLen, _packed) = (qkv, batch, seqLen, packed);
         int a = A, d = _attention.InDim, rows = _positions.RowCount;
@@ -60,13 +76,15 @@ internal sealed class DisentangledAttentionTerms : IParallelWork
         // ρ(i − j) for i − j = −(T − 1)..T − 1, as a row of the normalized slice.
         var rowOf = Workspace.Ensure(ref _rowOf, 2 * seqLen - 1);
         for (int o = -(seqLen - 1); o < seqLen; o++) rowOf[o + seqLen - 1] = _positions.Row(o) - _positions.FirstRow;
-        // Qr, Kr [rows, A] = R · W{q,k}ᵀ + b{q,k}
+        // Qr, Kr [rows, A] = R · W{q,k}ᵀ + b{q,k}, R after this layer's dropout in training
+        _rows = _drop.Forward(_positions.RowsArray, rows * d, training);
+        var rowsSeen = _rows.AsSpan(0, rows * d);
         var w = _attention.InProjWeight.Value;
         var bias = _attention.InProjBias is null ? default : _attention.InProjBias.Value;
         var qr = Workspace.Ensure(ref _qr, rows * a);
         var kr = Workspace.Ensure(ref _kr, rows * a);
-        Gemm.MatMulTransB(_positions.Rows, w[..(a * d)], qr.AsSpan(0, rows * a), rows, a, d, bias.IsEmpty ? default : bias[..a]);
-        Gemm.MatMulTransB(_positions.Rows, w[(a * d)..(2 * a * d)], kr.AsSpan(0, rows * a), rows, a, d, bias.IsEmpty ? default : bias[a..(2 * a)]);
+        Gemm.MatMulTransB(rowsSeen, w[..(a * d)], qr.AsSpan(0, rows * a), rows, a, d, bias.IsEmpty ? default : bias[..a]);
+        Gemm.MatMulTransB(rowsSeen, w[(a * d)..(2 * a * d)], kr.AsSpan(0, rows * a), rows, a, d, bias.IsEmpty ? default : bias[a..(2 * a)]);
         Workspace.Ensure(ref _terms, checked((int)total));
         _backward = false;
         WorkerPool.For(batch * Heads, this);
@@ -104,17 +122,20 @@ internal sealed class DisentangledAttentionTerms : IParallelWork
         }
         // Through Qr = R·Wqᵀ + bq and Kr = R·Wkᵀ + bk: the weights' and biases' gradients, and R's.
         var gw = _attention.InProjWeight.Grad;
-        Gemm.MatMulTransA(dqr.AsSpan(0, rows * a), _positions.Rows, gw[..(a * d)], a, d, rows, accumulate: true);
-        Gemm.MatMulTransA(dkr.AsSpan(0, rows * a), _positions.Rows, gw[(a * d)..(2 * a * d)], a, d, rows, accumulate: true);
+        var rowsSeen = _rows.AsSpan(0, rows * d);
+        Gemm.MatMulTransA(dqr.AsSpan(0, rows * a), rowsSeen, gw[..(a * d)], a, d, rows, accumulate: true);
+        Gemm.MatMulTransA(dkr.AsSpan(0, rows * a), rowsSeen, gw[(a * d)..(2 * a * d)], a, d, rows, accumulate: true);
         if (_attention.InProjBias is not null)
         {
             ColumnSum.Run(dqr, rows, a, _attention.InProjBias.Owner.Grad, _attention.InProjBias.Offset);
             ColumnSum.Run(dkr, rows, a, _attention.InProjBias.Owner.Grad, _attention.InProjBias.Offset + a);
         }
         var w = _attention.InProjWeight.Value;
+        var dSeen = Workspace.Ensure(ref _dRows, rows * d);
+        Gemm.MatMul(dqr.AsSpan(0, rows * a), w[..(a * d)], dSeen.AsSpan(0, rows * d), rows, d, a);
+        Gemm.MatMul(dkr.AsSpan(0, rows * a), w[(a * d)..(2 * a * d)], dSeen.AsSpan(0, rows * d), rows, d, a, accumulate: true);
         var dr = _positions.RowsGrad.AsSpan(0, rows * d);
-        Gemm.MatMul(dqr.AsSpan(0, rows * a), w[..(a * d)], dr, rows, d, a, accumulate: true);
-        Gemm.MatMul(dkr.AsSpan(0, rows * a), w[(a * d)..(2 * a * d)], dr, rows, d, a, accumulate: true);
+        TensorPrimitives.Add(dr, _drop.Backward(dSeen, rows * d, inPlace: true).AsSpan(0, rows * d), dr); // through this layer's dropout
     }
 
     void IParallelWork.Run(int piece)

@@ -24,8 +24,11 @@ public sealed class DisentangledPositions
     /// <param name="dim">Width d of the rows.</param>
     /// <param name="eps">The LayerNorm's epsilon.</param>
     /// <param name="logBuckets">Whether distances beyond span/2 fall into log buckets (DeBERTa-v2's position_buckets > 0).</param>
-    public DisentangledPositions(ParameterSet parameters, string prefix, int span, int maxPosition, int dim, float eps, bool logBuckets)
+    /// <param name="dropout">Dropout each layer applies to the normalized rows in training (DeBERTa's <c>pos_dropout</c>, its hidden dropout).</param>
+    public DisentangledPositions(ParameterSet parameters, string prefix, int span, int maxPosition, int dim, float eps, bool logBuckets, float dropout = 0f)
     {
+        if (!(dropout >= 0f && dropout < 1f)) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "Dropout must be in [0, 1).");
+        Dropout = dropout;
         if (span < 2) throw new ArgumentOutOfRangeException(nameof(span), span, "The relative-position span must be at least 2.");
         (Span, MaxPosition, Dim, LogBuckets) = (span, maxPosition, dim, logBuckets);
         _table = parameters.Add(prefix + "weight", [2 * span, dim], Init.Normal(0.02f), decay: false);
@@ -40,6 +43,8 @@ public sealed class DisentangledPositions
     public int Dim { get; }
     /// <summary>Whether far distances share log buckets.</summary>
     public bool LogBuckets { get; }
+    /// <summary>Dropout each layer applies to the normalized rows in training (its own masks).</summary>
+    public float Dropout { get; }
 
     /// <summary>
     /// DeBERTa-v2's <c>make_log_bucket_position</c> of one relative position i − j: itself within ±span/2, else

@@ -37,6 +37,9 @@ public sealed class Dropout : IParallelWork
     /// <summary>Seed of the mask streams.</summary>
     public ulong Seed { get; set; }
 
+    /// <summary>Restarts the mask streams: the next calls draw the masks the first calls after <see cref="Seed"/> was set drew.</summary>
+    internal void Restart() => _calls = 0;
+
     /// <summary>Returns x itself when not training or p = 0; otherwise a masked, rescaled copy.</summary>
     /// <param name="x">Activations (a buffer of at least length elements).</param>
     /// <param name="length">Elements in the call.</param>

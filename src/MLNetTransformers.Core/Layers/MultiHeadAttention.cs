@@ -86,7 +86,15 @@ public sealed class MultiHeadAttention
     }
 
     /// <summary>Seed of the attention dropout masks (setting it restarts their streams: the next forward draws the same masks again).</summary>
-    public ulong AttentionDropoutSeed { get => _attention.DropoutSeed; set => _attention.DropoutSeed = value; }
+    public ulong AttentionDropoutSeed
+    {
+        get => _attention.DropoutSeed;
+        set
+        {
+            _attention.DropoutSeed = value;
+            _terms?.RestartDropout(value); // the relative positions' dropout (DeBERTa's) restarts with it
+        }
+    }
 
     /// <summary>Per-head attention weights of the last Forward, [B, H, Tq, Tk] (before attention dropout).</summary>
     public ReadOnlySpan<float> Weights => _attention.Weights;
@@ -146,7 +154,7 @@ public sealed class MultiHeadAttention
         var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);                              // [n, 3A]
         InProject(x, n, qkv);
         var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [n, A]
-        var terms = _disentangled?.Forward(qkv, batch, seqLen, packed);
+        var terms = _disentangled?.Forward(qkv, batch, seqLen, packed, training);
         _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
             batch, Heads, seqLen, seqLen, HeadDim, _disentangled?.Scale ?? 1f / MathF.Sqrt(HeadDim), Causal, keyPadding, tiled: inference && !RecordWeights, packed, training,
             PositionBias?.Offsets(seqLen), seqLen, terms);
