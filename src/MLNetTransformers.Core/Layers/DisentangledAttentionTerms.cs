@@ -50,9 +50,9 @@ internal sealed class DisentangledAttentionTerms : IParallelWork
     private int Hd => _attention.HeadDim;
     private int Heads => _attention.Heads;
 
-    // Sequence b's tokens, its first row in qkv and its score blocks' start.
+    // Sequence b's tokens, its first row in qkv and its score blocks' start (H blocks of len² each, sequence after sequence).
     private (int Length, int Row, long Scores) Sequence(int b) => _packed is null
-        ? (_seqLen, b * _seqLen, (long)b * Heads * _seqLen * _seqLen)
+        ? (_seqLen, b * _seqLen, _starts![b])
         : (_packed.LengthArray[b], _packed.StartArray[b], _starts![b]);
 
     /// <summary>
@@ -72,7 +72,6 @@ internal sealed class DisentangledAttentionTerms : IParallelWork
             starts[b] = total;
             total += (long)Heads * len * len;
         }
-        if (packed is null) _starts = null;
         // ρ(i − j) for i − j = −(T − 1)..T − 1, as a row of the normalized slice.
         var rowOf = Workspace.Ensure(ref _rowOf, 2 * seqLen - 1);
         for (int o = -(seqLen - 1); o < seqLen; o++) rowOf[o + seqLen - 1] = _positions.Row(o) - _positions.FirstRow;
