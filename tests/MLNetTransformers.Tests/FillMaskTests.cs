@@ -61,6 +61,19 @@ public class FillMaskTests
         SameAsPyTorch(prediction, folder, "logits", position: 10, vocabulary: 90);
     }
 
+    // DebertaV2ForMaskedLM: [MASK] after spm.model's pieces, disentangled attention under the head; the fixture's first
+    // sequence is "the film was [MASK]" as the (cased) tokenizer writes it (position 10).
+    [Fact]
+    public void HuggingFaceDebertaHead_GivesPyTorchsProbabilities()
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "deberta-mlm");
+        var fill = FillMaskTransformer.FromHuggingFaceFolder(folder, topK: 5);
+        Assert.Equal("[MASK]", fill.MaskToken);
+        var prediction = Assert.Single(fill.Predict("the film was [MASK]"));
+        Assert.Equal(10, prediction.Position);
+        SameAsPyTorch(prediction, folder, "logits", position: 10, vocabulary: 101);
+    }
+
     // The prediction's candidates are the top ones of the softmax of the fixture's logits at the position (first
     // sequence, a vocabulary of 40 tokens unless said), with their probabilities; returns them.
     private static (int Id, double P)[] SameAsPyTorch(MaskPrediction prediction, string folder, string logitsName, int position, int vocabulary = 40)

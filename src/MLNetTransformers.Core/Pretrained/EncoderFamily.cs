@@ -181,10 +181,12 @@ public sealed class EncoderFamily
     /// layers under DeBERTa's names (<c>attention.self.query_proj</c>, …), embeddings without absolute positions (unless
     /// <c>position_biased_input</c>) and, in every layer, disentangled attention over one shared table of relative positions
     /// (<c>encoder.rel_embeddings</c> and <c>encoder.LayerNorm</c>; the engine's <see cref="Layers.DisentangledPositions"/>). Its
-    /// classifier's head is <c>pooler.dense</c> + GELU on the first token, then <c>classifier</c>.
+    /// classifier's head is <c>pooler.dense</c> + GELU on the first token, then <c>classifier</c>; its masked-LM head
+    /// (<c>lm_predictions.lm_head</c>, DebertaV2ForMaskedLM's) is BERT's, the decoder the word embeddings.
     /// </summary>
     public static EncoderFamily DebertaV2 { get; } = new("DeBERTa-v2", ["deberta-v2"], "deberta.", ["embeddings.", "encoder."],
-        DebertaV2Config, WriteDebertaV2Config, DebertaV2Names, new Dictionary<string, string>(),
+        DebertaV2Config, WriteDebertaV2Config, DebertaV2Names,
+        MlmHead("lm_predictions.lm_head.dense.", "lm_predictions.lm_head.LayerNorm.", "lm_predictions.lm_head.bias", "lm_predictions.lm_head.decoder.weight"),
         new SequenceClassifierHead("DebertaV2ForSequenceClassification", "pooler.dense.", "classifier.", PoolerActivation.Gelu))
     {
         IgnoredTensors = ["embeddings.position_embeddings.weight"], // stored by its released checkpoints without position_biased_input, never read

@@ -253,7 +253,7 @@ public sealed class TextTokenizer
     /// <summary>
     /// The files a Hugging Face folder holds this tokenizer in (name, contents): WordPiece as <c>vocab.txt</c> with
     /// <c>tokenizer_config.json</c>'s <c>do_lower_case</c>, RoBERTa's byte-level BPE as <c>vocab.json</c> + <c>merges.txt</c>,
-    /// XLM-RoBERTa's SentencePiece as <c>sentencepiece.bpe.model</c>, ALBERT's as <c>spiece.model</c>.
+    /// XLM-RoBERTa's SentencePiece as <c>sentencepiece.bpe.model</c>, ALBERT's as <c>spiece.model</c>, DeBERTa's as <c>spm.model</c>.
     /// Other kinds tokenize by rules Hugging Face's tokenizers do not share, and are refused.
     /// </summary>
     internal IReadOnlyList<(string Name, byte[] Contents)> HuggingFaceFiles() => Kind switch

@@ -838,3 +838,29 @@ shutil.copy("deberta-tokenizer/spm.model", "deberta-classifier/spm.model")
 json.dump({"offsets": list(range(-700, 701)),
            "v3": log_bucket(torch.arange(-700, 701), 256, 512).tolist(), "fixture": log_bucket(torch.arange(-700, 701), 6, 12).tolist()},
           open(os.path.join("deberta", "log_buckets.json"), "w"))
+
+# DebertaV2ForMaskedLM (deberta-mlm/): the deberta/ encoder and lm_predictions.lm_head (dense + gelu + LayerNorm, then the
+# word embeddings transposed and its own bias, DebertaV2LMPredictionHead); expected.json the logits of a batch whose
+# first row is "the film was [MASK]" as deberta-tokenizer encodes it ([MASK] = the pieces' count).
+sp_deberta = sentencepiece.SentencePieceProcessor(model_file="deberta-tokenizer/spm.model")
+first = [1] + sp_deberta.encode("the film was") + [DEBERTA_PIECES, 2]
+mlm_ids = torch.tensor([first + [0] * (12 - len(first)), [1, DEBERTA_PIECES, 14, 16, 34, DEBERTA_PIECES, 24, 40, 41, 60, 2, 0]])
+mlm_mask = (mlm_ids != 0).long()
+g = torch.Generator().manual_seed(35)
+rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=g)).to(torch.float32).to(torch.float64)
+lm = {"lm_predictions.lm_head.dense.weight": rnd(D, D), "lm_predictions.lm_head.dense.bias": rnd(D, s=0.1),
+      "lm_predictions.lm_head.LayerNorm.weight": 1 + rnd(D, s=0.2), "lm_predictions.lm_head.LayerNorm.bias": rnd(D, s=0.1),
+      "lm_predictions.lm_head.bias": rnd(DEBERTA_PIECES + 1, s=0.1)}
+with torch.no_grad():
+    hidden, _ = deberta(mlm_ids, mlm_mask, torch.zeros_like(mlm_ids))
+    h = torch.nn.functional.layer_norm(gelu(hidden @ lm["lm_predictions.lm_head.dense.weight"].T + lm["lm_predictions.lm_head.dense.bias"]), (D,),
+                                       lm["lm_predictions.lm_head.LayerNorm.weight"], lm["lm_predictions.lm_head.LayerNorm.bias"], eps=1e-7)
+    mlm_logits = h @ deberta.embeddings.word_embeddings.weight.T + lm["lm_predictions.lm_head.bias"]
+os.makedirs("deberta-mlm", exist_ok=True)
+tensors = {"deberta." + n0: ("F32", t.detach()) for n0, t in deberta.named_parameters()}
+tensors.update({k: ("F32", v) for k, v in lm.items()})
+write_safetensors(os.path.join("deberta-mlm", "model.safetensors"), tensors, {"format": "pt"})
+json.dump(dict(deberta_config, architectures=["DebertaV2ForMaskedLM"]), open(os.path.join("deberta-mlm", "config.json"), "w"), indent=2)
+json.dump({"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]},
+          open(os.path.join("deberta-mlm", "expected.json"), "w"))
+shutil.copy("deberta-tokenizer/spm.model", "deberta-mlm/spm.model")
