@@ -28,6 +28,7 @@ public static class OnnxEncoderCheckpoint
         "Reshape", "Transpose", "MatMul", "Gemm", "Softmax", "ReduceMean", "Cast", "Slice", "Equal", "Where", "Expand", "ConstantOfShape",
         "LayerNormalization", "Identity", "Range", "Neg", "Not", "CumSum",
         "Abs", "Less", "Log", "Min", // MPNet's relative position buckets
+        "Sign", "Greater", "LessOrEqual", "And", "Ceil", "Clip", "Tile", "GatherElements", // DeBERTa's log buckets and disentangled attention
     };
 
     /// <summary>Loads the encoder in <paramref name="path"/>; throws naming the file and the problem when it is not a BERT-family encoder.</summary>
@@ -55,7 +56,7 @@ public static class OnnxEncoderCheckpoint
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
         string folder = Path.GetDirectoryName(Path.GetFullPath(path))!, vocab = Path.Combine(folder, "vocab.txt");
         var loaded = Load(path, pooling, normalize);
-        if (loaded.Family == EncoderFamily.Roberta || loaded.Family == EncoderFamily.Albert)
+        if (loaded.Family == EncoderFamily.Roberta || loaded.Family == EncoderFamily.Albert || loaded.Family == EncoderFamily.DebertaV2)
             return new PretrainedEncoder(loaded.Encoder, PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, loaded.Encoder)), path);
         if (!File.Exists(vocab)) throw new FileNotFoundException($"ONNX encoder '{path}' needs its vocab.txt beside it: '{vocab}' does not exist.", vocab);
         return PretrainedEncoder.FromWordPiece(loaded, vocab, maxTokens, path);
@@ -92,7 +93,26 @@ public static class OnnxEncoderCheckpoint
         foreach (var input in graph.Input)
             if (!known.Contains(input.Name) && !initializers.Contains(input.Name))
                 throw new InvalidDataException($"{src} is not a BERT encoder: it takes an input '{input.Name}' (a BERT encoder takes {string.Join(", ", known)}).");
-        int b = 2, t = Math.Min(8, c.MaxLength), real0 = Math.Max(1, t - 3);
+        InferenceSession session;
+        try { session = new InferenceSession(onnx); }
+        catch (OnnxRuntimeException e) { throw new InvalidDataException($"{src} could not be run by ONNX Runtime to check what it computes: {e.Message.Split('\n')[0]}"); }
+        using (session)
+        {
+            // Two lengths, so that a graph whose shapes only happen to fit one length (a reshape to the head size, say)
+            // is not taken for the encoder.
+            foreach (int t in ProbeLengths.Select(l => Math.Min(l, c.MaxLength)).Distinct())
+                Probe(session, encoder, t, src);
+        }
+    }
+
+    private static readonly int[] ProbeLengths = [7, 11];
+
+    // One probe batch of two sequences of t tokens (the first padded after t − 3, the second with both token types):
+    // ONNX Runtime's hidden states must equal the encoder's on every real token.
+    private static void Probe(InferenceSession session, TransformerEncoder encoder, int t, string src)
+    {
+        var c = encoder.Config;
+        int b = 2, real0 = Math.Max(1, t - 3);
         // Real tokens avoid the padding id, from which RoBERTa-style graphs (MPNet's) count positions.
         int pad = c.PositionOffset > 0 ? c.PositionOffset - 1 : 0;
         var ids = new int[b * t];
@@ -111,7 +131,6 @@ public static class OnnxEncoderCheckpoint
         float[] reference;
         try
         {
-            using var session = new InferenceSession(onnx);
             int[] shape = [b, t];
             var feeds = new List<NamedOnnxValue>();
             foreach (var input in session.InputMetadata.Keys)
@@ -184,7 +203,9 @@ public static class OnnxEncoderCheckpoint
                 string name = bias[..^".bias".Length] + ".weight";
                 if (_named.TryGetValue(name, out var earlier))
                 {
-                    if (earlier.Tensor == w) continue; // ALBERT's layers share one set of weights: each is used once per layer
+                    // ALBERT's layers share one set of weights (one tensor, used once per layer); DeBERTa's query and key
+                    // projections also project the relative positions (the exporter may store the weight twice, equal).
+                    if (earlier.Tensor == w || (earlier.Tensor.RawData.Length > 0 && earlier.Tensor.RawData.Equals(w.RawData) && earlier.Tensor.Dims.SequenceEqual(w.Dims))) continue;
                     throw new InvalidDataException($"{_src}: two MatMul weights belong to '{name}' (node '{n.Name}').");
                 }
                 Add(name, w, transpose: true);
@@ -228,27 +249,30 @@ public static class OnnxEncoderCheckpoint
         /// </summary>
         public EncoderFamily Family { get; }
 
-        private EncoderFamily FamilyOfGraph() => _shapes.ContainsKey(RelativeBias) ? EncoderFamily.Mpnet
+        private EncoderFamily FamilyOfGraph() => _shapes.ContainsKey(DebertaRelative) ? EncoderFamily.DebertaV2
+            : _shapes.ContainsKey(RelativeBias) ? EncoderFamily.Mpnet
             : _shapes.ContainsKey(AlbertProjection + "weight") ? EncoderFamily.Albert
             : _shapes.ContainsKey("embeddings_project.weight") ? EncoderFamily.Electra
             : _shapes.ContainsKey("transformer.layer.0.attention.q_lin.bias") ? EncoderFamily.DistilBert
             : _graph.Node.Any(n => n.OpType == "CumSum") ? EncoderFamily.Roberta : EncoderFamily.Bert;
 
-        private const string RelativeBias = "encoder.relative_attention_bias.weight", AlbertProjection = "encoder.embedding_hidden_mapping_in.";
+        private const string RelativeBias = "encoder.relative_attention_bias.weight", AlbertProjection = "encoder.embedding_hidden_mapping_in.",
+            DebertaRelative = "encoder.rel_embeddings.weight";
 
         /// <summary>The encoder's shape from the weights, checked against what the graph computes.</summary>
         public TransformerConfig ReadConfig()
         {
-            int[] Shape(string name) => _shapes.TryGetValue(name, out var s) ? s : throw new InvalidDataException($"{_src} is not a BERT encoder: it has no weight '{name}'.");
             var family = Family;
-            bool mpnet = family == EncoderFamily.Mpnet, distilBert = family == EncoderFamily.DistilBert, albert = family == EncoderFamily.Albert;
+            bool mpnet = family == EncoderFamily.Mpnet, distilBert = family == EncoderFamily.DistilBert, albert = family == EncoderFamily.Albert, deberta = family == EncoderFamily.DebertaV2;
             var word = Shape("embeddings.word_embeddings.weight");
-            var pos = Shape("embeddings.position_embeddings.weight");
+            // DeBERTa-v3 has no absolute positions: its length limit is its max_position_embeddings, 512.
+            var pos = deberta && !_shapes.ContainsKey("embeddings.position_embeddings.weight") ? [512, word[1]] : Shape("embeddings.position_embeddings.weight");
             int types = _shapes.TryGetValue("embeddings.token_type_embeddings.weight", out var tt) ? tt[0] : 0;
             // Each family's names for a layer's query, key and first feed-forward projections.
             var (layer, query, key, ffn1) = mpnet ? ("encoder.layer.", "attention.attn.q", "attention.attn.k", "intermediate.dense")
                 : distilBert ? ("transformer.layer.", "attention.q_lin", "attention.k_lin", "ffn.lin1")
                 : albert ? ("encoder.albert_layer_groups.", "albert_layers.0.attention.query", "albert_layers.0.attention.key", "albert_layers.0.ffn")
+                : deberta ? ("encoder.layer.", "attention.self.query_proj", "attention.self.key_proj", "intermediate.dense")
                 : ("encoder.layer.", "attention.self.query", "attention.self.key", "intermediate.dense");
             int sets = 0;
             while (_shapes.ContainsKey($"{layer}{sets}.{query}.weight")) sets++;
@@ -262,7 +286,8 @@ public static class OnnxEncoderCheckpoint
             string projection = albert ? AlbertProjection + "weight" : "embeddings_project.weight";
             if ((embeddingDim > 0 || albert) && !(_shapes.TryGetValue(projection, out var proj) && proj[0] == d && proj[1] == word[1] && word[1] != d))
                 throw new InvalidDataException($"{_src}: the embeddings are {word[1]} wide and the blocks {d}, with no {projection[..^".weight".Length]} [{d}, {word[1]}] between them.");
-            int heads = Heads(d, $"{layer}0.{key}.bias");
+            int heads = Heads(d, $"{layer}0.{key}.bias", scoreFactor: deberta ? 3 : 1);
+            var (span, maxDistance) = deberta ? DebertaBuckets() : (0, 0);
             // MPNet and RoBERTa count positions from pad_token_id + 1 = 2; MPNet adds its bias table's heads to every score.
             int offset = mpnet || family == EncoderFamily.Roberta ? 2 : 0, buckets = mpnet ? Shape(RelativeBias)[0] : 0;
             if (mpnet && Shape(RelativeBias)[1] != heads)
@@ -273,16 +298,39 @@ public static class OnnxEncoderCheckpoint
             {
                 VocabSize = word[0], ModelDim = d, EmbeddingDim = embeddingDim, MaxLength = pos[0] - offset, PositionOffset = offset, RelativeAttentionBuckets = buckets,
                 TypeVocabSize = types, Layers = layers, LayerGroups = albert ? sets : 0, Heads = heads, FeedForwardDim = ffn,
-                Norm = NormPlacement.PostNorm, EmbeddingNorm = true, LayerNormEps = Epsilon(), PositionalEncoding = PositionalEncodingKind.Learned,
+                DisentangledSpan = span, DisentangledMaxDistance = maxDistance,
+                Norm = NormPlacement.PostNorm, EmbeddingNorm = true, LayerNormEps = Epsilon(),
+                PositionalEncoding = _shapes.ContainsKey("embeddings.position_embeddings.weight") ? PositionalEncodingKind.Learned : PositionalEncodingKind.None,
                 Activation = erf ? Activation.Gelu : tanhGelu ? Activation.GeluTanh : Activation.Relu,
                 Dropout = 0.1f, AttentionDropout = 0.1f, // an exported graph has no dropout: BERT's (and all-MiniLM-L6-v2's) 0.1
-                Pooling = distilBert || family == EncoderFamily.Electra ? Pooling.Cls : Pooling.Mean, // DistilBERT's and ELECTRA's heads read the first token
-                PoolerActivation = family == EncoderFamily.Electra ? PoolerActivation.Gelu : PoolerActivation.Tanh,
+                Pooling = distilBert || deberta || family == EncoderFamily.Electra ? Pooling.Cls : Pooling.Mean, // their heads read the first token
+                PoolerActivation = deberta || family == EncoderFamily.Electra ? PoolerActivation.Gelu : PoolerActivation.Tanh,
             };
         }
 
-        // Heads: the reshape of the first key projection to [B, T, heads, head size]; checked against the score scale √(head size).
-        private int Heads(int d, string keyBias)
+        // DeBERTa's relative positions: the table's rows are 2 × span, and its log buckets divide by the constant
+        // log((max − 1) / mid), mid = span / 2 (make_log_bucket_position), from which the distance they reach is read.
+        private (int Span, int MaxDistance) DebertaBuckets()
+        {
+            int span = Shape(DebertaRelative)[0] / 2, mid = span / 2;
+            if (span < 2 || Shape(DebertaRelative)[0] != 2 * span)
+                throw new InvalidDataException($"{_src}: the relative positions '{DebertaRelative}' have {Shape(DebertaRelative)[0]} rows; DeBERTa's table has an even number, at least 4.");
+            var log = _graph.Node.FirstOrDefault(n => n.OpType == "Log")
+                ?? throw new InvalidDataException($"{_src}: DeBERTa's relative positions are not bucketed by a Log node (position_buckets ≤ 0 is not read from ONNX).");
+            var divide = _consumers.GetValueOrDefault(log.Output.FirstOrDefault() ?? "")?.FirstOrDefault(n => n.OpType == "Div" && n.Input.Count == 2);
+            if (divide is null || Floats(divide.Input[1]) is not [var c] || !(c > 0f) || float.IsInfinity(c))
+                throw new InvalidDataException($"{_src}: node '{log.Name}' (DeBERTa's log buckets) is not divided by a positive constant log((max_relative_positions − 1) / {mid}).");
+            double max = mid * Math.Exp(c) + 1;
+            if (Math.Abs(max - Math.Round(max)) > 0.01 || max > TransformerConfig.MaxLengthLimit)
+                throw new InvalidDataException($"{_src}: node '{divide.Name}' divides by {c}, which is log((m − 1) / {mid}) for no whole m.");
+            return (span, (int)Math.Round(max));
+        }
+
+        private int[] Shape(string name) => _shapes.TryGetValue(name, out var s) ? s : throw new InvalidDataException($"{_src} is not a BERT encoder: it has no weight '{name}'.");
+
+        // Heads: the reshape of the first key projection to [B, T, heads, head size] (or [.., heads, −1]); checked against the
+        // score scale √(scoreFactor · head size) (DeBERTa's factor is 3: c2p and p2c share the scale).
+        private int Heads(int d, string keyBias, int scoreFactor)
         {
             var add = _consumers.GetValueOrDefault(keyBias)?.FirstOrDefault(n => n.OpType == "Add")
                 ?? throw new InvalidDataException($"{_src} is not a BERT encoder: the key bias of layer 0 is not added to a projection.");
@@ -291,6 +339,7 @@ public static class OnnxEncoderCheckpoint
             var shape = Ints(reshape.Input[1]);
             if (shape is null && _producer.TryGetValue(reshape.Input[1], out var concat) && concat.OpType == "Concat" && concat.Input.Count == 4)
                 shape = [0, 0, Ints(concat.Input[2]) is [var h] ? h : 0, Ints(concat.Input[3]) is [var w] ? w : 0];
+            if (shape is { Length: 4 } && shape[2] > 0 && shape[3] == -1 && d % shape[2] == 0) shape[3] = d / shape[2]; // view(.., heads, -1)
             if (shape is not { Length: 4 } || shape[2] <= 0 || shape[2] * shape[3] != d)
                 throw new InvalidDataException($"{_src}: the heads of Reshape node '{reshape.Name}' could not be read as [batch, sequence, heads, head size] with heads × head size = {d}.");
             int heads = (int)shape[2], headSize = (int)shape[3];
@@ -299,8 +348,8 @@ public static class OnnxEncoderCheckpoint
             if (scale.c is { } c)
             {
                 double implied = scale.n.OpType == "Div" ? c[0] * c[0] : 1.0 / (c[0] * c[0]);
-                if (Math.Abs(implied - headSize) > 0.01 * headSize)
-                    throw new InvalidDataException($"{_src}: node '{scale.n.Name}' scales attention scores for a head size of {implied:G4}, but the heads are {headSize} wide.");
+                if (Math.Abs(implied - scoreFactor * headSize) > 0.01 * scoreFactor * headSize)
+                    throw new InvalidDataException($"{_src}: node '{scale.n.Name}' scales attention scores for a head size of {implied / scoreFactor:G4}, but the heads are {headSize} wide.");
             }
             return heads;
         }

@@ -129,6 +129,45 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    // DeBERTa-v3's shape (make_small_deberta_onnx.py, modeling_deberta_v2.py: no absolute positions, disentangled attention
+    // over encoder.rel_embeddings with 6 buckets out to 12, the query and key projections used again on the positions): the
+    // table's span from its rows, the log buckets' reach from the constant they divide by, the scale √(3·hd) checked;
+    // equal to ONNX Runtime on the probe (sequences of 12 reach the log buckets); spm.model beside it.
+    [Fact]
+    public void SmallExportedDeberta_IsReadWithItsDisentangledAttention_AndMatchesOnnxRuntime()
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "small-deberta.onnx");
+        var loaded = OnnxEncoderCheckpoint.Load(path);
+        var c = loaded.Encoder.Config;
+        Assert.Equal("DeBERTa-v2", loaded.Family.Name);
+        Assert.Equal((101, 16, 2, 2, 32, 0, 6, 12, Core.Layers.PositionalEncodingKind.None, 1e-7f),
+            (c.VocabSize, c.ModelDim, c.Layers, c.Heads, c.FeedForwardDim, c.TypeVocabSize, c.DisentangledSpan, c.DisentangledMaxDistance, c.PositionalEncoding, c.LayerNormEps));
+        int[] ids = [1, 15, 14, 5, 22, 6, 8, 16, 18, 12, 31, 2, 1, 40, 41, 60, 2, 0, 0, 0, 0, 0, 0, 0];
+        var padding = ids.Select((id, i) => i >= 12 && id == 0).ToArray();
+        using var session = new InferenceSession(File.ReadAllBytes(path));
+        var feeds = new List<NamedOnnxValue>
+        {
+            NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids.Select(v => (long)v).ToArray(), [2, 12])),
+            NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(padding.Select(p => p ? 0L : 1L).ToArray(), [2, 12])),
+        };
+        using var results = session.Run(feeds, [session.OutputMetadata.Keys.First()]);
+        var reference = results.First().AsTensor<float>().ToArray();
+        var engine = loaded.Encoder.Forward(ids, null, 2, 12, padding, training: false);
+        double worst = 0, scale = 1e-6;
+        for (int i = 0; i < reference.Length; i++)
+            if (!padding[i / c.ModelDim]) (worst, scale) = (Math.Max(worst, Math.Abs(engine[i] - reference[i])), Math.Max(scale, Math.Abs(reference[i])));
+        Assert.True(worst <= 1e-4 * scale, $"largest difference {worst} (largest value {scale})");
+        string dir = Directory.CreateTempSubdirectory("onnx-deberta").FullName;
+        try
+        {
+            File.Copy(path, Path.Combine(dir, "model.onnx"));
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "deberta-tokenizer", "spm.model"), Path.Combine(dir, "spm.model"));
+            var t = OnnxEncoderCheckpoint.LoadPretrained(Path.Combine(dir, "model.onnx"), maxTokens: 8).Tokenizer;
+            Assert.Equal((Tokenization.TokenizerKind.SentencePiece, 1, 2, 0, 100), (t.Kind, t.ClsId, t.SepId, t.PadId, t.MaskId));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     // A RoBERTa graph takes the byte-level BPE files beside it (vocab.json + merges.txt), with RoBERTa's own special ids.
     [Fact]
     public void LoadPretrained_GivesARobertaGraphTheBpeFilesBesideIt()
@@ -180,6 +219,7 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
     [InlineData("small-roberta.onnx", 20261213)]
     [InlineData("small-electra.onnx", 20261214)]
     [InlineData("small-albert.onnx", 20261215)] // ALBERT's graph: each shared weight used by three layers
+    [InlineData("small-deberta.onnx", 20261217)] // DeBERTa's graph: log buckets, gathers of c2p and p2c
     public async Task MutatedGraphs_AreRefusedNamingTheFile_OrComputeWhatOnnxRuntimeComputes(string fixture, int seed)
     {
         var original = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture));
