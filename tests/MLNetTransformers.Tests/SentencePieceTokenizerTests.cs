@@ -55,6 +55,23 @@ public class SentencePieceTokenizerTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    // TokenizerOptions with Kind SentencePiece reads any of the three layouts, told apart by the model's own pieces, each
+    // with its family's text rules: the same ids as the family's own factory.
+    [Theory]
+    [InlineData("xlmr-tokenizer", "sentencepiece.bpe.model")]
+    [InlineData("albert-tokenizer", "spiece.model")]
+    [InlineData("deberta-tokenizer", "spm.model")]
+    public void TokenizerOptions_TellTheLayoutByTheModelsPieces(string fixture, string file)
+    {
+        string dir = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);
+        var options = new TokenizerOptions { Kind = TokenizerKind.SentencePiece, VocabularyFile = Path.Combine(dir, file), MaxTokens = 64 };
+        var tokenizer = options.Build(() => []);
+        var (texts, expected, _) = TokenizerReference.Load(dir);
+        for (int i = 0; i < texts.Length; i++) Assert.Equal(expected[i], Ids(tokenizer, texts[i]));
+        var missing = new TokenizerOptions { Kind = TokenizerKind.SentencePiece, MaxTokens = 16 };
+        Assert.Contains("needs VocabularyFile", Assert.Throws<ArgumentException>(() => missing.Build(() => [])).Message);
+    }
+
     [Fact]
     public void Pairs_TakeRobertasForm_AndLongTextsAreCut()
     {

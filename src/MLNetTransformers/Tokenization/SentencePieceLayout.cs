@@ -41,26 +41,7 @@ internal static class SentencePieceSpecials
     /// <param name="layout">Its layout.</param>
     public static (List<string> Pieces, byte[] ForTokenizers) Read(byte[] model, SentencePieceLayout layout)
     {
-        var pieces = new List<string>();
-        var input = new CodedInputStream(model);
-        try
-        {
-            uint tag;
-            while ((tag = input.ReadTag()) != 0)
-            {
-                if (WireFormat.GetTagFieldNumber(tag) != 1 || WireFormat.GetTagWireType(tag) != WireFormat.WireType.LengthDelimited) { input.SkipLastField(); continue; }
-                var piece = new CodedInputStream(input.ReadBytes().ToByteArray());
-                string text = "";
-                uint inner;
-                while ((inner = piece.ReadTag()) != 0)
-                {
-                    if (WireFormat.GetTagFieldNumber(inner) == 1 && WireFormat.GetTagWireType(inner) == WireFormat.WireType.LengthDelimited) text = piece.ReadString();
-                    else piece.SkipLastField();
-                }
-                pieces.Add(text);
-            }
-        }
-        catch (InvalidProtocolBufferException e) { throw new InvalidDataException($"The SentencePiece model is not a valid ModelProto: {e.Message}", e); }
+        var pieces = Pieces(model);
         var (cls, sep, pad, unk, mask) = Of(layout);
         string family = layout == SentencePieceLayout.Albert ? "ALBERT's" : "DeBERTa-v2's";
         int Id(string special) => pieces.IndexOf(special) is int i and >= 0 ? i
@@ -81,5 +62,43 @@ internal static class SentencePieceSpecials
         o.WriteBytes(ByteString.CopyFrom(spec.ToArray()));
         o.Flush();
         return (pieces, output.ToArray());
+    }
+
+    /// <summary>
+    /// The layout a model's own pieces say: DeBERTa's when it starts [PAD] [CLS] [SEP] [UNK], ALBERT's when it holds
+    /// &lt;pad&gt; &lt;unk&gt; [CLS] [SEP] [MASK], else fairseq's (XLM-RoBERTa's, whose specials are not pieces).
+    /// </summary>
+    /// <param name="model">The model file's bytes.</param>
+    public static SentencePieceLayout Detect(byte[] model)
+    {
+        var pieces = Pieces(model);
+        if (pieces.Count >= 4 && pieces.Take(4).SequenceEqual(["[PAD]", "[CLS]", "[SEP]", "[UNK]"])) return SentencePieceLayout.DebertaV2;
+        return Albert.All(pieces.Contains) ? SentencePieceLayout.Albert : SentencePieceLayout.Fairseq;
+    }
+
+    // ModelProto.pieces (field 1), each SentencePiece's piece (its field 1), in id order.
+    private static List<string> Pieces(byte[] model)
+    {
+        var pieces = new List<string>();
+        var input = new CodedInputStream(model);
+        try
+        {
+            uint tag;
+            while ((tag = input.ReadTag()) != 0)
+            {
+                if (WireFormat.GetTagFieldNumber(tag) != 1 || WireFormat.GetTagWireType(tag) != WireFormat.WireType.LengthDelimited) { input.SkipLastField(); continue; }
+                var piece = new CodedInputStream(input.ReadBytes().ToByteArray());
+                string text = "";
+                uint inner;
+                while ((inner = piece.ReadTag()) != 0)
+                {
+                    if (WireFormat.GetTagFieldNumber(inner) == 1 && WireFormat.GetTagWireType(inner) == WireFormat.WireType.LengthDelimited) text = piece.ReadString();
+                    else piece.SkipLastField();
+                }
+                pieces.Add(text);
+            }
+        }
+        catch (InvalidProtocolBufferException e) { throw new InvalidDataException($"The SentencePiece model is not a valid ModelProto: {e.Message}", e); }
+        return pieces;
     }
 }

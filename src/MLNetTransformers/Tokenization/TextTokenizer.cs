@@ -392,6 +392,22 @@ public sealed class TextTokenizer
     public static TextTokenizer FromDebertaSentencePieceModel(string modelPath, int maxTokens, bool lowerCase = false) =>
         FromSentencePieceBytes(ReadModel(modelPath), Checked(maxTokens), modelPath, SentencePieceLayout.DebertaV2, lowerCase);
 
+    /// <summary>
+    /// A SentencePiece model file of any of the layouts read, told apart by its own pieces: DeBERTa-v2/v3's (it starts
+    /// <c>[PAD] [CLS] [SEP] [UNK]</c>; cased), ALBERT's (it holds <c>&lt;pad&gt; &lt;unk&gt; [CLS] [SEP] [MASK]</c>;
+    /// uncased, accents stripped) or else XLM-RoBERTa's (fairseq's numbering), each with its released models' text rules.
+    /// </summary>
+    /// <param name="modelPath">Path of the SentencePiece model.</param>
+    /// <param name="maxTokens">Length of the id and mask vectors, the start and end tokens included.</param>
+    public static TextTokenizer FromSentencePieceModelOfAnyLayout(string modelPath, int maxTokens)
+    {
+        var model = ReadModel(modelPath);
+        SentencePieceLayout layout;
+        try { layout = SentencePieceSpecials.Detect(model); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"SentencePiece model '{modelPath}' could not be read: {e.Message}", e); }
+        return FromSentencePieceBytes(model, Checked(maxTokens), modelPath, layout, lowerCase: layout == SentencePieceLayout.Albert);
+    }
+
     /// <summary>A tiktoken encoding: <c>cl100k_base</c> (GPT-4) or <c>o200k_base</c> (GPT-4o).</summary>
     /// <param name="encoding">Tiktoken encoding name: cl100k_base or o200k_base.</param>
     /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>

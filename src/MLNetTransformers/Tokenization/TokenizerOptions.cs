@@ -15,7 +15,10 @@ public sealed class TokenizerOptions
     public int MinFrequency { get; set; } = 2;
     /// <summary>WordPiece (learned or from file): lower-case and strip accents first.</summary>
     public bool LowerCase { get; set; } = true;
-    /// <summary><see cref="TokenizerKind.WordPiece"/>: vocab.txt; <see cref="TokenizerKind.Bpe"/> and <see cref="TokenizerKind.ByteLevelBpe"/>: vocab.json.</summary>
+    /// <summary>
+    /// <see cref="TokenizerKind.WordPiece"/>: vocab.txt; <see cref="TokenizerKind.Bpe"/> and <see cref="TokenizerKind.ByteLevelBpe"/>: vocab.json;
+    /// <see cref="TokenizerKind.SentencePiece"/>: the .model file (XLM-RoBERTa's, ALBERT's or DeBERTa's, told apart by its pieces).
+    /// </summary>
     public string? VocabularyFile { get; set; }
     /// <summary><see cref="TokenizerKind.Bpe"/> and <see cref="TokenizerKind.ByteLevelBpe"/>: merges.txt.</summary>
     public string? MergesFile { get; set; }
@@ -41,6 +44,9 @@ public sealed class TokenizerOptions
             VocabularyFile ?? throw new ArgumentException("Byte-level BPE tokenization needs VocabularyFile (a vocab.json)."),
             MergesFile ?? throw new ArgumentException("Byte-level BPE tokenization needs MergesFile (a merges.txt)."), MaxTokens),
         TokenizerKind.Tiktoken => TextTokenizer.FromTiktoken(TiktokenEncoding, MaxTokens),
+        // A SentencePiece model keeps its family's own text rules (LowerCase is not used): XLM-RoBERTa's, ALBERT's or DeBERTa's, told by its pieces.
+        TokenizerKind.SentencePiece => TextTokenizer.FromSentencePieceModelOfAnyLayout(
+            VocabularyFile ?? throw new ArgumentException("SentencePiece tokenization needs VocabularyFile (a SentencePiece .model file)."), MaxTokens),
         TokenizerKind.Character => TextTokenizer.LearnCharacters(texts(), MaxTokens),
         _ => throw new InvalidOperationException($"Unknown tokenizer kind {Kind}."),
     };
