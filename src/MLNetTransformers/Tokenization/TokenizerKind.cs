@@ -19,9 +19,11 @@ public enum TokenizerKind
     /// <summary>OpenAI's tiktoken encodings <c>cl100k_base</c> or <c>o200k_base</c> (from the Microsoft.ML.Tokenizers.Data packages).</summary>
     Tiktoken,
     /// <summary>
-    /// A SentencePiece model (<c>sentencepiece.bpe.model</c>) numbered as XLM-RoBERTa's tokenizer numbers it:
+    /// A SentencePiece model, numbered as its family's tokenizer numbers it: XLM-RoBERTa's (<c>sentencepiece.bpe.model</c>:
     /// <c>&lt;s&gt;</c> 0, <c>&lt;pad&gt;</c> 1, <c>&lt;/s&gt;</c> 2, <c>&lt;unk&gt;</c> 3, the model's pieces one above their
-    /// own ids, <c>&lt;mask&gt;</c> last (multilingual encoders: XLM-RoBERTa, multilingual E5 and MiniLM).
+    /// own ids, <c>&lt;mask&gt;</c> last; multilingual encoders: XLM-RoBERTa, multilingual E5 and MiniLM), ALBERT's
+    /// (<c>spiece.model</c>: the model's own ids and special pieces) or DeBERTa-v2/v3's (<c>spm.model</c>: its own ids,
+    /// <c>[MASK]</c> after the pieces).
     /// </summary>
     SentencePiece,
 }
