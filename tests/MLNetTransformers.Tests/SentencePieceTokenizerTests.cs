@@ -140,14 +140,24 @@ public class SentencePieceTokenizerTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
-    // 300 model files with bytes changed or cut short: each is read (and then encodes) or refused naming the file; none
-    // crashes or hangs. (A changed score or piece text may read as another valid model: the file has no checksum.)
-    [Fact]
-    public async Task MutatedModelFiles_ReadOrAreRefusedNamingTheFile()
+    // 300 model files with bytes changed or cut short, for each layout (XLM-RoBERTa's, ALBERT's, DeBERTa's): each is read
+    // (and then encodes) or refused naming the file; none crashes or hangs. (A changed score or piece text may read as
+    // another valid model: the file has no checksum.)
+    [Theory]
+    [InlineData("xlmr-tokenizer", "sentencepiece.bpe.model", 20261206)]
+    [InlineData("albert-tokenizer", "spiece.model", 20261218)]
+    [InlineData("deberta-tokenizer", "spm.model", 20261219)]
+    public async Task MutatedModelFiles_ReadOrAreRefusedNamingTheFile(string fixture, string file, int seed)
     {
-        var original = File.ReadAllBytes(Path.Combine(Folder, "sentencepiece.bpe.model"));
+        var original = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture, file));
+        Func<string, TextTokenizer> read = file switch
+        {
+            "spiece.model" => path => TextTokenizer.FromAlbertSentencePieceModel(path, 32),
+            "spm.model" => path => TextTokenizer.FromDebertaSentencePieceModel(path, 32),
+            _ => path => TextTokenizer.FromSentencePieceModel(path, 32),
+        };
         string dir = Directory.CreateTempSubdirectory("spm-fuzz").FullName;
-        var rng = new Random(20261206);
+        var rng = new Random(seed);
         var failures = new List<string>();
         try
         {
@@ -158,7 +168,7 @@ public class SentencePieceTokenizerTests
                 else for (int k = rng.Next(1, 4); k > 0; k--) bytes[c % 3 == 0 ? rng.Next(Math.Min(bytes.Length, 4000)) : rng.Next(bytes.Length)] = (byte)rng.Next(256);
                 string path = Path.Combine(dir, $"case{c}.model");
                 File.WriteAllBytes(path, bytes);
-                var task = Task.Run(() => Ids(TextTokenizer.FromSentencePieceModel(path, 32), "Le film était génial; ¿Qué? Ελληνικά عربى 한국어 Der Film, 東京 😀"));
+                var task = Task.Run(() => Ids(read(path), "Le film était génial; ¿Qué? Ελληνικά عربى 한국어 Der Film, 東京 😀"));
                 if (await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(30))) != task) { failures.Add($"case {c}: hung"); continue; }
                 if (task.Exception?.InnerException is { } e && !(e is InvalidDataException && e.Message.Contains(path, StringComparison.Ordinal)))
                     failures.Add($"case {c}: {e.GetType().Name}: {e.Message}");
