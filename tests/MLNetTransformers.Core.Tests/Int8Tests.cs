@@ -89,6 +89,31 @@ public class Int8Tests
         Assert.True(Math.Sqrt(err / norm) < 0.02, $"relative error {Math.Sqrt(err / norm):F4}");
     }
 
+    // Blocks that share weights (ALBERT's) share their int8 copies and their inference panels: one per weight tensor, so
+    // serving an ALBERT holds its shared blocks once, not once per layer; the outputs are those of unshared copies.
+    [Fact]
+    public void SharedBlocks_ShareTheirQuantizedWeightsAndPanels()
+    {
+        var config = new TransformerConfig { VocabSize = 13, ModelDim = 16, Heads = 2, Layers = 3, LayerGroups = 1, FeedForwardDim = 32, MaxLength = 6, Dropout = 0f, Norm = NormPlacement.PostNorm };
+        int[] ids = [2, 4, 7, 3, 9, 1, 2, 9, 11, 5, 6, 3];
+        var floatEncoder = new TransformerEncoder(config, 3);
+        var expected = floatEncoder.Forward(ids, 2, 6, null, training: false).Take(2 * 6 * 16).ToArray();
+        var panelled = floatEncoder.Copy();
+        InferencePanels.AttachForGood(panelled);
+        var blocks = panelled.Blocks;
+        Assert.Same(blocks[0].FeedForward.Linear1.Panels, blocks[2].FeedForward.Linear1.Panels);
+        Assert.Same(blocks[0].SelfAttention.InProjPanels, blocks[1].SelfAttention.InProjPanels);
+        Assert.NotNull(blocks[0].FeedForward.Linear1.Panels);
+        var withPanels = panelled.Forward(ids, 2, 6, null, training: false).Take(2 * 6 * 16).ToArray();
+        for (int i = 0; i < expected.Length; i++) Assert.True(Math.Abs(expected[i] - withPanels[i]) < 1e-4f, $"{i}: {withPanels[i]} against {expected[i]}");
+        var quantized = floatEncoder.Copy();
+        Int8Quantization.Quantize(quantized);
+        Assert.Same(quantized.Blocks[0].SelfAttention.InProjInt8, quantized.Blocks[2].SelfAttention.InProjInt8);
+        Assert.Same(quantized.Blocks[0].FeedForward.Linear2.Int8, quantized.Blocks[1].FeedForward.Linear2.Int8);
+        var int8 = quantized.Forward(ids, 2, 6, null, training: false).Take(2 * 6 * 16).ToArray();
+        Assert.True(expected.Zip(int8).Max(p => Math.Abs(p.First - p.Second)) < 0.1f);
+    }
+
     [Fact]
     public void QuantizeRow_RoundsHalfToEvenAndKeepsZeroExact()
     {

@@ -10,6 +10,8 @@ namespace MLNetTransformers.Core.Models;
 internal sealed class InferencePanels
 {
     private readonly List<(Linear? Linear, MultiHeadAttention? Attention, PanelMatrix Panels)> _layers = new();
+    // One panel set per weight tensor: blocks that share weights (ALBERT's) share their panels.
+    private readonly Dictionary<ParameterTensor, PanelMatrix> _byWeight = new();
     private bool _packed;
 
     /// <summary>Room for the panels of <paramref name="decoder"/>'s attention and feed-forward layers and of <paramref name="head"/>.</summary>
@@ -38,7 +40,7 @@ internal sealed class InferencePanels
 
     private void AddSelfAttention(MultiHeadAttention attention)
     {
-        _layers.Add((null, attention, new PanelMatrix(3 * attention.AttnDim, attention.InDim)));
+        _layers.Add((null, attention, PanelsOf(attention.InProjWeight, 3 * attention.AttnDim, attention.InDim)));
         if (attention.OutProj is { } o) Add(o);
     }
 
@@ -54,7 +56,7 @@ internal sealed class InferencePanels
     public void Pack(bool repack)
     {
         if (!repack && _packed) return;
-        foreach (var (linear, attention, panels) in _layers) panels.Pack(linear is not null ? linear.Weight.Value : attention!.InProjWeight.Value);
+        foreach (var (weight, panels) in _byWeight) panels.Pack(weight.Value);
         _packed = true;
     }
 
@@ -80,7 +82,10 @@ internal sealed class InferencePanels
         }
     }
 
-    private void Add(Linear layer) => _layers.Add((layer, null, new PanelMatrix(layer.Out, layer.In)));
+    private void Add(Linear layer) => _layers.Add((layer, null, PanelsOf(layer.Weight, layer.Out, layer.In)));
+
+    private PanelMatrix PanelsOf(ParameterTensor weight, int rows, int cols) =>
+        _byWeight.TryGetValue(weight, out var panels) ? panels : _byWeight[weight] = new PanelMatrix(rows, cols);
 
     /// <summary>Detaches the panels when disposed.</summary>
     public readonly struct Scope(InferencePanels owner) : IDisposable

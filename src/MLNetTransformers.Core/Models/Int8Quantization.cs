@@ -14,13 +14,16 @@ public static class Int8Quantization
     public static void Quantize(TransformerEncoder encoder)
     {
         ArgumentNullException.ThrowIfNull(encoder);
+        // Blocks that share weights (ALBERT's) share their quantized copy too: one per weight tensor.
+        var quantized = new Dictionary<ParameterTensor, QuantizedMatrix>();
+        QuantizedMatrix Of(ParameterTensor weight, int rows, int cols) =>
+            quantized.TryGetValue(weight, out var q) ? q : quantized[weight] = new QuantizedMatrix(weight.Value, rows, cols);
         foreach (var block in encoder.Blocks)
         {
             var attention = block.SelfAttention;
-            attention.InProjInt8 = new QuantizedMatrix(attention.InProjWeight.Value, 3 * attention.AttnDim, attention.InDim);
-            if (attention.OutProj is { } o) Quantize(o);
-            Quantize(block.FeedForward.Linear1);
-            Quantize(block.FeedForward.Linear2);
+            attention.InProjInt8 = Of(attention.InProjWeight, 3 * attention.AttnDim, attention.InDim);
+            foreach (var layer in new[] { attention.OutProj, block.FeedForward.Linear1, block.FeedForward.Linear2 })
+                if (layer is not null) layer.Int8 = Of(layer.Weight, layer.Out, layer.In);
         }
     }
 
@@ -35,6 +38,4 @@ public static class Int8Quantization
     /// <summary>Whether <paramref name="encoder"/>'s layers are quantized.</summary>
     /// <param name="encoder">The encoder to look at.</param>
     public static bool IsQuantized(TransformerEncoder encoder) => encoder.Blocks.Count > 0 && encoder.Blocks[0].SelfAttention.InProjInt8 is not null;
-
-    private static void Quantize(Linear layer) => layer.Int8 = new QuantizedMatrix(layer.Weight.Value, layer.Out, layer.In);
 }
