@@ -48,30 +48,20 @@ public class FillMaskTests
         SameAsPyTorch(prediction, folder, "logits", position: 4);
     }
 
-    // AlbertForMaskedLM: spiece.model's own [MASK] piece, ALBERT's text rules (lower case), a head narrowing to the
-    // embeddings' width; the fixture's first sequence is "the film was [MASK]" as the tokenizer writes it (position 10).
-    [Fact]
-    public void HuggingFaceAlbertHead_GivesPyTorchsProbabilities()
+    // AlbertForMaskedLM (spiece.model's own [MASK] piece, ALBERT's text rules: the text lower-cased; a head narrowing to the
+    // embeddings' width) and DebertaV2ForMaskedLM ([MASK] after spm.model's pieces, cased; disentangled attention under the
+    // head): each fixture's first sequence is "the film was [MASK]" as its tokenizer writes it, the mask at position 10.
+    [Theory]
+    [InlineData("albert-mlm", "The Film was [MASK]", 90)]
+    [InlineData("deberta-mlm", "the film was [MASK]", 101)]
+    public void HuggingFaceAlbertAndDebertaHeads_GivePyTorchsProbabilities(string fixture, string text, int vocabulary)
     {
-        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "albert-mlm");
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);
         var fill = FillMaskTransformer.FromHuggingFaceFolder(folder, topK: 5);
         Assert.Equal("[MASK]", fill.MaskToken);
-        var prediction = Assert.Single(fill.Predict("The Film was [MASK]"));
+        var prediction = Assert.Single(fill.Predict(text));
         Assert.Equal(10, prediction.Position);
-        SameAsPyTorch(prediction, folder, "logits", position: 10, vocabulary: 90);
-    }
-
-    // DebertaV2ForMaskedLM: [MASK] after spm.model's pieces, disentangled attention under the head; the fixture's first
-    // sequence is "the film was [MASK]" as the (cased) tokenizer writes it (position 10).
-    [Fact]
-    public void HuggingFaceDebertaHead_GivesPyTorchsProbabilities()
-    {
-        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "deberta-mlm");
-        var fill = FillMaskTransformer.FromHuggingFaceFolder(folder, topK: 5);
-        Assert.Equal("[MASK]", fill.MaskToken);
-        var prediction = Assert.Single(fill.Predict("the film was [MASK]"));
-        Assert.Equal(10, prediction.Position);
-        SameAsPyTorch(prediction, folder, "logits", position: 10, vocabulary: 101);
+        SameAsPyTorch(prediction, folder, "logits", position: 10, vocabulary);
     }
 
     // The prediction's candidates are the top ones of the softmax of the fixture's logits at the position (first

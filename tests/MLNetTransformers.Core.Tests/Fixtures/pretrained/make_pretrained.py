@@ -586,6 +586,17 @@ json.dump({"metadata": {"total_size": 0}, "weight_map": weight_map}, open(os.pat
 json.dump(bert_config, open(os.path.join("bert-pickle-sharded", "config.json"), "w"), indent=2)
 open(os.path.join("bert-pickle-sharded", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
 
+def masked_lm_logits(model, ids, mask, head, prefix, act, eps, bias):
+    """A BERT-style masked-LM head over the model's hidden states: LayerNorm(act(dense(h))) times the word embeddings
+    (the tied decoder), plus the head's bias; the dense layer's output width is the embeddings'."""
+    with torch.no_grad():
+        hidden, _ = model(ids, mask, torch.zeros_like(ids))
+        w = head[prefix + "dense.weight"]
+        h = torch.nn.functional.layer_norm(act(hidden @ w.T + head[prefix + "dense.bias"]), (w.shape[0],),
+                                           head[prefix + "LayerNorm.weight"], head[prefix + "LayerNorm.bias"], eps=eps)
+        return h @ model.embeddings.word_embeddings.weight.T + head[bias]
+
+
 # ElectraForMaskedLM, a generator (electra-generator/): the ELECTRA encoder above (embeddings 8 wide projected to 16),
 # generator_predictions (dense 16 -> 8, gelu, LayerNorm over 8) and generator_lm_head, tied to the 8-wide word
 # embeddings, with its own bias; expected.json the logits of a batch with [MASK] tokens.
@@ -594,11 +605,7 @@ gen = {"generator_predictions.dense.weight": rnd(E, D), "generator_predictions.d
        "generator_predictions.LayerNorm.weight": 1 + rnd(E, s=0.2), "generator_predictions.LayerNorm.bias": rnd(E, s=0.1), "generator_lm_head.bias": rnd(V, s=0.1)}
 gen_ids = torch.tensor([[2, 6, 8, 17, 4, 3, 0, 0], [2, 4, 14, 16, 34, 4, 24, 3]])
 gen_mask = (gen_ids != 0).long()
-with torch.no_grad():
-    hidden, _ = electra(gen_ids, gen_mask, torch.zeros_like(gen_ids))
-    h = torch.nn.functional.layer_norm(gelu(hidden @ gen["generator_predictions.dense.weight"].T + gen["generator_predictions.dense.bias"]), (E,),
-                                       gen["generator_predictions.LayerNorm.weight"], gen["generator_predictions.LayerNorm.bias"], eps=1e-12)
-    gen_logits = h @ electra.embeddings.word_embeddings.weight.T + gen["generator_lm_head.bias"]
+gen_logits = masked_lm_logits(electra, gen_ids, gen_mask, gen, "generator_predictions.", gelu, 1e-12, "generator_lm_head.bias")
 os.makedirs("electra-generator", exist_ok=True)
 tensors = {"electra." + n0: ("F32", p.detach()) for n0, p in electra.named_parameters()}
 tensors.update({k: ("F32", v) for k, v in gen.items()})
@@ -719,11 +726,7 @@ mlm_mask = (mlm_ids != 0).long()
 state = {n0: t.detach() for n0, t in albert.named_parameters() if not n0.startswith("pooler.")}
 pred = {"predictions.dense.weight": rnd(E, D), "predictions.dense.bias": rnd(E, s=0.1), "predictions.LayerNorm.weight": 1 + rnd(E, s=0.2),
         "predictions.LayerNorm.bias": rnd(E, s=0.1), "predictions.bias": rnd(ALBERT_PIECES, s=0.1)}
-with torch.no_grad():
-    hidden, _ = albert(mlm_ids, mlm_mask, torch.zeros_like(mlm_ids))
-    h = torch.nn.functional.layer_norm(gelu_new(hidden @ pred["predictions.dense.weight"].T + pred["predictions.dense.bias"]), (E,),
-                                       pred["predictions.LayerNorm.weight"], pred["predictions.LayerNorm.bias"], eps=1e-12)
-    mlm_logits = h @ albert.embeddings.word_embeddings.weight.T + pred["predictions.bias"]
+mlm_logits = masked_lm_logits(albert, mlm_ids, mlm_mask, pred, "predictions.", gelu_new, 1e-12, "predictions.bias")
 os.makedirs("albert-mlm", exist_ok=True)
 tensors = {"albert." + n0: ("F32", t) for n0, t in state.items()}
 tensors.update({k: ("F32", v) for k, v in pred.items()})
@@ -851,11 +854,7 @@ rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=g)).to(torch.floa
 lm = {"lm_predictions.lm_head.dense.weight": rnd(D, D), "lm_predictions.lm_head.dense.bias": rnd(D, s=0.1),
       "lm_predictions.lm_head.LayerNorm.weight": 1 + rnd(D, s=0.2), "lm_predictions.lm_head.LayerNorm.bias": rnd(D, s=0.1),
       "lm_predictions.lm_head.bias": rnd(DEBERTA_PIECES + 1, s=0.1)}
-with torch.no_grad():
-    hidden, _ = deberta(mlm_ids, mlm_mask, torch.zeros_like(mlm_ids))
-    h = torch.nn.functional.layer_norm(gelu(hidden @ lm["lm_predictions.lm_head.dense.weight"].T + lm["lm_predictions.lm_head.dense.bias"]), (D,),
-                                       lm["lm_predictions.lm_head.LayerNorm.weight"], lm["lm_predictions.lm_head.LayerNorm.bias"], eps=1e-7)
-    mlm_logits = h @ deberta.embeddings.word_embeddings.weight.T + lm["lm_predictions.lm_head.bias"]
+mlm_logits = masked_lm_logits(deberta, mlm_ids, mlm_mask, lm, "lm_predictions.lm_head.", gelu, 1e-7, "lm_predictions.lm_head.bias")
 os.makedirs("deberta-mlm", exist_ok=True)
 tensors = {"deberta." + n0: ("F32", t.detach()) for n0, t in deberta.named_parameters()}
 tensors.update({k: ("F32", v) for k, v in lm.items()})
