@@ -492,6 +492,32 @@ public class LayerGradientTests
         }
     }
 
+    // Long sequences: the tiled inference takes keys in blocks of 256 with an online softmax, and the disentangled terms
+    // must be added block by block; sequences of 300 and 280 tokens (log buckets out to 64, so far distances share rows)
+    // give the materialized attention's hidden states, packed and padded.
+    [Fact]
+    public void DisentangledAttention_OnLongSequences_TiledEqualsMaterialized()
+    {
+        var config = new TransformerConfig
+        {
+            VocabSize = 13, ModelDim = 8, Heads = 2, Layers = 2, FeedForwardDim = 12, MaxLength = 300, Dropout = 0f, Norm = NormPlacement.PostNorm,
+            EmbeddingNorm = true, PositionalEncoding = PositionalEncodingKind.None, DisentangledSpan = 16, DisentangledMaxDistance = 64,
+        };
+        var encoder = new TransformerEncoder(config, 5);
+        GradCheck.Scramble(encoder.Parameters, 6, 0.3f);
+        var rng = new Random(3);
+        var ids = Enumerable.Range(0, 600).Select(i => i >= 300 + 280 ? 0 : 1 + rng.Next(12)).ToArray();
+        var padding = ids.Select(i => i == 0).ToArray();
+        foreach (bool packing in new[] { true, false })
+        {
+            encoder.Packing = packing;
+            var materialized = encoder.Forward(ids, 2, 300, padding, training: true).Take(600 * 8).ToArray();
+            var tiled = encoder.Forward(ids, 2, 300, padding, training: false).Take(600 * 8).ToArray();
+            for (int i = 0; i < 600 * 8; i++)
+                if (!padding[i / 8]) Assert.True(Math.Abs(tiled[i] - materialized[i]) < 1e-4f, $"packing {packing}, value {i}: tiled {tiled[i]}, materialized {materialized[i]}");
+        }
+    }
+
     // DeBERTa's pos_dropout: each layer drops rows of the shared relative positions with masks of its own in training (not
     // in inference); the masks restart with the attention's seed, so finite differences see the same ones. Every parameter
     // and the input against them, padded and packed.
