@@ -43,9 +43,9 @@ public static class OnnxEncoderCheckpoint
 
     /// <summary>
     /// The encoder in <paramref name="path"/> with the tokenizer of the <c>vocab.txt</c> beside it (lower-cased as a
-    /// <c>tokenizer_config.json</c> there says; uncased without one; MPNet's specials for an MPNet graph), or, for a
-    /// RoBERTa or XLM-RoBERTa graph, its <c>vocab.json</c> + <c>merges.txt</c>, <c>sentencepiece.bpe.model</c> or
-    /// <c>tokenizer.json</c>, for an ALBERT graph its <c>spiece.model</c> or <c>tokenizer.json</c>: ready to fine-tune or embed with.
+    /// <c>tokenizer_config.json</c> there says; uncased without one; MPNet's specials for an MPNet graph), or, without one,
+    /// whatever tokenizer files a model folder may hold (RoBERTa's <c>vocab.json</c> + <c>merges.txt</c>, XLM-RoBERTa's,
+    /// ALBERT's or DeBERTa's SentencePiece model, a <c>tokenizer.json</c>): ready to fine-tune or embed with.
     /// </summary>
     /// <param name="path">The .onnx file; its folder holds the tokenizer's files.</param>
     /// <param name="maxTokens">Length of the tokenizer's sequences; null = <see cref="PretrainedEncoder.DefaultMaxTokens"/>, or the encoder's positions if fewer.</param>
@@ -56,10 +56,10 @@ public static class OnnxEncoderCheckpoint
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
         string folder = Path.GetDirectoryName(Path.GetFullPath(path))!, vocab = Path.Combine(folder, "vocab.txt");
         var loaded = Load(path, pooling, normalize);
-        if (loaded.Family == EncoderFamily.Roberta || loaded.Family == EncoderFamily.Albert || loaded.Family == EncoderFamily.DebertaV2)
-            return new PretrainedEncoder(loaded.Encoder, PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, loaded.Encoder)), path);
-        if (!File.Exists(vocab)) throw new FileNotFoundException($"ONNX encoder '{path}' needs its vocab.txt beside it: '{vocab}' does not exist.", vocab);
-        return PretrainedEncoder.FromWordPiece(loaded, vocab, maxTokens, path);
+        // A vocab.txt is read with the graph's family's specials (MPNet's: a folder of a bare ONNX file has no config.json to
+        // say so); any other tokenizer file as a model folder's.
+        if (File.Exists(vocab)) return PretrainedEncoder.FromWordPiece(loaded, vocab, maxTokens, path);
+        return new PretrainedEncoder(loaded.Encoder, PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, loaded.Encoder)), path);
     }
 
     /// <summary>Loads the encoder from ONNX bytes; <paramref name="source"/> names them in errors.</summary>

@@ -223,10 +223,9 @@ public static partial class OnnxExporter
         {
             relRows = g.Node("LayerNormalization", new[] { prefix + "rel_embeddings.weight", prefix + "rel_embeddings.norm.weight", prefix + "rel_embeddings.norm.bias" },
                 Int("axis", -1), Float("epsilon", c.LayerNormEps));                                        // [2S, d]
-            var rel = new DisentangledPositions(new ParameterSet(), "", c.DisentangledSpan, c.DisentangledMaxDistance, 1, c.LayerNormEps, c.DisentangledMaxDistance > 0);
             int m = c.MaxLength;
             var rows = new long[2 * m - 1];
-            for (int r = 0; r < rows.Length; r++) rows[r] = rel.Row(r - (m - 1));
+            for (int r = 0; r < rows.Length; r++) rows[r] = DisentangledPositions.Row(r - (m - 1), c.DisentangledSpan, c.DisentangledMaxDistance);
             string rowTable = g.Initializer<long>(prefix + "rel_embeddings.rows", rows, DataType.Int64, rows.Length);
             var steps = g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) });
             var distance = g.Node("Sub", new[] { g.Node("Unsqueeze", new[] { steps, g.Int64s(1) }), g.Node("Unsqueeze", new[] { steps, g.Int64s(0) }) }); // [T, T]: i − j

@@ -47,6 +47,14 @@ internal static class GradCheck
         }
     }
 
+    /// <summary>One training step's gradients of <paramref name="model"/> on <paramref name="batch"/>, every parameter against finite differences of its loss.</summary>
+    public static void CheckModel(Models.ITrainableModel model, Models.TokenBatch batch, int samples = 4)
+    {
+        model.Parameters.ZeroGrad();
+        model.ForwardBackward(batch);
+        CheckParameters(model.Parameters, () => model.Loss(batch), samples);
+    }
+
     /// <summary>Checks every parameter tensor of <paramref name="ps"/> (grads must hold the analytic gradient).</summary>
     public static void CheckParameters(ParameterSet ps, Func<double> loss, int samples = 6, bool kinks = false)
     {

@@ -114,8 +114,8 @@ public class PretrainedCheckpointTests
         int[] Ints(string name) => doc.RootElement.GetProperty(name).EnumerateArray().Select(v => v.GetInt32()).ToArray();
         var offsets = Ints("offsets");
         var set = new Layers.ParameterSet();
-        var v3 = new Layers.DisentangledPositions(set, "a.", 256, 512, 4, 1e-7f, logBuckets: true);
-        var small = new Layers.DisentangledPositions(set, "b.", 6, 12, 4, 1e-7f, logBuckets: true);
+        var v3 = new Layers.DisentangledPositions(set, "a.", 256, 512, 4, 1e-7f);
+        var small = new Layers.DisentangledPositions(set, "b.", 6, 12, 4, 1e-7f);
         Assert.Equal(Ints("v3"), offsets.Select(v3.Bucket));
         Assert.Equal(Ints("fixture"), offsets.Select(small.Bucket));
     }

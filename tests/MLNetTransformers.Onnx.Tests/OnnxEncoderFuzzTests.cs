@@ -43,14 +43,31 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
     private static float[] RunEngine(LoadedEncoder loaded) =>
         loaded.Encoder.Forward(Ids, loaded.Encoder.Config.TypeVocabSize > 1 ? Types : null, 2, 7, Padding, training: false).AsSpan(0, 2 * 7 * loaded.Encoder.Config.ModelDim).ToArray();
 
-    // Largest difference on real tokens, relative to the largest value there.
-    private static double Difference(float[] a, float[] b, int d)
+    // Largest difference on real tokens (of the probe batch unless other padding is given), relative to the largest value there.
+    private static double Difference(float[] a, float[] b, int d, bool[]? padding = null)
     {
+        padding ??= Padding;
         double worst = 0, scale = 1e-6;
-        for (int i = 0; i < b.Length; i++) if (!Padding[i / d]) scale = Math.Max(scale, Math.Abs(b[i]));
-        for (int i = 0; i < b.Length; i++) if (!Padding[i / d]) worst = Math.Max(worst, Math.Abs(a[i] - b[i]));
+        for (int i = 0; i < b.Length; i++) if (!padding[i / d]) scale = Math.Max(scale, Math.Abs(b[i]));
+        for (int i = 0; i < b.Length; i++) if (!padding[i / d]) worst = Math.Max(worst, Math.Abs(a[i] - b[i]));
         return worst / scale;
     }
+
+    // LoadPretrained on a copy of the graph with the tokenizer files that writeFiles puts beside it.
+    private static PretrainedEncoder LoadedBeside(string graph, Action<string> writeFiles)
+    {
+        string dir = Directory.CreateTempSubdirectory("onnx-beside").FullName;
+        try
+        {
+            File.Copy(graph, Path.Combine(dir, "model.onnx"));
+            writeFiles(dir);
+            return OnnxEncoderCheckpoint.LoadPretrained(Path.Combine(dir, "model.onnx"), maxTokens: 8);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    private static void CopyFixture(string dir, string folder, string file) =>
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", folder, file), Path.Combine(dir, file));
 
     [Fact]
     public void SmallExportedBert_IsReadWithItsShape_AndMatchesOnnxRuntime()
@@ -75,15 +92,8 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
         Assert.Equal("MPNet", loaded.Family.Name);
         Assert.Equal((40, 16, 2, 2, 32, 24, 2, 32, 0), (c.VocabSize, c.ModelDim, c.Layers, c.Heads, c.FeedForwardDim, c.MaxLength, c.PositionOffset, c.RelativeAttentionBuckets, c.TypeVocabSize));
         Assert.True(Difference(RunEngine(loaded), RunOnnxRuntime(File.ReadAllBytes(path)), c.ModelDim) <= 1e-4);
-        string dir = Directory.CreateTempSubdirectory("onnx-mpnet").FullName;
-        try
-        {
-            File.Copy(path, Path.Combine(dir, "model.onnx"));
-            File.WriteAllLines(Path.Combine(dir, "vocab.txt"), ["<s>", "<pad>", "</s>", "<unk>", "[UNK]", "<mask>", .. Enumerable.Range(6, 34).Select(i => $"w{i}")]);
-            var tokenizer = OnnxEncoderCheckpoint.LoadPretrained(Path.Combine(dir, "model.onnx"), maxTokens: 8).Tokenizer;
-            Assert.Equal((0, 2, 1, 5, true), (tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, tokenizer.MaskId, tokenizer.RobertaPairs));
-        }
-        finally { Directory.Delete(dir, recursive: true); }
+        var tokenizer = LoadedBeside(path, dir => File.WriteAllLines(Path.Combine(dir, "vocab.txt"), ["<s>", "<pad>", "</s>", "<unk>", "[UNK]", "<mask>", .. Enumerable.Range(6, 34).Select(i => $"w{i}")])).Tokenizer;
+        Assert.Equal((0, 2, 1, 5, true), (tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, tokenizer.MaskId, tokenizer.RobertaPairs));
     }
 
     // DistilBERT as its classifiers' encoders are exported (make_small_distilbert_onnx.py, modeling_distilbert.py line by
@@ -116,17 +126,10 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
         Assert.Equal("ALBERT", loaded.Family.Name);
         Assert.Equal((90, 16, 3, 1, 2, 32, 24, 2, 8, Core.Kernels.Activation.GeluTanh), (c.VocabSize, c.ModelDim, c.Layers, c.LayerGroups, c.Heads, c.FeedForwardDim, c.MaxLength, c.TypeVocabSize, c.EmbeddingWidth, c.Activation));
         Assert.True(Difference(RunEngine(loaded), RunOnnxRuntime(File.ReadAllBytes(path)), c.ModelDim) <= 1e-4);
-        string dir = Directory.CreateTempSubdirectory("onnx-albert").FullName;
-        try
-        {
-            File.Copy(path, Path.Combine(dir, "model.onnx"));
-            File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "albert-tokenizer", "spiece.model"), Path.Combine(dir, "spiece.model"));
-            var pretrained = OnnxEncoderCheckpoint.LoadPretrained(Path.Combine(dir, "model.onnx"), maxTokens: 8);
-            var t = pretrained.Tokenizer;
-            Assert.Equal((Tokenization.TokenizerKind.SentencePiece, 2, 3, 0, 4, false), (t.Kind, t.ClsId, t.SepId, t.PadId, t.MaskId, t.RobertaPairs));
-            Assert.Equal("ALBERT", EncoderFamily.For(pretrained.Encoder.Config).Name);
-        }
-        finally { Directory.Delete(dir, recursive: true); }
+        var pretrained = LoadedBeside(path, dir => CopyFixture(dir, "albert-tokenizer", "spiece.model"));
+        var t = pretrained.Tokenizer;
+        Assert.Equal((Tokenization.TokenizerKind.SentencePiece, 2, 3, 0, 4, false), (t.Kind, t.ClsId, t.SepId, t.PadId, t.MaskId, t.RobertaPairs));
+        Assert.Equal("ALBERT", EncoderFamily.For(pretrained.Encoder.Config).Name);
     }
 
     // DeBERTa-v3's shape (make_small_deberta_onnx.py, modeling_deberta_v2.py: no absolute positions, disentangled attention
@@ -153,38 +156,24 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
         using var results = session.Run(feeds, [session.OutputMetadata.Keys.First()]);
         var reference = results.First().AsTensor<float>().ToArray();
         var engine = loaded.Encoder.Forward(ids, null, 2, 12, padding, training: false);
-        double worst = 0, scale = 1e-6;
-        for (int i = 0; i < reference.Length; i++)
-            if (!padding[i / c.ModelDim]) (worst, scale) = (Math.Max(worst, Math.Abs(engine[i] - reference[i])), Math.Max(scale, Math.Abs(reference[i])));
-        Assert.True(worst <= 1e-4 * scale, $"largest difference {worst} (largest value {scale})");
-        string dir = Directory.CreateTempSubdirectory("onnx-deberta").FullName;
-        try
-        {
-            File.Copy(path, Path.Combine(dir, "model.onnx"));
-            File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "deberta-tokenizer", "spm.model"), Path.Combine(dir, "spm.model"));
-            var t = OnnxEncoderCheckpoint.LoadPretrained(Path.Combine(dir, "model.onnx"), maxTokens: 8).Tokenizer;
-            Assert.Equal((Tokenization.TokenizerKind.SentencePiece, 1, 2, 0, 100), (t.Kind, t.ClsId, t.SepId, t.PadId, t.MaskId));
-        }
-        finally { Directory.Delete(dir, recursive: true); }
+        Assert.True(Difference(engine, reference, c.ModelDim, padding) <= 1e-4);
+        var t = LoadedBeside(path, dir => CopyFixture(dir, "deberta-tokenizer", "spm.model")).Tokenizer;
+        Assert.Equal((Tokenization.TokenizerKind.SentencePiece, 1, 2, 0, 100), (t.Kind, t.ClsId, t.SepId, t.PadId, t.MaskId));
     }
 
     // A RoBERTa graph takes the byte-level BPE files beside it (vocab.json + merges.txt), with RoBERTa's own special ids.
     [Fact]
     public void LoadPretrained_GivesARobertaGraphTheBpeFilesBesideIt()
     {
-        string dir = Directory.CreateTempSubdirectory("onnx-roberta").FullName;
-        try
+        string[] tokens = ["<s>", "<pad>", "</s>", "<unk>", .. Enumerable.Range(0, 26).Select(i => ((char)('a' + i)).ToString()), "\u0120", "h", "e2", "l2", "o2", "w2", "r2", "d2", "x2", "<mask>"];
+        var pretrained = LoadedBeside(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "small-roberta.onnx"), dir =>
         {
-            File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "small-roberta.onnx"), Path.Combine(dir, "model.onnx"));
-            string[] tokens = ["<s>", "<pad>", "</s>", "<unk>", .. Enumerable.Range(0, 26).Select(i => ((char)('a' + i)).ToString()), "\u0120", "h", "e2", "l2", "o2", "w2", "r2", "d2", "x2", "<mask>"];
             File.WriteAllText(Path.Combine(dir, "vocab.json"), "{" + string.Join(", ", tokens.Select((t, i) => $"\"{t}\": {i}")) + "}");
             File.WriteAllText(Path.Combine(dir, "merges.txt"), "#version: 0.2\n");
-            var pretrained = OnnxEncoderCheckpoint.LoadPretrained(Path.Combine(dir, "model.onnx"), maxTokens: 8);
-            var t = pretrained.Tokenizer;
-            Assert.Equal((Tokenization.TokenizerKind.ByteLevelBpe, 0, 2, 1, 39), (t.Kind, t.ClsId, t.SepId, t.PadId, t.MaskId));
-            Assert.Equal("RoBERTa", EncoderFamily.For(pretrained.Encoder.Config).Name);
-        }
-        finally { Directory.Delete(dir, recursive: true); }
+        });
+        var t = pretrained.Tokenizer;
+        Assert.Equal((Tokenization.TokenizerKind.ByteLevelBpe, 0, 2, 1, 39), (t.Kind, t.ClsId, t.SepId, t.PadId, t.MaskId));
+        Assert.Equal("RoBERTa", EncoderFamily.For(pretrained.Encoder.Config).Name);
     }
 
     [Fact]

@@ -50,7 +50,7 @@ internal sealed class DisentangledAttentionTerms : IParallelWork
     private int Hd => _attention.HeadDim;
     private int Heads => _attention.Heads;
 
-    // Sequence b's tokens, its first row in qkv and its score blocks' start (H blocks of len² each, sequence after sequence).
+    // Sequence b's tokens, its first row in qkv and its score blocks' start (ScaledDotProductAttention.ScoreStarts).
     private (int Length, int Row, long Scores) Sequence(int b) => _packed is null
         ? (_seqLen, b * _seqLen, _starts![b])
         : (_packed.LengthArray[b], _packed.StartArray[b], _starts![b]);
@@ -64,14 +64,7 @@ internal sealed class DisentangledAttentionTerms : IParallelWork
         (_qkv, _batch, _seqLen, _packed) = (qkv, batch, seqLen, packed);
         int a = A, d = _attention.InDim, rows = _positions.RowCount;
         _rowCount = rows;
-        long total = 0;
-        var starts = Workspace.Ensure(ref _starts, batch);
-        for (int b = 0; b < batch; b++)
-        {
-            int len = packed is null ? seqLen : packed.LengthArray[b];
-            starts[b] = total;
-            total += (long)Heads * len * len;
-        }
+        long total = ScaledDotProductAttention.ScoreStarts(batch, Heads, seqLen, packed, Workspace.Ensure(ref _starts, batch));
         // ρ(i − j) for i − j = −(T − 1)..T − 1, as a row of the normalized slice.
         var rowOf = Workspace.Ensure(ref _rowOf, 2 * seqLen - 1);
         for (int o = -(seqLen - 1); o < seqLen; o++) rowOf[o + seqLen - 1] = _positions.Row(o) - _positions.FirstRow;

@@ -20,29 +20,27 @@ public sealed class DisentangledPositions
     /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
     /// <param name="prefix">Prefix of the parameter names.</param>
     /// <param name="span">Half the table's rows: DeBERTa's <c>position_buckets</c> (or <c>max_relative_positions</c> without buckets).</param>
-    /// <param name="maxPosition">DeBERTa's <c>max_relative_positions</c>: the distance the log buckets reach.</param>
+    /// <param name="maxPosition">DeBERTa's <c>max_relative_positions</c>: the distance the log buckets reach; 0 = no log buckets
+    /// (DeBERTa-v2 without position_buckets: distances clamped at the span).</param>
     /// <param name="dim">Width d of the rows.</param>
     /// <param name="eps">The LayerNorm's epsilon.</param>
-    /// <param name="logBuckets">Whether distances beyond span/2 fall into log buckets (DeBERTa-v2's position_buckets > 0).</param>
     /// <param name="dropout">Dropout each layer applies to the normalized rows in training (DeBERTa's <c>pos_dropout</c>, its hidden dropout).</param>
-    public DisentangledPositions(ParameterSet parameters, string prefix, int span, int maxPosition, int dim, float eps, bool logBuckets, float dropout = 0f)
+    public DisentangledPositions(ParameterSet parameters, string prefix, int span, int maxPosition, int dim, float eps, float dropout = 0f)
     {
         if (!(dropout >= 0f && dropout < 1f)) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "Dropout must be in [0, 1).");
         Dropout = dropout;
         if (span < 2) throw new ArgumentOutOfRangeException(nameof(span), span, "The relative-position span must be at least 2.");
-        (Span, MaxPosition, Dim, LogBuckets) = (span, maxPosition, dim, logBuckets);
+        (Span, MaxPosition, Dim) = (span, maxPosition, dim);
         _table = parameters.Add(prefix + "weight", [2 * span, dim], Init.Normal(0.02f), decay: false);
         _norm = new LayerNorm(parameters, prefix + "norm.", dim, eps);
     }
 
     /// <summary>Half the table's rows.</summary>
     public int Span { get; }
-    /// <summary>The distance the log buckets reach.</summary>
+    /// <summary>The distance the log buckets reach; 0 = no log buckets.</summary>
     public int MaxPosition { get; }
     /// <summary>Width of the rows.</summary>
     public int Dim { get; }
-    /// <summary>Whether far distances share log buckets.</summary>
-    public bool LogBuckets { get; }
     /// <summary>Dropout each layer applies to the normalized rows in training (its own masks).</summary>
     public float Dropout { get; }
 
@@ -51,18 +49,23 @@ public sealed class DisentangledPositions
     /// sign · (ceil(log(|r| / mid) / log((max − 1) / mid) · (mid − 1)) + mid), mid = span/2; computed in float32 as PyTorch does.
     /// </summary>
     /// <param name="relative">i − j.</param>
-    public int Bucket(int relative)
-    {
-        if (!LogBuckets) return relative;
-        int mid = Span / 2, abs = Math.Abs(relative);
-        if (abs <= mid) return relative;
-        float logPos = MathF.Ceiling(MathF.Log(abs / (float)mid) / MathF.Log((MaxPosition - 1) / (float)mid) * (mid - 1)) + mid;
-        return Math.Sign(relative) * (int)logPos;
-    }
+    public int Bucket(int relative) => Bucket(relative, Span, MaxPosition);
 
     /// <summary>The table row a key at distance i − j from its query reads: clamp(bucket + span, 0, 2·span − 1).</summary>
     /// <param name="relative">i − j.</param>
-    public int Row(int relative) => Math.Clamp(Bucket(relative) + Span, 0, 2 * Span - 1);
+    public int Row(int relative) => Row(relative, Span, MaxPosition);
+
+    /// <summary><see cref="Bucket(int)"/> for a table of 2·<paramref name="span"/> rows and log buckets out to <paramref name="maxPosition"/> (0 = none).</summary>
+    internal static int Bucket(int relative, int span, int maxPosition)
+    {
+        int mid = span / 2, abs = Math.Abs(relative);
+        if (maxPosition <= 0 || abs <= mid) return relative;
+        float logPos = MathF.Ceiling(MathF.Log(abs / (float)mid) / MathF.Log((maxPosition - 1) / (float)mid) * (mid - 1)) + mid;
+        return Math.Sign(relative) * (int)logPos;
+    }
+
+    /// <summary><see cref="Row(int)"/> for a table of 2·<paramref name="span"/> rows (what the ONNX export computes once per distance).</summary>
+    internal static int Row(int relative, int span, int maxPosition) => Math.Clamp(Bucket(relative, span, maxPosition) + span, 0, 2 * span - 1);
 
     /// <summary>First table row the last <see cref="Prepare"/> normalized.</summary>
     public int FirstRow { get; private set; }

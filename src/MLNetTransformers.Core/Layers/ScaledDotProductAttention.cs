@@ -94,9 +94,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
             if (packed.Batch != batch || queryLength != keyLength)
                 throw new ArgumentException($"Packed sequences of a [{packed.Batch}, {packed.SeqLen}] batch do not fit attention over [{batch}, {queryLength}, {keyLength}].", nameof(packed));
             (_lengths, _starts) = (packed.LengthArray, packed.StartArray);
-            var scoreStarts = Workspace.Ensure(ref _scoreStarts, batch);
-            scores = 0;
-            for (int b = 0; b < batch; b++) { scoreStarts[b] = scores; scores += (long)heads * _lengths[b] * _lengths[b]; }
+            scores = ScoreStarts(batch, heads, queryLength, packed, Workspace.Ensure(ref _scoreStarts, batch));
         }
         if (!tiled) Workspace.Ensure(ref _p, checked((int)scores));
         _dropping = training && !tiled && DropoutP > 0f;
@@ -105,6 +103,22 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
         _backward = false;
         _tiled = tiled;
         WorkerPool.For(batch * heads, this);
+    }
+
+    /// <summary>
+    /// Where each sequence's H score blocks start: sequence after sequence, H blocks of len² each (len its own length when
+    /// packed, else <paramref name="seqLen"/>), the layout of the scores and of score terms; returns the total.
+    /// </summary>
+    internal static long ScoreStarts(int batch, int heads, int seqLen, PackedSequences? packed, long[] starts)
+    {
+        long total = 0;
+        for (int b = 0; b < batch; b++)
+        {
+            int len = packed is null ? seqLen : packed.LengthArray[b];
+            starts[b] = total;
+            total += (long)heads * len * len;
+        }
+        return total;
     }
 
     /// <summary>

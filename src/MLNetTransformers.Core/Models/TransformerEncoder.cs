@@ -53,7 +53,7 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
         if (config.DisentangledSpan > 0)
         {
             Disentangled = new DisentangledPositions(parameters, prefix + "rel_embeddings.", config.DisentangledSpan, config.DisentangledMaxDistance, config.ModelDim,
-                config.LayerNormEps, logBuckets: config.DisentangledMaxDistance > 0, dropout: config.Dropout);
+                config.LayerNormEps, dropout: config.Dropout);
             foreach (var block in _blocks) block.SelfAttention.Disentangled = Disentangled;
         }
         if (config.RelativeAttentionBuckets > 0)

@@ -190,6 +190,9 @@ public sealed class TextTokenizer
         var ids = _tokenizer!.EncodeToIds(s);
         if (Kind != TokenizerKind.SentencePiece) return ids;
         int unk = Fairseq ? 0 : UnkId; // the model's own id of its unknown piece
+        bool run = false;
+        for (int i = 1; i < ids.Count && !run; i++) run = ids[i] == unk && ids[i - 1] == unk;
+        if (!run) return ids; // most texts: nothing to merge, no copy
         var merged = new List<int>(ids.Count);
         foreach (int id in ids)
             if (id != unk || merged.Count == 0 || merged[^1] != unk) merged.Add(id);
