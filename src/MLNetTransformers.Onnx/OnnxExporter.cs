@@ -81,6 +81,20 @@ public static partial class OnnxExporter
         return Model(g, encoder, OnnxExportKind.Featurizer, tokenizer, null, int8: quantize);
     }
 
+    // ModernBERT's blocks are not written as ONNX yet: refused by name before anything is built.
+    private static void RefuseUnexported(TransformerConfig c)
+    {
+        var missing = new List<string>();
+        if (c.RotaryTheta > 0f) missing.Add("rotary positions");
+        if (c.SlidingWindow > 0) missing.Add("sliding-window attention");
+        if (c.GatedFeedForward) missing.Add("gated feed-forward blocks");
+        if (!c.Biases) missing.Add("layers without biases");
+        if (!c.FirstBlockAttentionNorm) missing.Add("a first block without its attention norm");
+        if (c.PoolerNorm) missing.Add("a pooler with a norm");
+        if (missing.Count > 0)
+            throw new NotSupportedException($"ONNX export does not write {string.Join(", ", missing)} (ModernBERT's blocks) yet; the model runs, saves and loads in the managed engine.");
+    }
+
     /// <summary>hidden [B, T, d] → [B, d]: the first token's state, or the mean over unmasked tokens.</summary>
     private static string Pool(OnnxGraphBuilder g, string hidden, string maskF, Pooling pooling)
     {
@@ -169,6 +183,7 @@ public static partial class OnnxExporter
     private static string Stack(OnnxGraphBuilder g, ParameterSet p, TransformerConfig c, string ids, string maskF, bool causal, string prefix = "", bool int8 = false,
         string? types = null)
     {
+        RefuseUnexported(c);
         int d = c.ModelDim, h = c.Heads, hd = d / h;
         var x = g.Node("Gather", new[] { prefix + "tok.weight", ids });                                   // [B, T, d]
         var seqLen = g.Node("Gather", new[] { g.Node("Shape", new[] { ids }), g.Int64Scalar(1) });   // scalar T

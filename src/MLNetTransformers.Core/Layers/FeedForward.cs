@@ -1,11 +1,16 @@
 namespace MLNetTransformers.Core.Layers;
 
-/// <summary>Position-wise feed-forward: linear2(dropout(act(linear1(x)))), PyTorch's names <c>linear1</c>, <c>linear2</c>.</summary>
+/// <summary>
+/// Position-wise feed-forward: linear2(dropout(act(linear1(x)))), PyTorch's names <c>linear1</c>, <c>linear2</c>; or,
+/// gated (a GLU: ModernBERT's GeGLU), linear1 twice as wide, its first half the input and its second the gate:
+/// linear2(dropout(act(u)·g)) for [u, g] = linear1(x).
+/// </summary>
 public sealed class FeedForward
 {
     private readonly Linear _fc1, _fc2;
     private readonly Dropout _drop;
-    private float[]? _act;
+    private readonly int _hidden;
+    private float[]? _act, _input, _gate, _activated;
     [ThreadStatic] private static float[]? t_hidden;
     private float[] _h = Array.Empty<float>();
 
@@ -17,13 +22,18 @@ public sealed class FeedForward
     /// <param name="activation">The non-linearity.</param>
     /// <param name="dropout">Dropout probability after the block.</param>
     /// <param name="seed">Seed of the dropout masks.</param>
-    public FeedForward(ParameterSet parameters, string prefix, int dim, int hidden, Activation activation, float dropout, ulong seed)
+    /// <param name="gated">Whether the block is a GLU (linear1 [2·hidden, d], its second half gating the first).</param>
+    /// <param name="bias">Whether both layers have biases.</param>
+    public FeedForward(ParameterSet parameters, string prefix, int dim, int hidden, Activation activation, float dropout, ulong seed, bool gated = false, bool bias = true)
     {
-        _fc1 = new Linear(parameters, prefix + "linear1.", dim, hidden);
-        _fc2 = new Linear(parameters, prefix + "linear2.", hidden, dim);
+        _fc1 = new Linear(parameters, prefix + "linear1.", dim, gated ? 2 * hidden : hidden, bias);
+        _fc2 = new Linear(parameters, prefix + "linear2.", hidden, dim, bias);
         _drop = new Dropout(dropout, seed);
-        Activation = activation;
+        (Activation, Gated, _hidden) = (activation, gated, hidden);
     }
+
+    /// <summary>Whether the block is gated (a GLU).</summary>
+    public bool Gated { get; }
 
     /// <summary>The non-linearity.</summary>
     public Activation Activation { get; }
@@ -41,6 +51,7 @@ public sealed class FeedForward
     /// <summary>With <paramref name="inference"/> (no backward will follow), the activation is fused into the first GEMM.</summary>
     internal float[] Forward(float[] x, int n, bool training, bool inference)
     {
+        if (Gated) return _fc2.Forward(_drop.Forward(Glu(_fc1.Forward(x, n), n), n * _hidden, training), n);
         if (inference && !training) return _fc2.Forward(_fc1.ForwardActivated(x, n, Activation), n);
         _h = _fc1.Forward(x, n);                       // [n, ffn]
         int len = n * _fc1.Out;
@@ -54,11 +65,45 @@ public sealed class FeedForward
     /// <param name="n">Rows (tokens) in the call.</param>
     public float[] Backward(float[] dy, int n)
     {
+        if (Gated) return GluBackward(dy, n);
         int len = n * _fc1.Out;
         // The hidden-width gradient lives only until fc1's backward: one scratch shared by every FFN trained on this
         // thread, with dropout and the activation's backward applied in place.
         var da = _drop.Backward(_fc2.Backward(dy, n, inputGrad: true, into: Workspace.Ensure(ref t_hidden, len)), len, inPlace: true);
         Activations.Backward(Activation, _h, da, da, len); // in place
         return _fc1.Backward(da, n);
+    }
+
+    // [n, 2H] → act(u)·g [n, H]; u, g and act(u) kept apart for the backward.
+    private float[] Glu(float[] h, int n)
+    {
+        int hidden = _hidden, len = n * hidden;
+        var (u, g, a) = (Workspace.Ensure(ref _input, len), Workspace.Ensure(ref _gate, len), Workspace.Ensure(ref _activated, len));
+        for (int r = 0; r < n; r++)
+        {
+            h.AsSpan(r * 2 * hidden, hidden).CopyTo(u.AsSpan(r * hidden, hidden));
+            h.AsSpan(r * 2 * hidden + hidden, hidden).CopyTo(g.AsSpan(r * hidden, hidden));
+        }
+        Activations.Forward(Activation, u, a, len);
+        var y = Workspace.Ensure(ref _act, len);
+        TensorPrimitives.Multiply(a.AsSpan(0, len), g.AsSpan(0, len), y.AsSpan(0, len));
+        return y;
+    }
+
+    // d(act(u)·g): du = dy·g·act'(u), dg = dy·act(u), laid out as linear1's output [n, 2H].
+    private float[] GluBackward(float[] dy, int n)
+    {
+        int hidden = _hidden, len = n * hidden;
+        var dh = Workspace.Ensure(ref t_hidden, 2 * len);
+        var dp = _drop.Backward(_fc2.Backward(dy, n, inputGrad: true), len, inPlace: true);
+        var du = Workspace.Ensure(ref _act, len); // act(u)·g is no longer needed
+        TensorPrimitives.Multiply(dp.AsSpan(0, len), _gate.AsSpan(0, len), du.AsSpan(0, len));
+        Activations.Backward(Activation, _input!, du, du, len);
+        for (int r = 0; r < n; r++)
+        {
+            du.AsSpan(r * hidden, hidden).CopyTo(dh.AsSpan(r * 2 * hidden, hidden));
+            TensorPrimitives.Multiply(dp.AsSpan(r * hidden, hidden), _activated.AsSpan(r * hidden, hidden), dh.AsSpan(r * 2 * hidden + hidden, hidden));
+        }
+        return _fc1.Backward(dh, n);
     }
 }

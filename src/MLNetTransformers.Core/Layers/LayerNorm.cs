@@ -9,17 +9,18 @@ public sealed class LayerNorm : IParallelWork
     private int _n;
     private bool _backward;
 
-    /// <summary>Declares <c>{prefix}weight</c> (ones) and <c>{prefix}bias</c> (zeros), both [dim].</summary>
+    /// <summary>Declares <c>{prefix}weight</c> (ones) and, when <paramref name="bias"/>, <c>{prefix}bias</c> (zeros), both [dim].</summary>
     /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
     /// <param name="prefix">Prefix of the parameter names.</param>
     /// <param name="dim">Width of the normalised rows.</param>
     /// <param name="eps">Added to the variance for numerical stability.</param>
-    public LayerNorm(ParameterSet parameters, string prefix, int dim, float eps = 1e-5f)
+    /// <param name="bias">Whether the norm has a shift β (PyTorch's <c>bias</c>; ModernBERT's norms have none).</param>
+    public LayerNorm(ParameterSet parameters, string prefix, int dim, float eps = 1e-5f, bool bias = true)
     {
         Dim = dim;
         Eps = eps;
         Weight = parameters.Add(prefix + "weight", new[] { dim }, Init.Ones, decay: false);
-        Bias = parameters.Add(prefix + "bias", new[] { dim }, Init.Zeros, decay: false);
+        Bias = bias ? parameters.Add(prefix + "bias", new[] { dim }, Init.Zeros, decay: false) : null;
     }
 
     /// <summary>Normalised size.</summary>
@@ -28,8 +29,8 @@ public sealed class LayerNorm : IParallelWork
     public float Eps { get; }
     /// <summary>Gain γ, [dim].</summary>
     public ParameterTensor Weight { get; }
-    /// <summary>Shift β, [dim].</summary>
-    public ParameterTensor Bias { get; }
+    /// <summary>Shift β, [dim]; null without one.</summary>
+    public ParameterTensor? Bias { get; }
 
     /// <summary>x: [n, dim] → y = (x − μ)/σ · γ + β.</summary>
     /// <param name="x">Input activations (shapes as in the summary).</param>
@@ -52,7 +53,7 @@ public sealed class LayerNorm : IParallelWork
         int d = Dim, r0 = piece * RowsPerPiece, r1 = Math.Min(_n, r0 + RowsPerPiece);
         float[] x = _x, y = _y!, mean = _mean!, rstd = _rstd!;
         var w = Weight.Value;
-        var b = Bias.Value;
+        var b = Bias is null ? default : Bias.Value;
         for (int r = r0; r < r1; r++)
         {
             var xr = x.AsSpan(r * d, d);
@@ -64,7 +65,8 @@ public sealed class LayerNorm : IParallelWork
             mean[r] = mu;
             rstd[r] = rs;
             TensorPrimitives.Multiply(yr, rs, yr);
-            TensorPrimitives.FusedMultiplyAdd(yr, w, b, yr);
+            if (b.IsEmpty) TensorPrimitives.Multiply(yr, w, yr);
+            else TensorPrimitives.FusedMultiplyAdd(yr, w, b, yr);
         }
     }
 
@@ -82,11 +84,11 @@ public sealed class LayerNorm : IParallelWork
         try { WorkerPool.For(pieces, this); }
         finally { (_dy, _backward) = (Array.Empty<float>(), false); }
         var dw = Weight.Grad;
-        var db = Bias.Grad;
+        var db = Bias is null ? default : Bias.Grad;
         for (int p = 0; p < pieces; p++)
         {
             TensorPrimitives.Add(dw, partial.AsSpan(p * 2 * d, d), dw);
-            TensorPrimitives.Add(db, partial.AsSpan(p * 2 * d + d, d), db);
+            if (!db.IsEmpty) TensorPrimitives.Add(db, partial.AsSpan(p * 2 * d + d, d), db);
         }
         return _dx!;
     }

@@ -20,6 +20,7 @@ public sealed class MultiHeadAttention
     private float[] _x = Array.Empty<float>(), _mem = Array.Empty<float>();
     private int _batch, _tq, _tk, _rows;
     private bool _cross;
+    private PackedSequences? _packed;
 
     /// <summary>
     /// Declares <c>{prefix}in_proj_weight</c> [3d, d], <c>{prefix}in_proj_bias</c> [3d] and <c>{prefix}out_proj.*</c>
@@ -131,6 +132,30 @@ public sealed class MultiHeadAttention
     }
     private DisentangledAttentionTerms? _disentangled, _terms;
 
+    /// <summary>
+    /// Rotary position embedding applied to this layer's queries and keys (<see cref="RotaryPositions"/>: ModernBERT's), or
+    /// null. Bidirectional self-attention only.
+    /// </summary>
+    public RotaryPositions? Rotary { get; set; }
+
+    /// <summary>
+    /// A sliding window: query i attends only to keys j with |i − j| ≤ this (ModernBERT's local layers, half their
+    /// <c>local_attention</c>); 0 = every key. Bidirectional self-attention only.
+    /// </summary>
+    public int Window
+    {
+        get => _window;
+        set => _window = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "A sliding window is 0 (none) or positive.");
+    }
+    private int _window;
+
+    // Rotary positions and windows are built for bidirectional self-attention over whole sequences.
+    private void RequireBidirectionalSelfAttention(string what)
+    {
+        if ((Rotary is not null || _window > 0) && Causal)
+            throw new NotSupportedException($"Rotary positions and sliding windows serve bidirectional self-attention; {what} is not supported with them.");
+    }
+
     /// <summary>Self-attention; with <paramref name="inference"/> (no backward follows) tiled unless <see cref="RecordWeights"/>; <paramref name="training"/> applies <see cref="AttentionDropout"/>.</summary>
     internal float[] Forward(float[] x, int batch, int seqLen, bool[]? keyPadding, bool inference, bool training = false) =>
         SelfAttend(x, batch * seqLen, batch, seqLen, keyPadding, null, inference, training);
@@ -150,14 +175,16 @@ public sealed class MultiHeadAttention
     private float[] SelfAttend(float[] x, int n, int batch, int seqLen, bool[]? keyPadding, PackedSequences? packed, bool inference, bool training)
     {
         int a = AttnDim;
-        (_batch, _tq, _tk, _rows, _cross, _x) = (batch, seqLen, seqLen, n, false, x);
+        RequireBidirectionalSelfAttention("causal attention");
+        (_batch, _tq, _tk, _rows, _cross, _x, _packed) = (batch, seqLen, seqLen, n, false, x, packed);
         var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);                              // [n, 3A]
         InProject(x, n, qkv);
+        Rotary?.Rotate(qkv, 3 * a, a, batch, seqLen, packed, inverse: false);
         var ctx = Workspace.Ensure(ref _ctx, n * a);                                  // [n, A]
         var terms = _disentangled?.Forward(qkv, batch, seqLen, packed, training);
         _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
             batch, Heads, seqLen, seqLen, HeadDim, _disentangled?.Scale ?? 1f / MathF.Sqrt(HeadDim), Causal, keyPadding, tiled: inference && !RecordWeights, packed, training,
-            PositionBias?.Offsets(seqLen), seqLen, terms);
+            PositionBias?.Offsets(seqLen), seqLen, terms, _window);
         return _outProj is null ? ctx : _outProj.Forward(ctx, n);
     }
 
@@ -177,6 +204,7 @@ public sealed class MultiHeadAttention
     /// <summary>Cross-attention; with <paramref name="inference"/> (no backward follows) tiled unless <see cref="RecordWeights"/>.</summary>
     internal float[] Forward(float[] x, int batch, int queryLength, float[] memory, int memoryLength, bool[]? memoryPadding, bool inference)
     {
+        if (Rotary is not null || _window > 0) throw new NotSupportedException("Rotary positions and sliding windows serve self-attention; cross-attention is not supported with them.");
         int n = batch * queryLength, nm = batch * memoryLength, a = AttnDim, d = InDim;
         (_batch, _tq, _tk, _rows, _cross, _x, _mem) = (batch, queryLength, memoryLength, n, true, x, memory);
         var w = InProjWeight.Value;
@@ -230,6 +258,7 @@ public sealed class MultiHeadAttention
             _attention.Backward(dctx, new(dqkv, 0, 3 * a), new(dqkv, a, 3 * a), new(dqkv, 2 * a, 3 * a));
             PositionBias?.AddGradient(_attention.ScoreBiasGradient, _batch * Heads, _tq);
             _disentangled?.Backward(_attention.ScoreTermsGradient, dqkv);
+            Rotary?.Rotate(dqkv, 3 * a, a, _batch, _tq, _packed, inverse: true); // d(q, k) before the rotation
             Gemm.MatMulTransA(dqkv.AsSpan(0, n * 3 * a), _x.AsSpan(0, n * d), gw, 3 * a, d, n, accumulate: true);
             if (InProjBias is not null) ColumnSum.Run(dqkv, n, 3 * a, InProjBias.Owner.Grad, InProjBias.Offset);
             Gemm.MatMul(dqkv.AsSpan(0, n * 3 * a), w, dx.AsSpan(0, n * d), n, d, 3 * a);
@@ -276,6 +305,7 @@ public sealed class MultiHeadAttention
     internal float[] ForwardIncremental(float[] x, int[] lengths, float[][] cacheK, float[][] cacheV, int[] starts)
     {
         int a = AttnDim, n = 0;
+        if (Rotary is not null || _window > 0) throw new NotSupportedException("Rotary positions and sliding windows serve bidirectional self-attention; incremental decoding is not supported with them.");
         for (int s = 0; s < lengths.Length; s++)
         {
             if ((starts[s] + lengths[s]) * a > cacheK[s].Length)

@@ -3,12 +3,14 @@ namespace MLNetTransformers.Core.Layers;
 /// <summary>
 /// BERT's pooler: pooled [B, d] → tanh(dense(pooled)) [B, d], weights <c>{prefix}dense.*</c>; with
 /// <see cref="PoolerActivation.Relu"/>, DistilBERT's <c>pre_classifier</c> + ReLU; with <see cref="PoolerActivation.Gelu"/>,
-/// ELECTRA's <c>classifier.dense</c> + GELU.
+/// ELECTRA's <c>classifier.dense</c> + GELU; with a norm after the activation (<c>{prefix}norm.*</c>), ModernBERT's
+/// prediction head (<c>head.dense</c>, GELU, <c>head.norm</c>).
 /// </summary>
 public sealed class Pooler
 {
     private readonly Linear _dense;
     private readonly PoolerActivation _activation;
+    private readonly LayerNorm? _norm;
     private float[]? _y, _z, _dz;
     private int _batch;
 
@@ -17,11 +19,17 @@ public sealed class Pooler
     /// <param name="prefix">Prefix of the parameter names.</param>
     /// <param name="dim">Width d of the pooled vectors.</param>
     /// <param name="activation">tanh (BERT), ReLU (DistilBERT's classifier) or GELU (ELECTRA's).</param>
-    public Pooler(ParameterSet parameters, string prefix, int dim, PoolerActivation activation = PoolerActivation.Tanh)
+    /// <param name="bias">Whether the dense layer (and the norm) have biases.</param>
+    /// <param name="normEps">With a positive value, a LayerNorm of that epsilon after the activation (ModernBERT's head); 0 = none.</param>
+    public Pooler(ParameterSet parameters, string prefix, int dim, PoolerActivation activation = PoolerActivation.Tanh, bool bias = true, float normEps = 0f)
     {
-        _dense = new Linear(parameters, prefix + "dense.", dim, dim);
+        _dense = new Linear(parameters, prefix + "dense.", dim, dim, bias);
         _activation = activation;
+        if (normEps > 0f) _norm = new LayerNorm(parameters, prefix + "norm.", dim, normEps, bias);
     }
+
+    /// <summary>The LayerNorm after the activation, or null.</summary>
+    public LayerNorm? Norm => _norm;
 
     /// <summary>The dense layer.</summary>
     public Linear Dense => _dense;
@@ -42,7 +50,7 @@ public sealed class Pooler
         }
         else TensorPrimitives.Tanh(z, y.AsSpan(0, n));
         _batch = batch;
-        return y;
+        return _norm is null ? y : _norm.Forward(y, batch);
     }
 
     /// <summary>dy [B, d] → dx [B, d] for the last Forward; adds the dense layer's gradients.</summary>
@@ -50,6 +58,7 @@ public sealed class Pooler
     public float[] Backward(float[] dy)
     {
         int n = _batch * _dense.Out;
+        if (_norm is not null) dy = _norm.Backward(dy, _batch);
         var dz = Workspace.Ensure(ref _dz, n);
         var y = _y.AsSpan(0, n);
         if (_activation == PoolerActivation.Relu)

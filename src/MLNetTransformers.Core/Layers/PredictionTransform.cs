@@ -21,11 +21,12 @@ public sealed class PredictionTransform
     /// <param name="activation">The encoder's activation (<c>hidden_act</c>).</param>
     /// <param name="eps">The LayerNorm's epsilon.</param>
     /// <param name="outDim">Width e of the output (the token embedding's); 0 = d.</param>
-    public PredictionTransform(ParameterSet parameters, string prefix, int dim, Activation activation, float eps, int outDim = 0)
+    /// <param name="bias">Whether the dense layer and the norm have biases (ModernBERT's head has none).</param>
+    public PredictionTransform(ParameterSet parameters, string prefix, int dim, Activation activation, float eps, int outDim = 0, bool bias = true)
     {
         if (outDim <= 0) outDim = dim;
-        _dense = new Linear(parameters, prefix + "dense.", dim, outDim);
-        _norm = new LayerNorm(parameters, prefix + "norm.", outDim, eps);
+        _dense = new Linear(parameters, prefix + "dense.", dim, outDim, bias);
+        _norm = new LayerNorm(parameters, prefix + "norm.", outDim, eps, bias);
         _act = activation;
     }
 

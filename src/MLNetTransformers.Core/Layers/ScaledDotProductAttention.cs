@@ -32,6 +32,8 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     private int _biasBound;
     // Terms added to each score (DisentangledAttentionTerms), laid out as the scores; their gradient in the same layout.
     private float[]? _terms, _termsGrad;
+    // A sliding window (ModernBERT's local layers): query i sees keys j with |i − j| ≤ _window; 0 = every key.
+    private int _window;
 
     /// <summary>Batch size of the last Forward.</summary>
     public int Batch { get; private set; }
@@ -72,11 +74,15 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     /// length, queryLength = keyLength = T is only their bound, and <paramref name="keyPadding"/> is not used.
     /// With <paramref name="scoreBias"/> (bidirectional self-attention only) every scaled score gains the bias of its
     /// key's offset from its query (<see cref="RelativePositionBias.Offsets"/> for sequences of at most <paramref name="biasBound"/>).
+    /// With <paramref name="window"/> &gt; 0 (bidirectional self-attention only) query i sees only keys j with |i − j| ≤ window.
     /// </summary>
     public void Forward(MatrixView q, MatrixView k, MatrixView v, float[] output, int batch, int heads, int queryLength, int keyLength,
         int headDim, float scale, bool causal, bool[]? keyPadding, bool tiled = false, PackedSequences? packed = null, bool training = false,
-        float[]? scoreBias = null, int biasBound = 0, float[]? scoreTerms = null)
+        float[]? scoreBias = null, int biasBound = 0, float[]? scoreTerms = null, int window = 0)
     {
+        if (window < 0 || (window > 0 && (causal || queryLength != keyLength)))
+            throw new ArgumentException($"A sliding window of {window} serves bidirectional self-attention only, not [{queryLength}, {keyLength}]{(causal ? ", causal" : "")}.", nameof(window));
+        _window = window;
         if (keyPadding is not null && keyPadding.Length < batch * keyLength)
             throw new ArgumentException($"Key padding mask has {keyPadding.Length} entries; [{batch}, {keyLength}] needs {batch * keyLength}.", nameof(keyPadding));
         if (scoreBias is not null && (causal || queryLength != keyLength || keyLength > biasBound || scoreBias.Length < heads * (2 * biasBound - 1)))
@@ -188,6 +194,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
             int valid = Causal ? Math.Clamp(i + 1 + tk - tq, 0, tk) : tk;
             if (!pad.IsEmpty)
                 for (int j = 0; j < valid; j++) if (pad[j]) row[j] = float.NegativeInfinity;
+            if (_window > 0) MaskOutsideWindow(row, i, 0);
             Softmax.InPlace(row, valid);
         }
         var weights = p;
@@ -263,6 +270,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
                         if (_terms is not null) TensorPrimitives.MultiplyAdd(row, Scale, _terms.AsSpan(termStart + (q0 + i) * tk, keys), row);
                         if (!pad.IsEmpty)
                             for (int j = 0; j < valid; j++) if (pad[j]) r[j] = float.NegativeInfinity;
+                        if (_window > 0) MaskOutsideWindow(row, q0 + i, 0);
                         float max = Softmax.Max(r, valid);
                         if (float.IsNegativeInfinity(max)) { row.Clear(); continue; }
                         float sum = Softmax.ExpSum(r, valid, scale, max * scale);
@@ -289,6 +297,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
                         if (_terms is not null) TensorPrimitives.MultiplyAdd(row, Scale, _terms.AsSpan(termStart + (q0 + i) * tk + k0, kb), row);
                         if (!pad.IsEmpty)
                             for (int j = 0; j < valid; j++) if (pad[k0 + j]) live[j] = float.NegativeInfinity;
+                        if (_window > 0) MaskOutsideWindow(live, q0 + i, k0);
                         // rowMax is kept in scaled units (the exponent's).
                         float max = Math.Max(rowMax[i], Softmax.Max(r, valid) * scale);
                         row[valid..].Clear();
@@ -312,6 +321,14 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
                 }
             }
         }
+    }
+
+    // Scores of query i against keys k0.. (one row or a block of it): −∞ where |i − j| > window.
+    private void MaskOutsideWindow(Span<float> row, int i, int k0)
+    {
+        int lo = Math.Clamp(i - _window - k0, 0, row.Length), hi = Math.Clamp(i + _window + 1 - k0, lo, row.Length);
+        row[..lo].Fill(float.NegativeInfinity);
+        row[hi..].Fill(float.NegativeInfinity);
     }
 
     // C[m, n] (+)= A[m, k]·B[k, n], row-major with strides; RowGemm where it runs, else the packed GEMM on one thread.

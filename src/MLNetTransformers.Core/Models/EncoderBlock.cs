@@ -21,16 +21,18 @@ public sealed class EncoderBlock
     /// <param name="config">The model's shape.</param>
     /// <param name="causal">Whether each position attends only to itself and earlier ones.</param>
     /// <param name="seed">Seed of the dropout masks.</param>
-    public EncoderBlock(ParameterSet parameters, string prefix, TransformerConfig config, bool causal, ulong seed)
+    /// <param name="layer">The block's place in its stack (ModernBERT's blocks differ by it: the first has no attention norm, some attend locally).</param>
+    public EncoderBlock(ParameterSet parameters, string prefix, TransformerConfig config, bool causal, ulong seed, int layer = 0)
     {
         _dim = config.ModelDim;
-        var mha = new MultiHeadAttention(parameters, prefix + "self_attn.", config.ModelDim, config.Heads, causal)
+        var mha = new MultiHeadAttention(parameters, prefix + "self_attn.", config.ModelDim, config.Heads, causal, config.Biases)
         {
             AttentionDropout = config.AttentionDropout, AttentionDropoutSeed = seed + 4,
         };
-        var ff = new FeedForward(parameters, prefix, config.ModelDim, config.FeedForwardDim, config.Activation, config.Dropout, seed + 1);
-        var norm1 = new LayerNorm(parameters, prefix + "norm1.", config.ModelDim, config.LayerNormEps);
-        var norm2 = new LayerNorm(parameters, prefix + "norm2.", config.ModelDim, config.LayerNormEps);
+        mha.Window = config.WindowOf(layer);
+        var ff = new FeedForward(parameters, prefix, config.ModelDim, config.FeedForwardDim, config.Activation, config.Dropout, seed + 1, config.GatedFeedForward, config.Biases);
+        var norm1 = layer == 0 && !config.FirstBlockAttentionNorm ? null : new LayerNorm(parameters, prefix + "norm1.", config.ModelDim, config.LayerNormEps, config.Biases);
+        var norm2 = new LayerNorm(parameters, prefix + "norm2.", config.ModelDim, config.LayerNormEps, config.Biases);
         _sa = new SelfAttentionSublayer(mha);
         _attnBranch = new ResidualSublayer(norm1, _sa, new Dropout(config.Dropout, seed + 2), config.Norm);
         _ff = new FeedForwardSublayer(ff);

@@ -108,6 +108,44 @@ public record TransformerConfig
     public int DisentangledMaxDistance { get; init; }
     /// <summary>Sentence embeddings are scaled to unit length (sentence-transformers' Normalize module).</summary>
     public bool NormalizeEmbeddings { get; init; }
+    /// <summary>
+    /// Whether the blocks' linear layers and the encoder's LayerNorms (embeddings', blocks', final, the pooler's dense
+    /// layer and norm) have biases; ModernBERT's have none. Encoders only.
+    /// </summary>
+    public bool Biases { get; init; } = true;
+    /// <summary>
+    /// Gated feed-forward blocks (a GLU: ModernBERT's GeGLU): the first layer is 2 × <see cref="FeedForwardDim"/> wide
+    /// and its second half multiplies the activated first half. Encoders only.
+    /// </summary>
+    public bool GatedFeedForward { get; init; }
+    /// <summary>
+    /// Rotary position embedding of queries and keys (<see cref="Layers.RotaryPositions"/>) with this base (ModernBERT's
+    /// global layers: 160,000); 0 = none. Usually with <see cref="PositionalEncodingKind.None"/>. Encoders only.
+    /// </summary>
+    public float RotaryTheta { get; init; }
+    /// <summary>The rotary base of the blocks that attend in a sliding window (ModernBERT's local layers: 10,000); 0 = <see cref="RotaryTheta"/>.</summary>
+    public float LocalRotaryTheta { get; init; }
+    /// <summary>
+    /// Blocks that attend locally see, for query i, only keys j with |i − j| ≤ this (ModernBERT's <c>local_attention</c> / 2,
+    /// 64); 0 = every block attends to every key. Encoders only.
+    /// </summary>
+    public int SlidingWindow { get; init; }
+    /// <summary>With a <see cref="SlidingWindow"/>, block i attends to every key when i is a multiple of this (ModernBERT's <c>global_attn_every_n_layers</c>, 3), locally otherwise.</summary>
+    public int GlobalAttentionEvery { get; init; } = 1;
+    /// <summary>Whether the first pre-norm block normalizes its attention's input (ModernBERT's does not: the embeddings' norm has just done it).</summary>
+    public bool FirstBlockAttentionNorm { get; init; } = true;
+    /// <summary>A LayerNorm after the pooler's activation (ModernBERT's prediction head: dense, activation, norm).</summary>
+    public bool PoolerNorm { get; init; }
+
+    /// <summary>Whether block <paramref name="layer"/> attends within the <see cref="SlidingWindow"/>.</summary>
+    /// <param name="layer">The block's index.</param>
+    public bool IsLocalLayer(int layer) => SlidingWindow > 0 && layer % GlobalAttentionEvery != 0;
+    /// <summary>Block <paramref name="layer"/>'s sliding window (0 = none).</summary>
+    /// <param name="layer">The block's index.</param>
+    public int WindowOf(int layer) => IsLocalLayer(layer) ? SlidingWindow : 0;
+    /// <summary>Block <paramref name="layer"/>'s rotary base (0 = no rotary positions).</summary>
+    /// <param name="layer">The block's index.</param>
+    public float RotaryThetaOf(int layer) => RotaryTheta > 0f && IsLocalLayer(layer) && LocalRotaryTheta > 0f ? LocalRotaryTheta : RotaryTheta;
 
     /// <summary>Longest <see cref="MaxLength"/> accepted (the tokenizer's limit too): a file claiming more is refused before anything is allocated.</summary>
     public const int MaxLengthLimit = 1 << 16;
@@ -134,6 +172,15 @@ public record TransformerConfig
             throw new ArgumentException($"{nameof(DisentangledMaxDistance)} must be 0 or, with a span, above half the span + 1 and at most {MaxLengthLimit}, got {DisentangledMaxDistance}.");
         if (DisentangledSpan > 0 && RelativeAttentionBuckets > 0) throw new ArgumentException($"{nameof(DisentangledSpan)} and {nameof(RelativeAttentionBuckets)} are two kinds of relative attention; choose one.");
         if (LayerGroups < 0 || LayerGroups > Layers) throw new ArgumentException($"{nameof(LayerGroups)} must be in [0, {nameof(Layers)} = {Layers}] (0 = no sharing), got {LayerGroups}.");
+        if (RotaryTheta != 0f && !(RotaryTheta > 1f && float.IsFinite(RotaryTheta))) throw new ArgumentException($"{nameof(RotaryTheta)} must be 0 (none) or a finite number above 1, got {RotaryTheta}.");
+        if (LocalRotaryTheta != 0f && !(LocalRotaryTheta > 1f && float.IsFinite(LocalRotaryTheta) && RotaryTheta > 0f))
+            throw new ArgumentException($"{nameof(LocalRotaryTheta)} must be 0 or, with a {nameof(RotaryTheta)}, a finite number above 1, got {LocalRotaryTheta}.");
+        if (RotaryTheta > 0f && (ModelDim / Heads) % 2 != 0) throw new ArgumentException($"Rotary positions need an even head size; {ModelDim} / {Heads} heads is {ModelDim / Heads}.");
+        if (SlidingWindow < 0 || SlidingWindow > MaxLengthLimit) throw new ArgumentException($"{nameof(SlidingWindow)} must be in [0, {MaxLengthLimit}] (0 = none), got {SlidingWindow}.");
+        if (GlobalAttentionEvery < 1) throw new ArgumentException($"{nameof(GlobalAttentionEvery)} must be at least 1, got {GlobalAttentionEvery}.");
+        if ((RotaryTheta > 0f || SlidingWindow > 0) && (DisentangledSpan > 0 || RelativeAttentionBuckets > 0))
+            throw new ArgumentException($"Rotary positions and sliding windows do not combine with {(DisentangledSpan > 0 ? nameof(DisentangledSpan) : nameof(RelativeAttentionBuckets))}.");
+        if (!FirstBlockAttentionNorm && Norm != NormPlacement.PreNorm) throw new ArgumentException($"{nameof(FirstBlockAttentionNorm)} false needs pre-norm blocks.");
         if (TypeVocabSize < 0) throw new ArgumentException($"{nameof(TypeVocabSize)} must be non-negative, got {TypeVocabSize}.");
         if (PositionOffset < 0 || PositionOffset > MaxLengthLimit) throw new ArgumentException($"{nameof(PositionOffset)} must be in [0, {MaxLengthLimit}], got {PositionOffset}.");
         if (!(LayerNormEps > 0f)) throw new ArgumentException($"{nameof(LayerNormEps)} must be positive, got {LayerNormEps}.");
@@ -156,7 +203,7 @@ public record TransformerConfig
         long d = ModelDim, e = EmbeddingWidth;
         long positions = PositionalEncoding == PositionalEncodingKind.Learned ? ((long)MaxLength + PositionOffset) * e : 0;
         return (long)VocabSize * e + positions + (long)TypeVocabSize * e + (ProjectsEmbeddings ? e * d : 0) + (Pooler ? d * d : 0)
-            + (long)RelativeAttentionBuckets * Heads + 2L * DisentangledSpan * d + ParameterLayers * (4 * d * d + 2 * d * FeedForwardDim);
+            + (long)RelativeAttentionBuckets * Heads + 2L * DisentangledSpan * d + ParameterLayers * (4 * d * d + (GatedFeedForward ? 3 : 2) * d * FeedForwardDim);
     }
 
     /// <summary>The shape alone: a plain <see cref="TransformerConfig"/> with this one's values (a classifier's encoder, say).</summary>

@@ -46,10 +46,20 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
             // Blocks sharing a set of weights (ALBERT) declare it once; the later ones get the same tensors.
             int set = config.ParameterLayerOf(i);
             using var shared = set < i ? parameters.ReuseDeclared() : null;
-            _blocks[i] = new EncoderBlock(parameters, $"{prefix}layers.{set}.", config, causal: false, seed + 16 * (ulong)(i + 1));
+            _blocks[i] = new EncoderBlock(parameters, $"{prefix}layers.{set}.", config, causal: false, seed + 16 * (ulong)(i + 1), i);
+        }
+        if (config.RotaryTheta > 0f)
+        {
+            // One table of angles per base, shared by the blocks that use it (ModernBERT's global and local layers differ).
+            var rotations = new Dictionary<float, RotaryPositions>();
+            for (int i = 0; i < _blocks.Length; i++)
+            {
+                float theta = config.RotaryThetaOf(i);
+                _blocks[i].SelfAttention.Rotary = rotations.TryGetValue(theta, out var r) ? r : rotations[theta] = new RotaryPositions(config.ModelDim / config.Heads, theta);
+            }
         }
         _pool = new SequencePooling(config.ModelDim, config.Pooling);
-        if (config.Pooler) Pooler = new Pooler(parameters, prefix + "pooler.", config.ModelDim, config.PoolerActivation);
+        if (config.Pooler) Pooler = new Pooler(parameters, prefix + "pooler.", config.ModelDim, config.PoolerActivation, config.Biases, config.PoolerNorm ? config.LayerNormEps : 0f);
         if (config.DisentangledSpan > 0)
         {
             Disentangled = new DisentangledPositions(parameters, prefix + "rel_embeddings.", config.DisentangledSpan, config.DisentangledMaxDistance, config.ModelDim,

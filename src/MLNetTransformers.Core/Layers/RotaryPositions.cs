@@ -1,0 +1,113 @@
+namespace MLNetTransformers.Core.Layers;
+
+/// <summary>
+/// Rotary position embedding (RoFormer's RoPE, in the "rotate half" layout of Hugging Face's Llama and ModernBERT): in
+/// every head, the query and key components i and i + hd/2 are rotated by the angle p·θ_i, p the token's position in its
+/// sequence and θ_i = base^(−2i/hd), so a score depends on the distance between query and key, not on where they are.
+/// No parameters: it rotates the projected q and k of a self-attention layer in place, and its backward rotates their
+/// gradients back (a rotation's transpose is its inverse).
+/// </summary>
+public sealed class RotaryPositions : IParallelWork
+{
+    private readonly int _half;
+    private readonly float[] _invFreq;
+    private float[] _cos = [], _sin = [];
+    private int _positions;
+    // The call in progress: rows of sequence b are _starts[b]..+_lengths[b] (packed) or b·T..+T (padded).
+    private float[] _qkv = [];
+    private int _stride, _width, _seqLen, _heads;
+    private PackedSequences? _packed;
+    private bool _inverse;
+
+    /// <summary>Rotations for heads of <paramref name="headDim"/> with base <paramref name="theta"/>.</summary>
+    /// <param name="headDim">Size of one head (even).</param>
+    /// <param name="theta">The frequencies' base (<c>rope_theta</c>: 10,000 in RoFormer, 160,000 in ModernBERT's global layers).</param>
+    public RotaryPositions(int headDim, float theta)
+    {
+        if (headDim <= 0 || headDim % 2 != 0) throw new ArgumentException($"Rotary positions need an even head size, got {headDim}.", nameof(headDim));
+        if (!(theta > 1f) || float.IsInfinity(theta)) throw new ArgumentException($"The rotary base must be a finite number above 1, got {theta}.", nameof(theta));
+        (HeadDim, Theta, _half) = (headDim, theta, headDim / 2);
+        // As transformers computes them, in float32: 1 / base^(2i / hd).
+        _invFreq = new float[_half];
+        for (int i = 0; i < _half; i++) _invFreq[i] = 1f / (float)Math.Pow(theta, (float)(2 * i) / headDim);
+    }
+
+    /// <summary>Size of one head.</summary>
+    public int HeadDim { get; }
+    /// <summary>The frequencies' base.</summary>
+    public float Theta { get; }
+
+    /// <summary>cos and sin of position p's angles, [hd/2] each (the angle p·θ_i rounded to float32 first, as PyTorch forms it).</summary>
+    /// <param name="position">The position.</param>
+    public (float[] Cos, float[] Sin) Angles(int position)
+    {
+        var (cos, sin) = (new float[_half], new float[_half]);
+        for (int i = 0; i < _half; i++)
+        {
+            double angle = (float)position * _invFreq[i];
+            (cos[i], sin[i]) = ((float)Math.Cos(angle), (float)Math.Sin(angle));
+        }
+        return (cos, sin);
+    }
+
+    // The tables [positions, hd/2] grow to the longest sequence seen.
+    private void Ensure(int positions)
+    {
+        if (positions <= _positions) return;
+        var (cos, sin) = (new float[positions * _half], new float[positions * _half]);
+        for (int p = 0; p < positions; p++)
+        {
+            var (c, s) = Angles(p);
+            c.CopyTo(cos, p * _half);
+            s.CopyTo(sin, p * _half);
+        }
+        (_cos, _sin, _positions) = (cos, sin, positions);
+    }
+
+    /// <summary>
+    /// Rotates the first <paramref name="width"/>·2 columns of every row of <paramref name="qkv"/> (queries then keys,
+    /// heads of <see cref="HeadDim"/> side by side), rows of <paramref name="stride"/> floats: B padded sequences of T, or
+    /// <paramref name="packed"/> ones. With <paramref name="inverse"/> the rotation is undone (the backward pass).
+    /// </summary>
+    /// <param name="qkv">The projected queries, keys (and values, untouched), [rows, stride].</param>
+    /// <param name="stride">Floats per row.</param>
+    /// <param name="width">Queries' width (heads · head size); the keys follow them.</param>
+    /// <param name="batch">Sequences (B).</param>
+    /// <param name="seqLen">Tokens per padded sequence (T).</param>
+    /// <param name="packed">The packing when the rows are packed sequences, else null.</param>
+    /// <param name="inverse">Whether to rotate back.</param>
+    public void Rotate(float[] qkv, int stride, int width, int batch, int seqLen, PackedSequences? packed, bool inverse)
+    {
+        if (width % HeadDim != 0 || 2 * width > stride) throw new ArgumentException($"Rows of {stride} floats do not hold queries and keys of {width} in heads of {HeadDim}.", nameof(width));
+        Ensure(seqLen);
+        (_qkv, _stride, _width, _seqLen, _heads, _packed, _inverse) = (qkv, stride, width, seqLen, width / HeadDim, packed, inverse);
+        try { WorkerPool.For(batch, this); }
+        finally { (_qkv, _packed) = ([], null); }
+    }
+
+    void IParallelWork.Run(int b)
+    {
+        int start = _packed is null ? b * _seqLen : _packed.StartArray[b], length = _packed is null ? _seqLen : _packed.LengthArray[b];
+        int half = _half;
+        Span<float> x1 = stackalloc float[half], x2 = stackalloc float[half], t = stackalloc float[half];
+        for (int p = 0; p < length; p++)
+        {
+            ReadOnlySpan<float> cos = _cos.AsSpan(p * half, half), sin = _sin.AsSpan(p * half, half);
+            var row = _qkv.AsSpan((start + p) * _stride, 2 * _width);
+            for (int h = 0; h < 2 * _heads; h++)
+            {
+                // (x1, x2) → (x1·cos − x2·sin, x2·cos + x1·sin); inverse: (x1·cos + x2·sin, x2·cos − x1·sin)
+                var lo = row.Slice(h * HeadDim, half);
+                var hi = row.Slice(h * HeadDim + half, half);
+                lo.CopyTo(x1);
+                hi.CopyTo(x2);
+                TensorPrimitives.Multiply(x2, sin, t);
+                if (_inverse) TensorPrimitives.MultiplyAdd(x1, cos, t, lo);
+                else { TensorPrimitives.Multiply(x1, cos, lo); TensorPrimitives.Subtract(lo, t, lo); }
+                TensorPrimitives.Multiply(x1, sin, t);
+                if (_inverse) { TensorPrimitives.Multiply(x2, cos, hi); TensorPrimitives.Subtract(hi, t, hi); }
+                else TensorPrimitives.MultiplyAdd(x2, cos, t, hi);
+            }
+        }
+    }
+}
