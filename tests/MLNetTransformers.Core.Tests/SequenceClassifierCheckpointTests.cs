@@ -45,7 +45,7 @@ public class SequenceClassifierCheckpointTests
     [Fact]
     public void OnlyBertsClassifier_UsesThePretrainedPooler()
     {
-        Assert.Equal(["DeBERTa-v2", "DistilBERT", "ELECTRA", "MPNet", "RoBERTa"], EncoderFamily.All.Where(f => f.ClassifierHasOwnDenseLayer).Select(f => f.Name).Order());
+        Assert.Equal(["DeBERTa-v2", "DistilBERT", "ELECTRA", "ModernBERT", "MPNet", "RoBERTa"], EncoderFamily.All.Where(f => f.ClassifierHasOwnDenseLayer).Select(f => f.Name).Order());
         Assert.False(EncoderFamily.Bert.ClassifierHasOwnDenseLayer);
     }
 

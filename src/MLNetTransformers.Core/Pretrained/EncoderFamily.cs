@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace MLNetTransformers.Core.Pretrained;
 
 /// <summary>
-/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3): how its
+/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3, ModernBERT): how its
 /// <c>config.json</c> reads as a <see cref="TransformerConfig"/>, which blocks it chooses (token types, the
 /// LayerNorm after the embeddings, the position offset, the pooler) and which of its checkpoint's tensors holds each
 /// engine parameter. <see cref="All"/> is the one registry of the families there are; <see cref="ForModelType"/> finds
@@ -78,14 +78,19 @@ public sealed class EncoderFamily
             ("PositionalEncoding", config.PositionalEncoding, back.PositionalEncoding), ("EmbeddingNorm", config.EmbeddingNorm, back.EmbeddingNorm),
             ("EmbeddingWidth", config.EmbeddingWidth, back.EmbeddingWidth), ("RelativeAttentionBuckets", config.RelativeAttentionBuckets, back.RelativeAttentionBuckets),
             ("LayerGroups", config.LayerGroups, back.LayerGroups), ("DisentangledSpan", config.DisentangledSpan, back.DisentangledSpan),
-            ("DisentangledMaxDistance", config.DisentangledMaxDistance, back.DisentangledMaxDistance),
+            ("DisentangledMaxDistance", config.DisentangledMaxDistance, back.DisentangledMaxDistance), ("Biases", config.Biases, back.Biases),
+            ("GatedFeedForward", config.GatedFeedForward, back.GatedFeedForward), ("RotaryTheta", config.RotaryTheta, back.RotaryTheta),
+            ("LocalRotaryTheta", config.RotaryThetaOf(config.GlobalAttentionEvery > 1 ? 1 : 0), back.RotaryThetaOf(config.GlobalAttentionEvery > 1 ? 1 : 0)),
+            ("SlidingWindow", config.SlidingWindow, back.SlidingWindow), ("GlobalAttentionEvery", config.SlidingWindow > 0 ? config.GlobalAttentionEvery : 1, back.SlidingWindow > 0 ? back.GlobalAttentionEvery : 1),
+            ("FirstBlockAttentionNorm", config.FirstBlockAttentionNorm, back.FirstBlockAttentionNorm),
         })
             if (!ours.Equals(theirs)) throw new NotSupportedException($"A {Name} config.json cannot describe this encoder: its {setting} is {ours}, and {Name} has {theirs}.");
         return json;
     }
 
     /// <summary>
-    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: DeBERTa-v2 when its attention is
+    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: ModernBERT when its positions rotate
+    /// or its feed-forward blocks are gated, DeBERTa-v2 when its attention is
     /// disentangled, ALBERT when its blocks are
     /// grouped into shared sets of weights, MPNet when its attention has a
     /// relative position bias, ELECTRA when its embeddings are projected or its first-token layer is ELECTRA's GELU head,
@@ -93,7 +98,8 @@ public sealed class EncoderFamily
     /// </summary>
     /// <param name="config">The encoder's config.</param>
     public static EncoderFamily For(TransformerConfig config) =>
-        config.DisentangledSpan > 0 ? DebertaV2
+        config.RotaryTheta > 0f || config.GatedFeedForward ? ModernBert
+        : config.DisentangledSpan > 0 ? DebertaV2
         : config.LayerGroups > 0 ? Albert
         : config.RelativeAttentionBuckets > 0 ? Mpnet
         : config.ProjectsEmbeddings || config.PoolerActivation == PoolerActivation.Gelu ? Electra
@@ -192,8 +198,120 @@ public sealed class EncoderFamily
         IgnoredTensors = ["embeddings.position_embeddings.weight"], // stored by its released checkpoints without position_biased_input, never read
     };
 
+    /// <summary>
+    /// ModernBERT (<c>ModernBertModel</c>, e.g. ModernBERT-base; <c>model_type</c> modernbert): no absolute positions but
+    /// rotary ones (<c>global_rope_theta</c>, and <c>local_rope_theta</c> in the layers that attend within a sliding window of
+    /// <c>local_attention</c> / 2 on each side, all but every <c>global_attn_every_n_layers</c>-th), pre-norm blocks (the
+    /// first without its attention norm) with one query-key-value projection (<c>attn.Wqkv</c>), GeGLU feed-forward
+    /// blocks (<c>mlp.Wi</c> holds input and gate), LayerNorms and linear layers without biases, a final norm. Its
+    /// classifier's head (<c>head.dense</c>, GELU, <c>head.norm</c>) reads the pooled tokens (<c>classifier_pooling</c>);
+    /// its masked-LM head is the same head then the word embeddings as decoder (<c>decoder.bias</c>).
+    /// </summary>
+    public static EncoderFamily ModernBert { get; } = new("ModernBERT", ["modernbert"], "model.", ["embeddings.", "layers.", "final_norm."],
+        ModernBertConfig, WriteModernBertConfig, ModernBertNames, MlmHead("head.dense.", "head.norm.", "decoder.bias", "decoder.weight"),
+        new SequenceClassifierHead("ModernBertForSequenceClassification", "head.dense.", "classifier.", PoolerActivation.Gelu) { Norm = "head.norm.", PoolsFirstToken = false });
+
     /// <summary>Every family the readers know.</summary>
-    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV2];
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV2, ModernBert];
+
+    // ModernBertConfig. Its dropouts are placed BERT's way in training (embeddings and feed-forward by the larger of
+    // embedding_dropout and mlp_dropout, attention probabilities by attention_dropout); the released models use none.
+    private static TransformerConfig ModernBertConfig(JsonElement c, string src)
+    {
+        string Refuse(string what) => throw new NotSupportedException($"{src}: {what} is not supported; ModernBERT's released settings are.");
+        bool Bool(string key, bool fallback) => Get(c, key) is { } v ? v.ValueKind switch
+        {
+            JsonValueKind.True => true, JsonValueKind.False => false, _ => throw new InvalidDataException($"{src}: '{key}' is {v}, not true or false."),
+        } : fallback;
+        bool biases = Bool("norm_bias", false);
+        foreach (var key in new[] { "attention_bias", "mlp_bias", "classifier_bias" })
+            if (Bool(key, false) != biases) Refuse($"{key} {Bool(key, false).ToString().ToLowerInvariant()} with norm_bias {biases.ToString().ToLowerInvariant()} (all four alike)");
+        if (!Bool("decoder_bias", true)) Refuse("decoder_bias false");
+        string activation = Str(c, "hidden_activation", src, "gelu"), classifierActivation = Str(c, "classifier_activation", src, "gelu");
+        if (classifierActivation != activation) Refuse($"classifier_activation '{classifierActivation}' unlike hidden_activation '{activation}'");
+        if (ActivationOf(classifierActivation, src) != Activation.Gelu) Refuse($"classifier_activation '{classifierActivation}' (only gelu)");
+        int layers = Int(c, "num_hidden_layers", src), window = Int(c, "local_attention", src, 128);
+        if (window < 2 || window % 2 != 0) throw new InvalidDataException($"{src}: local_attention is {window}; it is an even window of at least 2.");
+        // Which layers attend locally: global_attn_every_n_layers, or the newer layer_types list of the same pattern.
+        int every = Int(c, "global_attn_every_n_layers", src, 3);
+        if (Get(c, "layer_types") is { ValueKind: JsonValueKind.Array } types)
+        {
+            // every: the index of the second full_attention layer (1 when none slides, the layer count when only the first is full)
+            var kinds = types.EnumerateArray().Select(t => t.ToString()).ToArray();
+            int second = Array.IndexOf(kinds, "full_attention", Math.Min(1, kinds.Length));
+            every = !kinds.Contains("sliding_attention") ? 1 : second > 0 ? second : layers;
+            var expected = Enumerable.Range(0, layers).Select(i => i % every == 0 ? "full_attention" : "sliding_attention");
+            if (kinds.Length != layers || !kinds.SequenceEqual(expected))
+                Refuse($"layer_types [{string.Join(", ", kinds)}] (only a full_attention layer every n layers, the rest sliding_attention)");
+        }
+        if (every < 1) throw new InvalidDataException($"{src}: global_attn_every_n_layers is {every}; it must be at least 1.");
+        float Theta(string kind, string oldKey, float fallback)
+        {
+            if (Get(c, "rope_parameters") is { ValueKind: JsonValueKind.Object } rope && rope.TryGetProperty(kind, out var p) && p.ValueKind == JsonValueKind.Object)
+            {
+                if (p.TryGetProperty("rope_type", out var type) && type.GetString() != "default") Refuse($"rope_type '{type.GetString()}' for {kind} (only default)");
+                if (p.TryGetProperty("rope_theta", out var theta)) return theta.ValueKind == JsonValueKind.Number ? (float)theta.GetDouble() : throw new InvalidDataException($"{src}: {kind}'s rope_theta is {theta}, not a number.");
+            }
+            if (Get(c, "rope_scaling") is { ValueKind: JsonValueKind.Object }) Refuse("rope_scaling");
+            return Float(c, oldKey, src, fallback);
+        }
+        return new TransformerConfig
+        {
+            VocabSize = Int(c, "vocab_size", src), ModelDim = Int(c, "hidden_size", src), Layers = layers, Heads = Int(c, "num_attention_heads", src),
+            FeedForwardDim = Int(c, "intermediate_size", src), MaxLength = Int(c, "max_position_embeddings", src, 8192),
+            Dropout = Math.Max(Float(c, "embedding_dropout", src, 0f), Float(c, "mlp_dropout", src, 0f)), AttentionDropout = Float(c, "attention_dropout", src, 0f),
+            LayerNormEps = Float(c, "norm_eps", src, 1e-5f), Activation = ActivationOf(activation, src), Norm = NormPlacement.PreNorm,
+            PositionalEncoding = PositionalEncodingKind.None, EmbeddingNorm = true, Biases = biases, GatedFeedForward = true,
+            RotaryTheta = Theta("full_attention", "global_rope_theta", 160_000f), LocalRotaryTheta = Theta("sliding_attention", "local_rope_theta", 10_000f),
+            SlidingWindow = window / 2, GlobalAttentionEvery = every, FirstBlockAttentionNorm = false,
+            Pooling = Str(c, "classifier_pooling", src, "cls") switch
+            {
+                "cls" => Pooling.Cls, "mean" => Pooling.Mean, var other => throw new NotSupportedException($"{src}: classifier_pooling '{other}' is not supported; supported: cls, mean."),
+            },
+            PoolerActivation = PoolerActivation.Gelu,
+        };
+    }
+
+    private static JsonObject WriteModernBertConfig(TransformerConfig c) => new()
+    {
+        ["model_type"] = "modernbert", ["architectures"] = new JsonArray("ModernBertModel"), ["vocab_size"] = c.VocabSize, ["hidden_size"] = c.ModelDim,
+        ["num_hidden_layers"] = c.Layers, ["num_attention_heads"] = c.Heads, ["intermediate_size"] = c.FeedForwardDim, ["hidden_activation"] = ActivationName(c.Activation),
+        ["max_position_embeddings"] = c.MaxLength, ["norm_eps"] = c.LayerNormEps, ["norm_bias"] = c.Biases, ["attention_bias"] = c.Biases, ["mlp_bias"] = c.Biases,
+        ["classifier_bias"] = c.Biases, ["classifier_activation"] = ActivationName(c.Activation), ["decoder_bias"] = true,
+        ["global_rope_theta"] = c.RotaryTheta, ["local_rope_theta"] = c.LocalRotaryTheta > 0f ? c.LocalRotaryTheta : c.RotaryTheta,
+        ["local_attention"] = 2 * (c.SlidingWindow > 0 ? c.SlidingWindow : c.MaxLength), ["global_attn_every_n_layers"] = c.SlidingWindow > 0 ? c.GlobalAttentionEvery : 1,
+        ["embedding_dropout"] = c.Dropout, ["mlp_dropout"] = c.Dropout, ["attention_dropout"] = c.AttentionDropout,
+        ["classifier_pooling"] = c.Pooling == Pooling.Mean ? "mean" : "cls",
+    };
+
+    private static string[]? ModernBertNames(string p)
+    {
+        switch (p)
+        {
+            case "tok.weight": return ["embeddings.tok_embeddings.weight"];
+            case "emb_norm.weight" or "emb_norm.bias": return ["embeddings.norm." + p["emb_norm.".Length..]];
+            case "lnf.weight" or "lnf.bias": return ["final_norm." + p["lnf.".Length..]];
+        }
+        if (!p.StartsWith("layers.", StringComparison.Ordinal)) return null; // its pooler is its classifier's head
+        int dot = p.IndexOf('.', 7);
+        string at = $"layers.{p[7..dot]}.";
+        return p[(dot + 1)..] switch
+        {
+            "self_attn.in_proj_weight" => [at + "attn.Wqkv.weight"], // q;k;v stacked, as the engine's
+            "self_attn.in_proj_bias" => [at + "attn.Wqkv.bias"],
+            "self_attn.out_proj.weight" => [at + "attn.Wo.weight"],
+            "self_attn.out_proj.bias" => [at + "attn.Wo.bias"],
+            "norm1.weight" => [at + "attn_norm.weight"],
+            "norm1.bias" => [at + "attn_norm.bias"],
+            "linear1.weight" => [at + "mlp.Wi.weight"], // input then gate, as chunk(2) splits it
+            "linear1.bias" => [at + "mlp.Wi.bias"],
+            "linear2.weight" => [at + "mlp.Wo.weight"],
+            "linear2.bias" => [at + "mlp.Wo.bias"],
+            "norm2.weight" => [at + "mlp_norm.weight"],
+            "norm2.bias" => [at + "mlp_norm.bias"],
+            _ => null,
+        };
+    }
 
     /// <summary>The family of a config.json <c>model_type</c>; throws naming it when no family reads it.</summary>
     /// <param name="modelType">The model_type value.</param>
@@ -491,4 +609,10 @@ public sealed class EncoderFamily
 /// <param name="Dense">Prefix of the dense layer's <c>weight</c> and <c>bias</c> (the engine's pooler).</param>
 /// <param name="Output">Prefix of the output layer's <c>weight</c> and <c>bias</c> (the engine's head).</param>
 /// <param name="Activation">The dense layer's activation.</param>
-public sealed record SequenceClassifierHead(string Architecture, string Dense, string Output, PoolerActivation Activation);
+public sealed record SequenceClassifierHead(string Architecture, string Dense, string Output, PoolerActivation Activation)
+{
+    /// <summary>Prefix of a LayerNorm after the dense layer's activation (ModernBERT's <c>head.norm.</c>); null = none.</summary>
+    public string? Norm { get; init; }
+    /// <summary>Whether the head reads the first token (BERT's and most families'); false: the pooling config.json names (ModernBERT's <c>classifier_pooling</c>).</summary>
+    public bool PoolsFirstToken { get; init; } = true;
+}

@@ -42,17 +42,20 @@ public static class PretrainedCheckpoint
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
         string configPath = Path.Combine(folder, "config.json");
         var (family, config) = ReadConfig(configPath);
-        var (_, dense, output, activation) = family.SequenceClassifier
+        var headSpec = family.SequenceClassifier
             ?? throw new NotSupportedException($"Model folder '{folder}': {family.Name}'s sequence-classification head is not read; its encoder is (fine-tune it with a new head).");
+        var (_, dense, output, activation) = headSpec;
         var labels = ReadLabels(configPath);
         return WithWeights(folder, tensors =>
         {
             int d = config.ModelDim;
-            var head = new[]
+            var head = new List<(string, string, int[])> { (dense + "weight", "pooler.dense.weight", new[] { d, d }), (output + "weight", "head.weight", [labels.Count, d]), (output + "bias", "head.bias", [labels.Count]) };
+            if (config.Biases) head.Add((dense + "bias", "pooler.dense.bias", [d]));
+            if (headSpec.Norm is { } norm)
             {
-                (dense + "weight", "pooler.dense.weight", new[] { d, d }), (dense + "bias", "pooler.dense.bias", [d]),
-                (output + "weight", "head.weight", [labels.Count, d]), (output + "bias", "head.bias", [labels.Count]),
-            };
+                head.Add((norm + "weight", "pooler.norm.weight", [d]));
+                if (config.Biases) head.Add((norm + "bias", "pooler.norm.bias", [d]));
+            }
             // The head's shapes are checked before anything is allocated: id2label cannot make it larger than the file holds.
             foreach (var (source, _, shape) in head)
             {
@@ -62,7 +65,10 @@ public static class PretrainedCheckpoint
                     throw new InvalidDataException($"'{tensors.Source}': tensor '{source}' is [{string.Join(", ", found)}]; {labels.Count} labels of width {d} need [{string.Join(", ", shape)}].");
             }
             // The classifier is filled in place: its encoder's tensors by the family's names, the head's by the task model's.
-            var classifierConfig = new ClassifierConfig(config with { Pooler = true, Pooling = Pooling.Cls, PoolerActivation = activation }) { NumClasses = labels.Count };
+            var classifierConfig = new ClassifierConfig(config with
+            {
+                Pooler = true, Pooling = headSpec.PoolsFirstToken ? Pooling.Cls : config.Pooling, PoolerActivation = activation, PoolerNorm = headSpec.Norm is not null,
+            }) { NumClasses = labels.Count };
             classifierConfig.Validate();
             string src = $"'{tensors.Source}'";
             EnsureRoom(tensors, classifierConfig, ModelKind.Classifier, src, "a classifier");
@@ -116,7 +122,7 @@ public static class PretrainedCheckpoint
         var config = family.WriteConfig(c); // refuses, before anything is written, a shape the family cannot say
         if (c.Pooler && c.PoolerActivation != PoolerActivation.Tanh)
             throw new NotSupportedException($"This encoder's pooler ({c.PoolerActivation}) is a classifier's head (DistilBERT's pre_classifier, ELECTRA's classifier.dense); Hugging Face's encoders have no such part.");
-        var tensors = Tensors(encoder.Copy().Parameters, family, prefix: "", poolerPrefix: null); // Copy: the encoder's parameters alone
+        var tensors = Tensors(encoder.Copy().Parameters, family, prefix: "", head: null); // Copy: the encoder's parameters alone
         Directory.CreateDirectory(folder);
         WriteText(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         SafeTensorsFile.Write(Path.Combine(folder, "model.safetensors"), tensors);
@@ -155,15 +161,16 @@ public static class PretrainedCheckpoint
         var family = EncoderFamily.For(c);
         var head = family.SequenceClassifier!;
         string? problem = c.Members != 1 ? $"it is an ensemble of {c.Members}" : c.NGramBuckets > 0 ? "it has an n-gram branch"
-            : !c.Pooler || c.Pooling != Pooling.Cls ? $"it pools by {c.Pooling}{(c.Pooler ? "" : " without a pooler")}, and {family.Name}'s head reads the first token through a dense layer"
+            : !c.Pooler || (head.PoolsFirstToken && c.Pooling != Pooling.Cls) ? $"it pools by {c.Pooling}{(c.Pooler ? "" : " without a pooler")}, and {family.Name}'s head reads the first token through a dense layer"
             : c.PoolerActivation != head.Activation ? $"its pooler's activation is {c.PoolerActivation}, {family.Name}'s head has {head.Activation}"
+            : c.PoolerNorm != head.Norm is not null ? $"its pooler {(c.PoolerNorm ? "has" : "lacks")} a norm, and {family.Name}'s head {(c.PoolerNorm ? "has none" : "has one")}"
             : labels.Count != c.NumClasses ? $"it has {c.NumClasses} classes and {labels.Count} labels were given" : null;
         if (problem is not null) throw new NotSupportedException($"This classifier cannot be written as a {family.Name} sequence classifier: {problem}.");
         var config = family.WriteConfig(c);
         config["architectures"] = new JsonArray(head.Architecture);
         config["id2label"] = new JsonObject(labels.Select((l, i) => KeyValuePair.Create(i.ToString(System.Globalization.CultureInfo.InvariantCulture), (JsonNode?)l)));
         config["label2id"] = new JsonObject(labels.Distinct().Select(l => KeyValuePair.Create(l, (JsonNode?)labels.ToList().IndexOf(l))));
-        var tensors = Tensors(model.Encoder.Copy().Parameters, family, family.Prefix, head.Dense);
+        var tensors = Tensors(model.Encoder.Copy().Parameters, family, family.Prefix, head);
         foreach (var part in new[] { "weight", "bias" })
         {
             var p = model.Parameters["head." + part];
@@ -176,16 +183,18 @@ public static class PretrainedCheckpoint
     }
 
     // An encoder's parameters as the family's checkpoint tensors (without a prefix for a bare encoder, with it inside a
-    // task model); the pooler under poolerPrefix when given (a classifier's head), else as the family names it.
-    private static List<(string, int[], ReadOnlyMemory<float>)> Tensors(Layers.ParameterSet parameters, EncoderFamily family, string prefix, string? poolerPrefix)
+    // task model); the pooler under the head's names when given (a classifier's head), else as the family names it.
+    private static List<(string, int[], ReadOnlyMemory<float>)> Tensors(Layers.ParameterSet parameters, EncoderFamily family, string prefix, SequenceClassifierHead? head)
     {
         var tensors = new List<(string, int[], ReadOnlyMemory<float>)>();
         foreach (var p in parameters.Tensors)
         {
             var values = parameters.Data.AsMemory(p.Offset, p.Length);
-            if (poolerPrefix is not null && p.Name.StartsWith("pooler.dense.", StringComparison.Ordinal))
+            if (head is not null && p.Name.StartsWith("pooler.", StringComparison.Ordinal))
             {
-                tensors.Add((poolerPrefix + p.Name["pooler.dense.".Length..], p.Shape.ToArray(), values));
+                string? name = p.Name.StartsWith("pooler.dense.", StringComparison.Ordinal) ? head.Dense + p.Name["pooler.dense.".Length..]
+                    : p.Name.StartsWith("pooler.norm.", StringComparison.Ordinal) && head.Norm is not null ? head.Norm + p.Name["pooler.norm.".Length..] : null;
+                tensors.Add((name ?? throw new NotSupportedException($"A {family.Name} sequence classifier has no tensor for the pooler's parameter '{p.Name}'."), p.Shape.ToArray(), values));
                 continue;
             }
             var names = family.SourceNames(p.Name) ?? throw new NotSupportedException($"A {family.Name} checkpoint has no tensor for the encoder's parameter '{p.Name}'.");

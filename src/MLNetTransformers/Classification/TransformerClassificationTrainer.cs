@@ -163,8 +163,10 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
             // A checkpoint read for its first token without a pooler gets the dense layer its family's sequence classifier
             // puts there (DistilBERT's pre_classifier + ReLU, ELECTRA's classifier.dense + GELU, …), newly initialised, as
             // Hugging Face's *ForSequenceClassification starts; the model then also writes back as one.
-            if (o.Pretrained is not null && encoderShape is { Pooler: false, Pooling: Pooling.Cls } && Core.Pretrained.EncoderFamily.For(encoderShape) is { ClassifierHasOwnDenseLayer: true } family)
-                encoderShape = encoderShape with { Pooler = true, PoolerActivation = family.SequenceClassifier!.Activation };
+            // ModernBERT's head (dense, GELU, norm) reads the pooling its config names rather than the first token.
+            if (o.Pretrained is not null && !encoderShape.Pooler && Core.Pretrained.EncoderFamily.For(encoderShape) is { ClassifierHasOwnDenseLayer: true, SequenceClassifier: { } head }
+                && (encoderShape.Pooling == Pooling.Cls || !head.PoolsFirstToken))
+                encoderShape = encoderShape with { Pooler = true, PoolerActivation = head.Activation, PoolerNorm = head.Norm is not null };
             var config = new ClassifierConfig(encoderShape)
             {
                 NumClasses = classes, NGramBuckets = _regression ? 0 : o.NGramBuckets, Members = o.EnsembleSize, MaxLength = Math.Max(init.Config.MaxLength, tokenizer.MaxTokens),

@@ -863,3 +863,126 @@ json.dump(dict(deberta_config, architectures=["DebertaV2ForMaskedLM"]), open(os.
 json.dump({"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]},
           open(os.path.join("deberta-mlm", "expected.json"), "w"))
 shutil.copy("deberta-tokenizer/spm.model", "deberta-mlm/spm.model")
+
+
+# ModernBERT (modeling_modernbert.py, eager attention), modernbert/: a bare ModernBertModel: word embeddings and a
+# LayerNorm without bias, no absolute positions; pre-norm layers (layer 0 without attn_norm) with one Wqkv projection
+# whose queries and keys turn by rotary positions (rotate_half; global_rope_theta in full-attention layers,
+# local_rope_theta in sliding-window ones, where a query sees keys within local_attention / 2), Wo, then mlp_norm and the
+# GeGLU Wi (input and gate halves) and Wo; every Linear and LayerNorm without bias; final_norm. Three layers, one full
+# attention layer every two (layers 0 and 2), local_attention 4 (a window of 2 on each side) on sequences of 12, so the
+# window cuts; BERT's vocab.txt. modernbert-classifier/: ModernBertForSequenceClassification (mean pooling over the mask,
+# head.dense + gelu + head.norm, then classifier), 3 labels. modernbert-mlm/: ModernBertForMaskedLM (head, then the word
+# embeddings as decoder with decoder.bias). Own seeds, last in the file.
+class WeightOnlyNorm(nn.Module):  # nn.LayerNorm(bias=False), which PyTorch 1.13 lacks
+    def __init__(self, n, eps=1e-5):
+        super().__init__()
+        self.weight, self.eps = nn.Parameter(torch.ones(n)), eps
+
+    def forward(self, x):
+        return torch.nn.functional.layer_norm(x, (x.shape[-1],), self.weight, None, self.eps)
+
+
+def rotary(x, theta):  # x [B, H, T, hd]: q * cos + rotate_half(q) * sin, angles formed in float32 as transformers forms them
+    hd, T = x.shape[-1], x.shape[-2]
+    inv_freq = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))
+    freqs = torch.arange(T).float()[:, None] * inv_freq[None, :]
+    emb = torch.cat((freqs, freqs), -1).double()
+    x1, x2 = x[..., : hd // 2], x[..., hd // 2:]
+    return x * emb.cos() + torch.cat((-x2, x1), -1) * emb.sin()
+
+
+class ModernBert(nn.Module):
+    def __init__(self, layers=3, every=2, window=4, global_theta=160000.0, local_theta=10000.0):
+        super().__init__()
+        self.every, self.window, self.thetas = every, window, (global_theta, local_theta)
+        self.embeddings = nn.Module()
+        self.embeddings.tok_embeddings = nn.Embedding(V, D); self.embeddings.norm = WeightOnlyNorm(D)
+        self.layers = nn.ModuleList()
+        for i in range(layers):
+            l = nn.Module()
+            if i > 0: l.attn_norm = WeightOnlyNorm(D)
+            l.attn = nn.Module(); l.attn.Wqkv = nn.Linear(D, 3 * D, bias=False); l.attn.Wo = nn.Linear(D, D, bias=False)
+            l.mlp_norm = WeightOnlyNorm(D)
+            l.mlp = nn.Module(); l.mlp.Wi = nn.Linear(D, 2 * F, bias=False); l.mlp.Wo = nn.Linear(F, D, bias=False)
+            self.layers.append(l)
+        self.final_norm = WeightOnlyNorm(D)
+
+    def forward(self, ids, mask, types):
+        B, T = ids.shape
+        hd = D // H
+        x = self.embeddings.norm(self.embeddings.tok_embeddings(ids))
+        distance = (torch.arange(T)[:, None] - torch.arange(T)[None, :]).abs()
+        for i, l in enumerate(self.layers):
+            local = i % self.every != 0
+            h = l.attn_norm(x) if i > 0 else x
+            q, k, v = (t.transpose(1, 2) for t in l.attn.Wqkv(h).view(B, T, 3, H, hd).unbind(2))
+            theta = self.thetas[1] if local else self.thetas[0]
+            q, k = rotary(q, theta), rotary(k, theta)
+            allowed = mask[:, None, None, :].bool()
+            if local: allowed = allowed & (distance <= self.window // 2)[None, None]
+            scores = (q @ k.transpose(-1, -2) / math.sqrt(hd)).masked_fill(~allowed, torch.finfo(torch.float64).min)
+            c = (torch.softmax(scores, -1) @ v).transpose(1, 2).reshape(B, T, D)
+            x = x + l.attn.Wo(c)
+            u, g = l.mlp.Wi(l.mlp_norm(x)).chunk(2, dim=-1)
+            x = x + l.mlp.Wo(gelu(u) * g)
+        return self.final_norm(x), None
+
+
+def randomize_modernbert(model):
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(1.0 + 0.2 * torch.randn_like(p) if "norm" in name else 0.3 * torch.randn_like(p))
+
+
+modernbert_config = {"model_type": "modernbert", "architectures": ["ModernBertModel"], "vocab_size": V, "hidden_size": D, "num_hidden_layers": 3,
+                     "num_attention_heads": H, "intermediate_size": F, "hidden_activation": "gelu", "max_position_embeddings": P, "norm_eps": 1e-5,
+                     "norm_bias": False, "attention_bias": False, "mlp_bias": False, "classifier_bias": False, "decoder_bias": True,
+                     "global_rope_theta": 160000.0, "local_rope_theta": 10000.0, "local_attention": 4, "global_attn_every_n_layers": 2,
+                     "attention_dropout": 0.0, "embedding_dropout": 0.0, "mlp_dropout": 0.0, "classifier_dropout": 0.0, "classifier_pooling": "mean",
+                     "classifier_activation": "gelu", "pad_token_id": 0, "cls_token_id": 2, "sep_token_id": 3, "tie_word_embeddings": True}
+modernbert_ids = torch.tensor([[2, 8, 9, 12, 10, 30, 31, 15, 16, 17, 18, 3], [2, 15, 20, 7, 13, 3, 0, 0, 0, 0, 0, 0], [2, 5, 6, 7, 11, 19, 21, 22, 23, 3, 0, 0]])
+torch.manual_seed(41)
+modernbert = ModernBert()
+modernbert_make_randomize, randomize = randomize, randomize_modernbert  # make() randomizes with ModernBERT's norms named "norm"
+make("modernbert", modernbert, modernbert_config, "F32", ids=modernbert_ids, pad=0)
+randomize = modernbert_make_randomize
+
+torch.manual_seed(42)
+cls_model = ModernBert()
+randomize_modernbert(cls_model); round_to(cls_model, torch.float32)
+g = torch.Generator().manual_seed(43)
+rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=g)).to(torch.float32).to(torch.float64)
+head = {"head.dense.weight": rnd(D, D), "head.norm.weight": 1 + rnd(D, s=0.2), "classifier.weight": rnd(3, D), "classifier.bias": rnd(3, s=0.1)}
+mask = (modernbert_ids != 0).long()
+with torch.no_grad():
+    hidden, _ = cls_model(modernbert_ids, mask, torch.zeros_like(modernbert_ids))
+    pooled = (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
+    h = torch.nn.functional.layer_norm(gelu(pooled @ head["head.dense.weight"].T), (D,), head["head.norm.weight"], None, 1e-5)
+    logits = h @ head["classifier.weight"].T + head["classifier.bias"]
+os.makedirs("modernbert-classifier", exist_ok=True)
+tensors = {"model." + n0: ("F32", p.detach()) for n0, p in cls_model.named_parameters()}
+tensors.update({k: ("F32", v) for k, v in head.items()})
+write_safetensors(os.path.join("modernbert-classifier", "model.safetensors"), tensors, {"format": "pt"})
+json.dump(dict(modernbert_config, architectures=["ModernBertForSequenceClassification"], id2label={"0": "negative", "1": "neutral", "2": "positive"},
+               label2id={"negative": 0, "neutral": 1, "positive": 2}), open(os.path.join("modernbert-classifier", "config.json"), "w"), indent=2)
+json.dump({"input_ids": modernbert_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(modernbert_ids).tolist(),
+           "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join("modernbert-classifier", "expected.json"), "w"))
+open(os.path.join("modernbert-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+
+g = torch.Generator().manual_seed(44)
+lm = {"head.dense.weight": rnd(D, D), "head.norm.weight": 1 + rnd(D, s=0.2), "decoder.bias": rnd(V, s=0.1)}
+mlm_ids = torch.tensor([[2, 14, 11, 4, 23, 3, 0, 0, 0, 0, 0, 0], [2, 4, 8, 9, 12, 10, 4, 15, 16, 17, 18, 3]])
+mlm_mask = (mlm_ids != 0).long()
+with torch.no_grad():
+    hidden, _ = modernbert(mlm_ids, mlm_mask, torch.zeros_like(mlm_ids))
+    h = torch.nn.functional.layer_norm(gelu(hidden @ lm["head.dense.weight"].T), (D,), lm["head.norm.weight"], None, 1e-5)
+    mlm_logits = h @ modernbert.embeddings.tok_embeddings.weight.T + lm["decoder.bias"]
+os.makedirs("modernbert-mlm", exist_ok=True)
+tensors = {"model." + n0: ("F32", t.detach()) for n0, t in modernbert.named_parameters()}
+tensors.update({k: ("F32", v) for k, v in lm.items()})
+write_safetensors(os.path.join("modernbert-mlm", "model.safetensors"), tensors, {"format": "pt"})
+json.dump(dict(modernbert_config, architectures=["ModernBertForMaskedLM"]), open(os.path.join("modernbert-mlm", "config.json"), "w"), indent=2)
+json.dump({"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]},
+          open(os.path.join("modernbert-mlm", "expected.json"), "w"))
+open(os.path.join("modernbert-mlm", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
