@@ -235,6 +235,7 @@ public sealed class CliTests : IDisposable
     [InlineData("mpnet", "mpnet")]
     [InlineData("albert", "albert")]
     [InlineData("deberta", "deberta-v2")]
+    [InlineData("modernbert", "modernbert")]
     public void Train_FineTunesElectraAndMpnetFolders_AndExportsThemWhole(string fixture, string modelType)
     {
         string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);

@@ -19,6 +19,7 @@ public class HuggingFaceClassifierTests
     [InlineData("bert-classifier")]
     [InlineData("electra-classifier")] // embeddings projected to the blocks' width, a GELU head
     [InlineData("deberta-classifier")] // disentangled attention, DeBERTa's spm.model, ContextPooler + GELU
+    [InlineData("modernbert-classifier")] // rotary positions, sliding windows, GeGLU; mean pooling, head.dense + GELU + head.norm
     public void ThreeLabels_ScoreAsMulticlass_WithTheConfigsLabelNames_AndSaveAndReload(string fixture)
     {
         var ml = new MLContext(seed: 1);

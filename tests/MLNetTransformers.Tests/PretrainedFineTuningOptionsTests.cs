@@ -106,6 +106,23 @@ public class PretrainedFineTuningOptionsTests
         LearnsTheSentences_AndWritesBackAs(ml, transformer, "DebertaV2ForSequenceClassification", "spm.model");
     }
 
+    // ModernBERT's shape: rotary positions, sliding windows and GeGLU blocks train; the classifier pools as the config's
+    // classifier_pooling says (mean) through a new head (dense, GELU, norm, as ModernBertForSequenceClassification starts),
+    // learns the two sentences, and writes back as a ModernBertForSequenceClassification folder with the same probabilities.
+    [Fact]
+    public void AModernBertFolder_FineTunes_AndWritesBackAsModernBertsClassifier()
+    {
+        var ml = new MLContext(1);
+        var pretrained = PretrainedEncoder.FromHuggingFaceFolder(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "modernbert"), maxTokens: 16);
+        Assert.Equal((160_000f, 2), (pretrained.Encoder.Config.RotaryTheta, pretrained.Encoder.Config.SlidingWindow));
+        var options = new TransformerClassifierOptions { Pretrained = pretrained, Epochs = 10, BatchSize = 8, LearningRate = 5e-3f, ValidationFraction = 0, Seed = 3 };
+        var transformer = ml.BinaryClassification.Trainers.TransformerClassifier(options).Fit(Data(ml));
+        var model = transformer.Model;
+        Assert.Equal((true, true, Core.Layers.PoolerActivation.Gelu, Core.Models.Pooling.Mean), (model.Config.Pooler, model.Config.PoolerNorm, model.Config.PoolerActivation, model.Config.Pooling));
+        Assert.False(model.Parameters["layers.1.linear1.weight"].Value.SequenceEqual(pretrained.Encoder.Parameters["layers.1.linear1.weight"].Value)); // the GeGLU block trained
+        LearnsTheSentences_AndWritesBackAs(ml, transformer, "ModernBertForSequenceClassification", "vocab.txt");
+    }
+
     // The fine-tuned classifier tells the two sentences apart, and written as a Hugging Face folder (the family's
     // *ForSequenceClassification, its tokenizer's file beside it) it reads back to the same probabilities.
     private static void LearnsTheSentences_AndWritesBackAs(MLContext ml, TransformerClassificationTransformer transformer, string architecture, string? tokenizerFile)

@@ -128,6 +128,7 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
     [InlineData("mpnet-classifier", 20261209)]
     [InlineData("albert-classifier", 20261210)]
     [InlineData("deberta-classifier", 20261216)]
+    [InlineData("modernbert-classifier", 20261217)]
     public async Task MutatedSequenceClassifiers_LoadOrFailNamingTheFile(string fixture, int seed)
     {
         string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);
