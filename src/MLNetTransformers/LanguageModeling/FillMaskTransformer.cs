@@ -102,7 +102,7 @@ public sealed class FillMaskTransformer : LazyRowTransformer, IModelPart, IModel
         var ids = new List<int> { Tokenizer.ClsId };
         for (int i = 0; i < pieces.Length; i++)
         {
-            string piece = Tokenizer.RobertaPairs && i < pieces.Length - 1 ? pieces[i].TrimEnd() : pieces[i];
+            string piece = Tokenizer.MaskTakesPrecedingSpace && i < pieces.Length - 1 ? pieces[i].TrimEnd() : pieces[i];
             ids.AddRange(Tokenizer.EncodeAll(piece));
             if (i < pieces.Length - 1) ids.Add(Tokenizer.MaskId);
         }

@@ -117,7 +117,7 @@ public sealed class PretrainedEncoder
             using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
             var model = doc.RootElement.GetProperty("model");
             string type = model.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
-            if (type == "BPE" && IsByteLevel(doc.RootElement)) return ByteLevelBpe(model, path, maxTokens);
+            if (type == "BPE" && IsByteLevel(doc.RootElement)) return ByteLevelBpe(doc.RootElement, model, path, maxTokens);
             if (type == "Unigram") return UnigramTokenizerJson.Read(doc.RootElement, path, maxTokens);
             if (type != "WordPiece") throw new NotSupportedException($"'{path}' holds a {type} tokenizer; WordPiece (BERT's), byte-level BPE (RoBERTa's) and Unigram (XLM-RoBERTa's, ALBERT's) are read.");
             var vocab = model.GetProperty("vocab").EnumerateObject().Select(p => (Token: p.Name, Id: p.Value.GetInt32())).OrderBy(p => p.Id).ToList();
@@ -150,12 +150,68 @@ public sealed class PretrainedEncoder
         && pre.TryGetProperty("type", out var kind) && kind.GetString() == "ByteLevel";
 
     // The same vocabulary and merges as vocab.json + merges.txt (merges are "a b" texts or, in newer files, [a, b] pairs).
-    private static TextTokenizer ByteLevelBpe(System.Text.Json.JsonElement model, string path, int maxTokens)
+    // The model's vocabulary with the added tokens it lacks (ModernBERT's specials are only there), and the specials the
+    // post-processor places.
+    private static TextTokenizer ByteLevelBpe(JsonElement root, JsonElement model, string path, int maxTokens)
     {
-        string vocab = model.GetProperty("vocab").GetRawText();
-        var merges = model.GetProperty("merges").EnumerateArray().Select(m => m.ValueKind == System.Text.Json.JsonValueKind.Array
+        var vocab = System.Text.Json.Nodes.JsonNode.Parse(model.GetProperty("vocab").GetRawText())!.AsObject();
+        if (root.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array)
+        {
+            var byId = vocab.ToDictionary(p => p.Value!.GetValue<int>(), p => p.Key);
+            foreach (var t in added.EnumerateArray())
+            {
+                string content = t.GetProperty("content").GetString()!;
+                int id = t.GetProperty("id").GetInt32();
+                if (vocab.ContainsKey(content)) continue;
+                if (byId.TryGetValue(id, out var other)) throw new InvalidDataException($"'{path}': the added token '{content}' has id {id}, which the vocabulary gives to '{other}'.");
+                vocab[content] = id;
+                byId[id] = content;
+            }
+        }
+        var merges = model.GetProperty("merges").EnumerateArray().Select(m => m.ValueKind == JsonValueKind.Array
             ? string.Join(' ', m.EnumerateArray().Select(x => x.GetString())) : m.GetString()!);
-        return TextTokenizer.FromByteLevelBpeText(vocab, "#version: 0.2\n" + string.Join('\n', merges) + "\n", maxTokens, $"'{path}'");
+        return TextTokenizer.FromByteLevelBpeText(vocab.ToJsonString(), "#version: 0.2\n" + string.Join('\n', merges) + "\n", maxTokens,
+            PostProcessorSpecials(root, vocab, path), $"'{path}'");
+    }
+
+    // The specials a byte-level BPE's post-processor places: RobertaProcessing's cls and sep, or a TemplateProcessing of
+    // X $A Y whose pairs are X $A Y $B Y (BERT's form, ModernBERT's) or X $A Y Y $B Y (RoBERTa's); padding, mask and unknown
+    // by their usual names. Without a post-processor: RoBERTa's (null).
+    private static WordPieceSpecials? PostProcessorSpecials(JsonElement root, System.Text.Json.Nodes.JsonObject vocab, string path)
+    {
+        if (!root.TryGetProperty("post_processor", out var pp) || pp.ValueKind != JsonValueKind.Object) return null;
+        if (pp.TryGetProperty("type", out var seqType) && seqType.GetString() == "Sequence" && pp.TryGetProperty("processors", out var inner))
+        {
+            var placing = inner.EnumerateArray().Where(p => p.TryGetProperty("type", out var t) && t.GetString() is "TemplateProcessing" or "RobertaProcessing" or "BertProcessing").ToList();
+            if (placing.Count == 0) return null;
+            pp = placing[0];
+        }
+        string type = pp.TryGetProperty("type", out var k) ? k.GetString() ?? "" : "";
+        string cls, sep;
+        bool doubled;
+        if (type is "RobertaProcessing" or "BertProcessing")
+            (cls, sep, doubled) = (pp.GetProperty("cls")[0].GetString()!, pp.GetProperty("sep")[0].GetString()!, type == "RobertaProcessing");
+        else if (type == "TemplateProcessing")
+        {
+            static string Piece(JsonElement p) => p.TryGetProperty("SpecialToken", out var s) ? "special:" + s.GetProperty("id").GetString()
+                : p.TryGetProperty("Sequence", out var q) ? "$" + q.GetProperty("id").GetString() : "?";
+            var single = pp.GetProperty("single").EnumerateArray().Select(Piece).ToArray();
+            var pair = pp.TryGetProperty("pair", out var pr) ? pr.EnumerateArray().Select(Piece).ToArray() : [];
+            static bool IsSpecial(string piece) => piece.StartsWith("special:", StringComparison.Ordinal);
+            if (single.Length != 3 || !IsSpecial(single[0]) || single[1] != "$A" || !IsSpecial(single[2]))
+                throw new NotSupportedException($"'{path}': its post-processor's template [{string.Join(" ", single)}] is not read; supported: one special token before the text and one after.");
+            var (x, y) = (single[0], single[2]);
+            (cls, sep) = (x["special:".Length..], y["special:".Length..]);
+            doubled = pair.SequenceEqual([x, "$A", y, y, "$B", y]);
+            if (!doubled && !pair.SequenceEqual([x, "$A", y, "$B", y]))
+                throw new NotSupportedException($"'{path}': its post-processor's pair template [{string.Join(" ", pair)}] is not read; supported: {cls} A {sep} B {sep} and {cls} A {sep} {sep} B {sep}.");
+        }
+        else throw new NotSupportedException($"'{path}': post-processor '{type}' is not read; supported: TemplateProcessing, RobertaProcessing, BertProcessing.");
+        string Named(string[] names, string role) => names.FirstOrDefault(vocab.ContainsKey)
+            ?? throw new InvalidDataException($"'{path}' has no {role} token ({string.Join(", ", names)}).");
+        var specials = new WordPieceSpecials(cls, sep, Named(["[PAD]", "<pad>", "<|padding|>"], "padding"), Named(["[MASK]", "<mask>"], "mask"),
+            Named(["[UNK]", "<unk>", "<|endoftext|>"], "unknown"), doubled);
+        return specials == new WordPieceSpecials("<s>", "</s>", "<pad>", "<mask>", "<unk>", true) ? null : specials;
     }
 
     /// <summary>An encoder read elsewhere (an ONNX graph) with a WordPiece <c>vocab.txt</c> (MPNet's specials for an MPNet encoder).</summary>

@@ -66,11 +66,14 @@ public sealed class TextTokenizer
                 _tokenizer = BpeTokenizer.Create(new BpeOptions(vocab)
                 {
                     Merges = state.Merges!.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)),
-                    ByteLevel = true, UnknownToken = "<unk>", PreTokenizer = new Gpt2PreTokenizer(),
+                    ByteLevel = true, UnknownToken = (state.Specials ?? RobertaSpecials).Unk, PreTokenizer = new Gpt2PreTokenizer(),
                 });
+                // RoBERTa's specials, or those a tokenizer.json's post-processor names (ModernBERT's [CLS] and [SEP]).
+                var names = state.Specials ?? RobertaSpecials;
                 int Special(string token) => vocab.TryGetValue(token, out int id) ? id
-                    : throw new InvalidDataException($"The BPE vocabulary has no {token}; RoBERTa vocabularies hold <s>, </s>, <pad>, <unk> and <mask>.");
-                (ClsId, SepId, PadId, MaskId, UnkId) = (Special("<s>"), Special("</s>"), Special("<pad>"), Special("<mask>"), Special("<unk>"));
+                    : throw new InvalidDataException(state.Specials is null ? $"The BPE vocabulary has no {token}; RoBERTa vocabularies hold <s>, </s>, <pad>, <unk> and <mask>."
+                        : $"The BPE vocabulary has no {token}, which its tokenizer names as a special token.");
+                (ClsId, SepId, PadId, MaskId, UnkId) = (Special(names.Cls), Special(names.Sep), Special(names.Pad), Special(names.Mask), Special(names.Unk));
                 BaseVocabularySize = VocabularySize = vocab.Values.Max() + 1;
                 break;
             case TokenizerKind.Character:
@@ -275,6 +278,7 @@ public sealed class TextTokenizer
             ("vocab.txt", Encoding.UTF8.GetBytes(_state.Vocabulary!)),
             ("tokenizer_config.json", Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["tokenizer_class"] = "BertTokenizer", ["do_lower_case"] = LowerCase, ["model_max_length"] = MaxTokens }.ToJsonString())),
         ],
+        TokenizerKind.ByteLevelBpe when _state.Specials is { } sp => [("tokenizer.json", ByteLevelBpeTokenizerJson(sp))],
         TokenizerKind.ByteLevelBpe => [("vocab.json", Encoding.UTF8.GetBytes(_state.Vocabulary!)), ("merges.txt", Encoding.UTF8.GetBytes(_state.Merges!))],
         TokenizerKind.SentencePiece when _state.Layout == SentencePieceLayout.DebertaV2 =>
         [
@@ -299,6 +303,50 @@ public sealed class TextTokenizer
         ],
         _ => throw new NotSupportedException($"A {Kind} tokenizer has no Hugging Face equivalent that tokenizes the same way; a pretrained encoder's WordPiece, byte-level BPE or SentencePiece tokenizer does."),
     };
+
+    // A byte-level BPE with other specials than RoBERTa's, as tokenizer.json holds it (what the reader takes back): the BPE
+    // model, ByteLevel pre-tokenizer and decoder, the specials as added tokens (the mask taking the space before it) and
+    // the template that places them.
+    private byte[] ByteLevelBpeTokenizerJson(WordPieceSpecials sp)
+    {
+        var vocab = System.Text.Json.Nodes.JsonNode.Parse(_state.Vocabulary!)!.AsObject();
+        var merges = new System.Text.Json.Nodes.JsonArray();
+        foreach (var line in _state.Merges!.Split('\n'))
+        {
+            var l = line.TrimEnd('\r');
+            if (l.Length == 0 || l.StartsWith("#version", StringComparison.Ordinal)) continue;
+            int space = l.IndexOf(' ');
+            merges.Add(new System.Text.Json.Nodes.JsonArray(l[..space], l[(space + 1)..]));
+        }
+        var added = new System.Text.Json.Nodes.JsonArray();
+        foreach (var token in new[] { sp.Unk, sp.Cls, sp.Sep, sp.Pad, sp.Mask }.Distinct())
+            added.Add(new System.Text.Json.Nodes.JsonObject
+            {
+                ["id"] = vocab[token]!.GetValue<int>(), ["content"] = token, ["single_word"] = false, ["lstrip"] = token == sp.Mask, ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
+            });
+        static System.Text.Json.Nodes.JsonObject Special(string token, int type) => new() { ["SpecialToken"] = new System.Text.Json.Nodes.JsonObject { ["id"] = token, ["type_id"] = type } };
+        static System.Text.Json.Nodes.JsonObject Sequence(string id, int type) => new() { ["Sequence"] = new System.Text.Json.Nodes.JsonObject { ["id"] = id, ["type_id"] = type } };
+        var pair = new System.Text.Json.Nodes.JsonArray(Special(sp.Cls, 0), Sequence("A", 0), Special(sp.Sep, 0));
+        if (sp.DoubleSeparatorPairs) pair.Add(Special(sp.Sep, 0));
+        pair.Add(Sequence("B", 1));
+        pair.Add(Special(sp.Sep, 1));
+        var json = new System.Text.Json.Nodes.JsonObject
+        {
+            ["version"] = "1.0", ["added_tokens"] = added,
+            ["pre_tokenizer"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true },
+            ["post_processor"] = new System.Text.Json.Nodes.JsonObject
+            {
+                ["type"] = "TemplateProcessing", ["single"] = new System.Text.Json.Nodes.JsonArray(Special(sp.Cls, 0), Sequence("A", 0), Special(sp.Sep, 0)), ["pair"] = pair,
+                ["special_tokens"] = new System.Text.Json.Nodes.JsonObject(new[] { sp.Cls, sp.Sep }.Distinct().Select(t => KeyValuePair.Create(t, (System.Text.Json.Nodes.JsonNode?)new System.Text.Json.Nodes.JsonObject
+                {
+                    ["id"] = t, ["ids"] = new System.Text.Json.Nodes.JsonArray(vocab[t]!.GetValue<int>()), ["tokens"] = new System.Text.Json.Nodes.JsonArray(t),
+                }))),
+            },
+            ["decoder"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = true, ["use_regex"] = true },
+            ["model"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "BPE", ["vocab"] = vocab, ["merges"] = merges },
+        };
+        return Encoding.UTF8.GetBytes(json.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+    }
 
     /// <summary>The same tokenizer with sequences of <paramref name="maxTokens"/> ids (specials included).</summary>
     /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
@@ -333,9 +381,16 @@ public sealed class TextTokenizer
     /// <param name="merges">merges.txt's text.</param>
     /// <param name="maxTokens">Length of the id and mask vectors, &lt;s&gt; and &lt;/s&gt; included.</param>
     /// <param name="source">Names the files in error messages.</param>
-    public static TextTokenizer FromByteLevelBpeText(string vocabJson, string merges, int maxTokens, string source = "the BPE files")
+    public static TextTokenizer FromByteLevelBpeText(string vocabJson, string merges, int maxTokens, string source = "the BPE files") =>
+        FromByteLevelBpeText(vocabJson, merges, maxTokens, null, source);
+
+    /// <summary>
+    /// A byte-level BPE whose special tokens are <paramref name="specials"/> (a tokenizer.json's, e.g. ModernBERT's [CLS] and
+    /// [SEP], with BERT's pairs unless <see cref="WordPieceSpecials.DoubleSeparatorPairs"/>); null = RoBERTa's.
+    /// </summary>
+    internal static TextTokenizer FromByteLevelBpeText(string vocabJson, string merges, int maxTokens, WordPieceSpecials? specials, string source)
     {
-        try { return new TextTokenizer(new State(TokenizerKind.ByteLevelBpe, Checked(maxTokens), false, vocabJson, merges, null)); }
+        try { return new TextTokenizer(new State(TokenizerKind.ByteLevelBpe, Checked(maxTokens), false, vocabJson, merges, null) { Specials = specials == RobertaSpecials ? null : specials }); }
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException or InvalidDataException)
         {
             throw new InvalidDataException($"BPE files {source} could not be read: {e.Message}", e);
@@ -461,7 +516,16 @@ public sealed class TextTokenizer
     public bool FitsEmbedding(int rows) => VocabularySize == rows || (Kind == TokenizerKind.SentencePiece && VocabularySize < rows);
 
     /// <summary>Whether pairs take RoBERTa's form, <c>&lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;</c> with token types all 0 (else BERT's).</summary>
-    public bool RobertaPairs => Kind is TokenizerKind.ByteLevelBpe || Fairseq || _state.Specials?.DoubleSeparatorPairs == true;
+    public bool RobertaPairs => (Kind is TokenizerKind.ByteLevelBpe && _state.Specials is null) || Fairseq || _state.Specials?.DoubleSeparatorPairs == true;
+
+    /// <summary>
+    /// Whether the mask token takes the space before it (<c>lstrip</c>: RoBERTa's and XLM-RoBERTa's &lt;mask&gt;, ModernBERT's
+    /// byte-level [MASK]), so fill-mask drops the space a text has before it.
+    /// </summary>
+    public bool MaskTakesPrecedingSpace => RobertaPairs || Kind is TokenizerKind.ByteLevelBpe;
+
+    // RoBERTa's byte-level BPE specials, the vocabulary's own tokens.
+    private static readonly WordPieceSpecials RobertaSpecials = new("<s>", "</s>", "<pad>", "<mask>", "<unk>", true);
 
     /// <summary>
     /// Encodes a sentence pair as BERT reads one: <c>[CLS] a [SEP] b [SEP]</c>, token type 0 for <c>[CLS] a [SEP]</c> and 1
@@ -676,7 +740,7 @@ public sealed class TextTokenizer
         public bool HuggingFaceRules { get; init; }
         /// <summary>BPE and Tiktoken: special ids from the vocabulary (false in files written before: four ids appended past it).</summary>
         public bool SpecialsFromVocabulary { get; init; }
-        /// <summary>WordPiece: special tokens other than BERT's (MPNet's); null = BERT's.</summary>
+        /// <summary>WordPiece: special tokens other than BERT's (MPNet's); byte-level BPE: other than RoBERTa's (ModernBERT's); null = the kind's usual ones.</summary>
         public WordPieceSpecials? Specials { get; init; }
         /// <summary>SentencePiece: how ids are numbered and specials named (files written before it: fairseq's, XLM-RoBERTa's).</summary>
         public SentencePieceLayout Layout { get; init; }

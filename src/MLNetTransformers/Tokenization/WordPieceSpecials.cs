@@ -3,7 +3,8 @@ namespace MLNetTransformers.Tokenization;
 /// <summary>
 /// The special tokens of a WordPiece vocabulary and how it joins a pair: BERT's <c>[CLS] a [SEP] b [SEP]</c> with token
 /// types 0 and 1, or MPNet's <c>&lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;</c> (its vocab.txt holds BERT's tokens and
-/// its own specials; the unknown token stays <c>[UNK]</c>).
+/// its own specials; the unknown token stays <c>[UNK]</c>). A byte-level BPE whose tokenizer.json names other specials
+/// than RoBERTa's (ModernBERT's [CLS] and [SEP], its post-processor's template) keeps them here too.
 /// </summary>
 /// <param name="Cls">First token of every sequence.</param>
 /// <param name="Sep">Token after each text.</param>

@@ -893,11 +893,11 @@ def rotary(x, theta):  # x [B, H, T, hd]: q * cos + rotate_half(q) * sin, angles
 
 
 class ModernBert(nn.Module):
-    def __init__(self, layers=3, every=2, window=4, global_theta=160000.0, local_theta=10000.0):
+    def __init__(self, layers=3, every=2, window=4, global_theta=160000.0, local_theta=10000.0, vocab=None):
         super().__init__()
         self.every, self.window, self.thetas = every, window, (global_theta, local_theta)
         self.embeddings = nn.Module()
-        self.embeddings.tok_embeddings = nn.Embedding(V, D); self.embeddings.norm = WeightOnlyNorm(D)
+        self.embeddings.tok_embeddings = nn.Embedding(vocab or V, D); self.embeddings.norm = WeightOnlyNorm(D)
         self.layers = nn.ModuleList()
         for i in range(layers):
             l = nn.Module()
@@ -986,3 +986,59 @@ json.dump(dict(modernbert_config, architectures=["ModernBertForMaskedLM"]), open
 json.dump({"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]},
           open(os.path.join("modernbert-mlm", "expected.json"), "w"))
 open(os.path.join("modernbert-mlm", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+
+
+# ModernBERT's tokenizer as its tokenizer.json holds it (modernbert-bpe/): a byte-level BPE model (GPT-2's bytes, the
+# merges learned above) whose vocabulary starts with <|endoftext|> and <|padding|>, added tokens [UNK] [CLS] [SEP] [PAD]
+# [MASK] after it ([MASK] with lstrip, taking the space before it), and a TemplateProcessing post-processor: [CLS] A [SEP]
+# and [CLS] A [SEP] B [SEP] with type 1 for B. tokenizer_reference.json: the ids of texts and pairs, formed as
+# openai/gpt-2's encoder.py forms a text's tokens and the template places the specials. With it a ModernBERT of that
+# vocabulary (config and model.safetensors, own seed) and its ForMaskedLM head, whose logits for "the film was [MASK]." are
+# expected.json's.
+MB_VOCAB = {"<|endoftext|>": 0, "<|padding|>": 1}
+for u in B2U.values(): MB_VOCAB.setdefault(u, len(MB_VOCAB))
+for a, b in MERGES: MB_VOCAB.setdefault(a + b, len(MB_VOCAB))
+MB_SPECIALS = {t: len(MB_VOCAB) + i for i, t in enumerate(["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"])}
+MB_V = len(MB_VOCAB) + len(MB_SPECIALS)
+added = [{"id": i, "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True} for t, i in [("<|endoftext|>", 0), ("<|padding|>", 1)]]
+added += [{"id": i, "content": t, "single_word": False, "lstrip": t == "[MASK]", "rstrip": False, "normalized": False, "special": True} for t, i in MB_SPECIALS.items()]
+special = lambda t, type_id=0: {"SpecialToken": {"id": t, "type_id": type_id}}
+sequence = lambda s, type_id=0: {"Sequence": {"id": s, "type_id": type_id}}
+tokenizer_json = {
+    "version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
+    "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
+    "post_processor": {"type": "TemplateProcessing", "single": [special("[CLS]"), sequence("A"), special("[SEP]")],
+                       "pair": [special("[CLS]"), sequence("A"), special("[SEP]"), sequence("B", 1), special("[SEP]", 1)],
+                       "special_tokens": {t: {"id": t, "ids": [MB_SPECIALS[t]], "tokens": [t]} for t in ["[CLS]", "[SEP]"]}},
+    "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+    "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": "", "end_of_word_suffix": "", "fuse_unk": False,
+              "byte_fallback": False, "ignore_merges": False, "vocab": MB_VOCAB, "merges": [[a, b] for a, b in MERGES]}}
+os.makedirs("modernbert-bpe", exist_ok=True)
+json.dump(tokenizer_json, open("modernbert-bpe/tokenizer.json", "w", encoding="utf-8"), ensure_ascii=False)
+json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "cls_token": "[CLS]", "sep_token": "[SEP]", "pad_token": "[PAD]", "mask_token": "[MASK]",
+           "unk_token": "[UNK]", "model_max_length": 8192}, open("modernbert-bpe/tokenizer_config.json", "w"))
+mb_ids = lambda t: [MB_VOCAB[x] for w in words(t) for x in bpe(w, RANKS)]
+pairs = [("the film was great", "I loved it!"), ("Café crème", "12.5% of $3,456")]
+json.dump({"texts": texts, "ids": [[MB_SPECIALS["[CLS]"]] + mb_ids(t) + [MB_SPECIALS["[SEP]"]] for t in texts],
+           "pairs": [list(p) for p in pairs],
+           "pair_ids": [[MB_SPECIALS["[CLS]"]] + mb_ids(a) + [MB_SPECIALS["[SEP]"]] + mb_ids(b) + [MB_SPECIALS["[SEP]"]] for a, b in pairs],
+           "pair_types": [[0] * (len(mb_ids(a)) + 2) + [1] * (len(mb_ids(b)) + 1) for a, b in pairs]},
+          open("modernbert-bpe/tokenizer_reference.json", "w", encoding="utf-8"), ensure_ascii=False)
+torch.manual_seed(45)
+mb = ModernBert(vocab=MB_V)
+randomize_modernbert(mb); round_to(mb, torch.float32)
+g = torch.Generator().manual_seed(46)
+lm = {"head.dense.weight": rnd(D, D), "head.norm.weight": 1 + rnd(D, s=0.2), "decoder.bias": rnd(MB_V, s=0.1)}
+first = [MB_SPECIALS["[CLS]"]] + mb_ids("the film was") + [MB_SPECIALS["[MASK]"]] + mb_ids(".") + [MB_SPECIALS["[SEP]"]]
+mb_mlm_ids = torch.tensor([first])
+with torch.no_grad():
+    hidden, _ = mb(mb_mlm_ids, torch.ones_like(mb_mlm_ids), torch.zeros_like(mb_mlm_ids))
+    h = torch.nn.functional.layer_norm(gelu(hidden @ lm["head.dense.weight"].T), (D,), lm["head.norm.weight"], None, 1e-5)
+    mb_logits = h @ mb.embeddings.tok_embeddings.weight.T + lm["decoder.bias"]
+tensors = {"model." + n0: ("F32", t.detach()) for n0, t in mb.named_parameters()}
+tensors.update({k: ("F32", v) for k, v in lm.items()})
+write_safetensors(os.path.join("modernbert-bpe", "model.safetensors"), tensors, {"format": "pt"})
+json.dump(dict(modernbert_config, vocab_size=MB_V, pad_token_id=MB_SPECIALS["[PAD]"], cls_token_id=MB_SPECIALS["[CLS]"], sep_token_id=MB_SPECIALS["[SEP]"],
+               architectures=["ModernBertForMaskedLM"]), open(os.path.join("modernbert-bpe", "config.json"), "w"), indent=2)
+json.dump({"text": "the film was [MASK].", "input_ids": mb_mlm_ids.tolist(), "logits": [round(float(v), 9) for v in mb_logits.reshape(-1).tolist()]},
+          open(os.path.join("modernbert-bpe", "expected.json"), "w"))

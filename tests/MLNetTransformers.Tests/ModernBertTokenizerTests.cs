@@ -1,0 +1,91 @@
+using System.Text.Json;
+using MLNetTransformers.LanguageModeling;
+using MLNetTransformers.Tokenization;
+using Xunit;
+
+namespace MLNetTransformers.Tests;
+
+/// <summary>
+/// ModernBERT's tokenizer as its tokenizer.json holds it (Fixtures/pretrained/modernbert-bpe, make_pretrained.py): a
+/// byte-level BPE whose specials [CLS] [SEP] [PAD] [MASK] are added tokens past the vocabulary, placed by a
+/// TemplateProcessing post-processor; ids and pairs as the reference forms them, fill-mask through the text.
+/// </summary>
+public class ModernBertTokenizerTests
+{
+    private static readonly string Folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "modernbert-bpe");
+
+    private static (string[] Texts, int[][] Ids, string[][] Pairs, int[][] PairIds, int[][] PairTypes) Reference()
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "tokenizer_reference.json")));
+        var r = doc.RootElement;
+        int[][] Ints(string name) => r.GetProperty(name).EnumerateArray().Select(a => a.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
+        string[] Strings(JsonElement e) => e.EnumerateArray().Select(v => v.GetString()!).ToArray();
+        return (Strings(r.GetProperty("texts")), Ints("ids"), r.GetProperty("pairs").EnumerateArray().Select(Strings).ToArray(), Ints("pair_ids"), Ints("pair_types"));
+    }
+
+    [Fact]
+    public void Ids_AndPairs_EqualTheReference_AlsoAfterSavingAndWritingBack()
+    {
+        var (texts, expected, pairs, pairIds, pairTypes) = Reference();
+        var tokenizer = Pretrained.PretrainedEncoder.TokenizerOf(Folder, 64);
+        int vocabulary = expected.SelectMany(x => x).Max() + 1;
+        Assert.Equal((TokenizerKind.ByteLevelBpe, false, true), (tokenizer.Kind, tokenizer.RobertaPairs, tokenizer.MaskTakesPrecedingSpace));
+        Assert.Equal(["[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]"], new[] { tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, tokenizer.MaskId, tokenizer.UnkId }.Select(tokenizer.TokenText));
+        // written back as a tokenizer.json (its specials are not RoBERTa's, which vocab.json + merges.txt would imply)
+        var files = tokenizer.HuggingFaceFiles();
+        Assert.Equal(["tokenizer.json"], files.Select(f => f.Name));
+        string dir = Directory.CreateTempSubdirectory("modernbert-tokenizer").FullName;
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, "tokenizer.json"), files[0].Contents);
+            foreach (var t in new[] { tokenizer, TextTokenizer.Deserialize(tokenizer.Serialize()), Pretrained.PretrainedEncoder.TokenizerOf(dir, 64) })
+            {
+                for (int i = 0; i < texts.Length; i++)
+                    Assert.True(expected[i].SequenceEqual(TokenizerReference.Encode(t, texts[i])), $"'{texts[i]}': [{string.Join(", ", TokenizerReference.Encode(t, texts[i]))}], expected [{string.Join(", ", expected[i])}]");
+                for (int i = 0; i < pairs.Length; i++)
+                {
+                    var (ids, mask, types) = (new int[64], new int[64], new int[64]);
+                    int n = t.EncodePair(pairs[i][0], pairs[i][1], ids, mask, types, out _);
+                    Assert.Equal(pairIds[i], ids[..n]);
+                    Assert.Equal(pairTypes[i], types[..n]);
+                }
+            }
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+        Assert.Equal("the film was great and fun.", tokenizer.Decode(expected[0]));
+    }
+
+    // ModernBertForMaskedLM read with its tokenizer.json: "the film was [MASK]." fills as PyTorch's logits say ([MASK]
+    // takes the space before it, so the text's ids are the fixture's).
+    [Fact]
+    public void FillMask_FromTheText_GivesPyTorchsProbabilities()
+    {
+        var fill = FillMaskTransformer.FromHuggingFaceFolder(Folder, topK: 5);
+        Assert.Equal("[MASK]", fill.MaskToken);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "expected.json")));
+        var ids = doc.RootElement.GetProperty("input_ids")[0].EnumerateArray().Select(v => v.GetInt32()).ToArray();
+        var prediction = Assert.Single(fill.Predict(doc.RootElement.GetProperty("text").GetString()!));
+        int position = Array.IndexOf(ids, fill.Tokenizer.MaskId), vocabulary = fill.Model.Config.VocabSize;
+        Assert.Equal(position, prediction.Position);
+        var logits = doc.RootElement.GetProperty("logits").EnumerateArray().Select(v => v.GetDouble()).Skip(position * vocabulary).Take(vocabulary).ToArray();
+        double max = logits.Max(), sum = logits.Sum(l => Math.Exp(l - max));
+        var reference = logits.Select((l, i) => (Id: i, P: Math.Exp(l - max) / sum)).OrderByDescending(x => x.P).Take(5).ToArray();
+        Assert.Equal(reference.Select(r => r.Id), prediction.Candidates.Select(c => c.Id));
+        for (int i = 0; i < 5; i++) Assert.Equal(reference[i].P, prediction.Candidates[i].Probability, 4);
+    }
+
+    [Fact]
+    public void AnUnreadTemplate_IsRefusedByName()
+    {
+        string dir = Directory.CreateTempSubdirectory("modernbert-template").FullName;
+        try
+        {
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Folder, "tokenizer.json")))!.AsObject();
+            json["post_processor"]!["single"]!.AsArray().RemoveAt(2);
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.ToJsonString());
+            var e = Assert.Throws<NotSupportedException>(() => Pretrained.PretrainedEncoder.TokenizerOf(dir, 64));
+            Assert.Contains("template [special:[CLS] $A] is not read", e.Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+}
