@@ -54,6 +54,12 @@ public static partial class OnnxExporter
                     PoolerActivation.Gelu => Activation(g, Core.Kernels.Activation.Gelu, dense),
                     _ => g.Node("Tanh", new[] { dense }),
                 };
+                if (model.Config.PoolerNorm) // ModernBERT's head: dense, GELU, norm
+                {
+                    string norm = prefix + "pooler.norm.";
+                    pooled = g.Node("LayerNormalization", model.Parameters.Contains(norm + "bias") ? new[] { pooled, norm + "weight", norm + "bias" } : new[] { pooled, norm + "weight" },
+                        Int("axis", -1), Float("epsilon", model.Config.LayerNormEps));
+                }
             }
             var head = Linear(g, model.Parameters, prefix + "head.", pooled);
             logits = logits is null ? head : g.Node("Add", new[] { logits, head });
@@ -79,20 +85,6 @@ public static partial class OnnxExporter
         var pooled = Pool(g, Stack(g, encoder.Parameters, encoder.Config, ids, maskF, causal: false, int8: quantize, types: types), maskF, encoder.Config.Pooling);
         g.Output(Normalized(g, encoder.Config, pooled), "embeddings", DataType.Float, "batch", encoder.Config.ModelDim);
         return Model(g, encoder, OnnxExportKind.Featurizer, tokenizer, null, int8: quantize);
-    }
-
-    // ModernBERT's blocks are not written as ONNX yet: refused by name before anything is built.
-    private static void RefuseUnexported(TransformerConfig c)
-    {
-        var missing = new List<string>();
-        if (c.RotaryTheta > 0f) missing.Add("rotary positions");
-        if (c.SlidingWindow > 0) missing.Add("sliding-window attention");
-        if (c.GatedFeedForward) missing.Add("gated feed-forward blocks");
-        if (!c.Biases) missing.Add("layers without biases");
-        if (!c.FirstBlockAttentionNorm) missing.Add("a first block without its attention norm");
-        if (c.PoolerNorm) missing.Add("a pooler with a norm");
-        if (missing.Count > 0)
-            throw new NotSupportedException($"ONNX export does not write {string.Join(", ", missing)} (ModernBERT's blocks) yet; the model runs, saves and loads in the managed engine.");
     }
 
     /// <summary>hidden [B, T, d] → [B, d]: the first token's state, or the mean over unmasked tokens.</summary>
@@ -183,7 +175,6 @@ public static partial class OnnxExporter
     private static string Stack(OnnxGraphBuilder g, ParameterSet p, TransformerConfig c, string ids, string maskF, bool causal, string prefix = "", bool int8 = false,
         string? types = null)
     {
-        RefuseUnexported(c);
         int d = c.ModelDim, h = c.Heads, hd = d / h;
         var x = g.Node("Gather", new[] { prefix + "tok.weight", ids });                                   // [B, T, d]
         var seqLen = g.Node("Gather", new[] { g.Node("Shape", new[] { ids }), g.Int64Scalar(1) });   // scalar T
@@ -198,8 +189,10 @@ public static partial class OnnxExporter
             x = g.Node("Add", new[] { x, g.Node("Gather", new[] { table, positions }) });
         }
         if (types is not null) x = g.Node("Add", new[] { x, g.Node("Gather", new[] { prefix + "tok_type.weight", types }) });
-        if (c.EmbeddingNorm)
-            x = g.Node("LayerNormalization", new[] { x, prefix + "emb_norm.weight", prefix + "emb_norm.bias" }, Int("axis", -1), Float("epsilon", c.LayerNormEps));
+        // LayerNorm(x) with γ and, when the model has one, β (ModernBERT's norms have none).
+        string Norm(string input, string name) => g.Node("LayerNormalization", p.Contains(name + "bias") ? new[] { input, name + "weight", name + "bias" } : new[] { input, name + "weight" },
+            Int("axis", -1), Float("epsilon", c.LayerNormEps));
+        if (c.EmbeddingNorm) x = Norm(x, prefix + "emb_norm.");
         if (c.ProjectsEmbeddings) x = Linear(g, p, prefix + "emb_proj.", x);                          // [B, T, e] → [B, T, d]
 
         // Additive attention bias: 0 where attended, −1e9 where blocked (padded keys; future positions if causal).
@@ -247,6 +240,36 @@ public static partial class OnnxExporter
             relIndex = g.Node("Gather", new[] { rowTable, g.Node("Add", new[] { distance, g.Int64Scalar(m - 1) }) });
         }
 
+        // Rotary positions (ModernBERT's): cos and sin of position · base^(−2i/hd) per base, [T, 1, hd] against [B, T, H, hd]
+        // queries and keys; x·cos + rotate_half(x)·sin, rotate_half(x) = [−x₂, x₁].
+        var rotations = new Dictionary<float, (string Cos, string Sin)>();
+        (string Cos, string Sin) Rotation(float theta)
+        {
+            if (rotations.TryGetValue(theta, out var r)) return r;
+            var inverse = new RotaryPositions(hd, theta).InverseFrequencies.ToArray();
+            string freq = g.Initializer($"{prefix}rotary.{theta.ToString(System.Globalization.CultureInfo.InvariantCulture)}", inverse, 1, hd / 2);
+            var steps = g.Node("Cast", new[] { g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) }) }, Int("to", (long)DataType.Float));
+            var angles = g.Node("Mul", new[] { g.Node("Unsqueeze", new[] { steps, g.Int64s(1) }), freq });                   // [T, hd/2]
+            var both = g.Node("Unsqueeze", new[] { g.Node("Concat", new[] { angles, angles }, Int("axis", -1)), g.Int64s(1) }); // [T, 1, hd]
+            return rotations[theta] = (g.Node("Cos", new[] { both }), g.Node("Sin", new[] { both }));
+        }
+        string Rotate(string heads, float theta) // [B, T, H, hd]
+        {
+            var (cos, sin) = Rotation(theta);
+            var halves = g.Nodes("Split", new[] { heads, g.Int64s(hd / 2, hd / 2) }, 2, Int("axis", -1));
+            var rotated = g.Node("Concat", new[] { g.Node("Neg", new[] { halves[1] }), halves[0] }, Int("axis", -1));
+            return g.Node("Add", new[] { g.Node("Mul", new[] { heads, cos }), g.Node("Mul", new[] { rotated, sin }) });
+        }
+        // The sliding window (ModernBERT's local layers): −1e9 where |i − j| > window, added to those layers' scores.
+        string? windowBias = null;
+        if (c.SlidingWindow > 0)
+        {
+            var steps = g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) });
+            var distance = g.Node("Abs", new[] { g.Node("Sub", new[] { g.Node("Unsqueeze", new[] { steps, g.Int64s(1) }), g.Node("Unsqueeze", new[] { steps, g.Int64s(0) }) }) });
+            var outside = g.Node("Cast", new[] { g.Node("Greater", new[] { distance, g.Int64Scalar(c.SlidingWindow) }) }, Int("to", (long)DataType.Float));
+            windowBias = g.Node("Add", new[] { bias, g.Node("Mul", new[] { outside, g.FloatScalar(-1e9f) }) });               // [B, 1, T, T]
+        }
+
         var headShape = g.Int64s(0, 0, h, hd);
         var mergedShape = g.Int64s(0, 0, d);
         var split = g.Int64s(d, d, d);
@@ -256,12 +279,16 @@ public static partial class OnnxExporter
             string pre = $"{prefix}layers.{c.ParameterLayerOf(i)}.";                                    // blocks may share weights (ALBERT)
             string Attention(string input)
             {
+                string? inBias = p.Contains(pre + "self_attn.in_proj_bias") ? pre + "self_attn.in_proj_bias" : null;
                 var qkv = int8
-                    ? QuantizedLinear(g, input, p[pre + "self_attn.in_proj_weight"].Value, 3 * d, d, pre + "self_attn.in_proj_weight", pre + "self_attn.in_proj_bias")
-                    : g.Node("Add", new[] { g.Node("MatMul", new[] { input, T(g, pre + "self_attn.in_proj_weight") }), pre + "self_attn.in_proj_bias" });
+                    ? QuantizedLinear(g, input, p[pre + "self_attn.in_proj_weight"].Value, 3 * d, d, pre + "self_attn.in_proj_weight", inBias)
+                    : g.Node("MatMul", new[] { input, T(g, pre + "self_attn.in_proj_weight") });
+                if (!int8 && inBias is not null) qkv = g.Node("Add", new[] { qkv, inBias });
                 var parts = g.Nodes("Split", new[] { qkv, split }, 3, Int("axis", -1));
-                var q = g.Node("Transpose", new[] { g.Node("Reshape", new[] { parts[0], headShape }) }, Ints("perm", 0, 2, 1, 3));  // [B, H, T, hd]
-                var kT = g.Node("Transpose", new[] { g.Node("Reshape", new[] { parts[1], headShape }) }, Ints("perm", 0, 2, 3, 1)); // [B, H, hd, T]
+                string qHeads = g.Node("Reshape", new[] { parts[0], headShape }), kHeads = g.Node("Reshape", new[] { parts[1], headShape }); // [B, T, H, hd]
+                if (c.RotaryTheta > 0f) (qHeads, kHeads) = (Rotate(qHeads, c.RotaryThetaOf(i)), Rotate(kHeads, c.RotaryThetaOf(i)));
+                var q = g.Node("Transpose", new[] { qHeads }, Ints("perm", 0, 2, 1, 3));  // [B, H, T, hd]
+                var kT = g.Node("Transpose", new[] { kHeads }, Ints("perm", 0, 2, 3, 1)); // [B, H, hd, T]
                 var v = g.Node("Transpose", new[] { g.Node("Reshape", new[] { parts[2], headShape }) }, Ints("perm", 0, 2, 1, 3));
                 var raw = g.Node("MatMul", new[] { q, kT });                                              // [B, H, T, T]
                 if (relRows is not null)
@@ -278,7 +305,7 @@ public static partial class OnnxExporter
                         g.Node("Expand", new[] { g.Node("Transpose", new[] { relIndex! }, Ints("perm", 1, 0)), full }) }, Int("axis", 3)) }, Ints("perm", 0, 1, 3, 2));
                     raw = g.Node("Add", new[] { raw, g.Node("Add", new[] { c2p, p2c }) });
                 }
-                var scores = g.Node("Add", new[] { g.Node("Mul", new[] { raw, scale }), bias });
+                var scores = g.Node("Add", new[] { g.Node("Mul", new[] { raw, scale }), c.IsLocalLayer(i) ? windowBias! : bias });
                 var probs = g.Node("Softmax", new[] { scores }, Int("axis", -1));
                 var ctx = g.Node("Reshape", new[] { g.Node("Transpose", new[] { g.Node("MatMul", new[] { probs, v }) }, Ints("perm", 0, 2, 1, 3)), mergedShape });
                 return Linear(g, p, pre + "self_attn.out_proj.", ctx, int8);
@@ -286,14 +313,14 @@ public static partial class OnnxExporter
             string FeedForward(string input)
             {
                 var a = Linear(g, p, pre + "linear1.", input, int8);
-                return Linear(g, p, pre + "linear2.", Activation(g, c.Activation, a), int8);
+                if (!c.GatedFeedForward) return Linear(g, p, pre + "linear2.", Activation(g, c.Activation, a), int8);
+                var halves = g.Nodes("Split", new[] { a, g.Int64s(c.FeedForwardDim, c.FeedForwardDim) }, 2, Int("axis", -1)); // input, gate
+                return Linear(g, p, pre + "linear2.", g.Node("Mul", new[] { Activation(g, c.Activation, halves[0]), halves[1] }), int8);
             }
-            string Norm(string input, string name) => g.Node("LayerNormalization", new[] { input, name + "weight", name + "bias" },
-                Int("axis", -1), Float("epsilon", c.LayerNormEps));
 
             if (c.Norm == NormPlacement.PreNorm)
             {
-                x = g.Node("Add", new[] { x, Attention(Norm(x, pre + "norm1.")) });
+                x = g.Node("Add", new[] { x, Attention(i == 0 && !c.FirstBlockAttentionNorm ? x : Norm(x, pre + "norm1.")) });
                 x = g.Node("Add", new[] { x, FeedForward(Norm(x, pre + "norm2.")) });
             }
             else
@@ -302,8 +329,7 @@ public static partial class OnnxExporter
                 x = Norm(g.Node("Add", new[] { x, FeedForward(x) }), pre + "norm2.");
             }
         }
-        if (c.Norm == NormPlacement.PreNorm)
-            x = g.Node("LayerNormalization", new[] { x, prefix + "lnf.weight", prefix + "lnf.bias" }, Int("axis", -1), Float("epsilon", c.LayerNormEps));
+        if (c.Norm == NormPlacement.PreNorm) x = Norm(x, prefix + "lnf.");
         return x;
     }
 

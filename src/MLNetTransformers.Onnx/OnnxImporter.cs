@@ -16,6 +16,7 @@ public static class OnnxImporter
         "Gather", "Shape", "Range", "Add", "Sub", "Mul", "Div", "Max", "Slice", "Mod", "Sqrt", "Cast", "Unsqueeze", "ConstantOfShape", "Concat", "Trilu",
         "LayerNormalization", "Transpose", "MatMul", "Split", "Reshape", "Softmax", "ReduceSum", "Erf", "Tanh", "Relu", "Identity",
         "Expand", "GatherElements", // DeBERTa's disentangled attention
+        "Cos", "Sin", "Neg", "Abs", "Greater", // ModernBERT's rotary positions and sliding window
     };
 
     /// <summary>Imports from a file.</summary>

@@ -196,7 +196,7 @@ public class ModernBertBlockTests
     }
 
     [Fact]
-    public void Decoders_AndOnnxExport_RefuseTheseBlocksByName()
+    public void Decoders_RefuseTheseBlocks_AndBadSettingsAreRefusedByName()
     {
         var e = Assert.Throws<NotSupportedException>(() => new TransformerLanguageModel(Config().Shape() with { }, 1));
         Assert.Contains("RotaryTheta", e.Message);

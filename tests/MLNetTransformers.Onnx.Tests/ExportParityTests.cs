@@ -95,6 +95,39 @@ public class ExportParityTests
         Close(model.Forward(new TokenBatch(2, 6, i2, m2)).AsSpan(0, 6).ToArray(), back.Forward(new TokenBatch(2, 6, i2, m2)).AsSpan(0, 6).ToArray(), "imported logits");
     }
 
+    // ModernBERT's shape: rotary positions (two bases), a sliding window of 2 in the local layer (sequences up to 16, so it
+    // cuts), GeGLU blocks, no biases, the first block without its attention norm, mean pooling through dense + GELU + norm.
+    internal static ClassifierConfig ModernBertShape() => Small(NormPlacement.PreNorm, Pooling.Mean) with
+    {
+        Layers = 3, EmbeddingNorm = true, PositionalEncoding = PositionalEncodingKind.None, Biases = false, GatedFeedForward = true, FeedForwardDim = 24,
+        RotaryTheta = 160_000f, LocalRotaryTheta = 10_000f, SlidingWindow = 2, GlobalAttentionEvery = 2, FirstBlockAttentionNorm = false,
+        Pooler = true, PoolerActivation = PoolerActivation.Gelu, PoolerNorm = true,
+    };
+
+    [Fact]
+    public void ModernBertShapedClassifier_OnnxRuntimeMatchesManaged_AndImportsBack()
+    {
+        var model = new TransformerClassifier(ModernBertShape(), 3);
+        Weights.Scramble(model.Parameters, 7);
+        var onnx = OnnxExporter.Export(model);
+        var featurizer = OnnxExporter.Export(model.Encoder);
+        foreach (var (b, t) in new[] { (1, 1), (3, 5), (4, 16) })
+        {
+            var (ids, mask) = RandomBatch(b, t, b * 13 + t);
+            var batch = new TokenBatch(b, t, ids, mask);
+            var expected = model.Forward(batch).AsSpan(0, b * 3).ToArray();
+            var embeddings = model.Embed(batch).AsSpan(0, b * 16).ToArray();
+            var ort = RunOrt(onnx, ids, mask, b, t);
+            Close(expected, ort["logits"], $"logits b={b} t={t}");
+            Close(embeddings, ort["embeddings"], $"embeddings b={b} t={t}");
+            Close(embeddings, RunOrt(featurizer, ids, mask, b, t)["embeddings"], $"featurizer b={b} t={t}");
+        }
+        var back = (TransformerClassifier)OnnxImporter.Import(onnx).Model;
+        Assert.Equal(model.Config, back.Config);
+        var (i2, m2) = RandomBatch(2, 16, 99);
+        Close(model.Forward(new TokenBatch(2, 16, i2, m2)).AsSpan(0, 6).ToArray(), back.Forward(new TokenBatch(2, 16, i2, m2)).AsSpan(0, 6).ToArray(), "imported logits");
+    }
+
     public static IEnumerable<object[]> ClassifierShapes()
     {
         yield return new object[] { NormPlacement.PreNorm, Pooling.Mean, Activation.Gelu, PositionalEncodingKind.Learned };

@@ -36,6 +36,8 @@ public sealed class RotaryPositions : IParallelWork
     public int HeadDim { get; }
     /// <summary>The frequencies' base.</summary>
     public float Theta { get; }
+    /// <summary>θ_i = 1 / base^(2i / hd), [hd/2], in float32 as transformers computes them.</summary>
+    public ReadOnlySpan<float> InverseFrequencies => _invFreq;
 
     /// <summary>cos and sin of position p's angles, [hd/2] each (the angle p·θ_i rounded to float32 first, as PyTorch forms it).</summary>
     /// <param name="position">The position.</param>
