@@ -162,17 +162,7 @@ public class ModernBertBlockTests
         int[] ids = [1, 4, 12, 3, 5, 5, 7, 2, 9, 2, 6, 6, 8, 0, 0, 0, 0, 0];
         var batch = new TokenBatch(2, 9, ids, ids.Select(i => i == 0 ? 0 : 1).ToArray(), new[] { 2, 0 });
         GradCheck.CheckModel(model, batch);
-        var encoder = model.Encoder;
-        var padding = ids.Select(i => i == 0).ToArray();
-        var packed = encoder.Forward(ids, 2, 9, padding, training: true).Take(18 * 8).ToArray();
-        encoder.Packing = false;
-        var padded = encoder.Forward(ids, 2, 9, padding, training: true).Take(18 * 8).ToArray();
-        var tiled = encoder.Forward(ids, 2, 9, padding, training: false).Take(18 * 8).ToArray();
-        for (int i = 0; i < 18 * 8; i++)
-        {
-            if (padding[i / 8]) continue;
-            Assert.True(Math.Abs(packed[i] - padded[i]) < 1e-5f && Math.Abs(tiled[i] - padded[i]) < 1e-5f, $"hidden {i}: packed {packed[i]}, padded {padded[i]}, tiled {tiled[i]}");
-        }
+        EncoderRunsAgree.PackedPaddedAndTiled(model.Encoder, ids, 2, 9);
     }
 
     // Sequences of 300 and 280: the tiled inference takes keys in blocks of 256, so a window of 64 crosses block edges and
@@ -182,17 +172,7 @@ public class ModernBertBlockTests
     {
         var encoder = new TransformerEncoder(Config(maxLength: 300, window: 64).Shape(), 5);
         GradCheck.Scramble(encoder.Parameters, 6, 0.3f);
-        var rng = new Random(3);
-        var ids = Enumerable.Range(0, 600).Select(i => i >= 300 + 280 ? 0 : 1 + rng.Next(12)).ToArray();
-        var padding = ids.Select(i => i == 0).ToArray();
-        foreach (bool packing in new[] { true, false })
-        {
-            encoder.Packing = packing;
-            var materialized = encoder.Forward(ids, 2, 300, padding, training: true).Take(600 * 8).ToArray();
-            var tiled = encoder.Forward(ids, 2, 300, padding, training: false).Take(600 * 8).ToArray();
-            for (int i = 0; i < 600 * 8; i++)
-                if (!padding[i / 8]) Assert.True(Math.Abs(tiled[i] - materialized[i]) < 1e-4f, $"packing {packing}, value {i}: tiled {tiled[i]}, materialized {materialized[i]}");
-        }
+        EncoderRunsAgree.TiledAndMaterializedOnLongSequences(encoder);
     }
 
     [Fact]

@@ -71,8 +71,9 @@ public class ModernBertCheckpointTests
         Assert.Equal(3 * 6 + 3 - 1, encoder.Parameters.Tensors.Count); // tok, emb norm, final norm; 6 per layer, layer 0 without its attention norm
     }
 
+    // (written back bit for bit: SequenceClassifierCheckpointTests.WrittenBack_…)
     [Fact]
-    public void SequenceClassifier_LogitsMatchPyTorch_AndWrittenBackBitForBit()
+    public void SequenceClassifier_LogitsMatchPyTorch()
     {
         string folder = Folder("modernbert-classifier");
         var loaded = PretrainedCheckpoint.LoadSequenceClassifierFolder(folder);
@@ -86,23 +87,6 @@ public class ModernBertCheckpointTests
         var expected = root.GetProperty("logits").EnumerateArray().Select(v => v.GetDouble()).ToArray();
         for (int i = 0; i < expected.Length; i++)
             Assert.True(Math.Abs(logits[i] - expected[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"logit {i}: {logits[i]} against PyTorch {expected[i]}");
-
-        string dir = Directory.CreateTempSubdirectory("modernbert-out").FullName;
-        try
-        {
-            Assert.Same(EncoderFamily.ModernBert, PretrainedCheckpoint.SaveSequenceClassifierFolder(loaded.Model, loaded.Labels, dir));
-            using (var written = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors")))
-            using (var source = SafeTensorsFile.Open(Path.Combine(folder, "model.safetensors")))
-            {
-                HuggingFaceExportTests.SameTensors(written, source, name => name);
-                Assert.Equal(source.Shapes.Count, written.Shapes.Count);
-            }
-            var back = PretrainedCheckpoint.LoadSequenceClassifierFolder(dir);
-            Assert.Equal(loaded.Labels, back.Labels);
-            Assert.Equal(loaded.Model.Parameters.Data, back.Model.Parameters.Data);
-            Assert.Equal(c with { }, back.Model.Config with { });
-        }
-        finally { Directory.Delete(dir, recursive: true); }
     }
 
     [Fact]

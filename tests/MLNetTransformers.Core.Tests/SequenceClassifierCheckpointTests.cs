@@ -77,6 +77,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("mpnet-classifier")]
     [InlineData("albert-classifier")]
     [InlineData("deberta-classifier")]
+    [InlineData("modernbert-classifier")] // mean pooling through head.dense + GELU + head.norm
     public void WrittenBack_TheTensorsArePyTorchsOwn_AndReadBackToTheSameClassifier(string fixture)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);
