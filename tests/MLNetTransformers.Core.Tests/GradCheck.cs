@@ -77,4 +77,36 @@ internal static class GradCheck
         var r = Random(ps.Count, seed, scale);
         for (int i = 0; i < ps.Count; i++) ps.Data[i] += r[i];
     }
+
+    /// <summary>
+    /// Two self-attention layers in a row over two sequences of <paramref name="seqLen"/> tokens of width
+    /// <paramref name="dim"/>, the second <paramref name="secondLength"/> long (padded or <paramref name="packed"/>): the
+    /// gradients of the input and of every parameter of <paramref name="ps"/> against finite differences of Σ y·R.
+    /// <paramref name="afterForward"/> looks at the layers after a forward (before the backward).
+    /// </summary>
+    public static void CheckTwoSelfAttentionLayers(ParameterSet ps, MultiHeadAttention first, MultiHeadAttention second, int seqLen, int dim, int secondLength,
+        bool packed, Action? afterForward = null, Action? afterBackward = null)
+    {
+        int t = seqLen, d = dim;
+        var x = Random(2 * t * d, 1);
+        var r = Random(2 * t * d, 2);
+        var pad = Enumerable.Range(0, 2 * t).Select(i => i >= t + secondLength).ToArray();
+        var packing = new PackedSequences();
+        Assert.True(packing.TryPack(pad, 2, t));
+        int rows = packed ? packing.Rows : 2 * t;
+        float[] Forward()
+        {
+            var h = packed ? first.Forward(x, packing, inference: false, training: true) : first.Forward(x, 2, t, pad, inference: false, training: true);
+            h = (float[])h.Clone();
+            return packed ? second.Forward(h, packing, inference: false, training: true) : second.Forward(h, 2, t, pad, inference: false, training: true);
+        }
+        Forward();
+        afterForward?.Invoke();
+        ps.ZeroGrad();
+        var dx = (float[])first.Backward(second.Backward(r)).Clone();
+        afterBackward?.Invoke();
+        double L() => Dot(Forward(), r, rows * d);
+        Check("x", x, 0, rows * d, dx, L, samples: 16);
+        CheckParameters(ps, L, samples: 12);
+    }
 }

@@ -283,25 +283,8 @@ public class LayerGradientTests
         first.PositionBias = second.PositionBias = bias;
         ps.Allocate(1);
         GradCheck.Scramble(ps, 2, 0.4f);
-        var x = GradCheck.Random(2 * t * d, 1);
-        var r = GradCheck.Random(2 * t * d, 2);
-        var pad = Enumerable.Range(0, 2 * t).Select(i => i >= t + 9).ToArray(); // the second sequence has 9 tokens
-        var packing = new PackedSequences();
-        Assert.True(packing.TryPack(pad, 2, t));
-        int rows = packed ? packing.Rows : 2 * t;
-        float[] Forward()
-        {
-            var h = packed ? first.Forward(x, packing, inference: false, training: true) : first.Forward(x, 2, t, pad, inference: false, training: true);
-            h = (float[])h.Clone();
-            return packed ? second.Forward(h, packing, inference: false, training: true) : second.Forward(h, 2, t, pad, inference: false, training: true);
-        }
-        Forward();
-        ps.ZeroGrad();
-        var dx = (float[])first.Backward(second.Backward(r)).Clone();
-        Assert.Contains(bias.Weight.Grad.ToArray(), g => g != 0f);
-        double L() => GradCheck.Dot(Forward(), r, rows * d);
-        GradCheck.Check("x", x, 0, rows * d, dx, L, samples: 16);
-        GradCheck.CheckParameters(ps, L, samples: 12);
+        // the second sequence has 9 tokens
+        GradCheck.CheckTwoSelfAttentionLayers(ps, first, second, t, d, 9, packed, afterBackward: () => Assert.Contains(bias.Weight.Grad.ToArray(), g => g != 0f));
     }
 
     [Fact]

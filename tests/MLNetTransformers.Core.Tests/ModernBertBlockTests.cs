@@ -111,30 +111,13 @@ public class ModernBertBlockTests
         var second = new MultiHeadAttention(ps, "b.", d, 2, bias: false) { Rotary = new RotaryPositions(4, 10_000f), Window = 2 };
         ps.Allocate(1);
         GradCheck.Scramble(ps, 2, 0.5f);
-        var x = GradCheck.Random(2 * t * d, 1);
-        var r = GradCheck.Random(2 * t * d, 2);
-        var pad = Enumerable.Range(0, 2 * t).Select(i => i >= t + 6).ToArray(); // the second sequence has 6 tokens
-        var packing = new PackedSequences();
-        Assert.True(packing.TryPack(pad, 2, t));
-        int rows = packed ? packing.Rows : 2 * t;
-        float[] Forward()
+        // the second sequence has 6 tokens; the window: query 5 of the first sequence weighs keys 3..7 only
+        GradCheck.CheckTwoSelfAttentionLayers(ps, first, second, t, d, 6, packed, afterForward: () =>
         {
-            var h = packed ? first.Forward(x, packing, inference: false, training: true) : first.Forward(x, 2, t, pad, inference: false, training: true);
-            h = (float[])h.Clone();
-            return packed ? second.Forward(h, packing, inference: false, training: true) : second.Forward(h, 2, t, pad, inference: false, training: true);
-        }
-        Forward();
-        if (!packed)
-        {
-            // the window: query 5 of the first sequence weighs keys 3..7 only
+            if (packed) return;
             var w = second.Weights.ToArray();
             for (int j = 0; j < t; j++) Assert.Equal(Math.Abs(j - 5) <= 2, w[5 * t + j] > 0f);
-        }
-        ps.ZeroGrad();
-        var dx = (float[])first.Backward(second.Backward(r)).Clone();
-        double L() => GradCheck.Dot(Forward(), r, rows * d);
-        GradCheck.Check("x", x, 0, rows * d, dx, L, samples: 16);
-        GradCheck.CheckParameters(ps, L, samples: 12);
+        });
     }
 
     internal static ClassifierConfig Config(int maxLength = 9, int window = 2) => new()
