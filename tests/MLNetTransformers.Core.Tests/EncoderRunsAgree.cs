@@ -32,6 +32,19 @@ internal static class EncoderRunsAgree
     }
 
     /// <summary>
+    /// A classifier of 9 positions and a vocabulary of at least 13, its weights scrambled: every parameter's gradient on
+    /// two sentences, the second padded, against finite differences; then its encoder's three runs agree on them.
+    /// </summary>
+    public static void GradientsOnTwoPaddedSentences_ThenPackedPaddedAndTiled(TransformerClassifier model)
+    {
+        GradCheck.Scramble(model.Parameters, 4, 0.3f);
+        int[] ids = [1, 4, 12, 3, 5, 5, 7, 2, 9, 2, 6, 6, 8, 0, 0, 0, 0, 0];
+        var batch = new TokenBatch(2, 9, ids, ids.Select(i => i == 0 ? 0 : 1).ToArray(), new[] { 2, 0 });
+        GradCheck.CheckModel(model, batch);
+        PackedPaddedAndTiled(model.Encoder, ids, 2, 9);
+    }
+
+    /// <summary>
     /// Sequences of 300 and 280 tokens (the tiled inference takes keys in blocks of 256): the tiled inference gives the
     /// materialized attention's hidden states, packed and padded. The encoder's MaxLength must reach 300.
     /// </summary>
