@@ -82,7 +82,7 @@ public class ModernBertBlockTests
     {
         var ps = new ParameterSet();
         var norm = new LayerNorm(ps, "n.", 9, bias: false);
-        var pooler = new Pooler(ps, "p.", 9, PoolerActivation.Gelu, bias: false, normEps: 1e-5f);
+        var pooler = new Pooler(ps, "p.", 9, PoolerActivation.Gelu, bias: false, normEps: 1e-5f, normBias: false);
         ps.Allocate(3);
         Assert.False(ps.Contains("n.bias") || ps.Contains("p.dense.bias") || ps.Contains("p.norm.bias"));
         Assert.True(ps.Contains("p.norm.weight"));
@@ -123,7 +123,7 @@ public class ModernBertBlockTests
     internal static ClassifierConfig Config(int maxLength = 9, int window = 2) => new()
     {
         VocabSize = 13, ModelDim = 8, Heads = 2, Layers = 3, FeedForwardDim = 6, MaxLength = maxLength, Dropout = 0f, NumClasses = 3,
-        Norm = NormPlacement.PreNorm, EmbeddingNorm = true, PositionalEncoding = PositionalEncodingKind.None, Biases = false, GatedFeedForward = true,
+        Norm = NormPlacement.PreNorm, EmbeddingNorm = true, PositionalEncoding = PositionalEncodingKind.None, Biases = false, NormBiases = false, GatedFeedForward = true,
         RotaryTheta = 160_000f, LocalRotaryTheta = 10_000f, SlidingWindow = window, GlobalAttentionEvery = 3, FirstBlockAttentionNorm = false,
         Pooling = Pooling.Mean, Pooler = true, PoolerActivation = PoolerActivation.Gelu, PoolerNorm = true,
     };

@@ -32,7 +32,7 @@ public class ModernBertCheckpointTests
         var c = loaded.Encoder.Config;
         Assert.Equal("ModernBERT", loaded.Family.Name);
         Assert.Empty(loaded.Unused);
-        Assert.Equal((NormPlacement.PreNorm, false, true, false, Layers.PositionalEncodingKind.None, 0), (c.Norm, c.FirstBlockAttentionNorm, c.GatedFeedForward, c.Biases, c.PositionalEncoding, c.TypeVocabSize));
+        Assert.Equal((NormPlacement.PreNorm, false, true, false, Layers.PositionalEncodingKind.None, 0), (c.Norm, c.FirstBlockAttentionNorm, c.GatedFeedForward, c.Biases && c.NormBiases, c.PositionalEncoding, c.TypeVocabSize));
         Assert.Equal((160_000f, 10_000f, 2, 2), (c.RotaryTheta, c.LocalRotaryTheta, c.SlidingWindow, c.GlobalAttentionEvery));
         Assert.Equal([0, 2, 0], Enumerable.Range(0, 3).Select(c.WindowOf));
         Assert.Equal([160_000f, 10_000f, 160_000f], Enumerable.Range(0, 3).Select(c.RotaryThetaOf));
@@ -125,7 +125,7 @@ public class ModernBertCheckpointTests
 
     // Settings the engine does not run are refused by name, before anything is read.
     [Theory]
-    [InlineData("attention_bias", true, "attention_bias true with norm_bias false")]
+    [InlineData("mlp_bias", true, "mlp_bias true with attention_bias false")]
     [InlineData("classifier_activation", "silu", "classifier_activation 'silu' unlike hidden_activation 'gelu'")]
     [InlineData("classifier_pooling", "max", "classifier_pooling 'max' is not supported")]
     [InlineData("local_attention", 5, "local_attention is 5")]

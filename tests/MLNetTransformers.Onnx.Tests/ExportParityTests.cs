@@ -108,7 +108,7 @@ public class ExportParityTests
     // cuts), GeGLU blocks, no biases, the first block without its attention norm, mean pooling through dense + GELU + norm.
     internal static ClassifierConfig ModernBertShape() => Small(NormPlacement.PreNorm, Pooling.Mean) with
     {
-        Layers = 3, EmbeddingNorm = true, PositionalEncoding = PositionalEncodingKind.None, Biases = false, GatedFeedForward = true, FeedForwardDim = 24,
+        Layers = 3, EmbeddingNorm = true, PositionalEncoding = PositionalEncodingKind.None, Biases = false, NormBiases = false, GatedFeedForward = true, FeedForwardDim = 24,
         RotaryTheta = 160_000f, LocalRotaryTheta = 10_000f, SlidingWindow = 2, GlobalAttentionEvery = 2, FirstBlockAttentionNorm = false,
         Pooler = true, PoolerActivation = PoolerActivation.Gelu, PoolerNorm = true,
     };

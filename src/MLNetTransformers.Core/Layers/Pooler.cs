@@ -19,13 +19,14 @@ public sealed class Pooler
     /// <param name="prefix">Prefix of the parameter names.</param>
     /// <param name="dim">Width d of the pooled vectors.</param>
     /// <param name="activation">tanh (BERT), ReLU (DistilBERT's classifier) or GELU (ELECTRA's).</param>
-    /// <param name="bias">Whether the dense layer (and the norm) have biases.</param>
+    /// <param name="bias">Whether the dense layer has a bias.</param>
     /// <param name="normEps">With a positive value, a LayerNorm of that epsilon after the activation (ModernBERT's head); 0 = none.</param>
-    public Pooler(ParameterSet parameters, string prefix, int dim, PoolerActivation activation = PoolerActivation.Tanh, bool bias = true, float normEps = 0f)
+    /// <param name="normBias">Whether that norm has a shift β.</param>
+    public Pooler(ParameterSet parameters, string prefix, int dim, PoolerActivation activation = PoolerActivation.Tanh, bool bias = true, float normEps = 0f, bool normBias = true)
     {
         _dense = new Linear(parameters, prefix + "dense.", dim, dim, bias);
         _activation = activation;
-        if (normEps > 0f) _norm = new LayerNorm(parameters, prefix + "norm.", dim, normEps, bias);
+        if (normEps > 0f) _norm = new LayerNorm(parameters, prefix + "norm.", dim, normEps, normBias);
     }
 
     /// <summary>The LayerNorm after the activation, or null.</summary>

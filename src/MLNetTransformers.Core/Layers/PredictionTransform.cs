@@ -21,12 +21,13 @@ public sealed class PredictionTransform
     /// <param name="activation">The encoder's activation (<c>hidden_act</c>).</param>
     /// <param name="eps">The LayerNorm's epsilon.</param>
     /// <param name="outDim">Width e of the output (the token embedding's); 0 = d.</param>
-    /// <param name="bias">Whether the dense layer and the norm have biases (ModernBERT's head has none).</param>
-    public PredictionTransform(ParameterSet parameters, string prefix, int dim, Activation activation, float eps, int outDim = 0, bool bias = true)
+    /// <param name="bias">Whether the dense layer has a bias (ModernBERT's head has none).</param>
+    /// <param name="normBias">Whether the norm has a shift β.</param>
+    public PredictionTransform(ParameterSet parameters, string prefix, int dim, Activation activation, float eps, int outDim = 0, bool bias = true, bool normBias = true)
     {
         if (outDim <= 0) outDim = dim;
         _dense = new Linear(parameters, prefix + "dense.", dim, outDim, bias);
-        _norm = new LayerNorm(parameters, prefix + "norm.", outDim, eps, bias);
+        _norm = new LayerNorm(parameters, prefix + "norm.", outDim, eps, normBias);
         _act = activation;
     }
 

@@ -31,8 +31,8 @@ public sealed class EncoderBlock
         };
         mha.Window = config.WindowOf(layer);
         var ff = new FeedForward(parameters, prefix, config.ModelDim, config.FeedForwardDim, config.Activation, config.Dropout, seed + 1, config.GatedFeedForward, config.Biases);
-        var norm1 = layer == 0 && !config.FirstBlockAttentionNorm ? null : new LayerNorm(parameters, prefix + "norm1.", config.ModelDim, config.LayerNormEps, config.Biases);
-        var norm2 = new LayerNorm(parameters, prefix + "norm2.", config.ModelDim, config.LayerNormEps, config.Biases);
+        var norm1 = layer == 0 && !config.FirstBlockAttentionNorm ? null : new LayerNorm(parameters, prefix + "norm1.", config.ModelDim, config.LayerNormEps, config.NormBiases);
+        var norm2 = new LayerNorm(parameters, prefix + "norm2.", config.ModelDim, config.LayerNormEps, config.NormBiases);
         _sa = new SelfAttentionSublayer(mha);
         _attnBranch = new ResidualSublayer(norm1, _sa, new Dropout(config.Dropout, seed + 2), config.Norm);
         _ff = new FeedForwardSublayer(ff);

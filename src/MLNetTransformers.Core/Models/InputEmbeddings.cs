@@ -27,7 +27,7 @@ public sealed class InputEmbeddings
         Tok = tokens is null ? new Embedding(parameters, prefix + "tok.", config.VocabSize, _dim) : new Embedding(tokens.Weight);
         Pos = PositionalEncoding.Create(config.PositionalEncoding, parameters, prefix + "pos.", config.MaxLength + config.PositionOffset, _dim);
         TokenType = config.TypeVocabSize > 0 ? new Embedding(parameters, prefix + "tok_type.", config.TypeVocabSize, _dim) : null;
-        Norm = config.EmbeddingNorm ? new LayerNorm(parameters, prefix + "emb_norm.", _dim, config.LayerNormEps, config.Biases) : null;
+        Norm = config.EmbeddingNorm ? new LayerNorm(parameters, prefix + "emb_norm.", _dim, config.LayerNormEps, config.NormBiases) : null;
         _drop = new Dropout(config.Dropout, seed);
         Projection = config.ProjectsEmbeddings ? new Linear(parameters, prefix + "emb_proj.", _dim, config.ModelDim) : null;
     }

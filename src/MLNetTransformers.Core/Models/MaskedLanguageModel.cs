@@ -18,7 +18,7 @@ public sealed class MaskedLanguageModel : TokenPredictionModel
         if (Config.MlmTransform)
         {
             // The transform ends at the token embedding's width, which the tied decoder reads (narrower for ELECTRA's generator).
-            Transform = new PredictionTransform(Parameters, "mlm_head.transform.", Config.ModelDim, Config.Activation, Config.LayerNormEps, Config.EmbeddingWidth, Config.Biases);
+            Transform = new PredictionTransform(Parameters, "mlm_head.transform.", Config.ModelDim, Config.Activation, Config.LayerNormEps, Config.EmbeddingWidth, Config.Biases, Config.NormBiases);
             Head = new Linear(Parameters, "mlm_head.", Parameters["tok.weight"]); // tied to the token embedding, a bias of its own
         }
         else Head = new Linear(Parameters, "mlm_head.", config.ModelDim, config.VocabSize);

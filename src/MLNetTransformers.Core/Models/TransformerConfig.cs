@@ -109,10 +109,12 @@ public record TransformerConfig
     /// <summary>Sentence embeddings are scaled to unit length (sentence-transformers' Normalize module).</summary>
     public bool NormalizeEmbeddings { get; init; }
     /// <summary>
-    /// Whether the blocks' linear layers and the encoder's LayerNorms (embeddings', blocks', final, the pooler's dense
-    /// layer and norm) have biases; ModernBERT's have none. Encoders only.
+    /// Whether the blocks' linear layers (and the pooler's, and a masked LM's transform) have biases; ModernBERT's and
+    /// NomicBERT's have none. Encoders only.
     /// </summary>
     public bool Biases { get; init; } = true;
+    /// <summary>Whether the encoder's LayerNorms have a shift β (embeddings', blocks', final, the pooler's); ModernBERT's have none. Encoders only.</summary>
+    public bool NormBiases { get; init; } = true;
     /// <summary>
     /// Gated feed-forward blocks (a GLU: ModernBERT's GeGLU): the first layer is 2 × <see cref="FeedForwardDim"/> wide
     /// and its second half multiplies the activated first half. Encoders only.

@@ -13,7 +13,7 @@ public abstract class TransformerStack
         if (tokens is not null && (tokens.Vocab != config.VocabSize || tokens.Dim != config.ModelDim))
             throw new ArgumentException($"A shared token embedding [{tokens.Vocab}, {tokens.Dim}] does not fit a stack of vocabulary {config.VocabSize} and width {config.ModelDim}.", nameof(tokens));
         Embeddings = new InputEmbeddings(parameters, prefix, config, seed, tokens);
-        FinalNorm = config.Norm == NormPlacement.PreNorm ? new LayerNorm(parameters, prefix + "lnf.", config.ModelDim, config.LayerNormEps, config.Biases) : null;
+        FinalNorm = config.Norm == NormPlacement.PreNorm ? new LayerNorm(parameters, prefix + "lnf.", config.ModelDim, config.LayerNormEps, config.NormBiases) : null;
     }
 
     /// <summary>The configuration.</summary>

@@ -78,7 +78,7 @@ public sealed class EncoderFamily
             ("PositionalEncoding", config.PositionalEncoding, back.PositionalEncoding), ("EmbeddingNorm", config.EmbeddingNorm, back.EmbeddingNorm),
             ("EmbeddingWidth", config.EmbeddingWidth, back.EmbeddingWidth), ("RelativeAttentionBuckets", config.RelativeAttentionBuckets, back.RelativeAttentionBuckets),
             ("LayerGroups", config.LayerGroups, back.LayerGroups), ("DisentangledSpan", config.DisentangledSpan, back.DisentangledSpan),
-            ("DisentangledMaxDistance", config.DisentangledMaxDistance, back.DisentangledMaxDistance), ("Biases", config.Biases, back.Biases),
+            ("DisentangledMaxDistance", config.DisentangledMaxDistance, back.DisentangledMaxDistance), ("Biases", config.Biases, back.Biases), ("NormBiases", config.NormBiases, back.NormBiases),
             ("GatedFeedForward", config.GatedFeedForward, back.GatedFeedForward), ("RotaryTheta", config.RotaryTheta, back.RotaryTheta),
             ("LocalRotaryTheta", config.RotaryThetaOf(config.GlobalAttentionEvery > 1 ? 1 : 0), back.RotaryThetaOf(config.GlobalAttentionEvery > 1 ? 1 : 0)),
             ("SlidingWindow", config.SlidingWindow, back.SlidingWindow), ("GlobalAttentionEvery", config.SlidingWindow > 0 ? config.GlobalAttentionEvery : 1, back.SlidingWindow > 0 ? back.GlobalAttentionEvery : 1),
@@ -223,9 +223,9 @@ public sealed class EncoderFamily
         {
             JsonValueKind.True => true, JsonValueKind.False => false, _ => throw new InvalidDataException($"{src}: '{key}' is {v}, not true or false."),
         } : fallback;
-        bool biases = Bool("norm_bias", false);
-        foreach (var key in new[] { "attention_bias", "mlp_bias", "classifier_bias" })
-            if (Bool(key, false) != biases) Refuse($"{key} {Bool(key, false).ToString().ToLowerInvariant()} with norm_bias {biases.ToString().ToLowerInvariant()} (all four alike)");
+        bool biases = Bool("attention_bias", false), normBiases = Bool("norm_bias", false);
+        foreach (var key in new[] { "mlp_bias", "classifier_bias" })
+            if (Bool(key, false) != biases) Refuse($"{key} {Bool(key, false).ToString().ToLowerInvariant()} with attention_bias {biases.ToString().ToLowerInvariant()} (the three alike)");
         if (!Bool("decoder_bias", true)) Refuse("decoder_bias false");
         string activation = Str(c, "hidden_activation", src, "gelu"), classifierActivation = Str(c, "classifier_activation", src, "gelu");
         if (classifierActivation != activation) Refuse($"classifier_activation '{classifierActivation}' unlike hidden_activation '{activation}'");
@@ -261,7 +261,7 @@ public sealed class EncoderFamily
             FeedForwardDim = Int(c, "intermediate_size", src), MaxLength = Int(c, "max_position_embeddings", src, 8192),
             Dropout = Math.Max(Float(c, "embedding_dropout", src, 0f), Float(c, "mlp_dropout", src, 0f)), AttentionDropout = Float(c, "attention_dropout", src, 0f),
             LayerNormEps = Float(c, "norm_eps", src, 1e-5f), Activation = ActivationOf(activation, src), Norm = NormPlacement.PreNorm,
-            PositionalEncoding = PositionalEncodingKind.None, EmbeddingNorm = true, Biases = biases, GatedFeedForward = true,
+            PositionalEncoding = PositionalEncodingKind.None, EmbeddingNorm = true, Biases = biases, NormBiases = normBiases, GatedFeedForward = true,
             RotaryTheta = Theta("full_attention", "global_rope_theta", 160_000f), LocalRotaryTheta = Theta("sliding_attention", "local_rope_theta", 10_000f),
             SlidingWindow = window / 2, GlobalAttentionEvery = every, FirstBlockAttentionNorm = false,
             Pooling = Str(c, "classifier_pooling", src, "cls") switch
@@ -276,7 +276,7 @@ public sealed class EncoderFamily
     {
         ["model_type"] = "modernbert", ["architectures"] = new JsonArray("ModernBertModel"), ["vocab_size"] = c.VocabSize, ["hidden_size"] = c.ModelDim,
         ["num_hidden_layers"] = c.Layers, ["num_attention_heads"] = c.Heads, ["intermediate_size"] = c.FeedForwardDim, ["hidden_activation"] = ActivationName(c.Activation),
-        ["max_position_embeddings"] = c.MaxLength, ["norm_eps"] = c.LayerNormEps, ["norm_bias"] = c.Biases, ["attention_bias"] = c.Biases, ["mlp_bias"] = c.Biases,
+        ["max_position_embeddings"] = c.MaxLength, ["norm_eps"] = c.LayerNormEps, ["norm_bias"] = c.NormBiases, ["attention_bias"] = c.Biases, ["mlp_bias"] = c.Biases,
         ["classifier_bias"] = c.Biases, ["classifier_activation"] = ActivationName(c.Activation), ["decoder_bias"] = true,
         ["global_rope_theta"] = c.RotaryTheta, ["local_rope_theta"] = c.LocalRotaryTheta > 0f ? c.LocalRotaryTheta : c.RotaryTheta,
         ["local_attention"] = 2 * (c.SlidingWindow > 0 ? c.SlidingWindow : c.MaxLength), ["global_attn_every_n_layers"] = c.SlidingWindow > 0 ? c.GlobalAttentionEvery : 1,

@@ -54,7 +54,7 @@ public static class PretrainedCheckpoint
             if (headSpec.Norm is { } norm)
             {
                 head.Add((norm + "weight", "pooler.norm.weight", [d]));
-                if (config.Biases) head.Add((norm + "bias", "pooler.norm.bias", [d]));
+                if (config.NormBiases) head.Add((norm + "bias", "pooler.norm.bias", [d]));
             }
             // The head's shapes are checked before anything is allocated: id2label cannot make it larger than the file holds.
             foreach (var (source, _, shape) in head)
