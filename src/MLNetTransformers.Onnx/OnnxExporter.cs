@@ -372,6 +372,7 @@ public static partial class OnnxExporter
     private static string Activation(OnnxGraphBuilder g, Activation act, string x) => act switch
     {
         Core.Kernels.Activation.Relu => g.Node("Relu", new[] { x }),
+        Core.Kernels.Activation.Silu => g.Node("Mul", new[] { x, g.Node("Sigmoid", new[] { x }) }),
         // 0.5·x·(1 + erf(x/√2))
         Core.Kernels.Activation.Gelu => g.Node("Mul", new[] { g.Node("Mul", new[] { x, g.FloatScalar(0.5f) }),
             g.Node("Add", new[] { g.Node("Erf", new[] { g.Node("Mul", new[] { x, g.FloatScalar(0.70710678118654752f) }) }), g.FloatScalar(1f) }) }),

@@ -17,6 +17,7 @@ public static class OnnxImporter
         "LayerNormalization", "Transpose", "MatMul", "Split", "Reshape", "Softmax", "ReduceSum", "Erf", "Tanh", "Relu", "Identity",
         "Expand", "GatherElements", // DeBERTa's disentangled attention
         "Cos", "Sin", "Neg", "Abs", "Greater", // ModernBERT's rotary positions and sliding window
+        "Sigmoid", // SiLU (NomicBERT's SwiGLU)
     };
 
     /// <summary>Imports from a file.</summary>

@@ -82,6 +82,7 @@ public class LayerGradientTests
     [Theory]
     [InlineData(Activation.Gelu)]
     [InlineData(Activation.GeluTanh)]
+    [InlineData(Activation.Silu)]
     [InlineData(Activation.Relu)]
     public void FeedForward(Activation act)
     {

@@ -48,13 +48,15 @@ public class ModernBertBlockTests
         for (int i = 0; i < qkv.Length; i++) Assert.True(Math.Abs(original[i] - qkv[i]) < 1e-5, $"value {i} after the inverse rotation");
     }
 
+    // GeGLU (ModernBERT's) and SwiGLU (NomicBERT's): act of the first half times the second.
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void GatedFeedForward(bool bias)
+    [InlineData(true, Activation.Gelu)]
+    [InlineData(false, Activation.Gelu)]
+    [InlineData(false, Activation.Silu)]
+    public void GatedFeedForward(bool bias, Activation activation)
     {
         var ps = new ParameterSet();
-        var ff = new FeedForward(ps, "", 6, 5, Activation.Gelu, 0f, 1, gated: true, bias: bias);
+        var ff = new FeedForward(ps, "", 6, 5, activation, 0f, 1, gated: true, bias: bias);
         ps.Allocate(5);
         Assert.Equal([10, 6], ff.Linear1.Weight.Shape);
         Assert.Equal(bias, ps.Contains("linear1.bias"));
@@ -62,10 +64,11 @@ public class ModernBertBlockTests
         var x = GradCheck.Random(3 * 6, 1);
         var r = GradCheck.Random(3 * 6, 2);
         var y = (float[])ff.Forward(x, 3, false).Clone();
-        // y = W2 (gelu(u) ⊙ g) (+ b2), [u, g] = W1 x (+ b1), written out for one row.
+        // y = W2 (act(u) ⊙ g) (+ b2), [u, g] = W1 x (+ b1), written out for one row.
+        float Act(float v) => activation == Activation.Silu ? v / (1f + MathF.Exp(-v)) : 0.5f * v * (1f + (float)Erf(v / Math.Sqrt(2)));
         var h = new float[10];
         for (int o = 0; o < 10; o++) h[o] = Enumerable.Range(0, 6).Sum(i => ff.Linear1.Weight.Value[o * 6 + i] * x[i]) + (bias ? ff.Linear1.Bias!.Value[o] : 0f);
-        var a = Enumerable.Range(0, 5).Select(j => 0.5f * h[j] * (1f + (float)Erf(h[j] / Math.Sqrt(2))) * h[5 + j]).ToArray();
+        var a = Enumerable.Range(0, 5).Select(j => Act(h[j]) * h[5 + j]).ToArray();
         for (int o = 0; o < 6; o++)
             Assert.Equal(Enumerable.Range(0, 5).Sum(j => ff.Linear2.Weight.Value[o * 5 + j] * a[j]) + (bias ? ff.Linear2.Bias!.Value[o] : 0f), y[o], 4);
         ff.Forward(x, 3, false);

@@ -9,4 +9,6 @@ public enum Activation
     GeluTanh,
     /// <summary>max(0, x) (the original Transformer).</summary>
     Relu,
+    /// <summary>x·σ(x), SiLU or swish (the gate of NomicBERT's and LLaMA's SwiGLU).</summary>
+    Silu,
 }

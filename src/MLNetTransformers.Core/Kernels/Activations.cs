@@ -19,6 +19,7 @@ internal static class Activations
             case Activation.Relu: TensorPrimitives.Max(x, 0f, y); break;
             case Activation.Gelu: GeluErf(x, y); break;
             case Activation.GeluTanh: GeluTanh(x, y); break;
+            case Activation.Silu: Silu(x, y); break;
             default: throw new ArgumentOutOfRangeException(nameof(act), act, "Unknown activation.");
         }
     }
@@ -31,7 +32,39 @@ internal static class Activations
             case Activation.Relu: ReluBackward(x, dy, dx); break;
             case Activation.Gelu: GeluErfBackward(x, dy, dx); break;
             case Activation.GeluTanh: GeluTanhBackward(x, dy, dx); break;
+            case Activation.Silu: SiluBackward(x, dy, dx); break;
             default: throw new ArgumentOutOfRangeException(nameof(act), act, "Unknown activation.");
+        }
+    }
+
+    private const int SiluChunk = 256;
+
+    // x·σ(x), in chunks through a stack buffer (y may alias x).
+    private static void Silu(ReadOnlySpan<float> x, Span<float> y)
+    {
+        Span<float> s = stackalloc float[SiluChunk];
+        for (int i = 0; i < x.Length; i += SiluChunk)
+        {
+            int n = Math.Min(SiluChunk, x.Length - i);
+            TensorPrimitives.Sigmoid(x.Slice(i, n), s[..n]);
+            TensorPrimitives.Multiply(x.Slice(i, n), s[..n], y.Slice(i, n));
+        }
+    }
+
+    // d(x·σ(x))/dx = σ(x)·(1 + x·(1 − σ(x))); dx may alias dy.
+    private static void SiluBackward(ReadOnlySpan<float> x, ReadOnlySpan<float> dy, Span<float> dx)
+    {
+        Span<float> s = stackalloc float[SiluChunk], t = stackalloc float[SiluChunk];
+        for (int i = 0; i < x.Length; i += SiluChunk)
+        {
+            int n = Math.Min(SiluChunk, x.Length - i);
+            ReadOnlySpan<float> xs = x.Slice(i, n);
+            Span<float> sn = s[..n], tn = t[..n];
+            TensorPrimitives.Sigmoid(xs, sn);
+            TensorPrimitives.Subtract(1f, sn, tn);
+            TensorPrimitives.MultiplyAdd(xs, tn, 1f, tn);
+            TensorPrimitives.Multiply(tn, sn, tn);
+            TensorPrimitives.Multiply(dy.Slice(i, n), tn, dx.Slice(i, n));
         }
     }
 

@@ -502,6 +502,7 @@ public sealed class EncoderFamily
         Activation.Gelu => "gelu",
         Activation.GeluTanh => "gelu_new",
         Activation.Relu => "relu",
+        Activation.Silu => "silu",
         _ => throw new NotSupportedException($"Hugging Face's encoders have no activation {a}."),
     };
 
@@ -520,7 +521,8 @@ public sealed class EncoderFamily
         "gelu" => Activation.Gelu,
         "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => Activation.GeluTanh,
         "relu" => Activation.Relu,
-        _ => throw new NotSupportedException($"{src}: activation '{name}' is not supported; supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu."),
+        "silu" or "swish" => Activation.Silu,
+        _ => throw new NotSupportedException($"{src}: activation '{name}' is not supported; supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu, silu, swish."),
     };
 
     // Engine names (nn.TransformerEncoderLayer's, stacked q;k;v) from a BERT checkpoint's.
