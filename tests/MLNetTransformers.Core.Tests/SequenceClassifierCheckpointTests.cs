@@ -21,6 +21,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("mpnet-classifier", "MPNet", new[] { "NEGATIVE", "POSITIVE" })]
     [InlineData("albert-classifier", "ALBERT", new[] { "negative", "positive" })] // 4 blocks in 2 shared sets, the encoder's pooler
     [InlineData("deberta-classifier", "DeBERTa-v2", new[] { "negative", "neutral", "positive" })] // disentangled attention, ContextPooler + GELU
+    [InlineData("nomic-classifier", "NomicBERT", new[] { "NEGATIVE", "POSITIVE" })] // rotary positions, SwiGLU, BERT's pooler with its bias
     public void Logits_MatchPyTorch(string fixture, string family, string[] labels)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);
@@ -78,6 +79,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("albert-classifier")]
     [InlineData("deberta-classifier")]
     [InlineData("modernbert-classifier")] // mean pooling through head.dense + GELU + head.norm
+    [InlineData("nomic-classifier")]
     public void WrittenBack_TheTensorsArePyTorchsOwn_AndReadBackToTheSameClassifier(string fixture)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);

@@ -121,6 +121,20 @@ public class ExportParityTests
         ExportedClassifierAndFeaturizerMatch_AndImportBack(model);
     }
 
+    // NomicBERT's shape: post-norm blocks with rotary positions, SwiGLU (SiLU of the gate), bias-free projections, token
+    // types, BERT's pooler with its bias, an embedding padded past the vocabulary.
+    [Fact]
+    public void NomicBertShapedClassifier_OnnxRuntimeMatchesManaged_AndImportsBack()
+    {
+        var model = new TransformerClassifier(Small(NormPlacement.PostNorm, Pooling.Cls, Activation.Silu) with
+        {
+            TypeVocabSize = 2, EmbeddingNorm = true, PositionalEncoding = PositionalEncodingKind.None, RotaryTheta = 1000f, GatedFeedForward = true, Biases = false,
+            VocabSize = 64, VocabularyMultiple = 16, Pooler = true, LayerNormEps = 1e-12f,
+        }, 3);
+        Weights.Scramble(model.Parameters, 7);
+        ExportedClassifierAndFeaturizerMatch_AndImportBack(model);
+    }
+
     public static IEnumerable<object[]> ClassifierShapes()
     {
         yield return new object[] { NormPlacement.PreNorm, Pooling.Mean, Activation.Gelu, PositionalEncodingKind.Learned };

@@ -236,6 +236,7 @@ public sealed class CliTests : IDisposable
     [InlineData("albert", "albert")]
     [InlineData("deberta", "deberta-v2")]
     [InlineData("modernbert", "modernbert")]
+    [InlineData("nomic", "nomic_bert")] // its pretrained pooler kept, as BERT's
     public void Train_FineTunesElectraAndMpnetFolders_AndExportsThemWhole(string fixture, string modelType)
     {
         string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);

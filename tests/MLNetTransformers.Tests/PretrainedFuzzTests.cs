@@ -129,6 +129,7 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
     [InlineData("albert-classifier", 20261210)]
     [InlineData("deberta-classifier", 20261216)]
     [InlineData("modernbert-classifier", 20261217)]
+    [InlineData("nomic-classifier", 20261218)]
     public async Task MutatedSequenceClassifiers_LoadOrFailNamingTheFile(string fixture, int seed)
     {
         string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);

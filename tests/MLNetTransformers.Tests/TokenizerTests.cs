@@ -265,4 +265,22 @@ public class TokenizerTests
         var ok = TextTokenizer.FromWordPieceVocabularyText("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\n", 8);
         Assert.Equal("maxTokens", Assert.Throws<ArgumentOutOfRangeException>(() => ok.WithMaxTokens(maxTokens)).ParamName);
     }
+
+    // Which tokenizers an embedding of more rows reads: a vocab.txt only when the rows are its lines rounded up to the
+    // embedding's multiple (NomicBERT's pad_vocab_size_multiple), since a missing line would shift the ids after it;
+    // byte-level BPE and SentencePiece files, which give every token its id, whenever they are fewer.
+    [Fact]
+    public void FitsEmbedding_PaddedRows_OnlyWhereIdsCannotShift()
+    {
+        string bert = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert");
+        var wordPiece = TextTokenizer.FromWordPieceVocabulary(Path.Combine(bert, "vocab.txt"), 16); // 40 tokens
+        Assert.True(wordPiece.FitsEmbedding(40));
+        Assert.False(wordPiece.FitsEmbedding(48));
+        Assert.True(wordPiece.FitsEmbedding(48, multiple: 16));
+        Assert.False(wordPiece.FitsEmbedding(64, multiple: 16)); // more than one multiple past it
+        Assert.False(wordPiece.FitsEmbedding(32, multiple: 16)); // fewer rows than tokens
+        var bpe = Pretrained.PretrainedEncoder.TokenizerOf(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "modernbert-bpe"), 16);
+        Assert.True(bpe.FitsEmbedding(bpe.VocabularySize + 100));
+        Assert.False(bpe.FitsEmbedding(bpe.VocabularySize - 1));
+    }
 }

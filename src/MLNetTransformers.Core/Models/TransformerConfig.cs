@@ -109,10 +109,17 @@ public record TransformerConfig
     /// <summary>Sentence embeddings are scaled to unit length (sentence-transformers' Normalize module).</summary>
     public bool NormalizeEmbeddings { get; init; }
     /// <summary>
-    /// Whether the blocks' linear layers (and the pooler's, and a masked LM's transform) have biases; ModernBERT's and
-    /// NomicBERT's have none. Encoders only.
+    /// Whether the blocks' linear layers (and a masked LM's transform) have biases; ModernBERT's and NomicBERT's have
+    /// none. Encoders only.
     /// </summary>
     public bool Biases { get; init; } = true;
+    /// <summary>Whether the pooler's dense layer has a bias (ModernBERT's head: its <c>classifier_bias</c>).</summary>
+    public bool PoolerBias { get; init; } = true;
+    /// <summary>
+    /// The embedding's rows were rounded up to a multiple of this (NomicBERT's <c>pad_vocab_size_multiple</c>, 64): a
+    /// tokenizer with fewer ids fits when rounding its size up gives the rows. 1 = no rounding.
+    /// </summary>
+    public int VocabularyMultiple { get; init; } = 1;
     /// <summary>Whether the encoder's LayerNorms have a shift β (embeddings', blocks', final, the pooler's); ModernBERT's have none. Encoders only.</summary>
     public bool NormBiases { get; init; } = true;
     /// <summary>
@@ -179,6 +186,7 @@ public record TransformerConfig
             throw new ArgumentException($"{nameof(LocalRotaryTheta)} must be 0 or, with a {nameof(RotaryTheta)}, a finite number above 1, got {LocalRotaryTheta}.");
         if (RotaryTheta > 0f && (ModelDim / Heads) % 2 != 0) throw new ArgumentException($"Rotary positions need an even head size; {ModelDim} / {Heads} heads is {ModelDim / Heads}.");
         if (SlidingWindow < 0 || SlidingWindow > MaxLengthLimit) throw new ArgumentException($"{nameof(SlidingWindow)} must be in [0, {MaxLengthLimit}] (0 = none), got {SlidingWindow}.");
+        if (VocabularyMultiple < 1) throw new ArgumentException($"{nameof(VocabularyMultiple)} must be at least 1, got {VocabularyMultiple}.");
         if (GlobalAttentionEvery < 1) throw new ArgumentException($"{nameof(GlobalAttentionEvery)} must be at least 1, got {GlobalAttentionEvery}.");
         if ((RotaryTheta > 0f || SlidingWindow > 0) && (DisentangledSpan > 0 || RelativeAttentionBuckets > 0))
             throw new ArgumentException($"Rotary positions and sliding windows do not combine with {(DisentangledSpan > 0 ? nameof(DisentangledSpan) : nameof(RelativeAttentionBuckets))}.");

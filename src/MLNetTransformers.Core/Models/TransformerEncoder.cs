@@ -59,7 +59,7 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
             }
         }
         _pool = new SequencePooling(config.ModelDim, config.Pooling);
-        if (config.Pooler) Pooler = new Pooler(parameters, prefix + "pooler.", config.ModelDim, config.PoolerActivation, config.Biases, config.PoolerNorm ? config.LayerNormEps : 0f, config.NormBiases);
+        if (config.Pooler) Pooler = new Pooler(parameters, prefix + "pooler.", config.ModelDim, config.PoolerActivation, config.PoolerBias, config.PoolerNorm ? config.LayerNormEps : 0f, config.NormBiases);
         if (config.DisentangledSpan > 0)
         {
             Disentangled = new DisentangledPositions(parameters, prefix + "rel_embeddings.", config.DisentangledSpan, config.DisentangledMaxDistance, config.ModelDim,

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace MLNetTransformers.Core.Pretrained;
 
 /// <summary>
-/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3, ModernBERT): how its
+/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3, ModernBERT, NomicBERT): how its
 /// <c>config.json</c> reads as a <see cref="TransformerConfig"/>, which blocks it chooses (token types, the
 /// LayerNorm after the embeddings, the position offset, the pooler) and which of its checkpoint's tensors holds each
 /// engine parameter. <see cref="All"/> is the one registry of the families there are; <see cref="ForModelType"/> finds
@@ -89,8 +89,8 @@ public sealed class EncoderFamily
     }
 
     /// <summary>
-    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: ModernBERT when its positions rotate
-    /// or its feed-forward blocks are gated, DeBERTa-v2 when its attention is
+    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: when its positions rotate or its
+    /// feed-forward blocks are gated, NomicBERT with post-norm blocks and ModernBERT with pre-norm ones; DeBERTa-v2 when its attention is
     /// disentangled, ALBERT when its blocks are
     /// grouped into shared sets of weights, MPNet when its attention has a
     /// relative position bias, ELECTRA when its embeddings are projected or its first-token layer is ELECTRA's GELU head,
@@ -98,7 +98,8 @@ public sealed class EncoderFamily
     /// </summary>
     /// <param name="config">The encoder's config.</param>
     public static EncoderFamily For(TransformerConfig config) =>
-        config.RotaryTheta > 0f || config.GatedFeedForward ? ModernBert
+        (config.RotaryTheta > 0f || config.GatedFeedForward) && config.Norm == NormPlacement.PostNorm ? NomicBert
+        : config.RotaryTheta > 0f || config.GatedFeedForward ? ModernBert
         : config.DisentangledSpan > 0 ? DebertaV2
         : config.LayerGroups > 0 ? Albert
         : config.RelativeAttentionBuckets > 0 ? Mpnet
@@ -211,8 +212,99 @@ public sealed class EncoderFamily
         ModernBertConfig, WriteModernBertConfig, ModernBertNames, MlmHead("head.dense.", "head.norm.", "decoder.bias", "decoder.weight"),
         new SequenceClassifierHead("ModernBertForSequenceClassification", "head.dense.", "classifier.", PoolerActivation.Gelu) { Norm = "head.norm.", PoolsFirstToken = false });
 
+    /// <summary>
+    /// NomicBERT (<c>model_type</c> nomic_bert, e.g. nomic-embed-text-v1.5, as its checkpoints name their tensors): BERT's
+    /// word and token-type embeddings and <c>emb_ln</c>, rotary positions instead of absolute ones (<c>rotary_emb_base</c>),
+    /// post-norm blocks with one query-key-value projection (<c>attn.Wqkv</c>) and gated feed-forward blocks (SwiGLU: SiLU
+    /// of <c>mlp.fc12</c> times <c>mlp.fc11</c>, then <c>mlp.fc2</c>; GeGLU with GELU), linear layers without biases,
+    /// LayerNorms with them, an embedding rounded up to a multiple of <c>pad_vocab_size_multiple</c>; its pooler and sequence
+    /// classifier are BERT's (<c>pooler.dense</c> + tanh, <c>classifier</c>).
+    /// </summary>
+    public static EncoderFamily NomicBert { get; } = new("NomicBERT", ["nomic_bert"], "bert.", ["embeddings.", "emb_ln.", "encoder.", "pooler."],
+        NomicBertConfig, WriteNomicBertConfig, NomicBertNames, [], new SequenceClassifierHead("NomicBertForSequenceClassification", "bert.pooler.dense.", "classifier.", PoolerActivation.Tanh));
+
     /// <summary>Every family the readers know.</summary>
-    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV2, ModernBert];
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV2, ModernBert, NomicBert];
+
+    // NomicBertConfig (a GPT2Config: n_embd, n_head, n_layer, n_inner, n_positions; hidden_size and the like also read).
+    // What nomic-embed's checkpoints use is read; anything else is refused by name. Its residual dropout (resid_pdrop) is
+    // the engine's Dropout, which also drops inside the feed-forward block (NomicBERT's does not); 0 in released models.
+    private static TransformerConfig NomicBertConfig(JsonElement c, string src)
+    {
+        string Refuse(string what) => throw new NotSupportedException($"{src}: {what} is not supported; nomic-embed's settings are.");
+        int Either(string gpt2, string bert, int? fallback = null) => Get(c, gpt2) is not null ? Int(c, gpt2, src) : Int(c, bert, src, fallback);
+        bool Flag(string key) => Get(c, key) is { ValueKind: JsonValueKind.True };
+        foreach (var key in new[] { "prenorm", "causal", "use_rms_norm", "parallel_block", "rotary_emb_interleaved", "rotary_head_dim", "scale_attn_by_inverse_layer_idx" })
+            if (Flag(key)) Refuse($"{key} true");
+        foreach (var key in new[] { "rotary_scaling_factor", "rotary_emb_scale_base" })
+            if (Get(c, key) is not null) Refuse($"{key} {Get(c, key)} (dynamic or scaled rotary positions)");
+        bool biases = Flag("qkv_proj_bias");
+        foreach (var key in new[] { "mlp_fc1_bias", "mlp_fc2_bias" })
+            if (Flag(key) != biases) Refuse($"{key} {Flag(key).ToString().ToLowerInvariant()} with qkv_proj_bias {biases.ToString().ToLowerInvariant()} (the three alike)");
+        string function = Str(c, "activation_function", src, "swiglu");
+        var activation = function switch
+        {
+            "swiglu" => Activation.Silu, "geglu" => Activation.Gelu,
+            _ => throw new NotSupportedException($"{src}: activation_function '{function}' is not supported; supported: swiglu, geglu."),
+        };
+        double fraction = Get(c, "rotary_emb_fraction") is { } f ? (f.ValueKind == JsonValueKind.Number ? f.GetDouble() : throw new InvalidDataException($"{src}: 'rotary_emb_fraction' is {f}, not a number.")) : 0.0;
+        if (fraction != 0 && fraction != 1) Refuse($"rotary_emb_fraction {fraction} (only 0 or 1: every dimension or none rotates)");
+        int vocab = Int(c, "vocab_size", src), multiple = Math.Max(1, Int(c, "pad_vocab_size_multiple", src, 1)), dim = Either("n_embd", "hidden_size");
+        if (vocab % multiple != 0) vocab += multiple - vocab % multiple; // NomicBertModel rounds the rows up itself
+        return new TransformerConfig
+        {
+            VocabSize = vocab, VocabularyMultiple = multiple, ModelDim = dim, Heads = Either("n_head", "num_attention_heads"), Layers = Either("n_layer", "num_hidden_layers"),
+            FeedForwardDim = Get(c, "n_inner") is not null || Get(c, "intermediate_size") is not null ? Either("n_inner", "intermediate_size") : 4 * dim,
+            MaxLength = Either("n_positions", "max_position_embeddings", 2048), TypeVocabSize = Int(c, "type_vocab_size", src, 2),
+            Dropout = Float(c, "resid_pdrop", src, 0f), AttentionDropout = Float(c, "attn_pdrop", src, 0f), LayerNormEps = Float(c, "layer_norm_epsilon", src, 1e-5f),
+            Activation = activation, GatedFeedForward = true, Biases = biases, Norm = NormPlacement.PostNorm, EmbeddingNorm = true,
+            PositionalEncoding = fraction > 0 ? PositionalEncodingKind.None : PositionalEncodingKind.Learned,
+            RotaryTheta = fraction > 0 ? Float(c, "rotary_emb_base", src, 10_000f) : 0f,
+        };
+    }
+
+    private static JsonObject WriteNomicBertConfig(TransformerConfig c) => new()
+    {
+        ["model_type"] = "nomic_bert", ["architectures"] = new JsonArray("NomicBertModel"), ["vocab_size"] = c.VocabSize, ["pad_vocab_size_multiple"] = c.VocabularyMultiple,
+        ["n_embd"] = c.ModelDim, ["n_head"] = c.Heads, ["n_layer"] = c.Layers, ["n_inner"] = c.FeedForwardDim, ["n_positions"] = c.MaxLength,
+        ["type_vocab_size"] = c.TypeVocabSize, ["activation_function"] = c.Activation == Activation.Silu ? "swiglu" : c.Activation == Activation.Gelu ? "geglu"
+            : throw new NotSupportedException($"NomicBERT's gated blocks are SwiGLU or GeGLU, not {c.Activation}."),
+        ["rotary_emb_fraction"] = c.RotaryTheta > 0f ? 1.0 : 0.0, ["rotary_emb_base"] = c.RotaryTheta > 0f ? c.RotaryTheta : 10_000f, ["rotary_emb_interleaved"] = false,
+        ["qkv_proj_bias"] = c.Biases, ["mlp_fc1_bias"] = c.Biases, ["mlp_fc2_bias"] = c.Biases, ["prenorm"] = false, ["causal"] = false,
+        ["layer_norm_epsilon"] = c.LayerNormEps, ["resid_pdrop"] = c.Dropout, ["embd_pdrop"] = c.Dropout, ["attn_pdrop"] = c.AttentionDropout,
+    };
+
+    private static string[]? NomicBertNames(string p)
+    {
+        switch (p)
+        {
+            case "tok.weight": return ["embeddings.word_embeddings.weight"];
+            case "tok_type.weight": return ["embeddings.token_type_embeddings.weight"];
+            case "pos.weight": return ["embeddings.position_embeddings.weight"];
+            case "emb_norm.weight" or "emb_norm.bias": return ["emb_ln." + p["emb_norm.".Length..]];
+            case "pooler.dense.weight" or "pooler.dense.bias": return [p];
+        }
+        if (!p.StartsWith("layers.", StringComparison.Ordinal)) return null;
+        int dot = p.IndexOf('.', 7);
+        string at = $"encoder.layers.{p[7..dot]}.";
+        return p[(dot + 1)..] switch
+        {
+            "self_attn.in_proj_weight" => [at + "attn.Wqkv.weight"],
+            "self_attn.in_proj_bias" => [at + "attn.Wqkv.bias"],
+            "self_attn.out_proj.weight" => [at + "attn.out_proj.weight"],
+            "self_attn.out_proj.bias" => [at + "attn.out_proj.bias"],
+            "norm1.weight" => [at + "norm1.weight"],
+            "norm1.bias" => [at + "norm1.bias"],
+            // the engine's gated block activates its first half: fc12 (the gate NomicBERT activates), then fc11
+            "linear1.weight" => [at + "mlp.fc12.weight", at + "mlp.fc11.weight"],
+            "linear1.bias" => [at + "mlp.fc12.bias", at + "mlp.fc11.bias"],
+            "linear2.weight" => [at + "mlp.fc2.weight"],
+            "linear2.bias" => [at + "mlp.fc2.bias"],
+            "norm2.weight" => [at + "norm2.weight"],
+            "norm2.bias" => [at + "norm2.bias"],
+            _ => null,
+        };
+    }
 
     // ModernBertConfig. Its dropouts are placed BERT's way in training (embeddings and feed-forward by the larger of
     // embedding_dropout and mlp_dropout, attention probabilities by attention_dropout); the released models use none.
@@ -224,8 +316,7 @@ public sealed class EncoderFamily
             JsonValueKind.True => true, JsonValueKind.False => false, _ => throw new InvalidDataException($"{src}: '{key}' is {v}, not true or false."),
         } : fallback;
         bool biases = Bool("attention_bias", false), normBiases = Bool("norm_bias", false);
-        foreach (var key in new[] { "mlp_bias", "classifier_bias" })
-            if (Bool(key, false) != biases) Refuse($"{key} {Bool(key, false).ToString().ToLowerInvariant()} with attention_bias {biases.ToString().ToLowerInvariant()} (the three alike)");
+        if (Bool("mlp_bias", false) != biases) Refuse($"mlp_bias {Bool("mlp_bias", false).ToString().ToLowerInvariant()} with attention_bias {biases.ToString().ToLowerInvariant()} (the two alike)");
         if (!Bool("decoder_bias", true)) Refuse("decoder_bias false");
         string activation = Str(c, "hidden_activation", src, "gelu"), classifierActivation = Str(c, "classifier_activation", src, "gelu");
         if (classifierActivation != activation) Refuse($"classifier_activation '{classifierActivation}' unlike hidden_activation '{activation}'");
@@ -261,7 +352,7 @@ public sealed class EncoderFamily
             FeedForwardDim = Int(c, "intermediate_size", src), MaxLength = Int(c, "max_position_embeddings", src, 8192),
             Dropout = Math.Max(Float(c, "embedding_dropout", src, 0f), Float(c, "mlp_dropout", src, 0f)), AttentionDropout = Float(c, "attention_dropout", src, 0f),
             LayerNormEps = Float(c, "norm_eps", src, 1e-5f), Activation = ActivationOf(activation, src), Norm = NormPlacement.PreNorm,
-            PositionalEncoding = PositionalEncodingKind.None, EmbeddingNorm = true, Biases = biases, NormBiases = normBiases, GatedFeedForward = true,
+            PositionalEncoding = PositionalEncodingKind.None, EmbeddingNorm = true, Biases = biases, NormBiases = normBiases, PoolerBias = Bool("classifier_bias", false), GatedFeedForward = true,
             RotaryTheta = Theta("full_attention", "global_rope_theta", 160_000f), LocalRotaryTheta = Theta("sliding_attention", "local_rope_theta", 10_000f),
             SlidingWindow = window / 2, GlobalAttentionEvery = every, FirstBlockAttentionNorm = false,
             Pooling = Str(c, "classifier_pooling", src, "cls") switch
@@ -277,7 +368,7 @@ public sealed class EncoderFamily
         ["model_type"] = "modernbert", ["architectures"] = new JsonArray("ModernBertModel"), ["vocab_size"] = c.VocabSize, ["hidden_size"] = c.ModelDim,
         ["num_hidden_layers"] = c.Layers, ["num_attention_heads"] = c.Heads, ["intermediate_size"] = c.FeedForwardDim, ["hidden_activation"] = ActivationName(c.Activation),
         ["max_position_embeddings"] = c.MaxLength, ["norm_eps"] = c.LayerNormEps, ["norm_bias"] = c.NormBiases, ["attention_bias"] = c.Biases, ["mlp_bias"] = c.Biases,
-        ["classifier_bias"] = c.Biases, ["classifier_activation"] = ActivationName(c.Activation), ["decoder_bias"] = true,
+        ["classifier_bias"] = c.PoolerBias, ["classifier_activation"] = ActivationName(c.Activation), ["decoder_bias"] = true,
         ["global_rope_theta"] = c.RotaryTheta, ["local_rope_theta"] = c.LocalRotaryTheta > 0f ? c.LocalRotaryTheta : c.RotaryTheta,
         ["local_attention"] = 2 * (c.SlidingWindow > 0 ? c.SlidingWindow : c.MaxLength), ["global_attn_every_n_layers"] = c.SlidingWindow > 0 ? c.GlobalAttentionEvery : 1,
         ["embedding_dropout"] = c.Dropout, ["mlp_dropout"] = c.Dropout, ["attention_dropout"] = c.AttentionDropout,

@@ -50,7 +50,7 @@ public static class PretrainedCheckpoint
         {
             int d = config.ModelDim;
             var head = new List<(string, string, int[])> { (dense + "weight", "pooler.dense.weight", new[] { d, d }), (output + "weight", "head.weight", [labels.Count, d]), (output + "bias", "head.bias", [labels.Count]) };
-            if (config.Biases) head.Add((dense + "bias", "pooler.dense.bias", [d]));
+            if (config.PoolerBias) head.Add((dense + "bias", "pooler.dense.bias", [d]));
             if (headSpec.Norm is { } norm)
             {
                 head.Add((norm + "weight", "pooler.norm.weight", [d]));

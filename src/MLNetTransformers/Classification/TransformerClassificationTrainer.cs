@@ -157,7 +157,7 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
         var o = Options;
         if ((o.Pretrained?.Encoder ?? o.InitialModel) is { } init)
         {
-            if (!tokenizer.FitsEmbedding(init.Config.VocabSize))
+            if (!tokenizer.FitsEmbedding(init.Config.VocabSize, init.Config.VocabularyMultiple))
                 throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
             var encoderShape = init.Config.Shape();
             // A checkpoint read for its first token without a pooler gets the dense layer its family's sequence classifier

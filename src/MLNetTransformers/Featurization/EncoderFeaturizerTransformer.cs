@@ -41,7 +41,7 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPar
         _replicas = new ReplicaPool<TransformerEncoder>(Replica);
         InputColumnName = inputColumnName;
         OutputColumnName = outputColumnName;
-        if (!tokenizer.FitsEmbedding(encoder.Config.VocabSize))
+        if (!tokenizer.FitsEmbedding(encoder.Config.VocabSize, encoder.Config.VocabularyMultiple))
             throw new ArgumentException($"The tokenizer's vocabulary ({tokenizer.VocabularySize}) does not match the encoder's ({encoder.Config.VocabSize}).");
     }
 

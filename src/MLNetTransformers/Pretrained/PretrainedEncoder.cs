@@ -19,7 +19,7 @@ public sealed class PretrainedEncoder
     {
         ArgumentNullException.ThrowIfNull(encoder);
         ArgumentNullException.ThrowIfNull(tokenizer);
-        if (!tokenizer.FitsEmbedding(encoder.Config.VocabSize))
+        if (!tokenizer.FitsEmbedding(encoder.Config.VocabSize, encoder.Config.VocabularyMultiple))
             throw new InvalidDataException($"{name}: the vocabulary has {tokenizer.VocabularySize:N0} tokens but the encoder's embedding has {encoder.Config.VocabSize:N0} rows.");
         if (tokenizer.MaxTokens > encoder.Config.MaxLength)
             throw new ArgumentException($"{name}: the tokenizer makes sequences of {tokenizer.MaxTokens} tokens; the encoder has {encoder.Config.MaxLength} positions.", nameof(tokenizer));

@@ -53,7 +53,7 @@ public sealed class BiEncoderSimilarityTrainer : TransformerTrainer<TransformerC
         TransformerEncoder encoder;
         if ((o.Pretrained?.Encoder ?? o.InitialModel) is { } init)
         {
-            if (!tokenizer.FitsEmbedding(init.Config.VocabSize)) throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
+            if (!tokenizer.FitsEmbedding(init.Config.VocabSize, init.Config.VocabularyMultiple)) throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
             encoder = init.Copy(); // the pretrained encoder stays as it was
         }
         else encoder = new TransformerEncoder(o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens) with { Pooling = o.Pooling }, (ulong)o.Seed);

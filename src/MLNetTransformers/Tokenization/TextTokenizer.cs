@@ -509,11 +509,16 @@ public sealed class TextTokenizer
 
     /// <summary>
     /// Whether an embedding of <paramref name="rows"/> rows reads this tokenizer's ids: as many rows as tokens, or for a
-    /// SentencePiece model more (multilingual checkpoints pad their embeddings past the tokenizer's 250,002 ids; a model
-    /// file is whole or unreadable, while a line missing from a vocab.txt would shift every id after it and must not pass).
+    /// SentencePiece model or a byte-level BPE more (multilingual checkpoints pad their embeddings past the tokenizer's
+    /// 250,002 ids, ModernBERT's past its BPE's; such files give every token its id, while a line missing from a vocab.txt
+    /// would shift every id after it and must not pass), or, for an embedding rounded up to a multiple of
+    /// <paramref name="multiple"/> (NomicBERT's <c>pad_vocab_size_multiple</c>), the tokens rounded up the same way.
     /// </summary>
     /// <param name="rows">The embedding's rows (the encoder's vocabulary size).</param>
-    public bool FitsEmbedding(int rows) => VocabularySize == rows || (Kind == TokenizerKind.SentencePiece && VocabularySize < rows);
+    /// <param name="multiple">The embedding's rows are a multiple of this (<see cref="Core.Models.TransformerConfig.VocabularyMultiple"/>); 1 = none.</param>
+    public bool FitsEmbedding(int rows, int multiple = 1) => VocabularySize == rows
+        || (Kind is TokenizerKind.SentencePiece or TokenizerKind.ByteLevelBpe && VocabularySize < rows)
+        || (multiple > 1 && VocabularySize < rows && (VocabularySize + multiple - 1) / multiple * multiple == rows);
 
     /// <summary>Whether pairs take RoBERTa's form, <c>&lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;</c> with token types all 0 (else BERT's).</summary>
     public bool RobertaPairs => (Kind is TokenizerKind.ByteLevelBpe && _state.Specials is null) || Fairseq || _state.Specials?.DoubleSeparatorPairs == true;

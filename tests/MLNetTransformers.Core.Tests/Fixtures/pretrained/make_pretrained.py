@@ -137,9 +137,9 @@ def write_safetensors(path, tensors, metadata):
         for b in blobs: f.write(b)
 
 
-def make(name, model, config, dtype, prefix="", rename=lambda n: n, extra=None, ids=None, pad=0, vocab=None):
+def make(name, model, config, dtype, prefix="", rename=lambda n: n, extra=None, ids=None, pad=0, vocab=None, init=None):
     os.makedirs(name, exist_ok=True)
-    randomize(model)
+    (init or randomize)(model)
     round_to(model, {"F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16}[dtype])
     if ids is None: ids = torch.tensor([[2, 8, 9, 12, 10, 3, 0, 0, 0], [2, 15, 20, 7, 13, 11, 19, 30, 3], [2, 5, 3, 0, 0, 0, 0, 0, 0]])
     mask = (ids != pad).long()
@@ -944,9 +944,7 @@ modernbert_config = {"model_type": "modernbert", "architectures": ["ModernBertMo
 modernbert_ids = torch.tensor([[2, 8, 9, 12, 10, 30, 31, 15, 16, 17, 18, 3], [2, 15, 20, 7, 13, 3, 0, 0, 0, 0, 0, 0], [2, 5, 6, 7, 11, 19, 21, 22, 23, 3, 0, 0]])
 torch.manual_seed(41)
 modernbert = ModernBert()
-modernbert_make_randomize, randomize = randomize, randomize_modernbert  # make() randomizes with ModernBERT's norms named "norm"
-make("modernbert", modernbert, modernbert_config, "F32", ids=modernbert_ids, pad=0)
-randomize = modernbert_make_randomize
+make("modernbert", modernbert, modernbert_config, "F32", ids=modernbert_ids, pad=0, init=randomize_modernbert)  # its norms are named "norm"
 
 torch.manual_seed(42)
 cls_model = ModernBert()
@@ -1042,3 +1040,71 @@ json.dump(dict(modernbert_config, vocab_size=MB_V, pad_token_id=MB_SPECIALS["[PA
                architectures=["ModernBertForMaskedLM"]), open(os.path.join("modernbert-bpe", "config.json"), "w"), indent=2)
 json.dump({"text": "the film was [MASK].", "input_ids": mb_mlm_ids.tolist(), "logits": [round(float(v), 9) for v in mb_logits.reshape(-1).tolist()]},
           open(os.path.join("modernbert-bpe", "expected.json"), "w"))
+
+
+# NomicBERT (nomic-embed-text's modeling_hf_nomic_bert.py, as its checkpoints name the tensors), nomic/: a bare
+# NomicBertModel with its pooler: word and token-type embeddings, emb_ln, post-norm layers (norm1 after attention, norm2
+# after the MLP) whose one Wqkv projection's queries and keys turn by rotary positions (rotary_emb_base 1000, rotate-half),
+# SwiGLU blocks (fc11(x) * silu(fc12(x)), then fc2), every Linear without bias and the LayerNorms with; the embedding is
+# rounded up to a multiple of pad_vocab_size_multiple (48 rows for BERT's 40-token vocab.txt). nomic-classifier/:
+# NomicBertForSequenceClassification (pooler.dense + tanh on the first token, then classifier), 2 labels. Own seeds.
+class NomicBert(nn.Module):
+    def __init__(self, rows=48, layers=2, base=1000.0):
+        super().__init__()
+        self.base = base
+        self.embeddings = nn.Module()
+        self.embeddings.word_embeddings = nn.Embedding(rows, D); self.embeddings.token_type_embeddings = nn.Embedding(2, D)
+        self.emb_ln = nn.LayerNorm(D, eps=1e-12)
+        self.encoder = nn.Module(); self.encoder.layers = nn.ModuleList()
+        for _ in range(layers):
+            l = nn.Module()
+            l.attn = nn.Module(); l.attn.Wqkv = nn.Linear(D, 3 * D, bias=False); l.attn.out_proj = nn.Linear(D, D, bias=False)
+            l.mlp = nn.Module(); l.mlp.fc11 = nn.Linear(D, F, bias=False); l.mlp.fc12 = nn.Linear(D, F, bias=False); l.mlp.fc2 = nn.Linear(F, D, bias=False)
+            l.norm1 = nn.LayerNorm(D, eps=1e-12); l.norm2 = nn.LayerNorm(D, eps=1e-12)
+            self.encoder.layers.append(l)
+        self.pooler = nn.Module(); self.pooler.dense = nn.Linear(D, D)
+
+    def forward(self, ids, mask, types):
+        B, T = ids.shape
+        hd = D // H
+        x = self.emb_ln(self.embeddings.word_embeddings(ids) + self.embeddings.token_type_embeddings(types))
+        for l in self.encoder.layers:
+            q, k, v = (t.transpose(1, 2) for t in l.attn.Wqkv(x).view(B, T, 3, H, hd).unbind(2))
+            q, k = rotary(q, self.base), rotary(k, self.base)
+            scores = (q @ k.transpose(-1, -2) / math.sqrt(hd)).masked_fill(~mask[:, None, None, :].bool(), torch.finfo(torch.float64).min)
+            c = (torch.softmax(scores, -1) @ v).transpose(1, 2).reshape(B, T, D)
+            x = l.norm1(l.attn.out_proj(c) + x)
+            h = l.mlp.fc11(x) * torch.nn.functional.silu(l.mlp.fc12(x))
+            x = l.norm2(l.mlp.fc2(h) + x)
+        return x, torch.tanh(self.pooler.dense(x[:, 0]))
+
+
+nomic_config = {"model_type": "nomic_bert", "architectures": ["NomicBertModel"], "vocab_size": 48, "pad_vocab_size_multiple": 16, "n_embd": D, "n_head": H,
+                "n_layer": 2, "n_inner": F, "n_positions": P, "type_vocab_size": 2, "activation_function": "swiglu", "rotary_emb_fraction": 1.0,
+                "rotary_emb_base": 1000, "rotary_emb_interleaved": False, "rotary_emb_scale_base": None, "rotary_scaling_factor": None, "qkv_proj_bias": False,
+                "mlp_fc1_bias": False, "mlp_fc2_bias": False, "prenorm": False, "causal": False, "layer_norm_epsilon": 1e-12, "resid_pdrop": 0.0,
+                "embd_pdrop": 0.0, "attn_pdrop": 0.0, "max_trained_positions": P, "use_rms_norm": False}
+torch.manual_seed(51)
+nomic = NomicBert()
+nomic_ids = torch.tensor([[2, 8, 9, 12, 10, 30, 31, 15, 16, 17, 18, 3], [2, 15, 20, 7, 13, 3, 0, 0, 0, 0, 0, 0], [2, 5, 6, 7, 3, 19, 21, 22, 23, 3, 0, 0]])
+make("nomic", nomic, nomic_config, "F32", ids=nomic_ids, pad=0)
+
+torch.manual_seed(52)
+cls_model = NomicBert()
+randomize(cls_model); round_to(cls_model, torch.float32)
+g = torch.Generator().manual_seed(53)
+head = {"classifier.weight": rnd(2, D), "classifier.bias": rnd(2, s=0.1)}
+mask = (nomic_ids != 0).long()
+types = torch.tensor([[0] * 12, [0] * 12, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0]])
+with torch.no_grad():
+    _, pooled = cls_model(nomic_ids, mask, types)
+    logits = pooled @ head["classifier.weight"].T + head["classifier.bias"]
+os.makedirs("nomic-classifier", exist_ok=True)
+tensors = {"bert." + n0: ("F32", p.detach()) for n0, p in cls_model.named_parameters()}
+tensors.update({k: ("F32", v) for k, v in head.items()})
+write_safetensors(os.path.join("nomic-classifier", "model.safetensors"), tensors, {"format": "pt"})
+json.dump(dict(nomic_config, architectures=["NomicBertForSequenceClassification"], id2label={"0": "NEGATIVE", "1": "POSITIVE"},
+               label2id={"NEGATIVE": 0, "POSITIVE": 1}), open(os.path.join("nomic-classifier", "config.json"), "w"), indent=2)
+json.dump({"input_ids": nomic_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
+           "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join("nomic-classifier", "expected.json"), "w"))
+open(os.path.join("nomic-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
