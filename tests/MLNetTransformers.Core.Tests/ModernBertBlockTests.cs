@@ -128,7 +128,7 @@ public class ModernBertBlockTests
         VocabSize = 13, ModelDim = 8, Heads = 2, Layers = 3, FeedForwardDim = 6, MaxLength = maxLength, Dropout = 0f, NumClasses = 3,
         Norm = NormPlacement.PreNorm, EmbeddingNorm = true, PositionalEncoding = PositionalEncodingKind.None, Biases = false, NormBiases = false, GatedFeedForward = true,
         RotaryTheta = 160_000f, LocalRotaryTheta = 10_000f, SlidingWindow = window, GlobalAttentionEvery = 3, FirstBlockAttentionNorm = false,
-        Pooling = Pooling.Mean, Pooler = true, PoolerActivation = PoolerActivation.Gelu, PoolerNorm = true,
+        Pooling = Pooling.Mean, Pooler = true, PoolerActivation = PoolerActivation.Gelu, PoolerNorm = true, PoolerBias = false,
     };
 
     // ModernBERT's whole shape in a classifier: every parameter against finite differences, then packed = padded = tiled.

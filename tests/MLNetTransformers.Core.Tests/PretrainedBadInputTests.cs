@@ -49,7 +49,7 @@ public class PretrainedBadInputTests
     public void UnsupportedModelTypeAndActivation_AreNamed()
     {
         Assert.Contains("model_type 'gpt2' is not supported", Refused<NotSupportedException>(Copy(d => EditConfig(d, c => c["model_type"] = "gpt2"))));
-        Assert.Contains("activation 'swish' is not supported", Refused<NotSupportedException>(Copy(d => EditConfig(d, c => c["hidden_act"] = "swish"))));
+        Assert.Contains("activation 'mish' is not supported", Refused<NotSupportedException>(Copy(d => EditConfig(d, c => c["hidden_act"] = "mish"))));
         Assert.Contains("num_attention_heads", Refused<InvalidDataException>(Copy(d => EditConfig(d, c => c["num_attention_heads"] = "two"))));
         // BERT's code can score relative positions instead; read as absolute ones, such a model would compute something else.
         Assert.Contains("position_embedding_type 'relative_key' is not supported", Refused<NotSupportedException>(Copy(d => EditConfig(d, c => c["position_embedding_type"] = "relative_key"))));

@@ -110,7 +110,7 @@ public class ExportParityTests
     {
         Layers = 3, EmbeddingNorm = true, PositionalEncoding = PositionalEncodingKind.None, Biases = false, NormBiases = false, GatedFeedForward = true, FeedForwardDim = 24,
         RotaryTheta = 160_000f, LocalRotaryTheta = 10_000f, SlidingWindow = 2, GlobalAttentionEvery = 2, FirstBlockAttentionNorm = false,
-        Pooler = true, PoolerActivation = PoolerActivation.Gelu, PoolerNorm = true,
+        Pooler = true, PoolerActivation = PoolerActivation.Gelu, PoolerNorm = true, PoolerBias = false,
     };
 
     [Fact]

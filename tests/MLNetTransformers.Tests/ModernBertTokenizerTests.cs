@@ -74,6 +74,29 @@ public class ModernBertTokenizerTests
         for (int i = 0; i < 5; i++) Assert.Equal(reference[i].P, prediction.Candidates[i].Probability, 4);
     }
 
+    // Its NFC normalizer (GPT-NeoX's): a decomposed é tokenizes as the composed one, also after writing back; a normalizer
+    // that is not read is refused by name rather than skipped.
+    [Fact]
+    public void TheNfcNormalizer_ComposesBeforeTokenizing_AndOthersAreRefused()
+    {
+        var tokenizer = Pretrained.PretrainedEncoder.TokenizerOf(Folder, 64);
+        string composed = "Café crème", decomposed = "Cafe\u0301 cre\u0300me";
+        Assert.NotEqual(composed, decomposed);
+        Assert.Equal(TokenizerReference.Encode(tokenizer, composed), TokenizerReference.Encode(tokenizer, decomposed));
+        string dir = Directory.CreateTempSubdirectory("modernbert-normalizer").FullName;
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, "tokenizer.json"), tokenizer.HuggingFaceFiles()[0].Contents);
+            var back = Pretrained.PretrainedEncoder.TokenizerOf(dir, 64);
+            Assert.Equal(TokenizerReference.Encode(tokenizer, composed), TokenizerReference.Encode(back, decomposed));
+            var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Folder, "tokenizer.json")))!.AsObject();
+            json["normalizer"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "Replace" };
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.ToJsonString());
+            Assert.Contains("normalizer 'Replace' is not read", Assert.Throws<NotSupportedException>(() => Pretrained.PretrainedEncoder.TokenizerOf(dir, 64)).Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [Fact]
     public void AnUnreadTemplate_IsRefusedByName()
     {

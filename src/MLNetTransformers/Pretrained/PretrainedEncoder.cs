@@ -171,7 +171,22 @@ public sealed class PretrainedEncoder
         var merges = model.GetProperty("merges").EnumerateArray().Select(m => m.ValueKind == JsonValueKind.Array
             ? string.Join(' ', m.EnumerateArray().Select(x => x.GetString())) : m.GetString()!);
         return TextTokenizer.FromByteLevelBpeText(vocab.ToJsonString(), "#version: 0.2\n" + string.Join('\n', merges) + "\n", maxTokens,
-            PostProcessorSpecials(root, vocab, path), $"'{path}'");
+            PostProcessorSpecials(root, vocab, path), $"'{path}'", Normalizers(root, path));
+    }
+
+    // A byte-level BPE's normalizers: none, one of NFC, NFD, NFKC, NFKD and Lowercase, or a Sequence of them (GPT-NeoX's
+    // tokenizer, and so ModernBERT's, has NFC); others are refused by name rather than skipped.
+    private static string[] Normalizers(JsonElement root, string path)
+    {
+        if (!root.TryGetProperty("normalizer", out var n) || n.ValueKind != JsonValueKind.Object) return [];
+        var steps = n.TryGetProperty("type", out var t) && t.GetString() == "Sequence" && n.TryGetProperty("normalizers", out var list)
+            ? list.EnumerateArray().ToArray() : [n];
+        return steps.Select(step =>
+        {
+            string type = step.TryGetProperty("type", out var k) ? k.GetString() ?? "" : "";
+            return type is "NFC" or "NFD" or "NFKC" or "NFKD" or "Lowercase" ? type
+                : throw new NotSupportedException($"'{path}': normalizer '{type}' is not read for a byte-level BPE; supported: NFC, NFD, NFKC, NFKD, Lowercase.");
+        }).ToArray();
     }
 
     // The specials a byte-level BPE's post-processor places: RobertaProcessing's cls and sep, or a TemplateProcessing of

@@ -278,7 +278,7 @@ public sealed class TextTokenizer
             ("vocab.txt", Encoding.UTF8.GetBytes(_state.Vocabulary!)),
             ("tokenizer_config.json", Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["tokenizer_class"] = "BertTokenizer", ["do_lower_case"] = LowerCase, ["model_max_length"] = MaxTokens }.ToJsonString())),
         ],
-        TokenizerKind.ByteLevelBpe when _state.Specials is { } sp => [("tokenizer.json", ByteLevelBpeTokenizerJson(sp))],
+        TokenizerKind.ByteLevelBpe when _state.Specials is not null || _state.Normalizers is not null => [("tokenizer.json", ByteLevelBpeTokenizerJson(_state.Specials ?? RobertaSpecials))],
         TokenizerKind.ByteLevelBpe => [("vocab.json", Encoding.UTF8.GetBytes(_state.Vocabulary!)), ("merges.txt", Encoding.UTF8.GetBytes(_state.Merges!))],
         TokenizerKind.SentencePiece when _state.Layout == SentencePieceLayout.DebertaV2 =>
         [
@@ -333,6 +333,10 @@ public sealed class TextTokenizer
         var json = new System.Text.Json.Nodes.JsonObject
         {
             ["version"] = "1.0", ["added_tokens"] = added,
+            ["normalizer"] = _state.Normalizers is { } ns ? new System.Text.Json.Nodes.JsonObject
+            {
+                ["type"] = "Sequence", ["normalizers"] = new System.Text.Json.Nodes.JsonArray(ns.Select(n => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["type"] = n }).ToArray()),
+            } : null,
             ["pre_tokenizer"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true },
             ["post_processor"] = new System.Text.Json.Nodes.JsonObject
             {
@@ -388,9 +392,15 @@ public sealed class TextTokenizer
     /// A byte-level BPE whose special tokens are <paramref name="specials"/> (a tokenizer.json's, e.g. ModernBERT's [CLS] and
     /// [SEP], with BERT's pairs unless <see cref="WordPieceSpecials.DoubleSeparatorPairs"/>); null = RoBERTa's.
     /// </summary>
-    internal static TextTokenizer FromByteLevelBpeText(string vocabJson, string merges, int maxTokens, WordPieceSpecials? specials, string source)
+    internal static TextTokenizer FromByteLevelBpeText(string vocabJson, string merges, int maxTokens, WordPieceSpecials? specials, string source, string[]? normalizers = null)
     {
-        try { return new TextTokenizer(new State(TokenizerKind.ByteLevelBpe, Checked(maxTokens), false, vocabJson, merges, null) { Specials = specials == RobertaSpecials ? null : specials }); }
+        try
+        {
+            return new TextTokenizer(new State(TokenizerKind.ByteLevelBpe, Checked(maxTokens), false, vocabJson, merges, null)
+            {
+                Specials = specials == RobertaSpecials ? null : specials, Normalizers = normalizers is { Length: > 0 } ? normalizers : null,
+            });
+        }
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException or InvalidDataException)
         {
             throw new InvalidDataException($"BPE files {source} could not be read: {e.Message}", e);
@@ -647,6 +657,14 @@ public sealed class TextTokenizer
     // stripped (NFKD, non-spacing marks dropped) unless kept, lower case when uncased. Other kinds take the text as it is.
     private string Prepared(string s)
     {
+        if (_state.Normalizers is { } normalizers)
+            foreach (var n in normalizers)
+                s = n switch
+                {
+                    "NFC" => s.Normalize(NormalizationForm.FormC), "NFD" => s.Normalize(NormalizationForm.FormD),
+                    "NFKC" => s.Normalize(NormalizationForm.FormKC), "NFKD" => s.Normalize(NormalizationForm.FormKD), "Lowercase" => s.ToLowerInvariant(),
+                    _ => throw new InvalidDataException($"Unknown normalizer '{n}' in the tokenizer description."),
+                };
         if (Kind != TokenizerKind.SentencePiece || _state.Layout == SentencePieceLayout.Fairseq) return s;
         if (_state.Layout == SentencePieceLayout.DebertaV2) return LowerCase ? s.ToLowerInvariant() : s; // DebertaV2TokenizerFast: Lowercase when uncased, then the model's own
         s = s.Replace("``", "\"", StringComparison.Ordinal).Replace("''", "\"", StringComparison.Ordinal);
@@ -751,5 +769,10 @@ public sealed class TextTokenizer
         public SentencePieceLayout Layout { get; init; }
         /// <summary>SentencePiece with its own ids: accents are kept (ALBERT's <c>keep_accents</c>).</summary>
         public bool KeepAccents { get; init; }
+        /// <summary>
+        /// Byte-level BPE: a tokenizer.json's normalizers, applied in order before the pre-tokenizer (<c>NFC</c>,
+        /// <c>NFD</c>, <c>NFKC</c>, <c>NFKD</c>, <c>Lowercase</c>; GPT-NeoX's and OLMo's tokenizers, whence ModernBERT's, NFC); null = none.
+        /// </summary>
+        public string[]? Normalizers { get; init; }
     }
 }

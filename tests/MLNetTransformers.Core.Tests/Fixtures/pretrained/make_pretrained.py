@@ -986,7 +986,7 @@ json.dump({"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "
 open(os.path.join("modernbert-mlm", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
 
 
-# ModernBERT's tokenizer as its tokenizer.json holds it (modernbert-bpe/): a byte-level BPE model (GPT-2's bytes, the
+# ModernBERT's tokenizer as its tokenizer.json holds it (modernbert-bpe/): an NFC normalizer (as GPT-NeoX's), a byte-level BPE model (GPT-2's bytes, the
 # merges learned above) whose vocabulary starts with <|endoftext|> and <|padding|>, added tokens [UNK] [CLS] [SEP] [PAD]
 # [MASK] after it ([MASK] with lstrip, taking the space before it), and a TemplateProcessing post-processor: [CLS] A [SEP]
 # and [CLS] A [SEP] B [SEP] with type 1 for B. tokenizer_reference.json: the ids of texts and pairs, formed as
@@ -1003,7 +1003,7 @@ added += [{"id": i, "content": t, "single_word": False, "lstrip": t == "[MASK]",
 special = lambda t, type_id=0: {"SpecialToken": {"id": t, "type_id": type_id}}
 sequence = lambda s, type_id=0: {"Sequence": {"id": s, "type_id": type_id}}
 tokenizer_json = {
-    "version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
+    "version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": {"type": "NFC"},
     "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
     "post_processor": {"type": "TemplateProcessing", "single": [special("[CLS]"), sequence("A"), special("[SEP]")],
                        "pair": [special("[CLS]"), sequence("A"), special("[SEP]"), sequence("B", 1), special("[SEP]", 1)],
