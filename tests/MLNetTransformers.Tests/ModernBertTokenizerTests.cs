@@ -93,6 +93,10 @@ public class ModernBertTokenizerTests
             json["normalizer"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "Replace" };
             File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.ToJsonString());
             Assert.Contains("normalizer 'Replace' is not read", Assert.Throws<NotSupportedException>(() => Pretrained.PretrainedEncoder.TokenizerOf(dir, 64)).Message);
+            json["normalizer"] = null;
+            json["pre_tokenizer"]!["add_prefix_space"] = true;
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.ToJsonString());
+            Assert.Contains("add_prefix_space true is not read", Assert.Throws<NotSupportedException>(() => Pretrained.PretrainedEncoder.TokenizerOf(dir, 64)).Message);
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

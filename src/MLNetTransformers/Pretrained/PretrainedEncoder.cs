@@ -154,6 +154,12 @@ public sealed class PretrainedEncoder
     // post-processor places.
     private static TextTokenizer ByteLevelBpe(JsonElement root, JsonElement model, string path, int maxTokens)
     {
+        // GPT-2's pre-tokenization exactly: its regex, no space added before the text.
+        var pre = root.GetProperty("pre_tokenizer");
+        if (pre.TryGetProperty("add_prefix_space", out var prefix) && prefix.ValueKind == JsonValueKind.True)
+            throw new NotSupportedException($"'{path}': a ByteLevel pre-tokenizer with add_prefix_space true is not read; RoBERTa's and ModernBERT's leave it false.");
+        if (pre.TryGetProperty("use_regex", out var regex) && regex.ValueKind == JsonValueKind.False)
+            throw new NotSupportedException($"'{path}': a ByteLevel pre-tokenizer with use_regex false is not read; GPT-2's pattern splits the text.");
         var vocab = System.Text.Json.Nodes.JsonNode.Parse(model.GetProperty("vocab").GetRawText())!.AsObject();
         if (root.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array)
         {
