@@ -283,9 +283,12 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
                 new Span<float>(o, qb * hd).Clear();
                 new Span<float>(rowMax, 0, qb).Fill(float.NegativeInfinity);
                 new Span<float>(rowSum, 0, qb).Clear();
-                for (int k0 = 0; k0 < keys; k0 += KeyBlock)
+                // A sliding window bounds the keys this query block can see: the blocks outside it are not computed (from a
+                // multiple of 16, so the padded key columns stay inside Kᵀ), and local layers cost T·window, not T².
+                int kFirst = _window > 0 ? Math.Max(0, q0 - _window) / 16 * 16 : 0, kEnd = _window > 0 ? Math.Min(keys, q0 + qb + _window) : keys;
+                for (int k0 = kFirst; k0 < kEnd; k0 += KeyBlock)
                 {
-                    int kb = Math.Min(KeyBlock, keys - k0), kp = (kb + 15) / 16 * 16;
+                    int kb = Math.Min(KeyBlock, kEnd - k0), kp = (kb + 15) / 16 * 16;
                     Multiply(rowKernel, qb, kp, hd, qBlock, _q.Stride, kt + k0, tkp, s, kp, false);
                     for (int i = 0; i < qb; i++)
                     {
