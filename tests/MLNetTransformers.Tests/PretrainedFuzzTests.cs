@@ -153,6 +153,74 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
         }, folder => Classification.TransformerClassificationTransformer.FromHuggingFaceFolder(folder, maxTokens: 16).Model.Parameters);
     }
 
+    private enum TokenizerJsonMutation { Characters, Truncate, Structure }
+
+    // ModernBERT's tokenizer.json (byte-level BPE, specials as added tokens, a template, an NFC normalizer) mutated:
+    // characters edited, the file cut short, and JSON nodes removed, retyped or renumbered (in the vocabulary, merges,
+    // added tokens, post-processor, pre-tokenizer and normalizer). Every case loads with the encoder (and then tokenizes
+    // texts and pairs) or fails naming the file.
+    [Fact]
+    public async Task MutatedByteLevelTokenizerJson_LoadsAndTokenizesOrFailsNamingTheFile()
+    {
+        string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "modernbert-bpe");
+        string json = File.ReadAllText(Path.Combine(source, "tokenizer.json"));
+        var counts = new Dictionary<TokenizerJsonMutation, int> { [TokenizerJsonMutation.Characters] = 150, [TokenizerJsonMutation.Truncate] = 50, [TokenizerJsonMutation.Structure] = 300 };
+        await Fuzz(source, counts, 20261219, _ => true, (kind, rng, folder) =>
+        {
+            foreach (var f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(folder, Path.GetFileName(f)));
+            string mutated = kind switch
+            {
+                TokenizerJsonMutation.Characters => Edit(json, rng),
+                TokenizerJsonMutation.Truncate => json[..rng.Next(json.Length)],
+                _ => Restructured(json, rng),
+            };
+            File.WriteAllText(Path.Combine(folder, "tokenizer.json"), mutated);
+        }, folder =>
+        {
+            var pretrained = PretrainedEncoder.FromHuggingFaceFolder(folder, maxTokens: 16);
+            var (ids, mask, types) = (new int[16], new int[16], new int[16]);
+            foreach (var text in new[] { "the film was great and fun.", "Café crème 😀 東京", "  12.5% [MASK] ok" }) pretrained.Tokenizer.Encode(text, ids, mask);
+            pretrained.Tokenizer.EncodePair("I loved it", "the plot was dull", ids, mask, types, out _);
+            return pretrained.Encoder.Parameters;
+        });
+    }
+
+    // One node of the JSON tree (half the time among the vocabulary, merges and added tokens, else anywhere else) removed,
+    // replaced by a value of another kind, or, for a number, by another number.
+    private static string Restructured(string json, Random rng)
+    {
+        var root = System.Text.Json.Nodes.JsonNode.Parse(json)!;
+        var all = new List<(System.Text.Json.Nodes.JsonNode Parent, object Key)>();
+        void Walk(System.Text.Json.Nodes.JsonNode node)
+        {
+            if (node is System.Text.Json.Nodes.JsonObject o)
+                foreach (var (k, v) in o.ToList()) { all.Add((o, k)); if (v is not null) Walk(v); }
+            else if (node is System.Text.Json.Nodes.JsonArray a)
+                for (int i = 0; i < a.Count; i++) { all.Add((a, i)); if (a[i] is { } v) Walk(v); }
+        }
+        Walk(root);
+        bool InBulk((System.Text.Json.Nodes.JsonNode Parent, object Key) n) => n.Parent.GetPath() is var path && (path.Contains(".vocab") || path.Contains(".merges") || path.Contains("added_tokens"));
+        var pool = rng.Next(2) == 0 ? all.Where(InBulk).ToList() : all.Where(n => !InBulk(n)).ToList();
+        var (parent, key) = pool[rng.Next(pool.Count)];
+        System.Text.Json.Nodes.JsonNode? Replacement(System.Text.Json.Nodes.JsonNode? old) => rng.Next(9) switch
+        {
+            0 => null, 1 => -1, 2 => 0, 3 => old is System.Text.Json.Nodes.JsonValue v && v.TryGetValue<int>(out int n) ? n + rng.Next(-3, 4) : 7,
+            4 => 1e12, 5 => "[CLS]", 6 => new System.Text.Json.Nodes.JsonArray(), 7 => new System.Text.Json.Nodes.JsonObject(), _ => true,
+        };
+        bool remove = rng.Next(3) == 0;
+        if (parent is System.Text.Json.Nodes.JsonObject obj)
+        {
+            if (remove) obj.Remove((string)key);
+            else obj[(string)key] = Replacement(obj[(string)key]);
+        }
+        else if (parent is System.Text.Json.Nodes.JsonArray arr)
+        {
+            if (remove) arr.RemoveAt((int)key);
+            else arr[(int)key] = Replacement(arr[(int)key]);
+        }
+        return root.ToJsonString();
+    }
+
     // Writes each case's folder (write), loads it within 30 s, and requires that it loads (with the source's weights when
     // mustMatch says so) or fails with an exception naming the file.
     private async Task Fuzz<TKind>(string source, Dictionary<TKind, int> counts, int seed, Func<TKind, bool> mustMatch, Action<TKind, Random, string> write,

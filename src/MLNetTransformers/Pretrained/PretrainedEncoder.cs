@@ -160,20 +160,23 @@ public sealed class PretrainedEncoder
             throw new NotSupportedException($"'{path}': a ByteLevel pre-tokenizer with add_prefix_space true is not read; RoBERTa's and ModernBERT's leave it false.");
         if (pre.TryGetProperty("use_regex", out var regex) && regex.ValueKind == JsonValueKind.False)
             throw new NotSupportedException($"'{path}': a ByteLevel pre-tokenizer with use_regex false is not read; GPT-2's pattern splits the text.");
-        var vocab = System.Text.Json.Nodes.JsonNode.Parse(model.GetProperty("vocab").GetRawText())!.AsObject();
-        if (root.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array)
+        // Every token one id of its own (a repeated id would make two tokens one), the added tokens after them.
+        var vocab = new System.Text.Json.Nodes.JsonObject();
+        var byId = new Dictionary<int, string>();
+        void Add(string token, JsonElement id, string what)
         {
-            var byId = vocab.ToDictionary(p => p.Value!.GetValue<int>(), p => p.Key);
+            if (id.ValueKind != JsonValueKind.Number || !id.TryGetInt32(out int value) || value < 0)
+                throw new InvalidDataException($"'{path}': {what} '{token}' has the id {id}, not a whole number of at least 0.");
+            if (byId.TryGetValue(value, out var other)) throw new InvalidDataException($"'{path}': {what} '{token}' has id {value}, which '{other}' already has.");
+            (vocab[token], byId[value]) = (value, token);
+        }
+        foreach (var entry in model.GetProperty("vocab").EnumerateObject()) Add(entry.Name, entry.Value, "the vocabulary's token");
+        if (root.TryGetProperty("added_tokens", out var added) && added.ValueKind == JsonValueKind.Array)
             foreach (var t in added.EnumerateArray())
             {
-                string content = t.GetProperty("content").GetString()!;
-                int id = t.GetProperty("id").GetInt32();
-                if (vocab.ContainsKey(content)) continue;
-                if (byId.TryGetValue(id, out var other)) throw new InvalidDataException($"'{path}': the added token '{content}' has id {id}, which the vocabulary gives to '{other}'.");
-                vocab[content] = id;
-                byId[id] = content;
+                string content = t.GetProperty("content").GetString() ?? throw new InvalidDataException($"'{path}': an added token has no content.");
+                if (!vocab.ContainsKey(content)) Add(content, t.GetProperty("id"), "the added token");
             }
-        }
         var merges = model.GetProperty("merges").EnumerateArray().Select(m => m.ValueKind == JsonValueKind.Array
             ? string.Join(' ', m.EnumerateArray().Select(x => x.GetString())) : m.GetString()!);
         return TextTokenizer.FromByteLevelBpeText(vocab.ToJsonString(), "#version: 0.2\n" + string.Join('\n', merges) + "\n", maxTokens,
