@@ -165,6 +165,7 @@ public class ModernBertBlockTests
         Assert.Throws<ArgumentException>(() => (Config() with { LocalRotaryTheta = 0.5f }).Validate());
         Assert.Throws<ArgumentException>(() => (Config() with { Heads = 8, ModelDim = 8 }).Validate()); // head size 1 cannot rotate
         Assert.Throws<ArgumentException>(() => (Config() with { Norm = NormPlacement.PostNorm }).Validate());
+        Assert.Throws<ArgumentException>(() => (Config() with { LayerGroups = 1 }).Validate()); // ALBERT's shared blocks would need the first one's norm
     }
 
     private static double Erf(double x)

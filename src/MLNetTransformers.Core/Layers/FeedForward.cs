@@ -2,8 +2,8 @@ namespace MLNetTransformers.Core.Layers;
 
 /// <summary>
 /// Position-wise feed-forward: linear2(dropout(act(linear1(x)))), PyTorch's names <c>linear1</c>, <c>linear2</c>; or,
-/// gated (a GLU: ModernBERT's GeGLU), linear1 twice as wide, its first half the input and its second the gate:
-/// linear2(dropout(act(u)·g)) for [u, g] = linear1(x).
+/// gated (a GLU: ModernBERT's GeGLU, NomicBERT's SwiGLU), linear1 twice as wide, the activation applied to the first half
+/// and multiplied by the second: linear2(dropout(act(u)·g)) for [u, g] = linear1(x).
 /// </summary>
 public sealed class FeedForward
 {
@@ -22,7 +22,7 @@ public sealed class FeedForward
     /// <param name="activation">The non-linearity.</param>
     /// <param name="dropout">Dropout probability after the block.</param>
     /// <param name="seed">Seed of the dropout masks.</param>
-    /// <param name="gated">Whether the block is a GLU (linear1 [2·hidden, d], its second half gating the first).</param>
+    /// <param name="gated">Whether the block is a GLU (linear1 [2·hidden, d], the activated first half times the second).</param>
     /// <param name="bias">Whether both layers have biases.</param>
     public FeedForward(ParameterSet parameters, string prefix, int dim, int hidden, Activation activation, float dropout, ulong seed, bool gated = false, bool bias = true)
     {

@@ -133,7 +133,7 @@ public sealed class MultiHeadAttention
     private DisentangledAttentionTerms? _disentangled, _terms;
 
     /// <summary>
-    /// Rotary position embedding applied to this layer's queries and keys (<see cref="RotaryPositions"/>: ModernBERT's), or
+    /// Rotary position embedding applied to this layer's queries and keys (<see cref="RotaryPositions"/>: ModernBERT's and NomicBERT's), or
     /// null. Bidirectional self-attention only.
     /// </summary>
     public RotaryPositions? Rotary { get; set; }

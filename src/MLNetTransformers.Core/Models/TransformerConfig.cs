@@ -191,6 +191,7 @@ public record TransformerConfig
         if ((RotaryTheta > 0f || SlidingWindow > 0) && (DisentangledSpan > 0 || RelativeAttentionBuckets > 0))
             throw new ArgumentException($"Rotary positions and sliding windows do not combine with {(DisentangledSpan > 0 ? nameof(DisentangledSpan) : nameof(RelativeAttentionBuckets))}.");
         if (!FirstBlockAttentionNorm && Norm != NormPlacement.PreNorm) throw new ArgumentException($"{nameof(FirstBlockAttentionNorm)} false needs pre-norm blocks.");
+        if (!FirstBlockAttentionNorm && SharesLayers) throw new ArgumentException($"{nameof(FirstBlockAttentionNorm)} false and {nameof(LayerGroups)} do not combine: the first block's weights would differ from the blocks sharing them.");
         if (TypeVocabSize < 0) throw new ArgumentException($"{nameof(TypeVocabSize)} must be non-negative, got {TypeVocabSize}.");
         if (PositionOffset < 0 || PositionOffset > MaxLengthLimit) throw new ArgumentException($"{nameof(PositionOffset)} must be in [0, {MaxLengthLimit}], got {PositionOffset}.");
         if (!(LayerNormEps > 0f)) throw new ArgumentException($"{nameof(LayerNormEps)} must be positive, got {LayerNormEps}.");
