@@ -30,6 +30,8 @@ internal sealed record BenchmarkCommand(string Name, string Usage, Func<string[]
         new("scaling", "scaling [--peers [DIR]] [--scaling-steps N] [--shapes-from FILE] [--plots DIR]",
             a => new(a, positives: ["--scaling-steps"], texts: ["--shapes-from", "--plots"], optionalTexts: ["--peers"]),
             Scaling.Run),
+        new("families", "families [--steps N] [--batch N] [--seq N]", a => new(a, positives: ["--steps", "--batch", "--seq"]),
+            a => { Console.WriteLine(OnnxThroughput.MeasureFamilies(a.GetInt("--steps", 5), a.GetInt("--batch", 8), a.GetInt("--seq", 128)).ToJsonString(new() { WriteIndented = true })); return 0; }),
         new("scaling-shape", "scaling-shape infer|train SEQ BATCH STEPS",
             a => new(a, positionals: ["infer|train", "N", "N", "N"]),
             a => Scaling.RunShape(a.Positional(0), int.Parse(a.Positional(1)), int.Parse(a.Positional(2)), int.Parse(a.Positional(3)))),

@@ -96,6 +96,48 @@ internal static class OnnxThroughput
     }
 
     /// <summary>
+    /// The encoder shapes of nomic-embed-text-v1.5 (NomicBERT: 12 × 768, SwiGLU 3072, rotary positions, post-norm) and
+    /// ModernBERT-base (22 × 768, GeGLU 1152, rotary positions, a sliding window of 64 in two layers of three, pre-norm),
+    /// random weights, as classifiers: inference tokens/s in the managed engine and in ONNX Runtime on the library's own
+    /// ONNX export of the same model, float and int8, on one batch of <paramref name="batch"/> × <paramref name="seq"/>.
+    /// </summary>
+    public static JsonObject MeasureFamilies(int steps, int batch, int seq)
+    {
+        var shapes = new (string Name, TransformerConfig Config)[]
+        {
+            ("nomic-embed-text-v1.5", new TransformerConfig
+            {
+                VocabSize = 30528, ModelDim = 768, Heads = 12, Layers = 12, FeedForwardDim = 3072, MaxLength = 8192, TypeVocabSize = 2, Dropout = 0f,
+                Norm = NormPlacement.PostNorm, EmbeddingNorm = true, PositionalEncoding = Core.Layers.PositionalEncodingKind.None, LayerNormEps = 1e-12f,
+                RotaryTheta = 1000f, GatedFeedForward = true, Activation = Core.Kernels.Activation.Silu, Biases = false, Pooling = Pooling.Mean,
+            }),
+            ("ModernBERT-base", new TransformerConfig
+            {
+                VocabSize = 50368, ModelDim = 768, Heads = 12, Layers = 22, FeedForwardDim = 1152, MaxLength = 8192, Dropout = 0f,
+                Norm = NormPlacement.PreNorm, EmbeddingNorm = true, PositionalEncoding = Core.Layers.PositionalEncodingKind.None, Biases = false, NormBiases = false,
+                GatedFeedForward = true, RotaryTheta = 160_000f, LocalRotaryTheta = 10_000f, SlidingWindow = 64, GlobalAttentionEvery = 3,
+                FirstBlockAttentionNorm = false, Pooling = Pooling.Mean,
+            }),
+        };
+        var rng = new Random(0);
+        var result = new JsonObject { ["batch"] = batch, ["seq"] = seq, ["machine"] = Throughput.Machine(), ["onnxruntime_version"] = typeof(InferenceSession).Assembly.GetName().Version?.ToString() };
+        foreach (var (name, config) in shapes)
+        {
+            var model = new TransformerClassifier(new ClassifierConfig(config) { NumClasses = 2 }, 1);
+            var tokens = new TokenBatch(batch, seq, Enumerable.Range(0, batch * seq).Select(_ => rng.Next(config.VocabSize)).ToArray());
+            var (managed, ort, quantized, ort8) = Compare(model, tokens, steps);
+            result[name] = new JsonObject
+            {
+                ["managed_infer_tokens_per_s"] = Math.Round(managed), ["onnxruntime_infer_tokens_per_s"] = Math.Round(ort),
+                ["managed_vs_onnxruntime"] = Math.Round(managed / ort, 2),
+                ["managed_int8_infer_tokens_per_s"] = Math.Round(quantized), ["onnxruntime_int8_export_tokens_per_s"] = Math.Round(ort8),
+                ["managed_int8_vs_onnxruntime_int8"] = Math.Round(quantized / ort8, 2),
+            };
+        }
+        return result;
+    }
+
+    /// <summary>
     /// Inference tokens/s of the model in the managed engine (float and int8) and in ONNX Runtime on its float and int8
     /// exports, on the same batch: all four warmed up, then three alternated rounds keeping each side's best, so a slow
     /// spell of the VM does not land on one side only.
@@ -105,11 +147,12 @@ internal static class OnnxThroughput
         int b = batch.BatchSize, t = batch.SeqLen, tokens = b * t;
         using var session = OnnxSessionFactory.Create(OnnxExporter.Export(model));
         using var session8 = OnnxSessionFactory.Create(OnnxExporter.Export(model, quantize: true));
-        var feeds = new[]
+        var feeds = new List<NamedOnnxValue>
         {
             NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(batch.Ids.Select(x => (long)x).ToArray(), new[] { b, t })),
             NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(Enumerable.Repeat(1L, tokens).ToArray(), new[] { b, t })),
         };
+        if (model.Config.TypeVocabSize > 0) feeds.Add(NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>(new long[tokens], new[] { b, t })));
         var int8 = model.Copy();
         Int8Quantization.Quantize(int8);
         // The float engine as a serving replica runs it, weights laid out once (ONNX Runtime pre-packs its session's too).
