@@ -278,7 +278,8 @@ public sealed class TextTokenizer
             ("vocab.txt", Encoding.UTF8.GetBytes(_state.Vocabulary!)),
             ("tokenizer_config.json", Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["tokenizer_class"] = "BertTokenizer", ["do_lower_case"] = LowerCase, ["model_max_length"] = MaxTokens }.ToJsonString())),
         ],
-        TokenizerKind.ByteLevelBpe when _state.Specials is not null || _state.Normalizers is not null => [("tokenizer.json", ByteLevelBpeTokenizerJson(_state.Specials ?? RobertaSpecials))],
+        TokenizerKind.ByteLevelBpe when _state.Specials is not null || _state.Normalizers is not null =>
+            [("tokenizer.json", ByteLevelBpeTokenizerJson.Write(_state.Vocabulary!, _state.Merges!, _state.Specials ?? RobertaSpecials, _state.Normalizers))],
         TokenizerKind.ByteLevelBpe => [("vocab.json", Encoding.UTF8.GetBytes(_state.Vocabulary!)), ("merges.txt", Encoding.UTF8.GetBytes(_state.Merges!))],
         TokenizerKind.SentencePiece when _state.Layout == SentencePieceLayout.DebertaV2 =>
         [
@@ -303,54 +304,6 @@ public sealed class TextTokenizer
         ],
         _ => throw new NotSupportedException($"A {Kind} tokenizer has no Hugging Face equivalent that tokenizes the same way; a pretrained encoder's WordPiece, byte-level BPE or SentencePiece tokenizer does."),
     };
-
-    // A byte-level BPE with other specials than RoBERTa's, as tokenizer.json holds it (what the reader takes back): the BPE
-    // model, ByteLevel pre-tokenizer and decoder, the specials as added tokens (the mask taking the space before it) and
-    // the template that places them.
-    private byte[] ByteLevelBpeTokenizerJson(WordPieceSpecials sp)
-    {
-        var vocab = System.Text.Json.Nodes.JsonNode.Parse(_state.Vocabulary!)!.AsObject();
-        var merges = new System.Text.Json.Nodes.JsonArray();
-        foreach (var line in _state.Merges!.Split('\n'))
-        {
-            var l = line.TrimEnd('\r');
-            if (l.Length == 0 || l.StartsWith("#version", StringComparison.Ordinal)) continue;
-            int space = l.IndexOf(' ');
-            merges.Add(new System.Text.Json.Nodes.JsonArray(l[..space], l[(space + 1)..]));
-        }
-        var added = new System.Text.Json.Nodes.JsonArray();
-        foreach (var token in new[] { sp.Unk, sp.Cls, sp.Sep, sp.Pad, sp.Mask }.Distinct())
-            added.Add(new System.Text.Json.Nodes.JsonObject
-            {
-                ["id"] = vocab[token]!.GetValue<int>(), ["content"] = token, ["single_word"] = false, ["lstrip"] = token == sp.Mask, ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
-            });
-        static System.Text.Json.Nodes.JsonObject Special(string token, int type) => new() { ["SpecialToken"] = new System.Text.Json.Nodes.JsonObject { ["id"] = token, ["type_id"] = type } };
-        static System.Text.Json.Nodes.JsonObject Sequence(string id, int type) => new() { ["Sequence"] = new System.Text.Json.Nodes.JsonObject { ["id"] = id, ["type_id"] = type } };
-        var pair = new System.Text.Json.Nodes.JsonArray(Special(sp.Cls, 0), Sequence("A", 0), Special(sp.Sep, 0));
-        if (sp.DoubleSeparatorPairs) pair.Add(Special(sp.Sep, 0));
-        pair.Add(Sequence("B", 1));
-        pair.Add(Special(sp.Sep, 1));
-        var json = new System.Text.Json.Nodes.JsonObject
-        {
-            ["version"] = "1.0", ["added_tokens"] = added,
-            ["normalizer"] = _state.Normalizers is { } ns ? new System.Text.Json.Nodes.JsonObject
-            {
-                ["type"] = "Sequence", ["normalizers"] = new System.Text.Json.Nodes.JsonArray(ns.Select(n => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject { ["type"] = n }).ToArray()),
-            } : null,
-            ["pre_tokenizer"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true },
-            ["post_processor"] = new System.Text.Json.Nodes.JsonObject
-            {
-                ["type"] = "TemplateProcessing", ["single"] = new System.Text.Json.Nodes.JsonArray(Special(sp.Cls, 0), Sequence("A", 0), Special(sp.Sep, 0)), ["pair"] = pair,
-                ["special_tokens"] = new System.Text.Json.Nodes.JsonObject(new[] { sp.Cls, sp.Sep }.Distinct().Select(t => KeyValuePair.Create(t, (System.Text.Json.Nodes.JsonNode?)new System.Text.Json.Nodes.JsonObject
-                {
-                    ["id"] = t, ["ids"] = new System.Text.Json.Nodes.JsonArray(vocab[t]!.GetValue<int>()), ["tokens"] = new System.Text.Json.Nodes.JsonArray(t),
-                }))),
-            },
-            ["decoder"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = true, ["use_regex"] = true },
-            ["model"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "BPE", ["vocab"] = vocab, ["merges"] = merges },
-        };
-        return Encoding.UTF8.GetBytes(json.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
-    }
 
     /// <summary>The same tokenizer with sequences of <paramref name="maxTokens"/> ids (specials included).</summary>
     /// <param name="maxTokens">Length of the id and mask vectors, [CLS] and [SEP] included.</param>
@@ -540,7 +493,7 @@ public sealed class TextTokenizer
     public bool MaskTakesPrecedingSpace => RobertaPairs || Kind is TokenizerKind.ByteLevelBpe;
 
     // RoBERTa's byte-level BPE specials, the vocabulary's own tokens.
-    private static readonly WordPieceSpecials RobertaSpecials = new("<s>", "</s>", "<pad>", "<mask>", "<unk>", true);
+    internal static readonly WordPieceSpecials RobertaSpecials = new("<s>", "</s>", "<pad>", "<mask>", "<unk>", true);
 
     /// <summary>
     /// Encodes a sentence pair as BERT reads one: <c>[CLS] a [SEP] b [SEP]</c>, token type 0 for <c>[CLS] a [SEP]</c> and 1
