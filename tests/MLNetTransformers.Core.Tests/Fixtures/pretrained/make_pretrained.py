@@ -738,6 +738,16 @@ json.dump({"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "
           open(os.path.join("albert-mlm", "expected.json"), "w"))
 albert_folder("albert-mlm")
 
+def task_folder(name, prefix, model, head, config, expected):
+    """A task model's folder: the encoder's tensors under prefix and the head's (F32), config.json, expected.json."""
+    os.makedirs(name, exist_ok=True)
+    tensors = {prefix + n0: ("F32", p.detach()) for n0, p in model.named_parameters()}
+    tensors.update({k: ("F32", v) for k, v in head.items()})
+    write_safetensors(os.path.join(name, "model.safetensors"), tensors, {"format": "pt"})
+    json.dump(config, open(os.path.join(name, "config.json"), "w"), indent=2)
+    json.dump(expected, open(os.path.join(name, "expected.json"), "w"))
+
+
 # DeBERTa-v2/v3 (modeling_deberta_v2.py), deberta/: a bare DebertaV2Model as DeBERTa-v3's configs shape it: no absolute
 # positions (position_biased_input false), no token types, embeddings LayerNorm, post-norm layers with query_proj /
 # key_proj / value_proj, and disentangled attention: encoder.rel_embeddings (2 * position_buckets rows) through
@@ -826,14 +836,11 @@ mask = (deberta_ids != 0).long()
 with torch.no_grad():
     hidden, _ = cls_model(deberta_ids, mask, torch.zeros_like(deberta_ids))
     logits = gelu(hidden[:, 0] @ head["pooler.dense.weight"].T + head["pooler.dense.bias"]) @ head["classifier.weight"].T + head["classifier.bias"]
-os.makedirs("deberta-classifier", exist_ok=True)
-tensors = {"deberta." + n0: ("F32", p.detach()) for n0, p in cls_model.named_parameters()}
-tensors.update({k: ("F32", v) for k, v in head.items()})
-write_safetensors(os.path.join("deberta-classifier", "model.safetensors"), tensors, {"format": "pt"})
-json.dump(dict(deberta_config, architectures=["DebertaV2ForSequenceClassification"], id2label={str(i): l for i, l in enumerate(labels)},
-               label2id={l: i for i, l in enumerate(labels)}), open(os.path.join("deberta-classifier", "config.json"), "w"), indent=2)
-json.dump({"input_ids": deberta_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(deberta_ids).tolist(),
-           "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join("deberta-classifier", "expected.json"), "w"))
+task_folder("deberta-classifier", "deberta.", cls_model, head,
+            dict(deberta_config, architectures=["DebertaV2ForSequenceClassification"], id2label={str(i): l for i, l in enumerate(labels)},
+               label2id={l: i for i, l in enumerate(labels)}),
+            {"input_ids": deberta_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(deberta_ids).tolist(),
+           "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
 shutil.copy("deberta-tokenizer/spm.model", "deberta-classifier/spm.model")
 
 # DeBERTa's log bucket of every distance in -700..700, as PyTorch computes it, for DeBERTa-v3's settings (256 buckets out
@@ -855,13 +862,9 @@ lm = {"lm_predictions.lm_head.dense.weight": rnd(D, D), "lm_predictions.lm_head.
       "lm_predictions.lm_head.LayerNorm.weight": 1 + rnd(D, s=0.2), "lm_predictions.lm_head.LayerNorm.bias": rnd(D, s=0.1),
       "lm_predictions.lm_head.bias": rnd(DEBERTA_PIECES + 1, s=0.1)}
 mlm_logits = masked_lm_logits(deberta, mlm_ids, mlm_mask, lm, "lm_predictions.lm_head.", gelu, 1e-7, "lm_predictions.lm_head.bias")
-os.makedirs("deberta-mlm", exist_ok=True)
-tensors = {"deberta." + n0: ("F32", t.detach()) for n0, t in deberta.named_parameters()}
-tensors.update({k: ("F32", v) for k, v in lm.items()})
-write_safetensors(os.path.join("deberta-mlm", "model.safetensors"), tensors, {"format": "pt"})
-json.dump(dict(deberta_config, architectures=["DebertaV2ForMaskedLM"]), open(os.path.join("deberta-mlm", "config.json"), "w"), indent=2)
-json.dump({"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]},
-          open(os.path.join("deberta-mlm", "expected.json"), "w"))
+task_folder("deberta-mlm", "deberta.", deberta, lm,
+            dict(deberta_config, architectures=["DebertaV2ForMaskedLM"]),
+            {"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]})
 shutil.copy("deberta-tokenizer/spm.model", "deberta-mlm/spm.model")
 
 
@@ -958,14 +961,11 @@ with torch.no_grad():
     pooled = (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True)
     h = torch.nn.functional.layer_norm(gelu(pooled @ head["head.dense.weight"].T), (D,), head["head.norm.weight"], None, 1e-5)
     logits = h @ head["classifier.weight"].T + head["classifier.bias"]
-os.makedirs("modernbert-classifier", exist_ok=True)
-tensors = {"model." + n0: ("F32", p.detach()) for n0, p in cls_model.named_parameters()}
-tensors.update({k: ("F32", v) for k, v in head.items()})
-write_safetensors(os.path.join("modernbert-classifier", "model.safetensors"), tensors, {"format": "pt"})
-json.dump(dict(modernbert_config, architectures=["ModernBertForSequenceClassification"], id2label={"0": "negative", "1": "neutral", "2": "positive"},
-               label2id={"negative": 0, "neutral": 1, "positive": 2}), open(os.path.join("modernbert-classifier", "config.json"), "w"), indent=2)
-json.dump({"input_ids": modernbert_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(modernbert_ids).tolist(),
-           "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join("modernbert-classifier", "expected.json"), "w"))
+task_folder("modernbert-classifier", "model.", cls_model, head,
+            dict(modernbert_config, architectures=["ModernBertForSequenceClassification"], id2label={"0": "negative", "1": "neutral", "2": "positive"},
+               label2id={"negative": 0, "neutral": 1, "positive": 2}),
+            {"input_ids": modernbert_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(modernbert_ids).tolist(),
+           "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
 open(os.path.join("modernbert-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
 
 g = torch.Generator().manual_seed(44)
@@ -976,13 +976,9 @@ with torch.no_grad():
     hidden, _ = modernbert(mlm_ids, mlm_mask, torch.zeros_like(mlm_ids))
     h = torch.nn.functional.layer_norm(gelu(hidden @ lm["head.dense.weight"].T), (D,), lm["head.norm.weight"], None, 1e-5)
     mlm_logits = h @ modernbert.embeddings.tok_embeddings.weight.T + lm["decoder.bias"]
-os.makedirs("modernbert-mlm", exist_ok=True)
-tensors = {"model." + n0: ("F32", t.detach()) for n0, t in modernbert.named_parameters()}
-tensors.update({k: ("F32", v) for k, v in lm.items()})
-write_safetensors(os.path.join("modernbert-mlm", "model.safetensors"), tensors, {"format": "pt"})
-json.dump(dict(modernbert_config, architectures=["ModernBertForMaskedLM"]), open(os.path.join("modernbert-mlm", "config.json"), "w"), indent=2)
-json.dump({"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]},
-          open(os.path.join("modernbert-mlm", "expected.json"), "w"))
+task_folder("modernbert-mlm", "model.", modernbert, lm,
+            dict(modernbert_config, architectures=["ModernBertForMaskedLM"]),
+            {"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]})
 open(os.path.join("modernbert-mlm", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
 
 
@@ -1099,12 +1095,9 @@ types = torch.tensor([[0] * 12, [0] * 12, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0]])
 with torch.no_grad():
     _, pooled = cls_model(nomic_ids, mask, types)
     logits = pooled @ head["classifier.weight"].T + head["classifier.bias"]
-os.makedirs("nomic-classifier", exist_ok=True)
-tensors = {"bert." + n0: ("F32", p.detach()) for n0, p in cls_model.named_parameters()}
-tensors.update({k: ("F32", v) for k, v in head.items()})
-write_safetensors(os.path.join("nomic-classifier", "model.safetensors"), tensors, {"format": "pt"})
-json.dump(dict(nomic_config, architectures=["NomicBertForSequenceClassification"], id2label={"0": "NEGATIVE", "1": "POSITIVE"},
-               label2id={"NEGATIVE": 0, "POSITIVE": 1}), open(os.path.join("nomic-classifier", "config.json"), "w"), indent=2)
-json.dump({"input_ids": nomic_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
-           "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join("nomic-classifier", "expected.json"), "w"))
+task_folder("nomic-classifier", "bert.", cls_model, head,
+            dict(nomic_config, architectures=["NomicBertForSequenceClassification"], id2label={"0": "NEGATIVE", "1": "POSITIVE"},
+               label2id={"NEGATIVE": 0, "POSITIVE": 1}),
+            {"input_ids": nomic_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
+           "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
 open(os.path.join("nomic-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
