@@ -37,8 +37,8 @@ public class NomicBertConfigTests
         Assert.Contains(message, e.Message);
     }
 
-    // BERT's key names read as well as GPT-2's; a vocabulary not yet a multiple is rounded up as NomicBertModel does;
-    // GeGLU; no rotation means learned absolute positions.
+    // BERT's key names read as well as GPT-2's; a vocabulary not yet a multiple is rounded up as NomicBertModel does, and
+    // the gated block's width to a multiple of 256 as its MLP does; GeGLU; no rotation means learned absolute positions.
     [Fact]
     public void OtherSpellings_AndSettings_ReadAsNomicBertModelBuildsThem()
     {
@@ -51,7 +51,9 @@ public class NomicBertConfigTests
         config["vocab_size"] = 41;
         config["activation_function"] = "geglu";
         var c = Read(config);
-        Assert.Equal((16, 2, 2, 32, 48, Activation.Gelu), (c.ModelDim, c.Heads, c.Layers, c.FeedForwardDim, c.VocabSize, c.Activation));
+        Assert.Equal((16, 2, 2, 256, 48, Activation.Gelu), (c.ModelDim, c.Heads, c.Layers, c.FeedForwardDim, c.VocabSize, c.Activation));
+        config["intermediate_size"] = 250; // NomciBertGatedMLP rounds its width up to a multiple of 256
+        Assert.Equal(256, Read(config).FeedForwardDim);
         config["rotary_emb_fraction"] = 0.0;
         c = Read(config);
         Assert.Equal((0f, Layers.PositionalEncodingKind.Learned), (c.RotaryTheta, c.PositionalEncoding));

@@ -254,7 +254,8 @@ public sealed class EncoderFamily
         return new TransformerConfig
         {
             VocabSize = vocab, VocabularyMultiple = multiple, ModelDim = dim, Heads = Either("n_head", "num_attention_heads"), Layers = Either("n_layer", "num_hidden_layers"),
-            FeedForwardDim = Get(c, "n_inner") is not null || Get(c, "intermediate_size") is not null ? Either("n_inner", "intermediate_size") : 4 * dim,
+            // NomicBERT's gated MLP rounds its width up to a multiple of 256 (NomciBertGatedMLP's multiple_of).
+            FeedForwardDim = ((Get(c, "n_inner") is not null || Get(c, "intermediate_size") is not null ? Either("n_inner", "intermediate_size") : 4 * dim) + 255) / 256 * 256,
             MaxLength = Either("n_positions", "max_position_embeddings", 2048), TypeVocabSize = Int(c, "type_vocab_size", src, 2),
             Dropout = Float(c, "resid_pdrop", src, 0f), AttentionDropout = Float(c, "attn_pdrop", src, 0f), LayerNormEps = Float(c, "layer_norm_epsilon", src, 1e-5f),
             Activation = activation, GatedFeedForward = true, Biases = biases, Norm = NormPlacement.PostNorm, EmbeddingNorm = true,

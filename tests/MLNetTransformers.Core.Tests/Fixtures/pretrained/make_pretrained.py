@@ -1041,11 +1041,12 @@ json.dump({"text": "the film was [MASK].", "input_ids": mb_mlm_ids.tolist(), "lo
 # NomicBERT (nomic-embed-text's modeling_hf_nomic_bert.py, as its checkpoints name the tensors), nomic/: a bare
 # NomicBertModel with its pooler: word and token-type embeddings, emb_ln, post-norm layers (norm1 after attention, norm2
 # after the MLP) whose one Wqkv projection's queries and keys turn by rotary positions (rotary_emb_base 1000, rotate-half),
-# SwiGLU blocks (fc11(x) * silu(fc12(x)), then fc2), every Linear without bias and the LayerNorms with; the embedding is
+# SwiGLU blocks (fc11(x) * silu(fc12(x)), then fc2; 256 wide, as NomciBertGatedMLP rounds widths up to a multiple of 256),
+# every Linear without bias and the LayerNorms with; the embedding is
 # rounded up to a multiple of pad_vocab_size_multiple (48 rows for BERT's 40-token vocab.txt). nomic-classifier/:
 # NomicBertForSequenceClassification (pooler.dense + tanh on the first token, then classifier), 2 labels. Own seeds.
 class NomicBert(nn.Module):
-    def __init__(self, rows=48, layers=2, base=1000.0):
+    def __init__(self, rows=48, layers=2, base=1000.0, ffn=256):
         super().__init__()
         self.base = base
         self.embeddings = nn.Module()
@@ -1055,7 +1056,7 @@ class NomicBert(nn.Module):
         for _ in range(layers):
             l = nn.Module()
             l.attn = nn.Module(); l.attn.Wqkv = nn.Linear(D, 3 * D, bias=False); l.attn.out_proj = nn.Linear(D, D, bias=False)
-            l.mlp = nn.Module(); l.mlp.fc11 = nn.Linear(D, F, bias=False); l.mlp.fc12 = nn.Linear(D, F, bias=False); l.mlp.fc2 = nn.Linear(F, D, bias=False)
+            l.mlp = nn.Module(); l.mlp.fc11 = nn.Linear(D, ffn, bias=False); l.mlp.fc12 = nn.Linear(D, ffn, bias=False); l.mlp.fc2 = nn.Linear(ffn, D, bias=False)
             l.norm1 = nn.LayerNorm(D, eps=1e-12); l.norm2 = nn.LayerNorm(D, eps=1e-12)
             self.encoder.layers.append(l)
         self.pooler = nn.Module(); self.pooler.dense = nn.Linear(D, D)
@@ -1076,7 +1077,7 @@ class NomicBert(nn.Module):
 
 
 nomic_config = {"model_type": "nomic_bert", "architectures": ["NomicBertModel"], "vocab_size": 48, "pad_vocab_size_multiple": 16, "n_embd": D, "n_head": H,
-                "n_layer": 2, "n_inner": F, "n_positions": P, "type_vocab_size": 2, "activation_function": "swiglu", "rotary_emb_fraction": 1.0,
+                "n_layer": 2, "n_inner": 256, "n_positions": P, "type_vocab_size": 2, "activation_function": "swiglu", "rotary_emb_fraction": 1.0,
                 "rotary_emb_base": 1000, "rotary_emb_interleaved": False, "rotary_emb_scale_base": None, "rotary_scaling_factor": None, "qkv_proj_bias": False,
                 "mlp_fc1_bias": False, "mlp_fc2_bias": False, "prenorm": False, "causal": False, "layer_norm_epsilon": 1e-12, "resid_pdrop": 0.0,
                 "embd_pdrop": 0.0, "attn_pdrop": 0.0, "max_trained_positions": P, "use_rms_norm": False}
