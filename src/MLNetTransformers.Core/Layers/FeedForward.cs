@@ -10,7 +10,7 @@ public sealed class FeedForward
     private readonly Linear _fc1, _fc2;
     private readonly Dropout _drop;
     private readonly int _hidden;
-    private float[]? _act, _input, _gate, _activated;
+    private float[]? _act, _activated;
     [ThreadStatic] private static float[]? t_hidden;
     private float[] _h = Array.Empty<float>();
 
@@ -74,36 +74,69 @@ public sealed class FeedForward
         return _fc1.Backward(da, n);
     }
 
-    // [n, 2H] → act(u)·g [n, H]; u, g and act(u) kept apart for the backward.
+    // [n, 2H] → act(u)·g [n, H], read in place from linear1's output (kept, as _h, for the backward) with act(u) kept
+    // beside it; rows in pieces across cores.
     private float[] Glu(float[] h, int n)
     {
-        int hidden = _hidden, len = n * hidden;
-        var (u, g, a) = (Workspace.Ensure(ref _input, len), Workspace.Ensure(ref _gate, len), Workspace.Ensure(ref _activated, len));
-        for (int r = 0; r < n; r++)
-        {
-            h.AsSpan(r * 2 * hidden, hidden).CopyTo(u.AsSpan(r * hidden, hidden));
-            h.AsSpan(r * 2 * hidden + hidden, hidden).CopyTo(g.AsSpan(r * hidden, hidden));
-        }
-        Activations.Forward(Activation, u, a, len);
-        var y = Workspace.Ensure(ref _act, len);
-        TensorPrimitives.Multiply(a.AsSpan(0, len), g.AsSpan(0, len), y.AsSpan(0, len));
-        return y;
+        int len = n * _hidden;
+        _h = h;
+        _glu.Forward(h, Workspace.Ensure(ref _activated, len), Workspace.Ensure(ref _act, len), n, _hidden, Activation);
+        return _act!;
     }
 
-    // d(act(u)·g): du = dy·g·act'(u), dg = dy·act(u), laid out as linear1's output [n, 2H].
+    // d(act(u)·g): du = dy·g·act'(u), dg = dy·act(u), written as linear1's output is laid out, [n, 2H].
     private float[] GluBackward(float[] dy, int n)
     {
-        int hidden = _hidden, len = n * hidden;
-        var dh = Workspace.Ensure(ref t_hidden, 2 * len);
+        int len = n * _hidden;
         var dp = _drop.Backward(_fc2.Backward(dy, n, inputGrad: true), len, inPlace: true);
-        var du = Workspace.Ensure(ref _act, len); // act(u)·g is no longer needed
-        TensorPrimitives.Multiply(dp.AsSpan(0, len), _gate.AsSpan(0, len), du.AsSpan(0, len));
-        Activations.Backward(Activation, _input!, du, du, len);
-        for (int r = 0; r < n; r++)
-        {
-            du.AsSpan(r * hidden, hidden).CopyTo(dh.AsSpan(r * 2 * hidden, hidden));
-            TensorPrimitives.Multiply(dp.AsSpan(r * hidden, hidden), _activated.AsSpan(r * hidden, hidden), dh.AsSpan(r * 2 * hidden + hidden, hidden));
-        }
+        var dh = Workspace.Ensure(ref t_hidden, 2 * len);
+        _glu.Backward(_h, _activated!, dp, dh, n, _hidden, Activation);
         return _fc1.Backward(dh, n);
+    }
+
+    private readonly GatedUnit _glu = new();
+
+    /// <summary>The GLU's element-wise part over rows [u | g] of width 2H, in pieces of rows across cores.</summary>
+    private sealed class GatedUnit : IParallelWork
+    {
+        private const int RowsPerPiece = 32;
+        private float[] _h = [], _a = [], _y = [], _dy = [];
+        private int _n, _hidden;
+        private Activation _act;
+        private bool _backward;
+
+        // a = act(u), y = a·g
+        public void Forward(float[] h, float[] a, float[] y, int n, int hidden, Activation act) => Run(h, a, y, [], n, hidden, act, backward: false);
+
+        // dh = [dy·g·act'(u) | dy·a]
+        public void Backward(float[] h, float[] a, float[] dy, float[] dh, int n, int hidden, Activation act) => Run(h, a, dh, dy, n, hidden, act, backward: true);
+
+        private void Run(float[] h, float[] a, float[] y, float[] dy, int n, int hidden, Activation act, bool backward)
+        {
+            (_h, _a, _y, _dy, _n, _hidden, _act, _backward) = (h, a, y, dy, n, hidden, act, backward);
+            try { WorkerPool.For((n + RowsPerPiece - 1) / RowsPerPiece, this); }
+            finally { (_h, _a, _y, _dy) = ([], [], [], []); }
+        }
+
+        void IParallelWork.Run(int piece)
+        {
+            int hidden = _hidden, r1 = Math.Min(_n, (piece + 1) * RowsPerPiece);
+            for (int r = piece * RowsPerPiece; r < r1; r++)
+            {
+                ReadOnlySpan<float> u = _h.AsSpan(r * 2 * hidden, hidden), g = _h.AsSpan(r * 2 * hidden + hidden, hidden);
+                var a = _a.AsSpan(r * hidden, hidden);
+                if (!_backward)
+                {
+                    Activations.Forward(_act, u, a);
+                    TensorPrimitives.Multiply(a, g, _y.AsSpan(r * hidden, hidden));
+                    continue;
+                }
+                ReadOnlySpan<float> dy = _dy.AsSpan(r * hidden, hidden);
+                Span<float> du = _y.AsSpan(r * 2 * hidden, hidden), dg = _y.AsSpan(r * 2 * hidden + hidden, hidden);
+                TensorPrimitives.Multiply(dy, a, dg);
+                TensorPrimitives.Multiply(dy, g, du);
+                Activations.Backward(_act, u, du, du);
+            }
+        }
     }
 }
