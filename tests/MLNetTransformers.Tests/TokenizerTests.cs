@@ -283,4 +283,30 @@ public class TokenizerTests
         Assert.True(bpe.FitsEmbedding(bpe.VocabularySize + 100));
         Assert.False(bpe.FitsEmbedding(bpe.VocabularySize - 1));
     }
+
+    // A folder with both a vocab.txt and a tokenizer.json (as Hugging Face saves them): a line lost from the vocab.txt is
+    // refused naming both files, even where the embedding's padded rows (NomicBERT's) would still fit the shorter list.
+    [Fact]
+    public void AVocabTxtThatLostALine_IsRefusedAgainstItsTokenizerJson()
+    {
+        string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "nomic");
+        string dir = Directory.CreateTempSubdirectory("vocab-check").FullName;
+        try
+        {
+            foreach (var f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+            var lines = File.ReadAllLines(Path.Combine(dir, "vocab.txt"));
+            var vocab = new System.Text.Json.Nodes.JsonObject();
+            for (int i = 0; i < lines.Length; i++) vocab[lines[i]] = i;
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), new System.Text.Json.Nodes.JsonObject
+            {
+                ["model"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "WordPiece", ["unk_token"] = "[UNK]", ["vocab"] = vocab },
+            }.ToJsonString());
+            Assert.Equal(48, Pretrained.PretrainedEncoder.FromHuggingFaceFolder(dir, maxTokens: 16).Encoder.Config.VocabSize); // the two agree: read
+            File.WriteAllLines(Path.Combine(dir, "vocab.txt"), lines.Where((_, i) => i != 20)); // 39 lines still round up to the 48 rows
+            var e = Assert.Throws<InvalidDataException>(() => Pretrained.PretrainedEncoder.FromHuggingFaceFolder(dir, maxTokens: 16));
+            Assert.Contains("disagree: tokenizer.json gives id 20", e.Message);
+            Assert.Contains(dir, e.Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }

@@ -83,7 +83,12 @@ public sealed class PretrainedEncoder
     internal static TextTokenizer TokenizerOf(string folder, int maxTokens)
     {
         string vocab = Path.Combine(folder, "vocab.txt"), json = Path.Combine(folder, "tokenizer.json");
-        if (File.Exists(vocab)) return TextTokenizer.FromWordPieceVocabulary(vocab, maxTokens, LowerCase(folder), SpecialsOf(folder));
+        if (File.Exists(vocab))
+        {
+            var wordPiece = TextTokenizer.FromWordPieceVocabulary(vocab, maxTokens, LowerCase(folder), SpecialsOf(folder));
+            if (File.Exists(json)) SameWordPieceVocabulary(vocab, json);
+            return wordPiece;
+        }
         string bpeVocab = Path.Combine(folder, "vocab.json"), merges = Path.Combine(folder, "merges.txt");
         if (File.Exists(bpeVocab) && File.Exists(merges)) return TextTokenizer.FromByteLevelBpeFiles(bpeVocab, merges, maxTokens); // RoBERTa's byte-level BPE
         string sentencePiece = Path.Combine(folder, "sentencepiece.bpe.model");
@@ -130,6 +135,32 @@ public sealed class PretrainedEncoder
         catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
         {
             throw new InvalidDataException($"'{path}' is not a tokenizer.json this reads: {e.Message}", e);
+        }
+    }
+
+    // A folder's vocab.txt and its tokenizer.json's WordPiece vocabulary must agree token by token: a line lost from the
+    // vocab.txt shifts every id after it, which an embedding padded past the vocabulary (NomicBERT's) cannot reveal.
+    private static void SameWordPieceVocabulary(string vocabPath, string jsonPath)
+    {
+        var lines = File.ReadAllLines(vocabPath);
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(jsonPath));
+            if (!doc.RootElement.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object
+                || !model.TryGetProperty("type", out var type) || type.GetString() != "WordPiece" || !model.TryGetProperty("vocab", out var entries)) return;
+            int count = 0;
+            foreach (var entry in entries.EnumerateObject())
+            {
+                count++;
+                int id = entry.Value.GetInt32();
+                if (id < 0 || id >= lines.Length || lines[id] != entry.Name)
+                    throw new InvalidDataException($"'{vocabPath}' and '{jsonPath}' disagree: tokenizer.json gives id {id} to '{entry.Name}', and vocab.txt {(id >= 0 && id < lines.Length ? $"line {id + 1} is '{lines[id]}'" : $"has {lines.Length} lines")}.");
+            }
+            if (count != lines.Length) throw new InvalidDataException($"'{vocabPath}' has {lines.Length} lines and '{jsonPath}' a WordPiece vocabulary of {count}; they disagree.");
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"'{jsonPath}' is not a tokenizer.json this reads: {e.Message}", e);
         }
     }
 
