@@ -838,9 +838,9 @@ with torch.no_grad():
     logits = gelu(hidden[:, 0] @ head["pooler.dense.weight"].T + head["pooler.dense.bias"]) @ head["classifier.weight"].T + head["classifier.bias"]
 task_folder("deberta-classifier", "deberta.", cls_model, head,
             dict(deberta_config, architectures=["DebertaV2ForSequenceClassification"], id2label={str(i): l for i, l in enumerate(labels)},
-               label2id={l: i for i, l in enumerate(labels)}),
+                label2id={l: i for i, l in enumerate(labels)}),
             {"input_ids": deberta_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(deberta_ids).tolist(),
-           "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
+                "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
 shutil.copy("deberta-tokenizer/spm.model", "deberta-classifier/spm.model")
 
 # DeBERTa's log bucket of every distance in -700..700, as PyTorch computes it, for DeBERTa-v3's settings (256 buckets out
@@ -963,9 +963,9 @@ with torch.no_grad():
     logits = h @ head["classifier.weight"].T + head["classifier.bias"]
 task_folder("modernbert-classifier", "model.", cls_model, head,
             dict(modernbert_config, architectures=["ModernBertForSequenceClassification"], id2label={"0": "negative", "1": "neutral", "2": "positive"},
-               label2id={"negative": 0, "neutral": 1, "positive": 2}),
+                label2id={"negative": 0, "neutral": 1, "positive": 2}),
             {"input_ids": modernbert_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(modernbert_ids).tolist(),
-           "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
+                "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
 open(os.path.join("modernbert-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
 
 g = torch.Generator().manual_seed(44)
@@ -1098,7 +1098,7 @@ with torch.no_grad():
     logits = pooled @ head["classifier.weight"].T + head["classifier.bias"]
 task_folder("nomic-classifier", "bert.", cls_model, head,
             dict(nomic_config, architectures=["NomicBertForSequenceClassification"], id2label={"0": "NEGATIVE", "1": "POSITIVE"},
-               label2id={"NEGATIVE": 0, "POSITIVE": 1}),
+                label2id={"NEGATIVE": 0, "POSITIVE": 1}),
             {"input_ids": nomic_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
-           "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
+                "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
 open(os.path.join("nomic-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
