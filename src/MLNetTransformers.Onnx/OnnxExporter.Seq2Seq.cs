@@ -103,7 +103,7 @@ public static partial class OnnxExporter
         var encoderMaskF = g.Node("Cast", new[] { encoderMask }, Int("to", (long)DataType.Float));
         var crossBias = g.Node("Unsqueeze", new[] { g.Node("Mul", new[] { g.Node("Sub", new[] { encoderMaskF, g.FloatScalar(1f) }), g.FloatScalar(1e9f) }), g.Int64s(1, 2) }); // [B, 1, 1, S]
 
-        string Norm(string input, string name) => g.Node("LayerNormalization", new[] { input, name + "weight", name + "bias" }, Int("axis", -1), Float("epsilon", c.LayerNormEps));
+        string Norm(string input, string name) => LayerNorm(g, p, input, name, c.LayerNormEps);
         for (int i = 0; i < c.Layers; i++)
         {
             string pre = $"decoder.layers.{i}.";

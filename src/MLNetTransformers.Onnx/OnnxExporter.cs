@@ -54,12 +54,7 @@ public static partial class OnnxExporter
                     PoolerActivation.Gelu => Activation(g, Core.Kernels.Activation.Gelu, dense),
                     _ => g.Node("Tanh", new[] { dense }),
                 };
-                if (model.Config.PoolerNorm) // ModernBERT's head: dense, GELU, norm
-                {
-                    string norm = prefix + "pooler.norm.";
-                    pooled = g.Node("LayerNormalization", model.Parameters.Contains(norm + "bias") ? new[] { pooled, norm + "weight", norm + "bias" } : new[] { pooled, norm + "weight" },
-                        Int("axis", -1), Float("epsilon", model.Config.LayerNormEps));
-                }
+                if (model.Config.PoolerNorm) pooled = LayerNorm(g, model.Parameters, pooled, prefix + "pooler.norm.", model.Config.LayerNormEps); // ModernBERT's head: dense, GELU, norm
             }
             var head = Linear(g, model.Parameters, prefix + "head.", pooled);
             logits = logits is null ? head : g.Node("Add", new[] { logits, head });
@@ -189,9 +184,7 @@ public static partial class OnnxExporter
             x = g.Node("Add", new[] { x, g.Node("Gather", new[] { table, positions }) });
         }
         if (types is not null) x = g.Node("Add", new[] { x, g.Node("Gather", new[] { prefix + "tok_type.weight", types }) });
-        // LayerNorm(x) with γ and, when the model has one, β (ModernBERT's norms have none).
-        string Norm(string input, string name) => g.Node("LayerNormalization", p.Contains(name + "bias") ? new[] { input, name + "weight", name + "bias" } : new[] { input, name + "weight" },
-            Int("axis", -1), Float("epsilon", c.LayerNormEps));
+        string Norm(string input, string name) => LayerNorm(g, p, input, name, c.LayerNormEps);
         if (c.EmbeddingNorm) x = Norm(x, prefix + "emb_norm.");
         if (c.ProjectsEmbeddings) x = Linear(g, p, prefix + "emb_proj.", x);                          // [B, T, e] → [B, T, d]
 
@@ -229,8 +222,7 @@ public static partial class OnnxExporter
         string? relRows = null, relIndex = null;
         if (c.DisentangledSpan > 0)
         {
-            relRows = g.Node("LayerNormalization", new[] { prefix + "rel_embeddings.weight", prefix + "rel_embeddings.norm.weight", prefix + "rel_embeddings.norm.bias" },
-                Int("axis", -1), Float("epsilon", c.LayerNormEps));                                        // [2S, d]
+            relRows = LayerNorm(g, p, prefix + "rel_embeddings.weight", prefix + "rel_embeddings.norm.", c.LayerNormEps); // [2S, d]
             int m = c.MaxLength;
             var rows = new long[2 * m - 1];
             for (int r = 0; r < rows.Length; r++) rows[r] = DisentangledPositions.Row(r - (m - 1), c.DisentangledSpan, c.DisentangledMaxDistance);
@@ -357,6 +349,11 @@ public static partial class OnnxExporter
     }
 
     private static string T(OnnxGraphBuilder g, string weight) => g.Node("Transpose", new[] { weight }, Ints("perm", 1, 0));
+
+    // LayerNorm(x) with γ and, when the model has one, β (ModernBERT's norms have none).
+    private static string LayerNorm(OnnxGraphBuilder g, ParameterSet p, string input, string prefix, float eps) =>
+        g.Node("LayerNormalization", p.Contains(prefix + "bias") ? new[] { input, prefix + "weight", prefix + "bias" } : new[] { input, prefix + "weight" },
+            Int("axis", -1), Float("epsilon", eps));
 
     private static string Linear(OnnxGraphBuilder g, ParameterSet p, string prefix, string input, bool int8 = false)
     {

@@ -242,27 +242,34 @@ public class LayerGradientTests
         var mha = new MultiHeadAttention(ps, "", 8, 2) { AttentionDropout = 0.3f };
         ps.Allocate(1);
         GradCheck.Scramble(ps, 2, 0.4f);
+        CheckWithDropout(ps, mha, packed);
+    }
+
+    // One attention layer trained with dropout (two sequences of 5, the first padded to 3): the same masks at every
+    // evaluation, since setting the seed restarts the mask streams; dropout acts in training only and the seed fixes its
+    // masks; then the input's and every parameter's gradient against finite differences. prepare runs before each forward.
+    private static void CheckWithDropout(ParameterSet ps, MultiHeadAttention mha, bool packed, Action? prepare = null, Action? afterBackward = null)
+    {
         var x = GradCheck.Random(2 * 5 * 8, 1);
         var r = GradCheck.Random(2 * 5 * 8, 2);
         var pad = new[] { false, false, false, true, true, false, false, false, false, false };
         var packing = new PackedSequences();
         Assert.True(packing.TryPack(pad, 2, 5));
         int rows = packed ? packing.Rows : 10;
-        // The same masks at every evaluation: setting the seed restarts the mask streams.
         float[] Forward(bool training)
         {
             mha.AttentionDropoutSeed = 11;
+            prepare?.Invoke();
             return packed ? mha.Forward(x, packing, inference: false, training) : mha.Forward(x, 2, 5, pad, inference: false, training);
         }
         var dropped = Forward(training: true).AsSpan(0, rows * 8).ToArray();
-        var dx = (float[])mha.Backward(r).Clone();
         var plain = Forward(training: false).AsSpan(0, rows * 8).ToArray();
         Assert.NotEqual(plain, dropped); // dropout acts in training only...
         Assert.Equal(plain, Forward(training: false).AsSpan(0, rows * 8).ToArray());
         Assert.Equal(dropped, Forward(training: true).AsSpan(0, rows * 8).ToArray()); // ...and the seed fixes its masks
-        Forward(training: true);
         ps.ZeroGrad();
-        mha.Backward(r);
+        var dx = (float[])mha.Backward(r).Clone();
+        afterBackward?.Invoke();
         double L() => GradCheck.Dot(Forward(training: true), r, rows * 8);
         GradCheck.Check("x", x, 0, rows * 8, dx, L, samples: 16);
         GradCheck.CheckParameters(ps, L, samples: 10);
@@ -482,28 +489,7 @@ public class LayerGradientTests
         var mha = new MultiHeadAttention(ps, "", 8, 2) { Disentangled = positions };
         ps.Allocate(1);
         GradCheck.Scramble(ps, 2, 0.4f);
-        var x = GradCheck.Random(2 * 5 * 8, 1);
-        var r = GradCheck.Random(2 * 5 * 8, 2);
-        var pad = new[] { false, false, false, true, true, false, false, false, false, false };
-        var packing = new PackedSequences();
-        Assert.True(packing.TryPack(pad, 2, 5));
-        int rows = packed ? packing.Rows : 10;
-        float[] Forward(bool training)
-        {
-            mha.AttentionDropoutSeed = 11;
-            positions.Prepare(5);
-            return packed ? mha.Forward(x, packing, inference: false, training) : mha.Forward(x, 2, 5, pad, inference: false, training);
-        }
-        var dropped = Forward(training: true).AsSpan(0, rows * 8).ToArray();
-        var plain = Forward(training: false).AsSpan(0, rows * 8).ToArray();
-        Assert.NotEqual(plain, dropped);
-        Assert.Equal(dropped, Forward(training: true).AsSpan(0, rows * 8).ToArray());
-        ps.ZeroGrad();
-        var dx = (float[])mha.Backward(r).Clone();
-        positions.Backward();
-        double L() => GradCheck.Dot(Forward(training: true), r, rows * 8);
-        GradCheck.Check("x", x, 0, rows * 8, dx, L, samples: 16);
-        GradCheck.CheckParameters(ps, L, samples: 10);
+        CheckWithDropout(ps, mha, packed, prepare: () => positions.Prepare(5), afterBackward: positions.Backward);
     }
 
     // Sharing is the same computation as blocks of their own holding equal copies: the same outputs, and each shared

@@ -136,7 +136,12 @@ public sealed class MultiHeadAttention
     /// Rotary position embedding applied to this layer's queries and keys (<see cref="RotaryPositions"/>: ModernBERT's and NomicBERT's), or
     /// null. Bidirectional self-attention only.
     /// </summary>
-    public RotaryPositions? Rotary { get; set; }
+    public RotaryPositions? Rotary
+    {
+        get => _rotary;
+        set => _rotary = value is null || !Causal ? value : throw new NotSupportedException("Rotary positions serve bidirectional self-attention, not a causal layer.");
+    }
+    private RotaryPositions? _rotary;
 
     /// <summary>
     /// A sliding window: query i attends only to keys j with |i − j| ≤ this (ModernBERT's local layers, half their
@@ -145,14 +150,15 @@ public sealed class MultiHeadAttention
     public int Window
     {
         get => _window;
-        set => _window = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "A sliding window is 0 (none) or positive.");
+        set => _window = value < 0 ? throw new ArgumentOutOfRangeException(nameof(value), value, "A sliding window is 0 (none) or positive.")
+            : value > 0 && Causal ? throw new NotSupportedException("A sliding window serves bidirectional self-attention, not a causal layer.") : value;
     }
     private int _window;
 
-    // Rotary positions and windows are built for bidirectional self-attention over whole sequences.
-    private void RequireBidirectionalSelfAttention(string what)
+    // Rotary positions and windows are built for self-attention over whole sequences, not for cross-attention or steps.
+    private void RefuseRotaryAndWindow(string what)
     {
-        if ((Rotary is not null || _window > 0) && Causal)
+        if (_rotary is not null || _window > 0)
             throw new NotSupportedException($"Rotary positions and sliding windows serve bidirectional self-attention; {what} is not supported with them.");
     }
 
@@ -175,7 +181,6 @@ public sealed class MultiHeadAttention
     private float[] SelfAttend(float[] x, int n, int batch, int seqLen, bool[]? keyPadding, PackedSequences? packed, bool inference, bool training)
     {
         int a = AttnDim;
-        RequireBidirectionalSelfAttention("causal attention");
         (_batch, _tq, _tk, _rows, _cross, _x, _packed) = (batch, seqLen, seqLen, n, false, x, packed);
         var qkv = Workspace.Ensure(ref _qkv, n * 3 * a);                              // [n, 3A]
         InProject(x, n, qkv);
@@ -204,7 +209,7 @@ public sealed class MultiHeadAttention
     /// <summary>Cross-attention; with <paramref name="inference"/> (no backward follows) tiled unless <see cref="RecordWeights"/>.</summary>
     internal float[] Forward(float[] x, int batch, int queryLength, float[] memory, int memoryLength, bool[]? memoryPadding, bool inference)
     {
-        if (Rotary is not null || _window > 0) throw new NotSupportedException("Rotary positions and sliding windows serve self-attention; cross-attention is not supported with them.");
+        RefuseRotaryAndWindow("cross-attention");
         int n = batch * queryLength, nm = batch * memoryLength, a = AttnDim, d = InDim;
         (_batch, _tq, _tk, _rows, _cross, _x, _mem) = (batch, queryLength, memoryLength, n, true, x, memory);
         var w = InProjWeight.Value;
@@ -305,7 +310,7 @@ public sealed class MultiHeadAttention
     internal float[] ForwardIncremental(float[] x, int[] lengths, float[][] cacheK, float[][] cacheV, int[] starts)
     {
         int a = AttnDim, n = 0;
-        if (Rotary is not null || _window > 0) throw new NotSupportedException("Rotary positions and sliding windows serve bidirectional self-attention; incremental decoding is not supported with them.");
+        RefuseRotaryAndWindow("incremental decoding");
         for (int s = 0; s < lengths.Length; s++)
         {
             if ((starts[s] + lengths[s]) * a > cacheK[s].Length)

@@ -39,9 +39,8 @@ public sealed class RotaryPositions : IParallelWork
     /// <summary>θ_i = 1 / base^(2i / hd), [hd/2], in float32 as transformers computes them.</summary>
     public ReadOnlySpan<float> InverseFrequencies => _invFreq;
 
-    /// <summary>cos and sin of position p's angles, [hd/2] each (the angle p·θ_i rounded to float32 first, as PyTorch forms it).</summary>
-    /// <param name="position">The position.</param>
-    public (float[] Cos, float[] Sin) Angles(int position)
+    // cos and sin of position p's angles, [hd/2] each (the angle p·θ_i rounded to float32 first, as PyTorch forms it).
+    private (float[] Cos, float[] Sin) Angles(int position)
     {
         var (cos, sin) = (new float[_half], new float[_half]);
         for (int i = 0; i < _half; i++)

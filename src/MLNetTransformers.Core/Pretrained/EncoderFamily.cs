@@ -79,14 +79,16 @@ public sealed class EncoderFamily
             ("EmbeddingWidth", config.EmbeddingWidth, back.EmbeddingWidth), ("RelativeAttentionBuckets", config.RelativeAttentionBuckets, back.RelativeAttentionBuckets),
             ("LayerGroups", config.LayerGroups, back.LayerGroups), ("DisentangledSpan", config.DisentangledSpan, back.DisentangledSpan),
             ("DisentangledMaxDistance", config.DisentangledMaxDistance, back.DisentangledMaxDistance), ("Biases", config.Biases, back.Biases), ("NormBiases", config.NormBiases, back.NormBiases),
-            ("GatedFeedForward", config.GatedFeedForward, back.GatedFeedForward), ("RotaryTheta", config.RotaryTheta, back.RotaryTheta),
-            ("LocalRotaryTheta", config.RotaryThetaOf(config.GlobalAttentionEvery > 1 ? 1 : 0), back.RotaryThetaOf(config.GlobalAttentionEvery > 1 ? 1 : 0)),
-            ("SlidingWindow", config.SlidingWindow, back.SlidingWindow), ("GlobalAttentionEvery", config.SlidingWindow > 0 ? config.GlobalAttentionEvery : 1, back.SlidingWindow > 0 ? back.GlobalAttentionEvery : 1),
+            ("GatedFeedForward", config.GatedFeedForward, back.GatedFeedForward),
+            // what each block runs, however the settings spell it (a local base equal to the global one, say)
+            ("per-block rotary bases", PerBlock(config, config.RotaryThetaOf), PerBlock(back, back.RotaryThetaOf)), ("per-block windows", PerBlock(config, config.WindowOf), PerBlock(back, back.WindowOf)),
             ("FirstBlockAttentionNorm", config.FirstBlockAttentionNorm, back.FirstBlockAttentionNorm),
         })
             if (!ours.Equals(theirs)) throw new NotSupportedException($"A {Name} config.json cannot describe this encoder: its {setting} is {ours}, and {Name} has {theirs}.");
         return json;
     }
+
+    private static string PerBlock<T>(TransformerConfig c, Func<int, T> of) => string.Join(", ", Enumerable.Range(0, c.Layers).Select(of));
 
     /// <summary>
     /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: when its positions rotate or its
@@ -233,7 +235,7 @@ public sealed class EncoderFamily
     {
         string Refuse(string what) => throw new NotSupportedException($"{src}: {what} is not supported; nomic-embed's settings are.");
         int Either(string gpt2, string bert, int? fallback = null) => Get(c, gpt2) is not null ? Int(c, gpt2, src) : Int(c, bert, src, fallback);
-        bool Flag(string key) => Get(c, key) is { ValueKind: JsonValueKind.True };
+        bool Flag(string key) => Bool(c, key, src, false);
         foreach (var key in new[] { "prenorm", "causal", "use_rms_norm", "parallel_block", "rotary_emb_interleaved", "rotary_head_dim", "scale_attn_by_inverse_layer_idx" })
             if (Flag(key)) Refuse($"{key} true");
         foreach (var key in new[] { "rotary_scaling_factor", "rotary_emb_scale_base" })
@@ -312,13 +314,10 @@ public sealed class EncoderFamily
     private static TransformerConfig ModernBertConfig(JsonElement c, string src)
     {
         string Refuse(string what) => throw new NotSupportedException($"{src}: {what} is not supported; ModernBERT's released settings are.");
-        bool Bool(string key, bool fallback) => Get(c, key) is { } v ? v.ValueKind switch
-        {
-            JsonValueKind.True => true, JsonValueKind.False => false, _ => throw new InvalidDataException($"{src}: '{key}' is {v}, not true or false."),
-        } : fallback;
-        bool biases = Bool("attention_bias", false), normBiases = Bool("norm_bias", false);
-        if (Bool("mlp_bias", false) != biases) Refuse($"mlp_bias {Bool("mlp_bias", false).ToString().ToLowerInvariant()} with attention_bias {biases.ToString().ToLowerInvariant()} (the two alike)");
-        if (!Bool("decoder_bias", true)) Refuse("decoder_bias false");
+        bool Flag(string key, bool fallback = false) => Bool(c, key, src, fallback);
+        bool biases = Flag("attention_bias"), normBiases = Flag("norm_bias");
+        if (Flag("mlp_bias") != biases) Refuse($"mlp_bias {Flag("mlp_bias").ToString().ToLowerInvariant()} with attention_bias {biases.ToString().ToLowerInvariant()} (the two alike)");
+        if (!Flag("decoder_bias", fallback: true)) Refuse("decoder_bias false");
         string activation = Str(c, "hidden_activation", src, "gelu"), classifierActivation = Str(c, "classifier_activation", src, "gelu");
         if (classifierActivation != activation) Refuse($"classifier_activation '{classifierActivation}' unlike hidden_activation '{activation}'");
         if (ActivationOf(classifierActivation, src) != Activation.Gelu) Refuse($"classifier_activation '{classifierActivation}' (only gelu)");
@@ -353,7 +352,7 @@ public sealed class EncoderFamily
             FeedForwardDim = Int(c, "intermediate_size", src), MaxLength = Int(c, "max_position_embeddings", src, 8192),
             Dropout = Math.Max(Float(c, "embedding_dropout", src, 0f), Float(c, "mlp_dropout", src, 0f)), AttentionDropout = Float(c, "attention_dropout", src, 0f),
             LayerNormEps = Float(c, "norm_eps", src, 1e-5f), Activation = ActivationOf(activation, src), Norm = NormPlacement.PreNorm,
-            PositionalEncoding = PositionalEncodingKind.None, EmbeddingNorm = true, Biases = biases, NormBiases = normBiases, PoolerBias = Bool("classifier_bias", false), GatedFeedForward = true,
+            PositionalEncoding = PositionalEncodingKind.None, EmbeddingNorm = true, Biases = biases, NormBiases = normBiases, PoolerBias = Flag("classifier_bias"), GatedFeedForward = true,
             RotaryTheta = Theta("full_attention", "global_rope_theta", 160_000f), LocalRotaryTheta = Theta("sliding_attention", "local_rope_theta", 10_000f),
             SlidingWindow = window / 2, GlobalAttentionEvery = every, FirstBlockAttentionNorm = false,
             Pooling = Str(c, "classifier_pooling", src, "cls") switch
@@ -680,6 +679,11 @@ public sealed class EncoderFamily
         if (v.Value.ValueKind != JsonValueKind.Number || !v.Value.TryGetInt32(out int i)) throw new InvalidDataException($"{src}: '{key}' is {v.Value}, not an integer.");
         return i;
     }
+
+    private static bool Bool(JsonElement c, string key, string src, bool fallback) => Get(c, key) is { } v ? v.ValueKind switch
+    {
+        JsonValueKind.True => true, JsonValueKind.False => false, _ => throw new InvalidDataException($"{src}: '{key}' is {v}, not true or false."),
+    } : fallback;
 
     private static float Float(JsonElement c, string key, string src, float fallback)
     {
