@@ -216,6 +216,17 @@ public static partial class OnnxExporter
             bias = g.Node("Add", new[] { bias, g.Node("Unsqueeze", new[] { perHead, g.Int64s(0) }) }); // [B, H, T, T]
         }
 
+        if (c.Alibi)
+        {
+            // ALiBi: −m_h·|i − j| for every query i and key j, one [1, H, T, T] for all layers, the slopes a constant.
+            var negativeSlopes = new AttentionLinearBiases(h).HeadSlopes.ToArray().Select(m => -m).ToArray();
+            string slopes = g.Initializer(prefix + "alibi.negative_slopes", negativeSlopes, h, 1, 1);
+            var steps = g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) });
+            var distance = g.Node("Cast", new[] { g.Node("Abs", new[] { g.Node("Sub", new[] { g.Node("Unsqueeze", new[] { steps, g.Int64s(1) }), g.Node("Unsqueeze", new[] { steps, g.Int64s(0) }) }) }) },
+                Int("to", (long)DataType.Float));                                                  // [T, T]: |i − j|
+            bias = g.Node("Add", new[] { bias, g.Node("Unsqueeze", new[] { g.Node("Mul", new[] { slopes, distance }), g.Int64s(0) }) }); // [B, H, T, T]
+        }
+
         // DeBERTa's disentangled attention: the shared relative positions normalized once (R [2S, d]) and the table row of
         // every query-key distance (idx [T, T], a constant per distance gathered for this length); each layer adds
         // c2p[i, j] = q_i · Kr[idx[i, j]] and p2c[i, j] = k_j · Qr[idx[i, j]], Kr and Qr its projections of R.

@@ -26,6 +26,7 @@ public class HuggingFaceExportTests
     [InlineData("mpnet", "MPNet")]
     [InlineData("albert", "ALBERT")]
     [InlineData("deberta", "DeBERTa-v2")]
+    [InlineData("jina", "JinaBERT")]
     public void EachFamily_ReadsBackToTheSameEncoder(string fixture, string family)
     {
         var original = PretrainedCheckpoint.LoadFolder(PretrainedCheckpointTests.Folder(fixture)).Encoder;

@@ -22,6 +22,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("albert-classifier", "ALBERT", new[] { "negative", "positive" })] // 4 blocks in 2 shared sets, the encoder's pooler
     [InlineData("deberta-classifier", "DeBERTa-v2", new[] { "negative", "neutral", "positive" })] // disentangled attention, ContextPooler + GELU
     [InlineData("nomic-classifier", "NomicBERT", new[] { "NEGATIVE", "POSITIVE" })] // rotary positions, SwiGLU, BERT's pooler with its bias
+    [InlineData("jina-classifier", "JinaBERT", new[] { "NEGATIVE", "POSITIVE" })] // ALiBi, GeGLU, BERT's pooler (emb_pooler mean is for embeddings)
     public void Logits_MatchPyTorch(string fixture, string family, string[] labels)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);
@@ -80,6 +81,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("deberta-classifier")]
     [InlineData("modernbert-classifier")] // mean pooling through head.dense + GELU + head.norm
     [InlineData("nomic-classifier")]
+    [InlineData("jina-classifier")]
     public void WrittenBack_TheTensorsArePyTorchsOwn_AndReadBackToTheSameClassifier(string fixture)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);

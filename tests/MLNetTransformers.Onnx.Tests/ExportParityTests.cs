@@ -92,7 +92,7 @@ public class ExportParityTests
             var types = ids.Select((_, i) => typeVocab > 1 && i % t >= t / 2 ? 1 : 0).ToArray();
             var batch = new TokenBatch(b, t, ids, mask) { TokenTypeIds = types };
             var expected = model.Forward(batch).AsSpan(0, b * 3).ToArray();
-            var embeddings = model.Embed(batch).AsSpan(0, b * 16).ToArray();
+            var embeddings = model.Embed(batch).AsSpan(0, b * model.Config.ModelDim).ToArray();
             var ort = RunOrt(onnx, ids, mask, b, t, typeVocab > 0 ? types : null);
             Close(expected, ort["logits"], $"logits b={b} t={t}");
             Close(embeddings, ort["embeddings"], $"embeddings b={b} t={t}");
@@ -135,6 +135,25 @@ public class ExportParityTests
         ExportedClassifierAndFeaturizerMatch_AndImportBack(model);
     }
 
+    // JinaBERT's shape: post-norm blocks with ALiBi over 6 heads (the slopes' non-power-of-two path; sequences up to 16, so
+    // the distances matter) and no position table, GeGLU whose gated layer has no bias while the rest have theirs, token types,
+    // BERT's pooler, an embedding padded to a multiple of 64.
+    internal static ClassifierConfig JinaBertShape() => Small(NormPlacement.PostNorm, Pooling.Cls) with
+    {
+        ModelDim = 24, Heads = 6, TypeVocabSize = 2, EmbeddingNorm = true, PositionalEncoding = PositionalEncodingKind.None, Alibi = true, GatedFeedForward = true,
+        ExpansionBias = false, VocabSize = 64, VocabularyMultiple = 64, Pooler = true, LayerNormEps = 1e-12f,
+    };
+
+    [Fact]
+    public void JinaBertShapedClassifier_OnnxRuntimeMatchesManaged_AndImportsBack()
+    {
+        var model = new TransformerClassifier(JinaBertShape(), 3);
+        Assert.False(model.Parameters.Contains("layers.0.linear1.bias"));
+        Assert.True(model.Parameters.Contains("layers.0.linear2.bias"));
+        Weights.Scramble(model.Parameters, 7);
+        ExportedClassifierAndFeaturizerMatch_AndImportBack(model);
+    }
+
     public static IEnumerable<object[]> ClassifierShapes()
     {
         yield return new object[] { NormPlacement.PreNorm, Pooling.Mean, Activation.Gelu, PositionalEncodingKind.Learned };
@@ -154,7 +173,7 @@ public class ExportParityTests
             var (ids, mask) = RandomBatch(b, t, b * 31 + t);
             var batch = new TokenBatch(b, t, ids, mask);
             var expected = model.Forward(batch).AsSpan(0, b * 3).ToArray();
-            var embeddings = model.Embed(batch).AsSpan(0, b * 16).ToArray();
+            var embeddings = model.Embed(batch).AsSpan(0, b * model.Config.ModelDim).ToArray();
             var ort = RunOrt(onnx, ids, mask, b, t);
             Close(expected, ort["logits"], $"logits b={b} t={t}");
             Close(embeddings, ort["embeddings"], $"embeddings b={b} t={t}");

@@ -130,6 +130,7 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
     [InlineData("deberta-classifier", 20261216)]
     [InlineData("modernbert-classifier", 20261217)]
     [InlineData("nomic-classifier", 20261218)]
+    [InlineData("jina-classifier", 20261219)]
     public async Task MutatedSequenceClassifiers_LoadOrFailNamingTheFile(string fixture, int seed)
     {
         string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);

@@ -23,10 +23,12 @@ public sealed class FeedForward
     /// <param name="dropout">Dropout probability after the block.</param>
     /// <param name="seed">Seed of the dropout masks.</param>
     /// <param name="gated">Whether the block is a GLU (linear1 [2·hidden, d], the activated first half times the second).</param>
-    /// <param name="bias">Whether both layers have biases.</param>
-    public FeedForward(ParameterSet parameters, string prefix, int dim, int hidden, Activation activation, float dropout, ulong seed, bool gated = false, bool bias = true)
+    /// <param name="bias">Whether the second layer (and, unless <paramref name="expansionBias"/> says otherwise, the first) has a bias.</param>
+    /// <param name="expansionBias">Whether the first layer has a bias (JinaBERT's gated layer has none, its output layer has one); null = <paramref name="bias"/>.</param>
+    public FeedForward(ParameterSet parameters, string prefix, int dim, int hidden, Activation activation, float dropout, ulong seed, bool gated = false, bool bias = true,
+        bool? expansionBias = null)
     {
-        _fc1 = new Linear(parameters, prefix + "linear1.", dim, gated ? 2 * hidden : hidden, bias);
+        _fc1 = new Linear(parameters, prefix + "linear1.", dim, gated ? 2 * hidden : hidden, expansionBias ?? bias);
         _fc2 = new Linear(parameters, prefix + "linear2.", hidden, dim, bias);
         _drop = new Dropout(dropout, seed);
         (Activation, Gated, _hidden) = (activation, gated, hidden);

@@ -117,7 +117,26 @@ public sealed class MultiHeadAttention
     /// A relative position bias added to the self-attention scores (MPNet's; one table shared by the stack's layers), or
     /// null. Bidirectional self-attention only.
     /// </summary>
-    public RelativePositionBias? PositionBias { get; set; }
+    public RelativePositionBias? PositionBias
+    {
+        get => _positionBias;
+        set => _positionBias = value is not null && _alibi is not null ? throw new NotSupportedException("A layer adds either a learned relative position bias or ALiBi's, not both.") : value;
+    }
+    private RelativePositionBias? _positionBias;
+
+    /// <summary>
+    /// ALiBi: a fixed bias −m_h·|i − j| on the self-attention scores (<see cref="AttentionLinearBiases"/>: JinaBERT's; one
+    /// instance shared by the stack's layers), or null. Bidirectional self-attention only.
+    /// </summary>
+    public AttentionLinearBiases? Alibi
+    {
+        get => _alibi;
+        set => _alibi = value is null ? null
+            : Causal ? throw new NotSupportedException("ALiBi here serves bidirectional self-attention (|i − j|), not a causal layer.")
+            : value.Heads != Heads ? throw new ArgumentException($"ALiBi slopes for {value.Heads} heads do not fit a layer of {Heads}.", nameof(value))
+            : _positionBias is not null ? throw new NotSupportedException("A layer adds either a learned relative position bias or ALiBi's, not both.") : value;
+    }
+    private AttentionLinearBiases? _alibi;
 
     /// <summary>
     /// DeBERTa's disentangled attention: the shared relative positions whose projections by this layer's own query and key
@@ -158,8 +177,8 @@ public sealed class MultiHeadAttention
     // Rotary positions and windows are built for self-attention over whole sequences, not for cross-attention or steps.
     private void RefuseRotaryAndWindow(string what)
     {
-        if (_rotary is not null || _window > 0)
-            throw new NotSupportedException($"Rotary positions and sliding windows serve bidirectional self-attention; {what} is not supported with them.");
+        if (_rotary is not null || _window > 0 || _alibi is not null)
+            throw new NotSupportedException($"Rotary positions, ALiBi and sliding windows serve bidirectional self-attention; {what} is not supported with them.");
     }
 
     /// <summary>Self-attention; with <paramref name="inference"/> (no backward follows) tiled unless <see cref="RecordWeights"/>; <paramref name="training"/> applies <see cref="AttentionDropout"/>.</summary>
@@ -189,7 +208,7 @@ public sealed class MultiHeadAttention
         var terms = _disentangled?.Forward(qkv, batch, seqLen, packed, training);
         _attention.Forward(new(qkv, 0, 3 * a), new(qkv, a, 3 * a), new(qkv, 2 * a, 3 * a), ctx,
             batch, Heads, seqLen, seqLen, HeadDim, _disentangled?.Scale ?? 1f / MathF.Sqrt(HeadDim), Causal, keyPadding, tiled: inference && !RecordWeights, packed, training,
-            PositionBias?.Offsets(seqLen), seqLen, terms, _window);
+            _positionBias?.Offsets(seqLen) ?? _alibi?.Offsets(seqLen), seqLen, terms, _window, biasLearned: _alibi is null);
         return _outProj is null ? ctx : _outProj.Forward(ctx, n);
     }
 

@@ -30,6 +30,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     // from bound − 1 − i; its gradient per piece (b, h) and offset, summed by the owner into the table.
     private float[]? _bias, _biasGrad;
     private int _biasBound;
+    private bool _biasLearned; // false for fixed biases (ALiBi's), whose gradient nobody reads
     // Terms added to each score (DisentangledAttentionTerms), laid out as the scores; their gradient in the same layout.
     private float[]? _terms, _termsGrad;
     // A sliding window (ModernBERT's local layers): query i sees keys j with |i − j| ≤ _window; 0 = every key.
@@ -75,10 +76,11 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     /// With <paramref name="scoreBias"/> (bidirectional self-attention only) every scaled score gains the bias of its
     /// key's offset from its query (<see cref="RelativePositionBias.Offsets"/> for sequences of at most <paramref name="biasBound"/>).
     /// With <paramref name="window"/> &gt; 0 (bidirectional self-attention only) query i sees only keys j with |i − j| ≤ window.
+    /// With <paramref name="biasLearned"/> false the bias is fixed (<see cref="AttentionLinearBiases"/>) and backward leaves its gradient out.
     /// </summary>
     public void Forward(MatrixView q, MatrixView k, MatrixView v, float[] output, int batch, int heads, int queryLength, int keyLength,
         int headDim, float scale, bool causal, bool[]? keyPadding, bool tiled = false, PackedSequences? packed = null, bool training = false,
-        float[]? scoreBias = null, int biasBound = 0, float[]? scoreTerms = null, int window = 0)
+        float[]? scoreBias = null, int biasBound = 0, float[]? scoreTerms = null, int window = 0, bool biasLearned = true)
     {
         if (window < 0 || (window > 0 && (causal || queryLength != keyLength)))
             throw new ArgumentException($"A sliding window of {window} serves bidirectional self-attention only, not [{queryLength}, {keyLength}]{(causal ? ", causal" : "")}.", nameof(window));
@@ -89,7 +91,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
             throw new ArgumentException($"A relative position bias for sequences of up to {biasBound} serves bidirectional self-attention over at most that many positions, not [{queryLength}, {keyLength}]{(causal ? ", causal" : "")}.", nameof(scoreBias));
         if (scoreTerms is not null && (causal || queryLength != keyLength || scoreBias is not null))
             throw new ArgumentException("Score terms serve bidirectional self-attention without a relative position bias only.", nameof(scoreTerms));
-        (_bias, _biasBound, _terms) = (scoreBias, biasBound, scoreTerms);
+        (_bias, _biasBound, _terms, _biasLearned) = (scoreBias, biasBound, scoreTerms, biasLearned);
         (_q, _k, _v, _out) = (q, k, v, output);
         (Batch, Heads, QueryLength, KeyLength, HeadDim, Scale, Causal) = (batch, heads, queryLength, keyLength, headDim, scale, causal);
         _keyPadding = packed is null ? keyPadding : null;
@@ -135,7 +137,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     {
         (_dout, _dq, _dk, _dv) = (dOutput, dq, dk, dv);
         _ds = Workspace.Ensure(ref t_scores, (int)_scoreBlocks);
-        if (_bias is not null) Workspace.Ensure(ref _biasGrad, Batch * Heads * BiasWidth).AsSpan(0, Batch * Heads * BiasWidth).Clear();
+        if (_bias is not null && _biasLearned) Workspace.Ensure(ref _biasGrad, Batch * Heads * BiasWidth).AsSpan(0, Batch * Heads * BiasWidth).Clear();
         if (_terms is not null) Workspace.Ensure(ref _termsGrad, (int)_scoreBlocks);
         _backward = true;
         // Pieces of one batch element share dq/dk/dv rows when the views alias (SimplifiedSelfAttention with one
@@ -147,7 +149,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
     internal float[] ScoreTermsGradient => _termsGrad ?? throw new InvalidOperationException("The last Backward had no score terms.");
 
     /// <summary>The relative position bias's gradient of the last Backward, [B·H, 2·bound − 1] (piece (b, h), offset j − i + bound − 1).</summary>
-    internal ReadOnlySpan<float> ScoreBiasGradient => _biasGrad.AsSpan(0, Batch * Heads * BiasWidth);
+    internal ReadOnlySpan<float> ScoreBiasGradient => _biasLearned ? _biasGrad.AsSpan(0, Batch * Heads * BiasWidth) : throw new InvalidOperationException("The last forward's score bias was fixed; it has no gradient.");
 
     // Offsets −(bound − 1)..bound − 1 per head.
     private int BiasWidth => 2 * _biasBound - 1;
@@ -416,7 +418,7 @@ internal sealed unsafe class ScaledDotProductAttention : IParallelWork
             }
             // dS = scale · P ⊙ (dP − rowsum(dP ⊙ P)); masked entries have P = 0 and so dS = 0
             Softmax.Backward(p, ds, ds, tq, tk);
-            if (_bias is not null) // the bias of offset j − i gathers dS[i, j] (before the scale: it is added after it)
+            if (_bias is not null && _biasLearned) // the bias of offset j − i gathers dS[i, j] (before the scale: it is added after it)
             {
                 var grad = _biasGrad.AsSpan(piece * BiasWidth, BiasWidth);
                 for (int i = 0; i < tq; i++)

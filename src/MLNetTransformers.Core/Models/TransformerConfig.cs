@@ -145,6 +145,16 @@ public record TransformerConfig
     public bool FirstBlockAttentionNorm { get; init; } = true;
     /// <summary>A LayerNorm after the pooler's activation (ModernBERT's prediction head: dense, activation, norm).</summary>
     public bool PoolerNorm { get; init; }
+    /// <summary>
+    /// ALiBi (<see cref="Layers.AttentionLinearBiases"/>: JinaBERT's and MosaicBERT's positions): every self-attention score
+    /// gains −m_h·|i − j|, fixed slopes per head; usually with <see cref="PositionalEncodingKind.None"/>. Encoders only.
+    /// </summary>
+    public bool Alibi { get; init; }
+    /// <summary>
+    /// Whether the feed-forward blocks' first layer (<c>linear1</c>) has a bias when the blocks have biases
+    /// (<see cref="Biases"/>); JinaBERT's gated layer has none while its output layer has one. Encoders only.
+    /// </summary>
+    public bool ExpansionBias { get; init; } = true;
 
     /// <summary>Whether block <paramref name="layer"/> attends within the <see cref="SlidingWindow"/>.</summary>
     /// <param name="layer">The block's index.</param>
@@ -188,6 +198,8 @@ public record TransformerConfig
         if (SlidingWindow < 0 || SlidingWindow > MaxLengthLimit) throw new ArgumentException($"{nameof(SlidingWindow)} must be in [0, {MaxLengthLimit}] (0 = none), got {SlidingWindow}.");
         if (VocabularyMultiple < 1) throw new ArgumentException($"{nameof(VocabularyMultiple)} must be at least 1, got {VocabularyMultiple}.");
         if (GlobalAttentionEvery < 1) throw new ArgumentException($"{nameof(GlobalAttentionEvery)} must be at least 1, got {GlobalAttentionEvery}.");
+        if (Alibi && (RotaryTheta > 0f || DisentangledSpan > 0 || RelativeAttentionBuckets > 0))
+            throw new ArgumentException($"{nameof(Alibi)} does not combine with {(RotaryTheta > 0f ? nameof(RotaryTheta) : DisentangledSpan > 0 ? nameof(DisentangledSpan) : nameof(RelativeAttentionBuckets))}: each is a way to give attention positions.");
         if ((RotaryTheta > 0f || SlidingWindow > 0) && (DisentangledSpan > 0 || RelativeAttentionBuckets > 0))
             throw new ArgumentException($"Rotary positions and sliding windows do not combine with {(DisentangledSpan > 0 ? nameof(DisentangledSpan) : nameof(RelativeAttentionBuckets))}.");
         if (!FirstBlockAttentionNorm && Norm != NormPlacement.PreNorm) throw new ArgumentException($"{nameof(FirstBlockAttentionNorm)} false needs pre-norm blocks.");

@@ -58,6 +58,11 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
                 _blocks[i].SelfAttention.Rotary = rotations.TryGetValue(theta, out var r) ? r : rotations[theta] = new RotaryPositions(config.ModelDim / config.Heads, theta);
             }
         }
+        if (config.Alibi)
+        {
+            Alibi = new AttentionLinearBiases(config.Heads);
+            foreach (var block in _blocks) block.SelfAttention.Alibi = Alibi;
+        }
         _pool = new SequencePooling(config.ModelDim, config.Pooling);
         if (config.Pooler) Pooler = new Pooler(parameters, prefix + "pooler.", config.ModelDim, config.PoolerActivation, config.PoolerBias, config.PoolerNorm ? config.LayerNormEps : 0f, config.NormBiases);
         if (config.DisentangledSpan > 0)
@@ -78,6 +83,9 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
 
     /// <summary>The relative position bias every block's self-attention adds (<see cref="TransformerConfig.RelativeAttentionBuckets"/>: MPNet's), or null.</summary>
     public RelativePositionBias? PositionBias { get; }
+
+    /// <summary>ALiBi's fixed biases every block's self-attention adds (<see cref="TransformerConfig.Alibi"/>: JinaBERT's), or null.</summary>
+    public AttentionLinearBiases? Alibi { get; }
 
     /// <summary>BERT's pooler (<see cref="TransformerConfig.Pooler"/>), which a classifier's head applies to the pooled vector; null without one.</summary>
     public Pooler? Pooler { get; }

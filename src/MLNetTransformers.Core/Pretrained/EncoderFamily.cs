@@ -4,11 +4,11 @@ using System.Text.Json.Nodes;
 namespace MLNetTransformers.Core.Pretrained;
 
 /// <summary>
-/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3, ModernBERT, NomicBERT): how its
+/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3, ModernBERT, NomicBERT, JinaBERT): how its
 /// <c>config.json</c> reads as a <see cref="TransformerConfig"/>, which blocks it chooses (token types, the
 /// LayerNorm after the embeddings, the position offset, the pooler) and which of its checkpoint's tensors holds each
 /// engine parameter. <see cref="All"/> is the one registry of the families there are; <see cref="ForModelType"/> finds
-/// one by <c>model_type</c>.
+/// one by <c>model_type</c> (and, for BERT's, its position kind: <see cref="ForConfig"/>).
 /// </summary>
 public sealed class EncoderFamily
 {
@@ -82,7 +82,8 @@ public sealed class EncoderFamily
             ("GatedFeedForward", config.GatedFeedForward, back.GatedFeedForward),
             // what each block runs, however the settings spell it (a local base equal to the global one, say)
             ("per-block rotary bases", PerBlock(config, config.RotaryThetaOf), PerBlock(back, back.RotaryThetaOf)), ("per-block windows", PerBlock(config, config.WindowOf), PerBlock(back, back.WindowOf)),
-            ("FirstBlockAttentionNorm", config.FirstBlockAttentionNorm, back.FirstBlockAttentionNorm),
+            ("FirstBlockAttentionNorm", config.FirstBlockAttentionNorm, back.FirstBlockAttentionNorm), ("Alibi", config.Alibi, back.Alibi),
+            ("ExpansionBias", config.Biases && config.ExpansionBias, back.Biases && back.ExpansionBias),
         })
             if (!ours.Equals(theirs)) throw new NotSupportedException($"A {Name} config.json cannot describe this encoder: its {setting} is {ours}, and {Name} has {theirs}.");
         return json;
@@ -91,7 +92,8 @@ public sealed class EncoderFamily
     private static string PerBlock<T>(TransformerConfig c, Func<int, T> of) => string.Join(", ", Enumerable.Range(0, c.Layers).Select(of));
 
     /// <summary>
-    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: when its positions rotate or its
+    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: JinaBERT when its attention has
+    /// ALiBi's biases; when its positions rotate or its
     /// feed-forward blocks are gated, NomicBERT with post-norm blocks and ModernBERT with pre-norm ones; DeBERTa-v2 when its attention is
     /// disentangled, ALBERT when its blocks are
     /// grouped into shared sets of weights, MPNet when its attention has a
@@ -100,7 +102,8 @@ public sealed class EncoderFamily
     /// </summary>
     /// <param name="config">The encoder's config.</param>
     public static EncoderFamily For(TransformerConfig config) =>
-        (config.RotaryTheta > 0f || config.GatedFeedForward) && config.Norm == NormPlacement.PostNorm ? NomicBert
+        config.Alibi ? JinaBert
+        : (config.RotaryTheta > 0f || config.GatedFeedForward) && config.Norm == NormPlacement.PostNorm ? NomicBert
         : config.RotaryTheta > 0f || config.GatedFeedForward ? ModernBert
         : config.DisentangledSpan > 0 ? DebertaV2
         : config.LayerGroups > 0 ? Albert
@@ -225,8 +228,60 @@ public sealed class EncoderFamily
     public static EncoderFamily NomicBert { get; } = new("NomicBERT", ["nomic_bert"], "bert.", ["embeddings.", "emb_ln.", "encoder.", "pooler."],
         NomicBertConfig, WriteNomicBertConfig, NomicBertNames, [], new SequenceClassifierHead("NomicBertForSequenceClassification", "bert.pooler.dense.", "classifier.", PoolerActivation.Tanh));
 
+    /// <summary>
+    /// JinaBERT (jina-embeddings-v2's <c>JinaBertModel</c>; <c>model_type</c> bert with <c>position_embedding_type</c> alibi):
+    /// BERT's word and token-type embeddings and their LayerNorm without a position table, ALiBi's fixed biases on every
+    /// attention score instead (<see cref="Layers.AttentionLinearBiases"/>), BERT's post-norm attention, and gated
+    /// feed-forward blocks (<c>feed_forward_type</c> geglu or reglu: the activated first half of <c>mlp.gated_layers</c>,
+    /// which has no bias, times the second, then <c>mlp.wo</c> and <c>mlp.layernorm</c>); BERT's pooler, masked-LM head and
+    /// sequence classifier. An embedding of a multiple of 64 rows fits a tokenizer that rounds up to it (30,528 rows for
+    /// BERT's 30,522 tokens).
+    /// </summary>
+    public static EncoderFamily JinaBert { get; } = new("JinaBERT", ["bert"], "bert.", ["embeddings.", "encoder.", "pooler."],
+        JinaBertConfig, WriteJinaBertConfig, JinaBertNames,
+        MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.bias", "cls.predictions.decoder.weight"),
+        new SequenceClassifierHead("JinaBertForSequenceClassification", "bert.pooler.dense.", "classifier.", PoolerActivation.Tanh));
+
     /// <summary>Every family the readers know.</summary>
-    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV2, ModernBert, NomicBert];
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV2, ModernBert, NomicBert, JinaBert];
+
+    // JinaBertConfig: BERT's keys, position_embedding_type alibi and feed_forward_type (geglu: GELU, reglu: ReLU, on the
+    // gated layer's first half). Its dropouts are placed BERT's way in training.
+    private static TransformerConfig JinaBertConfig(JsonElement c, string src)
+    {
+        var config = BertConfig(c, src, positionOffset: 0, alibi: true);
+        string kind = Str(c, "feed_forward_type", src, "original");
+        var activation = kind switch
+        {
+            "geglu" => Activation.Gelu, "reglu" => Activation.Relu,
+            _ => throw new NotSupportedException($"{src}: feed_forward_type '{kind}' is not supported; supported: geglu, reglu (jina-embeddings-v2's gated blocks)."),
+        };
+        // The engine runs one activation in the blocks and the masked-LM head (hidden_act's).
+        if (config.Activation != activation)
+            throw new NotSupportedException($"{src}: hidden_act '{Str(c, "hidden_act", src, "gelu")}' with feed_forward_type '{kind}' is not supported; the two name one activation in the engine.");
+        int multiple = config.VocabSize % 64 == 0 ? 64 : 1;
+        return config with { GatedFeedForward = true, ExpansionBias = false, VocabularyMultiple = multiple };
+    }
+
+    private static JsonObject WriteJinaBertConfig(TransformerConfig c)
+    {
+        if (!c.GatedFeedForward || c.Activation is not (Activation.Gelu or Activation.Relu))
+            throw new NotSupportedException($"JinaBERT's blocks are gated with GELU or ReLU; this encoder's are {(c.GatedFeedForward ? "gated with " + c.Activation : "not gated")}.");
+        var json = WriteBertConfig(c, "bert");
+        json["architectures"] = new JsonArray("JinaBertModel");
+        json["position_embedding_type"] = "alibi";
+        json["feed_forward_type"] = c.Activation == Activation.Gelu ? "geglu" : "reglu";
+        return json;
+    }
+
+    private static string[]? JinaBertNames(string p) => p switch
+    {
+        "tok.weight" or "tok_type.weight" or "emb_norm.weight" or "emb_norm.bias" or "pooler.dense.weight" or "pooler.dense.bias" => BertNames(p, "embeddings.", ""),
+        "pos.weight" => null,
+        // the engine's gated block activates linear1's first half, as JinaBertGLUMLP does gated_layers'
+        _ => LayerNames(p, "encoder.layer.", "attention.self.query.", "attention.self.key.", "attention.self.value.", "attention.output.dense.",
+            "attention.output.LayerNorm.", "mlp.gated_layers.", "mlp.wo.", "mlp.layernorm."),
+    };
 
     // NomicBertConfig (a GPT2Config: n_embd, n_head, n_layer, n_inner, n_positions; hidden_size and the like also read).
     // What nomic-embed's checkpoints use is read; anything else is refused by name. Its residual dropout (resid_pdrop) is
@@ -409,13 +464,27 @@ public sealed class EncoderFamily
     /// <param name="source">Names the file in error messages.</param>
     public static EncoderFamily ForModelType(string modelType, string source) =>
         All.FirstOrDefault(f => f.ModelTypes.Contains(modelType, StringComparer.OrdinalIgnoreCase))
-        ?? throw new NotSupportedException($"{source}: model_type '{modelType}' is not supported; supported: {string.Join(", ", All.SelectMany(f => f.ModelTypes))}.");
+        ?? throw new NotSupportedException($"{source}: model_type '{modelType}' is not supported; supported: {string.Join(", ", All.SelectMany(f => f.ModelTypes).Distinct())}.");
 
-    private static TransformerConfig BertConfig(JsonElement c, string src, int positionOffset)
+    /// <summary>
+    /// The family of a parsed <c>config.json</c>: by <c>model_type</c>, and a <c>bert</c> whose <c>position_embedding_type</c>
+    /// is alibi is JinaBERT (its code keeps BERT's model_type).
+    /// </summary>
+    /// <param name="config">The parsed config.json root (an object with a string model_type).</param>
+    /// <param name="source">Names the file in error messages.</param>
+    public static EncoderFamily ForConfig(JsonElement config, string source)
     {
-        // BERT's code also offers relative position scores (relative_key); the engine has absolute positions only.
+        string modelType = Str(config, "model_type", source, "");
+        var family = ForModelType(modelType, source);
+        return family == Bert && Str(config, "position_embedding_type", source, "absolute") == "alibi" ? JinaBert : family;
+    }
+
+    private static TransformerConfig BertConfig(JsonElement c, string src, int positionOffset, bool alibi = false)
+    {
+        // BERT's code also offers relative position scores (relative_key), which the engine does not; JinaBERT's has ALiBi.
         string positionKind = Str(c, "position_embedding_type", src, "absolute");
-        if (positionKind != "absolute") throw new NotSupportedException($"{src}: position_embedding_type '{positionKind}' is not supported; supported: absolute.");
+        if (positionKind != (alibi ? "alibi" : "absolute"))
+            throw new NotSupportedException($"{src}: position_embedding_type '{positionKind}' is not supported; supported: absolute, alibi (JinaBERT).");
         int positions = Int(c, "max_position_embeddings", src, 512);
         return new TransformerConfig
         {
@@ -424,7 +493,7 @@ public sealed class EncoderFamily
             MaxLength = positions - positionOffset, PositionOffset = positionOffset, TypeVocabSize = Int(c, "type_vocab_size", src, 2),
             Dropout = Float(c, "hidden_dropout_prob", src, 0.1f), AttentionDropout = Float(c, "attention_probs_dropout_prob", src, 0.1f), LayerNormEps = Float(c, "layer_norm_eps", src, 1e-12f),
             Activation = ActivationOf(Str(c, "hidden_act", src, "gelu"), src), Norm = NormPlacement.PostNorm,
-            PositionalEncoding = PositionalEncodingKind.Learned, EmbeddingNorm = true,
+            PositionalEncoding = alibi ? PositionalEncodingKind.None : PositionalEncodingKind.Learned, Alibi = alibi, EmbeddingNorm = true,
         };
     }
 

@@ -27,8 +27,17 @@ public static class PretrainedCheckpoint
         var modules = SentenceTransformersModules.Read(folder);
         folder = modules?.TransformerFolder ?? folder; // older sentence-transformers folders keep the model in 0_BERT/ or the like
         var (family, config) = ReadConfig(Path.Combine(folder, "config.json"));
-        return WithWeights(folder, tensors => Load(family, config, tensors, pooling ?? modules?.Pooling, normalize || modules?.Normalize == true,
+        pooling ??= modules?.Pooling ?? EmbeddingPooling(Path.Combine(folder, "config.json"));
+        return WithWeights(folder, tensors => Load(family, config, tensors, pooling, normalize || modules?.Normalize == true,
             usePooler: modules is null)) with { Modules = modules };
+    }
+
+    // JinaBERT's config.json names how its own encode pools sentence vectors (emb_pooler "mean"), as a sentence-transformers
+    // folder's modules.json would; null when it does not say.
+    private static Pooling? EmbeddingPooling(string configPath)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(configPath));
+        return doc.RootElement.TryGetProperty("emb_pooler", out var p) && p.ValueKind == JsonValueKind.String && p.GetString() == "mean" ? Pooling.Mean : null;
     }
 
     /// <summary>
@@ -238,7 +247,7 @@ public static class PretrainedCheckpoint
             if (root.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"Model config '{path}' is not a JSON object.");
             string src = $"Model config '{path}'";
             if (!root.TryGetProperty("model_type", out var mt) || mt.ValueKind != JsonValueKind.String) throw new InvalidDataException($"{src} has no model_type.");
-            var family = EncoderFamily.ForModelType(mt.GetString()!, src);
+            var family = EncoderFamily.ForConfig(root, src);
             var config = family.ReadConfig(root, src);
             try { config.Validate(); }
             catch (ArgumentException e) { throw new InvalidDataException($"{src} describes an invalid model: {e.Message}", e); }

@@ -1102,3 +1102,101 @@ task_folder("nomic-classifier", "bert.", cls_model, head,
             {"input_ids": nomic_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
                 "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
 open(os.path.join("nomic-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+
+
+# JinaBERT (jina-embeddings-v2's JinaBertModel from jinaai/jina-bert-implementation, model_type bert with
+# position_embedding_type alibi), jina/: a bare JinaBertModel with its pooler: word and token-type embeddings and their
+# LayerNorm, no position table; ALiBi on every score (slopes * -1 in float32 times |i - j|, added after the scale as its
+# encoder's alibi tensor is); BERT's post-norm attention; GeGLU blocks (gelu of mlp.gated_layers' first half, which has no
+# bias, times its second half, then mlp.wo and mlp.layernorm after the residual). 6 heads, so the slopes take the
+# non-power-of-two path; 64 rows for BERT's 40-token vocab.txt (a multiple of 64, as jina-embeddings-v2's 30,528 for
+# 30,522). alibi_slopes.json: the slopes of 1..32 heads. jina-classifier/: JinaBertForSequenceClassification (BERT's
+# pooler and classifier), 2 labels, emb_pooler mean as the released configs say. jina-mlm/: JinaBertForMaskedLM (BERT's
+# cls.predictions, the decoder tied). Own seeds.
+def alibi_slopes(n):
+    def power_of_2(n):
+        start = 2 ** (-(2 ** -(math.log2(n) - 3)))
+        return [start * start ** i for i in range(n)]
+    if math.log2(n).is_integer(): return power_of_2(n)
+    closest = 2 ** math.floor(math.log2(n))
+    return power_of_2(closest) + alibi_slopes(2 * closest)[0::2][: n - closest]
+
+
+JD, JH, JF = 24, 6, 32
+
+
+class JinaBert(nn.Module):
+    def __init__(self, rows=64, layers=2):
+        super().__init__()
+        e = nn.Module(); e.word_embeddings = nn.Embedding(rows, JD); e.token_type_embeddings = nn.Embedding(2, JD); e.LayerNorm = nn.LayerNorm(JD, eps=1e-12)
+        self.embeddings = e
+        self.encoder = nn.Module(); self.encoder.layer = nn.ModuleList()
+        for _ in range(layers):
+            l = nn.Module(); l.attention = nn.Module(); l.attention.self = nn.Module(); l.attention.output = nn.Module()
+            l.attention.self.query = nn.Linear(JD, JD); l.attention.self.key = nn.Linear(JD, JD); l.attention.self.value = nn.Linear(JD, JD)
+            l.attention.output.dense = nn.Linear(JD, JD); l.attention.output.LayerNorm = nn.LayerNorm(JD, eps=1e-12)
+            l.mlp = nn.Module(); l.mlp.gated_layers = nn.Linear(JD, 2 * JF, bias=False); l.mlp.wo = nn.Linear(JF, JD); l.mlp.layernorm = nn.LayerNorm(JD, eps=1e-12)
+            self.encoder.layer.append(l)
+        self.pooler = nn.Module(); self.pooler.dense = nn.Linear(JD, JD)
+
+    def forward(self, ids, mask, types):
+        B, T = ids.shape
+        hd = JD // JH
+        e = self.embeddings
+        x = e.LayerNorm(e.word_embeddings(ids) + e.token_type_embeddings(types))
+        pos = torch.arange(T)
+        slopes = torch.tensor(alibi_slopes(JH), dtype=torch.float32) * -1
+        alibi = (slopes[:, None, None] * (pos[None, :] - pos[:, None]).abs().to(torch.float32)).to(torch.float64)  # [H, T, T]
+        bias = (1.0 - mask[:, None, None, :].double()) * torch.finfo(torch.float64).min
+        for l in self.encoder.layer:
+            s = l.attention.self
+            q, k, v = (m(x).view(B, T, JH, hd).transpose(1, 2) for m in (s.query, s.key, s.value))
+            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias + alibi, -1)
+            c = (a @ v).transpose(1, 2).reshape(B, T, JD)
+            x = l.attention.output.LayerNorm(x + l.attention.output.dense(c))
+            h = l.mlp.gated_layers(x)
+            x = l.mlp.layernorm(x + l.mlp.wo(gelu(h[..., :JF]) * h[..., JF:]))
+        return x, torch.tanh(self.pooler.dense(x[:, 0]))
+
+
+jina_config = {"model_type": "bert", "architectures": ["JinaBertModel"], "vocab_size": 64, "hidden_size": JD, "num_hidden_layers": 2,
+               "num_attention_heads": JH, "intermediate_size": JF, "hidden_act": "gelu", "max_position_embeddings": 32, "type_vocab_size": 2,
+               "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0, "position_embedding_type": "alibi",
+               "feed_forward_type": "geglu", "attn_implementation": "torch", "pad_token_id": 0}
+torch.manual_seed(61)
+jina = JinaBert()
+jina_ids = torch.tensor([[2, 8, 9, 12, 10, 30, 31, 15, 16, 17, 18, 3], [2, 15, 20, 7, 13, 3, 0, 0, 0, 0, 0, 0], [2, 5, 6, 7, 3, 19, 21, 22, 23, 3, 0, 0]])
+make("jina", jina, jina_config, "F32", ids=jina_ids, pad=0)
+json.dump({"heads": list(range(1, 33)), "slopes": [[float(torch.tensor(s, dtype=torch.float32)) for s in alibi_slopes(n)] for n in range(1, 33)]},
+          open(os.path.join("jina", "alibi_slopes.json"), "w"))
+
+torch.manual_seed(62)
+cls_model = JinaBert()
+randomize(cls_model); round_to(cls_model, torch.float32)
+g = torch.Generator().manual_seed(63)
+head = {"classifier.weight": rnd(2, JD), "classifier.bias": rnd(2, s=0.1)}
+mask = (jina_ids != 0).long()
+types = torch.tensor([[0] * 12, [0] * 12, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0]])
+with torch.no_grad():
+    _, pooled = cls_model(jina_ids, mask, types)
+    logits = pooled @ head["classifier.weight"].T + head["classifier.bias"]
+task_folder("jina-classifier", "bert.", cls_model, head,
+            dict(jina_config, architectures=["JinaBertForSequenceClassification"], emb_pooler="mean", id2label={"0": "NEGATIVE", "1": "POSITIVE"},
+                label2id={"NEGATIVE": 0, "POSITIVE": 1}),
+            {"input_ids": jina_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
+                "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
+open(os.path.join("jina-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+
+g = torch.Generator().manual_seed(64)
+lm = {"cls.predictions.transform.dense.weight": rnd(JD, JD), "cls.predictions.transform.dense.bias": rnd(JD, s=0.1),
+      "cls.predictions.transform.LayerNorm.weight": 1 + rnd(JD, s=0.2), "cls.predictions.transform.LayerNorm.bias": rnd(JD, s=0.1), "cls.predictions.bias": rnd(64, s=0.1)}
+mlm_ids = torch.tensor([[2, 14, 11, 4, 23, 3, 0, 0, 0, 0, 0, 0], [2, 4, 8, 9, 12, 10, 4, 15, 16, 17, 18, 3]])
+mlm_mask = (mlm_ids != 0).long()
+with torch.no_grad():
+    hidden, _ = jina(mlm_ids, mlm_mask, torch.zeros_like(mlm_ids))
+    h = torch.nn.functional.layer_norm(gelu(hidden @ lm["cls.predictions.transform.dense.weight"].T + lm["cls.predictions.transform.dense.bias"]), (JD,),
+                                       lm["cls.predictions.transform.LayerNorm.weight"], lm["cls.predictions.transform.LayerNorm.bias"], 1e-12)
+    mlm_logits = h @ jina.embeddings.word_embeddings.weight.T + lm["cls.predictions.bias"]
+task_folder("jina-mlm", "bert.", jina, lm, dict(jina_config, architectures=["JinaBertForMaskedLM"]),
+            {"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]})
+open(os.path.join("jina-mlm", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
