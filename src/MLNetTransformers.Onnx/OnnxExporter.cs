@@ -249,7 +249,7 @@ public static partial class OnnxExporter
         (string Cos, string Sin) Rotation(float theta)
         {
             if (rotations.TryGetValue(theta, out var r)) return r;
-            var inverse = new RotaryPositions(hd, theta).InverseFrequencies.ToArray();
+            var inverse = new RotaryPositions(hd, theta, c.RotaryScaling).InverseFrequencies.ToArray();
             string freq = g.Initializer($"{prefix}rotary.{theta.ToString(System.Globalization.CultureInfo.InvariantCulture)}", inverse, 1, hd / 2);
             var steps = g.Node("Cast", new[] { g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) }) }, Int("to", (long)DataType.Float));
             var angles = g.Node("Mul", new[] { g.Node("Unsqueeze", new[] { steps, g.Int64s(1) }), freq });                   // [T, hd/2]
@@ -317,8 +317,9 @@ public static partial class OnnxExporter
             {
                 var a = Linear(g, p, pre + "linear1.", input, int8);
                 if (!c.GatedFeedForward) return Linear(g, p, pre + "linear2.", Activation(g, c.Activation, a), int8);
-                var halves = g.Nodes("Split", new[] { a, g.Int64s(c.FeedForwardDim, c.FeedForwardDim) }, 2, Int("axis", -1)); // input, gate
-                return Linear(g, p, pre + "linear2.", g.Node("Mul", new[] { Activation(g, c.Activation, halves[0]), halves[1] }), int8);
+                var halves = g.Nodes("Split", new[] { a, g.Int64s(c.FeedForwardDim, c.FeedForwardDim) }, 2, Int("axis", -1));
+                var (activated, gating) = c.ActivatedHalfFirst ? (halves[0], halves[1]) : (halves[1], halves[0]);
+                return Linear(g, p, pre + "linear2.", g.Node("Mul", new[] { Activation(g, c.Activation, activated), gating }), int8);
             }
 
             if (c.Norm == NormPlacement.PreNorm)

@@ -27,6 +27,7 @@ public class HuggingFaceExportTests
     [InlineData("albert", "ALBERT")]
     [InlineData("deberta", "DeBERTa-v2")]
     [InlineData("jina", "JinaBERT")]
+    [InlineData("gte", "GTE")]
     public void EachFamily_ReadsBackToTheSameEncoder(string fixture, string family)
     {
         var original = PretrainedCheckpoint.LoadFolder(PretrainedCheckpointTests.Folder(fixture)).Encoder;

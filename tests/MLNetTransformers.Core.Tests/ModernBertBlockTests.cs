@@ -48,18 +48,21 @@ public class ModernBertBlockTests
         for (int i = 0; i < qkv.Length; i++) Assert.True(Math.Abs(original[i] - qkv[i]) < 1e-5, $"value {i} after the inverse rotation");
     }
 
-    // GeGLU (ModernBERT's) and SwiGLU (NomicBERT's): act of the first half times the second.
+    // GeGLU (ModernBERT's) and SwiGLU (NomicBERT's): act of the first half times the second; GTE's: act of the second
+    // half times the first, its first layer without a bias beside a biased second (as JinaBERT's).
     [Theory]
     [InlineData(true, Activation.Gelu)]
     [InlineData(false, Activation.Gelu)]
     [InlineData(false, Activation.Silu)]
-    public void GatedFeedForward(bool bias, Activation activation)
+    [InlineData(true, Activation.Gelu, false)]
+    public void GatedFeedForward(bool bias, Activation activation, bool activatedFirst = true)
     {
         var ps = new ParameterSet();
-        var ff = new FeedForward(ps, "", 6, 5, activation, 0f, 1, gated: true, bias: bias);
+        var ff = new FeedForward(ps, "", 6, 5, activation, 0f, 1, gated: true, bias: bias, expansionBias: bias && activatedFirst, activatedHalfFirst: activatedFirst);
         ps.Allocate(5);
         Assert.Equal([10, 6], ff.Linear1.Weight.Shape);
-        Assert.Equal(bias, ps.Contains("linear1.bias"));
+        Assert.Equal(bias && activatedFirst, ps.Contains("linear1.bias"));
+        Assert.Equal(bias, ps.Contains("linear2.bias"));
         GradCheck.Scramble(ps, 6);
         var x = GradCheck.Random(3 * 6, 1);
         var r = GradCheck.Random(3 * 6, 2);
@@ -67,8 +70,8 @@ public class ModernBertBlockTests
         // y = W2 (act(u) ⊙ g) (+ b2), [u, g] = W1 x (+ b1), written out for one row.
         float Act(float v) => activation == Activation.Silu ? v / (1f + MathF.Exp(-v)) : 0.5f * v * (1f + (float)Erf(v / Math.Sqrt(2)));
         var h = new float[10];
-        for (int o = 0; o < 10; o++) h[o] = Enumerable.Range(0, 6).Sum(i => ff.Linear1.Weight.Value[o * 6 + i] * x[i]) + (bias ? ff.Linear1.Bias!.Value[o] : 0f);
-        var a = Enumerable.Range(0, 5).Select(j => Act(h[j]) * h[5 + j]).ToArray();
+        for (int o = 0; o < 10; o++) h[o] = Enumerable.Range(0, 6).Sum(i => ff.Linear1.Weight.Value[o * 6 + i] * x[i]) + (ff.Linear1.Bias is { } b1 ? b1.Value[o] : 0f);
+        var a = Enumerable.Range(0, 5).Select(j => activatedFirst ? Act(h[j]) * h[5 + j] : Act(h[5 + j]) * h[j]).ToArray();
         for (int o = 0; o < 6; o++)
             Assert.Equal(Enumerable.Range(0, 5).Sum(j => ff.Linear2.Weight.Value[o * 5 + j] * a[j]) + (bias ? ff.Linear2.Bias!.Value[o] : 0f), y[o], 4);
         ff.Forward(x, 3, false);

@@ -154,6 +154,22 @@ public class ExportParityTests
         ExportedClassifierAndFeaturizerMatch_AndImportBack(model);
     }
 
+    // GTE's shape: post-norm blocks with NTK-scaled rotary positions, the gated block's activated half second and its first
+    // layer without a bias, no token types, BERT's pooler, an embedding padded to a multiple of 64.
+    internal static ClassifierConfig GteShape() => Small(NormPlacement.PostNorm, Pooling.Cls) with
+    {
+        EmbeddingNorm = true, PositionalEncoding = PositionalEncodingKind.None, RotaryTheta = 1000f, RotaryScaling = 2f, GatedFeedForward = true,
+        ExpansionBias = false, ActivatedHalfFirst = false, VocabSize = 64, VocabularyMultiple = 64, Pooler = true, LayerNormEps = 1e-12f,
+    };
+
+    [Fact]
+    public void GteShapedClassifier_OnnxRuntimeMatchesManaged_AndImportsBack()
+    {
+        var model = new TransformerClassifier(GteShape(), 3);
+        Weights.Scramble(model.Parameters, 7);
+        ExportedClassifierAndFeaturizerMatch_AndImportBack(model);
+    }
+
     public static IEnumerable<object[]> ClassifierShapes()
     {
         yield return new object[] { NormPlacement.PreNorm, Pooling.Mean, Activation.Gelu, PositionalEncodingKind.Learned };

@@ -106,6 +106,24 @@ public class Int8ExportTests
         Assert.NotEqual(model.Forward(new TokenBatch(3, 12, ids, mask)).AsSpan(0, 9).ToArray(), ort["logits"]);
     }
 
+    // GTE's shape in int8: the gate second, NTK-scaled rotary positions on the float scores.
+    [VnniFact]
+    public void Int8GteShapedClassifier_OnnxRuntimeMatchesManagedInt8()
+    {
+        var model = new TransformerClassifier(ExportParityTests.GteShape(), 3);
+        Weights.Scramble(model.Parameters, 5);
+        var tok = model.Parameters["tok.weight"].Value;
+        for (int i = 0; i < tok.Length; i++) tok[i] = MathF.Round(tok[i] * 16f) / 16f;
+        var onnx = OnnxExporter.Export(model, quantize: true);
+        var quantized = model.Copy();
+        Int8Quantization.Quantize(quantized);
+        var (ids, mask) = ExportParityTests.RandomBatch(3, 12, 12);
+        var expected = quantized.Forward(new TokenBatch(3, 12, ids, mask)).AsSpan(0, 9).ToArray();
+        var ort = ExportParityTests.RunOrt(onnx, ids, mask, 3, 12);
+        ExportParityTests.Close(expected, ort["logits"], "int8 logits");
+        Assert.NotEqual(model.Forward(new TokenBatch(3, 12, ids, mask)).AsSpan(0, 9).ToArray(), ort["logits"]);
+    }
+
     [Fact]
     public void Int8Export_LeavesOutTheFloatWeights_AndRefusesImport()
     {

@@ -3,7 +3,8 @@ namespace MLNetTransformers.Core.Layers;
 /// <summary>
 /// Position-wise feed-forward: linear2(dropout(act(linear1(x)))), PyTorch's names <c>linear1</c>, <c>linear2</c>; or,
 /// gated (a GLU: ModernBERT's GeGLU, NomicBERT's SwiGLU), linear1 twice as wide, the activation applied to the first half
-/// and multiplied by the second: linear2(dropout(act(u)·g)) for [u, g] = linear1(x).
+/// and multiplied by the second: linear2(dropout(act(u)·g)) for [u, g] = linear1(x); or, when the activated half comes
+/// second (GTE's <c>up_gate_proj</c>: up, then gate), for [g, u] = linear1(x).
 /// </summary>
 public sealed class FeedForward
 {
@@ -25,9 +26,11 @@ public sealed class FeedForward
     /// <param name="gated">Whether the block is a GLU (linear1 [2·hidden, d], the activated first half times the second).</param>
     /// <param name="bias">Whether the second layer (and, unless <paramref name="expansionBias"/> says otherwise, the first) has a bias.</param>
     /// <param name="expansionBias">Whether the first layer has a bias (JinaBERT's gated layer has none, its output layer has one); null = <paramref name="bias"/>.</param>
+    /// <param name="activatedHalfFirst">Gated: whether the activated half is linear1's first (ModernBERT's, JinaBERT's) or second (GTE's).</param>
     public FeedForward(ParameterSet parameters, string prefix, int dim, int hidden, Activation activation, float dropout, ulong seed, bool gated = false, bool bias = true,
-        bool? expansionBias = null)
+        bool? expansionBias = null, bool activatedHalfFirst = true)
     {
+        ActivatedHalfFirst = activatedHalfFirst;
         _fc1 = new Linear(parameters, prefix + "linear1.", dim, gated ? 2 * hidden : hidden, expansionBias ?? bias);
         _fc2 = new Linear(parameters, prefix + "linear2.", hidden, dim, bias);
         _drop = new Dropout(dropout, seed);
@@ -36,6 +39,9 @@ public sealed class FeedForward
 
     /// <summary>Whether the block is gated (a GLU).</summary>
     public bool Gated { get; }
+
+    /// <summary>Gated: whether the activated half comes first in linear1's output.</summary>
+    public bool ActivatedHalfFirst { get; }
 
     /// <summary>The non-linearity.</summary>
     public Activation Activation { get; }
@@ -82,7 +88,7 @@ public sealed class FeedForward
     {
         int len = n * _hidden;
         _h = h;
-        _glu.Forward(h, Workspace.Ensure(ref _activated, len), Workspace.Ensure(ref _act, len), n, _hidden, Activation);
+        _glu.Forward(h, Workspace.Ensure(ref _activated, len), Workspace.Ensure(ref _act, len), n, _hidden, Activation, ActivatedHalfFirst);
         return _act!;
     }
 
@@ -92,30 +98,31 @@ public sealed class FeedForward
         int len = n * _hidden;
         var dp = _drop.Backward(_fc2.Backward(dy, n, inputGrad: true), len, inPlace: true);
         var dh = Workspace.Ensure(ref t_hidden, 2 * len);
-        _glu.Backward(_h, _activated!, dp, dh, n, _hidden, Activation);
+        _glu.Backward(_h, _activated!, dp, dh, n, _hidden, Activation, ActivatedHalfFirst);
         return _fc1.Backward(dh, n);
     }
 
     private readonly GatedUnit _glu = new();
 
-    /// <summary>The GLU's element-wise part over rows [u | g] of width 2H, in pieces of rows across cores.</summary>
+    /// <summary>The GLU's element-wise part over rows [u | g] (or [g | u]) of width 2H, in pieces of rows across cores.</summary>
     private sealed class GatedUnit : IParallelWork
     {
         private const int RowsPerPiece = 32;
         private float[] _h = [], _a = [], _y = [], _dy = [];
-        private int _n, _hidden;
+        private int _n, _hidden, _u, _g; // the activated and the gating half's offsets in a row
         private Activation _act;
         private bool _backward;
 
         // a = act(u), y = a·g
-        public void Forward(float[] h, float[] a, float[] y, int n, int hidden, Activation act) => Run(h, a, y, [], n, hidden, act, backward: false);
+        public void Forward(float[] h, float[] a, float[] y, int n, int hidden, Activation act, bool activatedFirst) => Run(h, a, y, [], n, hidden, act, activatedFirst, backward: false);
 
-        // dh = [dy·g·act'(u) | dy·a]
-        public void Backward(float[] h, float[] a, float[] dy, float[] dh, int n, int hidden, Activation act) => Run(h, a, dh, dy, n, hidden, act, backward: true);
+        // dh = [dy·g·act'(u) | dy·a] (the halves where u and g are)
+        public void Backward(float[] h, float[] a, float[] dy, float[] dh, int n, int hidden, Activation act, bool activatedFirst) => Run(h, a, dh, dy, n, hidden, act, activatedFirst, backward: true);
 
-        private void Run(float[] h, float[] a, float[] y, float[] dy, int n, int hidden, Activation act, bool backward)
+        private void Run(float[] h, float[] a, float[] y, float[] dy, int n, int hidden, Activation act, bool activatedFirst, bool backward)
         {
             (_h, _a, _y, _dy, _n, _hidden, _act, _backward) = (h, a, y, dy, n, hidden, act, backward);
+            (_u, _g) = activatedFirst ? (0, hidden) : (hidden, 0);
             try { WorkerPool.For((n + RowsPerPiece - 1) / RowsPerPiece, this); }
             finally { (_h, _a, _y, _dy) = ([], [], [], []); }
         }
@@ -125,7 +132,7 @@ public sealed class FeedForward
             int hidden = _hidden, r1 = Math.Min(_n, (piece + 1) * RowsPerPiece);
             for (int r = piece * RowsPerPiece; r < r1; r++)
             {
-                ReadOnlySpan<float> u = _h.AsSpan(r * 2 * hidden, hidden), g = _h.AsSpan(r * 2 * hidden + hidden, hidden);
+                ReadOnlySpan<float> u = _h.AsSpan(r * 2 * hidden + _u, hidden), g = _h.AsSpan(r * 2 * hidden + _g, hidden);
                 var a = _a.AsSpan(r * hidden, hidden);
                 if (!_backward)
                 {
@@ -134,7 +141,7 @@ public sealed class FeedForward
                     continue;
                 }
                 ReadOnlySpan<float> dy = _dy.AsSpan(r * hidden, hidden);
-                Span<float> du = _y.AsSpan(r * 2 * hidden, hidden), dg = _y.AsSpan(r * 2 * hidden + hidden, hidden);
+                Span<float> du = _y.AsSpan(r * 2 * hidden + _u, hidden), dg = _y.AsSpan(r * 2 * hidden + _g, hidden);
                 TensorPrimitives.Multiply(dy, a, dg);
                 TensorPrimitives.Multiply(dy, g, du);
                 Activations.Backward(_act, u, du, du);

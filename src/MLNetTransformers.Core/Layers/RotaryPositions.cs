@@ -22,15 +22,28 @@ public sealed class RotaryPositions : IParallelWork
     /// <summary>Rotations for heads of <paramref name="headDim"/> with base <paramref name="theta"/>.</summary>
     /// <param name="headDim">Size of one head (even).</param>
     /// <param name="theta">The frequencies' base (<c>rope_theta</c>: 10,000 in RoFormer, 160,000 in ModernBERT's global layers).</param>
-    public RotaryPositions(int headDim, float theta)
+    /// <param name="ntkFactor">
+    /// NTK scaling by a factor s (GTE's <c>rope_scaling</c> of type ntk, which applies it at every length): the frequencies
+    /// of base·s, each divided by s^(2/hd); 1 = none.
+    /// </param>
+    public RotaryPositions(int headDim, float theta, float ntkFactor = 1f)
     {
         if (headDim <= 0 || headDim % 2 != 0) throw new ArgumentException($"Rotary positions need an even head size, got {headDim}.", nameof(headDim));
         if (!(theta > 1f) || float.IsInfinity(theta)) throw new ArgumentException($"The rotary base must be a finite number above 1, got {theta}.", nameof(theta));
-        (HeadDim, Theta, _half) = (headDim, theta, headDim / 2);
-        // As transformers computes them, in float32: 1 / base^(2i / hd).
+        if (!(ntkFactor >= 1f) || float.IsInfinity(ntkFactor)) throw new ArgumentException($"The NTK factor must be a finite number of at least 1, got {ntkFactor}.", nameof(ntkFactor));
+        (HeadDim, Theta, NtkFactor, _half) = (headDim, theta, ntkFactor, headDim / 2);
+        // As transformers (and GTE's NTKScalingRotaryEmbedding) compute them, in float32: 1 / (base·s)^(2i / hd) / s^(2/hd).
         _invFreq = new float[_half];
-        for (int i = 0; i < _half; i++) _invFreq[i] = 1f / (float)Math.Pow(theta, (float)(2 * i) / headDim);
+        float scaledBase = (float)((double)theta * ntkFactor), divisor = (float)Math.Pow(ntkFactor, 2.0 / headDim);
+        for (int i = 0; i < _half; i++)
+        {
+            _invFreq[i] = 1f / (float)Math.Pow(scaledBase, (float)(2 * i) / headDim);
+            if (ntkFactor != 1f) _invFreq[i] /= divisor;
+        }
     }
+
+    /// <summary>The NTK scaling factor (1 = none).</summary>
+    public float NtkFactor { get; }
 
     /// <summary>Size of one head.</summary>
     public int HeadDim { get; }

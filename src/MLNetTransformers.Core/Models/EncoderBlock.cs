@@ -31,7 +31,7 @@ public sealed class EncoderBlock
         };
         mha.Window = config.WindowOf(layer);
         var ff = new FeedForward(parameters, prefix, config.ModelDim, config.FeedForwardDim, config.Activation, config.Dropout, seed + 1, config.GatedFeedForward, config.Biases,
-            config.Biases && config.ExpansionBias);
+            config.Biases && config.ExpansionBias, config.ActivatedHalfFirst);
         var norm1 = layer == 0 && !config.FirstBlockAttentionNorm ? null : new LayerNorm(parameters, prefix + "norm1.", config.ModelDim, config.LayerNormEps, config.NormBiases);
         var norm2 = new LayerNorm(parameters, prefix + "norm2.", config.ModelDim, config.LayerNormEps, config.NormBiases);
         _sa = new SelfAttentionSublayer(mha);

@@ -155,6 +155,16 @@ public record TransformerConfig
     /// (<see cref="Biases"/>); JinaBERT's gated layer has none while its output layer has one. Encoders only.
     /// </summary>
     public bool ExpansionBias { get; init; } = true;
+    /// <summary>
+    /// Gated feed-forward blocks: whether the activated half comes first in <c>linear1</c>'s output (ModernBERT's input,
+    /// JinaBERT's gated half) or second (GTE's <c>up_gate_proj</c>: up, then the gate). Encoders only.
+    /// </summary>
+    public bool ActivatedHalfFirst { get; init; } = true;
+    /// <summary>
+    /// NTK scaling of the rotary positions (GTE's <c>rope_scaling</c> {type ntk, factor s}): the frequencies of base·s,
+    /// each divided by s^(2/hd); 1 = none. Encoders only.
+    /// </summary>
+    public float RotaryScaling { get; init; } = 1f;
 
     /// <summary>Whether block <paramref name="layer"/> attends within the <see cref="SlidingWindow"/>.</summary>
     /// <param name="layer">The block's index.</param>
@@ -196,6 +206,8 @@ public record TransformerConfig
             throw new ArgumentException($"{nameof(LocalRotaryTheta)} must be 0 or, with a {nameof(RotaryTheta)}, a finite number above 1, got {LocalRotaryTheta}.");
         if (RotaryTheta > 0f && (ModelDim / Heads) % 2 != 0) throw new ArgumentException($"Rotary positions need an even head size; {ModelDim} / {Heads} heads is {ModelDim / Heads}.");
         if (SlidingWindow < 0 || SlidingWindow > MaxLengthLimit) throw new ArgumentException($"{nameof(SlidingWindow)} must be in [0, {MaxLengthLimit}] (0 = none), got {SlidingWindow}.");
+        if (!(RotaryScaling >= 1f && float.IsFinite(RotaryScaling))) throw new ArgumentException($"{nameof(RotaryScaling)} must be a finite factor of at least 1 (1 = none), got {RotaryScaling}.");
+        if (RotaryScaling != 1f && RotaryTheta == 0f) throw new ArgumentException($"{nameof(RotaryScaling)} scales rotary positions; set {nameof(RotaryTheta)} too.");
         if (VocabularyMultiple < 1) throw new ArgumentException($"{nameof(VocabularyMultiple)} must be at least 1, got {VocabularyMultiple}.");
         if (GlobalAttentionEvery < 1) throw new ArgumentException($"{nameof(GlobalAttentionEvery)} must be at least 1, got {GlobalAttentionEvery}.");
         if (Alibi && (RotaryTheta > 0f || DisentangledSpan > 0 || RelativeAttentionBuckets > 0))

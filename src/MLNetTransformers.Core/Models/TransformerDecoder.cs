@@ -19,8 +19,8 @@ public sealed class TransformerDecoder : TransformerStack
         // Incremental decoding adds token and position vectors only (TransformerDecoder.Extend).
         if (config.TypeVocabSize > 0 || config.EmbeddingNorm || config.PositionOffset != 0 || config.ProjectsEmbeddings || config.RelativeAttentionBuckets > 0 || config.LayerGroups > 0
             || config.DisentangledSpan > 0 || config.PositionalEncoding == PositionalEncodingKind.None || !config.Biases || !config.NormBiases || config.GatedFeedForward || config.RotaryTheta > 0f
-            || config.SlidingWindow > 0 || !config.FirstBlockAttentionNorm || config.PoolerNorm || config.Alibi || !config.ExpansionBias)
-            throw new NotSupportedException("A decoder's embeddings are token + position only and its blocks its own: TypeVocabSize, EmbeddingNorm, PositionOffset, EmbeddingDim, RelativeAttentionBuckets, LayerGroups, DisentangledSpan, PositionalEncoding None, Biases or NormBiases false, GatedFeedForward, RotaryTheta, SlidingWindow, FirstBlockAttentionNorm false, PoolerNorm, Alibi and ExpansionBias false are for encoders.");
+            || config.SlidingWindow > 0 || !config.FirstBlockAttentionNorm || config.PoolerNorm || config.Alibi || !config.ExpansionBias || !config.ActivatedHalfFirst || config.RotaryScaling != 1f)
+            throw new NotSupportedException("A decoder's embeddings are token + position only and its blocks its own: TypeVocabSize, EmbeddingNorm, PositionOffset, EmbeddingDim, RelativeAttentionBuckets, LayerGroups, DisentangledSpan, PositionalEncoding None, Biases or NormBiases false, GatedFeedForward, RotaryTheta, SlidingWindow, FirstBlockAttentionNorm false, PoolerNorm, Alibi, ExpansionBias false, ActivatedHalfFirst false and RotaryScaling are for encoders.");
         _blocks = new DecoderBlock[config.Layers];
         for (int i = 0; i < _blocks.Length; i++)
             _blocks[i] = new DecoderBlock(parameters, $"{prefix}layers.{i}.", config, seed + 16 * (ulong)(i + 1));

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace MLNetTransformers.Core.Pretrained;
 
 /// <summary>
-/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3, ModernBERT, NomicBERT, JinaBERT): how its
+/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3, ModernBERT, NomicBERT, JinaBERT, GTE): how its
 /// <c>config.json</c> reads as a <see cref="TransformerConfig"/>, which blocks it chooses (token types, the
 /// LayerNorm after the embeddings, the position offset, the pooler) and which of its checkpoint's tensors holds each
 /// engine parameter. <see cref="All"/> is the one registry of the families there are; <see cref="ForModelType"/> finds
@@ -84,6 +84,7 @@ public sealed class EncoderFamily
             ("per-block rotary bases", PerBlock(config, config.RotaryThetaOf), PerBlock(back, back.RotaryThetaOf)), ("per-block windows", PerBlock(config, config.WindowOf), PerBlock(back, back.WindowOf)),
             ("FirstBlockAttentionNorm", config.FirstBlockAttentionNorm, back.FirstBlockAttentionNorm), ("Alibi", config.Alibi, back.Alibi),
             ("ExpansionBias", config.Biases && config.ExpansionBias, back.Biases && back.ExpansionBias),
+            ("ActivatedHalfFirst", !config.GatedFeedForward || config.ActivatedHalfFirst, !back.GatedFeedForward || back.ActivatedHalfFirst), ("RotaryScaling", config.RotaryScaling, back.RotaryScaling),
         })
             if (!ours.Equals(theirs)) throw new NotSupportedException($"A {Name} config.json cannot describe this encoder: its {setting} is {ours}, and {Name} has {theirs}.");
         return json;
@@ -93,7 +94,7 @@ public sealed class EncoderFamily
 
     /// <summary>
     /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: JinaBERT when its attention has
-    /// ALiBi's biases; when its positions rotate or its
+    /// ALiBi's biases; GTE when its gated blocks activate the second half or its rotary positions are NTK-scaled; when its positions rotate or its
     /// feed-forward blocks are gated, NomicBERT with post-norm blocks and ModernBERT with pre-norm ones; DeBERTa-v2 when its attention is
     /// disentangled, ALBERT when its blocks are
     /// grouped into shared sets of weights, MPNet when its attention has a
@@ -103,6 +104,7 @@ public sealed class EncoderFamily
     /// <param name="config">The encoder's config.</param>
     public static EncoderFamily For(TransformerConfig config) =>
         config.Alibi ? JinaBert
+        : (config.GatedFeedForward && !config.ActivatedHalfFirst) || config.RotaryScaling != 1f ? Gte
         : (config.RotaryTheta > 0f || config.GatedFeedForward) && config.Norm == NormPlacement.PostNorm ? NomicBert
         : config.RotaryTheta > 0f || config.GatedFeedForward ? ModernBert
         : config.DisentangledSpan > 0 ? DebertaV2
@@ -242,8 +244,102 @@ public sealed class EncoderFamily
         MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.bias", "cls.predictions.decoder.weight"),
         new SequenceClassifierHead("JinaBertForSequenceClassification", "bert.pooler.dense.", "classifier.", PoolerActivation.Tanh));
 
+    /// <summary>
+    /// GTE v1.5 and gte-multilingual (<c>model_type</c> new, Alibaba-NLP/new-impl's <c>NewModel</c>): BERT's word (and, with
+    /// <c>type_vocab_size</c>, token-type) embeddings and their LayerNorm, rotary positions (<c>rope_theta</c>; with
+    /// <c>rope_scaling</c> of type ntk, the frequencies scaled at every length as its NTKScalingRotaryEmbedding does) or
+    /// learned absolute ones, post-norm blocks with one <c>attention.qkv_proj</c> and <c>attention.o_proj</c> (biases), a
+    /// gated feed-forward block (<c>mlp.up_gate_proj</c> without a bias: up, then the gate, which is activated; then
+    /// <c>mlp.down_proj</c>), <c>attn_ln</c> and <c>mlp_ln</c>; BERT's pooler (<c>pooler.dense</c>, in
+    /// <c>NewForSequenceClassification</c>), its masked-LM head <c>lm_head</c> (dense, activation, norm, the tied decoder).
+    /// </summary>
+    public static EncoderFamily Gte { get; } = new("GTE", ["new"], "new.", ["embeddings.", "encoder.", "pooler."],
+        GteConfig, WriteGteConfig, GteNames, MlmHead("lm_head.dense.", "lm_head.norm.", "lm_head.decoder.bias", "lm_head.decoder.weight"),
+        new SequenceClassifierHead("NewForSequenceClassification", "new.pooler.dense.", "classifier.", PoolerActivation.Tanh));
+
     /// <summary>Every family the readers know.</summary>
-    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV2, ModernBert, NomicBert, JinaBert];
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV2, ModernBert, NomicBert, JinaBert, Gte];
+
+    // NewConfig (Alibaba-NLP/new-impl): what GTE v1.5's and gte-multilingual's checkpoints use is read, the rest refused
+    // by name. unpad_inputs and use_memory_efficient_attention choose kernels (xformers), not results, and are ignored.
+    // Its dropouts are placed BERT's way in training.
+    private static TransformerConfig GteConfig(JsonElement c, string src)
+    {
+        string Refuse(string what) => throw new NotSupportedException($"{src}: {what} is not supported; GTE's released settings are.");
+        if (Str(c, "layer_norm_type", src, "layer_norm") is var norm && norm != "layer_norm") Refuse($"layer_norm_type '{norm}'");
+        if (Bool(c, "logn_attention_scale", src, false)) Refuse("logn_attention_scale true");
+        if (!Bool(c, "pack_qkv", src, true)) Refuse("pack_qkv false (separate q_proj, k_proj, v_proj)");
+        string positions = Str(c, "position_embedding_type", src, "rope");
+        if (positions is not ("rope" or "absolute")) Refuse($"position_embedding_type '{positions}' (rope or absolute)");
+        float scaling = 1f;
+        if (positions == "rope" && Get(c, "rope_scaling") is { } rope)
+        {
+            if (rope.ValueKind != JsonValueKind.Object) throw new InvalidDataException($"{src}: 'rope_scaling' is {rope}, not an object.");
+            string type = Str(rope, "type", src, "");
+            if (type != "ntk") Refuse($"rope_scaling type '{type}' (only ntk)");
+            if (Get(rope, "mixed_b") is not null) Refuse("rope_scaling mixed_b (mixed NTK scaling)");
+            scaling = Float(rope, "factor", src, float.NaN);
+            if (!(scaling >= 1f) || float.IsInfinity(scaling)) throw new InvalidDataException($"{src}: rope_scaling's factor is {Get(rope, "factor")?.ToString() ?? "missing"}; it is a number of at least 1.");
+        }
+        int vocab = Int(c, "vocab_size", src);
+        return new TransformerConfig
+        {
+            VocabSize = vocab, VocabularyMultiple = vocab % 64 == 0 ? 64 : 1, ModelDim = Int(c, "hidden_size", src), Layers = Int(c, "num_hidden_layers", src),
+            Heads = Int(c, "num_attention_heads", src), FeedForwardDim = Int(c, "intermediate_size", src), MaxLength = Int(c, "max_position_embeddings", src, 512),
+            TypeVocabSize = Int(c, "type_vocab_size", src, 0), Dropout = Float(c, "hidden_dropout_prob", src, 0.1f), AttentionDropout = Float(c, "attention_probs_dropout_prob", src, 0f),
+            LayerNormEps = Float(c, "layer_norm_eps", src, 1e-12f), Activation = ActivationOf(Str(c, "hidden_act", src, "gelu"), src), Norm = NormPlacement.PostNorm,
+            EmbeddingNorm = true, GatedFeedForward = true, ExpansionBias = false, ActivatedHalfFirst = false,
+            PositionalEncoding = positions == "rope" ? PositionalEncodingKind.None : PositionalEncodingKind.Learned,
+            RotaryTheta = positions == "rope" ? Float(c, "rope_theta", src, 10_000f) : 0f, RotaryScaling = scaling,
+        };
+    }
+
+    private static JsonObject WriteGteConfig(TransformerConfig c)
+    {
+        if (!c.GatedFeedForward || c.ActivatedHalfFirst) throw new NotSupportedException("GTE's blocks are gated with the activated half second.");
+        const string Code = "Alibaba-NLP/new-impl--";
+        return new()
+        {
+            ["model_type"] = "new", ["architectures"] = new JsonArray("NewModel"),
+            ["auto_map"] = new JsonObject { ["AutoConfig"] = Code + "configuration.NewConfig", ["AutoModel"] = Code + "modeling.NewModel",
+                ["AutoModelForMaskedLM"] = Code + "modeling.NewForMaskedLM", ["AutoModelForSequenceClassification"] = Code + "modeling.NewForSequenceClassification" },
+            ["vocab_size"] = c.VocabSize, ["hidden_size"] = c.ModelDim, ["num_hidden_layers"] = c.Layers, ["num_attention_heads"] = c.Heads,
+            ["intermediate_size"] = c.FeedForwardDim, ["hidden_act"] = ActivationName(c.Activation), ["max_position_embeddings"] = c.MaxLength,
+            ["type_vocab_size"] = c.TypeVocabSize, ["layer_norm_type"] = "layer_norm", ["layer_norm_eps"] = c.LayerNormEps,
+            ["hidden_dropout_prob"] = c.Dropout, ["attention_probs_dropout_prob"] = c.AttentionDropout,
+            ["position_embedding_type"] = c.RotaryTheta > 0f ? "rope" : "absolute", ["rope_theta"] = c.RotaryTheta > 0f ? c.RotaryTheta : 10_000f,
+            ["rope_scaling"] = c.RotaryScaling != 1f ? new JsonObject { ["type"] = "ntk", ["factor"] = c.RotaryScaling } : null,
+            ["pack_qkv"] = true, ["logn_attention_scale"] = false, ["unpad_inputs"] = false, ["use_memory_efficient_attention"] = false,
+        };
+    }
+
+    private static string[]? GteNames(string p)
+    {
+        switch (p)
+        {
+            case "tok.weight" or "pos.weight" or "tok_type.weight" or "emb_norm.weight" or "emb_norm.bias" or "pooler.dense.weight" or "pooler.dense.bias":
+                return BertNames(p, "embeddings.", "");
+        }
+        if (!p.StartsWith("layers.", StringComparison.Ordinal)) return null;
+        int dot = p.IndexOf('.', 7);
+        string at = $"encoder.layer.{p[7..dot]}.";
+        return p[(dot + 1)..] switch
+        {
+            "self_attn.in_proj_weight" => [at + "attention.qkv_proj.weight"], // q;k;v stacked, as the engine's
+            "self_attn.in_proj_bias" => [at + "attention.qkv_proj.bias"],
+            "self_attn.out_proj.weight" => [at + "attention.o_proj.weight"],
+            "self_attn.out_proj.bias" => [at + "attention.o_proj.bias"],
+            "norm1.weight" => [at + "attn_ln.weight"],
+            "norm1.bias" => [at + "attn_ln.bias"],
+            "linear1.weight" => [at + "mlp.up_gate_proj.weight"], // up, then the gate (ActivatedHalfFirst false)
+            "linear1.bias" => [at + "mlp.up_gate_proj.bias"],
+            "linear2.weight" => [at + "mlp.down_proj.weight"],
+            "linear2.bias" => [at + "mlp.down_proj.bias"],
+            "norm2.weight" => [at + "mlp_ln.weight"],
+            "norm2.bias" => [at + "mlp_ln.bias"],
+            _ => null,
+        };
+    }
 
     // JinaBertConfig: BERT's keys, position_embedding_type alibi and feed_forward_type (geglu: GELU, reglu: ReLU, on the
     // gated layer's first half). Its dropouts are placed BERT's way in training.
@@ -269,6 +365,9 @@ public sealed class EncoderFamily
             throw new NotSupportedException($"JinaBERT's blocks are gated with GELU or ReLU; this encoder's are {(c.GatedFeedForward ? "gated with " + c.Activation : "not gated")}.");
         var json = WriteBertConfig(c, "bert");
         json["architectures"] = new JsonArray("JinaBertModel");
+        const string Code = "jinaai/jina-bert-implementation--";
+        json["auto_map"] = new JsonObject { ["AutoConfig"] = Code + "configuration_bert.JinaBertConfig", ["AutoModel"] = Code + "modeling_bert.JinaBertModel",
+            ["AutoModelForMaskedLM"] = Code + "modeling_bert.JinaBertForMaskedLM", ["AutoModelForSequenceClassification"] = Code + "modeling_bert.JinaBertForSequenceClassification" };
         json["position_embedding_type"] = "alibi";
         json["feed_forward_type"] = c.Activation == Activation.Gelu ? "geglu" : "reglu";
         return json;

@@ -42,7 +42,7 @@ public static class PretrainedCheckpoint
 
     /// <summary>
     /// A classifier ready to use, from a Hugging Face folder of a <c>*ForSequenceClassification</c> checkpoint (BERT's,
-    /// RoBERTa's, DistilBERT's, ELECTRA's, MPNet's, ALBERT's or DeBERTa-v2's, e.g. a model already fine-tuned for sentiment): the encoder, the head's dense layer on
+    /// RoBERTa's, DistilBERT's, ELECTRA's, MPNet's, ALBERT's, DeBERTa-v2's, ModernBERT's, NomicBERT's, JinaBERT's or GTE's, e.g. a model already fine-tuned for sentiment): the encoder, the head's dense layer on
     /// the first token (tanh; DistilBERT's ReLU, ELECTRA's GELU) and its output layer, and the labels of config.json's <c>id2label</c> in id order (one label: a regressor).
     /// </summary>
     /// <param name="folder">The model folder (config.json, model.safetensors or pytorch_model.bin).</param>

@@ -1200,3 +1200,95 @@ with torch.no_grad():
 task_folder("jina-mlm", "bert.", jina, lm, dict(jina_config, architectures=["JinaBertForMaskedLM"]),
             {"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]})
 open(os.path.join("jina-mlm", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+
+
+# GTE v1.5 (Alibaba-NLP/new-impl's modeling.py, model_type new), gte/: a bare NewModel (no pooler, as NewModel is built
+# by default): word embeddings and their LayerNorm, no token types (type_vocab_size 0, as gte-base-en-v1.5's), rotary
+# positions with NTK scaling (rope_theta 1000, rope_scaling ntk factor 2: the frequencies of base * 2 divided by
+# 2^(2 / hd), at every length, as its NTKScalingRotaryEmbedding sets them in float32), post-norm layers with one
+# attention.qkv_proj and attention.o_proj, the gated mlp.up_gate_proj (no bias; up, then the gate, which is activated:
+# gelu(gate) * up) and mlp.down_proj, attn_ln and mlp_ln; 64 rows for BERT's 40-token vocab.txt. gte-classifier/:
+# NewForSequenceClassification (new.pooler.dense + tanh on the first token, then classifier), 3 labels. gte-mlm/:
+# NewForMaskedLM (lm_head.dense + gelu + lm_head.norm, the decoder tied, lm_head.decoder.bias). Own seeds.
+def ntk_rotary(x, theta, factor):  # x [B, H, T, hd]
+    hd, T = x.shape[-1], x.shape[-2]
+    inv_freq = 1.0 / ((theta * factor) ** (torch.arange(0, hd, 2).float() / hd))
+    inv_freq = inv_freq / factor ** (2 / hd)
+    freqs = torch.einsum("i,j->ij", torch.arange(T, dtype=torch.float32), inv_freq)
+    emb = torch.cat((freqs, freqs), -1).double()
+    x1, x2 = x[..., : hd // 2], x[..., hd // 2:]
+    return x * emb.cos() + torch.cat((-x2, x1), -1) * emb.sin()
+
+
+GF = 24
+
+
+class Gte(nn.Module):
+    def __init__(self, rows=64, layers=2, pooler=False, theta=1000.0, factor=2.0):
+        super().__init__()
+        self.theta, self.factor = theta, factor
+        e = nn.Module(); e.word_embeddings = nn.Embedding(rows, D); e.LayerNorm = nn.LayerNorm(D, eps=1e-12)
+        self.embeddings = e
+        self.encoder = nn.Module(); self.encoder.layer = nn.ModuleList()
+        for _ in range(layers):
+            l = nn.Module(); l.attention = nn.Module()
+            l.attention.qkv_proj = nn.Linear(D, 3 * D); l.attention.o_proj = nn.Linear(D, D)
+            l.mlp = nn.Module(); l.mlp.up_gate_proj = nn.Linear(D, 2 * GF, bias=False); l.mlp.down_proj = nn.Linear(GF, D)
+            l.attn_ln = nn.LayerNorm(D, eps=1e-12); l.mlp_ln = nn.LayerNorm(D, eps=1e-12)
+            self.encoder.layer.append(l)
+        if pooler:
+            self.pooler = nn.Module(); self.pooler.dense = nn.Linear(D, D)
+
+    def forward(self, ids, mask, types):
+        B, T = ids.shape
+        hd = D // H
+        x = self.embeddings.LayerNorm(self.embeddings.word_embeddings(ids))
+        bias = (1.0 - mask[:, None, None, :].double()) * torch.finfo(torch.float64).min
+        for l in self.encoder.layer:
+            q, k, v = (t.view(B, T, H, hd).transpose(1, 2) for t in l.attention.qkv_proj(x).split(D, dim=-1))
+            q, k = ntk_rotary(q, self.theta, self.factor), ntk_rotary(k, self.theta, self.factor)
+            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias, -1)
+            x = l.attn_ln(x + l.attention.o_proj((a @ v).transpose(1, 2).reshape(B, T, D)))
+            up, gate = torch.split(l.mlp.up_gate_proj(x), GF, dim=-1)
+            x = l.mlp_ln(x + l.mlp.down_proj(gelu(gate) * up))
+        return x, (torch.tanh(self.pooler.dense(x[:, 0])) if hasattr(self, "pooler") else None)
+
+
+gte_config = {"model_type": "new", "architectures": ["NewModel"], "vocab_size": 64, "hidden_size": D, "num_hidden_layers": 2, "num_attention_heads": H,
+              "intermediate_size": GF, "hidden_act": "gelu", "max_position_embeddings": 32, "type_vocab_size": 0, "layer_norm_type": "layer_norm",
+              "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0, "position_embedding_type": "rope",
+              "rope_theta": 1000.0, "rope_scaling": {"type": "ntk", "factor": 2.0}, "pack_qkv": True, "logn_attention_scale": False,
+              "logn_attention_clip1": False, "unpad_inputs": False, "use_memory_efficient_attention": False, "pad_token_id": 0}
+torch.manual_seed(71)
+gte = Gte()
+gte_ids = torch.tensor([[2, 8, 9, 12, 10, 30, 31, 15, 16, 17, 18, 3], [2, 15, 20, 7, 13, 3, 0, 0, 0, 0, 0, 0], [2, 5, 6, 7, 3, 19, 21, 22, 23, 3, 0, 0]])
+make("gte", gte, gte_config, "F32", ids=gte_ids, pad=0)
+
+torch.manual_seed(72)
+cls_model = Gte(pooler=True)
+randomize(cls_model); round_to(cls_model, torch.float32)
+g = torch.Generator().manual_seed(73)
+head = {"classifier.weight": rnd(3, D), "classifier.bias": rnd(3, s=0.1)}
+mask = (gte_ids != 0).long()
+with torch.no_grad():
+    _, pooled = cls_model(gte_ids, mask, torch.zeros_like(gte_ids))
+    logits = pooled @ head["classifier.weight"].T + head["classifier.bias"]
+task_folder("gte-classifier", "new.", cls_model, head,
+            dict(gte_config, architectures=["NewForSequenceClassification"], id2label={"0": "negative", "1": "neutral", "2": "positive"},
+                label2id={"negative": 0, "neutral": 1, "positive": 2}),
+            {"input_ids": gte_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(gte_ids).tolist(),
+                "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
+open(os.path.join("gte-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+
+g = torch.Generator().manual_seed(74)
+lm = {"lm_head.dense.weight": rnd(D, D), "lm_head.dense.bias": rnd(D, s=0.1), "lm_head.norm.weight": 1 + rnd(D, s=0.2), "lm_head.norm.bias": rnd(D, s=0.1),
+      "lm_head.decoder.bias": rnd(64, s=0.1)}
+mlm_ids = torch.tensor([[2, 14, 11, 4, 23, 3, 0, 0, 0, 0, 0, 0], [2, 4, 8, 9, 12, 10, 4, 15, 16, 17, 18, 3]])
+mlm_mask = (mlm_ids != 0).long()
+with torch.no_grad():
+    hidden, _ = gte(mlm_ids, mlm_mask, torch.zeros_like(mlm_ids))
+    h = torch.nn.functional.layer_norm(gelu(hidden @ lm["lm_head.dense.weight"].T + lm["lm_head.dense.bias"]), (D,), lm["lm_head.norm.weight"], lm["lm_head.norm.bias"], 1e-12)
+    mlm_logits = h @ gte.embeddings.word_embeddings.weight.T + lm["lm_head.decoder.bias"]
+task_folder("gte-mlm", "new.", gte, lm, dict(gte_config, architectures=["NewForMaskedLM"]),
+            {"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]})
+open(os.path.join("gte-mlm", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
