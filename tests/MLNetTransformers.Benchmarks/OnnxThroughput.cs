@@ -96,8 +96,10 @@ internal static class OnnxThroughput
     }
 
     /// <summary>
-    /// The encoder shapes of nomic-embed-text-v1.5 (NomicBERT: 12 × 768, SwiGLU 3072, rotary positions, post-norm) and
+    /// The encoder shapes of nomic-embed-text-v1.5 (NomicBERT: 12 × 768, SwiGLU 3072, rotary positions, post-norm),
     /// ModernBERT-base (22 × 768, GeGLU 1152, rotary positions, a sliding window of 64 in two layers of three, pre-norm),
+    /// jina-embeddings-v2-base-en (JinaBERT: 12 × 768, GeGLU 3072, ALiBi, post-norm) and gte-base-en-v1.5 (GTE: 12 × 768,
+    /// GeGLU 3072 with the gate second, NTK-scaled rotary positions, post-norm),
     /// random weights, as classifiers: inference tokens/s in the managed engine and in ONNX Runtime on the library's own
     /// ONNX export of the same model, float and int8, on one batch of <paramref name="batch"/> × <paramref name="seq"/>.
     /// </summary>
@@ -117,6 +119,18 @@ internal static class OnnxThroughput
                 Norm = NormPlacement.PreNorm, EmbeddingNorm = true, PositionalEncoding = Core.Layers.PositionalEncodingKind.None, Biases = false, NormBiases = false,
                 GatedFeedForward = true, RotaryTheta = 160_000f, LocalRotaryTheta = 10_000f, SlidingWindow = 64, GlobalAttentionEvery = 3,
                 FirstBlockAttentionNorm = false, Pooling = Pooling.Mean,
+            }),
+            ("jina-embeddings-v2-base-en", new TransformerConfig
+            {
+                VocabSize = 30528, ModelDim = 768, Heads = 12, Layers = 12, FeedForwardDim = 3072, MaxLength = 8192, TypeVocabSize = 2, Dropout = 0f,
+                Norm = NormPlacement.PostNorm, EmbeddingNorm = true, PositionalEncoding = Core.Layers.PositionalEncodingKind.None, LayerNormEps = 1e-12f,
+                Alibi = true, GatedFeedForward = true, ExpansionBias = false, Pooling = Pooling.Mean,
+            }),
+            ("gte-base-en-v1.5", new TransformerConfig
+            {
+                VocabSize = 30528, ModelDim = 768, Heads = 12, Layers = 12, FeedForwardDim = 3072, MaxLength = 8192, Dropout = 0f,
+                Norm = NormPlacement.PostNorm, EmbeddingNorm = true, PositionalEncoding = Core.Layers.PositionalEncodingKind.None, LayerNormEps = 1e-12f,
+                RotaryTheta = 500_000f, RotaryScaling = 2f, GatedFeedForward = true, ExpansionBias = false, ActivatedHalfFirst = false, Pooling = Pooling.Cls,
             }),
         };
         var rng = new Random(0);
