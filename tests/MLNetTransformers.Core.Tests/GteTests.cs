@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using MLNetTransformers.Core.Layers;
 using MLNetTransformers.Core.Models;
@@ -10,8 +9,8 @@ namespace MLNetTransformers.Core.Tests;
 /// <summary>
 /// GTE v1.5 (model_type new): NTK-scaled rotary positions against their definition, its shape end to end (padded =
 /// packed = tiled), its config.json read and refused by name, and the folders make_pretrained.py writes from a PyTorch
-/// module with its names (outputs and gradients: PretrainedCheckpointTests; classifier: SequenceClassifierCheckpointTests):
-/// masked-LM logits, written back bit for bit.
+/// module with its names (outputs, gradients and masked-LM logits: PretrainedCheckpointTests; classifier:
+/// SequenceClassifierCheckpointTests; tensors written back: HuggingFaceExportTests).
 /// </summary>
 public class GteTests
 {
@@ -64,18 +63,9 @@ public class GteTests
         Assert.Contains("RotaryScaling", Assert.Throws<ArgumentException>(() => (Config() with { RotaryScaling = 0.5f }).Validate()).Message);
     }
 
-    private static JsonObject FixtureConfig() => JsonNode.Parse(File.ReadAllText(Path.Combine(Folder("gte"), "config.json")))!.AsObject();
+    private static JsonObject FixtureConfig() => PretrainedCheckpointTests.FixtureConfig("gte");
 
-    private static (EncoderFamily, TransformerConfig) Read(JsonObject config)
-    {
-        string dir = Directory.CreateTempSubdirectory("gte-config").FullName;
-        try
-        {
-            File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
-            return PretrainedCheckpoint.ReadConfig(Path.Combine(dir, "config.json"));
-        }
-        finally { Directory.Delete(dir, recursive: true); }
-    }
+    private static (EncoderFamily, TransformerConfig) Read(JsonObject config) => PretrainedCheckpointTests.ReadConfig(config);
 
     [Fact]
     public void Config_ReadsGtesBlocks()
@@ -111,45 +101,13 @@ public class GteTests
         Assert.Contains(message, e.Message);
     }
 
-    // NewForMaskedLM: lm_head.dense + GELU + lm_head.norm, the decoder tied to the word embeddings, lm_head.decoder.bias.
+    // The written config.json says ntk scaling and points transformers at the reference code (auto_map), as GTE's released
+    // configs do (the tensors: HuggingFaceExportTests).
     [Fact]
-    public void MaskedLmLogits_MatchPyTorch()
+    public void WrittenConfig_SaysNtkScaling_AndNamesTheReferenceCode()
     {
-        var model = PretrainedCheckpoint.LoadMaskedLanguageModelFolder(Folder("gte-mlm"));
-        Assert.True(model.Config.MlmTransform && model.Config.RotaryScaling == 2f);
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder("gte-mlm"), "expected.json")));
-        var ids = doc.RootElement.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
-        var mask = doc.RootElement.GetProperty("attention_mask").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetInt32())).ToArray();
-        var expected = doc.RootElement.GetProperty("logits").EnumerateArray().Select(v => v.GetDouble()).ToArray();
-        int b = ids.Length, t = ids[0].Length, v = model.Config.VocabSize;
-        var logits = model.Forward(new TokenBatch(b, t, ids.SelectMany(r => r).ToArray(), mask)).AsSpan(0, b * t * v).ToArray();
-        for (int i = 0; i < logits.Length; i++)
-            if (mask[i / v] == 1) Assert.True(Math.Abs(logits[i] - expected[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"logits[{i}]: {logits[i]} against PyTorch {expected[i]}");
-    }
-
-    // Written as a folder, every tensor is the one PyTorch wrote under the same name, and config.json says ntk scaling and
-    // points transformers at the reference code (auto_map), as GTE's released configs do.
-    [Fact]
-    public void WrittenBack_TheTensorsArePyTorchsOwn()
-    {
-        var encoder = PretrainedCheckpoint.LoadFolder(Folder("gte")).Encoder;
-        string dir = Directory.CreateTempSubdirectory("gte-out").FullName;
-        try
-        {
-            Assert.Same(EncoderFamily.Gte, PretrainedCheckpoint.SaveFolder(encoder, dir));
-            using (var written = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors")))
-            using (var source = SafeTensorsFile.Open(Path.Combine(Folder("gte"), "model.safetensors")))
-            {
-                HuggingFaceExportTests.SameTensors(written, source, name => name);
-                Assert.Equal(source.Shapes.Count, written.Shapes.Count);
-            }
-            var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!;
-            Assert.Equal(("ntk", 2.0, "Alibaba-NLP/new-impl--modeling.NewModel"),
-                (config["rope_scaling"]!["type"]!.GetValue<string>(), config["rope_scaling"]!["factor"]!.GetValue<double>(), config["auto_map"]!["AutoModel"]!.GetValue<string>()));
-            var back = PretrainedCheckpoint.LoadFolder(dir).Encoder;
-            Assert.Equal(encoder.Config, back.Config);
-            Assert.Equal(encoder.Parameters.Data, back.Parameters.Data);
-        }
-        finally { Directory.Delete(dir, recursive: true); }
+        var config = HuggingFaceExportTests.WrittenConfig(PretrainedCheckpoint.LoadFolder(Folder("gte")).Encoder);
+        Assert.Equal(("new", "ntk", 2.0, "Alibaba-NLP/new-impl--modeling.NewModel"),
+            (config["model_type"]!.GetValue<string>(), config["rope_scaling"]!["type"]!.GetValue<string>(), config["rope_scaling"]!["factor"]!.GetValue<double>(), config["auto_map"]!["AutoModel"]!.GetValue<string>()));
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using MLNetTransformers.Core.Layers;
 using MLNetTransformers.Core.Models;
 using MLNetTransformers.Core.Pretrained;
@@ -43,24 +44,36 @@ public class HuggingFaceExportTests
         Assert.Empty(back.Unused);
     }
 
-    // The fixture was written by PyTorch with Hugging Face's names (bert. prefix, old gamma/beta names in the embeddings):
-    // every tensor written holds exactly the values of the tensor of the same name there, q, k and v separately.
-    [Fact]
-    public void BertTensors_AreThePyTorchCheckpointsOwn_NameByName()
+    // The fixtures were written by PyTorch with Hugging Face's names (BERT's: a bert. prefix, old gamma/beta names in the
+    // embeddings): every tensor written holds exactly the values of the tensor of the same name there (q, k and v separately
+    // for BERT; the packed and gated projections as they are for the others), and no other tensor is written.
+    [Theory]
+    [InlineData("bert", "bert.", "encoder.layer.1.attention.self.key.weight")]
+    [InlineData("nomic", "", "encoder.layers.1.mlp.fc11.weight")]
+    [InlineData("jina", "", "encoder.layer.1.mlp.gated_layers.weight")]
+    [InlineData("gte", "", "encoder.layer.1.mlp.up_gate_proj.weight")]
+    public void TensorsWritten_AreThePyTorchCheckpointsOwn_NameByName(string fixtureName, string prefix, string oneOfThem)
     {
-        string fixture = PretrainedCheckpointTests.Folder("bert");
+        string fixture = PretrainedCheckpointTests.Folder(fixtureName);
         var encoder = PretrainedCheckpoint.LoadFolder(fixture).Encoder;
         InTemporaryFolder(dir =>
         {
             PretrainedCheckpoint.SaveFolder(encoder, dir);
             using var written = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors"));
             using var source = SafeTensorsFile.Open(Path.Combine(fixture, "model.safetensors"));
-            Assert.Contains("encoder.layer.1.attention.self.key.weight", written.Shapes.Keys);
-            SameTensors(written, source, name => "bert." + name);
-            Assert.Equal(source.Shapes.Keys.Count(k => k.StartsWith("bert.", StringComparison.Ordinal) && !k.EndsWith("position_ids", StringComparison.Ordinal)), written.Shapes.Count);
+            Assert.Contains(oneOfThem, written.Shapes.Keys);
+            SameTensors(written, source, name => prefix + name);
+            Assert.Equal(source.Shapes.Keys.Count(k => k.StartsWith(prefix, StringComparison.Ordinal) && !k.EndsWith("position_ids", StringComparison.Ordinal)), written.Shapes.Count);
             return 0;
         });
     }
+
+    /// <summary>The config.json <see cref="PretrainedCheckpoint.SaveFolder"/> writes for <paramref name="encoder"/>.</summary>
+    internal static JsonNode WrittenConfig(TransformerEncoder encoder) => InTemporaryFolder(dir =>
+    {
+        PretrainedCheckpoint.SaveFolder(encoder, dir);
+        return JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!;
+    });
 
     /// <summary>
     /// Every tensor of <paramref name="written"/> holds, bit for bit, the values of the tensor <paramref name="there"/>

@@ -11,8 +11,8 @@ namespace MLNetTransformers.Core.Tests;
 /// <summary>
 /// JinaBERT (jina-embeddings-v2): ALiBi's biases on the attention scores against their definition and finite
 /// differences, its shape end to end (padded = packed = tiled), its config.json read and refused by name, and the
-/// folders make_pretrained.py writes from a PyTorch module with its names (outputs and gradients:
-/// PretrainedCheckpointTests; classifier: SequenceClassifierCheckpointTests): masked-LM logits, written back bit for bit.
+/// folders make_pretrained.py writes from a PyTorch module with its names (outputs, gradients and masked-LM logits:
+/// PretrainedCheckpointTests; classifier: SequenceClassifierCheckpointTests; tensors written back: HuggingFaceExportTests).
 /// </summary>
 public class JinaBertTests
 {
@@ -106,18 +106,9 @@ public class JinaBertTests
         Assert.Throws<ArgumentException>(() => new MultiHeadAttention(new ParameterSet(), "", 12, 3).Alibi = new AttentionLinearBiases(4));
     }
 
-    private static JsonObject FixtureConfig() => JsonNode.Parse(File.ReadAllText(Path.Combine(Folder("jina"), "config.json")))!.AsObject();
+    private static JsonObject FixtureConfig() => PretrainedCheckpointTests.FixtureConfig("jina");
 
-    private static (EncoderFamily, TransformerConfig) Read(JsonObject config)
-    {
-        string dir = Directory.CreateTempSubdirectory("jina-config").FullName;
-        try
-        {
-            File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
-            return PretrainedCheckpoint.ReadConfig(Path.Combine(dir, "config.json"));
-        }
-        finally { Directory.Delete(dir, recursive: true); }
-    }
+    private static (EncoderFamily, TransformerConfig) Read(JsonObject config) => PretrainedCheckpointTests.ReadConfig(config);
 
     // model_type bert with position_embedding_type alibi is JinaBERT (its code keeps BERT's model_type); absolute is BERT.
     [Fact]
@@ -200,45 +191,13 @@ public class JinaBertTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
-    // JinaBertForMaskedLM: BERT's cls.predictions over the encoder, the decoder tied to the word embeddings.
+    // The written config.json says ALiBi and GeGLU and points transformers at the reference code (auto_map), as the
+    // released configs do (the tensors: HuggingFaceExportTests).
     [Fact]
-    public void MaskedLmLogits_MatchPyTorch()
+    public void WrittenConfig_SaysAlibiAndGeglu_AndNamesTheReferenceCode()
     {
-        var model = PretrainedCheckpoint.LoadMaskedLanguageModelFolder(Folder("jina-mlm"));
-        Assert.True(model.Config.MlmTransform && model.Config.Alibi);
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder("jina-mlm"), "expected.json")));
-        var ids = doc.RootElement.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
-        var mask = doc.RootElement.GetProperty("attention_mask").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetInt32())).ToArray();
-        var expected = doc.RootElement.GetProperty("logits").EnumerateArray().Select(v => v.GetDouble()).ToArray();
-        int b = ids.Length, t = ids[0].Length, v = model.Config.VocabSize;
-        var logits = model.Forward(new TokenBatch(b, t, ids.SelectMany(r => r).ToArray(), mask)).AsSpan(0, b * t * v).ToArray();
-        for (int i = 0; i < logits.Length; i++)
-            if (mask[i / v] == 1) Assert.True(Math.Abs(logits[i] - expected[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"logits[{i}]: {logits[i]} against PyTorch {expected[i]}");
-    }
-
-    // Written as a folder, every tensor is the one PyTorch wrote under the same name (gated_layers, wo and layernorm
-    // among them), and the config reads back as JinaBERT's.
-    [Fact]
-    public void WrittenBack_TheTensorsArePyTorchsOwn()
-    {
-        var encoder = PretrainedCheckpoint.LoadFolder(Folder("jina")).Encoder;
-        string dir = Directory.CreateTempSubdirectory("jina-out").FullName;
-        try
-        {
-            Assert.Same(EncoderFamily.JinaBert, PretrainedCheckpoint.SaveFolder(encoder, dir));
-            using (var written = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors")))
-            using (var source = SafeTensorsFile.Open(Path.Combine(Folder("jina"), "model.safetensors")))
-            {
-                HuggingFaceExportTests.SameTensors(written, source, name => name);
-                Assert.Equal(source.Shapes.Count, written.Shapes.Count);
-                Assert.Contains("encoder.layer.1.mlp.gated_layers.weight", written.Shapes.Keys);
-            }
-            var config = JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!;
-            Assert.Equal(("alibi", "geglu"), (config["position_embedding_type"]!.GetValue<string>(), config["feed_forward_type"]!.GetValue<string>()));
-            var back = PretrainedCheckpoint.LoadFolder(dir).Encoder;
-            Assert.Equal(encoder.Config, back.Config);
-            Assert.Equal(encoder.Parameters.Data, back.Parameters.Data);
-        }
-        finally { Directory.Delete(dir, recursive: true); }
+        var config = HuggingFaceExportTests.WrittenConfig(PretrainedCheckpoint.LoadFolder(Folder("jina")).Encoder);
+        Assert.Equal(("bert", "alibi", "geglu", "jinaai/jina-bert-implementation--modeling_bert.JinaBertModel"),
+            (config["model_type"]!.GetValue<string>(), config["position_embedding_type"]!.GetValue<string>(), config["feed_forward_type"]!.GetValue<string>(), config["auto_map"]!["AutoModel"]!.GetValue<string>()));
     }
 }

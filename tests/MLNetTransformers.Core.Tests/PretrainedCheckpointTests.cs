@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using System.Text.Json;
 using MLNetTransformers.Core.Models;
 using MLNetTransformers.Core.Pretrained;
@@ -13,6 +14,21 @@ namespace MLNetTransformers.Core.Tests;
 public class PretrainedCheckpointTests
 {
     internal static string Folder(string family) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", family);
+
+    /// <summary>A fixture's config.json, to edit.</summary>
+    internal static JsonObject FixtureConfig(string fixture) => JsonNode.Parse(File.ReadAllText(Path.Combine(Folder(fixture), "config.json")))!.AsObject();
+
+    /// <summary>The family and engine config <see cref="PretrainedCheckpoint.ReadConfig"/> makes of <paramref name="config"/> written as a file.</summary>
+    internal static (EncoderFamily Family, TransformerConfig Config) ReadConfig(JsonObject config)
+    {
+        string dir = Directory.CreateTempSubdirectory("config").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+            return PretrainedCheckpoint.ReadConfig(Path.Combine(dir, "config.json"));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 
     [Theory]
     [InlineData("bert", "BERT", 2, true)]
@@ -140,11 +156,13 @@ public class PretrainedCheckpointTests
     [InlineData("electra-generator")]
     [InlineData("albert-mlm")]
     [InlineData("deberta-mlm")]
+    [InlineData("jina-mlm")] // BERT's cls.predictions over ALiBi blocks
+    [InlineData("gte-mlm")] // lm_head: dense, GELU, norm, the tied decoder and lm_head.decoder.bias, over NTK-scaled rotary blocks
     public void MaskedLmHeads_LogitsMatchPyTorch(string fixture)
     {
         var model = PretrainedCheckpoint.LoadMaskedLanguageModelFolder(Folder(fixture));
         Assert.True(model.Config.MlmTransform && !model.Config.Pooler);
-        Assert.Equal(fixture switch { "mpnet-mlm" => (32, 16), "deberta-mlm" => (0, 16), _ => (0, 8) }, (model.Config.RelativeAttentionBuckets, model.Config.EmbeddingWidth));
+        Assert.Equal(fixture switch { "mpnet-mlm" => (32, 16), "deberta-mlm" or "gte-mlm" => (0, 16), "jina-mlm" => (0, 24), _ => (0, 8) }, (model.Config.RelativeAttentionBuckets, model.Config.EmbeddingWidth));
         Assert.Equal(fixture == "albert-mlm" ? 1 : 0, model.Config.LayerGroups);
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(fixture), "expected.json")));
         var ids = doc.RootElement.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();

@@ -313,33 +313,12 @@ public sealed class EncoderFamily
         };
     }
 
-    private static string[]? GteNames(string p)
+    private static string[]? GteNames(string p) => p switch
     {
-        switch (p)
-        {
-            case "tok.weight" or "pos.weight" or "tok_type.weight" or "emb_norm.weight" or "emb_norm.bias" or "pooler.dense.weight" or "pooler.dense.bias":
-                return BertNames(p, "embeddings.", "");
-        }
-        if (!p.StartsWith("layers.", StringComparison.Ordinal)) return null;
-        int dot = p.IndexOf('.', 7);
-        string at = $"encoder.layer.{p[7..dot]}.";
-        return p[(dot + 1)..] switch
-        {
-            "self_attn.in_proj_weight" => [at + "attention.qkv_proj.weight"], // q;k;v stacked, as the engine's
-            "self_attn.in_proj_bias" => [at + "attention.qkv_proj.bias"],
-            "self_attn.out_proj.weight" => [at + "attention.o_proj.weight"],
-            "self_attn.out_proj.bias" => [at + "attention.o_proj.bias"],
-            "norm1.weight" => [at + "attn_ln.weight"],
-            "norm1.bias" => [at + "attn_ln.bias"],
-            "linear1.weight" => [at + "mlp.up_gate_proj.weight"], // up, then the gate (ActivatedHalfFirst false)
-            "linear1.bias" => [at + "mlp.up_gate_proj.bias"],
-            "linear2.weight" => [at + "mlp.down_proj.weight"],
-            "linear2.bias" => [at + "mlp.down_proj.bias"],
-            "norm2.weight" => [at + "mlp_ln.weight"],
-            "norm2.bias" => [at + "mlp_ln.bias"],
-            _ => null,
-        };
-    }
+        "tok.weight" or "pos.weight" or "tok_type.weight" or "emb_norm.weight" or "emb_norm.bias" or "pooler.dense.weight" or "pooler.dense.bias" => BertNames(p, "embeddings.", ""),
+        // q;k;v stacked, as the engine's; up_gate_proj holds up, then the gate (ActivatedHalfFirst false)
+        _ => LayerNames(p, "encoder.layer.", ["attention.qkv_proj."], "attention.o_proj.", "attn_ln.", ["mlp.up_gate_proj."], "mlp.down_proj.", "mlp_ln."),
+    };
 
     // JinaBertConfig: BERT's keys, position_embedding_type alibi and feed_forward_type (geglu: GELU, reglu: ReLU, on the
     // gated layer's first half). Its dropouts are placed BERT's way in training.
@@ -431,37 +410,16 @@ public sealed class EncoderFamily
         ["layer_norm_epsilon"] = c.LayerNormEps, ["resid_pdrop"] = c.Dropout, ["embd_pdrop"] = c.Dropout, ["attn_pdrop"] = c.AttentionDropout,
     };
 
-    private static string[]? NomicBertNames(string p)
+    private static string[]? NomicBertNames(string p) => p switch
     {
-        switch (p)
-        {
-            case "tok.weight": return ["embeddings.word_embeddings.weight"];
-            case "tok_type.weight": return ["embeddings.token_type_embeddings.weight"];
-            case "pos.weight": return ["embeddings.position_embeddings.weight"];
-            case "emb_norm.weight" or "emb_norm.bias": return ["emb_ln." + p["emb_norm.".Length..]];
-            case "pooler.dense.weight" or "pooler.dense.bias": return [p];
-        }
-        if (!p.StartsWith("layers.", StringComparison.Ordinal)) return null;
-        int dot = p.IndexOf('.', 7);
-        string at = $"encoder.layers.{p[7..dot]}.";
-        return p[(dot + 1)..] switch
-        {
-            "self_attn.in_proj_weight" => [at + "attn.Wqkv.weight"],
-            "self_attn.in_proj_bias" => [at + "attn.Wqkv.bias"],
-            "self_attn.out_proj.weight" => [at + "attn.out_proj.weight"],
-            "self_attn.out_proj.bias" => [at + "attn.out_proj.bias"],
-            "norm1.weight" => [at + "norm1.weight"],
-            "norm1.bias" => [at + "norm1.bias"],
-            // the engine's gated block activates its first half: fc12 (the gate NomicBERT activates), then fc11
-            "linear1.weight" => [at + "mlp.fc12.weight", at + "mlp.fc11.weight"],
-            "linear1.bias" => [at + "mlp.fc12.bias", at + "mlp.fc11.bias"],
-            "linear2.weight" => [at + "mlp.fc2.weight"],
-            "linear2.bias" => [at + "mlp.fc2.bias"],
-            "norm2.weight" => [at + "norm2.weight"],
-            "norm2.bias" => [at + "norm2.bias"],
-            _ => null,
-        };
-    }
+        "tok.weight" => ["embeddings.word_embeddings.weight"],
+        "tok_type.weight" => ["embeddings.token_type_embeddings.weight"],
+        "pos.weight" => ["embeddings.position_embeddings.weight"],
+        "emb_norm.weight" or "emb_norm.bias" => ["emb_ln." + p["emb_norm.".Length..]],
+        "pooler.dense.weight" or "pooler.dense.bias" => [p],
+        // the engine's gated block activates its first half: fc12 (the gate NomicBERT activates), then fc11
+        _ => LayerNames(p, "encoder.layers.", ["attn.Wqkv."], "attn.out_proj.", "norm1.", ["mlp.fc12.", "mlp.fc11."], "mlp.fc2.", "norm2."),
+    };
 
     // ModernBertConfig. Its dropouts are placed BERT's way in training (embeddings and feed-forward by the larger of
     // embedding_dropout and mlp_dropout, attention probabilities by attention_dropout); the released models use none.
@@ -529,34 +487,14 @@ public sealed class EncoderFamily
         ["classifier_pooling"] = c.Pooling == Pooling.Mean ? "mean" : "cls",
     };
 
-    private static string[]? ModernBertNames(string p)
+    private static string[]? ModernBertNames(string p) => p switch
     {
-        switch (p)
-        {
-            case "tok.weight": return ["embeddings.tok_embeddings.weight"];
-            case "emb_norm.weight" or "emb_norm.bias": return ["embeddings.norm." + p["emb_norm.".Length..]];
-            case "lnf.weight" or "lnf.bias": return ["final_norm." + p["lnf.".Length..]];
-        }
-        if (!p.StartsWith("layers.", StringComparison.Ordinal)) return null; // its pooler is its classifier's head
-        int dot = p.IndexOf('.', 7);
-        string at = $"layers.{p[7..dot]}.";
-        return p[(dot + 1)..] switch
-        {
-            "self_attn.in_proj_weight" => [at + "attn.Wqkv.weight"], // q;k;v stacked, as the engine's
-            "self_attn.in_proj_bias" => [at + "attn.Wqkv.bias"],
-            "self_attn.out_proj.weight" => [at + "attn.Wo.weight"],
-            "self_attn.out_proj.bias" => [at + "attn.Wo.bias"],
-            "norm1.weight" => [at + "attn_norm.weight"],
-            "norm1.bias" => [at + "attn_norm.bias"],
-            "linear1.weight" => [at + "mlp.Wi.weight"], // input then gate, as chunk(2) splits it
-            "linear1.bias" => [at + "mlp.Wi.bias"],
-            "linear2.weight" => [at + "mlp.Wo.weight"],
-            "linear2.bias" => [at + "mlp.Wo.bias"],
-            "norm2.weight" => [at + "mlp_norm.weight"],
-            "norm2.bias" => [at + "mlp_norm.bias"],
-            _ => null,
-        };
-    }
+        "tok.weight" => ["embeddings.tok_embeddings.weight"],
+        "emb_norm.weight" or "emb_norm.bias" => ["embeddings.norm." + p["emb_norm.".Length..]],
+        "lnf.weight" or "lnf.bias" => ["final_norm." + p["lnf.".Length..]],
+        // q;k;v stacked in Wqkv, as the engine's; Wi holds input then gate, as chunk(2) splits it. Its pooler is its classifier's head.
+        _ => LayerNames(p, "layers.", ["attn.Wqkv."], "attn.Wo.", "attn_norm.", ["mlp.Wi."], "mlp.Wo.", "mlp_norm."),
+    };
 
     /// <summary>The family of a config.json <c>model_type</c>; throws naming it when no family reads it.</summary>
     /// <param name="modelType">The model_type value.</param>
@@ -815,21 +753,27 @@ public sealed class EncoderFamily
             "sa_layer_norm.", "ffn.lin1.", "ffn.lin2.", "output_layer_norm."),
     };
 
-    private static string[]? LayerNames(string p, string layer, string q, string k, string v, string o, string norm1, string fc1, string fc2, string norm2)
+    private static string[]? LayerNames(string p, string layer, string q, string k, string v, string o, string norm1, string fc1, string fc2, string norm2) =>
+        LayerNames(p, layer, [q, k, v], o, norm1, [fc1], fc2, norm2);
+
+    // A block's parameter from the family's tensors of block i under layer: the attention's input projection from qkv (q, k
+    // and v apart, or one packed projection such as Wqkv), the gated layer from fc1 (one tensor, or NomicBERT's two), the rest one each.
+    private static string[]? LayerNames(string p, string layer, string[] qkv, string o, string norm1, string[] fc1, string fc2, string norm2)
     {
         if (!p.StartsWith("layers.", StringComparison.Ordinal)) return null;
         int dot = p.IndexOf('.', 7);
         string i = p[7..dot], rest = p[(dot + 1)..], at = $"{layer}{i}.";
+        string[] All(string[] prefixes, string part) => prefixes.Select(x => at + x + part).ToArray();
         return rest switch
         {
-            "self_attn.in_proj_weight" => [at + q + "weight", at + k + "weight", at + v + "weight"],
-            "self_attn.in_proj_bias" => [at + q + "bias", at + k + "bias", at + v + "bias"],
+            "self_attn.in_proj_weight" => All(qkv, "weight"),
+            "self_attn.in_proj_bias" => All(qkv, "bias"),
             "self_attn.out_proj.weight" => [at + o + "weight"],
             "self_attn.out_proj.bias" => [at + o + "bias"],
             "norm1.weight" => [at + norm1 + "weight"],
             "norm1.bias" => [at + norm1 + "bias"],
-            "linear1.weight" => [at + fc1 + "weight"],
-            "linear1.bias" => [at + fc1 + "bias"],
+            "linear1.weight" => All(fc1, "weight"),
+            "linear1.bias" => All(fc1, "bias"),
             "linear2.weight" => [at + fc2 + "weight"],
             "linear2.bias" => [at + fc2 + "bias"],
             "norm2.weight" => [at + norm2 + "weight"],

@@ -738,10 +738,10 @@ json.dump({"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "
           open(os.path.join("albert-mlm", "expected.json"), "w"))
 albert_folder("albert-mlm")
 
-def task_folder(name, prefix, model, head, config, expected):
-    """A task model's folder: the encoder's tensors under prefix and the head's (F32), config.json, expected.json."""
+def task_folder(name, prefix, model, head, config, expected, leave_out=None):
+    """A task model's folder: the encoder's tensors under prefix (but those starting with leave_out) and the head's (F32), config.json, expected.json."""
     os.makedirs(name, exist_ok=True)
-    tensors = {prefix + n0: ("F32", p.detach()) for n0, p in model.named_parameters()}
+    tensors = {prefix + n0: ("F32", p.detach()) for n0, p in model.named_parameters() if leave_out is None or not n0.startswith(leave_out)}
     tensors.update({k: ("F32", v) for k, v in head.items()})
     write_safetensors(os.path.join(name, "model.safetensors"), tensors, {"format": "pt"})
     json.dump(config, open(os.path.join(name, "config.json"), "w"), indent=2)
@@ -1038,6 +1038,24 @@ json.dump({"text": "the film was [MASK].", "input_ids": mb_mlm_ids.tolist(), "lo
           open(os.path.join("modernbert-bpe", "expected.json"), "w"))
 
 
+def pooler_classifier_folder(name, prefix, model, config, architecture, labels, ids, types, head_seed):
+    """A *ForSequenceClassification folder with BERT's head: the encoder's pooler (dense + tanh on the first token), then a
+    classifier of its own seed; its logits on ids (0 = padding) in expected.json, BERT's vocab.txt beside it."""
+    global g
+    g = torch.Generator().manual_seed(head_seed)
+    d = model.pooler.dense.weight.shape[0]
+    head = {"classifier.weight": rnd(len(labels), d), "classifier.bias": rnd(len(labels), s=0.1)}
+    mask = (ids != 0).long()
+    with torch.no_grad():
+        _, pooled = model(ids, mask, types)
+        logits = pooled @ head["classifier.weight"].T + head["classifier.bias"]
+    task_folder(name, prefix, model, head,
+                dict(config, architectures=[architecture], id2label={str(i): l for i, l in enumerate(labels)}, label2id={l: i for i, l in enumerate(labels)}),
+                {"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
+                    "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
+    open(os.path.join(name, "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+
+
 # NomicBERT (nomic-embed-text's modeling_hf_nomic_bert.py, as its checkpoints name the tensors), nomic/: a bare
 # NomicBertModel with its pooler: word and token-type embeddings, emb_ln, post-norm layers (norm1 after attention, norm2
 # after the MLP) whose one Wqkv projection's queries and keys turn by rotary positions (rotary_emb_base 1000, rotate-half),
@@ -1089,19 +1107,8 @@ make("nomic", nomic, nomic_config, "F32", ids=nomic_ids, pad=0)
 torch.manual_seed(52)
 cls_model = NomicBert()
 randomize(cls_model); round_to(cls_model, torch.float32)
-g = torch.Generator().manual_seed(53)
-head = {"classifier.weight": rnd(2, D), "classifier.bias": rnd(2, s=0.1)}
-mask = (nomic_ids != 0).long()
-types = torch.tensor([[0] * 12, [0] * 12, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0]])
-with torch.no_grad():
-    _, pooled = cls_model(nomic_ids, mask, types)
-    logits = pooled @ head["classifier.weight"].T + head["classifier.bias"]
-task_folder("nomic-classifier", "bert.", cls_model, head,
-            dict(nomic_config, architectures=["NomicBertForSequenceClassification"], id2label={"0": "NEGATIVE", "1": "POSITIVE"},
-                label2id={"NEGATIVE": 0, "POSITIVE": 1}),
-            {"input_ids": nomic_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
-                "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
-open(os.path.join("nomic-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+pooler_classifier_folder("nomic-classifier", "bert.", cls_model, nomic_config, "NomicBertForSequenceClassification", ["NEGATIVE", "POSITIVE"], nomic_ids,
+                         torch.tensor([[0] * 12, [0] * 12, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0]]), head_seed=53)
 
 
 # JinaBERT (jina-embeddings-v2's JinaBertModel from jinaai/jina-bert-implementation, model_type bert with
@@ -1173,19 +1180,8 @@ json.dump({"heads": list(range(1, 33)), "slopes": [[float(torch.tensor(s, dtype=
 torch.manual_seed(62)
 cls_model = JinaBert()
 randomize(cls_model); round_to(cls_model, torch.float32)
-g = torch.Generator().manual_seed(63)
-head = {"classifier.weight": rnd(2, JD), "classifier.bias": rnd(2, s=0.1)}
-mask = (jina_ids != 0).long()
-types = torch.tensor([[0] * 12, [0] * 12, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0]])
-with torch.no_grad():
-    _, pooled = cls_model(jina_ids, mask, types)
-    logits = pooled @ head["classifier.weight"].T + head["classifier.bias"]
-task_folder("jina-classifier", "bert.", cls_model, head,
-            dict(jina_config, architectures=["JinaBertForSequenceClassification"], emb_pooler="mean", id2label={"0": "NEGATIVE", "1": "POSITIVE"},
-                label2id={"NEGATIVE": 0, "POSITIVE": 1}),
-            {"input_ids": jina_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
-                "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
-open(os.path.join("jina-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+pooler_classifier_folder("jina-classifier", "bert.", cls_model, dict(jina_config, emb_pooler="mean"), "JinaBertForSequenceClassification", ["NEGATIVE", "POSITIVE"],
+                         jina_ids, torch.tensor([[0] * 12, [0] * 12, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0]]), head_seed=63)
 
 g = torch.Generator().manual_seed(64)
 lm = {"cls.predictions.transform.dense.weight": rnd(JD, JD), "cls.predictions.transform.dense.bias": rnd(JD, s=0.1),
@@ -1197,8 +1193,8 @@ with torch.no_grad():
     h = torch.nn.functional.layer_norm(gelu(hidden @ lm["cls.predictions.transform.dense.weight"].T + lm["cls.predictions.transform.dense.bias"]), (JD,),
                                        lm["cls.predictions.transform.LayerNorm.weight"], lm["cls.predictions.transform.LayerNorm.bias"], 1e-12)
     mlm_logits = h @ jina.embeddings.word_embeddings.weight.T + lm["cls.predictions.bias"]
-task_folder("jina-mlm", "bert.", jina, lm, dict(jina_config, architectures=["JinaBertForMaskedLM"]),
-            {"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]})
+task_folder("jina-mlm", "bert.", jina, lm, dict(jina_config, architectures=["JinaBertForMaskedLM"]),  # built without a pooler, as JinaBertForMaskedLM is
+            {"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]}, leave_out="pooler.")
 open(os.path.join("jina-mlm", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
 
 
@@ -1267,18 +1263,8 @@ make("gte", gte, gte_config, "F32", ids=gte_ids, pad=0)
 torch.manual_seed(72)
 cls_model = Gte(pooler=True)
 randomize(cls_model); round_to(cls_model, torch.float32)
-g = torch.Generator().manual_seed(73)
-head = {"classifier.weight": rnd(3, D), "classifier.bias": rnd(3, s=0.1)}
-mask = (gte_ids != 0).long()
-with torch.no_grad():
-    _, pooled = cls_model(gte_ids, mask, torch.zeros_like(gte_ids))
-    logits = pooled @ head["classifier.weight"].T + head["classifier.bias"]
-task_folder("gte-classifier", "new.", cls_model, head,
-            dict(gte_config, architectures=["NewForSequenceClassification"], id2label={"0": "negative", "1": "neutral", "2": "positive"},
-                label2id={"negative": 0, "neutral": 1, "positive": 2}),
-            {"input_ids": gte_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(gte_ids).tolist(),
-                "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
-open(os.path.join("gte-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+pooler_classifier_folder("gte-classifier", "new.", cls_model, gte_config, "NewForSequenceClassification", ["negative", "neutral", "positive"],
+                         gte_ids, torch.zeros_like(gte_ids), head_seed=73)
 
 g = torch.Generator().manual_seed(74)
 lm = {"lm_head.dense.weight": rnd(D, D), "lm_head.dense.bias": rnd(D, s=0.1), "lm_head.norm.weight": 1 + rnd(D, s=0.2), "lm_head.norm.bias": rnd(D, s=0.1),
