@@ -15,7 +15,11 @@ namespace MLNetTransformers.Onnx;
 /// (all-mpnet-base-v2's export) is known by its relative position bias table, <c>encoder.relative_attention_bias.weight</c>,
 /// and read with MPNet's names, positions from 2 and its tokenizer; a DistilBERT graph by its <c>transformer.layer</c>
 /// names; a RoBERTa or XLM-RoBERTa graph by its positions counted from the ids; an ELECTRA graph by its
-/// embeddings_project. Last, ONNX
+/// embeddings_project. A ModernBERT, NomicBERT, JinaBERT or GTE graph, whose projections have no bias to be named by
+/// (or are packed, or gated), is read with the model's <c>config.json</c> beside the file or one folder up (a Hugging Face
+/// folder's <c>onnx/model.onnx</c>): the config comes from it, and a weight without a named bias takes the name of the
+/// module the exporter's node scope gives (<c>/encoder/layers.0/attn/Wqkv/MatMul</c>), or, where the scope keeps only the
+/// module's own name (<c>/Wqkv/MatMul</c>), the next of the family's weights of that name in the order the layers run. Last, ONNX
 /// Runtime runs the graph on a probe batch and the encoder read from it must agree on every real token: a graph that
 /// computes anything else is refused, never loaded as a different model.
 /// </summary>
@@ -29,7 +33,11 @@ public static class OnnxEncoderCheckpoint
         "LayerNormalization", "Identity", "Range", "Neg", "Not", "CumSum",
         "Abs", "Less", "Log", "Min", // MPNet's relative position buckets
         "Sign", "Greater", "LessOrEqual", "And", "Ceil", "Clip", "Tile", "GatherElements", // DeBERTa's log buckets and disentangled attention
+        "Cos", "Sin", "Einsum", "Split", "Reciprocal", "Sigmoid", // rotary positions (ModernBERT's, NomicBERT's, GTE's), gated blocks, SiLU
     };
+
+    // Families whose shape an exported graph does not show (rotary bases, windows, ALiBi, gates): read with their config.json.
+    private static readonly EncoderFamily[] ConfiguredFamilies = [EncoderFamily.ModernBert, EncoderFamily.NomicBert, EncoderFamily.JinaBert, EncoderFamily.Gte];
 
     /// <summary>Loads the encoder in <paramref name="path"/>; throws naming the file and the problem when it is not a BERT-family encoder.</summary>
     /// <param name="path">The .onnx file.</param>
@@ -38,7 +46,22 @@ public static class OnnxEncoderCheckpoint
     public static LoadedEncoder Load(string path, Pooling? pooling = null, bool normalize = false)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
-        return Load(File.ReadAllBytes(path), path, pooling, normalize);
+        return Load(File.ReadAllBytes(path), path, pooling, normalize, ConfigBeside(path));
+    }
+
+    // The config.json beside the file or one folder up (Hugging Face keeps onnx/model.onnx under the model's folder) when
+    // it names a family whose shape the graph does not show; null otherwise (the graph's own shapes are read).
+    private static (EncoderFamily Family, TransformerConfig Config, string Folder)? ConfigBeside(string path)
+    {
+        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        for (int up = 0; up < 2 && folder is not null; up++, folder = Path.GetDirectoryName(folder))
+        {
+            string config = Path.Combine(folder, "config.json");
+            if (!File.Exists(config)) continue;
+            var (family, c) = PretrainedCheckpoint.ReadConfig(config);
+            return ConfiguredFamilies.Contains(family) ? (family, c, folder) : null;
+        }
+        return null;
     }
 
     /// <summary>
@@ -54,7 +77,8 @@ public static class OnnxEncoderCheckpoint
     public static PretrainedEncoder LoadPretrained(string path, int? maxTokens = null, Pooling? pooling = null, bool normalize = false)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
-        string folder = Path.GetDirectoryName(Path.GetFullPath(path))!, vocab = Path.Combine(folder, "vocab.txt");
+        // The tokenizer's files are beside the file, or in the folder of the config.json a configured family is read with.
+        string folder = ConfigBeside(path)?.Folder ?? Path.GetDirectoryName(Path.GetFullPath(path))!, vocab = Path.Combine(folder, "vocab.txt");
         var loaded = Load(path, pooling, normalize);
         // A vocab.txt is read with the graph's family's specials (MPNet's: a folder of a bare ONNX file has no config.json to
         // say so); any other tokenizer file as a model folder's.
@@ -67,12 +91,14 @@ public static class OnnxEncoderCheckpoint
     /// <param name="source">Names the bytes in error messages (e.g. a file path).</param>
     /// <param name="pooling">How sentence vectors are pooled; null = the checkpoint's way.</param>
     /// <param name="normalize">Sentence embeddings of unit length.</param>
-    public static LoadedEncoder Load(byte[] onnx, string source, Pooling? pooling = null, bool normalize = false)
+    public static LoadedEncoder Load(byte[] onnx, string source, Pooling? pooling = null, bool normalize = false) => Load(onnx, source, pooling, normalize, null);
+
+    private static LoadedEncoder Load(byte[] onnx, string source, Pooling? pooling, bool normalize, (EncoderFamily Family, TransformerConfig Config, string Folder)? declared)
     {
         var model = OnnxImporter.Parse(onnx, $"'{source}'");
-        var graph = new GraphTensors(model.Graph, source);
+        var graph = new GraphTensors(model.Graph, source, declared is { } d ? (d.Family, d.Config) : null);
         TransformerConfig config;
-        try { config = graph.ReadConfig().Validate(); }
+        try { config = (declared?.Config ?? graph.ReadConfig()).Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"ONNX model '{source}' describes an invalid encoder: {e.Message}", e); }
         var loaded = PretrainedCheckpoint.Load(graph.Family, config, graph, pooling, normalize);
         Verify(onnx, model.Graph, loaded.Encoder, $"ONNX model '{source}'");
@@ -177,9 +203,22 @@ public static class OnnxEncoderCheckpoint
         private readonly Dictionary<string, int[]> _shapes = new(StringComparer.Ordinal);
         private readonly Dictionary<string, NodeProto> _producer = new(StringComparer.Ordinal);
         private readonly Dictionary<string, List<NodeProto>> _consumers = new(StringComparer.Ordinal);
+        // With a declared family: the names of its tensors an encoder of the config reads (pooler included), and its
+        // projections' weights in the order the layers run, by their module's own name (the last part before .weight).
+        private readonly HashSet<string>? _expected;
+        private readonly Dictionary<string, Queue<string>>? _byModule;
 
-        public GraphTensors(GraphProto graph, string source)
+        public GraphTensors(GraphProto graph, string source, (EncoderFamily Family, TransformerConfig Config)? declared = null)
         {
+            if (declared is var (family, config))
+            {
+                var declaredNames = new Core.Layers.ParameterSet();
+                _ = new TransformerEncoder(declaredNames, "", config with { Pooler = true }, 0); // declares, allocates nothing
+                var names = declaredNames.Tensors.SelectMany(t => family.SourceNames(t.Name) ?? []).ToList();
+                _expected = names.ToHashSet(StringComparer.Ordinal);
+                _byModule = names.Where(n => n.EndsWith(".weight", StringComparison.Ordinal)).GroupBy(ModuleOf, StringComparer.Ordinal)
+                    .ToDictionary(g => g.Key, g => new Queue<string>(g), StringComparer.Ordinal);
+            }
             (_graph, _src, Source) = (graph, $"ONNX model '{source}'", source);
             foreach (var t in graph.Initializer) _init[t.Name] = t;
             foreach (var n in graph.Node)
@@ -191,16 +230,21 @@ public static class OnnxEncoderCheckpoint
             }
             if (!graph.Input.Any(i => i.Name == "input_ids")) throw new InvalidDataException($"{_src} is not a BERT encoder: it has no 'input_ids' input.");
             foreach (var t in graph.Initializer)
-                if (t.DataType == (int)DataType.Float && IsHuggingFaceName(t.Name)) Add(t.Name, t, transpose: false);
+                if (t.DataType == (int)DataType.Float && (IsHuggingFaceName(t.Name) || _expected?.Contains(t.Name) == true)) Add(t.Name, t, transpose: false);
+            // Weights a declared family reads by name are taken (so that their module is not matched again by order).
+            foreach (var name in _named.Keys)
+                if (_byModule?.GetValueOrDefault(ModuleOf(name)) is { } queue && queue.Contains(name)) _byModule[ModuleOf(name)] = new Queue<string>(queue.Where(n => n != name));
             // The exporter's own names for transposed weights: named after the bias of the Add that consumes the MatMul's output.
             foreach (var n in graph.Node)
             {
                 if (n.OpType != "MatMul" || n.Input.Count != 2 || !_init.TryGetValue(n.Input[1], out var w) || IsHuggingFaceName(w.Name)) continue;
                 string? bias = _consumers.GetValueOrDefault(n.Output.FirstOrDefault() ?? "")?.Where(c => c.OpType == "Add")
                     .SelectMany(c => c.Input).FirstOrDefault(i => i.EndsWith(".bias", StringComparison.Ordinal) && _init.ContainsKey(i));
-                if (bias is null) throw new InvalidDataException($"{_src} is not a BERT encoder: MatMul node '{n.Name}' has a weight '{w.Name}' but no named bias is added after it.");
                 if (w.Dims.Count != 2) throw new InvalidDataException($"{_src}: MatMul node '{n.Name}' has a weight of {w.Dims.Count} dimensions.");
-                string name = bias[..^".bias".Length] + ".weight";
+                string name = bias is not null ? bias[..^".bias".Length] + ".weight"
+                    : ScopedName(n) ?? throw new InvalidDataException(_expected is null
+                        ? $"{_src} is not a BERT encoder: MatMul node '{n.Name}' has a weight '{w.Name}' but no named bias is added after it (a ModernBERT, NomicBERT, JinaBERT or GTE graph is read with its config.json beside it)."
+                        : $"{_src}: MatMul node '{n.Name}' has a weight '{w.Name}' that is none of the {string.Join(", ", _byModule!.Keys)} weights its config.json describes, or more of them than its layers have.");
                 if (_named.TryGetValue(name, out var earlier))
                 {
                     // ALBERT's layers share one set of weights (one tensor, used once per layer); DeBERTa's query and key
@@ -210,7 +254,33 @@ public static class OnnxEncoderCheckpoint
                 }
                 Add(name, w, transpose: true);
             }
-            Family = FamilyOfGraph();
+            Family = declared?.Family ?? FamilyOfGraph();
+        }
+
+        // A bias-free projection's name from its MatMul node's scope: the whole module path when the exporter kept it and the
+        // family reads it, else the next unclaimed weight of the family's with the scope's last module name (its call-count
+        // suffix dropped), layers in order.
+        private string? ScopedName(NodeProto n)
+        {
+            if (_byModule is null || !n.Name.StartsWith('/')) return null;
+            var parts = n.Name.Split('/');
+            if (parts.Length < 3) return null;
+            // The exporter tells a module's later calls apart by a suffix (/Wqkv_1/MatMul for the second layer's Wqkv).
+            string path = string.Join('.', parts[1..^1]) + ".weight", module = System.Text.RegularExpressions.Regex.Replace(parts[^2], "_[0-9]+$", "");
+            var queue = _byModule.GetValueOrDefault(module);
+            if (_expected!.Contains(path))
+            {
+                if (queue is not null) _byModule[module] = new Queue<string>(queue.Where(x => x != path));
+                return path;
+            }
+            return queue is { Count: > 0 } ? queue.Dequeue() : null;
+        }
+
+        // The module's own name of a weight: attn.Wqkv.weight → Wqkv.
+        private static string ModuleOf(string weightName)
+        {
+            var parts = weightName.Split('.');
+            return parts.Length >= 2 ? parts[^2] : weightName;
         }
 
         private static bool IsHuggingFaceName(string name) => name.StartsWith("embeddings.", StringComparison.Ordinal) || name.StartsWith("encoder.", StringComparison.Ordinal)

@@ -209,9 +209,20 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
     [InlineData("small-electra.onnx", 20261214)]
     [InlineData("small-albert.onnx", 20261215)] // ALBERT's graph: each shared weight used by three layers
     [InlineData("small-deberta.onnx", 20261217)] // DeBERTa's graph: log buckets, gathers of c2p and p2c
+    [InlineData("../families/nomic/model.onnx", 20261220)] // NomicBERT's, read with its config.json: rotary positions, scoped bias-free weights
     public async Task MutatedGraphs_AreRefusedNamingTheFile_OrComputeWhatOnnxRuntimeComputes(string fixture, int seed)
     {
-        var original = File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture));
+        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture), config = Path.Combine(Path.GetDirectoryName(path)!, "config.json");
+        var original = File.ReadAllBytes(path);
+        // A graph with a config.json beside it is written beside a copy of that config and read from the file.
+        string? dir = File.Exists(config) ? Directory.CreateTempSubdirectory("fuzz-configured").FullName : null;
+        if (dir is not null) File.Copy(config, Path.Combine(dir, "config.json"));
+        LoadedEncoder Load(byte[] bytes, string source)
+        {
+            if (dir is null) return OnnxEncoderCheckpoint.Load(bytes, source);
+            File.WriteAllBytes(Path.Combine(dir, source), bytes);
+            return OnnxEncoderCheckpoint.Load(Path.Combine(dir, source));
+        }
         var proto = ModelProto.Parser.ParseFrom(original);
         var counts = new Dictionary<Mutation, int>
         {
@@ -226,7 +237,7 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
             {
                 byte[] bytes = Mutate(kind, original, proto, rng);
                 string source = $"fuzz-{kind}-{c}.onnx";
-                var task = Task.Run(() => OnnxEncoderCheckpoint.Load(bytes, source));
+                var task = Task.Run(() => Load(bytes, source));
                 if (await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(30))) != task) { failures.Add($"{source}: hung"); continue; }
                 if (task.Exception?.InnerException is { } e)
                 {
@@ -244,6 +255,7 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
                     failures.Add($"{source}: loaded as a model that computes something other than the graph");
             }
         output.WriteLine($"{cases} cases: {refused} refused, {loaded} loaded, {failures.Count} failures");
+        if (dir is not null) Directory.Delete(dir, recursive: true);
         Assert.True(cases >= 500);
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(20)));
     }

@@ -256,6 +256,18 @@ public sealed class CliTests : IDisposable
         for (int i = 0; i < p1.Length; i++) Assert.Equal(p1[i], p2[i], 5);
     }
 
+    // A ModernBERT's or GTE's PyTorch ONNX export beside its config.json embeds as the folder's safetensors do.
+    [Theory]
+    [InlineData("modernbert")]
+    [InlineData("gte")]
+    public void Embed_FromAFamilysOnnxExport_EqualsTheFolders(string fixture)
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);
+        var fromOnnx = Run("embed", "--pretrained", Path.Combine(folder, "model.onnx"), "--text", "the film was great");
+        Assert.True(fromOnnx.Code == 0, fromOnnx.Err);
+        Assert.Equal(Run("embed", "--pretrained", folder, "--text", "the film was great").Out, fromOnnx.Out);
+    }
+
     [Fact]
     public void Train_FineTunesAPretrainedFolder_AndRefusesBadOnesInOneLine()
     {

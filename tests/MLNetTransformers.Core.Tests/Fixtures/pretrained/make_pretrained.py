@@ -883,14 +883,14 @@ class WeightOnlyNorm(nn.Module):  # nn.LayerNorm(bias=False), which PyTorch 1.13
         self.weight, self.eps = nn.Parameter(torch.ones(n)), eps
 
     def forward(self, x):
-        return torch.nn.functional.layer_norm(x, (x.shape[-1],), self.weight, None, self.eps)
+        return torch.nn.functional.layer_norm(x, self.weight.shape, self.weight, None, self.eps)
 
 
 def rotary(x, theta):  # x [B, H, T, hd]: q * cos + rotate_half(q) * sin, angles formed in float32 as transformers forms them
     hd, T = x.shape[-1], x.shape[-2]
     inv_freq = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.int64).float() / hd))
     freqs = torch.arange(T).float()[:, None] * inv_freq[None, :]
-    emb = torch.cat((freqs, freqs), -1).double()
+    emb = torch.cat((freqs, freqs), -1).to(x.dtype)
     x1, x2 = x[..., : hd // 2], x[..., hd // 2:]
     return x * emb.cos() + torch.cat((-x2, x1), -1) * emb.sin()
 
@@ -924,7 +924,7 @@ class ModernBert(nn.Module):
             q, k = rotary(q, theta), rotary(k, theta)
             allowed = mask[:, None, None, :].bool()
             if local: allowed = allowed & (distance <= self.window // 2)[None, None]
-            scores = (q @ k.transpose(-1, -2) / math.sqrt(hd)).masked_fill(~allowed, torch.finfo(torch.float64).min)
+            scores = (q @ k.transpose(-1, -2) / math.sqrt(hd)).masked_fill(~allowed, torch.finfo(x.dtype).min)
             c = (torch.softmax(scores, -1) @ v).transpose(1, 2).reshape(B, T, D)
             x = x + l.attn.Wo(c)
             u, g = l.mlp.Wi(l.mlp_norm(x)).chunk(2, dim=-1)
@@ -1086,7 +1086,7 @@ class NomicBert(nn.Module):
         for l in self.encoder.layers:
             q, k, v = (t.transpose(1, 2) for t in l.attn.Wqkv(x).view(B, T, 3, H, hd).unbind(2))
             q, k = rotary(q, self.base), rotary(k, self.base)
-            scores = (q @ k.transpose(-1, -2) / math.sqrt(hd)).masked_fill(~mask[:, None, None, :].bool(), torch.finfo(torch.float64).min)
+            scores = (q @ k.transpose(-1, -2) / math.sqrt(hd)).masked_fill(~mask[:, None, None, :].bool(), torch.finfo(x.dtype).min)
             c = (torch.softmax(scores, -1) @ v).transpose(1, 2).reshape(B, T, D)
             x = l.norm1(l.attn.out_proj(c) + x)
             h = l.mlp.fc11(x) * torch.nn.functional.silu(l.mlp.fc12(x))
@@ -1153,8 +1153,8 @@ class JinaBert(nn.Module):
         x = e.LayerNorm(e.word_embeddings(ids) + e.token_type_embeddings(types))
         pos = torch.arange(T)
         slopes = torch.tensor(alibi_slopes(JH), dtype=torch.float32) * -1
-        alibi = (slopes[:, None, None] * (pos[None, :] - pos[:, None]).abs().to(torch.float32)).to(torch.float64)  # [H, T, T]
-        bias = (1.0 - mask[:, None, None, :].double()) * torch.finfo(torch.float64).min
+        alibi = (slopes[:, None, None] * (pos[None, :] - pos[:, None]).abs().to(torch.float32)).to(x.dtype)  # [H, T, T]
+        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         for l in self.encoder.layer:
             s = l.attention.self
             q, k, v = (m(x).view(B, T, JH, hd).transpose(1, 2) for m in (s.query, s.key, s.value))
@@ -1211,7 +1211,7 @@ def ntk_rotary(x, theta, factor):  # x [B, H, T, hd]
     inv_freq = 1.0 / ((theta * factor) ** (torch.arange(0, hd, 2).float() / hd))
     inv_freq = inv_freq / factor ** (2 / hd)
     freqs = torch.einsum("i,j->ij", torch.arange(T, dtype=torch.float32), inv_freq)
-    emb = torch.cat((freqs, freqs), -1).double()
+    emb = torch.cat((freqs, freqs), -1).to(x.dtype)
     x1, x2 = x[..., : hd // 2], x[..., hd // 2:]
     return x * emb.cos() + torch.cat((-x2, x1), -1) * emb.sin()
 
@@ -1239,7 +1239,7 @@ class Gte(nn.Module):
         B, T = ids.shape
         hd = D // H
         x = self.embeddings.LayerNorm(self.embeddings.word_embeddings(ids))
-        bias = (1.0 - mask[:, None, None, :].double()) * torch.finfo(torch.float64).min
+        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         for l in self.encoder.layer:
             q, k, v = (t.view(B, T, H, hd).transpose(1, 2) for t in l.attention.qkv_proj(x).split(D, dim=-1))
             q, k = ntk_rotary(q, self.theta, self.factor), ntk_rotary(k, self.theta, self.factor)
@@ -1278,3 +1278,26 @@ with torch.no_grad():
 task_folder("gte-mlm", "new.", gte, lm, dict(gte_config, architectures=["NewForMaskedLM"]),
             {"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]})
 open(os.path.join("gte-mlm", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+
+
+# The same bare ModernBERT, NomicBERT, JinaBERT and GTE models exported by PyTorch's ONNX exporter (float32, opset 14,
+# dynamic batch and length) as <fixture>/model.onnx beside their config.json and vocab.txt, the layout of a Hugging Face
+# folder's ONNX export: their projections have no biases to name them by (or are packed), so the reader takes their
+# names from the exporter's module scopes (/encoder/layers.0/attn/Wqkv/MatMul) and their shape from config.json.
+def export_onnx(name, model, types):
+    import copy, types as pytypes
+    m = copy.deepcopy(model).float().eval()
+    forward = m.forward
+    m.forward = pytypes.MethodType(lambda self, ids, mask, *t: forward(ids, mask, t[0] if t else torch.zeros_like(ids))[0], m)
+    ids = torch.tensor([[2, 8, 9, 12, 10, 3], [2, 15, 20, 3, 0, 0]])
+    inputs, names = (ids, (ids != 0).long()), ["input_ids", "attention_mask"]
+    if types: inputs, names = inputs + (torch.zeros_like(ids),), names + ["token_type_ids"]
+    torch.onnx.export(m, inputs, os.path.join(name, "model.onnx"), input_names=names, output_names=["last_hidden_state"], opset_version=14,
+                      dynamic_axes={n: {0: "batch", 1: "sequence"} for n in names + ["last_hidden_state"]})
+
+
+torch.set_default_dtype(torch.float32)
+export_onnx("modernbert", modernbert, types=False)
+export_onnx("nomic", nomic, types=True)
+export_onnx("jina", jina, types=True)
+export_onnx("gte", gte, types=False)

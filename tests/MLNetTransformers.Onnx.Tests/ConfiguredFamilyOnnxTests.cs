@@ -1,0 +1,105 @@
+using Google.Protobuf;
+using MLNetTransformers.Core.Pretrained;
+using MLNetTransformers.Onnx.Proto;
+using Xunit;
+
+namespace MLNetTransformers.Onnx.Tests;
+
+/// <summary>
+/// ModernBERT, NomicBERT, JinaBERT and GTE graphs exported by PyTorch 1.13 from make_pretrained.py's reference modules
+/// (Fixtures/families/*/model.onnx, beside the fixture's config.json, vocab.txt and model.safetensors): read with their
+/// config.json, every weight equal to the safetensors checkpoint's, and ONNX Runtime's hidden states equal to the engine's
+/// (the reader's own probe); a bias-free projection named by its module scope, whole or by its own name in layer order.
+/// </summary>
+public class ConfiguredFamilyOnnxTests
+{
+    private static string Folder(string fixture) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "families", fixture);
+
+    [Theory]
+    [InlineData("modernbert", "ModernBERT")]
+    [InlineData("nomic", "NomicBERT")]
+    [InlineData("jina", "JinaBERT")]
+    [InlineData("gte", "GTE")]
+    public void ExportedGraph_IsReadWithItsConfig_WeightsEqualToTheCheckpoints(string fixture, string family)
+    {
+        var fromOnnx = OnnxEncoderCheckpoint.Load(Path.Combine(Folder(fixture), "model.onnx"));
+        Assert.Equal(family, fromOnnx.Family.Name);
+        var fromWeights = PretrainedCheckpoint.LoadFolder(Folder(fixture)).Encoder;
+        // The graph holds the encoder without the pooler (the export returns the hidden states); every block weight is equal.
+        int compared = 0;
+        foreach (var t in fromOnnx.Encoder.Parameters.Tensors)
+        {
+            Assert.Equal(fromWeights.Parameters[t.Name].Value.ToArray(), t.Value.ToArray());
+            compared++;
+        }
+        Assert.Equal(fromWeights.Parameters.Tensors.Count(t => !t.Name.StartsWith("pooler.", StringComparison.Ordinal)), compared);
+        Assert.Equal(fromWeights.Config with { Pooler = false, Pooling = fromOnnx.Encoder.Config.Pooling }, fromOnnx.Encoder.Config);
+    }
+
+    // Hugging Face keeps the export as onnx/model.onnx under the model's folder: config.json and the tokenizer one folder up.
+    [Fact]
+    public void AHuggingFaceFoldersOnnxSubfolder_IsReadWithTheConfigAndTokenizerAbove()
+    {
+        string dir = Directory.CreateTempSubdirectory("onnx-layout").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "onnx"));
+            File.Copy(Path.Combine(Folder("jina"), "config.json"), Path.Combine(dir, "config.json"));
+            File.Copy(Path.Combine(Folder("jina"), "vocab.txt"), Path.Combine(dir, "vocab.txt"));
+            File.Copy(Path.Combine(Folder("jina"), "model.onnx"), Path.Combine(dir, "onnx", "model.onnx"));
+            var encoder = OnnxEncoderCheckpoint.LoadPretrained(Path.Combine(dir, "onnx", "model.onnx"), maxTokens: 12);
+            Assert.True(encoder.Encoder.Config.Alibi);
+            Assert.Equal([6, 8, 17], encoder.Tokenizer.EncodeAll("the film was")); // the fixture vocab.txt's ids, from the folder above
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    // Without its config.json the graph is refused, saying what it needs.
+    [Fact]
+    public void WithoutItsConfig_TheGraphIsRefusedNamingWhatItNeeds()
+    {
+        var e = Assert.Throws<InvalidDataException>(() => OnnxEncoderCheckpoint.Load(File.ReadAllBytes(Path.Combine(Folder("nomic"), "model.onnx")), "nomic.onnx"));
+        Assert.Contains("read with its config.json beside it", e.Message);
+    }
+
+    // An exporter that keeps the whole module path in node names (/encoder/layers.0/attn/Wqkv/MatMul, as Hugging Face
+    // models' nested forwards give) names each weight outright: with the true paths the graph reads; with two layers' query-
+    // key-value projections given each other's paths (the order of the nodes unchanged, so matching by order would still be
+    // right) the weights are read swapped and the probe refuses the graph.
+    [Fact]
+    public void WholeModulePathsInNodeNames_NameTheWeights()
+    {
+        string folder = Folder("nomic");
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(Path.Combine(folder, "model.onnx")));
+        var initializers = model.Graph.Initializer.Select(i => i.Name).ToHashSet();
+        var seen = new Dictionary<string, int>();
+        foreach (var n in model.Graph.Node.Where(n => n.OpType == "MatMul" && initializers.Contains(n.Input[1])))
+        {
+            string module = System.Text.RegularExpressions.Regex.Replace(n.Name.Split('/')[^2], "_[0-9]+$", ""); // /Wqkv_1/ for the second call
+            int layer = seen[module] = seen.GetValueOrDefault(module, -1) + 1;
+            string parent = module is "Wqkv" or "out_proj" ? "attn" : "mlp";
+            n.Name = $"/encoder/layers.{layer}/{parent}/{module}/MatMul";
+        }
+        Assert.Equal(5, seen.Count);
+        string Write(ModelProto m)
+        {
+            string dir = Directory.CreateTempSubdirectory("nomic-scopes").FullName;
+            foreach (var f in new[] { "config.json", "vocab.txt" }) File.Copy(Path.Combine(folder, f), Path.Combine(dir, f));
+            File.WriteAllBytes(Path.Combine(dir, "model.onnx"), m.ToByteArray());
+            return dir;
+        }
+        string named = Write(model);
+        try { Assert.Equal("NomicBERT", OnnxEncoderCheckpoint.Load(Path.Combine(named, "model.onnx")).Family.Name); }
+        finally { Directory.Delete(named, recursive: true); }
+
+        var wqkv = model.Graph.Node.Where(n => n.Name.EndsWith("/Wqkv/MatMul", StringComparison.Ordinal)).ToArray();
+        (wqkv[0].Name, wqkv[1].Name) = (wqkv[1].Name, wqkv[0].Name);
+        string swapped = Write(model);
+        try
+        {
+            var e = Assert.Throws<InvalidDataException>(() => OnnxEncoderCheckpoint.Load(Path.Combine(swapped, "model.onnx")));
+            Assert.Contains("the graph computes something else", e.Message);
+        }
+        finally { Directory.Delete(swapped, recursive: true); }
+    }
+}
