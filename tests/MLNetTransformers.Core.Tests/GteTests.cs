@@ -74,6 +74,7 @@ public class GteTests
         Assert.Same(EncoderFamily.Gte, family);
         Assert.Equal((1000f, 2f, false, false, true, 0, PositionalEncodingKind.None), (c.RotaryTheta, c.RotaryScaling, c.ActivatedHalfFirst, c.ExpansionBias, c.Biases, c.TypeVocabSize, c.PositionalEncoding));
         Assert.Same(EncoderFamily.Gte, EncoderFamily.For(c));
+        Assert.Equal(Pooling.Cls, c.Pooling); // without modules.json, the first token's state, as GTE's model cards pool
         var plain = FixtureConfig();
         plain.Remove("rope_scaling");
         Assert.Equal(1f, Read(plain).Item2.RotaryScaling);

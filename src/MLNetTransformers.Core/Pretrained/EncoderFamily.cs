@@ -291,6 +291,7 @@ public sealed class EncoderFamily
             EmbeddingNorm = true, GatedFeedForward = true, ExpansionBias = false, ActivatedHalfFirst = false,
             PositionalEncoding = positions == "rope" ? PositionalEncodingKind.None : PositionalEncodingKind.Learned,
             RotaryTheta = positions == "rope" ? Float(c, "rope_theta", src, 10_000f) : 0f, RotaryScaling = scaling,
+            Pooling = Pooling.Cls, // GTE's sentence vector is the first token's state (its model cards, its sentence-transformers modules)
         };
     }
 

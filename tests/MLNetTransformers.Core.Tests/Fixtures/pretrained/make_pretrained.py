@@ -1,10 +1,10 @@
 """Writes small random Hugging Face checkpoints of each encoder family the readers support (BERT, DistilBERT,
-RoBERTa, ELECTRA, MPNet) as model folders (config.json, model.safetensors, vocab.txt) plus expected.json: the PyTorch outputs of a
+RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2, ModernBERT, NomicBERT, JinaBERT, GTE) as model folders (config.json, model.safetensors, vocab.txt) plus expected.json: the PyTorch outputs of a
 reference module that uses Hugging Face's exact parameter names, and the gradient of a fixed scalar loss with respect
 to every parameter, so the engine's import can be checked for outputs and every gradient; and bert/finetune.json, four
 fine-tuning steps of a classifier on the BERT checkpoint (each loss, every weight after), for the engine's training step. The transformers package is
-not installable here; these modules follow modeling_bert.py, modeling_distilbert.py, modeling_roberta.py, modeling_electra.py and modeling_mpnet.py
-(eval mode: dropout 0). Needs Debian's python3-torch (../shared/peers/install.sh) and python3-regex:
+not installable here; these modules follow modeling_bert.py, modeling_distilbert.py, modeling_roberta.py, modeling_electra.py, modeling_mpnet.py
+and the other families' model files named at each (eval mode: dropout 0); the last four are also exported to ONNX (model.onnx). Needs Debian's python3-torch (../shared/peers/install.sh) and python3-regex:
     /usr/bin/python3 make_pretrained.py
 Storage: bert F32 (with the "bert." prefix of a task checkpoint, old gamma/beta LayerNorm names in the embeddings, a
 cls.* head and the position_ids buffer), distilbert F16, roberta BF16 (the reference computes with the stored,
