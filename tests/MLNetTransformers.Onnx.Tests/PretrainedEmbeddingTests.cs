@@ -66,5 +66,16 @@ public class PretrainedEmbeddingTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => generator.GenerateAsync(texts, cancellationToken: cancelled.Token));
         var e = await Assert.ThrowsAsync<NotSupportedException>(() => generator.GenerateAsync(texts, new EmbeddingGenerationOptions { Dimensions = 768 }));
         Assert.Contains("384-dimensional", e.Message);
+
+        // Fewer dimensions (Matryoshka models' use): the leading components, back to unit length since MiniLM's are.
+        var cut = await generator.GenerateAsync(texts, new EmbeddingGenerationOptions { Dimensions = 64 });
+        for (int i = 0; i < texts.Length; i++)
+        {
+            var full = embeddings[i].Vector.Span[..64].ToArray();
+            float norm = System.Numerics.Tensors.TensorPrimitives.Norm(full);
+            Assert.Equal(64, cut[i].Vector.Length);
+            Assert.Equal(1f, System.Numerics.Tensors.TensorPrimitives.Norm(cut[i].Vector.Span), 4);
+            for (int k = 0; k < 64; k++) Assert.Equal(full[k] / norm, cut[i].Vector.Span[k], 5);
+        }
     }
 }

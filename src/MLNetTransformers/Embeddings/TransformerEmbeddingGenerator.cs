@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using Microsoft.Extensions.AI;
 using MLNetTransformers.Featurization;
 
@@ -8,6 +9,9 @@ namespace MLNetTransformers.Embeddings;
 /// (a pretrained one such as all-MiniLM-L6-v2, a classifier's, masked-LM pretraining's): texts in batches, one
 /// <see cref="Embedding{T}"/> each, in order. Safe to call from many threads at once (the featurizer's encoder
 /// replicas); cancellation is checked between batches. Its metadata gives the model id and the vector size.
+/// <see cref="EmbeddingGenerationOptions.Dimensions"/> below the encoder's width keeps the leading components (scaled back
+/// to unit length when the encoder's embeddings are), as Matryoshka-trained models such as nomic-embed-text-v1.5 and
+/// mxbai-embed-large-v1 are used (sentence-transformers' <c>truncate_dim</c>); other models lose quality when cut.
 /// </summary>
 public sealed class TransformerEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
 {
@@ -42,9 +46,11 @@ public sealed class TransformerEmbeddingGenerator : IEmbeddingGenerator<string, 
     public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(values);
-        int d = _featurizer.Dimension;
+        int d = _featurizer.Dimension, kept = d;
         if (options?.Dimensions is { } asked && asked != d)
-            throw new NotSupportedException($"{Metadata.DefaultModelId} makes {d}-dimensional embeddings; {asked} were asked for.");
+            kept = asked is > 0 && asked < d ? asked
+                : throw new NotSupportedException($"{Metadata.DefaultModelId} makes {d}-dimensional embeddings; {asked} were asked for (fewer, from 1 to {d - 1}, keep the leading components).");
+        bool unitLength = _featurizer.Encoder.Config.NormalizeEmbeddings;
         if (options?.ModelId is { } model && model != Metadata.DefaultModelId)
             throw new NotSupportedException($"This generator runs {Metadata.DefaultModelId}; model '{model}' was asked for.");
         var texts = values.ToList();
@@ -57,7 +63,11 @@ public sealed class TransformerEmbeddingGenerator : IEmbeddingGenerator<string, 
             int n = Math.Min(BatchSize, texts.Count - start);
             tokens += _featurizer.EmbedCountingTokens(texts.GetRange(start, n), vectors.AsSpan(0, n * d));
             for (int i = 0; i < n; i++)
-                result.Add(new Embedding<float>(vectors.AsSpan(i * d, d).ToArray()) { ModelId = Metadata.DefaultModelId, CreatedAt = DateTimeOffset.UtcNow });
+            {
+                var vector = vectors.AsSpan(i * d, kept).ToArray();
+                if (kept < d && unitLength && TensorPrimitives.Norm(vector) is var norm and > 0f) TensorPrimitives.Divide(vector, norm, vector);
+                result.Add(new Embedding<float>(vector) { ModelId = Metadata.DefaultModelId, CreatedAt = DateTimeOffset.UtcNow });
+            }
         }
         result.Usage = new UsageDetails { InputTokenCount = tokens }; // what the encoder read: special tokens in, truncated tokens out
         return Task.FromResult(result);
