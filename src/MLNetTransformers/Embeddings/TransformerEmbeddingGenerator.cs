@@ -10,8 +10,9 @@ namespace MLNetTransformers.Embeddings;
 /// <see cref="Embedding{T}"/> each, in order. Safe to call from many threads at once (the featurizer's encoder
 /// replicas); cancellation is checked between batches. Its metadata gives the model id and the vector size.
 /// <see cref="EmbeddingGenerationOptions.Dimensions"/> below the encoder's width keeps the leading components (scaled back
-/// to unit length when the encoder's embeddings are), as Matryoshka-trained models such as nomic-embed-text-v1.5 and
-/// mxbai-embed-large-v1 are used (sentence-transformers' <c>truncate_dim</c>); other models lose quality when cut.
+/// to unit length when the encoder's embeddings are), as sentence-transformers' <c>truncate_dim</c> cuts Matryoshka-trained
+/// models such as mxbai-embed-large-v1 (nomic-embed-text-v1.5's own recipe layer-norms the vector first); other models lose
+/// quality when cut.
 /// </summary>
 public sealed class TransformerEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
 {
