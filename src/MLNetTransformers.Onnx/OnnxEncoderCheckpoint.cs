@@ -50,7 +50,9 @@ public static class OnnxEncoderCheckpoint
     }
 
     // The config.json beside the file or one folder up (Hugging Face keeps onnx/model.onnx under the model's folder) when
-    // it names a family whose shape the graph does not show; null otherwise (the graph's own shapes are read).
+    // it names a family whose shape the graph does not show; null otherwise (the graph's own shapes are read, and a
+    // config.json of another family, or one that is not a model's, is not looked into further). A configured family's
+    // config is read whole: a setting the engine does not run is refused by name.
     private static (EncoderFamily Family, TransformerConfig Config, string Folder)? ConfigBeside(string path)
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
@@ -58,8 +60,14 @@ public static class OnnxEncoderCheckpoint
         {
             string config = Path.Combine(folder, "config.json");
             if (!File.Exists(config)) continue;
-            var (family, c) = PretrainedCheckpoint.ReadConfig(config);
-            return ConfiguredFamilies.Contains(family) ? (family, c, folder) : null;
+            EncoderFamily family;
+            try
+            {
+                using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(config));
+                family = EncoderFamily.ForConfig(doc.RootElement, config);
+            }
+            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or NotSupportedException or InvalidOperationException) { return null; }
+            return ConfiguredFamilies.Contains(family) ? (family, PretrainedCheckpoint.ReadConfig(config).Config, folder) : null;
         }
         return null;
     }
@@ -78,8 +86,9 @@ public static class OnnxEncoderCheckpoint
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
         // The tokenizer's files are beside the file, or in the folder of the config.json a configured family is read with.
-        string folder = ConfigBeside(path)?.Folder ?? Path.GetDirectoryName(Path.GetFullPath(path))!, vocab = Path.Combine(folder, "vocab.txt");
-        var loaded = Load(path, pooling, normalize);
+        var declared = ConfigBeside(path);
+        string folder = declared?.Folder ?? Path.GetDirectoryName(Path.GetFullPath(path))!, vocab = Path.Combine(folder, "vocab.txt");
+        var loaded = Load(File.ReadAllBytes(path), path, pooling, normalize, declared);
         // A vocab.txt is read with the graph's family's specials (MPNet's: a folder of a bare ONNX file has no config.json to
         // say so); any other tokenizer file as a model folder's.
         if (File.Exists(vocab)) return PretrainedEncoder.FromWordPiece(loaded, vocab, maxTokens, path);

@@ -62,6 +62,29 @@ public class ConfiguredFamilyOnnxTests
         Assert.Contains("read with its config.json beside it", e.Message);
     }
 
+    // A config.json of another model beside a BERT graph (or one that is no model's) leaves the graph read from its own
+    // shapes; a configured family's config.json with a setting the engine does not run is refused naming it.
+    [Fact]
+    public void TheConfigBesideAGraph_IsReadOnlyForTheFamiliesThatNeedIt()
+    {
+        string dir = Directory.CreateTempSubdirectory("onnx-config").FullName;
+        try
+        {
+            File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "small-bert.onnx"), Path.Combine(dir, "model.onnx"));
+            foreach (var other in new[] { "{\"model_type\": \"t5\"}", "[1, 2]", "not json" })
+            {
+                File.WriteAllText(Path.Combine(dir, "config.json"), other);
+                Assert.Equal("BERT", OnnxEncoderCheckpoint.Load(Path.Combine(dir, "model.onnx")).Family.Name);
+            }
+            File.Copy(Path.Combine(Folder("nomic"), "model.onnx"), Path.Combine(dir, "model.onnx"), overwrite: true);
+            var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Folder("nomic"), "config.json")))!.AsObject();
+            config["rotary_scaling_factor"] = 2.0;
+            File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+            Assert.Contains("rotary_scaling_factor", Assert.Throws<NotSupportedException>(() => OnnxEncoderCheckpoint.Load(Path.Combine(dir, "model.onnx"))).Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     // An exporter that keeps the whole module path in node names (/encoder/layers.0/attn/Wqkv/MatMul, as Hugging Face
     // models' nested forwards give) names each weight outright: with the true paths the graph reads; with two layers' query-
     // key-value projections given each other's paths (the order of the nodes unchanged, so matching by order would still be
