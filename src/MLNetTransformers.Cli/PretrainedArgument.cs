@@ -4,8 +4,8 @@ namespace MLNetTransformers.Cli;
 internal static class PretrainedArgument
 {
     /// <summary>
-    /// <c>--pretrained</c>: a Hugging Face model folder, a PyTorch-exported BERT <c>.onnx</c> file with <c>vocab.txt</c>
-    /// beside it, the name of the packaged model, or a hub id found in the Hugging Face cache. Anything else is a usage
+    /// <c>--pretrained</c>: a Hugging Face model folder (its weights, or an <c>onnx/model.onnx</c> when it holds none), a
+    /// PyTorch-exported BERT <c>.onnx</c> file with <c>vocab.txt</c> beside it, the name of the packaged model, or a hub id found in the Hugging Face cache. Anything else is a usage
     /// error; a bad file an error naming it.
     /// </summary>
     public static PretrainedEncoder Load(string path, int? maxTokens)
@@ -14,7 +14,7 @@ internal static class PretrainedArgument
         {
             if (path == MiniLM.ModelName) return MiniLM.Load(maxTokens ?? PretrainedEncoder.DefaultMaxTokens);
             path = ModelFile.FolderOfHubId(path, "--pretrained", Neither);
-            if (Directory.Exists(path)) return PretrainedEncoder.FromHuggingFaceFolder(path, maxTokens);
+            if (Directory.Exists(path)) return OnnxEncoderCheckpoint.LoadFolder(path, maxTokens); // its weights, or else its ONNX export
             if (File.Exists(path) && path.EndsWith(".onnx", StringComparison.OrdinalIgnoreCase)) return OnnxEncoderCheckpoint.LoadPretrained(path, maxTokens);
         }
         // A --max-tokens the tokenizer or the encoder's positions cannot take is the command line's fault, not the file's.

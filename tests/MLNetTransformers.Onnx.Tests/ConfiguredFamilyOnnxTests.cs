@@ -50,6 +50,13 @@ public class ConfiguredFamilyOnnxTests
             var encoder = OnnxEncoderCheckpoint.LoadPretrained(Path.Combine(dir, "onnx", "model.onnx"), maxTokens: 12);
             Assert.True(encoder.Encoder.Config.Alibi);
             Assert.Equal([6, 8, 17], encoder.Tokenizer.EncodeAll("the film was")); // the fixture vocab.txt's ids, from the folder above
+            // The folder itself, holding no weights, is read through its export (as transformers.js repositories are).
+            Assert.Equal(Path.Combine(dir, "onnx", "model.onnx"), OnnxEncoderCheckpoint.ExportIn(dir));
+            var folder = OnnxEncoderCheckpoint.LoadFolder(dir, maxTokens: 12);
+            Assert.Equal(encoder.Encoder.Parameters.Data, folder.Encoder.Parameters.Data);
+            Assert.False(folder.Encoder.Config.Pooler); // the export's encoder: no pooler
+            // With weights beside the export, the weights are read (the fixture's checkpoint carries the pooler).
+            Assert.True(OnnxEncoderCheckpoint.LoadFolder(Folder("jina")).Encoder.Config.Pooler);
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

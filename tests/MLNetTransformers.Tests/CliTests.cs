@@ -256,7 +256,8 @@ public sealed class CliTests : IDisposable
         for (int i = 0; i < p1.Length; i++) Assert.Equal(p1[i], p2[i], 5);
     }
 
-    // A ModernBERT's or GTE's PyTorch ONNX export beside its config.json embeds as the folder's safetensors do.
+    // A ModernBERT's or GTE's PyTorch ONNX export beside its config.json embeds as the folder's safetensors do, and so does a
+    // folder that holds only the export as onnx/model.onnx (a transformers.js repository's layout).
     [Theory]
     [InlineData("modernbert")]
     [InlineData("gte")]
@@ -266,6 +267,13 @@ public sealed class CliTests : IDisposable
         var fromOnnx = Run("embed", "--pretrained", Path.Combine(folder, "model.onnx"), "--text", "the film was great");
         Assert.True(fromOnnx.Code == 0, fromOnnx.Err);
         Assert.Equal(Run("embed", "--pretrained", folder, "--text", "the film was great").Out, fromOnnx.Out);
+        string onnxOnly = Path.Combine(_dir, fixture + "-onnx-only");
+        Directory.CreateDirectory(Path.Combine(onnxOnly, "onnx"));
+        foreach (var f in new[] { "config.json", "vocab.txt" }) File.Copy(Path.Combine(folder, f), Path.Combine(onnxOnly, f));
+        File.Copy(Path.Combine(folder, "model.onnx"), Path.Combine(onnxOnly, "onnx", "model.onnx"));
+        var fromFolder = Run("embed", "--pretrained", onnxOnly, "--text", "the film was great");
+        Assert.True(fromFolder.Code == 0, fromFolder.Err);
+        Assert.Equal(fromOnnx.Out, fromFolder.Out);
     }
 
     [Fact]

@@ -228,7 +228,9 @@ public static class PretrainedCheckpoint
         if (File.Exists(pickle)) { using var f = PyTorchCheckpointFile.Open(pickle); return load(f); }
         if (File.Exists(safetensors + ".index.json")) { using var f = ShardedCheckpoint.Open(safetensors + ".index.json", SafeTensorsFile.Open); return load(f); }
         if (File.Exists(pickle + ".index.json")) { using var f = ShardedCheckpoint.Open(pickle + ".index.json", PyTorchCheckpointFile.Open); return load(f); }
-        throw new FileNotFoundException($"Model folder '{folder}' has no model.safetensors, pytorch_model.bin or index of their shards.", safetensors);
+        string export = File.Exists(Path.Combine(folder, "onnx", "model.onnx")) || File.Exists(Path.Combine(folder, "model.onnx"))
+            ? " It holds an ONNX export, which OnnxEncoderCheckpoint.LoadFolder (MLNetTransformers.Onnx) and the CLI's --pretrained read." : "";
+        throw new FileNotFoundException($"Model folder '{folder}' has no model.safetensors, pytorch_model.bin or index of their shards.{export}", safetensors);
     }
 
     /// <summary>The family and engine config of a Hugging Face <c>config.json</c>.</summary>
