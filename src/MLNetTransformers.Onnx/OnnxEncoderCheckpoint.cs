@@ -96,31 +96,21 @@ public static class OnnxEncoderCheckpoint
         return new PretrainedEncoder(loaded.Encoder, PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, loaded.Encoder)), path);
     }
 
-    // The files a folder's tokenizer is read from (PretrainedEncoder.TokenizerOf's), and those that hold a folder's weights.
-    private static readonly string[] TokenizerFiles = ["vocab.txt", "tokenizer.json", "vocab.json", "sentencepiece.bpe.model", "spiece.model", "spm.model"],
-        WeightFiles = ["model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json", "modules.json"];
+    // The files a folder's tokenizer is read from (PretrainedEncoder.TokenizerOf's).
+    private static readonly string[] TokenizerFiles = ["vocab.txt", "tokenizer.json", "vocab.json", "sentencepiece.bpe.model", "spiece.model", "spm.model"];
 
     private static bool HasTokenizer(string folder) => TokenizerFiles.Any(f => File.Exists(Path.Combine(folder, f)));
 
     /// <summary>
-    /// The ONNX export a Hugging Face folder holds instead of weights (transformers.js repositories keep only
-    /// <c>onnx/model.onnx</c>): that file, or <c>model.onnx</c> in the folder itself; null when it has neither.
-    /// </summary>
-    /// <param name="folder">A model folder.</param>
-    public static string? ExportIn(string folder) =>
-        new[] { Path.Combine(folder, "onnx", "model.onnx"), Path.Combine(folder, "model.onnx") }.FirstOrDefault(File.Exists);
-
-    /// <summary>
     /// A Hugging Face folder ready to fine-tune or embed with: its weights (<see cref="PretrainedEncoder.FromHuggingFaceFolder"/>),
-    /// or, when it holds no weights but an ONNX export (<see cref="ExportIn"/>), that graph with the folder's config and tokenizer.
+    /// or, when it holds no weights but an ONNX export (<see cref="PretrainedCheckpoint.OnnxExportIn"/>), that graph with the folder's config and tokenizer.
     /// </summary>
     /// <param name="folder">The model folder.</param>
     /// <param name="maxTokens">Length of the tokenizer's sequences; null = <see cref="PretrainedEncoder.DefaultMaxTokens"/>, or the encoder's positions if fewer.</param>
     public static PretrainedEncoder LoadFolder(string folder, int? maxTokens = null)
     {
-        // modules.json: a sentence-transformers folder may keep its weights in a subfolder (0_BERT), read as it says.
-        bool weights = WeightFiles.Any(f => File.Exists(Path.Combine(folder, f)));
-        return !weights && ExportIn(folder) is { } onnx ? LoadPretrained(onnx, maxTokens) : PretrainedEncoder.FromHuggingFaceFolder(folder, maxTokens);
+        return !PretrainedCheckpoint.HasWeights(folder) && PretrainedCheckpoint.OnnxExportIn(folder) is { } onnx
+            ? LoadPretrained(onnx, maxTokens) : PretrainedEncoder.FromHuggingFaceFolder(folder, maxTokens);
     }
 
     /// <summary>Loads the encoder from ONNX bytes; <paramref name="source"/> names them in errors.</summary>

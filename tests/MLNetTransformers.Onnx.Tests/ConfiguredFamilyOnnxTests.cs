@@ -51,7 +51,7 @@ public class ConfiguredFamilyOnnxTests
             Assert.True(encoder.Encoder.Config.Alibi);
             Assert.Equal([6, 8, 17], encoder.Tokenizer.EncodeAll("the film was")); // the fixture vocab.txt's ids, from the folder above
             // The folder itself, holding no weights, is read through its export (as transformers.js repositories are).
-            Assert.Equal(Path.Combine(dir, "onnx", "model.onnx"), OnnxEncoderCheckpoint.ExportIn(dir));
+            Assert.Equal(Path.Combine(dir, "onnx", "model.onnx"), PretrainedCheckpoint.OnnxExportIn(dir));
             var folder = OnnxEncoderCheckpoint.LoadFolder(dir, maxTokens: 12);
             Assert.Equal(encoder.Encoder.Parameters.Data, folder.Encoder.Parameters.Data);
             Assert.False(folder.Encoder.Config.Pooler); // the export's encoder: no pooler

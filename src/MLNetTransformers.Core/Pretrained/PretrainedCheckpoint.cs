@@ -228,10 +228,24 @@ public static class PretrainedCheckpoint
         if (File.Exists(pickle)) { using var f = PyTorchCheckpointFile.Open(pickle); return load(f); }
         if (File.Exists(safetensors + ".index.json")) { using var f = ShardedCheckpoint.Open(safetensors + ".index.json", SafeTensorsFile.Open); return load(f); }
         if (File.Exists(pickle + ".index.json")) { using var f = ShardedCheckpoint.Open(pickle + ".index.json", PyTorchCheckpointFile.Open); return load(f); }
-        string export = File.Exists(Path.Combine(folder, "onnx", "model.onnx")) || File.Exists(Path.Combine(folder, "model.onnx"))
+        string export = OnnxExportIn(folder) is not null
             ? " It holds an ONNX export, which OnnxEncoderCheckpoint.LoadFolder (MLNetTransformers.Onnx) and the CLI's --pretrained read." : "";
         throw new FileNotFoundException($"Model folder '{folder}' has no model.safetensors, pytorch_model.bin or index of their shards.{export}", safetensors);
     }
+
+    /// <summary>Whether a model folder holds weights <see cref="LoadFolder"/> reads (whole or sharded), or a sentence-transformers <c>modules.json</c> that says where they are.</summary>
+    /// <param name="folder">A model folder.</param>
+    public static bool HasWeights(string folder) => WeightFiles.Any(f => File.Exists(Path.Combine(folder, f)));
+
+    private static readonly string[] WeightFiles = ["model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json", "modules.json"];
+
+    /// <summary>
+    /// The ONNX export a model folder holds (transformers.js repositories keep only <c>onnx/model.onnx</c>): that file, or
+    /// <c>model.onnx</c> in the folder itself; null when it has neither.
+    /// </summary>
+    /// <param name="folder">A model folder.</param>
+    public static string? OnnxExportIn(string folder) =>
+        new[] { Path.Combine(folder, "onnx", "model.onnx"), Path.Combine(folder, "model.onnx") }.FirstOrDefault(File.Exists);
 
     /// <summary>The family and engine config of a Hugging Face <c>config.json</c>.</summary>
     /// <param name="path">The config.json file.</param>
