@@ -34,7 +34,13 @@ public static class OnnxEncoderCheckpoint
         "Abs", "Less", "Log", "Min", // MPNet's relative position buckets
         "Sign", "Greater", "LessOrEqual", "And", "Ceil", "Clip", "Tile", "GatherElements", // DeBERTa's log buckets and disentangled attention
         "Cos", "Sin", "Einsum", "Split", "Reciprocal", "Sigmoid", // rotary positions (ModernBERT's, NomicBERT's, GTE's), gated blocks, SiLU
+        "SimplifiedLayerNormalization", // what ONNX Runtime's optimizer makes of a norm without β's remaining steps (ModernBERT's)
     };
+
+    // ONNX Runtime's own fusions (com.microsoft), which a graph it optimized and saved (SessionOptions.OptimizedModelFilePath,
+    // extended level) holds: the scaled score product, a bias added before GELU, GELU itself, x·σ(x) (QuickGelu), the
+    // residual sum with its LayerNorm. Its Python optimizer's Attention and EmbedLayerNormalization nodes are not among them.
+    private static readonly HashSet<string> RuntimeFusions = new(StringComparer.Ordinal) { "FusedMatMul", "BiasGelu", "Gelu", "FastGelu", "QuickGelu", "SkipLayerNormalization" };
 
     // Families whose shape an exported graph does not show (rotary bases, windows, ALiBi, gates): read with their config.json.
     private static readonly EncoderFamily[] ConfiguredFamilies = [EncoderFamily.ModernBert, EncoderFamily.NomicBert, EncoderFamily.JinaBert, EncoderFamily.Gte];
@@ -250,8 +256,8 @@ public static class OnnxEncoderCheckpoint
             foreach (var t in graph.Initializer) _init[t.Name] = t;
             foreach (var n in graph.Node)
             {
-                if (!string.IsNullOrEmpty(n.Domain) || !EncoderOperators.Contains(n.OpType))
-                    throw new InvalidDataException($"{_src} is not a BERT encoder exported by PyTorch: node '{n.Name}' is a {(string.IsNullOrEmpty(n.Domain) ? "" : n.Domain + ".")}{n.OpType}, which such an encoder does not use (fused or optimized graphs are not read; export without fusion).");
+                if (string.IsNullOrEmpty(n.Domain) ? !EncoderOperators.Contains(n.OpType) : n.Domain != "com.microsoft" || !RuntimeFusions.Contains(n.OpType))
+                    throw new InvalidDataException($"{_src} is not a BERT encoder exported by PyTorch: node '{n.Name}' is a {(string.IsNullOrEmpty(n.Domain) ? "" : n.Domain + ".")}{n.OpType}, which such an encoder does not use (graphs fused by ONNX Runtime's transformer optimizer, with Attention or EmbedLayerNormalization nodes, are not read; export without fusion).");
                 foreach (var o in n.Output) _producer[o] = n;
                 foreach (var i in n.Input) (_consumers.TryGetValue(i, out var l) ? l : _consumers[i] = []).Add(n);
             }
@@ -265,8 +271,11 @@ public static class OnnxEncoderCheckpoint
             foreach (var n in graph.Node)
             {
                 if (n.OpType != "MatMul" || n.Input.Count != 2 || !_init.TryGetValue(n.Input[1], out var w) || IsHuggingFaceName(w.Name)) continue;
-                string? bias = _consumers.GetValueOrDefault(n.Output.FirstOrDefault() ?? "")?.Where(c => c.OpType == "Add")
-                    .SelectMany(c => c.Input).FirstOrDefault(i => i.EndsWith(".bias", StringComparison.Ordinal) && _init.ContainsKey(i));
+                // The bias an Add, ONNX Runtime's BiasGelu and FastGelu, or its SkipLayerNormalization (fifth input; the fourth is the
+                // norm's β) adds to the product.
+                string? bias = _consumers.GetValueOrDefault(n.Output.FirstOrDefault() ?? "")?
+                    .SelectMany(c => c.OpType is "Add" or "BiasGelu" or "FastGelu" ? c.Input : c.OpType == "SkipLayerNormalization" && c.Input.Count > 4 ? [c.Input[4]] : [])
+                    .FirstOrDefault(i => i.EndsWith(".bias", StringComparison.Ordinal) && _init.ContainsKey(i));
                 if (w.Dims.Count != 2) throw new InvalidDataException($"{_src}: MatMul node '{n.Name}' has a weight of {w.Dims.Count} dimensions.");
                 string name = bias is not null ? bias[..^".bias".Length] + ".weight"
                     : ScopedName(n) ?? throw new InvalidDataException(_expected is null
@@ -360,6 +369,10 @@ public static class OnnxEncoderCheckpoint
         public TransformerConfig ReadConfig()
         {
             var family = Family;
+            // DeBERTa's disentangled terms gathered without its table: an optimizer folded the relative positions and their
+            // LayerNorm into one constant, whose weights cannot be told apart again.
+            if (family != EncoderFamily.DebertaV2 && _graph.Node.Any(n => n.OpType == "GatherElements"))
+                throw new InvalidDataException($"{_src} gathers DeBERTa's disentangled attention terms but has no '{DebertaRelative}': an optimizer folded its relative positions into a constant; read the graph as PyTorch exported it.");
             bool mpnet = family == EncoderFamily.Mpnet, distilBert = family == EncoderFamily.DistilBert, albert = family == EncoderFamily.Albert, deberta = family == EncoderFamily.DebertaV2;
             var word = Shape("embeddings.word_embeddings.weight");
             // DeBERTa-v3 has no absolute positions: its length limit is its max_position_embeddings, 512.
@@ -389,8 +402,9 @@ public static class OnnxEncoderCheckpoint
             int offset = mpnet || family == EncoderFamily.Roberta ? 2 : 0, buckets = mpnet ? Shape(RelativeBias)[0] : 0;
             if (mpnet && Shape(RelativeBias)[1] != heads)
                 throw new InvalidDataException($"{_src}: the relative position bias '{RelativeBias}' has {Shape(RelativeBias)[1]} heads; the attention has {heads}.");
-            bool erf = _graph.Node.Any(n => n.OpType == "Erf");
-            bool tanhGelu = !erf && _graph.Node.Count(n => n.OpType == "Tanh") > (_shapes.ContainsKey("pooler.dense.weight") ? 1 : 0);
+            // GELU: erf's form (ONNX Runtime's fused BiasGelu and Gelu compute it too), or the tanh form (its FastGelu).
+            bool erf = _graph.Node.Any(n => n.OpType is "Erf" or "BiasGelu" or "Gelu");
+            bool tanhGelu = !erf && (_graph.Node.Any(n => n.OpType == "FastGelu") || _graph.Node.Count(n => n.OpType == "Tanh") > (_shapes.ContainsKey("pooler.dense.weight") ? 1 : 0));
             return new TransformerConfig
             {
                 VocabSize = word[0], ModelDim = d, EmbeddingDim = embeddingDim, MaxLength = pos[0] - offset, PositionOffset = offset, RelativeAttentionBuckets = buckets,
@@ -442,11 +456,14 @@ public static class OnnxEncoderCheckpoint
             int heads = (int)shape[2], headSize = (int)shape[3];
             var scale = _graph.Node.Where(n => n.OpType is "Div" or "Mul" && n.Input.Count == 2).Select(n => (n, c: Floats(n.Input[1])))
                 .FirstOrDefault(x => x.c is { Length: 1 } && _producer.TryGetValue(x.n.Input[0], out var p) && p.OpType == "MatMul" && p.Input.Count == 2 && !_init.ContainsKey(p.Input[1]));
-            if (scale.c is { } c)
+            // ONNX Runtime's FusedMatMul carries the scale as its alpha.
+            var fused = scale.c is null ? _graph.Node.FirstOrDefault(n => n.OpType == "FusedMatMul") : null;
+            if (scale.c is { } c || fused?.Attribute.FirstOrDefault(a => a.Name == "alpha") is { F: > 0f })
             {
-                double implied = scale.n.OpType == "Div" ? c[0] * c[0] : 1.0 / (c[0] * c[0]);
+                var (node, implied) = scale.c is { } divisor ? (scale.n, scale.n.OpType == "Div" ? divisor[0] * divisor[0] : 1.0 / (divisor[0] * divisor[0]))
+                    : (fused!, 1.0 / Math.Pow(fused!.Attribute.First(a => a.Name == "alpha").F, 2));
                 if (Math.Abs(implied - scoreFactor * headSize) > 0.01 * scoreFactor * headSize)
-                    throw new InvalidDataException($"{_src}: node '{scale.n.Name}' scales attention scores for a head size of {implied / scoreFactor:G4}, but the heads are {headSize} wide.");
+                    throw new InvalidDataException($"{_src}: node '{node.Name}' scales attention scores for a head size of {implied / scoreFactor:G4}, but the heads are {headSize} wide.");
             }
             return heads;
         }
@@ -456,7 +473,7 @@ public static class OnnxEncoderCheckpoint
         {
             foreach (var n in _graph.Node)
             {
-                if (n.OpType == "LayerNormalization") return n.Attribute.FirstOrDefault(a => a.Name == "epsilon")?.F ?? 1e-5f;
+                if (n.OpType is "LayerNormalization" or "SkipLayerNormalization") return n.Attribute.FirstOrDefault(a => a.Name == "epsilon")?.F ?? 1e-5f;
                 if (n.OpType == "Add" && n.Input.Count == 2 && _producer.TryGetValue(n.Input[0], out var p) && p.OpType == "ReduceMean" && Floats(n.Input[1]) is { Length: 1 } eps) return eps[0];
             }
             throw new InvalidDataException($"{_src} is not a BERT encoder: no LayerNorm epsilon was found.");

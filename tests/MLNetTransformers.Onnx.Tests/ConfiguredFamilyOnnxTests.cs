@@ -36,6 +36,27 @@ public class ConfiguredFamilyOnnxTests
         Assert.Equal(fromWeights.Config with { Pooler = false, Pooling = fromOnnx.Encoder.Config.Pooling }, fromOnnx.Encoder.Config);
     }
 
+    // The same graphs optimized and saved by ONNX Runtime (extended level: its fused products, GELU and norms) beside their
+    // config.json: the same weights.
+    [Theory]
+    [InlineData("modernbert")]
+    [InlineData("nomic")]
+    [InlineData("jina")]
+    [InlineData("gte")]
+    public void ExportedGraph_OptimizedByOnnxRuntime_ReadsToTheSameWeights(string fixture)
+    {
+        string dir = Directory.CreateTempSubdirectory("optimized-family").FullName;
+        try
+        {
+            File.Copy(Path.Combine(Folder(fixture), "config.json"), Path.Combine(dir, "config.json"));
+            using (var options = new Microsoft.ML.OnnxRuntime.SessionOptions { GraphOptimizationLevel = Microsoft.ML.OnnxRuntime.GraphOptimizationLevel.ORT_ENABLE_EXTENDED, OptimizedModelFilePath = Path.Combine(dir, "model.onnx") })
+            using (new Microsoft.ML.OnnxRuntime.InferenceSession(Path.Combine(Folder(fixture), "model.onnx"), options)) { }
+            var optimized = OnnxEncoderCheckpoint.Load(Path.Combine(dir, "model.onnx"));
+            Assert.Equal(OnnxEncoderCheckpoint.Load(Path.Combine(Folder(fixture), "model.onnx")).Encoder.Parameters.Data, optimized.Encoder.Parameters.Data);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     // Hugging Face keeps the export as onnx/model.onnx under the model's folder: config.json and the tokenizer one folder up.
     [Fact]
     public void AHuggingFaceFoldersOnnxSubfolder_IsReadWithTheConfigAndTokenizerAbove()

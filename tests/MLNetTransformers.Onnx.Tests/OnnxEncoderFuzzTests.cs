@@ -79,6 +79,49 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
     private static void CopyFixture(string dir, string folder, string file) =>
         File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", folder, file), Path.Combine(dir, file));
 
+    // A graph ONNX Runtime optimized and saved (extended level: FusedMatMul for the scaled scores, BiasGelu, LayerNormalization)
+    // is read to the same weights and shape as the PyTorch export it came from, and computes what ONNX Runtime computes.
+    [Theory]
+    [InlineData("small-bert.onnx", "BERT")]
+    [InlineData("small-roberta.onnx", "RoBERTa")]
+    [InlineData("small-distilbert.onnx", "DistilBERT")]
+    [InlineData("small-electra.onnx", "ELECTRA")]
+    [InlineData("small-mpnet.onnx", "MPNet")]
+    [InlineData("small-albert.onnx", "ALBERT")]
+    public void AGraphOptimizedByOnnxRuntime_ReadsAsItsExport(string fixture, string family)
+    {
+        string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);
+        string optimized = Path.Combine(Path.GetTempPath(), $"optimized-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            using (var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_EXTENDED, OptimizedModelFilePath = optimized })
+            using (new InferenceSession(path, options)) { }
+            var ops = ModelProto.Parser.ParseFrom(File.ReadAllBytes(optimized)).Graph.Node.Where(n => n.Domain == "com.microsoft").Select(n => n.OpType).ToHashSet();
+            output.WriteLine($"{fixture}: {string.Join(", ", ops)}");
+            var loaded = OnnxEncoderCheckpoint.Load(optimized);
+            var original = OnnxEncoderCheckpoint.Load(path);
+            Assert.Equal(family, loaded.Family.Name);
+            Assert.Equal(original.Encoder.Config, loaded.Encoder.Config);
+            Assert.Equal(original.Encoder.Parameters.Data, loaded.Encoder.Parameters.Data);
+            Assert.True(Difference(RunEngine(loaded), RunOnnxRuntime(File.ReadAllBytes(optimized)), loaded.Encoder.Config.ModelDim) <= 1e-4);
+        }
+        finally { File.Delete(optimized); }
+    }
+
+    // ONNX Runtime folds DeBERTa's relative positions with their LayerNorm into one constant: refused, saying so.
+    [Fact]
+    public void ADebertaGraphOptimizedByOnnxRuntime_IsRefusedSayingWhy()
+    {
+        string optimized = Path.Combine(Path.GetTempPath(), $"optimized-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            using (var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_EXTENDED, OptimizedModelFilePath = optimized })
+            using (new InferenceSession(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "small-deberta.onnx"), options)) { }
+            Assert.Contains("folded its relative positions into a constant", Assert.Throws<InvalidDataException>(() => OnnxEncoderCheckpoint.Load(optimized)).Message);
+        }
+        finally { File.Delete(optimized); }
+    }
+
     [Fact]
     public void SmallExportedBert_IsReadWithItsShape_AndMatchesOnnxRuntime()
     {
