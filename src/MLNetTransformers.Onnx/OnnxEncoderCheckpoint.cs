@@ -94,18 +94,13 @@ public static class OnnxEncoderCheckpoint
         // The tokenizer's files are beside the file, or one folder up (a Hugging Face folder's onnx/model.onnx).
         var declared = ConfigBeside(path);
         string beside = Path.GetDirectoryName(Path.GetFullPath(path))!, above = Path.GetDirectoryName(beside) ?? beside;
-        string folder = HasTokenizer(beside) || !HasTokenizer(above) ? beside : above, vocab = Path.Combine(folder, "vocab.txt");
+        string folder = PretrainedEncoder.HasTokenizer(beside) || !PretrainedEncoder.HasTokenizer(above) ? beside : above, vocab = Path.Combine(folder, "vocab.txt");
         var loaded = Load(File.ReadAllBytes(path), path, pooling, normalize, declared);
         // A vocab.txt is read with the graph's family's specials (MPNet's: a folder of a bare ONNX file has no config.json to
         // say so); any other tokenizer file as a model folder's.
         if (File.Exists(vocab)) return PretrainedEncoder.FromWordPiece(loaded, vocab, maxTokens, path);
         return new PretrainedEncoder(loaded.Encoder, PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, loaded.Encoder)), path);
     }
-
-    // The files a folder's tokenizer is read from (PretrainedEncoder.TokenizerOf's).
-    private static readonly string[] TokenizerFiles = ["vocab.txt", "tokenizer.json", "vocab.json", "sentencepiece.bpe.model", "spiece.model", "spm.model"];
-
-    private static bool HasTokenizer(string folder) => TokenizerFiles.Any(f => File.Exists(Path.Combine(folder, f)));
 
     /// <summary>
     /// A Hugging Face folder ready to fine-tune or embed with: its weights (<see cref="PretrainedEncoder.FromHuggingFaceFolder"/>),
@@ -239,7 +234,7 @@ public static class OnnxEncoderCheckpoint
         // With a declared family: the names of its tensors an encoder of the config reads (pooler included), and its
         // projections' weights in the order the layers run, by their module's own name (the last part before .weight).
         private readonly HashSet<string>? _expected;
-        private readonly Dictionary<string, Queue<string>>? _byModule;
+        private readonly ILookup<string, string>? _byModule;
 
         public GraphTensors(GraphProto graph, string source, (EncoderFamily Family, TransformerConfig Config)? declared = null)
         {
@@ -249,8 +244,7 @@ public static class OnnxEncoderCheckpoint
                 _ = new TransformerEncoder(declaredNames, "", config with { Pooler = true }, 0); // declares, allocates nothing
                 var names = declaredNames.Tensors.SelectMany(t => family.SourceNames(t.Name) ?? []).ToList();
                 _expected = names.ToHashSet(StringComparer.Ordinal);
-                _byModule = names.Where(n => n.EndsWith(".weight", StringComparison.Ordinal)).GroupBy(ModuleOf, StringComparer.Ordinal)
-                    .ToDictionary(g => g.Key, g => new Queue<string>(g), StringComparer.Ordinal);
+                _byModule = names.Where(n => n.EndsWith(".weight", StringComparison.Ordinal)).ToLookup(ModuleOf, StringComparer.Ordinal);
             }
             (_graph, _src, Source) = (graph, $"ONNX model '{source}'", source);
             foreach (var t in graph.Initializer) _init[t.Name] = t;
@@ -264,9 +258,6 @@ public static class OnnxEncoderCheckpoint
             if (!graph.Input.Any(i => i.Name == "input_ids")) throw new InvalidDataException($"{_src} is not a BERT encoder: it has no 'input_ids' input.");
             foreach (var t in graph.Initializer)
                 if (t.DataType == (int)DataType.Float && (IsHuggingFaceName(t.Name) || _expected?.Contains(t.Name) == true)) Add(t.Name, t, transpose: false);
-            // Weights a declared family reads by name are taken (so that their module is not matched again by order).
-            foreach (var name in _named.Keys)
-                if (_byModule?.GetValueOrDefault(ModuleOf(name)) is { } queue && queue.Contains(name)) _byModule[ModuleOf(name)] = new Queue<string>(queue.Where(n => n != name));
             // The exporter's own names for transposed weights: named after the bias of the Add that consumes the MatMul's output.
             foreach (var n in graph.Node)
             {
@@ -280,7 +271,7 @@ public static class OnnxEncoderCheckpoint
                 string name = bias is not null ? bias[..^".bias".Length] + ".weight"
                     : ScopedName(n) ?? throw new InvalidDataException(_expected is null
                         ? $"{_src} is not a BERT encoder: MatMul node '{n.Name}' has a weight '{w.Name}' but no named bias is added after it (a ModernBERT, NomicBERT, JinaBERT or GTE graph is read with its config.json beside it)."
-                        : $"{_src}: MatMul node '{n.Name}' has a weight '{w.Name}' that is none of the {string.Join(", ", _byModule!.Keys)} weights its config.json describes, or more of them than its layers have.");
+                        : $"{_src}: MatMul node '{n.Name}' has a weight '{w.Name}' that is none of the {string.Join(", ", _byModule!.Select(m => m.Key))} weights its config.json describes, or more of them than its layers have.");
                 if (_named.TryGetValue(name, out var earlier))
                 {
                     // ALBERT's layers share one set of weights (one tensor, used once per layer); DeBERTa's query and key
@@ -294,8 +285,8 @@ public static class OnnxEncoderCheckpoint
         }
 
         // A bias-free projection's name from its MatMul node's scope: the whole module path when the exporter kept it and the
-        // family reads it, else the next unclaimed weight of the family's with the scope's last module name (its call-count
-        // suffix dropped), layers in order.
+        // family reads it, else the first weight of the family's with the scope's last module name (its call-count suffix
+        // dropped) not yet read, layers in order.
         private string? ScopedName(NodeProto n)
         {
             if (_byModule is null || !n.Name.StartsWith('/')) return null;
@@ -303,13 +294,7 @@ public static class OnnxEncoderCheckpoint
             if (parts.Length < 3) return null;
             // The exporter tells a module's later calls apart by a suffix (/Wqkv_1/MatMul for the second layer's Wqkv).
             string path = string.Join('.', parts[1..^1]) + ".weight", module = System.Text.RegularExpressions.Regex.Replace(parts[^2], "_[0-9]+$", "");
-            var queue = _byModule.GetValueOrDefault(module);
-            if (_expected!.Contains(path))
-            {
-                if (queue is not null) _byModule[module] = new Queue<string>(queue.Where(x => x != path));
-                return path;
-            }
-            return queue is { Count: > 0 } ? queue.Dequeue() : null;
+            return _expected!.Contains(path) ? path : _byModule[module].FirstOrDefault(name => !_named.ContainsKey(name));
         }
 
         // The module's own name of a weight: attn.Wqkv.weight → Wqkv.

@@ -173,8 +173,12 @@ public static partial class OnnxExporter
         int d = c.ModelDim, h = c.Heads, hd = d / h;
         var x = g.Node("Gather", new[] { prefix + "tok.weight", ids });                                   // [B, T, d]
         var seqLen = g.Node("Gather", new[] { g.Node("Shape", new[] { ids }), g.Int64Scalar(1) });   // scalar T
+        // Positions 0..T − 1 [T] and the offsets i − j [T, T] of query i and key j, made once for whichever blocks use them.
+        string? steps = null, offsets = null;
+        string Steps() => steps ??= g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) });
+        string Offsets() => offsets ??= g.Node("Sub", new[] { g.Node("Unsqueeze", new[] { Steps(), g.Int64s(1) }), g.Node("Unsqueeze", new[] { Steps(), g.Int64s(0) }) });
         var positions = c.PositionOffset == 0                                                       // [T]: offset .. offset + T − 1
-            ? g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) })
+            ? Steps()
             : g.Node("Range", new[] { g.Int64Scalar(c.PositionOffset), g.Node("Add", new[] { seqLen, g.Int64Scalar(c.PositionOffset) }), g.Int64Scalar(1) });
         if (c.PositionalEncoding != PositionalEncodingKind.None) // DeBERTa's positions are relative only
         {
@@ -209,8 +213,7 @@ public static partial class OnnxExporter
             var buckets = new long[2 * m - 1];
             for (int r = 0; r < buckets.Length; r++) buckets[r] = RelativePositionBias.Bucket(r - (m - 1), c.RelativeAttentionBuckets);
             string bucketTable = g.Initializer<long>(prefix + "rel_attn_bias.buckets", buckets, DataType.Int64, buckets.Length);
-            var steps = g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) });   // [T]
-            var offset = g.Node("Sub", new[] { g.Node("Unsqueeze", new[] { steps, g.Int64s(0) }), g.Node("Unsqueeze", new[] { steps, g.Int64s(1) }) }); // [T, T]: j − i
+            var offset = g.Node("Neg", new[] { Offsets() });                                       // [T, T]: j − i
             var bucketIds = g.Node("Gather", new[] { bucketTable, g.Node("Add", new[] { offset, g.Int64Scalar(m - 1) }) });
             var perHead = g.Node("Transpose", new[] { g.Node("Gather", new[] { prefix + "rel_attn_bias.weight", bucketIds }) }, Ints("perm", 2, 0, 1)); // [H, T, T]
             bias = g.Node("Add", new[] { bias, g.Node("Unsqueeze", new[] { perHead, g.Int64s(0) }) }); // [B, H, T, T]
@@ -221,9 +224,7 @@ public static partial class OnnxExporter
             // ALiBi: −m_h·|i − j| for every query i and key j, one [1, H, T, T] for all layers, the slopes a constant.
             var negativeSlopes = new AttentionLinearBiases(h).HeadSlopes.ToArray().Select(m => -m).ToArray();
             string slopes = g.Initializer(prefix + "alibi.negative_slopes", negativeSlopes, h, 1, 1);
-            var steps = g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) });
-            var distance = g.Node("Cast", new[] { g.Node("Abs", new[] { g.Node("Sub", new[] { g.Node("Unsqueeze", new[] { steps, g.Int64s(1) }), g.Node("Unsqueeze", new[] { steps, g.Int64s(0) }) }) }) },
-                Int("to", (long)DataType.Float));                                                  // [T, T]: |i − j|
+            var distance = g.Node("Cast", new[] { g.Node("Abs", new[] { Offsets() }) }, Int("to", (long)DataType.Float)); // [T, T]: |i − j|
             bias = g.Node("Add", new[] { bias, g.Node("Unsqueeze", new[] { g.Node("Mul", new[] { slopes, distance }), g.Int64s(0) }) }); // [B, H, T, T]
         }
 
@@ -238,9 +239,7 @@ public static partial class OnnxExporter
             var rows = new long[2 * m - 1];
             for (int r = 0; r < rows.Length; r++) rows[r] = DisentangledPositions.Row(r - (m - 1), c.DisentangledSpan, c.DisentangledMaxDistance);
             string rowTable = g.Initializer<long>(prefix + "rel_embeddings.rows", rows, DataType.Int64, rows.Length);
-            var steps = g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) });
-            var distance = g.Node("Sub", new[] { g.Node("Unsqueeze", new[] { steps, g.Int64s(1) }), g.Node("Unsqueeze", new[] { steps, g.Int64s(0) }) }); // [T, T]: i − j
-            relIndex = g.Node("Gather", new[] { rowTable, g.Node("Add", new[] { distance, g.Int64Scalar(m - 1) }) });
+            relIndex = g.Node("Gather", new[] { rowTable, g.Node("Add", new[] { Offsets(), g.Int64Scalar(m - 1) }) });
         }
 
         // Rotary positions (ModernBERT's): cos and sin of position · base^(−2i/hd) per base, [T, 1, hd] against [B, T, H, hd]
@@ -251,8 +250,8 @@ public static partial class OnnxExporter
             if (rotations.TryGetValue(theta, out var r)) return r;
             var inverse = new RotaryPositions(hd, theta, c.RotaryScaling).InverseFrequencies.ToArray();
             string freq = g.Initializer($"{prefix}rotary.{theta.ToString(System.Globalization.CultureInfo.InvariantCulture)}", inverse, 1, hd / 2);
-            var steps = g.Node("Cast", new[] { g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) }) }, Int("to", (long)DataType.Float));
-            var angles = g.Node("Mul", new[] { g.Node("Unsqueeze", new[] { steps, g.Int64s(1) }), freq });                   // [T, hd/2]
+            var time = g.Node("Cast", new[] { Steps() }, Int("to", (long)DataType.Float));
+            var angles = g.Node("Mul", new[] { g.Node("Unsqueeze", new[] { time, g.Int64s(1) }), freq });                    // [T, hd/2]
             var both = g.Node("Unsqueeze", new[] { g.Node("Concat", new[] { angles, angles }, Int("axis", -1)), g.Int64s(1) }); // [T, 1, hd]
             return rotations[theta] = (g.Node("Cos", new[] { both }), g.Node("Sin", new[] { both }));
         }
@@ -267,9 +266,7 @@ public static partial class OnnxExporter
         string? windowBias = null;
         if (c.SlidingWindow > 0)
         {
-            var steps = g.Node("Range", new[] { g.Int64Scalar(0), seqLen, g.Int64Scalar(1) });
-            var distance = g.Node("Abs", new[] { g.Node("Sub", new[] { g.Node("Unsqueeze", new[] { steps, g.Int64s(1) }), g.Node("Unsqueeze", new[] { steps, g.Int64s(0) }) }) });
-            var outside = g.Node("Cast", new[] { g.Node("Greater", new[] { distance, g.Int64Scalar(c.SlidingWindow) }) }, Int("to", (long)DataType.Float));
+            var outside = g.Node("Cast", new[] { g.Node("Greater", new[] { g.Node("Abs", new[] { Offsets() }), g.Int64Scalar(c.SlidingWindow) }) }, Int("to", (long)DataType.Float));
             windowBias = g.Node("Add", new[] { bias, g.Node("Mul", new[] { outside, g.FloatScalar(-1e9f) }) });               // [B, 1, T, T]
         }
 

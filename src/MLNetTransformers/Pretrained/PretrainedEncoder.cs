@@ -79,6 +79,11 @@ public sealed class PretrainedEncoder
                 System.Text.Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["max_seq_length"] = Tokenizer.MaxTokens, ["do_lower_case"] = false }.ToJsonString()));
     }
 
+    /// <summary>Whether <paramref name="folder"/> holds any of the files <see cref="TokenizerOf"/> reads.</summary>
+    internal static bool HasTokenizer(string folder) => TokenizerFiles.Any(f => File.Exists(Path.Combine(folder, f)));
+
+    private static readonly string[] TokenizerFiles = ["vocab.txt", "tokenizer.json", "vocab.json", "sentencepiece.bpe.model", "spiece.model", "spm.model"];
+
     /// <summary>A model folder's tokenizer: vocab.txt (casing from tokenizer_config.json), vocab.json + merges.txt, sentencepiece.bpe.model (XLM-RoBERTa's), spiece.model (ALBERT's), spm.model (DeBERTa-v2/v3's), or a WordPiece, byte-level BPE or Unigram tokenizer.json.</summary>
     internal static TextTokenizer TokenizerOf(string folder, int maxTokens)
     {
