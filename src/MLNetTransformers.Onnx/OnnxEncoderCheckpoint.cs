@@ -124,12 +124,22 @@ public static class OnnxEncoderCheckpoint
     private static LoadedEncoder Load(byte[] onnx, string source, Pooling? pooling, bool normalize, (EncoderFamily Family, TransformerConfig Config, string Folder)? declared)
     {
         var model = OnnxImporter.Parse(onnx, $"'{source}'");
+        // A quantized graph is read as the float graph of its dequantized weights, which the encoder must compute exactly;
+        // the quantized graph itself only to within its activations' rounding.
+        byte[]? quantized = null;
+        if (QuantizedGraph.IsQuantized(model.Graph))
+        {
+            quantized = onnx;
+            model = QuantizedGraph.Dequantize(model, $"ONNX model '{source}'");
+            onnx = model.ToByteArray();
+        }
         var graph = new GraphTensors(model.Graph, source, declared is { } d ? (d.Family, d.Config) : null);
         TransformerConfig config;
         try { config = (declared?.Config ?? graph.ReadConfig()).Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"ONNX model '{source}' describes an invalid encoder: {e.Message}", e); }
         var loaded = PretrainedCheckpoint.Load(graph.Family, config, graph, pooling, normalize);
         Verify(onnx, model.Graph, loaded.Encoder, $"ONNX model '{source}'");
+        if (quantized is not null) Verify(quantized, model.Graph, loaded.Encoder, $"ONNX model '{source}'", exact: false);
         return loaded;
     }
 
@@ -139,7 +149,7 @@ public static class OnnxEncoderCheckpoint
     /// from it must give the same hidden states on every real token. A graph whose nodes compute something else (an
     /// edited operator, input or constant) is refused here instead of being loaded as a different model.
     /// </summary>
-    private static void Verify(byte[] onnx, GraphProto graph, TransformerEncoder encoder, string src)
+    private static void Verify(byte[] onnx, GraphProto graph, TransformerEncoder encoder, string src, bool exact = true)
     {
         var c = encoder.Config;
         string[] known = ["input_ids", "attention_mask", "token_type_ids"];
@@ -155,7 +165,7 @@ public static class OnnxEncoderCheckpoint
             // Two lengths, so that a graph whose shapes only happen to fit one length (a reshape to the head size, say)
             // is not taken for the encoder.
             foreach (int t in ProbeLengths.Select(l => Math.Min(l, c.MaxLength)).Distinct())
-                Probe(session, encoder, t, src);
+                Probe(session, encoder, t, src, exact);
         }
     }
 
@@ -163,7 +173,7 @@ public static class OnnxEncoderCheckpoint
 
     // One probe batch of two sequences of t tokens (the first padded after t − 3, the second with both token types):
     // ONNX Runtime's hidden states must equal the encoder's on every real token.
-    private static void Probe(InferenceSession session, TransformerEncoder encoder, int t, string src)
+    private static void Probe(InferenceSession session, TransformerEncoder encoder, int t, string src, bool exact)
     {
         var c = encoder.Config;
         int b = 2, real0 = Math.Max(1, t - 3);
@@ -209,6 +219,11 @@ public static class OnnxEncoderCheckpoint
         {
             throw new InvalidDataException($"{src} is not a BERT encoder: its output is not float hidden states ({e.Message})");
         }
+        if (!exact)
+        {
+            QuantizedAgreement(hidden, reference, padding, c.ModelDim, t, src);
+            return;
+        }
         double scale = 1e-6;
         for (int i = 0; i < reference.Length; i++) if (!padding[i / c.ModelDim]) scale = Math.Max(scale, Math.Abs(reference[i]));
         for (int i = 0; i < reference.Length; i++)
@@ -219,6 +234,32 @@ public static class OnnxEncoderCheckpoint
                 throw new InvalidDataException($"{src} is not a BERT encoder the engine can read exactly: ONNX Runtime's hidden state of token {i / c.ModelDim % t} " +
                     $"of probe sequence {i / c.ModelDim / t} differs from the encoder read from its weights by {diff:G3} (largest value {scale:G3}); the graph computes something else.");
         }
+    }
+
+    /// <summary>
+    /// How close ONNX Runtime's hidden states under a quantized graph must be to the encoder's with the dequantized weights:
+    /// the graph also rounds its activations to 8 bits (per tensor), so the two differ by that rounding (all-MiniLM-L6-v2
+    /// with uint8 weights and tables: cosines 0.980-0.99, mean 0.987), while a misread scale, zero point or axis leaves them
+    /// far apart. Every real token's cosine at least <see cref="QuantizedCosine"/>, their mean at least <see cref="QuantizedMeanCosine"/>.
+    /// </summary>
+    internal const double QuantizedCosine = 0.9, QuantizedMeanCosine = 0.97;
+
+    private static void QuantizedAgreement(float[] hidden, float[] reference, bool[] padding, int d, int t, string src)
+    {
+        double sum = 0;
+        int count = 0;
+        for (int token = 0; token < padding.Length; token++)
+        {
+            if (padding[token]) continue;
+            double cosine = System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(hidden.AsSpan(token * d, d), reference.AsSpan(token * d, d));
+            if (!(cosine >= QuantizedCosine))
+                throw new InvalidDataException($"{src} is quantized, and its weights dequantized do not compute what it computes: ONNX Runtime's hidden state of token {token % t} " +
+                    $"of probe sequence {token / t} has cosine {cosine:F4} with the encoder's (at least {QuantizedCosine} expected from 8-bit rounding).");
+            (sum, count) = (sum + cosine, count + 1);
+        }
+        if (!(sum / count >= QuantizedMeanCosine))
+            throw new InvalidDataException($"{src} is quantized, and its weights dequantized do not compute what it computes: ONNX Runtime's hidden states have a mean cosine of " +
+                $"{sum / count:F4} with the encoder's (at least {QuantizedMeanCosine} expected from 8-bit rounding).");
     }
 
     /// <summary>The graph's weights under Hugging Face's names, MatMul weights transposed to [out, in].</summary>

@@ -1,0 +1,301 @@
+using System.Runtime.InteropServices;
+
+namespace MLNetTransformers.Onnx;
+
+/// <summary>
+/// An int8 or uint8 quantized encoder graph (as <c>onnxruntime.quantization.quantize_dynamic</c> writes it: the
+/// <c>model_quantized.onnx</c> of transformers.js and optimum repositories) turned back into the float graph its stored
+/// weights describe, so that the PyTorch-export reader reads it as any other: each weight becomes (q − zero point) · scale,
+/// exactly what ONNX Runtime's DequantizeLinear computes, and each quantized product the float product of the same
+/// operands. What is undone: <c>DynamicQuantizeLinear</c> → <c>MatMulInteger</c> → <c>Cast</c> → <c>Mul</c> by the scales'
+/// product; ONNX Runtime's fusions of it (<c>DynamicQuantizeMatMul</c>, <c>MatMulIntegerToFloat</c>); a quantized
+/// embedding table's <c>Gather</c> → <c>DequantizeLinear</c>; a <c>DequantizeLinear</c> of a stored weight and a
+/// <c>QuantizeLinear</c> → <c>DequantizeLinear</c> pair on activations (the QDQ form). Weights get their names back
+/// (<c>embeddings.word_embeddings.weight_quantized</c> → <c>embeddings.word_embeddings.weight</c>) and products their node
+/// names (<c>…/MatMul_quant</c> → <c>…/MatMul</c>), which the reader matches on. Any other quantized operator, or one of
+/// these wired in another way, is refused naming the node.
+/// </summary>
+internal static class QuantizedGraph
+{
+    private static readonly HashSet<string> QuantizationOperators = new(StringComparer.Ordinal)
+    {
+        "DynamicQuantizeLinear", "QuantizeLinear", "DequantizeLinear", "MatMulInteger", "DynamicQuantizeMatMul", "MatMulIntegerToFloat",
+        "QLinearMatMul", "QAttention", "QEmbedLayerNormalization", "QGemm", "QLinearAdd", "QLinearMul", "QOrderedMatMul", "MatMulNBits", "GatherBlockQuantized",
+    };
+
+    /// <summary>Whether the graph holds quantized operators.</summary>
+    public static bool IsQuantized(GraphProto graph) => graph.Node.Any(n => QuantizationOperators.Contains(n.OpType));
+
+    /// <summary>The float graph of a quantized one (a copy; <paramref name="model"/> is not changed).</summary>
+    /// <param name="model">The quantized model.</param>
+    /// <param name="src">Names the model in errors.</param>
+    public static ModelProto Dequantize(ModelProto model, string src)
+    {
+        var m = model.Clone();
+        new Rewrite(m.Graph, src).Run();
+        return m;
+    }
+
+    private sealed class Rewrite
+    {
+        private readonly GraphProto _g;
+        private readonly string _src;
+        private readonly Dictionary<string, TensorProto> _init = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, NodeProto> _producer = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<NodeProto>> _consumers = new(StringComparer.Ordinal);
+        // Float weights made, by quantized tensor and scale (blocks sharing a weight, as ALBERT's, share its float copy).
+        private readonly Dictionary<(string, string, string), string> _made = new();
+        // The float rows gathered for a quantized table's rows.
+        private readonly Dictionary<string, string> _gathered = new(StringComparer.Ordinal);
+        // Protobuf messages compare by value: nodes are told apart by reference.
+        private readonly HashSet<NodeProto> _removed = new(ReferenceEqualityComparer.Instance);
+        private readonly Dictionary<NodeProto, NodeProto[]> _replaced = new(ReferenceEqualityComparer.Instance);
+
+        public Rewrite(GraphProto graph, string src)
+        {
+            (_g, _src) = (graph, src);
+            foreach (var t in graph.Initializer) _init.TryAdd(t.Name, t);
+            foreach (var n in graph.Node)
+            {
+                foreach (var o in n.Output) _producer[o] = n;
+                foreach (var i in n.Input) (_consumers.TryGetValue(i, out var l) ? l : _consumers[i] = []).Add(n);
+            }
+        }
+
+        public void Run()
+        {
+            foreach (var n in _g.Node.ToList())
+            {
+                switch (n.OpType)
+                {
+                    case "MatMulInteger": MatMulInteger(n); break;
+                    case "DynamicQuantizeMatMul": Fused(n, Input(n, 0), n, weight: 1, scale: 2, zeroPoint: 3, bias: 4); break;
+                    case "MatMulIntegerToFloat": Fused(n, FloatSource(n, Input(n, 0), Input(n, 2), Input(n, 4)), n, weight: 1, scale: 3, zeroPoint: 5, bias: 6); break;
+                    case "DequantizeLinear": Dequantize(n); break;
+                }
+            }
+            var nodes = new List<NodeProto>();
+            foreach (var n in _g.Node)
+            {
+                if (_replaced.TryGetValue(n, out var replacement)) nodes.AddRange(replacement);
+                else if (!_removed.Contains(n)) nodes.Add(n);
+            }
+            _g.Node.Clear();
+            _g.Node.AddRange(Live(nodes));
+            // Named: the quantized operator left, before the quantizing nodes that feed it.
+            var left = _g.Node.Where(n => QuantizationOperators.Contains(n.OpType)).OrderBy(n => n.OpType is "DynamicQuantizeLinear" or "QuantizeLinear" or "DequantizeLinear").FirstOrDefault();
+            if (left is not null)
+                throw new InvalidDataException($"{_src} is quantized in a way the reader does not undo: node '{left.Name}' is a {left.OpType} " +
+                        "(read are quantize_dynamic's MatMulInteger products, their DynamicQuantizeMatMul and MatMulIntegerToFloat fusions, quantized embedding tables and QDQ pairs).");
+            var used = _g.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
+            var kept = _g.Initializer.Where(t => used.Contains(t.Name)).ToList();
+            _g.Initializer.Clear();
+            _g.Initializer.AddRange(kept);
+            _g.ValueInfo.Clear(); // shapes and types of tensors that changed or went; ONNX Runtime infers them again
+        }
+
+        // The nodes the graph's outputs depend on, in their order.
+        private List<NodeProto> Live(List<NodeProto> nodes)
+        {
+            var producer = new Dictionary<string, NodeProto>(StringComparer.Ordinal);
+            foreach (var n in nodes) foreach (var o in n.Output) producer[o] = n;
+            var live = new HashSet<NodeProto>();
+            var pending = new Stack<string>(_g.Output.Select(o => o.Name));
+            while (pending.Count > 0)
+                if (producer.TryGetValue(pending.Pop(), out var n) && live.Add(n))
+                    foreach (var i in n.Input) pending.Push(i);
+            return nodes.Where(live.Contains).ToList();
+        }
+
+        private static string? Input(NodeProto n, int i) => n.Input.Count > i && n.Input[i].Length > 0 ? n.Input[i] : null;
+
+        private InvalidDataException Refuse(NodeProto n, string problem) => new($"{_src}: quantized node '{n.Name}' ({n.OpType}) {problem}.");
+
+        // quantize_dynamic's product: x → DynamicQuantizeLinear → MatMulInteger(x_q, w_q, x_zp, w_zp) → Cast → Mul(·, x_scale·w_scale).
+        private void MatMulInteger(NodeProto n)
+        {
+            var (a, b) = (Input(n, 0) ?? throw Refuse(n, "has no first input"), Input(n, 1) ?? throw Refuse(n, "has no second input"));
+            var cast = Single(n, n.Output.FirstOrDefault(), "Cast");
+            if (cast.Attribute.FirstOrDefault(x => x.Name == "to")?.I != (long)DataType.Float) throw Refuse(n, $"is cast by '{cast.Name}' to a type other than float");
+            var mul = Single(n, cast.Output.FirstOrDefault(), "Mul");
+            if (mul.Input.Count != 2) throw Refuse(n, $"is scaled by '{mul.Name}' with {mul.Input.Count} inputs");
+            string scales = mul.Input[0] == cast.Output[0] ? mul.Input[1] : mul.Input[0];
+            var scaleProduct = _producer.GetValueOrDefault(scales);
+            if (scaleProduct is not { OpType: "Mul", Input.Count: 2 }) throw Refuse(n, $"is scaled by '{scales}', which is not the product of its inputs' scales");
+            var (x, xScale) = Activation(n, a, Input(n, 2));
+            string? wScale = scaleProduct.Input.FirstOrDefault(s => s != xScale);
+            if (!scaleProduct.Input.Contains(xScale) || wScale is null && scaleProduct.Input[0] != scaleProduct.Input[1])
+                throw Refuse(n, $"is scaled by '{scales}', which is not its input's scale '{xScale}' times its weight's");
+            wScale ??= xScale;
+            // The second operand: a stored weight, or an activation quantized the same way (a product of two activations).
+            string w = _init.ContainsKey(b) ? FloatWeight(n, b, wScale, Input(n, 3), axis: -1) : ActivationWithScale(n, b, Input(n, 3), wScale);
+            _replaced[n] = [MatMul(n, x, w, mul.Output[0])];
+            _removed.Add(cast);
+            _removed.Add(mul);
+        }
+
+        // ONNX Runtime's fused forms (a float or quantized activation, the weight, its scale and zero point, an optional bias).
+        private void Fused(NodeProto n, string? x, NodeProto at, int weight, int scale, int zeroPoint, int bias)
+        {
+            if (x is null || Input(n, weight) is not { } b || !_init.ContainsKey(b) || Input(n, scale) is not { } s)
+                throw Refuse(n, "does not multiply an activation by a stored weight with its scale");
+            string w = FloatWeight(n, b, s, Input(n, zeroPoint), axis: -1), y = n.Output.FirstOrDefault() ?? throw Refuse(n, "has no output");
+            if (Input(n, bias) is not { } biasName) { _replaced[at] = [MatMul(n, x, w, y)]; return; }
+            var product = MatMul(n, x, w, y + "_product");
+            _replaced[at] = [product, new NodeProto { Name = n.Name + "_bias", OpType = "Add", Input = { product.Output[0], biasName }, Output = { y } }];
+        }
+
+        // MatMulIntegerToFloat's first operand: the float tensor quantized with the given scale and zero point.
+        private string? FloatSource(NodeProto n, string? quantized, string? scale, string? zeroPoint)
+        {
+            if (quantized is null) return null;
+            var (x, s) = Activation(n, quantized, zeroPoint);
+            return s == scale ? x : throw Refuse(n, $"scales its input by '{scale}', not by the scale '{s}' it was quantized with");
+        }
+
+        // The float tensor a quantized activation came from, and its scale: DynamicQuantizeLinear's (x_q, x_scale, x_zp), or
+        // QuantizeLinear(x, scale, zp) (int8 activations). The zero point used must be the one it was quantized with.
+        private (string X, string Scale) Activation(NodeProto n, string quantized, string? zeroPoint)
+        {
+            var q = _producer.GetValueOrDefault(quantized);
+            if (q is { OpType: "DynamicQuantizeLinear", Input.Count: 1, Output.Count: 3 } && q.Output[0] == quantized)
+                return zeroPoint == q.Output[2] ? (q.Input[0], q.Output[1]) : throw Refuse(n, $"takes the zero point '{zeroPoint}', not that of '{q.Name}', which quantized its input");
+            if (q is { OpType: "QuantizeLinear", Input.Count: >= 2 } && Input(q, 2) == zeroPoint && _init.ContainsKey(q.Input[1]) && Scalar(q.Input[1]))
+                return (q.Input[0], q.Input[1]);
+            throw Refuse(n, $"takes '{quantized}', which is neither a stored weight nor an activation quantized by a DynamicQuantizeLinear or a per-tensor QuantizeLinear");
+        }
+
+        private string ActivationWithScale(NodeProto n, string quantized, string? zeroPoint, string scale)
+        {
+            var (x, s) = Activation(n, quantized, zeroPoint);
+            return s == scale ? x : throw Refuse(n, $"is scaled by '{scale}' for an operand quantized with '{s}'");
+        }
+
+        private bool Scalar(string name) => _init.TryGetValue(name, out var t) && t.Dims.Aggregate(1L, (p, d) => p * d) == 1;
+
+        // The one consumer of a node's output, of the given operator.
+        private NodeProto Single(NodeProto n, string? output, string op)
+        {
+            var users = output is null ? null : _consumers.GetValueOrDefault(output);
+            if (users is not [var user] || user.OpType != op || _g.Output.Any(o => o.Name == output))
+                throw Refuse(n, $"does not pass its output to a {op} alone (quantize_dynamic's pattern)");
+            return user;
+        }
+
+        // x·w under the quantized node's own name (quantize_dynamic appends _quant to the MatMul it replaced).
+        private static NodeProto MatMul(NodeProto n, string x, string w, string y) =>
+            new() { Name = n.Name.EndsWith("_quant", StringComparison.Ordinal) ? n.Name[..^"_quant".Length] : n.Name, OpType = "MatMul", Input = { x, w }, Output = { y } };
+
+        private void Dequantize(NodeProto n)
+        {
+            if (_removed.Contains(n) || Input(n, 0) is not { } x || Input(n, 1) is not { } scale) return;
+            string y = n.Output.FirstOrDefault() ?? throw Refuse(n, "has no output");
+            long axis = n.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 1;
+            if (_init.ContainsKey(x))
+            {
+                // A stored weight dequantized (the QDQ form): its float values, read where the dequantized tensor was.
+                Alias(n, y, FloatWeight(n, x, scale, Input(n, 2), axis));
+                return;
+            }
+            var p = _producer.GetValueOrDefault(x);
+            if (p is { OpType: "Gather", Input.Count: 2 } && _init.ContainsKey(p.Input[0]))
+            {
+                // A quantized embedding table: gather the float rows instead (the table quantized as a whole). ONNX Runtime's
+                // optimizer gives each consumer a DequantizeLinear of its own: all dequantize alike, and read the one gather.
+                if (!Scalar(scale)) throw Refuse(n, $"dequantizes the rows of '{p.Input[0]}' by axis; a table is read quantized as a whole");
+                if (_consumers[x].Any(c => c.OpType != "DequantizeLinear" || Input(c, 1) != scale || Input(c, 2) != Input(n, 2)))
+                    throw Refuse(n, $"dequantizes the rows of '{p.Input[0]}', which another node reads otherwise");
+                if (_gathered.TryGetValue(x, out var rows)) { Alias(n, y, rows); return; }
+                string table = FloatWeight(n, p.Input[0], scale, Input(n, 2), axis);
+                _replaced[p] = [new NodeProto { Name = p.Name, OpType = "Gather", Input = { table, p.Input[1] }, Output = { y }, Attribute = { p.Attribute } }];
+                _removed.Add(n);
+                _gathered[x] = y;
+                return;
+            }
+            if (p is { OpType: "QuantizeLinear" } && Input(p, 1) == scale && Input(p, 2) == Input(n, 2))
+            {
+                // An activation's quantize-dequantize pair: the activation itself.
+                Alias(n, y, p.Input[0]);
+                return;
+            }
+            throw Refuse(n, $"dequantizes '{x}', which is neither a stored weight, a quantized table's rows nor a QuantizeLinear's output with the same scale");
+        }
+
+        // The node n computing y goes; its consumers read x instead (a graph output keeps its name through an Identity), so
+        // that a weight is a MatMul's own operand and an Add still follows its product, as the reader matches them.
+        private void Alias(NodeProto n, string y, string x)
+        {
+            if (_g.Output.Any(o => o.Name == y)) { _replaced[n] = [new NodeProto { Name = n.Name, OpType = "Identity", Input = { x }, Output = { y } }]; return; }
+            _removed.Add(n);
+            foreach (var user in _consumers.GetValueOrDefault(y) ?? [])
+                for (int i = 0; i < user.Input.Count; i++) if (user.Input[i] == y) user.Input[i] = x;
+            (_consumers.TryGetValue(x, out var l) ? l : _consumers[x] = []).AddRange(_consumers.GetValueOrDefault(y) ?? []);
+        }
+
+        // (q − zero point) · scale of a stored int8 or uint8 weight, per tensor or along an axis (the columns of a
+        // MatMul's [in, out] weight: axis −1), as a float initializer named as the weight before quantization.
+        private string FloatWeight(NodeProto n, string quantized, string scale, string? zeroPoint, long axis)
+        {
+            if (_made.TryGetValue((quantized, scale, zeroPoint ?? ""), out var made)) return made;
+            var q = _init[quantized];
+            if (q.DataType is not ((int)DataType.Int8 or (int)DataType.Uint8)) throw Refuse(n, $"holds its weight '{quantized}' as {(DataType)q.DataType}, not int8 or uint8");
+            var dims = q.Dims.ToArray();
+            long count = 1;
+            foreach (var d in dims)
+            {
+                if (d <= 0 || d > int.MaxValue) throw Refuse(n, $"has a weight '{quantized}' of dimension {d}");
+                count = checked(count * d);
+            }
+            if (count > Array.MaxLength) throw Refuse(n, $"has a weight '{quantized}' of {count} values");
+            var values = Integers(n, q, (int)count);
+            var scales = Floats(n, scale);
+            if (scales.Any(s => !float.IsFinite(s))) throw Refuse(n, $"has a scale '{scale}' that is not finite");
+            var zeros = zeroPoint is null ? new int[scales.Length] : _init.TryGetValue(zeroPoint, out var z) && z.DataType == q.DataType
+                ? Integers(n, z, scales.Length) : throw Refuse(n, $"has a zero point '{zeroPoint}' that is not a stored tensor of its weight's type ({(DataType)q.DataType})");
+            int along = scales.Length == 1 ? -1 : (int)(axis < 0 ? axis + dims.Length : axis);
+            if (scales.Length != 1 && (along < 0 || along >= dims.Length || dims[along] != scales.Length))
+                throw Refuse(n, $"has {scales.Length} scales in '{scale}' for its weight '{quantized}' of shape [{string.Join(", ", dims)}] along axis {axis}");
+            long inner = 1;
+            for (int i = along + 1; i < dims.Length && along >= 0; i++) inner *= dims[i];
+            var w = new float[count];
+            for (long i = 0; i < count; i++)
+            {
+                int c = along < 0 ? 0 : (int)(i / inner % scales.Length);
+                w[i] = (values[i] - zeros[c]) * scales[c];
+            }
+            string name = quantized.EndsWith("_quantized", StringComparison.Ordinal) ? quantized[..^"_quantized".Length] : quantized + "_dequantized";
+            while (_init.ContainsKey(name)) name += "_";
+            var t = new TensorProto { Name = name, DataType = (int)DataType.Float, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(w.AsSpan())) };
+            t.Dims.AddRange(dims);
+            _g.Initializer.Add(t);
+            _init[name] = t;
+            _made[(quantized, scale, zeroPoint ?? "")] = name;
+            return name;
+        }
+
+        private int[] Integers(NodeProto n, TensorProto t, int count)
+        {
+            bool signed = t.DataType == (int)DataType.Int8;
+            if (!t.RawData.IsEmpty)
+            {
+                if (t.RawData.Length != count) throw Refuse(n, $"has a tensor '{t.Name}' of {t.RawData.Length} bytes for {count} values");
+                var raw = t.RawData.Span;
+                var result = new int[count];
+                for (int i = 0; i < count; i++) result[i] = signed ? (sbyte)raw[i] : raw[i];
+                return result;
+            }
+            if (t.Int32Data.Count != count) throw Refuse(n, $"has a tensor '{t.Name}' of {t.Int32Data.Count} values where {count} belong");
+            return t.Int32Data.Select(v => signed ? (int)(sbyte)v : (byte)v).ToArray();
+        }
+
+        private float[] Floats(NodeProto n, string name)
+        {
+            if (!_init.TryGetValue(name, out var t) || t.DataType != (int)DataType.Float) throw Refuse(n, $"has a scale '{name}' that is not a stored float tensor");
+            long count = t.Dims.Aggregate(1L, (p, d) => d < 0 ? -1 : p * d);
+            if (count is < 1 or > 1 << 24) throw Refuse(n, $"has a scale '{name}' of shape [{string.Join(", ", t.Dims)}]");
+            var values = new float[count];
+            OnnxImporter.ReadFloats(t, values, _src);
+            return values;
+        }
+    }
+}
