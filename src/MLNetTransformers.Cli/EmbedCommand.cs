@@ -10,7 +10,7 @@ internal static class EmbedCommand
 {
     public static Command Create()
     {
-        var pretrained = CliOption.Text("--pretrained", $"The encoder: a Hugging Face model folder (its weights, or its onnx/model.onnx when it holds none), a PyTorch-exported .onnx (BERT, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa; ModernBERT, NomicBERT, JinaBERT, GTE with their config.json; tokenizer files beside it or one folder up), or {MLNetTransformers.Pretrained.MiniLM.ModelName}", required: true);
+        var pretrained = CliOption.Text("--pretrained", $"The encoder: {PretrainedArgument.Forms}", required: true);
         var texts = new TextOrLines("--text", "One text to embed", "A file with one text per line (- reads standard input)");
         var query = CliOption.Text("--query", "Print each text's cosine similarity to this text instead of its embedding");
         var maxTokens = CliOption.Int("--max-tokens", "Tokens per text, longer texts cut (default: the model's own length, at most 128)", 0);

@@ -9,7 +9,7 @@ internal static class ExportHuggingFaceCommand
 {
     public static Command Create()
     {
-        var pretrained = CliOption.Text("--pretrained", $"A pretrained encoder: a Hugging Face model folder (its weights, or its onnx/model.onnx when it holds none), a PyTorch-exported .onnx (BERT, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa; ModernBERT, NomicBERT, JinaBERT, GTE with their config.json; tokenizer files beside it or one folder up), or {MiniLM.ModelName}");
+        var pretrained = CliOption.Text("--pretrained", $"A pretrained encoder: {PretrainedArgument.Forms}");
         var model = CliOption.InputFile("--model", "A classifier or featurizer saved by train whose encoder was fine-tuned from a pretrained one");
         var output = CliOption.Text("--out", "The folder to write", required: true);
         var command = new Command("export-hf", "Write an encoder and its tokenizer as a Hugging Face model folder; prints JSON") { pretrained, model, output };

@@ -4,7 +4,7 @@ namespace MLNetTransformers.Cli;
 internal static class PretrainedArgument
 {
     /// <summary>
-    /// <c>--pretrained</c>: a Hugging Face model folder (its weights, or an <c>onnx/model.onnx</c> when it holds none), a
+    /// <c>--pretrained</c>: a Hugging Face model folder (its weights, or its ONNX export, float or quantized, when it holds none), a
     /// PyTorch-exported BERT <c>.onnx</c> file with <c>vocab.txt</c> beside it, the name of the packaged model, or a hub id found in the Hugging Face cache. Anything else is a usage
     /// error; a bad file an error naming it.
     /// </summary>
@@ -24,6 +24,9 @@ internal static class PretrainedArgument
         }
         throw new UsageException($"--pretrained '{path}' is {Neither}.");
     }
+
+    /// <summary>What <c>--pretrained</c> takes, for the commands' help.</summary>
+    public const string Forms = $"a Hugging Face model folder (its weights, or its onnx/model.onnx, else model_quantized.onnx, when it holds none), a PyTorch-exported .onnx, float or int8-quantized (BERT, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa; ModernBERT, NomicBERT, JinaBERT, GTE with their config.json; tokenizer files beside it or one folder up), or {MiniLM.ModelName}";
 
     private const string Neither = $"neither a model folder, an .onnx file nor a packaged model name ({MiniLM.ModelName})";
 }

@@ -23,7 +23,7 @@ internal static class TrainCommand
         var ngrams = CliOption.Int("--ngram-buckets", "Rows of the hashed bigram table of the n-gram branch (0 = transformer only)", d.NGramBuckets);
         var members = CliOption.Int("--members", "Transformers trained side by side and averaged (an ensemble)", d.EnsembleSize);
         var fraction = CliOption.Number("--validation-fraction", "Without --valid: share of --train held out for early stopping", d.ValidationFraction);
-        var pretrained = CliOption.Text("--pretrained", $"Fine-tune a pretrained encoder: a Hugging Face model folder (its weights, or its onnx/model.onnx when it holds none), a PyTorch-exported .onnx (BERT, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa; ModernBERT, NomicBERT, JinaBERT, GTE with their config.json; tokenizer files beside it or one folder up), or {MiniLM.ModelName}");
+        var pretrained = CliOption.Text("--pretrained", $"Fine-tune a pretrained encoder: {PretrainedArgument.Forms}");
         var layerDecay = CliOption.Number("--layer-decay", "Layer-wise learning-rate decay (1 = none)", d.LayerwiseLearningRateDecay);
         var frozen = CliOption.Int("--frozen-layers", "Freeze the embeddings and this many lowest blocks", d.FrozenLayers);
         var biEncoder = new Option<bool>("--bi-encoder") { Description = "With --task regression and --text2-col: a bi-encoder (each text embedded alone, Score from the cosine) instead of a cross-encoder" };

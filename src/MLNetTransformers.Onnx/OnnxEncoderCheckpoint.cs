@@ -239,10 +239,12 @@ public static class OnnxEncoderCheckpoint
     /// <summary>
     /// How close ONNX Runtime's hidden states under a quantized graph must be to the encoder's with the dequantized weights:
     /// the graph also rounds its activations to 8 bits (per tensor), so the two differ by that rounding (all-MiniLM-L6-v2
-    /// with uint8 weights and tables: cosines 0.980-0.99, mean 0.987), while a misread scale, zero point or axis leaves them
-    /// far apart. Every real token's cosine at least <see cref="QuantizedCosine"/>, their mean at least <see cref="QuantizedMeanCosine"/>.
+    /// quantized dynamically: cosines from 0.980, mean 0.987; statically on a grid not calibrated to it: mean 0.958), while
+    /// a misread zero point or scale leaves them unrelated. The bounds are a backstop against such a misreading, not a
+    /// judgment of the quantization: every real token's cosine at least <see cref="QuantizedCosine"/>, their mean at least
+    /// <see cref="QuantizedMeanCosine"/>.
     /// </summary>
-    internal const double QuantizedCosine = 0.9, QuantizedMeanCosine = 0.97;
+    internal const double QuantizedCosine = 0.8, QuantizedMeanCosine = 0.9;
 
     private static void QuantizedAgreement(float[] hidden, float[] reference, bool[] padding, int d, int t, string src)
     {

@@ -15,9 +15,14 @@ namespace MLNetTransformers.Onnx.Tests;
 internal static class DynamicQuantization
 {
     /// <summary>quantize_dynamic's choices: weight_type QInt8 (symmetric) or QUInt8, per_channel, reduce_range (7 bits), op_types_to_quantize with Gather.</summary>
-    internal sealed record Options(bool SignedWeights = false, bool PerChannel = false, bool ReduceRange = false, bool Tables = true)
+    /// <remarks>
+    /// With <c>Qdq</c>, quantize_static's QDQ format instead (quant_format QDQ): each weight stored quantized and read through a
+    /// <c>DequantizeLinear</c> (per column: axis 1), each product's input through a <c>QuantizeLinear</c> → <c>DequantizeLinear</c>
+    /// pair with a fixed scale of 0.1 and uint8 zero point 128 (calibration's part: ±12.8 holds an encoder's activations).
+    /// </remarks>
+    internal sealed record Options(bool SignedWeights = false, bool PerChannel = false, bool ReduceRange = false, bool Tables = true, bool Qdq = false)
     {
-        public override string ToString() => $"{(SignedWeights ? "int8" : "uint8")}{(PerChannel ? " per channel" : "")}{(ReduceRange ? " reduced range" : "")}{(Tables ? " with tables" : "")}";
+        public override string ToString() => $"{(Qdq ? "QDQ " : "")}{(SignedWeights ? "int8" : "uint8")}{(PerChannel ? " per channel" : "")}{(ReduceRange ? " reduced range" : "")}{(Tables ? " with tables" : "")}";
     }
 
     public static byte[] Quantize(byte[] onnx, Options options)
@@ -40,7 +45,31 @@ internal static class DynamicQuantization
         var nodes = new List<NodeProto>();
         foreach (var n in g.Node)
         {
-            if (n.OpType == "MatMul" && init.TryGetValue(n.Input[1], out var w) && w.DataType == (int)TensorProto.Types.DataType.Float && w.Dims.Count == 2)
+            if (options.Qdq && n.OpType == "MatMul" && init.TryGetValue(n.Input[1], out var qw) && qw.DataType == (int)TensorProto.Types.DataType.Float && qw.Dims.Count == 2)
+            {
+                string x = n.Input[0];
+                if (quantizedInputs.Add(x))
+                {
+                    var scale = new TensorProto { Name = x + "_scale", DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(BitConverter.GetBytes(0.1f)) };
+                    var zero = new TensorProto { Name = x + "_zero_point", DataType = (int)TensorProto.Types.DataType.Uint8, RawData = ByteString.CopyFrom([(byte)128]) };
+                    g.Initializer.Add(scale);
+                    g.Initializer.Add(zero);
+                    nodes.Add(Node("QuantizeLinear", x + "_QuantizeLinear", [x, scale.Name, zero.Name], [x + "_QuantizeLinear_Output"]));
+                    nodes.Add(Node("DequantizeLinear", x + "_DequantizeLinear", [x + "_QuantizeLinear_Output", scale.Name, zero.Name], [x + "_DequantizeLinear_Output"]));
+                }
+                if (quantizedWeights.Add(qw.Name))
+                {
+                    g.Initializer.AddRange(QuantizeWeight(qw, options, perColumn: options.PerChannel));
+                    var dequantize = Node("DequantizeLinear", qw.Name + "_DequantizeLinear", [qw.Name + "_quantized", qw.Name + "_scale", qw.Name + "_zero_point"], [qw.Name + "_DequantizeLinear_Output"]);
+                    dequantize.Attribute.Add(new AttributeProto { Name = "axis", Type = AttributeProto.Types.AttributeType.Int, I = 1 });
+                    nodes.Add(dequantize);
+                }
+                var product = n.Clone();
+                product.Input[0] = x + "_DequantizeLinear_Output";
+                product.Input[1] = qw.Name + "_DequantizeLinear_Output";
+                nodes.Add(product);
+            }
+            else if (n.OpType == "MatMul" && init.TryGetValue(n.Input[1], out var w) && w.DataType == (int)TensorProto.Types.DataType.Float && w.Dims.Count == 2)
             {
                 string x = n.Input[0], name = n.Name + "_quant", product = n.Output[0] + "_output_quantized";
                 if (quantizedInputs.Add(x))

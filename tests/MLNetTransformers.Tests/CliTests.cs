@@ -276,6 +276,37 @@ public sealed class CliTests : IDisposable
         Assert.Equal(fromOnnx.Out, fromFolder.Out);
     }
 
+    // A folder that holds only a quantized export (onnx/model_quantized.onnx, as quantize_dynamic writes it) embeds close to
+    // the float export, and fine-tunes from its dequantized weights; a quantized graph the reader cannot undo is one line, exit 1.
+    [Fact]
+    public void AQuantizedExport_EmbedsAndFineTunes_AndOneNotUndoneIsRefusedInOneLine()
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "gte"), quantized = Path.Combine(_dir, "gte-quantized");
+        Directory.CreateDirectory(Path.Combine(quantized, "onnx"));
+        foreach (var f in new[] { "config.json", "vocab.txt" }) File.Copy(Path.Combine(folder, f), Path.Combine(quantized, f));
+        var bytes = Onnx.Tests.DynamicQuantization.Quantize(File.ReadAllBytes(Path.Combine(folder, "model.onnx")), new(SignedWeights: true, PerChannel: true));
+        File.WriteAllBytes(Path.Combine(quantized, "onnx", "model_quantized.onnx"), bytes);
+        float[] Vector(string output) => JsonNode.Parse(output.Trim().Split('\n')[0])!["embedding"]!.AsArray().Select(x => x!.GetValue<float>()).ToArray();
+        var fromQuantized = Run("embed", "--pretrained", quantized, "--text", "the film was great");
+        Assert.True(fromQuantized.Code == 0, fromQuantized.Err);
+        var fromFloat = Run("embed", "--pretrained", Path.Combine(folder, "model.onnx"), "--text", "the film was great");
+        Assert.True(System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(Vector(fromQuantized.Out), Vector(fromFloat.Out)) >= 0.99);
+
+        string train = Path.Combine(_dir, "train-quantized.tsv"), model = Path.Combine(_dir, "ft-quantized.mlnt");
+        File.WriteAllLines(train, new[] { "text\tlabel" }.Concat(Enumerable.Range(0, 20).Select(i => i % 2 == 0 ? "the film was great\t1" : "the film was dull\t0")));
+        var trained = Run("train", "--task", "binary", "--train", train, "--model", model, "--pretrained", Path.Combine(quantized, "onnx", "model_quantized.onnx"), "--epochs", "1", "--max-tokens", "12");
+        Assert.True(trained.Code == 0, trained.Err);
+
+        var model2 = Onnx.Proto.ModelProto.Parser.ParseFrom(bytes);
+        model2.Graph.Node.First(n => n.OpType == "MatMulInteger").OpType = "QLinearMatMul";
+        File.WriteAllBytes(Path.Combine(quantized, "onnx", "model_quantized.onnx"), Google.Protobuf.MessageExtensions.ToByteArray(model2));
+        var refused = Run("embed", "--pretrained", quantized, "--text", "the film was great");
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("model_quantized.onnx", refused.Err);
+        Assert.Contains("QLinearMatMul", refused.Err);
+        Assert.Single(refused.Err.Trim().Split('\n'));
+    }
+
     [Fact]
     public void Train_FineTunesAPretrainedFolder_AndRefusesBadOnesInOneLine()
     {
