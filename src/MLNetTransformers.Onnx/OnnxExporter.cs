@@ -44,7 +44,7 @@ public static partial class OnnxExporter
         {
             string prefix = TransformerClassifier.MemberPrefix(m);
             var pooled = Pool(g, Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, prefix, quantize, types), maskF, model.Config.Pooling);
-            embeddings ??= Normalized(g, model.Config, pooled);
+            embeddings ??= SentenceVectors(g, model.Parameters, prefix, model.Config, pooled);
             if (model.Config.Pooler) // BERT's pooler (tanh), DistilBERT's pre_classifier (ReLU), ELECTRA's classifier.dense (GELU)
             {
                 var dense = Linear(g, model.Parameters, prefix + "pooler.dense.", pooled);
@@ -59,7 +59,7 @@ public static partial class OnnxExporter
             var head = Linear(g, model.Parameters, prefix + "head.", pooled);
             logits = logits is null ? head : g.Node("Add", new[] { logits, head });
         }
-        g.Output(embeddings!, "embeddings", DataType.Float, "batch", model.Config.ModelDim);
+        g.Output(embeddings!, "embeddings", DataType.Float, "batch", model.Config.SentenceDim);
         if (members > 1) logits = g.Node("Mul", new[] { logits!, g.FloatScalar(1f / members) });
         if (model.NGrams is { } bag) logits = MixWithNGrams(g, bag, logits!, ids, maskF);
         g.Output(logits!, "logits", DataType.Float, "batch", model.Config.NumClasses);
@@ -78,8 +78,19 @@ public static partial class OnnxExporter
         var types = TokenTypes(g, encoder.Config);
         var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
         var pooled = Pool(g, Stack(g, encoder.Parameters, encoder.Config, ids, maskF, causal: false, int8: quantize, types: types), maskF, encoder.Config.Pooling);
-        g.Output(Normalized(g, encoder.Config, pooled), "embeddings", DataType.Float, "batch", encoder.Config.ModelDim);
+        g.Output(SentenceVectors(g, encoder.Parameters, "", encoder.Config, pooled), "embeddings", DataType.Float, "batch", encoder.Config.SentenceDim);
         return Model(g, encoder, OnnxExportKind.Featurizer, tokenizer, null, int8: quantize);
+    }
+
+    /// <summary>pooled [B, d] → the sentence embeddings: through sentence-transformers' Dense module when there is one, then unit length if normalized.</summary>
+    private static string SentenceVectors(OnnxGraphBuilder g, ParameterSet parameters, string prefix, TransformerConfig config, string pooled)
+    {
+        if (config.SentenceDense > 0)
+        {
+            pooled = Linear(g, parameters, prefix + TransformerEncoder.SentenceDensePrefix + "dense.", pooled);
+            if (config.SentenceDenseActivation == PoolerActivation.Tanh) pooled = g.Node("Tanh", new[] { pooled });
+        }
+        return Normalized(g, config, pooled);
     }
 
     /// <summary>hidden [B, T, d] → [B, d]: the first token's state, or the mean over unmasked tokens.</summary>

@@ -25,22 +25,26 @@ public class LayerGradientTests
     }
 
     [Theory]
-    [InlineData(PoolerActivation.Tanh)]
-    [InlineData(PoolerActivation.Relu)] // DistilBERT's pre_classifier
-    [InlineData(PoolerActivation.Gelu)] // ELECTRA's classifier.dense
-    public void Pooler(PoolerActivation activation)
+    [InlineData(PoolerActivation.Tanh, 0)]
+    [InlineData(PoolerActivation.Relu, 0)] // DistilBERT's pre_classifier
+    [InlineData(PoolerActivation.Gelu, 0)] // ELECTRA's classifier.dense
+    [InlineData(PoolerActivation.Tanh, 4)] // a sentence-transformers Dense module narrowing the vectors
+    [InlineData(PoolerActivation.Identity, 9)] // one without an activation, widening them
+    public void Pooler(PoolerActivation activation, int outDim)
     {
         var ps = new ParameterSet();
-        var layer = new Pooler(ps, "", 6, activation);
+        var layer = new Pooler(ps, "", 6, activation, outDim: outDim);
         ps.Allocate(3);
         GradCheck.Scramble(ps, 4);
+        int width = outDim > 0 ? outDim : 6;
         var x = GradCheck.Random(4 * 6, 1);
-        var r = GradCheck.Random(4 * 6, 2);
+        var r = GradCheck.Random(4 * width, 2);
         var y = layer.Forward(x, 4);
+        Assert.Equal([width, 6], ps["dense.weight"].Shape);
         if (activation == PoolerActivation.Relu) Assert.Contains(y.Take(24), v => v == 0f); // some units are cut, so the kink is exercised
         ps.ZeroGrad();
         var dx = (float[])layer.Backward(r).Clone();
-        double L() => GradCheck.Dot(layer.Forward(x, 4), r, 24);
+        double L() => GradCheck.Dot(layer.Forward(x, 4), r, 4 * width);
         GradCheck.Check("x", x, 0, x.Length, dx, L, kinks: activation == PoolerActivation.Relu);
         GradCheck.CheckParameters(ps, L, kinks: activation == PoolerActivation.Relu);
     }

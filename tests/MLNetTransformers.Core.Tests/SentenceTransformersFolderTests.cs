@@ -76,7 +76,7 @@ public class SentenceTransformersFolderTests
     [Theory]
     [InlineData("\"pooling_mode_max_tokens\": true", null, "sets pooling_mode_max_tokens; mean or CLS pooling alone is read")]
     [InlineData("\"pooling_mode_mean_tokens\": true, \"pooling_mode_cls_token\": true", null, "sets pooling_mode_mean_tokens and pooling_mode_cls_token")]
-    [InlineData("\"pooling_mode_mean_tokens\": true", "sentence_transformers.models.Dense", "has a sentence_transformers.models.Dense module, which is not reproduced here")]
+    [InlineData("\"pooling_mode_mean_tokens\": true", "sentence_transformers.models.WordWeights", "has a sentence_transformers.models.WordWeights module, which is not reproduced here")]
     [InlineData("\"pooling_mode_mean_tokens\": false", null, "sets no pooling_mode_")]
     [InlineData("\"pooling_mode_mean_tokens\": tru", null, "is not valid JSON")]
     public void ModulesThatCannotBeReproduced_AreRefusedByName(string pooling, string? extra, string message)

@@ -240,6 +240,32 @@ public class ExportParityTests
         Assert.Equal(expected, imported.Embed(new TokenBatch(2, 6, ids, mask)).AsSpan(0, 32).ToArray());
     }
 
+    // An encoder with a sentence-transformers Dense module (16 → 12, tanh or none; normalized): the featurizer's embeddings
+    // are ONNX Runtime's, float and int8, 12 wide, and it imports back as the same encoder.
+    [Theory]
+    [InlineData(PoolerActivation.Tanh, false)]
+    [InlineData(PoolerActivation.Identity, false)]
+    [InlineData(PoolerActivation.Tanh, true)]
+    public void FeaturizerWithADenseModule_OnnxRuntimeMatchesManaged_AndImportsBack(PoolerActivation activation, bool quantized)
+    {
+        var encoder = new TransformerEncoder(Small().Shape() with { SentenceDense = 12, SentenceDenseActivation = activation, NormalizeEmbeddings = true, Pooling = Pooling.Cls }, 5);
+        Weights.Scramble(encoder.Parameters, 9);
+        var onnx = OnnxExporter.Export(encoder, quantize: quantized);
+        var (ids, mask) = RandomBatch(3, 7, 2);
+        var expected = encoder.Embed(new TokenBatch(3, 7, ids, mask)).AsSpan(0, 3 * 12).ToArray();
+        var ort = RunOrt(onnx, ids, mask, 3, 7)["embeddings"];
+        Assert.Equal(3 * 12, ort.Length);
+        if (quantized)
+        {
+            for (int r = 0; r < 3; r++) Assert.True(System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(expected.AsSpan(r * 12, 12), ort.AsSpan(r * 12, 12)) > 0.99);
+            return;
+        }
+        Close(expected, ort, "embeddings");
+        var imported = Assert.IsType<TransformerEncoder>(OnnxImporter.Import(onnx).Model);
+        Assert.Equal(encoder.Config, imported.Config);
+        Assert.Equal(expected, imported.Embed(new TokenBatch(3, 7, ids, mask)).AsSpan(0, 3 * 12).ToArray());
+    }
+
     [Fact]
     public void LanguageModel_OnnxRuntimeMatchesManaged()
     {

@@ -276,6 +276,31 @@ public sealed class CliTests : IDisposable
         Assert.Equal(fromOnnx.Out, fromFolder.Out);
     }
 
+    // A sentence-transformers folder with a Dense module (distiluse's and LaBSE's layout) embeds through it, 12 wide, as the
+    // embedding generator does; a classifier fine-tuned from it reads the pooled vector, without the Dense module.
+    [Fact]
+    public async Task ASentenceTransformersDenseFolder_EmbedsThroughIt_AndFineTunesWithoutIt()
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "st-dense");
+        using var generator = new Embeddings.TransformerEmbeddingGenerator(Pretrained.PretrainedEncoder.FromHuggingFaceFolder(folder));
+        Assert.Equal(12, ((Microsoft.Extensions.AI.EmbeddingGeneratorMetadata)generator.GetService(typeof(Microsoft.Extensions.AI.EmbeddingGeneratorMetadata))!).DefaultModelDimensions);
+        var expected = (await generator.GenerateAsync(["the film was great"]))[0].Vector.ToArray();
+        var r = Run("embed", "--pretrained", folder, "--text", "the film was great");
+        Assert.True(r.Code == 0, r.Err);
+        var v = JsonNode.Parse(r.Out.Trim().Split('\n')[0])!["embedding"]!.AsArray().Select(x => x!.GetValue<float>()).ToArray();
+        Assert.Equal(12, v.Length);
+        for (int k = 0; k < 12; k++) Assert.True(Math.Abs(expected[k] - v[k]) <= 1e-5, $"component {k}: {v[k]} against {expected[k]}");
+
+        string train = Path.Combine(_dir, "train-dense.tsv"), model = Path.Combine(_dir, "ft-dense.mlnt");
+        File.WriteAllLines(train, new[] { "text\tlabel" }.Concat(Enumerable.Range(0, 20).Select(i => i % 2 == 0 ? "the film was great\t1" : "the film was dull\t0")));
+        var trained = Run("train", "--task", "binary", "--train", train, "--model", model, "--pretrained", folder, "--epochs", "1", "--max-tokens", "12");
+        Assert.True(trained.Code == 0, trained.Err);
+        var encoder = Pretrained.PretrainedEncoder.FromHuggingFaceFolder(folder).Encoder;
+        int dense = encoder.Parameters.Tensors.Where(t => t.Name.StartsWith("sentence_dense.", StringComparison.Ordinal)).Sum(t => t.Length);
+        Assert.Equal(12 * 16 + 12, dense);
+        Assert.Equal(encoder.Parameters.Count - dense + 2 * 16 + 2, LastJson(trained.Out)["parameters"]!.GetValue<int>()); // the encoder without the Dense module + a 2-class head
+    }
+
     // A folder that holds only a quantized export (onnx/model_quantized.onnx, as quantize_dynamic writes it) embeds close to
     // the float export, and fine-tunes from its dequantized weights; a quantized graph the reader cannot undo is one line, exit 1.
     [Fact]

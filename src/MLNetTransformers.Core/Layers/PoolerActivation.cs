@@ -9,4 +9,6 @@ public enum PoolerActivation
     Relu,
     /// <summary>GELU (the erf form): ELECTRA's classification head (<c>classifier.dense</c>).</summary>
     Gelu,
+    /// <summary>None (the dense layer's output as it is): a sentence-transformers Dense module with <c>torch.nn.Identity</c>.</summary>
+    Identity,
 }

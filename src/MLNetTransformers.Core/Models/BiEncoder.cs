@@ -13,7 +13,7 @@ public sealed class BiEncoder : ITrainableModel
 {
     private readonly SequencePooling _pool;
     private bool[]? _padding;
-    private float[]? _cos, _norms, _dpooled;
+    private float[]? _cos, _norms, _dpooled, _vectors;
 
     /// <summary>Trains <paramref name="encoder"/> (a standalone one: its weights are this model's parameters).</summary>
     /// <param name="encoder">The shared encoder of both sentences.</param>
@@ -46,9 +46,11 @@ public sealed class BiEncoder : ITrainableModel
     private float[] Cosines(TokenBatch pairs, bool training)
     {
         if (pairs.BatchSize % 2 != 0) throw new ArgumentException($"A bi-encoder batch holds both sentences of each pair: {pairs.BatchSize} rows is odd.", nameof(pairs));
-        int rows = pairs.BatchSize, b = rows / 2, t = pairs.SeqLen, d = Config.ModelDim;
+        int rows = pairs.BatchSize, b = rows / 2, t = pairs.SeqLen, d = Config.SentenceDim;
         var padding = pairs.PaddingFlags(ref _padding);
-        var pooled = _pool.Forward(Encoder.Forward(pairs.Ids, pairs.TokenTypeIds, rows, t, padding, training), rows, t, padding); // [2B, d]
+        var pooled = _pool.Forward(Encoder.Forward(pairs.Ids, pairs.TokenTypeIds, rows, t, padding, training), rows, t, padding); // [2B, d_model]
+        if (Encoder.SentenceDense is { } dense) pooled = dense.Forward(pooled, rows); // [2B, d]: sentence-transformers' Dense module
+        _vectors = pooled;
         var norms = Workspace.Ensure(ref _norms, rows);
         for (int r = 0; r < rows; r++) norms[r] = MathF.Max(TensorPrimitives.Norm(pooled.AsSpan(r * d, d)), 1e-12f);
         var cos = Workspace.Ensure(ref _cos, b);
@@ -62,13 +64,13 @@ public sealed class BiEncoder : ITrainableModel
     {
         var targets = batch.Targets ?? throw new ArgumentException("The batch has no targets; a bi-encoder trains on one similarity per pair.", nameof(batch));
         var cos = Cosines(batch, training: backward);
-        int rows = batch.BatchSize, b = rows / 2, d = Config.ModelDim;
+        int rows = batch.BatchSize, b = rows / 2, d = Config.SentenceDim;
         if (targets.Length < b) throw new ArgumentException($"The batch has {targets.Length} targets for {b} pairs.", nameof(batch));
         double loss = 0;
         for (int i = 0; i < b; i++) loss += (double)(cos[i] - targets[i]) * (cos[i] - targets[i]);
         if (!backward) return (float)(loss / b);
 
-        var pooled = _pool.Pooled;
+        var pooled = _vectors.AsSpan();
         var norms = _norms!;
         var dp = Workspace.Ensure(ref _dpooled, rows * d);
         for (int i = 0; i < b; i++)
@@ -85,7 +87,7 @@ public sealed class BiEncoder : ITrainableModel
                 dv[j] = g * (u[j] / (nu * nv) - cos[i] * v[j] / (nv * nv));
             }
         }
-        Encoder.Backward(_pool.Backward(dp), rows, batch.SeqLen);
+        Encoder.Backward(_pool.Backward(Encoder.SentenceDense?.Backward(dp) ?? dp), rows, batch.SeqLen);
         return (float)(loss / b);
     }
 }

@@ -109,6 +109,18 @@ public record TransformerConfig
     /// <summary>Sentence embeddings are scaled to unit length (sentence-transformers' Normalize module).</summary>
     public bool NormalizeEmbeddings { get; init; }
     /// <summary>
+    /// sentence-transformers' Dense module after the pooling (distiluse-base-multilingual-cased, LaBSE): sentence vectors
+    /// [B, d] → act(x·Wᵀ + b) [B, SentenceDense] (<c>sentence_dense.dense.*</c>), before any normalization; 0 = none.
+    /// Part of the sentence embeddings only: a classifier's head reads the pooled vector. Encoders only.
+    /// </summary>
+    public int SentenceDense { get; init; }
+    /// <summary>The Dense module's activation: tanh (sentence-transformers' default) or <see cref="PoolerActivation.Identity"/>.</summary>
+    public PoolerActivation SentenceDenseActivation { get; init; }
+    /// <summary>Whether the Dense module has a bias.</summary>
+    public bool SentenceDenseBias { get; init; } = true;
+    /// <summary>Width of the sentence embeddings: <see cref="SentenceDense"/>, or <see cref="ModelDim"/> without a Dense module.</summary>
+    [JsonIgnore] public int SentenceDim => SentenceDense > 0 ? SentenceDense : ModelDim;
+    /// <summary>
     /// Whether the blocks' linear layers (and a masked LM's transform) have biases; ModernBERT's and NomicBERT's have
     /// none. Encoders only.
     /// </summary>
@@ -224,6 +236,9 @@ public record TransformerConfig
         if (!Enum.IsDefined(PositionalEncoding)) throw new ArgumentException($"Unknown {nameof(PositionalEncoding)} {PositionalEncoding}.");
         if (!Enum.IsDefined(Pooling)) throw new ArgumentException($"Unknown {nameof(Pooling)} {Pooling}.");
         if (!Enum.IsDefined(PoolerActivation)) throw new ArgumentException($"Unknown {nameof(PoolerActivation)} {PoolerActivation}.");
+        if (SentenceDense < 0 || SentenceDense > 1 << 16) throw new ArgumentException($"{nameof(SentenceDense)} must be in [0, 65536] (0 = none), got {SentenceDense}.");
+        if (SentenceDenseActivation is not (PoolerActivation.Tanh or PoolerActivation.Identity))
+            throw new ArgumentException($"{nameof(SentenceDenseActivation)} must be Tanh or Identity (sentence-transformers' Dense modules), got {SentenceDenseActivation}.");
         return this;
     }
 

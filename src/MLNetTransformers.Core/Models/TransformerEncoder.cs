@@ -65,6 +65,8 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
         }
         _pool = new SequencePooling(config.ModelDim, config.Pooling);
         if (config.Pooler) Pooler = new Pooler(parameters, prefix + "pooler.", config.ModelDim, config.PoolerActivation, config.PoolerBias, config.PoolerNorm ? config.LayerNormEps : 0f, config.NormBiases);
+        if (config.SentenceDense > 0)
+            SentenceDense = new Pooler(parameters, prefix + SentenceDensePrefix, config.ModelDim, config.SentenceDenseActivation, config.SentenceDenseBias, outDim: config.SentenceDense);
         if (config.DisentangledSpan > 0)
         {
             Disentangled = new DisentangledPositions(parameters, prefix + "rel_embeddings.", config.DisentangledSpan, config.DisentangledMaxDistance, config.ModelDim,
@@ -198,17 +200,24 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
         EmbedBackward(d, batch, seqLen);
     }
 
+    /// <summary>sentence-transformers' Dense module after the pooling (<see cref="TransformerConfig.SentenceDense"/>), or null.</summary>
+    public Pooler? SentenceDense { get; }
+
+    /// <summary>Prefix of the Dense module's weights (<c>sentence_dense.dense.weight</c>, <c>.bias</c>).</summary>
+    public const string SentenceDensePrefix = "sentence_dense.";
+
     /// <summary>
-    /// Sentence vectors [B, d] of a batch in inference mode (a buffer reused by the next call): the pooled hidden
-    /// states, scaled to unit length when <see cref="TransformerConfig.NormalizeEmbeddings"/>.
+    /// Sentence vectors [B, SentenceDim] of a batch in inference mode (a buffer reused by the next call): the pooled hidden
+    /// states, through the Dense module when there is one, scaled to unit length when <see cref="TransformerConfig.NormalizeEmbeddings"/>.
     /// </summary>
     /// <param name="batch">Token ids, attention mask and token types, [B, T].</param>
     public float[] Embed(TokenBatch batch)
     {
         var padding = batch.PaddingFlags(ref _padding);
         var pooled = _pool.Forward(Forward(batch.Ids, batch.TokenTypeIds, batch.BatchSize, batch.SeqLen, padding, training: false), batch.BatchSize, batch.SeqLen, padding);
+        if (SentenceDense is not null) pooled = SentenceDense.Forward(pooled, batch.BatchSize);
         if (!Config.NormalizeEmbeddings) return pooled;
-        int d = Config.ModelDim;
+        int d = Config.SentenceDim;
         var unit = Workspace.Ensure(ref _normalized, batch.BatchSize * d);
         for (int b = 0; b < batch.BatchSize; b++)
         {

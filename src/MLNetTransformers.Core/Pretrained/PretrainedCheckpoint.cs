@@ -15,8 +15,9 @@ public static class PretrainedCheckpoint
     /// <summary>Reads a Hugging Face model folder's <c>config.json</c> and weights (<c>model.safetensors</c> or <c>pytorch_model.bin</c>).</summary>
     /// <remarks>
     /// A sentence-transformers folder (<c>modules.json</c>) is pooled as its modules say: mean or CLS pooling over the
-    /// token states (BERT's pooler, if the weights carry one, is left out) and unit length when it has a Normalize module;
-    /// modules that cannot be reproduced (Dense, max pooling) are refused by name.
+    /// token states (BERT's pooler, if the weights carry one, is left out), through its Dense module when it has one
+    /// (<see cref="TransformerConfig.SentenceDense"/>) and to unit length when it has a Normalize module; modules that
+    /// cannot be reproduced (max pooling, a Dense module of another activation) are refused by name.
     /// </remarks>
     /// <param name="folder">The folder.</param>
     /// <param name="pooling">How sentence vectors are pooled (see <see cref="Load"/>); null = the checkpoint's way.</param>
@@ -28,8 +29,8 @@ public static class PretrainedCheckpoint
         folder = modules?.TransformerFolder ?? folder; // older sentence-transformers folders keep the model in 0_BERT/ or the like
         var (family, config) = ReadConfig(Path.Combine(folder, "config.json"));
         pooling ??= modules?.Pooling ?? EmbeddingPooling(Path.Combine(folder, "config.json"));
-        return WithWeights(folder, tensors => Load(family, config, tensors, pooling, normalize || modules?.Normalize == true,
-            usePooler: modules is null)) with { Modules = modules };
+        return WithWeights(folder, tensors => LoadEncoder(family, config, tensors, pooling, normalize || modules?.Normalize == true,
+            usePooler: modules is null, modules?.Dense)) with { Modules = modules };
     }
 
     // JinaBERT's config.json names how its own encode pools sentence vectors (emb_pooler "mean"), as a sentence-transformers
@@ -129,6 +130,8 @@ public static class PretrainedCheckpoint
         var c = encoder.Config;
         var family = EncoderFamily.For(c);
         var config = family.WriteConfig(c); // refuses, before anything is written, a shape the family cannot say
+        if (c.Pooler && c.SentenceDense > 0)
+            throw new NotSupportedException("This encoder has both BERT's pooler and a sentence-transformers Dense module; a folder holds one or the other.");
         if (c.Pooler && c.PoolerActivation != PoolerActivation.Tanh)
             throw new NotSupportedException($"This encoder's pooler ({c.PoolerActivation}) is a classifier's head (DistilBERT's pre_classifier, ELECTRA's classifier.dense); Hugging Face's encoders have no such part.");
         var tensors = Tensors(encoder.Copy().Parameters, family, prefix: "", head: null); // Copy: the encoder's parameters alone
@@ -139,15 +142,30 @@ public static class PretrainedCheckpoint
         {
             static JsonObject Module(int i, string path, string type) => new() { ["idx"] = i, ["name"] = $"{i}", ["path"] = path, ["type"] = "sentence_transformers.models." + type };
             var modules = new JsonArray(Module(0, "", "Transformer"), Module(1, "1_Pooling", "Pooling"));
-            if (c.NormalizeEmbeddings) modules.Add(Module(2, "2_Normalize", "Normalize"));
+            string? dense = c.SentenceDense > 0 ? "2_Dense" : null, normalize = c.NormalizeEmbeddings ? $"{modules.Count + (dense is null ? 0 : 1)}_Normalize" : null;
+            if (dense is not null) modules.Add(Module(modules.Count, dense, "Dense"));
+            if (normalize is not null) modules.Add(Module(modules.Count, normalize, "Normalize"));
             WriteText(Path.Combine(folder, "modules.json"), modules.ToJsonString());
+            if (dense is not null)
+            {
+                Directory.CreateDirectory(Path.Combine(folder, dense));
+                WriteText(Path.Combine(folder, dense, "config.json"), new JsonObject
+                {
+                    ["in_features"] = c.ModelDim, ["out_features"] = c.SentenceDense, ["bias"] = c.SentenceDenseBias,
+                    ["activation_function"] = SentenceTransformersModules.DenseActivations.First(a => a.Value == c.SentenceDenseActivation).Key,
+                }.ToJsonString());
+                var layer = encoder.SentenceDense!.Dense;
+                var denseTensors = new List<(string, int[], ReadOnlyMemory<float>)> { ("linear.weight", [c.SentenceDense, c.ModelDim], layer.Weight.Value.ToArray()) };
+                if (c.SentenceDenseBias) denseTensors.Add(("linear.bias", [c.SentenceDense], layer.Bias!.Value.ToArray()));
+                SafeTensorsFile.Write(Path.Combine(folder, dense, "model.safetensors"), denseTensors);
+            }
             Directory.CreateDirectory(Path.Combine(folder, "1_Pooling"));
             WriteText(Path.Combine(folder, "1_Pooling", "config.json"), new JsonObject
             {
                 ["word_embedding_dimension"] = c.ModelDim, ["pooling_mode_cls_token"] = c.Pooling == Pooling.Cls, ["pooling_mode_mean_tokens"] = c.Pooling == Pooling.Mean,
                 ["pooling_mode_max_tokens"] = false, ["pooling_mode_mean_sqrt_len_tokens"] = false,
             }.ToJsonString());
-            if (c.NormalizeEmbeddings) Directory.CreateDirectory(Path.Combine(folder, "2_Normalize"));
+            if (normalize is not null) Directory.CreateDirectory(Path.Combine(folder, normalize));
         }
         return family;
     }
@@ -199,6 +217,7 @@ public static class PretrainedCheckpoint
         foreach (var p in parameters.Tensors)
         {
             var values = parameters.Data.AsMemory(p.Offset, p.Length);
+            if (p.Name.StartsWith(TransformerEncoder.SentenceDensePrefix, StringComparison.Ordinal)) continue; // written as its own module
             if (head is not null && p.Name.StartsWith("pooler.", StringComparison.Ordinal))
             {
                 string? name = p.Name.StartsWith("pooler.dense.", StringComparison.Ordinal) ? head.Dense + p.Name["pooler.dense.".Length..]
@@ -291,17 +310,44 @@ public static class PretrainedCheckpoint
     /// <param name="usePooler">Whether a pooler in the checkpoint is used (with CLS pooling); false leaves it out, as
     /// sentence-transformers' CLS pooling takes the first token's state as it is.</param>
     public static LoadedEncoder Load(EncoderFamily family, TransformerConfig config, ITensorSource tensors, Pooling? pooling = null, bool normalize = false,
-        bool usePooler = true)
+        bool usePooler = true) => LoadEncoder(family, config, tensors, pooling, normalize, usePooler, dense: null);
+
+    // With a sentence-transformers Dense module: its layer after the pooling, its weights read from its own folder.
+    private static LoadedEncoder LoadEncoder(EncoderFamily family, TransformerConfig config, ITensorSource tensors, Pooling? pooling, bool normalize, bool usePooler,
+        SentenceTransformersModules.DenseModule? dense)
     {
         string src = $"'{tensors.Source}'";
         var names = new Resolver(family, tensors);
         bool pooler = usePooler && names.FindPooler() && pooling != Pooling.Mean;
         config = config with { Pooler = pooler, Pooling = pooling ?? (pooler ? Pooling.Cls : config.Pooling), NormalizeEmbeddings = normalize };
+        if (dense is not null)
+        {
+            if (dense.In != config.ModelDim)
+                throw new InvalidDataException($"'{Path.Combine(dense.Folder, "config.json")}' has in_features {dense.In}; the encoder's sentence vectors are {config.ModelDim} wide.");
+            config = config with { SentenceDense = dense.Out, SentenceDenseActivation = dense.Activation, SentenceDenseBias = dense.Bias };
+        }
         config.Validate();
         EnsureRoom(tensors, config, ModelKind.Encoder, src, "an encoder");
         var encoder = new TransformerEncoder(config);
         var used = Fill(encoder.Parameters, family.SourceNames, family, names, tensors, src);
+        if (dense is not null) WithWeights(dense.Folder, d => ReadDense(encoder, d));
         return new LoadedEncoder(encoder, family, Unused(tensors, used, names, family, pooler, src));
+    }
+
+    // A Dense module's linear layer, as sentence-transformers saves it: linear.weight [out, in], linear.bias [out], nothing else.
+    private static bool ReadDense(TransformerEncoder encoder, ITensorSource tensors)
+    {
+        string src = $"'{tensors.Source}'", prefix = TransformerEncoder.SentenceDensePrefix + "dense.";
+        var wanted = encoder.Parameters.Tensors.Where(p => p.Name.StartsWith(prefix, StringComparison.Ordinal)).ToDictionary(p => "linear." + p.Name[prefix.Length..]);
+        if (tensors.Shapes.Keys.FirstOrDefault(n => !wanted.ContainsKey(n)) is { } stray)
+            throw new InvalidDataException($"{src} has the tensor '{stray}', which a Dense module of {(encoder.Config.SentenceDenseBias ? "linear.weight and linear.bias" : "linear.weight (no bias)")} does not hold.");
+        foreach (var (name, p) in wanted)
+        {
+            if (!tensors.Shapes.TryGetValue(name, out var shape)) throw new InvalidDataException($"{src} lacks the Dense module's tensor '{name}' [{string.Join(", ", p.Shape)}].");
+            if (!shape.SequenceEqual(p.Shape)) throw new InvalidDataException($"{src}: tensor '{name}' has shape [{string.Join(", ", shape)}], expected [{string.Join(", ", p.Shape)}] (the Dense module's config).");
+            tensors.Read(name, p.Value);
+        }
+        return true;
     }
 
     // Nothing is allocated for a config that claims more weights than the file holds.
@@ -374,6 +420,7 @@ public static class PretrainedCheckpoint
         var used = new HashSet<string>(StringComparer.Ordinal);
         foreach (var p in target.Tensors)
         {
+            if (p.Name.StartsWith(TransformerEncoder.SentenceDensePrefix, StringComparison.Ordinal)) continue; // a Dense module's: its own folder
             var parts = sources(p.Name) ?? throw new InvalidOperationException($"The {family.Name} family has no tensor for parameter '{p.Name}'.");
             string prefix = family.SourceNames(p.Name) is null ? "" : family.Prefix; // task heads sit outside the encoder's prefix
             var found = parts.Select(n => names.Find(n) ?? throw new InvalidDataException($"{src} lacks the tensor '{prefix}{n}' ({family.Name} parameter for '{p.Name}', shape [{string.Join(", ", PartShape(p.Shape, parts.Length))}]).")).ToArray();

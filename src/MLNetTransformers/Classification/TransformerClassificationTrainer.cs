@@ -159,7 +159,8 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
         {
             if (!tokenizer.FitsEmbedding(init.Config.VocabSize, init.Config.VocabularyMultiple))
                 throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
-            var encoderShape = init.Config.Shape();
+            // sentence-transformers' Dense module belongs to the sentence embeddings, not to a sequence classifier.
+            var encoderShape = init.Config.Shape() with { SentenceDense = 0 };
             // A checkpoint read for its first token without a pooler gets the dense layer its family's sequence classifier
             // puts there (DistilBERT's pre_classifier + ReLU, ELECTRA's classifier.dense + GELU, …), newly initialised, as
             // Hugging Face's *ForSequenceClassification starts; the model then also writes back as one.

@@ -81,7 +81,7 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPar
     /// <summary>Embedding column written.</summary>
     public string OutputColumnName { get; }
     /// <summary>Embedding size.</summary>
-    public int Dimension => Encoder.Config.ModelDim;
+    public int Dimension => Encoder.Config.SentenceDim;
 
     internal DataViewSchema.DetachedColumn OutputColumn => new(OutputColumnName, new VectorDataViewType(NumberDataViewType.Single, Dimension));
 

@@ -1301,3 +1301,42 @@ export_onnx("modernbert", modernbert, types=False)
 export_onnx("nomic", nomic, types=True)
 export_onnx("jina", jina, types=True)
 export_onnx("gte", gte, types=False)
+
+
+# A sentence-transformers folder with a Dense module after the pooling, as distiluse-base-multilingual-cased and LaBSE are
+# saved (st-dense/): a bare BertModel (no prefix) with modules.json (Transformer, Pooling over [CLS], Dense 16 -> 12 with
+# tanh, Normalize), 1_Pooling/config.json, 2_Dense/config.json and 2_Dense/model.safetensors (linear.weight, linear.bias).
+# expected.json: the sentence embeddings of a batch as sentence-transformers computes them (the first token's state, the
+# linear layer, tanh, x / max(|x|, 1e-12)), and CosineSimilarityLoss on its two pairs (rows 0-1 against rows 2-3: the mean
+# of (cos - target)^2) with its gradient with respect to every parameter, the Dense module's included. Own generator, last.
+torch.set_default_dtype(torch.float64)
+g = torch.Generator().manual_seed(31)
+st_bert, st_dense = Bert(), nn.Linear(D, 12)
+with torch.no_grad():
+    for name, p in list(st_bert.named_parameters()) + [("dense." + n, p) for n, p in st_dense.named_parameters()]:
+        p.copy_(((1.0 if name.endswith("weight") else 0.0) if "LayerNorm" in name else 0.0) + (0.2 if "LayerNorm" in name else 0.3) * torch.randn(p.shape, generator=g))
+round_to(st_bert, torch.float32); round_to(st_dense, torch.float32)
+os.makedirs(os.path.join("st-dense", "1_Pooling"), exist_ok=True); os.makedirs(os.path.join("st-dense", "2_Dense"), exist_ok=True)
+write_safetensors(os.path.join("st-dense", "model.safetensors"), {n: ("F32", p.detach()) for n, p in st_bert.named_parameters()}, {"format": "pt"})
+write_safetensors(os.path.join("st-dense", "2_Dense", "model.safetensors"), {"linear." + n: ("F32", p.detach()) for n, p in st_dense.named_parameters()}, {"format": "pt"})
+json.dump(dict(bert_config, architectures=["BertModel"]), open(os.path.join("st-dense", "config.json"), "w"), indent=2)
+open(os.path.join("st-dense", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+json.dump([{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.models.Transformer"},
+           {"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"},
+           {"idx": 2, "name": "2", "path": "2_Dense", "type": "sentence_transformers.models.Dense"},
+           {"idx": 3, "name": "3", "path": "3_Normalize", "type": "sentence_transformers.models.Normalize"}], open(os.path.join("st-dense", "modules.json"), "w"))
+json.dump({"word_embedding_dimension": D, "pooling_mode_cls_token": True, "pooling_mode_mean_tokens": False, "pooling_mode_max_tokens": False,
+           "pooling_mode_mean_sqrt_len_tokens": False}, open(os.path.join("st-dense", "1_Pooling", "config.json"), "w"))
+json.dump({"in_features": D, "out_features": 12, "bias": True, "activation_function": "torch.nn.modules.activation.Tanh"},
+          open(os.path.join("st-dense", "2_Dense", "config.json"), "w"))
+ids = torch.tensor([[2, 8, 9, 12, 10, 3, 0, 0, 0], [2, 15, 20, 7, 13, 11, 19, 30, 3], [2, 5, 3, 0, 0, 0, 0, 0, 0], [2, 9, 10, 16, 3, 0, 0, 0, 0]])
+mask, types, targets = (ids != 0).long(), torch.zeros_like(ids), torch.tensor([0.3, -0.2])
+hidden, _ = st_bert(ids, mask, types)
+vectors = torch.tanh(st_dense(hidden[:, 0]))
+embeddings = vectors / vectors.norm(dim=1, keepdim=True).clamp(min=1e-12)
+loss = ((torch.cosine_similarity(vectors[:2], vectors[2:], dim=1, eps=1e-12) - targets) ** 2).mean()
+loss.backward()
+r = lambda t: [round(float(v), 9) for v in t.reshape(-1).tolist()]
+json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "targets": targets.tolist(), "embeddings": r(embeddings.detach()), "loss": float(loss),
+           "grads": dict({n: r(p.grad) for n, p in st_bert.named_parameters() if p.grad is not None}, **{"linear." + n: r(p.grad) for n, p in st_dense.named_parameters()})},
+          open(os.path.join("st-dense", "expected.json"), "w"))
