@@ -124,12 +124,19 @@ public static class OnnxEncoderCheckpoint
     private static LoadedEncoder Load(byte[] onnx, string source, Pooling? pooling, bool normalize, (EncoderFamily Family, TransformerConfig Config, string Folder)? declared)
     {
         var model = OnnxImporter.Parse(onnx, $"'{source}'");
-        // A quantized graph is read as the float graph of its dequantized weights, which the encoder must compute exactly;
-        // the quantized graph itself only to within its activations' rounding.
-        byte[]? quantized = null;
+        // A quantized or half-precision graph is read as the float graph of its weights, which the encoder must compute
+        // exactly; the graph as given only to within its rounding.
+        byte[]? reduced = null;
+        bool half = HalfPrecisionGraph.IsHalfPrecision(model.Graph);
+        if (half)
+        {
+            reduced = onnx;
+            model = HalfPrecisionGraph.ToFloat(model, $"ONNX model '{source}'");
+            onnx = model.ToByteArray();
+        }
         if (QuantizedGraph.IsQuantized(model.Graph))
         {
-            quantized = onnx;
+            reduced ??= onnx;
             model = QuantizedGraph.Dequantize(model, $"ONNX model '{source}'");
             onnx = model.ToByteArray();
         }
@@ -138,8 +145,9 @@ public static class OnnxEncoderCheckpoint
         try { config = (declared?.Config ?? graph.ReadConfig()).Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"ONNX model '{source}' describes an invalid encoder: {e.Message}", e); }
         var loaded = PretrainedCheckpoint.Load(graph.Family, config, graph, pooling, normalize);
-        Verify(onnx, model.Graph, loaded.Encoder, $"ONNX model '{source}'");
-        if (quantized is not null) Verify(quantized, model.Graph, loaded.Encoder, $"ONNX model '{source}'", exact: false);
+        try { Verify(onnx, model.Graph, loaded.Encoder, $"ONNX model '{source}'"); }
+        catch (InvalidDataException e) when (half) { throw new InvalidDataException(e.Message + HalfPrecisionGraph.ClampHint, e); }
+        if (reduced is not null) Verify(reduced, model.Graph, loaded.Encoder, $"ONNX model '{source}'", exact: false);
         return loaded;
     }
 
@@ -149,6 +157,8 @@ public static class OnnxEncoderCheckpoint
     /// from it must give the same hidden states on every real token. A graph whose nodes compute something else (an
     /// edited operator, input or constant) is refused here instead of being loaded as a different model.
     /// </summary>
+    // exact: within 1e-3 of the largest value on every real token; else the cosine bounds of a quantized or half-precision
+    // graph as given (QuantizedAgreement).
     private static void Verify(byte[] onnx, GraphProto graph, TransformerEncoder encoder, string src, bool exact = true)
     {
         var c = encoder.Config;

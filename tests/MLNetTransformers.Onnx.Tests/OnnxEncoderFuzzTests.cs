@@ -257,12 +257,18 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
     [InlineData("small-albert.onnx", 20261215)] // ALBERT's graph: each shared weight used by three layers
     [InlineData("small-deberta.onnx", 20261217)] // DeBERTa's graph: log buckets, gathers of c2p and p2c
     [InlineData("../families/nomic/model.onnx", 20261220)] // NomicBERT's, read with its config.json: rotary positions, scoped bias-free weights
-    [InlineData("small-bert.onnx", 20261221, true)] // quantized as quantize_dynamic writes it (uint8 tables, int8 per-column products), read dequantized
-    public async Task MutatedGraphs_AreRefusedNamingTheFile_OrComputeWhatOnnxRuntimeComputes(string fixture, int seed, bool quantized = false)
+    [InlineData("small-bert.onnx", 20261221, "quantized")] // as quantize_dynamic writes it (uint8 tables, int8 per-column products), read dequantized
+    [InlineData("small-roberta.onnx", 20261222, "half")] // as onnxconverter-common writes it, read widened
+    public async Task MutatedGraphs_AreRefusedNamingTheFile_OrComputeWhatOnnxRuntimeComputes(string fixture, int seed, string form = "float")
     {
         string path = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture), config = Path.Combine(Path.GetDirectoryName(path)!, "config.json");
         var original = File.ReadAllBytes(path);
-        if (quantized) original = DynamicQuantization.Quantize(original, new(SignedWeights: true, PerChannel: true, Tables: true));
+        original = form switch
+        {
+            "quantized" => DynamicQuantization.Quantize(original, new(SignedWeights: true, PerChannel: true, Tables: true)),
+            "half" => HalfPrecision.Convert(original),
+            _ => original,
+        };
         // A graph with a config.json beside it is written beside a copy of that config and read from the file.
         string? dir = File.Exists(config) ? Directory.CreateTempSubdirectory("fuzz-configured").FullName : null;
         if (dir is not null) File.Copy(config, Path.Combine(dir, "config.json"));
@@ -300,8 +306,8 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
                 try { reference = RunOnnxRuntime(bytes); }
                 catch (OnnxRuntimeException ortError) { failures.Add($"{source}: loaded, but ONNX Runtime cannot run it: {ortError.Message}"); continue; }
                 var engine = RunEngine(await task);
-                // A quantized graph computes its dequantized weights' model up to its activations' 8-bit rounding.
-                if (reference.Length != engine.Length || (quantized ? LeastCosine(engine, reference, 16) < OnnxEncoderCheckpoint.QuantizedCosine : Difference(engine, reference, 16) > 1e-3))
+                // A quantized or half-precision graph computes its widened weights' model up to its own rounding.
+                if (reference.Length != engine.Length || (form != "float" ? LeastCosine(engine, reference, 16) < OnnxEncoderCheckpoint.QuantizedCosine : Difference(engine, reference, 16) > 1e-3))
                     failures.Add($"{source}: loaded as a model that computes something other than the graph");
             }
         output.WriteLine($"{cases} cases: {refused} refused, {loaded} loaded, {failures.Count} failures");
