@@ -155,6 +155,39 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
         }, folder => Classification.TransformerClassificationTransformer.FromHuggingFaceFolder(folder, maxTokens: 16).Model.Parameters);
     }
 
+    private enum ModulesMutation { ModulesJson, PoolingConfig, DenseConfig, DenseHeader, DenseTruncate }
+
+    // A sentence-transformers folder with a Dense module (st-dense: Transformer, Pooling, Dense, Normalize) mutated in
+    // modules.json, 1_Pooling/config.json, 2_Dense/config.json and 2_Dense/model.safetensors (header bytes, cut short):
+    // each case loads (the Dense weights unchanged when only their file's header was touched and it still loads) or
+    // fails naming the file.
+    [Fact]
+    public async Task MutatedSentenceTransformersModules_LoadOrFailNamingTheFile()
+    {
+        string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "st-dense");
+        string Read(string f) => File.ReadAllText(Path.Combine(source, f));
+        string modules = Read("modules.json"), pooling = Read(Path.Combine("1_Pooling", "config.json")), dense = Read(Path.Combine("2_Dense", "config.json"));
+        var denseWeights = File.ReadAllBytes(Path.Combine(source, "2_Dense", "model.safetensors"));
+        long headerLength = BitConverter.ToInt64(denseWeights, 0);
+        var counts = new Dictionary<ModulesMutation, int>
+        {
+            [ModulesMutation.ModulesJson] = 150, [ModulesMutation.PoolingConfig] = 80, [ModulesMutation.DenseConfig] = 150, [ModulesMutation.DenseHeader] = 100, [ModulesMutation.DenseTruncate] = 30,
+        };
+        await Fuzz(source, counts, 20261223, kind => kind == ModulesMutation.DenseHeader, (kind, rng, folder) =>
+        {
+            foreach (var f in new[] { "config.json", "vocab.txt", "model.safetensors" }) File.Copy(Path.Combine(source, f), Path.Combine(folder, f));
+            Directory.CreateDirectory(Path.Combine(folder, "1_Pooling"));
+            Directory.CreateDirectory(Path.Combine(folder, "2_Dense"));
+            byte[] w = (byte[])denseWeights.Clone();
+            if (kind == ModulesMutation.DenseHeader) for (int k = rng.Next(1, 4); k > 0; k--) w[8 + rng.Next((int)headerLength)] = (byte)rng.Next(256);
+            if (kind == ModulesMutation.DenseTruncate) Array.Resize(ref w, rng.Next(w.Length));
+            File.WriteAllText(Path.Combine(folder, "modules.json"), kind == ModulesMutation.ModulesJson ? (rng.Next(2) == 0 ? Edit(modules, rng) : Restructured(modules, rng)) : modules);
+            File.WriteAllText(Path.Combine(folder, "1_Pooling", "config.json"), kind == ModulesMutation.PoolingConfig ? (rng.Next(2) == 0 ? Edit(pooling, rng) : Restructured(pooling, rng)) : pooling);
+            File.WriteAllText(Path.Combine(folder, "2_Dense", "config.json"), kind == ModulesMutation.DenseConfig ? (rng.Next(2) == 0 ? Edit(dense, rng) : Restructured(dense, rng)) : dense);
+            File.WriteAllBytes(Path.Combine(folder, "2_Dense", "model.safetensors"), w);
+        });
+    }
+
     private enum TokenizerJsonMutation { Characters, Truncate, Structure }
 
     // ModernBERT's tokenizer.json (byte-level BPE, specials as added tokens, a template, an NFC normalizer) mutated:
@@ -203,6 +236,7 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
         Walk(root);
         bool InBulk((System.Text.Json.Nodes.JsonNode Parent, object Key) n) => n.Parent.GetPath() is var path && (path.Contains(".vocab") || path.Contains(".merges") || path.Contains("added_tokens"));
         var pool = rng.Next(2) == 0 ? all.Where(InBulk).ToList() : all.Where(n => !InBulk(n)).ToList();
+        if (pool.Count == 0) pool = all; // a small file (a module's config) has no bulk
         var (parent, key) = pool[rng.Next(pool.Count)];
         System.Text.Json.Nodes.JsonNode? Replacement(System.Text.Json.Nodes.JsonNode? old) => rng.Next(9) switch
         {
