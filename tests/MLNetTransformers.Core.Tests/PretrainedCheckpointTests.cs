@@ -288,4 +288,32 @@ public class PretrainedCheckpointTests
 
     private static void Near(double expected, float actual, double tolerance, string what) =>
         Assert.True(Math.Abs(expected - actual) <= tolerance * Math.Max(1, Math.Abs(expected)), $"{what}: {actual} vs PyTorch {expected}");
+
+    // A weight that is not a number, or far beyond any trained encoder's, is a damaged file: refused naming the tensor,
+    // the value and where it is, rather than loaded into arithmetic no two runtimes agree on.
+    [Theory]
+    [InlineData(float.NaN, "NaN")]
+    [InlineData(7.7e18f, "7.7E+18")]
+    [InlineData(float.NegativeInfinity, "-Infinity")]
+    public void AWeightBeyondAnyTrainedEncoders_IsRefusedNamingTheTensor(float value, string shown)
+    {
+        string dir = Directory.CreateTempSubdirectory("implausible").FullName;
+        try
+        {
+            foreach (var f in Directory.GetFiles(Folder("bert"))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+            string path = Path.Combine(dir, "model.safetensors");
+            var bytes = File.ReadAllBytes(path);
+            long headerLength = BitConverter.ToInt64(bytes, 0);
+            using var header = JsonDocument.Parse(bytes.AsMemory(8, (int)headerLength));
+            const string name = "bert.encoder.layer.1.intermediate.dense.weight";
+            long start = header.RootElement.GetProperty(name).GetProperty("data_offsets")[0].GetInt64();
+            BitConverter.GetBytes(value).CopyTo(bytes, 8 + headerLength + start + 4 * 5); // its sixth value
+            File.WriteAllBytes(path, bytes);
+            var e = Assert.Throws<InvalidDataException>(() => PretrainedCheckpoint.LoadFolder(dir));
+            Assert.True(e.Message.Contains($"tensor '{name}' holds {shown} at index 5", StringComparison.Ordinal), e.Message);
+            Assert.Contains("damaged", e.Message);
+            Assert.Contains(path, e.Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }

@@ -347,6 +347,7 @@ public static class PretrainedCheckpoint
             if (!tensors.Shapes.TryGetValue(name, out var shape)) throw new InvalidDataException($"{src} lacks the Dense module's tensor '{name}' [{string.Join(", ", p.Shape)}].");
             if (!shape.SequenceEqual(p.Shape)) throw new InvalidDataException($"{src}: tensor '{name}' has shape [{string.Join(", ", shape)}], expected [{string.Join(", ", p.Shape)}] (the Dense module's config).");
             tensors.Read(name, p.Value);
+            EnsurePlausible(p.Value, name, src);
         }
         return true;
     }
@@ -433,11 +434,24 @@ public static class PretrainedCheckpoint
                 if (!shape.SequenceEqual(expected))
                     throw new InvalidDataException($"{src}: tensor '{name}' has shape [{string.Join(", ", shape)}], expected [{string.Join(", ", expected)}] (for '{p.Name}').");
                 tensors.Read(name, p.Value.Slice(offset, rows * rowSize));
+                EnsurePlausible(p.Value.Slice(offset, rows * rowSize), name, src);
                 offset += rows * rowSize;
                 used.Add(name);
             }
         }
         return used;
+    }
+
+    /// <summary>The largest magnitude a trained encoder's weight is taken to have; beyond it (or not a number) a file is damaged.</summary>
+    public const float PlausibleMagnitude = 1e6f;
+
+    // A weight that is not a number or beyond PlausibleMagnitude: a damaged file, whose arithmetic no two runtimes would agree on.
+    private static void EnsurePlausible(ReadOnlySpan<float> values, string name, string src)
+    {
+        if (values.IsEmpty || TensorPrimitives.MaxMagnitude(values) is var m && float.Abs(m) <= PlausibleMagnitude) return;
+        int at = 0;
+        while (at < values.Length && float.Abs(values[at]) <= PlausibleMagnitude) at++;
+        throw new InvalidDataException($"{src}: tensor '{name}' holds {values[at].ToString(System.Globalization.CultureInfo.InvariantCulture)} at index {at}, which no trained encoder's weight is (beyond ±{PlausibleMagnitude:G0}): the file is damaged.");
     }
 
     // A parameter made of k stacked tensors (q;k;v): each is [rows / k, …].
