@@ -10,17 +10,20 @@ namespace MLNetTransformers.Onnx;
 /// operands. What is undone: <c>DynamicQuantizeLinear</c> → <c>MatMulInteger</c> → <c>Cast</c> → <c>Mul</c> by the scales'
 /// product; ONNX Runtime's fusions of it (<c>DynamicQuantizeMatMul</c>, <c>MatMulIntegerToFloat</c>); a quantized
 /// embedding table's <c>Gather</c> → <c>DequantizeLinear</c>; a <c>DequantizeLinear</c> of a stored weight and a
-/// <c>QuantizeLinear</c> → <c>DequantizeLinear</c> pair on activations (the QDQ form). Weights get their names back
-/// (<c>embeddings.word_embeddings.weight_quantized</c> → <c>embeddings.word_embeddings.weight</c>) and products their node
-/// names (<c>…/MatMul_quant</c> → <c>…/MatMul</c>), which the reader matches on. Any other quantized operator, or one of
-/// these wired in another way, is refused naming the node.
+/// <c>QuantizeLinear</c> → <c>DequantizeLinear</c> pair on activations (the QDQ form); and the block-wise 4-bit (2- and
+/// 8-bit) weights of <c>MatMul4BitsQuantizer</c> (the <c>model_q4.onnx</c> of transformers.js repositories): its
+/// <c>MatMulNBits</c> products, and its QDQ form's <c>DequantizeLinear</c> of an int4/uint4 weight by blocks. Weights get
+/// their names back (<c>embeddings.word_embeddings.weight_quantized</c> → <c>embeddings.word_embeddings.weight</c>,
+/// <c>onnx::MatMul_927_Q4</c> → <c>onnx::MatMul_927</c>) and products their node names (<c>…/MatMul_quant</c>,
+/// <c>…/MatMul_Q4</c> → <c>…/MatMul</c>), which the reader matches on. Any other quantized operator, or one of these wired
+/// in another way, is refused naming the node.
 /// </summary>
 internal static class QuantizedGraph
 {
     private static readonly HashSet<string> QuantizationOperators = new(StringComparer.Ordinal)
     {
         "DynamicQuantizeLinear", "QuantizeLinear", "DequantizeLinear", "MatMulInteger", "DynamicQuantizeMatMul", "MatMulIntegerToFloat",
-        "QLinearMatMul", "QAttention", "QEmbedLayerNormalization", "QGemm", "QLinearAdd", "QLinearMul", "QOrderedMatMul", "MatMulNBits", "GatherBlockQuantized",
+        "QLinearMatMul", "QAttention", "QEmbedLayerNormalization", "QGemm", "QLinearAdd", "QLinearMul", "QOrderedMatMul", "MatMulNBits", "MatMulBnb4", "GatherBlockQuantized",
     };
 
     /// <summary>Whether the graph holds quantized operators.</summary>
@@ -72,11 +75,14 @@ internal static class QuantizedGraph
                     case "DynamicQuantizeMatMul": Fused(n, Input(n, 0), n, weight: 1, scale: 2, zeroPoint: 3, bias: 4); break;
                     case "MatMulIntegerToFloat": Fused(n, FloatSource(n, Input(n, 0), Input(n, 2), Input(n, 4)), n, weight: 1, scale: 3, zeroPoint: 5, bias: 6); break;
                     case "DequantizeLinear": Dequantize(n); break;
+                    case "MatMulNBits": MatMulNBits(n); break;
                 }
             }
             var nodes = new List<NodeProto>();
             foreach (var n in _g.Node)
             {
+                // The QDQ form of MatMul4BitsQuantizer renames the MatMul reading a dequantized weight (…/MatMul_matmul_Q4).
+                if (n.OpType == "MatMul" && Unsuffixed(n.Name, "_matmul_Q4") is { } name) n.Name = name;
                 if (_replaced.TryGetValue(n, out var replacement)) nodes.AddRange(replacement);
                 else if (!_removed.Contains(n)) nodes.Add(n);
             }
@@ -86,7 +92,8 @@ internal static class QuantizedGraph
             var left = _g.Node.Where(n => QuantizationOperators.Contains(n.OpType)).OrderBy(n => n.OpType is "DynamicQuantizeLinear" or "QuantizeLinear" or "DequantizeLinear").FirstOrDefault();
             if (left is not null)
                 throw new InvalidDataException($"{_src} is quantized in a way the reader does not undo: node '{left.Name}' is a {left.OpType} " +
-                        "(read are quantize_dynamic's MatMulInteger products, their DynamicQuantizeMatMul and MatMulIntegerToFloat fusions, quantized embedding tables and QDQ pairs).");
+                        "(read are quantize_dynamic's MatMulInteger products, their DynamicQuantizeMatMul and MatMulIntegerToFloat fusions, quantized embedding tables, QDQ pairs " +
+                        "and MatMul4BitsQuantizer's MatMulNBits products and block-wise DequantizeLinear weights).");
             var used = _g.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
             var kept = _g.Initializer.Where(t => used.Contains(t.Name)).ToList();
             _g.Initializer.Clear();
@@ -182,21 +189,86 @@ internal static class QuantizedGraph
             return user;
         }
 
-        // x·w under the quantized node's own name (quantize_dynamic appends _quant to the MatMul it replaced).
+        // x·w under the name of the MatMul the quantizer replaced (quantize_dynamic appends _quant, MatMul4BitsQuantizer _Q4).
         private static NodeProto MatMul(NodeProto n, string x, string w, string y) =>
-            new() { Name = n.Name.EndsWith("_quant", StringComparison.Ordinal) ? n.Name[..^"_quant".Length] : n.Name, OpType = "MatMul", Input = { x, w }, Output = { y } };
+            new() { Name = Unsuffixed(n.Name, "_quant") ?? QuantizerSuffix.Replace(n.Name, ""), OpType = "MatMul", Input = { x, w }, Output = { y } };
+
+        private static string? Unsuffixed(string name, string suffix) => name.EndsWith(suffix, StringComparison.Ordinal) ? name[..^suffix.Length] : null;
+
+        // MatMul4BitsQuantizer's suffix for a weight it quantized and the node that multiplies by it: _Q4 (_Q2, _Q8), _DQ_Q4.
+        private static readonly System.Text.RegularExpressions.Regex QuantizerSuffix = new("(_DQ)?_Q[248]$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
+        // MatMulNBits(x, B, scales, zero points, g_idx, bias): x times the [K, N] weight whose column n, block j (block_size
+        // rows of K) is (code − zero point) · scale; codes of `bits` bits packed low bits first into B's [N, blocks, bytes],
+        // zero points the same way into uint8 [N · ⌈blocks · bits / 8⌉] (or unpacked floats), 2^(bits − 1) when absent.
+        private void MatMulNBits(NodeProto n)
+        {
+            if (Input(n, 0) is not { } x || Input(n, 1) is not { } b || !_init.ContainsKey(b) || Input(n, 2) is not { } s)
+                throw Refuse(n, "does not multiply an activation by a stored weight with its scales");
+            if (Input(n, 4) is not null) throw Refuse(n, "reorders its weight's rows by g_idx, which is not read");
+            string w = NBitsWeight(n, b, s, Input(n, 3)), y = n.Output.FirstOrDefault() ?? throw Refuse(n, "has no output");
+            if (Input(n, 5) is not { } bias) { _replaced[n] = [MatMul(n, x, w, y)]; return; }
+            var product = MatMul(n, x, w, y + "_product");
+            _replaced[n] = [product, new NodeProto { Name = n.Name + "_bias", OpType = "Add", Input = { product.Output[0], bias }, Output = { y } }];
+        }
+
+        private string NBitsWeight(NodeProto n, string quantized, string scale, string? zeroPoint)
+        {
+            if (_made.TryGetValue((quantized, scale, zeroPoint ?? ""), out var made)) return made;
+            long Attribute(string name, long? fallback) => n.Attribute.FirstOrDefault(a => a.Name == name)?.I ?? fallback ?? throw Refuse(n, $"has no attribute '{name}'");
+            long k = Attribute("K", null), cols = Attribute("N", null), bits = Attribute("bits", 4), block = Attribute("block_size", null);
+            if (bits is not (2 or 4 or 8)) throw Refuse(n, $"has codes of {bits} bits (read are 2, 4 and 8)");
+            if (block < 8 || block > 1 << 16 || (block & (block - 1)) != 0) throw Refuse(n, $"has a block size of {block}, not a power of two from 8");
+            if (k <= 0 || cols <= 0 || k * cols > Array.MaxLength) throw Refuse(n, $"has a weight of K = {k} by N = {cols}");
+            long blocks = (k + block - 1) / block, bytes = block * bits / 8;
+            var q = _init[quantized];
+            long[] shape = [cols, blocks, bytes];
+            if (q.DataType != (int)DataType.Uint8 || !q.Dims.SequenceEqual(shape) || q.RawData.Length != cols * blocks * bytes)
+                throw Refuse(n, $"has a weight '{quantized}' of {(DataType)q.DataType} [{string.Join(", ", q.Dims)}] ({q.RawData.Length} bytes), not uint8 [{string.Join(", ", shape)}]");
+            var scales = Floats(n, scale);
+            if (scales.Length != cols * blocks) throw Refuse(n, $"has {scales.Length} scales in '{scale}' for {cols} columns of {blocks} blocks");
+            if (scales.Any(v => !float.IsFinite(v))) throw Refuse(n, $"has a scale '{scale}' that is not finite");
+            var zeros = new float[scales.Length];
+            long zeroBytes = (blocks * bits + 7) / 8;
+            if (zeroPoint is null) Array.Fill(zeros, 1 << (int)(bits - 1));
+            else if (_init.TryGetValue(zeroPoint, out var z) && z.DataType == (int)DataType.Uint8 && z.RawData.Length == cols * zeroBytes)
+            {
+                var raw = z.RawData.Span;
+                for (long c = 0; c < cols; c++)
+                    for (long j = 0; j < blocks; j++) zeros[c * blocks + j] = Code(raw[(int)(c * zeroBytes)..], j, (int)bits);
+            }
+            else if (z is { DataType: (int)DataType.Float })
+            {
+                zeros = Floats(n, zeroPoint);
+                if (zeros.Length != scales.Length) throw Refuse(n, $"has {zeros.Length} float zero points in '{zeroPoint}' for {scales.Length} scales");
+            }
+            else throw Refuse(n, $"has a zero point '{zeroPoint}' that is neither uint8 [{cols * zeroBytes}] nor floats as many as its scales");
+            var codes = q.RawData.Span;
+            var w = new float[k * cols]; // [K, N], as the MatMul it replaced read it
+            for (long c = 0; c < cols; c++)
+            {
+                var column = codes[(int)(c * blocks * bytes)..(int)((c + 1) * blocks * bytes)];
+                for (long r = 0; r < k; r++) w[r * cols + c] = (Code(column, r, (int)bits) - zeros[c * blocks + r / block]) * scales[c * blocks + r / block];
+            }
+            return AddWeight(n, quantized, [k, cols], w, (quantized, scale, zeroPoint ?? ""), scales.Max(MathF.Abs));
+        }
+
+        // The i-th code of `bits` bits, packed low bits first.
+        private static int Code(ReadOnlySpan<byte> packed, long i, int bits) => packed[(int)(i * bits / 8)] >> (int)(i * bits % 8) & (1 << bits) - 1;
 
         private void Dequantize(NodeProto n)
         {
             if (_removed.Contains(n) || Input(n, 0) is not { } x || Input(n, 1) is not { } scale) return;
             string y = n.Output.FirstOrDefault() ?? throw Refuse(n, "has no output");
-            long axis = n.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 1;
+            long axis = n.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 1, block = n.Attribute.FirstOrDefault(a => a.Name == "block_size")?.I ?? 0;
             if (_init.ContainsKey(x))
             {
-                // A stored weight dequantized (the QDQ form): its float values, read where the dequantized tensor was.
-                Alias(n, y, FloatWeight(n, x, scale, Input(n, 2), axis));
+                // A stored weight dequantized (the QDQ form; by blocks along the axis, MatMul4BitsQuantizer's): its float
+                // values, read where the dequantized tensor was.
+                Alias(n, y, FloatWeight(n, x, scale, Input(n, 2), axis, block));
                 return;
             }
+            if (block != 0) throw Refuse(n, $"dequantizes '{x}' by blocks, which is not a stored weight");
             var p = _producer.GetValueOrDefault(x);
             if (p is { OpType: "Gather", Input.Count: 2 } && _init.ContainsKey(p.Input[0]))
             {
@@ -232,13 +304,15 @@ internal static class QuantizedGraph
             (_consumers.TryGetValue(x, out var l) ? l : _consumers[x] = []).AddRange(_consumers.GetValueOrDefault(y) ?? []);
         }
 
-        // (q − zero point) · scale of a stored int8 or uint8 weight, per tensor or along an axis (the columns of a
-        // MatMul's [in, out] weight: axis −1), as a float initializer named as the weight before quantization.
-        private string FloatWeight(NodeProto n, string quantized, string scale, string? zeroPoint, long axis)
+        // (q − zero point) · scale of a stored int8, uint8, int4 or uint4 weight, per tensor, along an axis (the columns of a
+        // MatMul's [in, out] weight: axis −1), or by blocks of `block` along it (the scales' shape the weight's with that
+        // axis ⌈d / block⌉ long), as a float initializer named as the weight before quantization.
+        private string FloatWeight(NodeProto n, string quantized, string scale, string? zeroPoint, long axis, long block = 0)
         {
             if (_made.TryGetValue((quantized, scale, zeroPoint ?? ""), out var made)) return made;
             var q = _init[quantized];
-            if (q.DataType is not ((int)DataType.Int8 or (int)DataType.Uint8)) throw Refuse(n, $"holds its weight '{quantized}' as {(DataType)q.DataType}, not int8 or uint8");
+            if (q.DataType is not ((int)DataType.Int8 or (int)DataType.Uint8 or (int)DataType.Int4 or (int)DataType.Uint4))
+                throw Refuse(n, $"holds its weight '{quantized}' as {(DataType)q.DataType}, not int8, uint8, int4 or uint4");
             var dims = q.Dims.ToArray();
             long count = 1;
             foreach (var d in dims)
@@ -252,30 +326,67 @@ internal static class QuantizedGraph
             if (scales.Any(s => !float.IsFinite(s))) throw Refuse(n, $"has a scale '{scale}' that is not finite");
             var zeros = zeroPoint is null ? new int[scales.Length] : _init.TryGetValue(zeroPoint, out var z) && z.DataType == q.DataType
                 ? Integers(n, z, scales.Length) : throw Refuse(n, $"has a zero point '{zeroPoint}' that is not a stored tensor of its weight's type ({(DataType)q.DataType})");
-            int along = scales.Length == 1 ? -1 : (int)(axis < 0 ? axis + dims.Length : axis);
-            if (scales.Length != 1 && (along < 0 || along >= dims.Length || dims[along] != scales.Length))
-                throw Refuse(n, $"has {scales.Length} scales in '{scale}' for its weight '{quantized}' of shape [{string.Join(", ", dims)}] along axis {axis}");
-            long inner = 1;
+            int along = scales.Length == 1 && block == 0 ? -1 : (int)(axis < 0 ? axis + dims.Length : axis);
+            if (along >= dims.Length || along < -1 || block < 0 || block > 0 && along < 0) throw Refuse(n, $"dequantizes its weight '{quantized}' of shape [{string.Join(", ", dims)}] along axis {axis}");
+            // Per axis, one scale for each index along it; by blocks, the scales have the weight's shape with that axis ⌈d / block⌉ long.
+            long length = along < 0 ? 1 : dims[along], groups = block > 0 ? (length + block - 1) / block : length, inner = 1;
             for (int i = along + 1; i < dims.Length && along >= 0; i++) inner *= dims[i];
+            if (along >= 0 && scales.Length != (block > 0 ? count / length * groups : length))
+                throw Refuse(n, $"has {scales.Length} scales in '{scale}' for its weight '{quantized}' of shape [{string.Join(", ", dims)}] along axis {axis}{(block > 0 ? $" by blocks of {block}" : "")}");
             var w = new float[count];
             for (long i = 0; i < count; i++)
             {
-                int c = along < 0 ? 0 : (int)(i / inner % scales.Length);
+                long c = along < 0 ? 0 : block == 0 ? i / inner % length : (i / (length * inner) * groups + i / inner % length / block) * inner + i % inner;
                 w[i] = (values[i] - zeros[c]) * scales[c];
             }
-            string name = quantized.EndsWith("_quantized", StringComparison.Ordinal) ? quantized[..^"_quantized".Length] : quantized + "_dequantized";
+            return AddWeight(n, quantized, dims, w, (quantized, scale, zeroPoint ?? ""), scales.Max(MathF.Abs));
+        }
+
+        // The float weight as an initializer, named as before quantization (quantize_dynamic's _quantized, MatMul4BitsQuantizer's
+        // _Q4 gone). Where the float weight of that name is still there, within a step (the largest scale) of the codes,
+        // because another node reads it (MatMul4BitsQuantizer leaves the products that reach a weight through an Identity
+        // float: ALBERT's shared layers, DeBERTa's projections of the relative positions), that weight is the one read, as
+        // every reader of it computed before quantization.
+        private string AddWeight(NodeProto n, string quantized, long[] dims, float[] w, (string, string, string) key, float step)
+        {
+            string name = Unsuffixed(quantized, "_quantized") ?? (QuantizerSuffix.IsMatch(quantized) ? QuantizerSuffix.Replace(quantized, "") : quantized + "_dequantized");
+            if (_init.TryGetValue(name, out var original) && original.DataType == (int)DataType.Float && original.Dims.SequenceEqual(dims))
+            {
+                var values = new float[w.Length];
+                OnnxImporter.ReadFloats(original, values, _src);
+                bool same = true;
+                for (int i = 0; i < w.Length && same; i++) same = Math.Abs(values[i] - w[i]) <= step * 1.001f;
+                if (same)
+                {
+                    _made[key] = name;
+                    return name;
+                }
+            }
             while (_init.ContainsKey(name)) name += "_";
             var t = new TensorProto { Name = name, DataType = (int)DataType.Float, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(w.AsSpan())) };
             t.Dims.AddRange(dims);
             _g.Initializer.Add(t);
             _init[name] = t;
-            _made[(quantized, scale, zeroPoint ?? "")] = name;
+            _made[key] = name;
             return name;
         }
 
         private int[] Integers(NodeProto n, TensorProto t, int count)
         {
-            bool signed = t.DataType == (int)DataType.Int8;
+            bool signed = t.DataType is (int)DataType.Int8 or (int)DataType.Int4;
+            if (t.DataType is (int)DataType.Int4 or (int)DataType.Uint4)
+            {
+                // Two 4-bit values a byte, the first in the low bits; in raw data, or in int32_data one byte each.
+                var packed = t.RawData.IsEmpty ? t.Int32Data.Select(v => (byte)v).ToArray() : t.RawData.ToByteArray();
+                if (packed.Length != (count + 1) / 2) throw Refuse(n, $"has a 4-bit tensor '{t.Name}' of {packed.Length} bytes for {count} values");
+                var unpacked = new int[count];
+                for (int i = 0; i < count; i++)
+                {
+                    int v = packed[i / 2] >> 4 * (i % 2) & 15;
+                    unpacked[i] = signed && v > 7 ? v - 16 : v;
+                }
+                return unpacked;
+            }
             if (!t.RawData.IsEmpty)
             {
                 if (t.RawData.Length != count) throw Refuse(n, $"has a tensor '{t.Name}' of {t.RawData.Length} bytes for {count} values");

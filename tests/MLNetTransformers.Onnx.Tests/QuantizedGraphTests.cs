@@ -156,7 +156,7 @@ public sealed class QuantizedGraphTests(ITestOutputHelper output)
         }
     }
 
-    private static float[][] Embed(PretrainedEncoder model, string[] sentences) => sentences.Select(s =>
+    internal static float[][] Embed(PretrainedEncoder model, string[] sentences) => sentences.Select(s =>
     {
         var ids = new int[model.Tokenizer.MaxTokens];
         int n = model.Tokenizer.Encode(s, ids, new int[ids.Length]);

@@ -332,6 +332,38 @@ public sealed class CliTests : IDisposable
         Assert.Single(refused.Err.Trim().Split('\n'));
     }
 
+    // A folder that holds only a 4-bit export (onnx/model_q4.onnx, as transformers.js's MatMul4BitsQuantizer writes it) embeds
+    // close to the float export and fine-tunes; one with a g_idx reordering, which is not read, is one line, exit 1.
+    [Fact]
+    public void AFourBitExport_EmbedsAndFineTunes_AndOneNotReadIsRefusedInOneLine()
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "gte"), q4 = Path.Combine(_dir, "gte-q4");
+        Directory.CreateDirectory(Path.Combine(q4, "onnx"));
+        foreach (var f in new[] { "config.json", "vocab.txt" }) File.Copy(Path.Combine(folder, f), Path.Combine(q4, f));
+        var bytes = Onnx.Tests.BlockQuantization.Quantize(File.ReadAllBytes(Path.Combine(folder, "model.onnx")), new(Symmetric: true, BlockSize: 32));
+        File.WriteAllBytes(Path.Combine(q4, "onnx", "model_q4.onnx"), bytes);
+        float[] Vector(string output) => JsonNode.Parse(output.Trim().Split('\n')[0])!["embedding"]!.AsArray().Select(x => x!.GetValue<float>()).ToArray();
+        var fromQ4 = Run("embed", "--pretrained", q4, "--text", "the film was great");
+        Assert.True(fromQ4.Code == 0, fromQ4.Err);
+        var fromFloat = Run("embed", "--pretrained", Path.Combine(folder, "model.onnx"), "--text", "the film was great");
+        float cosine = System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(Vector(fromQ4.Out), Vector(fromFloat.Out));
+        Assert.True(cosine >= 0.95, $"cosine {cosine}");
+
+        string train = Path.Combine(_dir, "train-q4.tsv"), model = Path.Combine(_dir, "ft-q4.mlnt");
+        File.WriteAllLines(train, new[] { "text\tlabel" }.Concat(Enumerable.Range(0, 20).Select(i => i % 2 == 0 ? "the film was great\t1" : "the film was dull\t0")));
+        var trained = Run("train", "--task", "binary", "--train", train, "--model", model, "--pretrained", q4, "--epochs", "1", "--max-tokens", "12");
+        Assert.True(trained.Code == 0, trained.Err);
+
+        var edited = Onnx.Proto.ModelProto.Parser.ParseFrom(bytes);
+        edited.Graph.Node.First(n => n.OpType == "MatMulNBits").Input.Add(["", edited.Graph.Input[0].Name]); // (no zero points), g_idx
+        File.WriteAllBytes(Path.Combine(q4, "onnx", "model_q4.onnx"), Google.Protobuf.MessageExtensions.ToByteArray(edited));
+        var refused = Run("embed", "--pretrained", q4, "--text", "the film was great");
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("model_q4.onnx", refused.Err);
+        Assert.Contains("g_idx", refused.Err);
+        Assert.Single(refused.Err.Trim().Split('\n'));
+    }
+
     [Fact]
     public void Train_FineTunesAPretrainedFolder_AndRefusesBadOnesInOneLine()
     {
