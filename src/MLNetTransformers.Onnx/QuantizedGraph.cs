@@ -12,7 +12,8 @@ namespace MLNetTransformers.Onnx;
 /// embedding table's <c>Gather</c> → <c>DequantizeLinear</c>; a <c>DequantizeLinear</c> of a stored weight and a
 /// <c>QuantizeLinear</c> → <c>DequantizeLinear</c> pair on activations (the QDQ form); and the block-wise 4-bit (2- and
 /// 8-bit) weights of <c>MatMul4BitsQuantizer</c> (the <c>model_q4.onnx</c> of transformers.js repositories): its
-/// <c>MatMulNBits</c> products, and its QDQ form's <c>DequantizeLinear</c> of an int4/uint4 weight by blocks. Weights get
+/// <c>MatMulNBits</c> products, and its QDQ form's <c>DequantizeLinear</c> of an int4/uint4 weight by blocks; and
+/// <c>MatMulBnb4Quantizer</c>'s NF4/FP4 <c>MatMulBnb4</c> products (<c>model_bnb4.onnx</c>). Weights get
 /// their names back (<c>embeddings.word_embeddings.weight_quantized</c> → <c>embeddings.word_embeddings.weight</c>,
 /// <c>onnx::MatMul_927_Q4</c> → <c>onnx::MatMul_927</c>) and products their node names (<c>…/MatMul_quant</c>,
 /// <c>…/MatMul_Q4</c> → <c>…/MatMul</c>), which the reader matches on. Any other quantized operator, or one of these wired
@@ -76,6 +77,7 @@ internal static class QuantizedGraph
                     case "MatMulIntegerToFloat": Fused(n, FloatSource(n, Input(n, 0), Input(n, 2), Input(n, 4)), n, weight: 1, scale: 3, zeroPoint: 5, bias: 6); break;
                     case "DequantizeLinear": Dequantize(n); break;
                     case "MatMulNBits": MatMulNBits(n); break;
+                    case "MatMulBnb4": MatMulBnb4(n); break;
                 }
             }
             var nodes = new List<NodeProto>();
@@ -92,8 +94,8 @@ internal static class QuantizedGraph
             var left = _g.Node.Where(n => QuantizationOperators.Contains(n.OpType)).OrderBy(n => n.OpType is "DynamicQuantizeLinear" or "QuantizeLinear" or "DequantizeLinear").FirstOrDefault();
             if (left is not null)
                 throw new InvalidDataException($"{_src} is quantized in a way the reader does not undo: node '{left.Name}' is a {left.OpType} " +
-                        "(read are quantize_dynamic's MatMulInteger products, their DynamicQuantizeMatMul and MatMulIntegerToFloat fusions, quantized embedding tables, QDQ pairs " +
-                        "and MatMul4BitsQuantizer's MatMulNBits products and block-wise DequantizeLinear weights).");
+                        "(read are quantize_dynamic's MatMulInteger products, their DynamicQuantizeMatMul and MatMulIntegerToFloat fusions, quantized embedding tables, QDQ pairs, " +
+                        "MatMul4BitsQuantizer's MatMulNBits products and block-wise DequantizeLinear weights, and MatMulBnb4Quantizer's MatMulBnb4 products).");
             var used = _g.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
             var kept = _g.Initializer.Where(t => used.Contains(t.Name)).ToList();
             _g.Initializer.Clear();
@@ -196,7 +198,7 @@ internal static class QuantizedGraph
         private static string? Unsuffixed(string name, string suffix) => name.EndsWith(suffix, StringComparison.Ordinal) ? name[..^suffix.Length] : null;
 
         // MatMul4BitsQuantizer's suffix for a weight it quantized and the node that multiplies by it: _Q4 (_Q2, _Q8), _DQ_Q4.
-        private static readonly System.Text.RegularExpressions.Regex QuantizerSuffix = new("(_DQ)?_Q[248]$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+        private static readonly System.Text.RegularExpressions.Regex QuantizerSuffix = new("(_DQ)?_Q[248]$|_Bnb4$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
 
         // MatMulNBits(x, B, scales, zero points, g_idx, bias): x times the [K, N] weight whose column n, block j (block_size
         // rows of K) is (code − zero point) · scale; codes of `bits` bits packed low bits first into B's [N, blocks, bytes],
@@ -252,6 +254,49 @@ internal static class QuantizedGraph
             }
             return AddWeight(n, quantized, [k, cols], w, (quantized, scale, zeroPoint ?? ""), scales.Max(MathF.Abs));
         }
+
+        // MatMulBnb4(x, B, absmax) of MatMulBnb4Quantizer (bitsandbytes' 4-bit formats: model_bnb4.onnx): the [K, N] weight's
+        // transpose flattened into blocks of block_size values, each a 4-bit code (two a byte, the first in the high bits)
+        // naming a value of the NF4 or FP4 table, times its block's largest magnitude.
+        private void MatMulBnb4(NodeProto n)
+        {
+            if (Input(n, 0) is not { } x || Input(n, 1) is not { } b || !_init.TryGetValue(b, out var q) || Input(n, 2) is not { } s)
+                throw Refuse(n, "does not multiply an activation by a stored weight with its block maxima");
+            string y = n.Output.FirstOrDefault() ?? throw Refuse(n, "has no output");
+            if (!_made.TryGetValue((b, s, ""), out var w))
+            {
+                long Attribute(string name) => n.Attribute.FirstOrDefault(a => a.Name == name)?.I ?? throw Refuse(n, $"has no attribute '{name}'");
+                long k = Attribute("K"), cols = Attribute("N"), block = Attribute("block_size"), type = Attribute("quant_type");
+                var table = type switch { 0 => Fp4Values, 1 => Nf4Values, _ => throw Refuse(n, $"has quant_type {type} (read are 0, FP4, and 1, NF4)") };
+                if (block < 16 || block > 1 << 16 || (block & (block - 1)) != 0) throw Refuse(n, $"has a block size of {block}, not a power of two from 16");
+                if (k <= 0 || cols <= 0 || k * cols > Array.MaxLength) throw Refuse(n, $"has a weight of K = {k} by N = {cols}");
+                long count = k * cols, blocks = (count + block - 1) / block;
+                if (q.DataType != (int)DataType.Uint8 || q.RawData.Length != (count + 1) / 2 || q.Dims.Aggregate(1L, (p, d) => p * d) != (count + 1) / 2)
+                    throw Refuse(n, $"has a weight '{b}' of {(DataType)q.DataType} [{string.Join(", ", q.Dims)}] ({q.RawData.Length} bytes), not uint8 [{(count + 1) / 2}]");
+                var maxima = Floats(n, s);
+                if (maxima.Length != blocks) throw Refuse(n, $"has {maxima.Length} block maxima in '{s}' for {blocks} blocks of {block}");
+                if (maxima.Any(v => !float.IsFinite(v))) throw Refuse(n, $"has a block maximum in '{s}' that is not finite");
+                var codes = q.RawData.Span;
+                var values = new float[count];
+                for (long i = 0; i < count; i++) // i indexes the transpose [N, K]
+                    values[i % k * cols + i / k] = table[codes[(int)(i / 2)] >> (i % 2 == 0 ? 4 : 0) & 15] * maxima[i / block];
+                w = AddWeight(n, b, [k, cols], values, (b, s, ""), maxima.Max(MathF.Abs) / 3f); // (the tables' widest gap: 1/3 of the maximum)
+            }
+            _replaced[n] = [MatMul(n, x, w, y)];
+        }
+
+        // bitsandbytes' NormalFloat4 and FP4 values, as ONNX Runtime's MatMulBnb4 holds them (blockwise_quant_block_bnb4.h).
+        private static readonly float[] Nf4Values =
+        [
+            -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f, -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0f,
+            0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f, 0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f,
+        ];
+
+        private static readonly float[] Fp4Values =
+        [
+            0f, 5.208333333e-03f, 0.66666667f, 1f, 0.33333333f, 0.5f, 0.16666667f, 0.25f,
+            -0f, -5.208333333e-03f, -0.66666667f, -1f, -0.33333333f, -0.5f, -0.16666667f, -0.25f,
+        ];
 
         // The i-th code of `bits` bits, packed low bits first.
         private static int Code(ReadOnlySpan<byte> packed, long i, int bits) => packed[(int)(i * bits / 8)] >> (int)(i * bits % 8) & (1 << bits) - 1;

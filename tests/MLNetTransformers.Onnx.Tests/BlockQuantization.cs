@@ -13,14 +13,28 @@ namespace MLNetTransformers.Onnx.Tests;
 /// <c>W_zero_points</c> (uint8, packed as the codes); the QDQ form instead stores <c>W_DQ_Q4</c> as int4 (symmetric) or uint4
 /// [K, N] read by <c>DequantizeLinear</c>(axis 0, block_size) with <c>W_DQ_scales</c> [blocks, N], then <c>MatMul</c>
 /// (<c>{name}_matmul_Q4</c>), the graph's opset raised to 21 as the quantizer does (and its reductions' axes made inputs).
+/// With <see cref="Options.Bnb4"/>, what <c>MatMulBnb4Quantizer</c> writes (transformers.js's <c>model_bnb4.onnx</c>: NF4, blocks
+/// of 64): <c>MatMulBnb4</c> (node <c>{name}_Bnb4</c>; K, N, block_size, quant_type) reading <c>W_Bnb4</c> (the transpose [N, K]
+/// flattened into blocks, each value the nearest of the NF4 or FP4 table times the block's largest magnitude, two codes a
+/// byte, the first in the high bits) and <c>W_absmax</c>.
 /// </summary>
 internal static class BlockQuantization
 {
-    /// <summary>The quantizer's choices: is_symmetric, block_size, bits (QOperator only), quant_format QDQ.</summary>
-    internal sealed record Options(bool Symmetric = true, int BlockSize = 32, int Bits = 4, bool Qdq = false)
+    /// <summary>The quantizer's choices: is_symmetric, block_size, bits (QOperator only), quant_format QDQ; or MatMulBnb4Quantizer's quant_type (0 FP4, 1 NF4).</summary>
+    internal sealed record Options(bool Symmetric = true, int BlockSize = 32, int Bits = 4, bool Qdq = false, int? Bnb4 = null)
     {
-        public override string ToString() => $"{(Qdq ? "QDQ " : "")}{Bits}-bit {(Symmetric ? "symmetric" : "asymmetric")} blocks of {BlockSize}";
+        public override string ToString() => Bnb4 is { } type ? $"{(type == 1 ? "NF4" : "FP4")} blocks of {BlockSize}"
+            : $"{(Qdq ? "QDQ " : "")}{Bits}-bit {(Symmetric ? "symmetric" : "asymmetric")} blocks of {BlockSize}";
     }
+
+    // ONNX Runtime's tables (blockwise_quant_block_bnb4.h), whose quantizer picks the nearest value.
+    private static readonly float[] Nf4 =
+    [
+        -1.0f, -0.6961928009986877f, -0.5250730514526367f, -0.39491748809814453f, -0.28444138169288635f, -0.18477343022823334f, -0.09105003625154495f, 0f,
+        0.07958029955625534f, 0.16093020141124725f, 0.24611230194568634f, 0.33791524171829224f, 0.44070982933044434f, 0.5626170039176941f, 0.7229568362236023f, 1.0f,
+    ];
+
+    private static readonly float[] Fp4 = [0f, 5.208333333e-03f, 0.66666667f, 1f, 0.33333333f, 0.5f, 0.16666667f, 0.25f, -0f, -5.208333333e-03f, -0.66666667f, -1f, -0.33333333f, -0.5f, -0.16666667f, -0.25f];
 
     public static byte[] Quantize(byte[] onnx, Options o)
     {
@@ -38,6 +52,22 @@ internal static class BlockQuantization
             }
             int k = (int)w.Dims[0], cols = (int)w.Dims[1];
             var values = w.RawData.IsEmpty ? w.FloatData.ToArray() : MemoryMarshal.Cast<byte, float>(w.RawData.Span).ToArray();
+            if (o.Bnb4 is { } quantType)
+            {
+                if (done.Add(w.Name))
+                {
+                    var (packed, maxima) = QuantizeBnb4(values, k, cols, o.BlockSize, quantType == 1 ? Nf4 : Fp4);
+                    g.Initializer.Add(Tensor(w.Name + "_Bnb4", TensorProto.Types.DataType.Uint8, [packed.Length], packed));
+                    g.Initializer.Add(Tensor(w.Name + "_absmax", TensorProto.Types.DataType.Float, [maxima.Length], MemoryMarshal.AsBytes(maxima.AsSpan()).ToArray()));
+                }
+                var bnb = new NodeProto { OpType = "MatMulBnb4", Domain = "com.microsoft", Name = n.Name + "_Bnb4", Input = { n.Input[0], w.Name + "_Bnb4", w.Name + "_absmax" }, Output = { n.Output[0] } };
+                bnb.Attribute.Add(Int("K", k));
+                bnb.Attribute.Add(Int("N", cols));
+                bnb.Attribute.Add(Int("block_size", o.BlockSize));
+                bnb.Attribute.Add(Int("quant_type", quantType));
+                nodes.Add(bnb);
+                continue;
+            }
             var (codes, scales, zeros) = QuantizeBlocks(values, k, cols, o);
             int blocks = (k + o.BlockSize - 1) / o.BlockSize;
             if (o.Qdq)
@@ -151,6 +181,25 @@ internal static class BlockQuantization
                     codes[c, r] = scale == 0 ? zero : Math.Clamp((int)MathF.Round(w[r * cols + c] / scale) + zero, 0, top);
             }
         return (codes, scales, zeros);
+    }
+
+    // The transpose [N, K] flattened, by blocks: each value the nearest table entry after division by the block's largest
+    // magnitude; two codes a byte, the first in the high bits.
+    private static (byte[] Packed, float[] Maxima) QuantizeBnb4(float[] w, int k, int cols, int block, float[] table)
+    {
+        int count = k * cols;
+        var transposed = new float[count];
+        for (int r = 0; r < k; r++) for (int c = 0; c < cols; c++) transposed[c * k + r] = w[r * cols + c];
+        var maxima = new float[(count + block - 1) / block];
+        for (int i = 0; i < count; i++) maxima[i / block] = Math.Max(maxima[i / block], Math.Abs(transposed[i]));
+        var packed = new byte[(count + 1) / 2];
+        for (int i = 0; i < count; i++)
+        {
+            float v = maxima[i / block] == 0 ? 0 : transposed[i] / maxima[i / block];
+            int code = Enumerable.Range(0, 16).MinBy(j => Math.Abs(table[j] - v));
+            packed[i / 2] |= (byte)(i % 2 == 0 ? code << 4 : code);
+        }
+        return (packed, maxima);
     }
 
     // Codes of `bits` bits (4 or 8), packed low bits first.

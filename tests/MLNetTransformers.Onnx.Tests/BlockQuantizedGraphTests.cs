@@ -23,6 +23,8 @@ public sealed class BlockQuantizedGraphTests(ITestOutputHelper output)
         new(Symmetric: false, BlockSize: 16, Bits: 8),      // 8-bit codes
         new(Symmetric: true, BlockSize: 32, Qdq: true),     // the QDQ form: int4 weights, DequantizeLinear by blocks
         new(Symmetric: false, BlockSize: 64, Qdq: true),    // uint4 weights with zero points
+        new(BlockSize: 64, Bnb4: 1),                        // MatMulBnb4, NF4: transformers.js's model_bnb4.onnx
+        new(BlockSize: 16, Bnb4: 0),                        // MatMulBnb4, FP4
     ];
 
     private static readonly string[] Fixtures =
@@ -42,7 +44,7 @@ public sealed class BlockQuantizedGraphTests(ITestOutputHelper output)
         byte[] floatBytes = File.ReadAllBytes(QuantizedGraphTests.PathOf(fixture));
         var original = OnnxEncoderCheckpoint.Load(QuantizedGraphTests.PathOf(fixture));
         var bytes = BlockQuantization.Quantize(floatBytes, options);
-        Assert.Contains(ModelProto.Parser.ParseFrom(bytes).Graph.Node, n => n.OpType == (options.Qdq ? "DequantizeLinear" : "MatMulNBits"));
+        Assert.Contains(ModelProto.Parser.ParseFrom(bytes).Graph.Node, n => n.OpType == (options.Bnb4 is not null ? "MatMulBnb4" : options.Qdq ? "DequantizeLinear" : "MatMulNBits"));
         var read = QuantizedGraphTests.LoadBeside(fixture, bytes);
         Assert.Equal(original.Family.Name, read.Family.Name);
         Assert.Equal(original.Encoder.Config, read.Encoder.Config);
@@ -52,8 +54,10 @@ public sealed class BlockQuantizedGraphTests(ITestOutputHelper output)
             float[] a = t.Value.ToArray(), b = original.Encoder.Parameters[t.Name].Value.ToArray();
             float largest = b.Max(Math.Abs), worst = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
             // Half a step of the coarsest grid (4-bit asymmetric over a block's [min, max] ∋ 0: at most 2·max|w|/15 a step);
-            // symmetric, a whole step (max|w|/8) where a value opposite the largest one is clamped to code 15 (7 steps).
-            Assert.True(worst <= largest / (options.Symmetric ? 7.9f : 14f), $"{t.Name}: {worst} off with values up to {largest}");
+            // symmetric, a whole step (max|w|/8) where a value opposite the largest one is clamped to code 15 (7 steps); NF4
+            // and FP4, half their widest gap (NF4's 0.723 to 1, FP4's 2/3 to 1: at most max|w|/6).
+            float bound = options.Bnb4 is not null ? largest / 5.9f : largest / (options.Symmetric ? 7.9f : 14f);
+            Assert.True(worst <= bound, $"{t.Name}: {worst} off with values up to {largest}");
             if (worst > 0) quantized++;
         }
         // Every product's stored weight, and nothing else, came from quantized codes (ALBERT's shared ones and DeBERTa's
@@ -91,20 +95,23 @@ public sealed class BlockQuantizedGraphTests(ITestOutputHelper output)
         QuantizedGraphTests.AssertCloseToOnnxRuntime(output, read, bytes, leastMean: 0.999); // half-precision activations
     }
 
-    // all-MiniLM-L6-v2 as transformers.js quantizes it to 4 bits: the engine against ONNX Runtime on the 4-bit graph, and how
-    // far 4-bit weights moved the sentence embeddings from the float model's.
-    [Fact]
-    public void AllMiniLmL6V2_InFourBits_IsReadAsOnnxRuntimeComputesIt()
+    // all-MiniLM-L6-v2 as transformers.js quantizes it to 4 bits (model_q4.onnx: symmetric blocks of 32; model_bnb4.onnx: NF4
+    // blocks of 64): the engine against ONNX Runtime on the 4-bit graph, and how far 4-bit weights moved the sentence
+    // embeddings from the float model's.
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    public void AllMiniLmL6V2_InFourBits_IsReadAsOnnxRuntimeComputesIt(int variant)
     {
         var floatModel = MiniLM.Load();
         var sentences = File.ReadAllLines(QuantizedGraphTests.PathOf("pretrained/sentences.txt"));
         var reference = QuantizedGraphTests.Embed(floatModel, sentences);
-        var bytes = BlockQuantization.Quantize(MiniLM.ReadResources().Onnx, Variants[0]);
-        var loaded = OnnxEncoderCheckpoint.Load(bytes, "all-MiniLM-L6-v2 q4", Pooling.Mean, normalize: true);
+        var bytes = BlockQuantization.Quantize(MiniLM.ReadResources().Onnx, Variants[variant]);
+        var loaded = OnnxEncoderCheckpoint.Load(bytes, "all-MiniLM-L6-v2 4-bit", Pooling.Mean, normalize: true);
         QuantizedGraphTests.AssertCloseToOnnxRuntime(output, loaded, bytes, leastMean: 0.9999);
-        var embeddings = QuantizedGraphTests.Embed(new PretrainedEncoder(loaded.Encoder, floatModel.Tokenizer, "q4"), sentences);
+        var embeddings = QuantizedGraphTests.Embed(new PretrainedEncoder(loaded.Encoder, floatModel.Tokenizer, "4-bit"), sentences);
         var cosines = Enumerable.Range(0, sentences.Length).Select(i => (double)System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(embeddings[i], reference[i])).ToList();
-        output.WriteLine($"{Variants[0]}: sentence embeddings' cosine with the float model's: least {cosines.Min():F4}, mean {cosines.Average():F4}");
+        output.WriteLine($"{Variants[variant]}: sentence embeddings' cosine with the float model's: least {cosines.Min():F4}, mean {cosines.Average():F4}");
         Assert.True(cosines.Min() >= 0.8, $"least cosine {cosines.Min():F4}");
     }
 
@@ -147,8 +154,17 @@ public sealed class BlockQuantizedGraphTests(ITestOutputHelper output)
             zeros.RawData = ByteString.CopyFrom(zeros.RawData.Span[..^1]);
             zeros.Dims[0]--;
         }));
-        // bitsandbytes' 4-bit product is another operator, not read.
-        Assert.Contains("is a MatMulBnb4", Refused(g => First(g, "MatMulNBits").OpType = "MatMulBnb4"));
+        // An operator not read: ONNX Runtime's block-quantized embedding table.
+        Assert.Contains("is a GatherBlockQuantized", Refused(g => g.Node.First(n => n.OpType == "Gather").OpType = "GatherBlockQuantized"));
+        // MatMulBnb4 with a quant_type that names no table, and block maxima for fewer blocks.
+        var bnb4 = BlockQuantization.Quantize(File.ReadAllBytes(QuantizedGraphTests.PathOf("pretrained/small-bert.onnx")), Variants[5]);
+        Assert.Contains("quant_type 2", Refused(g => First(g, "MatMulBnb4").Attribute.First(a => a.Name == "quant_type").I = 2, bnb4));
+        Assert.Contains("block maxima", Refused(g =>
+        {
+            var maxima = g.Initializer.First(t => t.Name == First(g, "MatMulBnb4").Input[2]);
+            maxima.RawData = ByteString.CopyFrom(maxima.RawData.Span[..^4]);
+            maxima.Dims[0]--;
+        }, bnb4));
         // The QDQ form with scales of another block count.
         var qdq = BlockQuantization.Quantize(File.ReadAllBytes(QuantizedGraphTests.PathOf("pretrained/small-bert.onnx")), Variants[3]);
         Assert.Contains("by blocks of 8", Refused(g => First(g, "DequantizeLinear").Attribute.First(a => a.Name == "block_size").I = 8, qdq));
@@ -158,6 +174,7 @@ public sealed class BlockQuantizedGraphTests(ITestOutputHelper output)
     [Theory]
     [InlineData("model_q4.onnx")]
     [InlineData("model_q4f16.onnx")]
+    [InlineData("model_bnb4.onnx")]
     public void AFolderWithOnlyAFourBitExport_IsReadThroughIt(string name)
     {
         string dir = Directory.CreateTempSubdirectory("q4-folder").FullName;
@@ -165,7 +182,7 @@ public sealed class BlockQuantizedGraphTests(ITestOutputHelper output)
         {
             Directory.CreateDirectory(Path.Combine(dir, "onnx"));
             foreach (var f in new[] { "config.json", "vocab.txt" }) File.Copy(Path.Combine(QuantizedGraphTests.PathOf("families/gte"), f), Path.Combine(dir, f));
-            var q4 = BlockQuantization.Quantize(File.ReadAllBytes(QuantizedGraphTests.PathOf("families/gte/model.onnx")), Variants[0]);
+            var q4 = BlockQuantization.Quantize(File.ReadAllBytes(QuantizedGraphTests.PathOf("families/gte/model.onnx")), Variants[name.Contains("bnb4", StringComparison.Ordinal) ? 5 : 0]);
             File.WriteAllBytes(Path.Combine(dir, "onnx", name), name.Contains("f16", StringComparison.Ordinal) ? HalfPrecision.Convert(q4) : q4);
             Assert.Equal(Path.Combine(dir, "onnx", name), PretrainedCheckpoint.OnnxExportIn(dir));
             var encoder = OnnxEncoderCheckpoint.LoadFolder(dir, maxTokens: 12);

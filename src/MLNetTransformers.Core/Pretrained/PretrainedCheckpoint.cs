@@ -263,13 +263,13 @@ public static class PretrainedCheckpoint
     /// <c>model.onnx</c> in the folder itself; else an optimized one (<c>model_optimized.onnx</c>, as optimum names it), else a
     /// half-precision export (<c>model_fp16.onnx</c>), else a quantized one
     /// (<c>model_quantized.onnx</c>, <c>model_int8.onnx</c>, <c>model_uint8.onnx</c>), else a 4-bit one (<c>model_q4.onnx</c>,
-    /// <c>model_q4f16.onnx</c>), in <c>onnx/</c> or the folder, whose weights are read widened or dequantized; null when it has none.
+    /// <c>model_q4f16.onnx</c>, <c>model_bnb4.onnx</c>), in <c>onnx/</c> or the folder, whose weights are read widened or dequantized; null when it has none.
     /// </summary>
     /// <param name="folder">A model folder.</param>
     public static string? OnnxExportIn(string folder) =>
         OnnxExportNames.SelectMany(f => new[] { Path.Combine(folder, "onnx", f), Path.Combine(folder, f) }).FirstOrDefault(File.Exists);
 
-    private static readonly string[] OnnxExportNames = ["model.onnx", "model_optimized.onnx", "model_fp16.onnx", "model_quantized.onnx", "model_int8.onnx", "model_uint8.onnx", "model_q4.onnx", "model_q4f16.onnx"];
+    private static readonly string[] OnnxExportNames = ["model.onnx", "model_optimized.onnx", "model_fp16.onnx", "model_quantized.onnx", "model_int8.onnx", "model_uint8.onnx", "model_q4.onnx", "model_q4f16.onnx", "model_bnb4.onnx"];
 
     /// <summary>The family and engine config of a Hugging Face <c>config.json</c>.</summary>
     /// <param name="path">The config.json file.</param>
