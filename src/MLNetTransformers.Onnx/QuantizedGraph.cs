@@ -13,7 +13,8 @@ namespace MLNetTransformers.Onnx;
 /// <c>QuantizeLinear</c> → <c>DequantizeLinear</c> pair on activations (the QDQ form); and the block-wise 4-bit (2- and
 /// 8-bit) weights of <c>MatMul4BitsQuantizer</c> (the <c>model_q4.onnx</c> of transformers.js repositories): its
 /// <c>MatMulNBits</c> products, and its QDQ form's <c>DequantizeLinear</c> of an int4/uint4 weight by blocks; and
-/// <c>MatMulBnb4Quantizer</c>'s NF4/FP4 <c>MatMulBnb4</c> products (<c>model_bnb4.onnx</c>). Weights get
+/// <c>MatMulBnb4Quantizer</c>'s NF4/FP4 <c>MatMulBnb4</c> products (<c>model_bnb4.onnx</c>); and a graph fused by ONNX
+/// Runtime's transformer optimizer quantized by quantize_dynamic (<c>QAttention</c>, <c>QEmbedLayerNormalization</c>). Weights get
 /// their names back (<c>embeddings.word_embeddings.weight_quantized</c> → <c>embeddings.word_embeddings.weight</c>,
 /// <c>onnx::MatMul_927_Q4</c> → <c>onnx::MatMul_927</c>) and products their node names (<c>…/MatMul_quant</c>,
 /// <c>…/MatMul_Q4</c> → <c>…/MatMul</c>), which the reader matches on. Any other quantized operator, or one of these wired
@@ -78,6 +79,8 @@ internal static class QuantizedGraph
                     case "DequantizeLinear": Dequantize(n); break;
                     case "MatMulNBits": MatMulNBits(n); break;
                     case "MatMulBnb4": MatMulBnb4(n); break;
+                    case "QAttention": QAttention(n); break;
+                    case "QEmbedLayerNormalization": QEmbedLayerNormalization(n); break;
                 }
             }
             var nodes = new List<NodeProto>();
@@ -95,7 +98,8 @@ internal static class QuantizedGraph
             if (left is not null)
                 throw new InvalidDataException($"{_src} is quantized in a way the reader does not undo: node '{left.Name}' is a {left.OpType} " +
                         "(read are quantize_dynamic's MatMulInteger products, their DynamicQuantizeMatMul and MatMulIntegerToFloat fusions, quantized embedding tables, QDQ pairs, " +
-                        "MatMul4BitsQuantizer's MatMulNBits products and block-wise DequantizeLinear weights, and MatMulBnb4Quantizer's MatMulBnb4 products).");
+                        "MatMul4BitsQuantizer's MatMulNBits products and block-wise DequantizeLinear weights, MatMulBnb4Quantizer's MatMulBnb4 products, " +
+                        "and QAttention and QEmbedLayerNormalization).");
             var used = _g.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
             var kept = _g.Initializer.Where(t => used.Contains(t.Name)).ToList();
             _g.Initializer.Clear();
@@ -152,6 +156,45 @@ internal static class QuantizedGraph
             if (Input(n, bias) is not { } biasName) { _replaced[at] = [MatMul(n, x, w, y)]; return; }
             var product = MatMul(n, x, w, y + "_product");
             _replaced[at] = [product, new NodeProto { Name = n.Name + "_bias", OpType = "Add", Input = { product.Output[0], biasName }, Output = { y } }];
+        }
+
+        // quantize_dynamic's form of a graph fused by ONNX Runtime's transformer optimizer: QAttention(x_q, w_q, bias, x_scale,
+        // w_scale, mask_index, x_zp, w_zp, past), its input from a DynamicQuantizeLinear and its [d, 3d] weight quantized per
+        // tensor or per column, back to the Attention it was.
+        private void QAttention(NodeProto n)
+        {
+            var x = FloatSource(n, Input(n, 0), Input(n, 3), Input(n, 6));
+            if (x is null || Input(n, 1) is not { } b || !_init.ContainsKey(b) || Input(n, 4) is not { } s || Input(n, 2) is not { } bias)
+                throw Refuse(n, "does not take a quantized input, a stored weight with its scale and a bias");
+            string w = FloatWeight(n, b, s, Input(n, 7), axis: -1);
+            var inputs = new List<string> { x, w, bias, Input(n, 5) ?? "" };
+            if (Input(n, 8) is { } past) inputs.Add(past);
+            while (inputs[^1].Length == 0) inputs.RemoveAt(inputs.Count - 1);
+            _replaced[n] = [Unquantized(n, "Attention", inputs)];
+        }
+
+        // QEmbedLayerNormalization(ids, segments, word, position, segment tables, gamma, beta (each quantized per tensor), mask,
+        // their five scales, their five zero points), back to the EmbedLayerNormalization it was.
+        private void QEmbedLayerNormalization(NodeProto n)
+        {
+            var inputs = new List<string> { Input(n, 0) ?? throw Refuse(n, "has no input ids"), Input(n, 1) ?? "" };
+            for (int j = 2; j <= 6; j++)
+            {
+                if (Input(n, j) is not { } q) { inputs.Add(""); continue; }
+                if (!_init.ContainsKey(q) || Input(n, j + 6) is not { } scale) throw Refuse(n, $"takes '{q}', which is not a stored tensor with its scale");
+                inputs.Add(FloatWeight(n, q, scale, Input(n, j + 11), axis: 0));
+            }
+            inputs.Add(Input(n, 7) ?? "");
+            while (inputs[^1].Length == 0) inputs.RemoveAt(inputs.Count - 1);
+            _replaced[n] = [Unquantized(n, "EmbedLayerNormalization", inputs)];
+        }
+
+        // The fused operator a quantized one stood for: its name without _quant, its attributes, ONNX Runtime's domain.
+        private static NodeProto Unquantized(NodeProto n, string op, List<string> inputs)
+        {
+            var node = new NodeProto { Name = Unsuffixed(n.Name, "_quant") ?? n.Name, OpType = op, Domain = n.Domain, Input = { inputs }, Output = { n.Output } };
+            node.Attribute.AddRange(n.Attribute);
+            return node;
         }
 
         // MatMulIntegerToFloat's first operand: the float tensor quantized with the given scale and zero point.

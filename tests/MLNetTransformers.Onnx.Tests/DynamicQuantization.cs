@@ -10,7 +10,10 @@ namespace MLNetTransformers.Onnx.Tests;
 /// every MatMul by a stored weight becomes <c>DynamicQuantizeLinear</c>(x) → <c>MatMulInteger</c> (node <c>{name}_quant</c>) →
 /// <c>Cast</c> → <c>Mul</c> by x_scale·w_scale; the weight <c>W</c> becomes <c>W_quantized</c>, <c>W_scale</c>,
 /// <c>W_zero_point</c> (per tensor, or per column); with <see cref="Options.Tables"/>, each embedding table's
-/// <c>Gather</c> reads the table quantized and a <c>DequantizeLinear</c> follows.
+/// <c>Gather</c> reads the table quantized and a <c>DequantizeLinear</c> follows. In a graph fused by ONNX Runtime's transformer
+/// optimizer, an <c>Attention</c> becomes <c>QAttention</c> (<c>{name}_quant</c>: its input through the DynamicQuantizeLinear, its
+/// weight quantized with reduce_range, per column with per_channel) and an <c>EmbedLayerNormalization</c> whose five tensors are
+/// stored becomes <c>QEmbedLayerNormalization</c> (each uint8 per tensor, as the quantizer quantizes activations).
 /// </summary>
 internal static class DynamicQuantization
 {
@@ -82,6 +85,29 @@ internal static class DynamicQuantization
                 nodes.Add(Node("Mul", name + "_scales_mul", [x + "_scale", w.Name + "_scale"], [name + "_scales_mul:0"]));
                 nodes.Add(Node("Mul", name + "_output_scale_mul", [product + "_cast_output", name + "_scales_mul:0"], [n.Output[0]]));
             }
+            else if (n.OpType == "Attention" && init.TryGetValue(n.Input[1], out var qkv))
+            {
+                string x = n.Input[0];
+                if (quantizedInputs.Add(x))
+                    nodes.Add(Node("DynamicQuantizeLinear", x + "_QuantizeLinear", [x], [x + "_quantized", x + "_scale", x + "_zero_point"]));
+                if (quantizedWeights.Add(qkv.Name)) g.Initializer.AddRange(QuantizeWeight(qkv, options with { ReduceRange = true }, perColumn: options.PerChannel));
+                var q = Node("QAttention", n.Name + "_quant", [x + "_quantized", qkv.Name + "_quantized", n.Input[2], x + "_scale", qkv.Name + "_scale",
+                    n.Input.Count > 3 ? n.Input[3] : "", x + "_zero_point", qkv.Name + "_zero_point"], [.. n.Output]);
+                q.Domain = n.Domain;
+                q.Attribute.AddRange(n.Attribute);
+                nodes.Add(q);
+            }
+            else if (n.OpType == "EmbedLayerNormalization" && n.Input.Count >= 7 && n.Input.Skip(2).Take(5).All(init.ContainsKey))
+            {
+                var tensors = n.Input.Skip(2).Take(5).Select(i => init[i]).ToList();
+                foreach (var t in tensors)
+                    if (quantizedWeights.Add(t.Name)) g.Initializer.AddRange(QuantizeWeight(t, new Options(), perColumn: false));
+                var q = Node("QEmbedLayerNormalization", n.Name + "_quant", [n.Input[0], n.Input[1], .. tensors.Select(t => t.Name + "_quantized"),
+                    n.Input.Count > 7 ? n.Input[7] : "", .. tensors.Select(t => t.Name + "_scale"), .. tensors.Select(t => t.Name + "_zero_point")], [.. n.Output]);
+                q.Domain = n.Domain;
+                q.Attribute.AddRange(n.Attribute);
+                nodes.Add(q);
+            }
             else if (options.Tables && n.OpType == "Gather" && init.TryGetValue(n.Input[0], out var table) && table.DataType == (int)TensorProto.Types.DataType.Float && table.Dims.Count == 2)
             {
                 if (quantizedWeights.Add(table.Name)) g.Initializer.AddRange(QuantizeWeight(table, options, perColumn: false));
@@ -116,7 +142,7 @@ internal static class DynamicQuantization
     // point 0; 0..255 / −127..127, or with reduce_range 0..127 / −64..64; q = clip(round(r / scale) + zp) (round half to even).
     private static TensorProto[] QuantizeWeight(TensorProto w, Options o, bool perColumn)
     {
-        int rows = (int)w.Dims[0], cols = (int)w.Dims[1], groups = perColumn ? cols : 1;
+        int cols = (int)w.Dims[^1], groups = perColumn ? cols : 1;
         var values = MemoryMarshal.Cast<byte, float>(w.RawData.Span).ToArray();
         if (values.Length == 0) values = w.FloatData.ToArray();
         var (qmin, qmax) = o.SignedWeights ? (o.ReduceRange ? (-64, 64) : (-127, 127)) : (0, o.ReduceRange ? 127 : 255);
@@ -145,7 +171,7 @@ internal static class DynamicQuantization
         }
         var type = o.SignedWeights ? TensorProto.Types.DataType.Int8 : TensorProto.Types.DataType.Uint8;
         var quantized = new TensorProto { Name = w.Name + "_quantized", DataType = (int)type, RawData = ByteString.CopyFrom(q) };
-        quantized.Dims.AddRange([rows, cols]);
+        quantized.Dims.AddRange(w.Dims);
         var scaleTensor = new TensorProto { Name = w.Name + "_scale", DataType = (int)TensorProto.Types.DataType.Float, RawData = ByteString.CopyFrom(MemoryMarshal.AsBytes(scales.AsSpan())) };
         var zeroTensor = new TensorProto { Name = w.Name + "_zero_point", DataType = (int)type, RawData = ByteString.CopyFrom(zeros.Select(z => o.SignedWeights ? (byte)(sbyte)z : (byte)z).ToArray()) };
         if (perColumn)

@@ -1,6 +1,7 @@
 using Google.Protobuf;
 using MLNetTransformers.Onnx.Proto;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace MLNetTransformers.Onnx.Tests;
 
@@ -10,7 +11,7 @@ namespace MLNetTransformers.Onnx.Tests;
 /// FastGelu) of BERT, DistilBERT, ELECTRA and ALBERT exports and of all-MiniLM-L6-v2: read to the same config and weights as
 /// the graphs they were made from, ONNX Runtime running the fused operators confirming the encoder (the reader's probe).
 /// </summary>
-public class FusedGraphTests
+public class FusedGraphTests(ITestOutputHelper output)
 {
     [Theory]
     [InlineData("small-bert.onnx", "BERT")]
@@ -26,6 +27,36 @@ public class FusedGraphTests
         Assert.Equal(family, read.Family.Name);
         Assert.Equal(original.Encoder.Config, read.Encoder.Config);
         Assert.Equal(original.Encoder.Parameters.Data, read.Encoder.Parameters.Data);
+    }
+
+    // A fused graph quantized by quantize_dynamic (optimum's optimization then its dynamic quantization): QAttention,
+    // QEmbedLayerNormalization and MatMulInteger read as the fused graph of the dequantized weights, each within half a
+    // step of the fused graph's, close to what ONNX Runtime's quantized operators compute.
+    [Theory]
+    [InlineData("small-bert.onnx", false)]
+    [InlineData("small-bert.onnx", true)]
+    [InlineData("small-distilbert.onnx", true)]
+    [InlineData("small-electra.onnx", false)]
+    [InlineData("small-albert.onnx", true)]
+    public void AFusedGraphQuantizedDynamically_IsReadAsTheFloatGraphOfItsWeights(string fixture, bool perChannel)
+    {
+        var original = OnnxEncoderCheckpoint.Load(QuantizedGraphTests.PathOf("pretrained/" + fixture));
+        var bytes = DynamicQuantization.Quantize(OptimizerFusion.Write(original), new(SignedWeights: perChannel, PerChannel: perChannel, Tables: false));
+        var graph = ModelProto.Parser.ParseFrom(bytes).Graph;
+        Assert.Contains(graph.Node, n => n.OpType == "QAttention");
+        var read = OnnxEncoderCheckpoint.Load(bytes, "fused-quantized.onnx");
+        Assert.Equal(original.Encoder.Config, read.Encoder.Config);
+        int quantized = 0;
+        foreach (var t in read.Encoder.Parameters.Tensors)
+        {
+            float[] a = t.Value.ToArray(), b = original.Encoder.Parameters[t.Name].Value.ToArray();
+            float largest = b.Max(Math.Abs), worst = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+            Assert.True(worst <= largest / 120f, $"{t.Name}: {worst} off with values up to {largest}"); // half a 7-bit step, with rounding to spare
+            if (worst > 0) quantized++;
+        }
+        output.WriteLine($"{fixture} {(perChannel ? "int8 per column" : "uint8")}: {string.Join(", ", graph.Node.Where(n => n.Domain == "com.microsoft").Select(n => n.OpType).Distinct())}; {quantized} of {read.Encoder.Parameters.Tensors.Count} tensors quantized");
+        Assert.True(quantized >= read.Encoder.Config.ParameterLayers * 4, $"{quantized} tensors quantized"); // at least each block's query, key, value and output weights
+        QuantizedGraphTests.AssertCloseToOnnxRuntime(output, read, bytes, leastMean: 0.99);
     }
 
     [Fact]
