@@ -123,12 +123,7 @@ internal static class BlockQuantization
             product.Attribute.Add(Int("block_size", o.BlockSize));
             nodes.Add(product);
         }
-        g.Node.Clear();
-        g.Node.AddRange(nodes);
-        var used = nodes.SelectMany(n => n.Input).ToHashSet();
-        var kept = g.Initializer.Where(t => used.Contains(t.Name)).ToList();
-        g.Initializer.Clear();
-        g.Initializer.AddRange(kept);
+        DynamicQuantization.ReplaceNodes(g, nodes);
         if (o.Qdq)
         {
             foreach (var opset in model.OpsetImport.Where(s => s.Domain is "" or "ai.onnx" && s.Version < 21))

@@ -27,14 +27,7 @@ public sealed class BlockQuantizedGraphTests(ITestOutputHelper output)
         new(BlockSize: 16, Bnb4: 0),                        // MatMulBnb4, FP4
     ];
 
-    private static readonly string[] Fixtures =
-    [
-        "pretrained/small-bert.onnx", "pretrained/small-roberta.onnx", "pretrained/small-distilbert.onnx", "pretrained/small-electra.onnx",
-        "pretrained/small-mpnet.onnx", "pretrained/small-albert.onnx", "pretrained/small-deberta.onnx",
-        "families/modernbert/model.onnx", "families/nomic/model.onnx", "families/jina/model.onnx", "families/gte/model.onnx",
-    ];
-
-    public static IEnumerable<object[]> Cases() => Fixtures.SelectMany(f => Enumerable.Range(0, Variants.Length).Select(v => new object[] { f, v }));
+    public static IEnumerable<object[]> Cases() => QuantizedGraphTests.Fixtures.SelectMany(f => Enumerable.Range(0, Variants.Length).Select(v => new object[] { f, v }));
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -48,18 +41,10 @@ public sealed class BlockQuantizedGraphTests(ITestOutputHelper output)
         var read = QuantizedGraphTests.LoadBeside(fixture, bytes);
         Assert.Equal(original.Family.Name, read.Family.Name);
         Assert.Equal(original.Encoder.Config, read.Encoder.Config);
-        int quantized = 0;
-        foreach (var t in read.Encoder.Parameters.Tensors)
-        {
-            float[] a = t.Value.ToArray(), b = original.Encoder.Parameters[t.Name].Value.ToArray();
-            float largest = b.Max(Math.Abs), worst = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
-            // Half a step of the coarsest grid (4-bit asymmetric over a block's [min, max] ∋ 0: at most 2·max|w|/15 a step);
-            // symmetric, a whole step (max|w|/8) where a value opposite the largest one is clamped to code 15 (7 steps); NF4
-            // and FP4, half their widest gap (NF4's 0.723 to 1, FP4's 2/3 to 1: at most max|w|/6).
-            float bound = options.Bnb4 is not null ? largest / 5.9f : largest / (options.Symmetric ? 7.9f : 14f);
-            Assert.True(worst <= bound, $"{t.Name}: {worst} off with values up to {largest}");
-            if (worst > 0) quantized++;
-        }
+        // Half a step of the coarsest grid (4-bit asymmetric over a block's [min, max] ∋ 0: at most 2·max|w|/15 a step);
+        // symmetric, a whole step (max|w|/8) where a value opposite the largest one is clamped to code 15 (7 steps); NF4
+        // and FP4, half their widest gap (NF4's 0.723 to 1, FP4's 2/3 to 1: at most max|w|/6).
+        int quantized = QuantizedGraphTests.CountQuantized(read, original, largest => options.Bnb4 is not null ? largest / 5.9f : largest / (options.Symmetric ? 7.9f : 14f));
         // Every product's stored weight, and nothing else, came from quantized codes (ALBERT's shared ones and DeBERTa's
         // relative-position projections reach their MatMuls through Identity nodes, which the quantizer leaves float).
         var floatGraph = ModelProto.Parser.ParseFrom(floatBytes).Graph;

@@ -120,14 +120,19 @@ internal static class DynamicQuantization
             }
             else nodes.Add(n);
         }
+        ReplaceNodes(g, nodes);
+        return model.ToByteArray();
+    }
+
+    // The graph's nodes replaced; the float weights that were quantized go (the quantizers remove initializers no node reads).
+    internal static void ReplaceNodes(GraphProto g, List<NodeProto> nodes)
+    {
         g.Node.Clear();
         g.Node.AddRange(nodes);
-        // The float weights that were quantized go (quantize_dynamic removes initializers no node reads).
         var used = nodes.SelectMany(n => n.Input).ToHashSet();
         var kept = g.Initializer.Where(t => used.Contains(t.Name)).ToList();
         g.Initializer.Clear();
         g.Initializer.AddRange(kept);
-        return model.ToByteArray();
     }
 
     private static NodeProto Node(string op, string name, string[] inputs, string[] outputs)

@@ -46,14 +46,7 @@ public class FusedGraphTests(ITestOutputHelper output)
         Assert.Contains(graph.Node, n => n.OpType == "QAttention");
         var read = OnnxEncoderCheckpoint.Load(bytes, "fused-quantized.onnx");
         Assert.Equal(original.Encoder.Config, read.Encoder.Config);
-        int quantized = 0;
-        foreach (var t in read.Encoder.Parameters.Tensors)
-        {
-            float[] a = t.Value.ToArray(), b = original.Encoder.Parameters[t.Name].Value.ToArray();
-            float largest = b.Max(Math.Abs), worst = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
-            Assert.True(worst <= largest / 120f, $"{t.Name}: {worst} off with values up to {largest}"); // half a 7-bit step, with rounding to spare
-            if (worst > 0) quantized++;
-        }
+        int quantized = QuantizedGraphTests.CountQuantized(read, original, largest => largest / 120f); // half a 7-bit step, with rounding to spare
         output.WriteLine($"{fixture} {(perChannel ? "int8 per column" : "uint8")}: {string.Join(", ", graph.Node.Where(n => n.Domain == "com.microsoft").Select(n => n.OpType).Distinct())}; {quantized} of {read.Encoder.Parameters.Tensors.Count} tensors quantized");
         Assert.True(quantized >= read.Encoder.Config.ParameterLayers * 4, $"{quantized} tensors quantized"); // at least each block's query, key, value and output weights
         QuantizedGraphTests.AssertCloseToOnnxRuntime(output, read, bytes, leastMean: 0.99);

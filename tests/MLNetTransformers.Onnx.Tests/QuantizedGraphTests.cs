@@ -26,7 +26,7 @@ public sealed class QuantizedGraphTests(ITestOutputHelper output)
     ];
 
     // Exports of every family: the BERT-named ones read from their shapes, the configured ones with their config.json.
-    private static readonly string[] Fixtures =
+    internal static readonly string[] Fixtures =
     [
         "pretrained/small-bert.onnx", "pretrained/small-roberta.onnx", "pretrained/small-distilbert.onnx", "pretrained/small-electra.onnx",
         "pretrained/small-mpnet.onnx", "pretrained/small-albert.onnx", "pretrained/small-deberta.onnx",
@@ -64,15 +64,8 @@ public sealed class QuantizedGraphTests(ITestOutputHelper output)
         var read = LoadBeside(fixture, bytes);
         Assert.Equal(original.Family.Name, read.Family.Name);
         Assert.Equal(original.Encoder.Config, read.Encoder.Config);
-        int quantized = 0;
-        foreach (var t in read.Encoder.Parameters.Tensors)
-        {
-            float[] a = t.Value.ToArray(), b = original.Encoder.Parameters[t.Name].Value.ToArray();
-            float largest = b.Max(Math.Abs), worst = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
-            // Half a step of the coarsest grid written (7-bit int8 over ±max|w|: max|w|/128), with rounding to spare.
-            Assert.True(worst <= largest / 120f, $"{t.Name}: {worst} off with values up to {largest}");
-            if (worst > 0) quantized++;
-        }
+        // Half a step of the coarsest grid written (7-bit int8 over ±max|w|: max|w|/128), with rounding to spare.
+        int quantized = CountQuantized(read, original, largest => largest / 120f);
         // The products' weights (and the tables, with them) came from the quantized tensors; norms and biases bit for bit.
         var floatGraph = ModelProto.Parser.ParseFrom(File.ReadAllBytes(PathOf(fixture))).Graph;
         int tables = floatGraph.Node.Where(n => n.OpType == "Gather").Select(n => n.Input[0]).Distinct().Count(i => floatGraph.Initializer.Any(t => t.Name == i && t.Dims.Count == 2));
@@ -81,6 +74,20 @@ public sealed class QuantizedGraphTests(ITestOutputHelper output)
         // (DeBERTa's relative position table is no product's weight and no gathered table: it stays float.)
         Assert.Equal(expected - (read.Family == EncoderFamily.DebertaV2 ? 1 : 0), quantized);
         AssertCloseToOnnxRuntime(read, bytes, leastMean: options.Qdq ? 0.98 : 0.995); // QDQ: activations on a fixed grid of 0.1
+    }
+
+    // How many of the read encoder's tensors differ from the float original's, each by at most bound(its largest magnitude).
+    internal static int CountQuantized(LoadedEncoder read, LoadedEncoder original, Func<float, float> bound)
+    {
+        int quantized = 0;
+        foreach (var t in read.Encoder.Parameters.Tensors)
+        {
+            float[] a = t.Value.ToArray(), b = original.Encoder.Parameters[t.Name].Value.ToArray();
+            float largest = b.Max(Math.Abs), worst = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+            Assert.True(worst <= bound(largest), $"{t.Name}: {worst} off with values up to {largest}");
+            if (worst > 0) quantized++;
+        }
+        return quantized;
     }
 
     // Hidden states of a padded batch of both token types under ONNX Runtime on the quantized graph: every real token's
