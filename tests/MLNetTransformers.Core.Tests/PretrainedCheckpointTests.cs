@@ -40,6 +40,7 @@ public class PretrainedCheckpointTests
     [InlineData("deberta", "DeBERTa-v2", 0, false)]
     [InlineData("nomic", "NomicBERT", 2, true)] // rotary positions, SwiGLU, bias-free projections, an embedding padded to 48 rows
     [InlineData("jina", "JinaBERT", 2, true)] // ALiBi over 6 heads, GeGLU with a bias-free gated layer, an embedding padded to 64 rows
+    [InlineData("mosaic", "MosaicBERT", 2, true)] // JinaBERT's architecture with one packed Wqkv, position_embedding_type "absolute" ignored
     [InlineData("gte", "GTE", 0, false)] // NTK-scaled rotary positions, the gate in the second half, no token types
     public void OutputsAndEveryGradientMatchPyTorch(string folder, string family, int types, bool pooler)
     {
@@ -65,13 +66,13 @@ public class PretrainedCheckpointTests
         Assert.Equal(folder is "electra" or "albert" ? (8, true) : (c.ModelDim, false), (c.EmbeddingWidth, c.ProjectsEmbeddings));
         Assert.Equal(folder == "albert" ? (3, 1, true) : (2, 0, false), (c.Layers, c.LayerGroups, c.SharesLayers));
         // DeBERTa's positions are relative only: a table of 2 × 6 rows, log buckets out to 12, no absolute table.
-        Assert.Equal(folder == "deberta" ? (6, 12, Layers.PositionalEncodingKind.None) : (0, 0, folder is "nomic" or "jina" or "gte" ? Layers.PositionalEncodingKind.None : Layers.PositionalEncodingKind.Learned),
+        Assert.Equal(folder == "deberta" ? (6, 12, Layers.PositionalEncodingKind.None) : (0, 0, folder is "nomic" or "jina" or "mosaic" or "gte" ? Layers.PositionalEncodingKind.None : Layers.PositionalEncodingKind.Learned),
             (c.DisentangledSpan, c.DisentangledMaxDistance, c.PositionalEncoding));
         // NomicBERT's queries and keys rotate (base 1000), its SwiGLU blocks gate, its projections have no biases, its norms do.
         // JinaBERT's attention has ALiBi's biases, its GeGLU blocks gate, their gated layer has no bias.
         Assert.Equal(folder switch
         {
-            "nomic" => (1000f, true, false, true, 48, 16, false, true), "jina" => (0f, true, true, true, 64, 64, true, false), "gte" => (1000f, true, true, true, 64, 64, false, false),
+            "nomic" => (1000f, true, false, true, 48, 16, false, true), "jina" or "mosaic" => (0f, true, true, true, 64, 64, true, false), "gte" => (1000f, true, true, true, 64, 64, false, false),
             _ => (0f, false, true, true, c.VocabSize, 1, false, true),
         },
             (c.RotaryTheta, c.GatedFeedForward, c.Biases, c.NormBiases, c.VocabSize, c.VocabularyMultiple, c.Alibi, c.ExpansionBias));

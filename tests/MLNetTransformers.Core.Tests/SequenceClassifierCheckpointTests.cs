@@ -23,6 +23,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("deberta-classifier", "DeBERTa-v2", new[] { "negative", "neutral", "positive" })] // disentangled attention, ContextPooler + GELU
     [InlineData("nomic-classifier", "NomicBERT", new[] { "NEGATIVE", "POSITIVE" })] // rotary positions, SwiGLU, BERT's pooler with its bias
     [InlineData("jina-classifier", "JinaBERT", new[] { "NEGATIVE", "POSITIVE" })] // ALiBi, GeGLU, BERT's pooler (emb_pooler mean is for embeddings)
+    [InlineData("mosaic-classifier", "MosaicBERT", new[] { "NEGATIVE", "POSITIVE" })] // Wqkv, ALiBi, GeGLU, BERT's pooler
     [InlineData("gte-classifier", "GTE", new[] { "negative", "neutral", "positive" })] // NTK-scaled rotary positions, the gate second, new.pooler
     public void Logits_MatchPyTorch(string fixture, string family, string[] labels)
     {

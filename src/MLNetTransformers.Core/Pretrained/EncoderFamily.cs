@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace MLNetTransformers.Core.Pretrained;
 
 /// <summary>
-/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3, ModernBERT, NomicBERT, JinaBERT, GTE): how its
+/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3, ModernBERT, NomicBERT, JinaBERT, MosaicBERT, GTE): how its
 /// <c>config.json</c> reads as a <see cref="TransformerConfig"/>, which blocks it chooses (token types, the
 /// LayerNorm after the embeddings, the position offset, the pooler) and which of its checkpoint's tensors holds each
 /// engine parameter. <see cref="All"/> is the one registry of the families there are; <see cref="ForModelType"/> finds
@@ -245,6 +245,18 @@ public sealed class EncoderFamily
         new SequenceClassifierHead("JinaBertForSequenceClassification", "bert.pooler.dense.", "classifier.", PoolerActivation.Tanh));
 
     /// <summary>
+    /// MosaicBERT (mosaicml's <c>bert_layers.py</c>, which DNABERT-2 runs too; <c>model_type</c> bert with
+    /// <c>alibi_starting_size</c>, its <c>position_embedding_type</c> left "absolute" and ignored): JinaBERT's architecture,
+    /// from which JinaBERT's code came, with one query-key-value projection (<c>attention.self.Wqkv</c>: the queries, keys and
+    /// values in that order, as its rearrange of (t h d) takes them) and GeGLU blocks with exact GELU whatever hidden_act says.
+    /// Read and fine-tuned; written back (an encoder's config does not tell the two apart) in JinaBERT's layout, which
+    /// JinaBERT's code loads to the same model. Its masked-LM head (<c>cls.predictions</c> with a decoder bias) is not read.
+    /// </summary>
+    public static EncoderFamily MosaicBert { get; } = new("MosaicBERT", ["bert"], "bert.", ["embeddings.", "encoder.", "pooler."],
+        MosaicBertConfig, c => WriteJinaBertConfig(c), MosaicBertNames, [],
+        new SequenceClassifierHead("BertForSequenceClassification", "bert.pooler.dense.", "classifier.", PoolerActivation.Tanh));
+
+    /// <summary>
     /// GTE v1.5 and gte-multilingual (<c>model_type</c> new, Alibaba-NLP/new-impl's <c>NewModel</c>): BERT's word (and, with
     /// <c>type_vocab_size</c>, token-type) embeddings and their LayerNorm, rotary positions (<c>rope_theta</c>; with
     /// <c>rope_scaling</c> of type ntk, the frequencies scaled at every length as its NTKScalingRotaryEmbedding does) or
@@ -258,7 +270,7 @@ public sealed class EncoderFamily
         new SequenceClassifierHead("NewForSequenceClassification", "new.pooler.dense.", "classifier.", PoolerActivation.Tanh));
 
     /// <summary>Every family the readers know.</summary>
-    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV2, ModernBert, NomicBert, JinaBert, Gte];
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV2, ModernBert, NomicBert, JinaBert, MosaicBert, Gte];
 
     // NewConfig (Alibaba-NLP/new-impl): what GTE v1.5's and gte-multilingual's checkpoints use is read, the rest refused
     // by name. unpad_inputs and use_memory_efficient_attention choose kernels (xformers), not results, and are ignored.
@@ -352,6 +364,33 @@ public sealed class EncoderFamily
         json["feed_forward_type"] = c.Activation == Activation.Gelu ? "geglu" : "reglu";
         return json;
     }
+
+    // MosaicBERT's BertConfig: BERT's keys with ALiBi (alibi_starting_size says its code; position_embedding_type is ignored
+    // there) and GeGLU blocks of exact GELU (its BertGatedLinearUnitMLP's nn.GELU(approximate='none')).
+    private static TransformerConfig MosaicBertConfig(JsonElement c, string src)
+    {
+        using var bert = JsonDocument.Parse(WithAlibi(c));
+        var config = BertConfig(bert.RootElement, src, positionOffset: 0, alibi: true);
+        if (config.Activation != Activation.Gelu)
+            throw new NotSupportedException($"{src}: hidden_act '{Str(c, "hidden_act", src, "gelu")}' is not supported for MosaicBERT, whose gated blocks run exact GELU; the engine runs one activation.");
+        return config with { GatedFeedForward = true, ExpansionBias = false, VocabularyMultiple = config.VocabSize % 64 == 0 ? 64 : 1 };
+    }
+
+    // The config with position_embedding_type alibi, which MosaicBERT's code means whatever the key says.
+    private static string WithAlibi(JsonElement c)
+    {
+        var json = JsonNode.Parse(c.GetRawText())!.AsObject();
+        json["position_embedding_type"] = "alibi";
+        return json.ToJsonString();
+    }
+
+    private static string[]? MosaicBertNames(string p) => p switch
+    {
+        "tok.weight" or "tok_type.weight" or "emb_norm.weight" or "emb_norm.bias" or "pooler.dense.weight" or "pooler.dense.bias" => BertNames(p, "embeddings.", ""),
+        "pos.weight" => null,
+        // q;k;v stacked in Wqkv, as the engine's; gated_layers' first half is activated, as in JinaBERT
+        _ => LayerNames(p, "encoder.layer.", ["attention.self.Wqkv."], "attention.output.dense.", "attention.output.LayerNorm.", ["mlp.gated_layers."], "mlp.wo.", "mlp.layernorm."),
+    };
 
     private static string[]? JinaBertNames(string p) => p switch
     {
@@ -505,8 +544,8 @@ public sealed class EncoderFamily
         ?? throw new NotSupportedException($"{source}: model_type '{modelType}' is not supported; supported: {string.Join(", ", All.SelectMany(f => f.ModelTypes).Distinct())}.");
 
     /// <summary>
-    /// The family of a parsed <c>config.json</c>: by <c>model_type</c>, and a <c>bert</c> whose <c>position_embedding_type</c>
-    /// is alibi is JinaBERT (its code keeps BERT's model_type).
+    /// The family of a parsed <c>config.json</c>: by <c>model_type</c>; a <c>bert</c> whose <c>position_embedding_type</c>
+    /// is alibi is JinaBERT, and one with <c>alibi_starting_size</c> MosaicBERT (their code keeps BERT's model_type).
     /// </summary>
     /// <param name="config">The parsed config.json root (an object with a string model_type).</param>
     /// <param name="source">Names the file in error messages.</param>
@@ -514,7 +553,8 @@ public sealed class EncoderFamily
     {
         string modelType = Str(config, "model_type", source, "");
         var family = ForModelType(modelType, source);
-        return family == Bert && Str(config, "position_embedding_type", source, "absolute") == "alibi" ? JinaBert : family;
+        if (family != Bert) return family;
+        return Str(config, "position_embedding_type", source, "absolute") == "alibi" ? JinaBert : Get(config, "alibi_starting_size") is not null ? MosaicBert : family;
     }
 
     private static TransformerConfig BertConfig(JsonElement c, string src, int positionOffset, bool alibi = false)

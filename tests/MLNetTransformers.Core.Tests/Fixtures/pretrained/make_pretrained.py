@@ -1340,3 +1340,54 @@ r = lambda t: [round(float(v), 9) for v in t.reshape(-1).tolist()]
 json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "targets": targets.tolist(), "embeddings": r(embeddings.detach()), "loss": float(loss),
            "grads": dict({n: r(p.grad) for n, p in st_bert.named_parameters() if p.grad is not None}, **{"linear." + n: r(p.grad) for n, p in st_dense.named_parameters()})},
           open(os.path.join("st-dense", "expected.json"), "w"))
+
+
+# MosaicBERT (mosaicml/mosaic-bert-base's bert_layers.py; DNABERT-2 runs the same code), mosaic/: model_type bert with
+# alibi_starting_size (its position_embedding_type stays "absolute", which its code ignores): JinaBERT's architecture (it
+# began as this code) with one query-key-value projection, attention.self.Wqkv, whose output the code rearranges as
+# (t h d) with t = 3: the queries, then the keys, then the values. Word and token-type embeddings and their LayerNorm, no
+# position table, ALiBi on every score, post-norm attention, GeGLU blocks (exact GELU of mlp.gated_layers' first half,
+# which has no bias, times its second, mlp.wo, mlp.layernorm). 64 rows, as its 30,528 for BERT's 30,522. Own seeds, last.
+class MosaicBert(JinaBert):
+    def __init__(self):
+        super().__init__()
+        for l in self.encoder.layer:
+            s = l.attention.self
+            del s.query, s.key, s.value
+            s.Wqkv = nn.Linear(JD, 3 * JD)
+
+    def forward(self, ids, mask, types):
+        B, T = ids.shape
+        hd = JD // JH
+        e = self.embeddings
+        x = e.LayerNorm(e.word_embeddings(ids) + e.token_type_embeddings(types))
+        pos = torch.arange(T)
+        slopes = torch.tensor(alibi_slopes(JH), dtype=torch.float32) * -1
+        alibi = (slopes[:, None, None] * (pos[None, :] - pos[:, None]).abs().to(torch.float32)).to(x.dtype)  # [H, T, T]
+        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+        for l in self.encoder.layer:
+            qkv = l.attention.self.Wqkv(x).view(B, T, 3, JH, hd)  # 'b s (t h d) -> b s t h d'
+            q, k, v = (qkv[:, :, i].transpose(1, 2) for i in range(3))
+            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias + alibi, -1)
+            c = (a @ v).transpose(1, 2).reshape(B, T, JD)
+            x = l.attention.output.LayerNorm(x + l.attention.output.dense(c))
+            h = l.mlp.gated_layers(x)
+            x = l.mlp.layernorm(x + l.mlp.wo(gelu(h[..., :JF]) * h[..., JF:]))
+        return x, torch.tanh(self.pooler.dense(x[:, 0]))
+
+
+mosaic_config = {"model_type": "bert", "architectures": ["BertForMaskedLM"], "alibi_starting_size": 512, "vocab_size": 64, "hidden_size": JD,
+                 "num_hidden_layers": 2, "num_attention_heads": JH, "intermediate_size": JF, "hidden_act": "gelu", "max_position_embeddings": 32,
+                 "type_vocab_size": 2, "layer_norm_eps": 1e-12, "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0,
+                 "position_embedding_type": "absolute", "pad_token_id": 0,
+                 "auto_map": {"AutoConfig": "configuration_bert.BertConfig", "AutoModelForMaskedLM": "bert_layers.BertForMaskedLM"}}
+torch.manual_seed(65)
+mosaic = MosaicBert()
+make("mosaic", mosaic, mosaic_config, "F32", ids=jina_ids, pad=0)
+
+# mosaic-classifier/: its BertForSequenceClassification (BERT's pooler and classifier), 2 labels. Own seeds.
+torch.manual_seed(66)
+cls_model = MosaicBert()
+randomize(cls_model); round_to(cls_model, torch.float32)
+pooler_classifier_folder("mosaic-classifier", "bert.", cls_model, dict(mosaic_config, architectures=["BertForSequenceClassification"]), "BertForSequenceClassification",
+                         ["NEGATIVE", "POSITIVE"], jina_ids, torch.tensor([[0] * 12, [0] * 12, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0]]), head_seed=67)
