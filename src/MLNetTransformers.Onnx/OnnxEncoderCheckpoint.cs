@@ -15,7 +15,7 @@ namespace MLNetTransformers.Onnx;
 /// (all-mpnet-base-v2's export) is known by its relative position bias table, <c>encoder.relative_attention_bias.weight</c>,
 /// and read with MPNet's names, positions from 2 and its tokenizer; a DistilBERT graph by its <c>transformer.layer</c>
 /// names; a RoBERTa or XLM-RoBERTa graph by its positions counted from the ids; an ELECTRA graph by its
-/// embeddings_project. A ModernBERT, NomicBERT, JinaBERT or GTE graph, whose projections have no bias to be named by
+/// embeddings_project. A ModernBERT, NomicBERT, JinaBERT, MosaicBERT or GTE graph, whose projections have no bias to be named by
 /// (or are packed, or gated), is read with the model's <c>config.json</c> beside the file or one folder up (a Hugging Face
 /// folder's <c>onnx/model.onnx</c>): the config comes from it, and a weight without a named bias takes the name of the
 /// module the exporter's node scope gives (<c>/encoder/layers.0/attn/Wqkv/MatMul</c>), or, where the scope keeps only the
@@ -58,7 +58,7 @@ public static class OnnxEncoderCheckpoint
     ];
 
     // Families whose shape an exported graph does not show (rotary bases, windows, ALiBi, gates): read with their config.json.
-    private static readonly EncoderFamily[] ConfiguredFamilies = [EncoderFamily.ModernBert, EncoderFamily.NomicBert, EncoderFamily.JinaBert, EncoderFamily.Gte];
+    private static readonly EncoderFamily[] ConfiguredFamilies = [EncoderFamily.ModernBert, EncoderFamily.NomicBert, EncoderFamily.JinaBert, EncoderFamily.MosaicBert, EncoderFamily.Gte];
 
     /// <summary>Loads the encoder in <paramref name="path"/>; throws naming the file and the problem when it is not a BERT-family encoder.</summary>
     /// <param name="path">The .onnx file.</param>
@@ -339,7 +339,7 @@ public static class OnnxEncoderCheckpoint
                 if (w.Dims.Count != 2) throw new InvalidDataException($"{_src}: MatMul node '{n.Name}' has a weight of {w.Dims.Count} dimensions.");
                 string name = bias is not null ? bias[..^".bias".Length] + ".weight"
                     : ScopedName(n) ?? throw new InvalidDataException(_expected is null
-                        ? $"{_src} is not a BERT encoder: MatMul node '{n.Name}' has a weight '{w.Name}' but no named bias is added after it (a ModernBERT, NomicBERT, JinaBERT or GTE graph is read with its config.json beside it)."
+                        ? $"{_src} is not a BERT encoder: MatMul node '{n.Name}' has a weight '{w.Name}' but no named bias is added after it (a ModernBERT, NomicBERT, JinaBERT, MosaicBERT or GTE graph is read with its config.json beside it)."
                         : $"{_src}: MatMul node '{n.Name}' has a weight '{w.Name}' that is none of the {string.Join(", ", _byModule!.Select(m => m.Key))} weights its config.json describes, or more of them than its layers have.");
                 if (_named.TryGetValue(name, out var earlier))
                 {

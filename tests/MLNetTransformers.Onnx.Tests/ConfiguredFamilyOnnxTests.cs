@@ -6,7 +6,7 @@ using Xunit;
 namespace MLNetTransformers.Onnx.Tests;
 
 /// <summary>
-/// ModernBERT, NomicBERT, JinaBERT and GTE graphs exported by PyTorch 1.13 from make_pretrained.py's reference modules
+/// ModernBERT, NomicBERT, JinaBERT, MosaicBERT and GTE graphs exported by PyTorch 1.13 from make_pretrained.py's reference modules
 /// (Fixtures/families/*/model.onnx, beside the fixture's config.json, vocab.txt and model.safetensors): read with their
 /// config.json, every weight equal to the safetensors checkpoint's, and ONNX Runtime's hidden states equal to the engine's
 /// (the reader's own probe); a bias-free projection named by its module scope, whole or by its own name in layer order.
@@ -19,6 +19,7 @@ public class ConfiguredFamilyOnnxTests
     [InlineData("modernbert", "ModernBERT")]
     [InlineData("nomic", "NomicBERT")]
     [InlineData("jina", "JinaBERT")]
+    [InlineData("mosaic", "MosaicBERT")] // one packed Wqkv with its bias
     [InlineData("gte", "GTE")]
     public void ExportedGraph_IsReadWithItsConfig_WeightsEqualToTheCheckpoints(string fixture, string family)
     {
@@ -42,6 +43,7 @@ public class ConfiguredFamilyOnnxTests
     [InlineData("modernbert")]
     [InlineData("nomic")]
     [InlineData("jina")]
+    [InlineData("mosaic")]
     [InlineData("gte")]
     public void ExportedGraph_OptimizedByOnnxRuntime_ReadsToTheSameWeights(string fixture)
     {

@@ -1391,3 +1391,7 @@ cls_model = MosaicBert()
 randomize(cls_model); round_to(cls_model, torch.float32)
 pooler_classifier_folder("mosaic-classifier", "bert.", cls_model, dict(mosaic_config, architectures=["BertForSequenceClassification"]), "BertForSequenceClassification",
                          ["NEGATIVE", "POSITIVE"], jina_ids, torch.tensor([[0] * 12, [0] * 12, [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0]]), head_seed=67)
+
+torch.set_default_dtype(torch.float32)
+export_onnx("mosaic", mosaic, types=True)
+torch.set_default_dtype(torch.float64)
