@@ -250,10 +250,12 @@ public sealed class EncoderFamily
     /// from which JinaBERT's code came, with one query-key-value projection (<c>attention.self.Wqkv</c>: the queries, keys and
     /// values in that order, as its rearrange of (t h d) takes them) and GeGLU blocks with exact GELU whatever hidden_act says.
     /// Read and fine-tuned; written back (an encoder's config does not tell the two apart) in JinaBERT's layout, which
-    /// JinaBERT's code loads to the same model. Its masked-LM head (<c>cls.predictions</c> with a decoder bias) is not read.
+    /// JinaBERT's code loads to the same model. Its masked-LM head is BERT's <c>cls.predictions</c> with the decoder's bias as
+    /// <c>cls.predictions.decoder.bias</c>.
     /// </summary>
     public static EncoderFamily MosaicBert { get; } = new("MosaicBERT", ["bert"], "bert.", ["embeddings.", "encoder.", "pooler."],
-        MosaicBertConfig, c => WriteJinaBertConfig(c), MosaicBertNames, [],
+        MosaicBertConfig, c => WriteJinaBertConfig(c), MosaicBertNames,
+        MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.decoder.bias", "cls.predictions.decoder.weight"),
         new SequenceClassifierHead("BertForSequenceClassification", "bert.pooler.dense.", "classifier.", PoolerActivation.Tanh));
 
     /// <summary>

@@ -1395,3 +1395,17 @@ pooler_classifier_folder("mosaic-classifier", "bert.", cls_model, dict(mosaic_co
 torch.set_default_dtype(torch.float32)
 export_onnx("mosaic", mosaic, types=True)
 torch.set_default_dtype(torch.float64)
+
+# mosaic-mlm/: its BertForMaskedLM (cls.predictions: transform dense, GELU, LayerNorm, then the decoder Linear, whose
+# weight is tied to the word embeddings and whose bias is cls.predictions.decoder.bias). Own generator.
+g = torch.Generator().manual_seed(68)
+lm = {"cls.predictions.transform.dense.weight": rnd(JD, JD), "cls.predictions.transform.dense.bias": rnd(JD, s=0.1),
+      "cls.predictions.transform.LayerNorm.weight": 1 + rnd(JD, s=0.2), "cls.predictions.transform.LayerNorm.bias": rnd(JD, s=0.1), "cls.predictions.decoder.bias": rnd(64, s=0.1)}
+with torch.no_grad():
+    hidden, _ = mosaic(mlm_ids, mlm_mask, torch.zeros_like(mlm_ids))
+    h = torch.nn.functional.layer_norm(gelu(hidden @ lm["cls.predictions.transform.dense.weight"].T + lm["cls.predictions.transform.dense.bias"]), (JD,),
+                                       lm["cls.predictions.transform.LayerNorm.weight"], lm["cls.predictions.transform.LayerNorm.bias"], 1e-12)
+    mlm_logits = h @ mosaic.embeddings.word_embeddings.weight.T + lm["cls.predictions.decoder.bias"]
+task_folder("mosaic-mlm", "bert.", mosaic, lm, mosaic_config,  # built without a pooler, as its BertForMaskedLM is
+            {"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]}, leave_out="pooler.")
+open(os.path.join("mosaic-mlm", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
