@@ -254,7 +254,7 @@ public sealed class EncoderFamily
     /// <c>cls.predictions.decoder.bias</c>.
     /// </summary>
     public static EncoderFamily MosaicBert { get; } = new("MosaicBERT", ["bert"], "bert.", ["embeddings.", "encoder.", "pooler."],
-        MosaicBertConfig, c => WriteJinaBertConfig(c), MosaicBertNames,
+        MosaicBertConfig, WriteJinaBertConfig, MosaicBertNames,
         MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.decoder.bias", "cls.predictions.decoder.weight"),
         new SequenceClassifierHead("BertForSequenceClassification", "bert.pooler.dense.", "classifier.", PoolerActivation.Tanh));
 
@@ -386,21 +386,18 @@ public sealed class EncoderFamily
         return json.ToJsonString();
     }
 
-    private static string[]? MosaicBertNames(string p) => p switch
-    {
-        "tok.weight" or "tok_type.weight" or "emb_norm.weight" or "emb_norm.bias" or "pooler.dense.weight" or "pooler.dense.bias" => BertNames(p, "embeddings.", ""),
-        "pos.weight" => null,
-        // q;k;v stacked in Wqkv, as the engine's; gated_layers' first half is activated, as in JinaBERT
-        _ => LayerNames(p, "encoder.layer.", ["attention.self.Wqkv."], "attention.output.dense.", "attention.output.LayerNorm.", ["mlp.gated_layers."], "mlp.wo.", "mlp.layernorm."),
-    };
+    // q;k;v stacked in Wqkv, as the engine's
+    private static string[]? MosaicBertNames(string p) => AlibiBertNames(p, ["attention.self.Wqkv."]);
 
-    private static string[]? JinaBertNames(string p) => p switch
+    private static string[]? JinaBertNames(string p) => AlibiBertNames(p, ["attention.self.query.", "attention.self.key.", "attention.self.value."]);
+
+    // JinaBERT's and MosaicBERT's tensors: BERT's embeddings without a position table, the attention's projection from qkv
+    // (apart or packed), and the gated block, whose first half the engine activates as their GLU MLP does gated_layers'.
+    private static string[]? AlibiBertNames(string p, string[] qkv) => p switch
     {
         "tok.weight" or "tok_type.weight" or "emb_norm.weight" or "emb_norm.bias" or "pooler.dense.weight" or "pooler.dense.bias" => BertNames(p, "embeddings.", ""),
         "pos.weight" => null,
-        // the engine's gated block activates linear1's first half, as JinaBertGLUMLP does gated_layers'
-        _ => LayerNames(p, "encoder.layer.", "attention.self.query.", "attention.self.key.", "attention.self.value.", "attention.output.dense.",
-            "attention.output.LayerNorm.", "mlp.gated_layers.", "mlp.wo.", "mlp.layernorm."),
+        _ => LayerNames(p, "encoder.layer.", qkv, "attention.output.dense.", "attention.output.LayerNorm.", ["mlp.gated_layers."], "mlp.wo.", "mlp.layernorm."),
     };
 
     // NomicBertConfig (a GPT2Config: n_embd, n_head, n_layer, n_inner, n_positions; hidden_size and the like also read).

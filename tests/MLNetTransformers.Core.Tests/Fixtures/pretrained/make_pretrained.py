@@ -1156,14 +1156,16 @@ class JinaBert(nn.Module):
         alibi = (slopes[:, None, None] * (pos[None, :] - pos[:, None]).abs().to(torch.float32)).to(x.dtype)  # [H, T, T]
         bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         for l in self.encoder.layer:
-            s = l.attention.self
-            q, k, v = (m(x).view(B, T, JH, hd).transpose(1, 2) for m in (s.query, s.key, s.value))
+            q, k, v = self.qkv(l.attention.self, x, B, T)  # each [B, H, T, hd]
             a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias + alibi, -1)
             c = (a @ v).transpose(1, 2).reshape(B, T, JD)
             x = l.attention.output.LayerNorm(x + l.attention.output.dense(c))
             h = l.mlp.gated_layers(x)
             x = l.mlp.layernorm(x + l.mlp.wo(gelu(h[..., :JF]) * h[..., JF:]))
         return x, torch.tanh(self.pooler.dense(x[:, 0]))
+
+    def qkv(self, s, x, B, T):
+        return (m(x).view(B, T, JH, JD // JH).transpose(1, 2) for m in (s.query, s.key, s.value))
 
 
 jina_config = {"model_type": "bert", "architectures": ["JinaBertModel"], "vocab_size": 64, "hidden_size": JD, "num_hidden_layers": 2,
@@ -1356,24 +1358,9 @@ class MosaicBert(JinaBert):
             del s.query, s.key, s.value
             s.Wqkv = nn.Linear(JD, 3 * JD)
 
-    def forward(self, ids, mask, types):
-        B, T = ids.shape
-        hd = JD // JH
-        e = self.embeddings
-        x = e.LayerNorm(e.word_embeddings(ids) + e.token_type_embeddings(types))
-        pos = torch.arange(T)
-        slopes = torch.tensor(alibi_slopes(JH), dtype=torch.float32) * -1
-        alibi = (slopes[:, None, None] * (pos[None, :] - pos[:, None]).abs().to(torch.float32)).to(x.dtype)  # [H, T, T]
-        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
-        for l in self.encoder.layer:
-            qkv = l.attention.self.Wqkv(x).view(B, T, 3, JH, hd)  # 'b s (t h d) -> b s t h d'
-            q, k, v = (qkv[:, :, i].transpose(1, 2) for i in range(3))
-            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias + alibi, -1)
-            c = (a @ v).transpose(1, 2).reshape(B, T, JD)
-            x = l.attention.output.LayerNorm(x + l.attention.output.dense(c))
-            h = l.mlp.gated_layers(x)
-            x = l.mlp.layernorm(x + l.mlp.wo(gelu(h[..., :JF]) * h[..., JF:]))
-        return x, torch.tanh(self.pooler.dense(x[:, 0]))
+    def qkv(self, s, x, B, T):
+        qkv = s.Wqkv(x).view(B, T, 3, JH, JD // JH)  # 'b s (t h d) -> b s t h d'
+        return (qkv[:, :, i].transpose(1, 2) for i in range(3))
 
 
 mosaic_config = {"model_type": "bert", "architectures": ["BertForMaskedLM"], "alibi_starting_size": 512, "vocab_size": 64, "hidden_size": JD,
