@@ -246,8 +246,8 @@ public sealed class EncoderFamily
 
     /// <summary>
     /// MosaicBERT (mosaicml's <c>bert_layers.py</c>, which DNABERT-2 runs too; <c>model_type</c> bert with
-    /// <c>alibi_starting_size</c>, its <c>position_embedding_type</c> left "absolute" and ignored): JinaBERT's architecture,
-    /// from which JinaBERT's code came, with one query-key-value projection (<c>attention.self.Wqkv</c>: the queries, keys and
+    /// <c>alibi_starting_size</c>, its <c>position_embedding_type</c> left "absolute" and ignored): the same architecture as
+    /// JinaBERT's with one query-key-value projection (<c>attention.self.Wqkv</c>: the queries, keys and
     /// values in that order, as its rearrange of (t h d) takes them) and GeGLU blocks with exact GELU whatever hidden_act says.
     /// Read and fine-tuned; written back (an encoder's config does not tell the two apart) in JinaBERT's layout, which
     /// JinaBERT's code loads to the same model. Its masked-LM head is BERT's <c>cls.predictions</c> with the decoder's bias as

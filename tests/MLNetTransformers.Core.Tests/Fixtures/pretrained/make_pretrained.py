@@ -1345,8 +1345,8 @@ json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "targets"
 
 
 # MosaicBERT (mosaicml/mosaic-bert-base's bert_layers.py; DNABERT-2 runs the same code), mosaic/: model_type bert with
-# alibi_starting_size (its position_embedding_type stays "absolute", which its code ignores): JinaBERT's architecture (it
-# began as this code) with one query-key-value projection, attention.self.Wqkv, whose output the code rearranges as
+# alibi_starting_size (its position_embedding_type stays "absolute", which its code ignores): JinaBERT's architecture
+# with one query-key-value projection, attention.self.Wqkv, whose output the code rearranges as
 # (t h d) with t = 3: the queries, then the keys, then the values. Word and token-type embeddings and their LayerNorm, no
 # position table, ALiBi on every score, post-norm attention, GeGLU blocks (exact GELU of mlp.gated_layers' first half,
 # which has no bias, times its second, mlp.wo, mlp.layernorm). 64 rows, as its 30,528 for BERT's 30,522. Own seeds, last.
