@@ -238,6 +238,7 @@ public sealed class CliTests : IDisposable
     [InlineData("modernbert", "modernbert")]
     [InlineData("nomic", "nomic_bert")] // its pretrained pooler kept, as BERT's
     [InlineData("jina", "bert")] // JinaBERT keeps BERT's model_type (position_embedding_type alibi)
+    [InlineData("mosaic", "bert")] // MosaicBERT, exported in JinaBERT's layout (the same model), read back to the same probabilities
     [InlineData("gte-classifier", "new")] // GTE's NewForSequenceClassification folder as the start: its pooler kept
     public void Train_FineTunesElectraAndMpnetFolders_AndExportsThemWhole(string fixture, string modelType)
     {
