@@ -264,7 +264,7 @@ internal static class QuantizedGraph
             long k = Attribute("K", null), cols = Attribute("N", null), bits = Attribute("bits", 4), block = Attribute("block_size", null);
             if (bits is not (2 or 4 or 8)) throw Refuse(n, $"has codes of {bits} bits (read are 2, 4 and 8)");
             if (block < 8 || block > 1 << 16 || (block & (block - 1)) != 0) throw Refuse(n, $"has a block size of {block}, not a power of two from 8");
-            if (k <= 0 || cols <= 0 || k * cols > Array.MaxLength) throw Refuse(n, $"has a weight of K = {k} by N = {cols}");
+            if (k <= 0 || cols <= 0 || k > Array.MaxLength / cols) throw Refuse(n, $"has a weight of K = {k} by N = {cols}");
             long blocks = (k + block - 1) / block, bytes = block * bits / 8;
             var q = _init[quantized];
             long[] shape = [cols, blocks, bytes];
@@ -312,7 +312,7 @@ internal static class QuantizedGraph
                 long k = Attribute("K"), cols = Attribute("N"), block = Attribute("block_size"), type = Attribute("quant_type");
                 var table = type switch { 0 => Fp4Values, 1 => Nf4Values, _ => throw Refuse(n, $"has quant_type {type} (read are 0, FP4, and 1, NF4)") };
                 if (block < 16 || block > 1 << 16 || (block & (block - 1)) != 0) throw Refuse(n, $"has a block size of {block}, not a power of two from 16");
-                if (k <= 0 || cols <= 0 || k * cols > Array.MaxLength) throw Refuse(n, $"has a weight of K = {k} by N = {cols}");
+                if (k <= 0 || cols <= 0 || k > Array.MaxLength / cols) throw Refuse(n, $"has a weight of K = {k} by N = {cols}");
                 long count = k * cols, blocks = (count + block - 1) / block;
                 if (q.DataType != (int)DataType.Uint8 || q.RawData.Length != (count + 1) / 2 || q.Dims.Aggregate(1L, (p, d) => p * d) != (count + 1) / 2)
                     throw Refuse(n, $"has a weight '{b}' of {(DataType)q.DataType} [{string.Join(", ", q.Dims)}] ({q.RawData.Length} bytes), not uint8 [{(count + 1) / 2}]");

@@ -123,6 +123,13 @@ public sealed class BlockQuantizedGraphTests(ITestOutputHelper output)
             n.Input.Add("g_idx");
             g.Initializer.Add(new TensorProto { Name = "g_idx", DataType = (int)TensorProto.Types.DataType.Int32, Dims = { 4 }, Int32Data = { 0, 0, 0, 0 } });
         }));
+        // A weight whose K × N overflows: refused before anything is allocated.
+        Assert.Contains("has a weight of K = 1099511627776", Refused(g =>
+        {
+            var n = First(g, "MatMulNBits");
+            n.Attribute.First(a => a.Name == "K").I = 1L << 40;
+            n.Attribute.First(a => a.Name == "N").I = 1L << 40;
+        }));
         // K that does not match the packed weight's blocks.
         Assert.Contains("not uint8 [", Refused(g => First(g, "MatMulNBits").Attribute.First(a => a.Name == "K").I += 128));
         // Scales for fewer blocks than the weight has.
