@@ -12,7 +12,8 @@ namespace MLNetTransformers.Onnx;
 /// embedding table's <c>Gather</c> → <c>DequantizeLinear</c>; a <c>DequantizeLinear</c> of a stored weight and a
 /// <c>QuantizeLinear</c> → <c>DequantizeLinear</c> pair on activations (the QDQ form); and the block-wise 4-bit (2- and
 /// 8-bit) weights of <c>MatMul4BitsQuantizer</c> (the <c>model_q4.onnx</c> of transformers.js repositories): its
-/// <c>MatMulNBits</c> products, and its QDQ form's <c>DequantizeLinear</c> of an int4/uint4 weight by blocks; and
+/// <c>MatMulNBits</c> products, <c>GatherBlockQuantized</c> embedding tables, and its QDQ form's <c>DequantizeLinear</c> of an
+/// int4/uint4 weight by blocks; and
 /// <c>MatMulBnb4Quantizer</c>'s NF4/FP4 <c>MatMulBnb4</c> products (<c>model_bnb4.onnx</c>); and a graph fused by ONNX
 /// Runtime's transformer optimizer quantized by quantize_dynamic (<c>QAttention</c>, <c>QEmbedLayerNormalization</c>). Weights get
 /// their names back (<c>embeddings.word_embeddings.weight_quantized</c> → <c>embeddings.word_embeddings.weight</c>,
@@ -79,6 +80,7 @@ internal static class QuantizedGraph
                     case "DequantizeLinear": Dequantize(n); break;
                     case "MatMulNBits": MatMulNBits(n); break;
                     case "MatMulBnb4": MatMulBnb4(n); break;
+                    case "GatherBlockQuantized": GatherBlockQuantized(n); break;
                     case "QAttention": QAttention(n); break;
                     case "QEmbedLayerNormalization": QEmbedLayerNormalization(n); break;
                 }
@@ -98,7 +100,7 @@ internal static class QuantizedGraph
             if (left is not null)
                 throw new InvalidDataException($"{_src} is quantized in a way the reader does not undo: node '{left.Name}' is a {left.OpType} " +
                         "(read are quantize_dynamic's MatMulInteger products, their DynamicQuantizeMatMul and MatMulIntegerToFloat fusions, quantized embedding tables, QDQ pairs, " +
-                        "MatMul4BitsQuantizer's MatMulNBits products and block-wise DequantizeLinear weights, MatMulBnb4Quantizer's MatMulBnb4 products, " +
+                        "MatMul4BitsQuantizer's MatMulNBits products, GatherBlockQuantized tables and block-wise DequantizeLinear weights, MatMulBnb4Quantizer's MatMulBnb4 products, " +
                         "and QAttention and QEmbedLayerNormalization).");
             var used = _g.Node.SelectMany(n => n.Input).ToHashSet(StringComparer.Ordinal);
             var kept = _g.Initializer.Where(t => used.Contains(t.Name)).ToList();
@@ -343,6 +345,25 @@ internal static class QuantizedGraph
 
         // The i-th code of `bits` bits, packed low bits first.
         private static int Code(ReadOnlySpan<byte> packed, long i, int bits) => packed[(int)(i * bits / 8)] >> (int)(i * bits % 8) & (1 << bits) - 1;
+
+        // MatMul4BitsQuantizer's quantized embedding table (op_types_to_quantize with Gather): GatherBlockQuantized(data,
+        // indices, scales, zero points) over an int4 or uint4 table quantized by blocks along quantize_axis, back to a
+        // Gather of the float table.
+        private void GatherBlockQuantized(NodeProto n)
+        {
+            if (Input(n, 0) is not { } table || !_init.TryGetValue(table, out var t) || Input(n, 1) is not { } ids || Input(n, 2) is not { } scale)
+                throw Refuse(n, "does not gather from a stored table with its scales");
+            if (t.DataType is not ((int)DataType.Int4 or (int)DataType.Uint4)) throw Refuse(n, $"holds its table '{table}' as {(DataType)t.DataType} (read are int4 and uint4)");
+            long Attribute(string name, long fallback) => n.Attribute.FirstOrDefault(a => a.Name == name)?.I ?? fallback;
+            long gatherAxis = Attribute("gather_axis", 0), quantizeAxis = Attribute("quantize_axis", 1), block = Attribute("block_size", 128);
+            if (Attribute("bits", 4) != 4) throw Refuse(n, $"has codes of {Attribute("bits", 4)} bits (read are 4)");
+            if (gatherAxis != 0) throw Refuse(n, $"gathers along axis {gatherAxis}, not a table's rows");
+            if (block < 16 || block > 1 << 16 || (block & (block - 1)) != 0) throw Refuse(n, $"has a block size of {block}, not a power of two from 16");
+            // Absent zero points: int4's are 0, as DequantizeLinear's; the quantizer writes uint4's, so they are asked for.
+            if (Input(n, 3) is null && t.DataType == (int)DataType.Uint4) throw Refuse(n, $"has a uint4 table '{table}' without zero points");
+            string floats = FloatWeight(n, table, scale, Input(n, 3), quantizeAxis, block), y = n.Output.FirstOrDefault() ?? throw Refuse(n, "has no output");
+            _replaced[n] = [new NodeProto { Name = QuantizerSuffix.Replace(n.Name, ""), OpType = "Gather", Input = { floats, ids }, Output = { y } }];
+        }
 
         private void Dequantize(NodeProto n)
         {

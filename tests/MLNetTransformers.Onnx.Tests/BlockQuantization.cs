@@ -21,10 +21,13 @@ namespace MLNetTransformers.Onnx.Tests;
 internal static class BlockQuantization
 {
     /// <summary>The quantizer's choices: is_symmetric, block_size, bits (QOperator only), quant_format QDQ; or MatMulBnb4Quantizer's quant_type (0 FP4, 1 NF4).</summary>
-    internal sealed record Options(bool Symmetric = true, int BlockSize = 32, int Bits = 4, bool Qdq = false, int? Bnb4 = null)
+    /// <remarks>With <c>Tables</c> (op_types_to_quantize MatMul and Gather), each embedding table's Gather becomes
+    /// <c>GatherBlockQuantized</c> (<c>{name}_Q4</c>) over the table as int4 (symmetric) or uint4 with zero points, blocks along its
+    /// rows' width (quantize_axis 1), scales [rows, blocks]; the opset is raised to 21 as for the QDQ form.</remarks>
+    internal sealed record Options(bool Symmetric = true, int BlockSize = 32, int Bits = 4, bool Qdq = false, int? Bnb4 = null, bool Tables = false)
     {
         public override string ToString() => Bnb4 is { } type ? $"{(type == 1 ? "NF4" : "FP4")} blocks of {BlockSize}"
-            : $"{(Qdq ? "QDQ " : "")}{Bits}-bit {(Symmetric ? "symmetric" : "asymmetric")} blocks of {BlockSize}";
+            : $"{(Qdq ? "QDQ " : "")}{Bits}-bit {(Symmetric ? "symmetric" : "asymmetric")} blocks of {BlockSize}{(Tables ? " with tables" : "")}";
     }
 
     // ONNX Runtime's tables (blockwise_quant_block_bnb4.h), whose quantizer picks the nearest value.
@@ -45,6 +48,18 @@ internal static class BlockQuantization
         var nodes = new List<NodeProto>();
         foreach (var n in g.Node)
         {
+            if (o.Tables && n.OpType == "Gather" && init.TryGetValue(n.Input[0], out var table) && table.DataType == (int)TensorProto.Types.DataType.Float && table.Dims.Count == 2)
+            {
+                if (done.Add(table.Name)) g.Initializer.AddRange(QuantizeTable(table, o));
+                var gather = new NodeProto { OpType = "GatherBlockQuantized", Domain = "com.microsoft", Name = n.Name + "_Q4", Output = { n.Output[0] } };
+                gather.Input.AddRange([table.Name + "_Q4", n.Input[1], table.Name + "_scales"]);
+                if (!o.Symmetric) gather.Input.Add(table.Name + "_zero_points");
+                gather.Attribute.Add(Int("gather_axis", n.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 0));
+                gather.Attribute.Add(Int("quantize_axis", 1));
+                gather.Attribute.Add(Int("block_size", o.BlockSize));
+                nodes.Add(gather);
+                continue;
+            }
             if (n.OpType != "MatMul" || !init.TryGetValue(n.Input[1], out var w) || w.DataType != (int)TensorProto.Types.DataType.Float || w.Dims.Count != 2)
             {
                 nodes.Add(n);
@@ -124,7 +139,7 @@ internal static class BlockQuantization
             nodes.Add(product);
         }
         DynamicQuantization.ReplaceNodes(g, nodes);
-        if (o.Qdq)
+        if (o.Qdq || o.Tables)
         {
             foreach (var opset in model.OpsetImport.Where(s => s.Domain is "" or "ai.onnx" && s.Version < 21))
             {
@@ -143,7 +158,7 @@ internal static class BlockQuantization
             }
             model.IrVersion = Math.Max(model.IrVersion, 10); // int4 tensors
         }
-        else if (!model.OpsetImport.Any(s => s.Domain == "com.microsoft")) model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
+        if (!o.Qdq && !model.OpsetImport.Any(s => s.Domain == "com.microsoft")) model.OpsetImport.Add(new OperatorSetIdProto { Domain = "com.microsoft", Version = 1 });
         g.ValueInfo.Clear();
         return model.ToByteArray();
     }
@@ -176,6 +191,27 @@ internal static class BlockQuantization
                     codes[c, r] = scale == 0 ? zero : Math.Clamp((int)MathF.Round(w[r * cols + c] / scale) + zero, 0, top);
             }
         return (codes, scales, zeros);
+    }
+
+    // An embedding table [rows, width] by blocks along its width, as quantize_ndarray does (the same block arithmetic as a
+    // product's columns: each row's blocks are a column's of the transpose): int4 codes (code − 8) or uint4 with zero points.
+    private static TensorProto[] QuantizeTable(TensorProto t, Options o)
+    {
+        int rows = (int)t.Dims[0], width = (int)t.Dims[1], blocks = (width + o.BlockSize - 1) / o.BlockSize;
+        var values = t.RawData.IsEmpty ? t.FloatData.ToArray() : MemoryMarshal.Cast<byte, float>(t.RawData.Span).ToArray();
+        var transposed = new float[values.Length];
+        for (int r = 0; r < rows; r++) for (int c = 0; c < width; c++) transposed[c * rows + r] = values[r * width + c];
+        var (codes, scales, zeros) = QuantizeBlocks(transposed, width, rows, o with { Bits = 4 });
+        var flat = new int[rows * width];
+        for (int r = 0; r < rows; r++) for (int c = 0; c < width; c++) flat[r * width + c] = codes[r, c] - (o.Symmetric ? 8 : 0);
+        var type = o.Symmetric ? TensorProto.Types.DataType.Int4 : TensorProto.Types.DataType.Uint4;
+        var tensors = new List<TensorProto>
+        {
+            Tensor(t.Name + "_Q4", type, [rows, width], Pack(flat, 4)),
+            Tensor(t.Name + "_scales", TensorProto.Types.DataType.Float, [rows, blocks], MemoryMarshal.AsBytes(scales.AsSpan()).ToArray()),
+        };
+        if (!o.Symmetric) tensors.Add(Tensor(t.Name + "_zero_points", type, [rows, blocks], Pack(zeros, 4)));
+        return [.. tensors];
     }
 
     // The transpose [N, K] flattened, by blocks: each value the nearest table entry after division by the block's largest

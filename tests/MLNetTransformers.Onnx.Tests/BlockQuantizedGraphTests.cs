@@ -25,6 +25,8 @@ public sealed class BlockQuantizedGraphTests(ITestOutputHelper output)
         new(Symmetric: false, BlockSize: 64, Qdq: true),    // uint4 weights with zero points
         new(BlockSize: 64, Bnb4: 1),                        // MatMulBnb4, NF4: transformers.js's model_bnb4.onnx
         new(BlockSize: 16, Bnb4: 0),                        // MatMulBnb4, FP4
+        new(Symmetric: true, BlockSize: 16, Tables: true),  // with the embedding tables: GatherBlockQuantized over int4
+        new(Symmetric: false, BlockSize: 16, Tables: true), // and over uint4 with zero points
     ];
 
     public static IEnumerable<object[]> Cases() => QuantizedGraphTests.Fixtures.SelectMany(f => Enumerable.Range(0, Variants.Length).Select(v => new object[] { f, v }));
@@ -38,6 +40,7 @@ public sealed class BlockQuantizedGraphTests(ITestOutputHelper output)
         var original = OnnxEncoderCheckpoint.Load(QuantizedGraphTests.PathOf(fixture));
         var bytes = BlockQuantization.Quantize(floatBytes, options);
         Assert.Contains(ModelProto.Parser.ParseFrom(bytes).Graph.Node, n => n.OpType == (options.Bnb4 is not null ? "MatMulBnb4" : options.Qdq ? "DequantizeLinear" : "MatMulNBits"));
+        if (options.Tables) Assert.Contains(ModelProto.Parser.ParseFrom(bytes).Graph.Node, n => n.OpType == "GatherBlockQuantized");
         var read = QuantizedGraphTests.LoadBeside(fixture, bytes);
         Assert.Equal(original.Family.Name, read.Family.Name);
         Assert.Equal(original.Encoder.Config, read.Encoder.Config);
@@ -49,7 +52,8 @@ public sealed class BlockQuantizedGraphTests(ITestOutputHelper output)
         // relative-position projections reach their MatMuls through Identity nodes, which the quantizer leaves float).
         var floatGraph = ModelProto.Parser.ParseFrom(floatBytes).Graph;
         var stored = floatGraph.Initializer.Where(t => t.Dims.Count == 2).Select(t => t.Name).ToHashSet();
-        int products = floatGraph.Node.Where(n => n.OpType == "MatMul" && stored.Contains(n.Input[1])).Select(n => n.Input[1]).Distinct().Count();
+        int products = floatGraph.Node.Where(n => n.OpType == "MatMul" && stored.Contains(n.Input[1]) || options.Tables && n.OpType == "Gather" && stored.Contains(n.Input[0]))
+            .Select(n => n.OpType == "Gather" ? n.Input[0] : n.Input[1]).Distinct().Count();
         output.WriteLine($"{fixture} {options}: {quantized} of {read.Encoder.Parameters.Tensors.Count} tensors quantized, {products} stored product weights");
         Assert.True(quantized > 0 && quantized <= products, $"{quantized} quantized tensors for {products} product weights");
         // The same weights but for summation order, where every product was quantized: ONNX Runtime's MatMulNBits dequantizes
@@ -146,8 +150,15 @@ public sealed class BlockQuantizedGraphTests(ITestOutputHelper output)
             zeros.RawData = ByteString.CopyFrom(zeros.RawData.Span[..^1]);
             zeros.Dims[0]--;
         }));
-        // An operator not read: ONNX Runtime's block-quantized embedding table.
-        Assert.Contains("is a GatherBlockQuantized", Refused(g => g.Node.First(n => n.OpType == "Gather").OpType = "GatherBlockQuantized"));
+        // A block-quantized table stored other than as int4 or uint4, and a uint4 one without zero points.
+        Assert.Contains("(read are int4 and uint4)", Refused(g =>
+        {
+            var gather = g.Node.First(n => n.OpType == "Gather" && g.Initializer.Any(t => t.Name == n.Input[0]));
+            (gather.OpType, gather.Domain) = ("GatherBlockQuantized", "com.microsoft");
+            gather.Input.Add(gather.Input[0]);
+        }));
+        var tables = BlockQuantization.Quantize(File.ReadAllBytes(QuantizedGraphTests.PathOf("pretrained/small-bert.onnx")), Variants[8]);
+        Assert.Contains("without zero points", Refused(g => First(g, "GatherBlockQuantized").Input.RemoveAt(3), tables));
         // MatMulBnb4 with a quant_type that names no table, and block maxima for fewer blocks.
         var bnb4 = BlockQuantization.Quantize(File.ReadAllBytes(QuantizedGraphTests.PathOf("pretrained/small-bert.onnx")), Variants[5]);
         Assert.Contains("quant_type 2", Refused(g => First(g, "MatMulBnb4").Attribute.First(a => a.Name == "quant_type").I = 2, bnb4));
