@@ -262,6 +262,7 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
     [InlineData("small-bert.onnx", 20261224, "fused")] // as ONNX Runtime's transformer optimizer writes it (EmbedLayerNormalization, Attention)
     [InlineData("small-bert.onnx", 20261225, "q4")] // as MatMul4BitsQuantizer writes it (MatMulNBits, asymmetric: packed zero points), read dequantized
     [InlineData("small-roberta.onnx", 20261226, "bnb4")] // as MatMulBnb4Quantizer writes it (NF4), read dequantized
+    [InlineData("small-electra.onnx", 20261229, "q4-tables")] // MatMulNBits with GatherBlockQuantized tables (uint4, zero points)
     [InlineData("small-bert.onnx", 20261227, "fused-quantized")] // fused, then quantize_dynamic (QAttention, QEmbedLayerNormalization, MatMulInteger)
     public async Task MutatedGraphs_AreRefusedNamingTheFile_OrComputeWhatOnnxRuntimeComputes(string fixture, int seed, string form = "float")
     {
@@ -273,6 +274,7 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
             "half" => HalfPrecision.Convert(original),
             "q4" => BlockQuantization.Quantize(original, new(Symmetric: false, BlockSize: 16)),
             "bnb4" => BlockQuantization.Quantize(original, new(BlockSize: 64, Bnb4: 1)),
+            "q4-tables" => BlockQuantization.Quantize(original, new(Symmetric: false, BlockSize: 16, Tables: true)),
             "fused-quantized" => DynamicQuantization.Quantize(OptimizerFusion.Write(OnnxEncoderCheckpoint.Load(original, fixture)), new(SignedWeights: true, PerChannel: true, Tables: false)),
             "fused" => OptimizerFusion.Write(OnnxEncoderCheckpoint.Load(original, fixture)),
             _ => original,
@@ -315,7 +317,7 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
                 catch (OnnxRuntimeException ortError) { failures.Add($"{source}: loaded, but ONNX Runtime cannot run it: {ortError.Message}"); continue; }
                 var engine = RunEngine(await task);
                 // A quantized or half-precision graph computes its widened weights' model up to its own rounding.
-                if (reference.Length != engine.Length || (form is "quantized" or "half" or "q4" or "bnb4" or "fused-quantized" ? LeastCosine(engine, reference, 16) < OnnxEncoderCheckpoint.QuantizedCosine : Difference(engine, reference, 16) > 1e-3))
+                if (reference.Length != engine.Length || (form is "quantized" or "half" or "q4" or "bnb4" or "fused-quantized" or "q4-tables" ? LeastCosine(engine, reference, 16) < OnnxEncoderCheckpoint.QuantizedCosine : Difference(engine, reference, 16) > 1e-3))
                     failures.Add($"{source}: loaded as a model that computes something other than the graph");
             }
         output.WriteLine($"{cases} cases: {refused} refused, {loaded} loaded, {failures.Count} failures");
