@@ -262,11 +262,9 @@ internal static class QuantizedGraph
         private string NBitsWeight(NodeProto n, string quantized, string scale, string? zeroPoint)
         {
             if (_made.TryGetValue((quantized, scale, zeroPoint ?? ""), out var made)) return made;
-            long Attribute(string name, long? fallback) => n.Attribute.FirstOrDefault(a => a.Name == name)?.I ?? fallback ?? throw Refuse(n, $"has no attribute '{name}'");
-            long k = Attribute("K", null), cols = Attribute("N", null), bits = Attribute("bits", 4), block = Attribute("block_size", null);
+            var (k, cols) = ProductShape(n);
+            long bits = Attribute(n, "bits") ?? 4, block = BlockSize(n, Attribute(n, "block_size") ?? throw Refuse(n, "has no attribute 'block_size'"), least: 8);
             if (bits is not (2 or 4 or 8)) throw Refuse(n, $"has codes of {bits} bits (read are 2, 4 and 8)");
-            if (block < 8 || block > 1 << 16 || (block & (block - 1)) != 0) throw Refuse(n, $"has a block size of {block}, not a power of two from 8");
-            if (k <= 0 || cols <= 0 || k > Array.MaxLength / cols) throw Refuse(n, $"has a weight of K = {k} by N = {cols}");
             long blocks = (k + block - 1) / block, bytes = block * bits / 8;
             var q = _init[quantized];
             long[] shape = [cols, blocks, bytes];
@@ -310,11 +308,10 @@ internal static class QuantizedGraph
             string y = n.Output.FirstOrDefault() ?? throw Refuse(n, "has no output");
             if (!_made.TryGetValue((b, s, ""), out var w))
             {
-                long Attribute(string name) => n.Attribute.FirstOrDefault(a => a.Name == name)?.I ?? throw Refuse(n, $"has no attribute '{name}'");
-                long k = Attribute("K"), cols = Attribute("N"), block = Attribute("block_size"), type = Attribute("quant_type");
+                var (k, cols) = ProductShape(n);
+                long block = Attribute(n, "block_size") ?? throw Refuse(n, "has no attribute 'block_size'"), type = Attribute(n, "quant_type") ?? throw Refuse(n, "has no attribute 'quant_type'");
                 var table = type switch { 0 => Fp4Values, 1 => Nf4Values, _ => throw Refuse(n, $"has quant_type {type} (read are 0, FP4, and 1, NF4)") };
-                if (block < 16 || block > 1 << 16 || (block & (block - 1)) != 0) throw Refuse(n, $"has a block size of {block}, not a power of two from 16");
-                if (k <= 0 || cols <= 0 || k > Array.MaxLength / cols) throw Refuse(n, $"has a weight of K = {k} by N = {cols}");
+                BlockSize(n, block, least: 16);
                 long count = k * cols, blocks = (count + block - 1) / block;
                 if (q.DataType != (int)DataType.Uint8 || q.RawData.Length != (count + 1) / 2 || q.Dims.Aggregate(1L, (p, d) => p * d) != (count + 1) / 2)
                     throw Refuse(n, $"has a weight '{b}' of {(DataType)q.DataType} [{string.Join(", ", q.Dims)}] ({q.RawData.Length} bytes), not uint8 [{(count + 1) / 2}]");
@@ -343,6 +340,20 @@ internal static class QuantizedGraph
             -0f, -5.208333333e-03f, -0.66666667f, -1f, -0.33333333f, -0.5f, -0.16666667f, -0.25f,
         ];
 
+        private static long? Attribute(NodeProto n, string name) => n.Attribute.FirstOrDefault(a => a.Name == name)?.I;
+
+        // K and N of a block-quantized product's [K, N] weight, refused unless the float weight fits an array.
+        private (long K, long N) ProductShape(NodeProto n)
+        {
+            long k = Attribute(n, "K") ?? throw Refuse(n, "has no attribute 'K'"), cols = Attribute(n, "N") ?? throw Refuse(n, "has no attribute 'N'");
+            if (k <= 0 || cols <= 0 || k > Array.MaxLength / cols) throw Refuse(n, $"has a weight of K = {k} by N = {cols}");
+            return (k, cols);
+        }
+
+        // A block size the operator allows: a power of two from `least` (ONNX Runtime's kernels ask for it).
+        private long BlockSize(NodeProto n, long block, long least) =>
+            block >= least && block <= 1 << 16 && (block & (block - 1)) == 0 ? block : throw Refuse(n, $"has a block size of {block}, not a power of two from {least}");
+
         // The i-th code of `bits` bits, packed low bits first.
         private static int Code(ReadOnlySpan<byte> packed, long i, int bits) => packed[(int)(i * bits / 8)] >> (int)(i * bits % 8) & (1 << bits) - 1;
 
@@ -354,11 +365,10 @@ internal static class QuantizedGraph
             if (Input(n, 0) is not { } table || !_init.TryGetValue(table, out var t) || Input(n, 1) is not { } ids || Input(n, 2) is not { } scale)
                 throw Refuse(n, "does not gather from a stored table with its scales");
             if (t.DataType is not ((int)DataType.Int4 or (int)DataType.Uint4)) throw Refuse(n, $"holds its table '{table}' as {(DataType)t.DataType} (read are int4 and uint4)");
-            long Attribute(string name, long fallback) => n.Attribute.FirstOrDefault(a => a.Name == name)?.I ?? fallback;
-            long gatherAxis = Attribute("gather_axis", 0), quantizeAxis = Attribute("quantize_axis", 1), block = Attribute("block_size", 128);
-            if (Attribute("bits", 4) != 4) throw Refuse(n, $"has codes of {Attribute("bits", 4)} bits (read are 4)");
+            long gatherAxis = Attribute(n, "gather_axis") ?? 0, quantizeAxis = Attribute(n, "quantize_axis") ?? 1, bits = Attribute(n, "bits") ?? 4;
+            if (bits != 4) throw Refuse(n, $"has codes of {bits} bits (read are 4)");
             if (gatherAxis != 0) throw Refuse(n, $"gathers along axis {gatherAxis}, not a table's rows");
-            if (block < 16 || block > 1 << 16 || (block & (block - 1)) != 0) throw Refuse(n, $"has a block size of {block}, not a power of two from 16");
+            long block = BlockSize(n, Attribute(n, "block_size") ?? 128, least: 16);
             // Absent zero points: int4's are 0, as DequantizeLinear's; the quantizer writes uint4's, so they are asked for.
             if (Input(n, 3) is null && t.DataType == (int)DataType.Uint4) throw Refuse(n, $"has a uint4 table '{table}' without zero points");
             string floats = FloatWeight(n, table, scale, Input(n, 3), quantizeAxis, block), y = n.Output.FirstOrDefault() ?? throw Refuse(n, "has no output");
@@ -369,7 +379,7 @@ internal static class QuantizedGraph
         {
             if (_removed.Contains(n) || Input(n, 0) is not { } x || Input(n, 1) is not { } scale) return;
             string y = n.Output.FirstOrDefault() ?? throw Refuse(n, "has no output");
-            long axis = n.Attribute.FirstOrDefault(a => a.Name == "axis")?.I ?? 1, block = n.Attribute.FirstOrDefault(a => a.Name == "block_size")?.I ?? 0;
+            long axis = Attribute(n, "axis") ?? 1, block = Attribute(n, "block_size") ?? 0;
             if (_init.ContainsKey(x))
             {
                 // A stored weight dequantized (the QDQ form; by blocks along the axis, MatMul4BitsQuantizer's): its float
@@ -491,7 +501,7 @@ internal static class QuantizedGraph
                 var unpacked = new int[count];
                 for (int i = 0; i < count; i++)
                 {
-                    int v = packed[i / 2] >> 4 * (i % 2) & 15;
+                    int v = Code(packed, i, 4);
                     unpacked[i] = signed && v > 7 ? v - 16 : v;
                 }
                 return unpacked;

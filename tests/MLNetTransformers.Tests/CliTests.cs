@@ -305,63 +305,48 @@ public sealed class CliTests : IDisposable
     // A folder that holds only a quantized export (onnx/model_quantized.onnx, as quantize_dynamic writes it) embeds close to
     // the float export, and fine-tunes from its dequantized weights; a quantized graph the reader cannot undo is one line, exit 1.
     [Fact]
-    public void AQuantizedExport_EmbedsAndFineTunes_AndOneNotUndoneIsRefusedInOneLine()
-    {
-        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "gte"), quantized = Path.Combine(_dir, "gte-quantized");
-        Directory.CreateDirectory(Path.Combine(quantized, "onnx"));
-        foreach (var f in new[] { "config.json", "vocab.txt" }) File.Copy(Path.Combine(folder, f), Path.Combine(quantized, f));
-        var bytes = Onnx.Tests.DynamicQuantization.Quantize(File.ReadAllBytes(Path.Combine(folder, "model.onnx")), new(SignedWeights: true, PerChannel: true));
-        File.WriteAllBytes(Path.Combine(quantized, "onnx", "model_quantized.onnx"), bytes);
-        float[] Vector(string output) => JsonNode.Parse(output.Trim().Split('\n')[0])!["embedding"]!.AsArray().Select(x => x!.GetValue<float>()).ToArray();
-        var fromQuantized = Run("embed", "--pretrained", quantized, "--text", "the film was great");
-        Assert.True(fromQuantized.Code == 0, fromQuantized.Err);
-        var fromFloat = Run("embed", "--pretrained", Path.Combine(folder, "model.onnx"), "--text", "the film was great");
-        Assert.True(System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(Vector(fromQuantized.Out), Vector(fromFloat.Out)) >= 0.99);
-
-        string train = Path.Combine(_dir, "train-quantized.tsv"), model = Path.Combine(_dir, "ft-quantized.mlnt");
-        File.WriteAllLines(train, new[] { "text\tlabel" }.Concat(Enumerable.Range(0, 20).Select(i => i % 2 == 0 ? "the film was great\t1" : "the film was dull\t0")));
-        var trained = Run("train", "--task", "binary", "--train", train, "--model", model, "--pretrained", Path.Combine(quantized, "onnx", "model_quantized.onnx"), "--epochs", "1", "--max-tokens", "12");
-        Assert.True(trained.Code == 0, trained.Err);
-
-        var model2 = Onnx.Proto.ModelProto.Parser.ParseFrom(bytes);
-        model2.Graph.Node.First(n => n.OpType == "MatMulInteger").OpType = "QLinearMatMul";
-        File.WriteAllBytes(Path.Combine(quantized, "onnx", "model_quantized.onnx"), Google.Protobuf.MessageExtensions.ToByteArray(model2));
-        var refused = Run("embed", "--pretrained", quantized, "--text", "the film was great");
-        Assert.Equal(1, refused.Code);
-        Assert.Contains("model_quantized.onnx", refused.Err);
-        Assert.Contains("QLinearMatMul", refused.Err);
-        Assert.Single(refused.Err.Trim().Split('\n'));
-    }
+    public void AQuantizedExport_EmbedsAndFineTunes_AndOneNotUndoneIsRefusedInOneLine() =>
+        AReducedExport_EmbedsAndFineTunes_AndOneNotReadIsRefusedInOneLine("model_quantized.onnx",
+            bytes => Onnx.Tests.DynamicQuantization.Quantize(bytes, new(SignedWeights: true, PerChannel: true)), leastCosine: 0.99,
+            g => g.Node.First(n => n.OpType == "MatMulInteger").OpType = "QLinearMatMul", "QLinearMatMul", trainFromTheFile: true);
 
     // A folder that holds only a 4-bit export (onnx/model_q4.onnx, as transformers.js's MatMul4BitsQuantizer writes it) embeds
     // close to the float export and fine-tunes; one with a g_idx reordering, which is not read, is one line, exit 1.
     [Fact]
-    public void AFourBitExport_EmbedsAndFineTunes_AndOneNotReadIsRefusedInOneLine()
-    {
-        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "gte"), q4 = Path.Combine(_dir, "gte-q4");
-        Directory.CreateDirectory(Path.Combine(q4, "onnx"));
-        foreach (var f in new[] { "config.json", "vocab.txt" }) File.Copy(Path.Combine(folder, f), Path.Combine(q4, f));
-        var bytes = Onnx.Tests.BlockQuantization.Quantize(File.ReadAllBytes(Path.Combine(folder, "model.onnx")), new(Symmetric: true, BlockSize: 32));
-        File.WriteAllBytes(Path.Combine(q4, "onnx", "model_q4.onnx"), bytes);
-        float[] Vector(string output) => JsonNode.Parse(output.Trim().Split('\n')[0])!["embedding"]!.AsArray().Select(x => x!.GetValue<float>()).ToArray();
-        var fromQ4 = Run("embed", "--pretrained", q4, "--text", "the film was great");
-        Assert.True(fromQ4.Code == 0, fromQ4.Err);
-        var fromFloat = Run("embed", "--pretrained", Path.Combine(folder, "model.onnx"), "--text", "the film was great");
-        float cosine = System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(Vector(fromQ4.Out), Vector(fromFloat.Out));
-        Assert.True(cosine >= 0.95, $"cosine {cosine}");
+    public void AFourBitExport_EmbedsAndFineTunes_AndOneNotReadIsRefusedInOneLine() =>
+        AReducedExport_EmbedsAndFineTunes_AndOneNotReadIsRefusedInOneLine("model_q4.onnx",
+            bytes => Onnx.Tests.BlockQuantization.Quantize(bytes, new(Symmetric: true, BlockSize: 32)), leastCosine: 0.95,
+            g => g.Node.First(n => n.OpType == "MatMulNBits").Input.Add(["", g.Input[0].Name]), "g_idx", trainFromTheFile: false); // (no zero points), g_idx
 
-        string train = Path.Combine(_dir, "train-q4.tsv"), model = Path.Combine(_dir, "ft-q4.mlnt");
+    // GTE's export reduced by `reduce` as the folder's only onnx/<name>: `embed` within leastCosine of the float export,
+    // `train` from the file or the folder; then the graph edited by `unreadable`, a one-line refusal naming the file and `refusal`, exit 1.
+    private void AReducedExport_EmbedsAndFineTunes_AndOneNotReadIsRefusedInOneLine(string name, Func<byte[], byte[]> reduce, double leastCosine,
+        Action<Onnx.Proto.GraphProto> unreadable, string refusal, bool trainFromTheFile)
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "gte"), reduced = Path.Combine(_dir, "gte-" + Path.GetFileNameWithoutExtension(name));
+        Directory.CreateDirectory(Path.Combine(reduced, "onnx"));
+        foreach (var f in new[] { "config.json", "vocab.txt" }) File.Copy(Path.Combine(folder, f), Path.Combine(reduced, f));
+        var bytes = reduce(File.ReadAllBytes(Path.Combine(folder, "model.onnx")));
+        File.WriteAllBytes(Path.Combine(reduced, "onnx", name), bytes);
+        float[] Vector(string output) => JsonNode.Parse(output.Trim().Split('\n')[0])!["embedding"]!.AsArray().Select(x => x!.GetValue<float>()).ToArray();
+        var fromReduced = Run("embed", "--pretrained", reduced, "--text", "the film was great");
+        Assert.True(fromReduced.Code == 0, fromReduced.Err);
+        var fromFloat = Run("embed", "--pretrained", Path.Combine(folder, "model.onnx"), "--text", "the film was great");
+        float cosine = System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(Vector(fromReduced.Out), Vector(fromFloat.Out));
+        Assert.True(cosine >= leastCosine, $"cosine {cosine}");
+
+        string train = Path.Combine(_dir, $"train-{name}.tsv"), model = Path.Combine(_dir, $"ft-{name}.mlnt");
         File.WriteAllLines(train, new[] { "text\tlabel" }.Concat(Enumerable.Range(0, 20).Select(i => i % 2 == 0 ? "the film was great\t1" : "the film was dull\t0")));
-        var trained = Run("train", "--task", "binary", "--train", train, "--model", model, "--pretrained", q4, "--epochs", "1", "--max-tokens", "12");
+        var trained = Run("train", "--task", "binary", "--train", train, "--model", model, "--pretrained", trainFromTheFile ? Path.Combine(reduced, "onnx", name) : reduced, "--epochs", "1", "--max-tokens", "12");
         Assert.True(trained.Code == 0, trained.Err);
 
         var edited = Onnx.Proto.ModelProto.Parser.ParseFrom(bytes);
-        edited.Graph.Node.First(n => n.OpType == "MatMulNBits").Input.Add(["", edited.Graph.Input[0].Name]); // (no zero points), g_idx
-        File.WriteAllBytes(Path.Combine(q4, "onnx", "model_q4.onnx"), Google.Protobuf.MessageExtensions.ToByteArray(edited));
-        var refused = Run("embed", "--pretrained", q4, "--text", "the film was great");
+        unreadable(edited.Graph);
+        File.WriteAllBytes(Path.Combine(reduced, "onnx", name), Google.Protobuf.MessageExtensions.ToByteArray(edited));
+        var refused = Run("embed", "--pretrained", reduced, "--text", "the film was great");
         Assert.Equal(1, refused.Code);
-        Assert.Contains("model_q4.onnx", refused.Err);
-        Assert.Contains("g_idx", refused.Err);
+        Assert.Contains(name, refused.Err);
+        Assert.Contains(refusal, refused.Err);
         Assert.Single(refused.Err.Trim().Split('\n'));
     }
 

@@ -371,19 +371,10 @@ public sealed class EncoderFamily
     // there) and GeGLU blocks of exact GELU (its BertGatedLinearUnitMLP's nn.GELU(approximate='none')).
     private static TransformerConfig MosaicBertConfig(JsonElement c, string src)
     {
-        using var bert = JsonDocument.Parse(WithAlibi(c));
-        var config = BertConfig(bert.RootElement, src, positionOffset: 0, alibi: true);
+        var config = BertConfig(c, src, positionOffset: 0, alibi: true, positionKindFromCode: true);
         if (config.Activation != Activation.Gelu)
             throw new NotSupportedException($"{src}: hidden_act '{Str(c, "hidden_act", src, "gelu")}' is not supported for MosaicBERT, whose gated blocks run exact GELU; the engine runs one activation.");
         return config with { GatedFeedForward = true, ExpansionBias = false, VocabularyMultiple = config.VocabSize % 64 == 0 ? 64 : 1 };
-    }
-
-    // The config with position_embedding_type alibi, which MosaicBERT's code means whatever the key says.
-    private static string WithAlibi(JsonElement c)
-    {
-        var json = JsonNode.Parse(c.GetRawText())!.AsObject();
-        json["position_embedding_type"] = "alibi";
-        return json.ToJsonString();
     }
 
     // q;k;v stacked in Wqkv, as the engine's
@@ -556,11 +547,12 @@ public sealed class EncoderFamily
         return Str(config, "position_embedding_type", source, "absolute") == "alibi" ? JinaBert : Get(config, "alibi_starting_size") is not null ? MosaicBert : family;
     }
 
-    private static TransformerConfig BertConfig(JsonElement c, string src, int positionOffset, bool alibi = false)
+    // positionKindFromCode: the family's code fixes the positions whatever position_embedding_type says (MosaicBERT's ALiBi).
+    private static TransformerConfig BertConfig(JsonElement c, string src, int positionOffset, bool alibi = false, bool positionKindFromCode = false)
     {
         // BERT's code also offers relative position scores (relative_key), which the engine does not; JinaBERT's has ALiBi.
         string positionKind = Str(c, "position_embedding_type", src, "absolute");
-        if (positionKind != (alibi ? "alibi" : "absolute"))
+        if (!positionKindFromCode && positionKind != (alibi ? "alibi" : "absolute"))
             throw new NotSupportedException($"{src}: position_embedding_type '{positionKind}' is not supported; supported: absolute, alibi (JinaBERT).");
         int positions = Int(c, "max_position_embeddings", src, 512);
         return new TransformerConfig
