@@ -191,17 +191,20 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
 
     private enum TokenizerJsonMutation { Characters, Truncate, Structure }
 
-    // ModernBERT's tokenizer.json (byte-level BPE, specials as added tokens, a template, an NFC normalizer) mutated:
-    // characters edited, the file cut short, and JSON nodes removed, retyped or renumbered (in the vocabulary, merges,
-    // added tokens, post-processor, pre-tokenizer and normalizer). Every case loads with the encoder (and then tokenizes
-    // texts and pairs) or fails naming the file.
-    [Fact]
-    public async Task MutatedByteLevelTokenizerJson_LoadsAndTokenizesOrFailsNamingTheFile()
+    // A BPE tokenizer.json mutated: ModernBERT's (byte-level, specials as added tokens, a template, an NFC normalizer) and
+    // a DNABERT-2-shaped one (over characters, the Whitespace pre-tokenizer, an unknown token): characters edited, the file
+    // cut short, and JSON nodes removed, retyped or renumbered (in the vocabulary, merges, added tokens, post-processor,
+    // pre-tokenizer, normalizer and model options). Every case loads with the encoder (and then tokenizes texts and pairs)
+    // or fails naming the file.
+    [Theory]
+    [InlineData("modernbert-bpe", 20261219)]
+    [InlineData("mosaic-dna", 20261229)]
+    public async Task MutatedBpeTokenizerJson_LoadsAndTokenizesOrFailsNamingTheFile(string fixture, int seed)
     {
-        string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "modernbert-bpe");
+        string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);
         string json = File.ReadAllText(Path.Combine(source, "tokenizer.json"));
         var counts = new Dictionary<TokenizerJsonMutation, int> { [TokenizerJsonMutation.Characters] = 150, [TokenizerJsonMutation.Truncate] = 50, [TokenizerJsonMutation.Structure] = 300 };
-        await Fuzz(source, counts, 20261219, _ => true, (kind, rng, folder) =>
+        await Fuzz(source, counts, seed, _ => true, (kind, rng, folder) =>
         {
             foreach (var f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(folder, Path.GetFileName(f)));
             string mutated = kind switch
@@ -215,7 +218,7 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
         {
             var pretrained = PretrainedEncoder.FromHuggingFaceFolder(folder, maxTokens: 16);
             var (ids, mask, types) = (new int[16], new int[16], new int[16]);
-            foreach (var text in new[] { "the film was great and fun.", "Café crème 😀 東京", "  12.5% [MASK] ok" }) pretrained.Tokenizer.Encode(text, ids, mask);
+            foreach (var text in new[] { "the film was great and fun.", "Café crème 😀 東京", "  12.5% [MASK] ok", "ACGTAGCTTAGCAAAA NNGATTACA" }) pretrained.Tokenizer.Encode(text, ids, mask);
             pretrained.Tokenizer.EncodePair("I loved it", "the plot was dull", ids, mask, types, out _);
             return pretrained.Encoder.Parameters;
         });

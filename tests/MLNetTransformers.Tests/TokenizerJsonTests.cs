@@ -10,7 +10,7 @@ public class TokenizerJsonTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)] // newer tokenizers write each merge as a [a, b] pair
-    public void ByteLevelBpeTokenizerJson_GivesTheReferenceIds(bool mergesAsPairs)
+    public void BpeTokenizerJson_GivesTheReferenceIds(bool mergesAsPairs)
     {
         string roberta = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "roberta");
         var merges = File.ReadAllLines(Path.Combine(roberta, "merges.txt")).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal))

@@ -127,9 +127,9 @@ public sealed class PretrainedEncoder
             using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
             var model = doc.RootElement.GetProperty("model");
             string type = model.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
-            if (type == "BPE" && IsByteLevel(doc.RootElement)) return ByteLevelBpeTokenizerJson.Read(doc.RootElement, path, maxTokens);
+            if (type == "BPE") return BpeTokenizerJson.Read(doc.RootElement, path, maxTokens);
             if (type == "Unigram") return UnigramTokenizerJson.Read(doc.RootElement, path, maxTokens);
-            if (type != "WordPiece") throw new NotSupportedException($"'{path}' holds a {type} tokenizer; WordPiece (BERT's), byte-level BPE (RoBERTa's) and Unigram (XLM-RoBERTa's, ALBERT's) are read.");
+            if (type != "WordPiece") throw new NotSupportedException($"'{path}' holds a {type} tokenizer; WordPiece (BERT's), BPE (RoBERTa's byte-level one, or one over characters) and Unigram (XLM-RoBERTa's, ALBERT's) are read.");
             var vocab = model.GetProperty("vocab").EnumerateObject().Select(p => (Token: p.Name, Id: p.Value.GetInt32())).OrderBy(p => p.Id).ToList();
             for (int i = 0; i < vocab.Count; i++)
                 if (vocab[i].Id != i) throw new InvalidDataException($"'{path}': the vocabulary has no token with id {i}.");
@@ -180,12 +180,6 @@ public sealed class PretrainedEncoder
         return mpnet ? WordPieceSpecials.MPNet : null;
     }
 
-    // RoBERTa's tokenizer.json: a BPE model over GPT-2's byte-level alphabet (its pre-tokenizer is ByteLevel).
-    private static bool IsByteLevel(System.Text.Json.JsonElement root) =>
-        root.TryGetProperty("pre_tokenizer", out var pre) && pre.ValueKind == System.Text.Json.JsonValueKind.Object
-        && pre.TryGetProperty("type", out var kind) && kind.GetString() == "ByteLevel";
-
-    // The same vocabulary and merges as vocab.json + merges.txt (merges are "a b" texts or, in newer files, [a, b] pairs).
     /// <summary>An encoder read elsewhere (an ONNX graph) with a WordPiece <c>vocab.txt</c> (MPNet's specials for an MPNet encoder).</summary>
     /// <param name="loaded">The encoder.</param>
     /// <param name="vocabPath">Its vocab.txt.</param>

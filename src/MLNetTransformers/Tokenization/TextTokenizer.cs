@@ -52,29 +52,33 @@ public sealed class TextTokenizer
                 BaseVocabularySize = state.Vocabulary!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
                 VocabularySize = BaseVocabularySize;
                 break;
+            case TokenizerKind.ByteLevelBpe:
+            case TokenizerKind.Bpe when state.Rules is not null:
+                Dictionary<string, int> vocab;
+                try { vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(state.Vocabulary!) ?? throw new InvalidDataException("The BPE vocabulary is empty."); }
+                catch (JsonException e) { throw new InvalidDataException($"The BPE vocabulary is not a JSON map of tokens to ids: {e.Message}", e); }
+                // RoBERTa's specials, or those a tokenizer.json's post-processor names (ModernBERT's [CLS] and [SEP]).
+                var names = state.Specials ?? RobertaSpecials;
+                var rules = state.Rules;
+                _tokenizer = BpeTokenizer.Create(new BpeOptions(vocab)
+                {
+                    Merges = state.Merges!.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)),
+                    ByteLevel = rules is null, UnknownToken = rules is null ? names.Unk : rules.UnknownToken,
+                    PreTokenizer = rules is null ? new Gpt2PreTokenizer() : rules.Create(),
+                    ContinuingSubwordPrefix = rules?.ContinuingSubwordPrefix, EndOfWordSuffix = rules?.EndOfWordSuffix, FuseUnknownTokens = rules?.FuseUnknown ?? false,
+                });
+                int Special(string token) => vocab.TryGetValue(token, out int id) ? id
+                    : throw new InvalidDataException(state.Specials is null ? $"The BPE vocabulary has no {token}; RoBERTa vocabularies hold <s>, </s>, <pad>, <unk> and <mask>."
+                        : $"The BPE vocabulary has no {token}, which its tokenizer names as a special token.");
+                (ClsId, SepId, PadId, MaskId, UnkId) = (Special(names.Cls), Special(names.Sep), Special(names.Pad), Special(names.Mask), Special(names.Unk));
+                BaseVocabularySize = VocabularySize = vocab.Values.Max() + 1;
+                break;
             case TokenizerKind.Bpe:
                 var bpe = BpeTokenizer.Create(new MemoryStream(Encoding.UTF8.GetBytes(state.Vocabulary!)), new MemoryStream(Encoding.UTF8.GetBytes(state.Merges!)));
                 _tokenizer = bpe;
                 BaseVocabularySize = bpe.Vocabulary.Values.Max() + 1;
                 (ClsId, SepId, PadId, MaskId, VocabularySize) = state.SpecialsFromVocabulary
                     ? SpecialRoles.From(bpe.Vocabulary, BaseVocabularySize, out _specialNames) : SpecialRoles.Appended(BaseVocabularySize);
-                break;
-            case TokenizerKind.ByteLevelBpe:
-                Dictionary<string, int> vocab;
-                try { vocab = JsonSerializer.Deserialize<Dictionary<string, int>>(state.Vocabulary!) ?? throw new InvalidDataException("The BPE vocabulary is empty."); }
-                catch (JsonException e) { throw new InvalidDataException($"The BPE vocabulary is not a JSON map of tokens to ids: {e.Message}", e); }
-                _tokenizer = BpeTokenizer.Create(new BpeOptions(vocab)
-                {
-                    Merges = state.Merges!.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0 && !l.StartsWith("#version", StringComparison.Ordinal)),
-                    ByteLevel = true, UnknownToken = (state.Specials ?? RobertaSpecials).Unk, PreTokenizer = new Gpt2PreTokenizer(),
-                });
-                // RoBERTa's specials, or those a tokenizer.json's post-processor names (ModernBERT's [CLS] and [SEP]).
-                var names = state.Specials ?? RobertaSpecials;
-                int Special(string token) => vocab.TryGetValue(token, out int id) ? id
-                    : throw new InvalidDataException(state.Specials is null ? $"The BPE vocabulary has no {token}; RoBERTa vocabularies hold <s>, </s>, <pad>, <unk> and <mask>."
-                        : $"The BPE vocabulary has no {token}, which its tokenizer names as a special token.");
-                (ClsId, SepId, PadId, MaskId, UnkId) = (Special(names.Cls), Special(names.Sep), Special(names.Pad), Special(names.Mask), Special(names.Unk));
-                BaseVocabularySize = VocabularySize = vocab.Values.Max() + 1;
                 break;
             case TokenizerKind.Character:
                 _alphabet = state.Vocabulary!;
@@ -279,7 +283,8 @@ public sealed class TextTokenizer
             ("tokenizer_config.json", Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["tokenizer_class"] = "BertTokenizer", ["do_lower_case"] = LowerCase, ["model_max_length"] = MaxTokens }.ToJsonString())),
         ],
         TokenizerKind.ByteLevelBpe when _state.Specials is not null || _state.Normalizers is not null =>
-            [("tokenizer.json", ByteLevelBpeTokenizerJson.Write(_state.Vocabulary!, _state.Merges!, _state.Specials ?? RobertaSpecials, _state.Normalizers))],
+            [("tokenizer.json", BpeTokenizerJson.Write(_state.Vocabulary!, _state.Merges!, _state.Specials ?? RobertaSpecials, _state.Normalizers))],
+        TokenizerKind.Bpe when _state.Rules is { } rules => [("tokenizer.json", BpeTokenizerJson.Write(_state.Vocabulary!, _state.Merges!, _state.Specials!, _state.Normalizers, rules))],
         TokenizerKind.ByteLevelBpe => [("vocab.json", Encoding.UTF8.GetBytes(_state.Vocabulary!)), ("merges.txt", Encoding.UTF8.GetBytes(_state.Merges!))],
         TokenizerKind.SentencePiece when _state.Layout == SentencePieceLayout.DebertaV2 =>
         [
@@ -357,6 +362,25 @@ public sealed class TextTokenizer
         catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException or InvalidDataException)
         {
             throw new InvalidDataException($"BPE files {source} could not be read: {e.Message}", e);
+        }
+    }
+
+    /// <summary>
+    /// A BPE over characters from a tokenizer.json (Hugging Face's tokenizers' quick-tour kind, DNABERT-2's): the vocabulary
+    /// (token → id, added tokens included), merges, the specials its post-processor places, and how words are split and spelled.
+    /// </summary>
+    internal static TextTokenizer FromBpeText(string vocabJson, string merges, int maxTokens, WordPieceSpecials specials, BpeRules rules, string source, string[]? normalizers = null)
+    {
+        try
+        {
+            return new TextTokenizer(new State(TokenizerKind.Bpe, Checked(maxTokens), false, vocabJson, merges, null)
+            {
+                Specials = specials, Rules = rules, Normalizers = normalizers is { Length: > 0 } ? normalizers : null, SpecialsFromVocabulary = true,
+            });
+        }
+        catch (Exception e) when (e is JsonException or ArgumentException or InvalidOperationException or FormatException or InvalidDataException)
+        {
+            throw new InvalidDataException($"BPE tokenizer {source} could not be read: {e.Message}", e);
         }
     }
 
@@ -615,7 +639,7 @@ public sealed class TextTokenizer
                 s = n switch
                 {
                     "NFC" => s.Normalize(NormalizationForm.FormC), "NFD" => s.Normalize(NormalizationForm.FormD),
-                    "NFKC" => s.Normalize(NormalizationForm.FormKC), "NFKD" => s.Normalize(NormalizationForm.FormKD), "Lowercase" => s.ToLowerInvariant(),
+                    "NFKC" => s.Normalize(NormalizationForm.FormKC), "NFKD" => s.Normalize(NormalizationForm.FormKD), "Lowercase" => UnicodeLowercase.Apply(s),
                     _ => throw new InvalidDataException($"Unknown normalizer '{n}' in the tokenizer description."),
                 };
         if (Kind != TokenizerKind.SentencePiece || _state.Layout == SentencePieceLayout.Fairseq) return s;
@@ -722,8 +746,10 @@ public sealed class TextTokenizer
         public SentencePieceLayout Layout { get; init; }
         /// <summary>SentencePiece with its own ids: accents are kept (ALBERT's <c>keep_accents</c>).</summary>
         public bool KeepAccents { get; init; }
+        /// <summary>BPE over characters from a tokenizer.json: its pre-tokenizer and model options (null for vocab.json + merges.txt, whose specials are by role).</summary>
+        public BpeRules? Rules { get; init; }
         /// <summary>
-        /// Byte-level BPE: a tokenizer.json's normalizers, applied in order before the pre-tokenizer (<c>NFC</c>,
+        /// Byte-level BPE and BPE over characters: a tokenizer.json's normalizers, applied in order before the pre-tokenizer (<c>NFC</c>,
         /// <c>NFD</c>, <c>NFKC</c>, <c>NFKD</c>, <c>Lowercase</c>; GPT-NeoX's and OLMo's tokenizers, whence ModernBERT's, NFC); null = none.
         /// </summary>
         public string[]? Normalizers { get; init; }

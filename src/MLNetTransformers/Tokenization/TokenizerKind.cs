@@ -7,7 +7,11 @@ public enum TokenizerKind
     Learned,
     /// <summary>BERT WordPiece from a <c>vocab.txt</c> file (one token per line).</summary>
     WordPiece,
-    /// <summary>Byte-pair encoding from <c>vocab.json</c> and <c>merges.txt</c> files.</summary>
+    /// <summary>
+    /// Byte-pair encoding over characters: from <c>vocab.json</c> and <c>merges.txt</c> files, or from a <c>tokenizer.json</c>
+    /// as Hugging Face's tokenizers trains one (its pre-tokenizer, unknown token, subword prefix and word suffix, and the
+    /// specials its post-processor places; DNABERT-2's).
+    /// </summary>
     Bpe,
     /// <summary>One token per character, the alphabet learned from the training text (character-level language models).</summary>
     Character,

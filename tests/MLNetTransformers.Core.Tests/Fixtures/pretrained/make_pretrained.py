@@ -1396,3 +1396,132 @@ with torch.no_grad():
 task_folder("mosaic-mlm", "bert.", mosaic, lm, mosaic_config,  # built without a pooler, as its BertForMaskedLM is
             {"input_ids": mlm_ids.tolist(), "attention_mask": mlm_mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]}, leave_out="pooler.")
 open(os.path.join("mosaic-mlm", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+
+
+# BPE tokenizer.json files that are not byte-level, as Hugging Face's tokenizers trains one in its quick tour (and as
+# DNABERT-2's is): a BPE model over characters, [UNK] for a character outside its vocabulary, the specials placed by a
+# TemplateProcessing post-processor ([CLS] A [SEP], pairs [CLS] A [SEP] B [SEP] with type 1 for B). bpe-tokenizer/: no
+# normalizer and the Whitespace pre-tokenizer (runs of word characters and runs of other non-space characters; the word
+# characters of Rust's regex \w: Alphabetic, Mark, Decimal_Number, Connector_Punctuation, Join_Control).
+# bpe-tokenizer-subword/: a Lowercase normalizer (Rust's to_lowercase: İ as i + U+0307, a word-final Σ as ς), the
+# WhitespaceSplit pre-tokenizer, continuing_subword_prefix "##", end_of_word_suffix "</w>" and fuse_unk. The merges are
+# learned here; tokenizer_reference.json holds ids formed as tokenizers' models/bpe (model.rs merge_word, word.rs
+# merge_all) forms them: a word's characters (the prefix on all but the first, the suffix on the last, unknown ones as
+# [UNK], runs of them one [UNK] with fuse_unk), then the pair of lowest merge rank, leftmost first, merged until none is left.
+HF_WORD = r"\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}"
+HF_WHITESPACE = regex.compile(rf"[{HF_WORD}]+|[^{HF_WORD}\p{{White_Space}}]+")
+
+
+def hf_pre_tokenize(text, kind):
+    return HF_WHITESPACE.findall(text) if kind == "Whitespace" else [w for w in regex.split(r"\p{White_Space}+", text) if w]
+
+
+def hf_symbols(word, vocab, prefix, suffix, fuse_unk, unk="[UNK]"):
+    symbols = []  # token strings; None for an unknown character
+    for i, c in enumerate(word):
+        s = (prefix if i > 0 else "") + c + (suffix if i == len(word) - 1 else "")
+        if s in vocab: symbols.append(s)
+        elif not (fuse_unk and symbols and symbols[-1] is None): symbols.append(None)
+    return symbols
+
+
+def hf_bpe(word, vocab, ranks, prefix="", suffix="", fuse_unk=False):
+    symbols = hf_symbols(word, vocab, prefix, suffix, fuse_unk)
+    while True:
+        candidates = [(ranks[(a, b)], j) for j, (a, b) in enumerate(zip(symbols, symbols[1:])) if a is not None and b is not None and (a, b) in ranks]
+        if not candidates: break
+        _, j = min(candidates)
+        symbols[j:j + 2] = [symbols[j] + symbols[j + 1][len(prefix):]]
+    return [vocab["[UNK]"] if s is None else vocab[s] for s in symbols]
+
+
+def hf_learn(corpus_words, n, prefix="", suffix="", specials=("[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]")):
+    counts = collections.Counter(corpus_words)
+    vocab = {t: i for i, t in enumerate(specials)}
+    words_ = {w: [(prefix if i > 0 else "") + c + (suffix if i == len(w) - 1 else "") for i, c in enumerate(w)] for w in counts}
+    for s in sorted({s for w in words_.values() for s in w}): vocab.setdefault(s, len(vocab))
+    merges = []
+    for _ in range(n):
+        pairs = collections.Counter()
+        for w, syms in words_.items():
+            for a, b in zip(syms, syms[1:]): pairs[(a, b)] += counts[w]
+        if not pairs: break
+        best = max(sorted(pairs), key=lambda p: pairs[p])
+        merges.append(best)
+        merged = best[0] + best[1][len(prefix):]
+        vocab.setdefault(merged, len(vocab))
+        for w, syms in words_.items():
+            out, i = [], 0
+            while i < len(syms):
+                if i + 1 < len(syms) and (syms[i], syms[i + 1]) == best: out.append(merged); i += 2
+                else: out.append(syms[i]); i += 1
+            words_[w] = out
+    return vocab, merges
+
+
+def hf_lowercase(text):  # Rust's str::to_lowercase, as Python's str.lower (full mappings, Final_Sigma)
+    return text.lower()
+
+
+def bpe_tokenizer_json(vocab, merges, normalizer, pre_tokenizer, prefix, suffix, fuse_unk):
+    special = lambda t, type_id=0: {"SpecialToken": {"id": t, "type_id": type_id}}
+    sequence = lambda s, type_id=0: {"Sequence": {"id": s, "type_id": type_id}}
+    specials = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]
+    return {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [{"id": vocab[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True} for t in specials],
+        "normalizer": normalizer, "pre_tokenizer": {"type": pre_tokenizer},
+        "post_processor": {"type": "TemplateProcessing", "single": [special("[CLS]"), sequence("A"), special("[SEP]")],
+                           "pair": [special("[CLS]"), sequence("A"), special("[SEP]"), sequence("B", 1), special("[SEP]", 1)],
+                           "special_tokens": {t: {"id": t, "ids": [vocab[t]], "tokens": [t]} for t in ["[CLS]", "[SEP]"]}},
+        "decoder": None,
+        "model": {"type": "BPE", "dropout": None, "unk_token": "[UNK]", "continuing_subword_prefix": prefix, "end_of_word_suffix": suffix,
+                  "fuse_unk": fuse_unk, "byte_fallback": False, "ignore_merges": False, "vocab": vocab, "merges": [[a, b] for a, b in merges]}}
+
+
+BPE_CORPUS = CORPUS + (" Straße café naïve हिन्दी भाषा Ⅻ Ⓐⓑ snake_case 東京 𠀀𠀁 𝐀𝐁𝐂 ΟΔΟΣ σας İstanbul zero\u200djoiner "
+                       "12.5% $3,456 — “quoted” it's") * 2 + " aⓑ Ⅻth 𝐂a_b a\u200db" * 6
+BPE_TEXTS = ["the film was great and fun.", "I loved it, but the plot was DULL!", "Café crème naïve déjà vu Straße", "12.5% of $3,456 — “quoted”",
+             "  leading spaces and trailing  ", "emoji 😀😀 and 東京 𠀀𠀁 𠀂", "it's the worst story i've seen", "tabs\tand\nnewlines\u3000ideographic",
+             "हिन्दी भाषा", "Ⅻ Ⓐⓑ 𝐀𝐁𝐂 snake_case zero\u200djoiner", "ΟΔΟΣ ΣΑΣ. İstanbul", "x" * 120, "?!...", "",
+             "caféⓐⓑ aⓑ Ⅻth 𝐂a_b भाषा: a😀b 東京, a_b! a\u200db—fun"]  # where word characters meet others
+BPE_PAIRS = [("the film was great", "I loved it!"), ("Café crème", "12.5% of $3,456")]
+for folder, normalizer, pre, prefix, suffix, fuse in [("bpe-tokenizer", None, "Whitespace", None, None, False),
+                                                       ("bpe-tokenizer-subword", {"type": "Lowercase"}, "WhitespaceSplit", "##", "</w>", True)]:
+    norm = hf_lowercase if normalizer else (lambda t: t)
+    vocab, merges = hf_learn([w for w in hf_pre_tokenize(norm(BPE_CORPUS), pre)], 150, prefix or "", suffix or "")
+    ranks = {m: i for i, m in enumerate(merges)}
+    ids_of = lambda t: [i for w in hf_pre_tokenize(norm(t), pre) for i in hf_bpe(w, vocab, ranks, prefix or "", suffix or "", fuse)]
+    os.makedirs(folder, exist_ok=True)
+    json.dump(bpe_tokenizer_json(vocab, merges, normalizer, pre, prefix, suffix, fuse), open(os.path.join(folder, "tokenizer.json"), "w", encoding="utf-8"), ensure_ascii=False)
+    cls, sep = vocab["[CLS]"], vocab["[SEP]"]
+    json.dump({"texts": BPE_TEXTS, "ids": [[cls] + ids_of(t) + [sep] for t in BPE_TEXTS], "pairs": [list(p) for p in BPE_PAIRS],
+               "pair_ids": [[cls] + ids_of(a) + [sep] + ids_of(b) + [sep] for a, b in BPE_PAIRS],
+               "pair_types": [[0] * (len(ids_of(a)) + 2) + [1] * (len(ids_of(b)) + 1) for a, b in BPE_PAIRS]},
+              open(os.path.join(folder, "tokenizer_reference.json"), "w", encoding="utf-8"), ensure_ascii=False)
+
+# mosaic-dna/: the mosaic/ checkpoint (64 rows) with a DNA tokenizer.json of 64 tokens laid out as DNABERT-2's: [UNK] [CLS]
+# [SEP] [PAD] [MASK], the letters A C G N T, then merges learned from random sequences; the Whitespace pre-tokenizer, no
+# normalizer. expected.json: the ids of DNA texts (lower-case letters are not in its vocabulary: [UNK] each) and the
+# MosaicBert module's hidden states of them as one padded batch ([PAD] = 3, attention mask 0 there). Own generator.
+dna_rng = torch.Generator().manual_seed(69)
+dna_corpus = ["".join("ACGT"[int(k)] for k in torch.randint(0, 4, (40,), generator=dna_rng)) for _ in range(60)]
+dna_corpus = [s[:17] + "AAAA" + s[17:] + "TATA" for s in dna_corpus] + ["N"]
+dna_vocab, dna_merges = hf_learn(dna_corpus, 64 - 10)
+assert len(dna_vocab) == 64, len(dna_vocab)
+dna_ranks = {m: i for i, m in enumerate(dna_merges)}
+os.makedirs("mosaic-dna", exist_ok=True)
+json.dump(bpe_tokenizer_json(dna_vocab, dna_merges, None, "Whitespace", None, None, False), open("mosaic-dna/tokenizer.json", "w", encoding="utf-8"))
+json.dump({"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 512}, open("mosaic-dna/tokenizer_config.json", "w"))
+json.dump(dict(mosaic_config, pad_token_id=dna_vocab["[PAD]"]), open("mosaic-dna/config.json", "w"), indent=2)
+with open("mosaic/model.safetensors", "rb") as src, open("mosaic-dna/model.safetensors", "wb") as dst: dst.write(src.read())
+dna_texts = ["ACGTAGCTAGCTTAGCAAAAGGCTATA", "TTGACAAAANNACGT acgt", "GATTACA"]
+dna_ids = [[dna_vocab["[CLS]"]] + [i for w in hf_pre_tokenize(t, "Whitespace") for i in hf_bpe(w, dna_vocab, dna_ranks)] + [dna_vocab["[SEP]"]] for t in dna_texts]
+T = max(map(len, dna_ids))
+dna_batch = torch.tensor([ids + [dna_vocab["[PAD]"]] * (T - len(ids)) for ids in dna_ids])
+dna_mask = torch.tensor([[1] * len(ids) + [0] * (T - len(ids)) for ids in dna_ids])
+with torch.no_grad():
+    dna_hidden, _ = mosaic(dna_batch, dna_mask, torch.zeros_like(dna_batch))
+json.dump({"texts": dna_texts, "input_ids": dna_batch.tolist(), "attention_mask": dna_mask.tolist(),
+           "last_hidden_state": [round(float(v), 9) for v in (dna_hidden * dna_mask.unsqueeze(-1)).reshape(-1).tolist()]},
+          open("mosaic-dna/expected.json", "w"))

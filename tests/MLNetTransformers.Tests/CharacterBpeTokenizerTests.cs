@@ -1,0 +1,114 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using MLNetTransformers.Pretrained;
+using MLNetTransformers.Tokenization;
+using Xunit;
+
+namespace MLNetTransformers.Tests;
+
+/// <summary>
+/// BPE tokenizer.json files over characters, as Hugging Face's tokenizers trains them in its quick tour and DNABERT-2's is
+/// (make_pretrained.py: bpe-tokenizer/ with the Whitespace pre-tokenizer, bpe-tokenizer-subword/ with Lowercase,
+/// WhitespaceSplit, a "##" prefix, a "&lt;/w&gt;" suffix and fused unknowns; mosaic-dna/ a MosaicBERT with a DNA
+/// vocabulary): ids and pairs as the reference forms them, the same after saving and after writing back, and the
+/// options that would tokenize otherwise refused by name.
+/// </summary>
+public class CharacterBpeTokenizerTests
+{
+    private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", name);
+
+    [Theory]
+    [InlineData("bpe-tokenizer")]
+    [InlineData("bpe-tokenizer-subword")]
+    public void Ids_AndPairs_EqualTheReference_AlsoAfterSavingAndWritingBack(string fixture)
+    {
+        var tokenizer = PretrainedEncoder.TokenizerOf(Fixture(fixture), 160);
+        Assert.Equal((TokenizerKind.Bpe, false, false), (tokenizer.Kind, tokenizer.RobertaPairs, tokenizer.MaskTakesPrecedingSpace));
+        Assert.Equal(["[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]"], new[] { tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, tokenizer.MaskId, tokenizer.UnkId }.Select(tokenizer.TokenText));
+        var files = tokenizer.HuggingFaceFiles();
+        Assert.Equal(["tokenizer.json"], files.Select(f => f.Name));
+        string dir = Directory.CreateTempSubdirectory("bpe-tokenizer").FullName;
+        try
+        {
+            File.WriteAllBytes(Path.Combine(dir, "tokenizer.json"), files[0].Contents);
+            foreach (var t in new[] { tokenizer, TextTokenizer.Deserialize(tokenizer.Serialize()), PretrainedEncoder.TokenizerOf(dir, 160) })
+                TokenizerReference.AssertEncodesAsReference(t, Fixture(fixture));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    // Rust's to_lowercase, which the Lowercase normalizer runs, and .NET's invariant lower case differ on İ and a word-final Σ.
+    [Fact]
+    public void TheLowercaseNormalizer_LowerCasesAsRustDoes()
+    {
+        var tokenizer = PretrainedEncoder.TokenizerOf(Fixture("bpe-tokenizer-subword"), 32);
+        Assert.Equal(TokenizerReference.Encode(tokenizer, "i\u0307stanbul οδος"), TokenizerReference.Encode(tokenizer, "İstanbul ΟΔΟΣ"));
+        Assert.NotEqual(TokenizerReference.Encode(tokenizer, "istanbul"), TokenizerReference.Encode(tokenizer, "İstanbul"));
+    }
+
+    [Theory]
+    [InlineData("pre_tokenizer", """{"type":"Metaspace","replacement":"▁"}""", "the pre-tokenizer 'Metaspace' is not read")]
+    [InlineData("pre_tokenizer", "null", "the pre-tokenizer 'none' is not read")]
+    [InlineData("model.byte_fallback", "true", "byte_fallback is not read")]
+    [InlineData("model.ignore_merges", "true", "ignore_merges is not read")]
+    [InlineData("model.dropout", "0.1", "dropout 0.1 is not read")]
+    [InlineData("normalizer", """{"type":"StripAccents"}""", "normalizer 'StripAccents' is not read")]
+    public void AnOptionThatWouldTokenizeOtherwise_IsRefusedByName(string key, string value, string message)
+    {
+        var e = Assert.Throws<NotSupportedException>(() => WithChange(key, value));
+        Assert.Contains(message, e.Message);
+        Assert.Contains("tokenizer.json", e.Message);
+    }
+
+    [Theory]
+    [InlineData("model.unk_token", "\"<unknown>\"", "its unknown token '<unknown>' is not in the vocabulary")]
+    [InlineData("model.merges", """[["t", "h"], ["th e", "x"]]""", "the merge [\"th e\",\"x\"] is not two pieces without spaces")]
+    [InlineData("model.merges", """[["t", "zz"]]""", "could not be read")]
+    public void ADamagedModel_IsRefusedNamingTheFile(string key, string value, string message)
+    {
+        var e = Assert.Throws<InvalidDataException>(() => WithChange(key, value));
+        Assert.Contains(message, e.Message);
+        Assert.Contains("tokenizer.json", e.Message);
+    }
+
+    // bpe-tokenizer/'s tokenizer.json with one entry (a dotted path) replaced, read as a folder's tokenizer.
+    private static TextTokenizer WithChange(string key, string value)
+    {
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(Fixture("bpe-tokenizer"), "tokenizer.json")))!.AsObject();
+        var parts = key.Split('.');
+        var owner = parts.Length == 1 ? json : json[parts[0]]!.AsObject();
+        owner[parts[^1]] = JsonNode.Parse(value);
+        string dir = Directory.CreateTempSubdirectory("bpe-tokenizer-changed").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.ToJsonString());
+            return PretrainedEncoder.TokenizerOf(dir, 32);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    // A DNABERT-2-shaped folder (MosaicBERT weights, a DNA tokenizer.json, no vocab.txt): its tokenizer gives the reference
+    // ids of DNA texts (lower case is not in its vocabulary), and the encoder PyTorch's hidden states of them.
+    [Fact]
+    public void ADnaFolder_TokenizesAndEncodesAsPyTorch()
+    {
+        var encoder = PretrainedEncoder.FromHuggingFaceFolder(Fixture("mosaic-dna"), maxTokens: 32);
+        Assert.Equal(TokenizerKind.Bpe, encoder.Tokenizer.Kind);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Fixture("mosaic-dna"), "expected.json")));
+        var root = doc.RootElement;
+        var texts = root.GetProperty("texts").EnumerateArray().Select(t => t.GetString()!).ToArray();
+        var batch = root.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
+        var mask = root.GetProperty("attention_mask").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
+        int B = batch.Length, T = batch[0].Length, d = encoder.Encoder.Config.ModelDim;
+        for (int b = 0; b < B; b++)
+            Assert.Equal(batch[b].Take(mask[b].Sum()), TokenizerReference.Encode(encoder.Tokenizer, texts[b]));
+        Assert.Contains(encoder.Tokenizer.UnkId, batch[1]);
+        var ids = batch.SelectMany(r => r).ToArray();
+        var hidden = encoder.Encoder.Forward(ids, null, B, T, mask.SelectMany(r => r).Select(m => m == 0).ToArray(), training: false);
+        var expected = root.GetProperty("last_hidden_state").EnumerateArray().Select(v => v.GetDouble()).ToArray();
+        for (int b = 0; b < B; b++)
+            for (int t = 0; t < mask[b].Sum(); t++)
+                for (int k = 0; k < d; k++)
+                    Assert.True(Math.Abs(expected[(b * T + t) * d + k] - hidden[(b * T + t) * d + k]) <= 1e-4, $"sequence {b}, token {t}, feature {k}: {hidden[(b * T + t) * d + k]} against {expected[(b * T + t) * d + k]}");
+    }
+}
