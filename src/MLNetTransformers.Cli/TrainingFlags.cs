@@ -42,7 +42,7 @@ internal sealed class TrainingFlags
         var kind = CliOption.Choice("--tokenizer", "Tokenizer", tokenizers[0], tokenizers);
         var t = d.Tokenizer;
         var vocab = CliOption.Int("--vocab", "Learned vocabulary size", t.VocabularySize);
-        var vocabFile = CliOption.Text("--vocab-file", "vocab.txt (wordpiece) or vocab.json (bpe)");
+        var vocabFile = CliOption.Text("--vocab-file", "vocab.txt (wordpiece), vocab.json (bpe), a SentencePiece .model, or a Hugging Face tokenizer.json of the --tokenizer kind");
         var merges = CliOption.Text("--merges-file", "merges.txt (bpe)");
         var encoding = CliOption.Choice("--tiktoken-encoding", "Tiktoken encoding", t.TiktokenEncoding, "cl100k_base", "o200k_base");
         var maxTokens = maxTokensFlag is null ? null : CliOption.Int(maxTokensFlag, "Tokens per text, [CLS] and [SEP] included", t.MaxTokens);

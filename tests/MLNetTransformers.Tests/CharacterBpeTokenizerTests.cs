@@ -87,6 +87,25 @@ public class CharacterBpeTokenizerTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    // A tokenizer.json given to TokenizerOptions (as a model trained from scratch takes its tokenizer) is read as its model
+    // says, the same tokenizer as the folder's; a kind it does not hold is refused naming both.
+    [Theory]
+    [InlineData("bpe-tokenizer", TokenizerKind.Bpe)]
+    [InlineData("modernbert-bpe", TokenizerKind.ByteLevelBpe)]
+    [InlineData("albert-tokenizer", TokenizerKind.SentencePiece)]
+    public void TokenizerOptions_TakeATokenizerJson_OfItsKind(string fixture, TokenizerKind kind)
+    {
+        string file = Path.Combine(Fixture(fixture), "tokenizer.json");
+        var tokenizer = new TokenizerOptions { Kind = kind, VocabularyFile = file, MaxTokens = 64 }.Build(() => []);
+        var folders = PretrainedEncoder.TokenizerOf(Fixture(fixture), 64);
+        Assert.Equal(kind, tokenizer.Kind);
+        foreach (var text in new[] { "the film was great and fun.", "Café crème 😀 東京 12.5%", "" })
+            Assert.Equal(TokenizerReference.Encode(folders, text), TokenizerReference.Encode(tokenizer, text));
+        var other = kind == TokenizerKind.Bpe ? TokenizerKind.WordPiece : TokenizerKind.Bpe;
+        var e = Assert.Throws<ArgumentException>(() => new TokenizerOptions { Kind = other, VocabularyFile = file, MaxTokens = 64 }.Build(() => []));
+        Assert.Contains($"holds a {kind} tokenizer, but the tokenizer kind is {other}", e.Message);
+    }
+
     // A DNABERT-2-shaped folder (MosaicBERT weights, a DNA tokenizer.json, no vocab.txt): its tokenizer gives the reference
     // ids of DNA texts (lower case is not in its vocabulary), and the encoder PyTorch's hidden states of them.
     [Fact]

@@ -99,6 +99,30 @@ public sealed class CliTests : IDisposable
         Assert.Contains("masked-LM head", noHead.Err);
     }
 
+    // A model trained from scratch on a tokenizer someone trained with Hugging Face's tokenizers (its tokenizer.json, a BPE
+    // over characters): trained, saved with the tokenizer inside, and asked without the file; a kind the file does not hold
+    // is refused in one line when the file is read (exit 1, as a vocabulary file of the wrong kind is).
+    [Fact]
+    public void Train_FromScratch_WithATokenizerJson()
+    {
+        string train = Path.Combine(_dir, "train.tsv"), model = Path.Combine(_dir, "bpe.mlnt"), copy = Path.Combine(_dir, "tokenizer.json");
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bpe-tokenizer", "tokenizer.json"), copy);
+        File.WriteAllLines(train, new[] { "text\tlabel" }.Concat(Enumerable.Range(0, 40).Select(i => i % 2 == 0 ? "the film was great and fun\t1" : "the plot was dull and bad\t0")));
+        var r = Run("train", "--task", "binary", "--train", train, "--model", model, "--tokenizer", "bpe", "--vocab-file", copy, "--epochs", "2",
+            "--layers", "1", "--dim", "32", "--heads", "2", "--ffn", "64", "--max-tokens", "16");
+        Assert.True(r.Code == 0, r.Err);
+        File.Delete(copy);
+        var predicted = Run("predict", "--model", model, "--text", "the film was fun");
+        Assert.True(predicted.Code == 0, predicted.Err);
+        var tuned = TransformerModel.Parts(TransformerModel.Load(new Microsoft.ML.MLContext(seed: 0), model, out _)).OfType<Classification.TransformerClassificationTransformer>().Single();
+        Assert.Equal(Tokenization.TokenizerKind.Bpe, tuned.Tokenizer.Kind);
+        File.Copy(Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bpe-tokenizer", "tokenizer.json"), copy);
+        var wrong = Run("train", "--task", "binary", "--train", train, "--model", model, "--tokenizer", "wordpiece", "--vocab-file", copy);
+        Assert.Equal(1, wrong.Code);
+        Assert.Contains("holds a Bpe tokenizer, but the tokenizer kind is WordPiece", wrong.Err);
+        Assert.Single(wrong.Err.Trim().Split('\n'));
+    }
+
     [Fact]
     public void SentencePairs_TrainARegressor_EvaluateWithCorrelations_AndPredictAPair()
     {

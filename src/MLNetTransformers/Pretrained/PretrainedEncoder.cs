@@ -115,32 +115,8 @@ public sealed class PretrainedEncoder
                 throw new NotSupportedException($"'{config}': split_by_punct is not supported (DeBERTa-v3's tokenizers leave it off).");
             return TextTokenizer.FromDebertaSentencePieceModel(deberta, maxTokens, Setting(config, "do_lower_case")?.ValueKind == JsonValueKind.True);
         }
-        if (File.Exists(json)) return FromTokenizerJson(json, maxTokens, SpecialsOf(folder));
+        if (File.Exists(json)) return TokenizerJson.Read(json, maxTokens, SpecialsOf(folder));
         throw new FileNotFoundException($"Model folder '{folder}' has no vocab.txt, vocab.json + merges.txt, sentencepiece.bpe.model, spiece.model, spm.model or tokenizer.json.", vocab);
-    }
-
-    // A fast tokenizer's tokenizer.json with a WordPiece model: the vocabulary by id, and the normalizer's lowercase flag.
-    private static TextTokenizer FromTokenizerJson(string path, int maxTokens, WordPieceSpecials? specials)
-    {
-        try
-        {
-            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(path));
-            var model = doc.RootElement.GetProperty("model");
-            string type = model.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
-            if (type == "BPE") return BpeTokenizerJson.Read(doc.RootElement, path, maxTokens);
-            if (type == "Unigram") return UnigramTokenizerJson.Read(doc.RootElement, path, maxTokens);
-            if (type != "WordPiece") throw new NotSupportedException($"'{path}' holds a {type} tokenizer; WordPiece (BERT's), BPE (RoBERTa's byte-level one, or one over characters) and Unigram (XLM-RoBERTa's, ALBERT's) are read.");
-            var vocab = model.GetProperty("vocab").EnumerateObject().Select(p => (Token: p.Name, Id: p.Value.GetInt32())).OrderBy(p => p.Id).ToList();
-            for (int i = 0; i < vocab.Count; i++)
-                if (vocab[i].Id != i) throw new InvalidDataException($"'{path}': the vocabulary has no token with id {i}.");
-            bool lower = doc.RootElement.TryGetProperty("normalizer", out var n) && n.ValueKind == System.Text.Json.JsonValueKind.Object
-                && n.TryGetProperty("lowercase", out var lc) && lc.ValueKind == System.Text.Json.JsonValueKind.True;
-            return TextTokenizer.FromWordPieceVocabularyText(string.Join('\n', vocab.Select(v => v.Token)) + "\n", maxTokens, lower, $"'{path}'", specials);
-        }
-        catch (Exception e) when (e is System.Text.Json.JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
-        {
-            throw new InvalidDataException($"'{path}' is not a tokenizer.json this reads: {e.Message}", e);
-        }
     }
 
     // A folder's vocab.txt and its tokenizer.json's WordPiece vocabulary must agree token by token: a line lost from the

@@ -366,6 +366,20 @@ public sealed class TextTokenizer
     }
 
     /// <summary>
+    /// A Hugging Face fast tokenizer's <c>tokenizer.json</c> (its contents kept): WordPiece, BPE (byte-level as RoBERTa's and
+    /// ModernBERT's, or over characters as Hugging Face's tokenizers trains one) or Unigram (XLM-RoBERTa's, ALBERT's,
+    /// DeBERTa's), with its normalizers and the special tokens its post-processor places. Its kind is the model's.
+    /// </summary>
+    /// <param name="path">Path of the tokenizer.json.</param>
+    /// <param name="maxTokens">Length of the id and mask vectors, specials included.</param>
+    /// <param name="specials">A WordPiece vocabulary's special tokens; null = BERT's (<see cref="WordPieceSpecials.MPNet"/> for MPNet's).</param>
+    public static TextTokenizer FromTokenizerJson(string path, int maxTokens, WordPieceSpecials? specials = null)
+    {
+        ReadFile(path, "tokenizer.json"); // names a missing file as the other readers do
+        return TokenizerJson.Read(path, Checked(maxTokens), specials);
+    }
+
+    /// <summary>
     /// A BPE over characters from a tokenizer.json (Hugging Face's tokenizers' quick-tour kind, DNABERT-2's): the vocabulary
     /// (token → id, added tokens included), merges, the specials its post-processor places, and how words are split and spelled.
     /// </summary>

@@ -18,6 +18,8 @@ public sealed class TokenizerOptions
     /// <summary>
     /// <see cref="TokenizerKind.WordPiece"/>: vocab.txt; <see cref="TokenizerKind.Bpe"/> and <see cref="TokenizerKind.ByteLevelBpe"/>: vocab.json;
     /// <see cref="TokenizerKind.SentencePiece"/>: the .model file (XLM-RoBERTa's, ALBERT's or DeBERTa's, told apart by its pieces).
+    /// For any of these a Hugging Face <c>tokenizer.json</c> may be given instead (no <see cref="MergesFile"/>), read as its
+    /// model says (a Unigram one as <see cref="TokenizerKind.SentencePiece"/>), which must be <see cref="Kind"/>.
     /// </summary>
     public string? VocabularyFile { get; set; }
     /// <summary><see cref="TokenizerKind.Bpe"/> and <see cref="TokenizerKind.ByteLevelBpe"/>: merges.txt.</summary>
@@ -35,6 +37,7 @@ public sealed class TokenizerOptions
     /// <summary>Builds the tokenizer; for <see cref="TokenizerKind.Learned"/> the vocabulary is learned from <paramref name="texts"/>.</summary>
     internal TextTokenizer Build(Func<IEnumerable<string?>> texts) => Kind switch
     {
+        TokenizerKind.WordPiece or TokenizerKind.Bpe or TokenizerKind.ByteLevelBpe or TokenizerKind.SentencePiece when VocabularyFile is { } file && TokenizerJson.Is(file) => FromTokenizerJson(file),
         TokenizerKind.Learned => TextTokenizer.Learn(texts(), MaxTokens, VocabularySize, MinFrequency, LowerCase),
         TokenizerKind.WordPiece => TextTokenizer.FromWordPieceVocabulary(VocabularyFile ?? throw new ArgumentException("WordPiece tokenization needs VocabularyFile (a vocab.txt)."), MaxTokens, LowerCase),
         TokenizerKind.Bpe => TextTokenizer.FromBpeFiles(
@@ -50,6 +53,14 @@ public sealed class TokenizerOptions
         TokenizerKind.Character => TextTokenizer.LearnCharacters(texts(), MaxTokens),
         _ => throw new InvalidOperationException($"Unknown tokenizer kind {Kind}."),
     };
+
+    // A tokenizer.json given for Kind: read as its model says, which must be Kind.
+    private TextTokenizer FromTokenizerJson(string file)
+    {
+        var tokenizer = TextTokenizer.FromTokenizerJson(file, MaxTokens);
+        return tokenizer.Kind == Kind ? tokenizer
+            : throw new ArgumentException($"'{file}' holds a {tokenizer.Kind} tokenizer, but the tokenizer kind is {Kind}; set it to {tokenizer.Kind}.");
+    }
 
     /// <summary>Throws naming the first invalid setting.</summary>
     internal void Validate()
