@@ -157,6 +157,7 @@ public class PretrainedFineTuningOptionsTests
             var json = new System.Text.Json.Nodes.JsonObject
             {
                 ["normalizer"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "BertNormalizer", ["lowercase"] = true },
+                ["pre_tokenizer"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "BertPreTokenizer" },
                 ["model"] = new System.Text.Json.Nodes.JsonObject { ["type"] = "WordPiece", ["unk_token"] = "[UNK]", ["vocab"] = vocab },
             };
             File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.ToJsonString());

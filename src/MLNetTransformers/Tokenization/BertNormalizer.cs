@@ -27,22 +27,11 @@ internal sealed class BertNormalizer(bool lowerCase) : Normalizer
         }
         string text = sb.ToString().Normalize(NormalizationForm.FormC);
         if (!lowerCase) return text;
-        text = LowerCase(text).Normalize(NormalizationForm.FormD);
+        text = UnicodeLowercase.Apply(text).Normalize(NormalizationForm.FormD); // Python's str.lower() lower-cases as Rust's does
         sb.Clear();
-        // Python lower-cases İ to i + U+0307 where .NET keeps it; its decomposition I + U+0307 is lower-cased once more here.
         foreach (char c in text)
-            if (CharUnicodeInfo.GetUnicodeCategory(c) != UnicodeCategory.NonSpacingMark) sb.Append(c == 'I' ? 'i' : c);
+            if (CharUnicodeInfo.GetUnicodeCategory(c) != UnicodeCategory.NonSpacingMark) sb.Append(c);
         return sb.ToString();
-    }
-
-    // Python's str.lower(): as .NET's invariant lower-casing, with Σ at the end of a word becoming the final ς.
-    private static string LowerCase(string text)
-    {
-        var lower = text.ToLowerInvariant().ToCharArray();
-        if (lower.Length != text.Length) return new string(lower);
-        for (int i = 0; i < text.Length; i++)
-            if (text[i] == 'Σ' && i > 0 && char.IsLetter(text[i - 1]) && (i + 1 == text.Length || !char.IsLetter(text[i + 1]))) lower[i] = 'ς';
-        return new string(lower);
     }
 
     internal static bool IsWhitespace(Rune r) => r.Value is ' ' or '\t' or '\n' or '\r' || Rune.GetUnicodeCategory(r) == UnicodeCategory.SpaceSeparator;

@@ -24,7 +24,7 @@ internal static class BpeTokenizerJson
         var pre = root.TryGetProperty("pre_tokenizer", out var p) && p.ValueKind == JsonValueKind.Object ? p : default;
         string preType = pre.ValueKind == JsonValueKind.Object && pre.TryGetProperty("type", out var pt) ? pt.GetString() ?? "" : "none";
         bool byteLevel = preType == "ByteLevel";
-        BpeRules? rules = null;
+        SubwordRules? rules = null;
         if (byteLevel)
         {
             // GPT-2's pre-tokenization exactly: its regex, no space added before the text.
@@ -35,15 +35,15 @@ internal static class BpeTokenizerJson
         }
         else
         {
-            if (!BpeRules.PreTokenizers.Contains(preType))
-                throw new NotSupportedException($"'{path}': a BPE over characters with the pre-tokenizer '{preType}' is not read; supported: ByteLevel, {string.Join(", ", BpeRules.PreTokenizers)}.");
+            if (!SubwordRules.PreTokenizers.Contains(preType))
+                throw new NotSupportedException($"'{path}': a BPE over characters with the pre-tokenizer '{preType}' is not read; supported: ByteLevel, {string.Join(", ", SubwordRules.PreTokenizers)}.");
             string? Text(string name) => model.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String && v.GetString() is { Length: > 0 } s ? s : null;
             bool True(string name) => model.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.True;
             if (True("byte_fallback")) throw new NotSupportedException($"'{path}': a BPE with byte_fallback is not read.");
             if (True("ignore_merges")) throw new NotSupportedException($"'{path}': a BPE with ignore_merges is not read.");
             if (model.TryGetProperty("dropout", out var dropout) && dropout.ValueKind == JsonValueKind.Number && dropout.GetDouble() > 0)
                 throw new NotSupportedException($"'{path}': a BPE with dropout {dropout.GetDouble()} is not read (it tokenizes at random); set it to null.");
-            rules = new BpeRules(preType, Text("unk_token"), Text("continuing_subword_prefix"), Text("end_of_word_suffix"), True("fuse_unk"));
+            rules = new SubwordRules(preType, Text("unk_token"), Text("continuing_subword_prefix"), Text("end_of_word_suffix"), True("fuse_unk"));
         }
         // Every token one id of its own (a repeated id would make two tokens one), the added tokens after them.
         var vocab = new JsonObject();
@@ -74,23 +74,8 @@ internal static class BpeTokenizerJson
         string mergesText = "#version: 0.2\n" + string.Join('\n', merges) + "\n";
         var specials = PostProcessorSpecials(root, vocab, path, byteLevel, rules?.UnknownToken);
         return byteLevel
-            ? TextTokenizer.FromByteLevelBpeText(vocab.ToJsonString(), mergesText, maxTokens, specials, $"'{path}'", Normalizers(root, path))
-            : TextTokenizer.FromBpeText(vocab.ToJsonString(), mergesText, maxTokens, specials!, rules!, $"'{path}'", Normalizers(root, path));
-    }
-
-    // A BPE's normalizers: none, one of NFC, NFD, NFKC, NFKD and Lowercase, or a Sequence of them (GPT-NeoX's tokenizer,
-    // and so ModernBERT's, has NFC); others are refused by name rather than skipped.
-    private static string[] Normalizers(JsonElement root, string path)
-    {
-        if (!root.TryGetProperty("normalizer", out var n) || n.ValueKind != JsonValueKind.Object) return [];
-        var steps = n.TryGetProperty("type", out var t) && t.GetString() == "Sequence" && n.TryGetProperty("normalizers", out var list)
-            ? list.EnumerateArray().ToArray() : [n];
-        return steps.Select(step =>
-        {
-            string type = step.TryGetProperty("type", out var k) ? k.GetString() ?? "" : "";
-            return type is "NFC" or "NFD" or "NFKC" or "NFKD" or "Lowercase" ? type
-                : throw new NotSupportedException($"'{path}': normalizer '{type}' is not read for a BPE; supported: NFC, NFD, NFKC, NFKD, Lowercase.");
-        }).ToArray();
+            ? TextTokenizer.FromByteLevelBpeText(vocab.ToJsonString(), mergesText, maxTokens, specials, $"'{path}'", TokenizerJson.Normalizers(root, path))
+            : TextTokenizer.FromBpeText(vocab.ToJsonString(), mergesText, maxTokens, specials!, rules!, $"'{path}'", TokenizerJson.Normalizers(root, path));
     }
 
     // The specials a BPE's post-processor places: RobertaProcessing's cls and sep, or a TemplateProcessing of X $A Y whose
@@ -146,7 +131,7 @@ internal static class BpeTokenizerJson
     /// <param name="sp">The special tokens and the pairs' form.</param>
     /// <param name="normalizers">The normalizers, in order; null = none.</param>
     /// <param name="rules">A BPE over characters: its pre-tokenizer and model options; null = byte-level.</param>
-    public static byte[] Write(string vocabularyJson, string mergesText, WordPieceSpecials sp, string[]? normalizers, BpeRules? rules = null)
+    public static byte[] Write(string vocabularyJson, string mergesText, WordPieceSpecials sp, string[]? normalizers, SubwordRules? rules = null)
     {
         var vocab = JsonNode.Parse(vocabularyJson)!.AsObject();
         var merges = new JsonArray();
@@ -157,42 +142,14 @@ internal static class BpeTokenizerJson
             int space = l.IndexOf(' ');
             merges.Add(new JsonArray(l[..space], l[(space + 1)..]));
         }
-        var added = new JsonArray();
-        foreach (var token in new[] { sp.Unk, sp.Cls, sp.Sep, sp.Pad, sp.Mask }.Distinct())
-            added.Add(new JsonObject
-            {
-                ["id"] = vocab[token]!.GetValue<int>(), ["content"] = token, ["single_word"] = false, ["lstrip"] = rules is null && token == sp.Mask, ["rstrip"] = false, ["normalized"] = false, ["special"] = true,
-            });
-        static JsonObject Special(string token, int type) => new() { ["SpecialToken"] = new JsonObject { ["id"] = token, ["type_id"] = type } };
-        static JsonObject Sequence(string id, int type) => new() { ["Sequence"] = new JsonObject { ["id"] = id, ["type_id"] = type } };
-        var pair = new JsonArray(Special(sp.Cls, 0), Sequence("A", 0), Special(sp.Sep, 0));
-        if (sp.DoubleSeparatorPairs) pair.Add(Special(sp.Sep, 0));
-        pair.Add(Sequence("B", 1));
-        pair.Add(Special(sp.Sep, 1));
-        var json = new JsonObject
+        var model = rules is null ? new JsonObject { ["type"] = "BPE", ["vocab"] = vocab, ["merges"] = merges } : new JsonObject
         {
-            ["version"] = "1.0", ["added_tokens"] = added,
-            ["normalizer"] = normalizers is { } ns ? new JsonObject
-            {
-                ["type"] = "Sequence", ["normalizers"] = new JsonArray(ns.Select(n => (JsonNode)new JsonObject { ["type"] = n }).ToArray()),
-            } : null,
-            ["pre_tokenizer"] = rules is null ? new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true }
-                : new JsonObject { ["type"] = rules.PreTokenizer },
-            ["post_processor"] = new JsonObject
-            {
-                ["type"] = "TemplateProcessing", ["single"] = new JsonArray(Special(sp.Cls, 0), Sequence("A", 0), Special(sp.Sep, 0)), ["pair"] = pair,
-                ["special_tokens"] = new JsonObject(new[] { sp.Cls, sp.Sep }.Distinct().Select(t => KeyValuePair.Create(t, (JsonNode?)new JsonObject
-                {
-                    ["id"] = t, ["ids"] = new JsonArray(vocab[t]!.GetValue<int>()), ["tokens"] = new JsonArray(t),
-                }))),
-            },
-            ["decoder"] = rules is null ? new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = true, ["use_regex"] = true } : null,
-            ["model"] = rules is null ? new JsonObject { ["type"] = "BPE", ["vocab"] = vocab, ["merges"] = merges } : new JsonObject
-            {
-                ["type"] = "BPE", ["dropout"] = null, ["unk_token"] = rules.UnknownToken, ["continuing_subword_prefix"] = rules.ContinuingSubwordPrefix,
-                ["end_of_word_suffix"] = rules.EndOfWordSuffix, ["fuse_unk"] = rules.FuseUnknown, ["byte_fallback"] = false, ["vocab"] = vocab, ["merges"] = merges,
-            },
+            ["type"] = "BPE", ["dropout"] = null, ["unk_token"] = rules.UnknownToken, ["continuing_subword_prefix"] = rules.ContinuingSubwordPrefix,
+            ["end_of_word_suffix"] = rules.EndOfWordSuffix, ["fuse_unk"] = rules.FuseUnknown, ["byte_fallback"] = false, ["vocab"] = vocab, ["merges"] = merges,
         };
-        return System.Text.Encoding.UTF8.GetBytes(json.ToJsonString(new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        return rules is null
+            ? TokenizerJson.Write(model, vocab, sp, normalizers, new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = false, ["trim_offsets"] = true, ["use_regex"] = true },
+                new JsonObject { ["type"] = "ByteLevel", ["add_prefix_space"] = true, ["trim_offsets"] = true, ["use_regex"] = true }, maskTakesSpace: true)
+            : TokenizerJson.Write(model, vocab, sp, normalizers, new JsonObject { ["type"] = rules.PreTokenizer }, decoder: null, maskTakesSpace: false);
     }
 }

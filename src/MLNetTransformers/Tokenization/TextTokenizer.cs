@@ -41,14 +41,17 @@ public sealed class TextTokenizer
             case TokenizerKind.WordPiece:
                 // Vocabularies made elsewhere are read with Hugging Face's basic tokenization exactly (BertNormalizer,
                 // BertPreTokenizer); learned ones, and files saved before that, keep Microsoft.ML.Tokenizers' own.
-                var options = state.HuggingFaceRules
+                // A tokenizer.json's own pipeline (its normalizers, applied before encoding, and pre-tokenizer) when it has one.
+                var options = state.Rules is { } wordRules
+                    ? new BertOptions { ApplyBasicTokenization = false, LowerCaseBeforeTokenization = false, RemoveNonSpacingMarks = false, PreTokenizer = wordRules.Create() }
+                    : state.HuggingFaceRules
                     ? new BertOptions { ApplyBasicTokenization = false, Normalizer = new BertNormalizer(state.LowerCase), PreTokenizer = new BertPreTokenizer() }
                     : new BertOptions { LowerCaseBeforeTokenization = state.LowerCase, RemoveNonSpacingMarks = state.LowerCase };
                 if (state.Specials is { } own)
                     (options.ClassificationToken, options.SeparatorToken, options.PaddingToken, options.MaskingToken, options.UnknownToken) = (own.Cls, own.Sep, own.Pad, own.Mask, own.Unk);
                 var bert = BertTokenizer.Create(new MemoryStream(Encoding.UTF8.GetBytes(state.Vocabulary!)), options);
                 _tokenizer = bert;
-                (ClsId, SepId, PadId, MaskId) = (bert.ClassificationTokenId, bert.SeparatorTokenId, bert.PaddingTokenId, bert.MaskingTokenId);
+                (ClsId, SepId, PadId, MaskId, UnkId) = (bert.ClassificationTokenId, bert.SeparatorTokenId, bert.PaddingTokenId, bert.MaskingTokenId, bert.UnknownTokenId);
                 BaseVocabularySize = state.Vocabulary!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length;
                 VocabularySize = BaseVocabularySize;
                 break;
@@ -156,7 +159,7 @@ public sealed class TextTokenizer
     public bool LowerCase => _state.LowerCase;
     /// <summary>The Microsoft.ML.Tokenizers tokenizer doing the work (null for character-level).</summary>
     public Tokenizer? Inner => _tokenizer;
-    /// <summary>Id of the unknown token (character-level and byte-level BPE tokenizers).</summary>
+    /// <summary>Id of the unknown token.</summary>
     public int UnkId { get; } = 1;
     private const int Specials = 5; // [PAD] [UNK] [CLS] [SEP] [MASK] head a character vocabulary
 
@@ -241,7 +244,17 @@ public sealed class TextTokenizer
     /// <param name="lowerCase">Lower-case and strip accents first (uncased WordPiece).</param>
     /// <param name="source">Names the vocabulary in error messages.</param>
     /// <param name="specials">The vocabulary's special tokens; null = BERT's.</param>
-    public static TextTokenizer FromWordPieceVocabularyText(string vocabulary, int maxTokens, bool lowerCase = true, string source = "the vocabulary", WordPieceSpecials? specials = null)
+    public static TextTokenizer FromWordPieceVocabularyText(string vocabulary, int maxTokens, bool lowerCase = true, string source = "the vocabulary", WordPieceSpecials? specials = null) =>
+        FromWordPiece(vocabulary, maxTokens, lowerCase, source, specials, rules: null, normalizers: null);
+
+    /// <summary>
+    /// A WordPiece vocabulary (vocab.txt's text) read with a tokenizer.json's own pipeline instead of BERT's basic
+    /// tokenization: its normalizers in order, then its pre-tokenizer (Hugging Face's tokenizers quick tour's WordPiece).
+    /// </summary>
+    internal static TextTokenizer FromWordPieceRules(string vocabulary, int maxTokens, SubwordRules rules, string[] normalizers, WordPieceSpecials? specials, string source) =>
+        FromWordPiece(vocabulary, maxTokens, lowerCase: false, source, specials, rules, normalizers);
+
+    private static TextTokenizer FromWordPiece(string vocabulary, int maxTokens, bool lowerCase, string source, WordPieceSpecials? specials, SubwordRules? rules, string[]? normalizers)
     {
         ArgumentNullException.ThrowIfNull(vocabulary);
         specials ??= WordPieceSpecials.Bert;
@@ -257,7 +270,7 @@ public sealed class TextTokenizer
             if (!lines.Contains(special))
                 throw new InvalidDataException($"WordPiece vocabulary {source} has no {special} line; {(specials == WordPieceSpecials.Bert ? "BERT" : "its tokenizer's")} vocabularies need {string.Join(", ", specials.Tokens)}.");
         return new TextTokenizer(new State(TokenizerKind.WordPiece, Checked(maxTokens), lowerCase, vocabulary, null, null)
-        { HuggingFaceRules = true, Specials = specials == WordPieceSpecials.Bert ? null : specials });
+        { HuggingFaceRules = true, Specials = specials == WordPieceSpecials.Bert ? null : specials, Rules = rules, Normalizers = normalizers is { Length: > 0 } ? normalizers : null });
     }
 
     /// <summary>
@@ -268,6 +281,8 @@ public sealed class TextTokenizer
     /// </summary>
     internal IReadOnlyList<(string Name, byte[] Contents)> HuggingFaceFiles() => Kind switch
     {
+        TokenizerKind.WordPiece when _state.Rules is { } rules =>
+            [("tokenizer.json", TokenizerJson.WriteWordPiece(_state.Vocabulary!, _state.Specials ?? WordPieceSpecials.Bert, _state.Normalizers, rules))],
         TokenizerKind.WordPiece when _state.HuggingFaceRules && _state.Specials is { } sp =>
         [
             ("vocab.txt", Encoding.UTF8.GetBytes(_state.Vocabulary!)),
@@ -383,7 +398,7 @@ public sealed class TextTokenizer
     /// A BPE over characters from a tokenizer.json (Hugging Face's tokenizers' quick-tour kind, DNABERT-2's): the vocabulary
     /// (token → id, added tokens included), merges, the specials its post-processor places, and how words are split and spelled.
     /// </summary>
-    internal static TextTokenizer FromBpeText(string vocabJson, string merges, int maxTokens, WordPieceSpecials specials, BpeRules rules, string source, string[]? normalizers = null)
+    internal static TextTokenizer FromBpeText(string vocabJson, string merges, int maxTokens, WordPieceSpecials specials, SubwordRules rules, string source, string[]? normalizers = null)
     {
         try
         {
@@ -654,6 +669,7 @@ public sealed class TextTokenizer
                 {
                     "NFC" => s.Normalize(NormalizationForm.FormC), "NFD" => s.Normalize(NormalizationForm.FormD),
                     "NFKC" => s.Normalize(NormalizationForm.FormKC), "NFKD" => s.Normalize(NormalizationForm.FormKD), "Lowercase" => UnicodeLowercase.Apply(s),
+                    "StripAccents" => WithoutMarks(s),
                     _ => throw new InvalidDataException($"Unknown normalizer '{n}' in the tokenizer description."),
                 };
         if (Kind != TokenizerKind.SentencePiece || _state.Layout == SentencePieceLayout.Fairseq) return s;
@@ -667,6 +683,16 @@ public sealed class TextTokenizer
             s = sb.ToString();
         }
         return LowerCase ? s.ToLowerInvariant() : s;
+    }
+
+    // Hugging Face tokenizers' StripAccents: every combining mark (Mn, Mc, Me) removed, as Rust's is_combining_mark tells them.
+    private static string WithoutMarks(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        foreach (var r in s.EnumerateRunes())
+            if (Rune.GetUnicodeCategory(r) is not (System.Globalization.UnicodeCategory.NonSpacingMark or System.Globalization.UnicodeCategory.SpacingCombiningMark
+                or System.Globalization.UnicodeCategory.EnclosingMark)) sb.Append(r.ToString());
+        return sb.ToString();
     }
 
     /// <summary>How one token reads on its own (special tokens by name: [CLS], [SEP], …): labels for attention maps.</summary>
@@ -760,11 +786,14 @@ public sealed class TextTokenizer
         public SentencePieceLayout Layout { get; init; }
         /// <summary>SentencePiece with its own ids: accents are kept (ALBERT's <c>keep_accents</c>).</summary>
         public bool KeepAccents { get; init; }
-        /// <summary>BPE over characters from a tokenizer.json: its pre-tokenizer and model options (null for vocab.json + merges.txt, whose specials are by role).</summary>
-        public BpeRules? Rules { get; init; }
         /// <summary>
-        /// Byte-level BPE and BPE over characters: a tokenizer.json's normalizers, applied in order before the pre-tokenizer (<c>NFC</c>,
-        /// <c>NFD</c>, <c>NFKC</c>, <c>NFKD</c>, <c>Lowercase</c>; GPT-NeoX's and OLMo's tokenizers, whence ModernBERT's, NFC); null = none.
+        /// BPE over characters, or WordPiece, from a tokenizer.json with its own pipeline: its pre-tokenizer and model options
+        /// (null: BPE from vocab.json + merges.txt, whose specials are by role; WordPiece with BERT's basic tokenization).
+        /// </summary>
+        public SubwordRules? Rules { get; init; }
+        /// <summary>
+        /// Byte-level BPE, BPE over characters and WordPiece with <see cref="Rules"/>: a tokenizer.json's normalizers, applied in order before the pre-tokenizer (<c>NFC</c>,
+        /// <c>NFD</c>, <c>NFKC</c>, <c>NFKD</c>, <c>Lowercase</c>, <c>StripAccents</c>; GPT-NeoX's and OLMo's tokenizers, whence ModernBERT's, NFC); null = none.
         /// </summary>
         public string[]? Normalizers { get; init; }
     }

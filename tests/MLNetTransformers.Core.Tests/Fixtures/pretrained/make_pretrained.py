@@ -1525,3 +1525,44 @@ with torch.no_grad():
 json.dump({"texts": dna_texts, "input_ids": dna_batch.tolist(), "attention_mask": dna_mask.tolist(),
            "last_hidden_state": [round(float(v), 9) for v in (dna_hidden * dna_mask.unsqueeze(-1)).reshape(-1).tolist()]},
           open("mosaic-dna/expected.json", "w"))
+
+# A WordPiece tokenizer.json as Hugging Face's tokenizers quick tour trains one (wordpiece-tokenizer/): normalizers NFD,
+# Lowercase and StripAccents (every combining mark: Mn, Mc and Me, as Rust's is_combining_mark), the Whitespace
+# pre-tokenizer, a WordPiece model ("##", [UNK] for a word over 100 characters or one it cannot spell) and the quick
+# tour's template. The vocabulary: the specials, every character of the normalized corpus alone and after "##", its 40
+# most frequent words and a few suffixes. tokenizer_reference.json: ids formed as tokenizers' models/wordpiece forms them
+# (greedy longest match from the left, over characters).
+def hf_wordpiece_normalize(text):
+    return "".join(c for c in unicodedata.normalize("NFD", text).lower() if not unicodedata.category(c).startswith("M"))
+
+
+def hf_wordpiece(word, vocab, max_chars=100):
+    if len(word) > max_chars: return [vocab["[UNK]"]]
+    out, start = [], 0
+    while start < len(word):
+        end, piece = len(word), None
+        while start < end:
+            s = ("##" if start > 0 else "") + word[start:end]
+            if s in vocab: piece = s; break
+            end -= 1
+        if piece is None: return [vocab["[UNK]"]]
+        out.append(vocab[piece]); start = end
+    return out
+
+
+import unicodedata
+wp_words = hf_pre_tokenize(hf_wordpiece_normalize(BPE_CORPUS), "Whitespace")
+wp_chars = sorted({c for w in wp_words for c in w})
+wp_vocab = {t: i for i, t in enumerate(["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"])}
+for t in wp_chars + ["##" + c for c in wp_chars] + [w for w, _ in collections.Counter(wp_words).most_common(40)] + ["##ing", "##ed", "##s", "##ly", "##er"]:
+    wp_vocab.setdefault(t, len(wp_vocab))
+wp_json = bpe_tokenizer_json(wp_vocab, [], {"type": "Sequence", "normalizers": [{"type": "NFD"}, {"type": "Lowercase"}, {"type": "StripAccents"}]}, "Whitespace", None, None, False)
+wp_json["model"] = {"type": "WordPiece", "unk_token": "[UNK]", "continuing_subword_prefix": "##", "max_input_chars_per_word": 100, "vocab": wp_vocab}
+wp_json["decoder"] = {"type": "WordPiece", "prefix": "##", "cleanup": True}
+os.makedirs("wordpiece-tokenizer", exist_ok=True)
+json.dump(wp_json, open("wordpiece-tokenizer/tokenizer.json", "w", encoding="utf-8"), ensure_ascii=False)
+wp_ids = lambda t: [i for w in hf_pre_tokenize(hf_wordpiece_normalize(t), "Whitespace") for i in hf_wordpiece(w, wp_vocab)]
+json.dump({"texts": BPE_TEXTS, "ids": [[wp_vocab["[CLS]"]] + wp_ids(t) + [wp_vocab["[SEP]"]] for t in BPE_TEXTS], "pairs": [list(p) for p in BPE_PAIRS],
+           "pair_ids": [[wp_vocab["[CLS]"]] + wp_ids(a) + [wp_vocab["[SEP]"]] + wp_ids(b) + [wp_vocab["[SEP]"]] for a, b in BPE_PAIRS],
+           "pair_types": [[0] * (len(wp_ids(a)) + 2) + [1] * (len(wp_ids(b)) + 1) for a, b in BPE_PAIRS]},
+          open("wordpiece-tokenizer/tokenizer_reference.json", "w", encoding="utf-8"), ensure_ascii=False)

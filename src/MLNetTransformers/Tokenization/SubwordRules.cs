@@ -1,15 +1,15 @@
 namespace MLNetTransformers.Tokenization;
 
 /// <summary>
-/// How a BPE that is not byte-level (a tokenizer.json's BPE model over characters, as Hugging Face's tokenizers trains one)
-/// splits and spells its words.
+/// How a tokenizer.json's subword model that is not BERT's or byte-level (a BPE over characters, or a WordPiece, as Hugging
+/// Face's tokenizers trains them) splits text into words and spells its pieces.
 /// </summary>
 /// <param name="PreTokenizer">Hugging Face's name of the pre-tokenizer: <c>Whitespace</c>, <c>WhitespaceSplit</c> or <c>BertPreTokenizer</c>.</param>
-/// <param name="UnknownToken">The token of a character outside the vocabulary; null = such characters are dropped.</param>
+/// <param name="UnknownToken">The token of a character (BPE) or word (WordPiece) outside the vocabulary; null = BPE drops such characters.</param>
 /// <param name="ContinuingSubwordPrefix">Spelled before every piece that continues a word (<c>##</c>); null = none.</param>
-/// <param name="EndOfWordSuffix">Spelled after the last piece of a word (<c>&lt;/w&gt;</c>); null = none.</param>
-/// <param name="FuseUnknown">Whether a run of unknown characters is one unknown token.</param>
-internal sealed record BpeRules(string PreTokenizer, string? UnknownToken, string? ContinuingSubwordPrefix, string? EndOfWordSuffix, bool FuseUnknown)
+/// <param name="EndOfWordSuffix">BPE: spelled after the last piece of a word (<c>&lt;/w&gt;</c>); null = none.</param>
+/// <param name="FuseUnknown">BPE: whether a run of unknown characters is one unknown token.</param>
+internal sealed record SubwordRules(string PreTokenizer, string? UnknownToken, string? ContinuingSubwordPrefix, string? EndOfWordSuffix = null, bool FuseUnknown = false)
 {
     /// <summary>The pre-tokenizers read.</summary>
     public static readonly string[] PreTokenizers = ["Whitespace", "WhitespaceSplit", "BertPreTokenizer"];

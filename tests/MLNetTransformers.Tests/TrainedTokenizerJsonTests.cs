@@ -7,23 +7,24 @@ using Xunit;
 namespace MLNetTransformers.Tests;
 
 /// <summary>
-/// BPE tokenizer.json files over characters, as Hugging Face's tokenizers trains them in its quick tour and DNABERT-2's is
-/// (make_pretrained.py: bpe-tokenizer/ with the Whitespace pre-tokenizer, bpe-tokenizer-subword/ with Lowercase,
-/// WhitespaceSplit, a "##" prefix, a "&lt;/w&gt;" suffix and fused unknowns; mosaic-dna/ a MosaicBERT with a DNA
-/// vocabulary): ids and pairs as the reference forms them, the same after saving and after writing back, and the
-/// options that would tokenize otherwise refused by name.
+/// tokenizer.json files as Hugging Face's tokenizers trains them (its quick tour's) and DNABERT-2's is (make_pretrained.py:
+/// bpe-tokenizer/, a BPE over characters with the Whitespace pre-tokenizer; bpe-tokenizer-subword/, with Lowercase,
+/// WhitespaceSplit, a "##" prefix, a "&lt;/w&gt;" suffix and fused unknowns; wordpiece-tokenizer/, a WordPiece after NFD,
+/// Lowercase, StripAccents and Whitespace; mosaic-dna/ a MosaicBERT with a DNA vocabulary): ids and pairs as the reference
+/// forms them, the same after saving and after writing back, and the options that would tokenize otherwise refused by name.
 /// </summary>
-public class CharacterBpeTokenizerTests
+public class TrainedTokenizerJsonTests
 {
     private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", name);
 
     [Theory]
-    [InlineData("bpe-tokenizer")]
-    [InlineData("bpe-tokenizer-subword")]
-    public void Ids_AndPairs_EqualTheReference_AlsoAfterSavingAndWritingBack(string fixture)
+    [InlineData("bpe-tokenizer", TokenizerKind.Bpe)]
+    [InlineData("bpe-tokenizer-subword", TokenizerKind.Bpe)]
+    [InlineData("wordpiece-tokenizer", TokenizerKind.WordPiece)]
+    public void Ids_AndPairs_EqualTheReference_AlsoAfterSavingAndWritingBack(string fixture, TokenizerKind kind)
     {
         var tokenizer = PretrainedEncoder.TokenizerOf(Fixture(fixture), 160);
-        Assert.Equal((TokenizerKind.Bpe, false, false), (tokenizer.Kind, tokenizer.RobertaPairs, tokenizer.MaskTakesPrecedingSpace));
+        Assert.Equal((kind, false, false), (tokenizer.Kind, tokenizer.RobertaPairs, tokenizer.MaskTakesPrecedingSpace));
         Assert.Equal(["[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]"], new[] { tokenizer.ClsId, tokenizer.SepId, tokenizer.PadId, tokenizer.MaskId, tokenizer.UnkId }.Select(tokenizer.TokenText));
         var files = tokenizer.HuggingFaceFiles();
         Assert.Equal(["tokenizer.json"], files.Select(f => f.Name));
@@ -52,7 +53,7 @@ public class CharacterBpeTokenizerTests
     [InlineData("model.byte_fallback", "true", "byte_fallback is not read")]
     [InlineData("model.ignore_merges", "true", "ignore_merges is not read")]
     [InlineData("model.dropout", "0.1", "dropout 0.1 is not read")]
-    [InlineData("normalizer", """{"type":"StripAccents"}""", "normalizer 'StripAccents' is not read")]
+    [InlineData("normalizer", """{"type":"Replace","pattern":{"String":"a"},"content":"b"}""", "normalizer 'Replace' is not read")]
     public void AnOptionThatWouldTokenizeOtherwise_IsRefusedByName(string key, string value, string message)
     {
         var e = Assert.Throws<NotSupportedException>(() => WithChange(key, value));
@@ -71,10 +72,10 @@ public class CharacterBpeTokenizerTests
         Assert.Contains("tokenizer.json", e.Message);
     }
 
-    // bpe-tokenizer/'s tokenizer.json with one entry (a dotted path) replaced, read as a folder's tokenizer.
-    private static TextTokenizer WithChange(string key, string value)
+    // A fixture's tokenizer.json with one entry (a dotted path) replaced, read as a folder's tokenizer.
+    private static TextTokenizer WithChange(string key, string value, string fixture = "bpe-tokenizer")
     {
-        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(Fixture("bpe-tokenizer"), "tokenizer.json")))!.AsObject();
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(Fixture(fixture), "tokenizer.json")))!.AsObject();
         var parts = key.Split('.');
         var owner = parts.Length == 1 ? json : json[parts[0]]!.AsObject();
         owner[parts[^1]] = JsonNode.Parse(value);
@@ -87,12 +88,54 @@ public class CharacterBpeTokenizerTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    // A WordPiece tokenizer.json is read with BERT's basic tokenization only when its normalizer and pre-tokenizer are BERT's
+    // (bert-base-uncased's: BertNormalizer, BertPreTokenizer); settings under which BERT's would tokenize otherwise are refused.
+    [Theory]
+    [InlineData("pre_tokenizer", """{"type":"Metaspace"}""", "a WordPiece with the pre-tokenizer 'Metaspace' is not read")]
+    [InlineData("model.continuing_subword_prefix", "\"@@\"", "continuing_subword_prefix '@@' is not read")]
+    [InlineData("model.max_input_chars_per_word", "200", "max_input_chars_per_word 200 is not read")]
+    [InlineData("normalizer", """{"type":"BertNormalizer","lowercase":true,"strip_accents":false}""", "strip_accents false and lowercase true is not read")]
+    [InlineData("normalizer", """{"type":"BertNormalizer","lowercase":true,"clean_text":false}""", "without clean_text or handle_chinese_chars is not read")]
+    [InlineData("normalizer", """{"type":"BertNormalizer","lowercase":true}""", "a BertNormalizer with the pre-tokenizer 'Whitespace' is not read")]
+    public void AWordPieceSettingThatWouldTokenizeOtherwise_IsRefusedByName(string key, string value, string message)
+    {
+        var e = Assert.Throws<NotSupportedException>(() => WithChange(key, value, "wordpiece-tokenizer"));
+        Assert.Contains(message, e.Message);
+        Assert.Contains("tokenizer.json", e.Message);
+    }
+
+    // bert-base-uncased's own layout reads as BERT's basic tokenization: the same ids as its vocab.txt.
+    [Fact]
+    public void BertsTokenizerJson_ReadsAsItsVocabTxt()
+    {
+        var lines = File.ReadAllLines(Path.Combine(Fixture("bert"), "vocab.txt"));
+        var vocab = new JsonObject();
+        for (int i = 0; i < lines.Length; i++) vocab[lines[i]] = i;
+        var json = new JsonObject
+        {
+            ["normalizer"] = new JsonObject { ["type"] = "BertNormalizer", ["clean_text"] = true, ["handle_chinese_chars"] = true, ["strip_accents"] = null, ["lowercase"] = true },
+            ["pre_tokenizer"] = new JsonObject { ["type"] = "BertPreTokenizer" },
+            ["model"] = new JsonObject { ["type"] = "WordPiece", ["unk_token"] = "[UNK]", ["continuing_subword_prefix"] = "##", ["max_input_chars_per_word"] = 100, ["vocab"] = vocab },
+        };
+        string dir = Directory.CreateTempSubdirectory("bert-tokenizer-json").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.ToJsonString());
+            var fromJson = PretrainedEncoder.TokenizerOf(dir, 32);
+            var fromTxt = PretrainedEncoder.TokenizerOf(Fixture("bert"), 32);
+            foreach (var text in new[] { "The FILM was great, and fun!", "i loved it so ... not", "Café?!", "" })
+                Assert.Equal(TokenizerReference.Encode(fromTxt, text), TokenizerReference.Encode(fromJson, text));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     // A tokenizer.json given to TokenizerOptions (as a model trained from scratch takes its tokenizer) is read as its model
     // says, the same tokenizer as the folder's; a kind it does not hold is refused naming both.
     [Theory]
     [InlineData("bpe-tokenizer", TokenizerKind.Bpe)]
     [InlineData("modernbert-bpe", TokenizerKind.ByteLevelBpe)]
     [InlineData("albert-tokenizer", TokenizerKind.SentencePiece)]
+    [InlineData("wordpiece-tokenizer", TokenizerKind.WordPiece)]
     public void TokenizerOptions_TakeATokenizerJson_OfItsKind(string fixture, TokenizerKind kind)
     {
         string file = Path.Combine(Fixture(fixture), "tokenizer.json");
