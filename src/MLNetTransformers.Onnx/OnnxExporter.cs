@@ -182,6 +182,10 @@ public static partial class OnnxExporter
         string? types = null)
     {
         int d = c.ModelDim, h = c.Heads, hd = d / h;
+        // Layers without a key bias (DeBERTa v1's) hold that third of in_proj_bias at 0, as the engine's forward does.
+        if (!c.AttentionKeyBias)
+            for (int i = 0; i < c.ParameterLayers; i++)
+                if (p.Contains($"{prefix}layers.{i}.self_attn.in_proj_bias")) p[$"{prefix}layers.{i}.self_attn.in_proj_bias"].Value.Slice(d, d).Clear();
         var x = g.Node("Gather", new[] { prefix + "tok.weight", ids });                                   // [B, T, d]
         var seqLen = g.Node("Gather", new[] { g.Node("Shape", new[] { ids }), g.Int64Scalar(1) });   // scalar T
         // Positions 0..T − 1 [T] and the offsets i − j [T, T] of query i and key j, made once for whichever blocks use them.
@@ -245,7 +249,7 @@ public static partial class OnnxExporter
         string? relRows = null, relIndex = null;
         if (c.DisentangledSpan > 0)
         {
-            relRows = LayerNorm(g, p, prefix + "rel_embeddings.weight", prefix + "rel_embeddings.norm.", c.LayerNormEps); // [2S, d]
+            relRows = c.DisentangledNorm ? LayerNorm(g, p, prefix + "rel_embeddings.weight", prefix + "rel_embeddings.norm.", c.LayerNormEps) : prefix + "rel_embeddings.weight"; // [2S, d]
             int m = c.MaxLength;
             var rows = new long[2 * m - 1];
             for (int r = 0; r < rows.Length; r++) rows[r] = DisentangledPositions.Row(r - (m - 1), c.DisentangledSpan, c.DisentangledMaxDistance);
@@ -304,8 +308,16 @@ public static partial class OnnxExporter
                 var raw = g.Node("MatMul", new[] { q, kT });                                              // [B, H, T, T]
                 if (relRows is not null)
                 {
-                    var relQkv = g.Node("Add", new[] { g.Node("MatMul", new[] { relRows, T(g, pre + "self_attn.in_proj_weight") }), pre + "self_attn.in_proj_bias" }); // [2S, 3A]
-                    var relParts = g.Nodes("Split", new[] { relQkv, split }, 3, Int("axis", -1));
+                    // Qr and Kr [2S, A]: the layer's own projections of the positions (DeBERTa v1's), or its query and key weights'.
+                    string[] relParts;
+                    if (c.DisentangledOwnProjections)
+                        relParts = [Linear(g, p, pre + "self_attn.pos_query_proj.", relRows), Linear(g, p, pre + "self_attn.pos_key_proj.", relRows)];
+                    else
+                    {
+                        var relQkv = g.Node("MatMul", new[] { relRows, T(g, pre + "self_attn.in_proj_weight") }); // [2S, 3A]
+                        if (p.Contains(pre + "self_attn.in_proj_bias")) relQkv = g.Node("Add", new[] { relQkv, pre + "self_attn.in_proj_bias" });
+                        relParts = g.Nodes("Split", new[] { relQkv, split }, 3, Int("axis", -1));
+                    }
                     var relShape = g.Int64s(0, h, hd);
                     var qrT = g.Node("Transpose", new[] { g.Node("Reshape", new[] { relParts[0], relShape }) }, Ints("perm", 1, 2, 0)); // [H, hd, 2S]
                     var krT = g.Node("Transpose", new[] { g.Node("Reshape", new[] { relParts[1], relShape }) }, Ints("perm", 1, 2, 0));

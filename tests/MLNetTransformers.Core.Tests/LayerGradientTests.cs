@@ -447,21 +447,29 @@ public class LayerGradientTests
     // from a shared table of relative positions, projected by each layer's own query and key weights), post-norm. Every
     // parameter, the table and its LayerNorm included, against finite differences; a span of 3 clamps far distances, a
     // span of 6 with log buckets out to 12 reaches them (sequences of 9); padded rows make the batch run packed.
+    // DeBERTa v1's variant: each layer projects the positions with weights of its own (pos_query_proj with a bias,
+    // pos_key_proj without), the table is not normalized, and the keys have no bias (held at 0, so finite differences
+    // of it are 0 as its gradient is).
     [Theory]
-    [InlineData(3, 0)]
-    [InlineData(6, 12)]
-    public void Classifier_WithDisentangledAttention_EndToEnd(int span, int maxDistance)
+    [InlineData(3, 0, false)]
+    [InlineData(6, 12, false)]
+    [InlineData(4, 0, true)]
+    public void Classifier_WithDisentangledAttention_EndToEnd(int span, int maxDistance, bool debertaV1)
     {
         var config = new ClassifierConfig
         {
             VocabSize = 13, ModelDim = 8, Heads = 2, Layers = 2, FeedForwardDim = 12, MaxLength = 9, Dropout = 0f, NumClasses = 3,
             Norm = NormPlacement.PostNorm, EmbeddingNorm = true, PositionalEncoding = PositionalEncodingKind.None, DisentangledSpan = span, DisentangledMaxDistance = maxDistance,
             Pooling = Pooling.Cls, Pooler = true, PoolerActivation = PoolerActivation.Gelu,
+            DisentangledOwnProjections = debertaV1, DisentangledNorm = !debertaV1, AttentionKeyBias = !debertaV1,
         };
         var model = new TransformerClassifier(config, 3);
         Assert.False(model.Parameters.Contains("pos.weight"));
         Assert.Equal([2 * span, 8], model.Parameters["rel_embeddings.weight"].Shape);
+        Assert.Equal((debertaV1, !debertaV1), (model.Parameters.Contains("layers.1.self_attn.pos_key_proj.weight"), model.Parameters.Contains("rel_embeddings.norm.weight")));
+        Assert.False(model.Parameters.Contains("layers.1.self_attn.pos_key_proj.bias"));
         EncoderRunsAgree.GradientsOnTwoPaddedSentences_ThenPackedPaddedAndTiled(model);
+        if (debertaV1) Assert.All(model.Parameters["layers.0.self_attn.in_proj_bias"].Value[8..16].ToArray(), b => Assert.Equal(0f, b));
     }
 
     // Long sequences: the tiled inference takes keys in blocks of 256 with an online softmax, and the disentangled terms

@@ -63,15 +63,17 @@ public class ExportParityTests
     [InlineData(0, 2, true, Pooling.Cls, PoolerActivation.Tanh, 0, 8)] // MPNet's: a relative position bias on every layer's scores
     [InlineData(2, 0, true, Pooling.Cls, PoolerActivation.Tanh, 6, 0, 1)] // ALBERT's: projected embeddings, both blocks on one set of weights
     [InlineData(0, 0, true, Pooling.Cls, PoolerActivation.Gelu, 0, 0, 0, 6)] // DeBERTa's: no absolute positions, disentangled attention with log buckets
+    [InlineData(0, 0, true, Pooling.Cls, PoolerActivation.Gelu, 0, 0, 0, 6, true)] // DeBERTa v1's: positions projected by each layer's own weights, no table norm, no key bias
     public void BertFamilyClassifier_OnnxRuntimeMatchesManaged(int typeVocab, int positionOffset, bool pooler, Pooling pooling, PoolerActivation activation = PoolerActivation.Tanh,
-        int embeddingDim = 0, int relativeBuckets = 0, int layerGroups = 0, int disentangledSpan = 0)
+        int embeddingDim = 0, int relativeBuckets = 0, int layerGroups = 0, int disentangledSpan = 0, bool debertaV1 = false)
     {
         var config = Small(NormPlacement.PostNorm, pooling) with
         {
             TypeVocabSize = typeVocab, PositionOffset = positionOffset, Pooler = pooler, EmbeddingNorm = true, NormalizeEmbeddings = !pooler, LayerNormEps = 1e-12f,
             PoolerActivation = activation, EmbeddingDim = embeddingDim, RelativeAttentionBuckets = relativeBuckets, LayerGroups = layerGroups,
-            DisentangledSpan = disentangledSpan, DisentangledMaxDistance = 2 * disentangledSpan,
+            DisentangledSpan = disentangledSpan, DisentangledMaxDistance = debertaV1 ? 0 : 2 * disentangledSpan,
             PositionalEncoding = disentangledSpan > 0 ? PositionalEncodingKind.None : PositionalEncodingKind.Learned,
+            DisentangledOwnProjections = debertaV1, DisentangledNorm = !debertaV1, AttentionKeyBias = !debertaV1,
         };
         var model = new TransformerClassifier(config, 3);
         Weights.Scramble(model.Parameters, 7);

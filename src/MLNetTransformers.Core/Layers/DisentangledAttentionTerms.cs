@@ -2,9 +2,10 @@ namespace MLNetTransformers.Core.Layers;
 
 /// <summary>
 /// DeBERTa's disentangled attention terms of one self-attention layer (DeBERTa-v2's <c>disentangled_attention_bias</c> with
-/// <c>share_att_key</c> and <c>pos_att_type</c> c2p|p2c): the layer's own query and key projections of the shared relative
-/// positions (<see cref="DisentangledPositions"/>), Qr = R·Wqᵀ + bq and Kr = R·Wkᵀ + bk [rows, A], add to the score of
-/// query i and key j, per head,
+/// <c>share_att_key</c> and <c>pos_att_type</c> c2p|p2c): the layer's query and key projections of the shared relative
+/// positions (<see cref="DisentangledPositions"/>), Qr = R·Wqᵀ + bq and Kr = R·Wkᵀ + bk [rows, A], made with its query
+/// and key weights or, in DeBERTa v1, with projections of its own (<see cref="DisentangledProjections"/>: Kr without a
+/// bias), add to the score of query i and key j, per head,
 /// scale · (q_i · Kr[ρ(i − j)] + k_j · Qr[ρ(i − j)])
 /// (content-to-position and position-to-content), scale = 1/√(3·hd) as the content score's. The terms are laid out as the
 /// attention's scores (<see cref="ScaledDotProductAttention"/>: per sequence and head, padded or packed) and added there;
@@ -47,6 +48,12 @@ internal sealed class DisentangledAttentionTerms : IParallelWork
     public float Scale => 1f / MathF.Sqrt(3f * _attention.HeadDim);
 
     private int A => _attention.AttnDim;
+
+    // The projections of the positions: the layer's own (DeBERTa v1: Kr without a bias), or its query and key weights and biases.
+    private Span<float> QueryWeight => _attention.PositionProjections is { } own ? own.QueryWeight.Value : _attention.InProjWeight.Value[..(A * _attention.InDim)];
+    private Span<float> KeyWeight => _attention.PositionProjections is { } own ? own.KeyWeight.Value : _attention.InProjWeight.Value[(A * _attention.InDim)..(2 * A * _attention.InDim)];
+    private Span<float> QueryBias => _attention.PositionProjections is { } own ? own.QueryBias.Value : _attention.InProjBias is { } b ? b.Value[..A] : default;
+    private Span<float> KeyBias => _attention.PositionProjections is null && _attention.InProjBias is { } b ? b.Value[A..(2 * A)] : default;
     private int Hd => _attention.HeadDim;
     private int Heads => _attention.Heads;
 
@@ -71,12 +78,10 @@ internal sealed class DisentangledAttentionTerms : IParallelWork
         // Qr, Kr [rows, A] = R · W{q,k}ᵀ + b{q,k}, R after this layer's dropout in training
         _rows = _drop.Forward(_positions.RowsArray, rows * d, training);
         var rowsSeen = _rows.AsSpan(0, rows * d);
-        var w = _attention.InProjWeight.Value;
-        var bias = _attention.InProjBias is null ? default : _attention.InProjBias.Value;
         var qr = Workspace.Ensure(ref _qr, rows * a);
         var kr = Workspace.Ensure(ref _kr, rows * a);
-        Gemm.MatMulTransB(rowsSeen, w[..(a * d)], qr.AsSpan(0, rows * a), rows, a, d, bias.IsEmpty ? default : bias[..a]);
-        Gemm.MatMulTransB(rowsSeen, w[(a * d)..(2 * a * d)], kr.AsSpan(0, rows * a), rows, a, d, bias.IsEmpty ? default : bias[a..(2 * a)]);
+        Gemm.MatMulTransB(rowsSeen, QueryWeight, qr.AsSpan(0, rows * a), rows, a, d, QueryBias);
+        Gemm.MatMulTransB(rowsSeen, KeyWeight, kr.AsSpan(0, rows * a), rows, a, d, KeyBias);
         Workspace.Ensure(ref _terms, checked((int)total));
         _backward = false;
         WorkerPool.For(batch * Heads, this);
@@ -113,19 +118,20 @@ internal sealed class DisentangledAttentionTerms : IParallelWork
             }
         }
         // Through Qr = R·Wqᵀ + bq and Kr = R·Wkᵀ + bk: the weights' and biases' gradients, and R's.
-        var gw = _attention.InProjWeight.Grad;
         var rowsSeen = _rows.AsSpan(0, rows * d);
-        Gemm.MatMulTransA(dqr.AsSpan(0, rows * a), rowsSeen, gw[..(a * d)], a, d, rows, accumulate: true);
-        Gemm.MatMulTransA(dkr.AsSpan(0, rows * a), rowsSeen, gw[(a * d)..(2 * a * d)], a, d, rows, accumulate: true);
-        if (_attention.InProjBias is not null)
+        var own = _attention.PositionProjections;
+        var bias = _attention.InProjBias;
+        Gemm.MatMulTransA(dqr.AsSpan(0, rows * a), rowsSeen, own is null ? _attention.InProjWeight.Grad[..(a * d)] : own.QueryWeight.Grad, a, d, rows, accumulate: true);
+        Gemm.MatMulTransA(dkr.AsSpan(0, rows * a), rowsSeen, own is null ? _attention.InProjWeight.Grad[(a * d)..(2 * a * d)] : own.KeyWeight.Grad, a, d, rows, accumulate: true);
+        if (own is not null) ColumnSum.Run(dqr, rows, a, own.QueryBias.Owner.Grad, own.QueryBias.Offset);
+        else if (bias is not null)
         {
-            ColumnSum.Run(dqr, rows, a, _attention.InProjBias.Owner.Grad, _attention.InProjBias.Offset);
-            ColumnSum.Run(dkr, rows, a, _attention.InProjBias.Owner.Grad, _attention.InProjBias.Offset + a);
+            ColumnSum.Run(dqr, rows, a, bias.Owner.Grad, bias.Offset);
+            if (_attention.KeyBias) ColumnSum.Run(dkr, rows, a, bias.Owner.Grad, bias.Offset + a);
         }
-        var w = _attention.InProjWeight.Value;
         var dSeen = Workspace.Ensure(ref _dRows, rows * d);
-        Gemm.MatMul(dqr.AsSpan(0, rows * a), w[..(a * d)], dSeen.AsSpan(0, rows * d), rows, d, a);
-        Gemm.MatMul(dkr.AsSpan(0, rows * a), w[(a * d)..(2 * a * d)], dSeen.AsSpan(0, rows * d), rows, d, a, accumulate: true);
+        Gemm.MatMul(dqr.AsSpan(0, rows * a), QueryWeight, dSeen.AsSpan(0, rows * d), rows, d, a);
+        Gemm.MatMul(dkr.AsSpan(0, rows * a), KeyWeight, dSeen.AsSpan(0, rows * d), rows, d, a, accumulate: true);
         var dr = _positions.RowsGrad.AsSpan(0, rows * d);
         TensorPrimitives.Add(dr, _drop.Backward(dSeen, rows * d, inPlace: true).AsSpan(0, rows * d), dr); // through this layer's dropout
     }

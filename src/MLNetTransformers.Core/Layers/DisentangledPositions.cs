@@ -2,7 +2,7 @@ namespace MLNetTransformers.Core.Layers;
 
 /// <summary>
 /// DeBERTa's relative positions, shared by every layer of an encoder: a table <c>{prefix}weight</c> of 2·span
-/// relative-position embeddings [2·span, d] and its LayerNorm <c>{prefix}norm.*</c> (DeBERTa-v2's
+/// relative-position embeddings [2·span, d] and, unless DeBERTa v1's, its LayerNorm <c>{prefix}norm.*</c> (DeBERTa-v2's
 /// <c>encoder.rel_embeddings</c> and <c>encoder.LayerNorm</c>). The key at distance i − j from its query reads row
 /// clamp(bucket(i − j) + span, 0, 2·span − 1), bucket being DeBERTa's log buckets (exact within ±span/2, logarithmic out to
 /// <c>max_relative_positions</c>). Each layer projects the normalized rows with its own query and key weights
@@ -12,7 +12,7 @@ namespace MLNetTransformers.Core.Layers;
 public sealed class DisentangledPositions
 {
     private readonly ParameterTensor _table;
-    private readonly LayerNorm _norm;
+    private readonly LayerNorm? _norm;
     private float[]? _raw, _rows, _rowsGrad;
     private bool _prepared;
 
@@ -25,14 +25,15 @@ public sealed class DisentangledPositions
     /// <param name="dim">Width d of the rows.</param>
     /// <param name="eps">The LayerNorm's epsilon.</param>
     /// <param name="dropout">Dropout each layer applies to the normalized rows in training (DeBERTa's <c>pos_dropout</c>, its hidden dropout).</param>
-    public DisentangledPositions(ParameterSet parameters, string prefix, int span, int maxPosition, int dim, float eps, float dropout = 0f)
+    /// <param name="normalized">Whether the rows are LayerNorm-ed (DeBERTa-v2's); false = the table's rows as they are (DeBERTa v1's).</param>
+    public DisentangledPositions(ParameterSet parameters, string prefix, int span, int maxPosition, int dim, float eps, float dropout = 0f, bool normalized = true)
     {
         if (!(dropout >= 0f && dropout < 1f)) throw new ArgumentOutOfRangeException(nameof(dropout), dropout, "Dropout must be in [0, 1).");
         Dropout = dropout;
         if (span < 2) throw new ArgumentOutOfRangeException(nameof(span), span, "The relative-position span must be at least 2.");
         (Span, MaxPosition, Dim) = (span, maxPosition, dim);
         _table = parameters.Add(prefix + "weight", [2 * span, dim], Init.Normal(0.02f), decay: false);
-        _norm = new LayerNorm(parameters, prefix + "norm.", dim, eps);
+        if (normalized) _norm = new LayerNorm(parameters, prefix + "norm.", dim, eps);
     }
 
     /// <summary>Half the table's rows.</summary>
@@ -85,16 +86,16 @@ public sealed class DisentangledPositions
         (FirstRow, RowCount) = (first, last - first + 1);
         var raw = Workspace.Ensure(ref _raw, RowCount * Dim); // kept by the LayerNorm for its backward
         _table.Value.Slice(first * Dim, RowCount * Dim).CopyTo(raw);
-        _norm.Forward(raw, RowCount).AsSpan(0, RowCount * Dim).CopyTo(Workspace.Ensure(ref _rows, RowCount * Dim));
+        (_norm is null ? raw : _norm.Forward(raw, RowCount)).AsSpan(0, RowCount * Dim).CopyTo(Workspace.Ensure(ref _rows, RowCount * Dim));
         Workspace.Ensure(ref _rowsGrad, RowCount * Dim).AsSpan(0, RowCount * Dim).Clear();
         _prepared = true;
     }
 
-    /// <summary>Takes the gathered <see cref="RowsGrad"/> through the LayerNorm into the table's and the norm's gradients.</summary>
+    /// <summary>Takes the gathered <see cref="RowsGrad"/> (through the LayerNorm, when there is one) into the table's and the norm's gradients.</summary>
     public void Backward()
     {
         if (!_prepared) throw new InvalidOperationException("Backward before Prepare.");
-        var dx = _norm.Backward(_rowsGrad!, RowCount);
+        var dx = _norm is null ? _rowsGrad! : _norm.Backward(_rowsGrad!, RowCount);
         var grad = _table.Grad.Slice(FirstRow * Dim, RowCount * Dim);
         TensorPrimitives.Add(grad, dx.AsSpan(0, RowCount * Dim), grad);
     }

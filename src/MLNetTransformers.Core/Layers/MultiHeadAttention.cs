@@ -152,6 +152,19 @@ public sealed class MultiHeadAttention
     private DisentangledAttentionTerms? _disentangled, _terms;
 
     /// <summary>
+    /// DeBERTa v1: this layer's own projections of the relative positions (<see cref="DisentangledProjections"/>); null =
+    /// its query and key weights project them (DeBERTa-v2/v3).
+    /// </summary>
+    public DisentangledProjections? PositionProjections { get; set; }
+
+    /// <summary>
+    /// Whether the keys have a bias (the middle third of <see cref="InProjBias"/>); false holds it at 0, untrained, as if
+    /// absent (DeBERTa v1's input projection has a query and a value bias only; through the position-to-content term a key
+    /// bias would change the scores).
+    /// </summary>
+    public bool KeyBias { get; set; } = true;
+
+    /// <summary>
     /// Rotary position embedding applied to this layer's queries and keys (<see cref="RotaryPositions"/>: ModernBERT's and NomicBERT's), or
     /// null. Bidirectional self-attention only.
     /// </summary>
@@ -258,6 +271,7 @@ public sealed class MultiHeadAttention
     private void InProject(float[] x, int n, float[] qkv)
     {
         var bias = InProjBias is null ? default : InProjBias.Value;
+        if (!KeyBias && !bias.IsEmpty) bias.Slice(AttnDim, AttnDim).Clear(); // held at 0: the layer has no key bias
         var input = x.AsSpan(0, n * InDim);
         var output = qkv.AsSpan(0, n * 3 * AttnDim);
         if (InProjInt8 is { } q8) Int8Gemm.Multiply(input, n, q8, output, bias);
@@ -284,7 +298,11 @@ public sealed class MultiHeadAttention
             _disentangled?.Backward(_attention.ScoreTermsGradient, dqkv);
             Rotary?.Rotate(dqkv, 3 * a, a, _batch, _tq, _packed, inverse: true); // d(q, k) before the rotation
             Gemm.MatMulTransA(dqkv.AsSpan(0, n * 3 * a), _x.AsSpan(0, n * d), gw, 3 * a, d, n, accumulate: true);
-            if (InProjBias is not null) ColumnSum.Run(dqkv, n, 3 * a, InProjBias.Owner.Grad, InProjBias.Offset);
+            if (InProjBias is not null)
+            {
+                ColumnSum.Run(dqkv, n, 3 * a, InProjBias.Owner.Grad, InProjBias.Offset);
+                if (!KeyBias) InProjBias.Grad.Slice(a, a).Clear();
+            }
             Gemm.MatMul(dqkv.AsSpan(0, n * 3 * a), w, dx.AsSpan(0, n * d), n, d, 3 * a);
             return dx;
         }

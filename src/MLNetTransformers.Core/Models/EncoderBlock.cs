@@ -27,7 +27,8 @@ public sealed class EncoderBlock
         _dim = config.ModelDim;
         var mha = new MultiHeadAttention(parameters, prefix + "self_attn.", config.ModelDim, config.Heads, causal, config.Biases)
         {
-            AttentionDropout = config.AttentionDropout, AttentionDropoutSeed = seed + 4,
+            AttentionDropout = config.AttentionDropout, AttentionDropoutSeed = seed + 4, KeyBias = config.AttentionKeyBias,
+            PositionProjections = config.DisentangledOwnProjections ? new DisentangledProjections(parameters, prefix + "self_attn.", config.ModelDim, config.ModelDim) : null,
         };
         mha.Window = config.WindowOf(layer);
         var ff = new FeedForward(parameters, prefix, config.ModelDim, config.FeedForwardDim, config.Activation, config.Dropout, seed + 1, config.GatedFeedForward, config.Biases,

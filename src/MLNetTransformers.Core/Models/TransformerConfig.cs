@@ -106,6 +106,19 @@ public record TransformerConfig
     public int DisentangledSpan { get; init; }
     /// <summary>The distance DeBERTa's log buckets reach (<c>max_relative_positions</c>, 512 in DeBERTa-v3); 0 = no log buckets (distances clamped at the span).</summary>
     public int DisentangledMaxDistance { get; init; }
+    /// <summary>
+    /// DeBERTa (v1)'s disentangled attention: each layer projects the relative positions with weights of its own
+    /// (<c>pos_key_proj</c> without a bias, <c>pos_query_proj</c> with one: DeBERTa's <c>pos_proj</c> and <c>pos_q_proj</c>;
+    /// <see cref="Layers.DisentangledProjections"/>) rather than with its query and key weights. Needs <see cref="DisentangledSpan"/>.
+    /// </summary>
+    public bool DisentangledOwnProjections { get; init; }
+    /// <summary>Whether the relative-position table is LayerNorm-ed before the layers project it (DeBERTa-v2's <c>norm_rel_ebd</c> layer_norm; DeBERTa v1's is not).</summary>
+    public bool DisentangledNorm { get; init; } = true;
+    /// <summary>
+    /// Whether the self-attention's keys have a bias when the blocks have biases (<see cref="Biases"/>): DeBERTa v1's input
+    /// projection has a query and a value bias only, so its key bias stays 0 and is not trained. Encoders only.
+    /// </summary>
+    public bool AttentionKeyBias { get; init; } = true;
     /// <summary>Sentence embeddings are scaled to unit length (sentence-transformers' Normalize module).</summary>
     public bool NormalizeEmbeddings { get; init; }
     /// <summary>
@@ -211,6 +224,9 @@ public record TransformerConfig
             throw new ArgumentException($"{nameof(DisentangledSpan)} must be 0 (none) or in [2, {MaxLengthLimit}], got {DisentangledSpan}.");
         if (DisentangledMaxDistance != 0 && (DisentangledSpan == 0 || DisentangledMaxDistance <= DisentangledSpan / 2 + 1 || DisentangledMaxDistance > MaxLengthLimit))
             throw new ArgumentException($"{nameof(DisentangledMaxDistance)} must be 0 or, with a span, above half the span + 1 and at most {MaxLengthLimit}, got {DisentangledMaxDistance}.");
+        if ((DisentangledOwnProjections || !DisentangledNorm) && DisentangledSpan == 0)
+            throw new ArgumentException($"{(DisentangledOwnProjections ? nameof(DisentangledOwnProjections) : nameof(DisentangledNorm) + " false")} shapes disentangled attention; set {nameof(DisentangledSpan)} too.");
+        if (!AttentionKeyBias && !Biases) throw new ArgumentException($"{nameof(AttentionKeyBias)} false leaves out the key bias of projections that have biases; {nameof(Biases)} is false.");
         if (DisentangledSpan > 0 && RelativeAttentionBuckets > 0) throw new ArgumentException($"{nameof(DisentangledSpan)} and {nameof(RelativeAttentionBuckets)} are two kinds of relative attention; choose one.");
         if (LayerGroups < 0 || LayerGroups > Layers) throw new ArgumentException($"{nameof(LayerGroups)} must be in [0, {nameof(Layers)} = {Layers}] (0 = no sharing), got {LayerGroups}.");
         if (RotaryTheta != 0f && !(RotaryTheta > 1f && float.IsFinite(RotaryTheta))) throw new ArgumentException($"{nameof(RotaryTheta)} must be 0 (none) or a finite number above 1, got {RotaryTheta}.");

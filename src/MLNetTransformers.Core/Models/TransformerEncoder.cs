@@ -70,7 +70,7 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
         if (config.DisentangledSpan > 0)
         {
             Disentangled = new DisentangledPositions(parameters, prefix + "rel_embeddings.", config.DisentangledSpan, config.DisentangledMaxDistance, config.ModelDim,
-                config.LayerNormEps, dropout: config.Dropout);
+                config.LayerNormEps, dropout: config.Dropout, normalized: config.DisentangledNorm);
             foreach (var block in _blocks) block.SelfAttention.Disentangled = Disentangled;
         }
         if (config.RelativeAttentionBuckets > 0)
