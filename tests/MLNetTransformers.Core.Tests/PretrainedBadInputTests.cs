@@ -68,7 +68,8 @@ public class PretrainedBadInputTests
         Assert.Contains("the config describes an encoder of at least", Refused<InvalidDataException>(Albert(c => c["num_hidden_groups"] = 3)));
     }
 
-    // DeBERTa's relative attention: the settings DeBERTa-v3 uses are read, every other one is named (v1's model_type too).
+    // DeBERTa's relative attention: the settings DeBERTa-v3 and DeBERTa v1 use are read, every other one is named (v2's log
+    // buckets under v1's model_type too).
     [Fact]
     public void DebertaSettingsTheEngineCannotRun_AreNamed()
     {
@@ -80,7 +81,11 @@ public class PretrainedBadInputTests
         Assert.Contains("norm_rel_ebd without layer_norm", Refused<NotSupportedException>(Deberta(c => c["norm_rel_ebd"] = "none")));
         Assert.Contains("embedding_size other than hidden_size", Refused<NotSupportedException>(Deberta(c => c["embedding_size"] = 8)));
         Assert.Contains("pooler_hidden_act 'tanh'", Refused<NotSupportedException>(Deberta(c => c["pooler_hidden_act"] = "tanh")));
-        Assert.Contains("model_type 'deberta' is not supported", Refused<NotSupportedException>(Deberta(c => c["model_type"] = "deberta")));
+        Assert.Contains("position_buckets (DeBERTa-v2's log buckets, with model_type deberta) is not supported", Refused<NotSupportedException>(Deberta(c => c["model_type"] = "deberta")));
+        string V1(Action<JsonObject> edit) => Edited("deberta-v1", edit);
+        Assert.Contains("talking_head is not supported", Refused<NotSupportedException>(V1(c => c["talking_head"] = true)));
+        Assert.Contains("pos_att_type [c2p, p2p] (only both c2p and p2c)", Refused<NotSupportedException>(V1(c => c["pos_att_type"] = "c2p|p2p")));
+        Assert.Contains("relative_attention other than true", Refused<NotSupportedException>(V1(c => c["relative_attention"] = false)));
         // "p2c|c2p" as one text, as older configs write it, is read as the list.
         string pipe = Deberta(c => c["pos_att_type"] = "p2c|c2p");
         try { Assert.Equal(6, PretrainedCheckpoint.LoadFolder(pipe).Encoder.Config.DisentangledSpan); }

@@ -38,6 +38,7 @@ public class PretrainedCheckpointTests
     [InlineData("mpnet", "MPNet", 0, true)]
     [InlineData("albert", "ALBERT", 2, true)]
     [InlineData("deberta", "DeBERTa-v2", 0, false)]
+    [InlineData("deberta-v1", "DeBERTa", 0, false)] // one in_proj read head by head, q_bias and v_bias, positions projected by pos_proj and pos_q_proj
     [InlineData("nomic", "NomicBERT", 2, true)] // rotary positions, SwiGLU, bias-free projections, an embedding padded to 48 rows
     [InlineData("jina", "JinaBERT", 2, true)] // ALiBi over 6 heads, GeGLU with a bias-free gated layer, an embedding padded to 64 rows
     [InlineData("mosaic", "MosaicBERT", 2, true)] // JinaBERT's architecture with one packed Wqkv, position_embedding_type "absolute" ignored
@@ -65,9 +66,14 @@ public class PretrainedCheckpointTests
         // embedding_hidden_mapping_in); ALBERT's three blocks run one set of weights.
         Assert.Equal(folder is "electra" or "albert" ? (8, true) : (c.ModelDim, false), (c.EmbeddingWidth, c.ProjectsEmbeddings));
         Assert.Equal(folder == "albert" ? (3, 1, true) : (2, 0, false), (c.Layers, c.LayerGroups, c.SharesLayers));
-        // DeBERTa's positions are relative only: a table of 2 × 6 rows, log buckets out to 12, no absolute table.
-        Assert.Equal(folder == "deberta" ? (6, 12, Layers.PositionalEncodingKind.None) : (0, 0, folder is "nomic" or "jina" or "mosaic" or "gte" ? Layers.PositionalEncodingKind.None : Layers.PositionalEncodingKind.Learned),
-            (c.DisentangledSpan, c.DisentangledMaxDistance, c.PositionalEncoding));
+        // DeBERTa's positions are relative only: a table of 2 × 6 rows, log buckets out to 12, no absolute table; DeBERTa
+        // v1's a table of 2 × 4 rows, not normalized, projected by each layer's own weights, no key bias.
+        Assert.Equal(folder switch
+        {
+            "deberta" => (6, 12, Layers.PositionalEncodingKind.None), "deberta-v1" => (4, 0, Layers.PositionalEncodingKind.None),
+            _ => (0, 0, folder is "nomic" or "jina" or "mosaic" or "gte" ? Layers.PositionalEncodingKind.None : Layers.PositionalEncodingKind.Learned),
+        }, (c.DisentangledSpan, c.DisentangledMaxDistance, c.PositionalEncoding));
+        Assert.Equal(folder == "deberta-v1" ? (true, false, false) : (false, true, true), (c.DisentangledOwnProjections, c.DisentangledNorm, c.AttentionKeyBias));
         // NomicBERT's queries and keys rotate (base 1000), its SwiGLU blocks gate, its projections have no biases, its norms do.
         // JinaBERT's attention has ALiBi's biases, its GeGLU blocks gate, their gated layer has no bias.
         Assert.Equal(folder switch
@@ -112,7 +118,11 @@ public class PretrainedCheckpointTests
         int compared = 0;
         foreach (var p in encoder.Parameters.Tensors)
         {
-            var reference = loaded.Family.SourceNames(p.Name)!.SelectMany(n => grads.GetProperty(n).EnumerateArray().Select(v => v.GetDouble())).ToArray();
+            // The family's tensors' gradients stacked (0 for a part it has no tensor for), in the engine's layout.
+            var parts = loaded.Family.SourceNames(p.Name)!;
+            var stacked = parts.SelectMany(n => n.Length == 0 ? new float[p.Length / parts.Length] : grads.GetProperty(n).EnumerateArray().Select(v => (float)v.GetDouble())).ToArray();
+            loaded.Family.Repack?.Invoke(p.Name, stacked, c, true);
+            var reference = stacked.Select(v => (double)v).ToArray();
             Assert.Equal(p.Length, reference.Length);
             double scale = Math.Max(reference.Max(Math.Abs), 1e-6), worst = 0;
             var g = p.Grad;

@@ -21,6 +21,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("mpnet-classifier", "MPNet", new[] { "NEGATIVE", "POSITIVE" })]
     [InlineData("albert-classifier", "ALBERT", new[] { "negative", "positive" })] // 4 blocks in 2 shared sets, the encoder's pooler
     [InlineData("deberta-classifier", "DeBERTa-v2", new[] { "negative", "neutral", "positive" })] // disentangled attention, ContextPooler + GELU
+    [InlineData("deberta-v1-classifier", "DeBERTa", new[] { "NEGATIVE", "POSITIVE" })] // DeBERTa v1's in_proj, q_bias/v_bias, own position projections
     [InlineData("nomic-classifier", "NomicBERT", new[] { "NEGATIVE", "POSITIVE" })] // rotary positions, SwiGLU, BERT's pooler with its bias
     [InlineData("jina-classifier", "JinaBERT", new[] { "NEGATIVE", "POSITIVE" })] // ALiBi, GeGLU, BERT's pooler (emb_pooler mean is for embeddings)
     [InlineData("mosaic-classifier", "MosaicBERT", new[] { "NEGATIVE", "POSITIVE" })] // Wqkv, ALiBi, GeGLU, BERT's pooler
@@ -49,7 +50,7 @@ public class SequenceClassifierCheckpointTests
     [Fact]
     public void OnlyBertsClassifier_UsesThePretrainedPooler()
     {
-        Assert.Equal(["DeBERTa-v2", "DistilBERT", "ELECTRA", "ModernBERT", "MPNet", "RoBERTa"], EncoderFamily.All.Where(f => f.ClassifierHasOwnDenseLayer).Select(f => f.Name).Order());
+        Assert.Equal(["DeBERTa", "DeBERTa-v2", "DistilBERT", "ELECTRA", "ModernBERT", "MPNet", "RoBERTa"], EncoderFamily.All.Where(f => f.ClassifierHasOwnDenseLayer).Select(f => f.Name).Order());
         Assert.False(EncoderFamily.Bert.ClassifierHasOwnDenseLayer);
     }
 
@@ -81,6 +82,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("mpnet-classifier")]
     [InlineData("albert-classifier")]
     [InlineData("deberta-classifier")]
+    [InlineData("deberta-v1-classifier")] // in_proj written back head by head, no key bias tensor
     [InlineData("modernbert-classifier")] // mean pooling through head.dense + GELU + head.norm
     [InlineData("nomic-classifier")]
     [InlineData("jina-classifier")]

@@ -46,6 +46,27 @@ public sealed class EncoderFamily
     /// ends of their names; transformers' <c>_keys_to_ignore_on_load_unexpected</c>: DeBERTa-v3's position table).
     /// </summary>
     public IReadOnlyList<string> IgnoredTensors { get; private init; } = [];
+
+    /// <summary>
+    /// Reorders a parameter's values between the family's layout and the engine's (<c>toEngine</c>), for families that
+    /// pack a tensor otherwise (DeBERTa v1's input projection, head by head); null = every tensor as the engine lays it out.
+    /// </summary>
+    internal Action<string, Span<float>, TransformerConfig, bool>? Repack { get; private init; }
+
+    // DeBERTa v1's in_proj rows are, head by head, its query, key and value rows (h, t, d); the engine's are all queries,
+    // all keys, all values (t, h, d).
+    private static void HeadsInterleavedQkv(string parameter, Span<float> values, TransformerConfig c, bool toEngine)
+    {
+        if (!parameter.EndsWith("self_attn.in_proj_weight", StringComparison.Ordinal)) return;
+        int a = c.ModelDim, hd = a / c.Heads, d = values.Length / (3 * a);
+        var copy = values.ToArray();
+        for (int h = 0; h < c.Heads; h++)
+            for (int t = 0; t < 3; t++)
+            {
+                int engine = (t * a + h * hd) * d, family = (h * 3 * hd + t * hd) * d;
+                (toEngine ? copy.AsSpan(family, hd * d) : copy.AsSpan(engine, hd * d)).CopyTo(values.Slice(toEngine ? engine : family, hd * d));
+            }
+    }
     /// <summary>The <c>model_type</c> values of config.json that mean this family.</summary>
     public IReadOnlyList<string> ModelTypes { get; }
     /// <summary>Prefix a task model's checkpoint puts before the encoder's tensors (<c>bert.</c>); bare encoders have none.</summary>
@@ -78,7 +99,10 @@ public sealed class EncoderFamily
             ("PositionalEncoding", config.PositionalEncoding, back.PositionalEncoding), ("EmbeddingNorm", config.EmbeddingNorm, back.EmbeddingNorm),
             ("EmbeddingWidth", config.EmbeddingWidth, back.EmbeddingWidth), ("RelativeAttentionBuckets", config.RelativeAttentionBuckets, back.RelativeAttentionBuckets),
             ("LayerGroups", config.LayerGroups, back.LayerGroups), ("DisentangledSpan", config.DisentangledSpan, back.DisentangledSpan),
-            ("DisentangledMaxDistance", config.DisentangledMaxDistance, back.DisentangledMaxDistance), ("Biases", config.Biases, back.Biases), ("NormBiases", config.NormBiases, back.NormBiases),
+            ("DisentangledMaxDistance", config.DisentangledMaxDistance, back.DisentangledMaxDistance),
+            ("DisentangledOwnProjections", config.DisentangledOwnProjections, back.DisentangledOwnProjections),
+            ("DisentangledNorm", config.DisentangledSpan == 0 || config.DisentangledNorm, back.DisentangledSpan == 0 || back.DisentangledNorm),
+            ("AttentionKeyBias", !config.Biases || config.AttentionKeyBias, !back.Biases || back.AttentionKeyBias), ("Biases", config.Biases, back.Biases), ("NormBiases", config.NormBiases, back.NormBiases),
             ("GatedFeedForward", config.GatedFeedForward, back.GatedFeedForward),
             // what each block runs, however the settings spell it (a local base equal to the global one, say)
             ("per-block rotary bases", PerBlock(config, config.RotaryThetaOf), PerBlock(back, back.RotaryThetaOf)), ("per-block windows", PerBlock(config, config.WindowOf), PerBlock(back, back.WindowOf)),
@@ -107,6 +131,7 @@ public sealed class EncoderFamily
         : (config.GatedFeedForward && !config.ActivatedHalfFirst) || config.RotaryScaling != 1f ? Gte
         : (config.RotaryTheta > 0f || config.GatedFeedForward) && config.Norm == NormPlacement.PostNorm ? NomicBert
         : config.RotaryTheta > 0f || config.GatedFeedForward ? ModernBert
+        : config.DisentangledOwnProjections ? DebertaV1
         : config.DisentangledSpan > 0 ? DebertaV2
         : config.LayerGroups > 0 ? Albert
         : config.RelativeAttentionBuckets > 0 ? Mpnet
@@ -207,6 +232,21 @@ public sealed class EncoderFamily
     };
 
     /// <summary>
+    /// DeBERTa v1 (<c>DebertaModel</c>, e.g. deberta-base, deberta-large-mnli; <c>model_type</c> deberta): DeBERTa-v2's
+    /// layers and disentangled attention, but one input projection <c>attention.self.in_proj</c> whose rows hold each head's
+    /// query, key and value in turn, a query and a value bias (<c>q_bias</c>, <c>v_bias</c>) and no key bias, the relative
+    /// positions projected by each layer's own <c>pos_q_proj</c> and <c>pos_proj</c> (no bias), the table of relative
+    /// positions not normalized and no log buckets. Its classifier's head is DeBERTa-v2's; its masked-LM head BERT's <c>cls.predictions</c>.
+    /// </summary>
+    public static EncoderFamily DebertaV1 { get; } = new("DeBERTa", ["deberta"], "deberta.", ["embeddings.", "encoder."],
+        DebertaV1Config, WriteDebertaV1Config, DebertaV1Names,
+        MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.bias", "cls.predictions.decoder.weight"),
+        new SequenceClassifierHead("DebertaForSequenceClassification", "pooler.dense.", "classifier.", PoolerActivation.Gelu))
+    {
+        Repack = HeadsInterleavedQkv,
+    };
+
+    /// <summary>
     /// ModernBERT (<c>ModernBertModel</c>, e.g. ModernBERT-base; <c>model_type</c> modernbert): no absolute positions but
     /// rotary ones (<c>global_rope_theta</c>, and <c>local_rope_theta</c> in the layers that attend within a sliding window of
     /// <c>local_attention</c> / 2 on each side, all but every <c>global_attn_every_n_layers</c>-th), pre-norm blocks (the
@@ -272,7 +312,7 @@ public sealed class EncoderFamily
         new SequenceClassifierHead("NewForSequenceClassification", "new.pooler.dense.", "classifier.", PoolerActivation.Tanh));
 
     /// <summary>Every family the readers know.</summary>
-    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV2, ModernBert, NomicBert, JinaBert, MosaicBert, Gte];
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV1, DebertaV2, ModernBert, NomicBert, JinaBert, MosaicBert, Gte];
 
     // NewConfig (Alibaba-NLP/new-impl): what GTE v1.5's and gte-multilingual's checkpoints use is read, the rest refused
     // by name. unpad_inputs and use_memory_efficient_attention choose kernels (xformers), not results, and are ignored.
@@ -657,9 +697,7 @@ public sealed class EncoderFamily
         string Refuse(string what) => throw new NotSupportedException($"{src}: {what} is not supported; DeBERTa-v3's settings are.");
         if (Get(c, "relative_attention") is not { ValueKind: JsonValueKind.True }) Refuse("relative_attention other than true");
         if (Get(c, "share_att_key") is not { ValueKind: JsonValueKind.True }) Refuse("share_att_key other than true");
-        var kinds = Get(c, "pos_att_type") is { } t
-            ? t.ValueKind == JsonValueKind.Array ? t.EnumerateArray().Select(k => k.ToString().Trim().ToLowerInvariant()).ToHashSet()
-            : t.ToString().Split('|').Select(k => k.Trim().ToLowerInvariant()).ToHashSet() : [];
+        var kinds = PositionAttentionKinds(c);
         if (!kinds.SetEquals(["c2p", "p2c"])) Refuse($"pos_att_type [{string.Join(", ", kinds)}] (only both c2p and p2c)");
         if (!Str(c, "norm_rel_ebd", src, "none").Split('|').Select(x => x.Trim()).Contains("layer_norm")) Refuse("norm_rel_ebd without layer_norm");
         if (Int(c, "conv_kernel_size", src, 0) > 0) Refuse("conv_kernel_size (DeBERTa-v2-xlarge's convolution)");
@@ -677,6 +715,69 @@ public sealed class EncoderFamily
             DisentangledSpan = buckets > 0 ? buckets : maxRelative, DisentangledMaxDistance = buckets > 0 ? maxRelative : 0,
             Pooling = Pooling.Cls, PoolerActivation = PoolerActivation.Gelu,
         };
+    }
+
+    // DebertaConfig (v1): BERT's keys and the disentangled attention's, read as DeBERTa-v2's are but with the layers' own
+    // position projections, no table norm and no log buckets; what its released models do not use is refused by name.
+    private static TransformerConfig DebertaV1Config(JsonElement c, string src)
+    {
+        var config = BertConfig(c, src, positionOffset: 0);
+        string Refuse(string what) => throw new NotSupportedException($"{src}: {what} is not supported; DeBERTa's released settings are.");
+        if (Get(c, "relative_attention") is not { ValueKind: JsonValueKind.True }) Refuse("relative_attention other than true");
+        if (Get(c, "talking_head") is { ValueKind: JsonValueKind.True }) Refuse("talking_head");
+        if (!PositionAttentionKinds(c).SetEquals(["c2p", "p2c"])) Refuse($"pos_att_type [{string.Join(", ", PositionAttentionKinds(c))}] (only both c2p and p2c)");
+        if (Int(c, "position_buckets", src, -1) > 0) Refuse("position_buckets (DeBERTa-v2's log buckets, with model_type deberta)");
+        if (Int(c, "embedding_size", src, config.ModelDim) != config.ModelDim) Refuse("embedding_size other than hidden_size");
+        if (Int(c, "pooler_hidden_size", src, config.ModelDim) != config.ModelDim) Refuse("pooler_hidden_size other than hidden_size");
+        if (Str(c, "pooler_hidden_act", src, "gelu") != "gelu") Refuse($"pooler_hidden_act '{Str(c, "pooler_hidden_act", src, "gelu")}' (only gelu)");
+        int positions = Int(c, "max_position_embeddings", src, 512), maxRelative = Int(c, "max_relative_positions", src, -1);
+        if (maxRelative < 1) maxRelative = positions;
+        bool biasedInput = Get(c, "position_biased_input") is not { ValueKind: JsonValueKind.False };
+        return config with
+        {
+            TypeVocabSize = Int(c, "type_vocab_size", src, 0), LayerNormEps = Float(c, "layer_norm_eps", src, 1e-7f),
+            PositionalEncoding = biasedInput ? PositionalEncodingKind.Learned : PositionalEncodingKind.None,
+            DisentangledSpan = maxRelative, DisentangledOwnProjections = true, DisentangledNorm = false, AttentionKeyBias = false,
+            Pooling = Pooling.Cls, PoolerActivation = PoolerActivation.Gelu,
+        };
+    }
+
+    // pos_att_type as a list or DeBERTa's "c2p|p2c" text, lower-cased.
+    private static HashSet<string> PositionAttentionKinds(JsonElement c) => Get(c, "pos_att_type") is { } t
+        ? t.ValueKind == JsonValueKind.Array ? t.EnumerateArray().Select(k => k.ToString().Trim().ToLowerInvariant()).ToHashSet()
+        : t.ToString().Split('|').Select(k => k.Trim().ToLowerInvariant()).ToHashSet() : [];
+
+    private static JsonObject WriteDebertaV1Config(TransformerConfig c)
+    {
+        var json = WriteBertConfig(c, "bert");
+        json["model_type"] = "deberta";
+        json["architectures"] = new JsonArray("DebertaModel");
+        json["relative_attention"] = true;
+        json["pos_att_type"] = new JsonArray("c2p", "p2c");
+        json["position_biased_input"] = c.PositionalEncoding == PositionalEncodingKind.Learned;
+        json["max_relative_positions"] = c.DisentangledSpan;
+        json["pooler_hidden_size"] = c.ModelDim;
+        json["pooler_hidden_act"] = "gelu";
+        return json;
+    }
+
+    // DeBERTa v1's names: DeBERTa-v2's, but one in_proj (rows repacked by HeadsInterleavedQkv), q_bias and v_bias around a
+    // key bias it does not have (""), pos_q_proj and pos_proj, and no LayerNorm of the relative positions.
+    private static string[]? DebertaV1Names(string p)
+    {
+        if (p.StartsWith("layers.", StringComparison.Ordinal) && p.IndexOf('.', 7) is int dot and > 0)
+        {
+            string at = $"encoder.layer.{p[7..dot]}.attention.self.";
+            switch (p[(dot + 1)..])
+            {
+                case "self_attn.in_proj_weight": return [at + "in_proj.weight"];
+                case "self_attn.in_proj_bias": return [at + "q_bias", "", at + "v_bias"];
+                case "self_attn.pos_query_proj.weight": return [at + "pos_q_proj.weight"];
+                case "self_attn.pos_query_proj.bias": return [at + "pos_q_proj.bias"];
+                case "self_attn.pos_key_proj.weight": return [at + "pos_proj.weight"];
+            }
+        }
+        return p.StartsWith("rel_embeddings.norm.", StringComparison.Ordinal) ? null : DebertaV2Names(p);
     }
 
     private static JsonObject WriteDebertaV2Config(TransformerConfig c)

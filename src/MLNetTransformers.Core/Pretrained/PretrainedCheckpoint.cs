@@ -85,7 +85,7 @@ public static class PretrainedCheckpoint
             var model = new TransformerClassifier(classifierConfig);
             var headNames = head.ToDictionary(h => h.Item2, h => h.Item1);
             var names = new Resolver(family, tensors);
-            var used = Fill(model.Parameters, p => headNames.TryGetValue(p, out var source) ? [source] : family.SourceNames(p), family, names, tensors, src);
+            var used = Fill(model.Parameters, p => headNames.TryGetValue(p, out var source) ? [source] : family.SourceNames(p), family, names, tensors, src, classifierConfig);
             Unused(tensors, used, names, family, poolerRead: false, src);
             return new LoadedClassifier(model, family, labels);
         });
@@ -134,7 +134,7 @@ public static class PretrainedCheckpoint
             throw new NotSupportedException("This encoder has both BERT's pooler and a sentence-transformers Dense module; a folder holds one or the other.");
         if (c.Pooler && c.PoolerActivation != PoolerActivation.Tanh)
             throw new NotSupportedException($"This encoder's pooler ({c.PoolerActivation}) is a classifier's head (DistilBERT's pre_classifier, ELECTRA's classifier.dense); Hugging Face's encoders have no such part.");
-        var tensors = Tensors(encoder.Copy().Parameters, family, prefix: "", head: null); // Copy: the encoder's parameters alone
+        var tensors = Tensors(encoder.Copy().Parameters, family, prefix: "", head: null, encoder.Config); // Copy: the encoder's parameters alone
         Directory.CreateDirectory(folder);
         WriteText(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         SafeTensorsFile.Write(Path.Combine(folder, "model.safetensors"), tensors);
@@ -197,7 +197,7 @@ public static class PretrainedCheckpoint
         config["architectures"] = new JsonArray(head.Architecture);
         config["id2label"] = new JsonObject(labels.Select((l, i) => KeyValuePair.Create(i.ToString(System.Globalization.CultureInfo.InvariantCulture), (JsonNode?)l)));
         config["label2id"] = new JsonObject(labels.Distinct().Select(l => KeyValuePair.Create(l, (JsonNode?)labels.ToList().IndexOf(l))));
-        var tensors = Tensors(model.Encoder.Copy().Parameters, family, family.Prefix, head);
+        var tensors = Tensors(model.Encoder.Copy().Parameters, family, family.Prefix, head, model.Encoder.Config);
         foreach (var part in new[] { "weight", "bias" })
         {
             var p = model.Parameters["head." + part];
@@ -209,9 +209,10 @@ public static class PretrainedCheckpoint
         return family;
     }
 
-    // An encoder's parameters as the family's checkpoint tensors (without a prefix for a bare encoder, with it inside a
-    // task model); the pooler under the head's names when given (a classifier's head), else as the family names it.
-    private static List<(string, int[], ReadOnlyMemory<float>)> Tensors(Layers.ParameterSet parameters, EncoderFamily family, string prefix, SequenceClassifierHead? head)
+    // An encoder's parameters (a copy: a family's own layout is made in place) as the family's checkpoint tensors (without a
+    // prefix for a bare encoder, with it inside a task model); the pooler under the head's names when given (a classifier's
+    // head), else as the family names it.
+    private static List<(string, int[], ReadOnlyMemory<float>)> Tensors(Layers.ParameterSet parameters, EncoderFamily family, string prefix, SequenceClassifierHead? head, TransformerConfig config)
     {
         var tensors = new List<(string, int[], ReadOnlyMemory<float>)>();
         foreach (var p in parameters.Tensors)
@@ -226,11 +227,22 @@ public static class PretrainedCheckpoint
                 continue;
             }
             var names = family.SourceNames(p.Name) ?? throw new NotSupportedException($"A {family.Name} checkpoint has no tensor for the encoder's parameter '{p.Name}'.");
-            // Stacked parameters (q;k;v) are written as the family's separate tensors, an equal share of the rows each.
+            // Stacked parameters (q;k;v) are written as the family's separate tensors, an equal share of the rows each; a share
+            // the family has no tensor for ("": DeBERTa v1's key bias) is 0 and left out.
+            family.Repack?.Invoke(p.Name, p.Value, config, false);
             var shape = p.Shape.ToArray();
             shape[0] /= names.Length;
             int size = p.Length / names.Length;
-            for (int i = 0; i < names.Length; i++) tensors.Add((prefix + names[i], shape, values.Slice(i * size, size)));
+            for (int i = 0; i < names.Length; i++)
+            {
+                if (names[i].Length == 0)
+                {
+                    if (TensorPrimitives.MaxMagnitude(values.Span.Slice(i * size, size)) != 0f)
+                        throw new NotSupportedException($"A {family.Name} checkpoint has no tensor for part {i + 1} of '{p.Name}', and this encoder's is not 0.");
+                    continue;
+                }
+                tensors.Add((prefix + names[i], shape, values.Slice(i * size, size)));
+            }
         }
         return tensors;
     }
@@ -331,7 +343,7 @@ public static class PretrainedCheckpoint
         config.Validate();
         EnsureRoom(tensors, config, ModelKind.Encoder, src, "an encoder");
         var encoder = new TransformerEncoder(config);
-        var used = Fill(encoder.Parameters, family.SourceNames, family, names, tensors, src);
+        var used = Fill(encoder.Parameters, family.SourceNames, family, names, tensors, src, config);
         if (dense is not null) WithWeights(dense.Folder, d => ReadDense(encoder, d));
         return new LoadedEncoder(encoder, family, Unused(tensors, used, names, family, pooler, src));
     }
@@ -403,7 +415,7 @@ public static class PretrainedCheckpoint
         config.Validate();
         EnsureRoom(tensors, config, ModelKind.Encoder, src, "an encoder");
         var model = new MaskedLanguageModel(config);
-        var used = Fill(model.Parameters, p => family.SourceNames(p) ?? (family.MaskedLanguageModelName(p) is { } n ? [n] : null), family, names, tensors, src);
+        var used = Fill(model.Parameters, p => family.SourceNames(p) ?? (family.MaskedLanguageModelName(p) is { } n ? [n] : null), family, names, tensors, src, config);
         // The decoder is the word embedding (tied); a checkpoint that stores it must store the same matrix.
         if (names.Find(family.TiedDecoderName) is { } decoder)
         {
@@ -418,7 +430,7 @@ public static class PretrainedCheckpoint
     }
 
     // Reads every parameter of `target` from the tensors `names` gives it (q;k;v stacked), checking shapes; returns the tensors read.
-    private static HashSet<string> Fill(ParameterSet target, Func<string, string[]?> sources, EncoderFamily family, Resolver names, ITensorSource tensors, string src)
+    private static HashSet<string> Fill(ParameterSet target, Func<string, string[]?> sources, EncoderFamily family, Resolver names, ITensorSource tensors, string src, TransformerConfig config)
     {
         var used = new HashSet<string>(StringComparer.Ordinal);
         foreach (var p in target.Tensors)
@@ -426,11 +438,18 @@ public static class PretrainedCheckpoint
             if (p.Name.StartsWith(TransformerEncoder.SentenceDensePrefix, StringComparison.Ordinal)) continue; // a Dense module's: its own folder
             var parts = sources(p.Name) ?? throw new InvalidOperationException($"The {family.Name} family has no tensor for parameter '{p.Name}'.");
             string prefix = family.SourceNames(p.Name) is null ? "" : family.Prefix; // task heads sit outside the encoder's prefix
-            var found = parts.Select(n => names.Find(n) ?? throw new InvalidDataException($"{src} lacks the tensor '{prefix}{n}' ({family.Name} parameter for '{p.Name}', shape [{string.Join(", ", PartShape(p.Shape, parts.Length))}]).")).ToArray();
+            // A part the family has no tensor for ("": DeBERTa v1's key bias) is 0.
+            var found = parts.Select(n => n.Length == 0 ? "" : names.Find(n) ?? throw new InvalidDataException($"{src} lacks the tensor '{prefix}{n}' ({family.Name} parameter for '{p.Name}', shape [{string.Join(", ", PartShape(p.Shape, parts.Length))}]).")).ToArray();
             int offset = 0, rows = p.Shape[0] / parts.Length, rowSize = p.Length / p.Shape[0];
             var expected = PartShape(p.Shape, parts.Length);
             foreach (var name in found)
             {
+                if (name.Length == 0)
+                {
+                    p.Value.Slice(offset, rows * rowSize).Clear();
+                    offset += rows * rowSize;
+                    continue;
+                }
                 var shape = tensors.Shapes[name];
                 if (!shape.SequenceEqual(expected))
                     throw new InvalidDataException($"{src}: tensor '{name}' has shape [{string.Join(", ", shape)}], expected [{string.Join(", ", expected)}] (for '{p.Name}').");
@@ -439,6 +458,7 @@ public static class PretrainedCheckpoint
                 offset += rows * rowSize;
                 used.Add(name);
             }
+            family.Repack?.Invoke(p.Name, p.Value, config, true);
         }
         return used;
     }

@@ -95,7 +95,10 @@ public sealed class PretrainedEncoder
             return wordPiece;
         }
         string bpeVocab = Path.Combine(folder, "vocab.json"), merges = Path.Combine(folder, "merges.txt");
-        if (File.Exists(bpeVocab) && File.Exists(merges)) return TextTokenizer.FromByteLevelBpeFiles(bpeVocab, merges, maxTokens); // RoBERTa's byte-level BPE
+        if (File.Exists(bpeVocab) && File.Exists(merges)) // byte-level BPE: RoBERTa's, or DeBERTa's with BERT's specials
+            return IsDebertaV1(folder)
+                ? TextTokenizer.FromByteLevelBpeText(File.ReadAllText(bpeVocab), File.ReadAllText(merges), maxTokens, DebertaSpecials, $"'{bpeVocab}' / '{merges}'")
+                : TextTokenizer.FromByteLevelBpeFiles(bpeVocab, merges, maxTokens);
         string sentencePiece = Path.Combine(folder, "sentencepiece.bpe.model");
         if (File.Exists(sentencePiece)) return TextTokenizer.FromSentencePieceModel(sentencePiece, maxTokens); // XLM-RoBERTa's
         string albert = Path.Combine(folder, "spiece.model");
@@ -143,6 +146,19 @@ public sealed class PretrainedEncoder
         {
             throw new InvalidDataException($"'{jsonPath}' is not a tokenizer.json this reads: {e.Message}", e);
         }
+    }
+
+    // DeBERTa v1's tokenizer (DebertaTokenizer): GPT-2's byte-level BPE with BERT's specials in its vocab.json and pairs.
+    private static readonly WordPieceSpecials DebertaSpecials = new("[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]", false);
+
+    // Whether a folder's vocab.json + merges.txt are DeBERTa v1's: tokenizer_config.json names DebertaTokenizer or, without a
+    // tokenizer class, config.json's model_type is deberta.
+    private static bool IsDebertaV1(string folder)
+    {
+        static string? Text(JsonElement? v) => v is { ValueKind: JsonValueKind.String } s ? s.GetString() : null;
+        string? tokenizerClass = Text(Setting(Path.Combine(folder, "tokenizer_config.json"), "tokenizer_class"));
+        return tokenizerClass is not null ? tokenizerClass.StartsWith("DebertaTokenizer", StringComparison.Ordinal)
+            : Text(Setting(Path.Combine(folder, "config.json"), "model_type")) == "deberta";
     }
 
     // A WordPiece vocabulary's special tokens: MPNet's when tokenizer_config.json names MPNet's tokenizer, or, without one,

@@ -1566,3 +1566,106 @@ json.dump({"texts": BPE_TEXTS, "ids": [[wp_vocab["[CLS]"]] + wp_ids(t) + [wp_voc
            "pair_ids": [[wp_vocab["[CLS]"]] + wp_ids(a) + [wp_vocab["[SEP]"]] + wp_ids(b) + [wp_vocab["[SEP]"]] for a, b in BPE_PAIRS],
            "pair_types": [[0] * (len(wp_ids(a)) + 2) + [1] * (len(wp_ids(b)) + 1) for a, b in BPE_PAIRS]},
           open("wordpiece-tokenizer/tokenizer_reference.json", "w", encoding="utf-8"), ensure_ascii=False)
+
+# DeBERTa v1 (modeling_deberta.py), deberta-v1/: a bare DebertaModel as deberta-base's config shapes it (no absolute
+# positions, no token types): one input projection attention.self.in_proj without a bias, whose output each head reads as
+# its query, key and value in turn (transpose_for_scores, then chunk(3)), q_bias and v_bias added to the heads' queries and
+# values (no key bias), the relative positions encoder.rel_embeddings (2 * max_relative_positions rows, not normalized)
+# projected by each layer's pos_proj (no bias) for the content-to-position term and pos_q_proj for the position-to-content
+# term, gathered at clamp(±(i - j) + span, 0, 2 span - 1) and scaled by 1/sqrt(3 * head size). Span 4 on sequences of 12,
+# so distances clamp. Its tokenizer: byte-level BPE (the merges above) in vocab.json + merges.txt with [PAD] [CLS] [SEP]
+# [UNK] first and [MASK] last, as deberta-base's; expected.json's ids are those of texts.json's texts ([CLS] A [SEP]).
+# deberta-v1-classifier/: DebertaForSequenceClassification (ContextPooler: pooler.dense + gelu on [CLS], then classifier), 2 labels.
+class DebertaV1(nn.Module):
+    def __init__(self, V, span):
+        super().__init__()
+        self.span = span
+        e = nn.Module()
+        e.word_embeddings = nn.Embedding(V, D); e.LayerNorm = nn.LayerNorm(D, eps=1e-7)
+        self.embeddings = e
+        self.encoder = nn.Module(); self.encoder.layer = nn.ModuleList()
+        for _ in range(L):
+            l = nn.Module(); l.attention = nn.Module(); l.attention.self = nn.Module(); l.attention.output = nn.Module()
+            s = l.attention.self
+            s.in_proj = nn.Linear(D, 3 * D, bias=False)
+            s.q_bias = nn.Parameter(torch.zeros(D)); s.v_bias = nn.Parameter(torch.zeros(D))
+            s.pos_proj = nn.Linear(D, D, bias=False); s.pos_q_proj = nn.Linear(D, D)
+            l.attention.output.dense = nn.Linear(D, D); l.attention.output.LayerNorm = nn.LayerNorm(D, eps=1e-7)
+            l.intermediate = nn.Module(); l.intermediate.dense = nn.Linear(D, F)
+            l.output = nn.Module(); l.output.dense = nn.Linear(F, D); l.output.LayerNorm = nn.LayerNorm(D, eps=1e-7)
+            self.encoder.layer.append(l)
+        self.encoder.rel_embeddings = nn.Embedding(2 * span, D)
+
+    def forward(self, ids, mask, types):
+        B, T = ids.shape
+        e = self.embeddings
+        x = e.LayerNorm(e.word_embeddings(ids)) * mask.unsqueeze(-1)
+        rel = torch.arange(T)[:, None] - torch.arange(T)[None, :]
+        span = self.span
+        R = self.encoder.rel_embeddings.weight  # [2 span, D], not normalized
+        c2p_pos = torch.clamp(rel + span, 0, 2 * span - 1)
+        p2c_pos = torch.clamp(-rel + span, 0, 2 * span - 1)
+        hd = D // H
+        scale = math.sqrt(hd * 3)
+        allowed = (mask[:, None, :, None] * mask[:, None, None, :]).bool()
+        per_head = lambda bias: bias.view(H, hd)[None, :, None, :]  # transpose_for_scores(bias[None, None, :])
+        for l in self.encoder.layer:
+            s = l.attention.self
+            q, k, v = s.in_proj(x).view(B, T, H, 3 * hd).transpose(1, 2).chunk(3, dim=-1)  # [B, H, T, hd] each
+            q = (q + per_head(s.q_bias)) / scale
+            v = v + per_head(s.v_bias)
+            pk = s.pos_proj(R).view(-1, H, hd).transpose(0, 1)            # [H, 2 span, hd]
+            pq = s.pos_q_proj(R).view(-1, H, hd).transpose(0, 1) / scale
+            scores = q @ k.transpose(-1, -2)
+            c2p = torch.gather(q @ pk.transpose(-1, -2), -1, c2p_pos.expand(B, H, T, T))
+            p2c = torch.gather(k @ pq.transpose(-1, -2), -1, p2c_pos.expand(B, H, T, T)).transpose(-1, -2)
+            scores = scores + c2p + p2c
+            p = torch.softmax(scores.masked_fill(~allowed, torch.finfo(torch.float64).min), -1).masked_fill(~allowed, 0)
+            c = (p @ v).transpose(1, 2).reshape(B, T, D)
+            a = l.attention.output.LayerNorm(l.attention.output.dense(c) + x)
+            x = l.output.LayerNorm(l.output.dense(gelu(l.intermediate.dense(a))) + a)
+        return x, None
+
+
+DEBERTA1_VOCAB = {"[PAD]": 0, "[CLS]": 1, "[SEP]": 2, "[UNK]": 3}
+for u in B2U.values(): DEBERTA1_VOCAB.setdefault(u, len(DEBERTA1_VOCAB))
+for a_, b_ in MERGES: DEBERTA1_VOCAB.setdefault(a_ + b_, len(DEBERTA1_VOCAB))
+DEBERTA1_VOCAB["[MASK]"] = len(DEBERTA1_VOCAB)
+deberta1_texts = ["the film was great and fun.", "I loved it, but the plot was DULL!", "Café crème"]
+deberta1_ids = [[1] + [DEBERTA1_VOCAB[t] for w in words(t0) for t in bpe(w, RANKS)] + [2] for t0 in deberta1_texts]
+deberta1_ids = torch.tensor([r[:12] + [0] * (12 - len(r[:12])) for r in deberta1_ids])
+deberta1_config = {"model_type": "deberta", "vocab_size": len(DEBERTA1_VOCAB), "hidden_size": D, "num_hidden_layers": L, "num_attention_heads": H,
+                   "intermediate_size": F, "hidden_act": "gelu", "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0,
+                   "max_position_embeddings": P, "type_vocab_size": 0, "layer_norm_eps": 1e-7, "relative_attention": True, "max_relative_positions": 4,
+                   "pos_att_type": "c2p|p2c", "position_biased_input": False, "pooler_hidden_size": D, "pooler_dropout": 0, "pooler_hidden_act": "gelu",
+                   "pad_token_id": 0, "architectures": ["DebertaModel"]}
+
+
+def deberta1_tokenizer(folder):
+    json.dump(DEBERTA1_VOCAB, open(os.path.join(folder, "vocab.json"), "w", encoding="utf-8"), ensure_ascii=False)
+    open(os.path.join(folder, "merges.txt"), "w", encoding="utf-8").write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in MERGES))
+    json.dump({"tokenizer_class": "DebertaTokenizer", "do_lower_case": False, "model_max_length": 512}, open(os.path.join(folder, "tokenizer_config.json"), "w"))
+
+
+torch.manual_seed(70)
+deberta1 = DebertaV1(len(DEBERTA1_VOCAB), 4)
+make("deberta-v1", deberta1, deberta1_config, "F32", ids=deberta1_ids, pad=0)
+os.remove("deberta-v1/vocab.txt")
+deberta1_tokenizer("deberta-v1")
+json.dump({"texts": deberta1_texts}, open("deberta-v1/texts.json", "w", encoding="utf-8"), ensure_ascii=False)
+
+torch.manual_seed(71)
+cls_model = DebertaV1(len(DEBERTA1_VOCAB), 4)
+randomize(cls_model); round_to(cls_model, torch.float32)
+g = torch.Generator().manual_seed(72)
+rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=g)).to(torch.float32).to(torch.float64)
+head = {"pooler.dense.weight": rnd(D, D), "pooler.dense.bias": rnd(D, s=0.1), "classifier.weight": rnd(2, D), "classifier.bias": rnd(2, s=0.1)}
+mask = (deberta1_ids != 0).long()
+with torch.no_grad():
+    hidden, _ = cls_model(deberta1_ids, mask, torch.zeros_like(deberta1_ids))
+    logits = gelu(hidden[:, 0] @ head["pooler.dense.weight"].T + head["pooler.dense.bias"]) @ head["classifier.weight"].T + head["classifier.bias"]
+task_folder("deberta-v1-classifier", "deberta.", cls_model, head,
+            dict(deberta1_config, architectures=["DebertaForSequenceClassification"], id2label={"0": "NEGATIVE", "1": "POSITIVE"}, label2id={"NEGATIVE": 0, "POSITIVE": 1}),
+            {"input_ids": deberta1_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(deberta1_ids).tolist(),
+             "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
+deberta1_tokenizer("deberta-v1-classifier")
