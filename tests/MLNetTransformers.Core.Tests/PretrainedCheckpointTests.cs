@@ -167,6 +167,7 @@ public class PretrainedCheckpointTests
     [InlineData("electra-generator")]
     [InlineData("albert-mlm")]
     [InlineData("deberta-mlm")]
+    [InlineData("deberta-v1-mlm")] // BERT's cls.predictions over DeBERTa v1's blocks
     [InlineData("jina-mlm")] // BERT's cls.predictions over ALiBi blocks
     [InlineData("mosaic-mlm")] // the same with the decoder's bias as cls.predictions.decoder.bias, over Wqkv blocks
     [InlineData("gte-mlm")] // lm_head: dense, GELU, norm, the tied decoder and lm_head.decoder.bias, over NTK-scaled rotary blocks
@@ -174,7 +175,7 @@ public class PretrainedCheckpointTests
     {
         var model = PretrainedCheckpoint.LoadMaskedLanguageModelFolder(Folder(fixture));
         Assert.True(model.Config.MlmTransform && !model.Config.Pooler);
-        Assert.Equal(fixture switch { "mpnet-mlm" => (32, 16), "deberta-mlm" or "gte-mlm" => (0, 16), "jina-mlm" or "mosaic-mlm" => (0, 24), _ => (0, 8) }, (model.Config.RelativeAttentionBuckets, model.Config.EmbeddingWidth));
+        Assert.Equal(fixture switch { "mpnet-mlm" => (32, 16), "deberta-mlm" or "deberta-v1-mlm" or "gte-mlm" => (0, 16), "jina-mlm" or "mosaic-mlm" => (0, 24), _ => (0, 8) }, (model.Config.RelativeAttentionBuckets, model.Config.EmbeddingWidth));
         Assert.Equal(fixture == "albert-mlm" ? 1 : 0, model.Config.LayerGroups);
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(fixture), "expected.json")));
         var ids = doc.RootElement.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();

@@ -1669,3 +1669,20 @@ task_folder("deberta-v1-classifier", "deberta.", cls_model, head,
             {"input_ids": deberta1_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(deberta1_ids).tolist(),
              "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
 deberta1_tokenizer("deberta-v1-classifier")
+
+# deberta-v1-mlm/: DebertaForMaskedLM on the deberta-v1/ encoder (its released checkpoints' head: BERT's cls.predictions,
+# transform dense + gelu + LayerNorm, the decoder tied to the word embeddings, cls.predictions.bias); expected.json the
+# logits of a batch with [MASK] tokens. Own generator.
+g = torch.Generator().manual_seed(73)
+rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=g)).to(torch.float32).to(torch.float64)
+V1 = len(DEBERTA1_VOCAB)
+lm = {"cls.predictions.transform.dense.weight": rnd(D, D), "cls.predictions.transform.dense.bias": rnd(D, s=0.1),
+      "cls.predictions.transform.LayerNorm.weight": 1 + rnd(D, s=0.2), "cls.predictions.transform.LayerNorm.bias": rnd(D, s=0.1), "cls.predictions.bias": rnd(V1, s=0.1)}
+mask_id = DEBERTA1_VOCAB["[MASK]"]
+v1_first = [1] + [DEBERTA1_VOCAB[t] for w in words("the film was") for t in bpe(w, RANKS)] + [mask_id, 2]
+v1_mlm_ids = torch.tensor([v1_first + [0] * (12 - len(v1_first)), [1, mask_id, 300, 301, mask_id, 302, 2, 0, 0, 0, 0, 0]])
+v1_mlm_mask = (v1_mlm_ids != 0).long()
+v1_mlm_logits = masked_lm_logits(deberta1, v1_mlm_ids, v1_mlm_mask, lm, "cls.predictions.transform.", gelu, 1e-7, "cls.predictions.bias")
+task_folder("deberta-v1-mlm", "deberta.", deberta1, lm, dict(deberta1_config, architectures=["DebertaForMaskedLM"]),
+            {"input_ids": v1_mlm_ids.tolist(), "attention_mask": v1_mlm_mask.tolist(), "logits": [round(float(v), 9) for v in v1_mlm_logits.reshape(-1).tolist()]})
+deberta1_tokenizer("deberta-v1-mlm")
