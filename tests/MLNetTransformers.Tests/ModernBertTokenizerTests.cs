@@ -39,11 +39,22 @@ public class ModernBertTokenizerTests
     [Fact]
     public void FillMask_FromTheText_GivesPyTorchsProbabilities()
     {
-        var fill = FillMaskTransformer.FromHuggingFaceFolder(Folder, topK: 5);
-        Assert.Equal("[MASK]", fill.MaskToken);
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "expected.json")));
+        PyTorchsTopFive(Folder, doc.RootElement.GetProperty("text").GetString()!);
+    }
+
+    /// <summary>
+    /// Asserts that fill-mask over <paramref name="folder"/>'s masked-LM head fills the one [MASK] of <paramref name="text"/>
+    /// at the position of the fixture's first row (expected.json's input_ids), with the top 5 candidates and probabilities
+    /// of PyTorch's logits there.
+    /// </summary>
+    internal static void PyTorchsTopFive(string folder, string text)
+    {
+        var fill = FillMaskTransformer.FromHuggingFaceFolder(folder, topK: 5);
+        Assert.Equal("[MASK]", fill.MaskToken);
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "expected.json")));
         var ids = doc.RootElement.GetProperty("input_ids")[0].EnumerateArray().Select(v => v.GetInt32()).ToArray();
-        var prediction = Assert.Single(fill.Predict(doc.RootElement.GetProperty("text").GetString()!));
+        var prediction = Assert.Single(fill.Predict(text));
         int position = Array.IndexOf(ids, fill.Tokenizer.MaskId), vocabulary = fill.Model.Config.VocabSize;
         Assert.Equal(position, prediction.Position);
         var logits = doc.RootElement.GetProperty("logits").EnumerateArray().Select(v => v.GetDouble()).Skip(position * vocabulary).Take(vocabulary).ToArray();

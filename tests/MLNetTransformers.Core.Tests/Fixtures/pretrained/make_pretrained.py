@@ -825,22 +825,28 @@ make("deberta", deberta, deberta_config, "F32", ids=deberta_ids, pad=0, vocab=["
 os.remove("deberta/vocab.txt")
 shutil.copy("deberta-tokenizer/spm.model", "deberta/spm.model")
 
-torch.manual_seed(33)
-cls_model = DebertaV2(DEBERTA_PIECES + 1, 6, 12)
-randomize(cls_model); round_to(cls_model, torch.float32)
-labels = ["negative", "neutral", "positive"]
-g = torch.Generator().manual_seed(34)
+def context_pooler_classifier_folder(name, make_model, model_seed, head_seed, config, architecture, labels, ids):
+    """A DeBERTa *ForSequenceClassification folder: an encoder of its own seed, the ContextPooler (pooler.dense + gelu on the
+    first token) and classifier of another; its logits on ids (0 = padding) in expected.json."""
+    global g
+    torch.manual_seed(model_seed)
+    model = make_model()
+    randomize(model); round_to(model, torch.float32)
+    g = torch.Generator().manual_seed(head_seed)
+    head = {"pooler.dense.weight": rnd(D, D), "pooler.dense.bias": rnd(D, s=0.1), "classifier.weight": rnd(len(labels), D), "classifier.bias": rnd(len(labels), s=0.1)}
+    mask = (ids != 0).long()
+    with torch.no_grad():
+        hidden, _ = model(ids, mask, torch.zeros_like(ids))
+        logits = gelu(hidden[:, 0] @ head["pooler.dense.weight"].T + head["pooler.dense.bias"]) @ head["classifier.weight"].T + head["classifier.bias"]
+    task_folder(name, "deberta.", model, head,
+                dict(config, architectures=[architecture], id2label={str(i): l for i, l in enumerate(labels)}, label2id={l: i for i, l in enumerate(labels)}),
+                {"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(ids).tolist(),
+                    "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
+
+
 rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=g)).to(torch.float32).to(torch.float64)
-head = {"pooler.dense.weight": rnd(D, D), "pooler.dense.bias": rnd(D, s=0.1), "classifier.weight": rnd(3, D), "classifier.bias": rnd(3, s=0.1)}
-mask = (deberta_ids != 0).long()
-with torch.no_grad():
-    hidden, _ = cls_model(deberta_ids, mask, torch.zeros_like(deberta_ids))
-    logits = gelu(hidden[:, 0] @ head["pooler.dense.weight"].T + head["pooler.dense.bias"]) @ head["classifier.weight"].T + head["classifier.bias"]
-task_folder("deberta-classifier", "deberta.", cls_model, head,
-            dict(deberta_config, architectures=["DebertaV2ForSequenceClassification"], id2label={str(i): l for i, l in enumerate(labels)},
-                label2id={l: i for i, l in enumerate(labels)}),
-            {"input_ids": deberta_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(deberta_ids).tolist(),
-                "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
+context_pooler_classifier_folder("deberta-classifier", lambda: DebertaV2(DEBERTA_PIECES + 1, 6, 12), 33, 34, deberta_config, "DebertaV2ForSequenceClassification",
+                                 ["negative", "neutral", "positive"], deberta_ids)
 shutil.copy("deberta-tokenizer/spm.model", "deberta-classifier/spm.model")
 
 # DeBERTa's log bucket of every distance in -700..700, as PyTorch computes it, for DeBERTa-v3's settings (256 buckets out
@@ -1654,20 +1660,8 @@ os.remove("deberta-v1/vocab.txt")
 deberta1_tokenizer("deberta-v1")
 json.dump({"texts": deberta1_texts}, open("deberta-v1/texts.json", "w", encoding="utf-8"), ensure_ascii=False)
 
-torch.manual_seed(71)
-cls_model = DebertaV1(len(DEBERTA1_VOCAB), 4)
-randomize(cls_model); round_to(cls_model, torch.float32)
-g = torch.Generator().manual_seed(72)
-rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=g)).to(torch.float32).to(torch.float64)
-head = {"pooler.dense.weight": rnd(D, D), "pooler.dense.bias": rnd(D, s=0.1), "classifier.weight": rnd(2, D), "classifier.bias": rnd(2, s=0.1)}
-mask = (deberta1_ids != 0).long()
-with torch.no_grad():
-    hidden, _ = cls_model(deberta1_ids, mask, torch.zeros_like(deberta1_ids))
-    logits = gelu(hidden[:, 0] @ head["pooler.dense.weight"].T + head["pooler.dense.bias"]) @ head["classifier.weight"].T + head["classifier.bias"]
-task_folder("deberta-v1-classifier", "deberta.", cls_model, head,
-            dict(deberta1_config, architectures=["DebertaForSequenceClassification"], id2label={"0": "NEGATIVE", "1": "POSITIVE"}, label2id={"NEGATIVE": 0, "POSITIVE": 1}),
-            {"input_ids": deberta1_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(deberta1_ids).tolist(),
-             "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
+context_pooler_classifier_folder("deberta-v1-classifier", lambda: DebertaV1(len(DEBERTA1_VOCAB), 4), 71, 72, deberta1_config, "DebertaForSequenceClassification",
+                                 ["NEGATIVE", "POSITIVE"], deberta1_ids)
 deberta1_tokenizer("deberta-v1-classifier")
 
 # deberta-v1-mlm/: DebertaForMaskedLM on the deberta-v1/ encoder (its released checkpoints' head: BERT's cls.predictions,
