@@ -57,8 +57,9 @@ public static class OnnxEncoderCheckpoint
         (".attention.attn.o.bias", [".attention.attn.q", ".attention.attn.k", ".attention.attn.v"]),
     ];
 
-    // Families whose shape an exported graph does not show (rotary bases, windows, ALiBi, gates): read with their config.json.
-    private static readonly EncoderFamily[] ConfiguredFamilies = [EncoderFamily.ModernBert, EncoderFamily.NomicBert, EncoderFamily.JinaBert, EncoderFamily.MosaicBert, EncoderFamily.Gte];
+    // Families whose shape an exported graph does not show (DeBERTa v1's own position projections, rotary bases, windows,
+    // ALiBi, gates): read with their config.json.
+    private static readonly EncoderFamily[] ConfiguredFamilies = [EncoderFamily.DebertaV1, EncoderFamily.ModernBert, EncoderFamily.NomicBert, EncoderFamily.JinaBert, EncoderFamily.MosaicBert, EncoderFamily.Gte];
 
     /// <summary>Loads the encoder in <paramref name="path"/>; throws naming the file and the problem when it is not a BERT-family encoder.</summary>
     /// <param name="path">The .onnx file.</param>
@@ -339,7 +340,7 @@ public static class OnnxEncoderCheckpoint
                 if (w.Dims.Count != 2) throw new InvalidDataException($"{_src}: MatMul node '{n.Name}' has a weight of {w.Dims.Count} dimensions.");
                 string name = bias is not null ? bias[..^".bias".Length] + ".weight"
                     : ScopedName(n) ?? throw new InvalidDataException(_expected is null
-                        ? $"{_src} is not a BERT encoder: MatMul node '{n.Name}' has a weight '{w.Name}' but no named bias is added after it (a ModernBERT, NomicBERT, JinaBERT, MosaicBERT or GTE graph is read with its config.json beside it)."
+                        ? $"{_src} is not a BERT encoder: MatMul node '{n.Name}' has a weight '{w.Name}' but no named bias is added after it (a DeBERTa v1, ModernBERT, NomicBERT, JinaBERT, MosaicBERT or GTE graph is read with its config.json beside it)."
                         : $"{_src}: MatMul node '{n.Name}' has a weight '{w.Name}' that is none of the {string.Join(", ", _byModule!.Select(m => m.Key))} weights its config.json describes, or more of them than its layers have.");
                 if (_named.TryGetValue(name, out var earlier))
                 {
@@ -350,7 +351,39 @@ public static class OnnxEncoderCheckpoint
                 }
                 Add(name, w, transpose: true);
             }
+            if (declared is { Family: var f, Config: var c } && f == EncoderFamily.DebertaV1) NameHeadBiases(c);
             Family = declared?.Family ?? FamilyOfGraph();
+        }
+
+        // DeBERTa v1 adds q_bias and v_bias to the heads' queries and values; the exporter folds each into a [1, H, 1, hd]
+        // constant of its own name. Each is named after the in_proj MatMul its Add's other input was sliced from, and told
+        // apart by what reads the sum: the queries are scaled (Div or Mul) before their products, the values are the second
+        // operand of the product with the attention probabilities.
+        private void NameHeadBiases(TransformerConfig c)
+        {
+            int h = c.Heads, hd = c.ModelDim / c.Heads;
+            foreach (var add in _graph.Node.Where(n => n.OpType == "Add" && n.Input.Count == 2))
+            {
+                int other = _init.TryGetValue(add.Input[1], out var b) ? 0 : _init.TryGetValue(add.Input[0], out b) ? 1 : -1;
+                if (other < 0 || b!.Dims.Count != 4 || b.Dims[0] != 1 || b.Dims[1] != h || b.Dims[2] != 1 || b.Dims[3] != hd) continue;
+                var slice = _producer.GetValueOrDefault(add.Input[other]);
+                if (slice is not { OpType: "Slice" } || slice.Input.Count < 2) continue;
+                var source = _producer.GetValueOrDefault(slice.Input[0]);
+                while (source is { OpType: "Transpose" or "Reshape" }) source = _producer.GetValueOrDefault(source.Input[0]);
+                if (source is not { OpType: "MatMul" } || source.Input.Count != 2 || !_init.TryGetValue(source.Input[1], out var w)) continue;
+                string? weight = _named.FirstOrDefault(kv => kv.Value.Tensor == w).Key;
+                if (weight is null || !weight.EndsWith("attention.self.in_proj.weight", StringComparison.Ordinal)) continue;
+                var readers = _consumers.GetValueOrDefault(add.Output[0]) ?? [];
+                bool scaled = readers.Any(r => r.OpType is "Div" or "Mul"), multiplied = readers.Any(r => r.OpType == "MatMul" && r.Input.Count == 2 && r.Input[1] == add.Output[0]);
+                string part = scaled == multiplied
+                    ? throw new InvalidDataException($"{_src}: Add node '{add.Name}' adds a per-head bias to a slice of '{weight}' that is read neither as DeBERTa's queries (scaled) nor as its values (multiplied by the attention probabilities).")
+                    : scaled ? "q_bias" : "v_bias";
+                string name = weight[..^"in_proj.weight".Length] + part;
+                if (_named.ContainsKey(name)) throw new InvalidDataException($"{_src}: two biases belong to '{name}' (node '{add.Name}').");
+                var values = new float[h * hd];
+                OnnxImporter.ReadFloats(b, values, _src);
+                Add(name, FloatTensor(name, values, h * hd), transpose: false);
+            }
         }
 
         // ONNX Runtime's fused Attention (layer order = node order): its weight [d, 3d] and bias [3d] hold the query's, key's and

@@ -1626,7 +1626,7 @@ class DebertaV1(nn.Module):
             c2p = torch.gather(q @ pk.transpose(-1, -2), -1, c2p_pos.expand(B, H, T, T))
             p2c = torch.gather(k @ pq.transpose(-1, -2), -1, p2c_pos.expand(B, H, T, T)).transpose(-1, -2)
             scores = scores + c2p + p2c
-            p = torch.softmax(scores.masked_fill(~allowed, torch.finfo(torch.float64).min), -1).masked_fill(~allowed, 0)
+            p = torch.softmax(scores.masked_fill(~allowed, torch.finfo(scores.dtype).min), -1).masked_fill(~allowed, 0)
             c = (p @ v).transpose(1, 2).reshape(B, T, D)
             a = l.attention.output.LayerNorm(l.attention.output.dense(c) + x)
             x = l.output.LayerNorm(l.output.dense(gelu(l.intermediate.dense(a))) + a)
@@ -1680,3 +1680,9 @@ v1_mlm_logits = masked_lm_logits(deberta1, v1_mlm_ids, v1_mlm_mask, lm, "cls.pre
 task_folder("deberta-v1-mlm", "deberta.", deberta1, lm, dict(deberta1_config, architectures=["DebertaForMaskedLM"]),
             {"input_ids": v1_mlm_ids.tolist(), "attention_mask": v1_mlm_mask.tolist(), "logits": [round(float(v), 9) for v in v1_mlm_logits.reshape(-1).tolist()]})
 deberta1_tokenizer("deberta-v1-mlm")
+
+# deberta-v1/model.onnx: the deberta-v1 module exported by PyTorch (opset 14: in_proj and pos_proj as MatMuls of renamed
+# weights, q_bias and v_bias folded into [1, H, 1, hd] constants of the exporter's names), read with its config.json.
+torch.set_default_dtype(torch.float32)
+export_onnx("deberta-v1", deberta1, types=False)
+torch.set_default_dtype(torch.float64)
