@@ -45,13 +45,15 @@ public class Int8ExportTests
     [InlineData(0, 8, 0)]
     [InlineData(6, 0, 1)]
     [InlineData(0, 0, 0, 6)] // DeBERTa's: the disentangled terms from the float projections of the relative positions
-    public void Int8Classifier_WithProjectedEmbeddingsOrAPositionBias_OnnxRuntimeMatchesManagedInt8(int embeddingDim, int relativeBuckets, int layerGroups, int disentangledSpan = 0)
+    [InlineData(0, 0, 0, 6, true)] // DeBERTa v1's: each layer's own float projections of the positions, no key bias
+    public void Int8Classifier_WithProjectedEmbeddingsOrAPositionBias_OnnxRuntimeMatchesManagedInt8(int embeddingDim, int relativeBuckets, int layerGroups, int disentangledSpan = 0, bool debertaV1 = false)
     {
         var model = new TransformerClassifier(ExportParityTests.Small(NormPlacement.PostNorm, Pooling.Cls) with
         {
             EmbeddingDim = embeddingDim, TypeVocabSize = 2, Pooler = true, PoolerActivation = PoolerActivation.Gelu, RelativeAttentionBuckets = relativeBuckets,
-            LayerGroups = layerGroups, DisentangledSpan = disentangledSpan, DisentangledMaxDistance = 2 * disentangledSpan,
+            LayerGroups = layerGroups, DisentangledSpan = disentangledSpan, DisentangledMaxDistance = debertaV1 ? 0 : 2 * disentangledSpan,
             PositionalEncoding = disentangledSpan > 0 ? PositionalEncodingKind.None : PositionalEncodingKind.Learned,
+            DisentangledOwnProjections = debertaV1, DisentangledNorm = !debertaV1, AttentionKeyBias = !debertaV1,
         }, 3);
         ExportedInt8MatchesManagedInt8(model, 9);
     }
