@@ -56,6 +56,9 @@ internal static class QuantizedGraph
         // Protobuf messages compare by value: nodes are told apart by reference.
         private readonly HashSet<NodeProto> _removed = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<NodeProto, NodeProto[]> _replaced = new(ReferenceEqualityComparer.Instance);
+        // Nodes a replacement reads that are made for it: the float copies of the data movements ONNX Runtime moved a
+        // quantized activation through (Activation).
+        private readonly Dictionary<NodeProto, List<NodeProto>> _before = new(ReferenceEqualityComparer.Instance);
 
         public Rewrite(GraphProto graph, string src)
         {
@@ -90,6 +93,7 @@ internal static class QuantizedGraph
             {
                 // The QDQ form of MatMul4BitsQuantizer renames the MatMul reading a dequantized weight (…/MatMul_matmul_Q4).
                 if (n.OpType == "MatMul" && Unsuffixed(n.Name, "_matmul_Q4") is { } name) n.Name = name;
+                if (_before.TryGetValue(n, out var made)) nodes.AddRange(made);
                 if (_replaced.TryGetValue(n, out var replacement)) nodes.AddRange(replacement);
                 else if (!_removed.Contains(n)) nodes.Add(n);
             }
@@ -208,10 +212,32 @@ internal static class QuantizedGraph
         }
 
         // The float tensor a quantized activation came from, and its scale: DynamicQuantizeLinear's (x_q, x_scale, x_zp), or
-        // QuantizeLinear(x, scale, zp) (int8 activations). The zero point used must be the one it was quantized with.
+        // QuantizeLinear(x, scale, zp) (int8 activations), also when ONNX Runtime's optimizer moved the QuantizeLinear ahead
+        // of data movements (Reshape, Transpose: the same on quantized values as on float ones), which are then made again
+        // on the float tensor for n. The zero point used must be the one it was quantized with.
         private (string X, string Scale) Activation(NodeProto n, string quantized, string? zeroPoint)
         {
             var q = _producer.GetValueOrDefault(quantized);
+            var moves = new List<NodeProto>();
+            while (q is { OpType: "Reshape" or "Transpose" or "Squeeze" or "Unsqueeze", Output.Count: 1 } && q.Input.Count >= 1 && moves.Count < 8)
+            {
+                moves.Add(q);
+                q = _producer.GetValueOrDefault(q.Input[0]);
+            }
+            if (moves.Count > 0 && q is { OpType: "QuantizeLinear", Input.Count: >= 2 } && Input(q, 2) == zeroPoint && _init.ContainsKey(q.Input[1]) && Scalar(q.Input[1]))
+            {
+                string x = q.Input[0];
+                var made = _before.TryGetValue(n, out var list) ? list : _before[n] = [];
+                for (int i = moves.Count - 1; i >= 0; i--)
+                {
+                    var copy = moves[i].Clone();
+                    (copy.Name, copy.Input[0]) = ($"{moves[i].Name}_float_for_{n.Name}", x);
+                    copy.Output[0] = x = $"{moves[i].Output[0]}_float_for_{n.Name}";
+                    made.Add(copy);
+                }
+                return (x, q.Input[1]);
+            }
+            if (moves.Count > 0) q = _producer.GetValueOrDefault(quantized);
             if (q is { OpType: "DynamicQuantizeLinear", Input.Count: 1, Output.Count: 3 } && q.Output[0] == quantized)
                 return zeroPoint == q.Output[2] ? (q.Input[0], q.Output[1]) : throw Refuse(n, $"takes the zero point '{zeroPoint}', not that of '{q.Name}', which quantized its input");
             if (q is { OpType: "QuantizeLinear", Input.Count: >= 2 } && Input(q, 2) == zeroPoint && _init.ContainsKey(q.Input[1]) && Scalar(q.Input[1]))
