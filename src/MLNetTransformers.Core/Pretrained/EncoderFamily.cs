@@ -175,7 +175,7 @@ public sealed class EncoderFamily
         new SequenceClassifierHead("BertForSequenceClassification", "bert.pooler.dense.", "classifier.", PoolerActivation.Tanh));
 
     /// <summary>RoBERTa: BERT's blocks, positions counted from <c>pad_token_id</c> + 1.</summary>
-    public static EncoderFamily Roberta { get; } = new("RoBERTa", ["roberta", "xlm-roberta"], "roberta.", ["embeddings.", "encoder.", "pooler."],
+    public static EncoderFamily Roberta { get; } = new("RoBERTa", ["roberta", "xlm-roberta", "camembert"], "roberta.", ["embeddings.", "encoder.", "pooler."],
         (c, src) => BertConfig(c, src, positionOffset: Int(c, "pad_token_id", src, 1) + 1), c => WriteBertConfig(c, "roberta"), p => BertNames(p, "embeddings.", "encoder.layer."),
         MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"), new SequenceClassifierHead("RobertaForSequenceClassification", "classifier.dense.", "classifier.out_proj.", PoolerActivation.Tanh));
 

@@ -96,11 +96,14 @@ public sealed class PretrainedEncoder
         }
         string bpeVocab = Path.Combine(folder, "vocab.json"), merges = Path.Combine(folder, "merges.txt");
         if (File.Exists(bpeVocab) && File.Exists(merges)) // byte-level BPE: RoBERTa's, or DeBERTa's with BERT's specials
-            return IsDebertaV1(folder)
+            return NamesTokenizer(folder, "DebertaTokenizer", "deberta")
                 ? TextTokenizer.FromByteLevelBpeText(File.ReadAllText(bpeVocab), File.ReadAllText(merges), maxTokens, DebertaSpecials, $"'{bpeVocab}' / '{merges}'")
                 : TextTokenizer.FromByteLevelBpeFiles(bpeVocab, merges, maxTokens);
         string sentencePiece = Path.Combine(folder, "sentencepiece.bpe.model");
-        if (File.Exists(sentencePiece)) return TextTokenizer.FromSentencePieceModel(sentencePiece, maxTokens); // XLM-RoBERTa's
+        if (File.Exists(sentencePiece)) // XLM-RoBERTa's, or CamemBERT's numbering of the same kind of model
+            return NamesTokenizer(folder, "CamembertTokenizer", "camembert")
+                ? TextTokenizer.FromSentencePieceBytes(File.ReadAllBytes(sentencePiece), TextTokenizer.CheckedMaxTokens(maxTokens), sentencePiece, SentencePieceLayout.Camembert)
+                : TextTokenizer.FromSentencePieceModel(sentencePiece, maxTokens);
         string albert = Path.Combine(folder, "spiece.model");
         if (File.Exists(albert))
         {
@@ -151,14 +154,15 @@ public sealed class PretrainedEncoder
     // DeBERTa v1's tokenizer (DebertaTokenizer): GPT-2's byte-level BPE with BERT's specials in its vocab.json and pairs.
     private static readonly WordPieceSpecials DebertaSpecials = new("[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]", false);
 
-    // Whether a folder's vocab.json + merges.txt are DeBERTa v1's: tokenizer_config.json names DebertaTokenizer or, without a
-    // tokenizer class, config.json's model_type is deberta.
-    private static bool IsDebertaV1(string folder)
+    // Whether a folder's tokenizer is the one named (its files are read as another's would be: DeBERTa v1's vocab.json +
+    // merges.txt as RoBERTa's, CamemBERT's sentencepiece.bpe.model as XLM-RoBERTa's): tokenizer_config.json names it (or
+    // its fast form), or, without a tokenizer class, config.json's model_type is the model's.
+    private static bool NamesTokenizer(string folder, string tokenizerClass, string modelType)
     {
         static string? Text(JsonElement? v) => v is { ValueKind: JsonValueKind.String } s ? s.GetString() : null;
-        string? tokenizerClass = Text(Setting(Path.Combine(folder, "tokenizer_config.json"), "tokenizer_class"));
-        return tokenizerClass is not null ? tokenizerClass.StartsWith("DebertaTokenizer", StringComparison.Ordinal)
-            : Text(Setting(Path.Combine(folder, "config.json"), "model_type")) == "deberta";
+        string? named = Text(Setting(Path.Combine(folder, "tokenizer_config.json"), "tokenizer_class"));
+        return named is not null ? named.StartsWith(tokenizerClass, StringComparison.Ordinal)
+            : Text(Setting(Path.Combine(folder, "config.json"), "model_type")) == modelType;
     }
 
     // A WordPiece vocabulary's special tokens: MPNet's when tokenizer_config.json names MPNet's tokenizer, or, without one,

@@ -11,6 +11,11 @@ internal enum SentencePieceLayout
     Albert,
     /// <summary>DeBERTa-v2/v3's: the model's own ids, specials its pieces [PAD] [CLS] [SEP] [UNK], [MASK] after them unless a piece.</summary>
     DebertaV2,
+    /// <summary>
+    /// CamemBERT's: fairseq's numbering with four ids ahead of the pieces (&lt;s&gt;NOTUSED 0, &lt;pad&gt; 1, &lt;/s&gt;NOTUSED 2,
+    /// &lt;unk&gt; 3), piece p as p + 4 (its own &lt;unk&gt; as 3), its &lt;s&gt; and &lt;/s&gt; pieces (5 and 6) the specials, &lt;mask&gt; last.
+    /// </summary>
+    Camembert,
 }
 
 /// <summary>

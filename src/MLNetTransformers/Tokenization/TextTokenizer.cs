@@ -25,6 +25,8 @@ public sealed class TextTokenizer
 
     // Checked where a caller passes it, so that the error names the caller's parameter (the constructor checks again for
     // a state read back from a saved model).
+    internal static int CheckedMaxTokens(int maxTokens) => Checked(maxTokens);
+
     private static int Checked(int maxTokens) => maxTokens is < 2 or > TokenizerOptions.MaxTokensLimit
         ? throw new ArgumentOutOfRangeException(nameof(maxTokens), maxTokens, $"MaxTokens must be between 2 and {TokenizerOptions.MaxTokensLimit:N0}.")
         : maxTokens;
@@ -104,7 +106,7 @@ public sealed class TextTokenizer
                 try
                 {
                     var model = Convert.FromBase64String(state.Vocabulary!);
-                    if (state.Layout != SentencePieceLayout.Fairseq) (pieces, model) = SentencePieceSpecials.Read(model, state.Layout);
+                    if (state.Layout is not (SentencePieceLayout.Fairseq or SentencePieceLayout.Camembert)) (pieces, model) = SentencePieceSpecials.Read(model, state.Layout);
                     sp = SentencePieceTokenizer.Create(new MemoryStream(model), addBeginningOfSentence: false, addEndOfSentence: false);
                     // A damaged model can parse and fail only when it encodes (an index past its tables): try it once on
                     // every kind of text here, so that it fails now, named, rather than in the middle of scoring.
@@ -125,10 +127,12 @@ public sealed class TextTokenizer
                     VocabularySize = Math.Max(pieces.Count, MaskId + 1);
                     break;
                 }
-                // fairseq's numbering: four specials, then piece p as p + 1 (its <unk>, <s>, </s> give way to the specials), <mask> last.
-                (ClsId, PadId, SepId, UnkId) = (0, 1, 2, 3);
-                MaskId = sp.Vocabulary.Count + 1;
-                BaseVocabularySize = VocabularySize = sp.Vocabulary.Count + 2;
+                // fairseq's numbering: four specials, then piece p as p + 1 (its <unk>, <s>, </s> give way to the specials), <mask> last;
+                // CamemBERT's: the same four, then piece p as p + 4, its own <s> and </s> (pieces 1 and 2) the specials.
+                int offset = PieceOffset;
+                (ClsId, PadId, SepId, UnkId) = offset == 1 ? (0, 1, 2, 3) : (sp.BeginningOfSentenceId + offset, 1, sp.EndOfSentenceId + offset, 3);
+                MaskId = sp.Vocabulary.Count + offset;
+                BaseVocabularySize = VocabularySize = sp.Vocabulary.Count + offset + 1;
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(state), state.Kind, "Unknown tokenizer kind.");
@@ -199,7 +203,7 @@ public sealed class TextTokenizer
     {
         var ids = _tokenizer!.EncodeToIds(s);
         if (Kind != TokenizerKind.SentencePiece) return ids;
-        int unk = Fairseq ? 0 : UnkId; // the model's own id of its unknown piece
+        int unk = PieceOffset > 0 ? 0 : UnkId; // the model's own id of its unknown piece
         bool run = false;
         for (int i = 1; i < ids.Count && !run; i++) run = ids[i] == unk && ids[i - 1] == unk;
         if (!run) return ids; // most texts: nothing to merge, no copy
@@ -316,6 +320,11 @@ public sealed class TextTokenizer
             {
                 ["tokenizer_class"] = "AlbertTokenizer", ["do_lower_case"] = LowerCase, ["keep_accents"] = _state.KeepAccents, ["model_max_length"] = MaxTokens,
             }.ToJsonString())),
+        ],
+        TokenizerKind.SentencePiece when _state.Layout == SentencePieceLayout.Camembert =>
+        [
+            ("sentencepiece.bpe.model", Convert.FromBase64String(_state.Vocabulary!)),
+            ("tokenizer_config.json", Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["tokenizer_class"] = "CamembertTokenizer", ["model_max_length"] = MaxTokens }.ToJsonString())),
         ],
         TokenizerKind.SentencePiece =>
         [
@@ -537,7 +546,7 @@ public sealed class TextTokenizer
         || (multiple > 1 && VocabularySize < rows && (VocabularySize + multiple - 1) / multiple * multiple == rows);
 
     /// <summary>Whether pairs take RoBERTa's form, <c>&lt;s&gt; a &lt;/s&gt;&lt;/s&gt; b &lt;/s&gt;</c> with token types all 0 (else BERT's).</summary>
-    public bool RobertaPairs => (Kind is TokenizerKind.ByteLevelBpe && _state.Specials is null) || Fairseq || _state.Specials?.DoubleSeparatorPairs == true;
+    public bool RobertaPairs => (Kind is TokenizerKind.ByteLevelBpe && _state.Specials is null) || PieceOffset > 0 || _state.Specials?.DoubleSeparatorPairs == true;
 
     /// <summary>
     /// Whether the mask token takes the space before it (<c>lstrip</c>: RoBERTa's and XLM-RoBERTa's &lt;mask&gt;, ModernBERT's
@@ -651,13 +660,14 @@ public sealed class TextTokenizer
     }
 
     // Whether ids are a SentencePiece model's in fairseq's numbering (XLM-RoBERTa's) rather than its own (ALBERT's).
-    private bool Fairseq => Kind == TokenizerKind.SentencePiece && _state.Layout == SentencePieceLayout.Fairseq;
+    // How far a SentencePiece model's ids are moved up in fairseq's numbering (XLM-RoBERTa's 1, CamemBERT's 4); 0 = its own ids.
+    private int PieceOffset => Kind != TokenizerKind.SentencePiece ? 0 : _state.Layout switch { SentencePieceLayout.Fairseq => 1, SentencePieceLayout.Camembert => 4, _ => 0 };
 
     // A SentencePiece model's ids in XLM-RoBERTa's numbering (its <unk>, 0, is 3; piece p is p + 1); other kinds' as they are.
-    private IReadOnlyList<int> Numbered(IReadOnlyList<int> ids) => Fairseq ? ids.Select(i => i == 0 ? UnkId : i + 1).ToArray() : ids;
+    private IReadOnlyList<int> Numbered(IReadOnlyList<int> ids) => PieceOffset is > 0 and var offset ? ids.Select(i => i == 0 ? UnkId : i + offset).ToArray() : ids;
 
     // The inverse, for decoding: the model's own id of a piece.
-    private int PieceId(int id) => Fairseq ? (id == UnkId ? 0 : id - 1) : id;
+    private int PieceId(int id) => PieceOffset is > 0 and var offset ? (id == UnkId ? 0 : id - offset) : id;
 
     // ALBERT's text rules before its SentencePiece model (AlbertTokenizerFast's normalizers): `` and '' as ", accents
     // stripped (NFKD, non-spacing marks dropped) unless kept, lower case when uncased. Other kinds take the text as it is.
@@ -672,7 +682,7 @@ public sealed class TextTokenizer
                     "StripAccents" => WithoutMarks(s),
                     _ => throw new InvalidDataException($"Unknown normalizer '{n}' in the tokenizer description."),
                 };
-        if (Kind != TokenizerKind.SentencePiece || _state.Layout == SentencePieceLayout.Fairseq) return s;
+        if (Kind != TokenizerKind.SentencePiece || PieceOffset > 0) return s;
         if (_state.Layout == SentencePieceLayout.DebertaV2) return LowerCase ? s.ToLowerInvariant() : s; // DebertaV2TokenizerFast: Lowercase when uncased, then the model's own
         s = s.Replace("``", "\"", StringComparison.Ordinal).Replace("''", "\"", StringComparison.Ordinal);
         if (!_state.KeepAccents)

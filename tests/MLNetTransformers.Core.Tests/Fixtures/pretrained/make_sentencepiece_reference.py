@@ -66,3 +66,16 @@ sp = spm.SentencePieceProcessor(model_file="deberta-tokenizer/spm.model")
 assert [sp.id_to_piece(i) for i in range(4)] == ["[PAD]", "[CLS]", "[SEP]", "[UNK]"]
 ids = [[1] + sp.encode(t) + [2] for t in albert_texts]
 json.dump({"texts": albert_texts, "ids": ids, "pieces": sp.get_piece_size()}, open("deberta-tokenizer/tokenizer_reference.json", "w", encoding="utf-8"), ensure_ascii=False)
+
+# camembert-tokenizer/: CamemBERT's numbering (camembert-base: a SentencePiece model of XLM-RoBERTa's kind, <unk> 0, <s> 1,
+# </s> 2, read by CamembertTokenizer): xlmr-tokenizer's model with a tokenizer_config.json naming CamembertTokenizer; the
+# ids as its _convert_token_to_id gives them (fairseq_offset 4: piece p as p + 4, the model's <unk> as unk_token_id 3;
+# <s>NOTUSED 0, <pad> 1, </s>NOTUSED 2, <unk> 3, <unk>NOTUSED 4 ahead; a text as <s> pieces </s>: 5 ... 6).
+import shutil
+os.makedirs("camembert-tokenizer", exist_ok=True)
+shutil.copy("xlmr-tokenizer/sentencepiece.bpe.model", "camembert-tokenizer/sentencepiece.bpe.model")
+json.dump({"tokenizer_class": "CamembertTokenizer", "model_max_length": 512}, open("camembert-tokenizer/tokenizer_config.json", "w"))
+sp = spm.SentencePieceProcessor(model_file="camembert-tokenizer/sentencepiece.bpe.model")
+assert [sp.id_to_piece(i) for i in range(3)] == ["<unk>", "<s>", "</s>"]
+ids = [[1 + 4] + [p + 4 if p != 0 else 3 for p in sp.encode(t)] + [2 + 4] for t in texts]
+json.dump({"texts": texts, "ids": ids, "pieces": sp.get_piece_size()}, open("camembert-tokenizer/tokenizer_reference.json", "w", encoding="utf-8"), ensure_ascii=False)
