@@ -33,6 +33,23 @@ public class CamembertTokenizerTests
         Assert.NotEqual(expected[0], TokenizerReference.Encode(TextTokenizer.FromSentencePieceModel(Path.Combine(Fixture("camembert-tokenizer"), "sentencepiece.bpe.model"), 64), texts[0]));
     }
 
+    // camembert-base's tokenizer.json alone (as CamembertConverter writes it, make_unigram_tokenizer_json.py): the
+    // SentencePiece model rebuilt from its vocabulary, scores and character map gives the same ids.
+    [Fact]
+    public void ItsTokenizerJsonAlone_GivesTheSameIds()
+    {
+        string dir = Directory.CreateTempSubdirectory("camembert-json").FullName;
+        try
+        {
+            File.Copy(Path.Combine(Fixture("camembert-tokenizer"), "tokenizer.json"), Path.Combine(dir, "tokenizer.json"));
+            var tokenizer = PretrainedEncoder.TokenizerOf(dir, 64);
+            var (texts, expected, pieces) = TokenizerReference.Load(Fixture("camembert-tokenizer"));
+            Assert.Equal((5, 6, pieces + 4), (tokenizer.ClsId, tokenizer.SepId, tokenizer.MaskId));
+            for (int i = 0; i < texts.Length; i++) Assert.Equal(expected[i], TokenizerReference.Encode(tokenizer, texts[i]));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     // camembert-base's layout: RoBERTa's weights under roberta., config.json's model_type camembert, its SentencePiece model.
     [Fact]
     public void ACamembertFolder_ReadsAsRobertaWithCamembertsTokenizer()

@@ -9,13 +9,15 @@ namespace MLNetTransformers.Tokenization;
 /// XLM-RoBERTa's: its vocabulary is fairseq's numbering (<c>&lt;s&gt; &lt;pad&gt; &lt;/s&gt; &lt;unk&gt;</c>, the pieces
 /// from the model's fourth on with their scores, <c>&lt;mask&gt;</c> last). ALBERT's: the model's own pieces in order
 /// (<c>&lt;pad&gt; &lt;unk&gt; [CLS] [SEP] [MASK]</c> among them), its normalizers saying whether text is lower-cased and
-/// accents stripped. DeBERTa's: the model's own pieces in order, <c>[PAD] [CLS] [SEP] [UNK]</c> first, <c>[MASK]</c> an
+/// accents stripped. CamemBERT's: <c>&lt;s&gt;NOTUSED &lt;pad&gt; &lt;/s&gt;NOTUSED &lt;unk&gt; &lt;unk&gt;NOTUSED</c>, the model's pieces from its
+/// second on, <c>&lt;mask&gt;</c> last. DeBERTa's: the model's own pieces in order, <c>[PAD] [CLS] [SEP] [UNK]</c> first, <c>[MASK]</c> an
 /// added token after them. The normalizer's precompiled character map is the model's. The model is written as SentencePiece's
 /// <c>ModelProto</c> (pieces, a unigram trainer spec, the normalizer spec). Other Unigram layouts (T5's) are refused by name.
 /// </summary>
 internal static class UnigramTokenizerJson
 {
-    private static readonly string[] FairseqSpecials = ["<s>", "<pad>", "</s>", "<unk>"], DebertaSpecials = ["[PAD]", "[CLS]", "[SEP]", "[UNK]"];
+    private static readonly string[] FairseqSpecials = ["<s>", "<pad>", "</s>", "<unk>"], DebertaSpecials = ["[PAD]", "[CLS]", "[SEP]", "[UNK]"],
+        CamembertSpecials = ["<s>NOTUSED", "<pad>", "</s>NOTUSED", "<unk>", "<unk>NOTUSED"];
 
     /// <summary>The tokenizer of a tokenizer.json root whose model is a Unigram of XLM-RoBERTa's or ALBERT's layout; <paramref name="path"/> names the file.</summary>
     public static TextTokenizer Read(JsonElement root, string path, int maxTokens)
@@ -29,6 +31,8 @@ internal static class UnigramTokenizerJson
         var normalizers = Normalizers(root.TryGetProperty("normalizer", out var n) ? n : default).ToList();
         var charsmap = normalizers.Select(PrecompiledCharsmap).FirstOrDefault(m => m is not null)
             ?? throw new NotSupportedException($"{source}: its normalizer has no precompiled character map (SentencePiece's normalization), which XLM-RoBERTa's and ALBERT's tokenizer.json hold.");
+        if (vocab.Count >= 9 && vocab.Take(5).Select(v => v.Piece).SequenceEqual(CamembertSpecials) && vocab[5].Piece == "<s>" && vocab[6].Piece == "</s>" && vocab[^1].Piece == "<mask>" && unk == 3)
+            return TextTokenizer.FromSentencePieceBytes(Camembert(vocab, charsmap), maxTokens, path, SentencePieceLayout.Camembert);
         if (vocab.Count >= 6 && vocab.Take(4).Select(v => v.Piece).SequenceEqual(FairseqSpecials) && vocab[^1].Piece == "<mask>" && unk == 3)
             return TextTokenizer.FromSentencePieceBytes(Fairseq(vocab, charsmap), maxTokens, path);
         var pieces = vocab.Select(v => v.Piece).ToList();
@@ -42,7 +46,7 @@ internal static class UnigramTokenizerJson
             bool lower = normalizers.Any(x => x.TryGetProperty("type", out var t) && t.GetString() == "Lowercase");
             return TextTokenizer.FromSentencePieceBytes(Deberta(vocab, charsmap), maxTokens, path, SentencePieceLayout.DebertaV2, lowerCase: lower);
         }
-        throw new NotSupportedException($"{source} holds a Unigram tokenizer numbered neither as XLM-RoBERTa's (<s> <pad> </s> <unk> first, <mask> last, unk_id 3), ALBERT's (<pad> <unk> [CLS] [SEP] [MASK] among its pieces) nor DeBERTa's ([PAD] [CLS] [SEP] [UNK] first, unk_id 3); give its SentencePiece model file instead.");
+        throw new NotSupportedException($"{source} holds a Unigram tokenizer numbered neither as XLM-RoBERTa's (<s> <pad> </s> <unk> first, <mask> last, unk_id 3), CamemBERT's (<s>NOTUSED <pad> </s>NOTUSED <unk> <unk>NOTUSED first), ALBERT's (<pad> <unk> [CLS] [SEP] [MASK] among its pieces) nor DeBERTa's ([PAD] [CLS] [SEP] [UNK] first, unk_id 3); give its SentencePiece model file instead.");
     }
 
     private static List<(string Piece, float Score)> Vocabulary(JsonElement model, string source) =>
@@ -60,6 +64,13 @@ internal static class UnigramTokenizerJson
         WritePiece(o, "<s>", 0f, type: 3);
         WritePiece(o, "</s>", 0f, type: 3);
         for (int i = 4; i < vocab.Count - 1; i++) WritePiece(o, vocab[i].Piece, vocab[i].Score, type: 1);
+    });
+
+    // CamemBERT's: SentencePiece's own numbering is <unk> 0, then the pieces from the sixth on (<s> 1, </s> 2, …: CamemBERT's id − 4).
+    private static byte[] Camembert(List<(string Piece, float Score)> vocab, byte[] charsmap) => ModelProto(charsmap, unkId: 0, padId: -1, bosId: 1, eosId: 2, o =>
+    {
+        WritePiece(o, "<unk>", 0f, type: 2);
+        for (int i = 5; i < vocab.Count - 1; i++) WritePiece(o, vocab[i].Piece, vocab[i].Score, type: i is 5 or 6 ? 3 : 1);
     });
 
     // ALBERT's: the pieces as they are, <unk> unknown, its other specials control pieces (never produced from text).

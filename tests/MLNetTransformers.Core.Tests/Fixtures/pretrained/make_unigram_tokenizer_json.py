@@ -70,3 +70,18 @@ ids["[MASK]"] = len(proto.pieces)
 write_unigram("deberta-tokenizer/tokenizer.json", proto, [[p.piece, p.score] for p in proto.pieces], ids["[UNK]"],
               [special(ids[t], t, lstrip=t == "[MASK]") for t in ("[PAD]", "[CLS]", "[SEP]", "[UNK]", "[MASK]")],
               [{"type": "Strip", "strip_left": True, "strip_right": True}], bert_template(ids))
+
+# camembert-tokenizer/tokenizer.json from its sentencepiece.bpe.model as CamembertConverter does: <s>NOTUSED <pad>
+# </s>NOTUSED <unk> <unk>NOTUSED (-100) ahead of the model's pieces from its second on (its own <s> and </s> among them) with
+# their scores, <mask> last; unk_id 3; the precompiled character map and Replace(" {2,}", " "); Metaspace; the template
+# <s> $A </s>, pairs <s> $A </s> </s> $B </s>, with <s> and </s> the model's own pieces moved up by 4.
+proto = read_model("camembert-tokenizer/sentencepiece.bpe.model")
+vocab = [["<s>NOTUSED", 0.0], ["<pad>", 0.0], ["</s>NOTUSED", 0.0], ["<unk>", 0.0], ["<unk>NOTUSED", -100.0]] + [[p.piece, p.score] for p in proto.pieces[1:]] + [["<mask>", 0.0]]
+ids = {t: i for i, (t, _) in enumerate(vocab)}
+write_unigram("camembert-tokenizer/tokenizer.json", proto, vocab, 3,
+              [special(0, "<s>NOTUSED"), special(1, "<pad>"), special(2, "</s>NOTUSED"), special(3, "<unk>"), special(4, "<unk>NOTUSED"), special(ids["<mask>"], "<mask>", lstrip=True)], [],
+              {"type": "TemplateProcessing",
+               "single": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+               "pair": [{"SpecialToken": {"id": "<s>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}},
+                        {"SpecialToken": {"id": "</s>", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
+               "special_tokens": {t: {"id": t, "ids": [ids[t]], "tokens": [t]} for t in ("<s>", "</s>")}})
