@@ -38,7 +38,8 @@ public class PretrainedCheckpointTests
     [InlineData("mpnet", "MPNet", 0, true)]
     [InlineData("albert", "ALBERT", 2, true)]
     [InlineData("deberta", "DeBERTa-v2", 0, false)]
-    [InlineData("deberta-v1", "DeBERTa", 0, false)] // one in_proj read head by head, q_bias and v_bias, positions projected by pos_proj and pos_q_proj
+    [InlineData("deberta-v1", "DeBERTa", 0, false)]
+    [InlineData("ernie", "ERNIE", 2, true)] // BERT's names; its task type 0, added to every token, read into the position table // one in_proj read head by head, q_bias and v_bias, positions projected by pos_proj and pos_q_proj
     [InlineData("nomic", "NomicBERT", 2, true)] // rotary positions, SwiGLU, bias-free projections, an embedding padded to 48 rows
     [InlineData("jina", "JinaBERT", 2, true)] // ALiBi over 6 heads, GeGLU with a bias-free gated layer, an embedding padded to 64 rows
     [InlineData("mosaic", "MosaicBERT", 2, true)] // JinaBERT's architecture with one packed Wqkv, position_embedding_type "absolute" ignored
@@ -131,6 +132,36 @@ public class PretrainedCheckpointTests
             compared++;
         }
         Assert.Equal(encoder.Parameters.Tensors.Count, compared);
+    }
+
+    // ERNIE with use_task_id: the task-type table's row 0 is folded into the position table (the same sum), so the encoder
+    // is BERT's and is written back as a BERT folder of the same hidden states; without the table (use_task_id false) the
+    // positions are the checkpoint's own.
+    [Fact]
+    public void Ernie_FoldsItsTaskTypeIntoThePositions_AndIsWrittenBackAsBert()
+    {
+        var loaded = PretrainedCheckpoint.LoadFolder(Folder("ernie"));
+        Assert.Equal("ERNIE", loaded.Family.Name);
+        Assert.Empty(loaded.Unused);
+        string dir = Directory.CreateTempSubdirectory("ernie-written").FullName;
+        try
+        {
+            Assert.Same(EncoderFamily.Bert, PretrainedCheckpoint.SaveFolder(loaded.Encoder, dir));
+            File.Copy(Path.Combine(Folder("ernie"), "vocab.txt"), Path.Combine(dir, "vocab.txt"));
+            var read = PretrainedCheckpoint.LoadFolder(dir);
+            Assert.Equal(loaded.Encoder.Parameters.Data, read.Encoder.Parameters.Data);
+            using (var source = SafeTensorsFile.Open(Path.Combine(Folder("ernie"), "model.safetensors")))
+            {
+                var positions = new float[source.Shapes["embeddings.position_embeddings.weight"].Aggregate(1, (a, b) => a * b)];
+                var task = new float[source.Shapes["embeddings.task_type_embeddings.weight"].Aggregate(1, (a, b) => a * b)];
+                source.Read("embeddings.position_embeddings.weight", positions);
+                source.Read("embeddings.task_type_embeddings.weight", task);
+                int d = loaded.Encoder.Config.ModelDim;
+                var folded = loaded.Encoder.Parameters["pos.weight"].Value;
+                for (int i = 0; i < positions.Length; i++) Assert.Equal(positions[i] + task[i % d], folded[i]);
+            }
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
     // MPNet's (T5's) bucket of every offset in −700..700, as PyTorch computes it in float32 (make_pretrained.py).

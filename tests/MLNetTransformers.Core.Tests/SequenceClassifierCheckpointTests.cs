@@ -22,6 +22,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("albert-classifier", "ALBERT", new[] { "negative", "positive" })] // 4 blocks in 2 shared sets, the encoder's pooler
     [InlineData("deberta-classifier", "DeBERTa-v2", new[] { "negative", "neutral", "positive" })] // disentangled attention, ContextPooler + GELU
     [InlineData("deberta-v1-classifier", "DeBERTa", new[] { "NEGATIVE", "POSITIVE" })] // DeBERTa v1's in_proj, q_bias/v_bias, own position projections
+    [InlineData("ernie-classifier", "ERNIE", new[] { "negative", "positive" })] // BERT's head under ernie., its task type folded into the positions
     [InlineData("nomic-classifier", "NomicBERT", new[] { "NEGATIVE", "POSITIVE" })] // rotary positions, SwiGLU, BERT's pooler with its bias
     [InlineData("jina-classifier", "JinaBERT", new[] { "NEGATIVE", "POSITIVE" })] // ALiBi, GeGLU, BERT's pooler (emb_pooler mean is for embeddings)
     [InlineData("mosaic-classifier", "MosaicBERT", new[] { "NEGATIVE", "POSITIVE" })] // Wqkv, ALiBi, GeGLU, BERT's pooler

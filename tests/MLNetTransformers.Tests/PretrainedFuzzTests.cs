@@ -133,6 +133,7 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
     [InlineData("jina-classifier", 20261219)]
     [InlineData("mosaic-classifier", 20261228)]
     [InlineData("deberta-v1-classifier", 20261230)]
+    [InlineData("ernie-classifier", 20261231)]
     [InlineData("gte-classifier", 20261220)]
     public async Task MutatedSequenceClassifiers_LoadOrFailNamingTheFile(string fixture, int seed)
     {

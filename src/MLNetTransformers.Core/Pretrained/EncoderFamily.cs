@@ -174,6 +174,34 @@ public sealed class EncoderFamily
         MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.bias", "cls.predictions.decoder.weight", "cls.seq_relationship."),
         new SequenceClassifierHead("BertForSequenceClassification", "bert.pooler.dense.", "classifier.", PoolerActivation.Tanh));
 
+    /// <summary>
+    /// ERNIE (<c>model_type</c> ernie: ERNIE 1.0, 2.0 and 3.0 as transformers' ErnieModel holds them, under <c>ernie.</c>):
+    /// BERT's architecture and names, with, when <c>use_task_id</c>, a task-type table whose row 0 (the task id every input
+    /// has unless given one) is added to every token's embedding: it is folded into the position table, the same sum (an
+    /// encoder read this way is BERT's, and is written back as BERT).
+    /// </summary>
+    public static EncoderFamily Ernie { get; } = new("ERNIE", ["ernie"], "ernie.", ["embeddings.", "encoder.", "pooler."],
+        ErnieConfig, c => WriteBertConfig(c, "ernie"), p => BertNames(p, "embeddings.", "encoder.layer."),
+        MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.bias", "cls.predictions.decoder.weight"),
+        new SequenceClassifierHead("ErnieForSequenceClassification", "ernie.pooler.dense.", "classifier.", PoolerActivation.Tanh))
+    {
+        FoldedIntoPositions = "embeddings.task_type_embeddings.weight",
+    };
+
+    // ErnieConfig: BERT's keys; use_task_id adds a task-type table (folded into the positions when read).
+    private static TransformerConfig ErnieConfig(JsonElement c, string src)
+    {
+        if (Get(c, "use_task_id") is { ValueKind: JsonValueKind.True } && Int(c, "task_type_vocab_size", src, 3) < 1)
+            throw new InvalidDataException($"{src}: use_task_id is true but task_type_vocab_size is below 1.");
+        return BertConfig(c, src, positionOffset: 0);
+    }
+
+    /// <summary>
+    /// A tensor of the family's whose first row is added to every token's embedding (ERNIE's task type 0), read by adding it
+    /// to every row of the position table; null = none.
+    /// </summary>
+    public string? FoldedIntoPositions { get; private init; }
+
     /// <summary>RoBERTa: BERT's blocks, positions counted from <c>pad_token_id</c> + 1.</summary>
     public static EncoderFamily Roberta { get; } = new("RoBERTa", ["roberta", "xlm-roberta", "camembert"], "roberta.", ["embeddings.", "encoder.", "pooler."],
         (c, src) => BertConfig(c, src, positionOffset: Int(c, "pad_token_id", src, 1) + 1), c => WriteBertConfig(c, "roberta"), p => BertNames(p, "embeddings.", "encoder.layer."),
@@ -312,7 +340,7 @@ public sealed class EncoderFamily
         new SequenceClassifierHead("NewForSequenceClassification", "new.pooler.dense.", "classifier.", PoolerActivation.Tanh));
 
     /// <summary>Every family the readers know.</summary>
-    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV1, DebertaV2, ModernBert, NomicBert, JinaBert, MosaicBert, Gte];
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Ernie, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV1, DebertaV2, ModernBert, NomicBert, JinaBert, MosaicBert, Gte];
 
     // NewConfig (Alibaba-NLP/new-impl): what GTE v1.5's and gte-multilingual's checkpoints use is read, the rest refused
     // by name. unpad_inputs and use_memory_efficient_attention choose kernels (xformers), not results, and are ignored.

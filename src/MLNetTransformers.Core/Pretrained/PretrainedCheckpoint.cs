@@ -460,6 +460,20 @@ public static class PretrainedCheckpoint
             }
             family.Repack?.Invoke(p.Name, p.Value, config, true);
         }
+        // ERNIE's task type 0, added to every token, is the same sum as a position table with it added to every row.
+        if (family.FoldedIntoPositions is { } folded && names.Find(folded) is { } table && target.Contains("pos.weight"))
+        {
+            var positions = target["pos.weight"].Value;
+            int d = target["pos.weight"].Shape[1];
+            var shape = tensors.Shapes[table];
+            if (shape.Length != 2 || shape[1] != d || shape[0] < 1)
+                throw new InvalidDataException($"{src}: tensor '{table}' has shape [{string.Join(", ", shape)}], expected [types, {d}].");
+            var rows = new float[shape[0] * d];
+            tensors.Read(table, rows);
+            EnsurePlausible(rows, table, src);
+            for (int r = 0; r < positions.Length / d; r++) TensorPrimitives.Add(positions.Slice(r * d, d), rows.AsSpan(0, d), positions.Slice(r * d, d));
+            used.Add(table);
+        }
         return used;
     }
 

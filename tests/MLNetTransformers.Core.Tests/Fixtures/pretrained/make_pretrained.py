@@ -1686,3 +1686,30 @@ deberta1_tokenizer("deberta-v1-mlm")
 torch.set_default_dtype(torch.float32)
 export_onnx("deberta-v1", deberta1, types=False)
 torch.set_default_dtype(torch.float64)
+
+# ERNIE (modeling_ernie.py), ernie/: a bare ErnieModel with use_task_id, as ERNIE 3.0's configs set it: BERT's
+# embeddings, layers and pooler under BERT's names, plus embeddings.task_type_embeddings (3 rows), whose row 0 (the task id
+# every input has unless given one) is added to every token before the LayerNorm. ernie-classifier/:
+# ErnieForSequenceClassification (BERT's pooler, then classifier). Own seeds, last.
+class Ernie(Bert):
+    def __init__(self):
+        super().__init__()
+        self.embeddings.task_type_embeddings = nn.Embedding(3, D)
+
+    def embed(self, ids, mask, types):
+        B, T = ids.shape
+        e = self.embeddings
+        pos = torch.arange(T).unsqueeze(0).expand(B, T)
+        return e.LayerNorm(e.word_embeddings(ids) + e.token_type_embeddings(types) + e.position_embeddings(pos) + e.task_type_embeddings(torch.zeros_like(ids)))
+
+
+ernie_config = dict(bert_config, model_type="ernie", use_task_id=True, task_type_vocab_size=3, architectures=["ErnieModel"])
+torch.manual_seed(74)
+ernie = Ernie()
+make("ernie", ernie, ernie_config, "F32")
+torch.manual_seed(75)
+cls_model = Ernie()
+randomize(cls_model); round_to(cls_model, torch.float32)
+ernie_ids = torch.tensor([[2, 8, 9, 12, 10, 3, 0, 0, 0], [2, 15, 20, 7, 13, 11, 19, 30, 3], [2, 5, 3, 0, 0, 0, 0, 0, 0]])
+pooler_classifier_folder("ernie-classifier", "ernie.", cls_model, ernie_config, "ErnieForSequenceClassification", ["negative", "positive"], ernie_ids,
+                         torch.tensor([[0] * 9, [0, 0, 0, 0, 1, 1, 1, 1, 1], [0] * 9]), head_seed=76)
