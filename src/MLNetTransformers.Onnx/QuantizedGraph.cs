@@ -237,7 +237,6 @@ internal static class QuantizedGraph
                 }
                 return (x, q.Input[1]);
             }
-            if (moves.Count > 0) q = _producer.GetValueOrDefault(quantized);
             if (q is { OpType: "DynamicQuantizeLinear", Input.Count: 1, Output.Count: 3 } && q.Output[0] == quantized)
                 return zeroPoint == q.Output[2] ? (q.Input[0], q.Output[1]) : throw Refuse(n, $"takes the zero point '{zeroPoint}', not that of '{q.Name}', which quantized its input");
             if (q is { OpType: "QuantizeLinear", Input.Count: >= 2 } && Input(q, 2) == zeroPoint && _init.ContainsKey(q.Input[1]) && Scalar(q.Input[1]))

@@ -102,7 +102,7 @@ public sealed class PretrainedEncoder
         string sentencePiece = Path.Combine(folder, "sentencepiece.bpe.model");
         if (File.Exists(sentencePiece)) // XLM-RoBERTa's, or CamemBERT's numbering of the same kind of model
             return NamesTokenizer(folder, "CamembertTokenizer", "camembert")
-                ? TextTokenizer.FromSentencePieceBytes(File.ReadAllBytes(sentencePiece), TextTokenizer.CheckedMaxTokens(maxTokens), sentencePiece, SentencePieceLayout.Camembert)
+                ? TextTokenizer.FromSentencePieceBytes(File.ReadAllBytes(sentencePiece), maxTokens, sentencePiece, SentencePieceLayout.Camembert)
                 : TextTokenizer.FromSentencePieceModel(sentencePiece, maxTokens);
         string albert = Path.Combine(folder, "spiece.model");
         if (File.Exists(albert))
@@ -167,14 +167,7 @@ public sealed class PretrainedEncoder
 
     // A WordPiece vocabulary's special tokens: MPNet's when tokenizer_config.json names MPNet's tokenizer, or, without one,
     // when config.json's model_type is mpnet; BERT's otherwise.
-    private static WordPieceSpecials? SpecialsOf(string folder)
-    {
-        static string? Text(JsonElement? v) => v is { ValueKind: JsonValueKind.String } s ? s.GetString() : null;
-        string? tokenizerClass = Text(Setting(Path.Combine(folder, "tokenizer_config.json"), "tokenizer_class"));
-        bool mpnet = tokenizerClass is not null ? tokenizerClass.StartsWith("MPNetTokenizer", StringComparison.Ordinal)
-            : Text(Setting(Path.Combine(folder, "config.json"), "model_type")) == "mpnet";
-        return mpnet ? WordPieceSpecials.MPNet : null;
-    }
+    private static WordPieceSpecials? SpecialsOf(string folder) => NamesTokenizer(folder, "MPNetTokenizer", "mpnet") ? WordPieceSpecials.MPNet : null;
 
     /// <summary>An encoder read elsewhere (an ONNX graph) with a WordPiece <c>vocab.txt</c> (MPNet's specials for an MPNet encoder).</summary>
     /// <param name="loaded">The encoder.</param>

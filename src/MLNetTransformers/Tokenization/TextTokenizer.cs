@@ -25,8 +25,6 @@ public sealed class TextTokenizer
 
     // Checked where a caller passes it, so that the error names the caller's parameter (the constructor checks again for
     // a state read back from a saved model).
-    internal static int CheckedMaxTokens(int maxTokens) => Checked(maxTokens);
-
     private static int Checked(int maxTokens) => maxTokens is < 2 or > TokenizerOptions.MaxTokensLimit
         ? throw new ArgumentOutOfRangeException(nameof(maxTokens), maxTokens, $"MaxTokens must be between 2 and {TokenizerOptions.MaxTokensLimit:N0}.")
         : maxTokens;
