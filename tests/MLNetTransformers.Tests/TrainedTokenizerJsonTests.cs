@@ -104,6 +104,31 @@ public class TrainedTokenizerJsonTests
         Assert.Contains("tokenizer.json", e.Message);
     }
 
+    // A WordPiece tokenizer.json whose unknown token is not BERT's [UNK] (its model's unk_token, <unk>): a word it cannot
+    // spell becomes that token, and the file written back names it again.
+    [Fact]
+    public void AWordPiecesOwnUnknownToken_IsTheOneUnknownWordsBecome()
+    {
+        var json = JsonNode.Parse(File.ReadAllText(Path.Combine(Fixture("wordpiece-tokenizer"), "tokenizer.json")))!.AsObject();
+        var vocab = json["model"]!["vocab"]!.AsObject();
+        int id = vocab["[UNK]"]!.GetValue<int>();
+        vocab.Remove("[UNK]");
+        vocab["<unk>"] = id;
+        json["model"]!["unk_token"] = "<unk>";
+        string dir = Directory.CreateTempSubdirectory("wordpiece-unk").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "tokenizer.json"), json.ToJsonString());
+            var tokenizer = PretrainedEncoder.TokenizerOf(dir, 16);
+            Assert.Equal((id, "<unk>"), (tokenizer.UnkId, tokenizer.TokenText(tokenizer.UnkId)));
+            Assert.Equal(id, TokenizerReference.Encode(tokenizer, "?!")[1]);
+            File.WriteAllBytes(Path.Combine(dir, "tokenizer.json"), tokenizer.HuggingFaceFiles()[0].Contents);
+            Assert.Equal("<unk>", JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "tokenizer.json")))!["model"]!["unk_token"]!.GetValue<string>());
+            Assert.Equal(id, PretrainedEncoder.TokenizerOf(dir, 16).UnkId);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     // bert-base-uncased's own layout reads as BERT's basic tokenization: the same ids as its vocab.txt.
     [Fact]
     public void BertsTokenizerJson_ReadsAsItsVocabTxt()

@@ -5,7 +5,7 @@ namespace MLNetTransformers.Tokenization;
 /// Face's tokenizers trains them) splits text into words and spells its pieces.
 /// </summary>
 /// <param name="PreTokenizer">Hugging Face's name of the pre-tokenizer: <c>Whitespace</c>, <c>WhitespaceSplit</c> or <c>BertPreTokenizer</c>.</param>
-/// <param name="UnknownToken">The token of a character (BPE) or word (WordPiece) outside the vocabulary; null = BPE drops such characters.</param>
+/// <param name="UnknownToken">BPE: the token of a character outside the vocabulary; null = such characters are dropped (a WordPiece's is its specials').</param>
 /// <param name="ContinuingSubwordPrefix">Spelled before every piece that continues a word (<c>##</c>); null = none.</param>
 /// <param name="EndOfWordSuffix">BPE: spelled after the last piece of a word (<c>&lt;/w&gt;</c>); null = none.</param>
 /// <param name="FuseUnknown">BPE: whether a run of unknown characters is one unknown token.</param>

@@ -64,8 +64,10 @@ internal static class TokenizerJson
         }
         if (!SubwordRules.PreTokenizers.Contains(pre))
             throw new NotSupportedException($"'{path}': a WordPiece with the pre-tokenizer '{pre}' is not read; supported: {string.Join(", ", SubwordRules.PreTokenizers)}.");
-        string? unk = model.TryGetProperty("unk_token", out var u) && u.ValueKind == JsonValueKind.String ? u.GetString() : null;
-        return TextTokenizer.FromWordPieceRules(text, maxTokens, new SubwordRules(pre, unk, "##"), Normalizers(root, path), specials, $"'{path}'");
+        // The model's unknown token is the one an unknown word becomes (the specials' otherwise).
+        var sp = specials ?? WordPieceSpecials.Bert;
+        if (model.TryGetProperty("unk_token", out var u) && u.ValueKind == JsonValueKind.String && u.GetString() is { Length: > 0 } unk && unk != sp.Unk) sp = sp with { Unk = unk };
+        return TextTokenizer.FromWordPieceRules(text, maxTokens, new SubwordRules(pre, UnknownToken: null, "##"), Normalizers(root, path), sp, $"'{path}'");
     }
 
     // The pre-tokenizer's type; "none" without one.
@@ -139,7 +141,7 @@ internal static class TokenizerJson
             if (lines[i].TrimEnd('\r') is { Length: > 0 } token) vocab[token] = i;
         var model = new JsonObject
         {
-            ["type"] = "WordPiece", ["unk_token"] = rules.UnknownToken ?? sp.Unk, ["continuing_subword_prefix"] = "##", ["max_input_chars_per_word"] = 100, ["vocab"] = vocab.DeepClone(),
+            ["type"] = "WordPiece", ["unk_token"] = sp.Unk, ["continuing_subword_prefix"] = "##", ["max_input_chars_per_word"] = 100, ["vocab"] = vocab.DeepClone(),
         };
         return Write(model, vocab, sp, normalizers, new JsonObject { ["type"] = rules.PreTokenizer }, new JsonObject { ["type"] = "WordPiece", ["prefix"] = "##", ["cleanup"] = true }, maskTakesSpace: false);
     }
