@@ -35,6 +35,7 @@ public static class OnnxEncoderCheckpoint
         "Sign", "Greater", "LessOrEqual", "And", "Ceil", "Clip", "Tile", "GatherElements", // DeBERTa's log buckets and disentangled attention
         "Cos", "Sin", "Einsum", "Split", "Reciprocal", "Sigmoid", // rotary positions (ModernBERT's, NomicBERT's, GTE's), gated blocks, SiLU
         "SimplifiedLayerNormalization", // what ONNX Runtime's optimizer makes of a norm without β's remaining steps (ModernBERT's)
+        "ReduceSum", // ESM's token dropout: each sequence's mask tokens and real tokens counted
     };
 
     // ONNX Runtime's own fusions (com.microsoft), which a graph it optimized and saved (SessionOptions.OptimizedModelFilePath,
@@ -59,7 +60,7 @@ public static class OnnxEncoderCheckpoint
 
     // Families whose shape an exported graph does not show (DeBERTa v1's own position projections, rotary bases, windows,
     // ALiBi, gates): read with their config.json.
-    private static readonly EncoderFamily[] ConfiguredFamilies = [EncoderFamily.DebertaV1, EncoderFamily.ModernBert, EncoderFamily.NomicBert, EncoderFamily.JinaBert, EncoderFamily.MosaicBert, EncoderFamily.Gte];
+    private static readonly EncoderFamily[] ConfiguredFamilies = [EncoderFamily.DebertaV1, EncoderFamily.ModernBert, EncoderFamily.NomicBert, EncoderFamily.JinaBert, EncoderFamily.MosaicBert, EncoderFamily.Gte, EncoderFamily.Esm];
 
     /// <summary>Loads the encoder in <paramref name="path"/>; throws naming the file and the problem when it is not a BERT-family encoder.</summary>
     /// <param name="path">The .onnx file.</param>
@@ -113,8 +114,8 @@ public static class OnnxEncoderCheckpoint
         string folder = PretrainedEncoder.HasTokenizer(beside) || !PretrainedEncoder.HasTokenizer(above) ? beside : above, vocab = Path.Combine(folder, "vocab.txt");
         var loaded = Load(File.ReadAllBytes(path), path, pooling, normalize, declared);
         // A vocab.txt is read with the graph's family's specials (MPNet's: a folder of a bare ONNX file has no config.json to
-        // say so); any other tokenizer file as a model folder's.
-        if (File.Exists(vocab)) return PretrainedEncoder.FromWordPiece(loaded, vocab, maxTokens, path);
+        // say so), ESM's as ESM's tokenizer; any other tokenizer file as a model folder's.
+        if (File.Exists(vocab) && loaded.Family != EncoderFamily.Esm) return PretrainedEncoder.FromWordPiece(loaded, vocab, maxTokens, path);
         return new PretrainedEncoder(loaded.Encoder, PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, loaded.Encoder)), path);
     }
 
@@ -216,6 +217,7 @@ public static class OnnxEncoderCheckpoint
             mask[i] = padded ? 0 : 1;
             types[i] = c.TypeVocabSize > 1 && i >= t + t / 2 ? 1 : 0;
         }
+        if (c.MaskTokenDropout >= 0) ids[t + 1] = c.MaskTokenDropout; // a mask in the second sequence: ESM's token dropout is compared too
         var padding = mask.Select(m => m == 0).ToArray();
         var hidden = encoder.Forward(ids, c.TypeVocabSize > 0 ? types : null, b, t, padding, training: false);
         float[] reference;

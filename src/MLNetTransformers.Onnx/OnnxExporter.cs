@@ -187,6 +187,16 @@ public static partial class OnnxExporter
             for (int i = 0; i < c.ParameterLayers; i++)
                 if (p.Contains($"{prefix}layers.{i}.self_attn.in_proj_bias")) p[$"{prefix}layers.{i}.self_attn.in_proj_bias"].Value.Slice(d, d).Clear();
         var x = g.Node("Gather", new[] { prefix + "tok.weight", ids });                                   // [B, T, d]
+        if (c.MaskTokenDropout >= 0)
+        {
+            // ESM's token dropout: mask tokens zeroed, each sequence scaled by (1 − 0.12) / (1 − masks / its real tokens).
+            var isMask = g.Node("Cast", new[] { g.Node("Equal", new[] { ids, g.Int64Scalar(c.MaskTokenDropout) }) }, Int("to", (long)DataType.Float));      // [B, T]
+            var share = g.Node("Div", new[] { g.Node("ReduceSum", new[] { isMask, g.Int64s(1) }, Int("keepdims", 1)),
+                g.Node("ReduceSum", new[] { maskF, g.Int64s(1) }, Int("keepdims", 1)) });                                                  // [B, 1]
+            var sequenceScale = g.Node("Div", new[] { g.FloatScalar((float)(1 - TransformerConfig.MaskTokenDropoutTrainRatio)), g.Node("Sub", new[] { g.FloatScalar(1f), share }) });
+            var rowScale = g.Node("Mul", new[] { g.Node("Sub", new[] { g.FloatScalar(1f), isMask }), sequenceScale });                               // [B, T]
+            x = g.Node("Mul", new[] { x, g.Node("Unsqueeze", new[] { rowScale, g.Int64s(2) }) });
+        }
         var seqLen = g.Node("Gather", new[] { g.Node("Shape", new[] { ids }), g.Int64Scalar(1) });   // scalar T
         // Positions 0..T − 1 [T] and the offsets i − j [T, T] of query i and key j, made once for whichever blocks use them.
         string? steps = null, offsets = null;

@@ -18,6 +18,7 @@ public static class OnnxImporter
         "Expand", "GatherElements", // DeBERTa's disentangled attention
         "Cos", "Sin", "Neg", "Abs", "Greater", // ModernBERT's rotary positions and sliding window
         "Sigmoid", // SiLU (NomicBERT's SwiGLU)
+        "Equal", // ESM's token dropout (which ids are the mask token)
     };
 
     /// <summary>Imports from a file.</summary>

@@ -38,8 +38,8 @@ public class PretrainedCheckpointTests
     [InlineData("mpnet", "MPNet", 0, true)]
     [InlineData("albert", "ALBERT", 2, true)]
     [InlineData("deberta", "DeBERTa-v2", 0, false)]
-    [InlineData("deberta-v1", "DeBERTa", 0, false)]
-    [InlineData("ernie", "ERNIE", 2, true)] // BERT's names; its task type 0, added to every token, read into the position table // one in_proj read head by head, q_bias and v_bias, positions projected by pos_proj and pos_q_proj
+    [InlineData("deberta-v1", "DeBERTa", 0, false)] // one in_proj read head by head, q_bias and v_bias, positions projected by pos_proj and pos_q_proj
+    [InlineData("ernie", "ERNIE", 2, true)] // BERT's names; its task type 0, added to every token, read into the position table
     [InlineData("nomic", "NomicBERT", 2, true)] // rotary positions, SwiGLU, bias-free projections, an embedding padded to 48 rows
     [InlineData("jina", "JinaBERT", 2, true)] // ALiBi over 6 heads, GeGLU with a bias-free gated layer, an embedding padded to 64 rows
     [InlineData("mosaic", "MosaicBERT", 2, true)] // JinaBERT's architecture with one packed Wqkv, position_embedding_type "absolute" ignored

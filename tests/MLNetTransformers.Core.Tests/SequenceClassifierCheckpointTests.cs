@@ -27,6 +27,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("jina-classifier", "JinaBERT", new[] { "NEGATIVE", "POSITIVE" })] // ALiBi, GeGLU, BERT's pooler (emb_pooler mean is for embeddings)
     [InlineData("mosaic-classifier", "MosaicBERT", new[] { "NEGATIVE", "POSITIVE" })] // Wqkv, ALiBi, GeGLU, BERT's pooler
     [InlineData("gte-classifier", "GTE", new[] { "negative", "neutral", "positive" })] // NTK-scaled rotary positions, the gate second, new.pooler
+    [InlineData("esm-classifier", "ESM", new[] { "cytoplasm", "membrane" })] // pre-norm, rotary positions, token dropout; RoBERTa's head on <cls>
     public void Logits_MatchPyTorch(string fixture, string family, string[] labels)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);
@@ -51,7 +52,7 @@ public class SequenceClassifierCheckpointTests
     [Fact]
     public void OnlyBertsClassifier_UsesThePretrainedPooler()
     {
-        Assert.Equal(["DeBERTa", "DeBERTa-v2", "DistilBERT", "ELECTRA", "ModernBERT", "MPNet", "RoBERTa"], EncoderFamily.All.Where(f => f.ClassifierHasOwnDenseLayer).Select(f => f.Name).Order());
+        Assert.Equal(["DeBERTa", "DeBERTa-v2", "DistilBERT", "ELECTRA", "ESM", "ModernBERT", "MPNet", "RoBERTa"], EncoderFamily.All.Where(f => f.ClassifierHasOwnDenseLayer).Select(f => f.Name).Order());
         Assert.False(EncoderFamily.Bert.ClassifierHasOwnDenseLayer);
     }
 
@@ -88,6 +89,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("nomic-classifier")]
     [InlineData("jina-classifier")]
     [InlineData("gte-classifier")]
+    [InlineData("esm-classifier")]
     public void WrittenBack_TheTensorsArePyTorchsOwn_AndReadBackToTheSameClassifier(string fixture)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);

@@ -22,6 +22,7 @@ public class ConfiguredFamilyOnnxTests
     [InlineData("mosaic", "MosaicBERT")] // one packed Wqkv with its bias
     [InlineData("gte", "GTE")]
     [InlineData("deberta-v1", "DeBERTa")] // in_proj and pos_proj without biases, q_bias and v_bias folded into per-head constants
+    [InlineData("esm", "ESM")] // pre-norm, rotary positions, the token dropout's counts and scale computed in the graph
     public void ExportedGraph_IsReadWithItsConfig_WeightsEqualToTheCheckpoints(string fixture, string family)
     {
         var fromOnnx = OnnxEncoderCheckpoint.Load(Path.Combine(Folder(fixture), "model.onnx"));
@@ -46,6 +47,7 @@ public class ConfiguredFamilyOnnxTests
     [InlineData("jina")]
     [InlineData("mosaic")]
     [InlineData("gte")]
+    [InlineData("esm")]
     public void ExportedGraph_OptimizedByOnnxRuntime_ReadsToTheSameWeights(string fixture)
     {
         string dir = Directory.CreateTempSubdirectory("optimized-family").FullName;

@@ -123,6 +123,28 @@ public class ExportParityTests
         ExportedClassifierAndFeaturizerMatch_AndImportBack(model);
     }
 
+    // ESM-2's shape: pre-norm blocks with rotary positions, no LayerNorm on the embeddings, and token dropout: the mask
+    // token's embeddings zeroed and each sequence scaled by its share of mask tokens (the random batches hold some; the one
+    // below rows with none, one and three, padded differently).
+    internal static ClassifierConfig EsmShape() => Small(NormPlacement.PreNorm, Pooling.Cls) with
+    {
+        PositionalEncoding = PositionalEncodingKind.None, RotaryTheta = 10_000f, MaskTokenDropout = 7, Pooler = true, PoolerActivation = PoolerActivation.Tanh,
+    };
+
+    [Fact]
+    public void EsmShapedClassifier_OnnxRuntimeMatchesManaged_AndImportsBack()
+    {
+        var model = new TransformerClassifier(EsmShape(), 3);
+        Weights.Scramble(model.Parameters, 7);
+        ExportedClassifierAndFeaturizerMatch_AndImportBack(model);
+        int[] ids = [1, 9, 12, 3, 2, 1, 7, 12, 2, 0, 1, 7, 7, 7, 2], mask = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1];
+        var expected = model.Forward(new TokenBatch(3, 5, ids, mask)).AsSpan(0, 9).ToArray();
+        Close(expected, RunOrt(OnnxExporter.Export(model), ids, mask, 3, 5, null)["logits"], "logits with mask tokens");
+        var plain = new TransformerClassifier(EsmShape() with { MaskTokenDropout = -1 }, 3);
+        model.Parameters.Data.CopyTo(plain.Parameters.Data);
+        Assert.NotEqual(expected[6], plain.Forward(new TokenBatch(3, 5, ids, mask))[6]); // the scale is in play
+    }
+
     // NomicBERT's shape: post-norm blocks with rotary positions, SwiGLU (SiLU of the gate), bias-free projections, token
     // types, BERT's pooler with its bias, an embedding padded past the vocabulary.
     [Fact]

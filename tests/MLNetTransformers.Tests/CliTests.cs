@@ -284,12 +284,44 @@ public sealed class CliTests : IDisposable
         for (int i = 0; i < p1.Length; i++) Assert.Equal(p1[i], p2[i], 5);
     }
 
+    // ESM-2's shape (rotary positions, pre-norm blocks, token dropout) with its EsmTokenizer: protein sequences fine-tuned,
+    // predicted with int8 layers, written back as an EsmForSequenceClassification folder that predicts the same, exported
+    // to ONNX (its parity under ONNX Runtime: ExportParityTests.EsmShapedClassifier_…); fill-mask of "MKT<mask>AIQ" through
+    // EsmForMaskedLM's head.
+    [Fact]
+    public void Esm_FineTunesOnProteins_ExportsThemWhole_AndFillsMasks()
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "esm");
+        string train = Path.Combine(_dir, "proteins.tsv"), model = Path.Combine(_dir, "esm.mlnt"), exported = Path.Combine(_dir, "esm-hf"), onnx = Path.Combine(_dir, "esm.onnx");
+        File.WriteAllLines(train, new[] { "text\tlabel" }.Concat(Enumerable.Range(0, 40).Select(i => i % 2 == 0 ? $"MKTAYIAKQRQISFVKSH{"LAGV"[i % 4]}\t1" : $"GGSSGGPPGDEEDK{"LAGV"[i % 4]}\t0")));
+        var r = Run("train", "--task", "binary", "--train", train, "--model", model, "--pretrained", folder, "--epochs", "3", "--max-tokens", "24", "--lr", "1e-3");
+        Assert.True(r.Code == 0, r.Err);
+        var predicted = Run("predict", "--model", model, "--int8", "--text", "MKTAYIAKQRQISFVKSHL");
+        Assert.True(predicted.Code == 0, predicted.Err);
+        var export = Run("export-hf", "--model", model, "--out", exported);
+        Assert.True(export.Code == 0, export.Err);
+        Assert.Equal(("esm", "written"), (LastJson(export.Out)["model_type"]!.GetValue<string>(), LastJson(export.Out)["classifier_head"]!.GetValue<string>()));
+        Assert.Contains("EsmTokenizer", File.ReadAllText(Path.Combine(exported, "tokenizer_config.json")));
+        var tuned = TransformerModel.Parts(TransformerModel.Load(new Microsoft.ML.MLContext(seed: 0), model, out _)).OfType<Classification.TransformerClassificationTransformer>().Single();
+        var whole = Classification.TransformerClassificationTransformer.FromHuggingFaceFolder(exported, maxTokens: 24);
+        foreach (var protein in new[] { "GGSSGGPPGDEEDKA", "MKT<mask>AYIAKQR" })
+        {
+            var (p1, p2) = (tuned.PredictProbabilities(protein), whole.PredictProbabilities(protein));
+            for (int i = 0; i < p1.Length; i++) Assert.Equal(p1[i], p2[i], 5);
+        }
+        var toOnnx = Run("export-onnx", "--model", model, "--out", onnx);
+        Assert.True(toOnnx.Code == 0 && File.Exists(onnx), toOnnx.Err);
+        var filled = Run("fill-mask", "--model", Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "esm-mlm"), "--text", "MKT<mask>AIQ");
+        Assert.True(filled.Code == 0, filled.Err);
+    }
+
     // A ModernBERT's or GTE's PyTorch ONNX export beside its config.json embeds as the folder's safetensors do, and so does a
     // folder that holds only the export as onnx/model.onnx (a transformers.js repository's layout).
     [Theory]
     [InlineData("modernbert")]
     [InlineData("gte")]
     [InlineData("deberta-v1")] // its per-head q_bias and v_bias constants named after the in_proj they follow; vocab.json + merges.txt
+    [InlineData("esm")] // ESM's vocab.txt read as ESM's tokenizer beside the graph
     public void Embed_FromAFamilysOnnxExport_EqualsTheFolders(string fixture)
     {
         string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);

@@ -1,7 +1,7 @@
 namespace MLNetTransformers.Core.Models;
 
 /// <summary>
-/// The embedding block a stack starts with: token <c>tok</c> + position <c>pos</c> (ids from
+/// The embedding block a stack starts with: token <c>tok</c> [× ESM's token-dropout scale] + position <c>pos</c> (ids from
 /// <see cref="TransformerConfig.PositionOffset"/>) [+ token type <c>tok_type</c>] [→ LayerNorm <c>emb_norm</c>] →
 /// dropout [→ projection <c>emb_proj</c>]. The library's own models use token + position; BERT adds token types and the
 /// LayerNorm, RoBERTa the position offset, ELECTRA narrower tables and the projection to d_model. A family chooses the
@@ -13,6 +13,8 @@ public sealed class InputEmbeddings
     private readonly int _dim, _offset; // _dim: the tables' width (EmbeddingWidth)
     private int[]? _zeroTypes;
     private PackedSequences? _packed;
+    private readonly int _maskDropout; // ESM's token dropout: the mask token's id, or −1
+    private float[]? _rowScale;        // [n]: each token row's token-dropout scale (0 for mask tokens)
 
     /// <summary>Declares the block's parameters under <paramref name="prefix"/>.</summary>
     /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
@@ -24,6 +26,7 @@ public sealed class InputEmbeddings
     {
         _dim = config.EmbeddingWidth;
         _offset = config.PositionOffset;
+        _maskDropout = config.MaskTokenDropout;
         Tok = tokens is null ? new Embedding(parameters, prefix + "tok.", config.VocabSize, _dim) : new Embedding(tokens.Weight);
         Pos = PositionalEncoding.Create(config.PositionalEncoding, parameters, prefix + "pos.", config.MaxLength + config.PositionOffset, _dim);
         TokenType = config.TypeVocabSize > 0 ? new Embedding(parameters, prefix + "tok_type.", config.TypeVocabSize, _dim) : null;
@@ -49,13 +52,31 @@ public sealed class InputEmbeddings
     /// <param name="batch">Sequences in the batch (B).</param>
     /// <param name="seqLen">Tokens per sequence (T).</param>
     /// <param name="training">Whether dropout is active.</param>
-    public float[] Forward(int[] ids, int[]? tokenTypes, int batch, int seqLen, bool training)
+    public float[] Forward(int[] ids, int[]? tokenTypes, int batch, int seqLen, bool training) => Forward(ids, tokenTypes, batch, seqLen, null, training);
+
+    /// <summary>
+    /// As <see cref="Forward(int[], int[], int, int, bool)"/>, with the batch's padding, which ESM's token dropout needs
+    /// (each sequence's share of mask tokens is of its real tokens).
+    /// </summary>
+    /// <param name="ids">Token ids [B, T].</param>
+    /// <param name="tokenTypes">Token type ids [B, T]; null = all 0.</param>
+    /// <param name="batch">Sequences in the batch (B).</param>
+    /// <param name="seqLen">Tokens per sequence (T).</param>
+    /// <param name="keyPadding">[B, T] flags, true where a position is padding; null = none.</param>
+    /// <param name="training">Whether dropout is active.</param>
+    public float[] Forward(int[] ids, int[]? tokenTypes, int batch, int seqLen, bool[]? keyPadding, bool training)
     {
         int n = batch * seqLen;
         if (tokenTypes is not null && TokenType is not null && tokenTypes.Length < n)
             throw new ArgumentException($"Token type ids hold {tokenTypes.Length} values; a [{batch}, {seqLen}] batch needs {n}.", nameof(tokenTypes));
         _packed = null;
         var x = Tok.Forward(ids, n);
+        if (_maskDropout >= 0)
+            for (int b = 0; b < batch; b++)
+            {
+                int length = keyPadding is null ? seqLen : seqLen - keyPadding.AsSpan(b * seqLen, seqLen).Count(true);
+                ScaleTokens(x, ids, b * seqLen, seqLen, length);
+            }
         Pos?.AddTo(x, batch, seqLen, _offset);
         return AddTypesNormDrop(x, tokenTypes, n, training);
     }
@@ -72,8 +93,27 @@ public sealed class InputEmbeddings
     {
         _packed = packed;
         var x = Tok.Forward(ids, packed.Rows);
+        if (_maskDropout >= 0)
+            for (int b = 0; b < packed.Batch; b++) ScaleTokens(x, ids, packed.Starts[b], packed.Lengths[b], packed.Lengths[b]);
         Pos?.AddTo(x, packed.Positions, _offset);
         return AddTypesNormDrop(x, tokenTypes, packed.Rows, training);
+    }
+
+    // ESM's token dropout on one sequence's rows [start, start + rows) of x [n, e], `length` of them real tokens: mask
+    // tokens zeroed, the rest scaled by (1 − 0.12) / (1 − masks / length), as EsmEmbeddings computes it in float32.
+    private void ScaleTokens(float[] x, int[] ids, int start, int rows, int length)
+    {
+        var scale = Workspace.Ensure(ref _rowScale, ids.Length);
+        int masks = 0;
+        for (int t = 0; t < rows; t++) if (ids[start + t] == _maskDropout) masks++;
+        float observed = length > 0 ? (float)masks / length : 0f;
+        float s = (float)(1 - TransformerConfig.MaskTokenDropoutTrainRatio) / (1f - observed);
+        for (int t = 0; t < rows; t++)
+        {
+            int r = start + t;
+            scale[r] = ids[r] == _maskDropout ? 0f : s;
+            TensorPrimitives.Multiply(x.AsSpan(r * _dim, _dim), scale[r], x.AsSpan(r * _dim, _dim));
+        }
     }
 
     // x [n, e] (tokens + positions) + token types → LayerNorm → dropout [→ projection, n × d]: what both layouts share.
@@ -98,6 +138,7 @@ public sealed class InputEmbeddings
         int n = batch * seqLen;
         var d = NormDropBackward(dx, n);
         Pos?.Backward(d, batch, seqLen, _offset);
+        ScaleTokensBackward(d, n);
         Tok.Backward(d, n);
     }
 
@@ -107,7 +148,15 @@ public sealed class InputEmbeddings
         var packed = _packed ?? throw new InvalidOperationException("The last embedding forward was not packed.");
         var d = NormDropBackward(dx, packed.Rows);
         Pos?.Backward(d, packed.Positions, _offset);
+        ScaleTokensBackward(d, packed.Rows);
         Tok.Backward(d, packed.Rows);
+    }
+
+    // The token table's gradient through the token-dropout scale (in place: the position and type tables have taken theirs).
+    private void ScaleTokensBackward(float[] d, int n)
+    {
+        if (_maskDropout < 0) return;
+        for (int r = 0; r < n; r++) TensorPrimitives.Multiply(d.AsSpan(r * _dim, _dim), _rowScale![r], d.AsSpan(r * _dim, _dim));
     }
 
     // Backward of AddTypesNormDrop: the gradient reaching the token and position tables; adds the type table's (and the projection's).

@@ -190,6 +190,14 @@ public record TransformerConfig
     /// each divided by s^(2/hd); 1 = none. Encoders only.
     /// </summary>
     public float RotaryScaling { get; init; } = 1f;
+    /// <summary>
+    /// ESM's token dropout (its <c>token_dropout</c>, with <c>mask_token_id</c>): the embeddings of this mask token are
+    /// zeroed and every sequence's token embeddings scaled by (1 − 0.15·0.8) / (1 − its share of mask tokens), in training
+    /// and inference alike, before any position table; −1 = none. Encoders only.
+    /// </summary>
+    public int MaskTokenDropout { get; init; } = -1;
+    /// <summary>The share of mask tokens ESM was trained with (15% of tokens chosen, 80% of those masked): its token dropout's scale.</summary>
+    public const double MaskTokenDropoutTrainRatio = 0.15 * 0.8;
 
     /// <summary>Whether block <paramref name="layer"/> attends within the <see cref="SlidingWindow"/>.</summary>
     /// <param name="layer">The block's index.</param>
@@ -236,6 +244,7 @@ public record TransformerConfig
         if (SlidingWindow < 0 || SlidingWindow > MaxLengthLimit) throw new ArgumentException($"{nameof(SlidingWindow)} must be in [0, {MaxLengthLimit}] (0 = none), got {SlidingWindow}.");
         if (!(RotaryScaling >= 1f && float.IsFinite(RotaryScaling))) throw new ArgumentException($"{nameof(RotaryScaling)} must be a finite factor of at least 1 (1 = none), got {RotaryScaling}.");
         if (RotaryScaling != 1f && RotaryTheta == 0f) throw new ArgumentException($"{nameof(RotaryScaling)} scales rotary positions; set {nameof(RotaryTheta)} too.");
+        if (MaskTokenDropout < -1 || MaskTokenDropout >= VocabSize) throw new ArgumentException($"{nameof(MaskTokenDropout)} must be −1 (none) or a token id below {nameof(VocabSize)} = {VocabSize}, got {MaskTokenDropout}.");
         if (VocabularyMultiple < 1) throw new ArgumentException($"{nameof(VocabularyMultiple)} must be at least 1, got {VocabularyMultiple}.");
         if (GlobalAttentionEvery < 1) throw new ArgumentException($"{nameof(GlobalAttentionEvery)} must be at least 1, got {GlobalAttentionEvery}.");
         if (Alibi && (RotaryTheta > 0f || DisentangledSpan > 0 || RelativeAttentionBuckets > 0))

@@ -172,7 +172,7 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
             _packed.Scatter(h, unpacked, d);
             return unpacked;
         }
-        var x = Embed(ids, tokenTypes, batch, seqLen, training);
+        var x = Embed(ids, tokenTypes, batch, seqLen, training, keyPadding);
         foreach (var block in _blocks) x = block.Forward(x, batch, seqLen, keyPadding, training, inference: !training);
         return Finish(x, batch * seqLen);
     }

@@ -28,11 +28,11 @@ public abstract class TransformerStack
     public LayerNorm? FinalNorm { get; }
 
     /// <summary>ids [B, T] (token types [B, T] or null) → input embeddings (after dropout), [B, T, d].</summary>
-    protected float[] Embed(int[] ids, int[]? tokenTypes, int batch, int seqLen, bool training)
+    protected float[] Embed(int[] ids, int[]? tokenTypes, int batch, int seqLen, bool training, bool[]? keyPadding = null)
     {
         if (seqLen > Config.MaxLength)
             throw new ArgumentOutOfRangeException(nameof(seqLen), $"Sequence length {seqLen} exceeds the model's maximum length {Config.MaxLength}.");
-        return Embeddings.Forward(ids, tokenTypes, batch, seqLen, training);
+        return Embeddings.Forward(ids, tokenTypes, batch, seqLen, keyPadding, training);
     }
 
     /// <summary>Packed ids and token types [N] of <paramref name="packed"/>'s rows → input embeddings (after dropout), [N, d].</summary>
@@ -43,7 +43,7 @@ public abstract class TransformerStack
         return Embeddings.Forward(ids, tokenTypes, packed, training);
     }
 
-    /// <summary>Backward of <see cref="Embed(int[], int[], int, int, bool)"/>.</summary>
+    /// <summary>Backward of <see cref="Embed(int[], int[], int, int, bool, bool[])"/>.</summary>
     protected void EmbedBackward(float[] dx, int batch, int seqLen) => Embeddings.Backward(dx, batch, seqLen);
 
     /// <summary>Applies the final norm, if any.</summary>

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace MLNetTransformers.Core.Pretrained;
 
 /// <summary>
-/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3, ModernBERT, NomicBERT, JinaBERT, MosaicBERT, GTE): how its
+/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3, ModernBERT, NomicBERT, JinaBERT, MosaicBERT, GTE, ESM): how its
 /// <c>config.json</c> reads as a <see cref="TransformerConfig"/>, which blocks it chooses (token types, the
 /// LayerNorm after the embeddings, the position offset, the pooler) and which of its checkpoint's tensors holds each
 /// engine parameter. <see cref="All"/> is the one registry of the families there are; <see cref="ForModelType"/> finds
@@ -109,6 +109,7 @@ public sealed class EncoderFamily
             ("FirstBlockAttentionNorm", config.FirstBlockAttentionNorm, back.FirstBlockAttentionNorm), ("Alibi", config.Alibi, back.Alibi),
             ("ExpansionBias", config.Biases && config.ExpansionBias, back.Biases && back.ExpansionBias),
             ("ActivatedHalfFirst", !config.GatedFeedForward || config.ActivatedHalfFirst, !back.GatedFeedForward || back.ActivatedHalfFirst), ("RotaryScaling", config.RotaryScaling, back.RotaryScaling),
+            ("MaskTokenDropout", config.MaskTokenDropout, back.MaskTokenDropout),
         })
             if (!ours.Equals(theirs)) throw new NotSupportedException($"A {Name} config.json cannot describe this encoder: its {setting} is {ours}, and {Name} has {theirs}.");
         return json;
@@ -117,7 +118,9 @@ public sealed class EncoderFamily
     private static string PerBlock<T>(TransformerConfig c, Func<int, T> of) => string.Join(", ", Enumerable.Range(0, c.Layers).Select(of));
 
     /// <summary>
-    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: JinaBERT when its attention has
+    /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: ESM when its embeddings have ESM's
+    /// token dropout, or its blocks are pre-norm and not gated and it has rotary positions or a LayerNorm on its embeddings
+    /// but no token types; JinaBERT when its attention has
     /// ALiBi's biases; GTE when its gated blocks activate the second half or its rotary positions are NTK-scaled; when its positions rotate or its
     /// feed-forward blocks are gated, NomicBERT with post-norm blocks and ModernBERT with pre-norm ones; DeBERTa-v2 when its attention is
     /// disentangled, ALBERT when its blocks are
@@ -127,7 +130,8 @@ public sealed class EncoderFamily
     /// </summary>
     /// <param name="config">The encoder's config.</param>
     public static EncoderFamily For(TransformerConfig config) =>
-        config.Alibi ? JinaBert
+        config.MaskTokenDropout >= 0 || (config.Norm == NormPlacement.PreNorm && !config.GatedFeedForward && (config.RotaryTheta > 0f || config.EmbeddingNorm) && config.TypeVocabSize == 0) ? Esm
+        : config.Alibi ? JinaBert
         : (config.GatedFeedForward && !config.ActivatedHalfFirst) || config.RotaryScaling != 1f ? Gte
         : (config.RotaryTheta > 0f || config.GatedFeedForward) && config.Norm == NormPlacement.PostNorm ? NomicBert
         : config.RotaryTheta > 0f || config.GatedFeedForward ? ModernBert
@@ -339,8 +343,68 @@ public sealed class EncoderFamily
         GteConfig, WriteGteConfig, GteNames, MlmHead("lm_head.dense.", "lm_head.norm.", "lm_head.decoder.bias", "lm_head.decoder.weight"),
         new SequenceClassifierHead("NewForSequenceClassification", "new.pooler.dense.", "classifier.", PoolerActivation.Tanh));
 
+    /// <summary>
+    /// ESM-2 and ESM-1b (<c>model_type</c> esm: Meta's protein language models, e.g. esm2_t6_8M_UR50D, as transformers'
+    /// EsmModel holds them under <c>esm.</c>): pre-norm blocks under BERT's names (<c>attention.LayerNorm</c> before the
+    /// attention, <c>LayerNorm</c> before <c>intermediate.dense</c>), a final <c>encoder.emb_layer_norm_after</c>, erf GELU;
+    /// ESM-2's rotary positions (base 10,000) without a LayerNorm on the embeddings, or ESM-1b's learned ones from
+    /// <c>pad_token_id</c> + 1 with <c>embeddings.layer_norm</c>; no token types; and with <c>token_dropout</c> the mask
+    /// token's embeddings zeroed and the rest scaled (<see cref="TransformerConfig.MaskTokenDropout"/>). Its masked-LM
+    /// head and sequence classifier are RoBERTa's (<c>lm_head</c>; <c>classifier.dense</c> + tanh, <c>classifier.out_proj</c>).
+    /// </summary>
+    public static EncoderFamily Esm { get; } = new("ESM", ["esm"], "esm.", ["embeddings.", "encoder.", "pooler."],
+        EsmConfig, WriteEsmConfig, EsmNames, MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"),
+        new SequenceClassifierHead("EsmForSequenceClassification", "classifier.dense.", "classifier.out_proj.", PoolerActivation.Tanh));
+
     /// <summary>Every family the readers know.</summary>
-    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Ernie, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV1, DebertaV2, ModernBert, NomicBert, JinaBert, MosaicBert, Gte];
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Ernie, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV1, DebertaV2, ModernBert, NomicBert, JinaBert, MosaicBert, Gte, Esm];
+
+    // EsmConfig: ESM-2's (rotary) and ESM-1b's (absolute) settings; ESMFold's and the relative_key positions are refused
+    // by name. Its code runs erf GELU whatever hidden_act says. Its dropouts (0 in the released models) are placed BERT's
+    // way in training; its embeddings have none.
+    private static TransformerConfig EsmConfig(JsonElement c, string src)
+    {
+        string Refuse(string what) => throw new NotSupportedException($"{src}: {what} is not supported; ESM-2's and ESM-1b's settings are.");
+        if (Bool(c, "is_folding_model", src, false)) Refuse("is_folding_model true (ESMFold)");
+        string positions = Str(c, "position_embedding_type", src, "absolute");
+        if (positions is not ("rotary" or "absolute")) Refuse($"position_embedding_type '{positions}' (rotary or absolute)");
+        bool rotary = positions == "rotary";
+        int offset = rotary ? 0 : Int(c, "pad_token_id", src, 1) + 1, vocab = Int(c, "vocab_size", src);
+        int mask = Bool(c, "token_dropout", src, false) ? Int(c, "mask_token_id", src) : -1;
+        if (mask >= vocab || mask < -1) throw new InvalidDataException($"{src}: mask_token_id is {mask}; it is a token id below vocab_size = {vocab}.");
+        return new TransformerConfig
+        {
+            VocabSize = vocab, ModelDim = Int(c, "hidden_size", src), Layers = Int(c, "num_hidden_layers", src), Heads = Int(c, "num_attention_heads", src),
+            FeedForwardDim = Int(c, "intermediate_size", src), MaxLength = Int(c, "max_position_embeddings", src, 1026) - offset, PositionOffset = offset,
+            Dropout = Float(c, "hidden_dropout_prob", src, 0.1f), AttentionDropout = Float(c, "attention_probs_dropout_prob", src, 0.1f),
+            LayerNormEps = Float(c, "layer_norm_eps", src, 1e-12f), Activation = Activation.Gelu, Norm = NormPlacement.PreNorm,
+            EmbeddingNorm = Bool(c, "emb_layer_norm_before", src, false), PositionalEncoding = rotary ? PositionalEncodingKind.None : PositionalEncodingKind.Learned,
+            RotaryTheta = rotary ? 10_000f : 0f, MaskTokenDropout = mask,
+            Pooling = Pooling.Cls, // EsmForSequenceClassification reads <cls> (through classifier.dense + tanh)
+        };
+    }
+
+    private static JsonObject WriteEsmConfig(TransformerConfig c) => new()
+    {
+        ["model_type"] = "esm", ["architectures"] = new JsonArray("EsmModel"), ["vocab_size"] = c.VocabSize, ["hidden_size"] = c.ModelDim,
+        ["num_hidden_layers"] = c.Layers, ["num_attention_heads"] = c.Heads, ["intermediate_size"] = c.FeedForwardDim, ["hidden_act"] = "gelu",
+        ["position_embedding_type"] = c.RotaryTheta > 0f ? "rotary" : "absolute", ["max_position_embeddings"] = c.MaxLength + c.PositionOffset,
+        ["pad_token_id"] = c.PositionOffset > 0 ? c.PositionOffset - 1 : 1, ["emb_layer_norm_before"] = c.EmbeddingNorm,
+        ["token_dropout"] = c.MaskTokenDropout >= 0, ["mask_token_id"] = c.MaskTokenDropout >= 0 ? c.MaskTokenDropout : null,
+        ["layer_norm_eps"] = c.LayerNormEps, ["hidden_dropout_prob"] = c.Dropout, ["attention_probs_dropout_prob"] = c.AttentionDropout, ["is_folding_model"] = false,
+    };
+
+    private static string[]? EsmNames(string p) => p switch
+    {
+        "tok.weight" => ["embeddings.word_embeddings.weight"],
+        "pos.weight" => ["embeddings.position_embeddings.weight"],
+        "emb_norm.weight" or "emb_norm.bias" => ["embeddings.layer_norm." + p["emb_norm.".Length..]],
+        "lnf.weight" or "lnf.bias" => ["encoder.emb_layer_norm_after." + p["lnf.".Length..]],
+        "pooler.dense.weight" or "pooler.dense.bias" => [p],
+        // pre-norm: attention.LayerNorm before the attention, the layer's LayerNorm before the feed-forward block
+        _ => LayerNames(p, "encoder.layer.", "attention.self.query.", "attention.self.key.", "attention.self.value.", "attention.output.dense.",
+            "attention.LayerNorm.", "intermediate.dense.", "output.dense.", "LayerNorm."),
+    };
 
     // NewConfig (Alibaba-NLP/new-impl): what GTE v1.5's and gte-multilingual's checkpoints use is read, the rest refused
     // by name. unpad_inputs and use_memory_efficient_attention choose kernels (xformers), not results, and are ignored.

@@ -498,7 +498,8 @@ public static class PretrainedCheckpoint
     }
 
     // Buffers a checkpoint carries that are not weights (position_ids: 0, 1, 2, …).
-    private static bool IsBuffer(string name) => name.EndsWith("position_ids", StringComparison.Ordinal);
+    // Buffers a checkpoint may carry that hold no weights: position ids, and rotary frequencies (ESM's inv_freq), which the engine computes as the code does.
+    private static bool IsBuffer(string name) => name.EndsWith("position_ids", StringComparison.Ordinal) || name.EndsWith(".inv_freq", StringComparison.Ordinal);
 
     /// <summary>A family's tensor name as the checkpoint spells it: with or without the task prefix, LayerNorm as weight/bias or gamma/beta.</summary>
     private sealed class Resolver(EncoderFamily family, ITensorSource tensors)

@@ -84,10 +84,11 @@ public sealed class PretrainedEncoder
 
     private static readonly string[] TokenizerFiles = ["vocab.txt", "tokenizer.json", "vocab.json", "sentencepiece.bpe.model", "spiece.model", "spm.model"];
 
-    /// <summary>A model folder's tokenizer: vocab.txt (casing from tokenizer_config.json), vocab.json + merges.txt, sentencepiece.bpe.model (XLM-RoBERTa's), spiece.model (ALBERT's), spm.model (DeBERTa-v2/v3's), or a WordPiece, byte-level BPE or Unigram tokenizer.json.</summary>
+    /// <summary>A model folder's tokenizer: vocab.txt (casing from tokenizer_config.json; ESM's when it names EsmTokenizer), vocab.json + merges.txt, sentencepiece.bpe.model (XLM-RoBERTa's), spiece.model (ALBERT's), spm.model (DeBERTa-v2/v3's), or a WordPiece, byte-level BPE or Unigram tokenizer.json.</summary>
     internal static TextTokenizer TokenizerOf(string folder, int maxTokens)
     {
         string vocab = Path.Combine(folder, "vocab.txt"), json = Path.Combine(folder, "tokenizer.json");
+        if (File.Exists(vocab) && NamesTokenizer(folder, "EsmTokenizer", "esm")) return TextTokenizer.FromEsmVocabulary(vocab, maxTokens);
         if (File.Exists(vocab))
         {
             var wordPiece = TextTokenizer.FromWordPieceVocabulary(vocab, maxTokens, LowerCase(folder), SpecialsOf(folder));

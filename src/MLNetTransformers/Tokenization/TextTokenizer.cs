@@ -18,6 +18,9 @@ public sealed class TextTokenizer
 {
     private readonly Tokenizer? _tokenizer;
     private readonly Dictionary<char, int>? _chars;
+    private readonly Dictionary<string, int>? _wholeTokens; // ESM's vocabulary, matched whole
+    private readonly string[]? _tokenTexts;                 // ESM's tokens by id
+    private readonly int _longestToken;
     private readonly string? _alphabet;
     private readonly State _state;
     private readonly Dictionary<int, string>? _specialNames; // the vocabulary's own spelling of the special ids it supplied
@@ -89,6 +92,23 @@ public sealed class TextTokenizer
                 for (int i = 0; i < _alphabet.Length; i++) _chars[_alphabet[i]] = Specials + i;
                 (PadId, UnkId, ClsId, SepId, MaskId) = (0, 1, 2, 3, 4);
                 BaseVocabularySize = VocabularySize = Specials + _alphabet.Length;
+                break;
+            case TokenizerKind.Esm:
+                _tokenTexts = state.Vocabulary!.Split('\n').Select(l => l.TrimEnd('\r')).ToArray();
+                if (_tokenTexts.Length > 0 && _tokenTexts[^1].Length == 0) _tokenTexts = _tokenTexts[..^1];
+                var whole = _wholeTokens = new Dictionary<string, int>(StringComparer.Ordinal);
+                for (int i = 0; i < _tokenTexts.Length; i++)
+                {
+                    // EsmTokenizer keeps the last id of a repeated token; an empty line or one with spaces would never match.
+                    if (_tokenTexts[i].Length == 0 || _tokenTexts[i].Any(char.IsWhiteSpace))
+                        throw new InvalidDataException($"The ESM vocabulary's line {i + 1} is {(_tokenTexts[i].Length == 0 ? "empty" : $"'{_tokenTexts[i]}', which holds whitespace")}; every line is one token.");
+                    _wholeTokens[_tokenTexts[i]] = i;
+                    _longestToken = Math.Max(_longestToken, _tokenTexts[i].Length);
+                }
+                int Esm(string token) => whole.TryGetValue(token, out int id) ? id
+                    : throw new InvalidDataException($"The ESM vocabulary has no {token}; ESM's holds <cls>, <eos>, <pad>, <unk> and <mask>.");
+                (ClsId, SepId, PadId, MaskId, UnkId) = (Esm("<cls>"), Esm("<eos>"), Esm("<pad>"), Esm("<mask>"), Esm("<unk>"));
+                BaseVocabularySize = VocabularySize = _tokenTexts.Length;
                 break;
             case TokenizerKind.Tiktoken:
                 var tk = TiktokenTokenizer.CreateForEncoding(state.Encoding!);
@@ -191,8 +211,35 @@ public sealed class TextTokenizer
             for (int i = 0; i < s.Length; i++) ids[i] = _chars.TryGetValue(s[i], out int id) ? id : UnkId;
             return ids;
         }
+        if (_wholeTokens is not null) return WholeTokenIds(s);
         try { return Numbered(_tokenizer is BertTokenizer bert ? bert.EncodeToIds(s, addSpecialTokens: false) : PieceIds(s)).ToArray(); }
         catch (Exception e) when (Damaged(e)) { throw DamagedModel(e); }
+    }
+
+    // ESM's tokenization (EsmTokenizer: its vocabulary split out of the text by a trie, longest match first, the rest
+    // split on whitespace, each word an <unk> unless it is a token).
+    private int[] WholeTokenIds(string s)
+    {
+        var ids = new List<int>(s.Length);
+        int rest = 0; // start of the text not yet matched
+        void Unmatched(int end)
+        {
+            foreach (var word in s[rest..end].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
+                ids.Add(_wholeTokens!.TryGetValue(word, out int id) ? id : UnkId);
+        }
+        for (int i = 0; i < s.Length;)
+        {
+            int found = -1, length = 0;
+            for (int l = Math.Min(_longestToken, s.Length - i); l >= 1 && found < 0; l--)
+                if (_wholeTokens!.TryGetValue(s.Substring(i, l), out int id)) (found, length) = (id, l);
+            if (found < 0) { i++; continue; }
+            Unmatched(i);
+            ids.Add(found);
+            i += length;
+            rest = i;
+        }
+        Unmatched(s.Length);
+        return ids.ToArray();
     }
 
     // A text's ids from Microsoft.ML.Tokenizers; for SentencePiece with each run of unknown characters as one unknown
@@ -217,6 +264,19 @@ public sealed class TextTokenizer
 
     private InvalidDataException DamagedModel(Exception e) =>
         new($"The SentencePiece model{(_source is null ? "" : $" '{_source}'")} is damaged: encoding a text failed ({e.Message}).", e);
+
+    /// <summary>
+    /// ESM's tokenizer from its <c>vocab.txt</c> (<see cref="TokenizerKind.Esm"/>: one token a line, matched whole in the
+    /// text; <c>&lt;cls&gt;</c>, <c>&lt;eos&gt;</c>, <c>&lt;pad&gt;</c>, <c>&lt;unk&gt;</c> and <c>&lt;mask&gt;</c> among them).
+    /// </summary>
+    /// <param name="vocabPath">The vocab.txt.</param>
+    /// <param name="maxTokens">Length of the id and mask vectors, &lt;cls&gt; and &lt;eos&gt; included.</param>
+    public static TextTokenizer FromEsmVocabulary(string vocabPath, int maxTokens)
+    {
+        string text = ReadFile(vocabPath, "ESM vocabulary");
+        try { return new TextTokenizer(new State(TokenizerKind.Esm, Checked(maxTokens), false, text, null, null)); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"'{vocabPath}': {e.Message}", e); }
+    }
 
     /// <summary>Learns a WordPiece vocabulary from <paramref name="texts"/> (see <see cref="WordPieceVocabularyLearner"/>).</summary>
     /// <param name="texts">The training texts.</param>
@@ -302,6 +362,15 @@ public sealed class TextTokenizer
         TokenizerKind.ByteLevelBpe when _state.Specials is not null || _state.Normalizers is not null =>
             [("tokenizer.json", BpeTokenizerJson.Write(_state.Vocabulary!, _state.Merges!, _state.Specials ?? RobertaSpecials, _state.Normalizers))],
         TokenizerKind.Bpe when _state.Rules is { } rules => [("tokenizer.json", BpeTokenizerJson.Write(_state.Vocabulary!, _state.Merges!, _state.Specials!, _state.Normalizers, rules))],
+        TokenizerKind.Esm =>
+        [
+            ("vocab.txt", Encoding.UTF8.GetBytes(string.Join('\n', _tokenTexts!) + "\n")),
+            ("tokenizer_config.json", Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject
+            {
+                ["tokenizer_class"] = "EsmTokenizer", ["model_max_length"] = MaxTokens, ["cls_token"] = "<cls>", ["eos_token"] = "<eos>",
+                ["pad_token"] = "<pad>", ["mask_token"] = "<mask>", ["unk_token"] = "<unk>",
+            }.ToJsonString())),
+        ],
         TokenizerKind.ByteLevelBpe => [("vocab.json", Encoding.UTF8.GetBytes(_state.Vocabulary!)), ("merges.txt", Encoding.UTF8.GetBytes(_state.Merges!))],
         TokenizerKind.SentencePiece when _state.Layout == SentencePieceLayout.DebertaV2 =>
         [
@@ -631,6 +700,7 @@ public sealed class TextTokenizer
             tokens = EncodeAll(s.AsSpan(0, Math.Min(s.Length, limit)));
             truncated = s.Length > limit;
         }
+        else if (_wholeTokens is not null) tokens = WholeTokenIds(s);
         else if (Kind == TokenizerKind.SentencePiece)
         {
             // The whole text, so that runs of unknown characters are merged before it is cut to the limit.
@@ -708,6 +778,7 @@ public sealed class TextTokenizer
     public string TokenText(int id)
     {
         if (_specialNames is not null && _specialNames.TryGetValue(id, out var name)) return name;
+        if (_tokenTexts is not null) return id >= 0 && id < _tokenTexts.Length ? _tokenTexts[id] : $"#{id}"; // ESM's specials as its vocabulary spells them
         if (id == ClsId) return "[CLS]";
         if (id == SepId) return "[SEP]";
         if (id == PadId) return "[PAD]";
@@ -724,6 +795,7 @@ public sealed class TextTokenizer
         var kept = ids.Where(i => i != ClsId && i != SepId && i != PadId && i != MaskId && i < BaseVocabularySize);
         // Character vocabularies: special tokens ([UNK] included) are not text, and come out as nothing, not U+FFFD.
         if (_alphabet is not null) return new string(kept.Where(i => i >= Specials).Select(i => _alphabet[i - Specials]).ToArray());
+        if (_tokenTexts is not null) return string.Concat(kept.Where(i => i >= 0 && i != UnkId).Select(i => _tokenTexts[i]));
         var text = _tokenizer!.Decode(kept.Select(PieceId)) ?? "";
         return _tokenizer is BertTokenizer ? JoinSplitPunctuation(text) : text;
     }

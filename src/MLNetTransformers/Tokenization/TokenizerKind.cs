@@ -30,4 +30,10 @@ public enum TokenizerKind
     /// <c>[MASK]</c> after the pieces).
     /// </summary>
     SentencePiece,
+    /// <summary>
+    /// ESM's (protein language models', <c>EsmTokenizer</c>): a <c>vocab.txt</c> whose tokens are matched whole, longest
+    /// first (an amino acid a letter each, <c>&lt;mask&gt;</c> and the other specials), any other run of characters an
+    /// <c>&lt;unk&gt;</c> per whitespace-separated word, whitespace itself dropped; <c>&lt;cls&gt; sequence &lt;eos&gt;</c>.
+    /// </summary>
+    Esm,
 }

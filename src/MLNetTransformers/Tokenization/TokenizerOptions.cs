@@ -51,6 +51,7 @@ public sealed class TokenizerOptions
         TokenizerKind.SentencePiece => TextTokenizer.FromSentencePieceModelOfAnyLayout(
             VocabularyFile ?? throw new ArgumentException("SentencePiece tokenization needs VocabularyFile (a SentencePiece .model file)."), MaxTokens),
         TokenizerKind.Character => TextTokenizer.LearnCharacters(texts(), MaxTokens),
+        TokenizerKind.Esm => TextTokenizer.FromEsmVocabulary(VocabularyFile ?? throw new ArgumentException("ESM tokenization needs VocabularyFile (its vocab.txt)."), MaxTokens),
         _ => throw new InvalidOperationException($"Unknown tokenizer kind {Kind}."),
     };
 

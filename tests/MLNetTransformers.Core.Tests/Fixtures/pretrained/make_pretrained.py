@@ -1713,3 +1713,137 @@ randomize(cls_model); round_to(cls_model, torch.float32)
 ernie_ids = torch.tensor([[2, 8, 9, 12, 10, 3, 0, 0, 0], [2, 15, 20, 7, 13, 11, 19, 30, 3], [2, 5, 3, 0, 0, 0, 0, 0, 0]])
 pooler_classifier_folder("ernie-classifier", "ernie.", cls_model, ernie_config, "ErnieForSequenceClassification", ["negative", "positive"], ernie_ids,
                          torch.tensor([[0] * 9, [0, 0, 0, 0, 1, 1, 1, 1, 1], [0] * 9]), head_seed=76)
+
+# ESM (modeling_esm.py, Meta's protein language models), esm/: a bare EsmModel under esm. as ESM-2's configs shape it:
+# rotary positions (base 10,000, the query scaled before it turns), token_dropout (the embeddings of <mask> zeroed, the
+# rest scaled by (1 - 0.15 * 0.8) / (1 - the sequence's share of <mask> among its real tokens)), no emb_layer_norm_before,
+# pre-norm layers (attention.LayerNorm before self-attention, LayerNorm before intermediate.dense), erf GELU,
+# encoder.emb_layer_norm_after; with its contact_head (a head, left out) and the rotary inv_freq buffers older
+# checkpoints carry. Inputs hold <mask> tokens, so the scale differs by sequence. esm1b/: ESM-1b's shape (learned positions
+# from pad_token_id + 1, embeddings.layer_norm). esm-classifier/: EsmForSequenceClassification (classifier.dense + tanh on
+# <cls>, then out_proj). esm-mlm/: EsmForMaskedLM (lm_head.dense, gelu, lm_head.layer_norm, the tied decoder, lm_head.bias).
+# esm/tokenizer_reference.json: EsmTokenizer's ids of hard texts (its vocabulary split out of the text leftmost-longest,
+# as its trie does, the rest split on whitespace, each word <unk>). Own seeds, last.
+import re
+ESM_VOCAB = ["<cls>", "<pad>", "<eos>", "<unk>", "L", "A", "G", "V", "S", "E", "R", "T", "I", "D", "P", "K", "Q", "N", "F", "Y", "M", "H", "W",
+             "C", "X", "B", "U", "Z", "O", ".", "-", "<null_1>", "<mask>"]
+EV = len(ESM_VOCAB)
+
+
+class Esm(nn.Module):
+    def __init__(self, absolute=False):
+        super().__init__()
+        self.absolute = absolute
+        self.embeddings = nn.Module()
+        self.embeddings.word_embeddings = nn.Embedding(EV, D)
+        if absolute:
+            self.embeddings.layer_norm = nn.LayerNorm(D, eps=1e-5)
+            self.embeddings.position_embeddings = nn.Embedding(P + 2, D)
+        self.encoder = nn.Module()
+        self.encoder.layer = nn.ModuleList()
+        for _ in range(L):
+            l = nn.Module()
+            l.attention = nn.Module(); l.attention.self = nn.Module(); l.attention.output = nn.Module()
+            l.attention.self.query, l.attention.self.key, l.attention.self.value = nn.Linear(D, D), nn.Linear(D, D), nn.Linear(D, D)
+            l.attention.output.dense = nn.Linear(D, D)
+            l.attention.LayerNorm = nn.LayerNorm(D, eps=1e-5)
+            l.intermediate = nn.Module(); l.intermediate.dense = nn.Linear(D, F)
+            l.output = nn.Module(); l.output.dense = nn.Linear(F, D)
+            l.LayerNorm = nn.LayerNorm(D, eps=1e-5)
+            self.encoder.layer.append(l)
+        self.encoder.emb_layer_norm_after = nn.LayerNorm(D, eps=1e-5)
+
+    def forward(self, ids, mask, types):
+        B, T = ids.shape
+        hd = D // H
+        x = self.embeddings.word_embeddings(ids)
+        masked = ids == 32
+        x = x.masked_fill(masked.unsqueeze(-1), 0.0)
+        observed = masked.sum(-1).float() / mask.sum(-1)
+        x = x * (1 - 0.15 * 0.8) / (1 - observed)[:, None, None]
+        if self.absolute:
+            x = x + self.embeddings.position_embeddings(torch.cumsum(mask, 1) * mask + 1)  # create_position_ids_from_input_ids, padding_idx 1
+            x = self.embeddings.layer_norm(x)
+        x = x * mask.unsqueeze(-1)
+        for l in self.encoder.layer:
+            h = l.attention.LayerNorm(x)
+            a = l.attention.self
+            q, k, v = (lin(h).view(B, T, H, hd).transpose(1, 2) for lin in (a.query, a.key, a.value))
+            q = q * hd ** -0.5
+            if not self.absolute: q, k = rotary(q, 10000.0), rotary(k, 10000.0)
+            scores = (q @ k.transpose(-1, -2)).masked_fill(mask[:, None, None, :] == 0, torch.finfo(x.dtype).min)
+            x = x + l.attention.output.dense((torch.softmax(scores, -1) @ v).transpose(1, 2).reshape(B, T, D))
+            x = x + l.output.dense(gelu(l.intermediate.dense(l.LayerNorm(x))))
+        return self.encoder.emb_layer_norm_after(x), None
+
+
+esm_config = {"model_type": "esm", "architectures": ["EsmModel"], "vocab_size": EV, "hidden_size": D, "num_hidden_layers": L, "num_attention_heads": H,
+              "intermediate_size": F, "hidden_act": "gelu", "max_position_embeddings": P, "position_embedding_type": "rotary", "token_dropout": True,
+              "mask_token_id": 32, "pad_token_id": 1, "emb_layer_norm_before": False, "layer_norm_eps": 1e-5, "hidden_dropout_prob": 0.0,
+              "attention_probs_dropout_prob": 0.0, "is_folding_model": False}
+esm_ids = torch.tensor([[0, 20, 15, 11, 32, 5, 12, 16, 2, 1], [0, 32, 32, 4, 5, 6, 7, 8, 9, 2], [0, 13, 14, 2, 1, 1, 1, 1, 1, 1]])
+esm_tokenizer_config = {"tokenizer_class": "EsmTokenizer", "cls_token": "<cls>", "eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>",
+                        "mask_token": "<mask>", "model_max_length": 1024}
+torch.manual_seed(77)
+esm = Esm()
+contact = {"esm.contact_head.regression.weight": ("F32", torch.randn(1, L * H)), "esm.contact_head.regression.bias": ("F32", torch.zeros(1))}
+inv_freq = 1.0 / (10000 ** (torch.arange(0, D // H, 2, dtype=torch.int64).float() / (D // H)))
+for i in range(L): contact[f"esm.encoder.layer.{i}.attention.self.rotary_embeddings.inv_freq"] = ("F32", inv_freq)
+make("esm", esm, esm_config, "F32", prefix="esm.", extra=contact, ids=esm_ids, pad=1, vocab=ESM_VOCAB)
+json.dump(esm_tokenizer_config, open("esm/tokenizer_config.json", "w"), indent=2)
+torch.manual_seed(78)
+esm1b = Esm(absolute=True)
+make("esm1b", esm1b, dict(esm_config, position_embedding_type="absolute", emb_layer_norm_before=True, max_position_embeddings=P + 2), "F32",
+     prefix="esm.", extra={"esm.embeddings.position_ids": ("I64", torch.arange(P + 2).unsqueeze(0))}, ids=esm_ids, pad=1, vocab=ESM_VOCAB)
+json.dump(esm_tokenizer_config, open("esm1b/tokenizer_config.json", "w"), indent=2)
+
+torch.manual_seed(79)
+cls_model = Esm()
+randomize(cls_model); round_to(cls_model, torch.float32)
+g = torch.Generator().manual_seed(80)
+head = {"classifier.dense.weight": rnd(D, D), "classifier.dense.bias": rnd(D, s=0.1), "classifier.out_proj.weight": rnd(2, D), "classifier.out_proj.bias": rnd(2, s=0.1)}
+mask = (esm_ids != 1).long()
+with torch.no_grad():
+    hidden, _ = cls_model(esm_ids, mask, None)
+    logits = torch.tanh(hidden[:, 0] @ head["classifier.dense.weight"].T + head["classifier.dense.bias"]) @ head["classifier.out_proj.weight"].T + head["classifier.out_proj.bias"]
+task_folder("esm-classifier", "esm.", cls_model, head,
+            dict(esm_config, architectures=["EsmForSequenceClassification"], id2label={"0": "cytoplasm", "1": "membrane"}, label2id={"cytoplasm": 0, "membrane": 1}),
+            {"input_ids": esm_ids.tolist(), "attention_mask": mask.tolist(), "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
+open("esm-classifier/vocab.txt", "w").write("\n".join(ESM_VOCAB) + "\n")
+json.dump(esm_tokenizer_config, open("esm-classifier/tokenizer_config.json", "w"), indent=2)
+
+g = torch.Generator().manual_seed(81)
+lm = {"lm_head.dense.weight": rnd(D, D), "lm_head.dense.bias": rnd(D, s=0.1), "lm_head.layer_norm.weight": 1 + rnd(D, s=0.2),
+      "lm_head.layer_norm.bias": rnd(D, s=0.1), "lm_head.bias": rnd(EV, s=0.1)}
+with torch.no_grad():
+    hidden, _ = esm(esm_ids, mask, None)
+    h = torch.nn.functional.layer_norm(gelu(hidden @ lm["lm_head.dense.weight"].T + lm["lm_head.dense.bias"]), (D,), lm["lm_head.layer_norm.weight"], lm["lm_head.layer_norm.bias"], 1e-5)
+    mlm_logits = h @ esm.embeddings.word_embeddings.weight.T + lm["lm_head.bias"]
+task_folder("esm-mlm", "esm.", esm, lm, dict(esm_config, architectures=["EsmForMaskedLM"]),
+            {"input_ids": esm_ids.tolist(), "attention_mask": mask.tolist(), "logits": [round(float(v), 9) for v in mlm_logits.reshape(-1).tolist()]})
+open("esm-mlm/vocab.txt", "w").write("\n".join(ESM_VOCAB) + "\n")
+json.dump(esm_tokenizer_config, open("esm-mlm/tokenizer_config.json", "w"), indent=2)
+
+# EsmTokenizer: its trie splits the vocabulary's tokens out of the text (leftmost, then longest: a regex alternation of
+# the tokens, longest first), the rest is split on whitespace and each word looked up (<unk> when absent).
+esm_pattern = re.compile("|".join(re.escape(t) for t in sorted(ESM_VOCAB, key=len, reverse=True)))
+def esm_tokenize(text):
+    ids, rest = [], 0
+    for m in esm_pattern.finditer(text):
+        ids += [ESM_VOCAB.index(w) if w in ESM_VOCAB else 3 for w in text[rest:m.start()].split()]
+        ids.append(ESM_VOCAB.index(m.group())); rest = m.end()
+    return ids + [ESM_VOCAB.index(w) if w in ESM_VOCAB else 3 for w in text[rest:].split()]
+esm_texts = ["MKTAYIAKQR", "MKT AYI\tAKQ\nR", "mktayi", "MKTJJAYI", "MKT<mask>AYI<mask>", "<cls>MKT<eos>", "<mas<mask>k>", "M.K-T*Z",
+             "<null_1>XBUZO", "  ", "ÄMKT😀A", "MK1T 22 A", "<MASK>MKT", "LAGVSERTIDPKQNFYMHWC"]
+json.dump({"texts": esm_texts, "ids": [[0] + esm_tokenize(t) + [2] for t in esm_texts],
+           "pairs": [["MKTAYI", "AKQR"], ["MK<mask>", "<unk>AA"]],
+           "pair_ids": [[0] + esm_tokenize(a) + [2] + esm_tokenize(b) + [2] for a, b in [["MKTAYI", "AKQR"], ["MK<mask>", "<unk>AA"]]],
+           # the types PreTrainedTokenizer forms (EsmModel has no token-type table and EsmTokenizer does not return them)
+           "pair_types": [[0] * (len(esm_tokenize(a)) + 2) + [1] * (len(esm_tokenize(b)) + 1) for a, b in [["MKTAYI", "AKQR"], ["MK<mask>", "<unk>AA"]]]},
+          open("esm/tokenizer_reference.json", "w", encoding="utf-8"), ensure_ascii=False)
+
+# esm/model.onnx: the ESM-2-shaped encoder as PyTorch's exporter writes it (its token dropout and rotary positions computed
+# in the graph), read with esm/config.json.
+torch.set_default_dtype(torch.float32)
+export_onnx("esm", esm, types=False)
+torch.set_default_dtype(torch.float64)
