@@ -29,6 +29,9 @@ public class HuggingFaceExportTests
     [InlineData("deberta", "DeBERTa-v2")]
     [InlineData("jina", "JinaBERT")]
     [InlineData("gte", "GTE")]
+    [InlineData("esm", "ESM")]
+    [InlineData("esm1b", "ESM")]
+    [InlineData("megatron", "MegatronBERT")]
     public void EachFamily_ReadsBackToTheSameEncoder(string fixture, string family)
     {
         var original = PretrainedCheckpoint.LoadFolder(PretrainedCheckpointTests.Folder(fixture)).Encoder;
@@ -52,6 +55,7 @@ public class HuggingFaceExportTests
     [InlineData("nomic", "", "encoder.layers.1.mlp.fc11.weight")]
     [InlineData("jina", "", "encoder.layer.1.mlp.gated_layers.weight")]
     [InlineData("gte", "", "encoder.layer.1.mlp.up_gate_proj.weight")]
+    [InlineData("megatron", "bert.", "encoder.layer.1.attention.ln.weight")]
     public void TensorsWritten_AreThePyTorchCheckpointsOwn_NameByName(string fixtureName, string prefix, string oneOfThem)
     {
         string fixture = PretrainedCheckpointTests.Folder(fixtureName);

@@ -84,6 +84,36 @@ public class PretrainedCheckpointTests
         },
             (c.RotaryTheta, c.GatedFeedForward, c.Biases, c.NormBiases, c.VocabSize, c.VocabularyMultiple, c.Alibi, c.ExpansionBias));
 
+        AssertOutputsAndEveryGradient(folder, loaded, pooler);
+    }
+
+    // MegatronBERT: BERT's tensors without the embeddings' LayerNorm, pre-norm blocks (attention.ln, ln) and a final
+    // encoder.ln, BERT's pooler; its pretraining heads listed. Packed and padded.
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void MegatronBert_OutputsAndEveryGradientMatchPyTorch(bool packing)
+    {
+        var loaded = PretrainedCheckpoint.LoadFolder(Folder("megatron"));
+        var c = loaded.Encoder.Config;
+        Assert.Equal("MegatronBERT", loaded.Family.Name);
+        Assert.Equal((NormPlacement.PreNorm, false, 2, true, Layers.PositionalEncodingKind.Learned, 0), (c.Norm, c.EmbeddingNorm, c.TypeVocabSize, c.Pooler, c.PositionalEncoding, c.PositionOffset));
+        Assert.Equal(["cls.predictions.bias", "cls.seq_relationship.bias", "cls.seq_relationship.weight"], loaded.Unused);
+        Assert.Same(EncoderFamily.MegatronBert, EncoderFamily.For(c));
+        loaded.Encoder.Packing = packing;
+        AssertOutputsAndEveryGradient("megatron", loaded, pooler: true);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="loaded"/>'s encoder (training mode, packed or not as its <c>Packing</c> says) on the batch of
+    /// <paramref name="folder"/>'s expected.json and asserts PyTorch's hidden states on real tokens (and, with
+    /// <paramref name="pooler"/>, its pooler output) within 1e-4, and the gradient of the fixture's loss, Σ hidden·R over
+    /// real tokens (+ Σ pooler_output·Q), for every parameter within 1e-4 of the largest.
+    /// </summary>
+    internal static void AssertOutputsAndEveryGradient(string folder, LoadedEncoder loaded, bool pooler)
+    {
+        var encoder = loaded.Encoder;
+        var c = encoder.Config;
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(folder), "expected.json")));
         var root = doc.RootElement;
         int[][] Rows(string name) => root.GetProperty(name).EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();

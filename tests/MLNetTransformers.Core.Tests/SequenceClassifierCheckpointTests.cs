@@ -28,6 +28,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("mosaic-classifier", "MosaicBERT", new[] { "NEGATIVE", "POSITIVE" })] // Wqkv, ALiBi, GeGLU, BERT's pooler
     [InlineData("gte-classifier", "GTE", new[] { "negative", "neutral", "positive" })] // NTK-scaled rotary positions, the gate second, new.pooler
     [InlineData("esm-classifier", "ESM", new[] { "cytoplasm", "membrane" })] // pre-norm, rotary positions, token dropout; RoBERTa's head on <cls>
+    [InlineData("megatron-classifier", "MegatronBERT", new[] { "negative", "positive" })] // pre-norm BERT, its pretrained pooler
     public void Logits_MatchPyTorch(string fixture, string family, string[] labels)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);
@@ -90,6 +91,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("jina-classifier")]
     [InlineData("gte-classifier")]
     [InlineData("esm-classifier")]
+    [InlineData("megatron-classifier")]
     public void WrittenBack_TheTensorsArePyTorchsOwn_AndReadBackToTheSameClassifier(string fixture)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);

@@ -23,6 +23,7 @@ public class ConfiguredFamilyOnnxTests
     [InlineData("gte", "GTE")]
     [InlineData("deberta-v1", "DeBERTa")] // in_proj and pos_proj without biases, q_bias and v_bias folded into per-head constants
     [InlineData("esm", "ESM")] // pre-norm, rotary positions, the token dropout's counts and scale computed in the graph
+    [InlineData("megatron", "MegatronBERT")] // pre-norm BERT: no LayerNorm after the embeddings, one before each sublayer, a final one
     public void ExportedGraph_IsReadWithItsConfig_WeightsEqualToTheCheckpoints(string fixture, string family)
     {
         var fromOnnx = OnnxEncoderCheckpoint.Load(Path.Combine(Folder(fixture), "model.onnx"));
@@ -48,6 +49,7 @@ public class ConfiguredFamilyOnnxTests
     [InlineData("mosaic")]
     [InlineData("gte")]
     [InlineData("esm")]
+    [InlineData("megatron")]
     public void ExportedGraph_OptimizedByOnnxRuntime_ReadsToTheSameWeights(string fixture)
     {
         string dir = Directory.CreateTempSubdirectory("optimized-family").FullName;

@@ -135,6 +135,7 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
     [InlineData("deberta-v1-classifier", 20261230)]
     [InlineData("ernie-classifier", 20261231)]
     [InlineData("esm-classifier", 20261232)]
+    [InlineData("megatron-classifier", 20261234)]
     [InlineData("gte-classifier", 20261220)]
     public async Task MutatedSequenceClassifiers_LoadOrFailNamingTheFile(string fixture, int seed)
     {

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace MLNetTransformers.Core.Pretrained;
 
 /// <summary>
-/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3, ModernBERT, NomicBERT, JinaBERT, MosaicBERT, GTE, ESM): how its
+/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3, ModernBERT, NomicBERT, JinaBERT, MosaicBERT, GTE, ESM, MegatronBERT): how its
 /// <c>config.json</c> reads as a <see cref="TransformerConfig"/>, which blocks it chooses (token types, the
 /// LayerNorm after the embeddings, the position offset, the pooler) and which of its checkpoint's tensors holds each
 /// engine parameter. <see cref="All"/> is the one registry of the families there are; <see cref="ForModelType"/> finds
@@ -120,7 +120,8 @@ public sealed class EncoderFamily
     /// <summary>
     /// The family whose checkpoints an encoder of <paramref name="config"/> is written as: ESM when its embeddings have ESM's
     /// token dropout, or its blocks are pre-norm and not gated and it has rotary positions or a LayerNorm on its embeddings
-    /// but no token types; JinaBERT when its attention has
+    /// but no token types; MegatronBERT when its blocks are pre-norm, not gated, with learned positions, token types and
+    /// no LayerNorm on the embeddings (the library's own pre-norm shape with token types); JinaBERT when its attention has
     /// ALiBi's biases; GTE when its gated blocks activate the second half or its rotary positions are NTK-scaled; when its positions rotate or its
     /// feed-forward blocks are gated, NomicBERT with post-norm blocks and ModernBERT with pre-norm ones; DeBERTa-v2 when its attention is
     /// disentangled, ALBERT when its blocks are
@@ -131,6 +132,8 @@ public sealed class EncoderFamily
     /// <param name="config">The encoder's config.</param>
     public static EncoderFamily For(TransformerConfig config) =>
         config.MaskTokenDropout >= 0 || (config.Norm == NormPlacement.PreNorm && !config.GatedFeedForward && (config.RotaryTheta > 0f || config.EmbeddingNorm) && config.TypeVocabSize == 0) ? Esm
+        : config.Norm == NormPlacement.PreNorm && !config.GatedFeedForward && !config.EmbeddingNorm && config.RotaryTheta == 0f && config.PositionalEncoding == PositionalEncodingKind.Learned
+            && config.PositionOffset == 0 && config.TypeVocabSize > 0 ? MegatronBert
         : config.Alibi ? JinaBert
         : (config.GatedFeedForward && !config.ActivatedHalfFirst) || config.RotaryScaling != 1f ? Gte
         : (config.RotaryTheta > 0f || config.GatedFeedForward) && config.Norm == NormPlacement.PostNorm ? NomicBert
@@ -356,8 +359,32 @@ public sealed class EncoderFamily
         EsmConfig, WriteEsmConfig, EsmNames, MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"),
         new SequenceClassifierHead("EsmForSequenceClassification", "classifier.dense.", "classifier.out_proj.", PoolerActivation.Tanh));
 
+    /// <summary>
+    /// MegatronBERT (<c>model_type</c> megatron-bert, e.g. nvidia/megatron-bert-cased-345m, under <c>bert.</c>): BERT's
+    /// embeddings without their LayerNorm, pre-norm layers (<c>attention.ln</c> before the attention, <c>ln</c> before
+    /// <c>intermediate.dense</c>) and a final <c>encoder.ln</c>, BERT's names otherwise, pooler, heads and sequence classifier.
+    /// </summary>
+    public static EncoderFamily MegatronBert { get; } = new("MegatronBERT", ["megatron-bert"], "bert.", ["embeddings.", "encoder.", "pooler."],
+        MegatronBertConfig, c => WriteBertConfig(c, "megatron-bert"), MegatronBertNames,
+        MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.bias", "cls.predictions.decoder.weight", "cls.seq_relationship."),
+        new SequenceClassifierHead("MegatronBertForSequenceClassification", "bert.pooler.dense.", "classifier.", PoolerActivation.Tanh));
+
+    // MegatronBertConfig: BERT's keys; its blocks pre-norm, its embeddings without a LayerNorm.
+    private static TransformerConfig MegatronBertConfig(JsonElement c, string src) =>
+        BertConfig(c, src, positionOffset: 0) with { Norm = NormPlacement.PreNorm, EmbeddingNorm = false };
+
+    private static string[]? MegatronBertNames(string p) => p switch
+    {
+        "emb_norm.weight" or "emb_norm.bias" => null,
+        "lnf.weight" or "lnf.bias" => ["encoder.ln." + p["lnf.".Length..]],
+        "tok.weight" or "pos.weight" or "tok_type.weight" or "pooler.dense.weight" or "pooler.dense.bias" => BertNames(p, "embeddings.", ""),
+        // pre-norm: attention.ln before the attention, the layer's ln before the feed-forward block
+        _ => LayerNames(p, "encoder.layer.", "attention.self.query.", "attention.self.key.", "attention.self.value.", "attention.output.dense.",
+            "attention.ln.", "intermediate.dense.", "output.dense.", "ln."),
+    };
+
     /// <summary>Every family the readers know.</summary>
-    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Ernie, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV1, DebertaV2, ModernBert, NomicBert, JinaBert, MosaicBert, Gte, Esm];
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Ernie, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV1, DebertaV2, ModernBert, NomicBert, JinaBert, MosaicBert, Gte, Esm, MegatronBert];
 
     // EsmConfig: ESM-2's (rotary) and ESM-1b's (absolute) settings; ESMFold's and the relative_key positions are refused
     // by name. Its code runs erf GELU whatever hidden_act says. Its dropouts (0 in the released models) are placed BERT's
@@ -701,11 +728,12 @@ public sealed class EncoderFamily
     // BertConfig's keys (RoBERTa's too: its positions start after pad_token_id, so they number MaxLength + offset).
     private static JsonObject WriteBertConfig(TransformerConfig c, string modelType) => new()
     {
-        ["model_type"] = modelType, ["architectures"] = new JsonArray(modelType == "bert" ? "BertModel" : "RobertaModel"),
+        ["model_type"] = modelType,
+        ["architectures"] = new JsonArray(modelType switch { "roberta" => "RobertaModel", "megatron-bert" => "MegatronBertModel", "ernie" => "ErnieModel", _ => "BertModel" }),
         ["vocab_size"] = c.VocabSize, ["hidden_size"] = c.ModelDim, ["num_hidden_layers"] = c.Layers, ["num_attention_heads"] = c.Heads,
         ["intermediate_size"] = c.FeedForwardDim, ["hidden_act"] = ActivationName(c.Activation), ["max_position_embeddings"] = c.MaxLength + c.PositionOffset,
         ["type_vocab_size"] = c.TypeVocabSize, ["layer_norm_eps"] = c.LayerNormEps, ["hidden_dropout_prob"] = c.Dropout,
-        ["attention_probs_dropout_prob"] = c.AttentionDropout, ["pad_token_id"] = modelType == "bert" ? 0 : c.PositionOffset - 1,
+        ["attention_probs_dropout_prob"] = c.AttentionDropout, ["pad_token_id"] = c.PositionOffset > 0 ? c.PositionOffset - 1 : 0,
     };
 
     // ElectraConfig: BERT's keys and embedding_size; the head on the first token is GELU (ElectraClassificationHead).

@@ -1808,7 +1808,8 @@ with torch.no_grad():
     logits = torch.tanh(hidden[:, 0] @ head["classifier.dense.weight"].T + head["classifier.dense.bias"]) @ head["classifier.out_proj.weight"].T + head["classifier.out_proj.bias"]
 task_folder("esm-classifier", "esm.", cls_model, head,
             dict(esm_config, architectures=["EsmForSequenceClassification"], id2label={"0": "cytoplasm", "1": "membrane"}, label2id={"cytoplasm": 0, "membrane": 1}),
-            {"input_ids": esm_ids.tolist(), "attention_mask": mask.tolist(), "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
+            {"input_ids": esm_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(esm_ids).tolist(),
+             "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
 open("esm-classifier/vocab.txt", "w").write("\n".join(ESM_VOCAB) + "\n")
 json.dump(esm_tokenizer_config, open("esm-classifier/tokenizer_config.json", "w"), indent=2)
 
@@ -1846,4 +1847,53 @@ json.dump({"texts": esm_texts, "ids": [[0] + esm_tokenize(t) + [2] for t in esm_
 # in the graph), read with esm/config.json.
 torch.set_default_dtype(torch.float32)
 export_onnx("esm", esm, types=False)
+torch.set_default_dtype(torch.float64)
+
+# MegatronBERT (modeling_megatron_bert.py, e.g. nvidia/megatron-bert-cased-345m), megatron/: BertModel's embeddings
+# without their LayerNorm ("moved to each layer"), pre-norm layers (attention.ln before self-attention, ln before
+# intermediate.dense; the residuals unnormalized) and the final encoder.ln, BERT's pooler, under bert.; with its
+# BertForPreTraining heads (cls.*, left out). megatron-classifier/: MegatronBertForSequenceClassification (the pooler, then
+# classifier). Own seeds, last.
+class MegatronBert(Bert):
+    def __init__(self):
+        super().__init__()
+        del self.embeddings.LayerNorm
+        for l in self.encoder.layer:
+            del l.attention.output.LayerNorm, l.output.LayerNorm
+            l.attention.ln, l.ln = nn.LayerNorm(D, eps=1e-12), nn.LayerNorm(D, eps=1e-12)
+        self.encoder.ln = nn.LayerNorm(D, eps=1e-12)
+
+    def embed(self, ids, mask, types):
+        B, T = ids.shape
+        e = self.embeddings
+        return e.word_embeddings(ids) + e.token_type_embeddings(types) + e.position_embeddings(torch.arange(T).unsqueeze(0).expand(B, T))
+
+    def layers(self, x, mask):
+        B, T, _ = x.shape
+        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+        hd = D // H
+        for l in self.encoder.layer:
+            s, h = l.attention.self, l.attention.ln(x)
+            q, k, v = (m(h).view(B, T, H, hd).transpose(1, 2) for m in (s.query, s.key, s.value))
+            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias, -1)
+            x = x + l.attention.output.dense((a @ v).transpose(1, 2).reshape(B, T, D))
+            x = x + l.output.dense(gelu(l.intermediate.dense(l.ln(x))))
+        return self.encoder.ln(x)
+
+
+megatron_config = dict(bert_config, model_type="megatron-bert", architectures=["MegatronBertForPreTraining"])
+torch.manual_seed(82)
+megatron = MegatronBert()
+make("megatron", megatron, megatron_config, "F32", prefix="bert.",
+     extra={"cls.predictions.bias": ("F32", torch.zeros(V)), "cls.seq_relationship.weight": ("F32", torch.zeros(2, D)), "cls.seq_relationship.bias": ("F32", torch.zeros(2))})
+torch.manual_seed(83)
+cls_model = MegatronBert()
+randomize(cls_model); round_to(cls_model, torch.float32)
+pooler_classifier_folder("megatron-classifier", "bert.", cls_model, megatron_config, "MegatronBertForSequenceClassification", ["negative", "positive"],
+                         torch.tensor([[2, 8, 9, 12, 10, 3, 0, 0, 0], [2, 15, 20, 7, 13, 11, 19, 30, 3], [2, 5, 3, 0, 0, 0, 0, 0, 0]]),
+                         torch.tensor([[0] * 9, [0, 0, 0, 0, 1, 1, 1, 1, 1], [0] * 9]), head_seed=84)
+
+# megatron/model.onnx: MegatronBERT as PyTorch's exporter writes it, read with megatron/config.json.
+torch.set_default_dtype(torch.float32)
+export_onnx("megatron", megatron, types=True)
 torch.set_default_dtype(torch.float64)
