@@ -18,15 +18,6 @@ public class EsmCheckpointTests
 {
     private static string Folder(string name) => PretrainedCheckpointTests.Folder(name);
 
-    private static (int[][] Ids, int[] Mask, JsonElement Root, JsonDocument Doc) Expected(string fixture)
-    {
-        var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(fixture), "expected.json")));
-        var root = doc.RootElement;
-        var ids = root.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
-        var mask = root.GetProperty("attention_mask").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetInt32())).ToArray();
-        return (ids, mask, root, doc);
-    }
-
     [Theory]
     [InlineData("esm", false)]
     [InlineData("esm1b", true)]
@@ -68,7 +59,7 @@ public class EsmCheckpointTests
     public void TokenDropout_ChangesTheHiddenStates()
     {
         var loaded = PretrainedCheckpoint.LoadFolder(Folder("esm"));
-        var (ids, mask, root, doc) = Expected("esm");
+        var (ids, mask, root, doc) = PretrainedCheckpointTests.Expected("esm");
         using var _ = doc;
         var plain = new TransformerEncoder(loaded.Encoder.Config with { MaskTokenDropout = -1 });
         loaded.Encoder.Parameters.Data.CopyTo(plain.Parameters.Data);
@@ -102,41 +93,8 @@ public class EsmCheckpointTests
     }
 
     // EsmForSequenceClassification's logits and its folder written back: SequenceClassifierCheckpointTests (esm-classifier).
-
-    [Fact]
-    public void MaskedLmHead_LogitsMatchPyTorch()
-    {
-        var model = PretrainedCheckpoint.LoadMaskedLanguageModelFolder(Folder("esm-mlm"));
-        Assert.True(model.Config.MlmTransform && model.Config.MaskTokenDropout == 32);
-        var (ids, mask, root, doc) = Expected("esm-mlm");
-        using var _ = doc;
-        int b = ids.Length, t = ids[0].Length, v = model.Config.VocabSize;
-        var logits = model.Forward(new TokenBatch(b, t, ids.SelectMany(r => r).ToArray(), mask)).AsSpan(0, b * t * v).ToArray();
-        var expected = root.GetProperty("logits").EnumerateArray().Select(x => x.GetDouble()).ToArray();
-        for (int i = 0; i < logits.Length; i++)
-            if (mask[i / v] == 1) Assert.True(Math.Abs(logits[i] - expected[i]) <= 1e-4 * Math.Max(1, Math.Abs(expected[i])), $"logits[{i}]: {logits[i]} against PyTorch {expected[i]}");
-    }
-
-    // The encoder written back as an EsmModel folder: PyTorch's tensors bit for bit, the same config read back.
-    [Theory]
-    [InlineData("esm")]
-    [InlineData("esm1b")]
-    public void Encoder_WrittenBack_ReadsBackToTheSameEncoder(string folder)
-    {
-        var loaded = PretrainedCheckpoint.LoadFolder(Folder(folder));
-        string dir = Directory.CreateTempSubdirectory("esm-encoder").FullName;
-        try
-        {
-            Assert.Same(EncoderFamily.Esm, PretrainedCheckpoint.SaveFolder(loaded.Encoder, dir));
-            using (var written = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors")))
-            using (var source = SafeTensorsFile.Open(Path.Combine(Folder(folder), "model.safetensors")))
-                HuggingFaceExportTests.SameTensors(written, source, name => "esm." + name);
-            var back = PretrainedCheckpoint.LoadFolder(dir);
-            Assert.Equal(loaded.Encoder.Parameters.Data, back.Encoder.Parameters.Data);
-            Assert.Equal(loaded.Encoder.Config with { Pooler = false }, back.Encoder.Config with { Pooler = false });
-        }
-        finally { Directory.Delete(dir, recursive: true); }
-    }
+    // EsmForMaskedLM's logits: PretrainedCheckpointTests.MaskedLmHeads_… (esm-mlm); the encoder written back:
+    // HuggingFaceExportTests (esm, esm1b).
 
     // Settings the engine does not run are refused by name, before anything is read.
     [Theory]

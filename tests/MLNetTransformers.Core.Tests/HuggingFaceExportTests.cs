@@ -56,6 +56,7 @@ public class HuggingFaceExportTests
     [InlineData("jina", "", "encoder.layer.1.mlp.gated_layers.weight")]
     [InlineData("gte", "", "encoder.layer.1.mlp.up_gate_proj.weight")]
     [InlineData("megatron", "bert.", "encoder.layer.1.attention.ln.weight")]
+    [InlineData("esm1b", "esm.", "encoder.emb_layer_norm_after.weight")]
     public void TensorsWritten_AreThePyTorchCheckpointsOwn_NameByName(string fixtureName, string prefix, string oneOfThem)
     {
         string fixture = PretrainedCheckpointTests.Folder(fixtureName);

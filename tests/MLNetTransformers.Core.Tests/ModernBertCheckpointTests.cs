@@ -16,15 +16,6 @@ public class ModernBertCheckpointTests
 {
     private static string Folder(string name) => PretrainedCheckpointTests.Folder(name);
 
-    private static (int[][] Ids, int[] Mask, JsonElement Root, JsonDocument Doc) Expected(string fixture)
-    {
-        var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(fixture), "expected.json")));
-        var root = doc.RootElement;
-        var ids = root.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
-        var mask = root.GetProperty("attention_mask").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetInt32())).ToArray();
-        return (ids, mask, root, doc);
-    }
-
     [Fact]
     public void Config_ReadsModernBertsBlocks()
     {
@@ -63,7 +54,7 @@ public class ModernBertCheckpointTests
         Assert.Equal(["negative", "neutral", "positive"], loaded.Labels);
         var c = loaded.Model.Config;
         Assert.Equal((Pooling.Mean, true, true, PoolerActivation.Gelu), (c.Pooling, c.Pooler, c.PoolerNorm, c.PoolerActivation));
-        var (ids, mask, root, doc) = Expected("modernbert-classifier");
+        var (ids, mask, root, doc) = PretrainedCheckpointTests.Expected("modernbert-classifier");
         using var _ = doc;
         var logits = loaded.Model.Forward(new TokenBatch(ids.Length, ids[0].Length, ids.SelectMany(r => r).ToArray(), mask));
         var expected = root.GetProperty("logits").EnumerateArray().Select(v => v.GetDouble()).ToArray();
@@ -77,7 +68,7 @@ public class ModernBertCheckpointTests
         var model = PretrainedCheckpoint.LoadMaskedLanguageModelFolder(Folder("modernbert-mlm"));
         Assert.True(model.Config.MlmTransform && !model.Config.Pooler);
         Assert.False(model.Parameters.Contains("mlm_head.transform.dense.bias") || model.Parameters.Contains("mlm_head.transform.norm.bias"));
-        var (ids, mask, root, doc) = Expected("modernbert-mlm");
+        var (ids, mask, root, doc) = PretrainedCheckpointTests.Expected("modernbert-mlm");
         using var _ = doc;
         int b = ids.Length, t = ids[0].Length, v = model.Config.VocabSize;
         var logits = model.Forward(new TokenBatch(b, t, ids.SelectMany(r => r).ToArray(), mask)).AsSpan(0, b * t * v).ToArray();

@@ -104,6 +104,16 @@ public class PretrainedCheckpointTests
         AssertOutputsAndEveryGradient("megatron", loaded, pooler: true);
     }
 
+    /// <summary>The batch of a fixture's expected.json (ids by row, the attention mask flat) and its root, which lives as long as the document.</summary>
+    internal static (int[][] Ids, int[] Mask, JsonElement Root, JsonDocument Doc) Expected(string fixture)
+    {
+        var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(fixture), "expected.json")));
+        var root = doc.RootElement;
+        var ids = root.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
+        var mask = root.GetProperty("attention_mask").EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetInt32())).ToArray();
+        return (ids, mask, root, doc);
+    }
+
     /// <summary>
     /// Runs <paramref name="loaded"/>'s encoder (training mode, packed or not as its <c>Packing</c> says) on the batch of
     /// <paramref name="folder"/>'s expected.json and asserts PyTorch's hidden states on real tokens (and, with
@@ -232,11 +242,12 @@ public class PretrainedCheckpointTests
     [InlineData("jina-mlm")] // BERT's cls.predictions over ALiBi blocks
     [InlineData("mosaic-mlm")] // the same with the decoder's bias as cls.predictions.decoder.bias, over Wqkv blocks
     [InlineData("gte-mlm")] // lm_head: dense, GELU, norm, the tied decoder and lm_head.decoder.bias, over NTK-scaled rotary blocks
+    [InlineData("esm-mlm")] // RoBERTa's lm_head over ESM's pre-norm rotary blocks, on inputs whose masks bring ESM's token dropout
     public void MaskedLmHeads_LogitsMatchPyTorch(string fixture)
     {
         var model = PretrainedCheckpoint.LoadMaskedLanguageModelFolder(Folder(fixture));
         Assert.True(model.Config.MlmTransform && !model.Config.Pooler);
-        Assert.Equal(fixture switch { "mpnet-mlm" => (32, 16), "deberta-mlm" or "deberta-v1-mlm" or "gte-mlm" => (0, 16), "jina-mlm" or "mosaic-mlm" => (0, 24), _ => (0, 8) }, (model.Config.RelativeAttentionBuckets, model.Config.EmbeddingWidth));
+        Assert.Equal(fixture switch { "mpnet-mlm" => (32, 16), "deberta-mlm" or "deberta-v1-mlm" or "gte-mlm" or "esm-mlm" => (0, 16), "jina-mlm" or "mosaic-mlm" => (0, 24), _ => (0, 8) }, (model.Config.RelativeAttentionBuckets, model.Config.EmbeddingWidth));
         Assert.Equal(fixture == "albert-mlm" ? 1 : 0, model.Config.LayerGroups);
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(fixture), "expected.json")));
         var ids = doc.RootElement.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();
