@@ -314,6 +314,14 @@ public sealed class CliTests : IDisposable
         Assert.True(toOnnx.Code == 0 && File.Exists(onnx), toOnnx.Err);
         var filled = Run("fill-mask", "--model", Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "esm-mlm"), "--text", "MKT<mask>AIQ");
         Assert.True(filled.Code == 0, filled.Err);
+        // a protein longer than the tokenizer's length is embedded cut, and the command says so once, naming the option
+        var proteins = Path.Combine(_dir, "proteins.txt");
+        File.WriteAllLines(proteins, ["MKTAYIAKQR", string.Concat(Enumerable.Repeat("MKTAYIAKQR", 5))]);
+        var embedded = Run("embed", "--pretrained", folder, "--input", proteins);
+        Assert.True(embedded.Code == 0, embedded.Err);
+        Assert.Equal(2, embedded.Out.Trim().Split('\n').Length);
+        Assert.Contains("note: 1 of 2 text(s) had more than 24 tokens and were cut; --max-tokens sets the length", embedded.Err);
+        Assert.DoesNotContain("note:", Run("embed", "--pretrained", folder, "--text", "MKTAYIAKQR").Err);
     }
 
     // A ModernBERT's or GTE's PyTorch ONNX export beside its config.json embeds as the folder's safetensors do, and so does a
