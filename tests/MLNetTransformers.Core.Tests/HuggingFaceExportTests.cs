@@ -32,6 +32,7 @@ public class HuggingFaceExportTests
     [InlineData("esm", "ESM")]
     [InlineData("esm1b", "ESM")]
     [InlineData("megatron", "MegatronBERT")]
+    [InlineData("roberta-prelayernorm", "RoBERTa-PreLayerNorm")]
     public void EachFamily_ReadsBackToTheSameEncoder(string fixture, string family)
     {
         var original = PretrainedCheckpoint.LoadFolder(PretrainedCheckpointTests.Folder(fixture)).Encoder;
@@ -57,6 +58,7 @@ public class HuggingFaceExportTests
     [InlineData("gte", "", "encoder.layer.1.mlp.up_gate_proj.weight")]
     [InlineData("megatron", "bert.", "encoder.layer.1.attention.ln.weight")]
     [InlineData("esm1b", "esm.", "encoder.emb_layer_norm_after.weight")]
+    [InlineData("roberta-prelayernorm", "roberta_prelayernorm.", "LayerNorm.weight")]
     public void TensorsWritten_AreThePyTorchCheckpointsOwn_NameByName(string fixtureName, string prefix, string oneOfThem)
     {
         string fixture = PretrainedCheckpointTests.Folder(fixtureName);

@@ -87,21 +87,25 @@ public class PretrainedCheckpointTests
         AssertOutputsAndEveryGradient(folder, loaded, pooler);
     }
 
-    // MegatronBERT: BERT's tensors without the embeddings' LayerNorm, pre-norm blocks (attention.ln, ln) and a final
-    // encoder.ln, BERT's pooler; its pretraining heads listed. Packed and padded.
+    // BERT's pre-norm kin: MegatronBERT (BERT's tensors without the embeddings' LayerNorm, attention.ln and ln before the
+    // sublayers, a final encoder.ln; its pretraining heads listed) and RoBERTa-PreLayerNorm (RoBERTa's embeddings with their
+    // LayerNorm, attention.LayerNorm and intermediate.LayerNorm before the sublayers, a final LayerNorm on the model); both
+    // with BERT's pooler after the final norm. Packed and padded.
     [Theory]
-    [InlineData(true)]
-    [InlineData(false)]
-    public void MegatronBert_OutputsAndEveryGradientMatchPyTorch(bool packing)
+    [InlineData("megatron", "MegatronBERT", false, 0, 2, true)]
+    [InlineData("megatron", "MegatronBERT", false, 0, 2, false)]
+    [InlineData("roberta-prelayernorm", "RoBERTa-PreLayerNorm", true, 2, 1, true)]
+    [InlineData("roberta-prelayernorm", "RoBERTa-PreLayerNorm", true, 2, 1, false)]
+    public void PreNormBertKin_OutputsAndEveryGradientMatchPyTorch(string folder, string family, bool embeddingNorm, int offset, int types, bool packing)
     {
-        var loaded = PretrainedCheckpoint.LoadFolder(Folder("megatron"));
+        var loaded = PretrainedCheckpoint.LoadFolder(Folder(folder));
         var c = loaded.Encoder.Config;
-        Assert.Equal("MegatronBERT", loaded.Family.Name);
-        Assert.Equal((NormPlacement.PreNorm, false, 2, true, Layers.PositionalEncodingKind.Learned, 0), (c.Norm, c.EmbeddingNorm, c.TypeVocabSize, c.Pooler, c.PositionalEncoding, c.PositionOffset));
-        Assert.Equal(["cls.predictions.bias", "cls.seq_relationship.bias", "cls.seq_relationship.weight"], loaded.Unused);
-        Assert.Same(EncoderFamily.MegatronBert, EncoderFamily.For(c));
+        Assert.Equal(family, loaded.Family.Name);
+        Assert.Equal((NormPlacement.PreNorm, embeddingNorm, types, offset, true, Layers.PositionalEncodingKind.Learned), (c.Norm, c.EmbeddingNorm, c.TypeVocabSize, c.PositionOffset, c.Pooler, c.PositionalEncoding));
+        Assert.Equal(folder == "megatron" ? ["cls.predictions.bias", "cls.seq_relationship.bias", "cls.seq_relationship.weight"] : [], loaded.Unused);
+        Assert.Same(loaded.Family, EncoderFamily.For(c));
         loaded.Encoder.Packing = packing;
-        AssertOutputsAndEveryGradient("megatron", loaded, pooler: true);
+        AssertOutputsAndEveryGradient(folder, loaded, pooler: true);
     }
 
     /// <summary>The batch of a fixture's expected.json (ids by row, the attention mask flat) and its root, which lives as long as the document.</summary>

@@ -29,6 +29,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("gte-classifier", "GTE", new[] { "negative", "neutral", "positive" })] // NTK-scaled rotary positions, the gate second, new.pooler
     [InlineData("esm-classifier", "ESM", new[] { "cytoplasm", "membrane" })] // pre-norm, rotary positions, token dropout; RoBERTa's head on <cls>
     [InlineData("megatron-classifier", "MegatronBERT", new[] { "negative", "positive" })] // pre-norm BERT, its pretrained pooler
+    [InlineData("roberta-prelayernorm-classifier", "RoBERTa-PreLayerNorm", new[] { "NEGATIVE", "POSITIVE" })] // pre-norm RoBERTa, RoBERTa's head after the final norm
     public void Logits_MatchPyTorch(string fixture, string family, string[] labels)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);
@@ -53,7 +54,7 @@ public class SequenceClassifierCheckpointTests
     [Fact]
     public void OnlyBertsClassifier_UsesThePretrainedPooler()
     {
-        Assert.Equal(["DeBERTa", "DeBERTa-v2", "DistilBERT", "ELECTRA", "ESM", "ModernBERT", "MPNet", "RoBERTa"], EncoderFamily.All.Where(f => f.ClassifierHasOwnDenseLayer).Select(f => f.Name).Order());
+        Assert.Equal(["DeBERTa", "DeBERTa-v2", "DistilBERT", "ELECTRA", "ESM", "ModernBERT", "MPNet", "RoBERTa", "RoBERTa-PreLayerNorm"], EncoderFamily.All.Where(f => f.ClassifierHasOwnDenseLayer).Select(f => f.Name).Order());
         Assert.False(EncoderFamily.Bert.ClassifierHasOwnDenseLayer);
     }
 
@@ -92,6 +93,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("gte-classifier")]
     [InlineData("esm-classifier")]
     [InlineData("megatron-classifier")]
+    [InlineData("roberta-prelayernorm-classifier")]
     public void WrittenBack_TheTensorsArePyTorchsOwn_AndReadBackToTheSameClassifier(string fixture)
     {
         string folder = PretrainedCheckpointTests.Folder(fixture);

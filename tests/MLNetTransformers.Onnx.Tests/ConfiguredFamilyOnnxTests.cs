@@ -24,6 +24,7 @@ public class ConfiguredFamilyOnnxTests
     [InlineData("deberta-v1", "DeBERTa")] // in_proj and pos_proj without biases, q_bias and v_bias folded into per-head constants
     [InlineData("esm", "ESM")] // pre-norm, rotary positions, the token dropout's counts and scale computed in the graph
     [InlineData("megatron", "MegatronBERT")] // pre-norm BERT: no LayerNorm after the embeddings, one before each sublayer, a final one
+    [InlineData("roberta-prelayernorm", "RoBERTa-PreLayerNorm")] // pre-norm RoBERTa: its embeddings' LayerNorm, one before each sublayer, a final one
     public void ExportedGraph_IsReadWithItsConfig_WeightsEqualToTheCheckpoints(string fixture, string family)
     {
         var fromOnnx = OnnxEncoderCheckpoint.Load(Path.Combine(Folder(fixture), "model.onnx"));
@@ -50,6 +51,7 @@ public class ConfiguredFamilyOnnxTests
     [InlineData("gte")]
     [InlineData("esm")]
     [InlineData("megatron")]
+    [InlineData("roberta-prelayernorm")]
     public void ExportedGraph_OptimizedByOnnxRuntime_ReadsToTheSameWeights(string fixture)
     {
         string dir = Directory.CreateTempSubdirectory("optimized-family").FullName;

@@ -136,6 +136,7 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
     [InlineData("ernie-classifier", 20261231)]
     [InlineData("esm-classifier", 20261232)]
     [InlineData("megatron-classifier", 20261234)]
+    [InlineData("roberta-prelayernorm-classifier", 20261235)]
     [InlineData("gte-classifier", 20261220)]
     public async Task MutatedSequenceClassifiers_LoadOrFailNamingTheFile(string fixture, int seed)
     {

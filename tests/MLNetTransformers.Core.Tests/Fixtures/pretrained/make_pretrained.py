@@ -1897,3 +1897,60 @@ pooler_classifier_folder("megatron-classifier", "bert.", cls_model, megatron_con
 torch.set_default_dtype(torch.float32)
 export_onnx("megatron", megatron, types=True)
 torch.set_default_dtype(torch.float64)
+
+# RoBERTa-PreLayerNorm (modeling_roberta_prelayernorm.py, e.g. andreasmadsen/efficient_mlm_m0.40), roberta-prelayernorm/:
+# RoBERTa's embeddings (with their LayerNorm, positions from pad_token_id + 1), pre-norm layers (attention.LayerNorm before
+# self-attention, intermediate.LayerNorm before intermediate.dense), a final LayerNorm on the model (roberta_prelayernorm.LayerNorm)
+# and the pooler after it; RoBERTa's vocab.json + merges.txt. roberta-prelayernorm-classifier/:
+# RobertaPreLayerNormForSequenceClassification (classifier.dense + tanh on <s>, out_proj). Own seeds, last.
+class RobertaPreLayerNorm(Bert):
+    def __init__(self):
+        super().__init__(roberta=True)
+        for l in self.encoder.layer:
+            del l.attention.output.LayerNorm, l.output.LayerNorm
+            l.attention.LayerNorm, l.intermediate.LayerNorm = nn.LayerNorm(D, eps=1e-12), nn.LayerNorm(D, eps=1e-12)
+        self.LayerNorm = nn.LayerNorm(D, eps=1e-12)
+
+    def layers(self, x, mask):
+        B, T, _ = x.shape
+        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+        hd = D // H
+        for l in self.encoder.layer:
+            s, h = l.attention.self, l.attention.LayerNorm(x)
+            q, k, v = (m(h).view(B, T, H, hd).transpose(1, 2) for m in (s.query, s.key, s.value))
+            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias, -1)
+            x = x + l.attention.output.dense((a @ v).transpose(1, 2).reshape(B, T, D))
+            x = x + l.output.dense(gelu(l.intermediate.dense(l.intermediate.LayerNorm(x))))
+        return self.LayerNorm(x)
+
+
+V = len(ROBERTA_VOCAB)
+rpln_config = dict(bert_config, model_type="roberta-prelayernorm", vocab_size=V, max_position_embeddings=P + 2, type_vocab_size=1, pad_token_id=1,
+                   architectures=["RobertaPreLayerNormModel"])
+rpln_ids = torch.tensor([[0, 8, 9, 12, 10, 2, 1, 1, 1], [0, 15, 20, 7, 13, 11, 19, 30, 2], [0, 5, 2, 1, 1, 1, 1, 1, 1]])
+torch.manual_seed(85)
+rpln = RobertaPreLayerNorm()
+make("roberta-prelayernorm", rpln, rpln_config, "F32", prefix="roberta_prelayernorm.", ids=rpln_ids, pad=1)
+torch.manual_seed(86)
+cls_model = RobertaPreLayerNorm()
+randomize(cls_model); round_to(cls_model, torch.float32)
+g = torch.Generator().manual_seed(87)
+head = {"classifier.dense.weight": rnd(D, D), "classifier.dense.bias": rnd(D, s=0.1), "classifier.out_proj.weight": rnd(2, D), "classifier.out_proj.bias": rnd(2, s=0.1)}
+mask = (rpln_ids != 1).long()
+with torch.no_grad():
+    hidden, _ = cls_model(rpln_ids, mask, torch.zeros_like(rpln_ids))
+    logits = torch.tanh(hidden[:, 0] @ head["classifier.dense.weight"].T + head["classifier.dense.bias"]) @ head["classifier.out_proj.weight"].T + head["classifier.out_proj.bias"]
+task_folder("roberta-prelayernorm-classifier", "roberta_prelayernorm.", cls_model, head,
+            dict(rpln_config, architectures=["RobertaPreLayerNormForSequenceClassification"], id2label={"0": "NEGATIVE", "1": "POSITIVE"}, label2id={"NEGATIVE": 0, "POSITIVE": 1}),
+            {"input_ids": rpln_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(rpln_ids).tolist(),
+             "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, leave_out="pooler.")
+for folder in ["roberta-prelayernorm", "roberta-prelayernorm-classifier"]:
+    json.dump(ROBERTA_VOCAB, open(f"{folder}/vocab.json", "w", encoding="utf-8"), ensure_ascii=False)
+    open(f"{folder}/merges.txt", "w", encoding="utf-8").write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in MERGES))
+    if os.path.exists(f"{folder}/vocab.txt"): os.remove(f"{folder}/vocab.txt")
+V = len(VOCAB)
+
+# roberta-prelayernorm/model.onnx: as PyTorch's exporter writes it, read with its config.json.
+torch.set_default_dtype(torch.float32)
+export_onnx("roberta-prelayernorm", rpln, types=False)
+torch.set_default_dtype(torch.float64)
