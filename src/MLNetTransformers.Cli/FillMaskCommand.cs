@@ -5,7 +5,7 @@ internal static class FillMaskCommand
 {
     public static Command Create()
     {
-        var model = CliOption.Text("--model", "A Hugging Face model folder (or hub id in the Hugging Face cache) with its masked-LM head (BertForMaskedLM, BertForPreTraining, RoBERTa, DistilBERT, MPNet, an ELECTRA generator, ALBERT, DeBERTa v1 and v2/v3, ModernBERT, ESM), or a fill-mask model file", required: true);
+        var model = CliOption.Text("--model", "A Hugging Face model folder (or hub id in the Hugging Face cache) with its masked-LM head (BertForMaskedLM, BertForPreTraining, RoBERTa, DistilBERT, MPNet, an ELECTRA generator, ALBERT, DeBERTa v1 and v2/v3, ModernBERT, ESM, MegatronBERT, RoBERTa-PreLayerNorm), or a fill-mask model file", required: true);
         var text = CliOption.Text("--text", "A text with [MASK] (RoBERTa: <mask>) where tokens are to be filled in", required: true);
         var topK = CliOption.Int("--top-k", "Candidates per mask", 5);
         var command = new Command("fill-mask", "Fill each [MASK] of a text; prints the top-k tokens and probabilities per mask as JSON") { model, text, topK };

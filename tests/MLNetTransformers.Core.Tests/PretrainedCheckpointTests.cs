@@ -247,11 +247,13 @@ public class PretrainedCheckpointTests
     [InlineData("mosaic-mlm")] // the same with the decoder's bias as cls.predictions.decoder.bias, over Wqkv blocks
     [InlineData("gte-mlm")] // lm_head: dense, GELU, norm, the tied decoder and lm_head.decoder.bias, over NTK-scaled rotary blocks
     [InlineData("esm-mlm")] // RoBERTa's lm_head over ESM's pre-norm rotary blocks, on inputs whose masks bring ESM's token dropout
+    [InlineData("megatron-mlm")] // BERT's cls.predictions over MegatronBERT's pre-norm blocks and final encoder.ln
+    [InlineData("roberta-prelayernorm-mlm")] // RoBERTa's lm_head over RoBERTa-PreLayerNorm's pre-norm blocks and final LayerNorm
     public void MaskedLmHeads_LogitsMatchPyTorch(string fixture)
     {
         var model = PretrainedCheckpoint.LoadMaskedLanguageModelFolder(Folder(fixture));
         Assert.True(model.Config.MlmTransform && !model.Config.Pooler);
-        Assert.Equal(fixture switch { "mpnet-mlm" => (32, 16), "deberta-mlm" or "deberta-v1-mlm" or "gte-mlm" or "esm-mlm" => (0, 16), "jina-mlm" or "mosaic-mlm" => (0, 24), _ => (0, 8) }, (model.Config.RelativeAttentionBuckets, model.Config.EmbeddingWidth));
+        Assert.Equal(fixture switch { "mpnet-mlm" => (32, 16), "deberta-mlm" or "deberta-v1-mlm" or "gte-mlm" or "esm-mlm" or "megatron-mlm" or "roberta-prelayernorm-mlm" => (0, 16), "jina-mlm" or "mosaic-mlm" => (0, 24), _ => (0, 8) }, (model.Config.RelativeAttentionBuckets, model.Config.EmbeddingWidth));
         Assert.Equal(fixture == "albert-mlm" ? 1 : 0, model.Config.LayerGroups);
         using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder(fixture), "expected.json")));
         var ids = doc.RootElement.GetProperty("input_ids").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetInt32()).ToArray()).ToArray();

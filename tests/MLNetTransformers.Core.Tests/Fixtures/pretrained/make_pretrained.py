@@ -1954,3 +1954,34 @@ V = len(VOCAB)
 torch.set_default_dtype(torch.float32)
 export_onnx("roberta-prelayernorm", rpln, types=False)
 torch.set_default_dtype(torch.float64)
+
+# megatron-mlm/: MegatronBertForMaskedLM (no pooler; BERT's cls.predictions over the pre-norm encoder above);
+# roberta-prelayernorm-mlm/: RobertaPreLayerNormForMaskedLM (RoBERTa's lm_head: dense, gelu, layer_norm, the tied decoder
+# and lm_head.bias). Own generators, last.
+g = torch.Generator().manual_seed(88)
+lm = {"cls.predictions.transform.dense.weight": rnd(D, D), "cls.predictions.transform.dense.bias": rnd(D, s=0.1),
+      "cls.predictions.transform.LayerNorm.weight": 1 + rnd(D, s=0.2), "cls.predictions.transform.LayerNorm.bias": rnd(D, s=0.1), "cls.predictions.bias": rnd(V, s=0.1)}
+meg_mlm_ids = torch.tensor([[2, 8, 9, 4, 10, 3, 0, 0, 0], [2, 4, 20, 7, 13, 4, 19, 30, 3]])
+meg_mlm_mask = (meg_mlm_ids != 0).long()
+meg_mlm_logits = masked_lm_logits(megatron, meg_mlm_ids, meg_mlm_mask, lm, "cls.predictions.transform.", gelu, 1e-12, "cls.predictions.bias")
+task_folder("megatron-mlm", "bert.", megatron, lm, dict(megatron_config, architectures=["MegatronBertForMaskedLM"]),
+            {"input_ids": meg_mlm_ids.tolist(), "attention_mask": meg_mlm_mask.tolist(), "logits": [round(float(v), 9) for v in meg_mlm_logits.reshape(-1).tolist()]},
+            leave_out="pooler.")
+open("megatron-mlm/vocab.txt", "w").write("\n".join(VOCAB) + "\n")
+
+VR = len(ROBERTA_VOCAB)
+g = torch.Generator().manual_seed(89)
+lm = {"lm_head.dense.weight": rnd(D, D), "lm_head.dense.bias": rnd(D, s=0.1), "lm_head.layer_norm.weight": 1 + rnd(D, s=0.2),
+      "lm_head.layer_norm.bias": rnd(D, s=0.1), "lm_head.bias": rnd(VR, s=0.1)}
+rmask_id = ROBERTA_VOCAB["<mask>"]
+rpln_mlm_ids = torch.tensor([[0, 8, 9, rmask_id, 10, 2, 1, 1, 1], [0, rmask_id, 20, 7, 13, rmask_id, 19, 30, 2]])
+rpln_mlm_mask = (rpln_mlm_ids != 1).long()
+with torch.no_grad():
+    hidden, _ = rpln(rpln_mlm_ids, rpln_mlm_mask, torch.zeros_like(rpln_mlm_ids))
+    h = torch.nn.functional.layer_norm(gelu(hidden @ lm["lm_head.dense.weight"].T + lm["lm_head.dense.bias"]), (D,), lm["lm_head.layer_norm.weight"], lm["lm_head.layer_norm.bias"], 1e-12)
+    rpln_mlm_logits = h @ rpln.embeddings.word_embeddings.weight.T + lm["lm_head.bias"]
+task_folder("roberta-prelayernorm-mlm", "roberta_prelayernorm.", rpln, lm, dict(rpln_config, architectures=["RobertaPreLayerNormForMaskedLM"]),
+            {"input_ids": rpln_mlm_ids.tolist(), "attention_mask": rpln_mlm_mask.tolist(), "logits": [round(float(v), 9) for v in rpln_mlm_logits.reshape(-1).tolist()]},
+            leave_out="pooler.")
+json.dump(ROBERTA_VOCAB, open("roberta-prelayernorm-mlm/vocab.json", "w", encoding="utf-8"), ensure_ascii=False)
+open("roberta-prelayernorm-mlm/merges.txt", "w", encoding="utf-8").write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in MERGES))
