@@ -60,16 +60,19 @@ public class Int8ExportTests
 
     // The families' shapes in int8. ModernBERT's: the GeGLU block's wide first layer and the bias-free projections run
     // int8, rotary positions and the window on the float scores between them. JinaBERT's: ALiBi on the float scores, the
-    // bias-free gated layer and the biased output layer int8. GTE's: the gate second, NTK-scaled rotary positions.
+    // bias-free gated layer and the biased output layer int8. GTE's: the gate second, NTK-scaled rotary positions. ESM's:
+    // pre-norm rotary blocks in int8 after its token dropout (the float embeddings scaled by each sequence's masks).
     [VnniTheory]
     [InlineData("ModernBERT")]
     [InlineData("JinaBERT")]
     [InlineData("GTE")]
+    [InlineData("ESM")]
     public void Int8FamilyShapedClassifier_OnnxRuntimeMatchesManagedInt8(string family)
     {
         var model = new TransformerClassifier(family switch
         {
-            "ModernBERT" => ExportParityTests.ModernBertShape(), "JinaBERT" => ExportParityTests.JinaBertShape(), _ => ExportParityTests.GteShape(),
+            "ModernBERT" => ExportParityTests.ModernBertShape(), "JinaBERT" => ExportParityTests.JinaBertShape(), "ESM" => ExportParityTests.EsmShape(),
+            _ => ExportParityTests.GteShape(),
         }, 3);
         ExportedInt8MatchesManagedInt8(model, 12);
     }
