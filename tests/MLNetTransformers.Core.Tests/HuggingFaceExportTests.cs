@@ -117,6 +117,23 @@ public class HuggingFaceExportTests
         Assert.Equal(meanUnit.Parameters.Data, back.Parameters.Data);
     }
 
+    // The library's own pre-norm shape (learned positions, no LayerNorm on the embeddings, a final norm) with token types,
+    // as a sentence-pair model trained from scratch has it, is MegatronBERT's: written as one and read back the same.
+    [Fact]
+    public void TheLibrarysPreNormShapeWithTokenTypes_IsWrittenAsMegatronBert()
+    {
+        var own = new TransformerEncoder(new TransformerConfig { VocabSize = 40, ModelDim = 16, Layers = 2, Heads = 2, FeedForwardDim = 32, MaxLength = 24, TypeVocabSize = 2 });
+        Assert.Equal((NormPlacement.PreNorm, false), (own.Config.Norm, own.Config.EmbeddingNorm));
+        var back = InTemporaryFolder(dir =>
+        {
+            Assert.Same(EncoderFamily.MegatronBert, PretrainedCheckpoint.SaveFolder(own, dir));
+            Assert.Equal("megatron-bert", JsonNode.Parse(File.ReadAllText(Path.Combine(dir, "config.json")))!["model_type"]!.GetValue<string>());
+            return PretrainedCheckpoint.LoadFolder(dir).Encoder;
+        });
+        Assert.Equal(own.Parameters.Data, back.Parameters.Data);
+        Assert.Equal((own.Config.Norm, own.Config.EmbeddingNorm, own.Config.TypeVocabSize, own.Config.LayerNormEps), (back.Config.Norm, back.Config.EmbeddingNorm, back.Config.TypeVocabSize, back.Config.LayerNormEps));
+    }
+
     [Fact]
     public void AShapeNoFamilyConfigCanSay_IsRefusedBeforeAnythingIsWritten()
     {
