@@ -60,7 +60,7 @@ public static class OnnxEncoderCheckpoint
 
     // Families whose shape an exported graph does not show (DeBERTa v1's own position projections, rotary bases, windows,
     // ALiBi, gates, ESM's token dropout, pre-norm blocks): read with their config.json.
-    private static readonly EncoderFamily[] ConfiguredFamilies = [EncoderFamily.DebertaV1, EncoderFamily.ModernBert, EncoderFamily.NomicBert, EncoderFamily.JinaBert, EncoderFamily.MosaicBert, EncoderFamily.Gte, EncoderFamily.Esm, EncoderFamily.MegatronBert, EncoderFamily.RobertaPreLayerNorm];
+    private static readonly EncoderFamily[] ConfiguredFamilies = [EncoderFamily.DebertaV1, EncoderFamily.ModernBert, EncoderFamily.NomicBert, EncoderFamily.JinaBert, EncoderFamily.MosaicBert, EncoderFamily.Gte, EncoderFamily.Esm, EncoderFamily.MegatronBert, EncoderFamily.RobertaPreLayerNorm, EncoderFamily.XlmRobertaXl];
 
     /// <summary>Loads the encoder in <paramref name="path"/>; throws naming the file and the problem when it is not a BERT-family encoder.</summary>
     /// <param name="path">The .onnx file.</param>

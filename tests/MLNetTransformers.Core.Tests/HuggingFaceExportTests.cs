@@ -33,6 +33,7 @@ public class HuggingFaceExportTests
     [InlineData("esm1b", "ESM")]
     [InlineData("megatron", "MegatronBERT")]
     [InlineData("roberta-prelayernorm", "RoBERTa-PreLayerNorm")]
+    [InlineData("xlmr-xl", "XLM-RoBERTa-XL")]
     public void EachFamily_ReadsBackToTheSameEncoder(string fixture, string family)
     {
         var original = PretrainedCheckpoint.LoadFolder(PretrainedCheckpointTests.Folder(fixture)).Encoder;
@@ -59,6 +60,7 @@ public class HuggingFaceExportTests
     [InlineData("megatron", "bert.", "encoder.layer.1.attention.ln.weight")]
     [InlineData("esm1b", "esm.", "encoder.emb_layer_norm_after.weight")]
     [InlineData("roberta-prelayernorm", "roberta_prelayernorm.", "LayerNorm.weight")]
+    [InlineData("xlmr-xl", "roberta.", "encoder.layer.1.attention.self_attn_layer_norm.weight")]
     public void TensorsWritten_AreThePyTorchCheckpointsOwn_NameByName(string fixtureName, string prefix, string oneOfThem)
     {
         string fixture = PretrainedCheckpointTests.Folder(fixtureName);

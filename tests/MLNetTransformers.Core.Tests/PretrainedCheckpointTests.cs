@@ -88,14 +88,17 @@ public class PretrainedCheckpointTests
     }
 
     // BERT's pre-norm kin: MegatronBERT (BERT's tensors without the embeddings' LayerNorm, attention.ln and ln before the
-    // sublayers, a final encoder.ln; its pretraining heads listed) and RoBERTa-PreLayerNorm (RoBERTa's embeddings with their
-    // LayerNorm, attention.LayerNorm and intermediate.LayerNorm before the sublayers, a final LayerNorm on the model); both
-    // with BERT's pooler after the final norm. Packed and padded.
+    // sublayers, a final encoder.ln; its pretraining heads listed), RoBERTa-PreLayerNorm (RoBERTa's embeddings with their
+    // LayerNorm, attention.LayerNorm and intermediate.LayerNorm before the sublayers, a final LayerNorm on the model) and
+    // XLM-RoBERTa-XL (RoBERTa's positions without the embeddings' LayerNorm, attention.self_attn_layer_norm and LayerNorm
+    // before the sublayers, a final encoder.LayerNorm); all with BERT's pooler after the final norm. Packed and padded.
     [Theory]
     [InlineData("megatron", "MegatronBERT", false, 0, 2, true)]
     [InlineData("megatron", "MegatronBERT", false, 0, 2, false)]
     [InlineData("roberta-prelayernorm", "RoBERTa-PreLayerNorm", true, 2, 1, true)]
     [InlineData("roberta-prelayernorm", "RoBERTa-PreLayerNorm", true, 2, 1, false)]
+    [InlineData("xlmr-xl", "XLM-RoBERTa-XL", false, 2, 1, true)]
+    [InlineData("xlmr-xl", "XLM-RoBERTa-XL", false, 2, 1, false)]
     public void PreNormBertKin_OutputsAndEveryGradientMatchPyTorch(string folder, string family, bool embeddingNorm, int offset, int types, bool packing)
     {
         var loaded = PretrainedCheckpoint.LoadFolder(Folder(folder));

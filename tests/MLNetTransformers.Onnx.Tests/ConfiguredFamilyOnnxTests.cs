@@ -25,6 +25,7 @@ public class ConfiguredFamilyOnnxTests
     [InlineData("esm", "ESM")] // pre-norm, rotary positions, the token dropout's counts and scale computed in the graph
     [InlineData("megatron", "MegatronBERT")] // pre-norm BERT: no LayerNorm after the embeddings, one before each sublayer, a final one
     [InlineData("roberta-prelayernorm", "RoBERTa-PreLayerNorm")] // pre-norm RoBERTa: its embeddings' LayerNorm, one before each sublayer, a final one
+    [InlineData("xlmr-xl", "XLM-RoBERTa-XL")] // pre-norm RoBERTa without the embeddings' LayerNorm
     public void ExportedGraph_IsReadWithItsConfig_WeightsEqualToTheCheckpoints(string fixture, string family)
     {
         var fromOnnx = OnnxEncoderCheckpoint.Load(Path.Combine(Folder(fixture), "model.onnx"));
@@ -52,6 +53,7 @@ public class ConfiguredFamilyOnnxTests
     [InlineData("esm")]
     [InlineData("megatron")]
     [InlineData("roberta-prelayernorm")]
+    [InlineData("xlmr-xl")]
     public void ExportedGraph_OptimizedByOnnxRuntime_ReadsToTheSameWeights(string fixture)
     {
         string dir = Directory.CreateTempSubdirectory("optimized-family").FullName;

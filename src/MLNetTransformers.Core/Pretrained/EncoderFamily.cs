@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace MLNetTransformers.Core.Pretrained;
 
 /// <summary>
-/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3, ModernBERT, NomicBERT, JinaBERT, MosaicBERT, GTE, ESM, MegatronBERT, RoBERTa-PreLayerNorm): how its
+/// A family of pretrained encoders made elsewhere (BERT and MiniLM, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2/v3, ModernBERT, NomicBERT, JinaBERT, MosaicBERT, GTE, ESM, MegatronBERT, RoBERTa-PreLayerNorm, XLM-RoBERTa-XL): how its
 /// <c>config.json</c> reads as a <see cref="TransformerConfig"/>, which blocks it chooses (token types, the
 /// LayerNorm after the embeddings, the position offset, the pooler) and which of its checkpoint's tensors holds each
 /// engine parameter. <see cref="All"/> is the one registry of the families there are; <see cref="ForModelType"/> finds
@@ -122,7 +122,7 @@ public sealed class EncoderFamily
     /// token dropout, or its blocks are pre-norm and not gated and it has rotary positions or a LayerNorm on its embeddings
     /// but no token types; MegatronBERT when its blocks are pre-norm, not gated, with learned positions, token types and
     /// no LayerNorm on the embeddings (the library's own pre-norm shape with token types), RoBERTa-PreLayerNorm when they have
-    /// one and offset positions; JinaBERT when its attention has
+    /// one and offset positions, XLM-RoBERTa-XL when they have offset positions and none; JinaBERT when its attention has
     /// ALiBi's biases; GTE when its gated blocks activate the second half or its rotary positions are NTK-scaled; when its positions rotate or its
     /// feed-forward blocks are gated, NomicBERT with post-norm blocks and ModernBERT with pre-norm ones; DeBERTa-v2 when its attention is
     /// disentangled, ALBERT when its blocks are
@@ -137,6 +137,8 @@ public sealed class EncoderFamily
             && config.PositionOffset == 0 && config.TypeVocabSize > 0 ? MegatronBert
         : config.Norm == NormPlacement.PreNorm && !config.GatedFeedForward && config.EmbeddingNorm && config.RotaryTheta == 0f && config.PositionalEncoding == PositionalEncodingKind.Learned
             && config.PositionOffset > 0 && config.TypeVocabSize > 0 ? RobertaPreLayerNorm
+        : config.Norm == NormPlacement.PreNorm && !config.GatedFeedForward && !config.EmbeddingNorm && config.RotaryTheta == 0f && config.PositionalEncoding == PositionalEncodingKind.Learned
+            && config.PositionOffset > 0 && config.TypeVocabSize > 0 ? XlmRobertaXl
         : config.Alibi ? JinaBert
         : (config.GatedFeedForward && !config.ActivatedHalfFirst) || config.RotaryScaling != 1f ? Gte
         : (config.RotaryTheta > 0f || config.GatedFeedForward) && config.Norm == NormPlacement.PostNorm ? NomicBert
@@ -406,8 +408,28 @@ public sealed class EncoderFamily
             "attention.LayerNorm.", "intermediate.dense.", "output.dense.", "intermediate.LayerNorm."),
     };
 
+    /// <summary>
+    /// XLM-RoBERTa-XL and -XXL (<c>model_type</c> xlm-roberta-xl, under <c>roberta.</c>): RoBERTa's embeddings and positions
+    /// without their LayerNorm, pre-norm layers (<c>attention.self_attn_layer_norm</c> before the attention, the layer's
+    /// <c>LayerNorm</c> before <c>intermediate.dense</c>) and a final <c>encoder.LayerNorm</c>; RoBERTa's heads.
+    /// </summary>
+    public static EncoderFamily XlmRobertaXl { get; } = new("XLM-RoBERTa-XL", ["xlm-roberta-xl"], "roberta.", ["embeddings.", "encoder.", "pooler."],
+        (c, src) => BertConfig(c, src, positionOffset: Int(c, "pad_token_id", src, 1) + 1) with { Norm = NormPlacement.PreNorm, EmbeddingNorm = false },
+        c => WriteBertConfig(c, "xlm-roberta-xl"), XlmRobertaXlNames, MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"),
+        new SequenceClassifierHead("XLMRobertaXLForSequenceClassification", "classifier.dense.", "classifier.out_proj.", PoolerActivation.Tanh));
+
+    private static string[]? XlmRobertaXlNames(string p) => p switch
+    {
+        "emb_norm.weight" or "emb_norm.bias" => null,
+        "lnf.weight" or "lnf.bias" => ["encoder.LayerNorm." + p["lnf.".Length..]],
+        "tok.weight" or "pos.weight" or "tok_type.weight" or "pooler.dense.weight" or "pooler.dense.bias" => BertNames(p, "embeddings.", ""),
+        // pre-norm: attention.self_attn_layer_norm before the attention, the layer's LayerNorm before the feed-forward block
+        _ => LayerNames(p, "encoder.layer.", "attention.self.query.", "attention.self.key.", "attention.self.value.", "attention.output.dense.",
+            "attention.self_attn_layer_norm.", "intermediate.dense.", "output.dense.", "LayerNorm."),
+    };
+
     /// <summary>Every family the readers know.</summary>
-    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Ernie, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV1, DebertaV2, ModernBert, NomicBert, JinaBert, MosaicBert, Gte, Esm, MegatronBert, RobertaPreLayerNorm];
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Ernie, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV1, DebertaV2, ModernBert, NomicBert, JinaBert, MosaicBert, Gte, Esm, MegatronBert, RobertaPreLayerNorm, XlmRobertaXl];
 
     // EsmConfig: ESM-2's (rotary) and ESM-1b's (absolute) settings; ESMFold's and the relative_key positions are refused
     // by name. Its code runs erf GELU whatever hidden_act says. Its dropouts (0 in the released models) are placed BERT's
@@ -754,7 +776,8 @@ public sealed class EncoderFamily
         ["model_type"] = modelType,
         ["architectures"] = new JsonArray(modelType switch
         {
-            "roberta" => "RobertaModel", "megatron-bert" => "MegatronBertModel", "roberta-prelayernorm" => "RobertaPreLayerNormModel", "ernie" => "ErnieModel", _ => "BertModel",
+            "roberta" => "RobertaModel", "megatron-bert" => "MegatronBertModel", "roberta-prelayernorm" => "RobertaPreLayerNormModel", "xlm-roberta-xl" => "XLMRobertaXLModel",
+            "ernie" => "ErnieModel", _ => "BertModel",
         }),
         ["vocab_size"] = c.VocabSize, ["hidden_size"] = c.ModelDim, ["num_hidden_layers"] = c.Layers, ["num_attention_heads"] = c.Heads,
         ["intermediate_size"] = c.FeedForwardDim, ["hidden_act"] = ActivationName(c.Activation), ["max_position_embeddings"] = c.MaxLength + c.PositionOffset,

@@ -1985,3 +1985,46 @@ task_folder("roberta-prelayernorm-mlm", "roberta_prelayernorm.", rpln, lm, dict(
             leave_out="pooler.")
 json.dump(ROBERTA_VOCAB, open("roberta-prelayernorm-mlm/vocab.json", "w", encoding="utf-8"), ensure_ascii=False)
 open("roberta-prelayernorm-mlm/merges.txt", "w", encoding="utf-8").write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in MERGES))
+
+# XLM-RoBERTa-XL (modeling_xlm_roberta_xl.py: facebook/xlm-roberta-xl and -xxl, under roberta.), xlmr-xl/: RoBERTa's
+# embeddings and positions without their LayerNorm, pre-norm layers (attention.self_attn_layer_norm before the attention,
+# the layer's LayerNorm before intermediate.dense), a final encoder.LayerNorm, BERT's pooler; RoBERTa's vocab.json +
+# merges.txt here (the released models use XLM-RoBERTa's SentencePiece model, read as XLM-RoBERTa's). Own seed, last.
+class XlmRobertaXl(Bert):
+    def __init__(self):
+        super().__init__(roberta=True)
+        del self.embeddings.LayerNorm
+        for l in self.encoder.layer:
+            del l.attention.output.LayerNorm, l.output.LayerNorm
+            l.attention.self_attn_layer_norm, l.LayerNorm = nn.LayerNorm(D, eps=1e-5), nn.LayerNorm(D, eps=1e-5)
+        self.encoder.LayerNorm = nn.LayerNorm(D, eps=1e-5)
+
+    def embed(self, ids, mask, types):
+        e = self.embeddings
+        return e.word_embeddings(ids) + e.token_type_embeddings(types) + e.position_embeddings((torch.cumsum(mask, 1) * mask) + self.pad)
+
+    def layers(self, x, mask):
+        B, T, _ = x.shape
+        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+        hd = D // H
+        for l in self.encoder.layer:
+            s, h = l.attention.self, l.attention.self_attn_layer_norm(x)
+            q, k, v = (m(h).view(B, T, H, hd).transpose(1, 2) for m in (s.query, s.key, s.value))
+            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias, -1)
+            x = x + l.attention.output.dense((a @ v).transpose(1, 2).reshape(B, T, D))
+            x = x + l.output.dense(gelu(l.intermediate.dense(l.LayerNorm(x))))
+        return self.encoder.LayerNorm(x)
+
+
+V = len(ROBERTA_VOCAB)
+torch.manual_seed(90)
+xlmr_xl = XlmRobertaXl()
+make("xlmr-xl", xlmr_xl, dict(rpln_config, model_type="xlm-roberta-xl", layer_norm_eps=1e-5, architectures=["XLMRobertaXLModel"]), "F32",
+     prefix="roberta.", ids=rpln_ids, pad=1)
+json.dump(ROBERTA_VOCAB, open("xlmr-xl/vocab.json", "w", encoding="utf-8"), ensure_ascii=False)
+open("xlmr-xl/merges.txt", "w", encoding="utf-8").write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in MERGES))
+os.remove("xlmr-xl/vocab.txt")
+V = len(VOCAB)
+torch.set_default_dtype(torch.float32)
+export_onnx("xlmr-xl", xlmr_xl, types=False)
+torch.set_default_dtype(torch.float64)
