@@ -34,11 +34,11 @@ internal static class CliOption
 
     /// <summary>
     /// The <c>--model</c> of a command that scores with a classifier: a model file written by <c>train</c>, or a Hugging
-    /// Face folder of a BERT, ERNIE, RoBERTa, CamemBERT, DistilBERT, ELECTRA, MPNet, ALBERT, DeBERTa (v1, v2/v3), ModernBERT, NomicBERT, JinaBERT, MosaicBERT, GTE, ESM, MegatronBERT, RoBERTa-PreLayerNorm or XLM-RoBERTa-XL sequence classifier (<see cref="ModelFile.Load"/>).
+    /// Face folder of a BERT, ERNIE, RoBERTa, CamemBERT, data2vec-text, DistilBERT, ELECTRA, MPNet, ALBERT, DeBERTa (v1, v2/v3), ModernBERT, NomicBERT, JinaBERT, MosaicBERT, GTE, ESM, MegatronBERT, RoBERTa-PreLayerNorm or XLM-RoBERTa-XL sequence classifier (<see cref="ModelFile.Load"/>).
     /// </summary>
     public static Option<string> ClassifierModel()
     {
-        var o = Text("--model", "A model saved by train, or a Hugging Face folder (or hub id in the Hugging Face cache) of a BERT, ERNIE, RoBERTa, CamemBERT, DistilBERT, ELECTRA, MPNet, ALBERT, DeBERTa (v1, v2/v3), ModernBERT, NomicBERT, JinaBERT, MosaicBERT, GTE, ESM, MegatronBERT, RoBERTa-PreLayerNorm or XLM-RoBERTa-XL sequence classifier", required: true);
+        var o = Text("--model", "A model saved by train, or a Hugging Face folder (or hub id in the Hugging Face cache) of a BERT, ERNIE, RoBERTa, CamemBERT, data2vec-text, DistilBERT, ELECTRA, MPNet, ALBERT, DeBERTa (v1, v2/v3), ModernBERT, NomicBERT, JinaBERT, MosaicBERT, GTE, ESM, MegatronBERT, RoBERTa-PreLayerNorm or XLM-RoBERTa-XL sequence classifier", required: true);
         o.Validators.Add(r =>
         {
             if (r.Tokens.Count == 0 || r.Tokens[0].Value is not { } path || File.Exists(path) || Directory.Exists(path)) return;

@@ -121,6 +121,24 @@ public class HuggingFaceExportTests
 
     // The library's own pre-norm shape (learned positions, no LayerNorm on the embeddings, a final norm) with token types,
     // as a sentence-pair model trained from scratch has it, is MegatronBERT's: written as one and read back the same.
+    // data2vec-text's encoder is RoBERTa's: written back as a RoBERTa folder, its tensors the checkpoint's own under roberta.
+    [Fact]
+    public void Data2VecText_IsWrittenBackAsRoberta()
+    {
+        string fixture = PretrainedCheckpointTests.Folder("data2vec-text");
+        var loaded = PretrainedCheckpoint.LoadFolder(fixture);
+        Assert.Equal("data2vec-text", loaded.Family.Name);
+        InTemporaryFolder(dir =>
+        {
+            Assert.Same(EncoderFamily.Roberta, PretrainedCheckpoint.SaveFolder(loaded.Encoder, dir));
+            using var written = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors"));
+            using var source = SafeTensorsFile.Open(Path.Combine(fixture, "model.safetensors"));
+            SameTensors(written, source, name => "data2vec_text." + name);
+            Assert.Equal(loaded.Encoder.Parameters.Data, PretrainedCheckpoint.LoadFolder(dir).Encoder.Parameters.Data);
+            return 0;
+        });
+    }
+
     [Fact]
     public void TheLibrarysPreNormShapeWithTokenTypes_IsWrittenAsMegatronBert()
     {

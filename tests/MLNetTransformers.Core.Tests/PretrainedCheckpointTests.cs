@@ -40,6 +40,7 @@ public class PretrainedCheckpointTests
     [InlineData("deberta", "DeBERTa-v2", 0, false)]
     [InlineData("deberta-v1", "DeBERTa", 0, false)] // one in_proj read head by head, q_bias and v_bias, positions projected by pos_proj and pos_q_proj
     [InlineData("ernie", "ERNIE", 2, true)] // BERT's names; its task type 0, added to every token, read into the position table
+    [InlineData("data2vec-text", "data2vec-text", 1, true)] // RoBERTa's architecture and names under data2vec_text.
     [InlineData("nomic", "NomicBERT", 2, true)] // rotary positions, SwiGLU, bias-free projections, an embedding padded to 48 rows
     [InlineData("jina", "JinaBERT", 2, true)] // ALiBi over 6 heads, GeGLU with a bias-free gated layer, an embedding padded to 64 rows
     [InlineData("mosaic", "MosaicBERT", 2, true)] // JinaBERT's architecture with one packed Wqkv, position_embedding_type "absolute" ignored
@@ -51,7 +52,7 @@ public class PretrainedCheckpointTests
         var c = encoder.Config;
         Assert.Equal(family, loaded.Family.Name);
         Assert.Equal((types, pooler, NormPlacement.PostNorm, true), (c.TypeVocabSize, c.Pooler, c.Norm, c.EmbeddingNorm));
-        Assert.Equal(folder is "roberta" or "mpnet" ? 2 : 0, c.PositionOffset);
+        Assert.Equal(folder is "roberta" or "mpnet" or "data2vec-text" ? 2 : 0, c.PositionOffset);
         Assert.Equal(folder == "mpnet" ? 32 : 0, c.RelativeAttentionBuckets);
         Assert.Equal((0f, 0f), (c.Dropout, c.AttentionDropout)); // the fixtures' configs set both to 0 (parity needs no dropout)
         Assert.Equal(folder switch

@@ -267,6 +267,7 @@ public sealed class CliTests : IDisposable
     [InlineData("megatron", "megatron-bert")] // pre-norm BERT without the embeddings' LayerNorm, a final encoder.ln; its pretrained pooler kept
     [InlineData("roberta-prelayernorm", "roberta-prelayernorm")] // pre-norm RoBERTa with a final LayerNorm; its pooler written as classifier.dense
     [InlineData("xlmr-xl", "xlm-roberta-xl")] // XLM-RoBERTa-XL's shape: pre-norm RoBERTa without the embeddings' LayerNorm
+    [InlineData("data2vec-text", "roberta")] // data2vec-text: RoBERTa's model under data2vec_text., exported as RoBERTa's
     [InlineData("deberta-v1", "deberta")] // DeBERTa v1: in_proj head by head, own position projections, vocab.json + merges.txt with BERT's specials
     [InlineData("mosaic-dna", "bert")] // DNABERT-2's layout: MosaicBERT with a BPE tokenizer.json over characters, written back as one
     [InlineData("gte-classifier", "new")] // GTE's NewForSequenceClassification folder as the start: its pooler kept

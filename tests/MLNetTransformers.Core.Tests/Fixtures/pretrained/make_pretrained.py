@@ -2028,3 +2028,14 @@ V = len(VOCAB)
 torch.set_default_dtype(torch.float32)
 export_onnx("xlmr-xl", xlmr_xl, types=False)
 torch.set_default_dtype(torch.float64)
+
+# data2vec-text (modeling_data2vec_text.py, facebook/data2vec-text-base, under data2vec_text.): RoBERTa's architecture and
+# names, data2vec-text/: a bare Data2VecTextModel with its pooler and RoBERTa's vocab.json + merges.txt. Own seed, last.
+V = len(ROBERTA_VOCAB)
+torch.manual_seed(91)
+d2v = Bert(roberta=True)
+make("data2vec-text", d2v, dict(rpln_config, model_type="data2vec-text", architectures=["Data2VecTextModel"]), "F32", prefix="data2vec_text.", ids=rpln_ids, pad=1)
+json.dump(ROBERTA_VOCAB, open("data2vec-text/vocab.json", "w", encoding="utf-8"), ensure_ascii=False)
+open("data2vec-text/merges.txt", "w", encoding="utf-8").write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in MERGES))
+os.remove("data2vec-text/vocab.txt")
+V = len(VOCAB)
