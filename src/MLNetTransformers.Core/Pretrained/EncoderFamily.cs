@@ -379,23 +379,13 @@ public sealed class EncoderFamily
     /// <c>intermediate.dense</c>) and a final <c>encoder.ln</c>, BERT's names otherwise, pooler, heads and sequence classifier.
     /// </summary>
     public static EncoderFamily MegatronBert { get; } = new("MegatronBERT", ["megatron-bert"], "bert.", ["embeddings.", "encoder.", "pooler."],
-        MegatronBertConfig, c => WriteBertConfig(c, "megatron-bert"), MegatronBertNames,
+        MegatronBertConfig, c => WriteBertConfig(c, "megatron-bert"), p => PreNormBertNames(p, false, "encoder.ln.", "attention.ln.", "ln."),
         MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.bias", "cls.predictions.decoder.weight", "cls.seq_relationship."),
         new SequenceClassifierHead("MegatronBertForSequenceClassification", "bert.pooler.dense.", "classifier.", PoolerActivation.Tanh));
 
     // MegatronBertConfig: BERT's keys; its blocks pre-norm, its embeddings without a LayerNorm.
     private static TransformerConfig MegatronBertConfig(JsonElement c, string src) =>
         BertConfig(c, src, positionOffset: 0) with { Norm = NormPlacement.PreNorm, EmbeddingNorm = false };
-
-    private static string[]? MegatronBertNames(string p) => p switch
-    {
-        "emb_norm.weight" or "emb_norm.bias" => null,
-        "lnf.weight" or "lnf.bias" => ["encoder.ln." + p["lnf.".Length..]],
-        "tok.weight" or "pos.weight" or "tok_type.weight" or "pooler.dense.weight" or "pooler.dense.bias" => BertNames(p, "embeddings.", ""),
-        // pre-norm: attention.ln before the attention, the layer's ln before the feed-forward block
-        _ => LayerNames(p, "encoder.layer.", "attention.self.query.", "attention.self.key.", "attention.self.value.", "attention.output.dense.",
-            "attention.ln.", "intermediate.dense.", "output.dense.", "ln."),
-    };
 
     /// <summary>
     /// RoBERTa-PreLayerNorm (<c>model_type</c> roberta-prelayernorm, e.g. andreasmadsen/efficient_mlm_m0.40, under
@@ -405,17 +395,8 @@ public sealed class EncoderFamily
     /// </summary>
     public static EncoderFamily RobertaPreLayerNorm { get; } = new("RoBERTa-PreLayerNorm", ["roberta-prelayernorm"], "roberta_prelayernorm.", ["embeddings.", "encoder.", "pooler.", "LayerNorm."],
         (c, src) => BertConfig(c, src, positionOffset: Int(c, "pad_token_id", src, 1) + 1) with { Norm = NormPlacement.PreNorm },
-        c => WriteBertConfig(c, "roberta-prelayernorm"), RobertaPreLayerNormNames, MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"),
+        c => WriteBertConfig(c, "roberta-prelayernorm"), p => PreNormBertNames(p, true, "LayerNorm.", "attention.LayerNorm.", "intermediate.LayerNorm."), MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"),
         new SequenceClassifierHead("RobertaPreLayerNormForSequenceClassification", "classifier.dense.", "classifier.out_proj.", PoolerActivation.Tanh));
-
-    private static string[]? RobertaPreLayerNormNames(string p) => p switch
-    {
-        "lnf.weight" or "lnf.bias" => ["LayerNorm." + p["lnf.".Length..]],
-        "tok.weight" or "pos.weight" or "tok_type.weight" or "emb_norm.weight" or "emb_norm.bias" or "pooler.dense.weight" or "pooler.dense.bias" => BertNames(p, "embeddings.", ""),
-        // pre-norm: attention.LayerNorm before the attention, intermediate.LayerNorm before the feed-forward block
-        _ => LayerNames(p, "encoder.layer.", "attention.self.query.", "attention.self.key.", "attention.self.value.", "attention.output.dense.",
-            "attention.LayerNorm.", "intermediate.dense.", "output.dense.", "intermediate.LayerNorm."),
-    };
 
     /// <summary>
     /// XLM-RoBERTa-XL and -XXL (<c>model_type</c> xlm-roberta-xl, under <c>roberta.</c>): RoBERTa's embeddings and positions
@@ -424,17 +405,19 @@ public sealed class EncoderFamily
     /// </summary>
     public static EncoderFamily XlmRobertaXl { get; } = new("XLM-RoBERTa-XL", ["xlm-roberta-xl"], "roberta.", ["embeddings.", "encoder.", "pooler."],
         (c, src) => BertConfig(c, src, positionOffset: Int(c, "pad_token_id", src, 1) + 1) with { Norm = NormPlacement.PreNorm, EmbeddingNorm = false },
-        c => WriteBertConfig(c, "xlm-roberta-xl"), XlmRobertaXlNames, MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"),
+        c => WriteBertConfig(c, "xlm-roberta-xl"), p => PreNormBertNames(p, false, "encoder.LayerNorm.", "attention.self_attn_layer_norm.", "LayerNorm."), MlmHead("lm_head.dense.", "lm_head.layer_norm.", "lm_head.bias", "lm_head.decoder.weight"),
         new SequenceClassifierHead("XLMRobertaXLForSequenceClassification", "classifier.dense.", "classifier.out_proj.", PoolerActivation.Tanh));
 
-    private static string[]? XlmRobertaXlNames(string p) => p switch
+    // BERT's names for its pre-norm kin (MegatronBERT, RoBERTa-PreLayerNorm, XLM-RoBERTa-XL): BERT's embeddings (their
+    // LayerNorm only when embeddingNorm), pooler and attention, the final norm and the norms before the attention and the
+    // feed-forward block under the family's own names.
+    private static string[]? PreNormBertNames(string p, bool embeddingNorm, string finalNorm, string attentionNorm, string feedForwardNorm) => p switch
     {
-        "emb_norm.weight" or "emb_norm.bias" => null,
-        "lnf.weight" or "lnf.bias" => ["encoder.LayerNorm." + p["lnf.".Length..]],
-        "tok.weight" or "pos.weight" or "tok_type.weight" or "pooler.dense.weight" or "pooler.dense.bias" => BertNames(p, "embeddings.", ""),
-        // pre-norm: attention.self_attn_layer_norm before the attention, the layer's LayerNorm before the feed-forward block
+        "emb_norm.weight" or "emb_norm.bias" when !embeddingNorm => null,
+        "lnf.weight" or "lnf.bias" => [finalNorm + p["lnf.".Length..]],
+        "tok.weight" or "pos.weight" or "tok_type.weight" or "emb_norm.weight" or "emb_norm.bias" or "pooler.dense.weight" or "pooler.dense.bias" => BertNames(p, "embeddings.", ""),
         _ => LayerNames(p, "encoder.layer.", "attention.self.query.", "attention.self.key.", "attention.self.value.", "attention.output.dense.",
-            "attention.self_attn_layer_norm.", "intermediate.dense.", "output.dense.", "LayerNorm."),
+            attentionNorm, "intermediate.dense.", "output.dense.", feedForwardNorm),
     };
 
     /// <summary>Every family the readers know.</summary>

@@ -1714,6 +1714,26 @@ ernie_ids = torch.tensor([[2, 8, 9, 12, 10, 3, 0, 0, 0], [2, 15, 20, 7, 13, 11, 
 pooler_classifier_folder("ernie-classifier", "ernie.", cls_model, ernie_config, "ErnieForSequenceClassification", ["negative", "positive"], ernie_ids,
                          torch.tensor([[0] * 9, [0, 0, 0, 0, 1, 1, 1, 1, 1], [0] * 9]), head_seed=76)
 
+def roberta_head_classifier_folder(name, prefix, make_model, model_seed, head_seed, config, architecture, labels, ids, pad):
+    """A *ForSequenceClassification folder with RoBERTa's head (classifier.dense + tanh on the first token, then
+    classifier.out_proj) over a model of its own seed, without a pooler; its logits on ids (pad: the padding id) in expected.json."""
+    global g
+    torch.manual_seed(model_seed)
+    model = make_model()
+    randomize(model); round_to(model, torch.float32)
+    g = torch.Generator().manual_seed(head_seed)
+    n = len(labels)
+    head = {"classifier.dense.weight": rnd(D, D), "classifier.dense.bias": rnd(D, s=0.1), "classifier.out_proj.weight": rnd(n, D), "classifier.out_proj.bias": rnd(n, s=0.1)}
+    mask = (ids != pad).long()
+    with torch.no_grad():
+        hidden, _ = model(ids, mask, torch.zeros_like(ids))
+        logits = torch.tanh(hidden[:, 0] @ head["classifier.dense.weight"].T + head["classifier.dense.bias"]) @ head["classifier.out_proj.weight"].T + head["classifier.out_proj.bias"]
+    task_folder(name, prefix, model, head,
+                dict(config, architectures=[architecture], id2label={str(i): l for i, l in enumerate(labels)}, label2id={l: i for i, l in enumerate(labels)}),
+                {"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(ids).tolist(),
+                 "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, leave_out="pooler.")
+
+
 # ESM (modeling_esm.py, Meta's protein language models), esm/: a bare EsmModel under esm. as ESM-2's configs shape it:
 # rotary positions (base 10,000, the query scaled before it turns), token_dropout (the embeddings of <mask> zeroed, the
 # rest scaled by (1 - 0.15 * 0.8) / (1 - the sequence's share of <mask> among its real tokens)), no emb_layer_norm_before,
@@ -1797,19 +1817,8 @@ make("esm1b", esm1b, dict(esm_config, position_embedding_type="absolute", emb_la
      prefix="esm.", extra={"esm.embeddings.position_ids": ("I64", torch.arange(P + 2).unsqueeze(0))}, ids=esm_ids, pad=1, vocab=ESM_VOCAB)
 json.dump(esm_tokenizer_config, open("esm1b/tokenizer_config.json", "w"), indent=2)
 
-torch.manual_seed(79)
-cls_model = Esm()
-randomize(cls_model); round_to(cls_model, torch.float32)
-g = torch.Generator().manual_seed(80)
-head = {"classifier.dense.weight": rnd(D, D), "classifier.dense.bias": rnd(D, s=0.1), "classifier.out_proj.weight": rnd(2, D), "classifier.out_proj.bias": rnd(2, s=0.1)}
+roberta_head_classifier_folder("esm-classifier", "esm.", Esm, 79, 80, esm_config, "EsmForSequenceClassification", ["cytoplasm", "membrane"], esm_ids, pad=1)
 mask = (esm_ids != 1).long()
-with torch.no_grad():
-    hidden, _ = cls_model(esm_ids, mask, None)
-    logits = torch.tanh(hidden[:, 0] @ head["classifier.dense.weight"].T + head["classifier.dense.bias"]) @ head["classifier.out_proj.weight"].T + head["classifier.out_proj.bias"]
-task_folder("esm-classifier", "esm.", cls_model, head,
-            dict(esm_config, architectures=["EsmForSequenceClassification"], id2label={"0": "cytoplasm", "1": "membrane"}, label2id={"cytoplasm": 0, "membrane": 1}),
-            {"input_ids": esm_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(esm_ids).tolist(),
-             "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
 open("esm-classifier/vocab.txt", "w").write("\n".join(ESM_VOCAB) + "\n")
 json.dump(esm_tokenizer_config, open("esm-classifier/tokenizer_config.json", "w"), indent=2)
 
@@ -1854,7 +1863,23 @@ torch.set_default_dtype(torch.float64)
 # intermediate.dense; the residuals unnormalized) and the final encoder.ln, BERT's pooler, under bert.; with its
 # BertForPreTraining heads (cls.*, left out). megatron-classifier/: MegatronBertForSequenceClassification (the pooler, then
 # classifier). Own seeds, last.
-class MegatronBert(Bert):
+class PreNormBert(Bert):
+    """BERT's layers run pre-norm: a norm before the attention and one before the feed-forward block, the residuals left
+    unnormalized, a final norm; each subclass names its three norms (attention_norm, ffn_norm, final_norm)."""
+    def layers(self, x, mask):
+        B, T, _ = x.shape
+        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+        hd = D // H
+        for l in self.encoder.layer:
+            s, h = l.attention.self, self.attention_norm(l)(x)
+            q, k, v = (m(h).view(B, T, H, hd).transpose(1, 2) for m in (s.query, s.key, s.value))
+            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias, -1)
+            x = x + l.attention.output.dense((a @ v).transpose(1, 2).reshape(B, T, D))
+            x = x + l.output.dense(gelu(l.intermediate.dense(self.ffn_norm(l)(x))))
+        return self.final_norm()(x)
+
+
+class MegatronBert(PreNormBert):
     def __init__(self):
         super().__init__()
         del self.embeddings.LayerNorm
@@ -1868,17 +1893,7 @@ class MegatronBert(Bert):
         e = self.embeddings
         return e.word_embeddings(ids) + e.token_type_embeddings(types) + e.position_embeddings(torch.arange(T).unsqueeze(0).expand(B, T))
 
-    def layers(self, x, mask):
-        B, T, _ = x.shape
-        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
-        hd = D // H
-        for l in self.encoder.layer:
-            s, h = l.attention.self, l.attention.ln(x)
-            q, k, v = (m(h).view(B, T, H, hd).transpose(1, 2) for m in (s.query, s.key, s.value))
-            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias, -1)
-            x = x + l.attention.output.dense((a @ v).transpose(1, 2).reshape(B, T, D))
-            x = x + l.output.dense(gelu(l.intermediate.dense(l.ln(x))))
-        return self.encoder.ln(x)
+    attention_norm, ffn_norm, final_norm = (lambda self, l: l.attention.ln), (lambda self, l: l.ln), (lambda self: self.encoder.ln)
 
 
 megatron_config = dict(bert_config, model_type="megatron-bert", architectures=["MegatronBertForPreTraining"])
@@ -1903,7 +1918,7 @@ torch.set_default_dtype(torch.float64)
 # self-attention, intermediate.LayerNorm before intermediate.dense), a final LayerNorm on the model (roberta_prelayernorm.LayerNorm)
 # and the pooler after it; RoBERTa's vocab.json + merges.txt. roberta-prelayernorm-classifier/:
 # RobertaPreLayerNormForSequenceClassification (classifier.dense + tanh on <s>, out_proj). Own seeds, last.
-class RobertaPreLayerNorm(Bert):
+class RobertaPreLayerNorm(PreNormBert):
     def __init__(self):
         super().__init__(roberta=True)
         for l in self.encoder.layer:
@@ -1911,17 +1926,7 @@ class RobertaPreLayerNorm(Bert):
             l.attention.LayerNorm, l.intermediate.LayerNorm = nn.LayerNorm(D, eps=1e-12), nn.LayerNorm(D, eps=1e-12)
         self.LayerNorm = nn.LayerNorm(D, eps=1e-12)
 
-    def layers(self, x, mask):
-        B, T, _ = x.shape
-        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
-        hd = D // H
-        for l in self.encoder.layer:
-            s, h = l.attention.self, l.attention.LayerNorm(x)
-            q, k, v = (m(h).view(B, T, H, hd).transpose(1, 2) for m in (s.query, s.key, s.value))
-            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias, -1)
-            x = x + l.attention.output.dense((a @ v).transpose(1, 2).reshape(B, T, D))
-            x = x + l.output.dense(gelu(l.intermediate.dense(l.intermediate.LayerNorm(x))))
-        return self.LayerNorm(x)
+    attention_norm, ffn_norm, final_norm = (lambda self, l: l.attention.LayerNorm), (lambda self, l: l.intermediate.LayerNorm), (lambda self: self.LayerNorm)
 
 
 V = len(ROBERTA_VOCAB)
@@ -1931,19 +1936,8 @@ rpln_ids = torch.tensor([[0, 8, 9, 12, 10, 2, 1, 1, 1], [0, 15, 20, 7, 13, 11, 1
 torch.manual_seed(85)
 rpln = RobertaPreLayerNorm()
 make("roberta-prelayernorm", rpln, rpln_config, "F32", prefix="roberta_prelayernorm.", ids=rpln_ids, pad=1)
-torch.manual_seed(86)
-cls_model = RobertaPreLayerNorm()
-randomize(cls_model); round_to(cls_model, torch.float32)
-g = torch.Generator().manual_seed(87)
-head = {"classifier.dense.weight": rnd(D, D), "classifier.dense.bias": rnd(D, s=0.1), "classifier.out_proj.weight": rnd(2, D), "classifier.out_proj.bias": rnd(2, s=0.1)}
-mask = (rpln_ids != 1).long()
-with torch.no_grad():
-    hidden, _ = cls_model(rpln_ids, mask, torch.zeros_like(rpln_ids))
-    logits = torch.tanh(hidden[:, 0] @ head["classifier.dense.weight"].T + head["classifier.dense.bias"]) @ head["classifier.out_proj.weight"].T + head["classifier.out_proj.bias"]
-task_folder("roberta-prelayernorm-classifier", "roberta_prelayernorm.", cls_model, head,
-            dict(rpln_config, architectures=["RobertaPreLayerNormForSequenceClassification"], id2label={"0": "NEGATIVE", "1": "POSITIVE"}, label2id={"NEGATIVE": 0, "POSITIVE": 1}),
-            {"input_ids": rpln_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(rpln_ids).tolist(),
-             "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, leave_out="pooler.")
+roberta_head_classifier_folder("roberta-prelayernorm-classifier", "roberta_prelayernorm.", RobertaPreLayerNorm, 86, 87, rpln_config,
+                               "RobertaPreLayerNormForSequenceClassification", ["NEGATIVE", "POSITIVE"], rpln_ids, pad=1)
 for folder in ["roberta-prelayernorm", "roberta-prelayernorm-classifier"]:
     json.dump(ROBERTA_VOCAB, open(f"{folder}/vocab.json", "w", encoding="utf-8"), ensure_ascii=False)
     open(f"{folder}/merges.txt", "w", encoding="utf-8").write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in MERGES))
@@ -1990,7 +1984,7 @@ open("roberta-prelayernorm-mlm/merges.txt", "w", encoding="utf-8").write("#versi
 # embeddings and positions without their LayerNorm, pre-norm layers (attention.self_attn_layer_norm before the attention,
 # the layer's LayerNorm before intermediate.dense), a final encoder.LayerNorm, BERT's pooler; RoBERTa's vocab.json +
 # merges.txt here (the released models use XLM-RoBERTa's SentencePiece model, read as XLM-RoBERTa's). Own seed, last.
-class XlmRobertaXl(Bert):
+class XlmRobertaXl(PreNormBert):
     def __init__(self):
         super().__init__(roberta=True)
         del self.embeddings.LayerNorm
@@ -2003,17 +1997,7 @@ class XlmRobertaXl(Bert):
         e = self.embeddings
         return e.word_embeddings(ids) + e.token_type_embeddings(types) + e.position_embeddings((torch.cumsum(mask, 1) * mask) + self.pad)
 
-    def layers(self, x, mask):
-        B, T, _ = x.shape
-        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
-        hd = D // H
-        for l in self.encoder.layer:
-            s, h = l.attention.self, l.attention.self_attn_layer_norm(x)
-            q, k, v = (m(h).view(B, T, H, hd).transpose(1, 2) for m in (s.query, s.key, s.value))
-            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias, -1)
-            x = x + l.attention.output.dense((a @ v).transpose(1, 2).reshape(B, T, D))
-            x = x + l.output.dense(gelu(l.intermediate.dense(l.LayerNorm(x))))
-        return self.encoder.LayerNorm(x)
+    attention_norm, ffn_norm, final_norm = (lambda self, l: l.attention.self_attn_layer_norm), (lambda self, l: l.LayerNorm), (lambda self: self.encoder.LayerNorm)
 
 
 V = len(ROBERTA_VOCAB)
