@@ -28,12 +28,14 @@ internal static class EmbedCommand
         if (batchSize < 1) throw new UsageException($"--batch-size must be at least 1, not {batchSize}.");
         var encoder = PretrainedArgument.Load(pretrained, maxTokens == 0 ? null : maxTokens);
         using var generator = new TransformerEmbeddingGenerator(encoder, batchSize);
+        long cut = 0;
         float[]? q = query is null ? null : generator.GenerateAsync([query]).GetAwaiter().GetResult()[0].Vector.ToArray();
         // Batch by batch, so that a long input streams out instead of waiting for the last line.
         for (int start = 0; start < texts.Length; start += batchSize)
         {
             var batch = texts[start..Math.Min(texts.Length, start + batchSize)];
             var vectors = generator.GenerateAsync(batch).GetAwaiter().GetResult();
+            cut += vectors.Usage?.AdditionalCounts?.GetValueOrDefault(TransformerEmbeddingGenerator.TruncatedInputsCount) ?? 0;
             for (int i = 0; i < batch.Length; i++)
             {
                 var v = vectors[i].Vector.Span;
@@ -45,11 +47,8 @@ internal static class EmbedCommand
         }
         // Texts cut to the tokenizer's length are embedded as cut (as sentence-transformers does): said once, with how to
         // embed more of them (a protein of 400 residues, say, under the default of 128 tokens).
-        var tokenizer = encoder.Tokenizer;
-        var (ids, mask) = (new int[tokenizer.MaxTokens], new int[tokenizer.MaxTokens]);
-        int cut = texts.Count(t => { tokenizer.Encode(t, ids, mask, out bool truncated); return truncated; });
         if (cut > 0)
-            Console.Error.WriteLine($"note: {cut} of {texts.Length} text(s) had more than {tokenizer.MaxTokens} tokens and were cut; --max-tokens sets the length (the encoder reads up to {encoder.Encoder.Config.MaxLength}).");
+            Console.Error.WriteLine($"note: {cut} of {texts.Length} text(s) had more than {encoder.Tokenizer.MaxTokens} tokens and were cut; --max-tokens sets the length (the encoder reads up to {encoder.Encoder.Config.MaxLength}).");
         return 0;
     }
 }

@@ -113,9 +113,9 @@ public static class OnnxEncoderCheckpoint
         string beside = Path.GetDirectoryName(Path.GetFullPath(path))!, above = Path.GetDirectoryName(beside) ?? beside;
         string folder = PretrainedEncoder.HasTokenizer(beside) || !PretrainedEncoder.HasTokenizer(above) ? beside : above, vocab = Path.Combine(folder, "vocab.txt");
         var loaded = Load(File.ReadAllBytes(path), path, pooling, normalize, declared);
-        // A vocab.txt is read with the graph's family's specials (MPNet's: a folder of a bare ONNX file has no config.json to
-        // say so), ESM's as ESM's tokenizer; any other tokenizer file as a model folder's.
-        if (File.Exists(vocab) && loaded.Family != EncoderFamily.Esm) return PretrainedEncoder.FromWordPiece(loaded, vocab, maxTokens, path);
+        // Beside a bare graph a vocab.txt is read with the graph's family's specials (MPNet's: without a config.json nothing
+        // else says so); with its config.json (and any other tokenizer file) the folder's tokenizer is read as a model folder's.
+        if (File.Exists(vocab) && declared is null) return PretrainedEncoder.FromWordPiece(loaded, vocab, maxTokens, path);
         return new PretrainedEncoder(loaded.Encoder, PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, loaded.Encoder)), path);
     }
 

@@ -112,6 +112,20 @@ public class PretrainedCheckpointTests
         AssertOutputsAndEveryGradient(folder, loaded, pooler: true);
     }
 
+    /// <summary>
+    /// Asserts that <paramref name="family"/> refuses <paramref name="fixture"/>'s config.json with <paramref name="key"/> set to
+    /// <paramref name="value"/>, naming the setting (<paramref name="message"/>), as unsupported or invalid.
+    /// </summary>
+    internal static void AssertSettingRefused(EncoderFamily family, string fixture, string key, object value, string message)
+    {
+        var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Folder(fixture), "config.json")))!.AsObject();
+        config[key] = System.Text.Json.Nodes.JsonValue.Create(value);
+        using var doc = JsonDocument.Parse(config.ToJsonString());
+        var e = Assert.ThrowsAny<Exception>(() => family.ReadConfig(doc.RootElement, "config.json"));
+        Assert.True(e is NotSupportedException or InvalidDataException, e.GetType().Name);
+        Assert.Contains(message, e.Message);
+    }
+
     /// <summary>The batch of a fixture's expected.json (ids by row, the attention mask flat) and its root, which lives as long as the document.</summary>
     internal static (int[][] Ids, int[] Mask, JsonElement Root, JsonDocument Doc) Expected(string fixture)
     {

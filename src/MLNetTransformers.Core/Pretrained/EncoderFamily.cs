@@ -131,14 +131,14 @@ public sealed class EncoderFamily
     /// RoBERTa when positions are offset, DistilBERT without token types, BERT otherwise (the one place that decides it).
     /// </summary>
     /// <param name="config">The encoder's config.</param>
-    public static EncoderFamily For(TransformerConfig config) =>
-        config.MaskTokenDropout >= 0 || (config.Norm == NormPlacement.PreNorm && !config.GatedFeedForward && (config.RotaryTheta > 0f || config.EmbeddingNorm) && config.TypeVocabSize == 0) ? Esm
-        : config.Norm == NormPlacement.PreNorm && !config.GatedFeedForward && !config.EmbeddingNorm && config.RotaryTheta == 0f && config.PositionalEncoding == PositionalEncodingKind.Learned
-            && config.PositionOffset == 0 && config.TypeVocabSize > 0 ? MegatronBert
-        : config.Norm == NormPlacement.PreNorm && !config.GatedFeedForward && config.EmbeddingNorm && config.RotaryTheta == 0f && config.PositionalEncoding == PositionalEncodingKind.Learned
-            && config.PositionOffset > 0 && config.TypeVocabSize > 0 ? RobertaPreLayerNorm
-        : config.Norm == NormPlacement.PreNorm && !config.GatedFeedForward && !config.EmbeddingNorm && config.RotaryTheta == 0f && config.PositionalEncoding == PositionalEncodingKind.Learned
-            && config.PositionOffset > 0 && config.TypeVocabSize > 0 ? XlmRobertaXl
+    public static EncoderFamily For(TransformerConfig config)
+    {
+        bool preNorm = config.Norm == NormPlacement.PreNorm && !config.GatedFeedForward;
+        // BERT's and RoBERTa's pre-norm kin: learned absolute positions and token types, told apart by the embeddings' norm and the position offset
+        bool preNormBert = preNorm && config.RotaryTheta == 0f && config.PositionalEncoding == PositionalEncodingKind.Learned && config.TypeVocabSize > 0;
+        return config.MaskTokenDropout >= 0 || (preNorm && (config.RotaryTheta > 0f || config.EmbeddingNorm) && config.TypeVocabSize == 0) ? Esm
+        : preNormBert && config.PositionOffset == 0 && !config.EmbeddingNorm ? MegatronBert
+        : preNormBert && config.PositionOffset > 0 ? (config.EmbeddingNorm ? RobertaPreLayerNorm : XlmRobertaXl)
         : config.Alibi ? JinaBert
         : (config.GatedFeedForward && !config.ActivatedHalfFirst) || config.RotaryScaling != 1f ? Gte
         : (config.RotaryTheta > 0f || config.GatedFeedForward) && config.Norm == NormPlacement.PostNorm ? NomicBert
@@ -149,6 +149,7 @@ public sealed class EncoderFamily
         : config.RelativeAttentionBuckets > 0 ? Mpnet
         : config.ProjectsEmbeddings || config.PoolerActivation == PoolerActivation.Gelu ? Electra
         : config.PositionOffset > 0 ? Roberta : config.TypeVocabSize == 0 ? DistilBert : Bert;
+    }
 
     /// <summary>The checkpoint tensors (without <see cref="Prefix"/>) whose rows, stacked, make engine parameter <paramref name="parameter"/>; null when the family has none.</summary>
     /// <param name="parameter">An engine parameter name (<c>layers.0.self_attn.in_proj_weight</c>).</param>

@@ -38,6 +38,12 @@ public sealed class TransformerEmbeddingGenerator : IEmbeddingGenerator<string, 
     {
     }
 
+    /// <summary>
+    /// The key of <see cref="UsageDetails.AdditionalCounts"/> under which a generation reports how many of its texts had more
+    /// tokens than the tokenizer's length and were embedded cut.
+    /// </summary>
+    public const string TruncatedInputsCount = "TruncatedInputs";
+
     /// <summary>The provider, model id and dimensions.</summary>
     public EmbeddingGeneratorMetadata Metadata { get; }
     /// <summary>Texts run through the encoder together.</summary>
@@ -57,12 +63,13 @@ public sealed class TransformerEmbeddingGenerator : IEmbeddingGenerator<string, 
         var texts = values.ToList();
         var result = new GeneratedEmbeddings<Embedding<float>>(texts.Count);
         var vectors = new float[Math.Min(BatchSize, Math.Max(texts.Count, 1)) * d];
-        long tokens = 0;
+        long tokens = 0, truncated = 0;
         for (int start = 0; start < texts.Count; start += BatchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
             int n = Math.Min(BatchSize, texts.Count - start);
-            tokens += _featurizer.EmbedCountingTokens(texts.GetRange(start, n), vectors.AsSpan(0, n * d));
+            var (read, cut) = _featurizer.EmbedCountingTokens(texts.GetRange(start, n), vectors.AsSpan(0, n * d));
+            (tokens, truncated) = (tokens + read, truncated + cut);
             for (int i = 0; i < n; i++)
             {
                 var vector = vectors.AsSpan(i * d, kept).ToArray();
@@ -70,7 +77,8 @@ public sealed class TransformerEmbeddingGenerator : IEmbeddingGenerator<string, 
                 result.Add(new Embedding<float>(vector) { ModelId = Metadata.DefaultModelId, CreatedAt = DateTimeOffset.UtcNow });
             }
         }
-        result.Usage = new UsageDetails { InputTokenCount = tokens }; // what the encoder read: special tokens in, truncated tokens out
+        // what the encoder read: special tokens in, truncated tokens out; and how many texts were cut
+        result.Usage = new UsageDetails { InputTokenCount = tokens, AdditionalCounts = new() { [TruncatedInputsCount] = truncated } };
         return Task.FromResult(result);
     }
 

@@ -113,14 +113,17 @@ public sealed class EncoderFeaturizerTransformer : LazyRowTransformer, IModelPar
     /// <param name="result">Receives the embeddings, [n, d] row-major.</param>
     public void Embed(IReadOnlyList<string?> texts, Span<float> result) => EmbedCountingTokens(texts, result);
 
-    /// <summary><see cref="Embed(IReadOnlyList{string}, Span{float})"/>, returning the tokens the encoder read (special tokens included, after truncation).</summary>
-    internal long EmbedCountingTokens(IReadOnlyList<string?> texts, Span<float> result)
+    /// <summary>
+    /// <see cref="Embed(IReadOnlyList{string}, Span{float})"/>, returning the tokens the encoder read (special tokens
+    /// included, after truncation) and how many texts were cut to the tokenizer's length.
+    /// </summary>
+    internal (long Tokens, int Truncated) EmbedCountingTokens(IReadOnlyList<string?> texts, Span<float> result)
     {
         var encoded = new EncodedTexts(Tokenizer, texts);
         EmbedEncoded(encoded, texts.Count, result);
         long tokens = 0;
         for (int i = 0; i < texts.Count; i++) tokens += encoded.Lengths[i];
-        return tokens;
+        return (tokens, encoded.Truncated);
     }
 
     /// <summary>Embeddings of rows of token ids into <paramref name="result"/> ([n, d]; thread-safe).</summary>

@@ -217,21 +217,23 @@ public sealed class TextTokenizer
     }
 
     // ESM's tokenization (EsmTokenizer: its vocabulary split out of the text by a trie, longest match first, the rest
-    // split on whitespace, each word an <unk> unless it is a token).
+    // split on whitespace and each word looked up). A word of the rest is never a token (it would have matched where it
+    // starts), so each is an <unk>.
     private int[] WholeTokenIds(string s)
     {
+        var tokens = _wholeTokens!.GetAlternateLookup<ReadOnlySpan<char>>();
         var ids = new List<int>(s.Length);
         int rest = 0; // start of the text not yet matched
-        void Unmatched(int end)
+        void Unmatched(int end) // an <unk> where each run of non-whitespace characters starts
         {
-            foreach (var word in s[rest..end].Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
-                ids.Add(_wholeTokens!.TryGetValue(word, out int id) ? id : UnkId);
+            for (int k = rest; k < end; k++)
+                if (!char.IsWhiteSpace(s[k]) && (k == rest || char.IsWhiteSpace(s[k - 1]))) ids.Add(UnkId);
         }
         for (int i = 0; i < s.Length;)
         {
             int found = -1, length = 0;
             for (int l = Math.Min(_longestToken, s.Length - i); l >= 1 && found < 0; l--)
-                if (_wholeTokens!.TryGetValue(s.Substring(i, l), out int id)) (found, length) = (id, l);
+                if (tokens.TryGetValue(s.AsSpan(i, l), out int id)) (found, length) = (id, l);
             if (found < 0) { i++; continue; }
             Unmatched(i);
             ids.Add(found);
