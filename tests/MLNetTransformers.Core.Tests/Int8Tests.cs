@@ -8,10 +8,19 @@ namespace MLNetTransformers.Core.Tests;
 /// <summary>The int8 GEMM and the quantized encoder.</summary>
 public class Int8Tests
 {
-    [Fact]
-    public void Int8Gemm_Avx2Kernel_IsExactWhereSaturatingPairSumsWouldNotBe()
+    [Int8KernelFact("Avx2Widening")]
+    public void Int8Gemm_Avx2Kernel_IsExactWhereSaturatingPairSumsWouldNotBe() =>
+        AssertExactWhereSaturatingPairSumsWouldNotBe(Int8Gemm.Kernel.Avx2Widening);
+
+    [Int8KernelFact("Avx512Widening")]
+    public void Int8Gemm_Avx512Kernel_IsExactWhereSaturatingPairSumsWouldNotBe()
     {
-        if (!System.Runtime.Intrinsics.X86.Avx2.IsSupported) return; // nothing to compare on this CPU: the scalar kernel runs
+        AssertExactWhereSaturatingPairSumsWouldNotBe(Int8Gemm.Kernel.Avx512Widening);
+        if (!System.Runtime.Intrinsics.X86.AvxVnni.IsSupported) Assert.Equal(Int8Gemm.Kernel.Avx512Widening, Int8Gemm.Path); // the one such CPUs run
+    }
+
+    private static void AssertExactWhereSaturatingPairSumsWouldNotBe(Int8Gemm.Kernel kernel)
+    {
         // Rows quantized to 255 everywhere (all positive and equal) against weights at ±127: every pair of products is
         // ±64,770, past the ±32,767 a 16-bit pair sum (vpmaddubsw) holds.
         int m = 7, n = 24, k = 64;
@@ -19,17 +28,18 @@ public class Int8Tests
         var w = Enumerable.Range(0, n * k).Select(i => (i / k) % 2 == 0 ? -1f : 1f).ToArray();
         var q = new QuantizedMatrix(w, n, k);
         var saved = Int8Gemm.Path;
-        var scalar = new float[m * n]; var avx2 = new float[m * n];
+        var scalar = new float[m * n]; var widening = new float[m * n];
         try
         {
             Int8Gemm.Path = Int8Gemm.Kernel.Scalar;
             Int8Gemm.Multiply(x, m, q, scalar);
-            Int8Gemm.Path = Int8Gemm.Kernel.Avx2Widening;
-            Int8Gemm.Multiply(x, m, q, avx2);
+            Int8Gemm.Path = kernel;
+            Int8Gemm.Multiply(x, m, q, widening);
         }
         finally { Int8Gemm.Path = saved; }
-        Assert.Equal(scalar, avx2);
-        Assert.Equal(-3f * 64, avx2[0], 1f); // and right: 3 × (−1) summed over 64 inputs
+        Assert.Equal(scalar, widening);
+        Assert.Equal(-3f * 64, widening[0], 1f); // and right: 3 × (−1) summed over 64 inputs
+        Assert.Equal(3f * 64, widening[n + 1], 1f); // row 1, output 1: +1 weights
     }
 
     [Theory]
@@ -70,12 +80,12 @@ public class Int8Tests
             Int8Gemm.Path = Int8Gemm.Kernel.Scalar;
             Int8Gemm.Multiply(x, m, q, portable, bias);
             Assert.Equal(portable, vnni); // exact integer sums either way
-            if (System.Runtime.Intrinsics.X86.Avx2.IsSupported)
+            foreach (var kernel in Enum.GetValues<Int8Gemm.Kernel>().Where(Int8Gemm.IsSupported)) // every kernel this CPU runs
             {
-                Int8Gemm.Path = Int8Gemm.Kernel.Avx2Widening;
-                var avx2 = new float[m * n];
-                Int8Gemm.Multiply(x, m, q, avx2, bias);
-                Assert.Equal(portable, avx2);
+                Int8Gemm.Path = kernel;
+                var other = new float[m * n];
+                Int8Gemm.Multiply(x, m, q, other, bias);
+                Assert.Equal(portable, other);
             }
         }
         finally { Int8Gemm.Path = saved; }
@@ -153,4 +163,13 @@ public class Int8Tests
     }
 
     private static int ArgMax(float[] logits, int row) => logits[row * 3] >= logits[row * 3 + 1] ? (logits[row * 3] >= logits[row * 3 + 2] ? 0 : 2) : (logits[row * 3 + 1] >= logits[row * 3 + 2] ? 1 : 2);
+}
+
+/// <summary>A test of one int8 kernel (an <see cref="Int8Gemm.Kernel"/> name): skipped, visibly, on CPUs that cannot run it.</summary>
+public sealed class Int8KernelFactAttribute : FactAttribute
+{
+    public Int8KernelFactAttribute(string kernel)
+    {
+        if (!Int8Gemm.IsSupported(Enum.Parse<Int8Gemm.Kernel>(kernel))) Skip = $"This CPU cannot run the {kernel} int8 kernel.";
+    }
 }
