@@ -395,7 +395,7 @@ public class PretrainedCheckpointTests
         }
     }
 
-    private static void Near(double expected, float actual, double tolerance, string what) =>
+    internal static void Near(double expected, float actual, double tolerance, string what) =>
         Assert.True(Math.Abs(expected - actual) <= tolerance * Math.Max(1, Math.Abs(expected)), $"{what}: {actual} vs PyTorch {expected}");
 
     // A weight that is not a number, or far beyond any trained encoder's, is a damaged file: refused naming the tensor,

@@ -15,4 +15,6 @@ public enum ModelKind
     Seq2Seq = 5,
     /// <summary><see cref="RnnSeq2Seq"/> (GRU encoder-decoder, with or without attention).</summary>
     RnnSeq2Seq = 6,
+    /// <summary><see cref="TransformerTokenClassifier"/>.</summary>
+    TokenClassifier = 7,
 }

@@ -1,9 +1,9 @@
 namespace MLNetTransformers.Core.Models;
 
 /// <summary>
-/// A stack whose every position predicts a token of the vocabulary through a linear head, trained with cross-entropy
-/// on per-position targets (−100 = no target there): the causal language model (the next token) and the masked
-/// language model (the masked token) are the two.
+/// A stack whose every position predicts one of <see cref="Outputs"/> classes through a linear head, trained with
+/// cross-entropy on per-position targets (−100 = no target there): the causal language model (the next token), the masked
+/// language model (the masked token), both over the vocabulary, and the token classifier (a tag per word).
 /// </summary>
 public abstract class TokenPredictionModel : ITrainableModel
 {
@@ -26,12 +26,15 @@ public abstract class TokenPredictionModel : ITrainableModel
     /// <summary>The output projection to the vocabulary, [vocab, d].</summary>
     public Linear Head { get; private protected set; } = null!;
 
+    /// <summary>Classes each position predicts: the vocabulary unless the model says otherwise.</summary>
+    public virtual int Outputs => Config.VocabSize;
+
     /// <summary>Hidden states [B, T, d] of the stack.</summary>
     private protected abstract float[] Hidden(TokenBatch batch, bool[]? padding, bool training);
     /// <summary>Backward of <see cref="Hidden"/>.</summary>
     private protected abstract void HiddenBackward(float[] dhidden, int batch, int seqLen);
 
-    /// <summary>Logits [B, T, vocab] (a buffer reused by the next call).</summary>
+    /// <summary>Logits [B, T, <see cref="Outputs"/>] (a buffer reused by the next call).</summary>
     /// <param name="batch">Token ids and attention mask, [B, T] (targets are not read).</param>
     /// <param name="training">Whether dropout is active.</param>
     public float[] Forward(TokenBatch batch, bool training = false) =>
@@ -43,19 +46,19 @@ public abstract class TokenPredictionModel : ITrainableModel
         var targets = RequireTargets(batch);
         int n = batch.BatchSize * batch.SeqLen;
         var logits = Forward(batch, training: true);
-        float loss = _loss.Compute(logits, targets, n, Config.VocabSize, dlogits: logits);
+        float loss = _loss.Compute(logits, targets, n, Outputs, dlogits: logits);
         HiddenBackward(Head.Backward(logits, n), batch.BatchSize, batch.SeqLen);
         return loss;
     }
 
     /// <inheritdoc/>
     public virtual float Loss(TokenBatch batch) =>
-        _loss.Compute(Forward(batch), RequireTargets(batch), batch.BatchSize * batch.SeqLen, Config.VocabSize);
+        _loss.Compute(Forward(batch), RequireTargets(batch), batch.BatchSize * batch.SeqLen, Outputs);
 
     private static int[] RequireTargets(TokenBatch batch)
     {
         int n = batch.BatchSize * batch.SeqLen;
-        var t = batch.Labels ?? throw new ArgumentException("The batch has no targets; this model needs one target token per position (−100 where there is none).", nameof(batch));
+        var t = batch.Labels ?? throw new ArgumentException("The batch has no targets; this model needs one target per position (−100 where there is none).", nameof(batch));
         if (t.Length < n) throw new ArgumentException($"The batch has {t.Length} targets for {n} positions.", nameof(batch));
         return t;
     }

@@ -91,6 +91,91 @@ public static class PretrainedCheckpoint
         });
     }
 
+    /// <summary>
+    /// A token classifier ready to use, from a Hugging Face folder of a <c>*ForTokenClassification</c> checkpoint (e.g. a
+    /// named-entity tagger such as BERT's, RoBERTa's, DistilBERT's, ELECTRA's or DeBERTa's): the encoder, its output layer
+    /// <c>classifier</c> at every position, and the tags of config.json's <c>id2label</c> in id order.
+    /// </summary>
+    /// <param name="folder">The model folder (config.json, model.safetensors or pytorch_model.bin).</param>
+    public static LoadedTokenClassifier LoadTokenClassifierFolder(string folder)
+    {
+        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
+        string configPath = Path.Combine(folder, "config.json");
+        var (family, config) = ReadConfig(configPath);
+        // ModernBERT's token classifier puts its head (dense, activation, norm) before the output layer; that is not read.
+        if (family.SequenceClassifier is { Norm: not null })
+            throw new NotSupportedException($"Model folder '{folder}': {family.Name}'s token-classification head (a dense layer and a norm before 'classifier') is not read; its encoder is (fine-tune it with a new head).");
+        // A folder of another task (a sequence classifier's head reads the same 'classifier' tensor name) is refused by its class.
+        if (Architectures(configPath).FirstOrDefault(a => !a.EndsWith("ForTokenClassification", StringComparison.Ordinal)) is { } other)
+            throw new InvalidDataException($"Model config '{configPath}' names {other}: it is not a token classifier (a *ForTokenClassification model).");
+        var labels = ReadLabels(configPath);
+        if (labels.Count < 2) throw new InvalidDataException($"Model config '{configPath}' has {labels.Count} label: a token classifier needs at least 2 tags.");
+        return WithWeights(folder, tensors =>
+        {
+            int d = config.ModelDim;
+            foreach (var (source, shape) in new[] { (TokenClassifierOutput + "weight", new[] { labels.Count, d }), (TokenClassifierOutput + "bias", new[] { labels.Count }) })
+            {
+                if (!tensors.Shapes.TryGetValue(source, out var found))
+                    throw new InvalidDataException($"'{tensors.Source}' lacks the tensor '{source}' of a {family.Name} token classifier (shape [{string.Join(", ", shape)}]).");
+                if (!found.SequenceEqual(shape))
+                    throw new InvalidDataException($"'{tensors.Source}': tensor '{source}' is [{string.Join(", ", found)}]; {labels.Count} labels of width {d} need [{string.Join(", ", shape)}].");
+            }
+            var classifierConfig = new ClassifierConfig(config with { Pooler = false }) { NumClasses = labels.Count };
+            classifierConfig.Validate();
+            string src = $"'{tensors.Source}'";
+            EnsureRoom(tensors, classifierConfig, ModelKind.TokenClassifier, src, "a token classifier");
+            var model = new TransformerTokenClassifier(classifierConfig);
+            var names = new Resolver(family, tensors);
+            var used = Fill(model.Parameters, p => p.StartsWith("head.", StringComparison.Ordinal) ? [TokenClassifierOutput + p["head.".Length..]] : family.SourceNames(p),
+                family, names, tensors, src, classifierConfig);
+            Unused(tensors, used, names, family, poolerRead: false, src);
+            return new LoadedTokenClassifier(model, family, labels);
+        });
+    }
+
+    /// <summary>
+    /// Writes a token classifier as a Hugging Face <c>*ForTokenClassification</c> folder (config.json with its tags as
+    /// <c>id2label</c>, model.safetensors) that <see cref="LoadTokenClassifierFolder"/> and transformers read back.
+    /// </summary>
+    /// <param name="model">The token classifier.</param>
+    /// <param name="labels">Its tags, in id order.</param>
+    /// <param name="folder">The folder to write (created if needed; files of the same names are replaced).</param>
+    /// <returns>The family it was written as.</returns>
+    public static EncoderFamily SaveTokenClassifierFolder(TransformerTokenClassifier model, IReadOnlyList<string> labels, string folder)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(labels);
+        var family = EncoderFamily.For(model.Config);
+        if (family.SequenceClassifier is not { Norm: null } head)
+            throw new NotSupportedException($"This token classifier cannot be written as a {family.Name} token classifier: that family's head is not this one.");
+        if (labels.Count != model.Outputs) throw new ArgumentException($"The model has {model.Outputs} tags and {labels.Count} labels were given.", nameof(labels));
+        var config = family.WriteConfig(model.Encoder.Config);
+        config["architectures"] = new JsonArray(head.Architecture.Replace("ForSequenceClassification", "ForTokenClassification", StringComparison.Ordinal));
+        config["id2label"] = new JsonObject(labels.Select((l, i) => KeyValuePair.Create(i.ToString(System.Globalization.CultureInfo.InvariantCulture), (JsonNode?)l)));
+        config["label2id"] = new JsonObject(labels.Distinct().Select(l => KeyValuePair.Create(l, (JsonNode?)labels.ToList().IndexOf(l))));
+        var tensors = Tensors(model.Encoder.Copy().Parameters, family, family.Prefix, null, model.Encoder.Config);
+        foreach (var part in new[] { "weight", "bias" })
+        {
+            var p = model.Parameters["head." + part];
+            tensors.Add((TokenClassifierOutput + part, p.Shape.ToArray(), model.Parameters.Data.AsMemory(p.Offset, p.Length)));
+        }
+        Directory.CreateDirectory(folder);
+        WriteText(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        SafeTensorsFile.Write(Path.Combine(folder, "model.safetensors"), tensors);
+        return family;
+    }
+
+    // config.json's architectures (the task model's class), or none.
+    private static List<string> Architectures(string path)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+        return doc.RootElement.TryGetProperty("architectures", out var a) && a.ValueKind == JsonValueKind.Array
+            ? a.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList() : [];
+    }
+
+    // Every *ForTokenClassification read here names its output layer so, outside the encoder's prefix.
+    private const string TokenClassifierOutput = "classifier.";
+
     // config.json's id2label in id order ("0", "1", … all present), or LABEL_i for num_labels when it has none.
     private static List<string> ReadLabels(string path)
     {
@@ -548,3 +633,9 @@ public sealed record LoadedEncoder(TransformerEncoder Encoder, EncoderFamily Fam
 /// <param name="Family">The checkpoint's family.</param>
 /// <param name="Labels">config.json's id2label, in id order.</param>
 public sealed record LoadedClassifier(TransformerClassifier Model, EncoderFamily Family, IReadOnlyList<string> Labels);
+
+/// <summary>A token classifier read from a Hugging Face <c>*ForTokenClassification</c> folder, its family and its tags in id order.</summary>
+/// <param name="Model">The token classifier.</param>
+/// <param name="Family">The checkpoint's family.</param>
+/// <param name="Labels">config.json's id2label, in id order.</param>
+public sealed record LoadedTokenClassifier(TransformerTokenClassifier Model, EncoderFamily Family, IReadOnlyList<string> Labels);

@@ -167,6 +167,7 @@ public static class Checkpoint
             ModelKind.Classifier => new TransformerClassifier((ClassifierConfig)config),
             ModelKind.LanguageModel => new TransformerLanguageModel(config),
             ModelKind.MaskedLanguageModel => new MaskedLanguageModel(config),
+            ModelKind.TokenClassifier => new TransformerTokenClassifier((ClassifierConfig)config),
             _ => throw new InvalidDataException($"Checkpoint '{path}' holds an unknown model kind {(uint)kind}."),
         };
         var ps = model.Parameters;

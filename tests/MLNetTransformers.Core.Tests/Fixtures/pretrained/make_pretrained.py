@@ -2023,3 +2023,43 @@ json.dump(ROBERTA_VOCAB, open("data2vec-text/vocab.json", "w", encoding="utf-8")
 open("data2vec-text/merges.txt", "w", encoding="utf-8").write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in MERGES))
 os.remove("data2vec-text/vocab.txt")
 V = len(VOCAB)
+
+# Token classifiers as Hugging Face's *ForTokenClassification save them (modeling_bert.py's BertForTokenClassification:
+# BertModel without its pooler, dropout, then `classifier` at every position; RobertaForTokenClassification the same
+# under roberta.): bert-token-classifier/ on the BERT checkpoint (F32, bert. prefix, old gamma/beta names) and
+# roberta-token-classifier/ on the RoBERTa one (BF16 weights, computed as stored), 5 tags. expected.json: the logits of a
+# fixed batch, the loss (cross-entropy averaged over the positions with a tag; -100 at specials, padding and a word's later
+# pieces) and its gradient with respect to every parameter. Own generator, last in the file.
+g = torch.Generator().manual_seed(92)
+tags = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+r = lambda t: [round(float(v), 9) for v in t.reshape(-1).tolist()]
+for folder, model, kind in (("bert-token-classifier", bert, "bert"), ("roberta-token-classifier", roberta, "roberta")):
+    os.makedirs(folder, exist_ok=True)
+    n = len(tags)
+    head = nn.Linear(D, n)
+    with torch.no_grad():
+        head.weight.copy_((0.3 * torch.randn(n, D, generator=g)).to(torch.float32).to(torch.float64))
+        head.bias.copy_((0.1 * torch.randn(n, generator=g)).to(torch.float32).to(torch.float64))
+    pad, cls, sep = (1, 0, 2) if kind == "roberta" else (0, 2, 3)
+    ids = torch.tensor([[cls, 8, 9, 12, 10, sep, pad, pad, pad], [cls, 15, 20, 7, 13, 11, 19, 30, sep], [cls, 5, sep, pad, pad, pad, pad, pad, pad]])
+    mask = (ids != pad).long()
+    types = torch.zeros_like(ids)
+    labels = torch.tensor([[-100, 0, 1, 2, 0, -100, -100, -100, -100], [-100, 3, -100, 4, 0, 0, 1, -100, -100], [-100, 0, -100, -100, -100, -100, -100, -100, -100]])
+    model.zero_grad()
+    hidden, _ = model(ids, mask, types)
+    logits = head(hidden)
+    loss = nn.functional.cross_entropy(logits.reshape(-1, n), labels.reshape(-1), ignore_index=-100)
+    loss.backward()
+    tensors = {kind + "." + (old_names(n0) if kind == "bert" else n0): ("F32", p.detach()) for n0, p in model.named_parameters() if not n0.startswith("pooler.")}
+    tensors.update({"classifier.weight": ("F32", head.weight.detach()), "classifier.bias": ("F32", head.bias.detach())})
+    write_safetensors(os.path.join(folder, "model.safetensors"), tensors, {"format": "pt"})
+    base = json.load(open(os.path.join(kind, "config.json")))
+    json.dump(dict(base, architectures=[{"bert": "Bert", "roberta": "Roberta"}[kind] + "ForTokenClassification"],
+                   id2label={str(i): l for i, l in enumerate(tags)}, label2id={l: i for i, l in enumerate(tags)}),
+              open(os.path.join(folder, "config.json"), "w"), indent=2)
+    for f in (("vocab.json", "merges.txt") if kind == "roberta" else ("vocab.txt",)):
+        open(os.path.join(folder, f), "w", encoding="utf-8").write(open(os.path.join(kind, f), encoding="utf-8").read())
+    grads = {n0: r(p.grad) for n0, p in model.named_parameters() if not n0.startswith("pooler.")}
+    grads.update({"classifier.weight": r(head.weight.grad), "classifier.bias": r(head.bias.grad)})
+    json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(), "labels": labels.tolist(),
+               "logits": r(logits.detach()), "loss": float(loss), "grads": grads}, open(os.path.join(folder, "expected.json"), "w"))
