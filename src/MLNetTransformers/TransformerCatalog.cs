@@ -90,6 +90,45 @@ public static class TransformerCatalog
         float? learningRate = null, IDataView? validationSet = null)
         => new(Simple(labelColumnName, textColumnName, epochs, batchSize, learningRate, validationSet), binary: false, Environment(catalog));
 
+    /// <summary>
+    /// Trains a token classifier (named entities, parts of speech): every word of the text column (its whitespace-separated
+    /// pieces) is tagged, learned from a label column holding one tag per word (a vector of text such as <c>B-PER</c>,
+    /// <c>I-PER</c>, <c>O</c>), as Hugging Face's <c>*ForTokenClassification</c> is fine-tuned. <c>PredictedLabel</c> is a
+    /// vector of text, one tag per word.
+    /// </summary>
+    /// <param name="catalog">The multiclass classification trainers (<c>mlContext.MulticlassClassification.Trainers</c>).</param>
+    /// <param name="labelColumnName">Tags, a vector of text with one tag per word of the text.</param>
+    /// <param name="textColumnName">Text column; give punctuation its own word, as CoNLL-style data does.</param>
+    /// <param name="pretrained">A pretrained encoder to fine-tune (e.g. <c>MiniLM.Load()</c> or <c>PretrainedEncoder.FromHuggingFaceFolder</c>), or null to train from scratch.</param>
+    /// <param name="validationSet">Held-out data with the same columns (early stopping on tag accuracy, kept weights); null = 10% of the training rows.</param>
+    /// <example>
+    /// <code>
+    /// var pipeline = mlContext.Transforms.Text.TokenizeIntoWords("Label", "Tags") // "B-PER I-PER O O B-LOC" → one tag per word
+    ///     .Append(mlContext.MulticlassClassification.Trainers.TokenClassifier(pretrained: MiniLM.Load()));
+    /// var model = pipeline.Fit(train);
+    /// var tagger = (TokenClassificationTransformer)model.LastTransformer;
+    /// foreach (var entity in tagger.Entities("Angela Merkel visited Paris ."))
+    ///     Console.WriteLine($"{entity.Type}: {entity.Text}");
+    /// </code>
+    /// </example>
+    public static TokenClassification.TokenClassificationTrainer TokenClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string labelColumnName = DefaultColumnNames.Label, string textColumnName = DefaultColumnNames.Text, PretrainedEncoder? pretrained = null, IDataView? validationSet = null)
+        => new(new TransformerClassifierOptions { LabelColumnName = labelColumnName, TextColumnName = textColumnName, Pretrained = pretrained, ValidationSet = validationSet }, Environment(catalog));
+
+    /// <summary>The token classifier with every option (the classifier's options; those of a sequence classifier alone, as n-grams and ensembles, are refused).</summary>
+    /// <param name="catalog">The multiclass classification trainers (<c>mlContext.MulticlassClassification.Trainers</c>).</param>
+    /// <param name="options">Columns, pretrained encoder or shape, schedule and validation.</param>
+    /// <example>
+    /// <code>
+    /// var trainer = mlContext.MulticlassClassification.Trainers.TokenClassifier(new TransformerClassifierOptions
+    /// {
+    ///     TextColumnName = "Sentence", LabelColumnName = "Tags", Pretrained = MiniLM.Load(), Epochs = 3, BatchSize = 16,
+    /// });
+    /// </code>
+    /// </example>
+    public static TokenClassification.TokenClassificationTrainer TokenClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, TransformerClassifierOptions options)
+        => new(options, Environment(catalog));
+
     /// <summary>Binary transformer classifier with every option.</summary>
     /// <param name="catalog">The binary classification trainers (<c>mlContext.BinaryClassification.Trainers</c>).</param>
     /// <param name="options">Columns, tokenizer, model shape and schedule.</param>

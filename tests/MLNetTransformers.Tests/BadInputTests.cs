@@ -80,7 +80,7 @@ public class BadInputTests
         Assert.Contains("MaxTokens", Assert.ThrowsAny<ArgumentException>(() => ml.BinaryClassification.Trainers.TransformerClassifier(o)).Message);
     }
 
-    private static SchemaShape SchemaOf(MLContext ml, IDataView data)
+    internal static SchemaShape SchemaOf(MLContext ml, IDataView data)
     {
         SchemaShape? seen = null;
         var probe = new ProbeEstimator(s => seen = s);

@@ -53,6 +53,13 @@ internal sealed class EncodedTexts
         }
     }
 
+    /// <summary>Rows already encoded (ids [count, maxTokens], padded; each row's real length), e.g. words aligned to tokens.</summary>
+    public EncodedTexts(int maxTokens, int[] ids, int[] lengths)
+    {
+        if (ids.Length != lengths.Length * maxTokens) throw new ArgumentException($"{ids.Length} ids for {lengths.Length} rows of {maxTokens}.", nameof(ids));
+        (Count, MaxTokens, Ids, Lengths) = (lengths.Length, maxTokens, ids, lengths);
+    }
+
     public int Count { get; }
     /// <summary>Row <paramref name="i"/>'s real tokens.</summary>
     public int[] Row(int i) => Ids.AsSpan(i * MaxTokens, Lengths[i]).ToArray();

@@ -1,0 +1,211 @@
+using MLNetTransformers.Classification;
+
+namespace MLNetTransformers.TokenClassification;
+
+/// <summary>
+/// Trains a token classifier (named entities, parts of speech) as Hugging Face's <c>*ForTokenClassification</c> is
+/// fine-tuned: a text column whose words are its whitespace-separated pieces (give punctuation its own word, as
+/// CoNLL-style data does) and a label column holding one tag per word (a vector of text, e.g. <c>B-PER</c>, <c>O</c>);
+/// each word's tag is learned at its first token, the encoder's states through dropout and a linear layer at every
+/// position, cross-entropy over the tagged positions. Created by
+/// <c>mlContext.MulticlassClassification.Trainers.TokenClassifier</c>. Uses the classifier's options: columns
+/// (<see cref="TransformerTrainingOptions.TextColumnName"/>, <see cref="TransformerClassifierOptions.LabelColumnName"/>,
+/// <see cref="TransformerClassifierOptions.PredictedLabelColumnName"/>), <see cref="TransformerClassifierOptions.Pretrained"/>
+/// or a shape from scratch, schedule, validation (tag accuracy over words) and early stopping.
+/// </summary>
+public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerClassifierOptions, TokenClassificationTransformer>
+{
+    internal TokenClassificationTrainer(TransformerClassifierOptions options, IChannelProvider? log) : base(options, log)
+    {
+        var unused = new List<string>();
+        if (options.SecondTextColumnName is not null) unused.Add(nameof(options.SecondTextColumnName));
+        if (options.NGramBucketsSet && options.NGramBuckets > 0) unused.Add(nameof(options.NGramBuckets));
+        if (options.EnsembleSize != 1) unused.Add(nameof(options.EnsembleSize));
+        if (options.TokenDropout > 0) unused.Add(nameof(options.TokenDropout));
+        if (options.LabelSmoothing > 0) unused.Add(nameof(options.LabelSmoothing));
+        if (options.WeightAveraging > 0) unused.Add(nameof(options.WeightAveraging));
+        if (options.LayerwiseLearningRateDecay < 1f) unused.Add(nameof(options.LayerwiseLearningRateDecay));
+        if (options.FrozenLayers > 0) unused.Add(nameof(options.FrozenLayers));
+        if (unused.Count > 0) throw new ArgumentException($"A token classifier does not use {string.Join(", ", unused)}: leave {(unused.Count > 1 ? "them" : "it")} unset.", nameof(options));
+    }
+
+    private protected override SchemaShape OutputSchema(SchemaShape inputSchema)
+    {
+        var label = inputSchema.FirstOrDefault(c => c.Name == Options.LabelColumnName);
+        if (label.Name is null) throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{Options.LabelColumnName}' was not found in the input.");
+        if (label.Kind == SchemaShape.Column.VectorKind.Scalar || label.ItemType is not TextDataViewType)
+            throw new ArgumentOutOfRangeException(nameof(inputSchema), $"Label column '{label.Name}' has type {label.ItemType}{(label.Kind == SchemaShape.Column.VectorKind.Scalar ? "" : " vector")}; a token classifier needs a vector of text, one tag per word.");
+        return SchemaShapeColumns.Extend(inputSchema, [new DataViewSchema.DetachedColumn(Options.PredictedLabelColumnName, new VectorDataViewType(TextDataViewType.Instance))]);
+    }
+
+    /// <summary>Reads the tagged texts, trains, and returns the tagging transformer.</summary>
+    /// <param name="input">Training data with the text column and a label column of one tag per word.</param>
+    public override TokenClassificationTransformer Fit(IDataView input)
+    {
+        var o = Options;
+        using var ch = Log?.Start("TokenClassifier");
+        var train = Read(input, "training data");
+        var tags = train.SelectMany(r => r.Tags).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
+        if (tags.Count < 2) throw new ArgumentException($"Label column '{o.LabelColumnName}' holds {(tags.Count == 0 ? "no tags" : $"one tag ('{tags[0]}')")} in the training data; a token classifier needs at least two.");
+        var valid = o.ValidationSet is { } vs ? Read(vs, "validation data") : o.ValidationFraction > 0 ? SplitOff(train, o.ValidationFraction, (ulong)o.Seed) : null;
+        if (valid?.SelectMany(r => r.Tags).FirstOrDefault(t => !tags.Contains(t)) is { } unseen)
+            throw new ArgumentException($"The validation data's tag '{unseen}' (column '{o.LabelColumnName}') is not among the training data's: {string.Join(", ", tags)}.");
+
+        var sw = Stopwatch.StartNew();
+        var tokenizer = o.Pretrained?.Tokenizer ?? o.PretrainedTokenizer ?? o.Tokenizer.Build(() => train.Select(r => string.Join(' ', r.Words)));
+        if (o.Pretrained is { } pre) ch?.Info(MessageSensitivity.None, $"Fine-tuning {pre.Name}: {pre.Encoder.Config.Layers} layers, d_model {pre.Encoder.Config.ModelDim}, {pre.Encoder.Parameters.Count:N0} parameters.");
+        var tagIds = tags.Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i, StringComparer.Ordinal);
+        var trainTokens = new WordTokens(tokenizer, train.Select(r => r.Words).ToList());
+        if (trainTokens.Truncated > 0)
+            ch?.Warning(MessageSensitivity.None, $"{trainTokens.Truncated} of {train.Count} training texts have words past MaxTokens ({tokenizer.MaxTokens}); those words are not trained on.");
+        var validTokens = valid is null ? null : new WordTokens(tokenizer, valid.Select(r => r.Words).ToList());
+        var model = CreateModel(tokenizer, tags.Count);
+
+        int n = train.Count, bs = Math.Min(o.BatchSize, n);
+        var loop = o.Loop(model, (n + bs - 1) / bs, sw.Elapsed);
+        var ids = new int[bs * tokenizer.MaxTokens];
+        var mask = new int[bs * tokenizer.MaxTokens];
+        IEnumerable<TrainingBatch> Batches(int epoch)
+        {
+            foreach (var rows in Batcher.GroupedByLength(n, r => trainTokens.Encoded.Lengths[r], bs, (ulong)o.Seed, epoch))
+                yield return new TrainingBatch(Tagged(trainTokens, train, rows, tagIds, ids, mask), rows.Sum(r => trainTokens.Encoded.Lengths[r]));
+        }
+        Func<ValidationScore>? validate = valid is null ? null : () =>
+        {
+            var (accuracy, loss) = Evaluate(model, validTokens!, valid, tagIds);
+            return new ValidationScore(loss, accuracy);
+        };
+        var progress = TrainingReports.To(o.Progress, ch, r => TrainingProgress.From(r, "tag accuracy"));
+        var outcome = loop.Run(Batches, validate, progress);
+        if (outcome.Steps == 0 && outcome.StopReason == TrainingLoop.OutOfTime)
+            throw new InvalidOperationException($"The time budget ({o.TimeBudget!.Value.TotalSeconds:G4} s) ran out before the first training step: nothing was trained.");
+        ch?.Info(MessageSensitivity.None, $"Training finished after {outcome.Steps} steps in {sw.Elapsed.TotalSeconds:F1} s ({outcome.StopReason}).");
+        return new TokenClassificationTransformer(tokenizer, model, tags, o.TextColumnName, o.PredictedLabelColumnName)
+        {
+            LabelColumnName = o.LabelColumnName, TrainingSummary = new TrainingSummary(outcome.Steps, outcome.StopReason, outcome.Best?.Metric, sw.Elapsed),
+        };
+    }
+
+    /// <summary>A text's words and their tags.</summary>
+    internal sealed record TaggedText(string[] Words, string[] Tags);
+
+    // The text and label columns' rows; every row must hold as many tags as words.
+    private List<TaggedText> Read(IDataView data, string dataName)
+    {
+        var o = Options;
+        var text = TokenizerTransformer.RequireText(data.Schema, o.TextColumnName);
+        DataViewSchema.Column label = data.Schema.GetColumnOrNull(o.LabelColumnName) ?? throw new ArgumentOutOfRangeException(nameof(data),
+            $"Label column '{o.LabelColumnName}' was not found in the {dataName} (columns: {string.Join(", ", data.Schema.Where(c => !c.IsHidden).Select(c => c.Name))}).");
+        if (label.Type is not VectorDataViewType { ItemType: TextDataViewType })
+            throw new ArgumentOutOfRangeException(nameof(data), $"Label column '{label.Name}' of the {dataName} has type {label.Type}; a token classifier needs a vector of text, one tag per word.");
+        var rows = new List<TaggedText>();
+        using var cursor = data.GetRowCursor([text, label]);
+        var getText = cursor.GetGetter<ReadOnlyMemory<char>>(text);
+        var getTags = cursor.GetGetter<VBuffer<ReadOnlyMemory<char>>>(label);
+        ReadOnlyMemory<char> t = default;
+        VBuffer<ReadOnlyMemory<char>> tags = default;
+        while (cursor.MoveNext())
+        {
+            getText(ref t);
+            getTags(ref tags);
+            var words = WordTokens.Split(t.ToString());
+            var row = tags.DenseValues().Select(v => v.ToString().Trim()).ToArray();
+            if (row.Length != words.Length)
+                throw new ArgumentException($"Row {cursor.Position} of the {dataName} has {words.Length} words in '{text.Name}' and {row.Length} tags in '{label.Name}'; each word needs one tag ('{Shorten(t.ToString())}').");
+            if (Array.FindIndex(row, string.IsNullOrEmpty) is var empty and >= 0)
+                throw new ArgumentException($"Row {cursor.Position} of the {dataName}: the tag of word {empty + 1} ('{words[empty]}') in '{label.Name}' is empty.");
+            rows.Add(new TaggedText(words, row));
+        }
+        if (rows.Count == 0) throw new ArgumentException($"The {dataName} has no rows.");
+        return rows;
+    }
+
+    private static string Shorten(string s) => s.Length > 60 ? s[..60] + "…" : s;
+
+    // A random share of the rows held out for validation (none when either side would have fewer than 20 rows).
+    private static List<TaggedText>? SplitOff(List<TaggedText> rows, double fraction, ulong seed)
+    {
+        int take = (int)Math.Round(rows.Count * fraction);
+        if (take < 20 || rows.Count - take < 20) return null;
+        var rng = DeterministicRandom.Derive(seed, 7919);
+        var order = Enumerable.Range(0, rows.Count).ToArray();
+        rng.Shuffle(order.AsSpan());
+        var held = order.Take(take).Order().ToList();
+        var split = held.Select(i => rows[i]).ToList();
+        for (int k = held.Count - 1; k >= 0; k--) rows.RemoveAt(held[k]);
+        return split;
+    }
+
+    // The rows packed [b, T] with each word's tag at its first piece and −100 elsewhere.
+    internal static TokenBatch Tagged(WordTokens tokens, IReadOnlyList<TaggedText> rows, IReadOnlyList<int> batch, Dictionary<string, int> tagIds, int[] ids, int[] mask)
+    {
+        var packed = Batcher.Pack(tokens.Encoded, batch, ids, mask, null);
+        int t = packed.SeqLen;
+        var targets = new int[batch.Count * t];
+        Array.Fill(targets, CrossEntropy.DefaultIgnoreIndex);
+        for (int i = 0; i < batch.Count; i++)
+        {
+            var first = tokens.FirstPieces[batch[i]];
+            for (int w = 0; w < first.Length; w++)
+                if (first[w] >= 0) targets[i * t + first[w]] = tagIds[rows[batch[i]].Tags[w]];
+        }
+        return new TokenBatch(packed.BatchSize, t, packed.Ids, packed.AttentionMask, targets);
+    }
+
+    // Tag accuracy over the words that fit, and the mean cross-entropy of their tags.
+    private static (double Accuracy, double Loss) Evaluate(TransformerTokenClassifier model, WordTokens tokens, List<TaggedText> rows, Dictionary<string, int> tagIds)
+    {
+        const int bs = 32;
+        int classes = model.Outputs, correct = 0, total = 0;
+        double loss = 0;
+        var ids = new int[bs * tokens.Encoded.MaxTokens];
+        var mask = new int[bs * tokens.Encoded.MaxTokens];
+        for (int start = 0; start < rows.Count; start += bs)
+        {
+            var batch = Enumerable.Range(start, Math.Min(bs, rows.Count - start)).ToArray();
+            var tagged = Tagged(tokens, rows, batch, tagIds, ids, mask);
+            var logits = model.Forward(tagged);
+            for (int p = 0; p < tagged.BatchSize * tagged.SeqLen; p++)
+            {
+                int target = tagged.Labels![p];
+                if (target < 0) continue;
+                var z = logits.AsSpan(p * classes, classes);
+                int arg = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(z);
+                float max = z[arg];
+                double sum = 0;
+                foreach (float v in z) sum += Math.Exp(v - max);
+                loss += Math.Log(sum) - (z[target] - max);
+                if (arg == target) correct++;
+                total++;
+            }
+        }
+        return total == 0 ? (0, 0) : ((double)correct / total, loss / total);
+    }
+
+    private TransformerTokenClassifier CreateModel(TextTokenizer tokenizer, int tags)
+    {
+        var o = Options;
+        if ((o.Pretrained?.Encoder ?? o.InitialModel) is { } init)
+        {
+            if (!tokenizer.FitsEmbedding(init.Config.VocabSize, init.Config.VocabularyMultiple))
+                throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
+            if (tokenizer.MaxTokens > init.Config.MaxLength)
+                throw new ArgumentException($"InitialModel handles {init.Config.MaxLength} positions; MaxTokens is {tokenizer.MaxTokens}.");
+            // The encoder without its pooler and sentence-transformers' Dense module, which token classification does not read;
+            // a checkpoint is fine-tuned with the dropout it was trained with.
+            var config = new ClassifierConfig(init.Config.Shape() with { SentenceDense = 0, Pooler = false })
+            {
+                NumClasses = tags, Dropout = o.Pretrained is null ? o.Dropout : init.Config.Dropout,
+            };
+            var model = new TransformerTokenClassifier(config, (ulong)o.Seed);
+            foreach (var t in model.Parameters.Tensors)
+            {
+                string source = init.Prefix + t.Name;
+                if (!t.Name.StartsWith("head.", StringComparison.Ordinal) && init.Parameters.Contains(source) && init.Parameters[source].Length == t.Length)
+                    init.Parameters[source].Value.CopyTo(t.Value);
+            }
+            return model;
+        }
+        return new TransformerTokenClassifier(new ClassifierConfig(o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens)) { NumClasses = tags }, (ulong)o.Seed);
+    }
+}

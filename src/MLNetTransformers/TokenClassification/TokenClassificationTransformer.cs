@@ -1,0 +1,187 @@
+using MLNetTransformers.Classification;
+using MLNetTransformers.Persistence;
+
+namespace MLNetTransformers.TokenClassification;
+
+/// <summary>One word of a tagged text: the word, its tag and the tag's probability.</summary>
+/// <param name="Word">The word (a whitespace-separated piece of the text).</param>
+/// <param name="Tag">Its tag; empty for a word past the tokenizer's length, which the model did not read.</param>
+/// <param name="Probability">Softmax probability of the tag at the word's first token (0 for a word not read).</param>
+public sealed record TaggedWord(string Word, string Tag, float Probability);
+
+/// <summary>A run of words tagged as one entity (IOB2 tags: <c>B-X</c> opens an entity of type X, <c>I-X</c> continues it).</summary>
+/// <param name="Type">The entity type (X of B-X).</param>
+/// <param name="Text">Its words, joined by single spaces.</param>
+/// <param name="FirstWord">Index of its first word.</param>
+/// <param name="LastWord">Index of its last word.</param>
+/// <param name="Probability">The mean probability of its words' tags.</param>
+public sealed record TaggedEntity(string Type, string Text, int FirstWord, int LastWord, float Probability);
+
+/// <summary>
+/// Tags every word of a text (named entities, parts of speech), as Hugging Face's <c>token-classification</c> pipeline:
+/// the words are the text's whitespace-separated pieces, each tagged at its first token. As an ML.NET transformer it adds
+/// <c>{output}</c> (default <c>PredictedLabel</c>), a vector of text with one tag per word. Made by
+/// <see cref="TokenClassificationTrainer"/>, or from a Hugging Face <c>*ForTokenClassification</c> folder
+/// (<see cref="FromHuggingFaceFolder"/>); saved with <c>TransformerModel.Save</c>.
+/// </summary>
+public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelPart, IModelPartLoader<TokenClassificationTransformer>
+{
+    static string IModelPartLoader<TokenClassificationTransformer>.Kind => "token_classifier";
+
+    private sealed record TokenClassifierRecord(string Tokenizer, string Checkpoint, string[] Tags, string Input, string Output, string? Label);
+
+    object IModelPart.SavePart(ModelPartWriter w) => new TokenClassifierRecord(w.Tokenizer(Tokenizer), w.Checkpoint(Model), Tags.ToArray(), InputColumnName, OutputColumnName, LabelColumnName);
+
+    static ITransformer IModelPartLoader<TokenClassificationTransformer>.LoadPart(ModelPartReader r)
+    {
+        var rec = r.Record<TokenClassifierRecord>();
+        return new TokenClassificationTransformer(r.Tokenizer(rec.Tokenizer), r.Checkpoint<TransformerTokenClassifier>(rec.Checkpoint), rec.Tags, rec.Input, rec.Output) { LabelColumnName = rec.Label };
+    }
+
+    private readonly ReplicaPool<TransformerTokenClassifier> _replicas;
+
+    /// <summary>Tags words with <paramref name="model"/> (its weights are read, never changed).</summary>
+    /// <param name="tokenizer">The model's tokenizer.</param>
+    /// <param name="model">A token classifier.</param>
+    /// <param name="tags">The model's tags, in output order.</param>
+    /// <param name="inputColumnName">Text column read.</param>
+    /// <param name="outputColumnName">Column of the tags written, one per word.</param>
+    public TokenClassificationTransformer(TextTokenizer tokenizer, TransformerTokenClassifier model, IReadOnlyList<string> tags,
+        string inputColumnName = DefaultColumnNames.Text, string outputColumnName = DefaultColumnNames.PredictedLabel)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(tags);
+        if (!tokenizer.FitsEmbedding(model.Config.VocabSize, model.Config.VocabularyMultiple))
+            throw new ArgumentException($"The tokenizer's vocabulary ({tokenizer.VocabularySize}) does not fit the model's ({model.Config.VocabSize}).", nameof(tokenizer));
+        if (tokenizer.MaxTokens > model.Config.MaxLength)
+            throw new ArgumentException($"The tokenizer reads {tokenizer.MaxTokens} tokens; the model has {model.Config.MaxLength} positions.", nameof(tokenizer));
+        if (tags.Count != model.Outputs) throw new ArgumentException($"{tags.Count} tags were given for a model of {model.Outputs}.", nameof(tags));
+        (Tokenizer, Model, Tags, InputColumnName, OutputColumnName) = (tokenizer, model, tags.ToArray(), inputColumnName, outputColumnName);
+        _replicas = new ReplicaPool<TransformerTokenClassifier>(model.Copy);
+    }
+
+    /// <summary>
+    /// A Hugging Face <c>*ForTokenClassification</c> folder (e.g. a named-entity tagger fine-tuned from BERT, RoBERTa,
+    /// DistilBERT, ELECTRA or DeBERTa) with its tokenizer; its tags are config.json's <c>id2label</c>.
+    /// </summary>
+    /// <param name="folder">The model folder.</param>
+    /// <param name="maxTokens">Longest sequence read; null = 128, or the model's positions if fewer.</param>
+    public static TokenClassificationTransformer FromHuggingFaceFolder(string folder, int? maxTokens = null)
+    {
+        var loaded = Core.Pretrained.PretrainedCheckpoint.LoadTokenClassifierFolder(folder);
+        return new TokenClassificationTransformer(PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, loaded.Model.Encoder)), loaded.Model, loaded.Labels);
+    }
+
+    /// <summary>
+    /// Writes the model and its tokenizer as a Hugging Face <c>*ForTokenClassification</c> folder that
+    /// <see cref="FromHuggingFaceFolder"/> and transformers' <c>AutoModelForTokenClassification</c> read back.
+    /// </summary>
+    /// <param name="folder">The folder to write (created if needed; files of the same names are replaced).</param>
+    public void SaveHuggingFaceFolder(string folder)
+    {
+        var tokenizerFiles = Tokenizer.HuggingFaceFiles(); // refuses a tokenizer Hugging Face cannot read before anything is written
+        Core.Pretrained.PretrainedCheckpoint.SaveTokenClassifierFolder(Model, Tags, folder);
+        foreach (var (name, contents) in tokenizerFiles) Checkpoint.WriteAtomically(Path.Combine(folder, name), contents);
+    }
+
+    /// <summary>The tokenizer.</summary>
+    public TextTokenizer Tokenizer { get; }
+    /// <summary>The token classifier.</summary>
+    public TransformerTokenClassifier Model { get; }
+    /// <summary>The tags, in the model's output order.</summary>
+    public IReadOnlyList<string> Tags { get; }
+    /// <summary>Text column read.</summary>
+    public string InputColumnName { get; }
+    /// <summary>Tag column written (a vector of text, one tag per word).</summary>
+    public string OutputColumnName { get; }
+    /// <summary>The label column the model was trained on, when a trainer made it.</summary>
+    public string? LabelColumnName { get; init; }
+    /// <summary>Steps, stop reason, best validation tag accuracy and duration of the training run, when a trainer made it.</summary>
+    public TrainingSummary? TrainingSummary { get; init; }
+
+    /// <summary>Each word of <paramref name="text"/> with its tag (thread-safe).</summary>
+    /// <param name="text">The text; its words are its whitespace-separated pieces.</param>
+    public IReadOnlyList<TaggedWord> Predict(string? text)
+    {
+        var words = WordTokens.Split(text);
+        if (words.Length == 0) return [];
+        var tokens = new WordTokens(Tokenizer, [words]);
+        int length = tokens.Encoded.Lengths[0], classes = Model.Outputs;
+        var first = tokens.FirstPieces[0];
+        var tagged = new TaggedWord[words.Length];
+        var probabilities = _replicas.Use(m =>
+        {
+            var logits = m.Forward(new TokenBatch(1, length, tokens.Encoded.Ids.AsSpan(0, length).ToArray()));
+            var p = new float[length * classes];
+            Softmax.Forward(logits.AsSpan(0, length * classes), p, length, classes);
+            return p;
+        });
+        for (int w = 0; w < words.Length; w++)
+        {
+            if (first[w] < 0) { tagged[w] = new TaggedWord(words[w], "", 0f); continue; }
+            var row = probabilities.AsSpan(first[w] * classes, classes);
+            int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
+            tagged[w] = new TaggedWord(words[w], Tags[best], row[best]);
+        }
+        return tagged;
+    }
+
+    /// <summary>
+    /// The entities of <paramref name="text"/> from its words' IOB2 tags, as Hugging Face's pipeline groups them with
+    /// <c>aggregation_strategy="simple"</c>: <c>B-X</c> opens an entity of type X, <c>I-X</c> continues one of type X (or opens
+    /// one after another type or <c>O</c>); tags without a B-/I- prefix are each their own entity, except <c>O</c>.
+    /// </summary>
+    /// <param name="text">The text.</param>
+    public IReadOnlyList<TaggedEntity> Entities(string? text) => Group(Predict(text));
+
+    // Runs of tagged words as entities (see Entities).
+    internal static List<TaggedEntity> Group(IReadOnlyList<TaggedWord> words)
+    {
+        var entities = new List<TaggedEntity>();
+        int start = -1;
+        string? type = null;
+        void Close(int end)
+        {
+            if (type is null) return;
+            var span = words.Skip(start).Take(end - start).ToArray();
+            entities.Add(new TaggedEntity(type, string.Join(' ', span.Select(w => w.Word)), start, end - 1, span.Average(w => w.Probability)));
+            type = null;
+        }
+        for (int i = 0; i < words.Count; i++)
+        {
+            string tag = words[i].Tag;
+            bool inside = tag.StartsWith("I-", StringComparison.Ordinal), begin = tag.StartsWith("B-", StringComparison.Ordinal);
+            string? kind = inside || begin ? tag[2..] : tag is "O" or "" ? null : tag;
+            if (inside && kind == type) continue;
+            Close(i);
+            if (kind is not null) (start, type) = (i, kind);
+        }
+        Close(words.Count);
+        return entities;
+    }
+
+    /// <inheritdoc/>
+    private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
+
+    private sealed class Mapper(TokenClassificationTransformer p, DataViewSchema input) : TextColumnMapper(input, p.InputColumnName,
+    [
+        new DataViewSchema.DetachedColumn(p.OutputColumnName, new VectorDataViewType(TextDataViewType.Instance)),
+    ])
+    {
+        public override Delegate?[] CreateGetters(RowContext row, bool[] active)
+        {
+            var text = row.Input.GetGetter<ReadOnlyMemory<char>>(Text);
+            return
+            [
+                active[0] ? (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> dst) =>
+                {
+                    ReadOnlyMemory<char> t = default;
+                    text(ref t);
+                    var tags = p.Predict(t.ToString()).Select(w => w.Tag.AsMemory()).ToArray();
+                    dst = new VBuffer<ReadOnlyMemory<char>>(tags.Length, tags);
+                }) : null,
+            ];
+        }
+    }
+}

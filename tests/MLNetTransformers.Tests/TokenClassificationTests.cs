@@ -1,0 +1,182 @@
+using Microsoft.ML;
+using Microsoft.ML.Data;
+using MLNetTransformers.Classification;
+using MLNetTransformers.Core.Models;
+using MLNetTransformers.Pretrained;
+using MLNetTransformers.TokenClassification;
+using Xunit;
+
+namespace MLNetTransformers.Tests;
+
+/// <summary>Token classification: Hugging Face taggers as they stand, training one in a pipeline, saving, bad input.</summary>
+public class TokenClassificationTests
+{
+    private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", name);
+
+    private sealed class Row
+    {
+        public string Text { get; set; } = "";
+        public string Tags { get; set; } = "";
+    }
+
+    private sealed class VectorRow
+    {
+        public string Text { get; set; } = "";
+        public string[] Label { get; set; } = [];
+    }
+
+    // BertForTokenClassification (WordPiece) and RobertaForTokenClassification (byte-level BPE, each word with the space
+    // before it): every word's tag is the arg max of the model's logits at the word's first piece, encoded word by word.
+    [Theory]
+    [InlineData("bert-token-classifier")]
+    [InlineData("roberta-token-classifier")]
+    public void HuggingFaceTagger_TagsEachWordAtItsFirstPiece_AndSavesAndReloads(string fixture)
+    {
+        var ml = new MLContext(seed: 1);
+        var tagger = TokenClassificationTransformer.FromHuggingFaceFolder(Fixture(fixture), maxTokens: 16);
+        Assert.Equal(["O", "B-PER", "I-PER", "B-LOC", "I-LOC"], tagger.Tags);
+        string[] texts = ["the films was great and fun", "i loved it !", "not a good movie , the plot was dull"];
+        foreach (var text in texts)
+        {
+            var words = text.Split(' ');
+            var ids = new List<int> { tagger.Tokenizer.ClsId };
+            var first = new List<int>();
+            foreach (var w in words)
+            {
+                first.Add(ids.Count);
+                ids.AddRange(tagger.Tokenizer.EncodeAll(fixture.StartsWith("roberta") ? " " + w : w));
+            }
+            ids.Add(tagger.Tokenizer.SepId);
+            var logits = tagger.Model.Forward(new TokenBatch(1, ids.Count, ids.ToArray())).AsSpan(0, ids.Count * 5).ToArray();
+            var expected = first.Select(p => tagger.Tags[Array.IndexOf(logits, logits.Skip(p * 5).Take(5).Max(), p * 5) - p * 5]).ToArray();
+            var predicted = tagger.Predict(text);
+            Assert.Equal(words, predicted.Select(w => w.Word));
+            Assert.Equal(expected, predicted.Select(w => w.Tag));
+            Assert.All(predicted, w => Assert.InRange(w.Probability, 0.2f, 1f)); // the largest of 5 probabilities
+        }
+        var data = ml.Data.LoadFromEnumerable(texts.Select(t => new Row { Text = t }));
+        var column = tagger.Transform(data).GetColumn<string[]>("PredictedLabel").ToArray();
+        Assert.Equal(texts.Select(t => tagger.Predict(t).Select(w => w.Tag).ToArray()), column);
+        string path = Path.Combine(Directory.CreateTempSubdirectory("tagger").FullName, "model.mlnt");
+        try
+        {
+            TransformerModel.Save(ml, tagger, data.Schema, path);
+            var reloaded = TransformerModel.Load(new MLContext(seed: 2), path, out _);
+            Assert.Equal(column, reloaded.Transform(data).GetColumn<string[]>("PredictedLabel").ToArray());
+        }
+        finally { Directory.Delete(Path.GetDirectoryName(path)!, recursive: true); }
+    }
+
+    // Synthetic tagging on the BERT fixture's vocabulary: the words of praise are POS, of blame NEG, the rest O; which is
+    // which is learned from the rows (the words' embeddings start random), in context-free positions.
+    private static readonly string[] Praise = ["good", "great", "fun", "best", "loved"], Blame = ["bad", "dull", "worst", "hated"],
+        Other = ["the", "a", "film", "movie", "plot", "cast", "is", "was", "and", "but", "it", "story", "end", "i", "so", "very", "ever", "."];
+
+    private static Row[] Tagged(int count, int seed)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ =>
+        {
+            var words = Enumerable.Range(0, rng.Next(3, 9)).Select(_ => rng.Next(4) switch
+            {
+                0 => (Praise[rng.Next(Praise.Length)], "POS"),
+                1 => (Blame[rng.Next(Blame.Length)], "NEG"),
+                _ => (Other[rng.Next(Other.Length)], "O"),
+            }).ToArray();
+            return new Row { Text = string.Join(' ', words.Select(w => w.Item1)), Tags = string.Join(' ', words.Select(w => w.Item2)) };
+        }).ToArray();
+    }
+
+    private static double TagAccuracy(TokenClassificationTransformer tagger, Row[] rows)
+    {
+        int right = 0, all = 0;
+        foreach (var r in rows)
+        {
+            var tags = r.Tags.Split(' ');
+            var predicted = tagger.Predict(r.Text);
+            for (int i = 0; i < tags.Length; i++) { all++; if (predicted[i].Tag == tags[i]) right++; }
+        }
+        return (double)right / all;
+    }
+
+    [Fact]
+    public void Trainer_FineTunesAPretrainedEncoder_InAPipeline_AndWritesItBackAsAHuggingFaceFolder()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = Tagged(400, 1);
+        var test = Tagged(100, 2);
+        var pipeline = ml.Transforms.Text.TokenizeIntoWords("Label", "Tags")
+            .Append(ml.MulticlassClassification.Trainers.TokenClassifier(new TransformerClassifierOptions
+            {
+                Pretrained = PretrainedEncoder.FromHuggingFaceFolder(Fixture("bert"), maxTokens: 16), Epochs = 6, BatchSize = 16, LearningRate = 3e-3f, Seed = 3,
+            }));
+        var model = pipeline.Fit(ml.Data.LoadFromEnumerable(train));
+        var tagger = (TokenClassificationTransformer)model.LastTransformer;
+        Assert.Equal(["NEG", "O", "POS"], tagger.Tags);
+        Assert.NotNull(tagger.TrainingSummary);
+        double majority = test.SelectMany(r => r.Tags.Split(' ')).Count(t => t == "O") / (double)test.Sum(r => r.Tags.Split(' ').Length);
+        double accuracy = TagAccuracy(tagger, test);
+        Assert.True(accuracy > 0.95, $"tag accuracy {accuracy:P1} (always O: {majority:P1})");
+        // The pipeline's column equals Predict's tags; the model written as a Hugging Face folder tags the same.
+        var scored = model.Transform(ml.Data.LoadFromEnumerable(test)).GetColumn<string[]>("PredictedLabel").ToArray();
+        Assert.Equal(test.Select(r => tagger.Predict(r.Text).Select(w => w.Tag).ToArray()), scored);
+        string dir = Directory.CreateTempSubdirectory("tagger-hf").FullName;
+        try
+        {
+            tagger.SaveHuggingFaceFolder(dir);
+            var read = TokenClassificationTransformer.FromHuggingFaceFolder(dir, maxTokens: 16);
+            Assert.Equal(tagger.Tags, read.Tags);
+            Assert.Equal(scored, test.Select(r => read.Predict(r.Text).Select(w => w.Tag).ToArray()));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void Trainer_LearnsFromScratch_WithATokenizerOfItsOwn()
+    {
+        var ml = new MLContext(seed: 1);
+        var train = Tagged(400, 3).Select(r => new VectorRow { Text = r.Text, Label = r.Tags.Split(' ') });
+        var tagger = ml.MulticlassClassification.Trainers.TokenClassifier(new TransformerClassifierOptions
+        {
+            Layers = 1, ModelDim = 32, Heads = 2, FeedForwardDim = 64, Epochs = 8, BatchSize = 16, Seed = 4,
+        }).Fit(ml.Data.LoadFromEnumerable(train));
+        double accuracy = TagAccuracy(tagger, Tagged(100, 5));
+        Assert.True(accuracy > 0.95, $"tag accuracy {accuracy:P1}");
+    }
+
+    [Fact]
+    public void Entities_GroupIob2Tags_AsThePipelinesSimpleAggregation()
+    {
+        TaggedWord W(string word, string tag, float p = 0.9f) => new(word, tag, p);
+        var entities = TokenClassificationTransformer.Group([W("Angela", "B-PER", 0.8f), W("Merkel", "I-PER", 1f), W("visited", "O"), W("New", "I-LOC"),
+            W("York", "I-LOC"), W("and", "O"), W("Paris", "B-LOC"), W("Lyon", "B-LOC"), W("with", "O"), W("EU", "I-ORG"), W("x", "MISC"), W("cut", "")]);
+        Assert.Equal(
+            [new TaggedEntity("PER", "Angela Merkel", 0, 1, 0.9f), new TaggedEntity("LOC", "New York", 3, 4, 0.9f), new TaggedEntity("LOC", "Paris", 6, 6, 0.9f),
+             new TaggedEntity("LOC", "Lyon", 7, 7, 0.9f), new TaggedEntity("ORG", "EU", 9, 9, 0.9f), new TaggedEntity("MISC", "x", 10, 10, 0.9f)],
+            entities.Select(e => e with { Probability = MathF.Round(e.Probability, 4) }));
+    }
+
+    [Fact]
+    public void BadInput_IsRefusedNamingTheColumnAndRow()
+    {
+        var ml = new MLContext(seed: 1);
+        var trainer = ml.MulticlassClassification.Trainers.TokenClassifier();
+        var mismatch = new[] { new VectorRow { Text = "the film", Label = ["O", "O"] }, new VectorRow { Text = "a good movie", Label = ["O", "POS"] } };
+        var e = Assert.Throws<ArgumentException>(() => trainer.Fit(ml.Data.LoadFromEnumerable(mismatch)));
+        Assert.Contains("Row 1", e.Message);
+        Assert.Contains("3 words in 'Text' and 2 tags in 'Label'", e.Message);
+        var scalar = ml.Data.LoadFromEnumerable(new[] { new Row { Text = "the film", Tags = "O O" } });
+        var wrong = Assert.Throws<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.TokenClassifier(labelColumnName: "Tags").Fit(scalar));
+        Assert.Contains("Label column 'Tags'", wrong.Message);
+        Assert.Contains("vector of text", wrong.Message);
+        Assert.Contains("vector of text", Assert.Throws<ArgumentOutOfRangeException>(() => ml.MulticlassClassification.Trainers.TokenClassifier(labelColumnName: "Tags").GetOutputSchema(BadInputTests.SchemaOf(ml, scalar))).Message);
+        var oneTag = new[] { new VectorRow { Text = "the film", Label = ["O", "O"] } };
+        Assert.Contains("one tag ('O')", Assert.Throws<ArgumentException>(() => trainer.Fit(ml.Data.LoadFromEnumerable(oneTag))).Message);
+        var options = Assert.Throws<ArgumentException>(() => ml.MulticlassClassification.Trainers.TokenClassifier(new TransformerClassifierOptions { EnsembleSize = 2, SecondTextColumnName = "B" }));
+        Assert.Contains("does not use SecondTextColumnName, EnsembleSize", options.Message);
+        var unseen = Tagged(40, 6).Select(r => new VectorRow { Text = r.Text, Label = r.Tags.Split(' ') }).ToArray();
+        var valid = new[] { new VectorRow { Text = "the film", Label = ["O", "B-PER"] } };
+        var u = Assert.Throws<ArgumentException>(() => ml.MulticlassClassification.Trainers.TokenClassifier(validationSet: ml.Data.LoadFromEnumerable(valid)).Fit(ml.Data.LoadFromEnumerable(unseen)));
+        Assert.Contains("tag 'B-PER'", u.Message);
+    }
+}
