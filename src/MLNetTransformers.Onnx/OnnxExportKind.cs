@@ -13,4 +13,6 @@ public enum OnnxExportKind
     Seq2SeqEncoder,
     /// <summary>One decoding step of an encoder-decoder: <c>logits</c> and the self-attention keys and values to pass to the next step (see onnx/README.md).</summary>
     Seq2SeqDecoder,
+    /// <summary>Token classifier: outputs <c>logits</c> [batch, sequence, tags], a tag's scores at every token.</summary>
+    TokenClassifier,
 }

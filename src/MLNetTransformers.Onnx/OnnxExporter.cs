@@ -117,6 +117,25 @@ public static partial class OnnxExporter
         return Model(g, model, OnnxExportKind.LanguageModel, tokenizer, null);
     }
 
+    /// <summary>
+    /// The token classifier: <c>logits</c> [batch, sequence, tags] at every token (a word's tag is read at its first token;
+    /// the words' alignment, like tokenization, is the caller's).
+    /// </summary>
+    /// <param name="model">The model to export.</param>
+    /// <param name="tokenizer">Tokenizer stored in the metadata, for consumers that tokenize (null = none).</param>
+    /// <param name="tags">Tag names stored in the metadata, in output order (null = none).</param>
+    /// <param name="quantize">Export the encoder's linear layers int8-quantized, as for the classifier (does not import back).</param>
+    public static byte[] Export(TransformerTokenClassifier model, TextTokenizer? tokenizer = null, IReadOnlyList<string>? tags = null, bool quantize = false)
+    {
+        var g = new OnnxGraphBuilder();
+        var (ids, mask) = Inputs(g);
+        var types = TokenTypes(g, model.Config);
+        var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
+        var hidden = Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, int8: quantize, types: types);
+        g.Output(Linear(g, model.Parameters, "head.", hidden), "logits", DataType.Float, "batch", "sequence", model.Outputs);
+        return Model(g, model, OnnxExportKind.TokenClassifier, tokenizer, tags, int8: quantize);
+    }
+
     /// <summary>Writes <paramref name="onnx"/> to <paramref name="path"/> atomically.</summary>
     /// <param name="onnx">The ONNX model bytes.</param>
     /// <param name="path">The .onnx file to write (atomically).</param>

@@ -290,6 +290,38 @@ public class ExportParityTests
         Assert.Equal(expected, imported.Embed(new TokenBatch(3, 7, ids, mask)).AsSpan(0, 3 * 12).ToArray());
     }
 
+    // A token classifier of BERT's shape (post-norm, token types, no pooler): the logits at every token under ONNX Runtime
+    // equal the engine's, padded rows included (their real tokens), and the file imports back to the same weights and tags.
+    [Fact]
+    public void TokenClassifier_OnnxRuntimeMatchesManaged_AndImportsBack()
+    {
+        var model = new TransformerTokenClassifier(Small(NormPlacement.PostNorm) with { NumClasses = 5, TypeVocabSize = 2 }, 3);
+        Weights.Scramble(model.Parameters, 9);
+        string[] tags = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
+        var onnx = OnnxExporter.Export(model, tags: tags);
+        foreach (var (b, t) in new[] { (1, 1), (2, 9), (3, 16) })
+        {
+            var (ids, mask) = RandomBatch(b, t, b + t);
+            var types = ids.Select((_, i) => i % t >= t / 2 ? 1 : 0).ToArray();
+            var expected = model.Forward(new TokenBatch(b, t, ids, mask) { TokenTypeIds = types }).AsSpan(0, b * t * 5).ToArray();
+            var actual = RunOrt(onnx, ids, mask, b, t, types)["logits"];
+            for (int i = 0; i < expected.Length; i++)
+                if (mask[i / 5] == 0) expected[i] = actual[i] = 0; // padding's logits are nobody's
+            Close(expected, actual, $"logits b={b} t={t}");
+        }
+        // The int8 export runs and tags as the float model does at nearly every token (8-bit weights and activations).
+        var (qIds, qMask) = RandomBatch(4, 16, 77);
+        var floatLogits = RunOrt(onnx, qIds, qMask, 4, 16, new int[64])["logits"];
+        var int8Logits = RunOrt(OnnxExporter.Export(model, tags: tags, quantize: true), qIds, qMask, 4, 16, new int[64])["logits"];
+        int Arg(float[] l, int p) => Array.IndexOf(l, l.Skip(p * 5).Take(5).Max(), p * 5) - p * 5;
+        var real = Enumerable.Range(0, 64).Where(p => qMask[p] == 1).ToArray();
+        Assert.True(real.Count(p => Arg(floatLogits, p) == Arg(int8Logits, p)) >= 0.9 * real.Length, "int8 tags differ from float at more than a tenth of the tokens");
+        var imported = OnnxImporter.Import(onnx);
+        Assert.Equal(OnnxExportKind.TokenClassifier, imported.Kind);
+        Assert.Equal(tags, imported.ClassNames);
+        Assert.Equal(model.Parameters.Data, Assert.IsType<TransformerTokenClassifier>(imported.Model).Parameters.Data);
+    }
+
     [Fact]
     public void LanguageModel_OnnxRuntimeMatchesManaged()
     {
