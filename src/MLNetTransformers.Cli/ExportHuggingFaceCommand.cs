@@ -10,7 +10,7 @@ internal static class ExportHuggingFaceCommand
     public static Command Create()
     {
         var pretrained = CliOption.Text("--pretrained", $"A pretrained encoder: {PretrainedArgument.Forms}");
-        var model = CliOption.InputFile("--model", "A classifier or featurizer saved by train whose encoder was fine-tuned from a pretrained one");
+        var model = CliOption.InputFile("--model", "A classifier, token classifier or featurizer saved by train whose encoder was fine-tuned from a pretrained one");
         var output = CliOption.Text("--out", "The folder to write", required: true);
         var command = new Command("export-hf", "Write an encoder and its tokenizer as a Hugging Face model folder; prints JSON") { pretrained, model, output };
         command.SetAction(r => Run(r.GetValue(pretrained), r.GetValue(model), r.GetValue(output)!));
@@ -26,7 +26,14 @@ internal static class ExportHuggingFaceCommand
         if (pretrained is not null) encoder = PretrainedArgument.Load(pretrained, maxTokens: null);
         else
         {
-            var part = TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 0), modelPath!, out _)).FirstOrDefault(p => p is Classification.TransformerClassificationTransformer or Featurization.EncoderFeaturizerTransformer);
+            var part = TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 0), modelPath!, out _))
+                .FirstOrDefault(p => p is Classification.TransformerClassificationTransformer or Featurization.EncoderFeaturizerTransformer or TokenClassification.TokenClassificationTransformer);
+            if (part is TokenClassification.TokenClassificationTransformer tagger) // written whole, as *ForTokenClassification
+            {
+                tagger.SaveHuggingFaceFolder(outPath);
+                Print(outPath, tagger.Model.Encoder, "written");
+                return 0;
+            }
             if (part is Classification.TransformerClassificationTransformer whole)
             {
                 // A classifier with its family's head is written whole, as *ForSequenceClassification; otherwise its encoder.

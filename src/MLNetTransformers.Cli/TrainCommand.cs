@@ -1,6 +1,6 @@
 namespace MLNetTransformers.Cli;
 
-/// <summary><c>train</c>: a binary or multiclass transformer classifier, or a regressor, from a TSV file of texts or sentence pairs, saved as a model file.</summary>
+/// <summary><c>train</c>: a binary or multiclass transformer classifier, a regressor or a token classifier (tagger), from a TSV file of texts or sentence pairs, saved as a model file.</summary>
 internal static class TrainCommand
 {
     private static readonly string[] Tokenizers = { "learned", "wordpiece", "bpe", "tiktoken" };
@@ -10,8 +10,8 @@ internal static class TrainCommand
     public static Command Create()
     {
         var d = new TransformerClassifierOptions(); // every default below comes from here
-        var task = new Option<string>("--task") { Description = "Binary (labels 0/1, true/false), multiclass (any strings) or regression (numbers, e.g. a similarity 0-5)", Required = true };
-        task.AcceptOnlyFromAmong("binary", "multiclass", "regression");
+        var task = new Option<string>("--task") { Description = "Binary (labels 0/1, true/false), multiclass (any strings), regression (numbers, e.g. a similarity 0-5) or tag (a tag per word: the label holds as many space-separated tags as the text has words, e.g. B-PER I-PER O)", Required = true };
+        task.AcceptOnlyFromAmong("binary", "multiclass", "regression", "tag");
         var trainPath = CliOption.InputFile("--train", "Training data (TSV with a header; - = standard input)", required: true, standardInput: true);
         var validPath = CliOption.InputFile("--valid", "Validation data (TSV); without it, --validation-fraction of --train is held out", standardInput: true);
         var modelPath = CliOption.Text("--model", "Where to save the model", required: true);
@@ -50,7 +50,10 @@ internal static class TrainCommand
     private static int Run(ParseResult r, TrainingFlags flags, string task, string trainPath, string? validPath, string modelPath, string? textCol, string? text2Col,
         string? labelCol, string? pretrained, int? maxTokens, bool biEncoder)
     {
-        bool binary = task == "binary", regression = task == "regression";
+        bool binary = task == "binary", regression = task == "regression", tag = task == "tag";
+        if (tag && (text2Col is not null || biEncoder)) throw new UsageException($"{(biEncoder ? "--bi-encoder" : "--text2-col")}: --task tag tags the words of one text column.");
+        if (tag && r.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>().FirstOrDefault(o => !o.Implicit && o.Option.Name is "--ngram-buckets" or "--members" or "--layer-decay" or "--frozen-layers") is { } unused)
+            throw new UsageException($"{unused.Option.Name}: a token classifier (--task tag) does not use it.");
         if (biEncoder && !(regression && text2Col is not null)) throw new UsageException("--bi-encoder: a bi-encoder scores sentence pairs: use it with --task regression and --text2-col.");
         if (regression && r.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>().FirstOrDefault(o => !o.Implicit && o.Option.Name is "--ngram-buckets") is { } n)
             throw new UsageException($"{n.Option.Name}: the n-gram branch is for classification; a regressor has none.");
@@ -70,6 +73,7 @@ internal static class TrainCommand
         var (train, cols) = TsvData.Load(ml, trainPath, textCol, labelCol, needLabel: true, labelKind, text2Col);
         IDataView? valid = validPath is null ? null : TsvData.Load(ml, validPath, cols.Text, cols.Label, needLabel: true, labelKind, cols.Text2).Data;
         (options.TextColumnName, options.LabelColumnName, options.SecondTextColumnName) = (cols.Text, cols.Label!, cols.Text2);
+        if (tag) return TrainTagger(ml, flags, options, train, valid, modelPath);
         if (valid is not null) options.ValidationSet = binary || regression ? valid : ml.Transforms.Conversion.MapValueToKey(cols.Label).Fit(train).Transform(valid);
         using var cancel = Interrupt.OnFirstCtrlC("\nstopping after this step (Ctrl+C again to kill)...");
         options.CancellationToken = cancel.Token;
@@ -98,6 +102,24 @@ internal static class TrainCommand
             model = modelPath, task, pairs = cols.Text2 is not null, steps = s.Steps, stop_reason = s.StopReason, train_seconds = Math.Round(s.Duration.TotalSeconds, 1),
             best_validation_accuracy = regression ? null : s.BestValidationAccuracy is { } a ? Math.Round(a, 4) : (double?)null,
             best_validation_pearson = regression && s.BestValidationAccuracy is { } p ? Math.Round(p, 4) : (double?)null, parameters = classifier.Model.Parameters.Count,
+        }));
+        return 0;
+    }
+
+    // A token classifier: the label column's space-separated tags become a vector, one tag per word; the tagger alone is saved.
+    private static int TrainTagger(MLContext ml, TrainingFlags flags, TransformerClassifierOptions options, IDataView train, IDataView? valid, string modelPath)
+    {
+        var words = ml.Transforms.Text.TokenizeIntoWords(options.LabelColumnName, options.LabelColumnName, [' ']).Fit(train);
+        if (valid is not null) options.ValidationSet = words.Transform(valid);
+        using var cancel = Interrupt.OnFirstCtrlC("\nstopping after this step (Ctrl+C again to kill)...");
+        options.CancellationToken = cancel.Token;
+        var tagger = flags.Validated(() => ml.MulticlassClassification.Trainers.TokenClassifier(options)).Fit(words.Transform(train));
+        TransformerModel.Save(ml, new TransformerChain<ITransformer>(tagger), train.Schema, modelPath);
+        var s = tagger.TrainingSummary!;
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            model = modelPath, task = "tag", tags = tagger.Tags, steps = s.Steps, stop_reason = s.StopReason, train_seconds = Math.Round(s.Duration.TotalSeconds, 1),
+            best_validation_tag_accuracy = s.BestValidationAccuracy is { } a ? Math.Round(a, 4) : (double?)null, parameters = tagger.Model.Parameters.Count,
         }));
         return 0;
     }

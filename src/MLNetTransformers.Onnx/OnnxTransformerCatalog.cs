@@ -30,8 +30,8 @@ public static class OnnxTransformerCatalog
     /// per output channel, inputs quantized per row, <c>MatMulInteger</c>; contract in <c>onnx/README.md</c>).
     /// </summary>
     /// <param name="catalog">The model operations catalog (<c>mlContext.Model</c>).</param>
-    /// <param name="model">A fitted pipeline holding a transformer classifier, encoder featurizer or language model.</param>
-    /// <param name="quantize">Export int8 linear layers (classifiers and featurizers).</param>
+    /// <param name="model">A fitted pipeline holding a transformer classifier, encoder featurizer, token classifier or language model.</param>
+    /// <param name="quantize">Export int8 linear layers (classifiers, featurizers and token classifiers).</param>
     /// <example>
     /// <code>
     /// byte[] int8 = mlContext.Model.ExportTransformerToOnnx(model, quantize: true);
@@ -44,12 +44,14 @@ public static class OnnxTransformerCatalog
             return OnnxExporter.Export(cls.Model, cls.Tokenizer, cls.ClassNames, quantize: quantize);
         if (parts.OfType<EncoderFeaturizerTransformer>().FirstOrDefault() is { } feat)
             return OnnxExporter.Export(feat.Encoder, feat.Tokenizer, quantize);
+        if (parts.OfType<TokenClassification.TokenClassificationTransformer>().FirstOrDefault() is { } tagger)
+            return OnnxExporter.Export(tagger.Model, tagger.Tokenizer, tagger.Tags, quantize);
         if (parts.OfType<LanguageModeling.LanguageModelTransformer>().FirstOrDefault() is { } lm)
             return quantize ? throw new ArgumentException("Int8 export is for classifiers and featurizers; a language model exports in float.", nameof(quantize))
                 : OnnxExporter.Export(lm.Model, lm.Tokenizer);
         if (parts.OfType<Translation.Seq2SeqTransformer>().Any())
             throw new ArgumentException("The model is an encoder-decoder, which exports as two graphs: use ExportSeq2SeqToOnnx(model, directory).", nameof(model));
-        throw new ArgumentException("The model holds no transformer classifier, encoder featurizer or language model to export.", nameof(model));
+        throw new ArgumentException("The model holds no transformer classifier, encoder featurizer, token classifier or language model to export.", nameof(model));
     }
 
     /// <summary>

@@ -327,6 +327,45 @@ public sealed class CliTests : IDisposable
         Assert.DoesNotContain("note:", Run("embed", "--pretrained", folder, "--text", "MKTAYIAKQR").Err);
     }
 
+    // A tagger: train --task tag fine-tunes the BERT fixture on words tagged by space-separated tags, tag prints every word's
+    // tag and the entities as JSON lines, export-hf writes it whole as BertForTokenClassification and tag reads that folder
+    // to the same tags; export-onnx writes it; usage errors exit 2 in one line.
+    [Fact]
+    public void Tagger_TrainsTagsAndExports()
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert");
+        string train = Path.Combine(_dir, "tagged.tsv"), model = Path.Combine(_dir, "tagger.mlnt"), exported = Path.Combine(_dir, "tagger-hf"), onnx = Path.Combine(_dir, "tagger.onnx");
+        var rng = new Random(1);
+        string[] praise = ["good", "great", "fun"], other = ["the", "film", "plot", "was", "and", "it"];
+        File.WriteAllLines(train, new[] { "text\ttags" }.Concat(Enumerable.Range(0, 120).Select(_ =>
+        {
+            var words = Enumerable.Range(0, 5).Select(_ => rng.Next(3) == 0 ? (praise[rng.Next(3)], "B-POS") : (other[rng.Next(6)], "O")).ToArray();
+            return string.Join(' ', words.Select(w => w.Item1)) + "\t" + string.Join(' ', words.Select(w => w.Item2));
+        })));
+        var r = Run("train", "--task", "tag", "--train", train, "--model", model, "--pretrained", folder, "--epochs", "8", "--max-tokens", "16", "--lr", "3e-3", "--batch-size", "8");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal(["B-POS", "O"], LastJson(r.Out)["tags"]!.AsArray().Select(t => t!.GetValue<string>()));
+        var tagged = Run("tag", "--model", model, "--text", "the plot was great and fun");
+        Assert.True(tagged.Code == 0, tagged.Err);
+        var json = LastJson(tagged.Out);
+        Assert.Equal(["O", "O", "O", "B-POS", "O", "B-POS"], json["words"]!.AsArray().Select(w => w!["tag"]!.GetValue<string>()));
+        Assert.Equal(["great", "fun"], json["entities"]!.AsArray().Select(e => e!["text"]!.GetValue<string>()));
+        var export = Run("export-hf", "--model", model, "--out", exported);
+        Assert.True(export.Code == 0, export.Err);
+        Assert.Contains("BertForTokenClassification", File.ReadAllText(Path.Combine(exported, "config.json")));
+        var again = Run("tag", "--model", exported, "--max-tokens", "16", "--text", "the plot was great and fun");
+        Assert.Equal(tagged.Out, again.Out);
+        var toOnnx = Run("export-onnx", "--model", model, "--out", onnx, "--int8");
+        Assert.True(toOnnx.Code == 0 && File.Exists(onnx), toOnnx.Err);
+        var mismatch = Run("train", "--task", "tag", "--train", train, "--model", model, "--members", "2");
+        Assert.Equal(2, mismatch.Code);
+        Assert.Contains("--members: a token classifier (--task tag) does not use it.", mismatch.Err);
+        Assert.Single(mismatch.Err.Trim().Split('\n'));
+        var notTagger = Run("tag", "--model", Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert-classifier"), "--text", "the film");
+        Assert.Equal(1, notTagger.Code);
+        Assert.Contains("not a token classifier", notTagger.Err);
+    }
+
     // A ModernBERT's or GTE's PyTorch ONNX export beside its config.json embeds as the folder's safetensors do, and so does a
     // folder that holds only the export as onnx/model.onnx (a transformers.js repository's layout).
     [Theory]

@@ -148,7 +148,7 @@ public class TokenClassificationTests
     public void Entities_GroupIob2Tags_AsThePipelinesSimpleAggregation()
     {
         TaggedWord W(string word, string tag, float p = 0.9f) => new(word, tag, p);
-        var entities = TokenClassificationTransformer.Group([W("Angela", "B-PER", 0.8f), W("Merkel", "I-PER", 1f), W("visited", "O"), W("New", "I-LOC"),
+        var entities = TokenClassificationTransformer.EntitiesOf([W("Angela", "B-PER", 0.8f), W("Merkel", "I-PER", 1f), W("visited", "O"), W("New", "I-LOC"),
             W("York", "I-LOC"), W("and", "O"), W("Paris", "B-LOC"), W("Lyon", "B-LOC"), W("with", "O"), W("EU", "I-ORG"), W("x", "MISC"), W("cut", "")]);
         Assert.Equal(
             [new TaggedEntity("PER", "Angela Merkel", 0, 1, 0.9f), new TaggedEntity("LOC", "New York", 3, 4, 0.9f), new TaggedEntity("LOC", "Paris", 6, 6, 0.9f),

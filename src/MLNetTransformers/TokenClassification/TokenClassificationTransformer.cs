@@ -133,11 +133,13 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
     /// one after another type or <c>O</c>); tags without a B-/I- prefix are each their own entity, except <c>O</c>.
     /// </summary>
     /// <param name="text">The text.</param>
-    public IReadOnlyList<TaggedEntity> Entities(string? text) => Group(Predict(text));
+    public IReadOnlyList<TaggedEntity> Entities(string? text) => EntitiesOf(Predict(text));
 
-    // Runs of tagged words as entities (see Entities).
-    internal static List<TaggedEntity> Group(IReadOnlyList<TaggedWord> words)
+    /// <summary>The entities that tagged words make, grouped as <see cref="Entities"/> groups them (e.g. words from <see cref="Predict"/>).</summary>
+    /// <param name="words">Tagged words, in text order.</param>
+    public static IReadOnlyList<TaggedEntity> EntitiesOf(IReadOnlyList<TaggedWord> words)
     {
+        ArgumentNullException.ThrowIfNull(words);
         var entities = new List<TaggedEntity>();
         int start = -1;
         string? type = null;

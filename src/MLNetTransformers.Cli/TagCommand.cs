@@ -1,0 +1,44 @@
+namespace MLNetTransformers.Cli;
+
+/// <summary><c>tag</c>: every word of a text with its tag, and the entities the tags make, as JSON (a line per text).</summary>
+internal static class TagCommand
+{
+    public static Command Create()
+    {
+        var model = CliOption.Text("--model", "A token classifier: a model file saved by train --task tag, or a Hugging Face *ForTokenClassification folder (or hub id in the Hugging Face cache)", required: true);
+        var texts = new TextOrLines("--text", "The text to tag (its words are its space-separated pieces)", "A file of texts to tag, one per line (- = standard input)");
+        var maxTokens = CliOption.OptionalInt("--max-tokens", "With a Hugging Face folder: longest sequence read (default 128, or the model's positions if fewer); words past it get an empty tag");
+        var command = new Command("tag", "Tag every word of a text (named entities, parts of speech); prints the words' tags and the entities as JSON") { model, maxTokens };
+        texts.AddTo(command);
+        command.SetAction(r => Run(r.GetValue(model)!, texts.Read(r, out _), r.GetValue(maxTokens)));
+        return command;
+    }
+
+    private static int Run(string modelPath, string[] texts, int? maxTokens)
+    {
+        if (maxTokens is < 3) throw new UsageException($"--max-tokens must be at least 3, not {maxTokens}.");
+        TokenClassification.TokenClassificationTransformer tagger;
+        modelPath = ModelFile.FolderOfHubId(modelPath, "--model", "neither a model folder nor a file");
+        if (Directory.Exists(modelPath)) tagger = TokenClassification.TokenClassificationTransformer.FromHuggingFaceFolder(modelPath, maxTokens);
+        else if (File.Exists(modelPath))
+        {
+            if (maxTokens is not null) throw new UsageException("--max-tokens: a model file reads as many tokens as it was trained with.");
+            tagger = TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 0), modelPath, out _)).OfType<TokenClassification.TokenClassificationTransformer>().FirstOrDefault()
+                ?? throw new InvalidDataException($"Model '{modelPath}' holds no token classifier; train one with train --task tag, or give a Hugging Face *ForTokenClassification folder.");
+        }
+        else throw new UsageException($"--model '{modelPath}' is neither a model folder nor a file.");
+        foreach (var text in texts)
+        {
+            var words = tagger.Predict(text);
+            Console.WriteLine(new JsonObject
+            {
+                ["words"] = new JsonArray(words.Select(w => (JsonNode)new JsonObject { ["word"] = w.Word, ["tag"] = w.Tag, ["probability"] = Math.Round(w.Probability, 6) }).ToArray()),
+                ["entities"] = new JsonArray(TokenClassification.TokenClassificationTransformer.EntitiesOf(words).Select(e => (JsonNode)new JsonObject
+                {
+                    ["type"] = e.Type, ["text"] = e.Text, ["first_word"] = e.FirstWord, ["last_word"] = e.LastWord, ["probability"] = Math.Round(e.Probability, 6),
+                }).ToArray()),
+            }.ToJsonString());
+        }
+        return 0;
+    }
+}
