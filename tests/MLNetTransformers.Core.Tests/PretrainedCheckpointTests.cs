@@ -176,24 +176,30 @@ public class PretrainedCheckpointTests
                 for (int k = 0; k < d; k++) dhidden[r * t * d + k] += dfirst[r * d + k];
         }
         encoder.Backward(dhidden, b, t);
+        AssertEveryGradient(folder, encoder.Parameters, loaded.Family, c, root.GetProperty("grads"), loaded.Family.SourceNames);
+    }
 
-        var grads = root.GetProperty("grads");
+    /// <summary>
+    /// Asserts every parameter's gradient in <paramref name="parameters"/> within 1e-4 of the largest of PyTorch's
+    /// <paramref name="grads"/>, read by the checkpoint names <paramref name="sources"/> gives each (their gradients stacked,
+    /// 0 for a part the family has no tensor for, in the engine's layout).
+    /// </summary>
+    internal static void AssertEveryGradient(string folder, Layers.ParameterSet parameters, EncoderFamily family, TransformerConfig config, JsonElement grads, Func<string, string[]?> sources)
+    {
         int compared = 0;
-        foreach (var p in encoder.Parameters.Tensors)
+        foreach (var p in parameters.Tensors)
         {
-            // The family's tensors' gradients stacked (0 for a part it has no tensor for), in the engine's layout.
-            var parts = loaded.Family.SourceNames(p.Name)!;
+            var parts = sources(p.Name)!;
             var stacked = parts.SelectMany(n => n.Length == 0 ? new float[p.Length / parts.Length] : grads.GetProperty(n).EnumerateArray().Select(v => (float)v.GetDouble())).ToArray();
-            loaded.Family.Repack?.Invoke(p.Name, stacked, c, true);
-            var reference = stacked.Select(v => (double)v).ToArray();
-            Assert.Equal(p.Length, reference.Length);
-            double scale = Math.Max(reference.Max(Math.Abs), 1e-6), worst = 0;
+            family.Repack?.Invoke(p.Name, stacked, config, true);
+            Assert.Equal(p.Length, stacked.Length);
+            double scale = Math.Max(stacked.Max(v => Math.Abs((double)v)), 1e-6), worst = 0;
             var g = p.Grad;
-            for (int i = 0; i < p.Length; i++) worst = Math.Max(worst, Math.Abs(g[i] - reference[i]));
+            for (int i = 0; i < p.Length; i++) worst = Math.Max(worst, Math.Abs(g[i] - (double)stacked[i]));
             Assert.True(worst <= 1e-4 * scale, $"{folder}: gradient of {p.Name} differs from PyTorch by {worst:G3} (largest {scale:G3})");
             compared++;
         }
-        Assert.Equal(encoder.Parameters.Tensors.Count, compared);
+        Assert.Equal(parameters.Tensors.Count, compared);
     }
 
     // ERNIE with use_task_id: the task-type table's row 0 is folded into the position table (the same sum), so the encoder

@@ -151,8 +151,7 @@ public static class PretrainedCheckpoint
         if (labels.Count != model.Outputs) throw new ArgumentException($"The model has {model.Outputs} tags and {labels.Count} labels were given.", nameof(labels));
         var config = family.WriteConfig(model.Encoder.Config);
         config["architectures"] = new JsonArray(head.Architecture.Replace("ForSequenceClassification", "ForTokenClassification", StringComparison.Ordinal));
-        config["id2label"] = new JsonObject(labels.Select((l, i) => KeyValuePair.Create(i.ToString(System.Globalization.CultureInfo.InvariantCulture), (JsonNode?)l)));
-        config["label2id"] = new JsonObject(labels.Distinct().Select(l => KeyValuePair.Create(l, (JsonNode?)labels.ToList().IndexOf(l))));
+        WriteLabels(config, labels);
         var tensors = Tensors(model.Encoder.Copy().Parameters, family, family.Prefix, null, model.Encoder.Config);
         foreach (var part in new[] { "weight", "bias" })
         {
@@ -171,6 +170,13 @@ public static class PretrainedCheckpoint
         using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
         return doc.RootElement.TryGetProperty("architectures", out var a) && a.ValueKind == JsonValueKind.Array
             ? a.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList() : [];
+    }
+
+    // config.json's id2label (ids as text, in order) and label2id (a repeated label maps to its first id).
+    private static void WriteLabels(JsonObject config, IReadOnlyList<string> labels)
+    {
+        config["id2label"] = new JsonObject(labels.Select((l, i) => KeyValuePair.Create(i.ToString(System.Globalization.CultureInfo.InvariantCulture), (JsonNode?)l)));
+        config["label2id"] = new JsonObject(labels.Distinct().Select(l => KeyValuePair.Create(l, (JsonNode?)labels.ToList().IndexOf(l))));
     }
 
     // Every *ForTokenClassification read here names its output layer so, outside the encoder's prefix.
@@ -280,8 +286,7 @@ public static class PretrainedCheckpoint
         if (problem is not null) throw new NotSupportedException($"This classifier cannot be written as a {family.Name} sequence classifier: {problem}.");
         var config = family.WriteConfig(c);
         config["architectures"] = new JsonArray(head.Architecture);
-        config["id2label"] = new JsonObject(labels.Select((l, i) => KeyValuePair.Create(i.ToString(System.Globalization.CultureInfo.InvariantCulture), (JsonNode?)l)));
-        config["label2id"] = new JsonObject(labels.Distinct().Select(l => KeyValuePair.Create(l, (JsonNode?)labels.ToList().IndexOf(l))));
+        WriteLabels(config, labels);
         var tensors = Tensors(model.Encoder.Copy().Parameters, family, family.Prefix, head, model.Encoder.Config);
         foreach (var part in new[] { "weight", "bias" })
         {

@@ -132,6 +132,15 @@ public sealed class TransformerClassifierOptions : TransformerTrainingOptions
     /// <summary>Epochs without validation improvement before stopping: <see cref="TransformerTrainingOptions.EarlyStoppingPatience"/>, or the automatic choice.</summary>
     internal int PatienceFor(int epochs) => EarlyStoppingPatience ?? Math.Max(2, epochs / 8);
 
+    /// <summary>Throws naming the options that are set although <paramref name="task"/> does not use them (none set: nothing).</summary>
+    /// <param name="task">The task, as the message names it (e.g. "A bi-encoder").</param>
+    /// <param name="options">Each option's name and whether it is set.</param>
+    internal static void RefuseUnused(string task, params (string Name, bool Set)[] options)
+    {
+        var unused = options.Where(o => o.Set).Select(o => o.Name).ToList();
+        if (unused.Count > 0) throw new ArgumentException($"{task} does not use {string.Join(", ", unused)}: leave {(unused.Count > 1 ? "them" : "it")} unset.", nameof(options));
+    }
+
     internal override void Validate()
     {
         base.Validate();

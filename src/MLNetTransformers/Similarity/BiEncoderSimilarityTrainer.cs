@@ -15,13 +15,9 @@ public sealed class BiEncoderSimilarityTrainer : TransformerTrainer<TransformerC
     internal BiEncoderSimilarityTrainer(TransformerClassifierOptions options, IChannelProvider? log) : base(options, log)
     {
         if (options.SecondTextColumnName is null) throw new ArgumentException($"A bi-encoder reads sentence pairs: set {nameof(TransformerClassifierOptions.SecondTextColumnName)}.", nameof(options));
-        var unused = new List<string>();
-        if (options.NGramBucketsSet && options.NGramBuckets > 0) unused.Add(nameof(options.NGramBuckets));
-        if (options.EnsembleSize != 1) unused.Add(nameof(options.EnsembleSize));
-        if (options.TokenDropout > 0) unused.Add(nameof(options.TokenDropout));
-        if (options.LabelSmoothing > 0) unused.Add(nameof(options.LabelSmoothing));
-        if (options.WeightAveraging > 0) unused.Add(nameof(options.WeightAveraging));
-        if (unused.Count > 0) throw new ArgumentException($"A bi-encoder does not use {string.Join(", ", unused)}: leave {(unused.Count > 1 ? "them" : "it")} unset.", nameof(options));
+        TransformerClassifierOptions.RefuseUnused("A bi-encoder", (nameof(options.NGramBuckets), options.NGramBucketsSet && options.NGramBuckets > 0),
+            (nameof(options.EnsembleSize), options.EnsembleSize != 1), (nameof(options.TokenDropout), options.TokenDropout > 0),
+            (nameof(options.LabelSmoothing), options.LabelSmoothing > 0), (nameof(options.WeightAveraging), options.WeightAveraging > 0));
     }
 
     private protected override SchemaShape OutputSchema(SchemaShape inputSchema)

@@ -17,16 +17,11 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
 {
     internal TokenClassificationTrainer(TransformerClassifierOptions options, IChannelProvider? log) : base(options, log)
     {
-        var unused = new List<string>();
-        if (options.SecondTextColumnName is not null) unused.Add(nameof(options.SecondTextColumnName));
-        if (options.NGramBucketsSet && options.NGramBuckets > 0) unused.Add(nameof(options.NGramBuckets));
-        if (options.EnsembleSize != 1) unused.Add(nameof(options.EnsembleSize));
-        if (options.TokenDropout > 0) unused.Add(nameof(options.TokenDropout));
-        if (options.LabelSmoothing > 0) unused.Add(nameof(options.LabelSmoothing));
-        if (options.WeightAveraging > 0) unused.Add(nameof(options.WeightAveraging));
-        if (options.LayerwiseLearningRateDecay < 1f) unused.Add(nameof(options.LayerwiseLearningRateDecay));
-        if (options.FrozenLayers > 0) unused.Add(nameof(options.FrozenLayers));
-        if (unused.Count > 0) throw new ArgumentException($"A token classifier does not use {string.Join(", ", unused)}: leave {(unused.Count > 1 ? "them" : "it")} unset.", nameof(options));
+        TransformerClassifierOptions.RefuseUnused("A token classifier", (nameof(options.SecondTextColumnName), options.SecondTextColumnName is not null),
+            (nameof(options.NGramBuckets), options.NGramBucketsSet && options.NGramBuckets > 0), (nameof(options.EnsembleSize), options.EnsembleSize != 1),
+            (nameof(options.TokenDropout), options.TokenDropout > 0), (nameof(options.LabelSmoothing), options.LabelSmoothing > 0),
+            (nameof(options.WeightAveraging), options.WeightAveraging > 0), (nameof(options.LayerwiseLearningRateDecay), options.LayerwiseLearningRateDecay < 1f),
+            (nameof(options.FrozenLayers), options.FrozenLayers > 0));
     }
 
     private protected override SchemaShape OutputSchema(SchemaShape inputSchema)
