@@ -138,7 +138,18 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
     [InlineData("megatron-classifier", 20261234)]
     [InlineData("roberta-prelayernorm-classifier", 20261235)]
     [InlineData("gte-classifier", 20261220)]
-    public async Task MutatedSequenceClassifiers_LoadOrFailNamingTheFile(string fixture, int seed)
+    public Task MutatedSequenceClassifiers_LoadOrFailNamingTheFile(string fixture, int seed) =>
+        MutatedTaskFolders(fixture, seed, folder => Classification.TransformerClassificationTransformer.FromHuggingFaceFolder(folder, maxTokens: 16).Model.Parameters);
+
+    // The same mutations of BertForTokenClassification and RobertaForTokenClassification folders read as taggers.
+    [Theory]
+    [InlineData("bert-token-classifier", 20261236)]
+    [InlineData("roberta-token-classifier", 20261237)]
+    public Task MutatedTokenClassifiers_LoadOrFailNamingTheFile(string fixture, int seed) =>
+        MutatedTaskFolders(fixture, seed, folder => TokenClassification.TokenClassificationTransformer.FromHuggingFaceFolder(folder, maxTokens: 16).Model.Parameters);
+
+    // A task model's folder (config.json with id2label, model.safetensors, its tokenizer's files) mutated and read by load.
+    private async Task MutatedTaskFolders(string fixture, int seed, Func<string, Core.Layers.ParameterSet> load)
     {
         string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);
         var weights = File.ReadAllBytes(Path.Combine(source, "model.safetensors"));
@@ -156,9 +167,9 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
             else cfg = config[..labels] + Edit(config[labels..], rng); // most edits where the labels are
             File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), w);
             File.WriteAllText(Path.Combine(folder, "config.json"), cfg);
-            foreach (var tokenizer in new[] { "vocab.txt", "spiece.model", "spm.model" }.Where(f => File.Exists(Path.Combine(source, f))))
+            foreach (var tokenizer in new[] { "vocab.txt", "spiece.model", "spm.model", "vocab.json", "merges.txt" }.Where(f => File.Exists(Path.Combine(source, f))))
                 File.Copy(Path.Combine(source, tokenizer), Path.Combine(folder, tokenizer));
-        }, folder => Classification.TransformerClassificationTransformer.FromHuggingFaceFolder(folder, maxTokens: 16).Model.Parameters);
+        }, load);
     }
 
     private enum ModulesMutation { ModulesJson, PoolingConfig, DenseConfig, DenseHeader, DenseTruncate }
