@@ -7,7 +7,7 @@ internal static class TagCommand
     {
         var model = CliOption.Text("--model", "A token classifier: a model file saved by train --task tag, or a Hugging Face *ForTokenClassification folder (or hub id in the Hugging Face cache)", required: true);
         var texts = new TextOrLines("--text", "The text to tag (its words are its space-separated pieces)", "A file of texts to tag, one per line (- = standard input)");
-        var maxTokens = CliOption.OptionalInt("--max-tokens", "With a Hugging Face folder: longest sequence read (default 128, or the model's positions if fewer); words past it get an empty tag");
+        var maxTokens = CliOption.OptionalInt("--max-tokens", "With a Hugging Face folder: longest sequence read (default 128, or the model's positions if fewer); longer texts are read in windows of whole words");
         var command = new Command("tag", "Tag every word of a text (named entities, parts of speech); prints the words' tags and the entities as JSON") { model, maxTokens };
         texts.AddTo(command);
         command.SetAction(r => Run(r.GetValue(model)!, texts.Read(r, out _), r.GetValue(maxTokens)));
@@ -32,10 +32,10 @@ internal static class TagCommand
             var words = tagger.Predict(text);
             Console.WriteLine(new JsonObject
             {
-                ["words"] = new JsonArray(words.Select(w => (JsonNode)new JsonObject { ["word"] = w.Word, ["tag"] = w.Tag, ["probability"] = Math.Round(w.Probability, 6) }).ToArray()),
-                ["entities"] = new JsonArray(TokenClassification.TokenClassificationTransformer.EntitiesOf(words).Select(e => (JsonNode)new JsonObject
+                ["words"] = new JsonArray(words.Select(w => (JsonNode)new JsonObject { ["word"] = w.Word, ["start"] = w.Start, ["tag"] = w.Tag, ["probability"] = Math.Round(w.Probability, 6) }).ToArray()),
+                ["entities"] = new JsonArray(TokenClassification.TokenClassificationTransformer.EntitiesOf(words, text).Select(e => (JsonNode)new JsonObject
                 {
-                    ["type"] = e.Type, ["text"] = e.Text, ["first_word"] = e.FirstWord, ["last_word"] = e.LastWord, ["probability"] = Math.Round(e.Probability, 6),
+                    ["type"] = e.Type, ["text"] = e.Text, ["start"] = e.Start, ["end"] = e.End, ["first_word"] = e.FirstWord, ["last_word"] = e.LastWord, ["probability"] = Math.Round(e.Probability, 6),
                 }).ToArray()),
             }.ToJsonString());
         }

@@ -3,6 +3,7 @@ using Microsoft.ML.Data;
 using MLNetTransformers.Classification;
 using MLNetTransformers.Core.Models;
 using MLNetTransformers.Pretrained;
+using MLNetTransformers.Tokenization;
 using MLNetTransformers.TokenClassification;
 using Xunit;
 
@@ -132,28 +133,61 @@ public class TokenClassificationTests
     }
 
     [Fact]
-    public void Trainer_LearnsFromScratch_WithATokenizerOfItsOwn()
+    public void Trainer_LearnsFromScratch_WithATokenizerOfItsOwn_InWindows()
     {
         var ml = new MLContext(seed: 1);
         var train = Tagged(400, 3).Select(r => new VectorRow { Text = r.Text, Label = r.Tags.Split(' ') });
+        // Sequences of 6 tokens: most rows are read in windows of at most 4 words, in training and in tagging.
         var tagger = ml.MulticlassClassification.Trainers.TokenClassifier(new TransformerClassifierOptions
         {
-            Layers = 1, ModelDim = 32, Heads = 2, FeedForwardDim = 64, Epochs = 8, BatchSize = 16, Seed = 4,
+            Layers = 1, ModelDim = 32, Heads = 2, FeedForwardDim = 64, Epochs = 8, BatchSize = 16, Seed = 4, Tokenizer = new TokenizerOptions { MaxTokens = 6 },
         }).Fit(ml.Data.LoadFromEnumerable(train));
         double accuracy = TagAccuracy(tagger, Tagged(100, 5));
         Assert.True(accuracy > 0.95, $"tag accuracy {accuracy:P1}");
     }
 
     [Fact]
-    public void Entities_GroupIob2Tags_AsThePipelinesSimpleAggregation()
+    public void Entities_GroupIob2Tags_AsThePipelinesSimpleAggregation_WithTheirOffsets()
     {
-        TaggedWord W(string word, string tag, float p = 0.9f) => new(word, tag, p);
-        var entities = TokenClassificationTransformer.EntitiesOf([W("Angela", "B-PER", 0.8f), W("Merkel", "I-PER", 1f), W("visited", "O"), W("New", "I-LOC"),
-            W("York", "I-LOC"), W("and", "O"), W("Paris", "B-LOC"), W("Lyon", "B-LOC"), W("with", "O"), W("EU", "I-ORG"), W("x", "MISC"), W("cut", "")]);
+        const string text = "Angela Merkel visited New  York and Paris Lyon with EU x cut";
+        string[] tags = ["B-PER", "I-PER", "O", "I-LOC", "I-LOC", "O", "B-LOC", "B-LOC", "O", "I-ORG", "MISC", ""];
+        var (words, starts) = WordTokens.Split(text);
+        Assert.Equal([0, 7, 14, 22, 27, 32, 36, 42, 47, 52, 55, 57], starts);
+        var tagged = words.Select((w, i) => new TaggedWord(w, starts[i], tags[i], i == 0 ? 0.8f : i == 1 ? 1f : 0.9f)).ToArray();
         Assert.Equal(
-            [new TaggedEntity("PER", "Angela Merkel", 0, 1, 0.9f), new TaggedEntity("LOC", "New York", 3, 4, 0.9f), new TaggedEntity("LOC", "Paris", 6, 6, 0.9f),
-             new TaggedEntity("LOC", "Lyon", 7, 7, 0.9f), new TaggedEntity("ORG", "EU", 9, 9, 0.9f), new TaggedEntity("MISC", "x", 10, 10, 0.9f)],
-            entities.Select(e => e with { Probability = MathF.Round(e.Probability, 4) }));
+            [new TaggedEntity("PER", "Angela Merkel", 0, 1, 0, 13, 0.9f), new TaggedEntity("LOC", "New  York", 3, 4, 22, 31, 0.9f), new TaggedEntity("LOC", "Paris", 6, 6, 36, 41, 0.9f),
+             new TaggedEntity("LOC", "Lyon", 7, 7, 42, 46, 0.9f), new TaggedEntity("ORG", "EU", 9, 9, 52, 54, 0.9f), new TaggedEntity("MISC", "x", 10, 10, 55, 56, 0.9f)],
+            TokenClassificationTransformer.EntitiesOf(tagged, text).Select(e => e with { Probability = MathF.Round(e.Probability, 4) }));
+        Assert.Equal("New York", TokenClassificationTransformer.EntitiesOf(tagged)[1].Text); // without the text: the words joined
+    }
+
+    // A text longer than the tokenizer's length is read in windows of whole words, one after another: with 8 tokens (6 for
+    // words), ten one-piece words are tagged as the first six and the last four are when tagged alone.
+    [Fact]
+    public void LongTexts_AreTaggedInWindowsOfWholeWords()
+    {
+        var tagger = TokenClassificationTransformer.FromHuggingFaceFolder(Fixture("bert-token-classifier"), maxTokens: 8);
+        const string text = "the film was great and fun i loved it so";
+        var all = tagger.Predict(text);
+        Assert.Equal(10, all.Count);
+        var windows = tagger.Predict("the film was great and fun").Concat(tagger.Predict("i loved it so")).ToArray();
+        Assert.Equal(windows.Select(w => (w.Tag, w.Probability)), all.Select(w => (w.Tag, w.Probability)));
+        Assert.Equal(text.IndexOf("loved", StringComparison.Ordinal), all[7].Start);
+        Assert.NotEqual(tagger.Predict("film was great and fun i")[0].Probability, all[1].Probability); // a word's window is its context
+    }
+
+    // Training reads a long row in the same windows: each window's words carry their own tags at their first pieces.
+    [Fact]
+    public void TrainingWindows_CarryTheirOwnWordsTags()
+    {
+        var tokenizer = TokenClassificationTransformer.FromHuggingFaceFolder(Fixture("bert-token-classifier"), maxTokens: 8).Tokenizer;
+        var row = new TokenClassificationTrainer.TaggedText("the film was great and fun i loved it so".Split(' '), ["O", "O", "O", "POS", "O", "POS", "O", "POS", "O", "O"]);
+        var tokens = new WordTokens(tokenizer, [row.Words]);
+        Assert.Equal([new WordTokens.Window(0, 0, 6), new WordTokens.Window(0, 6, 4)], tokens.Windows);
+        var batch = TokenClassificationTrainer.Tagged(tokens, [row], [0, 1], new() { ["O"] = 0, ["POS"] = 1 }, new int[16], new int[16]);
+        // [CLS] the film was great and fun [SEP] / [CLS] i loved it so [SEP] [PAD] [PAD]
+        Assert.Equal([-100, 0, 0, 0, 1, 0, 1, -100, -100, 0, 1, 0, 0, -100, -100, -100], batch.Labels!);
+        Assert.Equal([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], batch.AttentionMask!);
     }
 
     [Fact]

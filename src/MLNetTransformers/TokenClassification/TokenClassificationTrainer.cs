@@ -51,12 +51,12 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
         if (o.Pretrained is { } pre) ch?.Info(MessageSensitivity.None, $"Fine-tuning {pre.Name}: {pre.Encoder.Config.Layers} layers, d_model {pre.Encoder.Config.ModelDim}, {pre.Encoder.Parameters.Count:N0} parameters.");
         var tagIds = tags.Select((t, i) => (t, i)).ToDictionary(p => p.t, p => p.i, StringComparer.Ordinal);
         var trainTokens = new WordTokens(tokenizer, train.Select(r => r.Words).ToList());
-        if (trainTokens.Truncated > 0)
-            ch?.Warning(MessageSensitivity.None, $"{trainTokens.Truncated} of {train.Count} training texts have words past MaxTokens ({tokenizer.MaxTokens}); those words are not trained on.");
+        if (trainTokens.Windowed > 0)
+            ch?.Info(MessageSensitivity.None, $"Training texts longer than MaxTokens ({tokenizer.MaxTokens}) are read in windows of whole words: {trainTokens.Windowed} more sequences than texts.");
         var validTokens = valid is null ? null : new WordTokens(tokenizer, valid.Select(r => r.Words).ToList());
         var model = CreateModel(tokenizer, tags.Count);
 
-        int n = train.Count, bs = Math.Min(o.BatchSize, n);
+        int n = trainTokens.Windows.Count, bs = Math.Min(o.BatchSize, n);
         var loop = o.Loop(model, (n + bs - 1) / bs, sw.Elapsed);
         var ids = new int[bs * tokenizer.MaxTokens];
         var mask = new int[bs * tokenizer.MaxTokens];
@@ -103,7 +103,7 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
         {
             getText(ref t);
             getTags(ref tags);
-            var words = WordTokens.Split(t.ToString());
+            var (words, _) = WordTokens.Split(t.ToString());
             var row = tags.DenseValues().Select(v => v.ToString().Trim()).ToArray();
             if (row.Length != words.Length)
                 throw new ArgumentException($"Row {cursor.Position} of the {dataName} has {words.Length} words in '{text.Name}' and {row.Length} tags in '{label.Name}'; each word needs one tag ('{Shorten(t.ToString())}').");
@@ -131,7 +131,7 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
         return split;
     }
 
-    // The rows packed [b, T] with each word's tag at its first piece and −100 elsewhere.
+    // The windows packed [b, T] with each word's tag at its first piece and −100 elsewhere.
     internal static TokenBatch Tagged(WordTokens tokens, IReadOnlyList<TaggedText> rows, IReadOnlyList<int> batch, Dictionary<string, int> tagIds, int[] ids, int[] mask)
     {
         var packed = Batcher.Pack(tokens.Encoded, batch, ids, mask, null);
@@ -140,14 +140,14 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
         Array.Fill(targets, CrossEntropy.DefaultIgnoreIndex);
         for (int i = 0; i < batch.Count; i++)
         {
+            var (row, firstWord, _) = tokens.Windows[batch[i]];
             var first = tokens.FirstPieces[batch[i]];
-            for (int w = 0; w < first.Length; w++)
-                if (first[w] >= 0) targets[i * t + first[w]] = tagIds[rows[batch[i]].Tags[w]];
+            for (int w = 0; w < first.Length; w++) targets[i * t + first[w]] = tagIds[rows[row].Tags[firstWord + w]];
         }
         return new TokenBatch(packed.BatchSize, t, packed.Ids, packed.AttentionMask, targets);
     }
 
-    // Tag accuracy over the words that fit, and the mean cross-entropy of their tags.
+    // Tag accuracy over the words, and the mean cross-entropy of their tags.
     private static (double Accuracy, double Loss) Evaluate(TransformerTokenClassifier model, WordTokens tokens, List<TaggedText> rows, Dictionary<string, int> tagIds)
     {
         const int bs = 32;
@@ -155,9 +155,9 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
         double loss = 0;
         var ids = new int[bs * tokens.Encoded.MaxTokens];
         var mask = new int[bs * tokens.Encoded.MaxTokens];
-        for (int start = 0; start < rows.Count; start += bs)
+        for (int start = 0; start < tokens.Windows.Count; start += bs)
         {
-            var batch = Enumerable.Range(start, Math.Min(bs, rows.Count - start)).ToArray();
+            var batch = Enumerable.Range(start, Math.Min(bs, tokens.Windows.Count - start)).ToArray();
             var tagged = Tagged(tokens, rows, batch, tagIds, ids, mask);
             var logits = model.Forward(tagged);
             for (int p = 0; p < tagged.BatchSize * tagged.SeqLen; p++)

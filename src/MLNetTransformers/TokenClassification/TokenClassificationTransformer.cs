@@ -3,23 +3,27 @@ using MLNetTransformers.Persistence;
 
 namespace MLNetTransformers.TokenClassification;
 
-/// <summary>One word of a tagged text: the word, its tag and the tag's probability.</summary>
+/// <summary>One word of a tagged text: the word, where it starts, its tag and the tag's probability.</summary>
 /// <param name="Word">The word (a whitespace-separated piece of the text).</param>
-/// <param name="Tag">Its tag; empty for a word past the tokenizer's length, which the model did not read.</param>
-/// <param name="Probability">Softmax probability of the tag at the word's first token (0 for a word not read).</param>
-public sealed record TaggedWord(string Word, string Tag, float Probability);
+/// <param name="Start">Index of its first character in the text.</param>
+/// <param name="Tag">Its tag.</param>
+/// <param name="Probability">Softmax probability of the tag at the word's first token.</param>
+public sealed record TaggedWord(string Word, int Start, string Tag, float Probability);
 
 /// <summary>A run of words tagged as one entity (IOB2 tags: <c>B-X</c> opens an entity of type X, <c>I-X</c> continues it).</summary>
 /// <param name="Type">The entity type (X of B-X).</param>
-/// <param name="Text">Its words, joined by single spaces.</param>
+/// <param name="Text">The text from its first word's first character to its last word's last (its words joined by single spaces when no text is given).</param>
 /// <param name="FirstWord">Index of its first word.</param>
 /// <param name="LastWord">Index of its last word.</param>
+/// <param name="Start">Index of its first character in the text.</param>
+/// <param name="End">Index just past its last character in the text.</param>
 /// <param name="Probability">The mean probability of its words' tags.</param>
-public sealed record TaggedEntity(string Type, string Text, int FirstWord, int LastWord, float Probability);
+public sealed record TaggedEntity(string Type, string Text, int FirstWord, int LastWord, int Start, int End, float Probability);
 
 /// <summary>
 /// Tags every word of a text (named entities, parts of speech), as Hugging Face's <c>token-classification</c> pipeline:
-/// the words are the text's whitespace-separated pieces, each tagged at its first token. As an ML.NET transformer it adds
+/// the words are the text's whitespace-separated pieces, each tagged at its first token; a text longer than the tokenizer's
+/// length is read in windows of whole words, one after another. As an ML.NET transformer it adds
 /// <c>{output}</c> (default <c>PredictedLabel</c>), a vector of text with one tag per word. Made by
 /// <see cref="TokenClassificationTrainer"/>, or from a Hugging Face <c>*ForTokenClassification</c> folder
 /// (<see cref="FromHuggingFaceFolder"/>); saved with <c>TransformerModel.Save</c>.
@@ -104,25 +108,30 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
     /// <param name="text">The text; its words are its whitespace-separated pieces.</param>
     public IReadOnlyList<TaggedWord> Predict(string? text)
     {
-        var words = WordTokens.Split(text);
+        var (words, starts) = WordTokens.Split(text);
         if (words.Length == 0) return [];
         var tokens = new WordTokens(Tokenizer, [words]);
-        int length = tokens.Encoded.Lengths[0], classes = Model.Outputs;
-        var first = tokens.FirstPieces[0];
-        var tagged = new TaggedWord[words.Length];
+        int windows = tokens.Windows.Count, classes = Model.Outputs;
+        var (ids, mask) = (new int[windows * Tokenizer.MaxTokens], new int[windows * Tokenizer.MaxTokens]);
+        var batch = Batcher.Pack(tokens.Encoded, Enumerable.Range(0, windows).ToArray(), ids, mask, null);
+        int t = batch.SeqLen;
         var probabilities = _replicas.Use(m =>
         {
-            var logits = m.Forward(new TokenBatch(1, length, tokens.Encoded.Ids.AsSpan(0, length).ToArray()));
-            var p = new float[length * classes];
-            Softmax.Forward(logits.AsSpan(0, length * classes), p, length, classes);
+            var logits = m.Forward(batch);
+            var p = new float[windows * t * classes];
+            Softmax.Forward(logits.AsSpan(0, p.Length), p, windows * t, classes);
             return p;
         });
-        for (int w = 0; w < words.Length; w++)
+        var tagged = new TaggedWord[words.Length];
+        for (int k = 0; k < windows; k++)
         {
-            if (first[w] < 0) { tagged[w] = new TaggedWord(words[w], "", 0f); continue; }
-            var row = probabilities.AsSpan(first[w] * classes, classes);
-            int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
-            tagged[w] = new TaggedWord(words[w], Tags[best], row[best]);
+            var (_, firstWord, count) = tokens.Windows[k];
+            for (int j = 0; j < count; j++)
+            {
+                var row = probabilities.AsSpan((k * t + tokens.FirstPieces[k][j]) * classes, classes);
+                int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row), w = firstWord + j;
+                tagged[w] = new TaggedWord(words[w], starts[w], Tags[best], row[best]);
+            }
         }
         return tagged;
     }
@@ -133,11 +142,12 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
     /// one after another type or <c>O</c>); tags without a B-/I- prefix are each their own entity, except <c>O</c>.
     /// </summary>
     /// <param name="text">The text.</param>
-    public IReadOnlyList<TaggedEntity> Entities(string? text) => EntitiesOf(Predict(text));
+    public IReadOnlyList<TaggedEntity> Entities(string? text) => EntitiesOf(Predict(text), text);
 
     /// <summary>The entities that tagged words make, grouped as <see cref="Entities"/> groups them (e.g. words from <see cref="Predict"/>).</summary>
     /// <param name="words">Tagged words, in text order.</param>
-    public static IReadOnlyList<TaggedEntity> EntitiesOf(IReadOnlyList<TaggedWord> words)
+    /// <param name="text">The text they are words of, for each entity's <see cref="TaggedEntity.Text"/> as written; null = the words joined by spaces.</param>
+    public static IReadOnlyList<TaggedEntity> EntitiesOf(IReadOnlyList<TaggedWord> words, string? text = null)
     {
         ArgumentNullException.ThrowIfNull(words);
         var entities = new List<TaggedEntity>();
@@ -147,7 +157,9 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
         {
             if (type is null) return;
             var span = words.Skip(start).Take(end - start).ToArray();
-            entities.Add(new TaggedEntity(type, string.Join(' ', span.Select(w => w.Word)), start, end - 1, span.Average(w => w.Probability)));
+            int from = span[0].Start, to = span[^1].Start + span[^1].Word.Length;
+            string written = text is not null && to <= text.Length ? text[from..to] : string.Join(' ', span.Select(w => w.Word));
+            entities.Add(new TaggedEntity(type, written, start, end - 1, from, to, span.Average(w => w.Probability)));
             type = null;
         }
         for (int i = 0; i < words.Count; i++)

@@ -4,53 +4,87 @@ namespace MLNetTransformers.TokenClassification;
 /// Texts as words aligned to tokens, as Hugging Face's token classification reads pre-split words
 /// (<c>is_split_into_words</c>): each word tokenized on its own (byte-level BPE words with the space before them, as
 /// RoBERTa's <c>add_prefix_space</c>), laid out <c>[CLS] pieces… [SEP]</c>; a word's tag belongs to its first piece. A word
-/// with no piece (characters the tokenizer drops) reads as the unknown token, so every word has one; words whose first
-/// piece falls past <see cref="TextTokenizer.MaxTokens"/> are cut.
+/// with no piece (characters the tokenizer drops) reads as the unknown token, so every word has one. A text whose pieces
+/// do not fit <see cref="TextTokenizer.MaxTokens"/> is read in windows of whole words, one after another (a word longer than
+/// a window alone has its pieces cut), so every word is read.
 /// </summary>
 internal sealed class WordTokens
 {
-    /// <summary>Encodes rows of words.</summary>
+    /// <summary>Encodes rows of words, each in as many windows as its pieces need.</summary>
     /// <param name="tokenizer">The model's tokenizer.</param>
     /// <param name="rows">Each row's words.</param>
     public WordTokens(TextTokenizer tokenizer, IReadOnlyList<string[]> rows)
     {
-        int max = tokenizer.MaxTokens;
-        var ids = new int[rows.Count * max];
-        var lengths = new int[rows.Count];
-        FirstPieces = new int[rows.Count][];
-        int cut = 0;
-        Parallel.For(0, rows.Count, i =>
+        int max = tokenizer.MaxTokens, budget = max - 2;
+        var pieces = new int[rows.Count][][];
+        Parallel.For(0, rows.Count, i => pieces[i] = rows[i].Select(w => Pieces(tokenizer, w)).ToArray());
+        var windows = new List<Window>();
+        for (int i = 0; i < rows.Count; i++)
         {
-            var row = ids.AsSpan(i * max, max);
-            var first = FirstPieces[i] = new int[rows[i].Length];
-            int n = 0;
-            row[n++] = tokenizer.ClsId;
-            for (int w = 0; w < first.Length; w++)
+            int w = 0, n = pieces[i].Length;
+            do
             {
-                var pieces = Pieces(tokenizer, rows[i][w]);
-                if (n + 1 >= max) { first[w] = -1; continue; } // no room before [SEP]
-                first[w] = n;
-                for (int p = 0; p < pieces.Length && n + 1 < max; p++) row[n++] = pieces[p];
+                int start = w, used = 0;
+                while (w < n && (w == start || used + pieces[i][w].Length <= budget)) used += pieces[i][w++].Length;
+                windows.Add(new Window(i, start, w - start));
             }
-            row[n++] = tokenizer.SepId;
-            row[n..].Fill(tokenizer.PadId);
-            lengths[i] = n;
-            if (first.Length > 0 && first[^1] < 0) Interlocked.Increment(ref cut);
-        });
+            while (w < n);
+        }
+        var ids = new int[windows.Count * max];
+        var lengths = new int[windows.Count];
+        FirstPieces = new int[windows.Count][];
+        for (int k = 0; k < windows.Count; k++)
+        {
+            var (row, firstWord, words) = windows[k];
+            var span = ids.AsSpan(k * max, max);
+            var first = FirstPieces[k] = new int[words];
+            int t = 0;
+            span[t++] = tokenizer.ClsId;
+            for (int j = 0; j < words; j++)
+            {
+                first[j] = t;
+                foreach (int id in pieces[row][firstWord + j]) if (t < max - 1) span[t++] = id; // only a window's one long word is cut
+            }
+            span[t++] = tokenizer.SepId;
+            span[t..].Fill(tokenizer.PadId);
+            lengths[k] = t;
+        }
+        Windows = windows;
         Encoded = new EncodedTexts(max, ids, lengths);
-        Truncated = cut;
+        Windowed = rows.Count == 0 ? 0 : windows.Count - rows.Count;
     }
 
-    /// <summary>The token ids and lengths, as the batcher reads them.</summary>
-    public EncodedTexts Encoded { get; }
-    /// <summary>Each row's words' first-piece positions (−1 for a word cut at <see cref="TextTokenizer.MaxTokens"/>).</summary>
-    public int[][] FirstPieces { get; }
-    /// <summary>Rows with words cut.</summary>
-    public int Truncated { get; }
+    /// <summary>A run of one row's words read as one sequence.</summary>
+    /// <param name="Row">The row.</param>
+    /// <param name="FirstWord">Its first word's index in the row.</param>
+    /// <param name="Words">How many words.</param>
+    public readonly record struct Window(int Row, int FirstWord, int Words);
 
-    /// <summary>A text's words: its runs of non-whitespace characters.</summary>
+    /// <summary>The sequences read: each row's windows in order.</summary>
+    public IReadOnlyList<Window> Windows { get; }
+    /// <summary>The windows' token ids and lengths, as the batcher reads them.</summary>
+    public EncodedTexts Encoded { get; }
+    /// <summary>Each window's words' first-piece positions.</summary>
+    public int[][] FirstPieces { get; }
+    /// <summary>Windows beyond one per row (rows longer than the tokenizer's length need more).</summary>
+    public int Windowed { get; }
+
+    /// <summary>A text's words (its runs of non-whitespace characters) and where each starts.</summary>
     /// <param name="text">The text (null reads as empty).</param>
-    public static string[] Split(string? text) => string.IsNullOrEmpty(text) ? [] : text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+    public static (string[] Words, int[] Starts) Split(string? text)
+    {
+        var words = new List<string>();
+        var starts = new List<int>();
+        for (int i = 0; text is not null && i < text.Length;)
+        {
+            if (char.IsWhiteSpace(text[i])) { i++; continue; }
+            int start = i;
+            while (i < text.Length && !char.IsWhiteSpace(text[i])) i++;
+            words.Add(text[start..i]);
+            starts.Add(start);
+        }
+        return (words.ToArray(), starts.ToArray());
+    }
 
     private static int[] Pieces(TextTokenizer tokenizer, string word)
     {
