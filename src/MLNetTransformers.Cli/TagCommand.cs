@@ -8,13 +8,14 @@ internal static class TagCommand
         var model = CliOption.Text("--model", "A token classifier: a model file saved by train --task tag, or a Hugging Face *ForTokenClassification folder (or hub id in the Hugging Face cache)", required: true);
         var texts = new TextOrLines("--text", "The text to tag (its words are its space-separated pieces)", "A file of texts to tag, one per line (- = standard input)");
         var maxTokens = CliOption.OptionalInt("--max-tokens", "With a Hugging Face folder: longest sequence read (default 128, or the model's positions if fewer); longer texts are read in windows of whole words");
-        var command = new Command("tag", "Tag every word of a text (named entities, parts of speech); prints the words' tags and the entities as JSON") { model, maxTokens };
+        var int8 = CliOption.Int8();
+        var command = new Command("tag", "Tag every word of a text (named entities, parts of speech); prints the words' tags and the entities as JSON") { model, maxTokens, int8 };
         texts.AddTo(command);
-        command.SetAction(r => Run(r.GetValue(model)!, texts.Read(r, out _), r.GetValue(maxTokens)));
+        command.SetAction(r => Run(r.GetValue(model)!, texts.Read(r, out _), r.GetValue(maxTokens), r.GetValue(int8)));
         return command;
     }
 
-    private static int Run(string modelPath, string[] texts, int? maxTokens)
+    private static int Run(string modelPath, string[] texts, int? maxTokens, bool int8)
     {
         if (maxTokens is < 3) throw new UsageException($"--max-tokens must be at least 3, not {maxTokens}.");
         TokenClassification.TokenClassificationTransformer tagger;
@@ -27,6 +28,7 @@ internal static class TagCommand
                 ?? throw new InvalidDataException($"Model '{modelPath}' holds no token classifier; train one with train --task tag, or give a Hugging Face *ForTokenClassification folder.");
         }
         else throw new UsageException($"--model '{modelPath}' is neither a model folder nor a file.");
+        if (int8) tagger = tagger.WithInt8Inference();
         foreach (var text in texts)
         {
             var words = tagger.Predict(text);

@@ -355,6 +355,9 @@ public sealed class CliTests : IDisposable
         Assert.Contains("BertForTokenClassification", File.ReadAllText(Path.Combine(exported, "config.json")));
         var again = Run("tag", "--model", exported, "--max-tokens", "16", "--text", "the plot was great and fun");
         Assert.Equal(tagged.Out, again.Out);
+        var int8 = Run("tag", "--model", model, "--int8", "--text", "the plot was great and fun");
+        Assert.True(int8.Code == 0, int8.Err);
+        Assert.Equal(["O", "O", "O", "B-POS", "O", "B-POS"], LastJson(int8.Out)["words"]!.AsArray().Select(w => w!["tag"]!.GetValue<string>()));
         var toOnnx = Run("export-onnx", "--model", model, "--out", onnx, "--int8");
         Assert.True(toOnnx.Code == 0 && File.Exists(onnx), toOnnx.Err);
         var mismatch = Run("train", "--task", "tag", "--train", train, "--model", model, "--members", "2");

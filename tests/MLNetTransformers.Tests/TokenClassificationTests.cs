@@ -55,6 +55,14 @@ public class TokenClassificationTests
             Assert.Equal(expected, predicted.Select(w => w.Tag));
             Assert.All(predicted, w => Assert.InRange(w.Probability, 0.2f, 1f)); // the largest of 5 probabilities
         }
+        // Int8: the same words, probabilities moved by the quantization (so it runs) but not far.
+        var int8 = tagger.WithInt8Inference();
+        Assert.True(int8.IsInt8);
+        var (f, q) = (texts.SelectMany(tagger.Predict).ToArray(), texts.SelectMany(int8.Predict).ToArray());
+        Assert.Equal(f.Select(w => w.Word), q.Select(w => w.Word));
+        Assert.Contains(f.Zip(q), p => p.First.Probability != p.Second.Probability);
+        Assert.All(f.Zip(q).Where(p => p.First.Tag == p.Second.Tag), p => Assert.Equal(p.First.Probability, p.Second.Probability, 0.05));
+        Assert.True(f.Zip(q).Count(p => p.First.Tag == p.Second.Tag) >= 0.8 * f.Length);
         var data = ml.Data.LoadFromEnumerable(texts.Select(t => new Row { Text = t }));
         var column = tagger.Transform(data).GetColumn<string[]>("PredictedLabel").ToArray();
         Assert.Equal(texts.Select(t => tagger.Predict(t).Select(w => w.Tag).ToArray()), column);

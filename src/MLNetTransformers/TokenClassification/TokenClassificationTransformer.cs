@@ -65,6 +65,27 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
         _replicas = new ReplicaPool<TransformerTokenClassifier>(model.Copy);
     }
 
+    private TokenClassificationTransformer(TokenClassificationTransformer source) : this(source.Tokenizer, source.Model, source.Tags, source.InputColumnName, source.OutputColumnName)
+    {
+        (LabelColumnName, TrainingSummary, IsInt8) = (source.LabelColumnName, source.TrainingSummary, true);
+        _replicas = new ReplicaPool<TransformerTokenClassifier>(() =>
+        {
+            var copy = source.Model.Copy();
+            Int8Quantization.Quantize(copy.Encoder);
+            return copy;
+        });
+    }
+
+    /// <summary>
+    /// The same tagger running its encoder's linear layers in int8 (<see cref="Int8Quantization"/>: weights per output
+    /// channel, inputs per row; the head stays float). The float weights are what is saved and exported; call this again
+    /// after loading.
+    /// </summary>
+    public TokenClassificationTransformer WithInt8Inference() => IsInt8 ? this : new TokenClassificationTransformer(this);
+
+    /// <summary>Whether this tagger runs int8 (<see cref="WithInt8Inference"/>).</summary>
+    public bool IsInt8 { get; }
+
     /// <summary>
     /// A Hugging Face <c>*ForTokenClassification</c> folder (e.g. a named-entity tagger fine-tuned from BERT, RoBERTa,
     /// DistilBERT, ELECTRA or DeBERTa) with its tokenizer; its tags are config.json's <c>id2label</c>.
