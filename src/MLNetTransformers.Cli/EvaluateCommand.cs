@@ -1,6 +1,6 @@
 namespace MLNetTransformers.Cli;
 
-/// <summary><c>evaluate</c>: metrics of a saved classifier or regressor on a labelled TSV file (texts or sentence pairs), as JSON.</summary>
+/// <summary><c>evaluate</c>: metrics of a saved classifier, regressor or tagger on a labelled TSV file (texts or sentence pairs), as JSON.</summary>
 internal static class EvaluateCommand
 {
     public static Command Create()
@@ -11,7 +11,7 @@ internal static class EvaluateCommand
         var text2Col = CliOption.Text("--text2-col", "Second text column of a pair model (default: the column after the first text)");
         var labelCol = CliOption.Text("--label-col", "Label column (default: the second, or the first that is not a text column)");
         var int8 = CliOption.Int8();
-        var command = new Command("evaluate", "Accuracy, AUC, F1 (binary), micro/macro accuracy and log-loss (multiclass), or RMSE, MAE, R², Pearson and Spearman (regression) as JSON")
+        var command = new Command("evaluate", "Accuracy, AUC, F1 (binary), micro/macro accuracy and log-loss (multiclass), RMSE, MAE, R², Pearson and Spearman (regression), or entity precision, recall, F1 and tag accuracy (a tagger) as JSON")
             { model, test, textCol, text2Col, labelCol, int8 };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(test)!, r.GetValue(textCol), r.GetValue(text2Col), r.GetValue(labelCol), r.GetValue(int8)));
         return command;
@@ -24,6 +24,8 @@ internal static class EvaluateCommand
         if (TransformerModel.Parts(model).OfType<Similarity.SentenceSimilarityTransformer>().FirstOrDefault() is { } bi)
             return RunBiEncoder(ml, model, bi, modelPath, testPath, textCol, text2Col, labelCol);
         if (int8) model = ModelFile.WithInt8(model);
+        if (TransformerModel.Parts(model).OfType<TokenClassification.TokenClassificationTransformer>().FirstOrDefault() is { } tagger)
+            return RunTagger(ml, tagger, modelPath, testPath, textCol, text2Col, labelCol);
         var classifier = ModelFile.Classifier(model, modelPath);
         string trainedLabel = TrainedLabel(classifier, schema, modelPath);
         bool pairs = classifier.SecondTextColumnName is not null;
@@ -81,6 +83,21 @@ internal static class EvaluateCommand
         return new JsonObject { ["rmse"] = Math.Round(m.RootMeanSquaredError, 4), ["mae"] = Math.Round(m.MeanAbsoluteError, 4), ["r2"] = Math.Round(m.RSquared, 4),
             ["pearson"] = Math.Round(Metrics.Correlation.Pearson(predicted, gold), 4), ["spearman"] = Math.Round(Metrics.Correlation.Spearman(predicted, gold), 4),
             ["rows"] = predicted.Length };
+    }
+
+    // A tagger: the label column holds each text's tags separated by spaces, one per word; seqeval's measures.
+    private static int RunTagger(MLContext ml, TokenClassification.TokenClassificationTransformer tagger, string modelPath, string testPath, string? textCol, string? text2Col, string? labelCol)
+    {
+        if (text2Col is not null) throw new UsageException($"--text2-col: model '{modelPath}' tags the words of one text column.");
+        var (test, cols) = TsvData.Load(ml, testPath, textCol, labelCol, needLabel: true, DataKind.String);
+        var tags = ml.Transforms.Text.TokenizeIntoWords(cols.Label!, cols.Label!, [' ']).Fit(test).Transform(test);
+        var m = tagger.Evaluate(ml.Transforms.CopyColumns(tagger.InputColumnName, cols.Text).Fit(tags).Transform(tags), cols.Label);
+        Console.WriteLine(new JsonObject
+        {
+            ["precision"] = Math.Round(m.Precision, 4), ["recall"] = Math.Round(m.Recall, 4), ["f1"] = Math.Round(m.F1, 4), ["tag_accuracy"] = Math.Round(m.TagAccuracy, 4),
+            ["entities"] = m.Entities, ["predicted_entities"] = m.PredictedEntities, ["words"] = m.Words,
+        }.ToJsonString());
+        return 0;
     }
 
     // A bi-encoder reads two sentence columns and a numeric label, under the names it was trained with.

@@ -20,6 +20,8 @@ internal static class ModelFile
     {
         schema = null;
         path = FolderOfHubId(path, "Option --model:", "neither a model file nor a model folder"); // checked by the option already
+        if (Directory.Exists(path) && Core.Pretrained.PretrainedCheckpoint.IsTokenClassifierFolder(path))
+            return TokenClassification.TokenClassificationTransformer.FromHuggingFaceFolder(path);
         if (Directory.Exists(path))
         {
             var classifier = TransformerClassificationTransformer.FromHuggingFaceFolder(path);
@@ -42,6 +44,7 @@ internal static class ModelFile
     {
         TransformerClassificationTransformer c => c.WithInt8Inference(),
         Featurization.EncoderFeaturizerTransformer f => f.WithInt8Inference(),
+        TokenClassification.TokenClassificationTransformer t => t.WithInt8Inference(),
         TransformerChain<ITransformer> chain => new TransformerChain<ITransformer>(chain.Select(WithInt8).ToArray()),
         _ => model,
     };

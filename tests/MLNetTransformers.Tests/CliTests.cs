@@ -350,9 +350,15 @@ public sealed class CliTests : IDisposable
         var json = LastJson(tagged.Out);
         Assert.Equal(["O", "O", "O", "B-POS", "O", "B-POS"], json["words"]!.AsArray().Select(w => w!["tag"]!.GetValue<string>()));
         Assert.Equal(["great", "fun"], json["entities"]!.AsArray().Select(e => e!["text"]!.GetValue<string>()));
+        var evaluated = Run("evaluate", "--model", model, "--test", train);
+        Assert.True(evaluated.Code == 0, evaluated.Err);
+        Assert.True(LastJson(evaluated.Out)["f1"]!.GetValue<double>() > 0.9, evaluated.Out);
+        Assert.Equal(600, LastJson(evaluated.Out)["words"]!.GetValue<int>());
         var export = Run("export-hf", "--model", model, "--out", exported);
         Assert.True(export.Code == 0, export.Err);
         Assert.Contains("BertForTokenClassification", File.ReadAllText(Path.Combine(exported, "config.json")));
+        var fromFolder = Run("evaluate", "--model", exported, "--test", train);
+        Assert.Equal(LastJson(evaluated.Out).ToJsonString(), LastJson(fromFolder.Out).ToJsonString());
         var again = Run("tag", "--model", exported, "--max-tokens", "16", "--text", "the plot was great and fun");
         Assert.Equal(tagged.Out, again.Out);
         var int8 = Run("tag", "--model", model, "--int8", "--text", "the plot was great and fun");

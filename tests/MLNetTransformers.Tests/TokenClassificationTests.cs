@@ -126,6 +126,11 @@ public class TokenClassificationTests
         double majority = test.SelectMany(r => r.Tags.Split(' ')).Count(t => t == "O") / (double)test.Sum(r => r.Tags.Split(' ').Length);
         double accuracy = TagAccuracy(tagger, test);
         Assert.True(accuracy > 0.95, $"tag accuracy {accuracy:P1} (always O: {majority:P1})");
+        var testView = ml.Data.LoadFromEnumerable(test);
+        var metrics = tagger.Evaluate(ml.Transforms.Text.TokenizeIntoWords("Label", "Tags").Fit(testView).Transform(testView));
+        Assert.Equal(accuracy, metrics.TagAccuracy, 10);
+        Assert.Equal(test.Sum(r => r.Tags.Split(' ').Count(t => t != "O")), metrics.Entities); // POS and NEG words are one-word entities
+        Assert.True(metrics.F1 > 0.9, $"entity F1 {metrics.F1:F3}");
         // The pipeline's column equals Predict's tags; the model written as a Hugging Face folder tags the same.
         var scored = model.Transform(ml.Data.LoadFromEnumerable(test)).GetColumn<string[]>("PredictedLabel").ToArray();
         Assert.Equal(test.Select(r => tagger.Predict(r.Text).Select(w => w.Tag).ToArray()), scored);
@@ -167,6 +172,20 @@ public class TokenClassificationTests
              new TaggedEntity("LOC", "Lyon", 7, 7, 42, 46, 0.9f), new TaggedEntity("ORG", "EU", 9, 9, 52, 54, 0.9f), new TaggedEntity("MISC", "x", 10, 10, 55, 56, 0.9f)],
             TokenClassificationTransformer.EntitiesOf(tagged, text).Select(e => e with { Probability = MathF.Round(e.Probability, 4) }));
         Assert.Equal("New York", TokenClassificationTransformer.EntitiesOf(tagged)[1].Text); // without the text: the words joined
+    }
+
+    // seqeval's documented example (its README): one of two entities right on each side, 8 of 10 tags right.
+    [Fact]
+    public void TaggingMetrics_AreSeqevals()
+    {
+        string[][] gold = [["O", "O", "O", "B-MISC", "I-MISC", "I-MISC", "O"], ["B-PER", "I-PER", "O"]];
+        string[][] predicted = [["O", "O", "B-MISC", "I-MISC", "I-MISC", "I-MISC", "O"], ["B-PER", "I-PER", "O"]];
+        var m = Metrics.TaggingMetrics.Compute(gold, predicted);
+        Assert.Equal((0.5, 0.5, 0.5, 0.8, 2, 2, 10), (m.Precision, m.Recall, m.F1, m.TagAccuracy, m.Entities, m.PredictedEntities, m.Words));
+        // I-X after O or after another type opens an entity (seqeval's default mode); B-X after I-X opens a new one.
+        var loose = Metrics.TaggingMetrics.Compute([["I-PER", "I-PER", "B-PER", "O", "I-LOC"]], [["B-PER", "I-PER", "I-PER", "O", "B-LOC"]]);
+        Assert.Equal((1 / 2.0, 1 / 3.0), (loose.Precision, loose.Recall)); // gold PER 0-1, PER 2, LOC 4; predicted PER 0-2, LOC 4
+        Assert.Throws<ArgumentException>(() => Metrics.TaggingMetrics.Compute([["O"]], [["O", "O"]]));
     }
 
     // A text longer than the tokenizer's length is read in windows of whole words, one after another: with 8 tokens (6 for

@@ -164,6 +164,15 @@ public static class PretrainedCheckpoint
         return family;
     }
 
+    /// <summary>Whether a model folder's config.json names a <c>*ForTokenClassification</c> model (a tagger, read by <see cref="LoadTokenClassifierFolder"/>).</summary>
+    /// <param name="folder">A model folder.</param>
+    public static bool IsTokenClassifierFolder(string folder)
+    {
+        string config = Path.Combine(folder, "config.json");
+        try { return File.Exists(config) && Architectures(config) is [_, ..] names && names.All(a => a.EndsWith("ForTokenClassification", StringComparison.Ordinal)); }
+        catch (JsonException) { return false; } // a damaged config.json is reported by the reader that loads the folder
+    }
+
     // config.json's architectures (the task model's class), or none.
     private static List<string> Architectures(string path)
     {

@@ -84,13 +84,14 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
     /// <summary>A text's words and their tags.</summary>
     internal sealed record TaggedText(string[] Words, string[] Tags);
 
+    private List<TaggedText> Read(IDataView data, string dataName) => Read(data, Options.TextColumnName, Options.LabelColumnName, dataName);
+
     // The text and label columns' rows; every row must hold as many tags as words.
-    private List<TaggedText> Read(IDataView data, string dataName)
+    internal static List<TaggedText> Read(IDataView data, string textColumnName, string labelColumnName, string dataName)
     {
-        var o = Options;
-        var text = TokenizerTransformer.RequireText(data.Schema, o.TextColumnName);
-        DataViewSchema.Column label = data.Schema.GetColumnOrNull(o.LabelColumnName) ?? throw new ArgumentOutOfRangeException(nameof(data),
-            $"Label column '{o.LabelColumnName}' was not found in the {dataName} (columns: {string.Join(", ", data.Schema.Where(c => !c.IsHidden).Select(c => c.Name))}).");
+        var text = TokenizerTransformer.RequireText(data.Schema, textColumnName);
+        DataViewSchema.Column label = data.Schema.GetColumnOrNull(labelColumnName) ?? throw new ArgumentOutOfRangeException(nameof(data),
+            $"Label column '{labelColumnName}' was not found in the {dataName} (columns: {string.Join(", ", data.Schema.Where(c => !c.IsHidden).Select(c => c.Name))}).");
         if (label.Type is not VectorDataViewType { ItemType: TextDataViewType })
             throw new ArgumentOutOfRangeException(nameof(data), $"Label column '{label.Name}' of the {dataName} has type {label.Type}; a token classifier needs a vector of text, one tag per word.");
         var rows = new List<TaggedText>();

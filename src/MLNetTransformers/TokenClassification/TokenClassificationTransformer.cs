@@ -196,6 +196,21 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
         return entities;
     }
 
+    /// <summary>
+    /// Scores this tagger on labelled data as seqeval does (entity precision, recall and F1 for IOB2 tags, and tag accuracy):
+    /// the text column's words tagged, against the label column's tags (a vector of text, one per word).
+    /// </summary>
+    /// <param name="data">Texts and their gold tags.</param>
+    /// <param name="labelColumnName">The gold tags; null = the column the model was trained on, else <c>Label</c>.</param>
+    public Metrics.TaggingMetrics Evaluate(IDataView data, string? labelColumnName = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var rows = TokenClassificationTrainer.Read(data, InputColumnName, labelColumnName ?? LabelColumnName ?? DefaultColumnNames.Label, "evaluation data");
+        var predicted = new IReadOnlyList<string>[rows.Count];
+        Parallel.For(0, rows.Count, i => predicted[i] = Predict(string.Join(' ', rows[i].Words)).Select(w => w.Tag).ToArray());
+        return Metrics.TaggingMetrics.Compute(rows.Select(r => (IReadOnlyList<string>)r.Tags).ToArray(), predicted);
+    }
+
     /// <inheritdoc/>
     private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
 
