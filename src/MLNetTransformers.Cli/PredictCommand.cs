@@ -24,6 +24,8 @@ internal static class PredictCommand
             Console.WriteLine(new JsonObject { ["score"] = Math.Round(bi.ScoreOf(cosine), 6), ["cosine"] = Math.Round(cosine, 6) }.ToJsonString());
             return 0;
         }
+        if (TransformerModel.Parts(loaded).OfType<TokenClassification.TokenClassificationTransformer>().Any())
+            throw new UsageException($"Model '{modelPath}' is a tagger (a token classifier): tag its texts with the tag command.");
         var classifier = ModelFile.Classifier(loaded, modelPath);
         if (int8) classifier = classifier.WithInt8Inference();
         bool pairs = classifier.SecondTextColumnName is not null;

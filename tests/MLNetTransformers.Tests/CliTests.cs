@@ -357,6 +357,8 @@ public sealed class CliTests : IDisposable
         var export = Run("export-hf", "--model", model, "--out", exported);
         Assert.True(export.Code == 0, export.Err);
         Assert.Contains("BertForTokenClassification", File.ReadAllText(Path.Combine(exported, "config.json")));
+        var predicted = Run("predict", "--model", exported, "--text", "the plot");
+        Assert.Equal((2, "is a tagger"), (predicted.Code, predicted.Err.Contains("is a tagger") ? "is a tagger" : predicted.Err));
         var fromFolder = Run("evaluate", "--model", exported, "--test", train);
         Assert.Equal(LastJson(evaluated.Out).ToJsonString(), LastJson(fromFolder.Out).ToJsonString());
         var again = Run("tag", "--model", exported, "--max-tokens", "16", "--text", "the plot was great and fun");

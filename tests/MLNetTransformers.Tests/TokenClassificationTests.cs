@@ -20,6 +20,11 @@ public class TokenClassificationTests
         public string Tags { get; set; } = "";
     }
 
+    private sealed class TaggedRow
+    {
+        public string[] PredictedLabel { get; set; } = [];
+    }
+
     private sealed class VectorRow
     {
         public string Text { get; set; } = "";
@@ -66,6 +71,8 @@ public class TokenClassificationTests
         var data = ml.Data.LoadFromEnumerable(texts.Select(t => new Row { Text = t }));
         var column = tagger.Transform(data).GetColumn<string[]>("PredictedLabel").ToArray();
         Assert.Equal(texts.Select(t => tagger.Predict(t).Select(w => w.Tag).ToArray()), column);
+        var engine = ml.Model.CreatePredictionEngine<Row, TaggedRow>(tagger); // a prediction engine, as served
+        Assert.Equal(column[2], engine.Predict(new Row { Text = texts[2] }).PredictedLabel);
         string path = Path.Combine(Directory.CreateTempSubdirectory("tagger").FullName, "model.mlnt");
         try
         {
