@@ -1,3 +1,4 @@
+using CsCheck;
 using Microsoft.ML;
 using Microsoft.ML.Data;
 using MLNetTransformers.Classification;
@@ -179,6 +180,28 @@ public class TokenClassificationTests
              new TaggedEntity("LOC", "Lyon", 7, 7, 42, 46, 0.9f), new TaggedEntity("ORG", "EU", 9, 9, 52, 54, 0.9f), new TaggedEntity("MISC", "x", 10, 10, 55, 56, 0.9f)],
             TokenClassificationTransformer.EntitiesOf(tagged, text).Select(e => e with { Probability = MathF.Round(e.Probability, 4) }));
         Assert.Equal("New York", TokenClassificationTransformer.EntitiesOf(tagged)[1].Text); // without the text: the words joined
+    }
+
+    // Any text tags without error: one tagged word per whitespace-separated piece, each at its place in the text and with
+    // one of the model's tags, whatever the characters (controls, surrogates, accents, CJK, symbols) and lengths (long
+    // words, texts of many windows); the entities' offsets cut the text where their words start and end.
+    [Theory]
+    [InlineData("bert-token-classifier")]
+    [InlineData("roberta-token-classifier")]
+    public void AnyText_TagsEveryWordInPlace(string fixture)
+    {
+        var tagger = TokenClassificationTransformer.FromHuggingFaceFolder(Fixture(fixture), maxTokens: 10);
+        var chars = Gen.OneOf(Gen.Char['a', 'z'], Gen.Char[' ', '~'], Gen.Const(' '), Gen.Const('\t'), Gen.Const('\n'), Gen.Char['\u00c0', '\u024f'],
+            Gen.Char['\u4e00', '\u4e40'], Gen.Char['\u0000', '\u001f'], Gen.Char['\ud800', '\udfff'], Gen.Const('\u00a0'), Gen.Const('\u2003'));
+        Gen.String[chars, 0, 200].Sample(text =>
+        {
+            var words = tagger.Predict(text);
+            var expected = text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(expected, words.Select(w => w.Word));
+            Assert.All(words, w => Assert.Equal(w.Word, text.Substring(w.Start, w.Word.Length)));
+            Assert.All(words, w => Assert.Contains(w.Tag, tagger.Tags));
+            foreach (var e in tagger.Entities(text)) Assert.Equal(e.Text, text[e.Start..e.End]);
+        }, iter: 200, threads: 1, seed: "ezosEBohpnX1"); // one fixed sequence of cases, as the fuzz tests
     }
 
     // seqeval's documented example (its README): one of two entities right on each side, 8 of 10 tags right.
