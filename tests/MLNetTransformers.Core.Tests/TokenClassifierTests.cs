@@ -72,12 +72,14 @@ public class TokenClassifierTests
         Assert.Contains("NGramBuckets and Members", Assert.Throws<ArgumentException>(() => new TransformerTokenClassifier(Tiny() with { Members = 2 })).Message);
     }
 
-    // BertForTokenClassification (bert. prefix, old gamma/beta names, F32) and RobertaForTokenClassification (BF16 weights):
+    // BertForTokenClassification (bert. prefix, old gamma/beta names, F32), RobertaForTokenClassification (BF16 weights) and
+    // DistilBertForTokenClassification (F16 weights, its own names, no token types):
     // logits at every real position, the loss over tagged positions and its gradient for every parameter, against PyTorch.
     [Theory]
     [InlineData("bert-token-classifier", "BERT", true)]
     [InlineData("bert-token-classifier", "BERT", false)]
     [InlineData("roberta-token-classifier", "RoBERTa", true)]
+    [InlineData("distilbert-token-classifier", "DistilBERT", true)]
     public void HuggingFaceTokenClassifiers_LogitsLossAndEveryGradientMatchPyTorch(string folder, string family, bool packing)
     {
         var loaded = PretrainedCheckpoint.LoadTokenClassifierFolder(Folder(folder));

@@ -37,6 +37,7 @@ public class TokenClassificationTests
     [Theory]
     [InlineData("bert-token-classifier")]
     [InlineData("roberta-token-classifier")]
+    [InlineData("distilbert-token-classifier")]
     public void HuggingFaceTagger_TagsEachWordAtItsFirstPiece_AndSavesAndReloads(string fixture)
     {
         var ml = new MLContext(seed: 1);

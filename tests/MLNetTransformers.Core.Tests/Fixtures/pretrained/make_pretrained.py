@@ -2026,14 +2026,15 @@ V = len(VOCAB)
 
 # Token classifiers as Hugging Face's *ForTokenClassification save them (modeling_bert.py's BertForTokenClassification:
 # BertModel without its pooler, dropout, then `classifier` at every position; RobertaForTokenClassification the same
-# under roberta.): bert-token-classifier/ on the BERT checkpoint (F32, bert. prefix, old gamma/beta names) and
-# roberta-token-classifier/ on the RoBERTa one (BF16 weights, computed as stored), 5 tags. expected.json: the logits of a
+# under roberta.): bert-token-classifier/ on the BERT checkpoint (F32, bert. prefix, old gamma/beta names),
+# roberta-token-classifier/ on the RoBERTa one (BF16 weights, computed as stored) and distilbert-token-classifier/ on the
+# DistilBERT one (F16 weights, no token types; DistilBertForTokenClassification), 5 tags. expected.json: the logits of a
 # fixed batch, the loss (cross-entropy averaged over the positions with a tag; -100 at specials, padding and a word's later
 # pieces) and its gradient with respect to every parameter. Own generator, last in the file.
 g = torch.Generator().manual_seed(92)
 tags = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 r = lambda t: [round(float(v), 9) for v in t.reshape(-1).tolist()]
-for folder, model, kind in (("bert-token-classifier", bert, "bert"), ("roberta-token-classifier", roberta, "roberta")):
+for folder, model, kind in (("bert-token-classifier", bert, "bert"), ("roberta-token-classifier", roberta, "roberta"), ("distilbert-token-classifier", distilbert, "distilbert")):
     os.makedirs(folder, exist_ok=True)
     n = len(tags)
     head = nn.Linear(D, n)
@@ -2054,7 +2055,7 @@ for folder, model, kind in (("bert-token-classifier", bert, "bert"), ("roberta-t
     tensors.update({"classifier.weight": ("F32", head.weight.detach()), "classifier.bias": ("F32", head.bias.detach())})
     write_safetensors(os.path.join(folder, "model.safetensors"), tensors, {"format": "pt"})
     base = json.load(open(os.path.join(kind, "config.json")))
-    json.dump(dict(base, architectures=[{"bert": "Bert", "roberta": "Roberta"}[kind] + "ForTokenClassification"],
+    json.dump(dict(base, architectures=[{"bert": "Bert", "roberta": "Roberta", "distilbert": "DistilBert"}[kind] + "ForTokenClassification"],
                    id2label={str(i): l for i, l in enumerate(tags)}, label2id={l: i for i, l in enumerate(tags)}),
               open(os.path.join(folder, "config.json"), "w"), indent=2)
     for f in (("vocab.json", "merges.txt") if kind == "roberta" else ("vocab.txt",)):
