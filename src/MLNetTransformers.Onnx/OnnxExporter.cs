@@ -45,17 +45,7 @@ public static partial class OnnxExporter
             string prefix = TransformerClassifier.MemberPrefix(m);
             var pooled = Pool(g, Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, prefix, quantize, types), maskF, model.Config.Pooling);
             embeddings ??= SentenceVectors(g, model.Parameters, prefix, model.Config, pooled);
-            if (model.Config.Pooler) // BERT's pooler (tanh), DistilBERT's pre_classifier (ReLU), ELECTRA's classifier.dense (GELU)
-            {
-                var dense = Linear(g, model.Parameters, prefix + "pooler.dense.", pooled);
-                pooled = model.Config.PoolerActivation switch
-                {
-                    PoolerActivation.Relu => g.Node("Relu", new[] { dense }),
-                    PoolerActivation.Gelu => Activation(g, Core.Kernels.Activation.Gelu, dense),
-                    _ => g.Node("Tanh", new[] { dense }),
-                };
-                if (model.Config.PoolerNorm) pooled = LayerNorm(g, model.Parameters, pooled, prefix + "pooler.norm.", model.Config.LayerNormEps); // ModernBERT's head: dense, GELU, norm
-            }
+            if (model.Config.Pooler) pooled = PoolerHead(g, model.Parameters, prefix, model.Config, pooled); // BERT's pooler (tanh), DistilBERT's pre_classifier (ReLU), ELECTRA's classifier.dense (GELU)
             var head = Linear(g, model.Parameters, prefix + "head.", pooled);
             logits = logits is null ? head : g.Node("Add", new[] { logits, head });
         }
@@ -64,6 +54,19 @@ public static partial class OnnxExporter
         if (model.NGrams is { } bag) logits = MixWithNGrams(g, bag, logits!, ids, maskF);
         g.Output(logits!, "logits", DataType.Float, "batch", model.Config.NumClasses);
         return Model(g, model, kind, tokenizer, classNames, int8: quantize);
+    }
+
+    /// <summary>x [.., d] → the encoder's pooler: its dense layer, activation and (ModernBERT's head) norm.</summary>
+    private static string PoolerHead(OnnxGraphBuilder g, ParameterSet parameters, string prefix, TransformerConfig config, string x)
+    {
+        var dense = Linear(g, parameters, prefix + "pooler.dense.", x);
+        x = config.PoolerActivation switch
+        {
+            PoolerActivation.Relu => g.Node("Relu", new[] { dense }),
+            PoolerActivation.Gelu => Activation(g, Core.Kernels.Activation.Gelu, dense),
+            _ => g.Node("Tanh", new[] { dense }),
+        };
+        return config.PoolerNorm ? LayerNorm(g, parameters, x, prefix + "pooler.norm.", config.LayerNormEps) : x;
     }
 
     /// <summary>A standalone encoder as a featurizer: <c>embeddings</c> [batch, d_model], the pooled sentence vectors.</summary>
@@ -132,6 +135,7 @@ public static partial class OnnxExporter
         var types = TokenTypes(g, model.Config);
         var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
         var hidden = Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, int8: quantize, types: types);
+        if (model.Config.Pooler) hidden = PoolerHead(g, model.Parameters, "", model.Config, hidden); // ModernBERT's head at every position
         g.Output(Linear(g, model.Parameters, "head.", hidden), "logits", DataType.Float, "batch", "sequence", model.Outputs);
         return Model(g, model, OnnxExportKind.TokenClassifier, tokenizer, tags, int8: quantize);
     }

@@ -21,10 +21,12 @@ public class TokenClassifierTests
         new(3, 5, [1, 4, 12, 3, 5, 1, 4, 4, 7, 2, 1, 9, 2, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0],
             [-100, 2, 0, -100, 3, -100, 1, 1, 0, -100, -100, 3, -100, -100, -100]) { TokenTypeIds = [0, 0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0] };
 
-    [Fact]
-    public void EveryGradient_MatchesFiniteDifferences()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // ModernBERT's head (dense, GELU, norm) at every position before the output layer
+    public void EveryGradient_MatchesFiniteDifferences(bool head)
     {
-        var model = new TransformerTokenClassifier(Tiny(), 3);
+        var model = new TransformerTokenClassifier(head ? Tiny() with { Pooler = true, PoolerActivation = Layers.PoolerActivation.Gelu, PoolerNorm = true } : Tiny(), 3);
         GradCheck.Scramble(model.Parameters, 4, 0.2f);
         GradCheck.CheckModel(model, Batch());
     }
@@ -73,20 +75,23 @@ public class TokenClassifierTests
     }
 
     // BertForTokenClassification (bert. prefix, old gamma/beta names, F32), RobertaForTokenClassification (BF16 weights) and
-    // DistilBertForTokenClassification (F16 weights, its own names, no token types):
+    // DistilBertForTokenClassification (F16 weights, its own names, no token types) and ModernBertForTokenClassification
+    // (its head, dense + GELU + norm, at every position before the output layer):
     // logits at every real position, the loss over tagged positions and its gradient for every parameter, against PyTorch.
     [Theory]
     [InlineData("bert-token-classifier", "BERT", true)]
     [InlineData("bert-token-classifier", "BERT", false)]
     [InlineData("roberta-token-classifier", "RoBERTa", true)]
     [InlineData("distilbert-token-classifier", "DistilBERT", true)]
+    [InlineData("modernbert-token-classifier", "ModernBERT", true)]
+    [InlineData("modernbert-token-classifier", "ModernBERT", false)]
     public void HuggingFaceTokenClassifiers_LogitsLossAndEveryGradientMatchPyTorch(string folder, string family, bool packing)
     {
         var loaded = PretrainedCheckpoint.LoadTokenClassifierFolder(Folder(folder));
         Assert.Equal(family, loaded.Family.Name);
         Assert.Equal(["O", "B-PER", "I-PER", "B-LOC", "I-LOC"], loaded.Labels);
         var model = loaded.Model;
-        Assert.False(model.Config.Pooler);
+        Assert.Equal(family == "ModernBERT", model.Config.Pooler);
         model.Encoder.Packing = packing;
         var (ids, mask, root, doc) = PretrainedCheckpointTests.Expected(folder);
         using var _ = doc;
@@ -108,20 +113,30 @@ public class TokenClassifierTests
         eval.Parameters.ZeroGrad();
         PretrainedCheckpointTests.Near(root.GetProperty("loss").GetDouble(), eval.ForwardBackward(batch), 1e-4, "loss");
         // The reference names its gradients by the modules' names (gamma/beta are the checkpoint's old spelling of weight/bias).
-        PretrainedCheckpointTests.AssertEveryGradient(folder, eval.Parameters, loaded.Family, eval.Config, root.GetProperty("grads"), p => p.StartsWith("head.", StringComparison.Ordinal)
-            ? ["classifier." + p[5..]] : loaded.Family.SourceNames(p)!.Select(s => s.Replace("LayerNorm.gamma", "LayerNorm.weight").Replace("LayerNorm.beta", "LayerNorm.bias")).ToArray());
+        var head = loaded.Family.SequenceClassifier!;
+        PretrainedCheckpointTests.AssertEveryGradient(folder, eval.Parameters, loaded.Family, eval.Config, root.GetProperty("grads"), p =>
+            p.StartsWith("head.", StringComparison.Ordinal) ? ["classifier." + p[5..]]
+            : p.StartsWith("pooler.dense.", StringComparison.Ordinal) ? [head.Dense + p[13..]]
+            : p.StartsWith("pooler.norm.", StringComparison.Ordinal) ? [head.Norm + p[12..]]
+            : loaded.Family.SourceNames(p)!.Select(s => s.Replace("LayerNorm.gamma", "LayerNorm.weight").Replace("LayerNorm.beta", "LayerNorm.bias")).ToArray());
     }
 
-    [Fact]
-    public void WrittenBack_ReadsBackToTheSameWeightsAndTags()
+    [Theory]
+    [InlineData("bert-token-classifier", "BertForTokenClassification")]
+    [InlineData("modernbert-token-classifier", "ModernBertForTokenClassification")]
+    public void WrittenBack_ReadsBackToTheSameWeightsAndTags(string fixture, string architecture)
     {
-        var loaded = PretrainedCheckpoint.LoadTokenClassifierFolder(Folder("bert-token-classifier"));
+        var loaded = PretrainedCheckpoint.LoadTokenClassifierFolder(Folder(fixture));
         string dir = Directory.CreateTempSubdirectory("token-classifier").FullName;
         try
         {
-            Assert.Same(EncoderFamily.Bert, PretrainedCheckpoint.SaveTokenClassifierFolder(loaded.Model, loaded.Labels, dir));
+            Assert.Same(loaded.Family, PretrainedCheckpoint.SaveTokenClassifierFolder(loaded.Model, loaded.Labels, dir));
             using (var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "config.json"))))
-                Assert.Equal("BertForTokenClassification", config.RootElement.GetProperty("architectures")[0].GetString());
+                Assert.Equal(architecture, config.RootElement.GetProperty("architectures")[0].GetString());
+            using (var source = SafeTensorsFile.Open(Path.Combine(Folder(fixture), "model.safetensors")))
+            using (var written = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors")))
+                Assert.Equal(source.Shapes.Keys.Where(k => k.StartsWith("head.", StringComparison.Ordinal) || k.StartsWith("classifier.", StringComparison.Ordinal)).Order(),
+                    written.Shapes.Keys.Where(k => k.StartsWith("head.", StringComparison.Ordinal) || k.StartsWith("classifier.", StringComparison.Ordinal)).Order());
             var read = PretrainedCheckpoint.LoadTokenClassifierFolder(dir);
             Assert.Equal(loaded.Labels, read.Labels);
             Assert.Equal(loaded.Model.Parameters.Data, read.Model.Parameters.Data);
@@ -130,7 +145,7 @@ public class TokenClassifierTests
         finally { Directory.Delete(dir, true); }
     }
 
-    // A sequence classifier's folder is not a token classifier's, whichever reader it is given; ModernBERT's head is not read.
+    // A sequence classifier's folder is not a token classifier's, whichever reader it is given.
     [Fact]
     public void OtherTaskFolders_AreRefusedNamingTheProblem()
     {
@@ -138,8 +153,6 @@ public class TokenClassifierTests
         Assert.Contains("BertForSequenceClassification", e.Message);
         Assert.Contains("not a token classifier", e.Message);
         Assert.ThrowsAny<Exception>(() => PretrainedCheckpoint.LoadSequenceClassifierFolder(Folder("bert-token-classifier")));
-        var modern = Assert.Throws<NotSupportedException>(() => PretrainedCheckpoint.LoadTokenClassifierFolder(Folder("modernbert-classifier")));
-        Assert.Contains("token-classification head", modern.Message);
         var bare = Assert.Throws<InvalidDataException>(() => PretrainedCheckpoint.LoadTokenClassifierFolder(Folder("bert")));
         Assert.Contains("not a token classifier", bare.Message);
     }

@@ -292,17 +292,21 @@ public class ExportParityTests
 
     // A token classifier of BERT's shape (post-norm, token types, no pooler): the logits at every token under ONNX Runtime
     // equal the engine's, padded rows included (their real tokens), and the file imports back to the same weights and tags.
-    [Fact]
-    public void TokenClassifier_OnnxRuntimeMatchesManaged_AndImportsBack()
+    // ModernBERT's shape: its head (dense, GELU, norm) at every position before the output layer, no token types.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TokenClassifier_OnnxRuntimeMatchesManaged_AndImportsBack(bool modernBert)
     {
-        var model = new TransformerTokenClassifier(Small(NormPlacement.PostNorm) with { NumClasses = 5, TypeVocabSize = 2 }, 3);
+        var config = modernBert ? ModernBertShape() with { NumClasses = 5 } : Small(NormPlacement.PostNorm) with { NumClasses = 5, TypeVocabSize = 2 };
+        var model = new TransformerTokenClassifier(config, 3);
         Weights.Scramble(model.Parameters, 9);
         string[] tags = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"];
         var onnx = OnnxExporter.Export(model, tags: tags);
         foreach (var (b, t) in new[] { (1, 1), (2, 9), (3, 16) })
         {
             var (ids, mask) = RandomBatch(b, t, b + t);
-            var types = ids.Select((_, i) => i % t >= t / 2 ? 1 : 0).ToArray();
+            var types = config.TypeVocabSize > 1 ? ids.Select((_, i) => i % t >= t / 2 ? 1 : 0).ToArray() : null;
             var expected = model.Forward(new TokenBatch(b, t, ids, mask) { TokenTypeIds = types }).AsSpan(0, b * t * 5).ToArray();
             var actual = RunOrt(onnx, ids, mask, b, t, types)["logits"];
             for (int i = 0; i < expected.Length; i++)
@@ -311,8 +315,9 @@ public class ExportParityTests
         }
         // The int8 export runs and tags as the float model does at nearly every token (8-bit weights and activations).
         var (qIds, qMask) = RandomBatch(4, 16, 77);
-        var floatLogits = RunOrt(onnx, qIds, qMask, 4, 16, new int[64])["logits"];
-        var int8Logits = RunOrt(OnnxExporter.Export(model, tags: tags, quantize: true), qIds, qMask, 4, 16, new int[64])["logits"];
+        var qTypes = config.TypeVocabSize > 0 ? new int[64] : null;
+        var floatLogits = RunOrt(onnx, qIds, qMask, 4, 16, qTypes)["logits"];
+        var int8Logits = RunOrt(OnnxExporter.Export(model, tags: tags, quantize: true), qIds, qMask, 4, 16, qTypes)["logits"];
         int Arg(float[] l, int p) => Array.IndexOf(l, l.Skip(p * 5).Take(5).Max(), p * 5) - p * 5;
         var real = Enumerable.Range(0, 64).Where(p => qMask[p] == 1).ToArray();
         Assert.True(real.Count(p => Arg(floatLogits, p) == Arg(int8Logits, p)) >= 0.9 * real.Length, "int8 tags differ from float at more than a tenth of the tokens");

@@ -141,10 +141,11 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
     public Task MutatedSequenceClassifiers_LoadOrFailNamingTheFile(string fixture, int seed) =>
         MutatedTaskFolders(fixture, seed, folder => Classification.TransformerClassificationTransformer.FromHuggingFaceFolder(folder, maxTokens: 16).Model.Parameters);
 
-    // The same mutations of BertForTokenClassification and RobertaForTokenClassification folders read as taggers.
+    // The same mutations of BertForTokenClassification, RobertaForTokenClassification and ModernBertForTokenClassification folders read as taggers.
     [Theory]
     [InlineData("bert-token-classifier", 20261236)]
     [InlineData("roberta-token-classifier", 20261237)]
+    [InlineData("modernbert-token-classifier", 20261238)]
     public Task MutatedTokenClassifiers_LoadOrFailNamingTheFile(string fixture, int seed) =>
         MutatedTaskFolders(fixture, seed, folder => TokenClassification.TokenClassificationTransformer.FromHuggingFaceFolder(folder, maxTokens: 16).Model.Parameters);
 

@@ -38,6 +38,7 @@ public class TokenClassificationTests
     [InlineData("bert-token-classifier")]
     [InlineData("roberta-token-classifier")]
     [InlineData("distilbert-token-classifier")]
+    [InlineData("modernbert-token-classifier")] // its head (dense, GELU, norm) at every position
     public void HuggingFaceTagger_TagsEachWordAtItsFirstPiece_AndSavesAndReloads(string fixture)
     {
         var ml = new MLContext(seed: 1);
@@ -150,6 +151,29 @@ public class TokenClassificationTests
             var read = TokenClassificationTransformer.FromHuggingFaceFolder(dir, maxTokens: 16);
             Assert.Equal(tagger.Tags, read.Tags);
             Assert.Equal(scored, test.Select(r => read.Predict(r.Text).Select(w => w.Tag).ToArray()));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    // A bare ModernBERT fine-tuned as a tagger gets its family's token head (dense, GELU, norm) newly initialised, as
+    // ModernBertForTokenClassification starts, and is written back as one that reads back to the same tags.
+    [Fact]
+    public void Trainer_GivesModernBertItsOwnTokenHead_AndWritesItBack()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = Tagged(200, 7).Select(r => new VectorRow { Text = r.Text, Label = r.Tags.Split(' ') }).ToArray();
+        var tagger = ml.MulticlassClassification.Trainers.TokenClassifier(new TransformerClassifierOptions
+        {
+            Pretrained = PretrainedEncoder.FromHuggingFaceFolder(Fixture("modernbert"), maxTokens: 16), Epochs = 2, BatchSize = 16, LearningRate = 3e-3f, Seed = 3,
+        }).Fit(ml.Data.LoadFromEnumerable(rows));
+        Assert.True(tagger.Model.Config.Pooler && tagger.Model.Config.PoolerNorm);
+        string dir = Directory.CreateTempSubdirectory("modernbert-tagger").FullName;
+        try
+        {
+            tagger.SaveHuggingFaceFolder(dir);
+            Assert.Contains("ModernBertForTokenClassification", File.ReadAllText(Path.Combine(dir, "config.json")));
+            var read = TokenClassificationTransformer.FromHuggingFaceFolder(dir, maxTokens: 16);
+            foreach (var r in rows.Take(20)) Assert.Equal(tagger.Predict(r.Text), read.Predict(r.Text));
         }
         finally { Directory.Delete(dir, recursive: true); }
     }

@@ -4,7 +4,9 @@ namespace MLNetTransformers.Core.Models;
 /// Token classification (named entities, parts of speech), as Hugging Face's <c>*ForTokenClassification</c>: a
 /// <see cref="TransformerEncoder"/> (parameter names as in <see cref="TransformerClassifier"/>, so a pretrained encoder
 /// loads into it), dropout of the encoder's rate on its states, and a linear head <c>head</c> [classes, d] at every
-/// position. Trained with cross-entropy over the positions that have a target (−100 elsewhere: padding, special tokens
+/// position. With <see cref="TransformerConfig.Pooler"/> the encoder's pooler (dense, activation, and norm with
+/// <see cref="TransformerConfig.PoolerNorm"/>) first runs at every position: ModernBERT's token classifier puts its head
+/// there. Trained with cross-entropy over the positions that have a target (−100 elsewhere: padding, special tokens
 /// and a word's pieces after its first), averaged over them.
 /// </summary>
 public sealed class TransformerTokenClassifier : TokenPredictionModel
@@ -44,9 +46,17 @@ public sealed class TransformerTokenClassifier : TokenPredictionModel
     /// <summary>The encoder.</summary>
     public TransformerEncoder Encoder { get; }
 
-    private protected override float[] Hidden(TokenBatch batch, bool[]? padding, bool training) =>
-        _dropout.Forward(Encoder.Forward(batch.Ids, batch.TokenTypeIds, batch.BatchSize, batch.SeqLen, padding, training), batch.BatchSize * batch.SeqLen * Config.ModelDim, training);
+    private protected override float[] Hidden(TokenBatch batch, bool[]? padding, bool training)
+    {
+        int n = batch.BatchSize * batch.SeqLen;
+        var hidden = Encoder.Forward(batch.Ids, batch.TokenTypeIds, batch.BatchSize, batch.SeqLen, padding, training);
+        if (Encoder.Pooler is { } head) hidden = head.Forward(hidden, n); // every position, padding too (it has no target)
+        return _dropout.Forward(hidden, n * Config.ModelDim, training);
+    }
 
-    private protected override void HiddenBackward(float[] dhidden, int batch, int seqLen) =>
-        Encoder.Backward(_dropout.Backward(dhidden, batch * seqLen * Config.ModelDim), batch, seqLen);
+    private protected override void HiddenBackward(float[] dhidden, int batch, int seqLen)
+    {
+        var d = _dropout.Backward(dhidden, batch * seqLen * Config.ModelDim);
+        Encoder.Backward(Encoder.Pooler is { } head ? head.Backward(d) : d, batch, seqLen);
+    }
 }

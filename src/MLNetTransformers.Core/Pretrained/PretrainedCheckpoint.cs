@@ -102,9 +102,8 @@ public static class PretrainedCheckpoint
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
         string configPath = Path.Combine(folder, "config.json");
         var (family, config) = ReadConfig(configPath);
-        // ModernBERT's token classifier puts its head (dense, activation, norm) before the output layer; that is not read.
-        if (family.SequenceClassifier is { Norm: not null })
-            throw new NotSupportedException($"Model folder '{folder}': {family.Name}'s token-classification head (a dense layer and a norm before 'classifier') is not read; its encoder is (fine-tune it with a new head).");
+        // ModernBERT's token classifier runs its head (dense, activation, norm) at every position before the output layer.
+        var head = family.SequenceClassifier is { Norm: not null } own ? own : null;
         // A folder of another task (a sequence classifier's head reads the same 'classifier' tensor name) is refused by its class.
         if (Architectures(configPath).FirstOrDefault(a => !a.EndsWith("ForTokenClassification", StringComparison.Ordinal)) is { } other)
             throw new InvalidDataException($"Model config '{configPath}' names {other}: it is not a token classifier (a *ForTokenClassification model).");
@@ -113,21 +112,30 @@ public static class PretrainedCheckpoint
         return WithWeights(folder, tensors =>
         {
             int d = config.ModelDim;
-            foreach (var (source, shape) in new[] { (TokenClassifierOutput + "weight", new[] { labels.Count, d }), (TokenClassifierOutput + "bias", new[] { labels.Count }) })
+            var names = new Resolver(family, tensors);
+            var expected = new List<(string, int[])> { (TokenClassifierOutput + "weight", [labels.Count, d]), (TokenClassifierOutput + "bias", [labels.Count]) };
+            if (head is not null) expected.Add((head.Dense + "weight", [d, d]));
+            foreach (var (source, shape) in expected)
             {
                 if (!tensors.Shapes.TryGetValue(source, out var found))
                     throw new InvalidDataException($"'{tensors.Source}' lacks the tensor '{source}' of a {family.Name} token classifier (shape [{string.Join(", ", shape)}]).");
                 if (!found.SequenceEqual(shape))
                     throw new InvalidDataException($"'{tensors.Source}': tensor '{source}' is [{string.Join(", ", found)}]; {labels.Count} labels of width {d} need [{string.Join(", ", shape)}].");
             }
-            var classifierConfig = new ClassifierConfig(config with { Pooler = false }) { NumClasses = labels.Count };
+            var classifierConfig = new ClassifierConfig(config with
+            {
+                Pooler = head is not null, PoolerActivation = head?.Activation ?? config.PoolerActivation, PoolerNorm = head is not null,
+            }) { NumClasses = labels.Count };
             classifierConfig.Validate();
             string src = $"'{tensors.Source}'";
             EnsureRoom(tensors, classifierConfig, ModelKind.TokenClassifier, src, "a token classifier");
             var model = new TransformerTokenClassifier(classifierConfig);
-            var names = new Resolver(family, tensors);
-            var used = Fill(model.Parameters, p => p.StartsWith("head.", StringComparison.Ordinal) ? [TokenClassifierOutput + p["head.".Length..]] : family.SourceNames(p),
-                family, names, tensors, src, classifierConfig);
+            string[]? Source(string p) =>
+                p.StartsWith("head.", StringComparison.Ordinal) ? [TokenClassifierOutput + p["head.".Length..]]
+                : head is not null && p.StartsWith("pooler.dense.", StringComparison.Ordinal) ? [head.Dense + p["pooler.dense.".Length..]]
+                : head is not null && p.StartsWith("pooler.norm.", StringComparison.Ordinal) ? [head.Norm + p["pooler.norm.".Length..]]
+                : family.SourceNames(p);
+            var used = Fill(model.Parameters, Source, family, names, tensors, src, classifierConfig);
             Unused(tensors, used, names, family, poolerRead: false, src);
             return new LoadedTokenClassifier(model, family, labels);
         });
@@ -146,13 +154,17 @@ public static class PretrainedCheckpoint
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(labels);
         var family = EncoderFamily.For(model.Config);
-        if (family.SequenceClassifier is not { Norm: null } head)
-            throw new NotSupportedException($"This token classifier cannot be written as a {family.Name} token classifier: that family's head is not this one.");
+        var head = family.SequenceClassifier!;
+        // The family's token head: the output layer alone, or (ModernBERT's) its dense layer, activation and norm before it.
+        bool ownHead = head.Norm is not null;
+        var c = model.Config;
+        if (c.Pooler != ownHead || (ownHead && (c.PoolerActivation != head.Activation || !c.PoolerNorm)))
+            throw new NotSupportedException($"This token classifier cannot be written as a {family.Name} token classifier: {(ownHead ? $"{family.Name}'s head runs a dense layer with {head.Activation} and a norm at every position" : "that family's head is the output layer alone")}, and this model's {(c.Pooler ? "runs one" : "does not")}.");
         if (labels.Count != model.Outputs) throw new ArgumentException($"The model has {model.Outputs} tags and {labels.Count} labels were given.", nameof(labels));
         var config = family.WriteConfig(model.Encoder.Config);
         config["architectures"] = new JsonArray(head.Architecture.Replace("ForSequenceClassification", "ForTokenClassification", StringComparison.Ordinal));
         WriteLabels(config, labels);
-        var tensors = Tensors(model.Encoder.Copy().Parameters, family, family.Prefix, null, model.Encoder.Config);
+        var tensors = Tensors(model.Encoder.Copy().Parameters, family, family.Prefix, ownHead ? head : null, model.Encoder.Config);
         foreach (var part in new[] { "weight", "bias" })
         {
             var p = model.Parameters["head." + part];

@@ -188,8 +188,13 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
             if (tokenizer.MaxTokens > init.Config.MaxLength)
                 throw new ArgumentException($"InitialModel handles {init.Config.MaxLength} positions; MaxTokens is {tokenizer.MaxTokens}.");
             // The encoder without its pooler and sentence-transformers' Dense module, which token classification does not read;
-            // a checkpoint is fine-tuned with the dropout it was trained with.
-            var config = new ClassifierConfig(init.Config.Shape() with { SentenceDense = 0, Pooler = false })
+            // a family whose token classifier has a head of its own (ModernBERT's dense, activation and norm at every position)
+            // gets it newly initialised, as its *ForTokenClassification starts; a checkpoint is fine-tuned with the dropout it
+            // was trained with.
+            var shape = init.Config.Shape() with { SentenceDense = 0, Pooler = false };
+            if (o.Pretrained is not null && Core.Pretrained.EncoderFamily.For(shape).SequenceClassifier is { Norm: not null } head)
+                shape = shape with { Pooler = true, PoolerActivation = head.Activation, PoolerNorm = true };
+            var config = new ClassifierConfig(shape)
             {
                 NumClasses = tags, Dropout = o.Pretrained is null ? o.Dropout : init.Config.Dropout,
             };

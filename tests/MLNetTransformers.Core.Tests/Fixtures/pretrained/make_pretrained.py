@@ -2064,3 +2064,28 @@ for folder, model, kind in (("bert-token-classifier", bert, "bert"), ("roberta-t
     grads.update({"classifier.weight": r(head.weight.grad), "classifier.bias": r(head.bias.grad)})
     json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(), "labels": labels.tolist(),
                "logits": r(logits.detach()), "loss": float(loss), "grads": grads}, open(os.path.join(folder, "expected.json"), "w"))
+
+# ModernBertForTokenClassification (modernbert-token-classifier/, under model.): its head (head.dense without a bias, GELU,
+# head.norm without a bias) at every position, dropout, then classifier; 5 tags. expected.json: the logits, the loss over
+# tagged positions and every gradient. Own seeds, last in the file.
+torch.manual_seed(93)
+tok_model = ModernBert()
+randomize_modernbert(tok_model); round_to(tok_model, torch.float32)
+g = torch.Generator().manual_seed(94)
+tok_head = {k: nn.Parameter(v) for k, v in {"head.dense.weight": rnd(D, D), "head.norm.weight": 1 + rnd(D, s=0.2), "classifier.weight": rnd(5, D), "classifier.bias": rnd(5, s=0.1)}.items()}
+mask = (modernbert_ids != 0).long()
+labels = torch.full_like(modernbert_ids, -100)
+labels[0, 1:11] = torch.tensor([0, 1, 2, 0, 3, 4, 0, 0, 1, 2]); labels[1, 1:5] = torch.tensor([3, 4, 0, 0]); labels[2, 1:9:2] = torch.tensor([1, 0, 3, 0])
+hidden, _ = tok_model(modernbert_ids, mask, torch.zeros_like(modernbert_ids))
+h = torch.nn.functional.layer_norm(gelu(hidden @ tok_head["head.dense.weight"].T), (D,), tok_head["head.norm.weight"], None, 1e-5)
+logits = h @ tok_head["classifier.weight"].T + tok_head["classifier.bias"]
+loss = nn.functional.cross_entropy(logits.reshape(-1, 5), labels.reshape(-1), ignore_index=-100)
+loss.backward()
+r = lambda t: [round(float(v), 9) for v in t.reshape(-1).tolist()]
+grads = {n0: r(p.grad) for n0, p in tok_model.named_parameters()}
+grads.update({k: r(v.grad) for k, v in tok_head.items()})
+task_folder("modernbert-token-classifier", "model.", tok_model, {k: v.detach() for k, v in tok_head.items()},
+            dict(modernbert_config, architectures=["ModernBertForTokenClassification"], id2label={str(i): t for i, t in enumerate(tags)}, label2id={t: i for i, t in enumerate(tags)}),
+            {"input_ids": modernbert_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(modernbert_ids).tolist(), "labels": labels.tolist(),
+             "logits": r(logits.detach()), "loss": float(loss), "grads": grads})
+open(os.path.join("modernbert-token-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
