@@ -243,19 +243,24 @@ public class TokenClassificationTests
         Assert.Throws<ArgumentException>(() => Metrics.TaggingMetrics.Compute([["O"]], [["O", "O"]]));
     }
 
-    // A text longer than the tokenizer's length is read in windows of whole words, one after another: with 8 tokens (6 for
-    // words), ten one-piece words are tagged as the first six and the last four are when tagged alone.
+    // A text longer than the tokenizer's length is tagged in windows of whole words overlapping by up to half a window, each
+    // word in the window where it has the most context: with 8 tokens (6 for words), ten one-piece words are read in the
+    // windows 0-5, 3-8 and 6-9; words 0-4 take the first's tags (4 ties between the first two), 5-7 the second's, 8-9 the third's.
     [Fact]
-    public void LongTexts_AreTaggedInWindowsOfWholeWords()
+    public void LongTexts_AreTaggedInOverlappingWindows_EachWordWithItsWidestContext()
     {
         var tagger = TokenClassificationTransformer.FromHuggingFaceFolder(Fixture("bert-token-classifier"), maxTokens: 8);
         const string text = "the film was great and fun i loved it so";
+        var tokens = new WordTokens(tagger.Tokenizer, [text.Split(' ')], overlap: true);
+        Assert.Equal([new WordTokens.Window(0, 0, 6), new WordTokens.Window(0, 3, 6), new WordTokens.Window(0, 6, 4)], tokens.Windows);
+        Assert.Equal([0, 0, 0, 0, 0, 1, 1, 1, 2, 2], tokens.Reading[0]);
         var all = tagger.Predict(text);
-        Assert.Equal(10, all.Count);
-        var windows = tagger.Predict("the film was great and fun").Concat(tagger.Predict("i loved it so")).ToArray();
-        Assert.Equal(windows.Select(w => (w.Tag, w.Probability)), all.Select(w => (w.Tag, w.Probability)));
+        var windows = new[] { tagger.Predict("the film was great and fun"), tagger.Predict("great and fun i loved it"), tagger.Predict("i loved it so") };
+        var expected = tokens.Reading[0].Select((k, w) => windows[k][w - tokens.Windows[k].FirstWord]).ToArray();
+        Assert.Equal(expected.Select(w => (w.Word, w.Tag)), all.Select(w => (w.Word, w.Tag)));
+        Assert.All(expected.Zip(all), p => Assert.Equal(p.First.Probability, p.Second.Probability, 1e-5)); // one batch of three windows against each alone
         Assert.Equal(text.IndexOf("loved", StringComparison.Ordinal), all[7].Start);
-        Assert.NotEqual(tagger.Predict("film was great and fun i")[0].Probability, all[1].Probability); // a word's window is its context
+        Assert.NotEqual(windows[0][3].Probability, windows[1][0].Probability); // a word's window is its context
     }
 
     // Training reads a long row in the same windows: each window's words carry their own tags at their first pieces.

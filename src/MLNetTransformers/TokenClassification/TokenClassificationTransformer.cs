@@ -23,7 +23,8 @@ public sealed record TaggedEntity(string Type, string Text, int FirstWord, int L
 /// <summary>
 /// Tags every word of a text (named entities, parts of speech), as Hugging Face's <c>token-classification</c> pipeline:
 /// the words are the text's whitespace-separated pieces, each tagged at its first token; a text longer than the tokenizer's
-/// length is read in windows of whole words, one after another. As an ML.NET transformer it adds
+/// length is read in windows of whole words overlapping by up to half a window, each word in the window that gives it the
+/// most context. As an ML.NET transformer it adds
 /// <c>{output}</c> (default <c>PredictedLabel</c>), a vector of text with one tag per word. Made by
 /// <see cref="TokenClassificationTrainer"/>, or from a Hugging Face <c>*ForTokenClassification</c> folder
 /// (<see cref="FromHuggingFaceFolder"/>); saved with <c>TransformerModel.Save</c>.
@@ -131,7 +132,7 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
     {
         var (words, starts) = WordTokens.Split(text);
         if (words.Length == 0) return [];
-        var tokens = new WordTokens(Tokenizer, [words]);
+        var tokens = new WordTokens(Tokenizer, [words], overlap: true);
         int windows = tokens.Windows.Count, classes = Model.Outputs;
         var (ids, mask) = (new int[windows * Tokenizer.MaxTokens], new int[windows * Tokenizer.MaxTokens]);
         var batch = Batcher.Pack(tokens.Encoded, Enumerable.Range(0, windows).ToArray(), ids, mask, null);
@@ -144,15 +145,12 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
             return p;
         });
         var tagged = new TaggedWord[words.Length];
-        for (int k = 0; k < windows; k++)
+        for (int w = 0; w < words.Length; w++)
         {
-            var (_, firstWord, count) = tokens.Windows[k];
-            for (int j = 0; j < count; j++)
-            {
-                var row = probabilities.AsSpan((k * t + tokens.FirstPieces[k][j]) * classes, classes);
-                int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row), w = firstWord + j;
-                tagged[w] = new TaggedWord(words[w], starts[w], Tags[best], row[best]);
-            }
+            int k = tokens.Reading[0][w];
+            var row = probabilities.AsSpan((k * t + tokens.FirstPieces[k][w - tokens.Windows[k].FirstWord]) * classes, classes);
+            int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
+            tagged[w] = new TaggedWord(words[w], starts[w], Tags[best], row[best]);
         }
         return tagged;
     }

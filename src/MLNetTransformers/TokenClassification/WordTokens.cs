@@ -5,15 +5,17 @@ namespace MLNetTransformers.TokenClassification;
 /// (<c>is_split_into_words</c>): each word tokenized on its own (byte-level BPE words with the space before them, as
 /// RoBERTa's <c>add_prefix_space</c>), laid out <c>[CLS] pieces… [SEP]</c>; a word's tag belongs to its first piece. A word
 /// with no piece (characters the tokenizer drops) reads as the unknown token, so every word has one. A text whose pieces
-/// do not fit <see cref="TextTokenizer.MaxTokens"/> is read in windows of whole words, one after another (a word longer than
-/// a window alone has its pieces cut), so every word is read.
+/// do not fit <see cref="TextTokenizer.MaxTokens"/> is read in windows of whole words (a word longer than a window alone has
+/// its pieces cut), so every word is read: one after another for training, or overlapping by up to half a window for
+/// tagging, where each word is read in the window that gives it the most context (<see cref="Reading"/>).
 /// </summary>
 internal sealed class WordTokens
 {
     /// <summary>Encodes rows of words, each in as many windows as its pieces need.</summary>
     /// <param name="tokenizer">The model's tokenizer.</param>
     /// <param name="rows">Each row's words.</param>
-    public WordTokens(TextTokenizer tokenizer, IReadOnlyList<string[]> rows)
+    /// <param name="overlap">Windows overlap by up to half a window (tagging); else they follow one another (training).</param>
+    public WordTokens(TextTokenizer tokenizer, IReadOnlyList<string[]> rows, bool overlap = false)
     {
         int max = tokenizer.MaxTokens, budget = max - 2;
         var pieces = new int[rows.Count][][];
@@ -27,6 +29,11 @@ internal sealed class WordTokens
                 int start = w, used = 0;
                 while (w < n && (w == start || used + pieces[i][w].Length <= budget)) used += pieces[i][w++].Length;
                 windows.Add(new Window(i, start, w - start));
+                if (!overlap || w == n) continue;
+                // The next window starts where the words left to the end of this one take at most half a window.
+                int next = w, tail = 0;
+                while (next - 1 > start && tail + pieces[i][next - 1].Length <= budget / 2) tail += pieces[i][--next].Length;
+                w = next;
             }
             while (w < n);
         }
@@ -52,7 +59,24 @@ internal sealed class WordTokens
         Windows = windows;
         Encoded = new EncodedTexts(max, ids, lengths);
         Windowed = rows.Count == 0 ? 0 : windows.Count - rows.Count;
+        // Each word is read where it has the most context on its poorer side (the first such window on a tie).
+        var reading = rows.Select(r => new (int Window, int Context)[r.Length]).ToArray();
+        foreach (var r in reading) Array.Fill(r, (-1, -1));
+        for (int k = 0; k < windows.Count; k++)
+        {
+            var (row, firstWord, words) = windows[k];
+            int real = lengths[k] - 2;
+            for (int j = 0; j < words; j++)
+            {
+                int before = FirstPieces[k][j] - 1, context = Math.Min(before, Math.Max(0, real - before - pieces[row][firstWord + j].Length));
+                if (context > reading[row][firstWord + j].Context) reading[row][firstWord + j] = (k, context);
+            }
+        }
+        Reading = reading.Select(r => r.Select(x => x.Window).ToArray()).ToArray();
     }
+
+    /// <summary>Each row's words' window to read them in: the one where the word has the most pieces on its poorer side.</summary>
+    public int[][] Reading { get; }
 
     /// <summary>A run of one row's words read as one sequence.</summary>
     /// <param name="Row">The row.</param>
