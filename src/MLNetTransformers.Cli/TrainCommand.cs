@@ -73,10 +73,10 @@ internal static class TrainCommand
         var (train, cols) = TsvData.Load(ml, trainPath, textCol, labelCol, needLabel: true, labelKind, text2Col);
         IDataView? valid = validPath is null ? null : TsvData.Load(ml, validPath, cols.Text, cols.Label, needLabel: true, labelKind, cols.Text2).Data;
         (options.TextColumnName, options.LabelColumnName, options.SecondTextColumnName) = (cols.Text, cols.Label!, cols.Text2);
-        if (tag) return TrainTagger(ml, flags, options, train, valid, modelPath);
-        if (valid is not null) options.ValidationSet = binary || regression ? valid : ml.Transforms.Conversion.MapValueToKey(cols.Label).Fit(train).Transform(valid);
         using var cancel = Interrupt.OnFirstCtrlC("\nstopping after this step (Ctrl+C again to kill)...");
         options.CancellationToken = cancel.Token;
+        if (tag) return TrainTagger(ml, flags, options, train, valid, modelPath);
+        if (valid is not null) options.ValidationSet = binary || regression ? valid : ml.Transforms.Conversion.MapValueToKey(cols.Label).Fit(train).Transform(valid);
         if (biEncoder) return TrainBiEncoder(ml, flags, options, train, modelPath);
         var trainer = flags.Validated(() => binary ? ml.BinaryClassification.Trainers.TransformerClassifier(options)
             : regression ? ml.Regression.Trainers.TransformerRegressor(options) : ml.MulticlassClassification.Trainers.TransformerClassifier(options));
@@ -111,8 +111,6 @@ internal static class TrainCommand
     {
         var words = ml.Transforms.Text.TokenizeIntoWords(options.LabelColumnName, options.LabelColumnName, [' ']).Fit(train);
         if (valid is not null) options.ValidationSet = words.Transform(valid);
-        using var cancel = Interrupt.OnFirstCtrlC("\nstopping after this step (Ctrl+C again to kill)...");
-        options.CancellationToken = cancel.Token;
         var tagger = flags.Validated(() => ml.MulticlassClassification.Trainers.TokenClassifier(options)).Fit(words.Transform(train));
         TransformerModel.Save(ml, new TransformerChain<ITransformer>(tagger), train.Schema, modelPath);
         var s = tagger.TrainingSummary!;

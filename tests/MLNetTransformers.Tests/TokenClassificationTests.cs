@@ -253,10 +253,10 @@ public class TokenClassificationTests
         const string text = "the film was great and fun i loved it so";
         var tokens = new WordTokens(tagger.Tokenizer, [text.Split(' ')], overlap: true);
         Assert.Equal([new WordTokens.Window(0, 0, 6), new WordTokens.Window(0, 3, 6), new WordTokens.Window(0, 6, 4)], tokens.Windows);
-        Assert.Equal([0, 0, 0, 0, 0, 1, 1, 1, 2, 2], tokens.Reading[0]);
+        Assert.Equal([0, 0, 0, 0, 0, 1, 1, 1, 2, 2], tokens.Reading![0]);
         var all = tagger.Predict(text);
         var windows = new[] { tagger.Predict("the film was great and fun"), tagger.Predict("great and fun i loved it"), tagger.Predict("i loved it so") };
-        var expected = tokens.Reading[0].Select((k, w) => windows[k][w - tokens.Windows[k].FirstWord]).ToArray();
+        var expected = tokens.Reading![0].Select((k, w) => windows[k][w - tokens.Windows[k].FirstWord]).ToArray();
         Assert.Equal(expected.Select(w => (w.Word, w.Tag)), all.Select(w => (w.Word, w.Tag)));
         Assert.All(expected.Zip(all), p => Assert.Equal(p.First.Probability, p.Second.Probability, 1e-5)); // one batch of three windows against each alone
         Assert.Equal(text.IndexOf("loved", StringComparison.Ordinal), all[7].Start);

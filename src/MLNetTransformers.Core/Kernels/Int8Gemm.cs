@@ -32,12 +32,11 @@ internal sealed unsafe class Int8Gemm : IParallelWork
     private float* _scales;     // per output channel
     private int* _sums;         // Σ w_q per output channel
 
-    /// <summary>The kernels, fastest first; each gives the same exact integer sums.</summary>
+    /// <summary>The kernels, fastest first (the first this CPU runs is the default); each gives the same exact integer sums.</summary>
     internal enum Kernel { Vnni, Avx512Widening, Avx2Widening, Scalar }
 
     /// <summary>The kernel used: VNNI where the CPU has it, else widening multiply-adds on AVX-512BW's or AVX2's vectors, else scalar code (tests switch it).</summary>
-    internal static Kernel Path { get; set; } =
-        AvxVnni.IsSupported ? Kernel.Vnni : Avx512BW.IsSupported ? Kernel.Avx512Widening : Avx2.IsSupported ? Kernel.Avx2Widening : Kernel.Scalar;
+    internal static Kernel Path { get; set; } = Enum.GetValues<Kernel>().First(IsSupported);
 
     /// <summary>Whether this CPU runs <paramref name="kernel"/>.</summary>
     internal static bool IsSupported(Kernel kernel) => kernel switch

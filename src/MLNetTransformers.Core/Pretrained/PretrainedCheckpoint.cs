@@ -66,14 +66,7 @@ public static class PretrainedCheckpoint
                 head.Add((norm + "weight", "pooler.norm.weight", [d]));
                 if (config.NormBiases) head.Add((norm + "bias", "pooler.norm.bias", [d]));
             }
-            // The head's shapes are checked before anything is allocated: id2label cannot make it larger than the file holds.
-            foreach (var (source, _, shape) in head)
-            {
-                if (!tensors.Shapes.TryGetValue(source, out var found))
-                    throw new InvalidDataException($"'{tensors.Source}' lacks the tensor '{source}' of a {family.Name} sequence classifier (shape [{string.Join(", ", shape)}]).");
-                if (!found.SequenceEqual(shape))
-                    throw new InvalidDataException($"'{tensors.Source}': tensor '{source}' is [{string.Join(", ", found)}]; {labels.Count} labels of width {d} need [{string.Join(", ", shape)}].");
-            }
+            RequireHead(tensors, head.Select(h => (h.Item1, h.Item3)), $"a {family.Name} sequence classifier", labels.Count, d);
             // The classifier is filled in place: its encoder's tensors by the family's names, the head's by the task model's.
             var classifierConfig = new ClassifierConfig(config with
             {
@@ -115,13 +108,7 @@ public static class PretrainedCheckpoint
             var names = new Resolver(family, tensors);
             var expected = new List<(string, int[])> { (TokenClassifierOutput + "weight", [labels.Count, d]), (TokenClassifierOutput + "bias", [labels.Count]) };
             if (head is not null) expected.Add((head.Dense + "weight", [d, d]));
-            foreach (var (source, shape) in expected)
-            {
-                if (!tensors.Shapes.TryGetValue(source, out var found))
-                    throw new InvalidDataException($"'{tensors.Source}' lacks the tensor '{source}' of a {family.Name} token classifier (shape [{string.Join(", ", shape)}]).");
-                if (!found.SequenceEqual(shape))
-                    throw new InvalidDataException($"'{tensors.Source}': tensor '{source}' is [{string.Join(", ", found)}]; {labels.Count} labels of width {d} need [{string.Join(", ", shape)}].");
-            }
+            RequireHead(tensors, expected, $"a {family.Name} token classifier", labels.Count, d);
             var classifierConfig = new ClassifierConfig(config with
             {
                 Pooler = head is not null, PoolerActivation = head?.Activation ?? config.PoolerActivation, PoolerNorm = head is not null,
@@ -202,6 +189,19 @@ public static class PretrainedCheckpoint
 
     // Every *ForTokenClassification read here names its output layer so, outside the encoder's prefix.
     private const string TokenClassifierOutput = "classifier.";
+
+    // A task head's tensors, present with their shapes, checked before anything is allocated: id2label cannot make a head
+    // larger than the file holds.
+    private static void RequireHead(ITensorSource tensors, IEnumerable<(string Source, int[] Shape)> head, string what, int labels, int d)
+    {
+        foreach (var (source, shape) in head)
+        {
+            if (!tensors.Shapes.TryGetValue(source, out var found))
+                throw new InvalidDataException($"'{tensors.Source}' lacks the tensor '{source}' of {what} (shape [{string.Join(", ", shape)}]).");
+            if (!found.SequenceEqual(shape))
+                throw new InvalidDataException($"'{tensors.Source}': tensor '{source}' is [{string.Join(", ", found)}]; {labels} labels of width {d} need [{string.Join(", ", shape)}].");
+        }
+    }
 
     // config.json's id2label in id order ("0", "1", … all present), or LABEL_i for num_labels when it has none.
     private static List<string> ReadLabels(string path)

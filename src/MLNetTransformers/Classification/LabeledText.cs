@@ -65,13 +65,8 @@ internal sealed class LabeledText
     /// </summary>
     public LabeledText? SplitOff(double fraction, int minimumRows, ulong seed)
     {
-        int n = Texts.Count, take = (int)Math.Round(n * fraction);
-        if (take < minimumRows || n - take < minimumRows) return null;
-        var rng = Core.Kernels.DeterministicRandom.Derive(seed, 7919);
-        var order = Enumerable.Range(0, n).ToArray();
-        rng.Shuffle(order.AsSpan());
-        var held = new bool[n];
-        foreach (int i in order.AsSpan(0, take)) held[i] = true;
+        int n = Texts.Count;
+        if (HeldOut(n, fraction, minimumRows, seed) is not { } held) return null;
         var split = new LabeledText { Seconds = Seconds is null ? null : new(), Targets = Targets is null ? null : new() };
         var (texts, labels, seconds, targets) = (Texts.ToArray(), Labels.ToArray(), Seconds?.ToArray(), Targets?.ToArray());
         Texts.Clear(); Labels.Clear(); Seconds?.Clear(); Targets?.Clear();
@@ -83,6 +78,22 @@ internal sealed class LabeledText
             to.Targets?.Add(targets![i]);
         }
         return split;
+    }
+
+    /// <summary>
+    /// Which of <paramref name="count"/> rows a random <paramref name="fraction"/> holds out (the same rows for the same seed),
+    /// or null when either side would have fewer than <paramref name="minimumRows"/>.
+    /// </summary>
+    internal static bool[]? HeldOut(int count, double fraction, int minimumRows, ulong seed)
+    {
+        int take = (int)Math.Round(count * fraction);
+        if (take < minimumRows || count - take < minimumRows) return null;
+        var rng = Core.Kernels.DeterministicRandom.Derive(seed, 7919);
+        var order = Enumerable.Range(0, count).ToArray();
+        rng.Shuffle(order.AsSpan());
+        var held = new bool[count];
+        foreach (int i in order.AsSpan(0, take)) held[i] = true;
+        return held;
     }
 
     /// <summary>Reads the rows: <paramref name="second"/> makes them pairs; <paramref name="regression"/> reads real-valued targets.</summary>

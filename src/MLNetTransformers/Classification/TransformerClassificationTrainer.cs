@@ -157,8 +157,7 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
         var o = Options;
         if ((o.Pretrained?.Encoder ?? o.InitialModel) is { } init)
         {
-            if (!tokenizer.FitsEmbedding(init.Config.VocabSize, init.Config.VocabularyMultiple))
-                throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
+            PretrainedEncoder.RequireFits(init, tokenizer);
             // sentence-transformers' Dense module belongs to the sentence embeddings, not to a sequence classifier.
             var encoderShape = init.Config.Shape() with { SentenceDense = 0 };
             // A checkpoint read for its first token without a pooler gets the dense layer its family's sequence classifier
@@ -173,15 +172,9 @@ public sealed class TransformerClassificationTrainer : TransformerTrainer<Transf
                 NumClasses = classes, NGramBuckets = _regression ? 0 : o.NGramBuckets, Members = o.EnsembleSize, MaxLength = Math.Max(init.Config.MaxLength, tokenizer.MaxTokens),
                 Dropout = o.Pretrained is null ? o.Dropout : init.Config.Dropout, // a checkpoint is fine-tuned with the dropout it was trained with
             };
-            if (config.MaxLength != init.Config.MaxLength)
-                throw new ArgumentException($"InitialModel handles {init.Config.MaxLength} positions; MaxTokens is {tokenizer.MaxTokens}.");
             var m = new TransformerClassifier(config, (ulong)o.Seed);
             // Every ensemble member starts from the initial encoder ("members.k.layers.0…" reads "layers.0…").
-            foreach (var t in m.Parameters.Tensors)
-            {
-                string source = init.Prefix + Regex.Replace(t.Name, @"^members\.\d+\.", "");
-                if (init.Parameters.Contains(source) && init.Parameters[source].Length == t.Length) init.Parameters[source].Value.CopyTo(t.Value);
-            }
+            PretrainedEncoder.CopyWeights(init, m.Parameters, name => Regex.Replace(name, @"^members\.\d+\.", ""));
             return m;
         }
         // Pairs from scratch get a segment embedding of two types, as BERT's.

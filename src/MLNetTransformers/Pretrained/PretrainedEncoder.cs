@@ -79,6 +79,26 @@ public sealed class PretrainedEncoder
                 System.Text.Encoding.UTF8.GetBytes(new System.Text.Json.Nodes.JsonObject { ["max_seq_length"] = Tokenizer.MaxTokens, ["do_lower_case"] = false }.ToJsonString()));
     }
 
+    /// <summary>Refuses an initial encoder (a pretrained one, or <c>InitialModel</c>) whose vocabulary or positions do not fit <paramref name="tokenizer"/>.</summary>
+    internal static void RequireFits(TransformerEncoder init, TextTokenizer tokenizer)
+    {
+        if (!tokenizer.FitsEmbedding(init.Config.VocabSize, init.Config.VocabularyMultiple))
+            throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
+        if (tokenizer.MaxTokens > init.Config.MaxLength)
+            throw new ArgumentException($"InitialModel handles {init.Config.MaxLength} positions; MaxTokens is {tokenizer.MaxTokens}.");
+    }
+
+    /// <summary>
+    /// Starts a new model from an initial encoder: each of <paramref name="target"/>'s tensors takes the encoder's tensor that
+    /// <paramref name="source"/> names (null = none), where the encoder has it at the same size; the rest keep their initial values.
+    /// </summary>
+    internal static void CopyWeights(TransformerEncoder init, Core.Layers.ParameterSet target, Func<string, string?> source)
+    {
+        foreach (var t in target.Tensors)
+            if (source(t.Name) is { } name && init.Parameters.Contains(init.Prefix + name) && init.Parameters[init.Prefix + name].Length == t.Length)
+                init.Parameters[init.Prefix + name].Value.CopyTo(t.Value);
+    }
+
     /// <summary>Whether <paramref name="folder"/> holds any of the files <see cref="TokenizerOf"/> reads.</summary>
     internal static bool HasTokenizer(string folder) => TokenizerFiles.Any(f => File.Exists(Path.Combine(folder, f)));
 

@@ -118,17 +118,15 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
 
     private static string Shorten(string s) => s.Length > 60 ? s[..60] + "…" : s;
 
-    // A random share of the rows held out for validation (none when either side would have fewer than 20 rows).
+    // A random share of the rows held out for validation, as the classifier holds them out (none when either side would
+    // have fewer than 20 rows).
     private static List<TaggedText>? SplitOff(List<TaggedText> rows, double fraction, ulong seed)
     {
-        int take = (int)Math.Round(rows.Count * fraction);
-        if (take < 20 || rows.Count - take < 20) return null;
-        var rng = DeterministicRandom.Derive(seed, 7919);
-        var order = Enumerable.Range(0, rows.Count).ToArray();
-        rng.Shuffle(order.AsSpan());
-        var held = order.Take(take).Order().ToList();
-        var split = held.Select(i => rows[i]).ToList();
-        for (int k = held.Count - 1; k >= 0; k--) rows.RemoveAt(held[k]);
+        if (LabeledText.HeldOut(rows.Count, fraction, minimumRows: 20, seed) is not { } held) return null;
+        var split = rows.Where((_, i) => held[i]).ToList();
+        var kept = rows.Where((_, i) => !held[i]).ToList();
+        rows.Clear();
+        rows.AddRange(kept);
         return split;
     }
 
@@ -154,26 +152,24 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
         const int bs = 32;
         int classes = model.Outputs, correct = 0, total = 0;
         double loss = 0;
+        var crossEntropy = new CrossEntropy();
         var ids = new int[bs * tokens.Encoded.MaxTokens];
         var mask = new int[bs * tokens.Encoded.MaxTokens];
         for (int start = 0; start < tokens.Windows.Count; start += bs)
         {
             var batch = Enumerable.Range(start, Math.Min(bs, tokens.Windows.Count - start)).ToArray();
             var tagged = Tagged(tokens, rows, batch, tagIds, ids, mask);
+            int n = tagged.BatchSize * tagged.SeqLen, words = 0;
             var logits = model.Forward(tagged);
-            for (int p = 0; p < tagged.BatchSize * tagged.SeqLen; p++)
+            for (int p = 0; p < n; p++)
             {
                 int target = tagged.Labels![p];
                 if (target < 0) continue;
-                var z = logits.AsSpan(p * classes, classes);
-                int arg = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(z);
-                float max = z[arg];
-                double sum = 0;
-                foreach (float v in z) sum += Math.Exp(v - max);
-                loss += Math.Log(sum) - (z[target] - max);
-                if (arg == target) correct++;
-                total++;
+                if (System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits.AsSpan(p * classes, classes)) == target) correct++;
+                words++;
             }
+            loss += (double)crossEntropy.Compute(logits, tagged.Labels!, n, classes) * words; // the batch's mean, weighted by its words
+            total += words;
         }
         return total == 0 ? (0, 0) : ((double)correct / total, loss / total);
     }
@@ -183,10 +179,7 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
         var o = Options;
         if ((o.Pretrained?.Encoder ?? o.InitialModel) is { } init)
         {
-            if (!tokenizer.FitsEmbedding(init.Config.VocabSize, init.Config.VocabularyMultiple))
-                throw new ArgumentException($"InitialModel has a vocabulary of {init.Config.VocabSize}; the tokenizer's is {tokenizer.VocabularySize}.");
-            if (tokenizer.MaxTokens > init.Config.MaxLength)
-                throw new ArgumentException($"InitialModel handles {init.Config.MaxLength} positions; MaxTokens is {tokenizer.MaxTokens}.");
+            PretrainedEncoder.RequireFits(init, tokenizer);
             // The encoder without its pooler and sentence-transformers' Dense module, which token classification does not read;
             // a family whose token classifier has a head of its own (ModernBERT's dense, activation and norm at every position)
             // gets it newly initialised, as its *ForTokenClassification starts; a checkpoint is fine-tuned with the dropout it
@@ -199,12 +192,7 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
                 NumClasses = tags, Dropout = o.Pretrained is null ? o.Dropout : init.Config.Dropout,
             };
             var model = new TransformerTokenClassifier(config, (ulong)o.Seed);
-            foreach (var t in model.Parameters.Tensors)
-            {
-                string source = init.Prefix + t.Name;
-                if (!t.Name.StartsWith("head.", StringComparison.Ordinal) && init.Parameters.Contains(source) && init.Parameters[source].Length == t.Length)
-                    init.Parameters[source].Value.CopyTo(t.Value);
-            }
+            PretrainedEncoder.CopyWeights(init, model.Parameters, name => name.StartsWith("head.", StringComparison.Ordinal) ? null : name); // the tags' head starts new
             return model;
         }
         return new TransformerTokenClassifier(new ClassifierConfig(o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens)) { NumClasses = tags }, (ulong)o.Seed);

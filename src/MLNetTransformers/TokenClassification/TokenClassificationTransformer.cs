@@ -147,7 +147,7 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
         var tagged = new TaggedWord[words.Length];
         for (int w = 0; w < words.Length; w++)
         {
-            int k = tokens.Reading[0][w];
+            int k = tokens.Reading![0][w];
             var row = probabilities.AsSpan((k * t + tokens.FirstPieces[k][w - tokens.Windows[k].FirstWord]) * classes, classes);
             int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
             tagged[w] = new TaggedWord(words[w], starts[w], Tags[best], row[best]);

@@ -59,6 +59,7 @@ internal sealed class WordTokens
         Windows = windows;
         Encoded = new EncodedTexts(max, ids, lengths);
         Windowed = rows.Count == 0 ? 0 : windows.Count - rows.Count;
+        if (!overlap) return; // consecutive windows: each word is in one
         // Each word is read where it has the most context on its poorer side (the first such window on a tie).
         var reading = rows.Select(r => new (int Window, int Context)[r.Length]).ToArray();
         foreach (var r in reading) Array.Fill(r, (-1, -1));
@@ -75,8 +76,8 @@ internal sealed class WordTokens
         Reading = reading.Select(r => r.Select(x => x.Window).ToArray()).ToArray();
     }
 
-    /// <summary>Each row's words' window to read them in: the one where the word has the most pieces on its poorer side.</summary>
-    public int[][] Reading { get; }
+    /// <summary>With overlapping windows, each row's words' window to read them in: the one where the word has the most pieces on its poorer side; null otherwise.</summary>
+    public int[][]? Reading { get; }
 
     /// <summary>A run of one row's words read as one sequence.</summary>
     /// <param name="Row">The row.</param>
