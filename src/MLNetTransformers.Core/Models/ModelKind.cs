@@ -17,4 +17,6 @@ public enum ModelKind
     RnnSeq2Seq = 6,
     /// <summary><see cref="TransformerTokenClassifier"/>.</summary>
     TokenClassifier = 7,
+    /// <summary><see cref="TransformerQuestionAnswerer"/>.</summary>
+    QuestionAnswerer = 8,
 }

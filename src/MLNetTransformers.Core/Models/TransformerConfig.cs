@@ -300,12 +300,12 @@ public record TransformerConfig
     public static TransformerConfig FromJson(string json) =>
         (JsonSerializer.Deserialize<TransformerConfig>(json, Json) ?? throw new ArgumentException("Config JSON is null.")).Validate();
 
-    /// <summary>The config a checkpoint of <paramref name="kind"/> stores: a <see cref="ClassifierConfig"/> for classifiers and token classifiers, a <see cref="Seq2SeqConfig"/> for encoder-decoders.</summary>
+    /// <summary>The config a checkpoint of <paramref name="kind"/> stores: a <see cref="ClassifierConfig"/> for classifiers, token classifiers and question answerers, a <see cref="Seq2SeqConfig"/> for encoder-decoders.</summary>
     /// <param name="json">The JSON written by ToJson.</param>
     /// <param name="kind">The kind of model it describes.</param>
     public static TransformerConfig FromJson(string json, ModelKind kind) => kind switch
     {
-        ModelKind.Classifier or ModelKind.TokenClassifier => ClassifierConfig.FromJson(json),
+        ModelKind.Classifier or ModelKind.TokenClassifier or ModelKind.QuestionAnswerer => ClassifierConfig.FromJson(json),
         ModelKind.Seq2Seq or ModelKind.RnnSeq2Seq => Seq2SeqConfig.FromJson(json),
         _ => FromJson(json),
     };

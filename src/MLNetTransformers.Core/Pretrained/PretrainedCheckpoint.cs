@@ -92,39 +92,68 @@ public static class PretrainedCheckpoint
     /// <param name="folder">The model folder (config.json, model.safetensors or pytorch_model.bin).</param>
     public static LoadedTokenClassifier LoadTokenClassifierFolder(string folder)
     {
+        var (model, family, labels) = LoadPositionHeadFolder(folder, TokenClassification, c => new TransformerTokenClassifier(c));
+        return new LoadedTokenClassifier(model, family, labels);
+    }
+
+    /// <summary>
+    /// A question answerer ready to use, from a Hugging Face folder of a <c>*ForQuestionAnswering</c> checkpoint (an
+    /// extractive reader fine-tuned on SQuAD, say, from BERT, RoBERTa, DistilBERT, ALBERT, ELECTRA, MPNet or DeBERTa): the
+    /// encoder and its output layer <c>qa_outputs</c> [2, d], a start and an end logit at every position.
+    /// </summary>
+    /// <param name="folder">The model folder (config.json, model.safetensors or pytorch_model.bin).</param>
+    public static LoadedQuestionAnswerer LoadQuestionAnsweringFolder(string folder)
+    {
+        var (model, family, _) = LoadPositionHeadFolder(folder, QuestionAnswering, c => new TransformerQuestionAnswerer(c));
+        return new LoadedQuestionAnswerer(model, family);
+    }
+
+    // A task whose output layer runs at every position of the encoder's states: its class suffix, its output layer's name,
+    // whether config.json's labels size it (else it has a fixed width), and its model kind.
+    private sealed record PositionHeadTask(string Suffix, string Output, int? Width, ModelKind Kind, string What);
+
+    private static readonly PositionHeadTask TokenClassification = new("ForTokenClassification", "classifier.", null, ModelKind.TokenClassifier, "token classifier");
+    private static readonly PositionHeadTask QuestionAnswering = new("ForQuestionAnswering", "qa_outputs.", 2, ModelKind.QuestionAnswerer, "question answerer");
+
+    private static (T Model, EncoderFamily Family, List<string> Labels) LoadPositionHeadFolder<T>(string folder, PositionHeadTask task, Func<ClassifierConfig, T> create)
+        where T : TokenPredictionModel
+    {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
         string configPath = Path.Combine(folder, "config.json");
         var (family, config) = ReadConfig(configPath);
         // ModernBERT's token classifier runs its head (dense, activation, norm) at every position before the output layer.
         var head = family.SequenceClassifier is { Norm: not null } own ? own : null;
+        if (head is not null && task.Width is not null)
+            throw new NotSupportedException($"Model folder '{folder}': {family.Name}'s {task.What} head is not read; its encoder is (fine-tune it with a new head).");
         // A folder of another task (a sequence classifier's head reads the same 'classifier' tensor name) is refused by its class.
-        if (Architectures(configPath).FirstOrDefault(a => !a.EndsWith("ForTokenClassification", StringComparison.Ordinal)) is { } other)
-            throw new InvalidDataException($"Model config '{configPath}' names {other}: it is not a token classifier (a *ForTokenClassification model).");
-        var labels = ReadLabels(configPath);
-        if (labels.Count < 2) throw new InvalidDataException($"Model config '{configPath}' has {labels.Count} label: a token classifier needs at least 2 tags.");
+        if (Architectures(configPath).FirstOrDefault(a => !a.EndsWith(task.Suffix, StringComparison.Ordinal)) is { } other)
+            throw new InvalidDataException($"Model config '{configPath}' names {other}: it is not a {task.What} (a *{task.Suffix} model).");
+        var labels = task.Width is null ? ReadLabels(configPath) : [];
+        if (task.Width is null && labels.Count < 2) throw new InvalidDataException($"Model config '{configPath}' has {labels.Count} label: a token classifier needs at least 2 tags.");
+        int outputs = task.Width ?? labels.Count;
         return WithWeights(folder, tensors =>
         {
             int d = config.ModelDim;
             var names = new Resolver(family, tensors);
-            var expected = new List<(string, int[])> { (TokenClassifierOutput + "weight", [labels.Count, d]), (TokenClassifierOutput + "bias", [labels.Count]) };
+            var expected = new List<(string, int[])> { (task.Output + "weight", [outputs, d]), (task.Output + "bias", [outputs]) };
             if (head is not null) expected.Add((head.Dense + "weight", [d, d]));
-            RequireHead(tensors, expected, $"a {family.Name} token classifier", labels.Count, d);
+            RequireHead(tensors, expected, $"a {family.Name} {task.What}", outputs, d);
             var classifierConfig = new ClassifierConfig(config with
             {
                 Pooler = head is not null, PoolerActivation = head?.Activation ?? config.PoolerActivation, PoolerNorm = head is not null,
-            }) { NumClasses = labels.Count };
+            }) { NumClasses = outputs };
             classifierConfig.Validate();
             string src = $"'{tensors.Source}'";
-            EnsureRoom(tensors, classifierConfig, ModelKind.TokenClassifier, src, "a token classifier");
-            var model = new TransformerTokenClassifier(classifierConfig);
+            EnsureRoom(tensors, classifierConfig, task.Kind, src, $"a {task.What}");
+            var model = create(classifierConfig);
             string[]? Source(string p) =>
-                p.StartsWith("head.", StringComparison.Ordinal) ? [TokenClassifierOutput + p["head.".Length..]]
+                p.StartsWith("head.", StringComparison.Ordinal) ? [task.Output + p["head.".Length..]]
                 : head is not null && p.StartsWith("pooler.dense.", StringComparison.Ordinal) ? [head.Dense + p["pooler.dense.".Length..]]
                 : head is not null && p.StartsWith("pooler.norm.", StringComparison.Ordinal) ? [head.Norm + p["pooler.norm.".Length..]]
                 : family.SourceNames(p);
             var used = Fill(model.Parameters, Source, family, names, tensors, src, classifierConfig);
             Unused(tensors, used, names, family, poolerRead: false, src);
-            return new LoadedTokenClassifier(model, family, labels);
+            return (model, family, labels);
         });
     }
 
@@ -140,22 +169,42 @@ public static class PretrainedCheckpoint
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(labels);
+        if (labels.Count != model.Outputs) throw new ArgumentException($"The model has {model.Outputs} tags and {labels.Count} labels were given.", nameof(labels));
+        return SavePositionHeadFolder(model, model.Encoder, TokenClassification, labels, folder);
+    }
+
+    /// <summary>
+    /// Writes a question answerer as a Hugging Face <c>*ForQuestionAnswering</c> folder (config.json, model.safetensors with
+    /// the output layer as <c>qa_outputs</c>) that <see cref="LoadQuestionAnsweringFolder"/> and transformers read back.
+    /// </summary>
+    /// <param name="model">The question answerer.</param>
+    /// <param name="folder">The folder to write (created if needed; files of the same names are replaced).</param>
+    /// <returns>The family it was written as.</returns>
+    public static EncoderFamily SaveQuestionAnsweringFolder(TransformerQuestionAnswerer model, string folder)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return SavePositionHeadFolder(model, model.Encoder, QuestionAnswering, ["LABEL_0", "LABEL_1"], folder);
+    }
+
+    private static EncoderFamily SavePositionHeadFolder(TokenPredictionModel model, TransformerEncoder encoder, PositionHeadTask task, IReadOnlyList<string> labels, string folder)
+    {
         var family = EncoderFamily.For(model.Config);
         var head = family.SequenceClassifier!;
         // The family's token head: the output layer alone, or (ModernBERT's) its dense layer, activation and norm before it.
         bool ownHead = head.Norm is not null;
         var c = model.Config;
+        if (ownHead && task.Width is not null)
+            throw new NotSupportedException($"This {task.What} cannot be written as a {family.Name} {task.What}: {family.Name}'s head is not written.");
         if (c.Pooler != ownHead || (ownHead && (c.PoolerActivation != head.Activation || !c.PoolerNorm)))
             throw new NotSupportedException($"This token classifier cannot be written as a {family.Name} token classifier: {(ownHead ? $"{family.Name}'s head runs a dense layer with {head.Activation} and a norm at every position" : "that family's head is the output layer alone")}, and this model's {(c.Pooler ? "runs one" : "does not")}.");
-        if (labels.Count != model.Outputs) throw new ArgumentException($"The model has {model.Outputs} tags and {labels.Count} labels were given.", nameof(labels));
-        var config = family.WriteConfig(model.Encoder.Config);
-        config["architectures"] = new JsonArray(head.Architecture.Replace("ForSequenceClassification", "ForTokenClassification", StringComparison.Ordinal));
+        var config = family.WriteConfig(encoder.Config);
+        config["architectures"] = new JsonArray(head.Architecture.Replace("ForSequenceClassification", task.Suffix, StringComparison.Ordinal));
         WriteLabels(config, labels);
-        var tensors = Tensors(model.Encoder.Copy().Parameters, family, family.Prefix, ownHead ? head : null, model.Encoder.Config);
+        var tensors = Tensors(encoder.Copy().Parameters, family, family.Prefix, ownHead ? head : null, encoder.Config);
         foreach (var part in new[] { "weight", "bias" })
         {
             var p = model.Parameters["head." + part];
-            tensors.Add((TokenClassifierOutput + part, p.Shape.ToArray(), model.Parameters.Data.AsMemory(p.Offset, p.Length)));
+            tensors.Add((task.Output + part, p.Shape.ToArray(), model.Parameters.Data.AsMemory(p.Offset, p.Length)));
         }
         Directory.CreateDirectory(folder);
         WriteText(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
@@ -165,10 +214,16 @@ public static class PretrainedCheckpoint
 
     /// <summary>Whether a model folder's config.json names a <c>*ForTokenClassification</c> model (a tagger, read by <see cref="LoadTokenClassifierFolder"/>).</summary>
     /// <param name="folder">A model folder.</param>
-    public static bool IsTokenClassifierFolder(string folder)
+    public static bool IsTokenClassifierFolder(string folder) => Names(folder, TokenClassification.Suffix);
+
+    /// <summary>Whether a model folder's config.json names a <c>*ForQuestionAnswering</c> model (read by <see cref="LoadQuestionAnsweringFolder"/>).</summary>
+    /// <param name="folder">A model folder.</param>
+    public static bool IsQuestionAnsweringFolder(string folder) => Names(folder, QuestionAnswering.Suffix);
+
+    private static bool Names(string folder, string suffix)
     {
         string config = Path.Combine(folder, "config.json");
-        try { return File.Exists(config) && Architectures(config) is [_, ..] names && names.All(a => a.EndsWith("ForTokenClassification", StringComparison.Ordinal)); }
+        try { return File.Exists(config) && Architectures(config) is [_, ..] names && names.All(a => a.EndsWith(suffix, StringComparison.Ordinal)); }
         catch (JsonException) { return false; } // a damaged config.json is reported by the reader that loads the folder
     }
 
@@ -186,9 +241,6 @@ public static class PretrainedCheckpoint
         config["id2label"] = new JsonObject(labels.Select((l, i) => KeyValuePair.Create(i.ToString(System.Globalization.CultureInfo.InvariantCulture), (JsonNode?)l)));
         config["label2id"] = new JsonObject(labels.Distinct().Select(l => KeyValuePair.Create(l, (JsonNode?)labels.ToList().IndexOf(l))));
     }
-
-    // Every *ForTokenClassification read here names its output layer so, outside the encoder's prefix.
-    private const string TokenClassifierOutput = "classifier.";
 
     // A task head's tensors, present with their shapes, checked before anything is allocated: id2label cannot make a head
     // larger than the file holds.
@@ -665,3 +717,8 @@ public sealed record LoadedClassifier(TransformerClassifier Model, EncoderFamily
 /// <param name="Family">The checkpoint's family.</param>
 /// <param name="Labels">config.json's id2label, in id order.</param>
 public sealed record LoadedTokenClassifier(TransformerTokenClassifier Model, EncoderFamily Family, IReadOnlyList<string> Labels);
+
+/// <summary>A question answerer read from a Hugging Face <c>*ForQuestionAnswering</c> folder and its family.</summary>
+/// <param name="Model">The question answerer.</param>
+/// <param name="Family">The checkpoint's family.</param>
+public sealed record LoadedQuestionAnswerer(TransformerQuestionAnswerer Model, EncoderFamily Family);

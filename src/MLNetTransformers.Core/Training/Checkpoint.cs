@@ -168,6 +168,7 @@ public static class Checkpoint
             ModelKind.LanguageModel => new TransformerLanguageModel(config),
             ModelKind.MaskedLanguageModel => new MaskedLanguageModel(config),
             ModelKind.TokenClassifier => new TransformerTokenClassifier((ClassifierConfig)config),
+            ModelKind.QuestionAnswerer => new TransformerQuestionAnswerer((ClassifierConfig)config),
             _ => throw new InvalidDataException($"Checkpoint '{path}' holds an unknown model kind {(uint)kind}."),
         };
         var ps = model.Parameters;

@@ -2089,3 +2089,51 @@ task_folder("modernbert-token-classifier", "model.", tok_model, {k: v.detach() f
             {"input_ids": modernbert_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(modernbert_ids).tolist(), "labels": labels.tolist(),
              "logits": r(logits.detach()), "loss": float(loss), "grads": grads})
 open(os.path.join("modernbert-token-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+
+# Question answerers as Hugging Face's *ForQuestionAnswering save them (modeling_bert.py's BertForQuestionAnswering:
+# BertModel without its pooler, then `qa_outputs` [2, d] at every position, no dropout; start logits = output 0, end =
+# output 1; loss = (cross_entropy(start) + cross_entropy(end)) / 2, positions clamped to [0, T] and T ignored):
+# bert-qa/ on the BERT checkpoint (F32, bert. prefix, old gamma/beta names), roberta-qa/ on the RoBERTa one (BF16
+# weights) and distilbert-qa/ on the DistilBERT one (F16, no token types; DistilBertForQuestionAnswering, whose dropout
+# before qa_outputs is 0 here). expected.json: the start and end logits of a padded batch (question and context with token
+# types), and on a batch without padding (where the engine's loss, which leaves padding out of the softmax, is
+# transformers' exactly) the loss with one row's answer past the sequence (ignored) and its gradient with respect to every
+# parameter. Own generator, last in the file.
+g = torch.Generator().manual_seed(95)
+for folder, model, kind in (("bert-qa", bert, "bert"), ("roberta-qa", roberta, "roberta"), ("distilbert-qa", distilbert, "distilbert")):
+    os.makedirs(folder, exist_ok=True)
+    head = nn.Linear(D, 2)
+    with torch.no_grad():
+        head.weight.copy_((0.3 * torch.randn(2, D, generator=g)).to(torch.float32).to(torch.float64))
+        head.bias.copy_((0.1 * torch.randn(2, generator=g)).to(torch.float32).to(torch.float64))
+    pad, cls, sep = (1, 0, 2) if kind == "roberta" else (0, 2, 3)
+    ids = torch.tensor([[cls, 8, 9, sep, 12, 10, 14, sep, pad, pad], [cls, 15, 20, 7, sep, 13, 11, 19, 30, sep], [cls, 5, sep, 16, sep, pad, pad, pad, pad, pad]])
+    mask = (ids != pad).long()
+    types = torch.zeros_like(ids) if kind != "bert" else torch.tensor([[0, 0, 0, 0, 1, 1, 1, 1, 0, 0], [0, 0, 0, 0, 0, 1, 1, 1, 1, 1], [0, 0, 0, 1, 1, 0, 0, 0, 0, 0]])
+    hidden, _ = model(ids, mask, types)
+    logits = head(hidden).detach()
+    train_ids = torch.tensor([[cls, 8, 9, sep, 12, 10, 14, 17, sep], [cls, 15, 20, 7, sep, 13, 11, 19, sep], [cls, 5, sep, 16, 18, 21, 22, 6, sep], [cls, 6, 6, sep, 9, 9, 12, 25, sep]])
+    train_types = torch.zeros_like(train_ids) if kind != "bert" else (torch.arange(9) >= torch.tensor([[4], [5], [3], [4]])).long()
+    positions = torch.tensor([[5, 6], [6, 8], [0, 0], [9, 9]])  # the last row's answer is past the sequence: ignored
+    model.zero_grad()
+    hidden, _ = model(train_ids, torch.ones_like(train_ids), train_types)
+    out = head(hidden)
+    start, end = out[..., 0], out[..., 1]
+    T = train_ids.shape[1]
+    s, e = positions[:, 0].clamp(0, T), positions[:, 1].clamp(0, T)
+    loss = (nn.functional.cross_entropy(start, s, ignore_index=T) + nn.functional.cross_entropy(end, e, ignore_index=T)) / 2
+    loss.backward()
+    tensors = {kind + "." + (old_names(n0) if kind == "bert" else n0): ("F32", p.detach()) for n0, p in model.named_parameters() if not n0.startswith("pooler.")}
+    tensors.update({"qa_outputs.weight": ("F32", head.weight.detach()), "qa_outputs.bias": ("F32", head.bias.detach())})
+    write_safetensors(os.path.join(folder, "model.safetensors"), tensors, {"format": "pt"})
+    base = json.load(open(os.path.join(kind, "config.json")))
+    json.dump(dict(base, architectures=[{"bert": "Bert", "roberta": "Roberta", "distilbert": "DistilBert"}[kind] + "ForQuestionAnswering"]),
+              open(os.path.join(folder, "config.json"), "w"), indent=2)
+    for f in (("vocab.json", "merges.txt") if kind == "roberta" else ("vocab.txt",)):
+        open(os.path.join(folder, f), "w", encoding="utf-8").write(open(os.path.join(kind, f), encoding="utf-8").read())
+    grads = {n0: r(p.grad) for n0, p in model.named_parameters() if not n0.startswith("pooler.")}
+    grads.update({"qa_outputs.weight": r(head.weight.grad), "qa_outputs.bias": r(head.bias.grad)})
+    json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
+               "start_logits": r(logits[..., 0]), "end_logits": r(logits[..., 1]),
+               "train_input_ids": train_ids.tolist(), "train_token_type_ids": train_types.tolist(), "positions": positions.tolist(),
+               "loss": float(loss), "grads": grads}, open(os.path.join(folder, "expected.json"), "w"))
