@@ -40,6 +40,16 @@ public static class DefaultColumnNames
     public const string Translation = "Translation";
     /// <summary>Fill-mask candidates (their probabilities in <c>FilledTokensProbabilities</c>).</summary>
     public const string FilledTokens = "FilledTokens";
+    /// <summary>The text a question is answered from (extractive question answering), as Microsoft.ML.TorchSharp names it.</summary>
+    public const string Context = "Context";
+    /// <summary>The question of extractive question answering.</summary>
+    public const string Question = "Question";
+    /// <summary>Training: the answer as written in the context.</summary>
+    public const string TrainingAnswer = "TrainingAnswer";
+    /// <summary>Training: the character where the answer starts in the context.</summary>
+    public const string AnswerIndex = "AnswerIndex";
+    /// <summary>Predicted answers, best first.</summary>
+    public const string Answer = "Answer";
     /// <summary>Pooled embedding written by the ONNX model transformer.</summary>
     public const string Embedding = "Embedding";
 }

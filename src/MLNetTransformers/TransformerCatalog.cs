@@ -129,6 +129,57 @@ public static class TransformerCatalog
     public static TokenClassification.TokenClassificationTrainer TokenClassifier(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, TransformerClassifierOptions options)
         => new(options, Environment(catalog));
 
+    /// <summary>
+    /// Extractive question answering: learns to point at the answer to a question in a context (SQuAD-style data), as
+    /// Microsoft.ML.TorchSharp's <c>QuestionAnswer</c> trainer, with the same columns: the context and question (text), the
+    /// answer as written in the context and the character where it starts; writes the best answers (<c>Answer</c>, a vector
+    /// of text, best first) and their scores (<c>Score</c>). Fine-tunes <paramref name="pretrained"/> (all-MiniLM-L6-v2,
+    /// a Hugging Face checkpoint) or trains from scratch.
+    /// </summary>
+    /// <param name="catalog">The multiclass classification trainers (<c>mlContext.MulticlassClassification.Trainers</c>).</param>
+    /// <param name="contextColumnName">The text answers are taken from.</param>
+    /// <param name="questionColumnName">The question.</param>
+    /// <param name="trainingAnswerColumnName">Training: the answer as written in the context (empty: none).</param>
+    /// <param name="answerIndexColumnName">Training: where the answer starts in the context, in characters (−1: none).</param>
+    /// <param name="predictedAnswerColumnName">Output: the best answers, best first.</param>
+    /// <param name="scoreColumnName">Output: their scores.</param>
+    /// <param name="topK">Answers per question.</param>
+    /// <param name="pretrained">The encoder to fine-tune; null = train one from scratch.</param>
+    /// <param name="validationSet">Held-out questions with the same columns, scored by exact match after every epoch.</param>
+    /// <example>
+    /// <code>
+    /// var trainer = mlContext.MulticlassClassification.Trainers.QuestionAnswer(pretrained: MiniLM.Load(maxTokens: 256));
+    /// var reader = trainer.Fit(squad);
+    /// var best = reader.Answer("Who wrote Hamlet?", "Hamlet is a tragedy written by William Shakespeare around 1600.");
+    /// Console.WriteLine($"{best?.Text} ({best?.Score:P0})");
+    /// </code>
+    /// </example>
+    public static QuestionAnswering.QuestionAnsweringTrainer QuestionAnswer(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog,
+        string contextColumnName = DefaultColumnNames.Context, string questionColumnName = DefaultColumnNames.Question,
+        string trainingAnswerColumnName = DefaultColumnNames.TrainingAnswer, string answerIndexColumnName = DefaultColumnNames.AnswerIndex,
+        string predictedAnswerColumnName = DefaultColumnNames.Answer, string scoreColumnName = DefaultColumnNames.Score, int topK = 3,
+        PretrainedEncoder? pretrained = null, IDataView? validationSet = null)
+        => new(new QuestionAnswering.QuestionAnsweringOptions
+        {
+            ContextColumnName = contextColumnName, QuestionColumnName = questionColumnName, TrainingAnswerColumnName = trainingAnswerColumnName,
+            AnswerIndexColumnName = answerIndexColumnName, PredictedAnswerColumnName = predictedAnswerColumnName, ScoreColumnName = scoreColumnName, TopK = topK,
+            Pretrained = pretrained, ValidationSet = validationSet,
+        }, Environment(catalog));
+
+    /// <summary>The question answerer with every option (the classifier's options for the encoder and schedule; those of a sequence classifier alone are refused).</summary>
+    /// <param name="catalog">The multiclass classification trainers (<c>mlContext.MulticlassClassification.Trainers</c>).</param>
+    /// <param name="options">Columns, windows, pretrained encoder or shape, schedule and validation.</param>
+    /// <example>
+    /// <code>
+    /// var trainer = mlContext.MulticlassClassification.Trainers.QuestionAnswer(new QuestionAnsweringOptions
+    /// {
+    ///     Pretrained = MiniLM.Load(maxTokens: 256), Epochs = 2, BatchSize = 16, DocumentStride = 64, MaxAnswerTokens = 15,
+    /// });
+    /// </code>
+    /// </example>
+    public static QuestionAnswering.QuestionAnsweringTrainer QuestionAnswer(this MulticlassClassificationCatalog.MulticlassClassificationTrainers catalog, QuestionAnswering.QuestionAnsweringOptions options)
+        => new(options, Environment(catalog));
+
     /// <summary>Binary transformer classifier with every option.</summary>
     /// <param name="catalog">The binary classification trainers (<c>mlContext.BinaryClassification.Trainers</c>).</param>
     /// <param name="options">Columns, tokenizer, model shape and schedule.</param>

@@ -81,6 +81,20 @@ internal sealed class LabeledText
     }
 
     /// <summary>
+    /// Moves the rows <see cref="HeldOut"/> chooses out of <paramref name="rows"/> into a new list (for validation); null
+    /// when that would leave fewer than <paramref name="minimumRows"/> on either side.
+    /// </summary>
+    internal static List<T>? SplitOff<T>(List<T> rows, double fraction, int minimumRows, ulong seed)
+    {
+        if (HeldOut(rows.Count, fraction, minimumRows, seed) is not { } held) return null;
+        var split = rows.Where((_, i) => held[i]).ToList();
+        var kept = rows.Where((_, i) => !held[i]).ToList();
+        rows.Clear();
+        rows.AddRange(kept);
+        return split;
+    }
+
+    /// <summary>
     /// Which of <paramref name="count"/> rows a random <paramref name="fraction"/> holds out (the same rows for the same seed),
     /// or null when either side would have fewer than <paramref name="minimumRows"/>.
     /// </summary>

@@ -5,7 +5,7 @@ namespace MLNetTransformers.Classification;
 /// and the multiclass one): columns, tokenizer, network shape and optimisation. Defaults train a small encoder
 /// (2 layers, d_model 128) that fits sentence classification on two cores.
 /// </summary>
-public sealed class TransformerClassifierOptions : TransformerTrainingOptions
+public class TransformerClassifierOptions : TransformerTrainingOptions
 {
     /// <summary>Creates the options with the defaults of <see cref="TransformerTrainingOptions"/>; <see cref="TransformerTrainingOptions.Epochs"/>
     /// null chooses 8 epochs, or as many as make about 1,500 steps when the data is small (at most 200), with early

@@ -53,11 +53,11 @@ internal sealed class EncodedTexts
         }
     }
 
-    /// <summary>Rows already encoded (ids [count, maxTokens], padded; each row's real length), e.g. words aligned to tokens.</summary>
-    public EncodedTexts(int maxTokens, int[] ids, int[] lengths)
+    /// <summary>Rows already encoded (ids [count, maxTokens], padded; each row's real length; token types of pairs or null), e.g. words aligned to tokens.</summary>
+    public EncodedTexts(int maxTokens, int[] ids, int[] lengths, int[]? tokenTypes = null)
     {
         if (ids.Length != lengths.Length * maxTokens) throw new ArgumentException($"{ids.Length} ids for {lengths.Length} rows of {maxTokens}.", nameof(ids));
-        (Count, MaxTokens, Ids, Lengths) = (lengths.Length, maxTokens, ids, lengths);
+        (Count, MaxTokens, Ids, Lengths, TokenTypes) = (lengths.Length, maxTokens, ids, lengths, tokenTypes);
     }
 
     public int Count { get; }

@@ -42,7 +42,7 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
         var train = Read(input, "training data");
         var tags = train.SelectMany(r => r.Tags).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToList();
         if (tags.Count < 2) throw new ArgumentException($"Label column '{o.LabelColumnName}' holds {(tags.Count == 0 ? "no tags" : $"one tag ('{tags[0]}')")} in the training data; a token classifier needs at least two.");
-        var valid = o.ValidationSet is { } vs ? Read(vs, "validation data") : o.ValidationFraction > 0 ? SplitOff(train, o.ValidationFraction, (ulong)o.Seed) : null;
+        var valid = o.ValidationSet is { } vs ? Read(vs, "validation data") : o.ValidationFraction > 0 ? LabeledText.SplitOff(train, o.ValidationFraction, minimumRows: 20, (ulong)o.Seed) : null;
         if (valid?.SelectMany(r => r.Tags).FirstOrDefault(t => !tags.Contains(t)) is { } unseen)
             throw new ArgumentException($"The validation data's tag '{unseen}' (column '{o.LabelColumnName}') is not among the training data's: {string.Join(", ", tags)}.");
 
@@ -117,18 +117,6 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
     }
 
     private static string Shorten(string s) => s.Length > 60 ? s[..60] + "…" : s;
-
-    // A random share of the rows held out for validation, as the classifier holds them out (none when either side would
-    // have fewer than 20 rows).
-    private static List<TaggedText>? SplitOff(List<TaggedText> rows, double fraction, ulong seed)
-    {
-        if (LabeledText.HeldOut(rows.Count, fraction, minimumRows: 20, seed) is not { } held) return null;
-        var split = rows.Where((_, i) => held[i]).ToList();
-        var kept = rows.Where((_, i) => !held[i]).ToList();
-        rows.Clear();
-        rows.AddRange(kept);
-        return split;
-    }
 
     // The windows packed [b, T] with each word's tag at its first piece and −100 elsewhere.
     internal static TokenBatch Tagged(WordTokens tokens, IReadOnlyList<TaggedText> rows, IReadOnlyList<int> batch, Dictionary<string, int> tagIds, int[] ids, int[] mask)

@@ -15,29 +15,39 @@ internal sealed class WordTokens
     /// <param name="tokenizer">The model's tokenizer.</param>
     /// <param name="rows">Each row's words.</param>
     /// <param name="overlap">Windows overlap by up to half a window (tagging); else they follow one another (training).</param>
-    public WordTokens(TextTokenizer tokenizer, IReadOnlyList<string[]> rows, bool overlap = false)
+    /// <param name="questions">Each row's question tokens (no specials), read before every window of its words as the first
+    /// text of a pair (<c>[CLS] question [SEP] words [SEP]</c>, RoBERTa's <c>&lt;/s&gt;&lt;/s&gt;</c> between, BERT's token
+    /// types 1 for the words); null = the words alone.</param>
+    /// <param name="maxOverlap">With <paramref name="overlap"/>, windows overlap by at most this many tokens (and half a window).</param>
+    /// <param name="joined">Per row, the words written against the one before them (no space between): byte-level BPE reads
+    /// them without the space it puts before the others; null = every word stands after a space.</param>
+    public WordTokens(TextTokenizer tokenizer, IReadOnlyList<string[]> rows, bool overlap = false, IReadOnlyList<int[]>? questions = null,
+        int maxOverlap = int.MaxValue, IReadOnlyList<bool[]>? joined = null)
     {
-        int max = tokenizer.MaxTokens, budget = max - 2;
+        int max = tokenizer.MaxTokens, separators = tokenizer.RobertaPairs ? 2 : 1;
         var pieces = new int[rows.Count][][];
-        Parallel.For(0, rows.Count, i => pieces[i] = rows[i].Select(w => Pieces(tokenizer, w)).ToArray());
+        Parallel.For(0, rows.Count, i => pieces[i] = rows[i].Select((w, j) => Pieces(tokenizer, w, joined?[i][j] == true)).ToArray());
         var windows = new List<Window>();
         for (int i = 0; i < rows.Count; i++)
         {
-            int w = 0, n = pieces[i].Length;
+            int w = 0, n = pieces[i].Length, budget = max - 2 - (questions is null ? 0 : questions[i].Length + separators);
+            if (budget < 1) throw new ArgumentException($"Row {i}'s question takes {questions![i].Length} of the {max} tokens: no room is left for its words.", nameof(questions));
+            int most = Math.Min(maxOverlap, budget / 2);
             do
             {
                 int start = w, used = 0;
                 while (w < n && (w == start || used + pieces[i][w].Length <= budget)) used += pieces[i][w++].Length;
                 windows.Add(new Window(i, start, w - start));
                 if (!overlap || w == n) continue;
-                // The next window starts where the words left to the end of this one take at most half a window.
+                // The next window starts where the words left to the end of this one take at most the overlap allowed.
                 int next = w, tail = 0;
-                while (next - 1 > start && tail + pieces[i][next - 1].Length <= budget / 2) tail += pieces[i][--next].Length;
+                while (next - 1 > start && tail + pieces[i][next - 1].Length <= most) tail += pieces[i][--next].Length;
                 w = next;
             }
             while (w < n);
         }
         var ids = new int[windows.Count * max];
+        var types = questions is null || tokenizer.RobertaPairs ? null : new int[windows.Count * max];
         var lengths = new int[windows.Count];
         FirstPieces = new int[windows.Count][];
         for (int k = 0; k < windows.Count; k++)
@@ -47,6 +57,12 @@ internal sealed class WordTokens
             var first = FirstPieces[k] = new int[words];
             int t = 0;
             span[t++] = tokenizer.ClsId;
+            if (questions is not null)
+            {
+                foreach (int id in questions[row]) span[t++] = id;
+                for (int j = 0; j < separators; j++) span[t++] = tokenizer.SepId;
+            }
+            int wordsStart = t;
             for (int j = 0; j < words; j++)
             {
                 first[j] = t;
@@ -54,10 +70,11 @@ internal sealed class WordTokens
             }
             span[t++] = tokenizer.SepId;
             span[t..].Fill(tokenizer.PadId);
+            types?.AsSpan(k * max + wordsStart, t - wordsStart).Fill(1);
             lengths[k] = t;
         }
         Windows = windows;
-        Encoded = new EncodedTexts(max, ids, lengths);
+        Encoded = new EncodedTexts(max, ids, lengths, types);
         Windowed = rows.Count == 0 ? 0 : windows.Count - rows.Count;
         if (!overlap) return; // consecutive windows: each word is in one
         // Each word is read where it has the most context on its poorer side (the first such window on a tie).
@@ -66,10 +83,11 @@ internal sealed class WordTokens
         for (int k = 0; k < windows.Count; k++)
         {
             var (row, firstWord, words) = windows[k];
-            int real = lengths[k] - 2;
+            if (words == 0) continue;
+            int real = lengths[k] - 1 - FirstPieces[k][0];
             for (int j = 0; j < words; j++)
             {
-                int before = FirstPieces[k][j] - 1, context = Math.Min(before, Math.Max(0, real - before - pieces[row][firstWord + j].Length));
+                int before = FirstPieces[k][j] - FirstPieces[k][0], context = Math.Min(before, Math.Max(0, real - before - pieces[row][firstWord + j].Length));
                 if (context > reading[row][firstWord + j].Context) reading[row][firstWord + j] = (k, context);
             }
         }
@@ -111,9 +129,13 @@ internal sealed class WordTokens
         return (words.ToArray(), starts.ToArray());
     }
 
-    private static int[] Pieces(TextTokenizer tokenizer, string word)
+    /// <summary>The last token of word <paramref name="word"/> of window <paramref name="window"/> (its pieces end before the next word's first or the closing separator).</summary>
+    public int LastPiece(int window, int word) =>
+        word + 1 < FirstPieces[window].Length ? FirstPieces[window][word + 1] - 1 : Encoded.Lengths[window] - 2;
+
+    private static int[] Pieces(TextTokenizer tokenizer, string word, bool joined)
     {
-        var pieces = tokenizer.EncodeAll(tokenizer.Kind == TokenizerKind.ByteLevelBpe ? " " + word : word);
+        var pieces = tokenizer.EncodeAll(tokenizer.Kind == TokenizerKind.ByteLevelBpe && !joined ? " " + word : word);
         return pieces.Length > 0 ? pieces : [tokenizer.UnkId];
     }
 }

@@ -1,0 +1,272 @@
+using MLNetTransformers.Classification;
+using MLNetTransformers.Persistence;
+
+namespace MLNetTransformers.QuestionAnswering;
+
+/// <summary>An answer taken from a context: its text, where it is, and how sure the model is of it.</summary>
+/// <param name="Text">The answer as written in the context.</param>
+/// <param name="Start">Index of its first character in the context.</param>
+/// <param name="End">Index just past its last character.</param>
+/// <param name="Score">The probability of its first token as the start times that of its last as the end, in the window it was read from (as transformers' pipeline scores answers).</param>
+public sealed record ExtractedAnswer(string Text, int Start, int End, float Score);
+
+/// <summary>
+/// Answers questions from a context by pointing at the answer in it (extractive question answering, as Hugging Face's
+/// <c>question-answering</c> pipeline and Microsoft.ML.TorchSharp's question-answering trainer): the encoder reads
+/// <c>[CLS] question [SEP] context [SEP]</c>, gives every context token a start and an end probability, and an answer is
+/// the span of whole context words (punctuation at a word's ends is a word of its own) whose start and end probabilities
+/// multiply highest, at most <see cref="MaxAnswerTokens"/> tokens long. A context longer than fits is read in windows that
+/// overlap by up to <see cref="DocumentStride"/> tokens, and answers are ranked across them. As an ML.NET transformer it
+/// reads the <c>Question</c> and <c>Context</c> columns and adds <c>Answer</c> (a vector of text, the best
+/// <see cref="TopK"/> answers, best first) and <c>Score</c> (a vector of their scores). Made by
+/// <see cref="QuestionAnsweringTrainer"/>, or from a Hugging Face <c>*ForQuestionAnswering</c> folder
+/// (<see cref="FromHuggingFaceFolder"/>); saved with <c>TransformerModel.Save</c>.
+/// </summary>
+public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPart, IModelPartLoader<QuestionAnsweringTransformer>
+{
+    static string IModelPartLoader<QuestionAnsweringTransformer>.Kind => "question_answerer";
+
+    private sealed record QuestionAnswererRecord(string Tokenizer, string Checkpoint, string Context, string Question, string Answer, string Score,
+        int TopK, int MaxAnswerTokens, int MaxQuestionTokens, int DocumentStride, string? TrainingAnswer);
+
+    object IModelPart.SavePart(ModelPartWriter w) => new QuestionAnswererRecord(w.Tokenizer(Tokenizer), w.Checkpoint(Model), ContextColumnName, QuestionColumnName,
+        AnswerColumnName, ScoreColumnName, TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride, TrainingAnswerColumnName);
+
+    static ITransformer IModelPartLoader<QuestionAnsweringTransformer>.LoadPart(ModelPartReader r)
+    {
+        var rec = r.Record<QuestionAnswererRecord>();
+        return new QuestionAnsweringTransformer(r.Tokenizer(rec.Tokenizer), r.Checkpoint<TransformerQuestionAnswerer>(rec.Checkpoint), rec.Context, rec.Question, rec.Answer,
+            rec.Score, rec.TopK, rec.MaxAnswerTokens, rec.MaxQuestionTokens, rec.DocumentStride) { TrainingAnswerColumnName = rec.TrainingAnswer };
+    }
+
+    private readonly ReplicaPool<TransformerQuestionAnswerer> _replicas;
+
+    /// <summary>Answers questions with <paramref name="model"/> (its weights are read, never changed).</summary>
+    /// <param name="tokenizer">The model's tokenizer; its length is a window's (question and context together).</param>
+    /// <param name="model">A question answerer.</param>
+    /// <param name="contextColumnName">The context column read.</param>
+    /// <param name="questionColumnName">The question column read.</param>
+    /// <param name="answerColumnName">The answers column written (a vector of text, best first).</param>
+    /// <param name="scoreColumnName">The scores column written (a vector of floats, one per answer).</param>
+    /// <param name="topK">Answers per question.</param>
+    /// <param name="maxAnswerTokens">The longest answer considered, in tokens.</param>
+    /// <param name="maxQuestionTokens">The question is cut to this many tokens (and half a window).</param>
+    /// <param name="documentStride">The most tokens two windows of a long context share.</param>
+    public QuestionAnsweringTransformer(TextTokenizer tokenizer, TransformerQuestionAnswerer model, string contextColumnName = DefaultColumnNames.Context,
+        string questionColumnName = DefaultColumnNames.Question, string answerColumnName = DefaultColumnNames.Answer, string scoreColumnName = DefaultColumnNames.Score,
+        int topK = 3, int maxAnswerTokens = 30, int maxQuestionTokens = 64, int documentStride = 128)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentNullException.ThrowIfNull(model);
+        if (!tokenizer.FitsEmbedding(model.Config.VocabSize, model.Config.VocabularyMultiple))
+            throw new ArgumentException($"The tokenizer's vocabulary ({tokenizer.VocabularySize}) does not fit the model's ({model.Config.VocabSize}).", nameof(tokenizer));
+        if (tokenizer.MaxTokens > model.Config.MaxLength)
+            throw new ArgumentException($"The tokenizer reads {tokenizer.MaxTokens} tokens; the model has {model.Config.MaxLength} positions.", nameof(tokenizer));
+        if (tokenizer.MaxTokens < 8) throw new ArgumentException($"The tokenizer reads {tokenizer.MaxTokens} tokens: a question and a context need at least 8.", nameof(tokenizer));
+        foreach (var (value, name) in new[] { (topK, nameof(topK)), (maxAnswerTokens, nameof(maxAnswerTokens)), (maxQuestionTokens, nameof(maxQuestionTokens)) })
+            if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive.");
+        ArgumentOutOfRangeException.ThrowIfNegative(documentStride);
+        (Tokenizer, Model, ContextColumnName, QuestionColumnName, AnswerColumnName, ScoreColumnName) = (tokenizer, model, contextColumnName, questionColumnName, answerColumnName, scoreColumnName);
+        (TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride) = (topK, maxAnswerTokens, maxQuestionTokens, documentStride);
+        _replicas = new ReplicaPool<TransformerQuestionAnswerer>(model.Copy);
+    }
+
+    private QuestionAnsweringTransformer(QuestionAnsweringTransformer source) : this(source.Tokenizer, source.Model, source.ContextColumnName, source.QuestionColumnName,
+        source.AnswerColumnName, source.ScoreColumnName, source.TopK, source.MaxAnswerTokens, source.MaxQuestionTokens, source.DocumentStride)
+    {
+        (TrainingAnswerColumnName, TrainingSummary, IsInt8) = (source.TrainingAnswerColumnName, source.TrainingSummary, true);
+        _replicas = new ReplicaPool<TransformerQuestionAnswerer>(() =>
+        {
+            var copy = source.Model.Copy();
+            Int8Quantization.Quantize(copy.Encoder);
+            return copy;
+        });
+    }
+
+    /// <summary>
+    /// The same reader running its encoder's linear layers in int8 (<see cref="Int8Quantization"/>; the output layer stays
+    /// float). The float weights are what is saved and exported; call this again after loading.
+    /// </summary>
+    public QuestionAnsweringTransformer WithInt8Inference() => IsInt8 ? this : new QuestionAnsweringTransformer(this);
+
+    /// <summary>Whether this reader runs int8 (<see cref="WithInt8Inference"/>).</summary>
+    public bool IsInt8 { get; }
+
+    /// <summary>
+    /// A Hugging Face <c>*ForQuestionAnswering</c> folder (an extractive reader fine-tuned on SQuAD, say, from BERT,
+    /// RoBERTa, DistilBERT, ALBERT, ELECTRA, MPNet or DeBERTa) with its tokenizer.
+    /// </summary>
+    /// <param name="folder">The model folder.</param>
+    /// <param name="maxTokens">A window's length, question and context together; null = 384 (transformers' pipeline), or the model's positions if fewer.</param>
+    public static QuestionAnsweringTransformer FromHuggingFaceFolder(string folder, int? maxTokens = null)
+    {
+        var loaded = Core.Pretrained.PretrainedCheckpoint.LoadQuestionAnsweringFolder(folder);
+        return new QuestionAnsweringTransformer(PretrainedEncoder.TokenizerOf(folder, maxTokens ?? Math.Min(384, loaded.Model.Config.MaxLength)), loaded.Model);
+    }
+
+    /// <summary>
+    /// Writes the model and its tokenizer as a Hugging Face <c>*ForQuestionAnswering</c> folder that
+    /// <see cref="FromHuggingFaceFolder"/> and transformers' <c>AutoModelForQuestionAnswering</c> read back.
+    /// </summary>
+    /// <param name="folder">The folder to write (created if needed; files of the same names are replaced).</param>
+    public void SaveHuggingFaceFolder(string folder)
+    {
+        var tokenizerFiles = Tokenizer.HuggingFaceFiles(); // refuses a tokenizer Hugging Face cannot read before anything is written
+        Core.Pretrained.PretrainedCheckpoint.SaveQuestionAnsweringFolder(Model, folder);
+        foreach (var (name, contents) in tokenizerFiles) Checkpoint.WriteAtomically(Path.Combine(folder, name), contents);
+    }
+
+    /// <summary>The tokenizer.</summary>
+    public TextTokenizer Tokenizer { get; }
+    /// <summary>The question answerer.</summary>
+    public TransformerQuestionAnswerer Model { get; }
+    /// <summary>The context column read.</summary>
+    public string ContextColumnName { get; }
+    /// <summary>The question column read.</summary>
+    public string QuestionColumnName { get; }
+    /// <summary>The answers column written.</summary>
+    public string AnswerColumnName { get; }
+    /// <summary>The scores column written.</summary>
+    public string ScoreColumnName { get; }
+    /// <summary>Answers per question.</summary>
+    public int TopK { get; }
+    /// <summary>The longest answer considered, in tokens.</summary>
+    public int MaxAnswerTokens { get; }
+    /// <summary>The question's limit in tokens.</summary>
+    public int MaxQuestionTokens { get; }
+    /// <summary>The most tokens two windows of a long context share.</summary>
+    public int DocumentStride { get; }
+    /// <summary>The answer column the model was trained on, when a trainer made it (<see cref="Evaluate"/> reads it by default).</summary>
+    public string? TrainingAnswerColumnName { get; init; }
+    /// <summary>Steps, stop reason, best validation exact match and duration of the training run, when a trainer made it.</summary>
+    public TrainingSummary? TrainingSummary { get; init; }
+
+    /// <summary>The best answers to <paramref name="question"/> in <paramref name="context"/>, best first (thread-safe).</summary>
+    /// <param name="question">The question.</param>
+    /// <param name="context">The text to answer from; an empty one has no answers.</param>
+    /// <param name="topK">How many answers; null = <see cref="TopK"/>.</param>
+    public IReadOnlyList<ExtractedAnswer> Predict(string? question, string? context, int? topK = null)
+    {
+        if (topK is <= 0) throw new ArgumentOutOfRangeException(nameof(topK), topK, "topK must be positive.");
+        var windows = new AnswerWindows(Tokenizer, [question], [context], MaxQuestionTokens, DocumentStride);
+        return _replicas.Use(m => Answers(m, windows, topK ?? TopK, MaxAnswerTokens))[0];
+    }
+
+    /// <summary>The best answer to <paramref name="question"/> in <paramref name="context"/>, or null when the context has no words.</summary>
+    /// <param name="question">The question.</param>
+    /// <param name="context">The text to answer from.</param>
+    public ExtractedAnswer? Answer(string? question, string? context) => Predict(question, context, 1) is [var best, ..] ? best : null;
+
+    /// <summary>Each row's best <paramref name="topK"/> answers: every window's start and end probabilities over its context tokens, each span of words scored by its best token span.</summary>
+    internal static List<ExtractedAnswer>[] Answers(TransformerQuestionAnswerer model, AnswerWindows windows, int topK, int maxAnswerTokens)
+    {
+        const int bs = 16;
+        var tokens = windows.Tokens;
+        int count = tokens.Windows.Count, max = tokens.Encoded.MaxTokens;
+        var best = new Dictionary<(int, int), float>[windows.Contexts.Length];
+        for (int i = 0; i < best.Length; i++) best[i] = [];
+        var (ids, mask) = (new int[bs * max], new int[bs * max]);
+        for (int from = 0; from < count; from += bs)
+        {
+            var rows = Enumerable.Range(from, Math.Min(bs, count - from)).ToArray();
+            var batch = Batcher.Pack(tokens.Encoded, rows, ids, mask, null);
+            var logits = model.Forward(batch);
+            int t = batch.SeqLen;
+            for (int i = 0; i < rows.Length; i++)
+            {
+                int k = rows[i];
+                var (row, firstWord, words) = tokens.Windows[k];
+                if (words == 0) continue;
+                int c0 = tokens.FirstPieces[k][0], c1 = tokens.Encoded.Lengths[k] - 2; // the context's tokens [c0, c1]
+                var wordAt = new int[c1 + 1];
+                for (int j = 0; j < words; j++)
+                    for (int p = tokens.FirstPieces[k][j]; p <= tokens.LastPiece(k, j); p++) wordAt[p] = firstWord + j;
+                var start = Probabilities(logits, i * t, c0, c1, 0);
+                var end = Probabilities(logits, i * t, c0, c1, 1);
+                var found = best[row];
+                for (int s = c0; s <= c1; s++)
+                    for (int e = s; e <= Math.Min(c1, s + maxAnswerTokens - 1); e++)
+                    {
+                        float score = start[s - c0] * end[e - c0];
+                        var span = (wordAt[s], wordAt[e]);
+                        if (!found.TryGetValue(span, out float known) || score > known) found[span] = score;
+                    }
+            }
+        }
+        return best.Select((found, row) =>
+        {
+            var words = windows.Contexts[row];
+            return found.OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p => p.Key.Item2).Take(topK).Select(p =>
+            {
+                int from = words.Starts[p.Key.Item1], to = words.End(p.Key.Item2);
+                return new ExtractedAnswer(words.Text[from..to], from, to, p.Value);
+            }).ToList();
+        }).ToArray();
+    }
+
+    // Softmax of one output's logits over positions [c0, c1] of the sequence at `offset` (logits [.., T, 2]).
+    private static float[] Probabilities(float[] logits, int offset, int c0, int c1, int output)
+    {
+        var p = new float[c1 - c0 + 1];
+        for (int q = c0; q <= c1; q++) p[q - c0] = logits[(offset + q) * 2 + output];
+        Softmax.Forward(p, p, 1, p.Length);
+        return p;
+    }
+
+    /// <summary>
+    /// Scores this reader on questions with known answers as SQuAD's evaluation does (exact match and word F1 of the best
+    /// answer, each against the best of the question's gold answers).
+    /// </summary>
+    /// <param name="data">Questions, contexts and gold answers.</param>
+    /// <param name="answerColumnName">The gold answers: text, or a vector of text for several per question; null = the column the model was trained on, else <c>TrainingAnswer</c>.</param>
+    public Metrics.QuestionAnsweringMetrics Evaluate(IDataView data, string? answerColumnName = null)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        string column = answerColumnName ?? TrainingAnswerColumnName ?? DefaultColumnNames.TrainingAnswer;
+        var (questions, contexts) = QuestionAnsweringTrainer.ReadTexts(data, QuestionColumnName, ContextColumnName, "evaluation data");
+        var gold = QuestionAnsweringTrainer.ReadGoldAnswers(data, column);
+        var windows = new AnswerWindows(Tokenizer, questions, contexts, MaxQuestionTokens, DocumentStride);
+        var answers = _replicas.Use(m => Answers(m, windows, 1, MaxAnswerTokens));
+        return Metrics.QuestionAnsweringMetrics.Compute(gold, answers.Select(a => a.Count > 0 ? a[0].Text : "").ToArray());
+    }
+
+    /// <inheritdoc/>
+    private protected override ColumnMapper CreateMapper(DataViewSchema inputSchema) => new Mapper(this, inputSchema);
+
+    private sealed class Mapper(QuestionAnsweringTransformer p, DataViewSchema input) : TextColumnMapper(input, p.QuestionColumnName,
+    [
+        new DataViewSchema.DetachedColumn(p.AnswerColumnName, new VectorDataViewType(TextDataViewType.Instance)),
+        new DataViewSchema.DetachedColumn(p.ScoreColumnName, new VectorDataViewType(NumberDataViewType.Single)),
+    ], p.ContextColumnName)
+    {
+        public override Delegate?[] CreateGetters(RowContext row, bool[] active)
+        {
+            var question = row.Input.GetGetter<ReadOnlyMemory<char>>(Text);
+            var context = row.Input.GetGetter<ReadOnlyMemory<char>>(SecondText!.Value);
+            long position = -1;
+            IReadOnlyList<ExtractedAnswer> answers = [];
+            IReadOnlyList<ExtractedAnswer> Current()
+            {
+                if (row.Input.Position == position) return answers;
+                ReadOnlyMemory<char> q = default, c = default;
+                question(ref q);
+                context(ref c);
+                (answers, position) = (p.Predict(q.ToString(), c.ToString()), row.Input.Position);
+                return answers;
+            }
+            return
+            [
+                active[0] ? (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> dst) =>
+                {
+                    var texts = Current().Select(a => a.Text.AsMemory()).ToArray();
+                    dst = new VBuffer<ReadOnlyMemory<char>>(texts.Length, texts);
+                }) : null,
+                active[1] ? (ValueGetter<VBuffer<float>>)((ref VBuffer<float> dst) =>
+                {
+                    var scores = Current().Select(a => a.Score).ToArray();
+                    dst = new VBuffer<float>(scores.Length, scores);
+                }) : null,
+            ];
+        }
+    }
+}
