@@ -15,4 +15,6 @@ public enum OnnxExportKind
     Seq2SeqDecoder,
     /// <summary>Token classifier: outputs <c>logits</c> [batch, sequence, tags], a tag's scores at every token.</summary>
     TokenClassifier,
+    /// <summary>Extractive question answerer: outputs <c>start_logits</c> and <c>end_logits</c> [batch, sequence], as transformers' ONNX exports of <c>*ForQuestionAnswering</c> name them.</summary>
+    QuestionAnswerer,
 }

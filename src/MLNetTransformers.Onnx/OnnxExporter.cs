@@ -140,6 +140,26 @@ public static partial class OnnxExporter
         return Model(g, model, OnnxExportKind.TokenClassifier, tokenizer, tags, int8: quantize);
     }
 
+    /// <summary>
+    /// The extractive question answerer: <c>start_logits</c> and <c>end_logits</c> [batch, sequence] at every token, as
+    /// transformers' exports name them (laying out question and context, and finding the answer span, are the caller's).
+    /// </summary>
+    /// <param name="model">The model to export.</param>
+    /// <param name="tokenizer">Tokenizer stored in the metadata, for consumers that tokenize (null = none).</param>
+    /// <param name="quantize">Export the encoder's linear layers int8-quantized, as for the classifier (does not import back).</param>
+    public static byte[] Export(TransformerQuestionAnswerer model, TextTokenizer? tokenizer = null, bool quantize = false)
+    {
+        var g = new OnnxGraphBuilder();
+        var (ids, mask) = Inputs(g);
+        var types = TokenTypes(g, model.Config);
+        var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
+        var hidden = Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, int8: quantize, types: types);
+        var logits = Linear(g, model.Parameters, "head.", hidden); // [batch, sequence, 2]
+        g.Output(g.Node("Gather", new[] { logits, g.Int64Scalar(0) }, Int("axis", 2)), "start_logits", DataType.Float, "batch", "sequence");
+        g.Output(g.Node("Gather", new[] { logits, g.Int64Scalar(1) }, Int("axis", 2)), "end_logits", DataType.Float, "batch", "sequence");
+        return Model(g, model, OnnxExportKind.QuestionAnswerer, tokenizer, null, int8: quantize);
+    }
+
     /// <summary>Writes <paramref name="onnx"/> to <paramref name="path"/> atomically.</summary>
     /// <param name="onnx">The ONNX model bytes.</param>
     /// <param name="path">The .onnx file to write (atomically).</param>

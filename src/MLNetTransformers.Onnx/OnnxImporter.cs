@@ -48,13 +48,14 @@ public static class OnnxImporter
                 throw new NotSupportedException($"{source} uses operator '{(string.IsNullOrEmpty(node.Domain) ? "" : node.Domain + ".")}{node.OpType}' (node '{node.Name}'), which weight import does not know.");
 
         TransformerConfig config;
-        try { config = kind is OnnxExportKind.Classifier or OnnxExportKind.TokenClassifier ? ClassifierConfig.FromJson(configJson) : TransformerConfig.FromJson(configJson); }
+        try { config = kind is OnnxExportKind.Classifier or OnnxExportKind.TokenClassifier or OnnxExportKind.QuestionAnswerer ? ClassifierConfig.FromJson(configJson) : TransformerConfig.FromJson(configJson); }
         catch (Exception e) when (e is JsonException or ArgumentException) { throw new InvalidDataException($"{source} has an invalid config: {e.Message.ReplaceLineEndings(" ")}", e); }
         ITransformerModel managed = kind switch
         {
             OnnxExportKind.LanguageModel => new TransformerLanguageModel(config),
             OnnxExportKind.Featurizer => new TransformerEncoder(config),
             OnnxExportKind.TokenClassifier => new TransformerTokenClassifier((ClassifierConfig)config),
+            OnnxExportKind.QuestionAnswerer => new TransformerQuestionAnswerer((ClassifierConfig)config),
             _ => new TransformerClassifier((ClassifierConfig)config),
         };
         var initializers = new Dictionary<string, TensorProto>(StringComparer.Ordinal);

@@ -327,6 +327,39 @@ public class ExportParityTests
         Assert.Equal(model.Parameters.Data, Assert.IsType<TransformerTokenClassifier>(imported.Model).Parameters.Data);
     }
 
+    // A question answerer of BERT's shape: start_logits and end_logits at every real token under ONNX Runtime equal the
+    // engine's (question and context as two segments), the int8 export picks the same answer tokens at nearly every row,
+    // and the file imports back to the same weights.
+    [Fact]
+    public void QuestionAnswerer_OnnxRuntimeMatchesManaged_AndImportsBack()
+    {
+        var config = Small(NormPlacement.PostNorm) with { NumClasses = 2, TypeVocabSize = 2 };
+        var model = new TransformerQuestionAnswerer(config, 3);
+        Weights.Scramble(model.Parameters, 9);
+        var onnx = OnnxExporter.Export(model);
+        foreach (var (b, t) in new[] { (1, 1), (2, 9), (3, 16) })
+        {
+            var (ids, mask) = RandomBatch(b, t, b + t);
+            var types = ids.Select((_, i) => i % t >= t / 2 ? 1 : 0).ToArray();
+            var logits = model.Forward(new TokenBatch(b, t, ids, mask) { TokenTypeIds = types });
+            var outputs = RunOrt(onnx, ids, mask, b, t, types);
+            for (int output = 0; output < 2; output++)
+            {
+                var expected = Enumerable.Range(0, b * t).Select(p => mask[p] == 0 ? 0 : logits[2 * p + output]).ToArray();
+                var actual = outputs[output == 0 ? "start_logits" : "end_logits"].Select((v, p) => mask[p] == 0 ? 0 : v).ToArray();
+                Close(expected, actual, $"{(output == 0 ? "start" : "end")} logits b={b} t={t}");
+            }
+        }
+        var (qIds, qMask) = RandomBatch(4, 16, 77);
+        var qTypes = new int[64];
+        var (f, q) = (RunOrt(onnx, qIds, qMask, 4, 16, qTypes)["start_logits"], RunOrt(OnnxExporter.Export(model, quantize: true), qIds, qMask, 4, 16, qTypes)["start_logits"]);
+        int Arg(float[] l, int row) => Enumerable.Range(0, 16).Where(p => qMask[row * 16 + p] == 1).MaxBy(p => l[row * 16 + p]);
+        Assert.True(Enumerable.Range(0, 4).Count(r => Arg(f, r) == Arg(q, r)) >= 3, "int8 start tokens differ from float in more than one row of four");
+        var imported = OnnxImporter.Import(onnx);
+        Assert.Equal(OnnxExportKind.QuestionAnswerer, imported.Kind);
+        Assert.Equal(model.Parameters.Data, Assert.IsType<TransformerQuestionAnswerer>(imported.Model).Parameters.Data);
+    }
+
     [Fact]
     public void LanguageModel_OnnxRuntimeMatchesManaged()
     {
