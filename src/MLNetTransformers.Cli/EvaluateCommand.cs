@@ -1,6 +1,6 @@
 namespace MLNetTransformers.Cli;
 
-/// <summary><c>evaluate</c>: metrics of a saved classifier, regressor or tagger on a labelled TSV file (texts or sentence pairs), as JSON.</summary>
+/// <summary><c>evaluate</c>: metrics of a saved classifier, regressor, tagger or question answerer on a labelled TSV file (texts, sentence pairs or questions), as JSON.</summary>
 internal static class EvaluateCommand
 {
     public static Command Create()
@@ -11,7 +11,7 @@ internal static class EvaluateCommand
         var text2Col = CliOption.Text("--text2-col", "Second text column of a pair model (default: the column after the first text)");
         var labelCol = CliOption.Text("--label-col", "Label column (default: the second, or the first that is not a text column)");
         var int8 = CliOption.Int8();
-        var command = new Command("evaluate", "Accuracy, AUC, F1 (binary), micro/macro accuracy and log-loss (multiclass), RMSE, MAE, R², Pearson and Spearman (regression), or entity precision, recall, F1 and tag accuracy (a tagger) as JSON")
+        var command = new Command("evaluate", "Accuracy, AUC, F1 (binary), micro/macro accuracy and log-loss (multiclass), RMSE, MAE, R², Pearson and Spearman (regression), entity precision, recall, F1 and tag accuracy (a tagger), or SQuAD's exact match and F1 (a question answerer: context, question and answer columns) as JSON")
             { model, test, textCol, text2Col, labelCol, int8 };
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(test)!, r.GetValue(textCol), r.GetValue(text2Col), r.GetValue(labelCol), r.GetValue(int8)));
         return command;
@@ -26,6 +26,16 @@ internal static class EvaluateCommand
         if (int8) model = ModelFile.WithInt8(model);
         if (TransformerModel.Parts(model).OfType<TokenClassification.TokenClassificationTransformer>().FirstOrDefault() is { } tagger)
             return RunTagger(ml, tagger, modelPath, testPath, textCol, text2Col, labelCol);
+        if (TransformerModel.Parts(model).OfType<QuestionAnswering.QuestionAnsweringTransformer>().FirstOrDefault() is { } reader)
+        {
+            // Context, question and answer columns (by default the first three); SQuAD's exact match and F1.
+            var questions = TsvData.LoadQuestions(ml, testPath, textCol, text2Col, labelCol, null, needAnswers: true);
+            var renamed = ml.Transforms.CopyColumns(reader.ContextColumnName, DefaultColumnNames.Context)
+                .Append(ml.Transforms.CopyColumns(reader.QuestionColumnName, DefaultColumnNames.Question)).Fit(questions).Transform(questions);
+            var m = reader.Evaluate(renamed, DefaultColumnNames.TrainingAnswer);
+            Console.WriteLine(new JsonObject { ["exact_match"] = Math.Round(m.ExactMatch, 4), ["f1"] = Math.Round(m.F1, 4), ["questions"] = m.Questions }.ToJsonString());
+            return 0;
+        }
         var classifier = ModelFile.Classifier(model, modelPath);
         string trainedLabel = TrainedLabel(classifier, schema, modelPath);
         bool pairs = classifier.SecondTextColumnName is not null;

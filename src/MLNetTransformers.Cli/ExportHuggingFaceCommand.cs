@@ -27,11 +27,18 @@ internal static class ExportHuggingFaceCommand
         else
         {
             var part = TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 0), modelPath!, out _))
-                .FirstOrDefault(p => p is Classification.TransformerClassificationTransformer or Featurization.EncoderFeaturizerTransformer or TokenClassification.TokenClassificationTransformer);
+                .FirstOrDefault(p => p is Classification.TransformerClassificationTransformer or Featurization.EncoderFeaturizerTransformer
+                    or TokenClassification.TokenClassificationTransformer or QuestionAnswering.QuestionAnsweringTransformer);
             if (part is TokenClassification.TokenClassificationTransformer tagger) // written whole, as *ForTokenClassification
             {
                 tagger.SaveHuggingFaceFolder(outPath);
                 Print(outPath, tagger.Model.Encoder, "written");
+                return 0;
+            }
+            if (part is QuestionAnswering.QuestionAnsweringTransformer reader) // written whole, as *ForQuestionAnswering
+            {
+                reader.SaveHuggingFaceFolder(outPath);
+                Print(outPath, reader.Model.Encoder, "written");
                 return 0;
             }
             if (part is Classification.TransformerClassificationTransformer whole)

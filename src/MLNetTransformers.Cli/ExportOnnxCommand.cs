@@ -20,8 +20,9 @@ internal static class ExportOnnxCommand
         if (Real(modelPath) == Real(outPath)) throw new UsageException($"--out '{outPath}' is the input model itself; give another path.");
         var ml = new MLContext(seed: 0);
         var model = TransformerModel.Load(ml, modelPath, out _);
-        if (int8 && !TransformerModel.Parts(model).Any(p => p is Classification.TransformerClassificationTransformer or Featurization.EncoderFeaturizerTransformer or TokenClassification.TokenClassificationTransformer))
-            throw new UsageException($"--int8 exports classifiers, featurizers and token classifiers; the model in '{modelPath}' exports in float only.");
+        if (int8 && !TransformerModel.Parts(model).Any(p => p is Classification.TransformerClassificationTransformer or Featurization.EncoderFeaturizerTransformer
+                or TokenClassification.TokenClassificationTransformer or QuestionAnswering.QuestionAnsweringTransformer))
+            throw new UsageException($"--int8 exports classifiers, featurizers, token classifiers and question answerers; the model in '{modelPath}' exports in float only.");
         if (TransformerModel.Parts(model).OfType<Translation.Seq2SeqTransformer>().Any())
         {
             ml.Model.ExportSeq2SeqToOnnx(model, outPath);

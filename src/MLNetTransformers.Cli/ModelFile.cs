@@ -22,6 +22,8 @@ internal static class ModelFile
         path = FolderOfHubId(path, "Option --model:", "neither a model file nor a model folder"); // checked by the option already
         if (Directory.Exists(path) && Core.Pretrained.PretrainedCheckpoint.IsTokenClassifierFolder(path))
             return TokenClassification.TokenClassificationTransformer.FromHuggingFaceFolder(path);
+        if (Directory.Exists(path) && Core.Pretrained.PretrainedCheckpoint.IsQuestionAnsweringFolder(path))
+            return QuestionAnswering.QuestionAnsweringTransformer.FromHuggingFaceFolder(path);
         if (Directory.Exists(path))
         {
             var classifier = TransformerClassificationTransformer.FromHuggingFaceFolder(path);
@@ -45,6 +47,7 @@ internal static class ModelFile
         TransformerClassificationTransformer c => c.WithInt8Inference(),
         Featurization.EncoderFeaturizerTransformer f => f.WithInt8Inference(),
         TokenClassification.TokenClassificationTransformer t => t.WithInt8Inference(),
+        QuestionAnswering.QuestionAnsweringTransformer q => q.WithInt8Inference(),
         TransformerChain<ITransformer> chain => new TransformerChain<ITransformer>(chain.Select(WithInt8).ToArray()),
         _ => model,
     };

@@ -26,6 +26,8 @@ internal static class PredictCommand
         }
         if (TransformerModel.Parts(loaded).OfType<TokenClassification.TokenClassificationTransformer>().Any())
             throw new UsageException($"Model '{modelPath}' is a tagger (a token classifier): tag its texts with the tag command.");
+        if (TransformerModel.Parts(loaded).OfType<QuestionAnswering.QuestionAnsweringTransformer>().Any())
+            throw new UsageException($"Model '{modelPath}' is a question answerer: ask it with the answer command.");
         var classifier = ModelFile.Classifier(loaded, modelPath);
         if (int8) classifier = classifier.WithInt8Inference();
         bool pairs = classifier.SecondTextColumnName is not null;

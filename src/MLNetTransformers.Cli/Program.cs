@@ -7,7 +7,7 @@ var root = new RootCommand("mlnet-transformers: train and use transformer text c
 {
     TrainCommand.Create(), EvaluateCommand.Create(), PredictCommand.Create(), TrainLmCommand.Create(), GenerateCommand.Create(),
     PerplexityCommand.Create(), TrainSeq2SeqCommand.Create(), TranslateCommand.Create(), EvaluateSeq2SeqCommand.Create(), AttentionCommand.Create(),
-    ExportOnnxCommand.Create(), OnnxRunCommand.Create(), FillMaskCommand.Create(), TagCommand.Create(), EmbedCommand.Create(), ExportHuggingFaceCommand.Create(),
+    ExportOnnxCommand.Create(), OnnxRunCommand.Create(), FillMaskCommand.Create(), TagCommand.Create(), AnswerCommand.Create(), EmbedCommand.Create(), ExportHuggingFaceCommand.Create(),
 };
 const string Hint = "(mlnet-transformers --help lists the commands, mlnet-transformers COMMAND --help their options)";
 if (args.Length == 0)

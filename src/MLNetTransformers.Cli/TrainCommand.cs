@@ -1,6 +1,6 @@
 namespace MLNetTransformers.Cli;
 
-/// <summary><c>train</c>: a binary or multiclass transformer classifier, a regressor or a token classifier (tagger), from a TSV file of texts or sentence pairs, saved as a model file.</summary>
+/// <summary><c>train</c>: a binary or multiclass transformer classifier, a regressor, a token classifier (tagger) or an extractive question answerer, from a TSV file of texts, sentence pairs or questions, saved as a model file.</summary>
 internal static class TrainCommand
 {
     private static readonly string[] Tokenizers = { "learned", "wordpiece", "bpe", "tiktoken" };
@@ -10,8 +10,8 @@ internal static class TrainCommand
     public static Command Create()
     {
         var d = new TransformerClassifierOptions(); // every default below comes from here
-        var task = new Option<string>("--task") { Description = "Binary (labels 0/1, true/false), multiclass (any strings), regression (numbers, e.g. a similarity 0-5) or tag (a tag per word: the label holds as many space-separated tags as the text has words, e.g. B-PER I-PER O)", Required = true };
-        task.AcceptOnlyFromAmong("binary", "multiclass", "regression", "tag");
+        var task = new Option<string>("--task") { Description = "Binary (labels 0/1, true/false), multiclass (any strings), regression (numbers, e.g. a similarity 0-5) tag (a tag per word: the label holds as many space-separated tags as the text has words, e.g. B-PER I-PER O) or qa (extractive question answering: the text is the context, text2 the question, the label the answer as written in the context, empty for none)", Required = true };
+        task.AcceptOnlyFromAmong("binary", "multiclass", "regression", "tag", "qa");
         var trainPath = CliOption.InputFile("--train", "Training data (TSV with a header; - = standard input)", required: true, standardInput: true);
         var validPath = CliOption.InputFile("--valid", "Validation data (TSV); without it, --validation-fraction of --train is held out", standardInput: true);
         var modelPath = CliOption.Text("--model", "Where to save the model", required: true);
@@ -26,6 +26,7 @@ internal static class TrainCommand
         var pretrained = CliOption.Text("--pretrained", $"Fine-tune a pretrained encoder: {PretrainedArgument.Forms}");
         var layerDecay = CliOption.Number("--layer-decay", "Layer-wise learning-rate decay (1 = none)", d.LayerwiseLearningRateDecay);
         var frozen = CliOption.Int("--frozen-layers", "Freeze the embeddings and this many lowest blocks", d.FrozenLayers);
+        var answerStart = CliOption.Text("--answer-start-col", "With --task qa: the column of where each answer starts in its context, in characters (default: the answer's first occurrence there)");
         var biEncoder = new Option<bool>("--bi-encoder") { Description = "With --task regression and --text2-col: a bi-encoder (each text embedded alone, Score from the cosine) instead of a cross-encoder" };
         var bestBy = CliOption.Choice("--best-by", "What picks the weights kept: validation loss or accuracy (default: loss; accuracy with --pretrained)", "loss", "loss", "accuracy");
         var flags = new TrainingFlags(d, Tokenizers, "--max-tokens");
@@ -39,26 +40,29 @@ internal static class TrainCommand
         flags.Add(bestBy, nameof(d.BestWeightsBy), (r, o) => ((TransformerClassifierOptions)o).BestWeightsBy = r.GetValue(bestBy) == "accuracy" ? Core.Training.ValidationCriterion.Metric : Core.Training.ValidationCriterion.Loss);
 
         var command = new Command("train", "Train a transformer text classifier (or fine-tune a pretrained encoder); prints a JSON summary")
-            { task, trainPath, validPath, modelPath, textCol, text2Col, labelCol, pretrained, biEncoder };
+            { task, trainPath, validPath, modelPath, textCol, text2Col, labelCol, answerStart, pretrained, biEncoder };
         flags.AddTo(command);
         command.SetAction(r => Run(r, flags, r.GetValue(task)!, r.GetValue(trainPath)!, r.GetValue(validPath), r.GetValue(modelPath)!,
             r.GetValue(textCol), r.GetValue(text2Col), r.GetValue(labelCol), r.GetValue(pretrained), r.GetResult(flags.MaxTokens!) is { Implicit: false } ? r.GetValue(flags.MaxTokens!) : null,
-            r.GetValue(biEncoder)));
+            r.GetValue(biEncoder), r.GetValue(answerStart)));
         return command;
     }
 
     private static int Run(ParseResult r, TrainingFlags flags, string task, string trainPath, string? validPath, string modelPath, string? textCol, string? text2Col,
-        string? labelCol, string? pretrained, int? maxTokens, bool biEncoder)
+        string? labelCol, string? pretrained, int? maxTokens, bool biEncoder, string? answerStartCol)
     {
-        bool binary = task == "binary", regression = task == "regression", tag = task == "tag";
+        bool binary = task == "binary", regression = task == "regression", tag = task == "tag", qa = task == "qa";
         if (tag && (text2Col is not null || biEncoder)) throw new UsageException($"{(biEncoder ? "--bi-encoder" : "--text2-col")}: --task tag tags the words of one text column.");
-        if (tag && r.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>().FirstOrDefault(o => !o.Implicit && o.Option.Name is "--ngram-buckets" or "--members" or "--layer-decay" or "--frozen-layers") is { } unused)
-            throw new UsageException($"{unused.Option.Name}: a token classifier (--task tag) does not use it.");
+        if (qa && biEncoder) throw new UsageException("--bi-encoder: --task qa reads a question and its context as one pair.");
+        if (!qa && answerStartCol is not null) throw new UsageException("--answer-start-col: only --task qa has answers to place.");
+        if ((tag || qa) && r.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>().FirstOrDefault(o => !o.Implicit && o.Option.Name is "--ngram-buckets" or "--members" or "--layer-decay" or "--frozen-layers") is { } unused)
+            throw new UsageException($"{unused.Option.Name}: {(tag ? "a token classifier (--task tag)" : "a question answerer (--task qa)")} does not use it.");
         if (biEncoder && !(regression && text2Col is not null)) throw new UsageException("--bi-encoder: a bi-encoder scores sentence pairs: use it with --task regression and --text2-col.");
         if (regression && r.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>().FirstOrDefault(o => !o.Implicit && o.Option.Name is "--ngram-buckets") is { } n)
             throw new UsageException($"{n.Option.Name}: the n-gram branch is for classification; a regressor has none.");
         if (Directory.Exists(modelPath)) throw new IOException($"--model '{modelPath}' is a directory; give a file path (checked before training, not after).");
-        var options = new TransformerClassifierOptions { ReportEverySteps = 20, Progress = new ClassifierProgressLine() };
+        var options = qa ? new QuestionAnswering.QuestionAnsweringOptions() : new TransformerClassifierOptions();
+        (options.ReportEverySteps, options.Progress) = (20, new ClassifierProgressLine());
         if (pretrained is not null)
         {
             // A pretrained encoder brings its shape, tokenizer and dropout: flags that would set them are refused, not ignored.
@@ -69,6 +73,7 @@ internal static class TrainCommand
         }
         flags.Apply(r, options);
         var ml = new MLContext(seed: options.Seed);
+        if (qa) return TrainReader(ml, flags, (QuestionAnswering.QuestionAnsweringOptions)options, trainPath, validPath, textCol, text2Col, labelCol, answerStartCol, modelPath);
         var labelKind = binary ? DataKind.Boolean : regression ? DataKind.Single : DataKind.String;
         var (train, cols) = TsvData.Load(ml, trainPath, textCol, labelCol, needLabel: true, labelKind, text2Col);
         IDataView? valid = validPath is null ? null : TsvData.Load(ml, validPath, cols.Text, cols.Label, needLabel: true, labelKind, cols.Text2).Data;
@@ -118,6 +123,25 @@ internal static class TrainCommand
         {
             model = modelPath, task = "tag", tags = tagger.Tags, steps = s.Steps, stop_reason = s.StopReason, train_seconds = Math.Round(s.Duration.TotalSeconds, 1),
             best_validation_tag_accuracy = s.BestValidationAccuracy is { } a ? Math.Round(a, 4) : (double?)null, parameters = tagger.Model.Parameters.Count,
+        }));
+        return 0;
+    }
+
+    // An extractive question answerer: context, question, answer (and where it starts) from the TSV's columns; the reader alone is saved.
+    private static int TrainReader(MLContext ml, TrainingFlags flags, QuestionAnswering.QuestionAnsweringOptions options, string trainPath, string? validPath,
+        string? contextCol, string? questionCol, string? answerCol, string? answerStartCol, string modelPath)
+    {
+        var train = TsvData.LoadQuestions(ml, trainPath, contextCol, questionCol, answerCol, answerStartCol, needAnswers: true);
+        if (validPath is not null) options.ValidationSet = TsvData.LoadQuestions(ml, validPath, contextCol, questionCol, answerCol, answerStartCol, needAnswers: true);
+        using var cancel = Interrupt.OnFirstCtrlC("\nstopping after this step (Ctrl+C again to kill)...");
+        options.CancellationToken = cancel.Token;
+        var reader = flags.Validated(() => ml.MulticlassClassification.Trainers.QuestionAnswer(options)).Fit(train);
+        TransformerModel.Save(ml, new TransformerChain<ITransformer>(reader), train.Schema, modelPath);
+        var s = reader.TrainingSummary!;
+        Console.WriteLine(JsonSerializer.Serialize(new
+        {
+            model = modelPath, task = "qa", steps = s.Steps, stop_reason = s.StopReason, train_seconds = Math.Round(s.Duration.TotalSeconds, 1),
+            best_validation_exact_match = s.BestValidationAccuracy is { } a ? Math.Round(a, 4) : (double?)null, parameters = reader.Model.Parameters.Count,
         }));
         return 0;
     }

@@ -76,6 +76,59 @@ internal static class TsvData
         return (Rows(ml, texts.Select((s, i) => new ClassRow { Text = s, Text2 = Second(i), Label = labels[i] }), columns), columns);
     }
 
+    /// <summary>A question with its context and, for training and scoring, its answer and where it starts.</summary>
+    public sealed class QuestionRow
+    {
+        public string Context { get; set; } = "";
+        public string Question { get; set; } = "";
+        public string TrainingAnswer { get; set; } = "";
+        public int AnswerIndex { get; set; }
+    }
+
+    /// <summary>
+    /// Questions for extractive question answering: the context (<paramref name="contextCol"/>, default the first column),
+    /// the question (default the second) and, with <paramref name="needAnswers"/>, the answer as written in the context
+    /// (default the third) and where it starts in characters (<paramref name="answerStartCol"/>; without it, the answer's
+    /// first occurrence in the context). An empty answer means the context holds none. The view's columns carry the
+    /// question-answering trainer's default names (Context, Question, TrainingAnswer, AnswerIndex).
+    /// </summary>
+    public static IDataView LoadQuestions(MLContext ml, string path, string? contextCol, string? questionCol, string? answerCol, string? answerStartCol, bool needAnswers)
+    {
+        var lines = ReadAll(path);
+        string? header = lines.FirstOrDefault();
+        if (string.IsNullOrWhiteSpace(header)) throw new InvalidDataException($"Data file '{path}' is empty; it needs a header row.");
+        var names = header.Split('\t').Select(h => h.Trim()).ToArray();
+        int Index(string? name, int fallback, string role)
+        {
+            if (name is null)
+                return fallback < names.Length ? fallback : throw new InvalidDataException($"Data file '{path}' has {names.Length} column(s); the {role} column is expected as column {fallback + 1}.");
+            int i = Array.IndexOf(names, name);
+            return i >= 0 ? i : throw new InvalidDataException($"Data file '{path}' has no {role} column '{name}' (columns: {string.Join(", ", names)}).");
+        }
+        int c = Index(contextCol, 0, "context"), q = Index(questionCol, 1, "question");
+        int? a = needAnswers ? Index(answerCol, 2, "answer") : null, at = answerStartCol is null ? null : Index(answerStartCol, 3, "answer start");
+        var rows = new List<QuestionRow>();
+        for (int i = 1; i < lines.Count; i++)
+        {
+            if (lines[i].Length == 0) continue;
+            var fields = lines[i].Split('\t');
+            string Field(int k) => k < fields.Length ? fields[k] : "";
+            var row = new QuestionRow { Context = Field(c), Question = Field(q), AnswerIndex = -1 };
+            if (a is int ai && Field(ai) is { Length: > 0 } answer)
+            {
+                row.TrainingAnswer = answer;
+                if (at is int si)
+                    row.AnswerIndex = int.TryParse(Field(si).Trim(), System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out int v) ? v
+                        : throw new InvalidDataException($"Data file '{path}', line {i + 1}: answer start '{Printable(Field(si))}' (column '{names[si]}') is not a whole number.");
+                else if ((row.AnswerIndex = row.Context.IndexOf(answer, StringComparison.Ordinal)) < 0)
+                    throw new InvalidDataException($"Data file '{path}', line {i + 1}: the answer '{Printable(answer)}' (column '{names[ai]}') is not in its context (column '{names[c]}').");
+            }
+            rows.Add(row);
+        }
+        if (rows.Count == 0) throw new InvalidDataException($"Data file '{path}' has no rows below its header.");
+        return ml.Data.LoadFromEnumerable(rows);
+    }
+
     private static float Number(string label, string path, int line) =>
         float.TryParse(label, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out float v) && float.IsFinite(v) ? v
         : throw new InvalidDataException($"Data file '{path}', line {line}: regression label '{Printable(label)}' is not a number.");

@@ -46,6 +46,8 @@ public static class OnnxTransformerCatalog
             return OnnxExporter.Export(feat.Encoder, feat.Tokenizer, quantize);
         if (parts.OfType<TokenClassification.TokenClassificationTransformer>().FirstOrDefault() is { } tagger)
             return OnnxExporter.Export(tagger.Model, tagger.Tokenizer, tagger.Tags, quantize);
+        if (parts.OfType<QuestionAnswering.QuestionAnsweringTransformer>().FirstOrDefault() is { } reader)
+            return OnnxExporter.Export(reader.Model, reader.Tokenizer, quantize);
         if (parts.OfType<LanguageModeling.LanguageModelTransformer>().FirstOrDefault() is { } lm)
             return quantize ? throw new ArgumentException("Int8 export is for classifiers and featurizers; a language model exports in float.", nameof(quantize))
                 : OnnxExporter.Export(lm.Model, lm.Tokenizer);

@@ -377,6 +377,67 @@ public sealed class CliTests : IDisposable
         Assert.Contains("not a token classifier", notTagger.Err);
     }
 
+    // A question answerer: train --task qa fine-tunes the BERT fixture on context, question and answer columns (each answer
+    // placed at its first occurrence, or by an answer-start column), answer prints the best answers with their offsets as
+    // JSON lines, evaluate scores SQuAD's exact match and F1, export-hf writes it whole as BertForQuestionAnswering and
+    // answer reads that folder to the same answers; export-onnx writes it; usage errors exit 2 in one line.
+    [Fact]
+    public void QuestionAnswerer_TrainsAnswersEvaluatesAndExports()
+    {
+        string folder = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert");
+        string train = Path.Combine(_dir, "questions.tsv"), placed = Path.Combine(_dir, "placed.tsv"), model = Path.Combine(_dir, "reader.mlnt"),
+            exported = Path.Combine(_dir, "reader-hf"), onnx = Path.Combine(_dir, "reader.onnx");
+        var rng = new Random(1);
+        string[] praise = ["good", "great", "fun"], blame = ["bad", "dull"], other = ["the", "film", "plot", "was", "and", "it"];
+        var rows = Enumerable.Range(0, 400).Select(_ =>
+        {
+            var words = Enumerable.Range(0, 4).Select(_ => other[rng.Next(6)]).ToList();
+            string p = praise[rng.Next(3)], b = blame[rng.Next(2)];
+            words.Insert(rng.Next(5), p);
+            words.Insert(rng.Next(6), b);
+            bool loved = rng.Next(2) == 0;
+            return (Context: string.Join(' ', words), Question: loved ? "i loved" : "i hated", Answer: loved ? p : b);
+        }).ToArray();
+        File.WriteAllLines(train, new[] { "context\tquestion\tanswer" }.Concat(rows.Select(r => $"{r.Context}\t{r.Question}\t{r.Answer}")));
+        var r = Run("train", "--task", "qa", "--train", train, "--model", model, "--pretrained", folder, "--epochs", "8", "--max-tokens", "16", "--lr", "3e-3", "--batch-size", "16");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Equal("qa", LastJson(r.Out)["task"]!.GetValue<string>());
+        var answered = Run("answer", "--model", model, "--question", "i hated", "--context", "the plot was great and dull");
+        Assert.True(answered.Code == 0, answered.Err);
+        var best = LastJson(answered.Out)["answers"]!.AsArray()[0]!;
+        Assert.Equal(("dull", 23, 27), (best["text"]!.GetValue<string>(), best["start"]!.GetValue<int>(), best["end"]!.GetValue<int>()));
+        Assert.Equal(3, LastJson(answered.Out)["answers"]!.AsArray().Count);
+        var evaluated = Run("evaluate", "--model", model, "--test", train);
+        Assert.True(evaluated.Code == 0, evaluated.Err);
+        Assert.True(LastJson(evaluated.Out)["exact_match"]!.GetValue<double>() > 0.9, evaluated.Out);
+        Assert.Equal(400, LastJson(evaluated.Out)["questions"]!.GetValue<int>());
+        var export = Run("export-hf", "--model", model, "--out", exported);
+        Assert.True(export.Code == 0, export.Err);
+        Assert.Contains("BertForQuestionAnswering", File.ReadAllText(Path.Combine(exported, "config.json")));
+        var again = Run("answer", "--model", exported, "--max-tokens", "16", "--question", "i hated", "--context", "the plot was great and dull");
+        Assert.Equal(answered.Out, again.Out);
+        Assert.Equal(LastJson(evaluated.Out).ToJsonString(), LastJson(Run("evaluate", "--model", exported, "--test", train).Out).ToJsonString());
+        var predicted = Run("predict", "--model", model, "--text", "the plot");
+        Assert.Equal((2, "is a question answerer"), (predicted.Code, predicted.Err.Contains("is a question answerer") ? "is a question answerer" : predicted.Err));
+        var toOnnx = Run("export-onnx", "--model", model, "--out", onnx, "--int8");
+        Assert.True(toOnnx.Code == 0 && File.Exists(onnx), toOnnx.Err);
+        // An answer-start column places each answer; one that does not point at its answer is refused naming the row.
+        File.WriteAllLines(placed, ["context\tquestion\tanswer\tstart", "the film was good\ti loved\tgood\t13", "the film was good\ti loved\tgood\t3"]);
+        var misplaced = Run("train", "--task", "qa", "--train", placed, "--model", model, "--answer-start-col", "start", "--epochs", "1");
+        Assert.Equal(1, misplaced.Code);
+        Assert.Contains("Row 1 of the training data: the answer 'good' ('TrainingAnswer') is not at character 3", misplaced.Err);
+        var unused = Run("train", "--task", "qa", "--train", train, "--model", model, "--members", "2");
+        Assert.Equal(2, unused.Code);
+        Assert.Contains("--members: a question answerer (--task qa) does not use it.", unused.Err);
+        Assert.Single(unused.Err.Trim().Split('\n'));
+        var half = Run("answer", "--model", model, "--question", "i hated");
+        Assert.Equal(2, half.Code);
+        Assert.Contains("--context is missing", half.Err);
+        var notReader = Run("answer", "--model", Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert-token-classifier"), "--question", "a", "--context", "b");
+        Assert.Equal(1, notReader.Code);
+        Assert.Contains("not a question answerer", notReader.Err);
+    }
+
     // A ModernBERT's or GTE's PyTorch ONNX export beside its config.json embeds as the folder's safetensors do, and so does a
     // folder that holds only the export as onnx/model.onnx (a transformers.js repository's layout).
     [Theory]

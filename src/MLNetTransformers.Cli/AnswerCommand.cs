@@ -1,0 +1,55 @@
+namespace MLNetTransformers.Cli;
+
+/// <summary><c>answer</c>: the best answers to a question taken from its context, as JSON (a line per question).</summary>
+internal static class AnswerCommand
+{
+    public static Command Create()
+    {
+        var model = CliOption.Text("--model", "A question answerer: a model file saved by train --task qa, or a Hugging Face *ForQuestionAnswering folder (or hub id in the Hugging Face cache)", required: true);
+        var question = CliOption.Text("--question", "The question");
+        var context = CliOption.Text("--context", "The text to answer it from");
+        var file = CliOption.InputFile("--file", "Questions to answer: a TSV with a header, the context in the first column and the question in the second (- = standard input)", standardInput: true);
+        var contextCol = CliOption.Text("--context-col", "With --file: the context column (default: the first)");
+        var questionCol = CliOption.Text("--question-col", "With --file: the question column (default: the second)");
+        var topK = CliOption.OptionalInt("--top-k", "Answers per question (default: the model's, 3)");
+        var maxTokens = CliOption.OptionalInt("--max-tokens", "With a Hugging Face folder: a window's length, question and context together (default 384, or the model's positions if fewer); longer contexts are read in overlapping windows");
+        var int8 = CliOption.Int8();
+        var command = new Command("answer", "Answer questions from a context (extractive question answering); prints each question's best answers with their offsets and scores as JSON")
+            { model, question, context, file, contextCol, questionCol, topK, maxTokens, int8 };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(question), r.GetValue(context), r.GetValue(file), r.GetValue(contextCol), r.GetValue(questionCol),
+            r.GetValue(topK), r.GetValue(maxTokens), r.GetValue(int8)));
+        return command;
+    }
+
+    private static int Run(string modelPath, string? question, string? context, string? file, string? contextCol, string? questionCol, int? topK, int? maxTokens, bool int8)
+    {
+        if ((file is null) == (question is null && context is null)) throw new UsageException("Give --question and --context, or --file.");
+        if (file is null && (question is null || context is null)) throw new UsageException($"{(question is null ? "--question" : "--context")} is missing: a question needs both --question and --context.");
+        if (file is null && (contextCol is not null || questionCol is not null)) throw new UsageException($"{(contextCol is not null ? "--context-col" : "--question-col")}: columns are read from --file.");
+        if (topK is <= 0) throw new UsageException($"--top-k must be positive, not {topK}.");
+        if (maxTokens is < 8) throw new UsageException($"--max-tokens must be at least 8 (a question and a context), not {maxTokens}.");
+        QuestionAnswering.QuestionAnsweringTransformer reader;
+        modelPath = ModelFile.FolderOfHubId(modelPath, "--model", "neither a model folder nor a file");
+        if (Directory.Exists(modelPath)) reader = QuestionAnswering.QuestionAnsweringTransformer.FromHuggingFaceFolder(modelPath, maxTokens);
+        else if (File.Exists(modelPath))
+        {
+            if (maxTokens is not null) throw new UsageException("--max-tokens: a model file reads as many tokens as it was trained with.");
+            reader = TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 0), modelPath, out _)).OfType<QuestionAnswering.QuestionAnsweringTransformer>().FirstOrDefault()
+                ?? throw new InvalidDataException($"Model '{modelPath}' holds no question answerer; train one with train --task qa, or give a Hugging Face *ForQuestionAnswering folder.");
+        }
+        else throw new UsageException($"--model '{modelPath}' is neither a model folder nor a file.");
+        if (int8) reader = reader.WithInt8Inference();
+        var ml = new MLContext(seed: 0);
+        var rows = file is null ? [new TsvData.QuestionRow { Question = question!, Context = context! }]
+            : ml.Data.CreateEnumerable<TsvData.QuestionRow>(TsvData.LoadQuestions(ml, file, contextCol, questionCol, null, null, needAnswers: false), reuseRowObject: false).ToList();
+        foreach (var row in rows)
+        {
+            var answers = reader.Predict(row.Question, row.Context, topK);
+            Console.WriteLine(new JsonObject
+            {
+                ["answers"] = new JsonArray(answers.Select(a => (JsonNode)new JsonObject { ["text"] = a.Text, ["start"] = a.Start, ["end"] = a.End, ["score"] = Math.Round(a.Score, 6) }).ToArray()),
+            }.ToJsonString());
+        }
+        return 0;
+    }
+}
