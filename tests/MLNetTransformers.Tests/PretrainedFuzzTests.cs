@@ -149,14 +149,21 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
     public Task MutatedTokenClassifiers_LoadOrFailNamingTheFile(string fixture, int seed) =>
         MutatedTaskFolders(fixture, seed, folder => TokenClassification.TokenClassificationTransformer.FromHuggingFaceFolder(folder, maxTokens: 16).Model.Parameters);
 
-    // A task model's folder (config.json with id2label, model.safetensors, its tokenizer's files) mutated and read by load.
+    // The same mutations of BertForQuestionAnswering and RobertaForQuestionAnswering folders read as question answerers.
+    [Theory]
+    [InlineData("bert-qa", 20261239)]
+    [InlineData("roberta-qa", 20261240)]
+    public Task MutatedQuestionAnswerers_LoadOrFailNamingTheFile(string fixture, int seed) =>
+        MutatedTaskFolders(fixture, seed, folder => QuestionAnswering.QuestionAnsweringTransformer.FromHuggingFaceFolder(folder, maxTokens: 16).Model.Parameters);
+
+    // A task model's folder (config.json with id2label or architectures, model.safetensors, its tokenizer's files) mutated and read by load.
     private async Task MutatedTaskFolders(string fixture, int seed, Func<string, Core.Layers.ParameterSet> load)
     {
         string source = Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", fixture);
         var weights = File.ReadAllBytes(Path.Combine(source, "model.safetensors"));
         var config = File.ReadAllText(Path.Combine(source, "config.json"));
         long headerLength = BitConverter.ToInt64(weights, 0);
-        int labels = config.IndexOf("\"id2label\"", StringComparison.Ordinal);
+        int labels = config.IndexOf("\"id2label\"", StringComparison.Ordinal) is var at and >= 0 ? at : config.IndexOf("\"architectures\"", StringComparison.Ordinal);
         var counts = new Dictionary<ClassifierMutation, int> { [ClassifierMutation.Config] = 350, [ClassifierMutation.HeaderBytes] = 150 };
         await Fuzz(source, counts, seed, kind => kind == ClassifierMutation.HeaderBytes, (kind, rng, folder) =>
         {
@@ -165,7 +172,7 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
             if (kind == ClassifierMutation.HeaderBytes)
                 for (int k = rng.Next(1, 4); k > 0; k--) w[8 + rng.Next((int)headerLength)] = (byte)rng.Next(256);
             else if (rng.Next(2) == 0) cfg = Edit(config, rng);
-            else cfg = config[..labels] + Edit(config[labels..], rng); // most edits where the labels are
+            else cfg = config[..labels] + Edit(config[labels..], rng); // most edits where the labels (or the task's class) are
             File.WriteAllBytes(Path.Combine(folder, "model.safetensors"), w);
             File.WriteAllText(Path.Combine(folder, "config.json"), cfg);
             foreach (var tokenizer in new[] { "vocab.txt", "spiece.model", "spm.model", "vocab.json", "merges.txt" }.Where(f => File.Exists(Path.Combine(source, f))))
