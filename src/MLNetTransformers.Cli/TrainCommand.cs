@@ -27,6 +27,7 @@ internal static class TrainCommand
         var layerDecay = CliOption.Number("--layer-decay", "Layer-wise learning-rate decay (1 = none)", d.LayerwiseLearningRateDecay);
         var frozen = CliOption.Int("--frozen-layers", "Freeze the embeddings and this many lowest blocks", d.FrozenLayers);
         var answerStart = CliOption.Text("--answer-start-col", "With --task qa: the column of where each answer starts in its context, in characters (default: the answer's first occurrence there)");
+        var noAnswer = new Option<bool>("--allow-no-answer") { Description = "With --task qa: the reader ranks \"no answer\" among its answers (rows with an empty answer are contexts that hold none)" };
         var biEncoder = new Option<bool>("--bi-encoder") { Description = "With --task regression and --text2-col: a bi-encoder (each text embedded alone, Score from the cosine) instead of a cross-encoder" };
         var bestBy = CliOption.Choice("--best-by", "What picks the weights kept: validation loss or accuracy (default: loss; accuracy with --pretrained)", "loss", "loss", "accuracy");
         var flags = new TrainingFlags(d, Tokenizers, "--max-tokens");
@@ -40,28 +41,28 @@ internal static class TrainCommand
         flags.Add(bestBy, nameof(d.BestWeightsBy), (r, o) => ((TransformerClassifierOptions)o).BestWeightsBy = r.GetValue(bestBy) == "accuracy" ? Core.Training.ValidationCriterion.Metric : Core.Training.ValidationCriterion.Loss);
 
         var command = new Command("train", "Train a transformer text classifier (or fine-tune a pretrained encoder); prints a JSON summary")
-            { task, trainPath, validPath, modelPath, textCol, text2Col, labelCol, answerStart, pretrained, biEncoder };
+            { task, trainPath, validPath, modelPath, textCol, text2Col, labelCol, answerStart, noAnswer, pretrained, biEncoder };
         flags.AddTo(command);
         command.SetAction(r => Run(r, flags, r.GetValue(task)!, r.GetValue(trainPath)!, r.GetValue(validPath), r.GetValue(modelPath)!,
             r.GetValue(textCol), r.GetValue(text2Col), r.GetValue(labelCol), r.GetValue(pretrained), r.GetResult(flags.MaxTokens!) is { Implicit: false } ? r.GetValue(flags.MaxTokens!) : null,
-            r.GetValue(biEncoder), r.GetValue(answerStart)));
+            r.GetValue(biEncoder), r.GetValue(answerStart), r.GetValue(noAnswer)));
         return command;
     }
 
     private static int Run(ParseResult r, TrainingFlags flags, string task, string trainPath, string? validPath, string modelPath, string? textCol, string? text2Col,
-        string? labelCol, string? pretrained, int? maxTokens, bool biEncoder, string? answerStartCol)
+        string? labelCol, string? pretrained, int? maxTokens, bool biEncoder, string? answerStartCol, bool noAnswer)
     {
         bool binary = task == "binary", regression = task == "regression", tag = task == "tag", qa = task == "qa";
         if (tag && (text2Col is not null || biEncoder)) throw new UsageException($"{(biEncoder ? "--bi-encoder" : "--text2-col")}: --task tag tags the words of one text column.");
         if (qa && biEncoder) throw new UsageException("--bi-encoder: --task qa reads a question and its context as one pair.");
-        if (!qa && answerStartCol is not null) throw new UsageException("--answer-start-col: only --task qa has answers to place.");
+        if (!qa && (answerStartCol is not null || noAnswer)) throw new UsageException($"{(noAnswer ? "--allow-no-answer" : "--answer-start-col")}: only --task qa answers questions.");
         if ((tag || qa) && r.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>().FirstOrDefault(o => !o.Implicit && o.Option.Name is "--ngram-buckets" or "--members" or "--layer-decay" or "--frozen-layers") is { } unused)
             throw new UsageException($"{unused.Option.Name}: {(tag ? "a token classifier (--task tag)" : "a question answerer (--task qa)")} does not use it.");
         if (biEncoder && !(regression && text2Col is not null)) throw new UsageException("--bi-encoder: a bi-encoder scores sentence pairs: use it with --task regression and --text2-col.");
         if (regression && r.CommandResult.Children.OfType<System.CommandLine.Parsing.OptionResult>().FirstOrDefault(o => !o.Implicit && o.Option.Name is "--ngram-buckets") is { } n)
             throw new UsageException($"{n.Option.Name}: the n-gram branch is for classification; a regressor has none.");
         if (Directory.Exists(modelPath)) throw new IOException($"--model '{modelPath}' is a directory; give a file path (checked before training, not after).");
-        var options = qa ? new QuestionAnswering.QuestionAnsweringOptions() : new TransformerClassifierOptions();
+        var options = qa ? new QuestionAnswering.QuestionAnsweringOptions { AllowNoAnswer = noAnswer } : new TransformerClassifierOptions();
         (options.ReportEverySteps, options.Progress) = (20, new ClassifierProgressLine());
         if (pretrained is not null)
         {

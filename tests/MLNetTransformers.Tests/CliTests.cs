@@ -407,6 +407,13 @@ public sealed class CliTests : IDisposable
         var best = LastJson(answered.Out)["answers"]!.AsArray()[0]!;
         Assert.Equal(("dull", 23, 27), (best["text"]!.GetValue<string>(), best["start"]!.GetValue<int>(), best["end"]!.GetValue<int>()));
         Assert.Equal(3, LastJson(answered.Out)["answers"]!.AsArray().Count);
+        // Every span of six words (21) is ranked with --top-k 50; with --allow-no-answer, "no answer" too (an empty text at 0).
+        string[] Texts(params string[] extra) => LastJson(Run(["answer", "--model", model, "--question", "i hated", "--context", "the plot was great and dull", "--top-k", "50", .. extra]).Out)["answers"]!
+            .AsArray().Select(a => a!["text"]!.GetValue<string>()).ToArray();
+        Assert.Equal(21, Texts().Length);
+        Assert.DoesNotContain("", Texts());
+        Assert.Equal(22, Texts("--allow-no-answer").Length);
+        Assert.Contains("", Texts("--allow-no-answer"));
         var evaluated = Run("evaluate", "--model", model, "--test", train);
         Assert.True(evaluated.Code == 0, evaluated.Err);
         Assert.True(LastJson(evaluated.Out)["exact_match"]!.GetValue<double>() > 0.9, evaluated.Out);

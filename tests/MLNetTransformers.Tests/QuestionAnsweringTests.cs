@@ -109,7 +109,8 @@ public class QuestionAnsweringTests
     private static readonly string[] Praise = ["good", "great", "fun", "best"], Blame = ["bad", "dull", "worst"],
         Filler = ["the", "a", "film", "movie", "plot", "cast", "is", "was", "and", "but", "it", "story", "end", "so", "ever"];
 
-    private static QaRow[] Reading(int count, int seed, int fillers = 6)
+    // With noBlame, that share of the contexts holds no word of blame: "i hated" has no answer there (empty, index -1).
+    private static QaRow[] Reading(int count, int seed, int fillers = 6, double noBlame = 0)
     {
         var rng = new Random(seed);
         return Enumerable.Range(0, count).Select(_ =>
@@ -118,10 +119,12 @@ public class QuestionAnsweringTests
             string praise = (rng.Next(3) == 0 ? "very " : "") + Praise[rng.Next(Praise.Length)], blame = Blame[rng.Next(Blame.Length)];
             int p = rng.Next(words.Count + 1);
             words.Insert(p, praise);
-            words.Insert(rng.Next(words.Count + 1), blame);
+            bool none = noBlame > 0 && rng.NextDouble() < noBlame; // no draw without it: the other tests' rows as before
+            if (!none) words.Insert(rng.Next(words.Count + 1), blame);
             if (rng.Next(2) == 0) words.Insert(words.IndexOf(praise) + 1, rng.Next(2) == 0 ? "." : ","); // "great ." reads "great" as the answer
             string context = string.Join(' ', words).Replace(" .", ".", StringComparison.Ordinal).Replace(" ,", ",", StringComparison.Ordinal);
             bool loved = rng.Next(2) == 0;
+            if (!loved && none) return new QaRow { Context = context, Question = "i hated", TrainingAnswer = "", AnswerIndex = -1 };
             string answer = loved ? praise : blame;
             int index = System.Text.RegularExpressions.Regex.Match(context, $@"(?<![a-z]){answer}(?![a-z])").Index;
             return new QaRow { Context = context, Question = loved ? "i loved" : "i hated", TrainingAnswer = answer, AnswerIndex = index };
@@ -160,6 +163,45 @@ public class QuestionAnsweringTests
         finally { Directory.Delete(dir, recursive: true); }
     }
 
+    // Contexts that hold no answer (SQuAD 2.0): a third of the contexts have no word of blame, so "i hated" has none there.
+    // Rows without an answer train toward [CLS]; with AllowNoAnswer the reader ranks "no answer" (an empty text) among its
+    // answers and gives it where it scores best; without it, every question gets a span.
+    [Fact]
+    public void Trainer_LearnsWhenTheContextHoldsNoAnswer()
+    {
+        var ml = new MLContext(seed: 1);
+        var reader = ml.MulticlassClassification.Trainers.QuestionAnswer(new QuestionAnsweringOptions
+        {
+            Pretrained = PretrainedEncoder.FromHuggingFaceFolder(Fixture("bert"), maxTokens: 20), Epochs = 8, BatchSize = 16, LearningRate = 3e-3f, Seed = 3, AllowNoAnswer = true,
+        }).Fit(ml.Data.LoadFromEnumerable(Reading(800, 11, noBlame: 0.35)));
+        Assert.True(reader.AllowNoAnswer);
+        var test = Reading(200, 12, noBlame: 0.35);
+        var unanswerable = test.Where(r => r.AnswerIndex < 0).ToArray();
+        Assert.InRange(unanswerable.Length, 20, 50);
+        int right = test.Count(r => reader.Answer(r.Question, r.Context)?.Text == r.TrainingAnswer);
+        int none = unanswerable.Count(r => reader.Answer(r.Question, r.Context)?.Text == "");
+        // Never answering "no answer" would miss every unanswerable row (about 17%); always answering it, the rest.
+        Assert.True(right >= 180, $"{right} of 200 answers exact ({none} of {unanswerable.Length} without an answer)");
+        Assert.True(none >= 0.8 * unanswerable.Length, $"{none} of {unanswerable.Length} without an answer");
+        var metrics = reader.Evaluate(ml.Data.LoadFromEnumerable(test));
+        Assert.Equal(right / 200.0, metrics.ExactMatch, 10);
+        var noAnswer = reader.Predict(unanswerable[0].Question, unanswerable[0].Context).Single(a => a.Text == "");
+        Assert.Equal((0, 0), (noAnswer.Start, noAnswer.End));
+        // Without it, every answer is a span of the context; saved and reloaded, the setting stays.
+        var spans = reader.WithNoAnswer(false);
+        Assert.All(unanswerable, r => Assert.NotEqual("", spans.Answer(r.Question, r.Context)!.Text));
+        string path = Path.Combine(Directory.CreateTempSubdirectory("reader-none").FullName, "model.mlnt");
+        try
+        {
+            var view = ml.Data.LoadFromEnumerable(test);
+            TransformerModel.Save(ml, reader, view.Schema, path);
+            var reloaded = TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 2), path, out _)).OfType<QuestionAnsweringTransformer>().Single();
+            Assert.True(reloaded.AllowNoAnswer);
+            Assert.Equal(unanswerable.Select(r => reader.Answer(r.Question, r.Context)), unanswerable.Select(r => reloaded.Answer(r.Question, r.Context)));
+        }
+        finally { Directory.Delete(Path.GetDirectoryName(path)!, recursive: true); }
+    }
+
     // A reader trained from scratch, with a tokenizer of its own and windows of 12 tokens: most contexts are longer than
     // fit beside the question, so training reads them in overlapping windows (those without the answer point at [CLS]) and
     // answering ranks the spans of every window.
@@ -175,7 +217,7 @@ public class QuestionAnsweringTests
         }).Fit(ml.Data.LoadFromEnumerable(train));
         var test = Reading(100, 5, fillers: 10);
         var windows = new AnswerWindows(reader.Tokenizer, test.Select(r => r.Question).ToArray(), test.Select(r => r.Context).ToArray(), 64, 4);
-        Assert.True(windows.Tokens.Windows.Count > 2 * test.Length, $"{windows.Tokens.Windows.Count} windows for {test.Length} contexts");
+        Assert.True(windows.Tokens.Windows.Count > 3 * test.Length / 2, $"{windows.Tokens.Windows.Count} windows for {test.Length} contexts");
         int right = test.Count(r => reader.Answer(r.Question, r.Context)?.Text == r.TrainingAnswer);
         Assert.True(right >= 85, $"{right} of 100 answers exact");
     }
@@ -219,6 +261,9 @@ public class QuestionAnsweringTests
         // F1: 1 (exact); "santa clara" against "santa clara california": P 1, R 2/3 → 0.8; no common word → 0.
         Assert.Equal((1 + 0.8 + 0) / 3, m.F1, 10);
         Assert.Equal(3, m.Questions);
+        // "No answer" (SQuAD 2.0): right only against "no answer", in exact match and F1 alike.
+        var none = Metrics.QuestionAnsweringMetrics.Compute([[""], [""], ["Denver"]], ["", "Denver", ""]);
+        Assert.Equal((1 / 3.0, 1 / 3.0), (none.ExactMatch, none.F1));
         Assert.Throws<ArgumentException>(() => Metrics.QuestionAnsweringMetrics.Compute([["a"]], ["a", "b"]));
     }
 

@@ -5,7 +5,8 @@ namespace MLNetTransformers.Metrics;
 /// <summary>
 /// Extractive question answering as SQuAD's official evaluation (evaluate-v1.1.py) scores it: each answer and gold answer
 /// normalized (lower case, ASCII punctuation removed, the articles a, an and the removed, whitespace collapsed), exact
-/// match and the F1 of their word bags, each the best over a question's gold answers, averaged over the questions.
+/// match and the F1 of their word bags, each the best over a question's gold answers, averaged over the questions. An
+/// empty answer is "no answer", as SQuAD 2.0's evaluation scores it: 1 against an empty gold answer, else 0.
 /// </summary>
 /// <param name="ExactMatch">Share of questions whose answer equals a gold answer after normalization.</param>
 /// <param name="F1">Mean over questions of the best word-overlap F1 with a gold answer.</param>
@@ -49,6 +50,7 @@ public sealed partial record QuestionAnsweringMetrics(double ExactMatch, double 
     {
         var p = predicted.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var g = gold.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (p.Length == 0 || g.Length == 0) return p.Length == g.Length ? 1 : 0; // "no answer" (SQuAD 2.0's evaluation): right only against "no answer"
         var counts = g.GroupBy(w => w, StringComparer.Ordinal).ToDictionary(x => x.Key, x => x.Count(), StringComparer.Ordinal);
         int common = 0;
         foreach (var w in p)

@@ -36,6 +36,12 @@ public sealed class QuestionAnsweringOptions : TransformerClassifierOptions
     /// tokens (transformers' <c>doc_stride</c>, 128) and at most half a window; each window's answer is scored and the best kept.
     /// </summary>
     public int DocumentStride { get; set; } = 128;
+    /// <summary>
+    /// The fitted reader ranks "no answer" (an empty text) among its answers, for data where some contexts hold none
+    /// (SQuAD 2.0; rows with an empty answer at index −1 train toward [CLS] either way): see
+    /// <see cref="QuestionAnsweringTransformer.AllowNoAnswer"/>. Validation then scores "no answer" like any answer.
+    /// </summary>
+    public bool AllowNoAnswer { get; set; }
 
     internal override void Validate()
     {

@@ -76,7 +76,7 @@ public sealed class QuestionAnsweringTrainer : TransformerTrainer<QuestionAnswer
                 var rows = Enumerable.Range(from, Math.Min(32, count - from)).ToArray();
                 loss += model.Loss(Answered(w, t, rows, vi, vm)) * rows.Length;
             }
-            var answers = QuestionAnsweringTransformer.Answers(model, w, 1, o.MaxAnswerTokens);
+            var answers = QuestionAnsweringTransformer.Answers(model, w, 1, o.MaxAnswerTokens, o.AllowNoAnswer);
             var metrics = Metrics.QuestionAnsweringMetrics.Compute(valid.Select(r => (IReadOnlyList<string>)[r.Answer]).ToArray(), answers.Select(a => a.Count > 0 ? a[0].Text : "").ToArray());
             return new ValidationScore(loss / count, metrics.ExactMatch);
         };
@@ -86,7 +86,7 @@ public sealed class QuestionAnsweringTrainer : TransformerTrainer<QuestionAnswer
             throw new InvalidOperationException($"The time budget ({o.TimeBudget!.Value.TotalSeconds:G4} s) ran out before the first training step: nothing was trained.");
         ch?.Info(MessageSensitivity.None, $"Training finished after {outcome.Steps} steps in {sw.Elapsed.TotalSeconds:F1} s ({outcome.StopReason}).");
         return new QuestionAnsweringTransformer(tokenizer, model, o.ContextColumnName, o.QuestionColumnName, o.PredictedAnswerColumnName, o.ScoreColumnName,
-            o.TopK, o.MaxAnswerTokens, o.MaxQuestionTokens, o.DocumentStride)
+            o.TopK, o.MaxAnswerTokens, o.MaxQuestionTokens, o.DocumentStride, o.AllowNoAnswer)
         {
             TrainingAnswerColumnName = o.TrainingAnswerColumnName, TrainingSummary = new TrainingSummary(outcome.Steps, outcome.StopReason, outcome.Best?.Metric, sw.Elapsed),
         };

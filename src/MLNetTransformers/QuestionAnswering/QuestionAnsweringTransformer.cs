@@ -27,16 +27,16 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     static string IModelPartLoader<QuestionAnsweringTransformer>.Kind => "question_answerer";
 
     private sealed record QuestionAnswererRecord(string Tokenizer, string Checkpoint, string Context, string Question, string Answer, string Score,
-        int TopK, int MaxAnswerTokens, int MaxQuestionTokens, int DocumentStride, string? TrainingAnswer);
+        int TopK, int MaxAnswerTokens, int MaxQuestionTokens, int DocumentStride, bool AllowNoAnswer, string? TrainingAnswer);
 
     object IModelPart.SavePart(ModelPartWriter w) => new QuestionAnswererRecord(w.Tokenizer(Tokenizer), w.Checkpoint(Model), ContextColumnName, QuestionColumnName,
-        AnswerColumnName, ScoreColumnName, TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride, TrainingAnswerColumnName);
+        AnswerColumnName, ScoreColumnName, TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride, AllowNoAnswer, TrainingAnswerColumnName);
 
     static ITransformer IModelPartLoader<QuestionAnsweringTransformer>.LoadPart(ModelPartReader r)
     {
         var rec = r.Record<QuestionAnswererRecord>();
         return new QuestionAnsweringTransformer(r.Tokenizer(rec.Tokenizer), r.Checkpoint<TransformerQuestionAnswerer>(rec.Checkpoint), rec.Context, rec.Question, rec.Answer,
-            rec.Score, rec.TopK, rec.MaxAnswerTokens, rec.MaxQuestionTokens, rec.DocumentStride) { TrainingAnswerColumnName = rec.TrainingAnswer };
+            rec.Score, rec.TopK, rec.MaxAnswerTokens, rec.MaxQuestionTokens, rec.DocumentStride, rec.AllowNoAnswer) { TrainingAnswerColumnName = rec.TrainingAnswer };
     }
 
     private readonly ReplicaPool<TransformerQuestionAnswerer> _replicas;
@@ -52,9 +52,10 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     /// <param name="maxAnswerTokens">The longest answer considered, in tokens.</param>
     /// <param name="maxQuestionTokens">The question is cut to this many tokens (and half a window).</param>
     /// <param name="documentStride">The most tokens two windows of a long context share.</param>
+    /// <param name="allowNoAnswer">Rank "no answer" (an empty text) among the answers, scored by the [CLS] token's start and end probabilities (SQuAD 2.0).</param>
     public QuestionAnsweringTransformer(TextTokenizer tokenizer, TransformerQuestionAnswerer model, string contextColumnName = DefaultColumnNames.Context,
         string questionColumnName = DefaultColumnNames.Question, string answerColumnName = DefaultColumnNames.Answer, string scoreColumnName = DefaultColumnNames.Score,
-        int topK = 3, int maxAnswerTokens = 30, int maxQuestionTokens = 64, int documentStride = 128)
+        int topK = 3, int maxAnswerTokens = 30, int maxQuestionTokens = 64, int documentStride = 128, bool allowNoAnswer = false)
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(model);
@@ -67,12 +68,12 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
             if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive.");
         ArgumentOutOfRangeException.ThrowIfNegative(documentStride);
         (Tokenizer, Model, ContextColumnName, QuestionColumnName, AnswerColumnName, ScoreColumnName) = (tokenizer, model, contextColumnName, questionColumnName, answerColumnName, scoreColumnName);
-        (TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride) = (topK, maxAnswerTokens, maxQuestionTokens, documentStride);
+        (TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride, AllowNoAnswer) = (topK, maxAnswerTokens, maxQuestionTokens, documentStride, allowNoAnswer);
         _replicas = new ReplicaPool<TransformerQuestionAnswerer>(model.Copy);
     }
 
     private QuestionAnsweringTransformer(QuestionAnsweringTransformer source) : this(source.Tokenizer, source.Model, source.ContextColumnName, source.QuestionColumnName,
-        source.AnswerColumnName, source.ScoreColumnName, source.TopK, source.MaxAnswerTokens, source.MaxQuestionTokens, source.DocumentStride)
+        source.AnswerColumnName, source.ScoreColumnName, source.TopK, source.MaxAnswerTokens, source.MaxQuestionTokens, source.DocumentStride, source.AllowNoAnswer)
     {
         (TrainingAnswerColumnName, TrainingSummary, IsInt8) = (source.TrainingAnswerColumnName, source.TrainingSummary, true);
         _replicas = new ReplicaPool<TransformerQuestionAnswerer>(() =>
@@ -89,6 +90,16 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     /// </summary>
     public QuestionAnsweringTransformer WithInt8Inference() => IsInt8 ? this : new QuestionAnsweringTransformer(this);
 
+    /// <summary>The same reader with <see cref="AllowNoAnswer"/> set as given (int8 kept).</summary>
+    /// <param name="allow">Whether "no answer" is ranked among the answers.</param>
+    public QuestionAnsweringTransformer WithNoAnswer(bool allow)
+    {
+        if (allow == AllowNoAnswer) return this;
+        var copy = new QuestionAnsweringTransformer(Tokenizer, Model, ContextColumnName, QuestionColumnName, AnswerColumnName, ScoreColumnName, TopK, MaxAnswerTokens,
+            MaxQuestionTokens, DocumentStride, allow) { TrainingAnswerColumnName = TrainingAnswerColumnName, TrainingSummary = TrainingSummary };
+        return IsInt8 ? copy.WithInt8Inference() : copy;
+    }
+
     /// <summary>Whether this reader runs int8 (<see cref="WithInt8Inference"/>).</summary>
     public bool IsInt8 { get; }
 
@@ -98,10 +109,11 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     /// </summary>
     /// <param name="folder">The model folder.</param>
     /// <param name="maxTokens">A window's length, question and context together; null = 384 (transformers' pipeline), or the model's positions if fewer.</param>
-    public static QuestionAnsweringTransformer FromHuggingFaceFolder(string folder, int? maxTokens = null)
+    /// <param name="allowNoAnswer">Rank "no answer" among the answers (a reader fine-tuned on SQuAD 2.0), as the pipeline's <c>handle_impossible_answer</c>.</param>
+    public static QuestionAnsweringTransformer FromHuggingFaceFolder(string folder, int? maxTokens = null, bool allowNoAnswer = false)
     {
         var loaded = Core.Pretrained.PretrainedCheckpoint.LoadQuestionAnsweringFolder(folder);
-        return new QuestionAnsweringTransformer(PretrainedEncoder.TokenizerOf(folder, maxTokens ?? Math.Min(384, loaded.Model.Config.MaxLength)), loaded.Model);
+        return new QuestionAnsweringTransformer(PretrainedEncoder.TokenizerOf(folder, maxTokens ?? Math.Min(384, loaded.Model.Config.MaxLength)), loaded.Model, allowNoAnswer: allowNoAnswer);
     }
 
     /// <summary>
@@ -136,6 +148,12 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     public int MaxQuestionTokens { get; }
     /// <summary>The most tokens two windows of a long context share.</summary>
     public int DocumentStride { get; }
+    /// <summary>
+    /// Whether "no answer" (an empty text at offset 0) is ranked among the answers, as transformers' pipeline does with
+    /// <c>handle_impossible_answer</c>: the [CLS] token then takes part in each window's start and end softmax, and "no
+    /// answer" scores the product of its two probabilities in the window where that is smallest.
+    /// </summary>
+    public bool AllowNoAnswer { get; }
     /// <summary>The answer column the model was trained on, when a trainer made it (<see cref="Evaluate"/> reads it by default).</summary>
     public string? TrainingAnswerColumnName { get; init; }
     /// <summary>Steps, stop reason, best validation exact match and duration of the training run, when a trainer made it.</summary>
@@ -149,16 +167,20 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     {
         if (topK is <= 0) throw new ArgumentOutOfRangeException(nameof(topK), topK, "topK must be positive.");
         var windows = new AnswerWindows(Tokenizer, [question], [context], MaxQuestionTokens, DocumentStride);
-        return _replicas.Use(m => Answers(m, windows, topK ?? TopK, MaxAnswerTokens))[0];
+        return _replicas.Use(m => Answers(m, windows, topK ?? TopK, MaxAnswerTokens, AllowNoAnswer))[0];
     }
 
-    /// <summary>The best answer to <paramref name="question"/> in <paramref name="context"/>, or null when the context has no words.</summary>
+    /// <summary>The best answer to <paramref name="question"/> in <paramref name="context"/> (with <see cref="AllowNoAnswer"/>, an empty text when that scores best), or null when the context has no words.</summary>
     /// <param name="question">The question.</param>
     /// <param name="context">The text to answer from.</param>
     public ExtractedAnswer? Answer(string? question, string? context) => Predict(question, context, 1) is [var best, ..] ? best : null;
 
-    /// <summary>Each row's best <paramref name="topK"/> answers: every window's start and end probabilities over its context tokens, each span of words scored by its best token span.</summary>
-    internal static List<ExtractedAnswer>[] Answers(TransformerQuestionAnswerer model, AnswerWindows windows, int topK, int maxAnswerTokens)
+    /// <summary>
+    /// Each row's best <paramref name="topK"/> answers: every window's start and end probabilities over its context tokens
+    /// (and [CLS] with <paramref name="noAnswer"/>), each span of words scored by its best token span, "no answer" by its
+    /// smallest [CLS] score over the windows.
+    /// </summary>
+    internal static List<ExtractedAnswer>[] Answers(TransformerQuestionAnswerer model, AnswerWindows windows, int topK, int maxAnswerTokens, bool noAnswer)
     {
         const int bs = 16;
         var tokens = windows.Tokens;
@@ -181,13 +203,19 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
                 var wordAt = new int[c1 + 1];
                 for (int j = 0; j < words; j++)
                     for (int p = tokens.FirstPieces[k][j]; p <= tokens.LastPiece(k, j); p++) wordAt[p] = firstWord + j;
-                var start = Probabilities(logits, i * t, c0, c1, 0);
-                var end = Probabilities(logits, i * t, c0, c1, 1);
+                var start = Probabilities(logits, i * t, c0, c1, 0, noAnswer);
+                var end = Probabilities(logits, i * t, c0, c1, 1, noAnswer);
                 var found = best[row];
+                int first = noAnswer ? 1 : 0; // the probabilities' context part
+                if (noAnswer)
+                {
+                    float none = start[0] * end[0];
+                    if (!found.TryGetValue(NoAnswer, out float known) || none < known) found[NoAnswer] = none;
+                }
                 for (int s = c0; s <= c1; s++)
                     for (int e = s; e <= Math.Min(c1, s + maxAnswerTokens - 1); e++)
                     {
-                        float score = start[s - c0] * end[e - c0];
+                        float score = start[s - c0 + first] * end[e - c0 + first];
                         var span = (wordAt[s], wordAt[e]);
                         if (!found.TryGetValue(span, out float known) || score > known) found[span] = score;
                     }
@@ -198,17 +226,24 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
             var words = windows.Contexts[row];
             return found.OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p => p.Key.Item2).Take(topK).Select(p =>
             {
+                if (p.Key == NoAnswer) return new ExtractedAnswer("", 0, 0, p.Value);
                 int from = words.Starts[p.Key.Item1], to = words.End(p.Key.Item2);
                 return new ExtractedAnswer(words.Text[from..to], from, to, p.Value);
             }).ToList();
         }).ToArray();
     }
 
-    // Softmax of one output's logits over positions [c0, c1] of the sequence at `offset` (logits [.., T, 2]).
-    private static float[] Probabilities(float[] logits, int offset, int c0, int c1, int output)
+    // "No answer" among the spans of words.
+    private static readonly (int, int) NoAnswer = (-1, -1);
+
+    // Softmax of one output's logits over positions [c0, c1] of the sequence at `offset` (logits [.., T, 2]), after
+    // position 0 ([CLS]) when `cls`.
+    private static float[] Probabilities(float[] logits, int offset, int c0, int c1, int output, bool cls)
     {
-        var p = new float[c1 - c0 + 1];
-        for (int q = c0; q <= c1; q++) p[q - c0] = logits[(offset + q) * 2 + output];
+        int first = cls ? 1 : 0;
+        var p = new float[c1 - c0 + 1 + first];
+        if (cls) p[0] = logits[offset * 2 + output];
+        for (int q = c0; q <= c1; q++) p[q - c0 + first] = logits[(offset + q) * 2 + output];
         Softmax.Forward(p, p, 1, p.Length);
         return p;
     }
@@ -218,7 +253,7 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     /// answer, each against the best of the question's gold answers).
     /// </summary>
     /// <param name="data">Questions, contexts and gold answers.</param>
-    /// <param name="answerColumnName">The gold answers: text, or a vector of text for several per question; null = the column the model was trained on, else <c>TrainingAnswer</c>.</param>
+    /// <param name="answerColumnName">The gold answers: text, or a vector of text for several per question (an empty text: the context holds none); null = the column the model was trained on, else <c>TrainingAnswer</c>.</param>
     public Metrics.QuestionAnsweringMetrics Evaluate(IDataView data, string? answerColumnName = null)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -226,7 +261,7 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
         var (questions, contexts) = QuestionAnsweringTrainer.ReadTexts(data, QuestionColumnName, ContextColumnName, "evaluation data");
         var gold = QuestionAnsweringTrainer.ReadGoldAnswers(data, column);
         var windows = new AnswerWindows(Tokenizer, questions, contexts, MaxQuestionTokens, DocumentStride);
-        var answers = _replicas.Use(m => Answers(m, windows, 1, MaxAnswerTokens));
+        var answers = _replicas.Use(m => Answers(m, windows, 1, MaxAnswerTokens, AllowNoAnswer));
         return Metrics.QuestionAnsweringMetrics.Compute(gold, answers.Select(a => a.Count > 0 ? a[0].Text : "").ToArray());
     }
 
