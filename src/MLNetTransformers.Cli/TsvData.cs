@@ -22,20 +22,7 @@ internal static class TsvData
     public static (IDataView Data, Columns Columns) Load(MLContext ml, string path, string? textCol, string? labelCol, bool needLabel, DataKind labelKind,
         string? text2Col = null, bool pairs = false)
     {
-        var lines = ReadAll(path);
-        string? header = lines.FirstOrDefault();
-        if (string.IsNullOrWhiteSpace(header)) throw new InvalidDataException($"Data file '{path}' is empty; it needs a header row.");
-        var names = header.Split('\t').Select(h => h.Trim()).ToArray();
-        int Index(string? name, int fallback, string role)
-        {
-            if (name is null)
-            {
-                if (fallback < names.Length) return fallback;
-                throw new InvalidDataException($"Data file '{path}' has {names.Length} column(s); the {role} column is expected as column {fallback + 1}.");
-            }
-            int i = Array.IndexOf(names, name);
-            return i >= 0 ? i : throw new InvalidDataException($"Data file '{path}' has no {role} column '{name}' (columns: {string.Join(", ", names)}).");
-        }
+        var (lines, names, Index) = Header(path);
         int t = Index(textCol, 0, "text");
         int? t2 = text2Col is not null ? Index(text2Col, 1, "second text") : pairs ? Index(null, t + 1, "second text") : null;
         // With a pair, the label defaults to the first column that is neither text.
@@ -94,17 +81,7 @@ internal static class TsvData
     /// </summary>
     public static IDataView LoadQuestions(MLContext ml, string path, string? contextCol, string? questionCol, string? answerCol, string? answerStartCol, bool needAnswers)
     {
-        var lines = ReadAll(path);
-        string? header = lines.FirstOrDefault();
-        if (string.IsNullOrWhiteSpace(header)) throw new InvalidDataException($"Data file '{path}' is empty; it needs a header row.");
-        var names = header.Split('\t').Select(h => h.Trim()).ToArray();
-        int Index(string? name, int fallback, string role)
-        {
-            if (name is null)
-                return fallback < names.Length ? fallback : throw new InvalidDataException($"Data file '{path}' has {names.Length} column(s); the {role} column is expected as column {fallback + 1}.");
-            int i = Array.IndexOf(names, name);
-            return i >= 0 ? i : throw new InvalidDataException($"Data file '{path}' has no {role} column '{name}' (columns: {string.Join(", ", names)}).");
-        }
+        var (lines, names, Index) = Header(path);
         int c = Index(contextCol, 0, "context"), q = Index(questionCol, 1, "question");
         int? a = needAnswers ? Index(answerCol, 2, "answer") : null, at = answerStartCol is null ? null : Index(answerStartCol, 3, "answer start");
         var rows = new List<QuestionRow>();
@@ -127,6 +104,23 @@ internal static class TsvData
         }
         if (rows.Count == 0) throw new InvalidDataException($"Data file '{path}' has no rows below its header.");
         return ml.Data.LoadFromEnumerable(rows);
+    }
+
+    // The file's lines and header names, and a column's index by name (or, unnamed, at its default place), naming the file when absent.
+    private static (List<string> Lines, string[] Names, Func<string?, int, string, int> Index) Header(string path)
+    {
+        var lines = ReadAll(path);
+        string? header = lines.FirstOrDefault();
+        if (string.IsNullOrWhiteSpace(header)) throw new InvalidDataException($"Data file '{path}' is empty; it needs a header row.");
+        var names = header.Split('\t').Select(h => h.Trim()).ToArray();
+        int Index(string? name, int fallback, string role)
+        {
+            if (name is null)
+                return fallback < names.Length ? fallback : throw new InvalidDataException($"Data file '{path}' has {names.Length} column(s); the {role} column is expected as column {fallback + 1}.");
+            int i = Array.IndexOf(names, name);
+            return i >= 0 ? i : throw new InvalidDataException($"Data file '{path}' has no {role} column '{name}' (columns: {string.Join(", ", names)}).");
+        }
+        return (lines, names, Index);
     }
 
     private static float Number(string label, string path, int line) =>

@@ -141,6 +141,14 @@ public class TransformerClassifierOptions : TransformerTrainingOptions
         if (unused.Count > 0) throw new ArgumentException($"{task} does not use {string.Join(", ", unused)}: leave {(unused.Count > 1 ? "them" : "it")} unset.", nameof(options));
     }
 
+    /// <summary>Throws naming the options of a sequence classifier alone that are set, for <paramref name="task"/>, a trainer at every position that shares these options.</summary>
+    /// <param name="task">The task, as the message names it (e.g. "A token classifier").</param>
+    internal void RefuseSequenceClassifierOptions(string task) => RefuseUnused(task, (nameof(SecondTextColumnName), SecondTextColumnName is not null),
+        (nameof(NGramBuckets), NGramBucketsSet && NGramBuckets > 0), (nameof(EnsembleSize), EnsembleSize != 1),
+        (nameof(TokenDropout), TokenDropout > 0), (nameof(LabelSmoothing), LabelSmoothing > 0),
+        (nameof(WeightAveraging), WeightAveraging > 0), (nameof(LayerwiseLearningRateDecay), LayerwiseLearningRateDecay < 1f),
+        (nameof(FrozenLayers), FrozenLayers > 0));
+
     internal override void Validate()
     {
         base.Validate();

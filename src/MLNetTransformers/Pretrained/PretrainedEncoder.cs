@@ -88,6 +88,15 @@ public sealed class PretrainedEncoder
             throw new ArgumentException($"InitialModel handles {init.Config.MaxLength} positions; MaxTokens is {tokenizer.MaxTokens}.");
     }
 
+    /// <summary>Throws unless a fitted model of <paramref name="config"/> can read what <paramref name="tokenizer"/> gives: its ids fit the embedding and its length the positions.</summary>
+    internal static void RequireReads(TransformerConfig config, TextTokenizer tokenizer)
+    {
+        if (!tokenizer.FitsEmbedding(config.VocabSize, config.VocabularyMultiple))
+            throw new ArgumentException($"The tokenizer's vocabulary ({tokenizer.VocabularySize}) does not fit the model's ({config.VocabSize}).", nameof(tokenizer));
+        if (tokenizer.MaxTokens > config.MaxLength)
+            throw new ArgumentException($"The tokenizer reads {tokenizer.MaxTokens} tokens; the model has {config.MaxLength} positions.", nameof(tokenizer));
+    }
+
     /// <summary>
     /// Starts a new model from an initial encoder: each of <paramref name="target"/>'s tensors takes the encoder's tensor that
     /// <paramref name="source"/> names (null = none), where the encoder has it at the same size; the rest keep their initial values.

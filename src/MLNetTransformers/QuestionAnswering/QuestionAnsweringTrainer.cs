@@ -16,11 +16,7 @@ public sealed class QuestionAnsweringTrainer : TransformerTrainer<QuestionAnswer
 {
     internal QuestionAnsweringTrainer(QuestionAnsweringOptions options, IChannelProvider? log) : base(options, log)
     {
-        TransformerClassifierOptions.RefuseUnused("A question answerer", (nameof(options.SecondTextColumnName), options.SecondTextColumnName is not null),
-            (nameof(options.NGramBuckets), options.NGramBucketsSet && options.NGramBuckets > 0), (nameof(options.EnsembleSize), options.EnsembleSize != 1),
-            (nameof(options.TokenDropout), options.TokenDropout > 0), (nameof(options.LabelSmoothing), options.LabelSmoothing > 0),
-            (nameof(options.WeightAveraging), options.WeightAveraging > 0), (nameof(options.LayerwiseLearningRateDecay), options.LayerwiseLearningRateDecay < 1f),
-            (nameof(options.FrozenLayers), options.FrozenLayers > 0));
+        options.RefuseSequenceClassifierOptions("A question answerer");
     }
 
     private protected override SchemaShape OutputSchema(SchemaShape inputSchema)

@@ -59,10 +59,7 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     {
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(model);
-        if (!tokenizer.FitsEmbedding(model.Config.VocabSize, model.Config.VocabularyMultiple))
-            throw new ArgumentException($"The tokenizer's vocabulary ({tokenizer.VocabularySize}) does not fit the model's ({model.Config.VocabSize}).", nameof(tokenizer));
-        if (tokenizer.MaxTokens > model.Config.MaxLength)
-            throw new ArgumentException($"The tokenizer reads {tokenizer.MaxTokens} tokens; the model has {model.Config.MaxLength} positions.", nameof(tokenizer));
+        PretrainedEncoder.RequireReads(model.Config, tokenizer);
         if (tokenizer.MaxTokens < 8) throw new ArgumentException($"The tokenizer reads {tokenizer.MaxTokens} tokens: a question and a context need at least 8.", nameof(tokenizer));
         foreach (var (value, name) in new[] { (topK, nameof(topK)), (maxAnswerTokens, nameof(maxAnswerTokens)), (maxQuestionTokens, nameof(maxQuestionTokens)) })
             if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive.");

@@ -17,11 +17,7 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
 {
     internal TokenClassificationTrainer(TransformerClassifierOptions options, IChannelProvider? log) : base(options, log)
     {
-        TransformerClassifierOptions.RefuseUnused("A token classifier", (nameof(options.SecondTextColumnName), options.SecondTextColumnName is not null),
-            (nameof(options.NGramBuckets), options.NGramBucketsSet && options.NGramBuckets > 0), (nameof(options.EnsembleSize), options.EnsembleSize != 1),
-            (nameof(options.TokenDropout), options.TokenDropout > 0), (nameof(options.LabelSmoothing), options.LabelSmoothing > 0),
-            (nameof(options.WeightAveraging), options.WeightAveraging > 0), (nameof(options.LayerwiseLearningRateDecay), options.LayerwiseLearningRateDecay < 1f),
-            (nameof(options.FrozenLayers), options.FrozenLayers > 0));
+        options.RefuseSequenceClassifierOptions("A token classifier");
     }
 
     private protected override SchemaShape OutputSchema(SchemaShape inputSchema)

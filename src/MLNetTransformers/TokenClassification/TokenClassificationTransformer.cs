@@ -57,10 +57,7 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tags);
-        if (!tokenizer.FitsEmbedding(model.Config.VocabSize, model.Config.VocabularyMultiple))
-            throw new ArgumentException($"The tokenizer's vocabulary ({tokenizer.VocabularySize}) does not fit the model's ({model.Config.VocabSize}).", nameof(tokenizer));
-        if (tokenizer.MaxTokens > model.Config.MaxLength)
-            throw new ArgumentException($"The tokenizer reads {tokenizer.MaxTokens} tokens; the model has {model.Config.MaxLength} positions.", nameof(tokenizer));
+        PretrainedEncoder.RequireReads(model.Config, tokenizer);
         if (tags.Count != model.Outputs) throw new ArgumentException($"{tags.Count} tags were given for a model of {model.Outputs}.", nameof(tags));
         (Tokenizer, Model, Tags, InputColumnName, OutputColumnName) = (tokenizer, model, tags.ToArray(), inputColumnName, outputColumnName);
         _replicas = new ReplicaPool<TransformerTokenClassifier>(model.Copy);
