@@ -29,7 +29,8 @@ public class QuestionAnsweringTests
 
     // The best answer by brute force over the model's own logits: every context token pair (start <= end, at most
     // maxAnswer tokens) scored by the product of its softmax probabilities over the context tokens, mapped to the words
-    // the tokens belong to; the context laid out by hand as [CLS] question [SEP] words [SEP] (RoBERTa: </s></s>).
+    // the tokens belong to; the context laid out by hand as [CLS] question [SEP] words [SEP] (RoBERTa: </s></s>, and each
+    // word after the first with the space before it, as transformers tokenizes the context as running text).
     private static (int FirstWord, int LastWord, float Score) BruteForce(QuestionAnsweringTransformer reader, string question, string[] words, int maxAnswer)
     {
         var tok = reader.Tokenizer;
@@ -41,7 +42,7 @@ public class QuestionAnsweringTests
         int c0 = ids.Count;
         var wordOf = new List<int>();
         for (int w = 0; w < words.Length; w++)
-            foreach (int id in tok.EncodeAll(roberta ? " " + words[w] : words[w])) { ids.Add(id); wordOf.Add(w); }
+            foreach (int id in tok.EncodeAll(roberta && w > 0 ? " " + words[w] : words[w])) { ids.Add(id); wordOf.Add(w); } // running text: no space before the first
         ids.Add(tok.SepId);
         var types = Enumerable.Range(0, ids.Count).Select(i => roberta || i < c0 ? 0 : 1).ToArray();
         var logits = reader.Model.Forward(new TokenBatch(1, ids.Count, ids.ToArray()) { TokenTypeIds = types });
@@ -243,7 +244,8 @@ public class QuestionAnsweringTests
         var words = ContextWords.Split("(1990), Denver's team. U.S.");
         Assert.Equal(["(", "1990", ")", ",", "Denver's", "team", ".", "U.S", "."], words.Words);
         Assert.Equal([0, 1, 5, 6, 8, 17, 21, 23, 26], words.Starts);
-        Assert.Equal([false, true, true, true, false, false, true, false, true], words.Joined);
+        Assert.Equal([true, true, true, true, false, false, true, false, true], words.Joined); // the first against the text's start
+        Assert.False(ContextWords.Split(" (1990)").Joined[0]); // after a space
         Assert.Equal((4, 5), words.WordsOf(8, 13)); // "Denver's team"
         Assert.Equal((1, 1), words.WordsOf(3, 1)); // a character inside "1990"
         Assert.Null(words.WordsOf(40, 2));

@@ -26,7 +26,7 @@ internal sealed record ContextWords(string Text, string[] Words, int[] Starts, b
             {
                 words.Add(piece[from..to]);
                 at.Add(starts[p] + from);
-                joined.Add(from > 0);
+                joined.Add(from > 0 || starts[p] == 0); // nothing between it and the word before, or the text's start
             }
             for (int i = 0; i < first; i++) Add(i, i + 1);
             if (last > first) Add(first, last);
