@@ -199,17 +199,24 @@ public static class PretrainedCheckpoint
             throw new NotSupportedException($"This token classifier cannot be written as a {family.Name} token classifier: {(ownHead ? $"{family.Name}'s head runs a dense layer with {head.Activation} and a norm at every position" : "that family's head is the output layer alone")}, and this model's {(c.Pooler ? "runs one" : "does not")}.");
         var config = family.WriteConfig(encoder.Config);
         config["architectures"] = new JsonArray(head.Architecture.Replace("ForSequenceClassification", task.Suffix, StringComparison.Ordinal));
+        WriteTaskFolder(folder, config, labels, Tensors(encoder.Copy().Parameters, family, family.Prefix, ownHead ? head : null, encoder.Config), model.Parameters, task.Output);
+        return family;
+    }
+
+    // A task model's folder: config.json with its labels, and model.safetensors with the encoder's tensors and the output
+    // layer ("head." in the engine) under the task's name.
+    private static void WriteTaskFolder(string folder, JsonObject config, IReadOnlyList<string> labels, List<(string, int[], ReadOnlyMemory<float>)> tensors,
+        Layers.ParameterSet parameters, string output)
+    {
         WriteLabels(config, labels);
-        var tensors = Tensors(encoder.Copy().Parameters, family, family.Prefix, ownHead ? head : null, encoder.Config);
         foreach (var part in new[] { "weight", "bias" })
         {
-            var p = model.Parameters["head." + part];
-            tensors.Add((task.Output + part, p.Shape.ToArray(), model.Parameters.Data.AsMemory(p.Offset, p.Length)));
+            var p = parameters["head." + part];
+            tensors.Add((output + part, p.Shape.ToArray(), parameters.Data.AsMemory(p.Offset, p.Length)));
         }
         Directory.CreateDirectory(folder);
         WriteText(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         SafeTensorsFile.Write(Path.Combine(folder, "model.safetensors"), tensors);
-        return family;
     }
 
     /// <summary>Whether a model folder's config.json names a <c>*ForTokenClassification</c> model (a tagger, read by <see cref="LoadTokenClassifierFolder"/>).</summary>
@@ -359,16 +366,7 @@ public static class PretrainedCheckpoint
         if (problem is not null) throw new NotSupportedException($"This classifier cannot be written as a {family.Name} sequence classifier: {problem}.");
         var config = family.WriteConfig(c);
         config["architectures"] = new JsonArray(head.Architecture);
-        WriteLabels(config, labels);
-        var tensors = Tensors(model.Encoder.Copy().Parameters, family, family.Prefix, head, model.Encoder.Config);
-        foreach (var part in new[] { "weight", "bias" })
-        {
-            var p = model.Parameters["head." + part];
-            tensors.Add((head.Output + part, p.Shape.ToArray(), model.Parameters.Data.AsMemory(p.Offset, p.Length)));
-        }
-        Directory.CreateDirectory(folder);
-        WriteText(Path.Combine(folder, "config.json"), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        SafeTensorsFile.Write(Path.Combine(folder, "model.safetensors"), tensors);
+        WriteTaskFolder(folder, config, labels, Tensors(model.Encoder.Copy().Parameters, family, family.Prefix, head, model.Encoder.Config), model.Parameters, head.Output);
         return family;
     }
 

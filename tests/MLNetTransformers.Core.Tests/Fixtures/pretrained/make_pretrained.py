@@ -2031,6 +2031,23 @@ V = len(VOCAB)
 # DistilBERT one (F16 weights, no token types; DistilBertForTokenClassification), 5 tags. expected.json: the logits of a
 # fixed batch, the loss (cross-entropy averaged over the positions with a tag; -100 at specials, padding and a word's later
 # pieces) and its gradient with respect to every parameter. Own generator, last in the file.
+# A *For<Task> folder of the BERT, RoBERTa or DistilBERT checkpoint whose output layer runs at every position: the encoder
+# under the family's prefix (BERT's with the old gamma/beta names) without its pooler, the output layer under the task's
+# name, config.json naming the task's class (and any other keys given), the tokenizer's files; returns the gradients
+# (the loss's backward already run) by the modules' names.
+def position_head_folder(folder, kind, model, output, head, suffix, **config):
+    tensors = {kind + "." + (old_names(n0) if kind == "bert" else n0): ("F32", p.detach()) for n0, p in model.named_parameters() if not n0.startswith("pooler.")}
+    tensors.update({output + "weight": ("F32", head.weight.detach()), output + "bias": ("F32", head.bias.detach())})
+    write_safetensors(os.path.join(folder, "model.safetensors"), tensors, {"format": "pt"})
+    base = json.load(open(os.path.join(kind, "config.json")))
+    json.dump(dict(base, architectures=[{"bert": "Bert", "roberta": "Roberta", "distilbert": "DistilBert"}[kind] + suffix], **config),
+              open(os.path.join(folder, "config.json"), "w"), indent=2)
+    for f in (("vocab.json", "merges.txt") if kind == "roberta" else ("vocab.txt",)):
+        open(os.path.join(folder, f), "w", encoding="utf-8").write(open(os.path.join(kind, f), encoding="utf-8").read())
+    grads = {n0: r(p.grad) for n0, p in model.named_parameters() if not n0.startswith("pooler.")}
+    grads.update({output + "weight": r(head.weight.grad), output + "bias": r(head.bias.grad)})
+    return grads
+
 g = torch.Generator().manual_seed(92)
 tags = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 r = lambda t: [round(float(v), 9) for v in t.reshape(-1).tolist()]
@@ -2051,17 +2068,8 @@ for folder, model, kind in (("bert-token-classifier", bert, "bert"), ("roberta-t
     logits = head(hidden)
     loss = nn.functional.cross_entropy(logits.reshape(-1, n), labels.reshape(-1), ignore_index=-100)
     loss.backward()
-    tensors = {kind + "." + (old_names(n0) if kind == "bert" else n0): ("F32", p.detach()) for n0, p in model.named_parameters() if not n0.startswith("pooler.")}
-    tensors.update({"classifier.weight": ("F32", head.weight.detach()), "classifier.bias": ("F32", head.bias.detach())})
-    write_safetensors(os.path.join(folder, "model.safetensors"), tensors, {"format": "pt"})
-    base = json.load(open(os.path.join(kind, "config.json")))
-    json.dump(dict(base, architectures=[{"bert": "Bert", "roberta": "Roberta", "distilbert": "DistilBert"}[kind] + "ForTokenClassification"],
-                   id2label={str(i): l for i, l in enumerate(tags)}, label2id={l: i for i, l in enumerate(tags)}),
-              open(os.path.join(folder, "config.json"), "w"), indent=2)
-    for f in (("vocab.json", "merges.txt") if kind == "roberta" else ("vocab.txt",)):
-        open(os.path.join(folder, f), "w", encoding="utf-8").write(open(os.path.join(kind, f), encoding="utf-8").read())
-    grads = {n0: r(p.grad) for n0, p in model.named_parameters() if not n0.startswith("pooler.")}
-    grads.update({"classifier.weight": r(head.weight.grad), "classifier.bias": r(head.bias.grad)})
+    grads = position_head_folder(folder, kind, model, "classifier.", head, "ForTokenClassification",
+                                 id2label={str(i): l for i, l in enumerate(tags)}, label2id={l: i for i, l in enumerate(tags)})
     json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(), "labels": labels.tolist(),
                "logits": r(logits.detach()), "loss": float(loss), "grads": grads}, open(os.path.join(folder, "expected.json"), "w"))
 
@@ -2123,16 +2131,7 @@ for folder, model, kind in (("bert-qa", bert, "bert"), ("roberta-qa", roberta, "
     s, e = positions[:, 0].clamp(0, T), positions[:, 1].clamp(0, T)
     loss = (nn.functional.cross_entropy(start, s, ignore_index=T) + nn.functional.cross_entropy(end, e, ignore_index=T)) / 2
     loss.backward()
-    tensors = {kind + "." + (old_names(n0) if kind == "bert" else n0): ("F32", p.detach()) for n0, p in model.named_parameters() if not n0.startswith("pooler.")}
-    tensors.update({"qa_outputs.weight": ("F32", head.weight.detach()), "qa_outputs.bias": ("F32", head.bias.detach())})
-    write_safetensors(os.path.join(folder, "model.safetensors"), tensors, {"format": "pt"})
-    base = json.load(open(os.path.join(kind, "config.json")))
-    json.dump(dict(base, architectures=[{"bert": "Bert", "roberta": "Roberta", "distilbert": "DistilBert"}[kind] + "ForQuestionAnswering"]),
-              open(os.path.join(folder, "config.json"), "w"), indent=2)
-    for f in (("vocab.json", "merges.txt") if kind == "roberta" else ("vocab.txt",)):
-        open(os.path.join(folder, f), "w", encoding="utf-8").write(open(os.path.join(kind, f), encoding="utf-8").read())
-    grads = {n0: r(p.grad) for n0, p in model.named_parameters() if not n0.startswith("pooler.")}
-    grads.update({"qa_outputs.weight": r(head.weight.grad), "qa_outputs.bias": r(head.bias.grad)})
+    grads = position_head_folder(folder, kind, model, "qa_outputs.", head, "ForQuestionAnswering")
     json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
                "start_logits": r(logits[..., 0]), "end_logits": r(logits[..., 1]),
                "train_input_ids": train_ids.tolist(), "train_token_type_ids": train_types.tolist(), "positions": positions.tolist(),
