@@ -414,6 +414,12 @@ public sealed class CliTests : IDisposable
         Assert.DoesNotContain("", Texts());
         Assert.Equal(22, Texts("--allow-no-answer").Length);
         Assert.Contains("", Texts("--allow-no-answer"));
+        // A file of questions (context first, question second) gives one line each, as asked one by one.
+        string asked = Path.Combine(_dir, "asked.tsv");
+        File.WriteAllLines(asked, ["context\tquestion", "the plot was great and dull\ti hated", "it was fun and bad\ti loved"]);
+        var fromFile = Run("answer", "--model", model, "--file", asked);
+        Assert.True(fromFile.Code == 0, fromFile.Err);
+        Assert.Equal([answered.Out.Trim(), Run("answer", "--model", model, "--question", "i loved", "--context", "it was fun and bad").Out.Trim()], fromFile.Out.Trim().Split('\n'));
         var evaluated = Run("evaluate", "--model", model, "--test", train);
         Assert.True(evaluated.Code == 0, evaluated.Err);
         Assert.True(LastJson(evaluated.Out)["exact_match"]!.GetValue<double>() > 0.9, evaluated.Out);
