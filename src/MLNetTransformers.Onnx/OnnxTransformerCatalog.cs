@@ -153,33 +153,85 @@ public static class OnnxTransformerCatalog
     public static TransformerClassificationTransformer UseOnnxRuntime(this TransformerClassificationTransformer classifier, OnnxExecutionOptions? execution = null)
         => classifier.WithBackend(new OnnxClassifierBackend(OnnxSessionFactory.Create(OnnxExporter.Export(classifier.Model, classifier.Tokenizer, classifier.ClassNames), execution), classifier.Model.Config.NumClasses));
 
-    /// <summary>Scores token batches with an exported classifier in ONNX Runtime.</summary>
-    private static readonly string[] LogitsOutput = { "logits" };
+    /// <summary>
+    /// The same tagger, computing its logits through ONNX Runtime on its exported network (the same tags, probabilities
+    /// within float rounding). Dispose the returned transformer to release the ONNX Runtime session.
+    /// </summary>
+    /// <param name="tagger">The tagger.</param>
+    /// <param name="execution">Execution provider settings (null = CPU).</param>
+    /// <example>
+    /// <code>
+    /// using var viaOrt = tagger.UseOnnxRuntime(new OnnxExecutionOptions { Provider = OnnxProvider.Cuda, FallbackToCpu = true });
+    /// var entities = viaOrt.Entities("Angela Merkel visited Paris .");
+    /// </code>
+    /// </example>
+    public static TokenClassification.TokenClassificationTransformer UseOnnxRuntime(this TokenClassification.TokenClassificationTransformer tagger, OnnxExecutionOptions? execution = null)
+        => tagger.WithBackend(new OnnxTokenLogitsBackend(OnnxSessionFactory.Create(OnnxExporter.Export(tagger.Model, tagger.Tokenizer, tagger.Tags), execution), LogitsOutput));
 
+    /// <summary>
+    /// The same question answerer, computing its start and end logits through ONNX Runtime on its exported network (the
+    /// same answers, scores within float rounding). Dispose the returned transformer to release the ONNX Runtime session.
+    /// </summary>
+    /// <param name="reader">The question answerer.</param>
+    /// <param name="execution">Execution provider settings (null = CPU).</param>
+    /// <example>
+    /// <code>
+    /// using var viaOrt = reader.UseOnnxRuntime();
+    /// var best = viaOrt.Answer("Who wrote Hamlet?", "Hamlet is a tragedy written by William Shakespeare.");
+    /// </code>
+    /// </example>
+    public static QuestionAnswering.QuestionAnsweringTransformer UseOnnxRuntime(this QuestionAnswering.QuestionAnsweringTransformer reader, OnnxExecutionOptions? execution = null)
+        => reader.WithBackend(new OnnxTokenLogitsBackend(OnnxSessionFactory.Create(OnnxExporter.Export(reader.Model, reader.Tokenizer), execution), StartEndOutputs));
+
+    private static readonly string[] LogitsOutput = { "logits" }, StartEndOutputs = { "start_logits", "end_logits" };
+
+    // The session's inputs for a token batch: ids, attention mask, and segment ids for graphs that read them.
+    private static List<NamedOnnxValue> Feeds(InferenceSession session, TokenBatch batch)
+    {
+        int b = batch.BatchSize, t = batch.SeqLen, n = b * t;
+        var ids = new long[n]; var mask = new long[n];
+        for (int i = 0; i < n; i++) { ids[i] = batch.Ids[i]; mask[i] = batch.AttentionMask?[i] ?? 1; }
+        var feeds = new List<NamedOnnxValue>
+        {
+            NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids, new[] { b, t })),
+            NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(mask, new[] { b, t })),
+        };
+        if (session.InputMetadata.ContainsKey("token_type_ids")) // BERT-family encoders: segment ids (all 0 for single sentences)
+        {
+            var types = new long[n];
+            if (batch.TokenTypeIds is { } tt) for (int i = 0; i < n; i++) types[i] = tt[i];
+            feeds.Add(NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>(types, new[] { b, t })));
+        }
+        return feeds;
+    }
+
+    /// <summary>Scores token batches with an exported classifier in ONNX Runtime.</summary>
     private sealed class OnnxClassifierBackend(InferenceSession session, int classes) : IClassifierBackend, IDisposable
     {
         public void Dispose() => session.Dispose();
 
         public void Probabilities(TokenBatch batch, Span<float> probabilities)
         {
-            int b = batch.BatchSize, t = batch.SeqLen, n = b * t;
-            var ids = new long[n]; var mask = new long[n];
-            for (int i = 0; i < n; i++) { ids[i] = batch.Ids[i]; mask[i] = batch.AttentionMask?[i] ?? 1; }
-            var feeds = new List<NamedOnnxValue>
-            {
-                NamedOnnxValue.CreateFromTensor("input_ids", new DenseTensor<long>(ids, new[] { b, t })),
-                NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(mask, new[] { b, t })),
-            };
-            if (session.InputMetadata.ContainsKey("token_type_ids")) // BERT-family encoders: segment ids (all 0 for single sentences)
-            {
-                var types = new long[n];
-                if (batch.TokenTypeIds is { } tt) for (int i = 0; i < n; i++) types[i] = tt[i];
-                feeds.Add(NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>(types, new[] { b, t })));
-            }
-            using var results = session.Run(feeds, LogitsOutput);
+            using var results = session.Run(Feeds(session, batch), LogitsOutput);
             var logits = results[0].AsTensor<float>().ToArray();
-            if (classes == 1) logits.AsSpan(0, b).CopyTo(probabilities); // a regressor: the prediction itself
-            else Softmax.Forward(logits, probabilities, b, classes);
+            if (classes == 1) logits.AsSpan(0, batch.BatchSize).CopyTo(probabilities); // a regressor: the prediction itself
+            else Softmax.Forward(logits, probabilities, batch.BatchSize, classes);
+        }
+    }
+
+    /// <summary>Logits at every position from an exported tagger (<c>logits</c>) or question answerer (<c>start_logits</c> and <c>end_logits</c>, interleaved as the engine's [B, T, 2]) in ONNX Runtime.</summary>
+    private sealed class OnnxTokenLogitsBackend(InferenceSession session, string[] outputs) : TokenClassification.ITokenLogitsBackend, IDisposable
+    {
+        public void Dispose() => session.Dispose();
+
+        public float[] Logits(TokenBatch batch)
+        {
+            using var results = session.Run(Feeds(session, batch), outputs);
+            if (outputs.Length == 1) return results[0].AsTensor<float>().ToArray();
+            var (start, end) = (results[0].AsTensor<float>().ToArray(), results[1].AsTensor<float>().ToArray());
+            var logits = new float[2 * start.Length];
+            for (int i = 0; i < start.Length; i++) (logits[2 * i], logits[2 * i + 1]) = (start[i], end[i]);
+            return logits;
         }
     }
 }

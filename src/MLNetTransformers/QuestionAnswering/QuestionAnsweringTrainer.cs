@@ -72,7 +72,7 @@ public sealed class QuestionAnsweringTrainer : TransformerTrainer<QuestionAnswer
                 var rows = Enumerable.Range(from, Math.Min(32, count - from)).ToArray();
                 loss += model.Loss(Answered(w, t, rows, vi, vm)) * rows.Length;
             }
-            var answers = QuestionAnsweringTransformer.Answers(model, w, 1, o.MaxAnswerTokens, o.AllowNoAnswer);
+            var answers = QuestionAnsweringTransformer.Answers(b => model.Forward(b), w, 1, o.MaxAnswerTokens, o.AllowNoAnswer);
             var metrics = Metrics.QuestionAnsweringMetrics.Compute(valid.Select(r => (IReadOnlyList<string>)[r.Answer]).ToArray(), answers.Select(a => a.Count > 0 ? a[0].Text : "").ToArray());
             return new ValidationScore(loss / count, metrics.ExactMatch);
         };

@@ -22,7 +22,7 @@ public sealed record ExtractedAnswer(string Text, int Start, int End, float Scor
 /// <see cref="QuestionAnsweringTrainer"/>, or from a Hugging Face <c>*ForQuestionAnswering</c> folder
 /// (<see cref="FromHuggingFaceFolder"/>); saved with <c>TransformerModel.Save</c>.
 /// </summary>
-public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPart, IModelPartLoader<QuestionAnsweringTransformer>
+public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPart, IModelPartLoader<QuestionAnsweringTransformer>, IDisposable
 {
     static string IModelPartLoader<QuestionAnsweringTransformer>.Kind => "question_answerer";
 
@@ -93,12 +93,24 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     {
         if (allow == AllowNoAnswer) return this;
         var copy = new QuestionAnsweringTransformer(Tokenizer, Model, ContextColumnName, QuestionColumnName, AnswerColumnName, ScoreColumnName, TopK, MaxAnswerTokens,
-            MaxQuestionTokens, DocumentStride, allow) { TrainingAnswerColumnName = TrainingAnswerColumnName, TrainingSummary = TrainingSummary };
+            MaxQuestionTokens, DocumentStride, allow) { TrainingAnswerColumnName = TrainingAnswerColumnName, TrainingSummary = TrainingSummary, Backend = Backend };
         return IsInt8 ? copy.WithInt8Inference() : copy;
     }
 
     /// <summary>Whether this reader runs int8 (<see cref="WithInt8Inference"/>).</summary>
     public bool IsInt8 { get; }
+
+    /// <summary>Computes the start and end logits instead of the managed engine when set (ONNX Runtime, through <c>UseOnnxRuntime</c> in MLNetTransformers.Onnx); null = the managed engine.</summary>
+    public TokenClassification.ITokenLogitsBackend? Backend { get; private init; }
+
+    /// <summary>The same reader computing its logits with <paramref name="backend"/> (null = the managed engine, in float).</summary>
+    /// <param name="backend">The backend: logits [batch, sequence, 2], start then end; null = the managed engine.</param>
+    public QuestionAnsweringTransformer WithBackend(TokenClassification.ITokenLogitsBackend? backend) =>
+        new(Tokenizer, Model, ContextColumnName, QuestionColumnName, AnswerColumnName, ScoreColumnName, TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride, AllowNoAnswer)
+        { TrainingAnswerColumnName = TrainingAnswerColumnName, TrainingSummary = TrainingSummary, Backend = backend };
+
+    /// <summary>Releases the <see cref="Backend"/> (an ONNX Runtime session) when it holds one.</summary>
+    public void Dispose() => (Backend as IDisposable)?.Dispose();
 
     /// <summary>
     /// A Hugging Face <c>*ForQuestionAnswering</c> folder (an extractive reader fine-tuned on SQuAD, say, from BERT,
@@ -164,7 +176,7 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     {
         if (topK is <= 0) throw new ArgumentOutOfRangeException(nameof(topK), topK, "topK must be positive.");
         var windows = new AnswerWindows(Tokenizer, [question], [context], MaxQuestionTokens, DocumentStride);
-        return _replicas.Use(m => Answers(m, windows, topK ?? TopK, MaxAnswerTokens, AllowNoAnswer))[0];
+        return Answers(windows, topK ?? TopK)[0];
     }
 
     /// <summary>The best answer to <paramref name="question"/> in <paramref name="context"/> (with <see cref="AllowNoAnswer"/>, an empty text when that scores best), or null when the context has no words.</summary>
@@ -177,7 +189,7 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     /// (and [CLS] with <paramref name="noAnswer"/>), each span of words scored by its best token span, "no answer" by its
     /// smallest [CLS] score over the windows.
     /// </summary>
-    internal static List<ExtractedAnswer>[] Answers(TransformerQuestionAnswerer model, AnswerWindows windows, int topK, int maxAnswerTokens, bool noAnswer)
+    internal static List<ExtractedAnswer>[] Answers(Func<TokenBatch, float[]> logitsOf, AnswerWindows windows, int topK, int maxAnswerTokens, bool noAnswer)
     {
         const int bs = 16;
         var tokens = windows.Tokens;
@@ -189,7 +201,7 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
         {
             var rows = Enumerable.Range(from, Math.Min(bs, count - from)).ToArray();
             var batch = Batcher.Pack(tokens.Encoded, rows, ids, mask, null);
-            var logits = model.Forward(batch);
+            var logits = logitsOf(batch);
             int t = batch.SeqLen;
             for (int i = 0; i < rows.Length; i++)
             {
@@ -230,6 +242,11 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
         }).ToArray();
     }
 
+    // This reader's answers to the windows' rows: through the backend, or a replica of the model (one for all the windows).
+    private List<ExtractedAnswer>[] Answers(AnswerWindows windows, int topK) => Backend is { } backend
+        ? Answers(backend.Logits, windows, topK, MaxAnswerTokens, AllowNoAnswer)
+        : _replicas.Use(m => Answers(b => m.Forward(b), windows, topK, MaxAnswerTokens, AllowNoAnswer));
+
     // "No answer" among the spans of words.
     private static readonly (int, int) NoAnswer = (-1, -1);
 
@@ -258,7 +275,7 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
         var (questions, contexts) = QuestionAnsweringTrainer.ReadTexts(data, QuestionColumnName, ContextColumnName, "evaluation data");
         var gold = QuestionAnsweringTrainer.ReadGoldAnswers(data, column);
         var windows = new AnswerWindows(Tokenizer, questions, contexts, MaxQuestionTokens, DocumentStride);
-        var answers = _replicas.Use(m => Answers(m, windows, 1, MaxAnswerTokens, AllowNoAnswer));
+        var answers = Answers(windows, 1);
         return Metrics.QuestionAnsweringMetrics.Compute(gold, answers.Select(a => a.Count > 0 ? a[0].Text : "").ToArray());
     }
 

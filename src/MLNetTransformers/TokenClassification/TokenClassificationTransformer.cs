@@ -29,7 +29,7 @@ public sealed record TaggedEntity(string Type, string Text, int FirstWord, int L
 /// <see cref="TokenClassificationTrainer"/>, or from a Hugging Face <c>*ForTokenClassification</c> folder
 /// (<see cref="FromHuggingFaceFolder"/>); saved with <c>TransformerModel.Save</c>.
 /// </summary>
-public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelPart, IModelPartLoader<TokenClassificationTransformer>
+public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelPart, IModelPartLoader<TokenClassificationTransformer>, IDisposable
 {
     static string IModelPartLoader<TokenClassificationTransformer>.Kind => "token_classifier";
 
@@ -84,6 +84,17 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
     /// <summary>Whether this tagger runs int8 (<see cref="WithInt8Inference"/>).</summary>
     public bool IsInt8 { get; }
 
+    /// <summary>Computes the logits instead of the managed engine when set (ONNX Runtime, through <c>UseOnnxRuntime</c> in MLNetTransformers.Onnx); null = the managed engine.</summary>
+    public ITokenLogitsBackend? Backend { get; private init; }
+
+    /// <summary>The same tagger computing its logits with <paramref name="backend"/> (null = the managed engine, in float).</summary>
+    /// <param name="backend">The backend; null = the managed engine.</param>
+    public TokenClassificationTransformer WithBackend(ITokenLogitsBackend? backend) =>
+        new(Tokenizer, Model, Tags, InputColumnName, OutputColumnName) { LabelColumnName = LabelColumnName, TrainingSummary = TrainingSummary, Backend = backend };
+
+    /// <summary>Releases the <see cref="Backend"/> (an ONNX Runtime session) when it holds one.</summary>
+    public void Dispose() => (Backend as IDisposable)?.Dispose();
+
     /// <summary>
     /// A Hugging Face <c>*ForTokenClassification</c> folder (e.g. a named-entity tagger fine-tuned from BERT, RoBERTa,
     /// DistilBERT, ELECTRA or DeBERTa) with its tokenizer; its tags are config.json's <c>id2label</c>.
@@ -134,13 +145,9 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
         var (ids, mask) = (new int[windows * Tokenizer.MaxTokens], new int[windows * Tokenizer.MaxTokens]);
         var batch = Batcher.Pack(tokens.Encoded, Enumerable.Range(0, windows).ToArray(), ids, mask, null);
         int t = batch.SeqLen;
-        var probabilities = _replicas.Use(m =>
-        {
-            var logits = m.Forward(batch);
-            var p = new float[windows * t * classes];
-            Softmax.Forward(logits.AsSpan(0, p.Length), p, windows * t, classes);
-            return p;
-        });
+        var probabilities = new float[windows * t * classes];
+        var logits = Backend is { } backend ? backend.Logits(batch) : _replicas.Use(m => m.Forward(batch).AsSpan(0, probabilities.Length).ToArray());
+        Softmax.Forward(logits.AsSpan(0, probabilities.Length), probabilities, windows * t, classes);
         var tagged = new TaggedWord[words.Length];
         for (int w = 0; w < words.Length; w++)
         {
