@@ -154,6 +154,7 @@ public static partial class OnnxExporter
         var types = TokenTypes(g, model.Config);
         var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
         var hidden = Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, int8: quantize, types: types);
+        if (model.Config.Pooler) hidden = PoolerHead(g, model.Parameters, "", model.Config, hidden); // ModernBERT's head at every position
         var logits = Linear(g, model.Parameters, "head.", hidden); // [batch, sequence, 2]
         g.Output(g.Node("Gather", new[] { logits, g.Int64Scalar(0) }, Int("axis", 2)), "start_logits", DataType.Float, "batch", "sequence");
         g.Output(g.Node("Gather", new[] { logits, g.Int64Scalar(1) }, Int("axis", 2)), "end_logits", DataType.Float, "batch", "sequence");

@@ -47,20 +47,42 @@ internal static class GradCheck
         }
     }
 
-    /// <summary>One training step's gradients of <paramref name="model"/> on <paramref name="batch"/>, every parameter against finite differences of its loss.</summary>
-    public static void CheckModel(Models.ITrainableModel model, Models.TokenBatch batch, int samples = 4)
+    /// <summary>
+    /// One training step's gradients of <paramref name="model"/> on <paramref name="batch"/>, every parameter against finite
+    /// differences of its loss. With <paramref name="zero"/>, the tensor of that name must have a gradient of zero (one the
+    /// loss cannot see, such as a bias that moves every position's logits alike under a softmax over positions): its
+    /// analytic gradient below 1e-6 and its finite differences below 1e-4, float noise.
+    /// </summary>
+    public static void CheckModel(Models.ITrainableModel model, Models.TokenBatch batch, int samples = 4, string? zero = null)
     {
         model.Parameters.ZeroGrad();
         model.ForwardBackward(batch);
-        CheckParameters(model.Parameters, () => model.Loss(batch), samples);
+        CheckParameters(model.Parameters, () => model.Loss(batch), samples, zero: zero);
     }
 
-    /// <summary>Checks every parameter tensor of <paramref name="ps"/> (grads must hold the analytic gradient).</summary>
-    public static void CheckParameters(ParameterSet ps, Func<double> loss, int samples = 6, bool kinks = false)
+    /// <summary>Checks every parameter tensor of <paramref name="ps"/> (grads must hold the analytic gradient); the tensor named <paramref name="zero"/> as in <see cref="CheckModel"/>.</summary>
+    public static void CheckParameters(ParameterSet ps, Func<double> loss, int samples = 6, bool kinks = false, string? zero = null)
     {
         var grads = (float[])ps.Grad.Clone();
         foreach (var t in ps.Tensors)
-            Check(t.Name, ps.Data, t.Offset, t.Length, grads.AsSpan(t.Offset, t.Length).ToArray(), loss, samples, kinks: kinks);
+        {
+            if (t.Name != zero)
+            {
+                Check(t.Name, ps.Data, t.Offset, t.Length, grads.AsSpan(t.Offset, t.Length).ToArray(), loss, samples, kinks: kinks);
+                continue;
+            }
+            for (int i = 0; i < t.Length; i++)
+            {
+                Assert.True(Math.Abs(grads[t.Offset + i]) < 1e-6, $"{t.Name}[{i}]: analytic gradient {grads[t.Offset + i]:G6}, expected zero");
+                float saved = ps.Data[t.Offset + i];
+                ps.Data[t.Offset + i] = saved + 1e-2f;
+                double up = loss();
+                ps.Data[t.Offset + i] = saved - 1e-2f;
+                double down = loss();
+                ps.Data[t.Offset + i] = saved;
+                Assert.True(Math.Abs((up - down) / 2e-2) < 1e-4, $"{t.Name}[{i}]: finite difference {(up - down) / 2e-2:G6}, expected zero");
+            }
+        }
     }
 
     public static float[] Random(int n, int seed, float scale = 1f)

@@ -21,13 +21,18 @@ public class QuestionAnswererTests
         new(3, 5, [1, 4, 2, 3, 5, 1, 4, 2, 7, 2, 1, 9, 2, 0, 0], [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0], positions ?? [3, 4, 3, 3, 5, 5])
         { TokenTypeIds = [0, 0, 0, 1, 1, 0, 0, 0, 1, 1, 0, 0, 0, 0, 0] };
 
-    [Fact]
-    public void EveryGradient_MatchesFiniteDifferences()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)] // ModernBERT's head (dense, GELU, norm) at every position before the output layer
+    public void EveryGradient_MatchesFiniteDifferences(bool head)
     {
-        var model = new TransformerQuestionAnswerer(Tiny(), 3);
+        var model = new TransformerQuestionAnswerer(head ? Tiny() with { Pooler = true, PoolerActivation = Layers.PoolerActivation.Gelu, PoolerNorm = true } : Tiny(), 3);
         GradCheck.Scramble(model.Parameters, 4, 0.2f);
-        GradCheck.CheckModel(model, Batch([3, 4, 2, 3, 1, 2]));
-        GradCheck.CheckModel(model, Batch());
+        // The last norm's bias (the pre-norm stack's final norm, or the head's) moves every position's logits alike, which the
+        // softmax over positions ignores: zero.
+        string last = head ? "pooler.norm.bias" : "lnf.bias";
+        GradCheck.CheckModel(model, Batch([3, 4, 2, 3, 1, 2]), zero: last);
+        GradCheck.CheckModel(model, Batch(), zero: last);
     }
 
     [Fact]
@@ -71,7 +76,7 @@ public class QuestionAnswererTests
     public void OtherShapes_AreRefused()
     {
         Assert.Contains("2 outputs per position", Assert.Throws<ArgumentException>(() => new TransformerQuestionAnswerer(Tiny() with { NumClasses = 3 })).Message);
-        Assert.Contains("Pooler", Assert.Throws<ArgumentException>(() => new TransformerQuestionAnswerer(Tiny() with { Pooler = true })).Message);
+        Assert.Contains("NGramBuckets and Members", Assert.Throws<ArgumentException>(() => new TransformerQuestionAnswerer(Tiny() with { Members = 2 })).Message);
     }
 
     // BertForQuestionAnswering (bert. prefix, old gamma/beta names, F32), RobertaForQuestionAnswering (BF16 weights) and
@@ -83,11 +88,14 @@ public class QuestionAnswererTests
     [InlineData("bert-qa", "BERT", false)]
     [InlineData("roberta-qa", "RoBERTa", true)]
     [InlineData("distilbert-qa", "DistilBERT", true)]
+    [InlineData("modernbert-qa", "ModernBERT", true)]
+    [InlineData("modernbert-qa", "ModernBERT", false)]
     public void HuggingFaceQuestionAnswerers_LogitsLossAndEveryGradientMatchPyTorch(string folder, string family, bool packing)
     {
         var loaded = PretrainedCheckpoint.LoadQuestionAnsweringFolder(Folder(folder));
         Assert.Equal(family, loaded.Family.Name);
         var model = loaded.Model;
+        Assert.Equal(family == "ModernBERT", model.Config.Pooler);
         model.Encoder.Packing = packing;
         var (ids, mask, root, doc) = PretrainedCheckpointTests.Expected(folder);
         using var _ = doc;
@@ -112,25 +120,32 @@ public class QuestionAnswererTests
         PretrainedCheckpointTests.Near(root.GetProperty("loss").GetDouble(), eval.ForwardBackward(train), 1e-4, "loss");
         // The last norm's bias moves every position's logits alike, which the softmax over positions ignores: its gradient is
         // zero but for rounding in both frameworks, so gradients are compared to 1e-4 of the largest or 1e-7, whichever is more.
+        var head = loaded.Family.SequenceClassifier!;
         PretrainedCheckpointTests.AssertEveryGradient(folder, eval.Parameters, loaded.Family, eval.Config, root.GetProperty("grads"), floor: 1e-3, sources: p =>
-            p.StartsWith("head.", StringComparison.Ordinal) ? ["qa_outputs." + p[5..]]
+            p.StartsWith("head.", StringComparison.Ordinal) ? [(family == "ModernBERT" ? "classifier." : "qa_outputs.") + p[5..]]
+            : p.StartsWith("pooler.dense.", StringComparison.Ordinal) ? [head.Dense + p[13..]]
+            : p.StartsWith("pooler.norm.", StringComparison.Ordinal) ? [head.Norm + p[12..]]
             : loaded.Family.SourceNames(p)!.Select(s => s.Replace("LayerNorm.gamma", "LayerNorm.weight").Replace("LayerNorm.beta", "LayerNorm.bias")).ToArray());
     }
 
-    [Fact]
-    public void WrittenBack_ReadsBackToTheSameWeights()
+    [Theory]
+    [InlineData("roberta-qa", "RobertaForQuestionAnswering", "qa_outputs.")]
+    [InlineData("modernbert-qa", "ModernBertForQuestionAnswering", "classifier.")] // its head's tensors beside the output layer
+    public void WrittenBack_ReadsBackToTheSameWeights(string fixture, string architecture, string output)
     {
-        var loaded = PretrainedCheckpoint.LoadQuestionAnsweringFolder(Folder("roberta-qa"));
+        var loaded = PretrainedCheckpoint.LoadQuestionAnsweringFolder(Folder(fixture));
         string dir = Directory.CreateTempSubdirectory("qa").FullName;
         try
         {
             Assert.Same(loaded.Family, PretrainedCheckpoint.SaveQuestionAnsweringFolder(loaded.Model, dir));
             using (var config = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "config.json"))))
-                Assert.Equal("RobertaForQuestionAnswering", config.RootElement.GetProperty("architectures")[0].GetString());
+                Assert.Equal(architecture, config.RootElement.GetProperty("architectures")[0].GetString());
+            using (var source = SafeTensorsFile.Open(Path.Combine(Folder(fixture), "model.safetensors")))
             using (var written = SafeTensorsFile.Open(Path.Combine(dir, "model.safetensors")))
             {
-                Assert.Equal([2, 16], written.Shapes["qa_outputs.weight"]);
-                Assert.DoesNotContain(written.Shapes.Keys, k => k.StartsWith("classifier.", StringComparison.Ordinal) || k.Contains("pooler", StringComparison.Ordinal));
+                Assert.Equal([2, 16], written.Shapes[output + "weight"]);
+                Assert.Equal(source.Shapes.Keys.Order(), written.Shapes.Keys.Order());
+                Assert.DoesNotContain(written.Shapes.Keys, k => k.Contains("pooler", StringComparison.Ordinal));
             }
             Assert.True(PretrainedCheckpoint.IsQuestionAnsweringFolder(dir));
             Assert.False(PretrainedCheckpoint.IsTokenClassifierFolder(dir));
@@ -148,7 +163,6 @@ public class QuestionAnswererTests
         Assert.Contains("not a question answerer", e.Message);
         Assert.Contains("not a token classifier", Assert.Throws<InvalidDataException>(() => PretrainedCheckpoint.LoadTokenClassifierFolder(Folder("bert-qa"))).Message);
         Assert.Contains("not a question answerer", Assert.Throws<InvalidDataException>(() => PretrainedCheckpoint.LoadQuestionAnsweringFolder(Folder("bert"))).Message);
-        Assert.Contains("ModernBERT's question answerer head is not read",
-            Assert.Throws<NotSupportedException>(() => PretrainedCheckpoint.LoadQuestionAnsweringFolder(Folder("modernbert-token-classifier"))).Message);
+        Assert.Contains("not a question answerer", Assert.Throws<InvalidDataException>(() => PretrainedCheckpoint.LoadQuestionAnsweringFolder(Folder("modernbert-token-classifier"))).Message);
     }
 }

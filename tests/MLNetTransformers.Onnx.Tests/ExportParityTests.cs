@@ -330,17 +330,20 @@ public class ExportParityTests
     // A question answerer of BERT's shape: start_logits and end_logits at every real token under ONNX Runtime equal the
     // engine's (question and context as two segments), the int8 export picks the same answer tokens at nearly every row,
     // and the file imports back to the same weights.
-    [Fact]
-    public void QuestionAnswerer_OnnxRuntimeMatchesManaged_AndImportsBack()
+    // ModernBERT's shape: its head (dense, GELU, norm) at every position before the output layer, no token types.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void QuestionAnswerer_OnnxRuntimeMatchesManaged_AndImportsBack(bool modernBert)
     {
-        var config = Small(NormPlacement.PostNorm) with { NumClasses = 2, TypeVocabSize = 2 };
+        var config = modernBert ? ModernBertShape() with { NumClasses = 2 } : Small(NormPlacement.PostNorm) with { NumClasses = 2, TypeVocabSize = 2 };
         var model = new TransformerQuestionAnswerer(config, 3);
         Weights.Scramble(model.Parameters, 9);
         var onnx = OnnxExporter.Export(model);
         foreach (var (b, t) in new[] { (1, 1), (2, 9), (3, 16) })
         {
             var (ids, mask) = RandomBatch(b, t, b + t);
-            var types = ids.Select((_, i) => i % t >= t / 2 ? 1 : 0).ToArray();
+            var types = config.TypeVocabSize > 1 ? ids.Select((_, i) => i % t >= t / 2 ? 1 : 0).ToArray() : null;
             var logits = model.Forward(new TokenBatch(b, t, ids, mask) { TokenTypeIds = types });
             var outputs = RunOrt(onnx, ids, mask, b, t, types);
             for (int output = 0; output < 2; output++)
@@ -351,7 +354,7 @@ public class ExportParityTests
             }
         }
         var (qIds, qMask) = RandomBatch(4, 16, 77);
-        var qTypes = new int[64];
+        var qTypes = config.TypeVocabSize > 0 ? new int[64] : null;
         var (f, q) = (RunOrt(onnx, qIds, qMask, 4, 16, qTypes)["start_logits"], RunOrt(OnnxExporter.Export(model, quantize: true), qIds, qMask, 4, 16, qTypes)["start_logits"]);
         int Arg(float[] l, int row) => Enumerable.Range(0, 16).Where(p => qMask[row * 16 + p] == 1).MaxBy(p => l[row * 16 + p]);
         Assert.True(Enumerable.Range(0, 4).Count(r => Arg(f, r) == Arg(q, r)) >= 3, "int8 start tokens differ from float in more than one row of four");

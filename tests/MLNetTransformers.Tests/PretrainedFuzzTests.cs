@@ -149,10 +149,11 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
     public Task MutatedTokenClassifiers_LoadOrFailNamingTheFile(string fixture, int seed) =>
         MutatedTaskFolders(fixture, seed, folder => TokenClassification.TokenClassificationTransformer.FromHuggingFaceFolder(folder, maxTokens: 16).Model.Parameters);
 
-    // The same mutations of BertForQuestionAnswering and RobertaForQuestionAnswering folders read as question answerers.
+    // The same mutations of BertForQuestionAnswering, RobertaForQuestionAnswering and ModernBertForQuestionAnswering folders read as question answerers.
     [Theory]
     [InlineData("bert-qa", 20261239)]
     [InlineData("roberta-qa", 20261240)]
+    [InlineData("modernbert-qa", 20261241)]
     public Task MutatedQuestionAnswerers_LoadOrFailNamingTheFile(string fixture, int seed) =>
         MutatedTaskFolders(fixture, seed, folder => QuestionAnswering.QuestionAnsweringTransformer.FromHuggingFaceFolder(folder, maxTokens: 16).Model.Parameters);
 

@@ -65,6 +65,7 @@ public class QuestionAnsweringTests
     [InlineData("bert-qa")]
     [InlineData("roberta-qa")]
     [InlineData("distilbert-qa")]
+    [InlineData("modernbert-qa")] // its head (dense, GELU, norm) at every position
     public void HuggingFaceReader_AnswersWithTheSpanItsLogitsScoreBest_AndSavesAndReloads(string fixture)
     {
         var ml = new MLContext(seed: 1);
@@ -202,6 +203,29 @@ public class QuestionAnsweringTests
             Assert.Equal(unanswerable.Select(r => reader.Answer(r.Question, r.Context)), unanswerable.Select(r => reloaded.Answer(r.Question, r.Context)));
         }
         finally { Directory.Delete(Path.GetDirectoryName(path)!, recursive: true); }
+    }
+
+    // A bare ModernBERT fine-tuned as a reader gets its family's head (dense, GELU, norm) at every position, newly
+    // initialised, as ModernBertForQuestionAnswering starts, and is written back as one that reads back to the same answers.
+    [Fact]
+    public void Trainer_GivesModernBertItsOwnHead_AndWritesItBack()
+    {
+        var ml = new MLContext(seed: 1);
+        var rows = Reading(200, 7);
+        var reader = ml.MulticlassClassification.Trainers.QuestionAnswer(new QuestionAnsweringOptions
+        {
+            Pretrained = PretrainedEncoder.FromHuggingFaceFolder(Fixture("modernbert"), maxTokens: 20), Epochs = 2, BatchSize = 16, LearningRate = 3e-3f, Seed = 3,
+        }).Fit(ml.Data.LoadFromEnumerable(rows));
+        Assert.True(reader.Model.Config.Pooler && reader.Model.Config.PoolerNorm);
+        string dir = Directory.CreateTempSubdirectory("modernbert-reader").FullName;
+        try
+        {
+            reader.SaveHuggingFaceFolder(dir);
+            Assert.Contains("ModernBertForQuestionAnswering", File.ReadAllText(Path.Combine(dir, "config.json")));
+            var read = QuestionAnsweringTransformer.FromHuggingFaceFolder(dir, maxTokens: 20);
+            foreach (var r in rows.Take(20)) Assert.Equal(reader.Predict(r.Question, r.Context), read.Predict(r.Question, r.Context));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
     }
 
     // A reader trained from scratch, with a tokenizer of its own and windows of 12 tokens: most contexts are longer than

@@ -4,7 +4,9 @@ namespace MLNetTransformers.Core.Models;
 /// Extractive question answering, as Hugging Face's <c>*ForQuestionAnswering</c>: a <see cref="TransformerEncoder"/>
 /// (parameter names as in <see cref="TransformerClassifier"/>, so a pretrained encoder loads into it) reads
 /// <c>[CLS] question [SEP] context [SEP]</c>, and a linear head <c>head</c> [2, d] (transformers' <c>qa_outputs</c>) gives
-/// every position a start logit (output 0) and an end logit (output 1). Trained as transformers trains it: for each
+/// every position a start logit (output 0) and an end logit (output 1). With <see cref="TransformerConfig.Pooler"/> the
+/// encoder's pooler (dense, activation, and norm with <see cref="TransformerConfig.PoolerNorm"/>) first runs at every
+/// position: ModernBERT's reader puts its head there, as its token classifier does. Trained as transformers trains it: for each
 /// sequence, cross-entropy of its start logits over the positions against the answer's first token, the same for the end
 /// logits against its last token, the two means averaged. Padding positions are left out of the softmax (transformers
 /// includes them; the two agree on a batch without padding), so the loss does not depend on how a batch was padded.
@@ -30,8 +32,8 @@ public sealed class TransformerQuestionAnswerer : TokenPredictionModel
         ArgumentNullException.ThrowIfNull(config);
         config.Validate();
         if (config.NumClasses != 2) throw new ArgumentException($"NumClasses is {config.NumClasses}: a question answerer has 2 outputs per position (start and end).", nameof(config));
-        if (config.NGramBuckets > 0 || config.Members > 1 || config.Pooler)
-            throw new ArgumentException("NGramBuckets, Members and Pooler are a sequence classifier's: a question answerer reads the encoder's states at every position.", nameof(config));
+        if (config.NGramBuckets > 0 || config.Members > 1)
+            throw new ArgumentException("NGramBuckets and Members are a sequence classifier's: a question answerer has neither.", nameof(config));
         return config;
     }
 
@@ -47,10 +49,14 @@ public sealed class TransformerQuestionAnswerer : TokenPredictionModel
     /// <summary>The encoder.</summary>
     public TransformerEncoder Encoder { get; }
 
-    private protected override float[] Hidden(TokenBatch batch, bool[]? padding, bool training) =>
-        Encoder.Forward(batch.Ids, batch.TokenTypeIds, batch.BatchSize, batch.SeqLen, padding, training);
+    private protected override float[] Hidden(TokenBatch batch, bool[]? padding, bool training)
+    {
+        var hidden = Encoder.Forward(batch.Ids, batch.TokenTypeIds, batch.BatchSize, batch.SeqLen, padding, training);
+        return Encoder.Pooler is { } head ? head.Forward(hidden, batch.BatchSize * batch.SeqLen) : hidden; // every position, padding too (no target there)
+    }
 
-    private protected override void HiddenBackward(float[] dhidden, int batch, int seqLen) => Encoder.Backward(dhidden, batch, seqLen);
+    private protected override void HiddenBackward(float[] dhidden, int batch, int seqLen) =>
+        Encoder.Backward(Encoder.Pooler is { } head ? head.Backward(dhidden) : dhidden, batch, seqLen);
 
     /// <summary>
     /// The mean of the start and the end loss, and the gradient of every parameter. <see cref="TokenBatch.Labels"/> holds

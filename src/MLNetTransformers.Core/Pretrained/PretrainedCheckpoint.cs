@@ -99,7 +99,8 @@ public static class PretrainedCheckpoint
     /// <summary>
     /// A question answerer ready to use, from a Hugging Face folder of a <c>*ForQuestionAnswering</c> checkpoint (an
     /// extractive reader fine-tuned on SQuAD, say, from BERT, RoBERTa, DistilBERT, ALBERT, ELECTRA, MPNet or DeBERTa): the
-    /// encoder and its output layer <c>qa_outputs</c> [2, d], a start and an end logit at every position.
+    /// encoder and its output layer <c>qa_outputs</c> [2, d], a start and an end logit at every position (ModernBERT's:
+    /// its head at every position, then <c>classifier</c>).
     /// </summary>
     /// <param name="folder">The model folder (config.json, model.safetensors or pytorch_model.bin).</param>
     public static LoadedQuestionAnswerer LoadQuestionAnsweringFolder(string folder)
@@ -108,12 +109,13 @@ public static class PretrainedCheckpoint
         return new LoadedQuestionAnswerer(model, family);
     }
 
-    // A task whose output layer runs at every position of the encoder's states: its class suffix, its output layer's name,
-    // whether config.json's labels size it (else it has a fixed width), and its model kind.
-    private sealed record PositionHeadTask(string Suffix, string Output, int? Width, ModelKind Kind, string What);
+    // A task whose output layer runs at every position of the encoder's states: its class suffix, its output layer's name
+    // (and in a family whose own head runs first, as ModernBERT's, that layer's name there), whether config.json's labels
+    // size it (else it has a fixed width), and its model kind.
+    private sealed record PositionHeadTask(string Suffix, string Output, string OwnHeadOutput, int? Width, ModelKind Kind, string What);
 
-    private static readonly PositionHeadTask TokenClassification = new("ForTokenClassification", "classifier.", null, ModelKind.TokenClassifier, "token classifier");
-    private static readonly PositionHeadTask QuestionAnswering = new("ForQuestionAnswering", "qa_outputs.", 2, ModelKind.QuestionAnswerer, "question answerer");
+    private static readonly PositionHeadTask TokenClassification = new("ForTokenClassification", "classifier.", "classifier.", null, ModelKind.TokenClassifier, "token classifier");
+    private static readonly PositionHeadTask QuestionAnswering = new("ForQuestionAnswering", "qa_outputs.", "classifier.", 2, ModelKind.QuestionAnswerer, "question answerer");
 
     private static (T Model, EncoderFamily Family, List<string> Labels) LoadPositionHeadFolder<T>(string folder, PositionHeadTask task, Func<ClassifierConfig, T> create)
         where T : TokenPredictionModel
@@ -121,10 +123,9 @@ public static class PretrainedCheckpoint
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
         string configPath = Path.Combine(folder, "config.json");
         var (family, config) = ReadConfig(configPath);
-        // ModernBERT's token classifier runs its head (dense, activation, norm) at every position before the output layer.
+        // ModernBERT's token classifier and reader run its head (dense, activation, norm) at every position before the output layer.
         var head = family.SequenceClassifier is { Norm: not null } own ? own : null;
-        if (head is not null && task.Width is not null)
-            throw new NotSupportedException($"Model folder '{folder}': {family.Name}'s {task.What} head is not read; its encoder is (fine-tune it with a new head).");
+        string output = head is null ? task.Output : task.OwnHeadOutput;
         // A folder of another task (a sequence classifier's head reads the same 'classifier' tensor name) is refused by its class.
         if (Architectures(configPath).FirstOrDefault(a => !a.EndsWith(task.Suffix, StringComparison.Ordinal)) is { } other)
             throw new InvalidDataException($"Model config '{configPath}' names {other}: it is not a {task.What} (a *{task.Suffix} model).");
@@ -135,7 +136,7 @@ public static class PretrainedCheckpoint
         {
             int d = config.ModelDim;
             var names = new Resolver(family, tensors);
-            var expected = new List<(string, int[])> { (task.Output + "weight", [outputs, d]), (task.Output + "bias", [outputs]) };
+            var expected = new List<(string, int[])> { (output + "weight", [outputs, d]), (output + "bias", [outputs]) };
             if (head is not null) expected.Add((head.Dense + "weight", [d, d]));
             RequireHead(tensors, expected, $"a {family.Name} {task.What}", outputs, d);
             var classifierConfig = new ClassifierConfig(config with
@@ -147,7 +148,7 @@ public static class PretrainedCheckpoint
             EnsureRoom(tensors, classifierConfig, task.Kind, src, $"a {task.What}");
             var model = create(classifierConfig);
             string[]? Source(string p) =>
-                p.StartsWith("head.", StringComparison.Ordinal) ? [task.Output + p["head.".Length..]]
+                p.StartsWith("head.", StringComparison.Ordinal) ? [output + p["head.".Length..]]
                 : head is not null && p.StartsWith("pooler.dense.", StringComparison.Ordinal) ? [head.Dense + p["pooler.dense.".Length..]]
                 : head is not null && p.StartsWith("pooler.norm.", StringComparison.Ordinal) ? [head.Norm + p["pooler.norm.".Length..]]
                 : family.SourceNames(p);
@@ -193,13 +194,12 @@ public static class PretrainedCheckpoint
         // The family's token head: the output layer alone, or (ModernBERT's) its dense layer, activation and norm before it.
         bool ownHead = head.Norm is not null;
         var c = model.Config;
-        if (ownHead && task.Width is not null)
-            throw new NotSupportedException($"This {task.What} cannot be written as a {family.Name} {task.What}: {family.Name}'s head is not written.");
         if (c.Pooler != ownHead || (ownHead && (c.PoolerActivation != head.Activation || !c.PoolerNorm)))
-            throw new NotSupportedException($"This token classifier cannot be written as a {family.Name} token classifier: {(ownHead ? $"{family.Name}'s head runs a dense layer with {head.Activation} and a norm at every position" : "that family's head is the output layer alone")}, and this model's {(c.Pooler ? "runs one" : "does not")}.");
+            throw new NotSupportedException($"This {task.What} cannot be written as a {family.Name} {task.What}: {(ownHead ? $"{family.Name}'s head runs a dense layer with {head.Activation} and a norm at every position" : "that family's head is the output layer alone")}, and this model's {(c.Pooler ? "runs one" : "does not")}.");
         var config = family.WriteConfig(encoder.Config);
         config["architectures"] = new JsonArray(head.Architecture.Replace("ForSequenceClassification", task.Suffix, StringComparison.Ordinal));
-        WriteTaskFolder(folder, config, labels, Tensors(encoder.Copy().Parameters, family, family.Prefix, ownHead ? head : null, encoder.Config), model.Parameters, task.Output);
+        WriteTaskFolder(folder, config, labels, Tensors(encoder.Copy().Parameters, family, family.Prefix, ownHead ? head : null, encoder.Config), model.Parameters,
+            ownHead ? task.OwnHeadOutput : task.Output);
         return family;
     }
 

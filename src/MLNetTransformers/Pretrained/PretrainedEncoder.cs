@@ -222,6 +222,15 @@ public sealed class PretrainedEncoder
 
     internal static int MaxTokens(int? asked, TransformerEncoder encoder) => asked ?? Math.Min(DefaultMaxTokens, encoder.Config.MaxLength);
 
+    /// <summary>
+    /// A task model's folder read with <paramref name="asked"/> tokens a sequence (null = <paramref name="fallback"/>, or the
+    /// model's positions if fewer): more than the model's positions is refused naming the folder, since its config says so.
+    /// </summary>
+    internal static int MaxTokens(int? asked, int fallback, TransformerConfig config, string folder) =>
+        asked is { } n && n > config.MaxLength
+            ? throw new InvalidDataException($"Model folder '{folder}' has {config.MaxLength} positions (config.json); sequences of {n} tokens do not fit.")
+            : asked ?? Math.Min(fallback, config.MaxLength);
+
     // tokenizer_config.json's do_lower_case; Hugging Face's BERT tokenizer lower-cases unless told not to.
     private static bool LowerCase(string folder) => Setting(Path.Combine(folder, "tokenizer_config.json"), "do_lower_case")?.ValueKind != JsonValueKind.False;
 

@@ -234,17 +234,19 @@ public sealed class QuestionAnsweringTrainer : TransformerTrainer<QuestionAnswer
         {
             PretrainedEncoder.RequireFits(init, tokenizer);
             // The encoder without its pooler and sentence-transformers' Dense module, which question answering does not read;
-            // a checkpoint is fine-tuned with the dropout it was trained with; the output layer starts new.
-            var config = new ClassifierConfig(init.Config.Shape() with { SentenceDense = 0, Pooler = false })
-            {
-                NumClasses = 2, Dropout = o.Pretrained is null ? o.Dropout : init.Config.Dropout,
-            };
+            // a family whose reader has a head of its own (ModernBERT's dense, activation and norm at every position) gets it
+            // newly initialised, as its *ForQuestionAnswering starts; a checkpoint is fine-tuned with the dropout it was
+            // trained with; the output layer starts new.
+            var shape = init.Config.Shape() with { SentenceDense = 0, Pooler = false };
+            if (o.Pretrained is not null && Core.Pretrained.EncoderFamily.For(shape).SequenceClassifier is { Norm: not null } head)
+                shape = shape with { Pooler = true, PoolerActivation = head.Activation, PoolerNorm = true };
+            var config = new ClassifierConfig(shape) { NumClasses = 2, Dropout = o.Pretrained is null ? o.Dropout : init.Config.Dropout };
             var model = new TransformerQuestionAnswerer(config, (ulong)o.Seed);
             PretrainedEncoder.CopyWeights(init, model.Parameters, name => name.StartsWith("head.", StringComparison.Ordinal) ? null : name);
             return model;
         }
-        var shape = o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens) with { Pooler = false };
-        if (!tokenizer.RobertaPairs && shape.TypeVocabSize < 2) shape = shape with { TypeVocabSize = 2 }; // question and context as BERT's two segments
-        return new TransformerQuestionAnswerer(new ClassifierConfig(shape) { NumClasses = 2 }, (ulong)o.Seed);
+        var scratch = o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens) with { Pooler = false };
+        if (!tokenizer.RobertaPairs && scratch.TypeVocabSize < 2) scratch = scratch with { TypeVocabSize = 2 }; // question and context as BERT's two segments
+        return new TransformerQuestionAnswerer(new ClassifierConfig(scratch) { NumClasses = 2 }, (ulong)o.Seed);
     }
 }

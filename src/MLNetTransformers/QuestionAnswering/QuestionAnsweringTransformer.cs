@@ -114,7 +114,7 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
 
     /// <summary>
     /// A Hugging Face <c>*ForQuestionAnswering</c> folder (an extractive reader fine-tuned on SQuAD, say, from BERT,
-    /// RoBERTa, DistilBERT, ALBERT, ELECTRA, MPNet or DeBERTa) with its tokenizer.
+    /// RoBERTa, DistilBERT, ALBERT, ELECTRA, MPNet, DeBERTa or ModernBERT) with its tokenizer.
     /// </summary>
     /// <param name="folder">The model folder.</param>
     /// <param name="maxTokens">A window's length, question and context together; null = 384 (transformers' pipeline), or the model's positions if fewer.</param>
@@ -122,7 +122,8 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     public static QuestionAnsweringTransformer FromHuggingFaceFolder(string folder, int? maxTokens = null, bool allowNoAnswer = false)
     {
         var loaded = Core.Pretrained.PretrainedCheckpoint.LoadQuestionAnsweringFolder(folder);
-        return new QuestionAnsweringTransformer(PretrainedEncoder.TokenizerOf(folder, maxTokens ?? Math.Min(384, loaded.Model.Config.MaxLength)), loaded.Model, allowNoAnswer: allowNoAnswer);
+        return new QuestionAnsweringTransformer(PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, 384, loaded.Model.Config, folder)), loaded.Model,
+            allowNoAnswer: allowNoAnswer);
     }
 
     /// <summary>

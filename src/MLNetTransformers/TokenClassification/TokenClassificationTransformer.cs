@@ -104,7 +104,8 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
     public static TokenClassificationTransformer FromHuggingFaceFolder(string folder, int? maxTokens = null)
     {
         var loaded = Core.Pretrained.PretrainedCheckpoint.LoadTokenClassifierFolder(folder);
-        return new TokenClassificationTransformer(PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, loaded.Model.Encoder)), loaded.Model, loaded.Labels);
+        return new TokenClassificationTransformer(PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, PretrainedEncoder.DefaultMaxTokens, loaded.Model.Config, folder)),
+            loaded.Model, loaded.Labels);
     }
 
     /// <summary>

@@ -2136,3 +2136,33 @@ for folder, model, kind in (("bert-qa", bert, "bert"), ("roberta-qa", roberta, "
                "start_logits": r(logits[..., 0]), "end_logits": r(logits[..., 1]),
                "train_input_ids": train_ids.tolist(), "train_token_type_ids": train_types.tolist(), "positions": positions.tolist(),
                "loss": float(loss), "grads": grads}, open(os.path.join(folder, "expected.json"), "w"))
+
+# ModernBertForQuestionAnswering (modernbert-qa/, under model.): its head (head.dense without a bias, GELU, head.norm
+# without a bias) at every position, dropout (classifier_dropout, 0), then classifier [2, d] (start, end), as its token
+# classifier. expected.json: the start and end logits of the padded batch, and on a batch without padding the loss (one
+# answer past the sequence, ignored) and every gradient. Own seeds, last in the file.
+torch.manual_seed(96)
+qa_model = ModernBert()
+randomize_modernbert(qa_model); round_to(qa_model, torch.float32)
+g = torch.Generator().manual_seed(97)
+qa_head = {k: nn.Parameter(v) for k, v in {"head.dense.weight": rnd(D, D), "head.norm.weight": 1 + rnd(D, s=0.2), "classifier.weight": rnd(2, D), "classifier.bias": rnd(2, s=0.1)}.items()}
+def modernbert_qa_logits(ids, mask):
+    hidden, _ = qa_model(ids, mask, torch.zeros_like(ids))
+    h = torch.nn.functional.layer_norm(gelu(hidden @ qa_head["head.dense.weight"].T), (D,), qa_head["head.norm.weight"], None, 1e-5)
+    return h @ qa_head["classifier.weight"].T + qa_head["classifier.bias"]
+mask = (modernbert_ids != 0).long()
+logits = modernbert_qa_logits(modernbert_ids, mask).detach()
+train_ids = torch.tensor([[2, 8, 9, 3, 12, 10, 14, 17, 3], [2, 15, 20, 7, 3, 13, 11, 19, 3], [2, 5, 3, 16, 18, 21, 22, 6, 3], [2, 6, 6, 3, 9, 9, 12, 25, 3]])
+positions = torch.tensor([[5, 6], [6, 8], [0, 0], [9, 9]])  # the last row's answer is past the sequence: ignored
+out = modernbert_qa_logits(train_ids, torch.ones_like(train_ids))
+T = train_ids.shape[1]
+loss = (nn.functional.cross_entropy(out[..., 0], positions[:, 0].clamp(0, T), ignore_index=T) + nn.functional.cross_entropy(out[..., 1], positions[:, 1].clamp(0, T), ignore_index=T)) / 2
+loss.backward()
+grads = {n0: r(p.grad) for n0, p in qa_model.named_parameters()}
+grads.update({k: r(v.grad) for k, v in qa_head.items()})
+task_folder("modernbert-qa", "model.", qa_model, {k: v.detach() for k, v in qa_head.items()}, dict(modernbert_config, architectures=["ModernBertForQuestionAnswering"]),
+            {"input_ids": modernbert_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(modernbert_ids).tolist(),
+             "start_logits": r(logits[..., 0]), "end_logits": r(logits[..., 1]),
+             "train_input_ids": train_ids.tolist(), "train_token_type_ids": torch.zeros_like(train_ids).tolist(), "positions": positions.tolist(),
+             "loss": float(loss), "grads": grads})
+open(os.path.join("modernbert-qa", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
