@@ -131,13 +131,20 @@ public static partial class OnnxExporter
     public static byte[] Export(TransformerTokenClassifier model, TextTokenizer? tokenizer = null, IReadOnlyList<string>? tags = null, bool quantize = false)
     {
         var g = new OnnxGraphBuilder();
+        g.Output(PositionLogits(g, model, quantize), "logits", DataType.Float, "batch", "sequence", model.Outputs);
+        return Model(g, model, OnnxExportKind.TokenClassifier, tokenizer, tags, int8: quantize);
+    }
+
+    // A model with an output layer at every position: the encoder (and, with Config.Pooler, ModernBERT's head at every
+    // position), then the output layer; logits [batch, sequence, outputs].
+    private static string PositionLogits(OnnxGraphBuilder g, TokenPredictionModel model, bool quantize)
+    {
         var (ids, mask) = Inputs(g);
         var types = TokenTypes(g, model.Config);
         var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
         var hidden = Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, int8: quantize, types: types);
-        if (model.Config.Pooler) hidden = PoolerHead(g, model.Parameters, "", model.Config, hidden); // ModernBERT's head at every position
-        g.Output(Linear(g, model.Parameters, "head.", hidden), "logits", DataType.Float, "batch", "sequence", model.Outputs);
-        return Model(g, model, OnnxExportKind.TokenClassifier, tokenizer, tags, int8: quantize);
+        if (model.Config.Pooler) hidden = PoolerHead(g, model.Parameters, "", model.Config, hidden);
+        return Linear(g, model.Parameters, "head.", hidden);
     }
 
     /// <summary>
@@ -150,12 +157,7 @@ public static partial class OnnxExporter
     public static byte[] Export(TransformerQuestionAnswerer model, TextTokenizer? tokenizer = null, bool quantize = false)
     {
         var g = new OnnxGraphBuilder();
-        var (ids, mask) = Inputs(g);
-        var types = TokenTypes(g, model.Config);
-        var maskF = g.Node("Cast", new[] { mask }, Int("to", (long)DataType.Float));
-        var hidden = Stack(g, model.Parameters, model.Config, ids, maskF, causal: false, int8: quantize, types: types);
-        if (model.Config.Pooler) hidden = PoolerHead(g, model.Parameters, "", model.Config, hidden); // ModernBERT's head at every position
-        var logits = Linear(g, model.Parameters, "head.", hidden); // [batch, sequence, 2]
+        var logits = PositionLogits(g, model, quantize); // [batch, sequence, 2]
         g.Output(g.Node("Gather", new[] { logits, g.Int64Scalar(0) }, Int("axis", 2)), "start_logits", DataType.Float, "batch", "sequence");
         g.Output(g.Node("Gather", new[] { logits, g.Int64Scalar(1) }, Int("axis", 2)), "end_logits", DataType.Float, "batch", "sequence");
         return Model(g, model, OnnxExportKind.QuestionAnswerer, tokenizer, null, int8: quantize);

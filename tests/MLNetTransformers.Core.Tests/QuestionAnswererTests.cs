@@ -79,8 +79,9 @@ public class QuestionAnswererTests
         Assert.Contains("NGramBuckets and Members", Assert.Throws<ArgumentException>(() => new TransformerQuestionAnswerer(Tiny() with { Members = 2 })).Message);
     }
 
-    // BertForQuestionAnswering (bert. prefix, old gamma/beta names, F32), RobertaForQuestionAnswering (BF16 weights) and
-    // DistilBertForQuestionAnswering (F16 weights, its own names, no token types): start and end logits at every real
+    // BertForQuestionAnswering (bert. prefix, old gamma/beta names, F32), RobertaForQuestionAnswering (BF16 weights),
+    // DistilBertForQuestionAnswering (F16 weights, its own names, no token types) and ModernBertForQuestionAnswering (its
+    // head, dense + GELU + norm, at every position before the output layer): start and end logits at every real
     // position of a padded batch, and on a batch without padding the loss (one answer past the sequence, ignored) and its
     // gradient for every parameter, against PyTorch.
     [Theory]
