@@ -291,19 +291,12 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     {
         public override Delegate?[] CreateGetters(RowContext row, bool[] active)
         {
-            var question = row.Input.GetGetter<ReadOnlyMemory<char>>(Text);
-            var context = row.Input.GetGetter<ReadOnlyMemory<char>>(SecondText!.Value);
-            long position = -1;
-            IReadOnlyList<ExtractedAnswer> answers = [];
-            IReadOnlyList<ExtractedAnswer> Current()
-            {
-                if (row.Input.Position == position) return answers;
-                ReadOnlyMemory<char> q = default, c = default;
-                question(ref q);
-                context(ref c);
-                (answers, position) = (p.Predict(q.ToString(), c.ToString()), row.Input.Position);
-                return answers;
-            }
+            // Questions answered in batches (read ahead when the cursor walks its source in order).
+            var batched = new BatchedRows<(string?, string?), List<ExtractedAnswer>>(row, [Text, SecondText!.Value], 1,
+                BatchedRows<(string?, string?), List<ExtractedAnswer>>.Pair(Text, SecondText!.Value),
+                (pairs, results) => p.Answers(new AnswerWindows(p.Tokenizer, pairs.Select(x => x.Item1).ToArray(), pairs.Select(x => x.Item2).ToArray(),
+                    p.MaxQuestionTokens, p.DocumentStride), p.TopK).CopyTo(results, 0));
+            IReadOnlyList<ExtractedAnswer> Current() => batched.Current()[0];
             return
             [
                 active[0] ? (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> dst) =>

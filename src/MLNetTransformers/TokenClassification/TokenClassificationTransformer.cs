@@ -137,25 +137,40 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
 
     /// <summary>Each word of <paramref name="text"/> with its tag (thread-safe).</summary>
     /// <param name="text">The text; its words are its whitespace-separated pieces.</param>
-    public IReadOnlyList<TaggedWord> Predict(string? text)
+    public IReadOnlyList<TaggedWord> Predict(string? text) => TagAll([text])[0];
+
+    // Each text's tagged words: the texts' windows in batches, each word taken from the window it is read in.
+    private IReadOnlyList<TaggedWord>[] TagAll(IReadOnlyList<string?> texts)
     {
-        var (words, starts) = WordTokens.Split(text);
-        if (words.Length == 0) return [];
-        var tokens = new WordTokens(Tokenizer, [words], overlap: true);
-        int windows = tokens.Windows.Count, classes = Model.Outputs;
-        var (ids, mask) = (new int[windows * Tokenizer.MaxTokens], new int[windows * Tokenizer.MaxTokens]);
-        var batch = Batcher.Pack(tokens.Encoded, Enumerable.Range(0, windows).ToArray(), ids, mask, null);
-        int t = batch.SeqLen;
-        var probabilities = new float[windows * t * classes];
-        var logits = Backend is { } backend ? backend.Logits(batch) : _replicas.Use(m => m.Forward(batch).AsSpan(0, probabilities.Length).ToArray());
-        Softmax.Forward(logits.AsSpan(0, probabilities.Length), probabilities, windows * t, classes);
-        var tagged = new TaggedWord[words.Length];
-        for (int w = 0; w < words.Length; w++)
+        const int bs = 32;
+        var split = texts.Select(WordTokens.Split).ToArray();
+        var rows = Enumerable.Range(0, texts.Count).Where(i => split[i].Words.Length > 0).ToArray();
+        var tagged = split.Select(s => new TaggedWord[s.Words.Length]).ToArray();
+        var tokens = new WordTokens(Tokenizer, rows.Select(i => split[i].Words).ToArray(), overlap: true);
+        int classes = Model.Outputs, count = tokens.Windows.Count;
+        var (ids, mask) = (new int[bs * Tokenizer.MaxTokens], new int[bs * Tokenizer.MaxTokens]);
+        for (int from = 0; from < count; from += bs)
         {
-            int k = tokens.Reading![0][w];
-            var row = probabilities.AsSpan((k * t + tokens.FirstPieces[k][w - tokens.Windows[k].FirstWord]) * classes, classes);
-            int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(row);
-            tagged[w] = new TaggedWord(words[w], starts[w], Tags[best], row[best]);
+            var chunk = Enumerable.Range(from, Math.Min(bs, count - from)).ToArray();
+            var batch = Batcher.Pack(tokens.Encoded, chunk, ids, mask, null);
+            int t = batch.SeqLen, n = chunk.Length * t * classes;
+            var logits = Backend is { } backend ? backend.Logits(batch) : _replicas.Use(m => m.Forward(batch).AsSpan(0, n).ToArray());
+            var probabilities = new float[n];
+            Softmax.Forward(logits.AsSpan(0, n), probabilities, chunk.Length * t, classes);
+            for (int c = 0; c < chunk.Length; c++)
+            {
+                int k = chunk[c];
+                var (r, firstWord, words) = tokens.Windows[k];
+                var (text, row) = (split[rows[r]], tagged[rows[r]]);
+                for (int j = 0; j < words; j++)
+                {
+                    int w = firstWord + j;
+                    if (tokens.Reading![r][w] != k) continue; // this word is read in another window
+                    var p = probabilities.AsSpan((c * t + tokens.FirstPieces[k][j]) * classes, classes);
+                    int best = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(p);
+                    row[w] = new TaggedWord(text.Words[w], text.Starts[w], Tags[best], p[best]);
+                }
+            }
         }
         return tagged;
     }
@@ -224,14 +239,14 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
     {
         public override Delegate?[] CreateGetters(RowContext row, bool[] active)
         {
-            var text = row.Input.GetGetter<ReadOnlyMemory<char>>(Text);
+            // Rows tagged in batches (read ahead when the cursor walks its source in order).
+            var batched = new BatchedRows<string?, IReadOnlyList<TaggedWord>>(row, [Text], 1, BatchedRows<string?, IReadOnlyList<TaggedWord>>.Text(Text),
+                (texts, results) => p.TagAll(texts).CopyTo(results, 0));
             return
             [
                 active[0] ? (ValueGetter<VBuffer<ReadOnlyMemory<char>>>)((ref VBuffer<ReadOnlyMemory<char>> dst) =>
                 {
-                    ReadOnlyMemory<char> t = default;
-                    text(ref t);
-                    var tags = p.Predict(t.ToString()).Select(w => w.Tag.AsMemory()).ToArray();
+                    var tags = batched.Current()[0].Select(w => w.Tag.AsMemory()).ToArray();
                     dst = new VBuffer<ReadOnlyMemory<char>>(tags.Length, tags);
                 }) : null,
             ];
