@@ -343,6 +343,8 @@ public class QuestionAnsweringTests
         Assert.Contains("Question column 'Query' was not found", Assert.Throws<ArgumentOutOfRangeException>(() =>
             ml.MulticlassClassification.Trainers.QuestionAnswer(questionColumnName: "Query").GetOutputSchema(BadInputTests.SchemaOf(ml, ml.Data.LoadFromEnumerable(Reading(3, 9))))).Message);
         Assert.Contains("does not use EnsembleSize", Assert.Throws<ArgumentException>(() => ml.MulticlassClassification.Trainers.QuestionAnswer(new QuestionAnsweringOptions { EnsembleSize = 2 })).Message);
+        Assert.Contains("does not use Refit", Assert.Throws<ArgumentException>(() => ml.MulticlassClassification.Trainers.QuestionAnswer(new QuestionAnsweringOptions { Refit = true })).Message);
+        _ = ml.MulticlassClassification.Trainers.QuestionAnswer(new QuestionAnsweringOptions { Refit = false }); // its default from scratch would be true: only asking for it is refused
         Assert.Contains("TopK", Assert.ThrowsAny<ArgumentException>(() => ml.MulticlassClassification.Trainers.QuestionAnswer(topK: 0)).Message);
     }
 }

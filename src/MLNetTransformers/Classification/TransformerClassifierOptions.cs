@@ -67,9 +67,12 @@ public class TransformerClassifierOptions : TransformerTrainingOptions
     /// train a second model on all rows for the number of steps validation chose, with the mixture weights it chose
     /// (small data sets gain most from the rows validation took away).
     /// </summary>
-    /// <remarks>Default true, and false when fine-tuning a <see cref="Pretrained"/> encoder (a second fine-tuning run costs as much as the first).</remarks>
+    /// <remarks>Default true, and false when fine-tuning a <see cref="Pretrained"/> encoder (a second fine-tuning run costs as much as the first).
+    /// The sequence classifier's and regressor's (a cross-encoder's): the bi-encoder keeps the validated model, and the token
+    /// classifier and question answerer refuse <c>Refit = true</c>.</remarks>
     public bool Refit { get => _refit ?? Pretrained is null; set => _refit = value; }
     private bool? _refit;
+    internal bool RefitSet => _refit is not null;
 
     /// <summary>
     /// What picks the weights kept and resets early stopping: <see cref="ValidationCriterion.Loss"/> (validation
@@ -147,7 +150,7 @@ public class TransformerClassifierOptions : TransformerTrainingOptions
         (nameof(NGramBuckets), NGramBucketsSet && NGramBuckets > 0), (nameof(EnsembleSize), EnsembleSize != 1),
         (nameof(TokenDropout), TokenDropout > 0), (nameof(LabelSmoothing), LabelSmoothing > 0),
         (nameof(WeightAveraging), WeightAveraging > 0), (nameof(LayerwiseLearningRateDecay), LayerwiseLearningRateDecay < 1f),
-        (nameof(FrozenLayers), FrozenLayers > 0));
+        (nameof(FrozenLayers), FrozenLayers > 0), (nameof(Refit), RefitSet && Refit));
 
     internal override void Validate()
     {
