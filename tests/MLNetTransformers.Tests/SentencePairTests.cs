@@ -247,6 +247,9 @@ public class SentencePairTests
         bad.SecondTextColumnName = "Sentence2";
         bad.LabelSmoothing = 0.1f;
         Assert.Contains("LabelSmoothing", Assert.Throws<ArgumentException>(() => ml.Regression.Trainers.BiEncoderSimilarity(bad)).Message);
+        bad.LabelSmoothing = 0;
+        bad.Refit = true; // it keeps the validated model: asking for a refit is refused, not ignored
+        Assert.Contains("does not use Refit", Assert.Throws<ArgumentException>(() => ml.Regression.Trainers.BiEncoderSimilarity(bad)).Message);
     }
 
     [Fact]

@@ -68,8 +68,8 @@ public class TransformerClassifierOptions : TransformerTrainingOptions
     /// (small data sets gain most from the rows validation took away).
     /// </summary>
     /// <remarks>Default true, and false when fine-tuning a <see cref="Pretrained"/> encoder (a second fine-tuning run costs as much as the first).
-    /// The sequence classifier's and regressor's (a cross-encoder's): the bi-encoder keeps the validated model, and the token
-    /// classifier and question answerer refuse <c>Refit = true</c>.</remarks>
+    /// The sequence classifier's and regressor's (a cross-encoder's): the bi-encoder, the token classifier and the question
+    /// answerer keep the validated model and refuse <c>Refit = true</c>.</remarks>
     public bool Refit { get => _refit ?? Pretrained is null; set => _refit = value; }
     private bool? _refit;
     internal bool RefitSet => _refit is not null;

@@ -17,7 +17,8 @@ public sealed class BiEncoderSimilarityTrainer : TransformerTrainer<TransformerC
         if (options.SecondTextColumnName is null) throw new ArgumentException($"A bi-encoder reads sentence pairs: set {nameof(TransformerClassifierOptions.SecondTextColumnName)}.", nameof(options));
         TransformerClassifierOptions.RefuseUnused("A bi-encoder", (nameof(options.NGramBuckets), options.NGramBucketsSet && options.NGramBuckets > 0),
             (nameof(options.EnsembleSize), options.EnsembleSize != 1), (nameof(options.TokenDropout), options.TokenDropout > 0),
-            (nameof(options.LabelSmoothing), options.LabelSmoothing > 0), (nameof(options.WeightAveraging), options.WeightAveraging > 0));
+            (nameof(options.LabelSmoothing), options.LabelSmoothing > 0), (nameof(options.WeightAveraging), options.WeightAveraging > 0),
+            (nameof(options.Refit), options.RefitSet && options.Refit));
     }
 
     private protected override SchemaShape OutputSchema(SchemaShape inputSchema)
