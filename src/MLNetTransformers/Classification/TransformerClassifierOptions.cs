@@ -144,6 +144,34 @@ public class TransformerClassifierOptions : TransformerTrainingOptions
         if (unused.Count > 0) throw new ArgumentException($"{task} does not use {string.Join(", ", unused)}: leave {(unused.Count > 1 ? "them" : "it")} unset.", nameof(options));
     }
 
+    /// <summary>
+    /// The model of a trainer whose output layer runs at every position (the token classifier, the question answerer),
+    /// from the initial encoder when there is one: the encoder without its pooler and sentence-transformers' Dense module,
+    /// which such a model does not read; a family whose task head has a head of its own (ModernBERT's dense, activation and
+    /// norm at every position) gets it newly initialised, as its transformers class starts; a checkpoint is fine-tuned
+    /// with the dropout it was trained with; the output layer starts new. Without one, a model of the shape options.
+    /// </summary>
+    /// <param name="tokenizer">The tokenizer the model reads.</param>
+    /// <param name="outputs">Outputs at every position (tags; 2 for start and end).</param>
+    /// <param name="create">Builds the model from its config and seed.</param>
+    /// <param name="scratch">Adjusts the shape of a model trained from scratch (null = as the options make it).</param>
+    internal T PositionModel<T>(TextTokenizer tokenizer, int outputs, Func<ClassifierConfig, ulong, T> create, Func<TransformerConfig, TransformerConfig>? scratch = null)
+        where T : TokenPredictionModel
+    {
+        if ((Pretrained?.Encoder ?? InitialModel) is { } init)
+        {
+            PretrainedEncoder.RequireFits(init, tokenizer);
+            var shape = init.Config.Shape() with { SentenceDense = 0, Pooler = false };
+            if (Pretrained is not null && Core.Pretrained.EncoderFamily.For(shape).SequenceClassifier is { Norm: not null } head)
+                shape = shape with { Pooler = true, PoolerActivation = head.Activation, PoolerNorm = true };
+            var model = create(new ClassifierConfig(shape) { NumClasses = outputs, Dropout = Pretrained is null ? Dropout : init.Config.Dropout }, (ulong)Seed);
+            PretrainedEncoder.CopyWeights(init, model.Parameters, name => name.StartsWith("head.", StringComparison.Ordinal) ? null : name);
+            return model;
+        }
+        var fresh = ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens);
+        return create(new ClassifierConfig(scratch?.Invoke(fresh) ?? fresh) { NumClasses = outputs }, (ulong)Seed);
+    }
+
     /// <summary>Throws naming the options of a sequence classifier alone that are set, for <paramref name="task"/>, a trainer at every position that shares these options.</summary>
     /// <param name="task">The task, as the message names it (e.g. "A token classifier").</param>
     internal void RefuseSequenceClassifierOptions(string task) => RefuseUnused(task, (nameof(SecondTextColumnName), SecondTextColumnName is not null),

@@ -43,13 +43,15 @@ public sealed class QuestionAnsweringTrainer : TransformerTrainer<QuestionAnswer
 
         var sw = Stopwatch.StartNew();
         var tokenizer = o.Pretrained?.Tokenizer ?? o.PretrainedTokenizer ?? o.Tokenizer.Build(() => train.SelectMany(r => new[] { r.Question, r.Context }));
-        if (tokenizer.MaxTokens < 8) throw new ArgumentException($"The tokenizer reads {tokenizer.MaxTokens} tokens: a question and a context need at least 8.");
+        QuestionAnsweringTransformer.RequireRoom(tokenizer); // before training, not after
         if (o.Pretrained is { } pre) ch?.Info(MessageSensitivity.None, $"Fine-tuning {pre.Name}: {pre.Encoder.Config.Layers} layers, d_model {pre.Encoder.Config.ModelDim}, {pre.Encoder.Parameters.Count:N0} parameters.");
         var (windows, targets) = Windows(tokenizer, train);
         if (windows.Tokens.Windows.Count > train.Count)
             ch?.Info(MessageSensitivity.None, $"Contexts longer than fit beside their questions in {tokenizer.MaxTokens} tokens are read in overlapping windows: {windows.Tokens.Windows.Count - train.Count} more sequences than questions.");
         var validSet = valid is null ? default : Windows(tokenizer, valid);
-        var model = CreateModel(tokenizer);
+        // From scratch: question and context as BERT's two segments (RoBERTa's pairs have none).
+        var model = o.PositionModel(tokenizer, 2, (c, seed) => new TransformerQuestionAnswerer(c, seed),
+            shape => shape with { Pooler = false, TypeVocabSize = tokenizer.RobertaPairs ? shape.TypeVocabSize : Math.Max(2, shape.TypeVocabSize) });
 
         int n = windows.Tokens.Windows.Count, bs = Math.Min(o.BatchSize, n);
         var loop = o.Loop(model, (n + bs - 1) / bs, sw.Elapsed);
@@ -109,23 +111,25 @@ public sealed class QuestionAnsweringTrainer : TransformerTrainer<QuestionAnswer
         return Batcher.Pack(windows.Tokens.Encoded, rows, ids, mask, labels);
     }
 
+    // The rows in one pass: question, context, answer and where it starts, each answer checked against its context.
     private List<AnsweredQuestion> Read(IDataView data, string dataName)
     {
         var o = Options;
-        var (questions, contexts) = ReadTexts(data, o.QuestionColumnName, o.ContextColumnName, dataName);
+        var (question, context) = (TokenizerTransformer.RequireText(data.Schema, o.QuestionColumnName), TokenizerTransformer.RequireText(data.Schema, o.ContextColumnName));
         var answers = RequireColumn(data, o.TrainingAnswerColumnName, dataName, "the answer as written in the context (text)", t => t is TextDataViewType);
         var index = RequireColumn(data, o.AnswerIndexColumnName, dataName, "where the answer starts in the context, in characters (a whole number)",
             t => t is NumberDataViewType && t.RawType != typeof(float) && t.RawType != typeof(double));
-        var rows = new List<AnsweredQuestion>(questions.Count);
-        using var cursor = data.GetRowCursor([answers, index]);
+        var rows = new List<AnsweredQuestion>();
+        using var cursor = data.GetRowCursor([question, context, answers, index]);
+        var getTexts = Texts(cursor, question, context);
         var getAnswer = cursor.GetGetter<ReadOnlyMemory<char>>(answers);
         var getIndex = WholeNumber(cursor, index);
         ReadOnlyMemory<char> a = default;
         while (cursor.MoveNext())
         {
-            int r = rows.Count;
+            var (q, c) = getTexts();
             getAnswer(ref a);
-            string answer = a.ToString(), context = contexts[r];
+            string answer = a.ToString();
             long at = getIndex();
             string where = $"Row {cursor.Position} of the {dataName}";
             if ((answer.Length == 0) != (at < 0))
@@ -134,12 +138,12 @@ public sealed class QuestionAnsweringTrainer : TransformerTrainer<QuestionAnswer
                     : $"{where}: the answer '{Shorten(answer)}' ('{answers.Name}') has index {at} ('{index.Name}'); it must say where in the context it starts.");
             if (at >= 0)
             {
-                if (at + answer.Length > context.Length || string.CompareOrdinal(context, (int)at, answer, 0, answer.Length) != 0)
-                    throw new ArgumentException($"{where}: the answer '{Shorten(answer)}' ('{answers.Name}') is not at character {at} ('{index.Name}') of its context ('{o.ContextColumnName}'), which reads there '{Shorten(at < context.Length ? context.Substring((int)at, (int)Math.Min(answer.Length, context.Length - at)) : "")}'.");
+                if (at + answer.Length > c.Length || string.CompareOrdinal(c, (int)at, answer, 0, answer.Length) != 0)
+                    throw new ArgumentException($"{where}: the answer '{Shorten(answer)}' ('{answers.Name}') is not at character {at} ('{index.Name}') of its context ('{o.ContextColumnName}'), which reads there '{Shorten(at < c.Length ? c.Substring((int)at, (int)Math.Min(answer.Length, c.Length - at)) : "")}'.");
                 if (string.IsNullOrWhiteSpace(answer))
                     throw new ArgumentException($"{where}: the answer ('{answers.Name}') is only whitespace; an answer is one or more words of the context.");
             }
-            rows.Add(new AnsweredQuestion(questions[r], context, answer, (int)Math.Max(-1, at)));
+            rows.Add(new AnsweredQuestion(q, c, answer, (int)Math.Max(-1, at)));
         }
         if (rows.Count == 0) throw new ArgumentException($"The {dataName} has no rows.");
         return rows;
@@ -185,18 +189,29 @@ public sealed class QuestionAnsweringTrainer : TransformerTrainer<QuestionAnswer
         var context = TokenizerTransformer.RequireText(data.Schema, contextColumnName);
         var (questions, contexts) = (new List<string>(), new List<string>());
         using var cursor = data.GetRowCursor([question, context]);
-        var getQuestion = cursor.GetGetter<ReadOnlyMemory<char>>(question);
-        var getContext = cursor.GetGetter<ReadOnlyMemory<char>>(context);
-        ReadOnlyMemory<char> q = default, c = default;
+        var getTexts = Texts(cursor, question, context);
         while (cursor.MoveNext())
         {
-            getQuestion(ref q);
-            getContext(ref c);
-            questions.Add(q.ToString());
-            contexts.Add(c.ToString());
+            var (q, c) = getTexts();
+            questions.Add(q);
+            contexts.Add(c);
         }
         if (questions.Count == 0) throw new ArgumentException($"The {dataName} has no rows.");
         return (questions, contexts);
+    }
+
+    // The current row's question and context.
+    private static Func<(string Question, string Context)> Texts(DataViewRowCursor cursor, DataViewSchema.Column question, DataViewSchema.Column context)
+    {
+        var getQuestion = cursor.GetGetter<ReadOnlyMemory<char>>(question);
+        var getContext = cursor.GetGetter<ReadOnlyMemory<char>>(context);
+        ReadOnlyMemory<char> q = default, c = default;
+        return () =>
+        {
+            getQuestion(ref q);
+            getContext(ref c);
+            return (q.ToString(), c.ToString());
+        };
     }
 
     /// <summary>Each row's gold answers: a text column (one each) or a vector of text (several, as SQuAD's development set gives).</summary>
@@ -225,28 +240,5 @@ public sealed class QuestionAnsweringTrainer : TransformerTrainer<QuestionAnswer
             }
         }
         return gold;
-    }
-
-    private TransformerQuestionAnswerer CreateModel(TextTokenizer tokenizer)
-    {
-        var o = Options;
-        if ((o.Pretrained?.Encoder ?? o.InitialModel) is { } init)
-        {
-            PretrainedEncoder.RequireFits(init, tokenizer);
-            // The encoder without its pooler and sentence-transformers' Dense module, which question answering does not read;
-            // a family whose reader has a head of its own (ModernBERT's dense, activation and norm at every position) gets it
-            // newly initialised, as its *ForQuestionAnswering starts; a checkpoint is fine-tuned with the dropout it was
-            // trained with; the output layer starts new.
-            var shape = init.Config.Shape() with { SentenceDense = 0, Pooler = false };
-            if (o.Pretrained is not null && Core.Pretrained.EncoderFamily.For(shape).SequenceClassifier is { Norm: not null } head)
-                shape = shape with { Pooler = true, PoolerActivation = head.Activation, PoolerNorm = true };
-            var config = new ClassifierConfig(shape) { NumClasses = 2, Dropout = o.Pretrained is null ? o.Dropout : init.Config.Dropout };
-            var model = new TransformerQuestionAnswerer(config, (ulong)o.Seed);
-            PretrainedEncoder.CopyWeights(init, model.Parameters, name => name.StartsWith("head.", StringComparison.Ordinal) ? null : name);
-            return model;
-        }
-        var scratch = o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens) with { Pooler = false };
-        if (!tokenizer.RobertaPairs && scratch.TypeVocabSize < 2) scratch = scratch with { TypeVocabSize = 2 }; // question and context as BERT's two segments
-        return new TransformerQuestionAnswerer(new ClassifierConfig(scratch) { NumClasses = 2 }, (ulong)o.Seed);
     }
 }

@@ -60,13 +60,19 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(model);
         PretrainedEncoder.RequireReads(model.Config, tokenizer);
-        if (tokenizer.MaxTokens < 8) throw new ArgumentException($"The tokenizer reads {tokenizer.MaxTokens} tokens: a question and a context need at least 8.", nameof(tokenizer));
+        RequireRoom(tokenizer);
         foreach (var (value, name) in new[] { (topK, nameof(topK)), (maxAnswerTokens, nameof(maxAnswerTokens)), (maxQuestionTokens, nameof(maxQuestionTokens)) })
             if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive.");
         ArgumentOutOfRangeException.ThrowIfNegative(documentStride);
         (Tokenizer, Model, ContextColumnName, QuestionColumnName, AnswerColumnName, ScoreColumnName) = (tokenizer, model, contextColumnName, questionColumnName, answerColumnName, scoreColumnName);
         (TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride, AllowNoAnswer) = (topK, maxAnswerTokens, maxQuestionTokens, documentStride, allowNoAnswer);
         _replicas = new ReplicaPool<TransformerQuestionAnswerer>(model.Copy);
+    }
+
+    /// <summary>Throws unless <paramref name="tokenizer"/>'s sequences hold a question and a context (at least 8 tokens).</summary>
+    internal static void RequireRoom(TextTokenizer tokenizer)
+    {
+        if (tokenizer.MaxTokens < 8) throw new ArgumentException($"The tokenizer reads {tokenizer.MaxTokens} tokens: a question and a context need at least 8.", nameof(tokenizer));
     }
 
     private QuestionAnsweringTransformer(QuestionAnsweringTransformer source) : this(source.Tokenizer, source.Model, source.ContextColumnName, source.QuestionColumnName,

@@ -50,7 +50,7 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
         if (trainTokens.Windowed > 0)
             ch?.Info(MessageSensitivity.None, $"Training texts longer than MaxTokens ({tokenizer.MaxTokens}) are read in windows of whole words: {trainTokens.Windowed} more sequences than texts.");
         var validTokens = valid is null ? null : new WordTokens(tokenizer, valid.Select(r => r.Words).ToList());
-        var model = CreateModel(tokenizer, tags.Count);
+        var model = o.PositionModel(tokenizer, tags.Count, (c, seed) => new TransformerTokenClassifier(c, seed));
 
         int n = trainTokens.Windows.Count, bs = Math.Min(o.BatchSize, n);
         var loop = o.Loop(model, (n + bs - 1) / bs, sw.Elapsed);
@@ -156,29 +156,5 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
             total += words;
         }
         return total == 0 ? (0, 0) : ((double)correct / total, loss / total);
-    }
-
-    private TransformerTokenClassifier CreateModel(TextTokenizer tokenizer, int tags)
-    {
-        var o = Options;
-        if ((o.Pretrained?.Encoder ?? o.InitialModel) is { } init)
-        {
-            PretrainedEncoder.RequireFits(init, tokenizer);
-            // The encoder without its pooler and sentence-transformers' Dense module, which token classification does not read;
-            // a family whose token classifier has a head of its own (ModernBERT's dense, activation and norm at every position)
-            // gets it newly initialised, as its *ForTokenClassification starts; a checkpoint is fine-tuned with the dropout it
-            // was trained with.
-            var shape = init.Config.Shape() with { SentenceDense = 0, Pooler = false };
-            if (o.Pretrained is not null && Core.Pretrained.EncoderFamily.For(shape).SequenceClassifier is { Norm: not null } head)
-                shape = shape with { Pooler = true, PoolerActivation = head.Activation, PoolerNorm = true };
-            var config = new ClassifierConfig(shape)
-            {
-                NumClasses = tags, Dropout = o.Pretrained is null ? o.Dropout : init.Config.Dropout,
-            };
-            var model = new TransformerTokenClassifier(config, (ulong)o.Seed);
-            PretrainedEncoder.CopyWeights(init, model.Parameters, name => name.StartsWith("head.", StringComparison.Ordinal) ? null : name); // the tags' head starts new
-            return model;
-        }
-        return new TransformerTokenClassifier(new ClassifierConfig(o.ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens)) { NumClasses = tags }, (ulong)o.Seed);
     }
 }

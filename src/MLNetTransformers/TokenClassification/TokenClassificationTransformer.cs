@@ -154,9 +154,9 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
             var chunk = Enumerable.Range(from, Math.Min(bs, count - from)).ToArray();
             var batch = Batcher.Pack(tokens.Encoded, chunk, ids, mask, null);
             int t = batch.SeqLen, n = chunk.Length * t * classes;
-            var logits = Backend is { } backend ? backend.Logits(batch) : _replicas.Use(m => m.Forward(batch).AsSpan(0, n).ToArray());
             var probabilities = new float[n];
-            Softmax.Forward(logits.AsSpan(0, n), probabilities, chunk.Length * t, classes);
+            if (Backend is { } backend) Softmax.Forward(backend.Logits(batch).AsSpan(0, n), probabilities, chunk.Length * t, classes);
+            else _replicas.Use(m => { Softmax.Forward(m.Forward(batch).AsSpan(0, n), probabilities, chunk.Length * t, classes); return 0; });
             for (int c = 0; c < chunk.Length; c++)
             {
                 int k = chunk[c];
