@@ -29,16 +29,17 @@ internal static class ExportHuggingFaceCommand
             var part = TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 0), modelPath!, out _))
                 .FirstOrDefault(p => p is Classification.TransformerClassificationTransformer or Featurization.EncoderFeaturizerTransformer
                     or TokenClassification.TokenClassificationTransformer or QuestionAnswering.QuestionAnsweringTransformer);
-            if (part is TokenClassification.TokenClassificationTransformer tagger) // written whole, as *ForTokenClassification
+            // A tagger or a reader is written whole, as *ForTokenClassification or *ForQuestionAnswering.
+            var (saveWhole, positionEncoder) = part switch
             {
-                tagger.SaveHuggingFaceFolder(outPath);
-                Print(outPath, tagger.Model.Encoder, "written");
-                return 0;
-            }
-            if (part is QuestionAnswering.QuestionAnsweringTransformer reader) // written whole, as *ForQuestionAnswering
+                TokenClassification.TokenClassificationTransformer tagger => ((Action<string>)tagger.SaveHuggingFaceFolder, tagger.Model.Encoder),
+                QuestionAnswering.QuestionAnsweringTransformer reader => (reader.SaveHuggingFaceFolder, reader.Model.Encoder),
+                _ => (null, null),
+            };
+            if (saveWhole is not null)
             {
-                reader.SaveHuggingFaceFolder(outPath);
-                Print(outPath, reader.Model.Encoder, "written");
+                saveWhole(outPath);
+                Print(outPath, positionEncoder!, "written");
                 return 0;
             }
             if (part is Classification.TransformerClassificationTransformer whole)

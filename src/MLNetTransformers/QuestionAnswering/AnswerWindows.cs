@@ -77,17 +77,12 @@ internal sealed class AnswerWindows
             questionIds[i] = q.Length > limit ? q[..limit] : q;
         });
         Tokens = new WordTokens(tokenizer, Contexts.Select(c => c.Words).ToArray(), overlap: true, questionIds, stride, Contexts.Select(c => c.Joined).ToArray());
-        WindowsOf = new List<int>[contexts.Count];
-        for (int i = 0; i < WindowsOf.Length; i++) WindowsOf[i] = [];
-        for (int k = 0; k < Tokens.Windows.Count; k++) WindowsOf[Tokens.Windows[k].Row].Add(k);
     }
 
     /// <summary>Each row's context words.</summary>
     public ContextWords[] Contexts { get; }
     /// <summary>The windows' tokens.</summary>
     public WordTokens Tokens { get; }
-    /// <summary>Each row's windows.</summary>
-    public List<int>[] WindowsOf { get; }
 
     /// <summary>The tokens of words [<paramref name="first"/>, <paramref name="last"/>] of a row in window <paramref name="window"/>, or position 0 ([CLS]) for both when the window does not hold them all, as transformers labels such windows.</summary>
     public (int Start, int End) Target(int window, int first, int last)

@@ -98,10 +98,14 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     public QuestionAnsweringTransformer WithNoAnswer(bool allow)
     {
         if (allow == AllowNoAnswer) return this;
-        var copy = new QuestionAnsweringTransformer(Tokenizer, Model, ContextColumnName, QuestionColumnName, AnswerColumnName, ScoreColumnName, TopK, MaxAnswerTokens,
-            MaxQuestionTokens, DocumentStride, allow) { TrainingAnswerColumnName = TrainingAnswerColumnName, TrainingSummary = TrainingSummary, Backend = Backend };
+        var copy = Copy(allow, Backend);
         return IsInt8 ? copy.WithInt8Inference() : copy;
     }
+
+    // This reader's settings, "no answer" and backend as given, in float.
+    private QuestionAnsweringTransformer Copy(bool allowNoAnswer, TokenClassification.ITokenLogitsBackend? backend) =>
+        new(Tokenizer, Model, ContextColumnName, QuestionColumnName, AnswerColumnName, ScoreColumnName, TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride, allowNoAnswer)
+        { TrainingAnswerColumnName = TrainingAnswerColumnName, TrainingSummary = TrainingSummary, Backend = backend };
 
     /// <summary>Whether this reader runs int8 (<see cref="WithInt8Inference"/>).</summary>
     public bool IsInt8 { get; }
@@ -111,9 +115,7 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
 
     /// <summary>The same reader computing its logits with <paramref name="backend"/> (null = the managed engine, in float).</summary>
     /// <param name="backend">The backend: logits [batch, sequence, 2], start then end; null = the managed engine.</param>
-    public QuestionAnsweringTransformer WithBackend(TokenClassification.ITokenLogitsBackend? backend) =>
-        new(Tokenizer, Model, ContextColumnName, QuestionColumnName, AnswerColumnName, ScoreColumnName, TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride, AllowNoAnswer)
-        { TrainingAnswerColumnName = TrainingAnswerColumnName, TrainingSummary = TrainingSummary, Backend = backend };
+    public QuestionAnsweringTransformer WithBackend(TokenClassification.ITokenLogitsBackend? backend) => Copy(AllowNoAnswer, backend);
 
     /// <summary>Releases the <see cref="Backend"/> (an ONNX Runtime session) when it holds one.</summary>
     public void Dispose() => (Backend as IDisposable)?.Dispose();

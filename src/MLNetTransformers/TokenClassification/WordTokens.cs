@@ -76,7 +76,7 @@ internal sealed class WordTokens
         Windows = windows;
         Encoded = new EncodedTexts(max, ids, lengths, types);
         Windowed = rows.Count == 0 ? 0 : windows.Count - rows.Count;
-        if (!overlap) return; // consecutive windows: each word is in one
+        if (!overlap || questions is not null) return; // consecutive windows: each word is in one; a reader ranks every window's answers
         // Each word is read where it has the most context on its poorer side (the first such window on a tie).
         var reading = rows.Select(r => new (int Window, int Context)[r.Length]).ToArray();
         foreach (var r in reading) Array.Fill(r, (-1, -1));
@@ -94,7 +94,7 @@ internal sealed class WordTokens
         Reading = reading.Select(r => r.Select(x => x.Window).ToArray()).ToArray();
     }
 
-    /// <summary>With overlapping windows, each row's words' window to read them in: the one where the word has the most pieces on its poorer side; null otherwise.</summary>
+    /// <summary>With overlapping windows of words alone (tagging), each row's words' window to read them in: the one where the word has the most pieces on its poorer side; null otherwise.</summary>
     public int[][]? Reading { get; }
 
     /// <summary>A run of one row's words read as one sequence.</summary>
