@@ -5,7 +5,7 @@ internal static class AnswerCommand
 {
     public static Command Create()
     {
-        var model = CliOption.Text("--model", "A question answerer: a model file saved by train --task qa, or a Hugging Face *ForQuestionAnswering folder (or hub id in the Hugging Face cache)", required: true);
+        var model = CliOption.Text("--model", "A question answerer: a model file saved by train --task qa, or a Hugging Face *ForQuestionAnswering folder of weights or of an ONNX export alone (or hub id in the Hugging Face cache)", required: true);
         var question = CliOption.Text("--question", "The question");
         var context = CliOption.Text("--context", "The text to answer it from");
         var file = CliOption.InputFile("--file", "Questions to answer: a TSV with a header, the context in the first column and the question in the second (- = standard input)", standardInput: true);
@@ -31,7 +31,7 @@ internal static class AnswerCommand
         if (maxTokens is < 8) throw new UsageException($"--max-tokens must be at least 8 (a question and a context), not {maxTokens}.");
         QuestionAnswering.QuestionAnsweringTransformer reader;
         modelPath = ModelFile.FolderOfHubId(modelPath, "--model", "neither a model folder nor a file");
-        if (Directory.Exists(modelPath)) reader = QuestionAnswering.QuestionAnsweringTransformer.FromHuggingFaceFolder(modelPath, maxTokens);
+        if (Directory.Exists(modelPath)) reader = ModelFile.ReaderFolder(modelPath, maxTokens);
         else if (File.Exists(modelPath))
         {
             if (maxTokens is not null) throw new UsageException("--max-tokens: a model file reads as many tokens as it was trained with.");

@@ -38,7 +38,7 @@ internal static class CliOption
     /// </summary>
     public static Option<string> ClassifierModel()
     {
-        var o = Text("--model", "A model saved by train, or a Hugging Face folder (or hub id in the Hugging Face cache) of a BERT, ERNIE, RoBERTa, CamemBERT, data2vec-text, DistilBERT, ELECTRA, MPNet, ALBERT, DeBERTa (v1, v2/v3), ModernBERT, NomicBERT, JinaBERT, MosaicBERT, GTE, ESM, MegatronBERT, RoBERTa-PreLayerNorm or XLM-RoBERTa-XL sequence classifier", required: true);
+        var o = Text("--model", "A model saved by train, or a Hugging Face folder (or hub id in the Hugging Face cache) of a BERT, ERNIE, RoBERTa, CamemBERT, data2vec-text, DistilBERT, ELECTRA, MPNet, ALBERT, DeBERTa (v1, v2/v3), ModernBERT, NomicBERT, JinaBERT, MosaicBERT, GTE, ESM, MegatronBERT, RoBERTa-PreLayerNorm or XLM-RoBERTa-XL sequence classifier, of weights or of an ONNX export alone", required: true);
         o.Validators.Add(r =>
         {
             if (r.Tokens.Count == 0 || r.Tokens[0].Value is not { } path || File.Exists(path) || Directory.Exists(path)) return;

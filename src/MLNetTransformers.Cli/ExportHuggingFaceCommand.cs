@@ -10,7 +10,11 @@ internal static class ExportHuggingFaceCommand
     public static Command Create()
     {
         var pretrained = CliOption.Text("--pretrained", $"A pretrained encoder: {PretrainedArgument.Forms}");
-        var model = CliOption.InputFile("--model", "A classifier, token classifier or featurizer saved by train whose encoder was fine-tuned from a pretrained one");
+        var model = CliOption.Text("--model", "A classifier, token classifier, question answerer or featurizer saved by train whose encoder was fine-tuned from a pretrained one, or a Hugging Face task model's folder holding only its ONNX export (written as weights)");
+        model.Validators.Add(r =>
+        {
+            if (r.Tokens.Count == 1 && r.Tokens[0].Value is var path && !File.Exists(path) && !Directory.Exists(path)) r.AddError($"Option --model: '{path}' is neither a file nor a folder.");
+        });
         var output = CliOption.Text("--out", "The folder to write", required: true);
         var command = new Command("export-hf", "Write an encoder and its tokenizer as a Hugging Face model folder; prints JSON") { pretrained, model, output };
         command.SetAction(r => Run(r.GetValue(pretrained), r.GetValue(model), r.GetValue(output)!));
@@ -26,7 +30,9 @@ internal static class ExportHuggingFaceCommand
         if (pretrained is not null) encoder = PretrainedArgument.Load(pretrained, maxTokens: null);
         else
         {
-            var part = TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 0), modelPath!, out _))
+            // A task model's ONNX export folder is read into the engine, as predict, tag and answer read it.
+            var ml = new MLContext(seed: 0);
+            var part = TransformerModel.Parts(Directory.Exists(modelPath) ? ModelFile.Load(ml, modelPath, out _) : TransformerModel.Load(ml, modelPath!, out _))
                 .FirstOrDefault(p => p is Classification.TransformerClassificationTransformer or Featurization.EncoderFeaturizerTransformer
                     or TokenClassification.TokenClassificationTransformer or QuestionAnswering.QuestionAnsweringTransformer);
             // A tagger or a reader is written whole, as *ForTokenClassification or *ForQuestionAnswering.

@@ -15,18 +15,16 @@ internal static class ModelFile
         catch (DirectoryNotFoundException e) { throw new UsageException($"{option} '{path}' is {neither}; as a hub id: {e.Message}"); }
     }
 
-    /// <summary>A model file as <c>train</c> saved it (with the schema it was trained on), or a Hugging Face sequence classifier's folder (no schema).</summary>
+    /// <summary>A model file as <c>train</c> saved it (with the schema it was trained on), or a Hugging Face task model's folder, of weights or of an ONNX export (no schema).</summary>
     public static ITransformer Load(MLContext ml, string path, out DataViewSchema? schema)
     {
         schema = null;
         path = FolderOfHubId(path, "Option --model:", "neither a model file nor a model folder"); // checked by the option already
-        if (Directory.Exists(path) && Core.Pretrained.PretrainedCheckpoint.IsTokenClassifierFolder(path))
-            return TokenClassification.TokenClassificationTransformer.FromHuggingFaceFolder(path);
-        if (Directory.Exists(path) && Core.Pretrained.PretrainedCheckpoint.IsQuestionAnsweringFolder(path))
-            return QuestionAnswering.QuestionAnsweringTransformer.FromHuggingFaceFolder(path);
+        if (Directory.Exists(path) && Core.Pretrained.PretrainedCheckpoint.IsTokenClassifierFolder(path)) return TaggerFolder(path, null);
+        if (Directory.Exists(path) && Core.Pretrained.PretrainedCheckpoint.IsQuestionAnsweringFolder(path)) return ReaderFolder(path, null);
         if (Directory.Exists(path))
         {
-            var classifier = TransformerClassificationTransformer.FromHuggingFaceFolder(path);
+            var classifier = IsExport(path) ? TransformerClassificationTransformer.FromOnnxExport(path) : TransformerClassificationTransformer.FromHuggingFaceFolder(path);
             if (classifier.IsBinary || classifier.IsRegression) return classifier;
             // Multiclass labels are read as text and mapped to the classifier's keys, in config.json's id order.
             var names = ml.Data.LoadFromEnumerable(classifier.ClassNames.Select(n => new ClassName { Label = n }));
@@ -36,6 +34,17 @@ internal static class ModelFile
         schema = trained;
         return model;
     }
+
+    // A Hugging Face folder of weights, or of an ONNX export alone (optimum's, transformers.js'), read into the engine.
+    private static bool IsExport(string folder) => Onnx.OnnxEncoderCheckpoint.ExportWithoutWeights(folder) is not null;
+
+    /// <summary>A Hugging Face <c>*ForTokenClassification</c> folder, of weights or of an ONNX export.</summary>
+    public static TokenClassification.TokenClassificationTransformer TaggerFolder(string folder, int? maxTokens) => IsExport(folder)
+        ? TokenClassification.TokenClassificationTransformer.FromOnnxExport(folder, maxTokens) : TokenClassification.TokenClassificationTransformer.FromHuggingFaceFolder(folder, maxTokens);
+
+    /// <summary>A Hugging Face <c>*ForQuestionAnswering</c> folder, of weights or of an ONNX export.</summary>
+    public static QuestionAnswering.QuestionAnsweringTransformer ReaderFolder(string folder, int? maxTokens) => IsExport(folder)
+        ? QuestionAnswering.QuestionAnsweringTransformer.FromOnnxExport(folder, maxTokens) : QuestionAnswering.QuestionAnsweringTransformer.FromHuggingFaceFolder(folder, maxTokens);
 
     public static TransformerClassificationTransformer Classifier(ITransformer model, string path) =>
         TransformerModel.Parts(model).OfType<TransformerClassificationTransformer>().FirstOrDefault()

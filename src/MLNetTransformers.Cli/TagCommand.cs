@@ -5,7 +5,7 @@ internal static class TagCommand
 {
     public static Command Create()
     {
-        var model = CliOption.Text("--model", "A token classifier: a model file saved by train --task tag, or a Hugging Face *ForTokenClassification folder (or hub id in the Hugging Face cache)", required: true);
+        var model = CliOption.Text("--model", "A token classifier: a model file saved by train --task tag, or a Hugging Face *ForTokenClassification folder of weights or of an ONNX export alone (or hub id in the Hugging Face cache)", required: true);
         var texts = new TextOrLines("--text", "The text to tag (its words are its space-separated pieces)", "A file of texts to tag, one per line (- = standard input)");
         var maxTokens = CliOption.OptionalInt("--max-tokens", "With a Hugging Face folder: longest sequence read (default 128, or the model's positions if fewer); longer texts are read in windows of whole words");
         var int8 = CliOption.Int8();
@@ -20,7 +20,7 @@ internal static class TagCommand
         if (maxTokens is < 3) throw new UsageException($"--max-tokens must be at least 3, not {maxTokens}.");
         TokenClassification.TokenClassificationTransformer tagger;
         modelPath = ModelFile.FolderOfHubId(modelPath, "--model", "neither a model folder nor a file");
-        if (Directory.Exists(modelPath)) tagger = TokenClassification.TokenClassificationTransformer.FromHuggingFaceFolder(modelPath, maxTokens);
+        if (Directory.Exists(modelPath)) tagger = ModelFile.TaggerFolder(modelPath, maxTokens);
         else if (File.Exists(modelPath))
         {
             if (maxTokens is not null) throw new UsageException("--max-tokens: a model file reads as many tokens as it was trained with.");

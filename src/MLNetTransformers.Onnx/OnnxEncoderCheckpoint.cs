@@ -23,7 +23,7 @@ namespace MLNetTransformers.Onnx;
 /// Runtime runs the graph on a probe batch and the encoder read from it must agree on every real token: a graph that
 /// computes anything else is refused, never loaded as a different model.
 /// </summary>
-public static class OnnxEncoderCheckpoint
+public static partial class OnnxEncoderCheckpoint
 {
     // Operators a PyTorch export of a BERT encoder is made of (opset 11-17, unfused); anything else is not one.
     private static readonly HashSet<string> EncoderOperators = new(StringComparer.Ordinal)
@@ -140,9 +140,36 @@ public static class OnnxEncoderCheckpoint
 
     private static LoadedEncoder Load(byte[] onnx, string source, Pooling? pooling, bool normalize, (EncoderFamily Family, TransformerConfig Config, string Folder)? declared)
     {
+        var graph = Readable(onnx, source);
+        var tensors = new GraphTensors(graph.Model.Graph, source, declared is { } d ? (d.Family, d.Config) : null);
+        TransformerConfig config;
+        try { config = (declared?.Config ?? tensors.ReadConfig()).Validate(); }
+        catch (ArgumentException e) { throw new InvalidDataException($"ONNX model '{source}' describes an invalid encoder: {e.Message}", e); }
+        var loaded = PretrainedCheckpoint.Load(tensors.Family, config, tensors, pooling, normalize);
+        graph.Verify($"ONNX model '{source}'", loaded.Encoder.Config, "a BERT encoder", (batch, padding, outputs) =>
+        [
+            new(outputs.Contains("last_hidden_state") ? "last_hidden_state" : outputs[0], "hidden state",
+                loaded.Encoder.Forward(batch.Ids, batch.TokenTypeIds, batch.BatchSize, batch.SeqLen, padding, training: false), loaded.Encoder.Config.ModelDim, PerToken: true),
+        ]);
+        return loaded;
+    }
+
+    // A graph as the engine reads it: a quantized or half-precision graph as the float graph of its weights, which the
+    // model read from it must compute exactly; the graph as given (Reduced) only to within its rounding.
+    private sealed record ReadableGraph(ModelProto Model, byte[] Float, byte[]? Reduced, bool Half)
+    {
+        // ONNX Runtime runs the graph on probe batches, and the model read from it must give the same outputs.
+        public void Verify(string src, TransformerConfig config, string what, ProbeOutputs engine)
+        {
+            try { OnnxEncoderCheckpoint.Verify(Float, Model.Graph, config, what, engine, src); }
+            catch (InvalidDataException e) when (Half) { throw new InvalidDataException(e.Message + HalfPrecisionGraph.ClampHint, e); }
+            if (Reduced is not null) OnnxEncoderCheckpoint.Verify(Reduced, Model.Graph, config, what, engine, src, exact: false);
+        }
+    }
+
+    private static ReadableGraph Readable(byte[] onnx, string source)
+    {
         var model = OnnxImporter.Parse(onnx, $"'{source}'");
-        // A quantized or half-precision graph is read as the float graph of its weights, which the encoder must compute
-        // exactly; the graph as given only to within its rounding.
         byte[]? reduced = null;
         bool half = HalfPrecisionGraph.IsHalfPrecision(model.Graph);
         if (half)
@@ -157,58 +184,55 @@ public static class OnnxEncoderCheckpoint
             model = QuantizedGraph.Dequantize(model, $"ONNX model '{source}'");
             onnx = model.ToByteArray();
         }
-        var graph = new GraphTensors(model.Graph, source, declared is { } d ? (d.Family, d.Config) : null);
-        TransformerConfig config;
-        try { config = (declared?.Config ?? graph.ReadConfig()).Validate(); }
-        catch (ArgumentException e) { throw new InvalidDataException($"ONNX model '{source}' describes an invalid encoder: {e.Message}", e); }
-        var loaded = PretrainedCheckpoint.Load(graph.Family, config, graph, pooling, normalize);
-        try { Verify(onnx, model.Graph, loaded.Encoder, $"ONNX model '{source}'"); }
-        catch (InvalidDataException e) when (half) { throw new InvalidDataException(e.Message + HalfPrecisionGraph.ClampHint, e); }
-        if (reduced is not null) Verify(reduced, model.Graph, loaded.Encoder, $"ONNX model '{source}'", exact: false);
-        return loaded;
+        return new ReadableGraph(model, onnx, reduced, half);
     }
+
+    // One output the graph must compute on a probe batch: the engine's values [B, T, Width] (PerToken) or [B, Width];
+    // What names one token's or sequence's values in errors ("hidden state", "logits").
+    private readonly record struct ProbeOutput(string Name, string What, float[] Values, int Width, bool PerToken);
+
+    // The engine's values for a probe batch (its padding flags beside it) and the graph's output names.
+    private delegate ProbeOutput[] ProbeOutputs(TokenBatch batch, bool[] padding, string[] graphOutputs);
 
     /// <summary>
     /// The weights are read by name and the shape by structure, but the graph's arithmetic is not re-derived node by node:
-    /// so ONNX Runtime runs the graph on a probe batch (two sequences, one padded, both token types) and the encoder read
-    /// from it must give the same hidden states on every real token. A graph whose nodes compute something else (an
-    /// edited operator, input or constant) is refused here instead of being loaded as a different model.
+    /// so ONNX Runtime runs the graph on a probe batch (two sequences, one padded, both token types) and the model read
+    /// from it must give the same outputs on every real token. A graph whose nodes compute something else (an edited
+    /// operator, input or constant) is refused here instead of being loaded as a different model.
     /// </summary>
     // exact: within 1e-3 of the largest value on every real token; else the cosine bounds of a quantized or half-precision
     // graph as given (QuantizedAgreement).
-    private static void Verify(byte[] onnx, GraphProto graph, TransformerEncoder encoder, string src, bool exact = true)
+    private static void Verify(byte[] onnx, GraphProto graph, TransformerConfig c, string what, ProbeOutputs engine, string src, bool exact = true)
     {
-        var c = encoder.Config;
         string[] known = ["input_ids", "attention_mask", "token_type_ids"];
         var initializers = graph.Initializer.Select(i => i.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var input in graph.Input)
             if (!known.Contains(input.Name) && !initializers.Contains(input.Name))
-                throw new InvalidDataException($"{src} is not a BERT encoder: it takes an input '{input.Name}' (a BERT encoder takes {string.Join(", ", known)}).");
+                throw new InvalidDataException($"{src} is not {what}: it takes an input '{input.Name}' (a BERT encoder takes {string.Join(", ", known)}).");
         InferenceSession session;
         try { session = new InferenceSession(onnx); }
         catch (OnnxRuntimeException e) { throw new InvalidDataException($"{src} could not be run by ONNX Runtime to check what it computes: {e.Message.Split('\n')[0]}"); }
         using (session)
         {
             // Two lengths, so that a graph whose shapes only happen to fit one length (a reshape to the head size, say)
-            // is not taken for the encoder.
+            // is not taken for the model.
             foreach (int t in ProbeLengths.Select(l => Math.Min(l, c.MaxLength)).Distinct())
-                Probe(session, encoder, t, src, exact);
+                Probe(session, c, what, engine, t, src, exact);
         }
     }
 
     private static readonly int[] ProbeLengths = [7, 11];
 
     // One probe batch of two sequences of t tokens (the first padded after t − 3, the second with both token types):
-    // ONNX Runtime's hidden states must equal the encoder's on every real token.
-    private static void Probe(InferenceSession session, TransformerEncoder encoder, int t, string src, bool exact)
+    // ONNX Runtime's outputs must equal the engine's on every real token.
+    private static void Probe(InferenceSession session, TransformerConfig c, string what, ProbeOutputs engine, int t, string src, bool exact)
     {
-        var c = encoder.Config;
         int b = 2, real0 = Math.Max(1, t - 3);
         // Real tokens avoid the padding id, from which RoBERTa-style graphs (MPNet's) count positions.
         int pad = c.PositionOffset > 0 ? c.PositionOffset - 1 : 0;
         var ids = new int[b * t];
         var types = new int[b * t];
-        var mask = new long[b * t];
+        var mask = new int[b * t];
         var rng = new Random(1);
         for (int i = 0; i < b * t; i++)
         {
@@ -219,25 +243,32 @@ public static class OnnxEncoderCheckpoint
         }
         if (c.MaskTokenDropout >= 0) ids[t + 1] = c.MaskTokenDropout; // a mask in the second sequence: ESM's token dropout is compared too
         var padding = mask.Select(m => m == 0).ToArray();
-        var hidden = encoder.Forward(ids, c.TypeVocabSize > 0 ? types : null, b, t, padding, training: false);
-        float[] reference;
+        var batch = new TokenBatch(b, t, ids, mask) { TokenTypeIds = c.TypeVocabSize > 0 ? types : null };
+        // The engine's buffers are reused and may be longer than this batch's values.
+        var expected = engine(batch, padding, session.OutputMetadata.Keys.ToArray())
+            .Select(o => o with { Values = o.Values.AsSpan(0, b * (o.PerToken ? t : 1) * o.Width).ToArray() }).ToArray();
+        float[][] reference;
         try
         {
             int[] shape = [b, t];
             var feeds = new List<NamedOnnxValue>();
             foreach (var input in session.InputMetadata.Keys)
             {
-                long[] values = input switch { "input_ids" => ids.Select(v => (long)v).ToArray(), "attention_mask" => mask, _ => types.Select(v => (long)v).ToArray() };
+                var values = (input switch { "input_ids" => ids, "attention_mask" => mask, _ => types }).Select(v => (long)v).ToArray();
                 feeds.Add(session.InputMetadata[input].ElementDataType == TensorElementType.Int32
                     ? NamedOnnxValue.CreateFromTensor(input, new DenseTensor<int>(values.Select(v => (int)v).ToArray(), shape))
                     : NamedOnnxValue.CreateFromTensor(input, new DenseTensor<long>(values, shape)));
             }
-            string output = session.OutputMetadata.ContainsKey("last_hidden_state") ? "last_hidden_state" : session.OutputMetadata.Keys.First();
-            using var results = session.Run(feeds, [output]);
-            var tensor = results[0].AsTensor<float>();
-            if (tensor.Length != (long)b * t * c.ModelDim)
-                throw new InvalidDataException($"{src} is not a BERT encoder: its output '{output}' has {tensor.Length} values for a [{b}, {t}] batch, not [{b}, {t}, {c.ModelDim}].");
-            reference = tensor.ToArray();
+            using var results = session.Run(feeds, expected.Select(o => o.Name).ToArray());
+            reference = new float[expected.Length][];
+            for (int k = 0; k < expected.Length; k++)
+            {
+                var (name, width, perToken) = (expected[k].Name, expected[k].Width, expected[k].PerToken);
+                var tensor = results[k].AsTensor<float>();
+                if (tensor.Length != expected[k].Values.Length)
+                    throw new InvalidDataException($"{src} is not {what}: its output '{name}' has {tensor.Length} values for a [{b}, {t}] batch, not [{b}{(perToken ? $", {t}" : "")}{(width > 1 || !perToken ? $", {width}" : "")}].");
+                reference[k] = tensor.ToArray();
+            }
         }
         catch (OnnxRuntimeException e)
         {
@@ -245,22 +276,29 @@ public static class OnnxEncoderCheckpoint
         }
         catch (Exception e) when (e is InvalidCastException or NotSupportedException)
         {
-            throw new InvalidDataException($"{src} is not a BERT encoder: its output is not float hidden states ({e.Message})");
+            throw new InvalidDataException($"{src} is not {what}: its outputs are not float values ({e.Message})");
         }
-        if (!exact)
+        for (int k = 0; k < expected.Length; k++)
         {
-            QuantizedAgreement(hidden, reference, padding, c.ModelDim, t, src);
-            return;
-        }
-        double scale = 1e-6;
-        for (int i = 0; i < reference.Length; i++) if (!padding[i / c.ModelDim]) scale = Math.Max(scale, Math.Abs(reference[i]));
-        for (int i = 0; i < reference.Length; i++)
-        {
-            if (padding[i / c.ModelDim]) continue;
-            double diff = Math.Abs(hidden[i] - reference[i]);
-            if (!(diff <= 1e-3 * scale))
-                throw new InvalidDataException($"{src} is not a BERT encoder the engine can read exactly: ONNX Runtime's hidden state of token {i / c.ModelDim % t} " +
-                    $"of probe sequence {i / c.ModelDim / t} differs from the encoder read from its weights by {diff:G3} (largest value {scale:G3}); the graph computes something else.");
+            var o = expected[k];
+            // Per token: padding left out; per sequence: every value.
+            Func<int, bool> real = o.PerToken ? i => !padding[i / o.Width] : _ => true;
+            if (!exact)
+            {
+                QuantizedAgreement(o, reference[k], real, t, src);
+                continue;
+            }
+            double scale = 1e-6;
+            for (int i = 0; i < reference[k].Length; i++) if (real(i)) scale = Math.Max(scale, Math.Abs(reference[k][i]));
+            for (int i = 0; i < reference[k].Length; i++)
+            {
+                if (!real(i)) continue;
+                double diff = Math.Abs(o.Values[i] - reference[k][i]);
+                if (!(diff <= 1e-3 * scale))
+                    throw new InvalidDataException($"{src} is not {what} the engine can read exactly: ONNX Runtime's {o.What} of " +
+                        (o.PerToken ? $"token {i / o.Width % t} of probe sequence {i / o.Width / t}" : $"probe sequence {i / o.Width}") +
+                        $" differs from the model read from its weights by {diff:G3} (largest value {scale:G3}); the graph computes something else.");
+            }
         }
     }
 
@@ -270,25 +308,37 @@ public static class OnnxEncoderCheckpoint
     /// quantized dynamically: cosines from 0.980, mean 0.987; statically on a grid not calibrated to it: mean 0.958), while
     /// a misread zero point or scale leaves them unrelated. The bounds are a backstop against such a misreading, not a
     /// judgment of the quantization: every real token's cosine at least <see cref="QuantizedCosine"/>, their mean at least
-    /// <see cref="QuantizedMeanCosine"/>.
+    /// <see cref="QuantizedMeanCosine"/>. A task model's logits (a few per sequence or token) are held to the mean's bound
+    /// over all of them at once.
     /// </summary>
     internal const double QuantizedCosine = 0.8, QuantizedMeanCosine = 0.9;
 
-    private static void QuantizedAgreement(float[] hidden, float[] reference, bool[] padding, int d, int t, string src)
+    private static void QuantizedAgreement(ProbeOutput o, float[] reference, Func<int, bool> real, int t, string src)
     {
+        string quantized = $"{src} is quantized, and its weights dequantized do not compute what it computes: ONNX Runtime's";
+        if (o.What != "hidden state")
+        {
+            var ours = o.Values.Where((_, i) => real(i)).ToArray();
+            var theirs = reference.Where((_, i) => real(i)).ToArray();
+            double all = System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(ours, theirs);
+            if (!(all >= QuantizedMeanCosine))
+                throw new InvalidDataException($"{quantized} '{o.Name}' has a cosine of {all:F4} with the model's (at least {QuantizedMeanCosine} expected from 8-bit rounding).");
+            return;
+        }
+        int d = o.Width;
         double sum = 0;
         int count = 0;
-        for (int token = 0; token < padding.Length; token++)
+        for (int token = 0; token < o.Values.Length / d; token++)
         {
-            if (padding[token]) continue;
-            double cosine = System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(hidden.AsSpan(token * d, d), reference.AsSpan(token * d, d));
+            if (!real(token * d)) continue;
+            double cosine = System.Numerics.Tensors.TensorPrimitives.CosineSimilarity(o.Values.AsSpan(token * d, d), reference.AsSpan(token * d, d));
             if (!(cosine >= QuantizedCosine))
-                throw new InvalidDataException($"{src} is quantized, and its weights dequantized do not compute what it computes: ONNX Runtime's hidden state of token {token % t} " +
+                throw new InvalidDataException($"{quantized} hidden state of token {token % t} " +
                     $"of probe sequence {token / t} has cosine {cosine:F4} with the encoder's (at least {QuantizedCosine} expected from 8-bit rounding).");
             (sum, count) = (sum + cosine, count + 1);
         }
         if (!(sum / count >= QuantizedMeanCosine))
-            throw new InvalidDataException($"{src} is quantized, and its weights dequantized do not compute what it computes: ONNX Runtime's hidden states have a mean cosine of " +
+            throw new InvalidDataException($"{quantized} hidden states have a mean cosine of " +
                 $"{sum / count:F4} with the encoder's (at least {QuantizedMeanCosine} expected from 8-bit rounding).");
     }
 
@@ -307,7 +357,8 @@ public static class OnnxEncoderCheckpoint
         private readonly HashSet<string>? _expected;
         private readonly ILookup<string, string>? _byModule;
 
-        public GraphTensors(GraphProto graph, string source, (EncoderFamily Family, TransformerConfig Config)? declared = null)
+        // named: the task model's own initializer names besides the encoder's (its prefix, its head's), read as they are.
+        public GraphTensors(GraphProto graph, string source, (EncoderFamily Family, TransformerConfig Config)? declared = null, Func<string, bool>? named = null)
         {
             if (declared is var (family, config))
             {
@@ -329,7 +380,7 @@ public static class OnnxEncoderCheckpoint
             if (!graph.Input.Any(i => i.Name == "input_ids")) throw new InvalidDataException($"{_src} is not a BERT encoder: it has no 'input_ids' input.");
             UnfuseAttention();
             foreach (var t in graph.Initializer)
-                if (t.DataType == (int)DataType.Float && (IsHuggingFaceName(t.Name) || _expected?.Contains(t.Name) == true)) Add(t.Name, t, transpose: false);
+                if (t.DataType == (int)DataType.Float && (IsHuggingFaceName(t.Name) || _expected?.Contains(t.Name) == true || named?.Invoke(t.Name) == true)) Add(t.Name, t, transpose: false);
             // The exporter's own names for transposed weights: named after the bias of the Add that consumes the MatMul's output.
             foreach (var n in graph.Node)
             {

@@ -244,7 +244,7 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
         finally { Directory.Delete(dir, recursive: true); }
     }
 
-    private enum Mutation { Bytes, Truncate, Dims, DropInitializer, OpType, Rewire, DropNode, Constant, Attribute }
+    internal enum Mutation { Bytes, Truncate, Dims, DropInitializer, OpType, Rewire, DropNode, Constant, Attribute }
 
     private static readonly string[] Operators = ["Add", "Sub", "Mul", "Div", "MatMul", "Softmax", "Erf", "Tanh", "Sqrt", "Pow", "ReduceMean", "Relu", "Transpose", "Reshape", "Gather", "Cast", "Identity", "Where", "Equal"];
 
@@ -332,7 +332,7 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(20)));
     }
 
-    private static byte[] Mutate(Mutation kind, byte[] original, ModelProto proto, Random rng)
+    internal static byte[] Mutate(Mutation kind, byte[] original, ModelProto proto, Random rng)
     {
         if (kind == Mutation.Bytes)
         {

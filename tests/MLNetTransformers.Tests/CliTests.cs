@@ -381,6 +381,39 @@ public sealed class CliTests : IDisposable
     // placed at its first occurrence, or by an answer-start column), answer prints the best answers with their offsets as
     // JSON lines, evaluate scores SQuAD's exact match and F1, export-hf writes it whole as BertForQuestionAnswering and
     // answer reads that folder to the same answers; export-onnx writes it; usage errors exit 2 in one line.
+    // Task models' ONNX exports alone (optimum's, transformers.js' folders: onnx/model.onnx, config.json, tokenizer): predict,
+    // tag and answer read them into the engine, and export-hf writes them as folders of weights that answer the same.
+    [Fact]
+    public void OnnxExportFolders_ArePredictedTaggedAnsweredAndWrittenAsWeights()
+    {
+        string Task(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "tasks", name);
+        foreach (var (name, args) in new[]
+        {
+            ("bert-classifier", new[] { "predict", "--text", "the film was great" }),
+            ("bert-token-classifier", ["tag", "--text", "the film was great , i loved it"]),
+            ("roberta-qa", ["answer", "--question", "what was great ?", "--context", "the film was great and the cast was fun"]),
+        })
+        {
+            var fromExport = Run([.. args, "--model", Task(name)]);
+            Assert.True(fromExport.Code == 0, fromExport.Err);
+            string weights = Path.Combine(_dir, name + "-weights");
+            var written = Run("export-hf", "--model", Task(name), "--out", weights);
+            Assert.True(written.Code == 0, written.Err);
+            Assert.True(File.Exists(Path.Combine(weights, "model.safetensors")));
+            var fromWeights = Run([.. args, "--model", weights]);
+            Assert.True(fromWeights.Code == 0, fromWeights.Err);
+            Assert.Equal(fromWeights.Out, fromExport.Out);
+        }
+        // An export without its config.json: one line naming the file, exit 1.
+        string bare = Path.Combine(_dir, "bare");
+        Directory.CreateDirectory(bare);
+        File.Copy(Path.Combine(Task("bert-classifier"), "onnx", "model.onnx"), Path.Combine(bare, "model.onnx"));
+        var refused = Run("predict", "--model", bare, "--text", "the film");
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("config.json", refused.Err);
+        Assert.Single(refused.Err.Trim().Split('\n'));
+    }
+
     [Fact]
     public void QuestionAnswerer_TrainsAnswersEvaluatesAndExports()
     {

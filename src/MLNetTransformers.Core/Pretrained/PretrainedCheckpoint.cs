@@ -50,13 +50,19 @@ public static class PretrainedCheckpoint
     public static LoadedClassifier LoadSequenceClassifierFolder(string folder)
     {
         if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
-        string configPath = Path.Combine(folder, "config.json");
+        return LoadSequenceClassifier(Path.Combine(folder, "config.json"), read => WithWeights(folder, read));
+    }
+
+    // A sequence classifier of the config.json at configPath, its tensors from whatever withTensors opens (a folder's
+    // weights, an ONNX export's initializers) while the read runs.
+    internal static LoadedClassifier LoadSequenceClassifier(string configPath, Func<Func<ITensorSource, LoadedClassifier>, LoadedClassifier> withTensors)
+    {
         var (family, config) = ReadConfig(configPath);
         var headSpec = family.SequenceClassifier
-            ?? throw new NotSupportedException($"Model folder '{folder}': {family.Name}'s sequence-classification head is not read; its encoder is (fine-tune it with a new head).");
+            ?? throw new NotSupportedException($"Model config '{configPath}': {family.Name}'s sequence-classification head is not read; its encoder is (fine-tune it with a new head).");
         var (_, dense, output, activation) = headSpec;
         var labels = ReadLabels(configPath);
-        return WithWeights(folder, tensors =>
+        return withTensors(tensors =>
         {
             int d = config.ModelDim;
             var head = new List<(string, string, int[])> { (dense + "weight", "pooler.dense.weight", new[] { d, d }), (output + "weight", "head.weight", [labels.Count, d]), (output + "bias", "head.bias", [labels.Count]) };
@@ -90,11 +96,11 @@ public static class PretrainedCheckpoint
     /// <c>classifier</c> at every position, and the tags of config.json's <c>id2label</c> in id order.
     /// </summary>
     /// <param name="folder">The model folder (config.json, model.safetensors or pytorch_model.bin).</param>
-    public static LoadedTokenClassifier LoadTokenClassifierFolder(string folder)
-    {
-        var (model, family, labels) = LoadPositionHeadFolder(folder, TokenClassification, c => new TransformerTokenClassifier(c));
-        return new LoadedTokenClassifier(model, family, labels);
-    }
+    public static LoadedTokenClassifier LoadTokenClassifierFolder(string folder) => LoadTokenClassifier(ConfigOf(folder), read => WithWeights(folder, read));
+
+    // A token classifier of the config.json at configPath, its tensors from whatever withTensors opens while the read runs.
+    internal static LoadedTokenClassifier LoadTokenClassifier(string configPath, Func<Func<ITensorSource, LoadedTokenClassifier>, LoadedTokenClassifier> withTensors) =>
+        LoadPositionHead(configPath, TokenClassification, c => new TransformerTokenClassifier(c), (model, family, labels) => new LoadedTokenClassifier(model, family, labels), withTensors);
 
     /// <summary>
     /// A question answerer ready to use, from a Hugging Face folder of a <c>*ForQuestionAnswering</c> checkpoint (an
@@ -103,11 +109,15 @@ public static class PretrainedCheckpoint
     /// its head at every position, then <c>classifier</c>).
     /// </summary>
     /// <param name="folder">The model folder (config.json, model.safetensors or pytorch_model.bin).</param>
-    public static LoadedQuestionAnswerer LoadQuestionAnsweringFolder(string folder)
-    {
-        var (model, family, _) = LoadPositionHeadFolder(folder, QuestionAnswering, c => new TransformerQuestionAnswerer(c));
-        return new LoadedQuestionAnswerer(model, family);
-    }
+    public static LoadedQuestionAnswerer LoadQuestionAnsweringFolder(string folder) => LoadQuestionAnswerer(ConfigOf(folder), read => WithWeights(folder, read));
+
+    // A question answerer of the config.json at configPath, its tensors from whatever withTensors opens while the read runs.
+    internal static LoadedQuestionAnswerer LoadQuestionAnswerer(string configPath, Func<Func<ITensorSource, LoadedQuestionAnswerer>, LoadedQuestionAnswerer> withTensors) =>
+        LoadPositionHead(configPath, QuestionAnswering, c => new TransformerQuestionAnswerer(c), (model, family, _) => new LoadedQuestionAnswerer(model, family), withTensors);
+
+    // A model folder's config.json, once the folder is there.
+    private static string ConfigOf(string folder) => Directory.Exists(folder)
+        ? Path.Combine(folder, "config.json") : throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
 
     // A task whose output layer runs at every position of the encoder's states: its class suffix, its output layer's name
     // (and in a family whose own head runs first, as ModernBERT's, that layer's name there), whether config.json's labels
@@ -117,11 +127,10 @@ public static class PretrainedCheckpoint
     private static readonly PositionHeadTask TokenClassification = new("ForTokenClassification", "classifier.", "classifier.", null, ModelKind.TokenClassifier, "token classifier");
     private static readonly PositionHeadTask QuestionAnswering = new("ForQuestionAnswering", "qa_outputs.", "classifier.", 2, ModelKind.QuestionAnswerer, "question answerer");
 
-    private static (T Model, EncoderFamily Family, List<string> Labels) LoadPositionHeadFolder<T>(string folder, PositionHeadTask task, Func<ClassifierConfig, T> create)
+    private static TResult LoadPositionHead<T, TResult>(string configPath, PositionHeadTask task, Func<ClassifierConfig, T> create,
+        Func<T, EncoderFamily, List<string>, TResult> result, Func<Func<ITensorSource, TResult>, TResult> withTensors)
         where T : TokenPredictionModel
     {
-        if (!Directory.Exists(folder)) throw new DirectoryNotFoundException($"Model folder '{folder}' does not exist.");
-        string configPath = Path.Combine(folder, "config.json");
         var (family, config) = ReadConfig(configPath);
         // ModernBERT's token classifier and reader run its head (dense, activation, norm) at every position before the output layer.
         var head = family.SequenceClassifier is { Norm: not null } own ? own : null;
@@ -132,7 +141,7 @@ public static class PretrainedCheckpoint
         var labels = task.Width is null ? ReadLabels(configPath) : [];
         if (task.Width is null && labels.Count < 2) throw new InvalidDataException($"Model config '{configPath}' has {labels.Count} label: a token classifier needs at least 2 tags.");
         int outputs = task.Width ?? labels.Count;
-        return WithWeights(folder, tensors =>
+        return withTensors(tensors =>
         {
             int d = config.ModelDim;
             var names = new Resolver(family, tensors);
@@ -154,7 +163,7 @@ public static class PretrainedCheckpoint
                 : family.SourceNames(p);
             var used = Fill(model.Parameters, Source, family, names, tensors, src, classifierConfig);
             Unused(tensors, used, names, family, poolerRead: false, src);
-            return (model, family, labels);
+            return result(model, family, labels);
         });
     }
 

@@ -75,7 +75,12 @@ public sealed class TransformerClassificationTransformer : LazyRowTransformer, I
     public static TransformerClassificationTransformer FromHuggingFaceFolder(string folder, int? maxTokens = null, string textColumnName = DefaultColumnNames.Text,
         string? secondTextColumnName = null)
     {
-        var loaded = PretrainedCheckpoint.LoadSequenceClassifierFolder(folder);
+        return FromLoaded(PretrainedCheckpoint.LoadSequenceClassifierFolder(folder), folder, maxTokens, textColumnName, secondTextColumnName);
+    }
+
+    // A classifier read elsewhere (a folder's weights, an ONNX export) with the tokenizer of the folder beside it.
+    internal static TransformerClassificationTransformer FromLoaded(LoadedClassifier loaded, string folder, int? maxTokens, string textColumnName, string? secondTextColumnName)
+    {
         var tokenizer = PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, loaded.Model.Encoder));
         var classes = loaded.Labels.ToArray();
         bool binary = classes.Length == 2;

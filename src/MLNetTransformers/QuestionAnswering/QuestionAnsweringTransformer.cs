@@ -129,7 +129,12 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     /// <param name="allowNoAnswer">Rank "no answer" among the answers (a reader fine-tuned on SQuAD 2.0), as the pipeline's <c>handle_impossible_answer</c>.</param>
     public static QuestionAnsweringTransformer FromHuggingFaceFolder(string folder, int? maxTokens = null, bool allowNoAnswer = false)
     {
-        var loaded = Core.Pretrained.PretrainedCheckpoint.LoadQuestionAnsweringFolder(folder);
+        return FromLoaded(Core.Pretrained.PretrainedCheckpoint.LoadQuestionAnsweringFolder(folder), folder, maxTokens, allowNoAnswer);
+    }
+
+    // A reader read elsewhere (a folder's weights, an ONNX export) with the tokenizer of the folder beside it.
+    internal static QuestionAnsweringTransformer FromLoaded(Core.Pretrained.LoadedQuestionAnswerer loaded, string folder, int? maxTokens, bool allowNoAnswer)
+    {
         return new QuestionAnsweringTransformer(PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, 384, loaded.Model.Config, folder)), loaded.Model,
             allowNoAnswer: allowNoAnswer);
     }

@@ -103,7 +103,12 @@ public sealed class TokenClassificationTransformer : LazyRowTransformer, IModelP
     /// <param name="maxTokens">Longest sequence read; null = 128, or the model's positions if fewer.</param>
     public static TokenClassificationTransformer FromHuggingFaceFolder(string folder, int? maxTokens = null)
     {
-        var loaded = Core.Pretrained.PretrainedCheckpoint.LoadTokenClassifierFolder(folder);
+        return FromLoaded(Core.Pretrained.PretrainedCheckpoint.LoadTokenClassifierFolder(folder), folder, maxTokens);
+    }
+
+    // A tagger read elsewhere (a folder's weights, an ONNX export) with the tokenizer of the folder beside it.
+    internal static TokenClassificationTransformer FromLoaded(Core.Pretrained.LoadedTokenClassifier loaded, string folder, int? maxTokens)
+    {
         return new TokenClassificationTransformer(PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, PretrainedEncoder.DefaultMaxTokens, loaded.Model.Config, folder)),
             loaded.Model, loaded.Labels);
     }
