@@ -143,7 +143,8 @@ public static partial class OnnxEncoderCheckpoint
         var graph = Readable(onnx, source);
         var tensors = new GraphTensors(graph.Model.Graph, source, declared is { } d ? (d.Family, d.Config) : null);
         TransformerConfig config;
-        try { config = (declared?.Config ?? tensors.ReadConfig()).Validate(); }
+        // A graph read without its config.json: the head's dropouts are transformers' defaults for the family.
+        try { config = (declared?.Config ?? tensors.Family.WithHeadDropouts(tensors.ReadConfig(), null, source)).Validate(); }
         catch (ArgumentException e) { throw new InvalidDataException($"ONNX model '{source}' describes an invalid encoder: {e.Message}", e); }
         var loaded = PretrainedCheckpoint.Load(tensors.Family, config, tensors, pooling, normalize);
         graph.Verify($"ONNX model '{source}'", loaded.Encoder.Config, "a BERT encoder", (batch, padding, outputs) =>

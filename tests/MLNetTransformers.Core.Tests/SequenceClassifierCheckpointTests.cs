@@ -125,4 +125,78 @@ public class SequenceClassifierCheckpointTests
         Assert.Contains("cannot be written as a BERT sequence classifier: it pools by Mean without a pooler", e.Message);
         Assert.False(Directory.Exists(target));
     }
+
+    // The head's dropouts in training as each family's *ForSequenceClassification applies them: its config's keys, or
+    // transformers' defaults where they are absent.
+    [Theory]
+    [InlineData("bert", "", 0f, 0f)] // hidden_dropout_prob 0 in the fixture
+    [InlineData("bert", "\"hidden_dropout_prob\": 0.1", 0f, 0.1f)]
+    [InlineData("bert", "\"hidden_dropout_prob\": 0.1, \"classifier_dropout\": 0.3", 0f, 0.3f)]
+    [InlineData("roberta", "\"hidden_dropout_prob\": 0.1", 0.1f, 0.1f)] // dropout, classifier.dense, tanh, dropout, out_proj
+    [InlineData("roberta", "\"classifier_dropout\": 0.25", 0.25f, 0.25f)]
+    [InlineData("distilbert", "", 0f, 0.2f)] // seq_classif_dropout's default
+    [InlineData("distilbert", "\"seq_classif_dropout\": 0.4", 0f, 0.4f)]
+    [InlineData("albert", "", 0f, 0.1f)] // classifier_dropout_prob
+    [InlineData("deberta", "\"pooler_dropout\": 0.15, \"cls_dropout\": 0.05", 0.15f, 0.05f)]
+    [InlineData("deberta", "\"hidden_dropout_prob\": 0.1", 0f, 0.1f)] // pooler_dropout 0 in the fixture, cls_dropout absent: the hidden dropout
+    [InlineData("modernbert", "\"classifier_dropout\": 0.2", 0f, 0.2f)]
+    public void HeadDropouts_AreReadAsTransformersAppliesThem(string fixture, string settings, float pooler, float classifier)
+    {
+        string dir = Directory.CreateTempSubdirectory("head-dropout").FullName;
+        try
+        {
+            var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(PretrainedCheckpointTests.Folder(fixture), "config.json")))!.AsObject();
+            if (settings.Length > 0)
+                foreach (var (key, value) in System.Text.Json.Nodes.JsonNode.Parse("{" + settings + "}")!.AsObject().ToList())
+                    config[key] = value!.DeepClone();
+            File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+            var (_, read) = PretrainedCheckpoint.ReadConfig(Path.Combine(dir, "config.json"));
+            Assert.Equal((pooler, classifier), (read.PoolerDropout, read.ClassifierDropout));
+            // A rate that is no probability is refused naming the config.
+            config["classifier_dropout"] = 1.5;
+            config["seq_classif_dropout"] = 1.5;
+            config["classifier_dropout_prob"] = 1.5;
+            config["cls_dropout"] = 1.5;
+            File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+            var e = Assert.Throws<InvalidDataException>(() => PretrainedCheckpoint.ReadConfig(Path.Combine(dir, "config.json")));
+            Assert.Contains("config.json", e.Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    // The head's dropouts act in training only, and their masks reach the gradients: with one sequence, the output layer's
+    // weight gets no gradient in the columns of the pooled vector's dropped elements, nor the pooler's outputs there.
+    [Fact]
+    public void ClassifierDropouts_ActInTrainingOnly_AndMaskTheGradients()
+    {
+        var shape = new ClassifierConfig
+        {
+            VocabSize = 30, ModelDim = 16, Heads = 2, Layers = 1, FeedForwardDim = 32, MaxLength = 8, Dropout = 0f, Pooler = true, Pooling = Pooling.Cls, NumClasses = 3,
+        };
+        var plain = new TransformerClassifier(shape, seed: 5);
+        var dropped = new TransformerClassifier(shape with { PoolerDropout = 0.5f, ClassifierDropout = 0.5f }, seed: 5);
+        Assert.Equal(plain.Parameters.Data, dropped.Parameters.Data);
+        var batch = new TokenBatch(1, 6, [2, 7, 9, 11, 13, 3], labels: [1]);
+        Assert.Equal(plain.Forward(batch).AsSpan(0, 3).ToArray(), dropped.Forward(batch).AsSpan(0, 3).ToArray());
+        Assert.Equal(plain.Loss(batch), dropped.Loss(batch));
+        // The pooled elements the output layer's weight gets no gradient for, and the pooler's outputs that get none back.
+        (int[] Weight, int[] Pooler) zeroColumns(TransformerClassifier m)
+        {
+            m.Parameters.ZeroGrad();
+            m.ForwardBackward(batch);
+            var g = m.Parameters["head.weight"].Grad.ToArray();
+            var pooler = m.Parameters.Tensors.Single(t => t.Name.EndsWith("pooler.dense.bias", StringComparison.Ordinal)).Grad.ToArray();
+            return (Enumerable.Range(0, 16).Where(col => Enumerable.Range(0, 3).All(row => g[row * 16 + col] == 0f)).ToArray(),
+                Enumerable.Range(0, 16).Where(i => pooler[i] == 0f).ToArray());
+        }
+        Assert.Equal((0, 0), (zeroColumns(plain).Weight.Length, zeroColumns(plain).Pooler.Length));
+        var (weight, back) = zeroColumns(dropped);
+        Assert.InRange(weight.Length, 1, 15); // about half of 16 dropped (P(none or all) ≈ 3e-5)
+        Assert.Equal(weight, back); // the backward drops what the forward dropped
+        Assert.NotEqual(plain.ForwardBackward(batch), dropped.ForwardBackward(batch));
+        // Without a pooler (a head on mean-pooled sentence vectors, which no transformers head is) nothing is dropped.
+        var meanPooled = shape with { Pooler = false, Pooling = Pooling.Mean };
+        Assert.Equal(new TransformerClassifier(meanPooled, seed: 5).ForwardBackward(batch),
+            new TransformerClassifier(meanPooled with { PoolerDropout = 0.5f, ClassifierDropout = 0.5f }, seed: 5).ForwardBackward(batch));
+    }
 }

@@ -1,11 +1,16 @@
 namespace MLNetTransformers.Core.Models;
 
-/// <summary>Pools token states into one vector per sequence (<see cref="SequencePooling"/>) and maps it to class logits.</summary>
+/// <summary>
+/// Pools token states into one vector per sequence (<see cref="SequencePooling"/>) and maps it to class logits; in
+/// training, dropout where Hugging Face's sequence classifiers put it: on the pooled vector before the pooler's dense
+/// layer (RoBERTa's head) and before the output layer; a head without a pooler (on mean-pooled sentence vectors) has none.
+/// </summary>
 public sealed class ClassificationHead
 {
     private readonly Linear _proj;
     private readonly SequencePooling _pool;
     private readonly Pooler? _pooler;
+    private readonly Dropout _poolerDropout, _dropout;
 
     /// <summary>Declares <c>{prefix}weight</c> [classes, d] and <c>{prefix}bias</c>.</summary>
     /// <param name="parameters">The parameter set the weights are declared in (and allocated by its owner).</param>
@@ -14,11 +19,19 @@ public sealed class ClassificationHead
     /// <param name="classes">Number of classes.</param>
     /// <param name="pooling">CLS (first token) or mean pooling.</param>
     /// <param name="pooler">The encoder's pooler (BERT's tanh dense), applied between pooling and the projection; null = none.</param>
-    public ClassificationHead(ParameterSet parameters, string prefix, int dim, int classes, Pooling pooling, Pooler? pooler = null)
+    /// <param name="poolerDropout">Dropout in training on the pooled vector before the pooler (<see cref="TransformerConfig.PoolerDropout"/>).</param>
+    /// <param name="dropout">Dropout in training before the output layer, after the pooler (<see cref="TransformerConfig.ClassifierDropout"/>); none without a pooler.</param>
+    /// <param name="seed">Seed of the dropout masks.</param>
+    public ClassificationHead(ParameterSet parameters, string prefix, int dim, int classes, Pooling pooling, Pooler? pooler = null,
+        float poolerDropout = 0f, float dropout = 0f, ulong seed = 0)
     {
         _proj = new Linear(parameters, prefix, dim, classes);
         _pool = new SequencePooling(dim, pooling);
         _pooler = pooler;
+        // Every Hugging Face sequence-classification head has a dense layer (the pooler here) before its output layer; a
+        // head on pooled vectors alone (sentence-transformers' mean pooling) follows none, and drops nothing.
+        _poolerDropout = new Dropout(pooler is null ? 0f : poolerDropout, seed + 130_363);
+        _dropout = new Dropout(pooler is null ? 0f : dropout, seed + 130_367);
     }
 
     /// <summary>Pooling mode.</summary>
@@ -41,17 +54,21 @@ public sealed class ClassificationHead
     /// <param name="batch">Sequences in the batch (B).</param>
     /// <param name="seqLen">Tokens per sequence (T).</param>
     /// <param name="padding">[B, T] flags, true where a position is padding; null = none.</param>
-    public float[] Forward(float[] hidden, int batch, int seqLen, bool[]? padding)
+    /// <param name="training">Whether dropout is active.</param>
+    public float[] Forward(float[] hidden, int batch, int seqLen, bool[]? padding, bool training = false)
     {
         var pooled = Pool(hidden, batch, seqLen, padding);
-        return _proj.Forward(_pooler is null ? pooled : _pooler.Forward(pooled, batch), batch);
+        if (_pooler is not null) pooled = _pooler.Forward(_poolerDropout.Forward(pooled, batch * _pooler.Dense.In, training), batch);
+        return _proj.Forward(_dropout.Forward(pooled, batch * _proj.In, training), batch);
     }
 
     /// <summary>dlogits [B, classes] → dhidden [B, T, d].</summary>
     /// <param name="dlogits">Gradient of the loss with respect to the logits, [B, classes].</param>
     public float[] Backward(float[] dlogits)
     {
-        var dpooled = _proj.Backward(dlogits, _pool.Batch);
-        return _pool.Backward(_pooler is null ? dpooled : _pooler.Backward(dpooled));
+        int b = _pool.Batch;
+        var dpooled = _dropout.Backward(_proj.Backward(dlogits, b), b * _proj.In);
+        if (_pooler is not null) dpooled = _poolerDropout.Backward(_pooler.Backward(dpooled), b * _pooler.Dense.In);
+        return _pool.Backward(dpooled);
     }
 }

@@ -34,7 +34,8 @@ public sealed class TransformerClassifier : ITrainableModel
         {
             string prefix = MemberPrefix(m);
             _encoders[m] = new TransformerEncoder(Parameters, prefix, config, seed + 7919 * (ulong)m); // own dropout streams
-            _heads[m] = new ClassificationHead(Parameters, prefix + "head.", config.ModelDim, config.NumClasses, config.Pooling, _encoders[m].Pooler);
+            _heads[m] = new ClassificationHead(Parameters, prefix + "head.", config.ModelDim, config.NumClasses, config.Pooling, _encoders[m].Pooler,
+                config.PoolerDropout, config.ClassifierDropout, seed + 7919 * (ulong)m);
         }
         if (config.NGramBuckets > 0)
         {
@@ -117,7 +118,7 @@ public sealed class TransformerClassifier : ITrainableModel
     }
 
     private float[] MemberLogits(int m, TokenBatch batch, bool[]? padding, bool training) =>
-        _heads[m].Forward(_encoders[m].Forward(batch.Ids, batch.TokenTypeIds, batch.BatchSize, batch.SeqLen, padding, training), batch.BatchSize, batch.SeqLen, padding);
+        _heads[m].Forward(_encoders[m].Forward(batch.Ids, batch.TokenTypeIds, batch.BatchSize, batch.SeqLen, padding, training), batch.BatchSize, batch.SeqLen, padding, training);
 
     /// <summary>Sentence embeddings [B, d]: the pooled encoder output the head sees (member 0's in an ensemble).</summary>
     /// <param name="batch">Token ids and attention mask, [B, T].</param>

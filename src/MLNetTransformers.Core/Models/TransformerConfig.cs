@@ -42,6 +42,20 @@ public record TransformerConfig
     /// 0 = none, the library's own models' default.
     /// </summary>
     public float AttentionDropout { get; init; }
+    /// <summary>
+    /// Dropout in training on the vector a sequence classifier's output layer reads (after the pooler), as Hugging Face's
+    /// <c>*ForSequenceClassification</c> applies it: <c>classifier_dropout</c>, else <c>hidden_dropout_prob</c> (DistilBERT's
+    /// <c>seq_classif_dropout</c>, ALBERT's <c>classifier_dropout_prob</c>, DeBERTa's <c>cls_dropout</c>). Read from a
+    /// checkpoint's config; 0 = none, the library's own models' default. A classifier without a pooler (on mean-pooled
+    /// sentence vectors, whose head no transformers class has) drops nothing there.
+    /// </summary>
+    public float ClassifierDropout { get; init; }
+    /// <summary>
+    /// Dropout in training on the pooled vector before a sequence classifier's dense layer, where the family's head drops
+    /// it there (RoBERTa's, ELECTRA's, MPNet's and ESM's <c>classifier.dense</c>, at the classifier's rate; DeBERTa's
+    /// <c>pooler_dropout</c>); 0 = none.
+    /// </summary>
+    public float PoolerDropout { get; init; }
     /// <summary>Rows of the token-type (segment) embedding added to every token: BERT's 2 (sentence A and B); 0 = none.</summary>
     public int TypeVocabSize { get; init; }
     /// <summary>A LayerNorm right after the embedding sum (BERT's <c>embeddings.LayerNorm</c>).</summary>
@@ -225,6 +239,8 @@ public record TransformerConfig
         if (ModelDim % Heads != 0) throw new ArgumentException($"{nameof(ModelDim)} {ModelDim} is not divisible by {nameof(Heads)} {Heads}.");
         if (!(Dropout >= 0f && Dropout < 1f)) throw new ArgumentException($"{nameof(Dropout)} must be in [0, 1), got {Dropout}.");
         if (!(AttentionDropout >= 0f && AttentionDropout < 1f)) throw new ArgumentException($"{nameof(AttentionDropout)} must be in [0, 1), got {AttentionDropout}.");
+        if (!(ClassifierDropout >= 0f && ClassifierDropout < 1f)) throw new ArgumentException($"{nameof(ClassifierDropout)} must be in [0, 1), got {ClassifierDropout}.");
+        if (!(PoolerDropout >= 0f && PoolerDropout < 1f)) throw new ArgumentException($"{nameof(PoolerDropout)} must be in [0, 1), got {PoolerDropout}.");
         if (EmbeddingDim < 0) throw new ArgumentException($"{nameof(EmbeddingDim)} must be non-negative (0 = ModelDim), got {EmbeddingDim}.");
         if (RelativeAttentionBuckets != 0 && (RelativeAttentionBuckets < 4 || RelativeAttentionBuckets % 2 != 0 || RelativeAttentionBuckets > 1024))
             throw new ArgumentException($"{nameof(RelativeAttentionBuckets)} must be 0 (none) or even in [4, 1024], got {RelativeAttentionBuckets}.");

@@ -80,6 +80,31 @@ public sealed class EncoderFamily
     public TransformerConfig ReadConfig(JsonElement config, string source) => _config(config, source);
 
     /// <summary>
+    /// <paramref name="config"/> with the dropouts of the family's <c>*ForSequenceClassification</c> head as transformers
+    /// applies them in training (<see cref="TransformerConfig.ClassifierDropout"/>, <see cref="TransformerConfig.PoolerDropout"/>):
+    /// <c>classifier_dropout</c>, else the hidden dropout, before the output layer, and where the family's head has a dense
+    /// layer of its own (RoBERTa's <c>classifier.dense</c>, ELECTRA's, MPNet's, ESM's) before that too; DistilBERT's
+    /// <c>seq_classif_dropout</c> (0.2), ALBERT's <c>classifier_dropout_prob</c> (0.1), DeBERTa's <c>pooler_dropout</c> (0)
+    /// and <c>cls_dropout</c>, ModernBERT's <c>classifier_dropout</c> (0). A key absent takes transformers' default.
+    /// </summary>
+    /// <param name="config">The encoder's config as read.</param>
+    /// <param name="json">The checkpoint's config.json, or null (an ONNX graph without one: the defaults).</param>
+    /// <param name="source">Names the config in errors.</param>
+    public TransformerConfig WithHeadDropouts(TransformerConfig config, JsonElement? json, string source)
+    {
+        float? Setting(string key) => json is { } c && Get(c, key) is not null ? Float(c, key, source, 0f) : null;
+        float hidden = config.Dropout, classifier = Setting("classifier_dropout") ?? hidden;
+        var (pooler, head) = this == DistilBert ? (0f, Setting("seq_classif_dropout") ?? 0.2f)
+            : this == Albert ? (0f, Setting("classifier_dropout_prob") ?? 0.1f)
+            : this == DebertaV2 || this == DebertaV1 ? (Setting("pooler_dropout") ?? 0f, Setting("cls_dropout") ?? hidden)
+            : this == ModernBert ? (0f, Setting("classifier_dropout") ?? 0f)
+            : (ClassifierHasOwnDenseLayer ? classifier : 0f, classifier);
+        if (!(pooler >= 0f && pooler < 1f && head >= 0f && head < 1f))
+            throw new InvalidDataException($"{source}: the classifier's dropouts ({pooler}, {head}) are not probabilities in [0, 1).");
+        return config with { PoolerDropout = pooler, ClassifierDropout = head };
+    }
+
+    /// <summary>
     /// The <c>config.json</c> of an encoder of this family with <paramref name="config"/>'s shape; throws
     /// <see cref="NotSupportedException"/> naming the setting when the family's config cannot say it (reading the
     /// written config back must give the same shape).

@@ -470,7 +470,7 @@ public static class PretrainedCheckpoint
             string src = $"Model config '{path}'";
             if (!root.TryGetProperty("model_type", out var mt) || mt.ValueKind != JsonValueKind.String) throw new InvalidDataException($"{src} has no model_type.");
             var family = EncoderFamily.ForConfig(root, src);
-            var config = family.ReadConfig(root, src);
+            var config = family.WithHeadDropouts(family.ReadConfig(root, src), root, src);
             try { config.Validate(); }
             catch (ArgumentException e) { throw new InvalidDataException($"{src} describes an invalid model: {e.Message}", e); }
             return (family, config);
