@@ -15,14 +15,16 @@ internal static class AnswerCommand
         var maxTokens = CliOption.OptionalInt("--max-tokens", "With a Hugging Face folder: a window's length, question and context together (default 384, or the model's positions if fewer); longer contexts are read in overlapping windows");
         var int8 = CliOption.Int8();
         var noAnswer = new Option<bool>("--allow-no-answer") { Description = "Rank \"no answer\" (an empty text) among the answers, for a reader trained on contexts that may hold none (SQuAD 2.0)" };
+        var runtime = new OnnxRuntimeFlags();
         var command = new Command("answer", "Answer questions from a context (extractive question answering); prints each question's best answers with their offsets and scores as JSON")
             { model, question, context, file, contextCol, questionCol, topK, maxTokens, int8, noAnswer };
+        runtime.AddTo(command);
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(question), r.GetValue(context), r.GetValue(file), r.GetValue(contextCol), r.GetValue(questionCol),
-            r.GetValue(topK), r.GetValue(maxTokens), r.GetValue(int8), r.GetValue(noAnswer)));
+            r.GetValue(topK), r.GetValue(maxTokens), r.GetValue(int8), r.GetValue(noAnswer), runtime.Read(r, r.GetValue(int8))));
         return command;
     }
 
-    private static int Run(string modelPath, string? question, string? context, string? file, string? contextCol, string? questionCol, int? topK, int? maxTokens, bool int8, bool noAnswer)
+    private static int Run(string modelPath, string? question, string? context, string? file, string? contextCol, string? questionCol, int? topK, int? maxTokens, bool int8, bool noAnswer, OnnxExecutionOptions? execution)
     {
         if ((file is null) == (question is null && context is null)) throw new UsageException("Give --question and --context, or --file.");
         if (file is null && (question is null || context is null)) throw new UsageException($"{(question is null ? "--question" : "--context")} is missing: a question needs both --question and --context.");
@@ -41,6 +43,8 @@ internal static class AnswerCommand
         else throw new UsageException($"--model '{modelPath}' is neither a model folder nor a file.");
         if (noAnswer) reader = reader.WithNoAnswer(true);
         if (int8) reader = reader.WithInt8Inference();
+        if (execution is not null) reader = reader.UseOnnxRuntime(execution);
+        using var session = execution is null ? null : reader; // releases ONNX Runtime's session
         var ml = new MLContext(seed: 0);
         var rows = file is null ? [new TsvData.QuestionRow { Question = question!, Context = context! }]
             : ml.Data.CreateEnumerable<TsvData.QuestionRow>(TsvData.LoadQuestions(ml, file, contextCol, questionCol, null, null, needAnswers: false), reuseRowObject: false).ToList();

@@ -9,12 +9,14 @@ internal static class PredictCommand
         var text = CliOption.Text("--text", "The text to classify", required: true);
         var text2 = CliOption.Text("--text2", "The second text, for a model trained on sentence pairs");
         var int8 = CliOption.Int8();
+        var runtime = new OnnxRuntimeFlags();
         var command = new Command("predict", "Classify one text or pair; prints the label and class probabilities (a regressor: the score) as JSON") { model, text, text2, int8 };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(text)!, r.GetValue(text2), r.GetValue(int8)));
+        runtime.AddTo(command);
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(text)!, r.GetValue(text2), r.GetValue(int8), runtime.Read(r, r.GetValue(int8))));
         return command;
     }
 
-    private static int Run(string modelPath, string text, string? text2, bool int8)
+    private static int Run(string modelPath, string text, string? text2, bool int8, OnnxExecutionOptions? execution)
     {
         var loaded = ModelFile.Load(new MLContext(seed: 0), modelPath, out _);
         if (TransformerModel.Parts(loaded).OfType<Similarity.SentenceSimilarityTransformer>().FirstOrDefault() is { } bi)
@@ -30,6 +32,8 @@ internal static class PredictCommand
             throw new UsageException($"Model '{modelPath}' is a question answerer: ask it with the answer command.");
         var classifier = ModelFile.Classifier(loaded, modelPath);
         if (int8) classifier = classifier.WithInt8Inference();
+        if (execution is not null) classifier = classifier.UseOnnxRuntime(execution);
+        using var session = execution is null ? null : classifier; // releases ONNX Runtime's session
         bool pairs = classifier.SecondTextColumnName is not null;
         if (pairs && text2 is null) throw new UsageException($"Model '{modelPath}' reads sentence pairs: give --text2 as well.");
         if (!pairs && text2 is not null) throw new UsageException($"--text2: model '{modelPath}' reads single texts, not pairs.");

@@ -9,13 +9,15 @@ internal static class TagCommand
         var texts = new TextOrLines("--text", "The text to tag (its words are its space-separated pieces)", "A file of texts to tag, one per line (- = standard input)");
         var maxTokens = CliOption.OptionalInt("--max-tokens", "With a Hugging Face folder: longest sequence read (default 128, or the model's positions if fewer); longer texts are read in windows of whole words");
         var int8 = CliOption.Int8();
+        var runtime = new OnnxRuntimeFlags();
         var command = new Command("tag", "Tag every word of a text (named entities, parts of speech); prints the words' tags and the entities as JSON") { model, maxTokens, int8 };
         texts.AddTo(command);
-        command.SetAction(r => Run(r.GetValue(model)!, texts.Read(r, out _), r.GetValue(maxTokens), r.GetValue(int8)));
+        runtime.AddTo(command);
+        command.SetAction(r => Run(r.GetValue(model)!, texts.Read(r, out _), r.GetValue(maxTokens), r.GetValue(int8), runtime.Read(r, r.GetValue(int8))));
         return command;
     }
 
-    private static int Run(string modelPath, string[] texts, int? maxTokens, bool int8)
+    private static int Run(string modelPath, string[] texts, int? maxTokens, bool int8, OnnxExecutionOptions? execution)
     {
         if (maxTokens is < 3) throw new UsageException($"--max-tokens must be at least 3, not {maxTokens}.");
         TokenClassification.TokenClassificationTransformer tagger;
@@ -29,6 +31,8 @@ internal static class TagCommand
         }
         else throw new UsageException($"--model '{modelPath}' is neither a model folder nor a file.");
         if (int8) tagger = tagger.WithInt8Inference();
+        if (execution is not null) tagger = tagger.UseOnnxRuntime(execution);
+        using var session = execution is null ? null : tagger; // releases ONNX Runtime's session
         foreach (var text in texts)
         {
             var words = tagger.Predict(text);

@@ -414,6 +414,44 @@ public sealed class CliTests : IDisposable
         Assert.Single(refused.Err.Trim().Split('\n'));
     }
 
+    // --provider: the model's exported graph scored by ONNX Runtime gives the engine's labels, tags and answers (its
+    // numbers within float rounding); flags that do not go together are usage errors.
+    [Fact]
+    public void ScoringThroughOnnxRuntime_GivesTheEnginesLabelsTagsAndAnswers()
+    {
+        string Task(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "tasks", name);
+        string[] predict = ["predict", "--model", Task("bert-classifier"), "--text", "the film was great"];
+        string[] tag = ["tag", "--model", Task("bert-token-classifier"), "--text", "the film was great , i loved it"];
+        string[] answer = ["answer", "--model", Task("roberta-qa"), "--question", "what was great ?", "--context", "the film was great and the cast was fun"];
+        foreach (var (args, key, field) in new[] { (predict, "probabilities", "label"), (tag, "words", "tag"), (answer, "answers", "text") })
+        {
+            var engine = Run(args);
+            var runtime = Run([.. args, "--provider", "cpu"]);
+            Assert.True(engine.Code == 0 && runtime.Code == 0, engine.Err + runtime.Err);
+            var (a, b) = (LastJson(engine.Out), LastJson(runtime.Out));
+            if (field == "label")
+            {
+                Assert.Equal(a["label"]!.GetValue<string>(), b["label"]!.GetValue<string>());
+                foreach (var (label, p) in a[key]!.AsObject()) Assert.Equal(p!.GetValue<double>(), b[key]![label]!.GetValue<double>(), 4);
+            }
+            else Assert.Equal(a[key]!.AsArray().Select(x => x![field]!.GetValue<string>()), b[key]!.AsArray().Select(x => x![field]!.GetValue<string>()));
+        }
+        var both = Run([.. tag, "--provider", "cpu", "--int8"]);
+        Assert.Equal(2, both.Code);
+        Assert.Contains("--int8", both.Err);
+        var alone = Run([.. answer, "--fallback"]);
+        Assert.Equal(2, alone.Code);
+        Assert.Contains("--fallback goes with --provider", alone.Err);
+        var cuda = Run([.. predict, "--provider", "cuda"]);
+        if (cuda.Code != 0) // no GPU here: one line naming CUDA, exit 1; with --fallback, the CPU
+        {
+            Assert.Equal(1, cuda.Code);
+            Assert.Contains("CUDA", cuda.Err);
+            Assert.Single(cuda.Err.Trim().Split('\n'));
+            Assert.Equal(0, Run([.. predict, "--provider", "cuda", "--fallback"]).Code);
+        }
+    }
+
     [Fact]
     public void QuestionAnswerer_TrainsAnswersEvaluatesAndExports()
     {
