@@ -295,33 +295,24 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
             return OnnxEncoderCheckpoint.Load(Path.Combine(dir, source));
         }
         var proto = ModelProto.Parser.ParseFrom(original);
-        var counts = new Dictionary<Mutation, int>
-        {
-            [Mutation.Bytes] = 150, [Mutation.Truncate] = 40, [Mutation.Dims] = 50, [Mutation.DropInitializer] = 40, [Mutation.OpType] = 60,
-            [Mutation.Rewire] = 60, [Mutation.DropNode] = 40, [Mutation.Constant] = 40, [Mutation.Attribute] = 40,
-        };
         var rng = new Random(seed);
         int cases = 0, refused = 0, loaded = 0;
         var failures = new List<string>();
-        foreach (var (kind, n) in counts)
+        foreach (var (kind, n) in Counts)
             for (int c = 0; c < n; c++, cases++)
             {
                 byte[] bytes = Mutate(kind, original, proto, rng);
                 string source = $"fuzz-{kind}-{c}.onnx";
-                var task = Task.Run(() => Load(bytes, source));
-                if (await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(30))) != task) { failures.Add($"{source}: hung"); continue; }
-                if (task.Exception?.InnerException is { } e)
+                if (await LoadedOrRefused(() => Load(bytes, source), source, failures) is not { } read)
                 {
                     refused++;
-                    if (e is not (InvalidDataException or NotSupportedException)) failures.Add($"{source}: {e.GetType().Name}: {e.Message} {string.Join(" | ", (e.StackTrace ?? "").Split('\n').Take(3).Select(l => l.Trim()))}");
-                    else if (!e.Message.Contains(source, StringComparison.Ordinal)) failures.Add($"{source}: the message does not name the file: {e.Message}");
                     continue;
                 }
                 loaded++;
                 float[] reference;
                 try { reference = RunOnnxRuntime(bytes); }
                 catch (OnnxRuntimeException ortError) { failures.Add($"{source}: loaded, but ONNX Runtime cannot run it: {ortError.Message}"); continue; }
-                var engine = RunEngine(await task);
+                var engine = RunEngine(read);
                 // A quantized or half-precision graph computes its widened weights' model up to its own rounding.
                 if (reference.Length != engine.Length || (form is "quantized" or "half" or "q4" or "bnb4" or "fused-quantized" or "q4-tables" or "qdq-optimized" ? LeastCosine(engine, reference, 16) < OnnxEncoderCheckpoint.QuantizedCosine : Difference(engine, reference, 16) > 1e-3))
                     failures.Add($"{source}: loaded as a model that computes something other than the graph");
@@ -330,6 +321,31 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
         if (dir is not null) Directory.Delete(dir, recursive: true);
         Assert.True(cases >= 500);
         Assert.True(failures.Count == 0, string.Join("\n", failures.Take(20)));
+    }
+
+    /// <summary>How many graphs of each mutation a fuzz run reads (520 in all).</summary>
+    internal static readonly IReadOnlyDictionary<Mutation, int> Counts = new Dictionary<Mutation, int>
+    {
+        [Mutation.Bytes] = 150, [Mutation.Truncate] = 40, [Mutation.Dims] = 50, [Mutation.DropInitializer] = 40, [Mutation.OpType] = 60,
+        [Mutation.Rewire] = 60, [Mutation.DropNode] = 40, [Mutation.Constant] = 40, [Mutation.Attribute] = 40,
+    };
+
+    /// <summary>
+    /// What <paramref name="load"/> read within 30 s, or null when it refused the graph; a hang, a refusal other than
+    /// <see cref="InvalidDataException"/> or <see cref="NotSupportedException"/>, or one not naming <paramref name="source"/> is a failure.
+    /// </summary>
+    internal static async Task<T?> LoadedOrRefused<T>(Func<T> load, string source, List<string> failures) where T : class
+    {
+        var task = Task.Run(load);
+        if (await Task.WhenAny(task, Task.Delay(TimeSpan.FromSeconds(30))) != task)
+        {
+            failures.Add($"{source}: hung");
+            return null;
+        }
+        if (task.Exception?.InnerException is not { } e) return await task;
+        if (e is not (InvalidDataException or NotSupportedException)) failures.Add($"{source}: {e.GetType().Name}: {e.Message} {string.Join(" | ", (e.StackTrace ?? "").Split('\n').Take(3).Select(l => l.Trim()))}");
+        else if (!e.Message.Contains(source, StringComparison.Ordinal)) failures.Add($"{source}: the message does not name the file: {e.Message}");
+        return null;
     }
 
     internal static byte[] Mutate(Mutation kind, byte[] original, ModelProto proto, Random rng)
