@@ -61,6 +61,41 @@ public class QuestionAnswererTests
         Assert.Contains("start and end positions", Assert.Throws<ArgumentException>(() => model.Loss(new TokenBatch(1, 5, [1, 4, 2, 3, 5]))).Message);
     }
 
+    // The reader's dropout before its head acts in training only: evaluation does not depend on its rate, and training's
+    // loss is evaluation's without it but not with it.
+    [Fact]
+    public void ReaderDropout_ActsInTrainingOnly()
+    {
+        var plain = new TransformerQuestionAnswerer(Tiny(), 3);
+        var dropped = new TransformerQuestionAnswerer(Tiny() with { ClassifierDropout = 0.5f }, 3);
+        Assert.Equal(plain.Parameters.Data, dropped.Parameters.Data);
+        Assert.Equal(plain.Loss(Batch()), dropped.Loss(Batch()));
+        Assert.Equal(plain.Loss(Batch()), plain.ForwardBackward(Batch()), 5); // no dropout: training's loss is evaluation's
+        Assert.NotEqual(dropped.Loss(Batch()), dropped.ForwardBackward(Batch()));
+    }
+
+    // The dropout before a tagger's or a reader's output layer, as each family's transformers class applies it.
+    [Theory]
+    [InlineData("bert", "\"hidden_dropout_prob\": 0.1, \"classifier_dropout\": 0.3", 0.3f, 0f)] // BertForTokenClassification: classifier_dropout; BertForQuestionAnswering: none
+    [InlineData("roberta", "\"hidden_dropout_prob\": 0.1", 0.1f, 0f)]
+    [InlineData("distilbert", "\"dropout\": 0.1, \"seq_classif_dropout\": 0.2", 0.1f, 0.1f)] // dropout (not seq_classif_dropout); qa_dropout taken as dropout
+    [InlineData("albert", "\"classifier_dropout_prob\": 0.2", 0.2f, 0f)]
+    [InlineData("deberta", "\"hidden_dropout_prob\": 0.1, \"cls_dropout\": 0.05", 0.1f, 0f)] // DebertaV2ForTokenClassification: the hidden dropout
+    [InlineData("modernbert", "\"classifier_dropout\": 0.2", 0.2f, 0.2f)]
+    public void TaggerAndReaderDropouts_AreTheirTransformersClasses(string fixture, string settings, float tagger, float reader)
+    {
+        string dir = Directory.CreateTempSubdirectory("position-dropout").FullName;
+        try
+        {
+            var config = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(Folder(fixture), "config.json")))!.AsObject();
+            foreach (var (key, value) in System.Text.Json.Nodes.JsonNode.Parse("{" + settings + "}")!.AsObject().ToList()) config[key] = value!.DeepClone();
+            File.WriteAllText(Path.Combine(dir, "config.json"), config.ToJsonString());
+            var (family, read) = PretrainedCheckpoint.ReadConfig(Path.Combine(dir, "config.json"));
+            Assert.Equal((tagger, reader), (family.PositionHeadDropout(read, ModelKind.TokenClassifier), family.PositionHeadDropout(read, ModelKind.QuestionAnswerer)));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
     [Fact]
     public void Checkpoint_RoundTripsAsAQuestionAnswerer()
     {

@@ -6,7 +6,8 @@ namespace MLNetTransformers.Core.Models;
 /// <c>[CLS] question [SEP] context [SEP]</c>, and a linear head <c>head</c> [2, d] (transformers' <c>qa_outputs</c>) gives
 /// every position a start logit (output 0) and an end logit (output 1). With <see cref="TransformerConfig.Pooler"/> the
 /// encoder's pooler (dense, activation, and norm with <see cref="TransformerConfig.PoolerNorm"/>) first runs at every
-/// position: ModernBERT's reader puts its head there, as its token classifier does. Trained as transformers trains it: for each
+/// position: ModernBERT's reader puts its head there, as its token classifier does; in training, dropout before the head
+/// (<see cref="TransformerConfig.ClassifierDropout"/>: DistilBERT's and ModernBERT's readers have it). Trained as transformers trains it: for each
 /// sequence, cross-entropy of its start logits over the positions against the answer's first token, the same for the end
 /// logits against its last token, the two means averaged. Padding positions are left out of the softmax (transformers
 /// includes them; the two agree on a batch without padding), so the loss does not depend on how a batch was padded.
@@ -16,6 +17,7 @@ public sealed class TransformerQuestionAnswerer : TokenPredictionModel
     private readonly CrossEntropy _loss = new();
     private bool[]? _padding;
     private float[]? _start, _end;
+    private readonly Dropout _dropout;
 
     /// <summary>Builds the model and initialises its weights from <paramref name="seed"/>.</summary>
     /// <param name="config">The encoder's shape; <see cref="ClassifierConfig.NumClasses"/> must be 2 (start and end). Pooling, n-grams and ensembles are a sequence classifier's and must be left unset.</param>
@@ -24,6 +26,7 @@ public sealed class TransformerQuestionAnswerer : TokenPredictionModel
     {
         Encoder = new TransformerEncoder(Parameters, "", Config, seed);
         Head = new Linear(Parameters, "head.", Config.ModelDim, 2);
+        _dropout = new Dropout(Config.ClassifierDropout, seed + 104_723);
         Parameters.Allocate(seed);
     }
 
@@ -51,12 +54,17 @@ public sealed class TransformerQuestionAnswerer : TokenPredictionModel
 
     private protected override float[] Hidden(TokenBatch batch, bool[]? padding, bool training)
     {
+        int n = batch.BatchSize * batch.SeqLen;
         var hidden = Encoder.Forward(batch.Ids, batch.TokenTypeIds, batch.BatchSize, batch.SeqLen, padding, training);
-        return Encoder.Pooler is { } head ? head.Forward(hidden, batch.BatchSize * batch.SeqLen) : hidden; // every position, padding too (no target there)
+        if (Encoder.Pooler is { } head) hidden = head.Forward(hidden, n); // every position, padding too (no target there)
+        return _dropout.Forward(hidden, n * Config.ModelDim, training);
     }
 
-    private protected override void HiddenBackward(float[] dhidden, int batch, int seqLen) =>
-        Encoder.Backward(Encoder.Pooler is { } head ? head.Backward(dhidden) : dhidden, batch, seqLen);
+    private protected override void HiddenBackward(float[] dhidden, int batch, int seqLen)
+    {
+        var d = _dropout.Backward(dhidden, batch * seqLen * Config.ModelDim);
+        Encoder.Backward(Encoder.Pooler is { } head ? head.Backward(d) : d, batch, seqLen);
+    }
 
     /// <summary>
     /// The mean of the start and the end loss, and the gradient of every parameter. <see cref="TokenBatch.Labels"/> holds

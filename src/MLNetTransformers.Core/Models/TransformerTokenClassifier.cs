@@ -3,7 +3,7 @@ namespace MLNetTransformers.Core.Models;
 /// <summary>
 /// Token classification (named entities, parts of speech), as Hugging Face's <c>*ForTokenClassification</c>: a
 /// <see cref="TransformerEncoder"/> (parameter names as in <see cref="TransformerClassifier"/>, so a pretrained encoder
-/// loads into it), dropout of the encoder's rate on its states, and a linear head <c>head</c> [classes, d] at every
+/// loads into it), dropout on its states (<see cref="TransformerConfig.ClassifierDropout"/>), and a linear head <c>head</c> [classes, d] at every
 /// position. With <see cref="TransformerConfig.Pooler"/> the encoder's pooler (dense, activation, and norm with
 /// <see cref="TransformerConfig.PoolerNorm"/>) first runs at every position: ModernBERT's token classifier puts its head
 /// there. Trained with cross-entropy over the positions that have a target (−100 elsewhere: padding, special tokens
@@ -20,7 +20,7 @@ public sealed class TransformerTokenClassifier : TokenPredictionModel
     {
         Encoder = new TransformerEncoder(Parameters, "", Config, seed);
         Head = new Linear(Parameters, "head.", Config.ModelDim, config.NumClasses);
-        _dropout = new Dropout(Config.Dropout, seed + 104_729);
+        _dropout = new Dropout(Config.ClassifierDropout, seed + 104_729);
         Parameters.Allocate(seed);
     }
 

@@ -105,6 +105,22 @@ public sealed class EncoderFamily
     }
 
     /// <summary>
+    /// The dropout in training before the output layer of a tagger (<see cref="ModelKind.TokenClassifier"/>) or a reader
+    /// (<see cref="ModelKind.QuestionAnswerer"/>) of this family, as its transformers class applies it: a tagger's at the
+    /// sequence classifier's rate (<see cref="TransformerConfig.ClassifierDropout"/>: <c>classifier_dropout</c>, else the
+    /// hidden dropout), DistilBERT's and DeBERTa's at the hidden dropout; a reader's none, but DistilBERT's
+    /// <c>qa_dropout</c> (taken as its <c>dropout</c>: both default to 0.1) and ModernBERT's <c>classifier_dropout</c>.
+    /// </summary>
+    /// <param name="config">The encoder's config as read (<see cref="WithHeadDropouts"/>).</param>
+    /// <param name="kind">The task.</param>
+    public float PositionHeadDropout(TransformerConfig config, ModelKind kind) => kind switch
+    {
+        ModelKind.TokenClassifier => this == DistilBert || this == DebertaV2 || this == DebertaV1 ? config.Dropout : config.ClassifierDropout,
+        ModelKind.QuestionAnswerer => this == DistilBert ? config.Dropout : this == ModernBert ? config.ClassifierDropout : 0f,
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "A tagger's or a reader's head runs at every position; this kind's does not."),
+    };
+
+    /// <summary>
     /// The <c>config.json</c> of an encoder of this family with <paramref name="config"/>'s shape; throws
     /// <see cref="NotSupportedException"/> naming the setting when the family's config cannot say it (reading the
     /// written config back must give the same shape).

@@ -151,6 +151,7 @@ public static class PretrainedCheckpoint
             var classifierConfig = new ClassifierConfig(config with
             {
                 Pooler = head is not null, PoolerActivation = head?.Activation ?? config.PoolerActivation, PoolerNorm = head is not null,
+                ClassifierDropout = family.PositionHeadDropout(config, task.Kind),
             }) { NumClasses = outputs };
             classifierConfig.Validate();
             string src = $"'{tensors.Source}'";

@@ -149,27 +149,36 @@ public class TransformerClassifierOptions : TransformerTrainingOptions
     /// from the initial encoder when there is one: the encoder without its pooler and sentence-transformers' Dense module,
     /// which such a model does not read; a family whose task head has a head of its own (ModernBERT's dense, activation and
     /// norm at every position) gets it newly initialised, as its transformers class starts; a checkpoint is fine-tuned
-    /// with the dropout it was trained with; the output layer starts new. Without one, a model of the shape options.
+    /// with the dropout it was trained with, and the dropout before the output layer its transformers class applies
+    /// (<see cref="Core.Pretrained.EncoderFamily.PositionHeadDropout"/>); the output layer starts new. Without one, a
+    /// model of the shape options, a tagger dropping out at the encoder's rate before its output layer, a reader not.
     /// </summary>
     /// <param name="tokenizer">The tokenizer the model reads.</param>
     /// <param name="outputs">Outputs at every position (tags; 2 for start and end).</param>
+    /// <param name="kind">The task (token classifier or question answerer).</param>
     /// <param name="create">Builds the model from its config and seed.</param>
     /// <param name="scratch">Adjusts the shape of a model trained from scratch (null = as the options make it).</param>
-    internal T PositionModel<T>(TextTokenizer tokenizer, int outputs, Func<ClassifierConfig, ulong, T> create, Func<TransformerConfig, TransformerConfig>? scratch = null)
+    internal T PositionModel<T>(TextTokenizer tokenizer, int outputs, ModelKind kind, Func<ClassifierConfig, ulong, T> create, Func<TransformerConfig, TransformerConfig>? scratch = null)
         where T : TokenPredictionModel
     {
+        float Own(float dropout) => kind == ModelKind.TokenClassifier ? dropout : 0f; // a model of this library's: a tagger at its dropout, a reader none
         if ((Pretrained?.Encoder ?? InitialModel) is { } init)
         {
             PretrainedEncoder.RequireFits(init, tokenizer);
             var shape = init.Config.Shape() with { SentenceDense = 0, Pooler = false };
             if (Pretrained is not null && Core.Pretrained.EncoderFamily.For(shape).SequenceClassifier is { Norm: not null } head)
                 shape = shape with { Pooler = true, PoolerActivation = head.Activation, PoolerNorm = true };
-            var model = create(new ClassifierConfig(shape) { NumClasses = outputs, Dropout = Pretrained is null ? Dropout : init.Config.Dropout }, (ulong)Seed);
+            var model = create(new ClassifierConfig(shape)
+            {
+                NumClasses = outputs, Dropout = Pretrained is null ? Dropout : init.Config.Dropout,
+                ClassifierDropout = Pretrained is null ? Own(Dropout) : Core.Pretrained.EncoderFamily.For(shape).PositionHeadDropout(init.Config, kind),
+            }, (ulong)Seed);
             PretrainedEncoder.CopyWeights(init, model.Parameters, name => name.StartsWith("head.", StringComparison.Ordinal) ? null : name);
             return model;
         }
         var fresh = ModelConfig(tokenizer.VocabularySize, tokenizer.MaxTokens);
-        return create(new ClassifierConfig(scratch?.Invoke(fresh) ?? fresh) { NumClasses = outputs }, (ulong)Seed);
+        var shaped = scratch?.Invoke(fresh) ?? fresh;
+        return create(new ClassifierConfig(shaped) { NumClasses = outputs, ClassifierDropout = Own(shaped.Dropout) }, (ulong)Seed);
     }
 
     /// <summary>Throws naming the options of a sequence classifier alone that are set, for <paramref name="task"/>, a trainer at every position that shares these options.</summary>

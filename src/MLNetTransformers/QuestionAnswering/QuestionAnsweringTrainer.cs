@@ -50,7 +50,7 @@ public sealed class QuestionAnsweringTrainer : TransformerTrainer<QuestionAnswer
             ch?.Info(MessageSensitivity.None, $"Contexts longer than fit beside their questions in {tokenizer.MaxTokens} tokens are read in overlapping windows: {windows.Tokens.Windows.Count - train.Count} more sequences than questions.");
         var validSet = valid is null ? default : Windows(tokenizer, valid);
         // From scratch: question and context as BERT's two segments (RoBERTa's pairs have none).
-        var model = o.PositionModel(tokenizer, 2, (c, seed) => new TransformerQuestionAnswerer(c, seed),
+        var model = o.PositionModel(tokenizer, 2, ModelKind.QuestionAnswerer, (c, seed) => new TransformerQuestionAnswerer(c, seed),
             shape => shape with { Pooler = false, TypeVocabSize = tokenizer.RobertaPairs ? shape.TypeVocabSize : Math.Max(2, shape.TypeVocabSize) });
 
         int n = windows.Tokens.Windows.Count, bs = Math.Min(o.BatchSize, n);

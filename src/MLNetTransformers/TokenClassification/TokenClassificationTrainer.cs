@@ -50,7 +50,7 @@ public sealed class TokenClassificationTrainer : TransformerTrainer<TransformerC
         if (trainTokens.Windowed > 0)
             ch?.Info(MessageSensitivity.None, $"Training texts longer than MaxTokens ({tokenizer.MaxTokens}) are read in windows of whole words: {trainTokens.Windowed} more sequences than texts.");
         var validTokens = valid is null ? null : new WordTokens(tokenizer, valid.Select(r => r.Words).ToList());
-        var model = o.PositionModel(tokenizer, tags.Count, (c, seed) => new TransformerTokenClassifier(c, seed));
+        var model = o.PositionModel(tokenizer, tags.Count, ModelKind.TokenClassifier, (c, seed) => new TransformerTokenClassifier(c, seed));
 
         int n = trainTokens.Windows.Count, bs = Math.Min(o.BatchSize, n);
         var loop = o.Loop(model, (n + bs - 1) / bs, sw.Elapsed);
