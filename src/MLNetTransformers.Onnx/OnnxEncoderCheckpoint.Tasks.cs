@@ -18,7 +18,9 @@ public static partial class OnnxEncoderCheckpoint
     /// the float model of their weights. The classifier must compute what the graph computes (checked with ONNX Runtime).
     /// </summary>
     /// <param name="path">The .onnx file, or a model folder holding it (<see cref="PretrainedCheckpoint.OnnxExportIn"/>).</param>
-    public static LoadedClassifier LoadSequenceClassifier(string path) =>
+    public static LoadedClassifier LoadSequenceClassifier(string path) => SequenceClassifier(path).Loaded;
+
+    private static (LoadedClassifier Loaded, ITensorSource Tensors) SequenceClassifier(string path) =>
         LoadTask<LoadedClassifier>(path, "a sequence classifier", PretrainedCheckpoint.LoadSequenceClassifier, loaded => loaded.Model.Config,
             (loaded, _) => (batch, _, outputs) => [new(Output(outputs, "logits"), "logits", loaded.Model.Forward(batch), loaded.Model.Config.NumClasses, PerToken: false)]);
 
@@ -28,7 +30,9 @@ public static partial class OnnxEncoderCheckpoint
     /// <c>id2label</c>), as <see cref="PretrainedCheckpoint.LoadTokenClassifierFolder"/> reads a folder's weights.
     /// </summary>
     /// <param name="path">The .onnx file, or a model folder holding it (<see cref="PretrainedCheckpoint.OnnxExportIn"/>).</param>
-    public static LoadedTokenClassifier LoadTokenClassifier(string path) =>
+    public static LoadedTokenClassifier LoadTokenClassifier(string path) => TokenClassifier(path).Loaded;
+
+    private static (LoadedTokenClassifier Loaded, ITensorSource Tensors) TokenClassifier(string path) =>
         LoadTask<LoadedTokenClassifier>(path, "a token classifier", PretrainedCheckpoint.LoadTokenClassifier, loaded => loaded.Model.Config,
             (loaded, _) => (batch, _, outputs) => [new(Output(outputs, "logits"), "logits", loaded.Model.Forward(batch), loaded.Model.Outputs, PerToken: true)]);
 
@@ -38,7 +42,9 @@ public static partial class OnnxEncoderCheckpoint
     /// <see cref="PretrainedCheckpoint.LoadQuestionAnsweringFolder"/> reads a folder's weights.
     /// </summary>
     /// <param name="path">The .onnx file, or a model folder holding it (<see cref="PretrainedCheckpoint.OnnxExportIn"/>).</param>
-    public static LoadedQuestionAnswerer LoadQuestionAnswerer(string path) =>
+    public static LoadedQuestionAnswerer LoadQuestionAnswerer(string path) => QuestionAnswerer(path).Loaded;
+
+    private static (LoadedQuestionAnswerer Loaded, ITensorSource Tensors) QuestionAnswerer(string path) =>
         LoadTask<LoadedQuestionAnswerer>(path, "a question answerer", PretrainedCheckpoint.LoadQuestionAnswerer, loaded => loaded.Model.Config, (loaded, src) => (batch, _, outputs) =>
         {
             foreach (var name in AnswerOutputs)
@@ -70,22 +76,39 @@ public static partial class OnnxEncoderCheckpoint
     // The graph's output of that name, or its only output under another name.
     private static string Output(string[] outputs, string name) => outputs.Contains(name) ? name : outputs[0];
 
-    private static T LoadTask<T>(string path, string what, Func<string, Func<Func<ITensorSource, T>, T>, T> load, Func<T, Core.Models.TransformerConfig> configOf,
-        Func<T, string, ProbeOutputs> probe)
+    // The task model and the tensors it was read from, which ONNX Runtime's outputs have confirmed.
+    private static (T Loaded, ITensorSource Tensors) LoadTask<T>(string path, string what, Func<string, Func<Func<ITensorSource, T>, T>, T> load,
+        Func<T, Core.Models.TransformerConfig> configOf, Func<T, string, ProbeOutputs> probe)
     {
         path = ExportPath(path);
         string configPath = TaskConfig(path, what);
         var (family, config) = PretrainedCheckpoint.ReadConfig(configPath);
         var graph = Readable(File.ReadAllBytes(path), path);
-        return load(configPath, read =>
+        GraphTensors? tensors = null;
+        var model = load(configPath, read =>
         {
             // The encoder's tensors under the task model's prefix and the heads' own names (classifier., qa_outputs., …).
-            var tensors = new GraphTensors(graph.Model.Graph, path, (family, config),
+            tensors = new GraphTensors(graph.Model.Graph, path, (family, config),
                 name => name.StartsWith(family.Prefix, StringComparison.Ordinal) || TaskHeads.Any(h => name.StartsWith(h, StringComparison.Ordinal)));
             var loaded = read(tensors);
             graph.Verify($"ONNX model '{path}'", configOf(loaded), what, probe(loaded, $"ONNX model '{path}'"));
             return loaded;
         });
+        return (model, tensors!);
+    }
+
+    // The encoder of a task model's export whose config.json (beside it or one folder up) names its task, read as a
+    // folder of that task model's weights reads (its pooler kept, the head's tensors unused) from the tensors that the
+    // task model, run against ONNX Runtime, confirmed; null for any other graph.
+    private static LoadedEncoder? TaskEncoder(string path, Pooling? pooling, bool normalize)
+    {
+        if (ConfigFolder(path) is not { } folder) return null;
+        ITensorSource? tensors = PretrainedCheckpoint.IsSequenceClassifierFolder(folder) ? SequenceClassifier(path).Tensors
+            : PretrainedCheckpoint.IsTokenClassifierFolder(folder) ? TokenClassifier(path).Tensors
+            : PretrainedCheckpoint.IsQuestionAnsweringFolder(folder) ? QuestionAnswerer(path).Tensors : null;
+        if (tensors is null) return null;
+        var (family, config) = PretrainedCheckpoint.ReadConfig(Path.Combine(folder, "config.json"));
+        return PretrainedCheckpoint.Load(family, config, tensors, pooling, normalize);
     }
 
     private static readonly string[] AnswerOutputs = ["start_logits", "end_logits"];
@@ -99,11 +122,15 @@ public static partial class OnnxEncoderCheckpoint
     internal static string TaskFolder(string path) => Path.GetDirectoryName(TaskConfig(ExportPath(path), "a task model"))!;
 
     // A task export's config.json: beside the file, or one folder up (onnx/model.onnx under the model's folder).
-    private static string TaskConfig(string path, string what)
+    private static string TaskConfig(string path, string what) => ConfigFolder(path) is { } folder ? Path.Combine(folder, "config.json")
+        : throw new FileNotFoundException($"ONNX model '{path}' is read as {what} with its config.json (family, shape and labels) beside it or one folder up, and there is none.");
+
+    // The folder of the config.json beside the file or one folder up; null when there is none.
+    private static string? ConfigFolder(string path)
     {
         var folder = Path.GetDirectoryName(Path.GetFullPath(path));
         for (int up = 0; up < 2 && folder is not null; up++, folder = Path.GetDirectoryName(folder))
-            if (File.Exists(Path.Combine(folder, "config.json"))) return Path.Combine(folder, "config.json");
-        throw new FileNotFoundException($"ONNX model '{path}' is read as {what} with its config.json (family, shape and labels) beside it or one folder up, and there is none.");
+            if (File.Exists(Path.Combine(folder, "config.json"))) return folder;
+        return null;
     }
 }

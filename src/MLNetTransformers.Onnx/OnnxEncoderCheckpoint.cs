@@ -69,7 +69,7 @@ public static partial class OnnxEncoderCheckpoint
     public static LoadedEncoder Load(string path, Pooling? pooling = null, bool normalize = false)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"ONNX model file '{path}' does not exist.", path);
-        return Load(File.ReadAllBytes(path), path, pooling, normalize, ConfigBeside(path));
+        return TaskEncoder(path, pooling, normalize) ?? Load(File.ReadAllBytes(path), path, pooling, normalize, ConfigBeside(path));
     }
 
     // The config.json beside the file or one folder up (Hugging Face keeps onnx/model.onnx under the model's folder) when
@@ -78,21 +78,16 @@ public static partial class OnnxEncoderCheckpoint
     // config is read whole: a setting the engine does not run is refused by name.
     private static (EncoderFamily Family, TransformerConfig Config, string Folder)? ConfigBeside(string path)
     {
-        var folder = Path.GetDirectoryName(Path.GetFullPath(path));
-        for (int up = 0; up < 2 && folder is not null; up++, folder = Path.GetDirectoryName(folder))
+        if (ConfigFolder(path) is not { } folder) return null;
+        string config = Path.Combine(folder, "config.json");
+        EncoderFamily family;
+        try
         {
-            string config = Path.Combine(folder, "config.json");
-            if (!File.Exists(config)) continue;
-            EncoderFamily family;
-            try
-            {
-                using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(config));
-                family = EncoderFamily.ForConfig(doc.RootElement, config);
-            }
-            catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or NotSupportedException or InvalidOperationException) { return null; }
-            return ConfiguredFamilies.Contains(family) ? (family, PretrainedCheckpoint.ReadConfig(config).Config, folder) : null;
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllBytes(config));
+            family = EncoderFamily.ForConfig(doc.RootElement, config);
         }
-        return null;
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or NotSupportedException or InvalidOperationException) { return null; }
+        return ConfiguredFamilies.Contains(family) ? (family, PretrainedCheckpoint.ReadConfig(config).Config, folder) : null;
     }
 
     /// <summary>
@@ -112,10 +107,11 @@ public static partial class OnnxEncoderCheckpoint
         var declared = ConfigBeside(path);
         string beside = Path.GetDirectoryName(Path.GetFullPath(path))!, above = Path.GetDirectoryName(beside) ?? beside;
         string folder = PretrainedEncoder.HasTokenizer(beside) || !PretrainedEncoder.HasTokenizer(above) ? beside : above, vocab = Path.Combine(folder, "vocab.txt");
-        var loaded = Load(File.ReadAllBytes(path), path, pooling, normalize, declared);
+        var task = TaskEncoder(path, pooling, normalize);
+        var loaded = task ?? Load(File.ReadAllBytes(path), path, pooling, normalize, declared);
         // Beside a bare graph a vocab.txt is read with the graph's family's specials (MPNet's: without a config.json nothing
         // else says so); with its config.json (and any other tokenizer file) the folder's tokenizer is read as a model folder's.
-        if (File.Exists(vocab) && declared is null) return PretrainedEncoder.FromWordPiece(loaded, vocab, maxTokens, path);
+        if (File.Exists(vocab) && declared is null && task is null) return PretrainedEncoder.FromWordPiece(loaded, vocab, maxTokens, path);
         return new PretrainedEncoder(loaded.Encoder, PretrainedEncoder.TokenizerOf(folder, PretrainedEncoder.MaxTokens(maxTokens, loaded.Encoder)), path);
     }
 

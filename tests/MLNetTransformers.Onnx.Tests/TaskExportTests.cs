@@ -90,6 +90,34 @@ public class TaskExportTests(ITestOutputHelper output)
         AssertClose(Floats(expected, "end_logits"), Enumerable.Range(0, n).Select(i => logits[2 * i + 1]).ToArray(), batch.AttentionMask, 1, name + " end");
     }
 
+    // A task model's export read as a pretrained encoder (to fine-tune a new head on, or to embed with), as a folder of the
+    // task model's weights reads: the encoder's own tensors (BERT's pooler among them), the head's left unused; its hidden
+    // states are those of the task model read from the same graph.
+    [Theory]
+    [InlineData("bert-classifier", true, "classifier.weight")]
+    [InlineData("roberta-classifier", false, "classifier.dense.weight")] // RoBERTa's head's dense layer is the head's, not the encoder's pooler
+    [InlineData("distilbert-classifier", false, "pre_classifier.weight")]
+    [InlineData("bert-token-classifier", false, "classifier.weight")]
+    [InlineData("roberta-qa", false, "qa_outputs.weight")]
+    public void ATaskExport_ReadsAsItsEncoder(string name, bool pooler, string unusedHead)
+    {
+        var read = OnnxEncoderCheckpoint.Load(Path.Combine(Folder(name), "onnx", "model.onnx"));
+        Assert.Equal(pooler, read.Encoder.Config.Pooler);
+        Assert.Contains(unusedHead, read.Unused);
+        var task = name.EndsWith("-qa", StringComparison.Ordinal) ? OnnxEncoderCheckpoint.LoadQuestionAnswerer(Folder(name)).Model.Encoder
+            : name.Contains("token", StringComparison.Ordinal) ? OnnxEncoderCheckpoint.LoadTokenClassifier(Folder(name)).Model.Encoder
+            : OnnxEncoderCheckpoint.LoadSequenceClassifier(Folder(name)).Model.Encoder;
+        var batch = Batch(Expected(name), types: read.Encoder.Config.TypeVocabSize > 1);
+        var padding = batch.AttentionMask!.Select(m => m == 0).ToArray();
+        int n = batch.BatchSize * batch.SeqLen * read.Encoder.Config.ModelDim;
+        Assert.Equal(task.Forward(batch.Ids, batch.TokenTypeIds, batch.BatchSize, batch.SeqLen, padding, training: false).AsSpan(0, n).ToArray(),
+            read.Encoder.Forward(batch.Ids, batch.TokenTypeIds, batch.BatchSize, batch.SeqLen, padding, training: false).AsSpan(0, n).ToArray());
+        // The folder holding only the export, with its tokenizer, is a pretrained encoder as the trainers take it.
+        var pretrained = OnnxEncoderCheckpoint.LoadFolder(Folder(name));
+        Assert.Equal(read.Encoder.Parameters.Data, pretrained.Encoder.Parameters.Data);
+        Assert.InRange(pretrained.Tokenizer.VocabularySize, 2, read.Encoder.Config.VocabSize); // the folder's tokenizer, fitting the embeddings
+    }
+
     // The ML.NET transformers read from an export score as the same model written back as a Hugging Face folder (weights)
     // and read from there: an export converts to a folder of weights, and both paths are one model.
     [Fact]

@@ -404,6 +404,10 @@ public sealed class CliTests : IDisposable
             Assert.True(fromWeights.Code == 0, fromWeights.Err);
             Assert.Equal(fromWeights.Out, fromExport.Out);
         }
+        // A task export as a pretrained encoder: its encoder embeds as the folder of weights it wrote back does.
+        var embedded = Run("embed", "--pretrained", Task("roberta-qa"), "--text", "the film was great");
+        Assert.True(embedded.Code == 0, embedded.Err);
+        Assert.Equal(Run("embed", "--pretrained", Path.Combine(_dir, "roberta-qa-weights"), "--text", "the film was great").Out, embedded.Out);
         // An export without its config.json: one line naming the file, exit 1.
         string bare = Path.Combine(_dir, "bare");
         Directory.CreateDirectory(bare);

@@ -233,6 +233,10 @@ public static class PretrainedCheckpoint
     /// <param name="folder">A model folder.</param>
     public static bool IsTokenClassifierFolder(string folder) => Names(folder, TokenClassification.Suffix);
 
+    /// <summary>Whether a model folder's config.json names a <c>*ForSequenceClassification</c> model (read by <see cref="LoadSequenceClassifierFolder"/>).</summary>
+    /// <param name="folder">A model folder.</param>
+    public static bool IsSequenceClassifierFolder(string folder) => Names(folder, "ForSequenceClassification");
+
     /// <summary>Whether a model folder's config.json names a <c>*ForQuestionAnswering</c> model (read by <see cref="LoadQuestionAnsweringFolder"/>).</summary>
     /// <param name="folder">A model folder.</param>
     public static bool IsQuestionAnsweringFolder(string folder) => Names(folder, QuestionAnswering.Suffix);
@@ -248,7 +252,7 @@ public static class PretrainedCheckpoint
     private static List<string> Architectures(string path)
     {
         using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
-        return doc.RootElement.TryGetProperty("architectures", out var a) && a.ValueKind == JsonValueKind.Array
+        return doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("architectures", out var a) && a.ValueKind == JsonValueKind.Array
             ? a.EnumerateArray().Where(e => e.ValueKind == JsonValueKind.String).Select(e => e.GetString()!).ToList() : [];
     }
 
