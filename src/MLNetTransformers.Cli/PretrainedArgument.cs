@@ -26,7 +26,7 @@ internal static class PretrainedArgument
     }
 
     /// <summary>What <c>--pretrained</c> takes, for the commands' help.</summary>
-    public const string Forms = $"a Hugging Face model folder (its weights, or its onnx/model.onnx, else model_fp16.onnx, model_quantized.onnx, model_q4.onnx or model_bnb4.onnx, when it holds none), a PyTorch-exported .onnx, float, half, int8- or 4-bit-quantized (BERT, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa; DeBERTa v1, ModernBERT, NomicBERT, JinaBERT, MosaicBERT, GTE, ESM, MegatronBERT, RoBERTa-PreLayerNorm, XLM-RoBERTa-XL with their config.json; tokenizer files beside it or one folder up), or {MiniLM.ModelName}";
+    public const string Forms = $"a Hugging Face model folder (its weights, or its onnx/model.onnx, else model_fp16.onnx, model_quantized.onnx, model_q4.onnx or model_bnb4.onnx, when it holds none), a PyTorch-exported .onnx, float, half, int8- or 4-bit-quantized (BERT, DistilBERT, RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa; DeBERTa v1, ModernBERT, NomicBERT, JinaBERT, MosaicBERT, GTE, ESM, MegatronBERT, RoBERTa-PreLayerNorm, XLM-RoBERTa-XL with their config.json; a sequence classifier's, tagger's or reader's export with its config.json, its encoder read; tokenizer files beside it or one folder up), or {MiniLM.ModelName}";
 
     private const string Neither = $"neither a model folder, an .onnx file nor a packaged model name ({MiniLM.ModelName})";
 }
