@@ -31,16 +31,8 @@ internal static class AnswerCommand
         if (file is null && (contextCol is not null || questionCol is not null)) throw new UsageException($"{(contextCol is not null ? "--context-col" : "--question-col")}: columns are read from --file.");
         if (topK is <= 0) throw new UsageException($"--top-k must be positive, not {topK}.");
         if (maxTokens is < 8) throw new UsageException($"--max-tokens must be at least 8 (a question and a context), not {maxTokens}.");
-        QuestionAnswering.QuestionAnsweringTransformer reader;
-        modelPath = ModelFile.FolderOfHubId(modelPath, "--model", "neither a model folder nor a file");
-        if (Directory.Exists(modelPath)) reader = ModelFile.ReaderFolder(modelPath, maxTokens);
-        else if (File.Exists(modelPath))
-        {
-            if (maxTokens is not null) throw new UsageException("--max-tokens: a model file reads as many tokens as it was trained with.");
-            reader = TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 0), modelPath, out _)).OfType<QuestionAnswering.QuestionAnsweringTransformer>().FirstOrDefault()
-                ?? throw new InvalidDataException($"Model '{modelPath}' holds no question answerer; train one with train --task qa, or give a Hugging Face *ForQuestionAnswering folder.");
-        }
-        else throw new UsageException($"--model '{modelPath}' is neither a model folder nor a file.");
+        var reader = ModelFile.PositionModel(modelPath, maxTokens, ModelFile.ReaderFolder,
+            "question answerer; train one with train --task qa, or give a Hugging Face *ForQuestionAnswering folder");
         if (noAnswer) reader = reader.WithNoAnswer(true);
         if (int8) reader = reader.WithInt8Inference();
         if (execution is not null) reader = reader.UseOnnxRuntime(execution);

@@ -38,6 +38,21 @@ internal static class ModelFile
     // A Hugging Face folder of weights, or of an ONNX export alone (optimum's, transformers.js'), read into the engine.
     private static bool IsExport(string folder) => Onnx.OnnxEncoderCheckpoint.ExportWithoutWeights(folder) is not null;
 
+    /// <summary>
+    /// The tagger or reader of <c>--model</c>: a Hugging Face folder (or hub id) read by <paramref name="folder"/> with
+    /// <paramref name="maxTokens"/>, or the part of a model file <c>train</c> saved; a file without one names
+    /// <paramref name="missing"/>.
+    /// </summary>
+    public static T PositionModel<T>(string modelPath, int? maxTokens, Func<string, int?, T> folder, string missing) where T : class
+    {
+        modelPath = FolderOfHubId(modelPath, "--model", "neither a model folder nor a file");
+        if (Directory.Exists(modelPath)) return folder(modelPath, maxTokens);
+        if (!File.Exists(modelPath)) throw new UsageException($"--model '{modelPath}' is neither a model folder nor a file.");
+        if (maxTokens is not null) throw new UsageException("--max-tokens: a model file reads as many tokens as it was trained with.");
+        return TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 0), modelPath, out _)).OfType<T>().FirstOrDefault()
+            ?? throw new InvalidDataException($"Model '{modelPath}' holds no {missing}.");
+    }
+
     /// <summary>A Hugging Face <c>*ForTokenClassification</c> folder, of weights or of an ONNX export.</summary>
     public static TokenClassification.TokenClassificationTransformer TaggerFolder(string folder, int? maxTokens) => IsExport(folder)
         ? TokenClassification.TokenClassificationTransformer.FromOnnxExport(folder, maxTokens) : TokenClassification.TokenClassificationTransformer.FromHuggingFaceFolder(folder, maxTokens);

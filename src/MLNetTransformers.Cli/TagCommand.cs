@@ -20,16 +20,8 @@ internal static class TagCommand
     private static int Run(string modelPath, string[] texts, int? maxTokens, bool int8, OnnxExecutionOptions? execution)
     {
         if (maxTokens is < 3) throw new UsageException($"--max-tokens must be at least 3, not {maxTokens}.");
-        TokenClassification.TokenClassificationTransformer tagger;
-        modelPath = ModelFile.FolderOfHubId(modelPath, "--model", "neither a model folder nor a file");
-        if (Directory.Exists(modelPath)) tagger = ModelFile.TaggerFolder(modelPath, maxTokens);
-        else if (File.Exists(modelPath))
-        {
-            if (maxTokens is not null) throw new UsageException("--max-tokens: a model file reads as many tokens as it was trained with.");
-            tagger = TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 0), modelPath, out _)).OfType<TokenClassification.TokenClassificationTransformer>().FirstOrDefault()
-                ?? throw new InvalidDataException($"Model '{modelPath}' holds no token classifier; train one with train --task tag, or give a Hugging Face *ForTokenClassification folder.");
-        }
-        else throw new UsageException($"--model '{modelPath}' is neither a model folder nor a file.");
+        var tagger = ModelFile.PositionModel(modelPath, maxTokens, ModelFile.TaggerFolder,
+            "token classifier; train one with train --task tag, or give a Hugging Face *ForTokenClassification folder");
         if (int8) tagger = tagger.WithInt8Inference();
         if (execution is not null) tagger = tagger.UseOnnxRuntime(execution);
         using var session = execution is null ? null : tagger; // releases ONNX Runtime's session

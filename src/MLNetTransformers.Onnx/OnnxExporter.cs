@@ -137,7 +137,7 @@ public static partial class OnnxExporter
 
     // A model with an output layer at every position: the encoder (and, with Config.Pooler, ModernBERT's head at every
     // position), then the output layer; logits [batch, sequence, outputs].
-    private static string PositionLogits(OnnxGraphBuilder g, TokenPredictionModel model, bool quantize)
+    private static string PositionLogits(OnnxGraphBuilder g, PositionHeadModel model, bool quantize)
     {
         var (ids, mask) = Inputs(g);
         var types = TokenTypes(g, model.Config);

@@ -12,59 +12,28 @@ namespace MLNetTransformers.Core.Models;
 /// logits against its last token, the two means averaged. Padding positions are left out of the softmax (transformers
 /// includes them; the two agree on a batch without padding), so the loss does not depend on how a batch was padded.
 /// </summary>
-public sealed class TransformerQuestionAnswerer : TokenPredictionModel
+public sealed class TransformerQuestionAnswerer : PositionHeadModel
 {
     private readonly CrossEntropy _loss = new();
     private bool[]? _padding;
     private float[]? _start, _end;
-    private readonly Dropout _dropout;
 
     /// <summary>Builds the model and initialises its weights from <paramref name="seed"/>.</summary>
     /// <param name="config">The encoder's shape; <see cref="ClassifierConfig.NumClasses"/> must be 2 (start and end). Pooling, n-grams and ensembles are a sequence classifier's and must be left unset.</param>
     /// <param name="seed">Seed of the initial weights and the dropout masks.</param>
-    public TransformerQuestionAnswerer(ClassifierConfig config, ulong seed = 0) : base(Checked(config))
-    {
-        Encoder = new TransformerEncoder(Parameters, "", Config, seed);
-        Head = new Linear(Parameters, "head.", Config.ModelDim, 2);
-        _dropout = new Dropout(Config.ClassifierDropout, seed + 104_723);
-        Parameters.Allocate(seed);
-    }
-
-    private static ClassifierConfig Checked(ClassifierConfig config)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        config.Validate();
-        if (config.NumClasses != 2) throw new ArgumentException($"NumClasses is {config.NumClasses}: a question answerer has 2 outputs per position (start and end).", nameof(config));
-        if (config.NGramBuckets > 0 || config.Members > 1)
-            throw new ArgumentException("NGramBuckets and Members are a sequence classifier's: a question answerer has neither.", nameof(config));
-        return config;
-    }
+    public TransformerQuestionAnswerer(ClassifierConfig config, ulong seed = 0)
+        : base(Checked(config, "a question answerer", c =>
+        {
+            if (c.NumClasses != 2) throw new ArgumentException($"NumClasses is {c.NumClasses}: a question answerer has 2 outputs per position (start and end).", nameof(config));
+        }), 2, seed, dropoutStream: 104_723) { }
 
     /// <summary>A new instance with the same config and a copy of the weights (layers keep per-call buffers, so concurrent callers each need one).</summary>
     public TransformerQuestionAnswerer Copy() => new TransformerQuestionAnswerer(Config).WithWeightsOf(this);
 
-    /// <summary>The encoder's shape (and <see cref="ClassifierConfig.NumClasses"/> 2).</summary>
-    public new ClassifierConfig Config => (ClassifierConfig)base.Config;
     /// <inheritdoc/>
     public override ModelKind Kind => ModelKind.QuestionAnswerer;
     /// <summary>2: the start and the end logit of every position.</summary>
     public override int Outputs => 2;
-    /// <summary>The encoder.</summary>
-    public TransformerEncoder Encoder { get; }
-
-    private protected override float[] Hidden(TokenBatch batch, bool[]? padding, bool training)
-    {
-        int n = batch.BatchSize * batch.SeqLen;
-        var hidden = Encoder.Forward(batch.Ids, batch.TokenTypeIds, batch.BatchSize, batch.SeqLen, padding, training);
-        if (Encoder.Pooler is { } head) hidden = head.Forward(hidden, n); // every position, padding too (no target there)
-        return _dropout.Forward(hidden, n * Config.ModelDim, training);
-    }
-
-    private protected override void HiddenBackward(float[] dhidden, int batch, int seqLen)
-    {
-        var d = _dropout.Backward(dhidden, batch * seqLen * Config.ModelDim);
-        Encoder.Backward(Encoder.Pooler is { } head ? head.Backward(d) : d, batch, seqLen);
-    }
 
     /// <summary>
     /// The mean of the start and the end loss, and the gradient of every parameter. <see cref="TokenBatch.Labels"/> holds

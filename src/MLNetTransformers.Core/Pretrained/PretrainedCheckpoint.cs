@@ -129,7 +129,7 @@ public static class PretrainedCheckpoint
 
     private static TResult LoadPositionHead<T, TResult>(string configPath, PositionHeadTask task, Func<ClassifierConfig, T> create,
         Func<T, EncoderFamily, List<string>, TResult> result, Func<Func<ITensorSource, TResult>, TResult> withTensors)
-        where T : TokenPredictionModel
+        where T : PositionHeadModel
     {
         var (family, config) = ReadConfig(configPath);
         // ModernBERT's token classifier and reader run its head (dense, activation, norm) at every position before the output layer.
@@ -181,7 +181,7 @@ public static class PretrainedCheckpoint
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(labels);
         if (labels.Count != model.Outputs) throw new ArgumentException($"The model has {model.Outputs} tags and {labels.Count} labels were given.", nameof(labels));
-        return SavePositionHeadFolder(model, model.Encoder, TokenClassification, labels, folder);
+        return SavePositionHeadFolder(model, TokenClassification, labels, folder);
     }
 
     /// <summary>
@@ -194,10 +194,10 @@ public static class PretrainedCheckpoint
     public static EncoderFamily SaveQuestionAnsweringFolder(TransformerQuestionAnswerer model, string folder)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return SavePositionHeadFolder(model, model.Encoder, QuestionAnswering, ["LABEL_0", "LABEL_1"], folder);
+        return SavePositionHeadFolder(model, QuestionAnswering, ["LABEL_0", "LABEL_1"], folder);
     }
 
-    private static EncoderFamily SavePositionHeadFolder(TokenPredictionModel model, TransformerEncoder encoder, PositionHeadTask task, IReadOnlyList<string> labels, string folder)
+    private static EncoderFamily SavePositionHeadFolder(PositionHeadModel model, PositionHeadTask task, IReadOnlyList<string> labels, string folder)
     {
         var family = EncoderFamily.For(model.Config);
         var head = family.SequenceClassifier!;
@@ -206,9 +206,9 @@ public static class PretrainedCheckpoint
         var c = model.Config;
         if (c.Pooler != ownHead || (ownHead && (c.PoolerActivation != head.Activation || !c.PoolerNorm)))
             throw new NotSupportedException($"This {task.What} cannot be written as a {family.Name} {task.What}: {(ownHead ? $"{family.Name}'s head runs a dense layer with {head.Activation} and a norm at every position" : "that family's head is the output layer alone")}, and this model's {(c.Pooler ? "runs one" : "does not")}.");
-        var config = family.WriteConfig(encoder.Config);
+        var config = family.WriteConfig(model.Encoder.Config);
         config["architectures"] = new JsonArray(head.Architecture.Replace("ForSequenceClassification", task.Suffix, StringComparison.Ordinal));
-        WriteTaskFolder(folder, config, labels, Tensors(encoder.Copy().Parameters, family, family.Prefix, ownHead ? head : null, encoder.Config), model.Parameters,
+        WriteTaskFolder(folder, config, labels, Tensors(model.Encoder.Copy().Parameters, family, family.Prefix, ownHead ? head : null, model.Encoder.Config), model.Parameters,
             ownHead ? task.OwnHeadOutput : task.Output);
         return family;
     }

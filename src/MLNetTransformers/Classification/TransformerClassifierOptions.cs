@@ -159,7 +159,7 @@ public class TransformerClassifierOptions : TransformerTrainingOptions
     /// <param name="create">Builds the model from its config and seed.</param>
     /// <param name="scratch">Adjusts the shape of a model trained from scratch (null = as the options make it).</param>
     internal T PositionModel<T>(TextTokenizer tokenizer, int outputs, ModelKind kind, Func<ClassifierConfig, ulong, T> create, Func<TransformerConfig, TransformerConfig>? scratch = null)
-        where T : TokenPredictionModel
+        where T : PositionHeadModel
     {
         float Own(float dropout) => kind == ModelKind.TokenClassifier ? dropout : 0f; // a model of this library's: a tagger at its dropout, a reader none
         if ((Pretrained?.Encoder ?? InitialModel) is { } init)
