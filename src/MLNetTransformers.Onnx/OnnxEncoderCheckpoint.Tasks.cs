@@ -89,7 +89,7 @@ public static partial class OnnxEncoderCheckpoint
         {
             // The encoder's tensors under the task model's prefix and the heads' own names (classifier., qa_outputs., …).
             tensors = new GraphTensors(graph.Model.Graph, path, (family, config),
-                name => name.StartsWith(family.Prefix, StringComparison.Ordinal) || TaskHeads.Any(h => name.StartsWith(h, StringComparison.Ordinal)));
+                name => name.StartsWith(family.Prefix, StringComparison.Ordinal) || TaskHeads.Any(h => name.StartsWith(h, StringComparison.Ordinal)), TaskHeadWeights);
             var loaded = read(tensors);
             graph.Verify($"ONNX model '{path}'", configOf(loaded), what, probe(loaded, $"ONNX model '{path}'"));
             return loaded;
@@ -116,6 +116,11 @@ public static partial class OnnxEncoderCheckpoint
     // The heads' names outside the encoder's prefix: BERT's and its kin's classifier, DistilBERT's pre_classifier, the
     // readers' qa_outputs, ModernBERT's head.
     private static readonly string[] TaskHeads = ["classifier.", "pre_classifier.", "qa_outputs.", "head."];
+
+    // The heads' linear layers (DeBERTa's ContextPooler is pooler.dense outside the encoder's prefix): a bias-free one has no
+    // named bias after its MatMul and is named by the node's scope (/head/dense/MatMul).
+    private static readonly string[] TaskHeadWeights = ["head.dense.weight", "pooler.dense.weight", "pre_classifier.weight", "classifier.dense.weight",
+        "classifier.out_proj.weight", "classifier.weight", "qa_outputs.weight"];
 
     /// <summary>The folder of a task export's config.json and tokenizer: the .onnx file's, or the one above it (<c>onnx/model.onnx</c> under the model's folder).</summary>
     /// <param name="path">The .onnx file, or a model folder holding it.</param>

@@ -354,14 +354,16 @@ public static partial class OnnxEncoderCheckpoint
         private readonly HashSet<string>? _expected;
         private readonly ILookup<string, string>? _byModule;
 
-        // named: the task model's own initializer names besides the encoder's (its prefix, its head's), read as they are.
-        public GraphTensors(GraphProto graph, string source, (EncoderFamily Family, TransformerConfig Config)? declared = null, Func<string, bool>? named = null)
+        // named: the task model's own initializer names besides the encoder's (its prefix, its head's), read as they are;
+        // headWeights: its head's linear layers, which a bias-free one (ModernBERT's head.dense) is named by its node's scope.
+        public GraphTensors(GraphProto graph, string source, (EncoderFamily Family, TransformerConfig Config)? declared = null, Func<string, bool>? named = null,
+            IEnumerable<string>? headWeights = null)
         {
             if (declared is var (family, config))
             {
                 var declaredNames = new Core.Layers.ParameterSet();
                 _ = new TransformerEncoder(declaredNames, "", config with { Pooler = true }, 0); // declares, allocates nothing
-                var names = declaredNames.Tensors.SelectMany(t => family.SourceNames(t.Name) ?? []).ToList();
+                var names = declaredNames.Tensors.SelectMany(t => family.SourceNames(t.Name) ?? []).Concat(headWeights ?? []).ToList();
                 _expected = names.ToHashSet(StringComparer.Ordinal);
                 _byModule = names.Where(n => n.EndsWith(".weight", StringComparison.Ordinal)).ToLookup(ModuleOf, StringComparer.Ordinal);
             }
@@ -395,8 +397,9 @@ public static partial class OnnxEncoderCheckpoint
                 if (_named.TryGetValue(name, out var earlier))
                 {
                     // ALBERT's layers share one set of weights (one tensor, used once per layer); DeBERTa's query and key
-                    // projections also project the relative positions (the exporter may store the weight twice, equal).
-                    if (earlier.Tensor == w || (earlier.Tensor.RawData.Length > 0 && earlier.Tensor.RawData.Equals(w.RawData) && earlier.Tensor.Dims.SequenceEqual(w.Dims))) continue;
+                    // projections also project the relative positions (the exporter may store the weight twice, equal, or
+                    // keep it as it is for a Gemm on the [2k, d] table beside a transposed copy for the tokens' MatMul).
+                    if (earlier.Tensor == w || SameWeight(earlier, (w, true))) continue;
                     throw new InvalidDataException($"{_src}: two MatMul weights belong to '{name}' (node '{n.Name}').");
                 }
                 Add(name, w, transpose: true);
@@ -522,9 +525,23 @@ public static partial class OnnxEncoderCheckpoint
         public string Source { get; }
         public IReadOnlyDictionary<string, int[]> Shapes => _shapes;
 
-        public void Read(string name, Span<float> destination)
+        public void Read(string name, Span<float> destination) => Read(_named[name], destination);
+
+        // Two stored forms of one weight: the same [out, in] values, bit for bit.
+        private bool SameWeight((TensorProto Tensor, bool Transpose) a, (TensorProto Tensor, bool Transpose) b)
         {
-            var (t, transpose) = _named[name];
+            if (a.Tensor.Dims.Count != 2 || b.Tensor.Dims.Count != 2) return false;
+            long[] Shape((TensorProto Tensor, bool Transpose) x) => x.Transpose ? [x.Tensor.Dims[1], x.Tensor.Dims[0]] : [x.Tensor.Dims[0], x.Tensor.Dims[1]];
+            if (!Shape(a).SequenceEqual(Shape(b))) return false;
+            float[] va = new float[a.Tensor.Dims[0] * a.Tensor.Dims[1]], vb = new float[va.Length];
+            Read(a, va);
+            Read(b, vb);
+            return MemoryMarshal.AsBytes(va.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(vb.AsSpan()));
+        }
+
+        private void Read((TensorProto Tensor, bool Transpose) entry, Span<float> destination)
+        {
+            var (t, transpose) = entry;
             if (!transpose)
             {
                 OnnxImporter.ReadFloats(t, destination, _src);

@@ -90,6 +90,54 @@ public class TaskExportTests(ITestOutputHelper output)
         AssertClose(Floats(expected, "end_logits"), Enumerable.Range(0, n).Select(i => logits[2 * i + 1]).ToArray(), batch.AttentionMask, 1, name + " end");
     }
 
+    // Task models of the other families as PyTorch exports them (make_pretrained.py's export_task_onnx: the encoder under its
+    // prefix, the head as nn.Linear and LayerNorm modules under Hugging Face's names), beside the same model's weights: the
+    // graph reads to those weights bit for bit (bias-free heads named by their nodes' scopes, DeBERTa's pooler outside the
+    // encoder's prefix, ALBERT's shared layers) and gives PyTorch's outputs.
+    [Theory]
+    [InlineData("electra-classifier", "ELECTRA")] // embeddings_project; classifier.dense + GELU, classifier.out_proj
+    [InlineData("mpnet-classifier", "MPNet")] // relative position biases; classifier.dense + tanh
+    [InlineData("albert-classifier", "ALBERT")] // four layers running two shared sets; its pooler as one Linear
+    [InlineData("deberta-classifier", "DeBERTa-v2")] // the relative positions projected by a Gemm on the stored weight beside the tokens' transposed copy; the ContextPooler's pooler.dense outside deberta.
+    [InlineData("deberta-v1-classifier", "DeBERTa")] // in_proj, q_bias and v_bias folded by the exporter
+    [InlineData("modernbert-classifier", "ModernBERT")] // mean pooling, head.dense without a bias, head.norm without a bias
+    [InlineData("modernbert-token-classifier", "ModernBERT")] // the same head at every position
+    [InlineData("modernbert-qa", "ModernBERT")]
+    public void ATaskExportOfAnotherFamily_ReadsAsItsWeightsAndGivesPyTorchsOutputs(string name, string family)
+    {
+        string folder = QuantizedGraphTests.PathOf("families/" + name), graph = Path.Combine(folder, "model.onnx");
+        var expected = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "expected.json"))).RootElement;
+        if (name.EndsWith("-qa", StringComparison.Ordinal))
+        {
+            var loaded = OnnxEncoderCheckpoint.LoadQuestionAnswerer(graph);
+            Assert.Equal(family, loaded.Family.Name);
+            Assert.Equal(PretrainedCheckpoint.LoadQuestionAnsweringFolder(folder).Model.Parameters.Data, loaded.Model.Parameters.Data);
+            var batch = Batch(expected, types: false);
+            var logits = loaded.Model.Forward(batch);
+            int n = batch.BatchSize * batch.SeqLen;
+            AssertClose(Floats(expected, "start_logits"), Enumerable.Range(0, n).Select(i => logits[2 * i]).ToArray(), batch.AttentionMask, 1, name + " start");
+            AssertClose(Floats(expected, "end_logits"), Enumerable.Range(0, n).Select(i => logits[2 * i + 1]).ToArray(), batch.AttentionMask, 1, name + " end");
+        }
+        else if (name.Contains("token", StringComparison.Ordinal))
+        {
+            var loaded = OnnxEncoderCheckpoint.LoadTokenClassifier(graph);
+            Assert.Equal(family, loaded.Family.Name);
+            Assert.Equal(PretrainedCheckpoint.LoadTokenClassifierFolder(folder).Model.Parameters.Data, loaded.Model.Parameters.Data);
+            var batch = Batch(expected, types: false);
+            int tags = loaded.Labels.Count;
+            AssertClose(Floats(expected, "logits"), loaded.Model.Forward(batch).AsSpan(0, batch.BatchSize * batch.SeqLen * tags).ToArray(), batch.AttentionMask, tags, name);
+        }
+        else
+        {
+            var loaded = OnnxEncoderCheckpoint.LoadSequenceClassifier(graph);
+            Assert.Equal(family, loaded.Family.Name);
+            Assert.Equal(PretrainedCheckpoint.LoadSequenceClassifierFolder(folder).Model.Parameters.Data, loaded.Model.Parameters.Data);
+            var batch = Batch(expected, types: loaded.Model.Config.TypeVocabSize > 1);
+            int labels = loaded.Labels.Count;
+            AssertClose(Floats(expected, "logits"), loaded.Model.Forward(batch).AsSpan(0, batch.BatchSize * labels).ToArray(), null, labels, name);
+        }
+    }
+
     // A task model's export read as a pretrained encoder (to fine-tune a new head on, or to embed with), as a folder of the
     // task model's weights reads: the encoder's own tensors (BERT's pooler among them), the head's left unused; its hidden
     // states are those of the task model read from the same graph.

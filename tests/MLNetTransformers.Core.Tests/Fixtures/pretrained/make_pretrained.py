@@ -64,7 +64,7 @@ class Bert(nn.Module):
 
     def layers(self, x, mask):
         B, T, _ = x.shape
-        bias = (1.0 - mask[:, None, None, :].double()) * torch.finfo(torch.float64).min
+        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         hd = D // H
         for l in self.encoder.layer:
             s = l.attention.self
@@ -164,6 +164,48 @@ def make(name, model, config, dtype, prefix="", rename=lambda n: n, extra=None, 
                 "grads": {n: r(p.grad) for n, p in model.named_parameters()}}
     if pooled is not None: expected["Q"] = r(Q); expected["pooler_output"] = r(pooled.detach())
     json.dump(expected, open(os.path.join(name, "expected.json"), "w"))
+
+
+
+# A task model as PyTorch's exporter writes it for optimum and transformers.js (float32, opset 14, dynamic batch and
+# length): the encoder under the task model's prefix and the head as nn.Linear and LayerNorm modules under Hugging Face's
+# names (head: {name: tensor} as the folder stores it), so that initializer names and node scopes (/head/dense/MatMul) are
+# a real export's; forward(encoder outputs, mask, module by name) gives the outputs. Written as <folder>/model.onnx beside
+# the folder's config.json and weights, which the ONNX tests read it against.
+def export_task_onnx(folder, prefix, model, head, forward, ids, pad, types=None, outputs=("logits",), per_token=False, eps=1e-5):
+    import copy
+
+    class Task(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.add_module(prefix.rstrip("."), copy.deepcopy(model).float().eval())
+            for name in sorted({k.rsplit(".", 1)[0] for k in head}):
+                w, b = head[name + ".weight"].float(), head.get(name + ".bias")
+                m = nn.Linear(w.shape[1], w.shape[0], bias=b is not None) if w.dim() == 2 else nn.LayerNorm(w.shape[0], eps=eps) if b is not None else WeightOnlyNorm(w.shape[0], eps)
+                with torch.no_grad():
+                    m.weight.copy_(w)
+                    if b is not None: m.bias.copy_(b.float())
+                parent, parts = self, name.split(".")
+                for part in parts[:-1]:
+                    if not hasattr(parent, part): parent.add_module(part, nn.Module())
+                    parent = getattr(parent, part)
+                parent.add_module(parts[-1], m)
+
+        def forward(self, input_ids, attention_mask, *token_type_ids):
+            encoded = getattr(self, prefix.rstrip("."))(input_ids, attention_mask, token_type_ids[0] if token_type_ids else torch.zeros_like(input_ids))
+            return forward(encoded, attention_mask, self.get_submodule)
+
+    inputs, names = (ids, (ids != pad).long()), ["input_ids", "attention_mask"]
+    if types is not None: inputs, names = inputs + (types,), names + ["token_type_ids"]
+    axes = {n0: {0: "batch", 1: "sequence"} for n0 in names}
+    axes.update({o: {0: "batch", 1: "sequence"} if per_token else {0: "batch"} for o in outputs})
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)  # the modules' own tensors (masks, tables) as float32, as the exported weights
+    try:
+        torch.onnx.export(Task().eval(), inputs, os.path.join(folder, "model.onnx"), input_names=names, output_names=list(outputs), opset_version=14,
+                          do_constant_folding=True, dynamic_axes=axes)
+    finally:
+        torch.set_default_dtype(default)
 
 
 bert_config = {"model_type": "bert", "vocab_size": V, "hidden_size": D, "num_hidden_layers": L, "num_attention_heads": H,
@@ -458,6 +500,7 @@ json.dump(dict(electra_config, architectures=["ElectraForSequenceClassification"
 open(os.path.join("electra-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
 json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
            "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join("electra-classifier", "expected.json"), "w"))
+export_task_onnx("electra-classifier", "electra.", electra, head, lambda o, m, M: M("classifier.out_proj")(gelu(M("classifier.dense")(o[0][:, 0]))), ids, 0, types=types)
 
 
 # MPNet (modeling_mpnet.py): RoBERTa's positions (padding_idx 1), no token types, BERT's post-norm layers under MPNet's
@@ -503,7 +546,7 @@ class MPNet(nn.Module):
         x = e.LayerNorm(e.word_embeddings(ids) + e.position_embeddings(pos))
         rel = torch.arange(T)[None, :] - torch.arange(T)[:, None]  # key j minus query i
         pb = self.encoder.relative_attention_bias(relative_position_bucket(rel, self.buckets)).permute(2, 0, 1).unsqueeze(0)
-        bias = (1.0 - mask[:, None, None, :].double()) * torch.finfo(torch.float64).min
+        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         hd = D // H
         for l in self.encoder.layer:
             s = l.attention.attn
@@ -547,6 +590,7 @@ json.dump(dict(mpnet_config, architectures=["MPNetForSequenceClassification"], i
 open(os.path.join("mpnet-classifier", "vocab.txt"), "w").write("\n".join(MPNET_VOCAB) + "\n")
 json.dump({"input_ids": mpnet_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(mpnet_ids).tolist(),
            "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join("mpnet-classifier", "expected.json"), "w"))
+export_task_onnx("mpnet-classifier", "mpnet.", mpnet, head, lambda o, m, M: M("classifier.out_proj")(torch.tanh(M("classifier.dense")(o[0][:, 0]))), mpnet_ids, 1)
 
 # MPNetForMaskedLM (mpnet-mlm/): the MPNet checkpoint without a pooler, and lm_head (dense + gelu + layer_norm, a decoder
 # tied to the word embeddings with its own bias, stored as lm_head.decoder.weight and lm_head.decoder.bias as well, as
@@ -657,7 +701,7 @@ class Albert(nn.Module):
         e = self.embeddings
         x = e.LayerNorm(e.word_embeddings(ids) + e.position_embeddings(torch.arange(T)).unsqueeze(0) + e.token_type_embeddings(types))
         x = self.encoder.embedding_hidden_mapping_in(x)
-        bias = (1.0 - mask[:, None, None, :].double()) * torch.finfo(torch.float64).min
+        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
         hd = D // H
         for i in range(self.L):
             l = self.encoder.albert_layer_groups[int(i / (self.L / self.G))].albert_layers[0]
@@ -714,6 +758,7 @@ json.dump(dict(albert_config, num_hidden_layers=4, num_hidden_groups=2, architec
           open(os.path.join("albert-classifier", "config.json"), "w"), indent=2)
 json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
            "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, open(os.path.join("albert-classifier", "expected.json"), "w"))
+export_task_onnx("albert-classifier", "albert.", grouped, head, lambda o, m, M: M("classifier")(o[1]), ids, 0, types=types)
 albert_folder("albert-classifier")
 
 # AlbertForMaskedLM (albert-mlm/) on the albert/ encoder without its pooler; the decoder is stored as predictions.decoder.weight (the
@@ -802,7 +847,7 @@ class DebertaV2(nn.Module):
             p2c_pos = torch.clamp(-log_bucket(rel, self.span, self.max_rel) + self.span, 0, 2 * self.span - 1)  # as DeBERTa gathers it
             p2c = torch.gather(k @ pq.transpose(-1, -2), -1, p2c_pos.expand(B, H, T, T)).transpose(-1, -2)
             scores = scores + (c2p + p2c) / scale
-            p = torch.softmax(scores.masked_fill(~allowed, torch.finfo(torch.float64).min), -1).masked_fill(~allowed, 0)
+            p = torch.softmax(scores.masked_fill(~allowed, torch.finfo(scores.dtype).min), -1).masked_fill(~allowed, 0)
             c = (p @ v).transpose(1, 2).reshape(B, T, D)
             a = l.attention.output.LayerNorm(l.attention.output.dense(c) + x)
             x = l.output.LayerNorm(l.output.dense(gelu(l.intermediate.dense(a))) + a)
@@ -842,6 +887,7 @@ def context_pooler_classifier_folder(name, make_model, model_seed, head_seed, co
                 dict(config, architectures=[architecture], id2label={str(i): l for i, l in enumerate(labels)}, label2id={l: i for i, l in enumerate(labels)}),
                 {"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(ids).tolist(),
                     "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
+    export_task_onnx(name, "deberta.", model, head, lambda o, m, M: M("classifier")(gelu(M("pooler.dense")(o[0][:, 0]))), ids, 0)
 
 
 rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=g)).to(torch.float32).to(torch.float64)
@@ -973,6 +1019,9 @@ task_folder("modernbert-classifier", "model.", cls_model, head,
             {"input_ids": modernbert_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(modernbert_ids).tolist(),
                 "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
 open(os.path.join("modernbert-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+modernbert_head = lambda x, M: M("head.norm")(gelu(M("head.dense")(x)))  # ModernBertPredictionHead
+export_task_onnx("modernbert-classifier", "model.", cls_model, head,
+                 lambda o, m, M: M("classifier")(modernbert_head((o[0] * m.unsqueeze(-1)).sum(1) / m.sum(1, keepdim=True), M)), modernbert_ids, 0)
 
 g = torch.Generator().manual_seed(44)
 lm = {"head.dense.weight": rnd(D, D), "head.norm.weight": 1 + rnd(D, s=0.2), "decoder.bias": rnd(V, s=0.1)}
@@ -2097,6 +2146,8 @@ task_folder("modernbert-token-classifier", "model.", tok_model, {k: v.detach() f
             {"input_ids": modernbert_ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(modernbert_ids).tolist(), "labels": labels.tolist(),
              "logits": r(logits.detach()), "loss": float(loss), "grads": grads})
 open(os.path.join("modernbert-token-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+export_task_onnx("modernbert-token-classifier", "model.", tok_model, {k: v.detach() for k, v in tok_head.items()},
+                 lambda o, m, M: M("classifier")(modernbert_head(o[0], M)), modernbert_ids, 0, per_token=True)
 
 # Question answerers as Hugging Face's *ForQuestionAnswering save them (modeling_bert.py's BertForQuestionAnswering:
 # BertModel without its pooler, then `qa_outputs` [2, d] at every position, no dropout; start logits = output 0, end =
@@ -2166,3 +2217,6 @@ task_folder("modernbert-qa", "model.", qa_model, {k: v.detach() for k, v in qa_h
              "train_input_ids": train_ids.tolist(), "train_token_type_ids": torch.zeros_like(train_ids).tolist(), "positions": positions.tolist(),
              "loss": float(loss), "grads": grads})
 open(os.path.join("modernbert-qa", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+export_task_onnx("modernbert-qa", "model.", qa_model, {k: v.detach() for k, v in qa_head.items()},
+                 lambda o, m, M: tuple(x.squeeze(-1) for x in M("classifier")(modernbert_head(o[0], M)).split(1, dim=-1)), modernbert_ids, 0,
+                 outputs=("start_logits", "end_logits"), per_token=True)
