@@ -15,16 +15,17 @@ internal static class AnswerCommand
         var maxTokens = CliOption.OptionalInt("--max-tokens", "With a Hugging Face folder: a window's length, question and context together (default 384, or the model's positions if fewer); longer contexts are read in overlapping windows");
         var int8 = CliOption.Int8();
         var noAnswer = new Option<bool>("--allow-no-answer") { Description = "Rank \"no answer\" (an empty text) among the answers, for a reader trained on contexts that may hold none (SQuAD 2.0)" };
+        var threshold = CliOption.OptionalNumber("--no-answer-threshold", "Rank \"no answer\" above an answer only when ln(its score / the answer's) is above this (implies --allow-no-answer; evaluate --allow-no-answer finds one; default: the model's, 0)");
         var runtime = new OnnxRuntimeFlags();
         var command = new Command("answer", "Answer questions from a context (extractive question answering); prints each question's best answers with their offsets and scores as JSON")
-            { model, question, context, file, contextCol, questionCol, topK, maxTokens, int8, noAnswer };
+            { model, question, context, file, contextCol, questionCol, topK, maxTokens, int8, noAnswer, threshold };
         runtime.AddTo(command);
         command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(question), r.GetValue(context), r.GetValue(file), r.GetValue(contextCol), r.GetValue(questionCol),
-            r.GetValue(topK), r.GetValue(maxTokens), r.GetValue(int8), r.GetValue(noAnswer), runtime.Read(r, r.GetValue(int8))));
+            r.GetValue(topK), r.GetValue(maxTokens), r.GetValue(int8), r.GetValue(noAnswer), (float?)r.GetValue(threshold), runtime.Read(r, r.GetValue(int8))));
         return command;
     }
 
-    private static int Run(string modelPath, string? question, string? context, string? file, string? contextCol, string? questionCol, int? topK, int? maxTokens, bool int8, bool noAnswer, OnnxExecutionOptions? execution)
+    private static int Run(string modelPath, string? question, string? context, string? file, string? contextCol, string? questionCol, int? topK, int? maxTokens, bool int8, bool noAnswer, float? threshold, OnnxExecutionOptions? execution)
     {
         if ((file is null) == (question is null && context is null)) throw new UsageException("Give --question and --context, or --file.");
         if (file is null && (question is null || context is null)) throw new UsageException($"{(question is null ? "--question" : "--context")} is missing: a question needs both --question and --context.");
@@ -34,6 +35,7 @@ internal static class AnswerCommand
         var reader = ModelFile.PositionModel(modelPath, maxTokens, ModelFile.ReaderFolder,
             "question answerer; train one with train --task qa, or give a Hugging Face *ForQuestionAnswering folder");
         if (noAnswer) reader = reader.WithNoAnswer(true);
+        if (threshold is { } t) reader = reader.WithNoAnswerThreshold(t);
         if (int8) reader = reader.WithInt8Inference();
         if (execution is not null) reader = reader.UseOnnxRuntime(execution);
         using var session = execution is null ? null : reader; // releases ONNX Runtime's session

@@ -11,16 +11,19 @@ internal static class EvaluateCommand
         var text2Col = CliOption.Text("--text2-col", "Second text column of a pair model (default: the column after the first text)");
         var labelCol = CliOption.Text("--label-col", "Label column (default: the second, or the first that is not a text column)");
         var int8 = CliOption.Int8();
+        var noAnswer = new Option<bool>("--allow-no-answer") { Description = "With a question answerer: rank \"no answer\" among its answers (a reader saved with it does) and report SQuAD 2.0's best no-answer thresholds on this data" };
         var command = new Command("evaluate", "Accuracy, AUC, F1 (binary), micro/macro accuracy and log-loss (multiclass), RMSE, MAE, R², Pearson and Spearman (regression), entity precision, recall, F1 and tag accuracy (a tagger), or SQuAD's exact match and F1 (a question answerer: context, question and answer columns) as JSON")
-            { model, test, textCol, text2Col, labelCol, int8 };
-        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(test)!, r.GetValue(textCol), r.GetValue(text2Col), r.GetValue(labelCol), r.GetValue(int8)));
+            { model, test, textCol, text2Col, labelCol, int8, noAnswer };
+        command.SetAction(r => Run(r.GetValue(model)!, r.GetValue(test)!, r.GetValue(textCol), r.GetValue(text2Col), r.GetValue(labelCol), r.GetValue(int8), r.GetValue(noAnswer)));
         return command;
     }
 
-    private static int Run(string modelPath, string testPath, string? textCol, string? text2Col, string? labelCol, bool int8)
+    private static int Run(string modelPath, string testPath, string? textCol, string? text2Col, string? labelCol, bool int8, bool noAnswer)
     {
         var ml = new MLContext(seed: 0);
         var model = ModelFile.Load(ml, modelPath, out var schema);
+        if (noAnswer && !TransformerModel.Parts(model).OfType<QuestionAnswering.QuestionAnsweringTransformer>().Any())
+            throw new UsageException($"--allow-no-answer: model '{modelPath}' is not a question answerer.");
         if (TransformerModel.Parts(model).OfType<Similarity.SentenceSimilarityTransformer>().FirstOrDefault() is { } bi)
             return RunBiEncoder(ml, model, bi, modelPath, testPath, textCol, text2Col, labelCol);
         if (int8) model = ModelFile.WithInt8(model);
@@ -32,8 +35,20 @@ internal static class EvaluateCommand
             var questions = TsvData.LoadQuestions(ml, testPath, textCol, text2Col, labelCol, null, needAnswers: true);
             var renamed = ml.Transforms.CopyColumns(reader.ContextColumnName, DefaultColumnNames.Context)
                 .Append(ml.Transforms.CopyColumns(reader.QuestionColumnName, DefaultColumnNames.Question)).Fit(questions).Transform(questions);
+            if (noAnswer) reader = reader.WithNoAnswer(true);
             var m = reader.Evaluate(renamed, DefaultColumnNames.TrainingAnswer);
-            Console.WriteLine(new JsonObject { ["exact_match"] = Math.Round(m.ExactMatch, 4), ["f1"] = Math.Round(m.F1, 4), ["questions"] = m.Questions }.ToJsonString());
+            var scores = new JsonObject { ["exact_match"] = Math.Round(m.ExactMatch, 4), ["f1"] = Math.Round(m.F1, 4), ["questions"] = m.Questions };
+            if (reader.AllowNoAnswer)
+            {
+                // SQuAD 2.0's evaluation's best thresholds on this data (answer --no-answer-threshold takes one).
+                var best = reader.TuneNoAnswerThreshold(renamed, DefaultColumnNames.TrainingAnswer);
+                scores["no_answer_threshold"] = reader.NoAnswerThreshold;
+                scores["best_exact_match"] = Math.Round(best.BestExactMatch, 4);
+                scores["best_exact_match_threshold"] = best.BestExactMatchThreshold;
+                scores["best_f1"] = Math.Round(best.BestF1, 4);
+                scores["best_f1_threshold"] = best.BestF1Threshold;
+            }
+            Console.WriteLine(scores.ToJsonString());
             return 0;
         }
         var classifier = ModelFile.Classifier(model, modelPath);

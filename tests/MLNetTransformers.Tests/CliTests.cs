@@ -499,6 +499,26 @@ public sealed class CliTests : IDisposable
         Assert.True(evaluated.Code == 0, evaluated.Err);
         Assert.True(LastJson(evaluated.Out)["exact_match"]!.GetValue<double>() > 0.9, evaluated.Out);
         Assert.Equal(400, LastJson(evaluated.Out)["questions"]!.GetValue<int>());
+        Assert.Null(LastJson(evaluated.Out)["best_f1"]);
+        // With "no answer" ranked, SQuAD 2.0's best thresholds on the data too; answer takes a threshold, which ranks "no
+        // answer" first when it is below every ratio and never first when above.
+        var tuned = Run("evaluate", "--model", model, "--test", train, "--allow-no-answer");
+        Assert.True(tuned.Code == 0, tuned.Err);
+        var thresholds = LastJson(tuned.Out);
+        Assert.Equal(0f, thresholds["no_answer_threshold"]!.GetValue<float>());
+        Assert.True(thresholds["best_f1"]!.GetValue<double>() >= thresholds["f1"]!.GetValue<double>(), tuned.Out);
+        Assert.True(thresholds["best_exact_match"]!.GetValue<double>() >= thresholds["exact_match"]!.GetValue<double>(), tuned.Out);
+        float bestF1At = thresholds["best_f1_threshold"]!.GetValue<float>();
+        Assert.True(float.IsFinite(bestF1At), tuned.Out);
+        string FirstText(string threshold) => LastJson(Run("answer", "--model", model, "--question", "i hated", "--context", "the plot was great and dull",
+            "--no-answer-threshold", threshold).Out)["answers"]!.AsArray()[0]!["text"]!.GetValue<string>();
+        Assert.Equal("", FirstText("-1e30"));
+        Assert.Equal("dull", FirstText("1e30"));
+        var classifier = Run("evaluate", "--model", Path.Combine(AppContext.BaseDirectory, "Fixtures", "pretrained", "bert-classifier"), "--test", train, "--allow-no-answer");
+        Assert.Equal(2, classifier.Code);
+        Assert.Contains("--allow-no-answer: model", classifier.Err);
+        Assert.Single(classifier.Err.Trim().Split('\n'));
+        Assert.Equal(2, Run("answer", "--model", model, "--question", "i hated", "--context", "the plot", "--no-answer-threshold", "NaN").Code);
         var export = Run("export-hf", "--model", model, "--out", exported);
         Assert.True(export.Code == 0, export.Err);
         Assert.Contains("BertForQuestionAnswering", File.ReadAllText(Path.Combine(exported, "config.json")));

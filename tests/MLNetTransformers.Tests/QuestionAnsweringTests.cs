@@ -296,6 +296,91 @@ public class QuestionAnsweringTests
         Assert.Throws<ArgumentException>(() => Metrics.QuestionAnsweringMetrics.Compute([["a"]], ["a", "b"]));
     }
 
+    // SQuAD 2.0's find_best_thresh against every threshold tried by brute force: "no answer" where the score is above τ;
+    // the best exact match and F1 over τ in {Lowest} and the scores themselves, the lowest τ of a tie. Scores with ties,
+    // −∞ and NaN (never "no answer") and +∞ (always), answers right, partly right, wrong and empty.
+    [Fact]
+    public void NoAnswerThresholds_AreTheBestOfEveryThreshold()
+    {
+        string[] texts = ["denver broncos", "broncos", "santa clara", ""];
+        Gen.Int[0, 10_000].Sample(seed =>
+        {
+            var rng = new Random(seed);
+            int n = rng.Next(1, 12);
+            var gold = Enumerable.Range(0, n).Select(_ => (IReadOnlyList<string>)[texts[rng.Next(texts.Length)]]).ToArray();
+            var answers = Enumerable.Range(0, n).Select(_ => texts[rng.Next(texts.Length)]).ToArray();
+            float[] pool = [-2f, -0.5f, 0f, 0.5f, 1.25f, float.NegativeInfinity, float.PositiveInfinity, float.NaN];
+            var scores = Enumerable.Range(0, n).Select(_ => pool[rng.Next(pool.Length)]).ToArray();
+            var found = Metrics.NoAnswerThresholds.Find(gold, answers, scores);
+            (double, float) Brute(Func<Metrics.QuestionAnsweringMetrics, double> metric)
+            {
+                var candidates = scores.Where(float.IsFinite).Append(Metrics.NoAnswerThresholds.Lowest).Distinct().OrderBy(t => t);
+                var (best, at) = (double.MinValue, 0f);
+                foreach (float t in candidates)
+                {
+                    double m = metric(Metrics.QuestionAnsweringMetrics.Compute(gold, answers.Select((a, i) => scores[i] > t ? "" : a).ToArray()));
+                    if (m > best + 1e-12) (best, at) = (m, t);
+                }
+                return (best, at);
+            }
+            Assert.Equal(Brute(m => m.ExactMatch), (found.BestExactMatch, found.BestExactMatchThreshold));
+            var (f1, f1At) = Brute(m => m.F1);
+            Assert.Equal(f1, found.BestF1, 10);
+            Assert.Equal(f1At, found.BestF1Threshold);
+            Assert.Equal(n, found.Questions);
+        }, iter: 300);
+        Assert.Throws<ArgumentException>(() => Metrics.NoAnswerThresholds.Find([["a"]], ["a"], [0f, 1f]));
+        Assert.Contains("Question 0 has no gold answer", Assert.Throws<ArgumentException>(() => Metrics.NoAnswerThresholds.Find([[]], ["a"], [0f])).Message);
+    }
+
+    // A reader's threshold places "no answer" by ln(p(no answer) / p(answer)): just below the best answer's ratio it is the
+    // first answer, just above it the best span is, and the other answers and every score stay as they were. Tuned on
+    // questions with known answers, the exact match and F1 the tuning reports are what Evaluate scores at its thresholds,
+    // and no other threshold scores better. The threshold is saved with the reader.
+    [Fact]
+    public void NoAnswerThreshold_PlacesNoAnswerByItsLogRatio_AndTunesToWhatEvaluateScores()
+    {
+        var ml = new MLContext(seed: 1);
+        var reader = QuestionAnsweringTransformer.FromHuggingFaceFolder(Fixture("bert-qa"), maxTokens: 24, allowNoAnswer: true);
+        Assert.Equal(0f, reader.NoAnswerThreshold);
+        var rows = Reading(60, 21, noBlame: 0.35);
+        foreach (var row in rows.Take(12))
+        {
+            var all = reader.Predict(row.Question, row.Context, 100);
+            var none = all.Single(a => a.Text.Length == 0);
+            var spans = all.Where(a => a.Text.Length > 0).ToList();
+            double ratio = Math.Log(none.Score) - Math.Log(spans[0].Score);
+            var below = reader.WithNoAnswerThreshold((float)ratio - 0.01f).Predict(row.Question, row.Context, 100);
+            var above = reader.WithNoAnswerThreshold((float)ratio + 0.01f).Predict(row.Question, row.Context, 100);
+            Assert.Equal("", below[0].Text);
+            Assert.Equal(spans[0], above[0]);
+            Assert.Equal(spans, below.Where(a => a.Text.Length > 0));
+            Assert.Equal(spans, above.Where(a => a.Text.Length > 0));
+            Assert.Equal(none.Score, above.Single(a => a.Text.Length == 0).Score);
+        }
+        var view = ml.Data.LoadFromEnumerable(rows);
+        var tuned = reader.TuneNoAnswerThreshold(view);
+        Assert.Equal(rows.Length, tuned.Questions);
+        Assert.Equal(tuned.BestF1, reader.WithNoAnswerThreshold(tuned.BestF1Threshold).Evaluate(view).F1, 10);
+        Assert.Equal(tuned.BestExactMatch, reader.WithNoAnswerThreshold(tuned.BestExactMatchThreshold).Evaluate(view).ExactMatch, 10);
+        foreach (float t in new[] { -5f, -1f, 0f, 0.5f, 1f, 5f, Metrics.NoAnswerThresholds.Lowest })
+            Assert.True(reader.WithNoAnswerThreshold(t).Evaluate(view).F1 <= tuned.BestF1 + 1e-12, $"threshold {t}");
+        // "No answer" everywhere (the lowest threshold) scores the share of questions without one.
+        Assert.Equal(rows.Count(r => r.AnswerIndex < 0) / (double)rows.Length, reader.WithNoAnswerThreshold(Metrics.NoAnswerThresholds.Lowest).Evaluate(view).ExactMatch, 10);
+        Assert.Throws<ArgumentOutOfRangeException>(() => reader.WithNoAnswerThreshold(float.NaN));
+        Assert.Throws<ArgumentOutOfRangeException>(() => reader.WithNoAnswerThreshold(float.PositiveInfinity));
+        string path = Path.Combine(Directory.CreateTempSubdirectory("reader-threshold").FullName, "model.mlnt");
+        try
+        {
+            var set = reader.WithNoAnswerThreshold(tuned.BestF1Threshold).WithInt8Inference();
+            Assert.Equal(tuned.BestF1Threshold, set.NoAnswerThreshold);
+            TransformerModel.Save(ml, set, view.Schema, path);
+            var reloaded = TransformerModel.Parts(TransformerModel.Load(new MLContext(seed: 2), path, out _)).OfType<QuestionAnsweringTransformer>().Single();
+            Assert.Equal((true, tuned.BestF1Threshold), (reloaded.AllowNoAnswer, reloaded.NoAnswerThreshold));
+        }
+        finally { Directory.Delete(Path.GetDirectoryName(path)!, recursive: true); }
+    }
+
     // Any question and context answer without error: every answer is a piece of the context as written (no space at its
     // ends), scores in (0, 1] best first, whatever the characters (controls, surrogates, accents, CJK, punctuation) and lengths.
     [Theory]

@@ -25,11 +25,24 @@ public sealed partial record QuestionAnsweringMetrics(double ExactMatch, double 
         for (int i = 0; i < gold.Count; i++)
         {
             if (gold[i].Count == 0) throw new ArgumentException($"Question {i} has no gold answer.");
-            var answer = Normalize(predicted[i] ?? "");
-            exact += gold[i].Any(g => Normalize(g) == answer) ? 1 : 0;
-            f1 += gold[i].Max(g => WordF1(answer, Normalize(g)));
+            exact += ExactMatchOf(gold[i], predicted[i] ?? "");
+            f1 += F1Of(gold[i], predicted[i] ?? "");
         }
         return gold.Count == 0 ? new QuestionAnsweringMetrics(0, 0, 0) : new QuestionAnsweringMetrics(exact / gold.Count, f1 / gold.Count, gold.Count);
+    }
+
+    // One question's exact match (1 or 0) and F1, each the best over its gold answers.
+    internal static double ExactMatchOf(IReadOnlyList<string> gold, string predicted)
+    {
+        var answer = Normalize(predicted);
+        return gold.Any(g => Normalize(g) == answer) ? 1 : 0;
+    }
+
+    internal static double F1Of(IReadOnlyList<string> gold, string predicted)
+    {
+        if (gold.Count == 0) throw new ArgumentException("A question has no gold answer.");
+        var answer = Normalize(predicted);
+        return gold.Max(g => WordF1(answer, Normalize(g)));
     }
 
     /// <summary>SQuAD's normalize_answer: lower case, ASCII punctuation dropped, the words a, an and the dropped, words joined by single spaces.</summary>

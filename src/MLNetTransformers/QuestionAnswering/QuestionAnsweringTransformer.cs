@@ -27,16 +27,16 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     static string IModelPartLoader<QuestionAnsweringTransformer>.Kind => "question_answerer";
 
     private sealed record QuestionAnswererRecord(string Tokenizer, string Checkpoint, string Context, string Question, string Answer, string Score,
-        int TopK, int MaxAnswerTokens, int MaxQuestionTokens, int DocumentStride, bool AllowNoAnswer, string? TrainingAnswer);
+        int TopK, int MaxAnswerTokens, int MaxQuestionTokens, int DocumentStride, bool AllowNoAnswer, string? TrainingAnswer, float NoAnswerThreshold = 0f);
 
     object IModelPart.SavePart(ModelPartWriter w) => new QuestionAnswererRecord(w.Tokenizer(Tokenizer), w.Checkpoint(Model), ContextColumnName, QuestionColumnName,
-        AnswerColumnName, ScoreColumnName, TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride, AllowNoAnswer, TrainingAnswerColumnName);
+        AnswerColumnName, ScoreColumnName, TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride, AllowNoAnswer, TrainingAnswerColumnName, NoAnswerThreshold);
 
     static ITransformer IModelPartLoader<QuestionAnsweringTransformer>.LoadPart(ModelPartReader r)
     {
         var rec = r.Record<QuestionAnswererRecord>();
         return new QuestionAnsweringTransformer(r.Tokenizer(rec.Tokenizer), r.Checkpoint<TransformerQuestionAnswerer>(rec.Checkpoint), rec.Context, rec.Question, rec.Answer,
-            rec.Score, rec.TopK, rec.MaxAnswerTokens, rec.MaxQuestionTokens, rec.DocumentStride, rec.AllowNoAnswer) { TrainingAnswerColumnName = rec.TrainingAnswer };
+            rec.Score, rec.TopK, rec.MaxAnswerTokens, rec.MaxQuestionTokens, rec.DocumentStride, rec.AllowNoAnswer, rec.NoAnswerThreshold) { TrainingAnswerColumnName = rec.TrainingAnswer };
     }
 
     private readonly ReplicaPool<TransformerQuestionAnswerer> _replicas;
@@ -53,10 +53,15 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     /// <param name="maxQuestionTokens">The question is cut to this many tokens (and half a window).</param>
     /// <param name="documentStride">The most tokens two windows of a long context share.</param>
     /// <param name="allowNoAnswer">Rank "no answer" (an empty text) among the answers, scored by the [CLS] token's start and end probabilities (SQuAD 2.0).</param>
+    /// <param name="noAnswerThreshold">
+    /// With <paramref name="allowNoAnswer"/>: "no answer" ranks above an answer only when ln(its score / the answer's) is
+    /// above this (transformers' <c>null_score_diff_threshold</c>; 0 = by score alone); <see cref="TuneNoAnswerThreshold"/> finds one.
+    /// </param>
     public QuestionAnsweringTransformer(TextTokenizer tokenizer, TransformerQuestionAnswerer model, string contextColumnName = DefaultColumnNames.Context,
         string questionColumnName = DefaultColumnNames.Question, string answerColumnName = DefaultColumnNames.Answer, string scoreColumnName = DefaultColumnNames.Score,
-        int topK = 3, int maxAnswerTokens = 30, int maxQuestionTokens = 64, int documentStride = 128, bool allowNoAnswer = false)
+        int topK = 3, int maxAnswerTokens = 30, int maxQuestionTokens = 64, int documentStride = 128, bool allowNoAnswer = false, float noAnswerThreshold = 0f)
     {
+        if (!float.IsFinite(noAnswerThreshold)) throw new ArgumentOutOfRangeException(nameof(noAnswerThreshold), noAnswerThreshold, "The no-answer threshold must be a finite number.");
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentNullException.ThrowIfNull(model);
         PretrainedEncoder.RequireReads(model.Config, tokenizer);
@@ -65,7 +70,7 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
             if (value <= 0) throw new ArgumentOutOfRangeException(name, value, $"{name} must be positive.");
         ArgumentOutOfRangeException.ThrowIfNegative(documentStride);
         (Tokenizer, Model, ContextColumnName, QuestionColumnName, AnswerColumnName, ScoreColumnName) = (tokenizer, model, contextColumnName, questionColumnName, answerColumnName, scoreColumnName);
-        (TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride, AllowNoAnswer) = (topK, maxAnswerTokens, maxQuestionTokens, documentStride, allowNoAnswer);
+        (TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride, AllowNoAnswer, NoAnswerThreshold) = (topK, maxAnswerTokens, maxQuestionTokens, documentStride, allowNoAnswer, noAnswerThreshold);
         _replicas = new ReplicaPool<TransformerQuestionAnswerer>(model.Copy);
     }
 
@@ -76,7 +81,8 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     }
 
     private QuestionAnsweringTransformer(QuestionAnsweringTransformer source) : this(source.Tokenizer, source.Model, source.ContextColumnName, source.QuestionColumnName,
-        source.AnswerColumnName, source.ScoreColumnName, source.TopK, source.MaxAnswerTokens, source.MaxQuestionTokens, source.DocumentStride, source.AllowNoAnswer)
+        source.AnswerColumnName, source.ScoreColumnName, source.TopK, source.MaxAnswerTokens, source.MaxQuestionTokens, source.DocumentStride, source.AllowNoAnswer,
+        source.NoAnswerThreshold)
     {
         (TrainingAnswerColumnName, TrainingSummary, IsInt8) = (source.TrainingAnswerColumnName, source.TrainingSummary, true);
         _replicas = new ReplicaPool<TransformerQuestionAnswerer>(() =>
@@ -98,13 +104,38 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     public QuestionAnsweringTransformer WithNoAnswer(bool allow)
     {
         if (allow == AllowNoAnswer) return this;
-        var copy = Copy(allow, Backend);
+        var copy = Copy(allow, NoAnswerThreshold, Backend);
         return IsInt8 ? copy.WithInt8Inference() : copy;
     }
 
+    /// <summary>
+    /// The same reader ranking "no answer" among its answers with <paramref name="threshold"/> (<see cref="NoAnswerThreshold"/>;
+    /// int8 and backend kept): the best of <see cref="TuneNoAnswerThreshold"/>'s, say.
+    /// </summary>
+    /// <param name="threshold">"No answer" ranks above an answer only when ln(its score / the answer's) is above this.</param>
+    /// <example>
+    /// <code>
+    /// var thresholds = reader.TuneNoAnswerThreshold(validation);   // questions with known answers, some with none
+    /// reader = reader.WithNoAnswerThreshold(thresholds.BestF1Threshold);
+    /// </code>
+    /// </example>
+    public QuestionAnsweringTransformer WithNoAnswerThreshold(float threshold)
+    {
+        if (!float.IsFinite(threshold)) throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "The no-answer threshold must be a finite number.");
+        var copy = Copy(true, threshold, Backend);
+        return IsInt8 ? copy.WithInt8Inference() : copy;
+    }
+
+    /// <summary>
+    /// With <see cref="AllowNoAnswer"/>: "no answer" ranks above an answer only when ln(its score / the answer's) is above
+    /// this, the [CLS] token's start and end logits less the answer's in the window that scored both (transformers'
+    /// <c>null_score_diff_threshold</c>); 0 = by score alone.
+    /// </summary>
+    public float NoAnswerThreshold { get; }
+
     // This reader's settings, "no answer" and backend as given, in float.
-    private QuestionAnsweringTransformer Copy(bool allowNoAnswer, TokenClassification.ITokenLogitsBackend? backend) =>
-        new(Tokenizer, Model, ContextColumnName, QuestionColumnName, AnswerColumnName, ScoreColumnName, TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride, allowNoAnswer)
+    private QuestionAnsweringTransformer Copy(bool allowNoAnswer, float threshold, TokenClassification.ITokenLogitsBackend? backend) =>
+        new(Tokenizer, Model, ContextColumnName, QuestionColumnName, AnswerColumnName, ScoreColumnName, TopK, MaxAnswerTokens, MaxQuestionTokens, DocumentStride, allowNoAnswer, threshold)
         { TrainingAnswerColumnName = TrainingAnswerColumnName, TrainingSummary = TrainingSummary, Backend = backend };
 
     /// <summary>Whether this reader runs int8 (<see cref="WithInt8Inference"/>).</summary>
@@ -115,7 +146,7 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
 
     /// <summary>The same reader computing its logits with <paramref name="backend"/> (null = the managed engine, in float).</summary>
     /// <param name="backend">The backend: logits [batch, sequence, 2], start then end; null = the managed engine.</param>
-    public QuestionAnsweringTransformer WithBackend(TokenClassification.ITokenLogitsBackend? backend) => Copy(AllowNoAnswer, backend);
+    public QuestionAnsweringTransformer WithBackend(TokenClassification.ITokenLogitsBackend? backend) => Copy(AllowNoAnswer, NoAnswerThreshold, backend);
 
     /// <summary>Releases the <see cref="Backend"/> (an ONNX Runtime session) when it holds one.</summary>
     public void Dispose() => (Backend as IDisposable)?.Dispose();
@@ -203,7 +234,34 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     /// (and [CLS] with <paramref name="noAnswer"/>), each span of words scored by its best token span, "no answer" by its
     /// smallest [CLS] score over the windows.
     /// </summary>
-    internal static List<ExtractedAnswer>[] Answers(Func<TokenBatch, float[]> logitsOf, AnswerWindows windows, int topK, int maxAnswerTokens, bool noAnswer)
+    internal static List<ExtractedAnswer>[] Answers(Func<TokenBatch, float[]> logitsOf, AnswerWindows windows, int topK, int maxAnswerTokens, bool noAnswer,
+        float threshold = 0f)
+    {
+        var best = SpanScores(logitsOf, windows, maxAnswerTokens, noAnswer);
+        return best.Select((found, row) =>
+        {
+            var words = windows.Contexts[row];
+            var ranked = found.Where(p => p.Key != NoAnswer).OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p => p.Key.Item2)
+                .Select(p =>
+                {
+                    int from = words.Starts[p.Key.Item1], to = words.End(p.Key.Item2);
+                    return new ExtractedAnswer(words.Text[from..to], from, to, p.Value);
+                }).ToList();
+            if (found.TryGetValue(NoAnswer, out float none))
+            {
+                // Before the first answer it beats: the answers are best first, so the ratios grow along them.
+                int at = ranked.FindIndex(a => NoAnswerScore(none, a.Score) > threshold);
+                ranked.Insert(at < 0 ? ranked.Count : at, new ExtractedAnswer("", 0, 0, none));
+            }
+            return ranked.Take(topK).ToList();
+        }).ToArray();
+    }
+
+    // ln(p(no answer) / p(answer)), which a threshold compares (NaN when both are 0: never "no answer").
+    private static float NoAnswerScore(float none, float answer) => (float)(Math.Log(none) - Math.Log(answer));
+
+    // Each row's spans of words (and "no answer") with their best scores over the windows.
+    private static Dictionary<(int, int), float>[] SpanScores(Func<TokenBatch, float[]> logitsOf, AnswerWindows windows, int maxAnswerTokens, bool noAnswer)
     {
         const int bs = 16;
         var tokens = windows.Tokens;
@@ -244,22 +302,13 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
                     }
             }
         }
-        return best.Select((found, row) =>
-        {
-            var words = windows.Contexts[row];
-            return found.OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p => p.Key.Item2).Take(topK).Select(p =>
-            {
-                if (p.Key == NoAnswer) return new ExtractedAnswer("", 0, 0, p.Value);
-                int from = words.Starts[p.Key.Item1], to = words.End(p.Key.Item2);
-                return new ExtractedAnswer(words.Text[from..to], from, to, p.Value);
-            }).ToList();
-        }).ToArray();
+        return best;
     }
 
     // This reader's answers to the windows' rows: through the backend, or a replica of the model (one for all the windows).
-    private List<ExtractedAnswer>[] Answers(AnswerWindows windows, int topK) => Backend is { } backend
-        ? Answers(backend.Logits, windows, topK, MaxAnswerTokens, AllowNoAnswer)
-        : _replicas.Use(m => Answers(b => m.Forward(b), windows, topK, MaxAnswerTokens, AllowNoAnswer));
+    private List<ExtractedAnswer>[] Answers(AnswerWindows windows, int topK, bool? noAnswer = null) => Backend is { } backend
+        ? Answers(backend.Logits, windows, topK, MaxAnswerTokens, noAnswer ?? AllowNoAnswer, NoAnswerThreshold)
+        : _replicas.Use(m => Answers(b => m.Forward(b), windows, topK, MaxAnswerTokens, noAnswer ?? AllowNoAnswer, NoAnswerThreshold));
 
     // "No answer" among the spans of words.
     private static readonly (int, int) NoAnswer = (-1, -1);
@@ -284,13 +333,43 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     /// <param name="answerColumnName">The gold answers: text, or a vector of text for several per question (an empty text: the context holds none); null = the column the model was trained on, else <c>TrainingAnswer</c>.</param>
     public Metrics.QuestionAnsweringMetrics Evaluate(IDataView data, string? answerColumnName = null)
     {
+        var (gold, windows) = Evaluation(data, answerColumnName);
+        var answers = Answers(windows, 1);
+        return Metrics.QuestionAnsweringMetrics.Compute(gold, answers.Select(a => a.Count > 0 ? a[0].Text : "").ToArray());
+    }
+
+    /// <summary>
+    /// The "no answer" thresholds (<see cref="NoAnswerThreshold"/>) that score best on questions with known answers, some
+    /// of whose contexts hold none, as SQuAD 2.0's evaluation finds them (its best exact match and best F1, each with its
+    /// threshold); then <see cref="WithNoAnswerThreshold"/>. Tune on data held out from training and report on other data.
+    /// </summary>
+    /// <param name="data">Questions, contexts and gold answers (an empty text: the context holds none).</param>
+    /// <param name="answerColumnName">The gold answers; null = the column the model was trained on, else <c>TrainingAnswer</c>.</param>
+    public Metrics.NoAnswerThresholds TuneNoAnswerThreshold(IDataView data, string? answerColumnName = null)
+    {
+        var (gold, windows) = Evaluation(data, answerColumnName);
+        // Every answer with "no answer" placed by score alone: the best answer is the first that is not "no answer".
+        var ranked = Answers(windows, int.MaxValue, noAnswer: true);
+        var answers = new string[ranked.Length];
+        var scores = new float[ranked.Length];
+        for (int i = 0; i < ranked.Length; i++)
+        {
+            // Spans hold words, so "no answer" is the only empty text (absent, as every answer, when the context has no words).
+            var none = ranked[i].FirstOrDefault(a => a.Text.Length == 0);
+            var best = ranked[i].FirstOrDefault(a => a.Text.Length > 0);
+            (answers[i], scores[i]) = best is null || none is null ? ("", float.PositiveInfinity) : (best.Text, NoAnswerScore(none.Score, best.Score));
+        }
+        return Metrics.NoAnswerThresholds.Find(gold, answers, scores);
+    }
+
+    // Gold answers and the windows of the questions and contexts of `data`.
+    private (List<IReadOnlyList<string>> Gold, AnswerWindows Windows) Evaluation(IDataView data, string? answerColumnName)
+    {
         ArgumentNullException.ThrowIfNull(data);
         string column = answerColumnName ?? TrainingAnswerColumnName ?? DefaultColumnNames.TrainingAnswer;
         var (questions, contexts) = QuestionAnsweringTrainer.ReadTexts(data, QuestionColumnName, ContextColumnName, "evaluation data");
         var gold = QuestionAnsweringTrainer.ReadGoldAnswers(data, column);
-        var windows = new AnswerWindows(Tokenizer, questions, contexts, MaxQuestionTokens, DocumentStride);
-        var answers = Answers(windows, 1);
-        return Metrics.QuestionAnsweringMetrics.Compute(gold, answers.Select(a => a.Count > 0 ? a[0].Text : "").ToArray());
+        return (gold, new AnswerWindows(Tokenizer, questions, contexts, MaxQuestionTokens, DocumentStride));
     }
 
     /// <inheritdoc/>
