@@ -78,7 +78,9 @@ public class QuestionAnswererTests
     [Theory]
     [InlineData("bert", "\"hidden_dropout_prob\": 0.1, \"classifier_dropout\": 0.3", 0.3f, 0f)] // BertForTokenClassification: classifier_dropout; BertForQuestionAnswering: none
     [InlineData("roberta", "\"hidden_dropout_prob\": 0.1", 0.1f, 0f)]
-    [InlineData("distilbert", "\"dropout\": 0.1, \"seq_classif_dropout\": 0.2", 0.1f, 0.1f)] // dropout (not seq_classif_dropout); qa_dropout taken as dropout
+    [InlineData("distilbert", "\"dropout\": 0.1, \"seq_classif_dropout\": 0.2", 0.1f, 0.1f)] // dropout (not seq_classif_dropout); qa_dropout's default 0.1
+    [InlineData("distilbert", "\"dropout\": 0.1, \"qa_dropout\": 0.25", 0.1f, 0.25f)] // DistilBertForQuestionAnswering: qa_dropout
+    [InlineData("distilbert", "\"dropout\": 0.3", 0.3f, 0.1f)]
     [InlineData("albert", "\"classifier_dropout_prob\": 0.2", 0.2f, 0f)]
     [InlineData("deberta", "\"hidden_dropout_prob\": 0.1, \"cls_dropout\": 0.05", 0.1f, 0f)] // DebertaV2ForTokenClassification: the hidden dropout
     [InlineData("modernbert", "\"classifier_dropout\": 0.2", 0.2f, 0.2f)]

@@ -56,6 +56,12 @@ public record TransformerConfig
     /// <c>pooler_dropout</c>); 0 = none.
     /// </summary>
     public float PoolerDropout { get; init; }
+    /// <summary>
+    /// Dropout in training before a question answerer's output layer, where the family's <c>*ForQuestionAnswering</c>
+    /// applies one: DistilBERT's <c>qa_dropout</c>, ModernBERT's <c>classifier_dropout</c>. Read from a checkpoint's config
+    /// (<see cref="Pretrained.EncoderFamily.PositionHeadDropout"/>); 0 = none, the library's own readers' default.
+    /// </summary>
+    public float AnswerDropout { get; init; }
     /// <summary>Rows of the token-type (segment) embedding added to every token: BERT's 2 (sentence A and B); 0 = none.</summary>
     public int TypeVocabSize { get; init; }
     /// <summary>A LayerNorm right after the embedding sum (BERT's <c>embeddings.LayerNorm</c>).</summary>
@@ -241,6 +247,7 @@ public record TransformerConfig
         if (!(AttentionDropout >= 0f && AttentionDropout < 1f)) throw new ArgumentException($"{nameof(AttentionDropout)} must be in [0, 1), got {AttentionDropout}.");
         if (!(ClassifierDropout >= 0f && ClassifierDropout < 1f)) throw new ArgumentException($"{nameof(ClassifierDropout)} must be in [0, 1), got {ClassifierDropout}.");
         if (!(PoolerDropout >= 0f && PoolerDropout < 1f)) throw new ArgumentException($"{nameof(PoolerDropout)} must be in [0, 1), got {PoolerDropout}.");
+        if (!(AnswerDropout >= 0f && AnswerDropout < 1f)) throw new ArgumentException($"{nameof(AnswerDropout)} must be in [0, 1), got {AnswerDropout}.");
         if (EmbeddingDim < 0) throw new ArgumentException($"{nameof(EmbeddingDim)} must be non-negative (0 = ModelDim), got {EmbeddingDim}.");
         if (RelativeAttentionBuckets != 0 && (RelativeAttentionBuckets < 4 || RelativeAttentionBuckets % 2 != 0 || RelativeAttentionBuckets > 1024))
             throw new ArgumentException($"{nameof(RelativeAttentionBuckets)} must be 0 (none) or even in [4, 1024], got {RelativeAttentionBuckets}.");

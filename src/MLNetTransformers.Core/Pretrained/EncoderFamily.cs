@@ -85,7 +85,9 @@ public sealed class EncoderFamily
     /// <c>classifier_dropout</c>, else the hidden dropout, before the output layer, and where the family's head has a dense
     /// layer of its own (RoBERTa's <c>classifier.dense</c>, ELECTRA's, MPNet's, ESM's) before that too; DistilBERT's
     /// <c>seq_classif_dropout</c> (0.2), ALBERT's <c>classifier_dropout_prob</c> (0.1), DeBERTa's <c>pooler_dropout</c> (0)
-    /// and <c>cls_dropout</c>, ModernBERT's <c>classifier_dropout</c> (0). A key absent takes transformers' default.
+    /// and <c>cls_dropout</c>, ModernBERT's <c>classifier_dropout</c> (0). A reader's (<see cref="TransformerConfig.AnswerDropout"/>):
+    /// DistilBERT's <c>qa_dropout</c> (0.1), ModernBERT's <c>classifier_dropout</c>, none in the other families'. A key
+    /// absent takes transformers' default.
     /// </summary>
     /// <param name="config">The encoder's config as read.</param>
     /// <param name="json">The checkpoint's config.json, or null (an ONNX graph without one: the defaults).</param>
@@ -99,9 +101,10 @@ public sealed class EncoderFamily
             : this == DebertaV2 || this == DebertaV1 ? (Setting("pooler_dropout") ?? 0f, Setting("cls_dropout") ?? hidden)
             : this == ModernBert ? (0f, Setting("classifier_dropout") ?? 0f)
             : (ClassifierHasOwnDenseLayer ? classifier : 0f, classifier);
-        if (!(pooler >= 0f && pooler < 1f && head >= 0f && head < 1f))
-            throw new InvalidDataException($"{source}: the classifier's dropouts ({pooler}, {head}) are not probabilities in [0, 1).");
-        return config with { PoolerDropout = pooler, ClassifierDropout = head };
+        float answer = this == DistilBert ? Setting("qa_dropout") ?? 0.1f : this == ModernBert ? head : 0f;
+        if (!(pooler >= 0f && pooler < 1f && head >= 0f && head < 1f && answer >= 0f && answer < 1f))
+            throw new InvalidDataException($"{source}: the heads' dropouts ({pooler}, {head}, {answer}) are not probabilities in [0, 1).");
+        return config with { PoolerDropout = pooler, ClassifierDropout = head, AnswerDropout = answer };
     }
 
     /// <summary>
@@ -109,14 +112,14 @@ public sealed class EncoderFamily
     /// (<see cref="ModelKind.QuestionAnswerer"/>) of this family, as its transformers class applies it: a tagger's at the
     /// sequence classifier's rate (<see cref="TransformerConfig.ClassifierDropout"/>: <c>classifier_dropout</c>, else the
     /// hidden dropout), DistilBERT's and DeBERTa's at the hidden dropout; a reader's none, but DistilBERT's
-    /// <c>qa_dropout</c> (taken as its <c>dropout</c>: both default to 0.1) and ModernBERT's <c>classifier_dropout</c>.
+    /// <c>qa_dropout</c> and ModernBERT's <c>classifier_dropout</c> (<see cref="TransformerConfig.AnswerDropout"/>).
     /// </summary>
     /// <param name="config">The encoder's config as read (<see cref="WithHeadDropouts"/>).</param>
     /// <param name="kind">The task.</param>
     public float PositionHeadDropout(TransformerConfig config, ModelKind kind) => kind switch
     {
         ModelKind.TokenClassifier => this == DistilBert || this == DebertaV2 || this == DebertaV1 ? config.Dropout : config.ClassifierDropout,
-        ModelKind.QuestionAnswerer => this == DistilBert ? config.Dropout : this == ModernBert ? config.ClassifierDropout : 0f,
+        ModelKind.QuestionAnswerer => config.AnswerDropout,
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "A tagger's or a reader's head runs at every position; this kind's does not."),
     };
 

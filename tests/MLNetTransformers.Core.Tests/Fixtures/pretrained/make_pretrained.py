@@ -2154,7 +2154,7 @@ export_task_onnx("modernbert-token-classifier", "model.", tok_model, {k: v.detac
 # output 1; loss = (cross_entropy(start) + cross_entropy(end)) / 2, positions clamped to [0, T] and T ignored):
 # bert-qa/ on the BERT checkpoint (F32, bert. prefix, old gamma/beta names), roberta-qa/ on the RoBERTa one (BF16
 # weights) and distilbert-qa/ on the DistilBERT one (F16, no token types; DistilBertForQuestionAnswering, whose dropout
-# before qa_outputs is 0 here). expected.json: the start and end logits of a padded batch (question and context with token
+# before qa_outputs, qa_dropout, is 0 here). expected.json: the start and end logits of a padded batch (question and context with token
 # types), and on a batch without padding (where the engine's loss, which leaves padding out of the softmax, is
 # transformers' exactly) the loss with one row's answer past the sequence (ignored) and its gradient with respect to every
 # parameter. Own generator, last in the file.
@@ -2182,7 +2182,7 @@ for folder, model, kind in (("bert-qa", bert, "bert"), ("roberta-qa", roberta, "
     s, e = positions[:, 0].clamp(0, T), positions[:, 1].clamp(0, T)
     loss = (nn.functional.cross_entropy(start, s, ignore_index=T) + nn.functional.cross_entropy(end, e, ignore_index=T)) / 2
     loss.backward()
-    grads = position_head_folder(folder, kind, model, "qa_outputs.", head, "ForQuestionAnswering")
+    grads = position_head_folder(folder, kind, model, "qa_outputs.", head, "ForQuestionAnswering", **({"qa_dropout": 0.0} if kind == "distilbert" else {}))  # as DistilBertConfig writes it
     json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
                "start_logits": r(logits[..., 0]), "end_logits": r(logits[..., 1]),
                "train_input_ids": train_ids.tolist(), "train_token_type_ids": train_types.tolist(), "positions": positions.tolist(),
