@@ -326,8 +326,35 @@ public static partial class OnnxExporter
             var both = g.Node("Unsqueeze", new[] { g.Node("Concat", new[] { angles, angles }, Int("axis", -1)), g.Int64s(1) }); // [T, 1, hd]
             return rotations[theta] = (g.Node("Cos", new[] { both }), g.Node("Sin", new[] { both }));
         }
+        // RoFormer's layout: components 2i and 2i + 1 rotate together, by angles of its double-precision table (rows up to
+        // the model's length, gathered for the positions 0..T-1): [T, 1, hd/2, 1] against pairs [B, T, H, hd/2, 2].
+        (string Cos, string Sin)? pairTables = null;
+        string RotatePairs(string heads)
+        {
+            if (pairTables is null)
+            {
+                var table = new RotaryPositions(hd, c.RotaryTheta, interleaved: true);
+                int m = c.MaxLength;
+                float[] cosines = new float[m * (hd / 2)], sines = new float[m * (hd / 2)];
+                for (int p = 0; p < m; p++)
+                {
+                    var (cp, sp) = table.Angles(p);
+                    cp.CopyTo(cosines, p * (hd / 2));
+                    sp.CopyTo(sines, p * (hd / 2));
+                }
+                string Rows(string name, float[] values) => g.Node("Unsqueeze", new[] { g.Node("Gather", new[] { g.Initializer(prefix + name, values, m, hd / 2), Steps() }), g.Int64s(1, 3) });
+                pairTables = (Rows("rotary.pairs.cos", cosines), Rows("rotary.pairs.sin", sines));
+            }
+            var (cos, sin) = pairTables.Value;
+            var pairs = g.Node("Reshape", new[] { heads, g.Int64s(0, 0, h, hd / 2, 2) });
+            var parts = g.Nodes("Split", new[] { pairs, g.Int64s(1, 1) }, 2, Int("axis", -1)); // x₁ = even, x₂ = odd components
+            var first = g.Node("Sub", new[] { g.Node("Mul", new[] { parts[0], cos }), g.Node("Mul", new[] { parts[1], sin }) });
+            var second = g.Node("Add", new[] { g.Node("Mul", new[] { parts[1], cos }), g.Node("Mul", new[] { parts[0], sin }) });
+            return g.Node("Reshape", new[] { g.Node("Concat", new[] { first, second }, Int("axis", -1)), g.Int64s(0, 0, h, hd) });
+        }
         string Rotate(string heads, float theta) // [B, T, H, hd]
         {
+            if (c.RotaryInterleaved) return RotatePairs(heads);
             var (cos, sin) = Rotation(theta);
             var halves = g.Nodes("Split", new[] { heads, g.Int64s(hd / 2, hd / 2) }, 2, Int("axis", -1));
             var rotated = g.Node("Concat", new[] { g.Node("Neg", new[] { halves[1] }), halves[0] }, Int("axis", -1));

@@ -24,6 +24,7 @@ public class HuggingFaceExportTests
     [InlineData("distilbert", "DistilBERT")]
     [InlineData("roberta", "RoBERTa")]
     [InlineData("electra", "ELECTRA")]
+    [InlineData("roformer", "RoFormer")]
     [InlineData("mpnet", "MPNet")]
     [InlineData("albert", "ALBERT")]
     [InlineData("deberta", "DeBERTa-v2")]

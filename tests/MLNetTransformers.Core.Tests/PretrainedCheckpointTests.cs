@@ -45,6 +45,7 @@ public class PretrainedCheckpointTests
     [InlineData("jina", "JinaBERT", 2, true)] // ALiBi over 6 heads, GeGLU with a bias-free gated layer, an embedding padded to 64 rows
     [InlineData("mosaic", "MosaicBERT", 2, true)] // JinaBERT's architecture with one packed Wqkv, position_embedding_type "absolute" ignored
     [InlineData("gte", "GTE", 0, false)] // NTK-scaled rotary positions, the gate in the second half, no token types
+    [InlineData("roformer", "RoFormer", 2, false)] // RoFormer's rotary layout (pairs 2i, 2i + 1), projected embeddings, its sinusoidal table checked
     public void OutputsAndEveryGradientMatchPyTorch(string folder, string family, int types, bool pooler)
     {
         var loaded = PretrainedCheckpoint.LoadFolder(Folder(folder));
@@ -66,14 +67,14 @@ public class PretrainedCheckpointTests
         }, loaded.Unused);
         // ELECTRA's and ALBERT's tables and their LayerNorm are 8 wide, projected to the blocks' 16 (embeddings_project,
         // embedding_hidden_mapping_in); ALBERT's three blocks run one set of weights.
-        Assert.Equal(folder is "electra" or "albert" ? (8, true) : (c.ModelDim, false), (c.EmbeddingWidth, c.ProjectsEmbeddings));
+        Assert.Equal(folder is "electra" or "albert" or "roformer" ? (8, true) : (c.ModelDim, false), (c.EmbeddingWidth, c.ProjectsEmbeddings));
         Assert.Equal(folder == "albert" ? (3, 1, true) : (2, 0, false), (c.Layers, c.LayerGroups, c.SharesLayers));
         // DeBERTa's positions are relative only: a table of 2 × 6 rows, log buckets out to 12, no absolute table; DeBERTa
         // v1's a table of 2 × 4 rows, not normalized, projected by each layer's own weights, no key bias.
         Assert.Equal(folder switch
         {
             "deberta" => (6, 12, Layers.PositionalEncodingKind.None), "deberta-v1" => (4, 0, Layers.PositionalEncodingKind.None),
-            _ => (0, 0, folder is "nomic" or "jina" or "mosaic" or "gte" ? Layers.PositionalEncodingKind.None : Layers.PositionalEncodingKind.Learned),
+            _ => (0, 0, folder is "nomic" or "jina" or "mosaic" or "gte" or "roformer" ? Layers.PositionalEncodingKind.None : Layers.PositionalEncodingKind.Learned),
         }, (c.DisentangledSpan, c.DisentangledMaxDistance, c.PositionalEncoding));
         Assert.Equal(folder == "deberta-v1" ? (true, false, false) : (false, true, true), (c.DisentangledOwnProjections, c.DisentangledNorm, c.AttentionKeyBias));
         // NomicBERT's queries and keys rotate (base 1000), its SwiGLU blocks gate, its projections have no biases, its norms do.
@@ -81,9 +82,11 @@ public class PretrainedCheckpointTests
         Assert.Equal(folder switch
         {
             "nomic" => (1000f, true, false, true, 48, 16, false, true), "jina" or "mosaic" => (0f, true, true, true, 64, 64, true, false), "gte" => (1000f, true, true, true, 64, 64, false, false),
+            "roformer" => (10_000f, false, true, true, c.VocabSize, 1, false, true),
             _ => (0f, false, true, true, c.VocabSize, 1, false, true),
         },
             (c.RotaryTheta, c.GatedFeedForward, c.Biases, c.NormBiases, c.VocabSize, c.VocabularyMultiple, c.Alibi, c.ExpansionBias));
+        Assert.Equal(folder == "roformer", c.RotaryInterleaved);
 
         AssertOutputsAndEveryGradient(folder, loaded, pooler);
     }

@@ -18,6 +18,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("roberta-classifier", "RoBERTa", new[] { "NEGATIVE", "POSITIVE" })]
     [InlineData("distilbert-classifier", "DistilBERT", new[] { "NEGATIVE", "POSITIVE" })]
     [InlineData("electra-classifier", "ELECTRA", new[] { "negative", "neutral", "positive" })]
+    [InlineData("roformer-classifier", "RoFormer", new[] { "negative", "neutral", "positive" })] // RoFormer's rotary positions; ELECTRA's GELU head
     [InlineData("mpnet-classifier", "MPNet", new[] { "NEGATIVE", "POSITIVE" })]
     [InlineData("albert-classifier", "ALBERT", new[] { "negative", "positive" })] // 4 blocks in 2 shared sets, the encoder's pooler
     [InlineData("deberta-classifier", "DeBERTa-v2", new[] { "negative", "neutral", "positive" })] // disentangled attention, ContextPooler + GELU
@@ -54,7 +55,7 @@ public class SequenceClassifierCheckpointTests
     [Fact]
     public void OnlyBertsClassifier_UsesThePretrainedPooler()
     {
-        Assert.Equal(["data2vec-text", "DeBERTa", "DeBERTa-v2", "DistilBERT", "ELECTRA", "ESM", "ModernBERT", "MPNet", "RoBERTa", "RoBERTa-PreLayerNorm", "XLM-RoBERTa-XL"], EncoderFamily.All.Where(f => f.ClassifierHasOwnDenseLayer).Select(f => f.Name).Order());
+        Assert.Equal(["data2vec-text", "DeBERTa", "DeBERTa-v2", "DistilBERT", "ELECTRA", "ESM", "ModernBERT", "MPNet", "RoBERTa", "RoBERTa-PreLayerNorm", "RoFormer", "XLM-RoBERTa-XL"], EncoderFamily.All.Where(f => f.ClassifierHasOwnDenseLayer).Select(f => f.Name).Order());
         Assert.False(EncoderFamily.Bert.ClassifierHasOwnDenseLayer);
     }
 
@@ -83,6 +84,7 @@ public class SequenceClassifierCheckpointTests
     [InlineData("roberta-classifier")]
     [InlineData("distilbert-classifier")]
     [InlineData("electra-classifier")]
+    [InlineData("roformer-classifier")]
     [InlineData("mpnet-classifier")]
     [InlineData("albert-classifier")]
     [InlineData("deberta-classifier")]

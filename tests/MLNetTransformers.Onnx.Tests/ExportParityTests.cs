@@ -145,6 +145,21 @@ public class ExportParityTests
         Assert.NotEqual(expected[6], plain.Forward(new TokenBatch(3, 5, ids, mask))[6]); // the scale is in play
     }
 
+    // RoFormer's shape: rotary positions in its own layout (pairs 2i, 2i + 1; the export gathers its table's rows), no
+    // position table, embeddings projected to the blocks' width, token types, ELECTRA's GELU head on the first token.
+    [Fact]
+    public void RoFormerShapedClassifier_OnnxRuntimeMatchesManaged_AndImportsBack()
+    {
+        var model = new TransformerClassifier(Small(NormPlacement.PostNorm, Pooling.Cls) with
+        {
+            TypeVocabSize = 2, EmbeddingNorm = true, PositionalEncoding = PositionalEncodingKind.None, RotaryTheta = 10_000f, RotaryInterleaved = true,
+            EmbeddingDim = 4, Pooler = true, PoolerActivation = PoolerActivation.Gelu, LayerNormEps = 1e-12f,
+        }, 3);
+        Assert.True(model.Encoder.Blocks[0].SelfAttention.Rotary!.Interleaved);
+        Weights.Scramble(model.Parameters, 7);
+        ExportedClassifierAndFeaturizerMatch_AndImportBack(model);
+    }
+
     // NomicBERT's shape: post-norm blocks with rotary positions, SwiGLU (SiLU of the gate), bias-free projections, token
     // types, BERT's pooler with its bias, an embedding padded past the vocabulary.
     [Fact]

@@ -96,6 +96,7 @@ public class TaskExportTests(ITestOutputHelper output)
     // encoder's prefix, ALBERT's shared layers) and gives PyTorch's outputs.
     [Theory]
     [InlineData("electra-classifier", "ELECTRA")] // embeddings_project; classifier.dense + GELU, classifier.out_proj
+    [InlineData("roformer-classifier", "RoFormer")] // RoFormer's rotary positions computed from the graph's sinusoidal table
     [InlineData("mpnet-classifier", "MPNet")] // relative position biases; classifier.dense + tanh
     [InlineData("albert-classifier", "ALBERT")] // four layers running two shared sets; its pooler as one Linear
     [InlineData("deberta-classifier", "DeBERTa-v2")] // the relative positions projected by a Gemm on the stored weight beside the tokens' transposed copy; the ContextPooler's pooler.dense outside deberta.

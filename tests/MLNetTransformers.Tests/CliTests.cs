@@ -256,6 +256,7 @@ public sealed class CliTests : IDisposable
     // with the same probabilities.
     [Theory]
     [InlineData("electra", "electra")]
+    [InlineData("roformer", "roformer")]
     [InlineData("mpnet", "mpnet")]
     [InlineData("albert", "albert")]
     [InlineData("deberta", "deberta-v2")]

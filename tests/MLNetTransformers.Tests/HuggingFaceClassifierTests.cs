@@ -18,6 +18,7 @@ public class HuggingFaceClassifierTests
     [Theory]
     [InlineData("bert-classifier")]
     [InlineData("electra-classifier")] // embeddings projected to the blocks' width, a GELU head
+    [InlineData("roformer-classifier")] // RoFormer's rotary positions, ELECTRA's head
     [InlineData("deberta-classifier")] // disentangled attention, DeBERTa's spm.model, ContextPooler + GELU
     [InlineData("modernbert-classifier")] // rotary positions, sliding windows, GeGLU; mean pooling, head.dense + GELU + head.norm
     public void ThreeLabels_ScoreAsMulticlass_WithTheConfigsLabelNames_AndSaveAndReload(string fixture)

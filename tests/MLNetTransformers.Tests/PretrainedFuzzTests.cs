@@ -125,6 +125,7 @@ public sealed class PretrainedFuzzTests(ITestOutputHelper output)
     [Theory]
     [InlineData("bert-classifier", 20261207)]
     [InlineData("electra-classifier", 20261208)]
+    [InlineData("roformer-classifier", 20261240)] // its sinusoidal table checked against the config's
     [InlineData("mpnet-classifier", 20261209)]
     [InlineData("albert-classifier", 20261210)]
     [InlineData("deberta-classifier", 20261216)]

@@ -1,9 +1,11 @@
 namespace MLNetTransformers.Core.Layers;
 
 /// <summary>
-/// Rotary position embedding (RoFormer's RoPE, in the "rotate half" layout of Hugging Face's Llama and ModernBERT): in
-/// every head, the query and key components i and i + hd/2 are rotated by the angle p·θ_i, p the token's position in its
-/// sequence and θ_i = base^(−2i/hd), so a score depends on the distance between query and key, not on where they are.
+/// Rotary position embedding (RoFormer's RoPE): in every head, pairs of query and key components are rotated by the angle
+/// p·θ_i, p the token's position in its sequence and θ_i = base^(−2i/hd), so a score depends on the distance between query
+/// and key, not on where they are. The pairs are components i and i + hd/2 in the "rotate half" layout of Hugging Face's
+/// Llama and ModernBERT (angles formed in float32, as transformers forms them), or 2i and 2i + 1 in RoFormer's own
+/// (interleaved; angles p / base^(2i/hd) formed in double precision, as its sinusoidal table is, then rounded).
 /// No parameters: it rotates the projected q and k of a self-attention layer in place, and its backward rotates their
 /// gradients back (a rotation's transpose is its inverse).
 /// </summary>
@@ -18,6 +20,7 @@ public sealed class RotaryPositions : IParallelWork
     private int _stride, _width, _seqLen, _heads;
     private PackedSequences? _packed;
     private bool _inverse;
+    private readonly bool _interleaved;
 
     /// <summary>Rotations for heads of <paramref name="headDim"/> with base <paramref name="theta"/>.</summary>
     /// <param name="headDim">Size of one head (even).</param>
@@ -26,8 +29,11 @@ public sealed class RotaryPositions : IParallelWork
     /// NTK scaling by a factor s (GTE's <c>rope_scaling</c> of type ntk, which applies it at every length): the frequencies
     /// of base·s, each divided by s^(2/hd); 1 = none.
     /// </param>
-    public RotaryPositions(int headDim, float theta, float ntkFactor = 1f)
+    /// <param name="interleaved">RoFormer's layout: components 2i and 2i + 1 rotate together, angles formed in double precision.</param>
+    public RotaryPositions(int headDim, float theta, float ntkFactor = 1f, bool interleaved = false)
     {
+        if (interleaved && ntkFactor != 1f) throw new ArgumentException("RoFormer's interleaved rotary positions are not NTK-scaled.", nameof(ntkFactor));
+        _interleaved = interleaved;
         if (headDim <= 0 || headDim % 2 != 0) throw new ArgumentException($"Rotary positions need an even head size, got {headDim}.", nameof(headDim));
         if (!(theta > 1f) || float.IsInfinity(theta)) throw new ArgumentException($"The rotary base must be a finite number above 1, got {theta}.", nameof(theta));
         if (!(ntkFactor >= 1f) || float.IsInfinity(ntkFactor)) throw new ArgumentException($"The NTK factor must be a finite number of at least 1, got {ntkFactor}.", nameof(ntkFactor));
@@ -42,6 +48,9 @@ public sealed class RotaryPositions : IParallelWork
         }
     }
 
+    /// <summary>Whether components 2i and 2i + 1 rotate together (RoFormer's layout) rather than i and i + hd/2.</summary>
+    public bool Interleaved => _interleaved;
+
     /// <summary>The NTK scaling factor (1 = none).</summary>
     public float NtkFactor { get; }
 
@@ -52,13 +61,15 @@ public sealed class RotaryPositions : IParallelWork
     /// <summary>θ_i = 1 / base^(2i / hd), [hd/2], in float32 as transformers computes them.</summary>
     public ReadOnlySpan<float> InverseFrequencies => _invFreq;
 
-    // cos and sin of position p's angles, [hd/2] each (the angle p·θ_i rounded to float32 first, as PyTorch forms it).
-    private (float[] Cos, float[] Sin) Angles(int position)
+    /// <summary>cos and sin of position <paramref name="position"/>'s angles, [hd/2] each, as the layout forms them (the ONNX export's tables).</summary>
+    /// <param name="position">The token's position in its sequence.</param>
+    public (float[] Cos, float[] Sin) Angles(int position)
     {
         var (cos, sin) = (new float[_half], new float[_half]);
         for (int i = 0; i < _half; i++)
         {
-            double angle = (float)position * _invFreq[i];
+            // RoFormer's table: pos / 10000^(2i / hd) in numpy's doubles; transformers' rotate-half: float32 products.
+            double angle = _interleaved ? position / Math.Pow(Theta, 2.0 * i / HeadDim) : (float)position * _invFreq[i];
             (cos[i], sin[i]) = ((float)Math.Cos(angle), (float)Math.Sin(angle));
         }
         return (cos, sin);
@@ -104,6 +115,7 @@ public sealed class RotaryPositions : IParallelWork
         int start = _packed is null ? b * _seqLen : _packed.StartArray[b], length = _packed is null ? _seqLen : _packed.LengthArray[b];
         int half = _half;
         Span<float> x1 = stackalloc float[half], x2 = stackalloc float[half], t = stackalloc float[half];
+        Span<float> evens = _interleaved ? stackalloc float[half] : default, odds = _interleaved ? stackalloc float[half] : default;
         for (int p = 0; p < length; p++)
         {
             ReadOnlySpan<float> cos = _cos.AsSpan(p * half, half), sin = _sin.AsSpan(p * half, half);
@@ -111,8 +123,15 @@ public sealed class RotaryPositions : IParallelWork
             for (int h = 0; h < 2 * _heads; h++)
             {
                 // (x1, x2) → (x1·cos − x2·sin, x2·cos + x1·sin); inverse: (x1·cos + x2·sin, x2·cos − x1·sin)
-                var lo = row.Slice(h * HeadDim, half);
-                var hi = row.Slice(h * HeadDim + half, half);
+                var head = row.Slice(h * HeadDim, HeadDim);
+                scoped Span<float> lo = head[..half], hi = head[half..];
+                if (_interleaved)
+                {
+                    // Pairs (2i, 2i + 1): rotated as the halves below, in scratch space, then put back in place.
+                    lo = evens;
+                    hi = odds;
+                    for (int i = 0; i < half; i++) (lo[i], hi[i]) = (head[2 * i], head[2 * i + 1]);
+                }
                 lo.CopyTo(x1);
                 hi.CopyTo(x2);
                 TensorPrimitives.Multiply(x2, sin, t);
@@ -121,6 +140,8 @@ public sealed class RotaryPositions : IParallelWork
                 TensorPrimitives.Multiply(x1, sin, t);
                 if (_inverse) { TensorPrimitives.Multiply(x2, cos, hi); TensorPrimitives.Subtract(hi, t, hi); }
                 else TensorPrimitives.MultiplyAdd(x2, cos, t, hi);
+                if (_interleaved)
+                    for (int i = 0; i < half; i++) (head[2 * i], head[2 * i + 1]) = (lo[i], hi[i]);
             }
         }
     }

@@ -180,6 +180,11 @@ public record TransformerConfig
     /// <summary>The rotary base of the blocks that attend in a sliding window (ModernBERT's local layers: 10,000); 0 = <see cref="RotaryTheta"/>.</summary>
     public float LocalRotaryTheta { get; init; }
     /// <summary>
+    /// RoFormer's rotary layout (<see cref="Layers.RotaryPositions"/>): components 2i and 2i + 1 of a head rotate together,
+    /// by angles formed in double precision as its sinusoidal table is; false = the rotate-half layout (ModernBERT's).
+    /// </summary>
+    public bool RotaryInterleaved { get; init; }
+    /// <summary>
     /// Blocks that attend locally see, for query i, only keys j with |i − j| ≤ this (ModernBERT's <c>local_attention</c> / 2,
     /// 64); 0 = every block attends to every key. Encoders only.
     /// </summary>
@@ -267,6 +272,8 @@ public record TransformerConfig
         if (SlidingWindow < 0 || SlidingWindow > MaxLengthLimit) throw new ArgumentException($"{nameof(SlidingWindow)} must be in [0, {MaxLengthLimit}] (0 = none), got {SlidingWindow}.");
         if (!(RotaryScaling >= 1f && float.IsFinite(RotaryScaling))) throw new ArgumentException($"{nameof(RotaryScaling)} must be a finite factor of at least 1 (1 = none), got {RotaryScaling}.");
         if (RotaryScaling != 1f && RotaryTheta == 0f) throw new ArgumentException($"{nameof(RotaryScaling)} scales rotary positions; set {nameof(RotaryTheta)} too.");
+        if (RotaryInterleaved && (RotaryTheta == 0f || RotaryScaling != 1f || LocalRotaryTheta != 0f))
+            throw new ArgumentException($"{nameof(RotaryInterleaved)} is RoFormer's layout of rotary positions: set {nameof(RotaryTheta)}, without {nameof(RotaryScaling)} or {nameof(LocalRotaryTheta)}.");
         if (MaskTokenDropout < -1 || MaskTokenDropout >= VocabSize) throw new ArgumentException($"{nameof(MaskTokenDropout)} must be −1 (none) or a token id below {nameof(VocabSize)} = {VocabSize}, got {MaskTokenDropout}.");
         if (VocabularyMultiple < 1) throw new ArgumentException($"{nameof(VocabularyMultiple)} must be at least 1, got {VocabularyMultiple}.");
         if (GlobalAttentionEvery < 1) throw new ArgumentException($"{nameof(GlobalAttentionEvery)} must be at least 1, got {GlobalAttentionEvery}.");

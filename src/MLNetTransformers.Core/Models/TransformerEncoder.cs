@@ -55,7 +55,7 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
             for (int i = 0; i < _blocks.Length; i++)
             {
                 float theta = config.RotaryThetaOf(i);
-                _blocks[i].SelfAttention.Rotary = rotations.TryGetValue(theta, out var r) ? r : rotations[theta] = new RotaryPositions(config.ModelDim / config.Heads, theta, config.RotaryScaling);
+                _blocks[i].SelfAttention.Rotary = rotations.TryGetValue(theta, out var r) ? r : rotations[theta] = new RotaryPositions(config.ModelDim / config.Heads, theta, config.RotaryScaling, config.RotaryInterleaved);
             }
         }
         if (config.Alibi)

@@ -48,6 +48,13 @@ public sealed class EncoderFamily
     public IReadOnlyList<string> IgnoredTensors { get; private init; } = [];
 
     /// <summary>
+    /// Tables the family's checkpoints store though they hold no trained weights (RoFormer's sinusoidal
+    /// <c>encoder.embed_positions</c>), computed from the config when a folder is written, so that the family's own code
+    /// reads it whole; null = none.
+    /// </summary>
+    internal Func<TransformerConfig, IEnumerable<(string Name, int[] Shape, ReadOnlyMemory<float> Values)>>? DerivedTensors { get; private init; }
+
+    /// <summary>
     /// Reorders a parameter's values between the family's layout and the engine's (<c>toEngine</c>), for families that
     /// pack a tensor otherwise (DeBERTa v1's input projection, head by head); null = every tensor as the engine lays it out.
     /// </summary>
@@ -184,6 +191,7 @@ public sealed class EncoderFamily
         : preNormBert && config.PositionOffset == 0 && !config.EmbeddingNorm ? MegatronBert
         : preNormBert && config.PositionOffset > 0 ? (config.EmbeddingNorm ? RobertaPreLayerNorm : XlmRobertaXl)
         : config.Alibi ? JinaBert
+        : config.RotaryInterleaved ? RoFormer
         : (config.GatedFeedForward && !config.ActivatedHalfFirst) || config.RotaryScaling != 1f ? Gte
         : (config.RotaryTheta > 0f || config.GatedFeedForward) && config.Norm == NormPlacement.PostNorm ? NomicBert
         : config.RotaryTheta > 0f || config.GatedFeedForward ? ModernBert
@@ -287,6 +295,39 @@ public sealed class EncoderFamily
     public static EncoderFamily Electra { get; } = new("ELECTRA", ["electra"], "electra.", ["embeddings.", "embeddings_project.", "encoder."],
         ElectraConfig, WriteElectraConfig, ElectraNames, MlmHead("generator_predictions.dense.", "generator_predictions.LayerNorm.", "generator_lm_head.bias", "generator_lm_head.weight"),
         new SequenceClassifierHead("ElectraForSequenceClassification", "classifier.dense.", "classifier.out_proj.", PoolerActivation.Gelu));
+
+    /// <summary>
+    /// RoFormer (<c>RoFormerModel</c>, e.g. junnyu/roformer_chinese_char_base, roformer_small_discriminator; under
+    /// <c>roformer.</c>): BERT's word and token-type embeddings and their LayerNorm, no position table, embeddings of
+    /// <c>embedding_size</c> projected by <c>embeddings_project</c> when narrower, BERT's post-norm blocks, and rotary
+    /// positions in its own layout (<see cref="TransformerConfig.RotaryInterleaved"/>: components 2i and 2i + 1 turned by
+    /// p / 10,000^(2i/hd): its <c>encoder.embed_positions</c> table, computed, checked against the stored one and written
+    /// with the weights); no pooler, its
+    /// classification head ELECTRA's (<c>classifier.dense</c> + GELU on the first token, <c>classifier.out_proj</c>), its
+    /// masked-LM head BERT's.
+    /// </summary>
+    public static EncoderFamily RoFormer { get; } = new("RoFormer", ["roformer"], "roformer.", ["embeddings.", "embeddings_project.", "encoder."],
+        RoFormerConfig, WriteRoFormerConfig, ElectraNames,
+        MlmHead("cls.predictions.transform.dense.", "cls.predictions.transform.LayerNorm.", "cls.predictions.bias", "cls.predictions.decoder.weight"),
+        new SequenceClassifierHead("RoFormerForSequenceClassification", "classifier.dense.", "classifier.out_proj.", PoolerActivation.Gelu))
+    {
+        DerivedTensors = c => [("encoder.embed_positions.weight", [c.MaxLength, c.ModelDim / c.Heads], RoFormerTable(c))],
+    };
+
+    // RoFormerSinusoidalPositionalEmbedding's table [positions, hd]: each row the sines of its angles, then their cosines.
+    private static float[] RoFormerTable(TransformerConfig c)
+    {
+        int hd = c.ModelDim / c.Heads;
+        var rotary = new Layers.RotaryPositions(hd, c.RotaryTheta, interleaved: true);
+        var table = new float[c.MaxLength * hd];
+        for (int p = 0; p < c.MaxLength; p++)
+        {
+            var (cos, sin) = rotary.Angles(p);
+            sin.CopyTo(table, p * hd);
+            cos.CopyTo(table, p * hd + hd / 2);
+        }
+        return table;
+    }
 
     /// <summary>
     /// MPNet (<c>MPNetModel</c>, e.g. all-mpnet-base-v2): RoBERTa's positions (from <c>pad_token_id</c> + 1) and no token
@@ -466,7 +507,7 @@ public sealed class EncoderFamily
     };
 
     /// <summary>Every family the readers know.</summary>
-    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Ernie, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV1, DebertaV2, ModernBert, NomicBert, JinaBert, MosaicBert, Gte, Esm, MegatronBert, RobertaPreLayerNorm, XlmRobertaXl, Data2VecText];
+    public static IReadOnlyList<EncoderFamily> All { get; } = [Bert, Ernie, Roberta, DistilBert, Electra, Mpnet, Albert, DebertaV1, DebertaV2, ModernBert, NomicBert, JinaBert, MosaicBert, Gte, Esm, MegatronBert, RobertaPreLayerNorm, XlmRobertaXl, Data2VecText, RoFormer];
 
     // EsmConfig: ESM-2's (rotary) and ESM-1b's (absolute) settings; ESMFold's and the relative_key positions are refused
     // by name. Its code runs erf GELU whatever hidden_act says. Its dropouts (0 in the released models) are placed BERT's
@@ -836,6 +877,33 @@ public sealed class EncoderFamily
         json["model_type"] = "electra";
         json["architectures"] = new JsonArray("ElectraModel");
         json["embedding_size"] = c.EmbeddingWidth;
+        return json;
+    }
+
+    // RoFormerConfig: BERT's keys and embedding_size; rotary positions in RoFormer's layout instead of a position table,
+    // over max_position_embeddings; the head on the first token activates by hidden_act (GELU in the released models).
+    private static TransformerConfig RoFormerConfig(JsonElement c, string src)
+    {
+        if (Get(c, "rotary_value") is { ValueKind: JsonValueKind.True })
+            throw new NotSupportedException($"{src}: rotary_value true (RoFormer rotating the attention's values too) is not supported; supported: false.");
+        var config = BertConfig(c, src, positionOffset: 0);
+        if (config.Activation != Activation.Gelu)
+            throw new NotSupportedException($"{src}: hidden_act '{Str(c, "hidden_act", src, "gelu")}' is not supported for RoFormer (its classification head activates by it); supported: gelu.");
+        int width = Int(c, "embedding_size", src, config.ModelDim);
+        return config with
+        {
+            EmbeddingDim = width == config.ModelDim ? 0 : width, PositionalEncoding = PositionalEncodingKind.None, RotaryTheta = 10_000f, RotaryInterleaved = true,
+            Pooling = Pooling.Cls, PoolerActivation = PoolerActivation.Gelu,
+        };
+    }
+
+    private static JsonObject WriteRoFormerConfig(TransformerConfig c)
+    {
+        var json = WriteBertConfig(c, "bert");
+        json["model_type"] = "roformer";
+        json["architectures"] = new JsonArray("RoFormerModel");
+        json["embedding_size"] = c.EmbeddingWidth;
+        json["rotary_value"] = false;
         return json;
     }
 

@@ -85,7 +85,7 @@ public static class PretrainedCheckpoint
             var headNames = head.ToDictionary(h => h.Item2, h => h.Item1);
             var names = new Resolver(family, tensors);
             var used = Fill(model.Parameters, p => headNames.TryGetValue(p, out var source) ? [source] : family.SourceNames(p), family, names, tensors, src, classifierConfig);
-            Unused(tensors, used, names, family, poolerRead: false, src);
+            Unused(tensors, used, names, family, poolerRead: false, src, classifierConfig);
             return new LoadedClassifier(model, family, labels);
         });
     }
@@ -163,7 +163,7 @@ public static class PretrainedCheckpoint
                 : head is not null && p.StartsWith("pooler.norm.", StringComparison.Ordinal) ? [head.Norm + p["pooler.norm.".Length..]]
                 : family.SourceNames(p);
             var used = Fill(model.Parameters, Source, family, names, tensors, src, classifierConfig);
-            Unused(tensors, used, names, family, poolerRead: false, src);
+            Unused(tensors, used, names, family, poolerRead: false, src, classifierConfig);
             return result(model, family, labels);
         });
     }
@@ -419,6 +419,8 @@ public static class PretrainedCheckpoint
                 tensors.Add((prefix + names[i], shape, values.Slice(i * size, size)));
             }
         }
+        foreach (var (name, shape, values) in family.DerivedTensors?.Invoke(config) ?? [])
+            tensors.Add((prefix + name, shape, values)); // tables the family's checkpoints store though they hold no weights
         return tensors;
     }
 
@@ -520,7 +522,7 @@ public static class PretrainedCheckpoint
         var encoder = new TransformerEncoder(config);
         var used = Fill(encoder.Parameters, family.SourceNames, family, names, tensors, src, config);
         if (dense is not null) WithWeights(dense.Folder, d => ReadDense(encoder, d));
-        return new LoadedEncoder(encoder, family, Unused(tensors, used, names, family, pooler, src));
+        return new LoadedEncoder(encoder, family, Unused(tensors, used, names, family, pooler, src, config));
     }
 
     // A Dense module's linear layer, as sentence-transformers saves it: linear.weight [out, in], linear.bias [out], nothing else.
@@ -549,8 +551,24 @@ public static class PretrainedCheckpoint
     }
 
     // The tensors nothing read (task heads, in name order); one of the encoder's own is refused, a pooler only when it was read.
-    private static List<string> Unused(ITensorSource tensors, HashSet<string> used, Resolver names, EncoderFamily family, bool poolerRead, string src)
+    private static List<string> Unused(ITensorSource tensors, HashSet<string> used, Resolver names, EncoderFamily family, bool poolerRead, string src, TransformerConfig config)
     {
+        // Tables the family's checkpoints store though they hold no weights (RoFormer's sinusoidal positions) must be the
+        // ones the config computes (another base or length would turn the queries otherwise); then they count as read.
+        foreach (var (name, shape, values) in family.DerivedTensors?.Invoke(config) ?? [])
+        {
+            if (names.Find(name) is not { } stored) continue;
+            var have = tensors.Shapes[stored];
+            if (!have.SequenceEqual(shape))
+                throw new InvalidDataException($"{src}: '{stored}' is [{string.Join(", ", have)}]; a {family.Name} encoder of this config computes it as [{string.Join(", ", shape)}].");
+            var read = new float[values.Length];
+            tensors.Read(stored, read);
+            float worst = 0f;
+            for (int i = 0; i < read.Length; i++) worst = MathF.Max(worst, MathF.Abs(read[i] - values.Span[i]));
+            if (!(worst <= 1e-2f)) // bfloat16's rounding of values in [-1, 1] is within 4e-3
+                throw new InvalidDataException($"{src}: '{stored}' differs from the table a {family.Name} encoder of this config computes, by up to {worst:G3}.");
+            used.Add(stored);
+        }
         var unused = tensors.Shapes.Keys.Where(n => !used.Contains(n) && !IsBuffer(n)).Order(StringComparer.Ordinal).ToList();
         var stray = unused.FirstOrDefault(n => names.IsOwn(n) && !(n.Contains("pooler.", StringComparison.Ordinal) && !poolerRead)
             && !family.IgnoredTensors.Any(i => n.EndsWith(i, StringComparison.Ordinal)));

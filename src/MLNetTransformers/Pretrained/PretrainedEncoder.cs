@@ -120,6 +120,7 @@ public sealed class PretrainedEncoder
         if (File.Exists(vocab) && NamesTokenizer(folder, "EsmTokenizer", "esm")) return TextTokenizer.FromEsmVocabulary(vocab, maxTokens);
         if (File.Exists(vocab))
         {
+            if (NamesTokenizer(folder, "RoFormerTokenizer", "roformer")) RequireNoJiebaWords(vocab);
             var wordPiece = TextTokenizer.FromWordPieceVocabulary(vocab, maxTokens, LowerCase(folder), SpecialsOf(folder));
             if (File.Exists(json)) SameWordPieceVocabulary(vocab, json);
             return wordPiece;
@@ -183,6 +184,22 @@ public sealed class PretrainedEncoder
 
     // DeBERTa v1's tokenizer (DebertaTokenizer): GPT-2's byte-level BPE with BERT's specials in its vocab.json and pairs.
     private static readonly WordPieceSpecials DebertaSpecials = new("[CLS]", "[SEP]", "[PAD]", "[MASK]", "[UNK]", false);
+
+    // RoFormer's tokenizer cuts text into jieba's words and keeps those its vocabulary holds whole, then tokenizes the rest
+    // as BERT does: the same ids as BERT's rules unless the vocabulary holds words of several Chinese characters
+    // (roformer_chinese_base's), which only jieba's segmentation finds. Those are refused rather than tokenized differently.
+    private static void RequireNoJiebaWords(string vocab)
+    {
+        foreach (var line in File.ReadLines(vocab))
+        {
+            var word = line.TrimEnd('\r');
+            if (word.StartsWith("##", StringComparison.Ordinal)) continue;
+            var runes = word.EnumerateRunes().ToList();
+            if (runes.Count > 1 && runes.Any(r => BertNormalizer.IsCjk(r.Value)))
+                throw new NotSupportedException($"'{vocab}' holds words of several Chinese characters ('{word}'), which RoFormer's tokenizer finds with jieba's word segmentation; "
+                    + "that segmentation is not available here, so its ids would differ. A character-level RoFormer vocabulary (roformer_chinese_char_base's) is read.");
+        }
+    }
 
     // Whether a folder's tokenizer is the one named (its files are read as another's would be: DeBERTa v1's vocab.json +
     // merges.txt as RoBERTa's, CamemBERT's sentencepiece.bpe.model as XLM-RoBERTa's): tokenizer_config.json names it (or

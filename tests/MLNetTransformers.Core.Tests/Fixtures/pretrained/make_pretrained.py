@@ -1,5 +1,5 @@
 """Writes small random Hugging Face checkpoints of each encoder family the readers support (BERT, DistilBERT,
-RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2, ModernBERT, NomicBERT, JinaBERT, GTE) as model folders (config.json, model.safetensors, vocab.txt) plus expected.json: the PyTorch outputs of a
+RoBERTa, ELECTRA, MPNet, ALBERT, DeBERTa-v2, ModernBERT, NomicBERT, JinaBERT, GTE, RoFormer and more) as model folders (config.json, model.safetensors, vocab.txt) plus expected.json: the PyTorch outputs of a
 reference module that uses Hugging Face's exact parameter names, and the gradient of a fixed scalar loss with respect
 to every parameter, so the engine's import can be checked for outputs and every gradient; and bert/finetune.json, four
 fine-tuning steps of a classifier on the BERT checkpoint (each loss, every weight after), for the engine's training step. The transformers package is
@@ -2220,3 +2220,75 @@ open(os.path.join("modernbert-qa", "vocab.txt"), "w").write("\n".join(VOCAB) + "
 export_task_onnx("modernbert-qa", "model.", qa_model, {k: v.detach() for k, v in qa_head.items()},
                  lambda o, m, M: tuple(x.squeeze(-1) for x in M("classifier")(modernbert_head(o[0], M)).split(1, dim=-1)), modernbert_ids, 0,
                  outputs=("start_logits", "end_logits"), per_token=True)
+
+# RoFormer (modeling_roformer.py), roformer/: a bare RoFormerModel as its checkpoints name it (F32, "roformer." prefix):
+# BERT's word and token-type embeddings of embedding_size E < hidden_size and their LayerNorm, no position table,
+# embeddings_project to D, BERT's post-norm layers whose queries and keys turn by RoFormer's rotary positions: its
+# encoder.embed_positions table (sin of pos / 10000^(2i/hd) in the first half, cos in the second, formed in numpy's double
+# and stored as float32), pairs (2i, 2i + 1) rotated (apply_rotary_position_embeddings). roformer-classifier/:
+# RoFormerForSequenceClassification (classifier.dense + GELU on the first token, then classifier.out_proj), 3 labels.
+# Own seeds, last in the file.
+import numpy as np
+
+
+def roformer_table(n_pos, dim):  # RoFormerSinusoidalPositionalEmbedding._init_weight
+    enc = np.array([[pos / np.power(10000, 2 * (j // 2) / dim) for j in range(dim)] for pos in range(n_pos)])
+    out = torch.zeros(n_pos, dim, dtype=torch.float32)
+    out[:, 0:dim // 2] = torch.FloatTensor(np.sin(enc[:, 0::2]))
+    out[:, dim // 2:] = torch.FloatTensor(np.cos(enc[:, 1::2]))
+    return out
+
+
+class RoFormer(Bert):
+    def __init__(self, E):
+        super().__init__()
+        e = self.embeddings
+        e.word_embeddings = nn.Embedding(len(VOCAB), E); e.token_type_embeddings = nn.Embedding(2, E); e.LayerNorm = nn.LayerNorm(E, eps=1e-12)
+        del e.position_embeddings
+        self.embeddings_project = nn.Linear(E, D)
+        del self.pooler
+        self.register_buffer("embed_positions", roformer_table(P, D // H))
+
+    def forward(self, ids, mask, types):
+        e = self.embeddings
+        x = self.embeddings_project(e.LayerNorm(e.word_embeddings(ids) + e.token_type_embeddings(types)))
+        B, T, _ = x.shape
+        hd = D // H
+        bias = (1.0 - mask[:, None, None, :].to(x.dtype)) * torch.finfo(x.dtype).min
+        sin, cos = self.embed_positions[:T].to(x.dtype).chunk(2, dim=-1)
+        sin_pos, cos_pos = (torch.stack([t, t], dim=-1).reshape(T, hd) for t in (sin, cos))
+        rotate = lambda t: t * cos_pos + torch.stack([-t[..., 1::2], t[..., ::2]], dim=-1).reshape_as(t) * sin_pos
+        for l in self.encoder.layer:
+            s = l.attention.self
+            q, k, v = (m(x).view(B, T, H, hd).transpose(1, 2) for m in (s.query, s.key, s.value))
+            q, k = rotate(q), rotate(k)
+            a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(hd) + bias, -1)
+            c = (a @ v).transpose(1, 2).reshape(B, T, D)
+            x = l.attention.output.LayerNorm(x + l.attention.output.dense(c))
+            x = l.output.LayerNorm(x + l.output.dense(gelu(l.intermediate.dense(x))))
+        return x, None
+
+
+torch.manual_seed(150)
+roformer = RoFormer(8)
+roformer_config = dict(bert_config, model_type="roformer", vocab_size=len(VOCAB), embedding_size=8, rotary_value=False, architectures=["RoFormerModel"])
+make("roformer", roformer, roformer_config, "F32", prefix="roformer.", extra={"roformer.encoder.embed_positions.weight": ("F32", roformer.embed_positions)})
+
+g = torch.Generator().manual_seed(151)
+rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=g)).to(torch.float32).to(torch.float64)
+labels = ["negative", "neutral", "positive"]
+head = {"classifier.dense.weight": rnd(D, D), "classifier.dense.bias": rnd(D, s=0.1), "classifier.out_proj.weight": rnd(3, D), "classifier.out_proj.bias": rnd(3, s=0.1)}
+ids = torch.tensor([[2, 8, 9, 12, 10, 3, 0, 0, 0], [2, 15, 20, 7, 13, 11, 19, 30, 3], [2, 5, 3, 0, 0, 0, 0, 0, 0]])
+mask = (ids != 0).long()
+types = torch.zeros_like(ids); types[1, 5:] = 1
+with torch.no_grad():
+    hidden, _ = roformer(ids, mask, types)
+    logits = gelu(hidden[:, 0] @ head["classifier.dense.weight"].T + head["classifier.dense.bias"]) @ head["classifier.out_proj.weight"].T + head["classifier.out_proj.bias"]
+task_folder("roformer-classifier", "roformer.", roformer, head,
+            dict(roformer_config, architectures=["RoFormerForSequenceClassification"], id2label={str(i): l for i, l in enumerate(labels)}, label2id={l: i for i, l in enumerate(labels)}),
+            {"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(), "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
+write_safetensors(os.path.join("roformer-classifier", "model.safetensors"),
+                  dict({"roformer." + n0: ("F32", p.detach()) for n0, p in roformer.named_parameters()}, **{k: ("F32", v) for k, v in head.items()},
+                       **{"roformer.encoder.embed_positions.weight": ("F32", roformer.embed_positions)}), {"format": "pt"})
+open(os.path.join("roformer-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+export_task_onnx("roformer-classifier", "roformer.", roformer, head, lambda o, m, M: M("classifier.out_proj")(gelu(M("classifier.dense")(o[0][:, 0]))), ids, 0, types=types)
