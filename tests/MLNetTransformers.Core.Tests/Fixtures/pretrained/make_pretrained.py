@@ -2284,11 +2284,8 @@ types = torch.zeros_like(ids); types[1, 5:] = 1
 with torch.no_grad():
     hidden, _ = roformer(ids, mask, types)
     logits = gelu(hidden[:, 0] @ head["classifier.dense.weight"].T + head["classifier.dense.bias"]) @ head["classifier.out_proj.weight"].T + head["classifier.out_proj.bias"]
-task_folder("roformer-classifier", "roformer.", roformer, head,
+task_folder("roformer-classifier", "roformer.", roformer, dict(head, **{"roformer.encoder.embed_positions.weight": roformer.embed_positions}),
             dict(roformer_config, architectures=["RoFormerForSequenceClassification"], id2label={str(i): l for i, l in enumerate(labels)}, label2id={l: i for i, l in enumerate(labels)}),
             {"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(), "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
-write_safetensors(os.path.join("roformer-classifier", "model.safetensors"),
-                  dict({"roformer." + n0: ("F32", p.detach()) for n0, p in roformer.named_parameters()}, **{k: ("F32", v) for k, v in head.items()},
-                       **{"roformer.encoder.embed_positions.weight": ("F32", roformer.embed_positions)}), {"format": "pt"})
 open(os.path.join("roformer-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
 export_task_onnx("roformer-classifier", "roformer.", roformer, head, lambda o, m, M: M("classifier.out_proj")(gelu(M("classifier.dense")(o[0][:, 0]))), ids, 0, types=types)
