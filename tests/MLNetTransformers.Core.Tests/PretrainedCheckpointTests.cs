@@ -268,6 +268,7 @@ public class PretrainedCheckpointTests
     [Theory]
     [InlineData("mpnet-mlm")]
     [InlineData("electra-generator")]
+    [InlineData("roformer-mlm")] // BERT's cls.predictions narrowing to the 8-wide embeddings, over RoFormer's rotary blocks
     [InlineData("albert-mlm")]
     [InlineData("deberta-mlm")]
     [InlineData("deberta-v1-mlm")] // BERT's cls.predictions over DeBERTa v1's blocks

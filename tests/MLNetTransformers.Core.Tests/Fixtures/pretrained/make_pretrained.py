@@ -2289,3 +2289,18 @@ task_folder("roformer-classifier", "roformer.", roformer, dict(head, **{"roforme
             {"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(), "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
 open(os.path.join("roformer-classifier", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
 export_task_onnx("roformer-classifier", "roformer.", roformer, head, lambda o, m, M: M("classifier.out_proj")(gelu(M("classifier.dense")(o[0][:, 0]))), ids, 0, types=types)
+
+# RoFormerForMaskedLM (roformer-mlm/): the roformer/ encoder and BERT's cls.predictions narrowing the hidden states to
+# embedding_size (dense 16 -> 8, gelu, LayerNorm over 8) before the decoder tied to the 8-wide word embeddings, with
+# cls.predictions.bias; expected.json the logits of a batch with [MASK] tokens. Own seed, last in the file.
+g = torch.Generator().manual_seed(152)
+rmlm = {"cls.predictions.transform.dense.weight": rnd(8, D), "cls.predictions.transform.dense.bias": rnd(8, s=0.1),
+        "cls.predictions.transform.LayerNorm.weight": 1 + rnd(8, s=0.2), "cls.predictions.transform.LayerNorm.bias": rnd(8, s=0.1), "cls.predictions.bias": rnd(len(VOCAB), s=0.1)}
+rmlm_ids = torch.tensor([[2, 6, 8, 17, 4, 3, 0, 0], [2, 4, 14, 16, 34, 4, 24, 3]])
+rmlm_mask = (rmlm_ids != 0).long()
+rmlm_logits = masked_lm_logits(roformer, rmlm_ids, rmlm_mask, rmlm, "cls.predictions.transform.", gelu, 1e-12, "cls.predictions.bias")
+task_folder("roformer-mlm", "roformer.", roformer, dict(rmlm, **{"cls.predictions.decoder.weight": roformer.embeddings.word_embeddings.weight.detach(),
+                                                                 "roformer.encoder.embed_positions.weight": roformer.embed_positions}),
+            dict(roformer_config, architectures=["RoFormerForMaskedLM"]),
+            {"input_ids": rmlm_ids.tolist(), "attention_mask": rmlm_mask.tolist(), "logits": [round(float(v), 9) for v in rmlm_logits.reshape(-1).tolist()]})
+open(os.path.join("roformer-mlm", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
