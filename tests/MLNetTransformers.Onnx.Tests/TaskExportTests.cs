@@ -104,6 +104,14 @@ public class TaskExportTests(ITestOutputHelper output)
     [InlineData("modernbert-classifier", "ModernBERT")] // mean pooling, head.dense without a bias, head.norm without a bias
     [InlineData("modernbert-token-classifier", "ModernBERT")] // the same head at every position
     [InlineData("modernbert-qa", "ModernBERT")]
+    [InlineData("nomic-classifier", "NomicBERT")] // rotary positions, SwiGLU, bias-free projections; BERT's pooler under bert.
+    [InlineData("jina-classifier", "JinaBERT")] // ALiBi, GeGLU
+    [InlineData("mosaic-classifier", "MosaicBERT")] // one packed Wqkv
+    [InlineData("gte-classifier", "GTE")] // NTK-scaled rotary positions; new.pooler
+    [InlineData("ernie-classifier", "ERNIE")] // its task type folded into the positions
+    [InlineData("esm-classifier", "ESM")] // token dropout in the graph, pre-norm; RoBERTa's head
+    [InlineData("megatron-classifier", "MegatronBERT")]
+    [InlineData("roberta-prelayernorm-classifier", "RoBERTa-PreLayerNorm")]
     public void ATaskExportOfAnotherFamily_ReadsAsItsWeightsAndGivesPyTorchsOutputs(string name, string family)
     {
         string folder = QuantizedGraphTests.PathOf("families/" + name), graph = Path.Combine(folder, "model.onnx");

@@ -1109,6 +1109,7 @@ def pooler_classifier_folder(name, prefix, model, config, architecture, labels, 
                 {"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(),
                     "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]})
     open(os.path.join(name, "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+    export_task_onnx(name, prefix, model, head, lambda o, m, M: M("classifier")(o[1]), ids, 0, types=types if config.get("type_vocab_size", 2) > 0 else None)
 
 
 # NomicBERT (nomic-embed-text's modeling_hf_nomic_bert.py, as its checkpoints name the tensors), nomic/: a bare
@@ -1781,6 +1782,7 @@ def roberta_head_classifier_folder(name, prefix, make_model, model_seed, head_se
                 dict(config, architectures=[architecture], id2label={str(i): l for i, l in enumerate(labels)}, label2id={l: i for i, l in enumerate(labels)}),
                 {"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": torch.zeros_like(ids).tolist(),
                  "logits": [round(float(v), 9) for v in logits.reshape(-1).tolist()]}, leave_out="pooler.")
+    export_task_onnx(name, prefix, model, head, lambda o, m, M: M("classifier.out_proj")(torch.tanh(M("classifier.dense")(o[0][:, 0]))), ids, pad)
 
 
 # ESM (modeling_esm.py, Meta's protein language models), esm/: a bare EsmModel under esm. as ESM-2's configs shape it:
