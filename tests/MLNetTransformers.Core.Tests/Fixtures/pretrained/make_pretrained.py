@@ -100,7 +100,7 @@ class DistilBert(nn.Module):
             at = l.attention
             q, k, v = (m(x).view(B, T, H, hd).transpose(1, 2) for m in (at.q_lin, at.k_lin, at.v_lin))
             scores = (q / math.sqrt(hd)) @ k.transpose(-1, -2)
-            scores = scores.masked_fill((mask == 0)[:, None, None, :], torch.finfo(torch.float64).min)
+            scores = scores.masked_fill((mask == 0)[:, None, None, :], torch.finfo(scores.dtype).min)
             c = (torch.softmax(scores, -1) @ v).transpose(1, 2).reshape(B, T, D)
             x = l.sa_layer_norm(at.out_lin(c) + x)
             x = l.output_layer_norm(l.ffn.lin2(gelu(l.ffn.lin1(x))) + x)
@@ -2123,6 +2123,8 @@ for folder, model, kind in (("bert-token-classifier", bert, "bert"), ("roberta-t
                                  id2label={str(i): l for i, l in enumerate(tags)}, label2id={l: i for i, l in enumerate(tags)})
     json.dump({"input_ids": ids.tolist(), "attention_mask": mask.tolist(), "token_type_ids": types.tolist(), "labels": labels.tolist(),
                "logits": r(logits.detach()), "loss": float(loss), "grads": grads}, open(os.path.join(folder, "expected.json"), "w"))
+    export_task_onnx(folder, kind + ".", model, {"classifier.weight": head.weight.detach(), "classifier.bias": head.bias.detach()},
+                     lambda o, m, M: M("classifier")(o[0]), ids, pad, types=types if kind == "bert" else None, per_token=True)
 
 # ModernBertForTokenClassification (modernbert-token-classifier/, under model.): its head (head.dense without a bias, GELU,
 # head.norm without a bias) at every position, dropout, then classifier; 5 tags. expected.json: the logits, the loss over
@@ -2189,6 +2191,9 @@ for folder, model, kind in (("bert-qa", bert, "bert"), ("roberta-qa", roberta, "
                "start_logits": r(logits[..., 0]), "end_logits": r(logits[..., 1]),
                "train_input_ids": train_ids.tolist(), "train_token_type_ids": train_types.tolist(), "positions": positions.tolist(),
                "loss": float(loss), "grads": grads}, open(os.path.join(folder, "expected.json"), "w"))
+    export_task_onnx(folder, kind + ".", model, {"qa_outputs.weight": head.weight.detach(), "qa_outputs.bias": head.bias.detach()},
+                     lambda o, m, M: tuple(x.squeeze(-1) for x in M("qa_outputs")(o[0]).split(1, dim=-1)), ids, pad, types=types if kind == "bert" else None,
+                     outputs=("start_logits", "end_logits"), per_token=True)
 
 # ModernBertForQuestionAnswering (modernbert-qa/, under model.): its head (head.dense without a bias, GELU, head.norm
 # without a bias) at every position, dropout (classifier_dropout, 0), then classifier [2, d] (start, end), as its token
