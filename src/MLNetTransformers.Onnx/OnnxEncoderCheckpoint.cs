@@ -59,8 +59,8 @@ public static partial class OnnxEncoderCheckpoint
     ];
 
     // Families whose shape an exported graph does not show (DeBERTa v1's own position projections, rotary bases, windows,
-    // ALiBi, gates, ESM's token dropout, pre-norm blocks): read with their config.json.
-    private static readonly EncoderFamily[] ConfiguredFamilies = [EncoderFamily.DebertaV1, EncoderFamily.ModernBert, EncoderFamily.NomicBert, EncoderFamily.JinaBert, EncoderFamily.MosaicBert, EncoderFamily.Gte, EncoderFamily.Esm, EncoderFamily.MegatronBert, EncoderFamily.RobertaPreLayerNorm, EncoderFamily.XlmRobertaXl];
+    // ALiBi, gates, ESM's token dropout, pre-norm blocks, RoFormer's rotary layout): read with their config.json.
+    private static readonly EncoderFamily[] ConfiguredFamilies = [EncoderFamily.DebertaV1, EncoderFamily.ModernBert, EncoderFamily.NomicBert, EncoderFamily.JinaBert, EncoderFamily.MosaicBert, EncoderFamily.Gte, EncoderFamily.Esm, EncoderFamily.MegatronBert, EncoderFamily.RobertaPreLayerNorm, EncoderFamily.XlmRobertaXl, EncoderFamily.RoFormer];
 
     /// <summary>Loads the encoder in <paramref name="path"/>; throws naming the file and the problem when it is not a BERT-family encoder.</summary>
     /// <param name="path">The .onnx file.</param>

@@ -26,6 +26,7 @@ public class ConfiguredFamilyOnnxTests
     [InlineData("megatron", "MegatronBERT")] // pre-norm BERT: no LayerNorm after the embeddings, one before each sublayer, a final one
     [InlineData("roberta-prelayernorm", "RoBERTa-PreLayerNorm")] // pre-norm RoBERTa: its embeddings' LayerNorm, one before each sublayer, a final one
     [InlineData("xlmr-xl", "XLM-RoBERTa-XL")] // pre-norm RoBERTa without the embeddings' LayerNorm
+    [InlineData("roformer", "RoFormer")] // RoFormer's rotary positions from the graph's sinusoidal table, projected embeddings
     public void ExportedGraph_IsReadWithItsConfig_WeightsEqualToTheCheckpoints(string fixture, string family)
     {
         var fromOnnx = OnnxEncoderCheckpoint.Load(Path.Combine(Folder(fixture), "model.onnx"));

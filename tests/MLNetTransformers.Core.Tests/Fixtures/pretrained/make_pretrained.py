@@ -2280,6 +2280,9 @@ torch.manual_seed(150)
 roformer = RoFormer(8)
 roformer_config = dict(bert_config, model_type="roformer", vocab_size=len(VOCAB), embedding_size=8, rotary_value=False, architectures=["RoFormerModel"])
 make("roformer", roformer, roformer_config, "F32", prefix="roformer.", extra={"roformer.encoder.embed_positions.weight": ("F32", roformer.embed_positions)})
+torch.set_default_dtype(torch.float32)
+export_onnx("roformer", roformer, types=True)  # roformer/model.onnx: the bare encoder as PyTorch's exporter writes it, read with its config.json
+torch.set_default_dtype(torch.float64)
 
 g = torch.Generator().manual_seed(151)
 rnd = lambda *shape, s=0.3: (s * torch.randn(*shape, generator=g)).to(torch.float32).to(torch.float64)
