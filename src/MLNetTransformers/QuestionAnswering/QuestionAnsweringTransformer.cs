@@ -241,7 +241,7 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
         return best.Select((found, row) =>
         {
             var words = windows.Contexts[row];
-            var ranked = found.Where(p => p.Key != NoAnswer).OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p => p.Key.Item2)
+            var ranked = found.Where(p => p.Key != NoAnswer).OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p => p.Key.Item2).Take(topK)
                 .Select(p =>
                 {
                     int from = words.Starts[p.Key.Item1], to = words.End(p.Key.Item2);
@@ -249,7 +249,8 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
                 }).ToList();
             if (found.TryGetValue(NoAnswer, out float none))
             {
-                // Before the first answer it beats: the answers are best first, so the ratios grow along them.
+                // Before the first answer it beats (the answers are best first, so the ratios grow along them); after the
+                // best topK, when it beats none of them.
                 int at = ranked.FindIndex(a => NoAnswerScore(none, a.Score) > threshold);
                 ranked.Insert(at < 0 ? ranked.Count : at, new ExtractedAnswer("", 0, 0, none));
             }
@@ -306,9 +307,9 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     }
 
     // This reader's answers to the windows' rows: through the backend, or a replica of the model (one for all the windows).
-    private List<ExtractedAnswer>[] Answers(AnswerWindows windows, int topK, bool? noAnswer = null) => Backend is { } backend
-        ? Answers(backend.Logits, windows, topK, MaxAnswerTokens, noAnswer ?? AllowNoAnswer, NoAnswerThreshold)
-        : _replicas.Use(m => Answers(b => m.Forward(b), windows, topK, MaxAnswerTokens, noAnswer ?? AllowNoAnswer, NoAnswerThreshold));
+    private List<ExtractedAnswer>[] Answers(AnswerWindows windows, int topK) => Backend is { } backend
+        ? Answers(backend.Logits, windows, topK, MaxAnswerTokens, AllowNoAnswer, NoAnswerThreshold)
+        : _replicas.Use(m => Answers(b => m.Forward(b), windows, topK, MaxAnswerTokens, AllowNoAnswer, NoAnswerThreshold));
 
     // "No answer" among the spans of words.
     private static readonly (int, int) NoAnswer = (-1, -1);
@@ -348,16 +349,22 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     public Metrics.NoAnswerThresholds TuneNoAnswerThreshold(IDataView data, string? answerColumnName = null)
     {
         var (gold, windows) = Evaluation(data, answerColumnName);
-        // Every answer with "no answer" placed by score alone: the best answer is the first that is not "no answer".
-        var ranked = Answers(windows, int.MaxValue, noAnswer: true);
-        var answers = new string[ranked.Length];
-        var scores = new float[ranked.Length];
-        for (int i = 0; i < ranked.Length; i++)
+        // Each question's best answer and "no answer" (which every window's [CLS] scores).
+        var found = Backend is { } backend ? SpanScores(backend.Logits, windows, MaxAnswerTokens, noAnswer: true)
+            : _replicas.Use(m => SpanScores(b => m.Forward(b), windows, MaxAnswerTokens, noAnswer: true));
+        var answers = new string[found.Length];
+        var scores = new float[found.Length];
+        for (int i = 0; i < found.Length; i++)
         {
-            // Spans hold words, so "no answer" is the only empty text (absent, as every answer, when the context has no words).
-            var none = ranked[i].FirstOrDefault(a => a.Text.Length == 0);
-            var best = ranked[i].FirstOrDefault(a => a.Text.Length > 0);
-            (answers[i], scores[i]) = best is null || none is null ? ("", float.PositiveInfinity) : (best.Text, NoAnswerScore(none.Score, best.Score));
+            var spans = found[i].Where(p => p.Key != NoAnswer).OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p => p.Key.Item2).Take(1).ToList();
+            if (spans.Count == 0 || !found[i].TryGetValue(NoAnswer, out float none))
+            {
+                (answers[i], scores[i]) = ("", float.PositiveInfinity); // a context without words: "no answer" whatever the threshold
+                continue;
+            }
+            var words = windows.Contexts[i];
+            var ((first, last), score) = (spans[0].Key, spans[0].Value);
+            (answers[i], scores[i]) = (words.Text[words.Starts[first]..words.End(last)], NoAnswerScore(none, score));
         }
         return Metrics.NoAnswerThresholds.Find(gold, answers, scores);
     }
