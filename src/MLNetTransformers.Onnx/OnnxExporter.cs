@@ -372,6 +372,7 @@ public static partial class OnnxExporter
         var mergedShape = g.Int64s(0, 0, d);
         var split = g.Int64s(d, d, d);
         var scale = g.FloatScalar(c.DisentangledSpan > 0 ? 1f / MathF.Sqrt(3f * hd) : 1f / MathF.Sqrt(hd));
+        var embedded = x;
         for (int i = 0; i < c.Layers; i++)
         {
             string pre = $"{prefix}layers.{c.ParameterLayerOf(i)}.";                                    // blocks may share weights (ALBERT)
@@ -434,6 +435,18 @@ public static partial class OnnxExporter
             {
                 x = Norm(g.Node("Add", new[] { x, Attention(x) }), pre + "norm1.");
                 x = Norm(g.Node("Add", new[] { x, FeedForward(x) }), pre + "norm2.");
+            }
+            if (i == 0 && c.ConvKernel > 0)
+            {
+                // DeBERTa-v2's ConvLayer: a Conv over [B, d, T] of the embeddings (zero at padding), zero at padding rows,
+                // tanh or GELU, added to the first block's output, then its LayerNorm.
+                var mask3 = g.Node("Unsqueeze", new[] { maskF, g.Int64s(2) });                                      // [B, T, 1]
+                var input = g.Node("Transpose", new[] { g.Node("Mul", new[] { embedded, mask3 }) }, Ints("perm", 0, 2, 1));
+                int pad = (c.ConvKernel - 1) / 2;
+                var conv = g.Node("Conv", new[] { input, prefix + "conv.conv.weight", prefix + "conv.conv.bias" }, Ints("pads", pad, pad), Ints("kernel_shape", c.ConvKernel));
+                var masked = g.Node("Mul", new[] { g.Node("Transpose", new[] { conv }, Ints("perm", 0, 2, 1)), mask3 });
+                var activated = c.ConvActivation == PoolerActivation.Gelu ? Activation(g, Core.Kernels.Activation.Gelu, masked) : g.Node("Tanh", new[] { masked });
+                x = LayerNorm(g, p, g.Node("Add", new[] { x, activated }), prefix + "conv.LayerNorm.", c.LayerNormEps);
             }
         }
         if (c.Norm == NormPlacement.PreNorm) x = Norm(x, prefix + "lnf.");

@@ -19,6 +19,7 @@ public static class OnnxImporter
         "Cos", "Sin", "Neg", "Abs", "Greater", // ModernBERT's rotary positions and sliding window
         "Sigmoid", // SiLU (NomicBERT's SwiGLU)
         "Equal", // ESM's token dropout (which ids are the mask token)
+        "Conv", // DeBERTa-v2-xlarge's convolution after the first layer
     };
 
     /// <summary>Imports from a file.</summary>

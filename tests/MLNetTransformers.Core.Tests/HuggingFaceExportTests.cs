@@ -28,6 +28,7 @@ public class HuggingFaceExportTests
     [InlineData("mpnet", "MPNet")]
     [InlineData("albert", "ALBERT")]
     [InlineData("deberta", "DeBERTa-v2")]
+    [InlineData("deberta-conv", "DeBERTa-v2")] // the convolution after the first layer written back as encoder.conv
     [InlineData("jina", "JinaBERT")]
     [InlineData("gte", "GTE")]
     [InlineData("esm", "ESM")]

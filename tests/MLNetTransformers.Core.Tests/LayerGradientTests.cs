@@ -472,6 +472,26 @@ public class LayerGradientTests
         if (debertaV1) Assert.All(model.Parameters["layers.0.self_attn.in_proj_bias"].Value[8..16].ToArray(), b => Assert.Equal(0f, b));
     }
 
+    // DeBERTa-v2-xlarge's convolution after the first block (kernel 3 or 5, tanh or GELU): every parameter (the convolution's
+    // weight, bias and norm among them) against finite differences on padded sentences, then packed = padded = tiled; the
+    // convolution reads no padding row and no row of another sequence.
+    [Theory]
+    [InlineData(3, PoolerActivation.Tanh)]
+    [InlineData(5, PoolerActivation.Gelu)]
+    public void Classifier_WithDebertasConvolution_EndToEnd(int kernel, PoolerActivation activation)
+    {
+        var config = new ClassifierConfig
+        {
+            VocabSize = 13, ModelDim = 8, Heads = 2, Layers = 2, FeedForwardDim = 12, MaxLength = 9, Dropout = 0f, NumClasses = 3,
+            Norm = NormPlacement.PostNorm, EmbeddingNorm = true, PositionalEncoding = PositionalEncodingKind.None, DisentangledSpan = 3,
+            Pooling = Pooling.Cls, Pooler = true, PoolerActivation = PoolerActivation.Gelu, ConvKernel = kernel, ConvActivation = activation,
+        };
+        var model = new TransformerClassifier(config, 3);
+        Assert.Equal([8, 8, kernel], model.Parameters["conv.conv.weight"].Shape);
+        EncoderRunsAgree.GradientsOnTwoPaddedSentences_ThenPackedPaddedAndTiled(model);
+        Assert.Contains("ConvKernel", Assert.Throws<ArgumentException>(() => (config with { ConvKernel = 2 }).Validate()).Message);
+    }
+
     // Long sequences: the tiled inference takes keys in blocks of 256 with an online softmax, and the disentangled terms
     // must be added block by block; sequences of 300 and 280 tokens (log buckets out to 64, so far distances share rows)
     // give the materialized attention's hidden states, packed and padded.

@@ -77,7 +77,11 @@ public class PretrainedBadInputTests
         Assert.Contains("share_att_key other than true is not supported", Refused<NotSupportedException>(Deberta(c => c["share_att_key"] = false)));
         Assert.Contains("pos_att_type [c2p] (only both c2p and p2c)", Refused<NotSupportedException>(Deberta(c => c["pos_att_type"] = new JsonArray("c2p"))));
         Assert.Contains("relative_attention other than true", Refused<NotSupportedException>(Deberta(c => c["relative_attention"] = false)));
-        Assert.Contains("conv_kernel_size", Refused<NotSupportedException>(Deberta(c => c["conv_kernel_size"] = 3)));
+        Assert.Contains("conv_kernel_size 4", Refused<NotSupportedException>(Deberta(c => c["conv_kernel_size"] = 4)));
+        Assert.Contains("conv_groups 2", Refused<NotSupportedException>(Deberta(c => { c["conv_kernel_size"] = 3; c["conv_groups"] = 2; })));
+        Assert.Contains("conv_act 'relu'", Refused<NotSupportedException>(Deberta(c => { c["conv_kernel_size"] = 3; c["conv_act"] = "relu"; })));
+        // A convolution the config names but the weights lack: the missing tensor named with its shape.
+        Assert.Matches("lacks the tensor '(deberta\\.)?encoder\\.conv\\.conv\\.weight'.*\\[16, 16, 3\\]", Refused<InvalidDataException>(Deberta(c => c["conv_kernel_size"] = 3)));
         Assert.Contains("norm_rel_ebd without layer_norm", Refused<NotSupportedException>(Deberta(c => c["norm_rel_ebd"] = "none")));
         Assert.Contains("embedding_size other than hidden_size", Refused<NotSupportedException>(Deberta(c => c["embedding_size"] = 8)));
         Assert.Contains("pooler_hidden_act 'tanh'", Refused<NotSupportedException>(Deberta(c => c["pooler_hidden_act"] = "tanh")));

@@ -38,6 +38,7 @@ public class PretrainedCheckpointTests
     [InlineData("mpnet", "MPNet", 0, true)]
     [InlineData("albert", "ALBERT", 2, true)]
     [InlineData("deberta", "DeBERTa-v2", 0, false)]
+    [InlineData("deberta-conv", "DeBERTa-v2", 0, false)] // deberta-v2-xlarge's convolution after the first layer (kernel 3, GELU)
     [InlineData("deberta-v1", "DeBERTa", 0, false)] // one in_proj read head by head, q_bias and v_bias, positions projected by pos_proj and pos_q_proj
     [InlineData("ernie", "ERNIE", 2, true)] // BERT's names; its task type 0, added to every token, read into the position table
     [InlineData("data2vec-text", "data2vec-text", 1, true)] // RoBERTa's architecture and names under data2vec_text.
@@ -73,7 +74,7 @@ public class PretrainedCheckpointTests
         // v1's a table of 2 × 4 rows, not normalized, projected by each layer's own weights, no key bias.
         Assert.Equal(folder switch
         {
-            "deberta" => (6, 12, Layers.PositionalEncodingKind.None), "deberta-v1" => (4, 0, Layers.PositionalEncodingKind.None),
+            "deberta" or "deberta-conv" => (6, 12, Layers.PositionalEncodingKind.None), "deberta-v1" => (4, 0, Layers.PositionalEncodingKind.None),
             _ => (0, 0, folder is "nomic" or "jina" or "mosaic" or "gte" or "roformer" ? Layers.PositionalEncodingKind.None : Layers.PositionalEncodingKind.Learned),
         }, (c.DisentangledSpan, c.DisentangledMaxDistance, c.PositionalEncoding));
         Assert.Equal(folder == "deberta-v1" ? (true, false, false) : (false, true, true), (c.DisentangledOwnProjections, c.DisentangledNorm, c.AttentionKeyBias));
@@ -87,6 +88,7 @@ public class PretrainedCheckpointTests
         },
             (c.RotaryTheta, c.GatedFeedForward, c.Biases, c.NormBiases, c.VocabSize, c.VocabularyMultiple, c.Alibi, c.ExpansionBias));
         Assert.Equal(folder == "roformer", c.RotaryInterleaved);
+        Assert.Equal(folder == "deberta-conv" ? (3, Layers.PoolerActivation.Gelu) : (0, Layers.PoolerActivation.Tanh), (c.ConvKernel, c.ConvActivation));
 
         AssertOutputsAndEveryGradient(folder, loaded, pooler);
     }

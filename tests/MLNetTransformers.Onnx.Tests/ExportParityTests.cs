@@ -80,6 +80,22 @@ public class ExportParityTests
         ExportedClassifierAndFeaturizerMatch_AndImportBack(model);
     }
 
+    // DeBERTa-v2-xlarge's shape: the convolution after the first block (kernel 3, tanh; kernel 5, GELU) over the
+    // embeddings, as a Conv node on [B, d, T] with padding rows zeroed; disentangled attention with log buckets.
+    [Theory]
+    [InlineData(3, PoolerActivation.Tanh)]
+    [InlineData(5, PoolerActivation.Gelu)]
+    public void DebertaWithConvolution_OnnxRuntimeMatchesManaged_AndImportsBack(int kernel, PoolerActivation activation)
+    {
+        var model = new TransformerClassifier(Small(NormPlacement.PostNorm, Pooling.Cls) with
+        {
+            Pooler = true, EmbeddingNorm = true, LayerNormEps = 1e-7f, PoolerActivation = PoolerActivation.Gelu, PositionalEncoding = PositionalEncodingKind.None,
+            DisentangledSpan = 6, DisentangledMaxDistance = 12, ConvKernel = kernel, ConvActivation = activation,
+        }, 3);
+        Weights.Scramble(model.Parameters, 7);
+        ExportedClassifierAndFeaturizerMatch_AndImportBack(model);
+    }
+
     // The classifier's logits and embeddings and its encoder's featurizer export under ONNX Runtime against the engine, on
     // padded batches of 1×1, 3×5 and 4×16 (the second half of each row sentence B when the model has token types); then
     // the import reads the new blocks' weights back by name.

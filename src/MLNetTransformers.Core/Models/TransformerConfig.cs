@@ -185,6 +185,13 @@ public record TransformerConfig
     /// </summary>
     public bool RotaryInterleaved { get; init; }
     /// <summary>
+    /// DeBERTa-v2's convolution after the first block (<see cref="Layers.ConvLayer"/>: deberta-v2-xlarge's
+    /// <c>conv_kernel_size</c>, odd), over the embeddings, added to that block's output; 0 = none. Encoders only.
+    /// </summary>
+    public int ConvKernel { get; init; }
+    /// <summary>The convolution's activation (<c>conv_act</c>): tanh, DeBERTa's default, or GELU.</summary>
+    public PoolerActivation ConvActivation { get; init; } = PoolerActivation.Tanh;
+    /// <summary>
     /// Blocks that attend locally see, for query i, only keys j with |i − j| ≤ this (ModernBERT's <c>local_attention</c> / 2,
     /// 64); 0 = every block attends to every key. Encoders only.
     /// </summary>
@@ -272,6 +279,8 @@ public record TransformerConfig
         if (SlidingWindow < 0 || SlidingWindow > MaxLengthLimit) throw new ArgumentException($"{nameof(SlidingWindow)} must be in [0, {MaxLengthLimit}] (0 = none), got {SlidingWindow}.");
         if (!(RotaryScaling >= 1f && float.IsFinite(RotaryScaling))) throw new ArgumentException($"{nameof(RotaryScaling)} must be a finite factor of at least 1 (1 = none), got {RotaryScaling}.");
         if (RotaryScaling != 1f && RotaryTheta == 0f) throw new ArgumentException($"{nameof(RotaryScaling)} scales rotary positions; set {nameof(RotaryTheta)} too.");
+        if (ConvKernel < 0 || (ConvKernel > 0 && ConvKernel % 2 == 0)) throw new ArgumentException($"{nameof(ConvKernel)} must be 0 (none) or odd, got {ConvKernel}.");
+        if (ConvKernel > 0 && ConvActivation is not (PoolerActivation.Tanh or PoolerActivation.Gelu)) throw new ArgumentException($"{nameof(ConvActivation)} must be tanh or GELU, got {ConvActivation}.");
         if (RotaryInterleaved && (RotaryTheta == 0f || RotaryScaling != 1f || LocalRotaryTheta != 0f))
             throw new ArgumentException($"{nameof(RotaryInterleaved)} is RoFormer's layout of rotary positions: set {nameof(RotaryTheta)}, without {nameof(RotaryScaling)} or {nameof(LocalRotaryTheta)}.");
         if (MaskTokenDropout < -1 || MaskTokenDropout >= VocabSize) throw new ArgumentException($"{nameof(MaskTokenDropout)} must be −1 (none) or a token id below {nameof(VocabSize)} = {VocabSize}, got {MaskTokenDropout}.");

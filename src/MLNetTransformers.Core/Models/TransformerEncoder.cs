@@ -78,7 +78,12 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
             PositionBias = new RelativePositionBias(parameters, prefix + "rel_attn_bias.", config.RelativeAttentionBuckets, config.Heads);
             foreach (var block in _blocks) block.SelfAttention.PositionBias = PositionBias;
         }
+        if (config.ConvKernel > 0)
+            Conv = new ConvLayer(parameters, prefix + "conv.", config.ModelDim, config.ConvKernel, config.ConvActivation, config.LayerNormEps, config.Dropout, seed + 7919);
     }
+
+    /// <summary>DeBERTa-v2's convolution after the first block (<see cref="TransformerConfig.ConvKernel"/>: deberta-v2-xlarge's), or null.</summary>
+    public ConvLayer? Conv { get; }
 
     /// <summary>DeBERTa's relative positions every block's self-attention projects (<see cref="TransformerConfig.DisentangledSpan"/>), or null.</summary>
     public DisentangledPositions? Disentangled { get; }
@@ -166,14 +171,24 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
             int[]? packedTypes = null;
             if (tokenTypes is not null) _packed.Gather(tokenTypes, packedTypes = Workspace.Ensure(ref _packedTypes, n));
             var h = Embed(packedIds, packedTypes, _packed, training);
-            foreach (var block in _blocks) h = block.Forward(h, _packed, training, inference: !training);
+            var h0 = h;
+            for (int i = 0; i < _blocks.Length; i++)
+            {
+                h = _blocks[i].Forward(h, _packed, training, inference: !training);
+                if (i == 0 && Conv is not null) h = Conv.Forward(h0, h, _packed, training);
+            }
             h = Finish(h, n);
             var unpacked = Workspace.Ensure(ref _unpacked, batch * seqLen * d);
             _packed.Scatter(h, unpacked, d);
             return unpacked;
         }
         var x = Embed(ids, tokenTypes, batch, seqLen, training, keyPadding);
-        foreach (var block in _blocks) x = block.Forward(x, batch, seqLen, keyPadding, training, inference: !training);
+        var x0 = x;
+        for (int i = 0; i < _blocks.Length; i++)
+        {
+            x = _blocks[i].Forward(x, batch, seqLen, keyPadding, training, inference: !training);
+            if (i == 0 && Conv is not null) x = Conv.Forward(x0, x, batch, seqLen, keyPadding, training);
+        }
         return Finish(x, batch * seqLen);
     }
 
@@ -189,15 +204,32 @@ public sealed class TransformerEncoder : TransformerStack, ITransformerModel
             var dpacked = Workspace.Ensure(ref _dpacked, n * Config.ModelDim);
             _packed.Gather(dhidden, dpacked, Config.ModelDim);
             var dp = FinishBackward(dpacked, n);
-            for (int i = _blocks.Length - 1; i >= 0; i--) dp = _blocks[i].Backward(dp, n);
+            for (int i = _blocks.Length - 1; i >= 0; i--)
+            {
+                if (i == 0 && Conv is not null) dp = Conv.Backward(dp);
+                dp = _blocks[i].Backward(dp, n);
+                if (i == 0 && Conv is not null) AddEmbeddingGradient(dp, n);
+            }
             Disentangled?.Backward();
             Embeddings.Backward(dp);
             return;
         }
         var d = FinishBackward(dhidden, batch * seqLen);
-        for (int i = _blocks.Length - 1; i >= 0; i--) d = _blocks[i].Backward(d, batch, seqLen);
+        for (int i = _blocks.Length - 1; i >= 0; i--)
+        {
+            if (i == 0 && Conv is not null) d = Conv.Backward(d);
+            d = _blocks[i].Backward(d, batch, seqLen);
+            if (i == 0 && Conv is not null) AddEmbeddingGradient(d, batch * seqLen);
+        }
         Disentangled?.Backward();
         EmbedBackward(d, batch, seqLen);
+    }
+
+    // The convolution reads the embeddings too: its input gradient joins the first block's.
+    private void AddEmbeddingGradient(float[] dx, int rows)
+    {
+        int n = rows * Config.ModelDim;
+        TensorPrimitives.Add(dx.AsSpan(0, n), Conv!.EmbeddingGradient.AsSpan(0, n), dx.AsSpan(0, n));
     }
 
     /// <summary>sentence-transformers' Dense module after the pooling (<see cref="TransformerConfig.SentenceDense"/>), or null.</summary>

@@ -963,8 +963,8 @@ public sealed class EncoderFamily
     };
 
     // DebertaV2Config: BERT's keys and the disentangled attention's. Only what DeBERTa-v3's models use is read: relative
-    // attention with c2p and p2c through the layers' own projections (share_att_key), the table LayerNorm-ed, no
-    // convolution after the first layer, embeddings as wide as the layers; anything else is refused by name.
+    // attention with c2p and p2c through the layers' own projections (share_att_key), the table LayerNorm-ed, embeddings
+    // as wide as the layers, and deberta-v2-xlarge's convolution after the first layer; anything else is refused by name.
     private static TransformerConfig DebertaV2Config(JsonElement c, string src)
     {
         var config = BertConfig(c, src, positionOffset: 0);
@@ -974,7 +974,11 @@ public sealed class EncoderFamily
         var kinds = PositionAttentionKinds(c);
         if (!kinds.SetEquals(["c2p", "p2c"])) Refuse($"pos_att_type [{string.Join(", ", kinds)}] (only both c2p and p2c)");
         if (!Str(c, "norm_rel_ebd", src, "none").Split('|').Select(x => x.Trim()).Contains("layer_norm")) Refuse("norm_rel_ebd without layer_norm");
-        if (Int(c, "conv_kernel_size", src, 0) > 0) Refuse("conv_kernel_size (DeBERTa-v2-xlarge's convolution)");
+        int conv = Int(c, "conv_kernel_size", src, 0);
+        if (conv < 0 || (conv > 0 && conv % 2 == 0)) Refuse($"conv_kernel_size {conv} (an odd kernel keeps the sequence's length)");
+        if (conv > 0 && Int(c, "conv_groups", src, 1) != 1) Refuse($"conv_groups {Int(c, "conv_groups", src, 1)} (only 1)");
+        string convAct = Str(c, "conv_act", src, "tanh");
+        if (conv > 0 && convAct is not ("tanh" or "gelu")) Refuse($"conv_act '{convAct}' (only tanh and gelu)");
         if (Int(c, "embedding_size", src, config.ModelDim) != config.ModelDim) Refuse("embedding_size other than hidden_size");
         if (Int(c, "attention_head_size", src, config.ModelDim / config.Heads) != config.ModelDim / config.Heads) Refuse("attention_head_size other than hidden_size / heads");
         if (Int(c, "pooler_hidden_size", src, config.ModelDim) != config.ModelDim) Refuse("pooler_hidden_size other than hidden_size");
@@ -988,6 +992,7 @@ public sealed class EncoderFamily
             PositionalEncoding = biasedInput ? PositionalEncodingKind.Learned : PositionalEncodingKind.None,
             DisentangledSpan = buckets > 0 ? buckets : maxRelative, DisentangledMaxDistance = buckets > 0 ? maxRelative : 0,
             Pooling = Pooling.Cls, PoolerActivation = PoolerActivation.Gelu,
+            ConvKernel = conv, ConvActivation = convAct == "gelu" ? PoolerActivation.Gelu : PoolerActivation.Tanh,
         };
     }
 
@@ -1068,11 +1073,18 @@ public sealed class EncoderFamily
         json["max_relative_positions"] = c.DisentangledMaxDistance > 0 ? c.DisentangledMaxDistance : c.DisentangledSpan;
         json["pooler_hidden_size"] = c.ModelDim;
         json["pooler_hidden_act"] = "gelu";
+        if (c.ConvKernel > 0)
+        {
+            json["conv_kernel_size"] = c.ConvKernel;
+            json["conv_act"] = c.ConvActivation == PoolerActivation.Gelu ? "gelu" : "tanh";
+            json["conv_groups"] = 1;
+        }
         return json;
     }
 
     private static string[]? DebertaV2Names(string p) => p switch
     {
+        "conv.conv.weight" or "conv.conv.bias" or "conv.LayerNorm.weight" or "conv.LayerNorm.bias" => ["encoder." + p], // deberta-v2-xlarge's ConvLayer
         "rel_embeddings.weight" => ["encoder.rel_embeddings.weight"],
         "rel_embeddings.norm.weight" => ["encoder.LayerNorm.weight"],
         "rel_embeddings.norm.bias" => ["encoder.LayerNorm.bias"],

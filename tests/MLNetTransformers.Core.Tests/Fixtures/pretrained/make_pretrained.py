@@ -810,9 +810,9 @@ def log_bucket(rel, bucket_size, max_position):  # make_log_bucket_position, in 
 
 
 class DebertaV2(nn.Module):
-    def __init__(self, V, span, max_rel):
+    def __init__(self, V, span, max_rel, conv=0, conv_act=None):
         super().__init__()
-        self.span, self.max_rel = span, max_rel
+        self.span, self.max_rel, self.conv_act = span, max_rel, conv_act
         e = nn.Module()
         e.word_embeddings = nn.Embedding(V, D); e.LayerNorm = nn.LayerNorm(D, eps=1e-7)
         self.embeddings = e
@@ -826,11 +826,16 @@ class DebertaV2(nn.Module):
             self.encoder.layer.append(l)
         self.encoder.rel_embeddings = nn.Embedding(2 * span, D)
         self.encoder.LayerNorm = nn.LayerNorm(D, eps=1e-7)
+        if conv:  # deberta-v2-xlarge's ConvLayer after the first layer
+            self.encoder.conv = nn.Module()
+            self.encoder.conv.conv = nn.Conv1d(D, D, conv, padding=(conv - 1) // 2)
+            self.encoder.conv.LayerNorm = nn.LayerNorm(D, eps=1e-7)
 
     def forward(self, ids, mask, types):
         B, T = ids.shape
         e = self.embeddings
         x = e.LayerNorm(e.word_embeddings(ids)) * mask.unsqueeze(-1)
+        x0 = x
         rel = torch.arange(T)[:, None] - torch.arange(T)[None, :]
         idx = torch.clamp(log_bucket(rel, self.span, self.max_rel) + self.span, 0, 2 * self.span - 1)  # [T, T]
         R = self.encoder.LayerNorm(self.encoder.rel_embeddings.weight)
@@ -838,7 +843,7 @@ class DebertaV2(nn.Module):
         scale = math.sqrt(hd * 3)
         allowed = (mask[:, None, :, None] * mask[:, None, None, :]).bool()  # XSoftmax's mask: query and key both real
         heads = lambda t: t.view(t.shape[0], -1, H, hd).transpose(1, 2)   # [B, H, T, hd]
-        for l in self.encoder.layer:
+        for i, l in enumerate(self.encoder.layer):
             s = l.attention.self
             q, k, v = heads(s.query_proj(x)), heads(s.key_proj(x)), heads(s.value_proj(x))
             pq, pk = heads(s.query_proj(R).unsqueeze(0))[0], heads(s.key_proj(R).unsqueeze(0))[0]  # [H, 2span, hd]
@@ -851,6 +856,11 @@ class DebertaV2(nn.Module):
             c = (p @ v).transpose(1, 2).reshape(B, T, D)
             a = l.attention.output.LayerNorm(l.attention.output.dense(c) + x)
             x = l.output.LayerNorm(l.output.dense(gelu(l.intermediate.dense(a))) + a)
+            if i == 0 and hasattr(self.encoder, "conv"):  # ConvLayer.forward: conv over the embeddings, masked, activated, added, normed, masked
+                out = self.encoder.conv.conv(x0.permute(0, 2, 1)).permute(0, 2, 1)
+                out = out.masked_fill((1 - mask).bool().unsqueeze(-1), 0)
+                out = gelu(out) if self.conv_act == "gelu" else torch.tanh(out)
+                x = self.encoder.conv.LayerNorm(x + out) * mask.unsqueeze(-1)
         return x, None
 
 
@@ -2314,3 +2324,12 @@ task_folder("roformer-mlm", "roformer.", roformer, dict(rmlm, **{"cls.prediction
             dict(roformer_config, architectures=["RoFormerForMaskedLM"]),
             {"input_ids": rmlm_ids.tolist(), "attention_mask": rmlm_mask.tolist(), "logits": [round(float(v), 9) for v in rmlm_logits.reshape(-1).tolist()]})
 open(os.path.join("roformer-mlm", "vocab.txt"), "w").write("\n".join(VOCAB) + "\n")
+
+# DeBERTa-v2-xlarge's convolution (deberta-conv/): the deberta/ shape with its ConvLayer after the first layer (conv_kernel_size
+# 3, conv_act gelu as deberta-v2-xlarge's config sets them; encoder.conv.conv [d, d, 3] and encoder.conv.LayerNorm): hidden
+# states and every gradient, the convolution's included. Own seed, last in the file.
+torch.manual_seed(153)
+deberta_conv = DebertaV2(DEBERTA_PIECES + 1, 6, 12, conv=3, conv_act="gelu")
+make("deberta-conv", deberta_conv, dict(deberta_config, conv_kernel_size=3, conv_act="gelu", conv_groups=1), "F32", ids=deberta_ids, pad=0, vocab=["unused"])
+os.remove("deberta-conv/vocab.txt")
+shutil.copy("deberta-tokenizer/spm.model", "deberta-conv/spm.model")
