@@ -35,6 +35,7 @@ public static partial class OnnxEncoderCheckpoint
         "Sign", "Greater", "LessOrEqual", "And", "Ceil", "Clip", "Tile", "GatherElements", // DeBERTa's log buckets and disentangled attention
         "Cos", "Sin", "Einsum", "Split", "Reciprocal", "Sigmoid", // rotary positions (ModernBERT's, NomicBERT's, GTE's), gated blocks, SiLU
         "SimplifiedLayerNormalization", // what ONNX Runtime's optimizer makes of a norm without β's remaining steps (ModernBERT's)
+        "Conv", // DeBERTa-v2-xlarge's convolution after the first layer
         "ReduceSum", // ESM's token dropout: each sequence's mask tokens and real tokens counted
     };
 
@@ -614,8 +615,10 @@ public static partial class OnnxEncoderCheckpoint
             // GELU: erf's form (ONNX Runtime's fused BiasGelu and Gelu compute it too), or the tanh form (its FastGelu).
             bool erf = _graph.Node.Any(n => n.OpType is "Erf" or "BiasGelu" or "Gelu");
             bool tanhGelu = !erf && (_graph.Node.Any(n => n.OpType == "FastGelu") || _graph.Node.Count(n => n.OpType == "Tanh") > (_shapes.ContainsKey("pooler.dense.weight") ? 1 : 0));
+            var (convKernel, convActivation) = deberta ? DebertaConvolution(d) : (0, PoolerActivation.Tanh);
             return new TransformerConfig
             {
+                ConvKernel = convKernel, ConvActivation = convActivation,
                 VocabSize = word[0], ModelDim = d, EmbeddingDim = embeddingDim, MaxLength = pos[0] - offset, PositionOffset = offset, RelativeAttentionBuckets = buckets,
                 TypeVocabSize = types, Layers = layers, LayerGroups = albert ? sets : 0, Heads = heads, FeedForwardDim = ffn,
                 DisentangledSpan = span, DisentangledMaxDistance = maxDistance,
@@ -626,6 +629,27 @@ public static partial class OnnxEncoderCheckpoint
                 Pooling = distilBert || deberta || family == EncoderFamily.Electra ? Pooling.Cls : Pooling.Mean, // their heads read the first token
                 PoolerActivation = deberta || family == EncoderFamily.Electra ? PoolerActivation.Gelu : PoolerActivation.Tanh,
             };
+        }
+
+        // DeBERTa-v2-xlarge's convolution: its kernel from encoder.conv.conv.weight [d, d, k], its activation the Tanh or the
+        // Erf (GELU) a few nodes after the Conv node (the probe then confirms the whole); none without that weight.
+        private (int Kernel, PoolerActivation Activation) DebertaConvolution(int d)
+        {
+            const string weight = "encoder.conv.conv.weight";
+            var conv = _graph.Node.FirstOrDefault(n => n.OpType == "Conv");
+            if (!_shapes.TryGetValue(weight, out var shape))
+                return conv is null ? (0, PoolerActivation.Tanh) : throw new InvalidDataException($"{_src}: Conv node '{conv.Name}' is not DeBERTa's convolution (no '{weight}').");
+            if (shape.Length != 3 || shape[0] != d || shape[1] != d || shape[2] % 2 == 0 || conv is null)
+                throw new InvalidDataException($"{_src}: '{weight}' is [{string.Join(", ", shape)}]; DeBERTa's convolution is [{d}, {d}, k] with k odd, read by a Conv node.");
+            var seen = new HashSet<NodeProto>();
+            var frontier = new List<NodeProto> { conv };
+            for (int step = 0; step < 8 && frontier.Count > 0; step++)
+            {
+                frontier = frontier.SelectMany(n => n.Output).SelectMany(o => _consumers.GetValueOrDefault(o) ?? []).Where(seen.Add).ToList();
+                if (frontier.Any(n => n.OpType == "Tanh")) return (shape[2], PoolerActivation.Tanh);
+                if (frontier.Any(n => n.OpType == "Erf")) return (shape[2], PoolerActivation.Gelu);
+            }
+            throw new InvalidDataException($"{_src}: the output of Conv node '{conv.Name}' passes through neither tanh nor GELU, DeBERTa's convolution's activations.");
         }
 
         // DeBERTa's relative positions: the table's rows are 2 × span, and its log buckets divide by the constant

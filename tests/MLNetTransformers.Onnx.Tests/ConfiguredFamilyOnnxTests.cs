@@ -43,6 +43,26 @@ public class ConfiguredFamilyOnnxTests
         Assert.Equal(fromWeights.Config with { Pooler = false, Pooling = fromOnnx.Encoder.Config.Pooling }, fromOnnx.Encoder.Config);
     }
 
+    // DeBERTa-v2-xlarge's shape exported by PyTorch (make_pretrained.py's deberta-conv/model.onnx): read from the graph's
+    // shapes, its convolution's kernel from encoder.conv.conv.weight and its activation (GELU) from the nodes after the Conv;
+    // every weight the checkpoint's, bit for bit, and ONNX Runtime's outputs the engine's (the probe). The graph with the
+    // activation after its Conv node replaced by another operator is refused naming that node.
+    [Fact]
+    public void DebertaWithConvolution_ExportedByPyTorch_ReadsToTheCheckpointsWeights()
+    {
+        string graph = Path.Combine(Folder("deberta-conv"), "model.onnx");
+        var fromOnnx = OnnxEncoderCheckpoint.Load(File.ReadAllBytes(graph), "deberta-conv.onnx");
+        Assert.Equal(("DeBERTa-v2", 3, Core.Layers.PoolerActivation.Gelu), (fromOnnx.Family.Name, fromOnnx.Encoder.Config.ConvKernel, fromOnnx.Encoder.Config.ConvActivation));
+        var fromWeights = PretrainedCheckpoint.LoadFolder(Folder("deberta-conv")).Encoder;
+        foreach (var t in fromOnnx.Encoder.Parameters.Tensors) Assert.Equal(fromWeights.Parameters[t.Name].Value.ToArray(), t.Value.ToArray());
+        Assert.Equal(fromWeights.Parameters.Tensors.Count, fromOnnx.Encoder.Parameters.Tensors.Count);
+        var model = ModelProto.Parser.ParseFrom(File.ReadAllBytes(graph));
+        var conv = model.Graph.Node.Single(n => n.OpType == "Conv");
+        model.Graph.Node.Skip(model.Graph.Node.IndexOf(conv)).First(n => n.OpType == "Erf").OpType = "Sigmoid"; // the convolution's GELU
+        var e = Assert.Throws<InvalidDataException>(() => OnnxEncoderCheckpoint.Load(model.ToByteArray(), "edited.onnx"));
+        Assert.Contains("edited.onnx", e.Message);
+    }
+
     // The same graphs optimized and saved by ONNX Runtime (extended level: its fused products, GELU and norms) beside their
     // config.json: the same weights.
     [Theory]

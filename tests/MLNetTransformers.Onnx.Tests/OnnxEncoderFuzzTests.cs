@@ -261,6 +261,7 @@ public sealed class OnnxEncoderFuzzTests(ITestOutputHelper output)
     [InlineData("../families/esm/model.onnx", 20261233)] // ESM's, read with its config.json: pre-norm, rotary positions, token dropout in the graph
     [InlineData("../families/megatron/model.onnx", 20261234)] // MegatronBERT's, read with its config.json: pre-norm BERT with token types
     [InlineData("../families/roberta-prelayernorm/model.onnx", 20261235)] // RoBERTa-PreLayerNorm's, read with its config.json
+    [InlineData("../families/deberta-conv/model.onnx", 20261237)] // DeBERTa-v2-xlarge's shape: its Conv node after the first layer
     [InlineData("../families/roformer/model.onnx", 20261236)] // RoFormer's, read with its config.json: its sinusoidal table gathered in the graph
     [InlineData("small-bert.onnx", 20261221, "quantized")] // as quantize_dynamic writes it (uint8 tables, int8 per-column products), read dequantized
     [InlineData("small-roberta.onnx", 20261222, "half")] // as onnxconverter-common writes it, read widened

@@ -2333,3 +2333,6 @@ deberta_conv = DebertaV2(DEBERTA_PIECES + 1, 6, 12, conv=3, conv_act="gelu")
 make("deberta-conv", deberta_conv, dict(deberta_config, conv_kernel_size=3, conv_act="gelu", conv_groups=1), "F32", ids=deberta_ids, pad=0, vocab=["unused"])
 os.remove("deberta-conv/vocab.txt")
 shutil.copy("deberta-tokenizer/spm.model", "deberta-conv/spm.model")
+torch.set_default_dtype(torch.float32)
+export_onnx("deberta-conv", deberta_conv, types=False)  # deberta-conv/model.onnx: as PyTorch's exporter writes it (its Conv node), read from the graph's shapes
+torch.set_default_dtype(torch.float64)
