@@ -333,15 +333,8 @@ public static partial class OnnxExporter
         {
             if (pairTables is null)
             {
-                var table = new RotaryPositions(hd, c.RotaryTheta, interleaved: true);
                 int m = c.MaxLength;
-                float[] cosines = new float[m * (hd / 2)], sines = new float[m * (hd / 2)];
-                for (int p = 0; p < m; p++)
-                {
-                    var (cp, sp) = table.Angles(p);
-                    cp.CopyTo(cosines, p * (hd / 2));
-                    sp.CopyTo(sines, p * (hd / 2));
-                }
+                var (cosines, sines) = new RotaryPositions(hd, c.RotaryTheta, interleaved: true).Tables(m);
                 string Rows(string name, float[] values) => g.Node("Unsqueeze", new[] { g.Node("Gather", new[] { g.Initializer(prefix + name, values, m, hd / 2), Steps() }), g.Int64s(1, 3) });
                 pairTables = (Rows("rotary.pairs.cos", cosines), Rows("rotary.pairs.sin", sines));
             }

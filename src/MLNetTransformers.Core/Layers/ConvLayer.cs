@@ -54,7 +54,8 @@ public sealed class ConvLayer
     /// <param name="training">Whether dropout is active and activations are kept for the backward pass.</param>
     public float[] Forward(float[] x0, float[] y, int batch, int seqLen, bool[]? padding, bool training)
     {
-        Prepare(batch * seqLen, r => (r / seqLen * seqLen, r / seqLen * seqLen + seqLen), r => padding is null || !padding[r]);
+        Prepare(batch * seqLen, padding);
+        for (int b = 0; b < batch; b++) Sources(b * seqLen, seqLen);
         return Run(x0, y, training);
     }
 
@@ -65,30 +66,30 @@ public sealed class ConvLayer
     /// <param name="training">Whether dropout is active and activations are kept for the backward pass.</param>
     public float[] Forward(float[] x0, float[] y, PackedSequences packed, bool training)
     {
-        var owner = new (int Start, int End)[packed.Rows];
-        for (int b = 0; b < packed.Batch; b++)
-            for (int i = 0; i < packed.LengthArray[b]; i++) owner[packed.StartArray[b] + i] = (packed.StartArray[b], packed.StartArray[b] + packed.LengthArray[b]);
-        Prepare(packed.Rows, r => owner[r], _ => true);
+        Prepare(packed.Rows, padding: null);
+        for (int b = 0; b < packed.Batch; b++) Sources(packed.Starts[b], packed.Lengths[b]);
         return Run(x0, y, training);
     }
 
-    // Each offset's source row for every row: within the row's sequence, and real.
-    private void Prepare(int rows, Func<int, (int Start, int End)> sequence, Func<int, bool> real)
+    // The rows of this call and which are real (not padding).
+    private void Prepare(int rows, bool[]? padding)
     {
         _rows = rows;
-        var source = Workspace.Ensure(ref _source, _k * rows);
-        var isReal = Workspace.Ensure(ref _real, rows);
-        int half = (_k - 1) / 2;
-        for (int r = 0; r < rows; r++)
-        {
-            isReal[r] = real(r);
-            var (start, end) = sequence(r);
+        Workspace.Ensure(ref _source, _k * rows);
+        var real = Workspace.Ensure(ref _real, rows);
+        for (int r = 0; r < rows; r++) real[r] = padding is null || !padding[r];
+    }
+
+    // Each offset's source row for the rows of one sequence [start, start + length): inside it, real, for a real row; else −1.
+    private void Sources(int start, int length)
+    {
+        int half = (_k - 1) / 2, end = start + length;
+        for (int r = start; r < end; r++)
             for (int j = 0; j < _k; j++)
             {
                 int s = r + j - half;
-                source[j * rows + r] = isReal[r] && s >= start && s < end && real(s) ? s : -1;
+                _source![j * _rows + r] = _real![r] && s >= start && s < end && _real[s] ? s : -1;
             }
-        }
     }
 
     private float[] Run(float[] x0, float[] y, bool training)

@@ -75,10 +75,10 @@ public sealed class RotaryPositions : IParallelWork
         return (cos, sin);
     }
 
-    // The tables [positions, hd/2] grow to the longest sequence seen.
-    private void Ensure(int positions)
+    /// <summary>cos and sin of the angles of positions 0 … <paramref name="positions"/> − 1, [positions, hd/2] each (<see cref="Angles"/> row by row).</summary>
+    /// <param name="positions">Positions in the tables.</param>
+    public (float[] Cos, float[] Sin) Tables(int positions)
     {
-        if (positions <= _positions) return;
         var (cos, sin) = (new float[positions * _half], new float[positions * _half]);
         for (int p = 0; p < positions; p++)
         {
@@ -86,7 +86,15 @@ public sealed class RotaryPositions : IParallelWork
             c.CopyTo(cos, p * _half);
             s.CopyTo(sin, p * _half);
         }
-        (_cos, _sin, _positions) = (cos, sin, positions);
+        return (cos, sin);
+    }
+
+    // The tables [positions, hd/2] grow to the longest sequence seen.
+    private void Ensure(int positions)
+    {
+        if (positions <= _positions) return;
+        (_cos, _sin) = Tables(positions);
+        _positions = positions;
     }
 
     /// <summary>

@@ -317,14 +317,13 @@ public sealed class EncoderFamily
     // RoFormerSinusoidalPositionalEmbedding's table [positions, hd]: each row the sines of its angles, then their cosines.
     private static float[] RoFormerTable(TransformerConfig c)
     {
-        int hd = c.ModelDim / c.Heads;
-        var rotary = new Layers.RotaryPositions(hd, c.RotaryTheta, interleaved: true);
+        int hd = c.ModelDim / c.Heads, half = hd / 2;
+        var (cos, sin) = new Layers.RotaryPositions(hd, c.RotaryTheta, interleaved: true).Tables(c.MaxLength);
         var table = new float[c.MaxLength * hd];
         for (int p = 0; p < c.MaxLength; p++)
         {
-            var (cos, sin) = rotary.Angles(p);
-            sin.CopyTo(table, p * hd);
-            cos.CopyTo(table, p * hd + hd / 2);
+            sin.AsSpan(p * half, half).CopyTo(table.AsSpan(p * hd));
+            cos.AsSpan(p * half, half).CopyTo(table.AsSpan(p * hd + half));
         }
         return table;
     }

@@ -553,22 +553,7 @@ public static class PretrainedCheckpoint
     // The tensors nothing read (task heads, in name order); one of the encoder's own is refused, a pooler only when it was read.
     private static List<string> Unused(ITensorSource tensors, HashSet<string> used, Resolver names, EncoderFamily family, bool poolerRead, string src, TransformerConfig config)
     {
-        // Tables the family's checkpoints store though they hold no weights (RoFormer's sinusoidal positions) must be the
-        // ones the config computes (another base or length would turn the queries otherwise); then they count as read.
-        foreach (var (name, shape, values) in family.DerivedTensors?.Invoke(config) ?? [])
-        {
-            if (names.Find(name) is not { } stored) continue;
-            var have = tensors.Shapes[stored];
-            if (!have.SequenceEqual(shape))
-                throw new InvalidDataException($"{src}: '{stored}' is [{string.Join(", ", have)}]; a {family.Name} encoder of this config computes it as [{string.Join(", ", shape)}].");
-            var read = new float[values.Length];
-            tensors.Read(stored, read);
-            float worst = 0f;
-            for (int i = 0; i < read.Length; i++) worst = MathF.Max(worst, MathF.Abs(read[i] - values.Span[i]));
-            if (!(worst <= 1e-2f)) // bfloat16's rounding of values in [-1, 1] is within 4e-3
-                throw new InvalidDataException($"{src}: '{stored}' differs from the table a {family.Name} encoder of this config computes, by up to {worst:G3}.");
-            used.Add(stored);
-        }
+        CheckDerivedTables(tensors, used, names, family, src, config);
         var unused = tensors.Shapes.Keys.Where(n => !used.Contains(n) && !IsBuffer(n)).Order(StringComparer.Ordinal).ToList();
         var stray = unused.FirstOrDefault(n => names.IsOwn(n) && !(n.Contains("pooler.", StringComparison.Ordinal) && !poolerRead)
             && !family.IgnoredTensors.Any(i => n.EndsWith(i, StringComparison.Ordinal)));
@@ -688,6 +673,27 @@ public static class PretrainedCheckpoint
         var s = (int[])shape.Clone();
         s[0] /= parts;
         return s;
+    }
+
+    // Tables the family's checkpoints store though they hold no weights (RoFormer's sinusoidal positions) must be the ones
+    // the config computes (another base or length would turn the queries otherwise); then they count as read.
+    private static void CheckDerivedTables(ITensorSource tensors, HashSet<string> used, Resolver names, EncoderFamily family, string src, TransformerConfig config)
+    {
+        foreach (var (name, shape, values) in family.DerivedTensors?.Invoke(config) ?? [])
+        {
+            if (names.Find(name) is not { } stored) continue;
+            var have = tensors.Shapes[stored];
+            if (!have.SequenceEqual(shape))
+                throw new InvalidDataException($"{src}: '{stored}' is [{string.Join(", ", have)}]; a {family.Name} encoder of this config computes it as [{string.Join(", ", shape)}].");
+            var read = new float[values.Length];
+            tensors.Read(stored, read);
+            var computed = values.Span;
+            float worst = 0f;
+            for (int i = 0; i < read.Length; i++) worst = MathF.Max(worst, MathF.Abs(read[i] - computed[i]));
+            if (!(worst <= 1e-2f)) // bfloat16's rounding of values in [-1, 1] is within 4e-3
+                throw new InvalidDataException($"{src}: '{stored}' differs from the table a {family.Name} encoder of this config computes, by up to {worst:G3}.");
+            used.Add(stored);
+        }
     }
 
     // Buffers a checkpoint carries that are not weights (position_ids: 0, 1, 2, …).

@@ -237,26 +237,31 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     internal static List<ExtractedAnswer>[] Answers(Func<TokenBatch, float[]> logitsOf, AnswerWindows windows, int topK, int maxAnswerTokens, bool noAnswer,
         float threshold = 0f)
     {
-        var best = SpanScores(logitsOf, windows, maxAnswerTokens, noAnswer);
-        return best.Select((found, row) =>
+        return Ranked(SpanScores(logitsOf, windows, maxAnswerTokens, noAnswer), windows, topK, threshold);
+    }
+
+    // Each row's best topK answers, "no answer" placed before the first answer it beats (the answers are best first, so
+    // the ratios grow along them), or after the best topK when it beats none of them.
+    private static List<ExtractedAnswer>[] Ranked(Dictionary<(int, int), float>[] found, AnswerWindows windows, int topK, float threshold) =>
+        found.Select((spans, row) =>
         {
-            var words = windows.Contexts[row];
-            var ranked = found.Where(p => p.Key != NoAnswer).OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p => p.Key.Item2).Take(topK)
-                .Select(p =>
-                {
-                    int from = words.Starts[p.Key.Item1], to = words.End(p.Key.Item2);
-                    return new ExtractedAnswer(words.Text[from..to], from, to, p.Value);
-                }).ToList();
-            if (found.TryGetValue(NoAnswer, out float none))
+            var ranked = BestSpans(spans, windows.Contexts[row], topK);
+            if (spans.TryGetValue(NoAnswer, out float none))
             {
-                // Before the first answer it beats (the answers are best first, so the ratios grow along them); after the
-                // best topK, when it beats none of them.
                 int at = ranked.FindIndex(a => NoAnswerScore(none, a.Score) > threshold);
                 ranked.Insert(at < 0 ? ranked.Count : at, new ExtractedAnswer("", 0, 0, none));
             }
             return ranked.Take(topK).ToList();
         }).ToArray();
-    }
+
+    // The best count spans of words (not "no answer"), best first, ties by position, as the context's text.
+    private static List<ExtractedAnswer> BestSpans(Dictionary<(int, int), float> spans, ContextWords words, int count) =>
+        spans.Where(p => p.Key != NoAnswer).OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p => p.Key.Item2).Take(count)
+            .Select(p =>
+            {
+                int from = words.Starts[p.Key.Item1], to = words.End(p.Key.Item2);
+                return new ExtractedAnswer(words.Text[from..to], from, to, p.Value);
+            }).ToList();
 
     // ln(p(no answer) / p(answer)), which a threshold compares (NaN when both are 0: never "no answer").
     private static float NoAnswerScore(float none, float answer) => (float)(Math.Log(none) - Math.Log(answer));
@@ -307,9 +312,12 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     }
 
     // This reader's answers to the windows' rows: through the backend, or a replica of the model (one for all the windows).
-    private List<ExtractedAnswer>[] Answers(AnswerWindows windows, int topK) => Backend is { } backend
-        ? Answers(backend.Logits, windows, topK, MaxAnswerTokens, AllowNoAnswer, NoAnswerThreshold)
-        : _replicas.Use(m => Answers(b => m.Forward(b), windows, topK, MaxAnswerTokens, AllowNoAnswer, NoAnswerThreshold));
+    private List<ExtractedAnswer>[] Answers(AnswerWindows windows, int topK) => Ranked(SpanScores(windows, AllowNoAnswer), windows, topK, NoAnswerThreshold);
+
+    // This reader's span scores of the windows' rows, through the backend or a replica of the model.
+    private Dictionary<(int, int), float>[] SpanScores(AnswerWindows windows, bool noAnswer) => Backend is { } backend
+        ? SpanScores(backend.Logits, windows, MaxAnswerTokens, noAnswer)
+        : _replicas.Use(m => SpanScores(b => m.Forward(b), windows, MaxAnswerTokens, noAnswer));
 
     // "No answer" among the spans of words.
     private static readonly (int, int) NoAnswer = (-1, -1);
@@ -350,22 +358,13 @@ public sealed class QuestionAnsweringTransformer : LazyRowTransformer, IModelPar
     {
         var (gold, windows) = Evaluation(data, answerColumnName);
         // Each question's best answer and "no answer" (which every window's [CLS] scores).
-        var found = Backend is { } backend ? SpanScores(backend.Logits, windows, MaxAnswerTokens, noAnswer: true)
-            : _replicas.Use(m => SpanScores(b => m.Forward(b), windows, MaxAnswerTokens, noAnswer: true));
+        var found = SpanScores(windows, noAnswer: true);
         var answers = new string[found.Length];
         var scores = new float[found.Length];
         for (int i = 0; i < found.Length; i++)
-        {
-            var spans = found[i].Where(p => p.Key != NoAnswer).OrderByDescending(p => p.Value).ThenBy(p => p.Key.Item1).ThenBy(p => p.Key.Item2).Take(1).ToList();
-            if (spans.Count == 0 || !found[i].TryGetValue(NoAnswer, out float none))
-            {
-                (answers[i], scores[i]) = ("", float.PositiveInfinity); // a context without words: "no answer" whatever the threshold
-                continue;
-            }
-            var words = windows.Contexts[i];
-            var ((first, last), score) = (spans[0].Key, spans[0].Value);
-            (answers[i], scores[i]) = (words.Text[words.Starts[first]..words.End(last)], NoAnswerScore(none, score));
-        }
+            (answers[i], scores[i]) = BestSpans(found[i], windows.Contexts[i], 1) is [var best] && found[i].TryGetValue(NoAnswer, out float none)
+                ? (best.Text, NoAnswerScore(none, best.Score))
+                : ("", float.PositiveInfinity); // a context without words: "no answer" whatever the threshold
         return Metrics.NoAnswerThresholds.Find(gold, answers, scores);
     }
 
